@@ -1,0 +1,36 @@
+// fusedrnn — errors.
+// Every failure in the library is thrown as fusedrnn::Error with a message that names what was wrong
+// (argument, file, line, shape). Tools catch at main(); the library never calls exit().
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace fusedrnn {
+
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Raised when the process should stop training because the numbers went bad (NaN/Inf loss or data).
+class NumericError : public Error {
+public:
+    using Error::Error;
+};
+
+namespace detail {
+[[noreturn]] void throw_error(const char* file, int line, const std::string& msg);
+}  // namespace detail
+
+}  // namespace fusedrnn
+
+// FR_CHECK(cond, "fmt {}", args...) — throw fusedrnn::Error naming the source location when cond fails.
+#define FR_CHECK(cond, ...)                                                              \
+    do {                                                                                 \
+        if (!(cond)) ::fusedrnn::detail::throw_error(__FILE__, __LINE__, fmt::format(__VA_ARGS__)); \
+    } while (0)
+
+#define FR_FAIL(...) ::fusedrnn::detail::throw_error(__FILE__, __LINE__, fmt::format(__VA_ARGS__))

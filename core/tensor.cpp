@@ -1,0 +1,22 @@
+#include "core/tensor.h"
+
+#include <cstdlib>
+#include <new>
+
+namespace fusedrnn {
+
+std::string Device::str() const { return is_cpu() ? "cpu" : fmt::format("cuda:{}", index); }
+
+std::shared_ptr<Storage> allocate_host(size_t bytes) {
+    constexpr size_t kAlign = 64;
+    const size_t rounded = ((bytes + kAlign - 1) / kAlign) * kAlign;
+    void* p = rounded ? std::aligned_alloc(kAlign, rounded) : nullptr;
+    FR_CHECK(rounded == 0 || p != nullptr, "out of host memory allocating {} bytes", bytes);
+    return std::make_shared<Storage>(p, bytes, Device{DeviceType::CPU, 0}, [](void* q) { std::free(q); });
+}
+
+void check_shape(const Shape& got, const Shape& expected, const char* what) {
+    FR_CHECK(got == expected, "{}: expected shape {}, got {}", what, shape_str(expected), shape_str(got));
+}
+
+}  // namespace fusedrnn

@@ -1,0 +1,44 @@
+#include "tests/test_support.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+namespace fusedrnn::testing {
+
+uint64_t test_seed() {
+    if (const char* s = std::getenv("FUSEDRNN_TEST_SEED")) return std::strtoull(s, nullptr, 10);
+    static const uint64_t base = std::random_device{}();
+    static uint64_t counter = 0;
+    const uint64_t seed = base + 7919 * (++counter);
+    std::cout << "[ seed     ] FUSEDRNN_TEST_SEED=" << seed << "\n";
+    return seed;
+}
+
+std::string source_dir() { return FUSEDRNN_SOURCE_DIR; }
+
+std::string data_dir() {
+    namespace fs = std::filesystem;
+    std::string dir;
+    if (const char* env = std::getenv("FUSEDRNN_DATA")) dir = env;
+    else dir = source_dir() + "/../shared/data";
+    return fs::is_directory(dir) ? fs::canonical(dir).string() : std::string();
+}
+
+std::string temp_dir() {
+    namespace fs = std::filesystem;
+    static int n = 0;
+    fs::path p = fs::temp_directory_path() /
+                 ("fusedrnn-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    fs::remove_all(p);
+    fs::create_directories(p);
+    struct Cleanup {
+        std::vector<fs::path> paths;
+        ~Cleanup() { for (auto& q : paths) { std::error_code ec; fs::remove_all(q, ec); } }
+    };
+    static Cleanup cleanup;
+    cleanup.paths.push_back(p);
+    return p.string();
+}
+
+}  // namespace fusedrnn::testing

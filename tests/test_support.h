@@ -1,0 +1,57 @@
+// Shared helpers for the test suites.
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+namespace fusedrnn::testing {
+
+// ‖a − b‖ / ‖b‖ (with ‖b‖ floored at 1e-30 so an all-zero reference still compares).
+template <class A, class B>
+double rel_error(const std::vector<A>& a, const std::vector<B>& b) {
+    EXPECT_EQ(a.size(), b.size());
+    double num = 0, den = 0;
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+        const double d = double(a[i]) - double(b[i]);
+        num += d * d;
+        den += double(b[i]) * double(b[i]);
+    }
+    return std::sqrt(num) / std::max(std::sqrt(den), 1e-30);
+}
+
+// Fresh random values in [lo, hi): seeded from the test name and a run counter (std::random_device)
+// unless FUSEDRNN_TEST_SEED is set, in which case the run is reproducible. The seed is printed.
+uint64_t test_seed();
+template <class T>
+std::vector<T> random_vector(size_t n, std::mt19937_64& rng, double lo = -1.0, double hi = 1.0) {
+    std::uniform_real_distribution<double> dist(lo, hi);
+    std::vector<T> v(n);
+    for (auto& x : v) x = static_cast<T>(dist(rng));
+    return v;
+}
+
+// The shared data folder ($FUSEDRNN_DATA, default ../shared/data beside the checkout), or "" when
+// absent. Tests that need it call FUSEDRNN_REQUIRE_DATA(sub) and skip with a message otherwise.
+std::string data_dir();
+std::string source_dir();
+// A fresh empty temporary directory, removed at process exit.
+std::string temp_dir();
+
+}  // namespace fusedrnn::testing
+
+#define FUSEDRNN_REQUIRE_DATA(subdir)                                                                \
+    do {                                                                                           \
+        if (::fusedrnn::testing::data_dir().empty())                                               \
+            GTEST_SKIP() << "shared data folder not found: set FUSEDRNN_DATA (default ../shared/data)"; \
+        if (!std::ifstream(::fusedrnn::testing::data_dir() + "/" subdir "/README.md").good() &&   \
+            !std::filesystem::exists(::fusedrnn::testing::data_dir() + "/" subdir))                 \
+            GTEST_SKIP() << "shared data subfolder '" subdir "' not found under " << ::fusedrnn::testing::data_dir(); \
+    } while (0)
