@@ -6,6 +6,7 @@
 // Shape legend: T steps, N batch, C input size, H hidden, D directions, L layers, G gates,
 // P = rnn_param_count(spec) parameters of the stack (layout: core/param_layout.h).
 //
+// Template parameter S: the scalar type (float; double on the CPU backend).
 // Backends: "cpu" (reference; float and double), "cuda" (fused kernels), "cudnn" (cuDNN reference),
 // "auto" (cuda when a GPU is present, else cpu). Nothing above core/ branches on which one it is.
 #pragma once
@@ -20,35 +21,35 @@
 
 namespace fusedrnn {
 
-template <class T>
+template <class S>
 struct RnnForwardArgs {
     int T = 0, N = 0;             // steps, batch (both > 0)
-    const T* x = nullptr;         // in  [T, N, C]
-    const T* h0 = nullptr;        // in  [L·D, N, H] or nullptr (= zeros)
-    const T* c0 = nullptr;        // in  [L·D, N, H] or nullptr (= zeros); LSTM only
-    const T* weights = nullptr;   // in  [P] the stack's parameters
-    T* y = nullptr;               // out [T, N, D·H] last layer's output (fwd in [..., :H], reverse in [..., H:])
-    T* hn = nullptr;              // out [L·D, N, H] or nullptr; index = layer·D + direction
-    T* cn = nullptr;              // out [L·D, N, H] or nullptr; LSTM only
-    T* reserve = nullptr;         // out [rnn_reserve_size] activations saved for backward; nullptr = inference
+    const S* x = nullptr;         // in  [T, N, C]
+    const S* h0 = nullptr;        // in  [L·D, N, H] or nullptr (= zeros)
+    const S* c0 = nullptr;        // in  [L·D, N, H] or nullptr (= zeros); LSTM only
+    const S* weights = nullptr;   // in  [P] the stack's parameters
+    S* y = nullptr;               // out [T, N, D·H] last layer's output (fwd in [..., :H], reverse in [..., H:])
+    S* hn = nullptr;              // out [L·D, N, H] or nullptr; index = layer·D + direction
+    S* cn = nullptr;              // out [L·D, N, H] or nullptr; LSTM only
+    S* reserve = nullptr;         // out [rnn_reserve_size] activations saved for backward; nullptr = inference
 };
 
-template <class T>
+template <class S>
 struct RnnBackwardArgs {
     int T = 0, N = 0;
-    const T* x = nullptr;         // in  [T, N, C] as given to forward
-    const T* h0 = nullptr;        // in  as given to forward (nullptr = zeros)
-    const T* c0 = nullptr;        // in  as given to forward
-    const T* weights = nullptr;   // in  [P]
-    const T* y = nullptr;         // in  [T, N, D·H] forward's output
-    const T* dy = nullptr;        // in  [T, N, D·H] dLoss/dy, or nullptr (= zeros)
-    const T* dhn = nullptr;       // in  [L·D, N, H] dLoss/dh_n, or nullptr (= zeros)
-    const T* dcn = nullptr;       // in  [L·D, N, H] dLoss/dc_n, or nullptr (= zeros)
-    const T* reserve = nullptr;   // in  forward's reserve (forward must have run with a reserve)
-    T* dx = nullptr;              // out [T, N, C] overwritten, or nullptr (not needed)
-    T* dh0 = nullptr;             // out [L·D, N, H] overwritten, or nullptr
-    T* dc0 = nullptr;             // out [L·D, N, H] overwritten, or nullptr
-    T* dweights = nullptr;        // in/out [P] gradients ACCUMULATED (+=), never overwritten
+    const S* x = nullptr;         // in  [T, N, C] as given to forward
+    const S* h0 = nullptr;        // in  as given to forward (nullptr = zeros)
+    const S* c0 = nullptr;        // in  as given to forward
+    const S* weights = nullptr;   // in  [P]
+    const S* y = nullptr;         // in  [T, N, D·H] forward's output
+    const S* dy = nullptr;        // in  [T, N, D·H] dLoss/dy, or nullptr (= zeros)
+    const S* dhn = nullptr;       // in  [L·D, N, H] dLoss/dh_n, or nullptr (= zeros)
+    const S* dcn = nullptr;       // in  [L·D, N, H] dLoss/dc_n, or nullptr (= zeros)
+    const S* reserve = nullptr;   // in  forward's reserve (forward must have run with a reserve)
+    S* dx = nullptr;              // out [T, N, C] overwritten, or nullptr (not needed)
+    S* dh0 = nullptr;             // out [L·D, N, H] overwritten, or nullptr
+    S* dc0 = nullptr;             // out [L·D, N, H] overwritten, or nullptr
+    S* dweights = nullptr;        // in/out [P] gradients ACCUMULATED (+=), never overwritten
 };
 
 struct LossResult {
@@ -56,7 +57,7 @@ struct LossResult {
     long correct = 0;     // cross-entropy: rows whose argmax equals the target
 };
 
-template <class T>
+template <class S>
 class Backend {
 public:
     virtual ~Backend() = default;
@@ -65,8 +66,8 @@ public:
 
     // ---- memory --------------------------------------------------------------------------------
     virtual std::shared_ptr<Storage> allocate(size_t bytes) = 0;  // throws Error on out-of-memory
-    Tensor<T> empty(const Shape& shape) { return Tensor<T>(allocate(shape_numel(shape) * sizeof(T)), shape); }
-    Tensor<T> zeros(const Shape& shape) { auto t = empty(shape); fill(t.numel(), t.data(), T(0)); return t; }
+    Tensor<S> empty(const Shape& shape) { return Tensor<S>(allocate(shape_numel(shape) * sizeof(S)), shape); }
+    Tensor<S> zeros(const Shape& shape) { auto t = empty(shape); fill(t.numel(), t.data(), S(0)); return t; }
     Tensor<int32_t> empty_i32(const Shape& shape) {
         return Tensor<int32_t>(allocate(shape_numel(shape) * sizeof(int32_t)), shape);
     }
@@ -79,73 +80,73 @@ public:
     virtual void copy_device(void* dst, const void* src, size_t bytes) = 0;
     virtual void synchronize() {}
 
-    Tensor<T> from_host(const std::vector<T>& v, const Shape& shape);
-    std::vector<T> to_host(const Tensor<T>& t);
+    Tensor<S> from_host(const std::vector<S>& v, const Shape& shape);
+    std::vector<S> to_host(const Tensor<S>& t);
 
     // ---- elementwise / reductions ----------------------------------------------------------------
-    virtual void fill(size_t n, T* x, T value) = 0;
-    virtual void scale(size_t n, T* x, T alpha) = 0;              // x *= alpha
-    virtual void axpy(size_t n, T alpha, const T* x, T* y) = 0;   // y += alpha·x
-    virtual double sum_squares(size_t n, const T* x) = 0;         // Σ x², accumulated in double
-    virtual bool all_finite(size_t n, const T* x) = 0;
+    virtual void fill(size_t n, S* x, S value) = 0;
+    virtual void scale(size_t n, S* x, S alpha) = 0;              // x *= alpha
+    virtual void axpy(size_t n, S alpha, const S* x, S* y) = 0;   // y += alpha·x
+    virtual double sum_squares(size_t n, const S* x) = 0;         // Σ x², accumulated in double
+    virtual bool all_finite(size_t n, const S* x) = 0;
 
     // ---- recurrent stack -------------------------------------------------------------------------
-    // Elements of T needed for the reserve (activations saved by a training forward).
-    virtual size_t rnn_reserve_size(const RnnSpec& spec, int T, int N) = 0;
-    virtual void rnn_forward(const RnnSpec& spec, const RnnForwardArgs<T>& args) = 0;
+    // Elements of S needed for the reserve (activations saved by a training forward).
+    virtual size_t rnn_reserve_size(const RnnSpec& spec, int steps, int batch) = 0;
+    virtual void rnn_forward(const RnnSpec& spec, const RnnForwardArgs<S>& args) = 0;
     // Gradients of all inputs, initial states and weights. Requires forward with a reserve.
-    virtual void rnn_backward(const RnnSpec& spec, const RnnBackwardArgs<T>& args) = 0;
+    virtual void rnn_backward(const RnnSpec& spec, const RnnBackwardArgs<S>& args) = 0;
 
     // ---- dense layers ----------------------------------------------------------------------------
     // y[M, out] = x[M, in] · W[out, in]ᵀ + b[out] (b may be nullptr).
-    virtual void linear_forward(int M, int in, int out, const T* x, const T* W, const T* b, T* y) = 0;
+    virtual void linear_forward(int M, int in, int out, const S* x, const S* W, const S* b, S* y) = 0;
     // dx[M, in] = dy·W (overwritten; dx may be nullptr); dW[out, in] += dyᵀ·x; db[out] += Σ_rows dy (db may be nullptr).
-    virtual void linear_backward(int M, int in, int out, const T* x, const T* W, const T* dy, T* dx, T* dW,
-                                 T* db) = 0;
+    virtual void linear_backward(int M, int in, int out, const S* x, const S* W, const S* dy, S* dx, S* dW,
+                                 S* db) = 0;
     // rows: out[i, :] = table[ids[i], :]; ids must lie in [0, V) (checked, throws Error).
-    virtual void embedding_forward(int n, int V, int dim, const int32_t* ids, const T* table, T* out) = 0;
+    virtual void embedding_forward(int n, int V, int dim, const int32_t* ids, const S* table, S* out) = 0;
     // dtable[ids[i], :] += dout[i, :] (duplicate ids accumulate).
-    virtual void embedding_backward(int n, int V, int dim, const int32_t* ids, const T* dout, T* dtable) = 0;
+    virtual void embedding_backward(int n, int V, int dim, const int32_t* ids, const S* dout, S* dtable) = 0;
 
     // ---- losses (return the loss on the host) ------------------------------------------------------
     // mean((pred - target)²) over n elements; if grad != nullptr, grad = grad_scale·2(pred - target)/n.
-    virtual LossResult mse(size_t n, const T* pred, const T* target, T* grad, T grad_scale) = 0;
+    virtual LossResult mse(size_t n, const S* pred, const S* target, S* grad, S grad_scale) = 0;
     // Softmax cross-entropy over rows of logits[M, V] with integer targets[M] (mean over rows);
     // if dlogits != nullptr, dlogits = grad_scale·(softmax - onehot)/M. Targets outside [0, V) throw.
-    virtual LossResult softmax_cross_entropy(int M, int V, const T* logits, const int32_t* targets, T* dlogits,
-                                             T grad_scale) = 0;
+    virtual LossResult softmax_cross_entropy(int M, int V, const S* logits, const int32_t* targets, S* dlogits,
+                                             S grad_scale) = 0;
 
     // ---- optimizers over the flat buffer (one pass each) -----------------------------------------
     // p -= lr·(g + wd·p) with heavy-ball momentum m = momentum·m + (g + wd·p) when momentum > 0.
-    virtual void sgd_step(size_t n, T* p, const T* g, T* m, T lr, T momentum, T weight_decay) = 0;
+    virtual void sgd_step(size_t n, S* p, const S* g, S* m, S lr, S momentum, S weight_decay) = 0;
     // Adam (Kingma & Ba) with bias correction at `step` (1-based); weight decay added to g (L2, as torch.optim.Adam).
-    virtual void adam_step(size_t n, T* p, const T* g, T* m, T* v, T lr, T beta1, T beta2, T eps, long step,
-                           T weight_decay) = 0;
+    virtual void adam_step(size_t n, S* p, const S* g, S* m, S* v, S lr, S beta1, S beta2, S eps, long step,
+                           S weight_decay) = 0;
     // RMSprop as torch.optim.RMSprop (no momentum, not centered): s = α s + (1-α) g²; p -= lr g / (√s + eps).
-    virtual void rmsprop_step(size_t n, T* p, const T* g, T* s, T lr, T alpha, T eps, T weight_decay) = 0;
+    virtual void rmsprop_step(size_t n, S* p, const S* g, S* s, S lr, S alpha, S eps, S weight_decay) = 0;
 
     // ---- data pipeline ------------------------------------------------------------------------------
     // Gathers forecasting windows from a device-resident series [rows, F] (all stations concatenated):
     //   x[t, b, f]        = series[(starts[b] + t·in_step)·F + f]                      t < Tin
     //   y[b, h·K + k]     = series[(starts[b] + (Tin-1)·in_step + out_offset + h·out_step)·F + target_cols[k]]
     // x: [Tin, B, F] time-major; y: [B, horizon·K]. Caller guarantees all rows exist (checked at indexing).
-    virtual void gather_windows(const T* series, int F, const int64_t* starts, int B, int Tin, int in_step,
+    virtual void gather_windows(const S* series, int F, const int64_t* starts, int B, int Tin, int in_step,
                                 int horizon, int out_offset, int out_step, const int32_t* target_cols, int K,
-                                T* x, T* y) = 0;
+                                S* x, S* y) = 0;
 };
 
-template <class T>
-Tensor<T> Backend<T>::from_host(const std::vector<T>& v, const Shape& shape) {
+template <class S>
+Tensor<S> Backend<S>::from_host(const std::vector<S>& v, const Shape& shape) {
     FR_CHECK(v.size() == shape_numel(shape), "from_host: {} values for shape {}", v.size(), shape_str(shape));
     auto t = empty(shape);
-    copy_from_host(t.data(), v.data(), v.size() * sizeof(T));
+    copy_from_host(t.data(), v.data(), v.size() * sizeof(S));
     return t;
 }
 
-template <class T>
-std::vector<T> Backend<T>::to_host(const Tensor<T>& t) {
-    std::vector<T> v(t.numel());
-    copy_to_host(v.data(), t.data(), v.size() * sizeof(T));
+template <class S>
+std::vector<S> Backend<S>::to_host(const Tensor<S>& t) {
+    std::vector<S> v(t.numel());
+    copy_to_host(v.data(), t.data(), v.size() * sizeof(S));
     return v;
 }
 

@@ -1,0 +1,199 @@
+// CPU backend: memory, elementwise ops, dense layers, losses, optimizers, window gathering.
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+#include "kernels/cpu/blas.h"
+#include "kernels/cpu/cpu_backend.h"
+
+namespace fusedrnn {
+
+std::shared_ptr<Backend<float>> make_cpu_backend_f32() { return std::make_shared<cpu::CpuBackend<float>>(); }
+std::shared_ptr<Backend<double>> make_cpu_backend_f64() { return std::make_shared<cpu::CpuBackend<double>>(); }
+
+namespace cpu {
+
+template <class T>
+void CpuBackend<T>::copy_from_host(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }
+template <class T>
+void CpuBackend<T>::copy_to_host(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }
+template <class T>
+void CpuBackend<T>::copy_device(void* dst, const void* src, size_t bytes) { if (bytes) std::memmove(dst, src, bytes); }
+
+template <class T>
+void CpuBackend<T>::fill(size_t n, T* x, T value) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (long i = 0; i < long(n); ++i) x[i] = value;
+}
+
+template <class T>
+void CpuBackend<T>::scale(size_t n, T* x, T alpha) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (long i = 0; i < long(n); ++i) x[i] *= alpha;
+}
+
+template <class T>
+void CpuBackend<T>::axpy(size_t n, T alpha, const T* x, T* y) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (long i = 0; i < long(n); ++i) y[i] += alpha * x[i];
+}
+
+template <class T>
+double CpuBackend<T>::sum_squares(size_t n, const T* x) {
+    double acc = 0;
+#pragma omp parallel for schedule(static) reduction(+ : acc) if (n > 65536)
+    for (long i = 0; i < long(n); ++i) acc += double(x[i]) * double(x[i]);
+    return acc;
+}
+
+template <class T>
+bool CpuBackend<T>::all_finite(size_t n, const T* x) {
+    for (size_t i = 0; i < n; ++i)
+        if (!std::isfinite(x[i])) return false;
+    return true;
+}
+
+template <class T>
+void CpuBackend<T>::linear_forward(int M, int in, int out, const T* x, const T* W, const T* b, T* y) {
+    FR_CHECK(M >= 0 && in > 0 && out > 0, "linear_forward: bad sizes M={} in={} out={}", M, in, out);
+    if (b) {
+        for (int r = 0; r < M; ++r) std::memcpy(y + size_t(r) * out, b, sizeof(T) * out);
+    }
+    gemm(false, true, M, out, in, T(1), x, in, W, in, b ? T(1) : T(0), y, out);
+}
+
+template <class T>
+void CpuBackend<T>::linear_backward(int M, int in, int out, const T* x, const T* W, const T* dy, T* dx, T* dW,
+                                    T* db) {
+    if (dx) gemm(false, false, M, in, out, T(1), dy, out, W, in, T(0), dx, in);
+    if (dW) gemm(true, false, out, in, M, T(1), dy, out, x, in, T(1), dW, in);
+    if (db)
+        for (int r = 0; r < M; ++r)
+            for (int c = 0; c < out; ++c) db[c] += dy[size_t(r) * out + c];
+}
+
+template <class T>
+void CpuBackend<T>::embedding_forward(int n, int V, int dim, const int32_t* ids, const T* table, T* out) {
+    for (int i = 0; i < n; ++i) {
+        FR_CHECK(ids[i] >= 0 && ids[i] < V, "embedding: token id {} at position {} is outside the vocabulary [0, {})",
+                 ids[i], i, V);
+        std::memcpy(out + size_t(i) * dim, table + size_t(ids[i]) * dim, sizeof(T) * dim);
+    }
+}
+
+template <class T>
+void CpuBackend<T>::embedding_backward(int n, int V, int dim, const int32_t* ids, const T* dout, T* dtable) {
+    for (int i = 0; i < n; ++i) {
+        FR_CHECK(ids[i] >= 0 && ids[i] < V, "embedding: token id {} at position {} is outside the vocabulary [0, {})",
+                 ids[i], i, V);
+        T* row = dtable + size_t(ids[i]) * dim;
+        const T* g = dout + size_t(i) * dim;
+        for (int k = 0; k < dim; ++k) row[k] += g[k];
+    }
+}
+
+template <class T>
+LossResult CpuBackend<T>::mse(size_t n, const T* pred, const T* target, T* grad, T grad_scale) {
+    FR_CHECK(n > 0, "mse: empty input");
+    double acc = 0;
+    const T g = grad_scale * T(2) / T(n);
+#pragma omp parallel for schedule(static) reduction(+ : acc) if (n > 65536)
+    for (long i = 0; i < long(n); ++i) {
+        const T d = pred[i] - target[i];
+        acc += double(d) * double(d);
+        if (grad) grad[i] = g * d;
+    }
+    return LossResult{acc / double(n), 0};
+}
+
+template <class T>
+LossResult CpuBackend<T>::softmax_cross_entropy(int M, int V, const T* logits, const int32_t* targets, T* dlogits,
+                                                T grad_scale) {
+    FR_CHECK(M > 0 && V > 0, "softmax_cross_entropy: bad sizes M={} V={}", M, V);
+    for (int r = 0; r < M; ++r)
+        FR_CHECK(targets[r] >= 0 && targets[r] < V, "softmax_cross_entropy: target {} at row {} outside [0, {})",
+                 targets[r], r, V);
+    double loss = 0;
+    long correct = 0;
+    const T g = grad_scale / T(M);
+#pragma omp parallel for schedule(static) reduction(+ : loss, correct)
+    for (int r = 0; r < M; ++r) {
+        const T* row = logits + size_t(r) * V;
+        int arg = 0;
+        T mx = row[0];
+        for (int k = 1; k < V; ++k)
+            if (row[k] > mx) { mx = row[k]; arg = k; }
+        double sum = 0;
+        for (int k = 0; k < V; ++k) sum += std::exp(double(row[k] - mx));
+        const double lse = double(mx) + std::log(sum);
+        loss += lse - double(row[targets[r]]);
+        correct += arg == targets[r];
+        if (dlogits) {
+            T* d = dlogits + size_t(r) * V;
+            for (int k = 0; k < V; ++k) d[k] = g * T(std::exp(double(row[k]) - lse));
+            d[targets[r]] -= g;
+        }
+    }
+    return LossResult{loss / M, correct};
+}
+
+template <class T>
+void CpuBackend<T>::sgd_step(size_t n, T* p, const T* g, T* m, T lr, T momentum, T weight_decay) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (long i = 0; i < long(n); ++i) {
+        T d = g[i] + weight_decay * p[i];
+        if (momentum != T(0)) { m[i] = momentum * m[i] + d; d = m[i]; }
+        p[i] -= lr * d;
+    }
+}
+
+template <class T>
+void CpuBackend<T>::adam_step(size_t n, T* p, const T* g, T* m, T* v, T lr, T beta1, T beta2, T eps, long step,
+                              T weight_decay) {
+    FR_CHECK(step >= 1, "adam_step: step must be >= 1, got {}", step);
+    const T bc1 = T(1) - T(std::pow(double(beta1), double(step)));
+    const T bc2 = T(1) - T(std::pow(double(beta2), double(step)));
+    const T step_size = lr / bc1;
+    const T inv_sqrt_bc2 = T(1) / std::sqrt(bc2);
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (long i = 0; i < long(n); ++i) {
+        const T d = g[i] + weight_decay * p[i];
+        m[i] = beta1 * m[i] + (T(1) - beta1) * d;
+        v[i] = beta2 * v[i] + (T(1) - beta2) * d * d;
+        p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+    }
+}
+
+template <class T>
+void CpuBackend<T>::rmsprop_step(size_t n, T* p, const T* g, T* s, T lr, T alpha, T eps, T weight_decay) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (long i = 0; i < long(n); ++i) {
+        const T d = g[i] + weight_decay * p[i];
+        s[i] = alpha * s[i] + (T(1) - alpha) * d * d;
+        p[i] -= lr * d / (std::sqrt(s[i]) + eps);
+    }
+}
+
+template <class T>
+void CpuBackend<T>::gather_windows(const T* series, int F, const int64_t* starts, int B, int Tin, int in_step,
+                                   int horizon, int out_offset, int out_step, const int32_t* target_cols, int K, T* x,
+                                   T* y) {
+#pragma omp parallel for schedule(static)
+    for (int b = 0; b < B; ++b) {
+        const int64_t s = starts[b];
+        for (int t = 0; t < Tin; ++t)
+            std::memcpy(x + (size_t(t) * B + b) * F, series + size_t(s + int64_t(t) * in_step) * F, sizeof(T) * F);
+        const int64_t first = s + int64_t(Tin - 1) * in_step + out_offset;
+        for (int h = 0; h < horizon; ++h) {
+            const T* row = series + size_t(first + int64_t(h) * out_step) * F;
+            for (int k = 0; k < K; ++k) y[(size_t(b) * horizon + h) * K + k] = row[target_cols[k]];
+        }
+    }
+}
+
+template class CpuBackend<float>;
+template class CpuBackend<double>;
+
+}  // namespace cpu
+}  // namespace fusedrnn
