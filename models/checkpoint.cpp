@@ -1,0 +1,89 @@
+#include "models/checkpoint.h"
+
+#include <cmath>
+
+namespace fusedrnn {
+
+namespace {
+constexpr const char* kModelKey = "fusedrnn.model";
+constexpr const char* kExtraKey = "fusedrnn.extra";
+constexpr const char* kOptimizerKey = "fusedrnn.optimizer";
+constexpr const char* kOptimizerPrefix = "optimizer.";
+}  // namespace
+
+void save_checkpoint(const std::string& path, const Model& model, const nlohmann::json& extra,
+                     const Optimizer* optimizer) {
+    SafetensorsFile file;
+    file.metadata["format"] = "pt";  // what safetensors.torch writes; lets torch tools recognise it
+    file.metadata[kModelKey] = model.config().dump();
+    file.metadata[kExtraKey] = extra.dump();
+    const std::vector<float> values = model.params().values_to_host();
+    for (const ParamEntry& e : model.params().layout().entries())
+        file.add_f32(e.name, e.shape, values.data() + e.offset);
+    if (optimizer) {
+        const auto& c = optimizer->config();
+        file.metadata[kOptimizerKey] = nlohmann::json{{"name", c.name}, {"steps", optimizer->steps()}, {"lr", c.lr}}.dump();
+        for (const auto& kv : optimizer->state_to_host())
+            file.add_f32(kOptimizerPrefix + kv.first, {long(kv.second.size())}, kv.second.data());
+    }
+    write_safetensors(path, file);
+}
+
+Checkpoint read_checkpoint(const std::string& path) {
+    Checkpoint c;
+    c.path = path;
+    c.file = read_safetensors(path);
+    auto it = c.file.metadata.find(kModelKey);
+    FR_CHECK(it != c.file.metadata.end(),
+             "{}: not a fusedrnn checkpoint (no '{}' in its metadata; a plain safetensors file?)", path, kModelKey);
+    try {
+        c.config = nlohmann::json::parse(it->second);
+        auto ex = c.file.metadata.find(kExtraKey);
+        c.extra = ex == c.file.metadata.end() ? nlohmann::json::object() : nlohmann::json::parse(ex->second);
+    } catch (const nlohmann::json::exception& e) {
+        FR_FAIL("{}: corrupted checkpoint metadata: {}", path, e.what());
+    }
+    FR_CHECK(c.config.is_object() && c.config.contains("kind"), "{}: checkpoint metadata has no model kind", path);
+    return c;
+}
+
+void load_parameters(const Checkpoint& ckpt, Model& model) {
+    const ParamLayout& layout = model.params().layout();
+    std::vector<float> host(layout.total());
+    for (const ParamEntry& e : layout.entries()) {
+        FR_CHECK(ckpt.file.has(e.name), "{}: parameter '{}' {} of the model is missing from the checkpoint", ckpt.path,
+                 e.name, shape_str(e.shape));
+        const auto& t = ckpt.file.at(e.name);
+        FR_CHECK(t.shape == e.shape, "{}: parameter '{}' has shape {} in the checkpoint, but the model needs {}",
+                 ckpt.path, e.name, shape_str(t.shape), shape_str(e.shape));
+        ckpt.file.copy_f32(e.name, e.shape, host.data() + e.offset);
+    }
+    for (const std::string& name : ckpt.file.names()) {
+        if (name.rfind(kOptimizerPrefix, 0) == 0) continue;
+        FR_CHECK(layout.find(name) != nullptr, "{}: checkpoint holds parameter '{}' that this model does not have",
+                 ckpt.path, name);
+    }
+    for (float v : host)
+        FR_CHECK(std::isfinite(v), "{}: checkpoint parameters contain NaN or Inf", ckpt.path);
+    model.params().values_from_host(host);
+}
+
+void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
+    auto it = ckpt.file.metadata.find(kOptimizerKey);
+    FR_CHECK(it != ckpt.file.metadata.end(), "{}: checkpoint has no optimizer state to resume from", ckpt.path);
+    nlohmann::json meta;
+    try {
+        meta = nlohmann::json::parse(it->second);
+    } catch (const nlohmann::json::exception& e) {
+        FR_FAIL("{}: corrupted optimizer metadata: {}", ckpt.path, e.what());
+    }
+    const std::string name = meta.value("name", "");
+    FR_CHECK(name == optimizer.config().name, "{}: checkpoint was trained with optimizer '{}', not '{}'", ckpt.path,
+             name, optimizer.config().name);
+    std::map<std::string, std::vector<float>> state;
+    for (const std::string& n : ckpt.file.names())
+        if (n.rfind(kOptimizerPrefix, 0) == 0) state[n.substr(std::string(kOptimizerPrefix).size())] = ckpt.file.get_f32(n);
+    optimizer.state_from_host(state, meta.value("steps", 0L));
+}
+
+}  // namespace fusedrnn

@@ -1,0 +1,42 @@
+// fusedrnn — checkpoints: a model's named parameters (PyTorch names) in a safetensors file, with the
+// model's config and caller data (normalization statistics, vocabulary, training progress) as JSON in
+// the metadata block, and optionally the optimizer's state ("optimizer.<state>" tensors) for resuming.
+// Written atomically (temp file + fsync + rename): an interrupted save never damages the previous file.
+//
+// A checkpoint without optimizer state loads into PyTorch with
+//   model.load_state_dict(safetensors.torch.load_file(path))
+// for an equivalent module whose submodules are named embedding / rnn / head.
+#pragma once
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/safetensors.h"
+#include "models/model.h"
+#include "models/optimizer.h"
+
+namespace fusedrnn {
+
+// extra: any JSON the application wants back (stored under metadata key "fusedrnn.extra").
+void save_checkpoint(const std::string& path, const Model& model, const nlohmann::json& extra,
+                     const Optimizer* optimizer = nullptr);
+
+struct Checkpoint {
+    std::string path;
+    nlohmann::json config;  // Model::config() of the saved model ("kind" says which)
+    nlohmann::json extra;
+    SafetensorsFile file;
+    bool has_optimizer() const { return file.metadata.count("fusedrnn.optimizer") > 0; }
+};
+
+// Reads and validates a checkpoint; throws Error naming the file when it is not a fusedrnn checkpoint
+// (or corrupted / truncated: see read_safetensors).
+Checkpoint read_checkpoint(const std::string& path);
+// Copies the parameters into `model`. Every parameter of the model must be present with the same shape,
+// and the file must hold no other parameter (optimizer state aside); otherwise Error names the tensor.
+void load_parameters(const Checkpoint& ckpt, Model& model);
+// Restores optimizer state; the optimizer must be of the kind that was saved.
+void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer);
+
+}  // namespace fusedrnn

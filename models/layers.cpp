@@ -1,0 +1,144 @@
+#include "models/layers.h"
+
+#include <cmath>
+
+namespace fusedrnn {
+
+void ensure_shape(Backend<float>& backend, Tensor<float>& t, const Shape& shape) {
+    if (t.empty() || t.shape() != shape) t = backend.empty(shape);
+}
+
+// ---- RecurrentStack --------------------------------------------------------------------------------
+
+RecurrentStack::RecurrentStack(const RnnSpec& spec, size_t offset) : spec_(spec), offset_(offset) { spec_.validate(); }
+
+float RecurrentStack::init_bound() const { return 1.0f / std::sqrt(float(spec_.hidden_size)); }
+
+RecurrentStack::Output RecurrentStack::forward(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0,
+                                               const Tensor<float>& c0, bool training) {
+    Backend<float>& be = params.backend();
+    FR_CHECK(x.rank() == 3, "recurrent input must be [T, N, C], got {}", shape_str(x.shape()));
+    FR_CHECK(x.dim(2) == spec_.input_size, "recurrent input has {} features per step, but the model expects {} ({})",
+             x.dim(2), spec_.input_size, spec_.describe());
+    const int T = int(x.dim(0)), N = int(x.dim(1));
+    FR_CHECK(T > 0 && N > 0, "recurrent input {} has an empty dimension", shape_str(x.shape()));
+    const Shape state{long(spec_.num_layers) * spec_.directions(), N, spec_.hidden_size};
+    if (!h0.empty()) check_shape(h0.shape(), state, "initial hidden state h0");
+    const bool lstm = has_cell_state(spec_.cell);
+    if (!c0.empty()) {
+        FR_CHECK(lstm, "initial cell state c0 given, but {} has no cell state", cell_name(spec_.cell));
+        check_shape(c0.shape(), state, "initial cell state c0");
+    }
+
+    ensure_shape(be, y_, {T, N, spec_.output_size()});
+    Output out;
+    out.y = y_;
+    out.hn = be.empty(state);
+    if (lstm) out.cn = be.empty(state);
+
+    RnnForwardArgs<float> a;
+    a.T = T;
+    a.N = N;
+    a.x = x.data();
+    a.h0 = h0.empty() ? nullptr : h0.data();
+    a.c0 = c0.empty() ? nullptr : c0.data();
+    a.weights = params.values() + offset_;
+    a.y = y_.data();
+    a.hn = out.hn.data();
+    a.cn = lstm ? out.cn.data() : nullptr;
+    if (training) {
+        ensure_shape(be, reserve_, {long(be.rnn_reserve_size(spec_, T, N))});
+        a.reserve = reserve_.data();
+    }
+    be.rnn_forward(spec_, a);
+    x_ = x;
+    h0_ = h0;
+    c0_ = c0;
+    has_reserve_ = training;
+    return out;
+}
+
+Tensor<float> RecurrentStack::backward(ParamStore& params, const Tensor<float>& dy, const Tensor<float>& dhn,
+                                       const Tensor<float>& dcn, bool need_dx, Tensor<float>* dh0,
+                                       Tensor<float>* dc0) {
+    FR_CHECK(has_reserve_, "RecurrentStack::backward called without a training forward before it");
+    Backend<float>& be = params.backend();
+    const int T = int(x_.dim(0)), N = int(x_.dim(1));
+    if (!dy.empty()) check_shape(dy.shape(), y_.shape(), "gradient of the recurrent output dy");
+    const Shape state{long(spec_.num_layers) * spec_.directions(), N, spec_.hidden_size};
+    if (!dhn.empty()) check_shape(dhn.shape(), state, "gradient of the final hidden state");
+    if (!dcn.empty()) check_shape(dcn.shape(), state, "gradient of the final cell state");
+    if (need_dx) ensure_shape(be, dx_, x_.shape());
+    if (dh0) ensure_shape(be, *dh0, state);
+    const bool lstm = has_cell_state(spec_.cell);
+    if (dc0 && lstm) ensure_shape(be, *dc0, state);
+
+    RnnBackwardArgs<float> a;
+    a.T = T;
+    a.N = N;
+    a.x = x_.data();
+    a.h0 = h0_.empty() ? nullptr : h0_.data();
+    a.c0 = c0_.empty() ? nullptr : c0_.data();
+    a.weights = params.values() + offset_;
+    a.y = y_.data();
+    a.dy = dy.empty() ? nullptr : dy.data();
+    a.dhn = dhn.empty() ? nullptr : dhn.data();
+    a.dcn = dcn.empty() ? nullptr : dcn.data();
+    a.reserve = reserve_.data();
+    a.dx = need_dx ? dx_.data() : nullptr;
+    a.dh0 = dh0 ? dh0->data() : nullptr;
+    a.dc0 = (dc0 && lstm) ? dc0->data() : nullptr;
+    a.dweights = params.grads() + offset_;
+    be.rnn_backward(spec_, a);
+    return need_dx ? dx_ : Tensor<float>();
+}
+
+// ---- Linear --------------------------------------------------------------------------------------------
+
+Linear::Linear(int in, int out, size_t weight_offset, size_t bias_offset)
+    : in_(in), out_(out), w_(weight_offset), b_(bias_offset) {
+    FR_CHECK(in > 0 && out > 0, "Linear: sizes must be positive, got in={} out={}", in, out);
+}
+
+float Linear::init_bound() const { return 1.0f / std::sqrt(float(in_)); }
+
+Tensor<float> Linear::forward(ParamStore& params, const Tensor<float>& x) {
+    FR_CHECK(x.rank() == 2 && x.dim(1) == in_, "Linear: expected input [M, {}], got {}", in_, shape_str(x.shape()));
+    const int M = int(x.dim(0));
+    ensure_shape(params.backend(), y_, {M, out_});
+    params.backend().linear_forward(M, in_, out_, x.data(), params.values() + w_, params.values() + b_, y_.data());
+    x_ = x;
+    return y_;
+}
+
+Tensor<float> Linear::backward(ParamStore& params, const Tensor<float>& dy, bool need_dx) {
+    FR_CHECK(!x_.empty(), "Linear::backward called before forward");
+    check_shape(dy.shape(), y_.shape(), "Linear output gradient");
+    const int M = int(dy.dim(0));
+    if (need_dx) ensure_shape(params.backend(), dx_, {M, in_});
+    params.backend().linear_backward(M, in_, out_, x_.data(), params.values() + w_, dy.data(),
+                                     need_dx ? dx_.data() : nullptr, params.grads() + w_, params.grads() + b_);
+    return need_dx ? dx_ : Tensor<float>();
+}
+
+// ---- Embedding -------------------------------------------------------------------------------------------
+
+Embedding::Embedding(int vocab, int dim, size_t offset) : vocab_(vocab), dim_(dim), offset_(offset) {
+    FR_CHECK(vocab > 0 && dim > 0, "Embedding: sizes must be positive, got vocab={} dim={}", vocab, dim);
+}
+
+Tensor<float> Embedding::forward(ParamStore& params, const Tensor<int32_t>& ids) {
+    const int n = int(ids.numel());
+    ensure_shape(params.backend(), out_, {n, dim_});
+    params.backend().embedding_forward(n, vocab_, dim_, ids.data(), params.values() + offset_, out_.data());
+    ids_ = ids;
+    return out_;
+}
+
+void Embedding::backward(ParamStore& params, const Tensor<float>& dout) {
+    check_shape(dout.shape(), out_.shape(), "Embedding output gradient");
+    params.backend().embedding_backward(int(ids_.numel()), vocab_, dim_, ids_.data(), dout.data(),
+                                        params.grads() + offset_);
+}
+
+}  // namespace fusedrnn

@@ -1,0 +1,85 @@
+// fusedrnn — layers over a shared ParamStore.
+// A layer owns no parameters: it knows its offset in the model's flat buffer and keeps what its
+// backward needs from the last forward. Outputs returned by forward stay valid until the layer's
+// next forward (buffers are reused across steps so a training loop allocates nothing per step).
+//
+// Shape legend: T steps, N batch, C input features, H hidden, D directions, L layers, M rows.
+#pragma once
+
+#include "core/backend.h"
+#include "models/parameters.h"
+
+namespace fusedrnn {
+
+// Reuses `t` when it already has `shape`, else allocates it.
+void ensure_shape(Backend<float>& backend, Tensor<float>& t, const Shape& shape);
+
+class RecurrentStack {
+public:
+    RecurrentStack() = default;
+    RecurrentStack(const RnnSpec& spec, size_t offset);
+
+    const RnnSpec& spec() const { return spec_; }
+    size_t offset() const { return offset_; }
+    // U(-1/√H, 1/√H) for every weight and bias (PyTorch's default).
+    float init_bound() const;
+
+    struct Output {
+        Tensor<float> y;   // [T, N, D·H]
+        Tensor<float> hn;  // [L·D, N, H]
+        Tensor<float> cn;  // [L·D, N, H] (LSTM; empty otherwise)
+    };
+    // x [T, N, C]; h0/c0 [L·D, N, H] or empty (zeros). `training` keeps activations for backward.
+    // hn/cn are freshly allocated, so they can be fed back as the next call's h0/c0 (truncated BPTT).
+    Output forward(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0, const Tensor<float>& c0,
+                   bool training);
+    // dy [T, N, D·H] (may be empty = zeros), dhn/dcn may be empty. Accumulates weight gradients into
+    // params.grads(). Returns dx [T, N, C] when need_dx; writes dh0/dc0 when given non-empty tensors.
+    Tensor<float> backward(ParamStore& params, const Tensor<float>& dy, const Tensor<float>& dhn,
+                           const Tensor<float>& dcn, bool need_dx, Tensor<float>* dh0 = nullptr,
+                           Tensor<float>* dc0 = nullptr);
+
+private:
+    RnnSpec spec_;
+    size_t offset_ = 0;
+    Tensor<float> x_, h0_, c0_, y_, reserve_, dx_;
+    bool has_reserve_ = false;
+};
+
+class Linear {
+public:
+    Linear() = default;
+    Linear(int in, int out, size_t weight_offset, size_t bias_offset);
+    int in() const { return in_; }
+    int out() const { return out_; }
+    float init_bound() const;  // 1/√in, as torch.nn.Linear
+
+    // x [M, in] → y [M, out]
+    Tensor<float> forward(ParamStore& params, const Tensor<float>& x);
+    // dy [M, out] → dx [M, in] (when need_dx); accumulates dW, db.
+    Tensor<float> backward(ParamStore& params, const Tensor<float>& dy, bool need_dx);
+
+private:
+    int in_ = 0, out_ = 0;
+    size_t w_ = 0, b_ = 0;
+    Tensor<float> x_, y_, dx_;
+};
+
+class Embedding {
+public:
+    Embedding() = default;
+    Embedding(int vocab, int dim, size_t offset);
+    int vocab() const { return vocab_; }
+    int dim() const { return dim_; }
+    // ids [n] (int32, on the backend's device) → [n, dim]
+    Tensor<float> forward(ParamStore& params, const Tensor<int32_t>& ids);
+    void backward(ParamStore& params, const Tensor<float>& dout);
+
+private:
+    int vocab_ = 0, dim_ = 0;
+    size_t offset_ = 0;
+    Tensor<int32_t> ids_;
+    Tensor<float> out_;
+};
+
+}  // namespace fusedrnn

@@ -1,0 +1,143 @@
+#include "models/model.h"
+
+namespace fusedrnn {
+
+nlohmann::json spec_to_json(const RnnSpec& spec) {
+    return {{"cell", cell_name(spec.cell)},
+            {"input_size", spec.input_size},
+            {"hidden_size", spec.hidden_size},
+            {"num_layers", spec.num_layers},
+            {"bidirectional", spec.bidirectional}};
+}
+
+RnnSpec spec_from_json(const nlohmann::json& j) {
+    try {
+        RnnSpec s;
+        s.cell = parse_cell(j.at("cell").get<std::string>());
+        s.input_size = j.at("input_size").get<int>();
+        s.hidden_size = j.at("hidden_size").get<int>();
+        s.num_layers = j.at("num_layers").get<int>();
+        s.bidirectional = j.at("bidirectional").get<bool>();
+        s.validate();
+        return s;
+    } catch (const nlohmann::json::exception& e) {
+        FR_FAIL("invalid model spec in checkpoint metadata: {}", e.what());
+    }
+}
+
+namespace {
+
+// Bounds for init_uniform, one per layout entry: embedding U(-1, 1) (unit scale, like N(0, 1)),
+// the recurrent stack U(-1/√H, 1/√H) (PyTorch's RNN init), the head U(-1/√in, 1/√in) (nn.Linear).
+std::vector<float> init_bounds(const ParamLayout& layout, float rnn_bound, float head_bound) {
+    std::vector<float> b;
+    for (const auto& e : layout.entries()) {
+        if (e.name.rfind("rnn.", 0) == 0) b.push_back(rnn_bound);
+        else if (e.name.rfind("head.", 0) == 0) b.push_back(head_bound);
+        else b.push_back(1.0f);
+    }
+    return b;
+}
+
+}  // namespace
+
+// ---- Forecaster ----------------------------------------------------------------------------------------
+
+Forecaster::Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec, int outputs, uint64_t seed) {
+    spec.validate();
+    FR_CHECK(outputs > 0, "Forecaster: outputs must be positive, got {}", outputs);
+    ParamLayout layout;
+    const size_t rnn_off = layout.append(rnn_param_layout(spec), "rnn.");
+    const size_t w = layout.add("head.weight", {outputs, spec.output_size()});
+    const size_t b = layout.add("head.bias", {outputs});
+    params_ = std::make_unique<ParamStore>(std::move(backend), layout);
+    rnn_ = RecurrentStack(spec, rnn_off);
+    head_ = Linear(spec.output_size(), outputs, w, b);
+    params_->init_uniform(seed, init_bounds(layout, rnn_.init_bound(), head_.init_bound()));
+}
+
+std::unique_ptr<Forecaster> Forecaster::from_config(std::shared_ptr<Backend<float>> backend, const nlohmann::json& c) {
+    FR_CHECK(c.value("kind", "") == "forecaster", "checkpoint holds a '{}' model, not a forecaster",
+             c.value("kind", "unknown"));
+    return std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")), c.at("outputs").get<int>(), 0);
+}
+
+nlohmann::json Forecaster::config() const {
+    return {{"kind", kind()}, {"spec", spec_to_json(spec())}, {"outputs", outputs()}};
+}
+
+Tensor<float> Forecaster::forward(const Tensor<float>& x, bool training) {
+    auto out = rnn_.forward(*params_, x, Tensor<float>(), Tensor<float>(), training);
+    T_ = int(x.dim(0));
+    const long N = x.dim(1), F = spec().output_size();
+    last_ = out.y.view(size_t(T_ - 1) * N * F, {N, F});  // the last step's output, [N, D·H]
+    return head_.forward(*params_, last_);
+}
+
+void Forecaster::backward(const Tensor<float>& dpred) {
+    Tensor<float> dlast = head_.backward(*params_, dpred, true);
+    const long N = dlast.dim(0), F = dlast.dim(1);
+    // Only the last step receives a gradient from the head; earlier steps get zeros.
+    ensure_shape(backend(), dy_, {T_, N, F});
+    backend().fill(dy_.numel(), dy_.data(), 0.0f);
+    backend().copy_device(dy_.data() + size_t(T_ - 1) * N * F, dlast.data(), size_t(N * F) * sizeof(float));
+    rnn_.backward(*params_, dy_, Tensor<float>(), Tensor<float>(), false);
+}
+
+// ---- SequenceModel -----------------------------------------------------------------------------------
+
+SequenceModel::SequenceModel(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec, int vocab, int outputs,
+                             uint64_t seed)
+    : vocab_(vocab) {
+    spec.validate();
+    FR_CHECK(vocab >= 0, "SequenceModel: vocab must be >= 0, got {}", vocab);
+    FR_CHECK(outputs > 0, "SequenceModel: outputs must be positive, got {}", outputs);
+    ParamLayout layout;
+    size_t emb = 0;
+    if (vocab > 0) emb = layout.add("embedding.weight", {vocab, spec.input_size});
+    const size_t rnn_off = layout.append(rnn_param_layout(spec), "rnn.");
+    const size_t w = layout.add("head.weight", {outputs, spec.output_size()});
+    const size_t b = layout.add("head.bias", {outputs});
+    params_ = std::make_unique<ParamStore>(std::move(backend), layout);
+    if (vocab > 0) embedding_ = Embedding(vocab, spec.input_size, emb);
+    rnn_ = RecurrentStack(spec, rnn_off);
+    head_ = Linear(spec.output_size(), outputs, w, b);
+    params_->init_uniform(seed, init_bounds(layout, rnn_.init_bound(), head_.init_bound()));
+}
+
+std::unique_ptr<SequenceModel> SequenceModel::from_config(std::shared_ptr<Backend<float>> backend,
+                                                          const nlohmann::json& c) {
+    FR_CHECK(c.value("kind", "") == "sequence", "checkpoint holds a '{}' model, not a sequence model",
+             c.value("kind", "unknown"));
+    return std::make_unique<SequenceModel>(std::move(backend), spec_from_json(c.at("spec")), c.at("vocab").get<int>(),
+                                           c.at("outputs").get<int>(), 0);
+}
+
+nlohmann::json SequenceModel::config() const {
+    return {{"kind", kind()}, {"spec", spec_to_json(spec())}, {"vocab", vocab_}, {"outputs", outputs()}};
+}
+
+Tensor<float> SequenceModel::forward(const Tensor<float>& x, State& state, bool training) {
+    auto out = rnn_.forward(*params_, x, state.h, state.c, training);
+    T_ = int(x.dim(0));
+    N_ = int(x.dim(1));
+    state.h = out.hn;
+    state.c = out.cn;
+    return head_.forward(*params_, out.y.reshape({long(T_) * N_, spec().output_size()}));
+}
+
+Tensor<float> SequenceModel::forward_tokens(const Tensor<int32_t>& ids, State& state, bool training) {
+    FR_CHECK(vocab_ > 0, "forward_tokens: this model takes features, not token ids");
+    FR_CHECK(ids.rank() == 2, "token ids must be [T, N], got {}", shape_str(ids.shape()));
+    Tensor<float> x = embedding_.forward(*params_, ids);
+    return forward(x.reshape({ids.dim(0), ids.dim(1), spec().input_size}), state, training);
+}
+
+void SequenceModel::backward(const Tensor<float>& doutputs) {
+    Tensor<float> dy = head_.backward(*params_, doutputs, true);
+    Tensor<float> dx = rnn_.backward(*params_, dy.reshape({T_, N_, spec().output_size()}), Tensor<float>(),
+                                     Tensor<float>(), vocab_ > 0);
+    if (vocab_ > 0) embedding_.backward(*params_, dx.reshape({long(T_) * N_, spec().input_size}));
+}
+
+}  // namespace fusedrnn

@@ -1,0 +1,97 @@
+// fusedrnn — the models: a recurrent stack with a head, over one flat parameter buffer.
+//
+//   Forecaster     many-to-one: x [T, N, C] → head(y[T-1]) [N, O]  (direct multi-output regression)
+//   SequenceModel  many-to-many: x [T, N, C] (or token ids [T, N] through an Embedding) →
+//                  head(y[t]) [T, N, O] for every step; the language model and seq tagging shapes
+//
+// Parameter names follow PyTorch: "embedding.weight", "rnn.weight_ih_l0", …, "head.weight", "head.bias",
+// so `model.load_state_dict(safetensors.torch.load_file(path))` works for an equivalent torch module.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "models/layers.h"
+#include "models/parameters.h"
+
+namespace fusedrnn {
+
+class Model {
+public:
+    virtual ~Model() = default;
+    ParamStore& params() { return *params_; }
+    const ParamStore& params() const { return *params_; }
+    Backend<float>& backend() const { return params_->backend(); }
+    void zero_grad() { params_->zero_grad(); }
+
+    virtual std::string kind() const = 0;        // "forecaster" | "sequence"
+    virtual nlohmann::json config() const = 0;   // enough to rebuild the model (stored in checkpoints)
+
+protected:
+    std::unique_ptr<ParamStore> params_;
+};
+
+RnnSpec spec_from_json(const nlohmann::json& j);
+nlohmann::json spec_to_json(const RnnSpec& spec);
+
+class Forecaster : public Model {
+public:
+    // outputs O = horizon × target variables. Parameters drawn from `seed` (PyTorch's default init).
+    Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec, int outputs, uint64_t seed);
+    static std::unique_ptr<Forecaster> from_config(std::shared_ptr<Backend<float>> backend, const nlohmann::json& c);
+
+    const RnnSpec& spec() const { return rnn_.spec(); }
+    int outputs() const { return head_.out(); }
+    std::string kind() const override { return "forecaster"; }
+    nlohmann::json config() const override;
+
+    // x [T, N, C] → prediction [N, O]. Valid until the next forward.
+    Tensor<float> forward(const Tensor<float>& x, bool training);
+    // dpred [N, O]: accumulates parameter gradients.
+    void backward(const Tensor<float>& dpred);
+
+private:
+    RecurrentStack rnn_;
+    Linear head_;
+    Tensor<float> last_, dy_;
+    int T_ = 0;
+};
+
+class SequenceModel : public Model {
+public:
+    // vocab > 0: the input is token ids through an Embedding of size spec.input_size (language model);
+    // vocab = 0: the input is features [T, N, C].
+    SequenceModel(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec, int vocab, int outputs,
+                  uint64_t seed);
+    static std::unique_ptr<SequenceModel> from_config(std::shared_ptr<Backend<float>> backend,
+                                                      const nlohmann::json& c);
+
+    const RnnSpec& spec() const { return rnn_.spec(); }
+    int vocab() const { return vocab_; }
+    int outputs() const { return head_.out(); }
+    std::string kind() const override { return "sequence"; }
+    nlohmann::json config() const override;
+
+    struct State {
+        Tensor<float> h, c;  // [L·D, N, H] each; empty = zeros
+    };
+    // Features x [T, N, C] → outputs [T·N, O] (row t·N + n). `state` in: initial state (may be empty);
+    // out: final state, detached — feeding it to the next call is truncated BPTT.
+    Tensor<float> forward(const Tensor<float>& x, State& state, bool training);
+    // Token ids [T, N] (int32 on the backend's device) → logits [T·N, V].
+    Tensor<float> forward_tokens(const Tensor<int32_t>& ids, State& state, bool training);
+    // doutputs [T·N, O]: accumulates parameter gradients (nothing flows into the initial state).
+    void backward(const Tensor<float>& doutputs);
+
+private:
+    int vocab_ = 0;
+    Embedding embedding_;
+    RecurrentStack rnn_;
+    Linear head_;
+    int T_ = 0, N_ = 0;
+};
+
+}  // namespace fusedrnn

@@ -1,0 +1,89 @@
+#include "models/optimizer.h"
+
+#include <cmath>
+
+namespace fusedrnn {
+
+Optimizer::Optimizer(const ParamStore& params, OptimizerConfig config, std::vector<std::string> state_names)
+    : config_(std::move(config)), backend_(params.backend_ptr()), state_names_(std::move(state_names)) {
+    FR_CHECK(config_.lr > 0 && std::isfinite(config_.lr), "optimizer: learning rate must be positive, got {}",
+             config_.lr);
+    FR_CHECK(config_.weight_decay >= 0, "optimizer: weight decay must be >= 0, got {}", config_.weight_decay);
+    for (size_t i = 0; i < state_names_.size(); ++i) state_.push_back(backend_->zeros({long(params.size())}));
+}
+
+std::map<std::string, std::vector<float>> Optimizer::state_to_host() const {
+    std::map<std::string, std::vector<float>> out;
+    for (size_t i = 0; i < state_names_.size(); ++i) out[state_names_[i]] = backend_->to_host(state_[i]);
+    return out;
+}
+
+void Optimizer::state_from_host(const std::map<std::string, std::vector<float>>& state, long steps) {
+    for (size_t i = 0; i < state_names_.size(); ++i) {
+        auto it = state.find(state_names_[i]);
+        FR_CHECK(it != state.end(), "optimizer state '{}' missing from the checkpoint", state_names_[i]);
+        FR_CHECK(it->second.size() == state_[i].numel(), "optimizer state '{}' has {} values, expected {}",
+                 state_names_[i], it->second.size(), state_[i].numel());
+        backend_->copy_from_host(state_[i].data(), it->second.data(), it->second.size() * sizeof(float));
+    }
+    steps_ = steps;
+}
+
+namespace {
+
+class Sgd final : public Optimizer {
+public:
+    Sgd(const ParamStore& p, const OptimizerConfig& c) : Optimizer(p, c, {"momentum_buffer"}) {
+        FR_CHECK(c.momentum >= 0 && c.momentum < 1, "sgd: momentum must be in [0, 1), got {}", c.momentum);
+    }
+    void step(ParamStore& p) override {
+        ++steps_;
+        p.backend().sgd_step(p.size(), p.values(), p.grads(), state(0).data(), config_.lr, config_.momentum,
+                             config_.weight_decay);
+    }
+};
+
+class Adam final : public Optimizer {
+public:
+    Adam(const ParamStore& p, const OptimizerConfig& c) : Optimizer(p, c, {"exp_avg", "exp_avg_sq"}) {
+        FR_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1,
+                 "adam: betas must be in [0, 1), got {} and {}", c.beta1, c.beta2);
+        FR_CHECK(c.eps > 0, "adam: eps must be positive, got {}", c.eps);
+    }
+    void step(ParamStore& p) override {
+        ++steps_;
+        p.backend().adam_step(p.size(), p.values(), p.grads(), state(0).data(), state(1).data(), config_.lr,
+                              config_.beta1, config_.beta2, config_.eps, steps_, config_.weight_decay);
+    }
+};
+
+class RmsProp final : public Optimizer {
+public:
+    RmsProp(const ParamStore& p, const OptimizerConfig& c) : Optimizer(p, c, {"square_avg"}) {
+        FR_CHECK(c.alpha >= 0 && c.alpha < 1, "rmsprop: alpha must be in [0, 1), got {}", c.alpha);
+        FR_CHECK(c.eps > 0, "rmsprop: eps must be positive, got {}", c.eps);
+    }
+    void step(ParamStore& p) override {
+        ++steps_;
+        p.backend().rmsprop_step(p.size(), p.values(), p.grads(), state(0).data(), config_.lr, config_.alpha,
+                                 config_.eps, config_.weight_decay);
+    }
+};
+
+}  // namespace
+
+std::unique_ptr<Optimizer> make_optimizer(const ParamStore& params, const OptimizerConfig& config) {
+    if (config.name == "sgd") return std::make_unique<Sgd>(params, config);
+    if (config.name == "adam") return std::make_unique<Adam>(params, config);
+    if (config.name == "rmsprop") return std::make_unique<RmsProp>(params, config);
+    FR_FAIL("unknown optimizer '{}': expected sgd, adam or rmsprop", config.name);
+}
+
+double clip_grad_norm(ParamStore& params, double max_norm) {
+    const double norm = std::sqrt(params.backend().sum_squares(params.size(), params.grads()));
+    if (max_norm > 0 && norm > max_norm)
+        params.backend().scale(params.size(), params.grads(), float(max_norm / (norm + 1e-6)));
+    return norm;
+}
+
+}  // namespace fusedrnn

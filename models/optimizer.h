@@ -1,0 +1,57 @@
+// fusedrnn — optimizers and gradient clipping over the flat parameter buffer.
+// Each optimizer step is one backend call over the whole buffer (one fused kernel on the GPU).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "models/parameters.h"
+
+namespace fusedrnn {
+
+struct OptimizerConfig {
+    std::string name = "adam";  // sgd | adam | rmsprop
+    float lr = 1e-3f;
+    float momentum = 0.0f;      // sgd
+    float beta1 = 0.9f, beta2 = 0.999f;  // adam
+    float alpha = 0.99f;        // rmsprop smoothing
+    float eps = 1e-8f;          // adam, rmsprop
+    float weight_decay = 0.0f;
+};
+
+class Optimizer {
+public:
+    virtual ~Optimizer() = default;
+    virtual void step(ParamStore& params) = 0;
+    long steps() const { return steps_; }
+    float lr() const { return config_.lr; }
+    void set_lr(float lr) { config_.lr = lr; }
+    const OptimizerConfig& config() const { return config_; }
+
+    // State for checkpoints: named host copies of the state buffers plus the step counter.
+    std::map<std::string, std::vector<float>> state_to_host() const;
+    void state_from_host(const std::map<std::string, std::vector<float>>& state, long steps);
+
+protected:
+    Optimizer(const ParamStore& params, OptimizerConfig config, std::vector<std::string> state_names);
+    Tensor<float>& state(size_t i) { return state_[i]; }
+
+    OptimizerConfig config_;
+    long steps_ = 0;
+
+private:
+    std::shared_ptr<Backend<float>> backend_;
+    std::vector<std::string> state_names_;
+    std::vector<Tensor<float>> state_;
+};
+
+// Creates "sgd", "adam" or "rmsprop"; throws Error naming the accepted ones.
+std::unique_ptr<Optimizer> make_optimizer(const ParamStore& params, const OptimizerConfig& config);
+
+// Global L2 norm of all gradients; when max_norm > 0 and the norm exceeds it, scales the gradients
+// to norm max_norm (torch.nn.utils.clip_grad_norm_). Returns the norm before clipping.
+double clip_grad_norm(ParamStore& params, double max_norm);
+
+}  // namespace fusedrnn

@@ -1,0 +1,137 @@
+// Optimizers against hand-computed steps, and global-norm clipping.
+#include "core/backend.h"
+#include "models/optimizer.h"
+#include "tests/test_support.h"
+
+namespace fusedrnn {
+namespace {
+
+// A two-parameter store whose values and gradients the test sets by hand.
+struct Fixture {
+    std::shared_ptr<Backend<float>> be = make_backend("cpu");
+    ParamStore params;
+    Fixture() : params(be, [] { ParamLayout l; l.add("w", {2}); return l; }()) {
+        params.values_from_host({1.0f, -2.0f});
+    }
+    void set_grad(std::vector<float> g) { be->copy_from_host(params.grads(), g.data(), g.size() * sizeof(float)); }
+    std::vector<float> values() { return params.values_to_host(); }
+};
+
+TEST(Optimizers, SgdWithMomentumMatchesHandComputedSteps) {
+    Fixture f;
+    OptimizerConfig c;
+    c.name = "sgd"; c.lr = 0.1f; c.momentum = 0.9f;
+    auto opt = make_optimizer(f.params, c);
+    f.set_grad({0.5f, -1.0f});
+    opt->step(f.params);  // m = g; p -= 0.1 g
+    auto v = f.values();
+    EXPECT_FLOAT_EQ(v[0], 1.0f - 0.05f);
+    EXPECT_FLOAT_EQ(v[1], -2.0f + 0.1f);
+    f.set_grad({0.5f, -1.0f});
+    opt->step(f.params);  // m = 0.9 g + g = 1.9 g
+    v = f.values();
+    EXPECT_FLOAT_EQ(v[0], 0.95f - 0.1f * 1.9f * 0.5f);
+    EXPECT_FLOAT_EQ(v[1], -1.9f + 0.1f * 1.9f * 1.0f);
+}
+
+TEST(Optimizers, AdamMatchesHandComputedSteps) {
+    Fixture f;
+    OptimizerConfig c;
+    c.name = "adam"; c.lr = 0.01f;
+    auto opt = make_optimizer(f.params, c);
+    // Step 1: m̂ = g, v̂ = g², update = lr·g/(|g| + eps) = lr·sign(g).
+    f.set_grad({0.5f, -3.0f});
+    opt->step(f.params);
+    auto v = f.values();
+    EXPECT_NEAR(v[0], 1.0f - 0.01f, 1e-6);
+    EXPECT_NEAR(v[1], -2.0f + 0.01f, 1e-6);
+    // Step 2 with gradient g2: m = 0.9·0.1·g1 + 0.1·g2 ... computed in double.
+    f.set_grad({0.25f, 1.0f});
+    opt->step(f.params);
+    v = f.values();
+    const double g1[2] = {0.5, -3.0}, g2[2] = {0.25, 1.0}, p1[2] = {0.99, -1.99};
+    for (int i = 0; i < 2; ++i) {
+        const double m = 0.9 * (0.1 * g1[i]) + 0.1 * g2[i];
+        const double s = 0.999 * (0.001 * g1[i] * g1[i]) + 0.001 * g2[i] * g2[i];
+        const double mhat = m / (1 - 0.81), shat = s / (1 - 0.999 * 0.999);
+        EXPECT_NEAR(v[i], p1[i] - 0.01 * mhat / (std::sqrt(shat) + 1e-8), 1e-5) << i;
+    }
+    EXPECT_EQ(opt->steps(), 2);
+}
+
+TEST(Optimizers, RmspropMatchesHandComputedStep) {
+    Fixture f;
+    OptimizerConfig c;
+    c.name = "rmsprop"; c.lr = 0.01f; c.alpha = 0.99f; c.eps = 1e-8f;
+    auto opt = make_optimizer(f.params, c);
+    f.set_grad({0.5f, -2.0f});
+    opt->step(f.params);
+    auto v = f.values();
+    // s = 0.01 g²; p -= lr g / sqrt(s) = lr·sign(g)/0.1
+    EXPECT_NEAR(v[0], 1.0f - 0.1f, 1e-5);
+    EXPECT_NEAR(v[1], -2.0f + 0.1f, 1e-5);
+}
+
+TEST(Optimizers, WeightDecayIsAddedToTheGradient) {
+    Fixture f;
+    OptimizerConfig c;
+    c.name = "sgd"; c.lr = 0.5f; c.weight_decay = 0.1f;
+    auto opt = make_optimizer(f.params, c);
+    f.set_grad({0.0f, 0.0f});
+    opt->step(f.params);
+    auto v = f.values();
+    EXPECT_FLOAT_EQ(v[0], 1.0f - 0.5f * 0.1f * 1.0f);
+    EXPECT_FLOAT_EQ(v[1], -2.0f + 0.5f * 0.1f * 2.0f);
+}
+
+TEST(Optimizers, RejectBadSettings) {
+    Fixture f;
+    OptimizerConfig c;
+    c.name = "adagrad";
+    EXPECT_THROW(
+        {
+            try { make_optimizer(f.params, c); } catch (const Error& e) {
+                EXPECT_NE(std::string(e.what()).find("unknown optimizer 'adagrad'"), std::string::npos);
+                throw;
+            }
+        },
+        Error);
+    c.name = "adam"; c.lr = -1;
+    EXPECT_THROW(make_optimizer(f.params, c), Error);
+    c.name = "sgd"; c.lr = 0.1f; c.momentum = 1.5f;
+    EXPECT_THROW(make_optimizer(f.params, c), Error);
+}
+
+TEST(Optimizers, StateRoundTripsThroughHost) {
+    Fixture f;
+    OptimizerConfig c;
+    auto a = make_optimizer(f.params, c);
+    f.set_grad({0.5f, -1.0f});
+    a->step(f.params);
+    auto b = make_optimizer(f.params, c);
+    b->state_from_host(a->state_to_host(), a->steps());
+    const auto before = f.values();
+    f.set_grad({0.1f, 0.2f});
+    a->step(f.params);
+    const auto after_a = f.values();
+    f.params.values_from_host(before);
+    b->step(f.params);
+    EXPECT_EQ(f.values(), after_a);
+}
+
+TEST(Clipping, ScalesToTheGlobalNormOnlyWhenAbove) {
+    Fixture f;
+    f.set_grad({3.0f, 4.0f});
+    EXPECT_NEAR(clip_grad_norm(f.params, 10.0), 5.0, 1e-6);
+    std::vector<float> g(2);
+    f.be->copy_to_host(g.data(), f.params.grads(), sizeof(float) * 2);
+    EXPECT_FLOAT_EQ(g[0], 3.0f);
+    EXPECT_NEAR(clip_grad_norm(f.params, 1.0), 5.0, 1e-6);
+    f.be->copy_to_host(g.data(), f.params.grads(), sizeof(float) * 2);
+    EXPECT_NEAR(g[0], 0.6f, 1e-5);
+    EXPECT_NEAR(g[1], 0.8f, 1e-5);
+    EXPECT_NEAR(clip_grad_norm(f.params, 0.0), 1.0, 1e-5);  // 0 = measure only
+}
+
+}  // namespace
+}  // namespace fusedrnn
