@@ -1,0 +1,227 @@
+// Model-level behaviour: truncated BPTT, learning a task, checkpoints, clear errors on bad input.
+#include <cmath>
+#include <fstream>
+
+#include "models/checkpoint.h"
+#include "models/model.h"
+#include "models/optimizer.h"
+#include "models/tbptt.h"
+#include "tests/test_support.h"
+
+namespace fusedrnn {
+namespace {
+
+using testing::rel_error;
+
+Tensor<float> random_tensor(Backend<float>& be, const Shape& shape, std::mt19937_64& rng) {
+    return be.from_host(testing::random_vector<float>(shape_numel(shape), rng), shape);
+}
+
+// The [t0, t0+k) slice of a time-major tensor [T, N, F].
+Tensor<float> time_slice(const Tensor<float>& x, long t0, long k) {
+    const long N = x.dim(1), F = x.dim(2);
+    return x.view(size_t(t0 * N * F), {k, N, F});
+}
+
+std::string what_of(const std::function<void()>& f) {
+    try { f(); } catch (const Error& e) { return e.what(); }
+    return "(no error)";
+}
+
+TEST(Tbptt, ChunkedForwardCarriesStateExactly) {
+    auto be = make_backend("cpu");
+    std::mt19937_64 rng(testing::test_seed());
+    for (CellType cell : {CellType::Lstm, CellType::Gru, CellType::RnnTanh}) {
+        SequenceModel m(be, {cell, 3, 8, 2, false}, 0, 2, 7);
+        auto x = random_tensor(*be, {12, 4, 3}, rng);
+        SequenceModel::State full_state;
+        auto full = be->to_host(m.forward(x, full_state, false));
+        SequenceModel::State st;
+        std::vector<float> chunked;
+        for (int t0 = 0; t0 < 12; t0 += 4) {
+            auto out = be->to_host(m.forward(time_slice(x, t0, 4), st, false));
+            chunked.insert(chunked.end(), out.begin(), out.end());
+        }
+        EXPECT_LT(rel_error(chunked, full), 1e-6) << cell_name(cell);
+        EXPECT_LT(rel_error(be->to_host(st.h), be->to_host(full_state.h)), 1e-6);
+    }
+}
+
+TEST(Tbptt, WholeSequenceChunkEqualsFullBptt) {
+    auto be = make_backend("cpu");
+    std::mt19937_64 rng(testing::test_seed());
+    SequenceModel m(be, {CellType::Lstm, 3, 6, 1, false}, 0, 2, 11);
+    auto x = random_tensor(*be, {10, 3, 3}, rng);
+    auto y = random_tensor(*be, {30, 2}, rng);
+    // Full BPTT by hand.
+    m.zero_grad();
+    SequenceModel::State s0;
+    auto out = m.forward(x, s0, true);
+    auto grad = be->empty(out.shape());
+    be->mse(out.numel(), out.data(), y.data(), grad.data(), 1.0f);
+    m.backward(grad);
+    auto full = be->to_host(m.params().grads_tensor());
+    // One chunk covering everything.
+    SequenceModel::State s1;
+    tbptt_chunk_mse(m, nullptr, x, y, s1, 0.0);
+    EXPECT_EQ(be->to_host(m.params().grads_tensor()), full);
+}
+
+TEST(Tbptt, GradientsStopAtTheChunkBoundary) {
+    // The second chunk's gradient must equal that of a fresh run of the second chunk alone, started
+    // from the (detached) state the first chunk produced.
+    auto be = make_backend("cpu");
+    std::mt19937_64 rng(testing::test_seed());
+    SequenceModel m(be, {CellType::Gru, 2, 5, 1, false}, 0, 1, 3);
+    auto x = random_tensor(*be, {8, 2, 2}, rng);
+    auto y = random_tensor(*be, {16, 1}, rng);
+    SequenceModel::State st;
+    tbptt_chunk_mse(m, nullptr, time_slice(x, 0, 4), y.view(0, {8, 1}), st, 0.0);
+    SequenceModel::State carried = st;
+    tbptt_chunk_mse(m, nullptr, time_slice(x, 4, 4), y.view(8, {8, 1}), st, 0.0);
+    auto chunk2 = be->to_host(m.params().grads_tensor());
+    SequenceModel::State again = carried;
+    tbptt_chunk_mse(m, nullptr, time_slice(x, 4, 4), y.view(8, {8, 1}), again, 0.0);
+    EXPECT_EQ(be->to_host(m.params().grads_tensor()), chunk2);
+    // And it differs from full BPTT over both chunks (the first chunk's dependence is cut).
+    SequenceModel::State fresh;
+    m.zero_grad();
+    auto out = m.forward(x, fresh, true);
+    auto grad = be->zeros(out.shape());
+    be->mse(8, out.data() + 8, y.data() + 8, grad.data() + 8, 0.5f);  // loss on the second half only
+    m.backward(grad);
+    EXPECT_GT(rel_error(be->to_host(m.params().grads_tensor()), chunk2), 1e-4);
+}
+
+// Noisy sine: from 16 past values predict the next 4. Loss must fall well below the variance of the
+// signal (0.5) and near the noise floor: learning, not just running.
+double train_sine(CellType cell, int steps) {
+    auto be = make_backend("cpu");
+    Forecaster model(be, {cell, 1, 24, 1, false}, 4, 1);
+    OptimizerConfig oc;
+    oc.lr = 0.01f;
+    auto opt = make_optimizer(model.params(), oc);
+    std::mt19937_64 rng(5);
+    std::normal_distribution<float> noise(0.0f, 0.05f);
+    std::uniform_real_distribution<float> phase(0.0f, 6.2832f);
+    const int T = 16, N = 64, H = 4;
+    double last = 0;
+    for (int s = 0; s < steps; ++s) {
+        std::vector<float> x(T * N), y(N * H);
+        for (int n = 0; n < N; ++n) {
+            const float p = phase(rng);
+            for (int t = 0; t < T; ++t) x[t * N + n] = std::sin(p + 0.4f * t) + noise(rng);
+            for (int h = 0; h < H; ++h) y[n * H + h] = std::sin(p + 0.4f * (T + h));
+        }
+        auto xt = be->from_host(x, {T, N, 1});
+        auto yt = be->from_host(y, {N, H});
+        model.zero_grad();
+        auto pred = model.forward(xt, true);
+        auto grad = be->empty(pred.shape());
+        last = be->mse(pred.numel(), pred.data(), yt.data(), grad.data(), 1.0f).loss;
+        model.backward(grad);
+        clip_grad_norm(model.params(), 1.0);
+        opt->step(model.params());
+    }
+    return last;
+}
+
+TEST(Learning, LstmForecastsANoisySine) { EXPECT_LT(train_sine(CellType::Lstm, 300), 0.02); }
+TEST(Learning, GruForecastsANoisySine) { EXPECT_LT(train_sine(CellType::Gru, 300), 0.02); }
+
+TEST(Learning, LanguageModelMemorisesATinySequence) {
+    // A repeating token pattern learned to near-zero cross-entropy with truncated BPTT.
+    auto be = make_backend("cpu");
+    const int V = 5, T = 8, N = 1;
+    SequenceModel lm(be, {CellType::Lstm, 8, 32, 1, false}, V, V, 2);
+    OptimizerConfig oc;
+    oc.lr = 0.02f;
+    auto opt = make_optimizer(lm.params(), oc);
+    const std::vector<int32_t> pattern{0, 1, 2, 3, 4, 2, 1, 0, 3};
+    double loss = 0;
+    SequenceModel::State st;
+    for (int step = 0, pos = 0; step < 300; ++step, pos += T) {
+        std::vector<int32_t> ids(T), tgt(T);
+        for (int t = 0; t < T; ++t) {
+            ids[t] = pattern[(pos + t) % pattern.size()];
+            tgt[t] = pattern[(pos + t + 1) % pattern.size()];
+        }
+        auto idt = be->empty_i32({T, N});
+        auto tgtt = be->empty_i32({T * N});
+        be->copy_from_host(idt.data(), ids.data(), ids.size() * 4);
+        be->copy_from_host(tgtt.data(), tgt.data(), tgt.size() * 4);
+        loss = tbptt_chunk_tokens(lm, opt.get(), idt, tgtt, st, 1.0).loss;
+    }
+    EXPECT_LT(loss, 0.05);
+}
+
+TEST(Checkpoint, RoundTripGivesIdenticalPredictions) {
+    auto be = make_backend("cpu");
+    std::mt19937_64 rng(testing::test_seed());
+    const RnnSpec spec{CellType::Gru, 5, 16, 2, true};
+    Forecaster a(be, spec, 6, 123);
+    OptimizerConfig oc;
+    auto opt = make_optimizer(a.params(), oc);
+    const std::string path = testing::temp_dir() + "/model.safetensors";
+    save_checkpoint(path, a, {{"note", "hello"}}, opt.get());
+    Checkpoint c = read_checkpoint(path);
+    EXPECT_EQ(c.extra["note"], "hello");
+    EXPECT_TRUE(c.has_optimizer());
+    auto b = Forecaster::from_config(be, c.config);
+    load_parameters(c, *b);
+    auto x = random_tensor(*be, {7, 3, 5}, rng);
+    EXPECT_EQ(be->to_host(a.forward(x, false)), be->to_host(b->forward(x, false)));
+    EXPECT_EQ(b->params().layout().entries().front().name, "rnn.weight_ih_l0");
+}
+
+TEST(Checkpoint, MismatchedOrCorruptedFilesGiveClearErrors) {
+    auto be = make_backend("cpu");
+    const std::string dir = testing::temp_dir();
+    Forecaster a(be, {CellType::Lstm, 5, 8, 1, false}, 4, 1);
+    save_checkpoint(dir + "/a.safetensors", a, {});
+    // A model with another hidden size: the error names the tensor and both shapes.
+    Forecaster b(be, {CellType::Lstm, 5, 9, 1, false}, 4, 1);
+    const std::string msg = what_of([&] { load_parameters(read_checkpoint(dir + "/a.safetensors"), b); });
+    EXPECT_NE(msg.find("rnn.weight_ih_l0"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("[32, 5]"), std::string::npos) << msg;
+    // A model with another layer count: a missing parameter.
+    Forecaster c(be, {CellType::Lstm, 5, 8, 2, false}, 4, 1);
+    EXPECT_NE(what_of([&] { load_parameters(read_checkpoint(dir + "/a.safetensors"), c); }).find("weight_ih_l1"),
+              std::string::npos);
+    // Truncated file.
+    {
+        std::ifstream in(dir + "/a.safetensors", std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), {});
+        std::ofstream(dir + "/t.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() - 10);
+    }
+    EXPECT_NE(what_of([&] { read_checkpoint(dir + "/t.safetensors"); }).find("t.safetensors"), std::string::npos);
+    // Wrong kind.
+    SequenceModel lm(be, {CellType::Lstm, 4, 8, 1, false}, 10, 10, 1);
+    save_checkpoint(dir + "/lm.safetensors", lm, {});
+    EXPECT_NE(what_of([&] { Forecaster::from_config(be, read_checkpoint(dir + "/lm.safetensors").config); })
+                  .find("not a forecaster"),
+              std::string::npos);
+}
+
+TEST(ApiErrors, NameWhatWasWrong) {
+    auto be = make_backend("cpu");
+    EXPECT_NE(what_of([] { parse_cell("lstmm"); }).find("unknown cell 'lstmm'"), std::string::npos);
+    EXPECT_NE(what_of([] { make_backend("tpu"); }).find("unknown backend 'tpu'"), std::string::npos);
+    EXPECT_NE(what_of([] { make_backend("cuda"); }).find("not available"), std::string::npos);
+    Forecaster m(be, {CellType::Lstm, 5, 8, 1, false}, 4, 1);
+    std::mt19937_64 rng(1);
+    auto wrong = random_tensor(*be, {6, 2, 4}, rng);
+    EXPECT_NE(what_of([&] { m.forward(wrong, false); }).find("4 features per step, but the model expects 5"),
+              std::string::npos);
+    auto flat = random_tensor(*be, {6, 5}, rng);
+    EXPECT_NE(what_of([&] { m.forward(flat, false); }).find("[T, N, C]"), std::string::npos);
+    SequenceModel s(be, {CellType::Gru, 5, 8, 1, false}, 0, 2, 1);
+    SequenceModel::State st;
+    st.h = random_tensor(*be, {2, 2, 8}, rng);
+    auto x = random_tensor(*be, {3, 2, 5}, rng);
+    EXPECT_NE(what_of([&] { s.forward(x, st, false); }).find("h0"), std::string::npos);
+    EXPECT_NE(what_of([] { RnnSpec{CellType::Lstm, 0, 8, 1, false}.validate(); }).find("input_size"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fusedrnn
