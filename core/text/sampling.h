@@ -1,0 +1,51 @@
+// fusedrnn — choosing the next token from a model's logits on the host (generation).
+// Shape legend: V vocabulary size.
+//
+// greedy:      argmax (ties → lowest id); no randomness.
+// temperature: p ∝ exp(logit / temperature); < 1 sharpens, > 1 flattens, → 0 tends to greedy.
+// top-k:       only the k highest logits (ties at the boundary → lower ids) keep probability.
+// Temperature and top-k combine (top-k first, then softmax at the temperature), as in PyTorch-style
+// generate() loops. Determinism: the same seed, options and logits give the same tokens on every
+// platform — the uniform draw is made from std::mt19937_64's raw output (whose sequence the C++
+// standard fixes), not from std::uniform_real_distribution or std::discrete_distribution, whose
+// algorithms differ between standard libraries.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <vector>
+
+namespace fusedrnn::text {
+
+struct SamplingOptions {
+    bool greedy = false;
+    double temperature = 1.0;  // > 0 and finite
+    std::optional<int> top_k;  // unset = all tokens; otherwise >= 1 (clamped to V)
+};
+
+// Throws fusedrnn::Error naming the bad option (temperature <= 0 or not finite, top_k < 1).
+void validate(const SamplingOptions& options);
+
+// Index of the largest logit (ties → lowest index). Throws for V == 0 or a NaN logit.
+int32_t argmax(const float* logits, size_t vocab);
+
+// The distribution sample() draws from, as probabilities summing to 1 (greedy: one-hot). For tests
+// and for showing "top candidates" in a tool.
+std::vector<double> sampling_distribution(const float* logits, size_t vocab, const SamplingOptions& options);
+
+class Sampler {
+public:
+    Sampler(const SamplingOptions& options, uint64_t seed);  // validates options
+    // Next token id for logits [V]. Throws for V == 0 or NaN / +inf logits.
+    int32_t next(const float* logits, size_t vocab);
+    int32_t next(const std::vector<float>& logits) { return next(logits.data(), logits.size()); }
+    const SamplingOptions& options() const { return options_; }
+
+private:
+    SamplingOptions options_;
+    std::mt19937_64 rng_;
+};
+
+}  // namespace fusedrnn::text

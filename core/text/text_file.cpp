@@ -1,0 +1,58 @@
+#include "core/text/text_file.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.h"
+#include "core/text/utf8.h"
+#include "core/text/word_split.h"
+
+namespace fusedrnn::text {
+
+namespace {
+
+std::string read_all(const std::string& path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    FR_CHECK(!ec && fs::exists(st), "text file '{}' does not exist", path);
+    FR_CHECK(!fs::is_directory(st), "text file '{}' is a directory, not a file", path);
+    std::ifstream in(path, std::ios::binary);
+    FR_CHECK(in.good(), "cannot open text file '{}': {}", path, std::strerror(errno));
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    FR_CHECK(!in.bad(), "error while reading text file '{}': {}", path, std::strerror(errno));
+    return std::move(ss).str();
+}
+
+std::string crlf_to_lf(const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i)
+        if (!(s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n')) out.push_back(s[i]);
+    return out;
+}
+
+}  // namespace
+
+std::string load_text_file(const std::string& path, const TextFileOptions& options) {
+    std::string bytes = read_all(path);
+    FR_CHECK(!bytes.empty(), "text file '{}' is empty", path);
+    // Validate before any edit so reported offsets are offsets in the file as it is on disk.
+    check_utf8_text(bytes, fmt::format("text file '{}'", path));
+    if (options.strip_bom && bytes.compare(0, 3, "\xEF\xBB\xBF") == 0) bytes.erase(0, 3);
+    if (options.normalize_newlines && bytes.find('\r') != std::string::npos) bytes = crlf_to_lf(bytes);
+    // Only white space is as useless as empty; the cheap ASCII test settles almost every file.
+    const size_t first = bytes.find_first_not_of(" \t\n\r\f\v");
+    bool any_text = first != std::string::npos && static_cast<unsigned char>(bytes[first]) < 0x80;
+    if (!any_text && first != std::string::npos)
+        for (char32_t c : decode_utf8(bytes, path))
+            if (!is_space(c)) { any_text = true; break; }
+    FR_CHECK(any_text, "text file '{}' has no text (only white space)", path);
+    return bytes;
+}
+
+}  // namespace fusedrnn::text

@@ -1,0 +1,108 @@
+#include "core/text/tokenizer.h"
+
+#include <unordered_set>
+
+#include "core/error.h"
+#include "core/text/unicode_case.h"
+#include "core/text/utf8.h"
+#include "core/text/word_split.h"
+
+namespace fusedrnn::text {
+
+const char* to_string(TokenizerKind kind) { return kind == TokenizerKind::Char ? "char" : "word"; }
+
+TokenizerKind parse_tokenizer_kind(std::string_view s) {
+    if (s == "char") return TokenizerKind::Char;
+    if (s == "word") return TokenizerKind::Word;
+    FR_FAIL("unknown tokenizer kind \"{}\" (expected \"char\" or \"word\")", s);
+}
+
+Tokenizer Tokenizer::build(std::string_view corpus, const TokenizerOptions& options, std::string_view source) {
+    Tokenizer probe(options, Vocabulary());
+    std::unordered_map<std::string, int64_t> counts;
+    int64_t total = 0;
+    for (std::string& tok : probe.split(corpus, source)) {
+        ++counts[std::move(tok)];
+        ++total;
+    }
+    FR_CHECK(total > 0, "{}: no tokens to build a vocabulary from (the text is empty or only white space)",
+             source);
+    const VocabOrder order = options.kind == TokenizerKind::Char ? VocabOrder::ByCodePoint : VocabOrder::ByFrequency;
+    return Tokenizer(options, Vocabulary::build(counts, order, options.min_count, options.max_size));
+}
+
+Tokenizer::Tokenizer(const TokenizerOptions& options, Vocabulary vocab)
+    : options_(options), vocab_(std::move(vocab)) {
+    FR_CHECK(options_.min_count >= 1, "tokenizer: min_count must be >= 1, got {}", options_.min_count);
+    FR_CHECK(options_.max_size >= 0, "tokenizer: max_size must be >= 0, got {}", options_.max_size);
+    // A vocabulary that could never be produced by this kind would silently mis-tokenise.
+    for (int32_t id = 1; id < vocab_.size(); ++id) {
+        const std::string& tok = vocab_.token(id);
+        const std::u32string cps = decode_utf8(tok, fmt::format("vocabulary token {}", id));
+        if (options_.kind == TokenizerKind::Char) {
+            FR_CHECK(cps.size() == 1, "char tokenizer: vocabulary token {} (\"{}\") is not a single character",
+                     id, tok);
+        } else {
+            for (char32_t c : cps)
+                FR_CHECK(!is_space(c), "word tokenizer: vocabulary token {} (\"{}\") contains white space", id, tok);
+        }
+    }
+}
+
+std::vector<std::string> Tokenizer::surface_tokens(std::string_view text, std::string_view source) const {
+    if (options_.kind == TokenizerKind::Word) return split_words(text, source);
+    std::vector<std::string> out;
+    const std::u32string cps = decode_utf8(text, source);
+    out.reserve(cps.size());
+    for (char32_t c : cps) out.push_back(encode_utf8(c));
+    return out;
+}
+
+std::string Tokenizer::normalize(const std::string& surface) const {
+    return options_.lowercase ? to_lower_utf8(surface) : surface;
+}
+
+std::vector<std::string> Tokenizer::split(std::string_view text, std::string_view source) const {
+    std::vector<std::string> toks = surface_tokens(text, source);
+    if (options_.lowercase)
+        for (auto& t : toks) t = normalize(t);
+    return toks;
+}
+
+std::vector<int32_t> Tokenizer::encode(std::string_view text, std::string_view source) const {
+    const std::vector<std::string> toks = split(text, source);
+    std::vector<int32_t> ids;
+    ids.reserve(toks.size());
+    for (const auto& t : toks) ids.push_back(vocab_.id_or_unk(t));
+    return ids;
+}
+
+std::string Tokenizer::token_text(int32_t id) const {
+    const std::string& tok = vocab_.token(id);  // range-checked
+    if (id == unk_id() && options_.kind == TokenizerKind::Char) return "\xEF\xBF\xBD";  // U+FFFD
+    return tok;
+}
+
+std::string Tokenizer::decode(const int32_t* ids, size_t count) const {
+    if (options_.kind == TokenizerKind::Char) {
+        std::string out;
+        for (size_t i = 0; i < count; ++i) out += token_text(ids[i]);
+        return out;
+    }
+    std::vector<std::string> words;
+    words.reserve(count);
+    for (size_t i = 0; i < count; ++i) words.push_back(token_text(ids[i]));
+    return join_words(words);
+}
+
+std::vector<std::string> Tokenizer::unknown_tokens(std::string_view text, std::string_view source) const {
+    std::vector<std::string> unknown;
+    std::unordered_set<std::string> seen;
+    for (const std::string& surface : surface_tokens(text, source)) {
+        std::string key = normalize(surface);
+        if (!vocab_.contains(key) && seen.insert(std::move(key)).second) unknown.push_back(surface);
+    }
+    return unknown;
+}
+
+}  // namespace fusedrnn::text

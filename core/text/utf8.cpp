@@ -1,0 +1,167 @@
+#include "core/text/utf8.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.h"
+
+namespace fusedrnn::text {
+
+namespace {
+
+// Result of decoding one sequence at a position: the code point and its length in bytes, or
+// length 0 with a description of what is wrong.
+struct Step {
+    char32_t cp = 0;
+    size_t len = 0;
+    const char* what = nullptr;
+};
+
+bool is_cont(unsigned char b) { return (b & 0xC0) == 0x80; }
+
+Step decode_one(const unsigned char* p, size_t avail) {
+    const unsigned char b0 = p[0];
+    if (b0 < 0x80) return {b0, 1, nullptr};
+    if (is_cont(b0)) return {0, 0, "unexpected continuation byte"};
+    if (b0 < 0xC2) return {0, 0, "overlong 2-byte sequence"};  // C0, C1 only encode ASCII
+    size_t len;
+    char32_t cp;
+    if (b0 < 0xE0) { len = 2; cp = b0 & 0x1F; }
+    else if (b0 < 0xF0) { len = 3; cp = b0 & 0x0F; }
+    else if (b0 < 0xF5) { len = 4; cp = b0 & 0x07; }
+    else return {0, 0, "byte that never occurs in UTF-8"};
+    for (size_t i = 1; i < len; ++i) {
+        if (i >= avail) return {0, 0, "sequence truncated by the end of the data"};
+        if (!is_cont(p[i])) return {0, 0, "sequence truncated, missing continuation byte"};
+        cp = (cp << 6) | (p[i] & 0x3F);
+    }
+    if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000)) return {0, 0, "overlong sequence"};
+    if (cp >= 0xD800 && cp <= 0xDFFF) return {0, 0, "UTF-16 surrogate encoded in UTF-8"};
+    if (cp > 0x10FFFF) return {0, 0, "code point above U+10FFFF"};
+    return {cp, len, nullptr};
+}
+
+// Control bytes that never appear in ordinary text files; their density is a binary-file sign.
+bool is_suspicious_control(unsigned char b) {
+    return (b < 0x20 && b != '\t' && b != '\n' && b != '\r' && b != '\f' && b != 0x1B) || b == 0x7F;
+}
+
+// Binary sniffing over a prefix: many text formats (and our own error positions) care about the
+// first problem, but one stray Latin-1 byte in a big file should read as "invalid UTF-8 at offset N",
+// not "binary". A 10% density of invalid/control bytes is far above any real text's.
+bool looks_binary_prefix(const unsigned char* p, size_t n) {
+    const size_t limit = std::min<size_t>(n, 64 * 1024);
+    size_t bad = 0, i = 0;
+    while (i < limit) {
+        if (is_suspicious_control(p[i])) { ++bad; ++i; continue; }
+        const Step s = decode_one(p + i, n - i);
+        if (s.len == 0) { ++bad; ++i; } else i += s.len;
+    }
+    // At least 8 bad bytes: a short prompt with one bad byte is invalid text, not a binary file.
+    return bad >= 8 && bad * 10 > limit;
+}
+
+void locate(const unsigned char* p, size_t offset, Utf8Problem& pr) {
+    pr.offset = offset;
+    pr.line = 1;
+    pr.column = 1;
+    for (size_t i = 0; i < offset; ++i) {
+        if (p[i] == '\n') { pr.line++; pr.column = 1; }
+        else if (!is_cont(p[i])) pr.column++;
+    }
+}
+
+}  // namespace
+
+std::optional<Utf8Problem> find_utf8_problem(std::string_view bytes) {
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    const size_t n = bytes.size();
+    Utf8Problem pr;
+    if (n >= 2 && ((p[0] == 0xFF && p[1] == 0xFE) || (p[0] == 0xFE && p[1] == 0xFF))) {
+        pr.binary = true;
+        pr.what = "it starts with a UTF-16 byte-order mark (convert it to UTF-8)";
+        return pr;
+    }
+    if (const void* nul = std::memchr(p, 0, n)) {
+        locate(p, size_t(static_cast<const unsigned char*>(nul) - p), pr);
+        pr.binary = true;
+        pr.what = "NUL byte";
+        return pr;
+    }
+    for (size_t i = 0; i < n;) {
+        const Step s = decode_one(p + i, n - i);
+        if (s.len != 0) { i += s.len; continue; }
+        locate(p, i, pr);
+        pr.what = fmt::format("{} (byte 0x{:02X})", s.what, unsigned(p[i]));
+        pr.binary = looks_binary_prefix(p, n);
+        return pr;
+    }
+    return std::nullopt;
+}
+
+void check_utf8_text(std::string_view bytes, std::string_view source) {
+    const auto pr = find_utf8_problem(bytes);
+    if (!pr) return;
+    if (pr->binary)
+        FR_FAIL("{} looks like a binary file, not UTF-8 text ({} at byte offset {})", source, pr->what, pr->offset);
+    FR_FAIL("{} is not valid UTF-8: {} at byte offset {} (line {}, column {})", source, pr->what, pr->offset,
+            pr->line, pr->column);
+}
+
+std::u32string decode_utf8(std::string_view bytes, std::string_view source) {
+    std::u32string out;
+    out.reserve(bytes.size());
+    const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+    const size_t n = bytes.size();
+    for (size_t i = 0; i < n;) {
+        const Step s = (p[i] == 0) ? Step{} : decode_one(p + i, n - i);
+        if (s.len == 0) {
+            check_utf8_text(bytes, source);  // slow path only on failure: the best description
+            FR_FAIL("{}: internal error: UTF-8 decode failed at byte offset {}", source, i);
+        }
+        out.push_back(s.cp);
+        i += s.len;
+    }
+    return out;
+}
+
+void append_utf8(std::string& out, char32_t cp) {
+    FR_CHECK(cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF),
+             "encode_utf8: U+{:04X} is not a Unicode scalar value", uint32_t(cp));
+    if (cp < 0x80) {
+        out.push_back(char(cp));
+    } else if (cp < 0x800) {
+        out.push_back(char(0xC0 | (cp >> 6)));
+        out.push_back(char(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+        out.push_back(char(0xE0 | (cp >> 12)));
+        out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(char(0x80 | (cp & 0x3F)));
+    } else {
+        out.push_back(char(0xF0 | (cp >> 18)));
+        out.push_back(char(0x80 | ((cp >> 12) & 0x3F)));
+        out.push_back(char(0x80 | ((cp >> 6) & 0x3F)));
+        out.push_back(char(0x80 | (cp & 0x3F)));
+    }
+}
+
+std::string encode_utf8(char32_t cp) {
+    std::string s;
+    append_utf8(s, cp);
+    return s;
+}
+
+std::string encode_utf8(std::u32string_view cps) {
+    std::string s;
+    s.reserve(cps.size());
+    for (char32_t c : cps) append_utf8(s, c);
+    return s;
+}
+
+size_t utf8_length(std::string_view valid_utf8) {
+    size_t n = 0;
+    for (unsigned char b : valid_utf8) n += !is_cont(b);
+    return n;
+}
+
+}  // namespace fusedrnn::text

@@ -1,0 +1,35 @@
+// fusedrnn — splitting text into words and punctuation, and joining them back for display.
+//
+// Splitting rules (on code points, so every script and NFD text work):
+// - Unicode white space (and U+FEFF, U+200B) separates tokens and is dropped.
+// - Each punctuation mark is a token of its own: "cat." → "cat" "."; "..." → "." "." ".".
+//   Punctuation = ASCII punctuation and symbols, Latin-1 punctuation (¡ « » ¿ · ...), General
+//   Punctuation (dashes, curly quotes, …), CJK and full-width punctuation.
+// - Except inside a word, where a mark joins two word characters: an apostrophe (' or ’) or a
+//   hyphen between letters ("don't", "mouse's", "well-known"), and '.' or ',' between digits
+//   ("3.14", "1,000"). A leading or trailing one is still split off ("'tis" → "'" "tis").
+// - Everything else (letters, digits, combining marks, emoji, ...) is a word character.
+//
+// Joining (decode) is for people reading generated text, not an exact inverse (splitting drops
+// white space): tokens are separated by one space, except that closing marks (. , ; : ! ? ) ] } …
+// ” » %) attach to the token before, opening marks (( [ { “ ‘ « ¿ ¡) to the token after, dashes and
+// slashes to both, and straight quotes (" and a lone ') alternate between opening and closing.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fusedrnn::text {
+
+bool is_space(char32_t cp);
+bool is_punctuation(char32_t cp);
+
+// Surface tokens of valid UTF-8 `text` (no lower-casing; see the rules above). `source` names the
+// text in UTF-8 errors.
+std::vector<std::string> split_words(std::string_view text, std::string_view source = "text");
+
+// Join word/punctuation tokens into readable text (see the rules above).
+std::string join_words(const std::vector<std::string>& tokens);
+
+}  // namespace fusedrnn::text
