@@ -1,0 +1,181 @@
+// `fusedrnn train`: the station forecaster end to end — stations in, windows, training with early
+// stopping and checkpoints, then a test evaluation next to the persistence baseline.
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "core/data/dataset.h"
+#include "models/checkpoint.h"
+#include "models/forecast_trainer.h"
+#include "tools/commands.h"
+#include "tools/forecast_report.h"
+#include "tools/progress.h"
+#include "tools/station_data.h"
+#include "tools/svg_plot.h"
+
+namespace fusedrnn::tools {
+namespace {
+
+struct TrainCmd {
+    DataOptions data;
+    std::string cell = "lstm";
+    int hidden = 64, layers = 1;
+    bool bidirectional = false;
+    data::WindowSpec window;
+    int64_t stride = 1;
+    std::vector<std::string> targets;
+    std::string split = "auto";
+    std::string stats = "train";
+    OptimizerConfig opt;
+    TrainOptions train;
+    std::string backend = "auto";
+    int eval_batch = 4096;
+};
+
+// "auto": synthetic data → the last two years are validation and test (WEATHER-5K style, by year);
+// real files → the first 70% of the time span trains, the next 15% validates, the rest tests.
+data::SplitSpec resolve_split(const TrainCmd& c) {
+    if (c.split != "auto") return data::SplitSpec::parse(c.split);
+    if (c.data.synthetic()) {
+        const int first = c.data.syn_start_year, last = first + c.data.syn_years - 1;
+        FR_CHECK(c.data.syn_years >= 3, "--synthetic-years must be >= 3 for the automatic split by year "
+                 "(train, validation, test); or give --split");
+        return data::SplitSpec::years(first, last - 2, last - 1, last - 1, last, last);
+    }
+    return data::SplitSpec::fractions(0.7, 0.15);
+}
+
+void write_log_csv(const std::string& path, const std::vector<EpochRecord>& h) {
+    std::ofstream out(path + ".tmp");
+    FR_CHECK(out.good(), "cannot write {}", path);
+    out << "epoch,train_loss,val_loss,grad_norm,seconds,windows_per_s,best\n";
+    for (const auto& r : h)
+        out << fmt::format("{},{:.6f},{:.6f},{:.4f},{:.2f},{:.0f},{}\n", r.epoch, r.train_loss, r.val_loss, r.grad_norm,
+                           r.seconds, r.windows_per_s, r.best ? 1 : 0);
+    out.close();
+    std::filesystem::rename(path + ".tmp", path);
+}
+
+void run(TrainCmd& c) {
+    namespace fs = std::filesystem;
+    data::DatasetConfig dc;
+    dc.window = c.window;
+    dc.targets = c.targets;
+    dc.split = resolve_split(c);
+    dc.stride = c.stride;
+    if (c.stats == "weather5k") dc.stats = data::NormStats::weather5k();
+    else FR_CHECK(c.stats == "train", "--stats must be 'train' or 'weather5k', got '{}'", c.stats);
+
+    data::WindowedDataset ds = data::build_dataset(load_stations(c.data), dc);
+    fmt::print(stderr, "windows: {}\n", ds.window.str());
+    fmt::print(stderr, "split: {}\n", ds.split.str());
+    fmt::print(stderr, "{}\n", ds.report.summary());
+    fmt::print(stderr, "normalization: {}\n", ds.stats.source);
+
+    auto backend = make_backend(c.backend);
+    const RnnSpec spec{parse_cell(c.cell), ds.num_vars(), c.hidden, c.layers, c.bidirectional};
+    Forecaster model(backend, spec, ds.window.horizon * ds.num_targets(), c.train.seed);
+    auto optimizer = make_optimizer(model.params(), c.opt);
+    fmt::print(stderr, "model: {} -> {} outputs ({} x {}), {} parameters, backend {}\n", spec.describe(),
+               model.outputs(), ds.window.horizon, fmt::join(ds.target_names, ","), model.params().size(),
+               backend->name());
+    fmt::print(stderr, "training: {} lr {:g}, batch {}, up to {} epochs, patience {}, clip {}\n", c.opt.name, c.opt.lr,
+               c.train.batch, c.train.epochs, c.train.patience, c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off");
+
+    ForecastDataset dev = to_device(*backend, ds);
+    c.train.extra = {{"data", c.data.to_json()}, {"dataset", ds.meta_json()}};
+    ForecastTrainer trainer(model, *optimizer, dev, c.train);
+    trainer.on_progress = [](const Progress& p) {
+        live_line(fmt::format("epoch {}/{} | step {}/{} | loss {:.4f} | grad-norm {:.2f} | {} windows/s | ETA {}",
+                              p.epoch, p.epochs, p.step, p.steps, p.loss, p.grad_norm, format_rate(p.windows_per_s),
+                              format_duration(p.eta_s)));
+    };
+    trainer.on_epoch = [&](const EpochRecord& r) {
+        log_line(fmt::format("epoch {}/{} | train {:.4f} | val {:.4f} | grad-norm {:.2f} | {} windows/s | {}{}",
+                             r.epoch, c.train.epochs, r.train_loss, r.val_loss, r.grad_norm,
+                             format_rate(r.windows_per_s), format_duration(r.seconds), r.best ? " | best" : ""));
+    };
+    trainer.on_message = [](const std::string& m) { log_line(m); };
+    const auto history = trainer.fit();
+
+    const fs::path out(c.train.out_dir);
+    write_log_csv((out / "log.csv").string(), history);
+    Series tr{"training", {}, {}, "#1f77b4"}, va{"validation", {}, {}, "#d62728"};
+    for (const auto& r : history) {
+        tr.x.push_back(r.epoch); tr.y.push_back(r.train_loss);
+        va.x.push_back(r.epoch); va.y.push_back(r.val_loss);
+    }
+    write_line_chart((out / "loss.svg").string(), fmt::format("{} H={} - MSE (normalized)", c.cell, c.hidden), "epoch",
+                     "MSE", {tr, va});
+
+    // Test with the best checkpoint (lowest validation loss).
+    load_parameters(read_checkpoint((out / "best.safetensors").string()), model);
+    const auto test = evaluate_forecaster(model, dev, dev.starts[2], c.eval_batch);
+    const auto test_p = evaluate_persistence(*backend, dev, dev.starts[2], c.eval_batch);
+    const auto val = evaluate_forecaster(model, dev, dev.starts[1], c.eval_batch);
+    const auto val_p = evaluate_persistence(*backend, dev, dev.starts[1], c.eval_batch);
+    FR_CHECK(test.windows() > 0, "no test windows: the test split has no stretch of {} present rows", ds.window.span());
+    print_forecast_report("validation", val, val_p);
+    print_forecast_report("test", test, test_p);
+    nlohmann::json metrics = {{"test", forecast_report_json(test, test_p)},
+                              {"validation", forecast_report_json(val, val_p)},
+                              {"model", model.config()},
+                              {"dataset", ds.meta_json()},
+                              {"data_report", ds.report.to_json()},
+                              {"data", c.data.to_json()},
+                              {"epochs", history.size()},
+                              {"best_epoch", [&] {
+                                   int b = 0;
+                                   for (const auto& r : history) if (r.best) b = r.epoch;
+                                   return b;
+                               }()},
+                              {"backend", backend->name()}};
+    write_json_file((out / "metrics.json").string(), metrics);
+    fmt::print("\nwrote {}/{{best,last}}.safetensors, metrics.json, log.csv, loss.svg\n", c.train.out_dir);
+}
+
+}  // namespace
+
+void register_train(CLI::App& app) {
+    auto c = std::make_shared<TrainCmd>();
+    c->train.out_dir = "runs/forecast";
+    c->train.epochs = 50;
+    c->opt.lr = 1e-3f;
+    auto* cmd = app.add_subcommand("train", "Train a station forecaster, then report test metrics");
+    add_data_options(cmd, c->data);
+    cmd->add_option("--cell", c->cell, "rnn_tanh, rnn_relu, lstm, gru, gru_reset_before")->capture_default_str();
+    cmd->add_option("--hidden", c->hidden, "Hidden units")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--layers", c->layers, "Stacked layers")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_flag("--bidirectional", c->bidirectional, "Bidirectional encoder");
+    cmd->add_option("--input-len", c->window.input_len, "Input steps per window")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--horizon", c->window.horizon, "Predicted steps")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--step", c->window.in_step, "Rows between input steps (Jena: 6)")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--out-offset", c->window.out_offset, "Rows from the last input to the first target")
+        ->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--out-step", c->window.out_step, "Rows between predicted steps")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--stride", c->stride, "Rows between window starts")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--targets", c->targets, "Target variables (default: all, or the format's target)");
+    cmd->add_option("--split", c->split,
+                    "auto | weather5k | years:2014-2021,2022,2023 | dates:,2022-01-01,2023-01-01 | fraction:0.7,0.15")
+        ->capture_default_str();
+    cmd->add_option("--stats", c->stats, "Normalization: train (computed on the training split) or weather5k (fixed)")
+        ->capture_default_str();
+    cmd->add_option("--batch", c->train.batch, "Windows per batch")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--lr", c->opt.lr, "Learning rate")->capture_default_str();
+    cmd->add_option("--epochs", c->train.epochs, "Maximum epochs")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--optimizer", c->opt.name, "adam, sgd or rmsprop")->capture_default_str();
+    cmd->add_option("--momentum", c->opt.momentum, "SGD momentum")->capture_default_str();
+    cmd->add_option("--weight-decay", c->opt.weight_decay, "L2 weight decay")->capture_default_str();
+    cmd->add_option("--clip", c->train.clip, "Clip the global gradient norm (0 = off)")->capture_default_str();
+    cmd->add_option("--patience", c->train.patience, "Early stopping: epochs without validation improvement (0 = off)")
+        ->capture_default_str();
+    cmd->add_option("--max-batches", c->train.max_batches, "Batches per epoch (0 = all)")->capture_default_str();
+    cmd->add_option("--backend", c->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
+    cmd->add_option("--seed", c->train.seed, "Seed for initialization and batch order")->capture_default_str();
+    cmd->add_option("--out", c->train.out_dir, "Output folder")->capture_default_str();
+    cmd->add_flag("--resume", c->train.resume, "Continue from <out>/last.safetensors");
+    cmd->callback([c] { run(*c); });
+}
+
+}  // namespace fusedrnn::tools

@@ -1,0 +1,35 @@
+// fusedrnn — command-line entry point. Library code throws fusedrnn::Error; this is the one place that
+// turns an exception into a message and an exit code.
+#include <cstdio>
+#include <exception>
+
+#include "core/error.h"
+#include "tools/commands.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"fusedrnn — fused RNN/LSTM/GRU engine: station forecasting and language models"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "fusedrnn 0.1.0");
+    fusedrnn::tools::register_info(app);
+    fusedrnn::tools::register_check(app);
+    fusedrnn::tools::register_train(app);
+    fusedrnn::tools::register_eval(app);
+    fusedrnn::tools::register_predict(app);
+    fusedrnn::tools::register_data(app);
+    fusedrnn::tools::register_lm(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    } catch (const fusedrnn::NumericError& e) {
+        std::fprintf(stderr, "fusedrnn: stopped: %s\n", e.what());
+        return 3;
+    } catch (const fusedrnn::Error& e) {
+        std::fprintf(stderr, "fusedrnn: error: %s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "fusedrnn: internal error: %s\n", e.what());
+        return 4;
+    }
+    return 0;
+}

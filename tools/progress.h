@@ -1,0 +1,19 @@
+// Human-readable training output: a live progress line when stderr is a terminal, one line per epoch
+// otherwise (logs stay readable), e.g.
+//   epoch 3/50 | step 1200/3900 | loss 0.3412 | grad-norm 0.82 | 812k windows/s | ETA 4m10s
+#pragma once
+
+#include <string>
+
+namespace fusedrnn::tools {
+
+std::string format_duration(double seconds);  // "4m10s", "12.3s", "1h02m"
+std::string format_rate(double per_second);    // "812k", "1.2M", "950"
+bool stderr_is_terminal();
+
+// Prints a line that replaces itself on a terminal (\r); nothing when not a terminal.
+void live_line(const std::string& text);
+// Ends a live line (if any) and prints `text` on its own line to stderr.
+void log_line(const std::string& text);
+
+}  // namespace fusedrnn::tools

@@ -1,0 +1,98 @@
+#include "tools/station_data.h"
+
+#include <fmt/format.h>
+
+#include "core/data/station_folder.h"
+#include "core/data/synthetic.h"
+
+namespace fusedrnn::tools {
+
+nlohmann::json DataOptions::to_json() const {
+    if (synthetic())
+        return {{"source", "synthetic"}, {"stations", syn_stations}, {"years", syn_years},
+                {"start_year", syn_start_year}, {"seed", syn_seed}, {"gaps", syn_gaps}};
+    return {{"source", "files"}, {"path", path}, {"format", format}, {"skip_bad_lines", skip_bad_lines},
+            {"max_stations", max_stations}};
+}
+
+DataOptions DataOptions::from_json(const nlohmann::json& j) {
+    DataOptions o;
+    if (j.value("source", "") == "synthetic") {
+        o.syn_stations = j.value("stations", o.syn_stations);
+        o.syn_years = j.value("years", o.syn_years);
+        o.syn_start_year = j.value("start_year", o.syn_start_year);
+        o.syn_seed = j.value("seed", o.syn_seed);
+        o.syn_gaps = j.value("gaps", o.syn_gaps);
+    } else {
+        o.path = j.value("path", "");
+        o.format = j.value("format", "auto");
+        o.skip_bad_lines = j.value("skip_bad_lines", false);
+        o.max_stations = j.value("max_stations", 0);
+    }
+    return o;
+}
+
+std::string DataOptions::describe() const {
+    if (synthetic())
+        return fmt::format("synthetic: {} stations x {} years from {} (seed {}, gaps {:.0f}%)", syn_stations, syn_years,
+                           syn_start_year, syn_seed, 100 * syn_gaps);
+    return fmt::format("{} (format {})", path, format);
+}
+
+void add_data_options(CLI::App* cmd, DataOptions& o) {
+    cmd->add_option("--data", o.path,
+                    "Station files: a folder or one file (default: built-in synthetic stations)");
+    cmd->add_option("--format", o.format,
+                    "Station file format: auto, isd-lite, weather5k, jena, beijing-multisite, pm25-five-cities, "
+                    "noaa-lcd")
+        ->capture_default_str();
+    cmd->add_flag("--skip-bad-lines", o.skip_bad_lines,
+                  "Skip (and count) malformed lines instead of stopping at the first one");
+    cmd->add_option("--max-stations", o.max_stations, "Read only the first N stations (0 = all)")
+        ->capture_default_str();
+    cmd->add_option("--synthetic-stations", o.syn_stations, "Synthetic data: number of stations")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--synthetic-years", o.syn_years, "Synthetic data: whole years per station")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--synthetic-start-year", o.syn_start_year, "Synthetic data: first year")->capture_default_str();
+    cmd->add_option("--synthetic-seed", o.syn_seed, "Synthetic data: generator seed")->capture_default_str();
+    cmd->add_option("--synthetic-gaps", o.syn_gaps, "Synthetic data: fraction of missing values")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 0.5));
+}
+
+data::StationSet load_stations(const DataOptions& o) {
+    if (o.synthetic()) {
+        data::SyntheticConfig c;
+        c.stations = o.syn_stations;
+        c.years = o.syn_years;
+        c.start_year = o.syn_start_year;
+        c.seed = o.syn_seed;
+        c.gap_fraction = o.syn_gaps;
+        fmt::print(stderr, "data: {}\n", o.describe());
+        return data::generate_synthetic(c);
+    }
+    data::StationReadOptions ro;
+    ro.format = o.format;
+    ro.on_bad_line = o.skip_bad_lines ? data::BadLines::Skip : data::BadLines::Error;
+    ro.max_stations = o.max_stations;
+    data::StationData d = data::read_station_set(o.path, ro);
+    fmt::print(stderr, "data: {} ({} format): {} stations; {}\n", o.path, d.format, d.set.num_stations(),
+               d.report.summary());
+    for (const auto& e : d.report.examples) fmt::print(stderr, "  {}\n", e);
+    if (!d.ignored.empty())
+        fmt::print(stderr, "  ignored {} files that are not {} station files (e.g. {})\n", d.ignored.size(), d.format,
+                   d.ignored.front());
+    return std::move(d.set);
+}
+
+ForecastDataset to_device(Backend<float>& backend, const data::WindowedDataset& ds) {
+    std::vector<double> stds;
+    for (int32_t c : ds.target_cols) stds.push_back(ds.stats.std[size_t(c)]);
+    return ForecastDataset::upload(backend, ds.data.values, ds.num_vars(), ds.window, ds.target_cols,
+                                   {ds.starts[0], ds.starts[1], ds.starts[2]}, ds.target_names, stds);
+}
+
+}  // namespace fusedrnn::tools

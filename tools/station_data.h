@@ -1,0 +1,42 @@
+// Where the forecasting commands get their stations: real files (--data) or the built-in synthetic
+// generator, and the translation of a windowed dataset to the device.
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/backend.h"
+#include "core/data/dataset.h"
+#include "core/data/station_series.h"
+#include "models/forecast_trainer.h"
+
+namespace fusedrnn::tools {
+
+struct DataOptions {
+    std::string path;               // empty = synthetic stations
+    std::string format = "auto";
+    bool skip_bad_lines = false;
+    int max_stations = 0;
+    int syn_stations = 16;
+    int syn_years = 3;
+    int syn_start_year = 2021;
+    uint64_t syn_seed = 0;
+    double syn_gaps = 0.02;
+
+    bool synthetic() const { return path.empty(); }
+    nlohmann::json to_json() const;
+    static DataOptions from_json(const nlohmann::json& j);
+    std::string describe() const;
+};
+
+void add_data_options(CLI::App* cmd, DataOptions& o);
+
+// Reads (or generates) the stations, printing what was read and what was skipped to stderr.
+data::StationSet load_stations(const DataOptions& o);
+
+// The device-side dataset of a windowed dataset (the series is copied to the backend's device).
+ForecastDataset to_device(Backend<float>& backend, const data::WindowedDataset& ds);
+
+}  // namespace fusedrnn::tools
