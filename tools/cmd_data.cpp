@@ -1,0 +1,82 @@
+// `fusedrnn data`: look at station data before training on it, or write the synthetic stations out
+// as WEATHER-5K-style CSV files (one per station) to see and reuse the format.
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "core/data/synthetic.h"
+#include "core/data/time.h"
+#include "tools/commands.h"
+#include "tools/station_data.h"
+
+namespace fusedrnn::tools {
+
+void register_data(CLI::App& app) {
+    auto* cmd = app.add_subcommand("data", "Inspect station data, or write synthetic stations as CSV");
+    cmd->require_subcommand(1);
+
+    auto io = std::make_shared<DataOptions>();
+    auto* inspect = cmd->add_subcommand("inspect", "Read station files and summarize them");
+    add_data_options(inspect, *io);
+    inspect->callback([io] {
+        data::StationSet set = load_stations(*io);
+        fmt::print("{} stations, variables {}, step {} s, {} .. {}\n", set.num_stations(), fmt::join(set.vars, ","),
+                   set.step, data::format_time(set.begin_time()), data::format_time(set.end_time()));
+        fmt::print("{:<16} {:<28} {:>8}  {:<19}  {}\n", "id", "name", "rows", "first", "present per variable");
+        const int F = set.num_vars();
+        for (int s = 0; s < set.num_stations(); ++s) {
+            const auto& st = set.stations[size_t(s)];
+            std::vector<std::string> pct;
+            for (int v = 0; v < F; ++v) {
+                int64_t n = 0;
+                for (int64_t r = st.row_begin; r < st.row_end(); ++r) n += !data::is_missing(set.values[size_t(r) * F + v]);
+                pct.push_back(fmt::format("{:.0f}%", st.rows ? 100.0 * double(n) / double(st.rows) : 0.0));
+            }
+            fmt::print("{:<16} {:<28} {:>8}  {:<19}  {}\n", st.id, st.name.substr(0, 28), st.rows,
+                       data::format_time(st.start), fmt::join(pct, " "));
+        }
+    });
+
+    struct Synth {
+        data::SyntheticConfig config;
+        std::string out = "synthetic-stations";
+    };
+    auto so = std::make_shared<Synth>();
+    so->config.stations = 4;
+    auto* synth = cmd->add_subcommand("synth", "Write synthetic stations as WEATHER-5K-style CSV files");
+    synth->add_option("--stations", so->config.stations, "Stations")->capture_default_str()->check(CLI::PositiveNumber);
+    synth->add_option("--years", so->config.years, "Years per station")->capture_default_str()->check(CLI::PositiveNumber);
+    synth->add_option("--start-year", so->config.start_year, "First year")->capture_default_str();
+    synth->add_option("--seed", so->config.seed, "Generator seed")->capture_default_str();
+    synth->add_option("--gaps", so->config.gap_fraction, "Fraction of missing values")->capture_default_str();
+    synth->add_option("--out", so->out, "Output folder")->capture_default_str();
+    synth->callback([so] {
+        std::filesystem::create_directories(so->out);
+        const data::StationSet set = data::generate_synthetic(so->config);
+        const int F = set.num_vars();
+        for (int s = 0; s < set.num_stations(); ++s) {
+            const auto& st = set.stations[size_t(s)];
+            const std::string path = (std::filesystem::path(so->out) / (st.id + ".csv")).string();
+            std::ofstream out(path + ".tmp");
+            FR_CHECK(out.good(), "cannot write {}", path);
+            out << "DATE," << fmt::format("{}", fmt::join(set.vars, ",")) << "\n";
+            for (int64_t r = 0; r < st.rows; ++r) {
+                out << data::format_time(st.start + r * set.step);
+                for (int v = 0; v < F; ++v) {
+                    const float x = set.values[size_t(st.row_begin + r) * F + v];
+                    if (data::is_missing(x)) out << ",";
+                    else out << fmt::format(",{:.1f}", x);
+                }
+                out << "\n";
+            }
+            out.close();
+            FR_CHECK(!out.fail(), "failed writing {}", path);
+            std::filesystem::rename(path + ".tmp", path);
+        }
+        fmt::print("wrote {} station files to {}/ (read them with --data {} --format weather5k)\n",
+                   set.num_stations(), so->out, so->out);
+    });
+}
+
+}  // namespace fusedrnn::tools

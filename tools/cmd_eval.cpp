@@ -1,0 +1,50 @@
+// `fusedrnn eval`: a forecaster checkpoint + station data → the same report as training's test
+// evaluation (model and persistence; normalized and in original units), standardized with the
+// checkpoint's statistics.
+#include <fmt/format.h>
+
+#include "models/forecast_trainer.h"
+#include "tools/commands.h"
+#include "tools/forecast_checkpoint.h"
+#include "tools/forecast_report.h"
+
+namespace fusedrnn::tools {
+
+void register_eval(CLI::App& app) {
+    struct Opts {
+        std::string checkpoint, split = "test", backend = "auto", json;
+        DataOptions data;
+        bool data_given = false;
+        int batch = 4096;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* cmd = app.add_subcommand("eval", "Evaluate a forecaster checkpoint on station data");
+    cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint (best.safetensors)")->required()->check(CLI::ExistingFile);
+    add_data_options(cmd, o->data);
+    cmd->add_option("--on", o->split, "Split to evaluate: train, val or test")->capture_default_str();
+    cmd->add_option("--backend", o->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
+    cmd->add_option("--batch", o->batch, "Windows per batch")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--json", o->json, "Also write the report as JSON to this file");
+    cmd->callback([o, cmd] {
+        auto backend = make_backend(o->backend);
+        LoadedForecaster f = load_forecaster(o->checkpoint, backend);
+        // Without --data (and without synthetic flags), evaluate on the data the model was trained on.
+        const bool data_flags = cmd->count("--data") || cmd->count("--synthetic-stations") ||
+                                cmd->count("--synthetic-years") || cmd->count("--synthetic-seed");
+        const DataOptions data = data_flags ? o->data : f.data;
+        data::WindowedDataset ds = data::build_dataset(load_stations(data), f.dataset);
+        FR_CHECK(ds.data.vars == f.vars, "the data's variables ({}) differ from the checkpoint's ({})",
+                 fmt::join(ds.data.vars, ","), fmt::join(f.vars, ","));
+        fmt::print(stderr, "{}\n", ds.report.summary());
+        int which = o->split == "train" ? 0 : o->split == "val" ? 1 : o->split == "test" ? 2 : -1;
+        FR_CHECK(which >= 0, "--on must be train, val or test, got '{}'", o->split);
+        ForecastDataset dev = to_device(*backend, ds);
+        FR_CHECK(!dev.starts[size_t(which)].empty(), "no {} windows in this data", o->split);
+        const auto m = evaluate_forecaster(*f.model, dev, dev.starts[size_t(which)], o->batch);
+        const auto p = evaluate_persistence(*backend, dev, dev.starts[size_t(which)], o->batch);
+        print_forecast_report(o->split, m, p);
+        if (!o->json.empty()) write_json_file(o->json, forecast_report_json(m, p));
+    });
+}
+
+}  // namespace fusedrnn::tools

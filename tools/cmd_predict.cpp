@@ -1,0 +1,120 @@
+// `fusedrnn predict`: a forecaster checkpoint + recent station history → forecast CSV in original
+// units. For each station, the forecast is issued from the latest hour whose whole input window is
+// present; stations with no complete window are listed, not silently dropped.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "core/data/time.h"
+#include "tools/commands.h"
+#include "tools/forecast_checkpoint.h"
+#include "tools/progress.h"
+
+namespace fusedrnn::tools {
+namespace {
+
+// Latest local row e such that rows e - t·in_step (t < Tin) are present in every variable; -1 if none.
+int64_t latest_window_end(const data::StationSet& set, int s, const data::WindowSpec& w) {
+    const auto& st = set.stations[size_t(s)];
+    const int F = set.num_vars();
+    auto present = [&](int64_t r) {
+        const float* row = set.values.data() + size_t(st.row_begin + r) * F;
+        for (int f = 0; f < F; ++f)
+            if (data::is_missing(row[f])) return false;
+        return true;
+    };
+    for (int64_t e = st.rows - 1; e >= int64_t(w.input_len - 1) * w.in_step; --e) {
+        bool ok = true;
+        for (int t = 0; t < w.input_len && ok; ++t) ok = present(e - int64_t(t) * w.in_step);
+        if (ok) return e;
+    }
+    return -1;
+}
+
+}  // namespace
+
+void register_predict(CLI::App& app) {
+    struct Opts {
+        std::string checkpoint, out = "forecast.csv", backend = "auto";
+        std::vector<std::string> stations;
+        DataOptions data;
+    };
+    auto o = std::make_shared<Opts>();
+    auto* cmd = app.add_subcommand("predict", "Forecast from the most recent history of each station");
+    cmd->add_option("--checkpoint", o->checkpoint, "Forecaster checkpoint")->required()->check(CLI::ExistingFile);
+    add_data_options(cmd, o->data);
+    cmd->add_option("--station", o->stations, "Only these station ids");
+    cmd->add_option("--out", o->out, "Forecast CSV to write")->capture_default_str();
+    cmd->add_option("--backend", o->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
+    cmd->callback([o, cmd] {
+        auto backend = make_backend(o->backend);
+        LoadedForecaster f = load_forecaster(o->checkpoint, backend);
+        const bool data_flags = cmd->count("--data") || cmd->count("--synthetic-stations") ||
+                                cmd->count("--synthetic-years") || cmd->count("--synthetic-seed");
+        data::StationSet set = load_stations(data_flags ? o->data : f.data);
+        FR_CHECK(set.vars == f.vars, "the history's variables ({}) differ from the checkpoint's ({})",
+                 fmt::join(set.vars, ","), fmt::join(f.vars, ","));
+        const data::WindowSpec& w = f.dataset.window;
+        std::vector<int32_t> target_cols;
+        for (const auto& t : f.dataset.targets) target_cols.push_back(set.var_index(t));
+        const int F = set.num_vars(), K = int(target_cols.size());
+
+        // Inputs of every station with a complete window, standardized with the checkpoint's statistics.
+        std::vector<int> chosen;
+        std::vector<int64_t> ends;
+        std::vector<std::string> skipped;
+        for (int s = 0; s < set.num_stations(); ++s) {
+            const auto& st = set.stations[size_t(s)];
+            if (!o->stations.empty() &&
+                std::find(o->stations.begin(), o->stations.end(), st.id) == o->stations.end())
+                continue;
+            const int64_t e = latest_window_end(set, s, w);
+            if (e < 0) { skipped.push_back(st.id); continue; }
+            chosen.push_back(s);
+            ends.push_back(e);
+        }
+        if (!skipped.empty())
+            log_line(fmt::format("no complete {}-step input window (missing values) at {} stations: {}", w.input_len,
+                                 skipped.size(), fmt::join(skipped, ", ")));
+        FR_CHECK(!chosen.empty(), "no station has a complete input window of {} steps to forecast from", w.input_len);
+        const int B = int(chosen.size());
+        std::vector<float> x(size_t(w.input_len) * B * F);
+        for (int b = 0; b < B; ++b) {
+            const auto& st = set.stations[size_t(chosen[size_t(b)])];
+            for (int t = 0; t < w.input_len; ++t) {
+                const int64_t r = st.row_begin + ends[size_t(b)] - int64_t(w.input_len - 1 - t) * w.in_step;
+                for (int v = 0; v < F; ++v)
+                    x[(size_t(t) * B + b) * F + v] = float(f.stats.normalize(v, set.values[size_t(r) * F + v]));
+            }
+        }
+        const auto pred = backend->to_host(f.model->forward(backend->from_host(x, {w.input_len, B, F}), false));
+
+        const std::string tmp = o->out + ".tmp";
+        std::ofstream out(tmp);
+        FR_CHECK(out.good(), "cannot write {}", tmp);
+        out << "station,issued_at,lead,time";
+        for (const auto& t : f.dataset.targets) out << "," << t;
+        out << "\n";
+        for (int b = 0; b < B; ++b) {
+            const auto& st = set.stations[size_t(chosen[size_t(b)])];
+            const int64_t issued = st.start + ends[size_t(b)] * set.step;
+            for (int h = 0; h < w.horizon; ++h) {
+                const int64_t lead = int64_t(w.out_offset) + int64_t(h) * w.out_step;
+                out << fmt::format("{},{},{},{}", st.id, data::format_time(issued), lead,
+                                   data::format_time(issued + lead * set.step));
+                for (int k = 0; k < K; ++k)
+                    out << fmt::format(",{:.3f}", f.stats.denormalize(target_cols[size_t(k)],
+                                                                      pred[(size_t(b) * w.horizon + h) * K + k]));
+                out << "\n";
+            }
+        }
+        out.close();
+        FR_CHECK(!out.fail(), "failed writing {}", tmp);
+        std::filesystem::rename(tmp, o->out);
+        fmt::print("wrote {} ({} stations x {} lead times)\n", o->out, B, w.horizon);
+    });
+}
+
+}  // namespace fusedrnn::tools

@@ -1,0 +1,29 @@
+#include "tools/forecast_checkpoint.h"
+
+namespace fusedrnn::tools {
+
+LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backend<float>> backend) {
+    LoadedForecaster f;
+    f.checkpoint = read_checkpoint(path);
+    const std::string kind = f.checkpoint.config.value("kind", "");
+    FR_CHECK(kind == "forecaster", "{} is a {} checkpoint, not a forecaster", path,
+             kind == "sequence" ? "language-model" : kind);
+    f.model = Forecaster::from_config(std::move(backend), f.checkpoint.config);
+    load_parameters(f.checkpoint, *f.model);
+    try {
+        const auto& meta = f.checkpoint.extra.at("dataset");
+        f.vars = meta.at("vars").get<std::vector<std::string>>();
+        f.dataset.window = data::WindowSpec::from_json(meta.at("window"));
+        f.dataset.targets = meta.at("targets").get<std::vector<std::string>>();
+        f.dataset.split = data::SplitSpec::from_json(meta.at("split"));
+        f.dataset.stride = meta.at("stride").get<int64_t>();
+        f.stats = data::NormStats::from_json(meta.at("stats"));
+        f.dataset.stats = f.stats;
+        f.data = DataOptions::from_json(f.checkpoint.extra.at("data"));
+    } catch (const nlohmann::json::exception& e) {
+        FR_FAIL("{}: forecaster checkpoint lacks its dataset description: {}", path, e.what());
+    }
+    return f;
+}
+
+}  // namespace fusedrnn::tools

@@ -1,0 +1,27 @@
+// Rebuilding what a forecaster checkpoint was trained with: the model, and the dataset configuration
+// (window, targets, split, the stored normalization statistics — never recomputed at evaluation).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/data/dataset.h"
+#include "models/checkpoint.h"
+#include "models/model.h"
+#include "tools/station_data.h"
+
+namespace fusedrnn::tools {
+
+struct LoadedForecaster {
+    Checkpoint checkpoint;
+    std::unique_ptr<Forecaster> model;
+    data::DatasetConfig dataset;  // stats fixed to the checkpoint's
+    data::NormStats stats;
+    std::vector<std::string> vars;
+    DataOptions data;             // where the training data came from
+};
+
+// Throws Error naming the file when it is not a forecaster checkpoint (e.g. a language model).
+LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backend<float>> backend);
+
+}  // namespace fusedrnn::tools

@@ -1,0 +1,186 @@
+// `fusedrnn lm-train`: trains a word- or character-level language model on a text file.
+// Defaults are the course's Aesop setting (word tokens, 3 words in → next word, LSTM 128), so
+// `fusedrnn lm-train --text belling_the_cat.txt` works as is; a character model on a long corpus
+// adds `--tokenizer char --mode stream`. One line per epoch on stdout; a live line on stderr when it
+// is a terminal.
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "core/backend.h"
+#include "core/text/sampling.h"
+#include "models/lm_corpus.h"
+#include "models/lm_generate.h"
+#include "models/lm_trainer.h"
+#include "tools/lm_commands.h"
+
+namespace fusedrnn::tools {
+namespace {
+
+struct TrainFlags {
+    std::string text, tokenizer = "word", mode = "window", cell = "lstm", optimizer = "adam", backend = "auto";
+    std::string out = "runs/lm";
+    bool lowercase = false;
+    long min_count = 1, max_vocab = 0;
+    int context = 3, bptt = 64, streams = 32;
+    int embedding = 32, hidden = 128, layers = 1;
+    int epochs = 200, batch = 32;
+    long max_chunks = 0;
+    float lr = 0.01f;
+    double clip = 5.0, heldout = 0.1;
+    uint64_t seed = 0;
+    int sample = 0;
+};
+
+std::string si(double v) {
+    if (v >= 1e6) return fmt::format("{:.1f}M", v / 1e6);
+    if (v >= 1e3) return fmt::format("{:.1f}k", v / 1e3);
+    return fmt::format("{:.0f}", v);
+}
+
+// The live line (stderr, terminals only): rewritten in place, erased before each epoch line.
+void live_line(const LmProgress& p) {
+    std::fprintf(stderr, "\r\033[K  epoch %d/%d | step %ld/%ld | loss %.4f | acc %.1f%% | %s tok/s | ETA %.0fs",
+                 p.epoch, p.epochs, p.step, p.steps, p.loss, 100 * p.accuracy, si(p.tokens_per_s).c_str(), p.eta_s);
+    std::fflush(stderr);
+}
+
+void epoch_line(const LmEpochRecord& r, int epochs, bool tty) {
+    if (tty) std::fprintf(stderr, "\r\033[K");
+    std::string line = fmt::format("epoch {}/{} | loss {:.4f} acc {:.1f}%", r.epoch, epochs, r.train_loss,
+                                   100 * r.train_accuracy);
+    if (r.has_heldout)
+        line += fmt::format(" | held-out loss {:.4f} acc {:.1f}% ppl {:.2f}", r.heldout_loss, 100 * r.heldout_accuracy,
+                            std::exp(r.heldout_loss));
+    line += fmt::format(" | grad-norm {:.2f} | {} tok/s | {:.1f}s{}", r.grad_norm, si(r.tokens_per_s), r.seconds,
+                        r.best ? " | best" : "");
+    fmt::print("{}\n", line);
+    std::fflush(stdout);
+}
+
+void run(const TrainFlags& f) {
+    text::TokenizerOptions topt;
+    topt.kind = text::parse_tokenizer_kind(f.tokenizer);
+    topt.lowercase = f.lowercase;
+    topt.min_count = f.min_count;
+    topt.max_size = f.max_vocab;
+    LmCorpus corpus = load_lm_corpus(f.text, topt);
+
+    LmSettings settings;
+    settings.mode = parse_lm_mode(f.mode);
+    settings.context = f.context;
+    settings.bptt = f.bptt;
+    settings.streams = f.streams;
+    const RnnSpec spec{parse_cell(f.cell), f.embedding, f.hidden, f.layers, false};
+    auto backend = make_backend(f.backend);
+    LanguageModel lm = make_language_model(backend, spec, corpus.tokenizer, settings, f.seed);
+
+    OptimizerConfig oc;
+    oc.name = f.optimizer;
+    oc.lr = f.lr;
+    auto opt = make_optimizer(lm.model->params(), oc);
+
+    LmTrainOptions o;
+    o.epochs = f.epochs;
+    o.batch = f.batch;
+    o.clip = f.clip;
+    o.heldout = f.heldout;
+    o.seed = f.seed;
+    o.max_chunks = f.max_chunks;
+    o.out_dir = f.out;
+    o.info = {{"text", f.text}, {"optimizer", f.optimizer}, {"lr", f.lr}, {"seed", f.seed}, {"batch", f.batch},
+              {"clip", f.clip}, {"heldout", f.heldout}, {"max_chunks", f.max_chunks}};
+    LmTrainer trainer(lm, *opt, corpus.tokens, o);
+
+    const bool window = settings.mode == LmMode::Window;
+    fmt::print("text      {}: {} bytes, {} {} tokens, vocabulary {} (with <unk>)\n", f.text, corpus.bytes,
+               corpus.tokens.size(), f.tokenizer, corpus.tokenizer.size());
+    fmt::print("model     {} embedding {}, {} parameters, backend {}\n", spec.describe(), f.embedding,
+               lm.model->params().size(), backend->name());
+    if (window)
+        fmt::print("mode      window: {} tokens → next; {} training / {} held-out tokens; {} steps of {} per epoch\n",
+                   settings.context, trainer.train_tokens(), trainer.heldout_tokens(), trainer.steps_per_epoch(),
+                   f.batch);
+    else
+        fmt::print("mode      stream: {} streams × chunks of {} steps; {} training / {} held-out tokens; {} chunks "
+                   "per epoch\n", settings.streams, settings.bptt, trainer.train_tokens(), trainer.heldout_tokens(),
+                   trainer.steps_per_epoch());
+    fmt::print("optimizer {} lr {:g}, clip {:g}; checkpoints in {}\n", f.optimizer, f.lr, f.clip, f.out);
+    std::fflush(stdout);
+
+    const bool tty = ::isatty(fileno(stderr)) != 0;
+    if (tty) trainer.on_progress = live_line;
+    // A sample after each epoch shows the model learning to write (the course's char-RNN demo).
+    LmGenerator gen(lm);
+    const std::vector<int32_t> seed_ids(corpus.tokens.begin(),
+                                        corpus.tokens.begin() + (window ? settings.context : 1));
+    trainer.on_epoch = [&](const LmEpochRecord& r) {
+        epoch_line(r, f.epochs, tty);
+        if (f.sample > 0) {
+            text::SamplingOptions so;
+            so.temperature = 0.8;
+            text::Sampler sampler(so, f.seed + uint64_t(r.epoch));
+            std::vector<int32_t> ids = seed_ids;
+            const auto more = gen.generate_ids(ids, f.sample, sampler);
+            ids.insert(ids.end(), more.begin(), more.end());
+            fmt::print("  sample: {}\n", lm.tokenizer.decode(ids));
+            std::fflush(stdout);
+        }
+    };
+    const auto history = trainer.fit();
+
+    int best = 0;
+    for (const auto& r : history)
+        if (r.best) best = r.epoch;
+    if (window) {
+        const LmEval t = trainer.evaluate_train();
+        fmt::print("final     training windows (inference): loss {:.4f}, accuracy {:.1f}% ({} windows)\n", t.loss,
+                   100 * t.accuracy, t.predictions);
+    }
+    if (!f.out.empty())
+        fmt::print("saved     {0}/last.safetensors (epoch {1}), {0}/best.safetensors (epoch {2}, lowest {3} loss)\n",
+                   f.out, history.back().epoch, best, history.back().has_heldout ? "held-out" : "training");
+}
+
+}  // namespace
+
+void register_lm_train(CLI::App& app) {
+    auto* cmd = app.add_subcommand("lm-train", "Train a word- or character-level language model on a text file");
+    auto f = std::make_shared<TrainFlags>();
+    cmd->add_option("--text", f->text, "UTF-8 text file to learn")->required();
+    cmd->add_option("--tokenizer", f->tokenizer, "word (words and punctuation) or char (Unicode code points)")
+        ->capture_default_str();
+    cmd->add_flag("--lowercase", f->lowercase, "Lower-case the text before building the vocabulary");
+    cmd->add_option("--min-count", f->min_count, "Tokens seen fewer times become <unk>")->capture_default_str();
+    cmd->add_option("--max-vocab", f->max_vocab, "Largest vocabulary incl. <unk> (0 = no cap)")->capture_default_str();
+    cmd->add_option("--mode", f->mode, "window (context tokens → next) or stream (truncated BPTT)")
+        ->capture_default_str();
+    cmd->add_option("--context", f->context, "window mode: tokens in per prediction")->capture_default_str();
+    cmd->add_option("--bptt", f->bptt, "stream mode: steps per truncated-BPTT chunk")->capture_default_str();
+    cmd->add_option("--streams", f->streams, "stream mode: parallel streams (the batch)")->capture_default_str();
+    cmd->add_option("--cell", f->cell, "lstm, gru, gru_reset_before, rnn_tanh, rnn_relu")->capture_default_str();
+    cmd->add_option("--embedding", f->embedding, "Embedding size")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--hidden", f->hidden, "Hidden size")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--layers", f->layers, "Stacked recurrent layers")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--epochs", f->epochs, "Epochs")->capture_default_str();
+    cmd->add_option("--max-chunks", f->max_chunks, "Steps per epoch (0 = the whole text; stream mode continues "
+                    "where the last epoch stopped)")->capture_default_str();
+    cmd->add_option("--batch", f->batch, "window mode: windows per step")->capture_default_str();
+    cmd->add_option("--lr", f->lr, "Learning rate")->capture_default_str();
+    cmd->add_option("--optimizer", f->optimizer, "adam, rmsprop or sgd")->capture_default_str();
+    cmd->add_option("--clip", f->clip, "Gradient-norm clip (0 = off)")->capture_default_str();
+    cmd->add_option("--heldout", f->heldout, "Fraction of the text (its end) held out for evaluation")
+        ->capture_default_str();
+    cmd->add_option("--seed", f->seed, "Seed for initial weights, window order and samples")->capture_default_str();
+    cmd->add_option("--sample", f->sample, "Tokens to sample after each epoch (0 = none)")->capture_default_str();
+    cmd->add_option("--backend", f->backend, "auto, cpu, cuda, cudnn")->capture_default_str();
+    cmd->add_option("--out", f->out, "Folder for best.safetensors and last.safetensors")->capture_default_str();
+    cmd->callback([f] { run(*f); });
+}
+
+}  // namespace fusedrnn::tools
