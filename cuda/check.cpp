@@ -1,0 +1,47 @@
+// Formatting of CUDA / cuBLAS / cuDNN failures (see cuda/check.h).
+#include "cuda/check.h"
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+
+#include <string>
+
+#include "core/error.h"
+
+namespace fusedrnn::gpu {
+
+void throw_cuda_error(int status, const char* call, const char* file, int line) {
+    const auto err = static_cast<cudaError_t>(status);
+    // Sticky errors (a kernel fault) poison the context; say so, since every later call fails too.
+    const bool sticky = err == cudaErrorIllegalAddress || err == cudaErrorLaunchFailure ||
+                        err == cudaErrorMisalignedAddress || err == cudaErrorIllegalInstruction ||
+                        err == cudaErrorHardwareStackError || err == cudaErrorAssert;
+    detail::throw_error(file, line,
+                        fmt::format("CUDA call {} failed: {} ({}){}", call, cudaGetErrorName(err),
+                                    cudaGetErrorString(err),
+                                    sticky ? "; the CUDA context is now unusable (a kernel faulted: run the "
+                                             "failing case under compute-sanitizer)"
+                                           : ""));
+}
+
+void throw_cublas_error(int status, const char* call, const char* file, int line) {
+    const auto st = static_cast<cublasStatus_t>(status);
+    detail::throw_error(file, line, fmt::format("cuBLAS call {} failed: {} ({})", call, cublasGetStatusName(st),
+                                                cublasGetStatusString(st)));
+}
+
+void throw_cudnn_error(int status, const char* call, const char* file, int line) {
+    const auto st = static_cast<cudnnStatus_t>(status);
+    char detail_msg[512] = {0};
+    cudnnGetLastErrorString(detail_msg, sizeof(detail_msg));
+    std::string extra = detail_msg[0] ? fmt::format("; cuDNN says: {}", detail_msg) : std::string();
+    detail::throw_error(file, line,
+                        fmt::format("cuDNN call {} failed: {}{}", call, cudnnGetErrorString(st), extra));
+}
+
+void throw_gpu_logic_error(const char* what, const char* file, int line) {
+    detail::throw_error(file, line, fmt::format("internal error in the CUDA module: {}", what));
+}
+
+}  // namespace fusedrnn::gpu

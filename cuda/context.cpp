@@ -1,0 +1,125 @@
+#include "cuda/context.h"
+
+#include <climits>
+
+#include "core/error.h"
+#include "cuda/check.h"
+#include "kernels/cuda/dense_kernels.h"
+
+namespace fusedrnn::gpu {
+
+DeviceGuard::DeviceGuard(int device) : device_(device) {
+    FR_CUDA_CHECK(cudaGetDevice(&previous_));
+    if (previous_ != device_) FR_CUDA_CHECK(cudaSetDevice(device_));
+}
+
+DeviceGuard::~DeviceGuard() {
+    if (previous_ >= 0 && previous_ != device_) (void)cudaSetDevice(previous_);
+}
+
+namespace {
+
+// Owns partially-built state while the constructor runs, so a throw part-way releases it.
+struct Pending {
+    cudaStream_t stream = nullptr;
+    cublasHandle_t cublas = nullptr;
+    void* pinned = nullptr;
+    ~Pending() {
+        if (cublas) (void)cublasDestroy(cublas);
+        if (stream) (void)cudaStreamDestroy(stream);
+        if (pinned) (void)cudaFreeHost(pinned);
+    }
+};
+
+int checked_int(long v, const char* what) {
+    FR_CHECK(v >= 0 && v <= INT_MAX, "GEMM dimension {} = {} exceeds cuBLAS's 32-bit limit", what, v);
+    return static_cast<int>(v);
+}
+
+}  // namespace
+
+GpuContext::GpuContext(int device, bool allow_tf32) : device_(device) {
+    DeviceGuard g(device_);
+    Pending p;
+    FR_CUDA_CHECK(cudaStreamCreateWithFlags(&p.stream, cudaStreamNonBlocking));
+
+    // A GPU this binary has no kernels for fails every launch; say so once, clearly.
+    const int probe = probe_kernel_image(p.stream);
+    if (probe != cudaSuccess) {
+        (void)cudaGetLastError();
+        const auto err = static_cast<cudaError_t>(probe);
+        int major = 0, minor = 0;
+        (void)cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device_);
+        (void)cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device_);
+        if (err == cudaErrorNoKernelImageForDevice || err == cudaErrorInvalidDeviceFunction)
+            FR_FAIL("this fusedrnn build has no CUDA kernels for cuda:{} (compute capability {}.{}); it was compiled "
+                    "for architectures {} — reconfigure with -DCMAKE_CUDA_ARCHITECTURES={}{}",
+                    device_, major, minor, compiled_architectures(), major, minor);
+        FR_FAIL("a test kernel launch on cuda:{} (compute capability {}.{}) failed: {} ({})", device_, major, minor,
+                cudaGetErrorName(err), cudaGetErrorString(err));
+    }
+
+    FR_CUBLAS_CHECK(cublasCreate(&p.cublas));
+    FR_CUBLAS_CHECK(cublasSetStream(p.cublas, p.stream));
+    FR_CUBLAS_CHECK(cublasSetMathMode(p.cublas, allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    FR_CUBLAS_CHECK(cublasSetPointerMode(p.cublas, CUBLAS_POINTER_MODE_HOST));
+    FR_CUDA_CHECK(cudaMallocHost(&p.pinned, 256));
+
+    stream_ = p.stream;
+    cublas_ = p.cublas;
+    host_staging_ = p.pinned;
+    p.stream = nullptr;
+    p.cublas = nullptr;
+    p.pinned = nullptr;
+}
+
+GpuContext::~GpuContext() {
+    // Never throw from here: at process exit the runtime may already be shutting down.
+    int previous = -1;
+    if (cudaGetDevice(&previous) == cudaSuccess && previous != device_) (void)cudaSetDevice(device_);
+    if (stream_) (void)cudaStreamSynchronize(stream_);
+    if (cublas_) (void)cublasDestroy(cublas_);
+    if (stream_) (void)cudaStreamDestroy(stream_);
+    if (host_staging_) (void)cudaFreeHost(host_staging_);
+    if (previous >= 0 && previous != device_) (void)cudaSetDevice(previous);
+    (void)cudaGetLastError();
+}
+
+void GpuContext::synchronize() const { FR_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+void GpuContext::gemm(bool ta, bool tb, long M, long N, long K, float alpha, const float* A, long lda,
+                      const float* B, long ldb, float beta, float* C, long ldc) const {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {  // C = beta·C (cuBLAS handles this too, but keep the contract explicit)
+        if (beta == 1.f) return;
+        FR_CHECK(ldc == N, "gemm: K = 0 with a strided C is not supported");
+        if (beta == 0.f) FR_CUDA_CHECK(cudaMemsetAsync(C, 0, sizeof(float) * size_t(M) * size_t(N), stream_));
+        else scale(size_t(M) * size_t(N), C, beta, stream_);
+        return;
+    }
+    // Column-major view: Cᵀ [N x M] = op(B)ᵀ [N x K] · op(A)ᵀ [K x M].
+    FR_CUBLAS_CHECK(cublasSgemm(cublas_, tb ? CUBLAS_OP_T : CUBLAS_OP_N, ta ? CUBLAS_OP_T : CUBLAS_OP_N,
+                                checked_int(N, "N"), checked_int(M, "M"), checked_int(K, "K"), &alpha, B,
+                                checked_int(ldb, "ldb"), A, checked_int(lda, "lda"), &beta, C,
+                                checked_int(ldc, "ldc")));
+}
+
+const float* GpuContext::ones(size_t n) {
+    if (n > ones_count_) {
+        const size_t want = n > 2 * ones_count_ ? n : 2 * ones_count_;
+        ones_.ensure(want * sizeof(float));
+        fill(want, ones_.as<float>(), 1.f, stream_);
+        ones_count_ = want;
+    }
+    return ones_.as<float>();
+}
+
+void GpuContext::add_column_sums(long rows, long cols, const float* A, long lda, float* out) {
+    if (rows == 0 || cols == 0) return;
+    const float one = 1.f;
+    // Column-major view of row-major A [rows, cols] is Aᵀ [cols x rows] (ld lda): out += Aᵀ·1.
+    FR_CUBLAS_CHECK(cublasSgemv(cublas_, CUBLAS_OP_N, checked_int(cols, "cols"), checked_int(rows, "rows"), &one, A,
+                                checked_int(lda, "lda"), ones(size_t(rows)), 1, &one, out, 1));
+}
+
+}  // namespace fusedrnn::gpu

@@ -1,0 +1,81 @@
+// fusedrnn — per-backend GPU context: the device, one stream, a cuBLAS handle bound to it, reusable
+// scratch memory, and the row-major GEMM helpers every GPU backend uses.
+// Only files under cuda/ include this header (it pulls in CUDA headers).
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+
+#include "cuda/device_memory.h"
+
+namespace fusedrnn::gpu {
+
+// Makes `device` current for the scope and restores the previous device afterwards.
+class DeviceGuard {
+public:
+    explicit DeviceGuard(int device);
+    ~DeviceGuard();
+    DeviceGuard(const DeviceGuard&) = delete;
+    DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+private:
+    int previous_ = -1;
+    int device_ = -1;
+};
+
+class GpuContext {
+public:
+    // Creates a non-blocking stream and a cuBLAS handle on `device`; cuBLAS math mode is plain fp32
+    // (CUBLAS_DEFAULT_MATH: no TF32) unless `allow_tf32`. Also checks that this binary has kernels for
+    // the GPU (clear error naming the compiled architectures otherwise).
+    explicit GpuContext(int device, bool allow_tf32 = false);
+    ~GpuContext();
+    GpuContext(const GpuContext&) = delete;
+    GpuContext& operator=(const GpuContext&) = delete;
+
+    int device() const { return device_; }
+    cudaStream_t stream() const { return stream_; }
+    cublasHandle_t cublas() const { return cublas_; }
+    DeviceGuard guard() const { return DeviceGuard(device_); }
+    void synchronize() const;
+
+    // Row-major C[M, N] = alpha·op(A)·op(B) + beta·C, op(A) [M, K], op(B) [K, N]. Stored shapes: A is
+    // [M, K] (lda ≥ K) or, when ta, [K, M] (lda ≥ M); likewise B. (Mapped onto column-major cuBLAS as
+    // Cᵀ = op(B)ᵀ·op(A)ᵀ.) M, N or K of 0 is a no-op apart from scaling C by beta when K = 0.
+    void gemm(bool ta, bool tb, long M, long N, long K, float alpha, const float* A, long lda, const float* B,
+              long ldb, float beta, float* C, long ldc) const;
+    // out[c] += Σ_r A[r·lda + c] for c < cols, r < rows (column sums; bias gradients). Uses cuBLAS gemv
+    // against a cached vector of ones.
+    void add_column_sums(long rows, long cols, const float* A, long lda, float* out);
+
+    // Scratch shared by the ops of this backend: valid until the next call that asks for scratch.
+    // Contents are not preserved. Pointers are 256-byte aligned.
+    void* scratch(size_t bytes) {
+        scratch_.ensure(bytes);
+        return scratch_.data();
+    }
+    // A second, independent scratch area (the reduction partials and flags of the dense ops), so an op
+    // can use both without one invalidating the other.
+    void* small_scratch(size_t bytes) {
+        small_.ensure(bytes);
+        return small_.data();
+    }
+    // Pinned host staging for small results (reductions, flags): 256 bytes.
+    void* host_staging() const { return host_staging_; }
+
+private:
+    const float* ones(size_t n);
+
+    int device_ = 0;
+    cudaStream_t stream_ = nullptr;
+    cublasHandle_t cublas_ = nullptr;
+    DeviceBuffer scratch_;
+    DeviceBuffer small_;
+    DeviceBuffer ones_;
+    size_t ones_count_ = 0;
+    void* host_staging_ = nullptr;
+};
+
+}  // namespace fusedrnn::gpu

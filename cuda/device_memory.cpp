@@ -1,0 +1,55 @@
+// Device allocation with a readable out-of-memory error.
+#include "cuda/device_memory.h"
+
+#include <cuda_runtime_api.h>
+
+#include "core/error.h"
+
+namespace fusedrnn::gpu {
+namespace {
+
+std::string human_bytes(size_t bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = static_cast<double>(bytes);
+    int u = 0;
+    while (v >= 1024.0 && u < 6) { v /= 1024.0; ++u; }
+    return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.2f} {}", v, units[u]);
+}
+
+}  // namespace
+
+void* device_malloc(size_t bytes) {
+    if (bytes == 0) return nullptr;
+    void* p = nullptr;
+    const cudaError_t err = cudaMalloc(&p, bytes);
+    if (err == cudaSuccess) return p;
+    (void)cudaGetLastError();  // not a sticky error: clear it so later launch checks stay accurate
+    int dev = -1;
+    (void)cudaGetDevice(&dev);
+    size_t free_b = 0, total_b = 0;
+    const bool have_info = cudaMemGetInfo(&free_b, &total_b) == cudaSuccess;
+    (void)cudaGetLastError();
+    if (err == cudaErrorMemoryAllocation) {
+        FR_FAIL("out of GPU memory allocating {} ({} bytes) on cuda:{} (free {} of {})", human_bytes(bytes), bytes,
+                dev, have_info ? human_bytes(free_b) : "?", have_info ? human_bytes(total_b) : "?");
+    }
+    FR_FAIL("GPU allocation of {} ({} bytes) on cuda:{} failed: {} ({})", human_bytes(bytes), bytes, dev,
+            cudaGetErrorName(err), cudaGetErrorString(err));
+}
+
+void device_free(void* p) noexcept {
+    if (p == nullptr) return;
+    // cudaErrorCudartUnloading at process exit is expected and harmless; nothing else can be done here.
+    if (cudaFree(p) != cudaSuccess) (void)cudaGetLastError();
+}
+
+void device_free_on(int device, void* p) noexcept {
+    if (p == nullptr) return;
+    int previous = -1;
+    const bool switch_device = cudaGetDevice(&previous) == cudaSuccess && previous != device;
+    if (switch_device) (void)cudaSetDevice(device);
+    device_free(p);
+    if (switch_device) (void)cudaSetDevice(previous);
+}
+
+}  // namespace fusedrnn::gpu

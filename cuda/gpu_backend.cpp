@@ -1,0 +1,231 @@
+// Memory, copies and dense ops shared by the `cuda` and `cudnn` backends.
+#include "cuda/gpu_backend.h"
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "core/error.h"
+#include "cuda/check.h"
+#include "kernels/cuda/dense_kernels.h"
+
+namespace fusedrnn::gpu {
+namespace {
+
+// Layout of the small scratch area used by reductions and error flags.
+constexpr size_t kPartialsOffset = 0;
+constexpr size_t kOutOffset = kReducePartials * sizeof(double);  // 2 doubles
+constexpr size_t kFlagOffset = kOutOffset + 2 * sizeof(double);  // 1 int / unsigned
+constexpr size_t kSmallBytes = kFlagOffset + 256;
+
+struct Small {
+    double* partials;
+    double* out;
+    int* flag;
+};
+
+Small small_views(GpuContext& ctx) {
+    char* base = static_cast<char*>(ctx.small_scratch(kSmallBytes));
+    return Small{reinterpret_cast<double*>(base + kPartialsOffset), reinterpret_cast<double*>(base + kOutOffset),
+                 reinterpret_cast<int*>(base + kFlagOffset)};
+}
+
+}  // namespace
+
+GpuBackend::GpuBackend(int device) : ctx_(device) {}
+
+template <class T>
+void GpuBackend::read_back(T* host, const void* dev, size_t count) {
+    const size_t bytes = count * sizeof(T);
+    FR_CHECK(bytes <= 256, "read_back: {} bytes exceed the staging buffer", bytes);
+    FR_CUDA_CHECK(cudaMemcpyAsync(ctx_.host_staging(), dev, bytes, cudaMemcpyDeviceToHost, ctx_.stream()));
+    FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));
+    std::memcpy(host, ctx_.host_staging(), bytes);
+}
+
+std::shared_ptr<Storage> GpuBackend::allocate(size_t bytes) {
+    auto g = ctx_.guard();
+    void* p = device_malloc(bytes);
+    const int dev = ctx_.device();
+    return std::make_shared<Storage>(p, bytes, device(), [dev](void* q) { device_free_on(dev, q); });
+}
+
+void GpuBackend::copy_from_host(void* dst, const void* src, size_t bytes) {
+    if (bytes == 0) return;
+    auto g = ctx_.guard();
+    FR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx_.stream()));
+    FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));
+}
+
+void GpuBackend::copy_to_host(void* dst, const void* src, size_t bytes) {
+    if (bytes == 0) return;
+    auto g = ctx_.guard();
+    FR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx_.stream()));
+    FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));
+}
+
+void GpuBackend::copy_device(void* dst, const void* src, size_t bytes) {
+    if (bytes == 0) return;
+    auto g = ctx_.guard();
+    FR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx_.stream()));
+    FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));
+}
+
+void GpuBackend::synchronize() {
+    auto g = ctx_.guard();
+    ctx_.synchronize();
+}
+
+void GpuBackend::fill(size_t n, float* x, float value) {
+    auto g = ctx_.guard();
+    gpu::fill(n, x, value, ctx_.stream());
+}
+
+void GpuBackend::scale(size_t n, float* x, float alpha) {
+    auto g = ctx_.guard();
+    gpu::scale(n, x, alpha, ctx_.stream());
+}
+
+void GpuBackend::axpy(size_t n, float alpha, const float* x, float* y) {
+    auto g = ctx_.guard();
+    gpu::axpy(n, alpha, x, y, ctx_.stream());
+}
+
+double GpuBackend::sum_squares(size_t n, const float* x) {
+    if (n == 0) return 0.0;
+    auto g = ctx_.guard();
+    const Small s = small_views(ctx_);
+    gpu::sum_squares(n, x, s.partials, s.out, ctx_.stream());
+    double result = 0;
+    read_back(&result, s.out, 1);
+    return result;
+}
+
+bool GpuBackend::all_finite(size_t n, const float* x) {
+    if (n == 0) return true;
+    auto g = ctx_.guard();
+    const Small s = small_views(ctx_);
+    FR_CUDA_CHECK(cudaMemsetAsync(s.flag, 0, sizeof(int), ctx_.stream()));
+    gpu::find_nonfinite(n, x, reinterpret_cast<unsigned int*>(s.flag), ctx_.stream());
+    int flag = 0;
+    read_back(&flag, s.flag, 1);
+    return flag == 0;
+}
+
+void GpuBackend::linear_forward(int M, int in, int out, const float* x, const float* W, const float* b, float* y) {
+    FR_CHECK(M >= 0 && in > 0 && out > 0, "linear_forward: bad sizes M={} in={} out={}", M, in, out);
+    if (M == 0) return;
+    auto g = ctx_.guard();
+    if (b) gpu::broadcast_rows(M, out, b, y, ctx_.stream());
+    ctx_.gemm(false, true, M, out, in, 1.f, x, in, W, in, b ? 1.f : 0.f, y, out);
+}
+
+void GpuBackend::linear_backward(int M, int in, int out, const float* x, const float* W, const float* dy,
+                                 float* dx, float* dW, float* db) {
+    FR_CHECK(M >= 0 && in > 0 && out > 0, "linear_backward: bad sizes M={} in={} out={}", M, in, out);
+    if (M == 0) return;
+    auto g = ctx_.guard();
+    if (dx) ctx_.gemm(false, false, M, in, out, 1.f, dy, out, W, in, 0.f, dx, in);
+    if (dW) ctx_.gemm(true, false, out, in, M, 1.f, dy, out, x, in, 1.f, dW, in);
+    if (db) ctx_.add_column_sums(M, out, dy, out, db);
+}
+
+namespace {
+// Error path only: copies the ids back to name the first bad one, as the CPU backend does.
+[[noreturn]] void throw_bad_ids(GpuBackend& be, const char* what, int n, int V, const int32_t* ids) {
+    std::vector<int32_t> host(static_cast<size_t>(n));
+    be.copy_to_host(host.data(), ids, host.size() * sizeof(int32_t));
+    for (int i = 0; i < n; ++i)
+        if (host[i] < 0 || host[i] >= V) FR_FAIL("{} {} at position {} is outside [0, {})", what, host[i], i, V);
+    FR_FAIL("{}: an index outside [0, {}) was seen on the device", what, V);
+}
+}  // namespace
+
+void GpuBackend::embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out) {
+    FR_CHECK(n >= 0 && V > 0 && dim > 0, "embedding_forward: bad sizes n={} V={} dim={}", n, V, dim);
+    if (n == 0) return;
+    auto g = ctx_.guard();
+    const Small s = small_views(ctx_);
+    FR_CUDA_CHECK(cudaMemsetAsync(s.flag, 0, sizeof(int), ctx_.stream()));
+    gpu::embedding_forward(n, V, dim, ids, table, out, s.flag, ctx_.stream());
+    int bad = 0;
+    read_back(&bad, s.flag, 1);
+    if (bad) throw_bad_ids(*this, "embedding: token id", n, V, ids);
+}
+
+void GpuBackend::embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable) {
+    FR_CHECK(n >= 0 && V > 0 && dim > 0, "embedding_backward: bad sizes n={} V={} dim={}", n, V, dim);
+    if (n == 0) return;
+    auto g = ctx_.guard();
+    const Small s = small_views(ctx_);
+    FR_CUDA_CHECK(cudaMemsetAsync(s.flag, 0, sizeof(int), ctx_.stream()));
+    gpu::embedding_backward(n, V, dim, ids, dout, dtable, s.flag, ctx_.stream());
+    int bad = 0;
+    read_back(&bad, s.flag, 1);
+    if (bad) throw_bad_ids(*this, "embedding: token id", n, V, ids);
+}
+
+LossResult GpuBackend::mse(size_t n, const float* pred, const float* target, float* grad, float grad_scale) {
+    FR_CHECK(n > 0, "mse: empty input");
+    auto g = ctx_.guard();
+    const Small s = small_views(ctx_);
+    const float coef = grad_scale * 2.f / float(n);
+    gpu::mse(n, pred, target, grad, coef, s.partials, s.out, ctx_.stream());
+    double sum = 0;
+    read_back(&sum, s.out, 1);
+    return LossResult{sum / double(n), 0};
+}
+
+LossResult GpuBackend::softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets,
+                                             float* dlogits, float grad_scale) {
+    FR_CHECK(M > 0 && V > 0, "softmax_cross_entropy: bad sizes M={} V={}", M, V);
+    auto g = ctx_.guard();
+    const Small s = small_views(ctx_);
+    auto* rows = static_cast<double*>(ctx_.scratch(2 * size_t(M) * sizeof(double)));
+    FR_CUDA_CHECK(cudaMemsetAsync(s.flag, 0, sizeof(int), ctx_.stream()));
+    gpu::softmax_cross_entropy(M, V, logits, targets, dlogits, grad_scale / float(M), rows, s.out, s.flag,
+                               ctx_.stream());
+    double out[2] = {0, 0};
+    read_back(out, s.out, 2);
+    int bad = 0;
+    read_back(&bad, s.flag, 1);
+    if (bad) throw_bad_ids(*this, "softmax_cross_entropy: target", M, V, targets);
+    return LossResult{out[0] / M, static_cast<long>(std::llround(out[1]))};
+}
+
+void GpuBackend::sgd_step(size_t n, float* p, const float* g_, float* m, float lr, float momentum,
+                          float weight_decay) {
+    FR_CHECK(momentum == 0.f || m != nullptr, "sgd_step: momentum {} needs a momentum buffer", momentum);
+    auto g = ctx_.guard();
+    gpu::sgd_step(n, p, g_, m, lr, momentum, weight_decay, ctx_.stream());
+}
+
+void GpuBackend::adam_step(size_t n, float* p, const float* g_, float* m, float* v, float lr, float beta1,
+                           float beta2, float eps, long step, float weight_decay) {
+    FR_CHECK(step >= 1, "adam_step: step must be >= 1, got {}", step);
+    auto g = ctx_.guard();
+    // Same float arithmetic as the CPU backend.
+    const float bc1 = 1.f - float(std::pow(double(beta1), double(step)));
+    const float bc2 = 1.f - float(std::pow(double(beta2), double(step)));
+    const float step_size = lr / bc1;
+    const float inv_sqrt_bc2 = 1.f / std::sqrt(bc2);
+    gpu::adam_step(n, p, g_, m, v, beta1, beta2, eps, step_size, inv_sqrt_bc2, weight_decay, ctx_.stream());
+}
+
+void GpuBackend::rmsprop_step(size_t n, float* p, const float* g_, float* s, float lr, float alpha, float eps,
+                              float weight_decay) {
+    auto g = ctx_.guard();
+    gpu::rmsprop_step(n, p, g_, s, lr, alpha, eps, weight_decay, ctx_.stream());
+}
+
+void GpuBackend::gather_windows(const float* series, int F, const int64_t* starts, int B, int Tin, int in_step,
+                                int horizon, int out_offset, int out_step, const int32_t* target_cols, int K,
+                                float* x, float* y) {
+    FR_CHECK(F > 0 && B >= 0 && Tin > 0 && horizon >= 0 && K >= 0,
+             "gather_windows: bad sizes F={} B={} Tin={} horizon={} K={}", F, B, Tin, horizon, K);
+    auto g = ctx_.guard();
+    gpu::gather_windows(series, F, starts, B, Tin, in_step, horizon, out_offset, out_step, target_cols, K, x, y,
+                        ctx_.stream());
+}
+
+}  // namespace fusedrnn::gpu

@@ -1,0 +1,63 @@
+// fusedrnn — what the two GPU backends share: device memory, copies, and the dense ops (cuBLAS for the
+// matrix products, kernels/cuda/dense_kernels.cu for the rest). The recurrent stack is left to the
+// subclasses: FusedBackend ("cuda", cuda/fused_backend.cpp) and CudnnBackend ("cudnn",
+// cuda/cudnn_backend.cpp).
+//
+// Execution model: every op is enqueued on the backend's own non-blocking stream and returns without
+// waiting, except those whose result goes to the host (copies, losses, sum_squares, all_finite, and the
+// ops that validate indices on the device: embedding_*, softmax_cross_entropy), which synchronise.
+#pragma once
+
+#include "core/backend.h"
+#include "cuda/context.h"
+
+namespace fusedrnn::gpu {
+
+class GpuBackend : public Backend<float> {
+public:
+    explicit GpuBackend(int device);
+
+    Device device() const override { return Device{DeviceType::CUDA, ctx_.device()}; }
+
+    std::shared_ptr<Storage> allocate(size_t bytes) override;
+    void copy_from_host(void* dst, const void* src, size_t bytes) override;
+    void copy_to_host(void* dst, const void* src, size_t bytes) override;
+    void copy_device(void* dst, const void* src, size_t bytes) override;
+    void synchronize() override;
+
+    void fill(size_t n, float* x, float value) override;
+    void scale(size_t n, float* x, float alpha) override;
+    void axpy(size_t n, float alpha, const float* x, float* y) override;
+    double sum_squares(size_t n, const float* x) override;
+    bool all_finite(size_t n, const float* x) override;
+
+    void linear_forward(int M, int in, int out, const float* x, const float* W, const float* b, float* y) override;
+    void linear_backward(int M, int in, int out, const float* x, const float* W, const float* dy, float* dx,
+                         float* dW, float* db) override;
+    void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out) override;
+    void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable) override;
+
+    LossResult mse(size_t n, const float* pred, const float* target, float* grad, float grad_scale) override;
+    LossResult softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits,
+                                     float grad_scale) override;
+
+    void sgd_step(size_t n, float* p, const float* g, float* m, float lr, float momentum,
+                  float weight_decay) override;
+    void adam_step(size_t n, float* p, const float* g, float* m, float* v, float lr, float beta1, float beta2,
+                   float eps, long step, float weight_decay) override;
+    void rmsprop_step(size_t n, float* p, const float* g, float* s, float lr, float alpha, float eps,
+                      float weight_decay) override;
+
+    void gather_windows(const float* series, int F, const int64_t* starts, int B, int Tin, int in_step, int horizon,
+                        int out_offset, int out_step, const int32_t* target_cols, int K, float* x,
+                        float* y) override;
+
+protected:
+    // Reads `count` values of type T from device memory into the host (synchronises the stream).
+    template <class T>
+    void read_back(T* host, const void* dev, size_t count);
+
+    GpuContext ctx_;
+};
+
+}  // namespace fusedrnn::gpu

@@ -1,0 +1,390 @@
+// The dense ops' CUDA kernels (see dense_kernels.h). Elementwise ops are grid-stride loops; the
+// reductions are deterministic two-pass trees (per-block partials, then one block), accumulated in
+// double, so the same input gives bit-identical results on every run.
+#include "kernels/cuda/dense_kernels.h"
+
+#include <algorithm>
+#include <climits>
+
+#include "cuda/check.h"
+
+namespace fusedrnn::gpu {
+namespace {
+
+constexpr int kBlock = 256;
+constexpr int kFinalBlock = 1024;
+
+unsigned blocks_for(size_t n, int block = kBlock) {
+    const size_t b = (n + block - 1) / block;
+    const size_t cap = size_t(1) << 20;  // grid-stride loops cover the rest
+    return static_cast<unsigned>(b < cap ? (b > 0 ? b : 1) : cap);
+}
+
+// Sum over the block; the result is returned to every thread. blockDim.x must be a multiple of 32.
+__device__ double block_sum(double v) {
+    __shared__ double warp_sums[32];
+    __shared__ double result;
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) warp_sums[warp] = v;
+    __syncthreads();
+    if (warp == 0) {
+        const int nwarps = blockDim.x >> 5;
+        v = lane < nwarps ? warp_sums[lane] : 0.0;
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+        if (lane == 0) result = v;
+    }
+    __syncthreads();
+    const double r = result;
+    __syncthreads();  // the shared slots may be reused by a following call
+    return r;
+}
+
+// Largest value over the block, ties to the smallest index; returned to every thread.
+__device__ void block_argmax(float& value, int& index) {
+    __shared__ float warp_v[32];
+    __shared__ int warp_i[32];
+    __shared__ float res_v;
+    __shared__ int res_i;
+    auto better = [](float v, int i, float bv, int bi) { return v > bv || (v == bv && i < bi); };
+    for (int o = 16; o > 0; o >>= 1) {
+        const float ov = __shfl_down_sync(0xffffffffu, value, o);
+        const int oi = __shfl_down_sync(0xffffffffu, index, o);
+        if (better(ov, oi, value, index)) { value = ov; index = oi; }
+    }
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) { warp_v[warp] = value; warp_i[warp] = index; }
+    __syncthreads();
+    if (warp == 0) {
+        const int nwarps = blockDim.x >> 5;
+        value = lane < nwarps ? warp_v[lane] : -INFINITY;
+        index = lane < nwarps ? warp_i[lane] : INT_MAX;
+        for (int o = 16; o > 0; o >>= 1) {
+            const float ov = __shfl_down_sync(0xffffffffu, value, o);
+            const int oi = __shfl_down_sync(0xffffffffu, index, o);
+            if (better(ov, oi, value, index)) { value = ov; index = oi; }
+        }
+        if (lane == 0) { res_v = value; res_i = index; }
+    }
+    __syncthreads();
+    value = res_v;
+    index = res_i;
+    __syncthreads();
+}
+
+__global__ void fill_kernel(size_t n, float* x, float value) {
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+        x[i] = value;
+}
+
+__global__ void scale_kernel(size_t n, float* x, float alpha) {
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+        x[i] *= alpha;
+}
+
+__global__ void axpy_kernel(size_t n, float alpha, const float* x, float* y) {
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+        y[i] += alpha * x[i];
+}
+
+// Pass 1 of Σ x² / Σ (p - t)²: one partial per block. With grad != nullptr also writes the MSE gradient.
+__global__ void squares_partial_kernel(size_t n, const float* a, const float* b, float* grad, float grad_coef,
+                                       double* partials) {
+    double acc = 0.0;
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+        const float d = b ? a[i] - b[i] : a[i];
+        acc += double(d) * double(d);
+        if (grad) grad[i] = grad_coef * d;
+    }
+    const double s = block_sum(acc);
+    if (threadIdx.x == 0) partials[blockIdx.x] = s;
+}
+
+// Pass 2: block b sums in[b·stride .. b·stride + n) into out[b].
+__global__ void sum_doubles_kernel(const double* in, size_t n, size_t stride, double* out) {
+    const double* src = in + blockIdx.x * stride;
+    double acc = 0.0;
+    for (size_t i = threadIdx.x; i < n; i += blockDim.x) acc += src[i];
+    const double s = block_sum(acc);
+    if (threadIdx.x == 0) out[blockIdx.x] = s;
+}
+
+__global__ void nonfinite_kernel(size_t n, const float* x, unsigned int* flag) {
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+        if (!isfinite(x[i])) { atomicOr(flag, 1u); return; }
+}
+
+__global__ void broadcast_rows_kernel(size_t total, int cols, const float* b, float* y) {
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < total; i += size_t(gridDim.x) * blockDim.x)
+        y[i] = b[i % cols];
+}
+
+__global__ void embedding_forward_kernel(size_t total, int V, int dim, const int32_t* ids, const float* table,
+                                         float* out, int* bad) {
+    for (size_t e = blockIdx.x * size_t(blockDim.x) + threadIdx.x; e < total; e += size_t(gridDim.x) * blockDim.x) {
+        const size_t i = e / dim, k = e % dim;
+        const int id = ids[i];
+        if (id < 0 || id >= V) { atomicOr(bad, 1); continue; }
+        out[e] = table[size_t(id) * dim + k];
+    }
+}
+
+__global__ void embedding_backward_kernel(size_t total, int V, int dim, const int32_t* ids, const float* dout,
+                                          float* dtable, int* bad) {
+    for (size_t e = blockIdx.x * size_t(blockDim.x) + threadIdx.x; e < total; e += size_t(gridDim.x) * blockDim.x) {
+        const size_t i = e / dim, k = e % dim;
+        const int id = ids[i];
+        if (id < 0 || id >= V) { atomicOr(bad, 1); continue; }
+        atomicAdd(dtable + size_t(id) * dim + k, dout[e]);
+    }
+}
+
+__global__ void softmax_xent_kernel(int V, const float* logits, const int32_t* targets, float* dlogits,
+                                    float grad_coef, double* row_loss, double* row_correct, int* bad) {
+    const int r = blockIdx.x;
+    const float* row = logits + size_t(r) * V;
+    const int tgt = targets[r];
+    const bool valid = tgt >= 0 && tgt < V;
+
+    float best = -INFINITY;
+    int best_i = INT_MAX;
+    for (int k = threadIdx.x; k < V; k += blockDim.x) {
+        const float v = row[k];
+        if (v > best || best_i == INT_MAX) { best = v; best_i = k; }
+    }
+    block_argmax(best, best_i);
+    const float mx = best;
+
+    double acc = 0.0;
+    for (int k = threadIdx.x; k < V; k += blockDim.x) acc += double(expf(row[k] - mx));
+    const double lse = double(mx) + log(block_sum(acc));
+
+    if (threadIdx.x == 0) {
+        if (!valid) atomicOr(bad, 1);
+        row_loss[r] = valid ? lse - double(row[tgt]) : 0.0;
+        row_correct[r] = valid && best_i == tgt ? 1.0 : 0.0;
+    }
+    if (dlogits) {
+        float* d = dlogits + size_t(r) * V;
+        for (int k = threadIdx.x; k < V; k += blockDim.x) {
+            const float p = grad_coef * expf(float(double(row[k]) - lse));
+            d[k] = k == tgt ? p - grad_coef : p;
+        }
+    }
+}
+
+__global__ void sgd_kernel(size_t n, float* p, const float* g, float* m, float lr, float momentum, float wd) {
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+        float d = g[i] + wd * p[i];
+        if (momentum != 0.f) {
+            const float mi = momentum * m[i] + d;
+            m[i] = mi;
+            d = mi;
+        }
+        p[i] -= lr * d;
+    }
+}
+
+__global__ void adam_kernel(size_t n, float* p, const float* g, float* m, float* v, float beta1, float beta2,
+                            float eps, float step_size, float inv_sqrt_bc2, float wd) {
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+        const float d = g[i] + wd * p[i];
+        const float mi = beta1 * m[i] + (1.f - beta1) * d;
+        const float vi = beta2 * v[i] + (1.f - beta2) * d * d;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= step_size * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+    }
+}
+
+__global__ void rmsprop_kernel(size_t n, float* p, const float* g, float* s, float lr, float alpha, float eps,
+                               float wd) {
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+        const float d = g[i] + wd * p[i];
+        const float si = alpha * s[i] + (1.f - alpha) * d * d;
+        s[i] = si;
+        p[i] -= lr * d / (sqrtf(si) + eps);
+    }
+}
+
+__global__ void gather_windows_kernel(const float* series, int F, const int64_t* starts, int B, int Tin,
+                                      int in_step, int horizon, int out_offset, int out_step,
+                                      const int32_t* target_cols, int K, float* x, float* y) {
+    const size_t nx = size_t(Tin) * B * F;
+    const size_t ny = size_t(B) * horizon * K;
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < nx + ny;
+         i += size_t(gridDim.x) * blockDim.x) {
+        if (i < nx) {
+            const size_t t = i / (size_t(B) * F);
+            const size_t rem = i - t * size_t(B) * F;
+            const size_t b = rem / F, f = rem - b * F;
+            const int64_t row = starts[b] + int64_t(t) * in_step;
+            x[i] = series[size_t(row) * F + f];
+        } else {
+            const size_t j = i - nx;
+            const size_t b = j / (size_t(horizon) * K);
+            const size_t rem = j - b * size_t(horizon) * K;
+            const size_t h = rem / K, k = rem - h * K;
+            const int64_t row = starts[b] + int64_t(Tin - 1) * in_step + out_offset + int64_t(h) * out_step;
+            y[j] = series[size_t(row) * F + target_cols[k]];
+        }
+    }
+}
+
+__global__ void scatter_params_kernel(size_t n, const int32_t* map, const float* src, float* dst) {
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+        dst[map[i]] = src[i];
+}
+
+__global__ void gather_add_params_kernel(size_t n, const int32_t* map, const float* src, float* dst) {
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+        dst[i] += src[map[i]];
+}
+
+__global__ void probe_kernel(int* p) {
+    if (p) *p = 1;
+}
+
+#define FR_STR2(x) #x
+#define FR_STR(x) FR_STR2(x)
+
+}  // namespace
+
+void fill(size_t n, float* x, float value, cudaStream_t stream) {
+    if (n == 0) return;
+    fill_kernel<<<blocks_for(n), kBlock, 0, stream>>>(n, x, value);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+void scale(size_t n, float* x, float alpha, cudaStream_t stream) {
+    if (n == 0) return;
+    scale_kernel<<<blocks_for(n), kBlock, 0, stream>>>(n, x, alpha);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+void axpy(size_t n, float alpha, const float* x, float* y, cudaStream_t stream) {
+    if (n == 0) return;
+    axpy_kernel<<<blocks_for(n), kBlock, 0, stream>>>(n, alpha, x, y);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+namespace {
+void squares_reduce(size_t n, const float* a, const float* b, float* grad, float coef, double* partials,
+                    double* out, cudaStream_t stream) {
+    const unsigned nb = n == 0 ? 1u : std::min<unsigned>(blocks_for(n), kReducePartials);
+    squares_partial_kernel<<<nb, kBlock, 0, stream>>>(n, a, b, grad, coef, partials);
+    FR_CUDA_LAUNCH_CHECK();
+    sum_doubles_kernel<<<1, kFinalBlock, 0, stream>>>(partials, nb, 0, out);
+    FR_CUDA_LAUNCH_CHECK();
+}
+}  // namespace
+
+void sum_squares(size_t n, const float* x, double* partials, double* out, cudaStream_t stream) {
+    squares_reduce(n, x, nullptr, nullptr, 0.f, partials, out, stream);
+}
+
+void find_nonfinite(size_t n, const float* x, unsigned int* flag, cudaStream_t stream) {
+    if (n == 0) return;
+    nonfinite_kernel<<<blocks_for(n), kBlock, 0, stream>>>(n, x, flag);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+void broadcast_rows(int M, int cols, const float* b, float* y, cudaStream_t stream) {
+    const size_t total = size_t(M) * cols;
+    if (total == 0) return;
+    broadcast_rows_kernel<<<blocks_for(total), kBlock, 0, stream>>>(total, cols, b, y);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out, int* bad,
+                       cudaStream_t stream) {
+    const size_t total = size_t(n) * dim;
+    if (total == 0) return;
+    embedding_forward_kernel<<<blocks_for(total), kBlock, 0, stream>>>(total, V, dim, ids, table, out, bad);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable, int* bad,
+                        cudaStream_t stream) {
+    const size_t total = size_t(n) * dim;
+    if (total == 0) return;
+    embedding_backward_kernel<<<blocks_for(total), kBlock, 0, stream>>>(total, V, dim, ids, dout, dtable, bad);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+void mse(size_t n, const float* pred, const float* target, float* grad, float grad_coef, double* partials,
+         double* out, cudaStream_t stream) {
+    squares_reduce(n, pred, target, grad, grad_coef, partials, out, stream);
+}
+
+void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits,
+                           float grad_coef, double* row_scratch, double* out, int* bad, cudaStream_t stream) {
+    if (M <= 0 || V <= 0) FR_GPU_FAIL("softmax_cross_entropy: M and V must be positive");
+    const int block = V >= 1024 ? 256 : (V >= 128 ? 128 : 32);
+    softmax_xent_kernel<<<static_cast<unsigned>(M), block, 0, stream>>>(V, logits, targets, dlogits, grad_coef,
+                                                                       row_scratch, row_scratch + M, bad);
+    FR_CUDA_LAUNCH_CHECK();
+    sum_doubles_kernel<<<2, kFinalBlock, 0, stream>>>(row_scratch, size_t(M), size_t(M), out);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+void sgd_step(size_t n, float* p, const float* g, float* m, float lr, float momentum, float weight_decay,
+              cudaStream_t stream) {
+    if (n == 0) return;
+    sgd_kernel<<<blocks_for(n), kBlock, 0, stream>>>(n, p, g, m, lr, momentum, weight_decay);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+void adam_step(size_t n, float* p, const float* g, float* m, float* v, float beta1, float beta2, float eps,
+               float step_size, float inv_sqrt_bc2, float weight_decay, cudaStream_t stream) {
+    if (n == 0) return;
+    adam_kernel<<<blocks_for(n), kBlock, 0, stream>>>(n, p, g, m, v, beta1, beta2, eps, step_size, inv_sqrt_bc2,
+                                                      weight_decay);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+void rmsprop_step(size_t n, float* p, const float* g, float* s, float lr, float alpha, float eps,
+                  float weight_decay, cudaStream_t stream) {
+    if (n == 0) return;
+    rmsprop_kernel<<<blocks_for(n), kBlock, 0, stream>>>(n, p, g, s, lr, alpha, eps, weight_decay);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+void gather_windows(const float* series, int F, const int64_t* starts, int B, int Tin, int in_step, int horizon,
+                    int out_offset, int out_step, const int32_t* target_cols, int K, float* x, float* y,
+                    cudaStream_t stream) {
+    const size_t total = size_t(Tin) * B * F + size_t(B) * horizon * K;
+    if (total == 0) return;
+    gather_windows_kernel<<<blocks_for(total), kBlock, 0, stream>>>(series, F, starts, B, Tin, in_step, horizon,
+                                                                   out_offset, out_step, target_cols, K, x, y);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+void scatter_params(size_t n, const int32_t* map, const float* src, float* dst, cudaStream_t stream) {
+    if (n == 0) return;
+    scatter_params_kernel<<<blocks_for(n), kBlock, 0, stream>>>(n, map, src, dst);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+void gather_add_params(size_t n, const int32_t* map, const float* src, float* dst, cudaStream_t stream) {
+    if (n == 0) return;
+    gather_add_params_kernel<<<blocks_for(n), kBlock, 0, stream>>>(n, map, src, dst);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+int probe_kernel_image(cudaStream_t stream) {
+    probe_kernel<<<1, 1, 0, stream>>>(nullptr);
+    cudaError_t err = cudaGetLastError();
+    if (err == cudaSuccess) err = cudaStreamSynchronize(stream);
+    return static_cast<int>(err);
+}
+
+const char* compiled_architectures() {
+#ifdef __CUDA_ARCH_LIST__
+    return FR_STR(__CUDA_ARCH_LIST__);
+#else
+    return "unknown";
+#endif
+}
+
+}  // namespace fusedrnn::gpu
