@@ -138,6 +138,11 @@ bench_stage() {
   "$BUILD_DIR/bench/bench_gpu_rnn" "${args[@]}"
 }
 
+# PyTorch + cuDNN on the same GPU in the same session: the side-by-side anchor for RESULTS.md.
+torch_bench_stage() {
+  python3 bench/torch_gpu_rnn_bench.py --json "$OUT/torch_gpu_rnn.json"
+}
+
 have_build() { [ -x "$BUILD_DIR/tests/test_gpu_backends" ]; }
 
 want env && stage env 1 env_stage
@@ -154,7 +159,8 @@ for s in gpu-tests ctest memcheck racecheck initcheck synccheck bench; do
     synccheck) stage synccheck 0 sanitizer_stage synccheck ;;
     bench)
       if [ -x "$BUILD_DIR/bench/bench_gpu_rnn" ]; then stage bench 1 bench_stage
-      else skip bench "$BUILD_DIR/bench/bench_gpu_rnn not built"; fi ;;
+      else skip bench "$BUILD_DIR/bench/bench_gpu_rnn not built"; fi
+      stage torch-bench 0 torch_bench_stage ;;
   esac
 done
 
