@@ -1,0 +1,91 @@
+#include "core/data/csv_presets.h"
+
+#include <algorithm>
+
+#include "core/data/text.h"
+#include "core/data/time.h"
+#include "core/error.h"
+
+namespace fusedrnn::data {
+
+CsvFormat weather5k_format() {
+    CsvFormat f;
+    f.name = "weather5k";
+    f.time_columns = {"DATE"};
+    f.time_format = "%Y-%m-%d %H:%M:%S";
+    for (const auto& v : weather5k_vars()) f.features.emplace_back(v);
+    return f;
+}
+
+CsvFormat jena_format() {
+    CsvFormat f;
+    f.name = "jena";
+    f.time_columns = {"Date Time"};
+    f.time_format = "%d.%m.%Y %H:%M:%S";
+    f.step = 600;
+    f.features = {};  // all 14 columns
+    f.targets = {CsvColumn("T (degC)")};
+    f.sentinels = {-9999.0, -9999.99};
+    return f;
+}
+
+CsvFormat beijing_multisite_format() {
+    CsvFormat f;
+    f.name = "beijing-multisite";
+    f.time_columns = {"year", "month", "day", "hour"};
+    f.utc_offset = 8 * kSecondsPerHour;
+    f.features = {CsvColumn("TEMP", "TMP"), CsvColumn("DEWP", "DEW"),
+                  CsvColumn("wd", "WND_ANGLE", 1, 0, ValueKind::Compass), CsvColumn("WSPM", "WND_RATE"),
+                  CsvColumn("PRES", "SLP")};
+    f.name_column = "station";
+    return f;
+}
+
+CsvFormat pm25_five_cities_format() {
+    CsvFormat f;
+    f.name = "pm25-five-cities";
+    f.time_columns = {"year", "month", "day", "hour"};
+    f.utc_offset = 8 * kSecondsPerHour;
+    f.features = {CsvColumn("TEMP", "TMP"), CsvColumn("DEWP", "DEW"), CsvColumn("PRES", "SLP"),
+                  CsvColumn("HUMI", "RH")};
+    return f;
+}
+
+CsvFormat noaa_lcd_format() {
+    CsvFormat f;
+    f.name = "noaa-lcd";
+    f.time_columns = {"DATE"};
+    f.time_format = "%Y-%m-%d %H:%M:%S";
+    f.rounding = TimeRounding::Nearest;
+    const double k = 5.0 / 9.0;  // °F -> °C
+    f.features = {CsvColumn("HourlyDryBulbTemperature", "TMP", k, -32.0 * k),
+                  CsvColumn("HourlyDewPointTemperature", "DEW", k, -32.0 * k),
+                  CsvColumn("HourlyRelativeHumidity", "RH")};
+    return f;
+}
+
+std::vector<std::string> csv_preset_names() {
+    return {"weather5k", "jena", "beijing-multisite", "pm25-five-cities", "noaa-lcd"};
+}
+
+CsvFormat csv_preset(const std::string& name) {
+    if (name == "weather5k") return weather5k_format();
+    if (name == "jena") return jena_format();
+    if (name == "beijing-multisite" || name == "beijing") return beijing_multisite_format();
+    if (name == "pm25-five-cities" || name == "pm25") return pm25_five_cities_format();
+    if (name == "noaa-lcd" || name == "lcd") return noaa_lcd_format();
+    FR_FAIL("unknown CSV preset \"{}\"; known: {}", name, join_names(csv_preset_names()));
+}
+
+std::string detect_csv_preset(const std::vector<std::string>& header) {
+    auto has = [&](const char* c) { return std::find(header.begin(), header.end(), c) != header.end(); };
+    if (has("DATE") && has("TMP") && has("DEW") && has("WND_ANGLE") && has("WND_RATE") && has("SLP"))
+        return "weather5k";
+    if (has("Date Time") && has("T (degC)")) return "jena";
+    if (has("year") && has("hour") && has("wd") && has("WSPM") && has("PRES")) return "beijing-multisite";
+    if (has("year") && has("hour") && has("cbwd") && has("HUMI") && has("PRES")) return "pm25-five-cities";
+    if (has("DATE") && has("HourlyDryBulbTemperature") && has("HourlyDewPointTemperature")) return "noaa-lcd";
+    return "";
+}
+
+}  // namespace fusedrnn::data

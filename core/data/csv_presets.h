@@ -1,0 +1,37 @@
+// fusedrnn::data — CsvFormat presets for the station layouts fusedrnn knows (docs/data.md).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/data/csv_reader.h"
+
+namespace fusedrnn::data {
+
+// WEATHER-5K per-station CSV: DATE ("2014-01-01 00:00:00", UTC, hourly) and TMP, DEW, WND_ANGLE,
+// WND_RATE, SLP (other columns, e.g. MASK, ignored; any column order).
+CsvFormat weather5k_format();
+// Jena climate (MPI-BGC): "Date Time" as "01.01.2009 00:10:00", 10-minute rows, 14 numeric columns
+// all used as features, target "T (degC)"; -9999 (the file's wind-speed error value) is missing.
+CsvFormat jena_format();
+// UCI Beijing Multi-Site Air-Quality: year, month, day, hour in Beijing time (UTC+8, converted to
+// UTC). TEMP, DEWP, wd (compass), WSPM, PRES read as TMP, DEW, WND_ANGLE, WND_RATE, SLP — note PRES
+// is station pressure, not sea-level. Station name from the "station" column.
+CsvFormat beijing_multisite_format();
+// UCI PM2.5 Data of Five Chinese Cities: year, month, day, hour (UTC+8). TEMP, DEWP, PRES, HUMI as
+// TMP, DEW, SLP, RH (its wind columns are a categorical direction and a cumulated speed: not used).
+CsvFormat pm25_five_cities_format();
+// NOAA LCD hourly CSV: DATE in local standard time (kept as is: the file gives no offset) at hh:51-
+// hh:56, rounded to the nearest hour; HourlyDryBulbTemperature and HourlyDewPointTemperature (°F,
+// converted to °C) as TMP and DEW, HourlyRelativeHumidity as RH. Duplicate hours keep the first report.
+CsvFormat noaa_lcd_format();
+
+// Preset by name: "weather5k", "jena", "beijing-multisite", "pm25-five-cities", "noaa-lcd". Throws
+// fusedrnn::Error listing the names.
+CsvFormat csv_preset(const std::string& name);
+std::vector<std::string> csv_preset_names();
+
+// Guesses the preset from a header (column names); "" when none matches.
+std::string detect_csv_preset(const std::vector<std::string>& header);
+
+}  // namespace fusedrnn::data

@@ -1,0 +1,199 @@
+#include "core/data/csv_reader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/data/grid_builder.h"
+#include "core/data/line_reader.h"
+#include "core/data/text.h"
+#include "core/data/time.h"
+#include "core/error.h"
+
+namespace fusedrnn::data {
+
+namespace {
+
+struct Selected {
+    size_t index;   // column index in the file
+    CsvColumn col;  // how to read it
+};
+
+size_t find_column(const std::vector<std::string>& header, const std::string& name, const std::string& path,
+                   const char* role) {
+    for (size_t i = 0; i < header.size(); ++i)
+        if (header[i] == name) return i;
+    FR_FAIL("{}: {} column \"{}\" not found; available columns: {}", path, role, name, join_names(header));
+}
+
+std::string file_stem(const std::string& path) {
+    std::filesystem::path p(path);
+    if (p.extension() == ".gz") p = p.stem();
+    return p.stem().string();
+}
+
+}  // namespace
+
+std::vector<std::string> read_csv_header(const std::string& path, char delimiter) {
+    LineReader reader(path);
+    std::string_view line;
+    FR_CHECK(reader.next(line), "{}: empty file (expected a header line)", path);
+    std::vector<std::string> fields;
+    std::string why;
+    FR_CHECK(split_csv(line, delimiter, fields, why), "{}: header: {}", reader.where(), why);
+    for (auto& f : fields) f = std::string(trim(f));
+    return fields;
+}
+
+StationSeries read_csv_station(const std::string& path, const CsvFormat& format, ReadReport& report) {
+    FR_CHECK(!format.time_columns.empty() && format.time_columns.size() <= 6,
+             "{} format: time_columns must name 1 to 6 columns (a date-time, or year, month, day, hour[, minute[, "
+             "second]])", format.name);
+    FR_CHECK(format.time_columns.size() == 1 || format.time_columns.size() >= 3,
+             "{} format: with several time columns give at least year, month, day", format.name);
+    LineReader reader(path);
+    std::string_view line;
+    FR_CHECK(reader.next(line), "{}: empty file (expected a header line)", path);
+    std::vector<std::string> fields;
+    std::string why;
+    FR_CHECK(split_csv(line, format.delimiter, fields, why), "{}: header: {}", reader.where(), why);
+    std::vector<std::string> header;
+    for (const auto& f : fields) header.emplace_back(trim(f));
+
+    // Resolve columns by name: time, name, features (all but time/name when none given), targets.
+    std::vector<size_t> time_idx;
+    for (const auto& t : format.time_columns) time_idx.push_back(find_column(header, t, path, "time"));
+    const size_t name_idx =
+        format.name_column.empty() ? header.size() : find_column(header, format.name_column, path, "name");
+    std::vector<CsvColumn> feature_cols = format.features;
+    if (feature_cols.empty()) {
+        for (size_t i = 0; i < header.size(); ++i) {
+            if (i == name_idx || std::find(time_idx.begin(), time_idx.end(), i) != time_idx.end()) continue;
+            feature_cols.emplace_back(header[i]);
+        }
+        FR_CHECK(!feature_cols.empty(), "{}: no feature columns besides the time; columns: {}", path,
+                 join_names(header));
+    }
+    std::vector<Selected> sel;
+    std::vector<std::string> vars;
+    auto add_var = [&](const CsvColumn& c, const char* role) {
+        const std::string& v = c.var_name();
+        if (std::find(vars.begin(), vars.end(), v) != vars.end()) return false;
+        sel.push_back({find_column(header, c.name, path, role), c});
+        vars.push_back(v);
+        return true;
+    };
+    for (const auto& c : feature_cols)
+        FR_CHECK(add_var(c, "feature"), "{} format: variable \"{}\" is selected twice", format.name, c.var_name());
+    std::vector<std::string> targets;
+    for (const auto& c : format.targets) {
+        add_var(c, "target");  // a target that is also a feature is read once
+        targets.push_back(c.var_name());
+    }
+
+    GridBuilder grid(vars, format.step, format.rounding);
+    grid.begin_file(path);
+    ++report.files;
+    const size_t F = vars.size();
+    std::vector<float> values(F);
+    std::string station_name;
+    const bool several_time_cols = time_idx.size() > 1;
+
+    while (reader.next(line)) {
+        if (trim(line).empty()) continue;
+        ++report.lines;
+        // Parse the whole line first; a failure either throws or skips the line (counted).
+        bool ok = split_csv(line, format.delimiter, fields, why);
+        if (ok && fields.size() != header.size()) {
+            why = fmt::format("{} fields, the header has {} (truncated or malformed line?)", fields.size(),
+                              header.size());
+            ok = false;
+        }
+        int64_t time = 0;
+        int64_t missing = 0;
+        if (ok && !several_time_cols) {
+            const size_t c = time_idx[0];
+            if (!parse_time(fields[c], format.time_format, time, why)) {
+                why = fmt::format("column {} (\"{}\"): {}", c + 1, header[c], why);
+                ok = false;
+            }
+        } else if (ok) {
+            long long parts[6] = {1970, 1, 1, 0, 0, 0};
+            for (size_t k = 0; k < time_idx.size() && ok; ++k) {
+                const size_t c = time_idx[k];
+                if (!parse_int(fields[c], parts[k])) {
+                    why = fmt::format("column {} (\"{}\"): \"{}\" is not an integer", c + 1, header[c], fields[c]);
+                    ok = false;
+                }
+            }
+            if (ok) {
+                CivilTime ct;
+                ct.year = parts[0];
+                ct.month = int(parts[1]);
+                ct.day = int(parts[2]);
+                ct.hour = int(parts[3]);
+                ct.minute = int(parts[4]);
+                ct.second = int(parts[5]);
+                if (!valid_civil(ct)) {
+                    why = fmt::format("columns {}: {}-{}-{} {}:{}:{} is not a valid date and time",
+                                      join_names(format.time_columns), parts[0], parts[1], parts[2], parts[3],
+                                      parts[4], parts[5]);
+                    ok = false;
+                } else {
+                    time = to_seconds(ct);
+                }
+            }
+        }
+        for (size_t k = 0; k < F && ok; ++k) {
+            const Selected& s = sel[k];
+            const std::string& cell = fields[s.index];
+            const std::string_view t = trim(cell);
+            if (std::find(format.missing_tokens.begin(), format.missing_tokens.end(), t) !=
+                format.missing_tokens.end()) {
+                values[k] = kMissing;
+                ++missing;
+                continue;
+            }
+            double v = 0;
+            if (s.col.kind == ValueKind::Compass) {
+                if (!parse_compass(t, v)) {
+                    why = fmt::format("column {} (\"{}\"): \"{}\" is not a 16-point compass direction (N, NNE, ...)",
+                                      s.index + 1, header[s.index], cell);
+                    ok = false;
+                }
+            } else if (!parse_number(t, v)) {
+                why = fmt::format("column {} (\"{}\"): \"{}\" is not a number", s.index + 1, header[s.index], cell);
+                ok = false;
+            } else if (!std::isfinite(v)) {
+                why = fmt::format("column {} (\"{}\"): non-finite value \"{}\" is not accepted as data (write "
+                                  "missing values as an empty cell or NA)",
+                                  s.index + 1, header[s.index], cell);
+                ok = false;
+            } else if (std::find(format.sentinels.begin(), format.sentinels.end(), v) != format.sentinels.end()) {
+                values[k] = kMissing;
+                ++missing;
+                continue;
+            }
+            if (ok) values[k] = float(v * s.col.scale + s.col.offset);
+        }
+        if (!ok) {
+            FR_CHECK(format.on_bad_line == BadLines::Skip, "{}: {}", reader.where(), why);
+            ++report.skipped_lines;
+            report.note(reader.where() + ": " + why);
+            continue;
+        }
+        if (station_name.empty() && name_idx < header.size()) station_name = std::string(trim(fields[name_idx]));
+        report.missing_values += missing;
+        grid.add(time - format.utc_offset, values.data(), reader.line_number(), report);
+    }
+    FR_CHECK(grid.size() > 0, "{}: no data lines{}", path,
+             report.skipped_lines > 0 ? " (all were skipped as malformed)" : "");
+    const std::string id = file_stem(path);
+    StationSeries s = grid.build(id, station_name.empty() ? id : station_name, report);
+    s.targets = targets;
+    return s;
+}
+
+}  // namespace fusedrnn::data

@@ -1,0 +1,68 @@
+// fusedrnn::data — generic CSV station reader: one file = one station, columns chosen by name.
+// The time is either one column parsed with a strftime-like format ("%Y-%m-%d %H:%M:%S", Jena's
+// "%d.%m.%Y %H:%M:%S") or several integer columns read as year, month, day, hour[, minute[, second]]
+// (the UCI Beijing files). Each selected column becomes a variable (optionally renamed, rescaled or
+// read as a 16-point compass direction). Presets for the known layouts are in csv_presets.h.
+//
+// Missing values: a cell equal to one of `missing_tokens` (default "" and "NA"), or a number equal
+// to one of `sentinels`, is masked (counted in ReadReport::missing_values). Any other cell must be a
+// finite number: "nan", "inf" or text in a numeric column is an error naming file:line:column
+// (or a counted skip of the line under BadLines::Skip) — a NaN is never let through as data.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/data/read_report.h"
+#include "core/data/station_series.h"
+
+namespace fusedrnn::data {
+
+enum class ValueKind {
+    Number,   // a decimal number
+    Compass,  // "N", "NNE", ..., "NNW" -> degrees from north (UCI Beijing's wd)
+};
+
+struct CsvColumn {
+    std::string name;   // column name in the file's header
+    std::string as;     // variable name in the series (empty = same as name)
+    double scale = 1;   // value = raw·scale + offset (e.g. °F -> °C: 5/9, -160/9)
+    double offset = 0;
+    ValueKind kind = ValueKind::Number;
+
+    CsvColumn() = default;
+    CsvColumn(std::string n, std::string a = "", double s = 1, double o = 0, ValueKind k = ValueKind::Number)
+        : name(std::move(n)), as(std::move(a)), scale(s), offset(o), kind(k) {}
+    const std::string& var_name() const { return as.empty() ? name : as; }
+};
+
+struct CsvFormat {
+    std::string name = "csv";                          // for messages ("jena", "beijing-multisite", ...)
+    std::vector<std::string> time_columns = {"DATE"};  // one column, or year, month, day, hour[, minute[, second]]
+    std::string time_format = "%Y-%m-%d %H:%M:%S";     // used when time_columns has one entry
+    int64_t utc_offset = 0;  // seconds the file's clock is ahead of UTC (Beijing local time: +8 h)
+    int64_t step = 3600;     // grid step in seconds (Jena: 600)
+    TimeRounding rounding = TimeRounding::Exact;
+    // Input features; empty = every column except the time columns and name_column.
+    std::vector<CsvColumn> features;
+    // Forecast targets; each is read as a variable too (appended after the features unless it is one
+    // of them) and recorded in StationSeries::targets. Empty = no suggestion (all variables).
+    std::vector<CsvColumn> targets;
+    std::vector<std::string> missing_tokens = {"", "NA"};
+    std::vector<double> sentinels;  // raw numbers meaning "missing" (e.g. -9999)
+    char delimiter = ',';
+    std::string name_column;        // optional: the station's name is this column's first value
+    BadLines on_bad_line = BadLines::Error;
+};
+
+// Reads one station file. The station id is the file name without its extension. Throws
+// fusedrnn::Error naming the file for: a missing/empty header, unknown column names (listing the
+// available ones), and — naming file:line:column — wrong field counts, non-numeric or non-finite
+// values, unparsable times, off-grid times under TimeRounding::Exact.
+StationSeries read_csv_station(const std::string& path, const CsvFormat& format, ReadReport& report);
+
+// The header (column names) of a CSV file, for format detection and messages.
+std::vector<std::string> read_csv_header(const std::string& path, char delimiter = ',');
+
+}  // namespace fusedrnn::data

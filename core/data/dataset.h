@@ -1,0 +1,88 @@
+// fusedrnn::data — the windowed forecasting dataset: all stations' standardized series in one
+// [rows, F] array (the layout Backend::gather_windows reads) plus, per split, the global row of
+// every valid window start (int64, station by station, in time order).
+//
+// Building it: targets resolved by name -> splits resolved to time ranges -> normalization
+// statistics computed on the training split only (or fixed ones used) -> values standardized in
+// place -> valid window starts found per station and split (windows.h rules). Missing values stay
+// NaN in the array: only rows of valid windows are ever read, and a bug that read another row would
+// surface as a NaN loss rather than as silently imputed data.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/data/norm_stats.h"
+#include "core/data/splits.h"
+#include "core/data/station_series.h"
+#include "core/data/windows.h"
+
+namespace fusedrnn::data {
+
+struct DatasetConfig {
+    WindowSpec window;
+    // Forecast targets by name; empty = the readers' suggestion (StationSet::targets), else all variables.
+    std::vector<std::string> targets;
+    SplitSpec split = SplitSpec::weather5k();
+    // Fixed statistics (NormStats::weather5k(), or a checkpoint's); empty = computed on the train split.
+    std::optional<NormStats> stats;
+    int64_t stride = 1;  // rows between window starts (aligned to absolute time)
+};
+
+struct DatasetReport {
+    int stations = 0;
+    int64_t rows = 0;
+    std::vector<int64_t> missing_per_var;       // NaN values per variable, all splits
+    std::array<int64_t, kNumSplits> windows{};  // valid windows per split
+    std::array<int, kNumSplits> stations_with_windows{};
+    std::vector<std::string> too_short;         // "id (name): 1 rows < window span 72": no window can fit
+    std::vector<std::string> without_windows;   // long enough, but gaps/splits leave no valid window
+                                                // ("id (name): no SLP at all" when a variable is never present)
+    std::vector<std::string> warnings;          // empty splits, constant variables, ...
+
+    std::string summary() const;  // a few lines for the log
+    nlohmann::json to_json() const;
+};
+
+struct WindowedDataset {
+    StationSet data;                      // values standardized, NaN = missing
+    std::vector<std::string> target_names;
+    std::vector<int32_t> target_cols;     // column of each target in data.vars
+    WindowSpec window;
+    int64_t stride = 1;
+    NormStats stats;                      // in data.vars order
+    SplitSpec split;
+    SplitRanges ranges{};                 // the split's resolved time ranges
+    std::array<std::vector<int64_t>, kNumSplits> starts;  // valid window starts (global rows) per split
+    DatasetReport report;
+
+    int num_vars() const { return data.num_vars(); }
+    int num_targets() const { return int(target_cols.size()); }
+    int64_t rows() const { return data.rows(); }
+    const float* series() const { return data.values.data(); }
+    const std::vector<int64_t>& windows(Split s) const { return starts[size_t(s)]; }
+    // UTC time of a global row (its station's grid).
+    int64_t time_of_row(int64_t row) const;
+
+    // What a checkpoint needs to rebuild the same standardization and windows: variables, targets,
+    // window, stride, split, statistics, step.
+    nlohmann::json meta_json() const;
+};
+
+// The configuration that rebuilds a dataset the way meta_json() describes it (same window, stride,
+// targets, split and — fixed now — statistics): for evaluation and prediction from a checkpoint.
+// Throws fusedrnn::Error naming a missing or malformed field.
+DatasetConfig dataset_config_from_meta(const nlohmann::json& meta);
+
+// Builds the dataset, consuming `set`. Throws fusedrnn::Error when: a target name is unknown
+// (listing the variables), the window is invalid, the window span is longer than every station
+// ("horizon longer than the data"), the statistics do not cover the variables, a variable has no
+// training value, or a value is infinite.
+WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& config);
+
+}  // namespace fusedrnn::data

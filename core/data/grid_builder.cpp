@@ -1,0 +1,84 @@
+#include "core/data/grid_builder.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "core/data/time.h"
+#include "core/error.h"
+
+namespace fusedrnn::data {
+
+namespace {
+// A dense grid longer than this is almost surely a bad date (year 2104 for 2014), not a station.
+constexpr int64_t kMaxRows = int64_t(200) * 366 * 24 * 6;  // 200 years of 10-minute rows
+}  // namespace
+
+GridBuilder::GridBuilder(std::vector<std::string> vars, int64_t step, TimeRounding rounding)
+    : vars_(std::move(vars)), step_(step), rounding_(rounding) {
+    FR_CHECK(step_ > 0, "time step must be positive, got {} s", step_);
+    FR_CHECK(!vars_.empty(), "a station series needs at least one variable");
+}
+
+void GridBuilder::begin_file(const std::string& path) { files_.push_back(path); }
+
+void GridBuilder::add(int64_t time, const float* values, int64_t line, ReadReport& report) {
+    FR_CHECK(!files_.empty(), "GridBuilder::add before begin_file");
+    if (floor_mod(time, step_) != 0) {
+        FR_CHECK(rounding_ == TimeRounding::Nearest, "{}:{}: time {} is not on the {}-second grid of this format",
+                 files_.back(), line, format_time(time), step_);
+        time = floor_div(time + step_ / 2, step_) * step_;
+        ++report.rounded_times;
+    }
+    times_.push_back(time);
+    values_.insert(values_.end(), values, values + vars_.size());
+    file_of_.push_back(int32_t(files_.size() - 1));
+    line_of_.push_back(line);
+}
+
+StationSeries GridBuilder::build(const std::string& id, const std::string& name, ReadReport& report) {
+    FR_CHECK(!times_.empty(), "station {}: no observations in {}", id,
+             files_.empty() ? std::string("(no file)") : files_.front());
+    const auto [lo, hi] = std::minmax_element(times_.begin(), times_.end());
+    const int64_t first = *lo, last = *hi;
+    const int64_t rows = (last - first) / step_ + 1;
+    FR_CHECK(rows <= kMaxRows, "station {}: observations span {} to {} ({} rows): check the dates in {}", id,
+             format_time(first), format_time(last), rows, files_.front());
+
+    StationSeries s;
+    s.id = id;
+    s.name = name.empty() ? id : name;
+    s.vars = vars_;
+    s.start = first;
+    s.step = step_;
+    const size_t F = vars_.size();
+    s.values.assign(size_t(rows) * F, kMissing);
+    // Observations arrive in file order; the first one for a time wins. A taken-flag per row keeps
+    // this O(observations) without sorting.
+    std::vector<int64_t> taken(size_t(rows), -1);
+    int64_t filled = 0;
+    for (size_t i = 0; i < times_.size(); ++i) {
+        const int64_t r = (times_[i] - first) / step_;
+        if (taken[size_t(r)] >= 0) {
+            ++report.duplicate_times;
+            const size_t j = size_t(taken[size_t(r)]);
+            report.note(fmt::format("{}:{}: duplicate time {} (first at {}:{}); kept the first", files_[file_of_[i]],
+                                    line_of_[i], format_time(times_[i]), files_[file_of_[j]], line_of_[j]));
+            continue;
+        }
+        taken[size_t(r)] = int64_t(i);
+        std::copy(values_.begin() + int64_t(i * F), values_.begin() + int64_t((i + 1) * F),
+                  s.values.begin() + r * int64_t(F));
+        ++filled;
+    }
+    report.records += filled;
+    report.gap_rows += rows - filled;
+    times_.clear();
+    values_.clear();
+    file_of_.clear();
+    line_of_.clear();
+    return s;
+}
+
+}  // namespace fusedrnn::data

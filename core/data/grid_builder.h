@@ -1,0 +1,42 @@
+// fusedrnn::data — turns timestamped observations (in any order, possibly duplicated, with absent
+// hours) into a StationSeries on a regular grid: one row per step from the first to the last
+// observation, NaN where nothing was observed. Shared by every reader.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/data/read_report.h"
+#include "core/data/station_series.h"
+
+namespace fusedrnn::data {
+
+class GridBuilder {
+public:
+    GridBuilder(std::vector<std::string> vars, int64_t step, TimeRounding rounding);
+
+    // Names the file the following add() calls come from (for messages).
+    void begin_file(const std::string& path);
+    // Adds one observation from line `line` of the current file: `values` holds vars.size() floats
+    // (NaN = missing) in physical units. Throws under TimeRounding::Exact when `time` is off the grid.
+    void add(int64_t time, const float* values, int64_t line, ReadReport& report);
+    size_t size() const { return times_.size(); }
+
+    // Builds the series (id, name, vars, start, step, values). Duplicate times keep the first
+    // observation added and are counted in the report; rows with no observation count as gap_rows.
+    // Throws when there is no observation at all, or when the span is implausibly long.
+    StationSeries build(const std::string& id, const std::string& name, ReadReport& report);
+
+private:
+    std::vector<std::string> vars_;
+    int64_t step_;
+    TimeRounding rounding_;
+    std::vector<int64_t> times_;
+    std::vector<float> values_;
+    std::vector<std::string> files_;
+    std::vector<int32_t> file_of_;  // per observation: index into files_
+    std::vector<int64_t> line_of_;  // per observation: line number in that file
+};
+
+}  // namespace fusedrnn::data

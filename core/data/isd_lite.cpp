@@ -1,0 +1,169 @@
+#include "core/data/isd_lite.h"
+
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "core/data/grid_builder.h"
+#include "core/data/line_reader.h"
+#include "core/data/text.h"
+#include "core/data/time.h"
+#include "core/error.h"
+
+namespace fusedrnn::data {
+
+namespace {
+
+constexpr size_t kLineLength = 61;
+constexpr long long kSentinel = -9999;
+
+// One fixed-width field: 1-based first column, width, name, scale to physical units.
+struct Field {
+    int col;
+    int width;
+    const char* name;
+};
+constexpr Field kYear{1, 4, "year"}, kMonth{6, 2, "month"}, kDay{9, 2, "day"}, kHour{12, 2, "hour"};
+// Data fields in file order: TMP, DEW, SLP, WND_ANGLE, WND_RATE (sky cover and precipitation unused).
+constexpr Field kTmp{14, 6, "air temperature"}, kDew{20, 6, "dew point"}, kSlp{26, 6, "sea-level pressure"},
+    kDir{32, 6, "wind direction"}, kSpd{38, 6, "wind speed"};
+
+// Parses one line; on failure returns false with the reason (columns named) in `why`.
+bool parse_line(std::string_view line, int64_t& time, float out[5], int64_t& missing, std::string& why) {
+    if (line.size() < kLineLength) {
+        why = fmt::format("line has {} characters, ISD-Lite lines have {} (truncated?)", line.size(), kLineLength);
+        return false;
+    }
+    auto field = [&](const Field& f, long long& v) {
+        const std::string_view text = line.substr(size_t(f.col - 1), size_t(f.width));
+        if (parse_int(text, v)) return true;
+        why = fmt::format("columns {}-{} ({}): \"{}\" is not an integer", f.col, f.col + f.width - 1, f.name, text);
+        return false;
+    };
+    long long y, mo, d, h;
+    if (!field(kYear, y) || !field(kMonth, mo) || !field(kDay, d) || !field(kHour, h)) return false;
+    CivilTime c;
+    c.year = y;
+    c.month = int(mo);
+    c.day = int(d);
+    c.hour = int(h);
+    if (!valid_civil(c)) {
+        why = fmt::format("columns 1-13: {:04d}-{:02d}-{:02d} hour {:02d} is not a valid date and hour", y, mo, d, h);
+        return false;
+    }
+    time = to_seconds(c);
+    // Output order TMP, DEW, WND_ANGLE, WND_RATE, SLP with the file's scale factors.
+    const Field* fields[5] = {&kTmp, &kDew, &kDir, &kSpd, &kSlp};
+    const float scale[5] = {0.1f, 0.1f, 1.0f, 0.1f, 0.1f};
+    for (int k = 0; k < 5; ++k) {
+        long long v;
+        if (!field(*fields[k], v)) return false;
+        if (v == kSentinel) {
+            out[k] = kMissing;
+            ++missing;
+        } else {
+            out[k] = float(double(v) * double(scale[k]));
+        }
+    }
+    return true;
+}
+
+void read_into(const std::string& path, GridBuilder& grid, ReadReport& report, const IsdLiteOptions& opts) {
+    LineReader reader(path);
+    grid.begin_file(path);
+    ++report.files;
+    std::string_view line;
+    std::string why;
+    float values[5];
+    while (reader.next(line)) {
+        if (trim(line).empty()) continue;  // a trailing blank line is harmless
+        ++report.lines;
+        int64_t time = 0, missing = 0;
+        if (!parse_line(line, time, values, missing, why)) {
+            FR_CHECK(opts.on_bad_line == BadLines::Skip, "{}: {}", reader.where(), why);
+            ++report.skipped_lines;
+            report.note(reader.where() + ": " + why);
+            continue;
+        }
+        report.missing_values += missing;
+        grid.add(time, values, reader.line_number(), report);
+    }
+}
+
+std::string stem_id(const std::string& path) {
+    std::string name = std::filesystem::path(path).filename().string();
+    std::string id;
+    if (isd_lite_filename(name, &id)) return id;
+    if (name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0) name.resize(name.size() - 3);
+    return name;
+}
+
+}  // namespace
+
+bool isd_lite_filename(const std::string& filename, std::string* station_id) {
+    // USAF(6)-WBAN(5)-YEAR(4)[.gz]; USAF ids may contain letters (e.g. "A00023"), WBAN are digits.
+    std::string_view n(filename);
+    if (n.size() >= 3 && n.substr(n.size() - 3) == ".gz") n.remove_suffix(3);
+    if (n.size() != 17 || n[6] != '-' || n[12] != '-') return false;
+    for (size_t i = 0; i < 17; ++i) {
+        if (i == 6 || i == 12) continue;
+        const char ch = n[i];
+        const bool ok = (ch >= '0' && ch <= '9') || (i < 6 && ch >= 'A' && ch <= 'Z');
+        if (!ok) return false;
+    }
+    if (station_id) *station_id = std::string(n.substr(0, 12));
+    return true;
+}
+
+StationSeries read_isd_lite(const std::string& path, ReadReport& report, const IsdLiteOptions& opts) {
+    return read_isd_lite_files({path}, stem_id(path), report, opts);
+}
+
+StationSeries read_isd_lite_files(const std::vector<std::string>& paths, const std::string& station_id,
+                                  ReadReport& report, const IsdLiteOptions& opts) {
+    FR_CHECK(!paths.empty(), "station {}: no ISD-Lite files given", station_id);
+    GridBuilder grid(weather5k_vars(), kSecondsPerHour, TimeRounding::Exact);
+    for (const auto& p : paths) read_into(p, grid, report, opts);
+    FR_CHECK(grid.size() > 0, "station {}: no valid lines in {}", station_id, join_names(paths, 4));
+    return grid.build(station_id, station_id, report);
+}
+
+std::map<std::string, IsdStation> read_isd_history(const std::string& path) {
+    LineReader reader(path);
+    std::string_view line;
+    std::vector<std::string> fields;
+    std::string why;
+    FR_CHECK(reader.next(line), "{}: empty file (expected NOAA's isd-history.csv header)", path);
+    FR_CHECK(split_csv(line, ',', fields, why), "{}: {}", reader.where(), why);
+    const std::vector<std::string> header = fields;
+    auto col = [&](const char* name) {
+        for (size_t i = 0; i < header.size(); ++i)
+            if (header[i] == name) return i;
+        FR_FAIL("{}: no column \"{}\"; available: {}", path, name, join_names(header));
+    };
+    const size_t c_usaf = col("USAF"), c_wban = col("WBAN"), c_name = col("STATION NAME"), c_ctry = col("CTRY"),
+                 c_lat = col("LAT"), c_lon = col("LON"), c_elev = col("ELEV(M)");
+    std::map<std::string, IsdStation> out;
+    while (reader.next(line)) {
+        if (trim(line).empty()) continue;
+        FR_CHECK(split_csv(line, ',', fields, why), "{}: {}", reader.where(), why);
+        FR_CHECK(fields.size() == header.size(), "{}: {} fields, the header has {}", reader.where(), fields.size(),
+                 header.size());
+        IsdStation st;
+        st.name = fields[c_name];
+        if (!fields[c_ctry].empty()) st.name += " (" + fields[c_ctry] + ")";
+        // Empty location fields mean "unknown" in NOAA's list; anything else must be a number.
+        auto num = [&](size_t c, double& v) {
+            if (trim(fields[c]).empty()) return;
+            FR_CHECK(parse_number(fields[c], v), "{}: column {} (\"{}\"): \"{}\" is not a number", reader.where(),
+                     c + 1, header[c], fields[c]);
+        };
+        num(c_lat, st.meta.latitude);
+        num(c_lon, st.meta.longitude);
+        num(c_elev, st.meta.elevation);
+        out[fields[c_usaf] + "-" + fields[c_wban]] = std::move(st);
+    }
+    return out;
+}
+
+}  // namespace fusedrnn::data

@@ -1,0 +1,48 @@
+// fusedrnn::data — line-by-line reading of station files, plain or gzip-compressed.
+// Gzip is recognised by its magic bytes (not the file name), so "x.csv.gz" and ISD-Lite's ".gz"
+// files read like plain ones. Line numbers are 1-based and go into every error message.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fusedrnn::data {
+
+// Whether this build can read gzip files (compiled with zlib: FUSEDRNN_WITH_ZLIB).
+bool gzip_supported();
+
+class LineReader {
+public:
+    // Opens `path`; throws fusedrnn::Error naming the file when it cannot be opened, or when it is
+    // gzip-compressed and this build has no zlib.
+    explicit LineReader(std::string path);
+    ~LineReader();
+    LineReader(const LineReader&) = delete;
+    LineReader& operator=(const LineReader&) = delete;
+
+    // Next line without its "\n" / "\r\n" (and without a UTF-8 byte-order mark on line 1). The view
+    // is valid until the next call. Returns false at end of file; throws on read or decompression
+    // errors (a truncated .gz file ends with an error, never with silently missing lines).
+    bool next(std::string_view& line);
+    int64_t line_number() const { return line_number_; }
+    const std::string& path() const { return path_; }
+    // "path:line" of the line last returned, for messages.
+    std::string where() const;
+
+private:
+    size_t fill();  // reads more bytes into buf_; returns how many
+
+    std::string path_;
+    std::FILE* file_ = nullptr;
+    void* gz_ = nullptr;  // gzFile when compressed
+    std::vector<char> buf_;
+    size_t begin_ = 0, end_ = 0;  // unread bytes are buf_[begin_, end_)
+    bool eof_ = false;
+    int64_t line_number_ = 0;
+};
+
+}  // namespace fusedrnn::data

@@ -1,0 +1,43 @@
+// fusedrnn::data — what a reader did with its input, so that nothing is dropped silently.
+// Every reader fills a ReadReport; the tools print summary() and the counts go into metrics.json.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fusedrnn::data {
+
+// What to do with a malformed line (wrong field count, non-numeric field, bad date, truncated line).
+enum class BadLines {
+    Error,  // throw fusedrnn::Error naming file:line (default: bad input is a bug to fix, not noise)
+    Skip,   // skip the line, count it, keep the first few messages in ReadReport::examples
+};
+
+// How a timestamp that is not on the series' grid (a multiple of the step) is treated.
+enum class TimeRounding {
+    Exact,    // it is an error (the file is not what the format says)
+    Nearest,  // move it to the nearest grid time (NOAA LCD reports at hh:51-hh:56) and count it
+};
+
+struct ReadReport {
+    int64_t files = 0;
+    int64_t lines = 0;            // data lines seen (header excluded)
+    int64_t records = 0;          // lines that became a row of a series
+    int64_t skipped_lines = 0;    // malformed lines skipped under BadLines::Skip
+    int64_t duplicate_times = 0;  // lines whose (rounded) time was already taken; the first one is kept
+    int64_t rounded_times = 0;    // times moved onto the grid under TimeRounding::Nearest
+    int64_t missing_values = 0;   // cells that were a sentinel, "NA" or empty, now masked
+    int64_t gap_rows = 0;         // grid rows with no line at all (hours with no report)
+    std::vector<std::string> examples;  // the first few skip/duplicate messages, "file:line: why"
+
+    static constexpr size_t kMaxExamples = 10;
+    void note(const std::string& message) {
+        if (examples.size() < kMaxExamples) examples.push_back(message);
+    }
+    void merge(const ReadReport& other);
+    // One line: "29 files, 163,708 lines -> 163,700 rows; 8 skipped; 0 duplicate times; ...".
+    std::string summary() const;
+};
+
+}  // namespace fusedrnn::data

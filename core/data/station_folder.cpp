@@ -1,0 +1,174 @@
+#include "core/data/station_folder.h"
+
+#include <algorithm>
+#include <exception>
+#include <filesystem>
+#include <map>
+
+#include "core/data/csv_presets.h"
+#include "core/data/isd_lite.h"
+#include "core/data/text.h"
+#include "core/error.h"
+
+namespace fusedrnn::data {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool ends_with(const std::string& s, const char* suffix) {
+    const size_t n = std::char_traits<char>::length(suffix);
+    return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+bool is_csv_name(const std::string& name) { return ends_with(name, ".csv") || ends_with(name, ".csv.gz"); }
+bool is_isd_history(const std::string& name) { return name.rfind("isd-history", 0) == 0; }
+
+// Regular files of a folder (or the one file), sorted by name.
+std::vector<fs::path> files_of(const std::string& path) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    FR_CHECK(!ec && fs::exists(st), "station data: \"{}\" does not exist", path);
+    if (fs::is_regular_file(st)) return {fs::path(path)};
+    FR_CHECK(fs::is_directory(st), "station data: \"{}\" is neither a file nor a folder", path);
+    std::vector<fs::path> out;
+    fs::directory_iterator it(path, ec);
+    FR_CHECK(!ec, "station data: cannot read folder \"{}\": {}", path, ec.message());
+    for (; it != fs::directory_iterator(); it.increment(ec)) {
+        FR_CHECK(!ec, "station data: error listing folder \"{}\": {}", path, ec.message());
+        std::error_code ec2;
+        if (it->is_regular_file(ec2)) out.push_back(it->path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+std::string names_of(const std::vector<fs::path>& files) {
+    std::vector<std::string> names;
+    for (const auto& f : files) names.push_back(f.filename().string());
+    return names.empty() ? std::string("nothing") : join_names(names, 8);
+}
+
+CsvFormat csv_format_for(const std::string& format, const StationReadOptions& opts) {
+    CsvFormat f = format == "csv" ? opts.csv : csv_preset(format);
+    f.on_bad_line = opts.on_bad_line;
+    return f;
+}
+
+}  // namespace
+
+StationFiles list_station_files(const std::string& path, const StationReadOptions& opts) {
+    const std::vector<fs::path> files = files_of(path);
+    StationFiles out;
+    std::string format = opts.format;
+    if (format == "auto") {
+        const bool any_isd = std::any_of(files.begin(), files.end(),
+                                         [](const fs::path& p) { return isd_lite_filename(p.filename().string()); });
+        if (any_isd) {
+            format = "isd-lite";
+        } else {
+            auto first_csv = std::find_if(files.begin(), files.end(),
+                                          [](const fs::path& p) { return is_csv_name(p.filename().string()); });
+            FR_CHECK(first_csv != files.end(),
+                     "station data: no station files in \"{}\" (looked for ISD-Lite USAF-WBAN-YEAR[.gz] and *.csv; "
+                     "found {})", path, names_of(files));
+            const std::vector<std::string> header = read_csv_header(first_csv->string());
+            format = detect_csv_preset(header);
+            FR_CHECK(!format.empty(),
+                     "station data: {}: header not recognised as any known layout ({}); columns: {}. Pass the format "
+                     "explicitly (\"csv\" with a column spec)", first_csv->string(), join_names(csv_preset_names()),
+                     join_names(header));
+        }
+    }
+    out.format = format;
+    if (format == "isd-lite") {
+        std::map<std::string, std::vector<std::string>> by_station;
+        for (const auto& f : files) {
+            std::string id;
+            if (isd_lite_filename(f.filename().string(), &id)) by_station[id].push_back(f.string());
+            else out.ignored.push_back(f.string());
+        }
+        for (auto& [id, paths] : by_station) {
+            out.station_ids.push_back(id);
+            out.stations.push_back(std::move(paths));
+        }
+    } else {
+        if (format != "csv") (void)csv_preset(format);  // unknown names fail here, listing the known ones
+        for (const auto& f : files) {
+            // A single file given explicitly is read whatever its extension.
+            if (files.size() == 1 || is_csv_name(f.filename().string())) {
+                out.station_ids.push_back(f.stem().string());
+                out.stations.push_back({f.string()});
+            } else {
+                out.ignored.push_back(f.string());
+            }
+        }
+    }
+    FR_CHECK(!out.stations.empty(), "station data: no {} station files in \"{}\" (found {})", format, path,
+             names_of(files));
+    if (opts.max_stations > 0 && out.stations.size() > size_t(opts.max_stations)) {
+        out.stations.resize(size_t(opts.max_stations));
+        out.station_ids.resize(size_t(opts.max_stations));
+    }
+    return out;
+}
+
+StationData read_station_set(const std::string& path, const StationReadOptions& opts) {
+    StationFiles files = list_station_files(path, opts);
+    StationData data;
+    data.format = files.format;
+    data.ignored = files.ignored;
+
+    const bool isd = files.format == "isd-lite";
+    std::map<std::string, IsdStation> history;
+    if (isd) {
+        for (const auto& f : files.ignored) {
+            if (is_isd_history(fs::path(f).filename().string())) history = read_isd_history(f);
+        }
+    }
+    CsvFormat csv;
+    if (!isd) csv = csv_format_for(files.format, opts);
+    IsdLiteOptions isd_opts;
+    isd_opts.on_bad_line = opts.on_bad_line;
+
+    // Read in chunks: parallel within a chunk, appended in order, so peak memory stays near the
+    // final set's size even for thousands of stations.
+    const int n = int(files.stations.size());
+    const int chunk = 64;
+    for (int begin = 0; begin < n; begin += chunk) {
+        const int end = std::min(n, begin + chunk);
+        std::vector<StationSeries> series(size_t(end - begin));
+        std::vector<ReadReport> reports(size_t(end - begin));
+        std::vector<std::exception_ptr> errors(size_t(end - begin));
+#pragma omp parallel for schedule(dynamic, 1)
+        for (int i = begin; i < end; ++i) {
+            const size_t k = size_t(i - begin);
+            try {
+                if (isd) {
+                    series[k] = read_isd_lite_files(files.stations[size_t(i)], files.station_ids[size_t(i)],
+                                                    reports[k], isd_opts);
+                } else {
+                    series[k] = read_csv_station(files.stations[size_t(i)].front(), csv, reports[k]);
+                }
+            } catch (...) {
+                errors[k] = std::current_exception();
+            }
+        }
+        for (size_t k = 0; k < series.size(); ++k) {
+            if (errors[k]) std::rethrow_exception(errors[k]);
+            StationSeries& s = series[k];
+            if (isd) {
+                auto it = history.find(s.id);
+                if (it != history.end()) {
+                    s.name = it->second.name;
+                    s.meta = it->second.meta;
+                }
+            }
+            data.report.merge(reports[k]);
+            data.set.append(std::move(s));
+        }
+    }
+    return data;
+}
+
+}  // namespace fusedrnn::data

@@ -1,0 +1,49 @@
+// fusedrnn::data — reading all station files of a folder (or one file) in a known format.
+// Formats: "isd-lite" (files USAF-WBAN-YEAR[.gz]; the yearly files of one station are merged, and
+// names/locations come from an isd-history.csv[.txt] in the same folder when present), the CSV
+// presets of csv_presets.h ("weather5k", "jena", "beijing-multisite", "pm25-five-cities",
+// "noaa-lcd"), "csv" (a custom CsvFormat), or "auto": ISD-Lite when such file names are present,
+// else the CSV preset recognised from the first CSV file's header.
+// Files are read in parallel (OpenMP) but results, reports and errors are in file-name order, so a
+// run is reproducible whatever the thread count.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/data/csv_reader.h"
+#include "core/data/read_report.h"
+#include "core/data/station_series.h"
+
+namespace fusedrnn::data {
+
+struct StationReadOptions {
+    std::string format = "auto";  // "auto", "isd-lite", a CSV preset name, or "csv" (uses `csv`)
+    CsvFormat csv;                // the layout for format == "csv"
+    BadLines on_bad_line = BadLines::Error;  // applied to every file
+    int max_stations = 0;         // read only the first N stations (file-name order); 0 = all
+};
+
+struct StationFiles {
+    std::string format;                      // the format used (resolved from "auto")
+    std::vector<std::vector<std::string>> stations;  // per station, its files (ISD-Lite: one per year)
+    std::vector<std::string> station_ids;
+    std::vector<std::string> ignored;        // files in the folder that are not station files
+};
+
+// Lists the station files under `path` (a folder, or a single file) for `opts.format`. Throws
+// fusedrnn::Error when the path does not exist or cannot be read, or holds no station file of the
+// format (naming the folder, the format and what it does hold).
+StationFiles list_station_files(const std::string& path, const StationReadOptions& opts = {});
+
+struct StationData {
+    StationSet set;              // all stations, concatenated
+    ReadReport report;           // summed over files
+    std::string format;
+    std::vector<std::string> ignored;  // files not read (not station files of the format)
+};
+
+// Reads every station under `path` into one StationSet (file-name order).
+StationData read_station_set(const std::string& path, const StationReadOptions& opts = {});
+
+}  // namespace fusedrnn::data

@@ -1,0 +1,109 @@
+#include "core/data/text.h"
+
+#include <cctype>
+#include <charconv>
+
+namespace fusedrnn::data {
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+    return s;
+}
+
+bool parse_number(std::string_view s, double& out) {
+    s = trim(s);
+    // from_chars rejects a leading '+', which NOAA's station list uses ("+70.933").
+    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+    if (s.empty()) return false;
+    const auto res = std::from_chars(s.data(), s.data() + s.size(), out);
+    return res.ec == std::errc() && res.ptr == s.data() + s.size();
+}
+
+bool parse_int(std::string_view s, long long& out) {
+    s = trim(s);
+    if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+    if (s.empty()) return false;
+    const auto res = std::from_chars(s.data(), s.data() + s.size(), out);
+    return res.ec == std::errc() && res.ptr == s.data() + s.size();
+}
+
+bool split_csv(std::string_view line, char delimiter, std::vector<std::string>& fields, std::string& why) {
+    size_t n = 0;
+    size_t pos = 0;
+    auto next_field = [&]() -> std::string& {
+        if (n == fields.size()) fields.emplace_back();
+        std::string& f = fields[n++];
+        f.clear();
+        return f;
+    };
+    for (;;) {
+        std::string& field = next_field();
+        // Skip spaces before an opening quote (`a, "b"` is common in hand-written files).
+        size_t p = pos;
+        while (p < line.size() && line[p] == ' ') ++p;
+        if (p < line.size() && line[p] == '"') {
+            pos = p + 1;
+            for (;;) {
+                if (pos >= line.size()) {
+                    why = "unterminated quoted field";
+                    fields.resize(n);
+                    return false;
+                }
+                if (line[pos] == '"') {
+                    if (pos + 1 < line.size() && line[pos + 1] == '"') {
+                        field.push_back('"');
+                        pos += 2;
+                        continue;
+                    }
+                    ++pos;
+                    break;
+                }
+                field.push_back(line[pos++]);
+            }
+            while (pos < line.size() && line[pos] == ' ') ++pos;
+            if (pos < line.size() && line[pos] != delimiter) {
+                why = "text after a closing quote";
+                fields.resize(n);
+                return false;
+            }
+        } else {
+            const size_t end = line.find(delimiter, pos);
+            const size_t stop = end == std::string_view::npos ? line.size() : end;
+            field.assign(line.data() + pos, stop - pos);
+            pos = stop;
+        }
+        if (pos >= line.size()) break;
+        ++pos;  // the delimiter
+    }
+    fields.resize(n);
+    return true;
+}
+
+bool parse_compass(std::string_view s, double& degrees) {
+    static const char* kPoints[16] = {"N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE",
+                                      "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW"};
+    s = trim(s);
+    if (s.empty() || s.size() > 3) return false;
+    char up[4] = {0, 0, 0, 0};
+    for (size_t i = 0; i < s.size(); ++i) up[i] = char(std::toupper(static_cast<unsigned char>(s[i])));
+    for (int i = 0; i < 16; ++i) {
+        if (std::string_view(kPoints[i]) == std::string_view(up, s.size())) {
+            degrees = 22.5 * i;
+            return true;
+        }
+    }
+    return false;
+}
+
+std::string join_names(const std::vector<std::string>& names, size_t max_names) {
+    std::string out;
+    for (size_t i = 0; i < names.size() && i < max_names; ++i) {
+        if (i) out += ", ";
+        out += names[i];
+    }
+    if (names.size() > max_names) out += ", ... (" + std::to_string(names.size()) + " in all)";
+    return out;
+}
+
+}  // namespace fusedrnn::data

@@ -1,0 +1,32 @@
+// fusedrnn::data — small text helpers shared by the readers: CSV field splitting and strict number
+// parsing. They report failure by return value; the readers add file:line:column to the message.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fusedrnn::data {
+
+std::string_view trim(std::string_view s);  // strips spaces and tabs at both ends
+
+// Parses a whole field as a number ("12", "-3.5", "+70.9", "1e3"; surrounding spaces allowed).
+// "nan"/"inf" parse (as non-finite values): callers decide what non-finite input means.
+bool parse_number(std::string_view s, double& out);
+// Parses a whole field as a decimal integer (surrounding spaces and a sign allowed).
+bool parse_int(std::string_view s, long long& out);
+
+// Splits one CSV record into fields, RFC 4180 style: fields may be quoted with '"', a quote inside a
+// quoted field is doubled (""). Quotes are removed. Records never span lines here (station files do
+// not need it). Returns false, with the reason in `why`, for an unterminated quote or text after a
+// closing quote.
+bool split_csv(std::string_view line, char delimiter, std::vector<std::string>& fields, std::string& why);
+
+// 16-point compass name ("N", "NNE", ..., "NNW"; case-insensitive) to degrees from north
+// (N = 0, NNE = 22.5, ...). Returns false for anything else.
+bool parse_compass(std::string_view s, double& degrees);
+
+// "a, b, c" (for messages listing available names).
+std::string join_names(const std::vector<std::string>& names, size_t max_names = 64);
+
+}  // namespace fusedrnn::data

@@ -1,0 +1,45 @@
+// fusedrnn::data — calendar arithmetic for station series.
+// Times are int64 seconds since 1970-01-01 00:00:00 UTC on the proleptic Gregorian calendar, with no
+// leap seconds (what every station format here means by a timestamp). Hourly series therefore have
+// times that are multiples of 3600; "hours since epoch" is time / 3600.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace fusedrnn::data {
+
+constexpr int64_t kSecondsPerHour = 3600;
+constexpr int64_t kSecondsPerDay = 86400;
+
+// Floor division and modulo (the remainder has the sign of b), correct for times before 1970.
+int64_t floor_div(int64_t a, int64_t b);
+int64_t floor_mod(int64_t a, int64_t b);
+
+// Days since 1970-01-01 of a civil date (month 1-12, day 1-31; not validated) and back.
+int64_t days_from_civil(int64_t year, int month, int day);
+void civil_from_days(int64_t days, int64_t& year, int& month, int& day);
+
+struct CivilTime {
+    int64_t year = 1970;
+    int month = 1, day = 1, hour = 0, minute = 0, second = 0;
+};
+// Whether the fields name a real instant (day within its month, leap years, hour < 24, ...).
+bool valid_civil(const CivilTime& c);
+int64_t to_seconds(const CivilTime& c);     // fields are not validated: call valid_civil first
+CivilTime to_civil(int64_t seconds);
+int64_t year_start(int64_t year);           // seconds at <year>-01-01 00:00:00
+// "2014-01-01 00:00:00" (UTC), for messages and logs.
+std::string format_time(int64_t seconds);
+
+// Parses `text` against a strftime-like `format`: %Y (1-4 digits, optional leading '-'), %m %d %H %M %S
+// (1-2 digits), %% and literal characters (which must match exactly). The whole text must be
+// consumed (surrounding spaces are ignored). On failure returns false and puts the reason in `why`.
+bool parse_time(std::string_view text, std::string_view format, int64_t& seconds, std::string& why);
+
+// Parses a date or date-time for configuration strings: "2022", "2022-07", "2022-07-15",
+// "2022-07-15 06:00", "2022-07-15 06:00:00" (also with 'T'). Throws fusedrnn::Error naming `what`.
+int64_t parse_date_arg(std::string_view text, const char* what);
+
+}  // namespace fusedrnn::data
