@@ -13,12 +13,8 @@ LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backen
     try {
         const auto& meta = f.checkpoint.extra.at("dataset");
         f.vars = meta.at("vars").get<std::vector<std::string>>();
-        f.dataset.window = data::WindowSpec::from_json(meta.at("window"));
-        f.dataset.targets = meta.at("targets").get<std::vector<std::string>>();
-        f.dataset.split = data::SplitSpec::from_json(meta.at("split"));
-        f.dataset.stride = meta.at("stride").get<int64_t>();
-        f.stats = data::NormStats::from_json(meta.at("stats"));
-        f.dataset.stats = f.stats;
+        f.dataset = data::dataset_config_from_meta(meta);
+        f.stats = *f.dataset.stats;
         f.data = DataOptions::from_json(f.checkpoint.extra.at("data"));
     } catch (const nlohmann::json::exception& e) {
         FR_FAIL("{}: forecaster checkpoint lacks its dataset description: {}", path, e.what());
