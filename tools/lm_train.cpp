@@ -29,10 +29,10 @@ struct TrainFlags {
     long min_count = 1, max_vocab = 0;
     int context = 3, bptt = 64, streams = 32;
     int embedding = 32, hidden = 128, layers = 1;
-    int epochs = 200, batch = 32;
+    int epochs = 30, batch = 32;
     long max_chunks = 0;
     float lr = 0.01f;
-    double clip = 5.0, heldout = 0.1;
+    double clip = 5.0, heldout = 0.1, lr_decay = 1.0;
     uint64_t seed = 0;
     int sample = 0;
 };
@@ -57,7 +57,7 @@ void epoch_line(const LmEpochRecord& r, int epochs, bool tty) {
     if (r.has_heldout)
         line += fmt::format(" | held-out loss {:.4f} acc {:.1f}% ppl {:.2f}", r.heldout_loss, 100 * r.heldout_accuracy,
                             std::exp(r.heldout_loss));
-    line += fmt::format(" | grad-norm {:.2f} | {} tok/s | {:.1f}s{}", r.grad_norm, si(r.tokens_per_s), r.seconds,
+    line += fmt::format(" | grad-norm {:.2f} | {} tok/s | {:.2f}s{}", r.grad_norm, si(r.tokens_per_s), r.seconds,
                         r.best ? " | best" : "");
     fmt::print("{}\n", line);
     std::fflush(stdout);
@@ -90,11 +90,12 @@ void run(const TrainFlags& f) {
     o.batch = f.batch;
     o.clip = f.clip;
     o.heldout = f.heldout;
+    o.lr_decay = f.lr_decay;
     o.seed = f.seed;
     o.max_chunks = f.max_chunks;
     o.out_dir = f.out;
     o.info = {{"text", f.text}, {"optimizer", f.optimizer}, {"lr", f.lr}, {"seed", f.seed}, {"batch", f.batch},
-              {"clip", f.clip}, {"heldout", f.heldout}, {"max_chunks", f.max_chunks}};
+              {"clip", f.clip}, {"heldout", f.heldout}, {"lr_decay", f.lr_decay}, {"max_chunks", f.max_chunks}};
     LmTrainer trainer(lm, *opt, corpus.tokens, o);
 
     const bool window = settings.mode == LmMode::Window;
@@ -110,7 +111,8 @@ void run(const TrainFlags& f) {
         fmt::print("mode      stream: {} streams × chunks of {} steps; {} training / {} held-out tokens; {} chunks "
                    "per epoch\n", settings.streams, settings.bptt, trainer.train_tokens(), trainer.heldout_tokens(),
                    trainer.steps_per_epoch());
-    fmt::print("optimizer {} lr {:g}, clip {:g}; checkpoints in {}\n", f.optimizer, f.lr, f.clip, f.out);
+    fmt::print("optimizer {} lr {:g}{}, clip {:g}; checkpoints in {}\n", f.optimizer, f.lr,
+               f.lr_decay != 1 ? fmt::format(" × {:g} per epoch", f.lr_decay) : "", f.clip, f.out);
     std::fflush(stdout);
 
     const bool tty = ::isatty(fileno(stderr)) != 0;
@@ -145,6 +147,12 @@ void run(const TrainFlags& f) {
     if (!f.out.empty())
         fmt::print("saved     {0}/last.safetensors (epoch {1}), {0}/best.safetensors (epoch {2}, lowest {3} loss)\n",
                    f.out, history.back().epoch, best, history.back().has_heldout ? "held-out" : "training");
+    // A tiny text such as a fable is memorised: the held-out loss rises from the first epochs on, so
+    // best.safetensors is an early, barely trained model. Say so rather than let it surprise.
+    if (window && history.back().has_heldout && !f.out.empty() && best < history.back().epoch)
+        fmt::print("note      the held-out loss was lowest at epoch {}; later epochs fitted the training text more "
+                   "closely.\n          To continue the training text use last.safetensors; for the model that "
+                   "generalises best, best.safetensors.\n", best);
 }
 
 }  // namespace
@@ -172,6 +180,8 @@ void register_lm_train(CLI::App& app) {
                     "where the last epoch stopped)")->capture_default_str();
     cmd->add_option("--batch", f->batch, "window mode: windows per step")->capture_default_str();
     cmd->add_option("--lr", f->lr, "Learning rate")->capture_default_str();
+    cmd->add_option("--lr-decay", f->lr_decay, "Learning-rate factor applied after each epoch (1 = constant)")
+        ->capture_default_str();
     cmd->add_option("--optimizer", f->optimizer, "adam, rmsprop or sgd")->capture_default_str();
     cmd->add_option("--clip", f->clip, "Gradient-norm clip (0 = off)")->capture_default_str();
     cmd->add_option("--heldout", f->heldout, "Fraction of the text (its end) held out for evaluation")

@@ -23,7 +23,7 @@ struct DataOptions {
     int syn_years = 3;
     int syn_start_year = 2021;
     uint64_t syn_seed = 0;
-    double syn_gaps = 0.02;
+    double syn_gaps = 0.01;
 
     bool synthetic() const { return path.empty(); }
     nlohmann::json to_json() const;

@@ -1,0 +1,104 @@
+#include "models/language_model.h"
+
+#include "models/checkpoint.h"
+
+namespace fusedrnn {
+
+namespace {
+constexpr const char* kLmFormat = "fusedrnn.lm";
+constexpr int kLmVersion = 1;
+}  // namespace
+
+const char* to_string(LmMode mode) { return mode == LmMode::Window ? "window" : "stream"; }
+
+LmMode parse_lm_mode(std::string_view name) {
+    if (name == "window") return LmMode::Window;
+    if (name == "stream") return LmMode::Stream;
+    FR_FAIL("unknown language-model mode '{}': expected 'window' (fixed context, K tokens → next) or "
+            "'stream' (truncated BPTT over long text)", name);
+}
+
+void LmSettings::validate() const {
+    FR_CHECK(context >= 1, "--context must be at least 1, got {}", context);
+    FR_CHECK(bptt >= 1, "--bptt must be at least 1, got {}", bptt);
+    FR_CHECK(streams >= 1, "--streams must be at least 1, got {}", streams);
+}
+
+nlohmann::json LmSettings::to_json() const {
+    return {{"format", kLmFormat}, {"version", kLmVersion}, {"mode", to_string(mode)},
+            {"context", context},  {"bptt", bptt},          {"streams", streams}};
+}
+
+LmSettings LmSettings::from_json(const nlohmann::json& j, std::string_view source) {
+    try {
+        FR_CHECK(j.is_object() && j.value("format", "") == kLmFormat,
+                 "{}: extra[\"lm\"] is not a fusedrnn language-model block", source);
+        FR_CHECK(j.at("version").get<int>() == kLmVersion, "{}: language-model block version {} is not supported "
+                 "(this build reads version {})", source, j.at("version").dump(), kLmVersion);
+        LmSettings s;
+        s.mode = parse_lm_mode(j.at("mode").get<std::string>());
+        s.context = j.at("context").get<int>();
+        s.bptt = j.at("bptt").get<int>();
+        s.streams = j.at("streams").get<int>();
+        s.validate();
+        return s;
+    } catch (const nlohmann::json::exception& e) {
+        FR_FAIL("{}: malformed language-model block in the checkpoint metadata: {}", source, e.what());
+    }
+}
+
+LanguageModel::LanguageModel(std::unique_ptr<SequenceModel> m, text::Tokenizer tok, LmSettings s)
+    : model(std::move(m)), tokenizer(std::move(tok)), settings(s) {}
+
+std::string LanguageModel::unit_name(bool plural) const {
+    const char* unit = tokenizer.kind() == text::TokenizerKind::Word ? "word" : "character";
+    return plural ? std::string(unit) + "s" : std::string(unit);
+}
+
+LanguageModel make_language_model(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec,
+                                  text::Tokenizer tokenizer, const LmSettings& settings, uint64_t seed) {
+    settings.validate();
+    // A vocabulary of only <unk> cannot be a language model (and the tokenizer forbids it anyway).
+    FR_CHECK(tokenizer.size() >= 2, "language model: the vocabulary has {} token(s); it needs at least one real token",
+             tokenizer.size());
+    const int V = tokenizer.size();
+    auto model = std::make_unique<SequenceModel>(std::move(backend), spec, V, V, seed);
+    return LanguageModel(std::move(model), std::move(tokenizer), settings);
+}
+
+void save_language_model(const std::string& path, const LanguageModel& lm, const nlohmann::json& training) {
+    nlohmann::json extra;
+    extra["tokenizer"] = nlohmann::json::parse(lm.tokenizer.to_json());
+    extra["lm"] = lm.settings.to_json();
+    extra["training"] = training;
+    save_checkpoint(path, *lm.model, extra);
+}
+
+LanguageModel load_language_model(const std::string& path, std::shared_ptr<Backend<float>> backend) {
+    Checkpoint ckpt = read_checkpoint(path);
+    const std::string kind = ckpt.config.value("kind", "unknown");
+    FR_CHECK(kind != "forecaster", "{} is a forecaster checkpoint, not a language model (use `fusedrnn predict` "
+             "or `fusedrnn eval` with it)", path);
+    FR_CHECK(kind == "sequence", "{} holds a '{}' model, not a language model", path, kind);
+    FR_CHECK(ckpt.extra.is_object() && ckpt.extra.contains("tokenizer") && ckpt.extra.contains("lm"),
+             "{} is a sequence-model checkpoint without a tokenizer, not a language model written by "
+             "`fusedrnn lm-train`", path);
+    auto tok = [&] {
+        try {
+            return text::Tokenizer::from_json(ckpt.extra["tokenizer"].dump());
+        } catch (const Error& e) {
+            FR_FAIL("{}: the tokenizer stored in the checkpoint is invalid: {}", path, e.what());
+        }
+    }();
+    const LmSettings settings = LmSettings::from_json(ckpt.extra["lm"], path);
+    auto model = SequenceModel::from_config(std::move(backend), ckpt.config);
+    FR_CHECK(model->vocab() == tok.size() && model->outputs() == tok.size(),
+             "{}: the model has {} embedding rows and {} outputs but its tokenizer has {} tokens", path,
+             model->vocab(), model->outputs(), tok.size());
+    load_parameters(ckpt, *model);
+    LanguageModel lm(std::move(model), std::move(tok), settings);
+    if (ckpt.extra.contains("training")) lm.training = ckpt.extra["training"];
+    return lm;
+}
+
+}  // namespace fusedrnn

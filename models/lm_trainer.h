@@ -1,0 +1,106 @@
+// fusedrnn — training a language model on a token stream, in either mode (models/language_model.h).
+//
+// The held-out part is the last fraction of the token stream, cut before windowing/streaming
+// (text::split_heldout), so no held-out prediction sees a training token.
+//   window  the training windows are shuffled each epoch (order fixed by seed and epoch) and cut into
+//           batches of `batch`; the last, smaller batch is kept (small corpora such as a fable have
+//           only ~200 windows, and every one of them matters).
+//   stream  the training tokens are cut into N streams read in chunks of `bptt` steps; the state is
+//           carried from chunk to chunk (detached) and reset to zero at the start of the text.
+//           max_chunks > 0 makes an "epoch" that many chunks: the next epoch continues where the last
+//           stopped (state carried), wrapping to the start of the text (state reset) when it runs out —
+//           so short epochs still see the whole corpus in order, and the held-out loss is printed often.
+// After each epoch: held-out loss/accuracy/perplexity (inference mode, fresh state), then checkpoints
+// <out>/last.safetensors and, when the held-out loss improved, <out>/best.safetensors (with no held-out
+// part, "best" follows the training loss).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/text/streams.h"
+#include "core/text/windows.h"
+#include "models/lm_eval.h"
+
+namespace fusedrnn {
+
+struct LmTrainOptions {
+    int epochs = 20;
+    int batch = 32;          // window mode: windows per step (stream mode uses settings.streams)
+    double clip = 5.0;       // global gradient-norm clip; 0 = off
+    double heldout = 0.1;    // fraction of the tokens held out, in [0, 1)
+    double lr_decay = 1.0;   // the learning rate is multiplied by this after every epoch (1 = constant)
+    uint64_t seed = 0;       // window order
+    long max_chunks = 0;     // steps per epoch (chunks or batches); 0 = the whole training text
+    std::string out_dir;     // checkpoints; "" = none
+    nlohmann::json info;     // stored in every checkpoint's training block (corpus name, command, ...)
+};
+
+struct LmProgress {
+    int epoch = 0, epochs = 0;
+    long step = 0, steps = 0;  // within the epoch
+    double loss = 0;           // running mean over the epoch so far
+    double accuracy = 0;
+    double tokens_per_s = 0;   // predicted positions per second
+    double eta_s = 0;          // rest of the epoch
+};
+
+struct LmEpochRecord {
+    int epoch = 0;
+    double train_loss = 0, train_accuracy = 0;  // running means over the epoch's steps
+    bool has_heldout = false;
+    double heldout_loss = 0, heldout_accuracy = 0;
+    double grad_norm = 0;                       // mean over the epoch (before clipping)
+    double lr = 0;                              // learning rate used in this epoch
+    double seconds = 0, tokens_per_s = 0;
+    bool best = false;
+    nlohmann::json to_json() const;
+};
+
+class LmTrainer {
+public:
+    // `tokens` is the whole corpus as ids of lm.tokenizer. Throws Error when the training or held-out
+    // part is too short for the mode's windows or streams (the message names the numbers).
+    LmTrainer(LanguageModel& lm, Optimizer& optimizer, const std::vector<int32_t>& tokens, LmTrainOptions options);
+
+    std::function<void(const LmProgress&)> on_progress;  // every ~0.25 s and at the end of an epoch
+    std::function<void(const LmEpochRecord&)> on_epoch;
+
+    // Trains for options.epochs epochs and returns the history. Throws NumericError naming the epoch
+    // and step when the loss turns NaN/Inf.
+    std::vector<LmEpochRecord> fit();
+
+    size_t train_tokens() const { return train_tokens_; }
+    size_t heldout_tokens() const { return heldout_tokens_; }
+    long steps_per_epoch() const;
+    size_t next_chunk() const { return cursor_; }  // stream mode: the chunk the next step trains on
+    // Inference-mode loss/accuracy on the training part (all windows; or the whole stream).
+    LmEval evaluate_train();
+    LmEval evaluate_heldout();  // predictions == 0 when nothing is held out
+
+private:
+    ChunkResult train_step(long step);
+    void save(const std::string& name, int epoch, const std::vector<LmEpochRecord>& history);
+
+    LanguageModel& lm_;
+    Optimizer& opt_;
+    LmTrainOptions o_;
+    size_t train_tokens_ = 0, heldout_tokens_ = 0;
+    // window mode
+    text::WindowDataset windows_;
+    std::vector<size_t> order_;
+    WindowBuffers wbuf_;
+    // stream mode
+    std::vector<int32_t> heldout_stream_;
+    std::vector<text::StreamBatches> train_stream_;  // zero or one (StreamBatches has no empty state)
+    size_t cursor_ = 0;                              // next training chunk
+    SequenceModel::State state_;
+    Tensor<int32_t> ids_, targets_;
+    std::vector<int32_t> host_ids_, host_targets_;
+};
+
+}  // namespace fusedrnn

@@ -1,0 +1,119 @@
+// Bad input to the language-model tools gets a message a user can act on: prompts of the wrong length
+// or with unknown words, empty or binary text files, texts too short for the chosen mode.
+#include <fstream>
+
+#include "core/text/sampling.h"
+#include "models/lm_corpus.h"
+#include "models/lm_generate.h"
+#include "models/lm_trainer.h"
+#include "tests/test_support.h"
+
+namespace fusedrnn {
+namespace {
+
+std::string what_of(const std::function<void()>& f) {
+    try { f(); } catch (const Error& e) { return e.what(); }
+    return "(no error)";
+}
+
+#define EXPECT_MESSAGE(stmt, fragment)                                                  \
+    do {                                                                                \
+        const std::string m_ = what_of([&] { stmt; });                                  \
+        EXPECT_NE(m_.find(fragment), std::string::npos) << "message: " << m_;           \
+    } while (0)
+
+LanguageModel model(text::TokenizerKind kind, LmMode mode, const std::string& corpus) {
+    text::TokenizerOptions to;
+    to.kind = kind;
+    LmSettings s;
+    s.mode = mode;
+    return make_language_model(make_backend("cpu"), {CellType::Lstm, 4, 8, 1, false},
+                               text::Tokenizer::build(corpus, to), s, 1);
+}
+
+TEST(LmPromptErrors, WindowModeNeedsExactlyTheContext) {
+    LanguageModel lm = model(text::TokenizerKind::Word, LmMode::Window, "the mice had a general council .");
+    LmGenerator gen(lm);
+    text::Sampler sampler({}, 0);
+    EXPECT_MESSAGE(gen.generate("had a", 5, sampler), "has 2 words, but this model predicts from exactly 3 words");
+    EXPECT_MESSAGE(gen.generate("had a", 5, sampler), "give 1 more");
+    EXPECT_MESSAGE(gen.generate("the mice had a general", 5, sampler), "has 5 words");
+    EXPECT_MESSAGE(gen.generate("the mice had a general", 5, sampler), "give only 3 words, e.g. the last ones, "
+                                                                        "'had a general'");
+    EXPECT_MESSAGE(gen.generate("   ", 5, sampler), "the prompt is empty");
+    EXPECT_EQ(gen.generate("had a general", 5, sampler).size(), 5u);
+    EXPECT_EQ(gen.generate("had a general", 0, sampler).size(), 0u);
+    EXPECT_MESSAGE(gen.generate("had a general", -1, sampler), "--count");
+
+    LanguageModel chars = model(text::TokenizerKind::Char, LmMode::Window, "abcdef");
+    LmGenerator cgen(chars);
+    EXPECT_MESSAGE(cgen.generate("ab", 5, sampler), "has 2 characters, but this model predicts from exactly 3 "
+                                                    "characters: give 1 more");
+}
+
+TEST(LmPromptErrors, UnknownTokensAreListedByName) {
+    LanguageModel lm = model(text::TokenizerKind::Word, LmMode::Window, "the mice had a general council .");
+    LmGenerator gen(lm);
+    text::Sampler sampler({}, 0);
+    EXPECT_MESSAGE(gen.generate("had a dog", 5, sampler), "unknown word in the prompt: 'dog'");
+    EXPECT_MESSAGE(gen.generate("Zebra a quagga", 5, sampler), "unknown words in the prompt: 'Zebra', 'quagga'");
+    // Unknown words are reported before a wrong length: the user fixes the words first.
+    EXPECT_MESSAGE(gen.generate("dog", 5, sampler), "'dog'");
+
+    LanguageModel chars = model(text::TokenizerKind::Char, LmMode::Stream, "hello world");
+    LmGenerator cgen(chars);
+    EXPECT_MESSAGE(cgen.generate("hé!", 5, sampler), "unknown characters in the prompt: 'é', '!'");
+    // Stream mode takes prompts of any length, down to one token.
+    EXPECT_EQ(cgen.generate("h", 4, sampler).size(), 4u);
+    EXPECT_EQ(cgen.generate("hello world hello", 4, sampler).size(), 4u);
+    EXPECT_MESSAGE(cgen.generate("", 4, sampler), "the prompt is empty: give at least one character");
+}
+
+TEST(LmCorpusErrors, EmptyBinaryAndMissingFilesAreNamed) {
+    const std::string dir = testing::temp_dir();
+    std::ofstream(dir + "/empty.txt").flush();
+    std::ofstream(dir + "/blank.txt") << "  \n\n";
+    {
+        std::ofstream bin(dir + "/model.bin", std::ios::binary);
+        const char bytes[] = {'\x7f', 'E', 'L', 'F', '\0', '\x01', '\0', '\0', '\x02', '\0'};
+        for (int i = 0; i < 50; ++i) bin.write(bytes, sizeof(bytes));
+    }
+    text::TokenizerOptions to;
+    EXPECT_MESSAGE(load_lm_corpus(dir + "/empty.txt", to), "empty.txt");
+    EXPECT_MESSAGE(load_lm_corpus(dir + "/empty.txt", to), "empty");
+    EXPECT_MESSAGE(load_lm_corpus(dir + "/blank.txt", to), "blank.txt");
+    EXPECT_MESSAGE(load_lm_corpus(dir + "/model.bin", to), "binary");
+    EXPECT_MESSAGE(load_lm_corpus(dir + "/nope.txt", to), "nope.txt");
+    LanguageModel lm = model(text::TokenizerKind::Word, LmMode::Window, "a b c d");
+    EXPECT_MESSAGE(encode_text_file(dir + "/model.bin", lm.tokenizer), "model.bin");
+}
+
+TEST(LmCorpusErrors, TextsTooShortForTheModeSayWhy) {
+    LanguageModel lm = model(text::TokenizerKind::Word, LmMode::Window, "a b c d");
+    auto opt = make_optimizer(lm.model->params(), OptimizerConfig{});
+    LmTrainOptions o;
+    o.heldout = 0.1;
+    EXPECT_MESSAGE(LmTrainer(lm, *opt, lm.tokenizer.encode("a b c d"), o), "too few for one window");
+    o.heldout = 0;
+    EXPECT_MESSAGE(LmTrainer(lm, *opt, lm.tokenizer.encode("a b c"), o), "too few for one window");
+
+    LanguageModel st = model(text::TokenizerKind::Char, LmMode::Stream, "abcdefgh");
+    auto opt2 = make_optimizer(st.model->params(), OptimizerConfig{});
+    EXPECT_MESSAGE(LmTrainer(st, *opt2, st.tokenizer.encode("abcdefgh"), o), "32 streams");  // default streams
+    EXPECT_MESSAGE(parse_lm_mode("windows"), "unknown language-model mode 'windows'");
+}
+
+TEST(LmCorpus, UnknownTokensInAScoredTextAreCounted) {
+    const std::string dir = testing::temp_dir();
+    std::ofstream(dir + "/other.txt") << "the cat had a dog .";
+    LanguageModel lm = model(text::TokenizerKind::Word, LmMode::Window, "the mice had a general council .");
+    const EncodedText e = encode_text_file(dir + "/other.txt", lm.tokenizer);
+    EXPECT_EQ(e.tokens.size(), 6u);
+    EXPECT_EQ(e.unknown, 2u);  // cat, dog
+    const LmEval ev = evaluate_language_model(lm, e.tokens, 2, 1);
+    EXPECT_EQ(ev.predictions, 3u);
+    EXPECT_GT(ev.perplexity(), 1.0);
+}
+
+}  // namespace
+}  // namespace fusedrnn

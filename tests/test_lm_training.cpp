@@ -1,0 +1,167 @@
+// Language models learn: the window step scores only the last step; a tiny corpus is learned to
+// near-zero loss in both modes; after training, generation continues the training text.
+#include <cmath>
+
+#include "core/text/sampling.h"
+#include "models/lm_generate.h"
+#include "models/lm_trainer.h"
+#include "tests/test_support.h"
+
+namespace fusedrnn {
+namespace {
+
+// Every 3-word context in this sentence is followed by one word only, so it can be learned exactly.
+const char* kFable =
+    "long ago , the mice had a general council to consider what measures they could take to outwit "
+    "their common enemy , the cat .";
+
+LanguageModel tiny_model(const std::string& corpus, text::TokenizerKind kind, const LmSettings& s, int hidden,
+                         uint64_t seed) {
+    text::TokenizerOptions to;
+    to.kind = kind;
+    return make_language_model(make_backend("cpu"), {CellType::Lstm, 16, hidden, 1, false},
+                               text::Tokenizer::build(corpus, to), s, seed);
+}
+
+std::vector<LmEpochRecord> train(LanguageModel& lm, const std::string& corpus, int epochs, int batch, float lr) {
+    OptimizerConfig oc;
+    oc.lr = lr;
+    auto opt = make_optimizer(lm.model->params(), oc);
+    LmTrainOptions o;
+    o.epochs = epochs;
+    o.batch = batch;
+    o.heldout = 0;
+    o.seed = 3;
+    LmTrainer trainer(lm, *opt, lm.tokenizer.encode(corpus), o);
+    return trainer.fit();
+}
+
+TEST(LmWindowStep, OnlyTheLastStepIsScored) {
+    LmSettings s;
+    s.context = 4;
+    LanguageModel lm = tiny_model(kFable, text::TokenizerKind::Word, s, 12, testing::test_seed());
+    Backend<float>& be = lm.model->backend();
+    const auto windows = text::make_windows(lm.tokenizer.encode(kFable), 4);
+    const std::vector<size_t> idx{0, 5, 9, 17, 2};
+    const long B = long(idx.size()), V = lm.tokenizer.size();
+    WindowBuffers buf;
+    buf.load(be, windows, idx.data(), idx.size());
+    const ChunkResult r = lm_window_step(*lm.model, nullptr, buf, 0.0);
+
+    // Reference from the logits: mean cross-entropy of the last step's rows, and the head bias
+    // gradient Σ_b (softmax_b − onehot_b) / B — a leak from earlier steps would change it.
+    SequenceModel::State st;
+    const std::vector<float> logits = be.to_host(lm.model->forward_tokens(buf.ids, st, false));
+    double loss = 0;
+    std::vector<double> dbias(size_t(V), 0.0);
+    for (long b = 0; b < B; ++b) {
+        const float* row = logits.data() + size_t((3 * B + b) * V);
+        double mx = row[0], sum = 0;
+        for (long v = 0; v < V; ++v) mx = std::max(mx, double(row[v]));
+        for (long v = 0; v < V; ++v) sum += std::exp(row[v] - mx);
+        const int32_t target = buf.host_targets[size_t(b)];
+        loss += mx + std::log(sum) - row[target];
+        for (long v = 0; v < V; ++v) dbias[size_t(v)] += std::exp(row[v] - mx) / sum / double(B);
+        dbias[size_t(target)] -= 1.0 / double(B);
+    }
+    EXPECT_NEAR(r.loss, loss / double(B), 1e-5);
+    EXPECT_LT(testing::rel_error(be.to_host(lm.model->params().grad("head.bias")), dbias), 1e-5);
+    // And evaluate_windows agrees on the same windows.
+    text::Windows some;
+    some.context = 4;
+    some.count = idx.size();
+    for (size_t i : idx) {
+        some.inputs.insert(some.inputs.end(), windows.inputs.begin() + long(i * 4), windows.inputs.begin() + long(i * 4 + 4));
+        some.targets.push_back(windows.targets[i]);
+    }
+    EXPECT_NEAR(evaluate_windows(*lm.model, some, 2).loss, loss / double(B), 1e-5);
+}
+
+TEST(LmLearning, WindowModeLearnsATinyTextAndContinuesIt) {
+    LmSettings s;  // window, 3 words → next
+    LanguageModel lm = tiny_model(kFable, text::TokenizerKind::Word, s, 48, 11);
+    const auto history = train(lm, kFable, 60, 8, 0.02f);
+    EXPECT_LT(history.back().train_loss, 0.01);
+    EXPECT_GT(history.front().train_loss, 1.0);  // it started from knowing nothing
+    EXPECT_FALSE(history.back().has_heldout);
+
+    LmGenerator gen(lm);
+    text::SamplingOptions greedy;
+    greedy.greedy = true;
+    text::Sampler sampler(greedy, 0);
+    EXPECT_EQ(gen.continue_text("had a general", 10, sampler),
+              "had a general council to consider what measures they could take to outwit");
+}
+
+TEST(LmLearning, StreamModeLearnsATinyCharacterTextAndContinuesIt) {
+    const std::string corpus = [] {
+        std::string s;
+        for (int i = 0; i < 40; ++i) s += "hello world. ";
+        return s;
+    }();
+    LmSettings s;
+    s.mode = LmMode::Stream;
+    s.streams = 4;
+    s.bptt = 16;
+    LanguageModel lm = tiny_model(corpus, text::TokenizerKind::Char, s, 32, 5);
+    const auto history = train(lm, corpus, 40, 1, 0.02f);
+    EXPECT_LT(history.back().train_loss, 0.01);
+
+    LmGenerator gen(lm);
+    text::SamplingOptions greedy;
+    greedy.greedy = true;
+    text::Sampler sampler(greedy, 0);
+    EXPECT_EQ(gen.continue_text("hello wo", 21, sampler), "hello world. hello world. hel");
+}
+
+TEST(LmTrainer, HeldOutMetricsAndCheckpointsEachEpoch) {
+    const std::string corpus = std::string(kFable) + " " + kFable;
+    LmSettings s;
+    LanguageModel lm = tiny_model(corpus, text::TokenizerKind::Word, s, 16, 2);
+    auto opt = make_optimizer(lm.model->params(), OptimizerConfig{});
+    LmTrainOptions o;
+    o.epochs = 3;
+    o.heldout = 0.2;
+    o.out_dir = testing::temp_dir() + "/run";
+    LmTrainer trainer(lm, *opt, lm.tokenizer.encode(corpus), o);
+    EXPECT_EQ(trainer.train_tokens() + trainer.heldout_tokens(), lm.tokenizer.encode(corpus).size());
+    int epochs_seen = 0;
+    trainer.on_epoch = [&](const LmEpochRecord&) { ++epochs_seen; };
+    const auto history = trainer.fit();
+    ASSERT_EQ(history.size(), 3u);
+    EXPECT_EQ(epochs_seen, 3);
+    EXPECT_TRUE(history[0].has_heldout);
+    EXPECT_TRUE(history[0].best);
+    EXPECT_GT(history[0].heldout_loss, 0);
+    EXPECT_TRUE(std::ifstream(o.out_dir + "/last.safetensors").good());
+    EXPECT_TRUE(std::ifstream(o.out_dir + "/best.safetensors").good());
+    const LanguageModel back = load_language_model(o.out_dir + "/last.safetensors", make_backend("cpu"));
+    EXPECT_EQ(back.training["epoch"], 3);
+    EXPECT_EQ(back.training["history"].size(), 3u);
+}
+
+TEST(LmTrainer, MaxChunksEpochsWalkThroughTheWholeStream) {
+    std::string corpus;
+    for (int i = 0; i < 30; ++i) corpus += "abcdefgh ";
+    LmSettings s;
+    s.mode = LmMode::Stream;
+    s.streams = 2;
+    s.bptt = 10;
+    LanguageModel lm = tiny_model(corpus, text::TokenizerKind::Char, s, 8, 1);
+    auto opt = make_optimizer(lm.model->params(), OptimizerConfig{});
+    LmTrainOptions o;
+    o.epochs = 4;
+    o.heldout = 0;
+    o.max_chunks = 5;
+    LmTrainer trainer(lm, *opt, lm.tokenizer.encode(corpus), o);
+    // 270 tokens / 2 streams = 135 steps per stream = 14 chunks of 10 (the last one of 4).
+    EXPECT_EQ(trainer.steps_per_epoch(), 5);
+    std::vector<size_t> next;
+    trainer.on_epoch = [&](const LmEpochRecord&) { next.push_back(trainer.next_chunk()); };
+    trainer.fit();
+    // Each epoch continues where the last stopped; the third wraps to the start of the text.
+    EXPECT_EQ(next, (std::vector<size_t>{5, 10, 1, 6}));
+}
+
+}  // namespace
+}  // namespace fusedrnn
