@@ -12,6 +12,7 @@ bash scripts/build.sh >/dev/null
 for cell in rnn_tanh lstm gru; do
   for h in 24 48 72; do
     out=runs/table/$cell-T$h
+    mkdir -p runs/table
     echo "== $cell horizon $h" >&2
     build/fusedrnn train --data "$DATA" --split years:2009-2016,2017,2018 --cell "$cell" --hidden 64 \
       --horizon "$h" --epochs 6 --patience 2 --lr 2e-3 --clip 1 --seed 1 --out "$out" "$@" >"$out.log" 2>&1 ||
