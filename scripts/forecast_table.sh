@@ -15,7 +15,7 @@ for cell in rnn_tanh lstm gru; do
     mkdir -p runs/table
     echo "== $cell horizon $h" >&2
     build/fusedrnn train --data "$DATA" --split years:2009-2016,2017,2018 --cell "$cell" --hidden 64 \
-      --horizon "$h" --epochs 6 --patience 2 --lr 2e-3 --clip 1 --seed 1 --out "$out" "$@" >"$out.log" 2>&1 ||
+      --horizon "$h" --epochs 20 --patience 3 --lr 2e-3 --clip 1 --seed 1 --out "$out" "$@" >"$out.log" 2>&1 ||
       { echo "failed: see $out.log" >&2; exit 1; }
   done
 done
