@@ -9,6 +9,8 @@
 //   save[k·H] activations kept for backward (kSaved slots)
 //   dgx[k·H], dgh[k·H]  gradients w.r.t. gx and gh (they differ only for the GRU's n gate)
 // Gate order as PyTorch/cuDNN: LSTM i, f, g, o; GRU r, z, n.
+// Keep every function a template on the scalar T that calls fr_exp / fr_tanh unqualified: the CPU
+// backend instantiates them with SIMD pack types (kernels/cpu/simd.h) found by argument-dependent lookup.
 #pragma once
 
 #include <cmath>

@@ -1,21 +1,34 @@
 // CPU recurrent stack: forward and backward through time for every cell, stacked and bidirectional.
 //
-// Per layer-direction the structure is the one the fused GPU kernels use (and cuDNN):
-//   forward : Gx = X·W_ihᵀ + b_ih for all T·N rows (one GEMM, hoisted out of the time loop);
-//             per step Gh = h_prev·W_hhᵀ + b_hh (GEMM) and the cell's pointwise forward (cell_math.h).
-//   backward: per step (reverse order) the pointwise backward, then dh_prev = dGh·W_hh (GEMM);
-//             after the loop the weight gradients as large GEMMs over all T·N rows.
+// Per layer-direction, one OpenMP team splits the batch into contiguous slices, one per thread; batch
+// rows never interact, so each thread runs the whole time loop on its slice without synchronisation,
+// calling OpenBLAS single-threaded. Per step and block of rows (sized to stay in L2):
+//   forward : Gx = X_t·W_ihᵀ and Gh = h_prev·W_hhᵀ (GEMMs, no bias), then the cell's pointwise forward
+//             (cell_math.h on SIMD packs, rnn_pointwise.h), which adds b_ih and b_hh on load and writes
+//             h to the reserve and the layer output (inference: only to the output, read back as h_prev).
+//   backward: the pointwise backward (dGh, and dGx where it differs), dh_prev = direct + dGh·W_hh (GEMM);
+//             per step over the whole slice, dW_hh += dGhᵀ·h_prev and dW_ihᵀ += X_tᵀ·dGx into per-slice
+//             accumulators (hot in cache; no [T, N, G·H] buffers), summed in slice order at the end.
+// Products: the AVX-512 kernels of gemm_avx512.h with the weights packed once per sequence (float on
+// CPUs that have AVX-512), else OpenBLAS.
+// The reset-before GRU splits each step around a second product (W_hn on r·h), forward and backward.
 //
 // Reserve layout (elements of T), per layer l, direction d, in that order:
 //   hseq [T, N, H] this direction's outputs h_t;  cseq [T, N, H] (LSTM only);  save [T, N, S·H]
 // followed by the outputs of layers 0..L-2, each [T, N, D·H] (the next layer's input).
+#include <omp.h>
+
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cell_math.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/gemm_avx512.h"
+#include "kernels/cpu/rnn_pointwise.h"
+#include "kernels/cpu/simd.h"
 
 namespace fusedrnn::cpu {
 namespace {
@@ -63,22 +76,79 @@ size_t reserve_elems(const Dims& d) {
     return size_t(d.L) * d.D * d.per_dir() + size_t(d.L - 1) * d.T * d.N * d.D * d.H;
 }
 
-// rows[r, :] = bias for r < rows (prepares a GEMM with beta = 1 to add the bias for free).
-template <class T>
-void broadcast_rows(T* out, const T* bias, size_t rows, int cols, int ld) {
-#pragma omp parallel for schedule(static)
-    for (long r = 0; r < long(rows); ++r) std::memcpy(out + size_t(r) * ld, bias, sizeof(T) * cols);
+// ---- threads and blocks --------------------------------------------------------------------------
+// The batch rows are independent through the whole recurrence, so each OpenMP thread takes one
+// contiguous slice of rows and runs every time step on it with no synchronisation; OpenBLAS runs
+// single-threaded inside (BlasSingleThread). Within a slice, each step goes through blocks of rows sized
+// so a block's gate pre-activations stay in the L2 cache between the GEMM that makes them and the
+// pointwise kernel that reads them.
+
+// Threads for a batch of N rows: one per ~2^18 multiply-adds of a step's products (a thread's share of a
+// step should far outweigh waking it), at most one per row, at most OpenMP's limit.
+int team_size(int N, int GH, int in_size, int H) {
+    const double work = double(N) * GH * (in_size + H);
+    const int by_work = int(std::min(work / double(1 << 18), 1e6));
+    return std::max(1, std::min({omp_get_max_threads(), N, by_work}));
+}
+inline int slice_begin(int N, int P, int p) { return int(long(N) * p / P); }
+inline int max_slice(int N, int P) { return (N + P - 1) / P; }
+
+int block_rows(int GH) {
+    constexpr int kBlockElems = 64 * 1024;  // 256 KiB of float per [rows, G·H] buffer (measured: 16K-1M within 10%)
+    return std::max(8, (kBlockElems / GH) / 8 * 8);
 }
 
-// Column sums: acc[c] += Σ_r m[r, c].
+// ---- products -------------------------------------------------------------------------------------
+// A weight matrix used as the right operand B of C[M, N] (+)= A·B at every step of a sequence: packed
+// once for the AVX-512 kernels (float on CPUs that have them, N ≥ 16), else handed to OpenBLAS as is.
 template <class T>
-void add_column_sums(T* acc, const T* m, size_t rows, int cols) {
-    std::vector<T> sum(cols, T(0));
-    for (size_t r = 0; r < rows; ++r) {
-        const T* row = m + r * cols;
-        for (int c = 0; c < cols; ++c) sum[c] += row[c];
+class WeightOperand {
+public:
+    // B = Wᵀ for W [N, K] (transposed) or B = W for W [K, N]; row stride ldw.
+    WeightOperand(simd::Isa isa, const T* W, int ldw, int K, int N, bool transposed)
+        : W_(W), ldw_(ldw), N_(N), transposed_(transposed) {
+        if constexpr (std::is_same_v<T, float>) {
+            packed_ = isa == simd::Isa::Avx512 && N >= 16;
+            if (packed_) {
+                if (transposed) avx512::pack_transposed(pack_, W, ldw, K, N);
+                else avx512::pack(pack_, W, ldw, K, N);
+            }
+        }
     }
-    for (int c = 0; c < cols; ++c) acc[c] += sum[c];
+    // C[M, N] = (accumulate ? C : 0) + A[M, K]·B[k0 : k0 + K, :], A row-major with stride lda.
+    void mul(int M, int K, int k0, const T* A, int lda, T* C, int ldc, bool accumulate) const {
+        if constexpr (std::is_same_v<T, float>) {
+            if (packed_) return avx512::gemm_packed(M, N_, K, A, lda, 1, pack_, k0, C, ldc, accumulate);
+        }
+        const T beta = accumulate ? T(1) : T(0);
+        if (transposed_) gemm(false, true, M, N_, K, T(1), A, lda, W_ + k0, ldw_, beta, C, ldc);
+        else gemm(false, false, M, N_, K, T(1), A, lda, W_ + size_t(k0) * ldw_, ldw_, beta, C, ldc);
+    }
+
+private:
+    const T* W_;
+    int ldw_, N_;
+    bool transposed_;
+    bool packed_ = false;
+    avx512::PackedB pack_;
+};
+
+// C[M, N] += A[K, M]ᵀ·B[K, N] (weight gradients over K batch rows), both row-major.
+template <class T>
+void add_at_b(simd::Isa isa, int M, int N, int K, const T* A, int lda, const T* B, int ldb, T* C, int ldc) {
+    if constexpr (std::is_same_v<T, float>) {
+        if (isa == simd::Isa::Avx512 && N >= 16) return avx512::gemm_direct(M, N, K, A, 1, lda, B, ldb, C, ldc, true);
+    }
+    gemm(true, false, M, N, K, T(1), A, lda, B, ldb, T(1), C, ldc);
+}
+
+// acc[c] += Σ_r m[r, c], m with stride ld.
+template <class T>
+void add_column_sums(T* acc, const T* m, int rows, int cols, int ld) {
+    for (int r = 0; r < rows; ++r) {
+        const T* row = m + size_t(r) * ld;
+        for (int c = 0; c < cols; ++c) acc[c] += row[c];
+    }
 }
 
 // Time index processed at step s of direction dir.
@@ -88,81 +158,109 @@ template <class Cell, class T>
 void forward_direction(const Dims& d, int layer, int dir, const T* in, int in_size, const T* w, const T* h0,
                        const T* c0, T* out, int out_ld, T* hn, T* cn, DirReserve<T> res, bool training,
                        const RnnSpec& spec) {
-    const int T_ = d.T, N = d.N, H = d.H, GH = d.G * H;
+    const int T_ = d.T, N = d.N, H = d.H, GH = d.G * H, SH = Cell::kSaved * H;
     const RnnWeightOffsets o = rnn_weight_offsets(spec, layer, dir);
     const T* W_ih = w + o.w_ih;
     const T* W_hh = w + o.w_hh;
     const T* b_ih = w + o.b_ih;
     const T* b_hh = w + o.b_hh;
     const size_t step = size_t(N) * H;
+    const simd::Isa isa = simd::cpu_isa();
+    const int P = team_size(N, GH, in_size, H), R = block_rows(GH), slice = max_slice(N, P);
+    const bool rb = Cell::kResetBefore;
 
-    // Input projection for all steps at once.
-    std::vector<T> gx(size_t(T_) * N * GH);
-    broadcast_rows(gx.data(), b_ih, size_t(T_) * N, GH, GH);
-    gemm(false, true, T_ * N, GH, in_size, T(1), in, in_size, W_ih, in_size, T(1), gx.data(), GH);
+    // Per slice: gx, gh blocks; the reset-before's saved r, z, rh when not training; the running c when
+    // not training (updated in place). One zero row stands for absent initial states.
+    const size_t per_slice = 2 * size_t(R) * GH + (rb && !training ? size_t(R) * SH : 0) +
+                              (Cell::kCellState && !training ? size_t(slice) * H : 0);
+    std::vector<T> scratch(per_slice * P);
+    const std::vector<T> zeros(std::max(GH, H), T(0));
+    BlasSingleThread blas_guard(P > 1);  // one slice: leave OpenBLAS its own threads
+    // Right operands of the step products: W_ihᵀ; W_hhᵀ (reset-before: its r, z rows, and W_hnᵀ apart).
+    const WeightOperand<T> w_ih(isa, W_ih, in_size, in_size, GH, true);
+    const WeightOperand<T> w_hh(isa, W_hh, H, H, rb ? 2 * H : GH, true);
+    const WeightOperand<T> w_hn(isa, W_hh + (rb ? size_t(2) * H * H : 0), H, H, rb ? H : 0, true);
 
-    std::vector<T> gh(size_t(N) * GH);
-    // Inference keeps only the running state; training writes every step into the reserve.
-    std::vector<T> h_a(step, T(0)), h_b(step, T(0)), c_a(step, T(0)), c_b(step, T(0));
-    std::vector<T> save_tmp(Cell::kSaved ? size_t(N) * Cell::kSaved * H : 0);
-    if (h0) std::copy(h0, h0 + step, h_a.begin());
-    if (c0 && Cell::kCellState) std::copy(c0, c0 + step, c_a.begin());
-    const T* h_prev = h_a.data();
-    const T* c_prev = c_a.data();
-
-    for (int s = 0; s < T_; ++s) {
-        const int t = time_at(s, T_, dir);
-        T* h_new = training ? res.hseq + size_t(t) * step : (s % 2 == 0 ? h_b.data() : h_a.data());
-        T* c_new = !Cell::kCellState ? nullptr
-                   : training        ? res.cseq + size_t(t) * step
-                                     : (s % 2 == 0 ? c_b.data() : c_a.data());
-        T* save = Cell::kSaved == 0 ? nullptr
-                  : training        ? res.save + size_t(t) * N * Cell::kSaved * H
-                                    : save_tmp.data();
-        const T* gx_t = gx.data() + size_t(t) * N * GH;
-        const int SH = Cell::kSaved * H;
-
-        if constexpr (Cell::kResetBefore) {
-            // Phase 1: r, z from the r/z rows of W_hh; rh = r·h_prev goes to save slot 3.
-            broadcast_rows(gh.data(), b_hh, N, 2 * H, GH);
-            gemm(false, true, N, 2 * H, H, T(1), h_prev, H, W_hh, H, T(1), gh.data(), GH);
-#pragma omp parallel for schedule(static)
-            for (int n = 0; n < N; ++n)
-                for (int j = 0; j < H; ++j)
-                    Cell::forward_gates(H, gx_t + size_t(n) * GH + j, gh.data() + size_t(n) * GH + j,
-                                        h_prev[size_t(n) * H + j], save + size_t(n) * SH + j);
-            // Phase 2: the n rows of W_hh applied to rh.
-            broadcast_rows(gh.data() + 2 * H, b_hh + 2 * H, N, H, GH);
-            gemm(false, true, N, H, H, T(1), save + 3 * H, SH, W_hh + size_t(2) * H * H, H, T(1), gh.data() + 2 * H,
-                 GH);
-#pragma omp parallel for schedule(static)
-            for (int n = 0; n < N; ++n)
-                for (int j = 0; j < H; ++j) {
-                    T* sv = save + size_t(n) * SH + j;
-                    Cell::forward_output(H, gx_t + size_t(n) * GH + j, gh[size_t(n) * GH + 2 * H + j], sv[H],
-                                         h_prev[size_t(n) * H + j], h_new[size_t(n) * H + j], sv);
-                }
-        } else {
-            broadcast_rows(gh.data(), b_hh, N, GH, GH);
-            gemm(false, true, N, GH, H, T(1), h_prev, H, W_hh, H, T(1), gh.data(), GH);
-#pragma omp parallel for schedule(static)
-            for (int n = 0; n < N; ++n)
-                for (int j = 0; j < H; ++j) {
-                    const size_t u = size_t(n) * H + j;
-                    T c_dummy = T(0);
-                    Cell::forward(H, gx_t + size_t(n) * GH + j, gh.data() + size_t(n) * GH + j, h_prev[u],
-                                  Cell::kCellState ? c_prev[u] : T(0), h_new[u], Cell::kCellState ? c_new[u] : c_dummy,
-                                  save ? save + size_t(n) * SH + j : nullptr);
-                }
+    // Slice p of P; a team smaller than asked for (nested or dynamic OpenMP) takes several slices each.
+    auto run_slice = [&](int p) {
+        const int n0 = slice_begin(N, P, p), n1 = slice_begin(N, P, p + 1);
+        T* gxb = scratch.data() + per_slice * p;
+        T* ghb = gxb + size_t(R) * GH;
+        T* save_tmp = ghb + size_t(R) * GH;
+        T* c_state = save_tmp + (rb && !training ? size_t(R) * SH : 0);
+        if (Cell::kCellState && !training) {
+            for (int n = n0; n < n1; ++n)
+                for (int j = 0; j < H; ++j) c_state[size_t(n - n0) * H + j] = c0 ? c0[size_t(n) * H + j] : T(0);
         }
-        // Write this step's h into the layer output (forward half or reverse half of the features).
-        for (int n = 0; n < N; ++n)
-            std::memcpy(out + (size_t(t) * N + n) * out_ld + size_t(dir) * H, h_new + size_t(n) * H, sizeof(T) * H);
-        h_prev = h_new;
-        if (Cell::kCellState) c_prev = c_new;
-    }
-    if (hn) std::memcpy(hn, h_prev, sizeof(T) * step);
-    if (cn && Cell::kCellState) std::memcpy(cn, c_prev, sizeof(T) * step);
+        // Row r0's h at step s (s < 0: the initial state) and its stride.
+        auto h_at = [&](int s, int r0, int& ld) -> const T* {
+            if (s < 0) {
+                ld = h0 ? H : 0;
+                return h0 ? h0 + size_t(r0) * H : zeros.data();
+            }
+            const int t = time_at(s, T_, dir);
+            if (training) { ld = H; return res.hseq + size_t(t) * step + size_t(r0) * H; }
+            ld = out_ld;
+            return out + (size_t(t) * N + r0) * out_ld + size_t(dir) * H;
+        };
+        for (int s = 0; s < T_; ++s) {
+            const int t = time_at(s, T_, dir);
+            const bool has_prev = s > 0 || h0;  // else h_prev = 0 and the recurrent products vanish
+            for (int r0 = n0; r0 < n1; r0 += R) {
+                const int rows = std::min(R, n1 - r0);
+                StepFwd<T> a;
+                a.rows = rows; a.H = H;
+                a.gx = gxb; a.ld_gx = GH;
+                a.gh = has_prev ? ghb : zeros.data(); a.ld_gh = has_prev ? GH : 0;
+                a.b_ih = b_ih; a.b_hh = b_hh;
+                a.h_prev = h_at(s - 1, r0, a.ld_hp);
+                T* y_rows = out + (size_t(t) * N + r0) * out_ld + size_t(dir) * H;
+                if (training) {
+                    a.h_out = res.hseq + size_t(t) * step + size_t(r0) * H; a.ld_ho = H;
+                    a.h_out2 = y_rows; a.ld_ho2 = out_ld;
+                } else {
+                    a.h_out = y_rows; a.ld_ho = out_ld;
+                }
+                if constexpr (Cell::kCellState) {
+                    if (training) {
+                        a.c_out = res.cseq + size_t(t) * step + size_t(r0) * H;
+                        if (s > 0) { a.c_prev = res.cseq + size_t(time_at(s - 1, T_, dir)) * step + size_t(r0) * H; a.ld_cp = H; }
+                        else if (c0) { a.c_prev = c0 + size_t(r0) * H; a.ld_cp = H; }
+                        else { a.c_prev = zeros.data(); a.ld_cp = 0; }
+                    } else {
+                        a.c_out = c_state + size_t(r0 - n0) * H;
+                        a.c_prev = a.c_out; a.ld_cp = H;
+                    }
+                }
+                if (training) { a.save = res.save + (size_t(t) * N + r0) * SH; a.ld_s = SH; }
+                else if (rb) { a.save = save_tmp; a.ld_s = SH; }
+
+                w_ih.mul(rows, in_size, 0, in + (size_t(t) * N + r0) * in_size, in_size, gxb, GH, false);
+                if constexpr (Cell::kResetBefore) {
+                    if (has_prev) w_hh.mul(rows, H, 0, a.h_prev, a.ld_hp, ghb, GH, false);
+                    run_pointwise<FwdGatesRB<T>>(isa, a);
+                    // The n rows of W_hh act on rh = r·h_prev (save slot 3), which is 0 when h_prev is.
+                    if (has_prev) w_hn.mul(rows, H, 0, a.save + 3 * H, SH, ghb + 2 * H, GH, false);
+                    run_pointwise<FwdOutputRB<T>>(isa, a);
+                } else {
+                    if (has_prev) w_hh.mul(rows, H, 0, a.h_prev, a.ld_hp, ghb, GH, false);
+                    run_pointwise<FwdKernel<Cell, T>>(isa, a);
+                }
+            }
+        }
+        // Final states of this slice.
+        int ld = 0;
+        const T* h_last = h_at(T_ - 1, n0, ld);
+        if (hn)
+            for (int n = n0; n < n1; ++n)
+                std::memcpy(hn + size_t(n) * H, h_last + size_t(n - n0) * ld, sizeof(T) * H);
+        if (Cell::kCellState && cn) {
+            const T* c_last = training ? res.cseq + size_t(time_at(T_ - 1, T_, dir)) * step + size_t(n0) * H : c_state;
+            std::memcpy(cn + size_t(n0) * H, c_last, sizeof(T) * H * (n1 - n0));
+        }
+    };
+#pragma omp parallel num_threads(P)
+    for (int p = omp_get_thread_num(); p < P; p += omp_get_num_threads()) run_slice(p);
 }
 
 template <class Cell, class T>
@@ -175,89 +273,117 @@ void backward_direction(const Dims& d, int layer, int dir, const T* in, int in_s
     const T* W_ih = w + o.w_ih;
     const T* W_hh = w + o.w_hh;
     const size_t step = size_t(N) * H;
-    const std::vector<T> zeros(step, T(0));
-    const T* h_init = h0 ? h0 : zeros.data();
-    const T* c_init = c0 ? c0 : zeros.data();
+    const simd::Isa isa = simd::cpu_isa();
+    const int P = team_size(N, GH, in_size, H), R = block_rows(GH), slice = max_slice(N, P);
+    constexpr bool shared = kGateGradsShared<Cell>;
+    const bool rb = Cell::kResetBefore;
 
-    std::vector<T> dgx(size_t(T_) * N * GH), dgh(size_t(T_) * N * GH);
-    std::vector<T> dh_carry(step, T(0)), dc_carry(step, T(0)), direct(step), d_rh(Cell::kResetBefore ? step : 0);
-    if (dhn) std::copy(dhn, dhn + step, dh_carry.begin());
-    if (dcn && Cell::kCellState) std::copy(dcn, dcn + step, dc_carry.begin());
+    // Per slice: weight-gradient accumulators dW_ihᵀ [C, G·H] (transposed: its product then has G·H
+    // columns, which suits the GEMM kernels when C is small), dW_hh, db_ih, db_hh, reduced after the loop
+    // in slice order so results do not depend on timing; the slice's gate gradients of one step (dgh, and
+    // dgx where it differs); the carried dh and dc; the reset-before's d_rh block.
+    const size_t acc_size = size_t(GH) * (in_size + H + 2);
+    const size_t per_slice = acc_size + size_t(slice) * GH * (shared ? 1 : 2) + size_t(slice) * H * 2 +
+                              (rb ? size_t(R) * H : 0);
+    std::vector<T> scratch(per_slice * P, T(0));
+    const std::vector<T> zeros(H, T(0));
+    BlasSingleThread blas_guard(P > 1);  // one slice: leave OpenBLAS its own threads
+    // Right operands: W_hh [G·H, H] for dh_prev = dGh·W_hh (the reset-before uses row ranges of it: r, z
+    // rows for dh_prev, n rows for d_rh) and W_ih [G·H, C] for dx = dGx·W_ih.
+    const WeightOperand<T> w_hh(isa, W_hh, H, GH, H, false);
+    const WeightOperand<T> w_ih(isa, W_ih, in_size, GH, in_size, false);
 
-    for (int s = T_ - 1; s >= 0; --s) {
-        const int t = time_at(s, T_, dir);
-        const T* h_prev = s == 0 ? h_init : res.hseq + size_t(time_at(s - 1, T_, dir)) * step;
-        const T* c_prev = !Cell::kCellState ? nullptr : s == 0 ? c_init : res.cseq + size_t(time_at(s - 1, T_, dir)) * step;
-        const T* h_t = res.hseq + size_t(t) * step;
-        const T* c_t = Cell::kCellState ? res.cseq + size_t(t) * step : nullptr;
-        const T* save = res.save + size_t(t) * N * SH;
-        T* dgx_t = dgx.data() + size_t(t) * N * GH;
-        T* dgh_t = dgh.data() + size_t(t) * N * GH;
-        const T* dy_t = dy_layer ? dy_layer + size_t(t) * N * DH + size_t(dir) * H : nullptr;
+    auto run_slice = [&](int p) {
+        const int n0 = slice_begin(N, P, p), n1 = slice_begin(N, P, p + 1), m = n1 - n0;
+        T* acc = scratch.data() + per_slice * p;
+        T* dWihT = acc;
+        T* dWhh = dWihT + size_t(GH) * in_size;
+        T* dbih = dWhh + size_t(GH) * H;
+        T* dbhh = dbih + GH;
+        T* dgh = acc + acc_size;
+        T* dgx = shared ? dgh : dgh + size_t(slice) * GH;
+        T* dh = dgh + size_t(slice) * GH * (shared ? 1 : 2);
+        T* dc = dh + size_t(slice) * H;
+        T* d_rh = dc + size_t(slice) * H;
+        if (dhn) std::memcpy(dh, dhn + size_t(n0) * H, sizeof(T) * H * m);
+        if (Cell::kCellState && dcn) std::memcpy(dc, dcn + size_t(n0) * H, sizeof(T) * H * m);
 
-        if constexpr (Cell::kResetBefore) {
-#pragma omp parallel for schedule(static)
-            for (int n = 0; n < N; ++n)
-                for (int j = 0; j < H; ++j) {
-                    const size_t u = size_t(n) * H + j;
-                    const T dh = dh_carry[u] + (dy_t ? dy_t[size_t(n) * DH + j] : T(0));
-                    Cell::backward_output(H, dh, h_prev[u], save + size_t(n) * SH + j, dgx_t + size_t(n) * GH + j,
-                                          dgh_t + size_t(n) * GH + j, direct[u]);
+        for (int s = T_ - 1; s >= 0; --s) {
+            const int t = time_at(s, T_, dir);
+            const int tp = s > 0 ? time_at(s - 1, T_, dir) : -1;
+            const bool has_prev = s > 0 || h0;
+            // This slice's h_prev and c_prev (stride 0: the zero row).
+            const T* hp = tp >= 0 ? res.hseq + size_t(tp) * step + size_t(n0) * H
+                          : h0    ? h0 + size_t(n0) * H
+                                  : zeros.data();
+            const int ld_hp = has_prev ? H : 0;
+            const T* cp = nullptr;
+            int ld_cp = 0;
+            if constexpr (Cell::kCellState) {
+                cp = tp >= 0 ? res.cseq + size_t(tp) * step + size_t(n0) * H : c0 ? c0 + size_t(n0) * H : zeros.data();
+                ld_cp = tp >= 0 || c0 ? H : 0;
+            }
+            const T* save = res.save + (size_t(t) * N + n0) * SH;
+            for (int r0 = 0; r0 < m; r0 += R) {
+                const int rows = std::min(R, m - r0);
+                StepBwd<T> a;
+                a.rows = rows; a.H = H;
+                if (dy_layer) { a.dy = dy_layer + (size_t(t) * N + n0 + r0) * DH + size_t(dir) * H; a.ld_dy = DH; }
+                else { a.dy = zeros.data(); a.ld_dy = 0; }
+                a.dh = dh + size_t(r0) * H;
+                a.dc = dc + size_t(r0) * H;
+                a.h_prev = hp + size_t(r0) * ld_hp; a.ld_hp = ld_hp;
+                if constexpr (Cell::kCellState) { a.c_prev = cp + size_t(r0) * ld_cp; a.ld_cp = ld_cp; }
+                a.out_t = (Cell::kCellState ? res.cseq : res.hseq) + size_t(t) * step + size_t(n0 + r0) * H;
+                a.save = save + size_t(r0) * SH; a.ld_s = SH;
+                a.dgh = dgh + size_t(r0) * GH; a.ld_g = GH;
+                a.dgx = shared ? nullptr : dgx + size_t(r0) * GH;
+                if constexpr (Cell::kResetBefore) {
+                    run_pointwise<BwdOutputRB<T>>(isa, a);
+                    w_hh.mul(rows, H, 2 * H, a.dgh + 2 * H, GH, d_rh, H, false);  // d_rh = dGh_n·W_hn
+                    a.d_rh = d_rh;
+                    run_pointwise<BwdGatesRB<T>>(isa, a);
+                    // dh_prev = direct + dGh[r,z]·W_hh[r,z]
+                    w_hh.mul(rows, 2 * H, 0, a.dgh, GH, a.dh, H, true);
+                } else {
+                    run_pointwise<BwdKernel<Cell, T>>(isa, a);
+                    w_hh.mul(rows, GH, 0, a.dgh, GH, a.dh, H, true);
                 }
-            // d_rh = dGh_n · W_hn
-            gemm(false, false, N, H, H, T(1), dgh_t + 2 * H, GH, W_hh + size_t(2) * H * H, H, T(0), d_rh.data(), H);
-#pragma omp parallel for schedule(static)
-            for (int n = 0; n < N; ++n)
-                for (int j = 0; j < H; ++j) {
-                    const size_t u = size_t(n) * H + j;
-                    Cell::backward_gates(H, d_rh[u], h_prev[u], save + size_t(n) * SH + j, dgx_t + size_t(n) * GH + j,
-                                         dgh_t + size_t(n) * GH + j, direct[u]);
+            }
+            // Weight gradients of this step over the slice: dW_hh += dGhᵀ·h_prev, dW_ih += dGxᵀ·x_t.
+            if (has_prev) {
+                if constexpr (Cell::kResetBefore) {
+                    add_at_b(isa, 2 * H, H, m, dgh, GH, hp, H, dWhh, H);
+                    // The n rows act on rh = r·h_prev, kept in save slot 3.
+                    add_at_b(isa, H, H, m, dgh + 2 * H, GH, save + 3 * H, SH, dWhh + size_t(2) * H * H, H);
+                } else {
+                    add_at_b(isa, GH, H, m, dgh, GH, hp, H, dWhh, H);
                 }
-            // dh_prev = direct + dGh[r,z] · W_hh[r,z]
-            std::copy(direct.begin(), direct.end(), dh_carry.begin());
-            gemm(false, false, N, H, 2 * H, T(1), dgh_t, GH, W_hh, H, T(1), dh_carry.data(), H);
-        } else {
-#pragma omp parallel for schedule(static)
-            for (int n = 0; n < N; ++n)
-                for (int j = 0; j < H; ++j) {
-                    const size_t u = size_t(n) * H + j;
-                    const T dh = dh_carry[u] + (dy_t ? dy_t[size_t(n) * DH + j] : T(0));
-                    T dc_prev = T(0);
-                    Cell::backward(H, dh, Cell::kCellState ? dc_carry[u] : T(0), h_prev[u],
-                                   Cell::kCellState ? c_prev[u] : T(0), Cell::kCellState ? c_t[u] : h_t[u],
-                                   Cell::kSaved ? save + size_t(n) * SH + j : nullptr, dgx_t + size_t(n) * GH + j,
-                                   dgh_t + size_t(n) * GH + j, direct[u], dc_prev);
-                    if (Cell::kCellState) dc_carry[u] = dc_prev;
-                }
-            std::copy(direct.begin(), direct.end(), dh_carry.begin());
-            gemm(false, false, N, H, GH, T(1), dgh_t, GH, W_hh, H, T(1), dh_carry.data(), H);
+            }
+            const T* x_t = in + (size_t(t) * N + n0) * in_size;
+            add_at_b(isa, in_size, GH, m, x_t, in_size, dgx, GH, dWihT, GH);
+            add_column_sums(dbhh, dgh, m, GH, GH);
+            if (!shared) add_column_sums(dbih, dgx, m, GH, GH);
+            if (din) w_ih.mul(m, GH, 0, dgx, GH, din + (size_t(t) * N + n0) * in_size, in_size, din_accumulate);
         }
+        if (dh0) std::memcpy(dh0 + size_t(n0) * H, dh, sizeof(T) * H * m);
+        if (dc0 && Cell::kCellState) std::memcpy(dc0 + size_t(n0) * H, dc, sizeof(T) * H * m);
+    };
+#pragma omp parallel num_threads(P)
+    for (int p = omp_get_thread_num(); p < P; p += omp_get_num_threads()) run_slice(p);
+    // Reduce the accumulators in slice order.
+    for (int p = 0; p < P; ++p) {
+        const T* acc = scratch.data() + per_slice * p;
+        const T* dWihT = acc;
+        const T* dWhh = dWihT + size_t(GH) * in_size;
+        const T* dbih = shared ? dWhh + size_t(GH) * H + GH : dWhh + size_t(GH) * H;
+        const T* dbhh = dWhh + size_t(GH) * H + GH;
+        for (int g = 0; g < GH; ++g)
+            for (int c = 0; c < in_size; ++c) dw[o.w_ih + size_t(g) * in_size + c] += dWihT[size_t(c) * GH + g];
+        for (size_t i = 0; i < size_t(GH) * H; ++i) dw[o.w_hh + i] += dWhh[i];
+        for (int i = 0; i < GH; ++i) dw[o.b_ih + i] += dbih[i];
+        for (int i = 0; i < GH; ++i) dw[o.b_hh + i] += dbhh[i];
     }
-    if (dh0) std::memcpy(dh0, dh_carry.data(), sizeof(T) * step);
-    if (dc0 && Cell::kCellState) std::memcpy(dc0, dc_carry.data(), sizeof(T) * step);
-
-    // Weight gradients over all steps at once.
-    const size_t rows = size_t(T_) * N;
-    gemm(true, false, GH, in_size, int(rows), T(1), dgx.data(), GH, in, in_size, T(1), dw + o.w_ih, in_size);
-    add_column_sums(dw + o.b_ih, dgx.data(), rows, GH);
-    add_column_sums(dw + o.b_hh, dgh.data(), rows, GH);
-    // h_prev for every step, in time order: the recurrent weight gradient is Σ_t dGh_tᵀ·h_prev(t).
-    std::vector<T> hprev(rows * H);
-    for (int s = 0; s < T_; ++s) {
-        const int t = time_at(s, T_, dir);
-        const T* src = s == 0 ? h_init : res.hseq + size_t(time_at(s - 1, T_, dir)) * step;
-        std::memcpy(hprev.data() + size_t(t) * step, src, sizeof(T) * step);
-    }
-    if constexpr (Cell::kResetBefore) {
-        gemm(true, false, 2 * H, H, int(rows), T(1), dgh.data(), GH, hprev.data(), H, T(1), dw + o.w_hh, H);
-        // n rows act on rh = r·h_prev, kept in save slot 3.
-        gemm(true, false, H, H, int(rows), T(1), dgh.data() + 2 * H, GH, res.save + 3 * H, SH, T(1),
-             dw + o.w_hh + size_t(2) * H * H, H);
-    } else {
-        gemm(true, false, GH, H, int(rows), T(1), dgh.data(), GH, hprev.data(), H, T(1), dw + o.w_hh, H);
-    }
-    if (din) gemm(false, false, int(rows), in_size, GH, T(1), dgx.data(), GH, W_ih, in_size,
-                  din_accumulate ? T(1) : T(0), din, in_size);
 }
 
 void check_common(const RnnSpec& spec, int T, int N) {

@@ -1,0 +1,350 @@
+// Pointwise parts of one recurrent step over a block of batch rows, for the CPU backend.
+//
+// Each kernel walks rows × hidden units and calls the cell's functions from kernels/cell_math.h on a
+// pack of W consecutive hidden units of one row (W = 16 with AVX-512, 8 with AVX2, 4 otherwise; 1 in
+// double). The last pack of a row is partial when W does not divide H. Bias adds are fused here: the
+// GEMMs produce x·W_ihᵀ and h·W_hhᵀ without biases and the kernels add b_ih and b_hh on load.
+//
+// Layouts (row r of the block, unit j, gate k at column k·H + j; all row strides in elements, as given
+// next to each pointer): gate pre-activations and their gradients [rows, G·H]; saved activations
+// [rows, S·H]; states and their gradients [rows, H]. A stride of 0 makes one row stand for all rows (a
+// zero row for absent initial states or dy).
+#pragma once
+
+#include <algorithm>
+#include <type_traits>
+
+#include "kernels/cell_math.h"
+#include "kernels/cpu/simd.h"
+
+namespace fusedrnn::cpu {
+
+// Whether the cell's dLoss/dgx equals dLoss/dgh for every gate (true for all but the reset-after GRU,
+// whose n gate has dgh_n = dgx_n·r). When true the backward keeps one gate-gradient buffer for both.
+// Gradient checks catch a wrong entry here (the input-weight gradients would be wrong).
+template <class Cell>
+constexpr bool kGateGradsShared = !std::is_same_v<Cell, cell::GruResetAfter>;
+
+template <class S>
+struct StepFwd {
+    int rows = 0, H = 0;
+    const S* gx = nullptr;      // x·W_ihᵀ (no bias), [rows, G·H] stride ld_gx
+    int ld_gx = 0;
+    const S* gh = nullptr;      // h_prev·W_hhᵀ (no bias), [rows, G·H] stride ld_gh (0: one row for all, e.g.
+    int ld_gh = 0;              // zeros); reset-before: r, z part in phase 1, n part (W_hn·rh) in phase 2
+    const S* b_ih = nullptr;    // [G·H]
+    const S* b_hh = nullptr;    // [G·H]
+    const S* h_prev = nullptr;  // [rows, H] stride ld_hp (0: one row for all)
+    int ld_hp = 0;
+    const S* c_prev = nullptr;  // [rows, H] stride ld_cp (LSTM); may equal c_out (in-place update)
+    int ld_cp = 0;
+    S* h_out = nullptr;         // [rows, H] stride ld_ho
+    int ld_ho = 0;
+    S* h_out2 = nullptr;        // a second copy of h (the layer output beside the reserve) or nullptr
+    int ld_ho2 = 0;
+    S* c_out = nullptr;         // [rows, H] stride H (LSTM)
+    S* save = nullptr;          // [rows, S·H] stride ld_s, or nullptr (inference; not for reset-before)
+    int ld_s = 0;
+};
+
+template <class S>
+struct StepBwd {
+    int rows = 0, H = 0;
+    const S* dy = nullptr;      // [rows, H] stride ld_dy (0: one row for all, e.g. zeros when dy is absent)
+    int ld_dy = 0;
+    S* dh = nullptr;            // in: dLoss/dh_t from the step after (stride H); out: the direct part of dh_prev
+    S* dc = nullptr;            // in: dLoss/dc_t (stride H); out: dLoss/dc_prev (LSTM)
+    const S* h_prev = nullptr;  // [rows, H] stride ld_hp (0: one row for all)
+    int ld_hp = 0;
+    const S* c_prev = nullptr;  // [rows, H] stride ld_cp (LSTM)
+    int ld_cp = 0;
+    const S* out_t = nullptr;   // c_t (LSTM) or h_t (Elman), stride H
+    const S* save = nullptr;    // [rows, S·H] stride ld_s
+    int ld_s = 0;
+    S* dgx = nullptr;           // [rows, G·H] stride ld_g; unused when kGateGradsShared (dgh holds both)
+    S* dgh = nullptr;
+    int ld_g = 0;
+    const S* d_rh = nullptr;    // reset-before phase 2: dLoss/d(r·h_prev) = dgh_n·W_hn, stride H
+};
+
+namespace detail {
+
+template <class P> struct Lanes;  // load/store of packs; scalars are packs of one
+template <> struct Lanes<float> {
+    static constexpr int kWidth = 1;
+    static float load(const float* p, int = 1) { return *p; }
+    static void store(float* p, float x, int = 1) { *p = x; }
+};
+template <> struct Lanes<double> {
+    static constexpr int kWidth = 1;
+    static double load(const double* p, int = 1) { return *p; }
+    static void store(double* p, double x, int = 1) { *p = x; }
+};
+template <class Raw, class RawI, int W> struct Lanes<simd::VecF<Raw, RawI, W>> {
+    using P = simd::VecF<Raw, RawI, W>;
+    static constexpr int kWidth = W;
+    static P load(const float* p, int n) { return n == W ? P::load(p) : P::load(p, n); }
+    static void store(float* p, P x, int n) {
+        if (n == W) x.store(p);
+        else x.store(p, n);
+    }
+};
+
+// Calls body(j, n) for j = 0, W, 2W, ... < H with n = min(W, H - j) lanes. Width-1 loops carry an
+// `omp simd` so the compiler vectorizes scalar cells (relu) in the ISA the caller was compiled for.
+template <int W, class Body>
+inline void for_units(int H, Body&& body) {
+    if constexpr (W == 1) {
+#pragma omp simd
+        for (int j = 0; j < H; ++j) body(j, 1);
+    } else {
+        for (int j = 0; j < H; j += W) body(j, std::min(W, H - j));
+    }
+}
+
+}  // namespace detail
+
+// Relu cells select lane-wise through `?:`, which a class type cannot do: they run on scalars (vectorized
+// by the compiler). Every other cell runs on P.
+template <class Cell, class P, class S>
+using PackFor = std::conditional_t<std::is_same_v<S, float> && !std::is_same_v<Cell, cell::Elman<true>>, P, S>;
+
+// ---- kernels: each is a struct with `template <class P> static void run(const Args&)` ------------------
+
+template <class Cell, class S>
+struct FwdKernel {  // every cell but reset-before: gates, state update, saved activations
+    template <class P0>
+    static void run(const StepFwd<S>& a) {
+        using P = PackFor<Cell, P0, S>;
+        using L = detail::Lanes<P>;
+        constexpr int G = Cell::kGates, SV = Cell::kSaved;
+        const int H = a.H;
+        for (int r = 0; r < a.rows; ++r) {
+            const S* gx = a.gx + size_t(r) * a.ld_gx;
+            const S* gh = a.gh + size_t(r) * a.ld_gh;
+            const S* hp = a.h_prev + size_t(r) * a.ld_hp;
+            const S* cp = Cell::kCellState ? a.c_prev + size_t(r) * a.ld_cp : nullptr;
+            S* ho = a.h_out + size_t(r) * a.ld_ho;
+            S* ho2 = a.h_out2 ? a.h_out2 + size_t(r) * a.ld_ho2 : nullptr;
+            S* co = Cell::kCellState ? a.c_out + size_t(r) * H : nullptr;
+            S* sv = a.save ? a.save + size_t(r) * a.ld_s : nullptr;
+            detail::for_units<L::kWidth>(H, [&](int j, int n) {
+                P x[G], h[G], s[SV > 0 ? SV : 1];
+                for (int k = 0; k < G; ++k) {
+                    x[k] = L::load(gx + k * H + j, n) + L::load(a.b_ih + k * H + j, n);
+                    h[k] = L::load(gh + k * H + j, n) + L::load(a.b_hh + k * H + j, n);
+                }
+                const P h_prev = L::load(hp + j, n);
+                const P c_prev = Cell::kCellState ? L::load(cp + j, n) : P(0);
+                P h_new, c_new = P(0);
+                Cell::forward(1, x, h, h_prev, c_prev, h_new, c_new, SV > 0 && sv ? s : nullptr);
+                L::store(ho + j, h_new, n);
+                if (ho2) L::store(ho2 + j, h_new, n);
+                if constexpr (Cell::kCellState) L::store(co + j, c_new, n);
+                if constexpr (SV > 0)
+                    if (sv)
+                        for (int k = 0; k < SV; ++k) L::store(sv + k * H + j, s[k], n);
+            });
+        }
+    }
+};
+
+// Reset-before GRU, phase 1: r, z and rh = r·h_prev (saved: r, z, rh; rh feeds the n-gate GEMM).
+template <class S>
+struct FwdGatesRB {
+    template <class P0>
+    static void run(const StepFwd<S>& a) {
+        using Cell = cell::GruResetBefore;
+        using P = PackFor<Cell, P0, S>;
+        using L = detail::Lanes<P>;
+        const int H = a.H;
+        for (int r = 0; r < a.rows; ++r) {
+            const S* gx = a.gx + size_t(r) * a.ld_gx;
+            const S* gh = a.gh + size_t(r) * a.ld_gh;
+            const S* hp = a.h_prev + size_t(r) * a.ld_hp;
+            S* sv = a.save + size_t(r) * a.ld_s;
+            detail::for_units<L::kWidth>(H, [&](int j, int n) {
+                P x[2], h[2], s[4];
+                for (int k = 0; k < 2; ++k) {
+                    x[k] = L::load(gx + k * H + j, n) + L::load(a.b_ih + k * H + j, n);
+                    h[k] = L::load(gh + k * H + j, n) + L::load(a.b_hh + k * H + j, n);
+                }
+                Cell::forward_gates(1, x, h, L::load(hp + j, n), s);
+                L::store(sv + j, s[0], n);
+                L::store(sv + H + j, s[1], n);
+                L::store(sv + 3 * H + j, s[3], n);
+            });
+        }
+    }
+};
+
+// Reset-before GRU, phase 2: n from gx_n and gh_n = W_hn·rh (+ b_hn), then h'. Saves n.
+template <class S>
+struct FwdOutputRB {
+    template <class P0>
+    static void run(const StepFwd<S>& a) {
+        using Cell = cell::GruResetBefore;
+        using P = PackFor<Cell, P0, S>;
+        using L = detail::Lanes<P>;
+        const int H = a.H;
+        for (int r = 0; r < a.rows; ++r) {
+            const S* gx = a.gx + size_t(r) * a.ld_gx;
+            const S* gh = a.gh + size_t(r) * a.ld_gh;
+            const S* hp = a.h_prev + size_t(r) * a.ld_hp;
+            S* ho = a.h_out + size_t(r) * a.ld_ho;
+            S* ho2 = a.h_out2 ? a.h_out2 + size_t(r) * a.ld_ho2 : nullptr;
+            S* sv = a.save + size_t(r) * a.ld_s;
+            detail::for_units<L::kWidth>(H, [&](int j, int n) {
+                P x[3], s[4];
+                x[2] = L::load(gx + 2 * H + j, n) + L::load(a.b_ih + 2 * H + j, n);
+                const P ghn = L::load(gh + 2 * H + j, n) + L::load(a.b_hh + 2 * H + j, n);
+                const P z = L::load(sv + H + j, n);
+                P h_new;
+                Cell::forward_output(1, x, ghn, z, L::load(hp + j, n), h_new, s);
+                L::store(ho + j, h_new, n);
+                if (ho2) L::store(ho2 + j, h_new, n);
+                L::store(sv + 2 * H + j, s[2], n);
+            });
+        }
+    }
+};
+
+template <class Cell, class S>
+struct BwdKernel {  // every cell but reset-before
+    template <class P0>
+    static void run(const StepBwd<S>& a) {
+        using P = PackFor<Cell, P0, S>;
+        using L = detail::Lanes<P>;
+        constexpr int G = Cell::kGates, SV = Cell::kSaved;
+        const int H = a.H;
+        for (int r = 0; r < a.rows; ++r) {
+            const S* dy = a.dy + size_t(r) * a.ld_dy;
+            S* dh = a.dh + size_t(r) * H;
+            S* dc = Cell::kCellState ? a.dc + size_t(r) * H : nullptr;
+            const S* hp = a.h_prev + size_t(r) * a.ld_hp;
+            const S* cp = Cell::kCellState ? a.c_prev + size_t(r) * a.ld_cp : nullptr;
+            const S* ot = a.out_t + size_t(r) * H;
+            const S* sv = SV > 0 ? a.save + size_t(r) * a.ld_s : nullptr;
+            S* dgx = kGateGradsShared<Cell> ? nullptr : a.dgx + size_t(r) * a.ld_g;
+            S* dgh = a.dgh + size_t(r) * a.ld_g;
+            detail::for_units<L::kWidth>(H, [&](int j, int n) {
+                P s[SV > 0 ? SV : 1], gx[G], gh[G];
+                if constexpr (SV > 0)
+                    for (int k = 0; k < SV; ++k) s[k] = L::load(sv + k * H + j, n);
+                const P d = L::load(dh + j, n) + L::load(dy + j, n);
+                const P dc_in = Cell::kCellState ? L::load(dc + j, n) : P(0);
+                const P h_prev = L::load(hp + j, n);
+                const P c_prev = Cell::kCellState ? L::load(cp + j, n) : P(0);
+                const P out = L::load(ot + j, n);
+                P direct, dc_prev = P(0);
+                Cell::backward(1, d, dc_in, h_prev, c_prev, out, s, gx, gh, direct, dc_prev);
+                L::store(dh + j, direct, n);
+                if constexpr (Cell::kCellState) L::store(dc + j, dc_prev, n);
+                for (int k = 0; k < G; ++k) L::store(dgh + k * H + j, gh[k], n);
+                if constexpr (!kGateGradsShared<Cell>)
+                    for (int k = 0; k < G; ++k) L::store(dgx + k * H + j, gx[k], n);
+            });
+        }
+    }
+};
+
+// Reset-before GRU backward, phase 1: z and n gradients and the direct path dh·z.
+template <class S>
+struct BwdOutputRB {
+    template <class P0>
+    static void run(const StepBwd<S>& a) {
+        using Cell = cell::GruResetBefore;
+        using P = PackFor<Cell, P0, S>;
+        using L = detail::Lanes<P>;
+        const int H = a.H;
+        for (int r = 0; r < a.rows; ++r) {
+            const S* dy = a.dy + size_t(r) * a.ld_dy;
+            S* dh = a.dh + size_t(r) * H;
+            const S* hp = a.h_prev + size_t(r) * a.ld_hp;
+            const S* sv = a.save + size_t(r) * a.ld_s;
+            S* dgh = a.dgh + size_t(r) * a.ld_g;
+            detail::for_units<L::kWidth>(H, [&](int j, int n) {
+                P s[4], gx[3], gh[3];
+                s[1] = L::load(sv + H + j, n);
+                s[2] = L::load(sv + 2 * H + j, n);
+                const P d = L::load(dh + j, n) + L::load(dy + j, n);
+                P direct;
+                Cell::backward_output(1, d, L::load(hp + j, n), s, gx, gh, direct);
+                L::store(dh + j, direct, n);
+                L::store(dgh + H + j, gh[1], n);
+                L::store(dgh + 2 * H + j, gh[2], n);
+            });
+        }
+    }
+};
+
+// Reset-before GRU backward, phase 2: r gradient from d_rh, and r·d_rh added to the direct path.
+template <class S>
+struct BwdGatesRB {
+    template <class P0>
+    static void run(const StepBwd<S>& a) {
+        using Cell = cell::GruResetBefore;
+        using P = PackFor<Cell, P0, S>;
+        using L = detail::Lanes<P>;
+        const int H = a.H;
+        for (int r = 0; r < a.rows; ++r) {
+            S* dh = a.dh + size_t(r) * H;
+            const S* hp = a.h_prev + size_t(r) * a.ld_hp;
+            const S* sv = a.save + size_t(r) * a.ld_s;
+            const S* drh = a.d_rh + size_t(r) * H;
+            S* dgh = a.dgh + size_t(r) * a.ld_g;
+            detail::for_units<L::kWidth>(H, [&](int j, int n) {
+                P s[4], gx[3], gh[3];
+                s[0] = L::load(sv + j, n);
+                P direct = L::load(dh + j, n);
+                Cell::backward_gates(1, L::load(drh + j, n), L::load(hp + j, n), s, gx, gh, direct);
+                L::store(dh + j, direct, n);
+                L::store(dgh + j, gh[0], n);
+            });
+        }
+    }
+};
+
+// ---- dispatch --------------------------------------------------------------------------------------
+
+namespace detail {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+template <class K, class A>
+__attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"), flatten)) void run_avx512(const A& a) {
+    K::template run<simd::F32x16>(a);
+}
+template <class K, class A>
+__attribute__((target("avx2,fma"), flatten)) void run_avx2(const A& a) {
+    K::template run<simd::F32x8>(a);
+}
+#define FR_CPU_HAVE_ISA_CLONES 1
+#endif
+template <class K, class A>
+__attribute__((flatten)) void run_generic(const A& a) {
+    K::template run<simd::F32x4>(a);
+}
+}  // namespace detail
+
+// Runs kernel K on the args: float on the given instruction set, double on scalars (libm).
+template <class K>
+inline void run_pointwise(simd::Isa isa, const StepFwd<float>& a) {
+#ifdef FR_CPU_HAVE_ISA_CLONES
+    if (isa == simd::Isa::Avx512) return detail::run_avx512<K>(a);
+    if (isa == simd::Isa::Avx2) return detail::run_avx2<K>(a);
+#endif
+    detail::run_generic<K>(a);
+}
+template <class K>
+inline void run_pointwise(simd::Isa isa, const StepBwd<float>& a) {
+#ifdef FR_CPU_HAVE_ISA_CLONES
+    if (isa == simd::Isa::Avx512) return detail::run_avx512<K>(a);
+    if (isa == simd::Isa::Avx2) return detail::run_avx2<K>(a);
+#endif
+    detail::run_generic<K>(a);
+}
+template <class K>
+inline void run_pointwise(simd::Isa, const StepFwd<double>& a) { K::template run<double>(a); }
+template <class K>
+inline void run_pointwise(simd::Isa, const StepBwd<double>& a) { K::template run<double>(a); }
+
+}  // namespace fusedrnn::cpu
