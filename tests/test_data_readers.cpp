@@ -31,17 +31,7 @@ std::string write_file(const std::string& dir, const std::string& name, const st
     return path;
 }
 
-// The message of the fusedrnn::Error thrown by f (fails the test when nothing is thrown).
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected fusedrnn::Error";
-    return "";
-}
+using ::fusedrnn::testing::error_of;
 
 int64_t hour_of(int y, int m, int d, int h) {
     CivilTime c;

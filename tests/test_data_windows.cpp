@@ -22,16 +22,7 @@ namespace ft = fusedrnn::testing;
 
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected fusedrnn::Error";
-    return "";
-}
+using ::fusedrnn::testing::error_of;
 
 // A one-variable (or F-variable) hourly station starting at `start` with the given values.
 StationSeries make_station(const std::string& id, int64_t start, std::vector<float> values, int F = 1) {

@@ -12,6 +12,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/error.h"
+
 namespace fusedrnn::testing {
 
 // ‖a − b‖ / ‖b‖ (with ‖b‖ floored at 1e-30 so an all-zero reference still compares).
@@ -36,6 +38,18 @@ std::vector<T> random_vector(size_t n, std::mt19937_64& rng, double lo = -1.0, d
     std::vector<T> v(n);
     for (auto& x : v) x = static_cast<T>(dist(rng));
     return v;
+}
+
+// The message of the fusedrnn::Error that f throws (fails the test when it throws nothing).
+template <class F>
+std::string error_of(F&& f) {
+    try {
+        f();
+    } catch (const ::fusedrnn::Error& e) {
+        return e.what();
+    }
+    ADD_FAILURE() << "expected fusedrnn::Error";
+    return {};
 }
 
 // The shared data folder ($FUSEDRNN_DATA, default ../shared/data beside the checkout), or "" when

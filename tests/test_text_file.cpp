@@ -17,16 +17,7 @@ std::string write_file(const std::string& name, const std::string& bytes) {
     return path;
 }
 
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected fusedrnn::Error";
-    return {};
-}
+using ::fusedrnn::testing::error_of;
 
 #define EXPECT_ERROR_CONTAINS(expr, text)                                            \
     do {                                                                             \

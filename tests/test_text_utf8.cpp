@@ -12,17 +12,7 @@ using namespace fusedrnn::text;
 
 namespace {
 
-// The message of the fusedrnn::Error `f` throws (fails the test if it throws nothing).
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected fusedrnn::Error";
-    return {};
-}
+using ::fusedrnn::testing::error_of;
 
 std::string read_file(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -11,16 +11,7 @@ using nlohmann::json;
 
 namespace {
 
-template <class F>
-std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    ADD_FAILURE() << "expected fusedrnn::Error";
-    return {};
-}
+using ::fusedrnn::testing::error_of;
 
 Tokenizer word_tokenizer() {
     TokenizerOptions o;
