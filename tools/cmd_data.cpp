@@ -7,6 +7,7 @@
 
 #include "core/data/synthetic.h"
 #include "core/data/time.h"
+#include "tools/atomic_write.h"
 #include "tools/commands.h"
 #include "tools/station_data.h"
 
@@ -58,21 +59,17 @@ void register_data(CLI::App& app) {
         for (int s = 0; s < set.num_stations(); ++s) {
             const auto& st = set.stations[size_t(s)];
             const std::string path = (std::filesystem::path(so->out) / (st.id + ".csv")).string();
-            std::ofstream out(path + ".tmp");
-            FR_CHECK(out.good(), "cannot write {}", path);
-            out << "DATE," << fmt::format("{}", fmt::join(set.vars, ",")) << "\n";
+            std::string csv = fmt::format("DATE,{}\n", fmt::join(set.vars, ","));
             for (int64_t r = 0; r < st.rows; ++r) {
-                out << data::format_time(st.start + r * set.step);
+                csv += data::format_time(st.start + r * set.step);
                 for (int v = 0; v < F; ++v) {
                     const float x = set.values[size_t(st.row_begin + r) * F + v];
-                    if (data::is_missing(x)) out << ",";
-                    else out << fmt::format(",{:.1f}", x);
+                    if (data::is_missing(x)) csv += ",";
+                    else csv += fmt::format(",{:.1f}", x);
                 }
-                out << "\n";
+                csv += "\n";
             }
-            out.close();
-            FR_CHECK(!out.fail(), "failed writing {}", path);
-            std::filesystem::rename(path + ".tmp", path);
+            write_file_atomically(path, csv);
         }
         fmt::print("wrote {} station files to {}/ (read them with --data {} --format weather5k)\n",
                    set.num_stations(), so->out, so->out);

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/data/time.h"
+#include "tools/atomic_write.h"
 #include "tools/commands.h"
 #include "tools/forecast_checkpoint.h"
 #include "tools/progress.h"
@@ -91,28 +92,23 @@ void register_predict(CLI::App& app) {
         }
         const auto pred = backend->to_host(f.model->forward(backend->from_host(x, {w.input_len, B, F}), false));
 
-        const std::string tmp = o->out + ".tmp";
-        std::ofstream out(tmp);
-        FR_CHECK(out.good(), "cannot write {}", tmp);
-        out << "station,issued_at,lead,time";
-        for (const auto& t : f.dataset.targets) out << "," << t;
-        out << "\n";
+        std::string csv = "station,issued_at,lead,time";
+        for (const auto& t : f.dataset.targets) csv += "," + t;
+        csv += "\n";
         for (int b = 0; b < B; ++b) {
             const auto& st = set.stations[size_t(chosen[size_t(b)])];
             const int64_t issued = st.start + ends[size_t(b)] * set.step;
             for (int h = 0; h < w.horizon; ++h) {
                 const int64_t lead = int64_t(w.out_offset) + int64_t(h) * w.out_step;
-                out << fmt::format("{},{},{},{}", st.id, data::format_time(issued), lead,
+                csv += fmt::format("{},{},{},{}", st.id, data::format_time(issued), lead,
                                    data::format_time(issued + lead * set.step));
                 for (int k = 0; k < K; ++k)
-                    out << fmt::format(",{:.3f}", f.stats.denormalize(target_cols[size_t(k)],
+                    csv += fmt::format(",{:.3f}", f.stats.denormalize(target_cols[size_t(k)],
                                                                       pred[(size_t(b) * w.horizon + h) * K + k]));
-                out << "\n";
+                csv += "\n";
             }
         }
-        out.close();
-        FR_CHECK(!out.fail(), "failed writing {}", tmp);
-        std::filesystem::rename(tmp, o->out);
+        write_file_atomically(o->out, csv);
         fmt::print("wrote {} ({} stations x {} lead times)\n", o->out, B, w.horizon);
     });
 }

@@ -8,6 +8,7 @@
 #include "core/data/dataset.h"
 #include "models/checkpoint.h"
 #include "models/forecast_trainer.h"
+#include "tools/atomic_write.h"
 #include "tools/commands.h"
 #include "tools/forecast_report.h"
 #include "tools/progress.h"
@@ -47,14 +48,11 @@ data::SplitSpec resolve_split(const TrainCmd& c) {
 }
 
 void write_log_csv(const std::string& path, const std::vector<EpochRecord>& h) {
-    std::ofstream out(path + ".tmp");
-    FR_CHECK(out.good(), "cannot write {}", path);
-    out << "epoch,train_loss,val_loss,grad_norm,seconds,windows_per_s,best\n";
+    std::string csv = "epoch,train_loss,val_loss,grad_norm,seconds,windows_per_s,best\n";
     for (const auto& r : h)
-        out << fmt::format("{},{:.6f},{:.6f},{:.4f},{:.2f},{:.0f},{}\n", r.epoch, r.train_loss, r.val_loss, r.grad_norm,
+        csv += fmt::format("{},{:.6f},{:.6f},{:.4f},{:.2f},{:.0f},{}\n", r.epoch, r.train_loss, r.val_loss, r.grad_norm,
                            r.seconds, r.windows_per_s, r.best ? 1 : 0);
-    out.close();
-    std::filesystem::rename(path + ".tmp", path);
+    write_file_atomically(path, csv);
 }
 
 void run(TrainCmd& c) {

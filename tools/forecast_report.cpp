@@ -1,7 +1,7 @@
 #include "tools/forecast_report.h"
 
-#include <filesystem>
-#include <fstream>
+#include "tools/atomic_write.h"
+
 
 #include <fmt/format.h>
 
@@ -29,17 +29,6 @@ nlohmann::json forecast_report_json(const ForecastMetrics& m, const ForecastMetr
     return {{"model", m.to_json()}, {"persistence", p.to_json()}, {"skill_mse", 1.0 - m.mse() / p.mse()}};
 }
 
-void write_json_file(const std::string& path, const nlohmann::json& j) {
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp);
-        FR_CHECK(out.good(), "cannot write {}", tmp);
-        out << j.dump(2) << "\n";
-        FR_CHECK(out.good(), "failed writing {}", tmp);
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    FR_CHECK(!ec, "cannot rename {} to {}: {}", tmp, path, ec.message());
-}
+void write_json_file(const std::string& path, const nlohmann::json& j) { write_file_atomically(path, j.dump(2) + "\n"); }
 
 }  // namespace fusedrnn::tools

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "tools/atomic_write.h"
 
 namespace fusedrnn::tools {
 namespace {
@@ -90,16 +91,7 @@ void write_line_chart(const std::string& path, const std::string& title, const s
                            W - R - 150, W - R - 126, ly, ly, s.color, W - R - 120, ly + 4, escape(s.label));
     }
     svg += "</svg>\n";
-    const std::string tmp = path + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary);
-        FR_CHECK(out.good(), "cannot write {}", tmp);
-        out << svg;
-        FR_CHECK(out.good(), "failed writing {}", tmp);
-    }
-    std::error_code ec;
-    std::filesystem::rename(tmp, path, ec);
-    FR_CHECK(!ec, "cannot rename {} to {}: {}", tmp, path, ec.message());
+    write_file_atomically(path, svg);
 }
 
 }  // namespace fusedrnn::tools
