@@ -81,6 +81,9 @@ public:
     virtual void synchronize() {}
 
     Tensor<S> from_host(const std::vector<S>& v, const Shape& shape);
+    // Takes the vector: a host backend adopts its buffer (no copy, so a dataset the size of host memory
+    // is not held twice); a device backend copies it and frees the host memory before returning.
+    Tensor<S> from_host(std::vector<S>&& v, const Shape& shape);
     std::vector<S> to_host(const Tensor<S>& t);
 
     // ---- elementwise / reductions ----------------------------------------------------------------
@@ -141,6 +144,23 @@ Tensor<S> Backend<S>::from_host(const std::vector<S>& v, const Shape& shape) {
     auto t = empty(shape);
     copy_from_host(t.data(), v.data(), v.size() * sizeof(S));
     return t;
+}
+
+template <class S>
+Tensor<S> Backend<S>::from_host(std::vector<S>&& v, const Shape& shape) {
+    FR_CHECK(v.size() == shape_numel(shape), "from_host: {} values for shape {}", v.size(), shape_str(shape));
+    if (!device().is_cpu() || v.empty()) {
+        auto t = from_host(static_cast<const std::vector<S>&>(v), shape);
+        std::vector<S>().swap(v);
+        return t;
+    }
+    // The Storage's deleter owns the vector. (std::vector's buffer is only alignof(S)-aligned, not the
+    // 64 bytes of allocate_host: fine for data read element by element, like a dataset.)
+    auto owner = std::make_shared<std::vector<S>>(std::move(v));
+    S* data = owner->data();
+    const size_t bytes = owner->size() * sizeof(S);
+    return Tensor<S>(std::make_shared<Storage>(data, bytes, device(), [owner](void*) mutable { owner.reset(); }),
+                     shape);
 }
 
 template <class S>

@@ -9,7 +9,7 @@
 
 namespace fusedrnn {
 
-ForecastDataset ForecastDataset::upload(Backend<float>& be, const std::vector<float>& series, int F,
+ForecastDataset ForecastDataset::upload(Backend<float>& be, std::vector<float> series, int F,
                                         const data::WindowSpec& g, std::vector<int32_t> target_cols,
                                         std::array<std::vector<int64_t>, 3> starts,
                                         std::vector<std::string> target_names, std::vector<double> target_stds) {
@@ -27,7 +27,7 @@ ForecastDataset ForecastDataset::upload(Backend<float>& be, const std::vector<fl
             FR_CHECK(s >= 0 && s + g.span() <= rows, "window start {} (span {}) outside the {} rows", s, g.span(),
                      rows);
     ForecastDataset d;
-    d.series = be.from_host(series, {rows, F});
+    d.series = be.from_host(std::move(series), {rows, F});
     d.F = F;
     d.window = g;
     d.target_cols = std::move(target_cols);
@@ -37,6 +37,37 @@ ForecastDataset ForecastDataset::upload(Backend<float>& be, const std::vector<fl
     d.target_names = std::move(target_names);
     d.target_stds = std::move(target_stds);
     return d;
+}
+
+namespace {
+std::vector<double> target_stds_of(const data::WindowedDataset& ds) {
+    std::vector<double> stds;
+    for (int32_t c : ds.target_cols) stds.push_back(ds.stats.std[size_t(c)]);
+    return stds;
+}
+}  // namespace
+
+ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, data::WindowedDataset&& ds) {
+    auto stds = target_stds_of(ds);
+    return upload(be, std::move(ds.data.values), ds.num_vars(), ds.window, ds.target_cols,
+                  {std::move(ds.starts[0]), std::move(ds.starts[1]), std::move(ds.starts[2])}, ds.target_names,
+                  std::move(stds));
+}
+
+ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, const data::WindowedDataset& ds) {
+    return upload(be, ds.data.values, ds.num_vars(), ds.window, ds.target_cols,
+                  {ds.starts[0], ds.starts[1], ds.starts[2]}, ds.target_names, target_stds_of(ds));
+}
+
+std::vector<int64_t> evenly_spaced_subset(const std::vector<int64_t>& starts, size_t n) {
+    if (n == 0 || starts.size() <= n) return starts;
+    std::vector<int64_t> kept(n);
+    for (size_t i = 0; i < n; ++i) kept[i] = starts[size_t(double(i) * double(starts.size()) / double(n))];
+    return kept;
+}
+
+void ForecastDataset::limit_evaluation(size_t max_windows) {
+    for (size_t split : {size_t(1), size_t(2)}) starts[split] = evenly_spaced_subset(starts[split], max_windows);
 }
 
 // ---- records ------------------------------------------------------------------------------------------
@@ -110,6 +141,7 @@ double ForecastTrainer::loss_on(const std::vector<int64_t>& starts) {
         Tensor<float> pred = model_.forward(x_, false);
         sum += be.mse(pred.numel(), pred.data(), y_.data(), nullptr, 1.0f).loss * B;
         n += B;
+        if (on_eval_progress) on_eval_progress(size_t(n), starts.size());
     }
     return n ? sum / double(n) : std::nan("");
 }
@@ -244,7 +276,7 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
 // ---- evaluation --------------------------------------------------------------------------------------------
 
 ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const std::vector<int64_t>& starts,
-                                    int batch) {
+                                    int batch, const EvalProgress& progress) {
     Backend<float>& be = model.backend();
     ForecastMetrics m(data.target_names, data.target_stds, data.window.horizon);
     Tensor<int64_t> sd;
@@ -255,12 +287,13 @@ ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& da
         const auto pred = be.to_host(model.forward(x, false));
         const auto truth = be.to_host(y);
         m.add(pred.data(), truth.data(), B);
+        if (progress) progress(i + size_t(B), starts.size());
     }
     return m;
 }
 
 ForecastMetrics evaluate_persistence(Backend<float>& be, const ForecastDataset& data,
-                                     const std::vector<int64_t>& starts, int batch) {
+                                     const std::vector<int64_t>& starts, int batch, const EvalProgress& progress) {
     const data::WindowSpec& g = data.window;
     const int K = int(data.target_cols.size());
     ForecastMetrics m(data.target_names, data.target_stds, g.horizon);
@@ -278,6 +311,7 @@ ForecastMetrics evaluate_persistence(Backend<float>& be, const ForecastDataset& 
                 for (int k = 0; k < K; ++k)
                     pred[(size_t(b) * g.horizon + h) * K + k] = last[size_t(b) * data.F + data.target_cols[size_t(k)]];
         m.add(pred.data(), truth.data(), B);
+        if (progress) progress(i + size_t(B), starts.size());
     }
     return m;
 }

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/data/dataset.h"
 #include "core/data/windows.h"
 #include "models/forecast_metrics.h"
 #include "models/model.h"
@@ -33,12 +34,23 @@ struct ForecastDataset {
     std::vector<std::string> target_names;           // K names
     std::vector<double> target_stds;                 // K standard deviations (original units)
 
-    // Copies `series` [rows, F] to the backend's device. Checks every window of every split lies
-    // inside the series.
-    static ForecastDataset upload(Backend<float>& backend, const std::vector<float>& series, int F,
+    // Puts `series` [rows, F] on the backend's device (a host backend adopts the buffer, a GPU backend
+    // copies it and frees the host copy; pass an lvalue to keep yours). Checks every window of every
+    // split lies inside the series.
+    static ForecastDataset upload(Backend<float>& backend, std::vector<float> series, int F,
                                   const data::WindowSpec& window, std::vector<int32_t> target_cols,
                                   std::array<std::vector<int64_t>, 3> starts,
                                   std::vector<std::string> target_names, std::vector<double> target_stds);
+
+    // From a windowed dataset. The rvalue form takes its series and window lists (at WEATHER-5K scale
+    // ~10 GB that would otherwise be held twice); its metadata and report stay usable.
+    static ForecastDataset from_windowed(Backend<float>& backend, data::WindowedDataset&& ds);
+    static ForecastDataset from_windowed(Backend<float>& backend, const data::WindowedDataset& ds);
+
+    // Keeps at most `max_windows` validation and test windows, evenly spaced through each split (so every
+    // station and season stays represented). At WEATHER-5K scale a full validation pass is ~50 M
+    // windows; a few hundred thousand estimate the loss to well under a percent. 0 = keep all.
+    void limit_evaluation(size_t max_windows);
 };
 
 struct TrainOptions {
@@ -71,6 +83,13 @@ struct EpochRecord {
     static EpochRecord from_json(const nlohmann::json& j);
 };
 
+// At most n of `starts`, evenly spaced through them (all of them when n is 0 or not smaller).
+std::vector<int64_t> evenly_spaced_subset(const std::vector<int64_t>& starts, size_t n);
+
+// Called after each evaluation batch with the windows done so far and the total (long evaluations at
+// WEATHER-5K scale would otherwise be silent for minutes).
+using EvalProgress = std::function<void(size_t windows_done, size_t windows_total)>;
+
 class ForecastTrainer {
 public:
     ForecastTrainer(Forecaster& model, Optimizer& optimizer, const ForecastDataset& data, TrainOptions options);
@@ -78,6 +97,7 @@ public:
     std::function<void(const Progress&)> on_progress;      // called every few steps
     std::function<void(const EpochRecord&)> on_epoch;      // called after each epoch
     std::function<void(const std::string&)> on_message;    // resume / early-stop notes
+    EvalProgress on_eval_progress;                         // during each validation pass
 
     // Trains until `epochs` or early stopping. Returns the whole history (including resumed epochs).
     // Throws NumericError naming the epoch, step and cause when the loss or gradients turn NaN/Inf.
@@ -102,8 +122,8 @@ private:
 // Test-style evaluation: the model's metrics, and the persistence baseline's (each target repeats its
 // last observed input value for the whole horizon).
 ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const std::vector<int64_t>& starts,
-                                    int batch);
+                                    int batch, const EvalProgress& progress = {});
 ForecastMetrics evaluate_persistence(Backend<float>& backend, const ForecastDataset& data,
-                                     const std::vector<int64_t>& starts, int batch);
+                                     const std::vector<int64_t>& starts, int batch, const EvalProgress& progress = {});
 
 }  // namespace fusedrnn

@@ -1,6 +1,8 @@
 // Forecasting end to end on synthetic stations: resume equals an uninterrupted run (bit-identical on
 // the CPU backend), a short run beats persistence on validation, and the trainer stops with a clear
 // error on NaN.
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 #include "core/data/dataset.h"
@@ -26,17 +28,47 @@ data::WindowedDataset small_dataset(int stations, int horizon, int64_t stride) {
     return data::build_dataset(data::generate_synthetic(sc), dc);
 }
 
-ForecastDataset device_dataset(Backend<float>& be, const data::WindowedDataset& ds) {
-    std::vector<double> stds;
-    for (int32_t c : ds.target_cols) stds.push_back(ds.stats.std[size_t(c)]);
-    return ForecastDataset::upload(be, ds.data.values, ds.num_vars(), ds.window, ds.target_cols,
-                                   {ds.starts[0], ds.starts[1], ds.starts[2]}, ds.target_names, stds);
+// The taking form hands the CPU backend the dataset's own buffer (no second copy of the series) and
+// gives the same device dataset as the copying form; the windowed dataset keeps its metadata.
+TEST(ForecastTraining, TakingTheDatasetAdoptsItsSeriesOnTheHost) {
+    auto be = make_backend("cpu");
+    auto ds = small_dataset(2, 6, 5);
+    const auto copied = ForecastDataset::from_windowed(*be, ds);
+    const float* buffer = ds.data.values.data();
+    const auto meta = ds.meta_json();
+    const auto taken = ForecastDataset::from_windowed(*be, std::move(ds));
+    EXPECT_EQ(taken.series.data(), buffer);
+    EXPECT_NE(copied.series.data(), buffer);
+    const auto a = be->to_host(taken.series), b = be->to_host(copied.series);  // gaps are NaN: compare bits
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
+    EXPECT_EQ(taken.starts, copied.starts);
+    EXPECT_EQ(taken.target_stds, copied.target_stds);
+    EXPECT_EQ(ds.meta_json(), meta);
+}
+
+TEST(ForecastTraining, LimitEvaluationKeepsEvenlySpacedValidationAndTestWindows) {
+    auto be = make_backend("cpu");
+    auto dev = ForecastDataset::from_windowed(*be, small_dataset(3, 6, 1));
+    const auto full = dev.starts;
+    ASSERT_GT(full[1].size(), 1000u);
+    dev.limit_evaluation(100);
+    EXPECT_EQ(dev.starts[0], full[0]);  // training windows untouched
+    for (size_t split : {size_t(1), size_t(2)}) {
+        ASSERT_EQ(dev.starts[split].size(), 100u);
+        EXPECT_EQ(dev.starts[split].front(), full[split].front());
+        EXPECT_TRUE(std::is_sorted(dev.starts[split].begin(), dev.starts[split].end()));
+        // Spread over the whole split (all three stations), not its first stretch.
+        EXPECT_GT(dev.starts[split].back(), full[split][full[split].size() * 9 / 10]);
+    }
+    dev.limit_evaluation(0);  // 0 = no limit: nothing changes
+    EXPECT_EQ(dev.starts[1].size(), 100u);
 }
 
 TEST(ForecastTraining, ResumeEqualsUninterruptedRun) {
     auto be = make_backend("cpu");
     const auto ds = small_dataset(3, 6, 7);
-    const auto dev = device_dataset(*be, ds);
+    const auto dev = ForecastDataset::from_windowed(*be, ds);
     const RnnSpec spec{CellType::Gru, ds.num_vars(), 8, 1, false};
     auto run = [&](const std::string& dir, int epochs, bool resume) {
         Forecaster model(be, spec, 6 * ds.num_targets(), 5);
@@ -70,7 +102,7 @@ TEST(ForecastTraining, ResumeEqualsUninterruptedRun) {
 TEST(ForecastTraining, ShortRunBeatsPersistenceOnValidation) {
     auto be = make_backend("cpu");
     const auto ds = small_dataset(6, 6, 3);
-    const auto dev = device_dataset(*be, ds);
+    const auto dev = ForecastDataset::from_windowed(*be, ds);
     Forecaster model(be, {CellType::Lstm, ds.num_vars(), 32, 1, false}, 6 * ds.num_targets(), 1);
     OptimizerConfig oc;
     oc.lr = 3e-3f;
@@ -97,7 +129,7 @@ TEST(ForecastTraining, NanInDataStopsWithStepAndCause) {
     auto ds = small_dataset(2, 4, 11);
     // Corrupt a row inside the first training window: the trainer must stop naming the cause.
     for (int64_t s : ds.starts[0]) ds.data.values[size_t(s) * ds.num_vars()] = std::nanf("");
-    const auto dev = device_dataset(*be, ds);
+    const auto dev = ForecastDataset::from_windowed(*be, ds);
     Forecaster model(be, {CellType::Lstm, ds.num_vars(), 4, 1, false}, 4 * ds.num_targets(), 1);
     OptimizerConfig oc;
     auto opt = make_optimizer(model.params(), oc);
@@ -119,7 +151,7 @@ TEST(ForecastTraining, NanInDataStopsWithStepAndCause) {
 TEST(ForecastTraining, CheckpointKeepsWhatEvaluationNeeds) {
     auto be = make_backend("cpu");
     const auto ds = small_dataset(2, 4, 11);
-    const auto dev = device_dataset(*be, ds);
+    const auto dev = ForecastDataset::from_windowed(*be, ds);
     Forecaster model(be, {CellType::RnnTanh, ds.num_vars(), 4, 1, false}, 4 * ds.num_targets(), 1);
     OptimizerConfig oc;
     auto opt = make_optimizer(model.params(), oc);

@@ -7,6 +7,7 @@
 #include "tools/commands.h"
 #include "tools/forecast_checkpoint.h"
 #include "tools/forecast_report.h"
+#include "tools/progress.h"
 
 namespace fusedrnn::tools {
 
@@ -16,6 +17,7 @@ void register_eval(CLI::App& app) {
         DataOptions data;
         bool data_given = false;
         int batch = 4096;
+        long max_windows = 0;
     };
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("eval", "Evaluate a forecaster checkpoint on station data");
@@ -24,6 +26,8 @@ void register_eval(CLI::App& app) {
     cmd->add_option("--on", o->split, "Split to evaluate: train, val or test")->capture_default_str();
     cmd->add_option("--backend", o->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
     cmd->add_option("--batch", o->batch, "Windows per batch")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--max-windows", o->max_windows, "Evaluate on at most N windows, evenly spaced (0 = all)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_option("--json", o->json, "Also write the report as JSON to this file");
     cmd->callback([o, cmd] {
         auto backend = make_backend(o->backend);
@@ -38,10 +42,13 @@ void register_eval(CLI::App& app) {
         fmt::print(stderr, "{}\n", ds.report.summary());
         int which = o->split == "train" ? 0 : o->split == "val" ? 1 : o->split == "test" ? 2 : -1;
         FR_CHECK(which >= 0, "--on must be train, val or test, got '{}'", o->split);
-        ForecastDataset dev = to_device(*backend, ds);
-        FR_CHECK(!dev.starts[size_t(which)].empty(), "no {} windows in this data", o->split);
-        const auto m = evaluate_forecaster(*f.model, dev, dev.starts[size_t(which)], o->batch);
-        const auto p = evaluate_persistence(*backend, dev, dev.starts[size_t(which)], o->batch);
+        ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));  // ds keeps its metadata
+        const auto starts = evenly_spaced_subset(dev.starts[size_t(which)], size_t(o->max_windows));
+        FR_CHECK(!starts.empty(), "no {} windows in this data", o->split);
+        const auto m = evaluate_forecaster(*f.model, dev, starts, o->batch, WindowsProgress(o->split));
+        const auto p = evaluate_persistence(*backend, dev, starts, o->batch, WindowsProgress(o->split + ", persistence"));
+        log_line(fmt::format("evaluated on {} of the {} {} windows", m.windows(), dev.starts[size_t(which)].size(),
+                             o->split));
         print_forecast_report(o->split, m, p);
         if (!o->json.empty()) write_json_file(o->json, forecast_report_json(m, p));
     });

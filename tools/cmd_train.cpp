@@ -32,6 +32,7 @@ struct TrainCmd {
     TrainOptions train;
     std::string backend = "auto";
     int eval_batch = 4096;
+    long eval_windows = 0;
 };
 
 // "auto": synthetic data → the last two years are validation and test (WEATHER-5K style, by year);
@@ -81,7 +82,13 @@ void run(TrainCmd& c) {
     fmt::print(stderr, "training: {} lr {:g}, batch {}, up to {} epochs, patience {}, clip {}\n", c.opt.name, c.opt.lr,
                c.train.batch, c.train.epochs, c.train.patience, c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off");
 
-    ForecastDataset dev = to_device(*backend, ds);
+    ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));  // ds keeps its metadata
+    if (c.eval_windows > 0) {
+        const size_t val = dev.starts[1].size(), test = dev.starts[2].size();
+        dev.limit_evaluation(size_t(c.eval_windows));
+        fmt::print(stderr, "evaluation: {} of {} validation and {} of {} test windows (evenly spaced; --eval-windows)\n",
+                   dev.starts[1].size(), val, dev.starts[2].size(), test);
+    }
     c.train.extra = {{"data", c.data.to_json()}, {"dataset", ds.meta_json()}};
     ForecastTrainer trainer(model, *optimizer, dev, c.train);
     trainer.on_progress = [](const Progress& p) {
@@ -95,6 +102,7 @@ void run(TrainCmd& c) {
                              format_rate(r.windows_per_s), format_duration(r.seconds), r.best ? " | best" : ""));
     };
     trainer.on_message = [](const std::string& m) { log_line(m); };
+    trainer.on_eval_progress = WindowsProgress("validating");
     const auto history = trainer.fit();
 
     const fs::path out(c.train.out_dir);
@@ -109,10 +117,13 @@ void run(TrainCmd& c) {
 
     // Test with the best checkpoint (lowest validation loss).
     load_parameters(read_checkpoint((out / "best.safetensors").string()), model);
-    const auto test = evaluate_forecaster(model, dev, dev.starts[2], c.eval_batch);
-    const auto test_p = evaluate_persistence(*backend, dev, dev.starts[2], c.eval_batch);
-    const auto val = evaluate_forecaster(model, dev, dev.starts[1], c.eval_batch);
-    const auto val_p = evaluate_persistence(*backend, dev, dev.starts[1], c.eval_batch);
+    const auto test = evaluate_forecaster(model, dev, dev.starts[2], c.eval_batch, WindowsProgress("test"));
+    const auto test_p = evaluate_persistence(*backend, dev, dev.starts[2], c.eval_batch, WindowsProgress("test, persistence"));
+    const auto val = evaluate_forecaster(model, dev, dev.starts[1], c.eval_batch, WindowsProgress("validation"));
+    const auto val_p = evaluate_persistence(*backend, dev, dev.starts[1], c.eval_batch,
+                                            WindowsProgress("validation, persistence"));
+    log_line(fmt::format("evaluated the best checkpoint on {} test and {} validation windows", test.windows(),
+                         val.windows()));
     FR_CHECK(test.windows() > 0, "no test windows: the test split has no stretch of {} present rows", ds.window.span());
     print_forecast_report("validation", val, val_p);
     print_forecast_report("test", test, test_p);
@@ -128,6 +139,7 @@ void run(TrainCmd& c) {
                                    for (const auto& r : history) if (r.best) b = r.epoch;
                                    return b;
                                }()},
+                              {"eval_windows_limit", c.eval_windows},
                               {"backend", backend->name()}};
     write_json_file((out / "metrics.json").string(), metrics);
     fmt::print("\nwrote {}/{{best,last}}.safetensors, metrics.json, log.csv, loss.svg\n", c.train.out_dir);
@@ -169,6 +181,9 @@ void register_train(CLI::App& app) {
     cmd->add_option("--patience", c->train.patience, "Early stopping: epochs without validation improvement (0 = off)")
         ->capture_default_str();
     cmd->add_option("--max-batches", c->train.max_batches, "Batches per epoch (0 = all)")->capture_default_str();
+    cmd->add_option("--eval-windows", c->eval_windows,
+                    "Validate and test on at most N windows per split, evenly spaced (0 = all)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_option("--backend", c->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
     cmd->add_option("--seed", c->train.seed, "Seed for initialization and batch order")->capture_default_str();
     cmd->add_option("--out", c->train.out_dir, "Output folder")->capture_default_str();

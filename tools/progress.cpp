@@ -2,8 +2,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -43,6 +46,25 @@ void log_line(const std::string& text) {
     }
     std::fprintf(stderr, "%s\n", text.c_str());
     std::fflush(stderr);
+}
+
+namespace {
+double now_s() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
+WindowsProgress::WindowsProgress(std::string what) : what_(std::move(what)), start_(now_s()) {}
+
+void WindowsProgress::operator()(size_t done, size_t total) {
+    const double t = now_s();
+    if (done <= prev_done_) start_ = t, last_ = -1;  // a new pass
+    prev_done_ = done;
+    if (t - last_ < 0.5 && done < total) return;
+    last_ = t;
+    const double rate = double(done) / std::max(t - start_, 1e-9);
+    live_line(fmt::format("{} | {}/{} windows | {} windows/s | ETA {}", what_, format_rate(double(done)),
+                          format_rate(double(total)), format_rate(rate), format_duration(double(total - done) / rate)));
 }
 
 }  // namespace fusedrnn::tools

@@ -3,6 +3,7 @@
 //   epoch 3/50 | step 1200/3900 | loss 0.3412 | grad-norm 0.82 | 812k windows/s | ETA 4m10s
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 namespace fusedrnn::tools {
@@ -15,5 +16,19 @@ bool stderr_is_terminal();
 void live_line(const std::string& text);
 // Ends a live line (if any) and prints `text` on its own line to stderr.
 void log_line(const std::string& text);
+
+// A live line for a long pass over windows ("validating | 1.2M/49.3M windows | 812k windows/s | ETA 58s"),
+// redrawn at most twice a second. Usable as an EvalProgress callback; a call with fewer windows done than
+// the last one starts a new pass (rate and ETA restart), so one object serves every validation pass.
+class WindowsProgress {
+public:
+    explicit WindowsProgress(std::string what);
+    void operator()(size_t done, size_t total);
+
+private:
+    std::string what_;
+    double start_ = 0, last_ = -1;
+    size_t prev_done_ = 0;
+};
 
 }  // namespace fusedrnn::tools

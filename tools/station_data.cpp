@@ -88,11 +88,4 @@ data::StationSet load_stations(const DataOptions& o) {
     return std::move(d.set);
 }
 
-ForecastDataset to_device(Backend<float>& backend, const data::WindowedDataset& ds) {
-    std::vector<double> stds;
-    for (int32_t c : ds.target_cols) stds.push_back(ds.stats.std[size_t(c)]);
-    return ForecastDataset::upload(backend, ds.data.values, ds.num_vars(), ds.window, ds.target_cols,
-                                   {ds.starts[0], ds.starts[1], ds.starts[2]}, ds.target_names, stds);
-}
-
 }  // namespace fusedrnn::tools

@@ -36,7 +36,4 @@ void add_data_options(CLI::App* cmd, DataOptions& o);
 // Reads (or generates) the stations, printing what was read and what was skipped to stderr.
 data::StationSet load_stations(const DataOptions& o);
 
-// The device-side dataset of a windowed dataset (the series is copied to the backend's device).
-ForecastDataset to_device(Backend<float>& backend, const data::WindowedDataset& ds);
-
 }  // namespace fusedrnn::tools
