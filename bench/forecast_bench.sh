@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# End-to-end forecaster training throughput (issue 4): `fusedrnn train` on a WEATHER-5K-scale synthetic
+# set (5,672 stations x 10 years, dataset resident on the device, batches gathered by a kernel) next to
+# the same model and batch in PyTorch + cuDNN fed by a standard DataLoader (bench/torch_forecast_bench.py),
+# on the same GPU in the same run.
+#
+# Usage:  bench/forecast_bench.sh BUILD_DIR OUT_DIR [cells...]      (cells default: lstm gru)
+# Environment: STATIONS (5672), YEARS (10), HIDDEN (128), BATCHES (300 timed training batches),
+#              BACKENDS ("cuda cudnn"), TORCH_WORKERS (8), PYTHON (python3: one with torch)
+# Writes OUT_DIR/forecast_bench.json (one row per framework x backend x cell, windows/s) and the logs.
+set -euo pipefail
+BUILD_DIR=${1:?usage: forecast_bench.sh BUILD_DIR OUT_DIR [cells...]}
+OUT_DIR=${2:?usage: forecast_bench.sh BUILD_DIR OUT_DIR [cells...]}
+shift 2
+CELLS=("$@")
+[ ${#CELLS[@]} -gt 0 ] || CELLS=(lstm gru)
+STATIONS=${STATIONS:-5672}
+YEARS=${YEARS:-10}
+HIDDEN=${HIDDEN:-128}
+BATCHES=${BATCHES:-300}
+BACKENDS=${BACKENDS:-"cuda cudnn"}
+TORCH_WORKERS=${TORCH_WORKERS:-8}
+PYTHON=${PYTHON:-python3}
+cd "$(dirname "$0")/.."
+mkdir -p "$OUT_DIR"
+rows=()
+
+for cell in "${CELLS[@]}"; do
+  for backend in $BACKENDS; do
+    run="$OUT_DIR/forecast-$cell-$backend"
+    rm -rf "$run"
+    # One epoch of BATCHES training batches; validation/test on 100k evenly spaced windows so the
+    # timing is about training. windows/s is the epoch's (first step included), from log.csv.
+    "$BUILD_DIR/fusedrnn" train --synthetic-stations "$STATIONS" --synthetic-years "$YEARS" --synthetic-gaps 0 \
+      --cell "$cell" --hidden "$HIDDEN" --batch 1024 --lr 1e-4 --epochs 1 --max-batches "$BATCHES" \
+      --eval-windows 100000 --backend "$backend" --out "$run" >"$run.log" 2>&1 ||
+      { echo "fusedrnn train --backend $backend --cell $cell failed:" >&2; tail -5 "$run.log" >&2; exit 1; }
+    wps=$(python3 -c "import csv,sys; r=list(csv.DictReader(open(sys.argv[1]))); print(r[-1]['windows_per_s'])" "$run/log.csv")
+    echo "fusedrnn $backend $cell: $wps windows/s"
+    rows+=("{\"framework\": \"fusedrnn\", \"backend\": \"$backend\", \"cell\": \"$cell\", \"hidden\": $HIDDEN, \"windows_per_s\": $wps}")
+  done
+  "$PYTHON" bench/torch_forecast_bench.py --cell "$cell" --hidden "$HIDDEN" --steps "$BATCHES" --stations "$STATIONS" \
+    --workers "$TORCH_WORKERS" --json "$OUT_DIR/torch_forecast_$cell.json" >"$OUT_DIR/torch_forecast_$cell.log" 2>&1 ||
+    { echo "torch_forecast_bench.py failed:" >&2; tail -5 "$OUT_DIR/torch_forecast_$cell.log" >&2; exit 1; }
+  read -r twps tdev < <(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(round(j['windows_per_s']), j['device'].replace(' ', '_'))" "$OUT_DIR/torch_forecast_$cell.json")
+  echo "torch ($tdev) + DataLoader $cell: $twps windows/s"
+  rows+=("{\"framework\": \"torch\", \"backend\": \"$tdev + DataLoader($TORCH_WORKERS workers)\", \"cell\": \"$cell\", \"hidden\": $HIDDEN, \"windows_per_s\": $twps}")
+done
+
+{
+  echo "{\"stations\": $STATIONS, \"years\": $YEARS, \"batch\": 1024, \"timed_batches\": $BATCHES, \"rows\": ["
+  for i in "${!rows[@]}"; do
+    [ "$i" -gt 0 ] && echo ","
+    echo -n "  ${rows[$i]}"
+  done
+  echo ""
+  echo "]}"
+} >"$OUT_DIR/forecast_bench.json"
+cat "$OUT_DIR/forecast_bench.json"
