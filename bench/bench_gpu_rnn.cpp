@@ -84,6 +84,9 @@ Options parse(int argc, char** argv) {
             std::exit(0);
         } else throw std::runtime_error("unknown argument " + a);
     }
+    // stats() reads the first sample: zero repetitions would be undefined behaviour, not an empty result.
+    if (o.repeats < 1 || o.warmup < 0 || o.batch < 1 || o.steps < 1)
+        throw std::runtime_error("--repeats, --batch and --steps must be >= 1 and --warmup >= 0");
     return o;
 }
 

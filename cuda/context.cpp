@@ -107,6 +107,9 @@ void GpuContext::gemm(bool ta, bool tb, long M, long N, long K, float alpha, con
 const float* GpuContext::ones(size_t n) {
     if (n > ones_count_) {
         const size_t want = n > 2 * ones_count_ ? n : 2 * ones_count_;
+        // ensure() frees the old block first; if the new allocation throws, a stale count would hand the
+        // next call a null vector of "ones".
+        ones_count_ = 0;
         ones_.ensure(want * sizeof(float));
         fill(want, ones_.as<float>(), 1.f, stream_);
         ones_count_ = want;

@@ -111,8 +111,14 @@ build_stage() {
 }
 
 gpu_tests_stage() {
-  "$BUILD_DIR/tests/test_gpu_backends" --gtest_output="json:$OUT/test_gpu_backends.json" 2>&1 | tee /dev/stderr \
-    > "$OUT/test_gpu_backends.stdout"
+  # Not `| tee /dev/stderr`: stderr is this stage's log file, and tee reopening it (O_TRUNC, its own
+  # offset) lets later writes through the shell's descriptor (a crash message, the SKIPPED note below)
+  # overwrite the start of the test output. Capture, then copy into the log.
+  local rc=0
+  "$BUILD_DIR/tests/test_gpu_backends" --gtest_output="json:$OUT/test_gpu_backends.json" \
+    > "$OUT/test_gpu_backends.stdout" 2>&1 || rc=$?
+  cat "$OUT/test_gpu_backends.stdout"
+  [ "$rc" -eq 0 ] || return "$rc"
   if grep -q '\[  SKIPPED \]' "$OUT/test_gpu_backends.stdout"; then
     echo "GPU tests SKIPPED on the GPU machine: the CUDA backends did not register (see env.log)" >&2
     return 1

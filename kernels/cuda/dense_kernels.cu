@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <string>
 
 #include "cuda/check.h"
 
@@ -245,7 +246,9 @@ __global__ void probe_kernel(int* p) {
     if (p) *p = 1;
 }
 
-#define FR_STR2(x) #x
+// Variadic: nvcc defines __CUDA_ARCH_LIST__ as a comma-separated list ("800,900") when built for several
+// architectures, which a one-parameter macro would receive as several arguments (a compile error).
+#define FR_STR2(...) #__VA_ARGS__
 #define FR_STR(x) FR_STR2(x)
 
 }  // namespace
@@ -381,7 +384,24 @@ int probe_kernel_image(cudaStream_t stream) {
 
 const char* compiled_architectures() {
 #ifdef __CUDA_ARCH_LIST__
-    return FR_STR(__CUDA_ARCH_LIST__);
+    // __CUDA_ARCH_LIST__ counts in __CUDA_ARCH__ units ("800,900"); report CMake's spelling ("80 90"), which
+    // is what the error message tells the user to pass to -DCMAKE_CUDA_ARCHITECTURES.
+    static const std::string list = [] {
+        const std::string raw = FR_STR(__CUDA_ARCH_LIST__);
+        std::string out;
+        size_t begin = 0;
+        while (begin < raw.size()) {
+            size_t end = raw.find(',', begin);
+            if (end == std::string::npos) end = raw.size();
+            std::string item = raw.substr(begin, end - begin);
+            if (item.size() > 1 && item.back() == '0') item.pop_back();
+            if (!out.empty()) out += ' ';
+            out += item;
+            begin = end + 1;
+        }
+        return out;
+    }();
+    return list.c_str();
 #else
     return "unknown";
 #endif
