@@ -25,13 +25,119 @@ size_t find_column(const std::vector<std::string>& header, const std::string& na
                    const char* role) {
     for (size_t i = 0; i < header.size(); ++i)
         if (header[i] == name) return i;
-    FR_FAIL("{}: {} column \"{}\" not found; available columns: {}", path, role, name, join_names(header));
+    FR_FAIL("{}: {} column \"{}\" not found; available columns: {}", path, role, printable(name),
+            join_names(header));
 }
 
 std::string file_stem(const std::string& path) {
     std::filesystem::path p(path);
     if (p.extension() == ".gz") p = p.stem();
     return p.stem().string();
+}
+
+bool field_count_ok(const std::vector<std::string>& fields, const std::vector<std::string>& header,
+                    std::string& why) {
+    if (fields.size() == header.size()) return true;
+    why = fmt::format("{} fields, the header has {} (truncated or malformed line?)", fields.size(), header.size());
+    return false;
+}
+
+// "column 3 ("TEMP")" for messages; the name comes from the file, so it is made printable.
+std::string column_label(const std::vector<std::string>& header, size_t c) {
+    return fmt::format("column {} (\"{}\")", c + 1, printable(header[c], 40));
+}
+
+// The line's time in UTC seconds, from one date-time column or from year, month, day, hour[, minute[,
+// second]] integer columns.
+bool line_time(const std::vector<std::string>& fields, const std::vector<std::string>& header,
+               const std::vector<size_t>& time_idx, const CsvFormat& format, int64_t& time, std::string& why) {
+    if (time_idx.size() == 1) {
+        const size_t c = time_idx[0];
+        if (parse_time(fields[c], format.time_format, time, why)) {
+            time -= format.utc_offset;
+            return true;
+        }
+        why = column_label(header, c) + ": " + why;
+        return false;
+    }
+    long long parts[6] = {1970, 1, 1, 0, 0, 0};
+    for (size_t k = 0; k < time_idx.size(); ++k) {
+        const size_t c = time_idx[k];
+        // Range-checked before the narrowing to CivilTime's int fields: month 4294967297 must not
+        // wrap around to January.
+        if (!parse_int(fields[c], parts[k]) || parts[k] < -99999 || parts[k] > 99999) {
+            why = fmt::format("{}: \"{}\" is not an integer in range", column_label(header, c),
+                              printable(fields[c]));
+            return false;
+        }
+    }
+    CivilTime ct;
+    ct.year = parts[0];
+    ct.month = int(parts[1]);
+    ct.day = int(parts[2]);
+    ct.hour = int(parts[3]);
+    ct.minute = int(parts[4]);
+    ct.second = int(parts[5]);
+    if (!valid_civil(ct)) {
+        why = fmt::format("columns {}: {}-{}-{} {}:{}:{} is not a valid date and time", join_names(format.time_columns),
+                          parts[0], parts[1], parts[2], parts[3], parts[4], parts[5]);
+        return false;
+    }
+    time = to_seconds(ct) - format.utc_offset;
+    return true;
+}
+
+// One selected cell: a missing token or sentinel (NaN, counted in `missing`), else a finite number
+// (or compass point) that stays finite after scaling to a float.
+bool cell_value(const std::string& cell, const Selected& s, const std::vector<std::string>& header,
+                const CsvFormat& format, float& out, int64_t& missing, std::string& why) {
+    const std::string_view t = trim(cell);
+    auto is_missing_token = [&] {
+        return std::find(format.missing_tokens.begin(), format.missing_tokens.end(), t) != format.missing_tokens.end();
+    };
+    if (is_missing_token()) {
+        out = kMissing;
+        ++missing;
+        return true;
+    }
+    double v = 0;
+    if (s.col.kind == ValueKind::Compass) {
+        if (parse_compass(t, v)) {
+            out = float(v * s.col.scale + s.col.offset);
+            return true;
+        }
+        why = fmt::format("{}: \"{}\" is not a 16-point compass direction (N, NNE, ...)",
+                          column_label(header, s.index), printable(cell));
+        return false;
+    }
+    if (!parse_number(t, v)) {
+        why = fmt::format("{}: \"{}\" is not a number", column_label(header, s.index), printable(cell));
+        return false;
+    }
+    if (!std::isfinite(v)) {
+        why = fmt::format("{}: non-finite value \"{}\" is not accepted as data (write missing values as an empty "
+                          "cell or NA)", column_label(header, s.index), printable(cell));
+        return false;
+    }
+    if (std::find(format.sentinels.begin(), format.sentinels.end(), v) != format.sentinels.end()) {
+        out = kMissing;
+        ++missing;
+        return true;
+    }
+    // A finite double can still overflow a float (1e300, or 3.5e38 once scaled): an Inf in the data.
+    out = float(v * s.col.scale + s.col.offset);
+    if (std::isfinite(out)) return true;
+    why = fmt::format("{}: value \"{}\" is out of range for a 32-bit float", column_label(header, s.index),
+                      printable(cell));
+    return false;
+}
+
+bool line_values(const std::vector<std::string>& fields, const std::vector<std::string>& header,
+                 const std::vector<Selected>& sel, const CsvFormat& format, float* values, int64_t& missing,
+                 std::string& why) {
+    for (size_t k = 0; k < sel.size(); ++k)
+        if (!cell_value(fields[sel[k].index], sel[k], header, format, values[k], missing, why)) return false;
+    return true;
 }
 
 }  // namespace
@@ -86,7 +192,9 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         return true;
     };
     for (const auto& c : feature_cols)
-        FR_CHECK(add_var(c, "feature"), "{} format: variable \"{}\" is selected twice", format.name, c.var_name());
+        // With every column a feature (Jena), a header naming a column twice lands here: name the file.
+        FR_CHECK(add_var(c, "feature"), "{}: {} format: variable \"{}\" is selected twice", path, format.name,
+                 printable(c.var_name()));
     std::vector<std::string> targets;
     for (const auto& c : format.targets) {
         add_var(c, "target");  // a target that is also a feature is read once
@@ -96,97 +204,35 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
     GridBuilder grid(vars, format.step, format.rounding);
     grid.begin_file(path);
     ++report.files;
-    const size_t F = vars.size();
-    std::vector<float> values(F);
+    std::vector<float> values(vars.size());
     std::string station_name;
-    const bool several_time_cols = time_idx.size() > 1;
+    const std::string time_label = time_idx.size() == 1 ? column_label(header, time_idx[0])
+                                                        : "columns " + join_names(format.time_columns);
+    auto on_grid = [&](int64_t t) {
+        if (grid.accepts(t, why)) return true;
+        why = time_label + ": " + why;
+        return false;
+    };
 
     while (reader.next(line)) {
         if (trim(line).empty()) continue;
         ++report.lines;
         // Parse the whole line first; a failure either throws or skips the line (counted).
-        bool ok = split_csv(line, format.delimiter, fields, why);
-        if (ok && fields.size() != header.size()) {
-            why = fmt::format("{} fields, the header has {} (truncated or malformed line?)", fields.size(),
-                              header.size());
-            ok = false;
-        }
         int64_t time = 0;
         int64_t missing = 0;
-        if (ok && !several_time_cols) {
-            const size_t c = time_idx[0];
-            if (!parse_time(fields[c], format.time_format, time, why)) {
-                why = fmt::format("column {} (\"{}\"): {}", c + 1, header[c], why);
-                ok = false;
-            }
-        } else if (ok) {
-            long long parts[6] = {1970, 1, 1, 0, 0, 0};
-            for (size_t k = 0; k < time_idx.size() && ok; ++k) {
-                const size_t c = time_idx[k];
-                if (!parse_int(fields[c], parts[k])) {
-                    why = fmt::format("column {} (\"{}\"): \"{}\" is not an integer", c + 1, header[c], fields[c]);
-                    ok = false;
-                }
-            }
-            if (ok) {
-                CivilTime ct;
-                ct.year = parts[0];
-                ct.month = int(parts[1]);
-                ct.day = int(parts[2]);
-                ct.hour = int(parts[3]);
-                ct.minute = int(parts[4]);
-                ct.second = int(parts[5]);
-                if (!valid_civil(ct)) {
-                    why = fmt::format("columns {}: {}-{}-{} {}:{}:{} is not a valid date and time",
-                                      join_names(format.time_columns), parts[0], parts[1], parts[2], parts[3],
-                                      parts[4], parts[5]);
-                    ok = false;
-                } else {
-                    time = to_seconds(ct);
-                }
-            }
-        }
-        for (size_t k = 0; k < F && ok; ++k) {
-            const Selected& s = sel[k];
-            const std::string& cell = fields[s.index];
-            const std::string_view t = trim(cell);
-            if (std::find(format.missing_tokens.begin(), format.missing_tokens.end(), t) !=
-                format.missing_tokens.end()) {
-                values[k] = kMissing;
-                ++missing;
-                continue;
-            }
-            double v = 0;
-            if (s.col.kind == ValueKind::Compass) {
-                if (!parse_compass(t, v)) {
-                    why = fmt::format("column {} (\"{}\"): \"{}\" is not a 16-point compass direction (N, NNE, ...)",
-                                      s.index + 1, header[s.index], cell);
-                    ok = false;
-                }
-            } else if (!parse_number(t, v)) {
-                why = fmt::format("column {} (\"{}\"): \"{}\" is not a number", s.index + 1, header[s.index], cell);
-                ok = false;
-            } else if (!std::isfinite(v)) {
-                why = fmt::format("column {} (\"{}\"): non-finite value \"{}\" is not accepted as data (write "
-                                  "missing values as an empty cell or NA)",
-                                  s.index + 1, header[s.index], cell);
-                ok = false;
-            } else if (std::find(format.sentinels.begin(), format.sentinels.end(), v) != format.sentinels.end()) {
-                values[k] = kMissing;
-                ++missing;
-                continue;
-            }
-            if (ok) values[k] = float(v * s.col.scale + s.col.offset);
-        }
+        const bool ok = split_csv(line, format.delimiter, fields, why) && field_count_ok(fields, header, why) &&
+                        line_time(fields, header, time_idx, format, time, why) && on_grid(time) &&
+                        line_values(fields, header, sel, format, values.data(), missing, why);
         if (!ok) {
             FR_CHECK(format.on_bad_line == BadLines::Skip, "{}: {}", reader.where(), why);
             ++report.skipped_lines;
             report.note(reader.where() + ": " + why);
             continue;
         }
-        if (station_name.empty() && name_idx < header.size()) station_name = std::string(trim(fields[name_idx]));
+        // The name goes into messages and reports: made printable like any text from a file.
+        if (station_name.empty() && name_idx < header.size()) station_name = printable(trim(fields[name_idx]));
         report.missing_values += missing;
-        grid.add(time - format.utc_offset, values.data(), reader.line_number(), report);
+        grid.add(time, values.data(), reader.line_number(), report);
     }
     FR_CHECK(grid.size() > 0, "{}: no data lines{}", path,
              report.skipped_lines > 0 ? " (all were skipped as malformed)" : "");

@@ -11,7 +11,10 @@
 namespace fusedrnn::data {
 
 namespace {
-// A dense grid longer than this is almost surely a bad date (year 2104 for 2014), not a station.
+// A span longer than this is almost surely a bad date (year 1016 for 2016), not a station. Bounded in
+// time, so that one bad year in an hourly file cannot make a 1,000-year grid of gaps, and in rows, so
+// that a custom format with a step of seconds cannot ask for billions of them.
+constexpr int64_t kMaxSpan = int64_t(200) * 366 * kSecondsPerDay;
 constexpr int64_t kMaxRows = int64_t(200) * 366 * 24 * 6;  // 200 years of 10-minute rows
 }  // namespace
 
@@ -22,6 +25,12 @@ GridBuilder::GridBuilder(std::vector<std::string> vars, int64_t step, TimeRoundi
 }
 
 void GridBuilder::begin_file(const std::string& path) { files_.push_back(path); }
+
+bool GridBuilder::accepts(int64_t time, std::string& why) const {
+    if (rounding_ == TimeRounding::Nearest || floor_mod(time, step_) == 0) return true;
+    why = fmt::format("time {} is not on the {}-second grid of this format", format_time(time), step_);
+    return false;
+}
 
 void GridBuilder::add(int64_t time, const float* values, int64_t line, ReadReport& report) {
     FR_CHECK(!files_.empty(), "GridBuilder::add before begin_file");
@@ -42,9 +51,16 @@ StationSeries GridBuilder::build(const std::string& id, const std::string& name,
              files_.empty() ? std::string("(no file)") : files_.front());
     const auto [lo, hi] = std::minmax_element(times_.begin(), times_.end());
     const int64_t first = *lo, last = *hi;
+    const size_t i_lo = size_t(lo - times_.begin()), i_hi = size_t(hi - times_.begin());
+    FR_CHECK(last - first <= kMaxSpan,
+             "station {}: observations span {} ({}:{}) to {} ({}:{}), over 200 years: check the dates", id,
+             format_time(first), files_[file_of_[i_lo]], line_of_[i_lo], format_time(last), files_[file_of_[i_hi]],
+             line_of_[i_hi]);
     const int64_t rows = (last - first) / step_ + 1;
-    FR_CHECK(rows <= kMaxRows, "station {}: observations span {} to {} ({} rows): check the dates in {}", id,
-             format_time(first), format_time(last), rows, files_.front());
+    FR_CHECK(rows <= kMaxRows, "station {}: observations span {} to {} ({} rows of {} s, more than 200 years of "
+             "10-minute rows): check the dates and the step ({}:{} to {}:{})", id, format_time(first),
+             format_time(last), rows, step_, files_[file_of_[i_lo]], line_of_[i_lo], files_[file_of_[i_hi]],
+             line_of_[i_hi]);
 
     StationSeries s;
     s.id = id;

@@ -18,6 +18,10 @@ public:
 
     // Names the file the following add() calls come from (for messages).
     void begin_file(const std::string& path);
+    // Whether add() takes `time`: it is on the grid, or rounding is Nearest. If not, `why` says so and
+    // the reader treats the line like any malformed one (an error naming file:line, or a counted skip
+    // under BadLines::Skip) instead of add() throwing past the skip policy.
+    bool accepts(int64_t time, std::string& why) const;
     // Adds one observation from line `line` of the current file: `values` holds vars.size() floats
     // (NaN = missing) in physical units. Throws under TimeRounding::Exact when `time` is off the grid.
     void add(int64_t time, const float* values, int64_t line, ReadReport& report);
@@ -25,7 +29,8 @@ public:
 
     // Builds the series (id, name, vars, start, step, values). Duplicate times keep the first
     // observation added and are counted in the report; rows with no observation count as gap_rows.
-    // Throws when there is no observation at all, or when the span is implausibly long.
+    // Throws when there is no observation at all, or when the span is implausibly long (over 200
+    // years: a bad date such as year 1016 for 2016), naming the first and last observation's file:line.
     StationSeries build(const std::string& id, const std::string& name, ReadReport& report);
 
 private:

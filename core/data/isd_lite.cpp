@@ -37,7 +37,8 @@ bool parse_line(std::string_view line, int64_t& time, float out[5], int64_t& mis
     auto field = [&](const Field& f, long long& v) {
         const std::string_view text = line.substr(size_t(f.col - 1), size_t(f.width));
         if (parse_int(text, v)) return true;
-        why = fmt::format("columns {}-{} ({}): \"{}\" is not an integer", f.col, f.col + f.width - 1, f.name, text);
+        why = fmt::format("columns {}-{} ({}): \"{}\" is not an integer", f.col, f.col + f.width - 1, f.name,
+                          printable(text));
         return false;
     };
     long long y, mo, d, h;
@@ -150,13 +151,13 @@ std::map<std::string, IsdStation> read_isd_history(const std::string& path) {
         FR_CHECK(fields.size() == header.size(), "{}: {} fields, the header has {}", reader.where(), fields.size(),
                  header.size());
         IsdStation st;
-        st.name = fields[c_name];
-        if (!fields[c_ctry].empty()) st.name += " (" + fields[c_ctry] + ")";
+        st.name = printable(fields[c_name]);  // it ends up in messages and reports
+        if (!fields[c_ctry].empty()) st.name += " (" + printable(fields[c_ctry]) + ")";
         // Empty location fields mean "unknown" in NOAA's list; anything else must be a number.
         auto num = [&](size_t c, double& v) {
             if (trim(fields[c]).empty()) return;
             FR_CHECK(parse_number(fields[c], v), "{}: column {} (\"{}\"): \"{}\" is not a number", reader.where(),
-                     c + 1, header[c], fields[c]);
+                     c + 1, printable(header[c]), printable(fields[c]));
         };
         num(c_lat, st.meta.latitude);
         num(c_lon, st.meta.longitude);

@@ -164,6 +164,13 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
                     s.meta = it->second.meta;
                 }
             }
+            // With a format that reads every column (Jena), a file whose header differs gives its station
+            // other variables; append() would name only the station id, so name the files here.
+            const size_t i = size_t(begin) + k;
+            FR_CHECK(data.set.stations.empty() || s.vars == data.set.vars,
+                     "{}: variables [{}] differ from those of the stations before it [{}] (first: {})",
+                     join_names(files.stations[i], 4), join_names(s.vars), join_names(data.set.vars),
+                     files.stations[0].front());
             data.report.merge(reports[k]);
             data.set.append(std::move(s));
         }

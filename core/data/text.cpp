@@ -3,6 +3,8 @@
 #include <cctype>
 #include <charconv>
 
+#include <fmt/format.h>
+
 namespace fusedrnn::data {
 
 std::string_view trim(std::string_view s) {
@@ -96,13 +98,56 @@ bool parse_compass(std::string_view s, double& degrees) {
     return false;
 }
 
-std::string join_names(const std::vector<std::string>& names, size_t max_names) {
+namespace {
+
+// Length of the well-formed UTF-8 sequence of two or more bytes at s[i] (RFC 3629: no overlong forms, no
+// surrogates, nothing above U+10FFFF), or 0.
+size_t utf8_sequence(std::string_view s, size_t i) {
+    auto byte = [&](size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0u; };
+    auto cont = [&](size_t k, unsigned lo = 0x80, unsigned hi = 0xBF) { return byte(k) >= lo && byte(k) <= hi; };
+    const unsigned c = byte(0);
+    if (c >= 0xC2 && c <= 0xDF) return cont(1) ? 2 : 0;
+    if (c == 0xE0) return cont(1, 0xA0) && cont(2) ? 3 : 0;
+    if (c == 0xED) return cont(1, 0x80, 0x9F) && cont(2) ? 3 : 0;
+    if (c >= 0xE1 && c <= 0xEF) return cont(1) && cont(2) ? 3 : 0;
+    if (c == 0xF0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+    if (c >= 0xF1 && c <= 0xF3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+    if (c == 0xF4) return cont(1, 0x80, 0x8F) && cont(2) && cont(3) ? 4 : 0;
+    return 0;
+}
+
+}  // namespace
+
+std::string printable(std::string_view s, size_t max_bytes) {
     std::string out;
-    for (size_t i = 0; i < names.size() && i < max_names; ++i) {
-        if (i) out += ", ";
-        out += names[i];
+    size_t i = 0;
+    while (i < s.size() && i < max_bytes) {
+        const unsigned char c = static_cast<unsigned char>(s[i]);
+        if (c >= 0x20 && c < 0x7F) {
+            out += char(c);
+            ++i;
+        } else if (const size_t n = c >= 0x80 ? utf8_sequence(s, i) : 0) {
+            out.append(s.data() + i, n);
+            i += n;
+        } else {
+            out += fmt::format("\\x{:02x}", c);
+            ++i;
+        }
     }
-    if (names.size() > max_names) out += ", ... (" + std::to_string(names.size()) + " in all)";
+    if (i < s.size()) out += fmt::format("... ({} bytes)", s.size());
+    return out;
+}
+
+std::string join_names(const std::vector<std::string>& names, size_t max_names) {
+    // Bounded in bytes as well as in names: a mangled header can be one megabyte-long "column".
+    constexpr size_t kMaxBytes = 1500;
+    std::string out;
+    size_t i = 0;
+    for (; i < names.size() && i < max_names && out.size() < kMaxBytes; ++i) {
+        if (i) out += ", ";
+        out += printable(names[i], 256);
+    }
+    if (i < names.size()) out += ", ... (" + std::to_string(names.size()) + " in all)";
     return out;
 }
 

@@ -26,7 +26,15 @@ bool split_csv(std::string_view line, char delimiter, std::vector<std::string>& 
 // (N = 0, NNE = 22.5, ...). Returns false for anything else.
 bool parse_compass(std::string_view s, double& degrees);
 
-// "a, b, c" (for messages listing available names).
+// Text taken from a file, made fit for an error message: control bytes (NUL, CR, ESC, ...) and bytes
+// that are not valid UTF-8 are written as \xNN, and text longer than `max_bytes` is cut with its
+// length noted. Messages go to terminals, logs and JSON, and a reader's input may be any bytes —
+// a NUL would silently end what(), an invalid byte would break a JSON writer, a 2 MB "field" would
+// bury the message.
+std::string printable(std::string_view s, size_t max_bytes = 80);
+
+// "a, b, c" (for messages listing available names), each name through printable(); at most
+// `max_names` names and about 1,500 bytes, then "... (N in all)".
 std::string join_names(const std::vector<std::string>& names, size_t max_names = 64);
 
 }  // namespace fusedrnn::data

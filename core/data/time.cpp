@@ -41,6 +41,9 @@ static bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 
 
 bool valid_civil(const CivilTime& c) {
     static const int kDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    // Four-digit years (what every station format writes). Without a bound, a year column holding
+    // 99999999999 overflows days_from_civil / to_seconds (signed overflow: undefined behaviour).
+    if (c.year < -9999 || c.year > 9999) return false;
     if (c.month < 1 || c.month > 12 || c.day < 1) return false;
     const int dim = kDays[c.month - 1] + (c.month == 2 && is_leap(c.year) ? 1 : 0);
     return c.day <= dim && c.hour >= 0 && c.hour < 24 && c.minute >= 0 && c.minute < 60 && c.second >= 0 &&
@@ -91,8 +94,8 @@ bool parse_time(std::string_view text, std::string_view format, int64_t& seconds
         const char f = format[i];
         if (f != '%' || i + 1 == format.size()) {
             if (pos >= text.size() || text[pos] != f) {
-                why = fmt::format("\"{}\" does not match the time format \"{}\" at character {}", text, format,
-                                  pos + 1);
+                why = fmt::format("\"{}\" does not match the time format \"{}\" at character {}", printable(text),
+                                  format, pos + 1);
                 return false;
             }
             ++pos;
@@ -101,7 +104,7 @@ bool parse_time(std::string_view text, std::string_view format, int64_t& seconds
         const char spec = format[++i];
         if (spec == '%') {
             if (pos >= text.size() || text[pos] != '%') {
-                why = fmt::format("\"{}\" does not match the time format \"{}\"", text, format);
+                why = fmt::format("\"{}\" does not match the time format \"{}\"", printable(text), format);
                 return false;
             }
             ++pos;
@@ -113,7 +116,7 @@ bool parse_time(std::string_view text, std::string_view format, int64_t& seconds
         const int max_digits = spec == 'Y' ? 4 : 2;
         if (!read_digits(text, pos, max_digits, v)) {
             why = fmt::format("\"{}\" does not match the time format \"{}\": expected digits for %{} at character {}",
-                              text, format, spec, pos + 1);
+                              printable(text), format, spec, pos + 1);
             return false;
         }
         switch (spec) {
@@ -130,11 +133,11 @@ bool parse_time(std::string_view text, std::string_view format, int64_t& seconds
         }
     }
     if (pos != text.size()) {
-        why = fmt::format("\"{}\" has extra characters after the time format \"{}\"", text, format);
+        why = fmt::format("\"{}\" has extra characters after the time format \"{}\"", printable(text), format);
         return false;
     }
     if (!valid_civil(c)) {
-        why = fmt::format("\"{}\" is not a valid date and time", text);
+        why = fmt::format("\"{}\" is not a valid date and time", printable(text));
         return false;
     }
     seconds = to_seconds(c);

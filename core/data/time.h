@@ -25,7 +25,8 @@ struct CivilTime {
     int64_t year = 1970;
     int month = 1, day = 1, hour = 0, minute = 0, second = 0;
 };
-// Whether the fields name a real instant (day within its month, leap years, hour < 24, ...).
+// Whether the fields name a real instant (year -9999..9999, day within its month, leap years,
+// hour < 24, ...).
 bool valid_civil(const CivilTime& c);
 int64_t to_seconds(const CivilTime& c);     // fields are not validated: call valid_civil first
 CivilTime to_civil(int64_t seconds);
