@@ -1,6 +1,7 @@
 #include "models/checkpoint.h"
 
 #include <cmath>
+#include <filesystem>
 
 namespace fusedrnn {
 
@@ -84,6 +85,12 @@ void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
     for (const std::string& n : ckpt.file.names())
         if (n.rfind(kOptimizerPrefix, 0) == 0) state[n.substr(std::string(kOptimizerPrefix).size())] = ckpt.file.get_f32(n);
     optimizer.state_from_host(state, meta.value("steps", 0L));
+}
+
+void create_output_folder(const std::string& dir) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    FR_CHECK(!ec, "cannot create the output folder '{}': {}", dir, ec.message());
 }
 
 }  // namespace fusedrnn

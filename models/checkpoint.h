@@ -39,4 +39,9 @@ void load_parameters(const Checkpoint& ckpt, Model& model);
 // Restores optimizer state; the optimizer must be of the kind that was saved.
 void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer);
 
+// Creates the folder checkpoints and logs go to (and its parents); Error naming it when that fails.
+// Trainers call it before their first epoch; tools call it before loading data, so a bad --out fails
+// in a second rather than after the first epoch.
+void create_output_folder(const std::string& dir);
+
 }  // namespace fusedrnn

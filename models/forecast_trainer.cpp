@@ -221,7 +221,7 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const s
 std::vector<EpochRecord> ForecastTrainer::fit() {
     namespace fs = std::filesystem;
     FR_CHECK(!o_.out_dir.empty(), "an output folder is required");
-    fs::create_directories(o_.out_dir);
+    create_output_folder(o_.out_dir);
     const std::string last = (fs::path(o_.out_dir) / "last.safetensors").string();
     const std::string best = (fs::path(o_.out_dir) / "best.safetensors").string();
     std::vector<EpochRecord> history;

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <random>
 
+#include "models/checkpoint.h"
+
 namespace fusedrnn {
 
 namespace {
@@ -135,11 +137,7 @@ void LmTrainer::save(const std::string& name, int epoch, const std::vector<LmEpo
 }
 
 std::vector<LmEpochRecord> LmTrainer::fit() {
-    if (!o_.out_dir.empty()) {
-        std::error_code ec;
-        std::filesystem::create_directories(o_.out_dir, ec);
-        FR_CHECK(!ec, "cannot create the output folder {}: {}", o_.out_dir, ec.message());
-    }
+    if (!o_.out_dir.empty()) create_output_folder(o_.out_dir);
     const bool window = lm_.settings.mode == LmMode::Window;
     std::vector<LmEpochRecord> history;
     double best = INFINITY;

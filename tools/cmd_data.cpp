@@ -7,6 +7,7 @@
 
 #include "core/data/synthetic.h"
 #include "core/data/time.h"
+#include "models/checkpoint.h"
 #include "tools/atomic_write.h"
 #include "tools/commands.h"
 #include "tools/station_data.h"
@@ -53,7 +54,7 @@ void register_data(CLI::App& app) {
     synth->add_option("--gaps", so->config.gap_fraction, "Fraction of missing values")->capture_default_str();
     synth->add_option("--out", so->out, "Output folder")->capture_default_str();
     synth->callback([so] {
-        std::filesystem::create_directories(so->out);
+        create_output_folder(so->out);
         const data::StationSet set = data::generate_synthetic(so->config);
         const int F = set.num_vars();
         for (int s = 0; s < set.num_stations(); ++s) {

@@ -66,13 +66,15 @@ void run(TrainCmd& c) {
     if (c.stats == "weather5k") dc.stats = data::NormStats::weather5k();
     else FR_CHECK(c.stats == "train", "--stats must be 'train' or 'weather5k', got '{}'", c.stats);
 
+    // The backend first: an unavailable GPU should fail in a second, not after minutes of data loading.
+    auto backend = make_backend(c.backend);
+    create_output_folder(c.train.out_dir);
     data::WindowedDataset ds = data::build_dataset(load_stations(c.data), dc);
     fmt::print(stderr, "windows: {}\n", ds.window.str());
     fmt::print(stderr, "split: {}\n", ds.split.str());
     fmt::print(stderr, "{}\n", ds.report.summary());
     fmt::print(stderr, "normalization: {}\n", ds.stats.source);
 
-    auto backend = make_backend(c.backend);
     const RnnSpec spec{parse_cell(c.cell), ds.num_vars(), c.hidden, c.layers, c.bidirectional};
     Forecaster model(backend, spec, ds.window.horizon * ds.num_targets(), c.train.seed);
     auto optimizer = make_optimizer(model.params(), c.opt);
