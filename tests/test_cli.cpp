@@ -1,0 +1,187 @@
+// The `fusedrnn` command line end to end, as a user runs it: train → eval → predict → resume on small
+// synthetic stations, synthetic CSVs written and read back, a language model trained and sampled, and
+// the errors a mistyped command gets (exit status and a message naming the culprit). Each run is small
+// (a few stations, a handful of batches) so the suite stays within seconds.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/test_support.h"
+
+namespace fusedrnn {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct CliResult {
+    int status = -1;     // exit status (-1 if it did not exit normally)
+    std::string output;  // stdout and stderr together
+};
+
+std::string quoted(const std::string& s) {
+    std::string q = "'";
+    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return q + "'";
+}
+
+CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "") {
+    std::string cmd = quoted(FUSEDRNN_CLI_PATH);
+    for (const auto& a : args) cmd += " " + quoted(a);
+    if (!stdin_text.empty()) {
+        const std::string in = testing::temp_dir() + "/stdin.txt";
+        std::ofstream(in) << stdin_text;
+        cmd += " < " + quoted(in);
+    }
+    cmd += " 2>&1";
+    CliResult r;
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) {
+        ADD_FAILURE() << "popen failed: " << cmd;
+        return r;
+    }
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+    const int st = ::pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::stringstream s;
+    s << f.rdbuf();
+    return s.str();
+}
+
+// A few stations, short windows, a handful of batches: a real run of every stage in well under a second.
+std::vector<std::string> tiny_train(const std::string& out, int epochs) {
+    return {"train", "--synthetic-stations", "3", "--synthetic-years", "3", "--cell", "gru", "--hidden", "8",
+            "--input-len", "12", "--horizon", "4", "--batch", "64", "--max-batches", "3", "--epochs",
+            std::to_string(epochs), "--patience", "0", "--eval-windows", "500", "--backend", "cpu", "--seed", "1",
+            "--out", out};
+}
+
+TEST(Cli, TrainEvalPredictResume) {
+    const std::string out = testing::temp_dir() + "/run";
+    const CliResult t = run_cli(tiny_train(out, 2));
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_NE(t.output.find("test set: 500 windows"), std::string::npos) << t.output;
+    EXPECT_NE(t.output.find("skill vs persistence"), std::string::npos) << t.output;
+    for (const char* f : {"best.safetensors", "last.safetensors", "metrics.json", "log.csv", "loss.svg"})
+        EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+
+    const auto metrics = nlohmann::json::parse(slurp(out + "/metrics.json"));
+    EXPECT_EQ(metrics.at("epochs").get<int>(), 2);
+    EXPECT_EQ(metrics.at("eval_windows_limit").get<long>(), 500);
+    EXPECT_EQ(metrics.at("test").dump().find("null"), std::string::npos);  // every figure finite
+    const std::string log = slurp(out + "/log.csv");
+    EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 3) << log;  // header + one line per epoch
+    EXPECT_EQ(slurp(out + "/loss.svg").rfind("<svg", 0), 0u);
+
+    // eval: the checkpoint remembers its data, so no data flags are needed.
+    const std::string report = out + "/eval.json";
+    const CliResult e = run_cli({"eval", "--checkpoint", out + "/best.safetensors", "--on", "val", "--max-windows",
+                                 "300", "--backend", "cpu", "--json", report});
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_NE(e.output.find("val set: 300 windows"), std::string::npos) << e.output;
+    EXPECT_TRUE(nlohmann::json::parse(slurp(report)).is_object());
+
+    // predict: one forecast per station and lead time, in original units.
+    const std::string csv = out + "/forecast.csv";
+    const CliResult p = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu", "--out", csv});
+    ASSERT_EQ(p.status, 0) << p.output;
+    const std::string forecast = slurp(csv);
+    EXPECT_NE(forecast.find("TMP"), std::string::npos) << forecast.substr(0, 200);
+    EXPECT_GE(std::count(forecast.begin(), forecast.end(), '\n'), 3 * 4) << forecast.substr(0, 200);
+
+    // resume: continues after epoch 2 to epoch 3 rather than starting over.
+    const CliResult r = run_cli([&] {
+        auto a = tiny_train(out, 3);
+        a.push_back("--resume");
+        return a;
+    }());
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("resumed from"), std::string::npos) << r.output;
+    EXPECT_EQ(nlohmann::json::parse(slurp(out + "/metrics.json")).at("epochs").get<int>(), 3);
+}
+
+TEST(Cli, SyntheticStationFilesReadBack) {
+    const std::string dir = testing::temp_dir() + "/stations";
+    const CliResult s = run_cli({"data", "synth", "--stations", "2", "--years", "3", "--out", dir});
+    ASSERT_EQ(s.status, 0) << s.output;
+    const CliResult i = run_cli({"data", "inspect", "--data", dir});
+    ASSERT_EQ(i.status, 0) << i.output;
+    EXPECT_NE(i.output.find("2 stations"), std::string::npos) << i.output;
+    const std::string out = testing::temp_dir() + "/run";
+    const CliResult t = run_cli({"train", "--data", dir, "--hidden", "8", "--input-len", "12", "--horizon", "4",
+                                 "--batch", "64", "--max-batches", "2", "--epochs", "1", "--eval-windows", "200",
+                                 "--backend", "cpu", "--out", out});
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_NE(t.output.find("weather5k"), std::string::npos) << t.output;  // detected as WEATHER-5K CSV
+}
+
+TEST(Cli, LanguageModelTrainsAndGenerates) {
+    const std::string dir = testing::temp_dir();
+    std::ofstream(dir + "/tiny.txt") << "the cat sat on a mat . the dog lay on the log . the cat sat on a mat .\n";
+    const CliResult t = run_cli({"lm-train", "--text", dir + "/tiny.txt", "--heldout", "0", "--epochs", "30",
+                                 "--backend", "cpu", "--out", dir + "/lm"});
+    ASSERT_EQ(t.status, 0) << t.output;
+    const CliResult g = run_cli({"generate", "--checkpoint", dir + "/lm/last.safetensors", "--prompt", "the dog lay",
+                                 "--count", "3", "--greedy", "--backend", "cpu"});
+    ASSERT_EQ(g.status, 0) << g.output;
+    EXPECT_NE(g.output.find("the dog lay on the log"), std::string::npos) << g.output;
+    // Interactive: a bad prompt line reports an error and the session goes on to the next one.
+    const CliResult in = run_cli({"generate", "--checkpoint", dir + "/lm/last.safetensors", "--interactive",
+                                  "--count", "2", "--greedy", "--backend", "cpu"},
+                                 "zebra zebra zebra\nthe cat sat\n");
+    EXPECT_EQ(in.status, 0) << in.output;
+    EXPECT_NE(in.output.find("zebra"), std::string::npos) << in.output;
+    EXPECT_NE(in.output.find("the cat sat on a"), std::string::npos) << in.output;
+}
+
+// Mistakes get a non-zero exit and a message that names the flag, file or value at fault — and fail
+// before any data is loaded where they can.
+TEST(Cli, ErrorsNameTheCulprit) {
+    const std::string tmp = testing::temp_dir();
+    struct Case {
+        std::vector<std::string> args;
+        std::string expect;
+    };
+    const std::vector<Case> cases = {
+        {{"train", "--cell", "lstmm", "--out", tmp + "/a"}, "lstmm"},
+        {{"train", "--data", tmp + "/no-such-folder", "--out", tmp + "/b"}, "no-such-folder"},
+        {{"train", "--out", "/proc/fusedrnn-cannot-write-here"}, "cannot create the output folder"},
+        {{"train", "--split", "years:2014", "--out", tmp + "/c"}, "years:2014"},
+        {{"train", "--stats", "global", "--out", tmp + "/d"}, "--stats"},
+        {{"train", "--backend", "tpu", "--out", tmp + "/e"}, "tpu"},
+        {{"train", "--synthetic-stations", "2", "--input-len", "30000", "--out", tmp + "/f"}, "shorten the input"},
+        {{"train", "--synthetic-stations", "2", "--input-len", "9000", "--out", tmp + "/g"}, "use a shorter window"},
+        {{"eval", "--checkpoint", tmp + "/missing.safetensors"}, "missing.safetensors"},
+        {{"generate", "--checkpoint", tmp + "/missing.safetensors", "--prompt", "x"}, "missing.safetensors"},
+        {{"train", "--no-such-flag"}, "--no-such-flag"},
+    };
+    for (const auto& c : cases) {
+        const CliResult r = run_cli(c.args);
+        std::string cmd;
+        for (const auto& a : c.args) cmd += a + " ";
+        EXPECT_NE(r.status, 0) << cmd << "\n" << r.output;
+        EXPECT_NE(r.output.find(c.expect), std::string::npos) << cmd << "\n" << r.output;
+        EXPECT_EQ(r.output.find("internal error"), std::string::npos) << cmd << "\n" << r.output;
+    }
+    // A checkpoint file that is not one (truncated, or another format) names the file.
+    std::ofstream(tmp + "/junk.safetensors") << "not a checkpoint";
+    const CliResult j = run_cli({"eval", "--checkpoint", tmp + "/junk.safetensors"});
+    EXPECT_NE(j.status, 0);
+    EXPECT_NE(j.output.find("junk.safetensors"), std::string::npos) << j.output;
+}
+
+}  // namespace
+}  // namespace fusedrnn
