@@ -8,6 +8,9 @@
 #   racecheck  compute-sanitizer --tool racecheck on test_gpu_backends (small shapes)
 #   initcheck, synccheck  the two other sanitizer tools (advisory: logged, do not fail the run)
 #   bench      bench_gpu_rnn → $OUT/bench_gpu_rnn.json (the fused/cuDNN table is in its log)
+#   forecast-bench  end-to-end `fusedrnn train` windows/s on a WEATHER-5K-scale synthetic set (cuda and
+#              cudnn backends) vs PyTorch + DataLoader → $OUT/forecast/forecast_bench.json (not in the
+#              default list: ~5 minutes; run it in its own call)
 #
 # Usage:  scripts/gpu_check.sh [--quick] [--stages env,build,gpu-tests,...]
 #   --quick    quick benchmark (hidden 128, 1 layer) — the full grid takes several minutes
@@ -36,7 +39,7 @@ while [ $# -gt 0 ]; do
     --quick) QUICK=1 ;;
     --stages) STAGES="$2"; shift ;;
     --stages=*) STAGES="${1#--stages=}" ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "gpu_check.sh: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -144,6 +147,12 @@ bench_stage() {
   "$BUILD_DIR/bench/bench_gpu_rnn" "${args[@]}"
 }
 
+forecast_bench_stage() {
+  local cells=(lstm gru)
+  [ "$QUICK" = 1 ] && cells=(lstm)
+  bash bench/forecast_bench.sh "$BUILD_DIR" "$OUT/forecast" "${cells[@]}"
+}
+
 # PyTorch + cuDNN on the same GPU in the same session: the side-by-side anchor for RESULTS.md.
 torch_bench_stage() {
   python3 bench/torch_gpu_rnn_bench.py --json "$OUT/torch_gpu_rnn.json"
@@ -153,7 +162,7 @@ have_build() { [ -x "$BUILD_DIR/tests/test_gpu_backends" ]; }
 
 want env && stage env 1 env_stage
 want build && stage build 1 build_stage
-for s in gpu-tests ctest memcheck racecheck initcheck synccheck bench; do
+for s in gpu-tests ctest memcheck racecheck initcheck synccheck bench forecast-bench; do
   want "$s" || continue
   if ! have_build; then skip "$s" "no build in $BUILD_DIR (run the build stage)"; continue; fi
   case "$s" in
@@ -167,6 +176,7 @@ for s in gpu-tests ctest memcheck racecheck initcheck synccheck bench; do
       if [ -x "$BUILD_DIR/bench/bench_gpu_rnn" ]; then stage bench 1 bench_stage
       else skip bench "$BUILD_DIR/bench/bench_gpu_rnn not built"; fi
       stage torch-bench 0 torch_bench_stage ;;
+    forecast-bench) stage forecast-bench 1 forecast_bench_stage ;;
   esac
 done
 
