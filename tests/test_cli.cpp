@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -54,13 +53,6 @@ CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin
     return r;
 }
 
-std::string slurp(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::stringstream s;
-    s << f.rdbuf();
-    return s.str();
-}
-
 // A few stations, short windows, a handful of batches: a real run of every stage in well under a second.
 std::vector<std::string> tiny_train(const std::string& out, int epochs) {
     return {"train", "--synthetic-stations", "3", "--synthetic-years", "3", "--cell", "gru", "--hidden", "8",
@@ -78,13 +70,13 @@ TEST(Cli, TrainEvalPredictResume) {
     for (const char* f : {"best.safetensors", "last.safetensors", "metrics.json", "log.csv", "loss.svg"})
         EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
 
-    const auto metrics = nlohmann::json::parse(slurp(out + "/metrics.json"));
+    const auto metrics = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
     EXPECT_EQ(metrics.at("epochs").get<int>(), 2);
     EXPECT_EQ(metrics.at("eval_windows_limit").get<long>(), 500);
     EXPECT_EQ(metrics.at("test").dump().find("null"), std::string::npos);  // every figure finite
-    const std::string log = slurp(out + "/log.csv");
+    const std::string log = testing::read_file_bytes(out + "/log.csv");
     EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 3) << log;  // header + one line per epoch
-    EXPECT_EQ(slurp(out + "/loss.svg").rfind("<svg", 0), 0u);
+    EXPECT_EQ(testing::read_file_bytes(out + "/loss.svg").rfind("<svg", 0), 0u);
 
     // eval: the checkpoint remembers its data, so no data flags are needed.
     const std::string report = out + "/eval.json";
@@ -92,13 +84,13 @@ TEST(Cli, TrainEvalPredictResume) {
                                  "300", "--backend", "cpu", "--json", report});
     ASSERT_EQ(e.status, 0) << e.output;
     EXPECT_NE(e.output.find("val set: 300 windows"), std::string::npos) << e.output;
-    EXPECT_TRUE(nlohmann::json::parse(slurp(report)).is_object());
+    EXPECT_TRUE(nlohmann::json::parse(testing::read_file_bytes(report)).is_object());
 
     // predict: one forecast per station and lead time, in original units.
     const std::string csv = out + "/forecast.csv";
     const CliResult p = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu", "--out", csv});
     ASSERT_EQ(p.status, 0) << p.output;
-    const std::string forecast = slurp(csv);
+    const std::string forecast = testing::read_file_bytes(csv);
     EXPECT_NE(forecast.find("TMP"), std::string::npos) << forecast.substr(0, 200);
     EXPECT_GE(std::count(forecast.begin(), forecast.end(), '\n'), 3 * 4) << forecast.substr(0, 200);
 
@@ -110,7 +102,7 @@ TEST(Cli, TrainEvalPredictResume) {
     }());
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("resumed from"), std::string::npos) << r.output;
-    EXPECT_EQ(nlohmann::json::parse(slurp(out + "/metrics.json")).at("epochs").get<int>(), 3);
+    EXPECT_EQ(nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json")).at("epochs").get<int>(), 3);
 }
 
 TEST(Cli, SyntheticStationFilesReadBack) {

@@ -85,13 +85,6 @@ uint64_t hash_name(const std::string& s) {
 
 // ---- files ------------------------------------------------------------------------------------------
 
-std::string read_bytes(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 void write_bytes(const std::string& path, const std::string& bytes) {
     std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
 }
@@ -742,11 +735,11 @@ TEST(DataFuzz, IsdLiteReal) {
     FUSEDRNN_REQUIRE_DATA("isd-lite");
     const std::string dir = ft::temp_dir();
     std::vector<Fuzzer> f = {isd_reader(), folder_reader()};
-    const std::string plain = read_bytes(data_file("isd-lite/010014-99999-2016"));
+    const std::string plain = ft::read_file_bytes(data_file("isd-lite/010014-99999-2016"));
     const std::string gz = gunzip_file(data_file("isd-lite/318010-99999-2016.gz"));
     fuzz({{"isd-lite/010014-99999-2016[:48]", head_lines(plain, 48, false), "010014-99999-2016", false, false},
           {"isd-lite/318010-99999-2016.gz[:48]", head_lines(gz, 48, false), "318010-99999-2016.gz", true, false},
-          {"isd-lite/642820-99999-2014", read_bytes(data_file("isd-lite/642820-99999-2014")), "642820-99999-2014",
+          {"isd-lite/642820-99999-2014", ft::read_file_bytes(data_file("isd-lite/642820-99999-2014")), "642820-99999-2014",
            false, false}},
          f, dir);
 }
@@ -755,7 +748,7 @@ TEST(DataFuzz, IsdLiteReal) {
 TEST(DataFuzz, IsdLiteRealGzipStream) {
     FUSEDRNN_REQUIRE_DATA("isd-lite");
     const std::string dir = ft::temp_dir();
-    const std::string orig = read_bytes(data_file("isd-lite/317540-99999-2016.gz"));
+    const std::string orig = ft::read_file_bytes(data_file("isd-lite/317540-99999-2016.gz"));
     const std::string text = gunzip_file(data_file("isd-lite/317540-99999-2016.gz"));
     ASSERT_FALSE(orig.empty());
     const long long max_line = (long long)std::count(text.begin(), text.end(), '\n') + 1;
@@ -776,7 +769,7 @@ TEST(DataFuzz, IsdLiteRealGzipStream) {
 TEST(DataFuzz, IsdHistory) {
     FUSEDRNN_REQUIRE_DATA("isd-lite");
     const std::string dir = ft::temp_dir();
-    const std::string text = head_lines(read_bytes(data_file("isd-lite/isd-history.csv.txt")), 40, true, 2000);
+    const std::string text = head_lines(ft::read_file_bytes(data_file("isd-lite/isd-history.csv.txt")), 40, true, 2000);
     Fuzzer history{"read_isd_history", [](const std::string& path, BadLines, Outcome&) { read_isd_history(path); }};
     history.has_skip = false;
     std::vector<Fuzzer> f = {history};
@@ -803,7 +796,7 @@ TEST(DataFuzz, Weather5kHandMade) {
 TEST(DataFuzz, JenaFixture) {
     const std::string dir = ft::temp_dir();
     std::vector<Fuzzer> f = {csv_reader("jena"), folder_reader()};
-    const std::string text = read_bytes(ft::source_dir() + "/tests/fixtures/stations/jena_sample.csv");
+    const std::string text = ft::read_file_bytes(ft::source_dir() + "/tests/fixtures/stations/jena_sample.csv");
     // Jena reads every column: a mangled header gives this station other variables than its neighbour's.
     fuzz({{"fixtures/jena_sample.csv", text, "jena.csv", false, true, "jena_2.csv", text}}, f, dir);
 }
@@ -813,7 +806,7 @@ TEST(DataFuzz, BeijingMultisite) {
     const std::string dir = ft::temp_dir();
     std::vector<Fuzzer> f = {csv_reader("beijing-multisite"), folder_reader()};
     const std::string text =
-        read_bytes(data_file("beijing-multisite/PRSA_Data_Aotizhongxin_20130301-20170228.csv"));
+        ft::read_file_bytes(data_file("beijing-multisite/PRSA_Data_Aotizhongxin_20130301-20170228.csv"));
     fuzz({{"beijing-multisite/Aotizhongxin[:40]", head_lines(text, 40, true), "PRSA_Data_Aotizhongxin.csv"}}, f,
          dir);
 }
@@ -822,7 +815,7 @@ TEST(DataFuzz, Pm25FiveCities) {
     FUSEDRNN_REQUIRE_DATA("pm25-five-cities");
     const std::string dir = ft::temp_dir();
     std::vector<Fuzzer> f = {csv_reader("pm25-five-cities"), folder_reader()};
-    const std::string text = read_bytes(data_file("pm25-five-cities/ChengduPM20100101_20151231.csv"));
+    const std::string text = ft::read_file_bytes(data_file("pm25-five-cities/ChengduPM20100101_20151231.csv"));
     // From row 30,000 on: past the early stretch where everything is NA.
     fuzz({{"pm25-five-cities/Chengdu[30000:30040]", head_lines(text, 40, true, 30000), "ChengduPM.csv"}}, f, dir);
 }
@@ -831,7 +824,7 @@ TEST(DataFuzz, NoaaLcd) {
     FUSEDRNN_REQUIRE_DATA("noaa-lcd-10yr");
     const std::string dir = ft::temp_dir();
     std::vector<Fuzzer> f = {csv_reader("noaa-lcd"), folder_reader()};
-    const std::string text = read_bytes(
+    const std::string text = ft::read_file_bytes(
         data_file("noaa-lcd-10yr/723273 - 10yr (2013-2022) - SMYRNA, Tennessee, United States.csv"));
     // Smyrna has several reports in many hours: duplicates and rounding from the start.
     fuzz({{"noaa-lcd-10yr/723273 SMYRNA[:40]", head_lines(text, 40, true), "723273 - SMYRNA, Tennessee.csv"}}, f,
@@ -933,7 +926,7 @@ TEST(DataFuzzFound, MessagesArePrintable) {
 // A folder of Jena files (every column read) where one header differs named only the station id.
 TEST(DataFuzzFound, FolderVariableMismatchNamesTheFile) {
     const std::string dir = ft::temp_dir();
-    const std::string text = read_bytes(ft::source_dir() + "/tests/fixtures/stations/jena_sample.csv");
+    const std::string text = ft::read_file_bytes(ft::source_dir() + "/tests/fixtures/stations/jena_sample.csv");
     write_in(dir, "a.csv", text);
     std::string other = text;
     other.replace(other.find("wd (deg)"), 8, "wd (rad)");

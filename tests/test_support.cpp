@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 namespace fusedrnn::testing {
 
@@ -39,6 +40,13 @@ std::string temp_dir() {
     static Cleanup cleanup;
     cleanup.paths.push_back(p);
     return p.string();
+}
+
+std::string read_file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
 }
 
 }  // namespace fusedrnn::testing

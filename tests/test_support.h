@@ -58,6 +58,8 @@ std::string data_dir();
 std::string source_dir();
 // A fresh empty temporary directory, removed at process exit.
 std::string temp_dir();
+// The whole file as bytes ("" when it cannot be read; tests compare or parse it next).
+std::string read_file_bytes(const std::string& path);
 
 }  // namespace fusedrnn::testing
 

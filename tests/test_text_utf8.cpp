@@ -14,12 +14,7 @@ namespace {
 
 using ::fusedrnn::testing::error_of;
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using ::fusedrnn::testing::read_file_bytes;
 
 }  // namespace
 
@@ -54,7 +49,7 @@ TEST(TextUtf8, DecomposedAndPrecomposedStayDistinct) {
 
 TEST(TextUtf8, RoundTripsTruyenKieu) {
     FUSEDRNN_REQUIRE_DATA("truyen-kieu");
-    const std::string bytes = read_file(fusedrnn::testing::data_dir() + "/truyen-kieu/truyenkieu.txt");
+    const std::string bytes = read_file_bytes(fusedrnn::testing::data_dir() + "/truyen-kieu/truyenkieu.txt");
     ASSERT_EQ(bytes.size(), 133482u);
     const std::u32string cps = decode_utf8(bytes, "truyenkieu.txt");
     EXPECT_EQ(cps.size(), 101824u);  // per the data README
@@ -159,7 +154,7 @@ TEST(TextUtf8, LowerCasingCoversVietnameseGreekCyrillic) {
 
 TEST(TextUtf8, LowerCasingTheWholePoemIsStableAndKeepsLength) {
     FUSEDRNN_REQUIRE_DATA("truyen-kieu");
-    const std::string bytes = read_file(fusedrnn::testing::data_dir() + "/truyen-kieu/truyenkieu.txt");
+    const std::string bytes = read_file_bytes(fusedrnn::testing::data_dir() + "/truyen-kieu/truyenkieu.txt");
     const std::string lower = to_lower_utf8(bytes);
     EXPECT_EQ(utf8_length(lower), utf8_length(bytes));
     EXPECT_EQ(to_lower_utf8(lower), lower);
