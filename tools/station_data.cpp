@@ -11,8 +11,10 @@ nlohmann::json DataOptions::to_json() const {
     if (synthetic())
         return {{"source", "synthetic"}, {"stations", syn_stations}, {"years", syn_years},
                 {"start_year", syn_start_year}, {"seed", syn_seed}, {"gaps", syn_gaps}};
-    return {{"source", "files"}, {"path", path}, {"format", format}, {"skip_bad_lines", skip_bad_lines},
-            {"max_stations", max_stations}};
+    nlohmann::json j = {{"source", "files"}, {"path", path}, {"format", effective_format()},
+                        {"skip_bad_lines", skip_bad_lines}, {"max_stations", max_stations}};
+    if (effective_format() == "csv") j["csv"] = csv.to_json();
+    return j;
 }
 
 DataOptions DataOptions::from_json(const nlohmann::json& j) {
@@ -28,6 +30,7 @@ DataOptions DataOptions::from_json(const nlohmann::json& j) {
         o.format = j.value("format", "auto");
         o.skip_bad_lines = j.value("skip_bad_lines", false);
         o.max_stations = j.value("max_stations", 0);
+        if (o.format == "csv") o.csv = CsvOptions::from_json(j.at("csv"));
     }
     return o;
 }
@@ -36,7 +39,7 @@ std::string DataOptions::describe() const {
     if (synthetic())
         return fmt::format("synthetic: {} stations x {} years from {} (seed {}, gaps {:.0f}%)", syn_stations, syn_years,
                            syn_start_year, syn_seed, 100 * syn_gaps);
-    return fmt::format("{} (format {})", path, format);
+    return fmt::format("{} (format {})", path, effective_format());
 }
 
 void add_data_options(CLI::App* cmd, DataOptions& o) {
@@ -44,8 +47,9 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
                     "Station files: a folder or one file (default: built-in synthetic stations)");
     cmd->add_option("--format", o.format,
                     "Station file format: auto, isd-lite, weather5k, jena, beijing-multisite, pm25-five-cities, "
-                    "noaa-lcd")
+                    "noaa-lcd, or csv (any layout, described by the --csv-* flags)")
         ->capture_default_str();
+    add_csv_options(cmd, o.csv, o.csv_given);
     cmd->add_flag("--skip-bad-lines", o.skip_bad_lines,
                   "Skip (and count) malformed lines instead of stopping at the first one");
     cmd->add_option("--max-stations", o.max_stations, "Read only the first N stations (0 = all)")
@@ -65,6 +69,7 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
 
 data::StationSet load_stations(const DataOptions& o) {
     if (o.synthetic()) {
+        FR_CHECK(!o.csv_given, "the --csv-* flags describe station files: give them with --data");
         data::SyntheticConfig c;
         c.stations = o.syn_stations;
         c.years = o.syn_years;
@@ -74,8 +79,11 @@ data::StationSet load_stations(const DataOptions& o) {
         fmt::print(stderr, "data: {}\n", o.describe());
         return data::generate_synthetic(c);
     }
+    FR_CHECK(!o.csv_given || o.format == "auto" || o.format == "csv",
+             "the --csv-* flags describe a custom layout (--format csv), but --format is '{}'", o.format);
     data::StationReadOptions ro;
-    ro.format = o.format;
+    ro.format = o.effective_format();
+    if (ro.format == "csv") ro.csv = o.csv.format();
     ro.on_bad_line = o.skip_bad_lines ? data::BadLines::Skip : data::BadLines::Error;
     ro.max_stations = o.max_stations;
     data::StationData d = data::read_station_set(o.path, ro);

@@ -11,12 +11,15 @@
 #include "core/data/dataset.h"
 #include "core/data/station_series.h"
 #include "models/forecast_trainer.h"
+#include "tools/csv_options.h"
 
 namespace fusedrnn::tools {
 
 struct DataOptions {
     std::string path;               // empty = synthetic stations
     std::string format = "auto";
+    CsvOptions csv;                 // the layout when format == "csv"
+    bool csv_given = false;         // a --csv-* flag was used (implies --format csv)
     bool skip_bad_lines = false;
     int max_stations = 0;
     int syn_stations = 16;
@@ -26,6 +29,8 @@ struct DataOptions {
     double syn_gaps = 0.01;
 
     bool synthetic() const { return path.empty(); }
+    // The format the files are read in: "csv" whenever a --csv-* flag was used.
+    std::string effective_format() const { return csv_given ? "csv" : format; }
     nlohmann::json to_json() const;
     static DataOptions from_json(const nlohmann::json& j);
     std::string describe() const;

@@ -1,0 +1,86 @@
+#include "tools/csv_options.h"
+
+#include <cmath>
+
+#include "core/error.h"
+
+namespace fusedrnn::tools {
+
+data::CsvFormat CsvOptions::format() const {
+    data::CsvFormat f;
+    f.name = "csv";
+    FR_CHECK(time.size() == 1 || (time.size() >= 4 && time.size() <= 6),
+             "--csv-time: give one column (parsed with --csv-time-format) or year,month,day,hour[,minute[,second]] "
+             "columns; got {} names", time.size());
+    f.time_columns = time;
+    f.time_format = time_format;
+    FR_CHECK(std::isfinite(step_minutes) && step_minutes * 60 >= 1 && std::fabs(step_minutes * 60 - std::round(step_minutes * 60)) < 1e-9,
+             "--csv-step-minutes must be a positive whole number of seconds, got {}", step_minutes);
+    f.step = int64_t(std::llround(step_minutes * 60));
+    f.rounding = round_times ? data::TimeRounding::Nearest : data::TimeRounding::Exact;
+    for (const auto& c : columns) {
+        const size_t eq = c.find('=');
+        const std::string name = c.substr(0, eq), as = eq == std::string::npos ? "" : c.substr(eq + 1);
+        FR_CHECK(!name.empty() && (eq == std::string::npos || !as.empty()),
+                 "--csv-columns: '{}' is not NAME or NAME=VARIABLE", c);
+        f.features.emplace_back(name, as);
+    }
+    f.missing_tokens = missing;
+    f.sentinels = sentinels;
+    FR_CHECK(delimiter.size() == 1 || delimiter == "\\t" || delimiter == "tab",
+             "--csv-delimiter must be one character (or 'tab'), got '{}'", delimiter);
+    f.delimiter = delimiter.size() == 1 ? delimiter[0] : '\t';
+    FR_CHECK(std::isfinite(utc_offset_hours) && std::fabs(utc_offset_hours) <= 14,
+             "--csv-utc-offset must be within ±14 hours, got {}", utc_offset_hours);
+    f.utc_offset = int64_t(std::llround(utc_offset_hours * 3600));
+    return f;
+}
+
+nlohmann::json CsvOptions::to_json() const {
+    return {{"time", time},           {"time_format", time_format}, {"columns", columns},
+            {"step_minutes", step_minutes}, {"round_times", round_times}, {"missing", missing},
+            {"sentinels", sentinels}, {"delimiter", delimiter},     {"utc_offset_hours", utc_offset_hours}};
+}
+
+CsvOptions CsvOptions::from_json(const nlohmann::json& j) {
+    CsvOptions o;
+    try {
+        o.time = j.at("time").get<std::vector<std::string>>();
+        o.time_format = j.at("time_format").get<std::string>();
+        o.columns = j.at("columns").get<std::vector<std::string>>();
+        o.step_minutes = j.at("step_minutes").get<double>();
+        o.round_times = j.at("round_times").get<bool>();
+        o.missing = j.at("missing").get<std::vector<std::string>>();
+        o.sentinels = j.at("sentinels").get<std::vector<double>>();
+        o.delimiter = j.at("delimiter").get<std::string>();
+        o.utc_offset_hours = j.at("utc_offset_hours").get<double>();
+    } catch (const nlohmann::json::exception& e) {
+        FR_FAIL("CSV layout in the checkpoint: {}", e.what());
+    }
+    return o;
+}
+
+void add_csv_options(CLI::App* cmd, CsvOptions& o, bool& given) {
+    const std::string g = "CSV layout (--format csv)";
+    auto mark = [&given](const std::string&) { given = true; };
+    cmd->add_option("--csv-time", o.time, "Time column, or year,month,day,hour[,minute[,second]] columns")
+        ->delimiter(',')->capture_default_str()->group(g)->each(mark);
+    cmd->add_option("--csv-time-format", o.time_format, "Format of a single time column (%Y %m %d %H %M %S)")
+        ->capture_default_str()->group(g)->each(mark);
+    cmd->add_option("--csv-columns", o.columns, "Feature columns, NAME or NAME=VARIABLE, comma-separated (default: all)")
+        ->delimiter(',')->group(g)->each(mark);
+    cmd->add_option("--csv-step-minutes", o.step_minutes, "Grid step of the series in minutes")
+        ->capture_default_str()->group(g)->each(mark);
+    cmd->add_flag("--csv-round-times", o.round_times, "Snap times to the nearest grid step (default: off-grid rows are bad lines)")
+        ->group(g)->each(mark);
+    cmd->add_option("--csv-missing", o.missing, "Cell texts meaning missing, comma-separated (default: empty cell, NA)")
+        ->delimiter(',')->group(g)->each(mark);
+    cmd->add_option("--csv-sentinel", o.sentinels, "Numbers meaning missing (e.g. -9999), comma-separated")
+        ->delimiter(',')->group(g)->each(mark);
+    cmd->add_option("--csv-delimiter", o.delimiter, "Field delimiter: one character, or 'tab'")
+        ->capture_default_str()->group(g)->each(mark);
+    cmd->add_option("--csv-utc-offset", o.utc_offset_hours, "Hours the file's clock is ahead of UTC (Beijing: 8)")
+        ->capture_default_str()->group(g)->each(mark);
+}
+
+}  // namespace fusedrnn::tools

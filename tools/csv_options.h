@@ -1,0 +1,33 @@
+// `--format csv`: a station CSV of any layout described on the command line (time column(s) and
+// format, feature columns, grid step, missing markers), and its JSON form, stored in checkpoints so
+// `eval` and `predict` read new files of the same layout the same way.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/data/csv_reader.h"
+
+namespace fusedrnn::tools {
+
+struct CsvOptions {
+    std::vector<std::string> time = {"DATE"};        // one column, or year,month,day,hour[,minute[,second]]
+    std::string time_format = "%Y-%m-%d %H:%M:%S";
+    std::vector<std::string> columns;                // feature columns; NAME or NAME=VARIABLE; empty = all
+    double step_minutes = 60;
+    bool round_times = false;                        // snap times to the nearest grid step (else off-grid = bad line)
+    std::vector<std::string> missing = {"", "NA"};
+    std::vector<double> sentinels;
+    std::string delimiter = ",";
+    double utc_offset_hours = 0;
+
+    // The reader's layout; throws Error naming the flag when a value makes no sense.
+    data::CsvFormat format() const;
+    nlohmann::json to_json() const;
+    static CsvOptions from_json(const nlohmann::json& j);
+};
+
+// Adds the --csv-* flags; `given` becomes true when the command line uses any of them.
+void add_csv_options(CLI::App* cmd, CsvOptions& o, bool& given);
+
+}  // namespace fusedrnn::tools
