@@ -60,14 +60,14 @@ void CpuBackend<T>::linear_forward(int M, int in, int out, const T* x, const T* 
     if (b) {
         for (int r = 0; r < M; ++r) std::memcpy(y + size_t(r) * out, b, sizeof(T) * out);
     }
-    gemm(false, true, M, out, in, T(1), x, in, W, in, b ? T(1) : T(0), y, out);
+    gemm_rows_parallel(false, true, M, out, in, T(1), x, in, W, in, b ? T(1) : T(0), y, out);
 }
 
 template <class T>
 void CpuBackend<T>::linear_backward(int M, int in, int out, const T* x, const T* W, const T* dy, T* dx, T* dW,
                                     T* db) {
-    if (dx) gemm(false, false, M, in, out, T(1), dy, out, W, in, T(0), dx, in);
-    if (dW) gemm(true, false, out, in, M, T(1), dy, out, x, in, T(1), dW, in);
+    if (dx) gemm_rows_parallel(false, false, M, in, out, T(1), dy, out, W, in, T(0), dx, in);
+    if (dW) gemm_rows_parallel(true, false, out, in, M, T(1), dy, out, x, in, T(1), dW, in);
     if (db)
         for (int r = 0; r < M; ++r)
             for (int c = 0; c < out; ++c) db[c] += dy[size_t(r) * out + c];
