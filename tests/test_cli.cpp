@@ -162,6 +162,14 @@ TEST(Cli, CustomCsvLayoutFromFlags) {
                                  out + "/forecast.csv"});
     ASSERT_EQ(p.status, 0) << p.output;
     EXPECT_NE(testing::read_file_bytes(out + "/forecast.csv").find("south,"), std::string::npos);
+    // New files of the same layout (--data without --csv-* flags): read with the checkpoint's layout.
+    const std::string recent = testing::temp_dir() + "/recent";
+    fs::create_directories(recent);
+    fs::copy_file(dir + "/north.csv", recent + "/north.csv");
+    const CliResult pr = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--data", recent, "--backend",
+                                  "cpu", "--out", out + "/recent.csv"});
+    ASSERT_EQ(pr.status, 0) << pr.output;
+    EXPECT_NE(pr.output.find("(csv format): 1 stations"), std::string::npos) << pr.output;
 
     // Without the layout the files are not a known format; with a preset the flags are a contradiction.
     const CliResult plain = run_cli({"train", "--data", dir, "--backend", "cpu", "--out", out + "2"});

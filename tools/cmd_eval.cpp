@@ -15,7 +15,6 @@ void register_eval(CLI::App& app) {
     struct Opts {
         std::string checkpoint, split = "test", backend = "auto", json;
         DataOptions data;
-        bool data_given = false;
         int batch = 4096;
         long max_windows = 0;
     };
@@ -33,10 +32,7 @@ void register_eval(CLI::App& app) {
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
         // Without --data (and without synthetic flags), evaluate on the data the model was trained on.
-        const bool data_flags = cmd->count("--data") || cmd->count("--synthetic-stations") ||
-                                cmd->count("--synthetic-years") || cmd->count("--synthetic-seed");
-        const DataOptions data = data_flags ? o->data : f.data;
-        data::WindowedDataset ds = data::build_dataset(load_stations(data), f.dataset);
+        data::WindowedDataset ds = data::build_dataset(load_stations(data_for_checkpoint(cmd, o->data, f.data)), f.dataset);
         FR_CHECK(ds.data.vars == f.vars, "the data's variables ({}) differ from the checkpoint's ({})",
                  fmt::join(ds.data.vars, ","), fmt::join(f.vars, ","));
         fmt::print(stderr, "{}\n", ds.report.summary());

@@ -52,9 +52,7 @@ void register_predict(CLI::App& app) {
     cmd->callback([o, cmd] {
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
-        const bool data_flags = cmd->count("--data") || cmd->count("--synthetic-stations") ||
-                                cmd->count("--synthetic-years") || cmd->count("--synthetic-seed");
-        data::StationSet set = load_stations(data_flags ? o->data : f.data);
+        data::StationSet set = load_stations(data_for_checkpoint(cmd, o->data, f.data));
         FR_CHECK(set.vars == f.vars, "the history's variables ({}) differ from the checkpoint's ({})",
                  fmt::join(set.vars, ","), fmt::join(f.vars, ","));
         const data::WindowSpec& w = f.dataset.window;
@@ -77,8 +75,9 @@ void register_predict(CLI::App& app) {
             ends.push_back(e);
         }
         if (!skipped.empty())
-            log_line(fmt::format("no complete {}-step input window (missing values) at {} stations: {}", w.input_len,
-                                 skipped.size(), fmt::join(skipped, ", ")));
+            log_line(fmt::format("no complete {}-step input window (history too short, or missing values in every "
+                                 "stretch of {} rows) at {} stations: {}", w.input_len, int64_t(w.input_len - 1) * w.in_step + 1, skipped.size(),
+                                 fmt::join(skipped, ", ")));
         FR_CHECK(!chosen.empty(), "no station has a complete input window of {} steps to forecast from", w.input_len);
         const int B = int(chosen.size());
         std::vector<float> x(size_t(w.input_len) * B * F);

@@ -67,6 +67,18 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
         ->check(CLI::Range(0.0, 0.5));
 }
 
+DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, const DataOptions& from_checkpoint) {
+    const bool names_data = cmd->count("--data") || cmd->count("--synthetic-stations") ||
+                            cmd->count("--synthetic-years") || cmd->count("--synthetic-seed");
+    if (!names_data) return from_checkpoint;
+    DataOptions d = given;
+    if (!d.synthetic() && !from_checkpoint.synthetic() && !cmd->count("--format") && !d.csv_given) {
+        d.format = from_checkpoint.format;
+        d.csv = from_checkpoint.csv;
+    }
+    return d;
+}
+
 data::StationSet load_stations(const DataOptions& o) {
     if (o.synthetic()) {
         FR_CHECK(!o.csv_given, "the --csv-* flags describe station files: give them with --data");

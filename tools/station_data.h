@@ -38,6 +38,11 @@ struct DataOptions {
 
 void add_data_options(CLI::App* cmd, DataOptions& o);
 
+// The data a command holding a checkpoint reads (eval, predict): the checkpoint's own unless the command
+// line names data; station files named without --format or --csv-* flags are read in the checkpoint's
+// format and CSV layout (when it was trained on files).
+DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, const DataOptions& from_checkpoint);
+
 // Reads (or generates) the stations, printing what was read and what was skipped to stderr.
 data::StationSet load_stations(const DataOptions& o);
 
