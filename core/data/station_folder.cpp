@@ -74,10 +74,15 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
                      "found {})", path, names_of(files));
             const std::vector<std::string> header = read_csv_header(first_csv->string());
             format = detect_csv_preset(header);
+            // One "column" holding ';' or tabs: the file is not comma-separated.
+            const bool other_delimiter =
+                header.size() == 1 && header[0].find_first_of(";\t") != std::string::npos;
             FR_CHECK(!format.empty(),
-                     "station data: {}: header not recognised as any known layout ({}); columns: {}. Pass the format "
-                     "explicitly (\"csv\" with a column spec)", first_csv->string(), join_names(csv_preset_names()),
-                     join_names(header));
+                     "station data: {}: header not recognised as any known layout ({}); columns: {}.{} Pass the "
+                     "format explicitly (on the command line: --format, or --csv-time, --csv-columns, ... for a "
+                     "layout of your own)",
+                     first_csv->string(), join_names(csv_preset_names()), join_names(header),
+                     other_delimiter ? " The header has no commas: a different delimiter (--csv-delimiter)?" : "");
         }
     }
     out.format = format;
