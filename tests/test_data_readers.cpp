@@ -455,7 +455,12 @@ TEST(DataFolder, IsdYearsMergeAndHistoryNames) {
                "\"USAF\",\"WBAN\",\"STATION NAME\",\"CTRY\",\"STATE\",\"ICAO\",\"LAT\",\"LON\",\"ELEV(M)\",\"BEGIN\",\"END\"\n"
                "\"071690\",\"99999\",\"ROBINSON\",\"FR\",\"\",\"\",\"+48.767\",\"+002.200\",\"+0178.0\",\"1973\",\"2017\"\n");
     write_file(dir, "README.md", "notes\n");
-    const StationData d = read_station_set(dir);
+    StationReadOptions with_progress;
+    size_t progress_done = 0, progress_total = 0;
+    with_progress.on_progress = [&](size_t done, size_t total) { progress_done = done, progress_total = total; };
+    const StationData d = read_station_set(dir, with_progress);
+    EXPECT_EQ(progress_done, 2u);
+    EXPECT_EQ(progress_total, 2u);
     EXPECT_EQ(d.format, "isd-lite");
     ASSERT_EQ(d.set.num_stations(), 2);
     EXPECT_EQ(d.set.stations[0].id, "010010-99999");

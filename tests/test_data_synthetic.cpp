@@ -67,6 +67,21 @@ TEST(DataSynthetic, DeterministicForASeedAndIndependentOfThreads) {
     EXPECT_TRUE(same_bits(generate_synthetic_station(more, 2).values, a.station(2).values));
 }
 
+// Generated in chunks of stations with progress reported between them: the chunking changes nothing,
+// and progress climbs to the total.
+TEST(DataSynthetic, ProgressAcrossChunksAndStationsBeyondTheFirstChunk) {
+    SyntheticConfig cfg;
+    cfg.stations = 260;
+    cfg.years = 1;
+    cfg.seed = 5;
+    std::vector<std::pair<size_t, size_t>> calls;
+    const StationSet set = generate_synthetic(cfg, [&](size_t done, size_t total) { calls.emplace_back(done, total); });
+    ASSERT_FALSE(calls.empty());
+    EXPECT_EQ(calls.back(), std::make_pair(size_t(260), size_t(260)));
+    for (size_t i = 1; i < calls.size(); ++i) EXPECT_GT(calls[i].first, calls[i - 1].first);
+    EXPECT_TRUE(same_bits(generate_synthetic_station(cfg, 258).values, set.station(258).values));
+}
+
 TEST(DataSynthetic, PhysicallyPlausible) {
     SyntheticConfig cfg;
     cfg.stations = 24;

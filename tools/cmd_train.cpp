@@ -104,7 +104,7 @@ void run(TrainCmd& c) {
                              format_rate(r.windows_per_s), format_duration(r.seconds), r.best ? " | best" : ""));
     };
     trainer.on_message = [](const std::string& m) { log_line(m); };
-    trainer.on_eval_progress = WindowsProgress("validating");
+    trainer.on_eval_progress = CountProgress("validating");
     const auto history = trainer.fit();
 
     const fs::path out(c.train.out_dir);
@@ -119,11 +119,11 @@ void run(TrainCmd& c) {
 
     // Test with the best checkpoint (lowest validation loss).
     load_parameters(read_checkpoint((out / "best.safetensors").string()), model);
-    const auto test = evaluate_forecaster(model, dev, dev.starts[2], c.eval_batch, WindowsProgress("test"));
-    const auto test_p = evaluate_persistence(*backend, dev, dev.starts[2], c.eval_batch, WindowsProgress("test, persistence"));
-    const auto val = evaluate_forecaster(model, dev, dev.starts[1], c.eval_batch, WindowsProgress("validation"));
+    const auto test = evaluate_forecaster(model, dev, dev.starts[2], c.eval_batch, CountProgress("test"));
+    const auto test_p = evaluate_persistence(*backend, dev, dev.starts[2], c.eval_batch, CountProgress("test, persistence"));
+    const auto val = evaluate_forecaster(model, dev, dev.starts[1], c.eval_batch, CountProgress("validation"));
     const auto val_p = evaluate_persistence(*backend, dev, dev.starts[1], c.eval_batch,
-                                            WindowsProgress("validation, persistence"));
+                                            CountProgress("validation, persistence"));
     log_line(fmt::format("evaluated the best checkpoint on {} test and {} validation windows", test.windows(),
                          val.windows()));
     FR_CHECK(test.windows() > 0, "no test windows: the test split has no stretch of {} present rows", ds.window.span());

@@ -54,17 +54,18 @@ double now_s() {
 }
 }  // namespace
 
-WindowsProgress::WindowsProgress(std::string what) : what_(std::move(what)), start_(now_s()) {}
+CountProgress::CountProgress(std::string what, std::string unit)
+    : what_(std::move(what)), unit_(std::move(unit)), start_(now_s()) {}
 
-void WindowsProgress::operator()(size_t done, size_t total) {
+void CountProgress::operator()(size_t done, size_t total) {
     const double t = now_s();
     if (done <= prev_done_) start_ = t, last_ = -1;  // a new pass
     prev_done_ = done;
     if (t - last_ < 0.5 && done < total) return;
     last_ = t;
     const double rate = double(done) / std::max(t - start_, 1e-9);
-    live_line(fmt::format("{} | {}/{} windows | {} windows/s | ETA {}", what_, format_rate(double(done)),
-                          format_rate(double(total)), format_rate(rate), format_duration(double(total - done) / rate)));
+    live_line(fmt::format("{} | {}/{} {} | {} {}/s | ETA {}", what_, format_rate(double(done)), format_rate(double(total)),
+                          unit_, format_rate(rate), unit_, format_duration(double(total - done) / rate)));
 }
 
 }  // namespace fusedrnn::tools

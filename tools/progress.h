@@ -17,16 +17,17 @@ void live_line(const std::string& text);
 // Ends a live line (if any) and prints `text` on its own line to stderr.
 void log_line(const std::string& text);
 
-// A live line for a long pass over windows ("validating | 1.2M/49.3M windows | 812k windows/s | ETA 58s"),
-// redrawn at most twice a second. Usable as an EvalProgress callback; a call with fewer windows done than
-// the last one starts a new pass (rate and ETA restart), so one object serves every validation pass.
-class WindowsProgress {
+// A live line for a long pass over a known number of items, e.g. "validating | 1.2M/49.3M windows |
+// 812k windows/s | ETA 58s", redrawn at most twice a second. Usable as an EvalProgress callback (and for
+// station files read or generated); a call with fewer items done than the last one starts a new pass
+// (rate and ETA restart), so one object serves every validation pass.
+class CountProgress {
 public:
-    explicit WindowsProgress(std::string what);
+    explicit CountProgress(std::string what, std::string unit = "windows");
     void operator()(size_t done, size_t total);
 
 private:
-    std::string what_;
+    std::string what_, unit_;
     double start_ = 0, last_ = -1;
     size_t prev_done_ = 0;
 };

@@ -4,6 +4,7 @@
 
 #include "core/data/station_folder.h"
 #include "core/data/synthetic.h"
+#include "tools/progress.h"
 
 namespace fusedrnn::tools {
 
@@ -88,8 +89,9 @@ data::StationSet load_stations(const DataOptions& o) {
         c.start_year = o.syn_start_year;
         c.seed = o.syn_seed;
         c.gap_fraction = o.syn_gaps;
-        fmt::print(stderr, "data: {}\n", o.describe());
-        return data::generate_synthetic(c);
+        data::StationSet set = data::generate_synthetic(c, CountProgress("generating synthetic stations", "stations"));
+        log_line(fmt::format("data: {}", o.describe()));
+        return set;
     }
     FR_CHECK(!o.csv_given || o.format == "auto" || o.format == "csv",
              "the --csv-* flags describe a custom layout (--format csv), but --format is '{}'", o.format);
@@ -98,9 +100,10 @@ data::StationSet load_stations(const DataOptions& o) {
     if (ro.format == "csv") ro.csv = o.csv.format();
     ro.on_bad_line = o.skip_bad_lines ? data::BadLines::Skip : data::BadLines::Error;
     ro.max_stations = o.max_stations;
+    ro.on_progress = CountProgress("reading " + o.path, "stations");
     data::StationData d = data::read_station_set(o.path, ro);
-    fmt::print(stderr, "data: {} ({} format): {} stations; {}\n", o.path, d.format, d.set.num_stations(),
-               d.report.summary());
+    log_line(fmt::format("data: {} ({} format): {} stations; {}", o.path, d.format, d.set.num_stations(),
+                         d.report.summary()));
     for (const auto& e : d.report.examples) fmt::print(stderr, "  {}\n", e);
     if (!d.ignored.empty())
         fmt::print(stderr, "  ignored {} files that are not {} station files (e.g. {})\n", d.ignored.size(), d.format,

@@ -179,6 +179,7 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
             data.report.merge(reports[k]);
             data.set.append(std::move(s));
         }
+        if (opts.on_progress) opts.on_progress(size_t(end), size_t(n));
     }
     return data;
 }

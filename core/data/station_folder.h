@@ -8,6 +8,7 @@
 // run is reproducible whatever the thread count.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,9 @@ struct StationReadOptions {
     CsvFormat csv;                // the layout for format == "csv"
     BadLines on_bad_line = BadLines::Error;  // applied to every file
     int max_stations = 0;         // read only the first N stations (file-name order); 0 = all
+    // Called on the calling thread after each chunk of stations is read (stations done, total): thousands
+    // of files take minutes.
+    std::function<void(size_t, size_t)> on_progress;
 };
 
 struct StationFiles {

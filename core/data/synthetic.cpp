@@ -253,7 +253,7 @@ int64_t SyntheticConfig::rows_per_station() const {
     return (year_start(start_year + years) - year_start(start_year)) / kSecondsPerHour;
 }
 
-StationSet generate_synthetic(const SyntheticConfig& cfg) {
+StationSet generate_synthetic(const SyntheticConfig& cfg, const std::function<void(size_t, size_t)>& progress) {
     check_config(cfg);
     StationSet set;
     set.vars = weather5k_vars();
@@ -266,8 +266,15 @@ StationSet generate_synthetic(const SyntheticConfig& cfg) {
     }
     set.values.resize(size_t(cfg.stations) * size_t(rows) * 5);
     const int64_t start = year_start(cfg.start_year);
+    // Chunks of stations, each filled in parallel, so progress can be reported from this thread.
+    const int chunk = 256;
+    for (int begin = 0; begin < cfg.stations; begin += chunk) {
+        const int end = std::min(cfg.stations, begin + chunk);
 #pragma omp parallel for schedule(dynamic, 1)
-    for (int i = 0; i < cfg.stations; ++i) fill_station(cfg, i, start, rows, set.values.data() + int64_t(i) * rows * 5);
+        for (int i = begin; i < end; ++i)
+            fill_station(cfg, i, start, rows, set.values.data() + int64_t(i) * rows * 5);
+        if (progress) progress(size_t(end), size_t(cfg.stations));
+    }
     return set;
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 
 #include "core/data/station_series.h"
 
@@ -27,8 +28,10 @@ struct SyntheticConfig {
     int64_t rows_per_station() const;
 };
 
-// All stations, concatenated (ids "SYN00000", ...).
-StationSet generate_synthetic(const SyntheticConfig& config);
+// All stations, concatenated (ids "SYN00000", ...). `progress` (stations done, total), if given, is called
+// on the calling thread as chunks of stations are finished (WEATHER-5K scale takes a minute or more).
+StationSet generate_synthetic(const SyntheticConfig& config,
+                              const std::function<void(size_t, size_t)>& progress = {});
 // One station, identical to station `index` of generate_synthetic(config).
 StationSeries generate_synthetic_station(const SyntheticConfig& config, int index);
 
