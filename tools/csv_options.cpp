@@ -14,9 +14,10 @@ data::CsvFormat CsvOptions::format() const {
              "columns; got {} names", time.size());
     f.time_columns = time;
     f.time_format = time_format;
-    FR_CHECK(std::isfinite(step_minutes) && step_minutes * 60 >= 1 && std::fabs(step_minutes * 60 - std::round(step_minutes * 60)) < 1e-9,
+    const double step_s = step_minutes * 60;
+    FR_CHECK(std::isfinite(step_s) && step_s >= 1 && std::fabs(step_s - std::round(step_s)) < 1e-9,
              "--csv-step-minutes must be a positive whole number of seconds, got {}", step_minutes);
-    f.step = int64_t(std::llround(step_minutes * 60));
+    f.step = int64_t(std::llround(step_s));
     f.rounding = round_times ? data::TimeRounding::Nearest : data::TimeRounding::Exact;
     for (const auto& c : columns) {
         const size_t eq = c.find('=');
