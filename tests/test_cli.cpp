@@ -106,6 +106,40 @@ TEST(Cli, TrainEvalPredictResume) {
     EXPECT_EQ(nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json")).at("epochs").get<int>(), 3);
 }
 
+// The model, window, split, normalization and optimizer flags reach the run (read back from metrics.json),
+// and a checkpoint trained with them evaluates and predicts.
+TEST(Cli, TrainingFlagsReachTheRun) {
+    const std::string out = testing::temp_dir() + "/run";
+    const CliResult t = run_cli({"train", "--synthetic-stations", "2", "--synthetic-years", "3", "--cell", "rnn_relu",
+                                 "--hidden", "6", "--layers", "2", "--bidirectional", "--input-len", "10", "--step", "2",
+                                 "--horizon", "3", "--out-offset", "4", "--out-step", "2", "--targets", "SLP", "TMP",
+                                 "--split", "dates:2021-01-01,2022-06-01,2023-01-01", "--stats", "weather5k",
+                                 "--optimizer", "rmsprop", "--lr", "0.003", "--clip", "0.5", "--batch", "32",
+                                 "--max-batches", "2", "--epochs", "1", "--eval-windows", "100", "--backend", "cpu",
+                                 "--out", out});
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_NE(t.output.find("training: rmsprop lr 0.003, batch 32"), std::string::npos) << t.output;
+    EXPECT_NE(t.output.find("clip 0.5"), std::string::npos) << t.output;
+    const auto m = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
+    const auto& spec = m.at("model").at("spec");
+    EXPECT_EQ(spec.at("cell"), "rnn_relu");
+    EXPECT_EQ(spec.at("num_layers"), 2);
+    EXPECT_EQ(spec.at("bidirectional"), true);
+    EXPECT_EQ(m.at("model").at("outputs"), 3 * 2);
+    const auto& ds = m.at("dataset");
+    EXPECT_EQ(ds.at("targets"), nlohmann::json({"SLP", "TMP"}));
+    EXPECT_EQ(ds.at("window"), nlohmann::json({{"horizon", 3}, {"in_step", 2}, {"input_len", 10}, {"out_offset", 4},
+                                               {"out_step", 2}}));
+    EXPECT_NEAR(ds.at("stats").at("mean").at(0).get<double>(), 12.709, 1e-3);  // WEATHER-5K's fixed statistics
+    EXPECT_EQ(ds.at("split").at("val").at("text"), "[2022-06-01 00:00:00, 2023-01-01 00:00:00)");
+    EXPECT_EQ(m.at("test").at("model").at("windows"), 100);
+    const CliResult p = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu", "--out",
+                                 out + "/f.csv"});
+    ASSERT_EQ(p.status, 0) << p.output;
+    const std::string csv = testing::read_file_bytes(out + "/f.csv");
+    EXPECT_EQ(csv.substr(0, csv.find('\n')), "station,issued_at,lead,time,SLP,TMP") << csv.substr(0, 200);
+}
+
 TEST(Cli, SyntheticStationFilesReadBack) {
     const std::string dir = testing::temp_dir() + "/stations";
     const CliResult s = run_cli({"data", "synth", "--stations", "2", "--years", "3", "--out", dir});
