@@ -153,6 +153,8 @@ TEST(Cli, SyntheticStationFilesReadBack) {
                                  "--backend", "cpu", "--out", out});
     ASSERT_EQ(t.status, 0) << t.output;
     EXPECT_NE(t.output.find("weather5k"), std::string::npos) << t.output;  // detected as WEATHER-5K CSV
+    const auto m = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
+    EXPECT_EQ(m.at("data").at("format"), "weather5k");  // recorded as read, not as "auto"
 }
 
 // A CSV of a layout no preset knows, described by --csv-* flags: semicolons, a 30-minute grid, a time

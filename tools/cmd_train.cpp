@@ -69,7 +69,9 @@ void run(TrainCmd& c) {
     // The backend first: an unavailable GPU should fail in a second, not after minutes of data loading.
     auto backend = make_backend(c.backend);
     create_output_folder(c.train.out_dir);
-    data::WindowedDataset ds = data::build_dataset(load_stations(c.data), dc);
+    std::string format_read;
+    data::WindowedDataset ds = data::build_dataset(load_stations(c.data, &format_read), dc);
+    if (!c.data.synthetic()) c.data.format = format_read;  // the checkpoint records "isd-lite", not "auto"
     fmt::print(stderr, "windows: {}\n", ds.window.str());
     fmt::print(stderr, "split: {}\n", ds.split.str());
     fmt::print(stderr, "{}\n", ds.report.summary());

@@ -80,7 +80,7 @@ DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, c
     return d;
 }
 
-data::StationSet load_stations(const DataOptions& o) {
+data::StationSet load_stations(const DataOptions& o, std::string* format_read) {
     if (o.synthetic()) {
         FR_CHECK(!o.csv_given, "the --csv-* flags describe station files: give them with --data");
         data::SyntheticConfig c;
@@ -102,6 +102,7 @@ data::StationSet load_stations(const DataOptions& o) {
     ro.max_stations = o.max_stations;
     ro.on_progress = CountProgress("reading " + o.path, "stations");
     data::StationData d = data::read_station_set(o.path, ro);
+    if (format_read) *format_read = d.format;
     log_line(fmt::format("data: {} ({} format): {} stations; {}", o.path, d.format, d.set.num_stations(),
                          d.report.summary()));
     for (const auto& e : d.report.examples) fmt::print(stderr, "  {}\n", e);

@@ -44,6 +44,8 @@ void add_data_options(CLI::App* cmd, DataOptions& o);
 DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, const DataOptions& from_checkpoint);
 
 // Reads (or generates) the stations, printing what was read and what was skipped to stderr.
-data::StationSet load_stations(const DataOptions& o);
+// `format_read` (if given) receives the format the files were read in ("auto" resolved), so a checkpoint
+// can record it.
+data::StationSet load_stations(const DataOptions& o, std::string* format_read = nullptr);
 
 }  // namespace fusedrnn::tools
