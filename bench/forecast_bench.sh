@@ -47,13 +47,10 @@ for cell in "${CELLS[@]}"; do
   rows+=("{\"framework\": \"torch\", \"backend\": \"$tdev + DataLoader($TORCH_WORKERS workers)\", \"cell\": \"$cell\", \"hidden\": $HIDDEN, \"windows_per_s\": $twps}")
 done
 
-{
-  echo "{\"stations\": $STATIONS, \"years\": $YEARS, \"batch\": 1024, \"timed_batches\": $BATCHES, \"rows\": ["
-  for i in "${!rows[@]}"; do
-    [ "$i" -gt 0 ] && echo ","
-    echo -n "  ${rows[$i]}"
-  done
-  echo ""
-  echo "]}"
-} >"$OUT_DIR/forecast_bench.json"
+printf '%s\n' "${rows[@]}" | python3 -c '
+import json, sys
+rows = [json.loads(line) for line in sys.stdin if line.strip()]
+meta = dict(zip(("stations", "years", "timed_batches"), map(int, sys.argv[1:4])))
+json.dump({**meta, "batch": 1024, "rows": rows}, open(sys.argv[4], "w"), indent=2)
+' "$STATIONS" "$YEARS" "$BATCHES" "$OUT_DIR/forecast_bench.json"
 cat "$OUT_DIR/forecast_bench.json"
