@@ -1,5 +1,6 @@
 #include "tools/csv_options.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"
@@ -26,7 +27,10 @@ data::CsvFormat CsvOptions::format() const {
                  "--csv-columns: '{}' is not NAME or NAME=VARIABLE", c);
         f.features.emplace_back(name, as);
     }
-    f.missing_tokens = missing;
+    f.missing_tokens = {"", "NA"};
+    for (const auto& m : missing)
+        if (std::find(f.missing_tokens.begin(), f.missing_tokens.end(), m) == f.missing_tokens.end())
+            f.missing_tokens.push_back(m);
     f.sentinels = sentinels;
     FR_CHECK(delimiter.size() == 1 || delimiter == "\\t" || delimiter == "tab",
              "--csv-delimiter must be one character (or 'tab'), got '{}'", delimiter);
@@ -74,7 +78,7 @@ void add_csv_options(CLI::App* cmd, CsvOptions& o, bool& given) {
         ->capture_default_str()->group(g)->each(mark);
     cmd->add_flag("--csv-round-times", o.round_times, "Snap times to the nearest grid step (default: off-grid rows are bad lines)")
         ->group(g)->each(mark);
-    cmd->add_option("--csv-missing", o.missing, "Cell texts meaning missing, comma-separated (default: empty cell, NA)")
+    cmd->add_option("--csv-missing", o.missing, "More cell texts meaning missing, comma-separated (empty cells and NA always are)")
         ->delimiter(',')->group(g)->each(mark);
     cmd->add_option("--csv-sentinel", o.sentinels, "Numbers meaning missing (e.g. -9999), comma-separated")
         ->delimiter(',')->group(g)->each(mark);

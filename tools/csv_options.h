@@ -16,7 +16,7 @@ struct CsvOptions {
     std::vector<std::string> columns;                // feature columns; NAME or NAME=VARIABLE; empty = all
     double step_minutes = 60;
     bool round_times = false;                        // snap times to the nearest grid step (else off-grid = bad line)
-    std::vector<std::string> missing = {"", "NA"};
+    std::vector<std::string> missing;                // besides empty cells and NA, which always mean missing
     std::vector<double> sentinels;
     std::string delimiter = ",";
     double utc_offset_hours = 0;
