@@ -21,6 +21,13 @@ public:
     using Error::Error;
 };
 
+// Raised when training stopped because it was asked to (Ctrl-C, SIGTERM) after saving a checkpoint to
+// resume from; the message says where it stopped and what was saved.
+class Interrupted : public Error {
+public:
+    using Error::Error;
+};
+
 namespace detail {
 [[noreturn]] void throw_error(const char* file, int line, const std::string& msg);
 }  // namespace detail

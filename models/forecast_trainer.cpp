@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "core/data/sampler.h"
 #include "models/checkpoint.h"
@@ -131,7 +132,101 @@ ForecastTrainer::ForecastTrainer(Forecaster& model, Optimizer& optimizer, const 
              model_.spec().input_size, data_.F);
 }
 
-double ForecastTrainer::loss_on(const std::vector<int64_t>& starts) {
+double ForecastTrainer::loss_on(const std::vector<int64_t>& starts) { return mean_loss(starts, nullptr); }
+
+nlohmann::json ForecastTrainer::EpochState::to_json() const {
+    return {{"epoch", epoch},   {"batch", batch},       {"steps_done", steps_done}, {"steps", steps},
+            {"windows", windows}, {"loss_sum", loss_sum}, {"norm_sum", norm_sum},     {"seconds", seconds}};
+}
+
+ForecastTrainer::EpochState ForecastTrainer::EpochState::from_json(const nlohmann::json& j) {
+    EpochState st;
+    st.epoch = j.at("epoch").get<int>();
+    st.batch = j.at("batch").get<int>();
+    st.steps_done = j.at("steps_done").get<long>();
+    st.steps = j.at("steps").get<long>();
+    st.windows = j.at("windows").get<long>();
+    st.loss_sum = j.at("loss_sum").get<double>();  // JSON keeps doubles exactly (shortest round trip)
+    st.norm_sum = j.at("norm_sum").get<double>();
+    st.seconds = j.at("seconds").get<double>();
+    return st;
+}
+
+long ForecastTrainer::steps_per_epoch() const {
+    const data::BatchSampler sampler(data_.starts[0], o_.batch, data::BatchSampler::Order::Shuffled, o_.seed);
+    const long steps = long(sampler.batches_per_epoch());
+    FR_CHECK(steps > 0, "only {} training windows, fewer than one batch of {}: lower --batch", sampler.num_windows(),
+             o_.batch);
+    return o_.max_batches > 0 ? std::min(steps, o_.max_batches) : steps;
+}
+
+void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
+    Backend<float>& be = model_.backend();
+    // Shuffled full batches; the order depends only on (seed, epoch), so a resumed epoch picks up at
+    // step st.steps_done with exactly the batches it would have seen.
+    const data::BatchSampler sampler(data_.starts[0], o_.batch, data::BatchSampler::Order::Shuffled, o_.seed);
+    const long steps = st.steps;
+    std::vector<int64_t> order;
+    const auto t0 = Clock::now();
+    const double seconds_before = st.seconds;
+    const long windows_before = st.windows, first_step = st.steps_done;
+    auto last_report = t0, last_save = t0;
+    for (long s = st.steps_done; s < steps; ++s) {
+        const int B = sampler.batch(st.epoch, s, order);
+        gather(be, data_, order.data(), B, starts_dev_, x_, y_);
+        model_.zero_grad();
+        Tensor<float> pred = model_.forward(x_, true);
+        ensure_shape(be, grad_, pred.shape());
+        const double loss = be.mse(pred.numel(), pred.data(), y_.data(), grad_.data(), 1.0f).loss;
+        if (!std::isfinite(loss)) {
+            const bool bad_input = !be.all_finite(x_.numel(), x_.data()) || !be.all_finite(y_.numel(), y_.data());
+            const bool bad_params = !be.all_finite(model_.params().size(), model_.params().values());
+            throw NumericError(fmt::format(
+                "loss is {} at epoch {} step {}/{}: {}", loss, st.epoch, s + 1, steps,
+                bad_input    ? "the batch contains NaN/Inf values (a window touched missing data)"
+                : bad_params ? "the parameters became NaN/Inf (diverged: lower --lr or set --clip)"
+                             : "the model output overflowed (lower --lr or set --clip)"));
+        }
+        model_.backward(grad_);
+        const double norm = clip_grad_norm(model_.params(), o_.clip);
+        if (!std::isfinite(norm))
+            throw NumericError(fmt::format("gradient norm is {} at epoch {} step {}/{}: training diverged "
+                                           "(lower --lr or set --clip)", norm, st.epoch, s + 1, steps));
+        opt_.step(model_.params());
+        st.loss_sum += loss * B;
+        st.norm_sum += norm;
+        st.windows += B;
+        st.steps_done = s + 1;
+        st.seconds = seconds_before + seconds_since(t0);
+        if (o_.stop_requested && o_.stop_requested()) save_and_stop(st, "");
+        if (o_.checkpoint_seconds > 0 && seconds_since(last_save) >= o_.checkpoint_seconds) {
+            save(last_path_, true, &st);
+            last_save = Clock::now();
+        }
+        if (on_progress && (seconds_since(last_report) > 0.5 || s + 1 == steps)) {
+            last_report = Clock::now();
+            Progress p;
+            p.epoch = st.epoch;
+            p.epochs = o_.epochs;
+            p.step = s + 1;
+            p.steps = steps;
+            p.loss = st.loss_sum / double(st.windows);
+            p.grad_norm = norm;
+            const double el = seconds_since(t0);
+            p.windows_per_s = double(st.windows - windows_before) / std::max(el, 1e-9);
+            p.eta_s = el / double(s + 1 - first_step) * double(steps - s - 1);
+            on_progress(p);
+        }
+    }
+    rec.seconds = st.seconds;
+    rec.train_loss = st.loss_sum / double(std::max(st.windows, 1L));
+    rec.grad_norm = st.norm_sum / double(std::max(steps, 1L));
+    rec.windows_per_s = double(st.windows) / std::max(st.seconds, 1e-9);
+}
+
+// With `st`, polls for a stop between batches: the epoch's training is done and saved with it, and a
+// resumed run validates again from the start.
+double ForecastTrainer::mean_loss(const std::vector<int64_t>& starts, const EpochState* st) {
     Backend<float>& be = model_.backend();
     double sum = 0;
     long n = 0;
@@ -142,135 +237,118 @@ double ForecastTrainer::loss_on(const std::vector<int64_t>& starts) {
         sum += be.mse(pred.numel(), pred.data(), y_.data(), nullptr, 1.0f).loss * B;
         n += B;
         if (on_eval_progress) on_eval_progress(size_t(n), starts.size());
+        if (st && o_.stop_requested && o_.stop_requested()) save_and_stop(*st, " (during validation)");
     }
     return n ? sum / double(n) : std::nan("");
 }
 
-void ForecastTrainer::train_epoch(int epoch, EpochRecord& rec) {
-    Backend<float>& be = model_.backend();
-    // Shuffled full batches; the order depends only on (seed, epoch).
-    const data::BatchSampler sampler(data_.starts[0], o_.batch, data::BatchSampler::Order::Shuffled, o_.seed);
-    long steps = long(sampler.batches_per_epoch());
-    FR_CHECK(steps > 0, "only {} training windows, fewer than one batch of {}: lower --batch",
-             sampler.num_windows(), o_.batch);
-    if (o_.max_batches > 0) steps = std::min(steps, o_.max_batches);
-    std::vector<int64_t> order;
-    const auto t0 = Clock::now();
-    double loss_sum = 0, norm_sum = 0;
-    long windows = 0;
-    auto last_report = t0;
-    for (long s = 0; s < steps; ++s) {
-        const int B = sampler.batch(epoch, s, order);
-        gather(be, data_, order.data(), B, starts_dev_, x_, y_);
-        model_.zero_grad();
-        Tensor<float> pred = model_.forward(x_, true);
-        ensure_shape(be, grad_, pred.shape());
-        const double loss = be.mse(pred.numel(), pred.data(), y_.data(), grad_.data(), 1.0f).loss;
-        if (!std::isfinite(loss)) {
-            const bool bad_input = !be.all_finite(x_.numel(), x_.data()) || !be.all_finite(y_.numel(), y_.data());
-            const bool bad_params = !be.all_finite(model_.params().size(), model_.params().values());
-            throw NumericError(fmt::format(
-                "loss is {} at epoch {} step {}/{}: {}", loss, epoch, s + 1, steps,
-                bad_input    ? "the batch contains NaN/Inf values (a window touched missing data)"
-                : bad_params ? "the parameters became NaN/Inf (diverged: lower --lr or set --clip)"
-                             : "the model output overflowed (lower --lr or set --clip)"));
-        }
-        model_.backward(grad_);
-        const double norm = clip_grad_norm(model_.params(), o_.clip);
-        if (!std::isfinite(norm))
-            throw NumericError(fmt::format("gradient norm is {} at epoch {} step {}/{}: training diverged "
-                                           "(lower --lr or set --clip)", norm, epoch, s + 1, steps));
-        opt_.step(model_.params());
-        loss_sum += loss * B;
-        norm_sum += norm;
-        windows += B;
-        if (on_progress && (seconds_since(last_report) > 0.5 || s + 1 == steps)) {
-            last_report = Clock::now();
-            Progress p;
-            p.epoch = epoch;
-            p.epochs = o_.epochs;
-            p.step = s + 1;
-            p.steps = steps;
-            p.loss = loss_sum / double(windows);
-            p.grad_norm = norm;
-            const double el = seconds_since(t0);
-            p.windows_per_s = windows / std::max(el, 1e-9);
-            p.eta_s = el / double(s + 1) * double(steps - s - 1);
-            on_progress(p);
-        }
-    }
-    rec.seconds = seconds_since(t0);
-    rec.train_loss = loss_sum / double(std::max(windows, 1L));
-    rec.grad_norm = norm_sum / double(std::max(steps, 1L));
-    rec.windows_per_s = windows / std::max(rec.seconds, 1e-9);
-}
-
-void ForecastTrainer::save(const std::string& path, bool with_optimizer, const std::vector<EpochRecord>& history,
-                           double best_val, int bad_epochs) {
+void ForecastTrainer::save(const std::string& path, bool with_optimizer, const EpochState* in_progress) {
     nlohmann::json extra = o_.extra;
     nlohmann::json hist = nlohmann::json::array();
-    for (const auto& r : history) hist.push_back(r.to_json());
-    extra["trainer"] = {{"epochs_done", history.empty() ? 0 : history.back().epoch},
-                        {"best_val", best_val},
-                        {"bad_epochs", bad_epochs},
+    for (const auto& r : history_) hist.push_back(r.to_json());
+    extra["trainer"] = {{"epochs_done", history_.empty() ? 0 : history_.back().epoch},
+                        {"best_val", std::isfinite(best_val_) ? nlohmann::json(best_val_) : nlohmann::json()},
+                        {"bad_epochs", bad_epochs_},
                         {"seed", o_.seed},
                         {"history", hist}};
+    if (in_progress) extra["trainer"]["epoch_in_progress"] = in_progress->to_json();
     save_checkpoint(path, model_, extra, with_optimizer ? &opt_ : nullptr);
+}
+
+void ForecastTrainer::save_and_stop(const EpochState& st, const char* where) {
+    save(last_path_, true, &st);
+    throw Interrupted(fmt::format("stopped at epoch {}, step {}/{}{}; saved {} (continue with --resume)", st.epoch,
+                                  st.steps_done, st.steps, where, last_path_));
+}
+
+void ForecastTrainer::resume_from_last() {
+    namespace fs = std::filesystem;
+    FR_CHECK(fs::exists(last_path_), "--resume: {} does not exist (nothing to resume)", last_path_);
+    Checkpoint c = read_checkpoint(last_path_);
+    FR_CHECK(c.config == model_.config(), "--resume: {} holds a different model ({}) than requested ({})", last_path_,
+             c.config.dump(), model_.config().dump());
+    // The same windows and normalization, or the continued run would silently train on other data.
+    if (o_.extra.contains("dataset") && c.extra.contains("dataset"))
+        FR_CHECK(c.extra.at("dataset") == o_.extra.at("dataset"),
+                 "--resume: {} was trained on other windows, targets, split or normalization ({}) than this run's "
+                 "({}); use the same data flags, or a new --out", last_path_, c.extra.at("dataset").dump(),
+                 o_.extra.at("dataset").dump());
+    load_parameters(c, model_);
+    load_optimizer(c, opt_);
+    const auto& t = c.extra.at("trainer");
+    FR_CHECK(t.value("seed", uint64_t(0)) == o_.seed, "--resume: the run used --seed {}, not {}",
+             t.value("seed", uint64_t(0)), o_.seed);
+    for (const auto& r : t.at("history")) history_.push_back(EpochRecord::from_json(r));
+    // null: no epoch validated yet (interrupted in the first); JSON has no infinity.
+    best_val_ = t.at("best_val").is_null() ? std::numeric_limits<double>::infinity() : t.at("best_val").get<double>();
+    bad_epochs_ = t.at("bad_epochs").get<int>();
+    if (t.contains("epoch_in_progress")) {
+        resumed_ = EpochState::from_json(t.at("epoch_in_progress"));
+        FR_CHECK(resumed_.batch == o_.batch, "--resume: epoch {} was interrupted with --batch {}; resume it with the "
+                 "same batch size (not {})", resumed_.epoch, resumed_.batch, o_.batch);
+        FR_CHECK(resumed_.steps == steps_per_epoch(), "--resume: epoch {} was interrupted in a {}-step epoch, this run "
+                 "has {} steps per epoch: use the same --max-batches", resumed_.epoch, resumed_.steps,
+                 steps_per_epoch());
+    }
+    if (on_message) {
+        const int done = t.at("epochs_done").get<int>();
+        on_message(resumed_.epoch > 0
+                       ? fmt::format("resumed from {} in epoch {} at step {}/{} (best validation loss {:.4f})",
+                                     last_path_, resumed_.epoch, resumed_.steps_done, resumed_.steps, best_val_)
+                       : fmt::format("resumed from {} after epoch {} (best validation loss {:.4f})", last_path_, done,
+                                     best_val_));
+    }
 }
 
 std::vector<EpochRecord> ForecastTrainer::fit() {
     namespace fs = std::filesystem;
     FR_CHECK(!o_.out_dir.empty(), "an output folder is required");
+    FR_CHECK(o_.checkpoint_seconds >= 0, "the checkpoint interval must be >= 0, got {}", o_.checkpoint_seconds);
     create_output_folder(o_.out_dir);
-    const std::string last = (fs::path(o_.out_dir) / "last.safetensors").string();
-    const std::string best = (fs::path(o_.out_dir) / "best.safetensors").string();
-    std::vector<EpochRecord> history;
-    double best_val = std::numeric_limits<double>::infinity();
-    int bad_epochs = 0, first_epoch = 1;
+    last_path_ = (fs::path(o_.out_dir) / "last.safetensors").string();
+    best_path_ = (fs::path(o_.out_dir) / "best.safetensors").string();
+    history_.clear();
+    best_val_ = std::numeric_limits<double>::infinity();
+    bad_epochs_ = 0;
+    resumed_ = EpochState{};
     if (o_.resume) {
-        FR_CHECK(fs::exists(last), "--resume: {} does not exist (nothing to resume)", last);
-        Checkpoint c = read_checkpoint(last);
-        FR_CHECK(c.config == model_.config(), "--resume: {} holds a different model ({}) than requested ({})", last,
-                 c.config.dump(), model_.config().dump());
-        load_parameters(c, model_);
-        load_optimizer(c, opt_);
-        const auto& t = c.extra.at("trainer");
-        FR_CHECK(t.value("seed", uint64_t(0)) == o_.seed, "--resume: the run used --seed {}, not {}",
-                 t.value("seed", uint64_t(0)), o_.seed);
-        for (const auto& r : t.at("history")) history.push_back(EpochRecord::from_json(r));
-        best_val = t.at("best_val").get<double>();
-        bad_epochs = t.at("bad_epochs").get<int>();
-        first_epoch = t.at("epochs_done").get<int>() + 1;
-        if (on_message)
-            on_message(fmt::format("resumed from {} after epoch {} (best validation loss {:.4f})", last,
-                                   first_epoch - 1, best_val));
-        if (o_.patience > 0 && bad_epochs >= o_.patience) return history;
+        resume_from_last();
+        if (resumed_.epoch == 0 && o_.patience > 0 && bad_epochs_ >= o_.patience) return history_;
     }
+    const int first_epoch = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;
     for (int epoch = first_epoch; epoch <= o_.epochs; ++epoch) {
+        EpochState st;
+        if (epoch == resumed_.epoch) {
+            st = resumed_;
+        } else {
+            st.epoch = epoch;
+            st.batch = o_.batch;
+            st.steps = steps_per_epoch();
+        }
         EpochRecord rec;
         rec.epoch = epoch;
-        train_epoch(epoch, rec);
-        rec.val_loss = loss_on(data_.starts[1]);
+        train_epoch(st, rec);
+        rec.val_loss = mean_loss(data_.starts[1], &st);
         FR_CHECK(std::isfinite(rec.val_loss), "validation loss is {} after epoch {}", rec.val_loss, epoch);
-        rec.best = rec.val_loss < best_val;
+        rec.best = rec.val_loss < best_val_;
         if (rec.best) {
-            best_val = rec.val_loss;
-            bad_epochs = 0;
+            best_val_ = rec.val_loss;
+            bad_epochs_ = 0;
         } else {
-            ++bad_epochs;
+            ++bad_epochs_;
         }
-        history.push_back(rec);
-        if (rec.best) save(best, false, history, best_val, bad_epochs);
-        save(last, true, history, best_val, bad_epochs);  // after best: a crash between the two loses nothing
+        history_.push_back(rec);
+        if (rec.best) save(best_path_, false);
+        save(last_path_, true);  // after best: a crash between the two loses nothing
         if (on_epoch) on_epoch(rec);
-        if (o_.patience > 0 && bad_epochs >= o_.patience) {
+        if (o_.patience > 0 && bad_epochs_ >= o_.patience) {
             if (on_message)
                 on_message(fmt::format("early stop: validation loss has not improved for {} epochs (best {:.4f})",
-                                       bad_epochs, best_val));
+                                       bad_epochs_, best_val_));
             break;
         }
     }
-    return history;
+    return history_;
 }
 
 // ---- evaluation --------------------------------------------------------------------------------------------

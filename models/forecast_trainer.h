@@ -3,7 +3,9 @@
 // window start indices and the backend's gather_windows builds x [T, B, F] and y [B, horizon·K].
 // Batch order depends only on (seed, epoch), so a resumed run sees the same batches as an
 // uninterrupted one (bit-identical on the CPU backend). Checkpoints: <out>/last.safetensors after every
-// epoch (with optimizer state, for --resume) and <out>/best.safetensors at the best validation loss.
+// epoch and every few minutes within one (with optimizer state and the epoch's progress, for --resume:
+// a WEATHER-5K epoch is ~390k steps, hours on a CPU), and <out>/best.safetensors at the best validation
+// loss. A stop request (Ctrl-C) saves last.safetensors at the next step and throws Interrupted.
 #pragma once
 
 #include <array>
@@ -62,7 +64,11 @@ struct TrainOptions {
     long max_batches = 0;      // per epoch; 0 = all full batches (the last partial one is left out;
                                // which windows are left out changes every epoch)
     std::string out_dir;       // checkpoints and logs
-    bool resume = false;       // continue from <out_dir>/last.safetensors
+    bool resume = false;       // continue from <out_dir>/last.safetensors (also from within an epoch)
+    double checkpoint_seconds = 600;  // save last.safetensors within an epoch at most this often; 0 = only
+                                      // after each epoch (saving never changes the result)
+    std::function<bool()> stop_requested;  // polled after every step and validation batch: true → save
+                                           // last.safetensors and throw Interrupted
     nlohmann::json extra;      // stored in every checkpoint (normalization, data description, …)
 };
 
@@ -107,14 +113,32 @@ public:
     double loss_on(const std::vector<int64_t>& starts);
 
 private:
-    void train_epoch(int epoch, EpochRecord& rec);
-    void save(const std::string& path, bool with_optimizer, const std::vector<EpochRecord>& history,
-              double best_val, int bad_epochs);
+    // How far the epoch in progress has got: saved mid-epoch so a resumed run continues at the next step
+    // with the same running sums (hence the same epoch record).
+    struct EpochState {
+        int epoch = 0, batch = 0;
+        long steps_done = 0, steps = 0, windows = 0;
+        double loss_sum = 0, norm_sum = 0, seconds = 0;
+        nlohmann::json to_json() const;
+        static EpochState from_json(const nlohmann::json& j);
+    };
+
+    long steps_per_epoch() const;
+    void resume_from_last();
+    void train_epoch(EpochState& st, EpochRecord& rec);
+    double mean_loss(const std::vector<int64_t>& starts, const EpochState* stop_state);
+    void save(const std::string& path, bool with_optimizer, const EpochState* in_progress = nullptr);
+    [[noreturn]] void save_and_stop(const EpochState& st, const char* where);
 
     Forecaster& model_;
     Optimizer& opt_;
     const ForecastDataset& data_;
     TrainOptions o_;
+    std::string last_path_, best_path_;
+    std::vector<EpochRecord> history_;
+    double best_val_ = 0;
+    int bad_epochs_ = 0;
+    EpochState resumed_;  // epoch in progress read from last.safetensors (epoch 0 = none)
     Tensor<float> x_, y_, grad_;
     Tensor<int64_t> starts_dev_;
 };

@@ -2,7 +2,13 @@
 // synthetic stations, synthetic CSVs written and read back, a language model trained and sampled, and
 // the errors a mistyped command gets (exit status and a message naming the culprit). Each run is small
 // (a few stations, a handful of batches) so the suite stays within seconds.
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <regex>
+#include <thread>
 
 #include <cmath>
 #include <cstdio>
@@ -104,6 +110,51 @@ TEST(Cli, TrainEvalPredictResume) {
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("resumed from"), std::string::npos) << r.output;
     EXPECT_EQ(nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json")).at("epochs").get<int>(), 3);
+}
+
+// Ctrl-C during training: the run saves last.safetensors at the next step (or validation batch) and exits
+// with 130, naming where it stopped; --resume then continues inside that epoch and finishes normally.
+TEST(Cli, CtrlCSavesACheckpointAndResumeContinuesTheEpoch) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run", log = dir + "/train.log";
+    auto args = tiny_train(out, 1000);
+    args[std::find(args.begin(), args.end(), "--max-batches") - args.begin() + 1] = "40";
+    const pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {  // child: the CLI with stdout and stderr to the log
+        std::FILE* f = std::freopen(log.c_str(), "w", stdout);
+        if (!f || ::dup2(::fileno(stdout), 2) < 0) ::_exit(99);
+        std::vector<char*> argv{const_cast<char*>(FUSEDRNN_CLI_PATH)};
+        for (auto& a : args) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(FUSEDRNN_CLI_PATH, argv.data());
+        ::_exit(98);
+    }
+    // Wait for the first epoch's line: data loaded, training under way (the handler is installed).
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while ((!fs::exists(log) || testing::read_file_bytes(log).find("epoch 1/1000") == std::string::npos) &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    ::kill(pid, SIGINT);
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    const std::string output = testing::read_file_bytes(log);
+    ASSERT_TRUE(WIFEXITED(status)) << "ended by a signal, not by saving and exiting\n" << output;
+    EXPECT_EQ(WEXITSTATUS(status), 130) << output;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(output, m, std::regex(R"(interrupted: stopped at epoch (\d+), step (\d+)/40)")))
+        << output;
+    EXPECT_NE(output.find("saved " + out + "/last.safetensors"), std::string::npos) << output;
+    EXPECT_FALSE(fs::exists(out + "/metrics.json"));  // no test report for an interrupted run
+    // Resume to the end of the interrupted epoch (same batches: same flags, fewer epochs).
+    auto again = args;
+    again[std::find(again.begin(), again.end(), "--epochs") - again.begin() + 1] = m[1].str();
+    again.push_back("--resume");
+    const CliResult r = run_cli(again);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("in epoch " + m[1].str() + " at step " + m[2].str() + "/40"), std::string::npos)
+        << r.output;
+    EXPECT_EQ(nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json")).at("epochs").get<int>(),
+              std::stoi(m[1].str()));
 }
 
 // The model, window, split, normalization and optimizer flags reach the run (read back from metrics.json),

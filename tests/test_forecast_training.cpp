@@ -1,6 +1,7 @@
 // Forecasting end to end on synthetic stations: resume equals an uninterrupted run (bit-identical on
-// the CPU backend), a short run beats persistence on validation, and the trainer stops with a clear
-// error on NaN.
+// the CPU backend) after a whole epoch, after a stop request mid-epoch or mid-validation, and after a
+// crash that only the periodic mid-epoch checkpoint survived; a short run beats persistence on
+// validation, and the trainer stops with a clear error on NaN.
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
@@ -97,6 +98,124 @@ TEST(ForecastTraining, ResumeEqualsUninterruptedRun) {
     const auto [hist_again, params_again] = run(b, 3, true);
     EXPECT_EQ(hist_again.size(), 3u);
     EXPECT_EQ(params_again, params_full);
+}
+
+// Interrupting within an epoch: the trainer polls stop_requested after every training step and every
+// validation batch. A small GRU run (4 steps per epoch, batch 32) whose n-th poll asks to stop (a graceful
+// Ctrl-C) or throws without saving (a crash, survived only by the periodic checkpoint).
+class MidEpochResume : public ::testing::Test {
+protected:
+    std::shared_ptr<Backend<float>> be = make_backend("cpu");
+    data::WindowedDataset ds = small_dataset(3, 6, 23);
+    ForecastDataset dev = ForecastDataset::from_windowed(*be, ds);
+    RnnSpec spec{CellType::Gru, ds.num_vars(), 8, 1, false};
+
+    struct Result {
+        std::vector<EpochRecord> history;
+        std::vector<float> params;
+    };
+    // polls_before_stop < 0: never stop. crash: throw a plain exception instead of asking to stop.
+    Result run(const std::string& dir, bool resume, int polls_before_stop = -1, bool crash = false,
+               double checkpoint_seconds = 0, int batch = 32) {
+        Forecaster model(be, spec, 6 * ds.num_targets(), 5);
+        OptimizerConfig oc;
+        auto opt = make_optimizer(model.params(), oc);
+        TrainOptions o;
+        o.epochs = 3;
+        o.batch = batch;
+        o.max_batches = 4;
+        o.seed = 9;
+        o.patience = 0;
+        o.out_dir = dir;
+        o.resume = resume;
+        o.checkpoint_seconds = checkpoint_seconds;
+        o.extra = {{"dataset", ds.meta_json()}};
+        int polls = 0;
+        o.stop_requested = [&polls, polls_before_stop, crash] {
+            if (polls_before_stop < 0 || ++polls < polls_before_stop) return false;
+            if (crash) throw std::runtime_error("killed");
+            return true;
+        };
+        ForecastTrainer t(model, *opt, dev, o);
+        Result r;
+        r.history = t.fit();
+        r.params = model.params().values_to_host();
+        return r;
+    }
+    long validation_batches() const { return long((dev.starts[1].size() + 31) / 32); }
+    void expect_same_run(const Result& a, const Result& b) {
+        EXPECT_EQ(a.params, b.params);  // bit-identical
+        ASSERT_EQ(a.history.size(), b.history.size());
+        for (size_t i = 0; i < a.history.size(); ++i) {
+            EXPECT_EQ(a.history[i].train_loss, b.history[i].train_loss) << "epoch " << i + 1;
+            EXPECT_EQ(a.history[i].val_loss, b.history[i].val_loss) << "epoch " << i + 1;
+            EXPECT_EQ(a.history[i].grad_norm, b.history[i].grad_norm) << "epoch " << i + 1;
+        }
+    }
+};
+
+TEST_F(MidEpochResume, StopRequestSavesAndResumeEqualsUninterruptedRun) {
+    const auto full = run(testing::temp_dir(), false);
+    const std::string dir = testing::temp_dir();
+    // Polls 1-4 are epoch 1's steps, then its validation batches; the 2nd step of epoch 2 asks to stop.
+    const int stop_at = int(4 + validation_batches() + 2);
+    try {
+        run(dir, false, stop_at);
+        FAIL() << "expected Interrupted";
+    } catch (const Interrupted& e) {
+        EXPECT_NE(std::string(e.what()).find("epoch 2, step 2/4"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("last.safetensors"), std::string::npos) << e.what();
+    }
+    const auto state = read_checkpoint(dir + "/last.safetensors").extra.at("trainer");
+    EXPECT_EQ(state.at("epochs_done").get<int>(), 1);
+    EXPECT_EQ(state.at("epoch_in_progress").at("steps_done").get<long>(), 2);
+    expect_same_run(run(dir, true), full);
+}
+
+TEST_F(MidEpochResume, StopDuringValidationResumesWithValidation) {
+    const auto full = run(testing::temp_dir(), false);
+    const std::string dir = testing::temp_dir();
+    ASSERT_GE(validation_batches(), 2);
+    EXPECT_THROW(run(dir, false, int(4 + validation_batches() + 4 + 2)), Interrupted);  // epoch 2, 2nd val batch
+    const auto state = read_checkpoint(dir + "/last.safetensors").extra.at("trainer");
+    EXPECT_EQ(state.at("epoch_in_progress").at("steps_done").get<long>(), 4);  // training done, not validated
+    expect_same_run(run(dir, true), full);
+}
+
+TEST_F(MidEpochResume, PeriodicCheckpointSurvivesACrash) {
+    const auto full = run(testing::temp_dir(), false);
+    const std::string dir = testing::temp_dir();
+    // Saves after every step (interval ~0); the crash comes at the poll right after epoch 3's 3rd step,
+    // before that step's save: the checkpoint holds the state after the 2nd.
+    const int crash_at = int(2 * (4 + validation_batches()) + 3);
+    EXPECT_THROW(run(dir, false, crash_at, /*crash*/ true, 1e-9), std::runtime_error);
+    const auto state = read_checkpoint(dir + "/last.safetensors").extra.at("trainer");
+    EXPECT_EQ(state.at("epochs_done").get<int>(), 2);
+    EXPECT_EQ(state.at("epoch_in_progress").at("steps_done").get<long>(), 2);
+    expect_same_run(run(dir, true), full);
+    // Without periodic saves the crash loses the epoch in progress, and still resumes to the same run.
+    const std::string dir2 = testing::temp_dir();
+    EXPECT_THROW(run(dir2, false, crash_at, true, 0), std::runtime_error);
+    EXPECT_FALSE(read_checkpoint(dir2 + "/last.safetensors").extra.at("trainer").contains("epoch_in_progress"));
+    expect_same_run(run(dir2, true), full);
+}
+
+TEST_F(MidEpochResume, ResumingAnInterruptedEpochNeedsTheSameBatchesAndData) {
+    const std::string dir = testing::temp_dir();
+    EXPECT_THROW(run(dir, false, 2), Interrupted);  // in epoch 1: no validation loss yet (best is +inf)
+    try {
+        run(dir, true, -1, false, 0, /*batch*/ 16);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--batch 32"), std::string::npos) << e.what();
+    }
+    ds = small_dataset(3, 6, 29);  // other window stride: other training windows
+    try {
+        run(dir, true);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("other windows"), std::string::npos) << e.what();
+    }
 }
 
 TEST(ForecastTraining, ShortRunBeatsPersistenceOnValidation) {

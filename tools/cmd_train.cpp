@@ -11,6 +11,7 @@
 #include "tools/atomic_write.h"
 #include "tools/commands.h"
 #include "tools/forecast_report.h"
+#include "tools/interrupt.h"
 #include "tools/progress.h"
 #include "tools/station_data.h"
 #include "tools/svg_plot.h"
@@ -33,6 +34,7 @@ struct TrainCmd {
     std::string backend = "auto";
     int eval_batch = 4096;
     long eval_windows = 0;
+    double checkpoint_minutes = 10;
 };
 
 // "auto": synthetic data → the last two years are validation and test (WEATHER-5K style, by year);
@@ -94,6 +96,8 @@ void run(TrainCmd& c) {
                    dev.starts[1].size(), val, dev.starts[2].size(), test);
     }
     c.train.extra = {{"data", c.data.to_json()}, {"dataset", ds.meta_json()}};
+    c.train.checkpoint_seconds = c.checkpoint_minutes * 60;
+    c.train.stop_requested = &StopOnSignal::requested;
     ForecastTrainer trainer(model, *optimizer, dev, c.train);
     trainer.on_progress = [](const Progress& p) {
         live_line(fmt::format("epoch {}/{} | step {}/{} | loss {:.4f} | grad-norm {:.2f} | {} windows/s | ETA {}",
@@ -107,7 +111,10 @@ void run(TrainCmd& c) {
     };
     trainer.on_message = [](const std::string& m) { log_line(m); };
     trainer.on_eval_progress = CountProgress("validating");
-    const auto history = trainer.fit();
+    const auto history = [&] {
+        const StopOnSignal stop_on_ctrl_c;  // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130
+        return trainer.fit();
+    }();
 
     const fs::path out(c.train.out_dir);
     write_log_csv((out / "log.csv").string(), history);
@@ -191,7 +198,10 @@ void register_train(CLI::App& app) {
     cmd->add_option("--backend", c->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
     cmd->add_option("--seed", c->train.seed, "Seed for initialization and batch order")->capture_default_str();
     cmd->add_option("--out", c->train.out_dir, "Output folder")->capture_default_str();
-    cmd->add_flag("--resume", c->train.resume, "Continue from <out>/last.safetensors");
+    cmd->add_flag("--resume", c->train.resume, "Continue from <out>/last.safetensors (also mid-epoch, after Ctrl-C)");
+    cmd->add_option("--checkpoint-minutes", c->checkpoint_minutes,
+                    "Also save <out>/last.safetensors within an epoch this often (0 = after each epoch only)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->callback([c] { run(*c); });
 }
 

@@ -21,6 +21,9 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
+    } catch (const fusedrnn::Interrupted& e) {
+        std::fprintf(stderr, "fusedrnn: interrupted: %s\n", e.what());
+        return 130;  // the shell's code for a command ended by Ctrl-C
     } catch (const fusedrnn::NumericError& e) {
         std::fprintf(stderr, "fusedrnn: stopped: %s\n", e.what());
         return 3;
