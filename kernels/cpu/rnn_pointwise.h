@@ -102,6 +102,45 @@ inline void for_units(int H, Body&& body) {
     }
 }
 
+// One row's pointers into a step's buffers (null where the step has no such buffer), so each kernel
+// below is only its per-unit math.
+template <class T>
+inline T* row_at(T* p, int r, int ld) { return p ? p + size_t(r) * size_t(ld) : nullptr; }
+
+template <class S>
+struct FwdRow {
+    const S *gx, *gh, *h_prev, *c_prev;
+    S *h_out, *h_out2, *c_out, *save;
+};
+template <class S>
+inline FwdRow<S> row_of(const StepFwd<S>& a, int r) {
+    return {row_at(a.gx, r, a.ld_gx),    row_at(a.gh, r, a.ld_gh),       row_at(a.h_prev, r, a.ld_hp),
+            row_at(a.c_prev, r, a.ld_cp), row_at(a.h_out, r, a.ld_ho),    row_at(a.h_out2, r, a.ld_ho2),
+            row_at(a.c_out, r, a.H),      row_at(a.save, r, a.ld_s)};
+}
+
+template <class S>
+struct BwdRow {
+    const S *dy, *h_prev, *c_prev, *out_t, *save, *d_rh;
+    S *dh, *dc, *dgx, *dgh;
+};
+template <class S>
+inline BwdRow<S> row_of(const StepBwd<S>& a, int r) {
+    return {row_at(a.dy, r, a.ld_dy),  row_at(a.h_prev, r, a.ld_hp), row_at(a.c_prev, r, a.ld_cp),
+            row_at(a.out_t, r, a.H),   row_at(a.save, r, a.ld_s),    row_at(a.d_rh, r, a.H),
+            row_at(a.dh, r, a.H),      row_at(a.dc, r, a.H),         row_at(a.dgx, r, a.ld_g),
+            row_at(a.dgh, r, a.ld_g)};
+}
+
+// Calls body(row, j, n) for every row of the step and every pack of units in it.
+template <int W, class Args, class Body>
+inline void for_rows_units(const Args& a, Body&& body) {
+    for (int r = 0; r < a.rows; ++r) {
+        const auto row = row_of(a, r);
+        for_units<W>(a.H, [&](int j, int n) { body(row, j, n); });
+    }
+}
+
 }  // namespace detail
 
 // Relu cells select lane-wise through `?:`, which a class type cannot do: they run on scalars (vectorized
@@ -119,33 +158,23 @@ struct FwdKernel {  // every cell but reset-before: gates, state update, saved a
         using L = detail::Lanes<P>;
         constexpr int G = Cell::kGates, SV = Cell::kSaved;
         const int H = a.H;
-        for (int r = 0; r < a.rows; ++r) {
-            const S* gx = a.gx + size_t(r) * a.ld_gx;
-            const S* gh = a.gh + size_t(r) * a.ld_gh;
-            const S* hp = a.h_prev + size_t(r) * a.ld_hp;
-            const S* cp = Cell::kCellState ? a.c_prev + size_t(r) * a.ld_cp : nullptr;
-            S* ho = a.h_out + size_t(r) * a.ld_ho;
-            S* ho2 = a.h_out2 ? a.h_out2 + size_t(r) * a.ld_ho2 : nullptr;
-            S* co = Cell::kCellState ? a.c_out + size_t(r) * H : nullptr;
-            S* sv = a.save ? a.save + size_t(r) * a.ld_s : nullptr;
-            detail::for_units<L::kWidth>(H, [&](int j, int n) {
-                P x[G], h[G], s[SV > 0 ? SV : 1];
-                for (int k = 0; k < G; ++k) {
-                    x[k] = L::load(gx + k * H + j, n) + L::load(a.b_ih + k * H + j, n);
-                    h[k] = L::load(gh + k * H + j, n) + L::load(a.b_hh + k * H + j, n);
-                }
-                const P h_prev = L::load(hp + j, n);
-                const P c_prev = Cell::kCellState ? L::load(cp + j, n) : P(0);
-                P h_new, c_new = P(0);
-                Cell::forward(1, x, h, h_prev, c_prev, h_new, c_new, SV > 0 && sv ? s : nullptr);
-                L::store(ho + j, h_new, n);
-                if (ho2) L::store(ho2 + j, h_new, n);
-                if constexpr (Cell::kCellState) L::store(co + j, c_new, n);
-                if constexpr (SV > 0)
-                    if (sv)
-                        for (int k = 0; k < SV; ++k) L::store(sv + k * H + j, s[k], n);
-            });
-        }
+        detail::for_rows_units<L::kWidth>(a, [&](const detail::FwdRow<S>& p, int j, int n) {
+            P x[G], h[G], s[SV > 0 ? SV : 1];
+            for (int k = 0; k < G; ++k) {
+                x[k] = L::load(p.gx + k * H + j, n) + L::load(a.b_ih + k * H + j, n);
+                h[k] = L::load(p.gh + k * H + j, n) + L::load(a.b_hh + k * H + j, n);
+            }
+            const P h_prev = L::load(p.h_prev + j, n);
+            const P c_prev = Cell::kCellState ? L::load(p.c_prev + j, n) : P(0);
+            P h_new, c_new = P(0);
+            Cell::forward(1, x, h, h_prev, c_prev, h_new, c_new, SV > 0 && p.save ? s : nullptr);
+            L::store(p.h_out + j, h_new, n);
+            if (p.h_out2) L::store(p.h_out2 + j, h_new, n);
+            if constexpr (Cell::kCellState) L::store(p.c_out + j, c_new, n);
+            if constexpr (SV > 0)
+                if (p.save)
+                    for (int k = 0; k < SV; ++k) L::store(p.save + k * H + j, s[k], n);
+        });
     }
 };
 
@@ -158,23 +187,17 @@ struct FwdGatesRB {
         using P = PackFor<Cell, P0, S>;
         using L = detail::Lanes<P>;
         const int H = a.H;
-        for (int r = 0; r < a.rows; ++r) {
-            const S* gx = a.gx + size_t(r) * a.ld_gx;
-            const S* gh = a.gh + size_t(r) * a.ld_gh;
-            const S* hp = a.h_prev + size_t(r) * a.ld_hp;
-            S* sv = a.save + size_t(r) * a.ld_s;
-            detail::for_units<L::kWidth>(H, [&](int j, int n) {
-                P x[2], h[2], s[4];
-                for (int k = 0; k < 2; ++k) {
-                    x[k] = L::load(gx + k * H + j, n) + L::load(a.b_ih + k * H + j, n);
-                    h[k] = L::load(gh + k * H + j, n) + L::load(a.b_hh + k * H + j, n);
-                }
-                Cell::forward_gates(1, x, h, L::load(hp + j, n), s);
-                L::store(sv + j, s[0], n);
-                L::store(sv + H + j, s[1], n);
-                L::store(sv + 3 * H + j, s[3], n);
-            });
-        }
+        detail::for_rows_units<L::kWidth>(a, [&](const detail::FwdRow<S>& p, int j, int n) {
+            P x[2], h[2], s[4];
+            for (int k = 0; k < 2; ++k) {
+                x[k] = L::load(p.gx + k * H + j, n) + L::load(a.b_ih + k * H + j, n);
+                h[k] = L::load(p.gh + k * H + j, n) + L::load(a.b_hh + k * H + j, n);
+            }
+            Cell::forward_gates(1, x, h, L::load(p.h_prev + j, n), s);
+            L::store(p.save + j, s[0], n);
+            L::store(p.save + H + j, s[1], n);
+            L::store(p.save + 3 * H + j, s[3], n);
+        });
     }
 };
 
@@ -187,25 +210,17 @@ struct FwdOutputRB {
         using P = PackFor<Cell, P0, S>;
         using L = detail::Lanes<P>;
         const int H = a.H;
-        for (int r = 0; r < a.rows; ++r) {
-            const S* gx = a.gx + size_t(r) * a.ld_gx;
-            const S* gh = a.gh + size_t(r) * a.ld_gh;
-            const S* hp = a.h_prev + size_t(r) * a.ld_hp;
-            S* ho = a.h_out + size_t(r) * a.ld_ho;
-            S* ho2 = a.h_out2 ? a.h_out2 + size_t(r) * a.ld_ho2 : nullptr;
-            S* sv = a.save + size_t(r) * a.ld_s;
-            detail::for_units<L::kWidth>(H, [&](int j, int n) {
-                P x[3], s[4];
-                x[2] = L::load(gx + 2 * H + j, n) + L::load(a.b_ih + 2 * H + j, n);
-                const P ghn = L::load(gh + 2 * H + j, n) + L::load(a.b_hh + 2 * H + j, n);
-                const P z = L::load(sv + H + j, n);
-                P h_new;
-                Cell::forward_output(1, x, ghn, z, L::load(hp + j, n), h_new, s);
-                L::store(ho + j, h_new, n);
-                if (ho2) L::store(ho2 + j, h_new, n);
-                L::store(sv + 2 * H + j, s[2], n);
-            });
-        }
+        detail::for_rows_units<L::kWidth>(a, [&](const detail::FwdRow<S>& p, int j, int n) {
+            P x[3], s[4];
+            x[2] = L::load(p.gx + 2 * H + j, n) + L::load(a.b_ih + 2 * H + j, n);
+            const P ghn = L::load(p.gh + 2 * H + j, n) + L::load(a.b_hh + 2 * H + j, n);
+            const P z = L::load(p.save + H + j, n);
+            P h_new;
+            Cell::forward_output(1, x, ghn, z, L::load(p.h_prev + j, n), h_new, s);
+            L::store(p.h_out + j, h_new, n);
+            if (p.h_out2) L::store(p.h_out2 + j, h_new, n);
+            L::store(p.save + 2 * H + j, s[2], n);
+        });
     }
 };
 
@@ -217,34 +232,23 @@ struct BwdKernel {  // every cell but reset-before
         using L = detail::Lanes<P>;
         constexpr int G = Cell::kGates, SV = Cell::kSaved;
         const int H = a.H;
-        for (int r = 0; r < a.rows; ++r) {
-            const S* dy = a.dy + size_t(r) * a.ld_dy;
-            S* dh = a.dh + size_t(r) * H;
-            S* dc = Cell::kCellState ? a.dc + size_t(r) * H : nullptr;
-            const S* hp = a.h_prev + size_t(r) * a.ld_hp;
-            const S* cp = Cell::kCellState ? a.c_prev + size_t(r) * a.ld_cp : nullptr;
-            const S* ot = a.out_t + size_t(r) * H;
-            const S* sv = SV > 0 ? a.save + size_t(r) * a.ld_s : nullptr;
-            S* dgx = kGateGradsShared<Cell> ? nullptr : a.dgx + size_t(r) * a.ld_g;
-            S* dgh = a.dgh + size_t(r) * a.ld_g;
-            detail::for_units<L::kWidth>(H, [&](int j, int n) {
-                P s[SV > 0 ? SV : 1], gx[G], gh[G];
-                if constexpr (SV > 0)
-                    for (int k = 0; k < SV; ++k) s[k] = L::load(sv + k * H + j, n);
-                const P d = L::load(dh + j, n) + L::load(dy + j, n);
-                const P dc_in = Cell::kCellState ? L::load(dc + j, n) : P(0);
-                const P h_prev = L::load(hp + j, n);
-                const P c_prev = Cell::kCellState ? L::load(cp + j, n) : P(0);
-                const P out = L::load(ot + j, n);
-                P direct, dc_prev = P(0);
-                Cell::backward(1, d, dc_in, h_prev, c_prev, out, s, gx, gh, direct, dc_prev);
-                L::store(dh + j, direct, n);
-                if constexpr (Cell::kCellState) L::store(dc + j, dc_prev, n);
-                for (int k = 0; k < G; ++k) L::store(dgh + k * H + j, gh[k], n);
-                if constexpr (!kGateGradsShared<Cell>)
-                    for (int k = 0; k < G; ++k) L::store(dgx + k * H + j, gx[k], n);
-            });
-        }
+        detail::for_rows_units<L::kWidth>(a, [&](const detail::BwdRow<S>& p, int j, int n) {
+            P s[SV > 0 ? SV : 1], gx[G], gh[G];
+            if constexpr (SV > 0)
+                for (int k = 0; k < SV; ++k) s[k] = L::load(p.save + k * H + j, n);
+            const P d = L::load(p.dh + j, n) + L::load(p.dy + j, n);
+            const P dc_in = Cell::kCellState ? L::load(p.dc + j, n) : P(0);
+            const P h_prev = L::load(p.h_prev + j, n);
+            const P c_prev = Cell::kCellState ? L::load(p.c_prev + j, n) : P(0);
+            const P out = L::load(p.out_t + j, n);
+            P direct, dc_prev = P(0);
+            Cell::backward(1, d, dc_in, h_prev, c_prev, out, s, gx, gh, direct, dc_prev);
+            L::store(p.dh + j, direct, n);
+            if constexpr (Cell::kCellState) L::store(p.dc + j, dc_prev, n);
+            for (int k = 0; k < G; ++k) L::store(p.dgh + k * H + j, gh[k], n);
+            if constexpr (!kGateGradsShared<Cell>)
+                for (int k = 0; k < G; ++k) L::store(p.dgx + k * H + j, gx[k], n);
+        });
     }
 };
 
@@ -257,24 +261,17 @@ struct BwdOutputRB {
         using P = PackFor<Cell, P0, S>;
         using L = detail::Lanes<P>;
         const int H = a.H;
-        for (int r = 0; r < a.rows; ++r) {
-            const S* dy = a.dy + size_t(r) * a.ld_dy;
-            S* dh = a.dh + size_t(r) * H;
-            const S* hp = a.h_prev + size_t(r) * a.ld_hp;
-            const S* sv = a.save + size_t(r) * a.ld_s;
-            S* dgh = a.dgh + size_t(r) * a.ld_g;
-            detail::for_units<L::kWidth>(H, [&](int j, int n) {
-                P s[4], gx[3], gh[3];
-                s[1] = L::load(sv + H + j, n);
-                s[2] = L::load(sv + 2 * H + j, n);
-                const P d = L::load(dh + j, n) + L::load(dy + j, n);
-                P direct;
-                Cell::backward_output(1, d, L::load(hp + j, n), s, gx, gh, direct);
-                L::store(dh + j, direct, n);
-                L::store(dgh + H + j, gh[1], n);
-                L::store(dgh + 2 * H + j, gh[2], n);
-            });
-        }
+        detail::for_rows_units<L::kWidth>(a, [&](const detail::BwdRow<S>& p, int j, int n) {
+            P s[4], gx[3], gh[3];
+            s[1] = L::load(p.save + H + j, n);
+            s[2] = L::load(p.save + 2 * H + j, n);
+            const P d = L::load(p.dh + j, n) + L::load(p.dy + j, n);
+            P direct;
+            Cell::backward_output(1, d, L::load(p.h_prev + j, n), s, gx, gh, direct);
+            L::store(p.dh + j, direct, n);
+            L::store(p.dgh + H + j, gh[1], n);
+            L::store(p.dgh + 2 * H + j, gh[2], n);
+        });
     }
 };
 
@@ -286,22 +283,14 @@ struct BwdGatesRB {
         using Cell = cell::GruResetBefore;
         using P = PackFor<Cell, P0, S>;
         using L = detail::Lanes<P>;
-        const int H = a.H;
-        for (int r = 0; r < a.rows; ++r) {
-            S* dh = a.dh + size_t(r) * H;
-            const S* hp = a.h_prev + size_t(r) * a.ld_hp;
-            const S* sv = a.save + size_t(r) * a.ld_s;
-            const S* drh = a.d_rh + size_t(r) * H;
-            S* dgh = a.dgh + size_t(r) * a.ld_g;
-            detail::for_units<L::kWidth>(H, [&](int j, int n) {
-                P s[4], gx[3], gh[3];
-                s[0] = L::load(sv + j, n);
-                P direct = L::load(dh + j, n);
-                Cell::backward_gates(1, L::load(drh + j, n), L::load(hp + j, n), s, gx, gh, direct);
-                L::store(dh + j, direct, n);
-                L::store(dgh + j, gh[0], n);
-            });
-        }
+        detail::for_rows_units<L::kWidth>(a, [&](const detail::BwdRow<S>& p, int j, int n) {
+            P s[4], gx[3], gh[3];
+            s[0] = L::load(p.save + j, n);
+            P direct = L::load(p.dh + j, n);
+            Cell::backward_gates(1, L::load(p.d_rh + j, n), L::load(p.h_prev + j, n), s, gx, gh, direct);
+            L::store(p.dh + j, direct, n);
+            L::store(p.dgh + j, gh[0], n);
+        });
     }
 };
 
