@@ -1,5 +1,6 @@
 // `fusedrnn data`: look at station data before training on it, or write the synthetic stations out
 // as WEATHER-5K-style CSV files (one per station) to see and reuse the format.
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -25,18 +26,24 @@ void register_data(CLI::App& app) {
         data::StationSet set = load_stations(*io);
         fmt::print("{} stations, variables {}, step {} s, {} .. {}\n", set.num_stations(), fmt::join(set.vars, ","),
                    set.step, data::format_time(set.begin_time()), data::format_time(set.end_time()));
-        fmt::print("{:<16} {:<28} {:>8}  {:<19}  {}\n", "id", "name", "rows", "first", "present per variable");
+        // Ids are as long as they come (a file name for some formats); percentages sit under their variable.
+        size_t id_width = 16;
+        for (const auto& st : set.stations) id_width = std::max(id_width, st.id.size());
         const int F = set.num_vars();
+        std::string vars_header;
+        for (const auto& v : set.vars) vars_header += fmt::format(" {:>9}", v);
+        fmt::print("{:<{}} {:<28} {:>8}  {:<19} {}   (share of rows present)\n", "id", id_width, "name", "rows", "first",
+                   vars_header);
         for (int s = 0; s < set.num_stations(); ++s) {
             const auto& st = set.stations[size_t(s)];
-            std::vector<std::string> pct;
+            std::string pct;
             for (int v = 0; v < F; ++v) {
                 int64_t n = 0;
                 for (int64_t r = st.row_begin; r < st.row_end(); ++r) n += !data::is_missing(set.values[size_t(r) * F + v]);
-                pct.push_back(fmt::format("{:.0f}%", st.rows ? 100.0 * double(n) / double(st.rows) : 0.0));
+                pct += fmt::format(" {:>8.0f}%", st.rows ? 100.0 * double(n) / double(st.rows) : 0.0);
             }
-            fmt::print("{:<16} {:<28} {:>8}  {:<19}  {}\n", st.id, st.name.substr(0, 28), st.rows,
-                       data::format_time(st.start), fmt::join(pct, " "));
+            fmt::print("{:<{}} {:<28} {:>8}  {:<19} {}\n", st.id, id_width, st.name.substr(0, 28), st.rows,
+                       data::format_time(st.start), pct);
         }
     });
 
