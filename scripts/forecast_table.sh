@@ -1,24 +1,32 @@
 #!/usr/bin/env bash
-# The README's forecasting table: RNN, LSTM and GRU at horizons 24/48/72 h on real ISD-Lite station
-# files from the shared data folder (FUSEDRNN_DATA, default ../shared/data), each next to persistence.
-# Split by year: train 2009-2016, validate 2017, test 2018 (the only stations with 2018 data are the five
-# Norwegian ones). Writes runs/table/<cell>-T<h>/ and prints a Markdown table.
-# Usage: [HIDDEN=64] bash scripts/forecast_table.sh [extra fusedrnn train flags, e.g. --backend cuda]
-# (HIDDEN=128 writes runs/table128/ instead.)
+# The README's forecasting tables: RNN, LSTM and GRU at horizons 24/48/72 h on real station files from the
+# shared data folder (FUSEDRNN_DATA, default ../shared/data), each next to persistence.
+#   SET=isd-lite (default): NOAA ISD-Lite, split by year: train 2009-2016, validate 2017, test 2018 (the only
+#     stations with 2018 data are the five Norwegian ones). Writes runs/table/.
+#   SET=beijing-multisite: UCI Beijing Multi-Site, 12 sites 2013-03..2017-02, split by date: train to
+#     2015-09-01, validate to 2016-03-01, test the last full year. Writes runs/table-beijing-multisite/.
+# Each run goes to <table>/<cell>-T<h>/; the script ends by printing a Markdown table.
+# Usage: [SET=isd-lite] [HIDDEN=64] bash scripts/forecast_table.sh [extra fusedrnn train flags, e.g. --backend cuda]
+# (HIDDEN other than 64 appends it to the folder: runs/table128/.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DATA=${FUSEDRNN_DATA:-../shared/data}/isd-lite
-[ -d "$DATA" ] || { echo "no ISD-Lite data at $DATA (set FUSEDRNN_DATA)" >&2; exit 1; }
+SET=${SET:-isd-lite}
+case "$SET" in
+  isd-lite) SPLIT=years:2009-2016,2017,2018; TABLE=runs/table ;;
+  beijing-multisite) SPLIT=dates:,2015-09-01,2016-03-01; TABLE=runs/table-beijing-multisite ;;
+  *) echo "SET must be isd-lite or beijing-multisite, got '$SET'" >&2; exit 2 ;;
+esac
+DATA=${FUSEDRNN_DATA:-../shared/data}/$SET
+[ -d "$DATA" ] || { echo "no $SET data at $DATA (set FUSEDRNN_DATA)" >&2; exit 1; }
 HIDDEN=${HIDDEN:-64}
-TABLE=runs/table
-[ "$HIDDEN" = 64 ] || TABLE=runs/table$HIDDEN
+[ "$HIDDEN" = 64 ] || TABLE=$TABLE$HIDDEN
 bash scripts/build.sh >/dev/null
+mkdir -p "$TABLE"
 for cell in rnn_tanh lstm gru; do
   for h in 24 48 72; do
     out=$TABLE/$cell-T$h
-    mkdir -p "$TABLE"
-    echo "== $cell horizon $h" >&2
-    build/fusedrnn train --data "$DATA" --split years:2009-2016,2017,2018 --cell "$cell" --hidden "$HIDDEN" \
+    echo "== $SET: $cell horizon $h" >&2
+    build/fusedrnn train --data "$DATA" --split "$SPLIT" --cell "$cell" --hidden "$HIDDEN" \
       --horizon "$h" --epochs 20 --patience 3 --lr 2e-3 --clip 1 --seed 1 --out "$out" "$@" >"$out.log" 2>&1 ||
       { echo "failed: see $out.log" >&2; exit 1; }
   done
