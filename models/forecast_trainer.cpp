@@ -12,7 +12,7 @@ namespace fusedrnn {
 
 ForecastDataset ForecastDataset::upload(Backend<float>& be, std::vector<float> series, int F,
                                         const data::WindowSpec& g, std::vector<int32_t> target_cols,
-                                        std::array<std::vector<int64_t>, 3> starts,
+                                        std::array<data::WindowStarts, 3> starts,
                                         std::vector<std::string> target_names, std::vector<double> target_stds) {
     FR_CHECK(F > 0 && series.size() % size_t(F) == 0, "dataset: {} values is not a whole number of {}-variable rows",
              series.size(), F);
@@ -23,10 +23,11 @@ ForecastDataset ForecastDataset::upload(Backend<float>& be, std::vector<float> s
              target_stds.size());
     for (int32_t c : target_cols) FR_CHECK(c >= 0 && c < F, "target column {} outside [0, {})", c, F);
     const int64_t rows = int64_t(series.size() / size_t(F));
-    for (const auto& split : starts)
-        for (int64_t s : split)
-            FR_CHECK(s >= 0 && s + g.span() <= rows, "window start {} (span {}) outside the {} rows", s, g.span(),
-                     rows);
+    for (const auto& split : starts)  // increasing: the first and last bound them all
+        if (!split.empty())
+            for (int64_t s : {split.front(), split.back()})
+                FR_CHECK(s >= 0 && s + g.span() <= rows, "window start {} (span {}) outside the {} rows", s, g.span(),
+                         rows);
     ForecastDataset d;
     d.series = be.from_host(std::move(series), {rows, F});
     d.F = F;
@@ -60,10 +61,10 @@ ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, const data::W
                   {ds.starts[0], ds.starts[1], ds.starts[2]}, ds.target_names, target_stds_of(ds));
 }
 
-std::vector<int64_t> evenly_spaced_subset(const std::vector<int64_t>& starts, size_t n) {
+data::WindowStarts evenly_spaced_subset(const data::WindowStarts& starts, size_t n) {
     if (n == 0 || starts.size() <= n) return starts;
-    std::vector<int64_t> kept(n);
-    for (size_t i = 0; i < n; ++i) kept[i] = starts[size_t(double(i) * double(starts.size()) / double(n))];
+    data::WindowStarts kept;
+    for (size_t i = 0; i < n; ++i) kept.push_back(starts[size_t(double(i) * double(starts.size()) / double(n))]);
     return kept;
 }
 
@@ -110,6 +111,14 @@ void gather(Backend<float>& be, const ForecastDataset& d, const int64_t* starts,
                       g.out_step, d.target_cols_dev.data(), K, x.data(), y.data());
 }
 
+// The same for the B consecutive windows at positions [first, first + B) of `starts` (evaluation order).
+void gather_range(Backend<float>& be, const ForecastDataset& d, const data::WindowStarts& starts, size_t first, int B,
+                  std::vector<int64_t>& host, Tensor<int64_t>& starts_dev, Tensor<float>& x, Tensor<float>& y) {
+    host.resize(size_t(B));
+    starts.copy_to(first, size_t(B), host.data());
+    gather(be, d, host.data(), B, starts_dev, x, y);
+}
+
 }  // namespace
 
 // ---- trainer ---------------------------------------------------------------------------------------------
@@ -132,7 +141,7 @@ ForecastTrainer::ForecastTrainer(Forecaster& model, Optimizer& optimizer, const 
              model_.spec().input_size, data_.F);
 }
 
-double ForecastTrainer::loss_on(const std::vector<int64_t>& starts) { return mean_loss(starts, nullptr); }
+double ForecastTrainer::loss_on(const data::WindowStarts& starts) { return mean_loss(starts, nullptr); }
 
 nlohmann::json ForecastTrainer::EpochState::to_json() const {
     return {{"epoch", epoch},   {"batch", batch},       {"steps_done", steps_done}, {"steps", steps},
@@ -226,13 +235,14 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
 
 // With `st`, polls for a stop between batches: the epoch's training is done and saved with it, and a
 // resumed run validates again from the start.
-double ForecastTrainer::mean_loss(const std::vector<int64_t>& starts, const EpochState* st) {
+double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochState* st) {
     Backend<float>& be = model_.backend();
     double sum = 0;
     long n = 0;
+    std::vector<int64_t> host;
     for (size_t i = 0; i < starts.size(); i += size_t(o_.batch)) {
         const int B = int(std::min(starts.size() - i, size_t(o_.batch)));
-        gather(be, data_, starts.data() + i, B, starts_dev_, x_, y_);
+        gather_range(be, data_, starts, i, B, host, starts_dev_, x_, y_);
         Tensor<float> pred = model_.forward(x_, false);
         sum += be.mse(pred.numel(), pred.data(), y_.data(), nullptr, 1.0f).loss * B;
         n += B;
@@ -353,15 +363,16 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
 
 // ---- evaluation --------------------------------------------------------------------------------------------
 
-ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const std::vector<int64_t>& starts,
+ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const data::WindowStarts& starts,
                                     int batch, const EvalProgress& progress) {
     Backend<float>& be = model.backend();
     ForecastMetrics m(data.target_names, data.target_stds, data.window.horizon);
     Tensor<int64_t> sd;
     Tensor<float> x, y;
+    std::vector<int64_t> host;
     for (size_t i = 0; i < starts.size(); i += size_t(batch)) {
         const int B = int(std::min(starts.size() - i, size_t(batch)));
-        gather(be, data, starts.data() + i, B, sd, x, y);
+        gather_range(be, data, starts, i, B, host, sd, x, y);
         const auto pred = be.to_host(model.forward(x, false));
         const auto truth = be.to_host(y);
         m.add(pred.data(), truth.data(), B);
@@ -371,15 +382,16 @@ ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& da
 }
 
 ForecastMetrics evaluate_persistence(Backend<float>& be, const ForecastDataset& data,
-                                     const std::vector<int64_t>& starts, int batch, const EvalProgress& progress) {
+                                     const data::WindowStarts& starts, int batch, const EvalProgress& progress) {
     const data::WindowSpec& g = data.window;
     const int K = int(data.target_cols.size());
     ForecastMetrics m(data.target_names, data.target_stds, g.horizon);
     Tensor<int64_t> sd;
     Tensor<float> x, y;
+    std::vector<int64_t> host;
     for (size_t i = 0; i < starts.size(); i += size_t(batch)) {
         const int B = int(std::min(starts.size() - i, size_t(batch)));
-        gather(be, data, starts.data() + i, B, sd, x, y);
+        gather_range(be, data, starts, i, B, host, sd, x, y);
         const auto xs = be.to_host(x);
         const auto truth = be.to_host(y);
         std::vector<float> pred(truth.size());

@@ -32,7 +32,7 @@ struct ForecastDataset {
     data::WindowSpec window;
     std::vector<int32_t> target_cols;                // K variables predicted (indices into the F columns)
     Tensor<int32_t> target_cols_dev;                 // device copy
-    std::array<std::vector<int64_t>, 3> starts;      // train, val, test
+    std::array<data::WindowStarts, 3> starts;        // train, val, test
     std::vector<std::string> target_names;           // K names
     std::vector<double> target_stds;                 // K standard deviations (original units)
 
@@ -41,7 +41,7 @@ struct ForecastDataset {
     // split lies inside the series.
     static ForecastDataset upload(Backend<float>& backend, std::vector<float> series, int F,
                                   const data::WindowSpec& window, std::vector<int32_t> target_cols,
-                                  std::array<std::vector<int64_t>, 3> starts,
+                                  std::array<data::WindowStarts, 3> starts,
                                   std::vector<std::string> target_names, std::vector<double> target_stds);
 
     // From a windowed dataset. The rvalue form takes its series and window lists (at WEATHER-5K scale
@@ -90,7 +90,7 @@ struct EpochRecord {
 };
 
 // At most n of `starts`, evenly spaced through them (all of them when n is 0 or not smaller).
-std::vector<int64_t> evenly_spaced_subset(const std::vector<int64_t>& starts, size_t n);
+data::WindowStarts evenly_spaced_subset(const data::WindowStarts& starts, size_t n);
 
 // Called after each evaluation batch with the windows done so far and the total (long evaluations at
 // WEATHER-5K scale would otherwise be silent for minutes).
@@ -110,7 +110,7 @@ public:
     std::vector<EpochRecord> fit();
 
     // Mean validation-style loss over `starts` (no gradient).
-    double loss_on(const std::vector<int64_t>& starts);
+    double loss_on(const data::WindowStarts& starts);
 
 private:
     // How far the epoch in progress has got: saved mid-epoch so a resumed run continues at the next step
@@ -126,7 +126,7 @@ private:
     long steps_per_epoch() const;
     void resume_from_last();
     void train_epoch(EpochState& st, EpochRecord& rec);
-    double mean_loss(const std::vector<int64_t>& starts, const EpochState* stop_state);
+    double mean_loss(const data::WindowStarts& starts, const EpochState* stop_state);
     void save(const std::string& path, bool with_optimizer, const EpochState* in_progress = nullptr);
     [[noreturn]] void save_and_stop(const EpochState& st, const char* where);
 
@@ -145,9 +145,9 @@ private:
 
 // Test-style evaluation: the model's metrics, and the persistence baseline's (each target repeats its
 // last observed input value for the whole horizon).
-ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const std::vector<int64_t>& starts,
+ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const data::WindowStarts& starts,
                                     int batch, const EvalProgress& progress = {});
 ForecastMetrics evaluate_persistence(Backend<float>& backend, const ForecastDataset& data,
-                                     const std::vector<int64_t>& starts, int batch, const EvalProgress& progress = {});
+                                     const data::WindowStarts& starts, int batch, const EvalProgress& progress = {});
 
 }  // namespace fusedrnn

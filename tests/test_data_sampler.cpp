@@ -48,8 +48,9 @@ TEST(DataSampler, PermutationLooksShuffled) {
 
 TEST(DataSampler, ShuffledBatchesAreDeterministicAndCoverEachEpoch) {
     std::mt19937_64 rng(ft::test_seed());
-    std::vector<int64_t> starts(10007);
-    for (auto& s : starts) s = int64_t(rng() % 1000000);  // arbitrary values (duplicates allowed)
+    WindowStarts starts;  // increasing, with irregular gaps (many short runs)
+    int64_t row = 0;
+    for (int i = 0; i < 10007; ++i) starts.push_back(row += 1 + int64_t(rng() % 3));
     const BatchSampler a(starts, 64, BatchSampler::Order::Shuffled, 42, /*drop_last=*/false);
     const BatchSampler b(starts, 64, BatchSampler::Order::Shuffled, 42, false);
     EXPECT_EQ(a.batches_per_epoch(), (10007 + 63) / 64);
@@ -83,8 +84,9 @@ TEST(DataSampler, ShuffledBatchesAreDeterministicAndCoverEachEpoch) {
 }
 
 TEST(DataSampler, DropLastAndSequential) {
-    std::vector<int64_t> starts(103);
-    std::iota(starts.begin(), starts.end(), 1000);
+    std::vector<int64_t> rows(103);
+    std::iota(rows.begin(), rows.end(), 1000);
+    const WindowStarts starts = WindowStarts::from_vector(rows);
     const BatchSampler train(starts, 10, BatchSampler::Order::Shuffled, 5);  // drops the partial batch
     EXPECT_EQ(train.batches_per_epoch(), 10);
     std::vector<int64_t> out;
@@ -97,7 +99,7 @@ TEST(DataSampler, DropLastAndSequential) {
     eval.batch(5, 2, out);
     EXPECT_EQ(out.front(), 1020);
     EXPECT_EQ(out.back(), 1029);
-    const std::vector<int64_t> none;
+    const WindowStarts none;
     const BatchSampler empty(none, 4, BatchSampler::Order::Shuffled, 1);
     EXPECT_EQ(empty.batches_per_epoch(), 0);
     EXPECT_THROW(BatchSampler(starts, 0, BatchSampler::Order::Sequential), Error);

@@ -259,7 +259,7 @@ TEST(DataWindows, DatasetStartsAreExactlyTheValidWindows) {
             for (int64_t r = 0; r < original.rows(); ++r)
                 if (brute_valid(original, ds.ranges, Split(k), dc.window, ds.target_cols, dc.stride, r))
                     expected.insert(r);
-            const std::vector<int64_t>& got = ds.windows(Split(k));
+            const std::vector<int64_t> got = ds.windows(Split(k)).to_vector();
             ASSERT_TRUE(std::is_sorted(got.begin(), got.end()));
             ASSERT_EQ(std::set<int64_t>(got.begin(), got.end()), expected) << split_name(Split(k));
             EXPECT_EQ(ds.report.windows[size_t(k)], int64_t(got.size()));

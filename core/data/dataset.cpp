@@ -138,58 +138,37 @@ WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
     }
     ds.stats.normalize(set.values);
 
-    // Two passes over stations in parallel — count, then fill at precomputed offsets — so the start
-    // lists (billions of entries at WEATHER-5K scale) are written once, in station order, with no
-    // per-thread copies; the result does not depend on the thread count.
+    // Stations in parallel, each into its own run lists, then joined in station order: the result does
+    // not depend on the thread count, and the lists stay small (runs, not one entry per window).
     const int S = set.num_stations();
     const int F = set.num_vars();
-    std::vector<std::array<int64_t, kNumSplits>> counts(static_cast<size_t>(S));
+    std::vector<std::array<WindowStarts, kNumSplits>> local(static_cast<size_t>(S));
     std::vector<std::exception_ptr> errors(static_cast<size_t>(S));
-    for (int pass = 0; pass < 2; ++pass) {
-        if (pass == 1) {
-            for (int k = 0; k < kNumSplits; ++k) {
-                int64_t total = 0;
-                for (int s = 0; s < S; ++s) total += counts[size_t(s)][size_t(k)];
-                ds.starts[size_t(k)].resize(size_t(total));
-            }
-        }
-        // Per split, where each station's starts begin in the output.
-        std::vector<std::array<int64_t, kNumSplits>> offsets(static_cast<size_t>(S));
-        if (pass == 1) {
-            std::array<int64_t, kNumSplits> run{};
-            for (int s = 0; s < S; ++s) {
-                offsets[size_t(s)] = run;
-                for (int k = 0; k < kNumSplits; ++k) run[size_t(k)] += counts[size_t(s)][size_t(k)];
-            }
-        }
 #pragma omp parallel for schedule(dynamic, 1)
-        for (int s = 0; s < S; ++s) {
-            try {
-                const StationInfo& st = set.stations[size_t(s)];
-                if (st.rows < span) continue;
-                const WindowValidity validity(set.values.data() + st.row_begin * F, st.rows, F, ds.target_cols,
-                                              cfg.window, st.id);
-                const int64_t first_index = floor_div(st.start, set.step);
-                std::vector<int64_t> local;
-                for (int k = 0; k < kNumSplits; ++k) {
-                    const RowRange allowed = rows_in_range(st.start, st.rows, set.step, ds.ranges[size_t(k)]);
-                    if (pass == 0) {
-                        counts[size_t(s)][size_t(k)] =
-                            validity.collect(allowed, cfg.stride, first_index, st.row_begin, nullptr);
-                    } else {
-                        local.clear();
-                        validity.collect(allowed, cfg.stride, first_index, st.row_begin, &local);
-                        std::copy(local.begin(), local.end(),
-                                  ds.starts[size_t(k)].begin() + offsets[size_t(s)][size_t(k)]);
-                    }
-                }
-            } catch (...) {
-                errors[size_t(s)] = std::current_exception();
+    for (int s = 0; s < S; ++s) {
+        try {
+            const StationInfo& st = set.stations[size_t(s)];
+            if (st.rows < span) continue;
+            const WindowValidity validity(set.values.data() + st.row_begin * F, st.rows, F, ds.target_cols,
+                                          cfg.window, st.id);
+            const int64_t first_index = floor_div(st.start, set.step);
+            for (int k = 0; k < kNumSplits; ++k) {
+                const RowRange allowed = rows_in_range(st.start, st.rows, set.step, ds.ranges[size_t(k)]);
+                validity.collect(allowed, cfg.stride, first_index, st.row_begin, &local[size_t(s)][size_t(k)]);
             }
+        } catch (...) {
+            errors[size_t(s)] = std::current_exception();
         }
-        for (const auto& e : errors)
-            if (e) std::rethrow_exception(e);
     }
+    for (const auto& e : errors)
+        if (e) std::rethrow_exception(e);
+    std::vector<std::array<int64_t, kNumSplits>> counts(static_cast<size_t>(S));
+    for (int s = 0; s < S; ++s)
+        for (int k = 0; k < kNumSplits; ++k) {
+            counts[size_t(s)][size_t(k)] = int64_t(local[size_t(s)][size_t(k)].size());
+            ds.starts[size_t(k)].append(local[size_t(s)][size_t(k)]);
+            local[size_t(s)][size_t(k)] = WindowStarts();
+        }
 
     for (int s = 0; s < S; ++s) {
         const StationInfo& st = set.stations[size_t(s)];

@@ -1,6 +1,6 @@
 // fusedrnn::data — the windowed forecasting dataset: all stations' standardized series in one
 // [rows, F] array (the layout Backend::gather_windows reads) plus, per split, the global row of
-// every valid window start (int64, station by station, in time order).
+// every valid window start (station by station, in time order; stored as runs, window_starts.h).
 //
 // Building it: targets resolved by name -> splits resolved to time ranges -> normalization
 // statistics computed on the training split only (or fixed ones used) -> values standardized in
@@ -58,14 +58,14 @@ struct WindowedDataset {
     NormStats stats;                      // in data.vars order
     SplitSpec split;
     SplitRanges ranges{};                 // the split's resolved time ranges
-    std::array<std::vector<int64_t>, kNumSplits> starts;  // valid window starts (global rows) per split
+    std::array<WindowStarts, kNumSplits> starts;  // valid window starts (global rows) per split
     DatasetReport report;
 
     int num_vars() const { return data.num_vars(); }
     int num_targets() const { return int(target_cols.size()); }
     int64_t rows() const { return data.rows(); }
     const float* series() const { return data.values.data(); }
-    const std::vector<int64_t>& windows(Split s) const { return starts[size_t(s)]; }
+    const WindowStarts& windows(Split s) const { return starts[size_t(s)]; }
     // UTC time of a global row (its station's grid).
     int64_t time_of_row(int64_t row) const;
 

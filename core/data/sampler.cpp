@@ -37,10 +37,10 @@ uint64_t Permutation::operator()(uint64_t i) const {
     return x;
 }
 
-BatchSampler::BatchSampler(const std::vector<int64_t>& starts, int batch_size, Order order, uint64_t seed)
+BatchSampler::BatchSampler(const WindowStarts& starts, int batch_size, Order order, uint64_t seed)
     : BatchSampler(starts, batch_size, order, seed, order == Order::Shuffled) {}
 
-BatchSampler::BatchSampler(const std::vector<int64_t>& starts, int batch_size, Order order, uint64_t seed,
+BatchSampler::BatchSampler(const WindowStarts& starts, int batch_size, Order order, uint64_t seed,
                            bool drop_last)
     : starts_(&starts), batch_(batch_size), order_(order), seed_(seed), drop_last_(drop_last) {
     FR_CHECK(batch_size >= 1, "batch size must be >= 1, got {}", batch_size);
@@ -64,9 +64,9 @@ int BatchSampler::batch(int64_t epoch, int64_t b, int64_t* out) const {
              batches_per_epoch(), num_windows(), batch_);
     const int64_t first = b * batch_;
     const int n = int(std::min<int64_t>(batch_, num_windows() - first));
-    const std::vector<int64_t>& s = *starts_;
+    const WindowStarts& s = *starts_;
     if (order_ == Order::Sequential) {
-        std::copy(s.begin() + first, s.begin() + first + n, out);
+        s.copy_to(size_t(first), size_t(n), out);
         return n;
     }
     FR_CHECK(epoch >= 0, "epoch must be >= 0, got {}", epoch);

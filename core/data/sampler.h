@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/data/window_starts.h"
+
 namespace fusedrnn::data {
 
 // A bijection of [0, n) chosen by `key`: a balanced Feistel network on the smallest even number of
@@ -38,8 +40,10 @@ public:
     // `starts` is referenced, not copied: it must outlive the sampler. drop_last: whether a final
     // partial batch is left out (default: yes for Shuffled, so every step has the same batch shape
     // and the left-out windows change every epoch; no for Sequential, so evaluation sees every window).
-    BatchSampler(const std::vector<int64_t>& starts, int batch_size, Order order, uint64_t seed = 0);
-    BatchSampler(const std::vector<int64_t>& starts, int batch_size, Order order, uint64_t seed, bool drop_last);
+    BatchSampler(const WindowStarts& starts, int batch_size, Order order, uint64_t seed = 0);
+    BatchSampler(const WindowStarts& starts, int batch_size, Order order, uint64_t seed, bool drop_last);
+    BatchSampler(WindowStarts&&, int, Order, uint64_t = 0) = delete;  // would dangle
+    BatchSampler(WindowStarts&&, int, Order, uint64_t, bool) = delete;
 
     int64_t num_windows() const { return int64_t(starts_->size()); }
     int batch_size() const { return batch_; }
@@ -53,7 +57,7 @@ public:
     int64_t index(int64_t epoch, int64_t i) const;
 
 private:
-    const std::vector<int64_t>* starts_;
+    const WindowStarts* starts_;
     int batch_;
     Order order_;
     uint64_t seed_;

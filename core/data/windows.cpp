@@ -78,7 +78,7 @@ bool WindowValidity::valid(int64_t s) const {
 }
 
 int64_t WindowValidity::collect(const RowRange& allowed, int64_t stride, int64_t first_row_index, int64_t row_offset,
-                                std::vector<int64_t>* out) const {
+                                WindowStarts* out) const {
     const int64_t span = spec_.span();
     const int64_t lo = allowed.first;
     const int64_t hi = allowed.last - span;  // last start whose span fits, inclusive

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/data/splits.h"
+#include "core/data/window_starts.h"
 
 namespace fusedrnn::data {
 
@@ -52,7 +53,7 @@ public:
     // (first_row_index + s) a multiple of stride, where first_row_index = station start / step.
     // Appends row_offset + s to `out` (or only counts them when out == nullptr). Returns the count.
     int64_t collect(const RowRange& allowed, int64_t stride, int64_t first_row_index, int64_t row_offset,
-                    std::vector<int64_t>* out) const;
+                    WindowStarts* out) const;
 
 private:
     int64_t rows_;
