@@ -39,16 +39,15 @@ void WindowStarts::append(const WindowStarts& other) {
         return;
     }
     FR_CHECK(other.front() > back(), "appended window starts must follow: {} after {}", other.front(), back());
-    // The first run of `other` may continue our last one. Pushing its first three starts settles that:
-    // afterwards our last run holds its 2nd and 3rd starts, hence its step, and takes the rest as a count.
-    const Run& o = other.runs_[0];
-    const size_t o_count = other.ends_[0];
-    for (size_t i = 0; i < std::min<size_t>(o_count, 3); ++i) push_back(o.first + int64_t(i) * o.step);
-    if (o_count > 3) ends_.back() += o_count - 3;
-    const size_t base = size() - o_count;
-    for (size_t r = 1; r < other.runs_.size(); ++r) {
-        runs_.push_back(other.runs_[r]);
-        ends_.push_back(base + other.ends_[r]);
+    // Exactly as pushing every start of `other`, run by run at O(1) each: after a run's first three
+    // starts are pushed, our last run holds its 2nd and 3rd (so has its step) and takes the rest as a
+    // count. (Copying `other`'s runs as they are would not do: where its first run merges into our last
+    // one, the boundaries after it can move.)
+    for (size_t r = 0; r < other.runs_.size(); ++r) {
+        const Run& o = other.runs_[r];
+        const size_t count = other.ends_[r] - (r ? other.ends_[r - 1] : 0);
+        for (size_t i = 0; i < std::min<size_t>(count, 3); ++i) push_back(o.first + int64_t(i) * o.step);
+        if (count > 3) ends_.back() += count - 3;
     }
 }
 
