@@ -37,8 +37,10 @@ std::string quoted(const std::string& s) {
     return q + "'";
 }
 
-CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "") {
-    std::string cmd = quoted(FUSEDRNN_CLI_PATH);
+// shell_prefix: run before the CLI in the same shell (e.g. a ulimit).
+CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
+                  const std::string& shell_prefix = "") {
+    std::string cmd = shell_prefix + quoted(FUSEDRNN_CLI_PATH);
     for (const auto& a : args) cmd += " " + quoted(a);
     if (!stdin_text.empty()) {
         const std::string in = testing::temp_dir() + "/stdin.txt";
@@ -155,6 +157,17 @@ TEST(Cli, CtrlCSavesACheckpointAndResumeContinuesTheEpoch) {
         << r.output;
     EXPECT_EQ(nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json")).at("epochs").get<int>(),
               std::stoi(m[1].str()));
+}
+
+// Data larger than the memory there is: a clear message and a non-zero exit, not "internal error:
+// std::bad_alloc" (here a 4 GB address-space limit against the ~10 GB WEATHER-5K-scale synthetic set).
+TEST(Cli, OutOfHostMemoryIsAClearError) {
+    const CliResult r = run_cli({"train", "--synthetic-stations", "5672", "--synthetic-years", "10", "--backend", "cpu",
+                                 "--out", testing::temp_dir() + "/run"},
+                                "", "ulimit -v 4000000; ");
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("out of host memory"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
 }
 
 // The model, window, split, normalization and optimizer flags reach the run (read back from metrics.json),

@@ -2,6 +2,7 @@
 // turns an exception into a message and an exit code.
 #include <cstdio>
 #include <exception>
+#include <new>
 
 #include "core/error.h"
 #include "tools/commands.h"
@@ -29,6 +30,13 @@ int main(int argc, char** argv) {
         return 3;
     } catch (const fusedrnn::Error& e) {
         std::fprintf(stderr, "fusedrnn: error: %s\n", e.what());
+        return 2;
+    } catch (const std::bad_alloc&) {
+        // Host memory (GPU memory has its own message, naming the allocation and the device's free memory).
+        std::fprintf(stderr,
+                     "fusedrnn: error: out of host memory. Station data takes 4 bytes per value (rows x "
+                     "variables; WEATHER-5K is ~10 GB): use fewer stations or years, or a machine with more "
+                     "memory\n");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "fusedrnn: internal error: %s\n", e.what());
