@@ -5,6 +5,8 @@
 #     stations with 2018 data are the five Norwegian ones). Writes runs/table/.
 #   SET=beijing-multisite: UCI Beijing Multi-Site, 12 sites 2013-03..2017-02, split by date: train to
 #     2015-09-01, validate to 2016-03-01, test the last full year. Writes runs/table-beijing-multisite/.
+#   SET=noaa-lcd-10yr: NOAA LCD, 17 US stations with 10 years each (TMP, DEW, RH only), split by year:
+#     train 2012-2019, validate 2020, test 2021 (years every station has). Writes runs/table-noaa-lcd-10yr/.
 # Each run goes to <table>/<cell>-T<h>/; the script ends by printing a Markdown table.
 # Usage: [SET=isd-lite] [HIDDEN=64] bash scripts/forecast_table.sh [extra fusedrnn train flags, e.g. --backend cuda]
 # (HIDDEN other than 64 appends it to the folder: runs/table128/.)
@@ -14,7 +16,8 @@ SET=${SET:-isd-lite}
 case "$SET" in
   isd-lite) SPLIT=years:2009-2016,2017,2018; TABLE=runs/table ;;
   beijing-multisite) SPLIT=dates:,2015-09-01,2016-03-01; TABLE=runs/table-beijing-multisite ;;
-  *) echo "SET must be isd-lite or beijing-multisite, got '$SET'" >&2; exit 2 ;;
+  noaa-lcd-10yr) SPLIT=years:2012-2019,2020,2021; TABLE=runs/table-noaa-lcd-10yr ;;
+  *) echo "SET must be isd-lite, beijing-multisite or noaa-lcd-10yr, got '$SET'" >&2; exit 2 ;;
 esac
 DATA=${FUSEDRNN_DATA:-../shared/data}/$SET
 [ -d "$DATA" ] || { echo "no $SET data at $DATA (set FUSEDRNN_DATA)" >&2; exit 1; }
