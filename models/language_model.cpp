@@ -66,12 +66,13 @@ LanguageModel make_language_model(std::shared_ptr<Backend<float>> backend, const
     return LanguageModel(std::move(model), std::move(tokenizer), settings);
 }
 
-void save_language_model(const std::string& path, const LanguageModel& lm, const nlohmann::json& training) {
+void save_language_model(const std::string& path, const LanguageModel& lm, const nlohmann::json& training,
+                         const Optimizer* optimizer) {
     nlohmann::json extra;
     extra["tokenizer"] = nlohmann::json::parse(lm.tokenizer.to_json());
     extra["lm"] = lm.settings.to_json();
     extra["training"] = training;
-    save_checkpoint(path, *lm.model, extra);
+    save_checkpoint(path, *lm.model, extra, optimizer);
 }
 
 LanguageModel load_language_model(const std::string& path, std::shared_ptr<Backend<float>> backend) {

@@ -54,13 +54,17 @@ struct LanguageModel {
     std::string unit_name(bool plural) const;
 };
 
+class Optimizer;
+
 // A fresh model over `tokenizer`'s vocabulary: embedding of size spec.input_size, head of size V.
 // Throws Error when spec is invalid or the vocabulary is only <unk>.
 LanguageModel make_language_model(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec,
                                   text::Tokenizer tokenizer, const LmSettings& settings, uint64_t seed);
 
-// Writes the model, tokenizer, settings and `training` atomically (see models/checkpoint.h).
-void save_language_model(const std::string& path, const LanguageModel& lm, const nlohmann::json& training);
+// Writes the model, tokenizer, settings and `training` atomically (see models/checkpoint.h), and the
+// optimizer's state when given (for resuming).
+void save_language_model(const std::string& path, const LanguageModel& lm, const nlohmann::json& training,
+                         const Optimizer* optimizer = nullptr);
 
 // Reads a checkpoint written by save_language_model. Throws Error naming `path` when it is a
 // forecaster checkpoint ("... is a forecaster checkpoint, not a language model"), a sequence model

@@ -43,6 +43,42 @@ nlohmann::json LmEpochRecord::to_json() const {
     return j;
 }
 
+LmEpochRecord LmEpochRecord::from_json(const nlohmann::json& j) {
+    LmEpochRecord r;
+    r.epoch = j.at("epoch").get<int>();
+    r.train_loss = j.at("train_loss").get<double>();
+    r.train_accuracy = j.at("train_accuracy").get<double>();
+    r.grad_norm = j.at("grad_norm").get<double>();
+    r.lr = j.at("lr").get<double>();
+    r.seconds = j.at("seconds").get<double>();
+    r.tokens_per_s = j.at("tokens_per_s").get<double>();
+    r.best = j.at("best").get<bool>();
+    r.has_heldout = j.contains("heldout_loss");
+    if (r.has_heldout) {
+        r.heldout_loss = j.at("heldout_loss").get<double>();
+        r.heldout_accuracy = j.at("heldout_accuracy").get<double>();
+    }
+    return r;
+}
+
+nlohmann::json LmTrainer::EpochState::to_json() const {
+    return {{"epoch", epoch},     {"steps_done", steps_done}, {"steps", steps},       {"correct", correct},
+            {"predictions", predictions}, {"loss_sum", loss_sum}, {"norm_sum", norm_sum}, {"seconds", seconds}};
+}
+
+LmTrainer::EpochState LmTrainer::EpochState::from_json(const nlohmann::json& j) {
+    EpochState st;
+    st.epoch = j.at("epoch").get<int>();
+    st.steps_done = j.at("steps_done").get<long>();
+    st.steps = j.at("steps").get<long>();
+    st.correct = j.at("correct").get<long>();
+    st.predictions = j.at("predictions").get<long>();
+    st.loss_sum = j.at("loss_sum").get<double>();  // JSON keeps doubles exactly (shortest round trip)
+    st.norm_sum = j.at("norm_sum").get<double>();
+    st.seconds = j.at("seconds").get<double>();
+    return st;
+}
+
 LmTrainer::LmTrainer(LanguageModel& lm, Optimizer& optimizer, const std::vector<int32_t>& tokens,
                      LmTrainOptions options)
     : lm_(lm), opt_(optimizer), o_(std::move(options)) {
@@ -128,68 +164,173 @@ ChunkResult LmTrainer::train_step(long step) {
     return tbptt_chunk_tokens(*lm_.model, &opt_, ids_, targets_, state_, o_.clip);
 }
 
-void LmTrainer::save(const std::string& name, int epoch, const std::vector<LmEpochRecord>& history) {
+namespace {
+
+// The carried stream state as JSON (exact: a float widened to double prints and parses back unchanged).
+nlohmann::json state_tensor_json(Backend<float>& be, const Tensor<float>& t) {
+    if (t.empty()) return nullptr;
+    return {{"shape", t.shape()}, {"values", be.to_host(t)}};
+}
+
+Tensor<float> state_tensor_from_json(Backend<float>& be, const nlohmann::json& j) {
+    if (j.is_null()) return {};
+    const auto shape = j.at("shape").get<std::vector<long>>();
+    const auto values = j.at("values").get<std::vector<float>>();
+    return be.from_host(values, Shape(shape.begin(), shape.end()));
+}
+
+}  // namespace
+
+void LmTrainer::save(const std::string& name, const EpochState* in_progress) {
     if (o_.out_dir.empty()) return;
     nlohmann::json hist = nlohmann::json::array();
-    for (const auto& r : history) hist.push_back(r.to_json());
-    nlohmann::json training = {{"epoch", epoch}, {"epochs", o_.epochs}, {"history", hist}, {"info", o_.info}};
-    save_language_model((std::filesystem::path(o_.out_dir) / name).string(), lm_, training);
+    for (const auto& r : history_) hist.push_back(r.to_json());
+    nlohmann::json training = {{"epoch", history_.empty() ? 0 : history_.back().epoch},
+                               {"epochs", o_.epochs},
+                               {"history", hist},
+                               {"info", o_.info},
+                               {"best", std::isfinite(best_) ? nlohmann::json(best_) : nlohmann::json()},
+                               {"lr", opt_.lr()},
+                               {"cursor", cursor_}};
+    const bool last = name == "last.safetensors";
+    if (last && lm_.settings.mode == LmMode::Stream) {
+        Backend<float>& be = lm_.model->backend();
+        training["state"] = {{"h", state_tensor_json(be, state_.h)}, {"c", state_tensor_json(be, state_.c)}};
+    }
+    if (in_progress) training["epoch_in_progress"] = in_progress->to_json();
+    save_language_model((std::filesystem::path(o_.out_dir) / name).string(), lm_, training, last ? &opt_ : nullptr);
+}
+
+void LmTrainer::save_and_stop(const EpochState& st) {
+    save("last.safetensors", &st);
+    throw Interrupted(fmt::format("stopped at epoch {}, step {}/{}; saved {}/last.safetensors (continue with "
+                                  "--resume)", st.epoch, st.steps_done, st.steps, o_.out_dir));
+}
+
+void LmTrainer::resume_from_last() {
+    namespace fs = std::filesystem;
+    FR_CHECK(!o_.out_dir.empty(), "--resume needs an output folder");
+    const std::string path = (fs::path(o_.out_dir) / "last.safetensors").string();
+    FR_CHECK(fs::exists(path), "--resume: {} does not exist (nothing to resume)", path);
+    const Checkpoint c = read_checkpoint(path);
+    FR_CHECK(c.config == lm_.model->config(), "--resume: {} holds a different model ({}) than requested ({})", path,
+             c.config.dump(), lm_.model->config().dump());
+    FR_CHECK(c.extra.contains("tokenizer") && c.extra.at("tokenizer") == nlohmann::json::parse(lm_.tokenizer.to_json()),
+             "--resume: {} was trained with another vocabulary (other text or tokenizer flags)", path);
+    FR_CHECK(c.extra.contains("lm") && c.extra.at("lm") == lm_.settings.to_json(),
+             "--resume: {} was trained in another mode ({}) than requested ({})", path,
+             c.extra.contains("lm") ? c.extra.at("lm").dump() : "?", lm_.settings.to_json().dump());
+    const auto& t = c.extra.at("training");
+    FR_CHECK(t.contains("lr") && t.contains("cursor"), "--resume: {} was written by a version that could not "
+             "resume; start a new run", path);
+    if (t.at("info") != o_.info) {
+        std::vector<std::string> differ;
+        for (const auto& [k, v] : o_.info.items())
+            if (!t.at("info").contains(k) || t.at("info").at(k) != v) differ.push_back(k);
+        FR_FAIL("--resume: {} was trained with other settings ({}): resume with the same flags",
+                path, fmt::join(differ, ", "));
+    }
+    load_parameters(c, *lm_.model);
+    load_optimizer(c, opt_);
+    opt_.set_lr(t.at("lr").get<float>());
+    for (const auto& r : t.at("history")) history_.push_back(LmEpochRecord::from_json(r));
+    best_ = t.at("best").is_null() ? INFINITY : t.at("best").get<double>();
+    cursor_ = t.at("cursor").get<size_t>();
+    if (t.contains("state")) {
+        Backend<float>& be = lm_.model->backend();
+        state_.h = state_tensor_from_json(be, t.at("state").at("h"));
+        state_.c = state_tensor_from_json(be, t.at("state").at("c"));
+    }
+    if (t.contains("epoch_in_progress")) {
+        resumed_ = EpochState::from_json(t.at("epoch_in_progress"));
+        FR_CHECK(resumed_.steps == steps_per_epoch(), "--resume: epoch {} was interrupted in a {}-step epoch, this run "
+                 "has {} steps per epoch", resumed_.epoch, resumed_.steps, steps_per_epoch());
+    }
+    // Each epoch shuffles the previous epoch's window order: replay the shuffles of the epochs done.
+    if (lm_.settings.mode == LmMode::Window) {
+        const int next = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;
+        for (int e = 1; e < next; ++e) shuffle_indices(order_, o_.seed, e);
+    }
+}
+
+void LmTrainer::train_epoch(EpochState& st, bool resumed) {
+    const bool window = lm_.settings.mode == LmMode::Window;
+    if (window) shuffle_indices(order_, o_.seed, st.epoch);
+    else if (o_.max_chunks == 0 && !resumed) cursor_ = train_stream_.front().num_chunks();  // restart the text
+    const auto t0 = Clock::now();
+    const double seconds_before = st.seconds;
+    const long predictions_before = st.predictions, first_step = st.steps_done;
+    auto last_report = t0, last_save = t0;
+    for (long s = st.steps_done; s < st.steps; ++s) {
+        const ChunkResult r = train_step(s);
+        const long n = window ? long(wbuf_.host_targets.size()) : long(host_targets_.size());
+        if (!std::isfinite(r.loss) || !std::isfinite(r.grad_norm))
+            throw NumericError(fmt::format("epoch {} step {}: the training loss is {} (gradient norm {}); "
+                                           "lower --lr or set --clip", st.epoch, s + 1, r.loss, r.grad_norm));
+        st.loss_sum += r.loss * double(n);
+        st.norm_sum += r.grad_norm;
+        st.correct += r.correct;
+        st.predictions += n;
+        st.steps_done = s + 1;
+        st.seconds = seconds_before + seconds_since(t0);
+        if (o_.stop_requested && o_.stop_requested()) save_and_stop(st);
+        if (o_.checkpoint_seconds > 0 && !o_.out_dir.empty() && seconds_since(last_save) >= o_.checkpoint_seconds) {
+            save("last.safetensors", &st);
+            last_save = Clock::now();
+        }
+        if (on_progress && (seconds_since(last_report) > 0.25 || s + 1 == st.steps)) {
+            last_report = Clock::now();
+            const double el = seconds_since(t0);
+            LmProgress p{st.epoch, o_.epochs, s + 1, st.steps, st.loss_sum / double(st.predictions),
+                         double(st.correct) / double(st.predictions),
+                         double(st.predictions - predictions_before) / std::max(el, 1e-9),
+                         el / double(s + 1 - first_step) * double(st.steps - s - 1)};
+            on_progress(p);
+        }
+    }
 }
 
 std::vector<LmEpochRecord> LmTrainer::fit() {
+    FR_CHECK(o_.checkpoint_seconds >= 0, "the checkpoint interval must be >= 0, got {}", o_.checkpoint_seconds);
     if (!o_.out_dir.empty()) create_output_folder(o_.out_dir);
-    const bool window = lm_.settings.mode == LmMode::Window;
-    std::vector<LmEpochRecord> history;
-    double best = INFINITY;
-    for (int epoch = 1; epoch <= o_.epochs; ++epoch) {
-        const auto t0 = Clock::now();
-        if (window) shuffle_indices(order_, o_.seed, epoch);
-        else if (o_.max_chunks == 0) cursor_ = train_stream_.front().num_chunks();  // restart the text
-        const long steps = steps_per_epoch();
-        double loss_sum = 0, norm_sum = 0;
-        long correct = 0, predictions = 0;
-        auto last_report = Clock::now();
-        for (long s = 0; s < steps; ++s) {
-            const ChunkResult r = train_step(s);
-            const long n = window ? long(wbuf_.host_targets.size()) : long(host_targets_.size());
-            if (!std::isfinite(r.loss) || !std::isfinite(r.grad_norm))
-                throw NumericError(fmt::format("epoch {} step {}: the training loss is {} (gradient norm {}); "
-                                               "lower --lr or set --clip", epoch, s + 1, r.loss, r.grad_norm));
-            loss_sum += r.loss * double(n);
-            norm_sum += r.grad_norm;
-            correct += r.correct;
-            predictions += n;
-            if (on_progress && (seconds_since(last_report) > 0.25 || s + 1 == steps)) {
-                last_report = Clock::now();
-                const double el = seconds_since(t0);
-                LmProgress p{epoch, o_.epochs, s + 1, steps, loss_sum / double(predictions),
-                             double(correct) / double(predictions), double(predictions) / std::max(el, 1e-9),
-                             el / double(s + 1) * double(steps - s - 1)};
-                on_progress(p);
-            }
+    history_.clear();
+    best_ = INFINITY;
+    resumed_ = EpochState{};
+    if (o_.resume) resume_from_last();
+    const int first_epoch = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;
+    for (int epoch = first_epoch; epoch <= o_.epochs; ++epoch) {
+        EpochState st;
+        const bool resumed = epoch == resumed_.epoch;
+        if (resumed) {
+            st = resumed_;
+        } else {
+            st.epoch = epoch;
+            st.steps = steps_per_epoch();
         }
+        train_epoch(st, resumed);
         LmEpochRecord rec;
         rec.epoch = epoch;
         rec.lr = opt_.lr();
-        rec.train_loss = loss_sum / double(predictions);
-        rec.train_accuracy = double(correct) / double(predictions);
-        rec.grad_norm = norm_sum / double(steps);
-        rec.tokens_per_s = double(predictions) / std::max(seconds_since(t0), 1e-9);
+        rec.train_loss = st.loss_sum / double(st.predictions);
+        rec.train_accuracy = double(st.correct) / double(st.predictions);
+        rec.grad_norm = st.norm_sum / double(st.steps);
+        rec.tokens_per_s = double(st.predictions) / std::max(st.seconds, 1e-9);
+        const auto eval_start = Clock::now();
         const LmEval h = evaluate_heldout();
         rec.has_heldout = h.predictions > 0;
         rec.heldout_loss = h.loss;
         rec.heldout_accuracy = h.accuracy;
         const double score = rec.has_heldout ? rec.heldout_loss : rec.train_loss;
-        rec.best = score < best;
-        if (rec.best) best = score;
-        rec.seconds = seconds_since(t0);
-        history.push_back(rec);
-        save("last.safetensors", epoch, history);
-        if (rec.best) save("best.safetensors", epoch, history);
+        rec.best = score < best_;
+        if (rec.best) best_ = score;
+        rec.seconds = st.seconds + seconds_since(eval_start);
+        history_.push_back(rec);
+        opt_.set_lr(float(opt_.lr() * o_.lr_decay));  // before saving: last.safetensors resumes with it
+        if (rec.best) save("best.safetensors");
+        save("last.safetensors");
         if (on_epoch) on_epoch(rec);
-        opt_.set_lr(float(opt_.lr() * o_.lr_decay));
     }
-    return history;
+    return history_;
 }
 
 }  // namespace fusedrnn

@@ -12,7 +12,10 @@
 //           so short epochs still see the whole corpus in order, and the held-out loss is printed often.
 // After each epoch: held-out loss/accuracy/perplexity (inference mode, fresh state), then checkpoints
 // <out>/last.safetensors and, when the held-out loss improved, <out>/best.safetensors (with no held-out
-// part, "best" follows the training loss).
+// part, "best" follows the training loss). last.safetensors also holds what resuming needs — optimizer
+// state, learning rate, history, the stream position and carried state — and is written within an
+// epoch every few minutes and when a stop is requested (Ctrl-C), so --resume continues at the step it
+// stopped after: bit-identical to an uninterrupted run on the CPU backend.
 #pragma once
 
 #include <cstdint>
@@ -37,7 +40,12 @@ struct LmTrainOptions {
     uint64_t seed = 0;       // window order
     long max_chunks = 0;     // steps per epoch (chunks or batches); 0 = the whole training text
     std::string out_dir;     // checkpoints; "" = none
-    nlohmann::json info;     // stored in every checkpoint's training block (corpus name, command, ...)
+    nlohmann::json info;     // stored in every checkpoint's training block (corpus name, command, ...);
+                             // a resumed run must have the same
+    bool resume = false;     // continue from <out_dir>/last.safetensors (also from within an epoch)
+    double checkpoint_seconds = 600;       // save last.safetensors within an epoch at most this often (0 = no)
+    std::function<bool()> stop_requested;  // polled after every step: true → save last.safetensors and
+                                           // throw Interrupted
 };
 
 struct LmProgress {
@@ -59,6 +67,7 @@ struct LmEpochRecord {
     double seconds = 0, tokens_per_s = 0;
     bool best = false;
     nlohmann::json to_json() const;
+    static LmEpochRecord from_json(const nlohmann::json& j);
 };
 
 class LmTrainer {
@@ -83,8 +92,20 @@ public:
     LmEval evaluate_heldout();  // predictions == 0 when nothing is held out
 
 private:
+    // The epoch in progress, saved mid-epoch so a resumed run continues with the same running sums.
+    struct EpochState {
+        int epoch = 0;
+        long steps_done = 0, steps = 0, correct = 0, predictions = 0;
+        double loss_sum = 0, norm_sum = 0, seconds = 0;
+        nlohmann::json to_json() const;
+        static EpochState from_json(const nlohmann::json& j);
+    };
+
     ChunkResult train_step(long step);
-    void save(const std::string& name, int epoch, const std::vector<LmEpochRecord>& history);
+    void train_epoch(EpochState& st, bool resumed);
+    void save(const std::string& name, const EpochState* in_progress = nullptr);
+    void resume_from_last();
+    [[noreturn]] void save_and_stop(const EpochState& st);
 
     LanguageModel& lm_;
     Optimizer& opt_;
@@ -98,7 +119,11 @@ private:
     std::vector<int32_t> heldout_stream_;
     std::vector<text::StreamBatches> train_stream_;  // zero or one (StreamBatches has no empty state)
     size_t cursor_ = 0;                              // next training chunk
-    SequenceModel::State state_;
+    SequenceModel::State state_;                     // carried from chunk to chunk
+    // fit()'s progress (members so mid-epoch saves can write them)
+    std::vector<LmEpochRecord> history_;
+    double best_ = 0;
+    EpochState resumed_;  // epoch in progress read from last.safetensors (epoch 0 = none)
     Tensor<int32_t> ids_, targets_;
     std::vector<int32_t> host_ids_, host_targets_;
 };

@@ -302,6 +302,18 @@ TEST(Cli, LanguageModelTrainsAndGenerates) {
     EXPECT_EQ(in.status, 0) << in.output;
     EXPECT_NE(in.output.find("zebra"), std::string::npos) << in.output;
     EXPECT_NE(in.output.find("the cat sat on a"), std::string::npos) << in.output;
+    // --resume continues after the last epoch (here: 2 more), with the same flags.
+    const CliResult r = run_cli({"lm-train", "--text", dir + "/tiny.txt", "--heldout", "0", "--epochs", "32",
+                                 "--backend", "cpu", "--out", dir + "/lm", "--resume"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.output.find("epoch 30/32"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("epoch 31/32"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("epoch 32/32"), std::string::npos) << r.output;
+    // ... and refuses other settings, naming them.
+    const CliResult bad = run_cli({"lm-train", "--text", dir + "/tiny.txt", "--heldout", "0", "--epochs", "33",
+                                   "--lr", "0.5", "--backend", "cpu", "--out", dir + "/lm", "--resume"});
+    EXPECT_EQ(bad.status, 2) << bad.output;
+    EXPECT_NE(bad.output.find("other settings (lr)"), std::string::npos) << bad.output;
 }
 
 // Mistakes get a non-zero exit and a message that names the flag, file or value at fault — and fail

@@ -17,6 +17,7 @@
 #include "models/lm_corpus.h"
 #include "models/lm_generate.h"
 #include "models/lm_trainer.h"
+#include "tools/interrupt.h"
 #include "tools/lm_commands.h"
 
 namespace fusedrnn::tools {
@@ -35,6 +36,8 @@ struct TrainFlags {
     double clip = 5.0, heldout = 0.1, lr_decay = 1.0;
     uint64_t seed = 0;
     int sample = 0;
+    bool resume = false;
+    double checkpoint_minutes = 10;
 };
 
 std::string si(double v) {
@@ -94,6 +97,9 @@ void run(const TrainFlags& f) {
     o.seed = f.seed;
     o.max_chunks = f.max_chunks;
     o.out_dir = f.out;
+    o.resume = f.resume;
+    o.checkpoint_seconds = f.checkpoint_minutes * 60;
+    o.stop_requested = &StopOnSignal::requested;
     o.info = {{"text", f.text}, {"optimizer", f.optimizer}, {"lr", f.lr}, {"seed", f.seed}, {"batch", f.batch},
               {"clip", f.clip}, {"heldout", f.heldout}, {"lr_decay", f.lr_decay}, {"max_chunks", f.max_chunks}};
     LmTrainer trainer(lm, *opt, corpus.tokens, o);
@@ -134,7 +140,11 @@ void run(const TrainFlags& f) {
             std::fflush(stdout);
         }
     };
-    const auto history = trainer.fit();
+    const auto history = [&] {
+        const StopOnSignal stop_on_ctrl_c;  // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130
+        return trainer.fit();
+    }();
+    FR_CHECK(!history.empty(), "no epoch trained");
 
     int best = 0;
     for (const auto& r : history)
@@ -190,6 +200,11 @@ void register_lm_train(CLI::App& app) {
     cmd->add_option("--sample", f->sample, "Tokens to sample after each epoch (0 = none)")->capture_default_str();
     cmd->add_option("--backend", f->backend, "auto, cpu, cuda, cudnn")->capture_default_str();
     cmd->add_option("--out", f->out, "Folder for best.safetensors and last.safetensors")->capture_default_str();
+    cmd->add_flag("--resume", f->resume, "Continue from <out>/last.safetensors with the same flags (also mid-epoch, "
+                  "after Ctrl-C)");
+    cmd->add_option("--checkpoint-minutes", f->checkpoint_minutes,
+                    "Also save <out>/last.safetensors within an epoch this often (0 = after each epoch only)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->callback([f] { run(*f); });
 }
 

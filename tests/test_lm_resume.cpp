@@ -1,0 +1,124 @@
+// Language-model training resumes exactly: stopped mid-epoch (Ctrl-C) or crashed after a periodic
+// checkpoint, `resume` continues to the same parameters and history as an uninterrupted run —
+// bit-identical on the CPU backend — in window mode (shuffled windows) and in stream mode (state and
+// position carried across short epochs, learning-rate decay); a resume with other settings is refused.
+#include <filesystem>
+#include <string>
+
+#include "models/checkpoint.h"
+#include "models/lm_trainer.h"
+#include "tests/test_support.h"
+
+namespace fusedrnn {
+namespace {
+
+const char* kText =
+    "long ago , the mice had a general council to consider what measures they could take to outwit their "
+    "common enemy , the cat . some said this , and some said that ; but at last a young mouse got up and "
+    "said he had a proposal to make , which he thought would meet the case .";
+
+struct RunResult {
+    std::vector<LmEpochRecord> history;
+    std::vector<float> params;
+};
+
+class LmResume : public ::testing::TestWithParam<LmMode> {
+protected:
+    // polls_before_stop < 0: never stop; crash: throw a plain exception there instead of asking to stop.
+    RunResult run(const std::string& dir, bool resume, int polls_before_stop = -1, bool crash = false,
+            double checkpoint_seconds = 0, int batch = 8) {
+        LmSettings s;
+        s.mode = GetParam();
+        s.context = 3;
+        s.bptt = 5;
+        s.streams = 3;
+        text::TokenizerOptions to;
+        to.kind = s.mode == LmMode::Window ? text::TokenizerKind::Word : text::TokenizerKind::Char;
+        LanguageModel lm = make_language_model(make_backend("cpu"), {CellType::Gru, 8, 12, 1, false},
+                                               text::Tokenizer::build(kText, to), s, 11);
+        OptimizerConfig oc;
+        oc.lr = 0.02f;
+        auto opt = make_optimizer(lm.model->params(), oc);
+        LmTrainOptions o;
+        o.epochs = 3;
+        o.batch = batch;
+        o.heldout = 0.2;
+        o.lr_decay = 0.7;
+        o.seed = 4;
+        o.max_chunks = s.mode == LmMode::Stream ? 4 : 0;  // short epochs: the stream continues across them
+        o.out_dir = dir;
+        o.resume = resume;
+        o.checkpoint_seconds = checkpoint_seconds;
+        o.info = {{"batch", batch}};
+        int polls = 0;
+        o.stop_requested = [&polls, polls_before_stop, crash] {
+            if (polls_before_stop < 0 || ++polls < polls_before_stop) return false;
+            if (crash) throw std::runtime_error("killed");
+            return true;
+        };
+        LmTrainer t(lm, *opt, lm.tokenizer.encode(kText), o);
+        steps_ = t.steps_per_epoch();
+        RunResult r;
+        r.history = t.fit();
+        r.params = lm.model->params().values_to_host();
+        return r;
+    }
+    void expect_same(const RunResult& a, const RunResult& b) {
+        EXPECT_EQ(a.params, b.params);  // bit-identical
+        ASSERT_EQ(a.history.size(), b.history.size());
+        for (size_t i = 0; i < a.history.size(); ++i) {
+            EXPECT_EQ(a.history[i].train_loss, b.history[i].train_loss) << "epoch " << i + 1;
+            EXPECT_EQ(a.history[i].train_accuracy, b.history[i].train_accuracy) << "epoch " << i + 1;
+            EXPECT_EQ(a.history[i].heldout_loss, b.history[i].heldout_loss) << "epoch " << i + 1;
+            EXPECT_EQ(a.history[i].lr, b.history[i].lr) << "epoch " << i + 1;
+            EXPECT_EQ(a.history[i].best, b.history[i].best) << "epoch " << i + 1;
+        }
+    }
+    long steps_ = 0;
+};
+
+TEST_P(LmResume, StopMidEpochThenResumeEqualsUninterruptedRun) {
+    const RunResult full = run(testing::temp_dir(), false);
+    ASSERT_GE(steps_, 3);
+    const std::string dir = testing::temp_dir();
+    try {
+        run(dir, false, int(steps_ + 2));  // epoch 2, step 2
+        FAIL() << "expected Interrupted";
+    } catch (const Interrupted& e) {
+        EXPECT_NE(std::string(e.what()).find("epoch 2, step 2/"), std::string::npos) << e.what();
+    }
+    const auto t = read_checkpoint(dir + "/last.safetensors").extra.at("training");
+    EXPECT_EQ(t.at("epoch").get<int>(), 1);
+    EXPECT_EQ(t.at("epoch_in_progress").at("steps_done").get<long>(), 2);
+    expect_same(run(dir, true), full);
+    // Resuming a finished run trains nothing more.
+    expect_same(run(dir, true), full);
+}
+
+TEST_P(LmResume, PeriodicCheckpointSurvivesACrash) {
+    const RunResult full = run(testing::temp_dir(), false);
+    const std::string dir = testing::temp_dir();
+    // Saves after every step; the crash at epoch 3's 2nd poll leaves the save after its 1st step.
+    EXPECT_THROW(run(dir, false, int(2 * steps_ + 2), /*crash*/ true, 1e-9), std::runtime_error);
+    EXPECT_EQ(read_checkpoint(dir + "/last.safetensors").extra.at("training").at("epoch_in_progress").at("steps_done")
+                  .get<long>(), 1);
+    expect_same(run(dir, true), full);
+}
+
+TEST_P(LmResume, OtherSettingsAreRefused) {
+    const std::string dir = testing::temp_dir();
+    EXPECT_THROW(run(dir, false, 2), Interrupted);
+    try {
+        run(dir, true, -1, false, 0, /*batch*/ 5);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("other settings (batch)"), std::string::npos) << e.what();
+    }
+    EXPECT_THROW(run(testing::temp_dir(), true), Error);  // nothing to resume
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, LmResume, ::testing::Values(LmMode::Window, LmMode::Stream),
+                         [](const auto& p) { return std::string(p.param == LmMode::Window ? "window" : "stream"); });
+
+}  // namespace
+}  // namespace fusedrnn
