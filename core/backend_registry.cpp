@@ -65,6 +65,7 @@ std::vector<std::string> available_backends() {
 }
 
 std::shared_ptr<Backend<float>> make_backend(const std::string& name) {
+    if (name == "cpu") return make_cpu_backend_f32();  // without probing for GPUs (no CUDA initialisation)
     Registry& r = registry();
     std::string wanted = name;
     if (wanted == "auto") wanted = r.factories.count("cuda") ? "cuda" : "cpu";
