@@ -322,7 +322,12 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
     bad_epochs_ = 0;
     resumed_ = EpochState{};
     if (o_.resume) {
-        resume_from_last();
+        try {
+            resume_from_last();
+        } catch (const nlohmann::json::exception& e) {  // a field missing or of the wrong type
+            FR_FAIL("--resume: the training state in {} is damaged or incomplete ({}); start a new run or use another "
+                    "--out", last_path_, e.what());
+        }
         if (resumed_.epoch == 0 && o_.patience > 0 && bad_epochs_ >= o_.patience) return history_;
     }
     const int first_epoch = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;

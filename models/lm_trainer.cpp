@@ -296,7 +296,14 @@ std::vector<LmEpochRecord> LmTrainer::fit() {
     history_.clear();
     best_ = INFINITY;
     resumed_ = EpochState{};
-    if (o_.resume) resume_from_last();
+    if (o_.resume) {
+        try {
+            resume_from_last();
+        } catch (const nlohmann::json::exception& e) {  // a field missing or of the wrong type
+            FR_FAIL("--resume: the training state in {}/last.safetensors is damaged or incomplete ({}); start a new "
+                    "run or use another --out", o_.out_dir, e.what());
+        }
+    }
     const int first_epoch = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;
     for (int epoch = first_epoch; epoch <= o_.epochs; ++epoch) {
         EpochState st;

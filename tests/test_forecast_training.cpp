@@ -209,6 +209,23 @@ TEST_F(MidEpochResume, ResumingAnInterruptedEpochNeedsTheSameBatchesAndData) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("--batch 32"), std::string::npos) << e.what();
     }
+    // A damaged training block (a field missing) is named, not an internal JSON error.
+    {
+        Checkpoint c = read_checkpoint(dir + "/last.safetensors");
+        Forecaster model(be, spec, 6 * ds.num_targets(), 5);
+        load_parameters(c, model);
+        auto opt = make_optimizer(model.params(), OptimizerConfig{});
+        load_optimizer(c, *opt);
+        nlohmann::json extra = c.extra;
+        extra["trainer"].erase("history");
+        save_checkpoint(dir + "/last.safetensors", model, extra, opt.get());
+        try {
+            run(dir, true);
+            FAIL() << "expected an error";
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find("damaged or incomplete"), std::string::npos) << e.what();
+        }
+    }
     ds = small_dataset(3, 6, 29);  // other window stride: other training windows
     try {
         run(dir, true);

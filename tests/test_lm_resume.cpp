@@ -115,6 +115,20 @@ TEST_P(LmResume, OtherSettingsAreRefused) {
         EXPECT_NE(std::string(e.what()).find("other settings (batch)"), std::string::npos) << e.what();
     }
     EXPECT_THROW(run(testing::temp_dir(), true), Error);  // nothing to resume
+    // A damaged training block (a field missing) is named, not an internal JSON error.
+    Checkpoint c = read_checkpoint(dir + "/last.safetensors");
+    LanguageModel lm = load_language_model(dir + "/last.safetensors", make_backend("cpu"));
+    nlohmann::json training = c.extra.at("training");
+    training["epoch_in_progress"].erase("loss_sum");
+    auto opt = make_optimizer(lm.model->params(), OptimizerConfig{});
+    load_optimizer(c, *opt);
+    save_language_model(dir + "/last.safetensors", lm, training, opt.get());
+    try {
+        run(dir, true);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("damaged or incomplete"), std::string::npos) << e.what();
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, LmResume, ::testing::Values(LmMode::Window, LmMode::Stream),
