@@ -76,7 +76,8 @@ void ForecastDataset::limit_evaluation(size_t max_windows) {
 
 nlohmann::json EpochRecord::to_json() const {
     return {{"epoch", epoch},     {"train_loss", train_loss}, {"val_loss", val_loss},
-            {"grad_norm", grad_norm}, {"seconds", seconds},   {"windows_per_s", windows_per_s}, {"best", best}};
+            {"grad_norm", grad_norm}, {"seconds", seconds},   {"windows_per_s", windows_per_s}, {"lr", lr},
+            {"best", best}};
 }
 
 EpochRecord EpochRecord::from_json(const nlohmann::json& j) {
@@ -87,6 +88,7 @@ EpochRecord EpochRecord::from_json(const nlohmann::json& j) {
     r.grad_norm = j.at("grad_norm").get<double>();
     r.seconds = j.at("seconds").get<double>();
     r.windows_per_s = j.at("windows_per_s").get<double>();
+    r.lr = j.value("lr", 0.0);  // not recorded before learning-rate schedules existed
     r.best = j.at("best").get<bool>();
     return r;
 }
@@ -129,6 +131,11 @@ ForecastTrainer::ForecastTrainer(Forecaster& model, Optimizer& optimizer, const 
     FR_CHECK(o_.epochs > 0, "--epochs must be positive, got {}", o_.epochs);
     FR_CHECK(o_.batch > 0, "--batch must be positive, got {}", o_.batch);
     FR_CHECK(o_.patience >= 0, "--patience must be >= 0, got {}", o_.patience);
+    FR_CHECK(std::isfinite(o_.lr_decay) && o_.lr_decay > 0 && o_.lr_decay <= 1,
+             "--lr-decay must be in (0, 1] (1 = constant learning rate), got {}", o_.lr_decay);
+    FR_CHECK(o_.lr_plateau >= 0, "--lr-plateau must be >= 0 (0 = off), got {}", o_.lr_plateau);
+    FR_CHECK(std::isfinite(o_.lr_plateau_factor) && o_.lr_plateau_factor > 0 && o_.lr_plateau_factor < 1,
+             "--lr-plateau-factor must be in (0, 1), got {}", o_.lr_plateau_factor);
     FR_CHECK(!data_.starts[0].empty(), "no training windows: the training split has no stretch of {} consecutive "
              "present rows (input {} + horizon {}); use a shorter window or more data",
              data_.window.span(), data_.window.input_len, data_.window.horizon);
@@ -260,9 +267,21 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"best_val", std::isfinite(best_val_) ? nlohmann::json(best_val_) : nlohmann::json()},
                         {"bad_epochs", bad_epochs_},
                         {"seed", o_.seed},
+                        {"lr", opt_.lr()},
                         {"history", hist}};
     if (in_progress) extra["trainer"]["epoch_in_progress"] = in_progress->to_json();
     save_checkpoint(path, model_, extra, with_optimizer ? &opt_ : nullptr);
+}
+
+void ForecastTrainer::schedule_learning_rate() {
+    const float before = opt_.lr();
+    float lr = float(before * o_.lr_decay);
+    const bool plateau = o_.lr_plateau > 0 && bad_epochs_ > 0 && bad_epochs_ % o_.lr_plateau == 0;
+    if (plateau) lr = float(lr * o_.lr_plateau_factor);
+    opt_.set_lr(lr);
+    if (plateau && on_message)
+        on_message(fmt::format("validation loss has not improved for {} epochs: learning rate {:g} -> {:g}",
+                               bad_epochs_, before, lr));
 }
 
 void ForecastTrainer::save_and_stop(const EpochState& st, const char* where) {
@@ -289,6 +308,7 @@ void ForecastTrainer::resume_from_last() {
     FR_CHECK(t.value("seed", uint64_t(0)) == o_.seed, "--resume: the run used --seed {}, not {}",
              t.value("seed", uint64_t(0)), o_.seed);
     for (const auto& r : t.at("history")) history_.push_back(EpochRecord::from_json(r));
+    if (t.contains("lr")) opt_.set_lr(t.at("lr").get<float>());  // as scheduled so far
     // null: no epoch validated yet (interrupted in the first); JSON has no infinity.
     best_val_ = t.at("best_val").is_null() ? std::numeric_limits<double>::infinity() : t.at("best_val").get<double>();
     bad_epochs_ = t.at("bad_epochs").get<int>();
@@ -342,6 +362,7 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
         }
         EpochRecord rec;
         rec.epoch = epoch;
+        rec.lr = opt_.lr();
         train_epoch(st, rec);
         rec.val_loss = mean_loss(data_.starts[1], &st);
         FR_CHECK(std::isfinite(rec.val_loss), "validation loss is {} after epoch {}", rec.val_loss, epoch);
@@ -353,6 +374,7 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
             ++bad_epochs_;
         }
         history_.push_back(rec);
+        schedule_learning_rate();  // before saving: last.safetensors resumes with the next epoch's rate
         if (rec.best) save(best_path_, false);
         save(last_path_, true);  // after best: a crash between the two loses nothing
         if (on_epoch) on_epoch(rec);

@@ -60,6 +60,10 @@ struct TrainOptions {
     int batch = 1024;
     double clip = 0;           // global gradient-norm clip; 0 = off
     int patience = 5;          // epochs without validation improvement before stopping; 0 = never stop early
+    double lr_decay = 1.0;     // the learning rate is multiplied by this after every epoch (1 = constant)
+    int lr_plateau = 0;        // after this many epochs without validation improvement (and every as many
+                               // more), the learning rate is multiplied by lr_plateau_factor; 0 = off
+    double lr_plateau_factor = 0.5;
     uint64_t seed = 0;         // batch order
     long max_batches = 0;      // per epoch; 0 = all full batches (the last partial one is left out;
                                // which windows are left out changes every epoch)
@@ -84,6 +88,7 @@ struct Progress {
 struct EpochRecord {
     int epoch = 0;
     double train_loss = 0, val_loss = 0, grad_norm = 0, seconds = 0, windows_per_s = 0;
+    double lr = 0;  // learning rate used in this epoch
     bool best = false;
     nlohmann::json to_json() const;
     static EpochRecord from_json(const nlohmann::json& j);
@@ -129,6 +134,7 @@ private:
     double mean_loss(const data::WindowStarts& starts, const EpochState* stop_state);
     void save(const std::string& path, bool with_optimizer, const EpochState* in_progress = nullptr);
     [[noreturn]] void save_and_stop(const EpochState& st, const char* where);
+    void schedule_learning_rate();  // after an epoch: --lr-decay, then --lr-plateau
 
     Forecaster& model_;
     Optimizer& opt_;

@@ -178,11 +178,14 @@ TEST(Cli, TrainingFlagsReachTheRun) {
                                  "--hidden", "6", "--layers", "2", "--bidirectional", "--input-len", "10", "--step", "2",
                                  "--horizon", "3", "--out-offset", "4", "--out-step", "2", "--targets", "SLP", "TMP",
                                  "--split", "dates:2021-01-01,2022-06-01,2023-01-01", "--stats", "weather5k",
-                                 "--optimizer", "rmsprop", "--lr", "0.003", "--clip", "0.5", "--batch", "32",
+                                 "--optimizer", "rmsprop", "--lr", "0.003", "--lr-decay", "0.5", "--lr-plateau", "2",
+                                 "--clip", "0.5", "--batch", "32",
                                  "--max-batches", "2", "--epochs", "1", "--eval-windows", "100", "--backend", "cpu",
                                  "--out", out});
     ASSERT_EQ(t.status, 0) << t.output;
-    EXPECT_NE(t.output.find("training: rmsprop lr 0.003, batch 32"), std::string::npos) << t.output;
+    EXPECT_NE(t.output.find("training: rmsprop lr 0.003 x 0.5 per epoch x 0.5 after 2 epochs without improvement, "
+                            "batch 32"), std::string::npos) << t.output;
+    EXPECT_NE(testing::read_file_bytes(out + "/log.csv").find(",0.003,"), std::string::npos);  // lr column
     EXPECT_NE(t.output.find("clip 0.5"), std::string::npos) << t.output;
     const auto m = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
     const auto& spec = m.at("model").at("spec");

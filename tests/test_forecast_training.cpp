@@ -129,6 +129,7 @@ protected:
         o.out_dir = dir;
         o.resume = resume;
         o.checkpoint_seconds = checkpoint_seconds;
+        o.lr_decay = 0.8;  // a resumed run must also continue the learning-rate schedule
         o.extra = {{"dataset", ds.meta_json()}};
         int polls = 0;
         o.stop_requested = [&polls, polls_before_stop, crash] {
@@ -150,6 +151,7 @@ protected:
             EXPECT_EQ(a.history[i].train_loss, b.history[i].train_loss) << "epoch " << i + 1;
             EXPECT_EQ(a.history[i].val_loss, b.history[i].val_loss) << "epoch " << i + 1;
             EXPECT_EQ(a.history[i].grad_norm, b.history[i].grad_norm) << "epoch " << i + 1;
+            EXPECT_EQ(a.history[i].lr, b.history[i].lr) << "epoch " << i + 1;
         }
     }
 };
@@ -233,6 +235,40 @@ TEST_F(MidEpochResume, ResumingAnInterruptedEpochNeedsTheSameBatchesAndData) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("other windows"), std::string::npos) << e.what();
     }
+}
+
+// --lr-decay multiplies the rate after every epoch; --lr-plateau after every N epochs without improvement.
+// A rate of 1e-30 leaves the weights (and so the validation loss) unchanged: every epoch after the first
+// is one "without improvement".
+TEST(ForecastTraining, LearningRateSchedules) {
+    auto be = make_backend("cpu");
+    const auto ds = small_dataset(2, 6, 23);
+    const auto dev = ForecastDataset::from_windowed(*be, ds);
+    auto lrs = [&](float lr, double decay, int plateau) {
+        Forecaster model(be, {CellType::Gru, ds.num_vars(), 8, 1, false}, 6 * ds.num_targets(), 5);
+        OptimizerConfig oc;
+        oc.lr = lr;
+        auto opt = make_optimizer(model.params(), oc);
+        TrainOptions o;
+        o.epochs = 4;
+        o.batch = 32;
+        o.max_batches = 2;
+        o.patience = 0;
+        o.lr_decay = decay;
+        o.lr_plateau = plateau;
+        o.out_dir = testing::temp_dir();
+        ForecastTrainer t(model, *opt, dev, o);
+        std::vector<double> r;
+        for (const auto& e : t.fit()) r.push_back(e.lr);
+        return r;
+    };
+    EXPECT_EQ(lrs(1e-3f, 0.5, 0), (std::vector<double>{double(1e-3f), double(5e-4f), double(2.5e-4f),
+                                                      double(1.25e-4f)}));
+    const float tiny = 1e-30f;
+    EXPECT_EQ(lrs(tiny, 1.0, 1), (std::vector<double>{double(tiny), double(tiny), double(float(tiny * 0.5)),
+                                                     double(float(float(tiny * 0.5) * 0.5))}));
+    EXPECT_EQ(lrs(tiny, 1.0, 2), (std::vector<double>{double(tiny), double(tiny), double(tiny),
+                                                     double(float(tiny * 0.5))}));
 }
 
 TEST(ForecastTraining, ShortRunBeatsPersistenceOnValidation) {

@@ -51,10 +51,10 @@ data::SplitSpec resolve_split(const TrainCmd& c) {
 }
 
 void write_log_csv(const std::string& path, const std::vector<EpochRecord>& h) {
-    std::string csv = "epoch,train_loss,val_loss,grad_norm,seconds,windows_per_s,best\n";
+    std::string csv = "epoch,train_loss,val_loss,grad_norm,seconds,windows_per_s,lr,best\n";
     for (const auto& r : h)
-        csv += fmt::format("{},{:.6f},{:.6f},{:.4f},{:.2f},{:.0f},{}\n", r.epoch, r.train_loss, r.val_loss, r.grad_norm,
-                           r.seconds, r.windows_per_s, r.best ? 1 : 0);
+        csv += fmt::format("{},{:.6f},{:.6f},{:.4f},{:.2f},{:.0f},{:g},{}\n", r.epoch, r.train_loss, r.val_loss,
+                           r.grad_norm, r.seconds, r.windows_per_s, r.lr, r.best ? 1 : 0);
     write_file_atomically(path, csv);
 }
 
@@ -85,8 +85,14 @@ void run(TrainCmd& c) {
     fmt::print(stderr, "model: {} -> {} outputs ({} x {}), {} parameters, backend {}\n", spec.describe(),
                model.outputs(), ds.window.horizon, fmt::join(ds.target_names, ","), model.params().size(),
                backend->name());
-    fmt::print(stderr, "training: {} lr {:g}, batch {}, up to {} epochs, patience {}, clip {}\n", c.opt.name, c.opt.lr,
-               c.train.batch, c.train.epochs, c.train.patience, c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off");
+    std::string schedule;
+    if (c.train.lr_decay != 1) schedule += fmt::format(" x {:g} per epoch", c.train.lr_decay);
+    if (c.train.lr_plateau > 0)
+        schedule += fmt::format(" x {:g} after {} epochs without improvement", c.train.lr_plateau_factor,
+                                c.train.lr_plateau);
+    fmt::print(stderr, "training: {} lr {:g}{}, batch {}, up to {} epochs, patience {}, clip {}\n", c.opt.name, c.opt.lr,
+               schedule, c.train.batch, c.train.epochs, c.train.patience,
+               c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off");
 
     ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));  // ds keeps its metadata
     if (c.eval_windows > 0) {
@@ -104,10 +110,12 @@ void run(TrainCmd& c) {
                               p.epoch, p.epochs, p.step, p.steps, p.loss, p.grad_norm, format_rate(p.windows_per_s),
                               format_duration(p.eta_s)));
     };
+    const bool scheduled = c.train.lr_decay != 1 || c.train.lr_plateau > 0;
     trainer.on_epoch = [&](const EpochRecord& r) {
-        log_line(fmt::format("epoch {}/{} | train {:.4f} | val {:.4f} | grad-norm {:.2f} | {} windows/s | {}{}",
+        log_line(fmt::format("epoch {}/{} | train {:.4f} | val {:.4f} | grad-norm {:.2f} | {} windows/s | {}{}{}",
                              r.epoch, c.train.epochs, r.train_loss, r.val_loss, r.grad_norm,
-                             format_rate(r.windows_per_s), format_duration(r.seconds), r.best ? " | best" : ""));
+                             format_rate(r.windows_per_s), format_duration(r.seconds),
+                             scheduled ? fmt::format(" | lr {:g}", r.lr) : "", r.best ? " | best" : ""));
     };
     trainer.on_message = [](const std::string& m) { log_line(m); };
     trainer.on_eval_progress = CountProgress("validating");
@@ -185,6 +193,12 @@ void register_train(CLI::App& app) {
     cmd->add_option("--batch", c->train.batch, "Windows per batch")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--lr", c->opt.lr, "Learning rate")->capture_default_str();
     cmd->add_option("--epochs", c->train.epochs, "Maximum epochs")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--lr-decay", c->train.lr_decay, "Learning-rate factor applied after every epoch (1 = constant)")
+        ->capture_default_str();
+    cmd->add_option("--lr-plateau", c->train.lr_plateau,
+                    "Multiply the learning rate by --lr-plateau-factor after this many epochs without validation "
+                    "improvement (0 = off)")->capture_default_str()->check(CLI::NonNegativeNumber);
+    cmd->add_option("--lr-plateau-factor", c->train.lr_plateau_factor, "See --lr-plateau")->capture_default_str();
     cmd->add_option("--optimizer", c->opt.name, "adam, sgd or rmsprop")->capture_default_str();
     cmd->add_option("--momentum", c->opt.momentum, "SGD momentum")->capture_default_str();
     cmd->add_option("--weight-decay", c->opt.weight_decay, "L2 weight decay")->capture_default_str();
