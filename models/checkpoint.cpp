@@ -93,4 +93,25 @@ void create_output_folder(const std::string& dir) {
     FR_CHECK(!ec, "cannot create the output folder '{}': {}", dir, ec.message());
 }
 
+void refuse_to_overwrite_unfinished_run(const std::string& last_path, const std::string& block) {
+    if (!std::filesystem::exists(last_path)) return;
+    nlohmann::json state;
+    try {
+        const Checkpoint c = read_checkpoint(last_path);
+        if (!c.extra.is_object() || !c.extra.contains(block)) return;
+        state = c.extra.at(block);
+    } catch (const Error& e) {
+        FR_FAIL("{} exists but cannot be read ({}); add --overwrite to replace it, or choose another --out", last_path,
+                e.what());
+    }
+    if (!state.is_object() || state.value("finished", true)) return;
+    std::string where = "after epoch " + state.value("epochs_done", state.value("epoch", nlohmann::json(0))).dump();
+    if (state.contains("epoch_in_progress") && state["epoch_in_progress"].is_object()) {
+        const auto& p = state["epoch_in_progress"];
+        where = fmt::format("in epoch {}, step {}/{}", p.value("epoch", 0), p.value("steps_done", 0L), p.value("steps", 0L));
+    }
+    FR_FAIL("{} holds an unfinished run (stopped {}): add --resume to continue it, or --overwrite to start over "
+            "(or choose another --out)", last_path, where);
+}
+
 }  // namespace fusedrnn

@@ -44,4 +44,10 @@ void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer);
 // in a second rather than after the first epoch.
 void create_output_folder(const std::string& dir);
 
+// Before a new run writes `last_path`: when that file holds a run that stopped before its end (its
+// extra[block]["finished"] is false) or cannot be read, throws naming it, where it stopped, and the way
+// on: --resume to continue it, --overwrite to start over (a re-run command must not silently discard
+// hours of training). A finished run, a file without that field, or no file: nothing.
+void refuse_to_overwrite_unfinished_run(const std::string& last_path, const std::string& block);
+
 }  // namespace fusedrnn

@@ -259,7 +259,8 @@ double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochS
     return n ? sum / double(n) : std::nan("");
 }
 
-void ForecastTrainer::save(const std::string& path, bool with_optimizer, const EpochState* in_progress) {
+void ForecastTrainer::save(const std::string& path, bool with_optimizer, const EpochState* in_progress,
+                           bool finished) {
     nlohmann::json extra = o_.extra;
     nlohmann::json hist = nlohmann::json::array();
     for (const auto& r : history_) hist.push_back(r.to_json());
@@ -268,6 +269,7 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"bad_epochs", bad_epochs_},
                         {"seed", o_.seed},
                         {"lr", opt_.lr()},
+                        {"finished", finished},  // false: --resume has more to do
                         {"history", hist}};
     if (in_progress) extra["trainer"]["epoch_in_progress"] = in_progress->to_json();
     save_checkpoint(path, model_, extra, with_optimizer ? &opt_ : nullptr);
@@ -337,6 +339,7 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
     create_output_folder(o_.out_dir);
     last_path_ = (fs::path(o_.out_dir) / "last.safetensors").string();
     best_path_ = (fs::path(o_.out_dir) / "best.safetensors").string();
+    if (!o_.resume && !o_.overwrite) refuse_to_overwrite_unfinished_run(last_path_, "trainer");
     history_.clear();
     best_val_ = std::numeric_limits<double>::infinity();
     bad_epochs_ = 0;
@@ -375,10 +378,11 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
         }
         history_.push_back(rec);
         schedule_learning_rate();  // before saving: last.safetensors resumes with the next epoch's rate
+        const bool early_stop = o_.patience > 0 && bad_epochs_ >= o_.patience;
         if (rec.best) save(best_path_, false);
-        save(last_path_, true);  // after best: a crash between the two loses nothing
+        save(last_path_, true, nullptr, early_stop || epoch == o_.epochs);  // after best: a crash between loses nothing
         if (on_epoch) on_epoch(rec);
-        if (o_.patience > 0 && bad_epochs_ >= o_.patience) {
+        if (early_stop) {
             if (on_message)
                 on_message(fmt::format("early stop: validation loss has not improved for {} epochs (best {:.4f})",
                                        bad_epochs_, best_val_));

@@ -69,6 +69,7 @@ struct TrainOptions {
                                // which windows are left out changes every epoch)
     std::string out_dir;       // checkpoints and logs
     bool resume = false;       // continue from <out_dir>/last.safetensors (also from within an epoch)
+    bool overwrite = false;    // start over even when <out_dir> holds an unfinished run (else: an error)
     double checkpoint_seconds = 600;  // save last.safetensors within an epoch at most this often; 0 = only
                                       // after each epoch (saving never changes the result)
     std::function<bool()> stop_requested;  // polled after every step and validation batch: true → save
@@ -132,7 +133,8 @@ private:
     void resume_from_last();
     void train_epoch(EpochState& st, EpochRecord& rec);
     double mean_loss(const data::WindowStarts& starts, const EpochState* stop_state);
-    void save(const std::string& path, bool with_optimizer, const EpochState* in_progress = nullptr);
+    void save(const std::string& path, bool with_optimizer, const EpochState* in_progress = nullptr,
+              bool finished = false);
     [[noreturn]] void save_and_stop(const EpochState& st, const char* where);
     void schedule_learning_rate();  // after an epoch: --lr-decay, then --lr-plateau
 

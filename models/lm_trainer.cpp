@@ -191,7 +191,8 @@ void LmTrainer::save(const std::string& name, const EpochState* in_progress) {
                                {"info", o_.info},
                                {"best", std::isfinite(best_) ? nlohmann::json(best_) : nlohmann::json()},
                                {"lr", opt_.lr()},
-                               {"cursor", cursor_}};
+                               {"cursor", cursor_},
+                               {"finished", !in_progress && !history_.empty() && history_.back().epoch >= o_.epochs}};
     const bool last = name == "last.safetensors";
     if (last && lm_.settings.mode == LmMode::Stream) {
         Backend<float>& be = lm_.model->backend();
@@ -292,7 +293,12 @@ void LmTrainer::train_epoch(EpochState& st, bool resumed) {
 
 std::vector<LmEpochRecord> LmTrainer::fit() {
     FR_CHECK(o_.checkpoint_seconds >= 0, "the checkpoint interval must be >= 0, got {}", o_.checkpoint_seconds);
-    if (!o_.out_dir.empty()) create_output_folder(o_.out_dir);
+    if (!o_.out_dir.empty()) {
+        create_output_folder(o_.out_dir);
+        if (!o_.resume && !o_.overwrite)
+            refuse_to_overwrite_unfinished_run((std::filesystem::path(o_.out_dir) / "last.safetensors").string(),
+                                               "training");
+    }
     history_.clear();
     best_ = INFINITY;
     resumed_ = EpochState{};

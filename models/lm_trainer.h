@@ -43,6 +43,7 @@ struct LmTrainOptions {
     nlohmann::json info;     // stored in every checkpoint's training block (corpus name, command, ...);
                              // a resumed run must have the same
     bool resume = false;     // continue from <out_dir>/last.safetensors (also from within an epoch)
+    bool overwrite = false;  // start over even when <out_dir> holds an unfinished run (else: an error)
     double checkpoint_seconds = 600;       // save last.safetensors within an epoch at most this often (0 = no)
     std::function<bool()> stop_requested;  // polled after every step: true → save last.safetensors and
                                            // throw Interrupted

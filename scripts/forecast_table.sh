@@ -30,7 +30,7 @@ for cell in rnn_tanh lstm gru; do
     out=$TABLE/$cell-T$h
     echo "== $SET: $cell horizon $h" >&2
     build/fusedrnn train --data "$DATA" --split "$SPLIT" --cell "$cell" --hidden "$HIDDEN" \
-      --horizon "$h" --epochs 20 --patience 3 --lr 2e-3 --clip 1 --seed 1 --out "$out" "$@" >"$out.log" 2>&1 ||
+      --horizon "$h" --epochs 20 --patience 3 --lr 2e-3 --clip 1 --seed 1 --out "$out" --overwrite "$@" >"$out.log" 2>&1 ||
       { echo "failed: see $out.log" >&2; exit 1; }
   done
 done

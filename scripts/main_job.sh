@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh >/dev/null
-exec build/fusedrnn train --epochs 8 --lr 2e-3 --clip 1 --out runs/forecast "$@"
+exec build/fusedrnn train --epochs 8 --lr 2e-3 --clip 1 --out runs/forecast --overwrite "$@"

@@ -147,6 +147,10 @@ TEST(Cli, CtrlCSavesACheckpointAndResumeContinuesTheEpoch) {
         << output;
     EXPECT_NE(output.find("saved " + out + "/last.safetensors"), std::string::npos) << output;
     EXPECT_FALSE(fs::exists(out + "/metrics.json"));  // no test report for an interrupted run
+    // Re-running the command without --resume would throw the run away: refused, naming the way on.
+    const CliResult again_fresh = run_cli(args);
+    EXPECT_EQ(again_fresh.status, 2) << again_fresh.output;
+    EXPECT_NE(again_fresh.output.find("add --resume to continue it"), std::string::npos) << again_fresh.output;
     // Resume to the end of the interrupted epoch (same batches: same flags, fewer epochs).
     auto again = args;
     again[std::find(again.begin(), again.end(), "--epochs") - again.begin() + 1] = m[1].str();

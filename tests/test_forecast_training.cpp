@@ -128,6 +128,7 @@ protected:
         o.patience = 0;
         o.out_dir = dir;
         o.resume = resume;
+        o.overwrite = overwrite_;
         o.checkpoint_seconds = checkpoint_seconds;
         o.lr_decay = 0.8;  // a resumed run must also continue the learning-rate schedule
         o.extra = {{"dataset", ds.meta_json()}};
@@ -144,6 +145,7 @@ protected:
         return r;
     }
     long validation_batches() const { return long((dev.starts[1].size() + 31) / 32); }
+    bool overwrite_ = false;
     void expect_same_run(const Result& a, const Result& b) {
         EXPECT_EQ(a.params, b.params);  // bit-identical
         ASSERT_EQ(a.history.size(), b.history.size());
@@ -172,6 +174,27 @@ TEST_F(MidEpochResume, StopRequestSavesAndResumeEqualsUninterruptedRun) {
     EXPECT_EQ(state.at("epochs_done").get<int>(), 1);
     EXPECT_EQ(state.at("epoch_in_progress").at("steps_done").get<long>(), 2);
     expect_same_run(run(dir, true), full);
+}
+
+// A new run into a folder holding an unfinished one is refused (it would discard it); --overwrite or a
+// finished run lets it start.
+TEST_F(MidEpochResume, ANewRunDoesNotSilentlyReplaceAnUnfinishedOne) {
+    const std::string dir = testing::temp_dir();
+    EXPECT_THROW(run(dir, false, int(4 + validation_batches() + 2)), Interrupted);
+    try {
+        run(dir, false);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("unfinished run (stopped in epoch 2, step 2/4)"), std::string::npos) << m;
+        EXPECT_NE(m.find("--resume"), std::string::npos) << m;
+        EXPECT_NE(m.find("--overwrite"), std::string::npos) << m;
+    }
+    overwrite_ = true;
+    const auto fresh = run(dir, false);  // starts over and finishes
+    EXPECT_EQ(fresh.history.size(), 3u);
+    overwrite_ = false;
+    EXPECT_EQ(run(dir, false).params, fresh.params);  // a finished run may be replaced
 }
 
 TEST_F(MidEpochResume, StopDuringValidationResumesWithValidation) {

@@ -48,6 +48,7 @@ protected:
         o.max_chunks = s.mode == LmMode::Stream ? 4 : 0;  // short epochs: the stream continues across them
         o.out_dir = dir;
         o.resume = resume;
+        o.overwrite = overwrite_;
         o.checkpoint_seconds = checkpoint_seconds;
         o.info = {{"batch", batch}};
         int polls = 0;
@@ -75,7 +76,24 @@ protected:
         }
     }
     long steps_ = 0;
+    bool overwrite_ = false;
 };
+
+TEST_P(LmResume, ANewRunDoesNotSilentlyReplaceAnUnfinishedOne) {
+    const std::string dir = testing::temp_dir();
+    EXPECT_THROW(run(dir, false, 2), Interrupted);
+    try {
+        run(dir, false);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("unfinished run (stopped in epoch 1, step 2/"), std::string::npos)
+            << e.what();
+    }
+    overwrite_ = true;
+    EXPECT_EQ(run(dir, false).history.size(), 3u);
+    overwrite_ = false;
+    EXPECT_EQ(run(dir, false).history.size(), 3u);  // the finished run may be replaced
+}
 
 TEST_P(LmResume, StopMidEpochThenResumeEqualsUninterruptedRun) {
     const RunResult full = run(testing::temp_dir(), false);

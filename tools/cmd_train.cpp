@@ -213,6 +213,7 @@ void register_train(CLI::App& app) {
     cmd->add_option("--seed", c->train.seed, "Seed for initialization and batch order")->capture_default_str();
     cmd->add_option("--out", c->train.out_dir, "Output folder")->capture_default_str();
     cmd->add_flag("--resume", c->train.resume, "Continue from <out>/last.safetensors (also mid-epoch, after Ctrl-C)");
+    cmd->add_flag("--overwrite", c->train.overwrite, "Start over even if --out holds an unfinished run");
     cmd->add_option("--checkpoint-minutes", c->checkpoint_minutes,
                     "Also save <out>/last.safetensors within an epoch this often (0 = after each epoch only)")
         ->capture_default_str()->check(CLI::NonNegativeNumber);

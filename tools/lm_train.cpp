@@ -36,7 +36,7 @@ struct TrainFlags {
     double clip = 5.0, heldout = 0.1, lr_decay = 1.0;
     uint64_t seed = 0;
     int sample = 0;
-    bool resume = false;
+    bool resume = false, overwrite = false;
     double checkpoint_minutes = 10;
 };
 
@@ -98,6 +98,7 @@ void run(const TrainFlags& f) {
     o.max_chunks = f.max_chunks;
     o.out_dir = f.out;
     o.resume = f.resume;
+    o.overwrite = f.overwrite;
     o.checkpoint_seconds = f.checkpoint_minutes * 60;
     o.stop_requested = &StopOnSignal::requested;
     o.info = {{"text", f.text}, {"optimizer", f.optimizer}, {"lr", f.lr}, {"seed", f.seed}, {"batch", f.batch},
@@ -202,6 +203,7 @@ void register_lm_train(CLI::App& app) {
     cmd->add_option("--out", f->out, "Folder for best.safetensors and last.safetensors")->capture_default_str();
     cmd->add_flag("--resume", f->resume, "Continue from <out>/last.safetensors with the same flags (also mid-epoch, "
                   "after Ctrl-C)");
+    cmd->add_flag("--overwrite", f->overwrite, "Start over even if --out holds an unfinished run");
     cmd->add_option("--checkpoint-minutes", f->checkpoint_minutes,
                     "Also save <out>/last.safetensors within an epoch this often (0 = after each epoch only)")
         ->capture_default_str()->check(CLI::NonNegativeNumber);
