@@ -275,15 +275,15 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
     save_checkpoint(path, model_, extra, with_optimizer ? &opt_ : nullptr);
 }
 
-void ForecastTrainer::schedule_learning_rate() {
+std::string ForecastTrainer::schedule_learning_rate() {
     const float before = opt_.lr();
     float lr = float(before * o_.lr_decay);
     const bool plateau = o_.lr_plateau > 0 && bad_epochs_ > 0 && bad_epochs_ % o_.lr_plateau == 0;
     if (plateau) lr = float(lr * o_.lr_plateau_factor);
     opt_.set_lr(lr);
-    if (plateau && on_message)
-        on_message(fmt::format("validation loss has not improved for {} epochs: learning rate {:g} -> {:g}",
-                               bad_epochs_, before, lr));
+    if (!plateau) return {};
+    return fmt::format("validation loss has not improved for {} epoch{}: learning rate {:g} -> {:g}", bad_epochs_,
+                       bad_epochs_ == 1 ? "" : "s", before, lr);
 }
 
 void ForecastTrainer::save_and_stop(const EpochState& st, const char* where) {
@@ -377,11 +377,13 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
             ++bad_epochs_;
         }
         history_.push_back(rec);
-        schedule_learning_rate();  // before saving: last.safetensors resumes with the next epoch's rate
+        // Before saving: last.safetensors resumes with the next epoch's rate (also when --epochs is raised).
+        const std::string lr_note = schedule_learning_rate();
         const bool early_stop = o_.patience > 0 && bad_epochs_ >= o_.patience;
         if (rec.best) save(best_path_, false);
         save(last_path_, true, nullptr, early_stop || epoch == o_.epochs);  // after best: a crash between loses nothing
         if (on_epoch) on_epoch(rec);
+        if (!lr_note.empty() && !early_stop && epoch < o_.epochs && on_message) on_message(lr_note);
         if (early_stop) {
             if (on_message)
                 on_message(fmt::format("early stop: validation loss has not improved for {} epochs (best {:.4f})",

@@ -136,7 +136,7 @@ private:
     void save(const std::string& path, bool with_optimizer, const EpochState* in_progress = nullptr,
               bool finished = false);
     [[noreturn]] void save_and_stop(const EpochState& st, const char* where);
-    void schedule_learning_rate();  // after an epoch: --lr-decay, then --lr-plateau
+    std::string schedule_learning_rate();  // after an epoch: --lr-decay, then --lr-plateau; a note when it cut
 
     Forecaster& model_;
     Optimizer& opt_;
