@@ -247,6 +247,12 @@ void LmTrainer::resume_from_last() {
         FR_CHECK(resumed_.steps == steps_per_epoch(), "--resume: epoch {} was interrupted in a {}-step epoch, this run "
                  "has {} steps per epoch", resumed_.epoch, resumed_.steps, steps_per_epoch());
     }
+    if (on_message)
+        on_message(resumed_.epoch > 0
+                       ? fmt::format("resumed from {} in epoch {} at step {}/{}", path, resumed_.epoch,
+                                     resumed_.steps_done, resumed_.steps)
+                       : fmt::format("resumed from {} after epoch {}", path,
+                                     history_.empty() ? 0 : history_.back().epoch));
     // Each epoch shuffles the previous epoch's window order: replay the shuffles of the epochs done.
     if (lm_.settings.mode == LmMode::Window) {
         const int next = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;

@@ -79,6 +79,7 @@ public:
 
     std::function<void(const LmProgress&)> on_progress;  // every ~0.25 s and at the end of an epoch
     std::function<void(const LmEpochRecord&)> on_epoch;
+    std::function<void(const std::string&)> on_message;  // where a resumed run continues
 
     // Trains for options.epochs epochs and returns the history. Throws NumericError naming the epoch
     // and step when the loss turns NaN/Inf.

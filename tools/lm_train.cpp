@@ -124,6 +124,10 @@ void run(const TrainFlags& f) {
 
     const bool tty = ::isatty(fileno(stderr)) != 0;
     if (tty) trainer.on_progress = live_line;
+    trainer.on_message = [](const std::string& m) {
+        fmt::print("{}\n", m);
+        std::fflush(stdout);
+    };
     // A sample after each epoch shows the model learning to write (the course's char-RNN demo).
     LmGenerator gen(lm);
     const std::vector<int32_t> seed_ids(corpus.tokens.begin(),
