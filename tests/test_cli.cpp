@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "tests/test_support.h"
@@ -173,6 +174,49 @@ TEST(Cli, OutOfHostMemoryIsAClearError) {
     EXPECT_EQ(r.status, 2) << r.output;
     EXPECT_NE(r.output.find("out of host memory"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+}
+
+// The second example as the README runs it: one target of a Jena-climate-layout CSV (10-minute
+// rows, 14 variables) from the past 720 rows sampled every 6th, 72 rows (12 h) ahead; then a forecast.
+TEST(Cli, JenaExampleFromTheReadme) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    {
+        std::ofstream f(dir + "/jena_climate_2009_2016.csv");
+        f << "\"Date Time\",\"p (mbar)\",\"T (degC)\",\"Tpot (K)\",\"Tdew (degC)\",\"rh (%)\",\"VPmax (mbar)\","
+             "\"VPact (mbar)\",\"VPdef (mbar)\",\"sh (g/kg)\",\"H2OC (mmol/mol)\",\"rho (g/m**3)\",\"wv (m/s)\","
+             "\"max. wv (m/s)\",\"wd (deg)\"\n";
+        for (int i = 1; i <= 30 * 144; ++i) {  // 30 days from 01.01.2009 00:10
+            const int minutes = i * 10, day = 1 + minutes / 1440, hh = minutes % 1440 / 60, mm = minutes % 60;
+            const double t = 5 + 6 * std::sin(2 * M_PI * (minutes % 1440) / 1440.0) + 0.1 * std::sin(i * 0.37);
+            f << fmt::format("{:02d}.01.2009 {:02d}:{:02d}:00,{:.2f},{:.2f},{:.2f},{:.2f},{:.1f},7,6,1,4,6,1300,{:.2f},"
+                             "{:.2f},{:.1f}\n",
+                             day == 31 ? 31 : day, hh, mm, 1000 + std::cos(i * 0.01), t, t + 273.15, t - 3,
+                             80 + 10 * std::cos(i * 0.02), 2 + std::sin(i * 0.05), 3 + std::sin(i * 0.05),
+                             180 + 90 * std::sin(i * 0.003));
+        }
+    }
+    const CliResult t = run_cli({"train", "--data", dir + "/jena_climate_2009_2016.csv", "--format", "jena",
+                                 "--targets", "T (degC)", "--input-len", "120", "--step", "6", "--horizon", "1",
+                                 "--out-offset", "72", "--split", "fraction:0.6,0.2", "--hidden", "8", "--batch", "64",
+                                 "--epochs", "2", "--backend", "cpu", "--out", out});
+    ASSERT_EQ(t.status, 0) << t.output;
+    const auto m = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
+    EXPECT_EQ(m.at("dataset").at("targets"), nlohmann::json::array({"T (degC)"}));
+    const auto& w = m.at("dataset").at("window");
+    EXPECT_EQ(w.at("input_len"), 120);
+    EXPECT_EQ(w.at("in_step"), 6);
+    EXPECT_EQ(w.at("horizon"), 1);
+    EXPECT_EQ(w.at("out_offset"), 72);
+    EXPECT_EQ(m.at("model").at("spec").at("input_size"), 14);
+    EXPECT_EQ(m.at("test").at("model").at("windows").get<long>(), 864 - 787 + 1);  // 6 test days, span 787 rows
+    EXPECT_TRUE(std::isfinite(m.at("test").at("model").at("mse").get<double>()));
+    // The forecast is issued at the last row and lands 72 rows (12 h) later, in degrees C.
+    const CliResult p = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--data",
+                                 dir + "/jena_climate_2009_2016.csv", "--backend", "cpu", "--out", dir + "/f.csv"});
+    ASSERT_EQ(p.status, 0) << p.output;
+    const std::string forecast = testing::read_file_bytes(dir + "/f.csv");
+    EXPECT_NE(forecast.find("T (degC)"), std::string::npos) << forecast;
+    EXPECT_NE(forecast.find("2009-01-31 00:00:00,72,2009-01-31 12:00:00"), std::string::npos) << forecast;
 }
 
 // The model, window, split, normalization and optimizer flags reach the run (read back from metrics.json),
