@@ -47,18 +47,27 @@ std::vector<double> target_stds_of(const data::WindowedDataset& ds) {
     for (int32_t c : ds.target_cols) stds.push_back(ds.stats.std[size_t(c)]);
     return stds;
 }
+int64_t rows_per_day_of(const data::WindowedDataset& ds) {
+    return ds.data.step > 0 && 86400 % ds.data.step == 0 ? 86400 / ds.data.step : 0;
+}
 }  // namespace
+
 
 ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, data::WindowedDataset&& ds) {
     auto stds = target_stds_of(ds);
-    return upload(be, std::move(ds.data.values), ds.num_vars(), ds.window, ds.target_cols,
-                  {std::move(ds.starts[0]), std::move(ds.starts[1]), std::move(ds.starts[2])}, ds.target_names,
-                  std::move(stds));
+    const int64_t per_day = rows_per_day_of(ds);
+    ForecastDataset d = upload(be, std::move(ds.data.values), ds.num_vars(), ds.window, ds.target_cols,
+                               {std::move(ds.starts[0]), std::move(ds.starts[1]), std::move(ds.starts[2])},
+                               ds.target_names, std::move(stds));
+    d.rows_per_day = per_day;
+    return d;
 }
 
 ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, const data::WindowedDataset& ds) {
-    return upload(be, ds.data.values, ds.num_vars(), ds.window, ds.target_cols,
-                  {ds.starts[0], ds.starts[1], ds.starts[2]}, ds.target_names, target_stds_of(ds));
+    ForecastDataset d = upload(be, ds.data.values, ds.num_vars(), ds.window, ds.target_cols,
+                               {ds.starts[0], ds.starts[1], ds.starts[2]}, ds.target_names, target_stds_of(ds));
+    d.rows_per_day = rows_per_day_of(ds);
+    return d;
 }
 
 data::WindowStarts evenly_spaced_subset(const data::WindowStarts& starts, size_t n) {
@@ -414,10 +423,31 @@ ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& da
     return m;
 }
 
+std::vector<int> same_time_of_day_sources(const data::WindowSpec& g, int64_t rows_per_day) {
+    if (rows_per_day <= 0) return {};
+    const int64_t last_input = int64_t(g.input_len - 1) * g.in_step;
+    std::vector<int> t_of_lead;
+    for (int h = 0; h < g.horizon; ++h) {
+        const int64_t target = g.first_target() + int64_t(h) * g.out_step;  // rows from the window start
+        const int64_t days_back = (target - last_input + rows_per_day - 1) / rows_per_day;  // >= 1
+        const int64_t source = target - days_back * rows_per_day;
+        if (source < 0 || source % g.in_step != 0) return {};
+        t_of_lead.push_back(int(source / g.in_step));
+    }
+    return t_of_lead;
+}
+
 ForecastMetrics evaluate_persistence(Backend<float>& be, const ForecastDataset& data,
-                                     const data::WindowStarts& starts, int batch, const EvalProgress& progress) {
+                                     const data::WindowStarts& starts, int batch, const EvalProgress& progress,
+                                     Persistence kind) {
     const data::WindowSpec& g = data.window;
     const int K = int(data.target_cols.size());
+    std::vector<int> source(size_t(g.horizon), g.input_len - 1);  // input step each lead time repeats
+    if (kind == Persistence::SameTimeOfDay) {
+        source = same_time_of_day_sources(g, data.rows_per_day);
+        FR_CHECK(!source.empty(), "no same-time-of-day persistence for this window ({}; {} rows per day)", g.str(),
+                 data.rows_per_day);
+    }
     ForecastMetrics m(data.target_names, data.target_stds, g.horizon);
     Tensor<int64_t> sd;
     Tensor<float> x, y;
@@ -428,11 +458,12 @@ ForecastMetrics evaluate_persistence(Backend<float>& be, const ForecastDataset& 
         const auto xs = be.to_host(x);
         const auto truth = be.to_host(y);
         std::vector<float> pred(truth.size());
-        const float* last = xs.data() + size_t(g.input_len - 1) * B * data.F;  // [B, F] at the last input step
-        for (int b = 0; b < B; ++b)
-            for (int h = 0; h < g.horizon; ++h)
+        for (int h = 0; h < g.horizon; ++h) {
+            const float* in = xs.data() + size_t(source[size_t(h)]) * B * data.F;  // [B, F] at that input step
+            for (int b = 0; b < B; ++b)
                 for (int k = 0; k < K; ++k)
-                    pred[(size_t(b) * g.horizon + h) * K + k] = last[size_t(b) * data.F + data.target_cols[size_t(k)]];
+                    pred[(size_t(b) * g.horizon + h) * K + k] = in[size_t(b) * data.F + data.target_cols[size_t(k)]];
+        }
         m.add(pred.data(), truth.data(), B);
         if (progress) progress(i + size_t(B), starts.size());
     }

@@ -35,6 +35,7 @@ struct ForecastDataset {
     std::array<data::WindowStarts, 3> starts;        // train, val, test
     std::vector<std::string> target_names;           // K names
     std::vector<double> target_stds;                 // K standard deviations (original units)
+    int64_t rows_per_day = 0;                        // rows in 24 h (0: the step does not divide a day)
 
     // Puts `series` [rows, F] on the backend's device (a host backend adopts the buffer, a GPU backend
     // copies it and frees the host copy; pass an lvalue to keep yours). Checks every window of every
@@ -151,11 +152,21 @@ private:
     Tensor<int64_t> starts_dev_;
 };
 
-// Test-style evaluation: the model's metrics, and the persistence baseline's (each target repeats its
-// last observed input value for the whole horizon).
+// Persistence baselines: Last repeats each target's last observed input value for the whole horizon;
+// SameTimeOfDay takes, for each lead time, the input value observed at the same time of day on the latest
+// day the input covers (the diurnal cycle persistence cannot follow).
+enum class Persistence { Last, SameTimeOfDay };
+
+// For SameTimeOfDay: per lead time h, the input step t whose row is the target's time of day k whole days
+// earlier (the smallest k that lands in the input). Empty when rows_per_day is 0 or some lead time has no
+// such input step (input shorter than a day, or a step that skips that row).
+std::vector<int> same_time_of_day_sources(const data::WindowSpec& window, int64_t rows_per_day);
+
+// Test-style evaluation: the model's metrics, and a persistence baseline's.
 ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const data::WindowStarts& starts,
                                     int batch, const EvalProgress& progress = {});
 ForecastMetrics evaluate_persistence(Backend<float>& backend, const ForecastDataset& data,
-                                     const data::WindowStarts& starts, int batch, const EvalProgress& progress = {});
+                                     const data::WindowStarts& starts, int batch, const EvalProgress& progress = {},
+                                     Persistence kind = Persistence::Last);
 
 }  // namespace fusedrnn

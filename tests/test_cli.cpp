@@ -210,6 +210,9 @@ TEST(Cli, JenaExampleFromTheReadme) {
     EXPECT_EQ(m.at("model").at("spec").at("input_size"), 14);
     EXPECT_EQ(m.at("test").at("model").at("windows").get<long>(), 864 - 787 + 1);  // 6 test days, span 787 rows
     EXPECT_TRUE(std::isfinite(m.at("test").at("model").at("mse").get<double>()));
+    // 720 input rows cover 5 days: the same-time-of-day baseline is reported beside persistence.
+    EXPECT_TRUE(std::isfinite(m.at("test").at("persistence_same_time_of_day").at("mse").get<double>()));
+    EXPECT_NE(t.output.find("same-time MSE"), std::string::npos) << t.output;
     // The forecast is issued at the last row and lands 72 rows (12 h) later, in degrees C.
     const CliResult p = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--data",
                                  dir + "/jena_climate_2009_2016.csv", "--backend", "cpu", "--out", dir + "/f.csv"});
@@ -237,6 +240,7 @@ TEST(Cli, TrainingFlagsReachTheRun) {
     EXPECT_NE(testing::read_file_bytes(out + "/log.csv").find(",0.003,"), std::string::npos);  // lr column
     EXPECT_NE(t.output.find("clip 0.5"), std::string::npos) << t.output;
     const auto m = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
+    EXPECT_FALSE(m.at("test").contains("persistence_same_time_of_day"));  // 10 inputs 2 h apart: < a day
     const auto& spec = m.at("model").at("spec");
     EXPECT_EQ(spec.at("cell"), "rnn_relu");
     EXPECT_EQ(spec.at("num_layers"), 2);

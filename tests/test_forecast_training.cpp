@@ -3,6 +3,7 @@
 // crash that only the periodic mid-epoch checkpoint survived; a short run beats persistence on
 // validation, and the trainer stops with a clear error on NaN.
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -292,6 +293,49 @@ TEST(ForecastTraining, LearningRateSchedules) {
                                                      double(float(float(tiny * 0.5) * 0.5))}));
     EXPECT_EQ(lrs(tiny, 1.0, 2), (std::vector<double>{double(tiny), double(tiny), double(tiny),
                                                      double(float(tiny * 0.5))}));
+}
+
+// Same-time-of-day persistence: for each lead time, the input step k whole days before the target.
+TEST(ForecastTraining, SameTimeOfDayPersistence) {
+    data::WindowSpec w;  // WEATHER-5K: 48 h in, 24 h out, hourly
+    auto src = same_time_of_day_sources(w, 24);
+    ASSERT_EQ(src.size(), 24u);
+    EXPECT_EQ(src[0], 24);   // 1 h ahead: the input's 25th hour, 24 h before the target
+    EXPECT_EQ(src[23], 47);  // 24 h ahead: the last input hour
+    w.horizon = 72;
+    src = same_time_of_day_sources(w, 24);
+    EXPECT_EQ(src[47], 47);  // 48 h ahead: two days back
+    EXPECT_EQ(src[48], 24);  // 49 h ahead: three days back
+    EXPECT_EQ(src[71], 47);
+    const data::WindowSpec jena{120, 6, 1, 72, 1};  // 10-minute rows: 144 per day
+    EXPECT_EQ(same_time_of_day_sources(jena, 144), std::vector<int>{107});  // row 642 = 786 - 144
+    data::WindowSpec short_input{12, 1, 6, 1, 1};
+    EXPECT_TRUE(same_time_of_day_sources(short_input, 24).empty());  // input shorter than a day
+    data::WindowSpec skipping{10, 5, 1, 1, 1};
+    EXPECT_TRUE(same_time_of_day_sources(skipping, 24).empty());  // row 22 is not an input row
+    EXPECT_TRUE(same_time_of_day_sources(data::WindowSpec{}, 0).empty());
+
+    // On an exactly daily series it is perfect; plain persistence is not.
+    auto be = make_backend("cpu");
+    const int F = 2;
+    const int64_t rows = 24 * 20;
+    std::vector<float> series(size_t(rows * F));
+    for (int64_t r = 0; r < rows; ++r) {
+        series[size_t(r * F)] = float(std::sin(2 * M_PI * double(r % 24) / 24));
+        series[size_t(r * F + 1)] = float(r % 24 < 12 ? 1 : -1);
+    }
+    data::WindowSpec g;
+    data::WindowStarts starts;
+    for (int64_t s0 = 0; s0 + g.span() <= rows; ++s0) starts.push_back(s0);
+    ForecastDataset d = ForecastDataset::upload(*be, series, F, g, {0, 1}, {starts, starts, starts}, {"a", "b"},
+                                                {1.0, 1.0});
+    d.rows_per_day = 24;
+    const auto daily = evaluate_persistence(*be, d, starts, 100, {}, Persistence::SameTimeOfDay);
+    EXPECT_EQ(daily.windows(), long(starts.size()));
+    EXPECT_EQ(daily.mse(), 0.0);
+    EXPECT_GT(evaluate_persistence(*be, d, starts, 100).mse(), 0.5);
+    d.rows_per_day = 0;
+    EXPECT_THROW(evaluate_persistence(*be, d, starts, 100, {}, Persistence::SameTimeOfDay), Error);
 }
 
 TEST(ForecastTraining, ShortRunBeatsPersistenceOnValidation) {

@@ -42,7 +42,7 @@ void register_eval(CLI::App& app) {
         const auto starts = evenly_spaced_subset(dev.starts[size_t(which)], size_t(o->max_windows));
         FR_CHECK(!starts.empty(), "no {} windows in this data", o->split);
         const auto m = evaluate_forecaster(*f.model, dev, starts, o->batch, CountProgress(o->split));
-        const auto p = evaluate_persistence(*backend, dev, starts, o->batch, CountProgress(o->split + ", persistence"));
+        const Baselines p = evaluate_baselines(*backend, dev, starts, o->batch, o->split);
         log_line(fmt::format("evaluated on {} of the {} {} windows", m.windows(), dev.starts[size_t(which)].size(),
                              o->split));
         print_forecast_report(o->split, m, p);

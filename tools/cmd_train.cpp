@@ -137,10 +137,9 @@ void run(TrainCmd& c) {
     // Test with the best checkpoint (lowest validation loss).
     load_parameters(read_checkpoint((out / "best.safetensors").string()), model);
     const auto test = evaluate_forecaster(model, dev, dev.starts[2], c.eval_batch, CountProgress("test"));
-    const auto test_p = evaluate_persistence(*backend, dev, dev.starts[2], c.eval_batch, CountProgress("test, persistence"));
+    const Baselines test_p = evaluate_baselines(*backend, dev, dev.starts[2], c.eval_batch, "test");
     const auto val = evaluate_forecaster(model, dev, dev.starts[1], c.eval_batch, CountProgress("validation"));
-    const auto val_p = evaluate_persistence(*backend, dev, dev.starts[1], c.eval_batch,
-                                            CountProgress("validation, persistence"));
+    const Baselines val_p = evaluate_baselines(*backend, dev, dev.starts[1], c.eval_batch, "validation");
     log_line(fmt::format("evaluated the best checkpoint on {} test and {} validation windows", test.windows(),
                          val.windows()));
     FR_CHECK(test.windows() > 0, "no test windows: the test split has no stretch of {} present rows", ds.window.span());

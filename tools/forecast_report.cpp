@@ -1,32 +1,55 @@
 #include "tools/forecast_report.h"
 
-#include "tools/atomic_write.h"
-
-
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "tools/atomic_write.h"
+#include "tools/progress.h"
 
 namespace fusedrnn::tools {
 
-void print_forecast_report(const std::string& split, const ForecastMetrics& m, const ForecastMetrics& p) {
-    fmt::print("\n{} set: {} windows, horizon {} steps, {} target variables\n", split, m.windows(),
-               m.mse_by_lead().size(), m.targets().size());
-    fmt::print("{:<14}{:>12}{:>12}{:>16}{:>16}\n", "normalized", "MSE", "MAE", "persistence MSE", "persistence MAE");
-    fmt::print("{:<14}{:>12.4f}{:>12.4f}{:>16.4f}{:>16.4f}\n", "overall", m.mse(), m.mae(), p.mse(), p.mae());
-    for (size_t k = 0; k < m.targets().size(); ++k)
-        fmt::print("{:<14}{:>12.4f}{:>12.4f}{:>16.4f}{:>16.4f}\n", m.targets()[k], m.mse(int(k)), m.mae(int(k)),
-                   p.mse(int(k)), p.mae(int(k)));
-    fmt::print("{:<14}{:>12}{:>12}{:>16}{:>16}\n", "original units", "MSE", "MAE", "persistence MSE",
-               "persistence MAE");
-    for (size_t k = 0; k < m.targets().size(); ++k)
-        fmt::print("{:<14}{:>12.3f}{:>12.3f}{:>16.3f}{:>16.3f}\n", m.targets()[k], m.mse_original(int(k)),
-                   m.mae_original(int(k)), p.mse_original(int(k)), p.mae_original(int(k)));
-    fmt::print("skill vs persistence (1 - MSE/MSE_persistence): {:.3f}\n", 1.0 - m.mse() / p.mse());
+Baselines evaluate_baselines(Backend<float>& be, const ForecastDataset& data, const data::WindowStarts& starts,
+                             int batch, const std::string& what) {
+    Baselines b{evaluate_persistence(be, data, starts, batch, CountProgress(what + ", persistence")), std::nullopt};
+    if (!same_time_of_day_sources(data.window, data.rows_per_day).empty())
+        b.same_time_of_day = evaluate_persistence(be, data, starts, batch,
+                                                  CountProgress(what + ", same-time-of-day persistence"),
+                                                  Persistence::SameTimeOfDay);
+    return b;
 }
 
-nlohmann::json forecast_report_json(const ForecastMetrics& m, const ForecastMetrics& p) {
-    return {{"model", m.to_json()}, {"persistence", p.to_json()}, {"skill_mse", 1.0 - m.mse() / p.mse()}};
+void print_forecast_report(const std::string& split, const ForecastMetrics& m, const Baselines& b) {
+    const ForecastMetrics& p = b.last;
+    const ForecastMetrics* d = b.same_time_of_day ? &*b.same_time_of_day : nullptr;
+    fmt::print("\n{} set: {} windows, horizon {} steps, {} target variables\n", split, m.windows(),
+               m.mse_by_lead().size(), m.targets().size());
+    auto header = [&](const char* first) {
+        fmt::print("{:<14}{:>12}{:>12}{:>16}{:>16}{}\n", first, "MSE", "MAE", "persistence MSE", "persistence MAE",
+                   d ? fmt::format("{:>14}", "same-time MSE") : "");
+    };
+    header("normalized");
+    fmt::print("{:<14}{:>12.4f}{:>12.4f}{:>16.4f}{:>16.4f}{}\n", "overall", m.mse(), m.mae(), p.mse(), p.mae(),
+               d ? fmt::format("{:>14.4f}", d->mse()) : "");
+    for (size_t k = 0; k < m.targets().size(); ++k)
+        fmt::print("{:<14}{:>12.4f}{:>12.4f}{:>16.4f}{:>16.4f}{}\n", m.targets()[k], m.mse(int(k)), m.mae(int(k)),
+                   p.mse(int(k)), p.mae(int(k)), d ? fmt::format("{:>14.4f}", d->mse(int(k))) : "");
+    header("original units");
+    for (size_t k = 0; k < m.targets().size(); ++k)
+        fmt::print("{:<14}{:>12.3f}{:>12.3f}{:>16.3f}{:>16.3f}{}\n", m.targets()[k], m.mse_original(int(k)),
+                   m.mae_original(int(k)), p.mse_original(int(k)), p.mae_original(int(k)),
+                   d ? fmt::format("{:>14.3f}", d->mse_original(int(k))) : "");
+    fmt::print("skill vs persistence (1 - MSE/MSE_persistence): {:.3f}", 1.0 - m.mse() / p.mse());
+    if (d) fmt::print("; vs same-time-of-day persistence: {:.3f}", 1.0 - m.mse() / d->mse());
+    fmt::print("\n");
+}
+
+nlohmann::json forecast_report_json(const ForecastMetrics& m, const Baselines& b) {
+    nlohmann::json j = {{"model", m.to_json()}, {"persistence", b.last.to_json()}, {"skill_mse", 1.0 - m.mse() / b.last.mse()}};
+    if (b.same_time_of_day) {
+        j["persistence_same_time_of_day"] = b.same_time_of_day->to_json();
+        j["skill_mse_same_time_of_day"] = 1.0 - m.mse() / b.same_time_of_day->mse();
+    }
+    return j;
 }
 
 void write_json_file(const std::string& path, const nlohmann::json& j) { write_file_atomically(path, j.dump(2) + "\n"); }

@@ -1,19 +1,32 @@
-// Printing and saving forecast evaluations: the model next to the persistence baseline, normalized
+// Printing and saving forecast evaluations: the model next to the persistence baselines, normalized
 // overall and per variable, then per variable in original units (the WEATHER-5K paper's two tables).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "models/forecast_metrics.h"
+#include "models/forecast_trainer.h"
 
 namespace fusedrnn::tools {
 
+// The reference forecasts a model must beat: persistence (the last observed value), and — where the input
+// covers a day and the step divides one — the same time of day on the latest observed day.
+struct Baselines {
+    ForecastMetrics last;
+    std::optional<ForecastMetrics> same_time_of_day;
+};
+// Evaluates both on `starts` (live progress lines labelled "<what>, persistence" on a terminal).
+Baselines evaluate_baselines(Backend<float>& backend, const ForecastDataset& data, const data::WindowStarts& starts,
+                             int batch, const std::string& what);
+
 // Prints the report for one split ("test") to stdout.
-void print_forecast_report(const std::string& split, const ForecastMetrics& model, const ForecastMetrics& persistence);
-// {"model": ..., "persistence": ..., "skill_mse": 1 - mse/mse_persistence}
-nlohmann::json forecast_report_json(const ForecastMetrics& model, const ForecastMetrics& persistence);
+void print_forecast_report(const std::string& split, const ForecastMetrics& model, const Baselines& baselines);
+// {"model": ..., "persistence": ..., "skill_mse": 1 - mse/mse_persistence,
+//  "persistence_same_time_of_day": ..., "skill_mse_same_time_of_day": ...} (the last two when available)
+nlohmann::json forecast_report_json(const ForecastMetrics& model, const Baselines& baselines);
 // Writes JSON atomically (temp + rename).
 void write_json_file(const std::string& path, const nlohmann::json& j);
 
