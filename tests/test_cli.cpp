@@ -77,6 +77,9 @@ TEST(Cli, TrainEvalPredictResume) {
     ASSERT_EQ(t.status, 0) << t.output;
     EXPECT_NE(t.output.find("test set: 500 windows"), std::string::npos) << t.output;
     EXPECT_NE(t.output.find("skill vs persistence"), std::string::npos) << t.output;
+    // Horizon 4: every lead time listed, first and last included.
+    EXPECT_NE(t.output.find("by lead time, steps ahead (persistence) | +1 "), std::string::npos) << t.output;
+    EXPECT_NE(t.output.find(" | +4 "), std::string::npos) << t.output;
     for (const char* f : {"best.safetensors", "last.safetensors", "metrics.json", "log.csv", "loss.svg"})
         EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
 

@@ -1,5 +1,7 @@
 #include "tools/forecast_report.h"
 
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -38,6 +40,16 @@ void print_forecast_report(const std::string& split, const ForecastMetrics& m, c
         fmt::print("{:<14}{:>12.3f}{:>12.3f}{:>16.3f}{:>16.3f}{}\n", m.targets()[k], m.mse_original(int(k)),
                    m.mae_original(int(k)), p.mse_original(int(k)), p.mae_original(int(k)),
                    d ? fmt::format("{:>14.3f}", d->mse_original(int(k))) : "");
+    // How the error grows with lead time: five lead times spread over the horizon (all of them when fewer).
+    const auto lm = m.mse_by_lead(), lp = p.mse_by_lead();
+    std::vector<size_t> leads;
+    for (int q = 0; q <= 4; ++q) {
+        const size_t h = (lm.size() - 1) * size_t(q) / 4;
+        if (leads.empty() || leads.back() != h) leads.push_back(h);
+    }
+    std::string by_lead;
+    for (size_t h : leads) by_lead += fmt::format(" | +{} {:.4f} ({:.4f})", h + 1, lm[h], lp[h]);
+    fmt::print("normalized MSE by lead time, steps ahead (persistence){}\n", by_lead);
     fmt::print("skill vs persistence (1 - MSE/MSE_persistence): {:.3f}", 1.0 - m.mse() / p.mse());
     if (d) fmt::print("; vs same-time-of-day persistence: {:.3f}", 1.0 - m.mse() / d->mse());
     fmt::print("\n");
