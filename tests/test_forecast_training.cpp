@@ -133,12 +133,7 @@ protected:
         o.checkpoint_seconds = checkpoint_seconds;
         o.lr_decay = 0.8;  // a resumed run must also continue the learning-rate schedule
         o.extra = {{"dataset", ds.meta_json()}};
-        int polls = 0;
-        o.stop_requested = [&polls, polls_before_stop, crash] {
-            if (polls_before_stop < 0 || ++polls < polls_before_stop) return false;
-            if (crash) throw std::runtime_error("killed");
-            return true;
-        };
+        o.stop_requested = testing::stop_at_poll(polls_before_stop, crash);
         ForecastTrainer t(model, *opt, dev, o);
         Result r;
         r.history = t.fit();
@@ -149,13 +144,7 @@ protected:
     bool overwrite_ = false;
     void expect_same_run(const Result& a, const Result& b) {
         EXPECT_EQ(a.params, b.params);  // bit-identical
-        ASSERT_EQ(a.history.size(), b.history.size());
-        for (size_t i = 0; i < a.history.size(); ++i) {
-            EXPECT_EQ(a.history[i].train_loss, b.history[i].train_loss) << "epoch " << i + 1;
-            EXPECT_EQ(a.history[i].val_loss, b.history[i].val_loss) << "epoch " << i + 1;
-            EXPECT_EQ(a.history[i].grad_norm, b.history[i].grad_norm) << "epoch " << i + 1;
-            EXPECT_EQ(a.history[i].lr, b.history[i].lr) << "epoch " << i + 1;
-        }
+        testing::expect_same_history(a.history, b.history);
     }
 };
 

@@ -51,12 +51,7 @@ protected:
         o.overwrite = overwrite_;
         o.checkpoint_seconds = checkpoint_seconds;
         o.info = {{"batch", batch}};
-        int polls = 0;
-        o.stop_requested = [&polls, polls_before_stop, crash] {
-            if (polls_before_stop < 0 || ++polls < polls_before_stop) return false;
-            if (crash) throw std::runtime_error("killed");
-            return true;
-        };
+        o.stop_requested = testing::stop_at_poll(polls_before_stop, crash);
         LmTrainer t(lm, *opt, lm.tokenizer.encode(kText), o);
         steps_ = t.steps_per_epoch();
         RunResult r;
@@ -66,14 +61,7 @@ protected:
     }
     void expect_same(const RunResult& a, const RunResult& b) {
         EXPECT_EQ(a.params, b.params);  // bit-identical
-        ASSERT_EQ(a.history.size(), b.history.size());
-        for (size_t i = 0; i < a.history.size(); ++i) {
-            EXPECT_EQ(a.history[i].train_loss, b.history[i].train_loss) << "epoch " << i + 1;
-            EXPECT_EQ(a.history[i].train_accuracy, b.history[i].train_accuracy) << "epoch " << i + 1;
-            EXPECT_EQ(a.history[i].heldout_loss, b.history[i].heldout_loss) << "epoch " << i + 1;
-            EXPECT_EQ(a.history[i].lr, b.history[i].lr) << "epoch " << i + 1;
-            EXPECT_EQ(a.history[i].best, b.history[i].best) << "epoch " << i + 1;
-        }
+        testing::expect_same_history(a.history, b.history);
     }
     long steps_ = 0;
     bool overwrite_ = false;

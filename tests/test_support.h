@@ -3,6 +3,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <stdexcept>
 #include <random>
 #include <string>
 #include <vector>
@@ -60,6 +63,31 @@ std::string source_dir();
 std::string temp_dir();
 // The whole file as bytes ("" when it cannot be read; tests compare or parse it next).
 std::string read_file_bytes(const std::string& path);
+
+// For resume tests, a trainer's stop_requested: false for the first n-1 polls, then true (a Ctrl-C) — or,
+// with `crash`, a std::runtime_error (a kill, which saves nothing). n < 0: never stops.
+inline std::function<bool()> stop_at_poll(int n, bool crash = false) {
+    auto polls = std::make_shared<int>(0);
+    return [polls, n, crash] {
+        if (n < 0 || ++*polls < n) return false;
+        if (crash) throw std::runtime_error("killed");
+        return true;
+    };
+}
+
+// Two runs' epoch records (types with to_json()) equal in everything but the timings.
+template <class Record>
+void expect_same_history(const std::vector<Record>& a, const std::vector<Record>& b) {
+    ASSERT_EQ(a.size(), b.size());
+    for (size_t i = 0; i < a.size(); ++i) {
+        auto ja = a[i].to_json(), jb = b[i].to_json();
+        for (const char* timing : {"seconds", "windows_per_s", "tokens_per_s"}) {
+            ja.erase(timing);
+            jb.erase(timing);
+        }
+        EXPECT_EQ(ja, jb) << "epoch " << i + 1;
+    }
+}
 
 }  // namespace fusedrnn::testing
 
