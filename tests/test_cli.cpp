@@ -120,32 +120,46 @@ TEST(Cli, TrainEvalPredictResume) {
 
 // Ctrl-C during training: the run saves last.safetensors at the next step (or validation batch) and exits
 // with 130, naming where it stopped; --resume then continues inside that epoch and finishes normally.
-TEST(Cli, CtrlCSavesACheckpointAndResumeContinuesTheEpoch) {
-    const std::string dir = testing::temp_dir(), out = dir + "/run", log = dir + "/train.log";
-    auto args = tiny_train(out, 1000);
-    args[std::find(args.begin(), args.end(), "--max-batches") - args.begin() + 1] = "40";
+// Runs the CLI in a child process (output to `log`), waits until the log shows `wait_for`, sends `sig`,
+// and returns the exit status (-1 if ended by a signal) and the log.
+CliResult run_then_signal(const std::vector<std::string>& args, const std::string& log, const std::string& wait_for,
+                          int sig) {
+    CliResult r;
     const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
+    if (pid < 0) {
+        ADD_FAILURE() << "fork failed";
+        return r;
+    }
     if (pid == 0) {  // child: the CLI with stdout and stderr to the log
         std::FILE* f = std::freopen(log.c_str(), "w", stdout);
         if (!f || ::dup2(::fileno(stdout), 2) < 0) ::_exit(99);
+        std::vector<std::string> copy = args;
         std::vector<char*> argv{const_cast<char*>(FUSEDRNN_CLI_PATH)};
-        for (auto& a : args) argv.push_back(a.data());
+        for (auto& a : copy) argv.push_back(a.data());
         argv.push_back(nullptr);
         ::execv(FUSEDRNN_CLI_PATH, argv.data());
         ::_exit(98);
     }
-    // Wait for the first epoch's line: data loaded, training under way (the handler is installed).
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while ((!fs::exists(log) || testing::read_file_bytes(log).find("epoch 1/1000") == std::string::npos) &&
+    while ((!fs::exists(log) || testing::read_file_bytes(log).find(wait_for) == std::string::npos) &&
            std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ::kill(pid, SIGINT);
+    ::kill(pid, sig);
     int status = 0;
-    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-    const std::string output = testing::read_file_bytes(log);
-    ASSERT_TRUE(WIFEXITED(status)) << "ended by a signal, not by saving and exiting\n" << output;
-    EXPECT_EQ(WEXITSTATUS(status), 130) << output;
+    if (::waitpid(pid, &status, 0) != pid) ADD_FAILURE() << "waitpid failed";
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.output = testing::read_file_bytes(log);
+    return r;
+}
+
+TEST(Cli, CtrlCSavesACheckpointAndResumeContinuesTheEpoch) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    auto args = tiny_train(out, 1000);
+    args[std::find(args.begin(), args.end(), "--max-batches") - args.begin() + 1] = "40";
+    // After the first epoch's line: data loaded, training under way (the handler is installed).
+    const CliResult stopped = run_then_signal(args, dir + "/train.log", "epoch 1/1000", SIGINT);
+    const std::string& output = stopped.output;
+    EXPECT_EQ(stopped.status, 130) << "-1: ended by the signal, not by saving and exiting\n" << output;
     std::smatch m;
     ASSERT_TRUE(std::regex_search(output, m, std::regex(R"(interrupted: stopped at epoch (\d+), step (\d+)/40)")))
         << output;
@@ -165,6 +179,30 @@ TEST(Cli, CtrlCSavesACheckpointAndResumeContinuesTheEpoch) {
         << r.output;
     EXPECT_EQ(nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json")).at("epochs").get<int>(),
               std::stoi(m[1].str()));
+}
+
+// SIGTERM (a scheduler's time limit) stops lm-train the same way, and --resume finishes the run.
+TEST(Cli, SigtermStopsLanguageModelTrainingResumably) {
+    const std::string dir = testing::temp_dir();
+    {
+        std::ofstream f(dir + "/text.txt");
+        for (int i = 0; i < 400; ++i) f << "the cat sat on the mat and the dog lay on the log . ";
+    }
+    const std::vector<std::string> args{"lm-train", "--text", dir + "/text.txt", "--tokenizer", "char", "--mode",
+                                        "stream", "--bptt", "8", "--streams", "4", "--hidden", "8", "--epochs",
+                                        "1000", "--backend", "cpu", "--out", dir + "/lm"};
+    const CliResult stopped = run_then_signal(args, dir + "/lm.log", "epoch 1/1000", SIGTERM);
+    EXPECT_EQ(stopped.status, 130) << stopped.output;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(stopped.output, m, std::regex(R"(interrupted: stopped at epoch (\d+), step)")))
+        << stopped.output;
+    auto again = args;
+    again[std::find(again.begin(), again.end(), "--epochs") - again.begin() + 1] = m[1].str();
+    again.push_back("--resume");
+    const CliResult r = run_cli(again);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("resumed from " + dir + "/lm/last.safetensors in epoch " + m[1].str()), std::string::npos)
+        << r.output;
 }
 
 // Data larger than the memory there is: a clear message and a non-zero exit, not "internal error:
