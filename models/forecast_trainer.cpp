@@ -47,11 +47,11 @@ std::vector<double> target_stds_of(const data::WindowedDataset& ds) {
     for (int32_t c : ds.target_cols) stds.push_back(ds.stats.std[size_t(c)]);
     return stds;
 }
+
 int64_t rows_per_day_of(const data::WindowedDataset& ds) {
     return ds.data.step > 0 && 86400 % ds.data.step == 0 ? 86400 / ds.data.step : 0;
 }
 }  // namespace
-
 
 ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, data::WindowedDataset&& ds) {
     auto stds = target_stds_of(ds);
