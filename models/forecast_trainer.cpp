@@ -86,7 +86,7 @@ void ForecastDataset::limit_evaluation(size_t max_windows) {
 nlohmann::json EpochRecord::to_json() const {
     return {{"epoch", epoch},     {"train_loss", train_loss}, {"val_loss", val_loss},
             {"grad_norm", grad_norm}, {"seconds", seconds},   {"windows_per_s", windows_per_s}, {"lr", lr},
-            {"best", best}};
+            {"step", step},   {"best", best}};
 }
 
 EpochRecord EpochRecord::from_json(const nlohmann::json& j) {
@@ -98,6 +98,7 @@ EpochRecord EpochRecord::from_json(const nlohmann::json& j) {
     r.seconds = j.at("seconds").get<double>();
     r.windows_per_s = j.at("windows_per_s").get<double>();
     r.lr = j.value("lr", 0.0);  // not recorded before learning-rate schedules existed
+    r.step = j.value("step", 0L);  // nor this before --steps-per-epoch
     r.best = j.at("best").get<bool>();
     return r;
 }
@@ -145,6 +146,13 @@ ForecastTrainer::ForecastTrainer(Forecaster& model, Optimizer& optimizer, const 
     FR_CHECK(o_.lr_plateau >= 0, "--lr-plateau must be >= 0 (0 = off), got {}", o_.lr_plateau);
     FR_CHECK(std::isfinite(o_.lr_plateau_factor) && o_.lr_plateau_factor > 0 && o_.lr_plateau_factor < 1,
              "--lr-plateau-factor must be in (0, 1), got {}", o_.lr_plateau_factor);
+    FR_CHECK(o_.steps_per_epoch >= 0, "--steps-per-epoch must be >= 0 (0 = one pass over the data), got {}",
+             o_.steps_per_epoch);
+    FR_CHECK(o_.steps_per_epoch == 0 || o_.max_batches == 0,
+             "--steps-per-epoch and --max-batches both set the length of an epoch: give one of them");
+    FR_CHECK(!o_.lr_cosine || (o_.lr_decay == 1 && o_.lr_plateau == 0),
+             "--lr-cosine sets the learning rate at every step: it cannot be combined with --lr-decay or --lr-plateau");
+    base_lr_ = opt_.lr();
     FR_CHECK(!data_.starts[0].empty(), "no training windows: the training split has no stretch of {} consecutive "
              "present rows (input {} + horizon {}); use a shorter window or more data",
              data_.window.span(), data_.window.input_len, data_.window.horizon);
@@ -177,28 +185,47 @@ ForecastTrainer::EpochState ForecastTrainer::EpochState::from_json(const nlohman
     return st;
 }
 
-long ForecastTrainer::steps_per_epoch() const {
+long ForecastTrainer::steps_per_pass() const {
     const data::BatchSampler sampler(data_.starts[0], o_.batch, data::BatchSampler::Order::Shuffled, o_.seed);
     const long steps = long(sampler.batches_per_epoch());
     FR_CHECK(steps > 0, "only {} training windows, fewer than one batch of {}: lower --batch", sampler.num_windows(),
              o_.batch);
-    return o_.max_batches > 0 ? std::min(steps, o_.max_batches) : steps;
+    return steps;
+}
+
+long ForecastTrainer::steps_per_epoch() const {
+    if (o_.steps_per_epoch > 0) return o_.steps_per_epoch;
+    const long pass = steps_per_pass();
+    return o_.max_batches > 0 ? std::min(pass, o_.max_batches) : pass;
+}
+
+std::pair<long, long> ForecastTrainer::pass_and_batch(int epoch, long s) const {
+    if (o_.steps_per_epoch == 0) return {epoch, s};  // an epoch is a pass (or its first max_batches batches)
+    const long g = global_step(epoch, s), pass = steps_per_pass();
+    return {g / pass + 1, g % pass};  // passes are numbered from 1, as epochs: steps_per_epoch = a pass changes nothing
+}
+
+float ForecastTrainer::cosine_lr(long g) const {
+    const double total = double(o_.epochs) * double(steps_per_epoch());
+    return float(double(base_lr_) * 0.5 * (1.0 + std::cos(std::acos(-1.0) * std::min(double(g), total) / total)));
 }
 
 void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     Backend<float>& be = model_.backend();
-    // Shuffled full batches; the order depends only on (seed, epoch), so a resumed epoch picks up at
+    // Shuffled full batches; the order depends only on (seed, pass), so a resumed epoch picks up at
     // step st.steps_done with exactly the batches it would have seen.
     const data::BatchSampler sampler(data_.starts[0], o_.batch, data::BatchSampler::Order::Shuffled, o_.seed);
-    const long steps = st.steps;
+    const long steps = st.steps, pass_steps = steps_per_pass();
     std::vector<int64_t> order;
     const auto t0 = Clock::now();
     const double seconds_before = st.seconds;
     const long windows_before = st.windows, first_step = st.steps_done;
     auto last_report = t0, last_save = t0;
     for (long s = st.steps_done; s < steps; ++s) {
-        const int B = sampler.batch(st.epoch, s, order);
+        const auto [pass, batch] = pass_and_batch(st.epoch, s);
+        const int B = sampler.batch(pass, batch, order);
         gather(be, data_, order.data(), B, starts_dev_, x_, y_);
+        if (o_.lr_cosine) opt_.set_lr(cosine_lr(global_step(st.epoch, s)));
         model_.zero_grad();
         Tensor<float> pred = model_.forward(x_, true);
         ensure_shape(be, grad_, pred.shape());
@@ -235,6 +262,7 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
             p.epochs = o_.epochs;
             p.step = s + 1;
             p.steps = steps;
+            p.passes = double(global_step(st.epoch, s + 1)) / double(pass_steps);
             p.loss = st.loss_sum / double(st.windows);
             p.grad_norm = norm;
             const double el = seconds_since(t0);
@@ -244,6 +272,7 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
         }
     }
     rec.seconds = st.seconds;
+    rec.step = global_step(st.epoch, steps);
     rec.train_loss = st.loss_sum / double(std::max(st.windows, 1L));
     rec.grad_norm = st.norm_sum / double(std::max(steps, 1L));
     rec.windows_per_s = double(st.windows) / std::max(st.seconds, 1e-9);
@@ -278,6 +307,9 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"bad_epochs", bad_epochs_},
                         {"seed", o_.seed},
                         {"lr", opt_.lr()},
+                        {"base_lr", base_lr_},
+                        {"lr_cosine", o_.lr_cosine},
+                        {"steps_per_epoch", o_.steps_per_epoch},
                         {"finished", finished},  // false: --resume has more to do
                         {"history", hist}};
     if (in_progress) extra["trainer"]["epoch_in_progress"] = in_progress->to_json();
@@ -301,6 +333,19 @@ void ForecastTrainer::save_and_stop(const EpochState& st, const char* where) {
                                   st.steps_done, st.steps, where, last_path_));
 }
 
+// What decides the batches and the rate of every later step must not change on resume (fields absent
+// in checkpoints from before they existed mean the defaults).
+void ForecastTrainer::check_resumed_schedule(const nlohmann::json& t) {
+    const long spe = t.value("steps_per_epoch", 0L);
+    auto describe = [](long n) { return n > 0 ? fmt::format("--steps-per-epoch {}", n) : std::string("epochs of one pass "
+                                                                                                   "over the data"); };
+    FR_CHECK(spe == o_.steps_per_epoch, "--resume: {} was trained with {}, this run asks for {}: the batch order "
+             "depends on it; resume with the same flag", last_path_, describe(spe), describe(o_.steps_per_epoch));
+    const bool cosine = t.value("lr_cosine", false);
+    FR_CHECK(cosine == o_.lr_cosine, "--resume: {} was trained {} --lr-cosine; resume with the same schedule",
+             last_path_, cosine ? "with" : "without");
+}
+
 void ForecastTrainer::resume_from_last() {
     namespace fs = std::filesystem;
     FR_CHECK(fs::exists(last_path_), "--resume: {} does not exist (nothing to resume)", last_path_);
@@ -318,8 +363,10 @@ void ForecastTrainer::resume_from_last() {
     const auto& t = c.extra.at("trainer");
     FR_CHECK(t.value("seed", uint64_t(0)) == o_.seed, "--resume: the run used --seed {}, not {}",
              t.value("seed", uint64_t(0)), o_.seed);
+    check_resumed_schedule(t);
     for (const auto& r : t.at("history")) history_.push_back(EpochRecord::from_json(r));
     if (t.contains("lr")) opt_.set_lr(t.at("lr").get<float>());  // as scheduled so far
+    if (t.contains("base_lr")) base_lr_ = t.at("base_lr").get<float>();
     // null: no epoch validated yet (interrupted in the first); JSON has no infinity.
     best_val_ = t.at("best_val").is_null() ? std::numeric_limits<double>::infinity() : t.at("best_val").get<double>();
     bad_epochs_ = t.at("bad_epochs").get<int>();
@@ -374,6 +421,7 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
         }
         EpochRecord rec;
         rec.epoch = epoch;
+        if (o_.lr_cosine) opt_.set_lr(cosine_lr(global_step(epoch, 0)));
         rec.lr = opt_.lr();
         train_epoch(st, rec);
         rec.val_loss = mean_loss(data_.starts[1], &st);

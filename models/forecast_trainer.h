@@ -1,7 +1,7 @@
 // fusedrnn — training a Forecaster on windows gathered on the device.
 // The whole normalized dataset lives on the backend's device; each step uploads only the batch's
 // window start indices and the backend's gather_windows builds x [T, B, F] and y [B, horizon·K].
-// Batch order depends only on (seed, epoch), so a resumed run sees the same batches as an
+// Batch order depends only on the seed and the step, so a resumed run sees the same batches as an
 // uninterrupted one (bit-identical on the CPU backend). Checkpoints: <out>/last.safetensors after every
 // epoch and every few minutes within one (with optimizer state and the epoch's progress, for --resume:
 // a WEATHER-5K epoch is ~390k steps, hours on a CPU), and <out>/best.safetensors at the best validation
@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -65,9 +66,17 @@ struct TrainOptions {
     int lr_plateau = 0;        // after this many epochs without validation improvement (and every as many
                                // more), the learning rate is multiplied by lr_plateau_factor; 0 = off
     double lr_plateau_factor = 0.5;
+    bool lr_cosine = false;    // set the rate at every step on a cosine from the optimizer's rate down to 0 at the
+                               // end of the last epoch (PyTorch's CosineAnnealingLR stepped per batch; WEATHER-5K's
+                               // schedule); not combinable with lr_decay / lr_plateau
     uint64_t seed = 0;         // batch order
     long max_batches = 0;      // per epoch; 0 = all full batches (the last partial one is left out;
                                // which windows are left out changes every epoch)
+    long steps_per_epoch = 0;  // 0: an epoch is one pass over the training windows (or its first max_batches
+                               // batches). N: an epoch is N steps (validation, early stopping, checkpoints and
+                               // the log count these) while the batches run on through consecutive shuffled
+                               // passes over the data — Keras's steps_per_epoch; WEATHER-5K validates every
+                               // 20,000 steps, a pass there is ~340,000
     std::string out_dir;       // checkpoints and logs
     bool resume = false;       // continue from <out_dir>/last.safetensors (also from within an epoch)
     bool overwrite = false;    // start over even when <out_dir> holds an unfinished run (else: an error)
@@ -81,6 +90,7 @@ struct TrainOptions {
 struct Progress {
     int epoch = 0, epochs = 0;
     long step = 0, steps = 0;  // within the epoch
+    double passes = 0;         // passes over the training windows so far (all epochs)
     double loss = 0;           // running mean over the epoch so far
     double grad_norm = 0;
     double windows_per_s = 0;
@@ -90,7 +100,8 @@ struct Progress {
 struct EpochRecord {
     int epoch = 0;
     double train_loss = 0, val_loss = 0, grad_norm = 0, seconds = 0, windows_per_s = 0;
-    double lr = 0;  // learning rate used in this epoch
+    double lr = 0;  // learning rate at the start of this epoch
+    long step = 0;  // training steps done by the end of this epoch, counting all epochs
     bool best = false;
     nlohmann::json to_json() const;
     static EpochRecord from_json(const nlohmann::json& j);
@@ -119,6 +130,10 @@ public:
     // Mean validation-style loss over `starts` (no gradient).
     double loss_on(const data::WindowStarts& starts);
 
+    // Full batches in one pass over the training windows; steps in one epoch (see steps_per_epoch).
+    long steps_per_pass() const;
+    long steps_per_epoch() const;
+
 private:
     // How far the epoch in progress has got: saved mid-epoch so a resumed run continues at the next step
     // with the same running sums (hence the same epoch record).
@@ -130,7 +145,12 @@ private:
         static EpochState from_json(const nlohmann::json& j);
     };
 
-    long steps_per_epoch() const;
+    // The sampler's (pass, batch) for step s of an epoch: with steps_per_epoch the global step runs on
+    // through the passes; without it an epoch is a pass.
+    std::pair<long, long> pass_and_batch(int epoch, long s) const;
+    long global_step(int epoch, long s) const { return long(epoch - 1) * steps_per_epoch() + s; }
+    float cosine_lr(long global_step) const;
+    void check_resumed_schedule(const nlohmann::json& trainer_block);
     void resume_from_last();
     void train_epoch(EpochState& st, EpochRecord& rec);
     double mean_loss(const data::WindowStarts& starts, const EpochState* stop_state);
@@ -147,6 +167,7 @@ private:
     std::vector<EpochRecord> history_;
     double best_val_ = 0;
     int bad_epochs_ = 0;
+    float base_lr_ = 0;   // the rate a cosine schedule starts from (the optimizer's at the start of the run)
     EpochState resumed_;  // epoch in progress read from last.safetensors (epoch 0 = none)
     Tensor<float> x_, y_, grad_;
     Tensor<int64_t> starts_dev_;

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <regex>
 #include <thread>
@@ -261,6 +262,31 @@ TEST(Cli, JenaExampleFromTheReadme) {
     const std::string forecast = testing::read_file_bytes(dir + "/f.csv");
     EXPECT_NE(forecast.find("T (degC)"), std::string::npos) << forecast;
     EXPECT_NE(forecast.find("2009-01-31 00:00:00,72,2009-01-31 12:00:00"), std::string::npos) << forecast;
+}
+
+// WEATHER-5K's recipe: validation every N steps (not every pass) and a per-step cosine rate.
+TEST(Cli, StepsPerEpochAndCosineSchedule) {
+    const std::string out = testing::temp_dir() + "/run";
+    std::vector<std::string> args = tiny_train(out, 2);
+    const auto mb = std::find(args.begin(), args.end(), "--max-batches");
+    args.erase(mb, mb + 2);
+    for (const char* a : {"--steps-per-epoch", "3", "--lr-cosine", "--lr", "0.004"}) args.push_back(a);
+    const CliResult t = run_cli(args);
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_NE(t.output.find("lr 0.004 cosine to 0, batch 64, up to 2 epochs of 3 steps"), std::string::npos)
+        << t.output;
+    EXPECT_NE(t.output.find("one pass over the training windows is "), std::string::npos) << t.output;
+    EXPECT_NE(t.output.find("| step 6 | lr 0.002 |"), std::string::npos) << t.output;  // epoch 2 starts half-way
+    const std::string log = testing::read_file_bytes(out + "/log.csv");
+    EXPECT_EQ(log.rfind("epoch,step,train_loss,", 0), 0u) << log;
+    EXPECT_NE(log.find("\n2,6,"), std::string::npos) << log;
+
+    args.push_back("--max-batches");
+    args.push_back("3");
+    args.push_back("--overwrite");
+    const CliResult both = run_cli(args);
+    EXPECT_EQ(both.status, 2) << both.output;
+    EXPECT_NE(both.output.find("--steps-per-epoch and --max-batches"), std::string::npos) << both.output;
 }
 
 // The model, window, split, normalization and optimizer flags reach the run (read back from metrics.json),

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 
 #include "core/data/dataset.h"
 #include "core/data/synthetic.h"
@@ -134,6 +135,7 @@ protected:
         o.lr_decay = 0.8;  // a resumed run must also continue the learning-rate schedule
         o.extra = {{"dataset", ds.meta_json()}};
         o.stop_requested = testing::stop_at_poll(polls_before_stop, crash);
+        if (tweak_) tweak_(o);
         ForecastTrainer t(model, *opt, dev, o);
         Result r;
         r.history = t.fit();
@@ -142,6 +144,7 @@ protected:
     }
     long validation_batches() const { return long((dev.starts[1].size() + 31) / 32); }
     bool overwrite_ = false;
+    std::function<void(TrainOptions&)> tweak_;  // applied last
     void expect_same_run(const Result& a, const Result& b) {
         EXPECT_EQ(a.params, b.params);  // bit-identical
         testing::expect_same_history(a.history, b.history);
@@ -248,6 +251,160 @@ TEST_F(MidEpochResume, ResumingAnInterruptedEpochNeedsTheSameBatchesAndData) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("other windows"), std::string::npos) << e.what();
     }
+}
+
+// Epochs of --steps-per-epoch with a per-step cosine rate: a stop mid-epoch resumes to the same run, and a
+// resume that would change the batch order or the schedule is refused naming the flag.
+TEST_F(MidEpochResume, StepsPerEpochWithCosineResumesExactly) {
+    tweak_ = [](TrainOptions& o) {
+        o.max_batches = 0;
+        o.lr_decay = 1;
+        o.steps_per_epoch = 3;
+        o.lr_cosine = true;
+    };
+    const auto full = run(testing::temp_dir(), false);
+    ASSERT_EQ(full.history.size(), 3u);
+    EXPECT_EQ(full.history.back().step, 9);
+    const std::string dir = testing::temp_dir();
+    EXPECT_THROW(run(dir, false, int(3 + validation_batches() + 2)), Interrupted);  // epoch 2, step 2
+    EXPECT_EQ(read_checkpoint(dir + "/last.safetensors").extra.at("trainer").at("epoch_in_progress")
+                  .at("steps_done").get<long>(), 2);
+    tweak_ = [](TrainOptions& o) {
+        o.max_batches = 0;
+        o.lr_decay = 1;
+        o.steps_per_epoch = 4;
+        o.lr_cosine = true;
+    };
+    try {
+        run(dir, true);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--steps-per-epoch 3, this run asks for --steps-per-epoch 4"),
+                  std::string::npos) << e.what();
+    }
+    tweak_ = [](TrainOptions& o) {
+        o.max_batches = 0;
+        o.lr_decay = 1;
+        o.steps_per_epoch = 3;
+    };
+    try {
+        run(dir, true);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("trained with --lr-cosine"), std::string::npos) << e.what();
+    }
+    tweak_ = [](TrainOptions& o) {
+        o.max_batches = 0;
+        o.lr_decay = 1;
+        o.steps_per_epoch = 3;
+        o.lr_cosine = true;
+    };
+    expect_same_run(run(dir, true), full);
+}
+
+// --steps-per-epoch only decides when to validate: the batches run on through consecutive passes over the
+// data whatever the epoch length, so with a constant rate and no early stopping 2 passes end with the same
+// weights as 1 epoch of 2 passes or P epochs of 2 steps; epochs of exactly one pass are the default epochs.
+TEST(ForecastTraining, StepsPerEpochRunOnThroughThePasses) {
+    auto be = make_backend("cpu");
+    const auto ds = small_dataset(2, 6, 23);
+    const auto dev = ForecastDataset::from_windowed(*be, ds);
+    struct Run {
+        std::vector<EpochRecord> history;
+        std::vector<float> params;
+        long pass = 0;
+    };
+    auto run = [&](int epochs, long steps_per_epoch) {
+        Forecaster model(be, {CellType::Gru, ds.num_vars(), 8, 1, false}, 6 * ds.num_targets(), 5);
+        auto opt = make_optimizer(model.params(), OptimizerConfig{});
+        TrainOptions o;
+        o.epochs = epochs;
+        o.batch = 128;
+        o.seed = 4;
+        o.patience = 0;
+        o.steps_per_epoch = steps_per_epoch;
+        o.out_dir = testing::temp_dir();
+        ForecastTrainer t(model, *opt, dev, o);
+        Run r;
+        r.pass = t.steps_per_pass();
+        r.history = t.fit();
+        r.params = model.params().values_to_host();
+        return r;
+    };
+    const Run passes = run(2, 0);
+    const long P = passes.pass;
+    ASSERT_GE(P, 3);  // several batches per pass, so cutting them differently means something
+    EXPECT_EQ(passes.history.back().step, 2 * P);
+    const Run one_epoch = run(1, 2 * P);
+    EXPECT_EQ(one_epoch.params, passes.params);  // bit-identical
+    const Run short_epochs = run(int(P), 2);
+    EXPECT_EQ(short_epochs.params, passes.params);
+    ASSERT_EQ(short_epochs.history.size(), size_t(P));
+    EXPECT_EQ(short_epochs.history[0].step, 2);
+    const Run pass_epochs = run(2, P);
+    EXPECT_EQ(pass_epochs.params, passes.params);
+    testing::expect_same_history(pass_epochs.history, passes.history);
+    // Restarting the permutation every epoch (what --max-batches does) would be another run.
+    const Run three_steps = run(2, 3);
+    const Run restarted = [&] {
+        Forecaster model(be, {CellType::Gru, ds.num_vars(), 8, 1, false}, 6 * ds.num_targets(), 5);
+        auto opt = make_optimizer(model.params(), OptimizerConfig{});
+        TrainOptions o;
+        o.epochs = 2;
+        o.batch = 128;
+        o.seed = 4;
+        o.patience = 0;
+        o.max_batches = 3;
+        o.out_dir = testing::temp_dir();
+        ForecastTrainer t(model, *opt, dev, o);
+        Run r;
+        r.history = t.fit();
+        r.params = model.params().values_to_host();
+        return r;
+    }();
+    EXPECT_EQ(three_steps.history[0].train_loss, restarted.history[0].train_loss);  // the same first epoch
+    EXPECT_NE(three_steps.params, restarted.params);
+}
+
+// --lr-cosine: the rate at step g of T is lr·(1 + cos(πg/T))/2, set before every step.
+TEST(ForecastTraining, CosineLearningRate) {
+    auto be = make_backend("cpu");
+    const auto ds = small_dataset(2, 6, 23);
+    const auto dev = ForecastDataset::from_windowed(*be, ds);
+    Forecaster model(be, {CellType::Gru, ds.num_vars(), 8, 1, false}, 6 * ds.num_targets(), 5);
+    OptimizerConfig oc;
+    oc.lr = 0.01f;
+    auto opt = make_optimizer(model.params(), oc);
+    TrainOptions o;
+    o.epochs = 4;
+    o.batch = 128;
+    o.patience = 0;
+    o.steps_per_epoch = 5;
+    o.lr_cosine = true;
+    o.out_dir = testing::temp_dir();
+    ForecastTrainer t(model, *opt, dev, o);
+    const auto h = t.fit();
+    const double pi = std::acos(-1.0);
+    ASSERT_EQ(h.size(), 4u);
+    for (size_t e = 0; e < 4; ++e)
+        EXPECT_EQ(h[e].lr, double(float(0.01f * 0.5 * (1 + std::cos(pi * double(e * 5) / 20.0))))) << e;
+    EXPECT_EQ(opt->lr(), float(0.01f * 0.5 * (1 + std::cos(pi * 19.0 / 20.0))));  // the last step's rate
+
+    // Options that contradict each other are refused up front.
+    auto refused = [&](const std::function<void(TrainOptions&)>& change, const std::string& says) {
+        TrainOptions bad = o;
+        change(bad);
+        try {
+            ForecastTrainer bad_trainer(model, *opt, dev, bad);
+            ADD_FAILURE() << "expected an error mentioning " << says;
+        } catch (const Error& e) {
+            EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+        }
+    };
+    refused([](TrainOptions& b) { b.lr_decay = 0.9; }, "cannot be combined with --lr-decay or --lr-plateau");
+    refused([](TrainOptions& b) { b.lr_plateau = 2; }, "cannot be combined with --lr-decay or --lr-plateau");
+    refused([](TrainOptions& b) { b.max_batches = 3; }, "--steps-per-epoch and --max-batches");
+    refused([](TrainOptions& b) { b.steps_per_epoch = -1; }, "--steps-per-epoch must be >= 0");
 }
 
 // --lr-decay multiplies the rate after every epoch; --lr-plateau after every N epochs without improvement.

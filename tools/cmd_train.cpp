@@ -51,10 +51,10 @@ data::SplitSpec resolve_split(const TrainCmd& c) {
 }
 
 void write_log_csv(const std::string& path, const std::vector<EpochRecord>& h) {
-    std::string csv = "epoch,train_loss,val_loss,grad_norm,seconds,windows_per_s,lr,best\n";
+    std::string csv = "epoch,step,train_loss,val_loss,grad_norm,seconds,windows_per_s,lr,best\n";
     for (const auto& r : h)
-        csv += fmt::format("{},{:.6f},{:.6f},{:.4f},{:.2f},{:.0f},{:g},{}\n", r.epoch, r.train_loss, r.val_loss,
-                           r.grad_norm, r.seconds, r.windows_per_s, r.lr, r.best ? 1 : 0);
+        csv += fmt::format("{},{},{:.6f},{:.6f},{:.4f},{:.2f},{:.0f},{:g},{}\n", r.epoch, r.step, r.train_loss,
+                           r.val_loss, r.grad_norm, r.seconds, r.windows_per_s, r.lr, r.best ? 1 : 0);
     write_file_atomically(path, csv);
 }
 
@@ -90,8 +90,12 @@ void run(TrainCmd& c) {
     if (c.train.lr_plateau > 0)
         schedule += fmt::format(" x {:g} after {} epochs without improvement", c.train.lr_plateau_factor,
                                 c.train.lr_plateau);
-    fmt::print(stderr, "training: {} lr {:g}{}, batch {}, up to {} epochs, patience {}, clip {}\n", c.opt.name, c.opt.lr,
-               schedule, c.train.batch, c.train.epochs, c.train.patience,
+    if (c.train.lr_cosine) schedule += " cosine to 0";
+    const std::string epoch_len = c.train.steps_per_epoch > 0
+                                      ? fmt::format(" of {} steps", c.train.steps_per_epoch)
+                                      : "";
+    fmt::print(stderr, "training: {} lr {:g}{}, batch {}, up to {} epochs{}, patience {}, clip {}\n", c.opt.name,
+               c.opt.lr, schedule, c.train.batch, c.train.epochs, epoch_len, c.train.patience,
                c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off");
 
     ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));  // ds keeps its metadata
@@ -105,16 +109,22 @@ void run(TrainCmd& c) {
     c.train.checkpoint_seconds = c.checkpoint_minutes * 60;
     c.train.stop_requested = &StopOnSignal::requested;
     ForecastTrainer trainer(model, *optimizer, dev, c.train);
-    trainer.on_progress = [](const Progress& p) {
-        live_line(fmt::format("epoch {}/{} | step {}/{} | loss {:.4f} | grad-norm {:.2f} | {} windows/s | ETA {}",
-                              p.epoch, p.epochs, p.step, p.steps, p.loss, p.grad_norm, format_rate(p.windows_per_s),
-                              format_duration(p.eta_s)));
+    // With --steps-per-epoch an epoch is not a pass over the data: show how many passes have been made.
+    const bool show_passes = c.train.steps_per_epoch > 0;
+    if (show_passes)
+        fmt::print(stderr, "one pass over the training windows is {} steps\n", trainer.steps_per_pass());
+    trainer.on_progress = [show_passes](const Progress& p) {
+        live_line(fmt::format("epoch {}/{} | step {}/{}{} | loss {:.4f} | grad-norm {:.2f} | {} windows/s | ETA {}",
+                              p.epoch, p.epochs, p.step, p.steps,
+                              show_passes ? fmt::format(" | pass {:.2f}", p.passes) : "", p.loss, p.grad_norm,
+                              format_rate(p.windows_per_s), format_duration(p.eta_s)));
     };
-    const bool scheduled = c.train.lr_decay != 1 || c.train.lr_plateau > 0;
+    const bool scheduled = c.train.lr_decay != 1 || c.train.lr_plateau > 0 || c.train.lr_cosine;
     trainer.on_epoch = [&](const EpochRecord& r) {
-        log_line(fmt::format("epoch {}/{} | train {:.4f} | val {:.4f} | grad-norm {:.2f} | {} windows/s | {}{}{}",
+        log_line(fmt::format("epoch {}/{} | train {:.4f} | val {:.4f} | grad-norm {:.2f} | {} windows/s | {}{}{}{}",
                              r.epoch, c.train.epochs, r.train_loss, r.val_loss, r.grad_norm,
                              format_rate(r.windows_per_s), format_duration(r.seconds),
+                             show_passes ? fmt::format(" | step {}", r.step) : "",
                              scheduled ? fmt::format(" | lr {:g}", r.lr) : "", r.best ? " | best" : ""));
     };
     trainer.on_message = [](const std::string& m) { log_line(m); };
@@ -198,6 +208,8 @@ void register_train(CLI::App& app) {
                     "Multiply the learning rate by --lr-plateau-factor after this many epochs without validation "
                     "improvement (0 = off)")->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_option("--lr-plateau-factor", c->train.lr_plateau_factor, "See --lr-plateau")->capture_default_str();
+    cmd->add_flag("--lr-cosine", c->train.lr_cosine,
+                  "Cosine decay of the learning rate at every step, from --lr to 0 at the end of the last epoch");
     cmd->add_option("--optimizer", c->opt.name, "adam, sgd or rmsprop")->capture_default_str();
     cmd->add_option("--momentum", c->opt.momentum, "SGD momentum")->capture_default_str();
     cmd->add_option("--weight-decay", c->opt.weight_decay, "L2 weight decay")->capture_default_str();
@@ -205,6 +217,10 @@ void register_train(CLI::App& app) {
     cmd->add_option("--patience", c->train.patience, "Early stopping: epochs without validation improvement (0 = off)")
         ->capture_default_str();
     cmd->add_option("--max-batches", c->train.max_batches, "Batches per epoch (0 = all)")->capture_default_str();
+    cmd->add_option("--steps-per-epoch", c->train.steps_per_epoch,
+                    "Validate, checkpoint and count patience every N steps, the batches running on through the "
+                    "shuffled passes over the data (0 = an epoch is one pass)")
+        ->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_option("--eval-windows", c->eval_windows,
                     "Validate and test on at most N windows per split, evenly spaced (0 = all)")
         ->capture_default_str()->check(CLI::NonNegativeNumber);
