@@ -344,6 +344,39 @@ TEST(Cli, SyntheticStationFilesReadBack) {
     EXPECT_EQ(m.at("data").at("format"), "weather5k");  // recorded as read, not as "auto"
 }
 
+// WEATHER-5K files with a MASK column: the filled-in values are reported, and --drop-filled masks them for
+// training and (remembered by the checkpoint) for eval.
+TEST(Cli, Weather5kFilledValuesReportedOrDropped) {
+    const std::string dir = testing::temp_dir() + "/w5k";
+    fs::create_directories(dir);
+    for (const char* station : {"A", "B"}) {
+        std::ofstream f(dir + "/" + station + ".csv");
+        f << "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP,MASK\n";
+        for (int h = 0; h < 24 * 59; ++h) {  // January and February 2014
+            const double phase = 2 * M_PI * (h % 24) / 24.0;
+            f << fmt::format("2014-{:02d}-{:02d} {:02d}:00:00,{:.2f},{:.2f},{},{:.1f},{:.1f},[{} 1 1 1 1]\n",
+                             h < 31 * 24 ? 1 : 2, 1 + (h < 31 * 24 ? h / 24 : h / 24 - 31), h % 24,
+                             5 + 4 * std::sin(phase), 1 + 3 * std::sin(phase), 180 + h % 90, 3 + std::cos(phase),
+                             1010 + std::sin(h * 0.01), h % 50 == 7 ? 0 : 1);  // every 50th temperature filled in
+        }
+    }
+    const CliResult i = run_cli({"data", "inspect", "--data", dir});
+    ASSERT_EQ(i.status, 0) << i.output;
+    EXPECT_NE(i.output.find("58 filled-in values (the file's mask) read as data"), std::string::npos) << i.output;
+    const std::string out = testing::temp_dir() + "/run";
+    const CliResult t = run_cli({"train", "--data", dir, "--drop-filled", "--split", "fraction:0.6,0.2",
+                                 "--hidden", "4", "--input-len", "12", "--horizon", "3", "--batch", "32",
+                                 "--max-batches", "2", "--epochs", "1", "--backend", "cpu", "--out", out});
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_NE(t.output.find("58 filled-in values (the file's mask) masked as missing"), std::string::npos) << t.output;
+    const CliResult e = run_cli({"eval", "--checkpoint", out + "/best.safetensors", "--backend", "cpu"});
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_NE(e.output.find("masked as missing"), std::string::npos) << e.output;
+    const CliResult synthetic = run_cli({"train", "--drop-filled", "--out", out + "2"});
+    EXPECT_EQ(synthetic.status, 2) << synthetic.output;
+    EXPECT_NE(synthetic.output.find("--drop-filled applies to station files"), std::string::npos) << synthetic.output;
+}
+
 // A CSV of a layout no preset knows, described by --csv-* flags: semicolons, a 30-minute grid, a time
 // format of its own, renamed columns, a missing-value token and a sentinel. The checkpoint remembers the
 // layout, so eval and predict read the files again without the flags.

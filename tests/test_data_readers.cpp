@@ -318,6 +318,65 @@ TEST(DataCsv, Weather5kColumnsInAnyOrderWithExtraColumns) {
     EXPECT_EQ(rep.missing_values, 2);
 }
 
+// WEATHER-5K's MASK column: one flag per variable in the order TMP, DEW, WND_ANGLE, WND_RATE, SLP whatever
+// the column order; 0 = filled in by the producer. Counted and kept by default, masked with drop_filled; an
+// already missing value is not counted as filled.
+TEST(DataCsv, Weather5kMaskCountsOrDropsFilledValues) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(dir, "st1.csv",
+                                     "SLP,DATE,MASK,WND_RATE,TMP,WND_ANGLE,DEW\n"
+                                     "1012.5,2014-01-01 00:00:00,[0 1 1 1 1],3.1,5.5,200,1.5\n"
+                                     "1012.1,2014-01-01 01:00:00,[1 0 1 1 0],2.9,5.2,210,\n"
+                                     "1011.9,2014-01-01 02:00:00,\"1,1,1,0,1\",2.8,4.8,220,1.1\n"
+                                     "1011.7,2014-01-01 03:00:00,11111,2.7,4.6,230,1.0\n");
+    ReadReport kept;
+    const StationSeries a = read_csv_station(p, weather5k_format(), kept);
+    EXPECT_FLOAT_EQ(a.at(0, 0), 5.5f);  // filled, but read as data
+    EXPECT_EQ(kept.filled_kept, 3);     // TMP at 00:00, SLP at 01:00, WND_RATE at 02:00 (DEW at 01:00 is empty)
+    EXPECT_EQ(kept.filled_dropped, 0);
+    EXPECT_NE(kept.summary().find("3 filled-in values (the file's mask) read as data"), std::string::npos);
+
+    CsvFormat f = weather5k_format();
+    f.drop_filled = true;
+    ReadReport dropped;
+    const StationSeries b = read_csv_station(p, f, dropped);
+    EXPECT_TRUE(is_missing(b.at(0, 0)));   // TMP
+    EXPECT_FLOAT_EQ(b.at(0, 1), 1.5f);
+    EXPECT_TRUE(is_missing(b.at(1, 4)));   // SLP
+    EXPECT_FLOAT_EQ(b.at(1, 0), 5.2f);
+    EXPECT_TRUE(is_missing(b.at(2, 3)));   // WND_RATE
+    EXPECT_FLOAT_EQ(b.at(2, 2), 220.f);
+    EXPECT_FLOAT_EQ(b.at(3, 0), 4.6f);
+    EXPECT_EQ(dropped.filled_dropped, 3);
+    EXPECT_EQ(dropped.filled_kept, 0);
+    EXPECT_EQ(dropped.missing_values, 1);  // the empty cell only
+    EXPECT_NE(dropped.summary().find("3 filled-in values (the file's mask) masked as missing"), std::string::npos);
+
+    // Malformed masks name the file, line and column.
+    const std::string short_mask = write_file(dir, "st2.csv",
+                                              "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP,MASK\n"
+                                              "2014-01-01 00:00:00,1,2,3,4,5,[1 1 1]\n");
+    std::string msg = error_of([&] { read_csv_station(short_mask, f, dropped); });
+    EXPECT_NE(msg.find("st2.csv:2"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("column 7 (\"MASK\")"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("has 3 flags, expected 5 (one per variable: TMP, DEW, WND_ANGLE, WND_RATE, SLP)"),
+              std::string::npos) << msg;
+    const std::string bad_mask = write_file(dir, "st3.csv",
+                                            "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP,MASK\n"
+                                            "2014-01-01 00:00:00,1,2,3,4,5,[1 1 2 1 1]\n");
+    msg = error_of([&] { read_csv_station(bad_mask, f, dropped); });
+    EXPECT_NE(msg.find("st3.csv:2"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("is not an observation mask"), std::string::npos) << msg;
+
+    // A generic layout that names a mask column requires it.
+    CsvFormat g;
+    g.features = {CsvColumn("TMP"), CsvColumn("DEW")};
+    g.mask_column = "FLAGS";
+    g.mask_required = true;
+    msg = error_of([&] { read_csv_station(bad_mask, g, dropped); });
+    EXPECT_NE(msg.find("mask column \"FLAGS\" not found"), std::string::npos) << msg;
+}
+
 TEST(DataCsv, UnknownColumnListsAvailable) {
     const std::string dir = ft::temp_dir();
     const std::string p = write_file(dir, "st.csv", "DATE,TMP,DEW\n2014-01-01 00:00:00,1,2\n");

@@ -38,13 +38,16 @@ data::CsvFormat CsvOptions::format() const {
     FR_CHECK(std::isfinite(utc_offset_hours) && std::fabs(utc_offset_hours) <= 14,
              "--csv-utc-offset must be within ±14 hours, got {}", utc_offset_hours);
     f.utc_offset = int64_t(std::llround(utc_offset_hours * 3600));
+    f.mask_column = mask_column;
+    f.mask_required = true;  // named on the command line: a file without it is an error
     return f;
 }
 
 nlohmann::json CsvOptions::to_json() const {
     return {{"time", time},           {"time_format", time_format}, {"columns", columns},
             {"step_minutes", step_minutes}, {"round_times", round_times}, {"missing", missing},
-            {"sentinels", sentinels}, {"delimiter", delimiter},     {"utc_offset_hours", utc_offset_hours}};
+            {"sentinels", sentinels}, {"delimiter", delimiter},     {"utc_offset_hours", utc_offset_hours},
+            {"mask_column", mask_column}};
 }
 
 CsvOptions CsvOptions::from_json(const nlohmann::json& j) {
@@ -59,6 +62,7 @@ CsvOptions CsvOptions::from_json(const nlohmann::json& j) {
         o.sentinels = j.at("sentinels").get<std::vector<double>>();
         o.delimiter = j.at("delimiter").get<std::string>();
         o.utc_offset_hours = j.at("utc_offset_hours").get<double>();
+        o.mask_column = j.value("mask_column", "");  // absent in checkpoints from before it existed
     } catch (const nlohmann::json::exception& e) {
         FR_FAIL("CSV layout in the checkpoint: {}", e.what());
     }
@@ -86,6 +90,9 @@ void add_csv_options(CLI::App* cmd, CsvOptions& o, bool& given) {
         ->capture_default_str()->group(g)->each(mark);
     cmd->add_option("--csv-utc-offset", o.utc_offset_hours, "Hours the file's clock is ahead of UTC (Beijing: 8)")
         ->capture_default_str()->group(g)->each(mark);
+    cmd->add_option("--csv-mask-column", o.mask_column,
+                    "Column of per-line observation flags, one 0/1 per feature column (\"[1 1 0]\"; 0 = filled in)")
+        ->group(g)->each(mark);
 }
 
 }  // namespace fusedrnn::tools

@@ -20,6 +20,7 @@ struct CsvOptions {
     std::vector<double> sentinels;
     std::string delimiter = ",";
     double utc_offset_hours = 0;
+    std::string mask_column;                         // per-line 0/1 observation flags, one per feature (optional)
 
     // The reader's layout; throws Error naming the flag when a value makes no sense.
     data::CsvFormat format() const;

@@ -13,7 +13,8 @@ nlohmann::json DataOptions::to_json() const {
         return {{"source", "synthetic"}, {"stations", syn_stations}, {"years", syn_years},
                 {"start_year", syn_start_year}, {"seed", syn_seed}, {"gaps", syn_gaps}};
     nlohmann::json j = {{"source", "files"}, {"path", path}, {"format", effective_format()},
-                        {"skip_bad_lines", skip_bad_lines}, {"max_stations", max_stations}};
+                        {"skip_bad_lines", skip_bad_lines}, {"max_stations", max_stations},
+                        {"drop_filled", drop_filled}};
     if (effective_format() == "csv") j["csv"] = csv.to_json();
     return j;
 }
@@ -31,6 +32,7 @@ DataOptions DataOptions::from_json(const nlohmann::json& j) {
         o.format = j.value("format", "auto");
         o.skip_bad_lines = j.value("skip_bad_lines", false);
         o.max_stations = j.value("max_stations", 0);
+        o.drop_filled = j.value("drop_filled", false);
         if (o.format == "csv") o.csv = CsvOptions::from_json(j.at("csv"));
     }
     return o;
@@ -40,7 +42,7 @@ std::string DataOptions::describe() const {
     if (synthetic())
         return fmt::format("synthetic: {} stations x {} years from {} (seed {}, gaps {:.0f}%)", syn_stations, syn_years,
                            syn_start_year, syn_seed, 100 * syn_gaps);
-    return fmt::format("{} (format {})", path, effective_format());
+    return fmt::format("{} (format {}{})", path, effective_format(), drop_filled ? ", filled-in values dropped" : "");
 }
 
 void add_data_options(CLI::App* cmd, DataOptions& o) {
@@ -53,6 +55,9 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
     add_csv_options(cmd, o.csv, o.csv_given);
     cmd->add_flag("--skip-bad-lines", o.skip_bad_lines,
                   "Skip (and count) malformed lines instead of stopping at the first one");
+    cmd->add_flag("--drop-filled", o.drop_filled,
+                  "Treat values the files' observation mask marks as filled in (WEATHER-5K's MASK column, "
+                  "--csv-mask-column) as missing: windows touching them are not used");
     cmd->add_option("--max-stations", o.max_stations, "Read only the first N stations (0 = all)")
         ->capture_default_str();
     cmd->add_option("--synthetic-stations", o.syn_stations, "Synthetic data: number of stations")
@@ -77,12 +82,14 @@ DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, c
         d.format = from_checkpoint.format;
         d.csv = from_checkpoint.csv;
     }
+    if (!d.synthetic() && !cmd->count("--drop-filled")) d.drop_filled = from_checkpoint.drop_filled;
     return d;
 }
 
 data::StationSet load_stations(const DataOptions& o, std::string* format_read) {
     if (o.synthetic()) {
         FR_CHECK(!o.csv_given, "the --csv-* flags describe station files: give them with --data");
+        FR_CHECK(!o.drop_filled, "--drop-filled applies to station files with an observation mask: give them with --data");
         data::SyntheticConfig c;
         c.stations = o.syn_stations;
         c.years = o.syn_years;
@@ -99,6 +106,7 @@ data::StationSet load_stations(const DataOptions& o, std::string* format_read) {
     ro.format = o.effective_format();
     if (ro.format == "csv") ro.csv = o.csv.format();
     ro.on_bad_line = o.skip_bad_lines ? data::BadLines::Skip : data::BadLines::Error;
+    ro.drop_filled = o.drop_filled;
     ro.max_stations = o.max_stations;
     ro.on_progress = CountProgress("reading " + o.path, "stations");
     data::StationData d = data::read_station_set(o.path, ro);

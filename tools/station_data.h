@@ -21,6 +21,7 @@ struct DataOptions {
     CsvOptions csv;                 // the layout when format == "csv"
     bool csv_given = false;         // a --csv-* flag was used (implies --format csv)
     bool skip_bad_lines = false;
+    bool drop_filled = false;       // values the files' mask column marks as filled in are read as missing
     int max_stations = 0;
     int syn_stations = 16;
     int syn_years = 3;

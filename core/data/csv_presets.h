@@ -9,7 +9,9 @@
 namespace fusedrnn::data {
 
 // WEATHER-5K per-station CSV: DATE ("2014-01-01 00:00:00", UTC, hourly) and TMP, DEW, WND_ANGLE,
-// WND_RATE, SLP (other columns, e.g. MASK, ignored; any column order).
+// WND_RATE, SLP (any column order; other columns ignored). A MASK column ("[1 1 0 1 1]", 1 = observed, the
+// flags taken in the order TMP, DEW, WND_ANGLE, WND_RATE, SLP) is read when present: the released series
+// are gap-filled, and the filled values are counted, or masked as missing with drop_filled.
 CsvFormat weather5k_format();
 // Jena climate (MPI-BGC): "Date Time" as "01.01.2009 00:10:00", 10-minute rows, 14 numeric columns
 // all used as features, target "T (degC)"; -9999 (the file's wind-speed error value) is missing.

@@ -140,6 +140,39 @@ bool line_values(const std::vector<std::string>& fields, const std::vector<std::
     return true;
 }
 
+// An observation mask cell: "[1 1 0 1 1]", "1,1,0,1,1", "11011" -> one flag per feature (true = observed).
+bool mask_flags(const std::string& cell, size_t mask_idx, const std::vector<std::string>& header,
+                const std::vector<std::string>& features, std::vector<bool>& observed, std::string& why) {
+    std::string_view t = trim(cell);
+    if (t.size() >= 2 && t.front() == '[' && t.back() == ']') t = t.substr(1, t.size() - 2);
+    observed.clear();
+    for (char ch : t) {
+        if (ch == '0' || ch == '1') observed.push_back(ch == '1');
+        else if (ch != ' ' && ch != ',' && ch != '\t') {
+            why = fmt::format("{}: \"{}\" is not an observation mask (0/1 flags such as [1 1 0 1 1])",
+                              column_label(header, mask_idx), printable(cell));
+            return false;
+        }
+    }
+    if (observed.size() == features.size()) return true;
+    why = fmt::format("{}: mask \"{}\" has {} flags, expected {} (one per variable: {})", column_label(header, mask_idx),
+                      printable(cell), observed.size(), features.size(), join_names(features));
+    return false;
+}
+
+// Applies the mask to the first features.size() values (the features come first in `values`).
+void apply_mask(const std::vector<bool>& observed, bool drop, float* values, ReadReport& report) {
+    for (size_t k = 0; k < observed.size(); ++k) {
+        if (observed[k] || std::isnan(values[k])) continue;  // an already missing value is not "filled"
+        if (drop) {
+            values[k] = kMissing;
+            ++report.filled_dropped;
+        } else {
+            ++report.filled_kept;
+        }
+    }
+}
+
 }  // namespace
 
 std::vector<std::string> read_csv_header(const std::string& path, char delimiter) {
@@ -195,6 +228,12 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         // With every column a feature (Jena), a header naming a column twice lands here: name the file.
         FR_CHECK(add_var(c, "feature"), "{}: {} format: variable \"{}\" is selected twice", path, format.name,
                  printable(c.var_name()));
+    std::vector<std::string> feature_vars = vars;  // the mask's flags are for these, in this order
+    size_t mask_idx = header.size();
+    if (!format.mask_column.empty()) {
+        const bool present = std::find(header.begin(), header.end(), format.mask_column) != header.end();
+        if (present || format.mask_required) mask_idx = find_column(header, format.mask_column, path, "mask");
+    }
     std::vector<std::string> targets;
     for (const auto& c : format.targets) {
         add_var(c, "target");  // a target that is also a feature is read once
@@ -205,6 +244,8 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
     grid.begin_file(path);
     ++report.files;
     std::vector<float> values(vars.size());
+    std::vector<bool> observed;
+    const bool masked = mask_idx < header.size();
     std::string station_name;
     const std::string time_label = time_idx.size() == 1 ? column_label(header, time_idx[0])
                                                         : "columns " + join_names(format.time_columns);
@@ -222,7 +263,8 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         int64_t missing = 0;
         const bool ok = split_csv(line, format.delimiter, fields, why) && field_count_ok(fields, header, why) &&
                         line_time(fields, header, time_idx, format, time, why) && on_grid(time) &&
-                        line_values(fields, header, sel, format, values.data(), missing, why);
+                        line_values(fields, header, sel, format, values.data(), missing, why) &&
+                        (!masked || mask_flags(fields[mask_idx], mask_idx, header, feature_vars, observed, why));
         if (!ok) {
             FR_CHECK(format.on_bad_line == BadLines::Skip, "{}: {}", reader.where(), why);
             ++report.skipped_lines;
@@ -232,6 +274,7 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         // The name goes into messages and reports: made printable like any text from a file.
         if (station_name.empty() && name_idx < header.size()) station_name = printable(trim(fields[name_idx]));
         report.missing_values += missing;
+        if (masked) apply_mask(observed, format.drop_filled, values.data(), report);
         grid.add(time, values.data(), reader.line_number(), report);
     }
     FR_CHECK(grid.size() > 0, "{}: no data lines{}", path,

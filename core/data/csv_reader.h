@@ -8,6 +8,10 @@
 // to one of `sentinels`, is masked (counted in ReadReport::missing_values). Any other cell must be a
 // finite number: "nan", "inf" or text in a numeric column is an error naming file:line:column
 // (or a counted skip of the line under BadLines::Skip) — a NaN is never let through as data.
+//
+// Filled-in values: a file may carry a per-line observation mask (WEATHER-5K's MASK column, "[1 1 0 1 1]")
+// telling which values were observed (1) and which its producer filled in (0). They are counted
+// (ReadReport::filled_kept / filled_dropped) and, with drop_filled, masked like missing values.
 #pragma once
 
 #include <cstdint>
@@ -53,6 +57,11 @@ struct CsvFormat {
     std::vector<double> sentinels;  // raw numbers meaning "missing" (e.g. -9999)
     char delimiter = ',';
     std::string name_column;        // optional: the station's name is this column's first value
+    // Optional observation-mask column: one 0/1 flag per feature, in the order of `features` (all of the file's
+    // feature columns when `features` is empty), as "[1 1 0 1 1]", "1,1,0,1,1" or "11011"; 0 = filled in.
+    std::string mask_column;
+    bool mask_required = false;     // false: used when the header has it, ignored when not (a preset's option)
+    bool drop_filled = false;       // mask the values flagged 0 as missing (else they stay data, counted)
     BadLines on_bad_line = BadLines::Error;
 };
 

@@ -13,6 +13,8 @@ void ReadReport::merge(const ReadReport& o) {
     rounded_times += o.rounded_times;
     missing_values += o.missing_values;
     gap_rows += o.gap_rows;
+    filled_kept += o.filled_kept;
+    filled_dropped += o.filled_dropped;
     for (const auto& e : o.examples) note(e);
 }
 
@@ -21,6 +23,9 @@ std::string ReadReport::summary() const {
                                 "{} times rounded to the grid; {} missing values; {} gap rows",
                                 files, lines, records, skipped_lines, duplicate_times, rounded_times,
                                 missing_values, gap_rows);
+    // Only files with a mask column have these; most formats never do.
+    if (filled_kept > 0) s += fmt::format("; {} filled-in values (the file's mask) read as data", filled_kept);
+    if (filled_dropped > 0) s += fmt::format("; {} filled-in values (the file's mask) masked as missing", filled_dropped);
     return s;
 }
 

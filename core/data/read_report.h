@@ -29,6 +29,8 @@ struct ReadReport {
     int64_t rounded_times = 0;    // times moved onto the grid under TimeRounding::Nearest
     int64_t missing_values = 0;   // cells that were a sentinel, "NA" or empty, now masked
     int64_t gap_rows = 0;         // grid rows with no line at all (hours with no report)
+    int64_t filled_kept = 0;      // values the file's mask marks as filled in, read as data
+    int64_t filled_dropped = 0;   // such values masked as missing (CsvFormat::drop_filled)
     std::vector<std::string> examples;  // the first few skip/duplicate messages, "file:line: why"
 
     static constexpr size_t kMaxExamples = 10;

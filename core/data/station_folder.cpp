@@ -52,6 +52,7 @@ std::string names_of(const std::vector<fs::path>& files) {
 CsvFormat csv_format_for(const std::string& format, const StationReadOptions& opts) {
     CsvFormat f = format == "csv" ? opts.csv : csv_preset(format);
     f.on_bad_line = opts.on_bad_line;
+    f.drop_filled = opts.drop_filled;
     return f;
 }
 

@@ -22,6 +22,7 @@ struct StationReadOptions {
     std::string format = "auto";  // "auto", "isd-lite", a CSV preset name, or "csv" (uses `csv`)
     CsvFormat csv;                // the layout for format == "csv"
     BadLines on_bad_line = BadLines::Error;  // applied to every file
+    bool drop_filled = false;     // values a file's observation mask marks as filled in become missing
     int max_stations = 0;         // read only the first N stations (file-name order); 0 = all
     // Called on the calling thread after each chunk of stations is read (stations done, total): thousands
     // of files take minutes.
