@@ -141,8 +141,8 @@ void run(TrainCmd& c) {
         tr.x.push_back(r.epoch); tr.y.push_back(r.train_loss);
         va.x.push_back(r.epoch); va.y.push_back(r.val_loss);
     }
-    write_line_chart((out / "loss.svg").string(), fmt::format("{} H={} - MSE (normalized)", c.cell, c.hidden), "epoch",
-                     "MSE", {tr, va});
+    write_line_chart((out / "loss.svg").string(), fmt::format("{} H={} - MSE (normalized)", c.cell, c.hidden),
+                     show_passes ? fmt::format("epoch ({} steps)", c.train.steps_per_epoch) : "epoch", "MSE", {tr, va});
 
     // Test with the best checkpoint (lowest validation loss).
     load_parameters(read_checkpoint((out / "best.safetensors").string()), model);
