@@ -76,7 +76,7 @@ struct TrainOptions {
                                // batches). N: an epoch is N steps (validation, early stopping, checkpoints and
                                // the log count these) while the batches run on through consecutive shuffled
                                // passes over the data — Keras's steps_per_epoch; WEATHER-5K validates every
-                               // 20,000 steps, a pass there is ~340,000
+                               // 20,000 steps, a pass there is ~390,000
     std::string out_dir;       // checkpoints and logs
     bool resume = false;       // continue from <out_dir>/last.safetensors (also from within an epoch)
     bool overwrite = false;    // start over even when <out_dir> holds an unfinished run (else: an error)
