@@ -49,6 +49,17 @@ double ForecastMetrics::mae(int k) const { return safe_div(ae_[size_t(k)], doubl
 double ForecastMetrics::mse_original(int k) const { return mse(k) * stds_[size_t(k)] * stds_[size_t(k)]; }
 double ForecastMetrics::mae_original(int k) const { return mae(k) * stds_[size_t(k)]; }
 
+double ForecastMetrics::mse_original_mean() const {
+    double s = 0;
+    for (size_t k = 0; k < targets_.size(); ++k) s += mse_original(int(k));
+    return s / double(targets_.size());
+}
+double ForecastMetrics::mae_original_mean() const {
+    double s = 0;
+    for (size_t k = 0; k < targets_.size(); ++k) s += mae_original(int(k));
+    return s / double(targets_.size());
+}
+
 std::vector<double> ForecastMetrics::mse_by_lead() const {
     std::vector<double> out;
     for (double v : se_lead_) out.push_back(safe_div(v, double(windows_) * double(targets_.size())));
@@ -67,6 +78,8 @@ nlohmann::json ForecastMetrics::to_json() const {
                             {"mse_original", mse_original(int(k))},
                             {"mae_original", mae_original(int(k))}};
     j["per_variable"] = per;
+    j["mse_original_mean"] = mse_original_mean();
+    j["mae_original_mean"] = mae_original_mean();
     j["mse_by_lead"] = mse_by_lead();
     return j;
 }

@@ -24,6 +24,10 @@ public:
     double mae(int k) const;
     double mse_original(int k) const;  // in the variable's unit²
     double mae_original(int k) const;  // in the variable's unit
+    // The mean over the variables of mse_original / mae_original: WEATHER-5K's "Overall" in physical units
+    // (mixed units, dominated by the largest: wind direction in degrees there).
+    double mse_original_mean() const;
+    double mae_original_mean() const;
     // Normalized MSE per lead time h (0-based), averaged over variables.
     std::vector<double> mse_by_lead() const;
 

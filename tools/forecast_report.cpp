@@ -40,6 +40,10 @@ void print_forecast_report(const std::string& split, const ForecastMetrics& m, c
         fmt::print("{:<14}{:>12.3f}{:>12.3f}{:>16.3f}{:>16.3f}{}\n", m.targets()[k], m.mse_original(int(k)),
                    m.mae_original(int(k)), p.mse_original(int(k)), p.mae_original(int(k)),
                    d ? fmt::format("{:>14.3f}", d->mse_original(int(k))) : "");
+    if (m.targets().size() > 1)  // WEATHER-5K's "Overall": the plain mean over the variables, mixed units
+        fmt::print("{:<14}{:>12.3f}{:>12.3f}{:>16.3f}{:>16.3f}{}\n", "mean of vars", m.mse_original_mean(),
+                   m.mae_original_mean(), p.mse_original_mean(), p.mae_original_mean(),
+                   d ? fmt::format("{:>14.3f}", d->mse_original_mean()) : "");
     // How the error grows with lead time: five lead times spread over the horizon (all of them when fewer).
     const auto lm = m.mse_by_lead(), lp = p.mse_by_lead();
     std::vector<size_t> leads;
