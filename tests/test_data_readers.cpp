@@ -375,6 +375,19 @@ TEST(DataCsv, Weather5kMaskCountsOrDropsFilledValues) {
     g.mask_required = true;
     msg = error_of([&] { read_csv_station(bad_mask, g, dropped); });
     EXPECT_NE(msg.find("mask column \"FLAGS\" not found"), std::string::npos) << msg;
+    // With every other column a feature (no list given), the mask column is not one of them.
+    const std::string all_cols = write_file(dir, "st4.csv",
+                                            "DATE,TMP,DEW,FLAGS\n"
+                                            "2014-01-01 00:00:00,1,2,10\n"
+                                            "2014-01-01 01:00:00,3,4,11\n");
+    g.features = {};
+    g.drop_filled = true;
+    ReadReport all_rep;
+    const StationSeries c = read_csv_station(all_cols, g, all_rep);
+    EXPECT_EQ(c.vars, (std::vector<std::string>{"TMP", "DEW"}));
+    EXPECT_TRUE(is_missing(c.at(0, 1)));
+    EXPECT_FLOAT_EQ(c.at(1, 1), 4.f);
+    EXPECT_EQ(all_rep.filled_dropped, 1);
 }
 
 TEST(DataCsv, UnknownColumnListsAvailable) {

@@ -210,6 +210,7 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
     if (feature_cols.empty()) {
         for (size_t i = 0; i < header.size(); ++i) {
             if (i == name_idx || std::find(time_idx.begin(), time_idx.end(), i) != time_idx.end()) continue;
+            if (!format.mask_column.empty() && header[i] == format.mask_column) continue;  // flags, not a variable
             feature_cols.emplace_back(header[i]);
         }
         FR_CHECK(!feature_cols.empty(), "{}: no feature columns besides the time; columns: {}", path,
