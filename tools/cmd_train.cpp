@@ -1,5 +1,6 @@
 // `fusedrnn train`: the station forecaster end to end — stations in, windows, training with early
 // stopping and checkpoints, then a test evaluation next to the persistence baseline.
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -150,8 +151,12 @@ void run(TrainCmd& c) {
     const Baselines test_p = evaluate_baselines(*backend, dev, dev.starts[2], c.eval_batch, "test");
     const auto val = evaluate_forecaster(model, dev, dev.starts[1], c.eval_batch, CountProgress("validation"));
     const Baselines val_p = evaluate_baselines(*backend, dev, dev.starts[1], c.eval_batch, "validation");
-    log_line(fmt::format("evaluated the best checkpoint on {} test and {} validation windows", test.windows(),
-                         val.windows()));
+    const EpochRecord* best = nullptr;
+    for (const auto& r : history)
+        if (r.best) best = &r;
+    log_line(fmt::format("evaluated the best checkpoint (epoch {}, validation loss {:.4f}) on {} test and {} "
+                         "validation windows", best ? best->epoch : 0, best ? best->val_loss : std::nan(""),
+                         test.windows(), val.windows()));
     FR_CHECK(test.windows() > 0, "no test windows: the test split has no stretch of {} present rows", ds.window.span());
     print_forecast_report("validation", val, val_p);
     print_forecast_report("test", test, test_p);
@@ -162,11 +167,7 @@ void run(TrainCmd& c) {
                               {"data_report", ds.report.to_json()},
                               {"data", c.data.to_json()},
                               {"epochs", history.size()},
-                              {"best_epoch", [&] {
-                                   int b = 0;
-                                   for (const auto& r : history) if (r.best) b = r.epoch;
-                                   return b;
-                               }()},
+                              {"best_epoch", best ? best->epoch : 0},
                               {"eval_windows_limit", c.eval_windows},
                               {"backend", backend->name()}};
     write_json_file((out / "metrics.json").string(), metrics);
