@@ -1,0 +1,254 @@
+// Host emulation of what the CUDA module's host code calls — the CUDA runtime, cuBLAS, and the kernel
+// launchers — so that cuda/context.cpp, device_memory.cpp, gpu_backend.cpp and fused_backend.cpp run on a
+// machine without a GPU (test_cuda_host_emulation). "Device" memory is host memory poisoned with NaN on
+// allocation (a read of never-written scratch shows up as NaN in the results); cuBLAS is a column-major
+// reference with cuBLAS's own argument checks, so the row-major ↔ column-major mapping in
+// GpuContext::gemm is checked against cuBLAS's rules; the RNN step launchers run the kernels' real
+// per-thread bodies (kernels/cuda/rnn_step.cuh, host-compilable) in a loop over the threads. The dense
+// kernels are not emulated (only the few elementwise launchers the RNN and linear paths use): their
+// device code is only exercised on a GPU (scripts/gpu_check.sh).
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "cublas_v2.h"
+#include "cuda/check.h"
+#include "kernels/cuda/dense_kernels.h"
+#include "kernels/cuda/rnn_kernels.h"
+#include "kernels/cuda/rnn_step.cuh"
+#include "tests/cuda_emulation/emulation.h"
+
+// ---- runtime ------------------------------------------------------------------------------------------
+
+namespace {
+int current_device = 0;
+}  // namespace
+
+cudaError_t cudaGetDevice(int* device) {
+    *device = current_device;
+    return cudaSuccess;
+}
+cudaError_t cudaSetDevice(int device) {
+    current_device = device;
+    return cudaSuccess;
+}
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned) {
+    static char token;
+    *stream = reinterpret_cast<cudaStream_t>(&token);
+    return cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
+    *value = attr == cudaDevAttrComputeCapabilityMajor ? 9 : 0;  // sm_90
+    return cudaSuccess;
+}
+cudaError_t cudaGetLastError() { return cudaSuccess; }
+const char* cudaGetErrorName(cudaError_t) { return "cudaErrorEmulated"; }
+const char* cudaGetErrorString(cudaError_t) { return "error in the host emulation"; }
+cudaError_t cudaMalloc(void** ptr, size_t bytes) {
+    *ptr = std::malloc(std::max<size_t>(bytes, 1));
+    if (!*ptr) return cudaErrorMemoryAllocation;
+    const uint32_t nan_bits = 0x7fc00badu;  // a quiet NaN in every float slot
+    for (size_t i = 0; i + sizeof nan_bits <= bytes; i += sizeof nan_bits)
+        std::memcpy(static_cast<char*>(*ptr) + i, &nan_bits, sizeof nan_bits);
+    return cudaSuccess;
+}
+cudaError_t cudaFree(void* ptr) {
+    std::free(ptr);
+    return cudaSuccess;
+}
+cudaError_t cudaMallocHost(void** ptr, size_t bytes) {
+    *ptr = std::malloc(std::max<size_t>(bytes, 1));
+    return *ptr ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+cudaError_t cudaFreeHost(void* ptr) {
+    std::free(ptr);
+    return cudaSuccess;
+}
+cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+    *free_bytes = *total_bytes = size_t(1) << 30;
+    return cudaSuccess;
+}
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
+    std::memmove(dst, src, bytes);
+    return cudaSuccess;
+}
+cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t) {
+    std::memset(dst, value, bytes);
+    return cudaSuccess;
+}
+
+// ---- cuBLAS -------------------------------------------------------------------------------------------
+
+cublasStatus_t cublasCreate(cublasHandle_t* handle) {
+    static char token;
+    *handle = reinterpret_cast<cublasHandle_t>(&token);
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasDestroy(cublasHandle_t) { return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasSetStream(cublasHandle_t, cudaStream_t) { return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasSetMathMode(cublasHandle_t, cublasMath_t) { return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasSetPointerMode(cublasHandle_t, cublasPointerMode_t) { return CUBLAS_STATUS_SUCCESS; }
+
+// C = α·op(A)·op(B) + β·C, column-major, accumulated in double; β = 0 never reads C (as cuBLAS: C may hold
+// NaN garbage then).
+cublasStatus_t cublasSgemm(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                           const float* alpha, const float* A, int lda, const float* B, int ldb, const float* beta,
+                           float* C, int ldc) {
+    if (m < 0 || n < 0 || k < 0 || lda < std::max(1, ta == CUBLAS_OP_N ? m : k) ||
+        ldb < std::max(1, tb == CUBLAS_OP_N ? k : n) || ldc < std::max(1, m))
+        return CUBLAS_STATUS_INVALID_VALUE;
+    auto a = [&](int i, int p) { return ta == CUBLAS_OP_N ? A[i + size_t(p) * lda] : A[p + size_t(i) * lda]; };
+    auto b = [&](int p, int j) { return tb == CUBLAS_OP_N ? B[p + size_t(j) * ldb] : B[j + size_t(p) * ldb]; };
+    for (int j = 0; j < n; ++j)
+        for (int i = 0; i < m; ++i) {
+            double acc = 0;
+            for (int p = 0; p < k; ++p) acc += double(a(i, p)) * double(b(p, j));
+            float& c = C[i + size_t(j) * ldc];
+            c = float(double(*alpha) * acc + (*beta == 0.f ? 0.0 : double(*beta) * double(c)));
+        }
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+cublasStatus_t cublasSgemv(cublasHandle_t, cublasOperation_t trans, int m, int n, const float* alpha, const float* A,
+                           int lda, const float* x, int incx, const float* beta, float* y, int incy) {
+    if (m < 0 || n < 0 || lda < std::max(1, m) || incx == 0 || incy == 0) return CUBLAS_STATUS_INVALID_VALUE;
+    const int rows = trans == CUBLAS_OP_N ? m : n, inner = trans == CUBLAS_OP_N ? n : m;
+    for (int i = 0; i < rows; ++i) {
+        double acc = 0;
+        for (int j = 0; j < inner; ++j) {
+            const float aij = trans == CUBLAS_OP_N ? A[i + size_t(j) * lda] : A[j + size_t(i) * lda];
+            acc += double(aij) * double(x[size_t(j) * size_t(incx)]);
+        }
+        float& out = y[size_t(i) * size_t(incy)];
+        out = float(double(*alpha) * acc + (*beta == 0.f ? 0.0 : double(*beta) * double(out)));
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+namespace fusedrnn {
+
+namespace emulation {
+namespace {
+bool reversed_order = false;
+}  // namespace
+void set_thread_order_reversed(bool reversed) { reversed_order = reversed; }
+}  // namespace emulation
+
+namespace gpu {
+
+// cuda/check.cpp formats messages with cuDNN's and cuBLAS's status names, which the emulation lacks.
+void throw_cuda_error(int status, const char* call, const char* file, int line) {
+    detail::throw_error(file, line, fmt::format("CUDA call {} failed: status {} (emulated)", call, status));
+}
+void throw_cublas_error(int status, const char* call, const char* file, int line) {
+    detail::throw_error(file, line, fmt::format("cuBLAS call {} failed: status {} (emulated)", call, status));
+}
+void throw_cudnn_error(int status, const char* call, const char* file, int line) {
+    detail::throw_error(file, line, fmt::format("cuDNN call {} failed: status {} (emulated)", call, status));
+}
+void throw_gpu_logic_error(const char* what, const char* file, int line) {
+    detail::throw_error(file, line, fmt::format("internal error in the CUDA module: {}", what));
+}
+
+namespace {
+[[noreturn]] void not_emulated(const char* what) {
+    FR_FAIL("{}: not emulated on the host (its device code runs only on a GPU: scripts/gpu_check.sh)", what);
+}
+
+template <class F>
+void grid_stride(size_t n, F&& body) {
+    for (size_t i = 0; i < n; ++i) body(i);
+}
+}  // namespace
+
+// The elementwise launchers the RNN and linear paths use.
+void fill(size_t n, float* x, float value, cudaStream_t) { grid_stride(n, [&](size_t i) { x[i] = value; }); }
+void scale(size_t n, float* x, float alpha, cudaStream_t) { grid_stride(n, [&](size_t i) { x[i] *= alpha; }); }
+void axpy(size_t n, float alpha, const float* x, float* y, cudaStream_t) {
+    grid_stride(n, [&](size_t i) { y[i] += alpha * x[i]; });
+}
+void broadcast_rows(int M, int cols, const float* b, float* y, cudaStream_t) {
+    grid_stride(size_t(M) * size_t(cols), [&](size_t i) { y[i] = b[i % size_t(cols)]; });
+}
+void sum_squares(size_t, const float*, double*, double*, cudaStream_t) { not_emulated("sum_squares"); }
+void find_nonfinite(size_t, const float*, unsigned int*, cudaStream_t) { not_emulated("find_nonfinite"); }
+void embedding_forward(int, int, int, const int32_t*, const float*, float*, int*, cudaStream_t) {
+    not_emulated("embedding_forward");
+}
+void embedding_backward(int, int, int, const int32_t*, const float*, float*, int*, cudaStream_t) {
+    not_emulated("embedding_backward");
+}
+void mse(size_t, const float*, const float*, float*, float, double*, double*, cudaStream_t) { not_emulated("mse"); }
+void softmax_cross_entropy(int, int, const float*, const int32_t*, float*, float, double*, double*, int*,
+                           cudaStream_t) {
+    not_emulated("softmax_cross_entropy");
+}
+void sgd_step(size_t, float*, const float*, float*, float, float, float, cudaStream_t) { not_emulated("sgd_step"); }
+void adam_step(size_t, float*, const float*, float*, float*, float, float, float, float, float, float, cudaStream_t) {
+    not_emulated("adam_step");
+}
+void rmsprop_step(size_t, float*, const float*, float*, float, float, float, float, cudaStream_t) {
+    not_emulated("rmsprop_step");
+}
+void gather_windows(const float*, int, const int64_t*, int, int, int, int, int, int, const int32_t*, int, float*,
+                    float*, cudaStream_t) {
+    not_emulated("gather_windows");
+}
+void scatter_params(size_t, const int32_t*, const float*, float*, cudaStream_t) { not_emulated("scatter_params"); }
+void gather_add_params(size_t, const int32_t*, const float*, float*, cudaStream_t) {
+    not_emulated("gather_add_params");
+}
+int probe_kernel_image(cudaStream_t) { return cudaSuccess; }
+const char* compiled_architectures() { return "host emulation"; }
+
+// ---- the RNN step kernels: the real per-thread bodies, one call per thread (n, j) ----------------------
+
+namespace {
+template <class Body>
+void run_threads(int N, int H, Body&& body) {
+    if (N <= 0 || H <= 0) return;
+    const long total = long(N) * H;
+    for (long t = 0; t < total; ++t) {
+        const long i = emulation::reversed_order ? total - 1 - t : t;
+        body(int(i / H), int(i % H));
+    }
+}
+}  // namespace
+
+void rnn_step_forward(CellType cell_type, const RnnStepForward& a, cudaStream_t) {
+    cell::dispatch(cell_type, [&](auto tag) {
+        using Cell = decltype(tag);
+        if constexpr (Cell::kResetBefore) FR_GPU_FAIL("the reset-before GRU runs in two phases");
+        else run_threads(a.N, a.H, [&](int n, int j) { step::forward<Cell>(a, n, j); });
+    });
+}
+void gru_rb_forward_gates(const RnnStepForward& a, cudaStream_t) {
+    run_threads(a.N, a.H, [&](int n, int j) { step::rb_forward_gates(a, n, j); });
+}
+void gru_rb_forward_output(const RnnStepForward& a, cudaStream_t) {
+    run_threads(a.N, a.H, [&](int n, int j) { step::rb_forward_output(a, n, j); });
+}
+void rnn_step_backward(CellType cell_type, const RnnStepBackward& a, cudaStream_t) {
+    cell::dispatch(cell_type, [&](auto tag) {
+        using Cell = decltype(tag);
+        if constexpr (Cell::kResetBefore) FR_GPU_FAIL("the reset-before GRU runs in two phases");
+        else run_threads(a.N, a.H, [&](int n, int j) { step::backward<Cell>(a, n, j); });
+    });
+}
+void gru_rb_backward_output(const RnnStepBackward& a, cudaStream_t) {
+    run_threads(a.N, a.H, [&](int n, int j) { step::rb_backward_output(a, n, j); });
+}
+void gru_rb_backward_gates(const RnnStepBackward& a, cudaStream_t) {
+    run_threads(a.N, a.H, [&](int n, int j) { step::rb_backward_gates(a, n, j); });
+}
+
+}  // namespace gpu
+}  // namespace fusedrnn

@@ -1,0 +1,231 @@
+// The fused CUDA backend's host code (cuda/fused_backend.cpp, gpu_backend.cpp, context.cpp,
+// device_memory.cpp) and its kernels' per-thread bodies (kernels/cuda/rnn_step.cuh), run on the CPU
+// against the host emulation of the CUDA runtime and cuBLAS in emulated_cuda.cpp, and compared with the
+// CPU backend in double. This checks, in every build and without a GPU, what a GPU run would otherwise be
+// the first to check: the row-major GEMMs' mapping onto column-major cuBLAS (transposes, leading
+// dimensions: the emulated cuBLAS rejects what cuBLAS rejects), the reserve layout shared by forward and
+// backward, the reverse direction's time indexing, layer stacking, h0/c0 and dh_n/dc_n handling, weight
+// gradients accumulating, no read of never-written scratch (device memory starts as NaN), and no
+// dependency between the threads of one launch (they run in both orders). It does not replace a GPU run:
+// launch configurations, the dense kernels and real memory/race behaviour are only checked there
+// (tests/test_gpu_backends.cpp under compute-sanitizer, scripts/gpu_check.sh).
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "core/backend.h"
+#include "core/param_layout.h"
+#include "cuda/backends.h"
+#include "tests/cuda_emulation/emulation.h"
+#include "tests/test_support.h"
+
+namespace fusedrnn {
+namespace {
+
+using testing::rel_error;
+
+struct Case {
+    CellType cell;
+    int input, hidden, layers;
+    bool bidirectional;
+    int T, N;
+};
+
+std::string case_name(const Case& c) {
+    return fmt::format("{}_C{}_H{}_L{}_{}_T{}_N{}", cell_name(c.cell), c.input, c.hidden, c.layers,
+                       c.bidirectional ? "bi" : "uni", c.T, c.N);
+}
+
+std::vector<Case> cases() {
+    std::vector<Case> all;
+    for (CellType cell : {CellType::RnnTanh, CellType::RnnRelu, CellType::Lstm, CellType::Gru, CellType::GruResetBefore})
+        for (const Case& shape : std::vector<Case>{{cell, 1, 1, 1, false, 1, 1},
+                                                   {cell, 4, 3, 2, true, 2, 7},
+                                                   {cell, 5, 7, 3, true, 6, 5},
+                                                   {cell, 3, 9, 1, false, 8, 1},
+                                                   {cell, 6, 5, 4, true, 5, 3},
+                                                   {cell, 5, 37, 2, true, 9, 33}})
+            all.push_back(shape);
+    return all;
+}
+
+// Inputs in double; each backend gets them in its own precision.
+struct Inputs {
+    std::vector<double> x, h0, c0, weights, dy, dhn, dcn, dweights0;
+};
+struct Outputs {
+    std::vector<double> y, hn, cn, dx, dh0, dc0, dweights;
+};
+
+template <class S>
+class Buffers {
+public:
+    explicit Buffers(Backend<S>& be) : be_(be) {}
+    // A device buffer holding v, or none (nullptr) when v is empty.
+    S* upload(const std::vector<double>& v) {
+        if (v.empty()) return nullptr;
+        const std::vector<S> s(v.begin(), v.end());
+        keep_.push_back(be_.allocate(s.size() * sizeof(S)));
+        be_.copy_from_host(keep_.back()->data(), s.data(), s.size() * sizeof(S));
+        return static_cast<S*>(keep_.back()->data());
+    }
+    S* zeros(size_t n) { return upload(std::vector<double>(n, 0.0)); }
+    std::vector<double> download(const S* p, size_t n) {
+        std::vector<S> h(n);
+        be_.copy_to_host(h.data(), p, n * sizeof(S));
+        return {h.begin(), h.end()};
+    }
+
+private:
+    Backend<S>& be_;
+    std::vector<std::shared_ptr<Storage>> keep_;
+};
+
+// Training forward, then backward; with `full`, every optional argument is given (h0, c0, dh_n, dc_n,
+// dx, dh0, dc0, non-zero weight gradients to accumulate onto), else only the required ones. Also checks
+// that the inference forward (no reserve) gives the training forward's outputs.
+template <class S>
+Outputs run(Backend<S>& be, const RnnSpec& spec, int T, int N, const Inputs& in, bool full) {
+    const bool lstm = has_cell_state(spec.cell);
+    const size_t state = size_t(spec.num_layers) * spec.directions() * N * spec.hidden_size;
+    const size_t ny = size_t(T) * N * spec.output_size(), nx = size_t(T) * N * spec.input_size;
+    const size_t np = rnn_param_count(spec);
+    Buffers<S> b(be);
+    S* x = b.upload(in.x);
+    S* weights = b.upload(in.weights);
+    S* reserve = b.zeros(std::max<size_t>(be.rnn_reserve_size(spec, T, N), 1));
+    RnnForwardArgs<S> f;
+    f.T = T;
+    f.N = N;
+    f.x = x;
+    f.h0 = b.upload(in.h0);
+    f.c0 = b.upload(in.c0);
+    f.weights = weights;
+    f.y = b.zeros(ny);
+    f.hn = full ? b.zeros(state) : nullptr;
+    f.cn = full && lstm ? b.zeros(state) : nullptr;
+    f.reserve = reserve;
+    be.rnn_forward(spec, f);
+    Outputs o;
+    o.y = b.download(f.y, ny);
+    if (f.hn) o.hn = b.download(f.hn, state);
+    if (f.cn) o.cn = b.download(f.cn, state);
+
+    RnnForwardArgs<S> inference = f;
+    inference.reserve = nullptr;
+    inference.y = b.zeros(ny);
+    inference.hn = f.hn ? b.zeros(state) : nullptr;
+    inference.cn = f.cn ? b.zeros(state) : nullptr;
+    be.rnn_forward(spec, inference);
+    EXPECT_LT(rel_error(b.download(inference.y, ny), o.y), 1e-6) << "inference y";
+    if (f.hn) {
+        EXPECT_LT(rel_error(b.download(inference.hn, state), o.hn), 1e-6) << "inference h_n";
+    }
+
+    RnnBackwardArgs<S> g;
+    g.T = T;
+    g.N = N;
+    g.x = x;
+    g.h0 = f.h0;
+    g.c0 = f.c0;
+    g.weights = weights;
+    g.y = f.y;
+    g.dy = b.upload(in.dy);
+    g.dhn = b.upload(in.dhn);
+    g.dcn = b.upload(in.dcn);
+    g.reserve = reserve;
+    g.dx = full ? b.zeros(nx) : nullptr;
+    g.dh0 = full ? b.zeros(state) : nullptr;
+    g.dc0 = full && lstm ? b.zeros(state) : nullptr;
+    g.dweights = in.dweights0.empty() ? b.zeros(np) : b.upload(in.dweights0);
+    be.rnn_backward(spec, g);
+    if (g.dx) o.dx = b.download(g.dx, nx);
+    if (g.dh0) o.dh0 = b.download(g.dh0, state);
+    if (g.dc0) o.dc0 = b.download(g.dc0, state);
+    o.dweights = b.download(g.dweights, np);
+    EXPECT_EQ(b.download(f.y, ny), o.y) << "backward changed y";
+    return o;
+}
+
+class FusedBackendOnHostEmulation : public ::testing::TestWithParam<std::tuple<Case, bool, bool>> {};
+
+TEST_P(FusedBackendOnHostEmulation, MatchesCpuBackendInDouble) {
+    const auto& [c, full, reversed] = GetParam();
+    emulation::set_thread_order_reversed(reversed);
+    const RnnSpec spec{c.cell, c.input, c.hidden, c.layers, c.bidirectional};
+    const size_t state = size_t(c.layers) * spec.directions() * c.N * c.hidden;
+    const bool lstm = has_cell_state(c.cell);
+    std::mt19937_64 rng(testing::test_seed());
+    auto random = [&](size_t n, double scale = 1.0) { return testing::random_vector<double>(n, rng, -scale, scale); };
+    Inputs in;
+    in.x = random(size_t(c.T) * c.N * c.input);
+    in.weights = random(rnn_param_count(spec), 1.0 / std::sqrt(double(c.hidden)));
+    in.dy = random(size_t(c.T) * c.N * spec.output_size());
+    if (full) {
+        in.h0 = random(state);
+        in.dhn = random(state);
+        if (lstm) {
+            in.c0 = random(state);
+            in.dcn = random(state);
+        }
+        in.dweights0 = random(rnn_param_count(spec));  // gradients accumulate onto these
+    }
+    auto fused = gpu::make_fused_backend(0);
+    auto reference = make_backend_f64("cpu");
+    const Outputs a = run(*fused, spec, c.T, c.N, in, full);
+    const Outputs b = run(*reference, spec, c.T, c.N, in, full);
+    const double tol = 1e-5;  // DESIGN.md: fp32 against the double reference
+    EXPECT_LT(rel_error(a.y, b.y), tol) << "y";
+    EXPECT_LT(rel_error(a.hn, b.hn), tol) << "h_n";
+    EXPECT_LT(rel_error(a.cn, b.cn), tol) << "c_n";
+    EXPECT_LT(rel_error(a.dx, b.dx), tol) << "dx";
+    EXPECT_LT(rel_error(a.dh0, b.dh0), tol) << "dh0";
+    EXPECT_LT(rel_error(a.dc0, b.dc0), tol) << "dc0";
+    EXPECT_LT(rel_error(a.dweights, b.dweights), tol) << "dweights";
+    emulation::set_thread_order_reversed(false);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, FusedBackendOnHostEmulation,
+                         ::testing::Combine(::testing::ValuesIn(cases()), ::testing::Bool(), ::testing::Bool()),
+                         [](const ::testing::TestParamInfo<std::tuple<Case, bool, bool>>& p) {
+                             return fmt::format("{}_{}_{}", case_name(std::get<0>(p.param)),
+                                                std::get<1>(p.param) ? "all_args" : "required_args",
+                                                std::get<2>(p.param) ? "threads_reversed" : "threads_in_order");
+                         });
+
+// The dense layer: a GEMM with the bias broadcast first (forward) and the GEMMs plus a column-sum gemv for the
+// bias gradient (backward), gradients accumulating.
+TEST(GpuBackendOnHostEmulation, LinearMatchesCpuBackendInDouble) {
+    const int M = 13, in = 7, out = 5;
+    std::mt19937_64 rng(testing::test_seed());
+    auto random = [&](size_t n) { return testing::random_vector<double>(n, rng); };
+    const auto x = random(size_t(M) * in), w = random(size_t(out) * in), bias = random(out), dy = random(size_t(M) * out),
+               dw0 = random(size_t(out) * in), db0 = random(out);
+    auto linear = [&](auto& be, auto scalar) {
+        using S = decltype(scalar);
+        Buffers<S> b(be);
+        S* X = b.upload(x);
+        S* W = b.upload(w);
+        S* Y = b.zeros(size_t(M) * out);
+        S* DX = b.zeros(size_t(M) * in);
+        S* DW = b.upload(dw0);
+        S* DB = b.upload(db0);
+        be.linear_forward(M, in, out, X, W, b.upload(bias), Y);
+        be.linear_backward(M, in, out, X, W, b.upload(dy), DX, DW, DB);
+        return std::vector<std::vector<double>>{b.download(Y, size_t(M) * out), b.download(DX, size_t(M) * in),
+                                                b.download(DW, size_t(out) * in), b.download(DB, out)};
+    };
+    auto fused = gpu::make_fused_backend(0);
+    auto reference = make_backend_f64("cpu");
+    const auto a = linear(*fused, float{});
+    const auto b = linear(*reference, double{});
+    const char* names[] = {"y", "dx", "dW", "db"};
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_LT(rel_error(a[i], b[i]), 1e-5) << names[i];
+}
+
+}  // namespace
+}  // namespace fusedrnn
