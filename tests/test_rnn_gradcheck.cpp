@@ -1,6 +1,7 @@
 // Gradient checks of the CPU recurrent stack in double: central differences (4-point stencil) of the
 // scalar loss L = Σ y·dy + Σ h_n·dhn (+ Σ c_n·dcn) against rnn_backward, for every cell × {1, 2}
 // layers × {uni, bi}, including the gradients of h0 and c0. Relative error < 1e-6.
+#include <cmath>
 #include <random>
 
 #include "core/backend.h"
@@ -78,8 +79,11 @@ TEST_P(RnnGradcheck, MatchesCentralDifferences) {
     ba.dweights = dw.data();
     be->rnn_backward(spec, ba);
 
-    // Numeric gradients with the 4-point stencil (error O(eps^4)).
-    const double eps = 1e-3;
+    // Numeric gradients with the 4-point stencil (error O(eps^4)). For the ReLU cell a small step: the
+    // recurrence makes the loss curved in each weight, and with 1e-3 the two one-sided slopes of the kink test
+    // below differed by curvature alone often enough to fail 3% of runs (filtered entries, or a kink missed);
+    // in double a 1e-5 step still leaves rounding far below the 1e-6 tolerance.
+    const double eps = spec.cell == CellType::RnnRelu ? 1e-5 : 1e-3;
     auto numeric = [&](std::vector<double>& v, auto&& eval) {
         std::vector<double> g(v.size());
         for (size_t i = 0; i < v.size(); ++i) {
@@ -103,7 +107,13 @@ TEST_P(RnnGradcheck, MatchesCentralDifferences) {
         for (size_t i = 0; i < num.size(); ++i)
             if (!std::isnan(num[i])) { n2.push_back(num[i]); a2.push_back(ana[i]); }
         ASSERT_GT(n2.size(), num.size() / 2) << what << ": too many entries filtered at ReLU kinks";
-        EXPECT_LT(rel_error(a2, n2), 1e-6) << what;
+        // Relative 1e-6, with an absolute floor far above the stencil's rounding (~1e-10) for a gradient that
+        // is exactly zero (every ReLU unit it passes through off), where the relative error would be noise/0.
+        double diff = 0;
+        for (size_t i = 0; i < a2.size(); ++i) diff += (a2[i] - n2[i]) * (a2[i] - n2[i]);
+        if (std::sqrt(diff) > 1e-8 * std::sqrt(double(a2.size()))) {
+            EXPECT_LT(rel_error(a2, n2), 1e-6) << what;
+        }
     };
 
     compare(numeric(w, [&] { return loss(w, x, h0, c0); }), dw, "dweights");
