@@ -45,7 +45,9 @@ struct RnnBackwardArgs {
     const S* dy = nullptr;        // in  [T, N, D·H] dLoss/dy, or nullptr (= zeros)
     const S* dhn = nullptr;       // in  [L·D, N, H] dLoss/dh_n, or nullptr (= zeros)
     const S* dcn = nullptr;       // in  [L·D, N, H] dLoss/dc_n, or nullptr (= zeros)
-    const S* reserve = nullptr;   // in  forward's reserve (forward must have run with a reserve)
+    const S* reserve = nullptr;   // in  forward's reserve (forward must have run with a reserve). A backend
+                                  //     may use it as scratch (cuDNN's backward writes to it), so one
+                                  //     backward per training forward
     S* dx = nullptr;              // out [T, N, C] overwritten, or nullptr (not needed)
     S* dh0 = nullptr;             // out [L·D, N, H] overwritten, or nullptr
     S* dc0 = nullptr;             // out [L·D, N, H] overwritten, or nullptr
@@ -116,6 +118,7 @@ public:
     virtual LossResult mse(size_t n, const S* pred, const S* target, S* grad, S grad_scale) = 0;
     // Softmax cross-entropy over rows of logits[M, V] with integer targets[M] (mean over rows);
     // if dlogits != nullptr, dlogits = grad_scale·(softmax - onehot)/M. Targets outside [0, V) throw.
+    // dlogits must not alias logits (the GPU kernel reads a row's target logit after others are written).
     virtual LossResult softmax_cross_entropy(int M, int V, const S* logits, const int32_t* targets, S* dlogits,
                                              S grad_scale) = 0;
 

@@ -81,6 +81,10 @@ GpuContext::~GpuContext() {
     if (cublas_) (void)cublasDestroy(cublas_);
     if (stream_) (void)cudaStreamDestroy(stream_);
     if (host_staging_) (void)cudaFreeHost(host_staging_);
+    // The device buffers too, while this context's device is current (members die after this body).
+    scratch_ = DeviceBuffer();
+    small_ = DeviceBuffer();
+    ones_ = DeviceBuffer();
     if (previous >= 0 && previous != device_) (void)cudaSetDevice(previous);
     (void)cudaGetLastError();
 }

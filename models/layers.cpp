@@ -61,7 +61,9 @@ RecurrentStack::Output RecurrentStack::forward(ParamStore& params, const Tensor<
 Tensor<float> RecurrentStack::backward(ParamStore& params, const Tensor<float>& dy, const Tensor<float>& dhn,
                                        const Tensor<float>& dcn, bool need_dx, Tensor<float>* dh0,
                                        Tensor<float>* dc0) {
-    FR_CHECK(has_reserve_, "RecurrentStack::backward called without a training forward before it");
+    // One backward per training forward: cuDNN uses the reserve as scratch in its backward.
+    FR_CHECK(has_reserve_, "RecurrentStack::backward needs a training forward before it (one backward per forward)");
+    has_reserve_ = false;
     Backend<float>& be = params.backend();
     const int T = int(x_.dim(0)), N = int(x_.dim(1));
     if (!dy.empty()) check_shape(dy.shape(), y_.shape(), "gradient of the recurrent output dy");
