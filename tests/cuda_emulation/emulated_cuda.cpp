@@ -5,8 +5,8 @@
 // reference with cuBLAS's own argument checks, so the row-major ↔ column-major mapping in
 // GpuContext::gemm is checked against cuBLAS's rules; the RNN step launchers run the kernels' real
 // per-thread bodies (kernels/cuda/rnn_step.cuh, host-compilable) in a loop over the threads. The dense
-// kernels are not emulated (only the few elementwise launchers the RNN and linear paths use): their
-// device code is only exercised on a GPU (scripts/gpu_check.sh).
+// launchers compute their results on the host (mostly through the CPU backend), so the dense kernels' device
+// code itself is only exercised on a GPU (scripts/gpu_check.sh).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include "core/backend.h"
 #include "core/error.h"
 #include "cublas_v2.h"
 #include "cuda/check.h"
@@ -160,47 +161,76 @@ void throw_gpu_logic_error(const char* what, const char* file, int line) {
 
 namespace {
 [[noreturn]] void not_emulated(const char* what) {
-    FR_FAIL("{}: not emulated on the host (its device code runs only on a GPU: scripts/gpu_check.sh)", what);
-}
-
-template <class F>
-void grid_stride(size_t n, F&& body) {
-    for (size_t i = 0; i < n; ++i) body(i);
+    FR_FAIL("{}: not emulated on the host (cuDNN's and the loss's device code run only on a GPU)", what);
 }
 }  // namespace
 
-// The elementwise launchers the RNN and linear paths use.
-void fill(size_t n, float* x, float value, cudaStream_t) { grid_stride(n, [&](size_t i) { x[i] = value; }); }
-void scale(size_t n, float* x, float alpha, cudaStream_t) { grid_stride(n, [&](size_t i) { x[i] *= alpha; }); }
-void axpy(size_t n, float alpha, const float* x, float* y, cudaStream_t) {
-    grid_stride(n, [&](size_t i) { y[i] += alpha * x[i]; });
+// The dense launchers: where a launcher's arguments are those of the matching Backend method (dense_kernels.h
+// says the semantics are the same) it runs the CPU backend's; the others are written out here as their kernels
+// compute them (what goes back to the host is written to "device" memory, as the kernels do). This exercises
+// GpuBackend's own host code — argument checks, flag zeroing, read-back through the pinned staging buffer,
+// the Adam bias corrections — and everything above it (trainers, models) on a GPU backend.
+namespace {
+Backend<float>& cpu() {
+    static const auto backend = make_backend("cpu");
+    return *backend;
 }
+}  // namespace
+
+void fill(size_t n, float* x, float value, cudaStream_t) { cpu().fill(n, x, value); }
+void scale(size_t n, float* x, float alpha, cudaStream_t) { cpu().scale(n, x, alpha); }
+void axpy(size_t n, float alpha, const float* x, float* y, cudaStream_t) { cpu().axpy(n, alpha, x, y); }
 void broadcast_rows(int M, int cols, const float* b, float* y, cudaStream_t) {
-    grid_stride(size_t(M) * size_t(cols), [&](size_t i) { y[i] = b[i % size_t(cols)]; });
+    for (size_t i = 0; i < size_t(M) * size_t(cols); ++i) y[i] = b[i % size_t(cols)];
 }
-void sum_squares(size_t, const float*, double*, double*, cudaStream_t) { not_emulated("sum_squares"); }
-void find_nonfinite(size_t, const float*, unsigned int*, cudaStream_t) { not_emulated("find_nonfinite"); }
-void embedding_forward(int, int, int, const int32_t*, const float*, float*, int*, cudaStream_t) {
-    not_emulated("embedding_forward");
+void sum_squares(size_t n, const float* x, double*, double* out, cudaStream_t) { *out = cpu().sum_squares(n, x); }
+void find_nonfinite(size_t n, const float* x, unsigned int* flag, cudaStream_t) {
+    if (!cpu().all_finite(n, x)) *flag = 1;
 }
-void embedding_backward(int, int, int, const int32_t*, const float*, float*, int*, cudaStream_t) {
-    not_emulated("embedding_backward");
+void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out, int*, cudaStream_t) {
+    cpu().embedding_forward(n, V, dim, ids, table, out);
 }
-void mse(size_t, const float*, const float*, float*, float, double*, double*, cudaStream_t) { not_emulated("mse"); }
+void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable, int*,
+                        cudaStream_t) {
+    cpu().embedding_backward(n, V, dim, ids, dout, dtable);
+}
+// out[0] = Σ (pred - target)²; grad = grad_coef·(pred - target).
+void mse(size_t n, const float* pred, const float* target, float* grad, float grad_coef, double*, double* out,
+         cudaStream_t) {
+    double sum = 0;
+    for (size_t i = 0; i < n; ++i) {
+        const float d = pred[i] - target[i];
+        sum += double(d) * double(d);
+        if (grad) grad[i] = grad_coef * d;
+    }
+    *out = sum;
+}
 void softmax_cross_entropy(int, int, const float*, const int32_t*, float*, float, double*, double*, int*,
                            cudaStream_t) {
     not_emulated("softmax_cross_entropy");
 }
-void sgd_step(size_t, float*, const float*, float*, float, float, float, cudaStream_t) { not_emulated("sgd_step"); }
-void adam_step(size_t, float*, const float*, float*, float*, float, float, float, float, float, float, cudaStream_t) {
-    not_emulated("adam_step");
+void sgd_step(size_t n, float* p, const float* g, float* m, float lr, float momentum, float weight_decay,
+              cudaStream_t) {
+    cpu().sgd_step(n, p, g, m, lr, momentum, weight_decay);
 }
-void rmsprop_step(size_t, float*, const float*, float*, float, float, float, float, cudaStream_t) {
-    not_emulated("rmsprop_step");
+// The kernel's update with the bias corrections the host computed (GpuBackend::adam_step).
+void adam_step(size_t n, float* p, const float* g, float* m, float* v, float beta1, float beta2, float eps,
+               float step_size, float inv_sqrt_bc2, float weight_decay, cudaStream_t) {
+    for (size_t i = 0; i < n; ++i) {
+        const float d = g[i] + weight_decay * p[i];
+        m[i] = beta1 * m[i] + (1.f - beta1) * d;
+        v[i] = beta2 * v[i] + (1.f - beta2) * d * d;
+        p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+    }
 }
-void gather_windows(const float*, int, const int64_t*, int, int, int, int, int, int, const int32_t*, int, float*,
-                    float*, cudaStream_t) {
-    not_emulated("gather_windows");
+void rmsprop_step(size_t n, float* p, const float* g, float* s, float lr, float alpha, float eps, float weight_decay,
+                  cudaStream_t) {
+    cpu().rmsprop_step(n, p, g, s, lr, alpha, eps, weight_decay);
+}
+void gather_windows(const float* series, int F, const int64_t* starts, int B, int Tin, int in_step, int horizon,
+                    int out_offset, int out_step, const int32_t* target_cols, int K, float* x, float* y,
+                    cudaStream_t) {
+    cpu().gather_windows(series, F, starts, B, Tin, in_step, horizon, out_offset, out_step, target_cols, K, x, y);
 }
 void scatter_params(size_t, const int32_t*, const float*, float*, cudaStream_t) { not_emulated("scatter_params"); }
 void gather_add_params(size_t, const int32_t*, const float*, float*, cudaStream_t) {

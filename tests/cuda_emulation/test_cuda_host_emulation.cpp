@@ -19,8 +19,11 @@
 #include <gtest/gtest.h>
 
 #include "core/backend.h"
+#include "core/data/dataset.h"
+#include "core/data/synthetic.h"
 #include "core/param_layout.h"
 #include "cuda/backends.h"
+#include "models/forecast_trainer.h"
 #include "tests/cuda_emulation/emulation.h"
 #include "tests/test_support.h"
 
@@ -251,6 +254,61 @@ TEST(GpuBackendOnHostEmulation, LinearMatchesCpuBackendInDouble) {
     const auto b = linear(*reference, double{});
     const char* names[] = {"y", "dx", "dW", "db"};
     for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(close(a[i], b[i], names[i]));
+}
+
+// The station forecaster's training path on a GPU backend — the normalized series uploaded to the device, each
+// step's window starts uploaded and gathered there, forward, MSE, backward, gradient clipping, Adam, validation,
+// checkpoints, then the test evaluation — against the same run on the CPU backend: the same batches, so the
+// same losses and weights up to float rounding (the GEMMs accumulate differently).
+TEST(GpuBackendOnHostEmulation, ForecasterTrainingMatchesCpuBackend) {
+    data::SyntheticConfig sc;
+    sc.stations = 2;
+    sc.years = 3;
+    sc.start_year = 2021;
+    sc.seed = 5;
+    data::DatasetConfig dc;
+    dc.window.input_len = 24;
+    dc.window.horizon = 6;
+    dc.split = data::SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
+    dc.stride = 17;
+    const data::WindowedDataset ds = data::build_dataset(data::generate_synthetic(sc), dc);
+    struct Run {
+        std::vector<EpochRecord> history;
+        std::vector<float> params;
+        double test_mse = 0;
+    };
+    auto train = [&](const std::shared_ptr<Backend<float>>& be) {
+        const ForecastDataset dev = ForecastDataset::from_windowed(*be, ds);
+        Forecaster model(be, {CellType::Lstm, ds.num_vars(), 16, 2, true}, 6 * ds.num_targets(), 3);
+        OptimizerConfig oc;
+        oc.lr = 3e-3f;
+        auto opt = make_optimizer(model.params(), oc);
+        TrainOptions o;
+        o.epochs = 3;
+        o.batch = 64;
+        o.max_batches = 5;
+        o.clip = 0.5;
+        o.patience = 0;
+        o.seed = 11;
+        o.out_dir = testing::temp_dir();
+        ForecastTrainer trainer(model, *opt, dev, o);
+        Run r;
+        r.history = trainer.fit();
+        r.params = model.params().values_to_host();
+        r.test_mse = evaluate_forecaster(model, dev, dev.starts[2], 256).mse();
+        return r;
+    };
+    const Run gpu = train(gpu::make_fused_backend(0));
+    const Run cpu = train(make_backend("cpu"));
+    ASSERT_EQ(gpu.history.size(), cpu.history.size());
+    for (size_t e = 0; e < cpu.history.size(); ++e) {
+        EXPECT_NEAR(gpu.history[e].train_loss, cpu.history[e].train_loss, 1e-6 * cpu.history[e].train_loss) << e;
+        EXPECT_NEAR(gpu.history[e].val_loss, cpu.history[e].val_loss, 1e-6 * cpu.history[e].val_loss) << e;
+        EXPECT_NEAR(gpu.history[e].grad_norm, cpu.history[e].grad_norm, 1e-5 * cpu.history[e].grad_norm) << e;
+    }
+    EXPECT_LT(rel_error(gpu.params, cpu.params), 1e-5);
+    EXPECT_NEAR(gpu.test_mse, cpu.test_mse, 1e-6 * cpu.test_mse);
+    EXPECT_LT(cpu.history.back().val_loss, cpu.history.front().val_loss);  // it trained
 }
 
 }  // namespace
