@@ -24,6 +24,7 @@
 #include "core/param_layout.h"
 #include "cuda/backends.h"
 #include "models/forecast_trainer.h"
+#include "models/lm_trainer.h"
 #include "tests/cuda_emulation/emulation.h"
 #include "tests/test_support.h"
 
@@ -310,6 +311,58 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingMatchesCpuBackend) {
     EXPECT_NEAR(gpu.test_mse, cpu.test_mse, 1e-6 * cpu.test_mse);
     EXPECT_LT(cpu.history.back().val_loss, cpu.history.front().val_loss);  // it trained
 }
+
+// Language-model training on a GPU backend — embedding, the recurrent stack with its state carried across
+// chunks (stream mode) or fresh per window (window mode), softmax cross-entropy, truncated BPTT, Adam — against
+// the same run on the CPU backend.
+class LmTrainingOnHostEmulation : public ::testing::TestWithParam<LmMode> {};
+
+TEST_P(LmTrainingOnHostEmulation, MatchesCpuBackend) {
+    const std::string corpus =
+        "long ago , the mice had a general council to consider what measures they could take to outwit their "
+        "common enemy , the cat . some said this , and some said that ; but at last a young mouse got up and "
+        "said he had a proposal to make , which he thought would meet the case .";
+    auto train = [&](const std::shared_ptr<Backend<float>>& be) {
+        LmSettings s;
+        s.mode = GetParam();
+        s.context = 3;
+        s.bptt = 5;
+        s.streams = 3;
+        text::TokenizerOptions to;
+        to.kind = s.mode == LmMode::Window ? text::TokenizerKind::Word : text::TokenizerKind::Char;
+        LanguageModel lm = make_language_model(be, {CellType::Lstm, 8, 12, 1, false},
+                                               text::Tokenizer::build(corpus, to), s, 11);
+        OptimizerConfig oc;
+        oc.lr = 0.02f;
+        auto opt = make_optimizer(lm.model->params(), oc);
+        LmTrainOptions o;
+        o.epochs = 3;
+        o.batch = 8;
+        o.heldout = 0.2;
+        o.seed = 4;
+        o.out_dir = testing::temp_dir();
+        LmTrainer trainer(lm, *opt, lm.tokenizer.encode(corpus), o);
+        auto history = trainer.fit();
+        return std::make_pair(history, lm.model->params().values_to_host());
+    };
+    const auto [gpu_history, gpu_params] = train(gpu::make_fused_backend(0));
+    const auto [cpu_history, cpu_params] = train(make_backend("cpu"));
+    ASSERT_EQ(cpu_history.size(), 3u);
+    ASSERT_EQ(gpu_history.size(), cpu_history.size());
+    for (size_t e = 0; e < cpu_history.size(); ++e) {
+        const LmEpochRecord &g = gpu_history[e], &c = cpu_history[e];
+        EXPECT_NEAR(g.train_loss, c.train_loss, 1e-5 * c.train_loss) << e;
+        EXPECT_EQ(g.train_accuracy, c.train_accuracy) << e;
+        ASSERT_TRUE(c.has_heldout);
+        EXPECT_NEAR(g.heldout_loss, c.heldout_loss, 1e-5 * c.heldout_loss) << e;
+    }
+    EXPECT_LT(rel_error(gpu_params, cpu_params), 1e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, LmTrainingOnHostEmulation, ::testing::Values(LmMode::Window, LmMode::Stream),
+                         [](const ::testing::TestParamInfo<LmMode>& p) {
+                             return std::string(p.param == LmMode::Window ? "window" : "stream");
+                         });
 
 }  // namespace
 }  // namespace fusedrnn
