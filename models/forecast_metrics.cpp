@@ -1,6 +1,9 @@
 #include "models/forecast_metrics.h"
 
 #include <cmath>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "core/error.h"
 
@@ -16,8 +19,15 @@ ForecastMetrics::ForecastMetrics(std::vector<std::string> targets, std::vector<d
     se_lead_.assign(size_t(horizon), 0.0);
 }
 
-void ForecastMetrics::add(const float* pred, const float* truth, long B) {
-    const size_t K = targets_.size();
+void ForecastMetrics::enable_extremes(std::vector<double> percentiles) {
+    FR_CHECK(windows_ == 0, "ForecastMetrics: enable extremes before adding windows");
+    percentiles_ = std::move(percentiles);
+    table_.assign(targets_.size() * percentiles_.size(), Contingency{});
+}
+
+void ForecastMetrics::add(const float* pred, const float* truth, long B, const float* thresholds) {
+    const size_t K = targets_.size(), P = percentiles_.size();
+    FR_CHECK(P == 0 || thresholds, "ForecastMetrics: extreme-event thresholds are missing");
     for (long b = 0; b < B; ++b)
         for (int h = 0; h < horizon_; ++h)
             for (size_t k = 0; k < K; ++k) {
@@ -26,8 +36,30 @@ void ForecastMetrics::add(const float* pred, const float* truth, long B) {
                 se_[k] += d * d;
                 ae_[k] += std::abs(d);
                 se_lead_[size_t(h)] += d * d;
+                for (size_t p = 0; p < P; ++p) {
+                    const float thr = thresholds[(size_t(b) * K + k) * P + p];
+                    if (std::isnan(thr)) continue;
+                    const bool observed = truth[i] > thr, forecast = pred[i] > thr;
+                    Contingency& c = table_[k * P + p];
+                    if (observed) ++(forecast ? c.hits : c.misses);
+                    else ++(forecast ? c.false_alarms : c.correct_negatives);
+                }
             }
     windows_ += B;
+}
+
+double ForecastMetrics::sedi(int k, int p) const {
+    const Contingency& c = table_[size_t(k) * percentiles_.size() + size_t(p)];
+    const double H = double(c.hits) / double(c.hits + c.misses);
+    const double F = double(c.false_alarms) / double(c.false_alarms + c.correct_negatives);
+    if (!(H > 0 && H < 1 && F > 0 && F < 1)) return std::nan("");  // also NaN for 0/0
+    const double lF = std::log(F), lH = std::log(H), l1F = std::log1p(-F), l1H = std::log1p(-H);
+    return (lF - lH - l1F + l1H) / (lF + lH + l1F + l1H);
+}
+
+long ForecastMetrics::extreme_events(int k, int p) const {
+    const Contingency& c = table_[size_t(k) * percentiles_.size() + size_t(p)];
+    return c.hits + c.misses;
 }
 
 namespace {
@@ -80,6 +112,22 @@ nlohmann::json ForecastMetrics::to_json() const {
     j["per_variable"] = per;
     j["mse_original_mean"] = mse_original_mean();
     j["mae_original_mean"] = mae_original_mean();
+    if (has_extremes()) {
+        // Per variable and percentile ("99.5"): SEDI where defined (left out otherwise) and the observed events.
+        nlohmann::json by_var = nlohmann::json::object(), events = nlohmann::json::object();
+        for (size_t k = 0; k < targets_.size(); ++k) {
+            nlohmann::json sk = nlohmann::json::object(), ek = nlohmann::json::object();
+            for (size_t p = 0; p < percentiles_.size(); ++p) {
+                const std::string key = fmt::format("{:g}", percentiles_[p]);
+                if (const double v = sedi(int(k), int(p)); std::isfinite(v)) sk[key] = v;
+                ek[key] = extreme_events(int(k), int(p));
+            }
+            by_var[targets_[k]] = sk;
+            events[targets_[k]] = ek;
+        }
+        j["sedi"] = by_var;
+        j["extreme_events"] = events;
+    }
     j["mse_by_lead"] = mse_by_lead();
     return j;
 }

@@ -14,8 +14,15 @@ public:
     // targets: names of the K target variables; stds: their standard deviations (for original units).
     ForecastMetrics(std::vector<std::string> targets, std::vector<double> stds, int horizon);
 
+    // Also count extreme events: a value above its window's station threshold at each percentile (see
+    // core/data/extremes.h), for SEDI. Call before the first add().
+    void enable_extremes(std::vector<double> percentiles);
+    bool has_extremes() const { return !percentiles_.empty(); }
+    const std::vector<double>& extreme_percentiles() const { return percentiles_; }
+
     // pred, truth: [B, horizon·K] normalized, row-major (h-major within a row, as gather_windows writes).
-    void add(const float* pred, const float* truth, long B);
+    // thresholds: with extremes enabled, [B, K, P] — each window's station thresholds (NaN: none).
+    void add(const float* pred, const float* truth, long B, const float* thresholds = nullptr);
     long windows() const { return windows_; }
 
     double mse() const;  // normalized, over all variables and horizons
@@ -30,6 +37,11 @@ public:
     double mae_original_mean() const;
     // Normalized MSE per lead time h (0-based), averaged over variables.
     std::vector<double> mse_by_lead() const;
+    // Symmetric Extremal Dependence Index (Ferro & Stephenson 2011) of variable k at percentile index p, over
+    // every lead time: (ln F − ln H − ln(1−F) + ln(1−H)) / (ln F + ln H + ln(1−F) + ln(1−H)) with hit rate H and
+    // false-alarm rate F; 1 is perfect, 0 no skill. NaN when undefined (H or F is 0 or 1, e.g. no events).
+    double sedi(int k, int p) const;
+    long extreme_events(int k, int p) const;  // observed events
 
     nlohmann::json to_json() const;
     const std::vector<std::string>& targets() const { return targets_; }
@@ -41,6 +53,11 @@ private:
     long windows_ = 0;
     std::vector<double> se_, ae_;  // per variable sums
     std::vector<double> se_lead_;  // per lead sums
+    std::vector<double> percentiles_;
+    struct Contingency {
+        long hits = 0, false_alarms = 0, misses = 0, correct_negatives = 0;
+    };
+    std::vector<Contingency> table_;  // [K, P]
 };
 
 }  // namespace fusedrnn

@@ -1,5 +1,6 @@
 #include "models/forecast_trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -56,10 +57,12 @@ int64_t rows_per_day_of(const data::WindowedDataset& ds) {
 ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, data::WindowedDataset&& ds) {
     auto stds = target_stds_of(ds);
     const int64_t per_day = rows_per_day_of(ds);
+    data::ExtremeThresholds extremes = data::compute_extreme_thresholds(ds);  // before the series moves out
     ForecastDataset d = upload(be, std::move(ds.data.values), ds.num_vars(), ds.window, ds.target_cols,
                                {std::move(ds.starts[0]), std::move(ds.starts[1]), std::move(ds.starts[2])},
                                ds.target_names, std::move(stds));
     d.rows_per_day = per_day;
+    d.extremes = std::move(extremes);
     return d;
 }
 
@@ -67,6 +70,7 @@ ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, const data::W
     ForecastDataset d = upload(be, ds.data.values, ds.num_vars(), ds.window, ds.target_cols,
                                {ds.starts[0], ds.starts[1], ds.starts[2]}, ds.target_names, target_stds_of(ds));
     d.rows_per_day = rows_per_day_of(ds);
+    d.extremes = data::compute_extreme_thresholds(ds);
     return d;
 }
 
@@ -453,19 +457,38 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
 
 // ---- evaluation --------------------------------------------------------------------------------------------
 
+namespace {
+ForecastMetrics metrics_for(const ForecastDataset& data) {
+    ForecastMetrics m(data.target_names, data.target_stds, data.window.horizon);
+    if (!data.extremes.empty()) m.enable_extremes(data.extremes.percentiles);
+    return m;
+}
+
+// The [B, K, P] station thresholds of the windows starting at starts[0..B) (empty without extremes).
+const float* thresholds_of(const ForecastDataset& data, const std::vector<int64_t>& starts, std::vector<float>& out) {
+    if (data.extremes.empty()) return nullptr;
+    const size_t per_window = size_t(data.extremes.targets) * data.extremes.percentiles.size();
+    out.resize(starts.size() * per_window);
+    for (size_t b = 0; b < starts.size(); ++b)
+        std::copy_n(data.extremes.for_row(starts[b]), per_window, out.data() + b * per_window);
+    return out.data();
+}
+}  // namespace
+
 ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const data::WindowStarts& starts,
                                     int batch, const EvalProgress& progress) {
     Backend<float>& be = model.backend();
-    ForecastMetrics m(data.target_names, data.target_stds, data.window.horizon);
+    ForecastMetrics m = metrics_for(data);
     Tensor<int64_t> sd;
     Tensor<float> x, y;
     std::vector<int64_t> host;
+    std::vector<float> thresholds;
     for (size_t i = 0; i < starts.size(); i += size_t(batch)) {
         const int B = int(std::min(starts.size() - i, size_t(batch)));
         gather_range(be, data, starts, i, B, host, sd, x, y);
         const auto pred = be.to_host(model.forward(x, false));
         const auto truth = be.to_host(y);
-        m.add(pred.data(), truth.data(), B);
+        m.add(pred.data(), truth.data(), B, thresholds_of(data, host, thresholds));
         if (progress) progress(i + size_t(B), starts.size());
     }
     return m;
@@ -496,10 +519,11 @@ ForecastMetrics evaluate_persistence(Backend<float>& be, const ForecastDataset& 
         FR_CHECK(!source.empty(), "no same-time-of-day persistence for this window ({}; {} rows per day)", g.str(),
                  data.rows_per_day);
     }
-    ForecastMetrics m(data.target_names, data.target_stds, g.horizon);
+    ForecastMetrics m = metrics_for(data);
     Tensor<int64_t> sd;
     Tensor<float> x, y;
     std::vector<int64_t> host;
+    std::vector<float> thresholds;
     for (size_t i = 0; i < starts.size(); i += size_t(batch)) {
         const int B = int(std::min(starts.size() - i, size_t(batch)));
         gather_range(be, data, starts, i, B, host, sd, x, y);
@@ -512,7 +536,7 @@ ForecastMetrics evaluate_persistence(Backend<float>& be, const ForecastDataset& 
                 for (int k = 0; k < K; ++k)
                     pred[(size_t(b) * g.horizon + h) * K + k] = in[size_t(b) * data.F + data.target_cols[size_t(k)]];
         }
-        m.add(pred.data(), truth.data(), B);
+        m.add(pred.data(), truth.data(), B, thresholds_of(data, host, thresholds));
         if (progress) progress(i + size_t(B), starts.size());
     }
     return m;

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/data/dataset.h"
+#include "core/data/extremes.h"
 #include "core/data/windows.h"
 #include "models/forecast_metrics.h"
 #include "models/model.h"
@@ -37,6 +38,7 @@ struct ForecastDataset {
     std::vector<std::string> target_names;           // K names
     std::vector<double> target_stds;                 // K standard deviations (original units)
     int64_t rows_per_day = 0;                        // rows in 24 h (0: the step does not divide a day)
+    data::ExtremeThresholds extremes;                // per-station thresholds for SEDI (host; empty: none)
 
     // Puts `series` [rows, F] on the backend's device (a host backend adopts the buffer, a GPU backend
     // copies it and frees the host copy; pass an lvalue to keep yours). Checks every window of every
@@ -46,8 +48,9 @@ struct ForecastDataset {
                                   std::array<data::WindowStarts, 3> starts,
                                   std::vector<std::string> target_names, std::vector<double> target_stds);
 
-    // From a windowed dataset. The rvalue form takes its series and window lists (at WEATHER-5K scale
-    // ~10 GB that would otherwise be held twice); its metadata and report stay usable.
+    // From a windowed dataset, with the extreme-event thresholds of its stations. The rvalue form takes its
+    // series and window lists (at WEATHER-5K scale ~10 GB that would otherwise be held twice); its metadata and
+    // report stay usable.
     static ForecastDataset from_windowed(Backend<float>& backend, data::WindowedDataset&& ds);
     static ForecastDataset from_windowed(Backend<float>& backend, const data::WindowedDataset& ds);
 

@@ -51,5 +51,45 @@ TEST(ForecastMetrics, NoWindowsIsNotANumberAndBadShapesAreErrors) {
     EXPECT_THROW(ForecastMetrics({"A"}, {1.0}, 0), std::exception);
 }
 
+// SEDI from a contingency table built by hand: one variable, horizon 1, threshold 0 for every window, so a
+// value above 0 is an event. 10 windows: 3 hits, 1 miss, 2 false alarms, 4 correct negatives.
+TEST(ForecastMetrics, SediFromAHandMadeContingencyTable) {
+    ForecastMetrics m({"A"}, {1.0}, 1);
+    m.enable_extremes({90});
+    const float truth[] = {1, 1, 1, 1, -1, -1, -1, -1, -1, -1};
+    const float pred[] = {1, 1, 1, -1, 1, 1, -1, -1, -1, -1};
+    const float thresholds[10] = {};
+    m.add(pred, truth, 10, thresholds);
+    const double H = 3.0 / 4, F = 2.0 / 6;
+    const double expected = (std::log(F) - std::log(H) - std::log(1 - F) + std::log(1 - H)) /
+                            (std::log(F) + std::log(H) + std::log(1 - F) + std::log(1 - H));
+    EXPECT_NEAR(m.sedi(0, 0), expected, 1e-12);
+    EXPECT_EQ(m.extreme_events(0, 0), 4);
+    const auto j = m.to_json();
+    EXPECT_NEAR(j.at("sedi").at("A").at("90").get<double>(), expected, 1e-12);
+    EXPECT_EQ(j.at("extreme_events").at("A").at("90").get<long>(), 4);
+
+    // Every event caught (H = 1), or none forecast (H = F = 0): the formula is undefined there (its logarithms
+    // diverge), so NaN, left out of the JSON; a NaN threshold (a station without training values) counts nothing.
+    ForecastMetrics all_caught({"A"}, {1.0}, 1);
+    all_caught.enable_extremes({90});
+    const float pred2[] = {1, 1, 1, 1, -1, -1, -1, -1, -1, -0.5f};  // one false alarm keeps F above 0
+    const float thr2[10] = {0, 0, 0, 0, 0, 0, 0, 0, 0, -0.6f};
+    all_caught.add(pred2, truth, 10, thr2);
+    EXPECT_TRUE(std::isnan(all_caught.sedi(0, 0)));  // H = 1
+    ForecastMetrics never({"A"}, {1.0}, 1);
+    never.enable_extremes({90});
+    const float low[10] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+    never.add(low, truth, 10, thresholds);
+    EXPECT_TRUE(std::isnan(never.sedi(0, 0)));  // H = 0 and F = 0
+    EXPECT_FALSE(never.to_json().at("sedi").at("A").contains("90"));
+    ForecastMetrics none({"A"}, {1.0}, 1);
+    none.enable_extremes({90});
+    const float nan_thr[10] = {NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
+    none.add(pred, truth, 10, nan_thr);
+    EXPECT_EQ(none.extreme_events(0, 0), 0);
+    EXPECT_DOUBLE_EQ(none.mse(), m.mse());  // the errors count all the same
+}
+
 }  // namespace
 }  // namespace fusedrnn

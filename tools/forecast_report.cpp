@@ -1,5 +1,7 @@
 #include "tools/forecast_report.h"
 
+#include <cmath>
+#include <string>
 #include <vector>
 
 #include <fmt/format.h>
@@ -44,6 +46,20 @@ void print_forecast_report(const std::string& split, const ForecastMetrics& m, c
         fmt::print("{:<14}{:>12.3f}{:>12.3f}{:>16.3f}{:>16.3f}{}\n", "mean of vars", m.mse_original_mean(),
                    m.mae_original_mean(), p.mse_original_mean(), p.mae_original_mean(),
                    d ? fmt::format("{:>14.3f}", d->mse_original_mean()) : "");
+    if (m.has_extremes()) {
+        // WEATHER-5K's extreme-event score; "-" where undefined (no event, or every one caught or missed).
+        const auto& pct = m.extreme_percentiles();
+        fmt::print("SEDI, events above the station's training percentile: model (persistence)\n{:<14}", "");
+        for (double q : pct) fmt::print("{:>18}", fmt::format("{:g}%", q));
+        fmt::print("\n");
+        auto cell = [](double v) { return std::isfinite(v) ? fmt::format("{:.3f}", v) : std::string("-"); };
+        for (size_t k = 0; k < m.targets().size(); ++k) {
+            fmt::print("{:<14}", m.targets()[k]);
+            for (size_t q = 0; q < pct.size(); ++q)
+                fmt::print("{:>18}", fmt::format("{} ({})", cell(m.sedi(int(k), int(q))), cell(p.sedi(int(k), int(q)))));
+            fmt::print("\n");
+        }
+    }
     // How the error grows with lead time: five lead times spread over the horizon (all of them when fewer).
     const auto lm = m.mse_by_lead(), lp = p.mse_by_lead();
     std::vector<size_t> leads;
