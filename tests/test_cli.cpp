@@ -88,6 +88,8 @@ TEST(Cli, TrainEvalPredictResume) {
     EXPECT_EQ(metrics.at("epochs").get<int>(), 2);
     EXPECT_EQ(metrics.at("eval_windows_limit").get<long>(), 500);
     EXPECT_EQ(metrics.at("test").dump().find("null"), std::string::npos);  // every figure finite
+    EXPECT_NE(t.output.find("SEDI, events above the station's training percentile"), std::string::npos) << t.output;
+    EXPECT_EQ(metrics.at("test").at("model").at("extreme_events").size(), 5u);  // every variable
     const std::string log = testing::read_file_bytes(out + "/log.csv");
     EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 3) << log;  // header + one line per epoch
     EXPECT_EQ(testing::read_file_bytes(out + "/loss.svg").rfind("<svg", 0), 0u);
