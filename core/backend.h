@@ -11,6 +11,7 @@
 // "auto" (cuda when a GPU is present, else cpu). Nothing above core/ branches on which one it is.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -76,10 +77,15 @@ public:
     Tensor<int64_t> empty_i64(const Shape& shape) {
         return Tensor<int64_t>(allocate(shape_numel(shape) * sizeof(int64_t)), shape);
     }
-    // Byte copies host <-> device and device <-> device (synchronous with respect to the host).
+    // Byte copies. Host <-> device copies are done when they return; a device -> device copy is ordered
+    // with the backend's other work like any op (a GPU backend returns before it has run).
     virtual void copy_from_host(void* dst, const void* src, size_t bytes) = 0;
     virtual void copy_to_host(void* dst, const void* src, size_t bytes) = 0;
     virtual void copy_device(void* dst, const void* src, size_t bytes) = 0;
+    // A host -> device copy that may return before it is done (a GPU backend stages src in pinned memory and
+    // never waits for the device unless its staging ring is full): src may be reused as soon as it returns.
+    // For the small per-step uploads of a training loop (a batch's window starts).
+    virtual void copy_from_host_async(void* dst, const void* src, size_t bytes) { copy_from_host(dst, src, bytes); }
     virtual void synchronize() {}
 
     Tensor<S> from_host(const std::vector<S>& v, const Shape& shape);
@@ -121,6 +127,19 @@ public:
     // dlogits must not alias logits (the GPU kernel reads a row's target logit after others are written).
     virtual LossResult softmax_cross_entropy(int M, int V, const S* logits, const int32_t* targets, S* dlogits,
                                              S grad_scale) = 0;
+
+    // ---- results left in backend memory ----------------------------------------------------------
+    // The same ops with their scalar result written to `out` (backend memory from allocate(), holding
+    // doubles) instead of returned: a training loop queues many steps and reads the results back in one copy,
+    // so a GPU backend never waits for a step to finish. The defaults compute on the host and copy the result
+    // over (what a host backend does anyway).
+    // out[0] = mse(...).loss (the mean), with the gradient as mse() writes it.
+    virtual void mse_into(size_t n, const S* pred, const S* target, S* grad, S grad_scale, double* out);
+    // out[0] = Σ x², accumulated in double.
+    virtual void sum_squares_into(size_t n, const S* x, double* out);
+    // Gradient clipping by a norm that is in backend memory: norm = √sum_squares[0]; if norm > max_norm,
+    // g *= S(max_norm / (norm + 1e-6)) (torch.nn.utils.clip_grad_norm_). A NaN norm scales nothing.
+    virtual void clip_by_norm(size_t n, S* g, const double* sum_squares, double max_norm);
 
     // ---- optimizers over the flat buffer (one pass each) -----------------------------------------
     // p -= lr·(g + wd·p) with heavy-ball momentum m = momentum·m + (g + wd·p) when momentum > 0.
@@ -164,6 +183,26 @@ Tensor<S> Backend<S>::from_host(std::vector<S>&& v, const Shape& shape) {
     const size_t bytes = owner->size() * sizeof(S);
     return Tensor<S>(std::make_shared<Storage>(data, bytes, device(), [owner](void*) mutable { owner.reset(); }),
                      shape);
+}
+
+template <class S>
+void Backend<S>::mse_into(size_t n, const S* pred, const S* target, S* grad, S grad_scale, double* out) {
+    const double loss = mse(n, pred, target, grad, grad_scale).loss;
+    copy_from_host(out, &loss, sizeof loss);
+}
+
+template <class S>
+void Backend<S>::sum_squares_into(size_t n, const S* x, double* out) {
+    const double sum = sum_squares(n, x);
+    copy_from_host(out, &sum, sizeof sum);
+}
+
+template <class S>
+void Backend<S>::clip_by_norm(size_t n, S* g, const double* sum_squares, double max_norm) {
+    double sum = 0;
+    copy_to_host(&sum, sum_squares, sizeof sum);
+    const double norm = std::sqrt(sum);
+    if (norm > max_norm) scale(n, g, S(max_norm / (norm + 1e-6)));
 }
 
 template <class S>

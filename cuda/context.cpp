@@ -1,6 +1,7 @@
 #include "cuda/context.h"
 
 #include <climits>
+#include <cstring>
 
 #include "core/error.h"
 #include "cuda/check.h"
@@ -81,6 +82,10 @@ GpuContext::~GpuContext() {
     if (cublas_) (void)cublasDestroy(cublas_);
     if (stream_) (void)cudaStreamDestroy(stream_);
     if (host_staging_) (void)cudaFreeHost(host_staging_);
+    for (UploadSlot& slot : uploads_) {
+        if (slot.host) (void)cudaFreeHost(slot.host);
+        if (slot.done) (void)cudaEventDestroy(slot.done);
+    }
     // The device buffers too, while this context's device is current (members die after this body).
     scratch_ = DeviceBuffer();
     small_ = DeviceBuffer();
@@ -90,6 +95,24 @@ GpuContext::~GpuContext() {
 }
 
 void GpuContext::synchronize() const { FR_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+
+void GpuContext::upload(void* dst, const void* src, size_t bytes) {
+    if (bytes == 0) return;
+    UploadSlot& slot = uploads_[next_upload_];
+    next_upload_ = (next_upload_ + 1) % kUploadSlots;
+    if (!slot.done) FR_CUDA_CHECK(cudaEventCreateWithFlags(&slot.done, cudaEventDisableTiming));
+    else FR_CUDA_CHECK(cudaEventSynchronize(slot.done));  // the queued copy that reads this slot has run
+    if (slot.bytes < bytes) {
+        if (slot.host) FR_CUDA_CHECK(cudaFreeHost(slot.host));
+        slot.host = nullptr;
+        slot.bytes = 0;
+        FR_CUDA_CHECK(cudaMallocHost(&slot.host, bytes));
+        slot.bytes = bytes;
+    }
+    std::memcpy(slot.host, src, bytes);
+    FR_CUDA_CHECK(cudaMemcpyAsync(dst, slot.host, bytes, cudaMemcpyHostToDevice, stream_));
+    FR_CUDA_CHECK(cudaEventRecord(slot.done, stream_));
+}
 
 void GpuContext::gemm(bool ta, bool tb, long M, long N, long K, float alpha, const float* A, long lda,
                       const float* B, long ldb, float beta, float* C, long ldc) const {

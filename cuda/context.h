@@ -65,8 +65,22 @@ public:
     // Pinned host staging for small results (reductions, flags): 256 bytes.
     void* host_staging() const { return host_staging_; }
 
+    // Queues a host -> device copy of `bytes` from `src` (any host memory) through a ring of pinned staging
+    // slots, and returns as soon as src is copied into a slot: src may be reused at once. It waits only for
+    // the copy that last used the slot, kUploadSlots uploads ago, which bounds how far the host runs ahead.
+    // (cudaMemcpyAsync straight from pageable memory may synchronise with the stream: the CUDA runtime's
+    // "API synchronization behavior" notes.)
+    void upload(void* dst, const void* src, size_t bytes);
+    static constexpr int kUploadSlots = 8;
+
 private:
     const float* ones(size_t n);
+
+    struct UploadSlot {
+        void* host = nullptr;  // pinned
+        size_t bytes = 0;
+        cudaEvent_t done = nullptr;  // recorded after the copy that reads `host`
+    };
 
     int device_ = 0;
     cudaStream_t stream_ = nullptr;
@@ -76,6 +90,8 @@ private:
     DeviceBuffer ones_;
     size_t ones_count_ = 0;
     void* host_staging_ = nullptr;
+    UploadSlot uploads_[kUploadSlots];
+    int next_upload_ = 0;
 };
 
 }  // namespace fusedrnn::gpu

@@ -68,7 +68,12 @@ void GpuBackend::copy_device(void* dst, const void* src, size_t bytes) {
     if (bytes == 0) return;
     auto g = ctx_.guard();
     FR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx_.stream()));
-    FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));
+}
+
+void GpuBackend::copy_from_host_async(void* dst, const void* src, size_t bytes) {
+    if (bytes == 0) return;
+    auto g = ctx_.guard();
+    ctx_.upload(dst, src, bytes);
 }
 
 void GpuBackend::synchronize() {
@@ -171,9 +176,31 @@ LossResult GpuBackend::mse(size_t n, const float* pred, const float* target, flo
     const Small s = small_views(ctx_);
     const float coef = grad_scale * 2.f / float(n);
     gpu::mse(n, pred, target, grad, coef, s.partials, s.out, ctx_.stream());
-    double sum = 0;
-    read_back(&sum, s.out, 1);
-    return LossResult{sum / double(n), 0};
+    double mean = 0;
+    read_back(&mean, s.out, 1);
+    return LossResult{mean, 0};
+}
+
+void GpuBackend::mse_into(size_t n, const float* pred, const float* target, float* grad, float grad_scale,
+                          double* out) {
+    FR_CHECK(n > 0, "mse: empty input");
+    auto g = ctx_.guard();
+    // The partials are shared scratch: the next reduction queued on this stream runs after this one.
+    gpu::mse(n, pred, target, grad, grad_scale * 2.f / float(n), small_views(ctx_).partials, out, ctx_.stream());
+}
+
+void GpuBackend::sum_squares_into(size_t n, const float* x, double* out) {
+    auto g = ctx_.guard();
+    if (n == 0) {
+        FR_CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(double), ctx_.stream()));
+        return;
+    }
+    gpu::sum_squares(n, x, small_views(ctx_).partials, out, ctx_.stream());
+}
+
+void GpuBackend::clip_by_norm(size_t n, float* g_, const double* sum_squares, double max_norm) {
+    auto g = ctx_.guard();
+    gpu::clip_by_norm(n, g_, sum_squares, max_norm, ctx_.stream());
 }
 
 LossResult GpuBackend::softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets,

@@ -4,8 +4,11 @@
 // cuda/cudnn_backend.cpp).
 //
 // Execution model: every op is enqueued on the backend's own non-blocking stream and returns without
-// waiting, except those whose result goes to the host (copies, losses, sum_squares, all_finite, and the
-// ops that validate indices on the device: embedding_*, softmax_cross_entropy), which synchronise.
+// waiting, except those whose result goes to the host (copies to or from pageable host memory, losses,
+// sum_squares, all_finite, and the ops that validate indices on the device: embedding_*,
+// softmax_cross_entropy), which synchronise. The *_into ops, clip_by_norm, copy_device and
+// copy_from_host_async never wait (the last only when its pinned staging ring is full), which is what
+// lets a training step run without the host waiting for the device.
 #pragma once
 
 #include "core/backend.h"
@@ -23,6 +26,7 @@ public:
     void copy_from_host(void* dst, const void* src, size_t bytes) override;
     void copy_to_host(void* dst, const void* src, size_t bytes) override;
     void copy_device(void* dst, const void* src, size_t bytes) override;
+    void copy_from_host_async(void* dst, const void* src, size_t bytes) override;
     void synchronize() override;
 
     void fill(size_t n, float* x, float value) override;
@@ -40,6 +44,11 @@ public:
     LossResult mse(size_t n, const float* pred, const float* target, float* grad, float grad_scale) override;
     LossResult softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits,
                                      float grad_scale) override;
+
+    void mse_into(size_t n, const float* pred, const float* target, float* grad, float grad_scale,
+                  double* out) override;
+    void sum_squares_into(size_t n, const float* x, double* out) override;
+    void clip_by_norm(size_t n, float* g, const double* sum_squares, double max_norm) override;
 
     void sgd_step(size_t n, float* p, const float* g, float* m, float lr, float momentum,
                   float weight_decay) override;

@@ -8,6 +8,7 @@
 
 #include "core/data/sampler.h"
 #include "models/checkpoint.h"
+#include "models/optimizer.h"
 
 namespace fusedrnn {
 
@@ -120,7 +121,7 @@ void gather(Backend<float>& be, const ForecastDataset& d, const int64_t* starts,
     const data::WindowSpec& g = d.window;
     const int K = int(d.target_cols.size());
     if (starts_dev.empty() || starts_dev.numel() < size_t(B)) starts_dev = be.empty_i64({B});
-    be.copy_from_host(starts_dev.data(), starts, size_t(B) * sizeof(int64_t));
+    be.copy_from_host_async(starts_dev.data(), starts, size_t(B) * sizeof(int64_t));  // the only per-step upload
     ensure_shape(be, x, {g.input_len, B, d.F});
     ensure_shape(be, y, {B, long(g.horizon) * K});
     be.gather_windows(d.series.data(), d.F, starts_dev.data(), B, g.input_len, g.in_step, g.horizon, g.out_offset,
@@ -214,52 +215,85 @@ float ForecastTrainer::cosine_lr(long g) const {
     return float(double(base_lr_) * 0.5 * (1.0 + std::cos(std::acos(-1.0) * std::min(double(g), total) / total)));
 }
 
+// A training step queues its work and leaves its loss, gradient norm² and parameter norm² in a block of
+// backend memory; the host reads the block back every kReadBackSteps steps, or sooner when it needs the
+// numbers (progress, a checkpoint, a stop, the end of the epoch). On a GPU nothing crosses PCIe per step
+// but the batch's window starts, and the host never waits for a step, so it queues the next while the
+// device runs. The sums are folded in step order, so the epoch record is the same to the bit as when each
+// step was read back at once (the CPU backend's results do not change).
+namespace {
+constexpr long kReadBackSteps = 32;
+constexpr int kLossSlot = 0, kGradSlot = 1, kParamSlot = 2, kSlotsPerStep = 3;
+}  // namespace
+
 void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     Backend<float>& be = model_.backend();
+    ParamStore& params = model_.params();
     // Shuffled full batches; the order depends only on (seed, pass), so a resumed epoch picks up at
     // step st.steps_done with exactly the batches it would have seen.
     const data::BatchSampler sampler(data_.starts[0], o_.batch, data::BatchSampler::Order::Shuffled, o_.seed);
     const long steps = st.steps, pass_steps = steps_per_pass();
+    if (step_results_.size() < size_t(kReadBackSteps * kSlotsPerStep))
+        step_results_ = DeviceScalars(be, size_t(kReadBackSteps * kSlotsPerStep));
     std::vector<int64_t> order;
+    std::vector<int> queued_batch;  // batch sizes of the steps queued since the last read-back
     const auto t0 = Clock::now();
     const double seconds_before = st.seconds;
     const long windows_before = st.windows, first_step = st.steps_done;
+    // Whether the parameters the next step reads are finite (for the cause of a NaN loss).
+    bool params_finite = be.all_finite(params.size(), params.values());
+    double last_norm = 0;
+
+    // Folds the queued steps' results into st, in step order; stops at the first non-finite one.
+    auto read_back = [&]() {
+        if (queued_batch.empty()) return;
+        const std::vector<double> r = step_results_.read(be, queued_batch.size() * kSlotsPerStep);
+        for (size_t i = 0; i < queued_batch.size(); ++i) {
+            const long s = st.steps_done;  // the step these results are from
+            const double loss = r[i * kSlotsPerStep + kLossSlot];
+            const double norm = std::sqrt(r[i * kSlotsPerStep + kGradSlot]);
+            if (!std::isfinite(loss)) throw_nonfinite("loss", loss, st.epoch, s, steps, params_finite);
+            if (!std::isfinite(norm)) throw_nonfinite("gradient norm", norm, st.epoch, s, steps, params_finite);
+            st.loss_sum += loss * queued_batch[i];
+            st.norm_sum += norm;
+            st.windows += queued_batch[i];
+            st.steps_done = s + 1;
+            last_norm = norm;
+            params_finite = std::isfinite(r[i * kSlotsPerStep + kParamSlot]);
+        }
+        queued_batch.clear();
+        st.seconds = seconds_before + seconds_since(t0);
+    };
+
     auto last_report = t0, last_save = t0;
     for (long s = st.steps_done; s < steps; ++s) {
         const auto [pass, batch] = pass_and_batch(st.epoch, s);
         const int B = sampler.batch(pass, batch, order);
         gather(be, data_, order.data(), B, starts_dev_, x_, y_);
         if (o_.lr_cosine) opt_.set_lr(cosine_lr(global_step(st.epoch, s)));
+        double* results = step_results_.slot(queued_batch.size() * kSlotsPerStep);
         model_.zero_grad();
         Tensor<float> pred = model_.forward(x_, true);
         ensure_shape(be, grad_, pred.shape());
-        const double loss = be.mse(pred.numel(), pred.data(), y_.data(), grad_.data(), 1.0f).loss;
-        if (!std::isfinite(loss)) {
-            const bool bad_input = !be.all_finite(x_.numel(), x_.data()) || !be.all_finite(y_.numel(), y_.data());
-            const bool bad_params = !be.all_finite(model_.params().size(), model_.params().values());
-            throw NumericError(fmt::format(
-                "loss is {} at epoch {} step {}/{}: {}", loss, st.epoch, s + 1, steps,
-                bad_input    ? "the batch contains NaN/Inf values (a window touched missing data)"
-                : bad_params ? "the parameters became NaN/Inf (diverged: lower --lr or set --clip)"
-                             : "the model output overflowed (lower --lr or set --clip)"));
-        }
+        be.mse_into(pred.numel(), pred.data(), y_.data(), grad_.data(), 1.0f, results + kLossSlot);
         model_.backward(grad_);
-        const double norm = clip_grad_norm(model_.params(), o_.clip);
-        if (!std::isfinite(norm))
-            throw NumericError(fmt::format("gradient norm is {} at epoch {} step {}/{}: training diverged "
-                                           "(lower --lr or set --clip)", norm, st.epoch, s + 1, steps));
-        opt_.step(model_.params());
-        st.loss_sum += loss * B;
-        st.norm_sum += norm;
-        st.windows += B;
-        st.steps_done = s + 1;
-        st.seconds = seconds_before + seconds_since(t0);
-        if (o_.stop_requested && o_.stop_requested()) save_and_stop(st, "");
-        if (o_.checkpoint_seconds > 0 && seconds_since(last_save) >= o_.checkpoint_seconds) {
+        be.sum_squares_into(params.size(), params.grads(), results + kGradSlot);
+        if (o_.clip > 0) be.clip_by_norm(params.size(), params.grads(), results + kGradSlot, o_.clip);
+        opt_.step(params);
+        be.sum_squares_into(params.size(), params.values(), results + kParamSlot);
+        queued_batch.push_back(B);
+
+        const bool last = s + 1 == steps;
+        const bool stop = o_.stop_requested && o_.stop_requested();
+        const bool save_due = o_.checkpoint_seconds > 0 && seconds_since(last_save) >= o_.checkpoint_seconds;
+        const bool report_due = on_progress && (seconds_since(last_report) > 0.5 || last);
+        if (long(queued_batch.size()) == kReadBackSteps || last || stop || save_due || report_due) read_back();
+        if (stop) save_and_stop(st, "");
+        if (save_due) {
             save(last_path_, true, &st);
             last_save = Clock::now();
         }
-        if (on_progress && (seconds_since(last_report) > 0.5 || s + 1 == steps)) {
+        if (report_due) {
             last_report = Clock::now();
             Progress p;
             p.epoch = st.epoch;
@@ -268,13 +302,14 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
             p.steps = steps;
             p.passes = double(global_step(st.epoch, s + 1)) / double(pass_steps);
             p.loss = st.loss_sum / double(st.windows);
-            p.grad_norm = norm;
+            p.grad_norm = last_norm;
             const double el = seconds_since(t0);
             p.windows_per_s = double(st.windows - windows_before) / std::max(el, 1e-9);
             p.eta_s = el / double(s + 1 - first_step) * double(steps - s - 1);
             on_progress(p);
         }
     }
+    read_back();
     rec.seconds = st.seconds;
     rec.step = global_step(st.epoch, steps);
     rec.train_loss = st.loss_sum / double(std::max(st.windows, 1L));
@@ -282,22 +317,56 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     rec.windows_per_s = double(st.windows) / std::max(st.seconds, 1e-9);
 }
 
+// The cause of a non-finite loss or gradient norm at step s: the step's batch is gathered again to look at it
+// (the steps queued after it have overwritten the buffers; the run stops here, so that is harmless). An Inf in
+// the input can leave the loss finite (saturated gates) and only the gradient non-finite.
+void ForecastTrainer::throw_nonfinite(const char* quantity, double value, int epoch, long s, long steps,
+                                      bool params_finite) {
+    Backend<float>& be = model_.backend();
+    const data::BatchSampler sampler(data_.starts[0], o_.batch, data::BatchSampler::Order::Shuffled, o_.seed);
+    std::vector<int64_t> order;
+    const auto [pass, batch] = pass_and_batch(epoch, s);
+    const int B = sampler.batch(pass, batch, order);
+    gather(be, data_, order.data(), B, starts_dev_, x_, y_);
+    const bool bad_input = !be.all_finite(x_.numel(), x_.data()) || !be.all_finite(y_.numel(), y_.data());
+    const bool is_loss = std::string(quantity) == "loss";
+    throw NumericError(fmt::format(
+        "{} is {} at epoch {} step {}/{}: {}", quantity, value, epoch, s + 1, steps,
+        bad_input        ? "the batch contains NaN/Inf values (a window touched missing data)"
+        : !params_finite ? "the parameters became NaN/Inf (diverged: lower --lr or set --clip)"
+        : is_loss        ? "the model output overflowed (lower --lr or set --clip)"
+                         : "training diverged (lower --lr or set --clip)"));
+}
+
 // With `st`, polls for a stop between batches: the epoch's training is done and saved with it, and a
-// resumed run validates again from the start.
+// resumed run validates again from the start. The batch losses stay in backend memory and are read back
+// every kReadBackSteps batches, summed in batch order.
 double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochState* st) {
     Backend<float>& be = model_.backend();
+    if (step_results_.size() < size_t(kReadBackSteps * kSlotsPerStep))
+        step_results_ = DeviceScalars(be, size_t(kReadBackSteps * kSlotsPerStep));
     double sum = 0;
     long n = 0;
     std::vector<int64_t> host;
+    std::vector<int> queued_batch;
+    auto read_back = [&]() {
+        if (queued_batch.empty()) return;
+        const std::vector<double> r = step_results_.read(be, queued_batch.size());
+        for (size_t i = 0; i < queued_batch.size(); ++i) sum += r[i] * queued_batch[i];
+        queued_batch.clear();
+    };
     for (size_t i = 0; i < starts.size(); i += size_t(o_.batch)) {
         const int B = int(std::min(starts.size() - i, size_t(o_.batch)));
         gather_range(be, data_, starts, i, B, host, starts_dev_, x_, y_);
         Tensor<float> pred = model_.forward(x_, false);
-        sum += be.mse(pred.numel(), pred.data(), y_.data(), nullptr, 1.0f).loss * B;
+        be.mse_into(pred.numel(), pred.data(), y_.data(), nullptr, 1.0f, step_results_.slot(queued_batch.size()));
+        queued_batch.push_back(B);
+        if (long(queued_batch.size()) == kReadBackSteps) read_back();
         n += B;
         if (on_eval_progress) on_eval_progress(size_t(n), starts.size());
         if (st && o_.stop_requested && o_.stop_requested()) save_and_stop(*st, " (during validation)");
     }
+    read_back();
     return n ? sum / double(n) : std::nan("");
 }
 

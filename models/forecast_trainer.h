@@ -22,6 +22,7 @@
 #include "core/data/windows.h"
 #include "models/forecast_metrics.h"
 #include "models/model.h"
+#include "models/device_scalars.h"
 #include "models/optimizer.h"
 
 namespace fusedrnn {
@@ -160,6 +161,8 @@ private:
     void save(const std::string& path, bool with_optimizer, const EpochState* in_progress = nullptr,
               bool finished = false);
     [[noreturn]] void save_and_stop(const EpochState& st, const char* where);
+    [[noreturn]] void throw_nonfinite(const char* quantity, double value, int epoch, long s, long steps,
+                                      bool params_finite);
     std::string schedule_learning_rate();  // after an epoch: --lr-decay, then --lr-plateau; a note when it cut
 
     Forecaster& model_;
@@ -174,6 +177,7 @@ private:
     EpochState resumed_;  // epoch in progress read from last.safetensors (epoch 0 = none)
     Tensor<float> x_, y_, grad_;
     Tensor<int64_t> starts_dev_;
+    DeviceScalars step_results_;  // per-step results awaiting read-back (see train_epoch)
 };
 
 // Persistence baselines: Last repeats each target's last observed input value for the whole horizon;

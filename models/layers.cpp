@@ -15,7 +15,7 @@ RecurrentStack::RecurrentStack(const RnnSpec& spec, size_t offset) : spec_(spec)
 float RecurrentStack::init_bound() const { return 1.0f / std::sqrt(float(spec_.hidden_size)); }
 
 RecurrentStack::Output RecurrentStack::forward(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0,
-                                               const Tensor<float>& c0, bool training) {
+                                               const Tensor<float>& c0, bool training, bool final_state) {
     Backend<float>& be = params.backend();
     FR_CHECK(x.rank() == 3, "recurrent input must be [T, N, C], got {}", shape_str(x.shape()));
     FR_CHECK(x.dim(2) == spec_.input_size, "recurrent input has {} features per step, but the model expects {} ({})",
@@ -33,8 +33,12 @@ RecurrentStack::Output RecurrentStack::forward(ParamStore& params, const Tensor<
     ensure_shape(be, y_, {T, N, spec_.output_size()});
     Output out;
     out.y = y_;
-    out.hn = be.empty(state);
-    if (lstm) out.cn = be.empty(state);
+    // The final state is fresh memory every call (a caller may carry it into the next forward as h0/c0,
+    // which must not alias hn/cn), so it is only made when asked for.
+    if (final_state) {
+        out.hn = be.empty(state);
+        if (lstm) out.cn = be.empty(state);
+    }
 
     RnnForwardArgs<float> a;
     a.T = T;
@@ -44,8 +48,8 @@ RecurrentStack::Output RecurrentStack::forward(ParamStore& params, const Tensor<
     a.c0 = c0.empty() ? nullptr : c0.data();
     a.weights = params.values() + offset_;
     a.y = y_.data();
-    a.hn = out.hn.data();
-    a.cn = lstm ? out.cn.data() : nullptr;
+    a.hn = final_state ? out.hn.data() : nullptr;
+    a.cn = final_state && lstm ? out.cn.data() : nullptr;
     if (training) {
         ensure_shape(be, reserve_, {long(be.rnn_reserve_size(spec_, T, N))});
         a.reserve = reserve_.data();

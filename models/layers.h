@@ -31,8 +31,9 @@ public:
     };
     // x [T, N, C]; h0/c0 [L·D, N, H] or empty (zeros). `training` keeps activations for backward.
     // hn/cn are freshly allocated, so they can be fed back as the next call's h0/c0 (truncated BPTT).
+    // final_state = false leaves out.hn / out.cn empty (a model that only reads y; nothing allocated).
     Output forward(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0, const Tensor<float>& c0,
-                   bool training);
+                   bool training, bool final_state = true);
     // dy [T, N, D·H] (may be empty = zeros), dhn/dcn may be empty. Accumulates weight gradients into
     // params.grads(). Returns dx [T, N, C] when need_dx; writes dh0/dc0 when given non-empty tensors.
     Tensor<float> backward(ParamStore& params, const Tensor<float>& dy, const Tensor<float>& dhn,

@@ -67,7 +67,8 @@ nlohmann::json Forecaster::config() const {
 }
 
 Tensor<float> Forecaster::forward(const Tensor<float>& x, bool training) {
-    auto out = rnn_.forward(*params_, x, Tensor<float>(), Tensor<float>(), training);
+    // Only y is read: no final state, so a training step allocates (and frees) no device memory.
+    auto out = rnn_.forward(*params_, x, Tensor<float>(), Tensor<float>(), training, false);
     T_ = int(x.dim(0));
     const long N = x.dim(1), F = spec().output_size();
     last_ = out.y.view(size_t(T_ - 1) * N * F, {N, F});  // the last step's output, [N, D·H]

@@ -434,6 +434,63 @@ TEST(GpuDense, ElementwiseAndReductions) {
     }
 }
 
+// The ops a training step uses so that the host never waits: results left in device memory (mse_into,
+// sum_squares_into), clipping by a norm that stays there, and uploads through the pinned staging ring (more
+// uploads than it has slots, of growing sizes, from one host buffer overwritten as soon as each call returns).
+TEST(GpuDense, ResultsLeftOnTheDevice) {
+    FR_REQUIRE_GPU();
+    DensePair be;
+    std::mt19937_64 rng(testing::test_seed());
+    auto slots = be.gpu->allocate(3 * sizeof(double));
+    double* dev = static_cast<double*>(slots->data());
+    auto read = [&](int i) {
+        double v = 0;
+        be.gpu->copy_to_host(&v, dev + i, sizeof v);
+        return v;
+    };
+    const size_t n = 100003;
+    const auto p = testing::random_vector<float>(n, rng), t = testing::random_vector<float>(n, rng);
+    std::vector<float> g_ref(n);
+    const LossResult ref = be.cpu->mse(n, p.data(), t.data(), g_ref.data(), 0.5f);
+    DevArray gp = upload(*be.gpu, p), gt = upload(*be.gpu, t);
+    Guarded gg = make_guarded(*be.gpu, n);
+    be.gpu->mse_into(n, gp.data(), gt.data(), gg.data(), 0.5f, dev);
+    be.gpu->sum_squares_into(n, gp.data(), dev + 1);
+    be.gpu->sum_squares_into(0, gp.data(), dev + 2);
+    EXPECT_NEAR(read(0), ref.loss, 1e-10 * ref.loss);
+    EXPECT_LT(rel_error(read_guarded(*be.gpu, gg, "mse_into grad"), g_ref), 1e-7);
+    const double ss = be.cpu->sum_squares(n, p.data());
+    EXPECT_NEAR(read(1), ss, 1e-12 * ss);
+    EXPECT_EQ(read(2), 0.0);
+
+    for (double max_norm : {0.5 * std::sqrt(ss), 2 * std::sqrt(ss)}) {
+        SCOPED_TRACE(max_norm);
+        Guarded g = make_guarded(*be.gpu, n, &p);
+        be.gpu->sum_squares_into(n, g.data(), dev);
+        be.gpu->clip_by_norm(n, g.data(), dev, max_norm);
+        std::vector<float> want = p;
+        be.cpu->clip_by_norm(n, want.data(), &ss, max_norm);
+        EXPECT_LT(rel_error(read_guarded(*be.gpu, g, "clip_by_norm"), want), 1e-7);
+    }
+
+    const int uploads = 3 * 8 + 1;  // three times round the ring
+    std::vector<DevArray> dst;
+    std::vector<std::vector<float>> sent;
+    std::vector<float> host;
+    for (int i = 0; i < uploads; ++i) {
+        host = testing::random_vector<float>(size_t(100 + 500 * i), rng);
+        dst.push_back(DevArray{be.gpu->allocate(host.size() * sizeof(float))});
+        be.gpu->copy_from_host_async(dst.back().data(), host.data(), host.size() * sizeof(float));
+        sent.push_back(host);
+        std::fill(host.begin(), host.end(), std::nanf(""));  // reused at once, as the interface allows
+    }
+    for (int i = 0; i < uploads; ++i) {
+        std::vector<float> back(sent[i].size());
+        be.gpu->copy_to_host(back.data(), dst[i].data(), back.size() * sizeof(float));
+        EXPECT_EQ(back, sent[i]) << "upload " << i;
+    }
+}
+
 TEST(GpuDense, LinearForwardBackward) {
     FR_REQUIRE_GPU();
     DensePair be;

@@ -1,4 +1,7 @@
 // Optimizers against hand-computed steps, and global-norm clipping.
+#include <cmath>
+#include <random>
+
 #include "core/backend.h"
 #include "models/optimizer.h"
 #include "tests/test_support.h"
@@ -131,6 +134,35 @@ TEST(Clipping, ScalesToTheGlobalNormOnlyWhenAbove) {
     EXPECT_NEAR(g[0], 0.6f, 1e-5);
     EXPECT_NEAR(g[1], 0.8f, 1e-5);
     EXPECT_NEAR(clip_grad_norm(f.params, 0.0), 1.0, 1e-5);  // 0 = measure only
+}
+
+// The training loop's form (the norm² left in backend memory, the clip reading it there) gives the same bits
+// as clip_grad_norm, and the *_into results are those of the returning ops.
+TEST(Clipping, NormLeftInBackendMemoryClipsAlike) {
+    auto be = make_backend("cpu");
+    std::mt19937_64 rng(4);
+    const size_t n = 1001;
+    const auto g = testing::random_vector<float>(n, rng, -3, 3), t = testing::random_vector<float>(n, rng);
+    auto slots = be->allocate(2 * sizeof(double));
+    double* out = static_cast<double*>(slots->data());
+    for (double max_norm : {0.0, 1.0, 1e6}) {
+        SCOPED_TRACE(max_norm);
+        ParamLayout layout;
+        layout.add("w", {long(n)});
+        ParamStore a(be, layout), b(be, layout);
+        be->copy_from_host(a.grads(), g.data(), n * sizeof(float));
+        be->copy_from_host(b.grads(), g.data(), n * sizeof(float));
+        const double norm = clip_grad_norm(a, max_norm);
+        be->sum_squares_into(n, b.grads(), out);
+        if (max_norm > 0) be->clip_by_norm(n, b.grads(), out, max_norm);
+        EXPECT_EQ(std::sqrt(*out), norm);
+        EXPECT_EQ(be->to_host(a.grads_tensor()), be->to_host(b.grads_tensor()));
+    }
+    std::vector<float> grad_a(n), grad_b(n);
+    const double loss = be->mse(n, g.data(), t.data(), grad_a.data(), 0.5f).loss;
+    be->mse_into(n, g.data(), t.data(), grad_b.data(), 0.5f, out + 1);
+    EXPECT_EQ(out[1], loss);
+    EXPECT_EQ(grad_a, grad_b);
 }
 
 }  // namespace

@@ -101,13 +101,23 @@ __global__ void squares_partial_kernel(size_t n, const float* a, const float* b,
     if (threadIdx.x == 0) partials[blockIdx.x] = s;
 }
 
-// Pass 2: block b sums in[b·stride .. b·stride + n) into out[b].
-__global__ void sum_doubles_kernel(const double* in, size_t n, size_t stride, double* out) {
+// Pass 2: block b sums in[b·stride .. b·stride + n) into out[b], divided by `divisor` (1, or the element
+// count for a mean: the same double division the host would do).
+__global__ void sum_doubles_kernel(const double* in, size_t n, size_t stride, double* out, double divisor = 1.0) {
     const double* src = in + blockIdx.x * stride;
     double acc = 0.0;
     for (size_t i = threadIdx.x; i < n; i += blockDim.x) acc += src[i];
     const double s = block_sum(acc);
-    if (threadIdx.x == 0) out[blockIdx.x] = s;
+    if (threadIdx.x == 0) out[blockIdx.x] = divisor == 1.0 ? s : s / divisor;
+}
+
+// Every thread derives the factor from the norm on the device (one double read, cached).
+__global__ void clip_by_norm_kernel(size_t n, float* g, const double* sum_squares, double max_norm) {
+    const double norm = sqrt(*sum_squares);
+    if (!(norm > max_norm)) return;  // also a NaN norm: nothing to scale, as on the CPU
+    const float factor = float(max_norm / (norm + 1e-6));
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+        g[i] *= factor;
 }
 
 __global__ void nonfinite_kernel(size_t n, const float* x, unsigned int* flag) {
@@ -273,17 +283,23 @@ void axpy(size_t n, float alpha, const float* x, float* y, cudaStream_t stream) 
 
 namespace {
 void squares_reduce(size_t n, const float* a, const float* b, float* grad, float coef, double* partials,
-                    double* out, cudaStream_t stream) {
+                    double* out, double divisor, cudaStream_t stream) {
     const unsigned nb = n == 0 ? 1u : std::min<unsigned>(blocks_for(n), kReducePartials);
     squares_partial_kernel<<<nb, kBlock, 0, stream>>>(n, a, b, grad, coef, partials);
     FR_CUDA_LAUNCH_CHECK();
-    sum_doubles_kernel<<<1, kFinalBlock, 0, stream>>>(partials, nb, 0, out);
+    sum_doubles_kernel<<<1, kFinalBlock, 0, stream>>>(partials, nb, 0, out, divisor);
     FR_CUDA_LAUNCH_CHECK();
 }
 }  // namespace
 
 void sum_squares(size_t n, const float* x, double* partials, double* out, cudaStream_t stream) {
-    squares_reduce(n, x, nullptr, nullptr, 0.f, partials, out, stream);
+    squares_reduce(n, x, nullptr, nullptr, 0.f, partials, out, 1.0, stream);
+}
+
+void clip_by_norm(size_t n, float* g, const double* sum_squares, double max_norm, cudaStream_t stream) {
+    if (n == 0) return;
+    clip_by_norm_kernel<<<blocks_for(n), kBlock, 0, stream>>>(n, g, sum_squares, max_norm);
+    FR_CUDA_LAUNCH_CHECK();
 }
 
 void find_nonfinite(size_t n, const float* x, unsigned int* flag, cudaStream_t stream) {
@@ -317,7 +333,7 @@ void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* 
 
 void mse(size_t n, const float* pred, const float* target, float* grad, float grad_coef, double* partials,
          double* out, cudaStream_t stream) {
-    squares_reduce(n, pred, target, grad, grad_coef, partials, out, stream);
+    squares_reduce(n, pred, target, grad, grad_coef, partials, out, double(n), stream);
 }
 
 void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits,

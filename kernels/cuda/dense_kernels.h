@@ -21,6 +21,9 @@ void axpy(size_t n, float alpha, const float* x, float* y, cudaStream_t stream);
 void sum_squares(size_t n, const float* x, double* partials, double* out, cudaStream_t stream);
 // *flag = 1 if any element is NaN or ±Inf (caller zeroes *flag first).
 void find_nonfinite(size_t n, const float* x, unsigned int* flag, cudaStream_t stream);
+// Gradient clipping with the norm left on the device: norm = √sum_squares[0]; if norm > max_norm,
+// g *= float(max_norm / (norm + 1e-6)) (the CPU path's arithmetic; a NaN norm scales nothing).
+void clip_by_norm(size_t n, float* g, const double* sum_squares, double max_norm, cudaStream_t stream);
 
 // y[r, :] = b for r < M (y row-major [M, cols]); prepares a GEMM with beta = 1.
 void broadcast_rows(int M, int cols, const float* b, float* y, cudaStream_t stream);
@@ -33,7 +36,7 @@ void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* t
 void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable, int* bad,
                         cudaStream_t stream);
 
-// out[0] = Σ (pred - target)² in double; if grad, grad = grad_coef·(pred - target).
+// out[0] = Σ (pred - target)² / n in double; if grad, grad = grad_coef·(pred - target).
 void mse(size_t n, const float* pred, const float* target, float* grad, float grad_coef, double* partials,
          double* out, cudaStream_t stream);
 // One block per row. out[0] = Σ_rows (logsumexp - logit[target]) in double, out[1] = rows whose argmax

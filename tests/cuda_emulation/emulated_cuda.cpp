@@ -6,13 +6,22 @@
 // GpuContext::gemm is checked against cuBLAS's rules; the RNN step launchers run the kernels' real
 // per-thread bodies (kernels/cuda/rnn_step.cuh, host-compilable) in a loop over the threads. The dense
 // launchers compute their results on the host (mostly through the CPU backend), so the dense kernels' device
-// code itself is only exercised on a GPU (scripts/gpu_check.sh).
+// code itself is only exercised on a GPU (scripts/gpu_check.sh). Work is deferred as on a device: launches,
+// memsets and asynchronous copies are queued and run only when the host waits (stream or event
+// synchronisation, cudaFree, a copy into pageable memory), so host code that reads a result before waiting
+// for it, or overwrites a pinned buffer a queued copy still reads, computes wrong numbers here too; and the
+// waits are counted (emulation.h), so a test can check how often a training step makes the host wait.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -26,10 +35,53 @@
 #include "tests/cuda_emulation/emulation.h"
 
 // ---- runtime ------------------------------------------------------------------------------------------
+// One in-order queue stands for the device (the module uses one stream per backend, and the tests one backend
+// at a time): launches, memsets and copies whose host side need not be waited for are queued, and run when
+// the host waits — as on a GPU, where they run later, on the device.
 
 namespace {
 int current_device = 0;
+fusedrnn::emulation::Counters counts;
+
+struct Queue {
+    std::deque<std::function<void()>> ops;
+    long enqueued = 0, executed = 0;  // sequence numbers: op k is the k-th ever queued
+};
+Queue queue;
+std::map<const void*, size_t> pinned_bytes;  // blocks from cudaMallocHost and their sizes
+
+void enqueue(std::function<void()> op) {
+    queue.ops.push_back(std::move(op));
+    ++queue.enqueued;
+}
+// Runs the queued work up to op `seq`. An op that throws (a launcher's error) is dropped and its exception
+// reaches the waiting host call, as a kernel's error does on a GPU.
+void run_until(long seq) {
+    while (queue.executed < seq && !queue.ops.empty()) {
+        auto op = std::move(queue.ops.front());
+        queue.ops.pop_front();
+        ++queue.executed;
+        op();
+    }
+}
+void drain() { run_until(queue.enqueued); }
+
+bool is_pinned(const void* p) {
+    auto it = pinned_bytes.upper_bound(p);
+    if (it == pinned_bytes.begin()) return false;
+    --it;
+    return static_cast<const char*>(p) < static_cast<const char*>(it->first) + it->second;
+}
+
+struct Event {
+    long seq = 0;  // the queue position recorded
+};
 }  // namespace
+
+namespace fusedrnn::emulation {
+Counters counters() { return counts; }
+void reset_counters() { counts = Counters{}; }
+}  // namespace fusedrnn::emulation
 
 cudaError_t cudaGetDevice(int* device) {
     *device = current_device;
@@ -44,8 +96,15 @@ cudaError_t cudaStreamCreateWithFlags(cudaStream_t* stream, unsigned) {
     *stream = reinterpret_cast<cudaStream_t>(&token);
     return cudaSuccess;
 }
-cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaStreamDestroy(cudaStream_t) {
+    drain();
+    return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t) {
+    ++counts.stream_syncs;
+    drain();
+    return cudaSuccess;
+}
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
     *value = attr == cudaDevAttrComputeCapabilityMajor ? 9 : 0;  // sm_90
     return cudaSuccess;
@@ -54,6 +113,7 @@ cudaError_t cudaGetLastError() { return cudaSuccess; }
 const char* cudaGetErrorName(cudaError_t) { return "cudaErrorEmulated"; }
 const char* cudaGetErrorString(cudaError_t) { return "error in the host emulation"; }
 cudaError_t cudaMalloc(void** ptr, size_t bytes) {
+    ++counts.mallocs;
     *ptr = std::malloc(std::max<size_t>(bytes, 1));
     if (!*ptr) return cudaErrorMemoryAllocation;
     const uint32_t nan_bits = 0x7fc00badu;  // a quiet NaN in every float slot
@@ -62,14 +122,25 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
     return cudaSuccess;
 }
 cudaError_t cudaFree(void* ptr) {
+    if (ptr) {
+        ++counts.implicit_syncs;  // cudaFree waits for the device
+        drain();
+    }
     std::free(ptr);
     return cudaSuccess;
 }
 cudaError_t cudaMallocHost(void** ptr, size_t bytes) {
     *ptr = std::malloc(std::max<size_t>(bytes, 1));
-    return *ptr ? cudaSuccess : cudaErrorMemoryAllocation;
+    if (!*ptr) return cudaErrorMemoryAllocation;
+    pinned_bytes[*ptr] = std::max<size_t>(bytes, 1);
+    return cudaSuccess;
 }
 cudaError_t cudaFreeHost(void* ptr) {
+    if (ptr) {
+        ++counts.implicit_syncs;
+        drain();
+        pinned_bytes.erase(ptr);
+    }
     std::free(ptr);
     return cudaSuccess;
 }
@@ -77,12 +148,60 @@ cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
     *free_bytes = *total_bytes = size_t(1) << 30;
     return cudaSuccess;
 }
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
-    std::memmove(dst, src, bytes);
-    return cudaSuccess;
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+    switch (kind) {
+    case cudaMemcpyHostToDevice:
+        if (is_pinned(src)) {  // read when the copy runs: the host must not overwrite src before then
+            ++counts.uploads_pinned;
+            enqueue([=] { std::memmove(dst, src, bytes); });
+        } else {  // staged by the driver before the call returns
+            ++counts.uploads_pageable;
+            auto staged = std::make_shared<std::vector<char>>(static_cast<const char*>(src),
+                                                              static_cast<const char*>(src) + bytes);
+            enqueue([=] { std::memmove(dst, staged->data(), bytes); });
+        }
+        return cudaSuccess;
+    case cudaMemcpyDeviceToHost:
+        ++counts.downloads;
+        if (is_pinned(dst)) {  // lands when the copy runs: the host reads it after a wait
+            enqueue([=] { std::memmove(dst, src, bytes); });
+        } else {  // into pageable memory the call returns when the copy is done
+            ++counts.implicit_syncs;
+            drain();
+            std::memmove(dst, src, bytes);
+        }
+        return cudaSuccess;
+    case cudaMemcpyDeviceToDevice:
+        ++counts.launches;
+        enqueue([=] { std::memmove(dst, src, bytes); });
+        return cudaSuccess;
+    case cudaMemcpyHostToHost:
+        drain();
+        std::memmove(dst, src, bytes);
+        return cudaSuccess;
+    }
+    return cudaErrorInvalidValue;
 }
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t) {
-    std::memset(dst, value, bytes);
+    ++counts.launches;
+    enqueue([=] { std::memset(dst, value, bytes); });
+    return cudaSuccess;
+}
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* event, unsigned) {
+    *event = reinterpret_cast<cudaEvent_t>(new Event);
+    return cudaSuccess;
+}
+cudaError_t cudaEventDestroy(cudaEvent_t event) {
+    delete reinterpret_cast<Event*>(event);
+    return cudaSuccess;
+}
+cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t) {
+    reinterpret_cast<Event*>(event)->seq = queue.enqueued;
+    return cudaSuccess;
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t event) {
+    ++counts.event_waits;
+    run_until(reinterpret_cast<Event*>(event)->seq);
     return cudaSuccess;
 }
 
@@ -99,38 +218,45 @@ cublasStatus_t cublasSetMathMode(cublasHandle_t, cublasMath_t) { return CUBLAS_S
 cublasStatus_t cublasSetPointerMode(cublasHandle_t, cublasPointerMode_t) { return CUBLAS_STATUS_SUCCESS; }
 
 // C = α·op(A)·op(B) + β·C, column-major, accumulated in double; β = 0 never reads C (as cuBLAS: C may hold
-// NaN garbage then).
+// NaN garbage then). Arguments are checked when called, α and β read then (host pointer mode); the product
+// runs queued.
 cublasStatus_t cublasSgemm(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                            const float* alpha, const float* A, int lda, const float* B, int ldb, const float* beta,
                            float* C, int ldc) {
     if (m < 0 || n < 0 || k < 0 || lda < std::max(1, ta == CUBLAS_OP_N ? m : k) ||
         ldb < std::max(1, tb == CUBLAS_OP_N ? k : n) || ldc < std::max(1, m))
         return CUBLAS_STATUS_INVALID_VALUE;
-    auto a = [&](int i, int p) { return ta == CUBLAS_OP_N ? A[i + size_t(p) * lda] : A[p + size_t(i) * lda]; };
-    auto b = [&](int p, int j) { return tb == CUBLAS_OP_N ? B[p + size_t(j) * ldb] : B[j + size_t(p) * ldb]; };
-    for (int j = 0; j < n; ++j)
-        for (int i = 0; i < m; ++i) {
-            double acc = 0;
-            for (int p = 0; p < k; ++p) acc += double(a(i, p)) * double(b(p, j));
-            float& c = C[i + size_t(j) * ldc];
-            c = float(double(*alpha) * acc + (*beta == 0.f ? 0.0 : double(*beta) * double(c)));
-        }
+    ++counts.launches;
+    enqueue([=, alpha = *alpha, beta = *beta] {
+        auto a = [&](int i, int p) { return ta == CUBLAS_OP_N ? A[i + size_t(p) * lda] : A[p + size_t(i) * lda]; };
+        auto b = [&](int p, int j) { return tb == CUBLAS_OP_N ? B[p + size_t(j) * ldb] : B[j + size_t(p) * ldb]; };
+        for (int j = 0; j < n; ++j)
+            for (int i = 0; i < m; ++i) {
+                double acc = 0;
+                for (int p = 0; p < k; ++p) acc += double(a(i, p)) * double(b(p, j));
+                float& c = C[i + size_t(j) * ldc];
+                c = float(double(alpha) * acc + (beta == 0.f ? 0.0 : double(beta) * double(c)));
+            }
+    });
     return CUBLAS_STATUS_SUCCESS;
 }
 
 cublasStatus_t cublasSgemv(cublasHandle_t, cublasOperation_t trans, int m, int n, const float* alpha, const float* A,
                            int lda, const float* x, int incx, const float* beta, float* y, int incy) {
     if (m < 0 || n < 0 || lda < std::max(1, m) || incx == 0 || incy == 0) return CUBLAS_STATUS_INVALID_VALUE;
-    const int rows = trans == CUBLAS_OP_N ? m : n, inner = trans == CUBLAS_OP_N ? n : m;
-    for (int i = 0; i < rows; ++i) {
-        double acc = 0;
-        for (int j = 0; j < inner; ++j) {
-            const float aij = trans == CUBLAS_OP_N ? A[i + size_t(j) * lda] : A[j + size_t(i) * lda];
-            acc += double(aij) * double(x[size_t(j) * size_t(incx)]);
+    ++counts.launches;
+    enqueue([=, alpha = *alpha, beta = *beta] {
+        const int rows = trans == CUBLAS_OP_N ? m : n, inner = trans == CUBLAS_OP_N ? n : m;
+        for (int i = 0; i < rows; ++i) {
+            double acc = 0;
+            for (int j = 0; j < inner; ++j) {
+                const float aij = trans == CUBLAS_OP_N ? A[i + size_t(j) * lda] : A[j + size_t(i) * lda];
+                acc += double(aij) * double(x[size_t(j) * size_t(incx)]);
+            }
+            float& out = y[size_t(i) * size_t(incy)];
+            out = float(double(alpha) * acc + (beta == 0.f ? 0.0 : double(beta) * double(out)));
         }
-        float& out = y[size_t(i) * size_t(incy)];
-        out = float(double(*alpha) * acc + (*beta == 0.f ? 0.0 : double(*beta) * double(out)));
-    }
+    });
     return CUBLAS_STATUS_SUCCESS;
 }
 
@@ -177,64 +303,97 @@ Backend<float>& cpu() {
 }
 }  // namespace
 
-void fill(size_t n, float* x, float value, cudaStream_t) { cpu().fill(n, x, value); }
-void scale(size_t n, float* x, float alpha, cudaStream_t) { cpu().scale(n, x, alpha); }
-void axpy(size_t n, float alpha, const float* x, float* y, cudaStream_t) { cpu().axpy(n, alpha, x, y); }
+// Each launcher queues its work (arguments captured by value, as a kernel launch takes them).
+#define FR_EMULATED_LAUNCH(...) (++counts.launches, enqueue([=] { __VA_ARGS__; }))
+
+void fill(size_t n, float* x, float value, cudaStream_t) { FR_EMULATED_LAUNCH(cpu().fill(n, x, value)); }
+void scale(size_t n, float* x, float alpha, cudaStream_t) { FR_EMULATED_LAUNCH(cpu().scale(n, x, alpha)); }
+void axpy(size_t n, float alpha, const float* x, float* y, cudaStream_t) {
+    FR_EMULATED_LAUNCH(cpu().axpy(n, alpha, x, y));
+}
 void broadcast_rows(int M, int cols, const float* b, float* y, cudaStream_t) {
-    for (size_t i = 0; i < size_t(M) * size_t(cols); ++i) y[i] = b[i % size_t(cols)];
+    FR_EMULATED_LAUNCH(for (size_t i = 0; i < size_t(M) * size_t(cols); ++i) y[i] = b[i % size_t(cols)]);
 }
-void sum_squares(size_t n, const float* x, double*, double* out, cudaStream_t) { *out = cpu().sum_squares(n, x); }
+void sum_squares(size_t n, const float* x, double*, double* out, cudaStream_t) {
+    FR_EMULATED_LAUNCH(*out = cpu().sum_squares(n, x));
+}
 void find_nonfinite(size_t n, const float* x, unsigned int* flag, cudaStream_t) {
-    if (!cpu().all_finite(n, x)) *flag = 1;
+    FR_EMULATED_LAUNCH(if (!cpu().all_finite(n, x)) *flag = 1);
 }
-void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out, int*, cudaStream_t) {
-    cpu().embedding_forward(n, V, dim, ids, table, out);
+// Bad ids raise the flag and leave their rows alone, as the kernels do.
+void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out, int* bad,
+                       cudaStream_t) {
+    FR_EMULATED_LAUNCH(for (int i = 0; i < n; ++i) {
+        if (ids[i] < 0 || ids[i] >= V) *bad = 1;
+        else std::memcpy(out + size_t(i) * dim, table + size_t(ids[i]) * dim, size_t(dim) * sizeof(float));
+    });
 }
-void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable, int*,
+void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable, int* bad,
                         cudaStream_t) {
-    cpu().embedding_backward(n, V, dim, ids, dout, dtable);
+    FR_EMULATED_LAUNCH(for (int i = 0; i < n; ++i) {
+        if (ids[i] < 0 || ids[i] >= V) *bad = 1;
+        else
+            for (int k = 0; k < dim; ++k) dtable[size_t(ids[i]) * dim + k] += dout[size_t(i) * dim + k];
+    });
 }
-// out[0] = Σ (pred - target)²; grad = grad_coef·(pred - target).
+// out[0] = Σ (pred - target)² / n; grad = grad_coef·(pred - target).
 void mse(size_t n, const float* pred, const float* target, float* grad, float grad_coef, double*, double* out,
          cudaStream_t) {
-    double sum = 0;
-    for (size_t i = 0; i < n; ++i) {
-        const float d = pred[i] - target[i];
-        sum += double(d) * double(d);
-        if (grad) grad[i] = grad_coef * d;
-    }
-    *out = sum;
+    FR_EMULATED_LAUNCH({
+        double sum = 0;
+        for (size_t i = 0; i < n; ++i) {
+            const float d = pred[i] - target[i];
+            sum += double(d) * double(d);
+            if (grad) grad[i] = grad_coef * d;
+        }
+        *out = sum / double(n);
+    });
 }
-// out[0] = Σ_rows loss, out[1] = rows predicted right; dlogits = grad_coef·(softmax - onehot). (A bad target
-// throws from the CPU backend here, where the kernel would raise the flag that GpuBackend turns into an error.)
+// g *= max_norm / (norm + 1e-6) where norm = √sum_squares[0] > max_norm, read when it runs.
+void clip_by_norm(size_t n, float* g, const double* sum_squares, double max_norm, cudaStream_t) {
+    FR_EMULATED_LAUNCH({
+        const double norm = std::sqrt(*sum_squares);
+        if (norm > max_norm) cpu().scale(n, g, float(max_norm / (norm + 1e-6)));
+    });
+}
+// out[0] = Σ_rows loss, out[1] = rows predicted right; dlogits = grad_coef·(softmax - onehot). A bad target
+// raises the flag (and the host throws after reading it), as in the kernel.
 void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits, float grad_coef,
-                           double*, double* out, int*, cudaStream_t) {
-    const LossResult r = cpu().softmax_cross_entropy(M, V, logits, targets, dlogits, grad_coef * float(M));
-    out[0] = r.loss * M;
-    out[1] = double(r.correct);
+                           double*, double* out, int* bad, cudaStream_t) {
+    FR_EMULATED_LAUNCH({
+        for (int r = 0; r < M; ++r)
+            if (targets[r] < 0 || targets[r] >= V) {
+                *bad = 1;
+                return;
+            }
+        const LossResult res = cpu().softmax_cross_entropy(M, V, logits, targets, dlogits, grad_coef * float(M));
+        out[0] = res.loss * M;
+        out[1] = double(res.correct);
+    });
 }
 void sgd_step(size_t n, float* p, const float* g, float* m, float lr, float momentum, float weight_decay,
               cudaStream_t) {
-    cpu().sgd_step(n, p, g, m, lr, momentum, weight_decay);
+    FR_EMULATED_LAUNCH(cpu().sgd_step(n, p, g, m, lr, momentum, weight_decay));
 }
 // The kernel's update with the bias corrections the host computed (GpuBackend::adam_step).
 void adam_step(size_t n, float* p, const float* g, float* m, float* v, float beta1, float beta2, float eps,
                float step_size, float inv_sqrt_bc2, float weight_decay, cudaStream_t) {
-    for (size_t i = 0; i < n; ++i) {
+    FR_EMULATED_LAUNCH(for (size_t i = 0; i < n; ++i) {
         const float d = g[i] + weight_decay * p[i];
         m[i] = beta1 * m[i] + (1.f - beta1) * d;
         v[i] = beta2 * v[i] + (1.f - beta2) * d * d;
         p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
-    }
+    });
 }
 void rmsprop_step(size_t n, float* p, const float* g, float* s, float lr, float alpha, float eps, float weight_decay,
                   cudaStream_t) {
-    cpu().rmsprop_step(n, p, g, s, lr, alpha, eps, weight_decay);
+    FR_EMULATED_LAUNCH(cpu().rmsprop_step(n, p, g, s, lr, alpha, eps, weight_decay));
 }
 void gather_windows(const float* series, int F, const int64_t* starts, int B, int Tin, int in_step, int horizon,
                     int out_offset, int out_step, const int32_t* target_cols, int K, float* x, float* y,
                     cudaStream_t) {
-    cpu().gather_windows(series, F, starts, B, Tin, in_step, horizon, out_offset, out_step, target_cols, K, x, y);
+    FR_EMULATED_LAUNCH(
+        cpu().gather_windows(series, F, starts, B, Tin, in_step, horizon, out_offset, out_step, target_cols, K, x, y));
 }
 void scatter_params(size_t, const int32_t*, const float*, float*, cudaStream_t) { not_emulated("scatter_params"); }
 void gather_add_params(size_t, const int32_t*, const float*, float*, cudaStream_t) {
@@ -261,27 +420,27 @@ void rnn_step_forward(CellType cell_type, const RnnStepForward& a, cudaStream_t)
     cell::dispatch(cell_type, [&](auto tag) {
         using Cell = decltype(tag);
         if constexpr (Cell::kResetBefore) FR_GPU_FAIL("the reset-before GRU runs in two phases");
-        else run_threads(a.N, a.H, [&](int n, int j) { step::forward<Cell>(a, n, j); });
+        else FR_EMULATED_LAUNCH(run_threads(a.N, a.H, [&](int n, int j) { step::forward<Cell>(a, n, j); }));
     });
 }
 void gru_rb_forward_gates(const RnnStepForward& a, cudaStream_t) {
-    run_threads(a.N, a.H, [&](int n, int j) { step::rb_forward_gates(a, n, j); });
+    FR_EMULATED_LAUNCH(run_threads(a.N, a.H, [&](int n, int j) { step::rb_forward_gates(a, n, j); }));
 }
 void gru_rb_forward_output(const RnnStepForward& a, cudaStream_t) {
-    run_threads(a.N, a.H, [&](int n, int j) { step::rb_forward_output(a, n, j); });
+    FR_EMULATED_LAUNCH(run_threads(a.N, a.H, [&](int n, int j) { step::rb_forward_output(a, n, j); }));
 }
 void rnn_step_backward(CellType cell_type, const RnnStepBackward& a, cudaStream_t) {
     cell::dispatch(cell_type, [&](auto tag) {
         using Cell = decltype(tag);
         if constexpr (Cell::kResetBefore) FR_GPU_FAIL("the reset-before GRU runs in two phases");
-        else run_threads(a.N, a.H, [&](int n, int j) { step::backward<Cell>(a, n, j); });
+        else FR_EMULATED_LAUNCH(run_threads(a.N, a.H, [&](int n, int j) { step::backward<Cell>(a, n, j); }));
     });
 }
 void gru_rb_backward_output(const RnnStepBackward& a, cudaStream_t) {
-    run_threads(a.N, a.H, [&](int n, int j) { step::rb_backward_output(a, n, j); });
+    FR_EMULATED_LAUNCH(run_threads(a.N, a.H, [&](int n, int j) { step::rb_backward_output(a, n, j); }));
 }
 void gru_rb_backward_gates(const RnnStepBackward& a, cudaStream_t) {
-    run_threads(a.N, a.H, [&](int n, int j) { step::rb_backward_gates(a, n, j); });
+    FR_EMULATED_LAUNCH(run_threads(a.N, a.H, [&](int n, int j) { step::rb_backward_gates(a, n, j); }));
 }
 
 }  // namespace gpu

@@ -312,6 +312,74 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingMatchesCpuBackend) {
     EXPECT_LT(cpu.history.back().val_loss, cpu.history.front().val_loss);  // it trained
 }
 
+// What the issue asks of the GPU pipeline: nothing crosses PCIe per training step but the batch's window starts,
+// and the host never waits for a step. Two runs that differ only in the number of training steps (4 or 68 per
+// epoch; the same validation and checkpoints) are counted: the 64 extra steps may add 64 uploads from pinned
+// memory (the starts), two read-backs of the per-step results (every 32 steps), and nothing else — no waits
+// for the device per step, no uploads from pageable memory (which may wait), no allocations (a cudaFree waits
+// for the whole device). The longer run's numbers match the CPU backend's, across read-back blocks.
+TEST(GpuBackendOnHostEmulation, ForecasterTrainingStepsDoNotWaitForTheDevice) {
+    data::SyntheticConfig sc;
+    sc.stations = 2;
+    sc.years = 3;
+    sc.start_year = 2021;
+    sc.seed = 8;
+    data::DatasetConfig dc;
+    dc.window.input_len = 12;
+    dc.window.horizon = 4;
+    dc.split = data::SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
+    dc.stride = 5;
+    const data::WindowedDataset ds = data::build_dataset(data::generate_synthetic(sc), dc);
+    struct Run {
+        emulation::Counters counts;
+        std::vector<EpochRecord> history;
+        std::vector<float> params;
+    };
+    auto train = [&](const std::shared_ptr<Backend<float>>& be, long steps) {
+        ForecastDataset dev = ForecastDataset::from_windowed(*be, ds);
+        dev.limit_evaluation(64);
+        Forecaster model(be, {CellType::Gru, ds.num_vars(), 8, 1, false}, 4 * ds.num_targets(), 3);
+        OptimizerConfig oc;
+        oc.lr = 3e-3f;
+        auto opt = make_optimizer(model.params(), oc);
+        TrainOptions o;
+        o.epochs = 2;
+        o.batch = 16;
+        o.steps_per_epoch = steps;
+        o.clip = 0.5;
+        o.patience = 0;
+        o.seed = 2;
+        o.out_dir = testing::temp_dir();
+        ForecastTrainer trainer(model, *opt, dev, o);
+        emulation::reset_counters();
+        Run r;
+        r.history = trainer.fit();
+        r.counts = emulation::counters();
+        r.params = model.params().values_to_host();
+        return r;
+    };
+    const Run brief = train(gpu::make_fused_backend(0), 4);
+    const Run longer = train(gpu::make_fused_backend(0), 68);
+    const long extra_steps = 2 * 64;  // two epochs
+    const emulation::Counters &a = brief.counts, &b = longer.counts;
+    EXPECT_EQ(b.uploads_pinned - a.uploads_pinned, extra_steps) << "one upload per step: the window starts";
+    EXPECT_EQ(b.uploads_pageable, a.uploads_pageable) << "per-step uploads from pageable memory";
+    EXPECT_EQ(b.mallocs, a.mallocs) << "per-step device allocations";
+    EXPECT_LE(b.downloads - a.downloads, extra_steps / 32) << "per-step copies to the host";
+    // A read-back is a copy into pageable memory and a stream synchronisation: two counted waits.
+    EXPECT_LE(b.syncs() - a.syncs(), 2 * (extra_steps / 32)) << "the host waited for the device during training steps";
+    EXPECT_GT(b.launches - a.launches, extra_steps * 10) << "the steps were not queued at all?";
+
+    const Run cpu = train(make_backend("cpu"), 68);
+    ASSERT_EQ(longer.history.size(), cpu.history.size());
+    for (size_t e = 0; e < cpu.history.size(); ++e) {
+        EXPECT_NEAR(longer.history[e].train_loss, cpu.history[e].train_loss, 1e-6 * cpu.history[e].train_loss) << e;
+        EXPECT_NEAR(longer.history[e].val_loss, cpu.history[e].val_loss, 1e-6 * cpu.history[e].val_loss) << e;
+        EXPECT_NEAR(longer.history[e].grad_norm, cpu.history[e].grad_norm, 1e-5 * cpu.history[e].grad_norm) << e;
+    }
+    EXPECT_LT(rel_error(longer.params, cpu.params), 1e-5);
+}
+
 // Language-model training on a GPU backend — embedding, the recurrent stack with its state carried across
 // chunks (stream mode) or fresh per window (window mode), softmax cross-entropy, truncated BPTT, Adam — against
 // the same run on the CPU backend.
