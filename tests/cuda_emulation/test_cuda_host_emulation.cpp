@@ -257,22 +257,37 @@ TEST(GpuBackendOnHostEmulation, LinearMatchesCpuBackendInDouble) {
     for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(close(a[i], b[i], names[i]));
 }
 
+// Two synthetic stations, 2021 to train, 2022 to validate, 2023 to test.
+data::WindowedDataset station_dataset(uint64_t seed, int input_len, int horizon, int stride) {
+    data::SyntheticConfig sc;
+    sc.stations = 2;
+    sc.years = 3;
+    sc.start_year = 2021;
+    sc.seed = seed;
+    data::DatasetConfig dc;
+    dc.window.input_len = input_len;
+    dc.window.horizon = horizon;
+    dc.split = data::SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
+    dc.stride = stride;
+    return data::build_dataset(data::generate_synthetic(sc), dc);
+}
+
+// Epoch records of the same run on two backends: losses within 1e-6, gradient norms within 1e-5 (relative).
+void expect_same_history(const std::vector<EpochRecord>& gpu, const std::vector<EpochRecord>& cpu) {
+    ASSERT_EQ(gpu.size(), cpu.size());
+    for (size_t e = 0; e < cpu.size(); ++e) {
+        EXPECT_NEAR(gpu[e].train_loss, cpu[e].train_loss, 1e-6 * cpu[e].train_loss) << e;
+        EXPECT_NEAR(gpu[e].val_loss, cpu[e].val_loss, 1e-6 * cpu[e].val_loss) << e;
+        EXPECT_NEAR(gpu[e].grad_norm, cpu[e].grad_norm, 1e-5 * cpu[e].grad_norm) << e;
+    }
+}
+
 // The station forecaster's training path on a GPU backend — the normalized series uploaded to the device, each
 // step's window starts uploaded and gathered there, forward, MSE, backward, gradient clipping, Adam, validation,
 // checkpoints, then the test evaluation — against the same run on the CPU backend: the same batches, so the
 // same losses and weights up to float rounding (the GEMMs accumulate differently).
 TEST(GpuBackendOnHostEmulation, ForecasterTrainingMatchesCpuBackend) {
-    data::SyntheticConfig sc;
-    sc.stations = 2;
-    sc.years = 3;
-    sc.start_year = 2021;
-    sc.seed = 5;
-    data::DatasetConfig dc;
-    dc.window.input_len = 24;
-    dc.window.horizon = 6;
-    dc.split = data::SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
-    dc.stride = 17;
-    const data::WindowedDataset ds = data::build_dataset(data::generate_synthetic(sc), dc);
+    const data::WindowedDataset ds = station_dataset(5, 24, 6, 17);
     struct Run {
         std::vector<EpochRecord> history;
         std::vector<float> params;
@@ -301,12 +316,7 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingMatchesCpuBackend) {
     };
     const Run gpu = train(gpu::make_fused_backend(0));
     const Run cpu = train(make_backend("cpu"));
-    ASSERT_EQ(gpu.history.size(), cpu.history.size());
-    for (size_t e = 0; e < cpu.history.size(); ++e) {
-        EXPECT_NEAR(gpu.history[e].train_loss, cpu.history[e].train_loss, 1e-6 * cpu.history[e].train_loss) << e;
-        EXPECT_NEAR(gpu.history[e].val_loss, cpu.history[e].val_loss, 1e-6 * cpu.history[e].val_loss) << e;
-        EXPECT_NEAR(gpu.history[e].grad_norm, cpu.history[e].grad_norm, 1e-5 * cpu.history[e].grad_norm) << e;
-    }
+    expect_same_history(gpu.history, cpu.history);
     EXPECT_LT(rel_error(gpu.params, cpu.params), 1e-5);
     EXPECT_NEAR(gpu.test_mse, cpu.test_mse, 1e-6 * cpu.test_mse);
     EXPECT_LT(cpu.history.back().val_loss, cpu.history.front().val_loss);  // it trained
@@ -319,17 +329,7 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingMatchesCpuBackend) {
 // for the device per step, no uploads from pageable memory (which may wait), no allocations (a cudaFree waits
 // for the whole device). The longer run's numbers match the CPU backend's, across read-back blocks.
 TEST(GpuBackendOnHostEmulation, ForecasterTrainingStepsDoNotWaitForTheDevice) {
-    data::SyntheticConfig sc;
-    sc.stations = 2;
-    sc.years = 3;
-    sc.start_year = 2021;
-    sc.seed = 8;
-    data::DatasetConfig dc;
-    dc.window.input_len = 12;
-    dc.window.horizon = 4;
-    dc.split = data::SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
-    dc.stride = 5;
-    const data::WindowedDataset ds = data::build_dataset(data::generate_synthetic(sc), dc);
+    const data::WindowedDataset ds = station_dataset(8, 12, 4, 5);
     struct Run {
         emulation::Counters counts;
         std::vector<EpochRecord> history;
@@ -371,12 +371,7 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingStepsDoNotWaitForTheDevice) {
     EXPECT_GT(b.launches - a.launches, extra_steps * 10) << "the steps were not queued at all?";
 
     const Run cpu = train(make_backend("cpu"), 68);
-    ASSERT_EQ(longer.history.size(), cpu.history.size());
-    for (size_t e = 0; e < cpu.history.size(); ++e) {
-        EXPECT_NEAR(longer.history[e].train_loss, cpu.history[e].train_loss, 1e-6 * cpu.history[e].train_loss) << e;
-        EXPECT_NEAR(longer.history[e].val_loss, cpu.history[e].val_loss, 1e-6 * cpu.history[e].val_loss) << e;
-        EXPECT_NEAR(longer.history[e].grad_norm, cpu.history[e].grad_norm, 1e-5 * cpu.history[e].grad_norm) << e;
-    }
+    expect_same_history(longer.history, cpu.history);
     EXPECT_LT(rel_error(longer.params, cpu.params), 1e-5);
 }
 
