@@ -352,6 +352,23 @@ TEST(DataCsv, Weather5kMaskCountsOrDropsFilledValues) {
     EXPECT_EQ(dropped.missing_values, 1);  // the empty cell only
     EXPECT_NE(dropped.summary().find("3 filled-in values (the file's mask) masked as missing"), std::string::npos);
 
+    // A line whose time repeats an earlier one is dropped, and its filled-in values with it: not counted.
+    const std::string dup = write_file(dir, "st3.csv",
+                                       "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP,MASK\n"
+                                       "2014-01-01 00:00:00,1,2,3,4,5,[1 1 1 1 0]\n"
+                                       "2014-01-01 00:00:00,1,2,3,4,5,[0 0 1 1 1]\n"
+                                       "2014-01-01 01:00:00,1,2,3,4,5,[1 1 1 1 1]\n");
+    for (bool drop : {false, true}) {
+        CsvFormat g = weather5k_format();
+        g.drop_filled = drop;
+        ReadReport rep;
+        const StationSeries c = read_csv_station(dup, g, rep);
+        EXPECT_EQ(rep.duplicate_times, 1);
+        EXPECT_EQ(drop ? rep.filled_dropped : rep.filled_kept, 1) << "SLP at 00:00 only";
+        EXPECT_EQ(drop ? rep.filled_kept : rep.filled_dropped, 0);
+        EXPECT_FLOAT_EQ(c.at(0, 0), 1.f);  // the first line's TMP, observed
+    }
+
     // Malformed masks name the file, line and column.
     const std::string short_mask = write_file(dir, "st2.csv",
                                               "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP,MASK\n"

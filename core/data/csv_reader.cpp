@@ -160,17 +160,20 @@ bool mask_flags(const std::string& cell, size_t mask_idx, const std::vector<std:
     return false;
 }
 
-// Applies the mask to the first features.size() values (the features come first in `values`).
-void apply_mask(const std::vector<bool>& observed, bool drop, float* values, ReadReport& report) {
+// Applies the mask to the first features.size() values (the features come first in `values`) and says how
+// many were filled in (the grid counts them if the line is kept).
+FilledValues apply_mask(const std::vector<bool>& observed, bool drop, float* values) {
+    FilledValues filled;
     for (size_t k = 0; k < observed.size(); ++k) {
         if (observed[k] || std::isnan(values[k])) continue;  // an already missing value is not "filled"
         if (drop) {
             values[k] = kMissing;
-            ++report.filled_dropped;
+            ++filled.dropped;
         } else {
-            ++report.filled_kept;
+            ++filled.kept;
         }
     }
+    return filled;
 }
 
 }  // namespace
@@ -275,8 +278,9 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         // The name goes into messages and reports: made printable like any text from a file.
         if (station_name.empty() && name_idx < header.size()) station_name = printable(trim(fields[name_idx]));
         report.missing_values += missing;
-        if (masked) apply_mask(observed, format.drop_filled, values.data(), report);
-        grid.add(time, values.data(), reader.line_number(), report);
+        const FilledValues filled = masked ? apply_mask(observed, format.drop_filled, values.data())
+                                                  : FilledValues{};
+        grid.add(time, values.data(), reader.line_number(), report, filled);
     }
     FR_CHECK(grid.size() > 0, "{}: no data lines{}", path,
              report.skipped_lines > 0 ? " (all were skipped as malformed)" : "");

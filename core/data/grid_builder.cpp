@@ -32,7 +32,7 @@ bool GridBuilder::accepts(int64_t time, std::string& why) const {
     return false;
 }
 
-void GridBuilder::add(int64_t time, const float* values, int64_t line, ReadReport& report) {
+void GridBuilder::add(int64_t time, const float* values, int64_t line, ReadReport& report, FilledValues filled) {
     FR_CHECK(!files_.empty(), "GridBuilder::add before begin_file");
     if (floor_mod(time, step_) != 0) {
         FR_CHECK(rounding_ == TimeRounding::Nearest, "{}:{}: time {} is not on the {}-second grid of this format",
@@ -44,6 +44,10 @@ void GridBuilder::add(int64_t time, const float* values, int64_t line, ReadRepor
     values_.insert(values_.end(), values, values + vars_.size());
     file_of_.push_back(int32_t(files_.size() - 1));
     line_of_.push_back(line);
+    if (filled.kept || filled.dropped) {
+        filled_.resize(times_.size());
+        filled_.back() = filled;
+    }
 }
 
 StationSeries GridBuilder::build(const std::string& id, const std::string& name, ReadReport& report) {
@@ -84,6 +88,10 @@ StationSeries GridBuilder::build(const std::string& id, const std::string& name,
             continue;
         }
         taken[size_t(r)] = int64_t(i);
+        if (i < filled_.size()) {
+            report.filled_kept += filled_[i].kept;
+            report.filled_dropped += filled_[i].dropped;
+        }
         std::copy(values_.begin() + int64_t(i * F), values_.begin() + int64_t((i + 1) * F),
                   s.values.begin() + r * int64_t(F));
         ++filled;
@@ -94,6 +102,7 @@ StationSeries GridBuilder::build(const std::string& id, const std::string& name,
     values_.clear();
     file_of_.clear();
     line_of_.clear();
+    filled_.clear();
     return s;
 }
 

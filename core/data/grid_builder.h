@@ -12,6 +12,12 @@
 
 namespace fusedrnn::data {
 
+// How many of an observation's values the file's mask marks as filled in: kept as data, or already replaced
+// by NaN (--drop-filled). Counted in the report only if the observation is kept (not a duplicate time).
+struct FilledValues {
+    uint16_t kept = 0, dropped = 0;
+};
+
 class GridBuilder {
 public:
     GridBuilder(std::vector<std::string> vars, int64_t step, TimeRounding rounding);
@@ -24,7 +30,7 @@ public:
     bool accepts(int64_t time, std::string& why) const;
     // Adds one observation from line `line` of the current file: `values` holds vars.size() floats
     // (NaN = missing) in physical units. Throws under TimeRounding::Exact when `time` is off the grid.
-    void add(int64_t time, const float* values, int64_t line, ReadReport& report);
+    void add(int64_t time, const float* values, int64_t line, ReadReport& report, FilledValues filled = FilledValues());
     size_t size() const { return times_.size(); }
 
     // Builds the series (id, name, vars, start, step, values). Duplicate times keep the first
@@ -42,6 +48,7 @@ private:
     std::vector<std::string> files_;
     std::vector<int32_t> file_of_;  // per observation: index into files_
     std::vector<int64_t> line_of_;  // per observation: line number in that file
+    std::vector<FilledValues> filled_;    // per observation, only as far as the last one with filled values
 };
 
 }  // namespace fusedrnn::data
