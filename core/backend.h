@@ -138,7 +138,8 @@ public:
     // out[0] = Σ x², accumulated in double.
     virtual void sum_squares_into(size_t n, const S* x, double* out);
     // Gradient clipping by a norm that is in backend memory: norm = √sum_squares[0]; if norm > max_norm,
-    // g *= S(max_norm / (norm + 1e-6)) (torch.nn.utils.clip_grad_norm_). A NaN norm scales nothing.
+    // g *= S(max_norm / (norm + 1e-6)) (torch.nn.utils.clip_grad_norm_). A NaN norm scales nothing;
+    // max_norm <= 0 means no clipping (as clip_grad_norm's 0), and the call does nothing.
     virtual void clip_by_norm(size_t n, S* g, const double* sum_squares, double max_norm);
 
     // ---- optimizers over the flat buffer (one pass each) -----------------------------------------
@@ -199,6 +200,7 @@ void Backend<S>::sum_squares_into(size_t n, const S* x, double* out) {
 
 template <class S>
 void Backend<S>::clip_by_norm(size_t n, S* g, const double* sum_squares, double max_norm) {
+    if (!(max_norm > 0)) return;
     double sum = 0;
     copy_to_host(&sum, sum_squares, sizeof sum);
     const double norm = std::sqrt(sum);

@@ -199,6 +199,7 @@ void GpuBackend::sum_squares_into(size_t n, const float* x, double* out) {
 }
 
 void GpuBackend::clip_by_norm(size_t n, float* g_, const double* sum_squares, double max_norm) {
+    if (!(max_norm > 0)) return;  // no clipping (the kernel would zero the gradients)
     auto g = ctx_.guard();
     gpu::clip_by_norm(n, g_, sum_squares, max_norm, ctx_.stream());
 }

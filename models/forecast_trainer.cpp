@@ -240,8 +240,9 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     const auto t0 = Clock::now();
     const double seconds_before = st.seconds;
     const long windows_before = st.windows, first_step = st.steps_done;
-    // Whether the parameters the next step reads are finite (for the cause of a NaN loss).
-    bool params_finite = be.all_finite(params.size(), params.values());
+    // Whether the parameters the epoch starts from are finite (for the cause of a NaN loss; after that, an
+    // update that makes them non-finite stops the run at once).
+    const bool params_finite = be.all_finite(params.size(), params.values());
     double last_norm = 0;
 
     // Folds the queued steps' results into st, in step order; stops at the first non-finite one.
@@ -254,12 +255,16 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
             const double norm = std::sqrt(r[i * kSlotsPerStep + kGradSlot]);
             if (!std::isfinite(loss)) throw_nonfinite("loss", loss, st.epoch, s, steps, params_finite);
             if (!std::isfinite(norm)) throw_nonfinite("gradient norm", norm, st.epoch, s, steps, params_finite);
+            // Parameters the update made non-finite stop the run here, before anything could save them.
+            if (!std::isfinite(r[i * kSlotsPerStep + kParamSlot]))
+                throw NumericError(fmt::format("the parameters became NaN/Inf in the update of epoch {} step {}/{} "
+                                               "(gradient norm {:.4g}): training diverged (lower --lr or set --clip)",
+                                               st.epoch, s + 1, steps, norm));
             st.loss_sum += loss * queued_batch[i];
             st.norm_sum += norm;
             st.windows += queued_batch[i];
             st.steps_done = s + 1;
             last_norm = norm;
-            params_finite = std::isfinite(r[i * kSlotsPerStep + kParamSlot]);
         }
         queued_batch.clear();
         st.seconds = seconds_before + seconds_since(t0);
@@ -278,7 +283,7 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
         be.mse_into(pred.numel(), pred.data(), y_.data(), grad_.data(), 1.0f, results + kLossSlot);
         model_.backward(grad_);
         be.sum_squares_into(params.size(), params.grads(), results + kGradSlot);
-        if (o_.clip > 0) be.clip_by_norm(params.size(), params.grads(), results + kGradSlot, o_.clip);
+        be.clip_by_norm(params.size(), params.grads(), results + kGradSlot, o_.clip);  // no-op at clip 0
         opt_.step(params);
         be.sum_squares_into(params.size(), params.values(), results + kParamSlot);
         queued_batch.push_back(B);

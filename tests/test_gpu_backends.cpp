@@ -467,15 +467,24 @@ TEST(GpuDense, ResultsLeftOnTheDevice) {
         EXPECT_LT(rel_error(read_guarded(*be.gpu, g, "clip_by_norm"), want), 1e-7);
     }
 
-    const int uploads = 3 * 8 + 1;  // three times round the ring
+    // Uploads queued behind long device work, so the ring's slots are still in use when it comes round to
+    // them: three times round the ring, growing sizes, from one host buffer overwritten as soon as each
+    // call returns.
+    const int uploads = 3 * 8 + 1;
     std::vector<DevArray> dst;
     std::vector<std::vector<float>> sent;
+    for (int i = 0; i < uploads; ++i) {
+        sent.push_back(testing::random_vector<float>(size_t(100 + 500 * i), rng));
+        dst.push_back(DevArray{be.gpu->allocate(sent.back().size() * sizeof(float))});
+    }
+    const size_t busy_n = size_t(1) << 24;  // 64 MB, scaled 20 times: about a millisecond of queued work
+    auto busy = be.gpu->allocate(busy_n * sizeof(float));
+    be.gpu->fill(busy_n, static_cast<float*>(busy->data()), 1.f);
+    for (int k = 0; k < 20; ++k) be.gpu->scale(busy_n, static_cast<float*>(busy->data()), 1.f);
     std::vector<float> host;
     for (int i = 0; i < uploads; ++i) {
-        host = testing::random_vector<float>(size_t(100 + 500 * i), rng);
-        dst.push_back(DevArray{be.gpu->allocate(host.size() * sizeof(float))});
-        be.gpu->copy_from_host_async(dst.back().data(), host.data(), host.size() * sizeof(float));
-        sent.push_back(host);
+        host = sent[i];
+        be.gpu->copy_from_host_async(dst[i].data(), host.data(), host.size() * sizeof(float));
         std::fill(host.begin(), host.end(), std::nanf(""));  // reused at once, as the interface allows
     }
     for (int i = 0; i < uploads; ++i) {

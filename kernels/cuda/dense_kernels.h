@@ -22,7 +22,8 @@ void sum_squares(size_t n, const float* x, double* partials, double* out, cudaSt
 // *flag = 1 if any element is NaN or ±Inf (caller zeroes *flag first).
 void find_nonfinite(size_t n, const float* x, unsigned int* flag, cudaStream_t stream);
 // Gradient clipping with the norm left on the device: norm = √sum_squares[0]; if norm > max_norm,
-// g *= float(max_norm / (norm + 1e-6)) (the CPU path's arithmetic; a NaN norm scales nothing).
+// g *= float(max_norm / (norm + 1e-6)) (the CPU path's arithmetic; a NaN norm scales nothing). max_norm must
+// be positive (the caller skips the launch otherwise).
 void clip_by_norm(size_t n, float* g, const double* sum_squares, double max_norm, cudaStream_t stream);
 
 // y[r, :] = b for r < M (y row-major [M, cols]); prepares a GEMM with beta = 1.

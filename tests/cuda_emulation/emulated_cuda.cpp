@@ -17,10 +17,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -54,9 +56,14 @@ void enqueue(std::function<void()> op) {
     queue.ops.push_back(std::move(op));
     ++queue.enqueued;
 }
+// An error raised by queued work during a wait that must not throw (cudaFree is called from noexcept
+// destructors): kept, and thrown by the next wait that may.
+std::exception_ptr deferred_error;
+
 // Runs the queued work up to op `seq`. An op that throws (a launcher's error) is dropped and its exception
 // reaches the waiting host call, as a kernel's error does on a GPU.
 void run_until(long seq) {
+    if (deferred_error) std::rethrow_exception(std::exchange(deferred_error, nullptr));
     while (queue.executed < seq && !queue.ops.empty()) {
         auto op = std::move(queue.ops.front());
         queue.ops.pop_front();
@@ -65,6 +72,13 @@ void run_until(long seq) {
     }
 }
 void drain() { run_until(queue.enqueued); }
+void drain_noexcept() noexcept {
+    try {
+        drain();
+    } catch (...) {
+        if (!deferred_error) deferred_error = std::current_exception();
+    }
+}
 
 bool is_pinned(const void* p) {
     auto it = pinned_bytes.upper_bound(p);
@@ -124,7 +138,7 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
 cudaError_t cudaFree(void* ptr) {
     if (ptr) {
         ++counts.implicit_syncs;  // cudaFree waits for the device
-        drain();
+        drain_noexcept();
     }
     std::free(ptr);
     return cudaSuccess;
@@ -138,7 +152,7 @@ cudaError_t cudaMallocHost(void** ptr, size_t bytes) {
 cudaError_t cudaFreeHost(void* ptr) {
     if (ptr) {
         ++counts.implicit_syncs;
-        drain();
+        drain_noexcept();
         pinned_bytes.erase(ptr);
     }
     std::free(ptr);
@@ -200,8 +214,11 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t) {
     return cudaSuccess;
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
-    ++counts.event_waits;
-    run_until(reinterpret_cast<Event*>(event)->seq);
+    const long seq = reinterpret_cast<Event*>(event)->seq;
+    // Waiting for an event behind which nothing is queued is waiting for the whole device.
+    if (seq == queue.enqueued && queue.executed < seq) ++counts.full_event_waits;
+    else ++counts.event_waits;
+    run_until(seq);
     return cudaSuccess;
 }
 

@@ -19,9 +19,10 @@ struct Counters {
     long downloads = 0;         // device-to-host copies
     long stream_syncs = 0;      // cudaStreamSynchronize
     long implicit_syncs = 0;    // waits the runtime adds: cudaFree, cudaFreeHost, download to pageable memory
-    long event_waits = 0;       // cudaEventSynchronize (a wait for part of the queue)
+    long event_waits = 0;       // cudaEventSynchronize for part of the queue (work queued after the event)
+    long full_event_waits = 0;  // cudaEventSynchronize with pending work and none queued after the event
     long mallocs = 0;           // cudaMalloc
-    long syncs() const { return stream_syncs + implicit_syncs; }
+    long syncs() const { return stream_syncs + implicit_syncs + full_event_waits; }
 };
 Counters counters();
 void reset_counters();
