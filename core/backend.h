@@ -123,7 +123,8 @@ public:
     // mean((pred - target)²) over n elements; if grad != nullptr, grad = grad_scale·2(pred - target)/n.
     virtual LossResult mse(size_t n, const S* pred, const S* target, S* grad, S grad_scale) = 0;
     // Softmax cross-entropy over rows of logits[M, V] with integer targets[M] (mean over rows);
-    // if dlogits != nullptr, dlogits = grad_scale·(softmax - onehot)/M. Targets outside [0, V) throw.
+    // if dlogits != nullptr, dlogits = grad_scale·(softmax - onehot)/M. Targets outside [0, V) throw (as do
+    // embedding ids; a GPU backend checks them on the device and throws at its next wait, see cuda/gpu_backend.h).
     // dlogits must not alias logits (the GPU kernel reads a row's target logit after others are written).
     virtual LossResult softmax_cross_entropy(int M, int V, const S* logits, const int32_t* targets, S* dlogits,
                                              S grad_scale) = 0;
@@ -137,6 +138,10 @@ public:
     virtual void mse_into(size_t n, const S* pred, const S* target, S* grad, S grad_scale, double* out);
     // out[0] = Σ x², accumulated in double.
     virtual void sum_squares_into(size_t n, const S* x, double* out);
+    // out[0] = softmax_cross_entropy(...).loss (the mean), out[1] = .correct (as a double), with dlogits as
+    // softmax_cross_entropy writes it.
+    virtual void softmax_cross_entropy_into(int M, int V, const S* logits, const int32_t* targets, S* dlogits,
+                                            S grad_scale, double* out);
     // Gradient clipping by a norm that is in backend memory: norm = √sum_squares[0]; if norm > max_norm,
     // g *= S(max_norm / (norm + 1e-6)) (torch.nn.utils.clip_grad_norm_). A NaN norm scales nothing;
     // max_norm <= 0 means no clipping (as clip_grad_norm's 0), and the call does nothing.
@@ -196,6 +201,14 @@ template <class S>
 void Backend<S>::sum_squares_into(size_t n, const S* x, double* out) {
     const double sum = sum_squares(n, x);
     copy_from_host(out, &sum, sizeof sum);
+}
+
+template <class S>
+void Backend<S>::softmax_cross_entropy_into(int M, int V, const S* logits, const int32_t* targets, S* dlogits,
+                                            S grad_scale, double* out) {
+    const LossResult r = softmax_cross_entropy(M, V, logits, targets, dlogits, grad_scale);
+    const double host[2] = {r.loss, double(r.correct)};
+    copy_from_host(out, host, sizeof host);
 }
 
 template <class S>

@@ -3,6 +3,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -16,19 +18,24 @@ namespace {
 constexpr size_t kPartialsOffset = 0;
 constexpr size_t kOutOffset = kReducePartials * sizeof(double);  // 2 doubles
 constexpr size_t kFlagOffset = kOutOffset + 2 * sizeof(double);  // 1 int / unsigned
+constexpr size_t kIndexFlagOffset = kFlagOffset + 64;             // 1 int, sticky (see check_indices)
 constexpr size_t kSmallBytes = kFlagOffset + 256;
 
 struct Small {
     double* partials;
     double* out;
     int* flag;
+    int* index_flag;
 };
 
 Small small_views(GpuContext& ctx) {
     char* base = static_cast<char*>(ctx.small_scratch(kSmallBytes));
     return Small{reinterpret_cast<double*>(base + kPartialsOffset), reinterpret_cast<double*>(base + kOutOffset),
-                 reinterpret_cast<int*>(base + kFlagOffset)};
+                 reinterpret_cast<int*>(base + kFlagOffset), reinterpret_cast<int*>(base + kIndexFlagOffset)};
 }
+
+// How many index checks are remembered between waits, to name the bad index (the flag catches every one).
+constexpr size_t kMaxPendingChecks = 4096;
 
 }  // namespace
 
@@ -41,6 +48,48 @@ void GpuBackend::read_back(T* host, const void* dev, size_t count) {
     FR_CUDA_CHECK(cudaMemcpyAsync(ctx_.host_staging(), dev, bytes, cudaMemcpyDeviceToHost, ctx_.stream()));
     FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));
     std::memcpy(host, ctx_.host_staging(), bytes);
+    check_indices();
+}
+
+int* GpuBackend::index_flag(const char* what, const int32_t* ids, int n, int V) {
+    const Small s = small_views(ctx_);
+    if (!index_flag_zeroed_) {
+        FR_CUDA_CHECK(cudaMemsetAsync(s.index_flag, 0, sizeof(int), ctx_.stream()));
+        index_flag_zeroed_ = true;
+    }
+    if (pending_checks_.size() < kMaxPendingChecks) pending_checks_.push_back({what, ids, n, V});
+    return s.index_flag;
+}
+
+// Runs after every wait for the device. The checks are taken first: the reads below wait again.
+void GpuBackend::check_indices() {
+    if (pending_checks_.empty()) return;
+    const std::vector<PendingCheck> checks = std::exchange(pending_checks_, {});
+    const Small s = small_views(ctx_);
+    int flag = 0;
+    read_back(&flag, s.index_flag, 1);
+    if (flag == 0) return;
+    FR_CUDA_CHECK(cudaMemsetAsync(s.index_flag, 0, sizeof(int), ctx_.stream()));  // the backend stays usable
+    // Error path: look for the bad index in the checked ops' memory as it is now (a buffer freed since is
+    // skipped: its copy fails, and the error is cleared).
+    std::vector<int32_t> host;
+    for (const PendingCheck& c : checks) {
+        host.resize(size_t(c.n));
+        if (cudaMemcpyAsync(host.data(), c.ids, host.size() * sizeof(int32_t), cudaMemcpyDeviceToHost,
+                            ctx_.stream()) != cudaSuccess ||
+            cudaStreamSynchronize(ctx_.stream()) != cudaSuccess) {
+            (void)cudaGetLastError();
+            continue;
+        }
+        for (int i = 0; i < c.n; ++i)
+            if (host[size_t(i)] < 0 || host[size_t(i)] >= c.V)
+                FR_FAIL("{} {} at position {} is outside [0, {})", c.what, host[size_t(i)], i, c.V);
+    }
+    std::string ops;
+    for (const PendingCheck& c : checks)
+        if (ops.find(c.what) == std::string::npos) ops += (ops.empty() ? "" : "; ") + std::string(c.what);
+    FR_FAIL("an index outside its range was seen on the device by one of: {} (the indices have changed since, so "
+            "not which)", ops);
 }
 
 std::shared_ptr<Storage> GpuBackend::allocate(size_t bytes) {
@@ -62,6 +111,7 @@ void GpuBackend::copy_to_host(void* dst, const void* src, size_t bytes) {
     auto g = ctx_.guard();
     FR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx_.stream()));
     FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));
+    check_indices();
 }
 
 void GpuBackend::copy_device(void* dst, const void* src, size_t bytes) {
@@ -79,6 +129,7 @@ void GpuBackend::copy_from_host_async(void* dst, const void* src, size_t bytes) 
 void GpuBackend::synchronize() {
     auto g = ctx_.guard();
     ctx_.synchronize();
+    check_indices();
 }
 
 void GpuBackend::fill(size_t n, float* x, float value) {
@@ -135,39 +186,19 @@ void GpuBackend::linear_backward(int M, int in, int out, const float* x, const f
     if (db) ctx_.add_column_sums(M, out, dy, out, db);
 }
 
-namespace {
-// Error path only: copies the ids back to name the first bad one, as the CPU backend does.
-[[noreturn]] void throw_bad_ids(GpuBackend& be, const char* what, int n, int V, const int32_t* ids) {
-    std::vector<int32_t> host(static_cast<size_t>(n));
-    be.copy_to_host(host.data(), ids, host.size() * sizeof(int32_t));
-    for (int i = 0; i < n; ++i)
-        if (host[i] < 0 || host[i] >= V) FR_FAIL("{} {} at position {} is outside [0, {})", what, host[i], i, V);
-    FR_FAIL("{}: an index outside [0, {}) was seen on the device", what, V);
-}
-}  // namespace
-
 void GpuBackend::embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out) {
     FR_CHECK(n >= 0 && V > 0 && dim > 0, "embedding_forward: bad sizes n={} V={} dim={}", n, V, dim);
     if (n == 0) return;
     auto g = ctx_.guard();
-    const Small s = small_views(ctx_);
-    FR_CUDA_CHECK(cudaMemsetAsync(s.flag, 0, sizeof(int), ctx_.stream()));
-    gpu::embedding_forward(n, V, dim, ids, table, out, s.flag, ctx_.stream());
-    int bad = 0;
-    read_back(&bad, s.flag, 1);
-    if (bad) throw_bad_ids(*this, "embedding: token id", n, V, ids);
+    gpu::embedding_forward(n, V, dim, ids, table, out, index_flag("embedding: token id", ids, n, V), ctx_.stream());
 }
 
 void GpuBackend::embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable) {
     FR_CHECK(n >= 0 && V > 0 && dim > 0, "embedding_backward: bad sizes n={} V={} dim={}", n, V, dim);
     if (n == 0) return;
     auto g = ctx_.guard();
-    const Small s = small_views(ctx_);
-    FR_CUDA_CHECK(cudaMemsetAsync(s.flag, 0, sizeof(int), ctx_.stream()));
-    gpu::embedding_backward(n, V, dim, ids, dout, dtable, s.flag, ctx_.stream());
-    int bad = 0;
-    read_back(&bad, s.flag, 1);
-    if (bad) throw_bad_ids(*this, "embedding: token id", n, V, ids);
+    gpu::embedding_backward(n, V, dim, ids, dout, dtable, index_flag("embedding: token id", ids, n, V),
+                            ctx_.stream());
 }
 
 LossResult GpuBackend::mse(size_t n, const float* pred, const float* target, float* grad, float grad_scale) {
@@ -210,15 +241,22 @@ LossResult GpuBackend::softmax_cross_entropy(int M, int V, const float* logits, 
     auto g = ctx_.guard();
     const Small s = small_views(ctx_);
     auto* rows = static_cast<double*>(ctx_.scratch(2 * size_t(M) * sizeof(double)));
-    FR_CUDA_CHECK(cudaMemsetAsync(s.flag, 0, sizeof(int), ctx_.stream()));
-    gpu::softmax_cross_entropy(M, V, logits, targets, dlogits, grad_scale / float(M), rows, s.out, s.flag,
-                               ctx_.stream());
+    gpu::softmax_cross_entropy(M, V, logits, targets, dlogits, grad_scale / float(M), rows, s.out, 1.0,
+                               index_flag("softmax_cross_entropy: target", targets, M, V), ctx_.stream());
     double out[2] = {0, 0};
-    read_back(out, s.out, 2);
-    int bad = 0;
-    read_back(&bad, s.flag, 1);
-    if (bad) throw_bad_ids(*this, "softmax_cross_entropy: target", M, V, targets);
+    read_back(out, s.out, 2);  // throws here if a target (or an index of an earlier op) was out of range
     return LossResult{out[0] / M, static_cast<long>(std::llround(out[1]))};
+}
+
+void GpuBackend::softmax_cross_entropy_into(int M, int V, const float* logits, const int32_t* targets,
+                                            float* dlogits, float grad_scale, double* out) {
+    FR_CHECK(M > 0 && V > 0, "softmax_cross_entropy: bad sizes M={} V={}", M, V);
+    auto g = ctx_.guard();
+    // The rows' partial sums live in the general scratch until the final sum has run (stream order), as
+    // in softmax_cross_entropy; out[0] is the mean, divided on the device as the host would.
+    auto* rows = static_cast<double*>(ctx_.scratch(2 * size_t(M) * sizeof(double)));
+    gpu::softmax_cross_entropy(M, V, logits, targets, dlogits, grad_scale / float(M), rows, out, double(M),
+                               index_flag("softmax_cross_entropy: target", targets, M, V), ctx_.stream());
 }
 
 void GpuBackend::sgd_step(size_t n, float* p, const float* g_, float* m, float lr, float momentum,

@@ -5,10 +5,15 @@
 //
 // Execution model: every op is enqueued on the backend's own non-blocking stream and returns without
 // waiting, except those whose result goes to the host (copies to or from pageable host memory, losses,
-// sum_squares, all_finite, and the ops that validate indices on the device: embedding_*,
-// softmax_cross_entropy), which synchronise. The *_into ops, clip_by_norm, copy_device and
+// sum_squares, all_finite), which synchronise. The *_into ops, clip_by_norm, copy_device, embedding_* and
 // copy_from_host_async never wait (the last only when its pinned staging ring is full), which is what
 // lets a training step run without the host waiting for the device.
+//
+// Indices (embedding ids, cross-entropy targets) are checked on the device without waiting: a kernel that
+// meets one outside [0, V) skips its row and raises a sticky flag, which the backend reads at its next wait
+// for the device (any op above that synchronises, copy_to_host, synchronize) and then throws, naming the
+// first bad index it still finds in the checked ops' memory. So an embedding op with a bad id throws at the
+// next wait, not in the call (softmax_cross_entropy waits, so it throws in the call).
 #pragma once
 
 #include "core/backend.h"
@@ -44,6 +49,8 @@ public:
     LossResult mse(size_t n, const float* pred, const float* target, float* grad, float grad_scale) override;
     LossResult softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits,
                                      float grad_scale) override;
+    void softmax_cross_entropy_into(int M, int V, const float* logits, const int32_t* targets, float* dlogits,
+                                    float grad_scale, double* out) override;
 
     void mse_into(size_t n, const float* pred, const float* target, float* grad, float grad_scale,
                   double* out) override;
@@ -67,6 +74,21 @@ protected:
     void read_back(T* host, const void* dev, size_t count);
 
     GpuContext ctx_;
+
+private:
+    // An op whose indices the device checks: remembered until the next wait, to name a bad index.
+    struct PendingCheck {
+        const char* what;
+        const int32_t* ids;
+        int n, V;
+    };
+    // The sticky device flag for an op checking ids[0..n) against [0, V) (remembered for the next wait).
+    int* index_flag(const char* what, const int32_t* ids, int n, int V);
+    // After a wait: throws if the flag was raised since the last one (and lowers it).
+    void check_indices();
+
+    std::vector<PendingCheck> pending_checks_;
+    bool index_flag_zeroed_ = false;
 };
 
 }  // namespace fusedrnn::gpu

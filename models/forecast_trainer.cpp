@@ -222,8 +222,7 @@ float ForecastTrainer::cosine_lr(long g) const {
 // device runs. The sums are folded in step order, so the epoch record is the same to the bit as when each
 // step was read back at once (the CPU backend's results do not change).
 namespace {
-constexpr long kReadBackSteps = 32;
-constexpr int kLossSlot = 0, kGradSlot = 1, kParamSlot = 2, kSlotsPerStep = 3;
+constexpr int kReadBackSteps = 32;
 }  // namespace
 
 void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
@@ -233,8 +232,7 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     // step st.steps_done with exactly the batches it would have seen.
     const data::BatchSampler sampler(data_.starts[0], o_.batch, data::BatchSampler::Order::Shuffled, o_.seed);
     const long steps = st.steps, pass_steps = steps_per_pass();
-    if (step_results_.size() < size_t(kReadBackSteps * kSlotsPerStep))
-        step_results_ = DeviceScalars(be, size_t(kReadBackSteps * kSlotsPerStep));
+    step_results_.reset(be, kStepSlots, kReadBackSteps);
     std::vector<int64_t> order;
     std::vector<int> queued_batch;  // batch sizes of the steps queued since the last read-back
     const auto t0 = Clock::now();
@@ -248,15 +246,16 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     // Folds the queued steps' results into st, in step order; stops at the first non-finite one.
     auto read_back = [&]() {
         if (queued_batch.empty()) return;
-        const std::vector<double> r = step_results_.read(be, queued_batch.size() * kSlotsPerStep);
+        const std::vector<double> r = step_results_.take(be);
         for (size_t i = 0; i < queued_batch.size(); ++i) {
+            const double* step = r.data() + i * kStepSlots;
             const long s = st.steps_done;  // the step these results are from
-            const double loss = r[i * kSlotsPerStep + kLossSlot];
-            const double norm = std::sqrt(r[i * kSlotsPerStep + kGradSlot]);
+            const double loss = step[kLossSlot];
+            const double norm = std::sqrt(step[kGradNorm2Slot]);
             if (!std::isfinite(loss)) throw_nonfinite("loss", loss, st.epoch, s, steps, params_finite);
             if (!std::isfinite(norm)) throw_nonfinite("gradient norm", norm, st.epoch, s, steps, params_finite);
             // Parameters the update made non-finite stop the run here, before anything could save them.
-            if (!std::isfinite(r[i * kSlotsPerStep + kParamSlot]))
+            if (!std::isfinite(step[kParamNorm2Slot]))
                 throw NumericError(fmt::format("the parameters became NaN/Inf in the update of epoch {} step {}/{} "
                                                "(gradient norm {:.4g}): training diverged (lower --lr or set --clip)",
                                                st.epoch, s + 1, steps, norm));
@@ -276,23 +275,20 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
         const int B = sampler.batch(pass, batch, order);
         gather(be, data_, order.data(), B, starts_dev_, x_, y_);
         if (o_.lr_cosine) opt_.set_lr(cosine_lr(global_step(st.epoch, s)));
-        double* results = step_results_.slot(queued_batch.size() * kSlotsPerStep);
+        double* results = step_results_.next();
         model_.zero_grad();
         Tensor<float> pred = model_.forward(x_, true);
         ensure_shape(be, grad_, pred.shape());
         be.mse_into(pred.numel(), pred.data(), y_.data(), grad_.data(), 1.0f, results + kLossSlot);
         model_.backward(grad_);
-        be.sum_squares_into(params.size(), params.grads(), results + kGradSlot);
-        be.clip_by_norm(params.size(), params.grads(), results + kGradSlot, o_.clip);  // no-op at clip 0
-        opt_.step(params);
-        be.sum_squares_into(params.size(), params.values(), results + kParamSlot);
+        queue_update(params, &opt_, o_.clip, results + kGradNorm2Slot, results + kParamNorm2Slot);
         queued_batch.push_back(B);
 
         const bool last = s + 1 == steps;
         const bool stop = o_.stop_requested && o_.stop_requested();
         const bool save_due = o_.checkpoint_seconds > 0 && seconds_since(last_save) >= o_.checkpoint_seconds;
         const bool report_due = on_progress && (seconds_since(last_report) > 0.5 || last);
-        if (long(queued_batch.size()) == kReadBackSteps || last || stop || save_due || report_due) read_back();
+        if (step_results_.full() || last || stop || save_due || report_due) read_back();
         if (stop) save_and_stop(st, "");
         if (save_due) {
             save(last_path_, true, &st);
@@ -348,15 +344,14 @@ void ForecastTrainer::throw_nonfinite(const char* quantity, double value, int ep
 // every kReadBackSteps batches, summed in batch order.
 double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochState* st) {
     Backend<float>& be = model_.backend();
-    if (step_results_.size() < size_t(kReadBackSteps * kSlotsPerStep))
-        step_results_ = DeviceScalars(be, size_t(kReadBackSteps * kSlotsPerStep));
+    step_results_.reset(be, 1, kReadBackSteps);
     double sum = 0;
     long n = 0;
     std::vector<int64_t> host;
     std::vector<int> queued_batch;
     auto read_back = [&]() {
         if (queued_batch.empty()) return;
-        const std::vector<double> r = step_results_.read(be, queued_batch.size());
+        const std::vector<double> r = step_results_.take(be);
         for (size_t i = 0; i < queued_batch.size(); ++i) sum += r[i] * queued_batch[i];
         queued_batch.clear();
     };
@@ -364,9 +359,9 @@ double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochS
         const int B = int(std::min(starts.size() - i, size_t(o_.batch)));
         gather_range(be, data_, starts, i, B, host, starts_dev_, x_, y_);
         Tensor<float> pred = model_.forward(x_, false);
-        be.mse_into(pred.numel(), pred.data(), y_.data(), nullptr, 1.0f, step_results_.slot(queued_batch.size()));
+        be.mse_into(pred.numel(), pred.data(), y_.data(), nullptr, 1.0f, step_results_.next());
         queued_batch.push_back(B);
-        if (long(queued_batch.size()) == kReadBackSteps) read_back();
+        if (step_results_.full()) read_back();
         n += B;
         if (on_eval_progress) on_eval_progress(size_t(n), starts.size());
         if (st && o_.stop_requested && o_.stop_requested()) save_and_stop(*st, " (during validation)");

@@ -177,7 +177,7 @@ private:
     EpochState resumed_;  // epoch in progress read from last.safetensors (epoch 0 = none)
     Tensor<float> x_, y_, grad_;
     Tensor<int64_t> starts_dev_;
-    DeviceScalars step_results_;  // per-step results awaiting read-back (see train_epoch)
+    StepResults step_results_;  // per-step results awaiting read-back (see train_epoch)
 };
 
 // Persistence baselines: Last repeats each target's last observed input value for the whole horizon;

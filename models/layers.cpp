@@ -16,6 +16,21 @@ float RecurrentStack::init_bound() const { return 1.0f / std::sqrt(float(spec_.h
 
 RecurrentStack::Output RecurrentStack::forward(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0,
                                                const Tensor<float>& c0, bool training, bool final_state) {
+    // The final state is fresh memory every call (a caller may carry it into the next forward as h0/c0,
+    // which must not alias hn/cn), so it is only made when asked for.
+    Tensor<float> hn, cn;
+    return run(params, x, h0, c0, training, final_state ? &hn : nullptr, &cn);
+}
+
+RecurrentStack::Output RecurrentStack::forward_into(ParamStore& params, const Tensor<float>& x,
+                                                    const Tensor<float>& h0, const Tensor<float>& c0, bool training,
+                                                    Tensor<float>& hn, Tensor<float>& cn) {
+    return run(params, x, h0, c0, training, &hn, &cn);
+}
+
+RecurrentStack::Output RecurrentStack::run(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0,
+                                           const Tensor<float>& c0, bool training, Tensor<float>* hn,
+                                           Tensor<float>* cn) {
     Backend<float>& be = params.backend();
     FR_CHECK(x.rank() == 3, "recurrent input must be [T, N, C], got {}", shape_str(x.shape()));
     FR_CHECK(x.dim(2) == spec_.input_size, "recurrent input has {} features per step, but the model expects {} ({})",
@@ -33,11 +48,16 @@ RecurrentStack::Output RecurrentStack::forward(ParamStore& params, const Tensor<
     ensure_shape(be, y_, {T, N, spec_.output_size()});
     Output out;
     out.y = y_;
-    // The final state is fresh memory every call (a caller may carry it into the next forward as h0/c0,
-    // which must not alias hn/cn), so it is only made when asked for.
-    if (final_state) {
-        out.hn = be.empty(state);
-        if (lstm) out.cn = be.empty(state);
+    if (hn) {
+        ensure_shape(be, *hn, state);
+        if (lstm) ensure_shape(be, *cn, state);
+        const auto shares = [](const Tensor<float>& a, const Tensor<float>& b) {
+            return !a.empty() && !b.empty() && a.data() == b.data();
+        };
+        FR_CHECK(!shares(*hn, h0) && !(lstm && shares(*cn, c0)),
+                 "the final state must not be written over the initial state (pass another State)");
+        out.hn = *hn;
+        if (lstm) out.cn = *cn;
     }
 
     RnnForwardArgs<float> a;
@@ -48,8 +68,8 @@ RecurrentStack::Output RecurrentStack::forward(ParamStore& params, const Tensor<
     a.c0 = c0.empty() ? nullptr : c0.data();
     a.weights = params.values() + offset_;
     a.y = y_.data();
-    a.hn = final_state ? out.hn.data() : nullptr;
-    a.cn = final_state && lstm ? out.cn.data() : nullptr;
+    a.hn = hn ? out.hn.data() : nullptr;
+    a.cn = hn && lstm ? out.cn.data() : nullptr;
     if (training) {
         ensure_shape(be, reserve_, {long(be.rnn_reserve_size(spec_, T, N))});
         a.reserve = reserve_.data();

@@ -34,6 +34,11 @@ public:
     // final_state = false leaves out.hn / out.cn empty (a model that only reads y; nothing allocated).
     Output forward(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0, const Tensor<float>& c0,
                    bool training, bool final_state = true);
+    // The same, with the final state written into hn (and cn for the LSTM), which keep their memory when they
+    // already have the state's shape (else they are made): a loop that alternates two states allocates
+    // nothing per call. They must not share memory with h0/c0 (checked). out.hn/out.cn are hn/cn.
+    Output forward_into(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0, const Tensor<float>& c0,
+                        bool training, Tensor<float>& hn, Tensor<float>& cn);
     // dy [T, N, D·H] (may be empty = zeros), dhn/dcn may be empty. Accumulates weight gradients into
     // params.grads(). Returns dx [T, N, C] when need_dx; writes dh0/dc0 when given non-empty tensors.
     Tensor<float> backward(ParamStore& params, const Tensor<float>& dy, const Tensor<float>& dhn,
@@ -41,6 +46,10 @@ public:
                            Tensor<float>* dc0 = nullptr);
 
 private:
+    // hn == nullptr: no final state; else it is written into *hn / *cn (cn: LSTM only).
+    Output run(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0, const Tensor<float>& c0,
+               bool training, Tensor<float>* hn, Tensor<float>* cn);
+
     RnnSpec spec_;
     size_t offset_ = 0;
     Tensor<float> x_, h0_, c0_, y_, reserve_, dx_;

@@ -1,6 +1,7 @@
 #include "models/lm_eval.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/text/streams.h"
 
@@ -27,30 +28,88 @@ void WindowBuffers::load(Backend<float>& be, const text::Windows& windows, const
     text::gather_windows(windows, indices, batch, host_ids.data(), host_targets.data());
     ensure_i32(be, ids, {K, B});
     ensure_i32(be, targets, {B});
-    be.copy_from_host(ids.data(), host_ids.data(), host_ids.size() * sizeof(int32_t));
-    be.copy_from_host(targets.data(), host_targets.data(), host_targets.size() * sizeof(int32_t));
+    be.copy_from_host_async(ids.data(), host_ids.data(), host_ids.size() * sizeof(int32_t));
+    be.copy_from_host_async(targets.data(), host_targets.data(), host_targets.size() * sizeof(int32_t));
 }
 
-ChunkResult lm_window_step(SequenceModel& model, Optimizer* optimizer, WindowBuffers& buf, double clip_norm) {
+void StreamBuffers::load(Backend<float>& be, const text::StreamBatches& batches, size_t chunk) {
+    const long T = batches.chunk_steps(chunk), N = batches.streams();
+    host_ids.resize(size_t(T * N));
+    host_targets.resize(size_t(T * N));
+    batches.chunk_into(chunk, host_ids.data(), host_targets.data());
+    ensure_i32(be, ids, {T, N});
+    ensure_i32(be, targets, {T * N});
+    be.copy_from_host_async(ids.data(), host_ids.data(), host_ids.size() * sizeof(int32_t));
+    be.copy_from_host_async(targets.data(), host_targets.data(), host_targets.size() * sizeof(int32_t));
+}
+
+void queue_window_step(SequenceModel& model, Optimizer* optimizer, WindowBuffers& buf, double clip_norm,
+                       double* results) {
     Backend<float>& be = model.backend();
     const long K = buf.ids.dim(0), B = buf.ids.dim(1);
     model.zero_grad();
-    SequenceModel::State state;  // every window starts from a zero state
-    Tensor<float> logits = model.forward_tokens(buf.ids, state, true);
+    const SequenceModel::State zero;  // every window starts from a zero state
+    Tensor<float> logits = model.forward_tokens(buf.ids, zero, buf.unused_final, true);
     ensure_shape(be, buf.dlogits, logits.shape());
     // Only the last step is scored, so every other step's logit gradient is zero.
     be.fill(buf.dlogits.numel(), buf.dlogits.data(), 0.0f);
     Tensor<float> dlast = last_step_rows(buf.dlogits, K, B);
-    const LossResult lr = be.softmax_cross_entropy(int(B), int(logits.dim(1)), last_step_rows(logits, K, B).data(),
-                                                   buf.targets.data(), dlast.data(), 1.0f);
+    be.softmax_cross_entropy_into(int(B), int(logits.dim(1)), last_step_rows(logits, K, B).data(),
+                                  buf.targets.data(), dlast.data(), 1.0f, results + kLossSlot);
     model.backward(buf.dlogits);
-    ChunkResult r;
-    r.loss = lr.loss;
-    r.correct = lr.correct;
-    r.grad_norm = clip_grad_norm(model.params(), clip_norm);
-    if (optimizer) optimizer->step(model.params());
-    return r;
+    queue_update(model.params(), optimizer, clip_norm, results + kGradNorm2Slot, results + kParamNorm2Slot);
 }
+
+ChunkResult lm_window_step(SequenceModel& model, Optimizer* optimizer, WindowBuffers& buf, double clip_norm) {
+    Backend<float>& be = model.backend();
+    const DeviceScalars results(be, kStepSlots);
+    queue_window_step(model, optimizer, buf, clip_norm, results.slot(0));
+    return chunk_result(results.read(be, kStepSlots).data());
+}
+
+namespace {
+
+// Sums the per-batch (mean loss, hits) pairs an evaluation leaves in backend memory, read back every
+// kBlock batches and folded in batch order (the same sums as reading each batch at once).
+class EvalSums {
+public:
+    explicit EvalSums(Backend<float>& be) : be_(be) { results_.reset(be, 2, kBlock); }
+    double* next(size_t predictions) {
+        if (results_.full()) fold();
+        batch_.push_back(predictions);
+        return results_.next();
+    }
+    LmEval finish() {
+        fold();
+        LmEval e;
+        e.predictions = predictions_;
+        if (predictions_ > 0) {
+            e.loss = loss_sum_ / double(predictions_);
+            e.accuracy = double(correct_) / double(predictions_);
+        }
+        return e;
+    }
+
+private:
+    static constexpr int kBlock = 32;
+    void fold() {
+        const std::vector<double> r = results_.take(be_);
+        for (size_t i = 0; i < batch_.size(); ++i) {
+            loss_sum_ += r[2 * i] * double(batch_[i]);
+            correct_ += std::lround(r[2 * i + 1]);
+            predictions_ += batch_[i];
+        }
+        batch_.clear();
+    }
+    Backend<float>& be_;
+    StepResults results_;
+    std::vector<size_t> batch_;
+    double loss_sum_ = 0;
+    long correct_ = 0;
+    size_t predictions_ = 0;
+};
+
+}  // namespace
 
 LmEval evaluate_windows(SequenceModel& model, const text::Windows& windows, int batch) {
     FR_CHECK(batch >= 1, "evaluation batch must be at least 1, got {}", batch);
@@ -58,61 +117,32 @@ LmEval evaluate_windows(SequenceModel& model, const text::Windows& windows, int 
     WindowBuffers buf;
     std::vector<size_t> idx(windows.count);
     for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-    double loss_sum = 0;
-    long correct = 0;
+    EvalSums sums(be);
+    const SequenceModel::State zero;
     for (size_t start = 0; start < windows.count; start += size_t(batch)) {
         const size_t B = std::min(size_t(batch), windows.count - start);
         buf.load(be, windows, idx.data() + start, B);
-        SequenceModel::State state;
-        Tensor<float> logits = model.forward_tokens(buf.ids, state, false);
-        const LossResult lr = be.softmax_cross_entropy(int(B), int(logits.dim(1)),
-                                                       last_step_rows(logits, windows.context, long(B)).data(),
-                                                       buf.targets.data(), nullptr, 1.0f);
-        loss_sum += lr.loss * double(B);
-        correct += lr.correct;
+        Tensor<float> logits = model.forward_tokens(buf.ids, zero, buf.unused_final, false);
+        be.softmax_cross_entropy_into(int(B), int(logits.dim(1)), last_step_rows(logits, windows.context, long(B)).data(),
+                                      buf.targets.data(), nullptr, 1.0f, sums.next(B));
     }
-    LmEval e;
-    e.predictions = windows.count;
-    if (e.predictions > 0) {
-        e.loss = loss_sum / double(e.predictions);
-        e.accuracy = double(correct) / double(e.predictions);
-    }
-    return e;
+    return sums.finish();
 }
 
 LmEval evaluate_stream(SequenceModel& model, const std::vector<int32_t>& tokens, int streams, int bptt) {
     Backend<float>& be = model.backend();
     const text::StreamBatches batches(tokens, streams, bptt);
-    const long N = streams;
-    Tensor<int32_t> ids, targets;
-    std::vector<int32_t> host_ids, host_targets;
-    SequenceModel::State state;
-    double loss_sum = 0;
-    long correct = 0;
-    size_t predictions = 0;
+    StreamBuffers buf;
+    SequenceModel::State states[2];  // the carried state alternates between the two: nothing allocated per chunk
+    EvalSums sums(be);
     for (size_t c = 0; c < batches.num_chunks(); ++c) {
-        const long T = batches.chunk_steps(c);
-        host_ids.resize(size_t(T * N));
-        host_targets.resize(size_t(T * N));
-        batches.chunk_into(c, host_ids.data(), host_targets.data());
-        ensure_i32(be, ids, {T, N});
-        ensure_i32(be, targets, {T * N});
-        be.copy_from_host(ids.data(), host_ids.data(), host_ids.size() * sizeof(int32_t));
-        be.copy_from_host(targets.data(), host_targets.data(), host_targets.size() * sizeof(int32_t));
-        Tensor<float> logits = model.forward_tokens(ids, state, false);
-        const LossResult lr = be.softmax_cross_entropy(int(T * N), int(logits.dim(1)), logits.data(), targets.data(),
-                                                       nullptr, 1.0f);
-        loss_sum += lr.loss * double(T * N);
-        correct += lr.correct;
-        predictions += size_t(T * N);
+        buf.load(be, batches, c);
+        Tensor<float> logits = model.forward_tokens(buf.ids, states[c % 2], states[(c + 1) % 2], false);
+        const int M = int(buf.targets.numel());
+        be.softmax_cross_entropy_into(M, int(logits.dim(1)), logits.data(), buf.targets.data(), nullptr, 1.0f,
+                                      sums.next(size_t(M)));
     }
-    LmEval e;
-    e.predictions = predictions;
-    if (predictions > 0) {
-        e.loss = loss_sum / double(predictions);
-        e.accuracy = double(correct) / double(predictions);
-    }
-    return e;
+    return sums.finish();
 }
 
 LmEval evaluate_language_model(LanguageModel& lm, const std::vector<int32_t>& tokens, int batch, int streams) {

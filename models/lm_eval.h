@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/text/streams.h"
 #include "core/text/windows.h"
 #include "models/language_model.h"
 #include "models/optimizer.h"
@@ -29,18 +30,33 @@ struct LmEval {
 // Device buffers a window step reuses from batch to batch (a training loop allocates nothing per step
 // once the batch shape has been seen).
 struct WindowBuffers {
-    Tensor<int32_t> ids;      // [K, B]
-    Tensor<int32_t> targets;  // [B]
-    Tensor<float> dlogits;    // [K·B, V]
+    Tensor<int32_t> ids;                  // [K, B]
+    Tensor<int32_t> targets;              // [B]
+    Tensor<float> dlogits;                // [K·B, V]
+    SequenceModel::State unused_final;    // where the final state goes (nothing reads it)
     std::vector<int32_t> host_ids, host_targets;
-    // Gathers windows[indices[0..batch)] on the host and uploads them.
+    // Gathers windows[indices[0..batch)] on the host and uploads them (without waiting for the device).
     void load(Backend<float>& be, const text::Windows& windows, const size_t* indices, size_t batch);
+};
+
+// The same for stream mode: one chunk of every stream.
+struct StreamBuffers {
+    Tensor<int32_t> ids;      // [T, N]
+    Tensor<int32_t> targets;  // [T·N]
+    Tensor<float> dlogits;    // [T·N, V]
+    std::vector<int32_t> host_ids, host_targets;
+    // Uploads chunk `chunk` of `batches` (without waiting for the device).
+    void load(Backend<float>& be, const text::StreamBatches& batches, size_t chunk);
 };
 
 // One training step on the batch in `buf` (load() first): forward over K steps, cross-entropy on the
 // last step's B rows, backward, clip (clip_norm > 0), optimizer step (optimizer may be nullptr:
 // gradients are then left accumulated). Returns the batch's mean loss, hits and gradient norm.
 ChunkResult lm_window_step(SequenceModel& model, Optimizer* optimizer, WindowBuffers& buf, double clip_norm);
+// The same step queued without waiting for the device: its results are left in backend memory at
+// results[StepSlot] (kStepSlots doubles; see models/device_scalars.h).
+void queue_window_step(SequenceModel& model, Optimizer* optimizer, WindowBuffers& buf, double clip_norm,
+                       double* results);
 
 // Mean loss and accuracy over every window (batches of `batch`, inference mode).
 LmEval evaluate_windows(SequenceModel& model, const text::Windows& windows, int batch);

@@ -137,31 +137,26 @@ LmEval LmTrainer::evaluate_train() {
     return evaluate_stream(*lm_.model, flat, b.streams(), b.bptt());
 }
 
-ChunkResult LmTrainer::train_step(long step) {
+long LmTrainer::train_step(long step, double* results) {
     Backend<float>& be = lm_.model->backend();
     if (lm_.settings.mode == LmMode::Window) {
         const size_t start = size_t(step) * size_t(o_.batch);
         const size_t B = std::min(size_t(o_.batch), order_.size() - start);
         wbuf_.load(be, windows_.train, order_.data() + start, B);
-        return lm_window_step(*lm_.model, &opt_, wbuf_, o_.clip);
+        queue_window_step(*lm_.model, &opt_, wbuf_, o_.clip, results);
+        return long(B);
     }
     const text::StreamBatches& batches = train_stream_.front();
     if (cursor_ >= batches.num_chunks()) {  // back at the start of the text: nothing to carry over
         cursor_ = 0;
         state_ = SequenceModel::State();
     }
-    const long T = batches.chunk_steps(cursor_), N = batches.streams();
-    host_ids_.resize(size_t(T * N));
-    host_targets_.resize(size_t(T * N));
-    batches.chunk_into(cursor_, host_ids_.data(), host_targets_.data());
-    if (ids_.empty() || ids_.shape() != Shape{T, N}) {
-        ids_ = be.empty_i32({T, N});
-        targets_ = be.empty_i32({T * N});
-    }
-    be.copy_from_host(ids_.data(), host_ids_.data(), host_ids_.size() * sizeof(int32_t));
-    be.copy_from_host(targets_.data(), host_targets_.data(), host_targets_.size() * sizeof(int32_t));
+    sbuf_.load(be, batches, cursor_);
     ++cursor_;
-    return tbptt_chunk_tokens(*lm_.model, &opt_, ids_, targets_, state_, o_.clip);
+    queue_chunk_tokens(*lm_.model, &opt_, sbuf_.ids, sbuf_.targets, state_, spare_state_, sbuf_.dlogits, o_.clip,
+                       results);
+    std::swap(state_, spare_state_);
+    return long(sbuf_.targets.numel());
 }
 
 namespace {
@@ -260,32 +255,61 @@ void LmTrainer::resume_from_last() {
     }
 }
 
+// Steps are queued with their results left in backend memory and read back every kReadBackSteps steps or
+// when the host needs them (progress, a checkpoint, a stop, the end of the epoch), folded in step order: the
+// same sums as reading each step at once. The state saved with a checkpoint is the one after the last step
+// read back (a save always reads back first).
 void LmTrainer::train_epoch(EpochState& st, bool resumed) {
+    constexpr int kReadBackSteps = 32;
+    Backend<float>& be = lm_.model->backend();
     const bool window = lm_.settings.mode == LmMode::Window;
     if (window) shuffle_indices(order_, o_.seed, st.epoch);
     else if (o_.max_chunks == 0 && !resumed) cursor_ = train_stream_.front().num_chunks();  // restart the text
+    step_results_.reset(be, kStepSlots, kReadBackSteps);
+    std::vector<long> queued_predictions;
     const auto t0 = Clock::now();
     const double seconds_before = st.seconds;
     const long predictions_before = st.predictions, first_step = st.steps_done;
+
+    auto read_back = [&]() {
+        if (queued_predictions.empty()) return;
+        const std::vector<double> r = step_results_.take(be);
+        for (size_t i = 0; i < queued_predictions.size(); ++i) {
+            const double* step = r.data() + i * kStepSlots;
+            const ChunkResult c = chunk_result(step);
+            const long s = st.steps_done;  // the step these results are from
+            if (!std::isfinite(c.loss) || !std::isfinite(c.grad_norm))
+                throw NumericError(fmt::format("epoch {} step {}: the training loss is {} (gradient norm {}); "
+                                               "lower --lr or set --clip", st.epoch, s + 1, c.loss, c.grad_norm));
+            if (!std::isfinite(step[kParamNorm2Slot]))
+                throw NumericError(fmt::format("the parameters became NaN/Inf in the update of epoch {} step {} "
+                                               "(gradient norm {:.4g}): training diverged (lower --lr or set --clip)",
+                                               st.epoch, s + 1, c.grad_norm));
+            st.loss_sum += c.loss * double(queued_predictions[i]);
+            st.norm_sum += c.grad_norm;
+            st.correct += c.correct;
+            st.predictions += queued_predictions[i];
+            st.steps_done = s + 1;
+        }
+        queued_predictions.clear();
+        st.seconds = seconds_before + seconds_since(t0);
+    };
+
     auto last_report = t0, last_save = t0;
     for (long s = st.steps_done; s < st.steps; ++s) {
-        const ChunkResult r = train_step(s);
-        const long n = window ? long(wbuf_.host_targets.size()) : long(host_targets_.size());
-        if (!std::isfinite(r.loss) || !std::isfinite(r.grad_norm))
-            throw NumericError(fmt::format("epoch {} step {}: the training loss is {} (gradient norm {}); "
-                                           "lower --lr or set --clip", st.epoch, s + 1, r.loss, r.grad_norm));
-        st.loss_sum += r.loss * double(n);
-        st.norm_sum += r.grad_norm;
-        st.correct += r.correct;
-        st.predictions += n;
-        st.steps_done = s + 1;
-        st.seconds = seconds_before + seconds_since(t0);
-        if (o_.stop_requested && o_.stop_requested()) save_and_stop(st);
-        if (o_.checkpoint_seconds > 0 && !o_.out_dir.empty() && seconds_since(last_save) >= o_.checkpoint_seconds) {
+        queued_predictions.push_back(train_step(s, step_results_.next()));
+        const bool last = s + 1 == st.steps;
+        const bool stop = o_.stop_requested && o_.stop_requested();
+        const bool save_due = o_.checkpoint_seconds > 0 && !o_.out_dir.empty() &&
+                              seconds_since(last_save) >= o_.checkpoint_seconds;
+        const bool report_due = on_progress && (seconds_since(last_report) > 0.25 || last);
+        if (step_results_.full() || last || stop || save_due || report_due) read_back();
+        if (stop) save_and_stop(st);
+        if (save_due) {
             save("last.safetensors", &st);
             last_save = Clock::now();
         }
-        if (on_progress && (seconds_since(last_report) > 0.25 || s + 1 == st.steps)) {
+        if (report_due) {
             last_report = Clock::now();
             const double el = seconds_since(t0);
             LmProgress p{st.epoch, o_.epochs, s + 1, st.steps, st.loss_sum / double(st.predictions),
@@ -295,6 +319,7 @@ void LmTrainer::train_epoch(EpochState& st, bool resumed) {
             on_progress(p);
         }
     }
+    read_back();
 }
 
 std::vector<LmEpochRecord> LmTrainer::fit() {

@@ -82,7 +82,9 @@ public:
     std::function<void(const std::string&)> on_message;  // where a resumed run continues
 
     // Trains for options.epochs epochs and returns the history. Throws NumericError naming the epoch
-    // and step when the loss turns NaN/Inf.
+    // and step when the loss, the gradient norm or the parameters turn NaN/Inf. Steps are queued and
+    // their results read back every 32 steps (or sooner for progress, a checkpoint or a stop), so on a
+    // GPU the host never waits for a step; the records are the same as reading each step at once.
     std::vector<LmEpochRecord> fit();
 
     size_t train_tokens() const { return train_tokens_; }
@@ -103,7 +105,8 @@ private:
         static EpochState from_json(const nlohmann::json& j);
     };
 
-    ChunkResult train_step(long step);
+    // Queues step `step`'s work; its results are left at results[StepSlot]. Returns its predictions.
+    long train_step(long step, double* results);
     void train_epoch(EpochState& st, bool resumed);
     void save(const std::string& name, const EpochState* in_progress = nullptr);
     void resume_from_last();
@@ -122,12 +125,13 @@ private:
     std::vector<text::StreamBatches> train_stream_;  // zero or one (StreamBatches has no empty state)
     size_t cursor_ = 0;                              // next training chunk
     SequenceModel::State state_;                     // carried from chunk to chunk
+    SequenceModel::State spare_state_;               // the next chunk's final state is written here, then swapped
+    StreamBuffers sbuf_;
     // fit()'s progress (members so mid-epoch saves can write them)
     std::vector<LmEpochRecord> history_;
     double best_ = 0;
     EpochState resumed_;  // epoch in progress read from last.safetensors (epoch 0 = none)
-    Tensor<int32_t> ids_, targets_;
-    std::vector<int32_t> host_ids_, host_targets_;
+    StepResults step_results_;
 };
 
 }  // namespace fusedrnn

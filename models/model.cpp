@@ -119,19 +119,32 @@ nlohmann::json SequenceModel::config() const {
 }
 
 Tensor<float> SequenceModel::forward(const Tensor<float>& x, State& state, bool training) {
-    auto out = rnn_.forward(*params_, x, state.h, state.c, training);
+    State final;  // fresh memory: the caller may hold on to the state it passed in
+    Tensor<float> y = forward(x, state, final, training);
+    state = final;
+    return y;
+}
+
+Tensor<float> SequenceModel::forward(const Tensor<float>& x, const State& initial, State& final, bool training) {
+    auto out = rnn_.forward_into(*params_, x, initial.h, initial.c, training, final.h, final.c);
     T_ = int(x.dim(0));
     N_ = int(x.dim(1));
-    state.h = out.hn;
-    state.c = out.cn;
     return head_.forward(*params_, out.y.reshape({long(T_) * N_, spec().output_size()}));
 }
 
 Tensor<float> SequenceModel::forward_tokens(const Tensor<int32_t>& ids, State& state, bool training) {
+    State final;
+    Tensor<float> logits = forward_tokens(ids, state, final, training);
+    state = final;
+    return logits;
+}
+
+Tensor<float> SequenceModel::forward_tokens(const Tensor<int32_t>& ids, const State& initial, State& final,
+                                            bool training) {
     FR_CHECK(vocab_ > 0, "forward_tokens: this model takes features, not token ids");
     FR_CHECK(ids.rank() == 2, "token ids must be [T, N], got {}", shape_str(ids.shape()));
     Tensor<float> x = embedding_.forward(*params_, ids);
-    return forward(x.reshape({ids.dim(0), ids.dim(1), spec().input_size}), state, training);
+    return forward(x.reshape({ids.dim(0), ids.dim(1), spec().input_size}), initial, final, training);
 }
 
 void SequenceModel::backward(const Tensor<float>& doutputs) {

@@ -83,6 +83,12 @@ public:
     Tensor<float> forward(const Tensor<float>& x, State& state, bool training);
     // Token ids [T, N] (int32 on the backend's device) → logits [T·N, V].
     Tensor<float> forward_tokens(const Tensor<int32_t>& ids, State& state, bool training);
+    // The same with the initial and final states apart: the final state is written into `final`, whose
+    // tensors keep their memory when their shape fits (else they are made), so a loop that alternates two
+    // States (or keeps one for a final state it ignores) allocates nothing per step. initial and final
+    // must not share memory.
+    Tensor<float> forward(const Tensor<float>& x, const State& initial, State& final, bool training);
+    Tensor<float> forward_tokens(const Tensor<int32_t>& ids, const State& initial, State& final, bool training);
     // doutputs [T·N, O]: accumulates parameter gradients (nothing flows into the initial state).
     void backward(const Tensor<float>& doutputs);
 

@@ -86,4 +86,13 @@ double clip_grad_norm(ParamStore& params, double max_norm) {
     return norm;
 }
 
+void queue_update(ParamStore& params, Optimizer* optimizer, double max_norm, double* grad_norm2,
+                  double* param_norm2) {
+    Backend<float>& be = params.backend();
+    be.sum_squares_into(params.size(), params.grads(), grad_norm2);
+    be.clip_by_norm(params.size(), params.grads(), grad_norm2, max_norm);  // nothing at max_norm 0
+    if (optimizer) optimizer->step(params);
+    be.sum_squares_into(params.size(), params.values(), param_norm2);
+}
+
 }  // namespace fusedrnn

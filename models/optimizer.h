@@ -54,4 +54,10 @@ std::unique_ptr<Optimizer> make_optimizer(const ParamStore& params, const Optimi
 // to norm max_norm (torch.nn.utils.clip_grad_norm_). Returns the norm before clipping.
 double clip_grad_norm(ParamStore& params, double max_norm);
 
+// The same and the optimizer step (if any), queued without waiting for the device: grad_norm2[0] = Σ g²
+// before clipping and param_norm2[0] = Σ p² after the step, both left in backend memory (a training loop
+// reads them back every so many steps; see models/device_scalars.h).
+void queue_update(ParamStore& params, Optimizer* optimizer, double max_norm, double* grad_norm2,
+                  double* param_norm2);
+
 }  // namespace fusedrnn

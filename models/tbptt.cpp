@@ -1,15 +1,16 @@
 #include "models/tbptt.h"
 
+#include <cmath>
+
 namespace fusedrnn {
 
-namespace {
-
-void finish(Model& model, Optimizer* optimizer, double clip_norm, ChunkResult& r) {
-    r.grad_norm = clip_grad_norm(model.params(), clip_norm);
-    if (optimizer) optimizer->step(model.params());
+ChunkResult chunk_result(const double* results) {
+    ChunkResult r;
+    r.loss = results[kLossSlot];
+    r.correct = std::lround(results[kCorrectSlot]);
+    r.grad_norm = std::sqrt(results[kGradNorm2Slot]);
+    return r;
 }
-
-}  // namespace
 
 ChunkResult tbptt_chunk_mse(SequenceModel& model, Optimizer* optimizer, const Tensor<float>& x,
                             const Tensor<float>& target, SequenceModel::State& state, double clip_norm) {
@@ -21,26 +22,35 @@ ChunkResult tbptt_chunk_mse(SequenceModel& model, Optimizer* optimizer, const Te
     ChunkResult r;
     r.loss = be.mse(out.numel(), out.data(), target.data(), grad.data(), 1.0f).loss;
     model.backward(grad);
-    finish(model, optimizer, clip_norm, r);
+    r.grad_norm = clip_grad_norm(model.params(), clip_norm);
+    if (optimizer) optimizer->step(model.params());
     return r;
+}
+
+void queue_chunk_tokens(SequenceModel& model, Optimizer* optimizer, const Tensor<int32_t>& ids,
+                        const Tensor<int32_t>& targets, const SequenceModel::State& initial,
+                        SequenceModel::State& final, Tensor<float>& dlogits, double clip_norm, double* results) {
+    Backend<float>& be = model.backend();
+    model.zero_grad();
+    Tensor<float> logits = model.forward_tokens(ids, initial, final, true);
+    FR_CHECK(targets.numel() == size_t(logits.dim(0)), "tbptt: {} targets for {} positions", targets.numel(),
+             logits.dim(0));
+    ensure_shape(be, dlogits, logits.shape());
+    be.softmax_cross_entropy_into(int(logits.dim(0)), int(logits.dim(1)), logits.data(), targets.data(),
+                                  dlogits.data(), 1.0f, results + kLossSlot);
+    model.backward(dlogits);
+    queue_update(model.params(), optimizer, clip_norm, results + kGradNorm2Slot, results + kParamNorm2Slot);
 }
 
 ChunkResult tbptt_chunk_tokens(SequenceModel& model, Optimizer* optimizer, const Tensor<int32_t>& ids,
                                const Tensor<int32_t>& targets, SequenceModel::State& state, double clip_norm) {
     Backend<float>& be = model.backend();
-    model.zero_grad();
-    Tensor<float> logits = model.forward_tokens(ids, state, true);
-    FR_CHECK(targets.numel() == size_t(logits.dim(0)), "tbptt: {} targets for {} positions", targets.numel(),
-             logits.dim(0));
-    Tensor<float> grad = be.empty(logits.shape());
-    const LossResult lr =
-        be.softmax_cross_entropy(int(logits.dim(0)), int(logits.dim(1)), logits.data(), targets.data(), grad.data(), 1.0f);
-    ChunkResult r;
-    r.loss = lr.loss;
-    r.correct = lr.correct;
-    model.backward(grad);
-    finish(model, optimizer, clip_norm, r);
-    return r;
+    const DeviceScalars results(be, kStepSlots);
+    SequenceModel::State final;
+    Tensor<float> dlogits;
+    queue_chunk_tokens(model, optimizer, ids, targets, state, final, dlogits, clip_norm, results.slot(0));
+    state = final;
+    return chunk_result(results.read(be, kStepSlots).data());
 }
 
 }  // namespace fusedrnn

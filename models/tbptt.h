@@ -4,6 +4,7 @@
 // chunk's backward starts from a detached initial state. One optimizer step per chunk.
 #pragma once
 
+#include "models/device_scalars.h"
 #include "models/model.h"
 #include "models/optimizer.h"
 
@@ -23,5 +24,16 @@ ChunkResult tbptt_chunk_mse(SequenceModel& model, Optimizer* optimizer, const Te
 // Language-model chunk: ids [k, N] → next-token targets [k·N] (int32, device). Cross-entropy.
 ChunkResult tbptt_chunk_tokens(SequenceModel& model, Optimizer* optimizer, const Tensor<int32_t>& ids,
                                const Tensor<int32_t>& targets, SequenceModel::State& state, double clip_norm);
+
+// The same chunk queued without waiting for the device: the carried state goes from `initial` into
+// `final` (see SequenceModel::forward_tokens; a loop alternates two States), the logits' gradient into
+// `dlogits` (kept when its shape fits), and the results are left in backend memory at results[StepSlot]
+// (kStepSlots doubles; see models/device_scalars.h). A loop of these allocates nothing per step.
+void queue_chunk_tokens(SequenceModel& model, Optimizer* optimizer, const Tensor<int32_t>& ids,
+                        const Tensor<int32_t>& targets, const SequenceModel::State& initial,
+                        SequenceModel::State& final, Tensor<float>& dlogits, double clip_norm, double* results);
+
+// A step's results as queue_* left them (kStepSlots doubles, read back).
+ChunkResult chunk_result(const double* results);
 
 }  // namespace fusedrnn

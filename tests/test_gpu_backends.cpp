@@ -551,14 +551,19 @@ TEST(GpuDense, Embedding) {
     EXPECT_EQ(rel_error(read_guarded(*be.gpu, gout, "embedding out"), out_ref), 0.0);
     EXPECT_LT(rel_error(read_guarded(*be.gpu, gdtable, "embedding dtable"), dtable_ref), kTol);
 
-    ids[17] = V;  // out of range
+    // An id out of range is found on the device and reported at the next wait, naming it.
+    ids[17] = V;
     auto bad = upload_raw(*be.gpu, ids);
-    EXPECT_THROW(be.gpu->embedding_forward(n, V, dim, static_cast<const int32_t*>(bad->data()), gtable.data(),
-                                           gout.data()),
-                 Error);
-    EXPECT_THROW(be.gpu->embedding_backward(n, V, dim, static_cast<const int32_t*>(bad->data()), gdout.data(),
-                                            gdtable.data()),
-                 Error);
+    const auto* pbad = static_cast<const int32_t*>(bad->data());
+    be.gpu->embedding_forward(n, V, dim, pbad, gtable.data(), gout.data());
+    std::string msg = testing::error_of([&] { be.gpu->synchronize(); });
+    EXPECT_NE(msg.find("token id 50 at position 17 is outside [0, 50)"), std::string::npos) << msg;
+    be.gpu->embedding_backward(n, V, dim, pbad, gdout.data(), gdtable.data());
+    msg = testing::error_of([&] { be.gpu->synchronize(); });
+    EXPECT_NE(msg.find("token id 50 at position 17"), std::string::npos) << msg;
+    // The flag is lowered after the report: the backend goes on working.
+    be.gpu->embedding_forward(n, V, dim, pid, gtable.data(), gout.data());
+    EXPECT_EQ(rel_error(read_guarded(*be.gpu, gout, "embedding out after an error"), out_ref), 0.0);
 }
 
 TEST(GpuDense, Losses) {
@@ -604,6 +609,16 @@ TEST(GpuDense, Losses) {
         EXPECT_NEAR(got.loss, ref.loss, 1e-6 * std::max(1.0, std::abs(ref.loss)));
         EXPECT_EQ(got.correct, ref.correct);
         EXPECT_LT(rel_error(read_guarded(*be.gpu, gd, "dlogits"), d_ref), kTol);
+        // Left in device memory (the training loop's form): the same mean, hits and gradient.
+        auto slots = be.gpu->allocate(2 * sizeof(double));
+        Guarded gd2 = make_guarded(*be.gpu, logits.size());
+        be.gpu->softmax_cross_entropy_into(s.M, s.V, gl.data(), static_cast<const int32_t*>(gt->data()), gd2.data(),
+                                           2.f, static_cast<double*>(slots->data()));
+        double kept[2] = {0, 0};
+        be.gpu->copy_to_host(kept, slots->data(), sizeof kept);
+        EXPECT_EQ(kept[0], got.loss);
+        EXPECT_EQ(kept[1], double(got.correct));
+        EXPECT_LT(rel_error(read_guarded(*be.gpu, gd2, "dlogits (into)"), d_ref), kTol);
         targets[0] = -1;
         auto bad = upload_raw(*be.gpu, targets);
         EXPECT_THROW(be.gpu->softmax_cross_entropy(s.M, s.V, gl.data(), static_cast<const int32_t*>(bad->data()),

@@ -163,5 +163,58 @@ TEST(LmTrainer, MaxChunksEpochsWalkThroughTheWholeStream) {
     EXPECT_EQ(next, (std::vector<size_t>{5, 10, 1, 6}));
 }
 
+// The trainer queues its stream-mode steps (results read back in blocks, the carried state alternating
+// between two buffers); it must train exactly as a plain loop of tbptt_chunk_tokens over the same chunks,
+// carrying the state from chunk to chunk and resetting it where the text wraps.
+TEST(LmTrainer, StreamModeTrainsAsAPlainTbpttLoop) {
+    std::string corpus;
+    for (int i = 0; i < 12; ++i) corpus += "the cat sat on the mat; ";
+    LmSettings s;
+    s.mode = LmMode::Stream;
+    s.streams = 3;
+    s.bptt = 7;
+    const int epochs = 2;
+    const long steps = 10;  // per epoch: the second epoch wraps past the 14th (last, shorter) chunk
+    OptimizerConfig oc;
+    oc.lr = 0.01f;
+    const double clip = 0.3;
+
+    LanguageModel queued = tiny_model(corpus, text::TokenizerKind::Char, s, 9, 5);
+    auto opt = make_optimizer(queued.model->params(), oc);
+    LmTrainOptions o;
+    o.epochs = epochs;
+    o.heldout = 0;
+    o.max_chunks = steps;
+    o.clip = clip;
+    LmTrainer trainer(queued, *opt, queued.tokenizer.encode(corpus), o);
+    const std::vector<LmEpochRecord> history = trainer.fit();
+    EXPECT_EQ(trainer.next_chunk(), 6u);
+
+    LanguageModel plain = tiny_model(corpus, text::TokenizerKind::Char, s, 9, 5);
+    Backend<float>& be = plain.model->backend();
+    auto plain_opt = make_optimizer(plain.model->params(), oc);
+    const text::StreamBatches batches(plain.tokenizer.encode(corpus), s.streams, s.bptt);
+    ASSERT_EQ(batches.num_chunks(), 14u);
+    StreamBuffers buf;
+    SequenceModel::State state;
+    ASSERT_EQ(history.size(), size_t(epochs));
+    for (int e = 0; e < epochs; ++e) {
+        double loss_sum = 0, norm_sum = 0;
+        long predictions = 0;
+        for (long k = e * steps; k < (e + 1) * steps; ++k) {
+            const size_t chunk = size_t(k) % batches.num_chunks();
+            if (chunk == 0) state = SequenceModel::State();
+            buf.load(be, batches, chunk);
+            const ChunkResult r = tbptt_chunk_tokens(*plain.model, plain_opt.get(), buf.ids, buf.targets, state, clip);
+            loss_sum += r.loss * double(buf.targets.numel());
+            norm_sum += r.grad_norm;
+            predictions += long(buf.targets.numel());
+        }
+        EXPECT_DOUBLE_EQ(history[size_t(e)].train_loss, loss_sum / double(predictions)) << e;
+        EXPECT_DOUBLE_EQ(history[size_t(e)].grad_norm, norm_sum / double(steps)) << e;
+    }
+    EXPECT_EQ(queued.model->params().values_to_host(), plain.model->params().values_to_host());
+}
+
 }  // namespace
 }  // namespace fusedrnn

@@ -101,14 +101,14 @@ __global__ void squares_partial_kernel(size_t n, const float* a, const float* b,
     if (threadIdx.x == 0) partials[blockIdx.x] = s;
 }
 
-// Pass 2: block b sums in[b·stride .. b·stride + n) into out[b], divided by `divisor` (1, or the element
-// count for a mean: the same double division the host would do).
+// Pass 2: block b sums in[b·stride .. b·stride + n) into out[b]; block 0's sum is divided by `divisor` (1, or
+// the element count for a mean: the same correctly rounded double division the host would do).
 __global__ void sum_doubles_kernel(const double* in, size_t n, size_t stride, double* out, double divisor = 1.0) {
     const double* src = in + blockIdx.x * stride;
     double acc = 0.0;
     for (size_t i = threadIdx.x; i < n; i += blockDim.x) acc += src[i];
     const double s = block_sum(acc);
-    if (threadIdx.x == 0) out[blockIdx.x] = divisor == 1.0 ? s : s / divisor;
+    if (threadIdx.x == 0) out[blockIdx.x] = blockIdx.x != 0 || divisor == 1.0 ? s : s / divisor;
 }
 
 // Every thread derives the factor from the norm on the device (one double read, cached).
@@ -337,13 +337,14 @@ void mse(size_t n, const float* pred, const float* target, float* grad, float gr
 }
 
 void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits,
-                           float grad_coef, double* row_scratch, double* out, int* bad, cudaStream_t stream) {
+                           float grad_coef, double* row_scratch, double* out, double loss_divisor, int* bad,
+                           cudaStream_t stream) {
     if (M <= 0 || V <= 0) FR_GPU_FAIL("softmax_cross_entropy: M and V must be positive");
     const int block = V >= 1024 ? 256 : (V >= 128 ? 128 : 32);
     softmax_xent_kernel<<<static_cast<unsigned>(M), block, 0, stream>>>(V, logits, targets, dlogits, grad_coef,
                                                                        row_scratch, row_scratch + M, bad);
     FR_CUDA_LAUNCH_CHECK();
-    sum_doubles_kernel<<<2, kFinalBlock, 0, stream>>>(row_scratch, size_t(M), size_t(M), out);
+    sum_doubles_kernel<<<2, kFinalBlock, 0, stream>>>(row_scratch, size_t(M), size_t(M), out, loss_divisor);
     FR_CUDA_LAUNCH_CHECK();
 }
 

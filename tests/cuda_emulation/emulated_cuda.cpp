@@ -373,10 +373,10 @@ void clip_by_norm(size_t n, float* g, const double* sum_squares, double max_norm
         if (norm > max_norm) cpu().scale(n, g, float(max_norm / (norm + 1e-6)));
     });
 }
-// out[0] = Σ_rows loss, out[1] = rows predicted right; dlogits = grad_coef·(softmax - onehot). A bad target
-// raises the flag (and the host throws after reading it), as in the kernel.
+// out[0] = Σ_rows loss / loss_divisor, out[1] = rows predicted right; dlogits = grad_coef·(softmax - onehot). A bad
+// target raises the flag (and the host throws after reading it), as in the kernel.
 void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits, float grad_coef,
-                           double*, double* out, int* bad, cudaStream_t) {
+                           double*, double* out, double loss_divisor, int* bad, cudaStream_t) {
     FR_EMULATED_LAUNCH({
         for (int r = 0; r < M; ++r)
             if (targets[r] < 0 || targets[r] >= V) {
@@ -384,7 +384,7 @@ void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* tar
                 return;
             }
         const LossResult res = cpu().softmax_cross_entropy(M, V, logits, targets, dlogits, grad_coef * float(M));
-        out[0] = res.loss * M;
+        out[0] = loss_divisor == double(M) ? res.loss : res.loss * M / loss_divisor;
         out[1] = double(res.correct);
     });
 }

@@ -375,6 +375,49 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingStepsDoNotWaitForTheDevice) {
     EXPECT_LT(rel_error(longer.params, cpu.params), 1e-5);
 }
 
+// Indices are checked on the device without waiting: an embedding with a bad id returns, and the next wait
+// reports it by value and position; a cross-entropy with a bad target waits, so it throws in the call. After
+// a report the flag is down and the backend works on; memory freed since the bad op is not read.
+TEST(GpuBackendOnHostEmulation, BadIndicesAreReportedAtTheNextWait) {
+    auto gpu = gpu::make_fused_backend(0);
+    const int V = 5, dim = 3, n = 4;
+    const Tensor<float> table = gpu->from_host(std::vector<float>(size_t(V) * dim, 0.5f), {V, dim});
+    Tensor<float> out = gpu->empty({n, dim});
+    Tensor<int32_t> ids = gpu->empty_i32({n});
+    const std::vector<int32_t> good = {0, 4, 2, 1}, bad = {0, 4, 9, 1};
+    gpu->copy_from_host(ids.data(), bad.data(), sizeof(int32_t) * n);
+    gpu->embedding_forward(n, V, dim, ids.data(), table.data(), out.data());  // no wait, no throw
+    std::string msg = testing::error_of([&] { gpu->synchronize(); });
+    EXPECT_NE(msg.find("embedding: token id 9 at position 2 is outside [0, 5)"), std::string::npos) << msg;
+    EXPECT_NO_THROW(gpu->synchronize());  // reported once
+
+    // The bad ids overwritten before the wait: still reported, without a position.
+    gpu->embedding_forward(n, V, dim, ids.data(), table.data(), out.data());
+    gpu->copy_from_host(ids.data(), good.data(), sizeof(int32_t) * n);
+    msg = testing::error_of([&] { (void)gpu->to_host(out); });
+    EXPECT_NE(msg.find("an index outside its range was seen on the device by one of: embedding: token id"),
+              std::string::npos) << msg;
+
+    // Freed before the wait: not read (the emulated runtime would fail the copy), still reported.
+    {
+        Tensor<int32_t> gone = gpu->empty_i32({n});
+        gpu->copy_from_host(gone.data(), bad.data(), sizeof(int32_t) * n);
+        Tensor<float> dtable = gpu->empty({V, dim});
+        gpu->embedding_backward(n, V, dim, gone.data(), out.data(), dtable.data());
+    }
+    EXPECT_THROW(gpu->synchronize(), Error);
+
+    // Cross-entropy waits for its result, so a bad target throws in the call; the backend then works on.
+    const Tensor<float> logits = gpu->from_host(std::vector<float>(size_t(n) * V, 0.f), {n, V});
+    gpu->copy_from_host(ids.data(), bad.data(), sizeof(int32_t) * n);
+    msg = testing::error_of([&] { gpu->softmax_cross_entropy(n, V, logits.data(), ids.data(), nullptr, 1.f); });
+    EXPECT_NE(msg.find("softmax_cross_entropy: target 9 at position 2"), std::string::npos) << msg;
+    gpu->copy_from_host(ids.data(), good.data(), sizeof(int32_t) * n);
+    EXPECT_NEAR(gpu->softmax_cross_entropy(n, V, logits.data(), ids.data(), nullptr, 1.f).loss, std::log(5.0), 1e-6);
+    gpu->embedding_forward(n, V, dim, ids.data(), table.data(), out.data());
+    EXPECT_EQ(gpu->to_host(out), std::vector<float>(size_t(n) * dim, 0.5f));
+}
+
 // Language-model training on a GPU backend — embedding, the recurrent stack with its state carried across
 // chunks (stream mode) or fresh per window (window mode), softmax cross-entropy, truncated BPTT, Adam — against
 // the same run on the CPU backend.
@@ -420,6 +463,75 @@ TEST_P(LmTrainingOnHostEmulation, MatchesCpuBackend) {
         EXPECT_NEAR(g.heldout_loss, c.heldout_loss, 1e-5 * c.heldout_loss) << e;
     }
     EXPECT_LT(rel_error(gpu_params, cpu_params), 1e-5);
+}
+
+// The language-model trainer, counted as the forecaster's is above: two runs that differ only in the steps per
+// epoch (4 or 68). The 64 extra steps per epoch may add 2 uploads from pinned memory each (ids and targets), two
+// read-backs of the per-step results per epoch, and nothing else; the numbers match the CPU backend's. (Before
+// the steps were queued: 8 waits per step, 5 copies to the host, 2 pageable uploads and 1-2 allocations.)
+TEST_P(LmTrainingOnHostEmulation, StepsDoNotWaitForTheDevice) {
+    std::string corpus;
+    for (int i = 0; i < 30; ++i)
+        corpus += "long ago , the mice had a general council to consider what measures they could take to outwit "
+                  "their common enemy , the cat . ";
+    struct Run {
+        emulation::Counters counts;
+        std::vector<LmEpochRecord> history;
+        std::vector<float> params;
+    };
+    auto train = [&](const std::shared_ptr<Backend<float>>& be, long steps) {
+        LmSettings s;
+        s.mode = GetParam();
+        s.context = 3;
+        s.bptt = 5;
+        s.streams = 3;
+        text::TokenizerOptions to;
+        to.kind = s.mode == LmMode::Window ? text::TokenizerKind::Word : text::TokenizerKind::Char;
+        LanguageModel lm = make_language_model(be, {CellType::Gru, 8, 12, 1, false},
+                                               text::Tokenizer::build(corpus, to), s, 11);
+        OptimizerConfig oc;
+        oc.lr = 0.02f;
+        auto opt = make_optimizer(lm.model->params(), oc);
+        LmTrainOptions o;
+        o.epochs = 2;
+        o.batch = 8;
+        o.heldout = 0.02;
+        o.max_chunks = steps;
+        o.clip = 0.5;
+        o.seed = 4;
+        o.out_dir = testing::temp_dir();
+        LmTrainer trainer(lm, *opt, lm.tokenizer.encode(corpus), o);
+        emulation::reset_counters();
+        Run r;
+        r.history = trainer.fit();
+        r.counts = emulation::counters();
+        r.params = lm.model->params().values_to_host();
+        return r;
+    };
+    const Run brief = train(gpu::make_fused_backend(0), 4);
+    const Run longer = train(gpu::make_fused_backend(0), 68);
+    const long extra_steps = 2 * 64;  // two epochs
+    const emulation::Counters &a = brief.counts, &b = longer.counts;
+    EXPECT_EQ(b.uploads_pinned - a.uploads_pinned, 2 * extra_steps) << "two uploads per step: ids and targets";
+    EXPECT_EQ(b.uploads_pageable, a.uploads_pageable) << "per-step uploads from pageable memory";
+    EXPECT_EQ(b.mallocs, a.mallocs) << "per-step device allocations";
+    // A read-back (every 32 steps) copies the results and, as embedding and cross-entropy checked indices on
+    // the device since the last wait, the sticky index flag: two copies to the host, three counted waits.
+    const long read_backs = extra_steps / 32;
+    EXPECT_LE(b.downloads - a.downloads, 2 * read_backs) << "per-step copies to the host";
+    EXPECT_LE(b.syncs() - a.syncs(), 3 * read_backs) << "the host waited for the device during training steps";
+    EXPECT_GT(b.launches - a.launches, extra_steps * 10) << "the steps were not queued at all?";
+
+    const Run cpu = train(make_backend("cpu"), 68);
+    ASSERT_EQ(longer.history.size(), cpu.history.size());
+    for (size_t e = 0; e < cpu.history.size(); ++e) {
+        const LmEpochRecord &g = longer.history[e], &c = cpu.history[e];
+        EXPECT_NEAR(g.train_loss, c.train_loss, 1e-5 * c.train_loss) << e;
+        EXPECT_NEAR(g.grad_norm, c.grad_norm, 1e-4 * c.grad_norm) << e;
+        EXPECT_EQ(g.train_accuracy, c.train_accuracy) << e;
+        EXPECT_NEAR(g.heldout_loss, c.heldout_loss, 1e-5 * c.heldout_loss) << e;
+    }
+    EXPECT_LT(rel_error(longer.params, cpu.params), 1e-5);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, LmTrainingOnHostEmulation, ::testing::Values(LmMode::Window, LmMode::Stream),
