@@ -421,14 +421,15 @@ TEST(GpuBackendOnHostEmulation, BadIndicesAreReportedAtTheNextWait) {
 // Language-model training on a GPU backend — embedding, the recurrent stack with its state carried across
 // chunks (stream mode) or fresh per window (window mode), softmax cross-entropy, truncated BPTT, Adam — against
 // the same run on the CPU backend.
-class LmTrainingOnHostEmulation : public ::testing::TestWithParam<LmMode> {};
-
-TEST_P(LmTrainingOnHostEmulation, MatchesCpuBackend) {
-    const std::string corpus =
-        "long ago , the mice had a general council to consider what measures they could take to outwit their "
-        "common enemy , the cat . some said this , and some said that ; but at last a young mouse got up and "
-        "said he had a proposal to make , which he thought would meet the case .";
-    auto train = [&](const std::shared_ptr<Backend<float>>& be) {
+class LmTrainingOnHostEmulation : public ::testing::TestWithParam<LmMode> {
+protected:
+    struct Run {
+        emulation::Counters counts;  // of the training run alone
+        std::vector<LmEpochRecord> history;
+        std::vector<float> params;
+    };
+    // Trains a small model on `corpus` (words in window mode, characters in stream mode) with options `o`.
+    Run train(const std::shared_ptr<Backend<float>>& be, const std::string& corpus, CellType cell, LmTrainOptions o) {
         LmSettings s;
         s.mode = GetParam();
         s.context = 3;
@@ -436,33 +437,43 @@ TEST_P(LmTrainingOnHostEmulation, MatchesCpuBackend) {
         s.streams = 3;
         text::TokenizerOptions to;
         to.kind = s.mode == LmMode::Window ? text::TokenizerKind::Word : text::TokenizerKind::Char;
-        LanguageModel lm = make_language_model(be, {CellType::Lstm, 8, 12, 1, false},
-                                               text::Tokenizer::build(corpus, to), s, 11);
+        LanguageModel lm = make_language_model(be, {cell, 8, 12, 1, false}, text::Tokenizer::build(corpus, to), s, 11);
         OptimizerConfig oc;
         oc.lr = 0.02f;
         auto opt = make_optimizer(lm.model->params(), oc);
-        LmTrainOptions o;
-        o.epochs = 3;
         o.batch = 8;
-        o.heldout = 0.2;
         o.seed = 4;
         o.out_dir = testing::temp_dir();
         LmTrainer trainer(lm, *opt, lm.tokenizer.encode(corpus), o);
-        auto history = trainer.fit();
-        return std::make_pair(history, lm.model->params().values_to_host());
-    };
-    const auto [gpu_history, gpu_params] = train(gpu::make_fused_backend(0));
-    const auto [cpu_history, cpu_params] = train(make_backend("cpu"));
-    ASSERT_EQ(cpu_history.size(), 3u);
-    ASSERT_EQ(gpu_history.size(), cpu_history.size());
-    for (size_t e = 0; e < cpu_history.size(); ++e) {
-        const LmEpochRecord &g = gpu_history[e], &c = cpu_history[e];
+        emulation::reset_counters();
+        Run r;
+        r.history = trainer.fit();
+        r.counts = emulation::counters();
+        r.params = lm.model->params().values_to_host();
+        return r;
+    }
+};
+
+TEST_P(LmTrainingOnHostEmulation, MatchesCpuBackend) {
+    const std::string corpus =
+        "long ago , the mice had a general council to consider what measures they could take to outwit their "
+        "common enemy , the cat . some said this , and some said that ; but at last a young mouse got up and "
+        "said he had a proposal to make , which he thought would meet the case .";
+    LmTrainOptions o;
+    o.epochs = 3;
+    o.heldout = 0.2;
+    const Run gpu = train(gpu::make_fused_backend(0), corpus, CellType::Lstm, o);
+    const Run cpu = train(make_backend("cpu"), corpus, CellType::Lstm, o);
+    ASSERT_EQ(cpu.history.size(), 3u);
+    ASSERT_EQ(gpu.history.size(), cpu.history.size());
+    for (size_t e = 0; e < cpu.history.size(); ++e) {
+        const LmEpochRecord &g = gpu.history[e], &c = cpu.history[e];
         EXPECT_NEAR(g.train_loss, c.train_loss, 1e-5 * c.train_loss) << e;
         EXPECT_EQ(g.train_accuracy, c.train_accuracy) << e;
         ASSERT_TRUE(c.has_heldout);
         EXPECT_NEAR(g.heldout_loss, c.heldout_loss, 1e-5 * c.heldout_loss) << e;
     }
-    EXPECT_LT(rel_error(gpu_params, cpu_params), 1e-5);
+    EXPECT_LT(rel_error(gpu.params, cpu.params), 1e-5);
 }
 
 // The language-model trainer, counted as the forecaster's is above: two runs that differ only in the steps per
@@ -474,42 +485,16 @@ TEST_P(LmTrainingOnHostEmulation, StepsDoNotWaitForTheDevice) {
     for (int i = 0; i < 30; ++i)
         corpus += "long ago , the mice had a general council to consider what measures they could take to outwit "
                   "their common enemy , the cat . ";
-    struct Run {
-        emulation::Counters counts;
-        std::vector<LmEpochRecord> history;
-        std::vector<float> params;
-    };
-    auto train = [&](const std::shared_ptr<Backend<float>>& be, long steps) {
-        LmSettings s;
-        s.mode = GetParam();
-        s.context = 3;
-        s.bptt = 5;
-        s.streams = 3;
-        text::TokenizerOptions to;
-        to.kind = s.mode == LmMode::Window ? text::TokenizerKind::Word : text::TokenizerKind::Char;
-        LanguageModel lm = make_language_model(be, {CellType::Gru, 8, 12, 1, false},
-                                               text::Tokenizer::build(corpus, to), s, 11);
-        OptimizerConfig oc;
-        oc.lr = 0.02f;
-        auto opt = make_optimizer(lm.model->params(), oc);
-        LmTrainOptions o;
-        o.epochs = 2;
-        o.batch = 8;
-        o.heldout = 0.02;
+    LmTrainOptions o;
+    o.epochs = 2;
+    o.heldout = 0.02;
+    o.clip = 0.5;
+    auto train_steps = [&](const std::shared_ptr<Backend<float>>& be, long steps) {
         o.max_chunks = steps;
-        o.clip = 0.5;
-        o.seed = 4;
-        o.out_dir = testing::temp_dir();
-        LmTrainer trainer(lm, *opt, lm.tokenizer.encode(corpus), o);
-        emulation::reset_counters();
-        Run r;
-        r.history = trainer.fit();
-        r.counts = emulation::counters();
-        r.params = lm.model->params().values_to_host();
-        return r;
+        return train(be, corpus, CellType::Gru, o);
     };
-    const Run brief = train(gpu::make_fused_backend(0), 4);
-    const Run longer = train(gpu::make_fused_backend(0), 68);
+    const Run brief = train_steps(gpu::make_fused_backend(0), 4);
+    const Run longer = train_steps(gpu::make_fused_backend(0), 68);
     const long extra_steps = 2 * 64;  // two epochs
     const emulation::Counters &a = brief.counts, &b = longer.counts;
     EXPECT_EQ(b.uploads_pinned - a.uploads_pinned, 2 * extra_steps) << "two uploads per step: ids and targets";
@@ -522,7 +507,7 @@ TEST_P(LmTrainingOnHostEmulation, StepsDoNotWaitForTheDevice) {
     EXPECT_LE(b.syncs() - a.syncs(), 3 * read_backs) << "the host waited for the device during training steps";
     EXPECT_GT(b.launches - a.launches, extra_steps * 10) << "the steps were not queued at all?";
 
-    const Run cpu = train(make_backend("cpu"), 68);
+    const Run cpu = train_steps(make_backend("cpu"), 68);
     ASSERT_EQ(longer.history.size(), cpu.history.size());
     for (size_t e = 0; e < cpu.history.size(); ++e) {
         const LmEpochRecord &g = longer.history[e], &c = cpu.history[e];
