@@ -9,7 +9,9 @@ chunks of 64 steps, hidden state carried from chunk to chunk (truncated BPTT, de
 
     python3 bench/torch_lm_bench.py --text ../shared/data/tinyshakespeare/input.txt --chunks 200
 
-Prints tokens/s (median chunk time after warm-up) and writes JSON with --json. Compare with
+Prints tokens/s and writes JSON with --json. On the CPU: from the median chunk time after warm-up. With
+--device cuda: from the wall-clock time of all timed chunks, with the device synchronised only before and
+after them (a per-chunk synchronisation would stall the queue PyTorch keeps ahead of the GPU). Compare with
     build/fusedrnn lm-train --text ../shared/data/tinyshakespeare/input.txt --tokenizer char \\
         --mode stream --epochs 1 --max-chunks 200 --out runs/lm_bench
 whose epoch line reports tok/s.
@@ -50,6 +52,7 @@ def main():
     p.add_argument("--bptt", type=int, default=64)
     p.add_argument("--chunks", type=int, default=200)
     p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--json", default="")
     a = p.parse_args()
     text = open(a.text, encoding="utf-8").read()
@@ -58,10 +61,16 @@ def main():
     ids = np.array([index[c] for c in text[: int(len(text) * 0.9)]], dtype=np.int64)
     per_stream = len(ids) // a.streams
     streams = torch.from_numpy(ids[: per_stream * a.streams].reshape(a.streams, per_stream).T.copy())  # [L, B]
-    model = CharLm(a.cell, len(chars), a.embedding, a.hidden)
+    dev = torch.device(a.device)
+    streams = streams.to(dev)
+    model = CharLm(a.cell, len(chars), a.embedding, a.hidden).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=0.01)
-    state, times, pos = None, [], 0
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    state, times, pos, wall_start = None, [], 0, 0.0
     for chunk in range(a.warmup + a.chunks):
+        if chunk == a.warmup:
+            sync()
+            wall_start = time.perf_counter()
         if pos + a.bptt + 1 > per_stream:
             pos, state = 0, None
         t0 = time.perf_counter()
@@ -76,10 +85,16 @@ def main():
         pos += a.bptt
         if chunk >= a.warmup:
             times.append(time.perf_counter() - t0)
+    sync()
+    wall = time.perf_counter() - wall_start
     med = float(np.median(times))
-    result = {"framework": f"torch {torch.__version__}", "threads": torch.get_num_threads(), "cell": a.cell,
-              "hidden": a.hidden, "vocab": len(chars), "streams": a.streams, "bptt": a.bptt,
-              "median_chunk_ms": med * 1e3, "tokens_per_s": a.streams * a.bptt / med, "last_loss": float(loss)}
+    tokens = a.streams * a.bptt
+    device = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
+    result = {"framework": f"torch {torch.__version__}", "device": device, "threads": torch.get_num_threads(),
+              "cell": a.cell, "hidden": a.hidden, "vocab": len(chars), "streams": a.streams, "bptt": a.bptt,
+              "median_chunk_ms": med * 1e3, "wall_chunk_ms": wall / a.chunks * 1e3,
+              "tokens_per_s": tokens * a.chunks / wall if dev.type == "cuda" else tokens / med,
+              "last_loss": float(loss)}
     print(json.dumps(result, indent=2))
     if a.json:
         with open(a.json, "w") as f:

@@ -11,6 +11,9 @@
 #   forecast-bench  end-to-end `fusedrnn train` windows/s on a WEATHER-5K-scale synthetic set (cuda and
 #              cudnn backends) vs PyTorch + DataLoader → $OUT/forecast/forecast_bench.json (not in the
 #              default list: ~5 minutes; run it in its own call)
+#   lm-bench   char-rnn training tokens/s (`fusedrnn lm-train`, cuda and cudnn) vs PyTorch on the same GPU
+#              → $OUT/lm/lm_bench.json (not in the default list; needs tiny-shakespeare: $FUSEDRNN_DATA or a
+#              copy in gpu-data/tinyshakespeare.txt carried to the machine; ~2 minutes)
 #
 # Usage:  scripts/gpu_check.sh [--quick] [--stages env,build,gpu-tests,...]
 #   --quick    quick benchmark (hidden 128, 1 layer) — the full grid takes several minutes
@@ -147,6 +150,10 @@ bench_stage() {
   "$BUILD_DIR/bench/bench_gpu_rnn" "${args[@]}"
 }
 
+lm_bench_stage() {
+  bash bench/lm_bench.sh "$BUILD_DIR" "$OUT/lm"
+}
+
 forecast_bench_stage() {
   local cells=(lstm gru)
   [ "$QUICK" = 1 ] && cells=(lstm)
@@ -162,7 +169,7 @@ have_build() { [ -x "$BUILD_DIR/tests/test_gpu_backends" ]; }
 
 want env && stage env 1 env_stage
 want build && stage build 1 build_stage
-for s in gpu-tests ctest memcheck racecheck initcheck synccheck bench forecast-bench; do
+for s in gpu-tests ctest memcheck racecheck initcheck synccheck bench forecast-bench lm-bench; do
   want "$s" || continue
   if ! have_build; then skip "$s" "no build in $BUILD_DIR (run the build stage)"; continue; fi
   case "$s" in
@@ -177,6 +184,7 @@ for s in gpu-tests ctest memcheck racecheck initcheck synccheck bench forecast-b
       else skip bench "$BUILD_DIR/bench/bench_gpu_rnn not built"; fi
       stage torch-bench 0 torch_bench_stage ;;
     forecast-bench) stage forecast-bench 1 forecast_bench_stage ;;
+    lm-bench) stage lm-bench 1 lm_bench_stage ;;
   esac
 done
 
