@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <string>
 #include <utility>
 #include <vector>
 
@@ -18,23 +17,24 @@ namespace {
 constexpr size_t kPartialsOffset = 0;
 constexpr size_t kOutOffset = kReducePartials * sizeof(double);  // 2 doubles
 constexpr size_t kFlagOffset = kOutOffset + 2 * sizeof(double);  // 1 int / unsigned
-constexpr size_t kIndexFlagOffset = kFlagOffset + 64;             // 1 int, sticky (see check_indices)
+constexpr size_t kIndexFaultOffset = kFlagOffset + 64;            // IndexFault, sticky (see check_indices)
 constexpr size_t kSmallBytes = kFlagOffset + 256;
 
 struct Small {
     double* partials;
     double* out;
     int* flag;
-    int* index_flag;
+    IndexFault* index_fault;
 };
 
 Small small_views(GpuContext& ctx) {
     char* base = static_cast<char*>(ctx.small_scratch(kSmallBytes));
     return Small{reinterpret_cast<double*>(base + kPartialsOffset), reinterpret_cast<double*>(base + kOutOffset),
-                 reinterpret_cast<int*>(base + kFlagOffset), reinterpret_cast<int*>(base + kIndexFlagOffset)};
+                 reinterpret_cast<int*>(base + kFlagOffset), reinterpret_cast<IndexFault*>(base + kIndexFaultOffset)};
 }
 
-// How many index checks are remembered between waits, to name the bad index (the flag catches every one).
+// How many index-checking ops are told apart between two waits (later ones share the last op code: a bad index
+// among them is still caught, and named by the last one's name and range).
 constexpr size_t kMaxPendingChecks = 4096;
 
 }  // namespace
@@ -51,45 +51,30 @@ void GpuBackend::read_back(T* host, const void* dev, size_t count) {
     check_indices();
 }
 
-int* GpuBackend::index_flag(const char* what, const int32_t* ids, int n, int V) {
+GpuBackend::IndexCheck GpuBackend::index_check(const char* what, int V) {
     const Small s = small_views(ctx_);
-    if (!index_flag_zeroed_) {
-        FR_CUDA_CHECK(cudaMemsetAsync(s.index_flag, 0, sizeof(int), ctx_.stream()));
-        index_flag_zeroed_ = true;
+    if (!index_fault_zeroed_) {
+        FR_CUDA_CHECK(cudaMemsetAsync(s.index_fault, 0, sizeof(IndexFault), ctx_.stream()));
+        index_fault_zeroed_ = true;
     }
-    if (pending_checks_.size() < kMaxPendingChecks) pending_checks_.push_back({what, ids, n, V});
-    return s.index_flag;
+    if (pending_checks_.size() < kMaxPendingChecks) pending_checks_.push_back({what, V});
+    else pending_checks_.back() = {what, V};
+    return {s.index_fault, int(pending_checks_.size()) - 1};
 }
 
-// Runs after every wait for the device. The checks are taken first: the reads below wait again.
+// Runs after every wait for the device, so every kernel that checked indices since the last one has finished.
 void GpuBackend::check_indices() {
     if (pending_checks_.empty()) return;
-    const std::vector<PendingCheck> checks = std::exchange(pending_checks_, {});
+    const std::vector<PendingCheck> checks = std::exchange(pending_checks_, {});  // the read below waits again
     const Small s = small_views(ctx_);
-    int flag = 0;
-    read_back(&flag, s.index_flag, 1);
-    if (flag == 0) return;
-    FR_CUDA_CHECK(cudaMemsetAsync(s.index_flag, 0, sizeof(int), ctx_.stream()));  // the backend stays usable
-    // Error path: look for the bad index in the checked ops' memory as it is now (a buffer freed since is
-    // skipped: its copy fails, and the error is cleared).
-    std::vector<int32_t> host;
-    for (const PendingCheck& c : checks) {
-        host.resize(size_t(c.n));
-        if (cudaMemcpyAsync(host.data(), c.ids, host.size() * sizeof(int32_t), cudaMemcpyDeviceToHost,
-                            ctx_.stream()) != cudaSuccess ||
-            cudaStreamSynchronize(ctx_.stream()) != cudaSuccess) {
-            (void)cudaGetLastError();
-            continue;
-        }
-        for (int i = 0; i < c.n; ++i)
-            if (host[size_t(i)] < 0 || host[size_t(i)] >= c.V)
-                FR_FAIL("{} {} at position {} is outside [0, {})", c.what, host[size_t(i)], i, c.V);
-    }
-    std::string ops;
-    for (const PendingCheck& c : checks)
-        if (ops.find(c.what) == std::string::npos) ops += (ops.empty() ? "" : "; ") + std::string(c.what);
-    FR_FAIL("an index outside its range was seen on the device by one of: {} (the indices have changed since, so "
-            "not which)", ops);
+    IndexFault fault{};
+    read_back(&fault, s.index_fault, 1);
+    if (fault.flag == 0) return;
+    FR_CUDA_CHECK(cudaMemsetAsync(s.index_fault, 0, sizeof(IndexFault), ctx_.stream()));  // the backend stays usable
+    FR_CHECK(fault.op >= 0 && size_t(fault.op) < checks.size(), "an index outside its range was seen on the device "
+             "(by an unknown op {})", fault.op);
+    const PendingCheck& c = checks[size_t(fault.op)];
+    FR_FAIL("{} {} at position {} is outside [0, {})", c.what, fault.value, fault.position, c.V);
 }
 
 std::shared_ptr<Storage> GpuBackend::allocate(size_t bytes) {
@@ -190,15 +175,16 @@ void GpuBackend::embedding_forward(int n, int V, int dim, const int32_t* ids, co
     FR_CHECK(n >= 0 && V > 0 && dim > 0, "embedding_forward: bad sizes n={} V={} dim={}", n, V, dim);
     if (n == 0) return;
     auto g = ctx_.guard();
-    gpu::embedding_forward(n, V, dim, ids, table, out, index_flag("embedding: token id", ids, n, V), ctx_.stream());
+    const IndexCheck c = index_check("embedding: token id", V);
+    gpu::embedding_forward(n, V, dim, ids, table, out, c.fault, c.op, ctx_.stream());
 }
 
 void GpuBackend::embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable) {
     FR_CHECK(n >= 0 && V > 0 && dim > 0, "embedding_backward: bad sizes n={} V={} dim={}", n, V, dim);
     if (n == 0) return;
     auto g = ctx_.guard();
-    gpu::embedding_backward(n, V, dim, ids, dout, dtable, index_flag("embedding: token id", ids, n, V),
-                            ctx_.stream());
+    const IndexCheck c = index_check("embedding: token id", V);
+    gpu::embedding_backward(n, V, dim, ids, dout, dtable, c.fault, c.op, ctx_.stream());
 }
 
 LossResult GpuBackend::mse(size_t n, const float* pred, const float* target, float* grad, float grad_scale) {
@@ -241,8 +227,9 @@ LossResult GpuBackend::softmax_cross_entropy(int M, int V, const float* logits, 
     auto g = ctx_.guard();
     const Small s = small_views(ctx_);
     auto* rows = static_cast<double*>(ctx_.scratch(2 * size_t(M) * sizeof(double)));
-    gpu::softmax_cross_entropy(M, V, logits, targets, dlogits, grad_scale / float(M), rows, s.out, 1.0,
-                               index_flag("softmax_cross_entropy: target", targets, M, V), ctx_.stream());
+    const IndexCheck c = index_check("softmax_cross_entropy: target", V);
+    gpu::softmax_cross_entropy(M, V, logits, targets, dlogits, grad_scale / float(M), rows, s.out, 1.0, c.fault, c.op,
+                               ctx_.stream());
     double out[2] = {0, 0};
     read_back(out, s.out, 2);  // throws here if a target (or an index of an earlier op) was out of range
     return LossResult{out[0] / M, static_cast<long>(std::llround(out[1]))};
@@ -255,8 +242,9 @@ void GpuBackend::softmax_cross_entropy_into(int M, int V, const float* logits, c
     // The rows' partial sums live in the general scratch until the final sum has run (stream order), as
     // in softmax_cross_entropy; out[0] is the mean, divided on the device as the host would.
     auto* rows = static_cast<double*>(ctx_.scratch(2 * size_t(M) * sizeof(double)));
-    gpu::softmax_cross_entropy(M, V, logits, targets, dlogits, grad_scale / float(M), rows, out, double(M),
-                               index_flag("softmax_cross_entropy: target", targets, M, V), ctx_.stream());
+    const IndexCheck c = index_check("softmax_cross_entropy: target", V);
+    gpu::softmax_cross_entropy(M, V, logits, targets, dlogits, grad_scale / float(M), rows, out, double(M), c.fault,
+                               c.op, ctx_.stream());
 }
 
 void GpuBackend::sgd_step(size_t n, float* p, const float* g_, float* m, float lr, float momentum,

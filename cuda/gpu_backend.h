@@ -10,16 +10,18 @@
 // lets a training step run without the host waiting for the device.
 //
 // Indices (embedding ids, cross-entropy targets) are checked on the device without waiting: a kernel that
-// meets one outside [0, V) skips its row and raises a sticky flag, which the backend reads at its next wait
-// for the device (any op above that synchronises, copy_to_host, synchronize) and then throws, naming the
-// first bad index it still finds in the checked ops' memory. So an embedding op with a bad id throws at the
-// next wait, not in the call (softmax_cross_entropy waits, so it throws in the call).
+// meets one outside [0, V) skips its row and records the op, position and value in a sticky fault record,
+// which the backend reads at its next wait for the device (any op above that synchronises, copy_to_host,
+// synchronize) and then throws naming them. So an embedding op with a bad id throws at the next wait, not
+// in the call (softmax_cross_entropy waits, so it throws in the call).
 #pragma once
 
 #include "core/backend.h"
 #include "cuda/context.h"
 
 namespace fusedrnn::gpu {
+
+struct IndexFault;  // kernels/cuda/dense_kernels.h
 
 class GpuBackend : public Backend<float> {
 public:
@@ -76,19 +78,22 @@ protected:
     GpuContext ctx_;
 
 private:
-    // An op whose indices the device checks: remembered until the next wait, to name a bad index.
+    // An op whose indices the device checks, remembered until the next wait to name a bad index.
     struct PendingCheck {
         const char* what;
-        const int32_t* ids;
-        int n, V;
+        int V;
     };
-    // The sticky device flag for an op checking ids[0..n) against [0, V) (remembered for the next wait).
-    int* index_flag(const char* what, const int32_t* ids, int n, int V);
-    // After a wait: throws if the flag was raised since the last one (and lowers it).
+    struct IndexCheck {
+        IndexFault* fault;  // the sticky record (device memory)
+        int op;             // this op's code in it
+    };
+    // Registers an op that checks indices against [0, V) and returns where its kernel records a bad one.
+    IndexCheck index_check(const char* what, int V);
+    // After a wait: throws if a bad index was recorded since the last one (and clears the record).
     void check_indices();
 
     std::vector<PendingCheck> pending_checks_;
-    bool index_flag_zeroed_ = false;
+    bool index_fault_zeroed_ = false;
 };
 
 }  // namespace fusedrnn::gpu

@@ -130,28 +130,45 @@ __global__ void broadcast_rows_kernel(size_t total, int cols, const float* b, fl
         y[i] = b[i % cols];
 }
 
+// The first bad index wins the flag and writes its details; the host reads them after a stream synchronisation,
+// which makes every write of the finished kernels visible.
+__device__ void record_bad_index(IndexFault* fault, int op, size_t position, int value) {
+    if (atomicCAS(&fault->flag, 0, 1) == 0) {
+        fault->op = op;
+        fault->position = static_cast<int>(position);
+        fault->value = value;
+    }
+}
+
 __global__ void embedding_forward_kernel(size_t total, int V, int dim, const int32_t* ids, const float* table,
-                                         float* out, int* bad) {
+                                         float* out, IndexFault* fault, int op) {
     for (size_t e = blockIdx.x * size_t(blockDim.x) + threadIdx.x; e < total; e += size_t(gridDim.x) * blockDim.x) {
         const size_t i = e / dim, k = e % dim;
         const int id = ids[i];
-        if (id < 0 || id >= V) { atomicOr(bad, 1); continue; }
+        if (id < 0 || id >= V) {
+            if (k == 0) record_bad_index(fault, op, i, id);
+            continue;
+        }
         out[e] = table[size_t(id) * dim + k];
     }
 }
 
 __global__ void embedding_backward_kernel(size_t total, int V, int dim, const int32_t* ids, const float* dout,
-                                          float* dtable, int* bad) {
+                                          float* dtable, IndexFault* fault, int op) {
     for (size_t e = blockIdx.x * size_t(blockDim.x) + threadIdx.x; e < total; e += size_t(gridDim.x) * blockDim.x) {
         const size_t i = e / dim, k = e % dim;
         const int id = ids[i];
-        if (id < 0 || id >= V) { atomicOr(bad, 1); continue; }
+        if (id < 0 || id >= V) {
+            if (k == 0) record_bad_index(fault, op, i, id);
+            continue;
+        }
         atomicAdd(dtable + size_t(id) * dim + k, dout[e]);
     }
 }
 
 __global__ void softmax_xent_kernel(int V, const float* logits, const int32_t* targets, float* dlogits,
-                                    float grad_coef, double* row_loss, double* row_correct, int* bad) {
+                                    float grad_coef, double* row_loss, double* row_correct, IndexFault* fault,
+                                    int op) {
     const int r = blockIdx.x;
     const float* row = logits + size_t(r) * V;
     const int tgt = targets[r];
@@ -171,7 +188,7 @@ __global__ void softmax_xent_kernel(int V, const float* logits, const int32_t* t
     const double lse = double(mx) + log(block_sum(acc));
 
     if (threadIdx.x == 0) {
-        if (!valid) atomicOr(bad, 1);
+        if (!valid) record_bad_index(fault, op, size_t(r), tgt);
         row_loss[r] = valid ? lse - double(row[tgt]) : 0.0;
         row_correct[r] = valid && best_i == tgt ? 1.0 : 0.0;
     }
@@ -315,19 +332,20 @@ void broadcast_rows(int M, int cols, const float* b, float* y, cudaStream_t stre
     FR_CUDA_LAUNCH_CHECK();
 }
 
-void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out, int* bad,
-                       cudaStream_t stream) {
+void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out,
+                       IndexFault* fault, int op, cudaStream_t stream) {
     const size_t total = size_t(n) * dim;
     if (total == 0) return;
-    embedding_forward_kernel<<<blocks_for(total), kBlock, 0, stream>>>(total, V, dim, ids, table, out, bad);
+    embedding_forward_kernel<<<blocks_for(total), kBlock, 0, stream>>>(total, V, dim, ids, table, out, fault, op);
     FR_CUDA_LAUNCH_CHECK();
 }
 
-void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable, int* bad,
-                        cudaStream_t stream) {
+void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable,
+                        IndexFault* fault, int op, cudaStream_t stream) {
     const size_t total = size_t(n) * dim;
     if (total == 0) return;
-    embedding_backward_kernel<<<blocks_for(total), kBlock, 0, stream>>>(total, V, dim, ids, dout, dtable, bad);
+    embedding_backward_kernel<<<blocks_for(total), kBlock, 0, stream>>>(total, V, dim, ids, dout, dtable, fault,
+                                                                        op);
     FR_CUDA_LAUNCH_CHECK();
 }
 
@@ -337,12 +355,12 @@ void mse(size_t n, const float* pred, const float* target, float* grad, float gr
 }
 
 void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits,
-                           float grad_coef, double* row_scratch, double* out, double loss_divisor, int* bad,
-                           cudaStream_t stream) {
+                           float grad_coef, double* row_scratch, double* out, double loss_divisor,
+                           IndexFault* fault, int op, cudaStream_t stream) {
     if (M <= 0 || V <= 0) FR_GPU_FAIL("softmax_cross_entropy: M and V must be positive");
     const int block = V >= 1024 ? 256 : (V >= 128 ? 128 : 32);
     softmax_xent_kernel<<<static_cast<unsigned>(M), block, 0, stream>>>(V, logits, targets, dlogits, grad_coef,
-                                                                       row_scratch, row_scratch + M, bad);
+                                                                       row_scratch, row_scratch + M, fault, op);
     FR_CUDA_LAUNCH_CHECK();
     sum_doubles_kernel<<<2, kFinalBlock, 0, stream>>>(row_scratch, size_t(M), size_t(M), out, loss_divisor);
     FR_CUDA_LAUNCH_CHECK();

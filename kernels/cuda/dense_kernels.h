@@ -14,6 +14,16 @@ namespace fusedrnn::gpu {
 // Device scratch a deterministic reduction needs: kReducePartials doubles.
 constexpr int kReducePartials = 1024;
 
+// Where an index check records a bad index, in device memory. Sticky: the first kernel thread that meets one
+// sets flag (atomicCAS 0 → 1) and writes op (the launcher's `op` argument), position and value; later bad
+// indices leave it as it is. The caller zeroes it once and again after reading a fault back.
+struct IndexFault {
+    int flag;
+    int op;
+    int position;
+    int value;
+};
+
 void fill(size_t n, float* x, float value, cudaStream_t stream);
 void scale(size_t n, float* x, float alpha, cudaStream_t stream);
 void axpy(size_t n, float alpha, const float* x, float* y, cudaStream_t stream);
@@ -29,24 +39,24 @@ void clip_by_norm(size_t n, float* g, const double* sum_squares, double max_norm
 // y[r, :] = b for r < M (y row-major [M, cols]); prepares a GEMM with beta = 1.
 void broadcast_rows(int M, int cols, const float* b, float* y, cudaStream_t stream);
 
-// out[i, :] = table[ids[i], :]; ids outside [0, V) leave their row untouched and set *bad = 1 (never to 0: a
-// sticky flag the caller reads back at its next wait for the device, see GpuBackend).
-void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out, int* bad,
-                       cudaStream_t stream);
-// dtable[ids[i], :] += dout[i, :] with atomicAdd; bad ids are skipped and flagged as above.
-void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable, int* bad,
-                        cudaStream_t stream);
+// out[i, :] = table[ids[i], :]; ids outside [0, V) leave their row untouched and are recorded in *fault
+// (with `op`) as described at IndexFault.
+void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out,
+                       IndexFault* fault, int op, cudaStream_t stream);
+// dtable[ids[i], :] += dout[i, :] with atomicAdd; bad ids are skipped and recorded as above.
+void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable,
+                        IndexFault* fault, int op, cudaStream_t stream);
 
 // out[0] = Σ (pred - target)² / n in double; if grad, grad = grad_coef·(pred - target).
 void mse(size_t n, const float* pred, const float* target, float* grad, float grad_coef, double* partials,
          double* out, cudaStream_t stream);
 // One block per row. out[0] = Σ_rows (logsumexp - logit[target]) / loss_divisor in double (1: the sum; M:
 // the mean), out[1] = rows whose argmax (first maximum) equals the target; if dlogits, dlogits =
-// grad_coef·(softmax - onehot). Targets outside [0, V) set *bad = 1 as above (their rows contribute
-// nothing). row_scratch: 2·M doubles.
+// grad_coef·(softmax - onehot). Targets outside [0, V) are recorded in *fault as above (their rows
+// contribute nothing). row_scratch: 2·M doubles.
 void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits,
-                           float grad_coef, double* row_scratch, double* out, double loss_divisor, int* bad,
-                           cudaStream_t stream);
+                           float grad_coef, double* row_scratch, double* out, double loss_divisor,
+                           IndexFault* fault, int op, cudaStream_t stream);
 
 void sgd_step(size_t n, float* p, const float* g, float* m, float lr, float momentum, float weight_decay,
               cudaStream_t stream);

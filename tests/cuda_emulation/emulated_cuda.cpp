@@ -337,18 +337,24 @@ void sum_squares(size_t n, const float* x, double*, double* out, cudaStream_t) {
 void find_nonfinite(size_t n, const float* x, unsigned int* flag, cudaStream_t) {
     FR_EMULATED_LAUNCH(if (!cpu().all_finite(n, x)) *flag = 1);
 }
-// Bad ids raise the flag and leave their rows alone, as the kernels do.
-void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out, int* bad,
-                       cudaStream_t) {
+// The first bad index of the fault record's life is kept, as the kernels' atomicCAS does (which of several a
+// GPU keeps depends on thread order; here it is the lowest position of the first op).
+void record_bad_index(IndexFault* fault, int op, int position, int value) {
+    if (fault->flag != 0) return;
+    *fault = IndexFault{1, op, position, value};
+}
+// Bad ids are recorded and leave their rows alone, as the kernels do.
+void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out, IndexFault* fault,
+                       int op, cudaStream_t) {
     FR_EMULATED_LAUNCH(for (int i = 0; i < n; ++i) {
-        if (ids[i] < 0 || ids[i] >= V) *bad = 1;
+        if (ids[i] < 0 || ids[i] >= V) record_bad_index(fault, op, i, ids[i]);
         else std::memcpy(out + size_t(i) * dim, table + size_t(ids[i]) * dim, size_t(dim) * sizeof(float));
     });
 }
-void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable, int* bad,
-                        cudaStream_t) {
+void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable,
+                        IndexFault* fault, int op, cudaStream_t) {
     FR_EMULATED_LAUNCH(for (int i = 0; i < n; ++i) {
-        if (ids[i] < 0 || ids[i] >= V) *bad = 1;
+        if (ids[i] < 0 || ids[i] >= V) record_bad_index(fault, op, i, ids[i]);
         else
             for (int k = 0; k < dim; ++k) dtable[size_t(ids[i]) * dim + k] += dout[size_t(i) * dim + k];
     });
@@ -374,13 +380,13 @@ void clip_by_norm(size_t n, float* g, const double* sum_squares, double max_norm
     });
 }
 // out[0] = Σ_rows loss / loss_divisor, out[1] = rows predicted right; dlogits = grad_coef·(softmax - onehot). A bad
-// target raises the flag (and the host throws after reading it), as in the kernel.
+// target is recorded (and the host throws after reading it), as in the kernel.
 void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits, float grad_coef,
-                           double*, double* out, double loss_divisor, int* bad, cudaStream_t) {
+                           double*, double* out, double loss_divisor, IndexFault* fault, int op, cudaStream_t) {
     FR_EMULATED_LAUNCH({
         for (int r = 0; r < M; ++r)
             if (targets[r] < 0 || targets[r] >= V) {
-                *bad = 1;
+                record_bad_index(fault, op, r, targets[r]);
                 return;
             }
         const LossResult res = cpu().softmax_cross_entropy(M, V, logits, targets, dlogits, grad_coef * float(M));

@@ -376,13 +376,15 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingStepsDoNotWaitForTheDevice) {
 }
 
 // Indices are checked on the device without waiting: an embedding with a bad id returns, and the next wait
-// reports it by value and position; a cross-entropy with a bad target waits, so it throws in the call. After
-// a report the flag is down and the backend works on; memory freed since the bad op is not read.
+// reports it by op, value and position (recorded by the kernel: nothing is read back from the ids, which may be
+// gone by then); a cross-entropy with a bad target waits, so it throws in the call. After a report the record is
+// cleared and the backend works on.
 TEST(GpuBackendOnHostEmulation, BadIndicesAreReportedAtTheNextWait) {
     auto gpu = gpu::make_fused_backend(0);
     const int V = 5, dim = 3, n = 4;
     const Tensor<float> table = gpu->from_host(std::vector<float>(size_t(V) * dim, 0.5f), {V, dim});
     Tensor<float> out = gpu->empty({n, dim});
+    Tensor<float> dtable = gpu->empty({V, dim});
     Tensor<int32_t> ids = gpu->empty_i32({n});
     const std::vector<int32_t> good = {0, 4, 2, 1}, bad = {0, 4, 9, 1};
     gpu->copy_from_host(ids.data(), bad.data(), sizeof(int32_t) * n);
@@ -391,27 +393,35 @@ TEST(GpuBackendOnHostEmulation, BadIndicesAreReportedAtTheNextWait) {
     EXPECT_NE(msg.find("embedding: token id 9 at position 2 is outside [0, 5)"), std::string::npos) << msg;
     EXPECT_NO_THROW(gpu->synchronize());  // reported once
 
-    // The bad ids overwritten before the wait: still reported, without a position.
-    gpu->embedding_forward(n, V, dim, ids.data(), table.data(), out.data());
+    // The bad ids freed before the wait, after good ones were checked by another op: still named exactly.
+    gpu->embedding_forward(n, V, dim, ids.data(), table.data(), out.data());  // ids still the bad ones
     gpu->copy_from_host(ids.data(), good.data(), sizeof(int32_t) * n);
-    msg = testing::error_of([&] { (void)gpu->to_host(out); });
-    EXPECT_NE(msg.find("an index outside its range was seen on the device by one of: embedding: token id"),
-              std::string::npos) << msg;
-
-    // Freed before the wait: not read (the emulated runtime would fail the copy), still reported.
+    gpu->embedding_forward(n, V, dim, ids.data(), table.data(), out.data());
     {
         Tensor<int32_t> gone = gpu->empty_i32({n});
-        gpu->copy_from_host(gone.data(), bad.data(), sizeof(int32_t) * n);
-        Tensor<float> dtable = gpu->empty({V, dim});
+        const std::vector<int32_t> worse = {-3, 0, 0, 0};
+        gpu->copy_from_host(gone.data(), worse.data(), sizeof(int32_t) * n);
         gpu->embedding_backward(n, V, dim, gone.data(), out.data(), dtable.data());
     }
-    EXPECT_THROW(gpu->synchronize(), Error);
+    // The first bad index seen is the one reported: the first op's id 9 at position 2.
+    msg = testing::error_of([&] { (void)gpu->to_host(out); });
+    EXPECT_NE(msg.find("embedding: token id 9 at position 2 is outside [0, 5)"), std::string::npos) << msg;
+
+    gpu->copy_from_host(ids.data(), good.data(), sizeof(int32_t) * n);
+    {
+        Tensor<int32_t> gone = gpu->empty_i32({n});
+        const std::vector<int32_t> worse = {0, 0, 0, -3};
+        gpu->copy_from_host(gone.data(), worse.data(), sizeof(int32_t) * n);
+        gpu->embedding_backward(n, V, dim, gone.data(), out.data(), dtable.data());
+    }
+    msg = testing::error_of([&] { gpu->synchronize(); });
+    EXPECT_NE(msg.find("embedding: token id -3 at position 3 is outside [0, 5)"), std::string::npos) << msg;
 
     // Cross-entropy waits for its result, so a bad target throws in the call; the backend then works on.
     const Tensor<float> logits = gpu->from_host(std::vector<float>(size_t(n) * V, 0.f), {n, V});
     gpu->copy_from_host(ids.data(), bad.data(), sizeof(int32_t) * n);
     msg = testing::error_of([&] { gpu->softmax_cross_entropy(n, V, logits.data(), ids.data(), nullptr, 1.f); });
-    EXPECT_NE(msg.find("softmax_cross_entropy: target 9 at position 2"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("softmax_cross_entropy: target 9 at position 2 is outside [0, 5)"), std::string::npos) << msg;
     gpu->copy_from_host(ids.data(), good.data(), sizeof(int32_t) * n);
     EXPECT_NEAR(gpu->softmax_cross_entropy(n, V, logits.data(), ids.data(), nullptr, 1.f).loss, std::log(5.0), 1e-6);
     gpu->embedding_forward(n, V, dim, ids.data(), table.data(), out.data());
