@@ -57,7 +57,8 @@ public:
         return scratch_.data();
     }
     // A second, independent scratch area (the reduction partials and flags of the dense ops), so an op
-    // can use both without one invalidating the other.
+    // can use both without one invalidating the other. GpuBackend always asks for the same size and keeps
+    // state in it across calls (the sticky IndexFault): growing it would lose that.
     void* small_scratch(size_t bytes) {
         small_.ensure(bytes);
         return small_.data();

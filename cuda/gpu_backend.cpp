@@ -27,6 +27,7 @@ struct Small {
     IndexFault* index_fault;
 };
 
+// Always the same size, so the area is allocated once and never moves: it holds the sticky IndexFault.
 Small small_views(GpuContext& ctx) {
     char* base = static_cast<char*>(ctx.small_scratch(kSmallBytes));
     return Small{reinterpret_cast<double*>(base + kPartialsOffset), reinterpret_cast<double*>(base + kOutOffset),
@@ -65,10 +66,15 @@ GpuBackend::IndexCheck GpuBackend::index_check(const char* what, int V) {
 // Runs after every wait for the device, so every kernel that checked indices since the last one has finished.
 void GpuBackend::check_indices() {
     if (pending_checks_.empty()) return;
-    const std::vector<PendingCheck> checks = std::exchange(pending_checks_, {});  // the read below waits again
+    std::vector<PendingCheck> checks = std::exchange(pending_checks_, {});  // the read below waits again
     const Small s = small_views(ctx_);
     IndexFault fault{};
-    read_back(&fault, s.index_fault, 1);
+    try {
+        read_back(&fault, s.index_fault, 1);
+    } catch (...) {  // a CUDA error: keep the checks for the next wait, so a raised record is not misattributed
+        pending_checks_ = std::move(checks);
+        throw;
+    }
     if (fault.flag == 0) return;
     FR_CUDA_CHECK(cudaMemsetAsync(s.index_fault, 0, sizeof(IndexFault), ctx_.stream()));  // the backend stays usable
     FR_CHECK(fault.op >= 0 && size_t(fault.op) < checks.size(), "an index outside its range was seen on the device "
@@ -89,6 +95,7 @@ void GpuBackend::copy_from_host(void* dst, const void* src, size_t bytes) {
     auto g = ctx_.guard();
     FR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx_.stream()));
     FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));
+    check_indices();
 }
 
 void GpuBackend::copy_to_host(void* dst, const void* src, size_t bytes) {

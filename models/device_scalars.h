@@ -34,6 +34,11 @@ enum StepSlot : int {
     kStepSlots = 4
 };
 
+// How many queued steps (or evaluation batches) a loop lets pile up before it reads their results back: the
+// host then waits for the device once per block, not once per step. (The host can still be held back sooner
+// by the pinned upload ring, GpuContext::upload: 8 uploads in flight.)
+constexpr int kReadBackSteps = 32;
+
 // The results of the steps a loop has queued since it last looked: `slots` doubles per step in backend
 // memory, for up to `block` steps, read back in one copy. The memory is kept from one reset to the next.
 class StepResults {

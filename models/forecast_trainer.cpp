@@ -220,10 +220,8 @@ float ForecastTrainer::cosine_lr(long g) const {
 // numbers (progress, a checkpoint, a stop, the end of the epoch). On a GPU nothing crosses PCIe per step
 // but the batch's window starts, and the host never waits for a step, so it queues the next while the
 // device runs. The sums are folded in step order, so the epoch record is the same to the bit as when each
-// step was read back at once (the CPU backend's results do not change).
-namespace {
-constexpr int kReadBackSteps = 32;
-}  // namespace
+// step was read back at once (the CPU backend's results do not change). The layout is StepSlot's; a
+// regression has no hits, so kCorrectSlot is left unwritten and unread.
 
 void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     Backend<float>& be = model_.backend();

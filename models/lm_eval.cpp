@@ -21,6 +21,12 @@ Tensor<float> last_step_rows(const Tensor<float>& logits, long K, long B) {
 
 }  // namespace
 
+void check_token_ids(const std::vector<int32_t>& ids, int vocab, const char* what) {
+    for (size_t i = 0; i < ids.size(); ++i)
+        FR_CHECK(ids[i] >= 0 && ids[i] < vocab, "{}: token id {} at position {} is outside the model's vocabulary "
+                 "[0, {})", what, ids[i], i, vocab);
+}
+
 void WindowBuffers::load(Backend<float>& be, const text::Windows& windows, const size_t* indices, size_t batch) {
     const long K = windows.context, B = long(batch);
     host_ids.resize(size_t(K * B));
@@ -70,10 +76,10 @@ ChunkResult lm_window_step(SequenceModel& model, Optimizer* optimizer, WindowBuf
 namespace {
 
 // Sums the per-batch (mean loss, hits) pairs an evaluation leaves in backend memory, read back every
-// kBlock batches and folded in batch order (the same sums as reading each batch at once).
+// kReadBackSteps batches and folded in batch order (the same sums as reading each batch at once).
 class EvalSums {
 public:
-    explicit EvalSums(Backend<float>& be) : be_(be) { results_.reset(be, 2, kBlock); }
+    explicit EvalSums(Backend<float>& be) : be_(be) { results_.reset(be, 2, kReadBackSteps); }
     double* next(size_t predictions) {
         if (results_.full()) fold();
         batch_.push_back(predictions);
@@ -91,7 +97,6 @@ public:
     }
 
 private:
-    static constexpr int kBlock = 32;
     void fold() {
         const std::vector<double> r = results_.take(be_);
         for (size_t i = 0; i < batch_.size(); ++i) {
@@ -113,6 +118,8 @@ private:
 
 LmEval evaluate_windows(SequenceModel& model, const text::Windows& windows, int batch) {
     FR_CHECK(batch >= 1, "evaluation batch must be at least 1, got {}", batch);
+    check_token_ids(windows.inputs, model.vocab(), "evaluation windows");
+    check_token_ids(windows.targets, model.vocab(), "evaluation targets");
     Backend<float>& be = model.backend();
     WindowBuffers buf;
     std::vector<size_t> idx(windows.count);
@@ -130,6 +137,7 @@ LmEval evaluate_windows(SequenceModel& model, const text::Windows& windows, int 
 }
 
 LmEval evaluate_stream(SequenceModel& model, const std::vector<int32_t>& tokens, int streams, int bptt) {
+    check_token_ids(tokens, model.vocab(), "evaluation text");
     Backend<float>& be = model.backend();
     const text::StreamBatches batches(tokens, streams, bptt);
     StreamBuffers buf;

@@ -27,6 +27,11 @@ struct LmEval {
     double perplexity() const { return std::exp(loss); }
 };
 
+// Throws naming the first id outside [0, vocab) and where it is (`what`: "the training text", ...). The
+// training and evaluation loops check their token ids once on the host: a GPU backend checks them again on
+// the device only as a backstop, reported at its next wait, after the step has run (cuda/gpu_backend.h).
+void check_token_ids(const std::vector<int32_t>& ids, int vocab, const char* what);
+
 // Device buffers a window step reuses from batch to batch (a training loop allocates nothing per step
 // once the batch shape has been seen).
 struct WindowBuffers {

@@ -90,6 +90,7 @@ LmTrainer::LmTrainer(LanguageModel& lm, Optimizer& optimizer, const std::vector<
              "--lr-decay must be in (0, 1] (1 = constant learning rate), got {}", o_.lr_decay);
     const LmSettings& s = lm_.settings;
     s.validate();
+    check_token_ids(tokens, lm_.model->vocab(), "the training text");
     if (s.mode == LmMode::Window) {
         windows_ = text::make_window_dataset(tokens, s.context, o_.heldout);
         train_tokens_ = windows_.train.count + size_t(s.context);
@@ -260,7 +261,6 @@ void LmTrainer::resume_from_last() {
 // same sums as reading each step at once. The state saved with a checkpoint is the one after the last step
 // read back (a save always reads back first).
 void LmTrainer::train_epoch(EpochState& st, bool resumed) {
-    constexpr int kReadBackSteps = 32;
     Backend<float>& be = lm_.model->backend();
     const bool window = lm_.settings.mode == LmMode::Window;
     if (window) shuffle_indices(order_, o_.seed, st.epoch);

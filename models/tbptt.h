@@ -21,7 +21,8 @@ struct ChunkResult {
 ChunkResult tbptt_chunk_mse(SequenceModel& model, Optimizer* optimizer, const Tensor<float>& x,
                             const Tensor<float>& target, SequenceModel::State& state, double clip_norm);
 
-// Language-model chunk: ids [k, N] → next-token targets [k·N] (int32, device). Cross-entropy.
+// Language-model chunk: ids [k, N] → next-token targets [k·N] (int32, device). Cross-entropy. Reads its
+// results back at once (and allocates for them): for one step or a test; a loop uses queue_chunk_tokens.
 ChunkResult tbptt_chunk_tokens(SequenceModel& model, Optimizer* optimizer, const Tensor<int32_t>& ids,
                                const Tensor<int32_t>& targets, SequenceModel::State& state, double clip_norm);
 

@@ -216,5 +216,29 @@ TEST(LmTrainer, StreamModeTrainsAsAPlainTbpttLoop) {
     EXPECT_EQ(queued.model->params().values_to_host(), plain.model->params().values_to_host());
 }
 
+// Token ids are checked on the host before any step, so a bad id is an exact error on every backend (a GPU's own
+// check would only report it at its next wait, after the step has run).
+TEST(LmTrainer, TokenIdsOutsideTheVocabularyAreRefusedBeforeTraining) {
+    LmSettings s;
+    s.mode = LmMode::Stream;
+    s.streams = 2;
+    s.bptt = 4;
+    LanguageModel lm = tiny_model(kFable, text::TokenizerKind::Char, s, 8, 1);
+    const int V = lm.tokenizer.size();
+    std::vector<int32_t> tokens = lm.tokenizer.encode(kFable);
+    tokens[7] = V;
+    auto opt = make_optimizer(lm.model->params(), OptimizerConfig{});
+    LmTrainOptions o;
+    o.epochs = 1;
+    const std::string msg = testing::error_of([&] { LmTrainer trainer(lm, *opt, tokens, o); });
+    EXPECT_NE(msg.find(fmt::format("the training text: token id {} at position 7 is outside the model's vocabulary "
+                                   "[0, {})", V, V)),
+              std::string::npos)
+        << msg;
+    tokens[7] = -1;
+    const std::string eval = testing::error_of([&] { evaluate_stream(*lm.model, tokens, 2, 4); });
+    EXPECT_NE(eval.find("evaluation text: token id -1 at position 7"), std::string::npos) << eval;
+}
+
 }  // namespace
 }  // namespace fusedrnn

@@ -379,19 +379,31 @@ void clip_by_norm(size_t n, float* g, const double* sum_squares, double max_norm
         if (norm > max_norm) cpu().scale(n, g, float(max_norm / (norm + 1e-6)));
     });
 }
-// out[0] = Σ_rows loss / loss_divisor, out[1] = rows predicted right; dlogits = grad_coef·(softmax - onehot). A bad
-// target is recorded (and the host throws after reading it), as in the kernel.
+// Row by row as the kernel: out[0] = Σ_rows loss (in double) / loss_divisor, out[1] = rows predicted right;
+// dlogits = grad_coef·(softmax - onehot). A bad target is recorded and its row contributes nothing (its
+// dlogits row is the softmax alone), as in the kernel; the host throws after reading the record.
 void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits, float grad_coef,
                            double*, double* out, double loss_divisor, IndexFault* fault, int op, cudaStream_t) {
     FR_EMULATED_LAUNCH({
-        for (int r = 0; r < M; ++r)
-            if (targets[r] < 0 || targets[r] >= V) {
-                record_bad_index(fault, op, r, targets[r]);
-                return;
+        double loss = 0, correct = 0;
+        for (int r = 0; r < M; ++r) {
+            const float* row = logits + size_t(r) * size_t(V);
+            float* drow = dlogits ? dlogits + size_t(r) * size_t(V) : nullptr;
+            if (targets[r] >= 0 && targets[r] < V) {
+                const LossResult res = cpu().softmax_cross_entropy(1, V, row, targets + r, drow, grad_coef);
+                loss += res.loss;
+                correct += double(res.correct);
+                continue;
             }
-        const LossResult res = cpu().softmax_cross_entropy(M, V, logits, targets, dlogits, grad_coef * float(M));
-        out[0] = loss_divisor == double(M) ? res.loss : res.loss * M / loss_divisor;
-        out[1] = double(res.correct);
+            record_bad_index(fault, op, r, targets[r]);
+            if (!drow) continue;
+            const float mx = *std::max_element(row, row + V);
+            double sum = 0;
+            for (int k = 0; k < V; ++k) sum += std::exp(double(row[k]) - mx);
+            for (int k = 0; k < V; ++k) drow[k] = grad_coef * float(std::exp(double(row[k]) - mx) / sum);
+        }
+        out[0] = loss_divisor == 1.0 ? loss : loss / loss_divisor;
+        out[1] = correct;
     });
 }
 void sgd_step(size_t n, float* p, const float* g, float* m, float lr, float momentum, float weight_decay,

@@ -23,6 +23,7 @@
 #include "core/data/synthetic.h"
 #include "core/param_layout.h"
 #include "cuda/backends.h"
+#include "models/device_scalars.h"
 #include "models/forecast_trainer.h"
 #include "models/lm_trainer.h"
 #include "tests/cuda_emulation/emulation.h"
@@ -393,25 +394,26 @@ TEST(GpuBackendOnHostEmulation, BadIndicesAreReportedAtTheNextWait) {
     EXPECT_NE(msg.find("embedding: token id 9 at position 2 is outside [0, 5)"), std::string::npos) << msg;
     EXPECT_NO_THROW(gpu->synchronize());  // reported once
 
-    // The bad ids freed before the wait, after good ones were checked by another op: still named exactly.
+    // The bad ids overwritten, and more bad ids freed, before the wait (uploads that do not wait): the record
+    // still names the first exactly. (copy_from_host itself waits, and would report at once.)
     gpu->embedding_forward(n, V, dim, ids.data(), table.data(), out.data());  // ids still the bad ones
-    gpu->copy_from_host(ids.data(), good.data(), sizeof(int32_t) * n);
+    gpu->copy_from_host_async(ids.data(), good.data(), sizeof(int32_t) * n);
     gpu->embedding_forward(n, V, dim, ids.data(), table.data(), out.data());
     {
         Tensor<int32_t> gone = gpu->empty_i32({n});
         const std::vector<int32_t> worse = {-3, 0, 0, 0};
-        gpu->copy_from_host(gone.data(), worse.data(), sizeof(int32_t) * n);
+        gpu->copy_from_host_async(gone.data(), worse.data(), sizeof(int32_t) * n);
         gpu->embedding_backward(n, V, dim, gone.data(), out.data(), dtable.data());
     }
     // The first bad index seen is the one reported: the first op's id 9 at position 2.
     msg = testing::error_of([&] { (void)gpu->to_host(out); });
     EXPECT_NE(msg.find("embedding: token id 9 at position 2 is outside [0, 5)"), std::string::npos) << msg;
 
-    gpu->copy_from_host(ids.data(), good.data(), sizeof(int32_t) * n);
+    gpu->copy_from_host_async(ids.data(), good.data(), sizeof(int32_t) * n);
     {
         Tensor<int32_t> gone = gpu->empty_i32({n});
         const std::vector<int32_t> worse = {0, 0, 0, -3};
-        gpu->copy_from_host(gone.data(), worse.data(), sizeof(int32_t) * n);
+        gpu->copy_from_host_async(gone.data(), worse.data(), sizeof(int32_t) * n);
         gpu->embedding_backward(n, V, dim, gone.data(), out.data(), dtable.data());
     }
     msg = testing::error_of([&] { gpu->synchronize(); });
@@ -426,6 +428,28 @@ TEST(GpuBackendOnHostEmulation, BadIndicesAreReportedAtTheNextWait) {
     EXPECT_NEAR(gpu->softmax_cross_entropy(n, V, logits.data(), ids.data(), nullptr, 1.f).loss, std::log(5.0), 1e-6);
     gpu->embedding_forward(n, V, dim, ids.data(), table.data(), out.data());
     EXPECT_EQ(gpu->to_host(out), std::vector<float>(size_t(n) * dim, 0.5f));
+}
+
+// The cross-entropy a training loop leaves in device memory is the synchronous op's to the bit (the mean is
+// divided on the device as the host divides it), hits and gradient included.
+TEST(GpuBackendOnHostEmulation, CrossEntropyLeftOnTheDeviceIsTheSynchronousOne) {
+    auto gpu = gpu::make_fused_backend(0);
+    std::mt19937_64 rng(testing::test_seed());
+    const int M = 37, V = 11;
+    const auto host_logits = testing::random_vector<float>(size_t(M) * V, rng, -3, 3);
+    std::vector<int32_t> host_targets(M);
+    for (int r = 0; r < M; ++r) host_targets[size_t(r)] = int32_t(rng() % V);
+    const Tensor<float> logits = gpu->from_host(host_logits, {M, V});
+    Tensor<int32_t> targets = gpu->empty_i32({M});
+    gpu->copy_from_host(targets.data(), host_targets.data(), sizeof(int32_t) * M);
+    Tensor<float> d_sync = gpu->empty({M, V}), d_into = gpu->empty({M, V});
+    const LossResult sync = gpu->softmax_cross_entropy(M, V, logits.data(), targets.data(), d_sync.data(), 0.5f);
+    const DeviceScalars out(*gpu, 2);
+    gpu->softmax_cross_entropy_into(M, V, logits.data(), targets.data(), d_into.data(), 0.5f, out.slot(0));
+    const std::vector<double> kept = out.read(*gpu, 2);
+    EXPECT_EQ(kept[0], sync.loss);
+    EXPECT_EQ(kept[1], double(sync.correct));
+    EXPECT_EQ(gpu->to_host(d_into), gpu->to_host(d_sync));
 }
 
 // Language-model training on a GPU backend — embedding, the recurrent stack with its state carried across
