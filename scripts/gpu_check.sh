@@ -1,87 +1,206 @@
 #!/usr/bin/env bash
-# fusedrnn — everything to run on the GPU machine, in one script:
+# fusedrnn — everything to run on the GPU machine, in one script, sized for its lease (15 minutes of device
+# time per task, 10 minutes per call, at most 8 files back from $OUT).
+#
+# Before the first call, here:  bash scripts/gpu_prepare.sh   (fills the git-ignored gpu-data/: the Debian
+# packages fusedrnn builds with, which that machine lacks and cannot fetch, and the lm-bench text), then
+#   run(command="bash scripts/gpu_check.sh --plan first",  carry=["gpu-data"], timeout_s=560)
+#   run(command="bash scripts/gpu_check.sh --plan second", carry=["gpu-data"], timeout_s=300)   (at once,
+#       while the machine is warm: build-gpu/ is still there)
+#
+# Stages:
+#   deps       unpack gpu-data/debs/*.deb into $DEPS_PREFIX (never into /) and point CMake and the loader at it
+#              (automatic whenever gpu-data/debs holds packages)
 #   env        record the machine: nvidia-smi, nvcc, cuDNN header/runtime versions, compute-sanitizer
-#   build      configure + build (Release, CUDA on, -DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH, Ninja, -Werror) in build-gpu/
+#   build      configure + build (Release, CUDA on, -DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH, Ninja) in build-gpu/;
+#              $BUILD_TARGETS only when set. -Werror only with WERROR=ON: that machine's g++ 13 warns where
+#              CI's g++ 12 does not, and a lease is too short to lose to a new warning; the count is reported
 #   gpu-tests  test_gpu_backends on its own, failing if any GPU test SKIPS (a GPU machine must run them)
-#   ctest      every CTest suite
+#   ctest      every CTest suite (builds every target first)
 #   memcheck   compute-sanitizer --tool memcheck  on test_gpu_backends (small shapes)
 #   racecheck  compute-sanitizer --tool racecheck on test_gpu_backends (small shapes)
 #   initcheck, synccheck  the two other sanitizer tools (advisory: logged, do not fail the run)
-#   bench      bench_gpu_rnn → $OUT/bench_gpu_rnn.json (the fused/cuDNN table is in its log)
-#   forecast-bench  end-to-end `fusedrnn train` windows/s on a WEATHER-5K-scale synthetic set (cuda and
-#              cudnn backends) vs PyTorch + DataLoader → $OUT/forecast/forecast_bench.json (not in the
-#              default list: ~5 minutes; run it in its own call)
-#   lm-bench   char-rnn training tokens/s (`fusedrnn lm-train`, cuda and cudnn) vs PyTorch on the same GPU
-#              → $OUT/lm/lm_bench.json (not in the default list; needs tiny-shakespeare: $FUSEDRNN_DATA or a
-#              copy in gpu-data/tinyshakespeare.txt carried to the machine; ~2 minutes)
+#   bench      bench_gpu_rnn → bench_gpu_rnn.json (the fused/cuDNN table is in its log), then PyTorch's
+#              cuDNN at the same shapes (torch-bench, advisory)
+#   forecast-bench  end-to-end `fusedrnn train` windows/s on a WEATHER-5K-shaped synthetic set (cuda and
+#              cudnn backends) vs PyTorch + DataLoader → forecast_bench.json (STATIONS, YEARS, BATCHES,
+#              FORECAST_CELLS as in bench/forecast_bench.sh)
+#   lm-bench   char-rnn training tokens/s (`fusedrnn lm-train`, cuda and cudnn) vs PyTorch → lm_bench.json
+#              (text: $FUSEDRNN_DATA or gpu-data/tinyshakespeare.txt; CHUNKS as in bench/lm_bench.sh)
 #
-# Usage:  scripts/gpu_check.sh [--quick] [--stages env,build,gpu-tests,...]
-#   --quick    quick benchmark (hidden 128, 1 layer) — the full grid takes several minutes
-#   --stages   run only these stages (each run on the device machine is capped at 10 minutes, so
-#              split it: e.g. `--stages env,build`, then `--stages gpu-tests,memcheck,racecheck`,
-#              then `--stages ctest`, then `--stages bench`; build-gpu/ is kept between runs)
-# Environment: OUT (default ./out), BUILD_DIR (default build-gpu), JOBS (default nproc),
-#              CUDA_ARCH (default 90), SANITIZER_FILTER (gtest filter for the sanitizer runs).
-# Writes $OUT/<stage>.log, $OUT/summary.json, $OUT/summary.txt and the JSON outputs of the tests and
-# the benchmark. Every stage runs even when an earlier one failed (those needing the build are marked
-# "skipped" if it failed); the exit status is non-zero if any required stage failed.
+# Plans (what a call runs when --stages is not given):
+#   first   env,build,gpu-tests,memcheck,racecheck,bench,forecast-bench,lm-bench — correctness first; building
+#           only the three binaries they use, the quick benchmark grid, the forecaster on 1,000 stations x 10
+#           years (lstm) and 200 lm chunks; deadline 540 s
+#   second  ctest,initcheck,synccheck,bench,forecast-bench — every suite, the full benchmark grid, and the
+#           forecaster on the full WEATHER-5K shape (5,672 stations, lstm and gru) as time allows; deadline 540 s
+#   all     everything at full size, no deadline (a machine without a per-call cap)
+#
+# Usage:  scripts/gpu_check.sh [--plan first|second|all] [--stages a,b,...] [--quick] [--deadline SECONDS]
+#   --stages    run only these stages (the plan's sizes still apply when --plan is given too)
+#   --quick     the quick benchmark grid (hidden 128, 1 layer) and a one-cell forecast bench
+#   --deadline  seconds this call may take: each stage's time limit is cut to what is left, and a stage with
+#               under a minute left is skipped, so the summary and the results always come back
+# Environment: OUT (default ./out), RESULTS (default ./gpu-results), BUILD_DIR (default build-gpu), JOBS
+#              (default nproc), CUDA_ARCH (default 90), SANITIZER_FILTER (gtest filter for the sanitizer runs),
+#              DEPS_PREFIX (default /opt/fusedrnn-deps), WERROR (default OFF).
+# Writes every log and JSON under $RESULTS, and after each stage packs them into $OUT/results.tar.gz next to
+# $OUT/summary.txt, $OUT/summary.json and copies of the three benchmark JSONs (six files: the device tool
+# brings back at most eight). The summary and the benchmark highlights are printed last. Every stage runs even
+# when an earlier one failed (those needing the build are marked "skipped" if it failed); the exit status is
+# non-zero if any required stage failed.
 # shellcheck disable=SC2317  # stage functions are invoked indirectly through `stage`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
+T0=$(date +%s)
 
 OUT=${OUT:-$ROOT/out}
+RESULTS=${RESULTS:-$ROOT/gpu-results}
 BUILD_DIR=${BUILD_DIR:-build-gpu}
 JOBS=${JOBS:-$(nproc)}
 CUDA_ARCH=${CUDA_ARCH:-90}
 SANITIZER_FILTER=${SANITIZER_FILTER:-'GpuRnnSmall.*:GpuDense.*'}
+DEPS_PREFIX=${DEPS_PREFIX:-/opt/fusedrnn-deps}
+WERROR=${WERROR:-OFF}
+BUILD_TARGETS=${BUILD_TARGETS:-}
 QUICK=0
-STAGES="env,build,gpu-tests,ctest,memcheck,racecheck,initcheck,synccheck,bench"
+PLAN=""
+STAGES=""
+DEADLINE=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1 ;;
+    --plan) PLAN="$2"; shift ;;
+    --plan=*) PLAN="${1#--plan=}" ;;
     --stages) STAGES="$2"; shift ;;
     --stages=*) STAGES="${1#--stages=}" ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
-    *) echo "gpu_check.sh: unknown argument $1" >&2; exit 2 ;;
+    --deadline) DEADLINE="$2"; shift ;;
+    --deadline=*) DEADLINE="${1#--deadline=}" ;;
+    -h|--help) sed -n '2,51p' "$0"; exit 0 ;;
+    *) echo "gpu_check.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
+[[ "$DEADLINE" =~ ^[0-9]+$ ]] || { echo "gpu_check.sh: --deadline takes whole seconds, not '$DEADLINE'" >&2; exit 2; }
+
+# A plan sets the stage list, the sizes and the deadline; anything given explicitly wins.
+plan_default() { [ -n "${!1:-}" ] || printf -v "$1" '%s' "$2"; }
+case "$PLAN" in
+  first)
+    plan_default STAGES "env,build,gpu-tests,memcheck,racecheck,bench,forecast-bench,lm-bench"
+    plan_default BUILD_TARGETS "test_gpu_backends fusedrnn_cli bench_gpu_rnn"
+    plan_default STATIONS 1000; plan_default BATCHES 200; plan_default FORECAST_CELLS lstm
+    plan_default CHUNKS 200
+    QUICK=1
+    [ "$DEADLINE" -gt 0 ] || DEADLINE=540 ;;
+  second)
+    plan_default STAGES "ctest,initcheck,synccheck,bench,forecast-bench"
+    plan_default FORECAST_CELLS "lstm gru"
+    [ "$DEADLINE" -gt 0 ] || DEADLINE=540 ;;
+  all|"")
+    plan_default STAGES "env,build,gpu-tests,ctest,memcheck,racecheck,initcheck,synccheck,bench,forecast-bench,lm-bench" ;;
+  *) echo "gpu_check.sh: unknown plan '$PLAN' (first, second or all)" >&2; exit 2 ;;
+esac
+[ "$QUICK" = 1 ] && plan_default FORECAST_CELLS lstm
+export STATIONS YEARS BATCHES CHUNKS FORECAST_CELLS
+
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
+RESULTS=$(cd "$RESULTS" && pwd)
 export PATH="$PATH:/usr/local/cuda/bin"
+export ROOT OUT RESULTS BUILD_DIR JOBS CUDA_ARCH SANITIZER_FILTER DEPS_PREFIX WERROR BUILD_TARGETS QUICK
+
+# Each stage's time limit (seconds) when no deadline cuts it shorter.
+declare -A LIMIT=([deps]=120 [env]=60 [build]=420 [gpu-tests]=240 [ctest]=600 [memcheck]=300 [racecheck]=300
+                  [initcheck]=240 [synccheck]=240 [bench]=300 [torch-bench]=180 [forecast-bench]=480
+                  [lm-bench]=300)
+RESERVE=20   # seconds kept back for the summary and packing
+MIN_STAGE=60 # a stage with less than this left is skipped rather than started
 
 SUMMARY_ROWS=()
 FAILED=0
 want() { [[ ",$STAGES," == *",$1,"* ]]; }
+elapsed() { echo $(($(date +%s) - T0)); }
 
-# stage NAME REQUIRED(1|0) COMMAND...: runs COMMAND with its output in $OUT/NAME.log, records the result.
-stage() {
-  local name=$1 required=$2; shift 2
-  local log="$OUT/$name.log" start end rc status
-  echo "== $name" >&2
-  start=$(date +%s)
-  set +e
-  ( set -euo pipefail; "$@" ) >"$log" 2>&1
-  rc=$?
-  set -e
-  end=$(date +%s)
-  if [ $rc -eq 0 ]; then status=passed
-  elif [ "$required" = 1 ]; then status=failed; FAILED=1
-  else status=advisory-failed
-  fi
-  echo "   $status (rc $rc, $((end - start)) s) — $log" >&2
-  [ $rc -eq 0 ] || tail -n 25 "$log" | sed 's/^/   | /' >&2
-  SUMMARY_ROWS+=("{\"stage\": \"$name\", \"status\": \"$status\", \"rc\": $rc, \"seconds\": $((end - start)), \"log\": \"$log\"}")
-  return 0
+json_row() {  # name status rc seconds [why]
+  local why=""
+  [ -n "${5:-}" ] && why=", \"why\": \"$5\""
+  SUMMARY_ROWS+=("{\"stage\": \"$1\", \"status\": \"$2\", \"rc\": $3, \"seconds\": $4, \"log\": \"$1.log\"$why}")
 }
 
 skip() {
   local name=$1 why=$2
   echo "== $name: skipped ($why)" >&2
-  echo "skipped: $why" >"$OUT/$name.log"
-  SUMMARY_ROWS+=("{\"stage\": \"$name\", \"status\": \"skipped\", \"rc\": -1, \"seconds\": 0, \"log\": \"$OUT/$name.log\", \"why\": \"$why\"}")
+  echo "skipped: $why" >"$RESULTS/$name.log"
+  json_row "$name" skipped -1 0 "$why"
   FAILED=1
+}
+
+# stage NAME REQUIRED(1|0) COMMAND...: runs COMMAND (a function exported below) with its output in
+# $RESULTS/NAME.log under a time limit, records the result and packs the results.
+stage() {
+  local name=$1 required=$2; shift 2
+  local log="$RESULTS/$name.log" start end rc status limit=${LIMIT[$name]:-300}
+  if [ "$DEADLINE" -gt 0 ]; then
+    local left=$((DEADLINE - $(elapsed) - RESERVE))
+    if [ "$left" -lt "$MIN_STAGE" ]; then
+      if [ "$required" = 1 ]; then skip "$name" "out of time: ${left}s left of the ${DEADLINE}s deadline"
+      else echo "== $name: not run (out of time)" >&2; json_row "$name" not-run -1 0 "out of time"; fi
+      pack
+      return 0
+    fi
+    [ "$left" -lt "$limit" ] && limit=$left
+  fi
+  echo "== $name (limit ${limit}s, $(elapsed)s into the call)" >&2
+  start=$(date +%s)
+  set +e
+  # timeout signals its whole process group, so test binaries and sanitizers started by the stage stop too.
+  timeout --kill-after=10 "$limit" bash -c 'set -euo pipefail; "$@"' _ "$@" >"$log" 2>&1
+  rc=$?
+  set -e
+  end=$(date +%s)
+  if [ $rc -eq 0 ]; then status=passed
+  elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then status=timed-out; echo "timed out after ${limit}s" >>"$log"
+  else status=failed
+  fi
+  if [ $rc -ne 0 ]; then
+    if [ "$required" = 1 ]; then FAILED=1; else status="advisory-$status"; fi
+  fi
+  echo "   $status (rc $rc, $((end - start)) s) — $log" >&2
+  [ $rc -eq 0 ] || tail -n 25 "$log" | sed 's/^/   | /' >&2
+  json_row "$name" "$status" "$rc" $((end - start))
+  pack
+  return 0
+}
+
+write_summary() {
+  {
+    echo "{\"plan\": \"${PLAN:-custom}\", \"stages\": ["
+    for i in "${!SUMMARY_ROWS[@]}"; do
+      [ "$i" -gt 0 ] && echo ","
+      echo -n "  ${SUMMARY_ROWS[$i]}"
+    done
+    echo ""
+    echo "], \"failed\": $FAILED, \"seconds\": $(elapsed)}"
+  } >"$RESULTS/summary.json"
+  {
+    echo "fusedrnn gpu_check ${PLAN:-custom} $(date -u +%FT%TZ), $(elapsed) s — $( [ $FAILED = 0 ] && echo ALL REQUIRED STAGES PASSED || echo SOME STAGES FAILED)"
+    for r in "${SUMMARY_ROWS[@]}"; do echo "  $r"; done
+  } >"$RESULTS/summary.txt"
+}
+
+# After every stage, so a call cut short still brings back everything done so far.
+pack() {
+  write_summary
+  cp "$RESULTS/summary.txt" "$RESULTS/summary.json" "$OUT/"
+  local f
+  for f in bench_gpu_rnn.json forecast/forecast_bench.json lm/lm_bench.json; do
+    [ -f "$RESULTS/$f" ] && cp "$RESULTS/$f" "$OUT/"
+  done
+  tar czf "$OUT/results.tar.gz.tmp" -C "$RESULTS" . && mv "$OUT/results.tar.gz.tmp" "$OUT/results.tar.gz"
 }
 
 find_sanitizer() {
@@ -92,28 +211,71 @@ find_sanitizer() {
   return 1
 }
 
-env_stage() {
+deps_stage() {
+  command -v dpkg-deb >/dev/null || { echo "dpkg-deb not found: cannot unpack gpu-data/debs"; return 1; }
+  mkdir -p "$DEPS_PREFIX"
+  local f
+  for f in gpu-data/debs/*.deb; do
+    echo "unpacking $(basename "$f")"
+    dpkg-deb -x "$f" "$DEPS_PREFIX"
+  done
+  # An absolute link (zlib1g-dev's libz.so → /lib/x86_64-linux-gnu/libz.so.1.2.13) names a file of the system
+  # the package was built for; where that version is not installed, point it at the system's library of the
+  # same soname (libz.so.1), or at the prefix's own copy.
+  local link target soname d
+  while IFS= read -r link; do
+    target=$(readlink "$link")
+    if [[ $target != /* ]] || [ -e "$target" ]; then continue; fi
+    if [ -e "$DEPS_PREFIX$target" ]; then ln -sfn "$DEPS_PREFIX$target" "$link"; continue; fi
+    soname=$(basename "$target" | sed -E 's/^(lib[^.]+\.so\.[0-9]+).*/\1/')
+    for d in /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu; do
+      if [ -e "$d/$soname" ]; then ln -sfn "$d/$soname" "$link"; echo "repointed $link -> $d/$soname"; break; fi
+    done
+    [ -e "$link" ] || echo "dangling link left: $link -> $target"
+  done < <(find "$DEPS_PREFIX" -type l)
+  ls "$DEPS_PREFIX/usr/include" "$DEPS_PREFIX/usr/lib/x86_64-linux-gnu"
+}
+
+# CMake finds the packages under the prefix before the system's; the loader finds their libraries (the
+# build-tree RUNPATH covers direct links, not libopenblas's own libgfortran).
+use_deps() {
+  local lib=$DEPS_PREFIX/usr/lib/x86_64-linux-gnu
+  export CMAKE_PREFIX_PATH="$DEPS_PREFIX/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+  export LD_LIBRARY_PATH="$lib:$lib/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+}
+
+env_stage() {  # records all it can; fails without a GPU (nvidia-smi) or a compiler (nvcc)
+  local rc=0 cs h
   echo "date: $(date -u +%FT%TZ)"
   echo "git: $(git rev-parse HEAD 2>/dev/null || echo '?') $(git status --porcelain 2>/dev/null | wc -l) changed files"
-  nvidia-smi
-  nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version,clocks.max.sm --format=csv
-  nvcc --version
+  echo "deps prefix: $( [ -d "$DEPS_PREFIX/usr" ] && echo "$DEPS_PREFIX" || echo none)"
+  grep PRETTY_NAME /etc/os-release || true
+  nvidia-smi || { echo "nvidia-smi FAILED"; rc=1; }
+  nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version,clocks.max.sm --format=csv || true
+  nvcc --version || { echo "nvcc FAILED"; rc=1; }
   for h in /usr/include/x86_64-linux-gnu/cudnn_version.h /usr/include/cudnn_version.h /usr/local/cuda/include/cudnn_version.h; do
     if [ -f "$h" ]; then
       echo "$h: $(grep -E '#define CUDNN_(MAJOR|MINOR|PATCHLEVEL) ' "$h" | awk '{print $3}' | paste -sd.)"
     fi
   done
   ls -l /usr/lib/x86_64-linux-gnu/libcudnn.so* /usr/local/cuda/lib64/libcudnn.so* 2>/dev/null || true
-  local cs
-  if cs=$(find_sanitizer); then "$cs" --version; else echo "compute-sanitizer: NOT FOUND"; fi
-  cmake --version | head -1
-  g++ --version | head -1
+  if cs=$(find_sanitizer); then "$cs" --version || true; else echo "compute-sanitizer: NOT FOUND"; fi
+  cmake --version | head -1 || true
+  g++ --version | head -1 || true
+  python3 -c 'import torch; print("torch", torch.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version())' || true
+  return "$rc"
 }
 
 build_stage() {
+  # CMAKE_POLICY_VERSION_MINIMUM: CMake 4 refuses package files written for CMake < 3.5 without it.
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DFUSEDRNN_CUDA=ON \
-        -DCMAKE_CUDA_ARCHITECTURES="$CUDA_ARCH" -DFUSEDRNN_WERROR=ON -DFUSEDRNN_BUILD_BENCH=ON
-  cmake --build "$BUILD_DIR" -j "$JOBS"
+        -DCMAKE_CUDA_ARCHITECTURES="$CUDA_ARCH" -DFUSEDRNN_WERROR="$WERROR" -DFUSEDRNN_BUILD_BENCH=ON \
+        -DCMAKE_POLICY_VERSION_MINIMUM=3.5
+  local targets=()
+  [ -n "$BUILD_TARGETS" ] && read -r -a targets <<<"$BUILD_TARGETS"
+  if [ ${#targets[@]} -gt 0 ]; then cmake --build "$BUILD_DIR" -j "$JOBS" --target "${targets[@]}"
+  else cmake --build "$BUILD_DIR" -j "$JOBS"
+  fi
 }
 
 gpu_tests_stage() {
@@ -121,18 +283,19 @@ gpu_tests_stage() {
   # offset) lets later writes through the shell's descriptor (a crash message, the SKIPPED note below)
   # overwrite the start of the test output. Capture, then copy into the log.
   local rc=0
-  "$BUILD_DIR/tests/test_gpu_backends" --gtest_output="json:$OUT/test_gpu_backends.json" \
-    > "$OUT/test_gpu_backends.stdout" 2>&1 || rc=$?
-  cat "$OUT/test_gpu_backends.stdout"
+  "$BUILD_DIR/tests/test_gpu_backends" --gtest_output="json:$RESULTS/test_gpu_backends.json" \
+    > "$RESULTS/test_gpu_backends.stdout" 2>&1 || rc=$?
+  cat "$RESULTS/test_gpu_backends.stdout"
   [ "$rc" -eq 0 ] || return "$rc"
-  if grep -q '\[  SKIPPED \]' "$OUT/test_gpu_backends.stdout"; then
+  if grep -q '\[  SKIPPED \]' "$RESULTS/test_gpu_backends.stdout"; then
     echo "GPU tests SKIPPED on the GPU machine: the CUDA backends did not register (see env.log)" >&2
     return 1
   fi
 }
 
 ctest_stage() {
-  ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 900 --output-junit "$OUT/ctest.xml"
+  cmake --build "$BUILD_DIR" -j "$JOBS"
+  ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$JOBS" --timeout 900 --output-junit "$RESULTS/ctest.xml"
 }
 
 sanitizer_stage() {
@@ -145,30 +308,52 @@ sanitizer_stage() {
 }
 
 bench_stage() {
-  local args=(--out "$OUT/bench_gpu_rnn.json")
+  local args=(--out "$RESULTS/bench_gpu_rnn.json")
   [ "$QUICK" = 1 ] && args+=(--quick)
   "$BUILD_DIR/bench/bench_gpu_rnn" "${args[@]}"
 }
 
-lm_bench_stage() {
-  bash bench/lm_bench.sh "$BUILD_DIR" "$OUT/lm"
+# PyTorch + cuDNN on the same GPU in the same session: the side-by-side anchor for RESULTS.md.
+torch_bench_stage() {
+  local args=(--json "$RESULTS/torch_gpu_rnn.json")
+  [ "$QUICK" = 1 ] && args+=(--hidden 128 --layers 1 --repeats 5 --warmup 2)  # bench_gpu_rnn --quick's grid
+  python3 bench/torch_gpu_rnn_bench.py "${args[@]}"
 }
 
 forecast_bench_stage() {
-  local cells=(lstm gru)
-  [ "$QUICK" = 1 ] && cells=(lstm)
-  bash bench/forecast_bench.sh "$BUILD_DIR" "$OUT/forecast" "${cells[@]}"
+  local cells
+  read -r -a cells <<<"${FORECAST_CELLS:-lstm gru}"
+  bash bench/forecast_bench.sh "$BUILD_DIR" "$RESULTS/forecast" "${cells[@]}"
 }
 
-# PyTorch + cuDNN on the same GPU in the same session: the side-by-side anchor for RESULTS.md.
-torch_bench_stage() {
-  python3 bench/torch_gpu_rnn_bench.py --json "$OUT/torch_gpu_rnn.json"
+lm_bench_stage() {
+  bash bench/lm_bench.sh "$BUILD_DIR" "$RESULTS/lm"
 }
 
-have_build() { [ -x "$BUILD_DIR/tests/test_gpu_backends" ]; }
+export -f find_sanitizer deps_stage env_stage build_stage gpu_tests_stage ctest_stage sanitizer_stage bench_stage \
+  torch_bench_stage forecast_bench_stage lm_bench_stage
 
+highlights() {
+  echo "== highlights"
+  if [ -f "$RESULTS/bench.log" ]; then echo "-- bench_gpu_rnn (tail)"; tail -n 25 "$RESULTS/bench.log"; fi
+  local f
+  for f in forecast/forecast_bench.json lm/lm_bench.json; do
+    [ -f "$RESULTS/$f" ] && { echo "-- $f"; cat "$RESULTS/$f"; }
+  done
+  echo "-- results: $OUT/results.tar.gz (every log), summary.txt, summary.json"
+  cat "$RESULTS/summary.txt"
+}
+
+if compgen -G "gpu-data/debs/*.deb" >/dev/null; then
+  stage deps 1 deps_stage
+fi
+[ -d "$DEPS_PREFIX/usr" ] && use_deps
 want env && stage env 1 env_stage
 want build && stage build 1 build_stage
+if [ -f "$RESULTS/build.log" ]; then
+  echo "build warnings: $(grep -c 'warning:' "$RESULTS/build.log" || true)" >>"$RESULTS/build.log"
+fi
+have_build() { [ -x "$BUILD_DIR/tests/test_gpu_backends" ]; }
 for s in gpu-tests ctest memcheck racecheck initcheck synccheck bench forecast-bench lm-bench; do
   want "$s" || continue
   if ! have_build; then skip "$s" "no build in $BUILD_DIR (run the build stage)"; continue; fi
@@ -188,17 +373,6 @@ for s in gpu-tests ctest memcheck racecheck initcheck synccheck bench forecast-b
   esac
 done
 
-{
-  echo "{\"stages\": ["
-  for i in "${!SUMMARY_ROWS[@]}"; do
-    [ "$i" -gt 0 ] && echo ","
-    echo -n "  ${SUMMARY_ROWS[$i]}"
-  done
-  echo ""
-  echo "], \"failed\": $FAILED}"
-} >"$OUT/summary.json"
-{
-  echo "fusedrnn gpu_check $(date -u +%FT%TZ) — $( [ $FAILED = 0 ] && echo ALL REQUIRED STAGES PASSED || echo SOME STAGES FAILED)"
-  for r in "${SUMMARY_ROWS[@]}"; do echo "  $r"; done
-} | tee "$OUT/summary.txt" >&2
+pack
+highlights >&2
 exit $FAILED
