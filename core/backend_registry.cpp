@@ -2,7 +2,10 @@
 // and "cudnn" through register_cuda_backends(). Registration is explicit (no static initialisers),
 // so nothing is lost when the library is linked statically.
 #include <map>
+#include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "core/backend.h"
 

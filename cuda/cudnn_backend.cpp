@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -75,6 +76,7 @@ struct Plan {
     DeviceBuffer map;  // int32 [P]: flat parameter i lives at weight-space element map[i]
     size_t params = 0;
     bool lstm = false;
+    uint64_t last_use = 0;  // the backend's use counter when this plan was last asked for
 
     Plan() = default;
     Plan(const Plan&) = delete;
@@ -148,9 +150,14 @@ private:
     Plan& plan(const RnnSpec& spec, int T, int N);
     void build_weight_map(const RnnSpec& spec, Plan& p);
 
+    // Each plan holds two weight-sized device buffers, and a plan is made per (T, N): a caller cycling
+    // through many batch sizes or lengths (prediction on histories of every length) must not grow memory
+    // without bound. The least recently used plan goes; its cudaFree waits for work queued on it.
+    static constexpr size_t kMaxPlans = 16;
     cudnnHandle_t handle_ = nullptr;
     cudnnRNNAlgo_t algo_;
     std::map<PlanKey, std::unique_ptr<Plan>> plans_;
+    uint64_t uses_ = 0;
 };
 
 Plan& CudnnBackend::plan(const RnnSpec& spec, int T, int N) {
@@ -160,9 +167,17 @@ Plan& CudnnBackend::plan(const RnnSpec& spec, int T, int N) {
     FR_CHECK(N > 0, "rnn: batch size N must be positive, got {}", N);
     const PlanKey key{int(spec.cell), spec.input_size, spec.hidden_size, spec.num_layers, spec.bidirectional, T, N};
     auto it = plans_.find(key);
-    if (it != plans_.end()) return *it->second;
+    if (it != plans_.end()) {
+        it->second->last_use = ++uses_;
+        return *it->second;
+    }
+    if (plans_.size() >= kMaxPlans)
+        plans_.erase(std::min_element(plans_.begin(), plans_.end(), [](const auto& a, const auto& b) {
+            return a.second->last_use < b.second->last_use;
+        }));
 
     auto p = std::make_unique<Plan>();
+    p->last_use = ++uses_;
     const int H = spec.hidden_size, D = spec.directions(), L = spec.num_layers;
     p->lstm = spec.cell == CellType::Lstm;
 

@@ -1,4 +1,6 @@
 // Device allocation with a readable out-of-memory error.
+#include <string>
+
 #include "cuda/device_memory.h"
 
 #include <cuda_runtime_api.h>

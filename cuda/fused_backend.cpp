@@ -21,6 +21,8 @@
 // then the outputs of layers 0..L-2, [T, N, D·H] each (the next layer's input and these layers' h
 // sequences). The top layer's h sequence is y itself, which backward receives as an argument.
 #include <algorithm>
+#include <memory>
+#include <string>
 
 #include "core/error.h"
 #include "core/param_layout.h"

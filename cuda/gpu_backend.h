@@ -16,6 +16,9 @@
 // in the call (softmax_cross_entropy waits, so it throws in the call).
 #pragma once
 
+#include <memory>
+#include <vector>
+
 #include "core/backend.h"
 #include "cuda/context.h"
 

@@ -1,7 +1,10 @@
 #include "models/checkpoint.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <system_error>
+#include <vector>
 
 namespace fusedrnn {
 

@@ -8,6 +8,7 @@
 // for an equivalent module whose submodules are named embedding / rnn / head.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>

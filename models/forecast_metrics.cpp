@@ -1,6 +1,8 @@
 #include "models/forecast_metrics.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 
 #include <fmt/format.h>

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <map>
+#include <memory>
 
 #include "core/data/sampler.h"
 #include "models/checkpoint.h"
@@ -542,9 +544,12 @@ const float* thresholds_of(const ForecastDataset& data, const std::vector<int64_
 }
 }  // namespace
 
-ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const data::WindowStarts& starts,
-                                    int batch, const EvalProgress& progress) {
-    Backend<float>& be = model.backend();
+namespace {
+// Gathers the windows at starts in batches of `batch`, and folds predict(B, x) — the [B, horizon·K] forecast
+// of each batch's [Tin, B, F] inputs, on the host — into the metrics against the batch's targets.
+template <class Predict>
+ForecastMetrics evaluate_batches(Backend<float>& be, const ForecastDataset& data, const data::WindowStarts& starts,
+                                 int batch, const EvalProgress& progress, Predict&& predict) {
     ForecastMetrics m = metrics_for(data);
     Tensor<int64_t> sd;
     Tensor<float> x, y;
@@ -553,12 +558,20 @@ ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& da
     for (size_t i = 0; i < starts.size(); i += size_t(batch)) {
         const int B = int(std::min(starts.size() - i, size_t(batch)));
         gather_range(be, data, starts, i, B, host, sd, x, y);
-        const auto pred = be.to_host(model.forward(x, false));
+        const std::vector<float> pred = predict(B, x);
         const auto truth = be.to_host(y);
         m.add(pred.data(), truth.data(), B, thresholds_of(data, host, thresholds));
         if (progress) progress(i + size_t(B), starts.size());
     }
     return m;
+}
+}  // namespace
+
+ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const data::WindowStarts& starts,
+                                    int batch, const EvalProgress& progress) {
+    Backend<float>& be = model.backend();
+    return evaluate_batches(be, data, starts, batch, progress,
+                            [&](int, const Tensor<float>& x) { return be.to_host(model.forward(x, false)); });
 }
 
 std::vector<int> same_time_of_day_sources(const data::WindowSpec& g, int64_t rows_per_day) {
@@ -586,27 +599,17 @@ ForecastMetrics evaluate_persistence(Backend<float>& be, const ForecastDataset& 
         FR_CHECK(!source.empty(), "no same-time-of-day persistence for this window ({}; {} rows per day)", g.str(),
                  data.rows_per_day);
     }
-    ForecastMetrics m = metrics_for(data);
-    Tensor<int64_t> sd;
-    Tensor<float> x, y;
-    std::vector<int64_t> host;
-    std::vector<float> thresholds;
-    for (size_t i = 0; i < starts.size(); i += size_t(batch)) {
-        const int B = int(std::min(starts.size() - i, size_t(batch)));
-        gather_range(be, data, starts, i, B, host, sd, x, y);
+    return evaluate_batches(be, data, starts, batch, progress, [&](int B, const Tensor<float>& x) {
         const auto xs = be.to_host(x);
-        const auto truth = be.to_host(y);
-        std::vector<float> pred(truth.size());
+        std::vector<float> pred(size_t(B) * g.horizon * K);
         for (int h = 0; h < g.horizon; ++h) {
             const float* in = xs.data() + size_t(source[size_t(h)]) * B * data.F;  // [B, F] at that input step
             for (int b = 0; b < B; ++b)
                 for (int k = 0; k < K; ++k)
                     pred[(size_t(b) * g.horizon + h) * K + k] = in[size_t(b) * data.F + data.target_cols[size_t(k)]];
         }
-        m.add(pred.data(), truth.data(), B, thresholds_of(data, host, thresholds));
-        if (progress) progress(i + size_t(B), starts.size());
-    }
-    return m;
+        return pred;
+    });
 }
 
 }  // namespace fusedrnn

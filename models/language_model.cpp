@@ -1,3 +1,6 @@
+#include <map>
+#include <vector>
+
 #include "models/language_model.h"
 
 #include "models/checkpoint.h"

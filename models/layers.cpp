@@ -1,6 +1,7 @@
 #include "models/layers.h"
 
 #include <cmath>
+#include <vector>
 
 namespace fusedrnn {
 

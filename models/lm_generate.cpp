@@ -1,6 +1,7 @@
 #include "models/lm_generate.h"
 
 #include <algorithm>
+#include <memory>
 
 namespace fusedrnn {
 

@@ -1,3 +1,7 @@
+#include <algorithm>
+#include <map>
+#include <vector>
+
 #include "models/model.h"
 
 namespace fusedrnn {

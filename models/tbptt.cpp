@@ -1,6 +1,7 @@
 #include "models/tbptt.h"
 
 #include <cmath>
+#include <vector>
 
 namespace fusedrnn {
 

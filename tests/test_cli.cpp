@@ -17,6 +17,8 @@
 #include <fstream>
 #include <string>
 #include <vector>
+#include <stdexcept>
+#include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

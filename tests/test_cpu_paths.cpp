@@ -1,6 +1,9 @@
 // The CPU backend's fast float path (batch split across threads, SIMD pointwise kernels, packed GEMM)
 // against its double path at awkward, medium shapes: odd hidden sizes leave partial SIMD packs and a
 // batch of 600 is split across threads. Outputs, states and all gradients, ‖a−b‖/‖b‖ < 1e-5.
+#include <memory>
+#include <vector>
+
 #include "core/backend.h"
 #include "tests/test_support.h"
 

@@ -2,6 +2,7 @@
 // and target from the present training-split values only.
 #include <algorithm>
 #include <cmath>
+#include <string>
 #include <vector>
 
 #include <gtest/gtest.h>

@@ -2,8 +2,12 @@
 // deterministic for (seed, epoch) and cover every window once per epoch, sequential batches keep
 // order, and the gather follows the documented layout.
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <numeric>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "core/data/gather.h"
 #include "core/data/sampler.h"

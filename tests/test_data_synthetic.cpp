@@ -1,8 +1,12 @@
 // Synthetic stations: determinism, thread-count independence, plausible physics and statistics, gaps,
 // and speed at scale.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <numeric>
+#include <string>
+#include <vector>
 
 #include <omp.h>
 

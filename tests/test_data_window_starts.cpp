@@ -2,6 +2,7 @@
 // however it was built (one by one, from a vector, or joined from pieces), and stays small for the long
 // unbroken stretches real station data has.
 #include <algorithm>
+#include <cstdint>
 #include <iostream>
 #include <random>
 #include <vector>

@@ -1,11 +1,19 @@
 // Splits, normalization statistics and windows: windows never cross gaps, stations or split
 // boundaries (property test against brute force over the synthetic generator), statistics use the
 // training split only, and bad configurations give clear errors.
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
+#include <map>
+#include <memory>
+#include <optional>
 #include <random>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "core/data/dataset.h"
 #include "core/data/gather.h"

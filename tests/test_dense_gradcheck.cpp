@@ -1,6 +1,10 @@
 // Gradient checks in double for the dense ops the models use: linear, MSE, softmax cross-entropy,
 // embedding. Central differences against the backend's backward.
+#include <cmath>
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <vector>
 
 #include "core/backend.h"
 #include "tests/test_support.h"

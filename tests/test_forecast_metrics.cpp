@@ -2,6 +2,9 @@
 // original-unit figures (scaled by each variable's standard deviation) and their mean over the variables
 // (WEATHER-5K's "Overall"), across several add() calls.
 #include <cmath>
+#include <map>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 

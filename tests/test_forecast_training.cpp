@@ -3,11 +3,18 @@
 // crash that only the periodic mid-epoch checkpoint survived; a short run beats persistence on
 // validation, and the trainer stops with a clear error on NaN.
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <functional>
 #include <limits>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 

@@ -1,4 +1,11 @@
 // The CPU backend's gather_windows against the data pipeline's reference gather, on synthetic windows.
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "core/backend.h"
 #include "core/data/dataset.h"
 #include "core/data/gather.h"

@@ -7,6 +7,7 @@
 // expected-failure allocation test (excluded under the sanitizer, which reports the failed cudaMalloc).
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <memory>
@@ -357,6 +358,25 @@ TEST(GpuRnnSmall, InferenceMatchesTraining) {
 }
 
 // dweights is accumulated, never overwritten: starting from g gives 2g.
+// cuDNN keeps one plan per (spec, T, N) and at most 16 of them: cycling through 20 batch sizes evicts the
+// least recently used, and the shape whose plan was evicted first computes the same when its plan is rebuilt.
+TEST(GpuRnnSmall, CudnnPlansEvictedAndRebuiltAgree) {
+    FR_REQUIRE_GPU();
+    Backends be = all_backends();
+    std::mt19937_64 rng(testing::test_seed());
+    const RnnCase first{CellType::Lstm, 3, 9, 2, true, 5, 1};
+    const RnnInputs first_in = random_inputs(first, rng);
+    const RnnOutputs first_ref = run_rnn(*be.cpu, first, first_in);
+    expect_close(run_rnn(*be.cudnn, first, first_in), first_ref, "cudnn vs cpu, first plan");
+    for (int N = 2; N <= 20; ++N) {
+        const RnnCase c{CellType::Lstm, 3, 9, 2, true, 5, N};
+        SCOPED_TRACE(c.str());
+        const RnnInputs in = random_inputs(c, rng);
+        expect_close(run_rnn(*be.cudnn, c, in), run_rnn(*be.cpu, c, in), "cudnn vs cpu");
+    }
+    expect_close(run_rnn(*be.cudnn, first, first_in), first_ref, "cudnn vs cpu, first plan rebuilt");
+}
+
 TEST(GpuRnnSmall, WeightGradientsAccumulate) {
     FR_REQUIRE_GPU();
     Backends be = all_backends();

@@ -1,5 +1,8 @@
 // The course's word-level example on the real fable (../shared/data/aesop): an LSTM reading 3 words
 // reaches ≥ 90% training accuracy and, from "had a general", continues the fable's text.
+#include <memory>
+#include <string>
+
 #include "core/text/sampling.h"
 #include "models/lm_corpus.h"
 #include "models/lm_generate.h"

@@ -1,6 +1,13 @@
 // Language-model checkpoints: a saved and reloaded model generates exactly the same text for the same
 // seed (both modes, sampled, not greedy), keeps its tokenizer and mode, and the wrong kind of
 // checkpoint gets a clear error.
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "core/text/sampling.h"
 #include "models/checkpoint.h"
 #include "models/lm_generate.h"

@@ -1,6 +1,10 @@
 // Bad input to the language-model tools gets a message a user can act on: prompts of the wrong length
 // or with unknown words, empty or binary text files, texts too short for the chosen mode.
 #include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "core/text/sampling.h"
 #include "models/lm_corpus.h"

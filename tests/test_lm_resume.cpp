@@ -2,8 +2,14 @@
 // checkpoint, `resume` continues to the same parameters and history as an uninterrupted run —
 // bit-identical on the CPU backend — in window mode (shuffled windows) and in stream mode (state and
 // position carried across short epochs, learning-rate decay); a resume with other settings is refused.
+#include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "models/checkpoint.h"
 #include "models/lm_trainer.h"

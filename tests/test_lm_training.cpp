@@ -1,6 +1,12 @@
 // Language models learn: the window step scores only the last step; a tiny corpus is learned to
 // near-zero loss in both modes; after training, generation continues the training text.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "core/text/sampling.h"
 #include "models/lm_generate.h"

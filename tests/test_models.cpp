@@ -1,6 +1,13 @@
 // Model-level behaviour: truncated BPTT, learning a task, checkpoints, clear errors on bad input.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "models/checkpoint.h"
 #include "models/model.h"

@@ -1,6 +1,9 @@
 // Optimizers against hand-computed steps, and global-norm clipping.
 #include <cmath>
+#include <memory>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "core/backend.h"
 #include "models/optimizer.h"

@@ -2,7 +2,10 @@
 // scalar loss L = Σ y·dy + Σ h_n·dhn (+ Σ c_n·dcn) against rnn_backward, for every cell × {1, 2}
 // layers × {uni, bi}, including the gradients of h0 and c0. Relative error < 1e-6.
 #include <cmath>
+#include <memory>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "core/backend.h"
 #include "core/param_layout.h"

@@ -2,10 +2,15 @@
 // and the atomic-write guarantees.
 #include "core/safetensors.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "tests/test_support.h"

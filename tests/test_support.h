@@ -1,16 +1,17 @@
 // Shared helpers for the test suites.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <functional>
-#include <memory>
-#include <stdexcept>
-#include <random>
-#include <string>
-#include <vector>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
 #include <unistd.h>
 
 #include <gtest/gtest.h>

@@ -1,6 +1,12 @@
 // Language-model datasets: fixed-context windows with a held-out split, and [T, N] stream chunks
 // for truncated BPTT.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
 #include <numeric>
+#include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "core/text/streams.h"

@@ -1,5 +1,6 @@
 // Loading text files: clear errors for missing, empty, binary and invalid files; BOM and CRLF handling.
 #include <fstream>
+#include <string>
 
 #include "core/error.h"
 #include "core/text/text_file.h"

@@ -1,8 +1,12 @@
 // Sampling on host logits: greedy, temperature, top-k; seeded determinism and argument checks.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <numeric>
+#include <optional>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "core/text/sampling.h"

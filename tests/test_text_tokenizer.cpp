@@ -1,9 +1,13 @@
 // Character- and word-level tokenisers: round trips (multi-byte UTF-8 included), vocabulary order,
 // <unk> handling, word splitting and joining, and the Aesop fable of the course material.
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "core/text/text_file.h"

@@ -1,6 +1,8 @@
 // UTF-8 decoding/encoding, error offsets, binary detection, and Unicode lower-casing.
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <string>
 
 #include "core/error.h"
 #include "core/text/unicode_case.h"

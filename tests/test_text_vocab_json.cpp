@@ -1,4 +1,9 @@
 // Tokenizer/vocabulary serialisation to JSON (checkpoint metadata) and its validation on load.
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"

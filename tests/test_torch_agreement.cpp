@@ -9,7 +9,10 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
+#include <string>
 #include <type_traits>
+#include <vector>
 
 #include "core/backend.h"
 #include "core/param_layout.h"

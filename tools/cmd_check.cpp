@@ -1,9 +1,14 @@
 // `fusedrnn check`: cross-checks every available backend against the CPU backend in double on fresh
 // random inputs (outputs, final states and all gradients), printing ‖a−b‖/‖b‖ per quantity.
 // The quick way to validate a GPU machine; the full grid lives in the test suites.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 

@@ -1,6 +1,11 @@
 // `fusedrnn eval`: a forecaster checkpoint + station data → the same report as training's test
 // evaluation (model and persistence; normalized and in original units), standardized with the
 // checkpoint's statistics.
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include <fmt/format.h>
 
 #include "models/forecast_trainer.h"

@@ -1,4 +1,7 @@
 // `fusedrnn info`: what this build can do here (backends, devices, threads).
+#include <string>
+#include <vector>
+
 #include <omp.h>
 
 #include <fmt/format.h>

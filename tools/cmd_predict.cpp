@@ -2,8 +2,12 @@
 // units. For each station, the forecast is issued from the latest hour whose whole input window is
 // present; stations with no complete window are listed, not silently dropped.
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 

@@ -1,8 +1,17 @@
 // `fusedrnn train`: the station forecaster end to end — stations in, windows, training with early
 // stopping and checkpoints, then a test evaluation next to the persistence baseline.
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 

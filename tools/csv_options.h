@@ -3,6 +3,9 @@
 // `eval` and `predict` read new files of the same layout the same way.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 

@@ -1,3 +1,7 @@
+#include <algorithm>
+#include <map>
+#include <optional>
+
 #include "tools/forecast_checkpoint.h"
 
 namespace fusedrnn::tools {

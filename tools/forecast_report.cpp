@@ -1,6 +1,8 @@
 #include "tools/forecast_report.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <string>
 #include <vector>
 

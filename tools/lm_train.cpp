@@ -4,9 +4,14 @@
 // adds `--tokenizer char --mode stream`. One line per epoch on stdout; a live line on stderr when it
 // is a terminal.
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
+#include <functional>
+#include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <unistd.h>
 

@@ -1,3 +1,8 @@
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <vector>
+
 #include "tools/station_data.h"
 
 #include <fmt/format.h>

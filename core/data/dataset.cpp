@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <map>
+#include <memory>
 
 #include <fmt/format.h>
 

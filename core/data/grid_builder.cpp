@@ -1,6 +1,7 @@
 #include "core/data/grid_builder.h"
 
 #include <algorithm>
+#include <memory>
 #include <numeric>
 
 #include <fmt/format.h>

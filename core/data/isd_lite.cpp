@@ -1,6 +1,8 @@
 #include "core/data/isd_lite.h"
 
 #include <filesystem>
+#include <memory>
+#include <string_view>
 
 #include <fmt/format.h>
 

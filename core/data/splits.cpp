@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <memory>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>

@@ -4,6 +4,8 @@
 #include <exception>
 #include <filesystem>
 #include <map>
+#include <memory>
+#include <system_error>
 
 #include "core/data/csv_presets.h"
 #include "core/data/isd_lite.h"

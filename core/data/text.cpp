@@ -2,6 +2,8 @@
 
 #include <cctype>
 #include <charconv>
+#include <memory>
+#include <system_error>
 
 #include <fmt/format.h>
 

@@ -1,6 +1,7 @@
 #include "core/data/window_starts.h"
 
 #include <algorithm>
+#include <memory>
 
 #include "core/error.h"
 

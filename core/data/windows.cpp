@@ -1,6 +1,8 @@
 #include "core/data/windows.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 
 #include <fmt/format.h>
 

@@ -5,6 +5,12 @@
 //    "tokens": ["<unk>", ...]}            // tokens in id order
 // Every field is required and type-checked on load: a checkpoint whose vocabulary is silently
 // misread would generate garbage with no error, which is worse than refusing to load it.
+#include <algorithm>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"

@@ -1,6 +1,7 @@
 #include "core/text/utf8.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 #include "core/error.h"

@@ -9,7 +9,10 @@
 // dependency between the threads of one launch (they run in both orders). It does not replace a GPU run:
 // launch configurations, the dense kernels and real memory/race behaviour are only checked there
 // (tests/test_gpu_backends.cpp under compute-sanitizer, scripts/gpu_check.sh).
+#include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <random>
 #include <string>
