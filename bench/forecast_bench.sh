@@ -7,7 +7,9 @@
 # Usage:  bench/forecast_bench.sh BUILD_DIR OUT_DIR [cells...]      (cells default: lstm gru)
 # Environment: STATIONS (5672), YEARS (10), HIDDEN (128), BATCHES (300 timed training batches),
 #              BACKENDS ("cuda cudnn"), TORCH_WORKERS (8), PYTHON (python3: one with torch)
-# Writes OUT_DIR/forecast_bench.json (one row per framework x backend x cell, windows/s) and the logs.
+# Writes OUT_DIR/forecast_bench.json (one row per framework x backend x cell, windows/s; rewritten after every
+# row, so a run cut short keeps what it measured) and the logs. A PyTorch failure fails the script once
+# every cell has run, the rows measured kept.
 set -euo pipefail
 BUILD_DIR=${1:?usage: forecast_bench.sh BUILD_DIR OUT_DIR [cells...]}
 OUT_DIR=${2:?usage: forecast_bench.sh BUILD_DIR OUT_DIR [cells...]}
@@ -24,6 +26,15 @@ PYTHON=${PYTHON:-python3}
 cd "$(dirname "$0")/.."
 mkdir -p "$OUT_DIR"
 rows=()
+write_json() {
+  printf '%s\n' "${rows[@]}" | python3 -c '
+import json, sys
+rows = [json.loads(line) for line in sys.stdin if line.strip()]
+meta = dict(zip(("stations", "years", "timed_batches"), map(int, sys.argv[1:4])))
+json.dump({**meta, "batch": 1024, "rows": rows}, open(sys.argv[4], "w"), indent=2)
+' "$STATIONS" "$YEARS" "$BATCHES" "$OUT_DIR/forecast_bench.json"
+}
+torch_failed=0
 
 for cell in "${CELLS[@]}"; do
   for backend in $BACKENDS; do
@@ -38,19 +49,21 @@ for cell in "${CELLS[@]}"; do
     wps=$(python3 -c "import csv,sys; r=list(csv.DictReader(open(sys.argv[1]))); print(r[-1]['windows_per_s'])" "$run/log.csv")
     echo "fusedrnn $backend $cell: $wps windows/s"
     rows+=("{\"framework\": \"fusedrnn\", \"backend\": \"$backend\", \"cell\": \"$cell\", \"hidden\": $HIDDEN, \"windows_per_s\": $wps}")
+    write_json
   done
-  "$PYTHON" bench/torch_forecast_bench.py --cell "$cell" --hidden "$HIDDEN" --steps "$BATCHES" --stations "$STATIONS" \
-    --workers "$TORCH_WORKERS" --json "$OUT_DIR/torch_forecast_$cell.json" >"$OUT_DIR/torch_forecast_$cell.log" 2>&1 ||
-    { echo "torch_forecast_bench.py failed:" >&2; tail -5 "$OUT_DIR/torch_forecast_$cell.log" >&2; exit 1; }
+  # The same station-years as fusedrnn's set (8,760 hourly rows a year), held by the DataLoader's dataset.
+  if ! "$PYTHON" bench/torch_forecast_bench.py --cell "$cell" --hidden "$HIDDEN" --steps "$BATCHES" \
+      --stations "$STATIONS" --rows $((YEARS * 8760)) --workers "$TORCH_WORKERS" \
+      --json "$OUT_DIR/torch_forecast_$cell.json" >"$OUT_DIR/torch_forecast_$cell.log" 2>&1; then
+    echo "torch_forecast_bench.py --cell $cell failed:" >&2; tail -5 "$OUT_DIR/torch_forecast_$cell.log" >&2
+    torch_failed=1
+    continue
+  fi
   read -r twps tdev < <(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(round(j['windows_per_s']), j['device'].replace(' ', '_'))" "$OUT_DIR/torch_forecast_$cell.json")
   echo "torch ($tdev) + DataLoader $cell: $twps windows/s"
   rows+=("{\"framework\": \"torch\", \"backend\": \"$tdev + DataLoader($TORCH_WORKERS workers)\", \"cell\": \"$cell\", \"hidden\": $HIDDEN, \"windows_per_s\": $twps}")
+  write_json
 done
 
-printf '%s\n' "${rows[@]}" | python3 -c '
-import json, sys
-rows = [json.loads(line) for line in sys.stdin if line.strip()]
-meta = dict(zip(("stations", "years", "timed_batches"), map(int, sys.argv[1:4])))
-json.dump({**meta, "batch": 1024, "rows": rows}, open(sys.argv[4], "w"), indent=2)
-' "$STATIONS" "$YEARS" "$BATCHES" "$OUT_DIR/forecast_bench.json"
 cat "$OUT_DIR/forecast_bench.json"
+exit $torch_failed

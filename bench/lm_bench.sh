@@ -8,8 +8,10 @@
 #   else gpu-data/tinyshakespeare.txt (a git-ignored copy carried to the GPU machine).
 # Environment: BACKENDS ("cuda cudnn"), TORCH_DEVICE (cuda), CHUNKS (300 timed chunks), CELL (lstm),
 #              PYTHON (python3: one with torch)
-# Writes OUT_DIR/lm_bench.json (one row per framework x backend, tokens/s) and the logs. fusedrnn's figure is
-# the epoch's training tokens/s (first chunk included, held-out evaluation not), read from last.safetensors.
+# Writes OUT_DIR/lm_bench.json (one row per framework x backend, tokens/s; rewritten after every row, so a run
+# cut short keeps what it measured) and the logs; a PyTorch failure fails the script, the fusedrnn rows kept.
+# fusedrnn's figure is the epoch's training tokens/s (first chunk included, held-out evaluation not), read
+# from last.safetensors.
 set -euo pipefail
 BUILD_DIR=${1:?usage: lm_bench.sh BUILD_DIR OUT_DIR [TEXT]}
 OUT_DIR=${2:?usage: lm_bench.sh BUILD_DIR OUT_DIR [TEXT]}
@@ -29,6 +31,13 @@ CELL=${CELL:-lstm}
 PYTHON=${PYTHON:-python3}
 mkdir -p "$OUT_DIR"
 rows=()
+write_json() {
+  printf '%s\n' "${rows[@]}" | python3 -c '
+import json, sys
+rows = [json.loads(l) for l in sys.stdin if l.strip()]
+json.dump({"text": sys.argv[1], "chunks": int(sys.argv[2]), "rows": rows}, open(sys.argv[3], "w"), indent=2)
+' "$TEXT" "$CHUNKS" "$OUT_DIR/lm_bench.json"
+}
 
 for backend in $BACKENDS; do
   run="$OUT_DIR/lm-$CELL-$backend"
@@ -46,18 +55,17 @@ PY
 )
   echo "fusedrnn $backend $CELL: $tps tokens/s"
   rows+=("{\"framework\": \"fusedrnn\", \"backend\": \"$backend\", \"cell\": \"$CELL\", \"tokens_per_s\": $tps}")
+  write_json
 done
 
-"$PYTHON" bench/torch_lm_bench.py --text "$TEXT" --cell "$CELL" --chunks "$CHUNKS" --device "$TORCH_DEVICE" \
-  --json "$OUT_DIR/torch_lm.json" >"$OUT_DIR/torch_lm.log" 2>&1 ||
-  { echo "torch_lm_bench.py failed:" >&2; tail -5 "$OUT_DIR/torch_lm.log" >&2; exit 1; }
+if ! "$PYTHON" bench/torch_lm_bench.py --text "$TEXT" --cell "$CELL" --chunks "$CHUNKS" --device "$TORCH_DEVICE" \
+    --json "$OUT_DIR/torch_lm.json" >"$OUT_DIR/torch_lm.log" 2>&1; then
+  echo "torch_lm_bench.py failed:" >&2; tail -5 "$OUT_DIR/torch_lm.log" >&2
+  exit 1
+fi
 read -r ttps tdev < <(python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print(round(j['tokens_per_s']), j['device'].replace(' ', '_'))" "$OUT_DIR/torch_lm.json")
 echo "torch ($tdev) $CELL: $ttps tokens/s"
 rows+=("{\"framework\": \"torch\", \"backend\": \"$tdev\", \"cell\": \"$CELL\", \"tokens_per_s\": $ttps}")
 
-printf '%s\n' "${rows[@]}" | python3 -c '
-import json, sys
-rows = [json.loads(l) for l in sys.stdin if l.strip()]
-json.dump({"text": sys.argv[1], "chunks": int(sys.argv[2]), "rows": rows}, open(sys.argv[3], "w"), indent=2)
-' "$TEXT" "$CHUNKS" "$OUT_DIR/lm_bench.json"
+write_json
 echo "wrote $OUT_DIR/lm_bench.json"

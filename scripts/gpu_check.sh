@@ -5,8 +5,9 @@
 # Before the first call, here:  bash scripts/gpu_prepare.sh   (fills the git-ignored gpu-data/: the Debian
 # packages fusedrnn builds with, which that machine lacks and cannot fetch, and the lm-bench text), then
 #   run(command="bash scripts/gpu_check.sh --plan first",  carry=["gpu-data"], timeout_s=560)
-#   run(command="bash scripts/gpu_check.sh --plan second", carry=["gpu-data"], timeout_s=300)   (at once,
-#       while the machine is warm: build-gpu/ is still there)
+#   run(command="bash scripts/gpu_check.sh --plan second --deadline S", carry=["gpu-data"], timeout_s=S+20)
+#       at once, while the machine is warm (30 s), with S = status's budget_left_s minus a minute
+#       (a machine that went back in between starts bare: the second plan builds again, at a cost)
 #
 # Stages:
 #   deps       unpack gpu-data/debs/*.deb into $DEPS_PREFIX (never into /) and point CMake and the loader at it
@@ -28,12 +29,15 @@
 #   lm-bench   char-rnn training tokens/s (`fusedrnn lm-train`, cuda and cudnn) vs PyTorch → lm_bench.json
 #              (text: $FUSEDRNN_DATA or gpu-data/tinyshakespeare.txt; CHUNKS as in bench/lm_bench.sh)
 #
-# Plans (what a call runs when --stages is not given):
-#   first   env,build,gpu-tests,memcheck,racecheck,bench,forecast-bench,lm-bench — correctness first; building
-#           only the three binaries they use, the quick benchmark grid, the forecaster on 1,000 stations x 10
-#           years (lstm) and 200 lm chunks; deadline 540 s
-#   second  ctest,initcheck,synccheck,bench,forecast-bench — every suite, the full benchmark grid, and the
-#           forecaster on the full WEATHER-5K shape (5,672 stations, lstm and gru) as time allows; deadline 540 s
+# Plans (what a call runs when --stages is not given), in this order:
+#   first   env,build,gpu-tests,bench,forecast-bench,memcheck,racecheck,lm-bench — the GPU tests, then the
+#           numbers the open work needs, then the sanitizers (150 s each); building only the three binaries
+#           they use, the quick benchmark grid, the forecaster on 1,000 stations x 10 years (lstm, 200 batches)
+#           and 200 lm chunks; deadline 540 s
+#   second  build,memcheck,racecheck,lm-bench,bench,forecast-bench,ctest,initcheck,synccheck — what the first
+#           call left undone (a stage that passed in an earlier call on this machine is not run again: see
+#           $BUILD_DIR/gpu_check.passed), the full benchmark grid, the forecaster at the full WEATHER-5K shape
+#           (5,672 stations; lstm, then gru), every CTest suite; deadline 200 s unless given
 #   all     everything at full size, no deadline (a machine without a per-call cap)
 #
 # Usage:  scripts/gpu_check.sh [--plan first|second|all] [--stages a,b,...] [--quick] [--deadline SECONDS]
@@ -44,6 +48,8 @@
 # Environment: OUT (default ./out), RESULTS (default ./gpu-results), BUILD_DIR (default build-gpu), JOBS
 #              (default nproc), CUDA_ARCH (default 90), SANITIZER_FILTER (gtest filter for the sanitizer runs),
 #              DEPS_PREFIX (default /opt/fusedrnn-deps), WERROR (default OFF).
+# A stage that finds its tool unusable on this machine (compute-sanitizer refuses the device on gVisor
+# machines) is reported "unavailable" and does not fail the run.
 # Writes every log and JSON under $RESULTS, and after each stage packs them into $OUT/results.tar.gz next to
 # $OUT/summary.txt, $OUT/summary.json and copies of the three benchmark JSONs (six files: the device tool
 # brings back at most eight). The summary and the benchmark highlights are printed last. Every stage runs even
@@ -77,32 +83,46 @@ while [ $# -gt 0 ]; do
     --stages=*) STAGES="${1#--stages=}" ;;
     --deadline) DEADLINE="$2"; shift ;;
     --deadline=*) DEADLINE="${1#--deadline=}" ;;
-    -h|--help) sed -n '2,51p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,58p' "$0"; exit 0 ;;
     *) echo "gpu_check.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
 done
 [[ "$DEADLINE" =~ ^[0-9]+$ ]] || { echo "gpu_check.sh: --deadline takes whole seconds, not '$DEADLINE'" >&2; exit 2; }
 
+# Each stage's time limit (seconds) when no deadline cuts it shorter.
+declare -A LIMIT=([deps]=120 [env]=60 [build]=420 [gpu-tests]=240 [ctest]=600 [memcheck]=300 [racecheck]=300
+                  [initcheck]=240 [synccheck]=240 [bench]=300 [torch-bench]=180 [forecast-bench]=480
+                  [lm-bench]=300)
+ONCE_STAGES=""  # stages not run again when they passed in an earlier call on this machine
+
 # A plan sets the stage list, the sizes and the deadline; anything given explicitly wins.
 plan_default() { [ -n "${!1:-}" ] || printf -v "$1" '%s' "$2"; }
 case "$PLAN" in
   first)
-    plan_default STAGES "env,build,gpu-tests,memcheck,racecheck,bench,forecast-bench,lm-bench"
+    plan_default STAGES "env,build,gpu-tests,bench,forecast-bench,memcheck,racecheck,lm-bench"
     plan_default BUILD_TARGETS "test_gpu_backends fusedrnn_cli bench_gpu_rnn"
     plan_default STATIONS 1000; plan_default BATCHES 200; plan_default FORECAST_CELLS lstm
     plan_default CHUNKS 200
+    LIMIT[memcheck]=150; LIMIT[racecheck]=150
     QUICK=1
     [ "$DEADLINE" -gt 0 ] || DEADLINE=540 ;;
   second)
-    plan_default STAGES "ctest,initcheck,synccheck,bench,forecast-bench"
+    plan_default STAGES "build,memcheck,racecheck,lm-bench,bench,forecast-bench,ctest,initcheck,synccheck"
     plan_default FORECAST_CELLS "lstm gru"
-    [ "$DEADLINE" -gt 0 ] || DEADLINE=540 ;;
+    plan_default CHUNKS 200
+    ONCE_STAGES="memcheck,racecheck,lm-bench"
+    [ "$DEADLINE" -gt 0 ] || DEADLINE=200 ;;
   all|"")
     plan_default STAGES "env,build,gpu-tests,ctest,memcheck,racecheck,initcheck,synccheck,bench,forecast-bench,lm-bench" ;;
   *) echo "gpu_check.sh: unknown plan '$PLAN' (first, second or all)" >&2; exit 2 ;;
 esac
 [ "$QUICK" = 1 ] && plan_default FORECAST_CELLS lstm
+KNOWN_STAGES=",env,build,gpu-tests,ctest,memcheck,racecheck,initcheck,synccheck,bench,forecast-bench,lm-bench,"
+IFS=',' read -r -a STAGE_LIST <<<"$STAGES"
+for s in "${STAGE_LIST[@]}"; do
+  [[ "$KNOWN_STAGES" == *",$s,"* ]] || { echo "gpu_check.sh: unknown stage '$s' (see --help)" >&2; exit 2; }
+done
 export STATIONS YEARS BATCHES CHUNKS FORECAST_CELLS
 
 mkdir -p "$OUT"
@@ -111,18 +131,16 @@ rm -rf "$RESULTS"
 mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
 export PATH="$PATH:/usr/local/cuda/bin"
-export ROOT OUT RESULTS BUILD_DIR JOBS CUDA_ARCH SANITIZER_FILTER DEPS_PREFIX WERROR BUILD_TARGETS QUICK
+UNAVAILABLE=75  # a stage's exit status when its tool does not work on this machine (EX_TEMPFAIL)
+export ROOT OUT RESULTS BUILD_DIR JOBS CUDA_ARCH SANITIZER_FILTER DEPS_PREFIX WERROR BUILD_TARGETS QUICK UNAVAILABLE
 
-# Each stage's time limit (seconds) when no deadline cuts it shorter.
-declare -A LIMIT=([deps]=120 [env]=60 [build]=420 [gpu-tests]=240 [ctest]=600 [memcheck]=300 [racecheck]=300
-                  [initcheck]=240 [synccheck]=240 [bench]=300 [torch-bench]=180 [forecast-bench]=480
-                  [lm-bench]=300)
 RESERVE=20   # seconds kept back for the summary and packing
+PASSED_FILE=$BUILD_DIR/gpu_check.passed
 MIN_STAGE=60 # a stage with less than this left is skipped rather than started
 
 SUMMARY_ROWS=()
+NOT_AVAILABLE=()
 FAILED=0
-want() { [[ ",$STAGES," == *",$1,"* ]]; }
 elapsed() { echo $(($(date +%s) - T0)); }
 
 json_row() {  # name status rc seconds [why]
@@ -144,6 +162,12 @@ skip() {
 stage() {
   local name=$1 required=$2; shift 2
   local log="$RESULTS/$name.log" start end rc status limit=${LIMIT[$name]:-300}
+  if [[ ",$ONCE_STAGES," == *",$name,"* ]] && grep -qx "$name" "$PASSED_FILE" 2>/dev/null; then
+    echo "== $name: passed in an earlier call on this machine" >&2
+    json_row "$name" passed-earlier 0 0
+    pack
+    return 0
+  fi
   if [ "$DEADLINE" -gt 0 ]; then
     local left=$((DEADLINE - $(elapsed) - RESERVE))
     if [ "$left" -lt "$MIN_STAGE" ]; then
@@ -158,15 +182,16 @@ stage() {
   start=$(date +%s)
   set +e
   # timeout signals its whole process group, so test binaries and sanitizers started by the stage stop too.
-  timeout --kill-after=10 "$limit" bash -c 'set -euo pipefail; "$@"' _ "$@" >"$log" 2>&1
+  timeout --kill-after=10 "$limit" bash -c 'set -euo pipefail; "$@"' _ "$@" >"$log" 2>&1 </dev/null
   rc=$?
   set -e
   end=$(date +%s)
-  if [ $rc -eq 0 ]; then status=passed
+  if [ $rc -eq 0 ]; then status=passed; mkdir -p "$BUILD_DIR"; echo "$name" >>"$PASSED_FILE"
   elif [ $rc -eq 124 ] || [ $rc -eq 137 ]; then status=timed-out; echo "timed out after ${limit}s" >>"$log"
+  elif [ $rc -eq "$UNAVAILABLE" ]; then status=unavailable; NOT_AVAILABLE+=("$name")
   else status=failed
   fi
-  if [ $rc -ne 0 ]; then
+  if [ $rc -ne 0 ] && [ $rc -ne "$UNAVAILABLE" ]; then
     if [ "$required" = 1 ]; then FAILED=1; else status="advisory-$status"; fi
   fi
   echo "   $status (rc $rc, $((end - start)) s) — $log" >&2
@@ -187,7 +212,9 @@ write_summary() {
     echo "], \"failed\": $FAILED, \"seconds\": $(elapsed)}"
   } >"$RESULTS/summary.json"
   {
-    echo "fusedrnn gpu_check ${PLAN:-custom} $(date -u +%FT%TZ), $(elapsed) s — $( [ $FAILED = 0 ] && echo ALL REQUIRED STAGES PASSED || echo SOME STAGES FAILED)"
+    echo -n "fusedrnn gpu_check ${PLAN:-custom} $(date -u +%FT%TZ), $(elapsed) s — "
+    if [ $FAILED = 0 ]; then echo -n "ALL REQUIRED STAGES PASSED"; else echo -n "SOME STAGES FAILED"; fi
+    if [ ${#NOT_AVAILABLE[@]} -gt 0 ]; then echo " (NOT RUN, tool unavailable here: ${NOT_AVAILABLE[*]})"; else echo; fi
     for r in "${SUMMARY_ROWS[@]}"; do echo "  $r"; done
   } >"$RESULTS/summary.txt"
 }
@@ -198,9 +225,11 @@ pack() {
   cp "$RESULTS/summary.txt" "$RESULTS/summary.json" "$OUT/"
   local f
   for f in bench_gpu_rnn.json forecast/forecast_bench.json lm/lm_bench.json; do
-    [ -f "$RESULTS/$f" ] && cp "$RESULTS/$f" "$OUT/"
+    if [ -f "$RESULTS/$f" ]; then cp "$RESULTS/$f" "$OUT/"; fi
   done
-  tar czf "$OUT/results.tar.gz.tmp" -C "$RESULTS" . && mv "$OUT/results.tar.gz.tmp" "$OUT/results.tar.gz"
+  if tar czf "$OUT/results.tar.gz.tmp" -C "$RESULTS" . 2>/dev/null; then mv "$OUT/results.tar.gz.tmp" "$OUT/results.tar.gz"
+  else rm -f "$OUT/results.tar.gz.tmp"; echo "gpu_check: packing the results failed (they stay in $RESULTS)" >&2
+  fi
 }
 
 find_sanitizer() {
@@ -244,12 +273,31 @@ use_deps() {
   export LD_LIBRARY_PATH="$lib:$lib/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 }
 
+# The system's cuDNN (header + libcudnn.so) if there is one, else the copy PyTorch's pip packages bring
+# (nvidia-cudnn-cu13: include/ and lib/libcudnn.so.9, no unversioned link), linked under the prefix.
+locate_cudnn() {
+  local d dir
+  for d in /usr/include/x86_64-linux-gnu /usr/include /usr/local/cuda/include; do
+    [ -f "$d/cudnn.h" ] && return 0
+  done
+  dir=$(python3 -c 'import nvidia.cudnn as m; print(list(m.__path__)[0])' 2>/dev/null) || return 0
+  [ -f "$dir/include/cudnn.h" ] && [ -e "$dir/lib/libcudnn.so.9" ] || return 0
+  mkdir -p "$DEPS_PREFIX/cudnn/lib"
+  ln -sfn "$dir/include" "$DEPS_PREFIX/cudnn/include"
+  ln -sfn "$dir/lib/libcudnn.so.9" "$DEPS_PREFIX/cudnn/lib/libcudnn.so"
+  export CMAKE_PREFIX_PATH="$DEPS_PREFIX/cudnn${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+  export CPATH="$dir/include${CPATH:+:$CPATH}"
+  export LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  echo "gpu_check: no system cuDNN header; using PyTorch's ($dir)" >&2
+}
+
 env_stage() {  # records all it can; fails without a GPU (nvidia-smi) or a compiler (nvcc)
   local rc=0 cs h
   echo "date: $(date -u +%FT%TZ)"
   echo "git: $(git rev-parse HEAD 2>/dev/null || echo '?') $(git status --porcelain 2>/dev/null | wc -l) changed files"
   echo "deps prefix: $( [ -d "$DEPS_PREFIX/usr" ] && echo "$DEPS_PREFIX" || echo none)"
   grep PRETTY_NAME /etc/os-release || true
+  echo "kernel: $(uname -r) (4.4.0 is gVisor, where compute-sanitizer and ncu do not work)"
   nvidia-smi || { echo "nvidia-smi FAILED"; rc=1; }
   nvidia-smi --query-gpu=name,compute_cap,memory.total,driver_version,clocks.max.sm --format=csv || true
   nvcc --version || { echo "nvcc FAILED"; rc=1; }
@@ -303,8 +351,16 @@ sanitizer_stage() {
   cs=$(find_sanitizer) || { echo "compute-sanitizer not found (looked in PATH and /usr/local/cuda)"; return 1; }
   # GpuMemory.* is left out on purpose: its absurd allocation makes cudaMalloc fail, which the
   # sanitizer reports as an API error.
+  local rc=0
   "$cs" --tool "$tool" --error-exitcode 99 --print-limit 50 \
-        "$BUILD_DIR/tests/test_gpu_backends" --gtest_filter="$SANITIZER_FILTER"
+        "$BUILD_DIR/tests/test_gpu_backends" --gtest_filter="$SANITIZER_FILTER" >"$RESULTS/$tool.out" 2>&1 || rc=$?
+  cat "$RESULTS/$tool.out"
+  if [ "$rc" -ne 0 ] && grep -q "Device not supported" "$RESULTS/$tool.out"; then
+    echo "compute-sanitizer does not support this machine's device (a gVisor machine?): $tool unavailable"
+    rc=$UNAVAILABLE
+  fi
+  rm -f "$RESULTS/$tool.out"
+  return "$rc"
 }
 
 bench_stage() {
@@ -348,14 +404,16 @@ if compgen -G "gpu-data/debs/*.deb" >/dev/null; then
   stage deps 1 deps_stage
 fi
 [ -d "$DEPS_PREFIX/usr" ] && use_deps
-want env && stage env 1 env_stage
-want build && stage build 1 build_stage
-if [ -f "$RESULTS/build.log" ]; then
-  echo "build warnings: $(grep -c 'warning:' "$RESULTS/build.log" || true)" >>"$RESULTS/build.log"
-fi
+locate_cudnn
 have_build() { [ -x "$BUILD_DIR/tests/test_gpu_backends" ]; }
-for s in gpu-tests ctest memcheck racecheck initcheck synccheck bench forecast-bench lm-bench; do
-  want "$s" || continue
+for s in "${STAGE_LIST[@]}"; do
+  case "$s" in
+    env) stage env 1 env_stage; continue ;;
+    build)
+      stage build 1 build_stage
+      echo "build warnings: $(grep -c 'warning:' "$RESULTS/build.log" || true)" >>"$RESULTS/build.log"
+      continue ;;
+  esac
   if ! have_build; then skip "$s" "no build in $BUILD_DIR (run the build stage)"; continue; fi
   case "$s" in
     gpu-tests) stage gpu-tests 1 gpu_tests_stage ;;
