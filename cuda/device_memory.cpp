@@ -1,7 +1,7 @@
 // Device allocation with a readable out-of-memory error.
-#include <string>
-
 #include "cuda/device_memory.h"
+
+#include <string>
 
 #include <cuda_runtime_api.h>
 

@@ -1,7 +1,7 @@
+#include "models/language_model.h"
+
 #include <map>
 #include <vector>
-
-#include "models/language_model.h"
 
 #include "models/checkpoint.h"
 

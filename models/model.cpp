@@ -1,8 +1,8 @@
+#include "models/model.h"
+
 #include <algorithm>
 #include <map>
 #include <vector>
-
-#include "models/model.h"
 
 namespace fusedrnn {
 

@@ -1,8 +1,8 @@
+#include "tools/forecast_checkpoint.h"
+
 #include <algorithm>
 #include <map>
 #include <optional>
-
-#include "tools/forecast_checkpoint.h"
 
 namespace fusedrnn::tools {
 

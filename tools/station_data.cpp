@@ -1,9 +1,9 @@
+#include "tools/station_data.h"
+
 #include <functional>
 #include <map>
 #include <stdexcept>
 #include <vector>
-
-#include "tools/station_data.h"
 
 #include <fmt/format.h>
 
