@@ -391,7 +391,10 @@ export -f find_sanitizer deps_stage env_stage build_stage gpu_tests_stage ctest_
 
 highlights() {
   echo "== highlights"
-  if [ -f "$RESULTS/bench.log" ]; then echo "-- bench_gpu_rnn (tail)"; tail -n 25 "$RESULTS/bench.log"; fi
+  if [ -f "$RESULTS/bench.log" ]; then  # the fused-vs-cuDNN table, from its header on
+    echo "-- bench_gpu_rnn"
+    if grep -q '^cell ' "$RESULTS/bench.log"; then sed -n '/^cell /,$p' "$RESULTS/bench.log"; else tail -n 10 "$RESULTS/bench.log"; fi
+  fi
   local f
   for f in forecast/forecast_bench.json lm/lm_bench.json; do
     [ -f "$RESULTS/$f" ] && { echo "-- $f"; cat "$RESULTS/$f"; }
