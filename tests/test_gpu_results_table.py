@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""bench/gpu_results_table.py on a fixture of a GPU check's results (invented numbers): the ratios it prints are
+computed from the medians, the fastest supported cuDNN algorithm is the one compared, unsupported algorithms and
+cells cuDNN lacks are left out, the flat $OUT layout reads as well, and an empty folder is an error."""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "..", "bench", "gpu_results_table.py")
+FIXTURE = os.path.join(HERE, "fixtures", "gpu_results")
+
+
+def run(folder):
+    return subprocess.run([sys.executable, SCRIPT, folder], capture_output=True, text=True)
+
+
+def expect(cond, what):
+    if not cond:
+        print("FAILED:", what)
+        sys.exit(1)
+
+
+def main():
+    r = run(FIXTURE)
+    expect(r.returncode == 0, f"exit status 0, got {r.returncode}: {r.stderr}")
+    out = r.stdout
+    expect("Device: Fixture GPU (compute capability 9.0" in out, "the device from env.log")
+    # train: fused 2.0 vs the best cuDNN 2.5 (persist_static) -> 0.80; infer 1.0 vs 0.8 -> 1.25; PyTorch beside
+    expect("| lstm | 128 | 1 | 2.000 | 2.500 (persist_static) | 0.80 | 2.790 | 1.000 | 0.800 (persist_static) | 1.25 "
+           "| 1.350 |" in out, "the LSTM row with ratios to the fastest cuDNN algorithm\n" + out)
+    expect("persist_dynamic" not in out, "an unsupported algorithm is not compared")
+    expect("| gru_reset_before | 64 | 1 | 1.200 | – | – | – |" in out, "a cell cuDNN lacks has no ratio")
+    expect("| lstm | fusedrnn | cuda | 300,000 | 4.00 |" in out, "forecaster windows/s vs PyTorch")
+    expect("| lstm | fusedrnn | cudnn | 250,000 | 3.33 |" in out, "the cudnn backend vs PyTorch")
+    expect("| lstm | fusedrnn | cuda | 2,000,000 | 2.00 |" in out, "language-model tokens/s vs PyTorch")
+
+    with tempfile.TemporaryDirectory() as flat:  # $OUT: the JSONs side by side, no subfolders
+        for sub in ("forecast/forecast_bench.json", "lm/lm_bench.json", "bench_gpu_rnn.json"):
+            shutil.copy(os.path.join(FIXTURE, sub), flat)
+        r = run(flat)
+        expect(r.returncode == 0 and "| 4.00 |" in r.stdout and "| 2.00 |" in r.stdout, "the flat layout reads")
+    with tempfile.TemporaryDirectory() as empty:
+        r = run(empty)
+        expect(r.returncode != 0 and "no bench_gpu_rnn.json" in r.stderr, "an empty folder is an error")
+    print("1 passed, 0 failed")
+
+
+if __name__ == "__main__":
+    main()
