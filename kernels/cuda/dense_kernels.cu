@@ -1,6 +1,7 @@
 // The dense ops' CUDA kernels (see dense_kernels.h). Elementwise ops are grid-stride loops; the
 // reductions are deterministic two-pass trees (per-block partials, then one block), accumulated in
-// double, so the same input gives bit-identical results on every run.
+// double, so the same input gives bit-identical results on every run. The one exception is the embedding
+// backward: repeated ids add into the same row with atomicAdd, in an order that varies between runs.
 #include "kernels/cuda/dense_kernels.h"
 
 #include <algorithm>

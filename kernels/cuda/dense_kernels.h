@@ -43,7 +43,8 @@ void broadcast_rows(int M, int cols, const float* b, float* y, cudaStream_t stre
 // (with `op`) as described at IndexFault.
 void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out,
                        IndexFault* fault, int op, cudaStream_t stream);
-// dtable[ids[i], :] += dout[i, :] with atomicAdd; bad ids are skipped and recorded as above.
+// dtable[ids[i], :] += dout[i, :] with atomicAdd (rows of repeated ids sum in a run-dependent order, so
+// not bit-reproducible); bad ids are skipped and recorded as above.
 void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable,
                         IndexFault* fault, int op, cudaStream_t stream);
 
