@@ -152,7 +152,7 @@ private:
 
     // Each plan holds two weight-sized device buffers, and a plan is made per (T, N): a caller cycling
     // through many batch sizes or lengths (prediction on histories of every length) must not grow memory
-    // without bound. The least recently used plan goes; its cudaFree waits for work queued on it.
+    // without bound. The least recently used plan goes, once the new one is built and the stream has drained.
     static constexpr size_t kMaxPlans = 16;
     cudnnHandle_t handle_ = nullptr;
     cudnnRNNAlgo_t algo_;
@@ -171,11 +171,6 @@ Plan& CudnnBackend::plan(const RnnSpec& spec, int T, int N) {
         it->second->last_use = ++uses_;
         return *it->second;
     }
-    if (plans_.size() >= kMaxPlans)
-        plans_.erase(std::min_element(plans_.begin(), plans_.end(), [](const auto& a, const auto& b) {
-            return a.second->last_use < b.second->last_use;
-        }));
-
     auto p = std::make_unique<Plan>();
     p->last_use = ++uses_;
     const int H = spec.hidden_size, D = spec.directions(), L = spec.num_layers;
@@ -220,6 +215,13 @@ Plan& CudnnBackend::plan(const RnnSpec& spec, int T, int N) {
     build_weight_map(spec, *p);
     FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));  // the host vectors copied above go out of scope
 
+    // Evicted only now: a plan that fails to build (an algorithm cuDNN refuses for this shape) costs no good
+    // one. The stream was just drained, so no queued cuDNN call still reads the evicted plan's buffers (its
+    // device sequence lengths are read asynchronously) when they are freed.
+    if (plans_.size() >= kMaxPlans)
+        plans_.erase(std::min_element(plans_.begin(), plans_.end(), [](const auto& a, const auto& b) {
+            return a.second->last_use < b.second->last_use;
+        }));
     Plan& ref = *p;
     plans_.emplace(key, std::move(p));
     return ref;
