@@ -21,8 +21,11 @@ def load(folder, name):
     """The file under folder, or under its own name at the top ($OUT holds flat copies of the JSONs)."""
     for path in (os.path.join(folder, name), os.path.join(folder, os.path.basename(name))):
         if os.path.isfile(path):
-            with open(path) as f:
-                return json.load(f)
+            try:
+                with open(path) as f:
+                    return json.load(f)
+            except (OSError, ValueError) as e:
+                sys.exit(f"gpu_results_table.py: {path}: {e} (a run cut short while writing it?)")
     return None
 
 
@@ -94,6 +97,14 @@ def throughput_table(doc, unit):
 
 
 def main():
+    try:
+        tables()
+    except (KeyError, TypeError, IndexError) as e:
+        sys.exit(f"gpu_results_table.py: a results file lacks an expected field ({type(e).__name__}: {e}); "
+                 "was it written by this version of scripts/gpu_check.sh?")
+
+
+def tables():
     if len(sys.argv) != 2 or not os.path.isdir(sys.argv[1]):
         sys.exit("usage: gpu_results_table.py RESULTS_FOLDER   (the unpacked results.tar.gz of scripts/gpu_check.sh)")
     folder = sys.argv[1]

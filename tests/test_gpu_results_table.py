@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/gpu_results_table.py on a fixture of a GPU check's results (invented numbers): the ratios it prints are
 computed from the medians, the fastest supported cuDNN algorithm is the one compared, unsupported algorithms and
-cells cuDNN lacks are left out, the flat $OUT layout reads as well, and an empty folder is an error."""
+cells cuDNN lacks are left out, the flat $OUT layout reads as well, and an empty folder, a truncated file or a file
+without its fields is a clear error."""
 import os
 import shutil
 import subprocess
@@ -42,6 +43,17 @@ def main():
             shutil.copy(os.path.join(FIXTURE, sub), flat)
         r = run(flat)
         expect(r.returncode == 0 and "| 4.00 |" in r.stdout and "| 2.00 |" in r.stdout, "the flat layout reads")
+    with tempfile.TemporaryDirectory() as bad:  # a JSON cut short, then one without its rows
+        path = os.path.join(bad, "lm_bench.json")
+        with open(path, "w") as f:
+            f.write('{"rows": [')
+        r = run(bad)
+        expect(r.returncode != 0 and path in r.stderr, "a truncated file is named in the error")
+        with open(path, "w") as f:
+            f.write('{"chunks": 3}')
+        r = run(bad)
+        expect(r.returncode != 0 and "lacks an expected field" in r.stderr and "Traceback" not in r.stderr,
+               "a file without its fields is a clear error, not a traceback")
     with tempfile.TemporaryDirectory() as empty:
         r = run(empty)
         expect(r.returncode != 0 and "no bench_gpu_rnn.json" in r.stderr, "an empty folder is an error")
