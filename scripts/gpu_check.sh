@@ -8,6 +8,7 @@
 #   run(command="bash scripts/gpu_check.sh --plan second --deadline S", carry=["gpu-data"], timeout_s=S+20)
 #       at once, while the machine is warm (30 s), with S = status's budget_left_s minus a minute
 #       (a machine that went back in between starts bare: the second plan builds again, at a cost)
+# and afterwards, here: tar xzf <files_at>/results.tar.gz -C /tmp/gpu; python3 bench/gpu_results_table.py /tmp/gpu
 #
 # Stages:
 #   deps       unpack gpu-data/debs/*.deb into $DEPS_PREFIX (never into /) and point CMake and the loader at it
@@ -83,7 +84,7 @@ while [ $# -gt 0 ]; do
     --stages=*) STAGES="${1#--stages=}" ;;
     --deadline) DEADLINE="$2"; shift ;;
     --deadline=*) DEADLINE="${1#--deadline=}" ;;
-    -h|--help) sed -n '2,58p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,59p' "$0"; exit 0 ;;
     *) echo "gpu_check.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
