@@ -84,7 +84,7 @@ while [ $# -gt 0 ]; do
     --stages=*) STAGES="${1#--stages=}" ;;
     --deadline) DEADLINE="$2"; shift ;;
     --deadline=*) DEADLINE="${1#--deadline=}" ;;
-    -h|--help) sed -n '2,59p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,58p' "$0"; exit 0 ;;
     *) echo "gpu_check.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
