@@ -69,8 +69,11 @@ void check_common(const RnnSpec& spec, int T, int N) {
     spec.validate();
     FR_CHECK(T > 0, "rnn: sequence length T must be positive, got {}", T);
     FR_CHECK(N > 0, "rnn: batch size N must be positive, got {}", N);
+    // A step's gate matrix [N, 4·H] at most (LSTM) is indexed with 32-bit ints by cuBLAS and the step kernels.
     FR_CHECK(size_t(N) * spec.hidden_size * 4 < size_t(1) << 31,
-             "rnn: batch {} x hidden {} is too large for the v1 kernels", N, spec.hidden_size);
+             "rnn: batch {} x hidden {} is too large for the cuda backend's 32-bit indexing (batch x hidden x 4 "
+             "must stay below 2^31): use a smaller batch or the cudnn backend",
+             N, spec.hidden_size);
 }
 
 class FusedBackend final : public GpuBackend {

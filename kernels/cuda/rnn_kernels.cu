@@ -2,6 +2,8 @@
 // in rnn_step.cuh (which calls kernels/cell_math.h). Every launch is checked.
 #include "kernels/cuda/rnn_kernels.h"
 
+#include <limits>
+
 #include "cuda/check.h"
 #include "kernels/cell_math.h"
 #include "kernels/cuda/rnn_step.cuh"
@@ -11,9 +13,16 @@ namespace {
 
 constexpr int kBlock = 256;
 
+// Blocks for N·H threads. The kernels index threads with an int (cheaper than 64-bit arithmetic in every
+// thread), so the last block's last index, N·H rounded up to whole blocks, must fit one; larger launches are
+// refused here rather than wrapping to a negative index. The fused backend refuses such shapes earlier with
+// the user's numbers (cuda/fused_backend.cpp); this keeps every other caller of the launchers safe too.
 inline unsigned grid_for(int N, int H) {
     const long long n = static_cast<long long>(N) * H;
-    return static_cast<unsigned>((n + kBlock - 1) / kBlock);
+    const long long blocks = (n + kBlock - 1) / kBlock;
+    if (blocks * kBlock > std::numeric_limits<int>::max())
+        FR_GPU_FAIL("RNN step kernel: batch x hidden exceeds the kernels' 32-bit thread index");
+    return static_cast<unsigned>(blocks);
 }
 
 // Decodes the thread's (n, j); false for the tail threads of the last block.

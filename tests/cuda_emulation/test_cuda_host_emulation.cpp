@@ -228,6 +228,17 @@ INSTANTIATE_TEST_SUITE_P(Cases, FusedBackendOnHostEmulation,
                                                 std::get<2>(p.param) ? "threads_reversed" : "threads_in_order");
                          });
 
+// The step kernels and cuBLAS index a step's gate matrix [N, 4·H] with 32-bit ints: a larger batch × hidden is
+// refused up front with the numbers and a way out, and the largest shape that fits is accepted.
+TEST(FusedBackendOnHostEmulation, ShapesBeyondThe32BitIndexAreRefused) {
+    auto fused = gpu::make_fused_backend(0);
+    const int N = 1 << 20;
+    const std::string m = testing::error_of([&] { fused->rnn_reserve_size({CellType::Lstm, 5, 512, 1, false}, 48, N); });
+    EXPECT_NE(m.find("batch 1048576 x hidden 512 is too large"), std::string::npos) << m;
+    EXPECT_NE(m.find("cudnn backend"), std::string::npos) << m;
+    EXPECT_GT(fused->rnn_reserve_size({CellType::Lstm, 5, 511, 1, false}, 48, N), 0u);
+}
+
 // The dense layer: a GEMM with the bias broadcast first (forward) and the GEMMs plus a column-sum gemv for the
 // bias gradient (backward), gradients accumulating.
 TEST(GpuBackendOnHostEmulation, LinearMatchesCpuBackendInDouble) {
