@@ -314,26 +314,20 @@ __attribute__((flatten)) void run_generic(const A& a) {
 }
 }  // namespace detail
 
-// Runs kernel K on the args: float on the given instruction set, double on scalars (libm).
-template <class K>
-inline void run_pointwise(simd::Isa isa, const StepFwd<float>& a) {
+// Runs kernel K on the args (StepFwd or StepBwd): float on the given instruction set, double on scalars (libm).
+template <class K, template <class> class Args, class S>
+inline void run_pointwise(simd::Isa isa, const Args<S>& a) {
+    if constexpr (std::is_same_v<S, double>) {
+        (void)isa;
+        K::template run<double>(a);
+    } else {
+        static_assert(std::is_same_v<S, float>, "the pointwise kernels run in float or double");
 #ifdef FR_CPU_HAVE_ISA_CLONES
-    if (isa == simd::Isa::Avx512) return detail::run_avx512<K>(a);
-    if (isa == simd::Isa::Avx2) return detail::run_avx2<K>(a);
+        if (isa == simd::Isa::Avx512) return detail::run_avx512<K>(a);
+        if (isa == simd::Isa::Avx2) return detail::run_avx2<K>(a);
 #endif
-    detail::run_generic<K>(a);
+        detail::run_generic<K>(a);
+    }
 }
-template <class K>
-inline void run_pointwise(simd::Isa isa, const StepBwd<float>& a) {
-#ifdef FR_CPU_HAVE_ISA_CLONES
-    if (isa == simd::Isa::Avx512) return detail::run_avx512<K>(a);
-    if (isa == simd::Isa::Avx2) return detail::run_avx2<K>(a);
-#endif
-    detail::run_generic<K>(a);
-}
-template <class K>
-inline void run_pointwise(simd::Isa, const StepFwd<double>& a) { K::template run<double>(a); }
-template <class K>
-inline void run_pointwise(simd::Isa, const StepBwd<double>& a) { K::template run<double>(a); }
 
 }  // namespace fusedrnn::cpu
