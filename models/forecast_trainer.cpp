@@ -174,24 +174,6 @@ ForecastTrainer::ForecastTrainer(Forecaster& model, Optimizer& optimizer, const 
 
 double ForecastTrainer::loss_on(const data::WindowStarts& starts) { return mean_loss(starts, nullptr); }
 
-nlohmann::json ForecastTrainer::EpochState::to_json() const {
-    return {{"epoch", epoch},   {"batch", batch},       {"steps_done", steps_done}, {"steps", steps},
-            {"windows", windows}, {"loss_sum", loss_sum}, {"norm_sum", norm_sum},     {"seconds", seconds}};
-}
-
-ForecastTrainer::EpochState ForecastTrainer::EpochState::from_json(const nlohmann::json& j) {
-    EpochState st;
-    st.epoch = j.at("epoch").get<int>();
-    st.batch = j.at("batch").get<int>();
-    st.steps_done = j.at("steps_done").get<long>();
-    st.steps = j.at("steps").get<long>();
-    st.windows = j.at("windows").get<long>();
-    st.loss_sum = j.at("loss_sum").get<double>();  // JSON keeps doubles exactly (shortest round trip)
-    st.norm_sum = j.at("norm_sum").get<double>();
-    st.seconds = j.at("seconds").get<double>();
-    return st;
-}
-
 long ForecastTrainer::steps_per_pass() const {
     const data::BatchSampler sampler(data_.starts[0], o_.batch, data::BatchSampler::Order::Shuffled, o_.seed);
     const long steps = long(sampler.batches_per_epoch());
@@ -385,7 +367,7 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"steps_per_epoch", o_.steps_per_epoch},
                         {"finished", finished},  // false: --resume has more to do
                         {"history", hist}};
-    if (in_progress) extra["trainer"]["epoch_in_progress"] = in_progress->to_json();
+    if (in_progress) extra["trainer"]["epoch_in_progress"] = *in_progress;
     save_checkpoint(path, model_, extra, with_optimizer ? &opt_ : nullptr);
 }
 
@@ -444,7 +426,7 @@ void ForecastTrainer::resume_from_last() {
     best_val_ = t.at("best_val").is_null() ? std::numeric_limits<double>::infinity() : t.at("best_val").get<double>();
     bad_epochs_ = t.at("bad_epochs").get<int>();
     if (t.contains("epoch_in_progress")) {
-        resumed_ = EpochState::from_json(t.at("epoch_in_progress"));
+        resumed_ = t.at("epoch_in_progress").get<EpochState>();
         FR_CHECK(resumed_.batch == o_.batch, "--resume: epoch {} was interrupted with --batch {}; resume it with the "
                  "same batch size (not {})", resumed_.epoch, resumed_.batch, o_.batch);
         FR_CHECK(resumed_.steps == steps_per_epoch(), "--resume: epoch {} was interrupted in a {}-step epoch, this run "

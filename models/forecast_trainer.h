@@ -145,8 +145,9 @@ private:
         int epoch = 0, batch = 0;
         long steps_done = 0, steps = 0, windows = 0;
         double loss_sum = 0, norm_sum = 0, seconds = 0;
-        nlohmann::json to_json() const;
-        static EpochState from_json(const nlohmann::json& j);
+        // Stored in last.safetensors; every field is required when read back (JSON keeps doubles exactly).
+        NLOHMANN_DEFINE_TYPE_INTRUSIVE(EpochState, epoch, batch, steps_done, steps, windows, loss_sum, norm_sum,
+                                       seconds)
     };
 
     // The sampler's (pass, batch) for step s of an epoch: with steps_per_epoch the global step runs on

@@ -63,24 +63,6 @@ LmEpochRecord LmEpochRecord::from_json(const nlohmann::json& j) {
     return r;
 }
 
-nlohmann::json LmTrainer::EpochState::to_json() const {
-    return {{"epoch", epoch},     {"steps_done", steps_done}, {"steps", steps},       {"correct", correct},
-            {"predictions", predictions}, {"loss_sum", loss_sum}, {"norm_sum", norm_sum}, {"seconds", seconds}};
-}
-
-LmTrainer::EpochState LmTrainer::EpochState::from_json(const nlohmann::json& j) {
-    EpochState st;
-    st.epoch = j.at("epoch").get<int>();
-    st.steps_done = j.at("steps_done").get<long>();
-    st.steps = j.at("steps").get<long>();
-    st.correct = j.at("correct").get<long>();
-    st.predictions = j.at("predictions").get<long>();
-    st.loss_sum = j.at("loss_sum").get<double>();  // JSON keeps doubles exactly (shortest round trip)
-    st.norm_sum = j.at("norm_sum").get<double>();
-    st.seconds = j.at("seconds").get<double>();
-    return st;
-}
-
 LmTrainer::LmTrainer(LanguageModel& lm, Optimizer& optimizer, const std::vector<int32_t>& tokens,
                      LmTrainOptions options)
     : lm_(lm), opt_(optimizer), o_(std::move(options)) {
@@ -196,7 +178,7 @@ void LmTrainer::save(const std::string& name, const EpochState* in_progress) {
         Backend<float>& be = lm_.model->backend();
         training["state"] = {{"h", state_tensor_json(be, state_.h)}, {"c", state_tensor_json(be, state_.c)}};
     }
-    if (in_progress) training["epoch_in_progress"] = in_progress->to_json();
+    if (in_progress) training["epoch_in_progress"] = *in_progress;
     save_language_model((std::filesystem::path(o_.out_dir) / name).string(), lm_, training, last ? &opt_ : nullptr);
 }
 
@@ -241,7 +223,7 @@ void LmTrainer::resume_from_last() {
         state_.c = state_tensor_from_json(be, t.at("state").at("c"));
     }
     if (t.contains("epoch_in_progress")) {
-        resumed_ = EpochState::from_json(t.at("epoch_in_progress"));
+        resumed_ = t.at("epoch_in_progress").get<EpochState>();
         FR_CHECK(resumed_.steps == steps_per_epoch(), "--resume: epoch {} was interrupted in a {}-step epoch, this run "
                  "has {} steps per epoch", resumed_.epoch, resumed_.steps, steps_per_epoch());
     }

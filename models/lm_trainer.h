@@ -101,8 +101,9 @@ private:
         int epoch = 0;
         long steps_done = 0, steps = 0, correct = 0, predictions = 0;
         double loss_sum = 0, norm_sum = 0, seconds = 0;
-        nlohmann::json to_json() const;
-        static EpochState from_json(const nlohmann::json& j);
+        // Stored in last.safetensors; every field is required when read back (JSON keeps doubles exactly).
+        NLOHMANN_DEFINE_TYPE_INTRUSIVE(EpochState, epoch, steps_done, steps, correct, predictions, loss_sum, norm_sum,
+                                       seconds)
     };
 
     // Queues step `step`'s work; its results are left at results[StepSlot]. Returns its predictions.
