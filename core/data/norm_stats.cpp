@@ -60,13 +60,13 @@ NormStats NormStats::compute(const StationSet& set, const TimeRange& train) {
                 if (!is_missing(x)) { sum += x; ++n; }
             }
             if (n == 0) continue;
-            const double mean = sum / double(n);
+            const double m = sum / double(n);  // not `mean`: NormStats has that member
             double m2 = 0;
             for (int64_t r = r0; r < r1; ++r) {
                 const float x = base[r * F + v];
-                if (!is_missing(x)) m2 += (double(x) - mean) * (double(x) - mean);
+                if (!is_missing(x)) m2 += (double(x) - m) * (double(x) - m);
             }
-            partial[size_t(s) * size_t(F) + size_t(v)] = {n, mean, m2};
+            partial[size_t(s) * size_t(F) + size_t(v)] = {n, m, m2};
         }
     }
     NormStats out;

@@ -90,11 +90,13 @@ template <class Raw, class RawI, int W> struct Lanes<simd::VecF<Raw, RawI, W>> {
     }
 };
 
-// Calls body(j, n) for j = 0, W, 2W, ... < H with n = min(W, H - j) lanes. Width-1 loops carry an
-// `omp simd` so the compiler vectorizes scalar cells (relu) in the ISA the caller was compiled for.
-template <int W, class Body>
+// Calls body(j, n) for j = 0, W, 2W, ... < H with n = min(W, H - j) lanes of pack type P. Scalar float
+// loops carry an `omp simd` so the compiler vectorizes scalar cells (relu) in the ISA the caller was
+// compiled for; double loops (gradient checks, libm calls) are left scalar, as asking would be in vain.
+template <class P, class Body>
 inline void for_units(int H, Body&& body) {
-    if constexpr (W == 1) {
+    constexpr int W = Lanes<P>::kWidth;
+    if constexpr (std::is_same_v<P, float>) {
 #pragma omp simd
         for (int j = 0; j < H; ++j) body(j, 1);
     } else {
@@ -132,12 +134,12 @@ inline BwdRow<S> row_of(const StepBwd<S>& a, int r) {
             row_at(a.dgh, r, a.ld_g)};
 }
 
-// Calls body(row, j, n) for every row of the step and every pack of units in it.
-template <int W, class Args, class Body>
+// Calls body(row, j, n) for every row of the step and every pack (of type P) of units in it.
+template <class P, class Args, class Body>
 inline void for_rows_units(const Args& a, Body&& body) {
     for (int r = 0; r < a.rows; ++r) {
         const auto row = row_of(a, r);
-        for_units<W>(a.H, [&](int j, int n) { body(row, j, n); });
+        for_units<P>(a.H, [&](int j, int n) { body(row, j, n); });
     }
 }
 
@@ -158,7 +160,7 @@ struct FwdKernel {  // every cell but reset-before: gates, state update, saved a
         using L = detail::Lanes<P>;
         constexpr int G = Cell::kGates, SV = Cell::kSaved;
         const int H = a.H;
-        detail::for_rows_units<L::kWidth>(a, [&](const detail::FwdRow<S>& p, int j, int n) {
+        detail::for_rows_units<P>(a, [&](const detail::FwdRow<S>& p, int j, int n) {
             P x[G], h[G], s[SV > 0 ? SV : 1];
             for (int k = 0; k < G; ++k) {
                 x[k] = L::load(p.gx + k * H + j, n) + L::load(a.b_ih + k * H + j, n);
@@ -187,7 +189,7 @@ struct FwdGatesRB {
         using P = PackFor<Cell, P0, S>;
         using L = detail::Lanes<P>;
         const int H = a.H;
-        detail::for_rows_units<L::kWidth>(a, [&](const detail::FwdRow<S>& p, int j, int n) {
+        detail::for_rows_units<P>(a, [&](const detail::FwdRow<S>& p, int j, int n) {
             P x[2], h[2], s[4];
             for (int k = 0; k < 2; ++k) {
                 x[k] = L::load(p.gx + k * H + j, n) + L::load(a.b_ih + k * H + j, n);
@@ -210,7 +212,7 @@ struct FwdOutputRB {
         using P = PackFor<Cell, P0, S>;
         using L = detail::Lanes<P>;
         const int H = a.H;
-        detail::for_rows_units<L::kWidth>(a, [&](const detail::FwdRow<S>& p, int j, int n) {
+        detail::for_rows_units<P>(a, [&](const detail::FwdRow<S>& p, int j, int n) {
             P x[3], s[4];
             x[2] = L::load(p.gx + 2 * H + j, n) + L::load(a.b_ih + 2 * H + j, n);
             const P ghn = L::load(p.gh + 2 * H + j, n) + L::load(a.b_hh + 2 * H + j, n);
@@ -232,7 +234,7 @@ struct BwdKernel {  // every cell but reset-before
         using L = detail::Lanes<P>;
         constexpr int G = Cell::kGates, SV = Cell::kSaved;
         const int H = a.H;
-        detail::for_rows_units<L::kWidth>(a, [&](const detail::BwdRow<S>& p, int j, int n) {
+        detail::for_rows_units<P>(a, [&](const detail::BwdRow<S>& p, int j, int n) {
             P s[SV > 0 ? SV : 1], gx[G], gh[G];
             if constexpr (SV > 0)
                 for (int k = 0; k < SV; ++k) s[k] = L::load(p.save + k * H + j, n);
@@ -261,7 +263,7 @@ struct BwdOutputRB {
         using P = PackFor<Cell, P0, S>;
         using L = detail::Lanes<P>;
         const int H = a.H;
-        detail::for_rows_units<L::kWidth>(a, [&](const detail::BwdRow<S>& p, int j, int n) {
+        detail::for_rows_units<P>(a, [&](const detail::BwdRow<S>& p, int j, int n) {
             P s[4], gx[3], gh[3];
             s[1] = L::load(p.save + H + j, n);
             s[2] = L::load(p.save + 2 * H + j, n);
@@ -283,7 +285,7 @@ struct BwdGatesRB {
         using Cell = cell::GruResetBefore;
         using P = PackFor<Cell, P0, S>;
         using L = detail::Lanes<P>;
-        detail::for_rows_units<L::kWidth>(a, [&](const detail::BwdRow<S>& p, int j, int n) {
+        detail::for_rows_units<P>(a, [&](const detail::BwdRow<S>& p, int j, int n) {
             P s[4], gx[3], gh[3];
             s[0] = L::load(p.save + j, n);
             P direct = L::load(p.dh + j, n);
