@@ -108,14 +108,17 @@ void run(TrainCmd& c) {
                c.opt.lr, schedule, c.train.batch, c.train.epochs, epoch_len, c.train.patience,
                c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off");
 
-    ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));  // ds keeps its metadata
+    // What the checkpoints and metrics.json say about the data, taken before the series and window lists move
+    // to the device (ds is not used after the move).
+    const nlohmann::json dataset_meta = ds.meta_json(), data_report = ds.report.to_json();
+    ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));
     if (c.eval_windows > 0) {
         const size_t val = dev.starts[1].size(), test = dev.starts[2].size();
         dev.limit_evaluation(size_t(c.eval_windows));
         fmt::print(stderr, "evaluation: {} of {} validation and {} of {} test windows (evenly spaced; --eval-windows)\n",
                    dev.starts[1].size(), val, dev.starts[2].size(), test);
     }
-    c.train.extra = {{"data", c.data.to_json()}, {"dataset", ds.meta_json()}};
+    c.train.extra = {{"data", c.data.to_json()}, {"dataset", dataset_meta}};
     c.train.checkpoint_seconds = c.checkpoint_minutes * 60;
     c.train.stop_requested = &StopOnSignal::requested;
     ForecastTrainer trainer(model, *optimizer, dev, c.train);
@@ -166,14 +169,14 @@ void run(TrainCmd& c) {
     log_line(fmt::format("evaluated the best checkpoint (epoch {}, validation loss {:.4f}) on {} test and {} "
                          "validation windows", best ? best->epoch : 0, best ? best->val_loss : std::nan(""),
                          test.windows(), val.windows()));
-    FR_CHECK(test.windows() > 0, "no test windows: the test split has no stretch of {} present rows", ds.window.span());
+    FR_CHECK(test.windows() > 0, "no test windows: the test split has no stretch of {} present rows", dev.window.span());
     print_forecast_report("validation", val, val_p);
     print_forecast_report("test", test, test_p);
     nlohmann::json metrics = {{"test", forecast_report_json(test, test_p)},
                               {"validation", forecast_report_json(val, val_p)},
                               {"model", model.config()},
-                              {"dataset", ds.meta_json()},
-                              {"data_report", ds.report.to_json()},
+                              {"dataset", dataset_meta},
+                              {"data_report", data_report},
                               {"data", c.data.to_json()},
                               {"epochs", history.size()},
                               {"best_epoch", best ? best->epoch : 0},

@@ -19,7 +19,7 @@ bool g_live_open = false;
 std::string format_duration(double s) {
     if (!std::isfinite(s) || s < 0) return "?";
     if (s < 60) return fmt::format("{:.1f}s", s);
-    const long t = long(s + 0.5);
+    const long t = std::lround(s);
     if (t < 3600) return fmt::format("{}m{:02}s", t / 60, t % 60);
     return fmt::format("{}h{:02}m", t / 3600, (t % 3600) / 60);
 }
