@@ -428,8 +428,9 @@ struct Mutator {
                 break;
             }
             default: {
+                // The last tail with its NUL byte (a plain literal would stop before it).
                 static const std::vector<std::string> kTail = {"garbage", std::string(1, '\x1f'), "\x1f\x8b",
-                                                               "\x1f\x8b\x08\x00"};
+                                                               std::string("\x1f\x8b\x08\x00", 4)};
                 const std::string& t = rng.pick(kTail);
                 note(fmt::format("gzip + trailing \"{}\"", show(t)));
                 gz += t;
