@@ -60,15 +60,21 @@ void write_line_chart(const std::string& path, const std::string& title, const s
         "<text x=\"{}\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">{}</text>\n",
         W, H, W / 2, escape(title));
     const double ys = tick_step(y1 - y0, 6);
-    for (double v = std::ceil(y0 / ys) * ys; v <= y1; v += ys)
+    // Ticks at whole multiples of the step, counted with an integer: nothing accumulates along the axis, and the
+    // count is small (the ranges are finite and at least a few steps wide, see above).
+    for (long long k = std::llround(std::ceil(y0 / ys)); double(k) * ys <= y1; ++k) {
+        const double v = double(k) * ys;
         svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>"
                            "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:.4g}</text>\n",
                            L, W - R, py(v), py(v), L - 6, py(v) + 4, v);
+    }
     const double xs = std::max(1.0, tick_step(x1 - x0, 8));
-    for (double v = std::ceil(x0 / xs) * xs; v <= x1; v += xs)
+    for (long long k = std::llround(std::ceil(x0 / xs)); double(k) * xs <= x1; ++k) {
+        const double v = double(k) * xs;
         svg += fmt::format("<line x1=\"{:.1f}\" x2=\"{:.1f}\" y1=\"{}\" y2=\"{}\" stroke=\"#eee\"/>"
                            "<text x=\"{:.1f}\" y=\"{}\" text-anchor=\"middle\">{:g}</text>\n",
                            px(v), px(v), T, H - B, px(v), H - B + 16, v);
+    }
     svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#333\"/>\n", L, T,
                        W - L - R, H - T - B);
     svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", (L + W - R) / 2, H - 14,
