@@ -1,6 +1,7 @@
 // GPU backends: `cuda` (fused kernels) vs `cudnn` (cuDNN 9) vs `cpu` (reference) on fresh random
-// inputs and weights, over a grid of odd and large shapes; the dense ops vs `cpu`; memory errors;
-// sentinel guard bytes around outputs. Skips (with a message) where no GPU is present.
+// inputs and weights, over a grid of odd and large shapes; the dense ops vs `cpu` (the GpuDense suite, linked
+// in from gpu_dense_suite.cpp); memory errors; sentinel guard bytes around outputs. Skips (with a message)
+// where no GPU is present.
 //
 // Suites: GpuRnnSmall.* and GpuDense.* are small enough for compute-sanitizer (scripts/gpu_check.sh
 // runs memcheck/racecheck on them); GpuRnnLarge.* covers batch 1024 and hidden 512; GpuMemory.* has the
@@ -16,11 +17,14 @@
 
 #include "core/backend.h"
 #include "core/param_layout.h"
+#include "tests/gpu_dense_suite.h"
+#include "tests/gpu_test_buffers.h"
 #include "tests/test_support.h"
 
 namespace fusedrnn {
 namespace {
 
+using namespace gpu_test;
 using testing::rel_error;
 
 constexpr double kTol = 1e-5;  // ‖a − b‖ / ‖b‖ in fp32 (DESIGN.md)
@@ -31,81 +35,6 @@ constexpr double kTol = 1e-5;  // ‖a − b‖ / ‖b‖ in fp32 (DESIGN.md)
             GTEST_SKIP() << "no CUDA GPU in this process (no device/driver, or a build without "              \
                             "-DFUSEDRNN_CUDA=ON): the GPU tests run on the GPU machine via scripts/gpu_check.sh"; \
     } while (0)
-
-// ---- device buffers with sentinel guard zones ---------------------------------------------------
-
-// Floats of guard zone on each side. A multiple of 64 floats (256 bytes), so the array keeps the 256-byte
-// alignment of allocate() that every production buffer (and every buffer PyTorch gives cuDNN) has: cuDNN
-// documents no alignment rule for its RNN reserve space and tensors, and a kernel that assumes one fails
-// with "misaligned address", a sticky error that would poison the CUDA context for every later test.
-// Overruns of up to kPad floats are caught whatever the pad's parity (the trailing zone starts right
-// after the n floats).
-constexpr size_t kPad = 64;
-constexpr uint32_t kSentinelBits = 0x7fa5a5a5u;  // a NaN payload no kernel produces
-
-float sentinel() {
-    float f;
-    std::memcpy(&f, &kSentinelBits, sizeof f);
-    return f;
-}
-
-// A device array of n floats with kPad sentinel floats before and after it.
-struct Guarded {
-    std::shared_ptr<Storage> storage;
-    size_t n = 0;
-    float* data() const { return storage ? static_cast<float*>(storage->data()) + kPad : nullptr; }
-};
-
-Guarded make_guarded(Backend<float>& be, size_t n, const std::vector<float>* init = nullptr) {
-    Guarded g;
-    g.n = n;
-    g.storage = be.allocate((n + 2 * kPad) * sizeof(float));
-    std::vector<float> host(n + 2 * kPad, sentinel());
-    if (init) {
-        EXPECT_EQ(init->size(), n);
-        std::copy(init->begin(), init->end(), host.begin() + kPad);
-    } else {
-        std::fill(host.begin() + kPad, host.begin() + kPad + n, 0.f);
-    }
-    be.copy_from_host(g.storage->data(), host.data(), host.size() * sizeof(float));
-    return g;
-}
-
-// Reads the array back, checking the guard zones are untouched.
-std::vector<float> read_guarded(Backend<float>& be, const Guarded& g, const char* what) {
-    std::vector<float> host(g.n + 2 * kPad);
-    be.copy_to_host(host.data(), g.storage->data(), host.size() * sizeof(float));
-    size_t bad = 0;
-    for (size_t i = 0; i < host.size(); ++i) {
-        if (i >= kPad && i < kPad + g.n) continue;
-        uint32_t bits;
-        std::memcpy(&bits, &host[i], sizeof bits);
-        if (bits != kSentinelBits) ++bad;
-    }
-    EXPECT_EQ(bad, 0u) << be.name() << ": " << bad << " guard floats around " << what << " were overwritten";
-    return std::vector<float>(host.begin() + kPad, host.begin() + kPad + g.n);
-}
-
-// A plain device array (or nullptr for an empty host vector).
-struct DevArray {
-    std::shared_ptr<Storage> storage;
-    float* data() const { return storage ? static_cast<float*>(storage->data()) : nullptr; }
-};
-
-DevArray upload(Backend<float>& be, const std::vector<float>& v) {
-    DevArray d;
-    if (v.empty()) return d;
-    d.storage = be.allocate(v.size() * sizeof(float));
-    be.copy_from_host(d.storage->data(), v.data(), v.size() * sizeof(float));
-    return d;
-}
-
-template <class T>
-std::shared_ptr<Storage> upload_raw(Backend<float>& be, const std::vector<T>& v) {
-    auto s = be.allocate(std::max<size_t>(v.size(), 1) * sizeof(T));
-    if (!v.empty()) be.copy_from_host(s->data(), v.data(), v.size() * sizeof(T));
-    return s;
-}
 
 // ---- recurrent stack runs -----------------------------------------------------------------------
 
@@ -414,307 +343,6 @@ TEST(GpuRnnSmall, CudnnRejectsResetBeforeGru) {
     }
 }
 
-// ---- dense ops vs cpu ---------------------------------------------------------------------------
-
-struct DensePair {
-    std::shared_ptr<Backend<float>> cpu = make_backend("cpu");
-    std::shared_ptr<Backend<float>> gpu = make_backend("cuda");
-};
-
-TEST(GpuDense, ElementwiseAndReductions) {
-    FR_REQUIRE_GPU();
-    DensePair be;
-    std::mt19937_64 rng(testing::test_seed());
-    for (size_t n : {size_t(1), size_t(1000), size_t(1) << 20}) {
-        SCOPED_TRACE(n);
-        const auto x = testing::random_vector<float>(n, rng);
-        const auto y = testing::random_vector<float>(n, rng);
-        DevArray dx = upload(*be.gpu, x);
-        Guarded dy = make_guarded(*be.gpu, n, &y);
-        be.gpu->axpy(n, 0.75f, dx.data(), dy.data());
-        be.gpu->scale(n, dy.data(), -1.5f);
-        std::vector<float> ref = y;
-        be.cpu->axpy(n, 0.75f, x.data(), ref.data());
-        be.cpu->scale(n, ref.data(), -1.5f);
-        EXPECT_LT(rel_error(read_guarded(*be.gpu, dy, "axpy/scale"), ref), 1e-7);
-
-        const double ss = be.gpu->sum_squares(n, dx.data());
-        EXPECT_NEAR(ss, be.cpu->sum_squares(n, x.data()), 1e-12 * std::max(1.0, ss));
-        EXPECT_TRUE(be.gpu->all_finite(n, dx.data()));
-
-        be.gpu->fill(n, dy.data(), 2.5f);
-        for (float v : read_guarded(*be.gpu, dy, "fill")) ASSERT_EQ(v, 2.5f);
-    }
-    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
-                      -std::numeric_limits<float>::infinity()}) {
-        std::vector<float> v(4097, 1.f);
-        v[4000] = bad;
-        DevArray d = upload(*be.gpu, v);
-        EXPECT_FALSE(be.gpu->all_finite(v.size(), d.data()));
-    }
-}
-
-// The ops a training step uses so that the host never waits: results left in device memory (sum_squares_into;
-// mse_into is in Losses), clipping by a norm that stays there, and uploads through the pinned staging ring (more
-// uploads than it has slots, of growing sizes, from one host buffer overwritten as soon as each call returns).
-TEST(GpuDense, ResultsLeftOnTheDevice) {
-    FR_REQUIRE_GPU();
-    DensePair be;
-    std::mt19937_64 rng(testing::test_seed());
-    auto slots = be.gpu->allocate(3 * sizeof(double));  // slot 0 is for the clip below
-    double* dev = static_cast<double*>(slots->data());
-    auto read = [&](int i) {
-        double v = 0;
-        be.gpu->copy_to_host(&v, dev + i, sizeof v);
-        return v;
-    };
-    const size_t n = 100003;
-    const auto p = testing::random_vector<float>(n, rng);
-    DevArray gp = upload(*be.gpu, p);
-    be.gpu->sum_squares_into(n, gp.data(), dev + 1);
-    be.gpu->sum_squares_into(0, gp.data(), dev + 2);
-    const double ss = be.cpu->sum_squares(n, p.data());
-    EXPECT_NEAR(read(1), ss, 1e-12 * ss);
-    EXPECT_EQ(read(2), 0.0);
-
-    for (double max_norm : {0.5 * std::sqrt(ss), 2 * std::sqrt(ss)}) {
-        SCOPED_TRACE(max_norm);
-        Guarded g = make_guarded(*be.gpu, n, &p);
-        be.gpu->sum_squares_into(n, g.data(), dev);
-        be.gpu->clip_by_norm(n, g.data(), dev, max_norm);
-        std::vector<float> want = p;
-        be.cpu->clip_by_norm(n, want.data(), &ss, max_norm);
-        EXPECT_LT(rel_error(read_guarded(*be.gpu, g, "clip_by_norm"), want), 1e-7);
-    }
-
-    // Uploads queued behind long device work, so the ring's slots are still in use when it comes round to
-    // them: three times round the ring, growing sizes, from one host buffer overwritten as soon as each
-    // call returns.
-    const int uploads = 3 * 8 + 1;
-    std::vector<DevArray> dst;
-    std::vector<std::vector<float>> sent;
-    for (int i = 0; i < uploads; ++i) {
-        sent.push_back(testing::random_vector<float>(size_t(100 + 500 * i), rng));
-        dst.push_back(DevArray{be.gpu->allocate(sent.back().size() * sizeof(float))});
-    }
-    const size_t busy_n = size_t(1) << 24;  // 64 MB, scaled 20 times: about a millisecond of queued work
-    auto busy = be.gpu->allocate(busy_n * sizeof(float));
-    be.gpu->fill(busy_n, static_cast<float*>(busy->data()), 1.f);
-    for (int k = 0; k < 20; ++k) be.gpu->scale(busy_n, static_cast<float*>(busy->data()), 1.f);
-    std::vector<float> host;
-    for (int i = 0; i < uploads; ++i) {
-        host = sent[i];
-        be.gpu->copy_from_host_async(dst[i].data(), host.data(), host.size() * sizeof(float));
-        std::fill(host.begin(), host.end(), std::nanf(""));  // reused at once, as the interface allows
-    }
-    for (int i = 0; i < uploads; ++i) {
-        std::vector<float> back(sent[i].size());
-        be.gpu->copy_to_host(back.data(), dst[i].data(), back.size() * sizeof(float));
-        EXPECT_EQ(back, sent[i]) << "upload " << i;
-    }
-}
-
-TEST(GpuDense, LinearForwardBackward) {
-    FR_REQUIRE_GPU();
-    DensePair be;
-    std::mt19937_64 rng(testing::test_seed());
-    struct Shape { int M, in, out; };
-    for (Shape s : {Shape{1, 1, 1}, Shape{7, 5, 3}, Shape{1024, 128, 24}, Shape{33, 257, 129}}) {
-        SCOPED_TRACE(fmt::format("M={} in={} out={}", s.M, s.in, s.out));
-        const auto x = testing::random_vector<float>(size_t(s.M) * s.in, rng);
-        const auto W = testing::random_vector<float>(size_t(s.out) * s.in, rng);
-        const auto b = testing::random_vector<float>(size_t(s.out), rng);
-        const auto dyv = testing::random_vector<float>(size_t(s.M) * s.out, rng);
-        const auto dW0 = testing::random_vector<float>(W.size(), rng);
-        const auto db0 = testing::random_vector<float>(b.size(), rng);
-        for (bool with_bias : {true, false}) {
-            std::vector<float> y_ref(size_t(s.M) * s.out), dx_ref(x.size()), dW_ref = dW0, db_ref = db0;
-            be.cpu->linear_forward(s.M, s.in, s.out, x.data(), W.data(), with_bias ? b.data() : nullptr, y_ref.data());
-            be.cpu->linear_backward(s.M, s.in, s.out, x.data(), W.data(), dyv.data(), dx_ref.data(), dW_ref.data(),
-                                    with_bias ? db_ref.data() : nullptr);
-
-            DevArray gx = upload(*be.gpu, x), gW = upload(*be.gpu, W), gb = upload(*be.gpu, b), gdy = upload(*be.gpu, dyv);
-            Guarded gy = make_guarded(*be.gpu, y_ref.size()), gdx = make_guarded(*be.gpu, x.size());
-            Guarded gdW = make_guarded(*be.gpu, W.size(), &dW0), gdb = make_guarded(*be.gpu, b.size(), &db0);
-            be.gpu->linear_forward(s.M, s.in, s.out, gx.data(), gW.data(), with_bias ? gb.data() : nullptr, gy.data());
-            be.gpu->linear_backward(s.M, s.in, s.out, gx.data(), gW.data(), gdy.data(), gdx.data(), gdW.data(),
-                                    with_bias ? gdb.data() : nullptr);
-            EXPECT_LT(rel_error(read_guarded(*be.gpu, gy, "linear y"), y_ref), kTol);
-            EXPECT_LT(rel_error(read_guarded(*be.gpu, gdx, "linear dx"), dx_ref), kTol);
-            EXPECT_LT(rel_error(read_guarded(*be.gpu, gdW, "linear dW"), dW_ref), kTol);
-            EXPECT_LT(rel_error(read_guarded(*be.gpu, gdb, "linear db"), db_ref), kTol);
-        }
-    }
-}
-
-TEST(GpuDense, Embedding) {
-    FR_REQUIRE_GPU();
-    DensePair be;
-    std::mt19937_64 rng(testing::test_seed());
-    const int V = 50, dim = 13, n = 300;  // n > V: duplicate ids must accumulate
-    const auto table = testing::random_vector<float>(size_t(V) * dim, rng);
-    const auto dout = testing::random_vector<float>(size_t(n) * dim, rng);
-    std::vector<int32_t> ids(n);
-    std::uniform_int_distribution<int> pick(0, V - 1);
-    for (auto& i : ids) i = pick(rng);
-
-    std::vector<float> out_ref(size_t(n) * dim), dtable_ref(table.size(), 0.f);
-    be.cpu->embedding_forward(n, V, dim, ids.data(), table.data(), out_ref.data());
-    be.cpu->embedding_backward(n, V, dim, ids.data(), dout.data(), dtable_ref.data());
-
-    auto gids = upload_raw(*be.gpu, ids);
-    DevArray gtable = upload(*be.gpu, table), gdout = upload(*be.gpu, dout);
-    Guarded gout = make_guarded(*be.gpu, out_ref.size()), gdtable = make_guarded(*be.gpu, table.size());
-    const auto* pid = static_cast<const int32_t*>(gids->data());
-    be.gpu->embedding_forward(n, V, dim, pid, gtable.data(), gout.data());
-    be.gpu->embedding_backward(n, V, dim, pid, gdout.data(), gdtable.data());
-    EXPECT_EQ(rel_error(read_guarded(*be.gpu, gout, "embedding out"), out_ref), 0.0);
-    EXPECT_LT(rel_error(read_guarded(*be.gpu, gdtable, "embedding dtable"), dtable_ref), kTol);
-
-    // An id out of range is found on the device and reported at the next wait, naming it.
-    ids[17] = V;
-    auto bad = upload_raw(*be.gpu, ids);
-    const auto* pbad = static_cast<const int32_t*>(bad->data());
-    be.gpu->embedding_forward(n, V, dim, pbad, gtable.data(), gout.data());
-    std::string msg = testing::error_of([&] { be.gpu->synchronize(); });
-    EXPECT_NE(msg.find("token id 50 at position 17 is outside [0, 50)"), std::string::npos) << msg;
-    be.gpu->embedding_backward(n, V, dim, pbad, gdout.data(), gdtable.data());
-    msg = testing::error_of([&] { be.gpu->synchronize(); });
-    EXPECT_NE(msg.find("token id 50 at position 17"), std::string::npos) << msg;
-    // The flag is lowered after the report: the backend goes on working.
-    be.gpu->embedding_forward(n, V, dim, pid, gtable.data(), gout.data());
-    EXPECT_EQ(rel_error(read_guarded(*be.gpu, gout, "embedding out after an error"), out_ref), 0.0);
-}
-
-TEST(GpuDense, Losses) {
-    FR_REQUIRE_GPU();
-    DensePair be;
-    std::mt19937_64 rng(testing::test_seed());
-    {
-        const size_t n = 100003;
-        const auto p = testing::random_vector<float>(n, rng), t = testing::random_vector<float>(n, rng);
-        std::vector<float> g_ref(n);
-        const LossResult ref = be.cpu->mse(n, p.data(), t.data(), g_ref.data(), 0.5f);
-        DevArray gp = upload(*be.gpu, p), gt = upload(*be.gpu, t);
-        Guarded gg = make_guarded(*be.gpu, n);
-        const LossResult got = be.gpu->mse(n, gp.data(), gt.data(), gg.data(), 0.5f);
-        EXPECT_NEAR(got.loss, ref.loss, 1e-10 * ref.loss);
-        EXPECT_LT(rel_error(read_guarded(*be.gpu, gg, "mse grad"), g_ref), 1e-7);
-        EXPECT_NEAR(be.gpu->mse(n, gp.data(), gt.data(), nullptr, 1.f).loss, ref.loss, 1e-10 * ref.loss);
-        // The same loss left in device memory (the training loop's form), with the same gradient.
-        auto slot = be.gpu->allocate(sizeof(double));
-        Guarded gg2 = make_guarded(*be.gpu, n);
-        be.gpu->mse_into(n, gp.data(), gt.data(), gg2.data(), 0.5f, static_cast<double*>(slot->data()));
-        double kept = 0;
-        be.gpu->copy_to_host(&kept, slot->data(), sizeof kept);
-        EXPECT_EQ(kept, got.loss);
-        EXPECT_LT(rel_error(read_guarded(*be.gpu, gg2, "mse_into grad"), g_ref), 1e-7);
-    }
-    struct Shape { int M, V; };
-    for (Shape s : {Shape{1, 1}, Shape{7, 3}, Shape{64, 1000}, Shape{1024, 37}, Shape{5, 20000}}) {
-        SCOPED_TRACE(fmt::format("M={} V={}", s.M, s.V));
-        auto logits = testing::random_vector<float>(size_t(s.M) * s.V, rng, -4, 4);
-        std::vector<int32_t> targets(s.M);
-        std::uniform_int_distribution<int> pick(0, s.V - 1);
-        for (auto& t : targets) t = pick(rng);
-        // Make a few rows' argmax hit the target so `correct` is exercised.
-        for (int r = 0; r < s.M; r += 3) logits[size_t(r) * s.V + targets[r]] = 10.f;
-        std::vector<float> d_ref(logits.size());
-        const LossResult ref = be.cpu->softmax_cross_entropy(s.M, s.V, logits.data(), targets.data(), d_ref.data(), 2.f);
-        DevArray gl = upload(*be.gpu, logits);
-        auto gt = upload_raw(*be.gpu, targets);
-        Guarded gd = make_guarded(*be.gpu, logits.size());
-        const LossResult got = be.gpu->softmax_cross_entropy(s.M, s.V, gl.data(), static_cast<const int32_t*>(gt->data()),
-                                                             gd.data(), 2.f);
-        EXPECT_NEAR(got.loss, ref.loss, 1e-6 * std::max(1.0, std::abs(ref.loss)));
-        EXPECT_EQ(got.correct, ref.correct);
-        EXPECT_LT(rel_error(read_guarded(*be.gpu, gd, "dlogits"), d_ref), kTol);
-        // Left in device memory (the training loop's form): the same mean, hits and gradient.
-        auto slots = be.gpu->allocate(2 * sizeof(double));
-        Guarded gd2 = make_guarded(*be.gpu, logits.size());
-        be.gpu->softmax_cross_entropy_into(s.M, s.V, gl.data(), static_cast<const int32_t*>(gt->data()), gd2.data(),
-                                           2.f, static_cast<double*>(slots->data()));
-        double kept[2] = {0, 0};
-        be.gpu->copy_to_host(kept, slots->data(), sizeof kept);
-        EXPECT_EQ(kept[0], got.loss);
-        EXPECT_EQ(kept[1], double(got.correct));
-        EXPECT_LT(rel_error(read_guarded(*be.gpu, gd2, "dlogits (into)"), d_ref), kTol);
-        targets[0] = -1;
-        auto bad = upload_raw(*be.gpu, targets);
-        EXPECT_THROW(be.gpu->softmax_cross_entropy(s.M, s.V, gl.data(), static_cast<const int32_t*>(bad->data()),
-                                                   nullptr, 1.f),
-                     Error);
-    }
-}
-
-TEST(GpuDense, Optimizers) {
-    FR_REQUIRE_GPU();
-    DensePair be;
-    std::mt19937_64 rng(testing::test_seed());
-    const size_t n = 123457;
-    const auto p0 = testing::random_vector<float>(n, rng), g = testing::random_vector<float>(n, rng);
-    const auto m0 = testing::random_vector<float>(n, rng);
-    const auto v0 = testing::random_vector<float>(n, rng, 0.0, 1.0);
-    auto check = [&](const char* what, auto cpu_step, auto gpu_step, bool use_v) {
-        SCOPED_TRACE(what);
-        std::vector<float> p = p0, m = m0, v = v0;
-        for (int k = 1; k <= 3; ++k) cpu_step(p.data(), m.data(), v.data(), k);
-        DevArray gg = upload(*be.gpu, g);
-        Guarded gp = make_guarded(*be.gpu, n, &p0), gm = make_guarded(*be.gpu, n, &m0), gv = make_guarded(*be.gpu, n, &v0);
-        for (int k = 1; k <= 3; ++k) gpu_step(gp.data(), gg.data(), gm.data(), gv.data(), k);
-        EXPECT_LT(rel_error(read_guarded(*be.gpu, gp, "params"), p), 1e-6);
-        EXPECT_LT(rel_error(read_guarded(*be.gpu, gm, "state 1"), m), 1e-6);
-        if (use_v) {
-            EXPECT_LT(rel_error(read_guarded(*be.gpu, gv, "state 2"), v), 1e-6);
-        }
-    };
-    for (float momentum : {0.f, 0.9f}) {
-        check(
-            momentum == 0.f ? "sgd" : "sgd+momentum",
-            [&](float* p, float* m, float*, int) { be.cpu->sgd_step(n, p, g.data(), m, 0.1f, momentum, 1e-3f); },
-            [&](float* p, const float* gd, float* m, float*, int) { be.gpu->sgd_step(n, p, gd, m, 0.1f, momentum, 1e-3f); },
-            false);
-    }
-    check(
-        "adam",
-        [&](float* p, float* m, float* v, int k) {
-            be.cpu->adam_step(n, p, g.data(), m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, 1e-2f);
-        },
-        [&](float* p, const float* gd, float* m, float* v, int k) {
-            be.gpu->adam_step(n, p, gd, m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, 1e-2f);
-        },
-        true);
-    check(
-        "rmsprop",
-        [&](float* p, float* m, float*, int) { be.cpu->rmsprop_step(n, p, g.data(), m, 1e-2f, 0.99f, 1e-8f, 0.f); },
-        [&](float* p, const float* gd, float* m, float*, int) { be.gpu->rmsprop_step(n, p, gd, m, 1e-2f, 0.99f, 1e-8f, 0.f); },
-        false);
-}
-
-TEST(GpuDense, GatherWindows) {
-    FR_REQUIRE_GPU();
-    DensePair be;
-    std::mt19937_64 rng(testing::test_seed());
-    const int F = 6, rows = 5000, B = 257, Tin = 48, in_step = 1, horizon = 24, out_offset = 1, out_step = 2, K = 2;
-    const auto series = testing::random_vector<float>(size_t(rows) * F, rng);
-    const std::vector<int32_t> cols{4, 1};
-    std::vector<int64_t> starts(B);
-    const int64_t max_start = rows - 1 - ((Tin - 1) * in_step + out_offset + (horizon - 1) * out_step);
-    std::uniform_int_distribution<int64_t> pick(0, max_start);
-    for (auto& s : starts) s = pick(rng);
-    std::vector<float> x_ref(size_t(Tin) * B * F), y_ref(size_t(B) * horizon * K);
-    be.cpu->gather_windows(series.data(), F, starts.data(), B, Tin, in_step, horizon, out_offset, out_step, cols.data(),
-                           K, x_ref.data(), y_ref.data());
-    DevArray gs = upload(*be.gpu, series);
-    auto gst = upload_raw(*be.gpu, starts);
-    auto gc = upload_raw(*be.gpu, cols);
-    Guarded gx = make_guarded(*be.gpu, x_ref.size()), gy = make_guarded(*be.gpu, y_ref.size());
-    be.gpu->gather_windows(gs.data(), F, static_cast<const int64_t*>(gst->data()), B, Tin, in_step, horizon, out_offset,
-                           out_step, static_cast<const int32_t*>(gc->data()), K, gx.data(), gy.data());
-    EXPECT_EQ(read_guarded(*be.gpu, gx, "windows x"), x_ref);
-    EXPECT_EQ(read_guarded(*be.gpu, gy, "windows y"), y_ref);
-}
-
 // ---- memory and registration --------------------------------------------------------------------
 
 TEST(GpuMemory, BackendsRegistered) {
@@ -743,4 +371,8 @@ TEST(GpuMemory, AbsurdAllocationThrows) {
 }
 
 }  // namespace
+
+// The dense suite (gpu_dense_suite.cpp) runs on the real device's `cuda` backend.
+std::shared_ptr<Backend<float>> dense_suite_gpu_backend() { return gpu_available() ? make_backend("cuda") : nullptr; }
+
 }  // namespace fusedrnn

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "cuda/check.h"
+#include "kernels/cuda/dense_elements.cuh"
 
 namespace fusedrnn::gpu {
 namespace {
@@ -21,6 +22,10 @@ unsigned blocks_for(size_t n, int block = kBlock) {
     const size_t cap = size_t(1) << 20;  // grid-stride loops cover the rest
     return static_cast<unsigned>(b < cap ? (b > 0 ? b : 1) : cap);
 }
+
+// The elementwise kernels' loop: thread i handles i, i + gridDim·blockDim, … (blocks_for caps the grid).
+#define FR_GRID_STRIDE(i, n) \
+    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < (n); i += size_t(gridDim.x) * blockDim.x)
 
 // Sum over the block; the result is returned to every thread. blockDim.x must be a multiple of 32.
 __device__ double block_sum(double v) {
@@ -75,28 +80,24 @@ __device__ void block_argmax(float& value, int& index) {
 }
 
 __global__ void fill_kernel(size_t n, float* x, float value) {
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-        x[i] = value;
+    FR_GRID_STRIDE(i, n) x[i] = value;
 }
 
 __global__ void scale_kernel(size_t n, float* x, float alpha) {
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-        x[i] *= alpha;
+    FR_GRID_STRIDE(i, n) x[i] *= alpha;
 }
 
 __global__ void axpy_kernel(size_t n, float alpha, const float* x, float* y) {
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-        y[i] += alpha * x[i];
+    FR_GRID_STRIDE(i, n) y[i] += alpha * x[i];
 }
 
 // Pass 1 of Σ x² / Σ (p - t)²: one partial per block. With grad != nullptr also writes the MSE gradient.
 __global__ void squares_partial_kernel(size_t n, const float* a, const float* b, float* grad, float grad_coef,
                                        double* partials) {
     double acc = 0.0;
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
-        const float d = b ? a[i] - b[i] : a[i];
+    FR_GRID_STRIDE(i, n) {
+        const float d = element::squares_term(i, a, b, grad, grad_coef);
         acc += double(d) * double(d);
-        if (grad) grad[i] = grad_coef * d;
     }
     const double s = block_sum(acc);
     if (threadIdx.x == 0) partials[blockIdx.x] = s;
@@ -114,21 +115,18 @@ __global__ void sum_doubles_kernel(const double* in, size_t n, size_t stride, do
 
 // Every thread derives the factor from the norm on the device (one double read, cached).
 __global__ void clip_by_norm_kernel(size_t n, float* g, const double* sum_squares, double max_norm) {
-    const double norm = sqrt(*sum_squares);
-    if (!(norm > max_norm)) return;  // also a NaN norm: nothing to scale, as on the CPU
-    const float factor = float(max_norm / (norm + 1e-6));
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-        g[i] *= factor;
+    float factor;
+    if (!element::clip_factor(*sum_squares, max_norm, factor)) return;
+    FR_GRID_STRIDE(i, n) g[i] *= factor;
 }
 
 __global__ void nonfinite_kernel(size_t n, const float* x, unsigned int* flag) {
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
+    FR_GRID_STRIDE(i, n)
         if (!isfinite(x[i])) { atomicOr(flag, 1u); return; }
 }
 
 __global__ void broadcast_rows_kernel(size_t total, int cols, const float* b, float* y) {
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < total; i += size_t(gridDim.x) * blockDim.x)
-        y[i] = b[i % cols];
+    FR_GRID_STRIDE(i, total) element::broadcast_row(i, cols, b, y);
 }
 
 // The first bad index wins the flag and writes its details; the host reads them after a stream synchronisation,
@@ -143,27 +141,19 @@ __device__ void record_bad_index(IndexFault* fault, int op, size_t position, int
 
 __global__ void embedding_forward_kernel(size_t total, int V, int dim, const int32_t* ids, const float* table,
                                          float* out, IndexFault* fault, int op) {
-    for (size_t e = blockIdx.x * size_t(blockDim.x) + threadIdx.x; e < total; e += size_t(gridDim.x) * blockDim.x) {
-        const size_t i = e / dim, k = e % dim;
-        const int id = ids[i];
-        if (id < 0 || id >= V) {
-            if (k == 0) record_bad_index(fault, op, i, id);
-            continue;
-        }
-        out[e] = table[size_t(id) * dim + k];
+    FR_GRID_STRIDE(e, total) {
+        const element::EmbeddingElement el = element::embedding_element(e, V, dim, ids);
+        if (el.valid) out[e] = table[el.table_index];
+        else if (el.first_of_row) record_bad_index(fault, op, el.row, el.id);
     }
 }
 
 __global__ void embedding_backward_kernel(size_t total, int V, int dim, const int32_t* ids, const float* dout,
                                           float* dtable, IndexFault* fault, int op) {
-    for (size_t e = blockIdx.x * size_t(blockDim.x) + threadIdx.x; e < total; e += size_t(gridDim.x) * blockDim.x) {
-        const size_t i = e / dim, k = e % dim;
-        const int id = ids[i];
-        if (id < 0 || id >= V) {
-            if (k == 0) record_bad_index(fault, op, i, id);
-            continue;
-        }
-        atomicAdd(dtable + size_t(id) * dim + k, dout[e]);
+    FR_GRID_STRIDE(e, total) {
+        const element::EmbeddingElement el = element::embedding_element(e, V, dim, ids);
+        if (el.valid) atomicAdd(dtable + el.table_index, dout[e]);
+        else if (el.first_of_row) record_bad_index(fault, op, el.row, el.id);
     }
 }
 
@@ -195,79 +185,35 @@ __global__ void softmax_xent_kernel(int V, const float* logits, const int32_t* t
     }
     if (dlogits) {
         float* d = dlogits + size_t(r) * V;
-        for (int k = threadIdx.x; k < V; k += blockDim.x) {
-            const float p = grad_coef * expf(float(double(row[k]) - lse));
-            d[k] = k == tgt ? p - grad_coef : p;
-        }
+        for (int k = threadIdx.x; k < V; k += blockDim.x)
+            d[k] = element::softmax_xent_grad(row[k], lse, grad_coef, k == tgt);
     }
 }
 
 __global__ void sgd_kernel(size_t n, float* p, const float* g, float* m, float lr, float momentum, float wd) {
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
-        float d = g[i] + wd * p[i];
-        if (momentum != 0.f) {
-            const float mi = momentum * m[i] + d;
-            m[i] = mi;
-            d = mi;
-        }
-        p[i] -= lr * d;
-    }
+    FR_GRID_STRIDE(i, n) element::sgd(i, p, g, m, lr, momentum, wd);
 }
 
 __global__ void adam_kernel(size_t n, float* p, const float* g, float* m, float* v, float beta1, float beta2,
                             float eps, float step_size, float inv_sqrt_bc2, float wd) {
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
-        const float d = g[i] + wd * p[i];
-        const float mi = beta1 * m[i] + (1.f - beta1) * d;
-        const float vi = beta2 * v[i] + (1.f - beta2) * d * d;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] -= step_size * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
-    }
+    FR_GRID_STRIDE(i, n) element::adam(i, p, g, m, v, beta1, beta2, eps, step_size, inv_sqrt_bc2, wd);
 }
 
 __global__ void rmsprop_kernel(size_t n, float* p, const float* g, float* s, float lr, float alpha, float eps,
                                float wd) {
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
-        const float d = g[i] + wd * p[i];
-        const float si = alpha * s[i] + (1.f - alpha) * d * d;
-        s[i] = si;
-        p[i] -= lr * d / (sqrtf(si) + eps);
-    }
+    FR_GRID_STRIDE(i, n) element::rmsprop(i, p, g, s, lr, alpha, eps, wd);
 }
 
-__global__ void gather_windows_kernel(const float* series, int F, const int64_t* starts, int B, int Tin,
-                                      int in_step, int horizon, int out_offset, int out_step,
-                                      const int32_t* target_cols, int K, float* x, float* y) {
-    const size_t nx = size_t(Tin) * B * F;
-    const size_t ny = size_t(B) * horizon * K;
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < nx + ny;
-         i += size_t(gridDim.x) * blockDim.x) {
-        if (i < nx) {
-            const size_t t = i / (size_t(B) * F);
-            const size_t rem = i - t * size_t(B) * F;
-            const size_t b = rem / F, f = rem - b * F;
-            const int64_t row = starts[b] + int64_t(t) * in_step;
-            x[i] = series[size_t(row) * F + f];
-        } else {
-            const size_t j = i - nx;
-            const size_t b = j / (size_t(horizon) * K);
-            const size_t rem = j - b * size_t(horizon) * K;
-            const size_t h = rem / K, k = rem - h * K;
-            const int64_t row = starts[b] + int64_t(Tin - 1) * in_step + out_offset + int64_t(h) * out_step;
-            y[j] = series[size_t(row) * F + target_cols[k]];
-        }
-    }
+__global__ void gather_windows_kernel(const element::GatherWindowsArgs a) {
+    FR_GRID_STRIDE(i, a.total()) element::gather_window(i, a);
 }
 
 __global__ void scatter_params_kernel(size_t n, const int32_t* map, const float* src, float* dst) {
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-        dst[map[i]] = src[i];
+    FR_GRID_STRIDE(i, n) dst[map[i]] = src[i];
 }
 
 __global__ void gather_add_params_kernel(size_t n, const int32_t* map, const float* src, float* dst) {
-    for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x)
-        dst[i] += src[map[i]];
+    FR_GRID_STRIDE(i, n) dst[i] += src[map[i]];
 }
 
 __global__ void probe_kernel(int* p) {
@@ -392,10 +338,11 @@ void rmsprop_step(size_t n, float* p, const float* g, float* s, float lr, float 
 void gather_windows(const float* series, int F, const int64_t* starts, int B, int Tin, int in_step, int horizon,
                     int out_offset, int out_step, const int32_t* target_cols, int K, float* x, float* y,
                     cudaStream_t stream) {
-    const size_t total = size_t(Tin) * B * F + size_t(B) * horizon * K;
+    const element::GatherWindowsArgs a{series, F, starts, B, Tin, in_step, horizon, out_offset, out_step,
+                                       target_cols, K, x, y};
+    const size_t total = a.total();
     if (total == 0) return;
-    gather_windows_kernel<<<blocks_for(total), kBlock, 0, stream>>>(series, F, starts, B, Tin, in_step, horizon,
-                                                                   out_offset, out_step, target_cols, K, x, y);
+    gather_windows_kernel<<<blocks_for(total), kBlock, 0, stream>>>(a);
     FR_CUDA_LAUNCH_CHECK();
 }
 

@@ -31,6 +31,7 @@
 #include "core/error.h"
 #include "cublas_v2.h"
 #include "cuda/check.h"
+#include "kernels/cuda/dense_elements.cuh"
 #include "kernels/cuda/dense_kernels.h"
 #include "kernels/cuda/rnn_kernels.h"
 #include "kernels/cuda/rnn_step.cuh"
@@ -281,7 +282,11 @@ namespace fusedrnn {
 
 namespace emulation {
 namespace {
-bool reversed_order = false;
+// FUSEDRNN_EMULATION_THREADS_REVERSED=1 starts the process reversed (CTest runs the dense suite so as well).
+bool reversed_order = [] {
+    const char* env = std::getenv("FUSEDRNN_EMULATION_THREADS_REVERSED");
+    return env != nullptr && std::string(env) == "1";
+}();
 }  // namespace
 void set_thread_order_reversed(bool reversed) { reversed_order = reversed; }
 }  // namespace emulation
@@ -308,15 +313,22 @@ namespace {
 }
 }  // namespace
 
-// The dense launchers: where a launcher's arguments are those of the matching Backend method (dense_kernels.h
-// says the semantics are the same) it runs the CPU backend's; the others are written out here as their kernels
-// compute them (what goes back to the host is written to "device" memory, as the kernels do). This exercises
-// GpuBackend's own host code — argument checks, flag zeroing, read-back through the pinned staging buffer,
-// the Adam bias corrections — and everything above it (trainers, models) on a GPU backend.
+// The dense launchers run their kernels' per-element bodies (kernels/cuda/dense_elements.cuh) for every element,
+// in increasing or (set_thread_order_reversed) decreasing order, as one thread each; what a GPU does with
+// cooperating threads — the block reductions, atomics — is done here sequentially (in double, as the kernels
+// accumulate), and fill/scale/axpy, one expression each, run the CPU backend's. What goes back to the host is
+// written to "device" memory, as the kernels do. This exercises the kernels' index arithmetic and float
+// expressions, GpuBackend's own host code — argument checks, flag zeroing, read-back through the pinned
+// staging buffer, the Adam bias corrections — and everything above it (trainers, models) on a GPU backend.
 namespace {
 Backend<float>& cpu() {
     static const auto backend = make_backend("cpu");
     return *backend;
+}
+
+template <class Body>
+void run_elements(size_t n, Body&& body) {
+    for (size_t t = 0; t < n; ++t) body(emulation::reversed_order ? n - 1 - t : t);
 }
 }  // namespace
 
@@ -329,78 +341,80 @@ void axpy(size_t n, float alpha, const float* x, float* y, cudaStream_t) {
     FR_EMULATED_LAUNCH(cpu().axpy(n, alpha, x, y));
 }
 void broadcast_rows(int M, int cols, const float* b, float* y, cudaStream_t) {
-    FR_EMULATED_LAUNCH(for (size_t i = 0; i < size_t(M) * size_t(cols); ++i) y[i] = b[i % size_t(cols)]);
+    FR_EMULATED_LAUNCH(run_elements(size_t(M) * size_t(cols), [&](size_t i) { element::broadcast_row(i, cols, b, y); }));
 }
+namespace {
+// Σ d² over squares_term in double (the kernels' tree adds the same terms in another order).
+double sum_of_squares(size_t n, const float* a, const float* b, float* grad, float grad_coef) {
+    double sum = 0;
+    run_elements(n, [&](size_t i) {
+        const float d = element::squares_term(i, a, b, grad, grad_coef);
+        sum += double(d) * double(d);
+    });
+    return sum;
+}
+}  // namespace
 void sum_squares(size_t n, const float* x, double*, double* out, cudaStream_t) {
-    FR_EMULATED_LAUNCH(*out = cpu().sum_squares(n, x));
+    FR_EMULATED_LAUNCH(*out = sum_of_squares(n, x, nullptr, nullptr, 0.f));
+}
+void mse(size_t n, const float* pred, const float* target, float* grad, float grad_coef, double*, double* out,
+         cudaStream_t) {
+    FR_EMULATED_LAUNCH(*out = sum_of_squares(n, pred, target, grad, grad_coef) / double(n));
 }
 void find_nonfinite(size_t n, const float* x, unsigned int* flag, cudaStream_t) {
     FR_EMULATED_LAUNCH(if (!cpu().all_finite(n, x)) *flag = 1);
 }
+void clip_by_norm(size_t n, float* g, const double* sum_squares, double max_norm, cudaStream_t) {
+    FR_EMULATED_LAUNCH({
+        float factor;
+        if (element::clip_factor(*sum_squares, max_norm, factor)) run_elements(n, [&](size_t i) { g[i] *= factor; });
+    });
+}
 // The first bad index of the fault record's life is kept, as the kernels' atomicCAS does (which of several a
-// GPU keeps depends on thread order; here it is the lowest position of the first op).
-void record_bad_index(IndexFault* fault, int op, int position, int value) {
+// GPU keeps depends on thread order; here it is the first in the emulation's order).
+void record_bad_index(IndexFault* fault, int op, size_t position, int value) {
     if (fault->flag != 0) return;
-    *fault = IndexFault{1, op, position, value};
+    *fault = IndexFault{1, op, int(position), value};
 }
 // Bad ids are recorded and leave their rows alone, as the kernels do.
 void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out, IndexFault* fault,
                        int op, cudaStream_t) {
-    FR_EMULATED_LAUNCH(for (int i = 0; i < n; ++i) {
-        if (ids[i] < 0 || ids[i] >= V) record_bad_index(fault, op, i, ids[i]);
-        else std::memcpy(out + size_t(i) * dim, table + size_t(ids[i]) * dim, size_t(dim) * sizeof(float));
-    });
+    FR_EMULATED_LAUNCH(run_elements(size_t(n) * size_t(dim), [&](size_t e) {
+        const element::EmbeddingElement el = element::embedding_element(e, V, dim, ids);
+        if (el.valid) out[e] = table[el.table_index];
+        else if (el.first_of_row) record_bad_index(fault, op, el.row, el.id);
+    }));
 }
 void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable,
                         IndexFault* fault, int op, cudaStream_t) {
-    FR_EMULATED_LAUNCH(for (int i = 0; i < n; ++i) {
-        if (ids[i] < 0 || ids[i] >= V) record_bad_index(fault, op, i, ids[i]);
-        else
-            for (int k = 0; k < dim; ++k) dtable[size_t(ids[i]) * dim + k] += dout[size_t(i) * dim + k];
-    });
+    FR_EMULATED_LAUNCH(run_elements(size_t(n) * size_t(dim), [&](size_t e) {
+        const element::EmbeddingElement el = element::embedding_element(e, V, dim, ids);
+        if (el.valid) dtable[el.table_index] += dout[e];
+        else if (el.first_of_row) record_bad_index(fault, op, el.row, el.id);
+    }));
 }
-// out[0] = Σ (pred - target)² / n; grad = grad_coef·(pred - target).
-void mse(size_t n, const float* pred, const float* target, float* grad, float grad_coef, double*, double* out,
-         cudaStream_t) {
-    FR_EMULATED_LAUNCH({
-        double sum = 0;
-        for (size_t i = 0; i < n; ++i) {
-            const float d = pred[i] - target[i];
-            sum += double(d) * double(d);
-            if (grad) grad[i] = grad_coef * d;
-        }
-        *out = sum / double(n);
-    });
-}
-// g *= max_norm / (norm + 1e-6) where norm = √sum_squares[0] > max_norm, read when it runs.
-void clip_by_norm(size_t n, float* g, const double* sum_squares, double max_norm, cudaStream_t) {
-    FR_EMULATED_LAUNCH({
-        const double norm = std::sqrt(*sum_squares);
-        if (norm > max_norm) cpu().scale(n, g, float(max_norm / (norm + 1e-6)));
-    });
-}
-// Row by row as the kernel: out[0] = Σ_rows loss (in double) / loss_divisor, out[1] = rows predicted right;
-// dlogits = grad_coef·(softmax - onehot). A bad target is recorded and its row contributes nothing (its
-// dlogits row is the softmax alone), as in the kernel; the host throws after reading the record.
+// Row by row as the kernel's blocks: the first maximum, Σ exp(logit − max) in double, the row's loss and hit, the
+// gradient through the kernel's own expression; out[0] = Σ_rows loss / loss_divisor, out[1] = hits. A bad target
+// is recorded and its row contributes nothing (its dlogits row is the softmax alone), as in the kernel; the host
+// throws after reading the record.
 void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits, float grad_coef,
                            double*, double* out, double loss_divisor, IndexFault* fault, int op, cudaStream_t) {
     FR_EMULATED_LAUNCH({
         double loss = 0, correct = 0;
         for (int r = 0; r < M; ++r) {
             const float* row = logits + size_t(r) * size_t(V);
-            float* drow = dlogits ? dlogits + size_t(r) * size_t(V) : nullptr;
-            if (targets[r] >= 0 && targets[r] < V) {
-                const LossResult res = cpu().softmax_cross_entropy(1, V, row, targets + r, drow, grad_coef);
-                loss += res.loss;
-                correct += double(res.correct);
-                continue;
-            }
-            record_bad_index(fault, op, r, targets[r]);
-            if (!drow) continue;
-            const float mx = *std::max_element(row, row + V);
-            double sum = 0;
-            for (int k = 0; k < V; ++k) sum += std::exp(double(row[k]) - mx);
-            for (int k = 0; k < V; ++k) drow[k] = grad_coef * float(std::exp(double(row[k]) - mx) / sum);
+            const int tgt = targets[r];
+            const bool valid = tgt >= 0 && tgt < V;
+            const int best = int(std::max_element(row, row + V) - row);  // the first maximum, as block_argmax
+            double acc = 0;
+            for (int k = 0; k < V; ++k) acc += double(expf(row[k] - row[best]));
+            const double lse = double(row[best]) + std::log(acc);
+            if (!valid) record_bad_index(fault, op, size_t(r), tgt);
+            loss += valid ? lse - double(row[tgt]) : 0.0;
+            correct += valid && best == tgt ? 1.0 : 0.0;
+            if (dlogits)
+                for (int k = 0; k < V; ++k)
+                    dlogits[size_t(r) * size_t(V) + size_t(k)] = element::softmax_xent_grad(row[k], lse, grad_coef, k == tgt);
         }
         out[0] = loss_divisor == 1.0 ? loss : loss / loss_divisor;
         out[1] = correct;
@@ -408,27 +422,24 @@ void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* tar
 }
 void sgd_step(size_t n, float* p, const float* g, float* m, float lr, float momentum, float weight_decay,
               cudaStream_t) {
-    FR_EMULATED_LAUNCH(cpu().sgd_step(n, p, g, m, lr, momentum, weight_decay));
+    FR_EMULATED_LAUNCH(run_elements(n, [&](size_t i) { element::sgd(i, p, g, m, lr, momentum, weight_decay); }));
 }
-// The kernel's update with the bias corrections the host computed (GpuBackend::adam_step).
 void adam_step(size_t n, float* p, const float* g, float* m, float* v, float beta1, float beta2, float eps,
                float step_size, float inv_sqrt_bc2, float weight_decay, cudaStream_t) {
-    FR_EMULATED_LAUNCH(for (size_t i = 0; i < n; ++i) {
-        const float d = g[i] + weight_decay * p[i];
-        m[i] = beta1 * m[i] + (1.f - beta1) * d;
-        v[i] = beta2 * v[i] + (1.f - beta2) * d * d;
-        p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
-    });
+    FR_EMULATED_LAUNCH(run_elements(n, [&](size_t i) {
+        element::adam(i, p, g, m, v, beta1, beta2, eps, step_size, inv_sqrt_bc2, weight_decay);
+    }));
 }
 void rmsprop_step(size_t n, float* p, const float* g, float* s, float lr, float alpha, float eps, float weight_decay,
                   cudaStream_t) {
-    FR_EMULATED_LAUNCH(cpu().rmsprop_step(n, p, g, s, lr, alpha, eps, weight_decay));
+    FR_EMULATED_LAUNCH(run_elements(n, [&](size_t i) { element::rmsprop(i, p, g, s, lr, alpha, eps, weight_decay); }));
 }
 void gather_windows(const float* series, int F, const int64_t* starts, int B, int Tin, int in_step, int horizon,
                     int out_offset, int out_step, const int32_t* target_cols, int K, float* x, float* y,
                     cudaStream_t) {
-    FR_EMULATED_LAUNCH(
-        cpu().gather_windows(series, F, starts, B, Tin, in_step, horizon, out_offset, out_step, target_cols, K, x, y));
+    const element::GatherWindowsArgs a{series, F, starts, B, Tin, in_step, horizon, out_offset, out_step,
+                                       target_cols, K, x, y};
+    FR_EMULATED_LAUNCH(run_elements(a.total(), [&](size_t i) { element::gather_window(i, a); }));
 }
 void scatter_params(size_t, const int32_t*, const float*, float*, cudaStream_t) { not_emulated("scatter_params"); }
 void gather_add_params(size_t, const int32_t*, const float*, float*, cudaStream_t) {

@@ -3,9 +3,9 @@
 
 namespace fusedrnn::emulation {
 
-// The RNN step kernels' threads (n, j) run one after another, in increasing order, or in decreasing
-// order when reversed: a kernel whose threads depend on each other within one launch gives different
-// results in the two orders.
+// The RNN step kernels' threads (n, j), and the dense kernels' elements, run one after another, in increasing
+// order, or in decreasing order when reversed: a kernel whose threads depend on each other within one launch
+// gives different results in the two orders.
 void set_thread_order_reversed(bool reversed);
 
 // What the host code asked of the "device", counted since the last reset. Work is deferred as on a GPU: a
