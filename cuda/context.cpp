@@ -102,7 +102,7 @@ void GpuContext::upload(void* dst, const void* src, size_t bytes) {
     next_upload_ = (next_upload_ + 1) % kUploadSlots;
     if (!slot.done) FR_CUDA_CHECK(cudaEventCreateWithFlags(&slot.done, cudaEventDisableTiming));
     else FR_CUDA_CHECK(cudaEventSynchronize(slot.done));  // the queued copy that reads this slot has run
-    if (slot.bytes < bytes) {  // grows rarely: doubling, from 4 KiB (cudaFreeHost waits for the device)
+    if (slot.bytes < bytes) {  // grows rarely: doubling, from 4 KiB (the event wait above: no copy reads it now)
         size_t grown = slot.bytes ? 2 * slot.bytes : 4096;
         while (grown < bytes) grown *= 2;
         if (slot.host) FR_CUDA_CHECK(cudaFreeHost(slot.host));

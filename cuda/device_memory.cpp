@@ -41,6 +41,11 @@ void* device_malloc(size_t bytes) {
 
 void device_free(void* p) noexcept {
     if (p == nullptr) return;
+    // Work still queued may use this block (scratch regrown between two queued ops, a tensor released while the
+    // kernel that reads it is still queued). cudaFree waits for the device in practice, but the driver documents
+    // only that it *may* synchronise, so wait explicitly (no cost where it would have waited anyway). An error
+    // here belongs to earlier work and, a kernel fault being sticky, is reported by the next checked call.
+    (void)cudaDeviceSynchronize();
     // cudaErrorCudartUnloading at process exit is expected and harmless; nothing else can be done here.
     if (cudaFree(p) != cudaSuccess) (void)cudaGetLastError();
 }

@@ -13,7 +13,8 @@ namespace fusedrnn::gpu {
 // and clears the runtime's last-error state, so later launch checks do not report it again.
 // bytes == 0 returns nullptr.
 void* device_malloc(size_t bytes);
-// cudaFree, never throws (used from destructors, possibly at process exit after the runtime unloaded).
+// Waits for the device, then cudaFree; never throws (used from destructors, possibly at process exit after the
+// runtime unloaded).
 void device_free(void* p) noexcept;
 // cudaFree with `device` made current for the call (Storage deleters: the caller may have another
 // device current by then). Never throws.
@@ -43,7 +44,7 @@ public:
     T* as() const { return static_cast<T*>(data_); }
 
     // Grows to at least `bytes` (by ~1.5x steps to limit reallocations). Contents are NOT kept.
-    // Freeing the old block synchronises the device (cudaFree), so work still queued on it is safe.
+    // Freeing the old block waits for the device first (device_free), so work still queued on it is safe.
     void ensure(size_t bytes) {
         if (bytes <= bytes_) return;
         const size_t grown = bytes_ + bytes_ / 2;

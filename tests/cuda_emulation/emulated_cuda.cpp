@@ -4,11 +4,12 @@
 // allocation (a read of never-written scratch shows up as NaN in the results); cuBLAS is a column-major
 // reference with cuBLAS's own argument checks, so the row-major ↔ column-major mapping in
 // GpuContext::gemm is checked against cuBLAS's rules; the RNN step launchers run the kernels' real
-// per-thread bodies (kernels/cuda/rnn_step.cuh, host-compilable) in a loop over the threads. The dense
-// launchers compute their results on the host (mostly through the CPU backend), so the dense kernels' device
-// code itself is only exercised on a GPU (scripts/gpu_check.sh). Work is deferred as on a device: launches,
-// memsets and asynchronous copies are queued and run only when the host waits (stream or event
-// synchronisation, cudaFree, a copy into pageable memory), so host code that reads a result before waiting
+// per-thread bodies (kernels/cuda/rnn_step.cuh, host-compilable) in a loop over the threads, and the dense
+// launchers their kernels' per-element bodies (kernels/cuda/dense_elements.cuh); the block reductions and
+// atomics are only exercised on a GPU (scripts/gpu_check.sh). Work is deferred as on a device: launches,
+// memsets and asynchronous copies are queued and run only when the host waits (stream, event or device
+// synchronisation, cudaFreeHost, a copy into pageable memory; a cudaFree with work still queued is an error,
+// as the driver does not promise to wait), so host code that reads a result before waiting
 // for it, or overwrites a pinned buffer a queued copy still reads, computes wrong numbers here too; and the
 // waits are counted (emulation.h), so a test can check how often a training step makes the host wait.
 #include <algorithm>
@@ -136,11 +137,22 @@ cudaError_t cudaMalloc(void** ptr, size_t bytes) {
         std::memcpy(static_cast<char*>(*ptr) + i, &nan_bits, sizeof nan_bits);
     return cudaSuccess;
 }
+cudaError_t cudaDeviceSynchronize() {
+    ++counts.implicit_syncs;  // device_free's wait before cudaFree
+    drain_noexcept();
+    return cudaSuccess;
+}
+// The driver documents only that cudaFree *may* wait for the device, so host code must have waited: a free with
+// work still queued is reported at the next wait (the work then runs, as it might on a GPU that did wait).
 cudaError_t cudaFree(void* ptr) {
-    if (ptr) {
-        ++counts.implicit_syncs;  // cudaFree waits for the device
-        drain_noexcept();
+    if (ptr && queue.executed < queue.enqueued && !deferred_error) {
+        try {
+            FR_FAIL("cudaFree with device work still queued (the CUDA driver does not promise to wait for it)");
+        } catch (...) {
+            deferred_error = std::current_exception();
+        }
     }
+    drain_noexcept();
     std::free(ptr);
     return cudaSuccess;
 }

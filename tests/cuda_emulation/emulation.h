@@ -10,7 +10,7 @@ void set_thread_order_reversed(bool reversed);
 
 // What the host code asked of the "device", counted since the last reset. Work is deferred as on a GPU: a
 // launch, memset or device-side copy only runs when the host waits for it (a stream or event
-// synchronisation, a copy into pageable host memory, cudaFree), so a result read on the host before such a
+// synchronisation, a copy into pageable host memory, cudaFreeHost), so a result read on the host before such a
 // wait is stale — and the counts say how often the host waited.
 struct Counters {
     long launches = 0;          // kernels, cuBLAS calls, memsets, device-to-device copies
@@ -18,7 +18,7 @@ struct Counters {
     long uploads_pageable = 0;  // host-to-device copies from pageable memory (the driver may synchronise)
     long downloads = 0;         // device-to-host copies
     long stream_syncs = 0;      // cudaStreamSynchronize
-    long implicit_syncs = 0;    // waits the runtime adds: cudaFree, cudaFreeHost, download to pageable memory
+    long implicit_syncs = 0;    // cudaDeviceSynchronize (before every cudaFree), cudaFreeHost, download to pageable memory
     long event_waits = 0;       // cudaEventSynchronize for part of the queue (work queued after the event)
     long full_event_waits = 0;  // cudaEventSynchronize with pending work and none queued after the event
     long mallocs = 0;           // cudaMalloc
