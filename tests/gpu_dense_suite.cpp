@@ -4,8 +4,6 @@
 // real GPU (skipping without one), test_cuda_host_emulation on the same backend's host code over the emulated
 // CUDA runtime, where the launchers run the kernels' per-element bodies (kernels/cuda/dense_elements.cuh) — so
 // the suite itself, and the kernels' index arithmetic, are checked in every build before a GPU sees them.
-#include "tests/gpu_dense_suite.h"
-
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -20,6 +18,7 @@
 
 #include "core/backend.h"
 #include "core/error.h"
+#include "tests/gpu_suites.h"
 #include "tests/gpu_test_buffers.h"
 #include "tests/test_support.h"
 
@@ -34,19 +33,12 @@ constexpr double kTol = 1e-5;  // ‖a − b‖ / ‖b‖ in fp32 (DESIGN.md)
 // The GPU backend under test next to the reference.
 struct DensePair {
     std::shared_ptr<Backend<float>> cpu = make_backend("cpu");
-    std::shared_ptr<Backend<float>> gpu = dense_suite_gpu_backend();
+    std::shared_ptr<Backend<float>> gpu = gpu_under_test().cuda;
 };
-
-#define FR_SKIP_WITHOUT_GPU(pair)                                                                          \
-    do {                                                                                                   \
-        if (!(pair).gpu)                                                                                   \
-            GTEST_SKIP() << "no CUDA GPU in this process (no device/driver, or a build without "              \
-                            "-DFUSEDRNN_CUDA=ON): the GPU tests run on the GPU machine via scripts/gpu_check.sh"; \
-    } while (0)
 
 TEST(GpuDense, ElementwiseAndReductions) {
     DensePair be;
-    FR_SKIP_WITHOUT_GPU(be);
+    FR_SKIP_WITHOUT_GPU(be.gpu);
     std::mt19937_64 rng(testing::test_seed());
     for (size_t n : {size_t(1), size_t(1000), size_t(1) << 20}) {
         SCOPED_TRACE(n);
@@ -82,7 +74,7 @@ TEST(GpuDense, ElementwiseAndReductions) {
 // uploads than it has slots, of growing sizes, from one host buffer overwritten as soon as each call returns).
 TEST(GpuDense, ResultsLeftOnTheDevice) {
     DensePair be;
-    FR_SKIP_WITHOUT_GPU(be);
+    FR_SKIP_WITHOUT_GPU(be.gpu);
     std::mt19937_64 rng(testing::test_seed());
     auto slots = be.gpu->allocate(3 * sizeof(double));  // slot 0 is for the clip below
     double* dev = static_cast<double*>(slots->data());
@@ -139,7 +131,7 @@ TEST(GpuDense, ResultsLeftOnTheDevice) {
 
 TEST(GpuDense, LinearForwardBackward) {
     DensePair be;
-    FR_SKIP_WITHOUT_GPU(be);
+    FR_SKIP_WITHOUT_GPU(be.gpu);
     std::mt19937_64 rng(testing::test_seed());
     struct Shape { int M, in, out; };
     for (Shape s : {Shape{1, 1, 1}, Shape{7, 5, 3}, Shape{1024, 128, 24}, Shape{33, 257, 129}}) {
@@ -172,7 +164,7 @@ TEST(GpuDense, LinearForwardBackward) {
 
 TEST(GpuDense, Embedding) {
     DensePair be;
-    FR_SKIP_WITHOUT_GPU(be);
+    FR_SKIP_WITHOUT_GPU(be.gpu);
     std::mt19937_64 rng(testing::test_seed());
     const int V = 50, dim = 13, n = 300;  // n > V: duplicate ids must accumulate
     const auto table = testing::random_vector<float>(size_t(V) * dim, rng);
@@ -211,7 +203,7 @@ TEST(GpuDense, Embedding) {
 
 TEST(GpuDense, Losses) {
     DensePair be;
-    FR_SKIP_WITHOUT_GPU(be);
+    FR_SKIP_WITHOUT_GPU(be.gpu);
     std::mt19937_64 rng(testing::test_seed());
     {
         const size_t n = 100003;
@@ -272,7 +264,7 @@ TEST(GpuDense, Losses) {
 
 TEST(GpuDense, Optimizers) {
     DensePair be;
-    FR_SKIP_WITHOUT_GPU(be);
+    FR_SKIP_WITHOUT_GPU(be.gpu);
     std::mt19937_64 rng(testing::test_seed());
     const size_t n = 123457;
     const auto p0 = testing::random_vector<float>(n, rng), g = testing::random_vector<float>(n, rng);
@@ -316,7 +308,7 @@ TEST(GpuDense, Optimizers) {
 
 TEST(GpuDense, GatherWindows) {
     DensePair be;
-    FR_SKIP_WITHOUT_GPU(be);
+    FR_SKIP_WITHOUT_GPU(be.gpu);
     std::mt19937_64 rng(testing::test_seed());
     const int F = 6, rows = 5000, B = 257, Tin = 48, in_step = 1, horizon = 24, out_offset = 1, out_step = 2, K = 2;
     const auto series = testing::random_vector<float>(size_t(rows) * F, rng);

@@ -1,33 +1,28 @@
-// GPU backends: `cuda` (fused kernels) vs `cudnn` (cuDNN 9) vs `cpu` (reference) on fresh random
-// inputs and weights, over a grid of odd and large shapes; the dense ops vs `cpu` (the GpuDense suite, linked
-// in from gpu_dense_suite.cpp); memory errors; sentinel guard bytes around outputs. Skips (with a message)
-// where no GPU is present.
+// The GPU backends on a real GPU: the shared suites linked in — the recurrent stack, `cuda` vs `cudnn` vs `cpu`
+// (gpu_rnn_suite.cpp: GpuRnnSmall.*, GpuRnnLarge.*), and the dense ops vs `cpu` (gpu_dense_suite.cpp:
+// GpuDense.*) — on this process's `cuda` and `cudnn` backends, and here the tests that need the real device:
+// registration and out-of-memory (GpuMemory.*). Skips (with a message) where no GPU is present.
 //
-// Suites: GpuRnnSmall.* and GpuDense.* are small enough for compute-sanitizer (scripts/gpu_check.sh
-// runs memcheck/racecheck on them); GpuRnnLarge.* covers batch 1024 and hidden 512; GpuMemory.* has the
-// expected-failure allocation test (excluded under the sanitizer, which reports the failed cudaMalloc).
+// GpuRnnSmall.* and GpuDense.* are small enough for compute-sanitizer (scripts/gpu_check.sh runs memcheck and
+// racecheck on them); GpuRnnLarge.* covers batch 1024 and hidden 512; GpuMemory.* has the expected-failure
+// allocation test (excluded under the sanitizer, which reports the failed cudaMalloc).
 #include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <limits>
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "core/backend.h"
-#include "core/param_layout.h"
-#include "tests/gpu_dense_suite.h"
+#include "core/error.h"
+#include "tests/gpu_suites.h"
 #include "tests/gpu_test_buffers.h"
-#include "tests/test_support.h"
 
 namespace fusedrnn {
 namespace {
 
 using namespace gpu_test;
-using testing::rel_error;
-
-constexpr double kTol = 1e-5;  // ‖a − b‖ / ‖b‖ in fp32 (DESIGN.md)
 
 #define FR_REQUIRE_GPU()                                                                                   \
     do {                                                                                                   \
@@ -35,313 +30,6 @@ constexpr double kTol = 1e-5;  // ‖a − b‖ / ‖b‖ in fp32 (DESIGN.md)
             GTEST_SKIP() << "no CUDA GPU in this process (no device/driver, or a build without "              \
                             "-DFUSEDRNN_CUDA=ON): the GPU tests run on the GPU machine via scripts/gpu_check.sh"; \
     } while (0)
-
-// ---- recurrent stack runs -----------------------------------------------------------------------
-
-struct RnnCase {
-    CellType cell;
-    int C, H, L;
-    bool bidir;
-    int T, N;
-    std::string str() const {
-        return fmt::format("{} C={} H={} L={} {} T={} N={}", cell_name(cell), C, H, L, bidir ? "bi" : "uni", T, N);
-    }
-    RnnSpec spec() const {
-        RnnSpec s;
-        s.cell = cell;
-        s.input_size = C;
-        s.hidden_size = H;
-        s.num_layers = L;
-        s.bidirectional = bidir;
-        return s;
-    }
-};
-
-// Host inputs of one run; empty vectors stand for nullptr arguments.
-struct RnnInputs {
-    std::vector<float> x, h0, c0, w, dy, dhn, dcn, dw_init;
-};
-
-struct RnnOutputs {
-    std::vector<float> y, hn, cn, dx, dh0, dc0, dw;
-};
-
-RnnInputs random_inputs(const RnnCase& c, std::mt19937_64& rng, bool all_optional = true) {
-    const RnnSpec spec = c.spec();
-    const size_t state = size_t(c.L) * spec.directions() * c.N * c.H;
-    const double k = 1.0 / std::sqrt(double(c.H));
-    RnnInputs in;
-    in.x = testing::random_vector<float>(size_t(c.T) * c.N * c.C, rng);
-    in.w = testing::random_vector<float>(rnn_param_count(spec), rng, -k, k);
-    if (all_optional) {
-        in.h0 = testing::random_vector<float>(state, rng);
-        if (has_cell_state(c.cell)) in.c0 = testing::random_vector<float>(state, rng);
-        in.dy = testing::random_vector<float>(size_t(c.T) * c.N * spec.output_size(), rng);
-        in.dhn = testing::random_vector<float>(state, rng);
-        if (has_cell_state(c.cell)) in.dcn = testing::random_vector<float>(state, rng);
-    }
-    return in;
-}
-
-struct RunOptions {
-    bool want_dx = true, want_dh0 = true, want_dc0 = true, want_hn = true, want_cn = true;
-    bool backward = true;
-};
-
-RnnOutputs run_rnn(Backend<float>& be, const RnnCase& c, const RnnInputs& in, const RunOptions& opt = {}) {
-    const RnnSpec spec = c.spec();
-    const size_t state = size_t(c.L) * spec.directions() * c.N * c.H;
-    const size_t P = rnn_param_count(spec);
-    const bool lstm = has_cell_state(c.cell);
-    DevArray x = upload(be, in.x), h0 = upload(be, in.h0), c0 = upload(be, in.c0), w = upload(be, in.w),
-             dy = upload(be, in.dy), dhn = upload(be, in.dhn), dcn = upload(be, in.dcn);
-
-    Guarded y = make_guarded(be, size_t(c.T) * c.N * spec.output_size());
-    Guarded hn = make_guarded(be, state), cn = make_guarded(be, state);
-    const size_t reserve_n = be.rnn_reserve_size(spec, c.T, c.N);
-    Guarded reserve = make_guarded(be, reserve_n);
-
-    RnnForwardArgs<float> f;
-    f.T = c.T;
-    f.N = c.N;
-    f.x = x.data();
-    f.h0 = h0.data();
-    f.c0 = c0.data();
-    f.weights = w.data();
-    f.y = y.data();
-    f.hn = opt.want_hn ? hn.data() : nullptr;
-    f.cn = opt.want_cn && lstm ? cn.data() : nullptr;
-    f.reserve = opt.backward ? reserve.data() : nullptr;
-    be.rnn_forward(spec, f);
-
-    RnnOutputs out;
-    out.y = read_guarded(be, y, "y");
-    out.hn = read_guarded(be, hn, "h_n");
-    out.cn = read_guarded(be, cn, "c_n");
-    if (!opt.backward) return out;
-
-    Guarded dx = make_guarded(be, in.x.size()), dh0 = make_guarded(be, state), dc0 = make_guarded(be, state);
-    Guarded dw = make_guarded(be, P, in.dw_init.empty() ? nullptr : &in.dw_init);
-    RnnBackwardArgs<float> b;
-    b.T = c.T;
-    b.N = c.N;
-    b.x = x.data();
-    b.h0 = h0.data();
-    b.c0 = c0.data();
-    b.weights = w.data();
-    b.y = y.data();
-    b.dy = dy.data();
-    b.dhn = dhn.data();
-    b.dcn = dcn.data();
-    b.reserve = reserve.data();
-    b.dx = opt.want_dx ? dx.data() : nullptr;
-    b.dh0 = opt.want_dh0 ? dh0.data() : nullptr;
-    b.dc0 = opt.want_dc0 && lstm ? dc0.data() : nullptr;
-    b.dweights = dw.data();
-    be.rnn_backward(spec, b);
-
-    out.dx = read_guarded(be, dx, "dx");
-    out.dh0 = read_guarded(be, dh0, "dh0");
-    out.dc0 = read_guarded(be, dc0, "dc0");
-    out.dw = read_guarded(be, dw, "dweights");
-    read_guarded(be, reserve, "reserve");
-    // The y buffer must be untouched by backward as well.
-    const std::vector<float> y_after = read_guarded(be, y, "y (after backward)");
-    EXPECT_EQ(0, std::memcmp(y_after.data(), out.y.data(), y_after.size() * sizeof(float)))
-        << be.name() << ": backward modified y";
-    return out;
-}
-
-void expect_close(const RnnOutputs& a, const RnnOutputs& b, const std::string& what, bool backward = true) {
-    auto check = [&](const std::vector<float>& u, const std::vector<float>& v, const char* name) {
-        ASSERT_EQ(u.size(), v.size()) << what << " " << name;
-        for (float f : u) {
-            if (!std::isfinite(f)) {
-                ADD_FAILURE() << what << ": " << name << " has a non-finite value";
-                return;
-            }
-        }
-        const double e = rel_error(u, v);
-        EXPECT_LT(e, kTol) << what << ": " << name << " relative error " << e;
-    };
-    check(a.y, b.y, "y");
-    check(a.hn, b.hn, "h_n");
-    check(a.cn, b.cn, "c_n");
-    if (!backward) return;
-    check(a.dx, b.dx, "dx");
-    check(a.dh0, b.dh0, "dh0");
-    check(a.dc0, b.dc0, "dc0");
-    check(a.dw, b.dw, "dweights");
-}
-
-struct Backends {
-    std::shared_ptr<Backend<float>> cpu, cuda, cudnn;
-};
-
-Backends all_backends() {
-    return Backends{make_backend("cpu"), make_backend("cuda"), make_backend("cudnn")};
-}
-
-// Cells cuDNN has (every cell but the reset-before GRU).
-const CellType kCudnnCells[] = {CellType::RnnTanh, CellType::RnnRelu, CellType::Lstm, CellType::Gru};
-
-void cross_check(const std::vector<RnnCase>& cases, bool with_cudnn) {
-    Backends be = all_backends();
-    std::mt19937_64 rng(testing::test_seed());
-    for (const RnnCase& c : cases) {
-        SCOPED_TRACE(c.str());
-        const RnnInputs in = random_inputs(c, rng);
-        const RnnOutputs ref = run_rnn(*be.cpu, c, in);
-        const RnnOutputs fused = run_rnn(*be.cuda, c, in);
-        expect_close(fused, ref, "cuda vs cpu");
-        if (with_cudnn) {
-            const RnnOutputs dnn = run_rnn(*be.cudnn, c, in);
-            expect_close(dnn, ref, "cudnn vs cpu");
-            expect_close(fused, dnn, "cuda vs cudnn");
-        }
-    }
-}
-
-std::vector<RnnCase> small_cases(CellType cell) {
-    return {
-        {cell, 1, 1, 1, false, 1, 1},   // everything minimal
-        {cell, 4, 3, 2, true, 2, 7},    // odd sizes, stacked, bidirectional
-        {cell, 5, 37, 3, true, 48, 7},  // three layers, long sequence
-        {cell, 3, 37, 1, false, 48, 1}, // batch 1
-        {cell, 2, 3, 3, false, 1, 7},   // T = 1 stacked
-    };
-}
-
-std::vector<RnnCase> large_cases(CellType cell) {
-    return {
-        {cell, 5, 130, 1, false, 2, 1024},  // batch 1024, odd hidden
-        {cell, 5, 512, 1, true, 48, 7},     // hidden 512, bidirectional, long
-        {cell, 5, 64, 2, false, 48, 1024},  // the station shape (smaller hidden, to keep the CPU quick)
-        {cell, 5, 512, 1, false, 2, 1024},  // batch 1024 at hidden 512
-        {cell, 7, 130, 2, true, 48, 7},     // stacked bidirectional above hidden 128
-    };
-}
-
-// ---- recurrent stack tests ----------------------------------------------------------------------
-
-TEST(GpuRnnSmall, CudaCudnnCpuAgree) {
-    FR_REQUIRE_GPU();
-    for (CellType cell : kCudnnCells) cross_check(small_cases(cell), true);
-}
-
-TEST(GpuRnnSmall, GruResetBeforeCudaMatchesCpu) {
-    FR_REQUIRE_GPU();
-    cross_check(small_cases(CellType::GruResetBefore), false);
-}
-
-TEST(GpuRnnLarge, CudaCudnnCpuAgree) {
-    FR_REQUIRE_GPU();
-    for (CellType cell : kCudnnCells) cross_check(large_cases(cell), true);
-}
-
-TEST(GpuRnnLarge, GruResetBeforeCudaMatchesCpu) {
-    FR_REQUIRE_GPU();
-    cross_check(large_cases(CellType::GruResetBefore), false);
-}
-
-// nullptr h0/c0/dy/dhn/dcn read as zeros; nullptr dx/dh0/dc0/hn/cn are simply not written.
-TEST(GpuRnnSmall, OptionalArgumentsMayBeNull) {
-    FR_REQUIRE_GPU();
-    Backends be = all_backends();
-    std::mt19937_64 rng(testing::test_seed());
-    RunOptions opt;
-    opt.want_dx = opt.want_dh0 = opt.want_dc0 = opt.want_hn = opt.want_cn = false;
-    for (CellType cell : {CellType::RnnTanh, CellType::Lstm, CellType::Gru, CellType::GruResetBefore}) {
-        const RnnCase c{cell, 4, 9, 2, true, 5, 3};
-        SCOPED_TRACE(c.str());
-        RnnInputs in = random_inputs(c, rng, /*all_optional=*/false);
-        in.dy = testing::random_vector<float>(size_t(c.T) * c.N * c.spec().output_size(), rng);
-        const RnnOutputs ref = run_rnn(*be.cpu, c, in, opt);
-        const RnnOutputs fused = run_rnn(*be.cuda, c, in, opt);
-        expect_close(fused, ref, "cuda vs cpu (null optionals)");
-        if (cell != CellType::GruResetBefore) expect_close(run_rnn(*be.cudnn, c, in, opt), ref, "cudnn vs cpu (null optionals)");
-        // Outputs that were not requested stay zero (make_guarded zero-fills them).
-        for (float v : fused.dx) ASSERT_EQ(v, 0.f);
-        for (float v : fused.hn) ASSERT_EQ(v, 0.f);
-    }
-}
-
-TEST(GpuRnnSmall, InferenceMatchesTraining) {
-    FR_REQUIRE_GPU();
-    Backends be = all_backends();
-    std::mt19937_64 rng(testing::test_seed());
-    RunOptions infer;
-    infer.backward = false;
-    for (CellType cell : {CellType::RnnRelu, CellType::Lstm, CellType::Gru, CellType::GruResetBefore}) {
-        const RnnCase c{cell, 5, 21, 3, true, 11, 6};
-        SCOPED_TRACE(c.str());
-        const RnnInputs in = random_inputs(c, rng);
-        for (auto* b : {be.cuda.get(), be.cudnn.get()}) {
-            if (b == be.cudnn.get() && cell == CellType::GruResetBefore) continue;
-            SCOPED_TRACE(b->name());
-            const RnnOutputs train = run_rnn(*b, c, in);
-            const RnnOutputs inf = run_rnn(*b, c, in, infer);
-            expect_close(inf, train, "inference vs training forward", false);
-        }
-    }
-}
-
-// dweights is accumulated, never overwritten: starting from g gives 2g.
-// cuDNN keeps one plan per (spec, T, N) and at most 16 of them: cycling through 20 batch sizes evicts the
-// least recently used, and the shape whose plan was evicted first computes the same when its plan is rebuilt.
-TEST(GpuRnnSmall, CudnnPlansEvictedAndRebuiltAgree) {
-    FR_REQUIRE_GPU();
-    Backends be = all_backends();
-    std::mt19937_64 rng(testing::test_seed());
-    const RnnCase first{CellType::Lstm, 3, 9, 2, true, 5, 1};
-    const RnnInputs first_in = random_inputs(first, rng);
-    const RnnOutputs first_ref = run_rnn(*be.cpu, first, first_in);
-    expect_close(run_rnn(*be.cudnn, first, first_in), first_ref, "cudnn vs cpu, first plan");
-    for (int N = 2; N <= 20; ++N) {
-        const RnnCase c{CellType::Lstm, 3, 9, 2, true, 5, N};
-        SCOPED_TRACE(c.str());
-        const RnnInputs in = random_inputs(c, rng);
-        expect_close(run_rnn(*be.cudnn, c, in), run_rnn(*be.cpu, c, in), "cudnn vs cpu");
-    }
-    expect_close(run_rnn(*be.cudnn, first, first_in), first_ref, "cudnn vs cpu, first plan rebuilt");
-}
-
-TEST(GpuRnnSmall, WeightGradientsAccumulate) {
-    FR_REQUIRE_GPU();
-    Backends be = all_backends();
-    std::mt19937_64 rng(testing::test_seed());
-    for (CellType cell : {CellType::Lstm, CellType::Gru, CellType::GruResetBefore}) {
-        const RnnCase c{cell, 3, 10, 2, true, 4, 5};
-        SCOPED_TRACE(c.str());
-        RnnInputs in = random_inputs(c, rng);
-        for (auto* b : {be.cuda.get(), be.cudnn.get()}) {
-            if (b == be.cudnn.get() && cell == CellType::GruResetBefore) continue;
-            SCOPED_TRACE(b->name());
-            in.dw_init.clear();
-            const RnnOutputs once = run_rnn(*b, c, in);
-            in.dw_init = once.dw;
-            const RnnOutputs twice = run_rnn(*b, c, in);
-            std::vector<float> doubled(once.dw.size());
-            for (size_t i = 0; i < doubled.size(); ++i) doubled[i] = 2.f * once.dw[i];
-            EXPECT_LT(rel_error(twice.dw, doubled), kTol);
-        }
-    }
-}
-
-TEST(GpuRnnSmall, CudnnRejectsResetBeforeGru) {
-    FR_REQUIRE_GPU();
-    auto be = make_backend("cudnn");
-    RnnSpec s;
-    s.cell = CellType::GruResetBefore;
-    s.input_size = 2;
-    s.hidden_size = 3;
-    try {
-        be->rnn_reserve_size(s, 4, 2);
-        FAIL() << "expected fusedrnn::Error";
-    } catch (const Error& e) {
-        EXPECT_NE(std::string(e.what()).find("reset-before"), std::string::npos) << e.what();
-    }
-}
 
 // ---- memory and registration --------------------------------------------------------------------
 
@@ -372,7 +60,10 @@ TEST(GpuMemory, AbsurdAllocationThrows) {
 
 }  // namespace
 
-// The dense suite (gpu_dense_suite.cpp) runs on the real device's `cuda` backend.
-std::shared_ptr<Backend<float>> dense_suite_gpu_backend() { return gpu_available() ? make_backend("cuda") : nullptr; }
+// The shared suites run on the real device's backends.
+GpuUnderTest gpu_under_test() {
+    if (!gpu_available()) return {};
+    return GpuUnderTest{make_backend("cuda"), make_backend("cudnn"), false};
+}
 
 }  // namespace fusedrnn

@@ -6,9 +6,10 @@
 // dimensions: the emulated cuBLAS rejects what cuBLAS rejects), the reserve layout shared by forward and
 // backward, the reverse direction's time indexing, layer stacking, h0/c0 and dh_n/dc_n handling, weight
 // gradients accumulating, no read of never-written scratch (device memory starts as NaN), and no
-// dependency between the threads of one launch (they run in both orders). The dense ops' suite
-// (tests/gpu_dense_suite.cpp, GpuDense.*) is linked in too and runs here on the same emulated backend, whose
-// dense launchers run the kernels' per-element bodies. It does not replace a GPU run: launch configurations,
+// dependency between the threads of one launch (they run in both orders). The GPU suites written for the
+// device — the dense ops (tests/gpu_dense_suite.cpp, GpuDense.*) and the recurrent stack
+// (tests/gpu_rnn_suite.cpp, GpuRnnSmall.*; cuDNN's parts and GpuRnnLarge.* skip) — are linked in too and run
+// here on the same emulated backend, whose dense launchers run the kernels' per-element bodies. It does not replace a GPU run: launch configurations,
 // the block reductions and atomics, and real memory/race behaviour are only checked there
 // (tests/test_gpu_backends.cpp under compute-sanitizer, scripts/gpu_check.sh).
 #include <algorithm>
@@ -32,7 +33,7 @@
 #include "models/forecast_trainer.h"
 #include "models/lm_trainer.h"
 #include "tests/cuda_emulation/emulation.h"
-#include "tests/gpu_dense_suite.h"
+#include "tests/gpu_suites.h"
 #include "tests/test_support.h"
 
 namespace fusedrnn {
@@ -577,8 +578,8 @@ INSTANTIATE_TEST_SUITE_P(Modes, LmTrainingOnHostEmulation, ::testing::Values(LmM
 
 }  // namespace
 
-// The dense suite (tests/gpu_dense_suite.cpp) runs on the `cuda` backend over the emulated runtime, its
-// launchers running the kernels' per-element bodies.
-std::shared_ptr<Backend<float>> dense_suite_gpu_backend() { return gpu::make_fused_backend(0); }
+// The shared GPU suites (tests/gpu_dense_suite.cpp, tests/gpu_rnn_suite.cpp) run on the `cuda` backend over the
+// emulated runtime; cuDNN has no emulation.
+GpuUnderTest gpu_under_test() { return GpuUnderTest{gpu::make_fused_backend(0), nullptr, true}; }
 
 }  // namespace fusedrnn
