@@ -294,7 +294,7 @@ namespace fusedrnn {
 
 namespace emulation {
 namespace {
-// FUSEDRNN_EMULATION_THREADS_REVERSED=1 starts the process reversed (CTest runs the dense suite so as well).
+// FUSEDRNN_EMULATION_THREADS_REVERSED=1 starts the process reversed (CTest runs the GPU suites so as well).
 bool reversed_order = [] {
     const char* env = std::getenv("FUSEDRNN_EMULATION_THREADS_REVERSED");
     return env != nullptr && std::string(env) == "1";
