@@ -109,7 +109,7 @@ TEST(GpuDense, ResultsLeftOnTheDevice) {
     std::vector<DevArray> dst;
     std::vector<std::vector<float>> sent;
     for (int i = 0; i < uploads; ++i) {
-        sent.push_back(testing::random_vector<float>(size_t(100 + 500 * i), rng));
+        sent.push_back(testing::random_vector<float>(100 + 500 * size_t(i), rng));
         dst.push_back(DevArray{be.gpu->allocate(sent.back().size() * sizeof(float))});
     }
     const size_t busy_n = size_t(1) << 24;  // 64 MB, scaled 20 times: about a millisecond of queued work
