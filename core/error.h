@@ -28,6 +28,13 @@ public:
     using Error::Error;
 };
 
+// Raised when a device allocation fails for lack of memory; the message names the size, the device and its free
+// memory. A caller that knows what the memory was for adds that, and a way out, and rethrows this type.
+class OutOfDeviceMemory : public Error {
+public:
+    using Error::Error;
+};
+
 namespace detail {
 [[noreturn]] void throw_error(const char* file, int line, const std::string& msg);
 }  // namespace detail

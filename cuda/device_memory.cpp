@@ -32,8 +32,10 @@ void* device_malloc(size_t bytes) {
     const bool have_info = cudaMemGetInfo(&free_b, &total_b) == cudaSuccess;
     (void)cudaGetLastError();
     if (err == cudaErrorMemoryAllocation) {
-        FR_FAIL("out of GPU memory allocating {} ({} bytes) on cuda:{} (free {} of {})", human_bytes(bytes), bytes,
-                dev, have_info ? human_bytes(free_b) : "?", have_info ? human_bytes(total_b) : "?");
+        throw OutOfDeviceMemory(fmt::format("out of GPU memory allocating {} ({} bytes) on cuda:{} (free {} of {}) "
+                                            "(cuda/device_memory.cpp:{})",
+                                            human_bytes(bytes), bytes, dev, have_info ? human_bytes(free_b) : "?",
+                                            have_info ? human_bytes(total_b) : "?", __LINE__));
     }
     FR_FAIL("GPU allocation of {} ({} bytes) on cuda:{} failed: {} ({})", human_bytes(bytes), bytes, dev,
             cudaGetErrorName(err), cudaGetErrorString(err));

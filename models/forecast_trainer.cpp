@@ -33,7 +33,15 @@ ForecastDataset ForecastDataset::upload(Backend<float>& be, std::vector<float> s
                 FR_CHECK(s >= 0 && s + g.span() <= rows, "window start {} (span {}) outside the {} rows", s, g.span(),
                          rows);
     ForecastDataset d;
-    d.series = be.from_host(std::move(series), {rows, F});
+    try {
+        d.series = be.from_host(std::move(series), {rows, F});
+    } catch (const OutOfDeviceMemory& e) {
+        // The series stays on the device for the whole run (batches are gathered there), so say how big it is.
+        throw OutOfDeviceMemory(fmt::format(
+            "dataset: the normalized series ({} rows x {} variables, {:.2f} GiB) is kept on {} for the whole run and "
+            "does not fit: {}. Train on fewer stations or years, or with --backend cpu",
+            rows, F, double(rows) * F * sizeof(float) / double(1 << 30), be.device().str(), e.what()));
+    }
     d.F = F;
     d.window = g;
     d.target_cols = std::move(target_cols);

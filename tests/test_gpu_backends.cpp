@@ -47,8 +47,8 @@ TEST(GpuMemory, AbsurdAllocationThrows) {
     auto be = make_backend("cuda");
     try {
         be->allocate(size_t(1) << 52);  // 4 PiB
-        FAIL() << "expected fusedrnn::Error";
-    } catch (const Error& e) {
+        FAIL() << "expected fusedrnn::OutOfDeviceMemory";
+    } catch (const OutOfDeviceMemory& e) {
         EXPECT_NE(std::string(e.what()).find("out of GPU memory"), std::string::npos) << e.what();
     }
     // The backend (and the CUDA context) still work afterwards.

@@ -53,6 +53,9 @@ struct Queue {
 };
 Queue queue;
 std::map<const void*, size_t> pinned_bytes;  // blocks from cudaMallocHost and their sizes
+std::map<const void*, size_t> device_bytes;  // blocks from cudaMalloc and their sizes
+size_t device_capacity = fusedrnn::emulation::kDefaultDeviceMemory;
+size_t device_in_use = 0;
 
 void enqueue(std::function<void()> op) {
     queue.ops.push_back(std::move(op));
@@ -97,6 +100,11 @@ struct Event {
 namespace fusedrnn::emulation {
 Counters counters() { return counts; }
 void reset_counters() { counts = Counters{}; }
+void set_device_memory(size_t bytes) {
+    FR_CHECK(bytes >= device_in_use, "set_device_memory: {} bytes are in use", device_in_use);
+    device_capacity = bytes;
+}
+size_t device_memory_in_use() { return device_in_use; }
 }  // namespace fusedrnn::emulation
 
 cudaError_t cudaGetDevice(int* device) {
@@ -130,8 +138,12 @@ const char* cudaGetErrorName(cudaError_t) { return "cudaErrorEmulated"; }
 const char* cudaGetErrorString(cudaError_t) { return "error in the host emulation"; }
 cudaError_t cudaMalloc(void** ptr, size_t bytes) {
     ++counts.mallocs;
+    *ptr = nullptr;
+    if (bytes > device_capacity - device_in_use) return cudaErrorMemoryAllocation;
     *ptr = std::malloc(std::max<size_t>(bytes, 1));
     if (!*ptr) return cudaErrorMemoryAllocation;
+    device_bytes[*ptr] = bytes;
+    device_in_use += bytes;
     const uint32_t nan_bits = 0x7fc00badu;  // a quiet NaN in every float slot
     for (size_t i = 0; i + sizeof nan_bits <= bytes; i += sizeof nan_bits)
         std::memcpy(static_cast<char*>(*ptr) + i, &nan_bits, sizeof nan_bits);
@@ -153,6 +165,10 @@ cudaError_t cudaFree(void* ptr) {
         }
     }
     drain_noexcept();
+    if (auto it = device_bytes.find(ptr); it != device_bytes.end()) {
+        device_in_use -= it->second;
+        device_bytes.erase(it);
+    }
     std::free(ptr);
     return cudaSuccess;
 }
@@ -172,7 +188,8 @@ cudaError_t cudaFreeHost(void* ptr) {
     return cudaSuccess;
 }
 cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
-    *free_bytes = *total_bytes = size_t(1) << 30;
+    *free_bytes = device_capacity - device_in_use;
+    *total_bytes = device_capacity;
     return cudaSuccess;
 }
 cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {

@@ -1,12 +1,20 @@
 // Controls of the host emulation of the CUDA runtime (emulated_cuda.cpp).
 #pragma once
 
+#include <cstddef>
+
 namespace fusedrnn::emulation {
 
 // The RNN step kernels' threads (n, j), and the dense kernels' elements, run one after another, in increasing
 // order, or in decreasing order when reversed: a kernel whose threads depend on each other within one launch
 // gives different results in the two orders.
 void set_thread_order_reversed(bool reversed);
+
+// The emulated device's memory: cudaMalloc fails with cudaErrorMemoryAllocation when a block does not fit in
+// what the live allocations leave, and cudaMemGetInfo reports the same numbers.
+inline constexpr size_t kDefaultDeviceMemory = size_t(64) << 30;
+void set_device_memory(size_t bytes);  // at least device_memory_in_use()
+size_t device_memory_in_use();
 
 // What the host code asked of the "device", counted since the last reset. Work is deferred as on a GPU: a
 // launch, memset or device-side copy only runs when the host waits for it (a stream or event

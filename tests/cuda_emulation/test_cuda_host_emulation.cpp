@@ -16,6 +16,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -339,6 +340,34 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingMatchesCpuBackend) {
     EXPECT_LT(rel_error(gpu.params, cpu.params), 1e-5);
     EXPECT_NEAR(gpu.test_mse, cpu.test_mse, 1e-6 * cpu.test_mse);
     EXPECT_LT(cpu.history.back().val_loss, cpu.history.front().val_loss);  // it trained
+}
+
+// A station set larger than the device's memory: the error says what did not fit, how big it is, and what to do
+// instead, keeps its type (the CLI reports it as it is), and the backend works on afterwards.
+TEST(GpuBackendOnHostEmulation, DatasetLargerThanTheDeviceIsAClearError) {
+    const data::WindowedDataset ds = station_dataset(5, 24, 6, 17);
+    auto gpu = gpu::make_fused_backend(0);
+    const size_t series_bytes = ds.data.values.size() * sizeof(float);
+    emulation::set_device_memory(emulation::device_memory_in_use() + series_bytes / 2);
+    std::string msg;
+    try {
+        (void)ForecastDataset::from_windowed(*gpu, ds);
+    } catch (const OutOfDeviceMemory& e) {
+        msg = e.what();
+    }
+    emulation::set_device_memory(emulation::kDefaultDeviceMemory);
+    ASSERT_FALSE(msg.empty()) << "expected OutOfDeviceMemory";
+    const std::string size = fmt::format("({} rows x {} variables, ", ds.data.values.size() / size_t(ds.num_vars()),
+                                         ds.num_vars());
+    EXPECT_NE(msg.find("dataset: the normalized series " + size), std::string::npos) << msg;
+    EXPECT_NE(msg.find("is kept on cuda:0 for the whole run and does not fit: out of GPU memory allocating"),
+              std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("Train on fewer stations or years, or with --backend cpu"), std::string::npos) << msg;
+    const ForecastDataset dev = ForecastDataset::from_windowed(*gpu, ds);
+    const std::vector<float> back = gpu->to_host(dev.series);  // bit for bit: masked values are NaN
+    ASSERT_EQ(back.size(), ds.data.values.size());
+    EXPECT_EQ(0, std::memcmp(back.data(), ds.data.values.data(), back.size() * sizeof(float)));
 }
 
 // What the issue asks of the GPU pipeline: nothing crosses PCIe per training step but the batch's window starts,
