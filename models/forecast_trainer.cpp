@@ -38,9 +38,9 @@ ForecastDataset ForecastDataset::upload(Backend<float>& be, std::vector<float> s
     } catch (const OutOfDeviceMemory& e) {
         // The series stays on the device for the whole run (batches are gathered there), so say how big it is.
         throw OutOfDeviceMemory(fmt::format(
-            "dataset: the normalized series ({} rows x {} variables, {:.2f} GiB) is kept on {} for the whole run and "
-            "does not fit: {}. Train on fewer stations or years, or with --backend cpu",
-            rows, F, double(rows) * F * sizeof(float) / double(1 << 30), be.device().str(), e.what()));
+            "dataset: the normalized series ({} rows x {} variables, {:.2f} GiB) is kept on the GPU for the whole run "
+            "and does not fit: {}. Train on fewer stations or years, or with --backend cpu",
+            rows, F, double(rows) * F * sizeof(float) / double(1 << 30), e.what()));
     }
     d.F = F;
     d.window = g;
@@ -486,8 +486,14 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
         rec.epoch = epoch;
         if (o_.lr_cosine) opt_.set_lr(cosine_lr(global_step(epoch, 0)));
         rec.lr = opt_.lr();
-        train_epoch(st, rec);
-        rec.val_loss = mean_loss(data_.starts[1], &st);
+        try {
+            train_epoch(st, rec);
+            rec.val_loss = mean_loss(data_.starts[1], &st);
+        } catch (const OutOfDeviceMemory& e) {  // the activations and gradients of one batch did not fit
+            throw OutOfDeviceMemory(fmt::format("training {} at batch {}: {}. Use a smaller --batch or model, or "
+                                                "--backend cpu",
+                                                model_.spec().describe(), o_.batch, e.what()));
+        }
         FR_CHECK(std::isfinite(rec.val_loss), "validation loss is {} after epoch {}", rec.val_loss, epoch);
         rec.best = rec.val_loss < best_val_;
         if (rec.best) {

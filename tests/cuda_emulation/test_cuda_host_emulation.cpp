@@ -360,7 +360,7 @@ TEST(GpuBackendOnHostEmulation, DatasetLargerThanTheDeviceIsAClearError) {
     const std::string size = fmt::format("({} rows x {} variables, ", ds.data.values.size() / size_t(ds.num_vars()),
                                          ds.num_vars());
     EXPECT_NE(msg.find("dataset: the normalized series " + size), std::string::npos) << msg;
-    EXPECT_NE(msg.find("is kept on cuda:0 for the whole run and does not fit: out of GPU memory allocating"),
+    EXPECT_NE(msg.find("is kept on the GPU for the whole run and does not fit: out of GPU memory allocating"),
               std::string::npos)
         << msg;
     EXPECT_NE(msg.find("Train on fewer stations or years, or with --backend cpu"), std::string::npos) << msg;
@@ -368,6 +368,34 @@ TEST(GpuBackendOnHostEmulation, DatasetLargerThanTheDeviceIsAClearError) {
     const std::vector<float> back = gpu->to_host(dev.series);  // bit for bit: masked values are NaN
     ASSERT_EQ(back.size(), ds.data.values.size());
     EXPECT_EQ(0, std::memcmp(back.data(), ds.data.values.data(), back.size() * sizeof(float)));
+}
+
+// A batch whose activations do not fit beside the dataset and the model: the error names the model, the batch and
+// the device, and says what to change.
+TEST(GpuBackendOnHostEmulation, BatchLargerThanTheDeviceIsAClearError) {
+    const data::WindowedDataset ds = station_dataset(5, 24, 6, 17);
+    auto gpu = gpu::make_fused_backend(0);
+    const ForecastDataset dev = ForecastDataset::from_windowed(*gpu, ds);
+    Forecaster model(gpu, {CellType::Gru, ds.num_vars(), 16, 1, false}, 6 * ds.num_targets(), 3);
+    auto opt = make_optimizer(model.params(), OptimizerConfig{});
+    TrainOptions o;
+    o.epochs = 1;
+    o.batch = 64;
+    o.max_batches = 2;
+    o.out_dir = testing::temp_dir();
+    ForecastTrainer trainer(model, *opt, dev, o);
+    emulation::set_device_memory(emulation::device_memory_in_use() + 4096);
+    std::string msg;
+    try {
+        trainer.fit();
+    } catch (const OutOfDeviceMemory& e) {
+        msg = e.what();
+    }
+    emulation::set_device_memory(emulation::kDefaultDeviceMemory);
+    ASSERT_FALSE(msg.empty()) << "expected OutOfDeviceMemory";
+    EXPECT_NE(msg.find("training gru C=" + std::to_string(ds.num_vars()) + " H=16 L=1"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(" at batch 64: out of GPU memory allocating"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Use a smaller --batch or model, or --backend cpu"), std::string::npos) << msg;
 }
 
 // What the issue asks of the GPU pipeline: nothing crosses PCIe per training step but the batch's window starts,
