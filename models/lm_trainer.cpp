@@ -335,7 +335,18 @@ std::vector<LmEpochRecord> LmTrainer::fit() {
             st.epoch = epoch;
             st.steps = steps_per_epoch();
         }
-        train_epoch(st, resumed);
+        try {
+            train_epoch(st, resumed);
+        } catch (const OutOfDeviceMemory& e) {  // one batch's activations, logits and gradients did not fit
+            const bool window = lm_.settings.mode == LmMode::Window;
+            throw OutOfDeviceMemory(fmt::format(
+                "training {} with a vocabulary of {} on {}: {}. Use a smaller {}, a smaller model or vocabulary, or "
+                "--backend cpu",
+                lm_.model->spec().describe(), lm_.model->vocab(),
+                window ? fmt::format("batch {} of {}-token windows", o_.batch, lm_.settings.context)
+                       : fmt::format("{} streams x {}-step chunks", lm_.settings.streams, lm_.settings.bptt),
+                e.what(), window ? "--batch or --context" : "--streams or --bptt"));
+        }
         LmEpochRecord rec;
         rec.epoch = epoch;
         rec.lr = opt_.lr();

@@ -537,6 +537,8 @@ protected:
         std::vector<LmEpochRecord> history;
         std::vector<float> params;
     };
+    // Device memory left to training beyond what the model and text hold (0: no limit).
+    size_t device_headroom = 0;
     // Trains a small model on `corpus` (words in window mode, characters in stream mode) with options `o`.
     Run train(const std::shared_ptr<Backend<float>>& be, const std::string& corpus, CellType cell, LmTrainOptions o) {
         LmSettings s;
@@ -556,7 +558,14 @@ protected:
         LmTrainer trainer(lm, *opt, lm.tokenizer.encode(corpus), o);
         emulation::reset_counters();
         Run r;
-        r.history = trainer.fit();
+        if (device_headroom > 0) emulation::set_device_memory(emulation::device_memory_in_use() + device_headroom);
+        try {
+            r.history = trainer.fit();
+        } catch (...) {
+            emulation::set_device_memory(emulation::kDefaultDeviceMemory);
+            throw;
+        }
+        emulation::set_device_memory(emulation::kDefaultDeviceMemory);
         r.counts = emulation::counters();
         r.params = lm.model->params().values_to_host();
         return r;
@@ -583,6 +592,31 @@ TEST_P(LmTrainingOnHostEmulation, MatchesCpuBackend) {
         EXPECT_NEAR(g.heldout_loss, c.heldout_loss, 1e-5 * c.heldout_loss) << e;
     }
     EXPECT_LT(rel_error(gpu.params, cpu.params), 1e-5);
+}
+
+// Out of device memory in training names the model, the vocabulary and the batch's shape in the mode's own flags.
+TEST_P(LmTrainingOnHostEmulation, OutOfDeviceMemoryNamesTheBatchShape) {
+    const std::string corpus = "the mice had a general council to consider what measures they could take .";
+    LmTrainOptions o;
+    o.epochs = 1;
+    o.heldout = 0;
+    device_headroom = 1024;
+    std::string msg;
+    try {
+        train(gpu::make_fused_backend(0), corpus, CellType::Gru, o);
+    } catch (const OutOfDeviceMemory& e) {
+        msg = e.what();
+    }
+    ASSERT_FALSE(msg.empty()) << "expected OutOfDeviceMemory";
+    EXPECT_NE(msg.find("training gru C=8 H=12 L=1"), std::string::npos) << msg;
+    const bool window = GetParam() == LmMode::Window;
+    EXPECT_NE(msg.find(window ? "on batch 8 of 3-token windows: out of GPU memory"
+                              : "on 3 streams x 5-step chunks: out of GPU memory"),
+              std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find(window ? "Use a smaller --batch or --context," : "Use a smaller --streams or --bptt,"),
+              std::string::npos)
+        << msg;
 }
 
 // The language-model trainer, counted as the forecaster's is above: two runs that differ only in the steps per
