@@ -82,6 +82,11 @@ public:
     virtual void copy_from_host(void* dst, const void* src, size_t bytes) = 0;
     virtual void copy_to_host(void* dst, const void* src, size_t bytes) = 0;
     virtual void copy_device(void* dst, const void* src, size_t bytes) = 0;
+    // A device -> device copy of `rows` rows of `width` bytes, rows `src_pitch` bytes apart in src and
+    // `dst_pitch` apart in dst (cudaMemcpy2D's contract: pitches >= width; regions must not overlap). Ordered
+    // like copy_device. For column blocks of row-major matrices, e.g. one lead time's [N, K] out of [N, horizon·K].
+    virtual void copy_device_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
+                                size_t rows) = 0;
     // A host -> device copy that may return before it is done (a GPU backend stages src in pinned memory and
     // never waits for the device unless its staging ring is full): src may be reused as soon as it returns.
     // For the small per-step uploads of a training loop (a batch's window starts).

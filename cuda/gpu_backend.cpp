@@ -112,6 +112,16 @@ void GpuBackend::copy_device(void* dst, const void* src, size_t bytes) {
     FR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, ctx_.stream()));
 }
 
+void GpuBackend::copy_device_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
+                                size_t rows) {
+    FR_CHECK(dst_pitch >= width && src_pitch >= width, "copy_device_2d: pitches {} / {} below the width {}", dst_pitch,
+             src_pitch, width);
+    if (width == 0 || rows == 0) return;
+    auto g = ctx_.guard();
+    FR_CUDA_CHECK(cudaMemcpy2DAsync(dst, dst_pitch, src, src_pitch, width, rows, cudaMemcpyDeviceToDevice,
+                                    ctx_.stream()));
+}
+
 void GpuBackend::copy_from_host_async(void* dst, const void* src, size_t bytes) {
     if (bytes == 0) return;
     auto g = ctx_.guard();

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 
+#include "core/data/rng.h"
 #include "core/data/sampler.h"
 #include "models/checkpoint.h"
 #include "models/optimizer.h"
@@ -167,6 +168,11 @@ ForecastTrainer::ForecastTrainer(Forecaster& model, Optimizer& optimizer, const 
              "--steps-per-epoch and --max-batches both set the length of an epoch: give one of them");
     FR_CHECK(!o_.lr_cosine || (o_.lr_decay == 1 && o_.lr_plateau == 0),
              "--lr-cosine sets the learning rate at every step: it cannot be combined with --lr-decay or --lr-plateau");
+    FR_CHECK(std::isfinite(o_.teacher_forcing) && o_.teacher_forcing >= 0 && o_.teacher_forcing <= 1,
+             "--teacher-forcing must be a probability in [0, 1], got {}", o_.teacher_forcing);
+    FR_CHECK(o_.teacher_forcing == 0 || model_.seq2seq(),
+             "--teacher-forcing feeds a seq2seq decoder: it needs --decoder seq2seq (this model is {})",
+             model_.decoder_name());
     base_lr_ = opt_.lr();
     FR_CHECK(!data_.starts[0].empty(), "no training windows: the training split has no stretch of {} consecutive "
              "present rows (input {} + horizon {}); use a shorter window or more data",
@@ -267,7 +273,7 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
         if (o_.lr_cosine) opt_.set_lr(cosine_lr(global_step(st.epoch, s)));
         double* results = step_results_.next();
         model_.zero_grad();
-        Tensor<float> pred = model_.forward(x_, true);
+        Tensor<float> pred = model_.forward(x_, true, teacher_for_step(global_step(st.epoch, s)));
         ensure_shape(be, grad_, pred.shape());
         be.mse_into(pred.numel(), pred.data(), y_.data(), grad_.data(), 1.0f, results + kLossSlot);
         model_.backward(grad_);
@@ -372,6 +378,7 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"lr", opt_.lr()},
                         {"base_lr", base_lr_},
                         {"lr_cosine", o_.lr_cosine},
+                        {"teacher_forcing", o_.teacher_forcing},
                         {"steps_per_epoch", o_.steps_per_epoch},
                         {"finished", finished},  // false: --resume has more to do
                         {"history", hist}};
@@ -396,6 +403,17 @@ void ForecastTrainer::save_and_stop(const EpochState& st, const char* where) {
                                   st.steps_done, st.steps, where, last_path_));
 }
 
+const TeacherForcing* ForecastTrainer::teacher_for_step(long g) {
+    if (o_.teacher_forcing <= 0) return nullptr;
+    const int horizon = data_.window.horizon;
+    teacher_.y = &y_;
+    teacher_.use_truth.assign(size_t(horizon), 0);
+    // A stream of its own (not the sampler's): the same (seed, step) gives the same lead times on every run.
+    data::Rng rng(data::mix64(data::mix64(o_.seed, 0x7eac4e5ull), uint64_t(g)));
+    for (int t = 1; t < horizon; ++t) teacher_.use_truth[size_t(t)] = rng.uniform() < o_.teacher_forcing;
+    return &teacher_;
+}
+
 // What decides the batches and the rate of every later step must not change on resume (fields absent
 // in checkpoints from before they existed mean the defaults).
 void ForecastTrainer::check_resumed_schedule(const nlohmann::json& t) {
@@ -407,6 +425,9 @@ void ForecastTrainer::check_resumed_schedule(const nlohmann::json& t) {
     const bool cosine = t.value("lr_cosine", false);
     FR_CHECK(cosine == o_.lr_cosine, "--resume: {} was trained {} --lr-cosine; resume with the same schedule",
              last_path_, cosine ? "with" : "without");
+    const double tf = t.value("teacher_forcing", 0.0);
+    FR_CHECK(tf == o_.teacher_forcing, "--resume: {} was trained with --teacher-forcing {:g}, this run asks for {:g}; "
+             "resume with the same flag", last_path_, tf, o_.teacher_forcing);
 }
 
 void ForecastTrainer::resume_from_last() {

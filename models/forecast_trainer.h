@@ -74,6 +74,9 @@ struct TrainOptions {
                                // end of the last epoch (PyTorch's CosineAnnealingLR stepped per batch; WEATHER-5K's
                                // schedule); not combinable with lr_decay / lr_plateau
     uint64_t seed = 0;         // batch order
+    double teacher_forcing = 0;  // seq2seq decoder: probability that a lead time of a training batch is fed the
+                                 // observed previous value instead of the model's own prediction (drawn per step
+                                 // and lead time from the seed, so resuming repeats it); 0 = free running
     long max_batches = 0;      // per epoch; 0 = all full batches (the last partial one is left out;
                                // which windows are left out changes every epoch)
     long steps_per_epoch = 0;  // 0: an epoch is one pass over the training windows (or its first max_batches
@@ -176,7 +179,11 @@ private:
     int bad_epochs_ = 0;
     float base_lr_ = 0;   // the rate a cosine schedule starts from (the optimizer's at the start of the run)
     EpochState resumed_;  // epoch in progress read from last.safetensors (epoch 0 = none)
+    // The lead times of global step g that take the observed value (teacher forcing), into teacher_.
+    const TeacherForcing* teacher_for_step(long g);
+
     Tensor<float> x_, y_, grad_;
+    TeacherForcing teacher_;
     Tensor<int64_t> starts_dev_;
     StepResults step_results_;  // per-step results awaiting read-back (see train_epoch)
 };

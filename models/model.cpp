@@ -36,7 +36,7 @@ namespace {
 std::vector<float> init_bounds(const ParamLayout& layout, float rnn_bound, float head_bound) {
     std::vector<float> b;
     for (const auto& e : layout.entries()) {
-        if (e.name.rfind("rnn.", 0) == 0) b.push_back(rnn_bound);
+        if (e.name.rfind("rnn.", 0) == 0 || e.name.rfind("decoder.", 0) == 0) b.push_back(rnn_bound);
         else if (e.name.rfind("head.", 0) == 0) b.push_back(head_bound);
         else b.push_back(1.0f);
     }
@@ -47,7 +47,8 @@ std::vector<float> init_bounds(const ParamLayout& layout, float rnn_bound, float
 
 // ---- Forecaster ----------------------------------------------------------------------------------------
 
-Forecaster::Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec, int outputs, uint64_t seed) {
+Forecaster::Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec, int outputs, uint64_t seed)
+    : outputs_(outputs) {
     spec.validate();
     FR_CHECK(outputs > 0, "Forecaster: outputs must be positive, got {}", outputs);
     ParamLayout layout;
@@ -60,26 +61,89 @@ Forecaster::Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& s
     params_->init_uniform(seed, init_bounds(layout, rnn_.init_bound(), head_.init_bound()));
 }
 
+Forecaster::Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec, const Seq2SeqShape& shape,
+                       uint64_t seed)
+    : seq2seq_(true) {
+    spec.validate();
+    const int K = int(shape.target_inputs.size());
+    FR_CHECK(!spec.bidirectional,
+             "an encoder-decoder forecaster needs a unidirectional encoder (its final state starts the decoder): "
+             "drop --bidirectional, or use --decoder direct");
+    FR_CHECK(shape.horizon > 0 && K > 0, "Forecaster: a seq2seq decoder needs a horizon and predicted variables, got "
+             "horizon {} and {} variables", shape.horizon, K);
+    for (int32_t col : shape.target_inputs)
+        FR_CHECK(col >= 0 && col < spec.input_size,
+                 "Forecaster: a predicted variable is input column {}, but the encoder has {} inputs", col,
+                 spec.input_size);
+    outputs_ = shape.horizon * K;
+    const RnnSpec dec{spec.cell, K, spec.hidden_size, spec.num_layers, false};
+    ParamLayout layout;
+    const size_t rnn_off = layout.append(rnn_param_layout(spec), "rnn.");
+    const size_t dec_off = layout.append(rnn_param_layout(dec), "decoder.");
+    const size_t w = layout.add("head.weight", {K, spec.hidden_size});
+    const size_t b = layout.add("head.bias", {K});
+    params_ = std::make_unique<ParamStore>(std::move(backend), layout);
+    rnn_ = RecurrentStack(spec, rnn_off);
+    decoder_ = Seq2SeqDecoder(dec, shape.horizon, shape.target_inputs, dec_off, w, b);
+    const Linear head(spec.hidden_size, K, w, b);  // for its init bound only
+    params_->init_uniform(seed, init_bounds(layout, rnn_.init_bound(), head.init_bound()));
+}
+
 std::unique_ptr<Forecaster> Forecaster::from_config(std::shared_ptr<Backend<float>> backend, const nlohmann::json& c) {
     FR_CHECK(c.value("kind", "") == "forecaster", "checkpoint holds a '{}' model, not a forecaster",
              c.value("kind", "unknown"));
-    return std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")), c.at("outputs").get<int>(), 0);
+    const std::string decoder = c.value("decoder", "direct");  // checkpoints before seq2seq have no "decoder"
+    if (decoder == "direct")
+        return std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")), c.at("outputs").get<int>(),
+                                            0);
+    FR_CHECK(decoder == "seq2seq", "checkpoint names an unknown forecaster decoder '{}' (known: direct, seq2seq)",
+             decoder);
+    Seq2SeqShape shape;
+    try {
+        shape.horizon = c.at("horizon").get<int>();
+        shape.target_inputs = c.at("target_inputs").get<std::vector<int32_t>>();
+    } catch (const nlohmann::json::exception& e) {
+        FR_FAIL("invalid seq2seq forecaster in checkpoint metadata: {}", e.what());
+    }
+    auto f = std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")), shape, 0);
+    FR_CHECK(f->outputs() == c.at("outputs").get<int>(),
+             "invalid seq2seq forecaster in checkpoint metadata: {} outputs, but horizon {} x {} variables",
+             c.at("outputs").get<int>(), shape.horizon, shape.target_inputs.size());
+    return f;
 }
 
 nlohmann::json Forecaster::config() const {
-    return {{"kind", kind()}, {"spec", spec_to_json(spec())}, {"outputs", outputs()}};
+    nlohmann::json c{{"kind", kind()}, {"spec", spec_to_json(spec())}, {"outputs", outputs()}};
+    if (seq2seq_) {
+        c["decoder"] = "seq2seq";
+        c["horizon"] = decoder_.horizon();
+        c["target_inputs"] = decoder_.target_inputs();
+    }
+    return c;
 }
 
-Tensor<float> Forecaster::forward(const Tensor<float>& x, bool training) {
-    // Only y is read: no final state, so a training step allocates (and frees) no device memory.
-    auto out = rnn_.forward(*params_, x, Tensor<float>(), Tensor<float>(), training, false);
+Tensor<float> Forecaster::forward(const Tensor<float>& x, bool training, const TeacherForcing* teacher) {
     T_ = int(x.dim(0));
     const long N = x.dim(1), F = spec().output_size();
+    if (seq2seq_) {
+        // The final state is written into hn_/cn_, reused from step to step (nothing allocated per step).
+        rnn_.forward_into(*params_, x, Tensor<float>(), Tensor<float>(), training, hn_, cn_);
+        const Tensor<float> x_last = x.view(size_t(T_ - 1) * N * x.dim(2), {N, x.dim(2)});
+        return decoder_.forward(*params_, x_last, hn_, cn_, training, teacher);
+    }
+    // Only y is read: no final state, so a training step allocates (and frees) no device memory.
+    auto out = rnn_.forward(*params_, x, Tensor<float>(), Tensor<float>(), training, false);
     last_ = out.y.view(size_t(T_ - 1) * N * F, {N, F});  // the last step's output, [N, D·H]
     return head_.forward(*params_, last_);
 }
 
 void Forecaster::backward(const Tensor<float>& dpred) {
+    if (seq2seq_) {
+        decoder_.backward(*params_, dpred, dhn_, dcn_);
+        // The encoder's outputs feed nothing but its final state: dy is zero.
+        rnn_.backward(*params_, Tensor<float>(), dhn_, has_cell_state(spec().cell) ? dcn_ : Tensor<float>(), false);
+        return;
+    }
     Tensor<float> dlast = head_.backward(*params_, dpred, true);
     const long N = dlast.dim(0), F = dlast.dim(1);
     // Only the last step receives a gradient from the head; earlier steps get zeros.

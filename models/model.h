@@ -1,6 +1,8 @@
 // fusedrnn — the models: a recurrent stack with a head, over one flat parameter buffer.
 //
-//   Forecaster     many-to-one: x [T, N, C] → head(y[T-1]) [N, O]  (direct multi-output regression)
+//   Forecaster     many-to-one: x [T, N, C] → head(y[T-1]) [N, O]  (direct multi-output regression), or
+//                  encoder-decoder (seq2seq): the encoder's final state starts a decoder that predicts one lead
+//                  time per step from the previous one (models/seq2seq_decoder.h)
 //   SequenceModel  many-to-many: x [T, N, C] (or token ids [T, N] through an Embedding) →
 //                  head(y[t]) [T, N, O] for every step; the language model and seq tagging shapes
 //
@@ -11,11 +13,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "models/layers.h"
 #include "models/parameters.h"
+#include "models/seq2seq_decoder.h"
 
 namespace fusedrnn {
 
@@ -37,26 +41,44 @@ protected:
 RnnSpec spec_from_json(const nlohmann::json& j);
 nlohmann::json spec_to_json(const RnnSpec& spec);
 
+// An encoder-decoder forecaster's shape: the decoder predicts the K variables one lead time per step.
+struct Seq2SeqShape {
+    int horizon = 0;
+    std::vector<int32_t> target_inputs;  // K: the input column holding each predicted variable
+};
+
 class Forecaster : public Model {
 public:
-    // outputs O = horizon × target variables. Parameters drawn from `seed` (PyTorch's default init).
+    // Direct: outputs O = horizon × target variables from the last step's output. Parameters drawn from `seed`
+    // (PyTorch's default init).
     Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec, int outputs, uint64_t seed);
+    // Encoder-decoder: the encoder `spec` (unidirectional) and a decoder of the same cell, hidden size and layers
+    // over the K predicted variables; O = horizon × K.
+    Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec, const Seq2SeqShape& seq2seq,
+               uint64_t seed);
     static std::unique_ptr<Forecaster> from_config(std::shared_ptr<Backend<float>> backend, const nlohmann::json& c);
 
     const RnnSpec& spec() const { return rnn_.spec(); }
-    int outputs() const { return head_.out(); }
+    int outputs() const { return outputs_; }
+    bool seq2seq() const { return seq2seq_; }
+    std::string decoder_name() const { return seq2seq_ ? "seq2seq" : "direct"; }
     std::string kind() const override { return "forecaster"; }
     nlohmann::json config() const override;
 
-    // x [T, N, C] → prediction [N, O]. Valid until the next forward.
-    Tensor<float> forward(const Tensor<float>& x, bool training);
+    // x [T, N, C] → prediction [N, O]. Valid until the next forward. teacher: for an encoder-decoder in
+    // training, which lead times are fed the observed value instead of the prediction (ignored otherwise).
+    Tensor<float> forward(const Tensor<float>& x, bool training, const TeacherForcing* teacher = nullptr);
     // dpred [N, O]: accumulates parameter gradients.
     void backward(const Tensor<float>& dpred);
 
 private:
+    bool seq2seq_ = false;
+    int outputs_ = 0;
     RecurrentStack rnn_;
-    Linear head_;
+    Linear head_;            // direct
+    Seq2SeqDecoder decoder_; // seq2seq
     Tensor<float> last_, dy_;
+    Tensor<float> hn_, cn_, dhn_, dcn_;  // seq2seq: the encoder's final state and its gradient
     int T_ = 0;
 };
 

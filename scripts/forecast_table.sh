@@ -8,8 +8,10 @@
 #   SET=noaa-lcd-10yr: NOAA LCD, 17 US stations with 10 years each (TMP, DEW, RH only), split by year:
 #     train 2012-2019, validate 2020, test 2021 (years every station has). Writes runs/table-noaa-lcd-10yr/.
 # Each run goes to <table>/<cell>-T<h>/; the script ends by printing a Markdown table.
-# Usage: [SET=isd-lite] [HIDDEN=64] bash scripts/forecast_table.sh [extra fusedrnn train flags, e.g. --backend cuda]
-# (HIDDEN other than 64 appends it to the folder: runs/table128/.)
+# Usage: [SET=isd-lite] [HIDDEN=64] [DECODER=direct] bash scripts/forecast_table.sh [extra fusedrnn train flags,
+#   e.g. --backend cuda]
+# (HIDDEN other than 64 appends it to the folder: runs/table128/; DECODER=seq2seq trains encoder-decoders, into
+# runs/table-seq2seq/.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SET=${SET:-isd-lite}
@@ -23,6 +25,8 @@ DATA=${FUSEDRNN_DATA:-../shared/data}/$SET
 [ -d "$DATA" ] || { echo "no $SET data at $DATA (set FUSEDRNN_DATA)" >&2; exit 1; }
 HIDDEN=${HIDDEN:-64}
 [ "$HIDDEN" = 64 ] || TABLE=$TABLE$HIDDEN
+DECODER=${DECODER:-direct}
+[ "$DECODER" = direct ] || TABLE=$TABLE-$DECODER
 bash scripts/build.sh >/dev/null
 mkdir -p "$TABLE"
 for cell in rnn_tanh lstm gru; do
@@ -30,7 +34,8 @@ for cell in rnn_tanh lstm gru; do
     out=$TABLE/$cell-T$h
     echo "== $SET: $cell horizon $h" >&2
     build/fusedrnn train --data "$DATA" --split "$SPLIT" --cell "$cell" --hidden "$HIDDEN" \
-      --horizon "$h" --epochs 20 --patience 3 --lr 2e-3 --clip 1 --seed 1 --out "$out" --overwrite "$@" >"$out.log" 2>&1 ||
+      --horizon "$h" --decoder "$DECODER" --epochs 20 --patience 3 --lr 2e-3 --clip 1 --seed 1 --out "$out" \
+      --overwrite "$@" >"$out.log" 2>&1 ||
       { echo "failed: see $out.log" >&2; exit 1; }
   done
 done

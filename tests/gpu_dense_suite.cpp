@@ -69,6 +69,36 @@ TEST(GpuDense, ElementwiseAndReductions) {
     }
 }
 
+// Column blocks of row-major matrices (a seq2seq decoder's lead times): every row of the block moves, nothing
+// between the rows is touched, pitches of odd sizes, one-float columns.
+TEST(GpuDense, CopyDevice2d) {
+    DensePair be;
+    FR_SKIP_WITHOUT_GPU(be.gpu);
+    std::mt19937_64 rng(testing::test_seed());
+    struct Case { size_t rows, src_cols, dst_cols, width, src_col, dst_col; };
+    for (const Case c : {Case{1, 1, 1, 1, 0, 0}, Case{7, 15, 5, 5, 10, 0}, Case{1024, 5, 360, 1, 3, 117},
+                         Case{33, 12, 12, 12, 0, 0}}) {
+        SCOPED_TRACE(fmt::format("rows {} src {} dst {} width {}", c.rows, c.src_cols, c.dst_cols, c.width));
+        const auto src = testing::random_vector<float>(c.rows * c.src_cols, rng);
+        const auto dst0 = testing::random_vector<float>(c.rows * c.dst_cols, rng);
+        DevArray dsrc = upload(*be.gpu, src);
+        Guarded ddst = make_guarded(*be.gpu, dst0.size(), &dst0);
+        be.gpu->copy_device_2d(ddst.data() + c.dst_col, c.dst_cols * sizeof(float), dsrc.data() + c.src_col,
+                               c.src_cols * sizeof(float), c.width * sizeof(float), c.rows);
+        std::vector<float> ref = dst0;
+        be.cpu->copy_device_2d(ref.data() + c.dst_col, c.dst_cols * sizeof(float), src.data() + c.src_col,
+                               c.src_cols * sizeof(float), c.width * sizeof(float), c.rows);
+        for (size_t r = 0; r < c.rows; ++r)  // the reference itself: the block moved, the rest kept
+            for (size_t k = 0; k < c.dst_cols; ++k) {
+                const bool in_block = k >= c.dst_col && k < c.dst_col + c.width;
+                const float want = in_block ? src[r * c.src_cols + c.src_col + k - c.dst_col] : dst0[r * c.dst_cols + k];
+                ASSERT_EQ(ref[r * c.dst_cols + k], want) << "row " << r << " column " << k;
+            }
+        EXPECT_EQ(read_guarded(*be.gpu, ddst, "copy_device_2d"), ref);
+    }
+    EXPECT_THROW(be.gpu->copy_device_2d(nullptr, 4, nullptr, 8, 8, 1), Error);  // pitch below the width
+}
+
 // The ops a training step uses so that the host never waits: results left in device memory (sum_squares_into;
 // mse_into is in Losses), clipping by a norm that stays there, and uploads through the pinned staging ring (more
 // uploads than it has slots, of growing sizes, from one host buffer overwritten as soon as each call returns).

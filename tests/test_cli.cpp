@@ -347,6 +347,53 @@ TEST(Cli, TrainingFlagsReachTheRun) {
     EXPECT_EQ(csv.substr(0, csv.find('\n')), "station,issued_at,lead,time,SLP,TMP") << csv.substr(0, 200);
 }
 
+// The encoder-decoder from the command line: two of the five variables predicted, named out of input order (the
+// decoder starts from their last observed values); the checkpoint rebuilds it for eval and predict; flags that do
+// not fit it are refused before any data is read.
+TEST(Cli, Seq2SeqDecoderTrainsEvaluatesAndPredicts) {
+    const std::string out = testing::temp_dir() + "/run";
+    auto args = tiny_train(out, 2);
+    for (const char* a : {"--decoder", "seq2seq", "--teacher-forcing", "0.5", "--targets", "SLP", "TMP"})
+        args.push_back(a);
+    const CliResult t = run_cli(args);
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_NE(t.output.find("seq2seq decoder: one lead time per step, teacher forcing 0.5"), std::string::npos)
+        << t.output;
+    const auto m = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
+    EXPECT_EQ(m.at("model").at("decoder"), "seq2seq");
+    EXPECT_EQ(m.at("model").at("target_inputs"), nlohmann::json({4, 0}));  // SLP, TMP among TMP,DEW,…,SLP
+    EXPECT_EQ(m.at("model").at("outputs"), 4 * 2);
+    EXPECT_EQ(m.at("test").dump().find("null"), std::string::npos);  // every figure finite
+    const CliResult e = run_cli({"eval", "--checkpoint", out + "/best.safetensors", "--max-windows", "500",
+                                 "--backend", "cpu", "--json", out + "/eval.json"});
+    ASSERT_EQ(e.status, 0) << e.output;
+    // The same checkpoint and test windows as the training run's report: the same figure.
+    EXPECT_NEAR(nlohmann::json::parse(testing::read_file_bytes(out + "/eval.json")).at("model").at("mse").get<double>(),
+                m.at("test").at("model").at("mse").get<double>(), 1e-9);
+    const CliResult p = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu", "--out",
+                                 out + "/f.csv"});
+    ASSERT_EQ(p.status, 0) << p.output;
+    const std::string csv = testing::read_file_bytes(out + "/f.csv");
+    EXPECT_EQ(csv.substr(0, csv.find('\n')), "station,issued_at,lead,time,SLP,TMP") << csv.substr(0, 200);
+
+    auto direct_tf = tiny_train(out + "2", 1);
+    for (const char* a : {"--teacher-forcing", "0.5"}) direct_tf.push_back(a);
+    const CliResult d = run_cli(direct_tf);
+    EXPECT_NE(d.status, 0);
+    EXPECT_NE(d.output.find("--teacher-forcing feeds a seq2seq decoder: it needs --decoder seq2seq"), std::string::npos)
+        << d.output;
+    auto bidir = tiny_train(out + "3", 1);
+    for (const char* a : {"--decoder", "seq2seq", "--bidirectional"}) bidir.push_back(a);
+    const CliResult b = run_cli(bidir);
+    EXPECT_NE(b.status, 0);
+    EXPECT_NE(b.output.find("needs a unidirectional encoder"), std::string::npos) << b.output;
+    auto unknown = tiny_train(out + "4", 1);
+    for (const char* a : {"--decoder", "attention"}) unknown.push_back(a);
+    const CliResult u = run_cli(unknown);
+    EXPECT_NE(u.status, 0);
+    EXPECT_NE(u.output.find("--decoder"), std::string::npos) << u.output;
+}
+
 TEST(Cli, SyntheticStationFilesReadBack) {
     const std::string dir = testing::temp_dir() + "/stations";
     const CliResult s = run_cli({"data", "synth", "--stations", "2", "--years", "3", "--out", dir});

@@ -130,7 +130,9 @@ protected:
     // polls_before_stop < 0: never stop. crash: throw a plain exception instead of asking to stop.
     Result run(const std::string& dir, bool resume, int polls_before_stop = -1, bool crash = false,
                double checkpoint_seconds = 0, int batch = 32) {
-        Forecaster model(be, spec, 6 * ds.num_targets(), 5);
+        const auto owner = seq2seq_ ? std::make_unique<Forecaster>(be, spec, Seq2SeqShape{6, ds.target_cols}, 5)
+                                    : std::make_unique<Forecaster>(be, spec, 6 * ds.num_targets(), 5);
+        Forecaster& model = *owner;
         OptimizerConfig oc;
         auto opt = make_optimizer(model.params(), oc);
         TrainOptions o;
@@ -155,6 +157,7 @@ protected:
     }
     long validation_batches() const { return long((dev.starts[1].size() + 31) / 32); }
     bool overwrite_ = false;
+    bool seq2seq_ = false;                      // the encoder-decoder instead of the direct head
     std::function<void(TrainOptions&)> tweak_;  // applied last
     void expect_same_run(const Result& a, const Result& b) {
         EXPECT_EQ(a.params, b.params);  // bit-identical
@@ -311,6 +314,47 @@ TEST_F(MidEpochResume, StepsPerEpochWithCosineResumesExactly) {
         o.lr_cosine = true;
     };
     expect_same_run(run(dir, true), full);
+}
+
+// The encoder-decoder with teacher forcing: which lead times take the observed value is drawn per step from the
+// seed, so a stop mid-epoch resumes to the same run; resuming with another probability is refused; and the
+// teacher forcing changes the run (it is used at all).
+TEST_F(MidEpochResume, Seq2SeqWithTeacherForcingResumesExactly) {
+    seq2seq_ = true;
+    tweak_ = [](TrainOptions& o) { o.teacher_forcing = 0.5; };
+    const auto full = run(testing::temp_dir(), false);
+    const std::string dir = testing::temp_dir();
+    EXPECT_THROW(run(dir, false, int(4 + validation_batches() + 2)), Interrupted);  // epoch 2, step 2
+    tweak_ = [](TrainOptions& o) { o.teacher_forcing = 0.25; };
+    try {
+        run(dir, true);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--teacher-forcing 0.5, this run asks for 0.25"), std::string::npos)
+            << e.what();
+    }
+    tweak_ = [](TrainOptions& o) { o.teacher_forcing = 0.5; };
+    expect_same_run(run(dir, true), full);
+    tweak_ = nullptr;
+    EXPECT_NE(run(testing::temp_dir(), false).params, full.params);
+}
+
+TEST(ForecastTraining, TeacherForcingNeedsASeq2SeqDecoderAndAProbability) {
+    auto be = make_backend("cpu");
+    const data::WindowedDataset ds = small_dataset(3, 6, 23);
+    const ForecastDataset dev = ForecastDataset::from_windowed(*be, ds);
+    const RnnSpec spec{CellType::Gru, ds.num_vars(), 8, 1, false};
+    Forecaster direct(be, spec, 6 * ds.num_targets(), 1);
+    Forecaster seq2seq(be, spec, Seq2SeqShape{6, ds.target_cols}, 1);
+    auto opt = make_optimizer(direct.params(), OptimizerConfig{});
+    TrainOptions o;
+    o.out_dir = testing::temp_dir();
+    o.teacher_forcing = 0.5;
+    EXPECT_NE(testing::error_of([&] { ForecastTrainer(direct, *opt, dev, o); }).find("needs --decoder seq2seq"),
+              std::string::npos);
+    o.teacher_forcing = 1.5;
+    EXPECT_NE(testing::error_of([&] { ForecastTrainer(seq2seq, *opt, dev, o); }).find("probability in [0, 1], got 1.5"),
+              std::string::npos);
 }
 
 // --steps-per-epoch only decides when to validate: the batches run on through consecutive passes over the

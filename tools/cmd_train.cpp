@@ -34,6 +34,7 @@ struct TrainCmd {
     std::string cell = "lstm";
     int hidden = 64, layers = 1;
     bool bidirectional = false;
+    std::string decoder = "direct";
     data::WindowSpec window;
     int64_t stride = 1;
     std::vector<std::string> targets;
@@ -90,10 +91,20 @@ void run(TrainCmd& c) {
     fmt::print(stderr, "normalization: {}\n", ds.stats.source);
 
     const RnnSpec spec{parse_cell(c.cell), ds.num_vars(), c.hidden, c.layers, c.bidirectional};
-    Forecaster model(backend, spec, ds.window.horizon * ds.num_targets(), c.train.seed);
+    const std::unique_ptr<Forecaster> model_owner =
+        c.decoder == "seq2seq"
+            ? std::make_unique<Forecaster>(backend, spec, Seq2SeqShape{ds.window.horizon, ds.target_cols}, c.train.seed)
+            : std::make_unique<Forecaster>(backend, spec, ds.window.horizon * ds.num_targets(), c.train.seed);
+    Forecaster& model = *model_owner;
     auto optimizer = make_optimizer(model.params(), c.opt);
-    fmt::print(stderr, "model: {} -> {} outputs ({} x {}), {} parameters, backend {}\n", spec.describe(),
-               model.outputs(), ds.window.horizon, fmt::join(ds.target_names, ","), model.params().size(),
+    const std::string decoding =
+        model.seq2seq() ? fmt::format(", seq2seq decoder: one lead time per step, {}",
+                                      c.train.teacher_forcing > 0
+                                          ? fmt::format("teacher forcing {:g}", c.train.teacher_forcing)
+                                          : std::string("free running"))
+                        : std::string();
+    fmt::print(stderr, "model: {} -> {} outputs ({} x {}){}, {} parameters, backend {}\n", spec.describe(),
+               model.outputs(), ds.window.horizon, fmt::join(ds.target_names, ","), decoding, model.params().size(),
                backend->name());
     std::string schedule;
     if (c.train.lr_decay != 1) schedule += fmt::format(" x {:g} per epoch", c.train.lr_decay);
@@ -154,7 +165,8 @@ void run(TrainCmd& c) {
         tr.x.push_back(r.epoch); tr.y.push_back(r.train_loss);
         va.x.push_back(r.epoch); va.y.push_back(r.val_loss);
     }
-    write_line_chart((out / "loss.svg").string(), fmt::format("{} H={} - MSE (normalized)", c.cell, c.hidden),
+    write_line_chart((out / "loss.svg").string(),
+                     fmt::format("{} H={}{} - MSE (normalized)", c.cell, c.hidden, model.seq2seq() ? " seq2seq" : ""),
                      show_passes ? fmt::format("epoch ({} steps)", c.train.steps_per_epoch) : "epoch", "MSE", {tr, va});
 
     // Test with the best checkpoint (lowest validation loss).
@@ -198,7 +210,15 @@ void register_train(CLI::App& app) {
     cmd->add_option("--cell", c->cell, "rnn_tanh, rnn_relu, lstm, gru, gru_reset_before")->capture_default_str();
     cmd->add_option("--hidden", c->hidden, "Hidden units")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--layers", c->layers, "Stacked layers")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_flag("--bidirectional", c->bidirectional, "Bidirectional encoder");
+    cmd->add_flag("--bidirectional", c->bidirectional, "Bidirectional encoder (direct decoder only)");
+    cmd->add_option("--decoder", c->decoder,
+                    "direct: a linear head maps the last step to the whole horizon at once; seq2seq: the encoder's "
+                    "final state starts a decoder that predicts one lead time per step from the previous one")
+        ->capture_default_str()->check(CLI::IsMember({"direct", "seq2seq"}));
+    cmd->add_option("--teacher-forcing", c->train.teacher_forcing,
+                    "seq2seq: probability that a training lead time is fed the observed previous value instead of "
+                    "the prediction (0 = free running)")
+        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
     cmd->add_option("--input-len", c->window.input_len, "Input steps per window")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--horizon", c->window.horizon, "Predicted steps")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--step", c->window.in_step, "Rows between input steps (Jena: 6)")->capture_default_str()->check(CLI::PositiveNumber);

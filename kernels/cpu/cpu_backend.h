@@ -16,6 +16,8 @@ public:
     void copy_from_host(void* dst, const void* src, size_t bytes) override;
     void copy_to_host(void* dst, const void* src, size_t bytes) override;
     void copy_device(void* dst, const void* src, size_t bytes) override;
+    void copy_device_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
+                        size_t rows) override;
 
     void fill(size_t n, T* x, T value) override;
     void scale(size_t n, T* x, T alpha) override;

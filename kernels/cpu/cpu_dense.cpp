@@ -20,6 +20,15 @@ template <class T>
 void CpuBackend<T>::copy_to_host(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }
 template <class T>
 void CpuBackend<T>::copy_device(void* dst, const void* src, size_t bytes) { if (bytes) std::memmove(dst, src, bytes); }
+template <class T>
+void CpuBackend<T>::copy_device_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
+                                   size_t rows) {
+    FR_CHECK(dst_pitch >= width && src_pitch >= width, "copy_device_2d: pitches {} / {} below the width {}", dst_pitch,
+             src_pitch, width);
+    if (width == 0) return;
+    for (size_t r = 0; r < rows; ++r)
+        std::memcpy(static_cast<char*>(dst) + r * dst_pitch, static_cast<const char*>(src) + r * src_pitch, width);
+}
 
 template <class T>
 void CpuBackend<T>::fill(size_t n, T* x, T value) {

@@ -226,6 +226,17 @@ cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpy
     }
     return cudaErrorInvalidValue;
 }
+// Device to device only (all the CUDA module uses), with the runtime's argument checks.
+cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
+                              cudaMemcpyKind kind, cudaStream_t) {
+    if (kind != cudaMemcpyDeviceToDevice || dpitch < width || spitch < width) return cudaErrorInvalidValue;
+    ++counts.launches;
+    enqueue([=] {
+        for (size_t r = 0; r < height; ++r)
+            std::memcpy(static_cast<char*>(dst) + r * dpitch, static_cast<const char*>(src) + r * spitch, width);
+    });
+    return cudaSuccess;
+}
 cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t) {
     ++counts.launches;
     enqueue([=] { std::memset(dst, value, bytes); });

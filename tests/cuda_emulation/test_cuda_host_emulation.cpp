@@ -306,7 +306,16 @@ void expect_same_history(const std::vector<EpochRecord>& gpu, const std::vector<
 // step's window starts uploaded and gathered there, forward, MSE, backward, gradient clipping, Adam, validation,
 // checkpoints, then the test evaluation — against the same run on the CPU backend: the same batches, so the
 // same losses and weights up to float rounding (the GEMMs accumulate differently).
-TEST(GpuBackendOnHostEmulation, ForecasterTrainingMatchesCpuBackend) {
+// The forecaster of the GPU-vs-CPU training tests: the direct head on `spec`, or (seq2seq) an encoder-decoder over
+// all the dataset's targets with the same encoder made unidirectional.
+std::unique_ptr<Forecaster> make_forecaster(const std::shared_ptr<Backend<float>>& be, RnnSpec spec,
+                                            const data::WindowedDataset& ds, int horizon, bool seq2seq) {
+    if (!seq2seq) return std::make_unique<Forecaster>(be, spec, horizon * ds.num_targets(), 3);
+    spec.bidirectional = false;
+    return std::make_unique<Forecaster>(be, spec, Seq2SeqShape{horizon, ds.target_cols}, 3);
+}
+
+void check_training_matches_cpu(bool seq2seq) {
     const data::WindowedDataset ds = station_dataset(5, 24, 6, 17);
     struct Run {
         std::vector<EpochRecord> history;
@@ -315,11 +324,13 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingMatchesCpuBackend) {
     };
     auto train = [&](const std::shared_ptr<Backend<float>>& be) {
         const ForecastDataset dev = ForecastDataset::from_windowed(*be, ds);
-        Forecaster model(be, {CellType::Lstm, ds.num_vars(), 16, 2, true}, 6 * ds.num_targets(), 3);
+        const auto owner = make_forecaster(be, {CellType::Lstm, ds.num_vars(), 16, 2, true}, ds, 6, seq2seq);
+        Forecaster& model = *owner;
         OptimizerConfig oc;
         oc.lr = 3e-3f;
         auto opt = make_optimizer(model.params(), oc);
         TrainOptions o;
+        if (seq2seq) o.teacher_forcing = 0.5;
         o.epochs = 3;
         o.batch = 64;
         o.max_batches = 5;
@@ -341,6 +352,11 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingMatchesCpuBackend) {
     EXPECT_NEAR(gpu.test_mse, cpu.test_mse, 1e-6 * cpu.test_mse);
     EXPECT_LT(cpu.history.back().val_loss, cpu.history.front().val_loss);  // it trained
 }
+
+TEST(GpuBackendOnHostEmulation, ForecasterTrainingMatchesCpuBackend) { check_training_matches_cpu(false); }
+// The encoder-decoder: the decoder's per-lead-time steps, its column copies (copy_device_2d), the state
+// gradient handed back to the encoder, and teacher forcing drawn per step.
+TEST(GpuBackendOnHostEmulation, Seq2SeqForecasterTrainingMatchesCpuBackend) { check_training_matches_cpu(true); }
 
 // A station set larger than the device's memory: the error says what did not fit, how big it is, and what to do
 // instead, keeps its type (the CLI reports it as it is), and the backend works on afterwards.
@@ -404,7 +420,7 @@ TEST(GpuBackendOnHostEmulation, BatchLargerThanTheDeviceIsAClearError) {
 // memory (the starts), two read-backs of the per-step results (every 32 steps), and nothing else — no waits
 // for the device per step, no uploads from pageable memory (which may wait), no allocations (a cudaFree waits
 // for the whole device). The longer run's numbers match the CPU backend's, across read-back blocks.
-TEST(GpuBackendOnHostEmulation, ForecasterTrainingStepsDoNotWaitForTheDevice) {
+void check_steps_do_not_wait(bool seq2seq) {
     const data::WindowedDataset ds = station_dataset(8, 12, 4, 5);
     struct Run {
         emulation::Counters counts;
@@ -414,11 +430,13 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingStepsDoNotWaitForTheDevice) {
     auto train = [&](const std::shared_ptr<Backend<float>>& be, long steps) {
         ForecastDataset dev = ForecastDataset::from_windowed(*be, ds);
         dev.limit_evaluation(64);
-        Forecaster model(be, {CellType::Gru, ds.num_vars(), 8, 1, false}, 4 * ds.num_targets(), 3);
+        const auto owner = make_forecaster(be, {CellType::Gru, ds.num_vars(), 8, 1, false}, ds, 4, seq2seq);
+        Forecaster& model = *owner;
         OptimizerConfig oc;
         oc.lr = 3e-3f;
         auto opt = make_optimizer(model.params(), oc);
         TrainOptions o;
+        if (seq2seq) o.teacher_forcing = 0.3;
         o.epochs = 2;
         o.batch = 16;
         o.steps_per_epoch = steps;
@@ -450,6 +468,9 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingStepsDoNotWaitForTheDevice) {
     expect_same_history(longer.history, cpu.history);
     EXPECT_LT(rel_error(longer.params, cpu.params), 1e-5);
 }
+
+TEST(GpuBackendOnHostEmulation, ForecasterTrainingStepsDoNotWaitForTheDevice) { check_steps_do_not_wait(false); }
+TEST(GpuBackendOnHostEmulation, Seq2SeqForecasterTrainingStepsDoNotWaitForTheDevice) { check_steps_do_not_wait(true); }
 
 // Indices are checked on the device without waiting: an embedding with a bad id returns, and the next wait
 // reports it by op, value and position (recorded by the kernel: nothing is read back from the ids, which may be
