@@ -50,6 +50,18 @@ void Seq2SeqDecoder::first_input(Backend<float>& be, const Tensor<float>& x_last
                           sizeof(float), size_t(N_));
 }
 
+template <class Args>
+void Seq2SeqDecoder::point_at_step(Args& a, ParamStore& params, int t) {
+    a.T = 1;
+    a.N = N_;
+    a.x = inputs_.data() + size_t(t) * in_step_;
+    a.h0 = h_.data() + size_t(t) * state_step_;
+    a.c0 = lstm() ? c_.data() + size_t(t) * state_step_ : nullptr;
+    a.weights = params.values() + rnn_offset_;
+    a.y = outputs_.data() + size_t(t) * out_step_;
+    a.reserve = has_reserve_ ? reserve_.data() + size_t(t) * reserve_step_ : nullptr;
+}
+
 Tensor<float> Seq2SeqDecoder::forward(ParamStore& params, const Tensor<float>& x_last, const Tensor<float>& h0,
                                       const Tensor<float>& c0, bool training, const TeacherForcing* teacher) {
     Backend<float>& be = params.backend();
@@ -71,13 +83,16 @@ Tensor<float> Seq2SeqDecoder::forward(ParamStore& params, const Tensor<float>& x
         for (int t = 1; t < horizon_; ++t) truth_[size_t(t)] = teacher->use_truth[size_t(t)];
     }
 
-    const size_t in_step = aligned(size_t(N_ * K)), st_step = aligned(state_elems()), out_step = aligned(size_t(N_ * H));
-    ensure_shape(be, inputs_, {long(horizon_ * in_step)});
-    ensure_shape(be, step_pred_, {long(horizon_ * in_step)});
-    ensure_shape(be, h_, {long((horizon_ + 1) * st_step)});
-    if (lstm()) ensure_shape(be, c_, {long((horizon_ + 1) * st_step)});
-    ensure_shape(be, outputs_, {long(horizon_ * out_step)});
+    in_step_ = aligned(size_t(N_ * K));
+    state_step_ = aligned(state_elems());
+    out_step_ = aligned(size_t(N_ * H));
+    ensure_shape(be, inputs_, {long(horizon_ * in_step_)});
+    ensure_shape(be, step_pred_, {long(horizon_ * in_step_)});
+    ensure_shape(be, h_, {long((horizon_ + 1) * state_step_)});
+    if (lstm()) ensure_shape(be, c_, {long((horizon_ + 1) * state_step_)});
+    ensure_shape(be, outputs_, {long(horizon_ * out_step_)});
     ensure_shape(be, pred_, {N_, long(horizon_) * K});
+    has_reserve_ = training;
     if (training) {
         reserve_step_ = aligned(be.rnn_reserve_size(spec_, 1, N_));
         ensure_shape(be, reserve_, {long(horizon_ * reserve_step_)});
@@ -90,38 +105,28 @@ Tensor<float> Seq2SeqDecoder::forward(ParamStore& params, const Tensor<float>& x
     const float* b = params.values() + head_b_;
     for (int t = 0; t < horizon_; ++t) {
         RnnForwardArgs<float> a;
-        a.T = 1;
-        a.N = N_;
-        a.x = inputs_.data() + size_t(t) * in_step;
-        a.h0 = h_.data() + size_t(t) * st_step;
-        a.c0 = lstm() ? c_.data() + size_t(t) * st_step : nullptr;
-        a.weights = params.values() + rnn_offset_;
-        a.y = outputs_.data() + size_t(t) * out_step;
-        a.hn = h_.data() + size_t(t + 1) * st_step;
-        a.cn = lstm() ? c_.data() + size_t(t + 1) * st_step : nullptr;
-        a.reserve = training ? reserve_.data() + size_t(t) * reserve_step_ : nullptr;
+        point_at_step(a, params, t);
+        a.hn = h_.data() + size_t(t + 1) * state_step_;
+        a.cn = lstm() ? c_.data() + size_t(t + 1) * state_step_ : nullptr;
         be.rnn_forward(spec_, a);
 
-        float* p = step_pred_.data() + size_t(t) * in_step;
+        float* p = step_pred_.data() + size_t(t) * in_step_;
         be.linear_forward(N_, int(H), int(K), a.y, W, b, p);
         copy_lead_in(be, p, t, pred_.data());
         if (t + 1 == horizon_) break;
-        float* next = inputs_.data() + size_t(t + 1) * in_step;
+        float* next = inputs_.data() + size_t(t + 1) * in_step_;
         if (truth_[size_t(t + 1)]) copy_lead_out(be, teacher->y->data(), t, next);  // observed at lead time t
         else be.copy_device(next, p, size_t(N_ * K) * sizeof(float));
     }
-    has_reserve_ = training;
     return pred_;
 }
 
 void Seq2SeqDecoder::backward(ParamStore& params, const Tensor<float>& dpred, Tensor<float>& dh0,
                               Tensor<float>& dc0) {
     FR_CHECK(has_reserve_, "seq2seq decoder: backward needs a training forward before it (one backward per forward)");
-    has_reserve_ = false;
     Backend<float>& be = params.backend();
     const long K = long(target_inputs_.size()), H = spec_.hidden_size, L = spec_.num_layers;
     check_shape(dpred.shape(), pred_.shape(), "seq2seq decoder: gradient of the prediction");
-    const size_t in_step = aligned(size_t(N_ * K)), st_step = aligned(state_elems()), out_step = aligned(size_t(N_ * H));
     ensure_shape(be, dstep_, {N_, K});
     ensure_shape(be, dfeed_, {N_, K});
     ensure_shape(be, dout_, {N_, H});
@@ -138,22 +143,13 @@ void Seq2SeqDecoder::backward(ParamStore& params, const Tensor<float>& dpred, Te
         copy_lead_out(be, dpred.data(), t, dstep_.data());
         const bool fed_forward = t + 1 < horizon_ && !truth_[size_t(t + 1)];
         if (fed_forward) be.axpy(dstep_.numel(), 1.0f, dfeed_.data(), dstep_.data());
-        const float* y = outputs_.data() + size_t(t) * out_step;
-        be.linear_backward(N_, int(H), int(K), y, params.values() + head_w_, dstep_.data(), dout_.data(),
-                           params.grads() + head_w_, params.grads() + head_b_);
-
         RnnBackwardArgs<float> a;
-        a.T = 1;
-        a.N = N_;
-        a.x = inputs_.data() + size_t(t) * in_step;
-        a.h0 = h_.data() + size_t(t) * st_step;
-        a.c0 = lstm() ? c_.data() + size_t(t) * st_step : nullptr;
-        a.weights = params.values() + rnn_offset_;
-        a.y = y;
+        point_at_step(a, params, t);
+        be.linear_backward(N_, int(H), int(K), a.y, params.values() + head_w_, dstep_.data(), dout_.data(),
+                           params.grads() + head_w_, params.grads() + head_b_);
         a.dy = dout_.data();
         a.dhn = t + 1 < horizon_ ? dh_[cur].data() : nullptr;  // nothing flows out of the last state
         a.dcn = lstm() && t + 1 < horizon_ ? dc_[cur].data() : nullptr;
-        a.reserve = reserve_.data() + size_t(t) * reserve_step_;
         a.dx = t > 0 && !truth_[size_t(t)] ? dfeed_.data() : nullptr;  // into step t - 1's prediction
         a.dh0 = dh_[1 - cur].data();
         a.dc0 = lstm() ? dc_[1 - cur].data() : nullptr;
@@ -161,6 +157,7 @@ void Seq2SeqDecoder::backward(ParamStore& params, const Tensor<float>& dpred, Te
         be.rnn_backward(spec_, a);
         cur = 1 - cur;
     }
+    has_reserve_ = false;  // one backward per forward (a backend may use the reserve as scratch)
     dh0 = dh_[cur];
     if (lstm()) dc0 = dc_[cur];
 }

@@ -60,6 +60,9 @@ private:
     // Columns [t·K, (t+1)·K) of a [N, horizon·K] matrix ⇄ a contiguous [N, K] block.
     void copy_lead_out(Backend<float>& be, const float* wide, int t, float* narrow);
     void copy_lead_in(Backend<float>& be, const float* narrow, int t, float* wide);
+    // Points a forward's or backward's arguments at step t's slices: input, states before, output, reserve.
+    template <class Args>
+    void point_at_step(Args& a, ParamStore& params, int t);
 
     RnnSpec spec_;
     int horizon_ = 0;
@@ -70,7 +73,8 @@ private:
     int N_ = 0;
     bool has_reserve_ = false;
     std::vector<uint8_t> truth_;
-    size_t reserve_step_ = 0;  // elements of one step's reserve
+    // Elements from one step's slice to the next (each rounded up to 256 bytes) in the buffers below.
+    size_t in_step_ = 0, state_step_ = 0, out_step_ = 0, reserve_step_ = 0;
     Tensor<float> inputs_;     // [horizon, N, K]
     Tensor<float> h_, c_;      // [horizon + 1, L, N, H]: the state before step t at index t
     Tensor<float> outputs_;    // [horizon, N, H] top layer

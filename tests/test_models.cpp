@@ -100,18 +100,17 @@ TEST(Tbptt, GradientsStopAtTheChunkBoundary) {
     EXPECT_GT(rel_error(be->to_host(m.params().grads_tensor()), chunk2), 1e-4);
 }
 
-// Noisy sine: from 16 past values predict the next 4. Loss must fall well below the variance of the
+// Noisy sine: from 16 past values predict the next `horizon`. Loss must fall well below the variance of the
 // signal (0.5) and near the noise floor: learning, not just running.
-double train_sine(CellType cell, int steps) {
-    auto be = make_backend("cpu");
-    Forecaster model(be, {cell, 1, 24, 1, false}, 4, 1);
+double train_on_noisy_sine(Forecaster& model, int horizon, int steps) {
+    auto& be = model.backend();
     OptimizerConfig oc;
     oc.lr = 0.01f;
     auto opt = make_optimizer(model.params(), oc);
     std::mt19937_64 rng(5);
     std::normal_distribution<float> noise(0.0f, 0.05f);
     std::uniform_real_distribution<float> phase(0.0f, 6.2832f);
-    const int T = 16, N = 64, H = 4;
+    const int T = 16, N = 64, H = horizon;
     double last = 0;
     for (int s = 0; s < steps; ++s) {
         std::vector<float> x(T * N), y(N * H);
@@ -120,12 +119,12 @@ double train_sine(CellType cell, int steps) {
             for (int t = 0; t < T; ++t) x[t * N + n] = std::sin(p + 0.4f * t) + noise(rng);
             for (int h = 0; h < H; ++h) y[n * H + h] = std::sin(p + 0.4f * (T + h));
         }
-        auto xt = be->from_host(x, {T, N, 1});
-        auto yt = be->from_host(y, {N, H});
+        auto xt = be.from_host(x, {T, N, 1});
+        auto yt = be.from_host(y, {N, H});
         model.zero_grad();
         auto pred = model.forward(xt, true);
-        auto grad = be->empty(pred.shape());
-        last = be->mse(pred.numel(), pred.data(), yt.data(), grad.data(), 1.0f).loss;
+        auto grad = be.empty(pred.shape());
+        last = be.mse(pred.numel(), pred.data(), yt.data(), grad.data(), 1.0f).loss;
         model.backward(grad);
         clip_grad_norm(model.params(), 1.0);
         opt->step(model.params());
@@ -133,8 +132,18 @@ double train_sine(CellType cell, int steps) {
     return last;
 }
 
+double train_sine(CellType cell, int steps) {
+    Forecaster model(make_backend("cpu"), {cell, 1, 24, 1, false}, 4, 1);
+    return train_on_noisy_sine(model, 4, steps);
+}
+
 TEST(Learning, LstmForecastsANoisySine) { EXPECT_LT(train_sine(CellType::Lstm, 300), 0.02); }
 TEST(Learning, GruForecastsANoisySine) { EXPECT_LT(train_sine(CellType::Gru, 300), 0.02); }
+// The encoder-decoder, free running: one lead time per decoder step, 6 ahead.
+TEST(Learning, Seq2SeqGruForecastsANoisySine) {
+    Forecaster model(make_backend("cpu"), {CellType::Gru, 1, 24, 1, false}, Seq2SeqShape{6, {0}}, 1);
+    EXPECT_LT(train_on_noisy_sine(model, 6, 300), 0.02);
+}
 
 TEST(Learning, LanguageModelMemorisesATinySequence) {
     // A repeating token pattern learned to near-zero cross-entropy with truncated BPTT.

@@ -1,10 +1,9 @@
 // The encoder-decoder (seq2seq) Forecaster: agreement with the same model written in PyTorch 1.13 (predictions
 // and every parameter gradient, free running and with teacher forcing; goldens from
 // tests/fixtures/make_seq2seq_fixtures.py in float64), on the CPU backend and on every GPU backend present;
-// checkpoints; errors; learning.
+// checkpoints; errors. (Learning: tests/test_models.cpp.)
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <functional>
 #include <memory>
 #include <random>
@@ -15,25 +14,16 @@
 #include "core/safetensors.h"
 #include "models/checkpoint.h"
 #include "models/model.h"
-#include "models/optimizer.h"
 #include "tests/test_support.h"
 
 namespace fusedrnn {
 namespace {
 
-namespace fs = std::filesystem;
 using testing::rel_error;
 
 const std::string kFixtureDir = FUSEDRNN_SOURCE_DIR "/tests/fixtures/torch_seq2seq";
 
-std::vector<std::string> fixture_names() {
-    std::vector<std::string> names;
-    if (fs::is_directory(kFixtureDir))
-        for (const auto& e : fs::directory_iterator(kFixtureDir))
-            if (e.path().extension() == ".safetensors") names.push_back(e.path().stem().string());
-    std::sort(names.begin(), names.end());
-    return names;
-}
+std::vector<std::string> fixture_names() { return testing::file_stems(kFixtureDir, ".safetensors"); }
 
 std::vector<int> int_list(const std::string& s) {
     std::vector<int> v;
@@ -115,9 +105,7 @@ TEST_P(TorchSeq2Seq, CpuFloat) {
 }
 
 TEST_P(TorchSeq2Seq, GpuBackendsFloat) {
-    std::vector<std::string> gpu;
-    for (const auto& name : available_backends())
-        if (name != "cpu") gpu.push_back(name);
+    const std::vector<std::string> gpu = testing::gpu_backend_names();
     if (gpu.empty()) GTEST_SKIP() << "no GPU backend available in this process (no GPU, or built without CUDA)";
     const Fixture f = load_fixture(GetParam());
     for (const auto& name : gpu) {
@@ -181,39 +169,6 @@ TEST(Seq2SeqForecaster, BadShapesAreClearErrors) {
     c["decoder"] = "attention";
     EXPECT_NE(what_of([&] { Forecaster::from_config(be, c); }).find("unknown forecaster decoder 'attention'"),
               std::string::npos);
-}
-
-// From 16 past values of a noisy sine predict the next 6, one lead time per decoder step, free running: the
-// loss falls well below the signal's variance (0.5), to near the noise floor.
-TEST(Seq2SeqForecaster, LearnsANoisySineFreeRunning) {
-    auto be = make_backend("cpu");
-    Forecaster model(be, {CellType::Gru, 1, 24, 1, false}, Seq2SeqShape{6, {0}}, 1);
-    OptimizerConfig oc;
-    oc.lr = 0.01f;
-    auto opt = make_optimizer(model.params(), oc);
-    std::mt19937_64 rng(5);
-    std::normal_distribution<float> noise(0.0f, 0.05f);
-    std::uniform_real_distribution<float> phase(0.0f, 6.2832f);
-    const int T = 16, N = 64, H = 6;
-    double loss = 0;
-    for (int s = 0; s < 300; ++s) {
-        std::vector<float> x(T * N), y(N * H);
-        for (int n = 0; n < N; ++n) {
-            const float p = phase(rng);
-            for (int t = 0; t < T; ++t) x[t * N + n] = std::sin(p + 0.4f * t) + noise(rng);
-            for (int h = 0; h < H; ++h) y[n * H + h] = std::sin(p + 0.4f * (T + h));
-        }
-        auto xt = be->from_host(x, {T, N, 1});
-        auto yt = be->from_host(y, {N, H});
-        model.zero_grad();
-        auto pred = model.forward(xt, true);
-        auto grad = be->empty(pred.shape());
-        loss = be->mse(pred.numel(), pred.data(), yt.data(), grad.data(), 1.0f).loss;
-        model.backward(grad);
-        clip_grad_norm(model.params(), 1.0);
-        opt->step(model.params());
-    }
-    EXPECT_LT(loss, 0.02);
 }
 
 }  // namespace

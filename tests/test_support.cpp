@@ -6,6 +6,8 @@
 #include <sstream>
 #include <system_error>
 
+#include "core/backend.h"
+
 namespace fusedrnn::testing {
 
 uint64_t test_seed() {
@@ -25,6 +27,21 @@ std::string data_dir() {
     if (const char* env = std::getenv("FUSEDRNN_DATA")) dir = env;
     else dir = source_dir() + "/../shared/data";
     return fs::is_directory(dir) ? fs::canonical(dir).string() : std::string();
+}
+
+std::vector<std::string> file_stems(const std::string& dir, const std::string& extension) {
+    std::vector<std::string> names;
+    if (std::filesystem::is_directory(dir))
+        for (const auto& e : std::filesystem::directory_iterator(dir))
+            if (e.path().extension() == extension) names.push_back(e.path().stem().string());
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::vector<std::string> gpu_backend_names() {
+    std::vector<std::string> gpu = available_backends();
+    gpu.erase(std::remove(gpu.begin(), gpu.end(), "cpu"), gpu.end());
+    return gpu;
 }
 
 std::string temp_dir() {

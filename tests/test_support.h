@@ -60,6 +60,10 @@ std::string error_of(F&& f) {
 // absent. Tests that need it call FUSEDRNN_REQUIRE_DATA(sub) and skip with a message otherwise.
 std::string data_dir();
 std::string source_dir();
+// The names without extension of the files in `dir` ending in `extension`, sorted ({} when dir is absent).
+std::vector<std::string> file_stems(const std::string& dir, const std::string& extension);
+// The backends of this process other than "cpu" ({} without a GPU or without CUDA in the build).
+std::vector<std::string> gpu_backend_names();
 // A fresh empty temporary directory, removed at process exit.
 std::string temp_dir();
 // The whole file as bytes ("" when it cannot be read; tests compare or parse it next).

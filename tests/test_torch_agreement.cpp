@@ -27,14 +27,7 @@ using testing::rel_error;
 
 const std::string kFixtureDir = FUSEDRNN_SOURCE_DIR "/tests/fixtures/torch";
 
-std::vector<std::string> fixture_names() {
-    std::vector<std::string> names;
-    if (fs::is_directory(kFixtureDir))
-        for (const auto& e : fs::directory_iterator(kFixtureDir))
-            if (e.path().extension() == ".safetensors") names.push_back(e.path().stem().string());
-    std::sort(names.begin(), names.end());
-    return names;
-}
+std::vector<std::string> fixture_names() { return testing::file_stems(kFixtureDir, ".safetensors"); }
 
 struct Fixture {
     SafetensorsFile file;
@@ -157,9 +150,7 @@ TEST_P(TorchAgreement, CpuFloat) {
 
 // The same goldens on the GPU backends (fused kernels and cuDNN) where a GPU is present.
 TEST_P(TorchAgreement, GpuBackendsFloat) {
-    std::vector<std::string> gpu;
-    for (const auto& name : available_backends())
-        if (name != "cpu") gpu.push_back(name);
+    const std::vector<std::string> gpu = testing::gpu_backend_names();
     if (gpu.empty()) GTEST_SKIP() << "no GPU backend available in this process (no GPU, or built without CUDA)";
     const Fixture f = load_fixture(GetParam());
     for (const auto& name : gpu) {
