@@ -54,7 +54,7 @@ public:
     void backward(ParamStore& params, const Tensor<float>& dpred, Tensor<float>& dh0, Tensor<float>& dc0);
 
 private:
-    bool lstm() const { return spec_.cell == CellType::Lstm; }
+    bool lstm() const { return has_cell_state(spec_.cell); }
     size_t state_elems() const { return size_t(spec_.num_layers) * size_t(N_) * size_t(spec_.hidden_size); }
     void first_input(Backend<float>& be, const Tensor<float>& x_last);
     // Columns [t·K, (t+1)·K) of a [N, horizon·K] matrix ⇄ a contiguous [N, K] block.
