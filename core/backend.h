@@ -92,6 +92,10 @@ public:
     // For the small per-step uploads of a training loop (a batch's window starts).
     virtual void copy_from_host_async(void* dst, const void* src, size_t bytes) { copy_from_host(dst, src, bytes); }
     virtual void synchronize() {}
+    // Makes this backend's device the calling thread's current one (a GPU backend: cudaSetDevice). Every op
+    // works from any thread regardless (a GPU backend switches to its device and back per op); a thread that
+    // drives one backend (a data-parallel worker, models/data_parallel.h) calls this once to spare the switches.
+    virtual void make_current() {}
 
     Tensor<S> from_host(const std::vector<S>& v, const Shape& shape);
     // Takes the vector: a host backend adopts its buffer (no copy, so a dataset the size of host memory
@@ -234,14 +238,16 @@ std::vector<S> Backend<S>::to_host(const Tensor<S>& t) {
 
 // ---- registry ----------------------------------------------------------------------------------
 // Creates a backend by name: "cpu", "cuda", "cudnn", "auto". Throws Error naming the available ones
-// (and why a GPU backend is unavailable: not compiled in, or no device present).
-std::shared_ptr<Backend<float>> make_backend(const std::string& name);
+// (and why a GPU backend is unavailable: not compiled in, or no device present). `device`: which GPU
+// (cuda:<device>; an error when there is no such GPU); the CPU backend ignores it.
+std::shared_ptr<Backend<float>> make_backend(const std::string& name, int device = 0);
 std::shared_ptr<Backend<double>> make_backend_f64(const std::string& name);
 // Names of backends usable in this process (e.g. {"cpu"} on a machine with no GPU).
 std::vector<std::string> available_backends();
 bool gpu_available();
+int gpu_count();  // CUDA devices this process sees (0 without CUDA support or a GPU)
 
-using BackendFactory = std::shared_ptr<Backend<float>> (*)();
+using BackendFactory = std::shared_ptr<Backend<float>> (*)(int device);
 // Called by the CUDA module at start-up (see cuda/register.cpp).
 void register_backend(const std::string& name, BackendFactory factory);
 

@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/error.h"
+#include "core/gradient_sum.h"
 
 namespace fusedrnn {
 
@@ -26,6 +28,7 @@ namespace {
 struct Registry {
     std::mutex mutex;
     std::map<std::string, BackendFactory> factories;
+    GradientSumFactory nccl = nullptr;
     int gpu_count = 0;
     std::string gpu_note = "this build has no CUDA support (configure with -DFUSEDRNN_CUDA=ON)";
 };
@@ -57,7 +60,41 @@ void register_backend(const std::string& name, BackendFactory factory) {
     r.factories[name] = factory;
 }
 
+void register_nccl_gradient_sum(GradientSumFactory factory) {
+    Registry& r = raw_registry();  // as register_backend
+    std::lock_guard<std::mutex> lock(r.mutex);
+    r.nccl = factory;
+}
+
+std::unique_ptr<GradientSum> make_gradient_sum(const std::vector<Backend<float>*>& backends, std::string* why_not) {
+    FR_CHECK(!backends.empty(), "a gradient sum needs at least one rank");
+    if (why_not) why_not->clear();
+    int gpus = 0;
+    bool distinct = true;
+    for (size_t i = 0; i < backends.size(); ++i) {
+        if (backends[i]->device().is_cpu()) continue;
+        ++gpus;
+        for (size_t j = 0; j < i; ++j) distinct = distinct && backends[j]->device().index != backends[i]->device().index;
+    }
+    if (gpus == 0) return make_host_gradient_sum(backends);
+    Registry& r = registry();
+    GradientSumFactory nccl = nullptr;
+    {
+        std::lock_guard<std::mutex> lock(r.mutex);
+        nccl = r.nccl;
+    }
+    std::string reason;
+    if (size_t(gpus) < backends.size()) reason = "the ranks mix CPU and GPU backends";
+    else if (!distinct) reason = "two ranks share a GPU (NCCL needs one rank per device)";
+    else if (!nccl) reason = "this build has no NCCL (nccl.h and libnccl were not found when it was configured)";
+    if (reason.empty()) return nccl(backends);
+    if (why_not) *why_not = reason;
+    return make_host_gradient_sum(backends);
+}
+
 bool gpu_available() { return registry().gpu_count > 0; }
+
+int gpu_count() { return registry().gpu_count; }
 
 std::vector<std::string> available_backends() {
     Registry& r = registry();
@@ -67,7 +104,7 @@ std::vector<std::string> available_backends() {
     return names;
 }
 
-std::shared_ptr<Backend<float>> make_backend(const std::string& name) {
+std::shared_ptr<Backend<float>> make_backend(const std::string& name, int device) {
     if (name == "cpu") return make_cpu_backend_f32();  // without probing for GPUs (no CUDA initialisation)
     Registry& r = registry();
     std::string wanted = name;
@@ -76,7 +113,11 @@ std::shared_ptr<Backend<float>> make_backend(const std::string& name) {
     {
         std::lock_guard<std::mutex> lock(r.mutex);
         auto it = r.factories.find(wanted);
-        if (it != r.factories.end()) return it->second();
+        if (it != r.factories.end()) {
+            FR_CHECK(device >= 0 && device < r.gpu_count, "backend '{}': there is no GPU cuda:{} (this machine has {})",
+                     wanted, device, r.gpu_count);
+            return it->second(device);
+        }
     }
     if (wanted == "cuda" || wanted == "cudnn")
         FR_FAIL("backend '{}' is not available: {}", wanted, r.gpu_note);

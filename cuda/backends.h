@@ -3,7 +3,10 @@
 
 #include <memory>
 
+#include <vector>
+
 #include "core/backend.h"
+#include "core/gradient_sum.h"
 
 namespace fusedrnn::gpu {
 
@@ -11,5 +14,9 @@ namespace fusedrnn::gpu {
 std::shared_ptr<Backend<float>> make_fused_backend(int device = 0);
 // "cudnn": cuDNN 9's RNN API, the reference (cuda/cudnn_backend.cpp).
 std::shared_ptr<Backend<float>> make_cudnn_backend(int device = 0);
+
+// The data-parallel gradient sum over NCCL, one rank per GPU backend (cuda/nccl_gradient_sum.cpp; only in
+// builds with NCCL, FUSEDRNN_WITH_NCCL).
+std::unique_ptr<GradientSum> make_nccl_gradient_sum(const std::vector<Backend<float>*>& backends);
 
 }  // namespace fusedrnn::gpu

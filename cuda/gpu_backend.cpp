@@ -128,6 +128,9 @@ void GpuBackend::copy_from_host_async(void* dst, const void* src, size_t bytes) 
     ctx_.upload(dst, src, bytes);
 }
 
+// Every op guards its device anyway (ctx_.guard()); a thread that has made it current pays no switch per op.
+void GpuBackend::make_current() { FR_CUDA_CHECK(cudaSetDevice(ctx_.device())); }
+
 void GpuBackend::synchronize() {
     auto g = ctx_.guard();
     ctx_.synchronize();

@@ -31,6 +31,9 @@ public:
     explicit GpuBackend(int device);
 
     Device device() const override { return Device{DeviceType::CUDA, ctx_.device()}; }
+    // The device, stream and library handles (for code that queues work of its own in order with the
+    // backend's, e.g. the NCCL gradient sum).
+    const GpuContext& context() const { return ctx_; }
 
     std::shared_ptr<Storage> allocate(size_t bytes) override;
     void copy_from_host(void* dst, const void* src, size_t bytes) override;
@@ -40,6 +43,7 @@ public:
                         size_t rows) override;
     void copy_from_host_async(void* dst, const void* src, size_t bytes) override;
     void synchronize() override;
+    void make_current() override;
 
     void fill(size_t n, float* x, float value) override;
     void scale(size_t n, float* x, float alpha) override;

@@ -2,13 +2,14 @@
 #include <cuda_runtime_api.h>
 
 #include "core/backend.h"
+#include "core/gradient_sum.h"
 #include "cuda/backends.h"
 
 namespace fusedrnn {
 
 namespace {
-std::shared_ptr<Backend<float>> make_cuda() { return gpu::make_fused_backend(0); }
-std::shared_ptr<Backend<float>> make_cudnn() { return gpu::make_cudnn_backend(0); }
+std::shared_ptr<Backend<float>> make_cuda(int device) { return gpu::make_fused_backend(device); }
+std::shared_ptr<Backend<float>> make_cudnn(int device) { return gpu::make_cudnn_backend(device); }
 }  // namespace
 
 // Returns the number of CUDA devices; 0 (never an exception) when there is no driver or no device —
@@ -23,6 +24,9 @@ int register_cuda_backends() {
     if (count <= 0) return 0;
     register_backend("cuda", &make_cuda);
     register_backend("cudnn", &make_cudnn);
+#ifdef FUSEDRNN_WITH_NCCL
+    register_nccl_gradient_sum(&gpu::make_nccl_gradient_sum);
+#endif
     return count;
 }
 

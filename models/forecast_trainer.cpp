@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <cstring>
 #include <memory>
 
 #include "core/data/rng.h"
@@ -184,6 +185,75 @@ ForecastTrainer::ForecastTrainer(Forecaster& model, Optimizer& optimizer, const 
              model_.outputs(), data_.window.horizon, K);
     FR_CHECK(model_.spec().input_size == data_.F, "model takes {} input variables, data has {}",
              model_.spec().input_size, data_.F);
+    ranks_.resize(1);
+    ranks_[0].model = &model_;
+    ranks_[0].opt = &opt_;
+    ranks_[0].data = &data_;
+}
+
+ForecastTrainer::~ForecastTrainer() = default;
+
+void ForecastTrainer::add_replicas(const std::vector<Replica>& replicas, RankRunner::Threads threads) {
+    FR_CHECK(ranks_.size() == 1, "add_replicas: this trainer already has {} ranks", ranks_.size());
+    if (replicas.empty()) return;
+    const int R = int(replicas.size()) + 1;
+    FR_CHECK(o_.batch % R == 0, "--batch {} does not split evenly over {} data-parallel ranks: use a multiple of {}",
+             o_.batch, R, R);
+    std::vector<Backend<float>*> backends{&model_.backend()};
+    for (size_t i = 0; i < replicas.size(); ++i) {
+        const Replica& r = replicas[i];
+        const size_t rank = i + 1;
+        FR_CHECK(r.model && r.optimizer && r.data, "data-parallel rank {}: a model, an optimizer and a dataset are "
+                 "needed", rank);
+        FR_CHECK(r.model->config() == model_.config(), "data-parallel rank {} holds a different model ({}) than rank "
+                 "0 ({})", rank, r.model->config().dump(), model_.config().dump());
+        FR_CHECK(r.optimizer->config().name == opt_.config().name, "data-parallel rank {} uses optimizer {}, rank 0 {}",
+                 rank, r.optimizer->config().name, opt_.config().name);
+        // Only the training windows matter (rank 0 validates alone): the batch's window starts index them.
+        const ForecastDataset& d = *r.data;
+        const bool same_windows = d.F == data_.F && d.target_cols == data_.target_cols &&
+                                  d.window.span() == data_.window.span() &&
+                                  d.series.numel() == data_.series.numel() && d.starts[0].size() == data_.starts[0].size();
+        FR_CHECK(same_windows, "data-parallel rank {} was given other data than rank 0 (variables, targets, window, "
+                 "rows or training windows differ)", rank);
+        backends.push_back(&r.model->backend());
+        Rank k;
+        k.model = r.model;
+        k.opt = r.optimizer;
+        k.data = r.data;
+        ranks_.push_back(std::move(k));
+    }
+    runner_ = std::make_unique<RankRunner>(backends, threads);
+    gradient_sum_ = make_gradient_sum(backends);
+}
+
+void ForecastTrainer::run_ranks(const std::function<void(int)>& fn) {
+    if (runner_) runner_->run(fn);
+    else fn(0);
+}
+
+void ForecastTrainer::sync_replicas() {
+    if (ranks_.size() == 1) return;
+    const std::vector<float> values = model_.params().values_to_host();
+    const auto state = opt_.state_to_host();
+    for (size_t r = 1; r < ranks_.size(); ++r) {
+        ranks_[r].model->params().values_from_host(values);
+        ranks_[r].opt->state_from_host(state, opt_.steps());
+        ranks_[r].opt->set_lr(opt_.lr());
+    }
+}
+
+void ForecastTrainer::check_replicas_agree(int epoch) {
+    if (ranks_.size() == 1) return;
+    const std::vector<float> ref = model_.params().values_to_host();
+    for (size_t r = 1; r < ranks_.size(); ++r) {
+        const std::vector<float> v = ranks_[r].model->params().values_to_host();
+        size_t differ = 0;
+        for (size_t i = 0; i < v.size(); ++i) differ += std::memcmp(&v[i], &ref[i], sizeof(float)) != 0;
+        FR_CHECK(differ == 0, "data parallelism: after epoch {} the parameters of rank {} differ from rank 0's in {} of "
+                 "{} values; the gradient sum ({}) or an update is not the same on every rank", epoch, r, differ,
+                 v.size(), gradient_sum_name());
+    }
 }
 
 double ForecastTrainer::loss_on(const data::WindowStarts& starts) { return mean_loss(starts, nullptr); }
@@ -228,7 +298,8 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     // step st.steps_done with exactly the batches it would have seen.
     const data::BatchSampler sampler(data_.starts[0], o_.batch, data::BatchSampler::Order::Shuffled, o_.seed);
     const long steps = st.steps, pass_steps = steps_per_pass();
-    step_results_.reset(be, kStepSlots, kReadBackSteps);
+    for (Rank& k : ranks_) k.results.reset(k.model->backend(), kStepSlots, kReadBackSteps);
+    const int R = ranks();
     std::vector<int64_t> order;
     std::vector<int> queued_batch;  // batch sizes of the steps queued since the last read-back
     const auto t0 = Clock::now();
@@ -239,10 +310,18 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     const bool params_finite = be.all_finite(params.size(), params.values());
     double last_norm = 0;
 
-    // Folds the queued steps' results into st, in step order; stops at the first non-finite one.
+    // Folds the queued steps' results into st, in step order; stops at the first non-finite one. With several
+    // ranks a step's loss is the mean of theirs (equal slices); the norms are the same on every rank.
     auto read_back = [&]() {
         if (queued_batch.empty()) return;
-        const std::vector<double> r = step_results_.take(be);
+        std::vector<double> r = ranks_[0].results.take(be);
+        if (R > 1) {
+            for (int k = 1; k < R; ++k) {
+                const std::vector<double> other = ranks_[size_t(k)].results.take(ranks_[size_t(k)].model->backend());
+                for (size_t i = 0; i < queued_batch.size(); ++i) r[i * kStepSlots + kLossSlot] += other[i * kStepSlots + kLossSlot];
+            }
+            for (size_t i = 0; i < queued_batch.size(); ++i) r[i * kStepSlots + kLossSlot] /= R;
+        }
         for (size_t i = 0; i < queued_batch.size(); ++i) {
             const double* step = r.data() + i * kStepSlots;
             const long s = st.steps_done;  // the step these results are from
@@ -269,22 +348,23 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     for (long s = st.steps_done; s < steps; ++s) {
         const auto [pass, batch] = pass_and_batch(st.epoch, s);
         const int B = sampler.batch(pass, batch, order);
-        gather(be, data_, order.data(), B, starts_dev_, x_, y_);
         if (o_.lr_cosine) opt_.set_lr(cosine_lr(global_step(st.epoch, s)));
-        double* results = step_results_.next();
-        model_.zero_grad();
-        Tensor<float> pred = model_.forward(x_, true, teacher_for_step(global_step(st.epoch, s)));
-        ensure_shape(be, grad_, pred.shape());
-        be.mse_into(pred.numel(), pred.data(), y_.data(), grad_.data(), 1.0f, results + kLossSlot);
-        model_.backward(grad_);
-        queue_update(params, &opt_, o_.clip, results + kGradNorm2Slot, results + kParamNorm2Slot);
+        const bool teacher = draw_teacher_forcing(global_step(st.epoch, s));
+        // Rank k trains on windows [k·B/R, (k+1)·B/R) of the batch (full batches: B is --batch, a multiple of R).
+        run_ranks([&](int k) { forward_backward(k, order.data() + size_t(k) * size_t(B / R), B / R, teacher); });
+        if (gradient_sum_) {
+            std::vector<float*> grads;
+            for (Rank& k : ranks_) grads.push_back(k.model->params().grads());
+            gradient_sum_->sum(grads, params.size());
+        }
+        run_ranks([&](int k) { update(k); });
         queued_batch.push_back(B);
 
         const bool last = s + 1 == steps;
         const bool stop = o_.stop_requested && o_.stop_requested();
         const bool save_due = o_.checkpoint_seconds > 0 && seconds_since(last_save) >= o_.checkpoint_seconds;
         const bool report_due = on_progress && (seconds_since(last_report) > 0.5 || last);
-        if (step_results_.full() || last || stop || save_due || report_due) read_back();
+        if (ranks_[0].results.full() || last || stop || save_due || report_due) read_back();
         if (stop) save_and_stop(st, "");
         if (save_due) {
             save(last_path_, true, &st);
@@ -314,6 +394,27 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     rec.windows_per_s = double(st.windows) / std::max(st.seconds, 1e-9);
 }
 
+// Rank k's share of a training step: its B windows of the batch forward and backward, the loss into its step
+// slots. Each rank's loss gradient is scaled by 1/ranks, so the summed gradient is that of the whole batch's mean.
+void ForecastTrainer::forward_backward(int rank, const int64_t* starts, int B, bool teacher) {
+    Rank& k = ranks_[size_t(rank)];
+    Backend<float>& be = k.model->backend();
+    gather(be, *k.data, starts, B, k.starts_dev, k.x, k.y);
+    k.step = k.results.next();
+    k.model->zero_grad();
+    k.teacher.y = &k.y;
+    Tensor<float> pred = k.model->forward(k.x, true, teacher ? &k.teacher : nullptr);
+    ensure_shape(be, k.grad, pred.shape());
+    be.mse_into(pred.numel(), pred.data(), k.y.data(), k.grad.data(), 1.0f / float(ranks()), k.step + kLossSlot);
+    k.model->backward(k.grad);
+}
+
+void ForecastTrainer::update(int rank) {
+    Rank& k = ranks_[size_t(rank)];
+    if (rank > 0) k.opt->set_lr(opt_.lr());  // the schedules run on rank 0's optimizer
+    queue_update(k.model->params(), k.opt, o_.clip, k.step + kGradNorm2Slot, k.step + kParamNorm2Slot);
+}
+
 // The cause of a non-finite loss or gradient norm at step s: the step's batch is gathered again to look at it
 // (the steps queued after it have overwritten the buffers; the run stops here, so that is harmless). An Inf in
 // the input can leave the loss finite (saturated gates) and only the gradient non-finite.
@@ -324,8 +425,9 @@ void ForecastTrainer::throw_nonfinite(const char* quantity, double value, int ep
     std::vector<int64_t> order;
     const auto [pass, batch] = pass_and_batch(epoch, s);
     const int B = sampler.batch(pass, batch, order);
-    gather(be, data_, order.data(), B, starts_dev_, x_, y_);
-    const bool bad_input = !be.all_finite(x_.numel(), x_.data()) || !be.all_finite(y_.numel(), y_.data());
+    Rank& k = ranks_[0];
+    gather(be, data_, order.data(), B, k.starts_dev, k.x, k.y);
+    const bool bad_input = !be.all_finite(k.x.numel(), k.x.data()) || !be.all_finite(k.y.numel(), k.y.data());
     const bool is_loss = std::string(quantity) == "loss";
     throw NumericError(fmt::format(
         "{} is {} at epoch {} step {}/{}: {}", quantity, value, epoch, s + 1, steps,
@@ -340,24 +442,25 @@ void ForecastTrainer::throw_nonfinite(const char* quantity, double value, int ep
 // every kReadBackSteps batches, summed in batch order.
 double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochState* st) {
     Backend<float>& be = model_.backend();
-    step_results_.reset(be, 1, kReadBackSteps);
+    Rank& k = ranks_[0];  // rank 0 validates alone
+    k.results.reset(be, 1, kReadBackSteps);
     double sum = 0;
     long n = 0;
     std::vector<int64_t> host;
     std::vector<int> queued_batch;
     auto read_back = [&]() {
         if (queued_batch.empty()) return;
-        const std::vector<double> r = step_results_.take(be);
+        const std::vector<double> r = k.results.take(be);
         for (size_t i = 0; i < queued_batch.size(); ++i) sum += r[i] * queued_batch[i];
         queued_batch.clear();
     };
     for (size_t i = 0; i < starts.size(); i += size_t(o_.batch)) {
         const int B = int(std::min(starts.size() - i, size_t(o_.batch)));
-        gather_range(be, data_, starts, i, B, host, starts_dev_, x_, y_);
-        Tensor<float> pred = model_.forward(x_, false);
-        be.mse_into(pred.numel(), pred.data(), y_.data(), nullptr, 1.0f, step_results_.next());
+        gather_range(be, data_, starts, i, B, host, k.starts_dev, k.x, k.y);
+        Tensor<float> pred = model_.forward(k.x, false);
+        be.mse_into(pred.numel(), pred.data(), k.y.data(), nullptr, 1.0f, k.results.next());
         queued_batch.push_back(B);
-        if (step_results_.full()) read_back();
+        if (k.results.full()) read_back();
         n += B;
         if (on_eval_progress) on_eval_progress(size_t(n), starts.size());
         if (st && o_.stop_requested && o_.stop_requested()) save_and_stop(*st, " (during validation)");
@@ -403,15 +506,15 @@ void ForecastTrainer::save_and_stop(const EpochState& st, const char* where) {
                                   st.steps_done, st.steps, where, last_path_));
 }
 
-const TeacherForcing* ForecastTrainer::teacher_for_step(long g) {
-    if (o_.teacher_forcing <= 0) return nullptr;
+bool ForecastTrainer::draw_teacher_forcing(long g) {
+    if (o_.teacher_forcing <= 0) return false;
     const int horizon = data_.window.horizon;
-    teacher_.y = &y_;
-    teacher_.use_truth.assign(size_t(horizon), 0);
+    std::vector<uint8_t> use_truth(size_t(horizon), 0);
     // A stream of its own (not the sampler's): the same (seed, step) gives the same lead times on every run.
     data::Rng rng(data::mix64(data::mix64(o_.seed, 0x7eac4e5ull), uint64_t(g)));
-    for (int t = 1; t < horizon; ++t) teacher_.use_truth[size_t(t)] = rng.uniform() < o_.teacher_forcing;
-    return &teacher_;
+    for (int t = 1; t < horizon; ++t) use_truth[size_t(t)] = rng.uniform() < o_.teacher_forcing;
+    for (Rank& k : ranks_) k.teacher.use_truth = use_truth;  // the same lead times on every rank
+    return true;
 }
 
 // What decides the batches and the rate of every later step must not change on resume (fields absent
@@ -493,6 +596,7 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
         }
         if (resumed_.epoch == 0 && o_.patience > 0 && bad_epochs_ >= o_.patience) return history_;
     }
+    sync_replicas();  // every rank starts from rank 0's state (fresh, or as resumed)
     const int first_epoch = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;
     for (int epoch = first_epoch; epoch <= o_.epochs; ++epoch) {
         EpochState st;
@@ -509,6 +613,7 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
         rec.lr = opt_.lr();
         try {
             train_epoch(st, rec);
+            check_replicas_agree(epoch);
             rec.val_loss = mean_loss(data_.starts[1], &st);
         } catch (const OutOfDeviceMemory& e) {  // the activations and gradients of one batch did not fit
             throw OutOfDeviceMemory(fmt::format("training {} at batch {}: {}. Use a smaller --batch or model, or "

@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,8 +21,10 @@
 #include "core/data/dataset.h"
 #include "core/data/extremes.h"
 #include "core/data/windows.h"
+#include "core/gradient_sum.h"
 #include "models/forecast_metrics.h"
 #include "models/model.h"
+#include "models/data_parallel.h"
 #include "models/device_scalars.h"
 #include "models/optimizer.h"
 
@@ -121,9 +124,29 @@ data::WindowStarts evenly_spaced_subset(const data::WindowStarts& starts, size_t
 // WEATHER-5K scale would otherwise be silent for minutes).
 using EvalProgress = std::function<void(size_t windows_done, size_t windows_total)>;
 
+// One more rank of data-parallel training: a model of the same configuration, its optimizer, and the same
+// dataset, all on the rank's own backend (its own GPU).
+struct Replica {
+    Forecaster* model = nullptr;
+    Optimizer* optimizer = nullptr;
+    const ForecastDataset* data = nullptr;
+};
+
 class ForecastTrainer {
 public:
     ForecastTrainer(Forecaster& model, Optimizer& optimizer, const ForecastDataset& data, TrainOptions options);
+    ~ForecastTrainer();
+
+    // Data parallelism: the constructor's model is rank 0, `replicas` are ranks 1, 2, ... Every training batch
+    // is split evenly over the ranks (so --batch must be a multiple of their number), each rank computes the
+    // gradient of its slice, the gradients are summed (NCCL between GPUs; core/gradient_sum.h) and every rank
+    // takes the same optimizer step from the same parameters, so the result is that of one model trained on
+    // the whole batch, up to the order of the sums. Rank 0 validates and writes the checkpoints; fit() starts
+    // every rank from rank 0's parameters and optimizer state (also on --resume) and checks after every epoch
+    // that the ranks still agree to the bit. Call before fit().
+    void add_replicas(const std::vector<Replica>& replicas, RankRunner::Threads threads = RankRunner::Threads::Auto);
+    int ranks() const { return int(ranks_.size()); }
+    std::string gradient_sum_name() const { return gradient_sum_ ? gradient_sum_->name() : "none"; }
 
     std::function<void(const Progress&)> on_progress;      // called every few steps
     std::function<void(const EpochRecord&)> on_epoch;      // called after each epoch
@@ -179,13 +202,31 @@ private:
     int bad_epochs_ = 0;
     float base_lr_ = 0;   // the rate a cosine schedule starts from (the optimizer's at the start of the run)
     EpochState resumed_;  // epoch in progress read from last.safetensors (epoch 0 = none)
-    // The lead times of global step g that take the observed value (teacher forcing), into teacher_.
-    const TeacherForcing* teacher_for_step(long g);
+    // Draws which lead times of global step g take the observed value (teacher forcing) into every rank's
+    // teacher; false when the step runs free.
+    bool draw_teacher_forcing(long g);
+    // The step's work on each rank: its slice of the batch forward and backward, then (after the gradient sum)
+    // the update.
+    void forward_backward(int rank, const int64_t* starts, int B, bool teacher);
+    void update(int rank);
+    void run_ranks(const std::function<void(int)>& fn);
+    void sync_replicas();                  // rank 0's parameters and optimizer state to every other rank
+    void check_replicas_agree(int epoch);  // throws if some rank's parameters differ from rank 0's
 
-    Tensor<float> x_, y_, grad_;
-    TeacherForcing teacher_;
-    Tensor<int64_t> starts_dev_;
-    StepResults step_results_;  // per-step results awaiting read-back (see train_epoch)
+    // A rank's model and its buffers; ranks_[0] is the constructor's model.
+    struct Rank {
+        Forecaster* model = nullptr;
+        Optimizer* opt = nullptr;
+        const ForecastDataset* data = nullptr;
+        Tensor<float> x, y, grad;
+        Tensor<int64_t> starts_dev;
+        TeacherForcing teacher;
+        StepResults results;     // per-step results awaiting read-back (see train_epoch)
+        double* step = nullptr;  // this step's slots in `results`
+    };
+    std::vector<Rank> ranks_;
+    std::unique_ptr<RankRunner> runner_;         // with replicas only
+    std::unique_ptr<GradientSum> gradient_sum_;  // with replicas only
 };
 
 // Persistence baselines: Last repeats each target's last observed input value for the whole horizon;

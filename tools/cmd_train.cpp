@@ -43,6 +43,7 @@ struct TrainCmd {
     OptimizerConfig opt;
     TrainOptions train;
     std::string backend = "auto";
+    int data_parallel = 1;
     int eval_batch = 4096;
     long eval_windows = 0;
     double checkpoint_minutes = 10;
@@ -59,6 +60,20 @@ data::SplitSpec resolve_split(const TrainCmd& c) {
         return data::SplitSpec::years(first, last - 2, last - 1, last - 1, last, last);
     }
     return data::SplitSpec::fractions(0.7, 0.15);
+}
+
+// The model the flags ask for (the same for every data-parallel rank).
+struct ForecasterShape {
+    bool seq2seq = false;
+    int horizon = 0;
+    std::vector<int32_t> target_cols;
+    int targets = 0;
+};
+
+std::unique_ptr<Forecaster> make_forecaster(const std::shared_ptr<Backend<float>>& backend, const RnnSpec& spec,
+                                            const ForecasterShape& shape, uint64_t seed) {
+    if (shape.seq2seq) return std::make_unique<Forecaster>(backend, spec, Seq2SeqShape{shape.horizon, shape.target_cols}, seed);
+    return std::make_unique<Forecaster>(backend, spec, shape.horizon * shape.targets, seed);
 }
 
 void write_log_csv(const std::string& path, const std::vector<EpochRecord>& h) {
@@ -79,8 +94,18 @@ void run(TrainCmd& c) {
     if (c.stats == "weather5k") dc.stats = data::NormStats::weather5k();
     else FR_CHECK(c.stats == "train", "--stats must be 'train' or 'weather5k', got '{}'", c.stats);
 
-    // The backend first: an unavailable GPU should fail in a second, not after minutes of data loading.
+    // The backends first: an unavailable GPU should fail in a second, not after minutes of data loading.
     auto backend = make_backend(c.backend);
+    // --data-parallel N: rank r on cuda:r (or N CPU replicas). Rank 0 is `backend`.
+    std::vector<std::shared_ptr<Backend<float>>> replica_backends;
+    if (c.data_parallel > 1) {
+        const bool gpu = !backend->device().is_cpu();
+        FR_CHECK(!gpu || c.data_parallel <= gpu_count(), "--data-parallel {} needs {} GPUs (one per rank); this machine "
+                 "has {}", c.data_parallel, c.data_parallel, gpu_count());
+        FR_CHECK(c.train.batch % c.data_parallel == 0, "--batch {} does not split evenly over --data-parallel {}: use "
+                 "a multiple of {}", c.train.batch, c.data_parallel, c.data_parallel);
+        for (int r = 1; r < c.data_parallel; ++r) replica_backends.push_back(make_backend(backend->name(), r));
+    }
     create_output_folder(c.train.out_dir);
     std::string format_read;
     data::WindowedDataset ds = data::build_dataset(load_stations(c.data, &format_read), dc);
@@ -91,10 +116,8 @@ void run(TrainCmd& c) {
     fmt::print(stderr, "normalization: {}\n", ds.stats.source);
 
     const RnnSpec spec{parse_cell(c.cell), ds.num_vars(), c.hidden, c.layers, c.bidirectional};
-    const std::unique_ptr<Forecaster> model_owner =
-        c.decoder == "seq2seq"
-            ? std::make_unique<Forecaster>(backend, spec, Seq2SeqShape{ds.window.horizon, ds.target_cols}, c.train.seed)
-            : std::make_unique<Forecaster>(backend, spec, ds.window.horizon * ds.num_targets(), c.train.seed);
+    const ForecasterShape ds_shape{c.decoder == "seq2seq", ds.window.horizon, ds.target_cols, ds.num_targets()};
+    const std::unique_ptr<Forecaster> model_owner = make_forecaster(backend, spec, ds_shape, c.train.seed);
     Forecaster& model = *model_owner;
     auto optimizer = make_optimizer(model.params(), c.opt);
     const std::string decoding =
@@ -122,6 +145,9 @@ void run(TrainCmd& c) {
     // What the checkpoints and metrics.json say about the data, taken before the series and window lists move
     // to the device (ds is not used after the move).
     const nlohmann::json dataset_meta = ds.meta_json(), data_report = ds.report.to_json();
+    // Every rank holds the whole dataset on its own device (its slice of each batch is gathered there).
+    std::vector<ForecastDataset> replica_data;
+    for (const auto& b : replica_backends) replica_data.push_back(ForecastDataset::from_windowed(*b, ds));
     ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));
     if (c.eval_windows > 0) {
         const size_t val = dev.starts[1].size(), test = dev.starts[2].size();
@@ -133,6 +159,22 @@ void run(TrainCmd& c) {
     c.train.checkpoint_seconds = c.checkpoint_minutes * 60;
     c.train.stop_requested = &StopOnSignal::requested;
     ForecastTrainer trainer(model, *optimizer, dev, c.train);
+    std::vector<std::unique_ptr<Forecaster>> replica_models;
+    std::vector<std::unique_ptr<Optimizer>> replica_optimizers;
+    if (!replica_backends.empty()) {
+        std::vector<Replica> replicas;
+        std::vector<std::string> devices{backend->device().str()};
+        for (size_t r = 0; r < replica_backends.size(); ++r) {
+            replica_models.push_back(make_forecaster(replica_backends[r], spec, ds_shape, c.train.seed));
+            replica_optimizers.push_back(make_optimizer(replica_models.back()->params(), c.opt));
+            replicas.push_back({replica_models.back().get(), replica_optimizers.back().get(), &replica_data[r]});
+            devices.push_back(replica_backends[r]->device().str());
+        }
+        trainer.add_replicas(replicas);
+        fmt::print(stderr, "data parallel: {} ranks ({}), {} windows each per step, gradients summed by {}\n",
+                   trainer.ranks(), fmt::join(devices, ", "), c.train.batch / trainer.ranks(),
+                   trainer.gradient_sum_name());
+    }
     // With --steps-per-epoch an epoch is not a pass over the data: show how many passes have been made.
     const bool show_passes = c.train.steps_per_epoch > 0;
     if (show_passes)
@@ -193,7 +235,8 @@ void run(TrainCmd& c) {
                               {"epochs", history.size()},
                               {"best_epoch", best ? best->epoch : 0},
                               {"eval_windows_limit", c.eval_windows},
-                              {"backend", backend->name()}};
+                              {"backend", backend->name()},
+                              {"data_parallel", {{"ranks", trainer.ranks()}, {"gradient_sum", trainer.gradient_sum_name()}}}};
     write_json_file((out / "metrics.json").string(), metrics);
     fmt::print("\nwrote {}/{{best,last}}.safetensors, metrics.json, log.csv, loss.svg\n", c.train.out_dir);
 }
@@ -258,6 +301,10 @@ void register_train(CLI::App& app) {
                     "Validate and test on at most N windows per split, evenly spaced (0 = all)")
         ->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_option("--backend", c->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
+    cmd->add_option("--data-parallel", c->data_parallel,
+                    "Split every batch over N replicas of the model: N GPUs (cuda:0..N-1, gradients summed with "
+                    "NCCL), or with --backend cpu N CPU replicas (no faster: a check of the data-parallel path)")
+        ->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--seed", c->train.seed, "Seed for initialization and batch order")->capture_default_str();
     cmd->add_option("--out", c->train.out_dir, "Output folder")->capture_default_str();
     cmd->add_flag("--resume", c->train.resume, "Continue from <out>/last.safetensors (also mid-epoch, after Ctrl-C)");

@@ -1,0 +1,258 @@
+// Data-parallel training (ForecastTrainer::add_replicas) on CPU ranks: R ranks on slices of each batch train
+// the model that one rank trains on the whole batch (up to the order of the sums), the ranks stay identical to
+// the bit, the threaded runner gives the same bits as the sequential one, a resumed run equals an
+// uninterrupted one, and bad set-ups are refused with a clear error. The same code drives GPU ranks, where the
+// gradient sum is NCCL's (not run here: no GPU).
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "core/data/dataset.h"
+#include "core/data/synthetic.h"
+#include "core/gradient_sum.h"
+#include "models/data_parallel.h"
+#include "models/forecast_trainer.h"
+#include "tests/test_support.h"
+
+namespace fusedrnn {
+namespace {
+
+data::WindowedDataset small_dataset() {
+    data::SyntheticConfig sc;
+    sc.stations = 3;
+    sc.years = 3;
+    sc.start_year = 2021;
+    sc.seed = 3;
+    data::DatasetConfig dc;
+    dc.window.input_len = 24;
+    dc.window.horizon = 6;
+    dc.split = data::SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
+    dc.stride = 23;
+    return data::build_dataset(data::generate_synthetic(sc), dc);
+}
+
+// R ranks, each with its own CPU backend, model, optimizer and copy of the dataset.
+class DataParallel : public ::testing::Test {
+protected:
+    data::WindowedDataset ds = small_dataset();
+    CellType cell = CellType::Gru;
+    bool seq2seq = false;
+    std::function<void(TrainOptions&)> tweak;
+
+    struct Result {
+        std::vector<EpochRecord> history;
+        std::vector<std::vector<float>> params;  // per rank
+    };
+
+    Result train(int ranks, const std::string& dir, RankRunner::Threads threads = RankRunner::Threads::Auto,
+                 bool resume = false, int polls_before_stop = -1) {
+        const RnnSpec spec{cell, ds.num_vars(), 8, 1, false};
+        std::vector<std::shared_ptr<Backend<float>>> backends;
+        std::vector<ForecastDataset> data;
+        std::vector<std::unique_ptr<Forecaster>> models;
+        std::vector<std::unique_ptr<Optimizer>> opts;
+        for (int r = 0; r < ranks; ++r) {
+            backends.push_back(make_backend("cpu"));
+            data.push_back(ForecastDataset::from_windowed(*backends.back(), ds));
+            // Different seeds: the trainer must start every rank from rank 0's parameters.
+            models.push_back(seq2seq ? std::make_unique<Forecaster>(backends.back(), spec,
+                                                                    Seq2SeqShape{6, ds.target_cols}, 5 + r)
+                                     : std::make_unique<Forecaster>(backends.back(), spec, 6 * ds.num_targets(), 5 + r));
+            opts.push_back(make_optimizer(models.back()->params(), OptimizerConfig{}));
+        }
+        TrainOptions o;
+        o.epochs = 2;
+        o.batch = 32;
+        o.max_batches = 5;
+        o.seed = 9;
+        o.patience = 0;
+        o.clip = 0.5;  // clipping reads the summed gradient's norm: the same on every rank
+        o.out_dir = dir;
+        o.resume = resume;
+        o.checkpoint_seconds = 0;
+        o.lr_decay = 0.8;
+        o.extra = {{"dataset", ds.meta_json()}};
+        o.stop_requested = testing::stop_at_poll(polls_before_stop);
+        if (tweak) tweak(o);
+        ForecastTrainer t(*models[0], *opts[0], data[0], o);
+        std::vector<Replica> replicas;
+        for (int r = 1; r < ranks; ++r) replicas.push_back({models[size_t(r)].get(), opts[size_t(r)].get(), &data[size_t(r)]});
+        t.add_replicas(replicas, threads);
+        EXPECT_EQ(t.ranks(), ranks);
+        EXPECT_EQ(t.gradient_sum_name(), ranks > 1 ? "host" : "none");
+        Result res;
+        res.history = t.fit();
+        for (auto& m : models) res.params.push_back(m->params().values_to_host());
+        return res;
+    }
+
+    static void expect_close(const Result& a, const Result& b, double tol) {
+        ASSERT_EQ(a.history.size(), b.history.size());
+        for (size_t e = 0; e < a.history.size(); ++e) {
+            EXPECT_NEAR(a.history[e].train_loss, b.history[e].train_loss, tol * std::abs(b.history[e].train_loss));
+            EXPECT_NEAR(a.history[e].val_loss, b.history[e].val_loss, tol * std::abs(b.history[e].val_loss));
+            EXPECT_NEAR(a.history[e].grad_norm, b.history[e].grad_norm, tol * std::abs(b.history[e].grad_norm));
+        }
+        const auto& p = a.params[0];
+        const auto& q = b.params[0];
+        ASSERT_EQ(p.size(), q.size());
+        double worst = 0;
+        for (size_t i = 0; i < p.size(); ++i) worst = std::max(worst, double(std::abs(p[i] - q[i])));
+        EXPECT_LT(worst, tol) << "largest parameter difference";
+    }
+
+    static void expect_ranks_identical(const Result& r) {
+        for (size_t k = 1; k < r.params.size(); ++k)
+            EXPECT_EQ(0, std::memcmp(r.params[k].data(), r.params[0].data(), r.params[0].size() * sizeof(float)))
+                << "rank " << k << " differs from rank 0";
+    }
+};
+
+TEST_F(DataParallel, RanksOnSlicesOfTheBatchTrainLikeOneRankOnTheWholeBatch) {
+    const Result one = train(1, testing::temp_dir());
+    for (int ranks : {2, 4}) {
+        SCOPED_TRACE(ranks);
+        const Result many = train(ranks, testing::temp_dir());
+        expect_ranks_identical(many);
+        // Float sums in another order: equal to ~1e-7 per step, a few steps of Adam amplify that a little.
+        expect_close(many, one, 2e-5);
+    }
+}
+
+TEST_F(DataParallel, Seq2SeqLstmWithTeacherForcingTrainsLikeOneRank) {
+    cell = CellType::Lstm;
+    seq2seq = true;
+    tweak = [](TrainOptions& o) { o.teacher_forcing = 0.5; };  // every rank must draw the same lead times
+    const Result one = train(1, testing::temp_dir());
+    const Result two = train(2, testing::temp_dir());
+    expect_ranks_identical(two);
+    expect_close(two, one, 2e-5);
+}
+
+// On a GPU each rank runs on a thread of its own; the result must not depend on that.
+TEST_F(DataParallel, ThreadedRanksGiveTheSameBitsAsSequentialOnes) {
+    tweak = [](TrainOptions& o) { o.batch = 30; };
+    const Result sequential = train(3, testing::temp_dir(), RankRunner::Threads::None);
+    const Result threaded = train(3, testing::temp_dir(), RankRunner::Threads::Always);
+    expect_ranks_identical(threaded);
+    EXPECT_EQ(threaded.params, sequential.params);
+    testing::expect_same_history(threaded.history, sequential.history);
+}
+
+TEST_F(DataParallel, ResumeMidEpochEqualsAnUninterruptedRun) {
+    const Result full = train(2, testing::temp_dir());
+    const std::string dir = testing::temp_dir();
+    // Polls 1-5: epoch 1's steps, then validation (rank 0 alone); stop early in epoch 2.
+    const long val_batches = long((ForecastDataset::from_windowed(*make_backend("cpu"), ds).starts[1].size() + 31) / 32);
+    EXPECT_THROW(train(2, dir, RankRunner::Threads::Auto, false, int(5 + val_batches + 2)), Interrupted);
+    const Result resumed = train(2, dir, RankRunner::Threads::Auto, true);
+    expect_ranks_identical(resumed);
+    EXPECT_EQ(resumed.params, full.params);  // bit-identical on the CPU
+    testing::expect_same_history(resumed.history, full.history);
+}
+
+TEST_F(DataParallel, ABatchThatDoesNotSplitEvenlyIsRefused) {
+    tweak = [](TrainOptions& o) { o.batch = 30; };
+    try {
+        train(4, testing::temp_dir());
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("--batch 30 does not split evenly over 4"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(DataParallel, AReplicaOfAnotherModelIsRefused) {
+    auto be = make_backend("cpu"), be1 = make_backend("cpu");
+    const auto d0 = ForecastDataset::from_windowed(*be, ds);
+    const auto d1 = ForecastDataset::from_windowed(*be1, ds);
+    Forecaster m0(be, RnnSpec{CellType::Gru, ds.num_vars(), 8, 1, false}, 6 * ds.num_targets(), 1);
+    Forecaster m1(be1, RnnSpec{CellType::Gru, ds.num_vars(), 16, 1, false}, 6 * ds.num_targets(), 1);
+    auto o0 = make_optimizer(m0.params(), OptimizerConfig{});
+    auto o1 = make_optimizer(m1.params(), OptimizerConfig{});
+    TrainOptions o;
+    o.batch = 32;
+    o.out_dir = testing::temp_dir();
+    ForecastTrainer t(m0, *o0, d0, o);
+    try {
+        t.add_replicas({{&m1, o1.get(), &d1}});
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("rank 1 holds a different model"), std::string::npos) << e.what();
+    }
+}
+
+TEST(GradientSum, HostSumIsInRankOrderAndTheSameOnEveryRank) {
+    std::vector<std::shared_ptr<Backend<float>>> owners;
+    std::vector<Backend<float>*> backends;
+    std::vector<Tensor<float>> bufs;
+    // Values whose float sum depends on the order: 1e8 + 1 - 1e8 + 1 is 1 in this order (not 2).
+    const std::vector<std::vector<float>> values{{1e8f, 3}, {1, 4}, {-1e8f, 5}, {1, 6}};
+    for (const auto& v : values) {
+        owners.push_back(make_backend("cpu"));
+        backends.push_back(owners.back().get());
+        bufs.push_back(owners.back()->from_host(v, {2}));
+    }
+    std::string why;
+    auto sum = make_gradient_sum(backends, &why);
+    EXPECT_EQ(sum->name(), "host");
+    EXPECT_EQ(why, "");  // CPU ranks: the host sum is the only kind, not a fallback
+    std::vector<float*> ptrs;
+    for (auto& b : bufs) ptrs.push_back(b.data());
+    sum->sum(ptrs, 2);
+    const float expect0 = ((1e8f + 1.0f) + -1e8f) + 1.0f;
+    for (size_t r = 0; r < bufs.size(); ++r) {
+        const auto h = owners[r]->to_host(bufs[r]);
+        EXPECT_EQ(h[0], expect0) << "rank " << r;
+        EXPECT_EQ(h[1], 18.0f) << "rank " << r;
+    }
+}
+
+TEST(RankRunner, RunsEveryRankOnItsOwnThreadAndRethrowsTheLowestRanksError) {
+    std::vector<std::shared_ptr<Backend<float>>> owners;
+    std::vector<Backend<float>*> backends;
+    for (int r = 0; r < 4; ++r) {
+        owners.push_back(make_backend("cpu"));
+        backends.push_back(owners.back().get());
+    }
+    RankRunner threaded(backends, RankRunner::Threads::Always);
+    EXPECT_TRUE(threaded.threaded());
+    EXPECT_FALSE(RankRunner(backends).threaded());  // CPU ranks: no threads unless asked
+    for (int round = 0; round < 200; ++round) {     // many rounds: a lost wake-up or a race would show
+        std::vector<std::thread::id> ids(4);
+        std::atomic<int> calls{0};
+        threaded.run([&](int r) {
+            ids[size_t(r)] = std::this_thread::get_id();
+            ++calls;
+        });
+        ASSERT_EQ(calls.load(), 4);
+        EXPECT_EQ(ids[0], std::this_thread::get_id());  // rank 0 on the caller's thread
+        EXPECT_EQ(std::set<std::thread::id>(ids.begin(), ids.end()).size(), 4u);
+    }
+    std::atomic<int> finished{0};
+    try {
+        threaded.run([&](int r) {
+            if (r >= 2) throw std::runtime_error("rank " + std::to_string(r));
+            ++finished;
+        });
+        FAIL() << "expected an error";
+    } catch (const std::runtime_error& e) {
+        EXPECT_STREQ(e.what(), "rank 2");
+    }
+    EXPECT_EQ(finished.load(), 2);
+    std::atomic<int> after{0};  // still usable after an error
+    threaded.run([&](int) { ++after; });
+    EXPECT_EQ(after.load(), 4);
+}
+
+}  // namespace
+}  // namespace fusedrnn
