@@ -350,6 +350,33 @@ TEST(Cli, TrainingFlagsReachTheRun) {
 // The encoder-decoder from the command line: two of the five variables predicted, named out of input order (the
 // decoder starts from their last observed values); the checkpoint rebuilds it for eval and predict; flags that do
 // not fit it are refused before any data is read.
+// --data-parallel 2 on CPU ranks: each takes half of every batch; the run is the single-rank one up to the order of
+// the sums, and metrics.json says how it was trained. A batch that does not split evenly is refused up front.
+TEST(Cli, DataParallelRanksTrainLikeOne) {
+    const std::string one = testing::temp_dir() + "/one", two = testing::temp_dir() + "/two";
+    const CliResult a = run_cli(tiny_train(one, 2));
+    ASSERT_EQ(a.status, 0) << a.output;
+    auto args = tiny_train(two, 2);
+    for (const char* x : {"--data-parallel", "2"}) args.push_back(x);
+    const CliResult b = run_cli(args);
+    ASSERT_EQ(b.status, 0) << b.output;
+    EXPECT_NE(b.output.find("data parallel: 2 ranks (cpu, cpu), 32 windows each per step, gradients summed by host"),
+              std::string::npos) << b.output;
+    const auto ma = nlohmann::json::parse(testing::read_file_bytes(one + "/metrics.json"));
+    const auto mb = nlohmann::json::parse(testing::read_file_bytes(two + "/metrics.json"));
+    EXPECT_EQ(mb.at("data_parallel"), nlohmann::json({{"ranks", 2}, {"gradient_sum", "host"}}));
+    EXPECT_EQ(ma.at("data_parallel").at("ranks"), 1);
+    const double mse_a = ma.at("test").at("model").at("mse").get<double>();
+    EXPECT_NEAR(mb.at("test").at("model").at("mse").get<double>(), mse_a, 1e-4 * mse_a);
+
+    auto uneven = tiny_train(testing::temp_dir() + "/three", 1);
+    for (const char* x : {"--data-parallel", "3"}) uneven.push_back(x);
+    const CliResult c = run_cli(uneven);
+    EXPECT_NE(c.status, 0);
+    EXPECT_NE(c.output.find("--batch 64 does not split evenly over --data-parallel 3: use a multiple of 3"),
+              std::string::npos) << c.output;
+}
+
 TEST(Cli, Seq2SeqDecoderTrainsEvaluatesAndPredicts) {
     const std::string out = testing::temp_dir() + "/run";
     auto args = tiny_train(out, 2);

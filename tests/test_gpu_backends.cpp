@@ -1,13 +1,15 @@
 // The GPU backends on a real GPU: the shared suites linked in — the recurrent stack, `cuda` vs `cudnn` vs `cpu`
 // (gpu_rnn_suite.cpp: GpuRnnSmall.*, GpuRnnLarge.*), and the dense ops vs `cpu` (gpu_dense_suite.cpp:
 // GpuDense.*) — on this process's `cuda` and `cudnn` backends, and here the tests that need the real device:
-// registration and out-of-memory (GpuMemory.*). Skips (with a message) where no GPU is present.
+// registration and out-of-memory (GpuMemory.*), and data-parallel training over GPU ranks (GpuDataParallel.*).
+// Skips (with a message) where no GPU is present.
 //
 // GpuRnnSmall.* and GpuDense.* are small enough for compute-sanitizer (scripts/gpu_check.sh runs memcheck and
 // racecheck on them); GpuRnnLarge.* covers batch 1024 and hidden 512; GpuMemory.* has the expected-failure
 // allocation test (excluded under the sanitizer, which reports the failed cudaMalloc).
 #include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,9 +17,14 @@
 #include <gtest/gtest.h>
 
 #include "core/backend.h"
+#include "core/data/dataset.h"
+#include "core/data/synthetic.h"
 #include "core/error.h"
+#include "core/gradient_sum.h"
+#include "models/forecast_trainer.h"
 #include "tests/gpu_suites.h"
 #include "tests/gpu_test_buffers.h"
+#include "tests/test_support.h"
 
 namespace fusedrnn {
 namespace {
@@ -56,6 +63,89 @@ TEST(GpuMemory, AbsurdAllocationThrows) {
     DevArray d = upload(*be, v);
     EXPECT_DOUBLE_EQ(be->sum_squares(v.size(), d.data()), 9000.0);
     EXPECT_THROW(make_backend("cuda")->empty({long(1) << 30, long(1) << 22}), Error);
+}
+
+// ---- data parallelism ---------------------------------------------------------------------------
+
+// One GPU rank: NCCL when this build has it (a one-rank all-reduce leaves the buffer as it is), else the host sum
+// with the reason. Either way the sum of one rank is the identity.
+TEST(GpuDataParallel, GradientSumOfOneGpuRank) {
+    FR_REQUIRE_GPU();
+    auto be = make_backend("cuda");
+    const std::vector<float> v{1.5f, -2.f, 3.25f};
+    DevArray d = upload(*be, v);
+    std::string why;
+    auto sum = make_gradient_sum({be.get()}, &why);
+    if (sum->name() == "nccl") {
+        EXPECT_EQ(why, "");
+    } else {
+        EXPECT_EQ(sum->name(), "host");
+        EXPECT_NE(why.find("no NCCL"), std::string::npos) << why;
+        std::printf("note: %s; data parallelism over GPUs sums through host memory\n", why.c_str());
+    }
+    sum->sum({d.data()}, v.size());
+    std::vector<float> back(v.size());
+    be->copy_to_host(back.data(), d.data(), back.size() * sizeof(float));
+    EXPECT_EQ(back, v);
+}
+
+// Two ranks on one GPU (two backends, two streams, each driven by its own thread; the host sum, since NCCL
+// wants one rank per device) train what two CPU ranks train, up to float rounding, and stay identical.
+TEST(GpuDataParallel, TwoRanksOnOneGpuTrainLikeTwoCpuRanks) {
+    FR_REQUIRE_GPU();
+    data::SyntheticConfig sc;
+    sc.stations = 4;
+    sc.years = 3;
+    sc.start_year = 2021;
+    sc.seed = 5;
+    data::DatasetConfig dc;
+    dc.window.input_len = 24;
+    dc.window.horizon = 6;
+    dc.split = data::SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
+    dc.stride = 13;
+    const data::WindowedDataset ds = data::build_dataset(data::generate_synthetic(sc), dc);
+    struct Run {
+        std::vector<EpochRecord> history;
+        std::vector<std::vector<float>> params;
+        std::string sum;
+    };
+    auto train = [&](const std::string& backend) {
+        std::vector<std::shared_ptr<Backend<float>>> bes;
+        std::vector<ForecastDataset> data;
+        std::vector<std::unique_ptr<Forecaster>> models;
+        std::vector<std::unique_ptr<Optimizer>> opts;
+        for (int r = 0; r < 2; ++r) {
+            bes.push_back(make_backend(backend));
+            data.push_back(ForecastDataset::from_windowed(*bes.back(), ds));
+            models.push_back(std::make_unique<Forecaster>(
+                bes.back(), RnnSpec{CellType::Lstm, ds.num_vars(), 32, 2, false}, 6 * ds.num_targets(), 7));
+            opts.push_back(make_optimizer(models.back()->params(), OptimizerConfig{}));
+        }
+        TrainOptions o;
+        o.epochs = 2;
+        o.batch = 128;
+        o.max_batches = 6;
+        o.clip = 1.0;
+        o.patience = 0;
+        o.seed = 3;
+        o.out_dir = testing::temp_dir();
+        ForecastTrainer t(*models[0], *opts[0], data[0], o);
+        t.add_replicas({{models[1].get(), opts[1].get(), &data[1]}});
+        Run r;
+        r.history = t.fit();
+        for (auto& m : models) r.params.push_back(m->params().values_to_host());
+        r.sum = t.gradient_sum_name();
+        return r;
+    };
+    const Run gpu = train("cuda"), cpu = train("cpu");
+    EXPECT_EQ(gpu.sum, "host");
+    EXPECT_EQ(gpu.params[1], gpu.params[0]);  // the ranks agree to the bit
+    ASSERT_EQ(gpu.history.size(), cpu.history.size());
+    for (size_t e = 0; e < cpu.history.size(); ++e) {
+        EXPECT_NEAR(gpu.history[e].train_loss, cpu.history[e].train_loss, 1e-4 * cpu.history[e].train_loss) << e;
+        EXPECT_NEAR(gpu.history[e].val_loss, cpu.history[e].val_loss, 1e-4 * cpu.history[e].val_loss) << e;
+    }
+    EXPECT_LT(testing::rel_error(gpu.params[0], cpu.params[0]), 1e-3);
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <random>
 #include <string>
@@ -315,20 +316,30 @@ std::unique_ptr<Forecaster> make_forecaster(const std::shared_ptr<Backend<float>
     return std::make_unique<Forecaster>(be, spec, Seq2SeqShape{horizon, ds.target_cols}, 3);
 }
 
-void check_training_matches_cpu(bool seq2seq) {
+// ranks > 1: data-parallel, rank r on cuda:r (or its own CPU backend), gradients summed through host memory (this
+// emulation has no NCCL), the ranks driven one after another (the emulated runtime is not thread-safe).
+void check_training_matches_cpu(bool seq2seq, int ranks = 1) {
     const data::WindowedDataset ds = station_dataset(5, 24, 6, 17);
     struct Run {
         std::vector<EpochRecord> history;
         std::vector<float> params;
         double test_mse = 0;
     };
-    auto train = [&](const std::shared_ptr<Backend<float>>& be) {
-        const ForecastDataset dev = ForecastDataset::from_windowed(*be, ds);
-        const auto owner = make_forecaster(be, {CellType::Lstm, ds.num_vars(), 16, 2, true}, ds, 6, seq2seq);
-        Forecaster& model = *owner;
+    auto train = [&](const std::function<std::shared_ptr<Backend<float>>(int)>& make_rank_backend) {
+        std::vector<std::shared_ptr<Backend<float>>> backends;
+        std::vector<ForecastDataset> data;
+        std::vector<std::unique_ptr<Forecaster>> models;
+        std::vector<std::unique_ptr<Optimizer>> opts;
         OptimizerConfig oc;
         oc.lr = 3e-3f;
-        auto opt = make_optimizer(model.params(), oc);
+        for (int r = 0; r < ranks; ++r) {
+            backends.push_back(make_rank_backend(r));
+            data.push_back(ForecastDataset::from_windowed(*backends.back(), ds));
+            models.push_back(make_forecaster(backends.back(), {CellType::Lstm, ds.num_vars(), 16, 2, true}, ds, 6,
+                                             seq2seq));
+            opts.push_back(make_optimizer(models.back()->params(), oc));
+        }
+        Forecaster& model = *models[0];
         TrainOptions o;
         if (seq2seq) o.teacher_forcing = 0.5;
         o.epochs = 3;
@@ -338,15 +349,21 @@ void check_training_matches_cpu(bool seq2seq) {
         o.patience = 0;
         o.seed = 11;
         o.out_dir = testing::temp_dir();
-        ForecastTrainer trainer(model, *opt, dev, o);
+        ForecastTrainer trainer(model, *opts[0], data[0], o);
+        std::vector<Replica> replicas;
+        for (int r = 1; r < ranks; ++r)
+            replicas.push_back({models[size_t(r)].get(), opts[size_t(r)].get(), &data[size_t(r)]});
+        trainer.add_replicas(replicas, RankRunner::Threads::None);
+        EXPECT_EQ(trainer.gradient_sum_name(), ranks > 1 ? "host" : "none");
         Run r;
         r.history = trainer.fit();
         r.params = model.params().values_to_host();
-        r.test_mse = evaluate_forecaster(model, dev, dev.starts[2], 256).mse();
+        for (int k = 1; k < ranks; ++k) EXPECT_EQ(models[size_t(k)]->params().values_to_host(), r.params) << k;
+        r.test_mse = evaluate_forecaster(model, data[0], data[0].starts[2], 256).mse();
         return r;
     };
-    const Run gpu = train(gpu::make_fused_backend(0));
-    const Run cpu = train(make_backend("cpu"));
+    const Run gpu = train([](int r) { return gpu::make_fused_backend(r); });
+    const Run cpu = train([](int) { return make_backend("cpu"); });
     expect_same_history(gpu.history, cpu.history);
     EXPECT_LT(rel_error(gpu.params, cpu.params), 1e-5);
     EXPECT_NEAR(gpu.test_mse, cpu.test_mse, 1e-6 * cpu.test_mse);
@@ -357,6 +374,10 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingMatchesCpuBackend) { check_tra
 // The encoder-decoder: the decoder's per-lead-time steps, its column copies (copy_device_2d), the state
 // gradient handed back to the encoder, and teacher forcing drawn per step.
 TEST(GpuBackendOnHostEmulation, Seq2SeqForecasterTrainingMatchesCpuBackend) { check_training_matches_cpu(true); }
+// Data parallelism over two GPU backends (cuda:0, cuda:1): each trains on half of every batch.
+TEST(GpuBackendOnHostEmulation, DataParallelForecasterTrainingMatchesCpuBackend) {
+    check_training_matches_cpu(false, 2);
+}
 
 // A station set larger than the device's memory: the error says what did not fit, how big it is, and what to do
 // instead, keeps its type (the CLI reports it as it is), and the backend works on afterwards.
