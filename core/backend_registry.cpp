@@ -72,9 +72,10 @@ std::unique_ptr<GradientSum> make_gradient_sum(const std::vector<Backend<float>*
     int gpus = 0;
     bool distinct = true;
     for (size_t i = 0; i < backends.size(); ++i) {
-        if (backends[i]->device().is_cpu()) continue;
+        const Device d = backends[i]->device();
+        if (d.is_cpu()) continue;
         ++gpus;
-        for (size_t j = 0; j < i; ++j) distinct = distinct && backends[j]->device().index != backends[i]->device().index;
+        for (size_t j = 0; j < i; ++j) distinct = distinct && backends[j]->device().index != d.index;
     }
     if (gpus == 0) return make_host_gradient_sum(backends);
     Registry& r = registry();

@@ -212,8 +212,8 @@ void ForecastTrainer::add_replicas(const std::vector<Replica>& replicas, RankRun
         // Only the training windows matter (rank 0 validates alone): the batch's window starts index them.
         const ForecastDataset& d = *r.data;
         const bool same_windows = d.F == data_.F && d.target_cols == data_.target_cols &&
-                                  d.window.span() == data_.window.span() &&
-                                  d.series.numel() == data_.series.numel() && d.starts[0].size() == data_.starts[0].size();
+                                  d.window.span() == data_.window.span() && d.series.numel() == data_.series.numel() &&
+                                  d.starts[0].size() == data_.starts[0].size();
         FR_CHECK(same_windows, "data-parallel rank {} was given other data than rank 0 (variables, targets, window, "
                  "rows or training windows differ)", rank);
         backends.push_back(&r.model->backend());
@@ -250,8 +250,8 @@ void ForecastTrainer::check_replicas_agree(int epoch) {
         const std::vector<float> v = ranks_[r].model->params().values_to_host();
         size_t differ = 0;
         for (size_t i = 0; i < v.size(); ++i) differ += std::memcmp(&v[i], &ref[i], sizeof(float)) != 0;
-        FR_CHECK(differ == 0, "data parallelism: after epoch {} the parameters of rank {} differ from rank 0's in {} of "
-                 "{} values; the gradient sum ({}) or an update is not the same on every rank", epoch, r, differ,
+        FR_CHECK(differ == 0, "data parallelism: after epoch {} the parameters of rank {} differ from rank 0's in {} "
+                 "of {} values; the gradient sum ({}) or an update is not the same on every rank", epoch, r, differ,
                  v.size(), gradient_sum_name());
     }
 }
@@ -317,8 +317,10 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
         std::vector<double> r = ranks_[0].results.take(be);
         if (R > 1) {
             for (int k = 1; k < R; ++k) {
-                const std::vector<double> other = ranks_[size_t(k)].results.take(ranks_[size_t(k)].model->backend());
-                for (size_t i = 0; i < queued_batch.size(); ++i) r[i * kStepSlots + kLossSlot] += other[i * kStepSlots + kLossSlot];
+                Rank& rank = ranks_[size_t(k)];
+                const std::vector<double> other = rank.results.take(rank.model->backend());
+                for (size_t i = 0; i < queued_batch.size(); ++i)
+                    r[i * kStepSlots + kLossSlot] += other[i * kStepSlots + kLossSlot];
             }
             for (size_t i = 0; i < queued_batch.size(); ++i) r[i * kStepSlots + kLossSlot] /= R;
         }

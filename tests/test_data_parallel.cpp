@@ -65,9 +65,9 @@ protected:
             backends.push_back(make_backend("cpu"));
             data.push_back(ForecastDataset::from_windowed(*backends.back(), ds));
             // Different seeds: the trainer must start every rank from rank 0's parameters.
-            models.push_back(seq2seq ? std::make_unique<Forecaster>(backends.back(), spec,
-                                                                    Seq2SeqShape{6, ds.target_cols}, 5 + r)
-                                     : std::make_unique<Forecaster>(backends.back(), spec, 6 * ds.num_targets(), 5 + r));
+            const auto& be = backends.back();
+            models.push_back(seq2seq ? std::make_unique<Forecaster>(be, spec, Seq2SeqShape{6, ds.target_cols}, 5 + r)
+                                     : std::make_unique<Forecaster>(be, spec, 6 * ds.num_targets(), 5 + r));
             opts.push_back(make_optimizer(models.back()->params(), OptimizerConfig{}));
         }
         TrainOptions o;
@@ -86,7 +86,7 @@ protected:
         if (tweak) tweak(o);
         ForecastTrainer t(*models[0], *opts[0], data[0], o);
         std::vector<Replica> replicas;
-        for (int r = 1; r < ranks; ++r) replicas.push_back({models[size_t(r)].get(), opts[size_t(r)].get(), &data[size_t(r)]});
+        for (size_t r = 1; r < size_t(ranks); ++r) replicas.push_back({models[r].get(), opts[r].get(), &data[r]});
         t.add_replicas(replicas, threads);
         EXPECT_EQ(t.ranks(), ranks);
         EXPECT_EQ(t.gradient_sum_name(), ranks > 1 ? "host" : "none");
@@ -153,7 +153,8 @@ TEST_F(DataParallel, ResumeMidEpochEqualsAnUninterruptedRun) {
     const Result full = train(2, testing::temp_dir());
     const std::string dir = testing::temp_dir();
     // Polls 1-5: epoch 1's steps, then validation (rank 0 alone); stop early in epoch 2.
-    const long val_batches = long((ForecastDataset::from_windowed(*make_backend("cpu"), ds).starts[1].size() + 31) / 32);
+    const size_t val_windows = ForecastDataset::from_windowed(*make_backend("cpu"), ds).starts[1].size();
+    const long val_batches = long((val_windows + 31) / 32);
     EXPECT_THROW(train(2, dir, RankRunner::Threads::Auto, false, int(5 + val_batches + 2)), Interrupted);
     const Result resumed = train(2, dir, RankRunner::Threads::Auto, true);
     expect_ranks_identical(resumed);

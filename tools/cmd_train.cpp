@@ -72,7 +72,8 @@ struct ForecasterShape {
 
 std::unique_ptr<Forecaster> make_forecaster(const std::shared_ptr<Backend<float>>& backend, const RnnSpec& spec,
                                             const ForecasterShape& shape, uint64_t seed) {
-    if (shape.seq2seq) return std::make_unique<Forecaster>(backend, spec, Seq2SeqShape{shape.horizon, shape.target_cols}, seed);
+    if (shape.seq2seq)
+        return std::make_unique<Forecaster>(backend, spec, Seq2SeqShape{shape.horizon, shape.target_cols}, seed);
     return std::make_unique<Forecaster>(backend, spec, shape.horizon * shape.targets, seed);
 }
 
