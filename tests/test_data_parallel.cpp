@@ -18,7 +18,6 @@
 #include <gtest/gtest.h>
 
 #include "core/data/dataset.h"
-#include "core/data/synthetic.h"
 #include "core/gradient_sum.h"
 #include "models/data_parallel.h"
 #include "models/forecast_trainer.h"
@@ -27,24 +26,11 @@
 namespace fusedrnn {
 namespace {
 
-data::WindowedDataset small_dataset() {
-    data::SyntheticConfig sc;
-    sc.stations = 3;
-    sc.years = 3;
-    sc.start_year = 2021;
-    sc.seed = 3;
-    data::DatasetConfig dc;
-    dc.window.input_len = 24;
-    dc.window.horizon = 6;
-    dc.split = data::SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
-    dc.stride = 23;
-    return data::build_dataset(data::generate_synthetic(sc), dc);
-}
 
 // R ranks, each with its own CPU backend, model, optimizer and copy of the dataset.
 class DataParallel : public ::testing::Test {
 protected:
-    data::WindowedDataset ds = small_dataset();
+    data::WindowedDataset ds = testing::station_windows(3, 24, 6, 23);
     CellType cell = CellType::Gru;
     bool seq2seq = false;
     std::function<void(TrainOptions&)> tweak;

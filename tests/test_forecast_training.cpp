@@ -20,7 +20,6 @@
 
 #include "core/data/dataset.h"
 #include "core/data/sampler.h"
-#include "core/data/synthetic.h"
 #include "models/checkpoint.h"
 #include "models/forecast_trainer.h"
 #include "tests/test_support.h"
@@ -29,17 +28,7 @@ namespace fusedrnn {
 namespace {
 
 data::WindowedDataset small_dataset(int stations, int horizon, int64_t stride) {
-    data::SyntheticConfig sc;
-    sc.stations = stations;
-    sc.years = 3;
-    sc.start_year = 2021;
-    sc.seed = 3;
-    data::DatasetConfig dc;
-    dc.window.input_len = 24;
-    dc.window.horizon = horizon;
-    dc.split = data::SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
-    dc.stride = stride;
-    return data::build_dataset(data::generate_synthetic(sc), dc);
+    return testing::station_windows(stations, 24, horizon, stride);
 }
 
 // The taking form hands the CPU backend the dataset's own buffer (no second copy of the series) and

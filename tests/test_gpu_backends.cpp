@@ -17,8 +17,6 @@
 #include <gtest/gtest.h>
 
 #include "core/backend.h"
-#include "core/data/dataset.h"
-#include "core/data/synthetic.h"
 #include "core/error.h"
 #include "core/gradient_sum.h"
 #include "models/forecast_trainer.h"
@@ -93,17 +91,7 @@ TEST(GpuDataParallel, GradientSumOfOneGpuRank) {
 // wants one rank per device) train what two CPU ranks train, up to float rounding, and stay identical.
 TEST(GpuDataParallel, TwoRanksOnOneGpuTrainLikeTwoCpuRanks) {
     FR_REQUIRE_GPU();
-    data::SyntheticConfig sc;
-    sc.stations = 4;
-    sc.years = 3;
-    sc.start_year = 2021;
-    sc.seed = 5;
-    data::DatasetConfig dc;
-    dc.window.input_len = 24;
-    dc.window.horizon = 6;
-    dc.split = data::SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
-    dc.stride = 13;
-    const data::WindowedDataset ds = data::build_dataset(data::generate_synthetic(sc), dc);
+    const data::WindowedDataset ds = testing::station_windows(4, 24, 6, 13, 5);
     struct Run {
         std::vector<EpochRecord> history;
         std::vector<std::vector<float>> params;

@@ -7,6 +7,7 @@
 #include <system_error>
 
 #include "core/backend.h"
+#include "core/data/synthetic.h"
 
 namespace fusedrnn::testing {
 
@@ -65,6 +66,20 @@ std::string read_file_bytes(const std::string& path) {
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+data::WindowedDataset station_windows(int stations, int input_len, int horizon, int64_t stride, uint64_t seed) {
+    data::SyntheticConfig sc;
+    sc.stations = stations;
+    sc.years = 3;
+    sc.start_year = 2021;
+    sc.seed = seed;
+    data::DatasetConfig dc;
+    dc.window.input_len = input_len;
+    dc.window.horizon = horizon;
+    dc.split = data::SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
+    dc.stride = stride;
+    return data::build_dataset(data::generate_synthetic(sc), dc);
 }
 
 }  // namespace fusedrnn::testing

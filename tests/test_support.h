@@ -16,6 +16,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/data/dataset.h"
 #include "core/error.h"
 
 namespace fusedrnn::testing {
@@ -93,6 +94,10 @@ void expect_same_history(const std::vector<Record>& a, const std::vector<Record>
         EXPECT_EQ(ja, jb) << "epoch " << i + 1;
     }
 }
+
+// Synthetic stations windowed for the forecasting tests: three years from 2021; 2021 trains, 2022 validates,
+// 2023 tests; every variable a target.
+data::WindowedDataset station_windows(int stations, int input_len, int horizon, int64_t stride, uint64_t seed = 3);
 
 }  // namespace fusedrnn::testing
 

@@ -28,7 +28,6 @@
 
 #include "core/backend.h"
 #include "core/data/dataset.h"
-#include "core/data/synthetic.h"
 #include "core/param_layout.h"
 #include "cuda/backends.h"
 #include "models/device_scalars.h"
@@ -280,17 +279,7 @@ TEST(GpuBackendOnHostEmulation, LinearMatchesCpuBackendInDouble) {
 
 // Two synthetic stations, 2021 to train, 2022 to validate, 2023 to test.
 data::WindowedDataset station_dataset(uint64_t seed, int input_len, int horizon, int stride) {
-    data::SyntheticConfig sc;
-    sc.stations = 2;
-    sc.years = 3;
-    sc.start_year = 2021;
-    sc.seed = seed;
-    data::DatasetConfig dc;
-    dc.window.input_len = input_len;
-    dc.window.horizon = horizon;
-    dc.split = data::SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
-    dc.stride = stride;
-    return data::build_dataset(data::generate_synthetic(sc), dc);
+    return testing::station_windows(2, input_len, horizon, stride, seed);
 }
 
 // Epoch records of the same run on two backends: losses within 1e-6, gradient norms within 1e-5 (relative).
