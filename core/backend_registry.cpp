@@ -93,6 +93,12 @@ std::unique_ptr<GradientSum> make_gradient_sum(const std::vector<Backend<float>*
     return make_host_gradient_sum(backends);
 }
 
+bool nccl_available() {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    return r.nccl != nullptr;
+}
+
 bool gpu_available() { return registry().gpu_count > 0; }
 
 int gpu_count() { return registry().gpu_count; }

@@ -33,6 +33,9 @@ std::unique_ptr<GradientSum> make_host_gradient_sum(std::vector<Backend<float>*>
 std::unique_ptr<GradientSum> make_gradient_sum(const std::vector<Backend<float>*>& backends,
                                                std::string* why_not_nccl = nullptr);
 
+// Whether GPU ranks on distinct devices would be summed by NCCL (a build with NCCL, and a GPU present).
+bool nccl_available();
+
 using GradientSumFactory = std::unique_ptr<GradientSum> (*)(const std::vector<Backend<float>*>& backends);
 // Called by the CUDA module at start-up when it is built with NCCL (see cuda/register.cpp).
 void register_nccl_gradient_sum(GradientSumFactory factory);

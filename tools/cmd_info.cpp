@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/backend.h"
+#include "core/gradient_sum.h"
 #include "tools/commands.h"
 
 namespace fusedrnn::tools {
@@ -16,7 +17,11 @@ void register_info(CLI::App& app) {
     cmd->callback([] {
         fmt::print("fusedrnn 0.1.0\n");
         fmt::print("backends: {}\n", fmt::join(available_backends(), ", "));
-        fmt::print("gpu: {}\n", gpu_available() ? "present" : "none (cuda/cudnn backends unavailable)");
+        fmt::print("gpu: {}\n", gpu_available() ? fmt::format("{} present", gpu_count())
+                                                  : std::string("none (cuda/cudnn backends unavailable)"));
+        if (gpu_available())
+            fmt::print("data parallelism (--data-parallel): gradients summed {}\n",
+                       nccl_available() ? "by NCCL" : "through host memory (this build has no NCCL)");
         fmt::print("cpu threads: {}\n", omp_get_max_threads());
     });
 }
