@@ -87,6 +87,11 @@ ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, const data::W
     return d;
 }
 
+ForecastDataset ForecastDataset::training_replica(Backend<float>& be, const data::WindowedDataset& ds) {
+    return upload(be, ds.data.values, ds.num_vars(), ds.window, ds.target_cols, {ds.starts[0], {}, {}},
+                  ds.target_names, target_stds_of(ds));
+}
+
 data::WindowStarts evenly_spaced_subset(const data::WindowStarts& starts, size_t n) {
     if (n == 0 || starts.size() <= n) return starts;
     data::WindowStarts kept;
@@ -485,6 +490,7 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"lr_cosine", o_.lr_cosine},
                         {"teacher_forcing", o_.teacher_forcing},
                         {"steps_per_epoch", o_.steps_per_epoch},
+                        {"ranks", ranks()},
                         {"finished", finished},  // false: --resume has more to do
                         {"history", hist}};
     if (in_progress) extra["trainer"]["epoch_in_progress"] = *in_progress;
@@ -567,6 +573,12 @@ void ForecastTrainer::resume_from_last() {
                  "has {} steps per epoch: use the same --max-batches", resumed_.epoch, resumed_.steps,
                  steps_per_epoch());
     }
+    // Another number of data-parallel ranks sees the same batches: the same run up to the order of float sums.
+    const int saved_ranks = t.value("ranks", 1);
+    if (saved_ranks != ranks() && on_message)
+        on_message(fmt::format("{} was trained on {} data-parallel rank{}, this run has {}: the same batches and "
+                               "schedule, equal up to the order of the float sums", last_path_, saved_ranks,
+                               saved_ranks == 1 ? "" : "s", ranks()));
     if (on_message) {
         const int done = t.at("epochs_done").get<int>();
         on_message(resumed_.epoch > 0

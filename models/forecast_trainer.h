@@ -57,6 +57,9 @@ struct ForecastDataset {
     // report stay usable.
     static ForecastDataset from_windowed(Backend<float>& backend, data::WindowedDataset&& ds);
     static ForecastDataset from_windowed(Backend<float>& backend, const data::WindowedDataset& ds);
+    // What a data-parallel rank other than 0 needs on its backend: the series and the training windows (rank 0
+    // alone validates and tests, so no other split and no extreme-event thresholds).
+    static ForecastDataset training_replica(Backend<float>& backend, const data::WindowedDataset& ds);
 
     // Keeps at most `max_windows` validation and test windows, evenly spaced through each split (so every
     // station and season stays represented). At WEATHER-5K scale a full validation pass is ~50 M

@@ -34,6 +34,7 @@ protected:
     CellType cell = CellType::Gru;
     bool seq2seq = false;
     std::function<void(TrainOptions&)> tweak;
+    std::vector<std::string> messages;  // the trainer's notes (resume, early stop)
 
     struct Result {
         std::vector<EpochRecord> history;
@@ -49,7 +50,8 @@ protected:
         std::vector<std::unique_ptr<Optimizer>> opts;
         for (int r = 0; r < ranks; ++r) {
             backends.push_back(make_backend("cpu"));
-            data.push_back(ForecastDataset::from_windowed(*backends.back(), ds));
+            data.push_back(r == 0 ? ForecastDataset::from_windowed(*backends.back(), ds)
+                                  : ForecastDataset::training_replica(*backends.back(), ds));
             // Different seeds: the trainer must start every rank from rank 0's parameters.
             const auto& be = backends.back();
             models.push_back(seq2seq ? std::make_unique<Forecaster>(be, spec, Seq2SeqShape{6, ds.target_cols}, 5 + r)
@@ -74,12 +76,19 @@ protected:
         std::vector<Replica> replicas;
         for (size_t r = 1; r < size_t(ranks); ++r) replicas.push_back({models[r].get(), opts[r].get(), &data[r]});
         t.add_replicas(replicas, threads);
+        t.on_message = [this](const std::string& m) { messages.push_back(m); };
         EXPECT_EQ(t.ranks(), ranks);
         EXPECT_EQ(t.gradient_sum_name(), ranks > 1 ? "host" : "none");
         Result res;
         res.history = t.fit();
         for (auto& m : models) res.params.push_back(m->params().values_to_host());
         return res;
+    }
+
+    // The stop-request polls of the first epoch: its 5 steps, then one per validation batch of 32 (rank 0 alone).
+    int polls_in_first_epoch() const {
+        const size_t val_windows = ForecastDataset::from_windowed(*make_backend("cpu"), ds).starts[1].size();
+        return int(5 + (val_windows + 31) / 32);
     }
 
     static void expect_close(const Result& a, const Result& b, double tol) {
@@ -138,14 +147,25 @@ TEST_F(DataParallel, ThreadedRanksGiveTheSameBitsAsSequentialOnes) {
 TEST_F(DataParallel, ResumeMidEpochEqualsAnUninterruptedRun) {
     const Result full = train(2, testing::temp_dir());
     const std::string dir = testing::temp_dir();
-    // Polls 1-5: epoch 1's steps, then validation (rank 0 alone); stop early in epoch 2.
-    const size_t val_windows = ForecastDataset::from_windowed(*make_backend("cpu"), ds).starts[1].size();
-    const long val_batches = long((val_windows + 31) / 32);
-    EXPECT_THROW(train(2, dir, RankRunner::Threads::Auto, false, int(5 + val_batches + 2)), Interrupted);
+    EXPECT_THROW(train(2, dir, RankRunner::Threads::Auto, false, polls_in_first_epoch() + 2), Interrupted);  // epoch 2
     const Result resumed = train(2, dir, RankRunner::Threads::Auto, true);
     expect_ranks_identical(resumed);
     EXPECT_EQ(resumed.params, full.params);  // bit-identical on the CPU
     testing::expect_same_history(resumed.history, full.history);
+}
+
+// A run may go on with another number of ranks (a machine with fewer GPUs): the same batches and schedule, so the
+// same run up to rounding, and a note says so.
+TEST_F(DataParallel, ResumingWithAnotherNumberOfRanksContinuesTheSameRun) {
+    const Result full = train(2, testing::temp_dir());
+    const std::string dir = testing::temp_dir();
+    EXPECT_THROW(train(2, dir, RankRunner::Threads::Auto, false, polls_in_first_epoch() + 2), Interrupted);
+    messages.clear();
+    const Result resumed = train(1, dir, RankRunner::Threads::Auto, true);
+    expect_close(resumed, full, 2e-5);
+    ASSERT_FALSE(messages.empty());
+    EXPECT_NE(messages[0].find("was trained on 2 data-parallel ranks, this run has 1: the same batches"),
+              std::string::npos) << messages[0];
 }
 
 TEST_F(DataParallel, ABatchThatDoesNotSplitEvenlyIsRefused) {

@@ -148,7 +148,7 @@ void run(TrainCmd& c) {
     const nlohmann::json dataset_meta = ds.meta_json(), data_report = ds.report.to_json();
     // Every rank holds the whole dataset on its own device (its slice of each batch is gathered there).
     std::vector<ForecastDataset> replica_data;
-    for (const auto& b : replica_backends) replica_data.push_back(ForecastDataset::from_windowed(*b, ds));
+    for (const auto& b : replica_backends) replica_data.push_back(ForecastDataset::training_replica(*b, ds));
     ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));
     if (c.eval_windows > 0) {
         const size_t val = dev.starts[1].size(), test = dev.starts[2].size();
