@@ -6,7 +6,9 @@
 #
 # Usage:  bench/forecast_bench.sh BUILD_DIR OUT_DIR [cells...]      (cells default: lstm gru)
 # Environment: STATIONS (5672), YEARS (10), HIDDEN (128), BATCHES (300 timed training batches),
-#              BACKENDS ("cuda cudnn"), TORCH_WORKERS (8), PYTHON (python3: one with torch)
+#              BACKENDS ("cuda cudnn"), TORCH_WORKERS (8), PYTHON (python3: one with torch),
+#              GPUS (the GPUs nvidia-smi lists): with 2 or more, each cell also runs `--backend cuda --data-parallel
+#              GPUS` (the same batch of 1024 split over the GPUs, gradients summed by NCCL)
 # Writes OUT_DIR/forecast_bench.json (one row per framework x backend x cell, windows/s; rewritten after every
 # row, so a run cut short keeps what it measured) and the logs. A PyTorch failure fails the script once
 # every cell has run, the rows measured kept.
@@ -22,6 +24,7 @@ HIDDEN=${HIDDEN:-128}
 BATCHES=${BATCHES:-300}
 BACKENDS=${BACKENDS:-"cuda cudnn"}
 TORCH_WORKERS=${TORCH_WORKERS:-8}
+GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)}
 PYTHON=${PYTHON:-python3}
 cd "$(dirname "$0")/.."
 mkdir -p "$OUT_DIR"
@@ -36,19 +39,25 @@ json.dump({**meta, "batch": 1024, "rows": rows}, open(sys.argv[4], "w"), indent=
 }
 torch_failed=0
 
+runs=()
+for backend in $BACKENDS; do runs+=("$backend 1"); done
+[ "${GPUS:-0}" -ge 2 ] && runs+=("cuda $GPUS")
 for cell in "${CELLS[@]}"; do
-  for backend in $BACKENDS; do
-    run="$OUT_DIR/forecast-$cell-$backend"
+  for spec in "${runs[@]}"; do
+    read -r backend ranks <<<"$spec"
+    label=$backend
+    [ "$ranks" -gt 1 ] && label="$backend x$ranks GPUs"
+    run="$OUT_DIR/forecast-$cell-$backend-$ranks"
     rm -rf "$run"
     # One epoch of BATCHES training batches; validation/test on 100k evenly spaced windows so the
     # timing is about training. windows/s is the epoch's (first step included), from log.csv.
     "$BUILD_DIR/fusedrnn" train --synthetic-stations "$STATIONS" --synthetic-years "$YEARS" --synthetic-gaps 0 \
       --cell "$cell" --hidden "$HIDDEN" --batch 1024 --lr 1e-4 --epochs 1 --max-batches "$BATCHES" \
-      --eval-windows 100000 --backend "$backend" --out "$run" >"$run.log" 2>&1 ||
-      { echo "fusedrnn train --backend $backend --cell $cell failed:" >&2; tail -5 "$run.log" >&2; exit 1; }
+      --eval-windows 100000 --backend "$backend" --data-parallel "$ranks" --out "$run" >"$run.log" 2>&1 ||
+      { echo "fusedrnn train --backend $backend --data-parallel $ranks --cell $cell failed:" >&2; tail -5 "$run.log" >&2; exit 1; }
     wps=$(python3 -c "import csv,sys; r=list(csv.DictReader(open(sys.argv[1]))); print(r[-1]['windows_per_s'])" "$run/log.csv")
-    echo "fusedrnn $backend $cell: $wps windows/s"
-    rows+=("{\"framework\": \"fusedrnn\", \"backend\": \"$backend\", \"cell\": \"$cell\", \"hidden\": $HIDDEN, \"windows_per_s\": $wps}")
+    echo "fusedrnn $label $cell: $wps windows/s"
+    rows+=("{\"framework\": \"fusedrnn\", \"backend\": \"$label\", \"cell\": \"$cell\", \"hidden\": $HIDDEN, \"windows_per_s\": $wps}")
     write_json
   done
   # The same station-years as fusedrnn's set (8,760 hourly rows a year), held by the DataLoader's dataset.
