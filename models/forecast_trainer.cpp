@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <map>
-#include <cstring>
 #include <memory>
 
 #include "core/data/rng.h"
@@ -305,6 +305,8 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     const long steps = st.steps, pass_steps = steps_per_pass();
     for (Rank& k : ranks_) k.results.reset(k.model->backend(), kStepSlots, kReadBackSteps);
     const int R = ranks();
+    std::vector<float*> grads;  // every rank's gradient buffer, for the sum
+    for (Rank& k : ranks_) grads.push_back(k.model->params().grads());
     std::vector<int64_t> order;
     std::vector<int> queued_batch;  // batch sizes of the steps queued since the last read-back
     const auto t0 = Clock::now();
@@ -359,11 +361,7 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
         const bool teacher = draw_teacher_forcing(global_step(st.epoch, s));
         // Rank k trains on windows [k·B/R, (k+1)·B/R) of the batch (full batches: B is --batch, a multiple of R).
         run_ranks([&](int k) { forward_backward(k, order.data() + size_t(k) * size_t(B / R), B / R, teacher); });
-        if (gradient_sum_) {
-            std::vector<float*> grads;
-            for (Rank& k : ranks_) grads.push_back(k.model->params().grads());
-            gradient_sum_->sum(grads, params.size());
-        }
+        if (gradient_sum_) gradient_sum_->sum(grads, params.size());
         run_ranks([&](int k) { update(k); });
         queued_batch.push_back(B);
 
