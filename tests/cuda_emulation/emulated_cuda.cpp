@@ -105,6 +105,10 @@ void set_device_memory(size_t bytes) {
     device_capacity = bytes;
 }
 size_t device_memory_in_use() { return device_in_use; }
+void enqueue_device_work(std::function<void()> op) {
+    ++counts.launches;
+    enqueue(std::move(op));
+}
 }  // namespace fusedrnn::emulation
 
 cudaError_t cudaGetDevice(int* device) {

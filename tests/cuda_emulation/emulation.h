@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 
 namespace fusedrnn::emulation {
 
@@ -34,5 +35,10 @@ struct Counters {
 };
 Counters counters();
 void reset_counters();
+
+// Queues work on the emulated device (counted as a launch): it runs when the host next waits, after everything
+// queued before it — for the emulated NCCL (emulated_nccl.cpp), whose all-reduce must follow the ranks' backward
+// passes queued before it.
+void enqueue_device_work(std::function<void()> op);
 
 }  // namespace fusedrnn::emulation

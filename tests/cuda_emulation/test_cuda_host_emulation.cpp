@@ -28,6 +28,7 @@
 
 #include "core/backend.h"
 #include "core/data/dataset.h"
+#include "core/gradient_sum.h"
 #include "core/param_layout.h"
 #include "cuda/backends.h"
 #include "models/device_scalars.h"
@@ -305,9 +306,10 @@ std::unique_ptr<Forecaster> make_forecaster(const std::shared_ptr<Backend<float>
     return std::make_unique<Forecaster>(be, spec, Seq2SeqShape{horizon, ds.target_cols}, 3);
 }
 
-// ranks > 1: data-parallel, rank r on cuda:r (or its own CPU backend), gradients summed through host memory (this
-// emulation has no NCCL), the ranks driven one after another (the emulated runtime is not thread-safe).
-void check_training_matches_cpu(bool seq2seq, int ranks = 1) {
+// ranks > 1: data-parallel, rank r on cuda:r (or its own CPU backend), gradients summed through host memory or, when
+// a test registers the emulated NCCL, by NCCL (gpu_sum names which); the ranks driven one after another (the emulated
+// runtime is not thread-safe).
+void check_training_matches_cpu(bool seq2seq, int ranks = 1, const std::string& gpu_sum = "host") {
     const data::WindowedDataset ds = station_dataset(5, 24, 6, 17);
     struct Run {
         std::vector<EpochRecord> history;
@@ -343,7 +345,8 @@ void check_training_matches_cpu(bool seq2seq, int ranks = 1) {
         for (int r = 1; r < ranks; ++r)
             replicas.push_back({models[size_t(r)].get(), opts[size_t(r)].get(), &data[size_t(r)]});
         trainer.add_replicas(replicas, RankRunner::Threads::None);
-        EXPECT_EQ(trainer.gradient_sum_name(), ranks > 1 ? "host" : "none");
+        const bool gpu = !backends[0]->device().is_cpu();
+        EXPECT_EQ(trainer.gradient_sum_name(), ranks == 1 ? "none" : gpu ? gpu_sum : "host");
         Run r;
         r.history = trainer.fit();
         r.params = model.params().values_to_host();
@@ -366,6 +369,32 @@ TEST(GpuBackendOnHostEmulation, Seq2SeqForecasterTrainingMatchesCpuBackend) { ch
 // Data parallelism over two GPU backends (cuda:0, cuda:1): each trains on half of every batch.
 TEST(GpuBackendOnHostEmulation, DataParallelForecasterTrainingMatchesCpuBackend) {
     check_training_matches_cpu(false, 2);
+}
+
+// The same with the NCCL gradient sum (cuda/nccl_gradient_sum.cpp on the emulated NCCL): one grouped all-reduce
+// per step, queued after both ranks' backward passes.
+TEST(GpuBackendOnHostEmulation, DataParallelTrainingWithNcclMatchesCpuBackend) {
+    register_nccl_gradient_sum(&gpu::make_nccl_gradient_sum);
+    struct Unregister {
+        ~Unregister() { register_nccl_gradient_sum(nullptr); }
+    } unregister;  // other tests expect the host sum
+    check_training_matches_cpu(false, 2, "nccl");
+}
+
+TEST(GpuBackendOnHostEmulation, NcclGradientSumAddsTheRanksBuffers) {
+    auto b0 = gpu::make_fused_backend(0), b1 = gpu::make_fused_backend(1), b2 = gpu::make_fused_backend(2);
+    auto sum = gpu::make_nccl_gradient_sum({b0.get(), b1.get(), b2.get()});
+    EXPECT_EQ(sum->name(), "nccl");
+    Tensor<float> g0 = b0->from_host(std::vector<float>{1, 2}, {2}), g1 = b1->from_host(std::vector<float>{10, 20}, {2}),
+                  g2 = b2->from_host(std::vector<float>{100, 200}, {2});
+    sum->sum({g0.data(), g1.data(), g2.data()}, 2);
+    EXPECT_EQ(b0->to_host(g0), (std::vector<float>{111, 222}));
+    EXPECT_EQ(b1->to_host(g1), (std::vector<float>{111, 222}));
+    EXPECT_EQ(b2->to_host(g2), (std::vector<float>{111, 222}));
+    // NCCL wants one rank per device: the error says which call failed and why.
+    const std::string e = testing::error_of([&] { gpu::make_nccl_gradient_sum({b0.get(), b0.get()}); });
+    EXPECT_NE(e.find("ncclCommInitAll"), std::string::npos) << e;
+    EXPECT_NE(e.find("invalid usage"), std::string::npos) << e;
 }
 
 // A station set larger than the device's memory: the error says what did not fit, how big it is, and what to do
