@@ -229,7 +229,7 @@ void ForecastTrainer::add_replicas(const std::vector<Replica>& replicas, RankRun
         ranks_.push_back(std::move(k));
     }
     runner_ = std::make_unique<RankRunner>(backends, threads);
-    gradient_sum_ = make_gradient_sum(backends);
+    gradient_sum_ = make_gradient_sum(backends, &why_not_nccl_);
 }
 
 void ForecastTrainer::run_ranks(const std::function<void(int)>& fn) {

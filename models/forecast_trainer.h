@@ -150,6 +150,8 @@ public:
     void add_replicas(const std::vector<Replica>& replicas, RankRunner::Threads threads = RankRunner::Threads::Auto);
     int ranks() const { return int(ranks_.size()); }
     std::string gradient_sum_name() const { return gradient_sum_ ? gradient_sum_->name() : "none"; }
+    // Why GPU ranks are summed through host memory instead of by NCCL (empty when they are not).
+    const std::string& why_not_nccl() const { return why_not_nccl_; }
 
     std::function<void(const Progress&)> on_progress;      // called every few steps
     std::function<void(const EpochRecord&)> on_epoch;      // called after each epoch
@@ -230,6 +232,7 @@ private:
     std::vector<Rank> ranks_;
     std::unique_ptr<RankRunner> runner_;         // with replicas only
     std::unique_ptr<GradientSum> gradient_sum_;  // with replicas only
+    std::string why_not_nccl_;
 };
 
 // Persistence baselines: Last repeats each target's last observed input value for the whole horizon;

@@ -172,9 +172,13 @@ void run(TrainCmd& c) {
             devices.push_back(replica_backends[r]->device().str());
         }
         trainer.add_replicas(replicas);
-        fmt::print(stderr, "data parallel: {} ranks ({}), {} windows each per step, gradients summed by {}\n",
+        fmt::print(stderr, "data parallel: {} ranks ({}), {} windows each per step, gradients summed by {}{}\n",
                    trainer.ranks(), fmt::join(devices, ", "), c.train.batch / trainer.ranks(),
-                   trainer.gradient_sum_name());
+                   trainer.gradient_sum_name(),
+                   !trainer.why_not_nccl().empty() ? fmt::format(" ({}: every step waits for every GPU)",
+                                                                 trainer.why_not_nccl())
+                   : backend->device().is_cpu() ? " (CPU replicas take turns: no faster than one, a check of the path)"
+                                              : "");
     }
     // With --steps-per-epoch an epoch is not a pass over the data: show how many passes have been made.
     const bool show_passes = c.train.steps_per_epoch > 0;
