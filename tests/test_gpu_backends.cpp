@@ -95,7 +95,7 @@ TEST(GpuDataParallel, TwoRanksOnOneGpuTrainLikeTwoCpuRanks) {
     struct Run {
         std::vector<EpochRecord> history;
         std::vector<std::vector<float>> params;
-        std::string sum;
+        std::string sum, why_not_nccl;
     };
     auto train = [&](const std::string& backend) {
         std::vector<std::shared_ptr<Backend<float>>> bes;
@@ -123,10 +123,12 @@ TEST(GpuDataParallel, TwoRanksOnOneGpuTrainLikeTwoCpuRanks) {
         r.history = t.fit();
         for (auto& m : models) r.params.push_back(m->params().values_to_host());
         r.sum = t.gradient_sum_name();
+        r.why_not_nccl = t.why_not_nccl();
         return r;
     };
     const Run gpu = train("cuda"), cpu = train("cpu");
     EXPECT_EQ(gpu.sum, "host");
+    EXPECT_NE(gpu.why_not_nccl.find("two ranks share a GPU"), std::string::npos) << gpu.why_not_nccl;
     EXPECT_EQ(gpu.params[1], gpu.params[0]);  // the ranks agree to the bit
     ASSERT_EQ(gpu.history.size(), cpu.history.size());
     for (size_t e = 0; e < cpu.history.size(); ++e) {
