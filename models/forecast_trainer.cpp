@@ -214,7 +214,7 @@ void ForecastTrainer::add_replicas(const std::vector<Replica>& replicas, RankRun
                  "0 ({})", rank, r.model->config().dump(), model_.config().dump());
         FR_CHECK(r.optimizer->config().name == opt_.config().name, "data-parallel rank {} uses optimizer {}, rank 0 {}",
                  rank, r.optimizer->config().name, opt_.config().name);
-        // Only the training windows matter (rank 0 validates alone): the batch's window starts index them.
+        // The series and the training windows must match: rank 0's window lists index every rank's series.
         const ForecastDataset& d = *r.data;
         const bool same_windows = d.F == data_.F && d.target_cols == data_.target_cols &&
                                   d.window.span() == data_.window.span() && d.series.numel() == data_.series.numel() &&
@@ -261,7 +261,10 @@ void ForecastTrainer::check_replicas_agree(int epoch) {
     }
 }
 
-double ForecastTrainer::loss_on(const data::WindowStarts& starts) { return mean_loss(starts, nullptr); }
+double ForecastTrainer::loss_on(const data::WindowStarts& starts) {
+    sync_replicas();  // the ranks share the batches: before fit() they may hold other parameters
+    return mean_loss(starts, nullptr);
+}
 
 long ForecastTrainer::steps_per_pass() const {
     const data::BatchSampler sampler(data_.starts[0], o_.batch, data::BatchSampler::Order::Shuffled, o_.seed);
@@ -442,36 +445,47 @@ void ForecastTrainer::throw_nonfinite(const char* quantity, double value, int ep
                          : "training diverged (lower --lr or set --clip)"));
 }
 
-// With `st`, polls for a stop between batches: the epoch's training is done and saved with it, and a
-// resumed run validates again from the start. The batch losses stay in backend memory and are read back
-// every kReadBackSteps batches, summed in batch order.
+// With `st`, polls for a stop between rounds of batches: the epoch's training is done and saved with it, and a
+// resumed run validates again from the start. Batch b runs on rank b % ranks (the ranks hold the same parameters);
+// the batch losses stay in backend memory, are read back every kReadBackSteps rounds and summed in batch order, so
+// the mean is the same to the bit whatever the number of ranks.
 double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochState* st) {
-    Backend<float>& be = model_.backend();
-    Rank& k = ranks_[0];  // rank 0 validates alone
-    k.results.reset(be, 1, kReadBackSteps);
+    const size_t R = ranks_.size(), batch = size_t(o_.batch);
+    const size_t batches = (starts.size() + batch - 1) / batch;
+    auto batch_size = [&](size_t b) { return std::min(starts.size() - b * batch, batch); };
+    for (Rank& k : ranks_) k.results.reset(k.model->backend(), 1, kReadBackSteps);
     double sum = 0;
-    long n = 0;
-    std::vector<int64_t> host;
-    std::vector<int> queued_batch;
+    size_t first_batch = 0, queued_rounds = 0;  // the rounds queued since the last read-back start at first_batch
     auto read_back = [&]() {
-        if (queued_batch.empty()) return;
-        const std::vector<double> r = k.results.take(be);
-        for (size_t i = 0; i < queued_batch.size(); ++i) sum += r[i] * queued_batch[i];
-        queued_batch.clear();
+        if (queued_rounds == 0) return;
+        std::vector<std::vector<double>> losses(R);
+        for (size_t k = 0; k < R; ++k)
+            if (ranks_[k].results.queued() > 0) losses[k] = ranks_[k].results.take(ranks_[k].model->backend());
+        for (size_t j = 0; j < queued_rounds; ++j)
+            for (size_t k = 0; k < R; ++k) {
+                const size_t b = first_batch + j * R + k;
+                if (b < batches) sum += losses[k][j] * double(batch_size(b));
+            }
+        first_batch += queued_rounds * R;
+        queued_rounds = 0;
     };
-    for (size_t i = 0; i < starts.size(); i += size_t(o_.batch)) {
-        const int B = int(std::min(starts.size() - i, size_t(o_.batch)));
-        gather_range(be, data_, starts, i, B, host, k.starts_dev, k.x, k.y);
-        Tensor<float> pred = model_.forward(k.x, false);
-        be.mse_into(pred.numel(), pred.data(), k.y.data(), nullptr, 1.0f, k.results.next());
-        queued_batch.push_back(B);
-        if (k.results.full()) read_back();
-        n += B;
-        if (on_eval_progress) on_eval_progress(size_t(n), starts.size());
+    for (size_t round = 0; round * R < batches; ++round) {
+        run_ranks([&](int rank) {
+            const size_t b = round * R + size_t(rank);
+            if (b >= batches) return;
+            Rank& k = ranks_[size_t(rank)];
+            Backend<float>& be = k.model->backend();
+            gather_range(be, *k.data, starts, b * batch, int(batch_size(b)), k.host_starts, k.starts_dev, k.x, k.y);
+            Tensor<float> pred = k.model->forward(k.x, false);
+            be.mse_into(pred.numel(), pred.data(), k.y.data(), nullptr, 1.0f, k.results.next());
+        });
+        ++queued_rounds;
+        if (ranks_[0].results.full()) read_back();
+        if (on_eval_progress) on_eval_progress(std::min((round + 1) * R * batch, starts.size()), starts.size());
         if (st && o_.stop_requested && o_.stop_requested()) save_and_stop(*st, " (during validation)");
     }
     read_back();
-    return n ? sum / double(n) : std::nan("");
+    return starts.empty() ? std::nan("") : sum / double(starts.size());
 }
 
 void ForecastTrainer::save(const std::string& path, bool with_optimizer, const EpochState* in_progress,

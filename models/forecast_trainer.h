@@ -144,9 +144,10 @@ public:
     // is split evenly over the ranks (so --batch must be a multiple of their number), each rank computes the
     // gradient of its slice, the gradients are summed (NCCL between GPUs; core/gradient_sum.h) and every rank
     // takes the same optimizer step from the same parameters, so the result is that of one model trained on
-    // the whole batch, up to the order of the sums. Rank 0 validates and writes the checkpoints; fit() starts
-    // every rank from rank 0's parameters and optimizer state (also on --resume) and checks after every epoch
-    // that the ranks still agree to the bit. Call before fit().
+    // the whole batch, up to the order of the sums. Validation batches are shared among the ranks (the mean loss
+    // is the same to the bit as one rank's); rank 0 writes the checkpoints. fit() starts every rank from rank 0's
+    // parameters and optimizer state (also on --resume) and checks after every epoch that the ranks still agree
+    // to the bit. Call before fit().
     void add_replicas(const std::vector<Replica>& replicas, RankRunner::Threads threads = RankRunner::Threads::Auto);
     int ranks() const { return int(ranks_.size()); }
     std::string gradient_sum_name() const { return gradient_sum_ ? gradient_sum_->name() : "none"; }
@@ -162,7 +163,7 @@ public:
     // Throws NumericError naming the epoch, step and cause when the loss or gradients turn NaN/Inf.
     std::vector<EpochRecord> fit();
 
-    // Mean validation-style loss over `starts` (no gradient).
+    // Mean validation-style loss over `starts` (no gradient), its batches shared among the ranks.
     double loss_on(const data::WindowStarts& starts);
 
     // Full batches in one pass over the training windows; steps in one epoch (see steps_per_epoch).
@@ -225,6 +226,7 @@ private:
         const ForecastDataset* data = nullptr;
         Tensor<float> x, y, grad;
         Tensor<int64_t> starts_dev;
+        std::vector<int64_t> host_starts;  // an evaluation batch's window starts on the host
         TeacherForcing teacher;
         StepResults results;     // per-step results awaiting read-back (see train_epoch)
         double* step = nullptr;  // this step's slots in `results`

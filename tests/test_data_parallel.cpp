@@ -85,10 +85,12 @@ protected:
         return res;
     }
 
-    // The stop-request polls of the first epoch: its 5 steps, then one per validation batch of 32 (rank 0 alone).
-    int polls_in_first_epoch() const {
+    // The stop-request polls of the first epoch: its 5 steps, then one per round of validation batches of 32 (a
+    // batch per rank).
+    int polls_in_first_epoch(int ranks) const {
         const size_t val_windows = ForecastDataset::from_windowed(*make_backend("cpu"), ds).starts[1].size();
-        return int(5 + (val_windows + 31) / 32);
+        const size_t batches = (val_windows + 31) / 32;
+        return int(5 + (batches + size_t(ranks) - 1) / size_t(ranks));
     }
 
     static void expect_close(const Result& a, const Result& b, double tol) {
@@ -147,7 +149,7 @@ TEST_F(DataParallel, ThreadedRanksGiveTheSameBitsAsSequentialOnes) {
 TEST_F(DataParallel, ResumeMidEpochEqualsAnUninterruptedRun) {
     const Result full = train(2, testing::temp_dir());
     const std::string dir = testing::temp_dir();
-    EXPECT_THROW(train(2, dir, RankRunner::Threads::Auto, false, polls_in_first_epoch() + 2), Interrupted);  // epoch 2
+    EXPECT_THROW(train(2, dir, RankRunner::Threads::Auto, false, polls_in_first_epoch(2) + 2), Interrupted);  // epoch 2
     const Result resumed = train(2, dir, RankRunner::Threads::Auto, true);
     expect_ranks_identical(resumed);
     EXPECT_EQ(resumed.params, full.params);  // bit-identical on the CPU
@@ -159,13 +161,48 @@ TEST_F(DataParallel, ResumeMidEpochEqualsAnUninterruptedRun) {
 TEST_F(DataParallel, ResumingWithAnotherNumberOfRanksContinuesTheSameRun) {
     const Result full = train(2, testing::temp_dir());
     const std::string dir = testing::temp_dir();
-    EXPECT_THROW(train(2, dir, RankRunner::Threads::Auto, false, polls_in_first_epoch() + 2), Interrupted);
+    EXPECT_THROW(train(2, dir, RankRunner::Threads::Auto, false, polls_in_first_epoch(2) + 2), Interrupted);
     messages.clear();
     const Result resumed = train(1, dir, RankRunner::Threads::Auto, true);
     expect_close(resumed, full, 2e-5);
     ASSERT_FALSE(messages.empty());
     EXPECT_NE(messages[0].find("was trained on 2 data-parallel ranks, this run has 1: the same batches"),
               std::string::npos) << messages[0];
+}
+
+// Validation batches go round the ranks (batch b on rank b % R) and their losses are summed in batch order: the
+// mean is one rank's to the bit. A rank holding other values changes it, so the ranks do share the batches.
+TEST_F(DataParallel, ValidationIsSharedAmongTheRanksAndEqualsOneRanksToTheBit) {
+    auto mean_validation_loss = [&](int ranks, bool corrupt_last_rank) {
+        std::vector<std::shared_ptr<Backend<float>>> bes;
+        std::vector<ForecastDataset> data;
+        std::vector<std::unique_ptr<Forecaster>> models;
+        std::vector<std::unique_ptr<Optimizer>> opts;
+        for (int r = 0; r < ranks; ++r) {
+            bes.push_back(make_backend("cpu"));
+            data::WindowedDataset copy = ds;
+            if (corrupt_last_rank && r == ranks - 1)
+                for (float& v : copy.data.values) v = 0.5f * v;
+            data.push_back(ForecastDataset::from_windowed(*bes.back(), copy));
+            models.push_back(std::make_unique<Forecaster>(bes.back(), RnnSpec{CellType::Gru, ds.num_vars(), 8, 1, false},
+                                                          6 * ds.num_targets(), 5 + r));
+            opts.push_back(make_optimizer(models.back()->params(), OptimizerConfig{}));
+        }
+        TrainOptions o;
+        o.batch = 24;  // 1, 2 and 4 ranks divide it
+        o.out_dir = testing::temp_dir();
+        ForecastTrainer t(*models[0], *opts[0], data[0], o);
+        std::vector<Replica> replicas;
+        for (size_t r = 1; r < size_t(ranks); ++r) replicas.push_back({models[r].get(), opts[r].get(), &data[r]});
+        t.add_replicas(replicas);
+        return t.loss_on(data[0].starts[1]);  // starts every rank from rank 0's parameters
+    };
+    const size_t batches = (ForecastDataset::from_windowed(*make_backend("cpu"), ds).starts[1].size() + 23) / 24;
+    ASSERT_NE(batches % 4, 0u) << "the last round should leave a rank idle; batches " << batches;
+    const double one = mean_validation_loss(1, false);
+    EXPECT_EQ(mean_validation_loss(2, false), one);
+    EXPECT_EQ(mean_validation_loss(4, false), one);
+    EXPECT_NE(mean_validation_loss(4, true), one);
 }
 
 TEST_F(DataParallel, ABatchThatDoesNotSplitEvenlyIsRefused) {
