@@ -26,7 +26,6 @@
 namespace fusedrnn {
 namespace {
 
-
 // R ranks, each with its own CPU backend, model, optimizer and copy of the dataset.
 class DataParallel : public ::testing::Test {
 protected:
@@ -41,23 +40,42 @@ protected:
         std::vector<std::vector<float>> params;  // per rank
     };
 
-    Result train(int ranks, const std::string& dir, RankRunner::Threads threads = RankRunner::Threads::Auto,
-                 bool resume = false, int polls_before_stop = -1) {
-        const RnnSpec spec{cell, ds.num_vars(), 8, 1, false};
+    // Each rank's backend, data, model and optimizer. The models get different seeds: the trainer must start every
+    // rank from rank 0's parameters. `scale_last_rank` multiplies the last rank's series (a rank with other data).
+    struct Ranks {
         std::vector<std::shared_ptr<Backend<float>>> backends;
         std::vector<ForecastDataset> data;
         std::vector<std::unique_ptr<Forecaster>> models;
         std::vector<std::unique_ptr<Optimizer>> opts;
-        for (int r = 0; r < ranks; ++r) {
-            backends.push_back(make_backend("cpu"));
-            data.push_back(r == 0 ? ForecastDataset::from_windowed(*backends.back(), ds)
-                                  : ForecastDataset::training_replica(*backends.back(), ds));
-            // Different seeds: the trainer must start every rank from rank 0's parameters.
-            const auto& be = backends.back();
-            models.push_back(seq2seq ? std::make_unique<Forecaster>(be, spec, Seq2SeqShape{6, ds.target_cols}, 5 + r)
-                                     : std::make_unique<Forecaster>(be, spec, 6 * ds.num_targets(), 5 + r));
-            opts.push_back(make_optimizer(models.back()->params(), OptimizerConfig{}));
+        std::vector<Replica> replicas() {
+            std::vector<Replica> r;
+            for (size_t k = 1; k < models.size(); ++k) r.push_back({models[k].get(), opts[k].get(), &data[k]});
+            return r;
         }
+    };
+    Ranks make_ranks(int n, float scale_last_rank = 1) const {
+        const RnnSpec spec{cell, ds.num_vars(), 8, 1, false};
+        Ranks k;
+        for (int r = 0; r < n; ++r) {
+            const auto be = make_backend("cpu");
+            k.backends.push_back(be);
+            data::WindowedDataset scaled;
+            if (scale_last_rank != 1 && r == n - 1) {
+                scaled = ds;
+                for (float& v : scaled.data.values) v *= scale_last_rank;
+            }
+            const data::WindowedDataset& d = scale_last_rank != 1 && r == n - 1 ? scaled : ds;
+            k.data.push_back(r == 0 ? ForecastDataset::from_windowed(*be, d) : ForecastDataset::training_replica(*be, d));
+            k.models.push_back(seq2seq ? std::make_unique<Forecaster>(be, spec, Seq2SeqShape{6, ds.target_cols}, 5 + r)
+                                       : std::make_unique<Forecaster>(be, spec, 6 * ds.num_targets(), 5 + r));
+            k.opts.push_back(make_optimizer(k.models.back()->params(), OptimizerConfig{}));
+        }
+        return k;
+    }
+
+    Result train(int ranks, const std::string& dir, RankRunner::Threads threads = RankRunner::Threads::Auto,
+                 bool resume = false, int polls_before_stop = -1) {
+        Ranks k = make_ranks(ranks);
         TrainOptions o;
         o.epochs = 2;
         o.batch = 32;
@@ -72,16 +90,14 @@ protected:
         o.extra = {{"dataset", ds.meta_json()}};
         o.stop_requested = testing::stop_at_poll(polls_before_stop);
         if (tweak) tweak(o);
-        ForecastTrainer t(*models[0], *opts[0], data[0], o);
-        std::vector<Replica> replicas;
-        for (size_t r = 1; r < size_t(ranks); ++r) replicas.push_back({models[r].get(), opts[r].get(), &data[r]});
-        t.add_replicas(replicas, threads);
+        ForecastTrainer t(*k.models[0], *k.opts[0], k.data[0], o);
+        t.add_replicas(k.replicas(), threads);
         t.on_message = [this](const std::string& m) { messages.push_back(m); };
         EXPECT_EQ(t.ranks(), ranks);
         EXPECT_EQ(t.gradient_sum_name(), ranks > 1 ? "host" : "none");
         Result res;
         res.history = t.fit();
-        for (auto& m : models) res.params.push_back(m->params().values_to_host());
+        for (auto& m : k.models) res.params.push_back(m->params().values_to_host());
         return res;
     }
 
@@ -173,36 +189,21 @@ TEST_F(DataParallel, ResumingWithAnotherNumberOfRanksContinuesTheSameRun) {
 // Validation batches go round the ranks (batch b on rank b % R) and their losses are summed in batch order: the
 // mean is one rank's to the bit. A rank holding other values changes it, so the ranks do share the batches.
 TEST_F(DataParallel, ValidationIsSharedAmongTheRanksAndEqualsOneRanksToTheBit) {
-    auto mean_validation_loss = [&](int ranks, bool corrupt_last_rank) {
-        std::vector<std::shared_ptr<Backend<float>>> bes;
-        std::vector<ForecastDataset> data;
-        std::vector<std::unique_ptr<Forecaster>> models;
-        std::vector<std::unique_ptr<Optimizer>> opts;
-        for (int r = 0; r < ranks; ++r) {
-            bes.push_back(make_backend("cpu"));
-            data::WindowedDataset copy = ds;
-            if (corrupt_last_rank && r == ranks - 1)
-                for (float& v : copy.data.values) v = 0.5f * v;
-            data.push_back(ForecastDataset::from_windowed(*bes.back(), copy));
-            models.push_back(std::make_unique<Forecaster>(bes.back(), RnnSpec{CellType::Gru, ds.num_vars(), 8, 1, false},
-                                                          6 * ds.num_targets(), 5 + r));
-            opts.push_back(make_optimizer(models.back()->params(), OptimizerConfig{}));
-        }
+    auto mean_validation_loss = [&](int ranks, float scale_last_rank) {
+        Ranks k = make_ranks(ranks, scale_last_rank);
         TrainOptions o;
         o.batch = 24;  // 1, 2 and 4 ranks divide it
         o.out_dir = testing::temp_dir();
-        ForecastTrainer t(*models[0], *opts[0], data[0], o);
-        std::vector<Replica> replicas;
-        for (size_t r = 1; r < size_t(ranks); ++r) replicas.push_back({models[r].get(), opts[r].get(), &data[r]});
-        t.add_replicas(replicas);
-        return t.loss_on(data[0].starts[1]);  // starts every rank from rank 0's parameters
+        ForecastTrainer t(*k.models[0], *k.opts[0], k.data[0], o);
+        t.add_replicas(k.replicas());
+        return t.loss_on(k.data[0].starts[1]);  // starts every rank from rank 0's parameters
     };
     const size_t batches = (ForecastDataset::from_windowed(*make_backend("cpu"), ds).starts[1].size() + 23) / 24;
     ASSERT_NE(batches % 4, 0u) << "the last round should leave a rank idle; batches " << batches;
-    const double one = mean_validation_loss(1, false);
-    EXPECT_EQ(mean_validation_loss(2, false), one);
-    EXPECT_EQ(mean_validation_loss(4, false), one);
-    EXPECT_NE(mean_validation_loss(4, true), one);
+    const double one = mean_validation_loss(1, 1);
+    EXPECT_EQ(mean_validation_loss(2, 1), one);
+    EXPECT_EQ(mean_validation_loss(4, 1), one);
+    EXPECT_NE(mean_validation_loss(4, 0.5f), one);
 }
 
 TEST_F(DataParallel, ABatchThatDoesNotSplitEvenlyIsRefused) {
