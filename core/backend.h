@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/dropout_args.h"
 #include "core/rnn_spec.h"
 #include "core/tensor.h"
 
@@ -127,6 +128,12 @@ public:
     virtual void embedding_forward(int n, int V, int dim, const int32_t* ids, const S* table, S* out) = 0;
     // dtable[ids[i], :] += dout[i, :] (duplicate ids accumulate).
     virtual void embedding_backward(int n, int V, int dim, const int32_t* ids, const S* dout, S* dtable) = 0;
+
+    // Inverted dropout (torch.nn.Dropout in training): y = x/(1 − p) where the mask keeps the element, else 0,
+    // over a.numel() elements; y may be x. The mask is a function of the arguments alone, the same on every backend
+    // (core/dropout_args.h), so the backward is this op with the same arguments applied to the gradient. Throws
+    // Error for bad arguments (check_dropout_args).
+    virtual void dropout(const DropoutArgs& a, const S* x, S* y) = 0;
 
     // ---- losses (return the loss on the host) ------------------------------------------------------
     // mean((pred - target)²) over n elements; if grad != nullptr, grad = grad_scale·2(pred - target)/n.

@@ -302,4 +302,10 @@ void GpuBackend::gather_windows(const float* series, int F, const int64_t* start
                         ctx_.stream());
 }
 
+void GpuBackend::dropout(const DropoutArgs& a, const float* x, float* y) {
+    check_dropout_args(a);
+    auto g = ctx_.guard();
+    gpu::dropout(a, x, y, ctx_.stream());
+}
+
 }  // namespace fusedrnn::gpu

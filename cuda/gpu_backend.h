@@ -57,6 +57,8 @@ public:
     void embedding_forward(int n, int V, int dim, const int32_t* ids, const float* table, float* out) override;
     void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* dout, float* dtable) override;
 
+    void dropout(const DropoutArgs& a, const float* x, float* y) override;
+
     LossResult mse(size_t n, const float* pred, const float* target, float* grad, float grad_scale) override;
     LossResult softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits,
                                      float grad_scale) override;

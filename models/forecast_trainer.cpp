@@ -363,7 +363,9 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
         if (o_.lr_cosine) opt_.set_lr(cosine_lr(global_step(st.epoch, s)));
         const bool teacher = draw_teacher_forcing(global_step(st.epoch, s));
         // Rank k trains on windows [k·B/R, (k+1)·B/R) of the batch (full batches: B is --batch, a multiple of R).
-        run_ranks([&](int k) { forward_backward(k, order.data() + size_t(k) * size_t(B / R), B / R, teacher); });
+        run_ranks([&](int k) {
+            forward_backward(k, order.data() + size_t(k) * size_t(B / R), B / R, teacher, global_step(st.epoch, s));
+        });
         if (gradient_sum_) gradient_sum_->sum(grads, params.size());
         run_ranks([&](int k) { update(k); });
         queued_batch.push_back(B);
@@ -404,8 +406,11 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
 
 // Rank k's share of a training step: its B windows of the batch forward and backward, the loss into its step
 // slots. Each rank's loss gradient is scaled by 1/ranks, so the summed gradient is that of the whole batch's mean.
-void ForecastTrainer::forward_backward(int rank, const int64_t* starts, int B, bool teacher) {
+void ForecastTrainer::forward_backward(int rank, const int64_t* starts, int B, bool teacher, long step) {
     Rank& k = ranks_[size_t(rank)];
+    // Dropout masks by the step over the whole run and the rows of the batch this rank holds: the masks of a
+    // resumed run, and of any rank count, are those of one uninterrupted rank.
+    k.model->set_dropout_draw(DropoutDraw{o_.seed, uint64_t(step), long(rank) * B, long(B) * ranks()});
     Backend<float>& be = k.model->backend();
     gather(be, *k.data, starts, B, k.starts_dev, k.x, k.y);
     k.step = k.results.next();

@@ -213,7 +213,7 @@ private:
     bool draw_teacher_forcing(long g);
     // The step's work on each rank: its slice of the batch forward and backward, then (after the gradient sum)
     // the update.
-    void forward_backward(int rank, const int64_t* starts, int B, bool teacher);
+    void forward_backward(int rank, const int64_t* starts, int B, bool teacher, long step);
     void update(int rank);
     void run_ranks(const std::function<void(int)>& fn);
     void sync_replicas();                  // rank 0's parameters and optimizer state to every other rank

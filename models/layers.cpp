@@ -46,9 +46,7 @@ RecurrentStack::Output RecurrentStack::run(ParamStore& params, const Tensor<floa
         check_shape(c0.shape(), state, "initial cell state c0");
     }
 
-    ensure_shape(be, y_, {T, N, spec_.output_size()});
     Output out;
-    out.y = y_;
     if (hn) {
         ensure_shape(be, *hn, state);
         if (lstm) ensure_shape(be, *cn, state);
@@ -60,7 +58,18 @@ RecurrentStack::Output RecurrentStack::run(ParamStore& params, const Tensor<floa
         out.hn = *hn;
         if (lstm) out.cn = *cn;
     }
+    x_ = x;
+    h0_ = h0;
+    c0_ = c0;
+    has_reserve_ = training;
+    layered_ = training && dropout_ > 0 && spec_.num_layers > 1;
+    if (layered_) {
+        run_layers(params, x, h0, c0, out, hn != nullptr);
+        return out;
+    }
 
+    ensure_shape(be, y_, {T, N, spec_.output_size()});
+    out.y = y_;
     RnnForwardArgs<float> a;
     a.T = T;
     a.N = N;
@@ -76,11 +85,68 @@ RecurrentStack::Output RecurrentStack::run(ParamStore& params, const Tensor<floa
         a.reserve = reserve_.data();
     }
     be.rnn_forward(spec_, a);
-    x_ = x;
-    h0_ = h0;
-    c0_ = c0;
-    has_reserve_ = training;
     return out;
+}
+
+void RecurrentStack::set_dropout(float p, uint32_t first_site) {
+    check_dropout_rate(p, "dropout");
+    dropout_ = p;
+    first_site_ = first_site;
+    layers_.clear();
+    drops_.clear();
+}
+
+namespace {
+// Layer l's [D, N, H] slice of a state [L·D, N, H] of `spec` (an empty state stays empty).
+Tensor<float> layer_state(const RnnSpec& spec, const Tensor<float>& t, int l) {
+    if (t.empty()) return Tensor<float>();
+    const long D = spec.directions(), N = t.dim(1), H = spec.hidden_size;
+    return t.view(size_t(l) * size_t(D * N * H), {D, N, H});
+}
+}  // namespace
+
+void RecurrentStack::run_layers(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0,
+                                const Tensor<float>& c0, Output& out, bool final_state) {
+    const int L = spec_.num_layers;
+    if (layers_.empty()) {
+        for (int l = 0; l < L; ++l) {
+            RnnSpec one = spec_;
+            one.num_layers = 1;
+            if (l > 0) one.input_size = spec_.output_size();
+            layers_.emplace_back(one, offset_ + rnn_weight_offsets(spec_, l, 0).w_ih);
+            if (l + 1 < L) drops_.emplace_back(first_site_ + uint32_t(l));
+        }
+    }
+    Tensor<float> in = x;
+    for (int l = 0; l < L; ++l) {
+        const Tensor<float> h0_l = layer_state(spec_, h0, l), c0_l = layer_state(spec_, c0, l);
+        Output o;
+        if (final_state) {
+            Tensor<float> hn = layer_state(spec_, out.hn, l), cn = layer_state(spec_, out.cn, l);
+            o = layers_[size_t(l)].forward_into(params, in, h0_l, c0_l, true, hn, cn);
+        } else {
+            o = layers_[size_t(l)].forward(params, in, h0_l, c0_l, true, false);
+        }
+        if (l + 1 < L) in = drops_[size_t(l)].forward(params.backend(), dropout_, draw_, o.y);
+        else out.y = o.y;
+    }
+}
+
+Tensor<float> RecurrentStack::backward_layers(ParamStore& params, const Tensor<float>& dy, const Tensor<float>& dhn,
+                                              const Tensor<float>& dcn, bool need_dx, Tensor<float>* dh0,
+                                              Tensor<float>* dc0) {
+    Tensor<float> g = dy;
+    for (int l = spec_.num_layers - 1; l >= 0; --l) {
+        Tensor<float> dh0_l = dh0 ? layer_state(spec_, *dh0, l) : Tensor<float>();
+        Tensor<float> dc0_l = dc0 ? layer_state(spec_, *dc0, l) : Tensor<float>();
+        Tensor<float> dx = layers_[size_t(l)].backward(params, g, layer_state(spec_, dhn, l), layer_state(spec_, dcn, l),
+                                                       l > 0 || need_dx, dh0 ? &dh0_l : nullptr,
+                                                       dc0 ? &dc0_l : nullptr);
+        if (l == 0) return dx;
+        drops_[size_t(l - 1)].backward(params.backend(), dx);  // layer l's input was layer l − 1's masked output
+        g = dx;
+    }
+    return Tensor<float>();
 }
 
 Tensor<float> RecurrentStack::backward(ParamStore& params, const Tensor<float>& dy, const Tensor<float>& dhn,
@@ -91,7 +157,7 @@ Tensor<float> RecurrentStack::backward(ParamStore& params, const Tensor<float>& 
     has_reserve_ = false;
     Backend<float>& be = params.backend();
     const int T = int(x_.dim(0)), N = int(x_.dim(1));
-    if (!dy.empty()) check_shape(dy.shape(), y_.shape(), "gradient of the recurrent output dy");
+    if (!dy.empty()) check_shape(dy.shape(), {T, N, spec_.output_size()}, "gradient of the recurrent output dy");
     const Shape state{long(spec_.num_layers) * spec_.directions(), N, spec_.hidden_size};
     if (!dhn.empty()) check_shape(dhn.shape(), state, "gradient of the final hidden state");
     if (!dcn.empty()) check_shape(dcn.shape(), state, "gradient of the final cell state");
@@ -99,6 +165,10 @@ Tensor<float> RecurrentStack::backward(ParamStore& params, const Tensor<float>& 
     if (dh0) ensure_shape(be, *dh0, state);
     const bool lstm = has_cell_state(spec_.cell);
     if (dc0 && lstm) ensure_shape(be, *dc0, state);
+    if (layered_) {
+        Tensor<float> dx = backward_layers(params, dy, dhn, dcn, need_dx, dh0, dc0 && lstm ? dc0 : nullptr);
+        return need_dx ? dx : Tensor<float>();
+    }
 
     RnnBackwardArgs<float> a;
     a.T = T;

@@ -6,7 +6,11 @@
 // Shape legend: T steps, N batch, C input features, H hidden, D directions, L layers, M rows.
 #pragma once
 
+#include <cstdint>
+#include <vector>
+
 #include "core/backend.h"
+#include "models/dropout.h"
 #include "models/parameters.h"
 
 namespace fusedrnn {
@@ -45,15 +49,36 @@ public:
                            const Tensor<float>& dcn, bool need_dx, Tensor<float>* dh0 = nullptr,
                            Tensor<float>* dc0 = nullptr);
 
+    // Dropout between stacked layers (torch.nn.LSTM's `dropout`; models/dropout.h). With p > 0 a training forward
+    // of two or more layers runs one layer at a time (the backend's whole-stack call cannot put a mask between
+    // layers), masking every layer's output but the last at sites first_site, first_site + 1, ...
+    void set_dropout(float p, uint32_t first_site);
+    float dropout() const { return dropout_; }
+    // The masks the next training forward draws.
+    void set_dropout_draw(const DropoutDraw& draw) { draw_ = draw; }
+
 private:
     // hn == nullptr: no final state; else it is written into *hn / *cn (cn: LSTM only).
     Output run(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0, const Tensor<float>& c0,
                bool training, Tensor<float>* hn, Tensor<float>* cn);
+    // The dropout path of run and backward: layers_[l] is layer l alone, over its slice of the parameters and of
+    // the states ([D, N, H] at l·D·N·H).
+    void run_layers(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0, const Tensor<float>& c0,
+                    Output& out, bool final_state);
+    Tensor<float> backward_layers(ParamStore& params, const Tensor<float>& dy, const Tensor<float>& dhn,
+                                  const Tensor<float>& dcn, bool need_dx, Tensor<float>* dh0, Tensor<float>* dc0);
 
     RnnSpec spec_;
     size_t offset_ = 0;
     Tensor<float> x_, h0_, c0_, y_, reserve_, dx_;
     bool has_reserve_ = false;
+
+    float dropout_ = 0;
+    uint32_t first_site_ = 0;
+    DropoutDraw draw_;
+    bool layered_ = false;                // the last training forward ran run_layers
+    std::vector<RecurrentStack> layers_;  // made on the first layered forward
+    std::vector<Dropout> drops_;          // drops_[l]: on layer l's output, l < L − 1
 };
 
 class Linear {

@@ -122,8 +122,10 @@ LmEval LmTrainer::evaluate_train() {
     return evaluate_stream(*lm_.model, flat, b.streams(), b.bptt());
 }
 
-long LmTrainer::train_step(long step, double* results) {
+long LmTrainer::train_step(int epoch, long step, double* results) {
     Backend<float>& be = lm_.model->backend();
+    // The masks depend on the step counted over the whole run, so a resumed run draws the same ones.
+    lm_.model->set_dropout_draw(DropoutDraw{o_.seed, uint64_t(epoch - 1) * uint64_t(steps_per_epoch()) + uint64_t(step)});
     if (lm_.settings.mode == LmMode::Window) {
         const size_t start = size_t(step) * size_t(o_.batch);
         const size_t B = std::min(size_t(o_.batch), order_.size() - start);
@@ -281,7 +283,7 @@ void LmTrainer::train_epoch(EpochState& st, bool resumed) {
 
     auto last_report = t0, last_save = t0;
     for (long s = st.steps_done; s < st.steps; ++s) {
-        queued_predictions.push_back(train_step(s, step_results_.next()));
+        queued_predictions.push_back(train_step(st.epoch, s, step_results_.next()));
         const bool last = s + 1 == st.steps;
         const bool stop = o_.stop_requested && o_.stop_requested();
         const bool save_due = o_.checkpoint_seconds > 0 && !o_.out_dir.empty() &&

@@ -107,7 +107,7 @@ private:
     };
 
     // Queues step `step`'s work; its results are left at results[StepSlot]. Returns its predictions.
-    long train_step(long step, double* results);
+    long train_step(int epoch, long step, double* results);
     void train_epoch(EpochState& st, bool resumed);
     void save(const std::string& name, const EpochState* in_progress = nullptr);
     void resume_from_last();

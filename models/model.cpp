@@ -43,6 +43,19 @@ std::vector<float> init_bounds(const ParamLayout& layout, float rnn_bound, float
     return b;
 }
 
+// Checkpoints written before dropout existed, and models without it, have no "dropout".
+float dropout_from_config(const nlohmann::json& c) {
+    try {
+        return c.value("dropout", 0.0f);
+    } catch (const nlohmann::json::exception& e) {
+        FR_FAIL("invalid dropout in checkpoint metadata: {}", e.what());
+    }
+}
+
+void add_dropout_to_config(nlohmann::json& c, float p) {
+    if (p > 0) c["dropout"] = p;
+}
+
 }  // namespace
 
 // ---- Forecaster ----------------------------------------------------------------------------------------
@@ -93,9 +106,12 @@ std::unique_ptr<Forecaster> Forecaster::from_config(std::shared_ptr<Backend<floa
     FR_CHECK(c.value("kind", "") == "forecaster", "checkpoint holds a '{}' model, not a forecaster",
              c.value("kind", "unknown"));
     const std::string decoder = c.value("decoder", "direct");  // checkpoints before seq2seq have no "decoder"
-    if (decoder == "direct")
-        return std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")), c.at("outputs").get<int>(),
-                                            0);
+    if (decoder == "direct") {
+        auto f = std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")),
+                                              c.at("outputs").get<int>(), 0);
+        f->set_dropout(dropout_from_config(c));
+        return f;
+    }
     FR_CHECK(decoder == "seq2seq", "checkpoint names an unknown forecaster decoder '{}' (known: direct, seq2seq)",
              decoder);
     Seq2SeqShape shape;
@@ -109,6 +125,7 @@ std::unique_ptr<Forecaster> Forecaster::from_config(std::shared_ptr<Backend<floa
     FR_CHECK(f->outputs() == c.at("outputs").get<int>(),
              "invalid seq2seq forecaster in checkpoint metadata: {} outputs, but horizon {} x {} variables",
              c.at("outputs").get<int>(), shape.horizon, shape.target_inputs.size());
+    f->set_dropout(dropout_from_config(c));
     return f;
 }
 
@@ -119,11 +136,18 @@ nlohmann::json Forecaster::config() const {
         c["horizon"] = decoder_.horizon();
         c["target_inputs"] = decoder_.target_inputs();
     }
+    add_dropout_to_config(c, dropout_);
     return c;
+}
+
+void Forecaster::set_dropout(float p) {
+    rnn_.set_dropout(p, 1);
+    dropout_ = p;
 }
 
 Tensor<float> Forecaster::forward(const Tensor<float>& x, bool training, const TeacherForcing* teacher) {
     T_ = int(x.dim(0));
+    if (training) rnn_.set_dropout_draw(next_dropout_draw());
     const long N = x.dim(1), F = spec().output_size();
     if (seq2seq_) {
         // The final state is written into hn_/cn_, reused from step to step (nothing allocated per step).
@@ -178,12 +202,24 @@ std::unique_ptr<SequenceModel> SequenceModel::from_config(std::shared_ptr<Backen
                                                           const nlohmann::json& c) {
     FR_CHECK(c.value("kind", "") == "sequence", "checkpoint holds a '{}' model, not a sequence model",
              c.value("kind", "unknown"));
-    return std::make_unique<SequenceModel>(std::move(backend), spec_from_json(c.at("spec")), c.at("vocab").get<int>(),
-                                           c.at("outputs").get<int>(), 0);
+    auto m = std::make_unique<SequenceModel>(std::move(backend), spec_from_json(c.at("spec")), c.at("vocab").get<int>(),
+                                             c.at("outputs").get<int>(), 0);
+    m->set_dropout(dropout_from_config(c));
+    return m;
 }
 
 nlohmann::json SequenceModel::config() const {
-    return {{"kind", kind()}, {"spec", spec_to_json(spec())}, {"vocab", vocab_}, {"outputs", outputs()}};
+    nlohmann::json c{{"kind", kind()}, {"spec", spec_to_json(spec())}, {"vocab", vocab_}, {"outputs", outputs()}};
+    add_dropout_to_config(c, dropout_);
+    return c;
+}
+
+// Sites: 0 the embedding's output, 1 .. L − 1 between layers, L the last layer's output.
+void SequenceModel::set_dropout(float p) {
+    rnn_.set_dropout(p, 1);
+    dropout_ = p;
+    embedding_drop_ = Dropout(0);
+    output_drop_ = Dropout(uint32_t(spec().num_layers));
 }
 
 Tensor<float> SequenceModel::forward(const Tensor<float>& x, State& state, bool training) {
@@ -194,10 +230,18 @@ Tensor<float> SequenceModel::forward(const Tensor<float>& x, State& state, bool 
 }
 
 Tensor<float> SequenceModel::forward(const Tensor<float>& x, const State& initial, State& final, bool training) {
+    return forward_features(x, initial, final, training, training && dropout_ > 0 ? next_dropout_draw() : draw_);
+}
+
+Tensor<float> SequenceModel::forward_features(const Tensor<float>& x, const State& initial, State& final,
+                                              bool training, const DropoutDraw& draw) {
+    dropped_ = training && dropout_ > 0;
+    rnn_.set_dropout_draw(draw);
     auto out = rnn_.forward_into(*params_, x, initial.h, initial.c, training, final.h, final.c);
     T_ = int(x.dim(0));
     N_ = int(x.dim(1));
-    return head_.forward(*params_, out.y.reshape({long(T_) * N_, spec().output_size()}));
+    const Tensor<float> y = dropped_ ? output_drop_.forward(backend(), dropout_, draw, out.y) : out.y;
+    return head_.forward(*params_, y.reshape({long(T_) * N_, spec().output_size()}));
 }
 
 Tensor<float> SequenceModel::forward_tokens(const Tensor<int32_t>& ids, State& state, bool training) {
@@ -211,15 +255,19 @@ Tensor<float> SequenceModel::forward_tokens(const Tensor<int32_t>& ids, const St
                                             bool training) {
     FR_CHECK(vocab_ > 0, "forward_tokens: this model takes features, not token ids");
     FR_CHECK(ids.rank() == 2, "token ids must be [T, N], got {}", shape_str(ids.shape()));
-    Tensor<float> x = embedding_.forward(*params_, ids);
-    return forward(x.reshape({ids.dim(0), ids.dim(1), spec().input_size}), initial, final, training);
+    const DropoutDraw draw = training && dropout_ > 0 ? next_dropout_draw() : draw_;
+    Tensor<float> x = embedding_.forward(*params_, ids).reshape({ids.dim(0), ids.dim(1), spec().input_size});
+    if (training && dropout_ > 0) x = embedding_drop_.forward(backend(), dropout_, draw, x);
+    return forward_features(x, initial, final, training, draw);
 }
 
 void SequenceModel::backward(const Tensor<float>& doutputs) {
-    Tensor<float> dy = head_.backward(*params_, doutputs, true);
-    Tensor<float> dx = rnn_.backward(*params_, dy.reshape({T_, N_, spec().output_size()}), Tensor<float>(),
-                                     Tensor<float>(), vocab_ > 0);
-    if (vocab_ > 0) embedding_.backward(*params_, dx.reshape({long(T_) * N_, spec().input_size}));
+    Tensor<float> dy = head_.backward(*params_, doutputs, true).reshape({T_, N_, spec().output_size()});
+    if (dropped_) output_drop_.backward(backend(), dy);
+    Tensor<float> dx = rnn_.backward(*params_, dy, Tensor<float>(), Tensor<float>(), vocab_ > 0);
+    if (vocab_ == 0) return;
+    if (dropped_) embedding_drop_.backward(backend(), dx);
+    embedding_.backward(*params_, dx.reshape({long(T_) * N_, spec().input_size}));
 }
 
 }  // namespace fusedrnn

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "models/dropout.h"
 #include "models/layers.h"
 #include "models/parameters.h"
 #include "models/seq2seq_decoder.h"
@@ -34,8 +35,25 @@ public:
     virtual std::string kind() const = 0;        // "forecaster" | "sequence"
     virtual nlohmann::json config() const = 0;   // enough to rebuild the model (stored in checkpoints)
 
+    // Dropout in training (models/dropout.h says where each model applies it): 0 <= p < 1, 0 = none. Kept in
+    // config() when p > 0.
+    virtual void set_dropout(float p) = 0;
+    float dropout() const { return dropout_; }
+    // The masks the next training forward draws (a trainer sets this before every step; see DropoutDraw).
+    void set_dropout_draw(const DropoutDraw& draw) { draw_ = draw; }
+    const DropoutDraw& dropout_draw() const { return draw_; }
+
 protected:
+    // The draw of a training forward; the next one draws the following step's masks.
+    DropoutDraw next_dropout_draw() {
+        const DropoutDraw d = draw_;
+        ++draw_.step;
+        return d;
+    }
+
     std::unique_ptr<ParamStore> params_;
+    float dropout_ = 0;
+    DropoutDraw draw_;
 };
 
 RnnSpec spec_from_json(const nlohmann::json& j);
@@ -64,6 +82,8 @@ public:
     std::string decoder_name() const { return seq2seq_ ? "seq2seq" : "direct"; }
     std::string kind() const override { return "forecaster"; }
     nlohmann::json config() const override;
+    // Between the encoder's stacked layers (torch.nn.LSTM's `dropout`); a one-layer encoder has nowhere to apply it.
+    void set_dropout(float p) override;
 
     // x [T, N, C] → prediction [N, O]. Valid until the next forward. teacher: for an encoder-decoder in
     // training, which lead times are fed the observed value instead of the prediction (ignored otherwise).
@@ -96,6 +116,8 @@ public:
     int outputs() const { return head_.out(); }
     std::string kind() const override { return "sequence"; }
     nlohmann::json config() const override;
+    // On the embedding's output, between stacked layers and on the last layer's output before the head.
+    void set_dropout(float p) override;
 
     struct State {
         Tensor<float> h, c;  // [L·D, N, H] each; empty = zeros
@@ -115,10 +137,16 @@ public:
     void backward(const Tensor<float>& doutputs);
 
 private:
+    // forward's body, with the draw the caller took (forward_tokens takes one for the embedding and this).
+    Tensor<float> forward_features(const Tensor<float>& x, const State& initial, State& final, bool training,
+                                   const DropoutDraw& draw);
+
     int vocab_ = 0;
     Embedding embedding_;
     RecurrentStack rnn_;
     Linear head_;
+    Dropout embedding_drop_, output_drop_;
+    bool dropped_ = false;  // the last forward applied dropout (training with p > 0)
     int T_ = 0, N_ = 0;
 };
 

@@ -336,6 +336,44 @@ TEST(GpuDense, Optimizers) {
         true);
 }
 
+// The mask is a function of the arguments alone (core/dropout_args.h): the GPU draws the CPU's mask to the bit, and
+// the kept values are the same product x·(1/(1 − p)) in float. Out of place and in place; a slice of the rows.
+TEST(GpuDense, DropoutDrawsTheCpuMask) {
+    DensePair be;
+    FR_SKIP_WITHOUT_GPU(be.gpu);
+    std::mt19937_64 rng(testing::test_seed());
+    struct Case { long outer, rows, width, row_offset, rows_total; float p; };
+    for (const Case c : {Case{1, 1, 1, 0, 1, 0.5f}, Case{48, 256, 64, 256, 1024, 0.2f}, Case{7, 33, 129, 0, 33, 0.9f},
+                         Case{3, 5, 11, 2, 9, 0.0f}}) {
+        SCOPED_TRACE(fmt::format("[{}, {}, {}] rows from {} of {}, p {}", c.outer, c.rows, c.width, c.row_offset,
+                                 c.rows_total, c.p));
+        DropoutArgs a;
+        a.seed = rng();
+        a.step = rng() % 100000;
+        a.site = uint32_t(rng() % 8);
+        a.p = c.p;
+        a.outer = c.outer;
+        a.rows = c.rows;
+        a.width = c.width;
+        a.row_offset = c.row_offset;
+        a.rows_total = c.rows_total;
+        const size_t n = a.numel();
+        const auto x = testing::random_vector<float>(n, rng);
+        std::vector<float> ref(n);
+        be.cpu->dropout(a, x.data(), ref.data());
+        DevArray dx = upload(*be.gpu, x);
+        Guarded dy = make_guarded(*be.gpu, n);
+        be.gpu->dropout(a, dx.data(), dy.data());
+        EXPECT_EQ(read_guarded(*be.gpu, dy, "dropout"), ref);
+        Guarded inplace = make_guarded(*be.gpu, n, &x);
+        be.gpu->dropout(a, inplace.data(), inplace.data());
+        EXPECT_EQ(read_guarded(*be.gpu, inplace, "dropout in place"), ref);
+    }
+    DropoutArgs bad;
+    bad.p = 1.0f;
+    EXPECT_THROW(be.gpu->dropout(bad, nullptr, nullptr), Error);
+}
+
 TEST(GpuDense, GatherWindows) {
     DensePair be;
     FR_SKIP_WITHOUT_GPU(be.gpu);

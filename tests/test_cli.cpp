@@ -567,6 +567,45 @@ TEST(Cli, LanguageModelTrainsAndGenerates) {
     EXPECT_NE(bad.output.find("other settings (lr)"), std::string::npos) << bad.output;
 }
 
+// --dropout: between layers for a forecaster (said when it does nothing), on the embedding, between layers and before
+// the head for a language model; kept with the model, so a resume with another rate is refused; a rate outside
+// [0, 1) is refused up front.
+TEST(Cli, DropoutFlag) {
+    const std::string out = testing::temp_dir() + "/run";
+    auto args = tiny_train(out, 1);
+    for (const char* x : {"--layers", "2", "--dropout", "0.3"}) args.push_back(x);
+    const CliResult t = run_cli(args);
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_NE(t.output.find("dropout 0.3 between layers"), std::string::npos) << t.output;
+    const auto m = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
+    EXPECT_NEAR(m.at("model").at("dropout").get<double>(), 0.3, 1e-7);
+    auto other = tiny_train(out, 2);
+    for (const char* x : {"--layers", "2", "--dropout", "0.5", "--resume"}) other.push_back(x);
+    const CliResult r = run_cli(other);
+    EXPECT_NE(r.status, 0);
+    EXPECT_NE(r.output.find("holds a different model"), std::string::npos) << r.output;
+
+    auto one_layer = tiny_train(testing::temp_dir() + "/one", 1);
+    for (const char* x : {"--dropout", "0.2"}) one_layer.push_back(x);
+    const CliResult w = run_cli(one_layer);
+    ASSERT_EQ(w.status, 0) << w.output;
+    EXPECT_NE(w.output.find("warning: --dropout 0.2 does nothing with --layers 1"), std::string::npos) << w.output;
+
+    auto bad = tiny_train(testing::temp_dir() + "/bad", 1);
+    for (const char* x : {"--layers", "2", "--dropout", "1"}) bad.push_back(x);
+    const CliResult b = run_cli(bad);
+    EXPECT_NE(b.status, 0);
+    EXPECT_NE(b.output.find("--dropout must lie in [0, 1)"), std::string::npos) << b.output;
+    EXPECT_EQ(b.output.find("windows:"), std::string::npos) << "refused before the data is read: " << b.output;
+
+    const std::string dir = testing::temp_dir();
+    std::ofstream(dir + "/tiny.txt") << "the cat sat on a mat . the dog lay on the log . the cat sat on a mat .\n";
+    const CliResult lm = run_cli({"lm-train", "--text", dir + "/tiny.txt", "--heldout", "0", "--epochs", "2",
+                                  "--layers", "2", "--dropout", "0.5", "--backend", "cpu", "--out", dir + "/lm"});
+    ASSERT_EQ(lm.status, 0) << lm.output;
+    EXPECT_NE(lm.output.find("embedding 32, dropout 0.5"), std::string::npos) << lm.output;
+}
+
 // Mistakes get a non-zero exit and a message that names the flag, file or value at fault — and fail
 // before any data is loaded where they can.
 TEST(Cli, ErrorsNameTheCulprit) {

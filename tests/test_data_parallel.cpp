@@ -31,6 +31,8 @@ class DataParallel : public ::testing::Test {
 protected:
     data::WindowedDataset ds = testing::station_windows(3, 24, 6, 23);
     CellType cell = CellType::Gru;
+    int layers = 1;
+    float dropout = 0;
     bool seq2seq = false;
     std::function<void(TrainOptions&)> tweak;
     std::vector<std::string> messages;  // the trainer's notes (resume, early stop)
@@ -54,7 +56,7 @@ protected:
         }
     };
     Ranks make_ranks(int n, float scale_last_rank = 1) const {
-        const RnnSpec spec{cell, ds.num_vars(), 8, 1, false};
+        const RnnSpec spec{cell, ds.num_vars(), 8, layers, false};
         Ranks k;
         for (int r = 0; r < n; ++r) {
             const auto be = make_backend("cpu");
@@ -68,6 +70,7 @@ protected:
             k.data.push_back(r == 0 ? ForecastDataset::from_windowed(*be, d) : ForecastDataset::training_replica(*be, d));
             k.models.push_back(seq2seq ? std::make_unique<Forecaster>(be, spec, Seq2SeqShape{6, ds.target_cols}, 5 + r)
                                        : std::make_unique<Forecaster>(be, spec, 6 * ds.num_targets(), 5 + r));
+            k.models.back()->set_dropout(dropout);
             k.opts.push_back(make_optimizer(k.models.back()->params(), OptimizerConfig{}));
         }
         return k;
@@ -152,6 +155,26 @@ TEST_F(DataParallel, Seq2SeqLstmWithTeacherForcingTrainsLikeOneRank) {
     expect_close(two, one, 2e-5);
 }
 
+// Each rank draws its rows of the mask the whole batch draws on one rank (the masks are keyed by the row within the
+// whole batch), so dropout leaves the ranks training the one-rank model. Without that, the losses would differ by
+// far more than rounding: dropout 0.3 changes the run (checked against dropout 0).
+TEST_F(DataParallel, DropoutRanksDrawTheMasksOfOneRank) {
+    layers = 2;
+    const Result plain = train(1, testing::temp_dir());
+    dropout = 0.3f;
+    const Result one = train(1, testing::temp_dir());
+    double changed = 0;
+    for (size_t i = 0; i < one.params[0].size(); ++i)
+        changed = std::max(changed, double(std::abs(one.params[0][i] - plain.params[0][i])));
+    EXPECT_GT(changed, 100 * 2e-5) << "dropout should change the parameters far more than the ranks' rounding";
+    for (int ranks : {2, 4}) {
+        SCOPED_TRACE(ranks);
+        const Result many = train(ranks, testing::temp_dir());
+        expect_ranks_identical(many);
+        expect_close(many, one, 2e-5);
+    }
+}
+
 // On a GPU each rank runs on a thread of its own; the result must not depend on that.
 TEST_F(DataParallel, ThreadedRanksGiveTheSameBitsAsSequentialOnes) {
     tweak = [](TrainOptions& o) { o.batch = 30; };
@@ -169,6 +192,17 @@ TEST_F(DataParallel, ResumeMidEpochEqualsAnUninterruptedRun) {
     const Result resumed = train(2, dir, RankRunner::Threads::Auto, true);
     expect_ranks_identical(resumed);
     EXPECT_EQ(resumed.params, full.params);  // bit-identical on the CPU
+    testing::expect_same_history(resumed.history, full.history);
+}
+
+TEST_F(DataParallel, ResumeWithDropoutEqualsAnUninterruptedRun) {
+    layers = 2;
+    dropout = 0.25f;
+    const Result full = train(2, testing::temp_dir());
+    const std::string dir = testing::temp_dir();
+    EXPECT_THROW(train(2, dir, RankRunner::Threads::Auto, false, polls_in_first_epoch(2) + 2), Interrupted);  // epoch 2
+    const Result resumed = train(2, dir, RankRunner::Threads::Auto, true);
+    EXPECT_EQ(resumed.params, full.params);  // the resumed steps draw the masks of the uninterrupted ones
     testing::expect_same_history(resumed.history, full.history);
 }
 

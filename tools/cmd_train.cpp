@@ -34,6 +34,7 @@ struct TrainCmd {
     std::string cell = "lstm";
     int hidden = 64, layers = 1;
     bool bidirectional = false;
+    float dropout = 0;
     std::string decoder = "direct";
     data::WindowSpec window;
     int64_t stride = 1;
@@ -68,13 +69,16 @@ struct ForecasterShape {
     int horizon = 0;
     std::vector<int32_t> target_cols;
     int targets = 0;
+    float dropout = 0;
 };
 
 std::unique_ptr<Forecaster> make_forecaster(const std::shared_ptr<Backend<float>>& backend, const RnnSpec& spec,
                                             const ForecasterShape& shape, uint64_t seed) {
-    if (shape.seq2seq)
-        return std::make_unique<Forecaster>(backend, spec, Seq2SeqShape{shape.horizon, shape.target_cols}, seed);
-    return std::make_unique<Forecaster>(backend, spec, shape.horizon * shape.targets, seed);
+    auto f = shape.seq2seq
+                 ? std::make_unique<Forecaster>(backend, spec, Seq2SeqShape{shape.horizon, shape.target_cols}, seed)
+                 : std::make_unique<Forecaster>(backend, spec, shape.horizon * shape.targets, seed);
+    f->set_dropout(shape.dropout);
+    return f;
 }
 
 void write_log_csv(const std::string& path, const std::vector<EpochRecord>& h) {
@@ -94,6 +98,10 @@ void run(TrainCmd& c) {
     dc.stride = c.stride;
     if (c.stats == "weather5k") dc.stats = data::NormStats::weather5k();
     else FR_CHECK(c.stats == "train", "--stats must be 'train' or 'weather5k', got '{}'", c.stats);
+    check_dropout_rate(c.dropout, "--dropout");
+    if (c.dropout > 0 && c.layers == 1)
+        fmt::print(stderr, "warning: --dropout {:g} does nothing with --layers 1: it applies between stacked layers "
+                   "(as torch.nn.LSTM's dropout)\n", c.dropout);
 
     // The backends first: an unavailable GPU should fail in a second, not after minutes of data loading.
     auto backend = make_backend(c.backend);
@@ -117,7 +125,8 @@ void run(TrainCmd& c) {
     fmt::print(stderr, "normalization: {}\n", ds.stats.source);
 
     const RnnSpec spec{parse_cell(c.cell), ds.num_vars(), c.hidden, c.layers, c.bidirectional};
-    const ForecasterShape ds_shape{c.decoder == "seq2seq", ds.window.horizon, ds.target_cols, ds.num_targets()};
+    const ForecasterShape ds_shape{c.decoder == "seq2seq", ds.window.horizon, ds.target_cols, ds.num_targets(),
+                                   c.dropout};
     const std::unique_ptr<Forecaster> model_owner = make_forecaster(backend, spec, ds_shape, c.train.seed);
     Forecaster& model = *model_owner;
     auto optimizer = make_optimizer(model.params(), c.opt);
@@ -127,9 +136,11 @@ void run(TrainCmd& c) {
                                           ? fmt::format("teacher forcing {:g}", c.train.teacher_forcing)
                                           : std::string("free running"))
                         : std::string();
-    fmt::print(stderr, "model: {} -> {} outputs ({} x {}){}, {} parameters, backend {}\n", spec.describe(),
-               model.outputs(), ds.window.horizon, fmt::join(ds.target_names, ","), decoding, model.params().size(),
-               backend->name());
+    const std::string dropout =
+        c.dropout > 0 && c.layers > 1 ? fmt::format(", dropout {:g} between layers", c.dropout) : std::string();
+    fmt::print(stderr, "model: {} -> {} outputs ({} x {}){}{}, {} parameters, backend {}\n", spec.describe(),
+               model.outputs(), ds.window.horizon, fmt::join(ds.target_names, ","), decoding, dropout,
+               model.params().size(), backend->name());
     std::string schedule;
     if (c.train.lr_decay != 1) schedule += fmt::format(" x {:g} per epoch", c.train.lr_decay);
     if (c.train.lr_plateau > 0)
@@ -259,6 +270,8 @@ void register_train(CLI::App& app) {
     cmd->add_option("--hidden", c->hidden, "Hidden units")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--layers", c->layers, "Stacked layers")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_flag("--bidirectional", c->bidirectional, "Bidirectional encoder (direct decoder only)");
+    cmd->add_option("--dropout", c->dropout, "Dropout probability between stacked recurrent layers in training, as "
+                    "torch.nn.LSTM's dropout (0 = off; needs --layers >= 2)")->capture_default_str();
     cmd->add_option("--decoder", c->decoder,
                     "direct: a linear head maps the last step to the whole horizon at once; seq2seq: the encoder's "
                     "final state starts a decoder that predicts one lead time per step from the previous one")

@@ -35,6 +35,7 @@ struct TrainFlags {
     long min_count = 1, max_vocab = 0;
     int context = 3, bptt = 64, streams = 32;
     int embedding = 32, hidden = 128, layers = 1;
+    float dropout = 0;
     int epochs = 30, batch = 32;
     long max_chunks = 0;
     float lr = 0.01f;
@@ -87,6 +88,8 @@ void run(const TrainFlags& f) {
     const RnnSpec spec{parse_cell(f.cell), f.embedding, f.hidden, f.layers, false};
     auto backend = make_backend(f.backend);
     LanguageModel lm = make_language_model(backend, spec, corpus.tokenizer, settings, f.seed);
+    check_dropout_rate(f.dropout, "--dropout");
+    lm.model->set_dropout(f.dropout);
 
     OptimizerConfig oc;
     oc.name = f.optimizer;
@@ -113,8 +116,9 @@ void run(const TrainFlags& f) {
     const bool window = settings.mode == LmMode::Window;
     fmt::print("text      {}: {} bytes, {} {} tokens, vocabulary {} (with <unk>)\n", f.text, corpus.bytes,
                corpus.tokens.size(), f.tokenizer, corpus.tokenizer.size());
-    fmt::print("model     {} embedding {}, {} parameters, backend {}\n", spec.describe(), f.embedding,
-               lm.model->params().size(), backend->name());
+    fmt::print("model     {} embedding {}{}, {} parameters, backend {}\n", spec.describe(), f.embedding,
+               f.dropout > 0 ? fmt::format(", dropout {:g}", f.dropout) : std::string(), lm.model->params().size(),
+               backend->name());
     if (window)
         fmt::print("mode      window: {} tokens → next; {} training / {} held-out tokens; {} steps of {} per epoch\n",
                    settings.context, trainer.train_tokens(), trainer.heldout_tokens(), trainer.steps_per_epoch(),
@@ -195,6 +199,8 @@ void register_lm_train(CLI::App& app) {
     cmd->add_option("--embedding", f->embedding, "Embedding size")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--hidden", f->hidden, "Hidden size")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--layers", f->layers, "Stacked recurrent layers")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--dropout", f->dropout, "Dropout probability in training on the embedding, between layers and "
+                    "before the output layer, as PyTorch's word_language_model (0 = off)")->capture_default_str();
     cmd->add_option("--epochs", f->epochs, "Epochs")->capture_default_str();
     cmd->add_option("--max-chunks", f->max_chunks, "Steps per epoch (0 = the whole text; stream mode continues "
                     "where the last epoch stopped)")->capture_default_str();

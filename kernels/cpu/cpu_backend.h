@@ -35,6 +35,8 @@ public:
     void embedding_forward(int n, int V, int dim, const int32_t* ids, const T* table, T* out) override;
     void embedding_backward(int n, int V, int dim, const int32_t* ids, const T* dout, T* dtable) override;
 
+    void dropout(const DropoutArgs& a, const T* x, T* y) override;
+
     LossResult mse(size_t n, const T* pred, const T* target, T* grad, T grad_scale) override;
     LossResult softmax_cross_entropy(int M, int V, const T* logits, const int32_t* targets, T* dlogits,
                                      T grad_scale) override;

@@ -6,6 +6,7 @@
 
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/dropout_mask.h"
 
 namespace fusedrnn {
 
@@ -199,6 +200,15 @@ void CpuBackend<T>::gather_windows(const T* series, int F, const int64_t* starts
             for (int k = 0; k < K; ++k) y[(size_t(b) * horizon + h) * K + k] = row[target_cols[k]];
         }
     }
+}
+
+template <class T>
+void CpuBackend<T>::dropout(const DropoutArgs& a, const T* x, T* y) {
+    check_dropout_args(a);
+    const auto m = fusedrnn::dropout::prepare<T>(a);
+    const size_t n = a.numel();
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (long i = 0; i < long(n); ++i) y[i] = fusedrnn::dropout::apply(size_t(i), m, x[i]);
 }
 
 template class CpuBackend<float>;

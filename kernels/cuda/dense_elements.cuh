@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "kernels/cell_math.h"  // FR_HD
+#include "kernels/dropout_mask.h"
 
 namespace fusedrnn::gpu::element {
 
@@ -118,6 +119,12 @@ FR_HD void gather_window(size_t i, const GatherWindowsArgs& a) {
             a.starts[b] + int64_t(a.Tin - 1) * a.in_step + a.out_offset + int64_t(h) * a.out_step;
         a.y[j] = a.series[size_t(row) * size_t(a.F) + size_t(a.target_cols[k])];
     }
+}
+
+// ---- dropout: element i of x [outer, rows, width] (kernels/dropout_mask.h draws the mask) --------------
+
+FR_HD void dropout(size_t i, const fusedrnn::dropout::Mask<float>& m, const float* x, float* y) {
+    y[i] = fusedrnn::dropout::apply(i, m, x[i]);
 }
 
 // ---- softmax cross-entropy: one row's values once its max and log-sum-exp are known -------------

@@ -209,6 +209,10 @@ __global__ void gather_windows_kernel(const element::GatherWindowsArgs a) {
     FR_GRID_STRIDE(i, a.total()) element::gather_window(i, a);
 }
 
+__global__ void dropout_kernel(size_t n, const fusedrnn::dropout::Mask<float> m, const float* x, float* y) {
+    FR_GRID_STRIDE(i, n) element::dropout(i, m, x, y);
+}
+
 __global__ void scatter_params_kernel(size_t n, const int32_t* map, const float* src, float* dst) {
     FR_GRID_STRIDE(i, n) dst[map[i]] = src[i];
 }
@@ -344,6 +348,13 @@ void gather_windows(const float* series, int F, const int64_t* starts, int B, in
     const size_t total = a.total();
     if (total == 0) return;
     gather_windows_kernel<<<blocks_for(total), kBlock, 0, stream>>>(a);
+    FR_CUDA_LAUNCH_CHECK();
+}
+
+void dropout(const DropoutArgs& a, const float* x, float* y, cudaStream_t stream) {
+    const size_t n = a.numel();
+    if (n == 0) return;
+    dropout_kernel<<<blocks_for(n), kBlock, 0, stream>>>(n, fusedrnn::dropout::prepare<float>(a), x, y);
     FR_CUDA_LAUNCH_CHECK();
 }
 

@@ -9,6 +9,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include "core/dropout_args.h"
+
 namespace fusedrnn::gpu {
 
 // Device scratch a deterministic reduction needs: kReducePartials doubles.
@@ -72,6 +74,9 @@ void rmsprop_step(size_t n, float* p, const float* g, float* s, float lr, float 
 void gather_windows(const float* series, int F, const int64_t* starts, int B, int Tin, int in_step, int horizon,
                     int out_offset, int out_step, const int32_t* target_cols, int K, float* x, float* y,
                     cudaStream_t stream);
+
+// Backend::dropout (core/dropout_args.h); arguments already checked by the caller. y may be x.
+void dropout(const DropoutArgs& a, const float* x, float* y, cudaStream_t stream);
 
 // Parameter permutations between our flat (PyTorch-order) buffer and cuDNN's weight space:
 //   scatter:    dst[map[i]] = src[i]           (our weights → cuDNN weight space)

@@ -485,6 +485,10 @@ void gather_windows(const float* series, int F, const int64_t* starts, int B, in
                                        target_cols, K, x, y};
     FR_EMULATED_LAUNCH(run_elements(a.total(), [&](size_t i) { element::gather_window(i, a); }));
 }
+void dropout(const DropoutArgs& a, const float* x, float* y, cudaStream_t) {
+    const auto m = fusedrnn::dropout::prepare<float>(a);
+    FR_EMULATED_LAUNCH(run_elements(a.numel(), [&](size_t i) { element::dropout(i, m, x, y); }));
+}
 void scatter_params(size_t, const int32_t*, const float*, float*, cudaStream_t) { not_emulated("scatter_params"); }
 void gather_add_params(size_t, const int32_t*, const float*, float*, cudaStream_t) {
     not_emulated("gather_add_params");

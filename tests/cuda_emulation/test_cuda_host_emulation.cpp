@@ -309,7 +309,7 @@ std::unique_ptr<Forecaster> make_forecaster(const std::shared_ptr<Backend<float>
 // ranks > 1: data-parallel, rank r on cuda:r (or its own CPU backend), gradients summed through host memory or, when
 // a test registers the emulated NCCL, by NCCL (gpu_sum names which); the ranks driven one after another (the emulated
 // runtime is not thread-safe).
-void check_training_matches_cpu(bool seq2seq, int ranks = 1, const std::string& gpu_sum = "host") {
+void check_training_matches_cpu(bool seq2seq, int ranks = 1, const std::string& gpu_sum = "host", float dropout = 0) {
     const data::WindowedDataset ds = station_dataset(5, 24, 6, 17);
     struct Run {
         std::vector<EpochRecord> history;
@@ -328,6 +328,7 @@ void check_training_matches_cpu(bool seq2seq, int ranks = 1, const std::string& 
             data.push_back(ForecastDataset::from_windowed(*backends.back(), ds));
             models.push_back(make_forecaster(backends.back(), {CellType::Lstm, ds.num_vars(), 16, 2, true}, ds, 6,
                                              seq2seq));
+            models.back()->set_dropout(dropout);
             opts.push_back(make_optimizer(models.back()->params(), oc));
         }
         Forecaster& model = *models[0];
@@ -366,6 +367,11 @@ TEST(GpuBackendOnHostEmulation, ForecasterTrainingMatchesCpuBackend) { check_tra
 // The encoder-decoder: the decoder's per-lead-time steps, its column copies (copy_device_2d), the state
 // gradient handed back to the encoder, and teacher forcing drawn per step.
 TEST(GpuBackendOnHostEmulation, Seq2SeqForecasterTrainingMatchesCpuBackend) { check_training_matches_cpu(true); }
+// Dropout between the two layers, on two ranks: the stack runs layer by layer on each device, the kernel drawing
+// the CPU's masks, each rank its rows of the whole batch's mask.
+TEST(GpuBackendOnHostEmulation, DataParallelTrainingWithDropoutMatchesCpuBackend) {
+    check_training_matches_cpu(false, 2, "host", 0.3f);
+}
 // Data parallelism over two GPU backends (cuda:0, cuda:1): each trains on half of every batch.
 TEST(GpuBackendOnHostEmulation, DataParallelForecasterTrainingMatchesCpuBackend) {
     check_training_matches_cpu(false, 2);
@@ -599,6 +605,7 @@ protected:
     };
     // Device memory left to training beyond what the model and text hold (0: no limit).
     size_t device_headroom = 0;
+    float dropout = 0;
     // Trains a small model on `corpus` (words in window mode, characters in stream mode) with options `o`.
     Run train(const std::shared_ptr<Backend<float>>& be, const std::string& corpus, CellType cell, LmTrainOptions o) {
         LmSettings s;
@@ -608,7 +615,9 @@ protected:
         s.streams = 3;
         text::TokenizerOptions to;
         to.kind = s.mode == LmMode::Window ? text::TokenizerKind::Word : text::TokenizerKind::Char;
-        LanguageModel lm = make_language_model(be, {cell, 8, 12, 1, false}, text::Tokenizer::build(corpus, to), s, 11);
+        LanguageModel lm = make_language_model(be, {cell, 8, 12, dropout > 0 ? 2 : 1, false},
+                                               text::Tokenizer::build(corpus, to), s, 11);
+        lm.model->set_dropout(dropout);
         OptimizerConfig oc;
         oc.lr = 0.02f;
         auto opt = make_optimizer(lm.model->params(), oc);
@@ -630,9 +639,18 @@ protected:
         r.params = lm.model->params().values_to_host();
         return r;
     }
+    void check_matches_cpu();
 };
 
-TEST_P(LmTrainingOnHostEmulation, MatchesCpuBackend) {
+TEST_P(LmTrainingOnHostEmulation, MatchesCpuBackend) { check_matches_cpu(); }
+
+// Two layers and dropout on the embedding, between the layers and before the head: the device draws the CPU's masks.
+TEST_P(LmTrainingOnHostEmulation, WithDropoutMatchesCpuBackend) {
+    dropout = 0.3f;
+    check_matches_cpu();
+}
+
+void LmTrainingOnHostEmulation::check_matches_cpu() {
     const std::string corpus =
         "long ago , the mice had a general council to consider what measures they could take to outwit their "
         "common enemy , the cat . some said this , and some said that ; but at last a young mouse got up and "
