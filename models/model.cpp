@@ -230,7 +230,7 @@ Tensor<float> SequenceModel::forward(const Tensor<float>& x, State& state, bool 
 }
 
 Tensor<float> SequenceModel::forward(const Tensor<float>& x, const State& initial, State& final, bool training) {
-    return forward_features(x, initial, final, training, training && dropout_ > 0 ? next_dropout_draw() : draw_);
+    return forward_features(x, initial, final, training, training ? next_dropout_draw() : draw_);
 }
 
 Tensor<float> SequenceModel::forward_features(const Tensor<float>& x, const State& initial, State& final,
@@ -255,7 +255,7 @@ Tensor<float> SequenceModel::forward_tokens(const Tensor<int32_t>& ids, const St
                                             bool training) {
     FR_CHECK(vocab_ > 0, "forward_tokens: this model takes features, not token ids");
     FR_CHECK(ids.rank() == 2, "token ids must be [T, N], got {}", shape_str(ids.shape()));
-    const DropoutDraw draw = training && dropout_ > 0 ? next_dropout_draw() : draw_;
+    const DropoutDraw draw = training ? next_dropout_draw() : draw_;
     Tensor<float> x = embedding_.forward(*params_, ids).reshape({ids.dim(0), ids.dim(1), spec().input_size});
     if (training && dropout_ > 0) x = embedding_drop_.forward(backend(), dropout_, draw, x);
     return forward_features(x, initial, final, training, draw);
