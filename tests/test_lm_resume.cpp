@@ -40,8 +40,9 @@ protected:
         s.streams = 3;
         text::TokenizerOptions to;
         to.kind = s.mode == LmMode::Window ? text::TokenizerKind::Word : text::TokenizerKind::Char;
-        LanguageModel lm = make_language_model(make_backend("cpu"), {CellType::Gru, 8, 12, 1, false},
+        LanguageModel lm = make_language_model(make_backend("cpu"), {CellType::Gru, 8, 12, layers_, false},
                                                text::Tokenizer::build(kText, to), s, 11);
+        lm.model->set_dropout(dropout_);
         OptimizerConfig oc;
         oc.lr = 0.02f;
         auto opt = make_optimizer(lm.model->params(), oc);
@@ -71,6 +72,8 @@ protected:
     }
     long steps_ = 0;
     bool overwrite_ = false;
+    int layers_ = 1;
+    float dropout_ = 0;
 };
 
 TEST_P(LmResume, ANewRunDoesNotSilentlyReplaceAnUnfinishedOne) {
@@ -104,6 +107,19 @@ TEST_P(LmResume, StopMidEpochThenResumeEqualsUninterruptedRun) {
     EXPECT_EQ(t.at("epoch_in_progress").at("steps_done").get<long>(), 2);
     expect_same(run(dir, true), full);
     // Resuming a finished run trains nothing more.
+    expect_same(run(dir, true), full);
+}
+
+// The masks are drawn by the step over the whole run, not from a generator's state: the resumed steps draw the
+// uninterrupted run's masks. (Dropout 0.3 does change the run: its parameters differ from the run without.)
+TEST_P(LmResume, WithDropoutResumeEqualsUninterruptedRun) {
+    layers_ = 2;
+    const RunResult plain = run(testing::temp_dir(), false);
+    dropout_ = 0.3f;
+    const RunResult full = run(testing::temp_dir(), false);
+    EXPECT_NE(full.params, plain.params);
+    const std::string dir = testing::temp_dir();
+    EXPECT_THROW(run(dir, false, int(steps_ + 2)), Interrupted);  // epoch 2, step 2
     expect_same(run(dir, true), full);
 }
 
