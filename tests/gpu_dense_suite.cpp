@@ -347,16 +347,8 @@ TEST(GpuDense, DropoutDrawsTheCpuMask) {
                          Case{3, 5, 11, 2, 9, 0.0f}}) {
         SCOPED_TRACE(fmt::format("[{}, {}, {}] rows from {} of {}, p {}", c.outer, c.rows, c.width, c.row_offset,
                                  c.rows_total, c.p));
-        DropoutArgs a;
-        a.seed = rng();
-        a.step = rng() % 100000;
-        a.site = uint32_t(rng() % 8);
-        a.p = c.p;
-        a.outer = c.outer;
-        a.rows = c.rows;
-        a.width = c.width;
-        a.row_offset = c.row_offset;
-        a.rows_total = c.rows_total;
+        const uint64_t seed = rng(), step = rng() % 100000;
+        const DropoutArgs a{seed, step, uint32_t(rng() % 8), c.p, c.outer, c.rows, c.width, c.row_offset, c.rows_total};
         const size_t n = a.numel();
         const auto x = testing::random_vector<float>(n, rng);
         std::vector<float> ref(n);

@@ -25,18 +25,9 @@ namespace {
 
 using testing::rel_error;
 
-DropoutArgs args(long outer, long rows, long width, float p, uint64_t seed = 11, uint64_t step = 3,
-                 uint32_t site = 1) {
-    DropoutArgs a;
-    a.seed = seed;
-    a.step = step;
-    a.site = site;
-    a.p = p;
-    a.outer = outer;
-    a.rows = rows;
-    a.width = width;
-    a.rows_total = rows;
-    return a;
+// The whole batch: rows [0, rows) of rows.
+DropoutArgs args(long outer, long rows, long width, float p, uint64_t seed = 11) {
+    return DropoutArgs{seed, 3, 1, p, outer, rows, width, 0, rows};
 }
 
 template <class T>
@@ -244,15 +235,7 @@ TEST(DropoutStack, TheForwardIsTheLayersWithTheMaskBetweenThem) {
             EXPECT_EQ(be.to_host(y), layered.y);
             break;
         }
-        DropoutArgs m;
-        m.seed = draw.seed;
-        m.step = draw.step;
-        m.site = uint32_t(1 + l);
-        m.p = 0.5f;
-        m.outer = f.T;
-        m.rows = f.N;
-        m.width = one.output_size();
-        m.rows_total = f.N;
+        const DropoutArgs m{draw.seed, draw.step, uint32_t(1 + l), 0.5f, f.T, f.N, one.output_size(), 0, f.N};
         Tensor<float> masked = be.empty(y.shape());
         be.dropout(m, y.data(), masked.data());
         in = masked;
