@@ -19,6 +19,7 @@
 #include "core/backend.h"
 #include "core/error.h"
 #include "core/param_layout.h"
+#include "models/layers.h"
 #include "tests/gpu_suites.h"
 #include "tests/gpu_test_buffers.h"
 #include "tests/test_support.h"
@@ -356,6 +357,61 @@ TEST(GpuRnnSmall, WeightGradientsAccumulate) {
             std::vector<float> doubled(once.dw.size());
             for (size_t i = 0; i < doubled.size(); ++i) doubled[i] = 2.f * once.dw[i];
             EXPECT_LT(rel_error(twice.dw, doubled), kTol);
+        }
+    }
+}
+
+// Dropout between layers (models/layers.h): the stack runs one layer at a time on the backend, the device drawing the
+// CPU's masks between them. Everything the layer-by-layer path touches — each layer's slice of the parameters and of
+// the states, the masked input of the next layer, the gradients chained back through the masks — against `cpu`.
+TEST(GpuRnnSmall, DropoutBetweenLayersMatchesCpu) {
+    Backends be = all_backends();
+    FR_SKIP_WITHOUT_GPU(be.cuda);
+    std::mt19937_64 rng(testing::test_seed());
+    for (CellType cell : {CellType::Lstm, CellType::Gru, CellType::GruResetBefore}) {
+        const RnnSpec spec{cell, 5, 37, 3, true};
+        SCOPED_TRACE(cell_name(cell));
+        const int T = 7, N = 33;
+        const Shape state{long(spec.num_layers) * spec.directions(), N, spec.hidden_size};
+        const bool lstm = has_cell_state(cell);
+        std::vector<std::vector<float>> host;
+        for (const Shape& sh : {Shape{T, N, spec.input_size}, state, state, Shape{T, N, spec.output_size()}, state, state})
+            host.push_back(testing::random_vector<float>(shape_numel(sh), rng));
+        const uint64_t seed = rng();
+        struct Result {
+            std::vector<std::vector<float>> out;  // y, hn, cn, dx, dh0, dc0, dweights
+        };
+        auto run = [&](const std::shared_ptr<Backend<float>>& b) {
+            ParamStore params(b, rnn_param_layout(spec));
+            params.init_uniform(seed, std::vector<float>(params.layout().entries().size(), 0.3f));
+            auto up = [&](size_t k, const Shape& sh) { return b->from_host(host[k], sh); };
+            const Tensor<float> x = up(0, {T, N, spec.input_size}), h0 = up(1, state);
+            const Tensor<float> c0 = lstm ? up(2, state) : Tensor<float>();
+            const Tensor<float> dy = up(3, {T, N, spec.output_size()}), dhn = up(4, state);
+            const Tensor<float> dcn = lstm ? up(5, state) : Tensor<float>();
+            RecurrentStack stack(spec, 0);
+            stack.set_dropout(0.4f, 1);
+            stack.set_dropout_draw(DropoutDraw{seed, 5, 0, 0});
+            params.zero_grad();
+            Tensor<float> hn, cn, dh0, dc0;
+            const auto o = stack.forward_into(params, x, h0, c0, true, hn, cn);
+            const Tensor<float> dx = stack.backward(params, dy, dhn, dcn, true, &dh0, &dc0);
+            Result r;
+            for (const Tensor<float>& t : {o.y, o.hn, o.cn, dx, dh0, dc0, params.grads_tensor()})
+                r.out.push_back(t.empty() ? std::vector<float>() : b->to_host(t));
+            return r;
+        };
+        const Result ref = run(be.cpu);
+        std::vector<std::pair<const char*, std::shared_ptr<Backend<float>>>> gpus{{"cuda", be.cuda}};
+        if (be.cudnn && cell != CellType::GruResetBefore) gpus.push_back({"cudnn", be.cudnn});
+        for (const auto& [name, b] : gpus) {
+            const Result got = run(b);
+            const char* what[] = {"y", "hn", "cn", "dx", "dh0", "dc0", "dweights"};
+            for (size_t k = 0; k < ref.out.size(); ++k) {
+                EXPECT_EQ(got.out[k].size(), ref.out[k].size()) << name << " " << what[k];
+                if (ref.out[k].empty()) continue;  // cn, dc0: LSTM only
+                EXPECT_LT(cross_check_error(got.out[k], ref.out[k]), kTol) << name << " " << what[k];
+            }
         }
     }
 }
