@@ -125,7 +125,8 @@ LmEval LmTrainer::evaluate_train() {
 long LmTrainer::train_step(int epoch, long step, double* results) {
     Backend<float>& be = lm_.model->backend();
     // The masks depend on the step counted over the whole run, so a resumed run draws the same ones.
-    lm_.model->set_dropout_draw(DropoutDraw{o_.seed, uint64_t(epoch - 1) * uint64_t(steps_per_epoch()) + uint64_t(step)});
+    const uint64_t run_step = uint64_t(epoch - 1) * uint64_t(steps_per_epoch()) + uint64_t(step);
+    lm_.model->set_dropout_draw(DropoutDraw{o_.seed, run_step});
     if (lm_.settings.mode == LmMode::Window) {
         const size_t start = size_t(step) * size_t(o_.batch);
         const size_t B = std::min(size_t(o_.batch), order_.size() - start);

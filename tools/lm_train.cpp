@@ -73,6 +73,7 @@ void epoch_line(const LmEpochRecord& r, int epochs, bool tty) {
 }
 
 void run(const TrainFlags& f) {
+    check_dropout_rate(f.dropout, "--dropout");  // before the text is read
     text::TokenizerOptions topt;
     topt.kind = text::parse_tokenizer_kind(f.tokenizer);
     topt.lowercase = f.lowercase;
@@ -88,7 +89,6 @@ void run(const TrainFlags& f) {
     const RnnSpec spec{parse_cell(f.cell), f.embedding, f.hidden, f.layers, false};
     auto backend = make_backend(f.backend);
     LanguageModel lm = make_language_model(backend, spec, corpus.tokenizer, settings, f.seed);
-    check_dropout_rate(f.dropout, "--dropout");
     lm.model->set_dropout(f.dropout);
 
     OptimizerConfig oc;
