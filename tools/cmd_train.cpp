@@ -137,7 +137,9 @@ void run(TrainCmd& c) {
                                           : std::string("free running"))
                         : std::string();
     const std::string dropout =
-        c.dropout > 0 && c.layers > 1 ? fmt::format(", dropout {:g} between layers", c.dropout) : std::string();
+        c.dropout > 0 && c.layers > 1
+            ? fmt::format(", dropout {:g} between {}layers", c.dropout, model.seq2seq() ? "the encoder's " : "")
+            : std::string();
     fmt::print(stderr, "model: {} -> {} outputs ({} x {}){}{}, {} parameters, backend {}\n", spec.describe(),
                model.outputs(), ds.window.horizon, fmt::join(ds.target_names, ","), decoding, dropout,
                model.params().size(), backend->name());
