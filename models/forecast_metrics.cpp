@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <string>
 
@@ -16,9 +17,11 @@ ForecastMetrics::ForecastMetrics(std::vector<std::string> targets, std::vector<d
     FR_CHECK(targets_.size() == stds_.size() && !targets_.empty(), "ForecastMetrics: {} targets, {} stds",
              targets_.size(), stds_.size());
     FR_CHECK(horizon > 0, "ForecastMetrics: horizon must be positive");
-    se_.assign(targets_.size(), 0.0);
-    ae_.assign(targets_.size(), 0.0);
-    se_lead_.assign(size_t(horizon), 0.0);
+    const size_t hk = size_t(horizon_) * targets_.size();
+    se_.assign(hk, 0.0);
+    ae_.assign(hk, 0.0);
+    open_se_.assign(hk, 0.0);
+    open_ae_.assign(hk, 0.0);
 }
 
 void ForecastMetrics::enable_extremes(std::vector<double> percentiles) {
@@ -27,27 +30,124 @@ void ForecastMetrics::enable_extremes(std::vector<double> percentiles) {
     table_.assign(targets_.size() * percentiles_.size(), Contingency{});
 }
 
+namespace {
+// Adds the squared and absolute errors of n windows (rows of hk = horizon·K values) into se and ae, window by
+// window. One contiguous loop per window: it vectorizes, where a loop that sums per variable would not.
+void accumulate_errors(const float* pred, const float* truth, long n, size_t hk, double* se, double* ae) {
+    for (long b = 0; b < n; ++b) {
+        const float* p = pred + size_t(b) * hk;
+        const float* t = truth + size_t(b) * hk;
+#pragma omp simd
+        for (size_t i = 0; i < hk; ++i) {
+            const double d = double(p[i]) - double(t[i]);
+            se[i] += d * d;
+            ae[i] += std::abs(d);
+        }
+    }
+}
+
+// Below this many windows a parallel region costs more than it saves.
+constexpr long kParallelWindows = 256;
+}  // namespace
+
 void ForecastMetrics::add(const float* pred, const float* truth, long B, const float* thresholds) {
-    const size_t K = targets_.size(), P = percentiles_.size();
-    FR_CHECK(P == 0 || thresholds, "ForecastMetrics: extreme-event thresholds are missing");
-    for (long b = 0; b < B; ++b)
-        for (int h = 0; h < horizon_; ++h)
-            for (size_t k = 0; k < K; ++k) {
-                const size_t i = (size_t(b) * horizon_ + h) * K + k;
-                const double d = double(pred[i]) - double(truth[i]);
-                se_[k] += d * d;
-                ae_[k] += std::abs(d);
-                se_lead_[size_t(h)] += d * d;
+    FR_CHECK(B >= 0 && B <= std::numeric_limits<int>::max(), "ForecastMetrics: {} windows in one add()", B);
+    FR_CHECK(percentiles_.empty() || thresholds, "ForecastMetrics: extreme-event thresholds are missing");
+    if (B == 0) return;
+    if (!percentiles_.empty()) count_extremes(pred, truth, B, thresholds);
+    const size_t hk = se_.size();
+    auto close_block = [&](const double* s, const double* a) {
+        for (size_t i = 0; i < hk; ++i) {
+            se_[i] += s[i];
+            ae_[i] += a[i];
+        }
+    };
+    long done = 0;
+    if (open_windows_ > 0) {  // first finish the block the last call left open
+        done = std::min(B, kBlockWindows - open_windows_);
+        accumulate_errors(pred, truth, done, hk, open_se_.data(), open_ae_.data());
+        open_windows_ += done;
+        if (open_windows_ == kBlockWindows) {
+            close_block(open_se_.data(), open_ae_.data());
+            std::fill(open_se_.begin(), open_se_.end(), 0.0);
+            std::fill(open_ae_.begin(), open_ae_.end(), 0.0);
+            open_windows_ = 0;
+        }
+    }
+    const long blocks = (B - done) / kBlockWindows;
+    if (blocks > 0) {
+        std::vector<double> sums(size_t(blocks) * 2 * hk, 0.0);  // per block: se [hk], then ae [hk]
+#pragma omp parallel for schedule(static) if (blocks * kBlockWindows >= kParallelWindows)
+        for (long j = 0; j < blocks; ++j) {
+            const size_t first = size_t(done + j * kBlockWindows) * hk;
+            double* s = sums.data() + size_t(j) * 2 * hk;
+            accumulate_errors(pred + first, truth + first, kBlockWindows, hk, s, s + hk);
+        }
+        for (long j = 0; j < blocks; ++j) close_block(&sums[size_t(j) * 2 * hk], &sums[size_t(j) * 2 * hk + hk]);
+        done += blocks * kBlockWindows;
+    }
+    if (done < B) {  // the rest opens a block
+        accumulate_errors(pred + size_t(done) * hk, truth + size_t(done) * hk, B - done, hk, open_se_.data(),
+                          open_ae_.data());
+        open_windows_ = B - done;
+    }
+    windows_ += B;
+}
+
+// Per (lead time, variable) and percentile: how many values were observed above the window's threshold, forecast
+// above it, both, and had a threshold at all (NaN: the station has none); the table's four cells follow from those.
+// Contiguous loops over each window's horizon·K values, so they vectorize. Integer counts are exact in any order,
+// so each thread keeps its own (int: add() takes at most INT_MAX windows) and they are added up at the end.
+void ForecastMetrics::count_extremes(const float* pred, const float* truth, long B, const float* thresholds) {
+    const size_t K = targets_.size(), P = percentiles_.size(), hk = se_.size();
+#pragma omp parallel if (B >= kParallelWindows)
+    {
+        // One window's threshold at each of its values, [P, hk]: the K thresholds repeated over the lead times, by
+        // doubling copies (a vector load right after scalar stores to its lanes stalls). Windows in a batch mostly
+        // come from one station, and then the row is kept.
+        std::vector<float> thr(P * hk);
+        const float* row_of = nullptr;  // the [K, P] thresholds thr holds
+        std::vector<int> observed(P * hk), forecast(P * hk), both(P * hk), counted(P * hk);  // [P, hk]
+#pragma omp for schedule(static)
+        for (long b = 0; b < B; ++b) {
+            const float* window_thresholds = thresholds + size_t(b) * K * P;  // [K, P]
+            if (!row_of || !std::equal(window_thresholds, window_thresholds + K * P, row_of)) {
                 for (size_t p = 0; p < P; ++p) {
-                    const float thr = thresholds[(size_t(b) * K + k) * P + p];
-                    if (std::isnan(thr)) continue;
-                    const bool observed = truth[i] > thr, forecast = pred[i] > thr;
-                    Contingency& c = table_[k * P + p];
-                    if (observed) ++(forecast ? c.hits : c.misses);
-                    else ++(forecast ? c.false_alarms : c.correct_negatives);
+                    float* t = thr.data() + p * hk;
+                    for (size_t k = 0; k < K; ++k) t[k] = window_thresholds[k * P + p];
+                    for (size_t done = K; done < hk; done *= 2) std::copy_n(t, std::min(done, hk - done), t + done);
+                }
+                row_of = window_thresholds;
+            }
+            const float* p_row = pred + size_t(b) * hk;
+            const float* t_row = truth + size_t(b) * hk;
+            for (size_t p = 0; p < P; ++p) {
+                const float* t_p = thr.data() + p * hk;
+                int* o_acc = observed.data() + p * hk;
+                int* f_acc = forecast.data() + p * hk;
+                int* b_acc = both.data() + p * hk;
+                int* c_acc = counted.data() + p * hk;
+#pragma omp simd
+                for (size_t i = 0; i < hk; ++i) {
+                    const int o = t_row[i] > t_p[i], f = p_row[i] > t_p[i];  // false for a NaN threshold
+                    o_acc[i] += o;
+                    f_acc[i] += f;
+                    b_acc[i] += o & f;
+                    c_acc[i] += t_p[i] == t_p[i];
                 }
             }
-    windows_ += B;
+        }
+#pragma omp critical(fusedrnn_forecast_metrics_extremes)
+        for (size_t p = 0; p < P; ++p)
+            for (size_t i = 0; i < hk; ++i) {
+                const size_t j = p * hk + i;
+                Contingency& c = table_[(i % K) * P + p];  // i = h·K + k
+                c.hits += both[j];
+                c.misses += observed[j] - both[j];
+                c.false_alarms += forecast[j] - both[j];
+                c.correct_negatives += counted[j] - observed[j] - forecast[j] + both[j];
+            }
+    }
 }
 
 double ForecastMetrics::sedi(int k, int p) const {
@@ -68,18 +168,29 @@ namespace {
 double safe_div(double a, double b) { return b > 0 ? a / b : std::nan(""); }
 }  // namespace
 
+double ForecastMetrics::se_of_variable(size_t k) const {
+    double s = 0;
+    for (size_t i = k; i < se_.size(); i += targets_.size()) s += sum_se(i);
+    return s;
+}
+double ForecastMetrics::ae_of_variable(size_t k) const {
+    double s = 0;
+    for (size_t i = k; i < ae_.size(); i += targets_.size()) s += sum_ae(i);
+    return s;
+}
+
 double ForecastMetrics::mse() const {
     double s = 0;
-    for (double v : se_) s += v;
+    for (size_t k = 0; k < targets_.size(); ++k) s += se_of_variable(k);
     return safe_div(s, double(windows_) * horizon_ * double(targets_.size()));
 }
 double ForecastMetrics::mae() const {
     double s = 0;
-    for (double v : ae_) s += v;
+    for (size_t k = 0; k < targets_.size(); ++k) s += ae_of_variable(k);
     return safe_div(s, double(windows_) * horizon_ * double(targets_.size()));
 }
-double ForecastMetrics::mse(int k) const { return safe_div(se_[size_t(k)], double(windows_) * horizon_); }
-double ForecastMetrics::mae(int k) const { return safe_div(ae_[size_t(k)], double(windows_) * horizon_); }
+double ForecastMetrics::mse(int k) const { return safe_div(se_of_variable(size_t(k)), double(windows_) * horizon_); }
+double ForecastMetrics::mae(int k) const { return safe_div(ae_of_variable(size_t(k)), double(windows_) * horizon_); }
 double ForecastMetrics::mse_original(int k) const { return mse(k) * stds_[size_t(k)] * stds_[size_t(k)]; }
 double ForecastMetrics::mae_original(int k) const { return mae(k) * stds_[size_t(k)]; }
 
@@ -95,8 +206,13 @@ double ForecastMetrics::mae_original_mean() const {
 }
 
 std::vector<double> ForecastMetrics::mse_by_lead() const {
+    const size_t K = targets_.size();
     std::vector<double> out;
-    for (double v : se_lead_) out.push_back(safe_div(v, double(windows_) * double(targets_.size())));
+    for (size_t h = 0; h < size_t(horizon_); ++h) {
+        double s = 0;
+        for (size_t k = 0; k < K; ++k) s += sum_se(h * K + k);
+        out.push_back(safe_div(s, double(windows_) * double(K)));
+    }
     return out;
 }
 

@@ -22,7 +22,11 @@ public:
 
     // pred, truth: [B, horizon·K] normalized, row-major (h-major within a row, as gather_windows writes).
     // thresholds: with extremes enabled, [B, K, P] — each window's station thresholds (NaN: none).
+    // The windows are folded in blocks of kBlockWindows counted from the first window ever added, the blocks in
+    // parallel (OpenMP) and their sums in block order: the figures have the same bits whatever the thread count
+    // and however the windows are split into add() calls (batch sizes).
     void add(const float* pred, const float* truth, long B, const float* thresholds = nullptr);
+    static constexpr long kBlockWindows = 64;
     long windows() const { return windows_; }
 
     double mse() const;  // normalized, over all variables and horizons
@@ -51,13 +55,20 @@ private:
     std::vector<double> stds_;
     int horizon_;
     long windows_ = 0;
-    std::vector<double> se_, ae_;  // per variable sums
-    std::vector<double> se_lead_;  // per lead sums
+    // Error sums per (lead h, variable k), index h·K + k: the closed blocks' (summed in block order) and the open
+    // block's, which the next add() continues. Per variable and per lead time sums are taken from these.
+    std::vector<double> se_, ae_, open_se_, open_ae_;
+    long open_windows_ = 0;
+    double sum_se(size_t i) const { return se_[i] + open_se_[i]; }
+    double sum_ae(size_t i) const { return ae_[i] + open_ae_[i]; }
+    double se_of_variable(size_t k) const;
+    double ae_of_variable(size_t k) const;
+    void count_extremes(const float* pred, const float* truth, long B, const float* thresholds);
     std::vector<double> percentiles_;
     struct Contingency {
         long hits = 0, false_alarms = 0, misses = 0, correct_negatives = 0;
     };
-    std::vector<Contingency> table_;  // [K, P]
+    std::vector<Contingency> table_;  // [K, P]; counts are exact, so their order of addition does not matter
 };
 
 }  // namespace fusedrnn

@@ -1,12 +1,15 @@
 // ForecastMetrics on hand-computed cases: normalized MSE/MAE overall, per variable and per lead time, the
 // original-unit figures (scaled by each variable's standard deviation) and their mean over the variables
-// (WEATHER-5K's "Overall"), across several add() calls.
+// (WEATHER-5K's "Overall"), across several add() calls; and on random data, the parallel blocked fold against a
+// naive one, with the same bits whatever the thread count and however the windows are split into add() calls.
 #include <cmath>
 #include <map>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <omp.h>
+#include <random>
 
 #include "models/forecast_metrics.h"
 
@@ -92,6 +95,104 @@ TEST(ForecastMetrics, SediFromAHandMadeContingencyTable) {
     none.add(pred, truth, 10, nan_thr);
     EXPECT_EQ(none.extreme_events(0, 0), 0);
     EXPECT_DOUBLE_EQ(none.mse(), m.mse());  // the errors count all the same
+}
+
+// Random windows with extreme-event thresholds (some NaN: stations without one; runs of equal rows: windows from
+// one station), folded naively in double, window by window, as the definition reads.
+struct RandomWindows {
+    static constexpr int K = 3, H = 7;
+    long B;
+    std::vector<double> percentiles{90, 99};
+    std::vector<float> pred, truth, thresholds;
+    explicit RandomWindows(long windows) : B(windows) {
+        std::mt19937 rng(7);
+        std::normal_distribution<float> normal;
+        const size_t P = percentiles.size();
+        for (long i = 0; i < B * H * K; ++i) {
+            truth.push_back(normal(rng));
+            pred.push_back(0.7f * truth.back() + 0.5f * normal(rng));
+        }
+        std::vector<float> station(K * P);
+        for (long b = 0; b < B; ++b) {
+            if (b % 50 == 0)  // a new station every 50 windows
+                for (size_t i = 0; i < station.size(); ++i)
+                    station[i] = std::uniform_int_distribution<int>(0, 9)(rng) == 0 ? NAN : normal(rng);
+            thresholds.insert(thresholds.end(), station.begin(), station.end());
+        }
+    }
+    ForecastMetrics empty() const {
+        ForecastMetrics m({"A", "B", "C"}, {1.0, 2.0, 3.0}, H);
+        m.enable_extremes(percentiles);
+        return m;
+    }
+    // Adds the windows in calls of the given sizes, repeated until all are in.
+    ForecastMetrics fold(const std::vector<long>& calls) const {
+        ForecastMetrics m = empty();
+        for (long b = 0, c = 0; b < B; ++c) {
+            const long n = std::min(calls[size_t(c) % calls.size()], B - b);
+            m.add(pred.data() + b * H * K, truth.data() + b * H * K, n, thresholds.data() + b * K * long(percentiles.size()));
+            b += n;
+        }
+        return m;
+    }
+};
+
+TEST(ForecastMetrics, ParallelBlockedFoldMatchesTheNaiveSumsAndCounts) {
+    const RandomWindows w(1000);
+    const ForecastMetrics m = w.fold({1000});
+    const size_t P = w.percentiles.size();
+    std::vector<double> se(RandomWindows::K), ae(RandomWindows::K), se_lead(RandomWindows::H);
+    std::vector<long> events(RandomWindows::K * P), hits(RandomWindows::K * P), alarms(RandomWindows::K * P),
+        negatives(RandomWindows::K * P);
+    for (long b = 0; b < w.B; ++b)
+        for (int h = 0; h < RandomWindows::H; ++h)
+            for (int k = 0; k < RandomWindows::K; ++k) {
+                const size_t i = (size_t(b) * RandomWindows::H + size_t(h)) * RandomWindows::K + size_t(k);
+                const double d = double(w.pred[i]) - double(w.truth[i]);
+                se[size_t(k)] += d * d;
+                ae[size_t(k)] += std::abs(d);
+                se_lead[size_t(h)] += d * d;
+                for (size_t p = 0; p < P; ++p) {
+                    const float thr = w.thresholds[(size_t(b) * RandomWindows::K + size_t(k)) * P + p];
+                    if (std::isnan(thr)) continue;
+                    const size_t c = size_t(k) * P + p;
+                    const bool observed = w.truth[i] > thr, forecast = w.pred[i] > thr;
+                    events[c] += observed;
+                    hits[c] += observed && forecast;
+                    alarms[c] += !observed && forecast;
+                    negatives[c] += !observed && !forecast;
+                }
+            }
+    const double per_variable = double(w.B) * RandomWindows::H;
+    for (int k = 0; k < RandomWindows::K; ++k) {
+        EXPECT_NEAR(m.mse(k), se[size_t(k)] / per_variable, 1e-12);
+        EXPECT_NEAR(m.mae(k), ae[size_t(k)] / per_variable, 1e-12);
+        for (size_t p = 0; p < P; ++p) {
+            const size_t c = size_t(k) * P + p;
+            EXPECT_EQ(m.extreme_events(k, int(p)), events[c]);
+            const double H = double(hits[c]) / double(events[c]);
+            const double F = double(alarms[c]) / double(alarms[c] + negatives[c]);
+            const double sedi = (std::log(F) - std::log(H) - std::log1p(-F) + std::log1p(-H)) /
+                                (std::log(F) + std::log(H) + std::log1p(-F) + std::log1p(-H));
+            EXPECT_NEAR(m.sedi(k, int(p)), sedi, 1e-12) << "variable " << k << ", percentile " << w.percentiles[p];
+        }
+    }
+    for (int h = 0; h < RandomWindows::H; ++h)
+        EXPECT_NEAR(m.mse_by_lead()[size_t(h)], se_lead[size_t(h)] / (double(w.B) * RandomWindows::K), 1e-12);
+}
+
+TEST(ForecastMetrics, SameBitsWhateverTheThreadsAndTheBatchSizes) {
+    const RandomWindows w(1500);
+    const int threads = omp_get_max_threads();
+    omp_set_num_threads(1);
+    const std::string one = w.fold({1500}).to_json().dump();
+    omp_set_num_threads(3);
+    const std::string three = w.fold({1500}).to_json().dump();
+    omp_set_num_threads(threads);
+    EXPECT_EQ(one, three);
+    EXPECT_EQ(one, w.fold({1024}).to_json().dump());
+    EXPECT_EQ(one, w.fold({1, 63, 64, 65, 300, 7}).to_json().dump());  // blocks left open and closed across calls
+    EXPECT_EQ(one, w.fold({1}).to_json().dump());
 }
 
 }  // namespace
