@@ -141,13 +141,18 @@ nlohmann::json Forecaster::config() const {
 }
 
 void Forecaster::set_dropout(float p) {
-    rnn_.set_dropout(p, 1);
+    rnn_.set_dropout(p, 1);  // sites 1 .. L − 1
+    if (seq2seq_) decoder_.set_dropout(p, uint32_t(spec().num_layers));  // the decoder's sites follow
     dropout_ = p;
 }
 
 Tensor<float> Forecaster::forward(const Tensor<float>& x, bool training, const TeacherForcing* teacher) {
     T_ = int(x.dim(0));
-    if (training) rnn_.set_dropout_draw(next_dropout_draw());
+    if (training) {
+        const DropoutDraw draw = next_dropout_draw();
+        rnn_.set_dropout_draw(draw);
+        if (seq2seq_) decoder_.set_dropout_draw(draw);
+    }
     const long N = x.dim(1), F = spec().output_size();
     if (seq2seq_) {
         // The final state is written into hn_/cn_, reused from step to step (nothing allocated per step).

@@ -82,7 +82,8 @@ public:
     std::string decoder_name() const { return seq2seq_ ? "seq2seq" : "direct"; }
     std::string kind() const override { return "forecaster"; }
     nlohmann::json config() const override;
-    // Between the encoder's stacked layers (torch.nn.LSTM's `dropout`); a one-layer encoder has nowhere to apply it.
+    // Between stacked layers (torch.nn.LSTM's `dropout`): the encoder's, and an encoder-decoder's decoder's at every
+    // lead time; one layer has nowhere to apply it.
     void set_dropout(float p) override;
 
     // x [T, N, C] → prediction [N, O]. Valid until the next forward. teacher: for an encoder-decoder in

@@ -2,8 +2,6 @@
 
 #include <utility>
 
-#include "models/layers.h"
-
 namespace fusedrnn {
 
 namespace {
@@ -19,7 +17,6 @@ Seq2SeqDecoder::Seq2SeqDecoder(const RnnSpec& spec, int horizon, std::vector<int
     : spec_(spec),
       horizon_(horizon),
       target_inputs_(std::move(target_inputs)),
-      rnn_offset_(rnn_offset),
       head_w_(head_weight),
       head_b_(head_bias) {
     spec_.validate();
@@ -28,6 +25,13 @@ Seq2SeqDecoder::Seq2SeqDecoder(const RnnSpec& spec, int horizon, std::vector<int
     FR_CHECK(!target_inputs_.empty() && spec_.input_size == int(target_inputs_.size()),
              "seq2seq decoder: its input size {} must equal the number of predicted variables {}", spec_.input_size,
              target_inputs_.size());
+    steps_.assign(size_t(horizon_), RecurrentStack(spec_, rnn_offset));
+    tops_.resize(size_t(horizon_));
+}
+
+void Seq2SeqDecoder::set_dropout(float p, uint32_t first_site) {
+    const uint32_t sites_per_step = uint32_t(spec_.num_layers - 1);
+    for (size_t t = 0; t < steps_.size(); ++t) steps_[t].set_dropout(p, first_site + uint32_t(t) * sites_per_step);
 }
 
 void Seq2SeqDecoder::copy_lead_out(Backend<float>& be, const float* wide, int t, float* narrow) {
@@ -50,16 +54,13 @@ void Seq2SeqDecoder::first_input(Backend<float>& be, const Tensor<float>& x_last
                           sizeof(float), size_t(N_));
 }
 
-template <class Args>
-void Seq2SeqDecoder::point_at_step(Args& a, ParamStore& params, int t) {
-    a.T = 1;
-    a.N = N_;
-    a.x = inputs_.data() + size_t(t) * in_step_;
-    a.h0 = h_.data() + size_t(t) * state_step_;
-    a.c0 = lstm() ? c_.data() + size_t(t) * state_step_ : nullptr;
-    a.weights = params.values() + rnn_offset_;
-    a.y = outputs_.data() + size_t(t) * out_step_;
-    a.reserve = has_reserve_ ? reserve_.data() + size_t(t) * reserve_step_ : nullptr;
+Tensor<float> Seq2SeqDecoder::input_at(int t) const {
+    return inputs_.view(size_t(t) * in_step_, {1, N_, long(target_inputs_.size())});
+}
+
+Tensor<float> Seq2SeqDecoder::state_at(const Tensor<float>& states, int t) const {
+    if (states.empty()) return Tensor<float>();
+    return states.view(size_t(t) * state_step_, {spec_.num_layers, N_, spec_.hidden_size});
 }
 
 Tensor<float> Seq2SeqDecoder::forward(ParamStore& params, const Tensor<float>& x_last, const Tensor<float>& h0,
@@ -85,18 +86,12 @@ Tensor<float> Seq2SeqDecoder::forward(ParamStore& params, const Tensor<float>& x
 
     in_step_ = aligned(size_t(N_ * K));
     state_step_ = aligned(state_elems());
-    out_step_ = aligned(size_t(N_ * H));
     ensure_shape(be, inputs_, {long(horizon_ * in_step_)});
     ensure_shape(be, step_pred_, {long(horizon_ * in_step_)});
     ensure_shape(be, h_, {long((horizon_ + 1) * state_step_)});
     if (lstm()) ensure_shape(be, c_, {long((horizon_ + 1) * state_step_)});
-    ensure_shape(be, outputs_, {long(horizon_ * out_step_)});
     ensure_shape(be, pred_, {N_, long(horizon_) * K});
-    has_reserve_ = training;
-    if (training) {
-        reserve_step_ = aligned(be.rnn_reserve_size(spec_, 1, N_));
-        ensure_shape(be, reserve_, {long(horizon_ * reserve_step_)});
-    }
+    trained_ = training;
     be.copy_device(h_.data(), h0.data(), state_elems() * sizeof(float));
     if (lstm()) be.copy_device(c_.data(), c0.data(), state_elems() * sizeof(float));
     first_input(be, x_last);
@@ -104,14 +99,14 @@ Tensor<float> Seq2SeqDecoder::forward(ParamStore& params, const Tensor<float>& x
     const float* W = params.values() + head_w_;
     const float* b = params.values() + head_b_;
     for (int t = 0; t < horizon_; ++t) {
-        RnnForwardArgs<float> a;
-        point_at_step(a, params, t);
-        a.hn = h_.data() + size_t(t + 1) * state_step_;
-        a.cn = lstm() ? c_.data() + size_t(t + 1) * state_step_ : nullptr;
-        be.rnn_forward(spec_, a);
+        RecurrentStack& step = steps_[size_t(t)];
+        if (training) step.set_dropout_draw(draw_);
+        // The state after step t is written in place as the state before step t + 1.
+        Tensor<float> hn = state_at(h_, t + 1), cn = state_at(c_, t + 1);
+        tops_[size_t(t)] = step.forward_into(params, input_at(t), state_at(h_, t), state_at(c_, t), training, hn, cn).y;
 
         float* p = step_pred_.data() + size_t(t) * in_step_;
-        be.linear_forward(N_, int(H), int(K), a.y, W, b, p);
+        be.linear_forward(N_, int(H), int(K), tops_[size_t(t)].data(), W, b, p);
         copy_lead_in(be, p, t, pred_.data());
         if (t + 1 == horizon_) break;
         float* next = inputs_.data() + size_t(t + 1) * in_step_;
@@ -123,41 +118,37 @@ Tensor<float> Seq2SeqDecoder::forward(ParamStore& params, const Tensor<float>& x
 
 void Seq2SeqDecoder::backward(ParamStore& params, const Tensor<float>& dpred, Tensor<float>& dh0,
                               Tensor<float>& dc0) {
-    FR_CHECK(has_reserve_, "seq2seq decoder: backward needs a training forward before it (one backward per forward)");
+    FR_CHECK(trained_, "seq2seq decoder: backward needs a training forward before it (one backward per forward)");
     Backend<float>& be = params.backend();
     const long K = long(target_inputs_.size()), H = spec_.hidden_size, L = spec_.num_layers;
     check_shape(dpred.shape(), pred_.shape(), "seq2seq decoder: gradient of the prediction");
     ensure_shape(be, dstep_, {N_, K});
-    ensure_shape(be, dfeed_, {N_, K});
-    ensure_shape(be, dout_, {N_, H});
+    ensure_shape(be, dout_, {1, N_, H});
     const Shape state{L, N_, H};
     for (auto* d : {&dh_[0], &dh_[1]}) ensure_shape(be, *d, state);
     if (lstm())
         for (auto* d : {&dc_[0], &dc_[1]}) ensure_shape(be, *d, state);
 
     // Backwards through the lead times. The state gradient ping-pongs between two buffers (dhn of step t is
-    // dh0 of step t + 1; a backend need not accept them aliased); dfeed_ carries the gradient of step t + 1's
-    // input back to step t's prediction when that input was the prediction.
+    // dh0 of step t + 1; a backend need not accept them aliased); dfeed carries the gradient of step t + 1's
+    // input back to step t's prediction when that input was the prediction (step t + 1's stack holds it until
+    // its next backward).
     int cur = 0;
+    Tensor<float> dfeed;
     for (int t = horizon_ - 1; t >= 0; --t) {
         copy_lead_out(be, dpred.data(), t, dstep_.data());
         const bool fed_forward = t + 1 < horizon_ && !truth_[size_t(t + 1)];
-        if (fed_forward) be.axpy(dstep_.numel(), 1.0f, dfeed_.data(), dstep_.data());
-        RnnBackwardArgs<float> a;
-        point_at_step(a, params, t);
-        be.linear_backward(N_, int(H), int(K), a.y, params.values() + head_w_, dstep_.data(), dout_.data(),
-                           params.grads() + head_w_, params.grads() + head_b_);
-        a.dy = dout_.data();
-        a.dhn = t + 1 < horizon_ ? dh_[cur].data() : nullptr;  // nothing flows out of the last state
-        a.dcn = lstm() && t + 1 < horizon_ ? dc_[cur].data() : nullptr;
-        a.dx = t > 0 && !truth_[size_t(t)] ? dfeed_.data() : nullptr;  // into step t - 1's prediction
-        a.dh0 = dh_[1 - cur].data();
-        a.dc0 = lstm() ? dc_[1 - cur].data() : nullptr;
-        a.dweights = params.grads() + rnn_offset_;
-        be.rnn_backward(spec_, a);
+        if (fed_forward) be.axpy(dstep_.numel(), 1.0f, dfeed.data(), dstep_.data());
+        be.linear_backward(N_, int(H), int(K), tops_[size_t(t)].data(), params.values() + head_w_, dstep_.data(),
+                           dout_.data(), params.grads() + head_w_, params.grads() + head_b_);
+        const bool last = t + 1 == horizon_;  // nothing flows out of the last state
+        const bool need_dx = t > 0 && !truth_[size_t(t)];  // into step t - 1's prediction
+        dfeed = steps_[size_t(t)].backward(params, dout_, last ? Tensor<float>() : dh_[cur],
+                                           last || !lstm() ? Tensor<float>() : dc_[cur], need_dx, &dh_[1 - cur],
+                                           lstm() ? &dc_[1 - cur] : nullptr);
         cur = 1 - cur;
     }
-    has_reserve_ = false;  // one backward per forward (a backend may use the reserve as scratch)
+    trained_ = false;  // one backward per forward (a backend may use the reserve as scratch)
     dh0 = dh_[cur];
     if (lstm()) dc0 = dc_[cur];
 }

@@ -5,6 +5,9 @@
 // running), or in training with teacher forcing the observed value at the previous lead time. A linear head
 // maps each step's top-layer output to the K variables. Gradients flow back through the fed-back predictions
 // (backpropagation through the whole decoding) and out of the decoder's initial state into the encoder.
+// Each lead time is one call of a RecurrentStack of its own (T = 1), which keeps that step's activations for the
+// backward; with dropout a training step of two or more layers runs layer by layer, masking between the layers
+// with a fresh mask per lead time (as a PyTorch loop calling nn.LSTM(dropout=p) once per lead time draws).
 //
 // The PyTorch equivalent (parameters "decoder.weight_ih_l0", …, "head.weight" [K, H], "head.bias" [K]):
 //   decoder = nn.LSTM(K, H, L); head = nn.Linear(H, K)
@@ -19,6 +22,8 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "models/dropout.h"
+#include "models/layers.h"
 #include "models/parameters.h"
 
 namespace fusedrnn {
@@ -53,6 +58,12 @@ public:
     // (made or reused) the gradient of the loss with respect to the initial state.
     void backward(ParamStore& params, const Tensor<float>& dpred, Tensor<float>& dh0, Tensor<float>& dc0);
 
+    // Dropout between the decoder's stacked layers at every lead time (nothing with one layer): lead time t masks
+    // layer l's output at site first_site + t·(L − 1) + l, so no two places share a mask.
+    void set_dropout(float p, uint32_t first_site);
+    // The masks the next training forward draws (the Forecaster passes its draw to the encoder and the decoder).
+    void set_dropout_draw(const DropoutDraw& draw) { draw_ = draw; }
+
 private:
     bool lstm() const { return has_cell_state(spec_.cell); }
     size_t state_elems() const { return size_t(spec_.num_layers) * size_t(N_) * size_t(spec_.hidden_size); }
@@ -60,29 +71,31 @@ private:
     // Columns [t·K, (t+1)·K) of a [N, horizon·K] matrix ⇄ a contiguous [N, K] block.
     void copy_lead_out(Backend<float>& be, const float* wide, int t, float* narrow);
     void copy_lead_in(Backend<float>& be, const float* narrow, int t, float* wide);
-    // Points a forward's or backward's arguments at step t's slices: input, states before, output, reserve.
-    template <class Args>
-    void point_at_step(Args& a, ParamStore& params, int t);
+    // Step t's slices of the buffers below: its input [1, N, K], and the [L, N, H] states before step t.
+    Tensor<float> input_at(int t) const;
+    Tensor<float> state_at(const Tensor<float>& states, int t) const;
 
     RnnSpec spec_;
     int horizon_ = 0;
     std::vector<int32_t> target_inputs_;
-    size_t rnn_offset_ = 0, head_w_ = 0, head_b_ = 0;
+    size_t head_w_ = 0, head_b_ = 0;
+    std::vector<RecurrentStack> steps_;  // steps_[t]: lead time t's call of the stack, over the decoder's parameters
+    DropoutDraw draw_;
 
-    // From the last forward: N, which steps took the truth, and per step its input, states, output, reserve.
+    // From the last forward: N, whether it was a training one, which steps took the truth, and per step its input,
+    // states and top-layer output.
     int N_ = 0;
-    bool has_reserve_ = false;
+    bool trained_ = false;
     std::vector<uint8_t> truth_;
     // Elements from one step's slice to the next (each rounded up to 256 bytes) in the buffers below.
-    size_t in_step_ = 0, state_step_ = 0, out_step_ = 0, reserve_step_ = 0;
+    size_t in_step_ = 0, state_step_ = 0;
     Tensor<float> inputs_;     // [horizon, N, K]
     Tensor<float> h_, c_;      // [horizon + 1, L, N, H]: the state before step t at index t
-    Tensor<float> outputs_;    // [horizon, N, H] top layer
+    std::vector<Tensor<float>> tops_;  // [horizon] of [1, N, H]: each step's top-layer output (its stack's)
     Tensor<float> step_pred_;  // [horizon, N, K] the head's output per step
     Tensor<float> pred_;       // [N, horizon·K]
-    Tensor<float> reserve_;    // [horizon · reserve_step_]
     // backward scratch
-    Tensor<float> dstep_, dfeed_, dout_, dh_[2], dc_[2];
+    Tensor<float> dstep_, dout_, dh_[2], dc_[2];
 };
 
 }  // namespace fusedrnn

@@ -380,11 +380,14 @@ TEST(Cli, DataParallelRanksTrainLikeOne) {
 TEST(Cli, Seq2SeqDecoderTrainsEvaluatesAndPredicts) {
     const std::string out = testing::temp_dir() + "/run";
     auto args = tiny_train(out, 2);
-    for (const char* a : {"--decoder", "seq2seq", "--teacher-forcing", "0.5", "--targets", "SLP", "TMP"})
+    for (const char* a : {"--decoder", "seq2seq", "--teacher-forcing", "0.5", "--targets", "SLP", "TMP", "--layers", "2",
+                          "--dropout", "0.2"})
         args.push_back(a);
     const CliResult t = run_cli(args);
     ASSERT_EQ(t.status, 0) << t.output;
-    EXPECT_NE(t.output.find("seq2seq decoder: one lead time per step, teacher forcing 0.5"), std::string::npos)
+    EXPECT_NE(t.output.find("seq2seq decoder: one lead time per step, teacher forcing 0.5, dropout 0.2 between layers "
+                            "(the encoder's, and the decoder's at every lead time)"),
+              std::string::npos)
         << t.output;
     const auto m = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
     EXPECT_EQ(m.at("model").at("decoder"), "seq2seq");

@@ -174,6 +174,20 @@ TEST_F(DataParallel, DropoutRanksDrawTheMasksOfOneRank) {
     expect_ranks_train_like(one);
 }
 
+// The same for an encoder-decoder, whose decoder masks between its layers at every lead time.
+TEST_F(DataParallel, Seq2SeqDropoutRanksDrawTheMasksOfOneRank) {
+    cell = CellType::Lstm;
+    seq2seq = true;
+    layers = 2;
+    tweak = [](TrainOptions& o) { o.teacher_forcing = 0.5; };
+    const Result plain = train(1, testing::temp_dir());
+    dropout = 0.3f;
+    const Result one = train(1, testing::temp_dir());
+    EXPECT_GT(largest_difference(one.params[0], plain.params[0]), 100 * 2e-5)
+        << "dropout should change the parameters far more than the ranks' rounding";
+    expect_ranks_train_like(one);
+}
+
 // On a GPU each rank runs on a thread of its own; the result must not depend on that.
 TEST_F(DataParallel, ThreadedRanksGiveTheSameBitsAsSequentialOnes) {
     tweak = [](TrainOptions& o) { o.batch = 30; };

@@ -1,7 +1,7 @@
 // Dropout: the backend op (the mask's statistics, what it depends on, its backward), the recurrent stack's
 // layer-by-layer path with a mask between layers (against the whole-stack path, against the layers composed by
 // hand, and against finite differences), and the models (where they apply it, only in training, kept in
-// checkpoints). Data parallelism and resume with dropout: tests/test_data_parallel.cpp; the GPU kernel's mask
+// checkpoints; the encoder-decoder forecaster's decoder at every lead time). Data parallelism and resume with dropout: tests/test_data_parallel.cpp; the GPU kernel's mask
 // against the CPU's: tests/gpu_dense_suite.cpp.
 #include <algorithm>
 #include <cmath>
@@ -385,6 +385,159 @@ TEST(DropoutModels, LanguageModelGradientsMatchFiniteDifferences) {
     double analytic = 0;
     for (size_t i = 0; i < d.size(); ++i) analytic += double(d[i]) * g[i];
     EXPECT_NEAR(fd, analytic, 1e-3 * std::abs(analytic));
+}
+
+// ---- the encoder-decoder forecaster: between the decoder's layers at every lead time --------------------------
+
+struct Seq2SeqFixture {
+    std::shared_ptr<Backend<float>> be = make_backend("cpu");
+    RnnSpec spec;
+    int horizon = 3, N = 4, T = 5;
+    std::vector<int32_t> targets{2, 0};  // K = 2 of C = 3 inputs
+    Tensor<float> x, y;
+    explicit Seq2SeqFixture(CellType cell, int layers) : spec{cell, 3, 6, layers, false} {
+        std::mt19937_64 rng(testing::test_seed() + uint64_t(layers));
+        x = be->from_host(testing::random_vector<float>(size_t(T * N * 3), rng), {T, N, 3});
+        y = be->from_host(testing::random_vector<float>(size_t(N * horizon * 2), rng), {N, horizon * 2});
+    }
+    std::unique_ptr<Forecaster> model(float p) const {
+        auto f = std::make_unique<Forecaster>(be, spec, Seq2SeqShape{horizon, targets}, 17);
+        f->set_dropout(p);
+        return f;
+    }
+    // Training forward (lead time 2 fed the observed value, 1 its own prediction), MSE and backward: the loss,
+    // the prediction and the gradients.
+    struct Run {
+        double loss;
+        std::vector<float> pred, grads;
+    };
+    Run run(Forecaster& f, const DropoutDraw& draw) const {
+        TeacherForcing teacher{&y, {0, 0, 1}};
+        f.set_dropout_draw(draw);
+        f.zero_grad();
+        Tensor<float> pred = f.forward(x, true, &teacher);
+        Tensor<float> grad = be->empty(pred.shape());
+        Run r;
+        r.loss = be->mse(pred.numel(), pred.data(), y.data(), grad.data(), 1.0f).loss;
+        r.pred = be->to_host(pred);
+        f.backward(grad);
+        r.grads = be->to_host(f.params().grads_tensor());
+        return r;
+    }
+};
+
+// At p = 1e-9 nothing is dropped: encoder and decoder then run layer by layer, which must give what the whole-stack
+// calls give, forward and backward (through the teacher-forced and the fed-back lead times).
+TEST(DropoutSeq2Seq, AVanishingRateRunsLayerByLayerLikeTheWholeStack) {
+    for (CellType cell : {CellType::Lstm, CellType::Gru, CellType::RnnTanh}) {
+        SCOPED_TRACE(cell_name(cell));
+        const Seq2SeqFixture fx(cell, 3);
+        auto whole = fx.model(0.f), layered = fx.model(1e-9f);
+        const auto a = fx.run(*whole, {}), b = fx.run(*layered, {});
+        EXPECT_LT(rel_error(b.pred, a.pred), 1e-6);
+        EXPECT_LT(rel_error(b.grads, a.grads), 1e-6);
+    }
+}
+
+// The decoder's forward composed by hand: at lead time t, layer 0's output masked at site L + t·(L − 1) (L = 2: the
+// encoder has site 1), then layer 1, then the head; fed back into lead time t + 1. A mask shared between lead times
+// (or with the encoder) would not reproduce it.
+TEST(DropoutSeq2Seq, TheDecoderMasksBetweenLayersWithAFreshMaskAtEveryLeadTime) {
+    const Seq2SeqFixture fx(CellType::Lstm, 2);
+    const float p = 0.5f;
+    const DropoutDraw draw{41, 6, 0, 0};
+    auto f = fx.model(p);
+    f->set_dropout_draw(draw);
+    const auto pred = fx.be->to_host(f->forward(fx.x, true));  // free running
+
+    Backend<float>& be = *fx.be;
+    ParamStore& params = f->params();
+    const long N = fx.N, H = fx.spec.hidden_size, K = 2;
+    RecurrentStack encoder(fx.spec, params.layout().find("rnn.weight_ih_l0")->offset);
+    encoder.set_dropout(p, 1);
+    encoder.set_dropout_draw(draw);
+    Tensor<float> h, c;
+    encoder.forward_into(params, fx.x, Tensor<float>(), Tensor<float>(), true, h, c);
+    const RnnSpec dec{CellType::Lstm, int(K), int(H), 2, false};
+    const size_t dec_off = params.layout().find("decoder.weight_ih_l0")->offset;
+    const float* W = params.values() + params.layout().find("head.weight")->offset;
+    const float* b = params.values() + params.layout().find("head.bias")->offset;
+    std::vector<float> x_last = be.to_host(fx.x.view(size_t(fx.T - 1) * N * 3, {N, 3})), in(size_t(N * K));
+    for (long n = 0; n < N; ++n)
+        for (long k = 0; k < K; ++k) in[size_t(n * K + k)] = x_last[size_t(n * 3 + fx.targets[size_t(k)])];
+    Tensor<float> input = be.from_host(in, {1, N, K});
+    std::vector<float> expected(size_t(N * fx.horizon * K));
+    for (int t = 0; t < fx.horizon; ++t) {
+        Tensor<float> h_next = be.empty(h.shape()), c_next = be.empty(c.shape()), layer_in = input;
+        for (int l = 0; l < 2; ++l) {
+            RnnSpec one = dec;
+            one.num_layers = 1;
+            if (l > 0) one.input_size = int(H);
+            RnnForwardArgs<float> a;
+            a.T = 1;
+            a.N = int(N);
+            a.x = layer_in.data();
+            a.h0 = h.data() + size_t(l * N * H);
+            a.c0 = c.data() + size_t(l * N * H);
+            a.hn = h_next.data() + size_t(l * N * H);
+            a.cn = c_next.data() + size_t(l * N * H);
+            a.weights = params.values() + dec_off + rnn_weight_offsets(dec, l, 0).w_ih;
+            Tensor<float> out = be.empty({1, N, H});
+            a.y = out.data();
+            be.rnn_forward(one, a);
+            if (l == 0) {
+                Tensor<float> masked = be.empty(out.shape());
+                be.dropout(DropoutArgs{draw.seed, draw.step, uint32_t(2 + t), p, 1, N, H, 0, N}, out.data(),
+                           masked.data());
+                layer_in = masked;
+            } else {
+                layer_in = out;
+            }
+        }
+        Tensor<float> step_pred = be.empty({N, K});
+        be.linear_forward(int(N), int(H), int(K), layer_in.data(), W, b, step_pred.data());
+        const auto sp = be.to_host(step_pred);
+        for (long n = 0; n < N; ++n)
+            for (long k = 0; k < K; ++k) expected[size_t((n * fx.horizon + t) * K + k)] = sp[size_t(n * K + k)];
+        input = be.from_host(sp, {1, N, K});
+        h = h_next;
+        c = c_next;
+    }
+    EXPECT_EQ(pred, expected);
+}
+
+// The backward with real masks (p = 0.4) in encoder and decoder, through the model, against central differences
+// along the gradient (see DropoutStack.GradientsMatchFiniteDifferences).
+TEST(DropoutSeq2Seq, GradientsMatchFiniteDifferences) {
+    for (CellType cell : {CellType::Lstm, CellType::Gru}) {
+        SCOPED_TRACE(cell_name(cell));
+        const Seq2SeqFixture fx(cell, 2);
+        auto f = fx.model(0.4f);
+        const DropoutDraw draw{9, 2, 0, 0};
+        const auto r = fx.run(*f, draw);
+        const auto theta = f->params().values_to_host();
+        const std::vector<float>& d = r.grads;
+        const float eps = step_along(d);
+        auto at = [&](float s) {
+            std::vector<float> t = theta;
+            for (size_t i = 0; i < t.size(); ++i) t[i] += s * d[i];
+            f->params().values_from_host(t);
+            return fx.run(*f, draw).loss;
+        };
+        const double fd = (at(eps) - at(-eps)) / (2 * double(eps));
+        double analytic = 0;
+        for (float g : d) analytic += double(g) * g;
+        EXPECT_NEAR(fd, analytic, 1e-3 * std::abs(analytic));
+    }
+}
+
+TEST(DropoutSeq2Seq, OnlyInTrainingAndNowhereWithOneLayer) {
+    const Seq2SeqFixture two(CellType::Gru, 2), one(CellType::Gru, 1);
+    auto plain = two.model(0.f), dropped = two.model(0.5f);
+    EXPECT_EQ(two.be->to_host(dropped->forward(two.x, false)), two.be->to_host(plain->forward(two.x, false)));
+    EXPECT_NE(two.run(*dropped, {1, 1, 0, 0}).pred, two.run(*plain, {1, 1, 0, 0}).pred);
+    auto one_plain = one.model(0.f), one_dropped = one.model(0.5f);
+    EXPECT_EQ(one.run(*one_dropped, {1, 1, 0, 0}).pred, one.run(*one_plain, {1, 1, 0, 0}).pred);
 }
 
 TEST(DropoutModels, CheckpointsKeepTheRate) {

@@ -138,7 +138,8 @@ void run(TrainCmd& c) {
                         : std::string();
     const std::string dropout =
         c.dropout > 0 && c.layers > 1
-            ? fmt::format(", dropout {:g} between {}layers", c.dropout, model.seq2seq() ? "the encoder's " : "")
+            ? fmt::format(", dropout {:g} between layers{}", c.dropout,
+                          model.seq2seq() ? " (the encoder's, and the decoder's at every lead time)" : "")
             : std::string();
     fmt::print(stderr, "model: {} -> {} outputs ({} x {}){}{}, {} parameters, backend {}\n", spec.describe(),
                model.outputs(), ds.window.horizon, fmt::join(ds.target_names, ","), decoding, dropout,

@@ -372,6 +372,10 @@ TEST(GpuBackendOnHostEmulation, Seq2SeqForecasterTrainingMatchesCpuBackend) { ch
 TEST(GpuBackendOnHostEmulation, DataParallelTrainingWithDropoutMatchesCpuBackend) {
     check_training_matches_cpu(false, 2, "host", 0.3f);
 }
+// And in an encoder-decoder, whose decoder masks between its layers at every lead time.
+TEST(GpuBackendOnHostEmulation, DataParallelSeq2SeqTrainingWithDropoutMatchesCpuBackend) {
+    check_training_matches_cpu(true, 2, "host", 0.3f);
+}
 // Data parallelism over two GPU backends (cuda:0, cuda:1): each trains on half of every batch.
 TEST(GpuBackendOnHostEmulation, DataParallelForecasterTrainingMatchesCpuBackend) {
     check_training_matches_cpu(false, 2);
