@@ -130,6 +130,19 @@ protected:
     }
 
     // 2 and 4 ranks, each on its slice of every batch, train the model `one` rank trained on the whole batches.
+    // Each rank draws its rows of the mask the whole batch draws on one rank (the masks are keyed by the row within
+    // the whole batch), so dropout leaves the ranks training the one-rank model. Without that, the losses would differ
+    // by far more than rounding: dropout 0.3 changes the run (checked against dropout 0).
+    void expect_dropout_ranks_train_like_one() {
+        layers = 2;
+        const Result plain = train(1, testing::temp_dir());
+        dropout = 0.3f;
+        const Result one = train(1, testing::temp_dir());
+        EXPECT_GT(largest_difference(one.params[0], plain.params[0]), 100 * 2e-5)
+            << "dropout should change the parameters far more than the ranks' rounding";
+        expect_ranks_train_like(one);
+    }
+
     void expect_ranks_train_like(const Result& one) {
         for (int ranks : {2, 4}) {
             SCOPED_TRACE(ranks);
@@ -161,31 +174,14 @@ TEST_F(DataParallel, Seq2SeqLstmWithTeacherForcingTrainsLikeOneRank) {
     expect_close(two, one, 2e-5);
 }
 
-// Each rank draws its rows of the mask the whole batch draws on one rank (the masks are keyed by the row within the
-// whole batch), so dropout leaves the ranks training the one-rank model. Without that, the losses would differ by
-// far more than rounding: dropout 0.3 changes the run (checked against dropout 0).
-TEST_F(DataParallel, DropoutRanksDrawTheMasksOfOneRank) {
-    layers = 2;
-    const Result plain = train(1, testing::temp_dir());
-    dropout = 0.3f;
-    const Result one = train(1, testing::temp_dir());
-    EXPECT_GT(largest_difference(one.params[0], plain.params[0]), 100 * 2e-5)
-        << "dropout should change the parameters far more than the ranks' rounding";
-    expect_ranks_train_like(one);
-}
+TEST_F(DataParallel, DropoutRanksDrawTheMasksOfOneRank) { expect_dropout_ranks_train_like_one(); }
 
 // The same for an encoder-decoder, whose decoder masks between its layers at every lead time.
 TEST_F(DataParallel, Seq2SeqDropoutRanksDrawTheMasksOfOneRank) {
     cell = CellType::Lstm;
     seq2seq = true;
-    layers = 2;
     tweak = [](TrainOptions& o) { o.teacher_forcing = 0.5; };
-    const Result plain = train(1, testing::temp_dir());
-    dropout = 0.3f;
-    const Result one = train(1, testing::temp_dir());
-    EXPECT_GT(largest_difference(one.params[0], plain.params[0]), 100 * 2e-5)
-        << "dropout should change the parameters far more than the ranks' rounding";
-    expect_ranks_train_like(one);
+    expect_dropout_ranks_train_like_one();
 }
 
 // On a GPU each rank runs on a thread of its own; the result must not depend on that.
