@@ -96,6 +96,18 @@ def throughput_table(doc, unit):
     return out
 
 
+def eval_table(doc):
+    """fusedrnn's report-evaluation windows/s per cell and backend (rows written before it was measured: '–')."""
+    rows = [r for r in doc["rows"] if r["framework"] == "fusedrnn"]
+    if not any("eval_windows_per_s" in r for r in rows):
+        return []
+    out = ["| cell | backend | evaluation windows/s |", "| --- | --- | --- |"]
+    for r in rows:
+        rate = r.get("eval_windows_per_s")
+        out.append(f"| {r['cell']} | {r['backend']} | {f'{round(rate):,}' if rate is not None else '–'} |")
+    return out
+
+
 def main():
     try:
         tables()
@@ -131,6 +143,13 @@ def tables():
         print()
         print("\n".join(throughput_table(forecast, "windows_per_s")))
         print()
+        evaluation = eval_table(forecast)
+        if evaluation:
+            print("The final report's evaluation pass (the model and both persistence baselines over up to 100k "
+                  "test and 100k validation windows, forecasts folded on the host):")
+            print()
+            print("\n".join(evaluation))
+            print()
     lm = load(folder, "lm/lm_bench.json")
     if lm:
         found = True

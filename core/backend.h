@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/download_slots.h"
 #include "core/dropout_args.h"
 #include "core/rnn_spec.h"
 #include "core/tensor.h"
@@ -92,6 +93,15 @@ public:
     // never waits for the device unless its staging ring is full): src may be reused as soon as it returns.
     // For the small per-step uploads of a training loop (a batch's window starts).
     virtual void copy_from_host_async(void* dst, const void* src, size_t bytes) { copy_from_host(dst, src, bytes); }
+    // A device -> host copy that may return before it is done: queues a copy of `bytes` from src into a host
+    // buffer of the backend's own (pinned on a GPU, so the copy runs in order with the work queued before it,
+    // at full bus speed) and returns a ticket at once. wait_download(ticket) waits for that copy only — not for
+    // work queued after it — and returns the bytes, which stay valid until DownloadSlots::kSlots more downloads
+    // have been queued (an expired ticket is an error). What lets an evaluation loop queue batch i+1's forward
+    // pass before it folds batch i's forecasts on the host. A GPU backend reports index faults (embedding ids,
+    // cross-entropy targets) at its next full wait, not here: work queued after the copy may still be running.
+    virtual DownloadTicket queue_download(const void* src, size_t bytes) = 0;
+    virtual const void* wait_download(const DownloadTicket& ticket) = 0;
     virtual void synchronize() {}
     // Makes this backend's device the calling thread's current one (a GPU backend: cudaSetDevice). Every op
     // works from any thread regardless (a GPU backend switches to its device and back per op); a thread that

@@ -82,10 +82,14 @@ GpuContext::~GpuContext() {
     if (cublas_) (void)cublasDestroy(cublas_);
     if (stream_) (void)cudaStreamDestroy(stream_);
     if (host_staging_) (void)cudaFreeHost(host_staging_);
-    for (UploadSlot& slot : uploads_) {
-        if (slot.host) (void)cudaFreeHost(slot.host);
-        if (slot.done) (void)cudaEventDestroy(slot.done);
-    }
+    auto free_ring = [](PinnedSlot* ring, int slots) {
+        for (int i = 0; i < slots; ++i) {
+            if (ring[i].host) (void)cudaFreeHost(ring[i].host);
+            if (ring[i].done) (void)cudaEventDestroy(ring[i].done);
+        }
+    };
+    free_ring(uploads_, kUploadSlots);
+    free_ring(downloads_, DownloadSlots::kSlots);
     // The device buffers too, while this context's device is current (members die after this body).
     scratch_ = DeviceBuffer();
     small_ = DeviceBuffer();
@@ -96,24 +100,45 @@ GpuContext::~GpuContext() {
 
 void GpuContext::synchronize() const { FR_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
 
+void GpuContext::prepare_slot(PinnedSlot& slot, size_t bytes, size_t smallest, bool wait_for_last_copy) {
+    if (!slot.done) FR_CUDA_CHECK(cudaEventCreateWithFlags(&slot.done, cudaEventDisableTiming));
+    else if (wait_for_last_copy || slot.bytes < bytes) FR_CUDA_CHECK(cudaEventSynchronize(slot.done));
+    if (slot.bytes >= bytes) return;
+    // Grows rarely: doubling (the wait above: no queued copy uses the old block now).
+    size_t grown = slot.bytes ? 2 * slot.bytes : smallest;
+    while (grown < bytes) grown *= 2;
+    if (slot.host) FR_CUDA_CHECK(cudaFreeHost(slot.host));
+    slot.host = nullptr;
+    slot.bytes = 0;
+    FR_CUDA_CHECK(cudaMallocHost(&slot.host, grown));
+    slot.bytes = grown;
+}
+
 void GpuContext::upload(void* dst, const void* src, size_t bytes) {
     if (bytes == 0) return;
-    UploadSlot& slot = uploads_[next_upload_];
+    PinnedSlot& slot = uploads_[next_upload_];
     next_upload_ = (next_upload_ + 1) % kUploadSlots;
-    if (!slot.done) FR_CUDA_CHECK(cudaEventCreateWithFlags(&slot.done, cudaEventDisableTiming));
-    else FR_CUDA_CHECK(cudaEventSynchronize(slot.done));  // the queued copy that reads this slot has run
-    if (slot.bytes < bytes) {  // grows rarely: doubling, from 4 KiB (the event wait above: no copy reads it now)
-        size_t grown = slot.bytes ? 2 * slot.bytes : 4096;
-        while (grown < bytes) grown *= 2;
-        if (slot.host) FR_CUDA_CHECK(cudaFreeHost(slot.host));
-        slot.host = nullptr;
-        slot.bytes = 0;
-        FR_CUDA_CHECK(cudaMallocHost(&slot.host, grown));
-        slot.bytes = grown;
-    }
+    // The host writes the slot now: the queued copy that last read it must have run.
+    prepare_slot(slot, bytes, 4096, /*wait_for_last_copy=*/true);
     std::memcpy(slot.host, src, bytes);
     FR_CUDA_CHECK(cudaMemcpyAsync(dst, slot.host, bytes, cudaMemcpyHostToDevice, stream_));
     FR_CUDA_CHECK(cudaEventRecord(slot.done, stream_));
+}
+
+DownloadTicket GpuContext::queue_download(const void* src, size_t bytes) {
+    const DownloadTicket t = download_slots_.next();
+    PinnedSlot& slot = downloads_[t.slot];
+    // The copy that last wrote the slot is ahead of this one in the stream: no wait unless the slot grows.
+    prepare_slot(slot, bytes, size_t(64) << 10, /*wait_for_last_copy=*/false);
+    if (bytes) FR_CUDA_CHECK(cudaMemcpyAsync(slot.host, src, bytes, cudaMemcpyDeviceToHost, stream_));
+    FR_CUDA_CHECK(cudaEventRecord(slot.done, stream_));
+    return t;
+}
+
+const void* GpuContext::wait_download(const DownloadTicket& t) {
+    PinnedSlot& slot = downloads_[download_slots_.slot_of(t)];
+    FR_CUDA_CHECK(cudaEventSynchronize(slot.done));
+    return slot.host;
 }
 
 void GpuContext::gemm(bool ta, bool tb, long M, long N, long K, float alpha, const float* A, long lda,

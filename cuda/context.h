@@ -8,6 +8,7 @@
 
 #include <cstddef>
 
+#include "core/download_slots.h"
 #include "cuda/device_memory.h"
 
 namespace fusedrnn::gpu {
@@ -74,14 +75,26 @@ public:
     void upload(void* dst, const void* src, size_t bytes);
     static constexpr int kUploadSlots = 8;
 
+    // Queues a device -> host copy of `bytes` from `src` into a pinned slot of a ring (DownloadSlots) and returns
+    // at once; wait_download waits for that copy's event (not for work queued after it) and returns the slot.
+    // A slot grows (doubling, from 64 KiB) when a copy needs more; only then does queueing wait for the copy that
+    // last used it.
+    DownloadTicket queue_download(const void* src, size_t bytes);
+    const void* wait_download(const DownloadTicket& ticket);
+
 private:
     const float* ones(size_t n);
 
-    struct UploadSlot {
-        void* host = nullptr;  // pinned
+    // A pinned host buffer of the upload or download ring, and the event recorded after the copy that last
+    // read or wrote it.
+    struct PinnedSlot {
+        void* host = nullptr;
         size_t bytes = 0;
-        cudaEvent_t done = nullptr;  // recorded after the copy that reads `host`
+        cudaEvent_t done = nullptr;
     };
+    // Makes the slot hold at least `bytes` (doubling from `smallest`) and have its event. Waits for the slot's
+    // last copy first when it must reallocate, or always when `wait_for_last_copy`.
+    static void prepare_slot(PinnedSlot& slot, size_t bytes, size_t smallest, bool wait_for_last_copy);
 
     int device_ = 0;
     cudaStream_t stream_ = nullptr;
@@ -91,8 +104,10 @@ private:
     DeviceBuffer ones_;
     size_t ones_count_ = 0;
     void* host_staging_ = nullptr;
-    UploadSlot uploads_[kUploadSlots];
+    PinnedSlot uploads_[kUploadSlots];
     int next_upload_ = 0;
+    DownloadSlots download_slots_;
+    PinnedSlot downloads_[DownloadSlots::kSlots];
 };
 
 }  // namespace fusedrnn::gpu

@@ -128,6 +128,16 @@ void GpuBackend::copy_from_host_async(void* dst, const void* src, size_t bytes) 
     ctx_.upload(dst, src, bytes);
 }
 
+DownloadTicket GpuBackend::queue_download(const void* src, size_t bytes) {
+    auto g = ctx_.guard();
+    return ctx_.queue_download(src, bytes);
+}
+
+const void* GpuBackend::wait_download(const DownloadTicket& ticket) {
+    auto g = ctx_.guard();
+    return ctx_.wait_download(ticket);
+}
+
 // Every op guards its device anyway (ctx_.guard()); a thread that has made it current pays no switch per op.
 void GpuBackend::make_current() { FR_CUDA_CHECK(cudaSetDevice(ctx_.device())); }
 

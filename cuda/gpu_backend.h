@@ -5,9 +5,11 @@
 //
 // Execution model: every op is enqueued on the backend's own non-blocking stream and returns without
 // waiting, except those whose result goes to the host (copies to or from pageable host memory, losses,
-// sum_squares, all_finite), which synchronise. The *_into ops, clip_by_norm, copy_device, embedding_* and
-// copy_from_host_async never wait (the last only when its pinned staging ring is full), which is what
-// lets a training step run without the host waiting for the device.
+// sum_squares, all_finite), which synchronise. The *_into ops, clip_by_norm, copy_device, embedding_*,
+// copy_from_host_async and queue_download never wait (the first only when its staging ring is full, the second
+// only when a pinned slot grows),
+// which is what lets a training step run without the host waiting for the device; wait_download waits for
+// its copy only.
 //
 // Indices (embedding ids, cross-entropy targets) are checked on the device without waiting: a kernel that
 // meets one outside [0, V) skips its row and records the op, position and value in a sticky fault record,
@@ -42,6 +44,8 @@ public:
     void copy_device_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
                         size_t rows) override;
     void copy_from_host_async(void* dst, const void* src, size_t bytes) override;
+    DownloadTicket queue_download(const void* src, size_t bytes) override;
+    const void* wait_download(const DownloadTicket& ticket) override;
     void synchronize() override;
     void make_current() override;
 

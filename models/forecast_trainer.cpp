@@ -6,7 +6,6 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
-#include <map>
 #include <memory>
 
 #include "core/data/rng.h"
@@ -15,93 +14,6 @@
 #include "models/optimizer.h"
 
 namespace fusedrnn {
-
-ForecastDataset ForecastDataset::upload(Backend<float>& be, std::vector<float> series, int F,
-                                        const data::WindowSpec& g, std::vector<int32_t> target_cols,
-                                        std::array<data::WindowStarts, 3> starts,
-                                        std::vector<std::string> target_names, std::vector<double> target_stds) {
-    FR_CHECK(F > 0 && series.size() % size_t(F) == 0, "dataset: {} values is not a whole number of {}-variable rows",
-             series.size(), F);
-    g.validate();
-    FR_CHECK(!target_cols.empty() && target_cols.size() == target_names.size() &&
-                 target_names.size() == target_stds.size(),
-             "dataset: {} target columns, {} names, {} stds", target_cols.size(), target_names.size(),
-             target_stds.size());
-    for (int32_t c : target_cols) FR_CHECK(c >= 0 && c < F, "target column {} outside [0, {})", c, F);
-    const int64_t rows = int64_t(series.size() / size_t(F));
-    for (const auto& split : starts)  // increasing: the first and last bound them all
-        if (!split.empty())
-            for (int64_t s : {split.front(), split.back()})
-                FR_CHECK(s >= 0 && s + g.span() <= rows, "window start {} (span {}) outside the {} rows", s, g.span(),
-                         rows);
-    ForecastDataset d;
-    try {
-        d.series = be.from_host(std::move(series), {rows, F});
-    } catch (const OutOfDeviceMemory& e) {
-        // The series stays on the device for the whole run (batches are gathered there), so say how big it is.
-        throw OutOfDeviceMemory(fmt::format(
-            "dataset: the normalized series ({} rows x {} variables, {:.2f} GiB) is kept on the GPU for the whole run "
-            "and does not fit: {}. Train on fewer stations or years, or with --backend cpu",
-            rows, F, double(rows) * F * sizeof(float) / double(1 << 30), e.what()));
-    }
-    d.F = F;
-    d.window = g;
-    d.target_cols = std::move(target_cols);
-    d.target_cols_dev = be.empty_i32({long(d.target_cols.size())});
-    be.copy_from_host(d.target_cols_dev.data(), d.target_cols.data(), d.target_cols.size() * sizeof(int32_t));
-    d.starts = std::move(starts);
-    d.target_names = std::move(target_names);
-    d.target_stds = std::move(target_stds);
-    return d;
-}
-
-namespace {
-std::vector<double> target_stds_of(const data::WindowedDataset& ds) {
-    std::vector<double> stds;
-    for (int32_t c : ds.target_cols) stds.push_back(ds.stats.std[size_t(c)]);
-    return stds;
-}
-
-int64_t rows_per_day_of(const data::WindowedDataset& ds) {
-    return ds.data.step > 0 && 86400 % ds.data.step == 0 ? 86400 / ds.data.step : 0;
-}
-}  // namespace
-
-ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, data::WindowedDataset&& ds) {
-    auto stds = target_stds_of(ds);
-    const int64_t per_day = rows_per_day_of(ds);
-    data::ExtremeThresholds extremes = data::compute_extreme_thresholds(ds);  // before the series moves out
-    ForecastDataset d = upload(be, std::move(ds.data.values), ds.num_vars(), ds.window, ds.target_cols,
-                               {std::move(ds.starts[0]), std::move(ds.starts[1]), std::move(ds.starts[2])},
-                               ds.target_names, std::move(stds));
-    d.rows_per_day = per_day;
-    d.extremes = std::move(extremes);
-    return d;
-}
-
-ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, const data::WindowedDataset& ds) {
-    ForecastDataset d = upload(be, ds.data.values, ds.num_vars(), ds.window, ds.target_cols,
-                               {ds.starts[0], ds.starts[1], ds.starts[2]}, ds.target_names, target_stds_of(ds));
-    d.rows_per_day = rows_per_day_of(ds);
-    d.extremes = data::compute_extreme_thresholds(ds);
-    return d;
-}
-
-ForecastDataset ForecastDataset::training_replica(Backend<float>& be, const data::WindowedDataset& ds) {
-    return upload(be, ds.data.values, ds.num_vars(), ds.window, ds.target_cols, {ds.starts[0], {}, {}},
-                  ds.target_names, target_stds_of(ds));
-}
-
-data::WindowStarts evenly_spaced_subset(const data::WindowStarts& starts, size_t n) {
-    if (n == 0 || starts.size() <= n) return starts;
-    data::WindowStarts kept;
-    for (size_t i = 0; i < n; ++i) kept.push_back(starts[size_t(double(i) * double(starts.size()) / double(n))]);
-    return kept;
-}
-
-void ForecastDataset::limit_evaluation(size_t max_windows) {
-    for (size_t split : {size_t(1), size_t(2)}) starts[split] = evenly_spaced_subset(starts[split], max_windows);
-}
 
 // ---- records ------------------------------------------------------------------------------------------
 
@@ -125,33 +37,10 @@ EpochRecord EpochRecord::from_json(const nlohmann::json& j) {
     return r;
 }
 
-// ---- batches ---------------------------------------------------------------------------------------------
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// Gathers the windows starting at starts[0..B) into x [Tin, B, F] and y [B, horizon·K].
-void gather(Backend<float>& be, const ForecastDataset& d, const int64_t* starts, int B, Tensor<int64_t>& starts_dev,
-            Tensor<float>& x, Tensor<float>& y) {
-    const data::WindowSpec& g = d.window;
-    const int K = int(d.target_cols.size());
-    if (starts_dev.empty() || starts_dev.numel() < size_t(B)) starts_dev = be.empty_i64({B});
-    be.copy_from_host_async(starts_dev.data(), starts, size_t(B) * sizeof(int64_t));  // the only per-step upload
-    ensure_shape(be, x, {g.input_len, B, d.F});
-    ensure_shape(be, y, {B, long(g.horizon) * K});
-    be.gather_windows(d.series.data(), d.F, starts_dev.data(), B, g.input_len, g.in_step, g.horizon, g.out_offset,
-                      g.out_step, d.target_cols_dev.data(), K, x.data(), y.data());
-}
-
-// The same for the B consecutive windows at positions [first, first + B) of `starts` (evaluation order).
-void gather_range(Backend<float>& be, const ForecastDataset& d, const data::WindowStarts& starts, size_t first, int B,
-                  std::vector<int64_t>& host, Tensor<int64_t>& starts_dev, Tensor<float>& x, Tensor<float>& y) {
-    host.resize(size_t(B));
-    starts.copy_to(first, size_t(B), host.data());
-    gather(be, d, host.data(), B, starts_dev, x, y);
-}
 
 }  // namespace
 
@@ -412,7 +301,7 @@ void ForecastTrainer::forward_backward(int rank, const int64_t* starts, int B, b
     // resumed run, and of any rank count, are those of one uninterrupted rank.
     k.model->set_dropout_draw(DropoutDraw{o_.seed, uint64_t(step), long(rank) * B, long(B) * ranks()});
     Backend<float>& be = k.model->backend();
-    gather(be, *k.data, starts, B, k.starts_dev, k.x, k.y);
+    gather_batch(be, *k.data, starts, B, k.starts_dev, k.x, k.y);
     k.step = k.results.next();
     k.model->zero_grad();
     k.teacher.y = &k.y;
@@ -439,7 +328,7 @@ void ForecastTrainer::throw_nonfinite(const char* quantity, double value, int ep
     const auto [pass, batch] = pass_and_batch(epoch, s);
     const int B = sampler.batch(pass, batch, order);
     Rank& k = ranks_[0];
-    gather(be, data_, order.data(), B, k.starts_dev, k.x, k.y);
+    gather_batch(be, data_, order.data(), B, k.starts_dev, k.x, k.y);
     const bool bad_input = !be.all_finite(k.x.numel(), k.x.data()) || !be.all_finite(k.y.numel(), k.y.data());
     const bool is_loss = std::string(quantity) == "loss";
     throw NumericError(fmt::format(
@@ -480,7 +369,7 @@ double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochS
             if (b >= batches) return;
             Rank& k = ranks_[size_t(rank)];
             Backend<float>& be = k.model->backend();
-            gather_range(be, *k.data, starts, b * batch, int(batch_size(b)), k.host_starts, k.starts_dev, k.x, k.y);
+            gather_batch_range(be, *k.data, starts, b * batch, int(batch_size(b)), k.host_starts, k.starts_dev, k.x, k.y);
             Tensor<float> pred = k.model->forward(k.x, false);
             be.mse_into(pred.numel(), pred.data(), k.y.data(), nullptr, 1.0f, k.results.next());
         });
@@ -675,94 +564,6 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
         }
     }
     return history_;
-}
-
-// ---- evaluation --------------------------------------------------------------------------------------------
-
-namespace {
-ForecastMetrics metrics_for(const ForecastDataset& data) {
-    ForecastMetrics m(data.target_names, data.target_stds, data.window.horizon);
-    if (!data.extremes.empty()) m.enable_extremes(data.extremes.percentiles);
-    return m;
-}
-
-// The [B, K, P] station thresholds of the windows starting at starts[0..B) (empty without extremes).
-const float* thresholds_of(const ForecastDataset& data, const std::vector<int64_t>& starts, std::vector<float>& out) {
-    if (data.extremes.empty()) return nullptr;
-    const size_t per_window = size_t(data.extremes.targets) * data.extremes.percentiles.size();
-    out.resize(starts.size() * per_window);
-    for (size_t b = 0; b < starts.size(); ++b)
-        std::copy_n(data.extremes.for_row(starts[b]), per_window, out.data() + b * per_window);
-    return out.data();
-}
-}  // namespace
-
-namespace {
-// Gathers the windows at starts in batches of `batch`, and folds predict(B, x) — the [B, horizon·K] forecast
-// of each batch's [Tin, B, F] inputs, on the host — into the metrics against the batch's targets.
-template <class Predict>
-ForecastMetrics evaluate_batches(Backend<float>& be, const ForecastDataset& data, const data::WindowStarts& starts,
-                                 int batch, const EvalProgress& progress, Predict&& predict) {
-    ForecastMetrics m = metrics_for(data);
-    Tensor<int64_t> sd;
-    Tensor<float> x, y;
-    std::vector<int64_t> host;
-    std::vector<float> thresholds;
-    for (size_t i = 0; i < starts.size(); i += size_t(batch)) {
-        const int B = int(std::min(starts.size() - i, size_t(batch)));
-        gather_range(be, data, starts, i, B, host, sd, x, y);
-        const std::vector<float> pred = predict(B, x);
-        const auto truth = be.to_host(y);
-        m.add(pred.data(), truth.data(), B, thresholds_of(data, host, thresholds));
-        if (progress) progress(i + size_t(B), starts.size());
-    }
-    return m;
-}
-}  // namespace
-
-ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const data::WindowStarts& starts,
-                                    int batch, const EvalProgress& progress) {
-    Backend<float>& be = model.backend();
-    return evaluate_batches(be, data, starts, batch, progress,
-                            [&](int, const Tensor<float>& x) { return be.to_host(model.forward(x, false)); });
-}
-
-std::vector<int> same_time_of_day_sources(const data::WindowSpec& g, int64_t rows_per_day) {
-    if (rows_per_day <= 0) return {};
-    const int64_t last_input = int64_t(g.input_len - 1) * g.in_step;
-    std::vector<int> t_of_lead;
-    for (int h = 0; h < g.horizon; ++h) {
-        const int64_t target = g.first_target() + int64_t(h) * g.out_step;  // rows from the window start
-        const int64_t days_back = (target - last_input + rows_per_day - 1) / rows_per_day;  // >= 1
-        const int64_t source = target - days_back * rows_per_day;
-        if (source < 0 || source % g.in_step != 0) return {};
-        t_of_lead.push_back(int(source / g.in_step));
-    }
-    return t_of_lead;
-}
-
-ForecastMetrics evaluate_persistence(Backend<float>& be, const ForecastDataset& data,
-                                     const data::WindowStarts& starts, int batch, const EvalProgress& progress,
-                                     Persistence kind) {
-    const data::WindowSpec& g = data.window;
-    const int K = int(data.target_cols.size());
-    std::vector<int> source(size_t(g.horizon), g.input_len - 1);  // input step each lead time repeats
-    if (kind == Persistence::SameTimeOfDay) {
-        source = same_time_of_day_sources(g, data.rows_per_day);
-        FR_CHECK(!source.empty(), "no same-time-of-day persistence for this window ({}; {} rows per day)", g.str(),
-                 data.rows_per_day);
-    }
-    return evaluate_batches(be, data, starts, batch, progress, [&](int B, const Tensor<float>& x) {
-        const auto xs = be.to_host(x);
-        std::vector<float> pred(size_t(B) * g.horizon * K);
-        for (int h = 0; h < g.horizon; ++h) {
-            const float* in = xs.data() + size_t(source[size_t(h)]) * B * data.F;  // [B, F] at that input step
-            for (int b = 0; b < B; ++b)
-                for (int k = 0; k < K; ++k)
-                    pred[(size_t(b) * g.horizon + h) * K + k] = in[size_t(b) * data.F + data.target_cols[size_t(k)]];
-        }
-        return pred;
-    });
 }
 
 }  // namespace fusedrnn

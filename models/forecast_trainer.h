@@ -1,6 +1,5 @@
-// fusedrnn — training a Forecaster on windows gathered on the device.
-// The whole normalized dataset lives on the backend's device; each step uploads only the batch's
-// window start indices and the backend's gather_windows builds x [T, B, F] and y [B, horizon·K].
+// fusedrnn — training a Forecaster on windows gathered on the device (models/forecast_dataset.h): each step
+// uploads only the batch's window start indices.
 // Batch order depends only on the seed and the step, so a resumed run sees the same batches as an
 // uninterrupted one (bit-identical on the CPU backend). Checkpoints: <out>/last.safetensors after every
 // epoch and every few minutes within one (with optimizer state and the epoch's progress, for --resume:
@@ -18,10 +17,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/data/dataset.h"
-#include "core/data/extremes.h"
 #include "core/data/windows.h"
 #include "core/gradient_sum.h"
+#include "models/forecast_dataset.h"
+#include "models/forecast_evaluation.h"
 #include "models/forecast_metrics.h"
 #include "models/model.h"
 #include "models/data_parallel.h"
@@ -29,43 +28,6 @@
 #include "models/optimizer.h"
 
 namespace fusedrnn {
-
-// The device-side dataset: series [rows, F] normalized (rows no window touches may hold anything),
-// and per split the valid window start rows.
-struct ForecastDataset {
-    Tensor<float> series;
-    int F = 0;
-    data::WindowSpec window;
-    std::vector<int32_t> target_cols;                // K variables predicted (indices into the F columns)
-    Tensor<int32_t> target_cols_dev;                 // device copy
-    std::array<data::WindowStarts, 3> starts;        // train, val, test
-    std::vector<std::string> target_names;           // K names
-    std::vector<double> target_stds;                 // K standard deviations (original units)
-    int64_t rows_per_day = 0;                        // rows in 24 h (0: the step does not divide a day)
-    data::ExtremeThresholds extremes;                // per-station thresholds for SEDI (host; empty: none)
-
-    // Puts `series` [rows, F] on the backend's device (a host backend adopts the buffer, a GPU backend
-    // copies it and frees the host copy; pass an lvalue to keep yours). Checks every window of every
-    // split lies inside the series.
-    static ForecastDataset upload(Backend<float>& backend, std::vector<float> series, int F,
-                                  const data::WindowSpec& window, std::vector<int32_t> target_cols,
-                                  std::array<data::WindowStarts, 3> starts,
-                                  std::vector<std::string> target_names, std::vector<double> target_stds);
-
-    // From a windowed dataset, with the extreme-event thresholds of its stations. The rvalue form takes its
-    // series and window lists (at WEATHER-5K scale ~10 GB that would otherwise be held twice); its metadata and
-    // report stay usable.
-    static ForecastDataset from_windowed(Backend<float>& backend, data::WindowedDataset&& ds);
-    static ForecastDataset from_windowed(Backend<float>& backend, const data::WindowedDataset& ds);
-    // What a data-parallel rank other than 0 needs on its backend: the series and the training windows (rank 0
-    // alone validates and tests, so no other split and no extreme-event thresholds).
-    static ForecastDataset training_replica(Backend<float>& backend, const data::WindowedDataset& ds);
-
-    // Keeps at most `max_windows` validation and test windows, evenly spaced through each split (so every
-    // station and season stays represented). At WEATHER-5K scale a full validation pass is ~50 M
-    // windows; a few hundred thousand estimate the loss to well under a percent. 0 = keep all.
-    void limit_evaluation(size_t max_windows);
-};
 
 struct TrainOptions {
     int epochs = 50;
@@ -119,13 +81,6 @@ struct EpochRecord {
     nlohmann::json to_json() const;
     static EpochRecord from_json(const nlohmann::json& j);
 };
-
-// At most n of `starts`, evenly spaced through them (all of them when n is 0 or not smaller).
-data::WindowStarts evenly_spaced_subset(const data::WindowStarts& starts, size_t n);
-
-// Called after each evaluation batch with the windows done so far and the total (long evaluations at
-// WEATHER-5K scale would otherwise be silent for minutes).
-using EvalProgress = std::function<void(size_t windows_done, size_t windows_total)>;
 
 // One more rank of data-parallel training: a model of the same configuration, its optimizer, and the same
 // dataset, all on the rank's own backend (its own GPU).
@@ -236,22 +191,5 @@ private:
     std::unique_ptr<GradientSum> gradient_sum_;  // with replicas only
     std::string why_not_nccl_;
 };
-
-// Persistence baselines: Last repeats each target's last observed input value for the whole horizon;
-// SameTimeOfDay takes, for each lead time, the input value observed at the same time of day on the latest
-// day the input covers (the diurnal cycle persistence cannot follow).
-enum class Persistence { Last, SameTimeOfDay };
-
-// For SameTimeOfDay: per lead time h, the input step t whose row is the target's time of day k whole days
-// earlier (the smallest k that lands in the input). Empty when rows_per_day is 0 or some lead time has no
-// such input step (input shorter than a day, or a step that skips that row).
-std::vector<int> same_time_of_day_sources(const data::WindowSpec& window, int64_t rows_per_day);
-
-// Test-style evaluation: the model's metrics, and a persistence baseline's.
-ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const data::WindowStarts& starts,
-                                    int batch, const EvalProgress& progress = {});
-ForecastMetrics evaluate_persistence(Backend<float>& backend, const ForecastDataset& data,
-                                     const data::WindowStarts& starts, int batch, const EvalProgress& progress = {},
-                                     Persistence kind = Persistence::Last);
 
 }  // namespace fusedrnn

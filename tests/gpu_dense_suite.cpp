@@ -99,6 +99,37 @@ TEST(GpuDense, CopyDevice2d) {
     EXPECT_THROW(be.gpu->copy_device_2d(nullptr, 4, nullptr, 8, 8, 1), Error);  // pitch below the width
 }
 
+// Queued read-backs (an evaluation's forecasts and targets): each holds its source as it was when queued, though
+// work queued after it overwrites the source before the host waits; sizes that make the pinned slots grow; and
+// a ticket whose slot has taken a newer download, or that was never issued, is an error. On both backends.
+TEST(GpuDense, QueuedDownloads) {
+    DensePair pair;
+    FR_SKIP_WITHOUT_GPU(pair.gpu);
+    std::mt19937_64 rng(testing::test_seed());
+    for (Backend<float>* be : {pair.cpu.get(), pair.gpu.get()}) {
+        SCOPED_TRACE(be->name());
+        std::vector<std::vector<float>> values;
+        std::vector<DevArray> sources;
+        std::vector<DownloadTicket> tickets;
+        for (size_t n : {size_t(1), size_t(1000), size_t(40000), size_t(5), size_t(300000)}) {
+            values.push_back(testing::random_vector<float>(n, rng));
+            sources.push_back(upload(*be, values.back()));
+            tickets.push_back(be->queue_download(sources.back().data(), n * sizeof(float)));
+            be->fill(n, sources.back().data(), -7.f);  // queued after the download: must not reach it
+        }
+        for (size_t i = tickets.size(); i-- > 0;) {  // any order
+            const auto* got = static_cast<const float*>(be->wait_download(tickets[i]));
+            EXPECT_TRUE(std::equal(values[i].begin(), values[i].end(), got)) << "download " << i;
+        }
+        const DownloadTicket first = be->queue_download(sources[0].data(), sizeof(float));
+        for (int i = 0; i < DownloadSlots::kSlots; ++i) be->queue_download(sources[1].data(), sizeof(float));
+        const std::string msg = testing::error_of([&] { be->wait_download(first); });
+        EXPECT_NE(msg.find("overwritten"), std::string::npos) << msg;
+        EXPECT_THROW(be->wait_download(DownloadTicket{}), Error);
+        EXPECT_EQ(*static_cast<const float*>(be->wait_download(be->queue_download(sources[1].data(), 4))), -7.f);
+    }
+}
+
 // The ops a training step uses so that the host never waits: results left in device memory (sum_squares_into;
 // mse_into is in Losses), clipping by a norm that stays there, and uploads through the pinned staging ring (more
 // uploads than it has slots, of growing sizes, from one host buffer overwritten as soon as each call returns).

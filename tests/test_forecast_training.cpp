@@ -514,6 +514,51 @@ TEST(ForecastTraining, SameTimeOfDayPersistence) {
     EXPECT_THROW(evaluate_persistence(*be, d, starts, 100, {}, Persistence::SameTimeOfDay), Error);
 }
 
+// The report's one pass (the model and both baselines, batch i+1 queued before batch i is folded) gives the
+// figures of three separate passes, whatever the batch sizes: the baselines' and the extreme-event counts to the
+// bit, the model's within float rounding (the forward pass's matrix products round by batch shape).
+TEST(ForecastTraining, OnePassEvaluationEqualsSeparatePassesAtAnyBatchSize) {
+    auto be = make_backend("cpu");
+    const auto ds = testing::station_windows(2, 24, 6, 5);
+    const auto dev = ForecastDataset::from_windowed(*be, ds);
+    ASSERT_FALSE(dev.extremes.empty());
+    ASSERT_FALSE(same_time_of_day_sources(dev.window, dev.rows_per_day).empty());
+    Forecaster model(be, {CellType::Gru, ds.num_vars(), 8, 1, false}, 6 * ds.num_targets(), 4);
+    const auto& starts = dev.starts[2];
+    ASSERT_GT(starts.size(), 100u);
+    const auto model_alone = evaluate_forecaster(model, dev, starts, 64);
+    const auto last_alone = evaluate_persistence(*be, dev, starts, 13);
+    const auto daily_alone = evaluate_persistence(*be, dev, starts, 100, {}, Persistence::SameTimeOfDay);
+    auto near = [](double a, double b) { return std::abs(a - b) <= 1e-6 * std::abs(b); };
+    for (int batch : {1, 7, 1000}) {
+        SCOPED_TRACE(batch);
+        size_t calls = 0, last_done = 0;
+        const ForecastEvaluation e = evaluate_with_baselines(&model, *be, dev, starts, batch, [&](size_t done, size_t n) {
+            ++calls;
+            EXPECT_GT(done, last_done);
+            EXPECT_EQ(n, starts.size());
+            last_done = done;
+        });
+        EXPECT_EQ(calls, (starts.size() + size_t(batch) - 1) / size_t(batch));
+        EXPECT_EQ(last_done, starts.size());
+        EXPECT_EQ(e.persistence.to_json(), last_alone.to_json());
+        ASSERT_TRUE(e.same_time_of_day);
+        EXPECT_EQ(e.same_time_of_day->to_json(), daily_alone.to_json());
+        ASSERT_TRUE(e.model);
+        const ForecastMetrics& m = *e.model;
+        EXPECT_EQ(m.windows(), model_alone.windows());
+        EXPECT_PRED2(near, m.mse(), model_alone.mse());
+        EXPECT_PRED2(near, m.mae(), model_alone.mae());
+        for (int k = 0; k < int(m.targets().size()); ++k)
+            EXPECT_PRED2(near, m.mse_original(k), model_alone.mse_original(k));
+    }
+    EXPECT_NE(last_alone.mse(), daily_alone.mse()) << "equal baselines would hide a mix-up of their input steps";
+    // Baselines only (no model), as `evaluate_persistence` does.
+    const ForecastEvaluation b = evaluate_with_baselines(nullptr, *be, dev, starts, 50);
+    EXPECT_FALSE(b.model);
+    EXPECT_EQ(b.persistence.to_json(), last_alone.to_json());
+}
+
 TEST(ForecastTraining, ShortRunBeatsPersistenceOnValidation) {
     auto be = make_backend("cpu");
     const auto ds = small_dataset(6, 6, 3);

@@ -36,6 +36,8 @@ def main():
     expect("| gru_reset_before | 64 | 1 | 1.200 | – | – | – |" in out, "a cell cuDNN lacks has no ratio")
     expect("| lstm | fusedrnn | cuda | 300,000 | 4.00 |" in out, "forecaster windows/s vs PyTorch")
     expect("| lstm | fusedrnn | cudnn | 250,000 | 3.33 |" in out, "the cudnn backend vs PyTorch")
+    expect("| lstm | cuda | 1,200,000 |" in out, "the report's evaluation windows/s")
+    expect("| lstm | cudnn | – |" in out, "a row without the evaluation rate")
     expect("| lstm | fusedrnn | cuda | 2,000,000 | 2.00 |" in out, "language-model tokens/s vs PyTorch")
 
     with tempfile.TemporaryDirectory() as flat:  # $OUT: the JSONs side by side, no subfolders

@@ -46,12 +46,12 @@ void register_eval(CLI::App& app) {
         ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));  // ds keeps its metadata
         const auto starts = evenly_spaced_subset(dev.starts[size_t(which)], size_t(o->max_windows));
         FR_CHECK(!starts.empty(), "no {} windows in this data", o->split);
-        const auto m = evaluate_forecaster(*f.model, dev, starts, o->batch, CountProgress(o->split));
-        const Baselines p = evaluate_baselines(*backend, dev, starts, o->batch, o->split);
-        log_line(fmt::format("evaluated on {} of the {} {} windows", m.windows(), dev.starts[size_t(which)].size(),
-                             o->split));
-        print_forecast_report(o->split, m, p);
-        if (!o->json.empty()) write_json_file(o->json, forecast_report_json(m, p));
+        const ForecastEvaluation e = evaluate_with_baselines(f.model.get(), *backend, dev, starts, o->batch,
+                                                             CountProgress(o->split + ", model and baselines"));
+        log_line(fmt::format("evaluated on {} of the {} {} windows", e.model->windows(),
+                             dev.starts[size_t(which)].size(), o->split));
+        print_forecast_report(o->split, e);
+        if (!o->json.empty()) write_json_file(o->json, forecast_report_json(e));
     });
 }
 

@@ -14,19 +14,11 @@
 
 namespace fusedrnn::tools {
 
-Baselines evaluate_baselines(Backend<float>& be, const ForecastDataset& data, const data::WindowStarts& starts,
-                             int batch, const std::string& what) {
-    Baselines b{evaluate_persistence(be, data, starts, batch, CountProgress(what + ", persistence")), std::nullopt};
-    if (!same_time_of_day_sources(data.window, data.rows_per_day).empty())
-        b.same_time_of_day = evaluate_persistence(be, data, starts, batch,
-                                                  CountProgress(what + ", same-time-of-day persistence"),
-                                                  Persistence::SameTimeOfDay);
-    return b;
-}
-
-void print_forecast_report(const std::string& split, const ForecastMetrics& m, const Baselines& b) {
-    const ForecastMetrics& p = b.last;
-    const ForecastMetrics* d = b.same_time_of_day ? &*b.same_time_of_day : nullptr;
+void print_forecast_report(const std::string& split, const ForecastEvaluation& e) {
+    FR_CHECK(e.model, "print_forecast_report: no model metrics");
+    const ForecastMetrics& m = *e.model;
+    const ForecastMetrics& p = e.persistence;
+    const ForecastMetrics* d = e.same_time_of_day ? &*e.same_time_of_day : nullptr;
     fmt::print("\n{} set: {} windows, horizon {} steps, {} target variables\n", split, m.windows(),
                m.mse_by_lead().size(), m.targets().size());
     auto header = [&](const char* first) {
@@ -77,11 +69,14 @@ void print_forecast_report(const std::string& split, const ForecastMetrics& m, c
     fmt::print("\n");
 }
 
-nlohmann::json forecast_report_json(const ForecastMetrics& m, const Baselines& b) {
-    nlohmann::json j = {{"model", m.to_json()}, {"persistence", b.last.to_json()}, {"skill_mse", 1.0 - m.mse() / b.last.mse()}};
-    if (b.same_time_of_day) {
-        j["persistence_same_time_of_day"] = b.same_time_of_day->to_json();
-        j["skill_mse_same_time_of_day"] = 1.0 - m.mse() / b.same_time_of_day->mse();
+nlohmann::json forecast_report_json(const ForecastEvaluation& e) {
+    FR_CHECK(e.model, "forecast_report_json: no model metrics");
+    const ForecastMetrics& m = *e.model;
+    nlohmann::json j = {{"model", m.to_json()}, {"persistence", e.persistence.to_json()},
+                        {"skill_mse", 1.0 - m.mse() / e.persistence.mse()}};
+    if (e.same_time_of_day) {
+        j["persistence_same_time_of_day"] = e.same_time_of_day->to_json();
+        j["skill_mse_same_time_of_day"] = 1.0 - m.mse() / e.same_time_of_day->mse();
     }
     return j;
 }

@@ -2,7 +2,6 @@
 // overall and per variable, then per variable in original units (the WEATHER-5K paper's two tables).
 #pragma once
 
-#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -12,21 +11,13 @@
 
 namespace fusedrnn::tools {
 
-// The reference forecasts a model must beat: persistence (the last observed value), and — where the input
-// covers a day and the step divides one — the same time of day on the latest observed day.
-struct Baselines {
-    ForecastMetrics last;
-    std::optional<ForecastMetrics> same_time_of_day;
-};
-// Evaluates both on `starts` (live progress lines labelled "<what>, persistence" on a terminal).
-Baselines evaluate_baselines(Backend<float>& backend, const ForecastDataset& data, const data::WindowStarts& starts,
-                             int batch, const std::string& what);
-
-// Prints the report for one split ("test") to stdout.
-void print_forecast_report(const std::string& split, const ForecastMetrics& model, const Baselines& baselines);
+// Prints the report for one split ("test") to stdout: the model (e.model, which must be set) next to the
+// persistence baselines (models/forecast_evaluation.h: the last observed value, and — where the input covers a
+// day and the step divides one — the same time of day on the latest observed day).
+void print_forecast_report(const std::string& split, const ForecastEvaluation& e);
 // {"model": ..., "persistence": ..., "skill_mse": 1 - mse/mse_persistence,
 //  "persistence_same_time_of_day": ..., "skill_mse_same_time_of_day": ...} (the last two when available)
-nlohmann::json forecast_report_json(const ForecastMetrics& model, const Baselines& baselines);
+nlohmann::json forecast_report_json(const ForecastEvaluation& e);
 // Writes JSON atomically (temp + rename).
 void write_json_file(const std::string& path, const nlohmann::json& j);
 

@@ -2,6 +2,9 @@
 // checks). Matrix products through OpenBLAS; pointwise work threaded over the batch with OpenMP.
 #pragma once
 
+#include <array>
+#include <vector>
+
 #include "core/backend.h"
 
 namespace fusedrnn::cpu {
@@ -18,6 +21,8 @@ public:
     void copy_device(void* dst, const void* src, size_t bytes) override;
     void copy_device_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,
                         size_t rows) override;
+    DownloadTicket queue_download(const void* src, size_t bytes) override;
+    const void* wait_download(const DownloadTicket& ticket) override;
 
     void fill(size_t n, T* x, T value) override;
     void scale(size_t n, T* x, T alpha) override;
@@ -48,6 +53,11 @@ public:
 
     void gather_windows(const T* series, int F, const int64_t* starts, int B, int Tin, int in_step, int horizon,
                         int out_offset, int out_step, const int32_t* target_cols, int K, T* x, T* y) override;
+
+private:
+    // Where queued downloads land: the copy is done when queue_download returns (host memory both sides).
+    DownloadSlots download_slots_;
+    std::array<std::vector<unsigned char>, DownloadSlots::kSlots> downloads_;
 };
 
 extern template class CpuBackend<float>;

@@ -20,6 +20,18 @@ void CpuBackend<T>::copy_from_host(void* dst, const void* src, size_t bytes) { i
 template <class T>
 void CpuBackend<T>::copy_to_host(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }
 template <class T>
+DownloadTicket CpuBackend<T>::queue_download(const void* src, size_t bytes) {
+    const DownloadTicket t = download_slots_.next();
+    std::vector<unsigned char>& slot = downloads_[size_t(t.slot)];
+    const auto* bytes_of = static_cast<const unsigned char*>(src);
+    slot.assign(bytes_of, bytes_of + bytes);
+    return t;
+}
+template <class T>
+const void* CpuBackend<T>::wait_download(const DownloadTicket& t) {
+    return downloads_[size_t(download_slots_.slot_of(t))].data();
+}
+template <class T>
 void CpuBackend<T>::copy_device(void* dst, const void* src, size_t bytes) { if (bytes) std::memmove(dst, src, bytes); }
 template <class T>
 void CpuBackend<T>::copy_device_2d(void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width,

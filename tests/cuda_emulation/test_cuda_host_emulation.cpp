@@ -19,6 +19,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -520,6 +521,49 @@ void check_steps_do_not_wait(bool seq2seq) {
 
 TEST(GpuBackendOnHostEmulation, ForecasterTrainingStepsDoNotWaitForTheDevice) { check_steps_do_not_wait(false); }
 TEST(GpuBackendOnHostEmulation, Seq2SeqForecasterTrainingStepsDoNotWaitForTheDevice) { check_steps_do_not_wait(true); }
+
+// A test evaluation (the model and both persistence baselines in one pass) queues batch i+1's gather and forward
+// pass before it folds batch i on the host: the host waits for each batch's read-backs only (events with the next
+// batch's work queued behind them), never for the whole device — which a loop that folds before it queues the next
+// batch does once per batch. The figures are the CPU backend's: the baselines' to the bit (copies of the same
+// values), the model's within float rounding.
+void check_evaluation_overlaps_the_fold(bool seq2seq) {
+    const data::WindowedDataset ds = station_dataset(5, 24, 6, 7);
+    const int batch = 16;
+    struct Run {
+        std::optional<ForecastEvaluation> e;
+        emulation::Counters counts;
+        long batches = 0;
+    };
+    auto evaluate = [&](const std::shared_ptr<Backend<float>>& be) {
+        ForecastDataset dev = ForecastDataset::from_windowed(*be, ds);
+        const auto model = make_forecaster(be, {CellType::Lstm, ds.num_vars(), 16, 2, !seq2seq}, ds, 6, seq2seq);
+        Run r;
+        emulation::reset_counters();
+        r.e.emplace(evaluate_with_baselines(model.get(), *be, dev, dev.starts[2], batch,
+                                            [&](size_t, size_t) { ++r.batches; }));
+        r.counts = emulation::counters();
+        return r;
+    };
+    const Run gpu = evaluate(gpu::make_fused_backend(0));
+    const Run cpu = evaluate(make_backend("cpu"));
+    ASSERT_GE(gpu.batches, 8) << "too few test windows to see a pipeline";
+    ASSERT_TRUE(gpu.e->same_time_of_day.has_value());
+    // The full waits left: the last, smaller batch's reallocations (freeing a buffer waits) and the final fold.
+    EXPECT_LE(gpu.counts.syncs(), 4) << "full waits in " << gpu.batches << " batches";
+    EXPECT_GE(gpu.counts.event_waits, gpu.batches) << "each batch's read-backs";
+    EXPECT_EQ(gpu.counts.downloads, 3 * gpu.batches) << "forecast, targets, the baselines' input steps";
+    EXPECT_EQ(gpu.e->persistence.to_json(), cpu.e->persistence.to_json());
+    EXPECT_EQ(gpu.e->same_time_of_day->to_json(), cpu.e->same_time_of_day->to_json());
+    EXPECT_EQ(gpu.e->model->windows(), cpu.e->model->windows());
+    EXPECT_NEAR(gpu.e->model->mse(), cpu.e->model->mse(), 1e-6 * cpu.e->model->mse());
+    EXPECT_NEAR(gpu.e->model->mae(), cpu.e->model->mae(), 1e-6 * cpu.e->model->mae());
+}
+
+TEST(GpuBackendOnHostEmulation, EvaluationFoldsOneBatchWhileTheNextRuns) { check_evaluation_overlaps_the_fold(false); }
+TEST(GpuBackendOnHostEmulation, Seq2SeqEvaluationFoldsOneBatchWhileTheNextRuns) {
+    check_evaluation_overlaps_the_fold(true);
+}
 
 // Indices are checked on the device without waiting: an embedding with a bad id returns, and the next wait
 // reports it by op, value and position (recorded by the kernel: nothing is read back from the ids, which may be
