@@ -71,8 +71,8 @@ ForecastEvaluation evaluate_pass(Backend<float>& be, const ForecastDataset& data
                                  int batch, const EvalProgress& progress, const Folds& folds) {
     FR_CHECK(batch > 0, "evaluation batch must be positive, got {}", batch);
     FR_CHECK(!folds.model || &folds.model->backend() == &be,
-             "evaluation: the model is on backend {} ({}), the dataset on another backend object", be.name(),
-             folds.model->backend().name());
+             "evaluation: the model runs on a {} backend that is not the one the dataset was uploaded to ({})",
+             folds.model->backend().name(), be.name());
     const data::WindowSpec& g = data.window;
     const std::vector<int> last_source(size_t(g.horizon), g.input_len - 1);
     const std::vector<int> daily_source =
