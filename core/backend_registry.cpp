@@ -66,7 +66,8 @@ void register_nccl_gradient_sum(GradientSumFactory factory) {
     r.nccl = factory;
 }
 
-std::unique_ptr<GradientSum> make_gradient_sum(const std::vector<Backend<float>*>& backends, std::string* why_not) {
+std::unique_ptr<GradientSum> make_gradient_sum(const std::vector<Backend<float>*>& backends, std::string* why_not,
+                                               ProcessGroup* processes) {
     FR_CHECK(!backends.empty(), "a gradient sum needs at least one rank");
     if (why_not) why_not->clear();
     int gpus = 0;
@@ -77,20 +78,27 @@ std::unique_ptr<GradientSum> make_gradient_sum(const std::vector<Backend<float>*
         ++gpus;
         for (size_t j = 0; j < i; ++j) distinct = distinct && backends[j]->device().index != d.index;
     }
-    if (gpus == 0) return make_host_gradient_sum(backends);
-    Registry& r = registry();
     GradientSumFactory nccl = nullptr;
-    {
+    if (gpus > 0) {
+        Registry& r = registry();
         std::lock_guard<std::mutex> lock(r.mutex);
         nccl = r.nccl;
     }
-    std::string reason;
-    if (size_t(gpus) < backends.size()) reason = "the ranks mix CPU and GPU backends";
-    else if (!distinct) reason = "two ranks share a GPU (NCCL needs one rank per device)";
-    else if (!nccl) reason = "this build has no NCCL (nccl.h and libnccl were not found when it was configured)";
-    if (reason.empty()) return nccl(backends);
+    std::string reason;  // why GPU ranks are not summed by NCCL
+    if (gpus > 0 && size_t(gpus) < backends.size()) reason = "the ranks mix CPU and GPU backends";
+    else if (gpus > 0 && !distinct) reason = "two ranks share a GPU (NCCL needs one rank per device)";
+    else if (gpus > 0 && !nccl)
+        reason = "this build has no NCCL (nccl.h and libnccl were not found when it was configured)";
+    const bool use_nccl = gpus > 0 && reason.empty();
+    // Every process must pick the same: NCCL's set-up and all-reduce are collective, as is the host sum's gather.
+    if (processes && processes->size() > 1)
+        check_same_on_every_process(*processes, "gradient sum",
+                                    use_nccl ? std::string("nccl")
+                                    : gpus == 0 ? std::string("host (CPU ranks)")
+                                                : "host (" + reason + ")");
+    if (use_nccl) return nccl(backends, processes);
     if (why_not) *why_not = reason;
-    return make_host_gradient_sum(backends);
+    return make_host_gradient_sum(backends, processes);
 }
 
 bool nccl_available() {

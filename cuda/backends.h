@@ -16,7 +16,9 @@ std::shared_ptr<Backend<float>> make_fused_backend(int device = 0);
 std::shared_ptr<Backend<float>> make_cudnn_backend(int device = 0);
 
 // The data-parallel gradient sum over NCCL, one rank per GPU backend (cuda/nccl_gradient_sum.cpp; only in
-// builds with NCCL, FUSEDRNN_WITH_NCCL).
-std::unique_ptr<GradientSum> make_nccl_gradient_sum(const std::vector<Backend<float>*>& backends);
+// builds with NCCL, FUSEDRNN_WITH_NCCL). With `processes` (more than one), the ranks of every process form one
+// communicator; every process must call this at the same point of the run.
+std::unique_ptr<GradientSum> make_nccl_gradient_sum(const std::vector<Backend<float>*>& backends,
+                                                    ProcessGroup* processes = nullptr);
 
 }  // namespace fusedrnn::gpu

@@ -1,7 +1,9 @@
-// The data-parallel gradient sum over NCCL: one communicator per GPU, all in this process
-// (ncclCommInitAll), and one in-place all-reduce per step on each rank's own stream, so it is ordered after
-// that rank's backward pass and before its optimizer step without the host waiting for either. NCCL's
-// all-reduce leaves the same bits on every rank. Built only when CMake found NCCL (FUSEDRNN_WITH_NCCL).
+// The data-parallel gradient sum over NCCL: one communicator per GPU — all in this process (ncclCommInitAll), or,
+// in a multi-process run, this process's GPUs joining one communicator with every other process's
+// (ncclCommInitRank, the unique id broadcast from process 0 through the ProcessGroup, i.e. MPI: NCCL's own
+// bootstrap then connects the GPUs) — and one in-place all-reduce per step on each rank's own stream, so it is
+// ordered after that rank's backward pass and before its optimizer step without the host waiting for either.
+// NCCL's all-reduce leaves the same bits on every rank. Built only when CMake found NCCL (FUSEDRNN_WITH_NCCL).
 #include <nccl.h>
 
 #include <cstdint>
@@ -10,6 +12,8 @@
 
 #include "core/error.h"
 #include "core/gradient_sum.h"
+#include "core/process_group.h"
+#include "cuda/context.h"
 #include "cuda/gpu_backend.h"
 
 #define FR_NCCL_CHECK(call)                                                                                      \
@@ -24,7 +28,7 @@ namespace {
 
 class NcclGradientSum final : public GradientSum {
 public:
-    explicit NcclGradientSum(const std::vector<Backend<float>*>& backends) {
+    NcclGradientSum(const std::vector<Backend<float>*>& backends, ProcessGroup* processes) {
         std::vector<int> devices;
         for (Backend<float>* b : backends) {
             auto* gpu = dynamic_cast<GpuBackend*>(b);
@@ -33,7 +37,28 @@ public:
             streams_.push_back(gpu->context().stream());
         }
         comms_.resize(devices.size());
-        FR_NCCL_CHECK(ncclCommInitAll(comms_.data(), int(comms_.size()), devices.data()));
+        if (!processes || processes->size() == 1) {
+            FR_NCCL_CHECK(ncclCommInitAll(comms_.data(), int(comms_.size()), devices.data()));
+            return;
+        }
+        // Every process has as many ranks (the trainer checks): global rank = process × local ranks + local rank.
+        const int local = int(devices.size()), world = processes->size() * local;
+        ncclUniqueId id{};
+        if (processes->rank() == 0) FR_NCCL_CHECK(ncclGetUniqueId(&id));
+        processes->broadcast(&id, sizeof id, 0);
+        // Several GPUs of one thread join in one group (else the first would wait for the others forever).
+        FR_NCCL_CHECK(ncclGroupStart());
+        for (int r = 0; r < local; ++r) {
+            const DeviceGuard on_device(devices[size_t(r)]);
+            const ncclResult_t status = ncclCommInitRank(&comms_[size_t(r)], world, id, processes->rank() * local + r);
+            if (status != ncclSuccess) {
+                (void)ncclGroupEnd();
+                FR_FAIL("ncclCommInitRank of rank {} of {} (process {}, cuda:{}) failed: {}",
+                        processes->rank() * local + r, world, processes->rank(), devices[size_t(r)],
+                        ncclGetErrorString(status));
+            }
+        }
+        FR_NCCL_CHECK(ncclGroupEnd());
     }
 
     ~NcclGradientSum() override {
@@ -65,8 +90,9 @@ private:
 
 }  // namespace
 
-std::unique_ptr<GradientSum> make_nccl_gradient_sum(const std::vector<Backend<float>*>& backends) {
-    return std::make_unique<NcclGradientSum>(backends);
+std::unique_ptr<GradientSum> make_nccl_gradient_sum(const std::vector<Backend<float>*>& backends,
+                                                    ProcessGroup* processes) {
+    return std::make_unique<NcclGradientSum>(backends, processes);
 }
 
 }  // namespace fusedrnn::gpu

@@ -87,10 +87,29 @@ ForecastTrainer::ForecastTrainer(Forecaster& model, Optimizer& optimizer, const 
 
 ForecastTrainer::~ForecastTrainer() = default;
 
-void ForecastTrainer::add_replicas(const std::vector<Replica>& replicas, RankRunner::Threads threads) {
-    FR_CHECK(ranks_.size() == 1, "add_replicas: this trainer already has {} ranks", ranks_.size());
-    if (replicas.empty()) return;
-    const int R = int(replicas.size()) + 1;
+namespace {
+
+// FNV-1a over the window lists: processes that built other windows (other files, flags or a damaged copy) would
+// train on other batches.
+uint64_t fingerprint(const data::WindowStarts& starts, uint64_t h = 1469598103934665603ull) {
+    for (int64_t v : starts) {
+        for (int byte = 0; byte < 8; ++byte) {
+            h ^= uint64_t(v >> (8 * byte)) & 0xffu;
+            h *= 1099511628211ull;
+        }
+    }
+    return h;
+}
+
+}  // namespace
+
+void ForecastTrainer::set_up_data_parallel(const std::vector<Replica>& replicas, ProcessGroup* processes,
+                                           RankRunner::Threads threads) {
+    FR_CHECK(ranks_.size() == 1 && !processes_, "the data-parallel set-up of this trainer is done already ({} ranks)",
+             ranks());
+    if (processes && processes->size() > 1) processes_ = processes;
+    const int L = int(replicas.size()) + 1, R = L * this->processes();
+    if (R == 1) return;
     FR_CHECK(o_.batch % R == 0, "--batch {} does not split evenly over {} data-parallel ranks: use a multiple of {}",
              o_.batch, R, R);
     std::vector<Backend<float>*> backends{&model_.backend()};
@@ -117,8 +136,54 @@ void ForecastTrainer::add_replicas(const std::vector<Replica>& replicas, RankRun
         k.data = r.data;
         ranks_.push_back(std::move(k));
     }
-    runner_ = std::make_unique<RankRunner>(backends, threads);
-    gradient_sum_ = make_gradient_sum(backends, &why_not_nccl_);
+    if (processes_) {
+        first_rank_ = processes_->rank() * L;
+        // Everything that decides the batches, the model and the updates must be the same in every process.
+        const OptimizerConfig& oc = opt_.config();
+        check_same_on_every_process(
+            *processes_, "ranks, model, optimizer, schedule and data",
+            fmt::format("ranks per process {}; model {}; optimizer {}; lr {}; momentum {}; weight decay {}; epochs {}; "
+                        "batch {}; clip {}; patience {}; seed {}; lr-decay {}; lr-plateau {}; lr-plateau-factor {}; "
+                        "lr-cosine {}; teacher forcing {}; max-batches {}; steps-per-epoch {}; resume {}; dataset {}; "
+                        "variables {}; rows {}; windows {}/{}/{}; window fingerprint {:x}",
+                        L, model_.config().dump(), oc.name, oc.lr, oc.momentum, oc.weight_decay, o_.epochs, o_.batch,
+                        o_.clip, o_.patience, o_.seed, o_.lr_decay, o_.lr_plateau, o_.lr_plateau_factor, o_.lr_cosine,
+                        o_.teacher_forcing, o_.max_batches, o_.steps_per_epoch, o_.resume,
+                        o_.extra.contains("dataset") ? o_.extra.at("dataset").dump() : std::string("-"), data_.F,
+                        data_.series.numel(), data_.starts[0].size(), data_.starts[1].size(), data_.starts[2].size(),
+                        fingerprint(data_.starts[2], fingerprint(data_.starts[1], fingerprint(data_.starts[0])))));
+    }
+    if (L > 1) runner_ = std::make_unique<RankRunner>(backends, threads);
+    gradient_sum_ = make_gradient_sum(backends, &why_not_nccl_, processes_);
+}
+
+void ForecastTrainer::agree_on_step(bool& stop, bool& save_due, bool& report_due) {
+    if (!processes_) return;
+    const uint8_t mine = uint8_t((stop ? 1 : 0) | (save_due ? 2 : 0) | (report_due ? 4 : 0));
+    std::vector<uint8_t> all(size_t(processes_->size()), 0);
+    processes_->all_gather(&mine, 1, all.data());
+    stop = false;
+    for (uint8_t f : all) stop = stop || (f & 1);
+    save_due = all[0] & 2;
+    report_due = all[0] & 4;
+}
+
+std::vector<std::vector<double>> ForecastTrainer::gather_ranks(const std::vector<std::vector<double>>& local,
+                                                               size_t per_rank, const char* what) {
+    std::vector<double> mine;
+    mine.reserve(local.size() * per_rank);
+    for (const auto& v : local) {
+        FR_CHECK(v.size() <= per_rank, "{}: a rank has {} values for {} slots", what, v.size(), per_rank);
+        mine.insert(mine.end(), v.begin(), v.end());
+        mine.resize(mine.size() + per_rank - v.size(), 0.0);  // a rank that had no batch in the last round
+    }
+    std::vector<std::vector<double>> per_process{mine};
+    if (processes_) per_process = all_gather(*processes_, mine, what);
+    std::vector<std::vector<double>> out;
+    for (const auto& p : per_process)
+        for (size_t k = 0; k < local.size(); ++k)
+            out.emplace_back(p.begin() + std::ptrdiff_t(k * per_rank), p.begin() + std::ptrdiff_t((k + 1) * per_rank));
+    return out;
 }
 
 void ForecastTrainer::run_ranks(const std::function<void(int)>& fn) {
@@ -127,27 +192,47 @@ void ForecastTrainer::run_ranks(const std::function<void(int)>& fn) {
 }
 
 void ForecastTrainer::sync_replicas() {
-    if (ranks_.size() == 1) return;
-    const std::vector<float> values = model_.params().values_to_host();
-    const auto state = opt_.state_to_host();
+    if (ranks() == 1) return;
+    std::vector<float> values = model_.params().values_to_host();
+    auto state = opt_.state_to_host();
+    long steps = opt_.steps();
+    float lr = opt_.lr();
+    if (processes_) {  // process 0's rank 0 is every rank's source
+        broadcast(*processes_, values, 0);
+        for (auto& kv : state) broadcast(*processes_, kv.second, 0);  // the same names everywhere (same optimizer)
+        processes_->broadcast(&steps, sizeof steps, 0);
+        processes_->broadcast(&lr, sizeof lr, 0);
+        if (processes_->rank() > 0) {
+            model_.params().values_from_host(values);
+            opt_.state_from_host(state, steps);
+            opt_.set_lr(lr);
+        }
+    }
     for (size_t r = 1; r < ranks_.size(); ++r) {
         ranks_[r].model->params().values_from_host(values);
-        ranks_[r].opt->state_from_host(state, opt_.steps());
-        ranks_[r].opt->set_lr(opt_.lr());
+        ranks_[r].opt->state_from_host(state, steps);
+        ranks_[r].opt->set_lr(lr);
     }
 }
 
 void ForecastTrainer::check_replicas_agree(int epoch) {
-    if (ranks_.size() == 1) return;
-    const std::vector<float> ref = model_.params().values_to_host();
-    for (size_t r = 1; r < ranks_.size(); ++r) {
+    if (ranks() == 1) return;
+    std::vector<float> ref = model_.params().values_to_host();
+    if (processes_) broadcast(*processes_, ref, 0);
+    std::vector<int64_t> differ(ranks_.size(), 0);  // per local rank
+    for (size_t r = 0; r < ranks_.size(); ++r) {
+        if (r == 0 && (!processes_ || processes_->rank() == 0)) continue;
         const std::vector<float> v = ranks_[r].model->params().values_to_host();
-        size_t differ = 0;
-        for (size_t i = 0; i < v.size(); ++i) differ += std::memcmp(&v[i], &ref[i], sizeof(float)) != 0;
-        FR_CHECK(differ == 0, "data parallelism: after epoch {} the parameters of rank {} differ from rank 0's in {} "
-                 "of {} values; the gradient sum ({}) or an update is not the same on every rank", epoch, r, differ,
-                 v.size(), gradient_sum_name());
+        for (size_t i = 0; i < v.size(); ++i) differ[r] += std::memcmp(&v[i], &ref[i], sizeof(float)) != 0;
     }
+    std::vector<std::vector<int64_t>> all{differ};
+    if (processes_) all = all_gather(*processes_, differ, "the ranks' parameter check");
+    for (size_t p = 0; p < all.size(); ++p)
+        for (size_t r = 0; r < all[p].size(); ++r)
+            FR_CHECK(all[p][r] == 0, "data parallelism: after epoch {} the parameters of rank {}{} differ from rank 0's "
+                     "in {} of {} values; the gradient sum ({}) or an update is not the same on every rank", epoch,
+                     p * ranks_.size() + r, processes_ ? fmt::format(" (process {})", p) : std::string(), all[p][r],
+                     ref.size(), gradient_sum_name());
 }
 
 double ForecastTrainer::loss_on(const data::WindowStarts& starts) {
@@ -215,12 +300,16 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
         if (queued_batch.empty()) return;
         std::vector<double> r = ranks_[0].results.take(be);
         if (R > 1) {
-            for (int k = 1; k < R; ++k) {
-                Rank& rank = ranks_[size_t(k)];
-                const std::vector<double> other = rank.results.take(rank.model->backend());
+            // Every global rank's records (across processes: gathered), the losses added in global rank order.
+            std::vector<std::vector<double>> local{r};
+            for (size_t k = 1; k < ranks_.size(); ++k)
+                local.push_back(ranks_[k].results.take(ranks_[k].model->backend()));
+            const std::vector<std::vector<double>> all =
+                gather_ranks(local, queued_batch.size() * kStepSlots, "the training steps' losses");
+            r = all[0];  // global rank 0's norms (the same bits on every rank)
+            for (size_t k = 1; k < all.size(); ++k)
                 for (size_t i = 0; i < queued_batch.size(); ++i)
-                    r[i * kStepSlots + kLossSlot] += other[i * kStepSlots + kLossSlot];
-            }
+                    r[i * kStepSlots + kLossSlot] += all[k][i * kStepSlots + kLossSlot];
             for (size_t i = 0; i < queued_batch.size(); ++i) r[i * kStepSlots + kLossSlot] /= R;
         }
         for (size_t i = 0; i < queued_batch.size(); ++i) {
@@ -251,25 +340,28 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
         const int B = sampler.batch(pass, batch, order);
         if (o_.lr_cosine) opt_.set_lr(cosine_lr(global_step(st.epoch, s)));
         const bool teacher = draw_teacher_forcing(global_step(st.epoch, s));
-        // Rank k trains on windows [k·B/R, (k+1)·B/R) of the batch (full batches: B is --batch, a multiple of R).
+        // Global rank g trains on windows [g·B/R, (g+1)·B/R) of the batch (full batches: B is --batch, a multiple of
+        // R); this process's ranks are g = first_rank_ + k.
         run_ranks([&](int k) {
-            forward_backward(k, order.data() + size_t(k) * size_t(B / R), B / R, teacher, global_step(st.epoch, s));
+            forward_backward(k, order.data() + size_t(global_rank(k)) * size_t(B / R), B / R, teacher,
+                             global_step(st.epoch, s));
         });
         if (gradient_sum_) gradient_sum_->sum(grads, params.size());
         run_ranks([&](int k) { update(k); });
         queued_batch.push_back(B);
 
         const bool last = s + 1 == steps;
-        const bool stop = o_.stop_requested && o_.stop_requested();
-        const bool save_due = o_.checkpoint_seconds > 0 && seconds_since(last_save) >= o_.checkpoint_seconds;
-        const bool report_due = on_progress && (seconds_since(last_report) > 0.5 || last);
+        bool stop = o_.stop_requested && o_.stop_requested();
+        bool save_due = o_.checkpoint_seconds > 0 && seconds_since(last_save) >= o_.checkpoint_seconds;
+        bool report_due = on_progress && (seconds_since(last_report) > 0.5 || last);
+        agree_on_step(stop, save_due, report_due);
         if (ranks_[0].results.full() || last || stop || save_due || report_due) read_back();
         if (stop) save_and_stop(st, "");
         if (save_due) {
             save(last_path_, true, &st);
             last_save = Clock::now();
         }
-        if (report_due) {
+        if (report_due && on_progress) {
             last_report = Clock::now();
             Progress p;
             p.epoch = st.epoch;
@@ -293,13 +385,14 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     rec.windows_per_s = double(st.windows) / std::max(st.seconds, 1e-9);
 }
 
-// Rank k's share of a training step: its B windows of the batch forward and backward, the loss into its step
-// slots. Each rank's loss gradient is scaled by 1/ranks, so the summed gradient is that of the whole batch's mean.
+// Local rank k's share of a training step: its B windows of the batch forward and backward, the loss into its step
+// slots. Each rank's loss gradient is scaled by 1/ranks (all processes'), so the summed gradient is that of the
+// whole batch's mean.
 void ForecastTrainer::forward_backward(int rank, const int64_t* starts, int B, bool teacher, long step) {
     Rank& k = ranks_[size_t(rank)];
     // Dropout masks by the step over the whole run and the rows of the batch this rank holds: the masks of a
     // resumed run, and of any rank count, are those of one uninterrupted rank.
-    k.model->set_dropout_draw(DropoutDraw{o_.seed, uint64_t(step), long(rank) * B, long(B) * ranks()});
+    k.model->set_dropout_draw(DropoutDraw{o_.seed, uint64_t(step), long(global_rank(rank)) * B, long(B) * ranks()});
     Backend<float>& be = k.model->backend();
     gather_batch(be, *k.data, starts, B, k.starts_dev, k.x, k.y);
     k.step = k.results.next();
@@ -344,7 +437,7 @@ void ForecastTrainer::throw_nonfinite(const char* quantity, double value, int ep
 // the batch losses stay in backend memory, are read back every kReadBackSteps rounds and summed in batch order, so
 // the mean is the same to the bit whatever the number of ranks.
 double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochState* st) {
-    const size_t R = ranks_.size(), batch = size_t(o_.batch);
+    const size_t R = size_t(ranks()), batch = size_t(o_.batch);  // global ranks; this process's are first_rank_ + k
     const size_t batches = (starts.size() + batch - 1) / batch;
     auto batch_size = [&](size_t b) { return std::min(starts.size() - b * batch, batch); };
     for (Rank& k : ranks_) k.results.reset(k.model->backend(), 1, kReadBackSteps);
@@ -352,9 +445,11 @@ double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochS
     size_t first_batch = 0, queued_rounds = 0;  // the rounds queued since the last read-back start at first_batch
     auto read_back = [&]() {
         if (queued_rounds == 0) return;
-        std::vector<std::vector<double>> losses(R);
-        for (size_t k = 0; k < R; ++k)
-            if (ranks_[k].results.queued() > 0) losses[k] = ranks_[k].results.take(ranks_[k].model->backend());
+        std::vector<std::vector<double>> local(ranks_.size());
+        for (size_t k = 0; k < ranks_.size(); ++k)
+            if (ranks_[k].results.queued() > 0) local[k] = ranks_[k].results.take(ranks_[k].model->backend());
+        // Every global rank's losses (a rank without a batch in the last round reads 0 there, unused below).
+        const std::vector<std::vector<double>> losses = gather_ranks(local, queued_rounds, "the validation losses");
         for (size_t j = 0; j < queued_rounds; ++j)
             for (size_t k = 0; k < R; ++k) {
                 const size_t b = first_batch + j * R + k;
@@ -365,7 +460,7 @@ double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochS
     };
     for (size_t round = 0; round * R < batches; ++round) {
         run_ranks([&](int rank) {
-            const size_t b = round * R + size_t(rank);
+            const size_t b = round * R + size_t(global_rank(rank));
             if (b >= batches) return;
             Rank& k = ranks_[size_t(rank)];
             Backend<float>& be = k.model->backend();
@@ -374,9 +469,14 @@ double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochS
             be.mse_into(pred.numel(), pred.data(), k.y.data(), nullptr, 1.0f, k.results.next());
         });
         ++queued_rounds;
-        if (ranks_[0].results.full()) read_back();
+        // By the count of rounds, not a rank's queue: in a multi-process run every process must gather alike.
+        if (queued_rounds == size_t(kReadBackSteps)) read_back();
         if (on_eval_progress) on_eval_progress(std::min((round + 1) * R * batch, starts.size()), starts.size());
-        if (st && o_.stop_requested && o_.stop_requested()) save_and_stop(*st, " (during validation)");
+        if (st) {
+            bool stop = o_.stop_requested && o_.stop_requested();
+            if (processes_) stop = any_process(*processes_, stop);
+            if (stop) save_and_stop(*st, " (during validation)");
+        }
     }
     read_back();
     return starts.empty() ? std::nan("") : sum / double(starts.size());
@@ -384,6 +484,7 @@ double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochS
 
 void ForecastTrainer::save(const std::string& path, bool with_optimizer, const EpochState* in_progress,
                            bool finished) {
+    if (!writes_files()) return;  // process 0's: every process holds the same state
     nlohmann::json extra = o_.extra;
     nlohmann::json hist = nlohmann::json::array();
     for (const auto& r : history_) hist.push_back(r.to_json());
@@ -416,8 +517,9 @@ std::string ForecastTrainer::schedule_learning_rate() {
 
 void ForecastTrainer::save_and_stop(const EpochState& st, const char* where) {
     save(last_path_, true, &st);
-    throw Interrupted(fmt::format("stopped at epoch {}, step {}/{}{}; saved {} (continue with --resume)", st.epoch,
-                                  st.steps_done, st.steps, where, last_path_));
+    throw Interrupted(fmt::format("stopped at epoch {}, step {}/{}{}; {} {} (continue with --resume)", st.epoch,
+                                  st.steps_done, st.steps, where, writes_files() ? "saved" : "process 0 saved",
+                                  last_path_));
 }
 
 bool ForecastTrainer::draw_teacher_forcing(long g) {
@@ -499,10 +601,12 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
     namespace fs = std::filesystem;
     FR_CHECK(!o_.out_dir.empty(), "an output folder is required");
     FR_CHECK(o_.checkpoint_seconds >= 0, "the checkpoint interval must be >= 0, got {}", o_.checkpoint_seconds);
-    create_output_folder(o_.out_dir);
     last_path_ = (fs::path(o_.out_dir) / "last.safetensors").string();
     best_path_ = (fs::path(o_.out_dir) / "best.safetensors").string();
-    if (!o_.resume && !o_.overwrite) refuse_to_overwrite_unfinished_run(last_path_, "trainer");
+    if (writes_files()) {
+        create_output_folder(o_.out_dir);
+        if (!o_.resume && !o_.overwrite) refuse_to_overwrite_unfinished_run(last_path_, "trainer");
+    }
     history_.clear();
     best_val_ = std::numeric_limits<double>::infinity();
     bad_epochs_ = 0;
@@ -514,6 +618,13 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
             FR_FAIL("--resume: the training state in {} is damaged or incomplete ({}); start a new run or use another "
                     "--out", last_path_, e.what());
         }
+        // Every process read <out>/last.safetensors itself: it must have been the same file.
+        if (processes_)
+            check_same_on_every_process(*processes_, "resumed state of " + last_path_ +
+                                                         " (--resume needs --out on a filesystem every process sees)",
+                                        fmt::format("epochs done {}; epoch in progress {}; at step {}; best {}; bad "
+                                                    "epochs {}", history_.size(), resumed_.epoch, resumed_.steps_done,
+                                                    best_val_, bad_epochs_));
         if (resumed_.epoch == 0 && o_.patience > 0 && bad_epochs_ >= o_.patience) return history_;
     }
     sync_replicas();  // every rank starts from rank 0's state (fresh, or as resumed)

@@ -19,6 +19,7 @@
 
 #include "core/data/windows.h"
 #include "core/gradient_sum.h"
+#include "core/process_group.h"
 #include "models/forecast_dataset.h"
 #include "models/forecast_evaluation.h"
 #include "models/forecast_metrics.h"
@@ -103,8 +104,22 @@ public:
     // is the same to the bit as one rank's); rank 0 writes the checkpoints. fit() starts every rank from rank 0's
     // parameters and optimizer state (also on --resume) and checks after every epoch that the ranks still agree
     // to the bit. Call before fit().
-    void add_replicas(const std::vector<Replica>& replicas, RankRunner::Threads threads = RankRunner::Threads::Auto);
-    int ranks() const { return int(ranks_.size()); }
+    void add_replicas(const std::vector<Replica>& replicas, RankRunner::Threads threads = RankRunner::Threads::Auto) {
+        set_up_data_parallel(replicas, nullptr, threads);
+    }
+    // The same over several processes (`mpirun -np P fusedrnn train`, on one machine or many; core/process_group.h):
+    // each process runs this trainer with the same flags and data and its own ranks (the constructor's model and
+    // `replicas`, as many in every process); process p's ranks are global ranks p·L .. p·L+L-1 of P·L, and the run
+    // is the one P·L ranks in one process would make, to the bit on CPU ranks. What decides a step (stop requests,
+    // checkpoint and progress times) is agreed at every step; only process 0 writes checkpoints and reports
+    // progress. Throws on every process when the processes were not started alike (flags, model, data, resumed
+    // state). `processes` outlives the trainer. Call once, before fit().
+    void set_up_data_parallel(const std::vector<Replica>& replicas, ProcessGroup* processes,
+                              RankRunner::Threads threads = RankRunner::Threads::Auto);
+    int ranks() const { return int(ranks_.size()) * processes(); }  // every process's
+    int local_ranks() const { return int(ranks_.size()); }
+    int processes() const { return processes_ ? processes_->size() : 1; }
+    bool writes_files() const { return !processes_ || processes_->rank() == 0; }
     std::string gradient_sum_name() const { return gradient_sum_ ? gradient_sum_->name() : "none"; }
     // Why GPU ranks are summed through host memory instead of by NCCL (empty when they are not).
     const std::string& why_not_nccl() const { return why_not_nccl_; }
@@ -188,8 +203,17 @@ private:
     };
     std::vector<Rank> ranks_;
     std::unique_ptr<RankRunner> runner_;         // with replicas only
-    std::unique_ptr<GradientSum> gradient_sum_;  // with replicas only
+    std::unique_ptr<GradientSum> gradient_sum_;  // with more than one rank in all
     std::string why_not_nccl_;
+    ProcessGroup* processes_ = nullptr;  // a multi-process run's (more than one process), else null
+    int first_rank_ = 0;                 // this process's first global rank
+    int global_rank(int local) const { return first_rank_ + local; }
+    // A multi-process run's processes agree on the step's stop, checkpoint and progress flags: a stop asked of any
+    // process stops them all, the times are process 0's (the collectives below must be called alike everywhere).
+    void agree_on_step(bool& stop, bool& save_due, bool& report_due);
+    // Every global rank's values (`local`: this process's ranks' values, rank-major), in global rank order.
+    std::vector<std::vector<double>> gather_ranks(const std::vector<std::vector<double>>& local, size_t per_rank,
+                                                  const char* what);
 };
 
 }  // namespace fusedrnn

@@ -12,7 +12,8 @@ DEST=${DEST:-gpu-data}
 DATA=${FUSEDRNN_DATA:-../shared/data}
 
 # The build dependencies and what they need at run time that a CUDA image may lack (libfmt9, OpenBLAS with
-# its Fortran runtime, Google Benchmark's shared library). Keep in step with scripts/deps.sh.
+# its Fortran runtime, Google Benchmark's shared library). Keep in step with scripts/deps.sh. Open MPI is left out:
+# it is optional (multi-process training, which a one-GPU machine cannot run over NCCL) and large.
 packages=(libfmt-dev libfmt9 libcli11-dev nlohmann-json3-dev libopenblas-pthread-dev libopenblas0-pthread
           libgfortran5 libquadmath0 libgtest-dev libbenchmark-dev libbenchmark1debian zlib1g-dev)
 

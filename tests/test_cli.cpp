@@ -23,56 +23,17 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/cli_support.h"
 #include "tests/test_support.h"
 
 namespace fusedrnn {
 namespace {
 
 namespace fs = std::filesystem;
-
-struct CliResult {
-    int status = -1;     // exit status (-1 if it did not exit normally)
-    std::string output;  // stdout and stderr together
-};
-
-std::string quoted(const std::string& s) {
-    std::string q = "'";
-    for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return q + "'";
-}
-
-// shell_prefix: run before the CLI in the same shell (e.g. a ulimit).
-CliResult run_cli(const std::vector<std::string>& args, const std::string& stdin_text = "",
-                  const std::string& shell_prefix = "") {
-    std::string cmd = shell_prefix + quoted(FUSEDRNN_CLI_PATH);
-    for (const auto& a : args) cmd += " " + quoted(a);
-    if (!stdin_text.empty()) {
-        const std::string in = testing::temp_dir() + "/stdin.txt";
-        std::ofstream(in) << stdin_text;
-        cmd += " < " + quoted(in);
-    }
-    cmd += " 2>&1";
-    CliResult r;
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) {
-        ADD_FAILURE() << "popen failed: " << cmd;
-        return r;
-    }
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-    const int st = ::pclose(p);
-    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-    return r;
-}
-
-// A few stations, short windows, a handful of batches: a real run of every stage in well under a second.
-std::vector<std::string> tiny_train(const std::string& out, int epochs) {
-    return {"train", "--synthetic-stations", "3", "--synthetic-years", "3", "--cell", "gru", "--hidden", "8",
-            "--input-len", "12", "--horizon", "4", "--batch", "64", "--max-batches", "3", "--epochs",
-            std::to_string(epochs), "--patience", "0", "--eval-windows", "500", "--backend", "cpu", "--seed", "1",
-            "--out", out};
-}
+using testing::CliResult;
+using testing::run_cli;
+using testing::run_then_signal;
+using testing::tiny_train;
 
 TEST(Cli, TrainEvalPredictResume) {
     const std::string out = testing::temp_dir() + "/run";
@@ -125,38 +86,6 @@ TEST(Cli, TrainEvalPredictResume) {
 
 // Ctrl-C during training: the run saves last.safetensors at the next step (or validation batch) and exits
 // with 130, naming where it stopped; --resume then continues inside that epoch and finishes normally.
-// Runs the CLI in a child process (output to `log`), waits until the log shows `wait_for`, sends `sig`,
-// and returns the exit status (-1 if ended by a signal) and the log.
-CliResult run_then_signal(const std::vector<std::string>& args, const std::string& log, const std::string& wait_for,
-                          int sig) {
-    CliResult r;
-    const pid_t pid = ::fork();
-    if (pid < 0) {
-        ADD_FAILURE() << "fork failed";
-        return r;
-    }
-    if (pid == 0) {  // child: the CLI with stdout and stderr to the log
-        std::FILE* f = std::freopen(log.c_str(), "w", stdout);
-        if (!f || ::dup2(::fileno(stdout), 2) < 0) ::_exit(99);
-        std::vector<std::string> copy = args;
-        std::vector<char*> argv{const_cast<char*>(FUSEDRNN_CLI_PATH)};
-        for (auto& a : copy) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(FUSEDRNN_CLI_PATH, argv.data());
-        ::_exit(98);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while ((!fs::exists(log) || testing::read_file_bytes(log).find(wait_for) == std::string::npos) &&
-           std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ::kill(pid, sig);
-    int status = 0;
-    if (::waitpid(pid, &status, 0) != pid) ADD_FAILURE() << "waitpid failed";
-    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.output = testing::read_file_bytes(log);
-    return r;
-}
-
 TEST(Cli, CtrlCSavesACheckpointAndResumeContinuesTheEpoch) {
     const std::string dir = testing::temp_dir(), out = dir + "/run";
     auto args = tiny_train(out, 1000);
@@ -364,7 +293,7 @@ TEST(Cli, DataParallelRanksTrainLikeOne) {
               std::string::npos) << b.output;
     const auto ma = nlohmann::json::parse(testing::read_file_bytes(one + "/metrics.json"));
     const auto mb = nlohmann::json::parse(testing::read_file_bytes(two + "/metrics.json"));
-    EXPECT_EQ(mb.at("data_parallel"), nlohmann::json({{"ranks", 2}, {"gradient_sum", "host"}}));
+    EXPECT_EQ(mb.at("data_parallel"), nlohmann::json({{"ranks", 2}, {"processes", 1}, {"gradient_sum", "host"}}));
     EXPECT_EQ(ma.at("data_parallel").at("ranks"), 1);
     const double mse_a = ma.at("test").at("model").at("mse").get<double>();
     EXPECT_NEAR(mb.at("test").at("model").at("mse").get<double>(), mse_a, 1e-4 * mse_a);

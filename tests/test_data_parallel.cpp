@@ -22,6 +22,7 @@
 #include "models/data_parallel.h"
 #include "models/forecast_trainer.h"
 #include "tests/test_support.h"
+#include "tests/thread_process_group.h"
 
 namespace fusedrnn {
 namespace {
@@ -76,9 +77,7 @@ protected:
         return k;
     }
 
-    Result train(int ranks, const std::string& dir, RankRunner::Threads threads = RankRunner::Threads::Auto,
-                 bool resume = false, int polls_before_stop = -1) {
-        Ranks k = make_ranks(ranks);
+    TrainOptions options(const std::string& dir, bool resume, int polls_before_stop) const {
         TrainOptions o;
         o.epochs = 2;
         o.batch = 32;
@@ -93,7 +92,13 @@ protected:
         o.extra = {{"dataset", ds.meta_json()}};
         o.stop_requested = testing::stop_at_poll(polls_before_stop);
         if (tweak) tweak(o);
-        ForecastTrainer t(*k.models[0], *k.opts[0], k.data[0], o);
+        return o;
+    }
+
+    Result train(int ranks, const std::string& dir, RankRunner::Threads threads = RankRunner::Threads::Auto,
+                 bool resume = false, int polls_before_stop = -1) {
+        Ranks k = make_ranks(ranks);
+        ForecastTrainer t(*k.models[0], *k.opts[0], k.data[0], options(dir, resume, polls_before_stop));
         t.add_replicas(k.replicas(), threads);
         t.on_message = [this](const std::string& m) { messages.push_back(m); };
         EXPECT_EQ(t.ranks(), ranks);
@@ -102,6 +107,66 @@ protected:
         res.history = t.fit();
         for (auto& m : k.models) res.params.push_back(m->params().values_to_host());
         return res;
+    }
+
+    // `processes` processes of `local_ranks` ranks each (threads standing for processes: tests/thread_process_group.h),
+    // sharing `dir` as processes share a filesystem. `stop_process` alone is asked to stop, at its poll
+    // `polls_before_stop`; `per_process` may give a process other options.
+    struct ProcessRun {
+        std::vector<Result> results;              // per process (its ranks' parameters)
+        std::vector<std::exception_ptr> errors;   // per process
+    };
+    ProcessRun train_processes(int processes, int local_ranks, const std::string& dir, bool resume = false,
+                               int stop_process = -1, int polls_before_stop = -1,
+                               const std::function<void(int, TrainOptions&)>& per_process = {}) {
+        testing::ThreadProcesses threads(processes);
+        ProcessRun run;
+        run.results.resize(size_t(processes));
+        run.errors = threads.run([&](int p, ProcessGroup& group) {
+            Ranks k = make_ranks(local_ranks);
+            TrainOptions o = options(dir, resume, p == stop_process ? polls_before_stop : -1);
+            if (per_process) per_process(p, o);
+            ForecastTrainer t(*k.models[0], *k.opts[0], k.data[0], o);
+            t.set_up_data_parallel(k.replicas(), &group);
+            EXPECT_EQ(t.ranks(), processes * local_ranks);
+            if (p == 0) t.on_message = [this](const std::string& m) { messages.push_back(m); };
+            Result& res = run.results[size_t(p)];
+            res.history = t.fit();
+            for (auto& m : k.models) res.params.push_back(m->params().values_to_host());
+        });
+        return run;
+    }
+
+    static void expect_no_errors(const ProcessRun& run) {
+        for (size_t p = 0; p < run.errors.size(); ++p)
+            if (run.errors[p]) {
+                try {
+                    std::rethrow_exception(run.errors[p]);
+                } catch (const std::exception& e) {
+                    ADD_FAILURE() << "process " << p << ": " << e.what();
+                }
+            }
+    }
+
+    static std::string error_text(const std::exception_ptr& e) {
+        if (!e) return "(no error)";
+        try {
+            std::rethrow_exception(e);
+        } catch (const Interrupted& i) {
+            return std::string("Interrupted: ") + i.what();
+        } catch (const std::exception& x) {
+            return x.what();
+        }
+    }
+
+    // Every rank of every process holds `expected`, and every process has its history.
+    static void expect_processes_trained(const ProcessRun& run, const Result& expected) {
+        expect_no_errors(run);
+        for (size_t p = 0; p < run.results.size(); ++p) {
+            SCOPED_TRACE("process " + std::to_string(p));
+            for (const auto& params : run.results[p].params) EXPECT_EQ(params, expected.params[0]);
+            testing::expect_same_history(run.results[p].history, expected.history);
+        }
     }
 
     // The stop-request polls of the first epoch: its 5 steps, then one per round of validation batches of 32 (a
@@ -227,6 +292,52 @@ TEST_F(DataParallel, ResumingWithAnotherNumberOfRanksContinuesTheSameRun) {
     ASSERT_FALSE(messages.empty());
     EXPECT_NE(messages[0].find("was trained on 2 data-parallel ranks, this run has 1: the same batches"),
               std::string::npos) << messages[0];
+}
+
+// Several processes (mpirun -np P; here threads standing for them) with their ranks train the run that as many ranks
+// in one process train, to the bit: the gradient sum, the step losses and the validation losses are gathered across
+// the processes and added in global rank order.
+TEST_F(DataParallel, ProcessesTrainAsTheirRanksInOneProcessToTheBit) {
+    expect_processes_trained(train_processes(2, 1, testing::temp_dir()), train(2, testing::temp_dir()));
+    expect_processes_trained(train_processes(2, 2, testing::temp_dir()), train(4, testing::temp_dir()));
+}
+
+TEST_F(DataParallel, ProcessesWithDropoutTrainAsTheirRanksInOneProcess) {
+    layers = 2;
+    dropout = 0.3f;
+    expect_processes_trained(train_processes(2, 1, testing::temp_dir()), train(2, testing::temp_dir()));
+}
+
+// A stop asked of one process only (mpirun forwards Ctrl-C to all, but a scheduler may signal one) stops every
+// process at the same step; process 0 saves, and the processes resume to the uninterrupted run.
+TEST_F(DataParallel, AStopAskedOfOneProcessStopsThemAllAtOneStepAndTheyResume) {
+    const Result full = train(2, testing::temp_dir());
+    const std::string dir = testing::temp_dir();
+    const ProcessRun stopped = train_processes(2, 1, dir, false, 1, polls_in_first_epoch(2) + 2);  // in epoch 2
+    const std::string e0 = error_text(stopped.errors[0]), e1 = error_text(stopped.errors[1]);
+    EXPECT_EQ(e0.rfind("Interrupted: stopped at epoch 2, step 2/5; saved " + dir + "/last.safetensors", 0), 0u) << e0;
+    EXPECT_EQ(e1.rfind("Interrupted: stopped at epoch 2, step 2/5; process 0 saved " + dir, 0), 0u) << e1;
+    messages.clear();
+    expect_processes_trained(train_processes(2, 1, dir, true), full);
+    ASSERT_FALSE(messages.empty());
+    EXPECT_NE(messages[0].find("resumed from " + dir + "/last.safetensors in epoch 2 at step 2/5"), std::string::npos)
+        << messages[0];
+}
+
+// Processes started with other flags would train other runs, or wait forever at a collective: every process stops
+// at the start, naming what differs.
+TEST_F(DataParallel, ProcessesStartedWithOtherOptionsStopNamingTheDifference) {
+    const ProcessRun run = train_processes(2, 1, testing::temp_dir(), false, -1, -1, [](int p, TrainOptions& o) {
+        if (p == 1) o.seed = 10;
+    });
+    for (const auto& e : run.errors)
+        EXPECT_NE(error_text(e).find("process 1 has 'seed 10' where process 0 has 'seed 9'"), std::string::npos)
+            << error_text(e);
+    const ProcessRun batch = train_processes(2, 1, testing::temp_dir(), false, -1, -1, [](int p, TrainOptions& o) {
+        if (p == 1) o.batch = 64;
+    });
+    EXPECT_NE(error_text(batch.errors[0]).find("'batch 64' where process 0 has 'batch 32'"), std::string::npos)
+        << error_text(batch.errors[0]);
 }
 
 // Validation batches go round the ranks (batch b on rank b % R) and their losses are summed in batch order: the

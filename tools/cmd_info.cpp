@@ -9,6 +9,7 @@
 #include "core/backend.h"
 #include "core/gradient_sum.h"
 #include "tools/commands.h"
+#include "tools/mpi_world.h"
 
 namespace fusedrnn::tools {
 
@@ -22,6 +23,8 @@ void register_info(CLI::App& app) {
         if (gpu_available())
             fmt::print("data parallelism (--data-parallel): gradients summed {}\n",
                        nccl_available() ? "by NCCL" : "through host memory (this build has no NCCL)");
+        fmt::print("multi-process training (mpirun -np P fusedrnn train): {}\n",
+                   built_with_mpi() ? "yes (MPI)" : "no (this build has no MPI: install libopenmpi-dev, build again)");
         fmt::print("cpu threads: {}\n", omp_get_max_threads());
     });
 }

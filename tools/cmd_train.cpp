@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -23,6 +24,7 @@
 #include "tools/commands.h"
 #include "tools/forecast_report.h"
 #include "tools/interrupt.h"
+#include "tools/mpi_world.h"
 #include "tools/progress.h"
 #include "tools/station_data.h"
 #include "tools/svg_plot.h"
@@ -90,8 +92,13 @@ void write_log_csv(const std::string& path, const std::vector<EpochRecord>& h) {
     write_file_atomically(path, csv);
 }
 
-void run(TrainCmd& c) {
+// Under an MPI launcher (`mpirun -np P fusedrnn train ...`) this runs in each of the P processes: each reads the
+// data, builds its --data-parallel ranks (on this machine's GPUs: cuda:(node_rank·N) .. +N-1) and trains with the
+// others (models/forecast_trainer.h, set_up_data_parallel); process 0 prints, writes every file and runs the test
+// report, the others stay quiet and end after training.
+void train(TrainCmd& c, ProcessGroup* processes) {
     namespace fs = std::filesystem;
+    const bool main_process = !processes || processes->rank() == 0;
     data::DatasetConfig dc;
     dc.window = c.window;
     dc.targets = c.targets;
@@ -101,29 +108,44 @@ void run(TrainCmd& c) {
     else FR_CHECK(c.stats == "train", "--stats must be 'train' or 'weather5k', got '{}'", c.stats);
     check_dropout_rate(c.dropout, "--dropout");
     if (c.dropout > 0 && c.layers == 1)
-        fmt::print(stderr, "warning: --dropout {:g} does nothing with --layers 1: it applies between stacked layers "
-                   "(as torch.nn.LSTM's dropout)\n", c.dropout);
+        log_line(fmt::format("warning: --dropout {:g} does nothing with --layers 1: it applies between stacked layers "
+                             "(as torch.nn.LSTM's dropout)", c.dropout));
 
     // The backends first: an unavailable GPU should fail in a second, not after minutes of data loading.
+    // --data-parallel N: N ranks in this process, rank r on cuda:(first + r) (or N CPU replicas); rank 0 is
+    // `backend`. One process: first = 0. Several processes on one machine take consecutive blocks of its GPUs.
+    const int node_rank = processes ? processes->node_rank() : 0;
     auto backend = make_backend(c.backend);
-    // --data-parallel N: rank r on cuda:r (or N CPU replicas). Rank 0 is `backend`.
-    std::vector<std::shared_ptr<Backend<float>>> replica_backends;
-    if (c.data_parallel > 1) {
-        const bool gpu = !backend->device().is_cpu();
-        FR_CHECK(!gpu || c.data_parallel <= gpu_count(), "--data-parallel {} needs {} GPUs (one per rank); this machine "
-                 "has {}", c.data_parallel, c.data_parallel, gpu_count());
-        FR_CHECK(c.train.batch % c.data_parallel == 0, "--batch {} does not split evenly over --data-parallel {}: use "
-                 "a multiple of {}", c.train.batch, c.data_parallel, c.data_parallel);
-        for (int r = 1; r < c.data_parallel; ++r) replica_backends.push_back(make_backend(backend->name(), r));
+    const bool gpu = !backend->device().is_cpu();
+    const int first_device = gpu ? node_rank * c.data_parallel : 0;
+    if (gpu) {
+        FR_CHECK(first_device + c.data_parallel <= gpu_count(),
+                 "{} needs {} GPU{} (one per rank{}); this machine has {}",
+                 processes ? fmt::format("process {} ({} on its machine) with --data-parallel {}", processes->rank(),
+                                         node_rank, c.data_parallel)
+                           : fmt::format("--data-parallel {}", c.data_parallel),
+                 first_device + c.data_parallel, first_device + c.data_parallel == 1 ? "" : "s",
+                 processes ? ", and consecutive GPUs for the processes on one machine" : "", gpu_count());
+        if (first_device > 0) backend = make_backend(backend->name(), first_device);
     }
-    create_output_folder(c.train.out_dir);
+    const int world_ranks = c.data_parallel * (processes ? processes->size() : 1);
+    FR_CHECK(c.train.batch % world_ranks == 0, "--batch {} does not split evenly over {}: use a multiple of {}",
+             c.train.batch,
+             processes ? fmt::format("{} data-parallel ranks ({} processes x --data-parallel {})", world_ranks,
+                                     processes->size(), c.data_parallel)
+                       : fmt::format("--data-parallel {}", c.data_parallel),
+             world_ranks);
+    std::vector<std::shared_ptr<Backend<float>>> replica_backends;
+    for (int r = 1; r < c.data_parallel; ++r)
+        replica_backends.push_back(make_backend(backend->name(), gpu ? first_device + r : r));
+    if (main_process) create_output_folder(c.train.out_dir);
     std::string format_read;
     data::WindowedDataset ds = data::build_dataset(load_stations(c.data, &format_read), dc);
     if (!c.data.synthetic()) c.data.format = format_read;  // the checkpoint records "isd-lite", not "auto"
-    fmt::print(stderr, "windows: {}\n", ds.window.str());
-    fmt::print(stderr, "split: {}\n", ds.split.str());
-    fmt::print(stderr, "{}\n", ds.report.summary());
-    fmt::print(stderr, "normalization: {}\n", ds.stats.source);
+    log_line(fmt::format("windows: {}", ds.window.str()));
+    log_line(fmt::format("split: {}", ds.split.str()));
+    log_line(ds.report.summary());
+    log_line(fmt::format("normalization: {}", ds.stats.source));
 
     const RnnSpec spec{parse_cell(c.cell), ds.num_vars(), c.hidden, c.layers, c.bidirectional};
     const ForecasterShape ds_shape{c.decoder == "seq2seq", ds.window.horizon, ds.target_cols, ds.num_targets(),
@@ -142,9 +164,9 @@ void run(TrainCmd& c) {
             ? fmt::format(", dropout {:g} between layers{}", c.dropout,
                           model.seq2seq() ? " (the encoder's, and the decoder's at every lead time)" : "")
             : std::string();
-    fmt::print(stderr, "model: {} -> {} outputs ({} x {}){}{}, {} parameters, backend {}\n", spec.describe(),
-               model.outputs(), ds.window.horizon, fmt::join(ds.target_names, ","), decoding, dropout,
-               model.params().size(), backend->name());
+    log_line(fmt::format("model: {} -> {} outputs ({} x {}){}{}, {} parameters, backend {}", spec.describe(),
+                         model.outputs(), ds.window.horizon, fmt::join(ds.target_names, ","), decoding, dropout,
+                         model.params().size(), backend->name()));
     std::string schedule;
     if (c.train.lr_decay != 1) schedule += fmt::format(" x {:g} per epoch", c.train.lr_decay);
     if (c.train.lr_plateau > 0)
@@ -154,9 +176,9 @@ void run(TrainCmd& c) {
     const std::string epoch_len = c.train.steps_per_epoch > 0
                                       ? fmt::format(" of {} steps", c.train.steps_per_epoch)
                                       : "";
-    fmt::print(stderr, "training: {} lr {:g}{}, batch {}, up to {} epochs{}, patience {}, clip {}\n", c.opt.name,
-               c.opt.lr, schedule, c.train.batch, c.train.epochs, epoch_len, c.train.patience,
-               c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off");
+    log_line(fmt::format("training: {} lr {:g}{}, batch {}, up to {} epochs{}, patience {}, clip {}", c.opt.name,
+                         c.opt.lr, schedule, c.train.batch, c.train.epochs, epoch_len, c.train.patience,
+                         c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off"));
 
     // What the checkpoints and metrics.json say about the data, taken before the series and window lists move
     // to the device (ds is not used after the move).
@@ -168,8 +190,8 @@ void run(TrainCmd& c) {
     if (c.eval_windows > 0) {
         const size_t val = dev.starts[1].size(), test = dev.starts[2].size();
         dev.limit_evaluation(size_t(c.eval_windows));
-        fmt::print(stderr, "evaluation: {} of {} validation and {} of {} test windows (evenly spaced; --eval-windows)\n",
-                   dev.starts[1].size(), val, dev.starts[2].size(), test);
+        log_line(fmt::format("evaluation: {} of {} validation and {} of {} test windows (evenly spaced; "
+                             "--eval-windows)", dev.starts[1].size(), val, dev.starts[2].size(), test));
     }
     c.train.extra = {{"data", c.data.to_json()}, {"dataset", dataset_meta}};
     c.train.checkpoint_seconds = c.checkpoint_minutes * 60;
@@ -177,7 +199,7 @@ void run(TrainCmd& c) {
     ForecastTrainer trainer(model, *optimizer, dev, c.train);
     std::vector<std::unique_ptr<Forecaster>> replica_models;
     std::vector<std::unique_ptr<Optimizer>> replica_optimizers;
-    if (!replica_backends.empty()) {
+    if (world_ranks > 1) {
         std::vector<Replica> replicas;
         std::vector<std::string> devices{backend->device().str()};
         for (size_t r = 0; r < replica_backends.size(); ++r) {
@@ -186,20 +208,25 @@ void run(TrainCmd& c) {
             replicas.push_back({replica_models.back().get(), replica_optimizers.back().get(), &replica_data[r]});
             devices.push_back(replica_backends[r]->device().str());
         }
-        trainer.add_replicas(replicas);
-        fmt::print(stderr, "data parallel: {} ranks ({}), {} windows each per step, gradients summed by {}{}\n",
-                   trainer.ranks(), fmt::join(devices, ", "), c.train.batch / trainer.ranks(),
-                   trainer.gradient_sum_name(),
-                   !trainer.why_not_nccl().empty() ? fmt::format(" ({}: every step waits for every GPU)",
-                                                                 trainer.why_not_nccl())
-                   : backend->device().is_cpu() ? " (CPU replicas take turns: no faster than one, a check of the path)"
-                                              : "");
+        trainer.set_up_data_parallel(replicas, processes);
+        const std::string where =
+            processes ? fmt::format("{} processes x {} ({} in process 0)", processes->size(), c.data_parallel,
+                                    fmt::join(devices, ", "))
+                      : fmt::format("{}", fmt::join(devices, ", "));
+        const std::string cpu_note = processes ? " (CPU processes: one per machine or per socket, each with its cores)"
+                                               : " (CPU replicas take turns: no faster than one, a check of the path)";
+        log_line(fmt::format("data parallel: {} ranks ({}), {} windows each per step, gradients summed by {}{}",
+                             trainer.ranks(), where, c.train.batch / trainer.ranks(),
+                             trainer.gradient_sum_name() + (processes ? " across processes over MPI" : ""),
+                             !trainer.why_not_nccl().empty()
+                                 ? fmt::format(" ({}: every step waits for every GPU)", trainer.why_not_nccl())
+                             : gpu ? ""
+                                   : cpu_note));
     }
     // With --steps-per-epoch an epoch is not a pass over the data: show how many passes have been made.
     const bool show_passes = c.train.steps_per_epoch > 0;
-    if (show_passes)
-        fmt::print(stderr, "one pass over the training windows is {} steps\n", trainer.steps_per_pass());
-    trainer.on_progress = [show_passes](const Progress& p) {
+    if (show_passes) log_line(fmt::format("one pass over the training windows is {} steps", trainer.steps_per_pass()));
+    if (main_process) trainer.on_progress = [show_passes](const Progress& p) {
         live_line(fmt::format("epoch {}/{} | step {}/{}{} | loss {:.4f} | grad-norm {:.2f} | {} windows/s | ETA {}",
                               p.epoch, p.epochs, p.step, p.steps,
                               show_passes ? fmt::format(" | pass {:.2f}", p.passes) : "", p.loss, p.grad_norm,
@@ -214,11 +241,12 @@ void run(TrainCmd& c) {
                              scheduled ? fmt::format(" | lr {:g}", r.lr) : "", r.best ? " | best" : ""));
     };
     trainer.on_message = [](const std::string& m) { log_line(m); };
-    trainer.on_eval_progress = CountProgress("validating");
+    if (main_process) trainer.on_eval_progress = CountProgress("validating");
     const auto history = [&] {
         const StopOnSignal stop_on_ctrl_c;  // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130
         return trainer.fit();
     }();
+    if (!main_process) return;  // process 0 holds the same model: it writes the files and runs the report
 
     const fs::path out(c.train.out_dir);
     write_log_csv((out / "log.csv").string(), history);
@@ -262,9 +290,29 @@ void run(TrainCmd& c) {
                               {"eval_windows_limit", c.eval_windows},
                               {"report_evaluation", {{"windows", eval_windows}, {"seconds", eval_seconds}}},
                               {"backend", backend->name()},
-                              {"data_parallel", {{"ranks", trainer.ranks()}, {"gradient_sum", trainer.gradient_sum_name()}}}};
+                              {"data_parallel", {{"ranks", trainer.ranks()},
+                                                 {"processes", trainer.processes()},
+                                                 {"gradient_sum", trainer.gradient_sum_name()}}}};
     write_json_file((out / "metrics.json").string(), metrics);
     fmt::print("\nwrote {}/{{best,last}}.safetensors, metrics.json, log.csv, loss.svg\n", c.train.out_dir);
+}
+
+void run(TrainCmd& c) {
+    ProcessGroup* processes = join_launched_processes();
+    if (!processes) return train(c, nullptr);
+    if (processes->rank() > 0) set_quiet(true);
+    try {
+        train(c, processes);
+    } catch (const Interrupted&) {
+        throw;  // every process stopped at the same step (the stop is agreed): they end alike
+    } catch (const std::exception& e) {
+        // An error on one process would leave the others waiting in a collective: end them all, with this message.
+        const int code = dynamic_cast<const NumericError*>(&e) ? 3 : dynamic_cast<const Error*>(&e) ? 2 : 4;
+        std::fprintf(stderr, "fusedrnn: %s (process %d of %d): %s\n", code == 3 ? "stopped" : "error",
+                     processes->rank(), processes->size(), e.what());
+        std::fflush(stderr);
+        processes->abort(code);
+    }
 }
 
 }  // namespace
@@ -331,7 +379,8 @@ void register_train(CLI::App& app) {
     cmd->add_option("--backend", c->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
     cmd->add_option("--data-parallel", c->data_parallel,
                     "Split every batch over N replicas of the model: N GPUs (cuda:0..N-1, gradients summed with "
-                    "NCCL), or with --backend cpu N CPU replicas (no faster: a check of the data-parallel path)")
+                    "NCCL), or with --backend cpu N CPU replicas (no faster: a check of the data-parallel path). "
+                    "Under mpirun -np P: N ranks in each of the P processes, P x N in all")
         ->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--seed", c->train.seed, "Seed for initialization and batch order")->capture_default_str();
     cmd->add_option("--out", c->train.out_dir, "Output folder")->capture_default_str();

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "tools/commands.h"
+#include "tools/mpi_world.h"
 
 int main(int argc, char** argv) {
     CLI::App app{"fusedrnn — fused RNN/LSTM/GRU engine: station forecasting and language models"};
@@ -19,6 +20,15 @@ int main(int argc, char** argv) {
     fusedrnn::tools::register_predict(app);
     fusedrnn::tools::register_data(app);
     fusedrnn::tools::register_lm(app);
+    // Only `train` runs over several processes; P copies of another command would repeat its work and race for
+    // its output files.
+    const int launched = fusedrnn::tools::launched_processes();
+    if (launched > 1 && !(argc > 1 && std::string(argv[1]) == "train")) {
+        std::fprintf(stderr, "fusedrnn: error: this is one of %d processes started by an MPI launcher, but only "
+                     "`fusedrnn train` runs over several processes: run `fusedrnn %s` once, without mpirun\n",
+                     launched, argc > 1 ? argv[1] : "");
+        return 2;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -14,6 +14,7 @@ namespace fusedrnn::tools {
 
 namespace {
 bool g_live_open = false;
+bool g_quiet = false;  // set_quiet
 }
 
 std::string format_duration(double s) {
@@ -32,14 +33,17 @@ std::string format_rate(double r) {
 
 bool stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
+void set_quiet(bool quiet) { g_quiet = quiet; }
+
 void live_line(const std::string& text) {
-    if (!stderr_is_terminal()) return;
+    if (g_quiet || !stderr_is_terminal()) return;
     std::fprintf(stderr, "\r\033[K%s", text.c_str());
     std::fflush(stderr);
     g_live_open = true;
 }
 
 void log_line(const std::string& text) {
+    if (g_quiet) return;
     if (g_live_open) {
         std::fprintf(stderr, "\r\033[K");
         g_live_open = false;

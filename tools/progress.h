@@ -14,6 +14,9 @@ bool stderr_is_terminal();
 
 // Prints a line that replaces itself on a terminal (\r); nothing when not a terminal.
 void live_line(const std::string& text);
+// Silences live_line and log_line in this process (the processes of a multi-process run other than 0: their
+// progress is process 0's). Errors are printed by main(), never silenced.
+void set_quiet(bool quiet);
 // Ends a live line (if any) and prints `text` on its own line to stderr.
 void log_line(const std::string& text);
 

@@ -118,10 +118,10 @@ data::StationSet load_stations(const DataOptions& o, std::string* format_read) {
     if (format_read) *format_read = d.format;
     log_line(fmt::format("data: {} ({} format): {} stations; {}", o.path, d.format, d.set.num_stations(),
                          d.report.summary()));
-    for (const auto& e : d.report.examples) fmt::print(stderr, "  {}\n", e);
+    for (const auto& e : d.report.examples) log_line("  " + e);
     if (!d.ignored.empty())
-        fmt::print(stderr, "  ignored {} files that are not {} station files (e.g. {})\n", d.ignored.size(), d.format,
-                   d.ignored.front());
+        log_line(fmt::format("  ignored {} files that are not {} station files (e.g. {})", d.ignored.size(), d.format,
+                             d.ignored.front()));
     return std::move(d.set);
 }
 

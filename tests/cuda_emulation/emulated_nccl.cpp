@@ -1,14 +1,18 @@
-// Host emulation of NCCL for one process driving every rank (ncclCommInitAll), as cuda/nccl_gradient_sum.cpp uses
-// it: an all-reduce is queued on the emulated device (so it runs after the ranks' backward passes queued before
-// it) and sums the ranks' buffers in rank order. What real NCCL refuses or would hang on is an error here: two
-// ranks on one device, an all-reduce of a multi-rank clique outside a group (one thread would wait forever for the
-// other ranks), a group that leaves a rank out or gives the ranks different counts, any type but float or any
-// operation but sum.
+// Host emulation of NCCL as cuda/nccl_gradient_sum.cpp uses it: an all-reduce is queued on the emulated device (so
+// it runs after the ranks' backward passes queued before it) and sums the ranks' buffers in rank order. What real
+// NCCL refuses or would hang on is an error here: two ranks on one device, an all-reduce of a multi-rank clique
+// outside a group (one thread would wait forever for the other ranks), a group that leaves a rank out or gives the
+// ranks different counts, any type but float or any operation but sum.
+//
+// Communicators made by ncclCommInitRank stand for a clique spread over processes. Those "processes" are emulated
+// one after another in one thread: a group holding only some of the clique's ranks (one process's) is kept until
+// the other processes' groups have brought the rest, then the sum is queued.
 #include <nccl.h>
 
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "tests/cuda_emulation/emulation.h"
@@ -20,7 +24,8 @@ struct ncclComm {
 
 struct Clique {
     int size = 0;
-    int alive = 0;  // communicators not yet destroyed
+    int alive = 0;             // communicators not yet destroyed
+    bool multi_process = false;  // made by ncclCommInitRank: its ranks' calls may come in several groups
 };
 
 namespace {
@@ -33,6 +38,8 @@ struct PendingAllReduce {
 
 int group_depth = 0;
 std::map<Clique*, std::map<int, PendingAllReduce>> pending;  // per clique, per rank: the calls of the open group
+std::map<std::string, Clique*> cliques_by_id;                // ncclCommInitRank's cliques, by unique id
+int ids_made = 0;
 
 // Queues the sum over the ranks of one clique; every rank's call must be there, with the same count.
 ncclResult_t launch(Clique* clique, const std::map<int, PendingAllReduce>& calls) {
@@ -61,11 +68,37 @@ ncclResult_t ncclCommInitAll(ncclComm_t* comms, int ndev, const int* devlist) {
     return ncclSuccess;
 }
 
+ncclResult_t ncclGetUniqueId(ncclUniqueId* id) {
+    if (!id) return ncclInvalidArgument;
+    *id = ncclUniqueId{};
+    const std::string name = "emulated-nccl-" + std::to_string(++ids_made);
+    std::copy(name.begin(), name.end(), id->internal);
+    return ncclSuccess;
+}
+
+ncclResult_t ncclCommInitRank(ncclComm_t* comm, int nranks, ncclUniqueId id, int rank) {
+    if (!comm || nranks < 1 || rank < 0 || rank >= nranks) return ncclInvalidArgument;
+    const std::string key(id.internal, sizeof id.internal);
+    Clique*& clique = cliques_by_id[key];
+    if (!clique) clique = new Clique{nranks, 0, true};
+    if (clique->size != nranks) return ncclInvalidUsage;
+    ++clique->alive;
+    *comm = new ncclComm{clique, rank};
+    return ncclSuccess;
+}
+
 ncclResult_t ncclCommDestroy(ncclComm_t comm) {
     if (!comm) return ncclInvalidArgument;
     Clique* clique = comm->clique;
     delete comm;
-    if (--clique->alive == 0) delete clique;
+    if (--clique->alive == 0) {
+        for (auto it = cliques_by_id.begin(); it != cliques_by_id.end(); ++it)
+            if (it->second == clique) {
+                cliques_by_id.erase(it);
+                break;
+            }
+        delete clique;
+    }
     return ncclSuccess;
 }
 
@@ -78,11 +111,16 @@ ncclResult_t ncclGroupEnd() {
     if (group_depth == 0) return ncclInvalidUsage;
     if (--group_depth > 0) return ncclSuccess;
     ncclResult_t result = ncclSuccess;
-    for (const auto& kv : pending) {
-        const ncclResult_t r = launch(kv.first, kv.second);
+    for (auto it = pending.begin(); it != pending.end();) {
+        // A multi-process clique's sum waits for the other processes' ranks.
+        if (it->first->multi_process && int(it->second.size()) < it->first->size) {
+            ++it;
+            continue;
+        }
+        const ncclResult_t r = launch(it->first, it->second);
         if (result == ncclSuccess) result = r;
+        it = pending.erase(it);
     }
-    pending.clear();
     return result;
 }
 

@@ -31,6 +31,7 @@
 #include "core/data/dataset.h"
 #include "core/gradient_sum.h"
 #include "core/param_layout.h"
+#include "core/process_group.h"
 #include "cuda/backends.h"
 #include "models/device_scalars.h"
 #include "models/forecast_trainer.h"
@@ -406,6 +407,43 @@ TEST(GpuBackendOnHostEmulation, NcclGradientSumAddsTheRanksBuffers) {
     const std::string e = testing::error_of([&] { gpu::make_nccl_gradient_sum({b0.get(), b0.get()}); });
     EXPECT_NE(e.find("ncclCommInitAll"), std::string::npos) << e;
     EXPECT_NE(e.find("invalid usage"), std::string::npos) << e;
+}
+
+// Two processes of two GPUs each (`mpirun -np 2 fusedrnn train --data-parallel 2`): process 0 makes NCCL's unique id
+// and broadcasts it, each process's GPUs join one communicator of 4 ranks as global ranks 0-1 and 2-3
+// (ncclCommInitRank in a group), and the all-reduce sums all four. Here the two "processes" take turns in one thread:
+// the emulated NCCL keeps process 0's half of the all-reduce until process 1's arrives, as the real one waits for it.
+TEST(GpuBackendOnHostEmulation, NcclGradientSumJoinsTheGpusOfSeveralProcesses) {
+    // Process 0's broadcast leaves the id where process 1's picks it up (process 0 calls first).
+    struct TakingTurns final : ProcessGroup {
+        TakingTurns(int r, std::string* shared) : rank_(r), shared_(shared) {}
+        int size() const override { return 2; }
+        int rank() const override { return rank_; }
+        int node_rank() const override { return rank_; }
+        std::string name() const override { return "taking turns"; }
+        void all_gather(const void*, size_t, void*) override { FR_FAIL("not used by the NCCL sum"); }
+        void broadcast(void* buf, size_t bytes, int root) override {
+            if (rank_ == root) shared_->assign(static_cast<const char*>(buf), bytes);
+            else std::memcpy(buf, shared_->data(), std::min(bytes, shared_->size()));
+        }
+        [[noreturn]] void abort(int code) override { FR_FAIL("abort {}", code); }
+        int rank_;
+        std::string* shared_;
+    };
+    std::string id;
+    TakingTurns p0(0, &id), p1(1, &id);
+    std::vector<std::shared_ptr<Backend<float>>> gpus;
+    for (int d = 0; d < 4; ++d) gpus.push_back(gpu::make_fused_backend(d % 2));  // each process's cuda:0 and cuda:1
+    auto sum0 = gpu::make_nccl_gradient_sum({gpus[0].get(), gpus[1].get()}, &p0);
+    auto sum1 = gpu::make_nccl_gradient_sum({gpus[2].get(), gpus[3].get()}, &p1);
+    EXPECT_EQ(sum0->name(), "nccl");
+    std::vector<Tensor<float>> g;
+    for (int r = 0; r < 4; ++r)
+        g.push_back(gpus[size_t(r)]->from_host(std::vector<float>{float(r + 1), r % 2 ? -1e8f : 1e8f}, {2}));
+    sum0->sum({g[0].data(), g[1].data()}, 2);
+    sum1->sum({g[2].data(), g[3].data()}, 2);
+    for (int r = 0; r < 4; ++r)
+        EXPECT_EQ(gpus[size_t(r)]->to_host(g[size_t(r)]), (std::vector<float>{10, 0})) << "rank " << r;
 }
 
 // A station set larger than the device's memory: the error says what did not fit, how big it is, and what to do

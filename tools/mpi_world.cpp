@@ -1,0 +1,112 @@
+#include "tools/mpi_world.h"
+
+#include <climits>
+#include <cstdlib>
+#include <string>
+
+#include "core/error.h"
+
+#ifdef FUSEDRNN_WITH_MPI
+#include <mpi.h>
+#endif
+
+namespace fusedrnn::tools {
+
+int launched_processes() {
+    for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+        const char* v = std::getenv(var);
+        if (v && *v) {
+            const int n = std::atoi(v);
+            if (n > 0) return n;
+        }
+    }
+    return 1;
+}
+
+#ifdef FUSEDRNN_WITH_MPI
+
+bool built_with_mpi() { return true; }
+
+namespace {
+
+void check_mpi(int code, const char* call) {
+    if (code == MPI_SUCCESS) return;
+    char text[MPI_MAX_ERROR_STRING];
+    int len = 0;
+    MPI_Error_string(code, text, &len);
+    FR_FAIL("MPI call {} failed: {}", call, std::string(text, size_t(len)));
+}
+#define FR_MPI_CHECK(call) check_mpi((call), #call)
+
+int checked_count(size_t bytes) {
+    FR_CHECK(bytes <= size_t(INT_MAX), "an MPI message of {} bytes is over MPI's 2 GiB limit per call", bytes);
+    return int(bytes);
+}
+
+class MpiWorld final : public ProcessGroup {
+public:
+    MpiWorld() {
+        // The collectives are called from the main thread only (the ranks' threads only launch GPU work).
+        int provided = 0;
+        FR_MPI_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided));
+        FR_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+        FR_CHECK(provided >= MPI_THREAD_FUNNELED, "this MPI does not support threads (MPI_THREAD_FUNNELED)");
+        FR_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
+        FR_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
+        MPI_Comm node;
+        FR_MPI_CHECK(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node));
+        FR_MPI_CHECK(MPI_Comm_rank(node, &node_rank_));
+        FR_MPI_CHECK(MPI_Comm_free(&node));
+    }
+    ~MpiWorld() override {
+        int finalized = 0;
+        MPI_Finalized(&finalized);
+        if (!finalized) MPI_Finalize();
+    }
+
+    int size() const override { return size_; }
+    int rank() const override { return rank_; }
+    int node_rank() const override { return node_rank_; }
+    std::string name() const override { return "mpi"; }
+
+    void all_gather(const void* in, size_t bytes, void* out) override {
+        const int n = checked_count(bytes);
+        checked_count(bytes * size_t(size_));  // the receive buffer's extent, too
+        FR_MPI_CHECK(MPI_Allgather(in, n, MPI_BYTE, out, n, MPI_BYTE, MPI_COMM_WORLD));
+    }
+
+    void broadcast(void* buf, size_t bytes, int root) override {
+        FR_MPI_CHECK(MPI_Bcast(buf, checked_count(bytes), MPI_BYTE, root, MPI_COMM_WORLD));
+    }
+
+    [[noreturn]] void abort(int code) override {
+        MPI_Abort(MPI_COMM_WORLD, code);
+        std::_Exit(code);  // MPI_Abort does not return; in case it does
+    }
+
+private:
+    int size_ = 1, rank_ = 0, node_rank_ = 0;
+};
+
+}  // namespace
+
+ProcessGroup* join_launched_processes() {
+    if (launched_processes() <= 1) return nullptr;
+    static MpiWorld world;  // finalised at exit
+    return &world;
+}
+
+#else
+
+bool built_with_mpi() { return false; }
+
+ProcessGroup* join_launched_processes() {
+    FR_CHECK(launched_processes() <= 1, "this process is one of {} started by an MPI launcher, but this fusedrnn was "
+             "built without MPI: install libopenmpi-dev (scripts/deps.sh does) and build again, or run one process",
+             launched_processes());
+    return nullptr;
+}
+
+#endif
+
+}  // namespace fusedrnn::tools
