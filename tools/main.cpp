@@ -21,9 +21,10 @@ int main(int argc, char** argv) {
     fusedrnn::tools::register_data(app);
     fusedrnn::tools::register_lm(app);
     // Only `train` runs over several processes; P copies of another command would repeat its work and race for
-    // its output files.
+    // its output files (`info` only prints: each process may say what its machine has).
     const int launched = fusedrnn::tools::launched_processes();
-    if (launched > 1 && !(argc > 1 && std::string(argv[1]) == "train")) {
+    const std::string command = argc > 1 ? argv[1] : "";
+    if (launched > 1 && command != "train" && command != "info") {
         std::fprintf(stderr, "fusedrnn: error: this is one of %d processes started by an MPI launcher, but only "
                      "`fusedrnn train` runs over several processes: run `fusedrnn %s` once, without mpirun\n",
                      launched, argc > 1 ? argv[1] : "");

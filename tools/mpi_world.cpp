@@ -13,7 +13,9 @@
 namespace fusedrnn::tools {
 
 int launched_processes() {
-    for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}) {
+    // Slurm's srun sets SLURM_STEP_NUM_TASKS in each task of a step (not in a batch script's own shell, whose
+    // SLURM_NTASKS is the allocation's and must not count).
+    for (const char* var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS"}) {
         const char* v = std::getenv(var);
         if (v && *v) {
             const int n = std::atoi(v);

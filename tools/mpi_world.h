@@ -10,8 +10,8 @@
 
 namespace fusedrnn::tools {
 
-// The number of processes the launcher started (its environment: Open MPI's OMPI_COMM_WORLD_SIZE, or PMI_SIZE
-// of MPICH, Intel MPI and Slurm); 1 when none started this one.
+// The number of processes the launcher started (its environment: Open MPI's OMPI_COMM_WORLD_SIZE, PMI_SIZE of
+// MPICH and Intel MPI, Slurm's SLURM_STEP_NUM_TASKS under srun); 1 when none started this one.
 int launched_processes();
 
 // With more than one launched process: MPI initialised (once; finalised at exit) and its world as a
