@@ -7,6 +7,7 @@
 #include <nccl.h>
 
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <vector>
 
@@ -62,8 +63,11 @@ public:
     }
 
     ~NcclGradientSum() override {
+        // Destroyed while an error unwinds (on this process, or a peer that may be gone): ncclCommDestroy could
+        // wait for peers' outstanding work forever; ncclCommAbort returns at once.
+        const bool unwinding = std::uncaught_exceptions() > 0;
         for (ncclComm_t c : comms_)
-            if (c) (void)ncclCommDestroy(c);
+            if (c) (void)(unwinding ? ncclCommAbort(c) : ncclCommDestroy(c));
     }
 
     std::string name() const override { return "nccl"; }
