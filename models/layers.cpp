@@ -93,6 +93,7 @@ void RecurrentStack::set_dropout(float p, uint32_t first_site) {
     dropout_ = p;
     first_site_ = first_site;
     layers_.clear();
+    stages_ = StateStages();
     drops_.clear();
 }
 
@@ -102,6 +103,45 @@ Tensor<float> layer_state(const RnnSpec& spec, const Tensor<float>& t, int l) {
     if (t.empty()) return Tensor<float>();
     const long D = spec.directions(), N = t.dim(1), H = spec.hidden_size;
     return t.view(size_t(l) * size_t(D * N * H), {D, N, H});
+}
+
+// Every tensor a backend allocates starts on a 256-byte boundary (cudaMalloc's alignment), but layer l's slice of a
+// stacked state starts l·D·N·H floats in. cuDNN documents no alignment rule for its state arguments, and nothing
+// here relies on it having none: a slice off the boundary is handed to the layer as an aligned buffer of the
+// stack's own (a copy of an input; an output copied back afterwards). Decided by the offset alone, the same on
+// every backend, so the CPU tests run the staged path at the sizes the GPU would.
+constexpr size_t kBoundaryFloats = 256 / sizeof(float);
+
+bool on_boundary(const RnnSpec& spec, const Tensor<float>& state, int l) {
+    return size_t(l) * size_t(spec.directions()) * size_t(state.dim(1)) * size_t(spec.hidden_size) %
+               kBoundaryFloats == 0;
+}
+
+// Layer l's slice of the input state `state`, or a copy of it in `stage` when off the boundary.
+Tensor<float> layer_input_state(Backend<float>& be, const RnnSpec& spec, const Tensor<float>& state, int l,
+                                Tensor<float>& stage) {
+    Tensor<float> slice = layer_state(spec, state, l);
+    if (slice.empty() || on_boundary(spec, state, l)) return slice;
+    ensure_shape(be, stage, slice.shape());
+    be.copy_device(stage.data(), slice.data(), slice.numel() * sizeof(float));
+    return stage;
+}
+
+// Where layer l writes its slice of the output state `state`: the slice itself, or `stage` when off the boundary
+// (copied into the slice by finish_layer_output_state).
+Tensor<float> layer_output_state(Backend<float>& be, const RnnSpec& spec, const Tensor<float>& state, int l,
+                                 Tensor<float>& stage) {
+    Tensor<float> slice = layer_state(spec, state, l);
+    if (slice.empty() || on_boundary(spec, state, l)) return slice;
+    ensure_shape(be, stage, slice.shape());
+    return stage;
+}
+
+void finish_layer_output_state(Backend<float>& be, const RnnSpec& spec, const Tensor<float>& state, int l,
+                               const Tensor<float>& written) {
+    const Tensor<float> slice = layer_state(spec, state, l);
+    if (!slice.empty() && written.data() != slice.data())
+        be.copy_device(slice.data(), written.data(), slice.numel() * sizeof(float));
 }
 }  // namespace
 
@@ -116,14 +156,21 @@ void RecurrentStack::run_layers(ParamStore& params, const Tensor<float>& x, cons
             layers_.emplace_back(one, offset_ + rnn_weight_offsets(spec_, l, 0).w_ih);
             if (l + 1 < L) drops_.emplace_back(first_site_ + uint32_t(l));
         }
+        stages_.h0.resize(size_t(L));
+        stages_.c0.resize(size_t(L));
     }
+    Backend<float>& be = params.backend();
     Tensor<float> in = x;
     for (int l = 0; l < L; ++l) {
-        const Tensor<float> h0_l = layer_state(spec_, h0, l), c0_l = layer_state(spec_, c0, l);
+        const Tensor<float> h0_l = layer_input_state(be, spec_, h0, l, stages_.h0[size_t(l)]);
+        const Tensor<float> c0_l = layer_input_state(be, spec_, c0, l, stages_.c0[size_t(l)]);
         Output o;
         if (final_state) {
-            Tensor<float> hn = layer_state(spec_, out.hn, l), cn = layer_state(spec_, out.cn, l);
+            Tensor<float> hn = layer_output_state(be, spec_, out.hn, l, stages_.hn);
+            Tensor<float> cn = layer_output_state(be, spec_, out.cn, l, stages_.cn);
             o = layers_[size_t(l)].forward_into(params, in, h0_l, c0_l, true, hn, cn);
+            finish_layer_output_state(be, spec_, out.hn, l, hn);
+            finish_layer_output_state(be, spec_, out.cn, l, cn);
         } else {
             o = layers_[size_t(l)].forward(params, in, h0_l, c0_l, true, false);
         }
@@ -135,13 +182,17 @@ void RecurrentStack::run_layers(ParamStore& params, const Tensor<float>& x, cons
 Tensor<float> RecurrentStack::backward_layers(ParamStore& params, const Tensor<float>& dy, const Tensor<float>& dhn,
                                               const Tensor<float>& dcn, bool need_dx, Tensor<float>* dh0,
                                               Tensor<float>* dc0) {
+    Backend<float>& be = params.backend();
     Tensor<float> g = dy;
     for (int l = spec_.num_layers - 1; l >= 0; --l) {
-        Tensor<float> dh0_l = dh0 ? layer_state(spec_, *dh0, l) : Tensor<float>();
-        Tensor<float> dc0_l = dc0 ? layer_state(spec_, *dc0, l) : Tensor<float>();
-        Tensor<float> dx = layers_[size_t(l)].backward(params, g, layer_state(spec_, dhn, l), layer_state(spec_, dcn, l),
-                                                       l > 0 || need_dx, dh0 ? &dh0_l : nullptr,
-                                                       dc0 ? &dc0_l : nullptr);
+        Tensor<float> dh0_l = dh0 ? layer_output_state(be, spec_, *dh0, l, stages_.dh0) : Tensor<float>();
+        Tensor<float> dc0_l = dc0 ? layer_output_state(be, spec_, *dc0, l, stages_.dc0) : Tensor<float>();
+        const Tensor<float> dhn_l = layer_input_state(be, spec_, dhn, l, stages_.dhn);
+        const Tensor<float> dcn_l = layer_input_state(be, spec_, dcn, l, stages_.dcn);
+        Tensor<float> dx = layers_[size_t(l)].backward(params, g, dhn_l, dcn_l, l > 0 || need_dx,
+                                                       dh0 ? &dh0_l : nullptr, dc0 ? &dc0_l : nullptr);
+        if (dh0) finish_layer_output_state(be, spec_, *dh0, l, dh0_l);
+        if (dc0) finish_layer_output_state(be, spec_, *dc0, l, dc0_l);
         if (l == 0) return dx;
         drops_[size_t(l - 1)].backward(params.backend(), dx);  // layer l's input was layer l − 1's masked output
         g = dx;

@@ -62,7 +62,7 @@ private:
     Output run(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0, const Tensor<float>& c0,
                bool training, Tensor<float>* hn, Tensor<float>* cn);
     // The dropout path of run and backward: layers_[l] is layer l alone, over its slice of the parameters and of
-    // the states ([D, N, H] at l·D·N·H).
+    // the states ([D, N, H] at l·D·N·H; a slice off the 256-byte boundary goes through a buffer in stages_).
     void run_layers(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0, const Tensor<float>& c0,
                     Output& out, bool final_state);
     Tensor<float> backward_layers(ParamStore& params, const Tensor<float>& dy, const Tensor<float>& dhn,
@@ -79,6 +79,12 @@ private:
     bool layered_ = false;                // the last training forward ran run_layers
     std::vector<RecurrentStack> layers_;  // made on the first layered forward
     std::vector<Dropout> drops_;          // drops_[l]: on layer l's output, l < L − 1
+    // Aligned stand-ins for state slices that do not start on the boundary: h0/c0 per layer (layer l's backward
+    // reads what its forward was given), the rest shared by the layers (each is used within one layer's call).
+    struct StateStages {
+        std::vector<Tensor<float>> h0, c0;
+        Tensor<float> hn, cn, dhn, dcn, dh0, dc0;
+    } stages_;
 };
 
 class Linear {
