@@ -403,6 +403,53 @@ TEST(Cli, Weather5kFilledValuesReportedOrDropped) {
     EXPECT_NE(synthetic.output.find("--drop-filled applies to station files"), std::string::npos) << synthetic.output;
 }
 
+// eval on files other than the training data: times outside the checkpoint's test years are named with a way out
+// (--split, --on all), and files that do not read in the checkpoint's format say which format was tried.
+TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
+    const std::string dir = testing::temp_dir(), trained = dir + "/trained", later = dir + "/later";
+    ASSERT_EQ(run_cli({"data", "synth", "--stations", "2", "--years", "3", "--start-year", "2021", "--out", trained})
+                  .status, 0);
+    ASSERT_EQ(run_cli({"data", "synth", "--stations", "2", "--years", "2", "--start-year", "2030", "--seed", "5",
+                       "--out", later}).status, 0);
+    const std::string out = dir + "/run", ckpt = out + "/best.safetensors";
+    const CliResult t = run_cli({"train", "--data", trained, "--split", "years:2021,2022,2023", "--hidden", "4",
+                                 "--input-len", "12", "--horizon", "3", "--batch", "32", "--max-batches", "2",
+                                 "--epochs", "1", "--eval-windows", "100", "--backend", "cpu", "--out", out});
+    ASSERT_EQ(t.status, 0) << t.output;
+
+    const CliResult none = run_cli({"eval", "--checkpoint", ckpt, "--data", later, "--backend", "cpu"});
+    EXPECT_EQ(none.status, 2) << none.output;
+    EXPECT_NE(none.output.find("no test windows in this data: test is [2023-01-01 00:00:00, 2024-01-01 00:00:00)"),
+              std::string::npos) << none.output;
+    EXPECT_NE(none.output.find("give --split to evaluate other times, or --on all"), std::string::npos) << none.output;
+
+    const CliResult all = run_cli({"eval", "--checkpoint", ckpt, "--data", later, "--on", "all", "--max-windows",
+                                   "300", "--backend", "cpu", "--json", dir + "/all.json"});
+    ASSERT_EQ(all.status, 0) << all.output;
+    EXPECT_NE(all.output.find("evaluated on 300 of all "), std::string::npos) << all.output;
+    EXPECT_GT(nlohmann::json::parse(testing::read_file_bytes(dir + "/all.json")).at("model").at("mse").get<double>(), 0);
+
+    const CliResult split = run_cli({"eval", "--checkpoint", ckpt, "--data", later, "--split", "dates:,2030-07-01,2031-01-01",
+                                     "--max-windows", "200", "--backend", "cpu"});
+    ASSERT_EQ(split.status, 0) << split.output;
+    EXPECT_NE(split.output.find("test set: 200 windows"), std::string::npos) << split.output;
+
+    const CliResult both = run_cli({"eval", "--checkpoint", ckpt, "--on", "all", "--split", "weather5k"});
+    EXPECT_EQ(both.status, 2) << both.output;
+    EXPECT_NE(both.output.find("it takes no --split"), std::string::npos) << both.output;
+
+    // Files of another kind, read in the checkpoint's format (weather5k) because --format was not given.
+    const std::string other = dir + "/other";
+    fs::create_directories(other);
+    std::ofstream(other + "/readings.txt") << "not a station file\n";
+    for (const char* command : {"eval", "predict"}) {
+        const CliResult wrong = run_cli({command, "--checkpoint", ckpt, "--data", other, "--backend", "cpu"});
+        EXPECT_EQ(wrong.status, 2) << wrong.output;
+        EXPECT_NE(wrong.output.find("read as weather5k, the format the checkpoint was trained on; give --format auto"),
+                  std::string::npos) << command << ": " << wrong.output;
+    }
+}
+
 // A CSV of a layout no preset knows, described by --csv-* flags: semicolons, a 30-minute grid, a time
 // format of its own, renamed columns, a missing-value token and a sentinel. The checkpoint remembers the
 // layout, so eval and predict read the files again without the flags.

@@ -18,7 +18,7 @@ namespace fusedrnn::tools {
 
 void register_eval(CLI::App& app) {
     struct Opts {
-        std::string checkpoint, split = "test", backend = "auto", json;
+        std::string checkpoint, split = "test", backend = "auto", json, time_split;
         DataOptions data;
         int batch = 4096;
         long max_windows = 0;
@@ -27,30 +27,52 @@ void register_eval(CLI::App& app) {
     auto* cmd = app.add_subcommand("eval", "Evaluate a forecaster checkpoint on station data");
     cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint (best.safetensors)")->required()->check(CLI::ExistingFile);
     add_data_options(cmd, o->data);
-    cmd->add_option("--on", o->split, "Split to evaluate: train, val or test")->capture_default_str();
+    cmd->add_option("--on", o->split,
+                    "Split to evaluate: train, val, test, or all (every window of the data, whatever its time)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"train", "val", "test", "all"}));
+    cmd->add_option("--split", o->time_split,
+                    "The splits' time ranges, as train's --split (default: the checkpoint's); the normalization "
+                    "statistics stay the checkpoint's");
     cmd->add_option("--backend", o->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
     cmd->add_option("--batch", o->batch, "Windows per batch")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--max-windows", o->max_windows, "Evaluate on at most N windows, evenly spaced (0 = all)")
         ->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_option("--json", o->json, "Also write the report as JSON to this file");
     cmd->callback([o, cmd] {
+        FR_CHECK(o->split != "all" || o->time_split.empty(),
+                 "--on all evaluates every window whatever its time: it takes no --split");
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
+        data::DatasetConfig config = f.dataset;
+        if (o->split == "all") config.split = data::SplitSpec::dates(data::kTimeMin, data::kTimeMin, data::kTimeMin);  // all in test
+        else if (!o->time_split.empty()) config.split = data::SplitSpec::parse(o->time_split);
+        const std::string on = o->split == "all" ? "test" : o->split;
         // Without --data (and without synthetic flags), evaluate on the data the model was trained on.
-        data::WindowedDataset ds = data::build_dataset(load_stations(data_for_checkpoint(cmd, o->data, f.data)), f.dataset);
+        data::WindowedDataset ds =
+            data::build_dataset(load_stations_for_checkpoint(cmd, o->data, f.data), config);
         FR_CHECK(ds.data.vars == f.vars, "the data's variables ({}) differ from the checkpoint's ({})",
                  fmt::join(ds.data.vars, ","), fmt::join(f.vars, ","));
         fmt::print(stderr, "{}\n", ds.report.summary());
-        int which = o->split == "train" ? 0 : o->split == "val" ? 1 : o->split == "test" ? 2 : -1;
-        FR_CHECK(which >= 0, "--on must be train, val or test, got '{}'", o->split);
+        const size_t which = on == "train" ? 0 : on == "val" ? 1 : 2;
+        const data::TimeRange range = ds.ranges[which];
+        const std::string split_text = ds.split.str();
         ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));  // ds keeps its metadata
-        const auto starts = evenly_spaced_subset(dev.starts[size_t(which)], size_t(o->max_windows));
-        FR_CHECK(!starts.empty(), "no {} windows in this data", o->split);
+        const auto starts = evenly_spaced_subset(dev.starts[which], size_t(o->max_windows));
+        FR_CHECK(o->split != "all" || !starts.empty(),
+                 "no window of {} rows with every variable present anywhere in this data", dev.window.span());
+        FR_CHECK(!starts.empty(), "no {} windows in this data: {} is {} (split {}){}", on, on, range.str(), split_text,
+                 o->time_split.empty()
+                     ? "; that is the checkpoint's split: give --split to evaluate other times, or --on all"
+                     : "");
+        const std::string label = o->split == "all" ? "all" : on;
         const ForecastEvaluation e = evaluate_with_baselines(f.model.get(), *backend, dev, starts, o->batch,
-                                                             CountProgress(o->split + ", model and baselines"));
-        log_line(fmt::format("evaluated on {} of the {} {} windows", e.model->windows(),
-                             dev.starts[size_t(which)].size(), o->split));
-        print_forecast_report(o->split, e);
+                                                             CountProgress(label + ", model and baselines"));
+        log_line(o->split == "all" ? fmt::format("evaluated on {} of all {} windows", e.model->windows(),
+                                                 dev.starts[which].size())
+                                   : fmt::format("evaluated on {} of the {} {} windows", e.model->windows(),
+                                                 dev.starts[which].size(), label));
+        print_forecast_report(label, e);
         if (!o->json.empty()) write_json_file(o->json, forecast_report_json(e));
     });
 }

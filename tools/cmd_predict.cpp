@@ -56,7 +56,7 @@ void register_predict(CLI::App& app) {
     cmd->callback([o, cmd] {
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
-        data::StationSet set = load_stations(data_for_checkpoint(cmd, o->data, f.data));
+        data::StationSet set = load_stations_for_checkpoint(cmd, o->data, f.data);
         FR_CHECK(set.vars == f.vars, "the history's variables ({}) differ from the checkpoint's ({})",
                  fmt::join(set.vars, ","), fmt::join(f.vars, ","));
         const data::WindowSpec& w = f.dataset.window;

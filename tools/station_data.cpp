@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/data/station_folder.h"
+#include "core/error.h"
 #include "core/data/synthetic.h"
 #include "tools/progress.h"
 
@@ -89,6 +90,23 @@ DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, c
     }
     if (!d.synthetic() && !cmd->count("--drop-filled")) d.drop_filled = from_checkpoint.drop_filled;
     return d;
+}
+
+data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOptions& given,
+                                              const DataOptions& from_checkpoint) {
+    const DataOptions d = data_for_checkpoint(cmd, given, from_checkpoint);
+    const bool format_taken_over = !d.synthetic() && !given.synthetic() && !cmd->count("--format") && !given.csv_given &&
+                                   d.effective_format() != "auto";
+    try {
+        return load_stations(d);
+    } catch (const Interrupted&) {
+        throw;
+    } catch (const Error& e) {
+        if (!format_taken_over) throw;
+        throw Error(fmt::format("{}\n  (read as {}, the format the checkpoint was trained on; give --format auto, or "
+                                "these files' format, to read them otherwise)",
+                                e.what(), d.effective_format()));
+    }
 }
 
 data::StationSet load_stations(const DataOptions& o, std::string* format_read) {

@@ -44,6 +44,11 @@ void add_data_options(CLI::App* cmd, DataOptions& o);
 // format and CSV layout (when it was trained on files).
 DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, const DataOptions& from_checkpoint);
 
+// load_stations(data_for_checkpoint(...)), and when files named by --data fail to read in the format taken over
+// from the checkpoint, the error says so and how to read them otherwise.
+data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOptions& given,
+                                              const DataOptions& from_checkpoint);
+
 // Reads (or generates) the stations, printing what was read and what was skipped to stderr.
 // `format_read` (if given) receives the format the files were read in ("auto" resolved), so a checkpoint
 // can record it.
