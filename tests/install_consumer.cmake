@@ -1,0 +1,40 @@
+# CTest's install.PackageBuildsTheExample: `cmake --install` of this build into a scratch prefix, then the API
+# example (examples/) configured as a project of its own that finds the package with find_package(fusedrnn),
+# built, and run. Fails naming the step that failed. Arguments (-D): BUILD_DIR, SOURCE_DIR, WORK_DIR, GENERATOR,
+# BUILD_TYPE.
+foreach(var BUILD_DIR SOURCE_DIR WORK_DIR GENERATOR)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "install_consumer.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+file(REMOVE_RECURSE ${WORK_DIR})
+set(prefix ${WORK_DIR}/prefix)
+
+function(step what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${what} failed (${rc}):\n${out}\n${err}")
+  endif()
+  message(STATUS "${what}: ok")
+  set(step_output "${out}" PARENT_SCOPE)
+endfunction()
+
+step("install into ${prefix}" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
+foreach(f include/fusedrnn/models/model.h include/fusedrnn/core/backend.h lib/cmake/fusedrnn/fusedrnnConfig.cmake
+          bin/fusedrnn)
+  if(NOT EXISTS ${prefix}/${f})
+    message(FATAL_ERROR "the install has no ${f}")
+  endif()
+endforeach()
+# The CUDA module's headers stay out of the install: the public API has no CUDA in it.
+file(GLOB_RECURSE cuda_headers ${prefix}/include/*.cuh ${prefix}/include/fusedrnn/cuda/*)
+if(cuda_headers)
+  message(FATAL_ERROR "CUDA headers were installed: ${cuda_headers}")
+endif()
+
+step("configure the example against the package"
+     ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples -B ${WORK_DIR}/build -G ${GENERATOR}
+     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
+step("build the example" ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
+step("run the example" ${WORK_DIR}/build/forecast_api ${WORK_DIR}/model.safetensors)
+message(STATUS "${step_output}")
