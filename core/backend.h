@@ -176,9 +176,11 @@ public:
     // ---- optimizers over the flat buffer (one pass each) -----------------------------------------
     // p -= lr·(g + wd·p) with heavy-ball momentum m = momentum·m + (g + wd·p) when momentum > 0.
     virtual void sgd_step(size_t n, S* p, const S* g, S* m, S lr, S momentum, S weight_decay) = 0;
-    // Adam (Kingma & Ba) with bias correction at `step` (1-based); weight decay added to g (L2, as torch.optim.Adam).
+    // Adam (Kingma & Ba) with bias correction at `step` (1-based). Weight decay added to g (L2, as torch.optim.Adam),
+    // or with decoupled_weight_decay the weights shrunk first, p *= 1 − lr·wd, and g left alone (torch.optim.AdamW;
+    // Loshchilov & Hutter).
     virtual void adam_step(size_t n, S* p, const S* g, S* m, S* v, S lr, S beta1, S beta2, S eps, long step,
-                           S weight_decay) = 0;
+                           S weight_decay, bool decoupled_weight_decay) = 0;
     // RMSprop as torch.optim.RMSprop (no momentum, not centered): s = α s + (1-α) g²; p -= lr g / (√s + eps).
     virtual void rmsprop_step(size_t n, S* p, const S* g, S* s, S lr, S alpha, S eps, S weight_decay) = 0;
 

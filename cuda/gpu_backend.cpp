@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "cuda/check.h"
+#include "kernels/adam_scalars.h"
 #include "kernels/cuda/dense_kernels.h"
 
 namespace fusedrnn::gpu {
@@ -285,15 +286,11 @@ void GpuBackend::sgd_step(size_t n, float* p, const float* g_, float* m, float l
 }
 
 void GpuBackend::adam_step(size_t n, float* p, const float* g_, float* m, float* v, float lr, float beta1,
-                           float beta2, float eps, long step, float weight_decay) {
+                           float beta2, float eps, long step, float weight_decay, bool decoupled_weight_decay) {
     FR_CHECK(step >= 1, "adam_step: step must be >= 1, got {}", step);
     auto g = ctx_.guard();
-    // Same float arithmetic as the CPU backend.
-    const float bc1 = 1.f - float(std::pow(double(beta1), double(step)));
-    const float bc2 = 1.f - float(std::pow(double(beta2), double(step)));
-    const float step_size = lr / bc1;
-    const float inv_sqrt_bc2 = 1.f / std::sqrt(bc2);
-    gpu::adam_step(n, p, g_, m, v, beta1, beta2, eps, step_size, inv_sqrt_bc2, weight_decay, ctx_.stream());
+    const AdamScalars<float> s = adam_scalars(lr, beta1, beta2, step, weight_decay, decoupled_weight_decay);
+    gpu::adam_step(n, p, g_, m, v, beta1, beta2, eps, s.step_size, s.inv_sqrt_bc2, s.decay, s.l2, ctx_.stream());
 }
 
 void GpuBackend::rmsprop_step(size_t n, float* p, const float* g_, float* s, float lr, float alpha, float eps,

@@ -77,7 +77,7 @@ public:
     void sgd_step(size_t n, float* p, const float* g, float* m, float lr, float momentum,
                   float weight_decay) override;
     void adam_step(size_t n, float* p, const float* g, float* m, float* v, float lr, float beta1, float beta2,
-                   float eps, long step, float weight_decay) override;
+                   float eps, long step, float weight_decay, bool decoupled_weight_decay) override;
     void rmsprop_step(size_t n, float* p, const float* g, float* s, float lr, float alpha, float eps,
                       float weight_decay) override;
 

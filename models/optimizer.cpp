@@ -43,9 +43,11 @@ public:
     }
 };
 
+// Adam, or AdamW when the weight decay is decoupled (the same state, so the same checkpoint tensors).
 class Adam final : public Optimizer {
 public:
-    Adam(const ParamStore& p, const OptimizerConfig& c) : Optimizer(p, c, {"exp_avg", "exp_avg_sq"}) {
+    Adam(const ParamStore& p, const OptimizerConfig& c, bool decoupled)
+        : Optimizer(p, c, {"exp_avg", "exp_avg_sq"}), decoupled_(decoupled) {
         FR_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1,
                  "adam: betas must be in [0, 1), got {} and {}", c.beta1, c.beta2);
         FR_CHECK(c.eps > 0, "adam: eps must be positive, got {}", c.eps);
@@ -53,8 +55,11 @@ public:
     void step(ParamStore& p) override {
         ++steps_;
         p.backend().adam_step(p.size(), p.values(), p.grads(), state(0).data(), state(1).data(), config_.lr,
-                              config_.beta1, config_.beta2, config_.eps, steps_, config_.weight_decay);
+                              config_.beta1, config_.beta2, config_.eps, steps_, config_.weight_decay, decoupled_);
     }
+
+private:
+    bool decoupled_;
 };
 
 class RmsProp final : public Optimizer {
@@ -72,11 +77,14 @@ public:
 
 }  // namespace
 
+float default_weight_decay(const std::string& optimizer) { return optimizer == "adamw" ? 0.01f : 0.0f; }
+
 std::unique_ptr<Optimizer> make_optimizer(const ParamStore& params, const OptimizerConfig& config) {
     if (config.name == "sgd") return std::make_unique<Sgd>(params, config);
-    if (config.name == "adam") return std::make_unique<Adam>(params, config);
+    if (config.name == "adam") return std::make_unique<Adam>(params, config, false);
+    if (config.name == "adamw") return std::make_unique<Adam>(params, config, true);
     if (config.name == "rmsprop") return std::make_unique<RmsProp>(params, config);
-    FR_FAIL("unknown optimizer '{}': expected sgd, adam or rmsprop", config.name);
+    FR_FAIL("unknown optimizer '{}': expected sgd, adam, adamw or rmsprop", config.name);
 }
 
 double clip_grad_norm(ParamStore& params, double max_norm) {

@@ -12,13 +12,13 @@
 namespace fusedrnn {
 
 struct OptimizerConfig {
-    std::string name = "adam";  // sgd | adam | rmsprop
+    std::string name = "adam";  // sgd | adam | adamw | rmsprop
     float lr = 1e-3f;
     float momentum = 0.0f;      // sgd
     float beta1 = 0.9f, beta2 = 0.999f;  // adam
     float alpha = 0.99f;        // rmsprop smoothing
     float eps = 1e-8f;          // adam, rmsprop
-    float weight_decay = 0.0f;
+    float weight_decay = 0.0f;  // sgd, adam, rmsprop: L2 (added to the gradient); adamw: decoupled (p *= 1 − lr·wd)
 };
 
 class Optimizer {
@@ -47,7 +47,12 @@ private:
     std::vector<Tensor<float>> state_;
 };
 
-// Creates "sgd", "adam" or "rmsprop"; throws Error naming the accepted ones.
+// The weight decay an optimizer gets when none is asked for: 0.01 for adamw (torch.optim.AdamW's default: decoupled
+// decay is the point of choosing it), 0 for the others.
+float default_weight_decay(const std::string& optimizer);
+
+// Creates "sgd", "adam", "adamw" (Adam with decoupled weight decay, torch.optim.AdamW) or "rmsprop"; throws Error
+// naming the accepted ones.
 std::unique_ptr<Optimizer> make_optimizer(const ParamStore& params, const OptimizerConfig& config);
 
 // Global L2 norm of all gradients; when max_norm > 0 and the norm exceeds it, scales the gradients

@@ -354,10 +354,19 @@ TEST(GpuDense, Optimizers) {
     check(
         "adam",
         [&](float* p, float* m, float* v, int k) {
-            be.cpu->adam_step(n, p, g.data(), m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, 1e-2f);
+            be.cpu->adam_step(n, p, g.data(), m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, 1e-2f, false);
         },
         [&](float* p, const float* gd, float* m, float* v, int k) {
-            be.gpu->adam_step(n, p, gd, m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, 1e-2f);
+            be.gpu->adam_step(n, p, gd, m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, 1e-2f, false);
+        },
+        true);
+    check(
+        "adamw",
+        [&](float* p, float* m, float* v, int k) {
+            be.cpu->adam_step(n, p, g.data(), m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, 5e-2f, true);
+        },
+        [&](float* p, const float* gd, float* m, float* v, int k) {
+            be.gpu->adam_step(n, p, gd, m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, 5e-2f, true);
         },
         true);
     check(

@@ -274,6 +274,27 @@ TEST(Cli, TrainingFlagsReachTheRun) {
     ASSERT_EQ(p.status, 0) << p.output;
     const std::string csv = testing::read_file_bytes(out + "/f.csv");
     EXPECT_EQ(csv.substr(0, csv.find('\n')), "station,issued_at,lead,time,SLP,TMP") << csv.substr(0, 200);
+
+    // adamw: decoupled weight decay, PyTorch's 0.01 unless --weight-decay says otherwise (also 0); adam's is L2.
+    const auto tiny = [&](std::vector<std::string> extra) {
+        std::vector<std::string> a = testing::tiny_train(out + "-opt", 1);
+        a.insert(a.end(), extra.begin(), extra.end());
+        a.push_back("--overwrite");
+        return run_cli(a);
+    };
+    for (const auto& [flags, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"--optimizer", "adamw"}, "training: adamw (decoupled weight decay 0.01) lr 0.001,"},
+             {{"--optimizer", "adamw", "--weight-decay", "0.1"}, "training: adamw (decoupled weight decay 0.1) lr"},
+             {{"--optimizer", "adamw", "--weight-decay", "0"}, "training: adamw lr"},
+             {{"--weight-decay", "0.001"}, "training: adam (L2 weight decay 0.001) lr"}}) {
+        const CliResult r = tiny(flags);
+        ASSERT_EQ(r.status, 0) << r.output;
+        EXPECT_NE(r.output.find(expected), std::string::npos) << expected << "\n" << r.output;
+    }
+    const CliResult bad = tiny({"--optimizer", "adamax"});
+    EXPECT_EQ(bad.status, 2) << bad.output;
+    EXPECT_NE(bad.output.find("unknown optimizer 'adamax': expected sgd, adam, adamw or rmsprop"), std::string::npos)
+        << bad.output;
 }
 
 // The encoder-decoder from the command line: two of the five variables predicted, named out of input order (the

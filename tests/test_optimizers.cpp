@@ -65,6 +65,42 @@ TEST(Optimizers, AdamMatchesHandComputedSteps) {
     EXPECT_EQ(opt->steps(), 2);
 }
 
+// torch.optim.AdamW: p ← p·(1 − lr·wd), then Adam's update from the gradient alone. With a zero gradient the update
+// is 0/(0 + eps) = 0, so only the decay acts; then one step with a gradient, computed in double.
+TEST(Optimizers, AdamwDecaysTheWeightsApartFromTheGradient) {
+    Fixture f;
+    OptimizerConfig c;
+    c.name = "adamw"; c.lr = 0.01f; c.weight_decay = 0.5f;
+    auto opt = make_optimizer(f.params, c);
+    f.set_grad({0.0f, 0.0f});
+    opt->step(f.params);
+    auto v = f.values();
+    const float decay = float(1.0 - 0.01 * 0.5);
+    EXPECT_EQ(v[0], 1.0f * decay);
+    EXPECT_EQ(v[1], -2.0f * decay);
+    f.set_grad({0.5f, -3.0f});
+    opt->step(f.params);  // step 2: m = 0.1 g, s = 0.001 g², bias-corrected with t = 2
+    const auto w = f.values();
+    const double g[2] = {0.5, -3.0};
+    for (int i = 0; i < 2; ++i) {
+        const double p = double(v[i]) * (1 - 0.01 * 0.5);
+        const double mhat = 0.1 * g[i] / (1 - 0.81), shat = 0.001 * g[i] * g[i] / (1 - 0.999 * 0.999);
+        EXPECT_NEAR(w[i], p - 0.01 * mhat / (std::sqrt(shat) + 1e-8), 1e-6) << i;
+    }
+    // Adam with the same weight decay adds it to the gradient instead: a zero gradient still moves the weights by
+    // lr·sign(p) at the first step, not by lr·wd·p.
+    Fixture a;
+    c.name = "adam";
+    auto adam = make_optimizer(a.params, c);
+    a.set_grad({0.0f, 0.0f});
+    adam->step(a.params);
+    v = a.values();
+    EXPECT_NEAR(v[0], 1.0f - 0.01f, 1e-6);
+    EXPECT_NEAR(v[1], -2.0f + 0.01f, 1e-6);
+    EXPECT_FLOAT_EQ(default_weight_decay("adamw"), 0.01f);
+    EXPECT_EQ(default_weight_decay("adam"), 0.0f);
+}
+
 TEST(Optimizers, RmspropMatchesHandComputedStep) {
     Fixture f;
     OptimizerConfig c;

@@ -45,6 +45,7 @@ struct TrainCmd {
     std::string split = "auto";
     std::string stats = "train";
     OptimizerConfig opt;
+    std::optional<float> weight_decay;  // --weight-decay; default_weight_decay(opt.name) when not given
     TrainOptions train;
     std::string backend = "auto";
     int data_parallel = 1;
@@ -97,6 +98,7 @@ void write_log_csv(const std::string& path, const std::vector<EpochRecord>& h) {
 // others (models/forecast_trainer.h, set_up_data_parallel); process 0 prints, writes every file and runs the test
 // report, the others stay quiet and end after training.
 void train(TrainCmd& c, ProcessGroup* processes) {
+    c.opt.weight_decay = c.weight_decay.value_or(default_weight_decay(c.opt.name));
     namespace fs = std::filesystem;
     const bool main_process = !processes || processes->rank() == 0;
     data::DatasetConfig dc;
@@ -176,8 +178,12 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     const std::string epoch_len = c.train.steps_per_epoch > 0
                                       ? fmt::format(" of {} steps", c.train.steps_per_epoch)
                                       : "";
-    log_line(fmt::format("training: {} lr {:g}{}, batch {}, up to {} epochs{}, patience {}, clip {}", c.opt.name,
-                         c.opt.lr, schedule, c.train.batch, c.train.epochs, epoch_len, c.train.patience,
+    const std::string decay = c.opt.weight_decay > 0
+                                  ? fmt::format(" ({} weight decay {:g})", c.opt.name == "adamw" ? "decoupled" : "L2",
+                                                c.opt.weight_decay)
+                                  : std::string();
+    log_line(fmt::format("training: {}{} lr {:g}{}, batch {}, up to {} epochs{}, patience {}, clip {}", c.opt.name,
+                         decay, c.opt.lr, schedule, c.train.batch, c.train.epochs, epoch_len, c.train.patience,
                          c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off"));
 
     // What the checkpoints and metrics.json say about the data, taken before the series and window lists move
@@ -362,9 +368,13 @@ void register_train(CLI::App& app) {
     cmd->add_option("--lr-plateau-factor", c->train.lr_plateau_factor, "See --lr-plateau")->capture_default_str();
     cmd->add_flag("--lr-cosine", c->train.lr_cosine,
                   "Cosine decay of the learning rate at every step, from --lr to 0 at the end of the last epoch");
-    cmd->add_option("--optimizer", c->opt.name, "adam, sgd or rmsprop")->capture_default_str();
+    cmd->add_option("--optimizer", c->opt.name,
+                    "adam, adamw (Adam with decoupled weight decay, as torch.optim.AdamW), sgd or rmsprop")
+        ->capture_default_str();
     cmd->add_option("--momentum", c->opt.momentum, "SGD momentum")->capture_default_str();
-    cmd->add_option("--weight-decay", c->opt.weight_decay, "L2 weight decay")->capture_default_str();
+    cmd->add_option("--weight-decay", c->weight_decay,
+                    "Weight decay: L2 (added to the gradient) for adam, sgd and rmsprop; decoupled for adamw "
+                    "(default 0, adamw 0.01)")->check(CLI::NonNegativeNumber);
     cmd->add_option("--clip", c->train.clip, "Clip the global gradient norm (0 = off)")->capture_default_str();
     cmd->add_option("--patience", c->train.patience, "Early stopping: epochs without validation improvement (0 = off)")
         ->capture_default_str();

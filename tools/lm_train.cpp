@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -39,6 +40,7 @@ struct TrainFlags {
     int epochs = 30, batch = 32;
     long max_chunks = 0;
     float lr = 0.01f;
+    std::optional<float> weight_decay;  // default_weight_decay(optimizer) when not given
     double clip = 5.0, heldout = 0.1, lr_decay = 1.0;
     uint64_t seed = 0;
     int sample = 0;
@@ -94,6 +96,7 @@ void run(const TrainFlags& f) {
     OptimizerConfig oc;
     oc.name = f.optimizer;
     oc.lr = f.lr;
+    oc.weight_decay = f.weight_decay.value_or(default_weight_decay(f.optimizer));
     auto opt = make_optimizer(lm.model->params(), oc);
 
     LmTrainOptions o;
@@ -111,6 +114,8 @@ void run(const TrainFlags& f) {
     o.stop_requested = &StopOnSignal::requested;
     o.info = {{"text", f.text}, {"optimizer", f.optimizer}, {"lr", f.lr}, {"seed", f.seed}, {"batch", f.batch},
               {"clip", f.clip}, {"heldout", f.heldout}, {"lr_decay", f.lr_decay}, {"max_chunks", f.max_chunks}};
+    // Only when there is one, so a run without weight decay resumes from checkpoints written before the flag existed.
+    if (oc.weight_decay > 0) o.info["weight_decay"] = oc.weight_decay;
     LmTrainer trainer(lm, *opt, corpus.tokens, o);
 
     const bool window = settings.mode == LmMode::Window;
@@ -127,7 +132,11 @@ void run(const TrainFlags& f) {
         fmt::print("mode      stream: {} streams × chunks of {} steps; {} training / {} held-out tokens; {} chunks "
                    "per epoch\n", settings.streams, settings.bptt, trainer.train_tokens(), trainer.heldout_tokens(),
                    trainer.steps_per_epoch());
-    fmt::print("optimizer {} lr {:g}{}, clip {:g}; checkpoints in {}\n", f.optimizer, f.lr,
+    fmt::print("optimizer {}{} lr {:g}{}, clip {:g}; checkpoints in {}\n", f.optimizer,
+               oc.weight_decay > 0 ? fmt::format(" ({} weight decay {:g})", f.optimizer == "adamw" ? "decoupled" : "L2",
+                                                 oc.weight_decay)
+                                   : std::string(),
+               f.lr,
                f.lr_decay != 1 ? fmt::format(" × {:g} per epoch", f.lr_decay) : "", f.clip, f.out);
     std::fflush(stdout);
 
@@ -208,7 +217,12 @@ void register_lm_train(CLI::App& app) {
     cmd->add_option("--lr", f->lr, "Learning rate")->capture_default_str();
     cmd->add_option("--lr-decay", f->lr_decay, "Learning-rate factor applied after each epoch (1 = constant)")
         ->capture_default_str();
-    cmd->add_option("--optimizer", f->optimizer, "adam, rmsprop or sgd")->capture_default_str();
+    cmd->add_option("--optimizer", f->optimizer,
+                    "adam, adamw (Adam with decoupled weight decay, as torch.optim.AdamW), rmsprop or sgd")
+        ->capture_default_str();
+    cmd->add_option("--weight-decay", f->weight_decay,
+                    "Weight decay: L2 (added to the gradient) for adam, sgd and rmsprop; decoupled for adamw "
+                    "(default 0, adamw 0.01)")->check(CLI::NonNegativeNumber);
     cmd->add_option("--clip", f->clip, "Gradient-norm clip (0 = off)")->capture_default_str();
     cmd->add_option("--heldout", f->heldout, "Fraction of the text (its end) held out for evaluation")
         ->capture_default_str();

@@ -48,7 +48,7 @@ public:
 
     void sgd_step(size_t n, T* p, const T* g, T* m, T lr, T momentum, T weight_decay) override;
     void adam_step(size_t n, T* p, const T* g, T* m, T* v, T lr, T beta1, T beta2, T eps, long step,
-                   T weight_decay) override;
+                   T weight_decay, bool decoupled_weight_decay) override;
     void rmsprop_step(size_t n, T* p, const T* g, T* s, T lr, T alpha, T eps, T weight_decay) override;
 
     void gather_windows(const T* series, int F, const int64_t* starts, int B, int Tin, int in_step, int horizon,

@@ -4,6 +4,7 @@
 #include <limits>
 #include <memory>
 
+#include "kernels/adam_scalars.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/cpu_backend.h"
 #include "kernels/dropout_mask.h"
@@ -172,18 +173,16 @@ void CpuBackend<T>::sgd_step(size_t n, T* p, const T* g, T* m, T lr, T momentum,
 
 template <class T>
 void CpuBackend<T>::adam_step(size_t n, T* p, const T* g, T* m, T* v, T lr, T beta1, T beta2, T eps, long step,
-                              T weight_decay) {
+                              T weight_decay, bool decoupled_weight_decay) {
     FR_CHECK(step >= 1, "adam_step: step must be >= 1, got {}", step);
-    const T bc1 = T(1) - T(std::pow(double(beta1), double(step)));
-    const T bc2 = T(1) - T(std::pow(double(beta2), double(step)));
-    const T step_size = lr / bc1;
-    const T inv_sqrt_bc2 = T(1) / std::sqrt(bc2);
+    const AdamScalars<T> s = adam_scalars(lr, beta1, beta2, step, weight_decay, decoupled_weight_decay);
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (long i = 0; i < long(n); ++i) {
-        const T d = g[i] + weight_decay * p[i];
+        const T pi = p[i] * s.decay;  // exact when the decay is 1 (Adam)
+        const T d = g[i] + s.l2 * pi;
         m[i] = beta1 * m[i] + (T(1) - beta1) * d;
         v[i] = beta2 * v[i] + (T(1) - beta2) * d * d;
-        p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
+        p[i] = pi - s.step_size * m[i] / (std::sqrt(v[i]) * s.inv_sqrt_bc2 + eps);
     }
 }
 

@@ -28,14 +28,16 @@ FR_HD void sgd(size_t i, float* p, const float* g, float* m, float lr, float mom
 }
 
 // step_size and inv_sqrt_bc2 carry the bias corrections (computed once on the host, see dense_kernels.h).
+// decay and wd: kernels/adam_scalars.h (AdamW shrinks the weights by decay, Adam adds wd·p to the gradient).
 FR_HD void adam(size_t i, float* p, const float* g, float* m, float* v, float beta1, float beta2, float eps,
-                float step_size, float inv_sqrt_bc2, float wd) {
-    const float d = g[i] + wd * p[i];
+                float step_size, float inv_sqrt_bc2, float decay, float wd) {
+    const float pi = p[i] * decay;
+    const float d = g[i] + wd * pi;
     const float mi = beta1 * m[i] + (1.f - beta1) * d;
     const float vi = beta2 * v[i] + (1.f - beta2) * d * d;
     m[i] = mi;
     v[i] = vi;
-    p[i] -= step_size * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
+    p[i] = pi - step_size * mi / (sqrtf(vi) * inv_sqrt_bc2 + eps);
 }
 
 FR_HD void rmsprop(size_t i, float* p, const float* g, float* s, float lr, float alpha, float eps, float wd) {

@@ -196,8 +196,8 @@ __global__ void sgd_kernel(size_t n, float* p, const float* g, float* m, float l
 }
 
 __global__ void adam_kernel(size_t n, float* p, const float* g, float* m, float* v, float beta1, float beta2,
-                            float eps, float step_size, float inv_sqrt_bc2, float wd) {
-    FR_GRID_STRIDE(i, n) element::adam(i, p, g, m, v, beta1, beta2, eps, step_size, inv_sqrt_bc2, wd);
+                            float eps, float step_size, float inv_sqrt_bc2, float decay, float wd) {
+    FR_GRID_STRIDE(i, n) element::adam(i, p, g, m, v, beta1, beta2, eps, step_size, inv_sqrt_bc2, decay, wd);
 }
 
 __global__ void rmsprop_kernel(size_t n, float* p, const float* g, float* s, float lr, float alpha, float eps,
@@ -326,10 +326,10 @@ void sgd_step(size_t n, float* p, const float* g, float* m, float lr, float mome
 }
 
 void adam_step(size_t n, float* p, const float* g, float* m, float* v, float beta1, float beta2, float eps,
-               float step_size, float inv_sqrt_bc2, float weight_decay, cudaStream_t stream) {
+               float step_size, float inv_sqrt_bc2, float decay, float weight_decay, cudaStream_t stream) {
     if (n == 0) return;
     adam_kernel<<<blocks_for(n), kBlock, 0, stream>>>(n, p, g, m, v, beta1, beta2, eps, step_size, inv_sqrt_bc2,
-                                                      weight_decay);
+                                                      decay, weight_decay);
     FR_CUDA_LAUNCH_CHECK();
 }
 

@@ -63,10 +63,10 @@ void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* tar
 
 void sgd_step(size_t n, float* p, const float* g, float* m, float lr, float momentum, float weight_decay,
               cudaStream_t stream);
-// step_size = lr / (1 - β1^t), inv_sqrt_bc2 = 1 / √(1 - β2^t), computed by the caller (in float, as the CPU
-// backend does, so both round alike).
+// step_size, inv_sqrt_bc2, decay (the weights' factor first: AdamW) and weight_decay (added to the gradient: Adam's
+// L2) from kernels/adam_scalars.h, computed by the caller as the CPU backend does, so both round alike.
 void adam_step(size_t n, float* p, const float* g, float* m, float* v, float beta1, float beta2, float eps,
-               float step_size, float inv_sqrt_bc2, float weight_decay, cudaStream_t stream);
+               float step_size, float inv_sqrt_bc2, float decay, float weight_decay, cudaStream_t stream);
 void rmsprop_step(size_t n, float* p, const float* g, float* s, float lr, float alpha, float eps,
                   float weight_decay, cudaStream_t stream);
 

@@ -469,9 +469,9 @@ void sgd_step(size_t n, float* p, const float* g, float* m, float lr, float mome
     FR_EMULATED_LAUNCH(run_elements(n, [&](size_t i) { element::sgd(i, p, g, m, lr, momentum, weight_decay); }));
 }
 void adam_step(size_t n, float* p, const float* g, float* m, float* v, float beta1, float beta2, float eps,
-               float step_size, float inv_sqrt_bc2, float weight_decay, cudaStream_t) {
+               float step_size, float inv_sqrt_bc2, float decay, float weight_decay, cudaStream_t) {
     FR_EMULATED_LAUNCH(run_elements(n, [&](size_t i) {
-        element::adam(i, p, g, m, v, beta1, beta2, eps, step_size, inv_sqrt_bc2, weight_decay);
+        element::adam(i, p, g, m, v, beta1, beta2, eps, step_size, inv_sqrt_bc2, decay, weight_decay);
     }));
 }
 void rmsprop_step(size_t n, float* p, const float* g, float* s, float lr, float alpha, float eps, float weight_decay,
