@@ -351,24 +351,18 @@ TEST(GpuDense, Optimizers) {
             [&](float* p, const float* gd, float* m, float*, int) { be.gpu->sgd_step(n, p, gd, m, 0.1f, momentum, 1e-3f); },
             false);
     }
-    check(
-        "adam",
-        [&](float* p, float* m, float* v, int k) {
-            be.cpu->adam_step(n, p, g.data(), m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, 1e-2f, false);
-        },
-        [&](float* p, const float* gd, float* m, float* v, int k) {
-            be.gpu->adam_step(n, p, gd, m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, 1e-2f, false);
-        },
-        true);
-    check(
-        "adamw",
-        [&](float* p, float* m, float* v, int k) {
-            be.cpu->adam_step(n, p, g.data(), m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, 5e-2f, true);
-        },
-        [&](float* p, const float* gd, float* m, float* v, int k) {
-            be.gpu->adam_step(n, p, gd, m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, 5e-2f, true);
-        },
-        true);
+    for (bool decoupled : {false, true}) {  // adam's L2 decay, adamw's decoupled one
+        const float wd = decoupled ? 5e-2f : 1e-2f;
+        check(
+            decoupled ? "adamw" : "adam",
+            [&](float* p, float* m, float* v, int k) {
+                be.cpu->adam_step(n, p, g.data(), m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, wd, decoupled);
+            },
+            [&](float* p, const float* gd, float* m, float* v, int k) {
+                be.gpu->adam_step(n, p, gd, m, v, 1e-3f, 0.9f, 0.999f, 1e-8f, k, wd, decoupled);
+            },
+            true);
+    }
     check(
         "rmsprop",  // its state is a mean of squares: v0's non-negative values (m0's negative ones give √ of < 0)
         [&](float* p, float*, float* v, int) { be.cpu->rmsprop_step(n, p, g.data(), v, 1e-2f, 0.99f, 1e-8f, 0.f); },

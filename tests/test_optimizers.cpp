@@ -21,6 +21,12 @@ struct Fixture {
     }
     void set_grad(std::vector<float> g) { be->copy_from_host(params.grads(), g.data(), g.size() * sizeof(float)); }
     std::vector<float> values() { return params.values_to_host(); }
+    // One step of `opt` with gradient g; the values after it.
+    std::vector<float> step(Optimizer& opt, std::vector<float> g) {
+        set_grad(std::move(g));
+        opt.step(params);
+        return values();
+    }
 };
 
 TEST(Optimizers, SgdWithMomentumMatchesHandComputedSteps) {
@@ -72,15 +78,11 @@ TEST(Optimizers, AdamwDecaysTheWeightsApartFromTheGradient) {
     OptimizerConfig c;
     c.name = "adamw"; c.lr = 0.01f; c.weight_decay = 0.5f;
     auto opt = make_optimizer(f.params, c);
-    f.set_grad({0.0f, 0.0f});
-    opt->step(f.params);
-    auto v = f.values();
+    auto v = f.step(*opt, {0.0f, 0.0f});
     const float decay = float(1.0 - 0.01 * 0.5);
     EXPECT_EQ(v[0], 1.0f * decay);
     EXPECT_EQ(v[1], -2.0f * decay);
-    f.set_grad({0.5f, -3.0f});
-    opt->step(f.params);  // step 2: m = 0.1 g, s = 0.001 g², bias-corrected with t = 2
-    const auto w = f.values();
+    const auto w = f.step(*opt, {0.5f, -3.0f});  // step 2: m = 0.1 g, s = 0.001 g², bias-corrected with t = 2
     const double g[2] = {0.5, -3.0};
     for (int i = 0; i < 2; ++i) {
         const double p = double(v[i]) * (1 - 0.01 * 0.5);
@@ -92,9 +94,7 @@ TEST(Optimizers, AdamwDecaysTheWeightsApartFromTheGradient) {
     Fixture a;
     c.name = "adam";
     auto adam = make_optimizer(a.params, c);
-    a.set_grad({0.0f, 0.0f});
-    adam->step(a.params);
-    v = a.values();
+    v = a.step(*adam, {0.0f, 0.0f});
     EXPECT_NEAR(v[0], 1.0f - 0.01f, 1e-6);
     EXPECT_NEAR(v[1], -2.0f + 0.01f, 1e-6);
     EXPECT_FLOAT_EQ(default_weight_decay("adamw"), 0.01f);
@@ -119,9 +119,7 @@ TEST(Optimizers, WeightDecayIsAddedToTheGradient) {
     OptimizerConfig c;
     c.name = "sgd"; c.lr = 0.5f; c.weight_decay = 0.1f;
     auto opt = make_optimizer(f.params, c);
-    f.set_grad({0.0f, 0.0f});
-    opt->step(f.params);
-    auto v = f.values();
+    const auto v = f.step(*opt, {0.0f, 0.0f});
     EXPECT_FLOAT_EQ(v[0], 1.0f - 0.5f * 0.1f * 1.0f);
     EXPECT_FLOAT_EQ(v[1], -2.0f + 0.5f * 0.1f * 2.0f);
 }
