@@ -65,6 +65,7 @@ struct Folds {
     Forecaster* model = nullptr;
     bool last = false;
     bool same_time_of_day = false;
+    ForecastSink sink;
 };
 
 ForecastEvaluation evaluate_pass(Backend<float>& be, const ForecastDataset& data, const data::WindowStarts& starts,
@@ -112,7 +113,9 @@ ForecastEvaluation evaluate_pass(Backend<float>& be, const ForecastDataset& data
     auto fold = [&](const InFlight& f) {
         const float* thr = thresholds_of(data, f.starts, thresholds);  // host work, while the device runs on
         const auto* truth = static_cast<const float*>(be.wait_download(f.truth));
-        if (folds.model) e.model->add(static_cast<const float*>(be.wait_download(f.forecast)), truth, f.B, thr);
+        const auto* forecast = folds.model ? static_cast<const float*>(be.wait_download(f.forecast)) : nullptr;
+        if (folds.model) e.model->add(forecast, truth, f.B, thr);
+        if (folds.sink) folds.sink(f.starts, forecast, truth);
         if (!baselines) return;
         const auto* inputs = static_cast<const float*>(be.wait_download(f.inputs));
         if (folds.last) {
@@ -142,22 +145,23 @@ ForecastEvaluation evaluate_pass(Backend<float>& be, const ForecastDataset& data
 }  // namespace
 
 ForecastEvaluation evaluate_with_baselines(Forecaster* model, Backend<float>& be, const ForecastDataset& data,
-                                           const data::WindowStarts& starts, int batch, const EvalProgress& progress) {
+                                           const data::WindowStarts& starts, int batch, const EvalProgress& progress,
+                                           const ForecastSink& sink) {
     const bool daily = !same_time_of_day_sources(data.window, data.rows_per_day).empty();
-    return evaluate_pass(be, data, starts, batch, progress, Folds{model, true, daily});
+    return evaluate_pass(be, data, starts, batch, progress, Folds{model, true, daily, sink});
 }
 
 ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const data::WindowStarts& starts,
                                     int batch, const EvalProgress& progress) {
-    return *evaluate_pass(model.backend(), data, starts, batch, progress, Folds{&model, false, false}).model;
+    return *evaluate_pass(model.backend(), data, starts, batch, progress, Folds{&model, false, false, {}}).model;
 }
 
 ForecastMetrics evaluate_persistence(Backend<float>& be, const ForecastDataset& data,
                                      const data::WindowStarts& starts, int batch, const EvalProgress& progress,
                                      Persistence kind) {
     if (kind == Persistence::Last)
-        return evaluate_pass(be, data, starts, batch, progress, Folds{nullptr, true, false}).persistence;
-    return *evaluate_pass(be, data, starts, batch, progress, Folds{nullptr, false, true}).same_time_of_day;
+        return evaluate_pass(be, data, starts, batch, progress, Folds{nullptr, true, false, {}}).persistence;
+    return *evaluate_pass(be, data, starts, batch, progress, Folds{nullptr, false, true, {}}).same_time_of_day;
 }
 
 }  // namespace fusedrnn

@@ -36,6 +36,10 @@ enum class Persistence { Last, SameTimeOfDay };
 // such input step (input shorter than a day, or a step that skips that row).
 std::vector<int> same_time_of_day_sources(const data::WindowSpec& window, int64_t rows_per_day);
 
+// Given every evaluated batch after its fold, in window order: the windows' start rows, and the model's forecasts
+// (null when no model was evaluated) and the targets, [B, horizon·K] normalized. (eval --forecasts writes them out.)
+using ForecastSink = std::function<void(const std::vector<int64_t>& starts, const float* forecast, const float* truth)>;
+
 struct ForecastEvaluation {
     std::optional<ForecastMetrics> model;             // when a model was evaluated
     ForecastMetrics persistence;                      // Persistence::Last
@@ -46,7 +50,7 @@ struct ForecastEvaluation {
 // both persistence baselines'. The model runs on its own backend, which must be the dataset's.
 ForecastEvaluation evaluate_with_baselines(Forecaster* model, Backend<float>& backend, const ForecastDataset& data,
                                            const data::WindowStarts& starts, int batch,
-                                           const EvalProgress& progress = {});
+                                           const EvalProgress& progress = {}, const ForecastSink& sink = {});
 
 // The model's metrics alone, and one baseline's alone (the same pass, folding less).
 ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const data::WindowStarts& starts,

@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 #include <stdexcept>
@@ -23,6 +24,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/data/time.h"
 #include "tests/cli_support.h"
 #include "tests/test_support.h"
 
@@ -469,6 +471,77 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
         EXPECT_NE(wrong.output.find("read as weather5k, the format the checkpoint was trained on; give --format auto"),
                   std::string::npos) << command << ": " << wrong.output;
     }
+}
+
+// eval --forecasts: a row per window and lead time, forecast and observed in original units. The observed values are
+// the station files' own, the lead times' clock follows the issue time, and the normalized MSE over the file is the
+// report's.
+TEST(Cli, EvalWritesForecastsNextToObservations) {
+    const std::string dir = testing::temp_dir(), stations = dir + "/stations";
+    ASSERT_EQ(run_cli({"data", "synth", "--stations", "2", "--years", "3", "--start-year", "2021", "--out", stations})
+                  .status, 0);
+    const std::string out = dir + "/run";
+    ASSERT_EQ(run_cli({"train", "--data", stations, "--split", "years:2021,2022,2023", "--hidden", "4", "--input-len",
+                       "12", "--horizon", "3", "--batch", "32", "--max-batches", "2", "--epochs", "1",
+                       "--eval-windows", "100", "--backend", "cpu", "--out", out}).status, 0);
+    const std::string csv_path = dir + "/forecasts.csv", json_path = dir + "/eval.json";
+    const CliResult e = run_cli({"eval", "--checkpoint", out + "/best.safetensors", "--max-windows", "40", "--backend",
+                                 "cpu", "--forecasts", csv_path, "--json", json_path});
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_NE(e.output.find("(120 rows: 40 windows x 3 lead times"), std::string::npos) << e.output;
+
+    // Each station file's values by time: "SYN00000" -> "2023-01-03 00:00:00" -> the five values.
+    std::map<std::string, std::map<std::string, std::vector<double>>> observed;
+    auto split = [](const std::string& line) {
+        std::vector<std::string> f;
+        std::stringstream ss(line);
+        for (std::string c; std::getline(ss, c, ',');) f.push_back(c);
+        return f;
+    };
+    for (const char* id : {"SYN00000", "SYN00001"}) {
+        std::ifstream in(stations + "/" + id + ".csv");
+        std::string line;
+        std::getline(in, line);
+        ASSERT_EQ(line, "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP");
+        while (std::getline(in, line)) {
+            const auto f = split(line);
+            std::vector<double> v;
+            for (size_t i = 1; i < f.size(); ++i) v.push_back(f[i].empty() ? NAN : std::stod(f[i]));
+            observed[id][f[0]] = v;
+        }
+    }
+    const auto metrics = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
+    const auto stds = metrics.at("dataset").at("stats").at("std").get<std::vector<double>>();
+    std::ifstream in(csv_path);
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "station,issued_at,lead,time,TMP,DEW,WND_ANGLE,WND_RATE,SLP,TMP_observed,DEW_observed,"
+                    "WND_ANGLE_observed,WND_RATE_observed,SLP_observed");
+    double squares = 0;
+    size_t rows = 0, values = 0;
+    while (std::getline(in, line)) {
+        const auto f = split(line);
+        ASSERT_EQ(f.size(), 14u) << line;
+        ++rows;
+        int64_t issued = 0, at = 0;
+        std::string why;
+        ASSERT_TRUE(data::parse_time(f[1], "%Y-%m-%d %H:%M:%S", issued, why)) << why;
+        ASSERT_TRUE(data::parse_time(f[3], "%Y-%m-%d %H:%M:%S", at, why)) << why;
+        EXPECT_EQ(at - issued, std::stol(f[2]) * 3600) << line;
+        EXPECT_GE(at, data::year_start(2023)) << line;  // test windows: 2023
+        const auto it = observed[f[0]].find(f[3]);
+        ASSERT_NE(it, observed[f[0]].end()) << line;
+        for (int k = 0; k < 5; ++k) {
+            EXPECT_NEAR(std::stod(f[size_t(9 + k)]), it->second[size_t(k)], 1e-3) << line;
+            const double d = (std::stod(f[size_t(4 + k)]) - std::stod(f[size_t(9 + k)])) / stds[size_t(k)];
+            squares += d * d;
+            ++values;
+        }
+    }
+    EXPECT_EQ(rows, 120u);
+    const double mse = nlohmann::json::parse(testing::read_file_bytes(json_path)).at("model").at("mse").get<double>();
+    EXPECT_NEAR(squares / double(values), mse, 1e-3 * mse);  // the CSV's 3 decimals aside
+    EXPECT_FALSE(fs::exists(csv_path + ".tmp"));
 }
 
 // A CSV of a layout no preset knows, described by --csv-* flags: semicolons, a 30-minute grid, a time

@@ -11,6 +11,7 @@
 #include "models/forecast_trainer.h"
 #include "tools/commands.h"
 #include "tools/forecast_checkpoint.h"
+#include "tools/forecast_csv.h"
 #include "tools/forecast_report.h"
 #include "tools/progress.h"
 
@@ -18,7 +19,7 @@ namespace fusedrnn::tools {
 
 void register_eval(CLI::App& app) {
     struct Opts {
-        std::string checkpoint, split = "test", backend = "auto", json, time_split;
+        std::string checkpoint, split = "test", backend = "auto", json, time_split, forecasts;
         DataOptions data;
         int batch = 4096;
         long max_windows = 0;
@@ -39,6 +40,9 @@ void register_eval(CLI::App& app) {
     cmd->add_option("--max-windows", o->max_windows, "Evaluate on at most N windows, evenly spaced (0 = all)")
         ->capture_default_str()->check(CLI::NonNegativeNumber);
     cmd->add_option("--json", o->json, "Also write the report as JSON to this file");
+    cmd->add_option("--forecasts", o->forecasts,
+                    "Also write every evaluated window's forecast next to the observed values, in original units, to "
+                    "this CSV (a row per window and lead time: --max-windows keeps it small)");
     cmd->callback([o, cmd] {
         FR_CHECK(o->split != "all" || o->time_split.empty(),
                  "--on all evaluates every window whatever its time: it takes no --split");
@@ -66,14 +70,35 @@ void register_eval(CLI::App& app) {
                      ? "; that is the checkpoint's split: give --split to evaluate other times, or --on all"
                      : "");
         const std::string label = o->split == "all" ? "all" : on;
+        // ds lent its series and window lists to dev; its stations, statistics and window stay.
+        std::unique_ptr<ForecastCsv> csv;
+        ForecastSink sink;
+        if (!o->forecasts.empty()) {
+            csv = std::make_unique<ForecastCsv>(o->forecasts, ds.target_names, ds.target_cols, ds.stats, ds.window,
+                                                ds.data.step, /*with_observed*/ true);
+            const size_t per_window = size_t(ds.window.horizon) * ds.target_cols.size();
+            sink = [&, per_window](const std::vector<int64_t>& rows, const float* forecast, const float* truth) {
+                for (size_t b = 0; b < rows.size(); ++b) {
+                    const data::StationInfo& st = ds.data.stations[size_t(ds.data.station_of_row(rows[b]))];
+                    const int64_t issued = rows[b] + int64_t(ds.window.input_len - 1) * ds.window.in_step;
+                    csv->add(st.id, st.start + (issued - st.row_begin) * ds.data.step, forecast + b * per_window,
+                             truth + b * per_window);
+                }
+            };
+        }
         const ForecastEvaluation e = evaluate_with_baselines(f.model.get(), *backend, dev, starts, o->batch,
-                                                             CountProgress(label + ", model and baselines"));
+                                                             CountProgress(label + ", model and baselines"), sink);
         log_line(o->split == "all" ? fmt::format("evaluated on {} of all {} windows", e.model->windows(),
                                                  dev.starts[which].size())
                                    : fmt::format("evaluated on {} of the {} {} windows", e.model->windows(),
                                                  dev.starts[which].size(), label));
         print_forecast_report(label, e);
         if (!o->json.empty()) write_json_file(o->json, forecast_report_json(e));
+        if (csv) {
+            csv->commit();
+            log_line(fmt::format("wrote {} ({} rows: {} windows x {} lead times, forecast and observed in original "
+                                 "units)", o->forecasts, csv->rows(), e.model->windows(), ds.window.horizon));
+        }
     });
 }
 

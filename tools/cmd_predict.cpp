@@ -11,9 +11,8 @@
 
 #include <fmt/format.h>
 
-#include "core/data/time.h"
-#include "tools/atomic_write.h"
 #include "tools/commands.h"
+#include "tools/forecast_csv.h"
 #include "tools/forecast_checkpoint.h"
 #include "tools/progress.h"
 
@@ -95,23 +94,12 @@ void register_predict(CLI::App& app) {
         }
         const auto pred = backend->to_host(f.model->forward(backend->from_host(x, {w.input_len, B, F}), false));
 
-        std::string csv = "station,issued_at,lead,time";
-        for (const auto& t : f.dataset.targets) csv += "," + t;
-        csv += "\n";
+        ForecastCsv csv(o->out, f.dataset.targets, target_cols, f.stats, w, set.step, /*with_observed*/ false);
         for (int b = 0; b < B; ++b) {
             const auto& st = set.stations[size_t(chosen[size_t(b)])];
-            const int64_t issued = st.start + ends[size_t(b)] * set.step;
-            for (int h = 0; h < w.horizon; ++h) {
-                const int64_t lead = int64_t(w.out_offset) + int64_t(h) * w.out_step;
-                csv += fmt::format("{},{},{},{}", st.id, data::format_time(issued), lead,
-                                   data::format_time(issued + lead * set.step));
-                for (int k = 0; k < K; ++k)
-                    csv += fmt::format(",{:.3f}", f.stats.denormalize(target_cols[size_t(k)],
-                                                                      pred[(size_t(b) * w.horizon + h) * K + k]));
-                csv += "\n";
-            }
+            csv.add(st.id, st.start + ends[size_t(b)] * set.step, pred.data() + size_t(b) * w.horizon * K);
         }
-        write_file_atomically(o->out, csv);
+        csv.commit();
         fmt::print("wrote {} ({} stations x {} lead times)\n", o->out, B, w.horizon);
     });
 }

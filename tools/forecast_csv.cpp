@@ -1,0 +1,41 @@
+#include "tools/forecast_csv.h"
+
+#include <fmt/format.h>
+
+#include "core/data/time.h"
+#include "core/error.h"
+
+namespace fusedrnn::tools {
+
+ForecastCsv::ForecastCsv(const std::string& path, std::vector<std::string> targets, std::vector<int32_t> target_cols,
+                         const data::NormStats& stats, const data::WindowSpec& window, int64_t step, bool with_observed)
+    : file_(path), cols_(std::move(target_cols)), stats_(stats), window_(window), step_(step),
+      observed_(with_observed) {
+    FR_CHECK(targets.size() == cols_.size(), "forecast CSV: {} target names for {} columns", targets.size(),
+             cols_.size());
+    std::string header = "station,issued_at,lead,time";
+    for (const auto& t : targets) header += "," + t;
+    if (observed_)
+        for (const auto& t : targets) header += "," + t + "_observed";
+    file_.stream() << header << '\n';
+}
+
+void ForecastCsv::add(const std::string& station, int64_t issued_at, const float* forecast, const float* observed) {
+    FR_CHECK(!observed_ || observed, "forecast CSV: the observed values are missing");
+    const size_t K = cols_.size();
+    for (int h = 0; h < window_.horizon; ++h) {
+        const int64_t lead = int64_t(window_.out_offset) + int64_t(h) * window_.out_step;
+        line_ = fmt::format("{},{},{},{}", station, data::format_time(issued_at), lead,
+                            data::format_time(issued_at + lead * step_));
+        for (size_t k = 0; k < K; ++k)
+            line_ += fmt::format(",{:.3f}", stats_.denormalize(cols_[k], forecast[size_t(h) * K + k]));
+        if (observed_)
+            for (size_t k = 0; k < K; ++k)
+                line_ += fmt::format(",{:.3f}", stats_.denormalize(cols_[k], observed[size_t(h) * K + k]));
+        line_ += '\n';
+        file_.stream() << line_;
+        ++rows_;
+    }
+}
+
+}  // namespace fusedrnn::tools

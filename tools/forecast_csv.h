@@ -1,0 +1,42 @@
+// The forecast CSV of `predict` and `eval --forecasts`: one row per issued forecast and lead time, in original
+// units,
+//   station,issued_at,lead,time,<target>...[,<target>_observed...]
+// issued_at is the time of the window's last input row, lead the rows ahead of it, time = issued_at + lead rows.
+// Written through a temp file and renamed at the end (tools/atomic_write.h), row by row, so eval can write
+// millions of rows without holding them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/data/norm_stats.h"
+#include "core/data/windows.h"
+#include "tools/atomic_write.h"
+
+namespace fusedrnn::tools {
+
+class ForecastCsv {
+public:
+    // targets: the predicted variables' names; target_cols: their columns in `stats`; with_observed adds the
+    // observed value of each target beside the forecasts.
+    ForecastCsv(const std::string& path, std::vector<std::string> targets, std::vector<int32_t> target_cols,
+                const data::NormStats& stats, const data::WindowSpec& window, int64_t step, bool with_observed);
+
+    // One window's rows: forecast and observed (null unless with_observed) are [horizon·K] normalized, lead-major.
+    void add(const std::string& station, int64_t issued_at, const float* forecast, const float* observed = nullptr);
+    size_t rows() const { return rows_; }
+    void commit() { file_.commit(); }  // renames the finished file into place
+
+private:
+    AtomicFile file_;
+    std::vector<int32_t> cols_;
+    data::NormStats stats_;
+    data::WindowSpec window_;
+    int64_t step_;
+    bool observed_;
+    size_t rows_ = 0;
+    std::string line_;
+};
+
+}  // namespace fusedrnn::tools
