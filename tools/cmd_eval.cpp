@@ -72,20 +72,10 @@ void register_eval(CLI::App& app) {
         const std::string label = o->split == "all" ? "all" : on;
         // ds lent its series and window lists to dev; its stations, statistics and window stay.
         std::unique_ptr<ForecastCsv> csv;
-        ForecastSink sink;
-        if (!o->forecasts.empty()) {
+        if (!o->forecasts.empty())
             csv = std::make_unique<ForecastCsv>(o->forecasts, ds.target_names, ds.target_cols, ds.stats, ds.window,
                                                 ds.data.step, /*with_observed*/ true);
-            const size_t per_window = size_t(ds.window.horizon) * ds.target_cols.size();
-            sink = [&, per_window](const std::vector<int64_t>& rows, const float* forecast, const float* truth) {
-                for (size_t b = 0; b < rows.size(); ++b) {
-                    const data::StationInfo& st = ds.data.stations[size_t(ds.data.station_of_row(rows[b]))];
-                    const int64_t issued = rows[b] + int64_t(ds.window.input_len - 1) * ds.window.in_step;
-                    csv->add(st.id, st.start + (issued - st.row_begin) * ds.data.step, forecast + b * per_window,
-                             truth + b * per_window);
-                }
-            };
-        }
+        const ForecastSink sink = csv ? forecast_csv_sink(*csv, ds) : ForecastSink();
         const ForecastEvaluation e = evaluate_with_baselines(f.model.get(), *backend, dev, starts, o->batch,
                                                              CountProgress(label + ", model and baselines"), sink);
         log_line(o->split == "all" ? fmt::format("evaluated on {} of all {} windows", e.model->windows(),

@@ -10,8 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "core/data/dataset.h"
 #include "core/data/norm_stats.h"
 #include "core/data/windows.h"
+#include "models/forecast_evaluation.h"
 #include "tools/atomic_write.h"
 
 namespace fusedrnn::tools {
@@ -38,5 +40,9 @@ private:
     size_t rows_ = 0;
     std::string line_;
 };
+
+// An evaluation sink (models/forecast_evaluation.h) that adds every window of `ds` it is given to `csv`, forecast and
+// observed, named by its station and issue time. ds may have lent its series and window lists to the device.
+ForecastSink forecast_csv_sink(ForecastCsv& csv, const data::WindowedDataset& ds);
 
 }  // namespace fusedrnn::tools
