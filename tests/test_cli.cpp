@@ -46,8 +46,13 @@ TEST(Cli, TrainEvalPredictResume) {
     // Horizon 4: every lead time listed, first and last included.
     EXPECT_NE(t.output.find("by lead time, steps ahead (persistence) | +1 "), std::string::npos) << t.output;
     EXPECT_NE(t.output.find(" | +4 "), std::string::npos) << t.output;
-    for (const char* f : {"best.safetensors", "last.safetensors", "metrics.json", "log.csv", "loss.svg"})
+    for (const char* f : {"best.safetensors", "last.safetensors", "metrics.json", "log.csv", "loss.svg", "forecast.svg"})
         EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+    // The forecast plot: observed, and the forecasts at the first and last lead time of the horizon (4 h).
+    const std::string plot = testing::read_file_bytes(out + "/forecast.svg");
+    for (const char* label : {"observed", "forecast +1 h", "forecast +4 h", "TMP at SYN"})
+        EXPECT_NE(plot.find(label), std::string::npos) << label;
+    EXPECT_EQ(plot.rfind("<svg", 0), 0u);
 
     const auto metrics = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
     EXPECT_EQ(metrics.at("epochs").get<int>(), 2);

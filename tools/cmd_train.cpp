@@ -22,6 +22,7 @@
 #include "models/forecast_trainer.h"
 #include "tools/atomic_write.h"
 #include "tools/commands.h"
+#include "tools/forecast_plot.h"
 #include "tools/forecast_report.h"
 #include "tools/interrupt.h"
 #include "tools/mpi_world.h"
@@ -187,12 +188,13 @@ void train(TrainCmd& c, ProcessGroup* processes) {
                          c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off"));
 
     // What the checkpoints and metrics.json say about the data, taken before the series and window lists move
-    // to the device (ds is not used after the move).
+    // to the device (after the move ds keeps only its metadata: stations, statistics, window).
     const nlohmann::json dataset_meta = ds.meta_json(), data_report = ds.report.to_json();
     // Every rank holds the whole dataset on its own device (its slice of each batch is gathered there).
     std::vector<ForecastDataset> replica_data;
     for (const auto& b : replica_backends) replica_data.push_back(ForecastDataset::training_replica(*b, ds));
     ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));
+    const PlotWindows plot_windows = main_process ? choose_plot_windows(dev, ds) : PlotWindows();  // before thinning
     if (c.eval_windows > 0) {
         const size_t val = dev.starts[1].size(), test = dev.starts[2].size();
         dev.limit_evaluation(size_t(c.eval_windows));
@@ -300,7 +302,9 @@ void train(TrainCmd& c, ProcessGroup* processes) {
                                                  {"processes", trainer.processes()},
                                                  {"gradient_sum", trainer.gradient_sum_name()}}}};
     write_json_file((out / "metrics.json").string(), metrics);
-    fmt::print("\nwrote {}/{{best,last}}.safetensors, metrics.json, log.csv, loss.svg\n", c.train.out_dir);
+    write_forecast_plot((out / "forecast.svg").string(), plot_windows, model, dev, ds);
+    fmt::print("\nwrote {}/{{best,last}}.safetensors, metrics.json, log.csv, loss.svg{}\n", c.train.out_dir,
+               plot_windows.starts.empty() ? "" : ", forecast.svg");
 }
 
 void run(TrainCmd& c) {

@@ -86,8 +86,9 @@ void write_line_chart(const std::string& path, const std::string& title, const s
         std::string pts;
         for (size_t i = 0; i < s.x.size(); ++i)
             if (std::isfinite(s.y[i])) pts += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.y[i]));
-        svg += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"2\" points=\"{}\"/>\n", s.color, pts);
-        for (size_t i = 0; i < s.x.size(); ++i)
+        svg += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" points=\"{}\"/>\n", s.color,
+                           s.markers ? 2 : 1.5, pts);
+        for (size_t i = 0; i < s.x.size() && s.markers; ++i)
             if (std::isfinite(s.y[i]))
                 svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.5\" fill=\"{}\"/>", px(s.x[i]),
                                    py(s.y[i]), s.color);

@@ -1,4 +1,4 @@
-// A small SVG line-chart writer for loss curves (no plotting dependency needed for one chart).
+// A small SVG line-chart writer for loss curves and forecast plots (no plotting dependency needed for a chart).
 #pragma once
 
 #include <string>
@@ -10,6 +10,7 @@ struct Series {
     std::string label;
     std::vector<double> x, y;
     std::string color;  // CSS colour
+    bool markers = true;  // a dot at every point (off for dense series: hundreds of points)
 };
 
 // Writes an SVG line chart (axes with ticks, legend) to `path` atomically. Throws Error on failure.

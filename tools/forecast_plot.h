@@ -1,0 +1,32 @@
+// forecast.svg: a forecaster at work, as the course pictures it. At one station, over up to two weeks of consecutive
+// test windows, the observed first target and the model's forecasts of it at the first and the last lead time, each
+// plotted at the time it is for (original units). The further lead lags and smooths: the picture of skill fading
+// with lead time that the report's per-lead MSE gives in numbers.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/data/dataset.h"
+#include "models/forecast_dataset.h"
+#include "models/model.h"
+
+namespace fusedrnn::tools {
+
+struct PlotWindows {
+    std::string station;          // id (name)
+    std::vector<int64_t> starts;  // consecutive windows of that station (start rows)
+};
+
+// The first run of consecutive test windows (one station, no gap) that spans `days` days, or the longest run when
+// none does; empty without test windows. Call before limit_evaluation thins the test windows. ds: the dataset
+// `data` was made from (its stations; its series may have moved to the device).
+PlotWindows choose_plot_windows(const ForecastDataset& data, const data::WindowedDataset& ds, int days = 14);
+
+// Forecasts those windows with `model` (on the dataset's backend) and writes the chart to `path`.
+void write_forecast_plot(const std::string& path, const PlotWindows& windows, Forecaster& model,
+                         const ForecastDataset& data, const data::WindowedDataset& ds);
+
+}  // namespace fusedrnn::tools
