@@ -1,8 +1,8 @@
 # CTest's install.PackageBuildsTheExample: `cmake --install` of this build into a scratch prefix, then the API
 # example (examples/) configured as a project of its own that finds the package with find_package(fusedrnn),
 # built, and run. Fails naming the step that failed. Arguments (-D): BUILD_DIR, SOURCE_DIR, WORK_DIR, GENERATOR,
-# BUILD_TYPE.
-foreach(var BUILD_DIR SOURCE_DIR WORK_DIR GENERATOR)
+# BUILD_TYPE, CXX_COMPILER (the build's: a static library links with the OpenMP runtime of the compiler that built it).
+foreach(var BUILD_DIR SOURCE_DIR WORK_DIR GENERATOR CXX_COMPILER)
   if(NOT DEFINED ${var})
     message(FATAL_ERROR "install_consumer.cmake: -D${var}=... is required")
   endif()
@@ -34,7 +34,7 @@ endif()
 
 step("configure the example against the package"
      ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples -B ${WORK_DIR}/build -G ${GENERATOR}
-     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
+     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=${BUILD_TYPE} -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
 step("build the example" ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 step("run the example" ${WORK_DIR}/build/forecast_api ${WORK_DIR}/model.safetensors)
 message(STATUS "${step_output}")
