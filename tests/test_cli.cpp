@@ -491,8 +491,14 @@ TEST(Cli, EvalWritesForecastsNextToObservations) {
                        "--eval-windows", "100", "--backend", "cpu", "--out", out}).status, 0);
     const std::string csv_path = dir + "/forecasts.csv", json_path = dir + "/eval.json";
     const CliResult e = run_cli({"eval", "--checkpoint", out + "/best.safetensors", "--max-windows", "40", "--backend",
-                                 "cpu", "--forecasts", csv_path, "--json", json_path});
+                                 "cpu", "--forecasts", csv_path, "--json", json_path, "--plot", dir + "/plot.svg"});
     ASSERT_EQ(e.status, 0) << e.output;
+    // --plot draws consecutive windows of the whole split, not the 40 sampled ones: two weeks of them.
+    EXPECT_NE(e.output.find("wrote " + dir + "/plot.svg (SYN00000"), std::string::npos) << e.output;
+    EXPECT_NE(e.output.find(", 336 windows)"), std::string::npos) << e.output;
+    const std::string plot = testing::read_file_bytes(dir + "/plot.svg");
+    for (const char* label : {"(test windows)", "observed", "forecast +1 h", "forecast +3 h"})
+        EXPECT_NE(plot.find(label), std::string::npos) << label;
     EXPECT_NE(e.output.find("(120 rows: 40 windows x 3 lead times"), std::string::npos) << e.output;
 
     // Each station file's values by time: "SYN00000" -> "2023-01-03 00:00:00" -> the five values.

@@ -12,6 +12,7 @@
 #include "tools/commands.h"
 #include "tools/forecast_checkpoint.h"
 #include "tools/forecast_csv.h"
+#include "tools/forecast_plot.h"
 #include "tools/forecast_report.h"
 #include "tools/progress.h"
 
@@ -19,7 +20,7 @@ namespace fusedrnn::tools {
 
 void register_eval(CLI::App& app) {
     struct Opts {
-        std::string checkpoint, split = "test", backend = "auto", json, time_split, forecasts;
+        std::string checkpoint, split = "test", backend = "auto", json, time_split, forecasts, plot;
         DataOptions data;
         int batch = 4096;
         long max_windows = 0;
@@ -43,6 +44,9 @@ void register_eval(CLI::App& app) {
     cmd->add_option("--forecasts", o->forecasts,
                     "Also write every evaluated window's forecast next to the observed values, in original units, to "
                     "this CSV (a row per window and lead time: --max-windows keeps it small)");
+    cmd->add_option("--plot", o->plot,
+                    "Also draw, as train's forecast.svg, up to two weeks of consecutive windows of one station from "
+                    "the evaluated split: observed and forecast first target, to this SVG file");
     cmd->callback([o, cmd] {
         FR_CHECK(o->split != "all" || o->time_split.empty(),
                  "--on all evaluates every window whatever its time: it takes no --split");
@@ -62,6 +66,8 @@ void register_eval(CLI::App& app) {
         const data::TimeRange range = ds.ranges[which];
         const std::string split_text = ds.split.str();
         ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));  // ds keeps its metadata
+        // The plot's windows: consecutive ones of the whole split, not of --max-windows' evenly spaced sample.
+        const PlotWindows plot_windows = o->plot.empty() ? PlotWindows() : choose_plot_windows(dev.starts[which], ds);
         const auto starts = evenly_spaced_subset(dev.starts[which], size_t(o->max_windows));
         FR_CHECK(o->split != "all" || !starts.empty(),
                  "no window of {} rows with every variable present anywhere in this data", dev.window.span());
@@ -84,6 +90,12 @@ void register_eval(CLI::App& app) {
                                                  dev.starts[which].size(), label));
         print_forecast_report(label, e);
         if (!o->json.empty()) write_json_file(o->json, forecast_report_json(e));
+        if (!o->plot.empty()) {
+            write_forecast_plot(o->plot, plot_windows, *f.model, dev, ds, label);
+            log_line(plot_windows.starts.empty() ? std::string("no window to plot")
+                                                 : fmt::format("wrote {} ({}, {} windows)", o->plot,
+                                                               plot_windows.station, plot_windows.starts.size()));
+        }
         if (csv) {
             csv->commit();
             log_line(fmt::format("wrote {} ({} rows: {} windows x {} lead times, forecast and observed in original "

@@ -194,7 +194,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     std::vector<ForecastDataset> replica_data;
     for (const auto& b : replica_backends) replica_data.push_back(ForecastDataset::training_replica(*b, ds));
     ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));
-    const PlotWindows plot_windows = main_process ? choose_plot_windows(dev, ds) : PlotWindows();  // before thinning
+    const PlotWindows plot_windows = main_process ? choose_plot_windows(dev.starts[2], ds) : PlotWindows();  // before thinning
     if (c.eval_windows > 0) {
         const size_t val = dev.starts[1].size(), test = dev.starts[2].size();
         dev.limit_evaluation(size_t(c.eval_windows));
@@ -302,7 +302,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
                                                  {"processes", trainer.processes()},
                                                  {"gradient_sum", trainer.gradient_sum_name()}}}};
     write_json_file((out / "metrics.json").string(), metrics);
-    write_forecast_plot((out / "forecast.svg").string(), plot_windows, model, dev, ds);
+    write_forecast_plot((out / "forecast.svg").string(), plot_windows, model, dev, ds, "test");
     fmt::print("\nwrote {}/{{best,last}}.safetensors, metrics.json, log.csv, loss.svg{}\n", c.train.out_dir,
                plot_windows.starts.empty() ? "" : ", forecast.svg");
 }

@@ -11,8 +11,7 @@
 
 namespace fusedrnn::tools {
 
-PlotWindows choose_plot_windows(const ForecastDataset& data, const data::WindowedDataset& ds, int days) {
-    const data::WindowStarts& test = data.starts[2];
+PlotWindows choose_plot_windows(const data::WindowStarts& test, const data::WindowedDataset& ds, int days) {
     const size_t wanted = size_t(std::max<int64_t>(1, int64_t(days) * 86400 / (ds.data.step * ds.stride)));
     // At most this many windows are looked at (a few stations' worth), so a huge test split costs nothing.
     const size_t scan = std::min(test.size(), std::max<size_t>(wanted * 64, 100000));
@@ -40,7 +39,7 @@ PlotWindows choose_plot_windows(const ForecastDataset& data, const data::Windowe
 }
 
 void write_forecast_plot(const std::string& path, const PlotWindows& windows, Forecaster& model,
-                         const ForecastDataset& data, const data::WindowedDataset& ds) {
+                         const ForecastDataset& data, const data::WindowedDataset& ds, const std::string& split) {
     if (windows.starts.empty()) return;
     const data::WindowSpec& g = ds.window;
     const size_t K = ds.target_cols.size(), H = size_t(g.horizon);
@@ -79,7 +78,7 @@ void write_forecast_plot(const std::string& path, const PlotWindows& windows, Fo
     std::vector<Series> lines{series(observed, "observed", "#222222"), series(first, lead_label(lead_first), "#1f77b4")};
     if (lead_last != lead_first) lines.push_back(series(last, lead_label(lead_last), "#ff7f0e"));
     write_line_chart(path, fmt::format("{} at {}: observed and forecast", ds.target_names[0], windows.station),
-                     fmt::format("days since {} (test windows)", data::format_time(t0)),
+                     fmt::format("days since {} ({} windows)", data::format_time(t0), split),
                      ds.target_names[0] + " (original units)", lines);
 }
 

@@ -1,5 +1,5 @@
 // forecast.svg: a forecaster at work, as the course pictures it. At one station, over up to two weeks of consecutive
-// test windows, the observed first target and the model's forecasts of it at the first and the last lead time, each
+// windows of a split (train draws the test split's), the observed first target and the model's forecasts of it at the first and the last lead time, each
 // plotted at the time it is for (original units). The further lead lags and smooths: the picture of skill fading
 // with lead time that the report's per-lead MSE gives in numbers.
 #pragma once
@@ -20,13 +20,15 @@ struct PlotWindows {
     std::vector<int64_t> starts;  // consecutive windows of that station (start rows)
 };
 
-// The first run of consecutive test windows (one station, no gap) that spans `days` days, or the longest run when
-// none does; empty without test windows. Call before limit_evaluation thins the test windows. ds: the dataset
-// `data` was made from (its stations; its series may have moved to the device).
-PlotWindows choose_plot_windows(const ForecastDataset& data, const data::WindowedDataset& ds, int days = 14);
+// The first run of consecutive windows among `windows` (one station, no gap) that spans `days` days, or the longest
+// run when none does; empty when `windows` is. Give it a whole split (train takes the test windows before
+// limit_evaluation thins them). ds: the dataset the windows are of (its stations; its series may have moved to the
+// device).
+PlotWindows choose_plot_windows(const data::WindowStarts& windows, const data::WindowedDataset& ds, int days = 14);
 
-// Forecasts those windows with `model` (on the dataset's backend) and writes the chart to `path`.
+// Forecasts those windows with `model` (on the dataset's backend) and writes the chart to `path`; `split` names
+// where the windows are from in the axis label ("test").
 void write_forecast_plot(const std::string& path, const PlotWindows& windows, Forecaster& model,
-                         const ForecastDataset& data, const data::WindowedDataset& ds);
+                         const ForecastDataset& data, const data::WindowedDataset& ds, const std::string& split);
 
 }  // namespace fusedrnn::tools

@@ -92,8 +92,15 @@ void write_line_chart(const std::string& path, const std::string& title, const s
             if (std::isfinite(s.y[i]))
                 svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.5\" fill=\"{}\"/>", px(s.x[i]),
                                    py(s.y[i]), s.color);
+        svg += "\n";
+    }
+    // The legend last, on a white box, so no line runs through it.
+    svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"150\" height=\"{}\" fill=\"white\" fill-opacity=\"0.85\"/>\n",
+                       W - R - 156, T + 4, 18 * double(series.size()) + 6);
+    for (size_t k = 0; k < series.size(); ++k) {
+        const auto& s = series[k];
         const double ly = T + 16 + 18 * double(k);
-        svg += fmt::format("\n<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>"
+        svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>"
                            "<text x=\"{}\" y=\"{}\">{}</text>\n",
                            W - R - 150, W - R - 126, ly, ly, s.color, W - R - 120, ly + 4, escape(s.label));
     }
