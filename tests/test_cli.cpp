@@ -455,6 +455,7 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
                                    "300", "--backend", "cpu", "--json", dir + "/all.json"});
     ASSERT_EQ(all.status, 0) << all.output;
     EXPECT_NE(all.output.find("evaluated on 300 of all "), std::string::npos) << all.output;
+    EXPECT_EQ(all.output.find("has no valid window"), std::string::npos) << all.output;  // no train/val asked for
     EXPECT_GT(nlohmann::json::parse(testing::read_file_bytes(dir + "/all.json")).at("model").at("mse").get<double>(), 0);
 
     const CliResult split = run_cli({"eval", "--checkpoint", ckpt, "--data", later, "--split", "dates:,2030-07-01,2031-01-01",

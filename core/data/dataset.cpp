@@ -191,7 +191,7 @@ WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
     }
     for (int k = 0; k < kNumSplits; ++k) {
         rep.windows[size_t(k)] = int64_t(ds.starts[size_t(k)].size());
-        if (rep.windows[size_t(k)] == 0)
+        if (rep.windows[size_t(k)] == 0 && !ds.ranges[size_t(k)].empty())  // an empty range was asked for
             rep.warnings.push_back(fmt::format("split {} {} has no valid window", split_name(Split(k)),
                                                ds.ranges[size_t(k)].str()));
     }
