@@ -79,6 +79,18 @@ TEST(Cli, TrainEvalPredictResume) {
     const std::string forecast = testing::read_file_bytes(csv);
     EXPECT_NE(forecast.find("TMP"), std::string::npos) << forecast.substr(0, 200);
     EXPECT_GE(std::count(forecast.begin(), forecast.end(), '\n'), 3 * 4) << forecast.substr(0, 200);
+    // As of a past time: every station's forecast is issued then or, where that window has a gap, shortly before.
+    const CliResult past = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu",
+                                    "--issued-at", "2022-03-01 06:00", "--out", csv});
+    ASSERT_EQ(past.status, 0) << past.output;
+    const std::string then = testing::read_file_bytes(csv);
+    EXPECT_NE(then.find(",2022-03-01 06:00:00,1,2022-03-01 07:00:00,"), std::string::npos) << then.substr(0, 300);
+    EXPECT_EQ(then.find(",2023-"), std::string::npos) << then.substr(0, 300);  // nothing from later data
+    const CliResult unknown = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--station", "SYN99",
+                                       "--out", csv});
+    EXPECT_EQ(unknown.status, 2) << unknown.output;
+    EXPECT_NE(unknown.output.find("--station SYN99: no such station in the data"), std::string::npos)
+        << unknown.output;
 
     // resume: continues after epoch 2 to epoch 3 rather than starting over.
     const CliResult r = run_cli([&] {

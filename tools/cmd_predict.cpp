@@ -1,6 +1,6 @@
 // `fusedrnn predict`: a forecaster checkpoint + recent station history → forecast CSV in original
-// units. For each station, the forecast is issued from the latest hour whose whole input window is
-// present; stations with no complete window are listed, not silently dropped.
+// units. For each station, the forecast is issued from the latest hour (at or before --issued-at) whose whole input
+// window is present; stations with no complete window are listed, not silently dropped.
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -11,6 +11,8 @@
 
 #include <fmt/format.h>
 
+#include "core/data/splits.h"
+#include "core/data/time.h"
 #include "tools/commands.h"
 #include "tools/forecast_csv.h"
 #include "tools/forecast_checkpoint.h"
@@ -19,8 +21,8 @@
 namespace fusedrnn::tools {
 namespace {
 
-// Latest local row e such that rows e - t·in_step (t < Tin) are present in every variable; -1 if none.
-int64_t latest_window_end(const data::StationSet& set, int s, const data::WindowSpec& w) {
+// Latest local row e <= last such that rows e - t·in_step (t < Tin) are present in every variable; -1 if none.
+int64_t latest_window_end(const data::StationSet& set, int s, const data::WindowSpec& w, int64_t last) {
     const auto& st = set.stations[size_t(s)];
     const int F = set.num_vars();
     auto present = [&](int64_t r) {
@@ -29,7 +31,7 @@ int64_t latest_window_end(const data::StationSet& set, int s, const data::Window
             if (data::is_missing(row[f])) return false;
         return true;
     };
-    for (int64_t e = st.rows - 1; e >= int64_t(w.input_len - 1) * w.in_step; --e) {
+    for (int64_t e = std::min(last, st.rows - 1); e >= int64_t(w.input_len - 1) * w.in_step; --e) {
         bool ok = true;
         for (int t = 0; t < w.input_len && ok; ++t) ok = present(e - int64_t(t) * w.in_step);
         if (ok) return e;
@@ -41,7 +43,7 @@ int64_t latest_window_end(const data::StationSet& set, int s, const data::Window
 
 void register_predict(CLI::App& app) {
     struct Opts {
-        std::string checkpoint, out = "forecast.csv", backend = "auto";
+        std::string checkpoint, out = "forecast.csv", backend = "auto", issued_at;
         std::vector<std::string> stations;
         DataOptions data;
     };
@@ -50,6 +52,9 @@ void register_predict(CLI::App& app) {
     cmd->add_option("--checkpoint", o->checkpoint, "Forecaster checkpoint")->required()->check(CLI::ExistingFile);
     add_data_options(cmd, o->data);
     cmd->add_option("--station", o->stations, "Only these station ids");
+    cmd->add_option("--issued-at", o->issued_at,
+                    "Forecast as of this time (UTC, \"YYYY-MM-DD HH:MM[:SS]\"): from each station's latest complete "
+                    "input window ending at or before it (default: the latest in the data)");
     cmd->add_option("--out", o->out, "Forecast CSV to write")->capture_default_str();
     cmd->add_option("--backend", o->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
     cmd->callback([o, cmd] {
@@ -62,6 +67,19 @@ void register_predict(CLI::App& app) {
         std::vector<int32_t> target_cols;
         for (const auto& t : f.dataset.targets) target_cols.push_back(set.var_index(t));
         const int F = set.num_vars(), K = int(target_cols.size());
+        for (const auto& id : o->stations) {
+            const bool known = std::any_of(set.stations.begin(), set.stations.end(),
+                                           [&](const data::StationInfo& st) { return st.id == id; });
+            FR_CHECK(known, "--station {}: no such station in the data ({} stations, e.g. {})", id,
+                     set.num_stations(), set.stations.front().id);
+        }
+        int64_t as_of = data::kTimeMax;
+        if (!o->issued_at.empty()) {
+            std::string why;
+            FR_CHECK(data::parse_time(o->issued_at, "%Y-%m-%d %H:%M:%S", as_of, why) ||
+                         data::parse_time(o->issued_at, "%Y-%m-%d %H:%M", as_of, why),
+                     "--issued-at \"{}\": {} (expected YYYY-MM-DD HH:MM[:SS], UTC)", o->issued_at, why);
+        }
 
         // Inputs of every station with a complete window, standardized with the checkpoint's statistics.
         std::vector<int> chosen;
@@ -72,16 +90,31 @@ void register_predict(CLI::App& app) {
             if (!o->stations.empty() &&
                 std::find(o->stations.begin(), o->stations.end(), st.id) == o->stations.end())
                 continue;
-            const int64_t e = latest_window_end(set, s, w);
+            // The last row at or before --issued-at (floor division: the clock may sit between rows).
+            const int64_t last = as_of == data::kTimeMax ? st.rows - 1
+                                 : as_of < st.start      ? -1
+                                                         : (as_of - st.start) / set.step;
+            const int64_t e = latest_window_end(set, s, w, last);
             if (e < 0) { skipped.push_back(st.id); continue; }
             chosen.push_back(s);
             ends.push_back(e);
         }
+        const std::string before = o->issued_at.empty() ? "" : " ending at or before " + data::format_time(as_of);
         if (!skipped.empty())
-            log_line(fmt::format("no complete {}-step input window (history too short, or missing values in every "
-                                 "stretch of {} rows) at {} stations: {}", w.input_len, int64_t(w.input_len - 1) * w.in_step + 1, skipped.size(),
-                                 fmt::join(skipped, ", ")));
-        FR_CHECK(!chosen.empty(), "no station has a complete input window of {} steps to forecast from", w.input_len);
+            log_line(fmt::format("no complete {}-step input window{} (history too short, or missing values in every "
+                                 "stretch of {} rows) at {} stations: {}", w.input_len, before,
+                                 int64_t(w.input_len - 1) * w.in_step + 1, skipped.size(), fmt::join(skipped, ", ")));
+        FR_CHECK(!chosen.empty(), "no station has a complete input window of {} steps{} to forecast from", w.input_len,
+                 before);
+        if (!o->issued_at.empty()) {
+            size_t earlier = 0;
+            for (size_t b = 0; b < chosen.size(); ++b)
+                earlier += set.stations[size_t(chosen[b])].start + ends[b] * set.step != as_of;
+            if (earlier > 0)
+                log_line(fmt::format("{} of {} stations' forecasts are issued before {}: their input window ending "
+                                     "then is not complete (issued_at in the CSV says when)", earlier, chosen.size(),
+                                     data::format_time(as_of)));
+        }
         const int B = int(chosen.size());
         std::vector<float> x(size_t(w.input_len) * B * F);
         for (int b = 0; b < B; ++b) {
