@@ -19,7 +19,7 @@ PlotWindows choose_plot_windows(const data::WindowStarts& test, const data::Wind
     int station = -1;
     for (size_t i = 0; i < scan; ++i) {
         const int s = ds.data.station_of_row(test[i]);
-        if (i == 0 || s != station || test[i] != test[i - 1] + ds.stride || i - first == wanted) {
+        if (i == 0 || s != station || test[i] != test[i - 1] + ds.stride) {  // a new run: another station, a gap
             first = i;
             station = s;
         }
