@@ -638,6 +638,11 @@ TEST(Cli, LanguageModelTrainsAndGenerates) {
     const CliResult t = run_cli({"lm-train", "--text", dir + "/tiny.txt", "--heldout", "0", "--epochs", "30",
                                  "--backend", "cpu", "--out", dir + "/lm"});
     ASSERT_EQ(t.status, 0) << t.output;
+    const std::string log = testing::read_file_bytes(dir + "/lm/log.csv");
+    EXPECT_EQ(log.rfind("epoch,train_loss,train_accuracy,heldout_loss,", 0), 0u) << log.substr(0, 200);
+    EXPECT_EQ(std::count(log.begin(), log.end(), '\n'), 31) << log;  // header + 30 epochs
+    EXPECT_NE(log.find("\n30,"), std::string::npos) << log;
+    EXPECT_NE(testing::read_file_bytes(dir + "/lm/loss.svg").find("training"), std::string::npos);
     const CliResult g = run_cli({"generate", "--checkpoint", dir + "/lm/last.safetensors", "--prompt", "the dog lay",
                                  "--count", "3", "--greedy", "--backend", "cpu"});
     ASSERT_EQ(g.status, 0) << g.output;
@@ -657,6 +662,8 @@ TEST(Cli, LanguageModelTrainsAndGenerates) {
     EXPECT_EQ(r.output.find("epoch 30/32"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("epoch 31/32"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("epoch 32/32"), std::string::npos) << r.output;
+    const std::string resumed_log = testing::read_file_bytes(dir + "/lm/log.csv");  // the whole run, not 2 epochs
+    EXPECT_EQ(std::count(resumed_log.begin(), resumed_log.end(), '\n'), 33) << resumed_log;
     // ... and refuses other settings, naming them.
     const CliResult bad = run_cli({"lm-train", "--text", dir + "/tiny.txt", "--heldout", "0", "--epochs", "33",
                                    "--lr", "0.5", "--backend", "cpu", "--out", dir + "/lm", "--resume"});

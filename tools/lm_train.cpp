@@ -23,8 +23,10 @@
 #include "models/lm_corpus.h"
 #include "models/lm_generate.h"
 #include "models/lm_trainer.h"
+#include "tools/atomic_write.h"
 #include "tools/interrupt.h"
 #include "tools/lm_commands.h"
+#include "tools/svg_plot.h"
 
 namespace fusedrnn::tools {
 namespace {
@@ -72,6 +74,30 @@ void epoch_line(const LmEpochRecord& r, int epochs, bool tty) {
                         r.best ? " | best" : "");
     fmt::print("{}\n", line);
     std::fflush(stdout);
+}
+
+// OUT/log.csv (a line per epoch, the whole run's after a resume) and OUT/loss.svg (training and held-out loss per
+// epoch), as `train` writes for forecasters.
+void write_history(const std::string& out, const std::vector<LmEpochRecord>& history, const std::string& model) {
+    std::string csv = "epoch,train_loss,train_accuracy,heldout_loss,heldout_accuracy,heldout_perplexity,grad_norm,lr,"
+                      "seconds,tokens_per_s,best\n";
+    Series train{"training", {}, {}, "#1f77b4"}, heldout{"held-out", {}, {}, "#d62728"};
+    for (const auto& r : history) {
+        const std::string h = r.has_heldout ? fmt::format("{:.6f},{:.6f},{:.4f}", r.heldout_loss, r.heldout_accuracy,
+                                                          std::exp(r.heldout_loss))
+                                            : std::string(",,");
+        csv += fmt::format("{},{:.6f},{:.6f},{},{:.4f},{:g},{:.2f},{:.0f},{}\n", r.epoch, r.train_loss, r.train_accuracy,
+                           h, r.grad_norm, r.lr, r.seconds, r.tokens_per_s, r.best ? 1 : 0);
+        train.x.push_back(r.epoch);
+        train.y.push_back(r.train_loss);
+        if (!r.has_heldout) continue;
+        heldout.x.push_back(r.epoch);
+        heldout.y.push_back(r.heldout_loss);
+    }
+    write_file_atomically(out + "/log.csv", csv);
+    std::vector<Series> lines{train};
+    if (!heldout.x.empty()) lines.push_back(heldout);
+    write_line_chart(out + "/loss.svg", model + " - cross-entropy (nats per token)", "epoch", "loss", lines);
 }
 
 void run(const TrainFlags& f) {
@@ -177,9 +203,12 @@ void run(const TrainFlags& f) {
         fmt::print("final     training windows (inference): loss {:.4f}, accuracy {:.1f}% ({} windows)\n", t.loss,
                    100 * t.accuracy, t.predictions);
     }
-    if (!f.out.empty())
-        fmt::print("saved     {0}/last.safetensors (epoch {1}), {0}/best.safetensors (epoch {2}, lowest {3} loss)\n",
+    if (!f.out.empty()) {
+        write_history(f.out, history, fmt::format("{} H={} {}", f.cell, f.hidden, f.tokenizer));
+        fmt::print("saved     {0}/last.safetensors (epoch {1}), {0}/best.safetensors (epoch {2}, lowest {3} loss), "
+                   "log.csv, loss.svg\n",
                    f.out, history.back().epoch, best, history.back().has_heldout ? "held-out" : "training");
+    }
     // A tiny text such as a fable is memorised: the held-out loss rises from the first epochs on, so
     // best.safetensors is an early, barely trained model. Say so rather than let it surprise.
     if (window && history.back().has_heldout && !f.out.empty() && best < history.back().epoch)
