@@ -26,7 +26,11 @@ void save_checkpoint(const std::string& path, const Model& model, const nlohmann
         file.add_f32(e.name, e.shape, values.data() + e.offset);
     if (optimizer) {
         const auto& c = optimizer->config();
-        file.metadata[kOptimizerKey] = nlohmann::json{{"name", c.name}, {"steps", optimizer->steps()}, {"lr", c.lr}}.dump();
+        file.metadata[kOptimizerKey] =
+            nlohmann::json{{"name", c.name},   {"steps", optimizer->steps()}, {"lr", c.lr},
+                           {"momentum", c.momentum}, {"weight_decay", c.weight_decay}, {"beta1", c.beta1},
+                           {"beta2", c.beta2}, {"alpha", c.alpha}, {"eps", c.eps}}
+                .dump();
         for (const auto& kv : optimizer->state_to_host())
             file.add_f32(kOptimizerPrefix + kv.first, {long(kv.second.size())}, kv.second.data());
     }
@@ -84,6 +88,24 @@ void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
     const std::string name = meta.value("name", "");
     FR_CHECK(name == optimizer.config().name, "{}: checkpoint was trained with optimizer '{}', not '{}'", ckpt.path,
              name, optimizer.config().name);
+    // The settings that shape every later update must be the ones the state was built with (a resumed run equals an
+    // uninterrupted one only then). The learning rate is the trainer's: its schedule restores it. Checkpoints
+    // written before these were recorded have none of them.
+    const OptimizerConfig& c = optimizer.config();
+    struct Setting {
+        const char* key;
+        const char* shown;  // the command-line flag where there is one
+        float now;
+    };
+    const Setting settings[] = {{"momentum", "--momentum", c.momentum}, {"weight_decay", "--weight-decay", c.weight_decay},
+                                {"beta1", "beta1", c.beta1},             {"beta2", "beta2", c.beta2},
+                                {"alpha", "alpha", c.alpha},             {"eps", "eps", c.eps}};
+    for (const Setting& s : settings) {
+        if (!meta.contains(s.key)) continue;
+        const float saved = meta.at(s.key).get<float>();
+        FR_CHECK(saved == s.now, "{}: checkpoint was trained with {} {:g}, this run has {:g}: resume with the same "
+                 "optimizer flags", ckpt.path, s.shown, saved, s.now);
+    }
     std::map<std::string, std::vector<float>> state;
     for (const std::string& n : ckpt.file.names())
         if (n.rfind(kOptimizerPrefix, 0) == 0) state[n.substr(std::string(kOptimizerPrefix).size())] = ckpt.file.get_f32(n);

@@ -190,6 +190,34 @@ TEST(Checkpoint, RoundTripGivesIdenticalPredictions) {
     EXPECT_EQ(b->params().layout().entries().front().name, "rnn.weight_ih_l0");
 }
 
+// Optimizer state resumes only into the optimizer it was built by: the same kind and the same settings (a resumed
+// run equals an uninterrupted one only then); the step count comes back with it.
+TEST(Checkpoint, OptimizerStateResumesOnlyWithTheSameSettings) {
+    auto be = make_backend("cpu");
+    Forecaster a(be, {CellType::Gru, 5, 8, 1, false}, 4, 1);
+    OptimizerConfig oc;
+    oc.name = "adamw";
+    oc.weight_decay = 0.01f;
+    auto opt = make_optimizer(a.params(), oc);
+    opt->step(a.params());
+    const std::string path = testing::temp_dir() + "/opt.safetensors";
+    save_checkpoint(path, a, {}, opt.get());
+    const Checkpoint c = read_checkpoint(path);
+    auto same = make_optimizer(a.params(), oc);
+    load_optimizer(c, *same);
+    EXPECT_EQ(same->steps(), 1);
+    oc.weight_decay = 0.05f;
+    auto other_decay = make_optimizer(a.params(), oc);
+    EXPECT_NE(what_of([&] { load_optimizer(c, *other_decay); })
+                  .find("trained with --weight-decay 0.01, this run has 0.05: resume with the same optimizer flags"),
+              std::string::npos);
+    oc.name = "adam";
+    oc.weight_decay = 0.01f;
+    auto other_kind = make_optimizer(a.params(), oc);
+    EXPECT_NE(what_of([&] { load_optimizer(c, *other_kind); }).find("optimizer 'adamw', not 'adam'"),
+              std::string::npos);
+}
+
 TEST(Checkpoint, MismatchedOrCorruptedFilesGiveClearErrors) {
     auto be = make_backend("cpu");
     const std::string dir = testing::temp_dir();
