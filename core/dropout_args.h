@@ -3,7 +3,8 @@
 //
 // Inverted dropout, as torch.nn.Dropout in training: each element is dropped (set to 0) with probability p and
 // kept otherwise, scaled by 1/(1 − p). Whether element (a, r, w) of x viewed as [outer, rows, width] is dropped
-// depends on nothing but (seed, step, site, a, row_offset + r, w), through a counter-based hash — not on the
+// depends on nothing but (seed, step, site, a, row_offset + r, w) — without a when `locked`, so every time step of
+// a sequence loses the same units (Gal & Ghahramani 2016's variational dropout) — through a counter-based hash — not on the
 // backend, the thread count, or the order of the work. So:
 //   - every backend draws the same mask (CPU, the fused CUDA kernels and cuDNN's backend agree to the bit);
 //   - the backward is the same op with the same arguments applied to the gradient (no mask is stored);
@@ -27,6 +28,7 @@ struct DropoutArgs {
     long width = 0;
     long row_offset = 0;   // index of this x's first row in the step's whole batch
     long rows_total = 0;   // rows of the whole batch (rows when the batch is not split)
+    bool locked = false;   // the same mask at every outer index (every time step): variational dropout
 
     size_t numel() const { return size_t(outer) * size_t(rows) * size_t(width); }
 };

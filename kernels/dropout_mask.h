@@ -30,6 +30,7 @@ struct Mask {
     uint32_t threshold;  // keep when the 24-bit draw is >= this
     T scale;             // 1/(1 − p), in T
     long rows, width, row_offset, rows_total;
+    bool locked;         // one mask for every outer index
 };
 
 template <class T>
@@ -42,6 +43,7 @@ inline Mask<T> prepare(const DropoutArgs& a) {
     m.width = a.width;
     m.row_offset = a.row_offset;
     m.rows_total = a.rows_total;
+    m.locked = a.locked;
     return m;
 }
 
@@ -51,7 +53,8 @@ FR_HD T apply(size_t i, const Mask<T>& m, T x) {
     const size_t per_outer = size_t(m.rows) * size_t(m.width);
     const size_t a = i / per_outer, rem = i - a * per_outer;
     const size_t r = rem / size_t(m.width), w = rem - r * size_t(m.width);
-    const uint64_t logical = (uint64_t(a) * uint64_t(m.rows_total) + uint64_t(m.row_offset) + r) * uint64_t(m.width) + w;
+    const uint64_t outer = m.locked ? 0 : uint64_t(a);
+    const uint64_t logical = (outer * uint64_t(m.rows_total) + uint64_t(m.row_offset) + r) * uint64_t(m.width) + w;
     const uint32_t draw = uint32_t(mix64(m.stream ^ mix64(logical)) >> 40);
     return draw >= m.threshold ? x * m.scale : T(0);
 }

@@ -14,8 +14,8 @@ void check_dropout_rate(double p, const char* what) {
 Tensor<float> Dropout::forward(Backend<float>& be, float p, const DropoutDraw& draw, const Tensor<float>& x) {
     FR_CHECK(x.rank() == 3, "dropout input must be [steps, batch, features], got {}", shape_str(x.shape()));
     const long rows = x.dim(1);
-    const DropoutArgs a{draw.seed, draw.step, site_, p, x.dim(0), rows, x.dim(2), draw.row_offset,
-                        draw.rows_total > 0 ? draw.rows_total : rows};
+    const DropoutArgs a{draw.seed,       draw.step, site_, p, x.dim(0), rows, x.dim(2), draw.row_offset,
+                        draw.rows_total > 0 ? draw.rows_total : rows, locked_};
     ensure_shape(be, out_, x.shape());
     be.dropout(a, x.data(), out_.data());
     last_ = a;

@@ -29,7 +29,8 @@ void check_dropout_rate(double p, const char* what);
 class Dropout {
 public:
     Dropout() = default;
-    explicit Dropout(uint32_t site) : site_(site) {}
+    // locked: one mask for all of x's outer index (the time steps), as variational dropout.
+    explicit Dropout(uint32_t site, bool locked = false) : site_(site), locked_(locked) {}
 
     // x [outer, rows, width] (rows = batch rows) → x with the mask applied, in a buffer kept between calls.
     Tensor<float> forward(Backend<float>& be, float p, const DropoutDraw& draw, const Tensor<float>& x);
@@ -38,6 +39,7 @@ public:
 
 private:
     uint32_t site_ = 0;
+    bool locked_ = false;
     DropoutArgs last_;
     Tensor<float> out_;
 };

@@ -88,9 +88,10 @@ RecurrentStack::Output RecurrentStack::run(ParamStore& params, const Tensor<floa
     return out;
 }
 
-void RecurrentStack::set_dropout(float p, uint32_t first_site) {
+void RecurrentStack::set_dropout(float p, uint32_t first_site, bool locked) {
     check_dropout_rate(p, "dropout");
     dropout_ = p;
+    locked_ = locked;
     first_site_ = first_site;
     layers_.clear();
     stages_ = StateStages();
@@ -154,7 +155,7 @@ void RecurrentStack::run_layers(ParamStore& params, const Tensor<float>& x, cons
             one.num_layers = 1;
             if (l > 0) one.input_size = spec_.output_size();
             layers_.emplace_back(one, offset_ + rnn_weight_offsets(spec_, l, 0).w_ih);
-            if (l + 1 < L) drops_.emplace_back(first_site_ + uint32_t(l));
+            if (l + 1 < L) drops_.emplace_back(first_site_ + uint32_t(l), locked_);
         }
         stages_.h0.resize(size_t(L));
         stages_.c0.resize(size_t(L));

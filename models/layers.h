@@ -52,7 +52,8 @@ public:
     // Dropout between stacked layers (torch.nn.LSTM's `dropout`; models/dropout.h). With p > 0 a training forward
     // of two or more layers runs one layer at a time (the backend's whole-stack call cannot put a mask between
     // layers), masking every layer's output but the last at sites first_site, first_site + 1, ...
-    void set_dropout(float p, uint32_t first_site);
+    // locked: one mask for every time step of the sequence (variational dropout) instead of a fresh one per step.
+    void set_dropout(float p, uint32_t first_site, bool locked = false);
     float dropout() const { return dropout_; }
     // The masks the next training forward draws.
     void set_dropout_draw(const DropoutDraw& draw) { draw_ = draw; }
@@ -74,6 +75,7 @@ private:
     bool has_reserve_ = false;
 
     float dropout_ = 0;
+    bool locked_ = false;
     uint32_t first_site_ = 0;
     DropoutDraw draw_;
     bool layered_ = false;                // the last training forward ran run_layers

@@ -52,8 +52,19 @@ float dropout_from_config(const nlohmann::json& c) {
     }
 }
 
-void add_dropout_to_config(nlohmann::json& c, float p) {
+void add_dropout_to_config(nlohmann::json& c, float p, bool locked) {
     if (p > 0) c["dropout"] = p;
+    if (p > 0 && locked) c["dropout_locked"] = true;
+}
+
+// The rate and its kind, from a config written by add_dropout_to_config (older ones have neither).
+void set_dropout_from_config(Model& m, const nlohmann::json& c) {
+    try {
+        m.set_dropout_locked(c.value("dropout_locked", false));
+    } catch (const nlohmann::json::exception& e) {
+        FR_FAIL("invalid dropout_locked in checkpoint metadata: {}", e.what());
+    }
+    m.set_dropout(dropout_from_config(c));
 }
 
 }  // namespace
@@ -109,7 +120,7 @@ std::unique_ptr<Forecaster> Forecaster::from_config(std::shared_ptr<Backend<floa
     if (decoder == "direct") {
         auto f = std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")),
                                               c.at("outputs").get<int>(), 0);
-        f->set_dropout(dropout_from_config(c));
+        set_dropout_from_config(*f, c);
         return f;
     }
     FR_CHECK(decoder == "seq2seq", "checkpoint names an unknown forecaster decoder '{}' (known: direct, seq2seq)",
@@ -125,7 +136,7 @@ std::unique_ptr<Forecaster> Forecaster::from_config(std::shared_ptr<Backend<floa
     FR_CHECK(f->outputs() == c.at("outputs").get<int>(),
              "invalid seq2seq forecaster in checkpoint metadata: {} outputs, but horizon {} x {} variables",
              c.at("outputs").get<int>(), shape.horizon, shape.target_inputs.size());
-    f->set_dropout(dropout_from_config(c));
+    set_dropout_from_config(*f, c);
     return f;
 }
 
@@ -136,13 +147,13 @@ nlohmann::json Forecaster::config() const {
         c["horizon"] = decoder_.horizon();
         c["target_inputs"] = decoder_.target_inputs();
     }
-    add_dropout_to_config(c, dropout_);
+    add_dropout_to_config(c, dropout_, dropout_locked_);
     return c;
 }
 
 void Forecaster::set_dropout(float p) {
-    rnn_.set_dropout(p, 1);  // sites 1 .. L − 1
-    if (seq2seq_) decoder_.set_dropout(p, uint32_t(spec().num_layers));  // the decoder's sites follow
+    rnn_.set_dropout(p, 1, dropout_locked_);  // sites 1 .. L − 1
+    if (seq2seq_) decoder_.set_dropout(p, uint32_t(spec().num_layers), dropout_locked_);  // the decoder's sites follow
     dropout_ = p;
 }
 
@@ -209,22 +220,22 @@ std::unique_ptr<SequenceModel> SequenceModel::from_config(std::shared_ptr<Backen
              c.value("kind", "unknown"));
     auto m = std::make_unique<SequenceModel>(std::move(backend), spec_from_json(c.at("spec")), c.at("vocab").get<int>(),
                                              c.at("outputs").get<int>(), 0);
-    m->set_dropout(dropout_from_config(c));
+    set_dropout_from_config(*m, c);
     return m;
 }
 
 nlohmann::json SequenceModel::config() const {
     nlohmann::json c{{"kind", kind()}, {"spec", spec_to_json(spec())}, {"vocab", vocab_}, {"outputs", outputs()}};
-    add_dropout_to_config(c, dropout_);
+    add_dropout_to_config(c, dropout_, dropout_locked_);
     return c;
 }
 
 // Sites: 0 the embedding's output, 1 .. L − 1 between layers, L the last layer's output.
 void SequenceModel::set_dropout(float p) {
-    rnn_.set_dropout(p, 1);
+    rnn_.set_dropout(p, 1, dropout_locked_);
     dropout_ = p;
-    embedding_drop_ = Dropout(0);
-    output_drop_ = Dropout(uint32_t(spec().num_layers));
+    embedding_drop_ = Dropout(0, dropout_locked_);
+    output_drop_ = Dropout(uint32_t(spec().num_layers), dropout_locked_);
 }
 
 Tensor<float> SequenceModel::forward(const Tensor<float>& x, State& state, bool training) {

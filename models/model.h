@@ -39,6 +39,14 @@ public:
     // config() when p > 0.
     virtual void set_dropout(float p) = 0;
     float dropout() const { return dropout_; }
+    // Variational ("locked") dropout: every mask the model draws is the same at every time step of a sequence
+    // (Gal & Ghahramani 2016; AWD-LSTM's LockedDropout) rather than fresh per step. Kept in config() as
+    // "dropout_locked" when set (with p > 0).
+    void set_dropout_locked(bool locked) {
+        dropout_locked_ = locked;
+        set_dropout(dropout_);
+    }
+    bool dropout_locked() const { return dropout_locked_; }
     // The masks the next training forward draws (a trainer sets this before every step; see DropoutDraw).
     void set_dropout_draw(const DropoutDraw& draw) { draw_ = draw; }
     const DropoutDraw& dropout_draw() const { return draw_; }
@@ -53,6 +61,7 @@ protected:
 
     std::unique_ptr<ParamStore> params_;
     float dropout_ = 0;
+    bool dropout_locked_ = false;
     DropoutDraw draw_;
 };
 

@@ -29,9 +29,10 @@ Seq2SeqDecoder::Seq2SeqDecoder(const RnnSpec& spec, int horizon, std::vector<int
     tops_.resize(size_t(horizon_));
 }
 
-void Seq2SeqDecoder::set_dropout(float p, uint32_t first_site) {
-    const uint32_t sites_per_step = uint32_t(spec_.num_layers - 1);
-    for (size_t t = 0; t < steps_.size(); ++t) steps_[t].set_dropout(p, first_site + uint32_t(t) * sites_per_step);
+void Seq2SeqDecoder::set_dropout(float p, uint32_t first_site, bool locked) {
+    const uint32_t sites_per_step = locked ? 0 : uint32_t(spec_.num_layers - 1);
+    for (size_t t = 0; t < steps_.size(); ++t)
+        steps_[t].set_dropout(p, first_site + uint32_t(t) * sites_per_step, locked);
 }
 
 void Seq2SeqDecoder::copy_lead_out(Backend<float>& be, const float* wide, int t, float* narrow) {

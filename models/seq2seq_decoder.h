@@ -59,8 +59,9 @@ public:
     void backward(ParamStore& params, const Tensor<float>& dpred, Tensor<float>& dh0, Tensor<float>& dc0);
 
     // Dropout between the decoder's stacked layers at every lead time (nothing with one layer): lead time t masks
-    // layer l's output at site first_site + t·(L − 1) + l, so no two places share a mask.
-    void set_dropout(float p, uint32_t first_site);
+    // layer l's output at site first_site + t·(L − 1) + l, so no two places share a mask; locked, every lead time
+    // masks layer l at site first_site + l, the same mask along the decoded sequence (variational dropout).
+    void set_dropout(float p, uint32_t first_site, bool locked = false);
     // The masks the next training forward draws (the Forecaster passes its draw to the encoder and the decoder).
     void set_dropout_draw(const DropoutDraw& draw) { draw_ = draw; }
 

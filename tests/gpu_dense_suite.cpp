@@ -376,13 +376,15 @@ TEST(GpuDense, DropoutDrawsTheCpuMask) {
     DensePair be;
     FR_SKIP_WITHOUT_GPU(be.gpu);
     std::mt19937_64 rng(testing::test_seed());
-    struct Case { long outer, rows, width, row_offset, rows_total; float p; };
-    for (const Case c : {Case{1, 1, 1, 0, 1, 0.5f}, Case{48, 256, 64, 256, 1024, 0.2f}, Case{7, 33, 129, 0, 33, 0.9f},
-                         Case{3, 5, 11, 2, 9, 0.0f}}) {
-        SCOPED_TRACE(fmt::format("[{}, {}, {}] rows from {} of {}, p {}", c.outer, c.rows, c.width, c.row_offset,
-                                 c.rows_total, c.p));
+    struct Case { long outer, rows, width, row_offset, rows_total; float p; bool locked; };
+    for (const Case c : {Case{1, 1, 1, 0, 1, 0.5f, false}, Case{48, 256, 64, 256, 1024, 0.2f, false},
+                         Case{7, 33, 129, 0, 33, 0.9f, false}, Case{3, 5, 11, 2, 9, 0.0f, false},
+                         Case{48, 37, 65, 3, 70, 0.3f, true}}) {
+        SCOPED_TRACE(fmt::format("[{}, {}, {}] rows from {} of {}, p {}{}", c.outer, c.rows, c.width, c.row_offset,
+                                 c.rows_total, c.p, c.locked ? ", locked" : ""));
         const uint64_t seed = rng(), step = rng() % 100000;
-        const DropoutArgs a{seed, step, uint32_t(rng() % 8), c.p, c.outer, c.rows, c.width, c.row_offset, c.rows_total};
+        const DropoutArgs a{seed,  step,     uint32_t(rng() % 8), c.p, c.outer, c.rows, c.width, c.row_offset,
+                            c.rows_total, c.locked};
         const size_t n = a.numel();
         const auto x = testing::random_vector<float>(n, rng);
         std::vector<float> ref(n);

@@ -708,6 +708,31 @@ TEST(Cli, DropoutFlag) {
                                   "--layers", "2", "--dropout", "0.5", "--backend", "cpu", "--out", dir + "/lm"});
     ASSERT_EQ(lm.status, 0) << lm.output;
     EXPECT_NE(lm.output.find("embedding 32, dropout 0.5"), std::string::npos) << lm.output;
+
+    // --dropout-locked: the same mask at every time step; kept in the checkpoint, so resuming without it is refused.
+    const std::string locked_out = testing::temp_dir() + "/locked";
+    auto locked = tiny_train(locked_out, 1);
+    for (const char* x : {"--layers", "2", "--dropout", "0.3", "--dropout-locked"}) locked.push_back(x);
+    const CliResult l = run_cli(locked);
+    ASSERT_EQ(l.status, 0) << l.output;
+    EXPECT_NE(l.output.find("locked dropout 0.3 between layers"), std::string::npos) << l.output;
+    EXPECT_EQ(nlohmann::json::parse(testing::read_file_bytes(locked_out + "/metrics.json")).at("model").at(
+                  "dropout_locked"), true);
+    auto unlocked = tiny_train(locked_out, 2);
+    for (const char* x : {"--layers", "2", "--dropout", "0.3", "--resume"}) unlocked.push_back(x);
+    const CliResult u = run_cli(unlocked);
+    EXPECT_NE(u.status, 0);
+    EXPECT_NE(u.output.find("holds a different model"), std::string::npos) << u.output;
+    auto pointless = tiny_train(testing::temp_dir() + "/pointless", 1);
+    pointless.push_back("--dropout-locked");
+    const CliResult n = run_cli(pointless);
+    ASSERT_EQ(n.status, 0) << n.output;
+    EXPECT_NE(n.output.find("warning: --dropout-locked does nothing without --dropout"), std::string::npos)
+        << n.output;
+    const CliResult lml = run_cli({"lm-train", "--text", dir + "/tiny.txt", "--heldout", "0", "--epochs", "2",
+                                   "--dropout", "0.5", "--dropout-locked", "--backend", "cpu", "--out", dir + "/lml"});
+    ASSERT_EQ(lml.status, 0) << lml.output;
+    EXPECT_NE(lml.output.find("embedding 32, locked dropout 0.5"), std::string::npos) << lml.output;
 }
 
 // Mistakes get a non-zero exit and a message that names the flag, file or value at fault — and fail

@@ -96,6 +96,36 @@ TEST(DropoutOp, TheMaskDependsOnlyOnSeedStepSiteAndTheElementsPlaceInTheWholeBat
     EXPECT_EQ(apply(*be, part, xs), expected);
 }
 
+// Locked (variational) dropout: one mask for every outer index (time step), still a function of the row's place in
+// the whole batch, and unlike the per-step masks.
+TEST(DropoutOp, ALockedMaskIsTheSameAtEveryTimeStep) {
+    auto be = make_backend("cpu");
+    const long outer = 6, rows = 40, width = 33;
+    const std::vector<float> ones(size_t(outer * rows * width), 1.0f);
+    DropoutArgs a = args(outer, rows, width, 0.4f);
+    a.locked = true;
+    const auto y = apply(*be, a, ones);
+    size_t dropped = 0;
+    for (long t = 1; t < outer; ++t)
+        for (long i = 0; i < rows * width; ++i) ASSERT_EQ(y[size_t(t * rows * width + i)], y[size_t(i)]) << t << " " << i;
+    for (long i = 0; i < rows * width; ++i) dropped += y[size_t(i)] == 0.f;
+    const double n = double(rows * width);
+    EXPECT_NEAR(double(dropped), 0.4 * n, 5 * std::sqrt(n * 0.4 * 0.6));
+    a.locked = false;
+    const auto fresh = apply(*be, a, ones);
+    EXPECT_NE(std::vector<float>(fresh.begin() + rows * width, fresh.begin() + 2 * rows * width),
+              std::vector<float>(fresh.begin(), fresh.begin() + rows * width));  // per step: another mask at t = 1
+    // Rows [10, 40) alone, at row_offset 10, draw rows 10.. of the whole batch's locked mask.
+    a.locked = true;
+    a.rows = 30;
+    a.row_offset = 10;
+    const auto part = apply(*be, a, std::vector<float>(size_t(outer * 30 * width), 1.0f));
+    for (long t = 0; t < outer; ++t)
+        for (long r = 0; r < 30; ++r)
+            for (long w = 0; w < width; ++w)
+                ASSERT_EQ(part[size_t((t * 30 + r) * width + w)], y[size_t((10 + r) * width + w)]);
+}
+
 // The op is diagonal: its own adjoint. <D x, g> = <x, D g>, so applying it to the gradient is the backward.
 TEST(DropoutOp, TheBackwardIsTheSameOpOnTheGradient) {
     auto be = make_backend_f64("cpu");
@@ -162,9 +192,9 @@ struct StackFixture {
         if (has_cell_state(spec.cell)) dcn = rand(state);
     }
 
-    StackRun run(float p, const DropoutDraw& draw) {
+    StackRun run(float p, const DropoutDraw& draw, bool locked = false) {
         RecurrentStack stack(spec, 0);
-        stack.set_dropout(p, 1);
+        stack.set_dropout(p, 1, locked);
         stack.set_dropout_draw(draw);
         params->zero_grad();
         Tensor<float> hn, cn;
@@ -208,10 +238,13 @@ TEST(DropoutStack, AVanishingRateRunsLayerByLayerLikeTheWholeStack) {
 }
 
 // The forward is the layers one after another with the backend's mask between them (sites 1, 2 for three layers).
+// Per-step masks, and locked ones (the same at every time step).
 TEST(DropoutStack, TheForwardIsTheLayersWithTheMaskBetweenThem) {
+  for (bool locked : {false, true}) {
+    SCOPED_TRACE(locked ? "locked" : "per step");
     StackFixture f(RnnSpec{CellType::Lstm, 4, 6, 3, true}, 5);
     const DropoutDraw draw{77, 12, 0, 0};
-    const StackRun layered = f.run(0.5f, draw);
+    const StackRun layered = f.run(0.5f, draw, locked);
 
     Backend<float>& be = *f.be;
     const int D = 2, H = 6;
@@ -235,11 +268,12 @@ TEST(DropoutStack, TheForwardIsTheLayersWithTheMaskBetweenThem) {
             EXPECT_EQ(be.to_host(y), layered.y);
             break;
         }
-        const DropoutArgs m{draw.seed, draw.step, uint32_t(1 + l), 0.5f, f.T, f.N, one.output_size(), 0, f.N};
+        const DropoutArgs m{draw.seed, draw.step, uint32_t(1 + l), 0.5f, f.T, f.N, one.output_size(), 0, f.N, locked};
         Tensor<float> masked = be.empty(y.shape());
         be.dropout(m, y.data(), masked.data());
         in = masked;
     }
+  }
 }
 
 // The central difference's step along direction d: a move of 0.01 in norm (float rounding of the loss stays far below
@@ -442,11 +476,15 @@ TEST(DropoutSeq2Seq, AVanishingRateRunsLayerByLayerLikeTheWholeStack) {
 // The decoder's forward composed by hand: at lead time t, layer 0's output masked at site L + t·(L − 1) (L = 2: the
 // encoder has site 1), then layer 1, then the head; fed back into lead time t + 1. A mask shared between lead times
 // (or with the encoder) would not reproduce it.
+// Locked: the same mask at every lead time (one site per layer boundary), and over the encoder's time steps.
 TEST(DropoutSeq2Seq, TheDecoderMasksBetweenLayersWithAFreshMaskAtEveryLeadTime) {
+  for (bool locked : {false, true}) {
+    SCOPED_TRACE(locked ? "locked" : "per step");
     const Seq2SeqFixture fx(CellType::Lstm, 2);
     const float p = 0.5f;
     const DropoutDraw draw{41, 6, 0, 0};
     auto f = fx.model(p);
+    f->set_dropout_locked(locked);
     f->set_dropout_draw(draw);
     const auto pred = fx.be->to_host(f->forward(fx.x, true));  // free running
 
@@ -454,7 +492,7 @@ TEST(DropoutSeq2Seq, TheDecoderMasksBetweenLayersWithAFreshMaskAtEveryLeadTime) 
     ParamStore& params = f->params();
     const long N = fx.N, H = fx.spec.hidden_size, K = 2;
     RecurrentStack encoder(fx.spec, params.layout().find("rnn.weight_ih_l0")->offset);
-    encoder.set_dropout(p, 1);
+    encoder.set_dropout(p, 1, locked);
     encoder.set_dropout_draw(draw);
     Tensor<float> h, c;
     encoder.forward_into(params, fx.x, Tensor<float>(), Tensor<float>(), true, h, c);
@@ -487,8 +525,8 @@ TEST(DropoutSeq2Seq, TheDecoderMasksBetweenLayersWithAFreshMaskAtEveryLeadTime) 
             be.rnn_forward(one, a);
             if (l == 0) {
                 Tensor<float> masked = be.empty(out.shape());
-                be.dropout(DropoutArgs{draw.seed, draw.step, uint32_t(2 + t), p, 1, N, H, 0, N}, out.data(),
-                           masked.data());
+                be.dropout(DropoutArgs{draw.seed, draw.step, uint32_t(locked ? 2 : 2 + t), p, 1, N, H, 0, N, locked},
+                           out.data(), masked.data());
                 layer_in = masked;
             } else {
                 layer_in = out;
@@ -504,6 +542,7 @@ TEST(DropoutSeq2Seq, TheDecoderMasksBetweenLayersWithAFreshMaskAtEveryLeadTime) 
         c = c_next;
     }
     EXPECT_EQ(pred, expected);
+  }
 }
 
 // The backward with real masks (p = 0.4) in encoder and decoder, through the model, against central differences
@@ -553,6 +592,15 @@ TEST(DropoutModels, CheckpointsKeepTheRate) {
     SequenceModel s(be, RnnSpec{CellType::Lstm, 4, 8, 1, false}, 10, 10, 1);
     s.set_dropout(0.5f);
     EXPECT_EQ(SequenceModel::from_config(be, s.config())->dropout(), 0.5f);
+
+    // Locked dropout is kept too; a model without it has no "dropout_locked" (older checkpoints compare equal).
+    EXPECT_FALSE(f.config().contains("dropout_locked"));
+    f.set_dropout_locked(true);
+    EXPECT_EQ(f.config().at("dropout_locked"), true);
+    EXPECT_TRUE(Forecaster::from_config(be, f.config())->dropout_locked());
+    s.set_dropout_locked(true);
+    EXPECT_TRUE(SequenceModel::from_config(be, s.config())->dropout_locked());
+    f.set_dropout_locked(false);
 
     nlohmann::json bad = f.config();
     bad["dropout"] = "a lot";

@@ -39,6 +39,7 @@ struct TrainCmd {
     int hidden = 64, layers = 1;
     bool bidirectional = false;
     float dropout = 0;
+    bool dropout_locked = false;
     std::string decoder = "direct";
     data::WindowSpec window;
     int64_t stride = 1;
@@ -75,6 +76,7 @@ struct ForecasterShape {
     std::vector<int32_t> target_cols;
     int targets = 0;
     float dropout = 0;
+    bool dropout_locked = false;
 };
 
 std::unique_ptr<Forecaster> make_forecaster(const std::shared_ptr<Backend<float>>& backend, const RnnSpec& spec,
@@ -83,6 +85,7 @@ std::unique_ptr<Forecaster> make_forecaster(const std::shared_ptr<Backend<float>
                  ? std::make_unique<Forecaster>(backend, spec, Seq2SeqShape{shape.horizon, shape.target_cols}, seed)
                  : std::make_unique<Forecaster>(backend, spec, shape.horizon * shape.targets, seed);
     f->set_dropout(shape.dropout);
+    f->set_dropout_locked(shape.dropout_locked);
     return f;
 }
 
@@ -110,6 +113,8 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     if (c.stats == "weather5k") dc.stats = data::NormStats::weather5k();
     else FR_CHECK(c.stats == "train", "--stats must be 'train' or 'weather5k', got '{}'", c.stats);
     check_dropout_rate(c.dropout, "--dropout");
+    if (c.dropout_locked && c.dropout == 0)
+        log_line("warning: --dropout-locked does nothing without --dropout: it says how the masks are drawn");
     if (c.dropout > 0 && c.layers == 1)
         log_line(fmt::format("warning: --dropout {:g} does nothing with --layers 1: it applies between stacked layers "
                              "(as torch.nn.LSTM's dropout)", c.dropout));
@@ -152,7 +157,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
 
     const RnnSpec spec{parse_cell(c.cell), ds.num_vars(), c.hidden, c.layers, c.bidirectional};
     const ForecasterShape ds_shape{c.decoder == "seq2seq", ds.window.horizon, ds.target_cols, ds.num_targets(),
-                                   c.dropout};
+                                   c.dropout, c.dropout_locked};
     const std::unique_ptr<Forecaster> model_owner = make_forecaster(backend, spec, ds_shape, c.train.seed);
     Forecaster& model = *model_owner;
     auto optimizer = make_optimizer(model.params(), c.opt);
@@ -164,7 +169,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
                         : std::string();
     const std::string dropout =
         c.dropout > 0 && c.layers > 1
-            ? fmt::format(", dropout {:g} between layers{}", c.dropout,
+            ? fmt::format(", {}dropout {:g} between layers{}", c.dropout_locked ? "locked " : "", c.dropout,
                           model.seq2seq() ? " (the encoder's, and the decoder's at every lead time)" : "")
             : std::string();
     log_line(fmt::format("model: {} -> {} outputs ({} x {}){}{}, {} parameters, backend {}", spec.describe(),
@@ -340,6 +345,9 @@ void register_train(CLI::App& app) {
     cmd->add_flag("--bidirectional", c->bidirectional, "Bidirectional encoder (direct decoder only)");
     cmd->add_option("--dropout", c->dropout, "Dropout probability between stacked recurrent layers in training, as "
                     "torch.nn.LSTM's dropout (0 = off; needs --layers >= 2)")->capture_default_str();
+    cmd->add_flag("--dropout-locked", c->dropout_locked,
+                  "Variational dropout: one mask for every time step of a sequence (Gal & Ghahramani 2016) instead of "
+                  "a fresh one per step");
     cmd->add_option("--decoder", c->decoder,
                     "direct: a linear head maps the last step to the whole horizon at once; seq2seq: the encoder's "
                     "final state starts a decoder that predicts one lead time per step from the previous one")

@@ -39,6 +39,7 @@ struct TrainFlags {
     int context = 3, bptt = 64, streams = 32;
     int embedding = 32, hidden = 128, layers = 1;
     float dropout = 0;
+    bool dropout_locked = false;
     int epochs = 30, batch = 32;
     long max_chunks = 0;
     float lr = 0.01f;
@@ -102,6 +103,8 @@ void write_history(const std::string& out, const std::vector<LmEpochRecord>& his
 
 void run(const TrainFlags& f) {
     check_dropout_rate(f.dropout, "--dropout");  // before the text is read
+    if (f.dropout_locked && f.dropout == 0)
+        fmt::print("warning: --dropout-locked does nothing without --dropout: it says how the masks are drawn\n");
     text::TokenizerOptions topt;
     topt.kind = text::parse_tokenizer_kind(f.tokenizer);
     topt.lowercase = f.lowercase;
@@ -118,6 +121,7 @@ void run(const TrainFlags& f) {
     auto backend = make_backend(f.backend);
     LanguageModel lm = make_language_model(backend, spec, corpus.tokenizer, settings, f.seed);
     lm.model->set_dropout(f.dropout);
+    lm.model->set_dropout_locked(f.dropout_locked);
 
     OptimizerConfig oc;
     oc.name = f.optimizer;
@@ -148,7 +152,7 @@ void run(const TrainFlags& f) {
     fmt::print("text      {}: {} bytes, {} {} tokens, vocabulary {} (with <unk>)\n", f.text, corpus.bytes,
                corpus.tokens.size(), f.tokenizer, corpus.tokenizer.size());
     fmt::print("model     {} embedding {}{}, {} parameters, backend {}\n", spec.describe(), f.embedding,
-               f.dropout > 0 ? fmt::format(", dropout {:g}", f.dropout) : std::string(), lm.model->params().size(),
+               f.dropout > 0 ? fmt::format(", {}dropout {:g}", f.dropout_locked ? "locked " : "", f.dropout) : std::string(), lm.model->params().size(),
                backend->name());
     if (window)
         fmt::print("mode      window: {} tokens → next; {} training / {} held-out tokens; {} steps of {} per epoch\n",
@@ -239,6 +243,9 @@ void register_lm_train(CLI::App& app) {
     cmd->add_option("--layers", f->layers, "Stacked recurrent layers")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--dropout", f->dropout, "Dropout probability in training on the embedding, between layers and "
                     "before the output layer, as PyTorch's word_language_model (0 = off)")->capture_default_str();
+    cmd->add_flag("--dropout-locked", f->dropout_locked,
+                  "Variational dropout: one mask for every time step of a sequence (Gal & Ghahramani 2016; AWD-LSTM's "
+                  "locked dropout) instead of a fresh one per step");
     cmd->add_option("--epochs", f->epochs, "Epochs")->capture_default_str();
     cmd->add_option("--max-chunks", f->max_chunks, "Steps per epoch (0 = the whole text; stream mode continues "
                     "where the last epoch stopped)")->capture_default_str();
