@@ -676,28 +676,26 @@ TEST(Cli, LanguageModelTrainsAndGenerates) {
 // [0, 1) is refused up front.
 TEST(Cli, DropoutFlag) {
     const std::string out = testing::temp_dir() + "/run";
-    auto args = tiny_train(out, 1);
-    for (const char* x : {"--layers", "2", "--dropout", "0.3"}) args.push_back(x);
-    const CliResult t = run_cli(args);
+    // tiny_train(out, epochs) and these flags.
+    const auto train_with = [](const std::string& dir, int epochs, const std::vector<std::string>& flags) {
+        auto a = tiny_train(dir, epochs);
+        a.insert(a.end(), flags.begin(), flags.end());
+        return run_cli(a);
+    };
+    const CliResult t = train_with(out, 1, {"--layers", "2", "--dropout", "0.3"});
     ASSERT_EQ(t.status, 0) << t.output;
     EXPECT_NE(t.output.find("dropout 0.3 between layers"), std::string::npos) << t.output;
     const auto m = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
     EXPECT_NEAR(m.at("model").at("dropout").get<double>(), 0.3, 1e-7);
-    auto other = tiny_train(out, 2);
-    for (const char* x : {"--layers", "2", "--dropout", "0.5", "--resume"}) other.push_back(x);
-    const CliResult r = run_cli(other);
+    const CliResult r = train_with(out, 2, {"--layers", "2", "--dropout", "0.5", "--resume"});
     EXPECT_NE(r.status, 0);
     EXPECT_NE(r.output.find("holds a different model"), std::string::npos) << r.output;
 
-    auto one_layer = tiny_train(testing::temp_dir() + "/one", 1);
-    for (const char* x : {"--dropout", "0.2"}) one_layer.push_back(x);
-    const CliResult w = run_cli(one_layer);
+    const CliResult w = train_with(testing::temp_dir() + "/one", 1, {"--dropout", "0.2"});
     ASSERT_EQ(w.status, 0) << w.output;
     EXPECT_NE(w.output.find("warning: --dropout 0.2 does nothing with --layers 1"), std::string::npos) << w.output;
 
-    auto bad = tiny_train(testing::temp_dir() + "/bad", 1);
-    for (const char* x : {"--layers", "2", "--dropout", "1"}) bad.push_back(x);
-    const CliResult b = run_cli(bad);
+    const CliResult b = train_with(testing::temp_dir() + "/bad", 1, {"--layers", "2", "--dropout", "1"});
     EXPECT_NE(b.status, 0);
     EXPECT_NE(b.output.find("--dropout must lie in [0, 1)"), std::string::npos) << b.output;
     EXPECT_EQ(b.output.find("windows:"), std::string::npos) << "refused before the data is read: " << b.output;
@@ -711,21 +709,15 @@ TEST(Cli, DropoutFlag) {
 
     // --dropout-locked: the same mask at every time step; kept in the checkpoint, so resuming without it is refused.
     const std::string locked_out = testing::temp_dir() + "/locked";
-    auto locked = tiny_train(locked_out, 1);
-    for (const char* x : {"--layers", "2", "--dropout", "0.3", "--dropout-locked"}) locked.push_back(x);
-    const CliResult l = run_cli(locked);
+    const CliResult l = train_with(locked_out, 1, {"--layers", "2", "--dropout", "0.3", "--dropout-locked"});
     ASSERT_EQ(l.status, 0) << l.output;
     EXPECT_NE(l.output.find("locked dropout 0.3 between layers"), std::string::npos) << l.output;
     EXPECT_EQ(nlohmann::json::parse(testing::read_file_bytes(locked_out + "/metrics.json")).at("model").at(
                   "dropout_locked"), true);
-    auto unlocked = tiny_train(locked_out, 2);
-    for (const char* x : {"--layers", "2", "--dropout", "0.3", "--resume"}) unlocked.push_back(x);
-    const CliResult u = run_cli(unlocked);
+    const CliResult u = train_with(locked_out, 2, {"--layers", "2", "--dropout", "0.3", "--resume"});
     EXPECT_NE(u.status, 0);
     EXPECT_NE(u.output.find("holds a different model"), std::string::npos) << u.output;
-    auto pointless = tiny_train(testing::temp_dir() + "/pointless", 1);
-    pointless.push_back("--dropout-locked");
-    const CliResult n = run_cli(pointless);
+    const CliResult n = train_with(testing::temp_dir() + "/pointless", 1, {"--dropout-locked"});
     ASSERT_EQ(n.status, 0) << n.output;
     EXPECT_NE(n.output.find("warning: --dropout-locked does nothing without --dropout"), std::string::npos)
         << n.output;
