@@ -90,16 +90,17 @@ void register_eval(CLI::App& app) {
                                                  dev.starts[which].size(), label));
         print_forecast_report(label, e);
         if (!o->json.empty()) write_json_file(o->json, forecast_report_json(e));
+        if (csv) {
+            csv->commit();
+            log_line(fmt::format("wrote {} ({} rows: {} windows x {} lead times, forecast and observed in original "
+                                 "units)", o->forecasts, csv->rows(), e.model->windows(), ds.window.horizon));
+        }
+        // Last: a plot that cannot be written loses nothing that was written before it.
         if (!o->plot.empty()) {
             write_forecast_plot(o->plot, plot_windows, *f.model, dev, ds, label);
             log_line(plot_windows.starts.empty() ? std::string("no window to plot")
                                                  : fmt::format("wrote {} ({}, {} windows)", o->plot,
                                                                plot_windows.station, plot_windows.starts.size()));
-        }
-        if (csv) {
-            csv->commit();
-            log_line(fmt::format("wrote {} ({} rows: {} windows x {} lead times, forecast and observed in original "
-                                 "units)", o->forecasts, csv->rows(), e.model->windows(), ds.window.horizon));
         }
     });
 }
