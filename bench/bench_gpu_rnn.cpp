@@ -1,6 +1,8 @@
 // fusedrnn — GPU recurrent-stack benchmark: the fused `cuda` backend vs `cudnn` (and optionally `cpu`)
 // at the station-forecasting shapes: batch 1024, T = 48, input 5, hidden 64/128/256/512, every cell,
-// 1 and 2 layers; a training step (forward + backward) and inference (forward only).
+// 1 and 2 layers; a training step (forward + backward) and inference (forward only). The `cuda` backend is
+// timed with both of its recurrence strategies (FUSEDRNN_CUDA_RECURRENCE = alternating, persistent;
+// kernels/cuda/rnn_recurrence.h).
 //
 // Only the public Backend API is used (no CUDA headers): each repetition is timed on the host with
 // std::chrono around the op and a backend->synchronize(), after warm-up, with L2 flushed (a 256 MiB
@@ -200,8 +202,9 @@ int main(int argc, char** argv) {
         nlohmann::json results = nlohmann::json::array();
         const char* algos[] = {"standard", "persist_static", "persist_static_small_h", "persist_dynamic"};
 
-        std::printf("%-17s %6s %2s | %10s %10s %7s | %10s %10s %7s\n", "cell", "hidden", "L", "train cuda", "cudnn",
-                    "ratio", "infer cuda", "cudnn", "ratio");
+        std::printf("%-17s %6s %2s | %10s %10s %10s %7s %7s | %10s %10s %10s %7s %7s\n", "cell", "hidden", "L",
+                    "train alt", "persistent", "cudnn", "alt/dnn", "per/dnn", "infer alt", "persistent", "cudnn",
+                    "alt/dnn", "per/dnn");
         for (const auto& cell_name : opt.cells) {
             const CellType cell = fusedrnn::parse_cell(cell_name);
             for (int H : opt.hidden) {
@@ -214,14 +217,25 @@ int main(int argc, char** argv) {
                     nlohmann::json shape = {{"cell", cell_name}, {"hidden", H},       {"layers", L},
                                             {"batch", opt.batch}, {"steps", opt.steps}, {"input", opt.input}};
 
-                    auto fused = fusedrnn::make_backend("cuda");
-                    const Result rf = time_backend(*fused, spec, opt.steps, opt.batch, opt, rng);
-                    nlohmann::json e = shape;
-                    e["backend"] = "cuda";
-                    e["device"] = fused->device().str();
-                    e["train"] = to_json(rf.train);
-                    e["infer"] = to_json(rf.infer);
-                    results.push_back(e);
+                    // The fused backend under each recurrence strategy (the reset-before GRU has only alternating).
+                    std::map<std::string, Result> fused_by;
+                    for (const char* recurrence : {"alternating", "persistent"}) {
+                        if (cell == CellType::GruResetBefore && std::string(recurrence) == "persistent") continue;
+                        setenv("FUSEDRNN_CUDA_RECURRENCE", recurrence, 1);
+                        auto fused = fusedrnn::make_backend("cuda");
+                        const Result rf = time_backend(*fused, spec, opt.steps, opt.batch, opt, rng);
+                        nlohmann::json e = shape;
+                        e["backend"] = "cuda";
+                        e["recurrence"] = recurrence;
+                        e["device"] = fused->device().str();
+                        e["train"] = to_json(rf.train);
+                        e["infer"] = to_json(rf.infer);
+                        results.push_back(e);
+                        fused_by[recurrence] = rf;
+                    }
+                    unsetenv("FUSEDRNN_CUDA_RECURRENCE");
+                    const Result& rf = fused_by.at("alternating");
+                    const Result* rp = fused_by.count("persistent") ? &fused_by.at("persistent") : nullptr;
 
                     double best_train = 0, best_infer = 0;
                     if (cell != CellType::GruResetBefore) {
@@ -254,10 +268,13 @@ int main(int argc, char** argv) {
                         c["infer"] = to_json(rc.infer);
                         results.push_back(c);
                     }
-                    const double rt = best_train > 0 ? rf.train.median_ms / best_train : 0;
-                    const double ri = best_infer > 0 ? rf.infer.median_ms / best_infer : 0;
-                    std::printf("%-17s %6d %2d | %8.3fms %8.3fms %7.3f | %8.3fms %8.3fms %7.3f\n", cell_name.c_str(), H,
-                                L, rf.train.median_ms, best_train, rt, rf.infer.median_ms, best_infer, ri);
+                    const auto ratio = [](double a, double b) { return a > 0 && b > 0 ? a / b : 0.0; };
+                    const double pt = rp ? rp->train.median_ms : 0, pi = rp ? rp->infer.median_ms : 0;
+                    std::printf("%-17s %6d %2d | %8.3fms %8.3fms %8.3fms %7.3f %7.3f | %8.3fms %8.3fms %8.3fms %7.3f "
+                                "%7.3f\n",
+                                cell_name.c_str(), H, L, rf.train.median_ms, pt, best_train,
+                                ratio(rf.train.median_ms, best_train), ratio(pt, best_train), rf.infer.median_ms, pi,
+                                best_infer, ratio(rf.infer.median_ms, best_infer), ratio(pi, best_infer));
                     std::fflush(stdout);
                 }
             }

@@ -6,7 +6,9 @@
 #
 # Usage:  bench/forecast_bench.sh BUILD_DIR OUT_DIR [cells...]      (cells default: lstm gru)
 # Environment: STATIONS (5672), YEARS (10), HIDDEN (128), BATCHES (300 timed training batches),
-#              BACKENDS ("cuda cudnn"), TORCH_WORKERS (8), PYTHON (python3: one with torch),
+#              BACKENDS ("cuda cuda+persistent cudnn": "cuda+persistent" is the cuda backend with
+#              FUSEDRNN_CUDA_RECURRENCE=persistent, kernels/cuda/rnn_recurrence.h), TORCH_WORKERS (8),
+#              PYTHON (python3: one with torch),
 #              GPUS (the GPUs nvidia-smi lists): with 2 or more, each cell also runs `--backend cuda --data-parallel
 #              GPUS` (the same batch of 1024 split over the GPUs, gradients summed by NCCL)
 # Writes OUT_DIR/forecast_bench.json (one row per framework x backend x cell, windows/s — fusedrnn's rows also
@@ -23,7 +25,7 @@ STATIONS=${STATIONS:-5672}
 YEARS=${YEARS:-10}
 HIDDEN=${HIDDEN:-128}
 BATCHES=${BATCHES:-300}
-BACKENDS=${BACKENDS:-"cuda cudnn"}
+BACKENDS=${BACKENDS:-"cuda cuda+persistent cudnn"}
 TORCH_WORKERS=${TORCH_WORKERS:-8}
 GPUS=${GPUS:-$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)}
 PYTHON=${PYTHON:-python3}
@@ -46,16 +48,19 @@ for backend in $BACKENDS; do runs+=("$backend 1"); done
 for cell in "${CELLS[@]}"; do
   for spec in "${runs[@]}"; do
     read -r backend ranks <<<"$spec"
+    recurrence=alternating
+    if [[ $backend == *+* ]]; then recurrence=${backend#*+}; backend=${backend%%+*}; fi
     label=$backend
-    [ "$ranks" -gt 1 ] && label="$backend x$ranks GPUs"
-    run="$OUT_DIR/forecast-$cell-$backend-$ranks"
+    [ "$backend" = cuda ] && [ "$recurrence" != alternating ] && label="$backend ($recurrence)"
+    [ "$ranks" -gt 1 ] && label="$label x$ranks GPUs"
+    run="$OUT_DIR/forecast-$cell-$backend-$recurrence-$ranks"
     rm -rf "$run"
     # One epoch of BATCHES training batches; validation/test on 100k evenly spaced windows so the
     # timing is about training. windows/s is the epoch's (first step included), from log.csv.
-    "$BUILD_DIR/fusedrnn" train --synthetic-stations "$STATIONS" --synthetic-years "$YEARS" --synthetic-gaps 0 \
+    FUSEDRNN_CUDA_RECURRENCE=$recurrence "$BUILD_DIR/fusedrnn" train --synthetic-stations "$STATIONS" --synthetic-years "$YEARS" --synthetic-gaps 0 \
       --cell "$cell" --hidden "$HIDDEN" --batch 1024 --lr 1e-4 --epochs 1 --max-batches "$BATCHES" \
       --eval-windows 100000 --backend "$backend" --data-parallel "$ranks" --out "$run" >"$run.log" 2>&1 ||
-      { echo "fusedrnn train --backend $backend --data-parallel $ranks --cell $cell failed:" >&2; tail -5 "$run.log" >&2; exit 1; }
+      { echo "fusedrnn train --backend $backend ($recurrence) --data-parallel $ranks --cell $cell failed:" >&2; tail -5 "$run.log" >&2; exit 1; }
     wps=$(python3 -c "import csv,sys; r=list(csv.DictReader(open(sys.argv[1]))); print(r[-1]['windows_per_s'])" "$run/log.csv")
     # The final report's pass (the model and both persistence baselines, forecasts folded on the host).
     ewps=$(python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['report_evaluation']; print(e['windows'] / max(e['seconds'], 1e-9))" "$run/metrics.json")

@@ -57,25 +57,25 @@ def rnn_table(bench, torch_rows):
     for r in bench["results"]:
         key = (r["cell"], r["hidden"], r["layers"])
         s = shapes.setdefault(key, {"batch": r["batch"], "steps": r["steps"]})
-        if r["backend"] == "cuda":
-            s["cuda"] = (r["train"]["median_ms"], r["infer"]["median_ms"])
+        if r["backend"] == "cuda":  # by recurrence strategy; files from before there were two are "alternating"
+            s[r.get("recurrence", "alternating")] = (r["train"]["median_ms"], r["infer"]["median_ms"])
         elif r["backend"] == "cudnn" and "unsupported" not in r:
             for mode, i in (("train", 0), ("infer", 1)):
                 best = s.get(f"cudnn_{mode}")
                 if best is None or r[mode]["median_ms"] < best[0]:
                     s[f"cudnn_{mode}"] = (r[mode]["median_ms"], r["algo"])
     torch_by_key = {(r["cell"], r["hidden"], r["layers"]): r for r in (torch_rows or [])}
-    out = ["| cell | hidden | layers | train: fused | cuDNN (best algo) | fused/cuDNN | PyTorch | "
-           "infer: fused | cuDNN (best algo) | fused/cuDNN | PyTorch |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    half = "fused alternating | fused persistent | cuDNN (best algo) | alternating/cuDNN | persistent/cuDNN | PyTorch"
+    out = [f"| cell | hidden | layers | train: {half} | infer: {half} |", "| --- " * 15 + "|"]
     for (cell, hidden, layers), s in sorted(shapes.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2])):
-        ft, fi = s.get("cuda", (0, 0))
-        ct, ct_algo = s.get("cudnn_train", (0, ""))
-        ci, ci_algo = s.get("cudnn_infer", (0, ""))
         t = torch_by_key.get((cell, hidden, layers), {})
-        out.append(f"| {cell} | {hidden} | {layers} | {fmt_ms(ft)} | {fmt_ms(ct)}{f' ({ct_algo})' if ct else ''} | "
-                   f"{fmt_ratio(ft, ct)} | {fmt_ms(t.get('train_ms'))} | {fmt_ms(fi)} | "
-                   f"{fmt_ms(ci)}{f' ({ci_algo})' if ci else ''} | {fmt_ratio(fi, ci)} | {fmt_ms(t.get('infer_ms'))} |")
+        row = f"| {cell} | {hidden} | {layers} |"
+        for i, mode in enumerate(("train", "infer")):
+            alt, per = s.get("alternating", (0, 0))[i], s.get("persistent", (0, 0))[i]
+            dnn, algo = s.get(f"cudnn_{mode}", (0, ""))
+            row += (f" {fmt_ms(alt)} | {fmt_ms(per)} | {fmt_ms(dnn)}{f' ({algo})' if dnn else ''} | "
+                    f"{fmt_ratio(alt, dnn)} | {fmt_ratio(per, dnn)} | {fmt_ms(t.get(f'{mode}_ms'))} |")
+        out.append(row)
     first = next(iter(shapes.values()), {"batch": "?", "steps": "?"})
     note = (f"Median ms per call, batch {first['batch']}, T = {first['steps']}, input 5, float32 "
             f"({bench.get('repeats', '?')} repeats after {bench.get('warmup', '?')} warm-ups, L2 flushed).")

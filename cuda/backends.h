@@ -2,7 +2,7 @@
 #pragma once
 
 #include <memory>
-
+#include <string>
 #include <vector>
 
 #include "core/backend.h"
@@ -10,8 +10,11 @@
 
 namespace fusedrnn::gpu {
 
-// "cuda": the fused kernels (cuda/fused_backend.cpp).
-std::shared_ptr<Backend<float>> make_fused_backend(int device = 0);
+// "cuda": the fused kernels (cuda/fused_backend.cpp). `recurrence` picks how the recurrence runs: "alternating"
+// (per step a cuBLAS SGEMM and a fused pointwise kernel), "persistent" (one kernel for all T steps, rows per block
+// chosen for the GPU) or "persistent:R" (R = 1, 2, 4, 8 or 16 batch rows per block); empty: the environment
+// variable FUSEDRNN_CUDA_RECURRENCE, else "alternating" (kernels/cuda/rnn_recurrence.h, docs/gpu.md).
+std::shared_ptr<Backend<float>> make_fused_backend(int device = 0, const std::string& recurrence = "");
 // "cudnn": cuDNN 9's RNN API, the reference (cuda/cudnn_backend.cpp).
 std::shared_ptr<Backend<float>> make_cudnn_backend(int device = 0);
 

@@ -65,6 +65,7 @@ GpuContext::GpuContext(int device, bool allow_tf32) : device_(device) {
     FR_CUBLAS_CHECK(cublasSetMathMode(p.cublas, allow_tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
     FR_CUBLAS_CHECK(cublasSetPointerMode(p.cublas, CUBLAS_POINTER_MODE_HOST));
     FR_CUDA_CHECK(cudaMallocHost(&p.pinned, 256));
+    FR_CUDA_CHECK(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, device_));
 
     stream_ = p.stream;
     cublas_ = p.cublas;
@@ -169,6 +170,16 @@ const float* GpuContext::ones(size_t n) {
         ones_count_ = want;
     }
     return ones_.as<float>();
+}
+
+void GpuContext::transpose(long rows, long cols, const float* A, long lda, float* B, long ldb) const {
+    if (rows == 0 || cols == 0) return;
+    const float one = 1.f, zero = 0.f;
+    // Column-major, A is Aᵀ [cols x rows] (ld lda) and B is Bᵀ [rows x cols] (ld ldb) = A: so B = op_T(A). beta = 0:
+    // the second operand is not read; A itself is passed there, with a valid leading dimension.
+    FR_CUBLAS_CHECK(cublasSgeam(cublas_, CUBLAS_OP_T, CUBLAS_OP_T, checked_int(rows, "rows"), checked_int(cols, "cols"),
+                                &one, A, checked_int(lda, "lda"), &zero, A, checked_int(lda, "lda"), B,
+                                checked_int(ldb, "ldb")));
 }
 
 void GpuContext::add_column_sums(long rows, long cols, const float* A, long lda, float* out) {

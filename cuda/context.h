@@ -37,6 +37,7 @@ public:
     GpuContext& operator=(const GpuContext&) = delete;
 
     int device() const { return device_; }
+    int sm_count() const { return sm_count_; }  // the device's streaming multiprocessors
     cudaStream_t stream() const { return stream_; }
     cublasHandle_t cublas() const { return cublas_; }
     DeviceGuard guard() const { return DeviceGuard(device_); }
@@ -47,6 +48,8 @@ public:
     // Cᵀ = op(B)ᵀ·op(A)ᵀ.) M, N or K of 0 is a no-op apart from scaling C by beta when K = 0.
     void gemm(bool ta, bool tb, long M, long N, long K, float alpha, const float* A, long lda, const float* B,
               long ldb, float beta, float* C, long ldc) const;
+    // Row-major B[cols, rows] (ldb) = Aᵀ for A [rows, cols] (lda): cuBLAS geam.
+    void transpose(long rows, long cols, const float* A, long lda, float* B, long ldb) const;
     // out[c] += Σ_r A[r·lda + c] for c < cols, r < rows (column sums; bias gradients). Uses cuBLAS gemv
     // against a cached vector of ones.
     void add_column_sums(long rows, long cols, const float* A, long lda, float* out);
@@ -97,6 +100,7 @@ private:
     static void prepare_slot(PinnedSlot& slot, size_t bytes, size_t smallest, bool wait_for_last_copy);
 
     int device_ = 0;
+    int sm_count_ = 1;
     cudaStream_t stream_ = nullptr;
     cublasHandle_t cublas_ = nullptr;
     DeviceBuffer scratch_;

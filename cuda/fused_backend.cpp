@@ -1,4 +1,7 @@
-// The `cuda` backend: the recurrent stack on fused kernels, v1 ("alternating" strategy).
+// The `cuda` backend: the recurrent stack on fused kernels. Two strategies for the recurrence (chosen per backend:
+// RecurrenceStrategy below): v1 "alternating", described here, and "persistent", where the per-step loops below
+// are replaced by one kernel per layer-direction and pass (kernels/cuda/rnn_recurrence.h); everything else —
+// the input projection, the weight gradients, the reserve layout — is shared.
 //
 // Per layer l and direction d (directions run one after the other on the backend's stream):
 //   forward   Gx = X_l·W_ihᵀ for all T·N rows (one SGEMM; biases are added inside the fused kernel)
@@ -21,6 +24,7 @@
 // then the outputs of layers 0..L-2, [T, N, D·H] each (the next layer's input and these layers' h
 // sequences). The top layer's h sequence is y itself, which backward receives as an argument.
 #include <algorithm>
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -31,15 +35,13 @@
 #include "cuda/gpu_backend.h"
 #include "kernels/cell_math.h"
 #include "kernels/cuda/rnn_kernels.h"
+#include "kernels/cuda/rnn_recurrence.h"
 
 namespace fusedrnn::gpu {
 namespace {
 
 constexpr size_t kAlignElems = 64;  // 256 bytes
 size_t round_up(size_t n) { return (n + kAlignElems - 1) / kAlignElems * kAlignElems; }
-
-// Time index processed at step s of direction dir.
-inline int time_at(int s, int T, int dir) { return dir == 0 ? s : T - 1 - s; }
 
 struct Layout {
     int T, N, C, H, G, S, D, L;
@@ -76,9 +78,31 @@ void check_common(const RnnSpec& spec, int T, int N) {
              N, spec.hidden_size);
 }
 
+// How the recurrence runs (kernels/cuda/rnn_recurrence.h), from FUSEDRNN_CUDA_RECURRENCE: "alternating" (the
+// default: per step an SGEMM and a pointwise kernel), "persistent" (one kernel for all T steps, rows per block
+// chosen for the GPU) or "persistent:R" (R rows per block: 1, 2, 4, 8 or 16). The reset-before GRU, and hidden
+// sizes whose rows do not fit a block's shared memory, always run alternating.
+struct RecurrenceStrategy {
+    bool persistent = false;
+    int rows = 0;  // 0: chosen per shape
+};
+
+RecurrenceStrategy parse_recurrence_strategy(const std::string& requested) {
+    const char* env = std::getenv("FUSEDRNN_CUDA_RECURRENCE");
+    const bool from_env = requested.empty() && env != nullptr;
+    const std::string v = requested.empty() ? (env ? env : "") : requested;
+    if (v.empty() || v == "alternating") return {};
+    if (v == "persistent") return {true, 0};
+    for (int R : {1, 2, 4, 8, 16})
+        if (v == "persistent:" + std::to_string(R)) return {true, R};
+    FR_FAIL("{}{}: expected alternating, persistent, or persistent:R with R = 1, 2, 4, 8 or 16 rows per block",
+            from_env ? "FUSEDRNN_CUDA_RECURRENCE=" : "cuda backend recurrence ", v);
+}
+
 class FusedBackend final : public GpuBackend {
 public:
-    explicit FusedBackend(int device) : GpuBackend(device) {}
+    FusedBackend(int device, const std::string& recurrence)
+        : GpuBackend(device), strategy_(parse_recurrence_strategy(recurrence)) {}
     std::string name() const override { return "cuda"; }
 
     size_t rnn_reserve_size(const RnnSpec& spec, int T, int N) override {
@@ -104,6 +128,13 @@ public:
     }
 
 private:
+    // Rows per block of the persistent kernels for this shape, or 0 for the alternating strategy.
+    int persistent_rows(CellType cell, int N, int H) const {
+        return strategy_.persistent ? recurrence::rows_per_block(cell, N, H, ctx_.sm_count(), strategy_.rows) : 0;
+    }
+
+    RecurrenceStrategy strategy_;
+
     template <class Cell>
     void forward(const RnnSpec& spec, const RnnForwardArgs<float>& a);
     template <class Cell>
@@ -119,11 +150,13 @@ void FusedBackend::forward(const RnnSpec& spec, const RnnForwardArgs<float>& a) 
     const int GH = lay.G * H, DH = D * H;
     const size_t TN = size_t(T) * N, state = lay.step();
     const bool training = a.reserve != nullptr;
+    const int rows_per_block = persistent_rows(spec.cell, N, H);
     cudaStream_t st = ctx_.stream();
 
     ScratchPlan plan;
     const int id_gx = plan.add<float>(TN * GH);
     const int id_gh = plan.add<float>(size_t(N) * GH);
+    const int id_wt = rows_per_block > 0 ? plan.add<float>(size_t(GH) * H) : -1;
     const int id_out0 = !training && L > 1 ? plan.add<float>(lay.out_elems()) : -1;
     const int id_out1 = !training && L > 2 ? plan.add<float>(lay.out_elems()) : -1;
     const int id_c = !training && lay.lstm ? plan.add<float>(2 * state) : -1;
@@ -131,6 +164,7 @@ void FusedBackend::forward(const RnnSpec& spec, const RnnForwardArgs<float>& a) 
     void* base = ctx_.scratch(plan.bytes());
     float* Gx = plan.ptr<float>(id_gx, base);
     float* Gh = plan.ptr<float>(id_gh, base);
+    float* WT = rows_per_block > 0 ? plan.ptr<float>(id_wt, base) : nullptr;  // W_hhᵀ for the persistent kernel
 
     const float* in = a.x;
     int in_size = spec.input_size;
@@ -149,51 +183,59 @@ void FusedBackend::forward(const RnnSpec& spec, const RnnForwardArgs<float>& a) 
             // Input projection for every step at once.
             ctx_.gemm(false, true, TN, GH, in_size, 1.f, in, in_size, W_ih, in_size, 0.f, Gx, GH);
 
-            const float* h_prev = a.h0 ? a.h0 + idx * state : nullptr;
-            int ld_h_prev = H;
-            const float* c_prev = Cell::kCellState && a.c0 ? a.c0 + idx * state : nullptr;
-            for (int s = 0; s < T; ++s) {
-                const int t = time_at(s, T, d);
-                const bool last = s == T - 1;
-                RnnStepForward f;
-                f.N = N;
-                f.H = H;
-                f.gx = Gx + size_t(t) * N * GH;
-                f.ld_gx = GH;
-                f.b_ih = a.weights + o.b_ih;
-                f.b_hh = a.weights + o.b_hh;
-                f.ld_gh = GH;
-                f.h_prev = h_prev;
-                f.ld_h_prev = ld_h_prev;
-                f.c_prev = c_prev;
-                f.h = out + size_t(t) * N * DH + size_t(d) * H;
-                f.ld_h = DH;
-                if constexpr (Cell::kCellState)
-                    f.c = training ? lay.cseq(a.reserve, l, d) + size_t(t) * state
-                                   : plan.ptr<float>(id_c, base) + size_t(s % 2) * state;
-                if constexpr (Cell::kSaved > 0)
-                    f.save = training ? lay.save(a.reserve, l, d) + size_t(t) * state * S
-                                      : plan.ptr<float>(id_save, base);
-                f.hn = last && a.hn ? a.hn + idx * state : nullptr;
-                f.cn = last && Cell::kCellState && a.cn ? a.cn + idx * state : nullptr;
+            RnnRecurrenceForward p;
+            p.T = T;
+            p.reverse = d == 1;
+            RnnStepForward& f0 = p.first;
+            f0.N = N;
+            f0.H = H;
+            f0.gx = Gx;
+            f0.ld_gx = GH;
+            f0.b_ih = a.weights + o.b_ih;
+            f0.b_hh = a.weights + o.b_hh;
+            f0.ld_gh = GH;
+            f0.h = out + size_t(d) * H;
+            f0.ld_h = DH;
+            p.gx_t = size_t(N) * GH;
+            p.h_t = size_t(N) * DH;
+            if constexpr (Cell::kCellState) {
+                // training: c_t for every t, kept for backward; inference: two slots, by step parity
+                f0.c = training ? lay.cseq(a.reserve, l, d) : plan.ptr<float>(id_c, base);
+                p.c_t = state;
+                p.c_ping_pong = !training;
+                p.c0 = a.c0 ? a.c0 + idx * state : nullptr;
+                p.cn = a.cn ? a.cn + idx * state : nullptr;
+            }
+            if constexpr (Cell::kSaved > 0) {
+                f0.save = training ? lay.save(a.reserve, l, d) : plan.ptr<float>(id_save, base);
+                p.save_t = training ? state * S : 0;  // inference: one buffer, overwritten every step
+            }
+            p.h0 = a.h0 ? a.h0 + idx * state : nullptr;
+            p.hn = a.hn ? a.hn + idx * state : nullptr;
 
+            if (rows_per_block > 0) {
+                ctx_.transpose(GH, H, W_hh, H, WT, GH);
+                p.w_hh_t = WT;
+                rnn_recurrence_forward(spec.cell, p, rows_per_block, st);
+                continue;
+            }
+            for (int s = 0; s < T; ++s) {
+                RnnStepForward f = step_forward_at(p, s);
                 if constexpr (Cell::kResetBefore) {
                     // Phase 1: r, z from the r,z rows of W_hh. Phase 2: n from W_hn applied to rh = r·h_prev.
-                    if (h_prev) ctx_.gemm(false, true, N, 2 * H, H, 1.f, h_prev, ld_h_prev, W_hh, H, 0.f, Gh, GH);
-                    f.gh = h_prev ? Gh : nullptr;
+                    if (f.h_prev) ctx_.gemm(false, true, N, 2 * H, H, 1.f, f.h_prev, f.ld_h_prev, W_hh, H, 0.f, Gh, GH);
+                    f.gh = f.h_prev ? Gh : nullptr;
                     gru_rb_forward_gates(f, st);
-                    if (h_prev)
+                    if (f.h_prev)
                         ctx_.gemm(false, true, N, H, H, 1.f, f.save + 3 * H, S * H, W_hh + size_t(2) * H * H, H, 0.f,
                                   Gh, GH);
                     gru_rb_forward_output(f, st);
                 } else {
-                    if (h_prev) ctx_.gemm(false, true, N, GH, H, 1.f, h_prev, ld_h_prev, W_hh, H, 0.f, Gh, GH);
-                    f.gh = h_prev ? Gh : nullptr;  // h_prev = 0: the recurrent product is 0, skip the GEMM
+                    if (f.h_prev)
+                        ctx_.gemm(false, true, N, GH, H, 1.f, f.h_prev, f.ld_h_prev, W_hh, H, 0.f, Gh, GH);
+                    f.gh = f.h_prev ? Gh : nullptr;  // h_prev = 0: the recurrent product is 0, skip the GEMM
                     rnn_step_forward(spec.cell, f, st);
                 }
-                h_prev = f.h;
-                ld_h_prev = DH;
-                c_prev = f.c;
             }
         }
         in = out;
@@ -213,6 +255,7 @@ void FusedBackend::backward(const RnnSpec& spec, const RnnBackwardArgs<float>& a
     const int GH = lay.G * H, DH = D * H;
     const size_t TN = size_t(T) * N, state = lay.step();
     float* reserve = const_cast<float*>(a.reserve);  // read only; the layout helpers are shared with forward
+    const int rows_per_block = persistent_rows(spec.cell, N, H);
     cudaStream_t st = ctx_.stream();
 
     ScratchPlan plan;
@@ -256,39 +299,50 @@ void FusedBackend::backward(const RnnSpec& spec, const RnnBackwardArgs<float>& a
                 else FR_CUDA_CHECK(cudaMemsetAsync(DCc, 0, sizeof(float) * state, st));
             }
 
-            for (int s = T - 1; s >= 0; --s) {
-                const int t = time_at(s, T, d);
-                const int tp = s > 0 ? time_at(s - 1, T, d) : -1;
-                RnnStepBackward b;
-                b.N = N;
-                b.H = H;
-                b.dh = DHc;
-                b.dc = DCc;
-                b.dy = dy_layer ? dy_layer + size_t(t) * N * DH + size_t(d) * H : nullptr;
-                b.ld_dy = DH;
-                b.h_prev = s > 0 ? hseq + size_t(tp) * N * DH + size_t(d) * H : h0;
-                b.ld_h_prev = s > 0 ? DH : H;
-                b.c_prev = Cell::kCellState ? (s > 0 ? cseq + size_t(tp) * state : c0) : nullptr;
-                b.h = hseq + size_t(t) * N * DH + size_t(d) * H;
-                b.ld_h = DH;
-                b.c = Cell::kCellState ? cseq + size_t(t) * state : nullptr;
-                b.save = save ? save + size_t(t) * state * S : nullptr;
-                b.dgx = dGx + size_t(t) * N * GH;
-                b.dgh = kSeparateDgh ? dGh + size_t(t) * N * GH : nullptr;
-                b.ld_dg = GH;
-                const float* dgh_t = dGh + size_t(t) * N * GH;
+            RnnRecurrenceBackward p;
+            p.T = T;
+            p.reverse = d == 1;
+            RnnStepBackward& b0 = p.first;
+            b0.N = N;
+            b0.H = H;
+            b0.dh = DHc;
+            b0.dc = DCc;
+            b0.dy = dy_layer ? dy_layer + size_t(d) * H : nullptr;
+            b0.ld_dy = DH;
+            b0.h = hseq + size_t(d) * H;
+            b0.ld_h = DH;
+            b0.c = cseq;
+            b0.save = save;
+            b0.dgx = dGx;
+            b0.dgh = kSeparateDgh ? dGh : nullptr;
+            b0.ld_dg = GH;
+            p.dy_t = p.h_t = size_t(N) * DH;
+            p.c_t = state;
+            p.save_t = state * S;
+            p.dg_t = size_t(N) * GH;
+            p.h0 = h0;
+            p.c0 = c0;
 
-                if constexpr (Cell::kResetBefore) {
-                    gru_rb_backward_output(b, st);
-                    // d_rh = dG_n·W_hn
-                    ctx_.gemm(false, false, N, H, H, 1.f, b.dgx + 2 * H, GH, W_hh + size_t(2) * H * H, H, 0.f, DRH, H);
-                    b.d_rh = DRH;
-                    gru_rb_backward_gates(b, st);
-                    // dh_prev = direct + dG_{r,z}·W_hh[r,z]
-                    ctx_.gemm(false, false, N, H, 2 * H, 1.f, b.dgx, GH, W_hh, H, 1.f, DHc, H);
-                } else {
-                    rnn_step_backward(spec.cell, b, st);
-                    ctx_.gemm(false, false, N, H, GH, 1.f, dgh_t, GH, W_hh, H, 1.f, DHc, H);
+            if (rows_per_block > 0) {
+                p.w_hh = W_hh;
+                rnn_recurrence_backward(spec.cell, p, rows_per_block, st);
+            } else {
+                for (int s = T - 1; s >= 0; --s) {
+                    RnnStepBackward b = step_backward_at(p, s);
+                    const float* dgh_t = dGh + size_t(time_at(s, T, p.reverse)) * N * GH;
+                    if constexpr (Cell::kResetBefore) {
+                        gru_rb_backward_output(b, st);
+                        // d_rh = dG_n·W_hn
+                        ctx_.gemm(false, false, N, H, H, 1.f, b.dgx + 2 * H, GH, W_hh + size_t(2) * H * H, H, 0.f,
+                                  DRH, H);
+                        b.d_rh = DRH;
+                        gru_rb_backward_gates(b, st);
+                        // dh_prev = direct + dG_{r,z}·W_hh[r,z]
+                        ctx_.gemm(false, false, N, H, 2 * H, 1.f, b.dgx, GH, W_hh, H, 1.f, DHc, H);
+                    } else {
+                        rnn_step_backward(spec.cell, b, st);
+                        ctx_.gemm(false, false, N, H, GH, 1.f, dgh_t, GH, W_hh, H, 1.f, DHc, H);
+                    }
                 }
             }
             if (a.dh0) FR_CUDA_CHECK(cudaMemcpyAsync(a.dh0 + idx * state, DHc, sizeof(float) * state,
@@ -333,6 +387,8 @@ void FusedBackend::backward(const RnnSpec& spec, const RnnBackwardArgs<float>& a
 
 }  // namespace
 
-std::shared_ptr<Backend<float>> make_fused_backend(int device) { return std::make_shared<FusedBackend>(device); }
+std::shared_ptr<Backend<float>> make_fused_backend(int device, const std::string& recurrence) {
+    return std::make_shared<FusedBackend>(device, recurrence);
+}
 
 }  // namespace fusedrnn::gpu

@@ -17,10 +17,11 @@
 #   build      configure + build (Release, CUDA on, -DCMAKE_CUDA_ARCHITECTURES=$CUDA_ARCH, Ninja) in build-gpu/;
 #              $BUILD_TARGETS only when set. -Werror only with WERROR=ON: that machine's g++ 13 warns where
 #              CI's g++ 12 does not, and a lease is too short to lose to a new warning; the count is reported
-#   gpu-tests  test_gpu_backends on its own, failing if any GPU test SKIPS (a GPU machine must run them)
+#   gpu-tests  test_gpu_backends on its own, failing if any GPU test SKIPS (a GPU machine must run them); its
+#              recurrent-stack suites again on the persistent recurrence kernels (FUSEDRNN_CUDA_RECURRENCE)
 #   ctest      every CTest suite (builds every target first)
-#   memcheck   compute-sanitizer --tool memcheck  on test_gpu_backends (small shapes)
-#   racecheck  compute-sanitizer --tool racecheck on test_gpu_backends (small shapes)
+#   memcheck   compute-sanitizer --tool memcheck  on test_gpu_backends (small shapes; both recurrence strategies)
+#   racecheck  compute-sanitizer --tool racecheck on test_gpu_backends (small shapes; both recurrence strategies)
 #   initcheck, synccheck  the two other sanitizer tools (advisory: logged, do not fail the run)
 #   bench      bench_gpu_rnn → bench_gpu_rnn.json (the fused/cuDNN table is in its log), then PyTorch's
 #              cuDNN at the same shapes (torch-bench, advisory)
@@ -48,6 +49,7 @@
 #               under a minute left is skipped, so the summary and the results always come back
 # Environment: OUT (default ./out), RESULTS (default ./gpu-results), BUILD_DIR (default build-gpu), JOBS
 #              (default nproc), CUDA_ARCH (default 90), SANITIZER_FILTER (gtest filter for the sanitizer runs),
+#              SANITIZER_PERSISTENT_FILTER (the same for their persistent-recurrence run, default GpuRnnSmall.*),
 #              DEPS_PREFIX (default /opt/fusedrnn-deps), WERROR (default OFF).
 # A stage that finds its tool unusable on this machine (compute-sanitizer refuses the device on gVisor
 # machines) is reported "unavailable" and does not fail the run.
@@ -84,7 +86,7 @@ while [ $# -gt 0 ]; do
     --stages=*) STAGES="${1#--stages=}" ;;
     --deadline) DEADLINE="$2"; shift ;;
     --deadline=*) DEADLINE="${1#--deadline=}" ;;
-    -h|--help) sed -n '2,58p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,60p' "$0"; exit 0 ;;
     *) echo "gpu_check.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -332,15 +334,23 @@ gpu_tests_stage() {
   # Not `| tee /dev/stderr`: stderr is this stage's log file, and tee reopening it (O_TRUNC, its own
   # offset) lets later writes through the shell's descriptor (a crash message, the SKIPPED note below)
   # overwrite the start of the test output. Capture, then copy into the log.
-  local rc=0
-  "$BUILD_DIR/tests/test_gpu_backends" --gtest_output="json:$RESULTS/test_gpu_backends.json" \
-    > "$RESULTS/test_gpu_backends.stdout" 2>&1 || rc=$?
-  cat "$RESULTS/test_gpu_backends.stdout"
-  [ "$rc" -eq 0 ] || return "$rc"
-  if grep -q '\[  SKIPPED \]' "$RESULTS/test_gpu_backends.stdout"; then
-    echo "GPU tests SKIPPED on the GPU machine: the CUDA backends did not register (see env.log)" >&2
-    return 1
-  fi
+  # Three runs: the whole binary on the default (alternating) recurrence, then the recurrent-stack suites on the
+  # persistent kernels (kernels/cuda/rnn_recurrence.h) with rows per block chosen for this GPU, and with 4 rows
+  # (partial blocks at the suites' odd batches; the small shapes only).
+  local rc=0 run recurrence filter tag
+  for run in "alternating *" "persistent GpuRnnSmall.*:GpuRnnLarge.*" "persistent:4 GpuRnnSmall.*"; do
+    read -r recurrence filter <<<"$run"
+    tag=${recurrence//:/_}
+    echo "== FUSEDRNN_CUDA_RECURRENCE=$recurrence --gtest_filter=$filter"
+    FUSEDRNN_CUDA_RECURRENCE=$recurrence "$BUILD_DIR/tests/test_gpu_backends" --gtest_filter="$filter" \
+      --gtest_output="json:$RESULTS/test_gpu_backends_$tag.json" > "$RESULTS/test_gpu_backends_$tag.stdout" 2>&1 || rc=$?
+    cat "$RESULTS/test_gpu_backends_$tag.stdout"
+    [ "$rc" -eq 0 ] || return "$rc"
+    if grep -q '\[  SKIPPED \]' "$RESULTS/test_gpu_backends_$tag.stdout"; then
+      echo "GPU tests SKIPPED on the GPU machine: the CUDA backends did not register (see env.log)" >&2
+      return 1
+    fi
+  done
 }
 
 ctest_stage() {
@@ -352,17 +362,23 @@ sanitizer_stage() {
   local tool=$1 cs
   cs=$(find_sanitizer) || { echo "compute-sanitizer not found (looked in PATH and /usr/local/cuda)"; return 1; }
   # GpuMemory.* is left out on purpose: its absurd allocation makes cudaMalloc fail, which the
-  # sanitizer reports as an API error.
-  local rc=0
-  "$cs" --tool "$tool" --error-exitcode 99 --print-limit 50 \
-        "$BUILD_DIR/tests/test_gpu_backends" --gtest_filter="$SANITIZER_FILTER" >"$RESULTS/$tool.out" 2>&1 || rc=$?
-  cat "$RESULTS/$tool.out"
-  if [ "$rc" -ne 0 ] && grep -q "Device not supported" "$RESULTS/$tool.out"; then
-    echo "compute-sanitizer does not support this machine's device (a gVisor machine?): $tool unavailable"
-    rc=$UNAVAILABLE
-  fi
-  rm -f "$RESULTS/$tool.out"
-  return "$rc"
+  # sanitizer reports as an API error. The recurrent stack runs twice: on the default (alternating) recurrence
+  # with the dense ops, then on the persistent kernels with 4 rows per block (several blocks, partial ones, every
+  # phase's __syncthreads under racecheck).
+  local rc=0 run recurrence filter
+  for run in "alternating $SANITIZER_FILTER" "persistent:4 ${SANITIZER_PERSISTENT_FILTER:-GpuRnnSmall.*}"; do
+    read -r recurrence filter <<<"$run"
+    echo "== $tool, FUSEDRNN_CUDA_RECURRENCE=$recurrence --gtest_filter=$filter"
+    FUSEDRNN_CUDA_RECURRENCE=$recurrence "$cs" --tool "$tool" --error-exitcode 99 --print-limit 50 \
+          "$BUILD_DIR/tests/test_gpu_backends" --gtest_filter="$filter" >"$RESULTS/$tool.out" 2>&1 || rc=$?
+    cat "$RESULTS/$tool.out"
+    if [ "$rc" -ne 0 ] && grep -q "Device not supported" "$RESULTS/$tool.out"; then
+      echo "compute-sanitizer does not support this machine's device (a gVisor machine?): $tool unavailable"
+      rc=$UNAVAILABLE
+    fi
+    rm -f "$RESULTS/$tool.out"
+    [ "$rc" -eq 0 ] || return "$rc"
+  done
 }
 
 bench_stage() {

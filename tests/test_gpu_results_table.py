@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench/gpu_results_table.py on a fixture of a GPU check's results (invented numbers): the ratios it prints are
 computed from the medians, the fastest supported cuDNN algorithm is the one compared, unsupported algorithms and
-cells cuDNN lacks are left out, the flat $OUT layout reads as well, and an empty folder, a truncated file or a file
+cells cuDNN lacks are left out, the fused backend's two recurrence strategies sit side by side, the flat $OUT layout reads as well, and an empty folder, a truncated file or a file
 without its fields is a clear error."""
 import os
 import shutil
@@ -29,11 +29,14 @@ def main():
     expect(r.returncode == 0, f"exit status 0, got {r.returncode}: {r.stderr}")
     out = r.stdout
     expect("Device: Fixture GPU (compute capability 9.0" in out, "the device from env.log")
-    # train: fused 2.0 vs the best cuDNN 2.5 (persist_static) -> 0.80; infer 1.0 vs 0.8 -> 1.25; PyTorch beside
-    expect("| lstm | 128 | 1 | 2.000 | 2.500 (persist_static) | 0.80 | 2.790 | 1.000 | 0.800 (persist_static) | 1.25 "
-           "| 1.350 |" in out, "the LSTM row with ratios to the fastest cuDNN algorithm\n" + out)
+    # train: fused alternating 2.0 and persistent 1.0 vs the best cuDNN 2.5 (persist_static) -> 0.80, 0.40; infer
+    # 1.0 and 0.4 vs 0.8 -> 1.25, 0.50; PyTorch beside
+    expect("| lstm | 128 | 1 | 2.000 | 1.000 | 2.500 (persist_static) | 0.80 | 0.40 | 2.790 | 1.000 | 0.400 | "
+           "0.800 (persist_static) | 1.25 | 0.50 | 1.350 |" in out,
+           "the LSTM row with both strategies' ratios to the fastest cuDNN algorithm\n" + out)
     expect("persist_dynamic" not in out, "an unsupported algorithm is not compared")
-    expect("| gru_reset_before | 64 | 1 | 1.200 | – | – | – |" in out, "a cell cuDNN lacks has no ratio")
+    expect("| gru_reset_before | 64 | 1 | 1.200 | – | – | – | – | – |" in out,
+           "a cell cuDNN lacks has no ratio; a row without a strategy (an older file) reads as alternating")
     expect("| lstm | fusedrnn | cuda | 300,000 | 4.00 |" in out, "forecaster windows/s vs PyTorch")
     expect("| lstm | fusedrnn | cudnn | 250,000 | 3.33 |" in out, "the cudnn backend vs PyTorch")
     expect("| lstm | cuda | 1,200,000 |" in out, "the report's evaluation windows/s")

@@ -20,6 +20,7 @@
 #include <deque>
 #include <exception>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -35,6 +36,7 @@
 #include "kernels/cuda/dense_elements.cuh"
 #include "kernels/cuda/dense_kernels.h"
 #include "kernels/cuda/rnn_kernels.h"
+#include "kernels/cuda/rnn_recurrence.cuh"
 #include "kernels/cuda/rnn_step.cuh"
 #include "tests/cuda_emulation/emulation.h"
 
@@ -56,6 +58,9 @@ std::map<const void*, size_t> pinned_bytes;  // blocks from cudaMallocHost and t
 std::map<const void*, size_t> device_bytes;  // blocks from cudaMalloc and their sizes
 size_t device_capacity = fusedrnn::emulation::kDefaultDeviceMemory;
 size_t device_in_use = 0;
+// Few multiprocessors, so the persistent recurrence kernels' automatic rows per block (one block per
+// multiprocessor) gives blocks of several rows, the last one partial, at the suites' small batches.
+int emulated_sm_count = 2;
 
 void enqueue(std::function<void()> op) {
     queue.ops.push_back(std::move(op));
@@ -134,7 +139,11 @@ cudaError_t cudaStreamSynchronize(cudaStream_t) {
     return cudaSuccess;
 }
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
-    *value = attr == cudaDevAttrComputeCapabilityMajor ? 9 : 0;  // sm_90
+    switch (attr) {
+    case cudaDevAttrComputeCapabilityMajor: *value = 9; break;  // sm_90
+    case cudaDevAttrMultiProcessorCount: *value = emulated_sm_count; break;
+    default: *value = 0;
+    }
     return cudaSuccess;
 }
 cudaError_t cudaGetLastError() { return cudaSuccess; }
@@ -299,6 +308,24 @@ cublasStatus_t cublasSgemm(cublasHandle_t, cublasOperation_t ta, cublasOperation
                 float& c = C[i + size_t(j) * ldc];
                 c = float(double(alpha) * acc + (beta == 0.f ? 0.0 : double(beta) * double(c)));
             }
+    });
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+// C = alpha·op(A) + beta·op(B); B is not read when beta = 0.
+cublasStatus_t cublasSgeam(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, const float* alpha,
+                           const float* A, int lda, const float* beta, const float* B, int ldb, float* C, int ldc) {
+    if (m < 0 || n < 0 || lda < std::max(1, ta == CUBLAS_OP_N ? m : n) ||
+        ldb < std::max(1, tb == CUBLAS_OP_N ? m : n) || ldc < std::max(1, m))
+        return CUBLAS_STATUS_INVALID_VALUE;
+    ++counts.launches;
+    enqueue([=, alpha = *alpha, beta = *beta] {
+        auto op = [](cublasOperation_t t, const float* X, int ld, int i, int j) {
+            return t == CUBLAS_OP_N ? X[i + size_t(j) * ld] : X[j + size_t(i) * ld];
+        };
+        for (int j = 0; j < n; ++j)
+            for (int i = 0; i < m; ++i)
+                C[i + size_t(j) * ldc] = alpha * op(ta, A, lda, i, j) + (beta == 0.f ? 0.f : beta * op(tb, B, ldb, i, j));
     });
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -535,6 +562,52 @@ void gru_rb_backward_output(const RnnStepBackward& a, cudaStream_t) {
 }
 void gru_rb_backward_gates(const RnnStepBackward& a, cudaStream_t) {
     FR_EMULATED_LAUNCH(run_threads(a.N, a.H, [&](int n, int j) { step::rb_backward_gates(a, n, j); }));
+}
+
+// ---- the persistent recurrence kernels: the real block bodies, block after block -----------------------
+
+namespace {
+// The host's driver of rnn_recurrence.cuh's block bodies: a phase's items one after another (in decreasing order
+// when reversed); shared memory starts as NaN, as device memory does here, so a read before a write shows.
+struct HostBlock {
+    std::vector<float> memory;
+    explicit HostBlock(size_t floats) : memory(floats, std::numeric_limits<float>::quiet_NaN()) {}
+    float* shared() { return memory.data(); }
+    template <class F>
+    void phase(int n, F f) {
+        for (int t = 0; t < n; ++t) f(emulation::reversed_order ? n - 1 - t : t);
+    }
+};
+
+// The blocks run one after another, in increasing or (reversed) decreasing order: they share nothing.
+template <class Body>
+void run_blocks(int blocks, Body&& body) {
+    for (int t = 0; t < blocks; ++t) body(emulation::reversed_order ? blocks - 1 - t : t);
+}
+}  // namespace
+
+void rnn_recurrence_forward(CellType cell, const RnnRecurrenceForward& p, int R, cudaStream_t) {
+    if (p.T <= 0 || p.first.N <= 0) return;
+    recurrence::dispatch_launch<recurrence::Pass::Forward>(cell, p.first.H, R, [&](auto tag, auto rows, size_t bytes) {
+        using Cell = decltype(tag);
+        constexpr int kR = decltype(rows)::value;
+        FR_EMULATED_LAUNCH(run_blocks(recurrence::block_count(p.first.N, kR), [&](int block) {
+            HostBlock blk(bytes / sizeof(float));
+            recurrence::forward_block<Cell, kR>(p, block, blk);
+        }));
+    });
+}
+
+void rnn_recurrence_backward(CellType cell, const RnnRecurrenceBackward& p, int R, cudaStream_t) {
+    if (p.T <= 0 || p.first.N <= 0) return;
+    recurrence::dispatch_launch<recurrence::Pass::Backward>(cell, p.first.H, R, [&](auto tag, auto rows, size_t bytes) {
+        using Cell = decltype(tag);
+        constexpr int kR = decltype(rows)::value;
+        FR_EMULATED_LAUNCH(run_blocks(recurrence::block_count(p.first.N, kR), [&](int block) {
+            HostBlock blk(bytes / sizeof(float));
+            recurrence::backward_block<Cell, kR>(p, block, blk);
+        }));
+    });
 }
 
 }  // namespace gpu

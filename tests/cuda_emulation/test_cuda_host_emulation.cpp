@@ -33,6 +33,7 @@
 #include "core/param_layout.h"
 #include "core/process_group.h"
 #include "cuda/backends.h"
+#include "kernels/cuda/rnn_recurrence.h"
 #include "models/device_scalars.h"
 #include "models/forecast_trainer.h"
 #include "models/lm_trainer.h"
@@ -186,10 +187,15 @@ Outputs run(Backend<S>& be, const RnnSpec& spec, int T, int N, const Inputs& in,
     return o;
 }
 
-class FusedBackendOnHostEmulation : public ::testing::TestWithParam<std::tuple<Case, bool, bool>> {};
+// Each case on both recurrence strategies (kernels/cuda/rnn_recurrence.h): "persistent:2" makes blocks of two
+// rows, so odd batches end on a partial block (the reset-before GRU runs alternating either way).
+const std::vector<std::string> kRecurrences = {"alternating", "persistent:2"};
+
+class FusedBackendOnHostEmulation
+    : public ::testing::TestWithParam<std::tuple<Case, bool, bool, std::string>> {};
 
 TEST_P(FusedBackendOnHostEmulation, MatchesCpuBackendInDouble) {
-    const auto& [c, full, reversed] = GetParam();
+    const auto& [c, full, reversed, recurrence] = GetParam();
     emulation::set_thread_order_reversed(reversed);
     const RnnSpec spec{c.cell, c.input, c.hidden, c.layers, c.bidirectional};
     const size_t state = size_t(c.layers) * spec.directions() * c.N * c.hidden;
@@ -214,7 +220,7 @@ TEST_P(FusedBackendOnHostEmulation, MatchesCpuBackendInDouble) {
         }
         in.dweights0 = random(rnn_param_count(spec));  // gradients accumulate onto these
     }
-    auto fused = gpu::make_fused_backend(0);
+    auto fused = gpu::make_fused_backend(0, recurrence);
     auto reference = make_backend_f64("cpu");
     const Outputs a = run(*fused, spec, c.T, c.N, in, full);
     const Outputs b = run(*reference, spec, c.T, c.N, in, full);
@@ -229,12 +235,61 @@ TEST_P(FusedBackendOnHostEmulation, MatchesCpuBackendInDouble) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, FusedBackendOnHostEmulation,
-                         ::testing::Combine(::testing::ValuesIn(cases()), ::testing::Bool(), ::testing::Bool()),
-                         [](const ::testing::TestParamInfo<std::tuple<Case, bool, bool>>& p) {
-                             return fmt::format("{}_{}_{}", case_name(std::get<0>(p.param)),
+                         ::testing::Combine(::testing::ValuesIn(cases()), ::testing::Bool(), ::testing::Bool(),
+                                            ::testing::ValuesIn(kRecurrences)),
+                         [](const ::testing::TestParamInfo<std::tuple<Case, bool, bool, std::string>>& p) {
+                             std::string recurrence = std::get<3>(p.param);
+                             std::replace(recurrence.begin(), recurrence.end(), ':', '_');
+                             return fmt::format("{}_{}_{}_{}", case_name(std::get<0>(p.param)),
                                                 std::get<1>(p.param) ? "all_args" : "required_args",
-                                                std::get<2>(p.param) ? "threads_reversed" : "threads_in_order");
+                                                std::get<2>(p.param) ? "threads_reversed" : "threads_in_order",
+                                                recurrence);
                          });
+
+// Rows per block of the persistent kernels: one block per multiprocessor at most (batch 1024 on an H100's 132: 8
+// rows, 128 blocks), at most 16, halved until the block's shared memory fits 48 KiB; none for the reset-before GRU
+// or a hidden size too large for one row.
+TEST(FusedBackendOnHostEmulation, PersistentRowsPerBlockFollowTheGpu) {
+    using gpu::recurrence::rows_per_block;
+    EXPECT_EQ(rows_per_block(CellType::Lstm, 1024, 128, 132), 8);
+    EXPECT_EQ(rows_per_block(CellType::Gru, 1024, 64, 132), 8);
+    EXPECT_EQ(rows_per_block(CellType::Lstm, 7, 128, 132), 1);
+    EXPECT_EQ(rows_per_block(CellType::Lstm, 100000, 64, 132), 16);
+    EXPECT_EQ(rows_per_block(CellType::Lstm, 1024, 512, 132), 4);  // 8 rows x 5 x 512 floats would be 80 KiB
+    EXPECT_EQ(rows_per_block(CellType::Lstm, 1024, 128, 132, 2), 2);
+    EXPECT_EQ(rows_per_block(CellType::Lstm, 1024, 2457, 132), 1);
+    EXPECT_EQ(rows_per_block(CellType::Lstm, 1024, 2458, 132), 0);
+    EXPECT_EQ(rows_per_block(CellType::RnnTanh, 1024, 6144, 132), 1);
+    EXPECT_EQ(rows_per_block(CellType::GruResetBefore, 1024, 128, 132), 0);
+}
+
+// The persistent strategy runs a layer-direction's whole recurrence in one launch each way (plus the input
+// projection, W_hh's transpose and the weight-gradient GEMMs), where the alternating one launches per step; the
+// reset-before GRU, which has two recurrent products per step, stays alternating. A bad strategy name is refused
+// with the accepted ones.
+TEST(FusedBackendOnHostEmulation, PersistentRecurrenceLaunchesOncePerLayerDirection) {
+    const int T = 24, N = 9;
+    auto launches = [&](const std::string& recurrence, CellType cell) {
+        const RnnSpec spec{cell, 3, 8, 1, false};
+        auto be = gpu::make_fused_backend(0, recurrence);
+        Inputs in;
+        in.x.assign(size_t(T) * N * 3, 0.5);
+        in.weights.assign(rnn_param_count(spec), 0.1);
+        in.dy.assign(size_t(T) * N * 8, 1.0);
+        emulation::reset_counters();
+        run(*be, spec, T, N, in, false);
+        return emulation::counters().launches;
+    };
+    for (CellType cell : {CellType::RnnTanh, CellType::Lstm, CellType::Gru}) {
+        SCOPED_TRACE(cell_name(cell));
+        const long alternating = launches("alternating", cell), persistent = launches("persistent", cell);
+        EXPECT_GT(alternating, 4 * T) << "two passes of forward (training and inference) and a backward, per step";
+        EXPECT_LT(persistent, 40) << "alternating: " << alternating;
+    }
+    EXPECT_EQ(launches("persistent", CellType::GruResetBefore), launches("alternating", CellType::GruResetBefore));
+    const std::string m = testing::error_of([] { gpu::make_fused_backend(0, "persistent:3"); });
+    EXPECT_NE(m.find("persistent:3: expected alternating, persistent, or persistent:R"), std::string::npos) << m;
+}
 
 // The step kernels and cuBLAS index a step's gate matrix [N, 4·H] with 32-bit ints: a larger batch × hidden is
 // refused up front with the numbers and a way out, and the largest shape that fits is accepted.
