@@ -65,18 +65,18 @@ FR_HD Quad load_quad(const float* p) {
 #endif
 }
 
-// out[r·ld_out + col] = Σ_k in[r·ld_in + k] · w[k·ld_w + col], k < K, for the R rows of `in` (shared memory, rows
-// padded to ld_in, a multiple of 4, rows past the block's zero-filled): one output column. The loads of w are
-// coalesced across the threads' columns; the rows are read four k at a time, as broadcasts. `add`: out += instead
-// of =. Only the first `rows` rows are stored. The sum runs over k in order.
+// out[r·ld_out + col] = Σ_k in[r·ld_in + k] · w[k·ld_w + col], k0 ≤ k < k1, for the R rows of `in` (shared memory,
+// rows padded to ld_in, a multiple of 4, rows past the block's zero-filled; k0 a multiple of 4): one output column.
+// The loads of w are coalesced across the threads' columns; the rows are read four k at a time, as broadcasts.
+// `add`: out += instead of =. Only the first `rows` rows are stored. The sum runs over k in order.
 template <int R>
-FR_HD void row_block_times_column(const float* in, int ld_in, int K, const float* w, size_t ld_w, int col,
+FR_HD void row_block_times_column(const float* in, int ld_in, int k0, int k1, const float* w, size_t ld_w, int col,
                                   float* out, size_t ld_out, int rows, bool add) {
     float acc[R];
     for (int r = 0; r < R; ++r) acc[r] = 0.f;
     const float* wc = w + col;
-    int k = 0;
-    for (; k + 4 <= K; k += 4) {
+    int k = k0;
+    for (; k + 4 <= k1; k += 4) {
         const float w0 = wc[static_cast<size_t>(k) * ld_w], w1 = wc[static_cast<size_t>(k + 1) * ld_w];
         const float w2 = wc[static_cast<size_t>(k + 2) * ld_w], w3 = wc[static_cast<size_t>(k + 3) * ld_w];
         for (int r = 0; r < R; ++r) {
@@ -87,7 +87,7 @@ FR_HD void row_block_times_column(const float* in, int ld_in, int K, const float
             acc[r] += v.w * w3;
         }
     }
-    for (; k < K; ++k) {
+    for (; k < k1; ++k) {
         const float wk = wc[static_cast<size_t>(k) * ld_w];
         for (int r = 0; r < R; ++r) acc[r] += in[r * ld_in + k] * wk;
     }
@@ -95,6 +95,35 @@ FR_HD void row_block_times_column(const float* in, int ld_in, int K, const float
         float& o = out[static_cast<size_t>(r) * ld_out + col];
         o = add ? o + acc[r] : acc[r];
     }
+}
+
+// out (+)= the block's rows times a matrix: out[r·ld_out + c] (+)= Σ_{k<K} in[r·ld_in + k] · w[k·ld_w + c] for
+// c < cols, r < rows. With at least as many columns as half the block's threads, a thread per column (one phase).
+// With fewer (the backward's H columns at hidden 64 or 128, say) the threads would idle, so the k range is cut into
+// k_parts(cols) slices, a thread per (slice, column) writes its partial sums to `partial` ([parts, R, cols] in
+// shared memory), and a second phase adds the slices in order.
+template <int R, class Block>
+FR_HD void rows_times_matrix(Block& blk, const float* in, int ld_in, int K, const float* w, size_t ld_w, int cols,
+                             float* out, size_t ld_out, int rows, bool add, float* partial) {
+    const int parts = k_parts(cols);
+    if (parts == 1) {
+        blk.phase(cols, [&](int c) { row_block_times_column<R>(in, ld_in, 0, K, w, ld_w, c, out, ld_out, rows, add); });
+        return;
+    }
+    const int slice = padded_row((K + parts - 1) / parts);  // a multiple of 4, so every slice starts aligned
+    blk.phase(parts * cols, [&](int i) {
+        const int q = i / cols, c = i - q * cols;
+        const int k0 = q * slice < K ? q * slice : K;
+        const int k1 = k0 + slice < K ? k0 + slice : K;
+        row_block_times_column<R>(in, ld_in, k0, k1, w, ld_w, c, partial + q * R * cols, cols, R, false);
+    });
+    blk.phase(rows * cols, [&](int i) {
+        const int r = i / cols, c = i - r * cols;
+        float sum = 0.f;
+        for (int q = 0; q < parts; ++q) sum += partial[(q * R + r) * cols + c];
+        float& o = out[static_cast<size_t>(r) * ld_out + c];
+        o = add ? o + sum : sum;
+    });
 }
 
 // Item i of copying rows [0, rows) × columns [0, cols) of src (leading dimension ld) into dst [R, ld_dst]: zeros
@@ -111,15 +140,14 @@ FR_HD void forward_block(const RnnRecurrenceForward& p, int block, Block& blk) {
     const int row0 = block * R;
     const int rows = p.first.N - row0 < R ? p.first.N - row0 : R;
     const int ld_hs = padded_row(H);
-    float* hs = blk.shared();    // [R, ld_hs] h_prev rows
-    float* gh = hs + R * ld_hs;  // [R, G·H]   h_prev·W_hhᵀ rows
+    float* hs = blk.shared();          // [R, ld_hs] h_prev rows
+    float* gh = hs + R * ld_hs;        // [R, G·H]   h_prev·W_hhᵀ rows
+    float* partial = gh + R * GH;      // rows_times_matrix's partial sums, when it splits k
     for (int s = 0; s < p.T; ++s) {
         RnnStepForward f = rows_of<Cell>(step_forward_at(p, s), row0, rows);
         if (f.h_prev) {
             blk.phase(R * ld_hs, [&](int i) { stage_row_element(i, ld_hs, H, f.h_prev, f.ld_h_prev, rows, hs); });
-            blk.phase(GH, [&](int g) {
-                row_block_times_column<R>(hs, ld_hs, H, p.w_hh_t, GH, g, gh, GH, rows, false);
-            });
+            rows_times_matrix<R>(blk, hs, ld_hs, H, p.w_hh_t, GH, GH, gh, GH, rows, false, partial);
             f.gh = gh;
             f.ld_gh = GH;
         } else {
@@ -136,7 +164,8 @@ FR_HD void backward_block(const RnnRecurrenceBackward& p, int block, Block& blk)
     const int row0 = block * R;
     const int rows = p.first.N - row0 < R ? p.first.N - row0 : R;
     const int ld_dg = padded_row(GH);
-    float* dg = blk.shared();  // [R, ld_dg] the step's recurrent-side gate gradients
+    float* dg = blk.shared();        // [R, ld_dg] the step's recurrent-side gate gradients
+    float* partial = dg + R * ld_dg;  // rows_times_matrix's partial sums, when it splits k
     for (int s = p.T - 1; s >= 0; --s) {
         const RnnStepBackward b = rows_of<Cell>(step_backward_at(p, s), row0, rows);
         // dG_t, and dh := the direct part of the gradient to h_prev.
@@ -144,7 +173,7 @@ FR_HD void backward_block(const RnnRecurrenceBackward& p, int block, Block& blk)
         const float* dg_t = b.dgh ? b.dgh : b.dgx;
         blk.phase(R * ld_dg, [&](int i) { stage_row_element(i, ld_dg, GH, dg_t, b.ld_dg, rows, dg); });
         // dh += dG_t·W_hh
-        blk.phase(H, [&](int k) { row_block_times_column<R>(dg, ld_dg, GH, p.w_hh, H, k, b.dh, H, rows, true); });
+        rows_times_matrix<R>(blk, dg, ld_dg, GH, p.w_hh, H, H, b.dh, H, rows, true, partial);
     }
 }
 

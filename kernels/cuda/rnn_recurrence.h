@@ -116,19 +116,34 @@ constexpr int kThreads = 256;                      // threads per block
 constexpr int kMaxRowsPerBlock = 16;
 constexpr size_t kSharedLimit = size_t(48) << 10;  // bytes of shared memory a block may use without opting in
 
+constexpr int kMaxParts = 8;                      // k slices of a product with few columns (rows_times_matrix)
+
 // Rows staged in shared memory are padded to a multiple of 4 floats, so they can be read 16 bytes at a time.
 FR_HD int padded_row(int n) { return (n + 3) / 4 * 4; }
 
-// Shared memory (floats) a block of R rows needs: forward h_prev rows [R, padded H] and gate rows [R, G·H];
-// backward the step's gate gradients [R, padded G·H].
-inline size_t forward_shared_floats(int R, int G, int H) { return size_t(R) * (size_t(padded_row(H)) + size_t(G) * H); }
-inline size_t backward_shared_floats(int R, int G, int H) { return size_t(R) * padded_row(G * H); }
+// Slices the k range of a product with `cols` output columns is cut into, so that the block's threads have work:
+// 1 when there are at least half as many columns as threads.
+FR_HD int k_parts(int cols) {
+    const int parts = kThreads / cols;
+    return parts < 2 ? 1 : (parts > kMaxParts ? kMaxParts : parts);
+}
+inline size_t partial_floats(int R, int cols) { return k_parts(cols) > 1 ? size_t(k_parts(cols)) * R * cols : 0; }
+
+// Shared memory (floats) a block of R rows needs: forward h_prev rows [R, padded H], gate rows [R, G·H] and the
+// partial sums of h_prev·W_hhᵀ's G·H columns; backward the step's gate gradients [R, padded G·H] and the partial
+// sums of dG·W_hh's H columns.
+inline size_t forward_shared_floats(int R, int G, int H) {
+    return size_t(R) * (size_t(padded_row(H)) + size_t(G) * H) + partial_floats(R, G * H);
+}
+inline size_t backward_shared_floats(int R, int G, int H) {
+    return size_t(R) * padded_row(G * H) + partial_floats(R, H);
+}
 
 // Rows per block for batch N on a GPU with `sm_count` multiprocessors: `requested` (1, 2, 4, 8 or 16) if not 0,
 // else the smallest power of two that needs no more blocks than multiprocessors (a block per multiprocessor,
-// each reading W_hh once a step), at most 16; halved until a block's shared memory fits. 0 when the persistent
-// kernels do not apply: the reset-before GRU (two recurrent products per step), or too large a hidden size for
-// even one row.
+// each reading W_hh once a step), at most 16; halved until a block's shared memory fits, forward and backward. 0
+// when the persistent kernels do not apply: the reset-before GRU (two recurrent products per step), or too large
+// a hidden size for even one row.
 inline int rows_per_block(CellType cell, int N, int H, int sm_count, int requested = 0) {
     if (cell == CellType::GruResetBefore || N <= 0 || H <= 0) return 0;
     const int G = gate_count(cell);
@@ -137,7 +152,11 @@ inline int rows_per_block(CellType cell, int N, int H, int sm_count, int request
         R = 1;
         while (R < kMaxRowsPerBlock && (N + R - 1) / R > sm_count) R *= 2;
     }
-    while (R > 0 && sizeof(float) * forward_shared_floats(R, G, H) > kSharedLimit) R /= 2;
+    const auto fits = [&](int r) {
+        return sizeof(float) * forward_shared_floats(r, G, H) <= kSharedLimit &&
+               sizeof(float) * backward_shared_floats(r, G, H) <= kSharedLimit;
+    };
+    while (R > 0 && !fits(R)) R /= 2;
     return R;
 }
 
