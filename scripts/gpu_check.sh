@@ -49,7 +49,8 @@
 #               under a minute left is skipped, so the summary and the results always come back
 # Environment: OUT (default ./out), RESULTS (default ./gpu-results), BUILD_DIR (default build-gpu), JOBS
 #              (default nproc), CUDA_ARCH (default 90), SANITIZER_FILTER (gtest filter for the sanitizer runs),
-#              SANITIZER_PERSISTENT_FILTER (the same for their persistent-recurrence run, default GpuRnnSmall.*),
+#              SANITIZER_PERSISTENT_FILTER (the same for their persistent-recurrence run: by default the small
+#              cross-checks, every cell, GpuRnnSmall.CudaCudnnCpuAgree:GpuRnnSmall.OptionalArgumentsMayBeNull),
 #              DEPS_PREFIX (default /opt/fusedrnn-deps), WERROR (default OFF).
 # A stage that finds its tool unusable on this machine (compute-sanitizer refuses the device on gVisor
 # machines) is reported "unavailable" and does not fail the run.
@@ -86,7 +87,7 @@ while [ $# -gt 0 ]; do
     --stages=*) STAGES="${1#--stages=}" ;;
     --deadline) DEADLINE="$2"; shift ;;
     --deadline=*) DEADLINE="${1#--deadline=}" ;;
-    -h|--help) sed -n '2,60p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,61p' "$0"; exit 0 ;;
     *) echo "gpu_check.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -366,7 +367,7 @@ sanitizer_stage() {
   # with the dense ops, then on the persistent kernels with 4 rows per block (several blocks, partial ones, every
   # phase's __syncthreads under racecheck).
   local rc=0 run recurrence filter
-  for run in "alternating $SANITIZER_FILTER" "persistent:4 ${SANITIZER_PERSISTENT_FILTER:-GpuRnnSmall.*}"; do
+  for run in "alternating $SANITIZER_FILTER" "persistent:4 ${SANITIZER_PERSISTENT_FILTER:-GpuRnnSmall.CudaCudnnCpuAgree:GpuRnnSmall.OptionalArgumentsMayBeNull}"; do
     read -r recurrence filter <<<"$run"
     echo "== $tool, FUSEDRNN_CUDA_RECURRENCE=$recurrence --gtest_filter=$filter"
     FUSEDRNN_CUDA_RECURRENCE=$recurrence "$cs" --tool "$tool" --error-exitcode 99 --print-limit 50 \
