@@ -34,40 +34,30 @@ struct DeviceBlock {
     }
 };
 
-template <class Cell, int R>
-__global__ void __launch_bounds__(kThreads) recurrence_forward_kernel(const RnnRecurrenceForward p) {
+// One kernel per (pass, cell, rows per block): Params is RnnRecurrenceForward or RnnRecurrenceBackward.
+template <class Cell, int R, class Params>
+__global__ void __launch_bounds__(kThreads) recurrence_kernel(const Params p) {
     DeviceBlock blk;
-    recurrence::forward_block<Cell, R>(p, static_cast<int>(blockIdx.x), blk);
+    recurrence::run_block<Cell, R>(p, static_cast<int>(blockIdx.x), blk);
 }
 
-template <class Cell, int R>
-__global__ void __launch_bounds__(kThreads) recurrence_backward_kernel(const RnnRecurrenceBackward p) {
-    DeviceBlock blk;
-    recurrence::backward_block<Cell, R>(p, static_cast<int>(blockIdx.x), blk);
+template <class Params>
+void launch_recurrence(CellType cell, const Params& p, int R, cudaStream_t stream) {
+    recurrence::dispatch_launch(cell, p, R, [&](auto tag, auto rows, int blocks, size_t bytes) {
+        recurrence_kernel<decltype(tag), decltype(rows)::value>
+            <<<static_cast<unsigned>(blocks), kThreads, bytes, stream>>>(p);
+        FR_CUDA_CHECK(cudaGetLastError());
+    });
 }
 
 }  // namespace
 
 void rnn_recurrence_forward(CellType cell, const RnnRecurrenceForward& p, int R, cudaStream_t stream) {
-    if (p.T <= 0 || p.first.N <= 0) return;
-    recurrence::dispatch_launch<recurrence::Pass::Forward>(cell, p.first.H, R, [&](auto tag, auto rows, size_t bytes) {
-        using Cell = decltype(tag);
-        constexpr int kR = decltype(rows)::value;
-        const auto blocks = static_cast<unsigned>(recurrence::block_count(p.first.N, kR));
-        recurrence_forward_kernel<Cell, kR><<<blocks, kThreads, bytes, stream>>>(p);
-        FR_CUDA_CHECK(cudaGetLastError());
-    });
+    launch_recurrence(cell, p, R, stream);
 }
 
 void rnn_recurrence_backward(CellType cell, const RnnRecurrenceBackward& p, int R, cudaStream_t stream) {
-    if (p.T <= 0 || p.first.N <= 0) return;
-    recurrence::dispatch_launch<recurrence::Pass::Backward>(cell, p.first.H, R, [&](auto tag, auto rows, size_t bytes) {
-        using Cell = decltype(tag);
-        constexpr int kR = decltype(rows)::value;
-        const auto blocks = static_cast<unsigned>(recurrence::block_count(p.first.N, kR));
-        recurrence_backward_kernel<Cell, kR><<<blocks, kThreads, bytes, stream>>>(p);
-        FR_CUDA_CHECK(cudaGetLastError());
-    });
+    launch_recurrence(cell, p, R, stream);
 }
 
 }  // namespace fusedrnn::gpu

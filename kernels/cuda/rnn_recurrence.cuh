@@ -133,12 +133,21 @@ FR_HD void stage_row_element(int i, int ld_dst, int cols, const float* src, size
     dst[i] = r < rows && k < cols ? src[static_cast<size_t>(r) * ld + k] : 0.f;
 }
 
+// The batch rows of block `block`: [row0, row0 + rows), rows = R but for the last block.
+struct BlockRows {
+    int row0, rows;
+};
+FR_HD BlockRows rows_of_block(int N, int R, int block) {
+    const int row0 = block * R;
+    return {row0, N - row0 < R ? N - row0 : R};
+}
+
 // One block's forward: its R rows through all T steps.
 template <class Cell, int R, class Block>
-FR_HD void forward_block(const RnnRecurrenceForward& p, int block, Block& blk) {
+FR_HD void run_block(const RnnRecurrenceForward& p, int block, Block& blk) {
     const int H = p.first.H, GH = Cell::kGates * H;
-    const int row0 = block * R;
-    const int rows = p.first.N - row0 < R ? p.first.N - row0 : R;
+    const BlockRows mine = rows_of_block(p.first.N, R, block);
+    const int row0 = mine.row0, rows = mine.rows;
     const int ld_hs = padded_row(H);
     float* hs = blk.shared();          // [R, ld_hs] h_prev rows
     float* gh = hs + R * ld_hs;        // [R, G·H]   h_prev·W_hhᵀ rows
@@ -159,10 +168,10 @@ FR_HD void forward_block(const RnnRecurrenceForward& p, int block, Block& blk) {
 
 // One block's backward: its R rows through all T steps in reverse.
 template <class Cell, int R, class Block>
-FR_HD void backward_block(const RnnRecurrenceBackward& p, int block, Block& blk) {
+FR_HD void run_block(const RnnRecurrenceBackward& p, int block, Block& blk) {
     const int H = p.first.H, GH = Cell::kGates * H;
-    const int row0 = block * R;
-    const int rows = p.first.N - row0 < R ? p.first.N - row0 : R;
+    const BlockRows mine = rows_of_block(p.first.N, R, block);
+    const int row0 = mine.row0, rows = mine.rows;
     const int ld_dg = padded_row(GH);
     float* dg = blk.shared();        // [R, ld_dg] the step's recurrent-side gate gradients
     float* partial = dg + R * ld_dg;  // rows_times_matrix's partial sums, when it splits k
@@ -177,12 +186,16 @@ FR_HD void backward_block(const RnnRecurrenceBackward& p, int block, Block& blk)
     }
 }
 
-// The host side shared by the two launchers (the GPU's, the emulation's): checks, then
-// launch(Cell{}, std::integral_constant<int, R>{}, shared bytes) with the cell and R as types.
-enum class Pass { Forward, Backward };
+// Shared memory (floats) a block of the pass needs.
+inline size_t shared_floats(const RnnRecurrenceForward&, int R, int G, int H) { return forward_shared_floats(R, G, H); }
+inline size_t shared_floats(const RnnRecurrenceBackward&, int R, int G, int H) { return backward_shared_floats(R, G, H); }
 
-template <Pass kPass, class Launch>
-void dispatch_launch(CellType cell_type, int H, int R, Launch&& launch) {
+// The host side shared by the two drivers' launchers (the GPU's, the emulation's), for either pass (Params:
+// RnnRecurrenceForward or RnnRecurrenceBackward): nothing for an empty recurrence, the checks, then
+// launch(Cell{}, std::integral_constant<int, R>{}, blocks, shared bytes) with the cell and R as types.
+template <class Params, class Launch>
+void dispatch_launch(CellType cell_type, const Params& p, int R, Launch&& launch) {
+    if (p.T <= 0 || p.first.N <= 0) return;
     cell::dispatch(cell_type, [&](auto tag) {
         using Cell = decltype(tag);
         if constexpr (Cell::kResetBefore) {
@@ -190,11 +203,9 @@ void dispatch_launch(CellType cell_type, int H, int R, Launch&& launch) {
         } else {
             const auto with_rows = [&](auto rows) {
                 constexpr int kR = decltype(rows)::value;
-                const size_t floats = kPass == Pass::Forward ? forward_shared_floats(kR, Cell::kGates, H)
-                                                             : backward_shared_floats(kR, Cell::kGates, H);
-                if (sizeof(float) * floats > kSharedLimit)
-                    FR_GPU_FAIL("persistent recurrence: shared memory over the limit");
-                launch(tag, rows, sizeof(float) * floats);
+                const size_t bytes = sizeof(float) * shared_floats(p, kR, Cell::kGates, p.first.H);
+                if (bytes > kSharedLimit) FR_GPU_FAIL("persistent recurrence: shared memory over the limit");
+                launch(tag, rows, (p.first.N + kR - 1) / kR, bytes);
             };
             switch (R) {
             case 1: with_rows(std::integral_constant<int, 1>{}); break;
@@ -207,7 +218,5 @@ void dispatch_launch(CellType cell_type, int H, int R, Launch&& launch) {
         }
     });
 }
-
-inline int block_count(int N, int R) { return (N + R - 1) / R; }
 
 }  // namespace fusedrnn::gpu::recurrence

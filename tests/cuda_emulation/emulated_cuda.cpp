@@ -586,28 +586,23 @@ void run_blocks(int blocks, Body&& body) {
 }
 }  // namespace
 
-void rnn_recurrence_forward(CellType cell, const RnnRecurrenceForward& p, int R, cudaStream_t) {
-    if (p.T <= 0 || p.first.N <= 0) return;
-    recurrence::dispatch_launch<recurrence::Pass::Forward>(cell, p.first.H, R, [&](auto tag, auto rows, size_t bytes) {
-        using Cell = decltype(tag);
-        constexpr int kR = decltype(rows)::value;
-        FR_EMULATED_LAUNCH(run_blocks(recurrence::block_count(p.first.N, kR), [&](int block) {
+namespace {
+template <class Params>
+void emulate_recurrence(CellType cell, const Params& p, int R) {
+    recurrence::dispatch_launch(cell, p, R, [&](auto tag, auto rows, int blocks, size_t bytes) {
+        FR_EMULATED_LAUNCH(run_blocks(blocks, [&](int block) {
             HostBlock blk(bytes / sizeof(float));
-            recurrence::forward_block<Cell, kR>(p, block, blk);
+            recurrence::run_block<decltype(tag), decltype(rows)::value>(p, block, blk);
         }));
     });
 }
+}  // namespace
 
+void rnn_recurrence_forward(CellType cell, const RnnRecurrenceForward& p, int R, cudaStream_t) {
+    emulate_recurrence(cell, p, R);
+}
 void rnn_recurrence_backward(CellType cell, const RnnRecurrenceBackward& p, int R, cudaStream_t) {
-    if (p.T <= 0 || p.first.N <= 0) return;
-    recurrence::dispatch_launch<recurrence::Pass::Backward>(cell, p.first.H, R, [&](auto tag, auto rows, size_t bytes) {
-        using Cell = decltype(tag);
-        constexpr int kR = decltype(rows)::value;
-        FR_EMULATED_LAUNCH(run_blocks(recurrence::block_count(p.first.N, kR), [&](int block) {
-            HostBlock blk(bytes / sizeof(float));
-            recurrence::backward_block<Cell, kR>(p, block, blk);
-        }));
-    });
+    emulate_recurrence(cell, p, R);
 }
 
 }  // namespace gpu
