@@ -68,6 +68,9 @@ public:
     virtual ~Backend() = default;
     virtual std::string name() const = 0;
     virtual Device device() const = 0;
+    // What else decides how this backend computes, for logs and reports (the `cuda` backend's recurrence
+    // strategy, "recurrence persistent"); empty when nothing does.
+    virtual std::string details() const { return {}; }
 
     // ---- memory --------------------------------------------------------------------------------
     virtual std::shared_ptr<Storage> allocate(size_t bytes) = 0;  // throws Error on out-of-memory

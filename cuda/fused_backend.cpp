@@ -104,6 +104,10 @@ public:
     FusedBackend(int device, const std::string& recurrence)
         : GpuBackend(device), strategy_(parse_recurrence_strategy(recurrence)) {}
     std::string name() const override { return "cuda"; }
+    std::string details() const override {
+        if (!strategy_.persistent) return "recurrence alternating";
+        return strategy_.rows > 0 ? "recurrence persistent:" + std::to_string(strategy_.rows) : "recurrence persistent";
+    }
 
     size_t rnn_reserve_size(const RnnSpec& spec, int T, int N) override {
         check_common(spec, T, N);

@@ -172,9 +172,10 @@ void train(TrainCmd& c, ProcessGroup* processes) {
             ? fmt::format(", {}dropout {:g} between layers{}", c.dropout_locked ? "locked " : "", c.dropout,
                           model.seq2seq() ? " (the encoder's, and the decoder's at every lead time)" : "")
             : std::string();
-    log_line(fmt::format("model: {} -> {} outputs ({} x {}){}{}, {} parameters, backend {}", spec.describe(),
+    const std::string details = backend->details().empty() ? "" : " (" + backend->details() + ")";
+    log_line(fmt::format("model: {} -> {} outputs ({} x {}){}{}, {} parameters, backend {}{}", spec.describe(),
                          model.outputs(), ds.window.horizon, fmt::join(ds.target_names, ","), decoding, dropout,
-                         model.params().size(), backend->name()));
+                         model.params().size(), backend->name(), details));
     std::string schedule;
     if (c.train.lr_decay != 1) schedule += fmt::format(" x {:g} per epoch", c.train.lr_decay);
     if (c.train.lr_plateau > 0)
@@ -303,6 +304,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
                               {"eval_windows_limit", c.eval_windows},
                               {"report_evaluation", {{"windows", eval_windows}, {"seconds", eval_seconds}}},
                               {"backend", backend->name()},
+                              {"backend_details", backend->details()},
                               {"data_parallel", {{"ranks", trainer.ranks()},
                                                  {"processes", trainer.processes()},
                                                  {"gradient_sum", trainer.gradient_sum_name()}}}};

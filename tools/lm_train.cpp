@@ -151,9 +151,9 @@ void run(const TrainFlags& f) {
     const bool window = settings.mode == LmMode::Window;
     fmt::print("text      {}: {} bytes, {} {} tokens, vocabulary {} (with <unk>)\n", f.text, corpus.bytes,
                corpus.tokens.size(), f.tokenizer, corpus.tokenizer.size());
-    fmt::print("model     {} embedding {}{}, {} parameters, backend {}\n", spec.describe(), f.embedding,
+    fmt::print("model     {} embedding {}{}, {} parameters, backend {}{}\n", spec.describe(), f.embedding,
                f.dropout > 0 ? fmt::format(", {}dropout {:g}", f.dropout_locked ? "locked " : "", f.dropout) : std::string(), lm.model->params().size(),
-               backend->name());
+               backend->name(), backend->details().empty() ? "" : " (" + backend->details() + ")");
     if (window)
         fmt::print("mode      window: {} tokens → next; {} training / {} held-out tokens; {} steps of {} per epoch\n",
                    settings.context, trainer.train_tokens(), trainer.heldout_tokens(), trainer.steps_per_epoch(),

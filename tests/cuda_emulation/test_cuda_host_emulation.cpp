@@ -287,6 +287,8 @@ TEST(FusedBackendOnHostEmulation, PersistentRecurrenceLaunchesOncePerLayerDirect
         EXPECT_LT(persistent, 40) << "alternating: " << alternating;
     }
     EXPECT_EQ(launches("persistent", CellType::GruResetBefore), launches("alternating", CellType::GruResetBefore));
+    EXPECT_EQ(gpu::make_fused_backend(0, "persistent:4")->details(), "recurrence persistent:4");
+    EXPECT_EQ(gpu::make_fused_backend(0, "alternating")->details(), "recurrence alternating");
     const std::string m = testing::error_of([] { gpu::make_fused_backend(0, "persistent:3"); });
     EXPECT_NE(m.find("persistent:3: expected alternating, persistent, or persistent:R"), std::string::npos) << m;
 }
