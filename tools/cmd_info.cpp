@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/backend.h"
+#include "core/error.h"
 #include "core/gradient_sum.h"
 #include "tools/commands.h"
 #include "tools/mpi_world.h"
@@ -20,9 +21,17 @@ void register_info(CLI::App& app) {
         fmt::print("backends: {}\n", fmt::join(available_backends(), ", "));
         fmt::print("gpu: {}\n", gpu_available() ? fmt::format("{} present", gpu_count())
                                                   : std::string("none (cuda/cudnn backends unavailable)"));
-        if (gpu_available())
+        if (gpu_available()) {
             fmt::print("data parallelism (--data-parallel): gradients summed {}\n",
                        nccl_available() ? "by NCCL" : "through host memory (this build has no NCCL)");
+            // The cuda backend's recurrence strategy as FUSEDRNN_CUDA_RECURRENCE sets it (an invalid value says so).
+            try {
+                fmt::print("cuda backend: {} (FUSEDRNN_CUDA_RECURRENCE: alternating, persistent, persistent:R)\n",
+                           make_backend("cuda")->details());
+            } catch (const Error& e) {
+                fmt::print("cuda backend: {}\n", e.what());
+            }
+        }
         fmt::print("multi-process training (mpirun -np P fusedrnn train): {}\n",
                    built_with_mpi() ? "yes (MPI)" : "no (this build has no MPI: install libopenmpi-dev, build again)");
         fmt::print("cpu threads: {}\n", omp_get_max_threads());
