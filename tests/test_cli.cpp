@@ -349,8 +349,8 @@ TEST(Cli, DataParallelRanksTrainLikeOne) {
 TEST(Cli, Seq2SeqDecoderTrainsEvaluatesAndPredicts) {
     const std::string out = testing::temp_dir() + "/run";
     auto args = tiny_train(out, 2);
-    for (const char* a : {"--decoder", "seq2seq", "--teacher-forcing", "0.5", "--targets", "SLP", "TMP", "--layers", "2",
-                          "--dropout", "0.2"})
+    for (const char* a : {"--decoder", "seq2seq", "--teacher-forcing", "0.5", "--targets", "SLP,TMP", "--layers", "2",
+                          "--dropout", "0.2"})  // --targets comma-separated, as --csv-columns (TrainingFlagsReachTheRun: spaces)
         args.push_back(a);
     const CliResult t = run_cli(args);
     ASSERT_EQ(t.status, 0) << t.output;

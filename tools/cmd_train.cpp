@@ -365,7 +365,8 @@ void register_train(CLI::App& app) {
         ->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--out-step", c->window.out_step, "Rows between predicted steps")->capture_default_str()->check(CLI::PositiveNumber);
     cmd->add_option("--stride", c->stride, "Rows between window starts")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_option("--targets", c->targets, "Target variables (default: all, or the format's target)");
+    cmd->add_option("--targets", c->targets, "Target variables, comma- or space-separated (default: all, or the format's target)")
+        ->delimiter(',');
     cmd->add_option("--split", c->split,
                     "auto | weather5k | years:2014-2021,2022,2023 | dates:,2022-01-01,2023-01-01 | fraction:0.7,0.15")
         ->capture_default_str();
