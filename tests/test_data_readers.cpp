@@ -152,21 +152,22 @@ TEST(DataIsdLite, HandMadeGapsAndSentinels) {
     EXPECT_EQ(s.step, 3600);
     EXPECT_EQ(s.start, hour_of(2017, 1, 1, 0));
     ASSERT_EQ(s.rows(), 5);  // 00..04 h on the hourly grid
-    EXPECT_FLOAT_EQ(s.at(0, 0), -3.2f);
-    EXPECT_FLOAT_EQ(s.at(0, 1), -3.7f);
+    // Tenths are read as the float nearest the decimal, exactly (not 1 ulp off, as -32 × 0.1f would be).
+    EXPECT_EQ(s.at(0, 0), -3.2f);
+    EXPECT_EQ(s.at(0, 1), -3.7f);
     EXPECT_FLOAT_EQ(s.at(0, 2), 0.0f);  // calm
     EXPECT_FLOAT_EQ(s.at(0, 3), 0.0f);
-    EXPECT_FLOAT_EQ(s.at(0, 4), 1028.0f);
-    EXPECT_FLOAT_EQ(s.at(1, 0), -3.0f);
+    EXPECT_EQ(s.at(0, 4), 1028.0f);
+    EXPECT_EQ(s.at(1, 0), -3.0f);
     EXPECT_TRUE(is_missing(s.at(1, 1)));  // -9999 dew point
     EXPECT_FLOAT_EQ(s.at(1, 2), 250.0f);
-    EXPECT_FLOAT_EQ(s.at(1, 3), 3.1f);
+    EXPECT_EQ(s.at(1, 3), 3.1f);
     EXPECT_TRUE(is_missing(s.at(1, 4)));  // -9999 pressure
     for (int v = 0; v < 5; ++v) {
         EXPECT_TRUE(is_missing(s.at(2, v)));  // 02 h and 03 h: no report
         EXPECT_TRUE(is_missing(s.at(3, v)));
     }
-    EXPECT_FLOAT_EQ(s.at(4, 3), 10.2f);
+    EXPECT_EQ(s.at(4, 3), 10.2f);
     EXPECT_EQ(rep.files, 1);
     EXPECT_EQ(rep.lines, 3);
     EXPECT_EQ(rep.records, 3);

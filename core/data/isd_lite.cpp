@@ -55,9 +55,10 @@ bool parse_line(std::string_view line, int64_t& time, float out[5], int64_t& mis
         return false;
     }
     time = to_seconds(c);
-    // Output order TMP, DEW, WND_ANGLE, WND_RATE, SLP with the file's scale factors.
+    // Output order TMP, DEW, WND_ANGLE, WND_RATE, SLP, with the file's scale factors: tenths are divided by 10 in
+    // double, so "31" gives the float nearest 3.1 (times 0.1f gave the next float up, 3.1000001).
     const Field* fields[5] = {&kTmp, &kDew, &kDir, &kSpd, &kSlp};
-    const float scale[5] = {0.1f, 0.1f, 1.0f, 0.1f, 0.1f};
+    const double divisor[5] = {10.0, 10.0, 1.0, 10.0, 10.0};
     for (int k = 0; k < 5; ++k) {
         long long v;
         if (!field(*fields[k], v)) return false;
@@ -65,7 +66,7 @@ bool parse_line(std::string_view line, int64_t& time, float out[5], int64_t& mis
             out[k] = kMissing;
             ++missing;
         } else {
-            out[k] = float(double(v) * double(scale[k]));
+            out[k] = float(double(v) / divisor[k]);
         }
     }
     return true;
