@@ -410,6 +410,60 @@ TEST(Cli, SyntheticStationFilesReadBack) {
     EXPECT_EQ(m.at("data").at("format"), "weather5k");  // recorded as read, not as "auto"
 }
 
+// `data export`: station files of another format become plain CSV files that read back as the same series (gaps as
+// empty cells on the grid, floats exactly), with the time columns on request (local solar time from the longitude);
+// and it refuses to write over the files it reads.
+TEST(Cli, DataExportWritesWhatItReads) {
+    const std::string dir = testing::temp_dir() + "/isd";
+    fs::create_directories(dir);
+    std::ofstream(dir + "/071690-99999-2017") << "2017 01 01 00   -32   -37 10280     0     0     9     0 -9999\n"
+                                                 "2017 01 01 01   -30 -9999 -9999   250    31 -9999 -9999 -9999\n"
+                                                 "2017 01 01 04    15    -2 10120   360   102     9     0     3\n";
+    std::ofstream(dir + "/isd-history.csv")
+        << "\"USAF\",\"WBAN\",\"STATION NAME\",\"CTRY\",\"STATE\",\"ICAO\",\"LAT\",\"LON\",\"ELEV(M)\",\"BEGIN\",\"END\"\n"
+           "\"071690\",\"99999\",\"ROBINSON\",\"FR\",\"\",\"\",\"+48.767\",\"+002.200\",\"+0178.0\",\"1973\",\"2017\"\n";
+    const std::string plain = testing::temp_dir() + "/plain", timed = testing::temp_dir() + "/timed";
+    const CliResult e = run_cli({"data", "export", "--data", dir, "--out", plain});
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_NE(e.output.find("wrote 1 station files"), std::string::npos) << e.output;
+    const std::string csv = testing::read_file_bytes(plain + "/071690-99999.csv");
+    EXPECT_EQ(csv, "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n"
+                   "2017-01-01 00:00:00,-3.2,-3.7,0,0,1028\n"
+                   "2017-01-01 01:00:00,-3,,250,3.1,\n"
+                   "2017-01-01 02:00:00,,,,,\n"  // no report at 02 h and 03 h: empty cells on the grid
+                   "2017-01-01 03:00:00,,,,,\n"
+                   "2017-01-01 04:00:00,1.5,-0.2,360,10.2,1012\n");
+    // Read back as generic CSV and exported again: the same bytes.
+    const std::string again = testing::temp_dir() + "/again";
+    const CliResult a = run_cli({"data", "export", "--data", plain, "--format", "csv", "--out", again});
+    ASSERT_EQ(a.status, 0) << a.output;
+    EXPECT_EQ(testing::read_file_bytes(again + "/071690-99999.csv"), csv);
+
+    const CliResult t = run_cli({"data", "export", "--data", dir, "--out", timed, "--time-columns"});
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_NE(t.output.find("--targets TMP,DEW,WND_ANGLE,WND_RATE,SLP"), std::string::npos) << t.output;
+    std::istringstream lines(testing::read_file_bytes(timed + "/071690-99999.csv"));
+    std::string header, row0, row1;
+    std::getline(lines, header);
+    std::getline(lines, row0);
+    std::getline(lines, row1);
+    EXPECT_EQ(header, "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP,HOUR_SIN,HOUR_COS,DOY_SIN,DOY_COS");
+    const double solar = 2 * M_PI * (1 + 2.2 / 15) / 24;  // 01 h UTC at 2.2 degrees east
+    const double day = 2 * M_PI * 3600 / (365 * 86400.0);
+    EXPECT_EQ(row1, fmt::format("2017-01-01 01:00:00,-3,,250,3.1,,{:.6f},{:.6f},{:.6f},{:.6f}", std::sin(solar),
+                                std::cos(solar), std::sin(day), std::cos(day)));
+    EXPECT_EQ(row0.substr(0, 39), "2017-01-01 00:00:00,-3.2,-3.7,0,0,1028,");
+
+    // Never over the data being read, and --data is required.
+    const CliResult over = run_cli({"data", "export", "--data", plain, "--format", "csv", "--out", plain + "/."});
+    EXPECT_NE(over.status, 0);
+    EXPECT_NE(over.output.find("is where the data is read from"), std::string::npos) << over.output;
+    EXPECT_EQ(testing::read_file_bytes(plain + "/071690-99999.csv"), csv);
+    const CliResult none = run_cli({"data", "export", "--out", timed});
+    EXPECT_NE(none.status, 0);
+    EXPECT_NE(none.output.find("give --data"), std::string::npos) << none.output;
+}
+
 // WEATHER-5K files with a MASK column: the filled-in values are reported, and --drop-filled masks them for
 // training and (remembered by the checkpoint) for eval.
 TEST(Cli, Weather5kFilledValuesReportedOrDropped) {

@@ -1,9 +1,11 @@
-// `fusedrnn data`: look at station data before training on it, or write the synthetic stations out
-// as WEATHER-5K-style CSV files (one per station) to see and reuse the format.
+// `fusedrnn data`: look at station data before training on it, write the synthetic stations out as WEATHER-5K-style
+// CSV files (one per station) to see and reuse the format, or export any station data fusedrnn reads as such CSV
+// files (tools/station_csv.h).
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -11,15 +13,61 @@
 
 #include "core/data/synthetic.h"
 #include "core/data/time.h"
+#include "core/error.h"
 #include "models/checkpoint.h"
-#include "tools/atomic_write.h"
 #include "tools/commands.h"
+#include "tools/station_csv.h"
 #include "tools/station_data.h"
 
 namespace fusedrnn::tools {
 
+namespace {
+
+// Whether `a` and `b` name the same place (after resolving ., .. and links of what exists).
+bool same_path(const std::filesystem::path& a, const std::filesystem::path& b) {
+    std::error_code ea, eb;
+    const auto ca = std::filesystem::weakly_canonical(a, ea), cb = std::filesystem::weakly_canonical(b, eb);
+    return !ea && !eb && ca == cb;
+}
+
+void export_stations(const DataOptions& data, const std::string& out, const StationCsvOptions& csv) {
+    FR_CHECK(!data.synthetic(), "data export: give --data (station files to export); `fusedrnn data synth` writes "
+                                "synthetic stations");
+    // Never over the files being read: --out must not be the data folder, or the folder of the data file.
+    const std::filesystem::path in(data.path);
+    const bool in_is_dir = std::filesystem::is_directory(in);
+    FR_CHECK(!same_path(out, in_is_dir ? in : in.parent_path().empty() ? "." : in.parent_path()),
+             "data export: --out {} is where the data is read from ({}); write the CSV files to another folder", out,
+             data.path);
+    const data::StationSet set = load_stations(data);
+    std::set<std::string> names;
+    for (int s = 0; s < set.num_stations(); ++s)
+        FR_CHECK(names.insert(station_csv_name(set, s)).second,
+                 "data export: two stations would be written to {} (station ids that differ only in characters not "
+                 "allowed in file names)", station_csv_name(set, s));
+    create_output_folder(out);
+    int without_longitude = 0;
+    for (int s = 0; s < set.num_stations(); ++s) {
+        write_station_csv(set, s, (std::filesystem::path(out) / station_csv_name(set, s)).string(), csv);
+        without_longitude += std::isnan(set.stations[size_t(s)].meta.longitude);
+    }
+    std::vector<std::string> columns{"DATE"};
+    columns.insert(columns.end(), set.vars.begin(), set.vars.end());
+    if (csv.time_columns) columns.insert(columns.end(), time_column_names().begin(), time_column_names().end());
+    fmt::print("wrote {} station files to {}/: {}\n", set.num_stations(), out, fmt::join(columns, ","));
+    if (csv.time_columns && without_longitude > 0)
+        fmt::print("  {} of {} stations have no known longitude: their HOUR columns are UTC hours, not local solar "
+                   "time\n", without_longitude, set.num_stations());
+    std::string read_back = fmt::format("read them with --data {} --format csv", out);
+    if (csv.time_columns)
+        read_back += fmt::format(" --targets {} (the time columns as inputs only)", fmt::join(set.vars, ","));
+    fmt::print("  {}\n", read_back);
+}
+
+}  // namespace
+
 void register_data(CLI::App& app) {
-    auto* cmd = app.add_subcommand("data", "Inspect station data, or write synthetic stations as CSV");
+    auto* cmd = app.add_subcommand("data", "Inspect station data, write synthetic stations, or export station data as CSV");
     cmd->require_subcommand(1);
 
     auto io = std::make_shared<DataOptions>();
@@ -66,25 +114,26 @@ void register_data(CLI::App& app) {
     synth->callback([so] {
         create_output_folder(so->out);
         const data::StationSet set = data::generate_synthetic(so->config);
-        const int F = set.num_vars();
-        for (int s = 0; s < set.num_stations(); ++s) {
-            const auto& st = set.stations[size_t(s)];
-            const std::string path = (std::filesystem::path(so->out) / (st.id + ".csv")).string();
-            std::string csv = fmt::format("DATE,{}\n", fmt::join(set.vars, ","));
-            for (int64_t r = 0; r < st.rows; ++r) {
-                csv += data::format_time(st.start + r * set.step);
-                for (int v = 0; v < F; ++v) {
-                    const float x = set.values[size_t(st.row_begin + r) * F + v];
-                    if (data::is_missing(x)) csv += ",";
-                    else csv += fmt::format(",{:.1f}", x);
-                }
-                csv += "\n";
-            }
-            write_file_atomically(path, csv);
-        }
+        StationCsvOptions csv;
+        csv.one_decimal = true;
+        for (int s = 0; s < set.num_stations(); ++s)
+            write_station_csv(set, s, (std::filesystem::path(so->out) / station_csv_name(set, s)).string(), csv);
         fmt::print("wrote {} station files to {}/ (read them with --data {} --format weather5k)\n",
                    set.num_stations(), so->out, so->out);
     });
+
+    struct Export {
+        DataOptions data;
+        std::string out;
+        StationCsvOptions csv;
+    };
+    auto eo = std::make_shared<Export>();
+    auto* exp = cmd->add_subcommand("export", "Write station data as plain CSV files, one per station (DATE, variables)");
+    add_data_options(exp, eo->data);
+    exp->add_option("--out", eo->out, "Output folder")->required();
+    exp->add_flag("--time-columns", eo->csv.time_columns,
+                  "Add HOUR_SIN, HOUR_COS (local solar time where the longitude is known) and DOY_SIN, DOY_COS columns");
+    exp->callback([eo] { export_stations(eo->data, eo->out, eo->csv); });
 }
 
 }  // namespace fusedrnn::tools
