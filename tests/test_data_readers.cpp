@@ -323,6 +323,38 @@ TEST(DataCsv, Weather5kColumnsInAnyOrderWithExtraColumns) {
     EXPECT_EQ(rep.missing_values, 2);
 }
 
+// WEATHER-5K's files repeat the station's coordinates on every line (LONGITUDE, LATITUDE): read into the station's
+// metadata from the first line where they are numbers in range, not as variables. Files without them leave it
+// unknown; a generic CSV layout reads such columns as variables like any other.
+TEST(DataCsv, Weather5kCoordinatesBecomeStationMetadata) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(dir, "st1.csv",
+                                     "DATE,LONGITUDE,LATITUDE,TMP,DEW,WND_ANGLE,WND_RATE,SLP,MASK,TIME_DIFF\n"
+                                     "2014-01-01 00:00:00,,999,5.5,1.5,200,3.1,1012.5,[1 1 1 1 1],0\n"
+                                     "2014-01-01 01:00:00,-111.97,41.12,5.2,1.4,210,2.9,1012.1,[1 1 1 1 1],0\n"
+                                     "2014-01-01 02:00:00,-100.0,40.0,5.0,1.3,210,2.9,1012.0,[1 1 1 1 1],0\n");
+    ReadReport rep;
+    const StationSeries s = read_csv_station(p, weather5k_format(), rep);
+    EXPECT_EQ(s.vars, weather5k_vars());
+    EXPECT_DOUBLE_EQ(s.meta.longitude, -111.97);  // the first number (line 2: line 1's is empty)
+    EXPECT_DOUBLE_EQ(s.meta.latitude, 41.12);     // the first in range (999 is not a latitude)
+    EXPECT_TRUE(std::isnan(s.meta.elevation));
+
+    const std::string q = write_file(dir, "st2.csv", "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n"
+                                                     "2014-01-01 00:00:00,5.5,1.5,200,3.1,1012.5\n");
+    const StationSeries t = read_csv_station(q, weather5k_format(), rep);
+    EXPECT_TRUE(std::isnan(t.meta.longitude));
+    EXPECT_TRUE(std::isnan(t.meta.latitude));
+
+    CsvFormat generic;  // every column but the time
+    const StationSeries g = read_csv_station(q, generic, rep);
+    EXPECT_EQ(g.num_vars(), 5);
+    const StationSeries h = read_csv_station(write_file(dir, "st3.csv", "DATE,LONGITUDE,TMP\n2014-01-01 00:00:00,7.5,1\n"),
+                                             generic, rep);
+    EXPECT_EQ(h.vars, (std::vector<std::string>{"LONGITUDE", "TMP"}));
+    EXPECT_TRUE(std::isnan(h.meta.longitude));
+}
+
 // WEATHER-5K's MASK column: one flag per variable in the order TMP, DEW, WND_ANGLE, WND_RATE, SLP whatever
 // the column order; 0 = filled in by the producer. Counted and kept by default, masked with drop_filled; an
 // already missing value is not counted as filled.

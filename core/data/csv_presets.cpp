@@ -15,6 +15,8 @@ CsvFormat weather5k_format() {
     f.time_format = "%Y-%m-%d %H:%M:%S";
     for (const auto& v : weather5k_vars()) f.features.emplace_back(v);
     f.mask_column = "MASK";  // when the files have it: flags in the order TMP, DEW, WND_ANGLE, WND_RATE, SLP
+    f.latitude_column = "LATITUDE";  // the station's coordinates, on every line of its file
+    f.longitude_column = "LONGITUDE";
     return f;
 }
 

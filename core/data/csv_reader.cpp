@@ -178,6 +178,19 @@ FilledValues apply_mask(const std::vector<bool>& observed, bool drop, float* val
     return filled;
 }
 
+// An optional column's index, or header.size() when it is not named or not in the header.
+size_t optional_column(const std::vector<std::string>& header, const std::string& name) {
+    if (name.empty()) return header.size();
+    return size_t(std::find(header.begin(), header.end(), name) - header.begin());
+}
+
+// A coordinate from a cell: set once, from the first cell that is a finite number within [-limit, limit].
+void take_coordinate(const std::vector<std::string>& fields, size_t idx, double limit, double& coordinate) {
+    if (idx >= fields.size() || !std::isnan(coordinate)) return;
+    double v = 0;
+    if (parse_number(fields[idx], v) && std::isfinite(v) && std::fabs(v) <= limit) coordinate = v;
+}
+
 }  // namespace
 
 std::vector<std::string> read_csv_header(const std::string& path, char delimiter) {
@@ -211,10 +224,14 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
     for (const auto& t : format.time_columns) time_idx.push_back(find_column(header, t, path, "time"));
     const size_t name_idx =
         format.name_column.empty() ? header.size() : find_column(header, format.name_column, path, "name");
+    const size_t lat_idx = optional_column(header, format.latitude_column);
+    const size_t lon_idx = optional_column(header, format.longitude_column);
     std::vector<CsvColumn> feature_cols = format.features;
     if (feature_cols.empty()) {
         for (size_t i = 0; i < header.size(); ++i) {
-            if (i == name_idx || std::find(time_idx.begin(), time_idx.end(), i) != time_idx.end()) continue;
+            if (i == name_idx || i == lat_idx || i == lon_idx ||
+                std::find(time_idx.begin(), time_idx.end(), i) != time_idx.end())
+                continue;
             if (!format.mask_column.empty() && header[i] == format.mask_column) continue;  // flags, not a variable
             feature_cols.emplace_back(header[i]);
         }
@@ -253,6 +270,7 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
     std::vector<bool> observed;
     const bool masked = mask_idx < header.size();
     std::string station_name;
+    StationMeta meta;
     const std::string time_label = time_idx.size() == 1 ? column_label(header, time_idx[0])
                                                         : "columns " + join_names(format.time_columns);
     auto on_grid = [&](int64_t t) {
@@ -279,6 +297,8 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         }
         // The name goes into messages and reports: made printable like any text from a file.
         if (station_name.empty() && name_idx < header.size()) station_name = printable(trim(fields[name_idx]));
+        take_coordinate(fields, lat_idx, 90, meta.latitude);
+        take_coordinate(fields, lon_idx, 360, meta.longitude);
         report.missing_values += missing;
         const FilledValues filled = masked ? apply_mask(observed, format.drop_filled, values.data())
                                                   : FilledValues{};
@@ -289,6 +309,7 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
     const std::string id = file_stem(path);
     StationSeries s = grid.build(id, station_name.empty() ? id : station_name, report);
     s.targets = targets;
+    s.meta = meta;
     return s;
 }
 

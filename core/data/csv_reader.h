@@ -57,6 +57,9 @@ struct CsvFormat {
     std::vector<double> sentinels;  // raw numbers meaning "missing" (e.g. -9999)
     char delimiter = ',';
     std::string name_column;        // optional: the station's name is this column's first value
+    // Optional station coordinates (degrees north / east): the first value of these columns that is a number in range
+    // (StationSeries::meta), when the header has them — WEATHER-5K's LATITUDE and LONGITUDE. Not variables.
+    std::string latitude_column, longitude_column;
     // Optional observation-mask column: one 0/1 flag per feature, in the order of `features` (all of the file's
     // feature columns when `features` is empty), as "[1 1 0 1 1]", "1,1,0,1,1" or "11011"; 0 = filled in.
     std::string mask_column;
