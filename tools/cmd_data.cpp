@@ -56,8 +56,9 @@ void export_stations(const DataOptions& data, const std::string& out, const Stat
     if (csv.time_columns) columns.insert(columns.end(), time_column_names().begin(), time_column_names().end());
     fmt::print("wrote {} station files to {}/: {}\n", set.num_stations(), out, fmt::join(columns, ","));
     if (csv.time_columns && without_longitude > 0)
-        fmt::print("  {} of {} stations have no known longitude: their HOUR columns are UTC hours, not local solar "
-                   "time\n", without_longitude, set.num_stations());
+        fmt::print("  {} of {} stations have no known longitude: their HOUR columns follow the series' clock (UTC; "
+                   "local standard time for noaa-lcd files), not local solar time\n",
+                   without_longitude, set.num_stations());
     std::string read_back = fmt::format("read them with --data {} --format csv", out);
     if (csv.time_columns)
         read_back += fmt::format(" --targets {} (the time columns as inputs only)", fmt::join(set.vars, ","));

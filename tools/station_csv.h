@@ -18,7 +18,8 @@ struct StationCsvOptions {
     // back as the same float.
     bool one_decimal = false;
     // Four more columns, the time of each row on two circles, as inputs a model may use (not as targets):
-    // HOUR_SIN, HOUR_COS (local solar time: UTC + longitude/15 h where the station's longitude is known, else UTC)
+    // HOUR_SIN, HOUR_COS (local solar time: UTC + longitude/15 h where the station's longitude is known, else the
+    // series' own clock: UTC, or local standard time for the noaa-lcd format)
     // and DOY_SIN, DOY_COS (day of the year, UTC).
     bool time_columns = false;
 };
