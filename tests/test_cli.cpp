@@ -453,6 +453,9 @@ TEST(Cli, DataExportWritesWhatItReads) {
     EXPECT_EQ(row1, fmt::format("2017-01-01 01:00:00,-3,,250,3.1,,{:.6f},{:.6f},{:.6f},{:.6f}", std::sin(solar),
                                 std::cos(solar), std::sin(day), std::cos(day)));
     EXPECT_EQ(row0.substr(0, 39), "2017-01-01 00:00:00,-3.2,-3.7,0,0,1028,");
+    const CliResult twice = run_cli({"data", "export", "--data", timed, "--format", "csv", "--out", again, "--time-columns"});
+    EXPECT_NE(twice.status, 0);
+    EXPECT_NE(twice.output.find("already has a HOUR_SIN column"), std::string::npos) << twice.output;
 
     // Never over the data being read, and --data is required.
     const CliResult over = run_cli({"data", "export", "--data", plain, "--format", "csv", "--out", plain + "/."});

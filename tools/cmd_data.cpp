@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "models/checkpoint.h"
 #include "tools/commands.h"
+#include "tools/progress.h"
 #include "tools/station_csv.h"
 #include "tools/station_data.h"
 
@@ -45,24 +46,31 @@ void export_stations(const DataOptions& data, const std::string& out, const Stat
         FR_CHECK(names.insert(station_csv_name(set, s)).second,
                  "data export: two stations would be written to {} (station ids that differ only in characters not "
                  "allowed in file names)", station_csv_name(set, s));
+    if (csv.time_columns)
+        for (const auto& name : time_column_names())
+            FR_CHECK(std::find(set.vars.begin(), set.vars.end(), name) == set.vars.end(),
+                     "data export: the data already has a {} column (exported with --time-columns before?); export "
+                     "it without --time-columns", name);
     create_output_folder(out);
+    CountProgress progress("exporting", "stations");
     int without_longitude = 0;
     for (int s = 0; s < set.num_stations(); ++s) {
         write_station_csv(set, s, (std::filesystem::path(out) / station_csv_name(set, s)).string(), csv);
         without_longitude += std::isnan(set.stations[size_t(s)].meta.longitude);
+        progress(size_t(s) + 1, size_t(set.num_stations()));
     }
     std::vector<std::string> columns{"DATE"};
     columns.insert(columns.end(), set.vars.begin(), set.vars.end());
     if (csv.time_columns) columns.insert(columns.end(), time_column_names().begin(), time_column_names().end());
-    fmt::print("wrote {} station files to {}/: {}\n", set.num_stations(), out, fmt::join(columns, ","));
+    log_line(fmt::format("wrote {} station files to {}/: {}", set.num_stations(), out, fmt::join(columns, ",")));
     if (csv.time_columns && without_longitude > 0)
-        fmt::print("  {} of {} stations have no known longitude: their HOUR columns follow the series' clock (UTC; "
-                   "local standard time for noaa-lcd files), not local solar time\n",
-                   without_longitude, set.num_stations());
-    std::string read_back = fmt::format("read them with --data {} --format csv", out);
+        log_line(fmt::format("  {} of {} stations have no known longitude: their HOUR columns follow the series' clock "
+                             "(UTC; local standard time for noaa-lcd files), not local solar time",
+                             without_longitude, set.num_stations()));
+    std::string read_back = fmt::format("  read them with --data {} --format csv", out);
     if (csv.time_columns)
         read_back += fmt::format(" --targets {} (the time columns as inputs only)", fmt::join(set.vars, ","));
-    fmt::print("  {}\n", read_back);
+    log_line(read_back);
 }
 
 }  // namespace
