@@ -457,14 +457,18 @@ TEST(Cli, DataExportWritesWhatItReads) {
     EXPECT_NE(twice.status, 0);
     EXPECT_NE(twice.output.find("already has a HOUR_SIN column"), std::string::npos) << twice.output;
 
-    // Never over the data being read, and --data is required.
+    // Never over the data being read.
     const CliResult over = run_cli({"data", "export", "--data", plain, "--format", "csv", "--out", plain + "/."});
     EXPECT_NE(over.status, 0);
     EXPECT_NE(over.output.find("is where the data is read from"), std::string::npos) << over.output;
     EXPECT_EQ(testing::read_file_bytes(plain + "/071690-99999.csv"), csv);
-    const CliResult none = run_cli({"data", "export", "--out", timed});
-    EXPECT_NE(none.status, 0);
-    EXPECT_NE(none.output.find("give --data"), std::string::npos) << none.output;
+
+    // Without --data, the synthetic stations, whose longitudes are known: every HOUR column in local solar time.
+    const std::string synthetic = testing::temp_dir() + "/synthetic";
+    const CliResult syn = run_cli({"data", "export", "--synthetic-stations", "2", "--out", synthetic, "--time-columns"});
+    ASSERT_EQ(syn.status, 0) << syn.output;
+    EXPECT_NE(syn.output.find("wrote 2 station files"), std::string::npos) << syn.output;
+    EXPECT_EQ(syn.output.find("no known longitude"), std::string::npos) << syn.output;
 }
 
 // WEATHER-5K files with a MASK column: the filled-in values are reported, and --drop-filled masks them for

@@ -32,14 +32,15 @@ bool same_path(const std::filesystem::path& a, const std::filesystem::path& b) {
 }
 
 void export_stations(const DataOptions& data, const std::string& out, const StationCsvOptions& csv) {
-    FR_CHECK(!data.synthetic(), "data export: give --data (station files to export); `fusedrnn data synth` writes "
-                                "synthetic stations");
-    // Never over the files being read: --out must not be the data folder, or the folder of the data file.
-    const std::filesystem::path in(data.path);
-    const bool in_is_dir = std::filesystem::is_directory(in);
-    FR_CHECK(!same_path(out, in_is_dir ? in : in.parent_path().empty() ? "." : in.parent_path()),
-             "data export: --out {} is where the data is read from ({}); write the CSV files to another folder", out,
-             data.path);
+    // Never over the files being read: --out must not be the data folder, or the folder of the data file. (Without
+    // --data, the synthetic stations: as `data synth`, with exact values and optionally the time columns.)
+    if (!data.synthetic()) {
+        const std::filesystem::path in(data.path);
+        const bool in_is_dir = std::filesystem::is_directory(in);
+        FR_CHECK(!same_path(out, in_is_dir ? in : in.parent_path().empty() ? "." : in.parent_path()),
+                 "data export: --out {} is where the data is read from ({}); write the CSV files to another folder",
+                 out, data.path);
+    }
     const data::StationSet set = load_stations(data);
     std::set<std::string> names;
     for (int s = 0; s < set.num_stations(); ++s)
