@@ -942,10 +942,15 @@ TEST(DataFuzzFound, FolderVariableMismatchNamesTheFile) {
 // error now names the line of the first and the last observation.
 TEST(DataFuzzFound, CenturiesOfGapsAreAnError) {
     const std::string dir = ft::temp_dir();
-    const std::string p = write_in(dir, "010010-99999-2016",
-                                   "2016 01 01 00    27    13  9972   190    20     5 -9999     0\n"
-                                   "1016 01 01 01    26    12  9974   170    10 -9999 -9999 -9999\n");
+    const char* text = "2016 01 01 00    27    13  9972   190    20     5 -9999     0\n"
+                       "1016 01 01 01    26    12  9974   170    10 -9999 -9999 -9999\n";
+    // A file not named USAF-WBAN-YEAR has no year to hold its lines to: the span check catches the typo.
+    const std::string p = write_in(dir, "jan-mayen.isd", text);
     const std::string msg = ft::error_of([&] { ReadReport r; read_isd_lite(p, r); });
-    EXPECT_NE(msg.find("010010-99999-2016:2"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("jan-mayen.isd:2"), std::string::npos) << msg;
     EXPECT_NE(msg.find("over 200 years"), std::string::npos) << msg;
+    // Named USAF-WBAN-YEAR, the line is already wrong for its file.
+    const std::string q = write_in(dir, "010010-99999-2016", text);
+    const std::string msg2 = ft::error_of([&] { ReadReport r; read_isd_lite(q, r); });
+    EXPECT_NE(msg2.find("010010-99999-2016:2: columns 1-4 (year): 1016, but the file name"), std::string::npos) << msg2;
 }

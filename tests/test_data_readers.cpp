@@ -267,6 +267,112 @@ TEST(DataIsdLite, GzipRoundTripAndTruncatedGzip) {
     EXPECT_NE(msg.find("071690-99999-2017.gz"), std::string::npos) << msg;
 }
 
+// Damage far into a .gz file: the message counts the lines decompressed intact (it said "after line 0" when the
+// first 1 MiB read failed), and a checksum failure says it is found at the end of the file.
+TEST(DataIsdLite, GzipDamageNamesTheLinesReadIntact) {
+    if (!gzip_supported()) GTEST_SKIP() << "this build has no zlib";
+    const std::string dir = ft::temp_dir();
+    const int n_lines = 15000, damaged_from = 12001;  // ~900 KB of text; damage where line 12001 starts
+    std::string head, tail;
+    uint64_t x = 12345;
+    for (int i = 0; i < n_lines; ++i) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;  // varied lines: a long compressed stream
+        (i + 1 < damaged_from ? head : tail) +=
+            fmt::format("2017 01 01 00 {:5d} {:5d} {:5d}   {:3d}  {:4d}     9     0 -9999\n", int(x >> 54) - 500,
+                        int((x >> 40) & 1023) - 500, 9000 + int((x >> 20) & 2047), 10 * int((x >> 10) % 36 + 1),
+                        int(x % 200));
+    }
+    // Compressed in two parts with a full flush between: the second part's first block starts on a byte boundary.
+    std::string gz;
+    size_t second_part = 0;
+    {
+        z_stream z{};
+        ASSERT_EQ(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+        std::vector<unsigned char> out(2 << 20);
+        z.next_out = out.data();
+        z.avail_out = unsigned(out.size());
+        z.next_in = reinterpret_cast<unsigned char*>(head.data());
+        z.avail_in = unsigned(head.size());
+        ASSERT_EQ(deflate(&z, Z_FULL_FLUSH), Z_OK);
+        second_part = z.total_out;
+        z.next_in = reinterpret_cast<unsigned char*>(tail.data());
+        z.avail_in = unsigned(tail.size());
+        ASSERT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+        gz.assign(reinterpret_cast<char*>(out.data()), z.total_out);
+        deflateEnd(&z);
+    }
+    auto read_all = [](const std::string& p, int64_t& lines) {
+        return error_of([&] {
+            LineReader r(p);
+            std::string_view line;
+            while (r.next(line)) lines = r.line_number();
+        });
+    };
+    auto number_after = [](const std::string& msg, const std::string& before) -> long long {
+        const size_t at = msg.find(before);
+        return at == std::string::npos ? -1 : std::atoll(msg.c_str() + at + before.size());
+    };
+    {  // intact, it reads through
+        const std::string p = write_file(dir, "intact.gz", gz);
+        LineReader r(p);
+        std::string_view line;
+        while (r.next(line)) {
+        }
+        EXPECT_EQ(r.line_number(), n_lines);
+    }
+    {  // an invalid block type (BTYPE 11) where line 12001 starts
+        std::string broken = gz;
+        broken[second_part] = char(0x06);
+        const std::string p = write_file(dir, "damaged.gz", broken);
+        int64_t lines = 0;
+        const std::string msg = read_all(p, lines);
+        EXPECT_NE(msg.find("damaged.gz: gzip error after line "), std::string::npos) << msg;
+        EXPECT_NE(msg.find("invalid block type"), std::string::npos) << msg;
+        const long long n = number_after(msg, "after line ");
+        EXPECT_GE(n, lines) << msg;                 // not fewer than the lines handed out
+        EXPECT_LE(n, damaged_from - 1) << msg;      // none past the damage
+        EXPECT_GT(n, damaged_from - 1200) << msg;   // within zlib's 64 KiB piece of it, not 0
+    }
+    {  // a wrong CRC, or length, in the trailer: every line decompresses, the check fails at the end
+        for (const int from_end : {8, 4}) {
+            std::string broken = gz;
+            broken[broken.size() - size_t(from_end)] ^= char(0x01);
+            const std::string p = write_file(dir, "trailer.gz", broken);
+            int64_t lines = 0;
+            const std::string msg = read_all(p, lines);
+            EXPECT_NE(msg.find(from_end == 8 ? "trailer.gz: gzip error at the end of the file: CRC mismatch"
+                                             : "trailer.gz: gzip error at the end of the file: length mismatch"),
+                      std::string::npos) << msg;
+            EXPECT_GT(number_after(msg, "somewhere; "), n_lines - 1200) << msg;
+        }
+    }
+}
+
+// A line of another year than the file name's (USAF-WBAN-YEAR) is a bad line: it would add years of empty rows.
+TEST(DataIsdLite, LineOfAnotherYearThanTheFileNameIsABadLine) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(dir, "071690-99999-2016",
+                                     "2016 12 31 23   -32   -37 10280     0     0     9     0 -9999\n"
+                                     "2019 01 01 00   -30 -9999 -9999   250    31 -9999 -9999 -9999\n");
+    ReadReport rep;
+    const std::string msg = error_of([&] { read_isd_lite(p, rep); });
+    EXPECT_NE(msg.find("071690-99999-2016:2"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("2019"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("says 2016"), std::string::npos) << msg;
+    IsdLiteOptions skip;
+    skip.on_bad_line = BadLines::Skip;
+    ReadReport rep2;
+    const StationSeries s = read_isd_lite(p, rep2, skip);
+    EXPECT_EQ(s.rows(), 1);
+    EXPECT_EQ(rep2.skipped_lines, 1);
+    // A file not named USAF-WBAN-YEAR has no year to hold its lines to.
+    const std::string q = write_file(dir, "station.txt",
+                                     "2016 12 31 23   -32   -37 10280     0     0     9     0 -9999\n"
+                                     "2017 01 01 00   -30 -9999 -9999   250    31 -9999 -9999 -9999\n");
+    ReadReport rep3;
+    EXPECT_EQ(read_isd_lite(q, rep3).rows(), 2);
+}
+
 TEST(DataIsdLite, FilenamePattern) {
     std::string id;
     EXPECT_TRUE(isd_lite_filename("010010-99999-2016", &id));
@@ -454,6 +560,73 @@ TEST(DataCsv, UnknownColumnListsAvailable) {
     EXPECT_NE(msg.find("available columns: DATE, TMP, DEW"), std::string::npos) << msg;
 }
 
+// A column the reader uses must be named once in the header; columns it does not use may repeat.
+TEST(DataCsv, DuplicateColumnNamesThatAreUsedAreErrors) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(dir, "s.csv",
+                                     "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP,TMP\n"
+                                     "2014-01-01 00:00:00,1,2,3,4,5,6\n");
+    ReadReport rep;
+    const std::string msg = error_of([&] { read_csv_station(p, weather5k_format(), rep); });
+    EXPECT_NE(msg.find("s.csv"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("column \"TMP\" appears twice in the header (columns 2 and 7)"), std::string::npos) << msg;
+    // Through the folder reader with format auto, too.
+    EXPECT_NE(error_of([&] { read_station_set(dir); }).find("appears twice"), std::string::npos);
+    // A custom layout selecting TMP and DEW; the time column; the mask; the coordinates.
+    CsvFormat f;
+    f.features = {CsvColumn("TMP"), CsvColumn("DEW")};
+    EXPECT_NE(error_of([&] { read_csv_station(p, f, rep); }).find("\"TMP\" appears twice"), std::string::npos);
+    const std::string p2 = write_file(dir, "t.csv", "DATE,TMP,DATE\n2014-01-01 00:00:00,1,2014-01-01 01:00:00\n");
+    CsvFormat g;
+    g.features = {CsvColumn("TMP")};
+    const std::string msg2 = error_of([&] { read_csv_station(p2, g, rep); });
+    EXPECT_NE(msg2.find("\"DATE\" appears twice in the header (columns 1 and 3)"), std::string::npos) << msg2;
+    const std::string p3 = write_file(dir, "m.csv", "DATE,TMP,MASK,MASK\n2014-01-01 00:00:00,1,[1],[0]\n");
+    g.mask_column = "MASK";
+    EXPECT_NE(error_of([&] { read_csv_station(p3, g, rep); }).find("\"MASK\" appears twice"), std::string::npos);
+    const std::string p4 = write_file(dir, "c.csv",
+                                      "DATE,LONGITUDE,TMP,DEW,WND_ANGLE,WND_RATE,SLP,LONGITUDE\n"
+                                      "2014-01-01 00:00:00,10,1,2,3,4,5,200\n");
+    EXPECT_NE(error_of([&] { read_csv_station(p4, weather5k_format(), rep); }).find("\"LONGITUDE\" appears twice"),
+              std::string::npos);
+    // An unused column may repeat.
+    const std::string p5 = write_file(dir, "u.csv", "DATE,TMP,NOTE,NOTE\n2014-01-01 00:00:00,1,a,b\n");
+    g.mask_column.clear();
+    ReadReport rep5;
+    EXPECT_FLOAT_EQ(read_csv_station(p5, g, rep5).at(0, 0), 1.0f);
+}
+
+// A wrong delimiter leaves the header as one column holding the real one; a data line taken as a header starts
+// with digits. The "not found" message says so.
+TEST(DataCsv, ColumnNotFoundHintsAtDelimiterOrMissingHeader) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(dir, "s.csv",
+                                     "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n2014-01-01 00:00:00,1,2,3,4,5\n");
+    CsvFormat tab = weather5k_format();
+    tab.delimiter = '\t';
+    ReadReport rep;
+    const std::string msg = error_of([&] { read_csv_station(p, tab, rep); });
+    EXPECT_NE(msg.find("time column \"DATE\" not found"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("the header has one column: is the delimiter right? it contains ','"), std::string::npos) << msg;
+    const std::string p2 = write_file(dir, "semi.csv", "DATE;TMP\n2014-01-01 00:00:00;1\n");
+    const std::string msg2 = error_of([&] { read_csv_station(p2, weather5k_format(), rep); });
+    EXPECT_NE(msg2.find("it contains ';'"), std::string::npos) << msg2;
+    const std::string p3 = write_file(dir, "071690-99999-2017", kIsd);
+    const std::string msg3 = error_of([&] { read_csv_station(p3, weather5k_format(), rep); });
+    EXPECT_NE(msg3.find("does not look like a header"), std::string::npos) << msg3;
+    // Through the folder reader with format auto (a renamed ISD-Lite file).
+    const std::string sub = dir + "/auto";
+    fs::create_directory(sub);
+    write_file(sub, "a.csv", kIsd);
+    const std::string msg5 = error_of([&] { read_station_set(sub); });
+    EXPECT_NE(msg5.find("does not look like a header"), std::string::npos) << msg5;
+    // A header of the right shape but without the column: no hint.
+    const std::string p4 = write_file(dir, "x.csv", "WHEN,TMP\n2014-01-01 00:00:00,1\n");
+    const std::string msg4 = error_of([&] { read_csv_station(p4, weather5k_format(), rep); });
+    EXPECT_EQ(msg4.find("delimiter"), std::string::npos) << msg4;
+    EXPECT_EQ(msg4.find("header"), std::string::npos) << msg4;
+}
+
 TEST(DataCsv, MalformedLinesNameFileLineAndColumn) {
     const std::string dir = ft::temp_dir();
     const std::string head = "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n2014-01-01 00:00:00,1,2,3,4,1000\n";
@@ -596,10 +769,89 @@ TEST(DataFolder, IsdYearsMergeAndHistoryNames) {
     EXPECT_EQ(d.set.stations[0].rows, 5);
     EXPECT_EQ(d.set.stations[1].rows, 365 * 24 + 1);  // 2017-01-01 00 h .. 2018-01-01 00 h
     EXPECT_EQ(d.report.files, 3);
-    EXPECT_EQ(d.ignored.size(), 2u);  // isd-history.csv (used for names) and README.md
+    // isd-history.csv is used (names and coordinates), not ignored; README.md is ignored.
+    ASSERT_EQ(d.ignored.size(), 1u);
+    EXPECT_EQ(fs::path(d.ignored[0]).filename(), "README.md");
+    EXPECT_EQ(fs::path(d.station_list).filename(), "isd-history.csv");
+    EXPECT_NE(d.report.summary().find("station list: isd-history.csv (1 stations)"), std::string::npos)
+        << d.report.summary();
     StationReadOptions opts;
     opts.max_stations = 1;
     EXPECT_EQ(read_station_set(dir, opts).set.num_stations(), 1);
+}
+
+// Two files giving one station id: an error naming the id and both files, whatever the format.
+TEST(DataFolder, TwoFilesForOneStationAreAnError) {
+    const std::string dir = ft::temp_dir();
+    const std::string w5k = "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n2014-01-01 00:00:00,1,2,3,4,5\n";
+    write_file(dir, "S1.csv", w5k);
+    write_file(dir, "S2.csv", w5k);
+    std::string gz;
+    {
+        const std::string p = dir + "/S1.csv.gz";
+        gzFile f = gzopen(p.c_str(), "wb");
+        ASSERT_NE(f, nullptr);
+        const std::string other = "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n2015-01-01 00:00:00,9,9,9,9,9\n";
+        gzwrite(f, other.data(), unsigned(other.size()));
+        gzclose(f);
+    }
+    for (const char* format : {"auto", "weather5k", "csv"}) {
+        StationReadOptions opts;
+        opts.format = format;
+        const std::string msg = error_of([&] { read_station_set(dir, opts); });
+        EXPECT_NE(msg.find("two files for station \"S1\""), std::string::npos) << format << ": " << msg;
+        EXPECT_NE(msg.find(dir + "/S1.csv and " + dir + "/S1.csv.gz"), std::string::npos) << format << ": " << msg;
+    }
+    // ISD-Lite: the yearly files of one station merge (legitimate), but two files of one station-year do not.
+    const std::string isd = ft::temp_dir();
+    write_file(isd, "071690-99999-2017", kIsd);
+    write_file(isd, "071690-99999-2018", "2018 01 01 00   -32   -37 10280     0     0     9     0 -9999\n");
+    EXPECT_EQ(read_station_set(isd).set.num_stations(), 1);
+    write_file(isd, "071690-99999-2017.gz", kIsd);  // plain text: gzip is detected by content, not name
+    const std::string msg = error_of([&] { read_station_set(isd); });
+    EXPECT_NE(msg.find("two files for station 071690-99999 year 2017"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(isd + "/071690-99999-2017 and " + isd + "/071690-99999-2017.gz"), std::string::npos) << msg;
+}
+
+// A symbolic link named like a station file whose target is gone: an error naming it; another such link is listed
+// among the ignored files with the reason.
+TEST(DataFolder, DanglingSymlinksAreReported) {
+    const std::string dir = ft::temp_dir();
+    const std::string w5k = "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n2014-01-01 00:00:00,1,2,3,4,5\n";
+    write_file(dir, "S1.csv", w5k);
+    fs::create_symlink(dir + "/gone.txt", dir + "/notes.md");
+    const StationData d = read_station_set(dir);
+    ASSERT_EQ(d.ignored.size(), 1u);
+    EXPECT_NE(d.ignored[0].find("notes.md (symbolic link to nothing)"), std::string::npos) << d.ignored[0];
+    fs::create_symlink(dir + "/gone.csv", dir + "/S3.csv");
+    const std::string msg = error_of([&] { read_station_set(dir); });
+    EXPECT_NE(msg.find(dir + "/S3.csv -> " + dir + "/gone.csv is a symbolic link to a file that does not exist"),
+              std::string::npos) << msg;
+    const std::string isd = ft::temp_dir();
+    write_file(isd, "071690-99999-2017", kIsd);
+    fs::create_symlink(isd + "/gone", isd + "/071690-99999-2018.gz");
+    const std::string msg2 = error_of([&] { read_station_set(isd); });
+    EXPECT_NE(msg2.find("071690-99999-2018.gz"), std::string::npos) << msg2;
+}
+
+// isd-history coordinates out of range are unknown, as WEATHER-5K's LATITUDE/LONGITUDE: a longitude of 500 would
+// move local solar time by hours.
+TEST(DataFolder, IsdHistoryCoordinatesOutOfRangeAreUnknown) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(
+        dir, "isd-history.csv",
+        "\"USAF\",\"WBAN\",\"STATION NAME\",\"CTRY\",\"STATE\",\"ICAO\",\"LAT\",\"LON\",\"ELEV(M)\",\"BEGIN\",\"END\"\n"
+        "\"071690\",\"99999\",\"A\",\"FR\",\"\",\"\",\"+95.500\",\"+500.000\",\"+0178.0\",\"1973\",\"2017\"\n"
+        "\"071700\",\"99999\",\"B\",\"FR\",\"\",\"\",\"-90.000\",\"-180.000\",\"+0178.0\",\"1973\",\"2017\"\n"
+        "\"071710\",\"99999\",\"C\",\"FR\",\"\",\"\",\"+48.000\",\"-360.5\",\"+0178.0\",\"1973\",\"2017\"\n");
+    const auto h = read_isd_history(p);
+    EXPECT_TRUE(std::isnan(h.at("071690-99999").meta.latitude));
+    EXPECT_TRUE(std::isnan(h.at("071690-99999").meta.longitude));
+    EXPECT_NEAR(h.at("071690-99999").meta.elevation, 178.0, 1e-9);
+    EXPECT_EQ(h.at("071700-99999").meta.latitude, -90.0);
+    EXPECT_EQ(h.at("071700-99999").meta.longitude, -180.0);
+    EXPECT_EQ(h.at("071710-99999").meta.latitude, 48.0);
+    EXPECT_TRUE(std::isnan(h.at("071710-99999").meta.longitude));
 }
 
 TEST(DataFolder, ErrorsComeInFileOrder) {
@@ -623,6 +875,10 @@ TEST(DataReal, IsdLiteFolder) {
     EXPECT_EQ(d.report.files, 33);  // 33 station-years
     EXPECT_EQ(d.report.skipped_lines, 0);
     EXPECT_EQ(d.report.lines, 193795);  // all 61-character lines of the 33 files
+    // isd-history.csv.txt gives names and coordinates: it is the station list, not an ignored file.
+    EXPECT_TRUE(d.ignored.empty()) << d.ignored.front();
+    EXPECT_EQ(fs::path(d.station_list).filename(), "isd-history.csv.txt");
+    EXPECT_NE(d.report.summary().find("station list: isd-history.csv.txt ("), std::string::npos) << d.report.summary();
     EXPECT_EQ(d.report.records + d.report.duplicate_times, d.report.lines);
     const int jan = [&] {
         for (int s = 0; s < d.set.num_stations(); ++s)

@@ -226,6 +226,56 @@ TEST(DataSynthetic, BadConfigIsAnError) {
     EXPECT_THROW(generate_synthetic_station(cfg, 5), fusedrnn::Error);
 }
 
+// The CLI offers --synthetic-gaps in [0, 0.5] (its help says so): the generator takes the whole range. Outages
+// overlap, so the share of missing values comes out below the setting at the top of it (about 0.34 at 0.5).
+TEST(DataSynthetic, GapFractionRangeIsZeroToHalfInclusive) {
+    SyntheticConfig cfg;
+    cfg.stations = 4;
+    cfg.years = 1;
+    cfg.gap_fraction = kMaxSyntheticGaps;
+    EXPECT_EQ(kMaxSyntheticGaps, 0.5);
+    const StationSet set = generate_synthetic(cfg);
+    int64_t missing = 0;
+    for (float v : set.values) missing += std::isnan(v);
+    const double frac = double(missing) / double(set.values.size());
+    EXPECT_GT(frac, 0.25);
+    EXPECT_LT(frac, 0.45);
+    cfg.gap_fraction = 0.5000001;
+    const std::string msg = ft::error_of([&] { generate_synthetic(cfg); });
+    EXPECT_NE(msg.find("gap_fraction must be in [0, 0.5]"), std::string::npos) << msg;
+    cfg.gap_fraction = -0.01;
+    EXPECT_THROW(generate_synthetic(cfg), fusedrnn::Error);
+}
+
+// Station files hold four-digit years: a start year or span reaching year 10000 (or below year 1) would write
+// dates that read back wrong or not at all ("10000-01-01", "-005-01-01").
+TEST(DataSynthetic, YearsOutsideWhatStationFilesHoldAreAnError) {
+    SyntheticConfig cfg;
+    cfg.stations = 1;
+    cfg.years = 2;
+    cfg.start_year = 9999;
+    std::string msg = ft::error_of([&] { generate_synthetic(cfg); });
+    EXPECT_NE(msg.find("start year 9999 with 2 years is outside the years 1..9999"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("the last year would be 10000"), std::string::npos) << msg;
+    EXPECT_THROW(generate_synthetic_station(cfg, 0), fusedrnn::Error);
+    cfg.start_year = -5;
+    msg = ft::error_of([&] { generate_synthetic(cfg); });
+    EXPECT_NE(msg.find("start year -5"), std::string::npos) << msg;
+    cfg.start_year = 0;
+    EXPECT_THROW(generate_synthetic(cfg), fusedrnn::Error);
+    cfg.start_year = 2147483647;  // no overflow in the check
+    EXPECT_THROW(generate_synthetic(cfg), fusedrnn::Error);
+    // The edges are fine, and the first and last rows are in the years asked for.
+    cfg.years = 1;
+    cfg.start_year = 9999;
+    StationSet set = generate_synthetic(cfg);
+    EXPECT_EQ(format_time(set.begin_time()).substr(0, 10), "9999-01-01");
+    EXPECT_EQ(format_time(set.end_time() - set.step).substr(0, 10), "9999-12-31");
+    cfg.start_year = 1;
+    set = generate_synthetic(cfg);
+    EXPECT_EQ(format_time(set.begin_time()).substr(0, 10), "0001-01-01");
+}
+
 TEST(DataSynthetic, ScalesLinearly) {
     // 200 stations x 2 years = 3.5 M rows (17.5 M values). WEATHER-5K scale is 5,672 x 10 years:
     // ~140x this; the rate printed here tells how long that takes on this machine.

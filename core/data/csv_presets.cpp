@@ -77,7 +77,7 @@ CsvFormat csv_preset(const std::string& name) {
     if (name == "beijing-multisite" || name == "beijing") return beijing_multisite_format();
     if (name == "pm25-five-cities" || name == "pm25") return pm25_five_cities_format();
     if (name == "noaa-lcd" || name == "lcd") return noaa_lcd_format();
-    FR_FAIL("unknown CSV preset \"{}\"; known: {}", name, join_names(csv_preset_names()));
+    FR_FAIL("unknown data format \"{}\"; known: auto, isd-lite, csv, {}", name, join_names(csv_preset_names()));
 }
 
 std::string detect_csv_preset(const std::vector<std::string>& header) {

@@ -23,12 +23,37 @@ struct Selected {
     CsvColumn col;  // how to read it
 };
 
+// A column the reader uses must be named once: with two, which one is read would be a guess.
+void check_unique(const std::vector<std::string>& header, size_t i, const std::string& path) {
+    for (size_t j = i + 1; j < header.size(); ++j)
+        FR_CHECK(header[j] != header[i], "{}: column \"{}\" appears twice in the header (columns {} and {})", path,
+                 printable(header[i]), i + 1, j + 1);
+}
+
+// Why `header` may not be what the format expects, for a "not found" message: one column holding a delimiter
+// (the file is split by another one), or a first line that looks like data.
+std::string header_hint(const std::vector<std::string>& header) {
+    if (header.size() == 1) {
+        for (const char d : {',', ';', '\t'}) {
+            if (header[0].find(d) != std::string::npos)
+                return fmt::format(" (the header has one column: is the delimiter right? it contains {})",
+                                   d == '\t' ? std::string("tabs") : fmt::format("'{}'", d));
+        }
+    }
+    if (!header.empty() && !header[0].empty() && header[0][0] >= '0' && header[0][0] <= '9')
+        return " (the first line starts with digits: it does not look like a header; is the format right?)";
+    return "";
+}
+
 size_t find_column(const std::vector<std::string>& header, const std::string& name, const std::string& path,
                    const char* role) {
-    for (size_t i = 0; i < header.size(); ++i)
-        if (header[i] == name) return i;
-    FR_FAIL("{}: {} column \"{}\" not found; available columns: {}", path, role, printable(name),
-            join_names(header));
+    for (size_t i = 0; i < header.size(); ++i) {
+        if (header[i] != name) continue;
+        check_unique(header, i, path);
+        return i;
+    }
+    FR_FAIL("{}: {} column \"{}\" not found; available columns: {}{}", path, role, printable(name),
+            join_names(header), header_hint(header));
 }
 
 std::string file_stem(const std::string& path) {
@@ -179,9 +204,11 @@ FilledValues apply_mask(const std::vector<bool>& observed, bool drop, float* val
 }
 
 // An optional column's index, or header.size() when it is not named or not in the header.
-size_t optional_column(const std::vector<std::string>& header, const std::string& name) {
+size_t optional_column(const std::vector<std::string>& header, const std::string& name, const std::string& path) {
     if (name.empty()) return header.size();
-    return size_t(std::find(header.begin(), header.end(), name) - header.begin());
+    const size_t i = size_t(std::find(header.begin(), header.end(), name) - header.begin());
+    if (i < header.size()) check_unique(header, i, path);
+    return i;
 }
 
 // A coordinate from a cell: set once, from the first cell that is a finite number within [-limit, limit].
@@ -224,8 +251,8 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
     for (const auto& t : format.time_columns) time_idx.push_back(find_column(header, t, path, "time"));
     const size_t name_idx =
         format.name_column.empty() ? header.size() : find_column(header, format.name_column, path, "name");
-    const size_t lat_idx = optional_column(header, format.latitude_column);
-    const size_t lon_idx = optional_column(header, format.longitude_column);
+    const size_t lat_idx = optional_column(header, format.latitude_column, path);
+    const size_t lon_idx = optional_column(header, format.longitude_column, path);
     std::vector<CsvColumn> feature_cols = format.features;
     if (feature_cols.empty()) {
         for (size_t i = 0; i < header.size(); ++i) {

@@ -1,5 +1,6 @@
 #include "core/data/isd_lite.h"
 
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <string_view>
@@ -30,8 +31,10 @@ constexpr Field kYear{1, 4, "year"}, kMonth{6, 2, "month"}, kDay{9, 2, "day"}, k
 constexpr Field kTmp{14, 6, "air temperature"}, kDew{20, 6, "dew point"}, kSlp{26, 6, "sea-level pressure"},
     kDir{32, 6, "wind direction"}, kSpd{38, 6, "wind speed"};
 
-// Parses one line; on failure returns false with the reason (columns named) in `why`.
-bool parse_line(std::string_view line, int64_t& time, float out[5], int64_t& missing, std::string& why) {
+// Parses one line; on failure returns false with the reason (columns named) in `why`. `file_year` (the YEAR of a
+// file named USAF-WBAN-YEAR, else 0) is the only year its lines may have.
+bool parse_line(std::string_view line, long long file_year, int64_t& time, float out[5], int64_t& missing,
+                std::string& why) {
     if (line.size() < kLineLength) {
         why = fmt::format("line has {} characters, ISD-Lite lines have {} (truncated?)", line.size(), kLineLength);
         return false;
@@ -54,6 +57,11 @@ bool parse_line(std::string_view line, int64_t& time, float out[5], int64_t& mis
         why = fmt::format("columns 1-13: {:04d}-{:02d}-{:02d} hour {:02d} is not a valid date and hour", y, mo, d, h);
         return false;
     }
+    // A line of another year would stretch the station's grid by the years between (thousands of empty rows).
+    if (file_year != 0 && y != file_year) {
+        why = fmt::format("columns 1-4 (year): {:04d}, but the file name (USAF-WBAN-YEAR) says {:04d}", y, file_year);
+        return false;
+    }
     time = to_seconds(c);
     // Output order TMP, DEW, WND_ANGLE, WND_RATE, SLP, with the file's scale factors: tenths are divided by 10 in
     // double, so "31" gives the float nearest 3.1 (times 0.1f gave the next float up, 3.1000001).
@@ -72,7 +80,16 @@ bool parse_line(std::string_view line, int64_t& time, float out[5], int64_t& mis
     return true;
 }
 
+// The YEAR of a file named USAF-WBAN-YEAR[.gz], else 0.
+long long year_of_file(const std::string& path) {
+    const std::string name = std::filesystem::path(path).filename().string();
+    if (!isd_lite_filename(name)) return 0;
+    long long year = 0;
+    return parse_int(std::string_view(name).substr(13, 4), year) ? year : 0;
+}
+
 void read_into(const std::string& path, GridBuilder& grid, ReadReport& report, const IsdLiteOptions& opts) {
+    const long long file_year = year_of_file(path);
     LineReader reader(path);
     grid.begin_file(path);
     ++report.files;
@@ -83,7 +100,7 @@ void read_into(const std::string& path, GridBuilder& grid, ReadReport& report, c
         if (trim(line).empty()) continue;  // a trailing blank line is harmless
         ++report.lines;
         int64_t time = 0, missing = 0;
-        if (!parse_line(line, time, values, missing, why)) {
+        if (!parse_line(line, file_year, time, values, missing, why)) {
             FR_CHECK(opts.on_bad_line == BadLines::Skip, "{}: {}", reader.where(), why);
             ++report.skipped_lines;
             report.note(reader.where() + ": " + why);
@@ -141,8 +158,13 @@ std::map<std::string, IsdStation> read_isd_history(const std::string& path) {
     FR_CHECK(split_csv(line, ',', fields, why), "{}: {}", reader.where(), why);
     const std::vector<std::string> header = fields;
     auto col = [&](const char* name) {
-        for (size_t i = 0; i < header.size(); ++i)
-            if (header[i] == name) return i;
+        for (size_t i = 0; i < header.size(); ++i) {
+            if (header[i] != name) continue;
+            for (size_t j = i + 1; j < header.size(); ++j)
+                FR_CHECK(header[j] != name, "{}: column \"{}\" appears twice in the header (columns {} and {})", path,
+                         name, i + 1, j + 1);
+            return i;
+        }
         FR_FAIL("{}: no column \"{}\"; available: {}", path, name, join_names(header));
     };
     const size_t c_usaf = col("USAF"), c_wban = col("WBAN"), c_name = col("STATION NAME"), c_ctry = col("CTRY"),
@@ -165,6 +187,10 @@ std::map<std::string, IsdStation> read_isd_history(const std::string& path) {
         num(c_lat, st.meta.latitude);
         num(c_lon, st.meta.longitude);
         num(c_elev, st.meta.elevation);
+        // As WEATHER-5K's LATITUDE/LONGITUDE columns: a coordinate out of range is unknown (it would shift local solar
+        // time by hours), not a place.
+        if (!(std::fabs(st.meta.latitude) <= 90)) st.meta.latitude = std::nan("");
+        if (!(std::fabs(st.meta.longitude) <= 360)) st.meta.longitude = std::nan("");
         out[fields[c_usaf] + "-" + fields[c_wban]] = std::move(st);
     }
     return out;

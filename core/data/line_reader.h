@@ -35,6 +35,8 @@ public:
 
 private:
     size_t fill();  // reads more bytes into buf_; returns how many
+    // Lines read intact so far: those returned plus the complete ones waiting in the buffer (for error messages).
+    int64_t lines_intact() const;
 
     std::string path_;
     std::FILE* file_ = nullptr;

@@ -16,6 +16,7 @@ void ReadReport::merge(const ReadReport& o) {
     filled_kept += o.filled_kept;
     filled_dropped += o.filled_dropped;
     for (const auto& e : o.examples) note(e);
+    if (station_list.empty()) station_list = o.station_list;
 }
 
 std::string ReadReport::summary() const {
@@ -26,6 +27,7 @@ std::string ReadReport::summary() const {
     // Only files with a mask column have these; most formats never do.
     if (filled_kept > 0) s += fmt::format("; {} filled-in values (the file's mask) read as data", filled_kept);
     if (filled_dropped > 0) s += fmt::format("; {} filled-in values (the file's mask) masked as missing", filled_dropped);
+    if (!station_list.empty()) s += fmt::format("; station list: {}", station_list);
     return s;
 }
 

@@ -32,6 +32,7 @@ struct ReadReport {
     int64_t filled_kept = 0;      // values the file's mask marks as filled in, read as data
     int64_t filled_dropped = 0;   // such values masked as missing (CsvFormat::drop_filled)
     std::vector<std::string> examples;  // the first few skip/duplicate messages, "file:line: why"
+    std::string station_list;     // a list read for station names/coordinates: "isd-history.csv (29,000 stations)"
 
     static constexpr size_t kMaxExamples = 10;
     void note(const std::string& message) {

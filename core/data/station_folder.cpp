@@ -7,6 +7,8 @@
 #include <memory>
 #include <system_error>
 
+#include <fmt/format.h>
+
 #include "core/data/csv_presets.h"
 #include "core/data/isd_lite.h"
 #include "core/data/text.h"
@@ -26,8 +28,9 @@ bool ends_with(const std::string& s, const char* suffix) {
 bool is_csv_name(const std::string& name) { return ends_with(name, ".csv") || ends_with(name, ".csv.gz"); }
 bool is_isd_history(const std::string& name) { return name.rfind("isd-history", 0) == 0; }
 
-// Regular files of a folder (or the one file), sorted by name.
-std::vector<fs::path> files_of(const std::string& path) {
+// Regular files of a folder (or the one file), sorted by name; `broken` gets the folder's symbolic links whose
+// target does not exist or cannot be reached, so that they are reported rather than passed over in silence.
+std::vector<fs::path> files_of(const std::string& path, std::vector<fs::path>& broken) {
     std::error_code ec;
     const fs::file_status st = fs::status(path, ec);
     FR_CHECK(!ec && fs::exists(st), "station data: \"{}\" does not exist", path);
@@ -39,10 +42,31 @@ std::vector<fs::path> files_of(const std::string& path) {
     for (; it != fs::directory_iterator(); it.increment(ec)) {
         FR_CHECK(!ec, "station data: error listing folder \"{}\": {}", path, ec.message());
         std::error_code ec2;
-        if (it->is_regular_file(ec2)) out.push_back(it->path());
+        if (it->is_regular_file(ec2)) {
+            out.push_back(it->path());
+        } else {
+            std::error_code ec3, ec4;
+            if (it->is_symlink(ec3) && !fs::exists(it->path(), ec4)) broken.push_back(it->path());
+        }
     }
     std::sort(out.begin(), out.end());
+    std::sort(broken.begin(), broken.end());
     return out;
+}
+
+// The station id of a CSV station file, as read_csv_station names it: the file name without ".gz" and the
+// extension ("S1.csv.gz" -> "S1").
+std::string csv_station_id(const fs::path& p) {
+    fs::path name = p.filename();
+    if (name.extension() == ".gz") name = name.stem();
+    return name.stem().string();
+}
+
+// "S3.csv -> gone.csv" for messages about a symbolic link.
+std::string link_label(const fs::path& p) {
+    std::error_code ec;
+    const fs::path target = fs::read_symlink(p, ec);
+    return ec ? p.string() : fmt::format("{} -> {}", p.string(), printable(target.string()));
 }
 
 std::string names_of(const std::vector<fs::path>& files) {
@@ -61,9 +85,21 @@ CsvFormat csv_format_for(const std::string& format, const StationReadOptions& op
 }  // namespace
 
 StationFiles list_station_files(const std::string& path, const StationReadOptions& opts) {
-    const std::vector<fs::path> files = files_of(path);
+    std::vector<fs::path> broken;
+    const std::vector<fs::path> files = files_of(path, broken);
     StationFiles out;
     std::string format = opts.format;
+    // A symbolic link named like a station file whose target is gone: that station would be missing without a word.
+    for (const auto& b : broken) {
+        const std::string name = b.filename().string();
+        const bool station_like = format == "isd-lite" ? isd_lite_filename(name)
+                                  : format == "auto"   ? isd_lite_filename(name) || is_csv_name(name)
+                                                       : is_csv_name(name);
+        FR_CHECK(!station_like,
+                 "station data: {} is a symbolic link to a file that does not exist (or cannot be reached); "
+                 "restore its target or remove the link", link_label(b));
+        out.ignored.push_back(b.string() + " (symbolic link to nothing)");
+    }
     if (format == "auto") {
         const bool any_isd = std::any_of(files.begin(), files.end(),
                                          [](const fs::path& p) { return isd_lite_filename(p.filename().string()); });
@@ -80,21 +116,41 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
             // One "column" holding ';' or tabs: the file is not comma-separated.
             const bool other_delimiter =
                 header.size() == 1 && header[0].find_first_of(";\t") != std::string::npos;
+            // A first line of digits is data: a file without a header, or of another format (ISD-Lite renamed).
+            const bool data_line = !other_delimiter && !header.empty() && !header[0].empty() &&
+                                   header[0][0] >= '0' && header[0][0] <= '9';
             FR_CHECK(!format.empty(),
                      "station data: {}: header not recognised as any known layout ({}); columns: {}.{} Pass the "
                      "format explicitly (on the command line: --format, or --csv-time, --csv-columns, ... for a "
                      "layout of your own)",
                      first_csv->string(), join_names(csv_preset_names()), join_names(header),
-                     other_delimiter ? " The header has no commas: a different delimiter (--csv-delimiter)?" : "");
+                     other_delimiter ? " The header has no commas: a different delimiter (--csv-delimiter)?"
+                     : data_line     ? " The first line starts with digits: it does not look like a header."
+                                     : "");
         }
     }
     out.format = format;
     if (format == "isd-lite") {
         std::map<std::string, std::vector<std::string>> by_station;
+        std::map<std::string, std::string> by_station_year;  // "USAF-WBAN-YEAR" -> the file giving it
         for (const auto& f : files) {
+            const std::string name = f.filename().string();
             std::string id;
-            if (isd_lite_filename(f.filename().string(), &id)) by_station[id].push_back(f.string());
-            else out.ignored.push_back(f.string());
+            if (isd_lite_filename(name, &id)) {
+                // The yearly files of a station merge into one series; two files of the same year (plain and .gz)
+                // would merge two versions of that year line by line.
+                const std::string year_key = name.substr(0, 17);
+                const auto [it, fresh] = by_station_year.emplace(year_key, f.string());
+                FR_CHECK(fresh, "station data: two files for station {} year {}: {} and {} (keep one)", id,
+                         name.substr(13, 4), it->second, f.string());
+                by_station[id].push_back(f.string());
+            } else if (is_isd_history(name)) {
+                // The last one (in name order) is used; an earlier one is not.
+                if (!out.station_list.empty()) out.ignored.push_back(out.station_list);
+                out.station_list = f.string();
+            } else {
+                out.ignored.push_back(f.string());
+            }
         }
         for (auto& [id, paths] : by_station) {
             out.station_ids.push_back(id);
@@ -102,10 +158,16 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
         }
     } else {
         if (format != "csv") (void)csv_preset(format);  // unknown names fail here, listing the known ones
+        std::map<std::string, std::string> by_id;  // station id -> its file
         for (const auto& f : files) {
             // A single file given explicitly is read whatever its extension.
             if (files.size() == 1 || is_csv_name(f.filename().string())) {
-                out.station_ids.push_back(f.stem().string());
+                // "S1.csv" and "S1.csv.gz" would both be station S1: two stations under one name.
+                const std::string id = csv_station_id(f);
+                const auto [it, fresh] = by_id.emplace(id, f.string());
+                FR_CHECK(fresh, "station data: two files for station \"{}\": {} and {} (keep one, or rename one)",
+                         printable(id), it->second, f.string());
+                out.station_ids.push_back(id);
                 out.stations.push_back({f.string()});
             } else {
                 out.ignored.push_back(f.string());
@@ -126,13 +188,14 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
     StationData data;
     data.format = files.format;
     data.ignored = files.ignored;
+    data.station_list = files.station_list;
 
     const bool isd = files.format == "isd-lite";
     std::map<std::string, IsdStation> history;
-    if (isd) {
-        for (const auto& f : files.ignored) {
-            if (is_isd_history(fs::path(f).filename().string())) history = read_isd_history(f);
-        }
+    if (isd && !files.station_list.empty()) {
+        history = read_isd_history(files.station_list);
+        data.report.station_list = fmt::format("{} ({} stations)", fs::path(files.station_list).filename().string(),
+                                               history.size());
     }
     CsvFormat csv;
     if (!isd) csv = csv_format_for(files.format, opts);

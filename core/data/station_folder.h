@@ -33,12 +33,15 @@ struct StationFiles {
     std::string format;                      // the format used (resolved from "auto")
     std::vector<std::vector<std::string>> stations;  // per station, its files (ISD-Lite: one per year)
     std::vector<std::string> station_ids;
-    std::vector<std::string> ignored;        // files in the folder that are not station files
+    std::vector<std::string> ignored;        // files in the folder that are not station files (or not used)
+    std::string station_list;                // ISD-Lite: the isd-history.csv[.txt] used for names and coordinates
 };
 
 // Lists the station files under `path` (a folder, or a single file) for `opts.format`. Throws
 // fusedrnn::Error when the path does not exist or cannot be read, or holds no station file of the
-// format (naming the folder, the format and what it does hold).
+// format (naming the folder, the format and what it does hold), when two files give the same station
+// (CSV "S1.csv" and "S1.csv.gz"; ISD-Lite two files of one station-year), or when a symbolic link named
+// like a station file points to nothing (other such links are listed in `ignored`).
 StationFiles list_station_files(const std::string& path, const StationReadOptions& opts = {});
 
 struct StationData {
@@ -46,6 +49,7 @@ struct StationData {
     ReadReport report;           // summed over files
     std::string format;
     std::vector<std::string> ignored;  // files not read (not station files of the format)
+    std::string station_list;          // ISD-Lite: the station list read for names and coordinates ("" = none)
 };
 
 // Reads every station under `path` into one StationSet (file-name order).

@@ -230,8 +230,15 @@ void fill_station(const SyntheticConfig& cfg, int index, int64_t start, int64_t 
 void check_config(const SyntheticConfig& cfg) {
     FR_CHECK(cfg.stations > 0, "synthetic data: stations must be positive, got {}", cfg.stations);
     FR_CHECK(cfg.years > 0 && cfg.years <= 200, "synthetic data: years must be in [1, 200], got {}", cfg.years);
-    FR_CHECK(cfg.gap_fraction >= 0 && cfg.gap_fraction < 0.5, "synthetic data: gap_fraction must be in [0, 0.5), got {}",
-             cfg.gap_fraction);
+    // Dates are written as YYYY-MM-DD (station CSV files) and read back with four-digit years: year 10000 or -5
+    // would give files the readers refuse or misread.
+    FR_CHECK(cfg.start_year >= kMinSyntheticYear && cfg.start_year <= kMaxSyntheticYear - cfg.years + 1,
+             "synthetic data: start year {} with {} years is outside the years {}..{} that station files hold "
+             "(the last year would be {})",
+             cfg.start_year, cfg.years, kMinSyntheticYear, kMaxSyntheticYear, int64_t(cfg.start_year) + cfg.years - 1);
+    // Up to half the values (the CLI's --synthetic-gaps / --gaps range); beyond, few windows would be valid.
+    FR_CHECK(cfg.gap_fraction >= 0 && cfg.gap_fraction <= kMaxSyntheticGaps,
+             "synthetic data: gap_fraction must be in [0, {}], got {}", kMaxSyntheticGaps, cfg.gap_fraction);
 }
 
 StationInfo info_for(const SyntheticConfig& cfg, int index) {
