@@ -1,5 +1,7 @@
 #include "core/param_layout.h"
 
+#include <limits>
+
 #include "core/error.h"
 
 namespace fusedrnn {
@@ -8,6 +10,8 @@ size_t shape_numel(const Shape& shape) {
     size_t n = 1;
     for (long d : shape) {
         FR_CHECK(d >= 0, "negative dimension in shape {}", shape_str(shape));
+        FR_CHECK(d == 0 || n <= std::numeric_limits<size_t>::max() / static_cast<size_t>(d),
+                 "shape {} has more elements than any memory holds", shape_str(shape));
         n *= static_cast<size_t>(d);
     }
     return n;
@@ -16,8 +20,10 @@ size_t shape_numel(const Shape& shape) {
 std::string shape_str(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape, ", ")); }
 
 size_t ParamLayout::add(const std::string& name, const Shape& shape) {
-    FR_CHECK(find(name) == nullptr, "duplicate parameter name '{}'", name);
     ParamEntry e{name, shape, total_, shape_numel(shape)};
+    FR_CHECK(total_ <= std::numeric_limits<size_t>::max() - e.numel,
+             "the parameters reach {} elements at '{}' {}: more than any memory holds", total_, name, shape_str(shape));
+    FR_CHECK(index_.emplace(name, entries_.size()).second, "duplicate parameter name '{}'", name);
     entries_.push_back(e);
     total_ += e.numel;
     return e.offset;
@@ -30,9 +36,8 @@ size_t ParamLayout::append(const ParamLayout& other, const std::string& prefix) 
 }
 
 const ParamEntry* ParamLayout::find(const std::string& name) const {
-    for (const auto& e : entries_)
-        if (e.name == name) return &e;
-    return nullptr;
+    const auto it = index_.find(name);
+    return it == index_.end() ? nullptr : &entries_[it->second];
 }
 
 const ParamEntry& ParamLayout::at(const std::string& name) const {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,7 @@ public:
 
 private:
     std::vector<ParamEntry> entries_;
+    std::map<std::string, size_t> index_;  // name -> entries_ index (a 10,000-layer stack has 40,000 entries)
     size_t total_ = 0;
 };
 

@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <set>
 #include <system_error>
 #include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace fusedrnn {
 
@@ -110,6 +114,44 @@ void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
     for (const std::string& n : ckpt.file.names())
         if (n.rfind(kOptimizerPrefix, 0) == 0) state[n.substr(std::string(kOptimizerPrefix).size())] = ckpt.file.get_f32(n);
     optimizer.state_from_host(state, meta.value("steps", 0L));
+}
+
+namespace {
+
+void collect_differences(const nlohmann::json& a, const nlohmann::json& b, const std::string& path,
+                         std::vector<std::string>& out) {
+    if (a == b) return;
+    auto shown = [](const nlohmann::json& j) {
+        if (j.is_null()) return std::string("absent");
+        std::string s = j.dump();
+        return s.size() > 48 ? s.substr(0, 45) + "..." : s;
+    };
+    if (a.is_object() && b.is_object()) {
+        std::set<std::string> keys;
+        for (const auto& [k, v] : a.items()) keys.insert(k);
+        for (const auto& [k, v] : b.items()) keys.insert(k);
+        for (const auto& k : keys)
+            collect_differences(a.contains(k) ? a.at(k) : nlohmann::json(), b.contains(k) ? b.at(k) : nlohmann::json(),
+                                path.empty() ? k : path + "." + k, out);
+        return;
+    }
+    if (a.is_array() && b.is_array() && a.size() == b.size()) {
+        for (size_t i = 0; i < a.size(); ++i) collect_differences(a[i], b[i], fmt::format("{}[{}]", path, i), out);
+        return;
+    }
+    out.push_back(fmt::format("{}: {} saved, {} now", path.empty() ? "value" : path, shown(a), shown(b)));
+}
+
+}  // namespace
+
+std::string json_differences(const nlohmann::json& saved, const nlohmann::json& now, size_t max_items) {
+    std::vector<std::string> items;
+    collect_differences(saved, now, "", items);
+    if (items.empty()) return "no difference";
+    const size_t shown = std::min(items.size(), std::max<size_t>(max_items, 1));
+    std::string s = fmt::format("{}", fmt::join(items.begin(), items.begin() + long(shown), "; "));
+    if (items.size() > shown) s += fmt::format("; and {} more", items.size() - shown);
+    return s;
 }
 
 void create_output_folder(const std::string& dir) {

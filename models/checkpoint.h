@@ -37,6 +37,10 @@ Checkpoint read_checkpoint(const std::string& path);
 // Copies the parameters into `model`. Every parameter of the model must be present with the same shape,
 // and the file must hold no other parameter (optimizer state aside); otherwise Error names the tensor.
 void load_parameters(const Checkpoint& ckpt, Model& model);
+// Where two settings recorded in checkpoints differ, for an error message: "window.horizon: 24 saved, 48 now; ..."
+// (the differing leaves by path, at most `max_items`, long values shortened), instead of both documents whole.
+std::string json_differences(const nlohmann::json& saved, const nlohmann::json& now, size_t max_items = 4);
+
 // Restores optimizer state; the optimizer must be of the kind that was saved.
 void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer);
 

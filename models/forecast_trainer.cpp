@@ -52,6 +52,10 @@ ForecastTrainer::ForecastTrainer(Forecaster& model, Optimizer& optimizer, const 
     FR_CHECK(o_.epochs > 0, "--epochs must be positive, got {}", o_.epochs);
     FR_CHECK(o_.batch > 0, "--batch must be positive, got {}", o_.batch);
     FR_CHECK(o_.patience >= 0, "--patience must be >= 0, got {}", o_.patience);
+    FR_CHECK(std::isfinite(o_.clip) && o_.clip >= 0, "--clip must be >= 0 (0 = off), got {}", o_.clip);
+    FR_CHECK(o_.max_batches >= 0, "--max-batches must be >= 0 (0 = all), got {}", o_.max_batches);
+    FR_CHECK(!(o_.resume && o_.overwrite), "--resume continues the run in {}, --overwrite starts it over: give one of "
+             "them", o_.out_dir);
     FR_CHECK(std::isfinite(o_.lr_decay) && o_.lr_decay > 0 && o_.lr_decay <= 1,
              "--lr-decay must be in (0, 1] (1 = constant learning rate), got {}", o_.lr_decay);
     FR_CHECK(o_.lr_plateau >= 0, "--lr-plateau must be >= 0 (0 = off), got {}", o_.lr_plateau);
@@ -496,6 +500,7 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"base_lr", base_lr_},
                         {"lr_cosine", o_.lr_cosine},
                         {"teacher_forcing", o_.teacher_forcing},
+                        {"clip", o_.clip},
                         {"steps_per_epoch", o_.steps_per_epoch},
                         {"ranks", ranks()},
                         {"finished", finished},  // false: --resume has more to do
@@ -553,14 +558,14 @@ void ForecastTrainer::resume_from_last() {
     namespace fs = std::filesystem;
     FR_CHECK(fs::exists(last_path_), "--resume: {} does not exist (nothing to resume)", last_path_);
     Checkpoint c = read_checkpoint(last_path_);
-    FR_CHECK(c.config == model_.config(), "--resume: {} holds a different model ({}) than requested ({})", last_path_,
-             c.config.dump(), model_.config().dump());
+    FR_CHECK(c.config == model_.config(), "--resume: {} holds a different model than requested ({}); use the same "
+             "model flags, or a new --out", last_path_, json_differences(c.config, model_.config()));
     // The same windows and normalization, or the continued run would silently train on other data.
     if (o_.extra.contains("dataset") && c.extra.contains("dataset"))
         FR_CHECK(c.extra.at("dataset") == o_.extra.at("dataset"),
-                 "--resume: {} was trained on other windows, targets, split or normalization ({}) than this run's "
-                 "({}); use the same data flags, or a new --out", last_path_, c.extra.at("dataset").dump(),
-                 o_.extra.at("dataset").dump());
+                 "--resume: {} was trained on other windows, targets, split or normalization than this run's ({}); "
+                 "use the same data flags, or a new --out", last_path_,
+                 json_differences(c.extra.at("dataset"), o_.extra.at("dataset")));
     load_parameters(c, model_);
     load_optimizer(c, opt_);
     const auto& t = c.extra.at("trainer");
@@ -568,8 +573,21 @@ void ForecastTrainer::resume_from_last() {
              t.value("seed", uint64_t(0)), o_.seed);
     check_resumed_schedule(t);
     for (const auto& r : t.at("history")) history_.push_back(EpochRecord::from_json(r));
+    const float requested_lr = base_lr_;
     if (t.contains("lr")) opt_.set_lr(t.at("lr").get<float>());  // as scheduled so far
     if (t.contains("base_lr")) base_lr_ = t.at("base_lr").get<float>();
+    // The schedule goes on from where it was: a different --lr on the command line is not used, and says so.
+    if (on_message && base_lr_ != requested_lr)
+        on_message(fmt::format("--resume: the learning rate goes on with {}'s schedule (its --lr {:g}, now {:g}); "
+                               "this command line's --lr {:g} is not used", last_path_, base_lr_, opt_.lr(),
+                               requested_lr));
+    // Clipping is not part of the schedule: a new --clip applies from here on (the run is then not the one it
+    // would have been uninterrupted), and says so.
+    if (on_message && t.contains("clip") && t.at("clip").get<double>() != o_.clip) {
+        auto shown = [](double v) { return v > 0 ? fmt::format("{:g}", v) : std::string("off"); };
+        on_message(fmt::format("--resume: gradient clipping changes from {} to {} for the rest of the run",
+                               shown(t.at("clip").get<double>()), shown(o_.clip)));
+    }
     // null: no epoch validated yet (interrupted in the first); JSON has no infinity.
     best_val_ = t.at("best_val").is_null() ? std::numeric_limits<double>::infinity() : t.at("best_val").get<double>();
     bad_epochs_ = t.at("bad_epochs").get<int>();

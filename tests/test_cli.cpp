@@ -2,7 +2,9 @@
 // synthetic stations, synthetic CSVs written and read back, a language model trained and sampled, and
 // the errors a mistyped command gets (exit status and a message naming the culprit). Each run is small
 // (a few stations, a handful of batches) so the suite stays within seconds.
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -822,6 +824,190 @@ TEST(Cli, ErrorsNameTheCulprit) {
     const CliResult j = run_cli({"eval", "--checkpoint", tmp + "/junk.safetensors"});
     EXPECT_NE(j.status, 0);
     EXPECT_NE(j.output.find("junk.safetensors"), std::string::npos) << j.output;
+}
+
+// What a command writes never lands on what it reads: the checkpoint, the station data file, or the station folder
+// (whose next read would take a report for a station); each refusal comes before any work and names the flag.
+TEST(Cli, OutputsNeverOverwriteInputs) {
+    const std::string tmp = testing::temp_dir() + "/guard";
+    const std::string syn = tmp + "/syn", run = tmp + "/run";
+    ASSERT_EQ(run_cli({"data", "synth", "--stations", "3", "--years", "3", "--out", syn}).status, 0);
+    auto train = tiny_train(run, 1);
+    train.insert(train.end(), {"--data", syn});
+    const CliResult t = run_cli(train);
+    ASSERT_EQ(t.status, 0) << t.output;
+    const std::string ckpt = run + "/best.safetensors", ckpt_bytes = testing::read_file_bytes(ckpt);
+    const std::string station = syn + "/SYN00000.csv", station_bytes = testing::read_file_bytes(station);
+    struct Case {
+        std::vector<std::string> args;
+        std::string expect;
+    };
+    const std::vector<Case> cases = {
+        {{"predict", "--checkpoint", ckpt, "--out", ckpt}, "--out " + ckpt + " is the file this command reads"},
+        {{"predict", "--checkpoint", ckpt, "--out", station}, "is inside the station data folder"},
+        {{"eval", "--checkpoint", ckpt, "--forecasts", syn + "/f.csv"}, "--forecasts " + syn + "/f.csv is inside"},
+        {{"eval", "--checkpoint", ckpt, "--json", ckpt}, "--json " + ckpt + " is the file this command reads"},
+        {{"eval", "--checkpoint", ckpt, "--json", tmp + "/no-such-folder/r.json"}, "does not exist"},
+        {{"eval", "--checkpoint", ckpt, "--plot", tmp}, "is a folder"},
+        {[&] {
+             auto a = tiny_train(syn, 1);
+             a.insert(a.end(), {"--data", syn});
+             return a;
+         }(),
+         "--out " + syn + " is the station data folder"},
+        // data synth into a folder holding other files would mix two data sets in one folder.
+        {{"data", "synth", "--stations", "2", "--years", "1", "--seed", "7", "--out", run}, "other files"},
+    };
+    for (const auto& c : cases) {
+        const CliResult r = run_cli(c.args);
+        std::string cmd;
+        for (const auto& a : c.args) cmd += a + " ";
+        EXPECT_EQ(r.status, 2) << cmd << "\n" << r.output;
+        EXPECT_NE(r.output.find(c.expect), std::string::npos) << cmd << "\n" << r.output;
+    }
+    EXPECT_EQ(testing::read_file_bytes(ckpt), ckpt_bytes);
+    EXPECT_EQ(testing::read_file_bytes(station), station_bytes);
+    EXPECT_FALSE(fs::exists(syn + "/log.csv"));
+    EXPECT_FALSE(fs::exists(run + "/SYN00000.csv"));
+    // The same synth again into its own folder replaces its files (same names): allowed.
+    EXPECT_EQ(run_cli({"data", "synth", "--stations", "3", "--years", "3", "--out", syn}).status, 0);
+}
+
+// One run per output folder: a second run into a folder whose lock is held is refused, naming the holder.
+TEST(Cli, SecondRunIntoABusyFolderIsRefused) {
+    const std::string out = testing::temp_dir() + "/busy";
+    fs::create_directories(out);
+    const int fd = ::open((out + "/.fusedrnn.lock").c_str(), O_RDWR | O_CREAT, 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+    ASSERT_EQ(::write(fd, "4242", 4), 4);
+    const CliResult r = run_cli(tiny_train(out, 1));
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("--out " + out + " is in use by another fusedrnn run (process 4242)"), std::string::npos)
+        << r.output;
+    EXPECT_FALSE(fs::exists(out + "/last.safetensors"));
+    ::close(fd);  // released: the run goes ahead
+    const CliResult again = run_cli(tiny_train(out, 1));
+    EXPECT_EQ(again.status, 0) << again.output;
+}
+
+// A new run over a finished one clears the old files first (an early stop must not leave the old best model and
+// report beside the new checkpoint); --resume says what it keeps from the run and what changes.
+TEST(Cli, NewRunReplacesTheOldAndResumeSaysWhatItKeeps) {
+    const std::string out = testing::temp_dir() + "/replace";
+    ASSERT_EQ(run_cli(tiny_train(out, 1)).status, 0);
+    auto resume = tiny_train(out, 2);
+    resume.insert(resume.end(), {"--resume", "--lr", "0.05", "--clip", "1"});
+    const CliResult r = run_cli(resume);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("the learning rate goes on with " + out + "/last.safetensors's schedule (its --lr 0.001, "
+                            "now 0.001); this command line's --lr 0.05 is not used"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("gradient clipping changes from off to 1"), std::string::npos) << r.output;
+    const std::string log = testing::read_file_bytes(out + "/log.csv");
+    EXPECT_NE(log.find(",0.001,"), std::string::npos) << log;  // epoch 2 ran at the run's rate
+    EXPECT_EQ(log.find(",0.05,"), std::string::npos) << log;
+
+    auto both = tiny_train(out, 2);
+    both.insert(both.end(), {"--resume", "--overwrite"});
+    const CliResult b = run_cli(both);
+    EXPECT_EQ(b.status, 2) << b.output;
+    EXPECT_NE(b.output.find("--overwrite starts it over: give one of them"), std::string::npos) << b.output;
+
+    // A new run (no --resume) over the finished one: the old files go before training starts.
+    const CliResult fresh = run_cli(tiny_train(out, 1));
+    ASSERT_EQ(fresh.status, 0) << fresh.output;
+    EXPECT_NE(fresh.output.find("replacing the previous run in " + out + "/: removed best.safetensors, "
+                                "last.safetensors, metrics.json, log.csv, loss.svg, forecast.svg"), std::string::npos)
+        << fresh.output;
+}
+
+// predict and eval read files whose columns hold the checkpoint's variables in another order by name, and predict
+// names the stations whose forecast starts before their data ends (a gap in the last input window).
+TEST(Cli, PredictReadsColumnsByNameAndNamesStaleForecasts) {
+    const std::string tmp = testing::temp_dir() + "/columns";
+    const std::string syn = tmp + "/syn", moved = tmp + "/moved", run = tmp + "/run";
+    ASSERT_EQ(run_cli({"data", "synth", "--stations", "3", "--years", "3", "--gaps", "0", "--out", syn}).status, 0);
+    // Read as generic CSV: the variables are the file's columns in the file's order (the WEATHER-5K preset orders
+    // them itself), and predict/eval take that layout over from the checkpoint.
+    auto train = tiny_train(run, 1);
+    train.insert(train.end(), {"--data", syn, "--format", "csv", "--csv-time", "DATE"});
+    ASSERT_EQ(run_cli(train).status, 0);
+    // The same files with TMP and SLP swapped (header and values); station 1 loses DEW in its last 30 rows.
+    fs::create_directories(moved);
+    for (const char* station : {"SYN00000", "SYN00001", "SYN00002"}) {
+        std::istringstream in(testing::read_file_bytes(syn + "/" + station + ".csv"));
+        std::vector<std::vector<std::string>> rows;
+        for (std::string line; std::getline(in, line);) {
+            std::vector<std::string> cells;
+            std::stringstream cs(line);
+            for (std::string cell; std::getline(cs, cell, ',');) cells.push_back(cell);
+            if (line.back() == ',') cells.push_back("");
+            rows.push_back(cells);
+        }
+        ASSERT_EQ(rows[0][1], "TMP");
+        ASSERT_EQ(rows[0][5], "SLP");
+        if (std::string(station) == "SYN00001")
+            for (size_t r = rows.size() - 30; r < rows.size(); ++r) rows[r][2] = "";
+        std::ofstream out(moved + "/" + station + ".csv");
+        for (auto& cells : rows) {
+            std::swap(cells[1], cells[5]);
+            for (size_t c = 0; c < cells.size(); ++c) out << (c ? "," : "") << cells[c];
+            out << "\n";
+        }
+    }
+    const CliResult fresh = run_cli({"predict", "--checkpoint", run + "/best.safetensors", "--data", syn, "--backend",
+                                     "cpu", "--out", tmp + "/fresh.csv"});
+    ASSERT_EQ(fresh.status, 0) << fresh.output;
+    EXPECT_EQ(fresh.output.find("issued before"), std::string::npos) << fresh.output;
+    const CliResult p = run_cli({"predict", "--checkpoint", run + "/best.safetensors", "--data", moved, "--backend",
+                                 "cpu", "--out", tmp + "/moved.csv"});
+    ASSERT_EQ(p.status, 0) << p.output;
+    EXPECT_NE(p.output.find("the data's columns are in another order than the checkpoint's: read as "
+                            "TMP,DEW,WND_ANGLE,WND_RATE,SLP"), std::string::npos) << p.output;
+    EXPECT_NE(p.output.find("1 of 3 stations' forecasts are issued before their data ends"), std::string::npos)
+        << p.output;
+    EXPECT_NE(p.output.find("(SYN00001 at 2016-12-"), std::string::npos) << p.output;
+    // Stations 0 and 2 read by name forecast exactly what they did from the original files.
+    auto rows_of = [](const std::string& csv, const std::string& station) {
+        std::istringstream in(csv);
+        std::string rows;
+        for (std::string line; std::getline(in, line);)
+            if (line.rfind(station + ",", 0) == 0) rows += line + "\n";
+        return rows;
+    };
+    const std::string a = testing::read_file_bytes(tmp + "/fresh.csv"), b = testing::read_file_bytes(tmp + "/moved.csv");
+    for (const char* station : {"SYN00000", "SYN00002"}) {
+        EXPECT_FALSE(rows_of(a, station).empty()) << station;
+        EXPECT_EQ(rows_of(a, station), rows_of(b, station)) << station;
+    }
+    const CliResult e = run_cli({"eval", "--checkpoint", run + "/best.safetensors", "--data", moved, "--backend", "cpu",
+                                 "--max-windows", "200"});
+    EXPECT_EQ(e.status, 0) << e.output;
+    EXPECT_NE(e.output.find("read as TMP,DEW,WND_ANGLE,WND_RATE,SLP"), std::string::npos) << e.output;
+}
+
+// Mistyped commands and numbers: messages that say what is wanted.
+TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
+    const CliResult trian = run_cli({"trian"});
+    EXPECT_EQ(trian.status, 2) << trian.output;
+    EXPECT_NE(trian.output.find("unknown command 'trian' (did you mean 'train'?)"), std::string::npos) << trian.output;
+    const CliResult sub = run_cli({"data", "inspekt"});
+    EXPECT_EQ(sub.status, 2) << sub.output;
+    EXPECT_NE(sub.output.find("unknown command 'data inspekt' (did you mean 'inspect'?)"), std::string::npos)
+        << sub.output;
+    const CliResult zero = run_cli({"train", "--hidden", "0"});
+    EXPECT_NE(zero.status, 0);
+    EXPECT_NE(zero.output.find("--hidden: must be positive, got 0"), std::string::npos) << zero.output;
+    const CliResult word = run_cli({"train", "--batch", "many"});
+    EXPECT_NE(word.status, 0);
+    EXPECT_NE(word.output.find("--batch: 'many' is not a number"), std::string::npos) << word.output;
+    const CliResult clip = run_cli([] {
+        auto a = tiny_train(testing::temp_dir() + "/clip", 1);
+        a.insert(a.end(), {"--clip", "-1"});
+        return a;
+    }());
+    EXPECT_EQ(clip.status, 2) << clip.output;
+    EXPECT_NE(clip.output.find("--clip must be >= 0"), std::string::npos) << clip.output;
 }
 
 }  // namespace

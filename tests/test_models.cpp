@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/param_layout.h"
 #include "models/checkpoint.h"
 #include "models/model.h"
 #include "models/optimizer.h"
@@ -265,6 +266,20 @@ TEST(ApiErrors, NameWhatWasWrong) {
     auto x = random_tensor(*be, {3, 2, 5}, rng);
     EXPECT_NE(what_of([&] { s.forward(x, st, false); }).find("h0"), std::string::npos);
     EXPECT_NE(what_of([] { RnnSpec{CellType::Lstm, 0, 8, 1, false}.validate(); }).find("input_size"), std::string::npos);
+}
+
+// A size nothing could hold is named as such, not wrapped into a small number and allocated; a very deep stack's
+// layout names every entry (looked up by name through an index: the linear search made 100,000 layers take minutes).
+TEST(ApiErrors, ParameterLayoutsBeyondMemoryAndDeepStacks) {
+    EXPECT_NE(what_of([] { rnn_param_layout({CellType::Lstm, 5, 2147483647, 1, false}); })
+                  .find("more than any memory holds"),
+              std::string::npos);
+    EXPECT_NE(what_of([] { shape_numel({long(1) << 40, long(1) << 40}); }).find("more elements than any memory holds"),
+              std::string::npos);
+    const ParamLayout deep = rnn_param_layout({CellType::Gru, 4, 4, 50000, false});
+    EXPECT_EQ(deep.entries().size(), 200000u);
+    EXPECT_EQ(deep.at("weight_hh_l49999").shape, (Shape{12, 4}));
+    EXPECT_EQ(deep.at("weight_hh_l49999").offset, deep.entries()[199997].offset);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 // Every file the CLI writes (reports, logs, plots, forecasts, station CSVs) goes through here: written
-// to "<path>.tmp" and renamed over `path`, so an interrupted run never leaves a half-written file.
+// to "<path>.tmp" and renamed over `path`, so an interrupted run never leaves a half-written file (and Ctrl-C or
+// SIGTERM while one is being written removes the temp file before the process ends).
 #pragma once
 
 #include <fstream>
@@ -27,6 +28,7 @@ private:
     std::string path_, tmp_;
     std::ofstream out_;
     bool committed_ = false;
+    int slot_ = -1;  // in the list of temp files a Ctrl-C removes (atomic_write.cpp)
 };
 
 }  // namespace fusedrnn::tools

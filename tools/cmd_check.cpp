@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "core/backend.h"
+#include "tools/cli_checks.h"
 #include "tools/commands.h"
 
 namespace fusedrnn::tools {
@@ -74,13 +75,15 @@ void register_check(CLI::App& app) {
     };
     auto o = std::make_shared<Opts>();
     cmd->add_option("--cells", o->cells, "Cells to check")->capture_default_str();
-    cmd->add_option("--hidden", o->hidden, "Hidden size")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_option("--input", o->input, "Input size")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_option("--layers", o->layers, "Layers")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_option("--steps", o->T, "Sequence length")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_option("--batch", o->N, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--hidden", o->hidden, "Hidden size")->capture_default_str()->check(kPositive);
+    cmd->add_option("--input", o->input, "Input size")->capture_default_str()->check(kPositive);
+    cmd->add_option("--layers", o->layers, "Layers")->capture_default_str()->check(kPositive);
+    cmd->add_option("--steps", o->T, "Sequence length")->capture_default_str()->check(kPositive);
+    cmd->add_option("--batch", o->N, "Batch size")->capture_default_str()->check(kPositive);
     cmd->add_flag("--bidirectional,!--unidirectional", o->bidirectional, "Bidirectional stack")->capture_default_str();
-    cmd->add_option("--tolerance", o->tolerance, "Largest relative error accepted")->capture_default_str();
+    cmd->add_option("--tolerance", o->tolerance, "Largest relative error accepted")
+        ->capture_default_str()
+        ->check(kPositive);
     cmd->callback([o] {
         auto ref = make_backend_f64("cpu");
         std::mt19937_64 rng(std::random_device{}());

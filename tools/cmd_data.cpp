@@ -15,7 +15,9 @@
 #include "core/data/time.h"
 #include "core/error.h"
 #include "models/checkpoint.h"
+#include "tools/cli_checks.h"
 #include "tools/commands.h"
+#include "tools/output_paths.h"
 #include "tools/progress.h"
 #include "tools/station_csv.h"
 #include "tools/station_data.h"
@@ -23,13 +25,6 @@
 namespace fusedrnn::tools {
 
 namespace {
-
-// Whether `a` and `b` name the same place (after resolving ., .. and links of what exists).
-bool same_path(const std::filesystem::path& a, const std::filesystem::path& b) {
-    std::error_code ea, eb;
-    const auto ca = std::filesystem::weakly_canonical(a, ea), cb = std::filesystem::weakly_canonical(b, eb);
-    return !ea && !eb && ca == cb;
-}
 
 void export_stations(const DataOptions& data, const std::string& out, const StationCsvOptions& csv) {
     // Never over the files being read: --out must not be the data folder, or the folder of the data file. (Without
@@ -52,6 +47,7 @@ void export_stations(const DataOptions& data, const std::string& out, const Stat
             FR_CHECK(std::find(set.vars.begin(), set.vars.end(), name) == set.vars.end(),
                      "data export: the data already has a {} column (exported with --time-columns before?); export "
                      "it without --time-columns", name);
+    check_station_files_folder("--out", out, names);
     create_output_folder(out);
     CountProgress progress("exporting", "stations");
     int without_longitude = 0;
@@ -115,15 +111,22 @@ void register_data(CLI::App& app) {
     auto so = std::make_shared<Synth>();
     so->config.stations = 4;
     auto* synth = cmd->add_subcommand("synth", "Write synthetic stations as WEATHER-5K-style CSV files");
-    synth->add_option("--stations", so->config.stations, "Stations")->capture_default_str()->check(CLI::PositiveNumber);
-    synth->add_option("--years", so->config.years, "Years per station")->capture_default_str()->check(CLI::PositiveNumber);
-    synth->add_option("--start-year", so->config.start_year, "First year")->capture_default_str();
+    synth->add_option("--stations", so->config.stations, "Stations")->capture_default_str()->check(kPositive);
+    synth->add_option("--years", so->config.years, "Years per station")->capture_default_str()->check(CLI::Range(1, 200));
+    synth->add_option("--start-year", so->config.start_year, "First year")
+        ->capture_default_str()
+        ->check(CLI::Range(data::kMinSyntheticYear, data::kMaxSyntheticYear));
     synth->add_option("--seed", so->config.seed, "Generator seed")->capture_default_str();
-    synth->add_option("--gaps", so->config.gap_fraction, "Fraction of missing values")->capture_default_str();
+    synth->add_option("--gaps", so->config.gap_fraction, "Fraction of missing values")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, data::kMaxSyntheticGaps));
     synth->add_option("--out", so->out, "Output folder")->capture_default_str();
     synth->callback([so] {
-        create_output_folder(so->out);
         const data::StationSet set = data::generate_synthetic(so->config);
+        std::set<std::string> names;
+        for (int s = 0; s < set.num_stations(); ++s) names.insert(station_csv_name(set, s));
+        check_station_files_folder("--out", so->out, names);
+        create_output_folder(so->out);
         StationCsvOptions csv;
         csv.one_decimal = true;
         for (int s = 0; s < set.num_stations(); ++s)

@@ -4,16 +4,19 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "models/forecast_trainer.h"
+#include "tools/cli_checks.h"
 #include "tools/commands.h"
 #include "tools/forecast_checkpoint.h"
 #include "tools/forecast_csv.h"
 #include "tools/forecast_plot.h"
 #include "tools/forecast_report.h"
+#include "tools/output_paths.h"
 #include "tools/progress.h"
 
 namespace fusedrnn::tools {
@@ -37,9 +40,9 @@ void register_eval(CLI::App& app) {
                     "The splits' time ranges, as train's --split (default: the checkpoint's); the normalization "
                     "statistics stay the checkpoint's");
     cmd->add_option("--backend", o->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
-    cmd->add_option("--batch", o->batch, "Windows per batch")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--batch", o->batch, "Windows per batch")->capture_default_str()->check(kPositive);
     cmd->add_option("--max-windows", o->max_windows, "Evaluate on at most N windows, evenly spaced (0 = all)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
+        ->capture_default_str()->check(kNonNegative);
     cmd->add_option("--json", o->json, "Also write the report as JSON to this file");
     cmd->add_option("--forecasts", o->forecasts,
                     "Also write every evaluated window's forecast next to the observed values, in original units, to "
@@ -52,15 +55,18 @@ void register_eval(CLI::App& app) {
                  "--on all evaluates every window whatever its time: it takes no --split");
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
+        const DataOptions read = data_for_checkpoint(cmd, o->data, f.data);
+        for (const auto& [flag, path] : {std::pair{"--json", &o->json}, std::pair{"--forecasts", &o->forecasts},
+                                         std::pair{"--plot", &o->plot}})
+            if (!path->empty()) check_output_file(flag, *path, read, {o->checkpoint});
         data::DatasetConfig config = f.dataset;
         if (o->split == "all") config.split = data::SplitSpec::dates(data::kTimeMin, data::kTimeMin, data::kTimeMin);  // all in test
         else if (!o->time_split.empty()) config.split = data::SplitSpec::parse(o->time_split);
         const std::string on = o->split == "all" ? "test" : o->split;
         // Without --data (and without synthetic flags), evaluate on the data the model was trained on.
-        data::WindowedDataset ds =
-            data::build_dataset(load_stations_for_checkpoint(cmd, o->data, f.data), config);
-        FR_CHECK(ds.data.vars == f.vars, "the data's variables ({}) differ from the checkpoint's ({})",
-                 fmt::join(ds.data.vars, ","), fmt::join(f.vars, ","));
+        data::StationSet stations = load_stations_for_checkpoint(cmd, o->data, f.data);
+        order_variables_as_checkpoint(stations, f);
+        data::WindowedDataset ds = data::build_dataset(std::move(stations), config);
         fmt::print(stderr, "{}\n", ds.report.summary());
         const size_t which = on == "train" ? 0 : on == "val" ? 1 : 2;
         const data::TimeRange range = ds.ranges[which];

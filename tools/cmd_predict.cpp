@@ -16,6 +16,7 @@
 #include "tools/commands.h"
 #include "tools/forecast_csv.h"
 #include "tools/forecast_checkpoint.h"
+#include "tools/output_paths.h"
 #include "tools/progress.h"
 
 namespace fusedrnn::tools {
@@ -60,9 +61,9 @@ void register_predict(CLI::App& app) {
     cmd->callback([o, cmd] {
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
+        check_output_file("--out", o->out, data_for_checkpoint(cmd, o->data, f.data), {o->checkpoint});
         data::StationSet set = load_stations_for_checkpoint(cmd, o->data, f.data);
-        FR_CHECK(set.vars == f.vars, "the history's variables ({}) differ from the checkpoint's ({})",
-                 fmt::join(set.vars, ","), fmt::join(f.vars, ","));
+        order_variables_as_checkpoint(set, f);
         const data::WindowSpec& w = f.dataset.window;
         std::vector<int32_t> target_cols;
         for (const auto& t : f.dataset.targets) target_cols.push_back(set.var_index(t));
@@ -106,15 +107,23 @@ void register_predict(CLI::App& app) {
                                  int64_t(w.input_len - 1) * w.in_step + 1, skipped.size(), fmt::join(skipped, ", ")));
         FR_CHECK(!chosen.empty(), "no station has a complete input window of {} steps{} to forecast from", w.input_len,
                  before);
-        if (!o->issued_at.empty()) {
-            size_t earlier = 0;
-            for (size_t b = 0; b < chosen.size(); ++b)
-                earlier += set.stations[size_t(chosen[b])].start + ends[b] * set.step != as_of;
-            if (earlier > 0)
-                log_line(fmt::format("{} of {} stations' forecasts are issued before {}: their input window ending "
-                                     "then is not complete (issued_at in the CSV says when)", earlier, chosen.size(),
-                                     data::format_time(as_of)));
+        // A forecast issued before the time asked for (or before the station's data ends) is stale: say which.
+        size_t stale = 0;
+        std::vector<std::string> listed;  // the first few
+        for (size_t b = 0; b < chosen.size(); ++b) {
+            const auto& st = set.stations[size_t(chosen[b])];
+            const int64_t wanted = o->issued_at.empty() ? st.start + (st.rows - 1) * set.step : as_of;
+            const int64_t issued = st.start + ends[b] * set.step;
+            if (issued == wanted) continue;
+            ++stale;
+            if (listed.size() < 8) listed.push_back(fmt::format("{} at {}", st.id, data::format_time(issued)));
         }
+        if (stale > 0)
+            log_line(fmt::format("{} of {} stations' forecasts are issued before {}: the input window ending then is "
+                                 "not complete, so they start from the latest complete one ({}{}; issued_at in the "
+                                 "CSV says when)", stale, chosen.size(),
+                                 o->issued_at.empty() ? std::string("their data ends") : data::format_time(as_of),
+                                 fmt::join(listed, ", "), stale > listed.size() ? ", ..." : ""));
         const int B = int(chosen.size());
         std::vector<float> x(size_t(w.input_len) * B * F);
         for (int b = 0; b < B; ++b) {

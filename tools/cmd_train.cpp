@@ -18,15 +18,19 @@
 #include <fmt/format.h>
 
 #include "core/data/dataset.h"
+#include "core/data/time.h"
 #include "models/checkpoint.h"
 #include "models/forecast_trainer.h"
 #include "tools/atomic_write.h"
+#include "tools/cli_checks.h"
 #include "tools/commands.h"
 #include "tools/forecast_plot.h"
 #include "tools/forecast_report.h"
 #include "tools/interrupt.h"
 #include "tools/mpi_world.h"
+#include "tools/output_paths.h"
 #include "tools/progress.h"
+#include "tools/run_folder.h"
 #include "tools/station_data.h"
 #include "tools/svg_plot.h"
 
@@ -103,6 +107,8 @@ void write_log_csv(const std::string& path, const std::vector<EpochRecord>& h) {
 // report, the others stay quiet and end after training.
 void train(TrainCmd& c, ProcessGroup* processes) {
     c.opt.weight_decay = c.weight_decay.value_or(default_weight_decay(c.opt.name));
+    FR_CHECK(c.opt.momentum == 0 || c.opt.name == "sgd", "--momentum is SGD's; --optimizer {} does not use it (its "
+             "own averaging is built in): leave it out, or use --optimizer sgd", c.opt.name);
     namespace fs = std::filesystem;
     const bool main_process = !processes || processes->rank() == 0;
     data::DatasetConfig dc;
@@ -146,7 +152,16 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     std::vector<std::shared_ptr<Backend<float>>> replica_backends;
     for (int r = 1; r < c.data_parallel; ++r)
         replica_backends.push_back(make_backend(backend->name(), gpu ? first_device + r : r));
-    if (main_process) create_output_folder(c.train.out_dir);
+    // Process 0 writes every file: one run at a time in its folder, never in the data folder.
+    std::optional<FolderLock> out_lock;
+    if (main_process) {
+        check_output_folder("--out", c.train.out_dir, c.data);
+        create_output_folder(c.train.out_dir);
+        out_lock.emplace(c.train.out_dir, "--out");
+        // An unfinished run refuses now, not after minutes of loading (the trainer checks again).
+        if (!c.train.resume && !c.train.overwrite)
+            refuse_to_overwrite_unfinished_run((fs::path(c.train.out_dir) / "last.safetensors").string(), "trainer");
+    }
     std::string format_read;
     data::WindowedDataset ds = data::build_dataset(load_stations(c.data, &format_read), dc);
     if (!c.data.synthetic()) c.data.format = format_read;  // the checkpoint records "isd-lite", not "auto"
@@ -154,6 +169,13 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     log_line(fmt::format("split: {}", ds.split.str()));
     log_line(ds.report.summary());
     log_line(fmt::format("normalization: {}", ds.stats.source));
+    // A split outside the data's time span (a year it does not hold, an empty date range) is the likelier cause of an
+    // empty split than gaps (which the trainer reports): say which times each covers.
+    const data::TimeRange data_span{ds.data.begin_time(), ds.data.end_time()};
+    const char* split_names[] = {"training", "validation"};
+    for (size_t k = 0; k < 2; ++k)
+        FR_CHECK(ds.ranges[k].overlaps(data_span), "no {} windows: the {} split is {}, the data covers {}: change "
+                 "--split", split_names[k], split_names[k], ds.ranges[k].str(), data_span.str());
 
     const RnnSpec spec{parse_cell(c.cell), ds.num_vars(), c.hidden, c.layers, c.bidirectional};
     const ForecasterShape ds_shape{c.decoder == "seq2seq", ds.window.horizon, ds.target_cols, ds.num_targets(),
@@ -256,6 +278,10 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     };
     trainer.on_message = [](const std::string& m) { log_line(m); };
     if (main_process) trainer.on_eval_progress = CountProgress("validating");
+    // A new run replaces a finished one in --out (tools/run_folder.h).
+    if (main_process && !c.train.resume)
+        remove_previous_run(c.train.out_dir, {"best.safetensors", "last.safetensors", "metrics.json", "log.csv",
+                                              "loss.svg", "forecast.svg"});
     const auto history = [&] {
         const StopOnSignal stop_on_ctrl_c;  // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130
         return trainer.fit();
@@ -342,8 +368,8 @@ void register_train(CLI::App& app) {
     auto* cmd = app.add_subcommand("train", "Train a station forecaster, then report test metrics");
     add_data_options(cmd, c->data);
     cmd->add_option("--cell", c->cell, "rnn_tanh, rnn_relu, lstm, gru, gru_reset_before")->capture_default_str();
-    cmd->add_option("--hidden", c->hidden, "Hidden units")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_option("--layers", c->layers, "Stacked layers")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--hidden", c->hidden, "Hidden units")->capture_default_str()->check(kPositive);
+    cmd->add_option("--layers", c->layers, "Stacked layers")->capture_default_str()->check(kPositive);
     cmd->add_flag("--bidirectional", c->bidirectional, "Bidirectional encoder (direct decoder only)");
     cmd->add_option("--dropout", c->dropout, "Dropout probability between stacked recurrent layers in training, as "
                     "torch.nn.LSTM's dropout (0 = off; needs --layers >= 2)")->capture_default_str();
@@ -358,38 +384,39 @@ void register_train(CLI::App& app) {
                     "seq2seq: probability that a training lead time is fed the observed previous value instead of "
                     "the prediction (0 = free running)")
         ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-    cmd->add_option("--input-len", c->window.input_len, "Input steps per window")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_option("--horizon", c->window.horizon, "Predicted steps")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_option("--step", c->window.in_step, "Rows between input steps (Jena: 6)")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--input-len", c->window.input_len, "Input steps per window")->capture_default_str()->check(kPositive);
+    cmd->add_option("--horizon", c->window.horizon, "Predicted steps")->capture_default_str()->check(kPositive);
+    cmd->add_option("--step", c->window.in_step, "Rows between input steps (Jena: 6)")->capture_default_str()->check(kPositive);
     cmd->add_option("--out-offset", c->window.out_offset, "Rows from the last input to the first target")
-        ->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_option("--out-step", c->window.out_step, "Rows between predicted steps")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_option("--stride", c->stride, "Rows between window starts")->capture_default_str()->check(CLI::PositiveNumber);
+        ->capture_default_str()->check(kPositive);
+    cmd->add_option("--out-step", c->window.out_step, "Rows between predicted steps")->capture_default_str()->check(kPositive);
+    cmd->add_option("--stride", c->stride, "Rows between window starts")->capture_default_str()->check(kPositive);
     cmd->add_option("--targets", c->targets, "Target variables, comma- or space-separated (default: all, or the format's target)")
-        ->delimiter(',');
+        ->delimiter(',')
+        ->transform(kTrimmed);
     cmd->add_option("--split", c->split,
                     "auto | weather5k | years:2014-2021,2022,2023 | dates:,2022-01-01,2023-01-01 | fraction:0.7,0.15")
         ->capture_default_str();
     cmd->add_option("--stats", c->stats, "Normalization: train (computed on the training split) or weather5k (fixed)")
         ->capture_default_str();
-    cmd->add_option("--batch", c->train.batch, "Windows per batch")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--batch", c->train.batch, "Windows per batch")->capture_default_str()->check(kPositive);
     cmd->add_option("--lr", c->opt.lr, "Learning rate")->capture_default_str();
-    cmd->add_option("--epochs", c->train.epochs, "Maximum epochs")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--epochs", c->train.epochs, "Maximum epochs")->capture_default_str()->check(kPositive);
     cmd->add_option("--lr-decay", c->train.lr_decay, "Learning-rate factor applied after every epoch (1 = constant)")
         ->capture_default_str();
     cmd->add_option("--lr-plateau", c->train.lr_plateau,
                     "Multiply the learning rate by --lr-plateau-factor after this many epochs without validation "
-                    "improvement (0 = off)")->capture_default_str()->check(CLI::NonNegativeNumber);
+                    "improvement (0 = off)")->capture_default_str()->check(kNonNegative);
     cmd->add_option("--lr-plateau-factor", c->train.lr_plateau_factor, "See --lr-plateau")->capture_default_str();
     cmd->add_flag("--lr-cosine", c->train.lr_cosine,
                   "Cosine decay of the learning rate at every step, from --lr to 0 at the end of the last epoch");
     cmd->add_option("--optimizer", c->opt.name,
                     "adam, adamw (Adam with decoupled weight decay, as torch.optim.AdamW), sgd or rmsprop")
         ->capture_default_str();
-    cmd->add_option("--momentum", c->opt.momentum, "SGD momentum")->capture_default_str();
+    cmd->add_option("--momentum", c->opt.momentum, "SGD momentum (sgd only)")->capture_default_str();
     cmd->add_option("--weight-decay", c->weight_decay,
                     "Weight decay: L2 (added to the gradient) for adam, sgd and rmsprop; decoupled for adamw "
-                    "(default 0, adamw 0.01)")->check(CLI::NonNegativeNumber);
+                    "(default 0, adamw 0.01)")->check(kNonNegative);
     cmd->add_option("--clip", c->train.clip, "Clip the global gradient norm (0 = off)")->capture_default_str();
     cmd->add_option("--patience", c->train.patience, "Early stopping: epochs without validation improvement (0 = off)")
         ->capture_default_str();
@@ -397,23 +424,23 @@ void register_train(CLI::App& app) {
     cmd->add_option("--steps-per-epoch", c->train.steps_per_epoch,
                     "Validate, checkpoint and count patience every N steps, the batches running on through the "
                     "shuffled passes over the data (0 = an epoch is one pass)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
+        ->capture_default_str()->check(kNonNegative);
     cmd->add_option("--eval-windows", c->eval_windows,
                     "Validate and test on at most N windows per split, evenly spaced (0 = all)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
+        ->capture_default_str()->check(kNonNegative);
     cmd->add_option("--backend", c->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
     cmd->add_option("--data-parallel", c->data_parallel,
                     "Split every batch over N replicas of the model: N GPUs (cuda:0..N-1, gradients summed with "
                     "NCCL), or with --backend cpu N CPU replicas (no faster: a check of the data-parallel path). "
                     "Under mpirun -np P: N ranks in each of the P processes, P x N in all")
-        ->capture_default_str()->check(CLI::PositiveNumber);
+        ->capture_default_str()->check(kPositive);
     cmd->add_option("--seed", c->train.seed, "Seed for initialization and batch order")->capture_default_str();
     cmd->add_option("--out", c->train.out_dir, "Output folder")->capture_default_str();
     cmd->add_flag("--resume", c->train.resume, "Continue from <out>/last.safetensors (also mid-epoch, after Ctrl-C)");
     cmd->add_flag("--overwrite", c->train.overwrite, "Start over even if --out holds an unfinished run");
     cmd->add_option("--checkpoint-minutes", c->checkpoint_minutes,
                     "Also save <out>/last.safetensors within an epoch this often (0 = after each epoch only)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
+        ->capture_default_str()->check(kNonNegative);
     cmd->callback([c] { run(*c); });
 }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/error.h"
+#include "tools/cli_checks.h"
 
 namespace fusedrnn::tools {
 
@@ -75,19 +76,19 @@ void add_csv_options(CLI::App* cmd, CsvOptions& o, bool& given) {
     const std::string g = "CSV layout (--format csv)";
     auto mark = [&given](const std::string&) { given = true; };
     cmd->add_option("--csv-time", o.time, "Time column, or year,month,day,hour[,minute[,second]] columns")
-        ->delimiter(',')->capture_default_str()->group(g)->each(mark);
+        ->delimiter(',')->transform(kTrimmed)->capture_default_str()->group(g)->each(mark);
     cmd->add_option("--csv-time-format", o.time_format, "Format of a single time column (%Y %m %d %H %M %S)")
         ->capture_default_str()->group(g)->each(mark);
     cmd->add_option("--csv-columns", o.columns, "Feature columns, NAME or NAME=VARIABLE, comma-separated (default: all)")
-        ->delimiter(',')->group(g)->each(mark);
+        ->delimiter(',')->transform(kTrimmed)->group(g)->each(mark);
     cmd->add_option("--csv-step-minutes", o.step_minutes, "Grid step of the series in minutes")
         ->capture_default_str()->group(g)->each(mark);
     cmd->add_flag("--csv-round-times", o.round_times, "Snap times to the nearest grid step (default: off-grid rows are bad lines)")
         ->group(g)->each(mark);
     cmd->add_option("--csv-missing", o.missing, "More cell texts meaning missing, comma-separated (empty cells and NA always are)")
-        ->delimiter(',')->group(g)->each(mark);
+        ->delimiter(',')->transform(kTrimmed)->group(g)->each(mark);
     cmd->add_option("--csv-sentinel", o.sentinels, "Numbers meaning missing (e.g. -9999), comma-separated")
-        ->delimiter(',')->group(g)->each(mark);
+        ->delimiter(',')->transform(kTrimmed)->group(g)->each(mark);
     cmd->add_option("--csv-delimiter", o.delimiter, "Field delimiter: one character, or 'tab'")
         ->capture_default_str()->group(g)->each(mark);
     cmd->add_option("--csv-utc-offset", o.utc_offset_hours, "Hours the file's clock is ahead of UTC (Beijing: 8)")

@@ -4,6 +4,10 @@
 #include <map>
 #include <optional>
 
+#include <fmt/format.h>
+
+#include "tools/progress.h"
+
 namespace fusedrnn::tools {
 
 LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backend<float>> backend) {
@@ -24,6 +28,32 @@ LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backen
         FR_FAIL("{}: forecaster checkpoint lacks its dataset description: {}", path, e.what());
     }
     return f;
+}
+
+void order_variables_as_checkpoint(data::StationSet& set, const LoadedForecaster& f) {
+    if (set.vars == f.vars) return;
+    std::vector<std::string> missing, extra;
+    for (const auto& v : f.vars)
+        if (std::find(set.vars.begin(), set.vars.end(), v) == set.vars.end()) missing.push_back(v);
+    for (const auto& v : set.vars)
+        if (std::find(f.vars.begin(), f.vars.end(), v) == f.vars.end()) extra.push_back(v);
+    FR_CHECK(missing.empty() && extra.empty(),
+             "the data's variables ({}) are not the checkpoint's ({}){}{}", fmt::join(set.vars, ","),
+             fmt::join(f.vars, ","), missing.empty() ? "" : fmt::format("; missing: {}", fmt::join(missing, ",")),
+             extra.empty() ? "" : fmt::format("; not in the model: {}", fmt::join(extra, ",")));
+    // The same variables in another column order: move every row's values into the checkpoint's order.
+    const size_t F = f.vars.size();
+    std::vector<size_t> from(F);
+    for (size_t v = 0; v < F; ++v) from[v] = size_t(set.var_index(f.vars[v]));
+    std::vector<float> row(F);
+    for (size_t r = 0; r < set.values.size() / F; ++r) {
+        float* values = set.values.data() + r * F;
+        for (size_t v = 0; v < F; ++v) row[v] = values[from[v]];
+        std::copy(row.begin(), row.end(), values);
+    }
+    set.vars = f.vars;
+    log_line(fmt::format("the data's columns are in another order than the checkpoint's: read as {}",
+                         fmt::join(f.vars, ",")));
 }
 
 }  // namespace fusedrnn::tools

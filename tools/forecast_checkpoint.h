@@ -25,4 +25,9 @@ struct LoadedForecaster {
 // Throws Error naming the file when it is not a forecaster checkpoint (e.g. a language model).
 LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backend<float>> backend);
 
+// Station data for a checkpoint's model: the same variables, in the checkpoint's order. Files whose columns hold the
+// same variables in another order are reordered (the model and the normalization statistics go by position); a
+// missing or extra variable is an error naming it.
+void order_variables_as_checkpoint(data::StationSet& set, const LoadedForecaster& f);
+
 }  // namespace fusedrnn::tools

@@ -64,8 +64,13 @@ void print_forecast_report(const std::string& split, const ForecastEvaluation& e
     std::string by_lead;
     for (size_t h : leads) by_lead += fmt::format(" | +{} {:.4f} ({:.4f})", h + 1, lm[h], lp[h]);
     fmt::print("normalized MSE by lead time, steps ahead (persistence){}\n", by_lead);
-    fmt::print("skill vs persistence (1 - MSE/MSE_persistence): {:.3f}", 1.0 - m.mse() / p.mse());
-    if (d) fmt::print("; vs same-time-of-day persistence: {:.3f}", 1.0 - m.mse() / d->mse());
+    // A baseline with no error (a constant series) leaves the skill undefined: say so, not "-inf" or "nan".
+    auto skill = [&](double baseline) {
+        return baseline > 0 ? fmt::format("{:.3f}", 1.0 - m.mse() / baseline)
+                            : std::string("undefined (the baseline's MSE is 0)");
+    };
+    fmt::print("skill vs persistence (1 - MSE/MSE_persistence): {}", skill(p.mse()));
+    if (d) fmt::print("; vs same-time-of-day persistence: {}", skill(d->mse()));
     fmt::print("\n");
 }
 

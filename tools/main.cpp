@@ -1,13 +1,59 @@
 // fusedrnn — command-line entry point. Library code throws fusedrnn::Error; this is the one place that
 // turns an exception into a message and an exit code.
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <new>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "tools/commands.h"
 #include "tools/mpi_world.h"
+
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            const size_t above = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+            diagonal = above;
+        }
+    }
+    return row[b.size()];
+}
+
+// CLI11 answers an unknown command word ("fusedrnn trian") with "A subcommand is required": name the word, the
+// nearest command and the list instead. `args` are the words after the program (and after the parent command).
+bool known_command_words(const CLI::App& app, const std::vector<std::string>& args, const std::string& parent) {
+    if (args.empty() || args[0].empty() || args[0][0] == '-') return true;
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        if (sub->get_name() == args[0])
+            return known_command_words(*sub, std::vector<std::string>(args.begin() + 1, args.end()),
+                                       parent + " " + args[0]);
+        names.push_back(sub->get_name());
+    }
+    if (names.empty()) return true;  // a command without subcommands: its words are its own to judge
+    std::string nearest;
+    size_t best = 3;  // suggest only a near miss
+    for (const auto& n : names)
+        if (const size_t d = edit_distance(args[0], n); d < best) best = d, nearest = n;
+    std::string list;
+    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
+    std::fprintf(stderr, "fusedrnn: error: unknown command '%s%s'%s; the commands are: %s (%s --help)\n",
+                 (parent.empty() ? "" : parent.substr(1) + " ").c_str(), args[0].c_str(),
+                 nearest.empty() ? "" : (" (did you mean '" + nearest + "'?)").c_str(), list.c_str(),
+                 ("fusedrnn" + parent).c_str());
+    return false;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
     CLI::App app{"fusedrnn — fused RNN/LSTM/GRU engine: station forecasting and language models"};
@@ -30,6 +76,7 @@ int main(int argc, char** argv) {
                      launched, argc > 1 ? argv[1] : "");
         return 2;
     }
+    if (!known_command_words(app, std::vector<std::string>(argv + 1, argv + argc), "")) return 2;
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

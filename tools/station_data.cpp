@@ -1,5 +1,6 @@
 #include "tools/station_data.h"
 
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -10,6 +11,7 @@
 #include "core/data/station_folder.h"
 #include "core/error.h"
 #include "core/data/synthetic.h"
+#include "tools/cli_checks.h"
 #include "tools/progress.h"
 
 namespace fusedrnn::tools {
@@ -65,18 +67,23 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
                   "Treat values the files' observation mask marks as filled in (WEATHER-5K's MASK column, "
                   "--csv-mask-column) as missing: windows touching them are not used");
     cmd->add_option("--max-stations", o.max_stations, "Read only the first N stations (0 = all)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(kNonNegative);
     cmd->add_option("--synthetic-stations", o.syn_stations, "Synthetic data: number of stations")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
+        ->check(kPositive);
     cmd->add_option("--synthetic-years", o.syn_years, "Synthetic data: whole years per station")
         ->capture_default_str()
-        ->check(CLI::PositiveNumber);
-    cmd->add_option("--synthetic-start-year", o.syn_start_year, "Synthetic data: first year")->capture_default_str();
-    cmd->add_option("--synthetic-seed", o.syn_seed, "Synthetic data: generator seed")->capture_default_str();
-    cmd->add_option("--synthetic-gaps", o.syn_gaps, "Synthetic data: fraction of missing values")
+        ->check(CLI::Range(1, 200));
+    // The span must stay within 1..9999 too (four-digit years in station files): generate_synthetic checks it.
+    cmd->add_option("--synthetic-start-year", o.syn_start_year, "Synthetic data: first year")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, 0.5));
+        ->check(CLI::Range(data::kMinSyntheticYear, data::kMaxSyntheticYear));
+    cmd->add_option("--synthetic-seed", o.syn_seed, "Synthetic data: generator seed")->capture_default_str();
+    cmd->add_option("--synthetic-gaps", o.syn_gaps,
+                    "Synthetic data: fraction of missing values (outages overlap: at 0.5 about a third are missing)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, data::kMaxSyntheticGaps));
 }
 
 DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, const DataOptions& from_checkpoint) {
@@ -95,6 +102,12 @@ DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, c
 data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOptions& given,
                                               const DataOptions& from_checkpoint) {
     const DataOptions d = data_for_checkpoint(cmd, given, from_checkpoint);
+    // The checkpoint's own data is named as training named it: a relative path is relative to where training ran.
+    std::error_code ec;
+    FR_CHECK(d.synthetic() || cmd->count("--data") || std::filesystem::exists(d.path, ec),
+             "the checkpoint was trained on station data at {}, which does not exist from here{}: give --data",
+             d.path,
+             std::filesystem::path(d.path).is_relative() ? " (a path relative to the folder training ran in)" : "");
     const bool format_taken_over = !d.synthetic() && !given.synthetic() && !cmd->count("--format") && !given.csv_given &&
                                    d.effective_format() != "auto";
     try {

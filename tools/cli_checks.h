@@ -1,0 +1,57 @@
+// Validators for numeric flags whose messages say what is wanted. CLI11's PositiveNumber and NonNegativeNumber
+// say "Value 0 not in range 0.000000 to 179769313486231570814527..." (a 309-digit number), also for "abc".
+#pragma once
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace fusedrnn::tools {
+
+namespace detail {
+
+// The flag's value as a number, or an explanation of why it is not one.
+inline std::string read_number(const std::string& text, double& value) {
+    const char* begin = text.c_str();
+    char* end = nullptr;
+    errno = 0;
+    value = std::strtod(begin, &end);
+    if (text.empty() || end == begin || *end != '\0') return "'" + text + "' is not a number";
+    if (errno == ERANGE || !std::isfinite(value)) return "'" + text + "' is out of range";
+    return {};
+}
+
+}  // namespace detail
+
+inline const CLI::Validator kPositive(
+    [](std::string& text) {
+        double v = 0;
+        std::string why = detail::read_number(text, v);
+        if (why.empty() && !(v > 0)) why = "must be positive, got " + text;
+        return why;
+    },
+    "> 0");
+
+inline const CLI::Validator kNonNegative(
+    [](std::string& text) {
+        double v = 0;
+        std::string why = detail::read_number(text, v);
+        if (why.empty() && !(v >= 0)) why = "must be 0 or more, got " + text;
+        return why;
+    },
+    ">= 0");
+
+// For list flags (comma-separated names): "TMP, DEW" means TMP and DEW, not " DEW". Only the ends are trimmed —
+// column names may hold spaces inside ("T (degC)").
+inline const CLI::Validator kTrimmed(
+    [](std::string& text) {
+        const size_t first = text.find_first_not_of(" \t"), last = text.find_last_not_of(" \t");
+        text = first == std::string::npos ? std::string() : text.substr(first, last - first + 1);
+        return std::string();
+    },
+    "");
+
+}  // namespace fusedrnn::tools

@@ -1,0 +1,32 @@
+// Where a command writes must not be where it reads: a forecast CSV written over the checkpoint, or a report
+// dropped into the station folder (whose next read would take it for a station file), loses data. These checks run
+// before any work, together with the cheap ones that would otherwise fail only after a long evaluation (the folder
+// of an output file does not exist, or the path is a folder).
+#pragma once
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tools/station_data.h"
+
+namespace fusedrnn::tools {
+
+// Whether `a` and `b` name the same place (after resolving ., .. and links of what exists).
+bool same_path(const std::filesystem::path& a, const std::filesystem::path& b);
+
+// An output file given by `flag` (e.g. "--out", "--json"): not a folder, in a folder that exists, not one of
+// `read_files` (a checkpoint, a corpus), not the station data file and not inside the station data folder.
+void check_output_file(const std::string& flag, const std::string& path, const DataOptions& data,
+                       const std::vector<std::string>& read_files = {});
+
+// An output folder (train's --out): not the station data folder, which its log.csv and metrics.json would join.
+void check_output_folder(const std::string& flag, const std::string& dir, const DataOptions& data);
+
+// A folder that station files `names` are being written to (data synth, data export): other files already there
+// would be read together with them as one data set next time, so they are refused (files of the same names are
+// replaced).
+void check_station_files_folder(const std::string& flag, const std::string& dir, const std::set<std::string>& names);
+
+}  // namespace fusedrnn::tools
