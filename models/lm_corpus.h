@@ -16,7 +16,11 @@ struct LmCorpus {
     text::Tokenizer tokenizer;
     std::vector<int32_t> tokens;
     size_t bytes = 0;  // of the text as loaded (BOM dropped, CRLF → LF)
+    uint64_t hash = 0;  // text_fnv1a64 of that text: a resumed run checks it trains on the same text
 };
+
+// FNV-1a, 64 bits, over the bytes: a content fingerprint (not a cryptographic hash) recorded in checkpoints.
+uint64_t text_fnv1a64(const std::string& text);
 
 // Loads `path` and builds a tokenizer on it (vocabulary from this text).
 LmCorpus load_lm_corpus(const std::string& path, const text::TokenizerOptions& options);

@@ -117,7 +117,8 @@ private:
 
 }  // namespace
 
-LmEval evaluate_windows(SequenceModel& model, const text::Windows& windows, int batch) {
+LmEval evaluate_windows(SequenceModel& model, const text::Windows& windows, int batch,
+                        const std::function<bool()>& stop) {
     FR_CHECK(batch >= 1, "evaluation batch must be at least 1, got {}", batch);
     check_token_ids(windows.inputs, model.vocab(), "evaluation windows");
     check_token_ids(windows.targets, model.vocab(), "evaluation targets");
@@ -128,6 +129,7 @@ LmEval evaluate_windows(SequenceModel& model, const text::Windows& windows, int 
     EvalSums sums(be);
     const SequenceModel::State zero;
     for (size_t start = 0; start < windows.count; start += size_t(batch)) {
+        if (stop && stop()) throw Interrupted("stopped during the evaluation");
         const size_t B = std::min(size_t(batch), windows.count - start);
         buf.load(be, windows, idx.data() + start, B);
         Tensor<float> logits = model.forward_tokens(buf.ids, zero, buf.unused_final, false);
@@ -137,7 +139,8 @@ LmEval evaluate_windows(SequenceModel& model, const text::Windows& windows, int 
     return sums.finish();
 }
 
-LmEval evaluate_stream(SequenceModel& model, const std::vector<int32_t>& tokens, int streams, int bptt) {
+LmEval evaluate_stream(SequenceModel& model, const std::vector<int32_t>& tokens, int streams, int bptt,
+                       const std::function<bool()>& stop) {
     check_token_ids(tokens, model.vocab(), "evaluation text");
     Backend<float>& be = model.backend();
     const text::StreamBatches batches(tokens, streams, bptt);
@@ -145,6 +148,7 @@ LmEval evaluate_stream(SequenceModel& model, const std::vector<int32_t>& tokens,
     SequenceModel::State states[2];  // the carried state alternates between the two: nothing allocated per chunk
     EvalSums sums(be);
     for (size_t c = 0; c < batches.num_chunks(); ++c) {
+        if (stop && stop()) throw Interrupted("stopped during the evaluation");
         buf.load(be, batches, c);
         Tensor<float> logits = model.forward_tokens(buf.ids, states[c % 2], states[(c + 1) % 2], false);
         const int M = int(buf.targets.numel());

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "core/text/streams.h"
@@ -63,13 +64,17 @@ ChunkResult lm_window_step(SequenceModel& model, Optimizer* optimizer, WindowBuf
 void queue_window_step(SequenceModel& model, Optimizer* optimizer, WindowBuffers& buf, double clip_norm,
                        double* results);
 
-// Mean loss and accuracy over every window (batches of `batch`, inference mode).
-LmEval evaluate_windows(SequenceModel& model, const text::Windows& windows, int batch);
+// Mean loss and accuracy over every window (batches of `batch`, inference mode). `stop` (optional) is polled
+// before each batch: true → throws Interrupted.
+LmEval evaluate_windows(SequenceModel& model, const text::Windows& windows, int batch,
+                        const std::function<bool()>& stop = {});
 
 // Mean loss and accuracy over the text cut into `streams` streams, read in chunks of `bptt` steps with
 // the state carried across chunks (inference mode). Every stream starts from a zero state, so fewer
 // streams give a slightly lower (more context) loss; streams = 1 scores the text as one sequence.
-LmEval evaluate_stream(SequenceModel& model, const std::vector<int32_t>& tokens, int streams, int bptt);
+// `stop` as for evaluate_windows, polled before each chunk.
+LmEval evaluate_stream(SequenceModel& model, const std::vector<int32_t>& tokens, int streams, int bptt,
+                       const std::function<bool()>& stop = {});
 
 // The held-out/perplexity evaluation for lm's mode: windows of lm.settings.context (batch `batch`)
 // or a stream evaluation with `streams` streams and lm.settings.bptt steps per chunk.

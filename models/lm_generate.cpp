@@ -1,15 +1,57 @@
 #include "models/lm_generate.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <memory>
+
+#include "core/text/utf8.h"
+#include "core/text/word_split.h"
 
 namespace fusedrnn {
 
 namespace {
 
-std::string quoted_list(const std::vector<std::string>& items) {
+// At most `max` bytes of `s` (cut at a UTF-8 character boundary), with "…" when cut: an 80 KB prompt is not echoed.
+std::string shorten(const std::string& s, size_t max = 60) {
+    if (s.size() <= max) return s;
+    size_t cut = max;
+    while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+    return s.substr(0, cut) + "…";
+}
+
+// A token as the user can read it in a message: characters that do not show (controls, combining marks,
+// spaces other than ' ') as U+XXXX, alone or after the token.
+bool is_combining(char32_t c) {
+    return (c >= 0x0300 && c <= 0x036F) || (c >= 0x1AB0 && c <= 0x1AFF) || (c >= 0x1DC0 && c <= 0x1DFF) ||
+           (c >= 0x20D0 && c <= 0x20FF) || (c >= 0xFE20 && c <= 0xFE2F);
+}
+
+bool invisible(char32_t c) {
+    return c < 0x20 || (c >= 0x7F && c < 0xA0) || is_combining(c) || c == 0xA0 || (c >= 0x2000 && c <= 0x200F) ||
+           (c >= 0x2028 && c <= 0x202F) || c == 0xFEFF || text::is_space(c);
+}
+
+std::string shown(const std::string& token, bool* combining) {
+    const std::u32string cps = text::decode_utf8(token, "the prompt");
+    bool any_invisible = false;
+    for (char32_t c : cps) {
+        any_invisible = any_invisible || invisible(c);
+        if (is_combining(c)) *combining = true;
+    }
+    if (!any_invisible) return "'" + shorten(token, 40) + "'";
+    std::string codes;
+    for (char32_t c : cps)
+        codes += invisible(c) ? fmt::format("{}U+{:04X}", codes.empty() ? "" : " ", uint32_t(c))
+                              : (codes.empty() ? "" : " ") + text::encode_utf8(c);
+    return codes;
+}
+
+std::string quoted_list(const std::vector<std::string>& items, bool* combining) {
     std::string s;
-    for (const std::string& it : items) s += (s.empty() ? "'" : ", '") + it + "'";
+    const size_t show = std::min<size_t>(items.size(), 20);
+    for (size_t i = 0; i < show; ++i) s += (s.empty() ? "" : ", ") + shown(items[i], combining);
+    if (items.size() > show) s += fmt::format(" and {} more", items.size() - show);
     return s;
 }
 
@@ -25,8 +67,20 @@ std::vector<int32_t> LmGenerator::encode_prompt(std::string_view prompt) const {
     const text::Tokenizer& tok = lm_.tokenizer;
     const bool words = tok.kind() == text::TokenizerKind::Word;
     const std::vector<std::string> unknown = tok.unknown_tokens(prompt, "the prompt");
-    FR_CHECK(unknown.empty(), "unknown {} in the prompt: {} — the model knows only the {} {} of its training text",
-             lm_.unit_name(unknown.size() != 1), quoted_list(unknown), tok.size() - 1, lm_.unit_name(true));
+    if (!unknown.empty()) {
+        bool combining = false;
+        const std::string list = quoted_list(unknown, &combining);
+        const bool capped = tok.options().max_size > 0 && tok.size() >= tok.options().max_size;
+        FR_FAIL("unknown {} in the prompt: {} — the model knows only the {} {}{} of its training text{}{}",
+                lm_.unit_name(unknown.size() != 1), list, tok.size() - 1, capped ? "most frequent " : "",
+                lm_.unit_name(tok.size() - 1 != 1),
+                capped ? fmt::format(" (its vocabulary was capped at {} with <unk> by --max-vocab)",
+                                     tok.options().max_size)
+                       : std::string(),
+                combining ? "; a combining mark (U+0300...) means decomposed text: normalize the prompt to NFC "
+                            "(precomposed characters), as most text is"
+                          : "");
+    }
     const std::vector<std::string> pieces = tok.split(prompt, "the prompt");
     FR_CHECK(!pieces.empty(), "the prompt is empty: give at least one {}", lm_.unit_name(false));
     if (lm_.settings.mode == LmMode::Window) {
@@ -34,11 +88,12 @@ std::vector<int32_t> LmGenerator::encode_prompt(std::string_view prompt) const {
         const std::string need = fmt::format("{} {}", K, lm_.unit_name(K != 1));
         const char* note = words ? " (a punctuation mark counts as a word)" : "";
         FR_CHECK(pieces.size() >= K, "the prompt '{}' has {} {}, but this model predicts from exactly {}{}: give {} "
-                 "more", join(pieces, 0, pieces.size(), words), pieces.size(), lm_.unit_name(pieces.size() != 1), need,
+                 "more", shorten(join(pieces, 0, pieces.size(), words)), pieces.size(), lm_.unit_name(pieces.size() != 1), need,
                  note, K - pieces.size());
         FR_CHECK(pieces.size() <= K, "the prompt '{}' has {} {}, but this model predicts from exactly {}{}: give only "
-                 "{}, e.g. the last ones, '{}'", join(pieces, 0, pieces.size(), words), pieces.size(),
-                 lm_.unit_name(true), need, note, need, join(pieces, pieces.size() - K, pieces.size(), words));
+                 "{}, e.g. the last ones, '{}'", shorten(join(pieces, 0, pieces.size(), words)), pieces.size(),
+                 lm_.unit_name(true), need, note, need,
+                 shorten(join(pieces, pieces.size() - K, pieces.size(), words)));
     }
     return tok.encode(prompt, "the prompt");
 }
@@ -60,7 +115,8 @@ std::vector<int32_t> LmGenerator::generate(std::string_view prompt, int count, t
     return generate_ids(encode_prompt(prompt), count, sampler);
 }
 
-std::vector<int32_t> LmGenerator::generate_ids(std::vector<int32_t> ids, int count, text::Sampler& sampler) {
+std::vector<int32_t> LmGenerator::generate_ids(std::vector<int32_t> ids, int count, text::Sampler& sampler,
+                                               const std::function<bool(int32_t)>& on_token) {
     FR_CHECK(count >= 0, "--count must be >= 0, got {}", count);
     const size_t K = size_t(lm_.settings.context);
     const bool window = lm_.settings.mode == LmMode::Window;
@@ -68,20 +124,27 @@ std::vector<int32_t> LmGenerator::generate_ids(std::vector<int32_t> ids, int cou
              ids.size());
     std::vector<int32_t> out;
     if (count == 0) return out;
+    // <unk> stands for every word the model never learned: drawing it writes "<unk>" (or U+FFFD), not text.
+    const auto draw = [&](std::vector<float> logits) {
+        logits[size_t(text::Tokenizer::unk_id())] = -INFINITY;
+        return sampler.next(logits);
+    };
     if (window) {
         for (int i = 0; i < count; ++i) {
             const std::vector<int32_t> last(ids.end() - long(K), ids.end());
-            const int32_t next = sampler.next(next_logits(last, false));
+            const int32_t next = draw(next_logits(last, false));
             ids.push_back(next);
             out.push_back(next);
+            if (on_token && !on_token(next)) break;
         }
         return out;
     }
     state_ = SequenceModel::State();  // every prompt starts a new text
     std::vector<float> logits = next_logits(ids, true);
     for (int i = 0; i < count; ++i) {
-        const int32_t next = sampler.next(logits);
+        const int32_t next = draw(std::move(logits));
         out.push_back(next);
+        if (on_token && !on_token(next)) break;
         if (i + 1 < count) logits = next_logits({next}, true);
     }
     return out;

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,7 +34,10 @@ public:
     std::vector<int32_t> generate(std::string_view prompt, int count, text::Sampler& sampler);
 
     // Same from token ids (window mode: at least `context` of them, the last `context` are used).
-    std::vector<int32_t> generate_ids(std::vector<int32_t> prompt_ids, int count, text::Sampler& sampler);
+    // on_token, when given, sees each id as soon as it is drawn (to print text as it comes); returning
+    // false stops the generation there (Ctrl-C). <unk> is never drawn: it is not a word to write.
+    std::vector<int32_t> generate_ids(std::vector<int32_t> prompt_ids, int count, text::Sampler& sampler,
+                                      const std::function<bool(int32_t)>& on_token = {});
 
     // The prompt (as the tokenizer reads it: lower-cased if the model is) followed by `count` generated
     // tokens, decoded as one text.

@@ -112,14 +112,15 @@ LmEval LmTrainer::evaluate_heldout() {
 }
 
 LmEval LmTrainer::evaluate_train() {
-    if (lm_.settings.mode == LmMode::Window) return evaluate_windows(*lm_.model, windows_.train, o_.batch);
+    if (lm_.settings.mode == LmMode::Window)
+        return evaluate_windows(*lm_.model, windows_.train, o_.batch, o_.stop_requested);
     // The stream layout keeps every training token ([L, N] time-major), so rebuild the stream from it.
     const text::StreamBatches& b = train_stream_.front();
     const size_t L = b.stream_length(), N = size_t(b.streams());
     std::vector<int32_t> flat(L * N);
     for (size_t n = 0; n < N; ++n)
         for (size_t t = 0; t < L; ++t) flat[n * L + t] = b.data()[t * N + n];
-    return evaluate_stream(*lm_.model, flat, b.streams(), b.bptt());
+    return evaluate_stream(*lm_.model, flat, b.streams(), b.bptt(), o_.stop_requested);
 }
 
 long LmTrainer::train_step(int epoch, long step, double* results) {
@@ -197,31 +198,56 @@ void LmTrainer::resume_from_last() {
     const std::string path = (fs::path(o_.out_dir) / "last.safetensors").string();
     FR_CHECK(fs::exists(path), "--resume: {} does not exist (nothing to resume)", path);
     const Checkpoint c = read_checkpoint(path);
-    FR_CHECK(c.config == lm_.model->config(), "--resume: {} holds a different model ({}) than requested ({})", path,
-             c.config.dump(), lm_.model->config().dump());
+    // A changed text is named as such before it shows as another vocabulary or model size.
+    if (c.extra.is_object() && c.extra.contains("training") && c.extra.at("training").is_object() &&
+        c.extra.at("training").contains("info"))
+        check_same_info(c.extra.at("training").at("info"), path);
+    FR_CHECK(c.config == lm_.model->config(), "--resume: {} holds a different model than requested ({}); use the "
+             "same model flags, or a new --out", path, json_differences(c.config, lm_.model->config()));
     FR_CHECK(c.extra.contains("tokenizer") && c.extra.at("tokenizer") == nlohmann::json::parse(lm_.tokenizer.to_json()),
              "--resume: {} was trained with another vocabulary (other text or tokenizer flags)", path);
     FR_CHECK(c.extra.contains("lm") && c.extra.at("lm") == lm_.settings.to_json(),
-             "--resume: {} was trained in another mode ({}) than requested ({})", path,
-             c.extra.contains("lm") ? c.extra.at("lm").dump() : "?", lm_.settings.to_json().dump());
+             "--resume: {} was trained in another mode than requested ({})", path,
+             json_differences(c.extra.contains("lm") ? c.extra.at("lm") : nlohmann::json(), lm_.settings.to_json()));
     const auto& t = c.extra.at("training");
     FR_CHECK(t.contains("lr") && t.contains("cursor"), "--resume: {} was written by a version that could not "
              "resume; start a new run", path);
-    if (t.at("info") != o_.info) {
-        std::vector<std::string> differ;
-        for (const auto& [k, v] : o_.info.items())
-            if (!t.at("info").contains(k) || t.at("info").at(k) != v) differ.push_back(k);
-        FR_FAIL("--resume: {} was trained with other settings ({}): resume with the same flags",
-                path, fmt::join(differ, ", "));
-    }
+    check_same_info(t.at("info"), path);
     load_parameters(c, *lm_.model);
     load_optimizer(c, opt_);
-    opt_.set_lr(t.at("lr").get<float>());
+    const double lr = t.at("lr").get<double>();
+    FR_CHECK(std::isfinite(lr) && lr >= 0, "--resume: {} is damaged: its learning rate is {}", path, lr);
+    opt_.set_lr(float(lr));
     for (const auto& r : t.at("history")) history_.push_back(LmEpochRecord::from_json(r));
+    for (size_t i = 0; i < history_.size(); ++i)
+        FR_CHECK(history_[i].epoch == int(i) + 1, "--resume: {} is damaged: its history lists epoch {} in place {}",
+                 path, history_[i].epoch, i + 1);
     best_ = t.at("best").is_null() ? INFINITY : t.at("best").get<double>();
-    cursor_ = t.at("cursor").get<size_t>();
-    if (t.contains("state")) {
+    FR_CHECK(!std::isnan(best_), "--resume: {} is damaged: its best loss is NaN", path);
+    const long cursor = t.at("cursor").get<long>();
+    const long chunks = lm_.settings.mode == LmMode::Stream ? long(train_stream_.front().num_chunks()) : 0;
+    FR_CHECK(cursor >= 0 && cursor <= chunks, "--resume: {} is damaged: its stream position (chunk {}) is outside "
+             "the {} chunk(s) of this text", path, cursor, chunks);
+    cursor_ = size_t(cursor);
+    if (lm_.settings.mode == LmMode::Stream) {
+        FR_CHECK(t.contains("state") && t.at("state").is_object(), "--resume: {} is damaged: the carried stream state "
+                 "is missing", path);
         Backend<float>& be = lm_.model->backend();
+        const RnnSpec& sp = lm_.model->spec();
+        const std::vector<long> want{long(sp.num_layers) * sp.directions(), long(lm_.settings.streams),
+                                     long(sp.hidden_size)};
+        const bool lstm = has_cell_state(sp.cell);
+        for (const char* k : {"h", "c"}) {
+            const nlohmann::json& j = t.at("state").at(k);
+            if (j.is_null()) continue;  // zeros (the start of the text)
+            FR_CHECK(std::string(k) == "h" || lstm, "--resume: {} is damaged: a {} cell has no c state", path,
+                     cell_name(sp.cell));
+            const auto shape = j.at("shape").get<std::vector<long>>();
+            const size_t values = j.at("values").size();
+            FR_CHECK(shape == want && values == size_t(want[0] * want[1] * want[2]), "--resume: {} is damaged: the "
+                     "carried stream state {} has shape [{}] and {} values, expected [{}]", path, k,
+                     fmt::join(shape, ", "), values, fmt::join(want, ", "));
+        }
         state_.h = state_tensor_from_json(be, t.at("state").at("h"));
         state_.c = state_tensor_from_json(be, t.at("state").at("c"));
     }
@@ -229,7 +255,23 @@ void LmTrainer::resume_from_last() {
         resumed_ = t.at("epoch_in_progress").get<EpochState>();
         FR_CHECK(resumed_.steps == steps_per_epoch(), "--resume: epoch {} was interrupted in a {}-step epoch, this run "
                  "has {} steps per epoch", resumed_.epoch, resumed_.steps, steps_per_epoch());
+        FR_CHECK(resumed_.epoch == int(history_.size()) + 1 && resumed_.steps_done >= 0 &&
+                     resumed_.steps_done <= resumed_.steps && resumed_.predictions >= 0 && resumed_.correct >= 0 &&
+                     resumed_.correct <= resumed_.predictions && std::isfinite(resumed_.loss_sum) &&
+                     std::isfinite(resumed_.norm_sum),
+                 "--resume: {} is damaged: its epoch in progress (epoch {}, step {}/{}) does not follow its history "
+                 "({} epoch(s)) or is out of range", path, resumed_.epoch, resumed_.steps_done, resumed_.steps,
+                 history_.size());
     }
+    // The run may go on only up to --epochs: a lower --epochs would train nothing and rewrite the log short.
+    if (resumed_.epoch > 0)
+        FR_CHECK(o_.epochs >= resumed_.epoch, "--resume: --epochs {} is below the epoch in progress ({}) in {}: give "
+                 "--epochs {} or more to finish it", o_.epochs, resumed_.epoch, path, resumed_.epoch);
+    else if (!history_.empty())
+        FR_CHECK(o_.epochs >= history_.back().epoch, "--resume: --epochs {} is below the {} epoch{} {} already holds: "
+                 "give --epochs {} or more", o_.epochs, history_.back().epoch, history_.back().epoch == 1 ? "" : "s",
+                 path, history_.back().epoch);
+    check_best_checkpoint(path);
     if (on_message)
         on_message(resumed_.epoch > 0
                        ? fmt::format("resumed from {} in epoch {} at step {}/{}", path, resumed_.epoch,
@@ -241,6 +283,57 @@ void LmTrainer::resume_from_last() {
         const int next = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;
         for (int e = 1; e < next; ++e) shuffle_indices(order_, o_.seed, e);
     }
+}
+
+// The settings recorded in last.safetensors against this run's. The training text is compared by its size and
+// content hash when the checkpoint has them (any path to the same text is accepted; a changed file under the
+// same name is not); a checkpoint from before they were recorded compares the path, as it did then.
+void LmTrainer::check_same_info(const nlohmann::json& saved, const std::string& path) const {
+    FR_CHECK(saved.is_object(), "--resume: {} is damaged: its training settings are not a JSON object", path);
+    const bool fingerprinted = saved.contains(kTextHashKey) && o_.info.contains(kTextHashKey);
+    if (fingerprinted && (saved.at(kTextHashKey) != o_.info.at(kTextHashKey) ||
+                          saved.value(kTextBytesKey, nlohmann::json()) != o_.info.value(kTextBytesKey, nlohmann::json())))
+        FR_FAIL("--resume: the training text {} is not the text {} was trained on ({} bytes then, {} now; content "
+                "hash {} then, {} now): resume with the same text, or start a new run",
+                o_.info.value("text", nlohmann::json("?")).dump(), path,
+                saved.value(kTextBytesKey, nlohmann::json("?")).dump(), o_.info.value(kTextBytesKey, nlohmann::json("?")).dump(),
+                saved.at(kTextHashKey).dump(), o_.info.at(kTextHashKey).dump());
+    std::vector<std::string> differ;
+    for (const auto& [k, v] : o_.info.items()) {
+        if (k == kTextHashKey || k == kTextBytesKey) continue;  // compared above, when the checkpoint has them
+        if (k == "text" && fingerprinted) continue;             // the same content under another path
+        if (!saved.contains(k) || saved.at(k) != v) differ.push_back(k);
+    }
+    for (const auto& [k, v] : saved.items())
+        if (!o_.info.contains(k) && k != kTextHashKey && k != kTextBytesKey) differ.push_back(k);
+    FR_CHECK(differ.empty(), "--resume: {} was trained with other settings ({}): resume with the same flags", path,
+             fmt::join(differ, ", "));
+}
+
+// A run whose history has a best epoch wrote best.safetensors then: resuming must not later report a file that was
+// deleted or replaced since.
+void LmTrainer::check_best_checkpoint(const std::string& last_path) const {
+    int best_epoch = 0;
+    for (const auto& r : history_)
+        if (r.best) best_epoch = r.epoch;
+    if (best_epoch == 0) return;
+    const std::string path = (std::filesystem::path(o_.out_dir) / "best.safetensors").string();
+    const std::string way = fmt::format("put it back, or start a new run (--overwrite) rather than --resume from {}",
+                                        last_path);
+    FR_CHECK(std::filesystem::exists(path), "--resume: {} (the best model, epoch {}) is missing: {}", path, best_epoch,
+             way);
+    Checkpoint b = [&] {
+        try {
+            return read_checkpoint(path);
+        } catch (const Error& e) {
+            FR_FAIL("--resume: {} (the best model, epoch {}) cannot be read ({}): {}", path, best_epoch, e.what(), way);
+        }
+    }();
+    const nlohmann::json& t = b.extra.is_object() && b.extra.contains("training") ? b.extra.at("training")
+                                                                                  : nlohmann::json();
+    FR_CHECK(b.config == lm_.model->config() && b.extra.is_object() && b.extra.contains("lm") &&
+                 b.extra.at("lm") == lm_.settings.to_json() && t.is_object() && t.value("epoch", -1) == best_epoch,
+             "--resume: {} is not the best model of this run (epoch {}): {}", path, best_epoch, way);
 }
 
 // Steps are queued with their results left in backend memory and read back every kReadBackSteps steps or

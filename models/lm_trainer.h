@@ -31,6 +31,11 @@
 
 namespace fusedrnn {
 
+// Keys of LmTrainOptions::info that identify the training text by content (lm_text_fingerprint): a resumed run
+// compares these rather than the path it was given (info["text"]), when the checkpoint has them.
+inline constexpr const char* kTextBytesKey = "text_bytes";
+inline constexpr const char* kTextHashKey = "text_fnv1a64";
+
 struct LmTrainOptions {
     int epochs = 20;
     int batch = 32;          // window mode: windows per step (stream mode uses settings.streams)
@@ -111,6 +116,8 @@ private:
     void train_epoch(EpochState& st, bool resumed);
     void save(const std::string& name, const EpochState* in_progress = nullptr);
     void resume_from_last();
+    void check_same_info(const nlohmann::json& saved, const std::string& path) const;
+    void check_best_checkpoint(const std::string& last_path) const;
     [[noreturn]] void save_and_stop(const EpochState& st);
 
     LanguageModel& lm_;

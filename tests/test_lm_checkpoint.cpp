@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/text/sampling.h"
+#include "core/safetensors.h"
 #include "models/checkpoint.h"
 #include "models/lm_generate.h"
 #include "tests/test_support.h"
@@ -102,6 +103,46 @@ TEST(LmCheckpoint, WrongKindsOfCheckpointAreNamed) {
 
     msg = what_of([&] { load_language_model(dir + "/missing.safetensors", be); });
     EXPECT_NE(msg.find("missing.safetensors"), std::string::npos) << msg;
+}
+
+// A hand-edited checkpoint fails at once naming the file and the field: no hang building 1e5 layers, no wrapped
+// integer blamed on a flag the user never gave.
+TEST(LmCheckpoint, EditedMetadataIsRefusedNamingTheFile) {
+    const std::string dir = testing::temp_dir();
+    LmSettings s;
+    LanguageModel lm = random_model(text::TokenizerKind::Word, "a b c d e", s, 1);
+    const std::string good = dir + "/lm.safetensors";
+    save_language_model(good, lm, {{"epoch", 1}});
+    const auto edited = [&](const std::string& key, const std::function<void(nlohmann::json&)>& edit) {
+        SafetensorsFile f = read_safetensors(good);
+        nlohmann::json j = nlohmann::json::parse(f.metadata.at(key));
+        edit(j);
+        f.metadata[key] = j.dump();
+        const std::string path = dir + "/edited.safetensors";
+        write_safetensors(path, f);
+        return what_of([&] { load_language_model(path, make_backend("cpu")); });
+    };
+    const std::string file = dir + "/edited.safetensors: ";
+    std::string m = edited("fusedrnn.model", [](nlohmann::json& c) { c["spec"]["num_layers"] = 100000; });
+    EXPECT_NE(m.find(file + "spec.num_layers in the checkpoint metadata is 100000"), std::string::npos) << m;
+    m = edited("fusedrnn.model", [](nlohmann::json& c) { c["spec"]["num_layers"] = 1e9; });
+    EXPECT_NE(m.find(file + "spec.num_layers in the checkpoint metadata is 1000000000.0"), std::string::npos) << m;
+    m = edited("fusedrnn.model", [](nlohmann::json& c) { c["spec"]["num_layers"] = 3; });
+    EXPECT_NE(m.find(file + "its metadata declares a gru C=8 H=16 L=3 language model of 15 parameter tensors, but "
+                     "the file holds 11"), std::string::npos) << m;
+    m = edited("fusedrnn.model", [](nlohmann::json& c) { c["spec"]["num_layers"] = 0; });
+    EXPECT_NE(m.find(file + "spec.num_layers in the checkpoint metadata is 0"), std::string::npos) << m;
+    m = edited("fusedrnn.model", [](nlohmann::json& c) { c["spec"]["hidden_size"] = 17; });
+    EXPECT_NE(m.find(file + "tensor '"), std::string::npos) << m;
+    EXPECT_NE(m.find("but the gru C=8 H=17 L=2 language model its metadata declares needs"), std::string::npos) << m;
+    m = edited("fusedrnn.model", [](nlohmann::json& c) { c["spec"]["cell"] = "transformer"; });
+    EXPECT_NE(m.find(file + "spec.cell in the checkpoint metadata"), std::string::npos) << m;
+    m = edited("fusedrnn.extra", [](nlohmann::json& x) { x["lm"]["context"] = 1000000000000; });
+    EXPECT_NE(m.find(file + "lm.context in the checkpoint metadata is 1000000000000"), std::string::npos) << m;
+    EXPECT_EQ(m.find("--context"), std::string::npos) << m;
+    m = edited("fusedrnn.extra", [](nlohmann::json& x) { x["lm"]["mode"] = "sideways"; });
+    EXPECT_NE(m.find(file + "lm.mode"), std::string::npos) << m;
+    EXPECT_NO_THROW(load_language_model(good, make_backend("cpu")));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // position carried across short epochs, learning-rate decay); a resume with other settings is refused.
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -47,7 +48,7 @@ protected:
         oc.lr = 0.02f;
         auto opt = make_optimizer(lm.model->params(), oc);
         LmTrainOptions o;
-        o.epochs = 3;
+        o.epochs = epochs_;
         o.batch = batch;
         o.heldout = 0.2;
         o.lr_decay = 0.7;
@@ -57,7 +58,7 @@ protected:
         o.resume = resume;
         o.overwrite = overwrite_;
         o.checkpoint_seconds = checkpoint_seconds;
-        o.info = {{"batch", batch}};
+        o.info = info_.is_null() ? nlohmann::json{{"batch", batch}} : info_;
         o.stop_requested = testing::stop_at_poll(polls_before_stop, crash);
         LmTrainer t(lm, *opt, lm.tokenizer.encode(kText), o);
         steps_ = t.steps_per_epoch();
@@ -71,6 +72,8 @@ protected:
         testing::expect_same_history(a.history, b.history);
     }
     long steps_ = 0;
+    int epochs_ = 3;
+    nlohmann::json info_;  // null: {"batch": batch}
     bool overwrite_ = false;
     int layers_ = 1;
     float dropout_ = 0;
@@ -156,6 +159,103 @@ TEST_P(LmResume, OtherSettingsAreRefused) {
         FAIL() << "expected an error";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("damaged or incomplete"), std::string::npos) << e.what();
+    }
+}
+
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
+// A resume must not end claiming a best.safetensors that was deleted or replaced since the run wrote it.
+TEST_P(LmResume, AMissingOrDamagedBestCheckpointIsRefused) {
+    const std::string dir = testing::temp_dir();
+    RunResult dummy = run(testing::temp_dir(), false);
+    (void)dummy;
+    EXPECT_THROW(run(dir, false, int(steps_ + 2)), Interrupted);  // epoch 2: epoch 1 wrote best.safetensors
+    const std::string best = dir + "/best.safetensors", kept = dir + "/kept.safetensors";
+    std::filesystem::rename(best, kept);
+    std::string m = error_of([&] { run(dir, true); });
+    EXPECT_NE(m.find(best + " (the best model, epoch 1) is missing"), std::string::npos) << m;
+    std::ofstream(best) << "not a checkpoint at all";
+    m = error_of([&] { run(dir, true); });
+    EXPECT_NE(m.find(best + " (the best model, epoch 1) cannot be read"), std::string::npos) << m;
+    // A checkpoint of the same model, but not the best one (epoch 1).
+    save_language_model(best, load_language_model(kept, make_backend("cpu")), {{"epoch", 7}});
+    m = error_of([&] { run(dir, true); });
+    EXPECT_NE(m.find(best + " is not the best model of this run (epoch 1)"), std::string::npos) << m;
+    std::filesystem::rename(kept, best);
+    EXPECT_EQ(run(dir, true).history.size(), 3u);  // put back: the run resumes
+}
+
+// The text is recognised by its content: another path to the same text resumes, a changed text is refused.
+TEST_P(LmResume, TheTextIsComparedByContentNotByPath) {
+    const std::string dir = testing::temp_dir();
+    info_ = {{"text", "corpus.txt"}, {kTextBytesKey, 1000}, {kTextHashKey, "00000000deadbeef"}};
+    EXPECT_THROW(run(dir, false, 2), Interrupted);
+    info_["text"] = "./corpus.txt";
+    const std::string moved = testing::temp_dir();
+    std::filesystem::copy_file(dir + "/last.safetensors", moved + "/last.safetensors");
+    EXPECT_EQ(run(moved, true).history.size(), 3u);  // the same content under another name
+    info_ = {{"text", "corpus.txt"}, {kTextBytesKey, 1000}, {kTextHashKey, "00000000feedface"}};
+    const std::string m = error_of([&] { run(dir, true); });
+    EXPECT_NE(m.find("the training text \"corpus.txt\" is not the text"), std::string::npos) << m;
+    // A checkpoint from before the fingerprint was recorded: the path is compared, as then.
+    const std::string old = testing::temp_dir();
+    info_ = {{"text", "corpus.txt"}};
+    EXPECT_THROW(run(old, false, 2), Interrupted);
+    info_ = {{"text", "corpus.txt"}, {kTextBytesKey, 1000}, {kTextHashKey, "00000000deadbeef"}};
+    EXPECT_EQ(run(old, true).history.size(), 3u);
+}
+
+TEST_P(LmResume, EpochsBelowTheEpochInProgressAreRefused) {
+    const std::string dir = testing::temp_dir();
+    RunResult dummy = run(testing::temp_dir(), false);
+    (void)dummy;
+    EXPECT_THROW(run(dir, false, int(steps_ + 2)), Interrupted);  // epoch 2, step 2
+    epochs_ = 1;
+    const std::string m = error_of([&] { run(dir, true); });
+    EXPECT_NE(m.find("--epochs 1 is below the epoch in progress (2)"), std::string::npos) << m;
+    epochs_ = 3;
+    EXPECT_EQ(run(dir, true).history.size(), 3u);
+    epochs_ = 2;  // a finished 3-epoch run resumed with fewer epochs
+    const std::string f = error_of([&] { run(dir, true); });
+    EXPECT_NE(f.find("--epochs 2 is below the 3 epochs"), std::string::npos) << f;
+}
+
+// A hand-edited training state is refused naming the file, not trained from.
+TEST_P(LmResume, DamagedResumeStateIsRefusedNamingTheFile) {
+    const std::string dir = testing::temp_dir();
+    EXPECT_THROW(run(dir, false, 2), Interrupted);
+    const std::string last = dir + "/last.safetensors";
+    const Checkpoint c = read_checkpoint(last);
+    const auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+        const std::string d = testing::temp_dir();
+        LanguageModel lm = load_language_model(last, make_backend("cpu"));
+        nlohmann::json training = c.extra.at("training");
+        edit(training);
+        auto opt = make_optimizer(lm.model->params(), OptimizerConfig{});
+        load_optimizer(c, *opt);
+        save_language_model(d + "/last.safetensors", lm, training, opt.get());
+        return error_of([&] { run(d, true); });
+    };
+    std::string m = edited([](nlohmann::json& t) { t["lr"] = -0.5; });
+    EXPECT_NE(m.find("last.safetensors is damaged: its learning rate is -0.5"), std::string::npos) << m;
+    m = edited([](nlohmann::json& t) { t["epoch_in_progress"]["steps_done"] = 1000000; });
+    EXPECT_NE(m.find("last.safetensors is damaged: its epoch in progress"), std::string::npos) << m;
+    m = edited([](nlohmann::json& t) { t["epoch_in_progress"]["steps_done"] = -3; });
+    EXPECT_NE(m.find("is damaged: its epoch in progress"), std::string::npos) << m;
+    m = edited([](nlohmann::json& t) { t["cursor"] = 1000000; });
+    if (GetParam() == LmMode::Stream) {
+        EXPECT_NE(m.find("is damaged: its stream position (chunk 1000000)"), std::string::npos) << m;
+        m = edited([](nlohmann::json& t) { t.erase("state"); });
+        EXPECT_NE(m.find("is damaged: the carried stream state is missing"), std::string::npos) << m;
+        m = edited([](nlohmann::json& t) { t["state"]["h"] = {{"shape", {1, 1, 2}}, {"values", {0.5, 0.5}}}; });
+        EXPECT_NE(m.find("is damaged: the carried stream state h has shape [1, 1, 2]"), std::string::npos) << m;
     }
 }
 

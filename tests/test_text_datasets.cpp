@@ -205,4 +205,13 @@ TEST(TextStreams, RejectsBadArguments) {
     EXPECT_THROW(StreamBatches(iota_tokens(10), 2, 5, true), Error);  // 4 steps < one full chunk
     EXPECT_NO_THROW(StreamBatches(iota_tokens(10), 2, 5, false));
     EXPECT_NO_THROW(StreamBatches(iota_tokens(10), 5, 5));   // 2 tokens per stream: one step
+    // The flag that sets the streams is named, and a count of one is not plural.
+    try {
+        StreamBatches(iota_tokens(9), 5, 5);
+        FAIL() << "expected an error";
+    } catch (const Error& e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("9 tokens split into 5 streams give 1 token per stream"), std::string::npos) << m;
+        EXPECT_NE(m.find("lower --streams"), std::string::npos) << m;
+    }
 }

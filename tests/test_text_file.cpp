@@ -55,6 +55,11 @@ TEST(TextFile, BinaryFilesAreCalledBinary) {
     EXPECT_ERROR_CONTAINS(load_text_file(write_file("noise.dat", noise)), "looks like a binary file");
 }
 
+// A device without an end is read up to its first NUL, not until memory runs out.
+TEST(TextFile, EndlessDeviceStopsAtTheFirstNul) {
+    EXPECT_ERROR_CONTAINS(load_text_file("/dev/zero"), "text file '/dev/zero' looks like a binary file");
+}
+
 TEST(TextFile, RealCompressedFileIsBinary) {
     FUSEDRNN_REQUIRE_DATA("isd-lite");
     EXPECT_ERROR_CONTAINS(load_text_file(fusedrnn::testing::data_dir() + "/isd-lite/071690-99999-2017.gz"),

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,10 +23,13 @@
 #include "core/text/sampling.h"
 #include "models/lm_corpus.h"
 #include "models/lm_generate.h"
+#include "models/checkpoint.h"
 #include "models/lm_trainer.h"
 #include "tools/atomic_write.h"
+#include "tools/cli_checks.h"
 #include "tools/interrupt.h"
 #include "tools/lm_commands.h"
+#include "tools/run_folder.h"
 #include "tools/svg_plot.h"
 
 namespace fusedrnn::tools {
@@ -49,7 +53,17 @@ struct TrainFlags {
     int sample = 0;
     bool resume = false, overwrite = false;
     double checkpoint_minutes = 10;
+    std::vector<std::string> given;  // the flags on the command line (for the mode-specific ones' warnings)
+    bool was_given(const std::string& flag) const {
+        for (const auto& g : given)
+            if (g == flag) return true;
+        return false;
+    }
 };
+
+std::string plural(size_t n, const char* one, const char* many) {
+    return fmt::format("{} {}", n, n == 1 ? one : many);
+}
 
 std::string si(double v) {
     if (v >= 1e6) return fmt::format("{:.1f}M", v / 1e6);
@@ -101,8 +115,69 @@ void write_history(const std::string& out, const std::vector<LmEpochRecord>& his
     write_line_chart(out + "/loss.svg", model + " - cross-entropy (nats per token)", "epoch", "loss", lines);
 }
 
+// What --out holds before the run: refused when it is another kind of run (a forecaster's files would be mixed
+// with this run's) unless --overwrite, or an unfinished language-model run unless --resume or --overwrite.
+// Returns whether it holds a forecaster run (whose own files --overwrite removes too).
+bool check_previous_run(const TrainFlags& f) {
+    namespace fs = std::filesystem;
+    const std::string last = (fs::path(f.out) / "last.safetensors").string();
+    std::string other;  // what kind of run the folder holds, when not a language model
+    std::error_code ec;
+    if (fs::exists(last, ec)) {
+        try {
+            const Checkpoint c = read_checkpoint(last);
+            const nlohmann::json& x = c.extra;
+            const bool lm = x.is_object() && (x.contains("lm") || x.contains("tokenizer") || x.contains("training"));
+            const bool forecaster = c.config.value("kind", "") == "forecaster" ||
+                                    (x.is_object() && (x.contains("trainer") || x.contains("dataset")));
+            if (forecaster || !lm)
+                other = forecaster ? "a forecaster run of `fusedrnn train`"
+                                   : fmt::format("a '{}' model that is not a language model", c.config.value("kind", "?"));
+        } catch (const Error&) {
+            // Unreadable: refuse_to_overwrite_unfinished_run below says so (unless --overwrite).
+        }
+    }
+    bool forecaster_files = false;
+    for (const char* name : {"metrics.json", "forecast.svg"})  // written by `fusedrnn train`, not by lm-train
+        forecaster_files = forecaster_files || fs::exists(fs::path(f.out) / name, ec);
+    if (other.empty() && forecaster_files) other = "files of a forecaster run of `fusedrnn train`";
+    if (!other.empty()) {
+        FR_CHECK(!f.resume, "--resume: --out {} holds {} ({}), not a language-model run to resume", f.out, other,
+                 fs::exists(last, ec) ? last : std::string("metrics.json, forecast.svg"));
+        FR_CHECK(f.overwrite, "--out {} holds {} ({}): lm-train would mix its files with that run's. Choose another "
+                 "--out, or add --overwrite to replace that run", f.out, other,
+                 fs::exists(last, ec) ? last : std::string("metrics.json, forecast.svg"));
+        return true;
+    }
+    if (!f.resume && !f.overwrite) refuse_to_overwrite_unfinished_run(last, "training");
+    return false;
+}
+
+// A run whose losses ended far above a uniform guess (log V) diverged even if they stayed finite: say so.
+void warn_if_diverged(const LmEpochRecord& r, int vocab) {
+    const double uniform = std::log(double(vocab));
+    const double loss = r.has_heldout ? std::max(r.train_loss, r.heldout_loss) : r.train_loss;
+    if (std::isfinite(std::exp(loss)) && loss <= 4 * uniform + 10) return;
+    fmt::print("warning   the training diverged: the {} loss ended at {:.4g} nats per token, while a model that "
+               "guesses every token equally likely scores {:.2f} (log of the vocabulary {}); the checkpoints are of "
+               "little use. Lower --lr or set --clip\n", r.has_heldout && r.heldout_loss > r.train_loss ? "held-out"
+               : "training", loss, uniform, vocab);
+}
+
 void run(const TrainFlags& f) {
+    FR_CHECK(f.out.find_first_not_of(" \t") != std::string::npos, "--out is empty: give the folder for the "
+             "checkpoints, log.csv and loss.svg (default runs/lm)");
     check_dropout_rate(f.dropout, "--dropout");  // before the text is read
+    const bool window_mode = parse_lm_mode(f.mode) == LmMode::Window;
+    for (const char* flag : window_mode ? std::vector<const char*>{"--bptt", "--streams"}
+                                        : std::vector<const char*>{"--context", "--batch"})
+        if (f.was_given(flag))
+            fmt::print("warning: {} does nothing in {} mode (it is for --mode {})\n", flag, f.mode,
+                       window_mode ? "stream" : "window");
+    // One run at a time in --out, and never into another kind of run's folder: checked before the text is read.
+    create_output_folder(f.out);
+    FolderLock out_lock(f.out, "--out");
+    const bool replaces_forecaster = check_previous_run(f);
     if (f.dropout_locked && f.dropout == 0)
         fmt::print("warning: --dropout-locked does nothing without --dropout: it says how the masks are drawn\n");
     text::TokenizerOptions topt;
@@ -142,7 +217,8 @@ void run(const TrainFlags& f) {
     o.overwrite = f.overwrite;
     o.checkpoint_seconds = f.checkpoint_minutes * 60;
     o.stop_requested = &StopOnSignal::requested;
-    o.info = {{"text", f.text}, {"optimizer", f.optimizer}, {"lr", f.lr}, {"seed", f.seed}, {"batch", f.batch},
+    o.info = {{"text", f.text}, {kTextBytesKey, corpus.bytes}, {kTextHashKey, fmt::format("{:016x}", corpus.hash)},
+              {"optimizer", f.optimizer}, {"lr", f.lr}, {"seed", f.seed}, {"batch", f.batch},
               {"clip", f.clip}, {"heldout", f.heldout}, {"lr_decay", f.lr_decay}, {"max_chunks", f.max_chunks}};
     // Only when there is one, so a run without weight decay resumes from checkpoints written before the flag existed.
     if (oc.weight_decay > 0) o.info["weight_decay"] = oc.weight_decay;
@@ -155,13 +231,13 @@ void run(const TrainFlags& f) {
                f.dropout > 0 ? fmt::format(", {}dropout {:g}", f.dropout_locked ? "locked " : "", f.dropout) : std::string(), lm.model->params().size(),
                backend->name(), backend->details().empty() ? "" : " (" + backend->details() + ")");
     if (window)
-        fmt::print("mode      window: {} tokens → next; {} training / {} held-out tokens; {} steps of {} per epoch\n",
-                   settings.context, trainer.train_tokens(), trainer.heldout_tokens(), trainer.steps_per_epoch(),
-                   f.batch);
+        fmt::print("mode      window: {} → next; {} training / {} held-out tokens; {} of {} per epoch\n",
+                   plural(size_t(settings.context), "token", "tokens"), trainer.train_tokens(),
+                   trainer.heldout_tokens(), plural(size_t(trainer.steps_per_epoch()), "step", "steps"), f.batch);
     else
-        fmt::print("mode      stream: {} streams × chunks of {} steps; {} training / {} held-out tokens; {} chunks "
-                   "per epoch\n", settings.streams, settings.bptt, trainer.train_tokens(), trainer.heldout_tokens(),
-                   trainer.steps_per_epoch());
+        fmt::print("mode      stream: {} × chunks of {} steps; {} training / {} held-out tokens; {} per epoch\n",
+                   plural(size_t(settings.streams), "stream", "streams"), settings.bptt, trainer.train_tokens(),
+                   trainer.heldout_tokens(), plural(size_t(trainer.steps_per_epoch()), "chunk", "chunks"));
     fmt::print("optimizer {}{} lr {:g}{}, clip {:g}; checkpoints in {}\n", f.optimizer,
                oc.weight_decay > 0 ? fmt::format(" ({} weight decay {:g})", f.optimizer == "adamw" ? "decoupled" : "L2",
                                                  oc.weight_decay)
@@ -182,40 +258,60 @@ void run(const TrainFlags& f) {
                                         corpus.tokens.begin() + (window ? settings.context : 1));
     trainer.on_epoch = [&](const LmEpochRecord& r) {
         epoch_line(r, f.epochs, tty);
-        if (f.sample > 0) {
+        if (f.sample > 0 && !StopOnSignal::requested()) {
             text::SamplingOptions so;
             so.temperature = 0.8;
             text::Sampler sampler(so, f.seed + uint64_t(r.epoch));
             std::vector<int32_t> ids = seed_ids;
-            const auto more = gen.generate_ids(ids, f.sample, sampler);
+            // Ctrl-C while sampling ends the sample there; the trainer then stops at its next step (exit 130).
+            const auto more = gen.generate_ids(ids, f.sample, sampler,
+                                               [](int32_t) { return !StopOnSignal::requested(); });
             ids.insert(ids.end(), more.begin(), more.end());
-            fmt::print("  sample: {}\n", lm.tokenizer.decode(ids));
+            fmt::print("  sample: {}{}\n", lm.tokenizer.decode(ids),
+                       int(more.size()) < f.sample ? " [stopped]" : "");
             std::fflush(stdout);
         }
     };
-    const auto history = [&] {
-        const StopOnSignal stop_on_ctrl_c;  // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130
-        return trainer.fit();
-    }();
+    // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130; after training (its last sample, the final
+    // evaluation) it stops that work and exits 130 too, with the files training saved.
+    const StopOnSignal stop_on_ctrl_c;
+    // A new run replaces a finished one (tools/run_folder.h): its files go now, so a run stopped early never leaves
+    // the old best.safetensors beside its own last.safetensors. With --overwrite over a forecaster run, that run's
+    // report goes too.
+    if (!f.resume && replaces_forecaster)
+        remove_previous_run(f.out, {"best.safetensors", "last.safetensors", "log.csv", "loss.svg", "metrics.json",
+                                    "forecast.svg"});
+    else if (!f.resume)
+        remove_previous_run(f.out, {"best.safetensors", "last.safetensors", "log.csv", "loss.svg"});
+    const auto history = trainer.fit();
     FR_CHECK(!history.empty(), "no epoch trained");
 
     int best = 0;
     for (const auto& r : history)
         if (r.best) best = r.epoch;
+    write_history(f.out, history, fmt::format("{} H={} {}", f.cell, f.hidden, f.tokenizer));
+    const std::string saved = fmt::format("{0}/last.safetensors (epoch {1}), {0}/best.safetensors (epoch {2}, lowest "
+                                          "{3} loss), log.csv, loss.svg", f.out, history.back().epoch, best,
+                                          history.back().has_heldout ? "held-out" : "training");
+    if (StopOnSignal::requested())
+        throw Interrupted(fmt::format("stopped after the last epoch; the run is complete: saved {}", saved));
     if (window) {
-        const LmEval t = trainer.evaluate_train();
+        const LmEval t = [&] {
+            try {
+                return trainer.evaluate_train();
+            } catch (const Interrupted&) {
+                throw Interrupted(fmt::format("stopped during the final evaluation; the run is complete: saved {}",
+                                              saved));
+            }
+        }();
         fmt::print("final     training windows (inference): loss {:.4f}, accuracy {:.1f}% ({} windows)\n", t.loss,
                    100 * t.accuracy, t.predictions);
     }
-    if (!f.out.empty()) {
-        write_history(f.out, history, fmt::format("{} H={} {}", f.cell, f.hidden, f.tokenizer));
-        fmt::print("saved     {0}/last.safetensors (epoch {1}), {0}/best.safetensors (epoch {2}, lowest {3} loss), "
-                   "log.csv, loss.svg\n",
-                   f.out, history.back().epoch, best, history.back().has_heldout ? "held-out" : "training");
-    }
+    fmt::print("saved     {}\n", saved);
+    warn_if_diverged(history.back(), corpus.tokenizer.size());
     // A tiny text such as a fable is memorised: the held-out loss rises from the first epochs on, so
     // best.safetensors is an early, barely trained model. Say so rather than let it surprise.
-    if (window && history.back().has_heldout && !f.out.empty() && best < history.back().epoch)
+    if (window && history.back().has_heldout && best < history.back().epoch)
         fmt::print("note      the held-out loss was lowest at epoch {}; later epochs fitted the training text more "
                    "closely.\n          To continue the training text use last.safetensors; for the model that "
                    "generalises best, best.safetensors.\n", best);
@@ -238,9 +334,9 @@ void register_lm_train(CLI::App& app) {
     cmd->add_option("--bptt", f->bptt, "stream mode: steps per truncated-BPTT chunk")->capture_default_str();
     cmd->add_option("--streams", f->streams, "stream mode: parallel streams (the batch)")->capture_default_str();
     cmd->add_option("--cell", f->cell, "lstm, gru, gru_reset_before, rnn_tanh, rnn_relu")->capture_default_str();
-    cmd->add_option("--embedding", f->embedding, "Embedding size")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_option("--hidden", f->hidden, "Hidden size")->capture_default_str()->check(CLI::PositiveNumber);
-    cmd->add_option("--layers", f->layers, "Stacked recurrent layers")->capture_default_str()->check(CLI::PositiveNumber);
+    cmd->add_option("--embedding", f->embedding, "Embedding size")->capture_default_str()->check(kPositive);
+    cmd->add_option("--hidden", f->hidden, "Hidden size")->capture_default_str()->check(kPositive);
+    cmd->add_option("--layers", f->layers, "Stacked recurrent layers")->capture_default_str()->check(kPositive);
     cmd->add_option("--dropout", f->dropout, "Dropout probability in training on the embedding, between layers and "
                     "before the output layer, as PyTorch's word_language_model (0 = off)")->capture_default_str();
     cmd->add_flag("--dropout-locked", f->dropout_locked,
@@ -258,12 +354,13 @@ void register_lm_train(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--weight-decay", f->weight_decay,
                     "Weight decay: L2 (added to the gradient) for adam, sgd and rmsprop; decoupled for adamw "
-                    "(default 0, adamw 0.01)")->check(CLI::NonNegativeNumber);
+                    "(default 0, adamw 0.01)")->check(kNonNegative);
     cmd->add_option("--clip", f->clip, "Gradient-norm clip (0 = off)")->capture_default_str();
     cmd->add_option("--heldout", f->heldout, "Fraction of the text (its end) held out for evaluation")
         ->capture_default_str();
     cmd->add_option("--seed", f->seed, "Seed for initial weights, window order and samples")->capture_default_str();
-    cmd->add_option("--sample", f->sample, "Tokens to sample after each epoch (0 = none)")->capture_default_str();
+    cmd->add_option("--sample", f->sample, "Tokens to sample after each epoch (0 = none)")->capture_default_str()
+        ->check(kNonNegative);
     cmd->add_option("--backend", f->backend, "auto, cpu, cuda, cudnn")->capture_default_str();
     cmd->add_option("--out", f->out, "Folder for best.safetensors and last.safetensors")->capture_default_str();
     cmd->add_flag("--resume", f->resume, "Continue from <out>/last.safetensors with the same flags (also mid-epoch, "
@@ -271,8 +368,12 @@ void register_lm_train(CLI::App& app) {
     cmd->add_flag("--overwrite", f->overwrite, "Start over even if --out holds an unfinished run");
     cmd->add_option("--checkpoint-minutes", f->checkpoint_minutes,
                     "Also save <out>/last.safetensors within an epoch this often (0 = after each epoch only)")
-        ->capture_default_str()->check(CLI::NonNegativeNumber);
-    cmd->callback([f] { run(*f); });
+        ->capture_default_str()->check(kNonNegative);
+    cmd->callback([f, cmd] {
+        for (const char* flag : {"--batch", "--context", "--bptt", "--streams"})
+            if (cmd->count(flag) > 0) f->given.push_back(flag);
+        run(*f);
+    });
 }
 
 }  // namespace fusedrnn::tools

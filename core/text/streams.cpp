@@ -15,15 +15,16 @@ StreamBatches::StreamBatches(const std::vector<int32_t>& tokens, int streams, in
     length_ = tokens.size() / n;
     dropped_ = tokens.size() - length_ * n;
     FR_CHECK(length_ >= 2,
-             "stream batches: {} tokens split into {} streams give {} token(s) per stream; each needs at "
-             "least 2 (lower the batch size or use a longer text)",
-             tokens.size(), streams, length_);
+             "stream batches: {} {} split into {} {} give {} per stream; each needs at least 2 (lower --streams or "
+             "use a longer text)",
+             tokens.size(), tokens.size() == 1 ? "token" : "tokens", streams, streams == 1 ? "stream" : "streams",
+             length_ == 1 ? "1 token" : fmt::format("{} tokens", length_));
     // Steps available for prediction: the last token of a stream is only ever a target.
     const size_t steps = length_ - 1;
     chunks_ = drop_last ? steps / size_t(bptt) : (steps + size_t(bptt) - 1) / size_t(bptt);
     FR_CHECK(chunks_ >= 1,
              "stream batches: streams of {} tokens are shorter than one BPTT chunk of {} steps + 1 (drop_last "
-             "leaves nothing; lower --bptt or the batch size)",
+             "leaves nothing; lower --bptt or --streams)",
              length_, bptt);
     data_.resize(length_ * n);
     for (size_t s = 0; s < n; ++s)

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <system_error>
+#include <vector>
 
 #include "core/error.h"
 #include "core/text/utf8.h"
@@ -23,10 +24,23 @@ std::string read_all(const std::string& path) {
     FR_CHECK(!fs::is_directory(st), "text file '{}' is a directory, not a file", path);
     std::ifstream in(path, std::ios::binary);
     FR_CHECK(in.good(), "cannot open text file '{}': {}", path, std::strerror(errno));
-    std::ostringstream ss;
-    ss << in.rdbuf();
+    // Read in pieces: a device or pipe (/dev/zero, /dev/urandom) has no end, so reading stops after the first NUL byte
+    // (no text has one) and a file that is not a regular one at kMaxStreamBytes.
+    const bool regular = fs::is_regular_file(st);
+    constexpr size_t kMaxStreamBytes = size_t(1) << 32;  // 4 GiB: more than any corpus read from a pipe
+    std::string out;
+    std::vector<char> buf(size_t(1) << 20);
+    for (;;) {
+        in.read(buf.data(), std::streamsize(buf.size()));
+        const size_t n = size_t(in.gcount());
+        out.append(buf.data(), n);
+        // The text is refused at its first NUL (check_utf8_text names it: binary, or UTF-16): nothing after it matters.
+        if (std::memchr(buf.data(), 0, n) != nullptr || n < buf.size()) break;
+        FR_CHECK(regular || out.size() <= kMaxStreamBytes, "text file '{}' is not a regular file and gave more than {} "
+                 "GiB without ending: give a file", path, kMaxStreamBytes >> 30);
+    }
     FR_CHECK(!in.bad(), "error while reading text file '{}': {}", path, std::strerror(errno));
-    return std::move(ss).str();
+    return out;
 }
 
 std::string crlf_to_lf(const std::string& s) {

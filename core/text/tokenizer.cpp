@@ -105,4 +105,9 @@ std::vector<std::string> Tokenizer::unknown_tokens(std::string_view text, std::s
     return unknown;
 }
 
+std::string StreamDecoder::next(int32_t id) {
+    if (tok_.kind() == TokenizerKind::Char) return tok_.token_text(id);
+    return joiner_.append(tok_.token_text(id));
+}
+
 }  // namespace fusedrnn::text

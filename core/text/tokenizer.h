@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/text/vocabulary.h"
+#include "core/text/word_split.h"
 
 namespace fusedrnn::text {
 
@@ -72,6 +73,18 @@ private:
 
     TokenizerOptions options_;
     Vocabulary vocab_;
+};
+
+// Tokenizer::decode one id at a time, for text printed as it is generated: the pieces next() returns,
+// concatenated, are decode() of the ids.
+class StreamDecoder {
+public:
+    explicit StreamDecoder(const Tokenizer& tokenizer) : tok_(tokenizer) {}
+    std::string next(int32_t id);
+
+private:
+    const Tokenizer& tok_;
+    WordJoiner joiner_;
 };
 
 }  // namespace fusedrnn::text

@@ -98,21 +98,24 @@ Attach attachment(const std::string& tok) {
 
 }  // namespace
 
+std::string WordJoiner::append(const std::string& tok) {
+    std::string out;
+    Attach a = attachment(tok);
+    if (a == Attach::Quote) {
+        bool& open = quote_open_[tok == "'" ? 1 : 0];
+        a = open ? Attach::Left : Attach::Right;
+        open = !open;
+    }
+    if (!glue_next_ && a != Attach::Left && a != Attach::Both) out.push_back(' ');
+    out += tok;
+    glue_next_ = (a == Attach::Right || a == Attach::Both);
+    return out;
+}
+
 std::string join_words(const std::vector<std::string>& tokens) {
     std::string out;
-    bool glue_next = true;  // no space before the first token
-    bool quote_open[2] = {false, false};  // '"' and '\'' each alternate open/close
-    for (const std::string& tok : tokens) {
-        Attach a = attachment(tok);
-        if (a == Attach::Quote) {
-            bool& open = quote_open[tok == "'" ? 1 : 0];
-            a = open ? Attach::Left : Attach::Right;
-            open = !open;
-        }
-        if (!glue_next && a != Attach::Left && a != Attach::Both) out.push_back(' ');
-        out += tok;
-        glue_next = (a == Attach::Right || a == Attach::Both);
-    }
+    WordJoiner joiner;
+    for (const std::string& tok : tokens) out += joiner.append(tok);
     return out;
 }
 

@@ -32,4 +32,15 @@ std::vector<std::string> split_words(std::string_view text, std::string_view sou
 // Join word/punctuation tokens into readable text (see the rules above).
 std::string join_words(const std::vector<std::string>& tokens);
 
+// join_words one token at a time (for text printed while it is generated): the pieces append() returns,
+// concatenated, are join_words of the tokens.
+class WordJoiner {
+public:
+    std::string append(const std::string& token);  // the token, with the space before it when one belongs there
+
+private:
+    bool glue_next_ = true;                 // no space before the first token
+    bool quote_open_[2] = {false, false};   // '"' and '\'' each alternate open/close
+};
+
 }  // namespace fusedrnn::text
