@@ -26,7 +26,11 @@ FolderLock::FolderLock(const std::string& folder, const std::string& flag) {
         fd_ = -1;
         FR_CHECK(err != EWOULDBLOCK, "{} {} is in use by another fusedrnn run{}: wait for it to end, or choose another "
                  "{}", flag, folder, n > 0 ? fmt::format(" (process {})", std::string(holder, size_t(n))) : "", flag);
-        FR_FAIL("cannot lock {}: {}", path, std::strerror(err));
+        // A filesystem without locks (some network mounts: ENOLCK, EOPNOTSUPP) must not stop the run: it only loses
+        // the guard against a second run, and says so.
+        log_line(fmt::format("warning: cannot lock {} ({}): nothing stops a second run from writing to {} meanwhile",
+                             path, std::strerror(err), folder));
+        return;
     }
     // Who holds it, for the message above (informational: the flock is the lock).
     const std::string pid = std::to_string(::getpid());

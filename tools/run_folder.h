@@ -12,7 +12,8 @@ namespace fusedrnn::tools {
 // run never leaves a stale lock.
 class FolderLock {
 public:
-    // Throws fusedrnn::Error naming the folder (and the holder's process id) when another process holds it.
+    // Throws fusedrnn::Error naming the folder (and the holder's process id) when another process holds it; where the
+    // filesystem cannot lock, warns and goes on unguarded.
     FolderLock(const std::string& folder, const std::string& flag);
     ~FolderLock();
     FolderLock(const FolderLock&) = delete;
