@@ -2,7 +2,9 @@
 // at the station-forecasting shapes: batch 1024, T = 48, input 5, hidden 64/128/256/512, every cell,
 // 1 and 2 layers; a training step (forward + backward) and inference (forward only). The `cuda` backend is
 // timed with both of its recurrence strategies (FUSEDRNN_CUDA_RECURRENCE = alternating, persistent;
-// kernels/cuda/rnn_recurrence.h).
+// kernels/cuda/rnn_recurrence.h), the persistent one at each rows-per-block count of --persistent-rows (0: the
+// backend's own choice, one block per multiprocessor; others: FUSEDRNN_CUDA_RECURRENCE=persistent:R), since
+// several blocks of fewer rows may share a multiprocessor and the best R is a measurement, not a formula.
 //
 // Only the public Backend API is used (no CUDA headers): each repetition is timed on the host with
 // std::chrono around the op and a backend->synchronize(), after warm-up, with L2 flushed (a 256 MiB
@@ -11,7 +13,7 @@
 // (standard, persist_static, persist_static_small_h, persist_dynamic) and its best is used for the ratio.
 //
 // Usage: bench_gpu_rnn [--out FILE.json] [--repeats N] [--warmup N] [--quick] [--cpu] [--cells a,b]
-//                      [--hidden 64,128] [--layers 1,2] [--batch N] [--steps T]
+//                      [--hidden 64,128] [--layers 1,2] [--batch N] [--steps T] [--persistent-rows 0,2,4]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -48,6 +50,7 @@ struct Options {
     std::vector<std::string> cells{"rnn_tanh", "rnn_relu", "lstm", "gru", "gru_reset_before"};
     std::vector<int> hidden{64, 128, 256, 512};
     std::vector<int> layers{1, 2};
+    std::vector<int> persistent_rows{0};  // 0: the backend chooses
 };
 
 std::vector<std::string> split(const std::string& s) {
@@ -81,16 +84,23 @@ Options parse(int argc, char** argv) {
         else if (a == "--cells") o.cells = split(value());
         else if (a == "--hidden") o.hidden = split_ints(value());
         else if (a == "--layers") o.layers = split_ints(value());
+        else if (a == "--persistent-rows") o.persistent_rows = split_ints(value());
         else if (a == "--quick") { o.repeats = 5; o.warmup = 2; o.hidden = {128}; o.layers = {1}; }
         else if (a == "--help" || a == "-h") {
             std::cout << "bench_gpu_rnn [--out FILE.json] [--repeats N] [--warmup N] [--quick] [--cpu] [--cells a,b]\n"
-                         "              [--hidden 64,128] [--layers 1,2] [--batch N] [--steps T]\n";
+                         "              [--hidden 64,128] [--layers 1,2] [--batch N] [--steps T]\n"
+                         "              [--persistent-rows 0,1,2,4,8,16]   (0: the backend's own choice)\n";
             std::exit(0);
         } else throw std::runtime_error("unknown argument " + a);
     }
     // stats() reads the first sample: zero repetitions would be undefined behaviour, not an empty result.
     if (o.repeats < 1 || o.warmup < 0 || o.batch < 1 || o.steps < 1)
         throw std::runtime_error("--repeats, --batch and --steps must be >= 1 and --warmup >= 0");
+    for (int r : o.persistent_rows)  // the values FUSEDRNN_CUDA_RECURRENCE=persistent:R accepts, or 0
+        if (r != 0 && r != 1 && r != 2 && r != 4 && r != 8 && r != 16)
+            throw std::runtime_error("--persistent-rows: each value must be 0 (automatic), 1, 2, 4, 8 or 16, got " +
+                                     std::to_string(r));
+    if (o.persistent_rows.empty()) throw std::runtime_error("--persistent-rows: give at least one value (0: automatic)");
     return o;
 }
 
@@ -202,8 +212,9 @@ int main(int argc, char** argv) {
         nlohmann::json results = nlohmann::json::array();
         const char* algos[] = {"standard", "persist_static", "persist_static_small_h", "persist_dynamic"};
 
-        std::printf("%-17s %6s %2s | %10s %10s %10s %7s %7s | %10s %10s %10s %7s %7s\n", "cell", "hidden", "L",
-                    "train alt", "persistent", "cudnn", "alt/dnn", "per/dnn", "infer alt", "persistent", "cudnn",
+        // "persistent" is the fastest training time over --persistent-rows, at the rows-per-block count in "R".
+        std::printf("%-17s %6s %2s | %10s %10s %4s %10s %7s %7s | %10s %10s %10s %7s %7s\n", "cell", "hidden", "L",
+                    "train alt", "persistent", "R", "cudnn", "alt/dnn", "per/dnn", "infer alt", "persistent", "cudnn",
                     "alt/dnn", "per/dnn");
         for (const auto& cell_name : opt.cells) {
             const CellType cell = fusedrnn::parse_cell(cell_name);
@@ -217,25 +228,37 @@ int main(int argc, char** argv) {
                     nlohmann::json shape = {{"cell", cell_name}, {"hidden", H},       {"layers", L},
                                             {"batch", opt.batch}, {"steps", opt.steps}, {"input", opt.input}};
 
-                    // The fused backend under each recurrence strategy (the reset-before GRU has only alternating).
-                    std::map<std::string, Result> fused_by;
-                    for (const char* recurrence : {"alternating", "persistent"}) {
-                        if (cell == CellType::GruResetBefore && std::string(recurrence) == "persistent") continue;
-                        setenv("FUSEDRNN_CUDA_RECURRENCE", recurrence, 1);
+                    // The fused backend under each recurrence strategy (the reset-before GRU has only alternating);
+                    // the persistent one at each requested rows-per-block count, its best kept for the table.
+                    std::vector<std::pair<std::string, int>> runs{{"alternating", 0}};
+                    if (cell != CellType::GruResetBefore)
+                        for (int rows : opt.persistent_rows) runs.emplace_back("persistent", rows);
+                    Result rf{};
+                    const Result* rp = nullptr;
+                    Result best_persistent{};
+                    std::string best_rows;
+                    for (const auto& [recurrence, rows] : runs) {
+                        const std::string env = rows > 0 ? recurrence + ":" + std::to_string(rows) : recurrence;
+                        setenv("FUSEDRNN_CUDA_RECURRENCE", env.c_str(), 1);
                         auto fused = fusedrnn::make_backend("cuda");
-                        const Result rf = time_backend(*fused, spec, opt.steps, opt.batch, opt, rng);
+                        const Result r = time_backend(*fused, spec, opt.steps, opt.batch, opt, rng);
                         nlohmann::json e = shape;
                         e["backend"] = "cuda";
                         e["recurrence"] = recurrence;
+                        if (recurrence == "persistent") e["rows_per_block"] = rows;  // 0: the backend's choice
                         e["device"] = fused->device().str();
-                        e["train"] = to_json(rf.train);
-                        e["infer"] = to_json(rf.infer);
+                        e["train"] = to_json(r.train);
+                        e["infer"] = to_json(r.infer);
                         results.push_back(e);
-                        fused_by[recurrence] = rf;
+                        if (recurrence == "alternating") {
+                            rf = r;
+                        } else if (!rp || r.train.median_ms < best_persistent.train.median_ms) {
+                            best_persistent = r;
+                            rp = &best_persistent;
+                            best_rows = rows > 0 ? std::to_string(rows) : "auto";
+                        }
                     }
                     unsetenv("FUSEDRNN_CUDA_RECURRENCE");
-                    const Result& rf = fused_by.at("alternating");
-                    const Result* rp = fused_by.count("persistent") ? &fused_by.at("persistent") : nullptr;
 
                     double best_train = 0, best_infer = 0;
                     if (cell != CellType::GruResetBefore) {
@@ -270,9 +293,10 @@ int main(int argc, char** argv) {
                     }
                     const auto ratio = [](double a, double b) { return a > 0 && b > 0 ? a / b : 0.0; };
                     const double pt = rp ? rp->train.median_ms : 0, pi = rp ? rp->infer.median_ms : 0;
-                    std::printf("%-17s %6d %2d | %8.3fms %8.3fms %8.3fms %7.3f %7.3f | %8.3fms %8.3fms %8.3fms %7.3f "
-                                "%7.3f\n",
-                                cell_name.c_str(), H, L, rf.train.median_ms, pt, best_train,
+                    std::printf("%-17s %6d %2d | %8.3fms %8.3fms %4s %8.3fms %7.3f %7.3f | %8.3fms %8.3fms %8.3fms "
+                                "%7.3f %7.3f\n",
+                                cell_name.c_str(), H, L, rf.train.median_ms, pt, rp ? best_rows.c_str() : "-",
+                                best_train,
                                 ratio(rf.train.median_ms, best_train), ratio(pt, best_train), rf.infer.median_ms, pi,
                                 best_infer, ratio(rf.infer.median_ms, best_infer), ratio(pi, best_infer));
                     std::fflush(stdout);

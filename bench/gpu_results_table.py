@@ -58,7 +58,15 @@ def rnn_table(bench, torch_rows):
         key = (r["cell"], r["hidden"], r["layers"])
         s = shapes.setdefault(key, {"batch": r["batch"], "steps": r["steps"]})
         if r["backend"] == "cuda":  # by recurrence strategy; files from before there were two are "alternating"
-            s[r.get("recurrence", "alternating")] = (r["train"]["median_ms"], r["infer"]["median_ms"])
+            strategy = r.get("recurrence", "alternating")
+            times = (r["train"]["median_ms"], r["infer"]["median_ms"])
+            if strategy == "persistent":  # one entry per rows-per-block count timed: the fastest training is shown
+                rows = r.get("rows_per_block")
+                s.setdefault("persistent_sweep", {})[rows] = times
+                if "persistent" not in s or times[0] < s["persistent"][0]:
+                    s["persistent"], s["persistent_rows"] = times, rows
+            else:
+                s[strategy] = times
         elif r["backend"] == "cudnn" and "unsupported" not in r:
             for mode, i in (("train", 0), ("infer", 1)):
                 best = s.get(f"cudnn_{mode}")
@@ -73,13 +81,33 @@ def rnn_table(bench, torch_rows):
         for i, mode in enumerate(("train", "infer")):
             alt, per = s.get("alternating", (0, 0))[i], s.get("persistent", (0, 0))[i]
             dnn, algo = s.get(f"cudnn_{mode}", (0, ""))
-            row += (f" {fmt_ms(alt)} | {fmt_ms(per)} | {fmt_ms(dnn)}{f' ({algo})' if dnn else ''} | "
+            rows = s.get("persistent_rows")
+            rows_note = "" if rows is None or not per else f" (R {rows})" if rows else " (R auto)"
+            row += (f" {fmt_ms(alt)} | {fmt_ms(per)}{rows_note} | {fmt_ms(dnn)}{f' ({algo})' if dnn else ''} | "
                     f"{fmt_ratio(alt, dnn)} | {fmt_ratio(per, dnn)} | {fmt_ms(t.get(f'{mode}_ms'))} |")
         out.append(row)
+    out += rows_sweep_table(shapes)
     first = next(iter(shapes.values()), {"batch": "?", "steps": "?"})
     note = (f"Median ms per call, batch {first['batch']}, T = {first['steps']}, input 5, float32 "
             f"({bench.get('repeats', '?')} repeats after {bench.get('warmup', '?')} warm-ups, L2 flushed).")
     return note, out
+
+
+def rows_sweep_table(shapes):
+    """Training ms of the persistent kernels at each rows-per-block count timed, where more than one was (the
+    benchmark's --persistent-rows); 'auto' is the backend's own choice. Empty when no shape was swept."""
+    swept = {k: s["persistent_sweep"] for k, s in shapes.items() if len(s.get("persistent_sweep", {})) > 1}
+    if not swept:
+        return []
+    counts = sorted({r for sweep in swept.values() for r in sweep}, key=lambda r: (r is None, r or 0))
+    names = ["auto" if not r else str(r) for r in counts]
+    out = ["", "Persistent kernels, training ms by rows per block (R; auto = the backend's choice):", "",
+           "| cell | hidden | layers | " + " | ".join(f"R {n}" for n in names) + " |",
+           "| --- " * (3 + len(names)) + "|"]
+    for (cell, hidden, layers), sweep in sorted(swept.items()):
+        out.append(f"| {cell} | {hidden} | {layers} | " +
+                   " | ".join(fmt_ms(sweep.get(r, (0, 0))[0]) for r in counts) + " |")
+    return out
 
 
 def throughput_table(doc, unit):

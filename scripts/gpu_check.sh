@@ -49,6 +49,7 @@
 #               under a minute left is skipped, so the summary and the results always come back
 # Environment: OUT (default ./out), RESULTS (default ./gpu-results), BUILD_DIR (default build-gpu), JOBS
 #              (default nproc), CUDA_ARCH (default 90), SANITIZER_FILTER (gtest filter for the sanitizer runs),
+#              PERSISTENT_ROWS (bench_gpu_rnn --persistent-rows; default 0,1,2,4,8,16 on the quick grid, else 0),
 #              SANITIZER_PERSISTENT_FILTER (the same for their persistent-recurrence run: by default the small
 #              cross-checks, every cell, GpuRnnSmall.CudaCudnnCpuAgree:GpuRnnSmall.OptionalArgumentsMayBeNull),
 #              DEPS_PREFIX (default /opt/fusedrnn-deps), WERROR (default OFF).
@@ -385,6 +386,11 @@ sanitizer_stage() {
 bench_stage() {
   local args=(--out "$RESULTS/bench_gpu_rnn.json")
   [ "$QUICK" = 1 ] && args+=(--quick)
+  # The persistent kernels at several rows per block (0: the backend's choice): cheap on the quick grid, where
+  # it settles the default; the full grid times the backend's choice only unless PERSISTENT_ROWS says otherwise.
+  local rows=${PERSISTENT_ROWS:-}
+  [ -z "$rows" ] && [ "$QUICK" = 1 ] && rows=0,1,2,4,8,16
+  [ -n "$rows" ] && args+=(--persistent-rows "$rows")
   "$BUILD_DIR/bench/bench_gpu_rnn" "${args[@]}"
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """bench/gpu_results_table.py on a fixture of a GPU check's results (invented numbers): the ratios it prints are
 computed from the medians, the fastest supported cuDNN algorithm is the one compared, unsupported algorithms and
-cells cuDNN lacks are left out, the fused backend's two recurrence strategies sit side by side, the flat $OUT layout reads as well, and an empty folder, a truncated file or a file
+cells cuDNN lacks are left out, the fused backend's two recurrence strategies sit side by side (the persistent one at
+its fastest rows-per-block count, the sweep in a table of its own), the flat $OUT layout reads as well, and an empty folder, a truncated file or a file
 without its fields is a clear error."""
 import os
 import shutil
@@ -34,6 +35,14 @@ def main():
     expect("| lstm | 128 | 1 | 2.000 | 1.000 | 2.500 (persist_static) | 0.80 | 0.40 | 2.790 | 1.000 | 0.400 | "
            "0.800 (persist_static) | 1.25 | 0.50 | 1.350 |" in out,
            "the LSTM row with both strategies' ratios to the fastest cuDNN algorithm\n" + out)
+    # a shape timed at rows per block auto, 2 and 4: the fastest training (R 2: 0.9 vs cuDNN 1.8 -> 0.50) is the
+    # persistent column, its inference beside it, and the sweep has its own table
+    expect("| gru | 128 | 1 | 1.600 | 0.900 (R 2) | 1.800 (standard) | 0.89 | 0.50 |" in out,
+           "the fastest rows-per-block count is the persistent figure, named\n" + out)
+    expect("| 0.800 | 0.450 (R 2) | 0.900 (standard) | 0.89 | 0.50 |" in out, "its inference beside it\n" + out)
+    expect("| cell | hidden | layers | R auto | R 2 | R 4 |" in out and "| gru | 128 | 1 | 1.200 | 0.900 | 1.500 |" in out,
+           "the rows-per-block sweep table\n" + out)
+    expect(out.count("| lstm | 128 | 1 |") == 1, "a shape timed at one count only is not in the sweep table")
     expect("persist_dynamic" not in out, "an unsupported algorithm is not compared")
     expect("| gru_reset_before | 64 | 1 | 1.200 | – | – | – | – | – |" in out,
            "a cell cuDNN lacks has no ratio; a row without a strategy (an older file) reads as alternating")
