@@ -109,23 +109,26 @@ ForecastEvaluation evaluate_pass(Backend<float>& be, const ForecastDataset& data
                                          size_t(g.input_len - first_step) * step_values * sizeof(float));
         }
     };
-    std::vector<float> thresholds, baseline;
+    std::vector<float> thresholds, baseline, daily;
     auto fold = [&](const InFlight& f) {
         const float* thr = thresholds_of(data, f.starts, thresholds);  // host work, while the device runs on
         const auto* truth = static_cast<const float*>(be.wait_download(f.truth));
         const auto* forecast = folds.model ? static_cast<const float*>(be.wait_download(f.forecast)) : nullptr;
         if (folds.model) e.model->add(forecast, truth, f.B, thr);
-        if (folds.sink) folds.sink(f.starts, forecast, truth);
-        if (!baselines) return;
-        const auto* inputs = static_cast<const float*>(be.wait_download(f.inputs));
-        if (folds.last) {
-            persistence_forecast(data, last_source, first_step, inputs, f.B, baseline);
-            e.persistence.add(baseline.data(), truth, f.B, thr);
+        const float* last = nullptr;
+        if (baselines) {
+            const auto* inputs = static_cast<const float*>(be.wait_download(f.inputs));
+            if (folds.same_time_of_day) {
+                persistence_forecast(data, daily_source, first_step, inputs, f.B, daily);
+                e.same_time_of_day->add(daily.data(), truth, f.B, thr);
+            }
+            if (folds.last) {
+                persistence_forecast(data, last_source, first_step, inputs, f.B, baseline);
+                e.persistence.add(baseline.data(), truth, f.B, thr);
+                last = baseline.data();
+            }
         }
-        if (folds.same_time_of_day) {
-            persistence_forecast(data, daily_source, first_step, inputs, f.B, baseline);
-            e.same_time_of_day->add(baseline.data(), truth, f.B, thr);
-        }
+        if (folds.sink) folds.sink(EvaluatedBatch{f.starts, forecast, truth, last});
     };
 
     // Two batches in flight: batch i+1 is queued before batch i is folded.

@@ -36,9 +36,18 @@ enum class Persistence { Last, SameTimeOfDay };
 // such input step (input shorter than a day, or a step that skips that row).
 std::vector<int> same_time_of_day_sources(const data::WindowSpec& window, int64_t rows_per_day);
 
-// Given every evaluated batch after its fold, in window order: the windows' start rows, and the model's forecasts
-// (null when no model was evaluated) and the targets, [B, horizon·K] normalized. (eval --forecasts writes them out.)
-using ForecastSink = std::function<void(const std::vector<int64_t>& starts, const float* forecast, const float* truth)>;
+// One evaluated batch, as a sink sees it: the windows' start rows, and [B, horizon·K] normalized, lead-major per
+// window: the model's forecasts (null when no model was evaluated), the targets, and the last-value persistence
+// forecasts (null when that baseline was not folded).
+struct EvaluatedBatch {
+    const std::vector<int64_t>& starts;
+    const float* forecast;
+    const float* truth;
+    const float* persistence;
+};
+// Given every evaluated batch after its fold, in window order (eval --forecasts writes them out, --per-station
+// scores them by station).
+using ForecastSink = std::function<void(const EvaluatedBatch& batch)>;
 
 struct ForecastEvaluation {
     std::optional<ForecastMetrics> model;             // when a model was evaluated

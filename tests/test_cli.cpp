@@ -567,7 +567,8 @@ TEST(Cli, EvalWritesForecastsNextToObservations) {
                        "--eval-windows", "100", "--backend", "cpu", "--out", out}).status, 0);
     const std::string csv_path = dir + "/forecasts.csv", json_path = dir + "/eval.json";
     const CliResult e = run_cli({"eval", "--checkpoint", out + "/best.safetensors", "--max-windows", "40", "--backend",
-                                 "cpu", "--forecasts", csv_path, "--json", json_path, "--plot", dir + "/plot.svg"});
+                                 "cpu", "--forecasts", csv_path, "--json", json_path, "--plot", dir + "/plot.svg",
+                                 "--per-station", dir + "/stations.csv"});
     ASSERT_EQ(e.status, 0) << e.output;
     // --plot draws consecutive windows of the whole split, not the 40 sampled ones: two weeks of them.
     EXPECT_NE(e.output.find("wrote " + dir + "/plot.svg (SYN00000"), std::string::npos) << e.output;
@@ -629,6 +630,29 @@ TEST(Cli, EvalWritesForecastsNextToObservations) {
     const double mse = nlohmann::json::parse(testing::read_file_bytes(json_path)).at("model").at("mse").get<double>();
     EXPECT_NEAR(squares / double(values), mse, 1e-3 * mse);  // the CSV's 3 decimals aside
     EXPECT_FALSE(fs::exists(csv_path + ".tmp"));
+
+    // --per-station: a row per station, its windows adding up to the 40 evaluated, the window-weighted MSE the
+    // report's; the summary names the spread of skill. Training wrote the same for its test split.
+    EXPECT_NE(e.output.find("per station (2 stations): skill vs persistence median"), std::string::npos) << e.output;
+    EXPECT_NE(e.output.find("wrote " + dir + "/stations.csv (2 stations)"), std::string::npos) << e.output;
+    std::ifstream st(dir + "/stations.csv");
+    std::getline(st, line);
+    EXPECT_EQ(line.rfind("station,windows,mse,mae,persistence_mse,skill,TMP_rmse,TMP_persistence_rmse,DEW_rmse,", 0),
+              0u) << line;
+    long station_windows = 0;
+    double weighted = 0;
+    std::vector<std::string> ids;
+    while (std::getline(st, line)) {
+        const auto f = split(line);
+        ASSERT_EQ(f.size(), 16u) << line;
+        ids.push_back(f[0]);
+        station_windows += std::stol(f[1]);
+        weighted += std::stod(f[2]) * std::stod(f[1]);
+    }
+    EXPECT_EQ(ids, (std::vector<std::string>{"SYN00000", "SYN00001"}));
+    EXPECT_EQ(station_windows, 40);
+    EXPECT_NEAR(weighted / 40.0, mse, 1e-4 * mse);  // 5 decimals per station
+    EXPECT_TRUE(fs::exists(out + "/stations.csv"));
 }
 
 // A CSV of a layout no preset knows, described by --csv-* flags: semicolons, a 30-minute grid, a time
@@ -849,6 +873,7 @@ TEST(Cli, OutputsNeverOverwriteInputs) {
         {{"eval", "--checkpoint", ckpt, "--json", ckpt}, "--json " + ckpt + " is the file this command reads"},
         {{"eval", "--checkpoint", ckpt, "--json", tmp + "/no-such-folder/r.json"}, "does not exist"},
         {{"eval", "--checkpoint", ckpt, "--plot", tmp}, "is a folder"},
+        {{"eval", "--checkpoint", ckpt, "--per-station", station}, "is inside the station data folder"},
         {[&] {
              auto a = tiny_train(syn, 1);
              a.insert(a.end(), {"--data", syn});
@@ -903,9 +928,21 @@ TEST(Cli, NewRunReplacesTheOldAndResumeSaysWhatItKeeps) {
     EXPECT_NE(r.output.find("the learning rate goes on with " + out + "/last.safetensors's schedule (its --lr 0.001, "
                             "now 0.001); this command line's --lr 0.05 is not used"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("gradient clipping changes from off to 1"), std::string::npos) << r.output;
-    const std::string log = testing::read_file_bytes(out + "/log.csv");
-    EXPECT_NE(log.find(",0.001,"), std::string::npos) << log;  // epoch 2 ran at the run's rate
-    EXPECT_EQ(log.find(",0.05,"), std::string::npos) << log;
+    // Epoch 2 ran at the run's rate: log.csv's lr column (not "seconds", which may read 0.05 too).
+    std::ifstream log(out + "/log.csv");
+    std::string line;
+    std::getline(log, line);
+    ASSERT_EQ(line, "epoch,step,train_loss,val_loss,grad_norm,seconds,windows_per_s,lr,best");
+    int epochs = 0;
+    while (std::getline(log, line)) {
+        std::vector<std::string> f;
+        std::stringstream ss(line);
+        for (std::string c; std::getline(ss, c, ',');) f.push_back(c);
+        ASSERT_EQ(f.size(), 9u) << line;
+        EXPECT_EQ(f[7], "0.001") << line;
+        ++epochs;
+    }
+    EXPECT_EQ(epochs, 2);
 
     auto both = tiny_train(out, 2);
     both.insert(both.end(), {"--resume", "--overwrite"});

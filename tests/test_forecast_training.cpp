@@ -22,6 +22,7 @@
 #include "core/data/sampler.h"
 #include "models/checkpoint.h"
 #include "models/forecast_trainer.h"
+#include "models/station_scores.h"
 #include "tests/test_support.h"
 
 namespace fusedrnn {
@@ -557,6 +558,51 @@ TEST(ForecastTraining, OnePassEvaluationEqualsSeparatePassesAtAnyBatchSize) {
     const ForecastEvaluation b = evaluate_with_baselines(nullptr, *be, dev, starts, 50);
     EXPECT_FALSE(b.model);
     EXPECT_EQ(b.persistence.to_json(), last_alone.to_json());
+}
+
+// Station by station (eval --per-station, train's stations.csv): every window is counted at its own station, and
+// the window-weighted means of the stations' errors are the overall report's, the model's and persistence's; a
+// station's RMSE in original units is its normalized error scaled by the variable's standard deviation.
+TEST(ForecastTraining, StationScoresAddUpToTheOverallReport) {
+    auto be = make_backend("cpu");
+    const auto ds = testing::station_windows(3, 24, 6, 5);
+    const auto dev = ForecastDataset::from_windowed(*be, ds);
+    Forecaster model(be, {CellType::Lstm, ds.num_vars(), 8, 1, false}, 6 * ds.num_targets(), 4);
+    const auto& starts = dev.starts[2];
+    StationScores scores(ds.data, ds.target_names, dev.target_stds, dev.window.horizon);
+    std::map<int, long> windows_at;  // station index -> windows, counted here from the start rows
+    const ForecastEvaluation e = evaluate_with_baselines(&model, *be, dev, starts, 37, {}, [&](const EvaluatedBatch& b) {
+        ASSERT_NE(b.persistence, nullptr);
+        for (int64_t s : b.starts) ++windows_at[ds.data.station_of_row(s)];
+        scores.add(b);
+    });
+    const auto rows = scores.rows();
+    ASSERT_EQ(rows.size(), windows_at.size());
+    ASSERT_GE(rows.size(), 2u) << "one station would not show a mix-up of stations";
+    long windows = 0;
+    double se = 0, ae = 0, pse = 0;
+    size_t i = 0;
+    for (const auto& [station, n] : windows_at) {
+        const auto& r = rows[i++];
+        EXPECT_EQ(r.station, ds.data.stations[size_t(station)].id);
+        EXPECT_EQ(r.windows, n);
+        windows += r.windows;
+        se += r.mse * double(r.windows);
+        ae += r.mae * double(r.windows);
+        pse += r.persistence_mse * double(r.windows);
+        EXPECT_NEAR(r.skill, 1 - r.mse / r.persistence_mse, 1e-12);
+        double mean_square = 0;  // the stds-weighted RMSEs, back in normalized units, average to the MSE
+        for (size_t k = 0; k < r.rmse.size(); ++k) mean_square += std::pow(r.rmse[k] / dev.target_stds[k], 2);
+        EXPECT_NEAR(mean_square / double(r.rmse.size()), r.mse, 1e-9 * r.mse);
+    }
+    ASSERT_EQ(windows, e.model->windows());
+    EXPECT_NEAR(se / double(windows), e.model->mse(), 1e-9 * e.model->mse());
+    EXPECT_NEAR(ae / double(windows), e.model->mae(), 1e-9 * e.model->mae());
+    EXPECT_NEAR(pse / double(windows), e.persistence.mse(), 1e-9 * e.persistence.mse());
+    // Without the baseline's forecasts there is nothing to compare with: an error, not a zero.
+    const std::vector<int64_t> one{starts[0]};
+    std::vector<float> zeros(size_t(dev.window.horizon) * ds.target_cols.size());
+    EXPECT_THROW(scores.add(EvaluatedBatch{one, zeros.data(), zeros.data(), nullptr}), Error);
 }
 
 TEST(ForecastTraining, ShortRunBeatsPersistenceOnValidation) {

@@ -18,12 +18,13 @@
 #include "tools/forecast_report.h"
 #include "tools/output_paths.h"
 #include "tools/progress.h"
+#include "tools/station_report.h"
 
 namespace fusedrnn::tools {
 
 void register_eval(CLI::App& app) {
     struct Opts {
-        std::string checkpoint, split = "test", backend = "auto", json, time_split, forecasts, plot;
+        std::string checkpoint, split = "test", backend = "auto", json, time_split, forecasts, plot, per_station;
         DataOptions data;
         int batch = 4096;
         long max_windows = 0;
@@ -47,6 +48,9 @@ void register_eval(CLI::App& app) {
     cmd->add_option("--forecasts", o->forecasts,
                     "Also write every evaluated window's forecast next to the observed values, in original units, to "
                     "this CSV (a row per window and lead time: --max-windows keeps it small)");
+    cmd->add_option("--per-station", o->per_station,
+                    "Also write the scores of each station to this CSV: windows, MSE and MAE (normalized), persistence "
+                    "MSE, skill, and RMSE per variable in original units next to persistence's");
     cmd->add_option("--plot", o->plot,
                     "Also draw, as train's forecast.svg, up to two weeks of consecutive windows of one station from "
                     "the evaluated split: observed and forecast first target, to this SVG file");
@@ -57,7 +61,7 @@ void register_eval(CLI::App& app) {
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
         const DataOptions read = data_for_checkpoint(cmd, o->data, f.data);
         for (const auto& [flag, path] : {std::pair{"--json", &o->json}, std::pair{"--forecasts", &o->forecasts},
-                                         std::pair{"--plot", &o->plot}})
+                                         std::pair{"--plot", &o->plot}, std::pair{"--per-station", &o->per_station}})
             if (!path->empty()) check_output_file(flag, *path, read, {o->checkpoint});
         data::DatasetConfig config = f.dataset;
         if (o->split == "all") config.split = data::SplitSpec::dates(data::kTimeMin, data::kTimeMin, data::kTimeMin);  // all in test
@@ -87,7 +91,12 @@ void register_eval(CLI::App& app) {
         if (!o->forecasts.empty())
             csv = std::make_unique<ForecastCsv>(o->forecasts, ds.target_names, ds.target_cols, ds.stats, ds.window,
                                                 ds.data.step, /*with_observed*/ true);
-        const ForecastSink sink = csv ? forecast_csv_sink(*csv, ds) : ForecastSink();
+        const ForecastSink csv_sink = csv ? forecast_csv_sink(*csv, ds) : ForecastSink();
+        StationScores by_station(ds.data, ds.target_names, dev.target_stds, dev.window.horizon);
+        const ForecastSink sink = [&](const EvaluatedBatch& batch) {
+            by_station.add(batch);
+            if (csv_sink) csv_sink(batch);
+        };
         const ForecastEvaluation e = evaluate_with_baselines(f.model.get(), *backend, dev, starts, o->batch,
                                                              CountProgress(label + ", model and baselines"), sink);
         log_line(o->split == "all" ? fmt::format("evaluated on {} of all {} windows", e.model->windows(),
@@ -95,7 +104,12 @@ void register_eval(CLI::App& app) {
                                    : fmt::format("evaluated on {} of the {} {} windows", e.model->windows(),
                                                  dev.starts[which].size(), label));
         print_forecast_report(label, e);
+        if (ds.data.num_stations() > 1) print_station_summary(by_station);
         if (!o->json.empty()) write_json_file(o->json, forecast_report_json(e));
+        if (!o->per_station.empty()) {
+            write_station_scores(o->per_station, by_station);
+            log_line(fmt::format("wrote {} ({} stations)", o->per_station, by_station.rows().size()));
+        }
         if (csv) {
             csv->commit();
             log_line(fmt::format("wrote {} ({} rows: {} windows x {} lead times, forecast and observed in original "

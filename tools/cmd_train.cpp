@@ -31,6 +31,7 @@
 #include "tools/output_paths.h"
 #include "tools/progress.h"
 #include "tools/run_folder.h"
+#include "tools/station_report.h"
 #include "tools/station_data.h"
 #include "tools/svg_plot.h"
 
@@ -281,7 +282,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     // A new run replaces a finished one in --out (tools/run_folder.h).
     if (main_process && !c.train.resume)
         remove_previous_run(c.train.out_dir, {"best.safetensors", "last.safetensors", "metrics.json", "log.csv",
-                                              "loss.svg", "forecast.svg"});
+                                              "loss.svg", "forecast.svg", "stations.csv"});
     const auto history = [&] {
         const StopOnSignal stop_on_ctrl_c;  // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130
         return trainer.fit();
@@ -302,8 +303,11 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     // Test with the best checkpoint (lowest validation loss).
     load_parameters(read_checkpoint((out / "best.safetensors").string()), model);
     const auto eval_start = std::chrono::steady_clock::now();
-    const ForecastEvaluation test = evaluate_with_baselines(&model, *backend, dev, dev.starts[2], c.eval_batch,
-                                                           CountProgress("test, model and baselines"));
+    StationScores test_by_station(ds.data, ds.target_names, dev.target_stds, dev.window.horizon);
+    const ForecastEvaluation test =
+        evaluate_with_baselines(&model, *backend, dev, dev.starts[2], c.eval_batch,
+                                CountProgress("test, model and baselines"),
+                                [&](const EvaluatedBatch& batch) { test_by_station.add(batch); });
     const ForecastEvaluation val = evaluate_with_baselines(&model, *backend, dev, dev.starts[1], c.eval_batch,
                                                           CountProgress("validation, model and baselines"));
     const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
@@ -319,6 +323,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     FR_CHECK(test.model->windows() > 0, "no test windows: the test split has no stretch of {} present rows", dev.window.span());
     print_forecast_report("validation", val);
     print_forecast_report("test", test);
+    if (ds.data.num_stations() > 1) print_station_summary(test_by_station);
     nlohmann::json metrics = {{"test", forecast_report_json(test)},
                               {"validation", forecast_report_json(val)},
                               {"model", model.config()},
@@ -335,9 +340,10 @@ void train(TrainCmd& c, ProcessGroup* processes) {
                                                  {"processes", trainer.processes()},
                                                  {"gradient_sum", trainer.gradient_sum_name()}}}};
     write_json_file((out / "metrics.json").string(), metrics);
+    write_station_scores((out / "stations.csv").string(), test_by_station);
     write_forecast_plot((out / "forecast.svg").string(), plot_windows, model, dev, ds, "test");
-    fmt::print("\nwrote {}/{{best,last}}.safetensors, metrics.json, log.csv, loss.svg{}\n", c.train.out_dir,
-               plot_windows.starts.empty() ? "" : ", forecast.svg");
+    fmt::print("\nwrote {}/{{best,last}}.safetensors, metrics.json, log.csv, loss.svg, stations.csv{}\n",
+               c.train.out_dir, plot_windows.starts.empty() ? "" : ", forecast.svg");
 }
 
 void run(TrainCmd& c) {

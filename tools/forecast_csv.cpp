@@ -41,11 +41,12 @@ void ForecastCsv::add(const std::string& station, int64_t issued_at, const float
 ForecastSink forecast_csv_sink(ForecastCsv& csv, const data::WindowedDataset& ds) {
     const size_t per_window = size_t(ds.window.horizon) * ds.target_cols.size();
     const int64_t last_input = int64_t(ds.window.input_len - 1) * ds.window.in_step;
-    return [&csv, &ds, per_window, last_input](const std::vector<int64_t>& starts, const float* forecast,
-                                               const float* truth) {
-        for (size_t b = 0; b < starts.size(); ++b) {
-            const std::string& station = ds.data.stations[size_t(ds.data.station_of_row(starts[b]))].id;
-            csv.add(station, ds.time_of_row(starts[b] + last_input), forecast + b * per_window, truth + b * per_window);
+    return [&csv, &ds, per_window, last_input](const EvaluatedBatch& batch) {
+        for (size_t b = 0; b < batch.starts.size(); ++b) {
+            const int64_t start = batch.starts[b];
+            const std::string& station = ds.data.stations[size_t(ds.data.station_of_row(start))].id;
+            csv.add(station, ds.time_of_row(start + last_input), batch.forecast + b * per_window,
+                    batch.truth + b * per_window);
         }
     };
 }

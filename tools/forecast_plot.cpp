@@ -47,11 +47,11 @@ void write_forecast_plot(const std::string& path, const PlotWindows& windows, Fo
     const int64_t last_input = int64_t(g.input_len - 1) * g.in_step;
     const int64_t lead_first = g.out_offset, lead_last = g.out_offset + int64_t(H - 1) * g.out_step;
     std::map<int64_t, double> observed, first, last;  // by time, original units
-    const ForecastSink sink = [&](const std::vector<int64_t>& starts, const float* forecast, const float* truth) {
-        for (size_t b = 0; b < starts.size(); ++b) {
-            const int64_t issued = ds.time_of_row(starts[b] + last_input);
-            const float* f = forecast + b * H * K;
-            const float* y = truth + b * H * K;
+    const ForecastSink sink = [&](const EvaluatedBatch& batch) {
+        for (size_t b = 0; b < batch.starts.size(); ++b) {
+            const int64_t issued = ds.time_of_row(batch.starts[b] + last_input);
+            const float* f = batch.forecast + b * H * K;
+            const float* y = batch.truth + b * H * K;
             for (size_t h = 0; h < H; ++h)
                 observed[issued + (g.out_offset + int64_t(h) * g.out_step) * ds.data.step] =
                     ds.stats.denormalize(col, y[h * K]);
