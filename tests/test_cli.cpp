@@ -653,6 +653,11 @@ TEST(Cli, EvalWritesForecastsNextToObservations) {
     EXPECT_EQ(station_windows, 40);
     EXPECT_NEAR(weighted / 40.0, mse, 1e-4 * mse);  // 5 decimals per station
     EXPECT_TRUE(fs::exists(out + "/stations.csv"));
+    const auto summary = nlohmann::json::parse(testing::read_file_bytes(json_path)).at("stations");
+    EXPECT_EQ(summary.at("stations"), 2) << summary;
+    EXPECT_EQ(summary.at("lowest_skill").size(), 2u) << summary;
+    EXPECT_LE(summary.at("skill_q25").get<double>(), summary.at("skill_q75").get<double>()) << summary;
+    EXPECT_TRUE(metrics.at("test").contains("stations")) << "train's metrics.json";
 }
 
 // A CSV of a layout no preset knows, described by --csv-* flags: semicolons, a 30-minute grid, a time

@@ -105,7 +105,11 @@ void register_eval(CLI::App& app) {
                                                  dev.starts[which].size(), label));
         print_forecast_report(label, e);
         if (ds.data.num_stations() > 1) print_station_summary(by_station);
-        if (!o->json.empty()) write_json_file(o->json, forecast_report_json(e));
+        if (!o->json.empty()) {
+            nlohmann::json report = forecast_report_json(e);
+            report["stations"] = station_summary_json(by_station);
+            write_json_file(o->json, report);
+        }
         if (!o->per_station.empty()) {
             write_station_scores(o->per_station, by_station);
             log_line(fmt::format("wrote {} ({} stations)", o->per_station, by_station.rows().size()));

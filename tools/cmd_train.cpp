@@ -324,7 +324,9 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     print_forecast_report("validation", val);
     print_forecast_report("test", test);
     if (ds.data.num_stations() > 1) print_station_summary(test_by_station);
-    nlohmann::json metrics = {{"test", forecast_report_json(test)},
+    nlohmann::json test_report = forecast_report_json(test);
+    test_report["stations"] = station_summary_json(test_by_station);
+    nlohmann::json metrics = {{"test", test_report},
                               {"validation", forecast_report_json(val)},
                               {"model", model.config()},
                               {"dataset", dataset_meta},

@@ -41,32 +41,64 @@ void write_station_scores(const std::string& path, const StationScores& scores) 
     file.commit();
 }
 
-void print_station_summary(const StationScores& scores) {
+namespace {
+
+// What the printed summary and the JSON say: skill's spread over the stations, and the lowest few.
+struct Summary {
+    size_t stations = 0;
+    std::vector<double> skills;               // defined ones, sorted
+    long worse = 0;                           // stations below persistence
+    std::vector<StationScores::Row> lowest;   // up to five, lowest skill first
+    double q(double f) const { return quantile(skills, f); }
+};
+
+Summary summarize(const StationScores& scores) {
+    Summary s;
     std::vector<StationScores::Row> rows = scores.rows();
-    std::vector<double> skills;
-    for (const auto& r : rows)
-        if (std::isfinite(r.skill)) skills.push_back(r.skill);
-    if (skills.empty()) {
+    s.stations = rows.size();
+    // Undefined skills (persistence exact at a station) are neither counted nor ranked.
+    rows.erase(std::remove_if(rows.begin(), rows.end(), [](const auto& r) { return !std::isfinite(r.skill); }),
+               rows.end());
+    for (const auto& r : rows) s.skills.push_back(r.skill);
+    std::sort(s.skills.begin(), s.skills.end());
+    s.worse = std::count_if(s.skills.begin(), s.skills.end(), [](double v) { return v < 0; });
+    std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.skill < b.skill; });
+    rows.resize(std::min<size_t>(5, rows.size()));
+    s.lowest = std::move(rows);
+    return s;
+}
+
+}  // namespace
+
+void print_station_summary(const StationScores& scores) {
+    const Summary s = summarize(scores);
+    if (s.skills.empty()) {
         fmt::print("\nper station: no station with a defined skill (persistence exact everywhere)\n");
         return;
     }
-    std::sort(skills.begin(), skills.end());
-    const long worse = std::count_if(skills.begin(), skills.end(), [](double s) { return s < 0; });
     fmt::print("\nper station ({} stations): skill vs persistence median {:.3f}, quartiles {:.3f} .. {:.3f}; worse "
                "than persistence at {} station{}\n",
-               rows.size(), quantile(skills, 0.5), quantile(skills, 0.25), quantile(skills, 0.75), worse,
-               worse == 1 ? "" : "s");
-    // The worst few: undefined skills (persistence exact) are not ranked.
-    rows.erase(std::remove_if(rows.begin(), rows.end(), [](const auto& r) { return !std::isfinite(r.skill); }),
-               rows.end());
-    std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.skill < b.skill; });
-    const size_t shown = std::min<size_t>(5, rows.size());
-    if (rows.size() < 2) return;
+               s.stations, s.q(0.5), s.q(0.25), s.q(0.75), s.worse, s.worse == 1 ? "" : "s");
+    if (s.skills.size() < 2) return;
     std::string worst;
-    for (size_t i = 0; i < shown; ++i)
-        worst += fmt::format("{}{} {:.3f} (MSE {:.4f}, {} windows)", i ? ", " : "", rows[i].station, rows[i].skill,
-                             rows[i].mse, rows[i].windows);
+    for (size_t i = 0; i < s.lowest.size(); ++i)
+        worst += fmt::format("{}{} {:.3f} (MSE {:.4f}, {} windows)", i ? ", " : "", s.lowest[i].station,
+                             s.lowest[i].skill, s.lowest[i].mse, s.lowest[i].windows);
     fmt::print("lowest skill: {}\n", worst);
+}
+
+nlohmann::json station_summary_json(const StationScores& scores) {
+    const Summary s = summarize(scores);
+    nlohmann::json j = {{"stations", s.stations}};
+    if (s.skills.empty()) return j;
+    j["skill_median"] = s.q(0.5);
+    j["skill_q25"] = s.q(0.25);
+    j["skill_q75"] = s.q(0.75);
+    j["worse_than_persistence"] = s.worse;
+    j["lowest_skill"] = nlohmann::json::array();
+    for (const auto& r : s.lowest)
+        j["lowest_skill"].push_back({{"station", r.station}, {"skill", r.skill}, {"mse", r.mse}, {"windows", r.windows}});
+    return j;
 }
 
 }  // namespace fusedrnn::tools

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "models/station_scores.h"
 
 namespace fusedrnn::tools {
@@ -15,5 +17,9 @@ void write_station_scores(const std::string& path, const StationScores& scores);
 // Prints the summary to stdout: the median and quartiles of per-station skill, how many stations the model does
 // worse than persistence at, and the worst few by skill.
 void print_station_summary(const StationScores& scores);
+// The same as JSON (metrics.json's and eval --json's "stations"): {"stations", "skill_median", "skill_q25",
+// "skill_q75", "worse_than_persistence", "lowest_skill": [{"station", "skill", "mse", "windows"}, ...]}; only
+// "stations" when no station has a defined skill.
+nlohmann::json station_summary_json(const StationScores& scores);
 
 }  // namespace fusedrnn::tools
