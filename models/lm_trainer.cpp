@@ -41,6 +41,7 @@ nlohmann::json LmEpochRecord::to_json() const {
         j["heldout_loss"] = heldout_loss;
         j["heldout_accuracy"] = heldout_accuracy;
         j["heldout_perplexity"] = std::exp(heldout_loss);
+        j["heldout_oov"] = heldout_oov;
     }
     return j;
 }
@@ -59,6 +60,7 @@ LmEpochRecord LmEpochRecord::from_json(const nlohmann::json& j) {
     if (r.has_heldout) {
         r.heldout_loss = j.at("heldout_loss").get<double>();
         r.heldout_accuracy = j.at("heldout_accuracy").get<double>();
+        r.heldout_oov = j.value("heldout_oov", 0.0);  // absent before it was recorded: resume_from_last fills it in
     }
     return r;
 }
@@ -91,6 +93,9 @@ LmTrainer::LmTrainer(LanguageModel& lm, Optimizer& optimizer, const std::vector<
         train_stream_.emplace_back(split.train, s.streams, s.bptt);
         heldout_stream_ = std::move(split.heldout);
     }
+    // Both modes hold out the last heldout_tokens_ tokens (text::split_heldout).
+    heldout_unknown_ =
+        size_t(std::count(tokens.end() - long(heldout_tokens_), tokens.end(), text::Tokenizer::unk_id()));
 }
 
 long LmTrainer::steps_per_epoch() const {
@@ -218,7 +223,11 @@ void LmTrainer::resume_from_last() {
     const double lr = t.at("lr").get<double>();
     FR_CHECK(std::isfinite(lr) && lr >= 0, "--resume: {} is damaged: its learning rate is {}", path, lr);
     opt_.set_lr(float(lr));
-    for (const auto& r : t.at("history")) history_.push_back(LmEpochRecord::from_json(r));
+    for (const auto& r : t.at("history")) {
+        history_.push_back(LmEpochRecord::from_json(r));
+        // A checkpoint from before the share was recorded: the same text and vocabulary (checked above) give it.
+        if (history_.back().has_heldout && !r.contains("heldout_oov")) history_.back().heldout_oov = heldout_oov();
+    }
     for (size_t i = 0; i < history_.size(); ++i)
         FR_CHECK(history_[i].epoch == int(i) + 1, "--resume: {} is damaged: its history lists epoch {} in place {}",
                  path, history_[i].epoch, i + 1);
@@ -455,6 +464,7 @@ std::vector<LmEpochRecord> LmTrainer::fit() {
         rec.has_heldout = h.predictions > 0;
         rec.heldout_loss = h.loss;
         rec.heldout_accuracy = h.accuracy;
+        rec.heldout_oov = rec.has_heldout ? heldout_oov() : 0.0;
         const double score = rec.has_heldout ? rec.heldout_loss : rec.train_loss;
         rec.best = score < best_;
         if (rec.best) best_ = score;

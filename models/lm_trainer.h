@@ -68,6 +68,9 @@ struct LmEpochRecord {
     double train_loss = 0, train_accuracy = 0;  // running means over the epoch's steps
     bool has_heldout = false;
     double heldout_loss = 0, heldout_accuracy = 0;
+    // Share of the held-out tokens that are <unk> (cut by --min-count / --max-vocab). A model predicts <unk>
+    // easily, so the held-out perplexity flatters a model in proportion: this says by how much to distrust it.
+    double heldout_oov = 0;
     double grad_norm = 0;                       // mean over the epoch (before clipping)
     double lr = 0;                              // learning rate used in this epoch
     double seconds = 0, tokens_per_s = 0;
@@ -94,6 +97,10 @@ public:
 
     size_t train_tokens() const { return train_tokens_; }
     size_t heldout_tokens() const { return heldout_tokens_; }
+    size_t heldout_unknown() const { return heldout_unknown_; }  // held-out tokens that are <unk>
+    double heldout_oov() const {                                 // their share (0 with nothing held out)
+        return heldout_tokens_ ? double(heldout_unknown_) / double(heldout_tokens_) : 0.0;
+    }
     long steps_per_epoch() const;
     size_t next_chunk() const { return cursor_; }  // stream mode: the chunk the next step trains on
     // Inference-mode loss/accuracy on the training part (all windows; or the whole stream).
@@ -123,7 +130,7 @@ private:
     LanguageModel& lm_;
     Optimizer& opt_;
     LmTrainOptions o_;
-    size_t train_tokens_ = 0, heldout_tokens_ = 0;
+    size_t train_tokens_ = 0, heldout_tokens_ = 0, heldout_unknown_ = 0;
     // window mode
     text::WindowDataset windows_;
     std::vector<size_t> order_;

@@ -1,14 +1,17 @@
 // The language-model commands as a user runs them (the built `fusedrnn` binary): --out checks and the run folder,
-// Ctrl-C after training, text printed while it is generated, and flags that do nothing in the chosen mode.
+// Ctrl-C after training, text printed while it is generated, flags that do nothing in the chosen mode, the
+// interactive session's errors and exit status, and the held-out <unk> share beside the perplexity.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "models/checkpoint.h"
 #include "tests/cli_support.h"
 
 namespace fusedrnn {
@@ -39,7 +42,34 @@ std::vector<std::string> lm_train(const std::string& text, const std::string& ou
     return a;
 }
 
+// The same with another --heldout fraction.
+std::vector<std::string> with_heldout(std::vector<std::string> args, const std::string& fraction) {
+    *(std::find(args.begin(), args.end(), std::string("--heldout")) + 1) = fraction;
+    return args;
+}
+
 bool has(const CliResult& r, const std::string& s) { return r.output.find(s) != std::string::npos; }
+bool contains(const std::string& text, const std::string& s) { return text.find(s) != std::string::npos; }
+
+// The CLI with stdout and stderr apart (run_cli merges them), reading `stdin_text` from a file (not a terminal).
+struct SplitResult {
+    int status = -1;
+    std::string out, err;
+};
+SplitResult run_split(const std::vector<std::string>& args, const std::string& stdin_text) {
+    const std::string dir = testing::temp_dir();
+    std::ofstream(dir + "/in.txt") << stdin_text;
+    std::string cmd = testing::quoted(FUSEDRNN_CLI_PATH);
+    for (const auto& a : args) cmd += " " + testing::quoted(a);
+    cmd += " < " + testing::quoted(dir + "/in.txt") + " > " + testing::quoted(dir + "/out.txt") + " 2> " +
+           testing::quoted(dir + "/err.txt");
+    SplitResult r;
+    const int st = std::system(cmd.c_str());
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    r.out = testing::read_file_bytes(dir + "/out.txt");
+    r.err = testing::read_file_bytes(dir + "/err.txt");
+    return r;
+}
 
 TEST(LmCli, EmptyOutIsRefused) {
     const std::string dir = testing::temp_dir();
@@ -131,6 +161,94 @@ TEST(LmCli, FlagsThatDoNothingAreReportedOrRefused) {
     ASSERT_EQ(p.status, 0) << p.output;
     EXPECT_TRUE(has(p, "warning: --streams does nothing with a window-mode model")) << p.output;
     EXPECT_TRUE(has(p, "(0 = 0.0% not in the model's vocabulary")) << p.output;
+}
+
+// --interactive from a pipe: answers on stdout, each bad prompt on stderr naming its input line, the session goes on
+// after it, lines of only white space (U+00A0 and a form feed too) are skipped without a word, and the exit status
+// tells the script that a prompt failed.
+// stdout of the sessions below: the two good prompts' answers, one line each, nothing else.
+bool answers(const std::string& out) {
+    return std::count(out.begin(), out.end(), '\n') == 2 && out.rfind("the cat sat ", 0) == 0 &&
+           contains(out, "\nthe dog lay");
+}
+
+TEST(LmCli, InteractiveReportsBadPromptsOnStderrByLineAndFailsTheExitStatus) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out, {}, 30)).status, 0);
+    const std::vector<std::string> args{"generate", "--checkpoint", out + "/last.safetensors", "--interactive",
+                                        "--count", "2", "--greedy", "--backend", "cpu"};
+    const SplitResult r = run_split(args, "the cat sat\n\n  \t\n\xc2\xa0\x0c\r\nzebra zebra zebra\nthe dog\n"
+                                          "the dog lay\n");
+    EXPECT_EQ(r.status, 2) << r.out << r.err;
+    EXPECT_TRUE(answers(r.out)) << r.out << r.err;
+    EXPECT_TRUE(contains(r.err, "error: stdin line 5: unknown word in the prompt: 'zebra'")) << r.err;
+    EXPECT_TRUE(contains(r.err, "error: stdin line 6: the prompt 'the dog' has 2 words")) << r.err;
+    EXPECT_TRUE(contains(r.err, "2 of 4 prompts failed (stdin lines 5, 6;")) << r.err;
+    EXPECT_FALSE(contains(r.err, "the prompt is empty")) << r.err;  // the blank lines were no prompts
+    // Every prompt answered (blank lines between them): status 0, nothing on stderr.
+    const SplitResult ok = run_split(args, "\nthe cat sat\n\n\nthe dog lay\n\n");
+    EXPECT_EQ(ok.status, 0) << ok.err;
+    EXPECT_TRUE(answers(ok.out)) << ok.out;
+    EXPECT_EQ(ok.err, "");
+    const SplitResult none = run_split(args, "");  // no input at all ends cleanly too
+    EXPECT_EQ(none.status, 0) << none.err;
+    EXPECT_EQ(none.out + none.err, "");
+}
+
+// A word-level model cut by --min-count: the share of held-out tokens that are <unk> is printed beside the held-out
+// perplexity (each epoch and at the end) and recorded in log.csv and in the checkpoint's history.
+TEST(LmCli, HeldOutUnknownShareIsReportedBesideThePerplexity) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    std::string text;
+    for (int i = 0; i < 8; ++i) text += "a b ";
+    text += "a x b y\n";  // 20 tokens; the last 4 are held out and x, y (seen once) are <unk> with --min-count 2
+    std::ofstream(dir + "/t.txt") << text;
+    const CliResult r = run_cli(with_heldout(lm_train(dir + "/t.txt", out, {"--min-count", "2"}), "0.2"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(has(r, "held-out  2 of the 4 held-out tokens (50.0%) are <unk>")) << r.output;
+    EXPECT_TRUE(has(r, " oov 50.0% | grad-norm")) << r.output;
+    EXPECT_TRUE(has(r, ", 50.0% of the held-out tokens <unk>")) << r.output;
+    const std::string log = testing::read_file_bytes(out + "/log.csv");
+    EXPECT_TRUE(contains(log, ",heldout_perplexity,heldout_oov,grad_norm,")) << log;
+    EXPECT_TRUE(contains(log, ",0.500000,")) << log;
+    const nlohmann::json history = read_checkpoint(out + "/last.safetensors").extra.at("training").at("history");
+    ASSERT_EQ(history.size(), 2u);
+    EXPECT_DOUBLE_EQ(history.at(1).at("heldout_oov").get<double>(), 0.5);
+
+    // A character model whose vocabulary holds every character of its text: the share is 0 by construction and
+    // not printed.
+    const CliResult c = run_cli(with_heldout(lm_train(tiny_text(dir), dir + "/chars", {"--tokenizer", "char"}), "0.3"));
+    ASSERT_EQ(c.status, 0) << c.output;
+    EXPECT_TRUE(has(c, "ppl ")) << c.output;
+    EXPECT_FALSE(has(c, "oov")) << c.output;
+}
+
+TEST(LmCli, PerplexityPrintsTheUnknownShareBesideThePerplexity) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out)).status, 0);
+    std::ofstream(dir + "/other.txt") << "the cat sat on zebra\n";  // 1 of 5 words unknown
+    const CliResult p = run_cli({"perplexity", "--checkpoint", out + "/last.safetensors", "--text",
+                                 dir + "/other.txt", "--backend", "cpu"});
+    ASSERT_EQ(p.status, 0) << p.output;
+    EXPECT_TRUE(has(p, "%, oov 20.00%\n")) << p.output;
+}
+
+// Odd inputs are named by the flag or file a user gave, not by an internal field or "the text".
+TEST(LmCli, TooShortTextsAndAnEmptyVocabularyNameTheFileAndFlag) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out)).status, 0);
+    std::ofstream(dir + "/three.txt") << "the cat sat\n";
+    const CliResult p = run_cli({"perplexity", "--checkpoint", out + "/last.safetensors", "--text",
+                                 dir + "/three.txt", "--backend", "cpu"});
+    EXPECT_EQ(p.status, 2) << p.output;
+    EXPECT_TRUE(has(p, "three.txt has 3 words: too few to score with this model, which predicts each word from the 3 "
+                       "before it: give at least 4")) << p.output;
+    const CliResult m = run_cli(lm_train(tiny_text(dir), dir + "/m", {"--min-count", "1000"}));
+    EXPECT_EQ(m.status, 2) << m.output;
+    EXPECT_TRUE(has(m, "--min-count 1000: no word of")) << m.output;
+    const CliResult v = run_cli(lm_train(tiny_text(dir), dir + "/v", {"--max-vocab", "1"}));
+    EXPECT_EQ(v.status, 2) << v.output;
+    EXPECT_TRUE(has(v, "--max-vocab must be 0 (no cap) or at least 2")) << v.output;
 }
 
 }  // namespace

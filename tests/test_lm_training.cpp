@@ -246,5 +246,37 @@ TEST(LmTrainer, TokenIdsOutsideTheVocabularyAreRefusedBeforeTraining) {
     EXPECT_NE(eval.find("evaluation text: token id -1 at position 7"), std::string::npos) << eval;
 }
 
+// The share of held-out tokens that are <unk> (id 0): counted on the held-out tail only, in both modes, recorded in
+// every epoch's record and its JSON; a record saved before the share existed reads back as 0.
+TEST(LmTrainer, CountsTheUnknownTokensOfTheHeldOutPart) {
+    for (const LmMode mode : {LmMode::Window, LmMode::Stream}) {
+        LmSettings s;
+        s.mode = mode;
+        s.streams = 2;
+        s.bptt = 4;
+        LanguageModel lm = tiny_model(kFable, text::TokenizerKind::Word, s, 8, 1);
+        std::vector<int32_t> tokens(40);
+        for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = int32_t(1 + i % size_t(lm.tokenizer.size() - 1));
+        tokens[3] = tokens[12] = 0;               // <unk> in the training part: not counted
+        tokens[31] = tokens[35] = tokens[39] = 0;  // 3 of the last 10 (held out)
+        auto opt = make_optimizer(lm.model->params(), OptimizerConfig{});
+        LmTrainOptions o;
+        o.epochs = 1;
+        o.heldout = 0.25;
+        LmTrainer trainer(lm, *opt, tokens, o);
+        EXPECT_EQ(trainer.heldout_tokens(), 10u) << to_string(mode);
+        EXPECT_EQ(trainer.heldout_unknown(), 3u) << to_string(mode);
+        EXPECT_DOUBLE_EQ(trainer.heldout_oov(), 0.3) << to_string(mode);
+        const auto history = trainer.fit();
+        ASSERT_TRUE(history.at(0).has_heldout) << to_string(mode);
+        EXPECT_DOUBLE_EQ(history.at(0).heldout_oov, 0.3) << to_string(mode);
+        nlohmann::json j = history.at(0).to_json();
+        EXPECT_DOUBLE_EQ(j.at("heldout_oov").get<double>(), 0.3);
+        EXPECT_DOUBLE_EQ(LmEpochRecord::from_json(j).heldout_oov, 0.3);
+        j.erase("heldout_oov");
+        EXPECT_EQ(LmEpochRecord::from_json(j).heldout_oov, 0.0);
+    }
+}
+
 }  // namespace
 }  // namespace fusedrnn

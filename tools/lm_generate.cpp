@@ -1,6 +1,8 @@
 // `fusedrnn generate` and `fusedrnn perplexity`: using a checkpoint written by `fusedrnn lm-train`.
 // generate --interactive reads prompts line by line from stdin (a terminal or a pipe) until EOF and
-// answers each; a bad prompt (unknown words, wrong length) is reported and the session goes on.
+// answers each on stdout; a bad prompt (unknown words, wrong length) is reported on stderr with its line
+// number and the session goes on. Piped input learns of failures by the exit status (run_interactive).
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +19,8 @@
 
 #include "core/backend.h"
 #include "core/text/sampling.h"
+#include "core/text/utf8.h"
+#include "core/text/word_split.h"
 #include "models/lm_corpus.h"
 #include "models/lm_eval.h"
 #include "models/lm_generate.h"
@@ -52,13 +56,77 @@ void print_continuation(LanguageModel& lm, LmGenerator& gen, const std::string& 
         last_flush = Clock::now();
     };
     flush();
-    gen.generate_ids(ids, count, sampler, [&](int32_t id) {
-        pending += decoder.next(id);
-        if (pending.size() >= 1 << 16 || Clock::now() - last_flush >= std::chrono::milliseconds(100)) flush();
-        return true;
-    });
+    try {
+        gen.generate_ids(ids, count, sampler, [&](int32_t id) {
+            pending += decoder.next(id);
+            if (pending.size() >= 1 << 16 || Clock::now() - last_flush >= std::chrono::milliseconds(100)) flush();
+            return true;
+        });
+    } catch (const Error&) {
+        pending += "\n";  // end the half-written line, so the error and the next answer start on their own
+        flush();
+        throw;
+    }
     pending += "\n";
     flush();
+}
+
+// A line of nothing but white space (any Unicode space: a pasted U+00A0 or a form feed too) is no prompt: skipped
+// without a word, as a shell skips an empty command line. Invalid UTF-8 is not blank; encode_prompt names the byte.
+bool blank_line(const std::string& line) {
+    if (line.find_first_not_of(" \t") == std::string::npos) return true;
+    if (text::find_utf8_problem(line)) return false;
+    for (const char32_t c : text::decode_utf8(line, "stdin"))
+        if (!text::is_space(c)) return false;
+    return true;
+}
+
+std::string line_list(const std::vector<size_t>& lines) {
+    std::string s;
+    const size_t show = std::min<size_t>(lines.size(), 20);
+    for (size_t i = 0; i < show; ++i) s += fmt::format("{}{}", i ? ", " : "", lines[i]);
+    if (lines.size() > show) s += fmt::format(" and {} more", lines.size() - show);
+    return s;
+}
+
+// --interactive: a REPL must not die on a typo, so a prompt that fails is reported on stderr as
+// "error: stdin line N: ..." (stdout keeps only the answers) and the next line is read. At a terminal that is all;
+// from a pipe or file a script cannot watch, so the session ends with exit status 2 when any prompt failed.
+void run_interactive(LanguageModel& lm, LmGenerator& gen, const GenerateFlags& f, text::Sampler& sampler) {
+    const bool tty = ::isatty(fileno(stdin)) != 0;
+    if (tty) {
+        const std::string need = lm.settings.mode == LmMode::Window
+                                     ? fmt::format("{} {}", lm.settings.context, lm.unit_name(lm.settings.context != 1))
+                                     : "some text";
+        fmt::print(stderr, "Type {} and press Enter for the next {} {}; Ctrl-D ends.\n", need, f.count,
+                   lm.unit_name(f.count != 1));
+    }
+    // One sampler for the whole session: a seed and the same lines reproduce the same answers.
+    std::string line;
+    size_t line_no = 0, prompts = 0;
+    std::vector<size_t> failed;
+    for (;;) {
+        if (tty) { std::fputs("> ", stderr); std::fflush(stderr); }
+        if (!std::getline(std::cin, line)) break;
+        ++line_no;
+        if (!line.empty() && line.back() == '\r') line.pop_back();  // prompts piped from Windows files
+        if (blank_line(line)) continue;
+        ++prompts;
+        try {
+            print_continuation(lm, gen, line, f.count, sampler);
+        } catch (const Error& e) {
+            std::fflush(stdout);  // the answers before it come first where both streams go to one place
+            fmt::print(stderr, "error: stdin line {}: {}\n", line_no, e.what());
+            std::fflush(stderr);
+            failed.push_back(line_no);
+        }
+    }
+    if (tty) std::fputs("\n", stderr);  // Ctrl-D leaves the cursor after "> ": the shell's prompt gets a line of its own
+    FR_CHECK(!std::cin.bad(), "--interactive: reading the prompts from stdin failed after line {}", line_no);
+    if (!tty && !failed.empty())
+        FR_FAIL("--interactive: {} of {} prompt{} failed (stdin line{} {}; the errors are above); the other {} {} "
+                "answered", failed.size(), prompts, prompts == 1 ? "" : "s", failed.size() == 1 ? "" : "s",
+                line_list(failed), prompts - failed.size(), prompts - failed.size() == 1 ? "was" : "were");
 }
 
 void run_generate(const GenerateFlags& f) {
@@ -74,28 +142,7 @@ void run_generate(const GenerateFlags& f) {
     if (f.has_prompt) print_continuation(lm, gen, f.prompt, f.count, sampler);
     if (!f.interactive) return;
 
-    const bool tty = ::isatty(fileno(stdin)) != 0;
-    if (tty) {
-        const std::string need = lm.settings.mode == LmMode::Window
-                                     ? fmt::format("{} {}", lm.settings.context, lm.unit_name(lm.settings.context != 1))
-                                     : "some text";
-        fmt::print(stderr, "Type {} and press Enter for the next {} {}; Ctrl-D ends.\n", need, f.count,
-                   lm.unit_name(f.count != 1));
-    }
-    // One sampler for the whole session: a seed and the same lines reproduce the same answers.
-    std::string line;
-    for (;;) {
-        if (tty) { std::fputs("> ", stderr); std::fflush(stderr); }
-        if (!std::getline(std::cin, line)) break;
-        if (!line.empty() && line.back() == '\r') line.pop_back();  // prompts piped from Windows files
-        if (line.find_first_not_of(" \t") == std::string::npos) continue;
-        try {
-            print_continuation(lm, gen, line, f.count, sampler);
-        } catch (const Error& e) {
-            fmt::print("error: {}\n", e.what());  // on stdout too, so a piped session reads in order
-        }
-        std::fflush(stdout);
-    }
+    run_interactive(lm, gen, f, sampler);
 }
 
 struct PerplexityFlags {
@@ -112,21 +159,34 @@ void run_perplexity(const PerplexityFlags& f) {
     if (!window_model && f.batch_given)
         fmt::print("warning: --batch does nothing with a stream-mode model (it is for window-mode models)\n");
     const EncodedText enc = encode_text_file(f.text, lm.tokenizer);
-    const LmEval e = evaluate_language_model(lm, enc.tokens, f.batch, f.streams);
     const bool window = lm.settings.mode == LmMode::Window;
+    // Too short a text is named here, with the file and the model's needs, rather than by the window or stream
+    // layout deep inside the evaluation ("the text has 3 tokens ...").
+    const size_t need = window ? size_t(lm.settings.context) + 1 : 2 * size_t(f.streams);
+    FR_CHECK(enc.tokens.size() >= need, "{} has {} {}: too few to score with this model, {}", f.text,
+             enc.tokens.size(), lm.unit_name(enc.tokens.size() != 1),
+             window ? fmt::format("which predicts each {} from the {} before it: give at least {}", lm.unit_name(false),
+                                  lm.settings.context, need)
+                    : fmt::format("read as {} stream{} of at least 2 {}: give at least {}{}", f.streams,
+                                  f.streams == 1 ? "" : "s", lm.unit_name(true), need,
+                                  f.streams > 1 ? ", or fewer --streams" : ""));
+    const LmEval e = evaluate_language_model(lm, enc.tokens, f.batch, f.streams);
     fmt::print("{}: {} {} ({} = {:.1f}% not in the model's vocabulary, scored as <unk>{})\n", f.text,
                enc.tokens.size(), lm.unit_name(enc.tokens.size() != 1), enc.unknown,
                enc.tokens.empty() ? 0.0 : 100.0 * double(enc.unknown) / double(enc.tokens.size()),
-               enc.unknown > 0 ? ": predicting <unk> for one counts as a hit, so the loss and accuracy look better "
-                                 "than on a text the model knows every word of"
-                               : "");
-    fmt::print("mode {}: {} predictions, {}\n", to_string(lm.settings.mode), e.predictions,
+               enc.unknown > 0 ? fmt::format(": predicting <unk> for one counts as a hit, so the loss and accuracy look "
+                                             "better than on a text the model knows every {} of", lm.unit_name(false))
+                               : std::string());
+    fmt::print("mode {}: {} prediction{}, {}\n", to_string(lm.settings.mode), e.predictions,
+               e.predictions == 1 ? "" : "s",
                window ? fmt::format("each from the {} tokens before it", lm.settings.context)
                       : fmt::format("{} read in chunks of {} with the state carried",
                                     f.streams == 1 ? std::string("1 stream") : fmt::format("{} streams", f.streams),
                                     lm.settings.bptt));
-    fmt::print("loss {:.4f} nats/token ({:.4f} bits), perplexity {:.3f}, accuracy {:.2f}%\n", e.loss,
-               e.loss / std::log(2.0), e.perplexity(), 100 * e.accuracy);
+    // The <unk> share again beside the perplexity it flatters, so a script reading this one line has both.
+    fmt::print("loss {:.4f} nats/token ({:.4f} bits), perplexity {:.3f}, accuracy {:.2f}%, oov {:.2f}%\n", e.loss,
+               e.loss / std::log(2.0), e.perplexity(), 100 * e.accuracy,
+               enc.tokens.empty() ? 0.0 : 100.0 * double(enc.unknown) / double(enc.tokens.size()));
 }
 
 }  // namespace

@@ -78,13 +78,23 @@ void live_line(const LmProgress& p) {
     std::fflush(stderr);
 }
 
-void epoch_line(const LmEpochRecord& r, int epochs, bool tty) {
+// Whether the held-out <unk> share is printed: always for words (a --min-count or --max-vocab cut leaves many);
+// for characters only when the vocabulary was cut, since otherwise every character of the text is in it and the
+// share is 0 by construction. (log.csv and the checkpoint's history record it either way.)
+bool show_oov(const text::TokenizerOptions& t) {
+    return t.kind == text::TokenizerKind::Word || t.min_count > 1 || t.max_size > 0;
+}
+
+std::string percent(double share) { return fmt::format("{:.1f}%", 100 * share); }
+
+void epoch_line(const LmEpochRecord& r, int epochs, bool tty, bool oov) {
     if (tty) std::fprintf(stderr, "\r\033[K");
     std::string line = fmt::format("epoch {}/{} | loss {:.4f} acc {:.1f}%", r.epoch, epochs, r.train_loss,
                                    100 * r.train_accuracy);
     if (r.has_heldout)
-        line += fmt::format(" | held-out loss {:.4f} acc {:.1f}% ppl {:.2f}", r.heldout_loss, 100 * r.heldout_accuracy,
-                            std::exp(r.heldout_loss));
+        line += fmt::format(" | held-out loss {:.4f} acc {:.1f}% ppl {:.2f}{}", r.heldout_loss,
+                            100 * r.heldout_accuracy, std::exp(r.heldout_loss),
+                            oov ? " oov " + percent(r.heldout_oov) : std::string());
     line += fmt::format(" | grad-norm {:.2f} | {} tok/s | {:.2f}s{}", r.grad_norm, si(r.tokens_per_s), r.seconds,
                         r.best ? " | best" : "");
     fmt::print("{}\n", line);
@@ -94,13 +104,13 @@ void epoch_line(const LmEpochRecord& r, int epochs, bool tty) {
 // OUT/log.csv (a line per epoch, the whole run's after a resume) and OUT/loss.svg (training and held-out loss per
 // epoch), as `train` writes for forecasters.
 void write_history(const std::string& out, const std::vector<LmEpochRecord>& history, const std::string& model) {
-    std::string csv = "epoch,train_loss,train_accuracy,heldout_loss,heldout_accuracy,heldout_perplexity,grad_norm,lr,"
-                      "seconds,tokens_per_s,best\n";
+    std::string csv = "epoch,train_loss,train_accuracy,heldout_loss,heldout_accuracy,heldout_perplexity,heldout_oov,"
+                      "grad_norm,lr,seconds,tokens_per_s,best\n";
     Series train{"training", {}, {}, "#1f77b4"}, heldout{"held-out", {}, {}, "#d62728"};
     for (const auto& r : history) {
-        const std::string h = r.has_heldout ? fmt::format("{:.6f},{:.6f},{:.4f}", r.heldout_loss, r.heldout_accuracy,
-                                                          std::exp(r.heldout_loss))
-                                            : std::string(",,");
+        const std::string h = r.has_heldout ? fmt::format("{:.6f},{:.6f},{:.4f},{:.6f}", r.heldout_loss,
+                                                          r.heldout_accuracy, std::exp(r.heldout_loss), r.heldout_oov)
+                                            : std::string(",,,");
         csv += fmt::format("{},{:.6f},{:.6f},{},{:.4f},{:g},{:.2f},{:.0f},{}\n", r.epoch, r.train_loss, r.train_accuracy,
                            h, r.grad_norm, r.lr, r.seconds, r.tokens_per_s, r.best ? 1 : 0);
         train.x.push_back(r.epoch);
@@ -180,12 +190,18 @@ void run(const TrainFlags& f) {
     const bool replaces_forecaster = check_previous_run(f);
     if (f.dropout_locked && f.dropout == 0)
         fmt::print("warning: --dropout-locked does nothing without --dropout: it says how the masks are drawn\n");
+    // Checked here to name the flags (the tokenizer's own checks name its fields: min_count, max_size).
+    FR_CHECK(f.min_count >= 1, "--min-count must be at least 1, got {}", f.min_count);
+    FR_CHECK(f.max_vocab == 0 || f.max_vocab >= 2, "--max-vocab must be 0 (no cap) or at least 2 (<unk> and one "
+             "token), got {}", f.max_vocab);
     text::TokenizerOptions topt;
     topt.kind = text::parse_tokenizer_kind(f.tokenizer);
     topt.lowercase = f.lowercase;
     topt.min_count = f.min_count;
     topt.max_size = f.max_vocab;
     LmCorpus corpus = load_lm_corpus(f.text, topt);
+    FR_CHECK(corpus.tokenizer.size() >= 2, "--min-count {}: no {} of {} occurs that often, so the vocabulary would be "
+             "<unk> alone; lower --min-count", f.min_count, f.tokenizer == "char" ? "character" : "word", f.text);
 
     LmSettings settings;
     settings.mode = parse_lm_mode(f.mode);
@@ -238,6 +254,12 @@ void run(const TrainFlags& f) {
         fmt::print("mode      stream: {} × chunks of {} steps; {} training / {} held-out tokens; {} per epoch\n",
                    plural(size_t(settings.streams), "stream", "streams"), settings.bptt, trainer.train_tokens(),
                    trainer.heldout_tokens(), plural(size_t(trainer.steps_per_epoch()), "chunk", "chunks"));
+    const bool oov = show_oov(topt);
+    if (trainer.heldout_tokens() > 0 && oov)
+        fmt::print("held-out  {} of the {} held-out tokens ({}) are <unk>, outside the vocabulary{}\n",
+                   trainer.heldout_unknown(), trainer.heldout_tokens(), percent(trainer.heldout_oov()),
+                   trainer.heldout_unknown() > 0 ? " (--min-count, --max-vocab): the held-out perplexity counts "
+                                                   "predicting <unk> for them as a hit" : "");
     fmt::print("optimizer {}{} lr {:g}{}, clip {:g}; checkpoints in {}\n", f.optimizer,
                oc.weight_decay > 0 ? fmt::format(" ({} weight decay {:g})", f.optimizer == "adamw" ? "decoupled" : "L2",
                                                  oc.weight_decay)
@@ -257,7 +279,7 @@ void run(const TrainFlags& f) {
     const std::vector<int32_t> seed_ids(corpus.tokens.begin(),
                                         corpus.tokens.begin() + (window ? settings.context : 1));
     trainer.on_epoch = [&](const LmEpochRecord& r) {
-        epoch_line(r, f.epochs, tty);
+        epoch_line(r, f.epochs, tty, oov);
         if (f.sample > 0 && !StopOnSignal::requested()) {
             text::SamplingOptions so;
             so.temperature = 0.8;
@@ -289,6 +311,7 @@ void run(const TrainFlags& f) {
     int best = 0;
     for (const auto& r : history)
         if (r.best) best = r.epoch;
+    const LmEpochRecord& best_record = history[size_t(best > 0 ? best - 1 : history.size() - 1)];
     write_history(f.out, history, fmt::format("{} H={} {}", f.cell, f.hidden, f.tokenizer));
     const std::string saved = fmt::format("{0}/last.safetensors (epoch {1}), {0}/best.safetensors (epoch {2}, lowest "
                                           "{3} loss), log.csv, loss.svg", f.out, history.back().epoch, best,
@@ -307,6 +330,12 @@ void run(const TrainFlags& f) {
         fmt::print("final     training windows (inference): loss {:.4f}, accuracy {:.1f}% ({} windows)\n", t.loss,
                    100 * t.accuracy, t.predictions);
     }
+    if (best_record.has_heldout)
+        fmt::print("final     held-out (best.safetensors, epoch {}): loss {:.4f}, accuracy {:.1f}%, perplexity {:.2f}{}\n",
+                   best_record.epoch, best_record.heldout_loss, 100 * best_record.heldout_accuracy,
+                   std::exp(best_record.heldout_loss),
+                   oov ? fmt::format(", {} of the held-out tokens <unk>", percent(best_record.heldout_oov))
+                       : std::string());
     fmt::print("saved     {}\n", saved);
     warn_if_diverged(history.back(), corpus.tokenizer.size());
     // A tiny text such as a fable is memorised: the held-out loss rises from the first epochs on, so
