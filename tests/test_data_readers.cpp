@@ -498,9 +498,9 @@ TEST(DataCsv, Weather5kMaskCountsOrDropsFilledValues) {
     // A line whose time repeats an earlier one is dropped, and its filled-in values with it: not counted.
     const std::string dup = write_file(dir, "st3.csv",
                                        "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP,MASK\n"
-                                       "2014-01-01 00:00:00,1,2,3,4,5,[1 1 1 1 0]\n"
-                                       "2014-01-01 00:00:00,1,2,3,4,5,[0 0 1 1 1]\n"
-                                       "2014-01-01 01:00:00,1,2,3,4,5,[1 1 1 1 1]\n");
+                                       "2014-01-01 00:00:00,1,2,3,4,1005,[1 1 1 1 0]\n"
+                                       "2014-01-01 00:00:00,1,2,3,4,1005,[0 0 1 1 1]\n"
+                                       "2014-01-01 01:00:00,1,2,3,4,1005,[1 1 1 1 1]\n");
     for (bool drop : {false, true}) {
         CsvFormat g = weather5k_format();
         g.drop_filled = drop;
@@ -709,14 +709,14 @@ TEST(DataCsv, LcdRoundingAndUnits) {
                                      "DATE,HourlyDewPointTemperature,HourlyDryBulbTemperature,HourlyRelativeHumidity\n"
                                      "2012-01-01 00:53:00,32,50,50.0\n"
                                      "2012-01-01 01:05:00,30,49,51\n"
-                                     "2012-01-01 01:53:00,30.0,212,52.0\n");
+                                     "2012-01-01 01:53:00,30.0,86,52.0\n");
     ReadReport rep;
     const StationSeries s = read_csv_station(p, noaa_lcd_format(), rep);
     EXPECT_EQ(format_time(s.start), "2012-01-01 01:00:00");
     ASSERT_EQ(s.rows(), 2);
     EXPECT_NEAR(s.at(0, 0), 10.0, 1e-5);  // 50 °F
     EXPECT_NEAR(s.at(0, 1), 0.0, 1e-5);   // 32 °F
-    EXPECT_NEAR(s.at(1, 0), 100.0, 1e-4);
+    EXPECT_NEAR(s.at(1, 0), 30.0, 1e-4);  // 86 °F
     EXPECT_EQ(rep.rounded_times, 3);
     EXPECT_EQ(rep.duplicate_times, 1);  // 01:05 also rounds to 01:00
 }

@@ -70,6 +70,17 @@ void export_stations(const DataOptions& data, const std::string& out, const Stat
     log_line(read_back);
 }
 
+// The ranges the values were checked against and how many fell outside (masked), with the first of each: an
+// implausible value is read as missing, so it shows in the shares above too, and here is why.
+void print_out_of_range(const data::ReadReport& report) {
+    if (report.out_of_range.empty()) return;  // no range applies to these variables (or synthetic stations)
+    fmt::print("\nvalid ranges (values outside are masked as missing): {} values outside\n",
+               report.out_of_range_values());
+    for (const auto& r : report.out_of_range)
+        fmt::print("  {:<10} {:<14} {:>9} outside{}\n", r.var, r.range, r.count,
+                   r.first.empty() ? "" : fmt::format("  first {}", r.first));
+}
+
 }  // namespace
 
 void register_data(CLI::App& app) {
@@ -80,7 +91,8 @@ void register_data(CLI::App& app) {
     auto* inspect = cmd->add_subcommand("inspect", "Read station files and summarize them");
     add_data_options(inspect, *io);
     inspect->callback([io] {
-        data::StationSet set = load_stations(*io);
+        data::ReadReport report;
+        data::StationSet set = load_stations(*io, nullptr, &report);
         fmt::print("{} stations, variables {}, step {} s, {} .. {}\n", set.num_stations(), fmt::join(set.vars, ","),
                    set.step, data::format_time(set.begin_time()), data::format_time(set.end_time()));
         // Ids are as long as they come (a file name for some formats); percentages sit under their variable.
@@ -102,6 +114,7 @@ void register_data(CLI::App& app) {
             fmt::print("{:<{}} {:<28} {:>8}  {:<19} {}\n", st.id, id_width, st.name.substr(0, 28), st.rows,
                        data::format_time(st.start), pct);
         }
+        print_out_of_range(report);
     });
 
     struct Synth {

@@ -22,7 +22,7 @@ nlohmann::json DataOptions::to_json() const {
                 {"start_year", syn_start_year}, {"seed", syn_seed}, {"gaps", syn_gaps}};
     nlohmann::json j = {{"source", "files"}, {"path", path}, {"format", effective_format()},
                         {"skip_bad_lines", skip_bad_lines}, {"max_stations", max_stations},
-                        {"drop_filled", drop_filled}};
+                        {"drop_filled", drop_filled}, {"valid_ranges", valid_ranges}};
     if (effective_format() == "csv") j["csv"] = csv.to_json();
     return j;
 }
@@ -41,6 +41,7 @@ DataOptions DataOptions::from_json(const nlohmann::json& j) {
         o.skip_bad_lines = j.value("skip_bad_lines", false);
         o.max_stations = j.value("max_stations", 0);
         o.drop_filled = j.value("drop_filled", false);
+        o.valid_ranges = j.value("valid_ranges", std::vector<std::string>{});  // absent before --valid-range existed
         if (o.format == "csv") o.csv = CsvOptions::from_json(j.at("csv"));
     }
     return o;
@@ -50,7 +51,34 @@ std::string DataOptions::describe() const {
     if (synthetic())
         return fmt::format("synthetic: {} stations x {} years from {} (seed {}, gaps {:.0f}%)", syn_stations, syn_years,
                            syn_start_year, syn_seed, 100 * syn_gaps);
-    return fmt::format("{} (format {}{})", path, effective_format(), drop_filled ? ", filled-in values dropped" : "");
+    return fmt::format("{} (format {}{}{})", path, effective_format(), drop_filled ? ", filled-in values dropped" : "",
+                       valid_ranges.empty() ? "" : fmt::format(", valid ranges {}", fmt::join(valid_ranges, ",")));
+}
+
+namespace {
+
+// Checked as the command line is parsed, so a bad range stops the command before any data is read.
+const CLI::Validator kValidRange(
+    [](std::string& text) {
+        data::ValidRange r;
+        std::string why;
+        return data::parse_valid_range(text, r, why) ? std::string() : why;
+    },
+    "NAME=LO:HI");
+
+}  // namespace
+
+data::ValidRanges parse_valid_ranges(const std::vector<std::string>& specs) {
+    data::ValidRanges out;
+    for (size_t i = 0; i < specs.size(); ++i) {
+        data::ValidRange r;
+        std::string why;
+        FR_CHECK(data::parse_valid_range(specs[i], r, why), "--valid-range: {}", why);
+        for (size_t j = 0; j < i; ++j)
+            FR_CHECK(out[j].var != r.var, "--valid-range: {} is given twice ({} and {})", r.var, specs[j], specs[i]);
+        out.push_back(r);
+    }
+    return out;
 }
 
 void add_data_options(CLI::App* cmd, DataOptions& o) {
@@ -66,6 +94,14 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
     cmd->add_flag("--drop-filled", o.drop_filled,
                   "Treat values the files' observation mask marks as filled in (WEATHER-5K's MASK column, "
                   "--csv-mask-column) as missing: windows touching them are not used");
+    cmd->add_option("--valid-range", o.valid_ranges,
+                    "Valid range of a variable, NAME=LO:HI (inclusive; LO or HI may be empty), comma-separated or "
+                    "repeated: values outside are masked as missing and counted. Replaces the format's own range "
+                    "(isd-lite, weather5k, noaa-lcd, beijing-multisite and pm25-five-cities check TMP, DEW, WND_*, "
+                    "SLP against NOAA's limits) or adds one (e.g. RH=0:100)")
+        ->delimiter(',')
+        ->transform(kTrimmed)
+        ->check(kValidRange);
     cmd->add_option("--max-stations", o.max_stations, "Read only the first N stations (0 = all)")
         ->capture_default_str()
         ->check(kNonNegative);
@@ -89,13 +125,20 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
 DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, const DataOptions& from_checkpoint) {
     const bool names_data = cmd->count("--data") || cmd->count("--synthetic-stations") ||
                             cmd->count("--synthetic-years") || cmd->count("--synthetic-seed");
-    if (!names_data) return from_checkpoint;
+    // Ranges given now apply to whatever data is read; else the checkpoint's, which its model was trained with.
+    const bool ranges_given = cmd->count("--valid-range") > 0;
+    if (!names_data) {
+        DataOptions d = from_checkpoint;
+        if (ranges_given) d.valid_ranges = given.valid_ranges;
+        return d;
+    }
     DataOptions d = given;
     if (!d.synthetic() && !from_checkpoint.synthetic() && !cmd->count("--format") && !d.csv_given) {
         d.format = from_checkpoint.format;
         d.csv = from_checkpoint.csv;
     }
     if (!d.synthetic() && !cmd->count("--drop-filled")) d.drop_filled = from_checkpoint.drop_filled;
+    if (!d.synthetic() && !ranges_given) d.valid_ranges = from_checkpoint.valid_ranges;
     return d;
 }
 
@@ -122,10 +165,12 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
     }
 }
 
-data::StationSet load_stations(const DataOptions& o, std::string* format_read) {
+data::StationSet load_stations(const DataOptions& o, std::string* format_read, data::ReadReport* report) {
     if (o.synthetic()) {
         FR_CHECK(!o.csv_given, "the --csv-* flags describe station files: give them with --data");
         FR_CHECK(!o.drop_filled, "--drop-filled applies to station files with an observation mask: give them with --data");
+        FR_CHECK(o.valid_ranges.empty(), "--valid-range applies to station files: give them with --data (the synthetic "
+                 "stations are plausible by construction)");
         data::SyntheticConfig c;
         c.stations = o.syn_stations;
         c.years = o.syn_years;
@@ -143,10 +188,12 @@ data::StationSet load_stations(const DataOptions& o, std::string* format_read) {
     if (ro.format == "csv") ro.csv = o.csv.format();
     ro.on_bad_line = o.skip_bad_lines ? data::BadLines::Skip : data::BadLines::Error;
     ro.drop_filled = o.drop_filled;
+    ro.valid_ranges = parse_valid_ranges(o.valid_ranges);
     ro.max_stations = o.max_stations;
     ro.on_progress = CountProgress("reading " + o.path, "stations");
     data::StationData d = data::read_station_set(o.path, ro);
     if (format_read) *format_read = d.format;
+    if (report) *report = d.report;
     log_line(fmt::format("data: {} ({} format): {} stations; {}", o.path, d.format, d.set.num_stations(),
                          d.report.summary()));
     for (const auto& e : d.report.examples) log_line("  " + e);

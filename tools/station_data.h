@@ -9,7 +9,9 @@
 
 #include "core/backend.h"
 #include "core/data/dataset.h"
+#include "core/data/read_report.h"
 #include "core/data/station_series.h"
+#include "core/data/valid_ranges.h"
 #include "models/forecast_trainer.h"
 #include "tools/csv_options.h"
 
@@ -22,6 +24,7 @@ struct DataOptions {
     bool csv_given = false;         // a --csv-* flag was used (implies --format csv)
     bool skip_bad_lines = false;
     bool drop_filled = false;       // values the files' mask column marks as filled in are read as missing
+    std::vector<std::string> valid_ranges;  // --valid-range NAME=LO:HI as given (stored so in checkpoints)
     int max_stations = 0;
     int syn_stations = 16;
     int syn_years = 3;
@@ -39,6 +42,9 @@ struct DataOptions {
 
 void add_data_options(CLI::App* cmd, DataOptions& o);
 
+// The --valid-range values as ranges; throws Error naming the flag for a malformed one or a variable given twice.
+data::ValidRanges parse_valid_ranges(const std::vector<std::string>& specs);
+
 // The data a command holding a checkpoint reads (eval, predict): the checkpoint's own unless the command
 // line names data; station files named without --format or --csv-* flags are read in the checkpoint's
 // format and CSV layout (when it was trained on files).
@@ -51,7 +57,8 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
 
 // Reads (or generates) the stations, printing what was read and what was skipped to stderr.
 // `format_read` (if given) receives the format the files were read in ("auto" resolved), so a checkpoint
-// can record it.
-data::StationSet load_stations(const DataOptions& o, std::string* format_read = nullptr);
+// can record it; `report` (if given) what the readers counted (empty for synthetic stations).
+data::StationSet load_stations(const DataOptions& o, std::string* format_read = nullptr,
+                               data::ReadReport* report = nullptr);
 
 }  // namespace fusedrnn::tools

@@ -17,6 +17,7 @@ CsvFormat weather5k_format() {
     f.mask_column = "MASK";  // when the files have it: flags in the order TMP, DEW, WND_ANGLE, WND_RATE, SLP
     f.latitude_column = "LATITUDE";  // the station's coordinates, on every line of its file
     f.longitude_column = "LONGITUDE";
+    f.valid_ranges = noaa_isd_ranges();
     return f;
 }
 
@@ -41,6 +42,9 @@ CsvFormat beijing_multisite_format() {
                   CsvColumn("wd", "WND_ANGLE", 1, 0, ValueKind::Compass), CsvColumn("WSPM", "WND_RATE"),
                   CsvColumn("PRES", "SLP")};
     f.name_column = "station";
+    // PRES behaves like station pressure, read as SLP: NOAA's sea-level limits (860 hPa up) hold for these sites on
+    // the plain (means 1008-1012 hPa); a station high up would need a wider range (--valid-range SLP=500:1090).
+    f.valid_ranges = noaa_isd_ranges();
     return f;
 }
 
@@ -51,6 +55,10 @@ CsvFormat pm25_five_cities_format() {
     f.utc_offset = 8 * kSecondsPerHour;
     f.features = {CsvColumn("TEMP", "TMP"), CsvColumn("DEWP", "DEW"), CsvColumn("PRES", "SLP"),
                   CsvColumn("HUMI", "RH")};
+    // Guangzhou's file writes -9999 for DEWP and HUMI on a few lines (2013-12-14): missing, not data (the range check
+    // catches such a DEWP, but HUMI has no range).
+    f.sentinels = {-9999.0};
+    f.valid_ranges = noaa_isd_ranges();  // PRES behaves like sea-level pressure (Chengdu, ~500 m up: 1014.6 hPa)
     return f;
 }
 
@@ -64,6 +72,7 @@ CsvFormat noaa_lcd_format() {
     f.features = {CsvColumn("HourlyDryBulbTemperature", "TMP", k, -32.0 * k),
                   CsvColumn("HourlyDewPointTemperature", "DEW", k, -32.0 * k),
                   CsvColumn("HourlyRelativeHumidity", "RH")};
+    f.valid_ranges = noaa_isd_ranges();  // compared in °C, after the conversion (no SLP or wind here)
     return f;
 }
 

@@ -1,4 +1,5 @@
-// fusedrnn::data — CsvFormat presets for the station layouts fusedrnn knows (docs/data.md).
+// fusedrnn::data — CsvFormat presets for the station layouts fusedrnn knows (docs/data.md). Those that carry TMP,
+// DEW, WND_ANGLE, WND_RATE or SLP check them against NOAA's documented limits (noaa_isd_ranges()); Jena has none.
 #pragma once
 
 #include <string>
@@ -21,7 +22,7 @@ CsvFormat jena_format();
 // is station pressure, not sea-level. Station name from the "station" column.
 CsvFormat beijing_multisite_format();
 // UCI PM2.5 Data of Five Chinese Cities: year, month, day, hour (UTC+8). TEMP, DEWP, PRES, HUMI as
-// TMP, DEW, SLP, RH (its wind columns are a categorical direction and a cumulated speed: not used).
+// TMP, DEW, SLP, RH (its wind columns are a categorical direction and a cumulated speed: not used); -9999 is missing.
 CsvFormat pm25_five_cities_format();
 // NOAA LCD hourly CSV: DATE in local standard time (kept as is: the file gives no offset) at hh:51-
 // hh:56, rounded to the nearest hour; HourlyDryBulbTemperature and HourlyDewPointTemperature (°F,

@@ -290,7 +290,7 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         targets.push_back(c.var_name());
     }
 
-    GridBuilder grid(vars, format.step, format.rounding);
+    GridBuilder grid(vars, format.step, format.rounding, format.valid_ranges);
     grid.begin_file(path);
     ++report.files;
     std::vector<float> values(vars.size());
@@ -327,6 +327,7 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         take_coordinate(fields, lat_idx, 90, meta.latitude);
         take_coordinate(fields, lon_idx, 360, meta.longitude);
         report.missing_values += missing;
+        grid.mask_out_of_range(values.data(), reader.line_number());
         const FilledValues filled = masked ? apply_mask(observed, format.drop_filled, values.data())
                                                   : FilledValues{};
         grid.add(time, values.data(), reader.line_number(), report, filled);

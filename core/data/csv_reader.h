@@ -9,6 +9,9 @@
 // finite number: "nan", "inf" or text in a numeric column is an error naming file:line:column
 // (or a counted skip of the line under BadLines::Skip) — a NaN is never let through as data.
 //
+// Implausible values: a number outside its variable's `valid_ranges` is masked too (ReadReport::out_of_range, per
+// variable with the first file:line), before the observation mask is applied.
+//
 // Filled-in values: a file may carry a per-line observation mask (WEATHER-5K's MASK column, "[1 1 0 1 1]")
 // telling which values were observed (1) and which its producer filled in (0). They are counted
 // (ReadReport::filled_kept / filled_dropped) and, with drop_filled, masked like missing values.
@@ -20,6 +23,7 @@
 
 #include "core/data/read_report.h"
 #include "core/data/station_series.h"
+#include "core/data/valid_ranges.h"
 
 namespace fusedrnn::data {
 
@@ -65,6 +69,10 @@ struct CsvFormat {
     std::string mask_column;
     bool mask_required = false;     // false: used when the header has it, ignored when not (a preset's option)
     bool drop_filled = false;       // mask the values flagged 0 as missing (else they stay data, counted)
+    // Values outside their variable's valid range (named as in the series: `as`, not the file's column) are masked
+    // as missing and counted; ranges for variables the file does not have are not used. The presets carrying
+    // TMP, DEW, WND_* or SLP have NOAA's limits (noaa_isd_ranges()); a custom layout has none unless given.
+    ValidRanges valid_ranges;
     BadLines on_bad_line = BadLines::Error;
 };
 

@@ -19,8 +19,8 @@ constexpr int64_t kMaxSpan = int64_t(200) * 366 * kSecondsPerDay;
 constexpr int64_t kMaxRows = int64_t(200) * 366 * 24 * 6;  // 200 years of 10-minute rows
 }  // namespace
 
-GridBuilder::GridBuilder(std::vector<std::string> vars, int64_t step, TimeRounding rounding)
-    : vars_(std::move(vars)), step_(step), rounding_(rounding) {
+GridBuilder::GridBuilder(std::vector<std::string> vars, int64_t step, TimeRounding rounding, const ValidRanges& ranges)
+    : vars_(std::move(vars)), step_(step), rounding_(rounding), ranges_(vars_, ranges) {
     FR_CHECK(step_ > 0, "time step must be positive, got {} s", step_);
     FR_CHECK(!vars_.empty(), "a station series needs at least one variable");
 }
@@ -31,6 +31,11 @@ bool GridBuilder::accepts(int64_t time, std::string& why) const {
     if (rounding_ == TimeRounding::Nearest || floor_mod(time, step_) == 0) return true;
     why = fmt::format("time {} is not on the {}-second grid of this format", format_time(time), step_);
     return false;
+}
+
+void GridBuilder::mask_out_of_range(float* values, int64_t line) {
+    FR_CHECK(!files_.empty(), "GridBuilder::mask_out_of_range before begin_file");
+    ranges_.mask(values, files_.back(), line);
 }
 
 void GridBuilder::add(int64_t time, const float* values, int64_t line, ReadReport& report, FilledValues filled) {
@@ -98,6 +103,7 @@ StationSeries GridBuilder::build(const std::string& id, const std::string& name,
         ++filled;
     }
     report.records += filled;
+    ranges_.flush(report);
     report.gap_rows += rows - filled;
     times_.clear();
     values_.clear();

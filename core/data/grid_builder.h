@@ -9,6 +9,7 @@
 
 #include "core/data/read_report.h"
 #include "core/data/station_series.h"
+#include "core/data/valid_ranges.h"
 
 namespace fusedrnn::data {
 
@@ -20,7 +21,8 @@ struct FilledValues {
 
 class GridBuilder {
 public:
-    GridBuilder(std::vector<std::string> vars, int64_t step, TimeRounding rounding);
+    // `ranges`: the valid ranges of the variables (those naming other variables are not used).
+    GridBuilder(std::vector<std::string> vars, int64_t step, TimeRounding rounding, const ValidRanges& ranges = {});
 
     // Names the file the following add() calls come from (for messages).
     void begin_file(const std::string& path);
@@ -28,6 +30,10 @@ public:
     // the reader treats the line like any malformed one (an error naming file:line, or a counted skip
     // under BadLines::Skip) instead of add() throwing past the skip policy.
     bool accepts(int64_t time, std::string& why) const;
+    // Masks the values of a parsed line (vars.size() floats, physical units) that lie outside their variable's
+    // valid range, counting them (reported by build()). Readers call it before applying a file's own observation
+    // mask, so that a value both filled in and implausible is counted once, as out of range.
+    void mask_out_of_range(float* values, int64_t line);
     // Adds one observation from line `line` of the current file: `values` holds vars.size() floats
     // (NaN = missing) in physical units. Throws under TimeRounding::Exact when `time` is off the grid.
     void add(int64_t time, const float* values, int64_t line, ReadReport& report, FilledValues filled = FilledValues());
@@ -37,12 +43,14 @@ public:
     // observation added and are counted in the report; rows with no observation count as gap_rows.
     // Throws when there is no observation at all, or when the span is implausibly long (over 200
     // years: a bad date such as year 1016 for 2016), naming the first and last observation's file:line.
+    // The out-of-range counts go into the report too.
     StationSeries build(const std::string& id, const std::string& name, ReadReport& report);
 
 private:
     std::vector<std::string> vars_;
     int64_t step_;
     TimeRounding rounding_;
+    RangeCheck ranges_;
     std::vector<int64_t> times_;
     std::vector<float> values_;
     std::vector<std::string> files_;

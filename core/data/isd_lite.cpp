@@ -107,6 +107,7 @@ void read_into(const std::string& path, GridBuilder& grid, ReadReport& report, c
             continue;
         }
         report.missing_values += missing;
+        grid.mask_out_of_range(values, reader.line_number());
         grid.add(time, values, reader.line_number(), report);
     }
 }
@@ -143,7 +144,7 @@ StationSeries read_isd_lite(const std::string& path, ReadReport& report, const I
 StationSeries read_isd_lite_files(const std::vector<std::string>& paths, const std::string& station_id,
                                   ReadReport& report, const IsdLiteOptions& opts) {
     FR_CHECK(!paths.empty(), "station {}: no ISD-Lite files given", station_id);
-    GridBuilder grid(weather5k_vars(), kSecondsPerHour, TimeRounding::Exact);
+    GridBuilder grid(weather5k_vars(), kSecondsPerHour, TimeRounding::Exact, opts.valid_ranges);
     for (const auto& p : paths) read_into(p, grid, report, opts);
     FR_CHECK(grid.size() > 0, "station {}: no valid lines in {}", station_id, join_names(paths, 4));
     return grid.build(station_id, station_id, report);

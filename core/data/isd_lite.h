@@ -4,7 +4,8 @@
 // (°C×10), sea-level pressure (hPa×10), wind direction (degrees, calm = 0), wind speed (m/s×10),
 // sky cover, 1-h and 6-h precipitation; -9999 = missing. Files are named USAF-WBAN-YEAR, optionally
 // gzip-compressed (.gz). Hours with no line become missing rows of the hourly grid.
-// Output variables: weather5k_vars() = TMP, DEW, WND_ANGLE, WND_RATE, SLP in physical units.
+// Output variables: weather5k_vars() = TMP, DEW, WND_ANGLE, WND_RATE, SLP in physical units. Values outside NOAA's
+// documented limits (noaa_isd_ranges()) are masked as missing and counted in the report.
 #pragma once
 
 #include <map>
@@ -13,11 +14,14 @@
 
 #include "core/data/read_report.h"
 #include "core/data/station_series.h"
+#include "core/data/valid_ranges.h"
 
 namespace fusedrnn::data {
 
 struct IsdLiteOptions {
     BadLines on_bad_line = BadLines::Error;
+    // Values outside these are masked as missing and counted (NOAA's documented limits unless replaced).
+    ValidRanges valid_ranges = noaa_isd_ranges();
 };
 
 // Reads one station-year file. The station id is taken from the file name ("010010-99999") when it

@@ -1,5 +1,7 @@
 #include "core/data/read_report.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace fusedrnn::data {
@@ -16,7 +18,23 @@ void ReadReport::merge(const ReadReport& o) {
     filled_kept += o.filled_kept;
     filled_dropped += o.filled_dropped;
     for (const auto& e : o.examples) note(e);
+    for (const auto& r : o.out_of_range) {
+        auto it = std::find_if(out_of_range.begin(), out_of_range.end(),
+                               [&](const OutOfRange& mine) { return mine.var == r.var; });
+        if (it == out_of_range.end()) {
+            out_of_range.push_back(r);
+            continue;
+        }
+        it->count += r.count;
+        if (it->first.empty()) it->first = r.first;
+    }
     if (station_list.empty()) station_list = o.station_list;
+}
+
+int64_t ReadReport::out_of_range_values() const {
+    int64_t n = 0;
+    for (const auto& r : out_of_range) n += r.count;
+    return n;
 }
 
 std::string ReadReport::summary() const {
@@ -27,6 +45,15 @@ std::string ReadReport::summary() const {
     // Only files with a mask column have these; most formats never do.
     if (filled_kept > 0) s += fmt::format("; {} filled-in values (the file's mask) read as data", filled_kept);
     if (filled_dropped > 0) s += fmt::format("; {} filled-in values (the file's mask) masked as missing", filled_dropped);
+    if (const int64_t n = out_of_range_values(); n > 0) {
+        std::string each;
+        for (const auto& r : out_of_range) {
+            if (r.count == 0) continue;
+            each += fmt::format("{}{} {} outside {}, first {}", each.empty() ? "" : "; ", r.var, r.count, r.range,
+                                r.first);
+        }
+        s += fmt::format("; {} values outside their valid range masked as missing ({})", n, each);
+    }
     if (!station_list.empty()) s += fmt::format("; station list: {}", station_list);
     return s;
 }

@@ -20,6 +20,14 @@ enum class TimeRounding {
     Nearest,  // move it to the nearest grid time (NOAA LCD reports at hh:51-hh:56) and count it
 };
 
+// Values outside their variable's valid range (core/data/valid_ranges.h), masked as missing, for one variable.
+struct OutOfRange {
+    std::string var;
+    std::string range;  // the range applied: "-93.2..61.8"
+    int64_t count = 0;  // values masked (every line read, like missing_values: a duplicate time's too)
+    std::string first;  // the first one, in file-name order: "data/S1.csv:3: 95" (the value in the series' units)
+};
+
 struct ReadReport {
     int64_t files = 0;
     int64_t lines = 0;            // data lines seen (header excluded)
@@ -33,11 +41,14 @@ struct ReadReport {
     int64_t filled_dropped = 0;   // such values masked as missing (CsvFormat::drop_filled)
     std::vector<std::string> examples;  // the first few skip/duplicate messages, "file:line: why"
     std::string station_list;     // a list read for station names/coordinates: "isd-history.csv (29,000 stations)"
+    // One entry per variable that had a valid range, in the variables' order (count 0 when none was out of it).
+    std::vector<OutOfRange> out_of_range;
 
     static constexpr size_t kMaxExamples = 10;
     void note(const std::string& message) {
         if (examples.size() < kMaxExamples) examples.push_back(message);
     }
+    int64_t out_of_range_values() const;
     void merge(const ReadReport& other);
     // One line: "29 files, 163,708 lines -> 163,700 rows; 8 skipped; 0 duplicate times; ...".
     std::string summary() const;

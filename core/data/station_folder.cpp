@@ -79,7 +79,15 @@ CsvFormat csv_format_for(const std::string& format, const StationReadOptions& op
     CsvFormat f = format == "csv" ? opts.csv : csv_preset(format);
     f.on_bad_line = opts.on_bad_line;
     f.drop_filled = opts.drop_filled;
+    f.valid_ranges = with_overrides(std::move(f.valid_ranges), opts.valid_ranges);
     return f;
+}
+
+void check_range_names(const ValidRanges& ranges, const std::vector<std::string>& vars) {
+    for (const auto& r : ranges)
+        FR_CHECK(std::find(vars.begin(), vars.end(), r.var) != vars.end(),
+                 "--valid-range: the data has no variable \"{}\" (its variables: {})", printable(r.var),
+                 join_names(vars));
 }
 
 }  // namespace
@@ -201,6 +209,7 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
     if (!isd) csv = csv_format_for(files.format, opts);
     IsdLiteOptions isd_opts;
     isd_opts.on_bad_line = opts.on_bad_line;
+    isd_opts.valid_ranges = with_overrides(noaa_isd_ranges(), opts.valid_ranges);
 
     // Read in chunks: parallel within a chunk, appended in order, so peak memory stays near the
     // final set's size even for thousands of stations.
@@ -245,6 +254,9 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
             data.report.merge(reports[k]);
             data.set.append(std::move(s));
         }
+        // A range for a variable the data lacks would check nothing: a typo (TPM for TMP) must not pass silently.
+        // All stations have the same variables, so the first chunk tells, before the rest is read.
+        if (begin == 0) check_range_names(opts.valid_ranges, data.set.vars);
         if (opts.on_progress) opts.on_progress(size_t(end), size_t(n));
     }
     return data;

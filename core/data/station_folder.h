@@ -23,6 +23,10 @@ struct StationReadOptions {
     CsvFormat csv;                // the layout for format == "csv"
     BadLines on_bad_line = BadLines::Error;  // applied to every file
     bool drop_filled = false;     // values a file's observation mask marks as filled in become missing
+    // Valid ranges given by the user (the command line's --valid-range), for variables as the series name them:
+    // each replaces the format's own range for its variable (NOAA's limits for the known formats) or adds one.
+    // Values outside are masked as missing and counted. A range for a variable the data does not have is an error.
+    ValidRanges valid_ranges;
     int max_stations = 0;         // read only the first N stations (file-name order); 0 = all
     // Called on the calling thread after each chunk of stations is read (stations done, total): thousands
     // of files take minutes.
