@@ -658,6 +658,12 @@ TEST(Cli, EvalWritesForecastsNextToObservations) {
     EXPECT_EQ(summary.at("lowest_skill").size(), 2u) << summary;
     EXPECT_LE(summary.at("skill_q25").get<double>(), summary.at("skill_q75").get<double>()) << summary;
     EXPECT_TRUE(metrics.at("test").contains("stations")) << "train's metrics.json";
+
+    // Reading flags apply to the checkpoint's own data too (no --data): --max-stations 1 reads one station.
+    const CliResult one = run_cli({"eval", "--checkpoint", out + "/best.safetensors", "--max-windows", "10",
+                                   "--backend", "cpu", "--max-stations", "1", "--per-station", dir + "/one.csv"});
+    ASSERT_EQ(one.status, 0) << one.output;
+    EXPECT_NE(one.output.find("wrote " + dir + "/one.csv (1 station)"), std::string::npos) << one.output;
 }
 
 // A CSV of a layout no preset knows, described by --csv-* flags: semicolons, a 30-minute grid, a time

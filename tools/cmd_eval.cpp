@@ -112,7 +112,8 @@ void register_eval(CLI::App& app) {
         }
         if (!o->per_station.empty()) {
             write_station_scores(o->per_station, by_station);
-            log_line(fmt::format("wrote {} ({} stations)", o->per_station, by_station.rows().size()));
+            const size_t n = by_station.rows().size();
+            log_line(fmt::format("wrote {} ({} station{})", o->per_station, n, n == 1 ? "" : "s"));
         }
         if (csv) {
             csv->commit();

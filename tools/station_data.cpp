@@ -128,8 +128,12 @@ DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, c
     // Ranges given now apply to whatever data is read; else the checkpoint's, which its model was trained with.
     const bool ranges_given = cmd->count("--valid-range") > 0;
     if (!names_data) {
+        // The checkpoint's data, read with the reading flags given now (they were silently dropped before).
         DataOptions d = from_checkpoint;
         if (ranges_given) d.valid_ranges = given.valid_ranges;
+        if (cmd->count("--drop-filled")) d.drop_filled = given.drop_filled;
+        if (cmd->count("--skip-bad-lines")) d.skip_bad_lines = given.skip_bad_lines;
+        if (cmd->count("--max-stations")) d.max_stations = given.max_stations;
         return d;
     }
     DataOptions d = given;
