@@ -406,6 +406,13 @@ TEST(DataRangesCli, RangesTravelWithTheCheckpoint) {
     ASSERT_EQ(t.status, 0) << t.output;
     EXPECT_NE(t.output.find("10 values outside their valid range masked as missing (TMP 10 outside -40..50"),
               std::string::npos) << t.output;
+    // metrics.json keeps the readers' counts beside the dataset's.
+    const auto read = nlohmann::json::parse(ft::read_file_bytes(run + "/metrics.json")).at("read_report");
+    EXPECT_EQ(read.at("files"), 1) << read;
+    EXPECT_EQ(read.at("lines"), 24 * 40) << read;
+    ASSERT_EQ(read.at("out_of_range").size(), 1u) << read;
+    EXPECT_EQ(read.at("out_of_range")[0].at("count"), 10) << read;
+    EXPECT_EQ(read.at("out_of_range")[0].at("variable"), "TMP") << read;
     // eval on "new" files (the same ones, named with --data): the checkpoint's ranges apply without the flag.
     const ft::CliResult e = ft::run_cli({"eval", "--checkpoint", run + "/best.safetensors", "--data", dir,
                                          "--backend", "cpu"});

@@ -164,7 +164,8 @@ void train(TrainCmd& c, ProcessGroup* processes) {
             refuse_to_overwrite_unfinished_run((fs::path(c.train.out_dir) / "last.safetensors").string(), "trainer");
     }
     std::string format_read;
-    data::WindowedDataset ds = data::build_dataset(load_stations(c.data, &format_read), dc);
+    data::ReadReport read_report;
+    data::WindowedDataset ds = data::build_dataset(load_stations(c.data, &format_read, &read_report), dc);
     if (!c.data.synthetic()) c.data.format = format_read;  // the checkpoint records "isd-lite", not "auto"
     log_line(fmt::format("windows: {}", ds.window.str()));
     log_line(fmt::format("split: {}", ds.split.str()));
@@ -331,6 +332,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
                               {"model", model.config()},
                               {"dataset", dataset_meta},
                               {"data_report", data_report},
+                              {"read_report", c.data.synthetic() ? nlohmann::json() : read_report_json(read_report)},
                               {"data", c.data.to_json()},
                               {"epochs", history.size()},
                               {"best_epoch", best ? best->epoch : 0},

@@ -169,6 +169,24 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
     }
 }
 
+nlohmann::json read_report_json(const data::ReadReport& r) {
+    nlohmann::json ranges = nlohmann::json::array();
+    for (const auto& o : r.out_of_range)
+        ranges.push_back({{"variable", o.var}, {"range", o.range}, {"count", o.count}, {"first", o.first}});
+    return {{"files", r.files},
+            {"lines", r.lines},
+            {"records", r.records},
+            {"skipped_lines", r.skipped_lines},
+            {"duplicate_times", r.duplicate_times},
+            {"rounded_times", r.rounded_times},
+            {"missing_values", r.missing_values},
+            {"gap_rows", r.gap_rows},
+            {"filled_kept", r.filled_kept},
+            {"filled_dropped", r.filled_dropped},
+            {"out_of_range", ranges},
+            {"examples", r.examples}};
+}
+
 data::StationSet load_stations(const DataOptions& o, std::string* format_read, data::ReadReport* report) {
     if (o.synthetic()) {
         FR_CHECK(!o.csv_given, "the --csv-* flags describe station files: give them with --data");

@@ -58,6 +58,9 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
 // Reads (or generates) the stations, printing what was read and what was skipped to stderr.
 // `format_read` (if given) receives the format the files were read in ("auto" resolved), so a checkpoint
 // can record it; `report` (if given) what the readers counted (empty for synthetic stations).
+// What the readers did (ReadReport) as JSON, for metrics.json's "read_report" (synthetic data: null).
+nlohmann::json read_report_json(const data::ReadReport& r);
+
 data::StationSet load_stations(const DataOptions& o, std::string* format_read = nullptr,
                                data::ReadReport* report = nullptr);
 
