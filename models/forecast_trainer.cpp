@@ -8,6 +8,9 @@
 #include <limits>
 #include <memory>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "core/data/rng.h"
 #include "core/data/sampler.h"
 #include "models/checkpoint.h"
@@ -92,6 +95,22 @@ ForecastTrainer::ForecastTrainer(Forecaster& model, Optimizer& optimizer, const 
 ForecastTrainer::~ForecastTrainer() = default;
 
 namespace {
+
+// Why a resumed run's data is not the checkpoint's, in the terms of its flags: the data description (--data,
+// --synthetic-*) and the window, targets and split first, the normalization statistics (which follow from them)
+// only when nothing else differs.
+std::string dataset_differences(const nlohmann::json& saved, const nlohmann::json& now) {
+    std::vector<std::string> parts;
+    if (saved.contains("data") && now.contains("data") && saved.at("data") != now.at("data"))
+        parts.push_back("data: " + json_differences(saved.at("data"), now.at("data")));
+    nlohmann::json s = saved.at("dataset"), n = now.at("dataset");
+    const nlohmann::json s_stats = s.value("stats", nlohmann::json()), n_stats = n.value("stats", nlohmann::json());
+    s.erase("stats");
+    n.erase("stats");
+    if (s != n) parts.push_back(json_differences(s, n));
+    if (parts.empty()) parts.push_back("normalization: " + json_differences(s_stats, n_stats));
+    return fmt::format("{}", fmt::join(parts, "; "));
+}
 
 // FNV-1a over the window lists: processes that built other windows (other files, flags or a damaged copy) would
 // train on other batches.
@@ -558,14 +577,14 @@ void ForecastTrainer::resume_from_last() {
     namespace fs = std::filesystem;
     FR_CHECK(fs::exists(last_path_), "--resume: {} does not exist (nothing to resume)", last_path_);
     Checkpoint c = read_checkpoint(last_path_);
-    FR_CHECK(c.config == model_.config(), "--resume: {} holds a different model than requested ({}); use the same "
-             "model flags, or a new --out", last_path_, json_differences(c.config, model_.config()));
-    // The same windows and normalization, or the continued run would silently train on other data.
+    // The same windows and normalization, or the continued run would silently train on other data. Checked before
+    // the model, whose output size follows from the window (a new --horizon is named as such, not as "outputs").
     if (o_.extra.contains("dataset") && c.extra.contains("dataset"))
         FR_CHECK(c.extra.at("dataset") == o_.extra.at("dataset"),
-                 "--resume: {} was trained on other windows, targets, split or normalization than this run's ({}); "
-                 "use the same data flags, or a new --out", last_path_,
-                 json_differences(c.extra.at("dataset"), o_.extra.at("dataset")));
+                 "--resume: {} was trained on other data, windows, targets, split or normalization than this run's "
+                 "({}); use the same data flags, or a new --out", last_path_, dataset_differences(c.extra, o_.extra));
+    FR_CHECK(c.config == model_.config(), "--resume: {} holds a different model than requested ({}); use the same "
+             "model flags, or a new --out", last_path_, json_differences(c.config, model_.config()));
     load_parameters(c, model_);
     load_optimizer(c, opt_);
     const auto& t = c.extra.at("trainer");
@@ -607,11 +626,12 @@ void ForecastTrainer::resume_from_last() {
                                saved_ranks == 1 ? "" : "s", ranks()));
     if (on_message) {
         const int done = t.at("epochs_done").get<int>();
+        const std::string best = std::isfinite(best_val_) ? fmt::format("best validation loss {:.4f}", best_val_)
+                                                           : std::string("no validation yet");
         on_message(resumed_.epoch > 0
-                       ? fmt::format("resumed from {} in epoch {} at step {}/{} (best validation loss {:.4f})",
-                                     last_path_, resumed_.epoch, resumed_.steps_done, resumed_.steps, best_val_)
-                       : fmt::format("resumed from {} after epoch {} (best validation loss {:.4f})", last_path_, done,
-                                     best_val_));
+                       ? fmt::format("resumed from {} in epoch {} at step {}/{} ({})", last_path_, resumed_.epoch,
+                                     resumed_.steps_done, resumed_.steps, best)
+                       : fmt::format("resumed from {} after epoch {} ({})", last_path_, done, best));
     }
 }
 

@@ -1,13 +1,15 @@
 #include "models/optimizer.h"
 
 #include <cmath>
+#include <limits>
 
 namespace fusedrnn {
 
 Optimizer::Optimizer(const ParamStore& params, OptimizerConfig config, std::vector<std::string> state_names)
     : config_(std::move(config)), backend_(params.backend_ptr()), state_names_(std::move(state_names)) {
-    FR_CHECK(config_.lr > 0 && std::isfinite(config_.lr), "optimizer: learning rate must be positive, got {}",
-             config_.lr);
+    FR_CHECK(std::isfinite(config_.lr), "optimizer: learning rate must be a finite number (float: up to {:g}), got {}",
+             double(std::numeric_limits<float>::max()), config_.lr);
+    FR_CHECK(config_.lr > 0, "optimizer: learning rate must be positive, got {}", config_.lr);
     FR_CHECK(config_.weight_decay >= 0, "optimizer: weight decay must be >= 0, got {}", config_.weight_decay);
     for (size_t i = 0; i < state_names_.size(); ++i) state_.push_back(backend_->zeros({long(params.size())}));
 }

@@ -19,6 +19,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 #include <stdexcept>
 #include <map>
@@ -956,6 +957,24 @@ TEST(Cli, NewRunReplacesTheOldAndResumeSaysWhatItKeeps) {
     }
     EXPECT_EQ(epochs, 2);
 
+    EXPECT_NE(r.output.find("lr as the resumed run scheduled it"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("adam lr 0.05"), std::string::npos) << "the header shows a rate not used\n" << r.output;
+
+    // Resumed with other data or another window: the refusal names the flag's own field, not the normalization
+    // statistics or the model's output size that follow from it.
+    for (const auto& [flag, value, expected] :
+         {std::tuple<const char*, const char*, const char*>{"--synthetic-stations", "4", "data: stations: 3 saved, 4 now"},
+          {"--horizon", "6", "window.horizon: 4 saved, 6 now"}}) {
+        auto other = tiny_train(out, 3);
+        for (size_t i = 0; i + 1 < other.size(); ++i)
+            if (other[i] == flag) other[i + 1] = value;
+        other.push_back("--resume");
+        const CliResult o = run_cli(other);
+        EXPECT_EQ(o.status, 2) << o.output;
+        EXPECT_NE(o.output.find(expected), std::string::npos) << o.output;
+        EXPECT_EQ(o.output.find("stats."), std::string::npos) << o.output;
+    }
+
     auto both = tiny_train(out, 2);
     both.insert(both.end(), {"--resume", "--overwrite"});
     const CliResult b = run_cli(both);
@@ -1047,6 +1066,9 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
     const CliResult zero = run_cli({"train", "--hidden", "0"});
     EXPECT_NE(zero.status, 0);
     EXPECT_NE(zero.output.find("--hidden: must be positive, got 0"), std::string::npos) << zero.output;
+    const CliResult huge = run_cli({"train", "--lr", "1e39"});  // a float would hold inf
+    EXPECT_NE(huge.status, 0);
+    EXPECT_NE(huge.output.find("--lr: '1e39' is beyond a float's range"), std::string::npos) << huge.output;
     const CliResult word = run_cli({"train", "--batch", "many"});
     EXPECT_NE(word.status, 0);
     EXPECT_NE(word.output.find("--batch: 'many' is not a number"), std::string::npos) << word.output;

@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -43,6 +44,18 @@ inline const CLI::Validator kNonNegative(
         return why;
     },
     ">= 0");
+
+// A positive value a float holds (a learning rate): 1e39 would become inf on the way in.
+inline const CLI::Validator kPositiveFloat(
+    [](std::string& text) {
+        double v = 0;
+        std::string why = detail::read_number(text, v);
+        if (why.empty() && !(v > 0)) why = "must be positive, got " + text;
+        if (why.empty() && v > double(std::numeric_limits<float>::max()))
+            why = "'" + text + "' is beyond a float's range";
+        return why;
+    },
+    "> 0");
 
 // For list flags (comma-separated names): "TMP, DEW" means TMP and DEW, not " DEW". Only the ends are trimmed —
 // column names may hold spaces inside ("T (degC)").

@@ -93,8 +93,10 @@ void register_data(CLI::App& app) {
     inspect->callback([io] {
         data::ReadReport report;
         data::StationSet set = load_stations(*io, nullptr, &report);
-        fmt::print("{} stations, variables {}, step {} s, {} .. {}\n", set.num_stations(), fmt::join(set.vars, ","),
-                   set.step, data::format_time(set.begin_time()), data::format_time(set.end_time()));
+        // The last row's time, not the exclusive end one step later ("a .. b" reads as inclusive).
+        fmt::print("{} stations, variables {}, step {} s, rows from {} to {}\n", set.num_stations(),
+                   fmt::join(set.vars, ","), set.step, data::format_time(set.begin_time()),
+                   data::format_time(set.end_time() - set.step));
         // Ids are as long as they come (a file name for some formats); percentages sit under their variable.
         size_t id_width = 16;
         for (const auto& st : set.stations) id_width = std::max(id_width, st.id.size());

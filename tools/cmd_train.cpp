@@ -213,8 +213,11 @@ void train(TrainCmd& c, ProcessGroup* processes) {
                                   ? fmt::format(" ({} weight decay {:g})", c.opt.name == "adamw" ? "decoupled" : "L2",
                                                 c.opt.weight_decay)
                                   : std::string();
-    log_line(fmt::format("training: {}{} lr {:g}{}, batch {}, up to {} epochs{}, patience {}, clip {}", c.opt.name,
-                         decay, c.opt.lr, schedule, c.train.batch, c.train.epochs, epoch_len, c.train.patience,
+    // A resumed run goes on with its own learning rate schedule (the trainer says which), not this --lr.
+    const std::string lr = c.train.resume ? std::string("lr as the resumed run scheduled it")
+                                          : fmt::format("lr {:g}{}", c.opt.lr, schedule);
+    log_line(fmt::format("training: {}{} {}, batch {}, up to {} epochs{}, patience {}, clip {}", c.opt.name, decay, lr,
+                         c.train.batch, c.train.epochs, epoch_len, c.train.patience,
                          c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off"));
 
     // What the checkpoints and metrics.json say about the data, taken before the series and window lists move
@@ -410,7 +413,7 @@ void register_train(CLI::App& app) {
     cmd->add_option("--stats", c->stats, "Normalization: train (computed on the training split) or weather5k (fixed)")
         ->capture_default_str();
     cmd->add_option("--batch", c->train.batch, "Windows per batch")->capture_default_str()->check(kPositive);
-    cmd->add_option("--lr", c->opt.lr, "Learning rate")->capture_default_str();
+    cmd->add_option("--lr", c->opt.lr, "Learning rate")->capture_default_str()->check(kPositiveFloat);
     cmd->add_option("--epochs", c->train.epochs, "Maximum epochs")->capture_default_str()->check(kPositive);
     cmd->add_option("--lr-decay", c->train.lr_decay, "Learning-rate factor applied after every epoch (1 = constant)")
         ->capture_default_str();
