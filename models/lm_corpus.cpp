@@ -1,8 +1,13 @@
 #include "models/lm_corpus.h"
 
 #include <algorithm>
+#include <cstddef>
+#include <string_view>
+#include <unordered_set>
 
+#include "core/error.h"
 #include "core/text/text_file.h"
+#include "core/text/windows.h"
 
 namespace fusedrnn {
 
@@ -15,11 +20,23 @@ uint64_t text_fnv1a64(const std::string& text) {
     return h;
 }
 
-LmCorpus load_lm_corpus(const std::string& path, const text::TokenizerOptions& options) {
+LmCorpus load_lm_corpus(const std::string& path, const text::TokenizerOptions& options, double heldout) {
     const std::string text = text::load_text_file(path);
-    text::Tokenizer tok = text::Tokenizer::build(text, options, path);
-    std::vector<int32_t> tokens = tok.encode(text, path);
-    return LmCorpus{std::move(tok), std::move(tokens), text.size(), text_fnv1a64(text)};
+    const std::vector<std::string> split = text::Tokenizer(options, text::Vocabulary()).split(text, path);
+    const size_t train = split.size() - text::heldout_size(split.size(), heldout);
+    // (No tokens at all is the tokenizer's error: an empty text.)
+    FR_CHECK(split.empty() || train > 0, "{}: the training part is empty: the held-out {:g}% of its {} {} takes "
+             "them all, and the vocabulary comes from the training part; hold out less", path, 100 * heldout,
+             split.size(), split.size() == 1 ? "token" : "tokens");
+    LmCorpus c{text::Tokenizer::build_from_tokens(split.data(), train, options, path), {}, text.size(),
+               text_fnv1a64(text)};
+    c.tokens = c.tokenizer.encode_tokens(split);
+    c.vocab_tokens = train;
+    if (train < split.size()) {
+        const std::unordered_set<std::string_view> seen(split.begin(), split.begin() + std::ptrdiff_t(train));
+        for (size_t i = train; i < split.size(); ++i) c.heldout_unseen += seen.count(split[i]) == 0 ? 1 : 0;
+    }
+    return c;
 }
 
 EncodedText encode_text_file(const std::string& path, const text::Tokenizer& tokenizer) {

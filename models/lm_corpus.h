@@ -17,13 +17,24 @@ struct LmCorpus {
     std::vector<int32_t> tokens;
     size_t bytes = 0;  // of the text as loaded (BOM dropped, CRLF → LF)
     uint64_t hash = 0;  // text_fnv1a64 of that text: a resumed run checks it trains on the same text
+    // The vocabulary and its counts come from tokens[0, vocab_tokens): the training part (every token when nothing
+    // is held out).
+    size_t vocab_tokens = 0;
+    // Held-out tokens (the last tokens.size() - vocab_tokens) that never occur in the training part, so <unk> whatever
+    // min_count and max_size say; the held-out part's other <unk> tokens were cut by those.
+    size_t heldout_unseen = 0;
 };
 
 // FNV-1a, 64 bits, over the bytes: a content fingerprint (not a cryptographic hash) recorded in checkpoints.
 uint64_t text_fnv1a64(const std::string& text);
 
-// Loads `path` and builds a tokenizer on it (vocabulary from this text).
-LmCorpus load_lm_corpus(const std::string& path, const text::TokenizerOptions& options);
+// Loads `path` and tokenizes it, with a vocabulary built from its training part only: every token but the last
+// text::heldout_size(n, heldout), the held-out part LmTrainer holds out with the same fraction. As for PTB-style
+// word models, the held-out part then counts nowhere in the vocabulary or in the counts min_count and max_size
+// judge by, and a held-out token outside that vocabulary (a word or character seen only there) is <unk>. The
+// tokens are the whole text's, in order, <unk> aside; heldout 0 takes the vocabulary from the whole text. Throws
+// naming the file when the held-out part would take every token.
+LmCorpus load_lm_corpus(const std::string& path, const text::TokenizerOptions& options, double heldout);
 
 struct EncodedText {
     std::vector<int32_t> tokens;

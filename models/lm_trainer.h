@@ -35,6 +35,10 @@ namespace fusedrnn {
 // compares these rather than the path it was given (info["text"]), when the checkpoint has them.
 inline constexpr const char* kTextBytesKey = "text_bytes";
 inline constexpr const char* kTextHashKey = "text_fnv1a64";
+// Key of LmTrainOptions::info that lm-train sets to "training part": the vocabulary came from the training part only
+// (load_lm_corpus). Runs written before have no such key: their vocabulary came from the whole text, held-out part
+// included, and a resumed one keeps it.
+inline constexpr const char* kVocabularyKey = "vocabulary";
 
 struct LmTrainOptions {
     int epochs = 20;
@@ -68,8 +72,9 @@ struct LmEpochRecord {
     double train_loss = 0, train_accuracy = 0;  // running means over the epoch's steps
     bool has_heldout = false;
     double heldout_loss = 0, heldout_accuracy = 0;
-    // Share of the held-out tokens that are <unk> (cut by --min-count / --max-vocab). A model predicts <unk>
-    // easily, so the held-out perplexity flatters a model in proportion: this says by how much to distrust it.
+    // Share of the held-out tokens that are <unk>: outside the vocabulary, because they never occur in the training
+    // part (load_lm_corpus) or were cut by --min-count / --max-vocab. A model that learned to predict <unk> does so
+    // easily, so the held-out perplexity can flatter it in proportion: this says by how much to distrust it.
     double heldout_oov = 0;
     double grad_norm = 0;                       // mean over the epoch (before clipping)
     double lr = 0;                              // learning rate used in this epoch
@@ -81,7 +86,8 @@ struct LmEpochRecord {
 
 class LmTrainer {
 public:
-    // `tokens` is the whole corpus as ids of lm.tokenizer. Throws Error when the training or held-out
+    // `tokens` is the whole corpus as ids of lm.tokenizer, whose vocabulary should come from the training part only
+    // (load_lm_corpus with the same held-out fraction), or held-out words count as known. Throws Error when the training or held-out
     // part is too short for the mode's windows or streams (the message names the numbers).
     LmTrainer(LanguageModel& lm, Optimizer& optimizer, const std::vector<int32_t>& tokens, LmTrainOptions options);
 

@@ -15,7 +15,7 @@ namespace {
 TEST(LmAesop, ThreeWordsInLstmLearnsTheFable) {
     FUSEDRNN_REQUIRE_DATA("aesop");
     text::TokenizerOptions to;  // word-level, as in the course
-    LmCorpus corpus = load_lm_corpus(testing::data_dir() + "/aesop/belling_the_cat.txt", to);
+    LmCorpus corpus = load_lm_corpus(testing::data_dir() + "/aesop/belling_the_cat.txt", to, /*heldout=*/0);
     LmSettings s;  // window mode, context 3
     LanguageModel lm = make_language_model(make_backend("cpu"), {CellType::Lstm, 32, 128, 1, false}, corpus.tokenizer,
                                            s, 1);

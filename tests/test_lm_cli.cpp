@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "models/checkpoint.h"
+#include "models/lm_trainer.h"
 #include "tests/cli_support.h"
 
 namespace fusedrnn {
@@ -215,12 +216,124 @@ TEST(LmCli, HeldOutUnknownShareIsReportedBesideThePerplexity) {
     ASSERT_EQ(history.size(), 2u);
     EXPECT_DOUBLE_EQ(history.at(1).at("heldout_oov").get<double>(), 0.5);
 
-    // A character model whose vocabulary holds every character of its text: the share is 0 by construction and
-    // not printed.
+    // A character model: the vocabulary comes from the training part, and the held-out part of tiny.txt ends with
+    // its only line break, so that character is <unk> there and the share is printed.
     const CliResult c = run_cli(with_heldout(lm_train(tiny_text(dir), dir + "/chars", {"--tokenizer", "char"}), "0.3"));
     ASSERT_EQ(c.status, 0) << c.output;
-    EXPECT_TRUE(has(c, "ppl ")) << c.output;
-    EXPECT_FALSE(has(c, "oov")) << c.output;
+    EXPECT_TRUE(has(c, "vocabulary 16 (with <unk>) from the training part\n")) << c.output;
+    EXPECT_TRUE(has(c, "held-out  1 of the 21 held-out tokens (4.8%) are <unk>, outside the training part's vocabulary "
+                       "(1 never occurs in the training part)")) << c.output;
+    EXPECT_TRUE(has(c, " oov 4.8% | grad-norm")) << c.output;
+    const Checkpoint chars = read_checkpoint(dir + "/chars/last.safetensors");
+    const auto tokens = chars.extra.at("tokenizer").at("tokens").get<std::vector<std::string>>();
+    EXPECT_EQ(std::count(tokens.begin(), tokens.end(), "\n"), 0) << chars.extra.at("tokenizer").dump();
+    // One whose held-out characters all occur in the training part: the share is 0 and not printed.
+    std::ofstream(dir + "/abc.txt") << "abc abc abc abc abc abc abc abc abc abc";
+    const CliResult a = run_cli(with_heldout(lm_train(dir + "/abc.txt", dir + "/abc", {"--tokenizer", "char"}), "0.3"));
+    ASSERT_EQ(a.status, 0) << a.output;
+    EXPECT_TRUE(has(a, "ppl ")) << a.output;
+    EXPECT_FALSE(has(a, "oov")) << a.output;
+}
+
+// 20 words; with --heldout 0.2 the last 4 ("c zebra d a") are held out: "zebra" occurs only there, "c" and "d" once in
+// the training part and once in the held-out part.
+std::string split_text(const std::string& dir) {
+    const std::string path = dir + "/split.txt";
+    std::ofstream(path) << "a b a b a b a b a b a b a b c d c zebra d a\n";
+    return path;
+}
+
+std::vector<std::string> vocabulary_of(const std::string& checkpoint) {
+    return read_checkpoint(checkpoint).extra.at("tokenizer").at("tokens").get<std::vector<std::string>>();
+}
+
+// The vocabulary and its counts come from the training part only: a word seen only in the held-out part is <unk>
+// there (so the held-out <unk> share is > 0 with --min-count 1), not in the vocabulary, and unknown to generate;
+// --min-count counts the training part's occurrences; with --heldout 0 the vocabulary is the whole text's, as before.
+TEST(LmCli, TheVocabularyComesFromTheTrainingPartOnly) {
+    const std::string dir = testing::temp_dir(), text = split_text(dir);
+    const CliResult r = run_cli(with_heldout(lm_train(text, dir + "/run"), "0.2"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(has(r, " 20 word tokens, vocabulary 5 (with <unk>) from the training part\n")) << r.output;
+    EXPECT_TRUE(has(r, "16 training / 4 held-out tokens")) << r.output;
+    EXPECT_TRUE(has(r, "held-out  1 of the 4 held-out tokens (25.0%) are <unk>, outside the training part's vocabulary "
+                       "(1 never occurs in the training part): the held-out perplexity counts predicting <unk> for "
+                       "them as a hit\n")) << r.output;
+    EXPECT_TRUE(has(r, " oov 25.0% | grad-norm")) << r.output;
+    EXPECT_TRUE(has(r, ", 25.0% of the held-out tokens <unk>")) << r.output;
+    EXPECT_TRUE(contains(testing::read_file_bytes(dir + "/run/log.csv"), ",0.250000,"));
+    EXPECT_EQ(vocabulary_of(dir + "/run/last.safetensors"), (std::vector<std::string>{"<unk>", "a", "b", "c", "d"}));
+    const CliResult g = run_cli({"generate", "--checkpoint", dir + "/run/last.safetensors", "--prompt", "c zebra d",
+                                 "--backend", "cpu"});
+    EXPECT_EQ(g.status, 2) << g.output;
+    EXPECT_TRUE(has(g, "unknown word in the prompt: 'zebra'")) << g.output;
+
+    const CliResult m = run_cli(with_heldout(lm_train(text, dir + "/min2", {"--min-count", "2"}), "0.2"));
+    ASSERT_EQ(m.status, 0) << m.output;
+    EXPECT_TRUE(has(m, "vocabulary 3 (with <unk>) from the training part\n")) << m.output;
+    EXPECT_TRUE(has(m, "held-out  3 of the 4 held-out tokens (75.0%) are <unk>, outside the training part's vocabulary "
+                       "(1 never occurs in the training part, 2 cut by --min-count 2)")) << m.output;
+    EXPECT_EQ(vocabulary_of(dir + "/min2/last.safetensors"), (std::vector<std::string>{"<unk>", "a", "b"}));
+    const CliResult none = run_cli(lm_train(text, dir + "/none", {"--min-count", "1000"}));
+    EXPECT_EQ(none.status, 2) << none.output;
+    const CliResult none_h = run_cli(with_heldout(lm_train(text, dir + "/none_h", {"--min-count", "1000"}), "0.2"));
+    EXPECT_EQ(none_h.status, 2) << none_h.output;
+    EXPECT_TRUE(has(none_h, "--min-count 1000: no word of the training part of " + text + " (its first 16 words) "
+                            "occurs that often")) << none_h.output;
+
+    const CliResult z = run_cli(lm_train(text, dir + "/all"));  // --heldout 0: the whole text, as before
+    ASSERT_EQ(z.status, 0) << z.output;
+    EXPECT_TRUE(has(z, " 20 word tokens, vocabulary 6 (with <unk>)\n")) << z.output;
+    EXPECT_EQ(vocabulary_of(dir + "/all/last.safetensors"),
+              (std::vector<std::string>{"<unk>", "a", "b", "c", "d", "zebra"}));
+}
+
+// A run written before the vocabulary came from the training part (its vocabulary from the whole text, held-out
+// words included, and no "vocabulary" entry in its settings) resumes with its own vocabulary and says where that
+// came from; a new run into its folder takes the vocabulary from the training part.
+TEST(LmCli, ARunWhoseVocabularyCameFromTheWholeTextResumesWithIt) {
+    const std::string dir = testing::temp_dir(), text = split_text(dir);
+    ASSERT_EQ(run_cli(with_heldout(lm_train(text, dir + "/new", {}, 1), "0.2")).status, 0);
+    // The old run: the model, settings and optimizer lm-train uses with these flags, over the whole text's vocabulary.
+    nlohmann::json info = read_checkpoint(dir + "/new/last.safetensors").extra.at("training").at("info");
+    ASSERT_EQ(info.value("vocabulary", ""), "training part") << info.dump();
+    info.erase("vocabulary");
+    const std::string words = testing::read_file_bytes(text);
+    LanguageModel lm = make_language_model(make_backend("cpu"), {CellType::Lstm, 4, 8, 1, false},
+                                           text::Tokenizer::build(words, text::TokenizerOptions{}), LmSettings{}, 0);
+    OptimizerConfig oc;
+    oc.lr = 0.01f;
+    auto opt = make_optimizer(lm.model->params(), oc);
+    LmTrainOptions o;
+    o.epochs = 1;
+    o.heldout = 0.2;
+    o.out_dir = dir + "/old";
+    o.info = info;
+    LmTrainer(lm, *opt, lm.tokenizer.encode(words), o).fit();
+    const std::vector<std::string> whole{"<unk>", "a", "b", "c", "d", "zebra"};
+    ASSERT_EQ(vocabulary_of(dir + "/old/last.safetensors"), whole);
+
+    const CliResult r = run_cli(with_heldout(lm_train(text, dir + "/old", {"--resume"}, 2), "0.2"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(has(r, "resumed from " + dir + "/old/last.safetensors after epoch 1")) << r.output;
+    EXPECT_TRUE(has(r, " 20 word tokens, vocabulary 6 (with <unk>) from the whole text, held-out part included")) << r.output;
+    EXPECT_FALSE(has(r, "(with <unk>) from the training part")) << r.output;
+    EXPECT_TRUE(has(r, "held-out  0 of the 4 held-out tokens (0.0%) are <unk>, outside the vocabulary\n")) << r.output;
+    EXPECT_TRUE(has(r, "epoch 2/2")) << r.output;
+    EXPECT_EQ(vocabulary_of(dir + "/old/last.safetensors"), whole);
+    EXPECT_FALSE(read_checkpoint(dir + "/old/last.safetensors").extra.at("training").at("info").contains("vocabulary"));
+    // ... and again (the checkpoint it wrote is still of the old kind), also with other tokenizer flags refused.
+    const CliResult again = run_cli(with_heldout(lm_train(text, dir + "/old", {"--resume"}, 3), "0.2"));
+    ASSERT_EQ(again.status, 0) << again.output;
+    EXPECT_TRUE(has(again, "epoch 3/3")) << again.output;
+    const CliResult other = run_cli(with_heldout(lm_train(text, dir + "/old", {"--resume", "--min-count", "2"}, 4),
+                                                 "0.2"));
+    EXPECT_EQ(other.status, 2) << other.output;
+    // A new run into the folder: the training part's vocabulary.
+    const CliResult fresh = run_cli(with_heldout(lm_train(text, dir + "/old", {}, 1), "0.2"));
+    ASSERT_EQ(fresh.status, 0) << fresh.output;
+    EXPECT_TRUE(has(fresh, "vocabulary 5 (with <unk>) from the training part\n")) << fresh.output;
+    EXPECT_EQ(vocabulary_of(dir + "/old/last.safetensors").size(), 5u);
 }
 
 TEST(LmCli, PerplexityPrintsTheUnknownShareBesideThePerplexity) {

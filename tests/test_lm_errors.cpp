@@ -83,11 +83,11 @@ TEST(LmCorpusErrors, EmptyBinaryAndMissingFilesAreNamed) {
         for (int i = 0; i < 50; ++i) bin.write(bytes, sizeof(bytes));
     }
     text::TokenizerOptions to;
-    EXPECT_MESSAGE(load_lm_corpus(dir + "/empty.txt", to), "empty.txt");
-    EXPECT_MESSAGE(load_lm_corpus(dir + "/empty.txt", to), "empty");
-    EXPECT_MESSAGE(load_lm_corpus(dir + "/blank.txt", to), "blank.txt");
-    EXPECT_MESSAGE(load_lm_corpus(dir + "/model.bin", to), "binary");
-    EXPECT_MESSAGE(load_lm_corpus(dir + "/nope.txt", to), "nope.txt");
+    EXPECT_MESSAGE(load_lm_corpus(dir + "/empty.txt", to, 0.1), "empty.txt");
+    EXPECT_MESSAGE(load_lm_corpus(dir + "/empty.txt", to, 0.1), "empty");
+    EXPECT_MESSAGE(load_lm_corpus(dir + "/blank.txt", to, 0.1), "blank.txt");
+    EXPECT_MESSAGE(load_lm_corpus(dir + "/model.bin", to, 0.1), "binary");
+    EXPECT_MESSAGE(load_lm_corpus(dir + "/nope.txt", to, 0.1), "nope.txt");
     LanguageModel lm = model(text::TokenizerKind::Word, LmMode::Window, "a b c d");
     EXPECT_MESSAGE(encode_text_file(dir + "/model.bin", lm.tokenizer), "model.bin");
 }

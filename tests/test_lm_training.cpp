@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/text/sampling.h"
+#include "models/lm_corpus.h"
 #include "models/lm_generate.h"
 #include "models/lm_trainer.h"
 #include "tests/test_support.h"
@@ -276,6 +278,107 @@ TEST(LmTrainer, CountsTheUnknownTokensOfTheHeldOutPart) {
         j.erase("heldout_oov");
         EXPECT_EQ(LmEpochRecord::from_json(j).heldout_oov, 0.0);
     }
+}
+
+// 20 words; with --heldout 0.2 the last 4 ("c zebra d a") are held out. "zebra" occurs only there; "c" and "d" occur
+// once in the training part and once in the held-out part.
+const char* kSplitText = "a b a b a b a b a b a b a b c d c zebra d a\n";
+
+std::string write_text(const std::string& text) {
+    const std::string path = testing::temp_dir() + "/t.txt";
+    std::ofstream(path) << text;
+    return path;
+}
+
+// load_lm_corpus's tokens are the whole-text tokens, position by position, apart from <unk>: the same count (so the
+// same split point) and, where not <unk>, the same token.
+void expect_same_tokens_apart_from_unk(const LmCorpus& c, const std::string& text, const text::TokenizerOptions& to) {
+    const text::Tokenizer whole = text::Tokenizer::build(text, to);
+    const std::vector<int32_t> ids = whole.encode(text);
+    ASSERT_EQ(c.tokens.size(), ids.size());
+    for (size_t i = 0; i < ids.size(); ++i) {
+        if (c.tokens[i] != text::Tokenizer::unk_id()) {
+            EXPECT_EQ(c.tokenizer.vocab().token(c.tokens[i]), whole.vocab().token(ids[i])) << "token " << i;
+        }
+    }
+}
+
+// PTB-style: the vocabulary and its counts come from the training part only; a word seen only in the held-out part
+// is <unk> there and not in the vocabulary, and the held-out part the trainer scores is the one the vocabulary left
+// out.
+TEST(LmCorpus, TheVocabularyComesFromTheTrainingPartOnly) {
+    const std::string path = write_text(kSplitText);
+    text::TokenizerOptions to;
+    const LmCorpus c = load_lm_corpus(path, to, 0.2);
+    EXPECT_FALSE(c.tokenizer.vocab().contains("zebra"));
+    EXPECT_EQ(c.tokenizer.vocab().tokens(), (std::vector<std::string>{"<unk>", "a", "b", "c", "d"}));
+    EXPECT_EQ(c.vocab_tokens, 16u);
+    EXPECT_EQ(c.heldout_unseen, 1u);
+    const std::vector<int32_t> heldout(c.tokens.end() - 4, c.tokens.end());
+    EXPECT_EQ(c.tokenizer.decode(heldout), "c <unk> d a");
+    expect_same_tokens_apart_from_unk(c, kSplitText, to);
+
+    LmSettings s;  // window mode, 3 words in: the 4 held-out words give one window
+    LanguageModel lm = make_language_model(make_backend("cpu"), {CellType::Lstm, 4, 8, 1, false}, c.tokenizer, s, 1);
+    auto opt = make_optimizer(lm.model->params(), OptimizerConfig{});
+    LmTrainOptions o;
+    o.epochs = 1;
+    o.heldout = 0.2;
+    LmTrainer trainer(lm, *opt, c.tokens, o);
+    EXPECT_EQ(trainer.train_tokens(), c.vocab_tokens);
+    EXPECT_EQ(trainer.heldout_tokens(), 4u);
+    EXPECT_EQ(trainer.heldout_unknown(), 1u);  // "zebra": the share is > 0 with --min-count 1
+    EXPECT_DOUBLE_EQ(trainer.heldout_oov(), 0.25);
+}
+
+// --min-count counts the training part's occurrences: "c" and "d", once there and once held out, are cut at 2.
+TEST(LmCorpus, MinCountCountsTheTrainingPartOnly) {
+    const std::string path = write_text(kSplitText);
+    text::TokenizerOptions to;
+    to.min_count = 2;
+    const LmCorpus c = load_lm_corpus(path, to, 0.2);
+    EXPECT_EQ(c.tokenizer.vocab().tokens(), (std::vector<std::string>{"<unk>", "a", "b"}));
+    EXPECT_EQ(c.heldout_unseen, 1u);  // zebra; c and d are seen in the training part, but cut
+    const std::vector<int32_t> heldout(c.tokens.end() - 4, c.tokens.end());
+    EXPECT_EQ(c.tokenizer.decode(heldout), "<unk> <unk> <unk> a");
+    expect_same_tokens_apart_from_unk(c, kSplitText, to);
+}
+
+// Characters likewise: one seen only in the held-out part is <unk> (U+FFFD when decoded) and not in the vocabulary.
+TEST(LmCorpus, ACharacterSeenOnlyInTheHeldOutPartIsUnknown) {
+    const std::string text = "abababababababab" "azbb";  // 20 characters, the last 4 held out
+    const std::string path = write_text(text);
+    text::TokenizerOptions to;
+    to.kind = text::TokenizerKind::Char;
+    const LmCorpus c = load_lm_corpus(path, to, 0.2);
+    EXPECT_EQ(c.tokenizer.vocab().tokens(), (std::vector<std::string>{"<unk>", "a", "b"}));
+    EXPECT_EQ(c.heldout_unseen, 1u);
+    const std::vector<int32_t> heldout(c.tokens.end() - 4, c.tokens.end());
+    EXPECT_EQ(c.tokenizer.decode(heldout), "a\xEF\xBF\xBD" "bb");
+    expect_same_tokens_apart_from_unk(c, text, to);
+}
+
+// Nothing held out: the vocabulary of the whole text, exactly as Tokenizer::build gives it (the held-out fraction
+// only moves the vocabulary's source when there is a held-out part: 0.2 on the same text leaves "zebra" out).
+TEST(LmCorpus, WithNothingHeldOutTheVocabularyIsTheWholeTexts) {
+    const std::string path = write_text(kSplitText);
+    text::TokenizerOptions to;
+    to.min_count = 2;
+    const LmCorpus c = load_lm_corpus(path, to, 0);
+    const text::Tokenizer whole = text::Tokenizer::build(kSplitText, to);
+    EXPECT_EQ(c.tokenizer.to_json(), whole.to_json());
+    EXPECT_EQ(c.tokens, whole.encode(kSplitText));
+    EXPECT_EQ(c.vocab_tokens, c.tokens.size());
+    EXPECT_EQ(c.heldout_unseen, 0u);
+    EXPECT_TRUE(c.tokenizer.vocab().contains("c"));
+    EXPECT_FALSE(load_lm_corpus(path, to, 0.2).tokenizer.vocab().contains("c"));
+}
+
+// A held-out fraction that leaves no training token is named as such, not as an empty text.
+TEST(LmCorpus, AnEmptyTrainingPartIsNamed) {
+    const std::string path = write_text("word\n");
+    const std::string m = testing::error_of([&] { load_lm_corpus(path, text::TokenizerOptions{}, 0.5); });
+    EXPECT_NE(m.find("the training part is empty"), std::string::npos) << m;
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/backend.h"
 #include "core/text/sampling.h"
@@ -78,11 +79,52 @@ void live_line(const LmProgress& p) {
     std::fflush(stderr);
 }
 
-// Whether the held-out <unk> share is printed: always for words (a --min-count or --max-vocab cut leaves many);
-// for characters only when the vocabulary was cut, since otherwise every character of the text is in it and the
-// share is 0 by construction. (log.csv and the checkpoint's history record it either way.)
-bool show_oov(const text::TokenizerOptions& t) {
-    return t.kind == text::TokenizerKind::Word || t.min_count > 1 || t.max_size > 0;
+// Whether the held-out <unk> share is printed: always for words (words unseen in the training part, and any
+// --min-count or --max-vocab cut, leave some); for characters when the held-out part has any (a character unseen in
+// the training part) or the vocabulary was cut, since otherwise it is 0. (log.csv and the checkpoint's history record
+// it either way.)
+bool show_oov(const text::TokenizerOptions& t, size_t heldout_unknown) {
+    return t.kind == text::TokenizerKind::Word || t.min_count > 1 || t.max_size > 0 || heldout_unknown > 0;
+}
+
+// The flags that cut the vocabulary, as given: "--min-count 3", "--min-count 3 and --max-vocab 5000".
+std::string cut_flags(const text::TokenizerOptions& t) {
+    std::vector<std::string> flags;
+    if (t.min_count > 1) flags.push_back(fmt::format("--min-count {}", t.min_count));
+    if (t.max_size > 0) flags.push_back(fmt::format("--max-vocab {}", t.max_size));
+    return flags.empty() ? std::string("--min-count / --max-vocab") : fmt::format("{}", fmt::join(flags, " and "));
+}
+
+// What --resume continues with when last.safetensors was written before the vocabulary came from the training part
+// (its settings have no "vocabulary" entry): its model was trained on a vocabulary of the whole text, held-out part
+// included, and goes on with it. `tokenizer` is that vocabulary when the tokenizer flags are the run's; with others
+// the resume is refused as any change of vocabulary is (the trainer's checks).
+struct EarlierVocabulary {
+    bool whole_text = false;
+    std::optional<text::Tokenizer> tokenizer;
+};
+
+EarlierVocabulary earlier_vocabulary(const TrainFlags& f, const text::TokenizerOptions& topt) {
+    EarlierVocabulary r;
+    if (!f.resume) return r;
+    try {
+        const Checkpoint c = read_checkpoint((std::filesystem::path(f.out) / "last.safetensors").string());
+        const nlohmann::json& x = c.extra;
+        if (!x.is_object() || !x.contains("training") || !x.at("training").is_object() ||
+            !x.at("training").contains("info") || !x.at("training").at("info").is_object() ||
+            x.at("training").at("info").contains(kVocabularyKey))
+            return r;
+        r.whole_text = true;
+        if (!x.contains("tokenizer")) return r;
+        text::Tokenizer tok = text::Tokenizer::from_json(x.at("tokenizer").dump());
+        const text::TokenizerOptions& o = tok.options();
+        if (o.kind == topt.kind && o.lowercase == topt.lowercase && o.min_count == topt.min_count &&
+            o.max_size == topt.max_size)
+            r.tokenizer = std::move(tok);
+    } catch (const Error&) {  // missing or unreadable: the trainer's --resume checks say so
+    } catch (const nlohmann::json::exception&) {
+    }
+    return r;
 }
 
 std::string percent(double share) { return fmt::format("{:.1f}%", 100 * share); }
@@ -199,9 +241,22 @@ void run(const TrainFlags& f) {
     topt.lowercase = f.lowercase;
     topt.min_count = f.min_count;
     topt.max_size = f.max_vocab;
-    LmCorpus corpus = load_lm_corpus(f.text, topt);
+    LmCorpus corpus = load_lm_corpus(f.text, topt, f.heldout);
+    const EarlierVocabulary earlier = earlier_vocabulary(f, topt);
+    if (earlier.tokenizer) {  // its tokens: the whole text's, held-out part included
+        corpus.tokens = encode_text_file(f.text, *earlier.tokenizer).tokens;
+        corpus.tokenizer = *earlier.tokenizer;
+        corpus.vocab_tokens = corpus.tokens.size();
+        corpus.heldout_unseen = 0;
+    }
+    // With nothing held out (or a held-out part that rounds to no token) the training part is the whole text.
+    const bool from_training_part = corpus.vocab_tokens < corpus.tokens.size();
+    const char* unit = f.tokenizer == "char" ? "character" : "word";
     FR_CHECK(corpus.tokenizer.size() >= 2, "--min-count {}: no {} of {} occurs that often, so the vocabulary would be "
-             "<unk> alone; lower --min-count", f.min_count, f.tokenizer == "char" ? "character" : "word", f.text);
+             "<unk> alone; lower --min-count", f.min_count, unit,
+             from_training_part ? fmt::format("the training part of {} (its first {} {}s)", f.text,
+                                              corpus.vocab_tokens, unit)
+                                : f.text);
 
     LmSettings settings;
     settings.mode = parse_lm_mode(f.mode);
@@ -238,11 +293,19 @@ void run(const TrainFlags& f) {
               {"clip", f.clip}, {"heldout", f.heldout}, {"lr_decay", f.lr_decay}, {"max_chunks", f.max_chunks}};
     // Only when there is one, so a run without weight decay resumes from checkpoints written before the flag existed.
     if (oc.weight_decay > 0) o.info["weight_decay"] = oc.weight_decay;
+    // A run resumed from before the vocabulary came from the training part goes on as it was recorded.
+    if (!earlier.whole_text) o.info[kVocabularyKey] = "training part";
     LmTrainer trainer(lm, *opt, corpus.tokens, o);
 
     const bool window = settings.mode == LmMode::Window;
-    fmt::print("text      {}: {} bytes, {} {} tokens, vocabulary {} (with <unk>)\n", f.text, corpus.bytes,
-               corpus.tokens.size(), f.tokenizer, corpus.tokenizer.size());
+    const std::string vocab_source =
+        earlier.tokenizer && f.heldout > 0
+            ? fmt::format(" from the whole text, held-out part included, as {}/last.safetensors was trained (before the "
+                          "vocabulary came from the training part only; a new run takes it from there)", f.out)
+        : from_training_part ? std::string(" from the training part")
+                             : std::string();
+    fmt::print("text      {}: {} bytes, {} {} tokens, vocabulary {} (with <unk>){}\n", f.text, corpus.bytes,
+               corpus.tokens.size(), f.tokenizer, corpus.tokenizer.size(), vocab_source);
     fmt::print("model     {} embedding {}{}, {} parameters, backend {}{}\n", spec.describe(), f.embedding,
                f.dropout > 0 ? fmt::format(", {}dropout {:g}", f.dropout_locked ? "locked " : "", f.dropout) : std::string(), lm.model->params().size(),
                backend->name(), backend->details().empty() ? "" : " (" + backend->details() + ")");
@@ -254,12 +317,17 @@ void run(const TrainFlags& f) {
         fmt::print("mode      stream: {} × chunks of {} steps; {} training / {} held-out tokens; {} per epoch\n",
                    plural(size_t(settings.streams), "stream", "streams"), settings.bptt, trainer.train_tokens(),
                    trainer.heldout_tokens(), plural(size_t(trainer.steps_per_epoch()), "chunk", "chunks"));
-    const bool oov = show_oov(topt);
-    if (trainer.heldout_tokens() > 0 && oov)
-        fmt::print("held-out  {} of the {} held-out tokens ({}) are <unk>, outside the vocabulary{}\n",
-                   trainer.heldout_unknown(), trainer.heldout_tokens(), percent(trainer.heldout_oov()),
-                   trainer.heldout_unknown() > 0 ? " (--min-count, --max-vocab): the held-out perplexity counts "
-                                                   "predicting <unk> for them as a hit" : "");
+    const bool oov = show_oov(topt, trainer.heldout_unknown());
+    if (trainer.heldout_tokens() > 0 && oov) {
+        const size_t unknown = trainer.heldout_unknown(), unseen = std::min(corpus.heldout_unseen, unknown);
+        std::vector<std::string> why;
+        if (unseen > 0) why.push_back(fmt::format("{} never occur{} in the training part", unseen, unseen == 1 ? "s" : ""));
+        if (unknown > unseen) why.push_back(fmt::format("{} cut by {}", unknown - unseen, cut_flags(topt)));
+        fmt::print("held-out  {} of the {} held-out tokens ({}) are <unk>, outside the {}vocabulary{}{}\n", unknown,
+                   trainer.heldout_tokens(), percent(trainer.heldout_oov()), from_training_part ? "training part's " : "",
+                   why.empty() ? std::string() : fmt::format(" ({})", fmt::join(why, ", ")),
+                   unknown > 0 ? ": the held-out perplexity counts predicting <unk> for them as a hit" : "");
+    }
     fmt::print("optimizer {}{} lr {:g}{}, clip {:g}; checkpoints in {}\n", f.optimizer,
                oc.weight_decay > 0 ? fmt::format(" ({} weight decay {:g})", f.optimizer == "adamw" ? "decoupled" : "L2",
                                                  oc.weight_decay)
@@ -355,8 +423,10 @@ void register_lm_train(CLI::App& app) {
     cmd->add_option("--tokenizer", f->tokenizer, "word (words and punctuation) or char (Unicode code points)")
         ->capture_default_str();
     cmd->add_flag("--lowercase", f->lowercase, "Lower-case the text before building the vocabulary");
-    cmd->add_option("--min-count", f->min_count, "Tokens seen fewer times become <unk>")->capture_default_str();
-    cmd->add_option("--max-vocab", f->max_vocab, "Largest vocabulary incl. <unk> (0 = no cap)")->capture_default_str();
+    cmd->add_option("--min-count", f->min_count, "Tokens seen fewer times in the training part become <unk>")
+        ->capture_default_str();
+    cmd->add_option("--max-vocab", f->max_vocab, "Largest vocabulary incl. <unk> (0 = no cap): the training part's "
+                    "most frequent tokens")->capture_default_str();
     cmd->add_option("--mode", f->mode, "window (context tokens → next) or stream (truncated BPTT)")
         ->capture_default_str();
     cmd->add_option("--context", f->context, "window mode: tokens in per prediction")->capture_default_str();
@@ -385,8 +455,8 @@ void register_lm_train(CLI::App& app) {
                     "Weight decay: L2 (added to the gradient) for adam, sgd and rmsprop; decoupled for adamw "
                     "(default 0, adamw 0.01)")->check(kNonNegative);
     cmd->add_option("--clip", f->clip, "Gradient-norm clip (0 = off)")->capture_default_str();
-    cmd->add_option("--heldout", f->heldout, "Fraction of the text (its end) held out for evaluation")
-        ->capture_default_str();
+    cmd->add_option("--heldout", f->heldout, "Fraction of the text (its end) held out for evaluation; the vocabulary "
+                    "comes from the rest, so held-out tokens unseen there are <unk>")->capture_default_str();
     cmd->add_option("--seed", f->seed, "Seed for initial weights, window order and samples")->capture_default_str();
     cmd->add_option("--sample", f->sample, "Tokens to sample after each epoch (0 = none)")->capture_default_str()
         ->check(kNonNegative);

@@ -18,14 +18,16 @@ TokenizerKind parse_tokenizer_kind(std::string_view s) {
 }
 
 Tokenizer Tokenizer::build(std::string_view corpus, const TokenizerOptions& options, std::string_view source) {
-    Tokenizer probe(options, Vocabulary());
+    const std::vector<std::string> tokens = Tokenizer(options, Vocabulary()).split(corpus, source);
+    return build_from_tokens(tokens.data(), tokens.size(), options, source);
+}
+
+Tokenizer Tokenizer::build_from_tokens(const std::string* tokens, size_t count, const TokenizerOptions& options,
+                                       std::string_view source) {
+    static_cast<void>(Tokenizer(options, Vocabulary()));  // checks the options
     std::unordered_map<std::string, int64_t> counts;
-    int64_t total = 0;
-    for (std::string& tok : probe.split(corpus, source)) {
-        ++counts[std::move(tok)];
-        ++total;
-    }
-    FR_CHECK(total > 0, "{}: no tokens to build a vocabulary from (the text is empty or only white space)",
+    for (size_t i = 0; i < count; ++i) ++counts[tokens[i]];
+    FR_CHECK(count > 0, "{}: no tokens to build a vocabulary from (the text is empty or only white space)",
              source);
     const VocabOrder order = options.kind == TokenizerKind::Char ? VocabOrder::ByCodePoint : VocabOrder::ByFrequency;
     return Tokenizer(options, Vocabulary::build(counts, order, options.min_count, options.max_size));
@@ -70,7 +72,10 @@ std::vector<std::string> Tokenizer::split(std::string_view text, std::string_vie
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, std::string_view source) const {
-    const std::vector<std::string> toks = split(text, source);
+    return encode_tokens(split(text, source));
+}
+
+std::vector<int32_t> Tokenizer::encode_tokens(const std::vector<std::string>& toks) const {
     std::vector<int32_t> ids;
     ids.reserve(toks.size());
     for (const auto& t : toks) ids.push_back(vocab_.id_or_unk(t));

@@ -38,12 +38,18 @@ public:
     // and for a corpus with no tokens at all.
     static Tokenizer build(std::string_view corpus, const TokenizerOptions& options,
                            std::string_view source = "corpus");
+    // The same from tokens already split by split() (so lower-cased when the options say so): the vocabulary of
+    // tokens[0, count), e.g. of a text's training part (models/lm_corpus.h). Throws when count is 0.
+    static Tokenizer build_from_tokens(const std::string* tokens, size_t count, const TokenizerOptions& options,
+                                       std::string_view source = "corpus");
     // From a given vocabulary (e.g. one read back from a checkpoint); checks that its tokens suit `kind`.
     Tokenizer(const TokenizerOptions& options, Vocabulary vocab);
 
     // Tokens as looked up (after lower-casing), before mapping to ids.
     std::vector<std::string> split(std::string_view text, std::string_view source = "text") const;
     std::vector<int32_t> encode(std::string_view text, std::string_view source = "text") const;
+    // Ids of tokens already split by split(): encode(text) == encode_tokens(split(text)).
+    std::vector<int32_t> encode_tokens(const std::vector<std::string>& tokens) const;
     // Ids back to text. <unk> decodes as U+FFFD for characters and "<unk>" for words.
     std::string decode(const int32_t* ids, size_t count) const;
     std::string decode(const std::vector<int32_t>& ids) const { return decode(ids.data(), ids.size()); }

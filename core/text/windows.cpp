@@ -7,11 +7,14 @@
 
 namespace fusedrnn::text {
 
-HeldoutSplit split_heldout(const std::vector<int32_t>& tokens, double heldout_fraction) {
+size_t heldout_size(size_t tokens, double heldout_fraction) {
     FR_CHECK(std::isfinite(heldout_fraction) && heldout_fraction >= 0.0 && heldout_fraction < 1.0,
              "held-out fraction must be in [0, 1), got {}", heldout_fraction);
-    const size_t n = tokens.size();
-    const size_t h = size_t(std::llround(double(n) * heldout_fraction));
+    return size_t(std::llround(double(tokens) * heldout_fraction));
+}
+
+HeldoutSplit split_heldout(const std::vector<int32_t>& tokens, double heldout_fraction) {
+    const size_t h = heldout_size(tokens.size(), heldout_fraction);
     HeldoutSplit s;
     s.train.assign(tokens.begin(), tokens.end() - std::ptrdiff_t(h));
     s.heldout.assign(tokens.end() - std::ptrdiff_t(h), tokens.end());

@@ -13,9 +13,14 @@
 
 namespace fusedrnn::text {
 
+// h = round(n * fraction): how many of n tokens the held-out part takes (the last ones). fraction in [0, 1); throws
+// for anything else. The one definition of the split point: split_heldout cuts there, and a language model's
+// vocabulary is counted on the tokens before it (models/lm_corpus.h).
+size_t heldout_size(size_t tokens, double heldout_fraction);
+
 struct HeldoutSplit {
     std::vector<int32_t> train;    // tokens[0, n - h)
-    std::vector<int32_t> heldout;  // tokens[n - h, n), h = round(n * fraction)
+    std::vector<int32_t> heldout;  // tokens[n - h, n), h = heldout_size(n, fraction)
 };
 // fraction in [0, 1). 0 gives an empty held-out part.
 HeldoutSplit split_heldout(const std::vector<int32_t>& tokens, double heldout_fraction);
