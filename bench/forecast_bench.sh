@@ -61,9 +61,9 @@ for cell in "${CELLS[@]}"; do
       --cell "$cell" --hidden "$HIDDEN" --batch 1024 --lr 1e-4 --epochs 1 --max-batches "$BATCHES" \
       --eval-windows 100000 --backend "$backend" --data-parallel "$ranks" --out "$run" >"$run.log" 2>&1 ||
       { echo "fusedrnn train --backend $backend ($recurrence) --data-parallel $ranks --cell $cell failed:" >&2; tail -5 "$run.log" >&2; exit 1; }
-    wps=$(python3 -c "import csv,sys; r=list(csv.DictReader(open(sys.argv[1]))); print(r[-1]['windows_per_s'])" "$run/log.csv")
+    wps=$(python3 -c "import csv,sys; r=list(csv.DictReader(open(sys.argv[1]))); print(round(float(r[-1]['windows_per_s'])))" "$run/log.csv")
     # The final report's pass (the model and both persistence baselines, forecasts folded on the host).
-    ewps=$(python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['report_evaluation']; print(e['windows'] / max(e['seconds'], 1e-9))" "$run/metrics.json")
+    ewps=$(python3 -c "import json,sys; e=json.load(open(sys.argv[1]))['report_evaluation']; print(round(e['windows'] / max(e['seconds'], 1e-9)))" "$run/metrics.json")
     echo "fusedrnn $label $cell: $wps windows/s training, $ewps windows/s in the report's evaluation"
     rows+=("{\"framework\": \"fusedrnn\", \"backend\": \"$label\", \"cell\": \"$cell\", \"hidden\": $HIDDEN, \"windows_per_s\": $wps, \"eval_windows_per_s\": $ewps}")
     write_json

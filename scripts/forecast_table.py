@@ -11,6 +11,10 @@ import sys
 
 COURSE = {24: 0.35, 48: 0.44, 72: 0.50}  # WEATHER-5K test MSE (normalized) quoted by the course material
 root = pathlib.Path(sys.argv[1] if len(sys.argv) > 1 else "runs/table")
+if not root.is_dir():
+    sys.exit(f"forecast_table.py: {root} is not a folder (scripts/forecast_table.sh writes runs/table/<cell>-T<h>/)")
+if not any((root / f"{c}-T{h}" / "metrics.json").exists() for c in ("rnn_tanh", "lstm", "gru") for h in (24, 48, 72)):
+    sys.exit(f"forecast_table.py: no <cell>-T<h>/metrics.json under {root}: nothing to tabulate")
 
 
 def same_time(run, test):

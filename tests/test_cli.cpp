@@ -1069,6 +1069,12 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
     const CliResult huge = run_cli({"train", "--lr", "1e39"});  // a float would hold inf
     EXPECT_NE(huge.status, 0);
     EXPECT_NE(huge.output.find("--lr: '1e39' is beyond a float's range"), std::string::npos) << huge.output;
+    for (const std::vector<std::string>& negative : {std::vector<std::string>{"train", "--seed", "-1"},
+                                                     {"lm-train", "--text", "t.txt", "--seed", "-1"}}) {
+        const CliResult seed = run_cli(negative);  // an unsigned seed would wrap to 2^64 - 1
+        EXPECT_NE(seed.status, 0);
+        EXPECT_NE(seed.output.find("--seed: must be 0 or more, got -1"), std::string::npos) << seed.output;
+    }
     const CliResult word = run_cli({"train", "--batch", "many"});
     EXPECT_NE(word.status, 0);
     EXPECT_NE(word.output.find("--batch: 'many' is not a number"), std::string::npos) << word.output;

@@ -131,7 +131,7 @@ void register_data(CLI::App& app) {
     synth->add_option("--start-year", so->config.start_year, "First year")
         ->capture_default_str()
         ->check(CLI::Range(data::kMinSyntheticYear, data::kMaxSyntheticYear));
-    synth->add_option("--seed", so->config.seed, "Generator seed")->capture_default_str();
+    synth->add_option("--seed", so->config.seed, "Generator seed")->capture_default_str()->check(kNonNegative);
     synth->add_option("--gaps", so->config.gap_fraction, "Fraction of missing values")
         ->capture_default_str()
         ->check(CLI::Range(0.0, data::kMaxSyntheticGaps));

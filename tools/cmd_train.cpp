@@ -447,7 +447,9 @@ void register_train(CLI::App& app) {
                     "NCCL), or with --backend cpu N CPU replicas (no faster: a check of the data-parallel path). "
                     "Under mpirun -np P: N ranks in each of the P processes, P x N in all")
         ->capture_default_str()->check(kPositive);
-    cmd->add_option("--seed", c->train.seed, "Seed for initialization and batch order")->capture_default_str();
+    cmd->add_option("--seed", c->train.seed, "Seed for initialization and batch order")
+        ->capture_default_str()
+        ->check(kNonNegative);  // CLI11 would wrap -1 to 2^64 - 1
     cmd->add_option("--out", c->train.out_dir, "Output folder")->capture_default_str();
     cmd->add_flag("--resume", c->train.resume, "Continue from <out>/last.safetensors (also mid-epoch, after Ctrl-C)");
     cmd->add_flag("--overwrite", c->train.overwrite, "Start over even if --out holds an unfinished run");

@@ -200,7 +200,7 @@ void register_generate(CLI::App& app) {
     cmd->add_flag("--greedy", f->greedy, "Always take the most likely token");
     cmd->add_option("--temperature", f->temperature, "< 1 sharper, > 1 more varied")->capture_default_str();
     cmd->add_option("--top-k", f->top_k, "Sample only among the k most likely tokens");
-    cmd->add_option("--seed", f->seed, "Sampling seed (same seed, same text)")->capture_default_str();
+    cmd->add_option("--seed", f->seed, "Sampling seed (same seed, same text)")->capture_default_str()->check(kNonNegative);
     cmd->add_flag("--interactive", f->interactive, "Read prompts line by line from stdin until EOF");
     cmd->add_option("--backend", f->backend, "auto, cpu, cuda, cudnn")->capture_default_str();
     cmd->callback([f, cmd] {

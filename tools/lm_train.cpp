@@ -328,12 +328,13 @@ void run(const TrainFlags& f) {
                    why.empty() ? std::string() : fmt::format(" ({})", fmt::join(why, ", ")),
                    unknown > 0 ? ": the held-out perplexity counts predicting <unk> for them as a hit" : "");
     }
-    fmt::print("optimizer {}{} lr {:g}{}, clip {:g}; checkpoints in {}\n", f.optimizer,
+    fmt::print("optimizer {}{} lr {:g}{}, clip {}; checkpoints in {}\n", f.optimizer,
                oc.weight_decay > 0 ? fmt::format(" ({} weight decay {:g})", f.optimizer == "adamw" ? "decoupled" : "L2",
                                                  oc.weight_decay)
                                    : std::string(),
                f.lr,
-               f.lr_decay != 1 ? fmt::format(" × {:g} per epoch", f.lr_decay) : "", f.clip, f.out);
+               f.lr_decay != 1 ? fmt::format(" × {:g} per epoch", f.lr_decay) : "",
+               f.clip > 0 ? fmt::format("{:g}", f.clip) : std::string("off"), f.out);
     std::fflush(stdout);
 
     const bool tty = ::isatty(fileno(stderr)) != 0;
@@ -445,7 +446,7 @@ void register_lm_train(CLI::App& app) {
     cmd->add_option("--max-chunks", f->max_chunks, "Steps per epoch (0 = the whole text; stream mode continues "
                     "where the last epoch stopped)")->capture_default_str();
     cmd->add_option("--batch", f->batch, "window mode: windows per step")->capture_default_str();
-    cmd->add_option("--lr", f->lr, "Learning rate")->capture_default_str();
+    cmd->add_option("--lr", f->lr, "Learning rate")->capture_default_str()->check(kPositiveFloat);
     cmd->add_option("--lr-decay", f->lr_decay, "Learning-rate factor applied after each epoch (1 = constant)")
         ->capture_default_str();
     cmd->add_option("--optimizer", f->optimizer,
@@ -457,7 +458,9 @@ void register_lm_train(CLI::App& app) {
     cmd->add_option("--clip", f->clip, "Gradient-norm clip (0 = off)")->capture_default_str();
     cmd->add_option("--heldout", f->heldout, "Fraction of the text (its end) held out for evaluation; the vocabulary "
                     "comes from the rest, so held-out tokens unseen there are <unk>")->capture_default_str();
-    cmd->add_option("--seed", f->seed, "Seed for initial weights, window order and samples")->capture_default_str();
+    cmd->add_option("--seed", f->seed, "Seed for initial weights, window order and samples")
+        ->capture_default_str()
+        ->check(kNonNegative);
     cmd->add_option("--sample", f->sample, "Tokens to sample after each epoch (0 = none)")->capture_default_str()
         ->check(kNonNegative);
     cmd->add_option("--backend", f->backend, "auto, cpu, cuda, cudnn")->capture_default_str();

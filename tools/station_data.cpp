@@ -115,7 +115,9 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
     cmd->add_option("--synthetic-start-year", o.syn_start_year, "Synthetic data: first year")
         ->capture_default_str()
         ->check(CLI::Range(data::kMinSyntheticYear, data::kMaxSyntheticYear));
-    cmd->add_option("--synthetic-seed", o.syn_seed, "Synthetic data: generator seed")->capture_default_str();
+    cmd->add_option("--synthetic-seed", o.syn_seed, "Synthetic data: generator seed")
+        ->capture_default_str()
+        ->check(kNonNegative);
     cmd->add_option("--synthetic-gaps", o.syn_gaps,
                     "Synthetic data: fraction of missing values (outages overlap: at 0.5 about a third are missing)")
         ->capture_default_str()
