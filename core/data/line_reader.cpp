@@ -38,7 +38,7 @@ LineReader::LineReader(std::string path) : path_(std::move(path)) {
     const bool gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
     if (!gzip) {
         std::rewind(file_);
-        buf_.resize(kChunk);
+        resize_buffer(kChunk);
         return;
     }
     std::fclose(file_);
@@ -48,7 +48,7 @@ LineReader::LineReader(std::string path) : path_(std::move(path)) {
     FR_CHECK(gz != nullptr, "{}: cannot open gzip file: {}", path_, std::strerror(errno));
     gzbuffer(gz, kGzipBuffer);
     gz_ = gz;
-    buf_.resize(kChunk);
+    resize_buffer(kChunk);
 #else
     FR_FAIL("{}: gzip-compressed, but this build of fusedrnn has no zlib (build with FUSEDRNN_WITH_ZLIB, "
             "or decompress it with gunzip)", path_);
@@ -62,31 +62,37 @@ LineReader::~LineReader() {
 #endif
 }
 
+void LineReader::resize_buffer(size_t bytes) {
+    std::unique_ptr<char[]> bigger(new char[bytes]);
+    if (end_ > 0) std::memcpy(bigger.get(), buf_.get(), end_);
+    buf_ = std::move(bigger);
+    buf_size_ = bytes;
+}
+
 std::string LineReader::where() const { return path_ + ":" + std::to_string(line_number_); }
 
 int64_t LineReader::lines_intact() const {
-    const auto first = buf_.begin() + std::ptrdiff_t(begin_), last = buf_.begin() + std::ptrdiff_t(end_);
-    return line_number_ + int64_t(std::count(first, last, '\n'));
+    return line_number_ + int64_t(std::count(buf_.get() + begin_, buf_.get() + end_, '\n'));
 }
 
 size_t LineReader::fill() {
     if (eof_) return 0;
     // Move the unread tail to the front so that a line never straddles the buffer's end.
     if (begin_ > 0) {
-        std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+        std::memmove(buf_.get(), buf_.get() + begin_, end_ - begin_);
         end_ -= begin_;
         begin_ = 0;
     }
-    const size_t room = buf_.size() - end_;
+    const size_t room = buf_size_ - end_;
     size_t got = 0;
     if (file_) {
-        got = std::fread(buf_.data() + end_, 1, room, file_);
+        got = std::fread(buf_.get() + end_, 1, room, file_);
         FR_CHECK(!std::ferror(file_), "{}: read error after line {}: {}", path_, lines_intact(), std::strerror(errno));
     }
 #ifdef FUSEDRNN_WITH_ZLIB
     else if (gz_) {
         const unsigned want = unsigned(std::min<size_t>(room, kGzipPiece));
-        const int n = gzread(static_cast<gzFile>(gz_), buf_.data() + end_, want);
+        const int n = gzread(static_cast<gzFile>(gz_), buf_.get() + end_, want);
         int code = Z_OK;
         const char* msg = n < 0 ? gzerror(static_cast<gzFile>(gz_), &code) : nullptr;
         // gzread returns 0 both at a clean end and at a truncated stream; gzerror tells them apart.
@@ -113,7 +119,7 @@ size_t LineReader::fill() {
 
 bool LineReader::next(std::string_view& line) {
     for (;;) {
-        const char* start = buf_.data() + begin_;
+        const char* start = buf_.get() + begin_;
         const size_t avail = end_ - begin_;
         const void* nl = std::memchr(start, '\n', avail);
         if (nl != nullptr || (eof_ && avail > 0)) {
@@ -129,7 +135,7 @@ bool LineReader::next(std::string_view& line) {
         }
         if (eof_) return false;
         // A line longer than the buffer: grow it (rare; the buffer starts at 1 MiB).
-        if (begin_ == 0 && end_ == buf_.size()) buf_.resize(buf_.size() * 2);
+        if (begin_ == 0 && end_ == buf_size_) resize_buffer(buf_size_ * 2);
         fill();
     }
 }

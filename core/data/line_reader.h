@@ -8,7 +8,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace fusedrnn::data {
 
@@ -41,7 +40,11 @@ private:
     std::string path_;
     std::FILE* file_ = nullptr;
     void* gz_ = nullptr;  // gzFile when compressed
-    std::vector<char> buf_;
+    void resize_buffer(size_t bytes);  // keeps buf_[0, end_)
+    // Uninitialised (std::vector would zero its megabyte for every file, however small: a folder of thousands of
+    // short station files paid for that, and so did the fuzzer, at a file per input).
+    std::unique_ptr<char[]> buf_;
+    size_t buf_size_ = 0;
     size_t begin_ = 0, end_ = 0;  // unread bytes are buf_[begin_, end_)
     bool eof_ = false;
     int64_t line_number_ = 0;
