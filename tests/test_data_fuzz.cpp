@@ -6,11 +6,11 @@
 // and hours) and read by every reader that takes them, strictly and with BadLines::Skip, directly and
 // through the folder reader's format detection.
 //
-// The contract (docs/data.md): a reader either throws fusedrnn::Error naming the file (and file:line
-// when the reason is one line), or returns data whose present values are all finite and whose report
-// accounts for every line. Anything else — another exception type, a crash, an Inf in the data, a line
-// neither kept nor counted — is a bug. Error messages and report examples must also be printable
-// (no control bytes, valid UTF-8, bounded length). Failure messages print the seed and the mutations;
+// The contract (docs/data.md; checked by tests/reader_contract.h): a reader either throws fusedrnn::Error
+// naming the file (and file:line when the reason is one line), or returns data whose present values are
+// all finite and whose report accounts for every line. Anything else — another exception type, a crash,
+// an Inf in the data, a line neither kept nor counted — is a bug. Error messages and report examples must
+// also be printable (no control bytes, valid UTF-8, bounded length). Failure messages print the seed and the mutations;
 // FUSEDRNN_FUZZ_SEED / FUSEDRNN_FUZZ_MUTANTS change the seed and the number of mutants per file, and
 // FUSEDRNN_FUZZ_MAX_REPORTED how many failures each reader shows. The DataFuzzFound tests pin the bugs
 // this fuzz found.
@@ -37,10 +37,16 @@
 #include "core/data/text.h"
 #include "core/data/time.h"
 #include "core/error.h"
+#include "tests/reader_contract.h"
 #include "tests/test_support.h"
 
 namespace ft = fusedrnn::testing;
 using namespace fusedrnn::data;
+using ft::show;
+using Fuzzer = ft::ReaderUnderTest;
+using ft::csv_reader;
+using ft::folder_reader;
+using ft::isd_reader;
 namespace fs = std::filesystem;
 
 namespace {
@@ -153,16 +159,6 @@ std::string join_lines(const std::vector<std::string>& lines) {
         out += lines[i];
     }
     return out;
-}
-
-// Printable form of a token or message (at most `max` bytes of it) for the mutation log.
-std::string show(const std::string& s, size_t max = 40) {
-    std::string out;
-    for (unsigned char c : s.substr(0, max)) {
-        if (c >= 0x20 && c < 0x7f) out += char(c);
-        else out += fmt::format("\\x{:02x}", c);
-    }
-    return s.size() > max ? out + fmt::format("...({} bytes)", s.size()) : out;
 }
 
 const std::vector<std::string> kWeirdNumbers = {
@@ -440,165 +436,6 @@ struct Mutator {
     }
 };
 
-// ---- checking ----------------------------------------------------------------------------------------
-
-// What a read returned, flattened: the report and the values of every station.
-struct Outcome {
-    ReadReport report;
-    std::vector<float> values;
-    int64_t rows = 0;
-};
-using ReadFn = std::function<void(const std::string& path, BadLines mode, Outcome& out)>;
-
-// Strict UTF-8 (no overlong forms, no surrogates, nothing above U+10FFFF), decoded independently of
-// the library's own check.
-bool valid_utf8(const std::string& s) {
-    for (size_t i = 0; i < s.size();) {
-        const unsigned char c = static_cast<unsigned char>(s[i]);
-        const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (n == 0 || i + n > s.size()) return false;
-        uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1Fu) : n == 3 ? (c & 0x0Fu) : (c & 0x07u);
-        for (size_t k = 1; k < n; ++k) {
-            const unsigned char b = static_cast<unsigned char>(s[i + k]);
-            if ((b >> 6) != 2) return false;
-            cp = (cp << 6) | (b & 0x3Fu);
-        }
-        const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
-        if (cp < min_cp[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
-        i += n;
-    }
-    return true;
-}
-
-// Reasons that concern one line: they must come as "file:line" and BadLines::Skip must skip them.
-const char* const kLineReasons[] = {"is not a number", "is not an integer", "fields, the header has",
-                                    "ISD-Lite lines have", "not a valid date", "does not match the time format",
-                                    "not on the", "non-finite", "compass direction", "unterminated quoted",
-                                    "after a closing quote", "extra characters after", "out of range"};
-
-bool is_line_reason(const std::string& msg) {
-    return std::any_of(std::begin(kLineReasons), std::end(kLineReasons),
-                       [&](const char* r) { return msg.find(r) != std::string::npos; });
-}
-
-// Line numbers that follow "name:" in `msg`.
-std::vector<long long> lines_named(const std::string& msg, const std::string& name) {
-    std::vector<long long> out;
-    for (size_t at = msg.find(name + ":"); at != std::string::npos; at = msg.find(name + ":", at + 1)) {
-        size_t p = at + name.size() + 1, q = p;
-        while (q < msg.size() && q - p < 12 && msg[q] >= '0' && msg[q] <= '9') ++q;
-        if (q > p) out.push_back(std::stoll(msg.substr(p, q - p)));
-    }
-    return out;
-}
-
-// A message fit to show a person or write into a log: names the file, no control or invalid bytes,
-// not a copy of a megabyte-long line; and names the line when the reason is a line.
-std::string message_problem(const std::string& msg, const std::string& name, long long max_line) {
-    if (msg.find(name) == std::string::npos) return "does not name the file";
-    if (msg.size() > 4096) return fmt::format("is {} bytes long", msg.size());
-    if (!valid_utf8(msg)) return "is not valid UTF-8";
-    for (unsigned char c : msg)
-        if (c < 0x20 || c == 0x7f) return fmt::format("holds control byte 0x{:02x}", c);
-    const std::vector<long long> named = lines_named(msg, name);
-    for (long long l : named)
-        if (l < 1 || l > max_line) return fmt::format("names line {} of a file of {} lines", l, max_line);
-    if (is_line_reason(msg) && named.empty()) return "gives a line-level reason without file:line";
-    return "";
-}
-
-struct Fuzzer {
-    std::string family;  // for messages
-    ReadFn read;
-    bool has_skip = true;  // the reader takes BadLines::Skip
-    bool skip_skips_lines = true;  // under Skip, a line-level error is a bug (false: metadata read strictly)
-    int failures = 0;
-
-    Fuzzer(std::string f, ReadFn r) : family(std::move(f)), read(std::move(r)) {}
-
-    int strict_read = 0, strict_errors = 0, skip_read = 0, skip_errors = 0;
-    int64_t lines_skipped = 0;
-
-    void fail(const std::string& tag, const std::string& what) {
-        if (++failures <= max_reported()) ADD_FAILURE() << family << " " << tag << ": " << what;
-    }
-
-    // Reads `path` in one mode; returns whether it returned data (else it threw fusedrnn::Error).
-    bool run(const std::string& tag, const std::string& path, BadLines mode, long long max_line, Outcome& out) {
-        const std::string name = fs::path(path).filename().string();
-        const std::string how = mode == BadLines::Skip ? "[skip-bad-lines]" : "[strict]";
-        try {
-            read(path, mode, out);
-        } catch (const fusedrnn::Error& e) {
-            const std::string msg = e.what();
-            (mode == BadLines::Skip ? skip_errors : strict_errors) += 1;
-            const std::string problem = message_problem(msg, name, max_line);
-            if (!problem.empty()) fail(tag, how + " error message " + problem + ": " + show(msg, 300));
-            // Header and gzip-stream errors are about the file, whatever the line they are found at.
-            const bool file_level = msg.find("header") != std::string::npos || msg.find("gzip") != std::string::npos;
-            if (mode == BadLines::Skip && skip_skips_lines && is_line_reason(msg) && !file_level)
-                fail(tag, how + " threw for a line instead of skipping it: " + show(msg, 300));
-            return false;
-        } catch (const std::exception& e) {
-            fail(tag, how + " threw a non-fusedrnn exception (" + typeid(e).name() + "): " + e.what());
-            return false;
-        } catch (...) {
-            fail(tag, how + " threw a non-std exception");
-            return false;
-        }
-        check_outcome(tag + " " + how, name, mode, max_line, out);
-        (mode == BadLines::Skip ? skip_read : strict_read) += 1;
-        if (mode == BadLines::Skip) lines_skipped += out.report.skipped_lines;
-        return true;
-    }
-
-    void check_outcome(const std::string& tag, const std::string& name, BadLines mode, long long max_line,
-                       const Outcome& out) {
-        const ReadReport& r = out.report;
-        for (size_t i = 0; i < out.values.size(); ++i) {
-            if (std::isinf(out.values[i])) {
-                fail(tag, fmt::format("value {} is {} (present values must be finite)", i, out.values[i]));
-                break;
-            }
-        }
-        // Every data line is a row, a duplicate or a counted skip; every grid row is a record or a gap.
-        if (r.lines != r.records + r.skipped_lines + r.duplicate_times)
-            fail(tag, fmt::format("lines {} != records {} + skipped {} + duplicates {}", r.lines, r.records,
-                                  r.skipped_lines, r.duplicate_times));
-        if (out.rows != r.records + r.gap_rows)
-            fail(tag, fmt::format("rows {} != records {} + gap rows {}", out.rows, r.records, r.gap_rows));
-        if (mode == BadLines::Error && r.skipped_lines != 0)
-            fail(tag, fmt::format("strict read skipped {} lines", r.skipped_lines));
-        const size_t noted = size_t(std::min<int64_t>(r.skipped_lines + r.duplicate_times, ReadReport::kMaxExamples));
-        if (r.examples.size() != noted)
-            fail(tag, fmt::format("{} examples for {} skips and duplicates", r.examples.size(), noted));
-        for (const auto& e : r.examples) {
-            const std::string problem = message_problem(e, name, max_line);
-            if (!problem.empty()) fail(tag, "report example " + problem + ": " + show(e, 300));
-        }
-    }
-
-    // Strict and skipping reads of one mutant; a strict success must read the same under Skip.
-    void check(const std::string& tag, const std::string& path, long long max_line) {
-        Outcome strict, skip;
-        const bool strict_ok = run(tag, path, BadLines::Error, max_line, strict);
-        if (!has_skip) return;
-        const bool skip_ok = run(tag, path, BadLines::Skip, max_line, skip);
-        if (strict_ok && !skip_ok) fail(tag, "strict read succeeded but skip-bad-lines threw");
-        if (strict_ok && skip_ok) {
-            const bool same = strict.values.size() == skip.values.size() &&
-                              std::equal(strict.values.begin(), strict.values.end(), skip.values.begin(),
-                                         [](float a, float b) { return a == b || (std::isnan(a) && std::isnan(b)); });
-            if (!same || skip.report.skipped_lines != 0) fail(tag, "strict and skip-bad-lines reads differ");
-        }
-    }
-};
-
-void add_series(const StationSeries& s, Outcome& out) {
-    out.values.insert(out.values.end(), s.values.begin(), s.values.end());
-    out.rows += s.rows();
-}
-
 // One file to mutate: its text (uncompressed), the name its mutants are written under, whether they
 // are gzip-compressed, and whether its first line is a header.
 struct SeedFile {
@@ -622,6 +459,10 @@ void fuzz(const std::vector<SeedFile>& seeds, std::vector<Fuzzer>& fuzzers, cons
     // ones idle workers spin in libgomp and take the CPU from the reading thread on a shared machine
     // (the folders here hold one or two files, so nothing is lost).
     omp_set_num_threads(1);
+    for (Fuzzer& f : fuzzers)
+        f.on_failure = [&f](const std::string& failure) {
+            if (f.failures <= max_reported()) ADD_FAILURE() << failure;
+        };
     const uint64_t seed = fuzz_seed();
     const int mutants = fuzz_mutants();
     for (size_t si = 0; si < seeds.size(); ++si) {
@@ -658,37 +499,6 @@ void fuzz(const std::vector<SeedFile>& seeds, std::vector<Fuzzer>& fuzzers, cons
         std::cout << "[ fuzz     ] " << f.family << ": strict " << f.strict_read << " read / " << f.strict_errors
                   << " errors; skip-bad-lines " << f.skip_read << " read (" << f.lines_skipped << " lines skipped) / "
                   << f.skip_errors << " errors\n";
-}
-
-// ---- readers -----------------------------------------------------------------------------------------
-
-Fuzzer isd_reader() {
-    return {"read_isd_lite", [](const std::string& path, BadLines mode, Outcome& out) {
-                IsdLiteOptions o;
-                o.on_bad_line = mode;
-                add_series(read_isd_lite(path, out.report, o), out);
-            }};
-}
-
-Fuzzer csv_reader(const std::string& preset) {
-    return {"read_csv_station(" + preset + ")", [preset](const std::string& path, BadLines mode, Outcome& out) {
-                CsvFormat f = csv_preset(preset);
-                f.on_bad_line = mode;
-                add_series(read_csv_station(path, f, out.report), out);
-            }};
-}
-
-// The folder reader with format "auto" on the folder holding the mutant (and nothing else, or a
-// fixed companion such as a station file beside a mutated isd-history).
-Fuzzer folder_reader() {
-    return {"read_station_set(auto)", [](const std::string& path, BadLines mode, Outcome& out) {
-                StationReadOptions o;
-                o.on_bad_line = mode;
-                StationData d = read_station_set(fs::path(path).parent_path().string(), o);
-                out.report = d.report;
-                out.values = std::move(d.set.values);
-                out.rows = d.set.rows();
-            }};
 }
 
 // Hand-made ISD-Lite lines: hourly with gaps, sentinels, a calm hour, a trace of precipitation.
@@ -772,7 +582,7 @@ TEST(DataFuzz, IsdHistory) {
     FUSEDRNN_REQUIRE_DATA("isd-lite");
     const std::string dir = ft::temp_dir();
     const std::string text = head_lines(ft::read_file_bytes(data_file("isd-lite/isd-history.csv.txt")), 40, true, 2000);
-    Fuzzer history{"read_isd_history", [](const std::string& path, BadLines, Outcome&) { read_isd_history(path); }};
+    Fuzzer history{"read_isd_history", [](const std::string& path, BadLines, ft::ReadOutcome&) { read_isd_history(path); }};
     history.has_skip = false;
     std::vector<Fuzzer> f = {history};
     fuzz({{"isd-lite/isd-history.csv.txt[2000:2040]", text, "isd-history.csv.txt"}}, f, dir);
