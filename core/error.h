@@ -39,6 +39,21 @@ namespace detail {
 [[noreturn]] void throw_error(const char* file, int line, const std::string& msg);
 }  // namespace detail
 
+// Runs f() and returns what it returns; an Error from it whose message does not name `source` (a file) is rethrown
+// with "source: " in front, so a message from deep inside a parser still says which file it is about. An
+// OutOfDeviceMemory is about the device, not the file: it passes unchanged.
+template <class F>
+decltype(auto) naming_source(const std::string& source, F&& f) {
+    try {
+        return f();
+    } catch (const OutOfDeviceMemory&) {
+        throw;
+    } catch (const Error& e) {
+        if (std::string(e.what()).find(source) != std::string::npos) throw;
+        throw Error(source + ": " + e.what());
+    }
+}
+
 }  // namespace fusedrnn
 
 // FR_CHECK(cond, "fmt {}", args...) — throw fusedrnn::Error naming the source location when cond fails.

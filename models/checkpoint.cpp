@@ -17,7 +17,60 @@ constexpr const char* kModelKey = "fusedrnn.model";
 constexpr const char* kExtraKey = "fusedrnn.extra";
 constexpr const char* kOptimizerKey = "fusedrnn.optimizer";
 constexpr const char* kOptimizerPrefix = "optimizer.";
+
+// Sizes in the metadata must be backed by the file's tensors before a model is built from them: a corrupted
+// hidden_size of 2^20 would otherwise allocate terabytes before load_parameters could say that no tensor fits. These
+// are necessary conditions of a real checkpoint of any kind (weight_ih_l0 holds G·H·C values, every layer a G·H·H
+// weight_hh, the head or embedding a row per output or token), and they bound the model to a few times the file.
+// The loaders check each tensor's shape afterwards (load_parameters; the language model's before it is built).
+void check_sizes_backed_by_tensors(const Checkpoint& c) {
+    if (!c.config.contains("spec")) return;
+    double held = 0;  // the model's values in the file (optimizer state aside)
+    for (const SafetensorsTensor& t : c.file.tensors())
+        if (t.name.rfind(kOptimizerPrefix, 0) != 0) held += double(shape_numel(t.shape));
+    const RnnSpec spec = declared_spec(c.config, c.path);
+    const double G = spec.gates(), C = spec.input_size, H = spec.hidden_size, L = spec.num_layers;
+    FR_CHECK(G * H * C <= held && L * G * H * H <= held,
+             "{}: its metadata declares a {} stack, more parameters than the file's {} stored values: the metadata "
+             "was edited or the file is damaged", c.path, spec.describe(), held);
+    const long outputs = checkpoint_integer(c.config, "outputs", "outputs", 1, kMaxCheckpointSetting, c.path);
+    FR_CHECK(double(outputs) <= held, "{}: its metadata declares {} outputs, more than the file's {} stored values: the "
+             "metadata was edited or the file is damaged", c.path, outputs, held);
+}
+
 }  // namespace
+
+long checkpoint_integer(const nlohmann::json& obj, const char* key, const std::string& field, long lo, long hi,
+                        std::string_view source) {
+    FR_CHECK(obj.is_object() && obj.contains(key), "{}: the checkpoint metadata has no {}", source, field);
+    const nlohmann::json& v = obj.at(key);
+    const bool in_range = (v.is_number_unsigned() && v.get<uint64_t>() <= uint64_t(hi) && long(v.get<uint64_t>()) >= lo) ||
+                          (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() >= lo &&
+                           v.get<int64_t>() <= hi);
+    FR_CHECK(in_range, "{}: {} in the checkpoint metadata is {}, not a whole number in [{}, {}] (the file was edited or "
+             "is damaged)", source, field, v.dump(), lo, hi);
+    return long(v.get<int64_t>());
+}
+
+RnnSpec declared_spec(const nlohmann::json& c, std::string_view source) {
+    FR_CHECK(c.is_object() && c.contains("spec") && c.at("spec").is_object(), "{}: the checkpoint metadata has no "
+             "model spec (fusedrnn.model.spec)", source);
+    const nlohmann::json& js = c.at("spec");
+    RnnSpec spec;
+    try {
+        FR_CHECK(js.contains("cell") && js.at("cell").is_string(), "the cell is missing");
+        spec.cell = parse_cell(js.at("cell").get<std::string>());
+    } catch (const Error& e) {
+        FR_FAIL("{}: spec.cell in the checkpoint metadata: {}", source, e.what());
+    }
+    spec.input_size = int(checkpoint_integer(js, "input_size", "spec.input_size", 1, kMaxCheckpointSetting, source));
+    spec.hidden_size = int(checkpoint_integer(js, "hidden_size", "spec.hidden_size", 1, kMaxCheckpointSetting, source));
+    spec.num_layers = int(checkpoint_integer(js, "num_layers", "spec.num_layers", 1, 1024, source));
+    FR_CHECK(js.contains("bidirectional") && js.at("bidirectional").is_boolean(), "{}: spec.bidirectional in the "
+             "checkpoint metadata is missing or not true/false", source);
+    spec.bidirectional = js.at("bidirectional").get<bool>();
+    return spec;
+}
 
 void save_checkpoint(const std::string& path, const Model& model, const nlohmann::json& extra,
                      const Optimizer* optimizer) {
@@ -55,7 +108,9 @@ Checkpoint read_checkpoint(const std::string& path) {
     } catch (const nlohmann::json::exception& e) {
         FR_FAIL("{}: corrupted checkpoint metadata: {}", path, e.what());
     }
-    FR_CHECK(c.config.is_object() && c.config.contains("kind"), "{}: checkpoint metadata has no model kind", path);
+    FR_CHECK(c.config.is_object() && c.config.contains("kind") && c.config["kind"].is_string(),
+             "{}: checkpoint metadata has no model kind", path);
+    check_sizes_backed_by_tensors(c);
     return c;
 }
 

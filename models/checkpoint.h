@@ -10,6 +10,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -34,6 +35,15 @@ struct Checkpoint {
 // Reads and validates a checkpoint; throws Error naming the file when it is not a fusedrnn checkpoint
 // (or corrupted / truncated: see read_safetensors).
 Checkpoint read_checkpoint(const std::string& path);
+// Reading a checkpoint's metadata, for the loaders of each kind of model: obj[key] as a whole number in [lo, hi], and
+// the recurrent stack's spec (config["spec"]), or an Error naming `source` (the file) and the field ("spec.num_layers
+// in the checkpoint metadata is 100000, not a whole number in [1, 1024]"): a hand-edited 1e12 must not wrap to a
+// negative int, nor 1e9 layers be allocated.
+constexpr long kMaxCheckpointSetting = 1L << 24;  // far above any real size, vocabulary, context, bptt or streams
+long checkpoint_integer(const nlohmann::json& obj, const char* key, const std::string& field, long lo, long hi,
+                        std::string_view source);
+RnnSpec declared_spec(const nlohmann::json& config, std::string_view source);
+
 // Copies the parameters into `model`. Every parameter of the model must be present with the same shape,
 // and the file must hold no other parameter (optimizer state aside); otherwise Error names the tensor.
 void load_parameters(const Checkpoint& ckpt, Model& model);

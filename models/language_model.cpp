@@ -33,26 +33,6 @@ nlohmann::json LmSettings::to_json() const {
             {"context", context},  {"bptt", bptt},          {"streams", streams}};
 }
 
-namespace {
-
-// obj[key] as a whole number in [lo, hi], or an Error naming the file and the field (a hand-edited 1e12 must not
-// wrap to a negative int, nor 1e9 layers be allocated).
-long metadata_integer(const nlohmann::json& obj, const char* key, const std::string& field, long lo, long hi,
-                      std::string_view source) {
-    FR_CHECK(obj.is_object() && obj.contains(key), "{}: the checkpoint metadata has no {}", source, field);
-    const nlohmann::json& v = obj.at(key);
-    const bool in_range = (v.is_number_unsigned() && v.get<uint64_t>() <= uint64_t(hi) && long(v.get<uint64_t>()) >= lo) ||
-                          (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() >= lo &&
-                           v.get<int64_t>() <= hi);
-    FR_CHECK(in_range, "{}: {} in the checkpoint metadata is {}, not a whole number in [{}, {}] (the file was edited or "
-             "is damaged)", source, field, v.dump(), lo, hi);
-    return long(v.get<int64_t>());
-}
-
-constexpr long kMaxSetting = 1L << 24;  // far above any real context, bptt, streams, size or vocabulary
-
-}  // namespace
-
 LmSettings LmSettings::from_json(const nlohmann::json& j, std::string_view source) {
     try {
         FR_CHECK(j.is_object() && j.value("format", "") == kLmFormat,
@@ -66,9 +46,9 @@ LmSettings LmSettings::from_json(const nlohmann::json& j, std::string_view sourc
         } catch (const Error& e) {
             FR_FAIL("{}: lm.mode in the checkpoint metadata: {}", source, e.what());
         }
-        s.context = int(metadata_integer(j, "context", "lm.context", 1, kMaxSetting, source));
-        s.bptt = int(metadata_integer(j, "bptt", "lm.bptt", 1, kMaxSetting, source));
-        s.streams = int(metadata_integer(j, "streams", "lm.streams", 1, kMaxSetting, source));
+        s.context = int(checkpoint_integer(j, "context", "lm.context", 1, kMaxCheckpointSetting, source));
+        s.bptt = int(checkpoint_integer(j, "bptt", "lm.bptt", 1, kMaxCheckpointSetting, source));
+        s.streams = int(checkpoint_integer(j, "streams", "lm.streams", 1, kMaxCheckpointSetting, source));
         return s;
     } catch (const nlohmann::json::exception& e) {
         FR_FAIL("{}: malformed language-model block in the checkpoint metadata: {}", source, e.what());
@@ -110,24 +90,9 @@ namespace {
 // the numbers say.
 void check_declared_model(const Checkpoint& ckpt, const std::string& path) {
     const nlohmann::json& c = ckpt.config;
-    FR_CHECK(c.is_object() && c.contains("spec") && c.at("spec").is_object(), "{}: the checkpoint metadata has no "
-             "model spec (fusedrnn.model.spec)", path);
-    const nlohmann::json& js = c.at("spec");
-    RnnSpec spec;
-    try {
-        FR_CHECK(js.contains("cell") && js.at("cell").is_string(), "the cell is missing");
-        spec.cell = parse_cell(js.at("cell").get<std::string>());
-    } catch (const Error& e) {
-        FR_FAIL("{}: spec.cell in the checkpoint metadata: {}", path, e.what());
-    }
-    spec.input_size = int(metadata_integer(js, "input_size", "spec.input_size", 1, kMaxSetting, path));
-    spec.hidden_size = int(metadata_integer(js, "hidden_size", "spec.hidden_size", 1, kMaxSetting, path));
-    spec.num_layers = int(metadata_integer(js, "num_layers", "spec.num_layers", 1, 1024, path));
-    FR_CHECK(js.contains("bidirectional") && js.at("bidirectional").is_boolean(), "{}: spec.bidirectional in the "
-             "checkpoint metadata is missing or not true/false", path);
-    spec.bidirectional = js.at("bidirectional").get<bool>();
-    const long V = metadata_integer(c, "vocab", "vocab", 2, kMaxSetting, path);
-    const long O = metadata_integer(c, "outputs", "outputs", 2, kMaxSetting, path);
+    const RnnSpec spec = declared_spec(c, path);
+    const long V = checkpoint_integer(c, "vocab", "vocab", 2, kMaxCheckpointSetting, path);
+    const long O = checkpoint_integer(c, "outputs", "outputs", 2, kMaxCheckpointSetting, path);
 
     std::map<std::string, std::vector<long>> want;
     const long C = spec.input_size, H = spec.hidden_size, D = spec.directions(), GH = long(spec.gates()) * H;
@@ -178,13 +143,7 @@ LanguageModel load_language_model(const std::string& path, std::shared_ptr<Backe
     }();
     const LmSettings settings = LmSettings::from_json(ckpt.extra["lm"], path);
     check_declared_model(ckpt, path);
-    auto model = [&] {
-        try {
-            return SequenceModel::from_config(std::move(backend), ckpt.config);
-        } catch (const Error& e) {
-            FR_FAIL("{}: {}", path, e.what());
-        }
-    }();
+    auto model = naming_source(path, [&] { return SequenceModel::from_config(std::move(backend), ckpt.config); });
     FR_CHECK(model->vocab() == tok.size() && model->outputs() == tok.size(),
              "{}: the model has {} embedding rows and {} outputs but its tokenizer has {} tokens", path,
              model->vocab(), model->outputs(), tok.size());

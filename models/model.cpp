@@ -1,6 +1,7 @@
 #include "models/model.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -99,6 +100,8 @@ Forecaster::Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& s
         FR_CHECK(col >= 0 && col < spec.input_size,
                  "Forecaster: a predicted variable is input column {}, but the encoder has {} inputs", col,
                  spec.input_size);
+    FR_CHECK(int64_t(shape.horizon) * K <= std::numeric_limits<int>::max(),
+             "Forecaster: horizon {} x {} variables is too many outputs", shape.horizon, K);
     outputs_ = shape.horizon * K;
     const RnnSpec dec{spec.cell, K, spec.hidden_size, spec.num_layers, false};
     ParamLayout layout;
@@ -114,30 +117,30 @@ Forecaster::Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& s
 }
 
 std::unique_ptr<Forecaster> Forecaster::from_config(std::shared_ptr<Backend<float>> backend, const nlohmann::json& c) {
-    FR_CHECK(c.value("kind", "") == "forecaster", "checkpoint holds a '{}' model, not a forecaster",
-             c.value("kind", "unknown"));
-    const std::string decoder = c.value("decoder", "direct");  // checkpoints before seq2seq have no "decoder"
-    if (decoder == "direct") {
-        auto f = std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")),
-                                              c.at("outputs").get<int>(), 0);
-        set_dropout_from_config(*f, c);
-        return f;
-    }
-    FR_CHECK(decoder == "seq2seq", "checkpoint names an unknown forecaster decoder '{}' (known: direct, seq2seq)",
-             decoder);
-    Seq2SeqShape shape;
     try {
+        FR_CHECK(c.value("kind", "") == "forecaster", "checkpoint holds a '{}' model, not a forecaster",
+                 c.value("kind", "unknown"));
+        const std::string decoder = c.value("decoder", "direct");  // checkpoints before seq2seq have no "decoder"
+        if (decoder == "direct") {
+            auto f = std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")),
+                                                  c.at("outputs").get<int>(), 0);
+            set_dropout_from_config(*f, c);
+            return f;
+        }
+        FR_CHECK(decoder == "seq2seq", "checkpoint names an unknown forecaster decoder '{}' (known: direct, seq2seq)",
+                 decoder);
+        Seq2SeqShape shape;
         shape.horizon = c.at("horizon").get<int>();
         shape.target_inputs = c.at("target_inputs").get<std::vector<int32_t>>();
+        auto f = std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")), shape, 0);
+        FR_CHECK(f->outputs() == c.at("outputs").get<int>(),
+                 "invalid seq2seq forecaster in checkpoint metadata: {} outputs, but horizon {} x {} variables",
+                 c.at("outputs").get<int>(), shape.horizon, shape.target_inputs.size());
+        set_dropout_from_config(*f, c);
+        return f;
     } catch (const nlohmann::json::exception& e) {
-        FR_FAIL("invalid seq2seq forecaster in checkpoint metadata: {}", e.what());
+        FR_FAIL("invalid forecaster in checkpoint metadata: {}", e.what());
     }
-    auto f = std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")), shape, 0);
-    FR_CHECK(f->outputs() == c.at("outputs").get<int>(),
-             "invalid seq2seq forecaster in checkpoint metadata: {} outputs, but horizon {} x {} variables",
-             c.at("outputs").get<int>(), shape.horizon, shape.target_inputs.size());
-    set_dropout_from_config(*f, c);
-    return f;
 }
 
 nlohmann::json Forecaster::config() const {
@@ -216,12 +219,16 @@ SequenceModel::SequenceModel(std::shared_ptr<Backend<float>> backend, const RnnS
 
 std::unique_ptr<SequenceModel> SequenceModel::from_config(std::shared_ptr<Backend<float>> backend,
                                                           const nlohmann::json& c) {
-    FR_CHECK(c.value("kind", "") == "sequence", "checkpoint holds a '{}' model, not a sequence model",
-             c.value("kind", "unknown"));
-    auto m = std::make_unique<SequenceModel>(std::move(backend), spec_from_json(c.at("spec")), c.at("vocab").get<int>(),
-                                             c.at("outputs").get<int>(), 0);
-    set_dropout_from_config(*m, c);
-    return m;
+    try {
+        FR_CHECK(c.value("kind", "") == "sequence", "checkpoint holds a '{}' model, not a sequence model",
+                 c.value("kind", "unknown"));
+        auto m = std::make_unique<SequenceModel>(std::move(backend), spec_from_json(c.at("spec")),
+                                                 c.at("vocab").get<int>(), c.at("outputs").get<int>(), 0);
+        set_dropout_from_config(*m, c);
+        return m;
+    } catch (const nlohmann::json::exception& e) {
+        FR_FAIL("invalid sequence model in checkpoint metadata: {}", e.what());
+    }
 }
 
 nlohmann::json SequenceModel::config() const {

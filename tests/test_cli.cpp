@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <tuple>
@@ -28,6 +29,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/data/time.h"
+#include "core/safetensors.h"
 #include "tests/cli_support.h"
 #include "tests/test_support.h"
 
@@ -861,6 +863,60 @@ TEST(Cli, ErrorsNameTheCulprit) {
     const CliResult j = run_cli({"eval", "--checkpoint", tmp + "/junk.safetensors"});
     EXPECT_NE(j.status, 0);
     EXPECT_NE(j.output.find("junk.safetensors"), std::string::npos) << j.output;
+}
+
+// A hand-edited or damaged forecaster checkpoint (found by tests/fuzz/fuzz_checkpoint) is refused when it is loaded,
+// naming the file: fields the parsers deep down report, settings no stored tensor could back (refused before any
+// model of that size is allocated), and settings that contradict each other (which eval and predict would otherwise
+// index by).
+TEST(Cli, EditedForecasterCheckpointIsRefusedNamingTheFile) {
+    const std::string dir = testing::temp_dir() + "/edited";
+    ASSERT_EQ(run_cli(tiny_train(dir + "/run", 1)).status, 0);
+    const std::string good = dir + "/run/best.safetensors", path = dir + "/edited.safetensors";
+    const auto eval_edited = [&](const std::string& key, const std::function<void(nlohmann::json&)>& edit) {
+        fusedrnn::SafetensorsFile f = fusedrnn::read_safetensors(good);
+        nlohmann::json j = nlohmann::json::parse(f.metadata.at(key));
+        edit(j);
+        f.metadata[key] = j.dump();
+        fusedrnn::write_safetensors(path, f);
+        return run_cli({"eval", "--checkpoint", path, "--max-windows", "16"});
+    };
+    struct Case {
+        std::string key;
+        std::function<void(nlohmann::json&)> edit;
+        std::string expect;
+    };
+    const std::vector<Case> cases = {
+        {"fusedrnn.model", [](nlohmann::json& c) { c["spec"].erase("input_size"); },
+         "the checkpoint metadata has no spec.input_size"},
+        {"fusedrnn.model", [](nlohmann::json& c) { c.erase("outputs"); }, "the checkpoint metadata has no outputs"},
+        {"fusedrnn.model", [](nlohmann::json& c) { c["kind"] = 5; }, "checkpoint metadata has no model kind"},
+        {"fusedrnn.model", [](nlohmann::json& c) { c["decoder"] = 1; }, "invalid forecaster in checkpoint metadata"},
+        {"fusedrnn.model", [](nlohmann::json& c) { c["spec"]["hidden_size"] = 1 << 30; },
+         "spec.hidden_size in the checkpoint metadata is 1073741824, not a whole number in [1, 16777216]"},
+        {"fusedrnn.model", [](nlohmann::json& c) { c["spec"]["hidden_size"] = 1 << 20; },
+         "its metadata declares a gru C=5 H=1048576 L=1 stack, more parameters than the file's"},
+        {"fusedrnn.model", [](nlohmann::json& c) { c["outputs"] = 1 << 20; },
+         "its metadata declares 1048576 outputs, more than the file's"},
+        {"fusedrnn.extra", [](nlohmann::json& x) { x["dataset"]["window"].erase("out_offset"); },
+         "key 'out_offset' not found"},
+        {"fusedrnn.extra", [](nlohmann::json& x) { x["dataset"]["vars"].erase(4); },
+         "the model reads 5 inputs, but the checkpoint's data has 4 variables"},
+        {"fusedrnn.extra", [](nlohmann::json& x) { x["dataset"]["targets"] = {"NOPE"}; },
+         "target 'NOPE' is not one of the variables"},
+        {"fusedrnn.extra", [](nlohmann::json& x) { std::swap(x["dataset"]["stats"]["vars"][0], x["dataset"]["stats"]["vars"][1]); },
+         "the normalization statistics are for DEW,TMP"},
+        {"fusedrnn.extra", [](nlohmann::json& x) { x["dataset"]["window"]["horizon"] = 5; },
+         "but the window's horizon 5 x 5 targets would need 25"},
+    };
+    for (const Case& c : cases) {
+        const CliResult r = eval_edited(c.key, c.edit);
+        EXPECT_NE(r.status, 0) << c.expect << "\n" << r.output;
+        EXPECT_NE(r.output.find("edited.safetensors: "), std::string::npos) << c.expect << "\n" << r.output;
+        EXPECT_NE(r.output.find(c.expect), std::string::npos) << r.output;
+        EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+    }
+    EXPECT_EQ(run_cli({"eval", "--checkpoint", good, "--max-windows", "16"}).status, 0);
 }
 
 // What a command writes never lands on what it reads: the checkpoint, the station data file, or the station folder

@@ -10,23 +10,52 @@
 
 namespace fusedrnn::tools {
 
+namespace {
+
+// What eval and predict rely on and a hand-edited or corrupted checkpoint could break: the model reads one input
+// per variable, the statistics are the variables', each target is a variable, and the outputs are horizon x targets.
+void check_consistent(const LoadedForecaster& f) {
+    FR_CHECK(f.model->spec().input_size == int(f.vars.size()),
+             "the model reads {} inputs, but the checkpoint's data has {} variables ({})", f.model->spec().input_size,
+             f.vars.size(), fmt::join(f.vars, ","));
+    FR_CHECK(f.stats.vars == f.vars, "the normalization statistics are for {}, but the data's variables are {}",
+             fmt::join(f.stats.vars, ","), fmt::join(f.vars, ","));
+    const auto& targets = f.dataset.targets;
+    for (size_t i = 0; i < targets.size(); ++i) {
+        FR_CHECK(std::find(f.vars.begin(), f.vars.end(), targets[i]) != f.vars.end(),
+                 "target '{}' is not one of the variables ({})", targets[i], fmt::join(f.vars, ","));
+        FR_CHECK(std::find(targets.begin(), targets.begin() + long(i), targets[i]) == targets.begin() + long(i),
+                 "target '{}' is listed twice", targets[i]);
+    }
+    FR_CHECK(!targets.empty() && int64_t(f.model->outputs()) == int64_t(f.dataset.window.horizon) * int64_t(targets.size()),
+             "the model has {} outputs, but the window's horizon {} x {} targets would need {}", f.model->outputs(),
+             f.dataset.window.horizon, targets.size(), int64_t(f.dataset.window.horizon) * int64_t(targets.size()));
+    FR_CHECK(f.dataset.stride >= 1, "the window stride is {} (must be >= 1)", f.dataset.stride);
+}
+
+}  // namespace
+
 LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backend<float>> backend) {
     LoadedForecaster f;
     f.checkpoint = read_checkpoint(path);
     const std::string kind = f.checkpoint.config.value("kind", "");
     FR_CHECK(kind == "forecaster", "{} is a {} checkpoint, not a forecaster", path,
              kind == "sequence" ? "language-model" : kind);
-    f.model = Forecaster::from_config(std::move(backend), f.checkpoint.config);
-    load_parameters(f.checkpoint, *f.model);
-    try {
-        const auto& meta = f.checkpoint.extra.at("dataset");
-        f.vars = meta.at("vars").get<std::vector<std::string>>();
-        f.dataset = data::dataset_config_from_meta(meta);
-        f.stats = *f.dataset.stats;
-        f.data = DataOptions::from_json(f.checkpoint.extra.at("data"));
-    } catch (const nlohmann::json::exception& e) {
-        FR_FAIL("{}: forecaster checkpoint lacks its dataset description: {}", path, e.what());
-    }
+    // Every message below names the file, also those of the parsers deep down.
+    naming_source(path, [&] {
+        f.model = Forecaster::from_config(std::move(backend), f.checkpoint.config);
+        load_parameters(f.checkpoint, *f.model);
+        try {
+            const auto& meta = f.checkpoint.extra.at("dataset");
+            f.vars = meta.at("vars").get<std::vector<std::string>>();
+            f.dataset = data::dataset_config_from_meta(meta);
+            f.stats = *f.dataset.stats;
+            f.data = DataOptions::from_json(f.checkpoint.extra.at("data"));
+        } catch (const nlohmann::json::exception& e) {
+            FR_FAIL("forecaster checkpoint lacks its dataset description: {}", e.what());
+        }
+        check_consistent(f);
+    });
     return f;
 }
 
