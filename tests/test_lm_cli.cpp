@@ -164,6 +164,22 @@ TEST(LmCli, FlagsThatDoNothingAreReportedOrRefused) {
     EXPECT_TRUE(has(p, "(0 = 0.0% not in the model's vocabulary")) << p.output;
 }
 
+// Sampling flags are checked as they are read, naming the flag; temperature 0 points at --greedy (what it would mean).
+TEST(LmCli, SamplingFlagsAreCheckedNamingTheFlag) {
+    const std::string ckpt = testing::temp_dir() + "/none.safetensors";  // never opened: the flags fail first
+    const CliResult t = run_cli({"generate", "--checkpoint", ckpt, "--temperature", "0"});
+    EXPECT_NE(t.status, 0) << t.output;
+    EXPECT_TRUE(has(t, "--temperature")) << t.output;
+    EXPECT_TRUE(has(t, "must be positive, got 0 (for the most likely token every time: --greedy)")) << t.output;
+    const CliResult n = run_cli({"generate", "--checkpoint", ckpt, "--temperature", "nan"});
+    EXPECT_NE(n.status, 0) << n.output;
+    EXPECT_TRUE(has(n, "'nan' is out of range")) << n.output;
+    const CliResult k = run_cli({"generate", "--checkpoint", ckpt, "--top-k", "0"});
+    EXPECT_NE(k.status, 0) << k.output;
+    EXPECT_TRUE(has(k, "--top-k")) << k.output;
+    EXPECT_TRUE(has(k, "must be positive, got 0")) << k.output;
+}
+
 // --interactive from a pipe: answers on stdout, each bad prompt on stderr naming its input line, the session goes on
 // after it, lines of only white space (U+00A0 and a form feed too) are skipped without a word, and the exit status
 // tells the script that a prompt failed.

@@ -198,8 +198,18 @@ void register_generate(CLI::App& app) {
     cmd->add_option("--prompt", f->prompt, "Text to continue (window mode: exactly --context tokens)");
     cmd->add_option("--count", f->count, "Tokens to generate")->capture_default_str();
     cmd->add_flag("--greedy", f->greedy, "Always take the most likely token");
-    cmd->add_option("--temperature", f->temperature, "< 1 sharper, > 1 more varied")->capture_default_str();
-    cmd->add_option("--top-k", f->top_k, "Sample only among the k most likely tokens");
+    // Temperature 0 would be greedy decoding, which has its own flag: the message says so.
+    const CLI::Validator temperature_check(
+        [](std::string& text) {
+            std::string why = kPositive(text);
+            if (why.rfind("must be positive", 0) == 0) why += " (for the most likely token every time: --greedy)";
+            return why;
+        },
+        "> 0");
+    cmd->add_option("--temperature", f->temperature, "< 1 sharper, > 1 more varied")
+        ->capture_default_str()
+        ->check(temperature_check);
+    cmd->add_option("--top-k", f->top_k, "Sample only among the k most likely tokens")->check(kPositive);
     cmd->add_option("--seed", f->seed, "Sampling seed (same seed, same text)")->capture_default_str()->check(kNonNegative);
     cmd->add_flag("--interactive", f->interactive, "Read prompts line by line from stdin until EOF");
     cmd->add_option("--backend", f->backend, "auto, cpu, cuda, cudnn")->capture_default_str();
