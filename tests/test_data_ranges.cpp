@@ -226,7 +226,7 @@ TEST(DataRanges, ParseValidRange) {
         {"=1:2", "is not NAME=LO:HI"},        {"TMP=5:1", "the low bound 5 is not below the high bound 1"},
         {"TMP=1:1", "is not below"},          {"TMP=nan:5", "the low bound 'nan' is not a finite number"},
         {"TMP=0:inf", "the high bound 'inf'"}, {"TMP=:", "gives no bound"},
-        {"TMP=a:5", "'a' is not a finite number"}};
+        {"TMP=a:5", "'a' is not a finite number"}, {" \t=0:1", "names no variable"}};
     for (const auto& [spec, message] : bad) {
         EXPECT_FALSE(parse_valid_range(spec, r, why)) << spec;
         EXPECT_NE(why.find(message), std::string::npos) << spec << ": " << why;

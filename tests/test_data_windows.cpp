@@ -91,6 +91,28 @@ TEST(DataSplits, ParseAndResolve) {
     EXPECT_NE(error_of([] { SplitSpec::parse("years:2014-2022,2022,2023"); }).find("overlap"), std::string::npos);
     EXPECT_NE(error_of([] { SplitSpec::parse("bogus"); }).find("weather5k"), std::string::npos);
     EXPECT_THROW(SplitSpec::parse("fraction:0.9,0.2"), Error);
+    // Out of time order (found by tests/fuzz/fuzz_arguments: "023" tested on year 23, after the whole data was read).
+    EXPECT_NE(error_of([] { SplitSpec::parse("years:2014-2021,2022,023"); })
+                  .find("split test [0023-01-01 00:00:00, 0024-01-01 00:00:00) comes before train"),
+              std::string::npos);
+    EXPECT_NE(error_of([] { SplitSpec::parse("years:2016-2023,2014,2015"); }).find("comes before train"),
+              std::string::npos);
+    EXPECT_NE(error_of([] { SplitSpec::parse("years:0,2022,2023"); }).find("\"0\" is not a year (1-9999)"),
+              std::string::npos);
+    // str() gives back what parse() read, gaps between whole years included (it printed such a split as cut
+    // points, i.e. with train running into the gap).
+    for (const char* text : {"years:2014-2021,2022,2023", "years:2014-2019,2021,2023-2024", "dates:,2022-01-01 06:00:00,2023-01-01 00:00:00,",
+                             "fraction:0.7,0.15"}) {
+        const SplitSpec a = SplitSpec::parse(text);
+        const SplitSpec b = SplitSpec::parse(a.str());
+        EXPECT_EQ(a.str(), b.str()) << text;
+        for (int i = 0; i < kNumSplits; ++i) {
+            EXPECT_EQ(a.ranges[size_t(i)].begin, b.ranges[size_t(i)].begin) << text;
+            EXPECT_EQ(a.ranges[size_t(i)].end, b.ranges[size_t(i)].end) << text;
+        }
+    }
+    EXPECT_EQ(SplitSpec::parse("years:2014-2019,2021,2023-2024").str(), "years:2014-2019,2021,2023-2024");
+    EXPECT_EQ(SplitSpec::parse("dates:2014-01-01,2022-01-01,2023-01-01,2024-01-01").str(), "years:2014-2021,2022,2023");
     for (const SplitSpec& s : {w, d, f}) {
         const SplitSpec back = SplitSpec::from_json(s.to_json());
         EXPECT_EQ(back.str(), s.str());

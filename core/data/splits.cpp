@@ -48,6 +48,21 @@ void check_ranges(const SplitRanges& r) {
             FR_CHECK(!r[size_t(i)].overlaps(r[size_t(j)]), "splits {} {} and {} {} overlap", split_name(Split(i)),
                      r[size_t(i)].str(), split_name(Split(j)), r[size_t(j)].str());
     }
+    // In time order: a forecaster validated or tested on times before those it learned from is scored on a past it
+    // has, in effect, seen the future of (and a typo such as years:2014-2021,2022,023 would test on year 23).
+    for (int i = 0; i < kNumSplits; ++i)
+        for (int j = i + 1; j < kNumSplits; ++j)
+            FR_CHECK(r[size_t(i)].empty() || r[size_t(j)].empty() || r[size_t(i)].end <= r[size_t(j)].begin,
+                     "split {} {} comes before {} {}: train, validation and test must follow each other in time",
+                     split_name(Split(j)), r[size_t(j)].str(), split_name(Split(i)), r[size_t(i)].str());
+}
+
+// Whether t is the first second of a year in [1, 9999] (the years a years: split can name); its year in `year`.
+bool year_boundary(int64_t t, int64_t& year) {
+    if (t == kTimeMin || t == kTimeMax) return false;
+    const CivilTime c = to_civil(t);
+    year = c.year;
+    return c.year >= 1 && c.year <= 9999 && year_start(c.year) == t;
 }
 
 }  // namespace
@@ -128,7 +143,8 @@ SplitSpec SplitSpec::parse(const std::string& text) {
             const bool ok = dash == std::string::npos
                                 ? parse_int(p, a) && (b = a, true)
                                 : parse_int(p.substr(0, dash), a) && parse_int(p.substr(dash + 1), b);
-            FR_CHECK(ok && a <= b, "split \"{}\": \"{}\" is not a year or a year range first-last", text, p);
+            FR_CHECK(ok && a <= b && a >= 1 && b <= 9999,
+                     "split \"{}\": \"{}\" is not a year (1-9999) or a year range first-last", text, p);
             first[i] = int(a);
             last[i] = int(b);
         }
@@ -156,12 +172,26 @@ SplitSpec SplitSpec::parse(const std::string& text) {
 
 std::string SplitSpec::str() const {
     if (kind == Kind::Fractions) return fmt::format("fraction:{},{}", train_fraction, val_fraction);
+    // Whole years (what years: makes, gaps between the splits included): that form.
+    int64_t first[kNumSplits], end[kNumSplits];
+    bool years_form = true;
+    for (int i = 0; i < kNumSplits; ++i)
+        years_form = years_form && year_boundary(ranges[size_t(i)].begin, first[i]) &&
+                     year_boundary(ranges[size_t(i)].end, end[i]) && end[i] > first[i];
+    if (years_form) {
+        auto y = [](int64_t a, int64_t e) { return e == a + 1 ? fmt::format("{}", a) : fmt::format("{}-{}", a, e - 1); };
+        return fmt::format("years:{},{},{}", y(first[0], end[0]), y(first[1], end[1]), y(first[2], end[2]));
+    }
+    // Cut points, when each split ends where the next begins (what dates: makes).
     auto d = [](int64_t t) {
         if (t == kTimeMin || t == kTimeMax) return std::string();
         return format_time(t);
     };
-    return fmt::format("dates:{},{},{},{}", d(ranges[0].begin), d(ranges[1].begin), d(ranges[2].begin),
-                       d(ranges[2].end));
+    if (ranges[0].end == ranges[1].begin && ranges[1].end == ranges[2].begin)
+        return fmt::format("dates:{},{},{},{}", d(ranges[0].begin), d(ranges[1].begin), d(ranges[2].begin),
+                           d(ranges[2].end));
+    // Anything else (written through the API or a checkpoint): the ranges themselves.
+    return fmt::format("train {}, val {}, test {}", ranges[0].str(), ranges[1].str(), ranges[2].str());
 }
 
 SplitRanges SplitSpec::resolve(int64_t data_begin, int64_t data_end, int64_t step) const {

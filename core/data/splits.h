@@ -62,7 +62,8 @@ struct SplitSpec {
     //   "fraction:0.7,0.15"                    (test = the rest)
     // Throws fusedrnn::Error showing the accepted forms.
     static SplitSpec parse(const std::string& text);
-    std::string str() const;  // the parse() form
+    // The parse() form: years: for whole years, dates: for cut points; ranges set otherwise (through the API) listed.
+    std::string str() const;
 
     // Concrete ranges for data covering [data_begin, data_end) on a grid of `step` seconds.
     // Fraction cut points are rounded to the nearest grid row. Throws when ranges overlap or are reversed.

@@ -37,6 +37,10 @@ bool parse_valid_range(const std::string& spec, ValidRange& out, std::string& wh
     }
     ValidRange r;
     r.var = std::string(trim(std::string_view(spec).substr(0, eq)));
+    if (r.var.empty()) {  // " =0:1": a range for no variable would be silently unused
+        why = fmt::format("'{}' names no variable (NAME=LO:HI, e.g. TMP=-93.2:61.8)", printable(spec));
+        return false;
+    }
     auto bound = [&](std::string_view text, double& v, const char* which) {
         if (trim(text).empty()) return true;  // no bound: v keeps its infinity
         if (parse_number(text, v) && std::isfinite(v)) return true;
