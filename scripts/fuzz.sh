@@ -5,7 +5,7 @@
 # it is given, and each bug it finds becomes an ordinary test (the *Found suites).
 #
 # Usage:  bash scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET ...]
-#         (default 120 s each; targets: fuzz_station_reader fuzz_checkpoint fuzz_text)
+#         (default 120 s each; targets: fuzz_station_reader fuzz_checkpoint fuzz_text fuzz_arguments)
 # Builds in build-fuzz/ (clang, AddressSanitizer + UndefinedBehaviorSanitizer + libFuzzer, CPU only), writes seed
 # corpora under build-fuzz/corpus/<target>/ (from FUSEDRNN_DATA, default ../shared/data, when present; from the
 # repository's fixtures and from checkpoints it trains for a second otherwise), and keeps what it finds under
@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-120}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_station_reader fuzz_checkpoint fuzz_text)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz_station_reader fuzz_checkpoint fuzz_text fuzz_arguments)
 case "$seconds" in ''|*[!0-9]*) echo "fuzz.sh: SECONDS_PER_TARGET must be a whole number, got '$seconds'" >&2; exit 2 ;; esac
 
 bash scripts/deps.sh
@@ -134,12 +134,28 @@ PY
   done
 }
 
+make_argument_seeds() {
+  local d=$corpus/fuzz_arguments i=0 s
+  mkdir -p "$d"
+  # The parser selector, then the text: 0 --split, 1 --valid-range, 2 time format NUL cell, 3 date argument.
+  for s in '\000weather5k' '\000years:2014-2021,2022,2023' '\000dates:,2022-01-01,2023-01-01' \
+           '\000dates:2014-01-01,2022-01-01 06:00,2023-01-01,2024-01-01' '\000fraction:0.7,0.15' \
+           '\001TMP=-93.2:61.8' '\001WND_RATE=0:' '\001RH (%%)=:100' '\001a=b=1:2' \
+           '\002%%Y-%%m-%%d %%H:%%M:%%S\000 2014-01-01 00:00:00' '\002%%d.%%m.%%Y %%H:%%M:%%S\00001.01.2009 00:10:00' \
+           '\003-2022' '\0032022-07-15 06:00' '\0032022-07-15T06:00:00'; do
+    printf "$s" >"$d/seed_$i"
+    i=$((i + 1))
+  done
+}
+
 for t in "${targets[@]}"; do
   case "$t" in
     fuzz_station_reader) make_station_seeds ;;
     fuzz_checkpoint) make_checkpoint_seeds ;;
     fuzz_text) make_text_seeds ;;
-    *) echo "fuzz.sh: unknown target '$t' (fuzz_station_reader, fuzz_checkpoint, fuzz_text)" >&2; exit 2 ;;
+    fuzz_arguments) make_argument_seeds ;;
+    *) echo "fuzz.sh: unknown target '$t' (fuzz_station_reader, fuzz_checkpoint, fuzz_text, fuzz_arguments)" >&2
+       exit 2 ;;
   esac
 done
 
