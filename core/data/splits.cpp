@@ -44,25 +44,26 @@ void check_ranges(const SplitRanges& r) {
     for (int i = 0; i < kNumSplits; ++i) {
         FR_CHECK(r[size_t(i)].begin <= r[size_t(i)].end, "split {}: begins at {} after it ends at {}",
                  split_name(Split(i)), time_str(r[size_t(i)].begin), time_str(r[size_t(i)].end));
-        for (int j = i + 1; j < kNumSplits; ++j)
+        for (int j = i + 1; j < kNumSplits; ++j) {
             FR_CHECK(!r[size_t(i)].overlaps(r[size_t(j)]), "splits {} {} and {} {} overlap", split_name(Split(i)),
                      r[size_t(i)].str(), split_name(Split(j)), r[size_t(j)].str());
-    }
-    // In time order: a forecaster validated or tested on times before those it learned from is scored on a past it
-    // has, in effect, seen the future of (and a typo such as years:2014-2021,2022,023 would test on year 23).
-    for (int i = 0; i < kNumSplits; ++i)
-        for (int j = i + 1; j < kNumSplits; ++j)
+            // In time order: a forecaster validated or tested on times before those it learned from is scored on a
+            // past it has, in effect, seen the future of (and a typo such as years:2014-2021,2022,023 would test on
+            // year 23).
             FR_CHECK(r[size_t(i)].empty() || r[size_t(j)].empty() || r[size_t(i)].end <= r[size_t(j)].begin,
                      "split {} {} comes before {} {}: train, validation and test must follow each other in time",
                      split_name(Split(j)), r[size_t(j)].str(), split_name(Split(i)), r[size_t(i)].str());
+        }
+    }
 }
 
-// Whether t is the first second of a year in [1, 9999] (the years a years: split can name); its year in `year`.
+// Whether t is the first second of a year a years: split can begin or end at (1 .. 10000, the end of 9999); its year
+// in `year`.
 bool year_boundary(int64_t t, int64_t& year) {
     if (t == kTimeMin || t == kTimeMax) return false;
     const CivilTime c = to_civil(t);
     year = c.year;
-    return c.year >= 1 && c.year <= 9999 && year_start(c.year) == t;
+    return c.year >= 1 && c.year <= 10000 && year_start(c.year) == t;
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // Coverage-guided fuzz of the checkpoint loaders: the input is a whole file, loaded as a forecaster (as `eval` and
 // `predict` do), as a language model (as `generate` does), and checked for an unfinished run (as `train` does
-// before it would overwrite one). The contract (docs/checkpoints.md): each loads, or throws fusedrnn::Error naming
+// before it would overwrite one). The contract (docs/forecasting.md, "eval and predict"): each loads, or throws fusedrnn::Error naming
 // the file; nothing else (another exception, a crash, a read out of bounds, an allocation the file's few bytes
 // cannot justify: scripts/fuzz.sh runs with -malloc_limit_mb). A model that loads must also run: one forward pass
 // on a tiny batch, so a checkpoint whose settings disagree with its tensors cannot get past the loader.
