@@ -114,6 +114,24 @@ Checkpoint read_checkpoint(const std::string& path) {
     return c;
 }
 
+void check_declared_parameters(const Checkpoint& ckpt, std::string_view what) {
+    const std::string model = fmt::format("{} {}", declared_spec(ckpt.config, ckpt.path).describe(), what);
+    const ParamLayout layout = naming_source(ckpt.path, [&] { return declared_layout(ckpt.config); });
+    size_t held = 0;
+    for (const SafetensorsTensor& t : ckpt.file.tensors()) {
+        if (t.name.rfind(kOptimizerPrefix, 0) == 0) continue;
+        ++held;
+        const ParamEntry* e = layout.find(t.name);
+        FR_CHECK(e != nullptr, "{}: tensor '{}' is not a parameter of the {} its metadata declares: the metadata was "
+                 "edited or the file is damaged", ckpt.path, t.name, model);
+        FR_CHECK(t.shape == e->shape, "{}: tensor '{}' has shape {}, but the {} its metadata declares needs {}: the "
+                 "metadata was edited or the file is damaged", ckpt.path, t.name, shape_str(t.shape), model,
+                 shape_str(e->shape));
+    }
+    FR_CHECK(held == layout.entries().size(), "{}: its metadata declares a {} of {} parameter tensors, but the file "
+             "holds {}: the metadata was edited or the file is damaged", ckpt.path, model, layout.entries().size(), held);
+}
+
 void load_parameters(const Checkpoint& ckpt, Model& model) {
     const ParamLayout& layout = model.params().layout();
     std::vector<float> host(layout.total());

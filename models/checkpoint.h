@@ -44,6 +44,10 @@ long checkpoint_integer(const nlohmann::json& obj, const char* key, const std::s
                         std::string_view source);
 RnnSpec declared_spec(const nlohmann::json& config, std::string_view source);
 
+// The file's parameter tensors (optimizer state aside) against the model its metadata declares (declared_layout),
+// before that model is built: a hand-edited hidden size or layer count fails here naming the file and the tensor,
+// not after allocating what the numbers say. `what` names the kind in messages ("language model", "forecaster").
+void check_declared_parameters(const Checkpoint& ckpt, std::string_view what);
 // Copies the parameters into `model`. Every parameter of the model must be present with the same shape,
 // and the file must hold no other parameter (optimizer state aside); otherwise Error names the tensor.
 void load_parameters(const Checkpoint& ckpt, Model& model);

@@ -83,48 +83,6 @@ void save_language_model(const std::string& path, const LanguageModel& lm, const
     save_checkpoint(path, *lm.model, extra, optimizer);
 }
 
-namespace {
-
-// The model the metadata declares against the tensors the file holds, before the model is built: a hand-edited
-// num_layers or hidden size fails here in a moment, naming the file, instead of allocating (or looping over) what
-// the numbers say.
-void check_declared_model(const Checkpoint& ckpt, const std::string& path) {
-    const nlohmann::json& c = ckpt.config;
-    const RnnSpec spec = declared_spec(c, path);
-    const long V = checkpoint_integer(c, "vocab", "vocab", 2, kMaxCheckpointSetting, path);
-    const long O = checkpoint_integer(c, "outputs", "outputs", 2, kMaxCheckpointSetting, path);
-
-    std::map<std::string, std::vector<long>> want;
-    const long C = spec.input_size, H = spec.hidden_size, D = spec.directions(), GH = long(spec.gates()) * H;
-    want["embedding.weight"] = {V, C};
-    for (int k = 0; k < spec.num_layers; ++k)
-        for (int d = 0; d < D; ++d) {
-            const std::string sfx = fmt::format("_l{}{}", k, d == 1 ? "_reverse" : "");
-            want["rnn.weight_ih" + sfx] = {GH, k == 0 ? C : D * H};
-            want["rnn.weight_hh" + sfx] = {GH, H};
-            want["rnn.bias_ih" + sfx] = {GH};
-            want["rnn.bias_hh" + sfx] = {GH};
-        }
-    want["head.weight"] = {O, D * H};
-    want["head.bias"] = {O};
-    size_t held = 0;
-    for (const auto& t : ckpt.file.tensors())
-        if (t.name.rfind("optimizer.", 0) != 0) ++held;
-    FR_CHECK(held == want.size(), "{}: its metadata declares a {} language model of {} parameter tensors, but the file "
-             "holds {}: the metadata was edited or the file is damaged", path, spec.describe(), want.size(), held);
-    for (const auto& t : ckpt.file.tensors()) {
-        if (t.name.rfind("optimizer.", 0) == 0) continue;
-        const auto it = want.find(t.name);
-        FR_CHECK(it != want.end(), "{}: tensor '{}' is not a parameter of the {} language model its metadata "
-                 "declares: the metadata was edited or the file is damaged", path, t.name, spec.describe());
-        FR_CHECK(std::vector<long>(t.shape.begin(), t.shape.end()) == it->second, "{}: tensor '{}' has shape [{}], "
-                 "but the {} language model its metadata declares needs [{}]: the metadata was edited or the file is "
-                 "damaged", path, t.name, fmt::join(t.shape, ", "), spec.describe(), fmt::join(it->second, ", "));
-    }
-}
-
-}  // namespace
-
 LanguageModel load_language_model(const std::string& path, std::shared_ptr<Backend<float>> backend) {
     Checkpoint ckpt = read_checkpoint(path);
     const std::string kind = ckpt.config.value("kind", "unknown");
@@ -142,7 +100,10 @@ LanguageModel load_language_model(const std::string& path, std::shared_ptr<Backe
         }
     }();
     const LmSettings settings = LmSettings::from_json(ckpt.extra["lm"], path);
-    check_declared_model(ckpt, path);
+    // Bounded before they size anything (a hand-edited 1e12 must not wrap to a small int).
+    checkpoint_integer(ckpt.config, "vocab", "vocab", 2, kMaxCheckpointSetting, path);
+    checkpoint_integer(ckpt.config, "outputs", "outputs", 2, kMaxCheckpointSetting, path);
+    check_declared_parameters(ckpt, "language model");
     auto model = naming_source(path, [&] { return SequenceModel::from_config(std::move(backend), ckpt.config); });
     FR_CHECK(model->vocab() == tok.size() && model->outputs() == tok.size(),
              "{}: the model has {} embedding rows and {} outputs but its tokenizer has {} tokens", path,

@@ -68,21 +68,73 @@ void set_dropout_from_config(Model& m, const nlohmann::json& c) {
     m.set_dropout(dropout_from_config(c));
 }
 
+// Each model's parameters, PyTorch's names and order; the constructors and declared_layout share them, so what a
+// checkpoint is checked against before a model is built is exactly what the model would allocate.
+ParamLayout direct_forecaster_layout(const RnnSpec& spec, int outputs) {
+    FR_CHECK(outputs > 0, "Forecaster: outputs must be positive, got {}", outputs);
+    ParamLayout layout;
+    layout.append(rnn_param_layout(spec), "rnn.");
+    layout.add("head.weight", {outputs, spec.output_size()});
+    layout.add("head.bias", {outputs});
+    return layout;
+}
+
+// An encoder-decoder's decoder: the encoder's cell, hidden size and layers over the K predicted variables.
+RnnSpec decoder_spec(const RnnSpec& encoder, int K) {
+    return {encoder.cell, K, encoder.hidden_size, encoder.num_layers, false};
+}
+
+ParamLayout seq2seq_forecaster_layout(const RnnSpec& spec, int K) {
+    ParamLayout layout;
+    layout.append(rnn_param_layout(spec), "rnn.");
+    layout.append(rnn_param_layout(decoder_spec(spec, K)), "decoder.");
+    layout.add("head.weight", {K, spec.hidden_size});
+    layout.add("head.bias", {K});
+    return layout;
+}
+
+ParamLayout sequence_model_layout(const RnnSpec& spec, int vocab, int outputs) {
+    FR_CHECK(vocab >= 0, "SequenceModel: vocab must be >= 0, got {}", vocab);
+    FR_CHECK(outputs > 0, "SequenceModel: outputs must be positive, got {}", outputs);
+    ParamLayout layout;
+    if (vocab > 0) layout.add("embedding.weight", {vocab, spec.input_size});
+    layout.append(rnn_param_layout(spec), "rnn.");
+    layout.add("head.weight", {outputs, spec.output_size()});
+    layout.add("head.bias", {outputs});
+    return layout;
+}
+
 }  // namespace
+
+ParamLayout declared_layout(const nlohmann::json& c) {
+    FR_CHECK(c.is_object() && c.contains("kind") && c.at("kind").is_string(), "checkpoint metadata has no model kind");
+    const std::string kind = c.at("kind").get<std::string>();
+    try {
+        const RnnSpec spec = spec_from_json(c.at("spec"));
+        if (kind == "sequence") return sequence_model_layout(spec, c.at("vocab").get<int>(), c.at("outputs").get<int>());
+        FR_CHECK(kind == "forecaster", "checkpoint holds a '{}' model, not a forecaster or a sequence model", kind);
+        const std::string decoder = c.value("decoder", "direct");  // checkpoints before seq2seq have no "decoder"
+        if (decoder == "direct") return direct_forecaster_layout(spec, c.at("outputs").get<int>());
+        FR_CHECK(decoder == "seq2seq", "checkpoint names an unknown forecaster decoder '{}' (known: direct, seq2seq)",
+                 decoder);
+        const size_t K = c.at("target_inputs").size();
+        FR_CHECK(K > 0 && K <= size_t(std::numeric_limits<int>::max()), "the checkpoint's seq2seq forecaster "
+                 "predicts {} variables", K);
+        return seq2seq_forecaster_layout(spec, int(K));
+    } catch (const nlohmann::json::exception& e) {
+        FR_FAIL("invalid {} in checkpoint metadata: {}", kind == "sequence" ? "sequence model" : kind, e.what());
+    }
+}
 
 // ---- Forecaster ----------------------------------------------------------------------------------------
 
 Forecaster::Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec, int outputs, uint64_t seed)
     : outputs_(outputs) {
     spec.validate();
-    FR_CHECK(outputs > 0, "Forecaster: outputs must be positive, got {}", outputs);
-    ParamLayout layout;
-    const size_t rnn_off = layout.append(rnn_param_layout(spec), "rnn.");
-    const size_t w = layout.add("head.weight", {outputs, spec.output_size()});
-    const size_t b = layout.add("head.bias", {outputs});
+    const ParamLayout layout = direct_forecaster_layout(spec, outputs);
     params_ = std::make_unique<ParamStore>(std::move(backend), layout);
-    rnn_ = RecurrentStack(spec, rnn_off);
-    head_ = Linear(spec.output_size(), outputs, w, b);
+    rnn_ = RecurrentStack(spec, layout.at("rnn.weight_ih_l0").offset);
+    head_ = Linear(spec.output_size(), outputs, layout.at("head.weight").offset, layout.at("head.bias").offset);
     params_->init_uniform(seed, init_bounds(layout, rnn_.init_bound(), head_.init_bound()));
 }
 
@@ -103,15 +155,12 @@ Forecaster::Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& s
     FR_CHECK(int64_t(shape.horizon) * K <= std::numeric_limits<int>::max(),
              "Forecaster: horizon {} x {} variables is too many outputs", shape.horizon, K);
     outputs_ = shape.horizon * K;
-    const RnnSpec dec{spec.cell, K, spec.hidden_size, spec.num_layers, false};
-    ParamLayout layout;
-    const size_t rnn_off = layout.append(rnn_param_layout(spec), "rnn.");
-    const size_t dec_off = layout.append(rnn_param_layout(dec), "decoder.");
-    const size_t w = layout.add("head.weight", {K, spec.hidden_size});
-    const size_t b = layout.add("head.bias", {K});
+    const ParamLayout layout = seq2seq_forecaster_layout(spec, K);
+    const size_t w = layout.at("head.weight").offset, b = layout.at("head.bias").offset;
     params_ = std::make_unique<ParamStore>(std::move(backend), layout);
-    rnn_ = RecurrentStack(spec, rnn_off);
-    decoder_ = Seq2SeqDecoder(dec, shape.horizon, shape.target_inputs, dec_off, w, b);
+    rnn_ = RecurrentStack(spec, layout.at("rnn.weight_ih_l0").offset);
+    decoder_ = Seq2SeqDecoder(decoder_spec(spec, K), shape.horizon, shape.target_inputs,
+                              layout.at("decoder.weight_ih_l0").offset, w, b);
     const Linear head(spec.hidden_size, K, w, b);  // for its init bound only
     params_->init_uniform(seed, init_bounds(layout, rnn_.init_bound(), head.init_bound()));
 }
@@ -202,18 +251,11 @@ SequenceModel::SequenceModel(std::shared_ptr<Backend<float>> backend, const RnnS
                              uint64_t seed)
     : vocab_(vocab) {
     spec.validate();
-    FR_CHECK(vocab >= 0, "SequenceModel: vocab must be >= 0, got {}", vocab);
-    FR_CHECK(outputs > 0, "SequenceModel: outputs must be positive, got {}", outputs);
-    ParamLayout layout;
-    size_t emb = 0;
-    if (vocab > 0) emb = layout.add("embedding.weight", {vocab, spec.input_size});
-    const size_t rnn_off = layout.append(rnn_param_layout(spec), "rnn.");
-    const size_t w = layout.add("head.weight", {outputs, spec.output_size()});
-    const size_t b = layout.add("head.bias", {outputs});
+    const ParamLayout layout = sequence_model_layout(spec, vocab, outputs);
     params_ = std::make_unique<ParamStore>(std::move(backend), layout);
-    if (vocab > 0) embedding_ = Embedding(vocab, spec.input_size, emb);
-    rnn_ = RecurrentStack(spec, rnn_off);
-    head_ = Linear(spec.output_size(), outputs, w, b);
+    if (vocab > 0) embedding_ = Embedding(vocab, spec.input_size, layout.at("embedding.weight").offset);
+    rnn_ = RecurrentStack(spec, layout.at("rnn.weight_ih_l0").offset);
+    head_ = Linear(spec.output_size(), outputs, layout.at("head.weight").offset, layout.at("head.bias").offset);
     params_->init_uniform(seed, init_bounds(layout, rnn_.init_bound(), head_.init_bound()));
 }
 

@@ -66,6 +66,9 @@ protected:
 };
 
 RnnSpec spec_from_json(const nlohmann::json& j);
+// The parameters a model config (Model::config(), a checkpoint's metadata) declares, built without allocating them:
+// what a checkpoint's tensors are checked against before the model is (check_declared_parameters).
+ParamLayout declared_layout(const nlohmann::json& config);
 nlohmann::json spec_to_json(const RnnSpec& spec);
 
 // An encoder-decoder forecaster's shape: the decoder predicts the K variables one lead time per step.

@@ -41,6 +41,7 @@ LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backen
     const std::string kind = f.checkpoint.config.value("kind", "");
     FR_CHECK(kind == "forecaster", "{} is a {} checkpoint, not a forecaster", path,
              kind == "sequence" ? "language-model" : kind);
+    check_declared_parameters(f.checkpoint, "forecaster");
     // Every message below names the file, also those of the parsers deep down.
     naming_source(path, [&] {
         f.model = Forecaster::from_config(std::move(backend), f.checkpoint.config);
