@@ -337,10 +337,12 @@ gpu_tests_stage() {
   # offset) lets later writes through the shell's descriptor (a crash message, the SKIPPED note below)
   # overwrite the start of the test output. Capture, then copy into the log.
   # Three runs: the whole binary on the default (alternating) recurrence, then the recurrent-stack suites on the
-  # persistent kernels (kernels/cuda/rnn_recurrence.h) with rows per block chosen for this GPU, and with 4 rows
-  # (partial blocks at the suites' odd batches; the small shapes only).
+  # persistent kernels (kernels/cuda/rnn_recurrence.h) with rows per block chosen for this GPU, and with 2, 4 and
+  # 16 rows (partial blocks at the suites' odd batches; the small shapes only): the automatic choice picks 1, 4 or 8
+  # on the suites' batches, so without these the 2- and 16-row instantiations would first run in a benchmark.
   local rc=0 run recurrence filter tag
-  for run in "alternating *" "persistent GpuRnnSmall.*:GpuRnnLarge.*" "persistent:4 GpuRnnSmall.*"; do
+  for run in "alternating *" "persistent GpuRnnSmall.*:GpuRnnLarge.*" "persistent:2 GpuRnnSmall.*" \
+             "persistent:4 GpuRnnSmall.*" "persistent:16 GpuRnnSmall.*"; do
     read -r recurrence filter <<<"$run"
     tag=${recurrence//:/_}
     echo "== FUSEDRNN_CUDA_RECURRENCE=$recurrence --gtest_filter=$filter"

@@ -272,6 +272,7 @@ std::vector<RnnCase> small_cases(CellType cell) {
         {cell, 5, 37, 3, true, 48, 7},  // three layers, long sequence
         {cell, 3, 37, 1, false, 48, 1}, // batch 1
         {cell, 2, 3, 3, false, 1, 7},   // T = 1 stacked
+        {cell, 3, 5, 2, true, 1, 4},    // T = 1 bidirectional: the reverse direction starts and ends at t = 0
     };
 }
 
