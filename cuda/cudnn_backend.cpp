@@ -64,6 +64,28 @@ cudnnRNNAlgo_t algo_from_env() {
             v);
 }
 
+std::string algo_name(cudnnRNNAlgo_t algo) {
+    switch (algo) {
+        case CUDNN_RNN_ALGO_PERSIST_STATIC: return "persist_static";
+        case CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H: return "persist_static_small_h";
+        case CUDNN_RNN_ALGO_PERSIST_DYNAMIC: return "persist_dynamic";
+        default: return "standard";
+    }
+}
+
+// cuDNN 9 numbers its versions major·10000 + minor·100 + patch.
+std::string version_str(size_t v) { return fmt::format("{}.{}.{}", v / 10000, v / 100 % 100, v % 100); }
+
+// The API this file is written against (cudnnRNNForward and the _v8 descriptors of cuDNN 9) must be the library's:
+// with a pip wheel's cuDNN beside the system's, the loader may pair another major version with this build, whose
+// failures would otherwise surface as a puzzling status from the first RNN call.
+void check_library_matches_header() {
+    const size_t library = cudnnGetVersion();
+    FR_CHECK(library / 10000 == size_t(CUDNN_MAJOR), "the cuDNN library loaded is {} but fusedrnn was built against "
+             "cuDNN {}: put the matching libcudnn first on LD_LIBRARY_PATH, or rebuild against the installed one",
+             version_str(library), version_str(CUDNN_VERSION));
+}
+
 // Everything cuDNN needs for one (spec, T, N): descriptors, sizes, weight spaces and the index map.
 struct Plan {
     cudnnRNNDescriptor_t rnn = nullptr;
@@ -118,12 +140,13 @@ using PlanKey = std::tuple<int, int, int, int, bool, int, int>;  // cell, C, H, 
 class CudnnBackend final : public GpuBackend {
 public:
     explicit CudnnBackend(int device) : GpuBackend(device), algo_(algo_from_env()) {
+        check_library_matches_header();
         auto g = ctx_.guard();
         FR_CUDNN_CHECK(cudnnCreate(&handle_));
         const cudnnStatus_t st = cudnnSetStream(handle_, ctx_.stream());
         if (st != CUDNN_STATUS_SUCCESS) {
             (void)cudnnDestroy(handle_);
-            FR_CUDNN_CHECK(st);
+            throw_cudnn_error(int(st), "cudnnSetStream(handle_, ctx_.stream())", __FILE__, __LINE__);
         }
     }
     ~CudnnBackend() override {
@@ -136,6 +159,11 @@ public:
     }
 
     std::string name() const override { return "cudnn"; }
+    // Which cuDNN ran is part of every figure measured against it (train's header, metrics.json, the benchmarks).
+    std::string details() const override {
+        return fmt::format("cuDNN {} (built against {}), algo {}", version_str(cudnnGetVersion()),
+                           version_str(CUDNN_VERSION), algo_name(algo_));
+    }
 
     size_t rnn_reserve_size(const RnnSpec& spec, int T, int N) override {
         auto g = ctx_.guard();
