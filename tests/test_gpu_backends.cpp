@@ -45,6 +45,11 @@ TEST(GpuMemory, BackendsRegistered) {
     EXPECT_NE(std::find(names.begin(), names.end(), "cudnn"), names.end());
     EXPECT_EQ(make_backend("auto")->name(), "cuda");
     EXPECT_EQ(make_backend("cudnn")->device().type, DeviceType::CUDA);
+    // The library that ran, next to the header it was built against (figures measured against cuDNN quote it).
+    const std::string details = make_backend("cudnn")->details();
+    EXPECT_EQ(details.rfind("cuDNN 9.", 0), 0u) << details;
+    EXPECT_NE(details.find("(built against 9."), std::string::npos) << details;
+    EXPECT_NE(details.find("), algo "), std::string::npos) << details;
 }
 
 TEST(GpuMemory, AbsurdAllocationThrows) {
