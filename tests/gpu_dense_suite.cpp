@@ -320,6 +320,17 @@ TEST(GpuDense, Losses) {
         EXPECT_THROW(be.gpu->softmax_cross_entropy(s.M, s.V, gl.data(), static_cast<const int32_t*>(bad->data()),
                                                    nullptr, 1.f),
                      Error);
+        // The bad row's gradient is zero (a step queued before the throw moves nothing by it); the others are intact.
+        Guarded gd3 = make_guarded(*be.gpu, logits.size());
+        EXPECT_THROW(be.gpu->softmax_cross_entropy(s.M, s.V, gl.data(), static_cast<const int32_t*>(bad->data()),
+                                                   gd3.data(), 2.f),
+                     Error);
+        std::vector<float> d_bad = read_guarded(*be.gpu, gd3, "dlogits (bad target)");
+        EXPECT_EQ(std::count(d_bad.begin(), d_bad.begin() + s.V, 0.0f), s.V);
+        if (s.M > 1) {
+            EXPECT_LT(rel_error(std::vector<float>(d_bad.begin() + s.V, d_bad.end()),
+                                std::vector<float>(d_ref.begin() + s.V, d_ref.end())), kTol);
+        }
     }
 }
 

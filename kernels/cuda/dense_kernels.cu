@@ -184,10 +184,12 @@ __global__ void softmax_xent_kernel(int V, const float* logits, const int32_t* t
         row_loss[r] = valid ? lse - double(row[tgt]) : 0.0;
         row_correct[r] = valid && best_i == tgt ? 1.0 : 0.0;
     }
+    // A bad target's row gets no gradient either: the fault is only thrown at the host's next wait, and a step queued
+    // before it must not move the weights by a row that has no loss.
     if (dlogits) {
         float* d = dlogits + size_t(r) * V;
         for (int k = threadIdx.x; k < V; k += blockDim.x)
-            d[k] = element::softmax_xent_grad(row[k], lse, grad_coef, k == tgt);
+            d[k] = valid ? element::softmax_xent_grad(row[k], lse, grad_coef, k == tgt) : 0.0f;
     }
 }
 

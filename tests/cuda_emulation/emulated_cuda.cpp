@@ -466,8 +466,8 @@ void embedding_backward(int n, int V, int dim, const int32_t* ids, const float* 
 }
 // Row by row as the kernel's blocks: the first maximum, Σ exp(logit − max) in double, the row's loss and hit, the
 // gradient through the kernel's own expression; out[0] = Σ_rows loss / loss_divisor, out[1] = hits. A bad target
-// is recorded and its row contributes nothing (its dlogits row is the softmax alone), as in the kernel; the host
-// throws after reading the record.
+// is recorded and its row contributes nothing (no loss, a zero dlogits row), as in the kernel; the host throws after
+// reading the record.
 void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* targets, float* dlogits, float grad_coef,
                            double*, double* out, double loss_divisor, IndexFault* fault, int op, cudaStream_t) {
     FR_EMULATED_LAUNCH({
@@ -485,7 +485,8 @@ void softmax_cross_entropy(int M, int V, const float* logits, const int32_t* tar
             correct += valid && best == tgt ? 1.0 : 0.0;
             if (dlogits)
                 for (int k = 0; k < V; ++k)
-                    dlogits[size_t(r) * size_t(V) + size_t(k)] = element::softmax_xent_grad(row[k], lse, grad_coef, k == tgt);
+                    dlogits[size_t(r) * size_t(V) + size_t(k)] =
+                        valid ? element::softmax_xent_grad(row[k], lse, grad_coef, k == tgt) : 0.0f;
         }
         out[0] = loss_divisor == 1.0 ? loss : loss / loss_divisor;
         out[1] = correct;
