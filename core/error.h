@@ -36,6 +36,8 @@ public:
 };
 
 namespace detail {
+// "msg (models/model.cpp:12)": the message with where it was raised, the path below the project root.
+std::string located(const char* file, int line, const std::string& msg);
 [[noreturn]] void throw_error(const char* file, int line, const std::string& msg);
 }  // namespace detail
 

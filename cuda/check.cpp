@@ -11,6 +11,15 @@
 
 namespace fusedrnn::gpu {
 
+namespace {
+// A library that could not allocate its own device memory (cuBLAS's workspace, cuDNN's internal buffers) is out of
+// GPU memory like a failed cudaMalloc: the trainers catch OutOfDeviceMemory to say which batch did not fit.
+[[noreturn]] void throw_failure(bool out_of_memory, const char* file, int line, const std::string& msg) {
+    if (out_of_memory) throw OutOfDeviceMemory(detail::located(file, line, msg + " (out of GPU memory)"));
+    detail::throw_error(file, line, msg);
+}
+}  // namespace
+
 void throw_cuda_error(int status, const char* call, const char* file, int line) {
     const auto err = static_cast<cudaError_t>(status);
     // Sticky errors (a kernel fault) poison the context; say so, since every later call fails too.
@@ -27,8 +36,8 @@ void throw_cuda_error(int status, const char* call, const char* file, int line) 
 
 void throw_cublas_error(int status, const char* call, const char* file, int line) {
     const auto st = static_cast<cublasStatus_t>(status);
-    detail::throw_error(file, line, fmt::format("cuBLAS call {} failed: {} ({})", call, cublasGetStatusName(st),
-                                                cublasGetStatusString(st)));
+    throw_failure(st == CUBLAS_STATUS_ALLOC_FAILED, file, line,
+                  fmt::format("cuBLAS call {} failed: {} ({})", call, cublasGetStatusName(st), cublasGetStatusString(st)));
 }
 
 void throw_cudnn_error(int status, const char* call, const char* file, int line) {
@@ -36,8 +45,8 @@ void throw_cudnn_error(int status, const char* call, const char* file, int line)
     char detail_msg[512] = {0};
     cudnnGetLastErrorString(detail_msg, sizeof(detail_msg));
     std::string extra = detail_msg[0] ? fmt::format("; cuDNN says: {}", detail_msg) : std::string();
-    detail::throw_error(file, line,
-                        fmt::format("cuDNN call {} failed: {}{}", call, cudnnGetErrorString(st), extra));
+    throw_failure(st == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED, file, line,
+                  fmt::format("cuDNN call {} failed: {}{}", call, cudnnGetErrorString(st), extra));
 }
 
 void throw_gpu_logic_error(const char* what, const char* file, int line) {
