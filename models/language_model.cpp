@@ -1,8 +1,6 @@
 #include "models/language_model.h"
 
-#include <map>
 #include <string>
-#include <vector>
 
 #include "models/checkpoint.h"
 
