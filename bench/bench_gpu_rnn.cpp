@@ -11,6 +11,8 @@
 // fill) before every repetition; the median (and min, p90) of the repetitions is reported. Inputs and
 // weights are fresh random values. cuDNN is timed with every algorithm FUSEDRNN_CUDNN_ALGO can select
 // (standard, persist_static, persist_static_small_h, persist_dynamic) and its best is used for the ratio.
+// A cuDNN algorithm that refuses a shape is recorded "unsupported"; a fused configuration that throws is recorded
+// "failed" (and listed in "failures"), the grid goes on, the JSON is written, and the exit status is 1.
 //
 // Usage: bench_gpu_rnn [--out FILE.json] [--repeats N] [--warmup N] [--quick] [--cpu] [--cells a,b]
 //                      [--hidden 64,128] [--layers 1,2] [--batch N] [--steps T] [--persistent-rows 0,2,4]
@@ -29,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "core/backend.h"
@@ -210,6 +213,7 @@ int main(int argc, char** argv) {
         }
         std::mt19937_64 rng(std::random_device{}());
         nlohmann::json results = nlohmann::json::array();
+        std::vector<std::string> failures;  // fused-backend configurations that threw, named
         const char* algos[] = {"standard", "persist_static", "persist_static_small_h", "persist_dynamic"};
 
         // "persistent" is the fastest training time over --persistent-rows, at the rows-per-block count in "R".
@@ -240,15 +244,26 @@ int main(int argc, char** argv) {
                     for (const auto& [recurrence, rows] : runs) {
                         const std::string env = rows > 0 ? recurrence + ":" + std::to_string(rows) : recurrence;
                         setenv("FUSEDRNN_CUDA_RECURRENCE", env.c_str(), 1);
-                        auto fused = fusedrnn::make_backend("cuda");
-                        const Result r = time_backend(*fused, spec, opt.steps, opt.batch, opt, rng);
                         nlohmann::json e = shape;
                         e["backend"] = "cuda";
                         e["recurrence"] = recurrence;
                         if (recurrence == "persistent") e["rows_per_block"] = rows;  // 0: the backend's choice
-                        e["device"] = fused->device().str();
-                        e["train"] = to_json(r.train);
-                        e["infer"] = to_json(r.infer);
+                        Result r{};
+                        try {
+                            auto fused = fusedrnn::make_backend("cuda");
+                            r = time_backend(*fused, spec, opt.steps, opt.batch, opt, rng);
+                            e["device"] = fused->device().str();
+                            e["train"] = to_json(r.train);
+                            e["infer"] = to_json(r.infer);
+                        } catch (const fusedrnn::Error& err) {
+                            // Recorded, and the grid goes on: one failing configuration must not cost a lease's
+                            // other figures. The exit status says so at the end.
+                            e["failed"] = err.what();
+                            failures.push_back(fmt::format("{} H={} L={} {}: {}", cell_name, H, L, env, err.what()));
+                            std::fprintf(stderr, "FAILED %s\n", failures.back().c_str());
+                            results.push_back(e);
+                            continue;
+                        }
                         results.push_back(e);
                         if (recurrence == "alternating") {
                             rf = r;
@@ -307,12 +322,14 @@ int main(int argc, char** argv) {
                               {"repeats", opt.repeats},
                               {"warmup", opt.warmup},
                               {"timing", "host std::chrono around op + synchronize, L2 flushed, median"},
-                              {"results", results}};
+                              {"results", results},
+                              {"failures", failures}};
         std::ofstream out(opt.out);
         if (!out) throw std::runtime_error("cannot write " + opt.out);
         out << doc.dump(2) << "\n";
         std::cout << "wrote " << opt.out << "\n";
-        return 0;
+        for (const std::string& f : failures) std::cerr << "bench_gpu_rnn: failed: " << f << "\n";
+        return failures.empty() ? 0 : 1;
     } catch (const std::exception& e) {
         std::cerr << "bench_gpu_rnn: " << e.what() << "\n";
         return 1;

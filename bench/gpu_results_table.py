@@ -57,7 +57,11 @@ def rnn_table(bench, torch_rows):
     for r in bench["results"]:
         key = (r["cell"], r["hidden"], r["layers"])
         s = shapes.setdefault(key, {"batch": r["batch"], "steps": r["steps"]})
-        if r["backend"] == "cuda":  # by recurrence strategy; files from before there were two are "alternating"
+        if r["backend"] == "cuda" and "failed" in r:  # a configuration that threw: listed below the tables
+            rows = r.get("rows_per_block")
+            s.setdefault("failed", []).append(f"{r.get('recurrence', 'alternating')}"
+                                              f"{':' + str(rows) if rows else ''}: {r['failed']}")
+        elif r["backend"] == "cuda":  # by recurrence strategy; files from before there were two are "alternating"
             strategy = r.get("recurrence", "alternating")
             times = (r["train"]["median_ms"], r["infer"]["median_ms"])
             if strategy == "persistent":  # one entry per rows-per-block count timed: the fastest training is shown
@@ -87,6 +91,10 @@ def rnn_table(bench, torch_rows):
                     f"{fmt_ratio(alt, dnn)} | {fmt_ratio(per, dnn)} | {fmt_ms(t.get(f'{mode}_ms'))} |")
         out.append(row)
     out += rows_sweep_table(shapes)
+    failed = [f"- {cell} hidden {hidden} layers {layers}, {what}" for (cell, hidden, layers), s in sorted(shapes.items())
+              for what in s.get("failed", [])]
+    if failed:
+        out += ["", "**Failed** (recorded by bench_gpu_rnn, which went on with the grid and exited 1):", ""] + failed
     first = next(iter(shapes.values()), {"batch": "?", "steps": "?"})
     note = (f"Median ms per call, batch {first['batch']}, T = {first['steps']}, input 5, float32 "
             f"({bench.get('repeats', '?')} repeats after {bench.get('warmup', '?')} warm-ups, L2 flushed).")

@@ -2,7 +2,8 @@
 """bench/gpu_results_table.py on a fixture of a GPU check's results (invented numbers): the ratios it prints are
 computed from the medians, the fastest supported cuDNN algorithm is the one compared, unsupported algorithms and
 cells cuDNN lacks are left out, the fused backend's two recurrence strategies sit side by side (the persistent one at
-its fastest rows-per-block count, the sweep in a table of its own), the flat $OUT layout reads as well, and an empty folder, a truncated file or a file
+its fastest rows-per-block count, the sweep in a table of its own), a configuration the benchmark recorded as failed is
+listed instead of timed, the flat $OUT layout reads as well, and an empty folder, a truncated file or a file
 without its fields is a clear error."""
 import os
 import shutil
@@ -44,6 +45,8 @@ def main():
            "the rows-per-block sweep table\n" + out)
     expect(out.count("| lstm | 128 | 1 |") == 1, "a shape timed at one count only is not in the sweep table")
     expect("persist_dynamic" not in out, "an unsupported algorithm is not compared")
+    expect("- lstm hidden 128 layers 1, persistent:16: CUDA call cudaGetLastError() failed" in out and
+           "| R 16 |" not in out, "a configuration that failed is listed, not timed\n" + out)
     expect("| gru_reset_before | 64 | 1 | 1.200 | – | – | – | – | – |" in out,
            "a cell cuDNN lacks has no ratio; a row without a strategy (an older file) reads as alternating")
     expect("| lstm | fusedrnn | cuda | 300,000 | 4.00 |" in out, "forecaster windows/s vs PyTorch")
