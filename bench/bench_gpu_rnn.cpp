@@ -253,6 +253,7 @@ int main(int argc, char** argv) {
                             auto fused = fusedrnn::make_backend("cuda");
                             r = time_backend(*fused, spec, opt.steps, opt.batch, opt, rng);
                             e["device"] = fused->device().str();
+                            e["details"] = fused->details();  // the strategy, and ", tf32" under FUSEDRNN_TF32=1
                             e["train"] = to_json(r.train);
                             e["infer"] = to_json(r.infer);
                         } catch (const fusedrnn::Error& err) {
@@ -285,6 +286,7 @@ int main(int argc, char** argv) {
                             try {
                                 auto dnn = fusedrnn::make_backend("cudnn");
                                 const Result rc = time_backend(*dnn, spec, opt.steps, opt.batch, opt, rng);
+                                c["details"] = dnn->details();  // cuDNN's version, and ", tf32" under FUSEDRNN_TF32=1
                                 c["train"] = to_json(rc.train);
                                 c["infer"] = to_json(rc.infer);
                                 if (best_train == 0 || rc.train.median_ms < best_train) best_train = rc.train.median_ms;

@@ -26,6 +26,11 @@ private:
     int device_ = -1;
 };
 
+// FUSEDRNN_TF32 = 1 lets cuBLAS's GEMMs (and cuDNN's RNN) use TF32 tensor cores on GPUs that have them: faster
+// products with 10-bit mantissas, so results within DESIGN.md's TF32 tolerance rather than fp32's. Unset or 0: plain
+// fp32 (the default, and what the benchmarks compare). Any other value is an error naming the variable.
+bool tf32_from_env();
+
 class GpuContext {
 public:
     // Creates a non-blocking stream and a cuBLAS handle on `device`; cuBLAS math mode is plain fp32
@@ -38,6 +43,7 @@ public:
 
     int device() const { return device_; }
     int sm_count() const { return sm_count_; }  // the device's streaming multiprocessors
+    bool allow_tf32() const { return allow_tf32_; }
     cudaStream_t stream() const { return stream_; }
     cublasHandle_t cublas() const { return cublas_; }
     DeviceGuard guard() const { return DeviceGuard(device_); }
@@ -101,6 +107,7 @@ private:
 
     int device_ = 0;
     int sm_count_ = 1;
+    bool allow_tf32_ = false;
     cudaStream_t stream_ = nullptr;
     cublasHandle_t cublas_ = nullptr;
     DeviceBuffer scratch_;

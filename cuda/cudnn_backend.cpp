@@ -2,7 +2,8 @@
 // validated against and the speed anchor of the benchmarks. Dense ops come from GpuBackend.
 //
 // Settings (PyTorch-compatible, plain fp32): CUDNN_RNN_DOUBLE_BIAS, CUDNN_LINEAR_INPUT,
-// projSize = hiddenSize, CUDNN_FMA_MATH (no TF32), CUDNN_RNN_ALGO_STANDARD (FUSEDRNN_CUDNN_ALGO may
+// projSize = hiddenSize, CUDNN_FMA_MATH (no TF32; with FUSEDRNN_TF32=1 CUDNN_DEFAULT_MATH, which allows it),
+// CUDNN_RNN_ALGO_STANDARD (FUSEDRNN_CUDNN_ALGO may
 // choose persist_static | persist_static_small_h | persist_dynamic for benchmarking), data layout
 // CUDNN_RNN_DATA_LAYOUT_SEQ_MAJOR_PACKED with every sequence of length T, no dropout.
 //
@@ -161,8 +162,8 @@ public:
     std::string name() const override { return "cudnn"; }
     // Which cuDNN ran is part of every figure measured against it (train's header, metrics.json, the benchmarks).
     std::string details() const override {
-        return fmt::format("cuDNN {} (built against {}), algo {}", version_str(cudnnGetVersion()),
-                           version_str(CUDNN_VERSION), algo_name(algo_));
+        return fmt::format("cuDNN {} (built against {}), algo {}{}", version_str(cudnnGetVersion()),
+                           version_str(CUDNN_VERSION), algo_name(algo_), ctx_.allow_tf32() ? ", tf32" : "");
     }
 
     size_t rnn_reserve_size(const RnnSpec& spec, int T, int N) override {
@@ -176,6 +177,9 @@ public:
 
 private:
     Plan& plan(const RnnSpec& spec, int T, int N);
+    // fp32 data: FMA only, or with FUSEDRNN_TF32 = 1 the default math, which lets cuDNN use TF32 tensor cores
+    // (PyTorch's choice for torch.backends.cudnn.allow_tf32).
+    cudnnMathType_t math_type() const { return ctx_.allow_tf32() ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH; }
     void build_weight_map(const RnnSpec& spec, Plan& p);
 
     // Each plan holds two weight-sized device buffers, and a plan is made per (T, N): a caller cycling
@@ -209,7 +213,7 @@ Plan& CudnnBackend::plan(const RnnSpec& spec, int T, int N) {
     FR_CUDNN_CHECK(cudnnCreateRNNDescriptor(&p->rnn));
     FR_CUDNN_CHECK(cudnnSetRNNDescriptor_v8(p->rnn, algo_, mode, CUDNN_RNN_DOUBLE_BIAS,
                                             spec.bidirectional ? CUDNN_BIDIRECTIONAL : CUDNN_UNIDIRECTIONAL,
-                                            CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, CUDNN_FMA_MATH,
+                                            CUDNN_LINEAR_INPUT, CUDNN_DATA_FLOAT, CUDNN_DATA_FLOAT, math_type(),
                                             spec.input_size, H, H, L, p->dropout, CUDNN_RNN_PADDED_IO_DISABLED));
     if (algo_ == CUDNN_RNN_ALGO_PERSIST_DYNAMIC) FR_CUDNN_CHECK(cudnnBuildRNNDynamic(handle_, p->rnn, N));
 

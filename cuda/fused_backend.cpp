@@ -105,8 +105,10 @@ public:
         : GpuBackend(device), strategy_(parse_recurrence_strategy(recurrence)) {}
     std::string name() const override { return "cuda"; }
     std::string details() const override {
-        if (!strategy_.persistent) return "recurrence alternating";
-        return strategy_.rows > 0 ? "recurrence persistent:" + std::to_string(strategy_.rows) : "recurrence persistent";
+        std::string d = !strategy_.persistent ? "recurrence alternating"
+                        : strategy_.rows > 0  ? "recurrence persistent:" + std::to_string(strategy_.rows)
+                                              : "recurrence persistent";
+        return ctx_.allow_tf32() ? d + ", tf32" : d;
     }
 
     size_t rnn_reserve_size(const RnnSpec& spec, int T, int N) override {

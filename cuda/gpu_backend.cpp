@@ -41,7 +41,7 @@ constexpr size_t kMaxPendingChecks = 4096;
 
 }  // namespace
 
-GpuBackend::GpuBackend(int device) : ctx_(device) {}
+GpuBackend::GpuBackend(int device) : ctx_(device, tf32_from_env()) {}
 
 template <class T>
 void GpuBackend::read_back(T* host, const void* dev, size_t count) {

@@ -32,6 +32,12 @@ using namespace gpu_test;
 using testing::rel_error;
 
 constexpr double kTol = 1e-5;  // ‖a − b‖ / ‖b‖ in fp32 (DESIGN.md)
+// With FUSEDRNN_TF32 = 1 (TF32's 10-bit mantissas in the matrix products, DESIGN.md's opt-in mode): each product's
+// inputs are rounded by up to 2^-11 relative; after a recurrence and its backward pass the results are off by up to
+// 9e-4 norm-wise on the emulated runtime (whose SGEMM rounds its inputs as tensor cores do; six runs, both
+// recurrence strategies). 1e-2 leaves room for truncation instead of rounding and for cuDNN's own TF32 paths; a bug
+// is still off by O(1).
+constexpr double kTf32Tol = 1e-2;
 
 // The error kTol bounds: ‖a − b‖ / max(‖b‖, 0.1·√n). For results of the inputs' size (random values of order 1) it
 // is DESIGN.md's ‖a − b‖ / ‖b‖. A result far smaller than the terms it sums is measured against 0.1 per element
@@ -172,7 +178,8 @@ RnnOutputs run_rnn(Backend<float>& be, const RnnCase& c, const RnnInputs& in, co
     return out;
 }
 
-void expect_close(const RnnOutputs& a, const RnnOutputs& b, const std::string& what, bool backward = true) {
+void expect_close(const RnnOutputs& a, const RnnOutputs& b, const std::string& what, bool backward = true,
+                  double tol = kTol) {
     auto check = [&](const std::vector<float>& u, const std::vector<float>& v, const char* name) {
         ASSERT_EQ(u.size(), v.size()) << what << " " << name;
         for (float f : u) {
@@ -182,7 +189,7 @@ void expect_close(const RnnOutputs& a, const RnnOutputs& b, const std::string& w
             }
         }
         const double e = cross_check_error(u, v);
-        EXPECT_LT(e, kTol) << what << ": " << name << " relative error " << e << " (plain ‖a − b‖ / ‖b‖ "
+        EXPECT_LT(e, tol) << what << ": " << name << " relative error " << e << " (plain ‖a − b‖ / ‖b‖ "
                            << rel_error(u, v) << ")";
     };
     check(a.y, b.y, "y");
@@ -298,6 +305,30 @@ TEST(GpuRnnSmall, GruResetBeforeCudaMatchesCpu) {
     Backends be = all_backends();
     FR_SKIP_WITHOUT_GPU(be.cuda);
     cross_check(be, small_cases(CellType::GruResetBefore), false);
+}
+
+// The opt-in TF32 mode (FUSEDRNN_TF32=1): both GPU backends say so and stay within TF32's tolerance of the fp32 CPU
+// backend, every cell, on the small shapes and on one whose products are long (K = 512).
+TEST(GpuRnnSmall, Tf32StaysWithinItsTolerance) {
+    const ScopedEnv tf32("FUSEDRNN_TF32", "1");
+    Backends be = all_backends();
+    FR_SKIP_WITHOUT_GPU(be.cuda);
+    EXPECT_NE(be.cuda->details().find(", tf32"), std::string::npos) << be.cuda->details();
+    if (be.cudnn) {
+        EXPECT_NE(be.cudnn->details().find(", tf32"), std::string::npos) << be.cudnn->details();
+    }
+    std::mt19937_64 rng(testing::test_seed());
+    for (CellType cell : {CellType::RnnTanh, CellType::Lstm, CellType::Gru, CellType::GruResetBefore}) {
+        std::vector<RnnCase> cases = small_cases(cell);
+        cases.push_back({cell, 5, 128, 2, true, 16, 33});
+        for (const RnnCase& c : cases) {
+            SCOPED_TRACE(c.str());
+            const RnnInputs in = random_inputs(c, rng);
+            const RnnOutputs ref = run_rnn(*be.cpu, c, in);
+            for (Backend<float>* b : gpu_backends_for(be, cell))
+                expect_close(run_rnn(*b, c, in), ref, b->name() + " (tf32) vs cpu", true, kTf32Tol);
+        }
+    }
 }
 
 TEST(GpuRnnLarge, CudaCudnnCpuAgree) {

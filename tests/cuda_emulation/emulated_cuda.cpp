@@ -278,29 +278,55 @@ cudaError_t cudaEventSynchronize(cudaEvent_t event) {
 
 // ---- cuBLAS -------------------------------------------------------------------------------------------
 
+// A handle holds its math mode: with CUBLAS_TF32_TENSOR_OP_MATH the emulated SGEMM rounds its inputs to TF32, as
+// tensor cores do, so a TF32 run differs from an fp32 one here by what it would on a GPU.
+struct cublasContext {
+    cublasMath_t math = CUBLAS_DEFAULT_MATH;
+};
+
+namespace {
+// To TF32: 8 exponent bits and 10 of the mantissa's 23, rounded to nearest (ties away from zero, as cuBLAS's
+// conversion); infinities and NaN pass unchanged.
+float to_tf32(float x) {
+    uint32_t u;
+    std::memcpy(&u, &x, sizeof u);
+    if ((u & 0x7f800000u) == 0x7f800000u) return x;
+    u = (u + 0x1000u) & 0xffffe000u;
+    std::memcpy(&x, &u, sizeof u);
+    return x;
+}
+}  // namespace
+
 cublasStatus_t cublasCreate(cublasHandle_t* handle) {
-    static char token;
-    *handle = reinterpret_cast<cublasHandle_t>(&token);
+    *handle = new cublasContext;
     return CUBLAS_STATUS_SUCCESS;
 }
-cublasStatus_t cublasDestroy(cublasHandle_t) { return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasDestroy(cublasHandle_t handle) {
+    delete handle;
+    return CUBLAS_STATUS_SUCCESS;
+}
 cublasStatus_t cublasSetStream(cublasHandle_t, cudaStream_t) { return CUBLAS_STATUS_SUCCESS; }
-cublasStatus_t cublasSetMathMode(cublasHandle_t, cublasMath_t) { return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasSetMathMode(cublasHandle_t handle, cublasMath_t mode) {
+    handle->math = mode;
+    return CUBLAS_STATUS_SUCCESS;
+}
 cublasStatus_t cublasSetPointerMode(cublasHandle_t, cublasPointerMode_t) { return CUBLAS_STATUS_SUCCESS; }
 
 // C = α·op(A)·op(B) + β·C, column-major, accumulated in double; β = 0 never reads C (as cuBLAS: C may hold
 // NaN garbage then). Arguments are checked when called, α and β read then (host pointer mode); the product
 // runs queued.
-cublasStatus_t cublasSgemm(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+cublasStatus_t cublasSgemm(cublasHandle_t handle, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                            const float* alpha, const float* A, int lda, const float* B, int ldb, const float* beta,
                            float* C, int ldc) {
     if (m < 0 || n < 0 || k < 0 || lda < std::max(1, ta == CUBLAS_OP_N ? m : k) ||
         ldb < std::max(1, tb == CUBLAS_OP_N ? k : n) || ldc < std::max(1, m))
         return CUBLAS_STATUS_INVALID_VALUE;
     ++counts.launches;
+    const bool tf32 = handle->math == CUBLAS_TF32_TENSOR_OP_MATH;
     enqueue([=, alpha = *alpha, beta = *beta] {
-        auto a = [&](int i, int p) { return ta == CUBLAS_OP_N ? A[i + size_t(p) * lda] : A[p + size_t(i) * lda]; };
-        auto b = [&](int p, int j) { return tb == CUBLAS_OP_N ? B[p + size_t(j) * ldb] : B[j + size_t(p) * ldb]; };
+        const auto in = [tf32](float v) { return tf32 ? to_tf32(v) : v; };
+        auto a = [&](int i, int p) { return in(ta == CUBLAS_OP_N ? A[i + size_t(p) * lda] : A[p + size_t(i) * lda]); };
+        auto b = [&](int p, int j) { return in(tb == CUBLAS_OP_N ? B[p + size_t(j) * ldb] : B[j + size_t(p) * ldb]); };
         for (int j = 0; j < n; ++j)
             for (int i = 0; i < m; ++i) {
                 double acc = 0;

@@ -333,6 +333,47 @@ TEST(FusedBackendOnHostEmulation, ShapesBeyondThe32BitIndexAreRefused) {
     EXPECT_GT(fused->rnn_reserve_size({CellType::Lstm, 5, 511, 1, false}, 48, N), 0u);
 }
 
+// FUSEDRNN_TF32 = 1 puts cuBLAS in TF32 mode (the emulated SGEMM then rounds its inputs as tensor cores do): the
+// backend says so and its results move off fp32's by TF32's rounding, not more; 0 or unset is plain fp32, and any
+// other value is refused naming the variable.
+TEST(FusedBackendOnHostEmulation, Tf32IsOptInThroughTheEnvironment) {
+    const RnnSpec spec{CellType::Lstm, 5, 64, 1, false};
+    const int T = 6, N = 9;
+    std::mt19937_64 rng(testing::test_seed());
+    std::uniform_real_distribution<double> u(-1, 1);
+    const auto draw = [&](size_t n, double scale) {
+        std::vector<double> v(n);
+        for (double& e : v) e = scale * u(rng);
+        return v;
+    };
+    Inputs in;
+    in.x = draw(size_t(T) * N * 5, 1.0);
+    in.weights = draw(rnn_param_count(spec), 0.125);  // U(±1/√H)
+    in.dy = draw(size_t(T) * N * 64, 1.0);
+    const auto run_with = [&](const char* tf32, std::string* details) {
+        const ScopedEnv env("FUSEDRNN_TF32", tf32);
+        auto be = gpu::make_fused_backend(0);
+        *details = be->details();
+        return run(*be, spec, T, N, in, true);
+    };
+    std::string fp32_details, tf32_details, zero_details;
+    const Outputs fp32 = run_with("", &fp32_details), tf32 = run_with("1", &tf32_details);
+    const Outputs zero = run_with("0", &zero_details);
+    EXPECT_EQ(fp32_details, "recurrence alternating");
+    EXPECT_EQ(zero_details, "recurrence alternating");
+    EXPECT_EQ(tf32_details, "recurrence alternating, tf32");
+    EXPECT_EQ(zero.y, fp32.y);
+    for (const auto& [a, b, name] : {std::tuple{&tf32.y, &fp32.y, "y"}, {&tf32.dx, &fp32.dx, "dx"},
+                                     {&tf32.dweights, &fp32.dweights, "dweights"}}) {
+        const double e = rel_error(*a, *b);
+        EXPECT_GT(e, 1e-6) << name << ": TF32's rounding did not reach the products";
+        EXPECT_LT(e, 1e-2) << name;
+    }
+    std::string ignored;
+    const std::string m = testing::error_of([&] { run_with("yes", &ignored); });
+    EXPECT_NE(m.find("FUSEDRNN_TF32='yes': expected 1"), std::string::npos) << m;
+}
+
 // The dense layer: a GEMM with the bias broadcast first (forward) and the GEMMs plus a column-sum gemv for the
 // bias gradient (backward), gradients accumulating.
 TEST(GpuBackendOnHostEmulation, LinearMatchesCpuBackendInDouble) {
