@@ -285,8 +285,8 @@ struct cublasContext {
 };
 
 namespace {
-// To TF32: 8 exponent bits and 10 of the mantissa's 23, rounded to nearest (ties away from zero, as cuBLAS's
-// conversion); infinities and NaN pass unchanged.
+// To TF32: 8 exponent bits and 10 of the mantissa's 23, rounded to nearest (ties away from zero; whether a GPU's
+// conversion rounds or truncates, the error is of this size); infinities and NaN pass unchanged.
 float to_tf32(float x) {
     uint32_t u;
     std::memcpy(&u, &x, sizeof u);
