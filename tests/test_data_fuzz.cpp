@@ -656,6 +656,17 @@ const char* kW5kHeader = "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n2014-01-01 00:00:
 
 }  // namespace
 
+// The contract's own check, found by fuzz_station_reader: a field quoted in a message may look like a location
+// ("1jena.csv:52/30" in a 12-line jena.csv); only the message's own location, which comes first, is held to the
+// file's line count, and a "name:N" the file does not hold is the reader's and is checked too.
+TEST(DataFuzzFound, QuotedFieldThatLooksLikeALocationIsNotALine) {
+    const std::string file = "header\n1,1jena.csv:52/30\n";
+    const std::string quoted = "/d/jena.csv:2: column 2 (\"wd\"): \"1jena.csv:52/30\" is not a number";
+    EXPECT_EQ(ft::message_problem(quoted, "jena.csv", 2, file), "") << quoted;
+    EXPECT_NE(ft::message_problem("/d/jena.csv:52: a bad line", "jena.csv", 2, file), "");
+    EXPECT_NE(ft::message_problem("/d/jena.csv:2: see also jena.csv:9", "jena.csv", 2, file), "");
+}
+
 // A finite number that overflows a float once stored (or scaled) was let through as Inf.
 TEST(DataFuzzFound, FloatOverflowIsAnError) {
     const std::string dir = ft::temp_dir();
