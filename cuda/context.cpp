@@ -1,9 +1,11 @@
 #include "cuda/context.h"
 
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "core/error.h"
 #include "cuda/check.h"
@@ -109,11 +111,47 @@ GpuContext::~GpuContext() {
     (void)cudaGetLastError();
 }
 
-void GpuContext::synchronize() const { FR_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+template <class Query, class Block>
+void GpuContext::wait(Query query, Block block, const char* call) const {
+    if (!watch_ || !watch_(0.0)) {
+        const cudaError_t status = block();
+        if (status != cudaSuccess) throw_cuda_error(int(status), call, __FILE__, __LINE__);
+        return;
+    }
+    // Polling: the first polls only yield the core (a step's wait is often short), later ones sleep, so a long
+    // wait costs the host little; either way the wait ends within ~50 µs of the work.
+    const auto start = std::chrono::steady_clock::now();
+    for (long polls = 0;; ++polls) {
+        const cudaError_t status = query();
+        if (status == cudaSuccess) return;
+        if (status != cudaErrorNotReady) throw_cuda_error(int(status), call, __FILE__, __LINE__);
+        (void)cudaGetLastError();  // "not ready" is no error: clear it, or the next launch check would report it
+        const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        if (!watch_(waited)) {
+            const cudaError_t blocked = block();
+            if (blocked != cudaSuccess) throw_cuda_error(int(blocked), call, __FILE__, __LINE__);
+            return;
+        }
+        if (polls < 64) std::this_thread::yield();
+        else std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+}
+
+void GpuContext::wait_for_stream() const {
+    wait([this] { return cudaStreamQuery(stream_); }, [this] { return cudaStreamSynchronize(stream_); },
+         "cudaStreamSynchronize(stream_)");
+}
+
+void GpuContext::wait_for_event(cudaEvent_t event) const {
+    wait([event] { return cudaEventQuery(event); }, [event] { return cudaEventSynchronize(event); },
+         "cudaEventSynchronize(event)");
+}
+
+void GpuContext::synchronize() const { wait_for_stream(); }
 
 void GpuContext::prepare_slot(PinnedSlot& slot, size_t bytes, size_t smallest, bool wait_for_last_copy) {
     if (!slot.done) FR_CUDA_CHECK(cudaEventCreateWithFlags(&slot.done, cudaEventDisableTiming));
-    else if (wait_for_last_copy || slot.bytes < bytes) FR_CUDA_CHECK(cudaEventSynchronize(slot.done));
+    else if (wait_for_last_copy || slot.bytes < bytes) wait_for_event(slot.done);
     if (slot.bytes >= bytes) return;
     // Grows rarely: doubling (the wait above: no queued copy uses the old block now).
     size_t grown = slot.bytes ? 2 * slot.bytes : smallest;
@@ -148,7 +186,7 @@ DownloadTicket GpuContext::queue_download(const void* src, size_t bytes) {
 
 const void* GpuContext::wait_download(const DownloadTicket& t) {
     PinnedSlot& slot = downloads_[download_slots_.slot_of(t)];
-    FR_CUDA_CHECK(cudaEventSynchronize(slot.done));
+    wait_for_event(slot.done);
     return slot.host;
 }
 

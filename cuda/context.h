@@ -7,6 +7,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstddef>
+#include <functional>
 
 #include "core/download_slots.h"
 #include "cuda/device_memory.h"
@@ -47,7 +48,24 @@ public:
     cudaStream_t stream() const { return stream_; }
     cublasHandle_t cublas() const { return cublas_; }
     DeviceGuard guard() const { return DeviceGuard(device_); }
+    // Waits until the work queued on the stream so far has run (through the wait watch, when one is set).
     void synchronize() const;
+
+    // Something that may know a wait will never end: the NCCL gradient sum (cuda/nccl_gradient_sum.cpp) sets one
+    // that polls its communicators, so an all-reduce a dead or stuck peer never completes is an error rather than a
+    // hang. While one is set, every host wait of this context (synchronize, a download, a pinned slot's reuse)
+    // polls the stream or event instead of blocking, and calls the watch with the seconds waited so far, about
+    // every 50 µs; the watch throws to give the wait up, or returns false when it no longer watches (then the wait
+    // blocks). Without a watch (one GPU, or no NCCL) waits block, as before. Set it before the context's waits
+    // start; calls of one context's waits come from one thread at a time, as all of its calls do.
+    using WaitWatch = std::function<bool(double seconds_waited)>;
+    void set_wait_watch(WaitWatch watch) { watch_ = std::move(watch); }
+    // With a watch set, waits (through it) for the work queued so far: before a call that would otherwise block on
+    // that work unwatched, a copy between the device and pageable host memory (which the runtime may make wait for
+    // the stream). Without a watch, nothing.
+    void wait_if_watched() const {
+        if (watch_) synchronize();
+    }
 
     // Row-major C[M, N] = alpha·op(A)·op(B) + beta·C, op(A) [M, K], op(B) [K, N]. Stored shapes: A is
     // [M, K] (lda ≥ K) or, when ta, [K, M] (lda ≥ M); likewise B. (Mapped onto column-major cuBLAS as
@@ -93,6 +111,12 @@ public:
 
 private:
     const float* ones(size_t n);
+    // The host's waits: blocking without a watch, else polling (`query` is cudaStreamQuery or cudaEventQuery on
+    // the same object `block` synchronises with; `call` names the wait in an error).
+    void wait_for_stream() const;
+    void wait_for_event(cudaEvent_t event) const;
+    template <class Query, class Block>
+    void wait(Query query, Block block, const char* call) const;
 
     // A pinned host buffer of the upload or download ring, and the event recorded after the copy that last
     // read or wrote it.
@@ -103,7 +127,7 @@ private:
     };
     // Makes the slot hold at least `bytes` (doubling from `smallest`) and have its event. Waits for the slot's
     // last copy first when it must reallocate, or always when `wait_for_last_copy`.
-    static void prepare_slot(PinnedSlot& slot, size_t bytes, size_t smallest, bool wait_for_last_copy);
+    void prepare_slot(PinnedSlot& slot, size_t bytes, size_t smallest, bool wait_for_last_copy);
 
     int device_ = 0;
     int sm_count_ = 1;
@@ -119,6 +143,7 @@ private:
     int next_upload_ = 0;
     DownloadSlots download_slots_;
     PinnedSlot downloads_[DownloadSlots::kSlots];
+    WaitWatch watch_;
 };
 
 }  // namespace fusedrnn::gpu

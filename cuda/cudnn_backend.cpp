@@ -245,7 +245,7 @@ Plan& CudnnBackend::plan(const RnnSpec& spec, int T, int N) {
     // Padding cuDNN may leave between matrices stays zero; the mapped entries are rewritten every call.
     FR_CUDA_CHECK(cudaMemsetAsync(p->wspace.data(), 0, p->weight_bytes, ctx_.stream()));
     build_weight_map(spec, *p);
-    FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));  // the host vectors copied above go out of scope
+    ctx_.synchronize();  // the host vectors copied above go out of scope
 
     // Evicted only now: a plan that fails to build (an algorithm cuDNN refuses for this shape) costs no good
     // one. The stream was just drained, so no queued cuDNN call still reads the evicted plan's buffers (its
@@ -318,7 +318,7 @@ void CudnnBackend::build_weight_map(const RnnSpec& spec, Plan& p) {
     p.map = DeviceBuffer(P * sizeof(int32_t));
     FR_CUDA_CHECK(cudaMemcpyAsync(p.map.data(), map.data(), P * sizeof(int32_t), cudaMemcpyHostToDevice,
                                   ctx_.stream()));
-    FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));
+    ctx_.synchronize();
 }
 
 // Optional state tensors: cuDNN documents NULL for absent hx/cx/dhy/dcy (zeros) and hy/cy/dhx/dcx (not

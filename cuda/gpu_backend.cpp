@@ -48,7 +48,7 @@ void GpuBackend::read_back(T* host, const void* dev, size_t count) {
     const size_t bytes = count * sizeof(T);
     FR_CHECK(bytes <= 256, "read_back: {} bytes exceed the staging buffer", bytes);
     FR_CUDA_CHECK(cudaMemcpyAsync(ctx_.host_staging(), dev, bytes, cudaMemcpyDeviceToHost, ctx_.stream()));
-    FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));
+    ctx_.synchronize();
     std::memcpy(host, ctx_.host_staging(), bytes);
     check_indices();
 }
@@ -94,16 +94,18 @@ std::shared_ptr<Storage> GpuBackend::allocate(size_t bytes) {
 void GpuBackend::copy_from_host(void* dst, const void* src, size_t bytes) {
     if (bytes == 0) return;
     auto g = ctx_.guard();
+    ctx_.wait_if_watched();  // from or into pageable memory the copy may block on the stream's earlier work
     FR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx_.stream()));
-    FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));
+    ctx_.synchronize();
     check_indices();
 }
 
 void GpuBackend::copy_to_host(void* dst, const void* src, size_t bytes) {
     if (bytes == 0) return;
     auto g = ctx_.guard();
+    ctx_.wait_if_watched();  // from or into pageable memory the copy may block on the stream's earlier work
     FR_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, ctx_.stream()));
-    FR_CUDA_CHECK(cudaStreamSynchronize(ctx_.stream()));
+    ctx_.synchronize();
     check_indices();
 }
 

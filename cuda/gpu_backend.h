@@ -36,6 +36,7 @@ public:
     // The device, stream and library handles (for code that queues work of its own in order with the
     // backend's, e.g. the NCCL gradient sum).
     const GpuContext& context() const { return ctx_; }
+    GpuContext& context() { return ctx_; }
 
     std::shared_ptr<Storage> allocate(size_t bytes) override;
     void copy_from_host(void* dst, const void* src, size_t bytes) override;

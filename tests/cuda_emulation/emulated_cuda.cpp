@@ -49,8 +49,12 @@ namespace {
 int current_device = 0;
 fusedrnn::emulation::Counters counts;
 
+struct QueuedOp {
+    std::function<void()> run;
+    std::function<bool()> can_run;  // null: runs at once (see emulation.h)
+};
 struct Queue {
-    std::deque<std::function<void()>> ops;
+    std::deque<QueuedOp> ops;
     long enqueued = 0, executed = 0;  // sequence numbers: op k is the k-th ever queued
 };
 Queue queue;
@@ -62,24 +66,32 @@ size_t device_in_use = 0;
 // multiprocessor) gives blocks of several rows, the last one partial, at the suites' small batches.
 int emulated_sm_count = 2;
 
-void enqueue(std::function<void()> op) {
-    queue.ops.push_back(std::move(op));
+void enqueue(std::function<void()> op, std::function<bool()> can_run = nullptr) {
+    queue.ops.push_back({std::move(op), std::move(can_run)});
     ++queue.enqueued;
 }
 // An error raised by queued work during a wait that must not throw (cudaFree is called from noexcept
 // destructors): kept, and thrown by the next wait that may.
 std::exception_ptr deferred_error;
 
-// Runs the queued work up to op `seq`. An op that throws (a launcher's error) is dropped and its exception
-// reaches the waiting host call, as a kernel's error does on a GPU.
-void run_until(long seq) {
+// Runs the queued work up to op `seq`, or (a query: `blocking` false) up to the first op that cannot run yet;
+// returns whether op `seq` has run. An op that throws (a launcher's error) is dropped and its exception reaches the
+// waiting host call, as a kernel's error does on a GPU. A blocking wait for work that can never run is an error: on a
+// GPU it would never return.
+bool run_until(long seq, bool blocking = true) {
     if (deferred_error) std::rethrow_exception(std::exchange(deferred_error, nullptr));
     while (queue.executed < seq && !queue.ops.empty()) {
-        auto op = std::move(queue.ops.front());
+        if (queue.ops.front().can_run && !queue.ops.front().can_run()) {
+            if (!blocking) return false;
+            FR_FAIL("the host waits (blocking) for device work that can never finish, such as an all-reduce a peer "
+                    "never joins: on a GPU this wait would never return");
+        }
+        auto op = std::move(queue.ops.front().run);
         queue.ops.pop_front();
         ++queue.executed;
         op();
     }
+    return true;
 }
 void drain() { run_until(queue.enqueued); }
 void drain_noexcept() noexcept {
@@ -110,9 +122,9 @@ void set_device_memory(size_t bytes) {
     device_capacity = bytes;
 }
 size_t device_memory_in_use() { return device_in_use; }
-void enqueue_device_work(std::function<void()> op) {
+void enqueue_device_work(std::function<void()> op, std::function<bool()> can_run) {
     ++counts.launches;
-    enqueue(std::move(op));
+    enqueue(std::move(op), std::move(can_run));
 }
 }  // namespace fusedrnn::emulation
 
@@ -136,6 +148,12 @@ cudaError_t cudaStreamDestroy(cudaStream_t) {
 cudaError_t cudaStreamSynchronize(cudaStream_t) {
     ++counts.stream_syncs;
     drain();
+    return cudaSuccess;
+}
+// Runs what can run; a query that finds the work done counts as the wait it ends.
+cudaError_t cudaStreamQuery(cudaStream_t) {
+    if (!run_until(queue.enqueued, /*blocking=*/false)) return cudaErrorNotReady;
+    ++counts.stream_syncs;
     return cudaSuccess;
 }
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int) {
@@ -267,12 +285,26 @@ cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t) {
     reinterpret_cast<Event*>(event)->seq = queue.enqueued;
     return cudaSuccess;
 }
+namespace {
+// Counts a wait for an event, by the queue as it was when the wait began.
+void count_event_wait(long seq, long enqueued, long executed) {
+    // Waiting for an event behind which nothing is queued is waiting for the whole device.
+    if (seq == enqueued && executed < seq) ++counts.full_event_waits;
+    else ++counts.event_waits;
+}
+}  // namespace
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
     const long seq = reinterpret_cast<Event*>(event)->seq;
-    // Waiting for an event behind which nothing is queued is waiting for the whole device.
-    if (seq == queue.enqueued && queue.executed < seq) ++counts.full_event_waits;
-    else ++counts.event_waits;
+    count_event_wait(seq, queue.enqueued, queue.executed);
     run_until(seq);
+    return cudaSuccess;
+}
+// Runs what can run; a query that finds the event reached counts as the wait it ends.
+cudaError_t cudaEventQuery(cudaEvent_t event) {
+    const long seq = reinterpret_cast<Event*>(event)->seq;
+    const long enqueued = queue.enqueued, executed = queue.executed;
+    if (!run_until(seq, /*blocking=*/false)) return cudaErrorNotReady;
+    count_event_wait(seq, enqueued, executed);
     return cudaSuccess;
 }
 

@@ -4,6 +4,10 @@
 // outside a group (one thread would wait forever for the other ranks), a group that leaves a rank out or gives the
 // ranks different counts, any type but float or any operation but sum.
 //
+// A fault can be injected into the next all-reduce (emulation::break_next_all_reduce): it then stays queued, holding
+// up the device's queue, until its communicators are aborted, as a collective whose peer never joins spins on a GPU
+// until ncclCommAbort; for a dead peer the communicators also report ncclRemoteError to ncclCommGetAsyncError.
+//
 // Communicators made by ncclCommInitRank stand for a clique spread over processes. Those "processes" are emulated
 // one after another in one thread: a group holding only some of the clique's ranks (one process's) is kept until
 // the other processes' groups have brought the rest, then the sum is queued.
@@ -11,8 +15,10 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tests/cuda_emulation/emulation.h"
@@ -22,10 +28,17 @@ struct ncclComm {
     int rank = 0;
 };
 
+// What outlives a clique: a broken all-reduce still queued when the clique's last communicator is aborted.
+struct CliqueHealth {
+    bool aborted = false;                  // ncclCommAbort was called on one of its communicators
+    ncclResult_t async_error = ncclSuccess;  // what ncclCommGetAsyncError reports
+};
+
 struct Clique {
     int size = 0;
-    int alive = 0;             // communicators not yet destroyed
+    int alive = 0;               // communicators not yet destroyed
     bool multi_process = false;  // made by ncclCommInitRank: its ranks' calls may come in several groups
+    std::shared_ptr<CliqueHealth> health = std::make_shared<CliqueHealth>();
 };
 
 namespace {
@@ -40,6 +53,7 @@ int group_depth = 0;
 std::map<Clique*, std::map<int, PendingAllReduce>> pending;  // per clique, per rank: the calls of the open group
 std::map<std::string, Clique*> cliques_by_id;                // ncclCommInitRank's cliques, by unique id
 int ids_made = 0;
+fusedrnn::emulation::NcclFault next_fault = fusedrnn::emulation::NcclFault::None;
 
 // Queues the sum over the ranks of one clique; every rank's call must be there, with the same count.
 ncclResult_t launch(Clique* clique, const std::map<int, PendingAllReduce>& calls) {
@@ -49,12 +63,22 @@ ncclResult_t launch(Clique* clique, const std::map<int, PendingAllReduce>& calls
         if (kv.second.count != count) return ncclInvalidUsage;
     std::vector<PendingAllReduce> ranks;
     for (const auto& kv : calls) ranks.push_back(kv.second);  // rank order (std::map)
-    fusedrnn::emulation::enqueue_device_work([ranks, count] {
+    auto sum_ranks = [ranks, count] {
         std::vector<float> sum(ranks[0].send, ranks[0].send + count);
         for (size_t r = 1; r < ranks.size(); ++r)
             for (size_t i = 0; i < count; ++i) sum[i] += ranks[r].send[i];
         for (const PendingAllReduce& r : ranks) std::copy(sum.begin(), sum.end(), r.recv);
-    });
+    };
+    using fusedrnn::emulation::NcclFault;
+    const NcclFault fault = std::exchange(next_fault, NcclFault::None);
+    if (fault == NcclFault::None) {
+        fusedrnn::emulation::enqueue_device_work(sum_ranks);
+        return ncclSuccess;
+    }
+    // Broken: nothing is summed, and the queue moves on only once the communicators are aborted.
+    const std::shared_ptr<CliqueHealth> health = clique->health;
+    if (fault == NcclFault::PeerDied) health->async_error = ncclRemoteError;
+    fusedrnn::emulation::enqueue_device_work([] {}, [health] { return health->aborted; });
     return ncclSuccess;
 }
 
@@ -102,8 +126,24 @@ ncclResult_t ncclCommDestroy(ncclComm_t comm) {
     return ncclSuccess;
 }
 
-// Nothing is ever left in flight here: the same as destroying it.
-ncclResult_t ncclCommAbort(ncclComm_t comm) { return ncclCommDestroy(comm); }
+// Ends the clique's broken all-reduce, if one is queued (without summing), then destroys the communicator.
+ncclResult_t ncclCommAbort(ncclComm_t comm) {
+    if (!comm) return ncclInvalidArgument;
+    comm->clique->health->aborted = true;
+    return ncclCommDestroy(comm);
+}
+
+ncclResult_t ncclCommGetAsyncError(ncclComm_t comm, ncclResult_t* async_error) {
+    if (!comm || !async_error) return ncclInvalidArgument;
+    *async_error = comm->clique->health->async_error;
+    return ncclSuccess;
+}
+
+const char* ncclGetLastError(ncclComm_t comm) {
+    return comm && comm->clique->health->async_error == ncclRemoteError
+               ? "emulated: a peer's connection closed (the process died or its network failed)"
+               : "";
+}
 
 ncclResult_t ncclGroupStart() {
     ++group_depth;
@@ -146,6 +186,12 @@ const char* ncclGetErrorString(ncclResult_t result) {
         case ncclSuccess: return "no error";
         case ncclInvalidArgument: return "invalid argument";
         case ncclInvalidUsage: return "invalid usage";
+        case ncclRemoteError: return "remote process exited or there was a network error";
+        case ncclInProgress: return "NCCL operation in progress";
         default: return "unhandled error";
     }
 }
+
+namespace fusedrnn::emulation {
+void break_next_all_reduce(NcclFault fault) { next_fault = fault; }
+}  // namespace fusedrnn::emulation

@@ -39,6 +39,17 @@ void reset_counters();
 // Queues work on the emulated device (counted as a launch): it runs when the host next waits, after everything
 // queued before it — for the emulated NCCL (emulated_nccl.cpp), whose all-reduce must follow the ranks' backward
 // passes queued before it.
-void enqueue_device_work(std::function<void()> op);
+//
+// With `can_run`, the work can run only once can_run() says so: until then it, and everything queued after it,
+// stays queued. A stream or event query then says "not ready", and a blocking wait for it is an error (on a GPU the
+// wait would never return) — how a collective whose peer never joins behaves.
+void enqueue_device_work(std::function<void()> op, std::function<bool()> can_run = nullptr);
+
+// Faults of the emulated NCCL (emulated_nccl.cpp), for the next all-reduce launched: a peer that never joins
+// (PeerStuck: the all-reduce never finishes, no error is reported), or one that died (PeerDied: the same, and the
+// communicators report ncclRemoteError asynchronously, as NCCL does once it sees the connection drop). Either
+// all-reduce ends, without summing, when its communicators are aborted.
+enum class NcclFault { None, PeerStuck, PeerDied };
+void break_next_all_reduce(NcclFault fault);
 
 }  // namespace fusedrnn::emulation

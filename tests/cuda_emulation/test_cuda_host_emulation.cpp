@@ -14,6 +14,7 @@
 // (tests/test_gpu_backends.cpp under compute-sanitizer, scripts/gpu_check.sh).
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -435,57 +436,65 @@ std::unique_ptr<Forecaster> make_forecaster(const std::shared_ptr<Backend<float>
     return std::make_unique<Forecaster>(be, spec, Seq2SeqShape{horizon, ds.target_cols}, 3);
 }
 
-// ranks > 1: data-parallel, rank r on cuda:r (or its own CPU backend), gradients summed through host memory or, when
-// a test registers the emulated NCCL, by NCCL (gpu_sum names which); the ranks driven one after another (the emulated
-// runtime is not thread-safe).
+// A trained forecaster: its history, parameters and test MSE.
+struct TrainedRun {
+    std::vector<EpochRecord> history;
+    std::vector<float> params;
+    double test_mse = 0;
+};
+
+// Three short epochs of an LSTM forecaster on `ds`. ranks > 1: data-parallel, rank r on make_rank_backend(r) (cuda:r
+// or its own CPU backend), gradients summed through host memory or, when a test registers the emulated NCCL, by NCCL
+// (gpu_sum names which); the ranks driven one after another (the emulated runtime is not thread-safe).
+TrainedRun train_on_ranks(const data::WindowedDataset& ds, const std::function<std::shared_ptr<Backend<float>>(int)>&
+                          make_rank_backend, bool seq2seq, int ranks = 1, const std::string& gpu_sum = "host",
+                          float dropout = 0) {
+    std::vector<std::shared_ptr<Backend<float>>> backends;
+    std::vector<ForecastDataset> data;
+    std::vector<std::unique_ptr<Forecaster>> models;
+    std::vector<std::unique_ptr<Optimizer>> opts;
+    OptimizerConfig oc;
+    oc.lr = 3e-3f;
+    for (int r = 0; r < ranks; ++r) {
+        backends.push_back(make_rank_backend(r));
+        data.push_back(ForecastDataset::from_windowed(*backends.back(), ds));
+        models.push_back(
+            make_forecaster(backends.back(), {CellType::Lstm, ds.num_vars(), 16, 2, true}, ds, 6, seq2seq));
+        models.back()->set_dropout(dropout);
+        opts.push_back(make_optimizer(models.back()->params(), oc));
+    }
+    Forecaster& model = *models[0];
+    TrainOptions o;
+    if (seq2seq) o.teacher_forcing = 0.5;
+    o.epochs = 3;
+    o.batch = 64;
+    o.max_batches = 5;
+    o.clip = 0.5;
+    o.patience = 0;
+    o.seed = 11;
+    o.out_dir = testing::temp_dir();
+    ForecastTrainer trainer(model, *opts[0], data[0], o);
+    std::vector<Replica> replicas;
+    for (int r = 1; r < ranks; ++r)
+        replicas.push_back({models[size_t(r)].get(), opts[size_t(r)].get(), &data[size_t(r)]});
+    trainer.add_replicas(replicas, RankRunner::Threads::None);
+    const bool gpu = !backends[0]->device().is_cpu();
+    EXPECT_EQ(trainer.gradient_sum_name(), ranks == 1 ? "none" : gpu ? gpu_sum : "host");
+    TrainedRun r;
+    r.history = trainer.fit();
+    r.params = model.params().values_to_host();
+    for (int k = 1; k < ranks; ++k) EXPECT_EQ(models[size_t(k)]->params().values_to_host(), r.params) << k;
+    r.test_mse = evaluate_forecaster(model, data[0], data[0].starts[2], 256).mse();
+    return r;
+}
+
+// The GPU backend, on `ranks` emulated devices, trains as the CPU backend does.
 void check_training_matches_cpu(bool seq2seq, int ranks = 1, const std::string& gpu_sum = "host", float dropout = 0) {
     const data::WindowedDataset ds = station_dataset(5, 24, 6, 17);
-    struct Run {
-        std::vector<EpochRecord> history;
-        std::vector<float> params;
-        double test_mse = 0;
-    };
-    auto train = [&](const std::function<std::shared_ptr<Backend<float>>(int)>& make_rank_backend) {
-        std::vector<std::shared_ptr<Backend<float>>> backends;
-        std::vector<ForecastDataset> data;
-        std::vector<std::unique_ptr<Forecaster>> models;
-        std::vector<std::unique_ptr<Optimizer>> opts;
-        OptimizerConfig oc;
-        oc.lr = 3e-3f;
-        for (int r = 0; r < ranks; ++r) {
-            backends.push_back(make_rank_backend(r));
-            data.push_back(ForecastDataset::from_windowed(*backends.back(), ds));
-            models.push_back(make_forecaster(backends.back(), {CellType::Lstm, ds.num_vars(), 16, 2, true}, ds, 6,
-                                             seq2seq));
-            models.back()->set_dropout(dropout);
-            opts.push_back(make_optimizer(models.back()->params(), oc));
-        }
-        Forecaster& model = *models[0];
-        TrainOptions o;
-        if (seq2seq) o.teacher_forcing = 0.5;
-        o.epochs = 3;
-        o.batch = 64;
-        o.max_batches = 5;
-        o.clip = 0.5;
-        o.patience = 0;
-        o.seed = 11;
-        o.out_dir = testing::temp_dir();
-        ForecastTrainer trainer(model, *opts[0], data[0], o);
-        std::vector<Replica> replicas;
-        for (int r = 1; r < ranks; ++r)
-            replicas.push_back({models[size_t(r)].get(), opts[size_t(r)].get(), &data[size_t(r)]});
-        trainer.add_replicas(replicas, RankRunner::Threads::None);
-        const bool gpu = !backends[0]->device().is_cpu();
-        EXPECT_EQ(trainer.gradient_sum_name(), ranks == 1 ? "none" : gpu ? gpu_sum : "host");
-        Run r;
-        r.history = trainer.fit();
-        r.params = model.params().values_to_host();
-        for (int k = 1; k < ranks; ++k) EXPECT_EQ(models[size_t(k)]->params().values_to_host(), r.params) << k;
-        r.test_mse = evaluate_forecaster(model, data[0], data[0].starts[2], 256).mse();
-        return r;
-    };
-    const Run gpu = train([](int r) { return gpu::make_fused_backend(r); });
-    const Run cpu = train([](int) { return make_backend("cpu"); });
+    const TrainedRun gpu =
+        train_on_ranks(ds, [](int r) { return gpu::make_fused_backend(r); }, seq2seq, ranks, gpu_sum, dropout);
+    const TrainedRun cpu =
+        train_on_ranks(ds, [](int) { return make_backend("cpu"); }, seq2seq, ranks, gpu_sum, dropout);
     expect_same_history(gpu.history, cpu.history);
     EXPECT_LT(rel_error(gpu.params, cpu.params), 1e-5);
     EXPECT_NEAR(gpu.test_mse, cpu.test_mse, 1e-6 * cpu.test_mse);
@@ -512,12 +521,40 @@ TEST(GpuBackendOnHostEmulation, DataParallelForecasterTrainingMatchesCpuBackend)
 
 // The same with the NCCL gradient sum (cuda/nccl_gradient_sum.cpp on the emulated NCCL): one grouped all-reduce
 // per step, queued after both ranks' backward passes.
+// Registers the emulated NCCL sum for the scope (other tests expect the host sum).
+struct NcclRegistered {
+    NcclRegistered() { register_nccl_gradient_sum(&gpu::make_nccl_gradient_sum); }
+    ~NcclRegistered() { register_nccl_gradient_sum(nullptr); }
+};
+
 TEST(GpuBackendOnHostEmulation, DataParallelTrainingWithNcclMatchesCpuBackend) {
-    register_nccl_gradient_sum(&gpu::make_nccl_gradient_sum);
-    struct Unregister {
-        ~Unregister() { register_nccl_gradient_sum(nullptr); }
-    } unregister;  // other tests expect the host sum
+    const NcclRegistered nccl;
     check_training_matches_cpu(false, 2, "nccl");
+}
+
+// A peer process that dies, or stops, mid-run: the all-reduce it never joins would spin on the GPU, and the host's
+// next wait with it, forever. The trainer stops instead, with NCCL's error (or the timeout) and what to do. On the
+// emulated runtime a blocking wait for such work is itself an error, so this also checks that the trainer's first
+// wait after the broken all-reduce goes through the NCCL watch.
+TEST(GpuBackendOnHostEmulation, DataParallelTrainingStopsWhenAnNcclPeerFails) {
+    const NcclRegistered nccl;
+    const data::WindowedDataset ds = station_dataset(5, 24, 6, 17);
+    auto train = [&] { (void)train_on_ranks(ds, [](int r) { return gpu::make_fused_backend(r); }, false, 2, "nccl"); };
+    emulation::break_next_all_reduce(emulation::NcclFault::PeerDied);
+    const std::string died = testing::error_of(train);
+    EXPECT_NE(died.find("the NCCL gradient sum failed: NCCL reported an error on global rank 0 (cuda:0): remote "
+                        "process exited or there was a network error: emulated: a peer's connection closed"),
+              std::string::npos)
+        << died;
+    EXPECT_NE(died.find("restart it (with --resume to continue from the last checkpoint)"), std::string::npos) << died;
+
+    const ScopedEnv timeout("FUSEDRNN_NCCL_TIMEOUT_S", "0.05");
+    emulation::break_next_all_reduce(emulation::NcclFault::PeerStuck);
+    const std::string stuck = testing::error_of(train);
+    EXPECT_NE(stuck.find("the gradient all-reduce of global rank 0 (cuda:0) has not finished after 0.0"),
+              std::string::npos)
+        << stuck;
+    EXPECT_NE(stuck.find("s (FUSEDRNN_NCCL_TIMEOUT_S): a peer process is stuck or gone"), std::string::npos) << stuck;
 }
 
 TEST(GpuBackendOnHostEmulation, NcclGradientSumAddsTheRanksBuffers) {
@@ -534,6 +571,58 @@ TEST(GpuBackendOnHostEmulation, NcclGradientSumAddsTheRanksBuffers) {
     const std::string e = testing::error_of([&] { gpu::make_nccl_gradient_sum({b0.get(), b0.get()}); });
     EXPECT_NE(e.find("ncclCommInitAll"), std::string::npos) << e;
     EXPECT_NE(e.find("invalid usage"), std::string::npos) << e;
+}
+
+// The sum's failure, step by step: the all-reduce is queued and sum() returns; the host's next wait on either rank
+// polls NCCL, sees the dead peer, aborts the communicators (which ends the all-reduce, unsummed) and throws. Until
+// the sum is gone every later sum and wait says the same, so nothing built on the broken step goes on.
+TEST(GpuBackendOnHostEmulation, NcclGradientSumGivesUpWhenAPeerDies) {
+    auto b0 = gpu::make_fused_backend(0), b1 = gpu::make_fused_backend(1);
+    auto sum = gpu::make_nccl_gradient_sum({b0.get(), b1.get()});
+    Tensor<float> g0 = b0->from_host(std::vector<float>{1, 2}, {2}), g1 = b1->from_host(std::vector<float>{10, 20}, {2});
+    emulation::break_next_all_reduce(emulation::NcclFault::PeerDied);
+    sum->sum({g0.data(), g1.data()}, 2);
+    const std::string e = testing::error_of([&] { (void)b1->to_host(g1); });
+    EXPECT_NE(e.find("NCCL reported an error on global rank 0 (cuda:0): remote process exited or there was a network "
+                     "error"),
+              std::string::npos)
+        << e;
+    EXPECT_NE(e.find("Its communicators were aborted"), std::string::npos) << e;
+    EXPECT_EQ(testing::error_of([&] { sum->sum({g0.data(), g1.data()}, 2); }), e);
+    EXPECT_EQ(testing::error_of([&] { (void)b0->to_host(g0); }), e);
+    sum.reset();  // the watches stand down: the backends wait as before, on a device that moved on
+    EXPECT_EQ(b0->to_host(g0), (std::vector<float>{1, 2}));
+    EXPECT_EQ(b1->to_host(g1), (std::vector<float>{10, 20}));
+}
+
+// A peer that stops without an error (a hung process) is caught by the timeout; a healthy sum never is, however
+// long the timeout is; and the variable is checked.
+TEST(GpuBackendOnHostEmulation, NcclGradientSumTimesOutOnAStuckPeer) {
+    auto b0 = gpu::make_fused_backend(0), b1 = gpu::make_fused_backend(1);
+    Tensor<float> g0 = b0->from_host(std::vector<float>{1, 2}, {2}), g1 = b1->from_host(std::vector<float>{10, 20}, {2});
+    {
+        const ScopedEnv timeout("FUSEDRNN_NCCL_TIMEOUT_S", "0.2");
+        auto sum = gpu::make_nccl_gradient_sum({b0.get(), b1.get()});
+        sum->sum({g0.data(), g1.data()}, 2);
+        EXPECT_EQ(b0->to_host(g0), (std::vector<float>{11, 22}));
+        emulation::break_next_all_reduce(emulation::NcclFault::PeerStuck);
+        sum->sum({g0.data(), g1.data()}, 2);
+        const auto start = std::chrono::steady_clock::now();
+        const std::string e = testing::error_of([&] { (void)b0->to_host(g0); });
+        const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        EXPECT_NE(e.find("the gradient all-reduce of global rank 0 (cuda:0) has not finished after 0.2"),
+                  std::string::npos)
+            << e;
+        EXPECT_GE(waited, 0.2);
+        EXPECT_LT(waited, 30.0);
+    }
+    for (const char* bad : {"0", "-1", "abc", "5s", "inf", "nan"}) {
+        const ScopedEnv timeout("FUSEDRNN_NCCL_TIMEOUT_S", bad);
+        const std::string e = testing::error_of([&] { (void)gpu::make_nccl_gradient_sum({b0.get(), b1.get()}); });
+        EXPECT_NE(e.find(fmt::format("FUSEDRNN_NCCL_TIMEOUT_S='{}': expected a number of seconds > 0", bad)),
+                  std::string::npos)
+            << e;
+    }
 }
 
 // Two processes of two GPUs each (`mpirun -np 2 fusedrnn train --data-parallel 2`): process 0 makes NCCL's unique id
