@@ -14,9 +14,7 @@
 // are not watched: the training loop frees nothing once its buffers are sized, and the watched waits come first.
 #include <nccl.h>
 
-#include <cmath>
 #include <cstdint>
-#include <cstdlib>
 #include <exception>
 #include <memory>
 #include <mutex>
@@ -43,21 +41,6 @@
 namespace fusedrnn::gpu {
 namespace {
 
-constexpr double kDefaultTimeoutSeconds = 600;
-
-// FUSEDRNN_NCCL_TIMEOUT_S: how long one host wait may last while an all-reduce has not finished before the run is
-// given up as hung (seconds, > 0; default 600, as PyTorch's NCCL timeout). Any other value is an error naming it.
-double timeout_from_env() {
-    const char* v = std::getenv("FUSEDRNN_NCCL_TIMEOUT_S");
-    if (v == nullptr || *v == '\0') return kDefaultTimeoutSeconds;
-    char* end = nullptr;
-    const double seconds = std::strtod(v, &end);
-    FR_CHECK(end != v && *end == '\0' && std::isfinite(seconds) && seconds > 0,
-             "FUSEDRNN_NCCL_TIMEOUT_S='{}': expected a number of seconds > 0 (how long an all-reduce may take before "
-             "the run is given up as hung; default {})", v, kDefaultTimeoutSeconds);
-    return seconds;
-}
-
 // The communicators and what the wait watches share. The watches run on the ranks' threads while they wait; the
 // sum's own calls come from the training thread: a mutex orders them.
 struct Communicators {
@@ -66,7 +49,7 @@ struct Communicators {
     std::vector<int> devices;           // rank r's GPU
     std::vector<cudaEvent_t> finished;  // recorded on rank r's stream after its last all-reduce
     int first_global_rank = 0;
-    double timeout_s = kDefaultTimeoutSeconds;
+    double timeout_s = kNcclTimeoutSeconds;
     bool any_all_reduce = false;
     std::string failure;              // why the communicators were aborted; empty while healthy
     bool closed = false;              // the sum is gone: the watches stand down
@@ -123,7 +106,7 @@ public:
     NcclGradientSum(const std::vector<Backend<float>*>& backends, ProcessGroup* processes)
         : state_(std::make_shared<Communicators>()) {
         Communicators& s = *state_;
-        s.timeout_s = timeout_from_env();
+        s.timeout_s = nccl_timeout_seconds();
         std::vector<GpuBackend*> gpus;
         for (Backend<float>* b : backends) {
             auto* gpu = dynamic_cast<GpuBackend*>(b);

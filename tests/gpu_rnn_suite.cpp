@@ -310,7 +310,7 @@ TEST(GpuRnnSmall, GruResetBeforeCudaMatchesCpu) {
 // The opt-in TF32 mode (FUSEDRNN_TF32=1): both GPU backends say so and stay within TF32's tolerance of the fp32 CPU
 // backend, every cell, on the small shapes and on one whose products are long (K = 512).
 TEST(GpuRnnSmall, Tf32StaysWithinItsTolerance) {
-    const ScopedEnv tf32("FUSEDRNN_TF32", "1");
+    const testing::ScopedEnv tf32("FUSEDRNN_TF32", "1");
     Backends be = all_backends();
     FR_SKIP_WITHOUT_GPU(be.cuda);
     EXPECT_NE(be.cuda->details().find(", tf32"), std::string::npos) << be.cuda->details();

@@ -2,9 +2,7 @@
 // recurrent stack (gpu_rnn_suite.cpp, GpuRnnSmall.* / GpuRnnLarge.*).
 #pragma once
 
-#include <cstdlib>
 #include <memory>
-#include <optional>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -22,26 +20,6 @@ struct GpuUnderTest {
     bool emulated = false;
 };
 GpuUnderTest gpu_under_test();
-
-// An environment variable the GPU backends read when they are made (FUSEDRNN_TF32, FUSEDRNN_CUDA_RECURRENCE), set
-// for a scope; what was there before (or its absence) comes back at the end.
-class ScopedEnv {
-public:
-    ScopedEnv(const char* name, const char* value) : name_(name) {
-        if (const char* old = std::getenv(name)) old_ = old;
-        ::setenv(name, value, 1);
-    }
-    ~ScopedEnv() {
-        if (old_) ::setenv(name_.c_str(), old_->c_str(), 1);
-        else ::unsetenv(name_.c_str());
-    }
-    ScopedEnv(const ScopedEnv&) = delete;
-    ScopedEnv& operator=(const ScopedEnv&) = delete;
-
-private:
-    std::string name_;
-    std::optional<std::string> old_;
-};
 
 }  // namespace fusedrnn
 

@@ -13,8 +13,10 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "core/data/dataset.h"
@@ -413,6 +415,28 @@ TEST(GradientSum, HostSumIsInRankOrderAndTheSameOnEveryRank) {
         const auto h = owners[r]->to_host(bufs[r]);
         EXPECT_EQ(h[0], expect0) << "rank " << r;
         EXPECT_EQ(h[1], 18.0f) << "rank " << r;
+    }
+}
+
+// How long a GPU peer may keep an all-reduce waiting before the run is given up as hung (the NCCL watch,
+// cuda/nccl_gradient_sum.cpp; tested there on the emulated NCCL): 600 s unless set, and a bad value is an error that
+// names the variable, not a silent default.
+TEST(GradientSum, NcclTimeoutFromTheEnvironment) {
+    {
+        const testing::ScopedEnv unset("FUSEDRNN_NCCL_TIMEOUT_S", "");
+        EXPECT_EQ(nccl_timeout_seconds(), 600.0);
+    }
+    for (const auto& [text, seconds] : std::vector<std::pair<const char*, double>>{{"30", 30}, {"0.5", 0.5},
+                                                                                   {"1e4", 1e4}}) {
+        const testing::ScopedEnv set("FUSEDRNN_NCCL_TIMEOUT_S", text);
+        EXPECT_EQ(nccl_timeout_seconds(), seconds) << text;
+    }
+    for (const char* bad : {"0", "-1", "abc", "5s", " ", "inf", "nan", "1e999"}) {
+        const testing::ScopedEnv set("FUSEDRNN_NCCL_TIMEOUT_S", bad);
+        const std::string e = testing::error_of([] { (void)nccl_timeout_seconds(); });
+        EXPECT_NE(e.find(fmt::format("FUSEDRNN_NCCL_TIMEOUT_S='{}': expected a number of seconds > 0", bad)),
+                  std::string::npos)
+            << e;
     }
 }
 

@@ -4,10 +4,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -20,6 +22,26 @@
 #include "core/error.h"
 
 namespace fusedrnn::testing {
+
+// An environment variable (FUSEDRNN_TF32, FUSEDRNN_CUDA_RECURRENCE, FUSEDRNN_NCCL_TIMEOUT_S, ...) set for a
+// scope; what was there before (or its absence) comes back at the end.
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old;
+        ::setenv(name, value, 1);
+    }
+    ~ScopedEnv() {
+        if (old_) ::setenv(name_.c_str(), old_->c_str(), 1);
+        else ::unsetenv(name_.c_str());
+    }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    std::string name_;
+    std::optional<std::string> old_;
+};
 
 // ‖a − b‖ / ‖b‖ (with ‖b‖ floored at 1e-30 so an all-zero reference still compares).
 template <class A, class B>
