@@ -22,8 +22,15 @@ void register_info(CLI::App& app) {
         fmt::print("gpu: {}\n", gpu_available() ? fmt::format("{} present", gpu_count())
                                                   : std::string("none (cuda/cudnn backends unavailable)"));
         if (gpu_available()) {
+            std::string timeout;  // how long a hung peer may keep an all-reduce waiting (an invalid value says so)
+            try {
+                timeout = fmt::format(", a peer hung for {:g} s stops the run (FUSEDRNN_NCCL_TIMEOUT_S)",
+                                      nccl_timeout_seconds());
+            } catch (const Error& e) {
+                timeout = fmt::format(" ({})", e.what());
+            }
             fmt::print("data parallelism (--data-parallel): gradients summed {}\n",
-                       nccl_available() ? "by NCCL" : "through host memory (this build has no NCCL)");
+                       nccl_available() ? "by NCCL" + timeout : "through host memory (this build has no NCCL)");
             // The cuda backend's recurrence strategy as FUSEDRNN_CUDA_RECURRENCE sets it (an invalid value says so).
             try {
                 fmt::print("cuda backend: {} (FUSEDRNN_CUDA_RECURRENCE: alternating, persistent, persistent:R)\n",
