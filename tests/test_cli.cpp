@@ -858,6 +858,18 @@ TEST(Cli, ErrorsNameTheCulprit) {
         EXPECT_NE(r.output.find(c.expect), std::string::npos) << cmd << "\n" << r.output;
         EXPECT_EQ(r.output.find("internal error"), std::string::npos) << cmd << "\n" << r.output;
     }
+    // An environment variable with a bad value is named with it, before any data is read; `info` shows it too.
+    const CliResult isa = run_cli(testing::tiny_train(tmp + "/h", 1), "", "FUSEDRNN_CPU_ISA=avx3 ");
+    EXPECT_NE(isa.status, 0) << isa.output;
+    EXPECT_NE(isa.output.find("FUSEDRNN_CPU_ISA='avx3': expected generic, avx2 or avx512"), std::string::npos)
+        << isa.output;
+    EXPECT_EQ(isa.output.find("data:"), std::string::npos) << isa.output;
+    const CliResult info = run_cli({"info"}, "", "FUSEDRNN_CPU_ISA=avx3 ");
+    EXPECT_EQ(info.status, 0) << info.output;
+    EXPECT_NE(info.output.find("cpu backend: FUSEDRNN_CPU_ISA='avx3'"), std::string::npos) << info.output;
+    const CliResult capped = run_cli({"info"}, "", "FUSEDRNN_CPU_ISA=generic ");
+    EXPECT_NE(capped.output.find("cpu backend: float kernels generic (FUSEDRNN_CPU_ISA"), std::string::npos)
+        << capped.output;
     // A checkpoint file that is not one (truncated, or another format) names the file.
     std::ofstream(tmp + "/junk.safetensors") << "not a checkpoint";
     const CliResult j = run_cli({"eval", "--checkpoint", tmp + "/junk.safetensors"});

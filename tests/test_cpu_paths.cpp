@@ -3,9 +3,11 @@
 // batch of 600 is split across threads. Outputs, states and all gradients, ‖a−b‖/‖b‖ < 1e-5.
 #include <iostream>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/backend.h"
+#include "kernels/cpu/simd.h"
 #include "tests/test_support.h"
 
 namespace fusedrnn {
@@ -50,6 +52,26 @@ int relu_kink_flips(Backend<float>& f32, Backend<double>& f64, const RnnSpec& sp
         n += testing::relu_kink_flips(run(f32, cut, T, N, wc, x, h0c, dy)[0], run(f64, cut, T, N, wc, x, h0c, dy)[0]);
     }
     return n;
+}
+
+// FUSEDRNN_CPU_ISA lowers the instruction set (to test the fallbacks), never raises it past the CPU's, and is
+// matched exactly: anything else is an error naming the variable, not a silent no-op.
+TEST(CpuPaths, IsaCapLowersNeverRaisesAndRefusesUnknownValues) {
+    using cpu::simd::capped_isa;
+    using cpu::simd::Isa;
+    EXPECT_EQ(capped_isa(Isa::Avx512, nullptr), Isa::Avx512);
+    EXPECT_EQ(capped_isa(Isa::Avx512, ""), Isa::Avx512);
+    EXPECT_EQ(capped_isa(Isa::Avx512, "avx2"), Isa::Avx2);
+    EXPECT_EQ(capped_isa(Isa::Avx512, "generic"), Isa::Generic);
+    EXPECT_EQ(capped_isa(Isa::Avx2, "avx512"), Isa::Avx2);
+    EXPECT_EQ(capped_isa(Isa::Generic, "avx2"), Isa::Generic);
+    for (const char* bad : {"AVX2", "sse4", "avx2 ", "0"}) {
+        const std::string e = testing::error_of([&] { (void)capped_isa(Isa::Avx2, bad); });
+        EXPECT_NE(e.find(std::string("FUSEDRNN_CPU_ISA='") + bad + "': expected generic, avx2 or avx512"),
+                  std::string::npos)
+            << e;
+        EXPECT_NE(e.find("the best this CPU has, avx2"), std::string::npos) << e;
+    }
 }
 
 TEST(CpuPaths, FloatFastPathMatchesDoubleAtMediumShapes) {

@@ -13,6 +13,8 @@ template <class T>
 class CpuBackend final : public Backend<T> {
 public:
     std::string name() const override { return "cpu"; }
+    // The instruction set of the float pointwise kernels (simd::cpu_isa(): FUSEDRNN_CPU_ISA caps it).
+    std::string details() const override;
     Device device() const override { return Device{DeviceType::CPU, 0}; }
 
     std::shared_ptr<Storage> allocate(size_t bytes) override { return allocate_host(bytes); }

@@ -3,18 +3,34 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <string>
+#include <type_traits>
 
 #include "kernels/adam_scalars.h"
 #include "kernels/cpu/blas.h"
 #include "kernels/cpu/cpu_backend.h"
+#include "kernels/cpu/simd.h"
 #include "kernels/dropout_mask.h"
 
 namespace fusedrnn {
 
-std::shared_ptr<Backend<float>> make_cpu_backend_f32() { return std::make_shared<cpu::CpuBackend<float>>(); }
-std::shared_ptr<Backend<double>> make_cpu_backend_f64() { return std::make_shared<cpu::CpuBackend<double>>(); }
+// cpu_isa() first: a bad FUSEDRNN_CPU_ISA fails where the backend is made, not at the first recurrent step.
+std::shared_ptr<Backend<float>> make_cpu_backend_f32() {
+    (void)cpu::simd::cpu_isa();
+    return std::make_shared<cpu::CpuBackend<float>>();
+}
+std::shared_ptr<Backend<double>> make_cpu_backend_f64() {
+    (void)cpu::simd::cpu_isa();
+    return std::make_shared<cpu::CpuBackend<double>>();
+}
 
 namespace cpu {
+
+template <class T>
+std::string CpuBackend<T>::details() const {
+    return std::string(std::is_same_v<T, float> ? "float" : "double") + " kernels " +
+           (std::is_same_v<T, float> ? simd::isa_name(simd::cpu_isa()) : "generic");
+}
 
 template <class T>
 void CpuBackend<T>::copy_from_host(void* dst, const void* src, size_t bytes) { if (bytes) std::memcpy(dst, src, bytes); }

@@ -4,7 +4,22 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/error.h"
+
 namespace fusedrnn::cpu::simd {
+
+Isa capped_isa(Isa best, const char* cap) {
+    if (cap == nullptr || *cap == '\0') return best;
+    Isa want = best;
+    if (std::strcmp(cap, "generic") == 0) want = Isa::Generic;
+    else if (std::strcmp(cap, "avx2") == 0) want = Isa::Avx2;
+    else if (std::strcmp(cap, "avx512") == 0) want = Isa::Avx512;
+    else
+        FR_FAIL("FUSEDRNN_CPU_ISA='{}': expected generic, avx2 or avx512 (a cap on the instruction set of the CPU "
+                "backend's float kernels; unset: the best this CPU has, {})", cap, isa_name(best));
+    return int(want) < int(best) ? want : best;
+}
+
 namespace {
 
 Isa detect() {
@@ -16,14 +31,7 @@ Isa detect() {
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl"))
         best = Isa::Avx512;
 #endif
-    if (const char* cap = std::getenv("FUSEDRNN_CPU_ISA")) {
-        Isa want = best;
-        if (std::strcmp(cap, "generic") == 0) want = Isa::Generic;
-        else if (std::strcmp(cap, "avx2") == 0) want = Isa::Avx2;
-        else if (std::strcmp(cap, "avx512") == 0) want = Isa::Avx512;
-        if (int(want) < int(best)) best = want;
-    }
-    return best;
+    return capped_isa(best, std::getenv("FUSEDRNN_CPU_ISA"));
 }
 
 }  // namespace

@@ -131,8 +131,11 @@ using F32x16 = VecF<f32x16, i32x16, 16>;
 // Instruction sets the float pointwise kernels are built for; the best one the CPU supports is used.
 enum class Isa { Generic, Avx2, Avx512 };
 // Detected once. The environment variable FUSEDRNN_CPU_ISA=generic|avx2|avx512 caps it (to test the
-// fallbacks on a machine that has everything; a value above what the CPU supports is ignored).
+// fallbacks on a machine that has everything; a value above what the CPU supports is ignored); any other value is
+// an error naming the variable, thrown by every call (the CPU backend's factory makes the first).
 Isa cpu_isa();
+// `best` capped by a FUSEDRNN_CPU_ISA value (null or empty: no cap), as cpu_isa() applies it.
+Isa capped_isa(Isa best, const char* cap);
 const char* isa_name(Isa isa);
 
 }  // namespace fusedrnn::cpu::simd
