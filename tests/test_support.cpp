@@ -1,5 +1,6 @@
 #include "tests/test_support.h"
 
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -12,7 +13,15 @@
 namespace fusedrnn::testing {
 
 uint64_t test_seed() {
-    if (const char* s = std::getenv("FUSEDRNN_TEST_SEED")) return std::strtoull(s, nullptr, 10);
+    if (const char* s = std::getenv("FUSEDRNN_TEST_SEED")) {
+        // Strictly: a typo must not rerun a failure on seed 0 and report it gone.
+        char* end = nullptr;
+        errno = 0;
+        const unsigned long long seed = std::strtoull(s, &end, 10);
+        FR_CHECK(*s >= '0' && *s <= '9' && *end == '\0' && errno == 0,
+                 "FUSEDRNN_TEST_SEED='{}': expected the unsigned integer a test printed as its seed", s);
+        return seed;
+    }
     static const uint64_t base = std::random_device{}();
     static uint64_t counter = 0;
     const uint64_t seed = base + 7919 * (++counter);
