@@ -8,7 +8,7 @@
 // launchers their kernels' per-element bodies (kernels/cuda/dense_elements.cuh); the block reductions and
 // atomics are only exercised on a GPU (scripts/gpu_check.sh). Work is deferred as on a device: launches,
 // memsets and asynchronous copies are queued and run only when the host waits (stream, event or device
-// synchronisation, cudaFreeHost, a copy into pageable memory; a cudaFree with work still queued is an error,
+// synchronisation or query, cudaFreeHost, a copy into pageable memory; a cudaFree with work still queued is an error,
 // as the driver does not promise to wait), so host code that reads a result before waiting
 // for it, or overwrites a pinned buffer a queued copy still reads, computes wrong numbers here too; and the
 // waits are counted (emulation.h), so a test can check how often a training step makes the host wait.

@@ -26,10 +26,11 @@ struct Counters {
     long uploads_pinned = 0;    // host-to-device copies from pinned memory (asynchronous on a GPU)
     long uploads_pageable = 0;  // host-to-device copies from pageable memory (the driver may synchronise)
     long downloads = 0;         // device-to-host copies
-    long stream_syncs = 0;      // cudaStreamSynchronize
+    long stream_syncs = 0;      // cudaStreamSynchronize, and a cudaStreamQuery that finds the work done
     long implicit_syncs = 0;    // cudaDeviceSynchronize (before every cudaFree), cudaFreeHost, download to pageable memory
-    long event_waits = 0;       // cudaEventSynchronize for part of the queue (work queued after the event)
-    long full_event_waits = 0;  // cudaEventSynchronize with pending work and none queued after the event
+    long event_waits = 0;       // cudaEventSynchronize, or a cudaEventQuery that finds it reached, for part of the
+                                // queue (work queued after the event)
+    long full_event_waits = 0;  // the same with pending work and none queued after the event
     long mallocs = 0;           // cudaMalloc
     long syncs() const { return stream_syncs + implicit_syncs + full_event_waits; }
 };
