@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -64,12 +66,37 @@ inline std::vector<std::string> tiny_train(const std::string& out, int epochs) {
             "--out", out};
 }
 
+// The newest child of `parent` whose command name is `name` (from /proc), or `parent` when it has none: under a
+// launcher, one of the processes it started.
+inline pid_t child_named(pid_t parent, const std::string& name) {
+    pid_t found = parent;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string pid_text = entry.path().filename().string();
+        if (pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream stat(entry.path() / "stat");
+        std::string line;
+        if (!std::getline(stat, line)) continue;  // gone meanwhile
+        // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
+        const size_t open = line.find('('), close = line.rfind(')');
+        if (open == std::string::npos || close == std::string::npos || close < open) continue;
+        std::istringstream rest(line.substr(close + 1));
+        std::string state;
+        long ppid = 0;
+        rest >> state >> ppid;
+        const pid_t pid = pid_t(std::stol(pid_text));
+        if (ppid == parent && line.substr(open + 1, close - open - 1) == name && pid > found) found = pid;
+    }
+    return found;
+}
+
 // Runs the CLI in a child process (output to `log`; `launcher`, when given, is the program and flags to run it
-// under, e.g. {"/usr/bin/mpiexec", "-n", "2"}), waits until the log shows `wait_for`, sends `sig` to the child, and
-// returns its exit status (-1 if ended by the signal) and the log.
+// under, e.g. {"/usr/bin/mpiexec", "-n", "2"}), waits until the log shows `wait_for`, sends `sig` to the child (or,
+// with `target`, to the process target(child) picks), and returns its exit status (-1 if ended by a signal) and the
+// log. A child still running 120 s after the signal is a failure, and is killed with everything it started.
 inline CliResult run_then_signal(const std::vector<std::string>& args, const std::string& log,
                                  const std::string& wait_for, int sig,
-                                 const std::vector<std::string>& launcher = {}) {
+                                 const std::vector<std::string>& launcher = {},
+                                 const std::function<pid_t(pid_t)>& target = nullptr) {
     namespace fs = std::filesystem;
     CliResult r;
     const pid_t pid = ::fork();
@@ -77,7 +104,8 @@ inline CliResult run_then_signal(const std::vector<std::string>& args, const std
         ADD_FAILURE() << "fork failed";
         return r;
     }
-    if (pid == 0) {  // child: the CLI with stdout and stderr to the log
+    if (pid == 0) {  // child: the CLI with stdout and stderr to the log, in a process group of its own
+        ::setpgid(0, 0);
         std::FILE* f = std::freopen(log.c_str(), "w", stdout);
         if (!f || ::dup2(::fileno(stdout), 2) < 0) ::_exit(99);
         std::vector<std::string> copy = launcher;
@@ -89,13 +117,22 @@ inline CliResult run_then_signal(const std::vector<std::string>& args, const std
         ::execv(argv[0], argv.data());
         ::_exit(98);
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     while ((!fs::exists(log) || read_file_bytes(log).find(wait_for) == std::string::npos) &&
            std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ::kill(pid, sig);
+    ::kill(target ? target(pid) : pid, sig);
     int status = 0;
-    if (::waitpid(pid, &status, 0) != pid) ADD_FAILURE() << "waitpid failed";
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    pid_t done = 0;
+    while ((done = ::waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (done == 0) {
+        ADD_FAILURE() << "still running 120 s after signal " << sig << ": killed";
+        ::kill(-pid, SIGKILL);
+        done = ::waitpid(pid, &status, 0);
+    }
+    if (done != pid) ADD_FAILURE() << "waitpid failed";
     r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     r.output = read_file_bytes(log);
     return r;

@@ -4,6 +4,8 @@
 // uninterrupted run; processes started with other flags stop at once, naming the difference. Skipped, saying so, in
 // a build without MPI (scripts/deps.sh installs it).
 #include <algorithm>
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -180,6 +182,38 @@ TEST_F(CliMpi, StoppedProcessesResumeToTheUninterruptedRun) {
     const CliResult u = run_cli(with(set(again, "--out", ref), {"--data-parallel", "2"}));
     ASSERT_EQ(u.status, 0) << u.output;
     expect_same_run(ref, out);
+}
+
+// A process killed mid-run (the OOM killer, a lost machine): the launcher ends the whole job within seconds, so the
+// other process is not left waiting forever in a collective for a peer that is gone (fusedrnn adds no MPI timeout:
+// this is the launcher's job, and Open MPI's mpirun does it), and the checkpoints left behind, written atomically by
+// process 0, are whole: --resume under mpirun continues from them, past the dead run's stale folder lock.
+TEST_F(CliMpi, AKilledProcessEndsTheJobAndTheRunResumes) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    const auto args = set(tiny_train(out, 1000), "--max-batches", "1000");  // ~0.5 s epochs: a few before the kill
+    const auto start = std::chrono::steady_clock::now();
+    const CliResult killed = testing::run_then_signal(
+        args, dir + "/train.log", "epoch 1/1000", SIGKILL, {kMpiexec, "-n", "2"},
+        [](pid_t launcher) {
+            const pid_t process = testing::child_named(launcher, "fusedrnn");
+            EXPECT_NE(process, launcher) << "no fusedrnn process under the launcher";
+            return process;
+        });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_NE(killed.status, 0) << killed.output;
+    EXPECT_LT(seconds, 100.0) << killed.output;
+    // The checkpoint holds at most one epoch more than the log shows: resume to two past it.
+    const std::regex line(R"(epoch (\d+)/1000)");
+    int shown = 0;
+    for (auto it = std::sregex_iterator(killed.output.begin(), killed.output.end(), line);
+         it != std::sregex_iterator(); ++it)
+        shown = std::max(shown, std::stoi((*it)[1].str()));
+    ASSERT_GE(shown, 1) << killed.output;
+    const CliResult r = run_cli(with(set(args, "--epochs", std::to_string(shown + 2)), {"--resume"}), "", launch(2));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("resumed from " + out + "/last.safetensors after epoch "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("epoch " + std::to_string(shown + 2) + "/" + std::to_string(shown + 2)), std::string::npos)
+        << r.output;
 }
 
 }  // namespace
