@@ -1,8 +1,5 @@
 #include "core/gradient_sum.h"
 
-#include <cmath>
-#include <cstdlib>
-
 #include "core/error.h"
 
 namespace fusedrnn {
@@ -52,17 +49,6 @@ private:
 
 std::unique_ptr<GradientSum> make_host_gradient_sum(std::vector<Backend<float>*> backends, ProcessGroup* processes) {
     return std::make_unique<HostGradientSum>(std::move(backends), processes);
-}
-
-double nccl_timeout_seconds() {
-    const char* v = std::getenv("FUSEDRNN_NCCL_TIMEOUT_S");
-    if (v == nullptr || *v == '\0') return kNcclTimeoutSeconds;
-    char* end = nullptr;
-    const double seconds = std::strtod(v, &end);
-    FR_CHECK(end != v && *end == '\0' && std::isfinite(seconds) && seconds > 0,
-             "FUSEDRNN_NCCL_TIMEOUT_S='{}': expected a number of seconds > 0 (how long an all-reduce may take before "
-             "the run is given up as hung; default {:g})", v, kNcclTimeoutSeconds);
-    return seconds;
 }
 
 }  // namespace fusedrnn

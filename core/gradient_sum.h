@@ -45,12 +45,6 @@ std::unique_ptr<GradientSum> make_gradient_sum(const std::vector<Backend<float>*
 // Whether GPU ranks on distinct devices would be summed by NCCL (a build with NCCL, and a GPU present).
 bool nccl_available();
 
-// FUSEDRNN_NCCL_TIMEOUT_S: how long one host wait may last while the NCCL sum's last all-reduce has not finished
-// before the run is given up as hung (a peer process stuck or gone; cuda/nccl_gradient_sum.cpp). Seconds > 0;
-// unset or empty: kNcclTimeoutSeconds, as PyTorch's NCCL timeout. Any other value is an error naming the variable
-// (the CLI checks it before loading data).
-inline constexpr double kNcclTimeoutSeconds = 600;
-double nccl_timeout_seconds();
 
 using GradientSumFactory = std::unique_ptr<GradientSum> (*)(const std::vector<Backend<float>*>& backends,
                                                             ProcessGroup* processes);

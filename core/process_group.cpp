@@ -1,6 +1,8 @@
 #include "core/process_group.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdlib>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -90,6 +92,18 @@ void check_same_on_every_process(ProcessGroup& group, const std::string& what, c
         FR_FAIL("the processes of this run disagree on their {}: process {} has {}; start every process with the "
                 "same flags and data", what, p, fmt::format("{}", fmt::join(differ, ", ")));
     }
+}
+
+double peer_timeout_seconds() {
+    const char* v = std::getenv("FUSEDRNN_PEER_TIMEOUT_S");
+    if (v == nullptr || *v == '\0') return kPeerTimeoutSeconds;
+    char* end = nullptr;
+    const double seconds = std::strtod(v, &end);
+    FR_CHECK(end != v && *end == '\0' && std::isfinite(seconds) && seconds > 0,
+             "FUSEDRNN_PEER_TIMEOUT_S='{}': expected a number of seconds > 0 (how long the other ranks or processes "
+             "may keep a training step waiting before the run is given up as hung; default {:g})", v,
+             kPeerTimeoutSeconds);
+    return seconds;
 }
 
 }  // namespace fusedrnn

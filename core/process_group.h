@@ -27,7 +27,18 @@ public:
     virtual void broadcast(void* buf, size_t bytes, int root) = 0;
     // Ends every process of the run with `code` (an error on one process would leave the others waiting forever).
     [[noreturn]] virtual void abort(int code) = 0;
+    // From now on a collective that has not completed within `seconds` throws, saying some process is stuck or gone
+    // (0: wait forever, the default). The trainer sets it when training starts: before, processes may legitimately
+    // wait long for each other (one reading its data more slowly).
+    virtual void set_timeout(double seconds) { (void)seconds; }
 };
+
+// FUSEDRNN_PEER_TIMEOUT_S: how long a wait for the other ranks or processes of a training run may last before the run
+// is given up as hung — an NCCL all-reduce between GPUs (cuda/nccl_gradient_sum.cpp), an MPI collective between
+// processes once training has started. Seconds > 0; unset or empty: kPeerTimeoutSeconds (PyTorch's NCCL default).
+// Any other value is an error naming the variable (the CLI checks it before loading data).
+inline constexpr double kPeerTimeoutSeconds = 600;
+double peer_timeout_seconds();
 
 // Each process's vector, in process order; throws (on every process) when the sizes differ, naming `what`.
 std::vector<std::vector<double>> all_gather(ProcessGroup& group, const std::vector<double>& mine, const char* what);

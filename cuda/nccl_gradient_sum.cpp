@@ -8,7 +8,7 @@
 // A peer that dies or stops (a killed process, a lost node, a hung host thread) leaves this rank's all-reduce
 // spinning on the GPU forever, and the host's next wait with it. So, as PyTorch's NCCL watchdog does, the sum sets a
 // wait watch on every rank's GpuContext (cuda/context.h): while the host waits it polls ncclCommGetAsyncError, and
-// once a wait has lasted FUSEDRNN_NCCL_TIMEOUT_S (default 600 s) it checks whether the last all-reduce is still
+// once a wait has lasted FUSEDRNN_PEER_TIMEOUT_S (default 600 s) it checks whether the last all-reduce is still
 // running. Either way it aborts the communicators (which ends the spinning kernels) and throws, naming the rank,
 // NCCL's error and what to do; every later sum throws the same. Host frees (device_free waits for the whole device)
 // are not watched: the training loop frees nothing once its buffers are sized, and the watched waits come first.
@@ -49,7 +49,7 @@ struct Communicators {
     std::vector<int> devices;           // rank r's GPU
     std::vector<cudaEvent_t> finished;  // recorded on rank r's stream after its last all-reduce
     int first_global_rank = 0;
-    double timeout_s = kNcclTimeoutSeconds;
+    double timeout_s = kPeerTimeoutSeconds;
     bool any_all_reduce = false;
     std::string failure;              // why the communicators were aborted; empty while healthy
     bool closed = false;              // the sum is gone: the watches stand down
@@ -94,7 +94,7 @@ struct Communicators {
             (void)cudaGetLastError();  // neither "not ready" nor an error of the wait's own is this check's to report
             if (done == cudaErrorNotReady)
                 fail(fmt::format("the gradient all-reduce of global rank {} (cuda:{}) has not finished after {:g} s "
-                                 "(FUSEDRNN_NCCL_TIMEOUT_S): a peer process is stuck or gone",
+                                 "(FUSEDRNN_PEER_TIMEOUT_S): a peer process is stuck or gone",
                                  first_global_rank + int(r), devices[r], waited));
         }
         return true;
@@ -106,7 +106,7 @@ public:
     NcclGradientSum(const std::vector<Backend<float>*>& backends, ProcessGroup* processes)
         : state_(std::make_shared<Communicators>()) {
         Communicators& s = *state_;
-        s.timeout_s = nccl_timeout_seconds();
+        s.timeout_s = peer_timeout_seconds();
         std::vector<GpuBackend*> gpus;
         for (Backend<float>* b : backends) {
             auto* gpu = dynamic_cast<GpuBackend*>(b);

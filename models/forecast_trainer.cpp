@@ -665,6 +665,15 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
                                                     best_val_, bad_epochs_));
         if (resumed_.epoch == 0 && o_.patience > 0 && bad_epochs_ >= o_.patience) return history_;
     }
+    // From here the processes move in step: one that stops answering for FUSEDRNN_PEER_TIMEOUT_S is stuck or gone.
+    // (Not before, when one may still be reading its data; nor after, when process 0 alone runs the test report.)
+    struct StepTimeout {
+        ProcessGroup* processes;
+        ~StepTimeout() {
+            if (processes) processes->set_timeout(0);
+        }
+    } step_timeout{processes_};
+    if (processes_) processes_->set_timeout(peer_timeout_seconds());
     sync_replicas();  // every rank starts from rank 0's state (fresh, or as resumed)
     const int first_epoch = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;
     for (int epoch = first_epoch; epoch <= o_.epochs; ++epoch) {

@@ -216,5 +216,28 @@ TEST_F(CliMpi, AKilledProcessEndsTheJobAndTheRunResumes) {
         << r.output;
 }
 
+// A process that stays alive but stops answering (here SIGSTOP; in life a hung filesystem, host thread or GPU) would
+// leave the other waiting in the step's collective forever, and mpirun with it. Once training has started the
+// collectives time out after FUSEDRNN_PEER_TIMEOUT_S: the waiting process stops with an error naming the variable and
+// ends the run (MPI_Abort, which also ends the stopped process).
+TEST_F(CliMpi, AStoppedProcessTimesOutAndEndsTheJob) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    const testing::ScopedEnv timeout("FUSEDRNN_PEER_TIMEOUT_S", "2");
+    const auto start = std::chrono::steady_clock::now();
+    const CliResult stopped = testing::run_then_signal(
+        set(tiny_train(out, 1000), "--max-batches", "1000"), dir + "/train.log", "epoch 1/1000", SIGSTOP,
+        {kMpiexec, "-n", "2"}, [](pid_t launcher) {
+            const pid_t process = testing::child_named(launcher, "fusedrnn");
+            EXPECT_NE(process, launcher) << "no fusedrnn process under the launcher";
+            return process;
+        });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_NE(stopped.status, 0) << stopped.output;
+    EXPECT_LT(seconds, 100.0) << stopped.output;
+    const std::regex waited(R"(process [01] of 2 waited [0-9.]+ s in an? [a-z-]+ for the other processes )"
+                            R"(\(FUSEDRNN_PEER_TIMEOUT_S = 2\): one of them is stuck)");
+    EXPECT_TRUE(std::regex_search(stopped.output, waited)) << stopped.output;
+}
+
 }  // namespace
 }  // namespace fusedrnn

@@ -21,6 +21,7 @@
 
 #include "core/data/dataset.h"
 #include "core/gradient_sum.h"
+#include "core/process_group.h"
 #include "models/data_parallel.h"
 #include "models/forecast_trainer.h"
 #include "tests/test_support.h"
@@ -418,23 +419,23 @@ TEST(GradientSum, HostSumIsInRankOrderAndTheSameOnEveryRank) {
     }
 }
 
-// How long a GPU peer may keep an all-reduce waiting before the run is given up as hung (the NCCL watch,
-// cuda/nccl_gradient_sum.cpp; tested there on the emulated NCCL): 600 s unless set, and a bad value is an error that
-// names the variable, not a silent default.
-TEST(GradientSum, NcclTimeoutFromTheEnvironment) {
+// How long the other ranks or processes may keep a training step waiting before the run is given up as hung (the
+// NCCL watch, cuda/nccl_gradient_sum.cpp, tested on the emulated NCCL; the MPI collectives, tools/mpi_world.cpp,
+// tested under mpirun): 600 s unless set, and a bad value is an error that names the variable, not a silent default.
+TEST(ProcessGroup, PeerTimeoutFromTheEnvironment) {
     {
-        const testing::ScopedEnv unset("FUSEDRNN_NCCL_TIMEOUT_S", "");
-        EXPECT_EQ(nccl_timeout_seconds(), 600.0);
+        const testing::ScopedEnv unset("FUSEDRNN_PEER_TIMEOUT_S", "");
+        EXPECT_EQ(peer_timeout_seconds(), 600.0);
     }
     for (const auto& [text, seconds] : std::vector<std::pair<const char*, double>>{{"30", 30}, {"0.5", 0.5},
                                                                                    {"1e4", 1e4}}) {
-        const testing::ScopedEnv set("FUSEDRNN_NCCL_TIMEOUT_S", text);
-        EXPECT_EQ(nccl_timeout_seconds(), seconds) << text;
+        const testing::ScopedEnv set("FUSEDRNN_PEER_TIMEOUT_S", text);
+        EXPECT_EQ(peer_timeout_seconds(), seconds) << text;
     }
     for (const char* bad : {"0", "-1", "abc", "5s", " ", "inf", "nan", "1e999"}) {
-        const testing::ScopedEnv set("FUSEDRNN_NCCL_TIMEOUT_S", bad);
-        const std::string e = testing::error_of([] { (void)nccl_timeout_seconds(); });
-        EXPECT_NE(e.find(fmt::format("FUSEDRNN_NCCL_TIMEOUT_S='{}': expected a number of seconds > 0", bad)),
+        const testing::ScopedEnv set("FUSEDRNN_PEER_TIMEOUT_S", bad);
+        const std::string e = testing::error_of([] { (void)peer_timeout_seconds(); });
+        EXPECT_NE(e.find(fmt::format("FUSEDRNN_PEER_TIMEOUT_S='{}': expected a number of seconds > 0", bad)),
                   std::string::npos)
             << e;
     }

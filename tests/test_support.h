@@ -23,7 +23,7 @@
 
 namespace fusedrnn::testing {
 
-// An environment variable (FUSEDRNN_TF32, FUSEDRNN_CUDA_RECURRENCE, FUSEDRNN_NCCL_TIMEOUT_S, ...) set for a
+// An environment variable (FUSEDRNN_TF32, FUSEDRNN_CUDA_RECURRENCE, FUSEDRNN_PEER_TIMEOUT_S, ...) set for a
 // scope; what was there before (or its absence) comes back at the end.
 class ScopedEnv {
 public:

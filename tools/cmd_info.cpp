@@ -9,6 +9,7 @@
 #include "core/backend.h"
 #include "core/error.h"
 #include "core/gradient_sum.h"
+#include "core/process_group.h"
 #include "tools/commands.h"
 #include "tools/mpi_world.h"
 
@@ -21,14 +22,15 @@ void register_info(CLI::App& app) {
         fmt::print("backends: {}\n", fmt::join(available_backends(), ", "));
         fmt::print("gpu: {}\n", gpu_available() ? fmt::format("{} present", gpu_count())
                                                   : std::string("none (cuda/cudnn backends unavailable)"));
+        // How long the other ranks or processes may keep a training step waiting (an invalid value says so).
+        std::string timeout;
+        try {
+            timeout = fmt::format("; a rank or process keeping a step waiting {:g} s stops the run "
+                                  "(FUSEDRNN_PEER_TIMEOUT_S)", peer_timeout_seconds());
+        } catch (const Error& e) {
+            timeout = fmt::format(" ({})", e.what());
+        }
         if (gpu_available()) {
-            std::string timeout;  // how long a hung peer may keep an all-reduce waiting (an invalid value says so)
-            try {
-                timeout = fmt::format(", a peer hung for {:g} s stops the run (FUSEDRNN_NCCL_TIMEOUT_S)",
-                                      nccl_timeout_seconds());
-            } catch (const Error& e) {
-                timeout = fmt::format(" ({})", e.what());
-            }
             fmt::print("data parallelism (--data-parallel): gradients summed {}\n",
                        nccl_available() ? "by NCCL" + timeout : "through host memory (this build has no NCCL)");
             // The cuda backend's recurrence strategy as FUSEDRNN_CUDA_RECURRENCE sets it (an invalid value says so).
@@ -40,7 +42,8 @@ void register_info(CLI::App& app) {
             }
         }
         fmt::print("multi-process training (mpirun -np P fusedrnn train): {}\n",
-                   built_with_mpi() ? "yes (MPI)" : "no (this build has no MPI: install libopenmpi-dev, build again)");
+                   built_with_mpi() ? "yes (MPI)" + timeout
+                                    : "no (this build has no MPI: install libopenmpi-dev, build again)");
         fmt::print("cpu threads: {}\n", omp_get_max_threads());
         // The CPU kernels' instruction set as FUSEDRNN_CPU_ISA caps it (an invalid value says so).
         try {

@@ -20,6 +20,7 @@
 #include "core/data/dataset.h"
 #include "core/data/time.h"
 #include "core/gradient_sum.h"
+#include "core/process_group.h"
 #include "models/checkpoint.h"
 #include "models/forecast_trainer.h"
 #include "tools/atomic_write.h"
@@ -151,7 +152,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
                                      processes->size(), c.data_parallel)
                        : fmt::format("--data-parallel {}", c.data_parallel),
              world_ranks);
-    if (gpu && world_ranks > 1) (void)nccl_timeout_seconds();  // a bad value fails now, not after the data loads
+    if (world_ranks > 1) (void)peer_timeout_seconds();  // a bad value fails now, not after the data loads
     std::vector<std::shared_ptr<Backend<float>>> replica_backends;
     for (int r = 1; r < c.data_parallel; ++r)
         replica_backends.push_back(make_backend(backend->name(), gpu ? first_device + r : r));
@@ -447,8 +448,9 @@ void register_train(CLI::App& app) {
     cmd->add_option("--data-parallel", c->data_parallel,
                     "Split every batch over N replicas of the model: N GPUs (cuda:0..N-1, gradients summed with "
                     "NCCL), or with --backend cpu N CPU replicas (no faster: a check of the data-parallel path). "
-                    "Under mpirun -np P: N ranks in each of the P processes, P x N in all. A GPU peer that dies, "
-                    "or hangs for FUSEDRNN_NCCL_TIMEOUT_S seconds (default 600), stops the run")
+                    "Under mpirun -np P: N ranks in each of the P processes, P x N in all. A rank or process that "
+                    "dies, or keeps a training step waiting FUSEDRNN_PEER_TIMEOUT_S seconds (default 600), stops the "
+                    "run")
         ->capture_default_str()->check(kPositive);
     cmd->add_option("--seed", c->train.seed, "Seed for initialization and batch order")
         ->capture_default_str()

@@ -1,8 +1,10 @@
 #include "tools/mpi_world.h"
 
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <string>
+#include <thread>
 
 #include "core/error.h"
 
@@ -74,12 +76,26 @@ public:
     void all_gather(const void* in, size_t bytes, void* out) override {
         const int n = checked_count(bytes);
         checked_count(bytes * size_t(size_));  // the receive buffer's extent, too
-        FR_MPI_CHECK(MPI_Allgather(in, n, MPI_BYTE, out, n, MPI_BYTE, MPI_COMM_WORLD));
+        if (timeout_s_ <= 0) {
+            FR_MPI_CHECK(MPI_Allgather(in, n, MPI_BYTE, out, n, MPI_BYTE, MPI_COMM_WORLD));
+            return;
+        }
+        MPI_Request request = MPI_REQUEST_NULL;
+        FR_MPI_CHECK(MPI_Iallgather(in, n, MPI_BYTE, out, n, MPI_BYTE, MPI_COMM_WORLD, &request));
+        wait(request, "an all-gather");
     }
 
     void broadcast(void* buf, size_t bytes, int root) override {
-        FR_MPI_CHECK(MPI_Bcast(buf, checked_count(bytes), MPI_BYTE, root, MPI_COMM_WORLD));
+        if (timeout_s_ <= 0) {
+            FR_MPI_CHECK(MPI_Bcast(buf, checked_count(bytes), MPI_BYTE, root, MPI_COMM_WORLD));
+            return;
+        }
+        MPI_Request request = MPI_REQUEST_NULL;
+        FR_MPI_CHECK(MPI_Ibcast(buf, checked_count(bytes), MPI_BYTE, root, MPI_COMM_WORLD, &request));
+        wait(request, "a broadcast");
     }
+
+    void set_timeout(double seconds) override { timeout_s_ = seconds; }
 
     [[noreturn]] void abort(int code) override {
         MPI_Abort(MPI_COMM_WORLD, code);
@@ -87,7 +103,28 @@ public:
     }
 
 private:
+    // A nonblocking collective completed by polling, so a process that never joins it (stopped, hung in I/O or on its
+    // GPU) is an error after the timeout instead of a hang: the CLI then ends every process (abort). MPI_Test drives
+    // the collective's progress; the first polls only yield the core (a step's collective is short), later ones sleep.
+    void wait(MPI_Request& request, const char* what) {
+        const auto start = std::chrono::steady_clock::now();
+        for (long polls = 0;; ++polls) {
+            int done = 0;
+            FR_MPI_CHECK(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
+            if (done) return;
+            const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            FR_CHECK(waited < timeout_s_,
+                     "process {} of {} waited {:.3g} s in {} for the other processes (FUSEDRNN_PEER_TIMEOUT_S = {:g}): "
+                     "one of them is stuck (its host, GPU or filesystem) or gone; ending the run. Restart it (with "
+                     "--resume to continue from the last checkpoint) once every process is healthy",
+                     rank_, size_, waited, what, timeout_s_);
+            if (polls < 1000) std::this_thread::yield();
+            else std::this_thread::sleep_for(std::chrono::microseconds(50));
+        }
+    }
+
     int size_ = 1, rank_ = 0, node_rank_ = 0;
+    double timeout_s_ = 0;  // 0: collectives block (MPI_Allgather, MPI_Bcast) however long the others take
 };
 
 }  // namespace

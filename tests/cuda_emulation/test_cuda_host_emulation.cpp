@@ -548,13 +548,13 @@ TEST(GpuBackendOnHostEmulation, DataParallelTrainingStopsWhenAnNcclPeerFails) {
         << died;
     EXPECT_NE(died.find("restart it (with --resume to continue from the last checkpoint)"), std::string::npos) << died;
 
-    const testing::ScopedEnv timeout("FUSEDRNN_NCCL_TIMEOUT_S", "0.05");
+    const testing::ScopedEnv timeout("FUSEDRNN_PEER_TIMEOUT_S", "0.05");
     emulation::break_next_all_reduce(emulation::NcclFault::PeerStuck);
     const std::string stuck = testing::error_of(train);
     EXPECT_NE(stuck.find("the gradient all-reduce of global rank 0 (cuda:0) has not finished after 0.0"),
               std::string::npos)
         << stuck;
-    EXPECT_NE(stuck.find("s (FUSEDRNN_NCCL_TIMEOUT_S): a peer process is stuck or gone"), std::string::npos) << stuck;
+    EXPECT_NE(stuck.find("s (FUSEDRNN_PEER_TIMEOUT_S): a peer process is stuck or gone"), std::string::npos) << stuck;
 }
 
 TEST(GpuBackendOnHostEmulation, NcclGradientSumAddsTheRanksBuffers) {
@@ -601,7 +601,7 @@ TEST(GpuBackendOnHostEmulation, NcclGradientSumTimesOutOnAStuckPeer) {
     auto b0 = gpu::make_fused_backend(0), b1 = gpu::make_fused_backend(1);
     Tensor<float> g0 = b0->from_host(std::vector<float>{1, 2}, {2}), g1 = b1->from_host(std::vector<float>{10, 20}, {2});
     {
-        const testing::ScopedEnv timeout("FUSEDRNN_NCCL_TIMEOUT_S", "0.2");
+        const testing::ScopedEnv timeout("FUSEDRNN_PEER_TIMEOUT_S", "0.2");
         auto sum = gpu::make_nccl_gradient_sum({b0.get(), b1.get()});
         sum->sum({g0.data(), g1.data()}, 2);
         EXPECT_EQ(b0->to_host(g0), (std::vector<float>{11, 22}));
@@ -616,9 +616,10 @@ TEST(GpuBackendOnHostEmulation, NcclGradientSumTimesOutOnAStuckPeer) {
         EXPECT_GE(waited, 0.2);
         EXPECT_LT(waited, 30.0);
     }
-    const testing::ScopedEnv timeout("FUSEDRNN_NCCL_TIMEOUT_S", "5s");  // every value: GradientSum.NcclTimeoutFromTheEnvironment
+    // Every value is checked in ProcessGroup.PeerTimeoutFromTheEnvironment.
+    const testing::ScopedEnv timeout("FUSEDRNN_PEER_TIMEOUT_S", "5s");
     const std::string e = testing::error_of([&] { (void)gpu::make_nccl_gradient_sum({b0.get(), b1.get()}); });
-    EXPECT_NE(e.find("FUSEDRNN_NCCL_TIMEOUT_S='5s': expected a number of seconds > 0"), std::string::npos) << e;
+    EXPECT_NE(e.find("FUSEDRNN_PEER_TIMEOUT_S='5s': expected a number of seconds > 0"), std::string::npos) << e;
 }
 
 // Two processes of two GPUs each (`mpirun -np 2 fusedrnn train --data-parallel 2`): process 0 makes NCCL's unique id
