@@ -81,6 +81,13 @@ protected:
         return b.size() < 8 + n ? std::string() : b.substr(8 + n);
     }
 
+    // One of the fusedrnn processes the launcher started (to signal it rather than the launcher).
+    static pid_t one_process(pid_t launcher) {
+        const pid_t process = testing::child_named(launcher, "fusedrnn");
+        EXPECT_NE(process, launcher) << "no fusedrnn process under the launcher";
+        return process;
+    }
+
     static void expect_failed_saying(const CliResult& r, const std::string& message) {
         EXPECT_NE(r.status, 0) << r.output;
         EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
@@ -192,13 +199,8 @@ TEST_F(CliMpi, AKilledProcessEndsTheJobAndTheRunResumes) {
     const std::string dir = testing::temp_dir(), out = dir + "/run";
     const auto args = set(tiny_train(out, 1000), "--max-batches", "1000");  // ~0.5 s epochs: a few before the kill
     const auto start = std::chrono::steady_clock::now();
-    const CliResult killed = testing::run_then_signal(
-        args, dir + "/train.log", "epoch 1/1000", SIGKILL, {kMpiexec, "-n", "2"},
-        [](pid_t launcher) {
-            const pid_t process = testing::child_named(launcher, "fusedrnn");
-            EXPECT_NE(process, launcher) << "no fusedrnn process under the launcher";
-            return process;
-        });
+    const CliResult killed = testing::run_then_signal(args, dir + "/train.log", "epoch 1/1000", SIGKILL,
+                                                      {kMpiexec, "-n", "2"}, one_process);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_NE(killed.status, 0) << killed.output;
     EXPECT_LT(seconds, 100.0) << killed.output;
@@ -226,11 +228,7 @@ TEST_F(CliMpi, AStoppedProcessTimesOutAndEndsTheJob) {
     const auto start = std::chrono::steady_clock::now();
     const CliResult stopped = testing::run_then_signal(
         set(tiny_train(out, 1000), "--max-batches", "1000"), dir + "/train.log", "epoch 1/1000", SIGSTOP,
-        {kMpiexec, "-n", "2"}, [](pid_t launcher) {
-            const pid_t process = testing::child_named(launcher, "fusedrnn");
-            EXPECT_NE(process, launcher) << "no fusedrnn process under the launcher";
-            return process;
-        });
+        {kMpiexec, "-n", "2"}, one_process);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     EXPECT_NE(stopped.status, 0) << stopped.output;
     EXPECT_LT(seconds, 100.0) << stopped.output;
