@@ -1,6 +1,13 @@
 #include "core/error.h"
 
+#include <cmath>
 #include <cstring>
+
+namespace fusedrnn {
+
+std::string finite_or_name(double v) { return std::isnan(v) ? std::string("NaN") : fmt::format("{}", v); }
+
+}  // namespace fusedrnn
 
 namespace fusedrnn::detail {
 

@@ -35,6 +35,9 @@ public:
     using Error::Error;
 };
 
+// A value for a message about NaN/Inf: "NaN" for any NaN (fmt writes "-nan" for some), else the number ("inf").
+std::string finite_or_name(double v);
+
 namespace detail {
 // "msg (models/model.cpp:12)": the message with where it was raised, the path below the project root.
 std::string located(const char* file, int line, const std::string& msg);

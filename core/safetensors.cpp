@@ -418,7 +418,9 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
 
 SafetensorsFile read_safetensors(const std::string& path) {
     Fd f;
-    f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO would otherwise wait for a writer before the regular-file check below could refuse
+    // it (on a regular file the flag changes nothing).
+    f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     FR_CHECK(f.fd >= 0, "cannot open safetensors file '{}': {}", path, errno_text(errno));
     struct stat st {};
     FR_CHECK(::fstat(f.fd, &st) == 0, "cannot stat safetensors file '{}': {}", path, errno_text(errno));

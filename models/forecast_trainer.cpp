@@ -448,7 +448,7 @@ void ForecastTrainer::throw_nonfinite(const char* quantity, double value, int ep
     const bool bad_input = !be.all_finite(k.x.numel(), k.x.data()) || !be.all_finite(k.y.numel(), k.y.data());
     const bool is_loss = std::string(quantity) == "loss";
     throw NumericError(fmt::format(
-        "{} is {} at epoch {} step {}/{}: {}", quantity, value, epoch, s + 1, steps,
+        "{} is {} at epoch {} step {}/{}: {}", quantity, finite_or_name(value), epoch, s + 1, steps,
         bad_input        ? "the batch contains NaN/Inf values (a window touched missing data)"
         : !params_finite ? "the parameters became NaN/Inf (diverged: lower --lr or set --clip)"
         : is_loss        ? "the model output overflowed (lower --lr or set --clip)"
@@ -617,6 +617,9 @@ void ForecastTrainer::resume_from_last() {
         FR_CHECK(resumed_.steps == steps_per_epoch(), "--resume: epoch {} was interrupted in a {}-step epoch, this run "
                  "has {} steps per epoch: use the same --max-batches", resumed_.epoch, resumed_.steps,
                  steps_per_epoch());
+        // A lower --epochs would drop the epoch in progress without training a step of it.
+        FR_CHECK(o_.epochs >= resumed_.epoch, "--resume: --epochs {} is below the epoch in progress ({}) in {}: give "
+                 "--epochs {} or more to finish it", o_.epochs, resumed_.epoch, last_path_, resumed_.epoch);
     }
     // Another number of data-parallel ranks sees the same batches: the same run up to the order of float sums.
     const int saved_ranks = t.value("ranks", 1);

@@ -1,6 +1,7 @@
 #include "models/language_model.h"
 
 #include <string>
+#include <utility>
 
 #include "models/checkpoint.h"
 
@@ -21,9 +22,10 @@ LmMode parse_lm_mode(std::string_view name) {
 }
 
 void LmSettings::validate() const {
-    FR_CHECK(context >= 1, "--context must be at least 1, got {}", context);
-    FR_CHECK(bptt >= 1, "--bptt must be at least 1, got {}", bptt);
-    FR_CHECK(streams >= 1, "--streams must be at least 1, got {}", streams);
+    // The upper bound is the one a checkpoint is read back with: nothing trained here may be unloadable.
+    for (const auto& [flag, value] : {std::pair{"--context", context}, std::pair{"--bptt", bptt}, std::pair{"--streams", streams}})
+        FR_CHECK(value >= 1 && value <= kMaxCheckpointSetting, "{} must be in [1, {}], got {}", flag,
+                 kMaxCheckpointSetting, value);
 }
 
 nlohmann::json LmSettings::to_json() const {

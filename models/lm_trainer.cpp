@@ -197,6 +197,19 @@ void LmTrainer::save_and_stop(const EpochState& st) {
                                   "--resume)", st.epoch, st.steps_done, st.steps, o_.out_dir));
 }
 
+namespace {
+
+// A language-model settings block without the entries its mode does not use (window: bptt, streams; stream: context).
+nlohmann::json used_settings(nlohmann::json lm) {
+    if (!lm.is_object()) return lm;
+    const bool window = lm.value("mode", "") == "window";
+    for (const char* unused : window ? std::vector<const char*>{"bptt", "streams"} : std::vector<const char*>{"context"})
+        lm.erase(unused);
+    return lm;
+}
+
+}  // namespace
+
 void LmTrainer::resume_from_last() {
     namespace fs = std::filesystem;
     FR_CHECK(!o_.out_dir.empty(), "--resume needs an output folder");
@@ -211,9 +224,11 @@ void LmTrainer::resume_from_last() {
              "same model flags, or a new --out", path, json_differences(c.config, lm_.model->config()));
     FR_CHECK(c.extra.contains("tokenizer") && c.extra.at("tokenizer") == nlohmann::json::parse(lm_.tokenizer.to_json()),
              "--resume: {} was trained with another vocabulary (other text or tokenizer flags)", path);
-    FR_CHECK(c.extra.contains("lm") && c.extra.at("lm") == lm_.settings.to_json(),
-             "--resume: {} was trained in another mode than requested ({})", path,
-             json_differences(c.extra.contains("lm") ? c.extra.at("lm") : nlohmann::json(), lm_.settings.to_json()));
+    // Compared on what the mode uses: the other mode's flags do nothing (lm-train says so), so they may differ.
+    const nlohmann::json saved_lm = used_settings(c.extra.contains("lm") ? c.extra.at("lm") : nlohmann::json());
+    const nlohmann::json now_lm = used_settings(lm_.settings.to_json());
+    FR_CHECK(saved_lm == now_lm, "--resume: {} was trained in another mode than requested ({})", path,
+             json_differences(saved_lm, now_lm));
     const auto& t = c.extra.at("training");
     FR_CHECK(t.contains("lr") && t.contains("cursor"), "--resume: {} was written by a version that could not "
              "resume; start a new run", path);
@@ -307,14 +322,25 @@ void LmTrainer::check_same_info(const nlohmann::json& saved, const std::string& 
                 o_.info.value("text", nlohmann::json("?")).dump(), path,
                 saved.value(kTextBytesKey, nlohmann::json("?")).dump(), o_.info.value(kTextBytesKey, nlohmann::json("?")).dump(),
                 saved.at(kTextHashKey).dump(), o_.info.at(kTextHashKey).dump());
-    std::vector<std::string> differ;
+    std::vector<std::string> differ;  // "name: value saved, value now"
+    const auto unused = [this](const std::string& k) {  // the window batch does nothing in stream mode
+        return k == "batch" && lm_.settings.mode == LmMode::Stream;
+    };
+    const auto value = [](const nlohmann::json& v) {  // a float as given on the command line, not as stored
+        return v.is_number_float() ? fmt::format("{:g}", v.get<double>()) : v.dump();
+    };
+    const auto shown = [&](const nlohmann::json& j, const std::string& k) {
+        return j.contains(k) ? value(j.at(k)) : std::string("none");
+    };
     for (const auto& [k, v] : o_.info.items()) {
-        if (k == kTextHashKey || k == kTextBytesKey) continue;  // compared above, when the checkpoint has them
-        if (k == "text" && fingerprinted) continue;             // the same content under another path
-        if (!saved.contains(k) || saved.at(k) != v) differ.push_back(k);
+        if (k == kTextHashKey || k == kTextBytesKey || unused(k)) continue;  // the text: compared above
+        if (k == "text" && fingerprinted) continue;                          // the same content under another path
+        if (!saved.contains(k) || saved.at(k) != v)
+            differ.push_back(fmt::format("{}: {} saved, {} now", k, shown(saved, k), value(v)));
     }
     for (const auto& [k, v] : saved.items())
-        if (!o_.info.contains(k) && k != kTextHashKey && k != kTextBytesKey) differ.push_back(k);
+        if (!o_.info.contains(k) && k != kTextHashKey && k != kTextBytesKey && !unused(k))
+            differ.push_back(fmt::format("{}: {} saved, none now", k, value(v)));
     FR_CHECK(differ.empty(), "--resume: {} was trained with other settings ({}): resume with the same flags", path,
              fmt::join(differ, ", "));
 }
@@ -369,7 +395,8 @@ void LmTrainer::train_epoch(EpochState& st, bool resumed) {
             const long s = st.steps_done;  // the step these results are from
             if (!std::isfinite(c.loss) || !std::isfinite(c.grad_norm))
                 throw NumericError(fmt::format("epoch {} step {}: the training loss is {} (gradient norm {}); "
-                                               "lower --lr or set --clip", st.epoch, s + 1, c.loss, c.grad_norm));
+                                               "lower --lr or set --clip", st.epoch, s + 1, finite_or_name(c.loss),
+                                               finite_or_name(c.grad_norm)));
             if (!std::isfinite(step[kParamNorm2Slot]))
                 throw NumericError(fmt::format("the parameters became NaN/Inf in the update of epoch {} step {} "
                                                "(gradient norm {:.4g}): training diverged (lower --lr or set --clip)",

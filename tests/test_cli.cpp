@@ -127,6 +127,16 @@ TEST(Cli, CtrlCSavesACheckpointAndResumeContinuesTheEpoch) {
     const CliResult again_fresh = run_cli(args);
     EXPECT_EQ(again_fresh.status, 2) << again_fresh.output;
     EXPECT_NE(again_fresh.output.find("add --resume to continue it"), std::string::npos) << again_fresh.output;
+    // Resuming with fewer epochs than the one in progress would drop it without a step: refused.
+    auto fewer = args;
+    fewer[std::find(fewer.begin(), fewer.end(), "--epochs") - fewer.begin() + 1] = std::to_string(std::stoi(m[1]) - 1);
+    fewer.push_back("--resume");
+    if (std::stoi(m[1]) > 1) {
+        const CliResult dropped = run_cli(fewer);
+        EXPECT_EQ(dropped.status, 2) << dropped.output;
+        EXPECT_NE(dropped.output.find("is below the epoch in progress (" + m[1].str() + ")"), std::string::npos)
+            << dropped.output;
+    }
     // Resume to the end of the interrupted epoch (same batches: same flags, fewer epochs).
     auto again = args;
     again[std::find(again.begin(), again.end(), "--epochs") - again.begin() + 1] = m[1].str();
@@ -770,7 +780,7 @@ TEST(Cli, LanguageModelTrainsAndGenerates) {
     const CliResult bad = run_cli({"lm-train", "--text", dir + "/tiny.txt", "--heldout", "0", "--epochs", "33",
                                    "--lr", "0.5", "--backend", "cpu", "--out", dir + "/lm", "--resume"});
     EXPECT_EQ(bad.status, 2) << bad.output;
-    EXPECT_NE(bad.output.find("other settings (lr)"), std::string::npos) << bad.output;
+    EXPECT_NE(bad.output.find("other settings (lr: 0.01 saved, 0.5 now)"), std::string::npos) << bad.output;
 }
 
 // --dropout: between layers for a forecaster (said when it does nothing), on the embedding, between layers and before
@@ -943,9 +953,7 @@ TEST(Cli, OutputsNeverOverwriteInputs) {
     const std::string tmp = testing::temp_dir() + "/guard";
     const std::string syn = tmp + "/syn", run = tmp + "/run";
     ASSERT_EQ(run_cli({"data", "synth", "--stations", "3", "--years", "3", "--out", syn}).status, 0);
-    auto train = tiny_train(run, 1);
-    train.insert(train.end(), {"--data", syn});
-    const CliResult t = run_cli(train);
+    const CliResult t = run_cli(tiny_train(run, 1, syn));
     ASSERT_EQ(t.status, 0) << t.output;
     const std::string ckpt = run + "/best.safetensors", ckpt_bytes = testing::read_file_bytes(ckpt);
     const std::string station = syn + "/SYN00000.csv", station_bytes = testing::read_file_bytes(station);
@@ -961,11 +969,7 @@ TEST(Cli, OutputsNeverOverwriteInputs) {
         {{"eval", "--checkpoint", ckpt, "--json", tmp + "/no-such-folder/r.json"}, "does not exist"},
         {{"eval", "--checkpoint", ckpt, "--plot", tmp}, "is a folder"},
         {{"eval", "--checkpoint", ckpt, "--per-station", station}, "is inside the station data folder"},
-        {[&] {
-             auto a = tiny_train(syn, 1);
-             a.insert(a.end(), {"--data", syn});
-             return a;
-         }(),
+        {tiny_train(syn, 1, syn),
          "--out " + syn + " is the station data folder"},
         // data synth into a folder holding other files would mix two data sets in one folder.
         {{"data", "synth", "--stations", "2", "--years", "1", "--seed", "7", "--out", run}, "other files"},
@@ -1071,8 +1075,8 @@ TEST(Cli, PredictReadsColumnsByNameAndNamesStaleForecasts) {
     ASSERT_EQ(run_cli({"data", "synth", "--stations", "3", "--years", "3", "--gaps", "0", "--out", syn}).status, 0);
     // Read as generic CSV: the variables are the file's columns in the file's order (the WEATHER-5K preset orders
     // them itself), and predict/eval take that layout over from the checkpoint.
-    auto train = tiny_train(run, 1);
-    train.insert(train.end(), {"--data", syn, "--format", "csv", "--csv-time", "DATE"});
+    auto train = tiny_train(run, 1, syn);
+    train.insert(train.end(), {"--format", "csv", "--csv-time", "DATE"});
     ASSERT_EQ(run_cli(train).status, 0);
     // The same files with TMP and SLP swapped (header and values); station 1 loses DEW in its last 30 rows.
     fs::create_directories(moved);

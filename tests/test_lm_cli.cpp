@@ -380,5 +380,86 @@ TEST(LmCli, TooShortTextsAndAnEmptyVocabularyNameTheFileAndFlag) {
     EXPECT_TRUE(has(v, "--max-vocab must be 0 (no cap) or at least 2")) << v.output;
 }
 
+// `fusedrnn train` into a language-model run's folder is refused as lm-train into a forecaster's is (before, it
+// replaced the run, unfinished or not, without a word); with --overwrite the language model's files go.
+TEST(LmCli, ALanguageModelRunFolderIsNotTakenByAForecaster) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out)).status, 0);
+    const std::string before = testing::read_file_bytes(out + "/last.safetensors");
+    const CliResult r = run_cli(testing::tiny_train(out, 1));
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_TRUE(has(r, "holds a language-model run of `fusedrnn lm-train`")) << r.output;
+    EXPECT_EQ(testing::read_file_bytes(out + "/last.safetensors"), before);
+    std::vector<std::string> replace = testing::tiny_train(out, 1);
+    replace.push_back("--overwrite");
+    const CliResult o = run_cli(replace);
+    ASSERT_EQ(o.status, 0) << o.output;
+    EXPECT_TRUE(has(o, "removed best.safetensors, last.safetensors, log.csv, loss.svg")) << o.output;
+    EXPECT_TRUE(std::filesystem::exists(out + "/metrics.json"));
+}
+
+// --resume with --overwrite is a contradiction; a text that is one of the files the run writes would be overwritten.
+TEST(LmCli, ResumeWithOverwriteAndATextAmongTheRunsFilesAreRefused) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run", text = tiny_text(dir);
+    ASSERT_EQ(run_cli(lm_train(text, out)).status, 0);
+    const CliResult both = run_cli(lm_train(text, out, {"--resume", "--overwrite"}));
+    EXPECT_EQ(both.status, 2) << both.output;
+    EXPECT_TRUE(has(both, "--overwrite starts it over: give one of them")) << both.output;
+    std::filesystem::copy_file(text, out + "/log.csv", std::filesystem::copy_options::overwrite_existing);
+    const CliResult inside = run_cli(lm_train(out + "/log.csv", out, {"--overwrite"}));
+    EXPECT_EQ(inside.status, 2) << inside.output;
+    EXPECT_TRUE(has(inside, "--text " + out + "/log.csv is the log.csv a run writes in --out")) << inside.output;
+    EXPECT_EQ(testing::read_file_bytes(out + "/log.csv"), testing::read_file_bytes(text));
+}
+
+// What lm-train accepts its checkpoint must load: a --bptt above the loader's bound is refused up front.
+TEST(LmCli, SettingsACheckpointCouldNotHoldAreRefused) {
+    const std::string dir = testing::temp_dir();
+    const CliResult r = run_cli(lm_train(tiny_text(dir), dir + "/run", {"--mode", "stream", "--bptt", "16777217"}));
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_TRUE(has(r, "--bptt must be in [1, 16777216], got 16777217")) << r.output;
+}
+
+// The other mode's flags do nothing (lm-train warns), so they are neither checked nor compared on --resume.
+TEST(LmCli, TheOtherModesFlagsNeitherFailNorBlockAResume) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run", text = tiny_text(dir);
+    ASSERT_EQ(run_cli(lm_train(text, out, {"--mode", "stream", "--bptt", "4", "--streams", "2"}, 1)).status, 0);
+    const CliResult r = run_cli(lm_train(text, out, {"--mode", "stream", "--bptt", "4", "--streams", "2", "--batch",
+                                                     "16", "--context", "0", "--resume"}, 2));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(has(r, "warning: --batch does nothing in stream mode")) << r.output;
+    EXPECT_TRUE(has(r, "warning: --context does nothing in stream mode")) << r.output;
+    EXPECT_TRUE(has(r, "epoch 2/2")) << r.output;
+}
+
+// --interactive answers one line per prompt also for a character model: the newlines it draws are written as \n.
+TEST(LmCli, InteractiveAnswersOfACharacterModelStayOneLineEach) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run", text = dir + "/lines.txt";
+    {
+        std::ofstream f(text);
+        for (int i = 0; i < 200; ++i) f << "ab\n";
+    }
+    ASSERT_EQ(run_cli(lm_train(text, out, {"--tokenizer", "char", "--mode", "stream", "--bptt", "8", "--streams",
+                                           "2"}, 3)).status, 0);
+    const SplitResult r = run_split({"generate", "--checkpoint", out + "/last.safetensors", "--interactive", "--count",
+                                     "60", "--seed", "1", "--backend", "cpu"}, "ab\nba\n");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;
+    EXPECT_TRUE(contains(r.out, "\\n")) << r.out;
+}
+
+// Output that cannot be written fails the command (`generate > out.txt` on a full disk is no success).
+TEST(LmCli, AnUnwritableStdoutFailsTheCommand) {
+    if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "this system has no /dev/full";
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out)).status, 0);
+    const std::string cmd = testing::quoted(FUSEDRNN_CLI_PATH) + " generate --checkpoint " +
+                            testing::quoted(out + "/last.safetensors") + " --prompt 'the cat sat' --backend cpu" +
+                            " > /dev/full 2> " + testing::quoted(dir + "/err.txt");
+    const int st = std::system(cmd.c_str());
+    EXPECT_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 2);
+    EXPECT_TRUE(contains(testing::read_file_bytes(dir + "/err.txt"), "writing to standard output failed"));
+}
+
 }  // namespace
 }  // namespace fusedrnn

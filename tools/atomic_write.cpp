@@ -66,8 +66,37 @@ void unregister_temp_file(int slot) {
 
 }  // namespace
 
-AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {
+namespace {
+
+// Where `path` leads: a link is followed (renaming over the link would replace the link, not the file it names).
+std::string resolved(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_symlink(path, ec)) return path;
+    const auto target = std::filesystem::weakly_canonical(path, ec);
+    return ec ? path : target.string();
+}
+
+// A FIFO, a terminal, /dev/stdout, /dev/null: written in place, since renaming a file over it would replace the
+// device or pipe (atomicity means nothing for a stream anyway).
+bool is_stream(const std::string& path) {
+    std::error_code ec;
+    const auto st = std::filesystem::status(path, ec);
+    return !ec && std::filesystem::exists(st) && !std::filesystem::is_regular_file(st) &&
+           !std::filesystem::is_directory(st);
+}
+
+}  // namespace
+
+AtomicFile::AtomicFile(std::string path)
+    : path_(resolved(path)), direct_(is_stream(path_)), tmp_(direct_ ? path_ : path_ + ".tmp") {
+    if (direct_) {
+        errno = 0;
+        out_.open(path_, std::ios::binary);
+        FR_CHECK(out_.good(), "cannot write {}: {}", path_, errno ? std::strerror(errno) : "cannot open it");
+        return;
+    }
     slot_ = register_temp_file(tmp_);
+    errno = 0;
     out_.open(tmp_, std::ios::binary);
     if (!out_.good()) {
         const int err = errno;
@@ -79,6 +108,7 @@ AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(path_ + 
 AtomicFile::~AtomicFile() {
     if (committed_) return;
     out_.close();
+    if (direct_) return;
     std::error_code ignore;
     std::filesystem::remove(tmp_, ignore);
     unregister_temp_file(slot_);
@@ -86,6 +116,11 @@ AtomicFile::~AtomicFile() {
 
 void AtomicFile::commit() {
     out_.close();
+    if (direct_) {
+        committed_ = true;
+        FR_CHECK(!out_.fail(), "failed writing {}", path_);
+        return;
+    }
     std::error_code ec;
     if (out_.fail()) {
         std::filesystem::remove(tmp_, ec);

@@ -1,6 +1,7 @@
 // Every file the CLI writes (reports, logs, plots, forecasts, station CSVs) goes through here: written
 // to "<path>.tmp" and renamed over `path`, so an interrupted run never leaves a half-written file (and Ctrl-C or
-// SIGTERM while one is being written removes the temp file before the process ends).
+// SIGTERM while one is being written removes the temp file before the process ends). A symbolic link is followed
+// (the file it names is replaced, the link stays); a FIFO or a device (/dev/stdout) is written in place.
 #pragma once
 
 #include <fstream>
@@ -25,7 +26,9 @@ public:
     void commit();  // throws naming the path when writing or renaming failed
 
 private:
-    std::string path_, tmp_;
+    std::string path_;
+    bool direct_;  // a FIFO or a device: written in place, no temp file
+    std::string tmp_;
     std::ofstream out_;
     bool committed_ = false;
     int slot_ = -1;  // in the list of temp files a Ctrl-C removes (atomic_write.cpp)

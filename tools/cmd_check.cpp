@@ -74,7 +74,10 @@ void register_check(CLI::App& app) {
         double tolerance = 1e-5;
     };
     auto o = std::make_shared<Opts>();
-    cmd->add_option("--cells", o->cells, "Cells to check")->capture_default_str();
+    cmd->add_option("--cells", o->cells, "Cells to check, comma-separated or as separate words")
+        ->capture_default_str()
+        ->delimiter(',')
+        ->transform(kTrimmed);
     cmd->add_option("--hidden", o->hidden, "Hidden size")->capture_default_str()->check(kPositive);
     cmd->add_option("--input", o->input, "Input size")->capture_default_str()->check(kPositive);
     cmd->add_option("--layers", o->layers, "Layers")->capture_default_str()->check(kPositive);

@@ -60,16 +60,18 @@ void register_eval(CLI::App& app) {
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
         const DataOptions read = data_for_checkpoint(cmd, o->data, f.data);
-        for (const auto& [flag, path] : {std::pair{"--json", &o->json}, std::pair{"--forecasts", &o->forecasts},
-                                         std::pair{"--plot", &o->plot}, std::pair{"--per-station", &o->per_station}})
-            if (!path->empty()) check_output_file(flag, *path, read, {o->checkpoint});
+        const std::vector<std::pair<std::string, std::string>> outputs = {
+            {"--json", o->json}, {"--forecasts", o->forecasts}, {"--plot", o->plot}, {"--per-station", o->per_station}};
+        for (const auto& [flag, path] : outputs)
+            if (!path.empty()) check_output_file(flag, path, read, {o->checkpoint});
+        check_distinct_outputs(outputs);
         data::DatasetConfig config = f.dataset;
         if (o->split == "all") config.split = data::SplitSpec::dates(data::kTimeMin, data::kTimeMin, data::kTimeMin);  // all in test
         else if (!o->time_split.empty()) config.split = data::SplitSpec::parse(o->time_split);
         const std::string on = o->split == "all" ? "test" : o->split;
         // Without --data (and without synthetic flags), evaluate on the data the model was trained on.
         data::StationSet stations = load_stations_for_checkpoint(cmd, o->data, f.data);
-        order_variables_as_checkpoint(stations, f);
+        conform_to_checkpoint(stations, f);
         data::WindowedDataset ds = data::build_dataset(std::move(stations), config);
         fmt::print(stderr, "{}\n", ds.report.summary());
         const size_t which = on == "train" ? 0 : on == "val" ? 1 : 2;
@@ -103,7 +105,7 @@ void register_eval(CLI::App& app) {
                                                  dev.starts[which].size())
                                    : fmt::format("evaluated on {} of the {} {} windows", e.model->windows(),
                                                  dev.starts[which].size(), label));
-        print_forecast_report(label, e);
+        print_forecast_report(label, e, ds.window);
         if (ds.data.num_stations() > 1) print_station_summary(by_station);
         if (!o->json.empty()) {
             nlohmann::json report = forecast_report_json(e);

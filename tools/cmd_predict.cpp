@@ -59,11 +59,19 @@ void register_predict(CLI::App& app) {
     cmd->add_option("--out", o->out, "Forecast CSV to write")->capture_default_str();
     cmd->add_option("--backend", o->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
     cmd->callback([o, cmd] {
+        // Checked before any data is read.
+        int64_t as_of = data::kTimeMax;
+        if (!o->issued_at.empty()) {
+            std::string why;
+            FR_CHECK(data::parse_time(o->issued_at, "%Y-%m-%d %H:%M:%S", as_of, why) ||
+                         data::parse_time(o->issued_at, "%Y-%m-%d %H:%M", as_of, why),
+                     "--issued-at \"{}\": {} (expected YYYY-MM-DD HH:MM[:SS], UTC)", o->issued_at, why);
+        }
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
         check_output_file("--out", o->out, data_for_checkpoint(cmd, o->data, f.data), {o->checkpoint});
         data::StationSet set = load_stations_for_checkpoint(cmd, o->data, f.data);
-        order_variables_as_checkpoint(set, f);
+        conform_to_checkpoint(set, f);
         const data::WindowSpec& w = f.dataset.window;
         std::vector<int32_t> target_cols;
         for (const auto& t : f.dataset.targets) target_cols.push_back(set.var_index(t));
@@ -73,13 +81,6 @@ void register_predict(CLI::App& app) {
                                            [&](const data::StationInfo& st) { return st.id == id; });
             FR_CHECK(known, "--station {}: no such station in the data ({} stations, e.g. {})", id,
                      set.num_stations(), set.stations.front().id);
-        }
-        int64_t as_of = data::kTimeMax;
-        if (!o->issued_at.empty()) {
-            std::string why;
-            FR_CHECK(data::parse_time(o->issued_at, "%Y-%m-%d %H:%M:%S", as_of, why) ||
-                         data::parse_time(o->issued_at, "%Y-%m-%d %H:%M", as_of, why),
-                     "--issued-at \"{}\": {} (expected YYYY-MM-DD HH:MM[:SS], UTC)", o->issued_at, why);
         }
 
         // Inputs of every station with a complete window, standardized with the checkpoint's statistics.

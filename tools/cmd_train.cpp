@@ -158,13 +158,15 @@ void train(TrainCmd& c, ProcessGroup* processes) {
         replica_backends.push_back(make_backend(backend->name(), gpu ? first_device + r : r));
     // Process 0 writes every file: one run at a time in its folder, never in the data folder.
     std::optional<FolderLock> out_lock;
+    bool replaces_other_kind = false;  // --overwrite over a language-model run: its files go too
     if (main_process) {
         check_output_folder("--out", c.train.out_dir, c.data);
         create_output_folder(c.train.out_dir);
         out_lock.emplace(c.train.out_dir, "--out");
-        // An unfinished run refuses now, not after minutes of loading (the trainer checks again).
-        if (!c.train.resume && !c.train.overwrite)
-            refuse_to_overwrite_unfinished_run((fs::path(c.train.out_dir) / "last.safetensors").string(), "trainer");
+        // An unfinished run, or another kind of run, refuses now, not after minutes of loading (the trainer checks
+        // unfinished runs again).
+        replaces_other_kind =
+            check_previous_run(c.train.out_dir, RunKind::Forecaster, c.train.resume, c.train.overwrite);
     }
     std::string format_read;
     data::ReadReport read_report;
@@ -177,10 +179,15 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     // A split outside the data's time span (a year it does not hold, an empty date range) is the likelier cause of an
     // empty split than gaps (which the trainer reports): say which times each covers.
     const data::TimeRange data_span{ds.data.begin_time(), ds.data.end_time()};
-    const char* split_names[] = {"training", "validation"};
-    for (size_t k = 0; k < 2; ++k)
+    // All three before training: a run whose test split is empty would fail only after its last epoch.
+    const char* split_names[] = {"training", "validation", "test"};
+    for (size_t k = 0; k < 3; ++k) {
         FR_CHECK(ds.ranges[k].overlaps(data_span), "no {} windows: the {} split is {}, the data covers {}: change "
                  "--split", split_names[k], split_names[k], ds.ranges[k].str(), data_span.str());
+        FR_CHECK(!ds.starts[k].empty(), "no {} windows: the {} split ({}) has no stretch of {} consecutive present rows "
+                 "(input {} + horizon {}); change --split, use a shorter window, or more data", split_names[k],
+                 split_names[k], ds.ranges[k].str(), ds.window.span(), ds.window.input_len, ds.window.horizon);
+    }
 
     const RnnSpec spec{parse_cell(c.cell), ds.num_vars(), c.hidden, c.layers, c.bidirectional};
     const ForecasterShape ds_shape{c.decoder == "seq2seq", ds.window.horizon, ds.target_cols, ds.num_targets(),
@@ -288,8 +295,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     if (main_process) trainer.on_eval_progress = CountProgress("validating");
     // A new run replaces a finished one in --out (tools/run_folder.h).
     if (main_process && !c.train.resume)
-        remove_previous_run(c.train.out_dir, {"best.safetensors", "last.safetensors", "metrics.json", "log.csv",
-                                              "loss.svg", "forecast.svg", "stations.csv"});
+        remove_previous_run(c.train.out_dir, RunKind::Forecaster, replaces_other_kind);
     const auto history = [&] {
         const StopOnSignal stop_on_ctrl_c;  // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130
         return trainer.fit();
@@ -328,8 +334,8 @@ void train(TrainCmd& c, ProcessGroup* processes) {
                          val.model->windows(), format_duration(eval_seconds),
                          format_rate(double(eval_windows) / std::max(eval_seconds, 1e-9))));
     FR_CHECK(test.model->windows() > 0, "no test windows: the test split has no stretch of {} present rows", dev.window.span());
-    print_forecast_report("validation", val);
-    print_forecast_report("test", test);
+    print_forecast_report("validation", val, ds.window);
+    print_forecast_report("test", test, ds.window);
     if (ds.data.num_stations() > 1) print_station_summary(test_by_station);
     nlohmann::json test_report = forecast_report_json(test);
     test_report["stations"] = station_summary_json(test_by_station);
@@ -407,7 +413,7 @@ void register_train(CLI::App& app) {
         ->capture_default_str()->check(kPositive);
     cmd->add_option("--out-step", c->window.out_step, "Rows between predicted steps")->capture_default_str()->check(kPositive);
     cmd->add_option("--stride", c->stride, "Rows between window starts")->capture_default_str()->check(kPositive);
-    cmd->add_option("--targets", c->targets, "Target variables, comma- or space-separated (default: all, or the format's target)")
+    cmd->add_option("--targets", c->targets, "Target variables, comma-separated or as separate words (default: all, or the format's target)")
         ->delimiter(',')
         ->transform(kTrimmed);
     cmd->add_option("--split", c->split,

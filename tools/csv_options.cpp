@@ -1,6 +1,7 @@
 #include "tools/csv_options.h"
 
 #include <algorithm>
+#include <iterator>
 #include <cmath>
 #include <map>
 #include <stdexcept>
@@ -34,6 +35,9 @@ data::CsvFormat CsvOptions::format() const {
     for (const auto& m : missing)
         if (std::find(f.missing_tokens.begin(), f.missing_tokens.end(), m) == f.missing_tokens.end())
             f.missing_tokens.push_back(m);
+    for (const double v : sentinels)
+        FR_CHECK(std::isfinite(v), "--csv-sentinel {}: a sentinel is a number a file writes for a missing value; for "
+                 "a text such as NaN use --csv-missing", v);
     f.sentinels = sentinels;
     FR_CHECK(delimiter.size() == 1 || delimiter == "\\t" || delimiter == "tab",
              "--csv-delimiter must be one character (or 'tab'), got '{}'", delimiter);
@@ -72,6 +76,38 @@ CsvOptions CsvOptions::from_json(const nlohmann::json& j) {
     return o;
 }
 
+namespace {
+
+// Each --csv-* flag and the member it sets (add_csv_options defines them; csv_with_flags_given takes them over).
+struct CsvFlag {
+    const char* name;
+    void (*take)(CsvOptions& to, const CsvOptions& from);
+};
+const CsvFlag kCsvFlags[] = {
+    {"--csv-time", [](CsvOptions& t, const CsvOptions& f) { t.time = f.time; }},
+    {"--csv-time-format", [](CsvOptions& t, const CsvOptions& f) { t.time_format = f.time_format; }},
+    {"--csv-columns", [](CsvOptions& t, const CsvOptions& f) { t.columns = f.columns; }},
+    {"--csv-step-minutes", [](CsvOptions& t, const CsvOptions& f) { t.step_minutes = f.step_minutes; }},
+    {"--csv-round-times", [](CsvOptions& t, const CsvOptions& f) { t.round_times = f.round_times; }},
+    {"--csv-missing", [](CsvOptions& t, const CsvOptions& f) { t.missing = f.missing; }},
+    {"--csv-sentinel", [](CsvOptions& t, const CsvOptions& f) { t.sentinels = f.sentinels; }},
+    {"--csv-delimiter", [](CsvOptions& t, const CsvOptions& f) { t.delimiter = f.delimiter; }},
+    {"--csv-utc-offset", [](CsvOptions& t, const CsvOptions& f) { t.utc_offset_hours = f.utc_offset_hours; }},
+    {"--csv-mask-column", [](CsvOptions& t, const CsvOptions& f) { t.mask_column = f.mask_column; }},
+};
+
+}  // namespace
+
+CsvOptions csv_with_flags_given(const CLI::App* cmd, CsvOptions base, const CsvOptions& given,
+                                std::vector<std::string>* flags_used) {
+    for (const CsvFlag& flag : kCsvFlags) {
+        if (cmd->count(flag.name) == 0) continue;
+        flag.take(base, given);
+        if (flags_used) flags_used->push_back(flag.name);
+    }
+    return base;
+}
+
 void add_csv_options(CLI::App* cmd, CsvOptions& o, bool& given) {
     const std::string g = "CSV layout (--format csv)";
     auto mark = [&given](const std::string&) { given = true; };
@@ -96,6 +132,11 @@ void add_csv_options(CLI::App* cmd, CsvOptions& o, bool& given) {
     cmd->add_option("--csv-mask-column", o.mask_column,
                     "Column of per-line observation flags, one 0/1 per feature column (\"[1 1 0]\"; 0 = filled in)")
         ->group(g)->each(mark);
+    // Every flag of the group must be one csv_with_flags_given can take over, or eval would drop it.
+    for (const CLI::Option* opt : cmd->get_options([&g](const CLI::Option* op) { return op->get_group() == g; }))
+        FR_CHECK(std::any_of(std::begin(kCsvFlags), std::end(kCsvFlags),
+                             [opt](const CsvFlag& f) { return opt->get_name() == f.name; }),
+                 "add_csv_options: {} is missing from kCsvFlags", opt->get_name());
 }
 
 }  // namespace fusedrnn::tools

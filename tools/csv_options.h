@@ -34,4 +34,9 @@ struct CsvOptions {
 // Adds the --csv-* flags; `given` becomes true when the command line uses any of them.
 void add_csv_options(CLI::App* cmd, CsvOptions& o, bool& given);
 
+// `base` (a checkpoint's layout) with each --csv-* flag the command line of `cmd` used taken from `given`, and
+// only those: one flag changes one thing. `flags_used` (if given) receives their names.
+CsvOptions csv_with_flags_given(const CLI::App* cmd, CsvOptions base, const CsvOptions& given,
+                                std::vector<std::string>* flags_used = nullptr);
+
 }  // namespace fusedrnn::tools

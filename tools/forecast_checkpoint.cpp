@@ -1,8 +1,10 @@
 #include "tools/forecast_checkpoint.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -49,6 +51,7 @@ LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backen
         try {
             const auto& meta = f.checkpoint.extra.at("dataset");
             f.vars = meta.at("vars").get<std::vector<std::string>>();
+            f.step_seconds = meta.value("step_seconds", int64_t(0));
             f.dataset = data::dataset_config_from_meta(meta);
             f.stats = *f.dataset.stats;
             f.data = DataOptions::from_json(f.checkpoint.extra.at("data"));
@@ -60,7 +63,21 @@ LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backen
     return f;
 }
 
-void order_variables_as_checkpoint(data::StationSet& set, const LoadedForecaster& f) {
+namespace {
+
+std::string step_text(int64_t seconds) {
+    return seconds % 60 == 0 ? fmt::format("{} min", seconds / 60) : fmt::format("{} s", seconds);
+}
+
+}  // namespace
+
+void conform_to_checkpoint(data::StationSet& set, const LoadedForecaster& f) {
+    FR_CHECK(f.step_seconds <= 0 || set.step == f.step_seconds,
+             "the data's time step is {}, but the checkpoint's model was trained on a {} step: its {} input steps and "
+             "{} lead times would mean other times; read data on the checkpoint's grid{}",
+             step_text(set.step), step_text(f.step_seconds), f.dataset.window.input_len, f.dataset.window.horizon,
+             f.data.effective_format() == "csv" ? fmt::format(" (--csv-step-minutes {:g})", f.step_seconds / 60.0)
+                                                : std::string());
     if (set.vars == f.vars) return;
     std::vector<std::string> missing, extra;
     for (const auto& v : f.vars)

@@ -2,6 +2,7 @@
 // (window, targets, split, the stored normalization statistics — never recomputed at evaluation).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,14 +21,16 @@ struct LoadedForecaster {
     data::NormStats stats;
     std::vector<std::string> vars;
     DataOptions data;             // where the training data came from
+    int64_t step_seconds = 0;     // the training data's time step (0: not recorded)
 };
 
 // Throws Error naming the file when it is not a forecaster checkpoint (e.g. a language model).
 LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backend<float>> backend);
 
-// Station data for a checkpoint's model: the same variables, in the checkpoint's order. Files whose columns hold the
-// same variables in another order are reordered (the model and the normalization statistics go by position); a
-// missing or extra variable is an error naming it.
-void order_variables_as_checkpoint(data::StationSet& set, const LoadedForecaster& f);
+// Station data for a checkpoint's model: the same time step (the window and the lead times count steps), and the
+// same variables in the checkpoint's order. Files whose columns hold the same variables in another order are
+// reordered (the model and the normalization statistics go by position); a missing or extra variable, or another
+// step, is an error naming it.
+void conform_to_checkpoint(data::StationSet& set, const LoadedForecaster& f);
 
 }  // namespace fusedrnn::tools

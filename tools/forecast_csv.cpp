@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/data/text.h"
 #include "core/data/time.h"
 #include "core/error.h"
 
@@ -14,9 +15,9 @@ ForecastCsv::ForecastCsv(const std::string& path, std::vector<std::string> targe
     FR_CHECK(targets.size() == cols_.size(), "forecast CSV: {} target names for {} columns", targets.size(),
              cols_.size());
     std::string header = "station,issued_at,lead,time";
-    for (const auto& t : targets) header += "," + t;
+    for (const auto& t : targets) header += "," + data::csv_field(t);
     if (observed_)
-        for (const auto& t : targets) header += "," + t + "_observed";
+        for (const auto& t : targets) header += "," + data::csv_field(t + "_observed");
     file_.stream() << header << '\n';
 }
 
@@ -25,7 +26,7 @@ void ForecastCsv::add(const std::string& station, int64_t issued_at, const float
     const size_t K = cols_.size();
     for (int h = 0; h < window_.horizon; ++h) {
         const int64_t lead = int64_t(window_.out_offset) + int64_t(h) * window_.out_step;
-        line_ = fmt::format("{},{},{},{}", station, data::format_time(issued_at), lead,
+        line_ = fmt::format("{},{},{},{}", data::csv_field(station), data::format_time(issued_at), lead,
                             data::format_time(issued_at + lead * step_));
         for (size_t k = 0; k < K; ++k)
             line_ += fmt::format(",{:.3f}", stats_.denormalize(cols_[k], forecast[size_t(h) * K + k]));

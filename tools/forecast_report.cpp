@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,7 +15,7 @@
 
 namespace fusedrnn::tools {
 
-void print_forecast_report(const std::string& split, const ForecastEvaluation& e) {
+void print_forecast_report(const std::string& split, const ForecastEvaluation& e, const data::WindowSpec& window) {
     FR_CHECK(e.model, "print_forecast_report: no model metrics");
     const ForecastMetrics& m = *e.model;
     const ForecastMetrics& p = e.persistence;
@@ -62,7 +63,9 @@ void print_forecast_report(const std::string& split, const ForecastEvaluation& e
         if (leads.empty() || leads.back() != h) leads.push_back(h);
     }
     std::string by_lead;
-    for (size_t h : leads) by_lead += fmt::format(" | +{} {:.4f} ({:.4f})", h + 1, lm[h], lp[h]);
+    for (size_t h : leads)
+        by_lead += fmt::format(" | +{} {:.4f} ({:.4f})", int64_t(window.out_offset) + int64_t(h) * window.out_step,
+                               lm[h], lp[h]);
     fmt::print("normalized MSE by lead time, steps ahead (persistence){}\n", by_lead);
     // A baseline with no error (a constant series) leaves the skill undefined: say so, not "-inf" or "nan".
     auto skill = [&](double baseline) {

@@ -39,14 +39,29 @@ struct GenerateFlags {
     uint64_t seed = 0;
 };
 
+// An answer of --interactive kept to one line: a character model's newlines (and carriage returns) written as \n
+// (\r), and a backslash as \\, so a script reading the answers line by line gets one per prompt.
+std::string one_line(const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+        if (c == '\n') out += "\\n";
+        else if (c == '\r') out += "\\r";
+        else if (c == '\\') out += "\\\\";
+        else out += c;
+    }
+    return out;
+}
+
 // Prints the prompt and its continuation as the tokens are drawn (flushed a few times a second and at the end), so
 // a pipe or a terminal sees the text grow and Ctrl-C keeps what was printed; memory stays flat for any --count.
+// `escaped`: on one line (one_line).
 void print_continuation(LanguageModel& lm, LmGenerator& gen, const std::string& prompt, int count,
-                        text::Sampler& sampler) {
+                        text::Sampler& sampler, bool escaped) {
     const std::vector<int32_t> ids = gen.encode_prompt(prompt);
     text::StreamDecoder decoder(lm.tokenizer);
     std::string pending;
-    for (int32_t id : ids) pending += decoder.next(id);
+    const auto add = [&](const std::string& piece) { pending += escaped ? one_line(piece) : piece; };
+    for (int32_t id : ids) add(decoder.next(id));
     using Clock = std::chrono::steady_clock;
     auto last_flush = Clock::now();
     const auto flush = [&] {
@@ -58,7 +73,7 @@ void print_continuation(LanguageModel& lm, LmGenerator& gen, const std::string& 
     flush();
     try {
         gen.generate_ids(ids, count, sampler, [&](int32_t id) {
-            pending += decoder.next(id);
+            add(decoder.next(id));
             if (pending.size() >= 1 << 16 || Clock::now() - last_flush >= std::chrono::milliseconds(100)) flush();
             return true;
         });
@@ -113,7 +128,7 @@ void run_interactive(LanguageModel& lm, LmGenerator& gen, const GenerateFlags& f
         if (blank_line(line)) continue;
         ++prompts;
         try {
-            print_continuation(lm, gen, line, f.count, sampler);
+            print_continuation(lm, gen, line, f.count, sampler, /*escaped=*/true);
         } catch (const Error& e) {
             std::fflush(stdout);  // the answers before it come first where both streams go to one place
             fmt::print(stderr, "error: stdin line {}: {}\n", line_no, e.what());
@@ -122,7 +137,8 @@ void run_interactive(LanguageModel& lm, LmGenerator& gen, const GenerateFlags& f
         }
     }
     if (tty) std::fputs("\n", stderr);  // Ctrl-D leaves the cursor after "> ": the shell's prompt gets a line of its own
-    FR_CHECK(!std::cin.bad(), "--interactive: reading the prompts from stdin failed after line {}", line_no);
+    FR_CHECK(!std::cin.bad() && !std::ferror(stdin), "--interactive: reading the prompts from stdin failed after line {}",
+             line_no);
     if (!tty && !failed.empty())
         FR_FAIL("--interactive: {} of {} prompt{} failed (stdin line{} {}; the errors are above); the other {} {} "
                 "answered", failed.size(), prompts, prompts == 1 ? "" : "s", failed.size() == 1 ? "" : "s",
@@ -139,7 +155,7 @@ void run_generate(const GenerateFlags& f) {
     text::Sampler sampler(so, f.seed);  // validates the options before the checkpoint is read
     LanguageModel lm = load_language_model(f.checkpoint, make_backend(f.backend));
     LmGenerator gen(lm);
-    if (f.has_prompt) print_continuation(lm, gen, f.prompt, f.count, sampler);
+    if (f.has_prompt) print_continuation(lm, gen, f.prompt, f.count, sampler, /*escaped=*/false);
     if (!f.interactive) return;
 
     run_interactive(lm, gen, f, sampler);
@@ -155,9 +171,10 @@ void run_perplexity(const PerplexityFlags& f) {
     LanguageModel lm = load_language_model(f.checkpoint, make_backend(f.backend));
     const bool window_model = lm.settings.mode == LmMode::Window;
     if (window_model && f.streams_given)
-        fmt::print("warning: --streams does nothing with a window-mode model (it is for stream-mode models)\n");
+        fmt::print(stderr,
+                   "warning: --streams does nothing with a window-mode model (it is for stream-mode models)\n");
     if (!window_model && f.batch_given)
-        fmt::print("warning: --batch does nothing with a stream-mode model (it is for window-mode models)\n");
+        fmt::print(stderr, "warning: --batch does nothing with a stream-mode model (it is for window-mode models)\n");
     const EncodedText enc = encode_text_file(f.text, lm.tokenizer);
     const bool window = lm.settings.mode == LmMode::Window;
     // Too short a text is named here, with the file and the model's needs, rather than by the window or stream

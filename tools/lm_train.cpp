@@ -167,44 +167,6 @@ void write_history(const std::string& out, const std::vector<LmEpochRecord>& his
     write_line_chart(out + "/loss.svg", model + " - cross-entropy (nats per token)", "epoch", "loss", lines);
 }
 
-// What --out holds before the run: refused when it is another kind of run (a forecaster's files would be mixed
-// with this run's) unless --overwrite, or an unfinished language-model run unless --resume or --overwrite.
-// Returns whether it holds a forecaster run (whose own files --overwrite removes too).
-bool check_previous_run(const TrainFlags& f) {
-    namespace fs = std::filesystem;
-    const std::string last = (fs::path(f.out) / "last.safetensors").string();
-    std::string other;  // what kind of run the folder holds, when not a language model
-    std::error_code ec;
-    if (fs::exists(last, ec)) {
-        try {
-            const Checkpoint c = read_checkpoint(last);
-            const nlohmann::json& x = c.extra;
-            const bool lm = x.is_object() && (x.contains("lm") || x.contains("tokenizer") || x.contains("training"));
-            const bool forecaster = c.config.value("kind", "") == "forecaster" ||
-                                    (x.is_object() && (x.contains("trainer") || x.contains("dataset")));
-            if (forecaster || !lm)
-                other = forecaster ? "a forecaster run of `fusedrnn train`"
-                                   : fmt::format("a '{}' model that is not a language model", c.config.value("kind", "?"));
-        } catch (const Error&) {
-            // Unreadable: refuse_to_overwrite_unfinished_run below says so (unless --overwrite).
-        }
-    }
-    bool forecaster_files = false;
-    for (const char* name : {"metrics.json", "forecast.svg"})  // written by `fusedrnn train`, not by lm-train
-        forecaster_files = forecaster_files || fs::exists(fs::path(f.out) / name, ec);
-    if (other.empty() && forecaster_files) other = "files of a forecaster run of `fusedrnn train`";
-    if (!other.empty()) {
-        FR_CHECK(!f.resume, "--resume: --out {} holds {} ({}), not a language-model run to resume", f.out, other,
-                 fs::exists(last, ec) ? last : std::string("metrics.json, forecast.svg"));
-        FR_CHECK(f.overwrite, "--out {} holds {} ({}): lm-train would mix its files with that run's. Choose another "
-                 "--out, or add --overwrite to replace that run", f.out, other,
-                 fs::exists(last, ec) ? last : std::string("metrics.json, forecast.svg"));
-        return true;
-    }
-    if (!f.resume && !f.overwrite) refuse_to_overwrite_unfinished_run(last, "training");
-    return false;
-}
-
 // A run whose losses ended far above a uniform guess (log V) diverged even if they stayed finite: say so.
 void warn_if_diverged(const LmEpochRecord& r, int vocab) {
     const double uniform = std::log(double(vocab));
@@ -216,7 +178,7 @@ void warn_if_diverged(const LmEpochRecord& r, int vocab) {
                : "training", loss, uniform, vocab);
 }
 
-void run(const TrainFlags& f) {
+void run(TrainFlags f) {
     FR_CHECK(f.out.find_first_not_of(" \t") != std::string::npos, "--out is empty: give the folder for the "
              "checkpoints, log.csv and loss.svg (default runs/lm)");
     check_dropout_rate(f.dropout, "--dropout");  // before the text is read
@@ -226,10 +188,20 @@ void run(const TrainFlags& f) {
         if (f.was_given(flag))
             fmt::print("warning: {} does nothing in {} mode (it is for --mode {})\n", flag, f.mode,
                        window_mode ? "stream" : "window");
+    // ... so it is neither checked nor compared with a resumed run's: the defaults stand in for the other mode's flags.
+    const TrainFlags defaults;
+    if (window_mode) {
+        f.bptt = defaults.bptt;
+        f.streams = defaults.streams;
+    } else {
+        f.context = defaults.context;
+        f.batch = defaults.batch;
+    }
     // One run at a time in --out, and never into another kind of run's folder: checked before the text is read.
     create_output_folder(f.out);
     FolderLock out_lock(f.out, "--out");
-    const bool replaces_forecaster = check_previous_run(f);
+    const bool replaces_forecaster = check_previous_run(f.out, RunKind::LanguageModel, f.resume, f.overwrite);
+    check_input_outside_run_files("--text", f.text, f.out);
     if (f.dropout_locked && f.dropout == 0)
         fmt::print("warning: --dropout-locked does nothing without --dropout: it says how the masks are drawn\n");
     // Checked here to name the flags (the tokenizer's own checks name its fields: min_count, max_size).
@@ -369,11 +341,7 @@ void run(const TrainFlags& f) {
     // A new run replaces a finished one (tools/run_folder.h): its files go now, so a run stopped early never leaves
     // the old best.safetensors beside its own last.safetensors. With --overwrite over a forecaster run, that run's
     // report goes too.
-    if (!f.resume && replaces_forecaster)
-        remove_previous_run(f.out, {"best.safetensors", "last.safetensors", "log.csv", "loss.svg", "metrics.json",
-                                    "forecast.svg"});
-    else if (!f.resume)
-        remove_previous_run(f.out, {"best.safetensors", "last.safetensors", "log.csv", "loss.svg"});
+    if (!f.resume) remove_previous_run(f.out, RunKind::LanguageModel, replaces_forecaster);
     const auto history = trainer.fit();
     FR_CHECK(!history.empty(), "no epoch trained");
 

@@ -1,7 +1,9 @@
 // fusedrnn — command-line entry point. Library code throws fusedrnn::Error; this is the one place that
 // turns an exception into a message and an exit code.
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
 #include <new>
 #include <string>
@@ -80,7 +82,9 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        // --help and --version exit 0; a command line that does not parse exits 2, as every other error
+        // (CLI11's own codes, 100 and up, would tell a script nothing more).
+        return app.exit(e) == 0 ? 0 : 2;
     } catch (const fusedrnn::Interrupted& e) {
         std::fprintf(stderr, "fusedrnn: interrupted: %s\n", e.what());
         return 130;  // the shell's code for a command ended by Ctrl-C
@@ -92,14 +96,24 @@ int main(int argc, char** argv) {
         return 2;
     } catch (const std::bad_alloc&) {
         // Host memory (GPU memory has its own message, naming the allocation and the device's free memory).
-        std::fprintf(stderr,
-                     "fusedrnn: error: out of host memory. Station data takes 4 bytes per value (rows x "
-                     "variables; WEATHER-5K is ~10 GB): use fewer stations or years, or a machine with more "
-                     "memory\n");
+        const bool text = command == "lm-train" || command == "generate" || command == "perplexity";
+        std::fprintf(stderr, "fusedrnn: error: out of host memory. %s, or a machine with more memory\n",
+                     text ? "The text is held whole, with 4 bytes per token: use a shorter text (or a smaller "
+                            "--streams, --batch or model)"
+                          : "Station data takes 4 bytes per value (rows x variables; WEATHER-5K is ~10 GB): use "
+                            "fewer stations or years");
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "fusedrnn: internal error: %s\n", e.what());
         return 4;
+    }
+    // Output written to a full disk or a closed pipe must not end as a success (`generate > out.txt`): stdio
+    // buffers it, so the error shows when the buffer is flushed, here at the latest.
+    errno = 0;
+    if (std::fflush(stdout) != 0 || std::ferror(stdout)) {
+        std::fprintf(stderr, "fusedrnn: error: writing to standard output failed: %s\n",
+                     std::strerror(errno != 0 ? errno : EIO));
+        return 2;
     }
     return 0;
 }

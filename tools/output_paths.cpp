@@ -9,6 +9,8 @@
 #include <system_error>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 
 namespace fusedrnn::tools {
@@ -33,10 +35,17 @@ void check_output_file(const std::string& flag, const std::string& path, const D
     const fs::path out(path);
     std::error_code ec;
     FR_CHECK(!fs::is_directory(out, ec), "{} {} is a folder: give a file name", flag, path);
-    const fs::path folder = folder_of(out);
-    FR_CHECK(fs::is_directory(folder, ec), "{} {}: the folder {} does not exist", flag, path, folder.string());
-    FR_CHECK(::access(folder.c_str(), W_OK) == 0, "{} {}: the folder {} is not writable ({})", flag, path,
-             folder.string(), std::strerror(errno));
+    // A link is written through (atomic_write.h): the folder that matters is its target's.
+    const fs::path target = fs::is_symlink(out, ec) ? fs::weakly_canonical(out, ec) : out;
+    const fs::path folder = folder_of(target);
+    const auto status = fs::status(target, ec);
+    if (fs::exists(status) && !fs::is_regular_file(status)) {  // a FIFO or a device (/dev/stdout): written in place
+        FR_CHECK(::access(target.c_str(), W_OK) == 0, "{} {} is not writable ({})", flag, path, std::strerror(errno));
+    } else {
+        FR_CHECK(fs::is_directory(folder, ec), "{} {}: the folder {} does not exist", flag, path, folder.string());
+        FR_CHECK(::access(folder.c_str(), W_OK) == 0, "{} {}: the folder {} is not writable ({})", flag, path,
+                 folder.string(), std::strerror(errno));
+    }
     for (const auto& f : read_files)
         FR_CHECK(f.empty() || !same_path(out, f), "{} {} is the file this command reads ({}): write to another file",
                  flag, path, f);
@@ -51,14 +60,26 @@ void check_output_file(const std::string& flag, const std::string& path, const D
                  path);
 }
 
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
+    for (size_t i = 0; i < outputs.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+            FR_CHECK(outputs[i].second.empty() || outputs[j].second.empty() ||
+                         !same_path(outputs[i].second, outputs[j].second),
+                     "{} {} is the file {} writes too: give each output its own file", outputs[i].first,
+                     outputs[i].second, outputs[j].first);
+}
+
 void check_output_folder(const std::string& flag, const std::string& dir, const DataOptions& data) {
     FR_CHECK(!dir.empty(), "{}: an empty folder name", flag);
     std::error_code ec;
     FR_CHECK(!fs::exists(dir, ec) || fs::is_directory(dir, ec), "{} {} is a file, not a folder", flag, dir);
-    if (data.synthetic() || !fs::is_directory(data.path, ec)) return;
-    FR_CHECK(!same_path(dir, data.path),
-             "{} {} is the station data folder: the files written there (log.csv, metrics.json, ...) would be read "
-             "as stations next time; choose another folder", flag, dir);
+    if (data.synthetic()) return;
+    // One station file named: its folder is where more would be looked for when the folder is read.
+    const bool one_file = !fs::is_directory(data.path, ec);
+    FR_CHECK(!same_path(dir, one_file ? folder_of(data.path) : fs::path(data.path)),
+             "{} {} is the station data folder{}: the files written there (log.csv, metrics.json, ...) would be read "
+             "as stations next time; choose another folder", flag, dir,
+             one_file ? fmt::format(" (it holds {})", data.path) : std::string());
 }
 
 void check_station_files_folder(const std::string& flag, const std::string& dir, const std::set<std::string>& names) {

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tools/station_data.h"
@@ -20,6 +21,10 @@ bool same_path(const std::filesystem::path& a, const std::filesystem::path& b);
 // `read_files` (a checkpoint, a corpus), not the station data file and not inside the station data folder.
 void check_output_file(const std::string& flag, const std::string& path, const DataOptions& data,
                        const std::vector<std::string>& read_files = {});
+
+// The output files of one command, as (flag, path) with empty paths for flags not given: no two the same file (the
+// second writer would replace the first's file, or both lose theirs).
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs);
 
 // An output folder (train's --out): not the station data folder, which its log.csv and metrics.json would join.
 void check_output_folder(const std::string& flag, const std::string& dir, const DataOptions& data);

@@ -6,10 +6,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <vector>
 
 #include "core/error.h"
+#include "models/checkpoint.h"
+#include "tools/output_paths.h"
 #include "tools/progress.h"
 
 namespace fusedrnn::tools {
@@ -43,8 +47,85 @@ FolderLock::~FolderLock() {
     if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
 }
 
-void remove_previous_run(const std::string& folder, std::initializer_list<const char*> files) {
-    namespace fs = std::filesystem;
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* command_of(RunKind k) { return k == RunKind::Forecaster ? "fusedrnn train" : "fusedrnn lm-train"; }
+const char* run_name(RunKind k) { return k == RunKind::Forecaster ? "a forecaster run" : "a language-model run"; }
+
+// The files each kind of run writes in its folder.
+std::vector<const char*> run_files(RunKind k) {
+    if (k == RunKind::Forecaster)
+        return {"best.safetensors", "last.safetensors", "metrics.json", "log.csv", "loss.svg", "forecast.svg",
+                "stations.csv"};
+    return {"best.safetensors", "last.safetensors", "log.csv", "loss.svg"};
+}
+
+// The kind of run a checkpoint was written by, from its model kind and the trainers' metadata blocks.
+std::optional<RunKind> kind_of_checkpoint(const Checkpoint& c) {
+    const nlohmann::json& x = c.extra;
+    if (c.config.value("kind", "") == "forecaster" || (x.is_object() && (x.contains("trainer") || x.contains("dataset"))))
+        return RunKind::Forecaster;
+    if (x.is_object() && (x.contains("lm") || x.contains("tokenizer") || x.contains("training")))
+        return RunKind::LanguageModel;
+    return std::nullopt;
+}
+
+// The trainers' state block in last.safetensors (models/forecast_trainer.cpp, models/lm_trainer.cpp).
+const char* state_block(RunKind k) { return k == RunKind::Forecaster ? "trainer" : "training"; }
+
+}  // namespace
+
+bool check_previous_run(const std::string& folder, RunKind mine, bool resume, bool overwrite) {
+    FR_CHECK(!(resume && overwrite), "--resume continues the run in {}, --overwrite starts it over: give one of them",
+             folder);
+    const RunKind theirs = mine == RunKind::Forecaster ? RunKind::LanguageModel : RunKind::Forecaster;
+    const std::string last = (fs::path(folder) / "last.safetensors").string();
+    std::error_code ec;
+    std::string other;  // what the folder holds when it is not a run of this kind
+    std::string evidence = last;
+    if (fs::exists(last, ec)) {
+        try {
+            const auto kind = kind_of_checkpoint(read_checkpoint(last));
+            if (kind == theirs) other = fmt::format("{} of `{}`", run_name(theirs), command_of(theirs));
+            else if (!kind) other = "a checkpoint of neither `fusedrnn train` nor `fusedrnn lm-train`";
+        } catch (const Error&) {
+            // Unreadable: refuse_to_overwrite_unfinished_run below says so (unless --overwrite).
+        }
+    }
+    if (other.empty() && mine == RunKind::LanguageModel) {
+        // The forecaster's report files mark its folder too, checkpoints or not (lm-train writes none of them).
+        for (const char* name : {"metrics.json", "forecast.svg", "stations.csv"})
+            if (other.empty() && fs::exists(fs::path(folder) / name, ec)) {
+                other = "files of a forecaster run of `fusedrnn train`";
+                evidence = (fs::path(folder) / name).string();
+            }
+    }
+    if (!other.empty()) {
+        FR_CHECK(!resume, "--resume: --out {} holds {} ({}), not {} to resume", folder, other, evidence, run_name(mine));
+        FR_CHECK(overwrite, "--out {} holds {} ({}): `{}` would mix its files with that run's. Choose another --out, "
+                 "or add --overwrite to replace that run", folder, other, evidence, command_of(mine));
+        return true;
+    }
+    if (!resume && !overwrite) refuse_to_overwrite_unfinished_run(last, state_block(mine));
+    return false;
+}
+
+void check_input_outside_run_files(const std::string& flag, const std::string& input, const std::string& folder) {
+    for (RunKind kind : {RunKind::Forecaster, RunKind::LanguageModel})
+        for (const char* name : run_files(kind))
+            FR_CHECK(!same_path(input, fs::path(folder) / name), "{} {} is the {} a run writes in --out {}: it would "
+                     "be overwritten; move it, or choose another --out", flag, input, name, folder);
+}
+
+void remove_previous_run(const std::string& folder, RunKind mine, bool other_kind) {
+    std::vector<const char*> files = run_files(mine);
+    if (other_kind)
+        for (const char* name : run_files(mine == RunKind::Forecaster ? RunKind::LanguageModel : RunKind::Forecaster))
+            if (std::find_if(files.begin(), files.end(), [name](const char* f) { return std::strcmp(f, name) == 0; }) ==
+                files.end())
+                files.push_back(name);
     std::vector<std::string> removed;
     for (const char* name : files) {
         std::error_code ec;

@@ -2,7 +2,6 @@
 // the files of the one it replaces.
 #pragma once
 
-#include <initializer_list>
 #include <string>
 
 namespace fusedrnn::tools {
@@ -23,9 +22,23 @@ private:
     int fd_ = -1;
 };
 
-// A new run (not --resume) into a folder that holds a finished one: the old run's `files` go before training starts,
-// so a new run stopped early never leaves the old best.safetensors or report beside its own last.safetensors. Says
-// what it removed (one line through `log`).
-void remove_previous_run(const std::string& folder, std::initializer_list<const char*> files);
+// The two kinds of training run, each with its command (train, lm-train) and its files in --out.
+enum class RunKind { Forecaster, LanguageModel };
+
+// What --out holds before a run of kind `mine` (--resume and --overwrite as given; both together are refused):
+//   - a run of the other kind: refused unless --overwrite (the two runs' files would mix, and a run of one command
+//     is nothing the other can resume);
+//   - an unfinished run of this kind: refused unless --resume or --overwrite;
+//   - a last.safetensors that cannot be read: refused unless --overwrite.
+// Returns whether it holds a run of the other kind (which --overwrite replaces, its own files included).
+bool check_previous_run(const std::string& folder, RunKind mine, bool resume, bool overwrite);
+
+// An input file (`flag` names it) that is one of the files a run writes in `folder` would be overwritten: refused.
+void check_input_outside_run_files(const std::string& flag, const std::string& input, const std::string& folder);
+
+// A new run (not --resume) into a folder that holds a finished one: the old run's files (a run of kind `mine`'s, and
+// with `other_kind` those of the other kind's run it replaces) go before training starts, so a new run stopped early
+// never leaves the old best.safetensors or report beside its own last.safetensors. Says what it removed.
+void remove_previous_run(const std::string& folder, RunKind mine, bool other_kind);
 
 }  // namespace fusedrnn::tools

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/data/text.h"
 #include "core/data/time.h"
 #include "tools/atomic_write.h"
 
@@ -40,7 +41,7 @@ void write_station_csv(const data::StationSet& set, int station, const std::stri
     AtomicFile file(path);
     std::ofstream& out = file.stream();
     out << "DATE";
-    for (const auto& v : set.vars) out << ',' << v;
+    for (const auto& v : set.vars) out << ',' << data::csv_field(v);
     if (o.time_columns)
         for (const auto& v : time_column_names()) out << ',' << v;
     out << '\n';

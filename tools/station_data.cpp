@@ -1,6 +1,8 @@
 #include "tools/station_data.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <iterator>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -82,8 +84,8 @@ data::ValidRanges parse_valid_ranges(const std::vector<std::string>& specs) {
 }
 
 void add_data_options(CLI::App* cmd, DataOptions& o) {
-    cmd->add_option("--data", o.path,
-                    "Station files: a folder or one file (default: built-in synthetic stations)");
+    CLI::Option* files = cmd->add_option("--data", o.path,
+                                         "Station files: a folder or one file (default: built-in synthetic stations)");
     cmd->add_option("--format", o.format,
                     "Station file format: auto, isd-lite, weather5k, jena, beijing-multisite, pm25-five-cities, "
                     "noaa-lcd, or csv (any layout, described by the --csv-* flags)")
@@ -107,50 +109,94 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
         ->check(kNonNegative);
     cmd->add_option("--synthetic-stations", o.syn_stations, "Synthetic data: number of stations")
         ->capture_default_str()
-        ->check(kPositive);
+        ->check(kPositive)
+        ->excludes(files);
     cmd->add_option("--synthetic-years", o.syn_years, "Synthetic data: whole years per station")
         ->capture_default_str()
-        ->check(CLI::Range(1, 200));
+        ->check(CLI::Range(1, 200))
+        ->excludes(files);
     // The span must stay within 1..9999 too (four-digit years in station files): generate_synthetic checks it.
     cmd->add_option("--synthetic-start-year", o.syn_start_year, "Synthetic data: first year")
         ->capture_default_str()
-        ->check(CLI::Range(data::kMinSyntheticYear, data::kMaxSyntheticYear));
+        ->check(CLI::Range(data::kMinSyntheticYear, data::kMaxSyntheticYear))
+        ->excludes(files);
     cmd->add_option("--synthetic-seed", o.syn_seed, "Synthetic data: generator seed")
         ->capture_default_str()
-        ->check(kNonNegative);
+        ->check(kNonNegative)
+        ->excludes(files);
     cmd->add_option("--synthetic-gaps", o.syn_gaps,
                     "Synthetic data: fraction of missing values (outages overlap: at 0.5 about a third are missing)")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, data::kMaxSyntheticGaps));
+        ->check(CLI::Range(0.0, data::kMaxSyntheticGaps))
+        ->excludes(files);
 }
 
+namespace {
+
+const char* const kSyntheticFlags[] = {"--synthetic-stations", "--synthetic-years", "--synthetic-start-year",
+                                       "--synthetic-seed", "--synthetic-gaps"};
+
+bool any_synthetic_flag(const CLI::App* cmd) {
+    return std::any_of(std::begin(kSyntheticFlags), std::end(kSyntheticFlags),
+                       [cmd](const char* flag) { return cmd->count(flag) > 0; });
+}
+
+// `from` for every synthetic-data flag the command line used, `base` for the others.
+void take_synthetic_flags(const CLI::App* cmd, DataOptions& base, const DataOptions& from) {
+    if (cmd->count("--synthetic-stations")) base.syn_stations = from.syn_stations;
+    if (cmd->count("--synthetic-years")) base.syn_years = from.syn_years;
+    if (cmd->count("--synthetic-start-year")) base.syn_start_year = from.syn_start_year;
+    if (cmd->count("--synthetic-seed")) base.syn_seed = from.syn_seed;
+    if (cmd->count("--synthetic-gaps")) base.syn_gaps = from.syn_gaps;
+}
+
+}  // namespace
+
 DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, const DataOptions& from_checkpoint) {
-    const bool names_data = cmd->count("--data") || cmd->count("--synthetic-stations") ||
-                            cmd->count("--synthetic-years") || cmd->count("--synthetic-seed");
     // Ranges given now apply to whatever data is read; else the checkpoint's, which its model was trained with.
     const bool ranges_given = cmd->count("--valid-range") > 0;
-    if (!names_data) {
-        // The checkpoint's data, read with the reading flags given now (they were silently dropped before).
-        DataOptions d = from_checkpoint;
+    DataOptions d;
+    if (cmd->count("--data")) {  // other files
+        d = given;
+        if (!from_checkpoint.synthetic()) {
+            // Read as the checkpoint's files were unless the command line says otherwise.
+            if (!cmd->count("--format") && !given.csv_given) d.format = from_checkpoint.format;
+            if (!cmd->count("--drop-filled")) d.drop_filled = from_checkpoint.drop_filled;
+            if (!ranges_given) d.valid_ranges = from_checkpoint.valid_ranges;
+        }
+    } else if (any_synthetic_flag(cmd)) {  // other synthetic stations: each flag changes only itself
+        d = from_checkpoint.synthetic() ? from_checkpoint : DataOptions();
+        take_synthetic_flags(cmd, d, given);
+        // Station-file flags stay, so reading refuses them with synthetic data.
+        d.csv_given = given.csv_given;
+        d.drop_filled = given.drop_filled;
+        d.valid_ranges = given.valid_ranges;
+    } else {  // the checkpoint's own data, read with the reading flags given now
+        d = from_checkpoint;
         if (ranges_given) d.valid_ranges = given.valid_ranges;
         if (cmd->count("--drop-filled")) d.drop_filled = given.drop_filled;
         if (cmd->count("--skip-bad-lines")) d.skip_bad_lines = given.skip_bad_lines;
         if (cmd->count("--max-stations")) d.max_stations = given.max_stations;
-        return d;
+        if (cmd->count("--format")) d.format = given.format;
+        if (given.csv_given) d.csv_given = true;  // refused by reading unless the data is files in a CSV layout
     }
-    DataOptions d = given;
-    if (!d.synthetic() && !from_checkpoint.synthetic() && !cmd->count("--format") && !d.csv_given) {
-        d.format = from_checkpoint.format;
-        d.csv = from_checkpoint.csv;
-    }
-    if (!d.synthetic() && !cmd->count("--drop-filled")) d.drop_filled = from_checkpoint.drop_filled;
-    if (!d.synthetic() && !ranges_given) d.valid_ranges = from_checkpoint.valid_ranges;
+    // A CSV layout: the checkpoint's, with only the --csv-* flags given now changed (a flag given alone must not
+    // drop the rest of the layout: a sentinel read as a number, say).
+    if (!d.synthetic() && d.effective_format() == "csv")
+        d.csv = from_checkpoint.effective_format() == "csv" ? csv_with_flags_given(cmd, from_checkpoint.csv, given.csv)
+                                                            : given.csv;
     return d;
 }
 
 data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOptions& given,
                                               const DataOptions& from_checkpoint) {
     const DataOptions d = data_for_checkpoint(cmd, given, from_checkpoint);
+    if (!d.synthetic() && d.effective_format() == "csv" && from_checkpoint.effective_format() == "csv" &&
+        given.csv_given) {
+        std::vector<std::string> flags;
+        (void)csv_with_flags_given(cmd, from_checkpoint.csv, given.csv, &flags);
+        log_line(fmt::format("CSV layout: the checkpoint's, with {} as given now", fmt::join(flags, ", ")));
+    }
     // The checkpoint's own data is named as training named it: a relative path is relative to where training ran.
     std::error_code ec;
     FR_CHECK(d.synthetic() || cmd->count("--data") || std::filesystem::exists(d.path, ec),

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "core/data/text.h"
 #include "tools/atomic_write.h"
 
 namespace fusedrnn::tools {
@@ -29,10 +30,11 @@ double quantile(const std::vector<double>& sorted, double q) {
 void write_station_scores(const std::string& path, const StationScores& scores) {
     AtomicFile file(path);
     std::string line = "station,windows,mse,mae,persistence_mse,skill";
-    for (const auto& t : scores.targets()) line += fmt::format(",{0}_rmse,{0}_persistence_rmse", t);
+    for (const auto& t : scores.targets())
+        line += fmt::format(",{},{}", data::csv_field(t + "_rmse"), data::csv_field(t + "_persistence_rmse"));
     file.stream() << line << '\n';
     for (const auto& r : scores.rows()) {
-        line = fmt::format("{},{},{},{},{},{}", r.station, r.windows, number(r.mse, 5), number(r.mae, 5),
+        line = fmt::format("{},{},{},{},{},{}", data::csv_field(r.station), r.windows, number(r.mse, 5), number(r.mae, 5),
                            number(r.persistence_mse, 5), number(r.skill, 4));
         for (size_t k = 0; k < r.rmse.size(); ++k)
             line += fmt::format(",{},{}", number(r.rmse[k], 4), number(r.persistence_rmse[k], 4));

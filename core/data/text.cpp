@@ -84,6 +84,16 @@ bool split_csv(std::string_view line, char delimiter, std::vector<std::string>& 
     return true;
 }
 
+std::string csv_field(std::string_view s, char delimiter) {
+    if (s.find(delimiter) == std::string_view::npos && s.find('"') == std::string_view::npos) return std::string(s);
+    std::string q = "\"";
+    for (char c : s) {
+        if (c == '"') q += '"';
+        q += c;
+    }
+    return q + '"';
+}
+
 bool parse_compass(std::string_view s, double& degrees) {
     static const char* kPoints[16] = {"N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE",
                                       "S", "SSW", "SW", "WSW", "W", "WNW", "NW", "NNW"};

@@ -22,6 +22,10 @@ bool parse_int(std::string_view s, long long& out);
 // closing quote.
 bool split_csv(std::string_view line, char delimiter, std::vector<std::string>& fields, std::string& why);
 
+// One field written so that split_csv reads it back as `s`: quoted (with quotes doubled) when it holds the
+// delimiter or a quote, as it is otherwise. Names taken from a file's header ("temp, C") stay one column.
+std::string csv_field(std::string_view s, char delimiter = ',');
+
 // 16-point compass name ("N", "NNE", ..., "NNW"; case-insensitive) to degrees from north
 // (N = 0, NNE = 22.5, ...). Returns false for anything else.
 bool parse_compass(std::string_view s, double& degrees);

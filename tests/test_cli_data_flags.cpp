@@ -1,0 +1,212 @@
+// The forecasting commands' data flags and output files, as a user runs them (the built `fusedrnn` binary): a flag
+// given to eval or predict changes what it names and nothing else (one --csv-* flag keeps the rest of the
+// checkpoint's layout, one --synthetic-* flag the rest of its synthetic stations), data on another time grid than
+// the model's is refused, a split without test windows is refused before training, names holding the delimiter stay
+// one CSV column, and outputs go through links and into pipes without replacing them.
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "tests/cli_support.h"
+#include "tests/test_support.h"
+
+namespace fusedrnn {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::CliResult;
+using testing::run_cli;
+using testing::tiny_train;
+
+bool has(const CliResult& r, const std::string& s) { return r.output.find(s) != std::string::npos; }
+
+std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+}
+
+// Two stations every 30 minutes for March 2021 in a layout of their own (';', a day-first time column), with
+// -999 as the missing-value sentinel. `hourly`: only the rows on the hour (the same series on a 60-minute grid).
+void write_logger_station(const std::string& path, bool hourly) {
+    std::ofstream f(path);
+    f << "when;temp_c;hum\n";
+    for (int i = 0; i < 48 * 31; ++i) {
+        const int minutes = 30 * (i % 48);
+        if (hourly && minutes % 60 != 0) continue;
+        char when[32];
+        std::snprintf(when, sizeof when, "%02d/03/2021 %02d:%02d", 1 + i / 48, minutes / 60, minutes % 60);
+        const double phase = 2 * M_PI * (i % 48) / 48.0;
+        f << when << ';' << 10 + 8 * std::sin(phase) << ';';
+        if (i % 131 == 7) f << "-999";
+        else f << 60 + 20 * std::cos(phase);
+        f << '\n';
+    }
+}
+
+// "N missing values" from the data line a command prints.
+std::string missing_values(const std::string& output) {
+    std::smatch m;
+    return std::regex_search(output, m, std::regex(R"((\d+) missing values)")) ? m[1].str() : "none";
+}
+
+TEST(CliDataFlags, OneCsvFlagChangesOnlyItselfAndAnotherGridIsRefused) {
+    const std::string dir = testing::temp_dir(), data = dir + "/logger", hourly = dir + "/hourly";
+    fs::create_directories(data);
+    fs::create_directories(hourly);
+    for (const char* station : {"north", "south"}) write_logger_station(data + "/" + station + ".csv", false);
+    write_logger_station(hourly + "/north.csv", true);
+    const std::string run = dir + "/run", ckpt = run + "/best.safetensors";
+    const CliResult t = run_cli({"train", "--data", data, "--csv-time", "when", "--csv-time-format", "%d/%m/%Y %H:%M",
+                                 "--csv-delimiter", ";", "--csv-step-minutes", "30", "--csv-sentinel", "-999",
+                                 "--targets", "temp_c", "--hidden", "8", "--input-len", "24", "--horizon", "6",
+                                 "--batch", "64", "--max-batches", "3", "--epochs", "1", "--backend", "cpu", "--out",
+                                 run});
+    ASSERT_EQ(t.status, 0) << t.output;
+    const std::string trained_missing = missing_values(t.output);
+    ASSERT_NE(trained_missing, "0") << t.output;
+
+    // The same files named again with one layout flag: the checkpoint's delimiter, time column and sentinel stay
+    // (before, the flag replaced the whole layout by the defaults, and -999 was read as a temperature).
+    const CliResult e = run_cli({"eval", "--checkpoint", ckpt, "--data", data, "--csv-step-minutes", "30",
+                                 "--backend", "cpu"});
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_TRUE(has(e, "CSV layout: the checkpoint's, with --csv-step-minutes as given now")) << e.output;
+    EXPECT_EQ(missing_values(e.output), trained_missing) << e.output;
+
+    // The same series on an hourly grid: the model's 24 steps would mean 24 hours, its lead times hours.
+    for (const char* command : {"eval", "predict"}) {
+        std::vector<std::string> args{command, "--checkpoint", ckpt, "--data", hourly, "--csv-step-minutes", "60",
+                                      "--backend", "cpu"};
+        if (std::string(command) == "predict") args = with(args, {"--out", dir + "/forecast.csv"});
+        const CliResult r = run_cli(args);
+        EXPECT_EQ(r.status, 2) << command << "\n" << r.output;
+        EXPECT_TRUE(has(r, "the data's time step is 60 min, but the checkpoint's model was trained on a 30 min step"))
+            << command << "\n" << r.output;
+        EXPECT_TRUE(has(r, "--csv-step-minutes 30")) << r.output;
+    }
+    EXPECT_FALSE(fs::exists(dir + "/forecast.csv"));
+
+    // A sentinel is a number; NaN text is a missing-value token (--csv-missing), not a sentinel that never matches.
+    const CliResult nan = run_cli({"data", "inspect", "--data", data, "--csv-time", "when", "--csv-delimiter", ";",
+                                   "--csv-sentinel", "nan"});
+    EXPECT_EQ(nan.status, 2) << nan.output;
+    EXPECT_TRUE(has(nan, "--csv-sentinel nan: a sentinel is a number")) << nan.output;
+}
+
+TEST(CliDataFlags, OneSyntheticFlagChangesOnlyItselfAndFilesExcludeThem) {
+    const std::string dir = testing::temp_dir(), run = dir + "/run";
+    ASSERT_EQ(run_cli(tiny_train(run, 1)).status, 0);
+    const CliResult e = run_cli({"eval", "--checkpoint", run + "/best.safetensors", "--synthetic-gaps", "0.05",
+                                 "--backend", "cpu"});
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_TRUE(has(e, "data: synthetic: 3 stations x 3 years from 2021 (seed 0, gaps 5%)")) << e.output;
+    const CliResult both = run_cli(with(tiny_train(dir + "/other", 1), {"--data", dir}));
+    EXPECT_EQ(both.status, 2) << both.output;
+    EXPECT_TRUE(has(both, "--data excludes --synthetic-stations")) << both.output;
+}
+
+TEST(CliDataFlags, ASplitWithoutTestWindowsIsRefusedBeforeTraining) {
+    const std::string run = testing::temp_dir() + "/run";
+    const CliResult r = run_cli(with(tiny_train(run, 1), {"--split", "fraction:0.7,0.3"}));
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_TRUE(has(r, "no test windows: the test split is")) << r.output;
+    EXPECT_FALSE(has(r, "epoch 1/1")) << r.output;
+    EXPECT_FALSE(fs::exists(run + "/best.safetensors"));
+}
+
+// A header name holding the delimiter ("temp, C") is quoted wherever it is written, so every CSV keeps one column
+// per variable and reads back.
+TEST(CliDataFlags, NamesHoldingTheDelimiterStayOneColumn) {
+    const std::string dir = testing::temp_dir(), data = dir + "/quoted";
+    fs::create_directories(data);
+    {
+        std::ofstream f(data + "/S1.csv");
+        f << "DATE,\"temp, C\",hum\n";
+        for (int h = 0; h < 24 * 25; ++h)
+            f << fmt::format("2020-01-{:02d} {:02d}:00:00,{:.2f},{:.1f}\n", 1 + h / 24, h % 24,
+                             5 + 4 * std::sin(2 * M_PI * h / 24), 60 + 10 * std::cos(2 * M_PI * h / 24));
+    }
+    const std::string exported = dir + "/exported";
+    const CliResult x = run_cli({"data", "export", "--data", data, "--format", "csv", "--out", exported});
+    ASSERT_EQ(x.status, 0) << x.output;
+    const std::string csv = testing::read_file_bytes(exported + "/S1.csv");
+    EXPECT_EQ(csv.substr(0, csv.find('\n')), "DATE,\"temp, C\",hum");
+    const CliResult back = run_cli({"data", "inspect", "--data", exported, "--format", "csv"});
+    EXPECT_EQ(back.status, 0) << back.output;
+
+    const std::string run = dir + "/run";
+    const CliResult t = run_cli({"train", "--data", data, "--format", "csv", "--hidden", "8", "--input-len", "12",
+                                 "--horizon", "4", "--batch", "32", "--max-batches", "3", "--epochs", "1",
+                                 "--backend", "cpu", "--out", run});
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_NE(testing::read_file_bytes(run + "/stations.csv").find(",\"temp, C_rmse\","), std::string::npos);
+    const CliResult p = run_cli({"predict", "--checkpoint", run + "/best.safetensors", "--backend", "cpu", "--out",
+                                 dir + "/forecast.csv"});
+    ASSERT_EQ(p.status, 0) << p.output;
+    const std::string forecast = testing::read_file_bytes(dir + "/forecast.csv");
+    EXPECT_EQ(forecast.substr(0, forecast.find('\n')), "station,issued_at,lead,time,\"temp, C\",hum");
+}
+
+// An output named by a link replaces the file the link names and keeps the link; a FIFO is written into, not
+// replaced by a file; a full device is a write error; two outputs of one command cannot share a file.
+TEST(CliDataFlags, OutputsGoThroughLinksAndIntoPipes) {
+    const std::string dir = testing::temp_dir(), run = dir + "/run", ckpt = run + "/best.safetensors";
+    ASSERT_EQ(run_cli(tiny_train(run, 1)).status, 0);
+    const std::vector<std::string> predict{"predict", "--checkpoint", ckpt, "--backend", "cpu", "--out"};
+
+    std::ofstream(dir + "/target.csv") << "old\n";
+    fs::create_symlink("target.csv", dir + "/link.csv");
+    const CliResult l = run_cli(with(predict, {dir + "/link.csv"}));
+    ASSERT_EQ(l.status, 0) << l.output;
+    EXPECT_TRUE(fs::is_symlink(dir + "/link.csv"));
+    EXPECT_EQ(testing::read_file_bytes(dir + "/target.csv").rfind("station,issued_at", 0), 0u);
+
+    const std::string fifo = dir + "/pipe";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    std::string piped;
+    std::thread reader([&] { piped = testing::read_file_bytes(fifo); });  // opens when the writer does
+    const CliResult f = run_cli(with(predict, {fifo}));
+    reader.join();
+    EXPECT_EQ(f.status, 0) << f.output;
+    EXPECT_EQ(piped.rfind("station,issued_at", 0), 0u) << piped;
+    EXPECT_TRUE(fs::is_fifo(fifo));
+
+    if (fs::exists("/dev/full")) {
+        const CliResult full = run_cli(with(predict, {"/dev/full"}));
+        EXPECT_EQ(full.status, 2) << full.output;
+        EXPECT_TRUE(has(full, "failed writing /dev/full")) << full.output;
+        EXPECT_TRUE(fs::is_character_file("/dev/full"));
+    }
+
+    std::ofstream(dir + "/report.json") << "{}\n";
+    const CliResult same = run_cli({"eval", "--checkpoint", ckpt, "--backend", "cpu", "--json", dir + "/report.json",
+                                    "--forecasts", dir + "/report.json"});
+    EXPECT_EQ(same.status, 2) << same.output;
+    EXPECT_TRUE(has(same, "--forecasts " + dir + "/report.json is the file --json writes too")) << same.output;
+    EXPECT_EQ(testing::read_file_bytes(dir + "/report.json"), "{}\n");
+}
+
+// One station file named by --data: its folder is the data folder (where more stations would be looked for), so a
+// run folder there is refused as for a folder named by --data.
+TEST(CliDataFlags, TheFolderOfOneStationFileTakesNoRunFolder) {
+    const std::string dir = testing::temp_dir(), syn = dir + "/syn";
+    ASSERT_EQ(run_cli({"data", "synth", "--stations", "1", "--years", "3", "--out", syn}).status, 0);
+    const CliResult r = run_cli({"train", "--data", syn + "/SYN00000.csv", "--hidden", "8", "--epochs", "1",
+                                 "--max-batches", "2", "--backend", "cpu", "--out", syn});
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_TRUE(has(r, "--out " + syn + " is the station data folder (it holds " + syn + "/SYN00000.csv)"))
+        << r.output;
+    EXPECT_FALSE(fs::exists(syn + "/log.csv"));
+}
+
+}  // namespace
+}  // namespace fusedrnn
