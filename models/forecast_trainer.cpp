@@ -520,6 +520,7 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"lr_cosine", o_.lr_cosine},
                         {"teacher_forcing", o_.teacher_forcing},
                         {"clip", o_.clip},
+                        {"patience", o_.patience},
                         {"steps_per_epoch", o_.steps_per_epoch},
                         {"ranks", ranks()},
                         {"finished", finished},  // false: --resume has more to do
@@ -607,6 +608,12 @@ void ForecastTrainer::resume_from_last() {
         on_message(fmt::format("--resume: gradient clipping changes from {} to {} for the rest of the run",
                                shown(t.at("clip").get<double>()), shown(o_.clip)));
     }
+    // Early stopping is not part of the schedule either: a new --patience judges the epochs already without
+    // improvement too (absent in checkpoints from before it was recorded: nothing to compare).
+    if (on_message && t.contains("patience") && t.at("patience").get<int>() != o_.patience)
+        on_message(fmt::format("--resume: --patience changes from {} to {} (the run has gone {} epoch{} without "
+                               "improving on its best validation loss)", t.at("patience").get<int>(), o_.patience,
+                               t.at("bad_epochs").get<int>(), t.at("bad_epochs").get<int>() == 1 ? "" : "s"));
     // null: no epoch validated yet (interrupted in the first); JSON has no infinity.
     best_val_ = t.at("best_val").is_null() ? std::numeric_limits<double>::infinity() : t.at("best_val").get<double>();
     bad_epochs_ = t.at("bad_epochs").get<int>();
@@ -666,7 +673,13 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
                                         fmt::format("epochs done {}; epoch in progress {}; at step {}; best {}; bad "
                                                     "epochs {}", history_.size(), resumed_.epoch, resumed_.steps_done,
                                                     best_val_, bad_epochs_));
-        if (resumed_.epoch == 0 && o_.patience > 0 && bad_epochs_ >= o_.patience) return history_;
+        if (resumed_.epoch == 0 && o_.patience > 0 && bad_epochs_ >= o_.patience) {
+            if (on_message)
+                on_message(fmt::format("the run had stopped early ({} epochs without improvement, --patience {}): "
+                                       "nothing more to train (a larger --patience goes on)", bad_epochs_,
+                                       o_.patience));
+            return history_;
+        }
     }
     // From here the processes move in step: one that stops answering for FUSEDRNN_PEER_TIMEOUT_S is stuck or gone.
     // (Not before, when one may still be reading its data; nor after, when process 0 alone runs the test report.)

@@ -132,6 +132,8 @@ public:
     // Trains until `epochs` or early stopping. Returns the whole history (including resumed epochs).
     // Throws NumericError naming the epoch, step and cause when the loss or gradients turn NaN/Inf.
     std::vector<EpochRecord> fit();
+    // The epochs trained so far (after fit() threw, the ones before the failure).
+    const std::vector<EpochRecord>& history() const { return history_; }
 
     // Mean validation-style loss over `starts` (no gradient), its batches shared among the ranks.
     double loss_on(const data::WindowStarts& starts);

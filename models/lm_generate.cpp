@@ -71,12 +71,15 @@ std::vector<int32_t> LmGenerator::encode_prompt(std::string_view prompt) const {
         bool combining = false;
         const std::string list = quoted_list(unknown, &combining);
         const bool capped = tok.options().max_size > 0 && tok.size() >= tok.options().max_size;
+        const long min_count = long(tok.options().min_count);
+        // The vocabulary may be less than the text's: cut to the most frequent, or to those seen often enough.
+        const std::string cut =
+            capped ? fmt::format(" (its vocabulary was capped at {} with <unk> by --max-vocab)", tok.options().max_size)
+            : min_count > 1 ? fmt::format(" that occur at least {} times there (--min-count {})", min_count, min_count)
+                            : std::string();
         FR_FAIL("unknown {} in the prompt: {} — the model knows only the {} {}{} of its training text{}{}",
                 lm_.unit_name(unknown.size() != 1), list, tok.size() - 1, capped ? "most frequent " : "",
-                lm_.unit_name(tok.size() - 1 != 1),
-                capped ? fmt::format(" (its vocabulary was capped at {} with <unk> by --max-vocab)",
-                                     tok.options().max_size)
-                       : std::string(),
+                lm_.unit_name(tok.size() - 1 != 1), cut,
                 combining ? "; a combining mark (U+0300...) means decomposed text: normalize the prompt to NFC "
                             "(precomposed characters), as most text is"
                           : "");

@@ -100,6 +100,8 @@ public:
     // their results read back every 32 steps (or sooner for progress, a checkpoint or a stop), so on a
     // GPU the host never waits for a step; the records are the same as reading each step at once.
     std::vector<LmEpochRecord> fit();
+    // The epochs trained so far (after fit() threw, the ones before the failure).
+    const std::vector<LmEpochRecord>& history() const { return history_; }
 
     size_t train_tokens() const { return train_tokens_; }
     size_t heldout_tokens() const { return heldout_tokens_; }

@@ -1014,8 +1014,11 @@ TEST(Cli, NewRunReplacesTheOldAndResumeSaysWhatItKeeps) {
     ASSERT_EQ(run_cli(tiny_train(out, 1)).status, 0);
     auto resume = tiny_train(out, 2);
     resume.insert(resume.end(), {"--resume", "--lr", "0.05", "--clip", "1"});
+    *(std::find(resume.begin(), resume.end(), "--patience") + 1) = "4";
     const CliResult r = run_cli(resume);
     ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("--patience changes from 0 to 4 (the run has gone 0 epochs without improving"),
+              std::string::npos) << r.output;
     EXPECT_NE(r.output.find("the learning rate goes on with " + out + "/last.safetensors's schedule (its --lr 0.001, "
                             "now 0.001); this command line's --lr 0.05 is not used"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("gradient clipping changes from off to 1"), std::string::npos) << r.output;
@@ -1147,12 +1150,17 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
     const CliResult huge = run_cli({"train", "--lr", "1e39"});  // a float would hold inf
     EXPECT_NE(huge.status, 0);
     EXPECT_NE(huge.output.find("--lr: '1e39' is beyond a float's range"), std::string::npos) << huge.output;
-    for (const std::vector<std::string>& negative : {std::vector<std::string>{"train", "--seed", "-1"},
-                                                     {"lm-train", "--text", "t.txt", "--seed", "-1"}}) {
-        const CliResult seed = run_cli(negative);  // an unsigned seed would wrap to 2^64 - 1
-        EXPECT_NE(seed.status, 0);
-        EXPECT_NE(seed.output.find("--seed: must be 0 or more, got -1"), std::string::npos) << seed.output;
-    }
+    // An unsigned seed would wrap -1 to 2^64 - 1, and CLI11 clamps what does not fit 64 bits: both refused.
+    for (const std::vector<std::string>& command : {std::vector<std::string>{"train"},
+                                                    {"lm-train", "--text", "t.txt"}})
+        for (const auto& [value, expected] : {std::pair<std::string, std::string>{"-1", "'-1' is not a whole number"},
+                                              {"99999999999999999999", "'99999999999999999999' does not fit 64 bits"}}) {
+            std::vector<std::string> args = command;
+            args.insert(args.end(), {"--seed", value});
+            const CliResult seed = run_cli(args);
+            EXPECT_EQ(seed.status, 2) << seed.output;
+            EXPECT_NE(seed.output.find("--seed: " + expected), std::string::npos) << seed.output;
+        }
     const CliResult word = run_cli({"train", "--batch", "many"});
     EXPECT_NE(word.status, 0);
     EXPECT_NE(word.output.find("--batch: 'many' is not a number"), std::string::npos) << word.output;

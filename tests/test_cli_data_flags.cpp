@@ -208,5 +208,41 @@ TEST(CliDataFlags, TheFolderOfOneStationFileTakesNoRunFolder) {
     EXPECT_FALSE(fs::exists(syn + "/log.csv"));
 }
 
+// data export: files of another grid than hourly come with the flag that reads them back, and a negative zero is
+// written as it reads back ("0"), so exporting the export gives the same bytes.
+TEST(CliDataFlags, ExportsReadBackOnTheirGrid) {
+    const std::string dir = testing::temp_dir(), data = dir + "/half", out = dir + "/x", again = dir + "/xx";
+    fs::create_directories(data);
+    std::ofstream(data + "/s.csv") << "DATE,TMP\n2020-01-01 00:00:00,-0\n2020-01-01 00:30:00,-0.0\n"
+                                      "2020-01-01 01:00:00,1.5\n";
+    const CliResult x = run_cli({"data", "export", "--data", data, "--csv-step-minutes", "30", "--out", out});
+    ASSERT_EQ(x.status, 0) << x.output;
+    EXPECT_TRUE(has(x, "read them with --data " + out + " --format csv --csv-step-minutes 30")) << x.output;
+    const std::string csv = testing::read_file_bytes(out + "/s.csv");
+    EXPECT_EQ(csv, "DATE,TMP\n2020-01-01 00:00:00,0\n2020-01-01 00:30:00,0\n2020-01-01 01:00:00,1.5\n");
+    const CliResult a = run_cli({"data", "export", "--data", out, "--format", "csv", "--csv-step-minutes", "30",
+                                 "--out", again});
+    ASSERT_EQ(a.status, 0) << a.output;
+    EXPECT_EQ(testing::read_file_bytes(again + "/s.csv"), csv);
+}
+
+// An ISD-Lite line is 61 characters of integer fields, the unused ones too: text past them, or a field that is not
+// an integer, is a bad line (named), not silently read.
+TEST(CliDataFlags, IsdLiteLinesAreCheckedWhole) {
+    const std::string good = "2017 01 01 00   -32   -37 10280     0     0     9     0 -9999";
+    for (const auto& [line, expected] :
+         {std::pair<std::string, std::string>{good + " extra", "text after column 61"},
+          {good.substr(0, 55) + "    xx", "columns 56-61 (6-hour precipitation): \"    xx\" is not an integer"}}) {
+        const std::string dir = testing::temp_dir() + "/isd";
+        fs::remove_all(dir);
+        fs::create_directories(dir);
+        std::ofstream(dir + "/071690-99999-2017") << good << "\n" << line << "\n";
+        const CliResult r = run_cli({"data", "inspect", "--data", dir});
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_TRUE(has(r, "071690-99999-2017:2")) << r.output;
+        EXPECT_TRUE(has(r, expected)) << r.output;
+    }
+}
+
 }  // namespace
 }  // namespace fusedrnn

@@ -179,7 +179,7 @@ TEST(DataRanges, CsvPresetsCheckTheVariablesTheyHave) {
                                          "1,2013,3,1,0,-0.7,1023,-18.8,NNW,4.4,Aotizhongxin\n"
                                          "2,2013,3,1,1,-1.1,1023.2,-18.2,N,-4.7,Aotizhongxin\n");
         const StationSeries s = read_csv_station(p, beijing_multisite_format(), rep);
-        EXPECT_EQ(s.at(1, 2), 0.f);  // N = 0 degrees: in range
+        EXPECT_EQ(s.at(1, 2), 360.f);  // N = 360 degrees (0 is calm in ISD): in range
         EXPECT_TRUE(is_missing(s.at(1, 3)));
         EXPECT_EQ(count_of(rep, "WND_RATE"), 1);
     }

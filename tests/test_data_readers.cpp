@@ -111,6 +111,8 @@ TEST(DataText, SplitCsvAndNumbers) {
     EXPECT_TRUE(parse_compass("e", v));
     EXPECT_DOUBLE_EQ(v, 90);
     EXPECT_FALSE(parse_compass("cv", v));
+    EXPECT_TRUE(parse_compass("N", v));  // 360, as ISD-Lite and WEATHER-5K write north (0 is calm there)
+    EXPECT_DOUBLE_EQ(v, 360);
 }
 
 TEST(DataText, LineReaderHandlesCrlfBomAndNoFinalNewline) {

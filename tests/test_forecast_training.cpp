@@ -677,6 +677,39 @@ TEST(ForecastTraining, NanInALaterBatchNamesThatStep) {
     expect_numeric_stop(ds, CellType::Gru, OptimizerConfig{}, batch, seed, bad_step, "NaN/Inf values");
 }
 
+// A run that goes bad in its second epoch keeps the first in history() (train writes log.csv and loss.svg from it
+// before it exits with status 3): epochs of --steps-per-epoch 5 walk through the first pass, whose 8th batch is bad.
+TEST(ForecastTraining, EpochsBeforeANumericStopStayInTheHistory) {
+    auto ds = small_dataset(2, 4, 29);
+    const int batch = 8, bad_batch = 7;  // 0-based: step 3 of epoch 2
+    const uint64_t seed = 6;
+    const data::BatchSampler sampler(ds.starts[0], batch, data::BatchSampler::Order::Shuffled, seed);
+    std::vector<int64_t> order;
+    sampler.batch(1, bad_batch, order);
+    for (int64_t s : order) ds.data.values[size_t(s + 3) * ds.num_vars() + 1] = std::numeric_limits<float>::infinity();
+    auto be = make_backend("cpu");
+    const auto dev = ForecastDataset::from_windowed(*be, ds);
+    Forecaster model(be, {CellType::Gru, ds.num_vars(), 4, 1, false}, 4 * ds.num_targets(), 1);
+    auto opt = make_optimizer(model.params(), OptimizerConfig{});
+    TrainOptions o;
+    o.epochs = 3;
+    o.batch = batch;
+    o.seed = seed;
+    o.steps_per_epoch = 5;
+    o.patience = 0;
+    o.out_dir = testing::temp_dir();
+    ForecastTrainer t(model, *opt, dev, o);
+    try {
+        t.fit();
+        FAIL() << "expected NumericError";
+    } catch (const NumericError& e) {
+        EXPECT_NE(std::string(e.what()).find("epoch 2 step 3/5"), std::string::npos) << e.what();
+    }
+    ASSERT_EQ(t.history().size(), 1u);
+    EXPECT_EQ(t.history()[0].epoch, 1);
+    EXPECT_TRUE(std::isfinite(t.history()[0].train_loss));
+}
+
 // A learning rate that sends the parameters to infinity in one step: the run stops naming that step's update
 // (known from the per-step parameter norm read back with the loss), before the next step or any checkpoint.
 TEST(ForecastTraining, DivergedParametersAreNamedAsTheCause) {

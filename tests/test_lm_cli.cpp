@@ -461,5 +461,16 @@ TEST(LmCli, AnUnwritableStdoutFailsTheCommand) {
     EXPECT_TRUE(contains(testing::read_file_bytes(dir + "/err.txt"), "writing to standard output failed"));
 }
 
+// A prompt word the vocabulary left out is named with the reason (--min-count), not as absent from the text.
+TEST(LmCli, APromptWordCutByMinCountIsNamedWithTheFlag) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out, {"--min-count", "2"})).status, 0);
+    const CliResult r = run_cli({"generate", "--checkpoint", out + "/last.safetensors", "--prompt", "the dog sat",
+                                 "--backend", "cpu"});
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_TRUE(has(r, "unknown word in the prompt: 'dog'")) << r.output;
+    EXPECT_TRUE(has(r, "of its training text that occur at least 2 times there (--min-count 2)")) << r.output;
+}
+
 }  // namespace
 }  // namespace fusedrnn

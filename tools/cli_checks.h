@@ -57,6 +57,20 @@ inline const CLI::Validator kPositiveFloat(
     },
     "> 0");
 
+// A seed: a whole number that fits 64 bits (CLI11 would clamp 99999999999999999999 to 2^64 - 1 without a word).
+inline const CLI::Validator kSeed(
+    [](std::string& text) {
+        const char* begin = text.c_str();
+        char* end = nullptr;
+        errno = 0;
+        (void)std::strtoull(begin, &end, 10);
+        if (text.empty() || end == begin || *end != '\0' || text[0] == '-' || text[0] == '+')
+            return "'" + text + "' is not a whole number >= 0";
+        if (errno == ERANGE) return "'" + text + "' does not fit 64 bits (at most 18446744073709551615)";
+        return std::string();
+    },
+    "0 .. 2^64-1");
+
 // For list flags (comma-separated names): "TMP, DEW" means TMP and DEW, not " DEW". Only the ends are trimmed —
 // column names may hold spaces inside ("T (degC)").
 inline const CLI::Validator kTrimmed(

@@ -65,6 +65,8 @@ void export_stations(const DataOptions& data, const std::string& out, const Stat
                              "(UTC; local standard time for noaa-lcd files), not local solar time",
                              without_longitude, set.num_stations()));
     std::string read_back = fmt::format("  read them with --data {} --format csv", out);
+    // The CSV layout's defaults are hourly: another grid is named, or the files would not read back.
+    if (set.step != 3600) read_back += fmt::format(" --csv-step-minutes {:g}", double(set.step) / 60.0);
     if (csv.time_columns)
         read_back += fmt::format(" --targets {} (the time columns as inputs only)", fmt::join(set.vars, ","));
     log_line(read_back);
@@ -131,7 +133,7 @@ void register_data(CLI::App& app) {
     synth->add_option("--start-year", so->config.start_year, "First year")
         ->capture_default_str()
         ->check(CLI::Range(data::kMinSyntheticYear, data::kMaxSyntheticYear));
-    synth->add_option("--seed", so->config.seed, "Generator seed")->capture_default_str()->check(kNonNegative);
+    synth->add_option("--seed", so->config.seed, "Generator seed")->capture_default_str()->check(kSeed);
     synth->add_option("--gaps", so->config.gap_fraction, "Fraction of missing values")
         ->capture_default_str()
         ->check(CLI::Range(0.0, data::kMaxSyntheticGaps));

@@ -296,22 +296,31 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     // A new run replaces a finished one in --out (tools/run_folder.h).
     if (main_process && !c.train.resume)
         remove_previous_run(c.train.out_dir, RunKind::Forecaster, replaces_other_kind);
+    const fs::path out(c.train.out_dir);
+    const auto write_curves = [&](const std::vector<EpochRecord>& epochs) {  // log.csv and loss.svg
+        write_log_csv((out / "log.csv").string(), epochs);
+        Series tr{"training", {}, {}, "#1f77b4"}, va{"validation", {}, {}, "#d62728"};
+        for (const auto& r : epochs) {
+            tr.x.push_back(r.epoch); tr.y.push_back(r.train_loss);
+            va.x.push_back(r.epoch); va.y.push_back(r.val_loss);
+        }
+        write_line_chart((out / "loss.svg").string(),
+                         fmt::format("{} H={}{} - MSE (normalized)", c.cell, c.hidden, model.seq2seq() ? " seq2seq" : ""),
+                         show_passes ? fmt::format("epoch ({} steps)", c.train.steps_per_epoch) : "epoch", "MSE",
+                         {tr, va});
+    };
     const auto history = [&] {
         const StopOnSignal stop_on_ctrl_c;  // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130
-        return trainer.fit();
+        try {
+            return trainer.fit();
+        } catch (const NumericError&) {
+            // The epochs before the numbers went bad are worth their curve: it shows how the run diverged.
+            if (main_process && !trainer.history().empty()) write_curves(trainer.history());
+            throw;
+        }
     }();
     if (!main_process) return;  // process 0 holds the same model: it writes the files and runs the report
-
-    const fs::path out(c.train.out_dir);
-    write_log_csv((out / "log.csv").string(), history);
-    Series tr{"training", {}, {}, "#1f77b4"}, va{"validation", {}, {}, "#d62728"};
-    for (const auto& r : history) {
-        tr.x.push_back(r.epoch); tr.y.push_back(r.train_loss);
-        va.x.push_back(r.epoch); va.y.push_back(r.val_loss);
-    }
-    write_line_chart((out / "loss.svg").string(),
-                     fmt::format("{} H={}{} - MSE (normalized)", c.cell, c.hidden, model.seq2seq() ? " seq2seq" : ""),
-                     show_passes ? fmt::format("epoch ({} steps)", c.train.steps_per_epoch) : "epoch", "MSE", {tr, va});
+    write_curves(history);
 
     // Test with the best checkpoint (lowest validation loss).
     load_parameters(read_checkpoint((out / "best.safetensors").string()), model);
@@ -460,7 +469,7 @@ void register_train(CLI::App& app) {
         ->capture_default_str()->check(kPositive);
     cmd->add_option("--seed", c->train.seed, "Seed for initialization and batch order")
         ->capture_default_str()
-        ->check(kNonNegative);  // CLI11 would wrap -1 to 2^64 - 1
+        ->check(kSeed);  // CLI11 would wrap -1 to 2^64 - 1
     cmd->add_option("--out", c->train.out_dir, "Output folder")->capture_default_str();
     cmd->add_flag("--resume", c->train.resume, "Continue from <out>/last.safetensors (also mid-epoch, after Ctrl-C)");
     cmd->add_flag("--overwrite", c->train.overwrite, "Start over even if --out holds an unfinished run");

@@ -227,7 +227,7 @@ void register_generate(CLI::App& app) {
         ->capture_default_str()
         ->check(temperature_check);
     cmd->add_option("--top-k", f->top_k, "Sample only among the k most likely tokens")->check(kPositive);
-    cmd->add_option("--seed", f->seed, "Sampling seed (same seed, same text)")->capture_default_str()->check(kNonNegative);
+    cmd->add_option("--seed", f->seed, "Sampling seed (same seed, same text)")->capture_default_str()->check(kSeed);
     cmd->add_flag("--interactive", f->interactive, "Read prompts line by line from stdin until EOF");
     cmd->add_option("--backend", f->backend, "auto, cpu, cuda, cudnn")->capture_default_str();
     cmd->callback([f, cmd] {

@@ -342,14 +342,23 @@ void run(TrainFlags f) {
     // the old best.safetensors beside its own last.safetensors. With --overwrite over a forecaster run, that run's
     // report goes too.
     if (!f.resume) remove_previous_run(f.out, RunKind::LanguageModel, replaces_forecaster);
-    const auto history = trainer.fit();
+    const std::string curve_title = fmt::format("{} H={} {}", f.cell, f.hidden, f.tokenizer);
+    const auto history = [&] {
+        try {
+            return trainer.fit();
+        } catch (const NumericError&) {
+            // The epochs before the numbers went bad are worth their log and curve: they show how the run diverged.
+            if (!trainer.history().empty()) write_history(f.out, trainer.history(), curve_title);
+            throw;
+        }
+    }();
     FR_CHECK(!history.empty(), "no epoch trained");
 
     int best = 0;
     for (const auto& r : history)
         if (r.best) best = r.epoch;
     const LmEpochRecord& best_record = history[size_t(best > 0 ? best - 1 : history.size() - 1)];
-    write_history(f.out, history, fmt::format("{} H={} {}", f.cell, f.hidden, f.tokenizer));
+    write_history(f.out, history, curve_title);
     const std::string saved = fmt::format("{0}/last.safetensors (epoch {1}), {0}/best.safetensors (epoch {2}, lowest "
                                           "{3} loss), log.csv, loss.svg", f.out, history.back().epoch, best,
                                           history.back().has_heldout ? "held-out" : "training");
@@ -428,7 +437,7 @@ void register_lm_train(CLI::App& app) {
                     "comes from the rest, so held-out tokens unseen there are <unk>")->capture_default_str();
     cmd->add_option("--seed", f->seed, "Seed for initial weights, window order and samples")
         ->capture_default_str()
-        ->check(kNonNegative);
+        ->check(kSeed);
     cmd->add_option("--sample", f->sample, "Tokens to sample after each epoch (0 = none)")->capture_default_str()
         ->check(kNonNegative);
     cmd->add_option("--backend", f->backend, "auto, cpu, cuda, cudnn")->capture_default_str();

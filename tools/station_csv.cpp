@@ -50,7 +50,8 @@ void write_station_csv(const data::StationSet& set, int station, const std::stri
         const int64_t t = st.start + r * set.step;
         line = data::format_time(t);
         for (int v = 0; v < F; ++v) {
-            const float x = set.values[size_t(st.row_begin + r) * size_t(F) + size_t(v)];
+            // + 0: a negative zero (the generator's rounding makes some) is written "0", as it reads back.
+            const float x = set.values[size_t(st.row_begin + r) * size_t(F) + size_t(v)] + 0.0f;
             if (data::is_missing(x)) line += ',';
             else if (o.one_decimal) fmt::format_to(std::back_inserter(line), ",{:.1f}", x);
             else fmt::format_to(std::back_inserter(line), ",{}", x);

@@ -122,7 +122,7 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
         ->excludes(files);
     cmd->add_option("--synthetic-seed", o.syn_seed, "Synthetic data: generator seed")
         ->capture_default_str()
-        ->check(kNonNegative)
+        ->check(kSeed)
         ->excludes(files);
     cmd->add_option("--synthetic-gaps", o.syn_gaps,
                     "Synthetic data: fraction of missing values (outages overlap: at 0.5 about a third are missing)")

@@ -30,6 +30,10 @@ constexpr Field kYear{1, 4, "year"}, kMonth{6, 2, "month"}, kDay{9, 2, "day"}, k
 // Data fields in file order: TMP, DEW, SLP, WND_ANGLE, WND_RATE (sky cover and precipitation unused).
 constexpr Field kTmp{14, 6, "air temperature"}, kDew{20, 6, "dew point"}, kSlp{26, 6, "sea-level pressure"},
     kDir{32, 6, "wind direction"}, kSpd{38, 6, "wind speed"};
+// Not read into the series, but part of the layout: a line whose other fields are integers and these are not has
+// lost its alignment somewhere.
+constexpr Field kSky{44, 6, "sky condition"}, kPrecip1{50, 6, "1-hour precipitation"},
+    kPrecip6{56, 6, "6-hour precipitation"};
 
 // Parses one line; on failure returns false with the reason (columns named) in `why`. `file_year` (the YEAR of a
 // file named USAF-WBAN-YEAR, else 0) is the only year its lines may have.
@@ -46,8 +50,14 @@ bool parse_line(std::string_view line, long long file_year, int64_t& time, float
                           printable(text));
         return false;
     };
-    long long y, mo, d, h;
+    if (line.size() > kLineLength && !trim(line.substr(kLineLength)).empty()) {
+        why = fmt::format("text after column {} (\"{}\"): ISD-Lite lines have {} characters", kLineLength,
+                          printable(line.substr(kLineLength)), kLineLength);
+        return false;
+    }
+    long long y, mo, d, h, unused;
     if (!field(kYear, y) || !field(kMonth, mo) || !field(kDay, d) || !field(kHour, h)) return false;
+    if (!field(kSky, unused) || !field(kPrecip1, unused) || !field(kPrecip6, unused)) return false;
     CivilTime c;
     c.year = y;
     c.month = int(mo);

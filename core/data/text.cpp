@@ -103,7 +103,7 @@ bool parse_compass(std::string_view s, double& degrees) {
     for (size_t i = 0; i < s.size(); ++i) up[i] = char(std::toupper(static_cast<unsigned char>(s[i])));
     for (int i = 0; i < 16; ++i) {
         if (std::string_view(kPoints[i]) == std::string_view(up, s.size())) {
-            degrees = 22.5 * i;
+            degrees = i == 0 ? 360.0 : 22.5 * i;  // north as ISD writes it: 0 means calm there
             return true;
         }
     }

@@ -27,7 +27,7 @@ bool split_csv(std::string_view line, char delimiter, std::vector<std::string>& 
 std::string csv_field(std::string_view s, char delimiter = ',');
 
 // 16-point compass name ("N", "NNE", ..., "NNW"; case-insensitive) to degrees from north
-// (N = 0, NNE = 22.5, ...). Returns false for anything else.
+// (NNE = 22.5, ..., NNW = 337.5, N = 360 as ISD writes north, its 0 being calm). Returns false for anything else.
 bool parse_compass(std::string_view s, double& degrees);
 
 // Text taken from a file, made fit for an error message: control bytes (NUL, CR, ESC, ...) and bytes
