@@ -267,6 +267,9 @@ std::shared_ptr<Backend<double>> make_backend_f64(const std::string& name);
 // Names of backends usable in this process (e.g. {"cpu"} on a machine with no GPU).
 std::vector<std::string> available_backends();
 bool gpu_available();
+// Why the GPU backends (cuda, cudnn) are not available: no CUDA support built in, or no GPU present. Empty when they
+// are.
+std::string gpu_backends_missing_reason();
 int gpu_count();  // CUDA devices this process sees (0 without CUDA support or a GPU)
 
 using BackendFactory = std::shared_ptr<Backend<float>> (*)(int device);

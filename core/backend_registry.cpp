@@ -109,6 +109,12 @@ bool nccl_available() {
 
 bool gpu_available() { return registry().gpu_count > 0; }
 
+std::string gpu_backends_missing_reason() {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    return r.factories.count("cuda") ? std::string() : r.gpu_note;
+}
+
 int gpu_count() { return registry().gpu_count; }
 
 std::vector<std::string> available_backends() {

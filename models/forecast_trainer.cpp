@@ -593,6 +593,14 @@ void ForecastTrainer::resume_from_last() {
              t.value("seed", uint64_t(0)), o_.seed);
     check_resumed_schedule(t);
     for (const auto& r : t.at("history")) history_.push_back(EpochRecord::from_json(r));
+    // A hand-edited or damaged state is refused here, not trained on: the history, the counters and the epoch in
+    // progress must follow one another (as the language-model trainer checks its own).
+    for (size_t i = 0; i < history_.size(); ++i)
+        FR_CHECK(history_[i].epoch == int(i) + 1, "--resume: {} is damaged: its history lists epoch {} in place {}",
+                 last_path_, history_[i].epoch, i + 1);
+    const int epochs_done = t.at("epochs_done").get<int>();
+    FR_CHECK(epochs_done == int(history_.size()), "--resume: {} is damaged: it says {} epochs done, its history "
+             "holds {}", last_path_, epochs_done, history_.size());
     const float requested_lr = base_lr_;
     if (t.contains("lr")) opt_.set_lr(t.at("lr").get<float>());  // as scheduled so far
     if (t.contains("base_lr")) base_lr_ = t.at("base_lr").get<float>();
@@ -616,9 +624,18 @@ void ForecastTrainer::resume_from_last() {
                                t.at("bad_epochs").get<int>(), t.at("bad_epochs").get<int>() == 1 ? "" : "s"));
     // null: no epoch validated yet (interrupted in the first); JSON has no infinity.
     best_val_ = t.at("best_val").is_null() ? std::numeric_limits<double>::infinity() : t.at("best_val").get<double>();
+    FR_CHECK(!std::isnan(best_val_), "--resume: {} is damaged: its best validation loss is NaN", last_path_);
     bad_epochs_ = t.at("bad_epochs").get<int>();
+    FR_CHECK(bad_epochs_ >= 0 && bad_epochs_ <= epochs_done, "--resume: {} is damaged: {} epochs without improvement "
+             "out of {} done", last_path_, bad_epochs_, epochs_done);
     if (t.contains("epoch_in_progress")) {
         resumed_ = t.at("epoch_in_progress").get<EpochState>();
+        FR_CHECK(resumed_.epoch == epochs_done + 1 && resumed_.steps_done >= 0 &&
+                     resumed_.steps_done <= resumed_.steps && resumed_.windows >= 0 &&
+                     std::isfinite(resumed_.loss_sum) && std::isfinite(resumed_.norm_sum),
+                 "--resume: {} is damaged: its epoch in progress (epoch {}, step {}/{}) does not follow its history "
+                 "({} epoch(s)) or is out of range", last_path_, resumed_.epoch, resumed_.steps_done, resumed_.steps,
+                 epochs_done);
         FR_CHECK(resumed_.batch == o_.batch, "--resume: epoch {} was interrupted with --batch {}; resume it with the "
                  "same batch size (not {})", resumed_.epoch, resumed_.batch, o_.batch);
         FR_CHECK(resumed_.steps == steps_per_epoch(), "--resume: epoch {} was interrupted in a {}-step epoch, this run "
@@ -635,13 +652,12 @@ void ForecastTrainer::resume_from_last() {
                                "schedule, equal up to the order of the float sums", last_path_, saved_ranks,
                                saved_ranks == 1 ? "" : "s", ranks()));
     if (on_message) {
-        const int done = t.at("epochs_done").get<int>();
         const std::string best = std::isfinite(best_val_) ? fmt::format("best validation loss {:.4f}", best_val_)
                                                            : std::string("no validation yet");
         on_message(resumed_.epoch > 0
                        ? fmt::format("resumed from {} in epoch {} at step {}/{} ({})", last_path_, resumed_.epoch,
                                      resumed_.steps_done, resumed_.steps, best)
-                       : fmt::format("resumed from {} after epoch {} ({})", last_path_, done, best));
+                       : fmt::format("resumed from {} after epoch {} ({})", last_path_, epochs_done, best));
     }
 }
 

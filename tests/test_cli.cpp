@@ -28,6 +28,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/backend.h"
 #include "core/data/time.h"
 #include "core/safetensors.h"
 #include "tests/cli_support.h"
@@ -544,6 +545,7 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
     ASSERT_EQ(all.status, 0) << all.output;
     EXPECT_NE(all.output.find("evaluated on 300 of all "), std::string::npos) << all.output;
     EXPECT_EQ(all.output.find("has no valid window"), std::string::npos) << all.output;  // no train/val asked for
+    EXPECT_EQ(all.output.find("windows: train 0, val 0, test"), std::string::npos) << all.output;  // one count
     EXPECT_GT(nlohmann::json::parse(testing::read_file_bytes(dir + "/all.json")).at("model").at("mse").get<double>(), 0);
 
     const CliResult split = run_cli({"eval", "--checkpoint", ckpt, "--data", later, "--split", "dates:,2030-07-01,2031-01-01",
@@ -936,6 +938,9 @@ TEST(Cli, EditedForecasterCheckpointIsRefusedNamingTheFile) {
          "the normalization statistics are for DEW,TMP"},
         {"fusedrnn.extra", [](nlohmann::json& x) { x["dataset"]["window"]["horizon"] = 5; },
          "but the window's horizon 5 x 5 targets would need 25"},
+        // Finite, but no float series standardized by it stays finite: named as the statistics, not as bad data.
+        {"fusedrnn.extra", [](nlohmann::json& x) { x["dataset"]["stats"]["mean"][0] = 1e300; },
+         "mean of TMP is 1e+300 (must be finite, within float range)"},
     };
     for (const Case& c : cases) {
         const CliResult r = eval_edited(c.key, c.edit);
@@ -1136,6 +1141,22 @@ TEST(Cli, PredictReadsColumnsByNameAndNamesStaleForecasts) {
 }
 
 // Mistyped commands and numbers: messages that say what is wanted.
+// `check` compares what this machine can run; where the GPU backends are missing it says so (and why), so that a
+// list of cpu lines is not read as a GPU check.
+TEST(Cli, CheckSaysWhichBackendsItCompared) {
+    const CliResult r = run_cli({"check", "--cells", "gru,rnn_tanh", "--hidden", "3", "--layers", "1", "--steps", "3",
+                                 "--batch", "2"});
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("gru                cpu "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("rnn_tanh           cpu "), std::string::npos) << r.output;
+    if (fusedrnn::gpu_available()) {
+        EXPECT_NE(r.output.find("gru                cuda "), std::string::npos) << r.output;
+        EXPECT_EQ(r.output.find("not checked"), std::string::npos) << r.output;
+    } else {
+        EXPECT_NE(r.output.find("cuda, cudnn: not checked: "), std::string::npos) << r.output;
+    }
+}
+
 TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
     const CliResult trian = run_cli({"trian"});
     EXPECT_EQ(trian.status, 2) << trian.output;

@@ -345,7 +345,9 @@ TEST(DataIsdLite, GzipDamageNamesTheLinesReadIntact) {
             EXPECT_NE(msg.find(from_end == 8 ? "trailer.gz: gzip error at the end of the file: CRC mismatch"
                                              : "trailer.gz: gzip error at the end of the file: length mismatch"),
                       std::string::npos) << msg;
-            EXPECT_GT(number_after(msg, "somewhere; "), n_lines - 1200) << msg;
+            // No line or count is named: the damage may be anywhere, and zlib drops its last decompressed piece.
+            EXPECT_NE(msg.find("corrupt somewhere in the file; recompress it from a good copy"), std::string::npos)
+                << msg;
         }
     }
 }
@@ -705,6 +707,38 @@ TEST(DataCsv, GenericTimeColumnsOffsetsCompassAndTargets) {
     EXPECT_NE(msg.find("compass"), std::string::npos) << msg;
 }
 
+// Blank lines are passed over but counted (a report that hid them could hide a damaged file). An offset of a
+// fraction of the step moves on-the-hour local times between UTC grid rows: the error says so and names the flag.
+TEST(DataCsv, BlankLinesCountedAndFractionalOffsetsExplained) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(dir, "india.csv",
+                                     "time,TEMP\n"
+                                     "2020-01-01 00:00:00,20.5\n"
+                                     "\n"
+                                     "  \n"
+                                     "2020-01-01 01:00:00,21\n");
+    CsvFormat f;
+    f.time_columns = {"time"};
+    ReadReport rep;
+    const StationSeries s = read_csv_station(p, f, rep);
+    EXPECT_EQ(s.rows(), 2);
+    EXPECT_EQ(rep.lines, 2);
+    EXPECT_EQ(rep.blank_lines, 2);
+    EXPECT_NE(rep.summary().find("2 blank lines passed over"), std::string::npos) << rep.summary();
+    EXPECT_NE(rep.summary().find("1 file, 2 lines"), std::string::npos) << rep.summary();
+
+    f.utc_offset = 5 * 3600 + 1800;  // India: +5:30
+    const std::string msg = error_of([&] { ReadReport r2; read_csv_station(p, f, r2); });
+    EXPECT_NE(msg.find("india.csv:2"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("the UTC offset of 5.5 h is not a whole number of 3600-second steps"), std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("--csv-round-times"), std::string::npos) << msg;
+    f.rounding = TimeRounding::Nearest;
+    ReadReport r3;
+    EXPECT_EQ(read_csv_station(p, f, r3).rows(), 2);
+    EXPECT_EQ(r3.rounded_times, 2);
+}
+
 TEST(DataCsv, LcdRoundingAndUnits) {
     const std::string dir = ft::temp_dir();
     const std::string p = write_file(dir, "lcd.csv",
@@ -745,6 +779,17 @@ TEST(DataFolder, MissingEmptyAndUnrecognisedFolders) {
     StationReadOptions opts;
     opts.format = "isd-lite";
     EXPECT_NE(error_of([&] { read_station_set(dir, opts); }).find("no isd-lite station files"), std::string::npos);
+    // Station files one level down are not read: the folders are listed, in the error and in what is read.
+    const std::string nested = ft::temp_dir();
+    fs::create_directories(nested + "/2021");
+    fs::create_directories(nested + "/2022");
+    const std::string nested_msg = error_of([&] { read_station_set(nested); });
+    EXPECT_NE(nested_msg.find("subfolders are not searched (it has 2: 2021, 2022)"), std::string::npos)
+        << nested_msg;
+    write_file(nested, "S1.csv", "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n2021-01-01 00:00:00,1,2,3,4,5\n");
+    const StationData d = read_station_set(nested);
+    EXPECT_EQ(d.set.num_stations(), 1);
+    EXPECT_EQ(d.subfolders, (std::vector<std::string>{nested + "/2021", nested + "/2022"}));
 }
 
 TEST(DataFolder, IsdYearsMergeAndHistoryNames) {

@@ -153,6 +153,26 @@ protected:
         EXPECT_EQ(a.params, b.params);  // bit-identical
         testing::expect_same_history(a.history, b.history);
     }
+    // Rewrites <dir>/last.safetensors with its training block edited (a damaged or hand-edited checkpoint).
+    void edit_training_state(const std::string& dir, const std::function<void(nlohmann::json&)>& edit) {
+        Checkpoint c = read_checkpoint(dir + "/last.safetensors");
+        Forecaster model(be, spec, 6 * ds.num_targets(), 5);
+        load_parameters(c, model);
+        auto opt = make_optimizer(model.params(), OptimizerConfig{});
+        load_optimizer(c, *opt);
+        nlohmann::json extra = c.extra;
+        edit(extra["trainer"]);
+        save_checkpoint(dir + "/last.safetensors", model, extra, opt.get());
+    }
+    // The message of the error that resuming from <dir> gives ("" when it gives none).
+    std::string resume_error(const std::string& dir) {
+        try {
+            run(dir, true);
+        } catch (const Error& e) {
+            return e.what();
+        }
+        return "";
+    }
 };
 
 TEST_F(MidEpochResume, StopRequestSavesAndResumeEqualsUninterruptedRun) {
@@ -232,22 +252,9 @@ TEST_F(MidEpochResume, ResumingAnInterruptedEpochNeedsTheSameBatchesAndData) {
         EXPECT_NE(std::string(e.what()).find("--batch 32"), std::string::npos) << e.what();
     }
     // A damaged training block (a field missing) is named, not an internal JSON error.
-    {
-        Checkpoint c = read_checkpoint(dir + "/last.safetensors");
-        Forecaster model(be, spec, 6 * ds.num_targets(), 5);
-        load_parameters(c, model);
-        auto opt = make_optimizer(model.params(), OptimizerConfig{});
-        load_optimizer(c, *opt);
-        nlohmann::json extra = c.extra;
-        extra["trainer"].erase("history");
-        save_checkpoint(dir + "/last.safetensors", model, extra, opt.get());
-        try {
-            run(dir, true);
-            FAIL() << "expected an error";
-        } catch (const Error& e) {
-            EXPECT_NE(std::string(e.what()).find("damaged or incomplete"), std::string::npos) << e.what();
-        }
-    }
+    edit_training_state(dir, [](nlohmann::json& t) { t.erase("history"); });
+    const std::string damaged = resume_error(dir);
+    EXPECT_NE(damaged.find("damaged or incomplete"), std::string::npos) << damaged;
     ds = small_dataset(3, 6, 29);  // other window stride: other training windows
     try {
         run(dir, true);
@@ -260,6 +267,38 @@ TEST_F(MidEpochResume, ResumingAnInterruptedEpochNeedsTheSameBatchesAndData) {
 
 // Epochs of --steps-per-epoch with a per-step cosine rate: a stop mid-epoch resumes to the same run, and a
 // resume that would change the batch order or the schedule is refused naming the flag.
+// Counters that do not follow one another (a hand edit, a damaged file) are refused naming the file, before a step
+// is trained on them; the checkpoint is left as it was.
+TEST_F(MidEpochResume, InconsistentTrainingStateIsRefused) {
+    const std::string dir = testing::temp_dir();
+    EXPECT_THROW(run(dir, false, int(4 + validation_batches() + 2)), Interrupted);  // epoch 2, step 2/4
+    const auto good = read_checkpoint(dir + "/last.safetensors").extra.at("trainer");
+    struct Case {
+        std::function<void(nlohmann::json&)> edit;
+        std::string expect;
+    };
+    const std::vector<Case> cases = {
+        {[](nlohmann::json& t) { t["epochs_done"] = -5; }, "is damaged: it says -5 epochs done, its history holds 1"},
+        {[](nlohmann::json& t) { t["history"][0]["epoch"] = 3; }, "is damaged: its history lists epoch 3 in place 1"},
+        {[](nlohmann::json& t) { t["bad_epochs"] = 7; }, "is damaged: 7 epochs without improvement out of 1 done"},
+        {[](nlohmann::json& t) { t["epoch_in_progress"]["epoch"] = 5; },
+         "is damaged: its epoch in progress (epoch 5, step 2/4) does not follow its history (1 epoch(s))"},
+        {[](nlohmann::json& t) { t["epoch_in_progress"]["steps_done"] = 9; },
+         "is damaged: its epoch in progress (epoch 2, step 9/4)"},
+    };
+    for (const Case& c : cases) {
+        edit_training_state(dir, [&](nlohmann::json& t) {
+            t = good;
+            c.edit(t);
+        });
+        const std::string m = resume_error(dir);
+        EXPECT_NE(m.find("last.safetensors is damaged"), std::string::npos) << c.expect << "\n" << m;
+        EXPECT_NE(m.find(c.expect), std::string::npos) << m;
+    }
+    edit_training_state(dir, [&](nlohmann::json& t) { t = good; });
+    EXPECT_EQ(resume_error(dir), "");  // the intact state still resumes
+}
+
 TEST_F(MidEpochResume, StepsPerEpochWithCosineResumesExactly) {
     tweak_ = [](TrainOptions& o) {
         o.max_batches = 0;
@@ -655,6 +694,15 @@ void expect_numeric_stop(const data::WindowedDataset& ds, CellType cell, const O
     }
 }
 
+// Puts an Inf into every window of the first pass's batch `index` (0-based) as the trainer's sampler draws it.
+void poison_batch(data::WindowedDataset& ds, int batch, uint64_t seed, long index) {
+    const data::BatchSampler sampler(ds.starts[0], batch, data::BatchSampler::Order::Shuffled, seed);
+    ASSERT_GT(sampler.batches_per_epoch(), index);
+    std::vector<int64_t> order;
+    sampler.batch(1, index, order);  // the sampler's passes count from 1, its batches from 0
+    for (int64_t s : order) ds.data.values[size_t(s + 3) * ds.num_vars() + 1] = std::numeric_limits<float>::infinity();
+}
+
 TEST(ForecastTraining, NanInDataStopsWithStepAndCause) {
     auto ds = small_dataset(2, 4, 11);
     // Corrupt a row inside the first training window: the trainer must stop naming the cause.
@@ -669,11 +717,7 @@ TEST(ForecastTraining, NanInALaterBatchNamesThatStep) {
     auto ds = small_dataset(2, 4, 29);  // windows span 28 rows: none overlap, so one batch can be corrupted alone
     const int batch = 8, bad_step = 41;
     const uint64_t seed = 6;
-    const data::BatchSampler sampler(ds.starts[0], batch, data::BatchSampler::Order::Shuffled, seed);
-    ASSERT_GT(sampler.batches_per_epoch(), bad_step);
-    std::vector<int64_t> order;
-    sampler.batch(1, bad_step - 1, order);  // the sampler's passes count from 1, its batches from 0
-    for (int64_t s : order) ds.data.values[size_t(s + 3) * ds.num_vars() + 1] = std::numeric_limits<float>::infinity();
+    poison_batch(ds, batch, seed, bad_step - 1);
     expect_numeric_stop(ds, CellType::Gru, OptimizerConfig{}, batch, seed, bad_step, "NaN/Inf values");
 }
 
@@ -683,10 +727,7 @@ TEST(ForecastTraining, EpochsBeforeANumericStopStayInTheHistory) {
     auto ds = small_dataset(2, 4, 29);
     const int batch = 8, bad_batch = 7;  // 0-based: step 3 of epoch 2
     const uint64_t seed = 6;
-    const data::BatchSampler sampler(ds.starts[0], batch, data::BatchSampler::Order::Shuffled, seed);
-    std::vector<int64_t> order;
-    sampler.batch(1, bad_batch, order);
-    for (int64_t s : order) ds.data.values[size_t(s + 3) * ds.num_vars() + 1] = std::numeric_limits<float>::infinity();
+    poison_batch(ds, batch, seed, bad_batch);
     auto be = make_backend("cpu");
     const auto dev = ForecastDataset::from_windowed(*be, ds);
     Forecaster model(be, {CellType::Gru, ds.num_vars(), 4, 1, false}, 4 * ds.num_targets(), 1);

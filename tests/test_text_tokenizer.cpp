@@ -167,6 +167,10 @@ TEST(TextWordSplit, JoinAttachesPunctuation) {
     EXPECT_EQ(join_words({"end", "-", "-", "start"}), "end--start");
     EXPECT_EQ(join_words({"“", "Quoted", ",", "”", "she", "said", "…"}), "“Quoted,” she said…");
     EXPECT_EQ(join_words({"¿", "Qué", "?"}), "¿Qué?");
+    // Prefix signs stay on what follows them ("3.50" is one token; "€2" one word, € not being punctuation).
+    EXPECT_EQ(split_words("costs $3.50, or #2"), (Strings{"costs", "$", "3.50", ",", "or", "#", "2"}));
+    EXPECT_EQ(join_words({"£", "5", "or", "¥", "7"}), "£5 or ¥7");
+    EXPECT_EQ(join_words(split_words("costs $3.50, or €2 (#1)")), "costs $3.50, or €2 (#1)");
     EXPECT_EQ(join_words({",", "x"}), ", x");
     EXPECT_EQ(join_words({}), "");
 }

@@ -89,6 +89,9 @@ void register_check(CLI::App& app) {
         ->check(kPositive);
     cmd->callback([o] {
         auto ref = make_backend_f64("cpu");
+        // Said first, so that a run showing only cpu lines is not read as having checked the GPU backends.
+        if (const std::string why = gpu_backends_missing_reason(); !why.empty())
+            fmt::print("cuda, cudnn: not checked: {}\n", why);
         std::mt19937_64 rng(std::random_device{}());
         bool ok = true;
         for (const std::string& cname : o->cells) {

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/data/synthetic.h"
+#include "core/data/text.h"
 #include "core/data/time.h"
 #include "core/error.h"
 #include "models/checkpoint.h"
@@ -96,7 +97,8 @@ void register_data(CLI::App& app) {
         data::ReadReport report;
         data::StationSet set = load_stations(*io, nullptr, &report);
         // The last row's time, not the exclusive end one step later ("a .. b" reads as inclusive).
-        fmt::print("{} stations, variables {}, step {} s, rows from {} to {}\n", set.num_stations(),
+        fmt::print("{}, variables {}, step {} s, rows from {} to {}\n",
+                   data::counted(size_t(set.num_stations()), "station", "stations"),
                    fmt::join(set.vars, ","), set.step, data::format_time(set.begin_time()),
                    data::format_time(set.end_time() - set.step));
         // Ids are as long as they come (a file name for some formats); percentages sit under their variable.

@@ -73,7 +73,7 @@ void register_eval(CLI::App& app) {
         data::StationSet stations = load_stations_for_checkpoint(cmd, o->data, f.data);
         conform_to_checkpoint(stations, f);
         data::WindowedDataset ds = data::build_dataset(std::move(stations), config);
-        fmt::print(stderr, "{}\n", ds.report.summary());
+        fmt::print(stderr, "{}\n", ds.report.summary(o->split == "all"));
         const size_t which = on == "train" ? 0 : on == "val" ? 1 : 2;
         const data::TimeRange range = ds.ranges[which];
         const std::string split_text = ds.split.str();

@@ -184,9 +184,13 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     for (size_t k = 0; k < 3; ++k) {
         FR_CHECK(ds.ranges[k].overlaps(data_span), "no {} windows: the {} split is {}, the data covers {}: change "
                  "--split", split_names[k], split_names[k], ds.ranges[k].str(), data_span.str());
+        // With a stride, windows start only every stride rows: one longer than the split may leave it none.
+        const std::string on_grid =
+            ds.stride > 1 ? fmt::format(" that starts on the --stride {} grid", ds.stride) : std::string();
         FR_CHECK(!ds.starts[k].empty(), "no {} windows: the {} split ({}) has no stretch of {} consecutive present rows "
-                 "(input {} + horizon {}); change --split, use a shorter window, or more data", split_names[k],
-                 split_names[k], ds.ranges[k].str(), ds.window.span(), ds.window.input_len, ds.window.horizon);
+                 "(input {} + horizon {}){}; change --split, use a shorter window{}, or more data", split_names[k],
+                 split_names[k], ds.ranges[k].str(), ds.window.span(), ds.window.input_len, ds.window.horizon, on_grid,
+                 ds.stride > 1 ? ", a smaller --stride" : "");
     }
 
     const RnnSpec spec{parse_cell(c.cell), ds.num_vars(), c.hidden, c.layers, c.bidirectional};

@@ -21,6 +21,7 @@
 #include <fmt/ranges.h>
 
 #include "core/backend.h"
+#include "core/data/text.h"
 #include "core/text/sampling.h"
 #include "models/lm_corpus.h"
 #include "models/lm_generate.h"
@@ -61,10 +62,6 @@ struct TrainFlags {
         return false;
     }
 };
-
-std::string plural(size_t n, const char* one, const char* many) {
-    return fmt::format("{} {}", n, n == 1 ? one : many);
-}
 
 std::string si(double v) {
     if (v >= 1e6) return fmt::format("{:.1f}M", v / 1e6);
@@ -283,20 +280,22 @@ void run(TrainFlags f) {
                backend->name(), backend->details().empty() ? "" : " (" + backend->details() + ")");
     if (window)
         fmt::print("mode      window: {} → next; {} training / {} held-out tokens; {} of {} per epoch\n",
-                   plural(size_t(settings.context), "token", "tokens"), trainer.train_tokens(),
-                   trainer.heldout_tokens(), plural(size_t(trainer.steps_per_epoch()), "step", "steps"), f.batch);
+                   data::counted(size_t(settings.context), "token", "tokens"), trainer.train_tokens(),
+                   trainer.heldout_tokens(), data::counted(size_t(trainer.steps_per_epoch()), "step", "steps"), f.batch);
     else
-        fmt::print("mode      stream: {} × chunks of {} steps; {} training / {} held-out tokens; {} per epoch\n",
-                   plural(size_t(settings.streams), "stream", "streams"), settings.bptt, trainer.train_tokens(),
-                   trainer.heldout_tokens(), plural(size_t(trainer.steps_per_epoch()), "chunk", "chunks"));
+        fmt::print("mode      stream: {} × chunks of {}; {} training / {} held-out tokens; {} per epoch\n",
+                   data::counted(size_t(settings.streams), "stream", "streams"),
+                   data::counted(size_t(settings.bptt), "step", "steps"), trainer.train_tokens(),
+                   trainer.heldout_tokens(), data::counted(size_t(trainer.steps_per_epoch()), "chunk", "chunks"));
     const bool oov = show_oov(topt, trainer.heldout_unknown());
     if (trainer.heldout_tokens() > 0 && oov) {
         const size_t unknown = trainer.heldout_unknown(), unseen = std::min(corpus.heldout_unseen, unknown);
         std::vector<std::string> why;
         if (unseen > 0) why.push_back(fmt::format("{} never occur{} in the training part", unseen, unseen == 1 ? "s" : ""));
         if (unknown > unseen) why.push_back(fmt::format("{} cut by {}", unknown - unseen, cut_flags(topt)));
-        fmt::print("held-out  {} of the {} held-out tokens ({}) are <unk>, outside the {}vocabulary{}{}\n", unknown,
-                   trainer.heldout_tokens(), percent(trainer.heldout_oov()), from_training_part ? "training part's " : "",
+        fmt::print("held-out  {} of the {} held-out tokens ({}) {} <unk>, outside the {}vocabulary{}{}\n", unknown,
+                   trainer.heldout_tokens(), percent(trainer.heldout_oov()), unknown == 1 ? "is" : "are",
+                   from_training_part ? "training part's " : "",
                    why.empty() ? std::string() : fmt::format(" ({})", fmt::join(why, ", ")),
                    unknown > 0 ? ": the held-out perplexity counts predicting <unk> for them as a hit" : "");
     }
@@ -373,8 +372,8 @@ void run(TrainFlags f) {
                                               saved));
             }
         }();
-        fmt::print("final     training windows (inference): loss {:.4f}, accuracy {:.1f}% ({} windows)\n", t.loss,
-                   100 * t.accuracy, t.predictions);
+        fmt::print("final     training windows (inference): loss {:.4f}, accuracy {:.1f}% ({})\n", t.loss,
+                   100 * t.accuracy, data::counted(size_t(t.predictions), "window", "windows"));
     }
     if (best_record.has_heldout)
         fmt::print("final     held-out (best.safetensors, epoch {}): loss {:.4f}, accuracy {:.1f}%, perplexity {:.2f}{}\n",

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/data/station_folder.h"
+#include "core/data/text.h"
 #include "core/error.h"
 #include "core/data/synthetic.h"
 #include "tools/cli_checks.h"
@@ -223,6 +224,7 @@ nlohmann::json read_report_json(const data::ReadReport& r) {
         ranges.push_back({{"variable", o.var}, {"range", o.range}, {"count", o.count}, {"first", o.first}});
     return {{"files", r.files},
             {"lines", r.lines},
+            {"blank_lines", r.blank_lines},
             {"records", r.records},
             {"skipped_lines", r.skipped_lines},
             {"duplicate_times", r.duplicate_times},
@@ -264,12 +266,16 @@ data::StationSet load_stations(const DataOptions& o, std::string* format_read, d
     data::StationData d = data::read_station_set(o.path, ro);
     if (format_read) *format_read = d.format;
     if (report) *report = d.report;
-    log_line(fmt::format("data: {} ({} format): {} stations; {}", o.path, d.format, d.set.num_stations(),
-                         d.report.summary()));
+    log_line(fmt::format("data: {} ({} format): {}; {}", o.path, d.format,
+                         data::counted(size_t(d.set.num_stations()), "station", "stations"), d.report.summary()));
     for (const auto& e : d.report.examples) log_line("  " + e);
     if (!d.ignored.empty())
-        log_line(fmt::format("  ignored {} files that are not {} station files (e.g. {})", d.ignored.size(), d.format,
-                             d.ignored.front()));
+        log_line(fmt::format("  ignored {} that {} not {} station files (e.g. {})",
+                             data::counted(d.ignored.size(), "file", "files"), d.ignored.size() == 1 ? "is" : "are",
+                             d.format, d.ignored.front()));
+    if (!d.subfolders.empty())
+        log_line(fmt::format("  not searched: {} (e.g. {}); station files are read from the folder given only",
+                             data::counted(d.subfolders.size(), "subfolder", "subfolders"), d.subfolders.front()));
     return std::move(d.set);
 }
 

@@ -300,14 +300,25 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
     StationMeta meta;
     const std::string time_label = time_idx.size() == 1 ? column_label(header, time_idx[0])
                                                         : "columns " + join_names(format.time_columns);
+    // A UTC offset that is not a whole number of steps (India's +5:30 on an hourly file) moves on-the-hour local
+    // times off the UTC grid: say so, with the flag that snaps them.
+    const std::string offset_hint =
+        floor_mod(format.utc_offset, format.step) == 0
+            ? std::string()
+            : fmt::format(" (the UTC offset of {:g} h is not a whole number of {}-second steps, so the file's times "
+                          "fall between grid rows: snap them with --csv-round-times)",
+                          double(format.utc_offset) / 3600, format.step);
     auto on_grid = [&](int64_t t) {
         if (grid.accepts(t, why)) return true;
-        why = time_label + ": " + why;
+        why = time_label + ": " + why + offset_hint;
         return false;
     };
 
     while (reader.next(line)) {
-        if (trim(line).empty()) continue;
+        if (trim(line).empty()) {  // harmless, but counted
+            ++report.blank_lines;
+            continue;
+        }
         ++report.lines;
         // Parse the whole line first; a failure either throws or skips the line (counted).
         int64_t time = 0;

@@ -13,11 +13,15 @@
 
 namespace fusedrnn::data {
 
-std::string DatasetReport::summary() const {
-    std::string s = fmt::format("{} stations, {} rows; windows: train {}, val {}, test {} (stations with windows: "
-                                "{}/{}/{})",
-                                stations, rows, windows[0], windows[1], windows[2], stations_with_windows[0],
-                                stations_with_windows[1], stations_with_windows[2]);
+std::string DatasetReport::summary(bool all_in_test) const {
+    const std::string of = counted(size_t(stations), "station", "stations");
+    std::string s = all_in_test ? fmt::format("{}, {} rows; windows: {} (stations with windows: {})", of, rows,
+                                              windows[2], stations_with_windows[2])
+                                : fmt::format("{}, {} rows; windows: train {}, val {}, test {} (stations with "
+                                              "windows: {}/{}/{})",
+                                              of, rows, windows[0], windows[1], windows[2],
+                                              stations_with_windows[0], stations_with_windows[1],
+                                              stations_with_windows[2]);
     if (!too_short.empty())
         s += fmt::format("\n{} stations too short for one window: {}", too_short.size(), join_names(too_short, 20));
     if (!without_windows.empty())

@@ -45,7 +45,9 @@ struct DatasetReport {
                                                 // ("id (name): no SLP at all" when a variable is never present)
     std::vector<std::string> warnings;          // empty splits, constant variables, ...
 
-    std::string summary() const;  // a few lines for the log
+    // A few lines for the log. all_in_test: the split put every window in test (eval --on all), so the counts
+    // are given as one.
+    std::string summary(bool all_in_test = false) const;
     nlohmann::json to_json() const;
 };
 

@@ -107,7 +107,10 @@ void read_into(const std::string& path, GridBuilder& grid, ReadReport& report, c
     std::string why;
     float values[5];
     while (reader.next(line)) {
-        if (trim(line).empty()) continue;  // a trailing blank line is harmless
+        if (trim(line).empty()) {  // harmless, but counted
+            ++report.blank_lines;
+            continue;
+        }
         ++report.lines;
         int64_t time = 0, missing = 0;
         if (!parse_line(line, file_year, time, values, missing, why)) {

@@ -102,11 +102,12 @@ size_t LineReader::fill() {
             // with the path.
             std::string what = msg ? msg : "unknown";
             if (what.rfind(path_ + ": ", 0) == 0) what.erase(0, path_.size() + 2);
-            // The trailer's checks fail only once the whole stream is decompressed: the damage may be anywhere.
+            // The trailer's checks fail only once the whole stream is decompressed: the damage may be anywhere, so
+            // no line is named (and zlib drops the last piece it decompressed, so no count of lines would be exact).
             if (what == "incorrect data check" || what == "incorrect length check")
                 FR_FAIL("{}: gzip error at the end of the file: {} (zlib: {}): the decompressed data is corrupt "
-                        "somewhere; {} lines were read before the check", path_,
-                        what == "incorrect data check" ? "CRC mismatch" : "length mismatch", what, lines_intact());
+                        "somewhere in the file; recompress it from a good copy", path_,
+                        what == "incorrect data check" ? "CRC mismatch" : "length mismatch", what);
             FR_FAIL("{}: gzip error after line {}: {}", path_, lines_intact(), what);
         }
         got = size_t(n);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include <fmt/format.h>
@@ -128,9 +129,13 @@ void NormStats::validate() const {
     FR_CHECK(mean.size() == vars.size() && std.size() == vars.size(),
              "normalization statistics: {} variables but {} means and {} stds", vars.size(), mean.size(), std.size());
     for (size_t v = 0; v < vars.size(); ++v) {
-        FR_CHECK(std::isfinite(mean[v]), "normalization statistics: mean of {} is {}", vars[v], mean[v]);
-        FR_CHECK(std::isfinite(std[v]) && std[v] > 0, "normalization statistics: std of {} is {} (must be > 0)",
-                 vars[v], std[v]);
+        // The series are floats: a mean or std outside float's range would turn every value into an infinity
+        // (or a zero) that looked like bad data, not like the bad statistics they came from.
+        constexpr double kFloatMax = std::numeric_limits<float>::max(), kFloatMin = std::numeric_limits<float>::min();
+        FR_CHECK(std::isfinite(mean[v]) && std::abs(mean[v]) <= kFloatMax,
+                 "normalization statistics: mean of {} is {} (must be finite, within float range)", vars[v], mean[v]);
+        FR_CHECK(std::isfinite(std[v]) && std[v] >= kFloatMin && std[v] <= kFloatMax,
+                 "normalization statistics: std of {} is {} (must be > 0, within float range)", vars[v], std[v]);
     }
 }
 

@@ -4,11 +4,14 @@
 
 #include <fmt/format.h>
 
+#include "core/data/text.h"
+
 namespace fusedrnn::data {
 
 void ReadReport::merge(const ReadReport& o) {
     files += o.files;
     lines += o.lines;
+    blank_lines += o.blank_lines;
     records += o.records;
     skipped_lines += o.skipped_lines;
     duplicate_times += o.duplicate_times;
@@ -38,10 +41,11 @@ int64_t ReadReport::out_of_range_values() const {
 }
 
 std::string ReadReport::summary() const {
-    std::string s = fmt::format("{} files, {} lines -> {} rows; {} lines skipped; {} duplicate times dropped; "
+    std::string s = fmt::format("{}, {} lines -> {} rows; {} lines skipped; {} duplicate times dropped; "
                                 "{} times rounded to the grid; {} missing values; {} gap rows",
-                                files, lines, records, skipped_lines, duplicate_times, rounded_times,
+                                counted(size_t(files), "file", "files"), lines, records, skipped_lines, duplicate_times, rounded_times,
                                 missing_values, gap_rows);
+    if (blank_lines > 0) s += fmt::format("; {} passed over", counted(size_t(blank_lines), "blank line", "blank lines"));
     // Only files with a mask column have these; most formats never do.
     if (filled_kept > 0) s += fmt::format("; {} filled-in values (the file's mask) read as data", filled_kept);
     if (filled_dropped > 0) s += fmt::format("; {} filled-in values (the file's mask) masked as missing", filled_dropped);

@@ -30,7 +30,8 @@ struct OutOfRange {
 
 struct ReadReport {
     int64_t files = 0;
-    int64_t lines = 0;            // data lines seen (header excluded)
+    int64_t lines = 0;            // data lines seen (header and blank lines excluded)
+    int64_t blank_lines = 0;      // lines of only spaces/tabs, passed over (said, in case they mark a damaged file)
     int64_t records = 0;          // lines that became a row of a series
     int64_t skipped_lines = 0;    // malformed lines skipped under BadLines::Skip
     int64_t duplicate_times = 0;  // lines whose (rounded) time was already taken; the first one is kept

@@ -30,7 +30,8 @@ bool is_isd_history(const std::string& name) { return name.rfind("isd-history", 
 
 // Regular files of a folder (or the one file), sorted by name; `broken` gets the folder's symbolic links whose
 // target does not exist or cannot be reached, so that they are reported rather than passed over in silence.
-std::vector<fs::path> files_of(const std::string& path, std::vector<fs::path>& broken) {
+std::vector<fs::path> files_of(const std::string& path, std::vector<fs::path>& broken,
+                               std::vector<fs::path>& subfolders) {
     std::error_code ec;
     const fs::file_status st = fs::status(path, ec);
     FR_CHECK(!ec && fs::exists(st), "station data: \"{}\" does not exist", path);
@@ -42,8 +43,11 @@ std::vector<fs::path> files_of(const std::string& path, std::vector<fs::path>& b
     for (; it != fs::directory_iterator(); it.increment(ec)) {
         FR_CHECK(!ec, "station data: error listing folder \"{}\": {}", path, ec.message());
         std::error_code ec2;
+        std::error_code ec5;
         if (it->is_regular_file(ec2)) {
             out.push_back(it->path());
+        } else if (it->is_directory(ec5)) {
+            subfolders.push_back(it->path());  // not searched: said, so stations there are not missed unawares
         } else {
             std::error_code ec3, ec4;
             if (it->is_symlink(ec3) && !fs::exists(it->path(), ec4)) broken.push_back(it->path());
@@ -51,6 +55,7 @@ std::vector<fs::path> files_of(const std::string& path, std::vector<fs::path>& b
     }
     std::sort(out.begin(), out.end());
     std::sort(broken.begin(), broken.end());
+    std::sort(subfolders.begin(), subfolders.end());
     return out;
 }
 
@@ -93,9 +98,15 @@ void check_range_names(const ValidRanges& ranges, const std::vector<std::string>
 }  // namespace
 
 StationFiles list_station_files(const std::string& path, const StationReadOptions& opts) {
-    std::vector<fs::path> broken;
-    const std::vector<fs::path> files = files_of(path, broken);
+    std::vector<fs::path> broken, subfolders;
+    const std::vector<fs::path> files = files_of(path, broken, subfolders);
     StationFiles out;
+    for (const auto& d : subfolders) out.subfolders.push_back(d.string());
+    // Said in the errors below: the stations may be one level down.
+    const std::string in_subfolders =
+        subfolders.empty() ? std::string()
+                           : fmt::format("; subfolders are not searched (it has {}: {})", subfolders.size(),
+                                         names_of(subfolders));
     std::string format = opts.format;
     // A symbolic link named like a station file whose target is gone: that station would be missing without a word.
     for (const auto& b : broken) {
@@ -118,7 +129,7 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
                                           [](const fs::path& p) { return is_csv_name(p.filename().string()); });
             FR_CHECK(first_csv != files.end(),
                      "station data: no station files in \"{}\" (looked for ISD-Lite USAF-WBAN-YEAR[.gz] and *.csv; "
-                     "found {})", path, names_of(files));
+                     "found {}){}", path, names_of(files), in_subfolders);
             const std::vector<std::string> header = read_csv_header(first_csv->string());
             format = detect_csv_preset(header);
             // One "column" holding ';' or tabs: the file is not comma-separated.
@@ -182,8 +193,8 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
             }
         }
     }
-    FR_CHECK(!out.stations.empty(), "station data: no {} station files in \"{}\" (found {})", format, path,
-             names_of(files));
+    FR_CHECK(!out.stations.empty(), "station data: no {} station files in \"{}\" (found {}){}", format, path,
+             names_of(files), in_subfolders);
     if (opts.max_stations > 0 && out.stations.size() > size_t(opts.max_stations)) {
         out.stations.resize(size_t(opts.max_stations));
         out.station_ids.resize(size_t(opts.max_stations));
@@ -196,6 +207,7 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
     StationData data;
     data.format = files.format;
     data.ignored = files.ignored;
+    data.subfolders = files.subfolders;
     data.station_list = files.station_list;
 
     const bool isd = files.format == "isd-lite";

@@ -38,6 +38,7 @@ struct StationFiles {
     std::vector<std::vector<std::string>> stations;  // per station, its files (ISD-Lite: one per year)
     std::vector<std::string> station_ids;
     std::vector<std::string> ignored;        // files in the folder that are not station files (or not used)
+    std::vector<std::string> subfolders;     // folders in the folder: not searched
     std::string station_list;                // ISD-Lite: the isd-history.csv[.txt] used for names and coordinates
 };
 
@@ -53,6 +54,7 @@ struct StationData {
     ReadReport report;           // summed over files
     std::string format;
     std::vector<std::string> ignored;  // files not read (not station files of the format)
+    std::vector<std::string> subfolders;  // folders in the folder: not searched
     std::string station_list;          // ISD-Lite: the station list read for names and coordinates ("" = none)
 };
 

@@ -163,4 +163,8 @@ std::string join_names(const std::vector<std::string>& names, size_t max_names) 
     return out;
 }
 
+std::string counted(size_t n, std::string_view one, std::string_view many) {
+    return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
 }  // namespace fusedrnn::data

@@ -41,4 +41,7 @@ std::string printable(std::string_view s, size_t max_bytes = 80);
 // `max_names` names and about 1,500 bytes, then "... (N in all)".
 std::string join_names(const std::vector<std::string>& names, size_t max_names = 64);
 
+// "1 file", "3 files": a count with its noun in the number it takes.
+std::string counted(size_t n, std::string_view one, std::string_view many);
+
 }  // namespace fusedrnn::data

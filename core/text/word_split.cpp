@@ -86,6 +86,7 @@ Attach attachment(const std::string& tok) {
             return Attach::Left;
         case '(': case '[': case '{': case 0x201C /* “ */: case 0x2018 /* ‘ */: case 0xAB /* « */:
         case 0x2039 /* ‹ */: case 0xBF /* ¿ */: case 0xA1 /* ¡ */: case 0xFF08:
+        case '$': case '#': case 0xA3 /* £ */: case 0xA5 /* ¥ */: case 0x20AC /* € */:  // "$3.50", "#1"
             return Attach::Right;
         case '-': case 0x2010: case 0x2013: case 0x2014: case '/':
             return Attach::Both;

@@ -12,8 +12,10 @@
 //
 // Joining (decode) is for people reading generated text, not an exact inverse (splitting drops
 // white space): tokens are separated by one space, except that closing marks (. , ; : ! ? ) ] } …
-// ” » %) attach to the token before, opening marks (( [ { “ ‘ « ¿ ¡) to the token after, dashes and
-// slashes to both, and straight quotes (" and a lone ') alternate between opening and closing.
+// ” » %) attach to the token before, opening marks (( [ { “ ‘ « ¿ ¡) and prefix signs ($ # £ ¥ €) to
+// the token after, dashes and slashes to both, and straight quotes (" and a lone ') alternate between
+// opening and closing. Abbreviations come back spaced ("e. g."): telling them from a sentence's end
+// would need the tokens after, which text printed as it is generated does not have.
 #pragma once
 
 #include <string>
