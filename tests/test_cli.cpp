@@ -416,6 +416,12 @@ TEST(Cli, SyntheticStationFilesReadBack) {
     const CliResult i = run_cli({"data", "inspect", "--data", dir});
     ASSERT_EQ(i.status, 0) << i.output;
     EXPECT_NE(i.output.find("2 stations"), std::string::npos) << i.output;
+    // The synthetic gaps leave every column short of complete: shown as such ("99.0%"), never rounded up to 100%.
+    const size_t row = i.output.find("\nSYN00000");
+    ASSERT_NE(row, std::string::npos) << i.output;
+    const std::string line = i.output.substr(row + 1, i.output.find('\n', row + 1) - row - 1);
+    EXPECT_TRUE(std::regex_search(line, std::regex(R"( 9\d\.\d% )"))) << line;
+    EXPECT_EQ(line.find("100%"), std::string::npos) << line;
     const std::string out = testing::temp_dir() + "/run";
     const CliResult t = run_cli({"train", "--data", dir, "--hidden", "8", "--input-len", "12", "--horizon", "4",
                                  "--batch", "64", "--max-batches", "2", "--epochs", "1", "--eval-windows", "200",
@@ -730,7 +736,7 @@ TEST(Cli, CustomCsvLayoutFromFlags) {
     const CliResult pr = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--data", recent, "--backend",
                                   "cpu", "--out", out + "/recent.csv"});
     ASSERT_EQ(pr.status, 0) << pr.output;
-    EXPECT_NE(pr.output.find("(csv format): 1 stations"), std::string::npos) << pr.output;
+    EXPECT_NE(pr.output.find("(csv format): 1 station;"), std::string::npos) << pr.output;
 
     // Without the layout the files are not a known format; with a preset the flags are a contradiction.
     const CliResult plain = run_cli({"train", "--data", dir, "--backend", "cpu", "--out", out + "2"});
@@ -954,6 +960,24 @@ TEST(Cli, EditedForecasterCheckpointIsRefusedNamingTheFile) {
 
 // What a command writes never lands on what it reads: the checkpoint, the station data file, or the station folder
 // (whose next read would take a report for a station); each refusal comes before any work and names the flag.
+// `--out /dev/stdout` with standard output redirected to a log (`>> log`, a cron job's habit): the forecast is
+// written through the process's own descriptor, after what the log holds, not over the log by a fresh open and a
+// rename.
+TEST(Cli, StdoutAsTheOutputAppendsToARedirectedLog) {
+    const std::string dir = testing::temp_dir() + "/stdout";
+    ASSERT_EQ(run_cli(tiny_train(dir + "/run", 1)).status, 0);
+    const std::string log = dir + "/cron.log";
+    std::ofstream(log) << "previous run\n";
+    const std::string cmd = "{ echo before; " + testing::quoted(FUSEDRNN_CLI_PATH) + " predict --checkpoint " +
+                            testing::quoted(dir + "/run/best.safetensors") + " --backend cpu --out /dev/stdout; " +
+                            "echo after; } >> " + testing::quoted(log) + " 2>/dev/null";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    const std::string text = testing::read_file_bytes(log);
+    EXPECT_EQ(text.rfind("previous run\nbefore\nstation,issued_at,lead,time,", 0), 0u) << text;
+    EXPECT_NE(text.find("\nwrote /dev/stdout ("), std::string::npos) << text;
+    EXPECT_EQ(text.substr(text.size() - 6), "after\n") << text;
+}
+
 TEST(Cli, OutputsNeverOverwriteInputs) {
     const std::string tmp = testing::temp_dir() + "/guard";
     const std::string syn = tmp + "/syn", run = tmp + "/run";
@@ -1118,9 +1142,17 @@ TEST(Cli, PredictReadsColumnsByNameAndNamesStaleForecasts) {
     ASSERT_EQ(p.status, 0) << p.output;
     EXPECT_NE(p.output.find("the data's columns are in another order than the checkpoint's: read as "
                             "TMP,DEW,WND_ANGLE,WND_RATE,SLP"), std::string::npos) << p.output;
-    EXPECT_NE(p.output.find("1 of 3 stations' forecasts are issued before their data ends"), std::string::npos)
+    EXPECT_NE(p.output.find("1 of 3 stations' forecasts are issued before 2016-12-31 23:00:00 (the newest data of the "
+                            "stations read): SYN00001 at 2016-12-"), std::string::npos) << p.output;
+    EXPECT_NE(p.output.find("(the input window ending at 2016-12-31 23:00:00 is incomplete)"), std::string::npos)
         << p.output;
-    EXPECT_NE(p.output.find("(SYN00001 at 2016-12-"), std::string::npos) << p.output;
+    // Asked for a time after the data: each forecast is stale, for the reason that holds for its station.
+    const CliResult later = run_cli({"predict", "--checkpoint", run + "/best.safetensors", "--data", moved,
+                                     "--backend", "cpu", "--issued-at", "2030-01-01 00:00", "--out", tmp + "/later.csv"});
+    ASSERT_EQ(later.status, 0) << later.output;
+    EXPECT_NE(later.output.find("3 of 3 stations' forecasts are issued before 2030-01-01 00:00:00: SYN00000 at "
+                                "2016-12-31 23:00:00 (its data ends then), SYN00001 at 2016-12-"),
+              std::string::npos) << later.output;
     // Stations 0 and 2 read by name forecast exactly what they did from the original files.
     auto rows_of = [](const std::string& csv, const std::string& station) {
         std::istringstream in(csv);
@@ -1140,7 +1172,6 @@ TEST(Cli, PredictReadsColumnsByNameAndNamesStaleForecasts) {
     EXPECT_NE(e.output.find("read as TMP,DEW,WND_ANGLE,WND_RATE,SLP"), std::string::npos) << e.output;
 }
 
-// Mistyped commands and numbers: messages that say what is wanted.
 // `check` compares what this machine can run; where the GPU backends are missing it says so (and why), so that a
 // list of cpu lines is not read as a GPU check.
 TEST(Cli, CheckSaysWhichBackendsItCompared) {
@@ -1157,6 +1188,7 @@ TEST(Cli, CheckSaysWhichBackendsItCompared) {
     }
 }
 
+// Mistyped commands and numbers: messages that say what is wanted.
 TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
     const CliResult trian = run_cli({"trian"});
     EXPECT_EQ(trian.status, 2) << trian.output;

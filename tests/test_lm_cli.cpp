@@ -237,7 +237,7 @@ TEST(LmCli, HeldOutUnknownShareIsReportedBesideThePerplexity) {
     const CliResult c = run_cli(with_heldout(lm_train(tiny_text(dir), dir + "/chars", {"--tokenizer", "char"}), "0.3"));
     ASSERT_EQ(c.status, 0) << c.output;
     EXPECT_TRUE(has(c, "vocabulary 16 (with <unk>) from the training part\n")) << c.output;
-    EXPECT_TRUE(has(c, "held-out  1 of the 21 held-out tokens (4.8%) are <unk>, outside the training part's vocabulary "
+    EXPECT_TRUE(has(c, "held-out  1 of the 21 held-out tokens (4.8%) is <unk>, outside the training part's vocabulary "
                        "(1 never occurs in the training part)")) << c.output;
     EXPECT_TRUE(has(c, " oov 4.8% | grad-norm")) << c.output;
     const Checkpoint chars = read_checkpoint(dir + "/chars/last.safetensors");
@@ -272,7 +272,7 @@ TEST(LmCli, TheVocabularyComesFromTheTrainingPartOnly) {
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_TRUE(has(r, " 20 word tokens, vocabulary 5 (with <unk>) from the training part\n")) << r.output;
     EXPECT_TRUE(has(r, "16 training / 4 held-out tokens")) << r.output;
-    EXPECT_TRUE(has(r, "held-out  1 of the 4 held-out tokens (25.0%) are <unk>, outside the training part's vocabulary "
+    EXPECT_TRUE(has(r, "held-out  1 of the 4 held-out tokens (25.0%) is <unk>, outside the training part's vocabulary "
                        "(1 never occurs in the training part): the held-out perplexity counts predicting <unk> for "
                        "them as a hit\n")) << r.output;
     EXPECT_TRUE(has(r, " oov 25.0% | grad-norm")) << r.output;

@@ -1,11 +1,16 @@
 #include "tools/atomic_write.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
+
+#include <ext/stdio_filebuf.h>  // libstdc++: a streambuf over a file descriptor
 
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -76,7 +81,33 @@ std::string resolved(const std::string& path) {
     return ec ? path : target.string();
 }
 
-// A FIFO, a terminal, /dev/stdout, /dev/null: written in place, since renaming a file over it would replace the
+// The descriptor of this process that `path` names — /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N,
+// /proc/<pid>/fd/N, or a link leading to one — else -1. Opened by name, such a path is a new open of the file behind
+// the descriptor: a regular file would be truncated (or renamed over), losing what a `>> log` redirect had appended.
+int own_descriptor(const std::string& path) {
+    namespace fs = std::filesystem;
+    const std::string pid_fd = "/proc/" + std::to_string(::getpid()) + "/fd/";
+    fs::path p(path);
+    for (int hop = 0; hop < 8; ++hop) {  // a chain of links, bounded
+        const std::string s = p.lexically_normal().string();
+        if (s == "/dev/stdout") return 1;
+        if (s == "/dev/stderr") return 2;
+        for (const std::string& dir : {std::string("/dev/fd/"), std::string("/proc/self/fd/"), pid_fd}) {
+            if (s.size() <= dir.size() || s.compare(0, dir.size(), dir) != 0) continue;
+            const std::string digits = s.substr(dir.size());
+            if (digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+            return std::atoi(digits.c_str());
+        }
+        std::error_code ec;
+        if (!fs::is_symlink(p, ec)) return -1;
+        const fs::path target = fs::read_symlink(p, ec);
+        if (ec) return -1;
+        p = target.is_absolute() ? target : p.parent_path() / target;
+    }
+    return -1;
+}
+
+// A FIFO, a terminal, /dev/null: written in place, since renaming a file over it would replace the
 // device or pipe (atomicity means nothing for a stream anyway).
 bool is_stream(const std::string& path) {
     std::error_code ec;
@@ -88,17 +119,35 @@ bool is_stream(const std::string& path) {
 }  // namespace
 
 AtomicFile::AtomicFile(std::string path)
-    : path_(resolved(path)), direct_(is_stream(path_)), tmp_(direct_ ? path_ : path_ + ".tmp") {
+    : path_(own_descriptor(path) >= 0 ? path : resolved(path)),
+      descriptor_(own_descriptor(path)),
+      direct_(descriptor_ >= 0 || is_stream(path_)),
+      tmp_(direct_ ? path_ : path_ + ".tmp") {
+    if (descriptor_ >= 0) {
+        const int mode = ::fcntl(descriptor_, F_GETFL);
+        FR_CHECK(mode != -1 && (mode & O_ACCMODE) != O_RDONLY, "cannot write {}: descriptor {} is not open for "
+                 "writing", path_, descriptor_);
+        // What this process printed before comes first.
+        std::fflush(stdout);
+        std::fflush(stderr);
+        const int fd = ::dup(descriptor_);
+        FR_CHECK(fd >= 0, "cannot write {}: {}", path_, std::strerror(errno));
+        dup_ = std::make_unique<__gnu_cxx::stdio_filebuf<char>>(fd, std::ios::out | std::ios::binary);
+        out_.rdbuf(dup_.get());
+        return;
+    }
     if (direct_) {
         errno = 0;
-        out_.open(path_, std::ios::binary);
-        FR_CHECK(out_.good(), "cannot write {}: {}", path_, errno ? std::strerror(errno) : "cannot open it");
+        const bool opened = file_.open(path_, std::ios::out | std::ios::binary) != nullptr;
+        FR_CHECK(opened, "cannot write {}: {}", path_, errno ? std::strerror(errno) : "cannot open it");
+        out_.rdbuf(&file_);
         return;
     }
     slot_ = register_temp_file(tmp_);
     errno = 0;
-    out_.open(tmp_, std::ios::binary);
-    if (!out_.good()) {
+    const bool opened = file_.open(tmp_, std::ios::out | std::ios::trunc | std::ios::binary) != nullptr;
+    out_.rdbuf(&file_);
+    if (!opened) {
         const int err = errno;
         unregister_temp_file(slot_);
         FR_FAIL("cannot write {}: {}", tmp_, err ? std::strerror(err) : "cannot open the file");
@@ -107,7 +156,7 @@ AtomicFile::AtomicFile(std::string path)
 
 AtomicFile::~AtomicFile() {
     if (committed_) return;
-    out_.close();
+    file_.close();
     if (direct_) return;
     std::error_code ignore;
     std::filesystem::remove(tmp_, ignore);
@@ -115,14 +164,17 @@ AtomicFile::~AtomicFile() {
 }
 
 void AtomicFile::commit() {
-    out_.close();
+    out_.flush();
+    // A failed flush on close (a full disk) counts as a failed write.
+    const bool closed = dup_ ? dup_->pubsync() == 0 : file_.close() != nullptr;
+    const bool failed = out_.fail() || !closed;
     if (direct_) {
         committed_ = true;
-        FR_CHECK(!out_.fail(), "failed writing {}", path_);
+        FR_CHECK(!failed, "failed writing {}", path_);
         return;
     }
     std::error_code ec;
-    if (out_.fail()) {
+    if (failed) {
         std::filesystem::remove(tmp_, ec);
         unregister_temp_file(slot_);
         committed_ = true;  // nothing left for the destructor

@@ -1,10 +1,15 @@
 // Every file the CLI writes (reports, logs, plots, forecasts, station CSVs) goes through here: written
 // to "<path>.tmp" and renamed over `path`, so an interrupted run never leaves a half-written file (and Ctrl-C or
 // SIGTERM while one is being written removes the temp file before the process ends). A symbolic link is followed
-// (the file it names is replaced, the link stays); a FIFO or a device (/dev/stdout) is written in place.
+// (the file it names is replaced, the link stays); a FIFO or a device is written in place; a path naming one of this
+// process's own descriptors (/dev/stdout, /dev/fd/N, /proc/self/fd/N) is written through that descriptor, so output
+// redirected to a file (`>> log`) lands after what is there instead of replacing it.
 #pragma once
 
 #include <fstream>
+#include <memory>
+#include <ostream>
+#include <streambuf>
 #include <string>
 
 namespace fusedrnn::tools {
@@ -22,14 +27,17 @@ public:
     AtomicFile(const AtomicFile&) = delete;
     AtomicFile& operator=(const AtomicFile&) = delete;
 
-    std::ofstream& stream() { return out_; }
+    std::ostream& stream() { return out_; }
     void commit();  // throws naming the path when writing or renaming failed
 
 private:
     std::string path_;
-    bool direct_;  // a FIFO or a device: written in place, no temp file
+    int descriptor_;  // >= 0: one of this process's descriptors (stdout, ...), written through a duplicate of it
+    bool direct_;     // a FIFO, a device or a descriptor: written in place, no temp file
     std::string tmp_;
-    std::ofstream out_;
+    std::filebuf file_;                      // the temp file, or the FIFO/device
+    std::unique_ptr<std::streambuf> dup_;    // the duplicated descriptor
+    std::ostream out_{nullptr};
     bool committed_ = false;
     int slot_ = -1;  // in the list of temp files a Ctrl-C removes (atomic_write.cpp)
 };

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/data/splits.h"
+#include "core/data/text.h"
 #include "core/data/time.h"
 #include "tools/commands.h"
 #include "tools/forecast_csv.h"
@@ -52,10 +53,12 @@ void register_predict(CLI::App& app) {
     auto* cmd = app.add_subcommand("predict", "Forecast from the most recent history of each station");
     cmd->add_option("--checkpoint", o->checkpoint, "Forecaster checkpoint")->required()->check(CLI::ExistingFile);
     add_data_options(cmd, o->data);
-    cmd->add_option("--station", o->stations, "Only these station ids");
+    // Repeated, not comma-separated: a station id is a file name, which may hold a comma.
+    cmd->add_option("--station", o->stations, "Only this station id (repeat the flag for more)");
     cmd->add_option("--issued-at", o->issued_at,
-                    "Forecast as of this time (UTC, \"YYYY-MM-DD HH:MM[:SS]\"): from each station's latest complete "
-                    "input window ending at or before it (default: the latest in the data)");
+                    "Forecast as of this time (\"YYYY-MM-DD HH:MM[:SS]\", on the data's clock: UTC, except local "
+                    "standard time for noaa-lcd files): from each station's latest complete input window ending at "
+                    "or before it (default: the latest in the data)");
     cmd->add_option("--out", o->out, "Forecast CSV to write")->capture_default_str();
     cmd->add_option("--backend", o->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
     cmd->callback([o, cmd] {
@@ -65,7 +68,7 @@ void register_predict(CLI::App& app) {
             std::string why;
             FR_CHECK(data::parse_time(o->issued_at, "%Y-%m-%d %H:%M:%S", as_of, why) ||
                          data::parse_time(o->issued_at, "%Y-%m-%d %H:%M", as_of, why),
-                     "--issued-at \"{}\": {} (expected YYYY-MM-DD HH:MM[:SS], UTC)", o->issued_at, why);
+                     "--issued-at \"{}\": {} (expected YYYY-MM-DD HH:MM[:SS], on the data's clock)", o->issued_at, why);
         }
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
@@ -108,22 +111,36 @@ void register_predict(CLI::App& app) {
                                  int64_t(w.input_len - 1) * w.in_step + 1, skipped.size(), fmt::join(skipped, ", ")));
         FR_CHECK(!chosen.empty(), "no station has a complete input window of {} steps{} to forecast from", w.input_len,
                  before);
-        // A forecast issued before the time asked for (or before the station's data ends) is stale: say which.
+        // A forecast issued before the time asked for — or, without --issued-at, before the newest data of any
+        // station — is stale: say which, and why (the station's data ends earlier, or a gap in the window ending
+        // then), so that it is never taken for a fresh one.
+        int64_t newest = data::kTimeMin;
+        for (int s : chosen) {
+            const auto& st = set.stations[size_t(s)];
+            newest = std::max(newest, st.start + (st.rows - 1) * set.step);
+        }
+        const int64_t wanted = data::floor_div(o->issued_at.empty() ? newest : as_of, set.step) * set.step;
         size_t stale = 0;
         std::vector<std::string> listed;  // the first few
         for (size_t b = 0; b < chosen.size(); ++b) {
             const auto& st = set.stations[size_t(chosen[b])];
-            const int64_t wanted = o->issued_at.empty() ? st.start + (st.rows - 1) * set.step : as_of;
-            const int64_t issued = st.start + ends[b] * set.step;
+            const int64_t issued = st.start + ends[b] * set.step, data_end = st.start + (st.rows - 1) * set.step;
             if (issued == wanted) continue;
             ++stale;
-            if (listed.size() < 8) listed.push_back(fmt::format("{} at {}", st.id, data::format_time(issued)));
+            if (listed.size() < 8)
+                listed.push_back(fmt::format("{} at {} ({})", st.id, data::format_time(issued),
+                                             data_end < wanted && issued == data_end
+                                                 ? std::string("its data ends then")
+                                                 : fmt::format("the input window ending at {} is incomplete",
+                                                               data::format_time(std::min(wanted, data_end)))));
         }
         if (stale > 0)
-            log_line(fmt::format("{} of {} stations' forecasts are issued before {}: the input window ending then is "
-                                 "not complete, so they start from the latest complete one ({}{}; issued_at in the "
-                                 "CSV says when)", stale, chosen.size(),
-                                 o->issued_at.empty() ? std::string("their data ends") : data::format_time(as_of),
+            log_line(fmt::format("{} issued before {}{}: {}{}; issued_at in the CSV says when",
+                                 chosen.size() == 1 ? std::string("the forecast is")
+                                                    : fmt::format("{} of {} stations' forecasts are", stale,
+                                                                  chosen.size()),
+                                 data::format_time(wanted),
+                                 o->issued_at.empty() ? " (the newest data of the stations read)" : "",
                                  fmt::join(listed, ", "), stale > listed.size() ? ", ..." : ""));
         const int B = int(chosen.size());
         std::vector<float> x(size_t(w.input_len) * B * F);
@@ -143,7 +160,8 @@ void register_predict(CLI::App& app) {
             csv.add(st.id, st.start + ends[size_t(b)] * set.step, pred.data() + size_t(b) * w.horizon * K);
         }
         csv.commit();
-        fmt::print("wrote {} ({} stations x {} lead times)\n", o->out, B, w.horizon);
+        fmt::print("wrote {} ({} x {} lead times)\n", o->out, data::counted(size_t(B), "station", "stations"),
+                   w.horizon);
     });
 }
 

@@ -39,7 +39,7 @@ void write_station_csv(const data::StationSet& set, int station, const std::stri
     const data::StationInfo& st = set.stations.at(size_t(station));
     const int F = set.num_vars();
     AtomicFile file(path);
-    std::ofstream& out = file.stream();
+    std::ostream& out = file.stream();
     out << "DATE";
     for (const auto& v : set.vars) out << ',' << data::csv_field(v);
     if (o.time_columns)
