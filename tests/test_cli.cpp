@@ -570,9 +570,19 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
     for (const char* command : {"eval", "predict"}) {
         const CliResult wrong = run_cli({command, "--checkpoint", ckpt, "--data", other, "--backend", "cpu"});
         EXPECT_EQ(wrong.status, 2) << wrong.output;
-        EXPECT_NE(wrong.output.find("read as weather5k, the format the checkpoint was trained on; give --format auto"),
+        EXPECT_NE(wrong.output.find("read as weather5k, the format the checkpoint was trained on; their format is not "
+                                    "recognised either: give --format auto"),
                   std::string::npos) << command << ": " << wrong.output;
     }
+    // Files of the checkpoint's format with a bad value: the format is no suspect, and not named as one.
+    const std::string same = dir + "/same";
+    fs::create_directories(same);
+    std::ofstream(same + "/S1.csv") << "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n2031-01-01 00:00:00,1,2,abc,4,5\n";
+    const CliResult bad_value = run_cli({"predict", "--checkpoint", ckpt, "--data", same, "--backend", "cpu"});
+    EXPECT_EQ(bad_value.status, 2) << bad_value.output;
+    EXPECT_NE(bad_value.output.find("S1.csv:2"), std::string::npos) << bad_value.output;
+    EXPECT_EQ(bad_value.output.find("the format the checkpoint was trained on"), std::string::npos)
+        << bad_value.output;
 }
 
 // eval --forecasts: a row per window and lead time, forecast and observed in original units. The observed values are
@@ -1153,6 +1163,13 @@ TEST(Cli, PredictReadsColumnsByNameAndNamesStaleForecasts) {
     EXPECT_NE(later.output.find("3 of 3 stations' forecasts are issued before 2030-01-01 00:00:00: SYN00000 at "
                                 "2016-12-31 23:00:00 (its data ends then), SYN00001 at 2016-12-"),
               std::string::npos) << later.output;
+    // Too early for any window: each station is named with the reason, then the error.
+    const CliResult early = run_cli({"predict", "--checkpoint", run + "/best.safetensors", "--data", moved,
+                                     "--backend", "cpu", "--issued-at", "2014-01-01 10:00", "--out", tmp + "/early.csv"});
+    EXPECT_EQ(early.status, 2) << early.output;
+    EXPECT_NE(early.output.find("at 3 stations (not forecast): SYN00000 (11 rows up to then, fewer than the 12 a "
+                                "window spans)"), std::string::npos) << early.output;
+    EXPECT_FALSE(fs::exists(tmp + "/early.csv"));
     // Stations 0 and 2 read by name forecast exactly what they did from the original files.
     auto rows_of = [](const std::string& csv, const std::string& station) {
         std::istringstream in(csv);

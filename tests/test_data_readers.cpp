@@ -733,6 +733,13 @@ TEST(DataCsv, BlankLinesCountedAndFractionalOffsetsExplained) {
     EXPECT_NE(msg.find("the UTC offset of 5.5 h is not a whole number of 3600-second steps"), std::string::npos)
         << msg;
     EXPECT_NE(msg.find("--csv-round-times"), std::string::npos) << msg;
+    // A header ending in a comma: every column a variable, one of them without a name.
+    const std::string unnamed = write_file(dir, "unnamed.csv", "time,TEMP,\n2020-01-01 00:00:00,20.5,\n");
+    CsvFormat g;
+    g.time_columns = {"time"};
+    const std::string unnamed_msg = error_of([&] { ReadReport r; read_csv_station(unnamed, g, r); });
+    EXPECT_NE(unnamed_msg.find("unnamed.csv: column 3 of the header has no name (a comma at the end of the header "
+                               "line?)"), std::string::npos) << unnamed_msg;
     f.rounding = TimeRounding::Nearest;
     ReadReport r3;
     EXPECT_EQ(read_csv_station(p, f, r3).rows(), 2);

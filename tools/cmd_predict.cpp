@@ -41,6 +41,25 @@ int64_t latest_window_end(const data::StationSet& set, int s, const data::Window
     return -1;
 }
 
+// Why station s has no complete input window ending at or before row `last` (latest_window_end gave -1): too few
+// rows, or the latest missing value (variable and time), which is where a user would look.
+std::string why_no_window(const data::StationSet& set, int s, const data::WindowSpec& w, int64_t last) {
+    const auto& st = set.stations[size_t(s)];
+    const int64_t span = int64_t(w.input_len - 1) * w.in_step + 1, end = std::min(last, st.rows - 1);
+    if (end < 0) return "its data starts later";
+    if (end + 1 < span) return fmt::format("{} up to then, fewer than the {} a window spans",
+                                           data::counted(size_t(end + 1), "row", "rows"), span);
+    const int F = set.num_vars();
+    for (int64_t r = end; r >= 0; --r) {
+        const float* row = set.values.data() + size_t(st.row_begin + r) * F;
+        for (int f = 0; f < F; ++f)
+            if (data::is_missing(row[f]))
+                return fmt::format("missing values in every window; the latest: {} at {}", set.vars[size_t(f)],
+                                   data::format_time(st.start + r * set.step));
+    }
+    return "missing values in every window";  // not reached: a window would have been found
+}
+
 }  // namespace
 
 void register_predict(CLI::App& app) {
@@ -89,7 +108,8 @@ void register_predict(CLI::App& app) {
         // Inputs of every station with a complete window, standardized with the checkpoint's statistics.
         std::vector<int> chosen;
         std::vector<int64_t> ends;
-        std::vector<std::string> skipped;
+        std::vector<std::string> skipped;  // the first few, with the reason
+        size_t skipped_count = 0;
         for (int s = 0; s < set.num_stations(); ++s) {
             const auto& st = set.stations[size_t(s)];
             if (!o->stations.empty() &&
@@ -100,15 +120,19 @@ void register_predict(CLI::App& app) {
                                  : as_of < st.start      ? -1
                                                          : (as_of - st.start) / set.step;
             const int64_t e = latest_window_end(set, s, w, last);
-            if (e < 0) { skipped.push_back(st.id); continue; }
+            if (e < 0) {
+                if (skipped.size() < 8) skipped.push_back(st.id + " (" + why_no_window(set, s, w, last) + ")");
+                ++skipped_count;
+                continue;
+            }
             chosen.push_back(s);
             ends.push_back(e);
         }
         const std::string before = o->issued_at.empty() ? "" : " ending at or before " + data::format_time(as_of);
-        if (!skipped.empty())
-            log_line(fmt::format("no complete {}-step input window{} (history too short, or missing values in every "
-                                 "stretch of {} rows) at {} stations: {}", w.input_len, before,
-                                 int64_t(w.input_len - 1) * w.in_step + 1, skipped.size(), fmt::join(skipped, ", ")));
+        if (skipped_count > 0)
+            log_line(fmt::format("no complete {}-step input window{} at {} (not forecast): {}{}", w.input_len, before,
+                                 data::counted(skipped_count, "station", "stations"), fmt::join(skipped, "; "),
+                                 skipped_count > skipped.size() ? "; ..." : ""));
         FR_CHECK(!chosen.empty(), "no station has a complete input window of {} steps{} to forecast from", w.input_len,
                  before);
         // A forecast issued before the time asked for — or, without --issued-at, before the newest data of any

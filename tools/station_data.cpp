@@ -212,9 +212,26 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
         throw;
     } catch (const Error& e) {
         if (!format_taken_over) throw;
-        throw Error(fmt::format("{}\n  (read as {}, the format the checkpoint was trained on; give --format auto, or "
-                                "these files' format, to read them otherwise)",
-                                e.what(), d.effective_format()));
+        // The format is named as a possible cause only where it may be one: when the files, looked at afresh, are
+        // of another format than the checkpoint's (or of none recognised). A missing path, a bad number in files of
+        // the right format, are their own messages.
+        std::string detected;
+        if (std::filesystem::exists(d.path, ec)) {
+            try {
+                data::StationReadOptions probe;
+                probe.format = "auto";
+                detected = data::list_station_files(d.path, probe).format;
+            } catch (const Error&) {
+                detected = "?";
+            }
+        }
+        if (detected.empty() || detected == d.effective_format()) throw;
+        throw Error(fmt::format("{}\n  (read as {}, the format the checkpoint was trained on; {}: give --format {}, "
+                                "or these files' format, to read them otherwise)",
+                                e.what(), d.effective_format(),
+                                detected == "?" ? std::string("their format is not recognised either")
+                                                : "they look like " + detected,
+                                detected == "?" ? std::string("auto") : detected));
     }
 }
 

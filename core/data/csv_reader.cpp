@@ -260,6 +260,10 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
                 std::find(time_idx.begin(), time_idx.end(), i) != time_idx.end())
                 continue;
             if (!format.mask_column.empty() && header[i] == format.mask_column) continue;  // flags, not a variable
+            // A variable with no name could be neither told apart nor named in any message.
+            FR_CHECK(!trim(header[i]).empty(), "{}: column {} of the header has no name{}; name it, or pick the "
+                     "columns (--csv-columns)", path, i + 1,
+                     i + 1 == header.size() ? " (a comma at the end of the header line?)" : "");
             feature_cols.emplace_back(header[i]);
         }
         FR_CHECK(!feature_cols.empty(), "{}: no feature columns besides the time; columns: {}", path,
