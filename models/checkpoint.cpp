@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <set>
 #include <system_error>
@@ -17,6 +19,40 @@ constexpr const char* kModelKey = "fusedrnn.model";
 constexpr const char* kExtraKey = "fusedrnn.extra";
 constexpr const char* kOptimizerKey = "fusedrnn.optimizer";
 constexpr const char* kOptimizerPrefix = "optimizer.";
+constexpr const char* kChecksumKey = "fusedrnn.tensors_checksum";
+
+// A checksum of the tensors — names, dtypes, shapes and bytes, in name order — written with every checkpoint: the
+// header is JSON and checked field by field when loaded, but a flipped bit in the weights or the optimizer state would
+// otherwise load silently (and a resumed run would go on from it). Eight bytes per step through a multiply by an odd
+// constant: each step is a bijection of the state, so any one changed word always changes the result. Not
+// cryptographic, and not over the metadata, which may be edited by hand and is checked as it is read.
+std::string tensors_checksum(const SafetensorsFile& file) {
+    std::vector<const SafetensorsTensor*> order;
+    for (const auto& t : file.tensors()) order.push_back(&t);
+    std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
+    uint64_t h = 0xcbf29ce484222325ull;
+    auto add = [&h](const void* data, size_t n) {
+        const auto* p = static_cast<const unsigned char*>(data);
+        size_t i = 0;
+        for (; i + 8 <= n; i += 8) {
+            uint64_t w;
+            std::memcpy(&w, p + i, 8);
+            h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+        }
+        for (; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+        h = (h ^ uint64_t(n)) * 0x9e3779b97f4a7c15ull;  // lengths: "ab"+"c" is not "a"+"bc"
+    };
+    for (const SafetensorsTensor* t : order) {
+        add(t->name.data(), t->name.size());
+        add(t->dtype.data(), t->dtype.size());
+        for (long d : t->shape) add(&d, sizeof d);
+        add(t->bytes.data(), t->bytes.size());
+    }
+    h ^= h >> 33;  // spread the last word's bits over the whole value
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    return fmt::format("{:016x}", h);
+}
 
 // Sizes in the metadata must be backed by the file's tensors before a model is built from them: a corrupted
 // hidden_size of 2^20 would otherwise allocate terabytes before load_parameters could say that no tensor fits. These
@@ -91,6 +127,7 @@ void save_checkpoint(const std::string& path, const Model& model, const nlohmann
         for (const auto& kv : optimizer->state_to_host())
             file.add_f32(kOptimizerPrefix + kv.first, {long(kv.second.size())}, kv.second.data());
     }
+    file.metadata[kChecksumKey] = tensors_checksum(file);
     write_safetensors(path, file);
 }
 
@@ -110,6 +147,11 @@ Checkpoint read_checkpoint(const std::string& path) {
     }
     FR_CHECK(c.config.is_object() && c.config.contains("kind") && c.config["kind"].is_string(),
              "{}: checkpoint metadata has no model kind", path);
+    // Checkpoints from before the checksum was written have none: nothing to compare.
+    const auto sum = c.file.metadata.find(kChecksumKey);
+    FR_CHECK(sum == c.file.metadata.end() || sum->second == tensors_checksum(c.file),
+             "{}: the file is damaged: its tensor data does not match the checksum written with it (a flipped bit on "
+             "disk, or in a copy); use another copy of it, or an earlier checkpoint", path);
     check_sizes_backed_by_tensors(c);
     return c;
 }

@@ -574,6 +574,35 @@ void ForecastTrainer::check_resumed_schedule(const nlohmann::json& t) {
              "resume with the same flag", last_path_, tf, o_.teacher_forcing);
 }
 
+void ForecastTrainer::check_best_checkpoint() const {
+    const EpochRecord* best = nullptr;
+    for (const auto& r : history_)
+        if (r.best) best = &r;
+    if (!best) return;  // checked on every process (each read last.safetensors): none goes on alone
+    const std::string way = fmt::format("put it back, or start a new run (--overwrite) rather than --resume from {}",
+                                        last_path_);
+    FR_CHECK(std::filesystem::exists(best_path_), "--resume: {} (the best model, epoch {}) is missing: {}", best_path_,
+             best->epoch, way);
+    Checkpoint b = [&] {
+        try {
+            return read_checkpoint(best_path_);
+        } catch (const Error& e) {
+            FR_FAIL("--resume: {} (the best model, epoch {}) cannot be read ({}): {}", best_path_, best->epoch,
+                    e.what(), way);
+        }
+    }();
+    // Its epoch and validation loss (exact: JSON keeps doubles) must be the history's, on the same data and model.
+    const nlohmann::json t = b.extra.is_object() && b.extra.contains("trainer") ? b.extra.at("trainer")
+                                                                               : nlohmann::json();
+    const bool same_data = !o_.extra.contains("dataset") ||
+                           (b.extra.contains("dataset") && b.extra.at("dataset") == o_.extra.at("dataset"));
+    FR_CHECK(b.config == model_.config() && same_data && t.is_object() && t.value("epochs_done", -1) == best->epoch &&
+                 t.contains("best_val") && t.at("best_val").is_number() &&
+                 t.at("best_val").get<double>() == best->val_loss,
+             "--resume: {} is not the best model of this run (epoch {}, validation loss {:.6g}): {}", best_path_,
+             best->epoch, best->val_loss, way);
+}
+
 void ForecastTrainer::resume_from_last() {
     namespace fs = std::filesystem;
     FR_CHECK(fs::exists(last_path_), "--resume: {} does not exist (nothing to resume)", last_path_);
@@ -628,6 +657,8 @@ void ForecastTrainer::resume_from_last() {
     bad_epochs_ = t.at("bad_epochs").get<int>();
     FR_CHECK(bad_epochs_ >= 0 && bad_epochs_ <= epochs_done, "--resume: {} is damaged: {} epochs without improvement "
              "out of {} done", last_path_, bad_epochs_, epochs_done);
+    // Before any training: a best model missing or replaced would only show in the final report.
+    check_best_checkpoint();
     if (t.contains("epoch_in_progress")) {
         resumed_ = t.at("epoch_in_progress").get<EpochState>();
         FR_CHECK(resumed_.epoch == epochs_done + 1 && resumed_.steps_done >= 0 &&

@@ -161,6 +161,8 @@ private:
     float cosine_lr(long global_step) const;
     void check_resumed_schedule(const nlohmann::json& trainer_block);
     void resume_from_last();
+    // best.safetensors must be this run's best model: the final evaluation reports it as such.
+    void check_best_checkpoint() const;
     void train_epoch(EpochState& st, EpochRecord& rec);
     double mean_loss(const data::WindowStarts& starts, const EpochState* stop_state);
     void save(const std::string& path, bool with_optimizer, const EpochState* in_progress = nullptr,

@@ -966,6 +966,14 @@ TEST(Cli, EditedForecasterCheckpointIsRefusedNamingTheFile) {
         EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
     }
     EXPECT_EQ(run_cli({"eval", "--checkpoint", good, "--max-windows", "16"}).status, 0);
+    // A flipped bit in the tensor data (which no JSON check sees) is caught by the checksum written with the file.
+    std::string bytes = testing::read_file_bytes(good);
+    bytes[bytes.size() - 5] ^= 0x10;
+    std::ofstream(path, std::ios::binary) << bytes;
+    const CliResult flipped = run_cli({"eval", "--checkpoint", path, "--max-windows", "16"});
+    EXPECT_EQ(flipped.status, 2) << flipped.output;
+    EXPECT_NE(flipped.output.find("edited.safetensors: the file is damaged: its tensor data does not match the "
+                                  "checksum written with it"), std::string::npos) << flipped.output;
 }
 
 // What a command writes never lands on what it reads: the checkpoint, the station data file, or the station folder
@@ -986,6 +994,29 @@ TEST(Cli, StdoutAsTheOutputAppendsToARedirectedLog) {
     EXPECT_EQ(text.rfind("previous run\nbefore\nstation,issued_at,lead,time,", 0), 0u) << text;
     EXPECT_NE(text.find("\nwrote /dev/stdout ("), std::string::npos) << text;
     EXPECT_EQ(text.substr(text.size() - 6), "after\n") << text;
+}
+
+// A checkpoint save killed hard leaves its temp file (as large as the model and optimizer state); the next run into
+// the folder removes it once the process that wrote it is gone, and says so. A live process's is left alone.
+TEST(Cli, TempFilesOfAKilledSaveAreRemovedByTheNextRun) {
+    const std::string run = testing::temp_dir() + "/killed";
+    ASSERT_EQ(run_cli(tiny_train(run, 1)).status, 0);
+    const pid_t gone = ::fork();
+    if (gone == 0) ::_exit(0);
+    ASSERT_GT(gone, 0);
+    ASSERT_EQ(::waitpid(gone, nullptr, 0), gone);  // reaped: no process has this id now
+    const std::string stale = run + "/.last.safetensors.tmp." + std::to_string(gone) + ".3";
+    const std::string live = run + "/.last.safetensors.tmp." + std::to_string(::getpid()) + ".0";
+    std::ofstream(stale) << "half a checkpoint";
+    std::ofstream(live) << "being written";
+    auto again = tiny_train(run, 1);
+    again.push_back("--resume");
+    const CliResult r = run_cli(again);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_FALSE(fs::exists(stale));
+    EXPECT_NE(r.output.find("removed " + stale + ", left by a checkpoint save that was killed (process " +
+                            std::to_string(gone) + ")"), std::string::npos) << r.output;
+    EXPECT_TRUE(fs::exists(live));
 }
 
 TEST(Cli, OutputsNeverOverwriteInputs) {

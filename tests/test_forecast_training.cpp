@@ -299,6 +299,28 @@ TEST_F(MidEpochResume, InconsistentTrainingStateIsRefused) {
     EXPECT_EQ(resume_error(dir), "");  // the intact state still resumes
 }
 
+// The final report evaluates best.safetensors as "the best checkpoint (epoch E)": a resumed run refuses, before it
+// trains, a best model that is missing or is not this run's (another run's of the same shape).
+TEST_F(MidEpochResume, ResumeNeedsTheRunsOwnBestModel) {
+    namespace fs = std::filesystem;
+    const std::string dir = testing::temp_dir(), other = testing::temp_dir();
+    EXPECT_THROW(run(dir, false, int(4 + validation_batches() + 2)), Interrupted);  // epoch 1 is the best so far
+    tweak_ = [](TrainOptions& o) { o.seed = 10; };
+    run(other, false);
+    tweak_ = nullptr;
+    const std::string best = dir + "/best.safetensors", kept = dir + "/best.kept";
+    fs::rename(best, kept);
+    std::string m = resume_error(dir);
+    EXPECT_NE(m.find("best.safetensors (the best model, epoch 1) is missing: put it back, or start a new run"),
+              std::string::npos) << m;
+    fs::copy_file(other + "/best.safetensors", best);
+    m = resume_error(dir);
+    EXPECT_NE(m.find("best.safetensors is not the best model of this run (epoch 1, validation loss"), std::string::npos)
+        << m;
+    fs::rename(kept, best);
+    EXPECT_EQ(resume_error(dir), "");
+}
+
 TEST_F(MidEpochResume, StepsPerEpochWithCosineResumesExactly) {
     tweak_ = [](TrainOptions& o) {
         o.max_batches = 0;

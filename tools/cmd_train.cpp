@@ -313,8 +313,11 @@ void train(TrainCmd& c, ProcessGroup* processes) {
                          show_passes ? fmt::format("epoch ({} steps)", c.train.steps_per_epoch) : "epoch", "MSE",
                          {tr, va});
     };
+    // Ctrl-C / SIGTERM: in training, save last.safetensors at the next step and exit 130; after it (the final report),
+    // stop at the next evaluated batch, the run being complete. Held to the end, so that a signal arriving after
+    // training's last poll is not swallowed.
+    const StopOnSignal stop_on_ctrl_c;
     const auto history = [&] {
-        const StopOnSignal stop_on_ctrl_c;  // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130
         try {
             return trainer.fit();
         } catch (const NumericError&) {
@@ -325,6 +328,19 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     }();
     if (!main_process) return;  // process 0 holds the same model: it writes the files and runs the report
     write_curves(history);
+    const auto stop_point = [&] {
+        if (StopOnSignal::requested())
+            throw Interrupted(fmt::format("stopped before the final report; training is complete and saved in {}: "
+                                          "`--resume` with the same flags (or `fusedrnn eval --checkpoint "
+                                          "{}/best.safetensors`) gives the report", c.train.out_dir, c.train.out_dir));
+    };
+    const auto stoppable = [&](EvalProgress inner) {
+        return EvalProgress([inner, &stop_point](size_t done, size_t total) {
+            stop_point();
+            if (inner) inner(done, total);
+        });
+    };
+    stop_point();
 
     // Test with the best checkpoint (lowest validation loss).
     load_parameters(read_checkpoint((out / "best.safetensors").string()), model);
@@ -332,10 +348,11 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     StationScores test_by_station(ds.data, ds.target_names, dev.target_stds, dev.window.horizon);
     const ForecastEvaluation test =
         evaluate_with_baselines(&model, *backend, dev, dev.starts[2], c.eval_batch,
-                                CountProgress("test, model and baselines"),
+                                stoppable(CountProgress("test, model and baselines")),
                                 [&](const EvaluatedBatch& batch) { test_by_station.add(batch); });
     const ForecastEvaluation val = evaluate_with_baselines(&model, *backend, dev, dev.starts[1], c.eval_batch,
-                                                          CountProgress("validation, model and baselines"));
+                                                          stoppable(CountProgress("validation, model and baselines")));
+    stop_point();
     const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
     const long eval_windows = test.model->windows() + val.model->windows();
     const EpochRecord* best = nullptr;

@@ -1,5 +1,7 @@
 // fusedrnn — command-line entry point. Library code throws fusedrnn::Error; this is the one place that
 // turns an exception into a message and an exit code.
+#include <signal.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -58,6 +60,9 @@ bool known_command_words(const CLI::App& app, const std::vector<std::string>& ar
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Over a file-size limit (ulimit -f) a write fails with EFBIG, which the writers report naming the file (and
+    // clean up after); SIGXFSZ's default action would end the process without a word, leaving a temp file behind.
+    ::signal(SIGXFSZ, SIG_IGN);
     CLI::App app{"fusedrnn — fused RNN/LSTM/GRU engine: station forecasting and language models"};
     app.require_subcommand(1);
     app.set_version_flag("--version", "fusedrnn 0.1.0");

@@ -1,6 +1,7 @@
 #include "tools/run_folder.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -17,6 +18,34 @@
 #include "tools/progress.h"
 
 namespace fusedrnn::tools {
+
+namespace {
+
+// A checkpoint save killed hard (SIGKILL, a power cut) leaves its temp file, ".last.safetensors.tmp.<pid>.<n>"
+// (core/safetensors.cpp), as large as the model and its optimizer state. The holder of the folder's lock is the only
+// run saving there, so such a file of a process that no longer exists is garbage: removed, and said.
+void remove_abandoned_checkpoint_temps(const std::string& folder) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+        const std::string name = entry.path().filename().string();
+        const size_t tmp = name.find(".safetensors.tmp.");
+        if (name.empty() || name[0] != '.' || tmp == std::string::npos) continue;
+        const std::string rest = name.substr(tmp + 17);  // "<pid>.<n>"
+        const size_t dot = rest.find('.');
+        const std::string pid_text = rest.substr(0, dot);
+        if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        const pid_t pid = pid_t(std::stol(pid_text));
+        if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or cannot tell
+        std::error_code rm;
+        if (fs::remove(entry.path(), rm))
+            log_line(fmt::format("removed {}, left by a checkpoint save that was killed (process {})",
+                                 entry.path().string(), pid));
+    }
+}
+
+}  // namespace
 
 FolderLock::FolderLock(const std::string& folder, const std::string& flag) {
     const std::string path = (std::filesystem::path(folder) / ".fusedrnn.lock").string();
@@ -41,6 +70,7 @@ FolderLock::FolderLock(const std::string& folder, const std::string& flag) {
     if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
         // Not fatal: the flock holds; only a second run's message loses the process id.
     }
+    remove_abandoned_checkpoint_temps(folder);
 }
 
 FolderLock::~FolderLock() {
