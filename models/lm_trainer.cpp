@@ -366,8 +366,10 @@ void LmTrainer::check_best_checkpoint(const std::string& last_path) const {
     }();
     const nlohmann::json& t = b.extra.is_object() && b.extra.contains("training") ? b.extra.at("training")
                                                                                   : nlohmann::json();
+    // Its epoch and its loss (exact: JSON keeps doubles) must be the run's: another run's best of the same epoch is not.
     FR_CHECK(b.config == lm_.model->config() && b.extra.is_object() && b.extra.contains("lm") &&
-                 b.extra.at("lm") == lm_.settings.to_json() && t.is_object() && t.value("epoch", -1) == best_epoch,
+                 b.extra.at("lm") == lm_.settings.to_json() && t.is_object() && t.value("epoch", -1) == best_epoch &&
+                 t.contains("best") && t.at("best").is_number() && t.at("best").get<double>() == best_,
              "--resume: {} is not the best model of this run (epoch {}): {}", path, best_epoch, way);
 }
 

@@ -194,6 +194,10 @@ TEST_P(LmResume, AMissingOrDamagedBestCheckpointIsRefused) {
     save_language_model(best, load_language_model(kept, make_backend("cpu")), {{"epoch", 7}});
     m = error_of([&] { run(dir, true); });
     EXPECT_NE(m.find(best + " is not the best model of this run (epoch 1)"), std::string::npos) << m;
+    // Of the same epoch, but another loss: another run's best.
+    save_language_model(best, load_language_model(kept, make_backend("cpu")), {{"epoch", 1}, {"best", 123.0}});
+    m = error_of([&] { run(dir, true); });
+    EXPECT_NE(m.find(best + " is not the best model of this run (epoch 1)"), std::string::npos) << m;
     std::filesystem::rename(kept, best);
     EXPECT_EQ(run(dir, true).history.size(), 3u);  // put back: the run resumes
 }
