@@ -275,6 +275,27 @@ void create_output_folder(const std::string& dir) {
     FR_CHECK(!ec, "cannot create the output folder '{}': {}", dir, ec.message());
 }
 
+namespace {
+std::string resume_way_on(const std::string& last_path) {
+    return fmt::format("put it back, or start a new run (--overwrite) rather than --resume from {}", last_path);
+}
+}  // namespace
+
+Checkpoint read_best_checkpoint_for_resume(const std::string& best_path, int best_epoch, const std::string& last_path) {
+    FR_CHECK(std::filesystem::exists(best_path), "--resume: {} (the best model, epoch {}) is missing: {}", best_path,
+             best_epoch, resume_way_on(last_path));
+    try {
+        return read_checkpoint(best_path);
+    } catch (const Error& e) {
+        FR_FAIL("--resume: {} (the best model, epoch {}) cannot be read ({}): {}", best_path, best_epoch, e.what(),
+                resume_way_on(last_path));
+    }
+}
+
+void fail_not_the_runs_best(const std::string& best_path, const std::string& what, const std::string& last_path) {
+    FR_FAIL("--resume: {} is not the best model of this run ({}): {}", best_path, what, resume_way_on(last_path));
+}
+
 void refuse_to_overwrite_unfinished_run(const std::string& last_path, const std::string& block) {
     if (!std::filesystem::exists(last_path)) return;
     nlohmann::json state;

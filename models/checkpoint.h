@@ -69,4 +69,13 @@ void create_output_folder(const std::string& dir);
 // hours of training). A finished run, a file without that field, or no file: nothing.
 void refuse_to_overwrite_unfinished_run(const std::string& last_path, const std::string& block);
 
+// On --resume, the run's best.safetensors (`best_path`, of epoch `best_epoch` per the history in `last_path`): read,
+// or an Error saying that it is missing or unreadable and the way on. The caller then checks that it is this run's
+// best (the final report evaluates it as such).
+Checkpoint read_best_checkpoint_for_resume(const std::string& best_path, int best_epoch, const std::string& last_path);
+
+// The Error for a best.safetensors that reads, but is not the run's best model (`what` says which: "epoch 3").
+[[noreturn]] void fail_not_the_runs_best(const std::string& best_path, const std::string& what,
+                                         const std::string& last_path);
+
 }  // namespace fusedrnn

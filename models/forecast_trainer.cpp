@@ -579,28 +579,16 @@ void ForecastTrainer::check_best_checkpoint() const {
     for (const auto& r : history_)
         if (r.best) best = &r;
     if (!best) return;  // checked on every process (each read last.safetensors): none goes on alone
-    const std::string way = fmt::format("put it back, or start a new run (--overwrite) rather than --resume from {}",
-                                        last_path_);
-    FR_CHECK(std::filesystem::exists(best_path_), "--resume: {} (the best model, epoch {}) is missing: {}", best_path_,
-             best->epoch, way);
-    Checkpoint b = [&] {
-        try {
-            return read_checkpoint(best_path_);
-        } catch (const Error& e) {
-            FR_FAIL("--resume: {} (the best model, epoch {}) cannot be read ({}): {}", best_path_, best->epoch,
-                    e.what(), way);
-        }
-    }();
+    const Checkpoint b = read_best_checkpoint_for_resume(best_path_, best->epoch, last_path_);
     // Its epoch and validation loss (exact: JSON keeps doubles) must be the history's, on the same data and model.
     const nlohmann::json t = b.extra.is_object() && b.extra.contains("trainer") ? b.extra.at("trainer")
                                                                                : nlohmann::json();
     const bool same_data = !o_.extra.contains("dataset") ||
                            (b.extra.contains("dataset") && b.extra.at("dataset") == o_.extra.at("dataset"));
-    FR_CHECK(b.config == model_.config() && same_data && t.is_object() && t.value("epochs_done", -1) == best->epoch &&
-                 t.contains("best_val") && t.at("best_val").is_number() &&
-                 t.at("best_val").get<double>() == best->val_loss,
-             "--resume: {} is not the best model of this run (epoch {}, validation loss {:.6g}): {}", best_path_,
-             best->epoch, best->val_loss, way);
+    if (!(b.config == model_.config() && same_data && t.is_object() && t.value("epochs_done", -1) == best->epoch &&
+          t.contains("best_val") && t.at("best_val").is_number() && t.at("best_val").get<double>() == best->val_loss))
+        fail_not_the_runs_best(best_path_, fmt::format("epoch {}, validation loss {:.6g}", best->epoch, best->val_loss),
+                               last_path_);
 }
 
 void ForecastTrainer::resume_from_last() {

@@ -353,24 +353,14 @@ void LmTrainer::check_best_checkpoint(const std::string& last_path) const {
         if (r.best) best_epoch = r.epoch;
     if (best_epoch == 0) return;
     const std::string path = (std::filesystem::path(o_.out_dir) / "best.safetensors").string();
-    const std::string way = fmt::format("put it back, or start a new run (--overwrite) rather than --resume from {}",
-                                        last_path);
-    FR_CHECK(std::filesystem::exists(path), "--resume: {} (the best model, epoch {}) is missing: {}", path, best_epoch,
-             way);
-    Checkpoint b = [&] {
-        try {
-            return read_checkpoint(path);
-        } catch (const Error& e) {
-            FR_FAIL("--resume: {} (the best model, epoch {}) cannot be read ({}): {}", path, best_epoch, e.what(), way);
-        }
-    }();
+    const Checkpoint b = read_best_checkpoint_for_resume(path, best_epoch, last_path);
     const nlohmann::json& t = b.extra.is_object() && b.extra.contains("training") ? b.extra.at("training")
                                                                                   : nlohmann::json();
     // Its epoch and its loss (exact: JSON keeps doubles) must be the run's: another run's best of the same epoch is not.
-    FR_CHECK(b.config == lm_.model->config() && b.extra.is_object() && b.extra.contains("lm") &&
-                 b.extra.at("lm") == lm_.settings.to_json() && t.is_object() && t.value("epoch", -1) == best_epoch &&
-                 t.contains("best") && t.at("best").is_number() && t.at("best").get<double>() == best_,
-             "--resume: {} is not the best model of this run (epoch {}): {}", path, best_epoch, way);
+    if (!(b.config == lm_.model->config() && b.extra.is_object() && b.extra.contains("lm") &&
+          b.extra.at("lm") == lm_.settings.to_json() && t.is_object() && t.value("epoch", -1) == best_epoch &&
+          t.contains("best") && t.at("best").is_number() && t.at("best").get<double>() == best_))
+        fail_not_the_runs_best(path, fmt::format("epoch {}", best_epoch), last_path);
 }
 
 // Steps are queued with their results left in backend memory and read back every kReadBackSteps steps or
