@@ -638,10 +638,15 @@ TEST(Cli, EvalWritesForecastsNextToObservations) {
                     "WND_ANGLE_observed,WND_RATE_observed,SLP_observed");
     double squares = 0;
     size_t rows = 0, values = 0;
+    // Each window's forecast rows as predict writes them (its first 9 columns), by "station,issued_at".
+    std::map<std::string, std::string> forecast_rows;
     while (std::getline(in, line)) {
         const auto f = split(line);
         ASSERT_EQ(f.size(), 14u) << line;
         ++rows;
+        std::string as_predicted = f[0];
+        for (size_t i = 1; i < 9; ++i) as_predicted += "," + f[i];
+        forecast_rows[f[0] + "," + f[1]] += as_predicted + "\n";
         int64_t issued = 0, at = 0;
         std::string why;
         ASSERT_TRUE(data::parse_time(f[1], "%Y-%m-%d %H:%M:%S", issued, why)) << why;
@@ -658,6 +663,21 @@ TEST(Cli, EvalWritesForecastsNextToObservations) {
         }
     }
     EXPECT_EQ(rows, 120u);
+    // predict, asked for the same station and issue time, writes the same forecast to the last digit: its input is
+    // standardized and run through the model as eval's (a double-precision standardization once made one value in
+    // ~500 differ in the third decimal).
+    ASSERT_EQ(forecast_rows.size(), 40u);
+    size_t k = 0;
+    for (const auto& [key, rows_of_window] : forecast_rows) {
+        if (k++ % 2) continue;  // 20 windows, 300 values
+        const std::string station = key.substr(0, key.find(',')), issued = key.substr(station.size() + 1);
+        const std::string p_csv = dir + "/predicted.csv";
+        const CliResult p = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu",
+                                     "--station", station, "--issued-at", issued, "--out", p_csv});
+        ASSERT_EQ(p.status, 0) << p.output;
+        const std::string predicted = testing::read_file_bytes(p_csv);
+        EXPECT_EQ(predicted.substr(predicted.find('\n') + 1), rows_of_window) << station << " " << issued;
+    }
     const double mse = nlohmann::json::parse(testing::read_file_bytes(json_path)).at("model").at("mse").get<double>();
     EXPECT_NEAR(squares / double(values), mse, 1e-3 * mse);  // the CSV's 3 decimals aside
     EXPECT_FALSE(fs::exists(csv_path + ".tmp"));

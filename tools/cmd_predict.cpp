@@ -172,10 +172,12 @@ void register_predict(CLI::App& app) {
             const auto& st = set.stations[size_t(chosen[size_t(b)])];
             for (int t = 0; t < w.input_len; ++t) {
                 const int64_t r = st.row_begin + ends[size_t(b)] - int64_t(w.input_len - 1 - t) * w.in_step;
-                for (int v = 0; v < F; ++v)
-                    x[(size_t(t) * B + b) * F + v] = float(f.stats.normalize(v, set.values[size_t(r) * F + v]));
+                for (int v = 0; v < F; ++v) x[(size_t(t) * B + b) * F + v] = set.values[size_t(r) * F + v];
             }
         }
+        // Standardized as training and eval standardize their series (in float, by the same function), so that a
+        // forecast here is bit for bit eval's for the same window.
+        f.stats.normalize(x);
         const auto pred = backend->to_host(f.model->forward(backend->from_host(x, {w.input_len, B, F}), false));
 
         ForecastCsv csv(o->out, f.dataset.targets, target_cols, f.stats, w, set.step, /*with_observed*/ false);
