@@ -119,8 +119,8 @@ bool is_stream(const std::string& path) {
 }  // namespace
 
 AtomicFile::AtomicFile(std::string path)
-    : path_(own_descriptor(path) >= 0 ? path : resolved(path)),
-      descriptor_(own_descriptor(path)),
+    : descriptor_(own_descriptor(path)),
+      path_(descriptor_ >= 0 ? path : resolved(path)),
       direct_(descriptor_ >= 0 || is_stream(path_)),
       tmp_(direct_ ? path_ : path_ + ".tmp") {
     if (descriptor_ >= 0) {

@@ -31,8 +31,8 @@ public:
     void commit();  // throws naming the path when writing or renaming failed
 
 private:
-    std::string path_;
     int descriptor_;  // >= 0: one of this process's descriptors (stdout, ...), written through a duplicate of it
+    std::string path_;
     bool direct_;     // a FIFO, a device or a descriptor: written in place, no temp file
     std::string tmp_;
     std::filebuf file_;                      // the temp file, or the FIFO/device

@@ -226,12 +226,12 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
             }
         }
         if (detected.empty() || detected == d.effective_format()) throw;
-        throw Error(fmt::format("{}\n  (read as {}, the format the checkpoint was trained on; {}: give --format {}, "
-                                "or these files' format, to read them otherwise)",
-                                e.what(), d.effective_format(),
-                                detected == "?" ? std::string("their format is not recognised either")
-                                                : "they look like " + detected,
-                                detected == "?" ? std::string("auto") : detected));
+        throw Error(fmt::format("{}\n  (read as {}, the format the checkpoint was trained on; {})", e.what(),
+                                d.effective_format(),
+                                detected == "?" ? std::string("their format is not recognised either: give --format "
+                                                              "auto, or these files' format, to read them otherwise")
+                                                : fmt::format("they look like {}: give --format {} to read them so",
+                                                              detected, detected)));
     }
 }
 
