@@ -6,7 +6,7 @@
 //   stream mode  the prompt (at least one token) is fed through the model carrying the state, then
 //                each sampled token is fed back one step at a time; the context is the whole text so far.
 // Prompts are checked before anything runs: unknown tokens are listed by name, and a window-mode
-// prompt of the wrong length says how many tokens are needed. Sampling (greedy / temperature / top-k)
+// prompt of the wrong length says how many tokens are needed. Sampling (greedy / temperature / top-k / top-p)
 // is text::Sampler: the same seed, model and prompt give the same text on every platform and backend
 // whose logits agree.
 #pragma once

@@ -178,6 +178,40 @@ TEST(LmCli, SamplingFlagsAreCheckedNamingTheFlag) {
     EXPECT_NE(k.status, 0) << k.output;
     EXPECT_TRUE(has(k, "--top-k")) << k.output;
     EXPECT_TRUE(has(k, "must be positive, got 0")) << k.output;
+    for (const char* p : {"0", "1.5", "-0.2", "nan", "x"}) {
+        const CliResult r = run_cli({"generate", "--checkpoint", ckpt, "--top-p", p});
+        EXPECT_NE(r.status, 0) << p << ": " << r.output;
+        EXPECT_TRUE(has(r, "--top-p")) << r.output;
+    }
+    EXPECT_TRUE(has(run_cli({"generate", "--checkpoint", ckpt, "--top-p", "0"}), "must be in (0, 1], got 0"));
+}
+
+// --top-p on a trained model: p = 1 is no nucleus (the same text as without it, seed for seed); a tiny p keeps only
+// the most likely token, which is greedy decoding; --greedy with sampling flags says they do nothing.
+TEST(LmCli, TopPOneIsPlainSamplingAndATinyTopPIsGreedy) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out, {}, 30)).status, 0);
+    const std::vector<std::string> base{"generate", "--checkpoint", out + "/last.safetensors", "--prompt",
+                                        "the cat sat", "--count", "12", "--backend", "cpu", "--temperature", "3"};
+    auto with = [&base](std::vector<std::string> extra) {
+        std::vector<std::string> args = base;
+        args.insert(args.end(), extra.begin(), extra.end());
+        const CliResult r = run_cli(args);
+        EXPECT_EQ(r.status, 0) << r.output;
+        return r.output;
+    };
+    EXPECT_EQ(with({"--seed", "5", "--top-p", "1"}), with({"--seed", "5"}));
+    const std::string greedy = with({"--greedy"});
+    EXPECT_TRUE(has(CliResult{0, greedy}, "warning: --greedy takes the most likely token every time: --temperature "
+                                          "does nothing"))
+        << greedy;
+    const std::string greedy_text = greedy.substr(greedy.find("the cat sat"));
+    int sampled_differently = 0;  // at temperature 3 plain sampling strays from greedy: the tiny p is what holds it
+    for (const char* seed : {"1", "2", "3"}) {
+        EXPECT_EQ(with({"--seed", seed, "--top-p", "1e-9"}), greedy_text) << seed;
+        sampled_differently += with({"--seed", seed}) != greedy_text;
+    }
+    EXPECT_GT(sampled_differently, 0);
 }
 
 // --interactive from a pipe: answers on stdout, each bad prompt on stderr naming its input line, the session goes on

@@ -1,4 +1,4 @@
-// Sampling on host logits: greedy, temperature, top-k; seeded determinism and argument checks.
+// Sampling on host logits: greedy, temperature, top-k, top-p (nucleus); seeded determinism and argument checks.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -17,10 +17,11 @@ using namespace fusedrnn::text;
 
 namespace {
 
-SamplingOptions temp(double t, std::optional<int> k = std::nullopt) {
+SamplingOptions temp(double t, std::optional<int> k = std::nullopt, std::optional<double> p = std::nullopt) {
     SamplingOptions o;
     o.temperature = t;
     o.top_k = k;
+    o.top_p = p;
     return o;
 }
 
@@ -44,6 +45,10 @@ std::set<int32_t> top_ids(const std::vector<float>& logits, int k) {
 TEST(TextSampling, ValidatesArguments) {
     for (double t : {0.0, -1.0, double(NAN), double(INFINITY)}) EXPECT_THROW(Sampler(temp(t), 1), Error) << t;
     for (int k : {0, -1}) EXPECT_THROW(Sampler(temp(1.0, k), 1), Error) << k;
+    for (double p : {0.0, -0.5, 1.0 + 1e-12, 2.0, double(NAN), double(INFINITY)})
+        EXPECT_THROW(Sampler(temp(1.0, std::nullopt, p), 1), Error) << p;
+    EXPECT_NO_THROW(Sampler(temp(1.0, std::nullopt, 1.0), 1));
+    EXPECT_NO_THROW(Sampler(temp(1.0, std::nullopt, 1e-300), 1));
     EXPECT_NO_THROW(Sampler(temp(1e-6, 1), 1));
     try {
         Sampler(temp(0.0), 1);
@@ -153,4 +158,56 @@ TEST(TextSampling, LowTemperatureApproachesGreedy) {
     // A high temperature, by contrast, flattens toward uniform.
     const std::vector<double> flat = sampling_distribution(logits.data(), logits.size(), temp(1e6));
     for (double p : flat) EXPECT_NEAR(p, 1.0 / 30, 1e-5);
+}
+
+// Nucleus sampling on logits ln 1, ln 2, ln 4, ln 8 (probabilities 1/15, 2/15, 4/15, 8/15): the kept sets and their
+// renormalized probabilities worked by hand, top-k and the temperature applied before the nucleus, ties at the
+// boundary to the lower id.
+TEST(TextSampling, TopPKeepsTheSmallestSetReachingP) {
+    const std::vector<float> logits = {0.0f, float(std::log(2.0)), float(std::log(4.0)), float(std::log(8.0))};
+    auto dist = [&logits](const SamplingOptions& o) { return sampling_distribution(logits.data(), logits.size(), o); };
+    auto near = [](const std::vector<double>& got, const std::vector<double>& want) {
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-6) << "id " << i;
+    };
+    near(dist(temp(1.0, std::nullopt, 0.5)), {0, 0, 0, 1});                   // 8/15 alone reaches 0.5
+    near(dist(temp(1.0, std::nullopt, 0.6)), {0, 0, 4.0 / 12, 8.0 / 12});     // 8/15 < 0.6: 4/15 joins
+    near(dist(temp(1.0, std::nullopt, 0.85)), {0, 2.0 / 14, 4.0 / 14, 8.0 / 14});
+    near(dist(temp(1.0, std::nullopt, 1.0)), dist(temp(1.0)));               // p = 1: no nucleus
+    near(dist(temp(1.0, 2, 0.9)), {0, 0, 4.0 / 12, 8.0 / 12});                // top-k first: 8/12 < 0.9
+    near(dist(temp(1.0, 2, 0.6)), {0, 0, 0, 1});                              // 8/12 reaches 0.6
+    // At temperature 2 the weights are 1, √2, 2, √8: the top one holds 0.39 < 0.5, so the second joins.
+    const double s8 = std::sqrt(8.0);
+    near(dist(temp(2.0, std::nullopt, 0.5)), {0, 0, 2 / (2 + s8), s8 / (2 + s8)});
+    const std::vector<float> tied = {1.0f, 1.0f, 0.0f};  // e, e, 1: either top one alone reaches 0.3
+    EXPECT_EQ(sampling_distribution(tied.data(), tied.size(), temp(1.0, std::nullopt, 0.3)),
+              (std::vector<double>{1, 0, 0}));
+}
+
+TEST(TextSampling, TopPDrawsFollowTheNucleus) {
+    const uint64_t seed = fusedrnn::testing::test_seed();
+    std::mt19937_64 rng(seed);
+    const std::vector<float> logits = fusedrnn::testing::random_vector<float>(40, rng, -3, 3);
+    for (double p : {0.3, 0.7, 0.95}) {
+        const SamplingOptions o = temp(1.3, std::nullopt, p);
+        const std::vector<double> want = sampling_distribution(logits.data(), logits.size(), o);
+        // The kept set is the most likely tokens: every kept logit is above every dropped one.
+        float lowest_kept = INFINITY, highest_dropped = -INFINITY;
+        for (size_t i = 0; i < want.size(); ++i) {
+            if (want[i] > 0) lowest_kept = std::min(lowest_kept, logits[i]);
+            else highest_dropped = std::max(highest_dropped, logits[i]);
+        }
+        EXPECT_GT(lowest_kept, highest_dropped) << "p=" << p;
+        EXPECT_GT(highest_dropped, -INFINITY) << "p=" << p << " dropped nothing: the case tests nothing";
+        const int n = 40000;
+        std::vector<int> counts(logits.size(), 0);
+        for (int32_t id : draw(o, seed + 7, logits, n)) counts[size_t(id)]++;
+        for (size_t i = 0; i < logits.size(); ++i) {
+            if (want[i] == 0) EXPECT_EQ(counts[i], 0) << "p=" << p << " id=" << i;  // never outside the nucleus
+            else EXPECT_NEAR(double(counts[i]) / n, want[i], 0.015) << "p=" << p << " id=" << i;
+        }
+    }
+    EXPECT_EQ(draw(temp(1.0, std::nullopt, 1.0), seed, logits, 300), draw(temp(1.0), seed, logits, 300));
+    EXPECT_EQ(draw(temp(1.0, std::nullopt, 1e-9), seed, logits, 300),
+              std::vector<int32_t>(300, argmax(logits.data(), logits.size())));
 }

@@ -45,6 +45,16 @@ inline const CLI::Validator kNonNegative(
     },
     ">= 0");
 
+// A share in (0, 1] (nucleus sampling's p): 0 would keep no token, and CLI11's Range would allow it.
+inline const CLI::Validator kShareAboveZero(
+    [](std::string& text) {
+        double v = 0;
+        std::string why = detail::read_number(text, v);
+        if (why.empty() && !(v > 0 && v <= 1)) why = "must be in (0, 1], got " + text;
+        return why;
+    },
+    "(0, 1]");
+
 // A positive value a float holds (a learning rate): 1e39 would become inf on the way in.
 inline const CLI::Validator kPositiveFloat(
     [](std::string& text) {

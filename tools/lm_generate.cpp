@@ -36,7 +36,10 @@ struct GenerateFlags {
     int count = 10;
     double temperature = 1.0;
     std::optional<int> top_k;
+    std::optional<double> top_p;
     uint64_t seed = 0;
+    std::vector<std::string> sampling_flags_given;  // --temperature, --top-k, --top-p, --seed as typed
+
 };
 
 // An answer of --interactive kept to one line: a character model's newlines (and carriage returns) written as \n
@@ -148,10 +151,14 @@ void run_interactive(LanguageModel& lm, LmGenerator& gen, const GenerateFlags& f
 void run_generate(const GenerateFlags& f) {
     FR_CHECK(f.has_prompt || f.interactive, "generate: give --prompt TEXT, or --interactive to read prompts from stdin");
     FR_CHECK(f.count >= 0, "--count must be >= 0, got {}", f.count);
+    if (f.greedy && !f.sampling_flags_given.empty())
+        fmt::print(stderr, "warning: --greedy takes the most likely token every time: {} {} nothing\n",
+                   fmt::join(f.sampling_flags_given, ", "), f.sampling_flags_given.size() == 1 ? "does" : "do");
     text::SamplingOptions so;
     so.greedy = f.greedy;
     so.temperature = f.temperature;
     so.top_k = f.top_k;
+    so.top_p = f.top_p;
     text::Sampler sampler(so, f.seed);  // validates the options before the checkpoint is read
     LanguageModel lm = load_language_model(f.checkpoint, make_backend(f.backend));
     LmGenerator gen(lm);
@@ -227,11 +234,17 @@ void register_generate(CLI::App& app) {
         ->capture_default_str()
         ->check(temperature_check);
     cmd->add_option("--top-k", f->top_k, "Sample only among the k most likely tokens")->check(kPositive);
+    cmd->add_option("--top-p", f->top_p,
+                    "Nucleus sampling: only among the most likely tokens that together hold probability p (after "
+                    "--temperature and --top-k)")
+        ->check(kShareAboveZero);
     cmd->add_option("--seed", f->seed, "Sampling seed (same seed, same text)")->capture_default_str()->check(kSeed);
     cmd->add_flag("--interactive", f->interactive, "Read prompts line by line from stdin until EOF");
     cmd->add_option("--backend", f->backend, "auto, cpu, cuda, cudnn")->capture_default_str();
     cmd->callback([f, cmd] {
         f->has_prompt = cmd->count("--prompt") > 0;
+        for (const char* flag : {"--temperature", "--top-k", "--top-p", "--seed"})
+            if (cmd->count(flag) > 0) f->sampling_flags_given.emplace_back(flag);
         run_generate(*f);
     });
 }

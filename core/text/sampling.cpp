@@ -13,6 +13,9 @@ void validate(const SamplingOptions& o) {
              "sampling: temperature must be a finite number > 0, got {} (use greedy decoding for argmax)",
              o.temperature);
     FR_CHECK(!o.top_k || *o.top_k >= 1, "sampling: top-k must be >= 1, got {}", o.top_k.value_or(0));
+    FR_CHECK(!o.top_p || (*o.top_p > 0.0 && *o.top_p <= 1.0),
+             "sampling: top-p must be in (0, 1], got {} (1 keeps every token; for the most likely one: greedy)",
+             o.top_p.value_or(0.0));
 }
 
 namespace {
@@ -54,6 +57,37 @@ std::vector<double> weights(const float* logits, const std::vector<int32_t>& ids
     return w;
 }
 
+// Nucleus: zeroes the weights outside the smallest set of largest ones (ties → lower ids, i.e. lower j, since
+// `ids` ascend) that holds at least p of the total. A token is kept when those above it hold less than p, so the
+// largest always is.
+void keep_nucleus(std::vector<double>& w, double p) {
+    std::vector<size_t> order(w.size());
+    std::iota(order.begin(), order.end(), size_t(0));
+    std::stable_sort(order.begin(), order.end(), [&w](size_t a, size_t b) { return w[a] > w[b]; });
+    const double total = std::accumulate(w.begin(), w.end(), 0.0);
+    double above = 0.0;
+    for (const size_t j : order) {
+        if (above >= p * total) w[j] = 0.0;
+        else above += w[j];
+    }
+}
+
+// The candidates and their unnormalised probabilities after top-k, temperature and top-p.
+struct Weighted {
+    std::vector<int32_t> ids;
+    std::vector<double> w;
+    double total = 0.0;
+};
+
+Weighted weighted_candidates(const float* logits, size_t vocab, const SamplingOptions& o) {
+    Weighted c;
+    c.ids = candidates(logits, vocab, o.top_k);
+    c.w = weights(logits, c.ids, o.temperature);
+    if (o.top_p && *o.top_p < 1.0) keep_nucleus(c.w, *o.top_p);
+    c.total = std::accumulate(c.w.begin(), c.w.end(), 0.0);
+    return c;
+}
+
 // A double in [0, 1) from the top 53 bits of one 64-bit draw: same on every platform.
 double uniform01(std::mt19937_64& rng) { return double(rng() >> 11) * 0x1.0p-53; }
 
@@ -75,10 +109,8 @@ std::vector<double> sampling_distribution(const float* logits, size_t vocab, con
         p[size_t(argmax(logits, vocab))] = 1.0;
         return p;
     }
-    const std::vector<int32_t> ids = candidates(logits, vocab, options.top_k);
-    const std::vector<double> w = weights(logits, ids, options.temperature);
-    const double total = std::accumulate(w.begin(), w.end(), 0.0);
-    for (size_t j = 0; j < ids.size(); ++j) p[size_t(ids[j])] = w[j] / total;
+    const Weighted c = weighted_candidates(logits, vocab, options);
+    for (size_t j = 0; j < c.ids.size(); ++j) p[size_t(c.ids[j])] = c.w[j] / c.total;
     return p;
 }
 
@@ -89,10 +121,10 @@ Sampler::Sampler(const SamplingOptions& options, uint64_t seed) : options_(optio
 int32_t Sampler::next(const float* logits, size_t vocab) {
     check_logits(logits, vocab);
     if (options_.greedy) return argmax(logits, vocab);
-    const std::vector<int32_t> ids = candidates(logits, vocab, options_.top_k);
-    const std::vector<double> w = weights(logits, ids, options_.temperature);
-    const double total = std::accumulate(w.begin(), w.end(), 0.0);
-    const double r = uniform01(rng_) * total;
+    const Weighted c = weighted_candidates(logits, vocab, options_);
+    const std::vector<int32_t>& ids = c.ids;
+    const std::vector<double>& w = c.w;
+    const double r = uniform01(rng_) * c.total;
     double acc = 0.0;
     for (size_t j = 0; j < ids.size(); ++j) {
         acc += w[j];
