@@ -191,7 +191,8 @@ public:
     // Gathers forecasting windows from a device-resident series [rows, F] (all stations concatenated):
     //   x[t, b, f]        = series[(starts[b] + t·in_step)·F + f]                      t < Tin
     //   y[b, h·K + k]     = series[(starts[b] + (Tin-1)·in_step + out_offset + h·out_step)·F + target_cols[k]]
-    // x: [Tin, B, F] time-major; y: [B, horizon·K]. Caller guarantees all rows exist (checked at indexing).
+    // x: [Tin, B, F] time-major; y: [B, horizon·K]. The caller guarantees that every row exists: this raw-pointer call
+    // cannot check it (ForecastDataset checks each start when it builds and uploads its window lists).
     virtual void gather_windows(const S* series, int F, const int64_t* starts, int B, int Tin, int in_step,
                                 int horizon, int out_offset, int out_step, const int32_t* target_cols, int K,
                                 S* x, S* y) = 0;

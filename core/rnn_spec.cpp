@@ -39,9 +39,12 @@ CellType parse_cell(const std::string& name) {
 }
 
 void RnnSpec::validate() const {
-    FR_CHECK(input_size > 0, "RnnSpec: input_size must be positive, got {}", input_size);
-    FR_CHECK(hidden_size > 0, "RnnSpec: hidden_size must be positive, got {}", hidden_size);
-    FR_CHECK(num_layers > 0, "RnnSpec: num_layers must be positive, got {}", num_layers);
+    FR_CHECK(input_size > 0 && input_size <= kMaxRnnSize, "RnnSpec: input_size must be in [1, {}], got {}",
+             kMaxRnnSize, input_size);
+    FR_CHECK(hidden_size > 0 && hidden_size <= kMaxRnnSize, "RnnSpec: hidden_size must be in [1, {}], got {}",
+             kMaxRnnSize, hidden_size);
+    FR_CHECK(num_layers > 0 && num_layers <= kMaxRnnLayers, "RnnSpec: num_layers must be in [1, {}], got {}",
+             kMaxRnnLayers, num_layers);
     (void)gate_count(cell);
 }
 

@@ -25,6 +25,11 @@ const char* cell_name(CellType cell);
 // Throws fusedrnn::Error listing the accepted names.
 CellType parse_cell(const std::string& name);
 
+// Bounds RnnSpec::validate enforces: far above any real model, low enough that no size product the layout
+// computes in int (2·H, 4·H, …) can wrap.
+constexpr int kMaxRnnSize = 1 << 24;     // input_size, hidden_size
+constexpr int kMaxRnnLayers = 1024;      // num_layers
+
 struct RnnSpec {
     CellType cell = CellType::Lstm;
     int input_size = 0;   // C

@@ -20,4 +20,9 @@ void check_shape(const Shape& got, const Shape& expected, const char* what) {
     FR_CHECK(got == expected, "{}: expected shape {}, got {}", what, shape_str(expected), shape_str(got));
 }
 
+void check_device(Device got, Device expected, const char* what) {
+    FR_CHECK(got == expected, "{} is on {}, but the model is on {}: make it with the model's backend (from_host) or "
+             "copy it there", what, got.str(), expected.str());
+}
+
 }  // namespace fusedrnn

@@ -25,6 +25,8 @@ struct Device {
     bool is_cpu() const { return type == DeviceType::CPU; }
     std::string str() const;  // "cpu", "cuda:0"
 };
+inline bool operator==(const Device& a, const Device& b) { return a.type == b.type && a.index == b.index; }
+inline bool operator!=(const Device& a, const Device& b) { return !(a == b); }
 
 // Raw memory owned by one device; freed through the deleter that allocated it.
 class Storage {
@@ -55,13 +57,19 @@ public:
     Tensor() = default;
     Tensor(std::shared_ptr<Storage> storage, Shape shape, size_t offset = 0)
         : storage_(std::move(storage)), shape_(std::move(shape)), offset_(offset) {
-        FR_CHECK(storage_ == nullptr || (offset_ + numel()) * sizeof(T) <= storage_->bytes(),
+        // Written so that no sum can wrap: a huge offset must fail here, not point before the storage.
+        FR_CHECK(storage_ == nullptr ||
+                     (offset_ <= storage_->bytes() / sizeof(T) && numel() <= storage_->bytes() / sizeof(T) - offset_),
                  "tensor view {} at offset {} exceeds its storage", shape_str(shape_), offset_);
     }
 
     T* data() const { return storage_ ? static_cast<T*>(storage_->data()) + offset_ : nullptr; }
     const Shape& shape() const { return shape_; }
-    long dim(size_t i) const { return shape_.at(i); }
+    long dim(size_t i) const {
+        FR_CHECK(i < shape_.size(), "dimension {} of a tensor of shape {}, which has {}", i, shape_str(shape_),
+                 shape_.size());
+        return shape_[i];
+    }
     size_t rank() const { return shape_.size(); }
     size_t numel() const { return shape_numel(shape_); }
     bool empty() const { return storage_ == nullptr || numel() == 0; }
@@ -70,7 +78,7 @@ public:
 
     // A view of `shape` starting `offset` elements into this tensor (shares storage).
     Tensor view(size_t offset, Shape shape) const {
-        FR_CHECK(offset + shape_numel(shape) <= numel(), "view {} at {} is outside tensor {}",
+        FR_CHECK(offset <= numel() && shape_numel(shape) <= numel() - offset, "view {} at {} is outside tensor {}",
                  shape_str(shape), offset, shape_str(shape_));
         return Tensor(storage_, std::move(shape), offset_ + offset);
     }
@@ -88,5 +96,8 @@ private:
 
 // Throws fusedrnn::Error("<what>: expected shape [..], got [..]") on mismatch.
 void check_shape(const Shape& got, const Shape& expected, const char* what);
+// Throws fusedrnn::Error("<what> is on cuda:0, but the model is on cpu ...") when a tensor that holds data is on
+// another device than the backend that is to read it: a kernel would take a host pointer for a device one.
+void check_device(Device got, Device expected, const char* what);
 
 }  // namespace fusedrnn

@@ -110,13 +110,24 @@ RnnSpec declared_spec(const nlohmann::json& c, std::string_view source) {
 
 void save_checkpoint(const std::string& path, const Model& model, const nlohmann::json& extra,
                      const Optimizer* optimizer) {
+    FR_CHECK(optimizer == nullptr || optimizer->made_for(model.params()), "{}: the optimizer given to save_checkpoint "
+             "was made for another model's parameters: its state would not match these", path);
     SafetensorsFile file;
     file.metadata["format"] = "pt";  // what safetensors.torch writes; lets torch tools recognise it
     file.metadata[kModelKey] = model.config().dump();
-    file.metadata[kExtraKey] = extra.dump();
+    try {
+        file.metadata[kExtraKey] = extra.dump();
+    } catch (const nlohmann::json::exception& e) {  // text that is not UTF-8, which JSON cannot hold
+        FR_FAIL("{}: the extra metadata given to save_checkpoint cannot be written as JSON: {}", path, e.what());
+    }
     const std::vector<float> values = model.params().values_to_host();
-    for (const ParamEntry& e : model.params().layout().entries())
-        file.add_f32(e.name, e.shape, values.data() + e.offset);
+    // load_parameters refuses NaN and Inf: a checkpoint that could not be loaded back is not written.
+    for (const ParamEntry& e : model.params().layout().entries()) {
+        const float* v = values.data() + e.offset;
+        FR_CHECK(std::all_of(v, v + e.numel, [](float x) { return std::isfinite(x); }), "{}: not saved: parameter "
+                 "'{}' holds NaN or Inf (the model diverged; save an earlier state)", path, e.name);
+        file.add_f32(e.name, e.shape, v);
+    }
     if (optimizer) {
         const auto& c = optimizer->config();
         file.metadata[kOptimizerKey] =
@@ -174,7 +185,25 @@ void check_declared_parameters(const Checkpoint& ckpt, std::string_view what) {
              "holds {}: the metadata was edited or the file is damaged", ckpt.path, model, layout.entries().size(), held);
 }
 
+namespace {
+
+// A model's config without what does not change the function its parameters compute (dropout is off outside
+// training, and a model may be trained with it and used without).
+nlohmann::json structure(nlohmann::json config) {
+    if (config.is_object()) {
+        config.erase("dropout");
+        config.erase("dropout_locked");
+    }
+    return config;
+}
+
+}  // namespace
+
 void load_parameters(const Checkpoint& ckpt, Model& model) {
+    // Names and shapes alone would let a GRU's weights into a reset-before GRU, or a tanh RNN's into a ReLU one.
+    const nlohmann::json saved = structure(ckpt.config), now = structure(model.config());
+    FR_CHECK(saved == now, "{}: the checkpoint holds another model than this one ({})", ckpt.path,
+             json_differences(saved, now));
     const ParamLayout& layout = model.params().layout();
     std::vector<float> host(layout.total());
     for (const ParamEntry& e : layout.entries()) {
@@ -228,7 +257,13 @@ void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
     std::map<std::string, std::vector<float>> state;
     for (const std::string& n : ckpt.file.names())
         if (n.rfind(kOptimizerPrefix, 0) == 0) state[n.substr(std::string(kOptimizerPrefix).size())] = ckpt.file.get_f32(n);
-    optimizer.state_from_host(state, meta.value("steps", 0L));
+    try {
+        optimizer.state_from_host(state, meta.value("steps", 0L));
+    } catch (const Error& e) {
+        FR_FAIL("{}: {}", ckpt.path, e.what());
+    } catch (const nlohmann::json::exception& e) {
+        FR_FAIL("{}: corrupted optimizer metadata: {}", ckpt.path, e.what());
+    }
 }
 
 namespace {

@@ -43,6 +43,9 @@ public:
     // nothing per call. They must not share memory with h0/c0 (checked). out.hn/out.cn are hn/cn.
     Output forward_into(ParamStore& params, const Tensor<float>& x, const Tensor<float>& h0, const Tensor<float>& c0,
                         bool training, Tensor<float>& hn, Tensor<float>& cn);
+    // Throws unless a training forward came since the last backward: models call it before adding any gradient, so
+    // a backward that fails leaves the gradients as they were.
+    void check_ready_for_backward() const;
     // dy [T, N, D·H] (may be empty = zeros), dhn/dcn may be empty. Accumulates weight gradients into
     // params.grads(). Returns dx [T, N, C] when need_dx; writes dh0/dc0 when given non-empty tensors.
     Tensor<float> backward(ParamStore& params, const Tensor<float>& dy, const Tensor<float>& dhn,

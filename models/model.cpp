@@ -15,13 +15,28 @@ nlohmann::json spec_to_json(const RnnSpec& spec) {
             {"bidirectional", spec.bidirectional}};
 }
 
+namespace {
+
+// obj[key] as an int, or an Error: nlohmann's get<int>() would truncate 8.7 to 8 and turn 1e12 into anything.
+int config_int(const nlohmann::json& obj, const char* key) {
+    const nlohmann::json& v = obj.at(key);
+    const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(std::numeric_limits<int>::max())
+                                             : v.is_number_integer() &&
+                                                   v.get<int64_t>() >= std::numeric_limits<int>::min() &&
+                                                   v.get<int64_t>() <= std::numeric_limits<int>::max();
+    FR_CHECK(fits, "'{}' in the model config is {}, not a whole number of int range", key, v.dump());
+    return int(v.get<int64_t>());
+}
+
+}  // namespace
+
 RnnSpec spec_from_json(const nlohmann::json& j) {
     try {
         RnnSpec s;
         s.cell = parse_cell(j.at("cell").get<std::string>());
-        s.input_size = j.at("input_size").get<int>();
-        s.hidden_size = j.at("hidden_size").get<int>();
-        s.num_layers = j.at("num_layers").get<int>();
+        s.input_size = config_int(j, "input_size");
+        s.hidden_size = config_int(j, "hidden_size");
+        s.num_layers = config_int(j, "num_layers");
         s.bidirectional = j.at("bidirectional").get<bool>();
         s.validate();
         return s;
@@ -111,10 +126,10 @@ ParamLayout declared_layout(const nlohmann::json& c) {
     const std::string kind = c.at("kind").get<std::string>();
     try {
         const RnnSpec spec = spec_from_json(c.at("spec"));
-        if (kind == "sequence") return sequence_model_layout(spec, c.at("vocab").get<int>(), c.at("outputs").get<int>());
+        if (kind == "sequence") return sequence_model_layout(spec, config_int(c, "vocab"), config_int(c, "outputs"));
         FR_CHECK(kind == "forecaster", "checkpoint holds a '{}' model, not a forecaster or a sequence model", kind);
         const std::string decoder = c.value("decoder", "direct");  // checkpoints before seq2seq have no "decoder"
-        if (decoder == "direct") return direct_forecaster_layout(spec, c.at("outputs").get<int>());
+        if (decoder == "direct") return direct_forecaster_layout(spec, config_int(c, "outputs"));
         FR_CHECK(decoder == "seq2seq", "checkpoint names an unknown forecaster decoder '{}' (known: direct, seq2seq)",
                  decoder);
         const size_t K = c.at("target_inputs").size();
@@ -172,19 +187,19 @@ std::unique_ptr<Forecaster> Forecaster::from_config(std::shared_ptr<Backend<floa
         const std::string decoder = c.value("decoder", "direct");  // checkpoints before seq2seq have no "decoder"
         if (decoder == "direct") {
             auto f = std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")),
-                                                  c.at("outputs").get<int>(), 0);
+                                                  config_int(c, "outputs"), 0);
             set_dropout_from_config(*f, c);
             return f;
         }
         FR_CHECK(decoder == "seq2seq", "checkpoint names an unknown forecaster decoder '{}' (known: direct, seq2seq)",
                  decoder);
         Seq2SeqShape shape;
-        shape.horizon = c.at("horizon").get<int>();
+        shape.horizon = config_int(c, "horizon");
         shape.target_inputs = c.at("target_inputs").get<std::vector<int32_t>>();
         auto f = std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")), shape, 0);
-        FR_CHECK(f->outputs() == c.at("outputs").get<int>(),
+        FR_CHECK(f->outputs() == config_int(c, "outputs"),
                  "invalid seq2seq forecaster in checkpoint metadata: {} outputs, but horizon {} x {} variables",
-                 c.at("outputs").get<int>(), shape.horizon, shape.target_inputs.size());
+                 config_int(c, "outputs"), shape.horizon, shape.target_inputs.size());
         set_dropout_from_config(*f, c);
         return f;
     } catch (const nlohmann::json::exception& e) {
@@ -210,6 +225,7 @@ void Forecaster::set_dropout(float p) {
 }
 
 Tensor<float> Forecaster::forward(const Tensor<float>& x, bool training, const TeacherForcing* teacher) {
+    FR_CHECK(x.rank() == 3, "Forecaster::forward: the input must be [T, N, C], got {}", shape_str(x.shape()));
     T_ = int(x.dim(0));
     if (training) {
         const DropoutDraw draw = next_dropout_draw();
@@ -230,6 +246,8 @@ Tensor<float> Forecaster::forward(const Tensor<float>& x, bool training, const T
 }
 
 void Forecaster::backward(const Tensor<float>& dpred) {
+    // Before any gradient is added: a backward that fails must leave them as they were.
+    rnn_.check_ready_for_backward();
     if (seq2seq_) {
         decoder_.backward(*params_, dpred, dhn_, dcn_);
         // The encoder's outputs feed nothing but its final state: dy is zero.
@@ -265,7 +283,7 @@ std::unique_ptr<SequenceModel> SequenceModel::from_config(std::shared_ptr<Backen
         FR_CHECK(c.value("kind", "") == "sequence", "checkpoint holds a '{}' model, not a sequence model",
                  c.value("kind", "unknown"));
         auto m = std::make_unique<SequenceModel>(std::move(backend), spec_from_json(c.at("spec")),
-                                                 c.at("vocab").get<int>(), c.at("outputs").get<int>(), 0);
+                                                 config_int(c, "vocab"), config_int(c, "outputs"), 0);
         set_dropout_from_config(*m, c);
         return m;
     } catch (const nlohmann::json::exception& e) {
@@ -295,6 +313,8 @@ Tensor<float> SequenceModel::forward(const Tensor<float>& x, State& state, bool 
 }
 
 Tensor<float> SequenceModel::forward(const Tensor<float>& x, const State& initial, State& final, bool training) {
+    FR_CHECK(vocab_ == 0, "SequenceModel::forward: this model embeds a vocabulary of {} tokens: give it token ids "
+             "(forward_tokens), not features", vocab_);
     return forward_features(x, initial, final, training, training ? next_dropout_draw() : draw_);
 }
 
@@ -327,6 +347,7 @@ Tensor<float> SequenceModel::forward_tokens(const Tensor<int32_t>& ids, const St
 }
 
 void SequenceModel::backward(const Tensor<float>& doutputs) {
+    rnn_.check_ready_for_backward();  // before any gradient is added
     Tensor<float> dy = head_.backward(*params_, doutputs, true).reshape({T_, N_, spec().output_size()});
     if (dropped_) output_drop_.backward(backend(), dy);
     Tensor<float> dx = rnn_.backward(*params_, dy, Tensor<float>(), Tensor<float>(), vocab_ > 0);

@@ -1,17 +1,45 @@
 #include "models/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 namespace fusedrnn {
 
+namespace {
+
+void check_lr(float lr) {
+    FR_CHECK(std::isfinite(lr), "optimizer: learning rate must be a finite number (float: up to {:g}), got {}",
+             double(std::numeric_limits<float>::max()), lr);
+    FR_CHECK(lr > 0, "optimizer: learning rate must be positive, got {}", lr);
+}
+
+}  // namespace
+
 Optimizer::Optimizer(const ParamStore& params, OptimizerConfig config, std::vector<std::string> state_names)
-    : config_(std::move(config)), backend_(params.backend_ptr()), state_names_(std::move(state_names)) {
-    FR_CHECK(std::isfinite(config_.lr), "optimizer: learning rate must be a finite number (float: up to {:g}), got {}",
-             double(std::numeric_limits<float>::max()), config_.lr);
-    FR_CHECK(config_.lr > 0, "optimizer: learning rate must be positive, got {}", config_.lr);
+    : config_(std::move(config)), backend_(params.backend_ptr()), values_(params.values()), size_(params.size()),
+      state_names_(std::move(state_names)) {
+    check_lr(config_.lr);
     FR_CHECK(config_.weight_decay >= 0, "optimizer: weight decay must be >= 0, got {}", config_.weight_decay);
     for (size_t i = 0; i < state_names_.size(); ++i) state_.push_back(backend_->zeros({long(params.size())}));
+}
+
+bool Optimizer::made_for(const ParamStore& params) const {
+    return params.values() == values_ && params.size() == size_;
+}
+
+void Optimizer::step(ParamStore& params) {
+    FR_CHECK(made_for(params), "optimizer '{}': step() was given a model's parameters ({} values) other than those it "
+             "was made for ({} values): make one optimizer per model", config_.name, params.size(), size_);
+    apply(params);
+}
+
+void Optimizer::set_lr(float lr) {
+    check_lr(lr);
+    config_.lr = lr;
 }
 
 std::map<std::string, std::vector<float>> Optimizer::state_to_host() const {
@@ -21,6 +49,11 @@ std::map<std::string, std::vector<float>> Optimizer::state_to_host() const {
 }
 
 void Optimizer::state_from_host(const std::map<std::string, std::vector<float>>& state, long steps) {
+    FR_CHECK(steps >= 0, "optimizer '{}': the step count must be >= 0, got {}", config_.name, steps);
+    for (const auto& kv : state)
+        FR_CHECK(std::find(state_names_.begin(), state_names_.end(), kv.first) != state_names_.end(),
+                 "optimizer '{}' has no state '{}' (its state: {})", config_.name, kv.first,
+                 fmt::join(state_names_, ", "));
     for (size_t i = 0; i < state_names_.size(); ++i) {
         auto it = state.find(state_names_[i]);
         FR_CHECK(it != state.end(), "optimizer state '{}' missing from the checkpoint", state_names_[i]);
@@ -38,7 +71,7 @@ public:
     Sgd(const ParamStore& p, const OptimizerConfig& c) : Optimizer(p, c, {"momentum_buffer"}) {
         FR_CHECK(c.momentum >= 0 && c.momentum < 1, "sgd: momentum must be in [0, 1), got {}", c.momentum);
     }
-    void step(ParamStore& p) override {
+    void apply(ParamStore& p) override {
         ++steps_;
         p.backend().sgd_step(p.size(), p.values(), p.grads(), state(0).data(), config_.lr, config_.momentum,
                              config_.weight_decay);
@@ -54,7 +87,7 @@ public:
                  "adam: betas must be in [0, 1), got {} and {}", c.beta1, c.beta2);
         FR_CHECK(c.eps > 0, "adam: eps must be positive, got {}", c.eps);
     }
-    void step(ParamStore& p) override {
+    void apply(ParamStore& p) override {
         ++steps_;
         p.backend().adam_step(p.size(), p.values(), p.grads(), state(0).data(), state(1).data(), config_.lr,
                               config_.beta1, config_.beta2, config_.eps, steps_, config_.weight_decay, decoupled_);
@@ -70,7 +103,7 @@ public:
         FR_CHECK(c.alpha >= 0 && c.alpha < 1, "rmsprop: alpha must be in [0, 1), got {}", c.alpha);
         FR_CHECK(c.eps > 0, "rmsprop: eps must be positive, got {}", c.eps);
     }
-    void step(ParamStore& p) override {
+    void apply(ParamStore& p) override {
         ++steps_;
         p.backend().rmsprop_step(p.size(), p.values(), p.grads(), state(0).data(), config_.lr, config_.alpha,
                                  config_.eps, config_.weight_decay);

@@ -24,25 +24,33 @@ struct OptimizerConfig {
 class Optimizer {
 public:
     virtual ~Optimizer() = default;
-    virtual void step(ParamStore& params) = 0;
+    // One update of `params`, which must be the store the optimizer was made for (its state is per value of that
+    // store: another model's would be read past its end, or updated with the wrong moments): else an Error.
+    void step(ParamStore& params);
+    // Whether `params` is the store this optimizer was made for (the same parameter buffer).
+    bool made_for(const ParamStore& params) const;
     long steps() const { return steps_; }
     float lr() const { return config_.lr; }
-    void set_lr(float lr) { config_.lr = lr; }
+    void set_lr(float lr);  // finite and > 0, else an Error
     const OptimizerConfig& config() const { return config_; }
 
-    // State for checkpoints: named host copies of the state buffers plus the step counter.
+    // State for checkpoints: named host copies of the state buffers plus the step counter (>= 0). Every buffer must
+    // be given, with one value per parameter, and nothing else.
     std::map<std::string, std::vector<float>> state_to_host() const;
     void state_from_host(const std::map<std::string, std::vector<float>>& state, long steps);
 
 protected:
     Optimizer(const ParamStore& params, OptimizerConfig config, std::vector<std::string> state_names);
     Tensor<float>& state(size_t i) { return state_[i]; }
+    virtual void apply(ParamStore& params) = 0;  // the update itself; step() has checked `params`
 
     OptimizerConfig config_;
     long steps_ = 0;
 
 private:
     std::shared_ptr<Backend<float>> backend_;
+    const float* values_;  // the parameter buffer of the store it was made for
+    size_t size_;
     std::vector<std::string> state_names_;
     std::vector<Tensor<float>> state_;
 };

@@ -105,6 +105,7 @@ void CpuBackend<T>::linear_forward(int M, int in, int out, const T* x, const T* 
 template <class T>
 void CpuBackend<T>::linear_backward(int M, int in, int out, const T* x, const T* W, const T* dy, T* dx, T* dW,
                                     T* db) {
+    FR_CHECK(M >= 0 && in > 0 && out > 0, "linear_backward: bad sizes M={} in={} out={}", M, in, out);
     if (dx) gemm_rows_parallel(false, false, M, in, out, T(1), dy, out, W, in, T(0), dx, in);
     if (dW) gemm_rows_parallel(true, false, out, in, M, T(1), dy, out, x, in, T(1), dW, in);
     if (db)
