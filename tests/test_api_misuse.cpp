@@ -24,17 +24,10 @@
 namespace fusedrnn {
 namespace {
 
+using testing::error_of;
+
 Tensor<float> random_tensor(Backend<float>& be, const Shape& shape, std::mt19937_64& rng) {
     return be.from_host(testing::random_vector<float>(shape_numel(shape), rng), shape);
-}
-
-std::string what_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
 }
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
@@ -46,9 +39,9 @@ TEST(ApiMisuse, AnOptimizerStepsOnlyTheParametersItWasMadeFor) {
     auto opt = make_optimizer(small.params(), {});
     const std::vector<float> big_before = big.params().values_to_host(), twin_before = twin.params().values_to_host();
     // A larger model would be read past the end of the state; one of the same size stepped with another's moments.
-    EXPECT_TRUE(has(what_of([&] { opt->step(big.params()); }), "other than those it was made for")) << "big";
+    EXPECT_TRUE(has(error_of([&] { opt->step(big.params()); }), "other than those it was made for")) << "big";
     const std::string n = std::to_string(small.params().size());
-    EXPECT_TRUE(has(what_of([&] { opt->step(twin.params()); }),
+    EXPECT_TRUE(has(error_of([&] { opt->step(twin.params()); }),
                     "(" + n + " values) other than those it was made for (" + n + " values)"));
     EXPECT_EQ(big.params().values_to_host(), big_before);
     EXPECT_EQ(twin.params().values_to_host(), twin_before);
@@ -57,7 +50,7 @@ TEST(ApiMisuse, AnOptimizerStepsOnlyTheParametersItWasMadeFor) {
     EXPECT_FALSE(opt->made_for(twin.params()));
     EXPECT_NO_THROW(opt->step(small.params()));
     const std::string path = testing::temp_dir() + "/m.safetensors";
-    EXPECT_TRUE(has(what_of([&] { save_checkpoint(path, twin, {}, opt.get()); }), "made for another model's"));
+    EXPECT_TRUE(has(error_of([&] { save_checkpoint(path, twin, {}, opt.get()); }), "made for another model's"));
     EXPECT_FALSE(std::filesystem::exists(path));
 }
 
@@ -66,12 +59,12 @@ TEST(ApiMisuse, OptimizerSettersCheckAsTheConstructorDoes) {
     Forecaster m(be, {CellType::Gru, 3, 4, 1, false}, 2, 1);
     auto opt = make_optimizer(m.params(), {});
     for (float lr : {-1.0f, 0.0f, std::nanf(""), INFINITY})
-        EXPECT_TRUE(has(what_of([&] { opt->set_lr(lr); }), "learning rate")) << lr;
+        EXPECT_TRUE(has(error_of([&] { opt->set_lr(lr); }), "learning rate")) << lr;
     EXPECT_FLOAT_EQ(opt->lr(), 1e-3f);
     std::map<std::string, std::vector<float>> state = opt->state_to_host();
-    EXPECT_TRUE(has(what_of([&] { opt->state_from_host(state, -5); }), "step count must be >= 0, got -5"));
+    EXPECT_TRUE(has(error_of([&] { opt->state_from_host(state, -5); }), "step count must be >= 0, got -5"));
     state["exp_avg_sqq"] = state["exp_avg"];
-    EXPECT_TRUE(has(what_of([&] { opt->state_from_host(state, 3); }),
+    EXPECT_TRUE(has(error_of([&] { opt->state_from_host(state, 3); }),
                     "optimizer 'adam' has no state 'exp_avg_sqq' (its state: exp_avg, exp_avg_sq)"));
     EXPECT_EQ(opt->steps(), 0);
 }
@@ -86,7 +79,7 @@ TEST(ApiMisuse, ACheckpointOfAnotherCellOrModelKindIsRefused) {
         Forecaster a(be, {saved, 3, 4, 1, false}, 2, 1), b(be, {loaded, 3, 4, 1, false}, 2, 2);
         save_checkpoint(dir + "/a.safetensors", a, {});
         const std::vector<float> before = b.params().values_to_host();
-        const std::string msg = what_of([&] { load_parameters(read_checkpoint(dir + "/a.safetensors"), b); });
+        const std::string msg = error_of([&] { load_parameters(read_checkpoint(dir + "/a.safetensors"), b); });
         EXPECT_TRUE(has(msg, std::string("a.safetensors: the checkpoint holds another model than this one (spec.cell: \"") +
                                  cell_name(saved) + "\" saved, \"" + cell_name(loaded) + "\" now)"))
             << msg;
@@ -95,7 +88,7 @@ TEST(ApiMisuse, ACheckpointOfAnotherCellOrModelKindIsRefused) {
     Forecaster f(be, {CellType::Lstm, 3, 4, 1, false}, 2, 1);
     save_checkpoint(dir + "/f.safetensors", f, {});
     SequenceModel s(be, {CellType::Lstm, 3, 4, 1, false}, 0, 2, 1);
-    EXPECT_TRUE(has(what_of([&] { load_parameters(read_checkpoint(dir + "/f.safetensors"), s); }), "kind"));
+    EXPECT_TRUE(has(error_of([&] { load_parameters(read_checkpoint(dir + "/f.safetensors"), s); }), "kind"));
     // Dropout changes no function outside training: a model without it takes the weights of one trained with it.
     Forecaster dropped(be, {CellType::Lstm, 3, 4, 2, false}, 2, 1), plain(be, {CellType::Lstm, 3, 4, 2, false}, 2, 2);
     dropped.set_dropout(0.3f);
@@ -110,7 +103,7 @@ TEST(ApiMisuse, ALanguageModelTakesTokenIdsNotFeatures) {
     SequenceModel lm(be, {CellType::Lstm, 3, 4, 1, false}, 10, 10, 1);
     SequenceModel::State st;
     const Tensor<float> x = random_tensor(*be, {6, 4, 3}, rng);
-    EXPECT_TRUE(has(what_of([&] { lm.forward(x, st, true); }), "give it token ids (forward_tokens), not features"));
+    EXPECT_TRUE(has(error_of([&] { lm.forward(x, st, true); }), "give it token ids (forward_tokens), not features"));
 }
 
 TEST(ApiMisuse, ABackwardThatFailsLeavesTheGradientsAsTheyWere) {
@@ -129,17 +122,17 @@ TEST(ApiMisuse, ABackwardThatFailsLeavesTheGradientsAsTheyWere) {
         m->forward(x, true);
         m->backward(g);
         const std::vector<float> grads = be->to_host(m->params().grads_tensor());
-        EXPECT_TRUE(has(what_of([&] { m->backward(g); }), "backward needs a training forward before it"));
+        EXPECT_TRUE(has(error_of([&] { m->backward(g); }), "backward needs a training forward before it"));
         EXPECT_EQ(be->to_host(m->params().grads_tensor()), grads);
         m->forward(x, false);
-        EXPECT_TRUE(has(what_of([&] { m->backward(g); }), "training = false keeps nothing"));
+        EXPECT_TRUE(has(error_of([&] { m->backward(g); }), "training = false keeps nothing"));
         EXPECT_EQ(be->to_host(m->params().grads_tensor()), grads);
     }
     SequenceModel::State st;
     seq.forward(x, st, false);
     seq.params().zero_grad();
     const Tensor<float> g = random_tensor(*be, {10, 2}, rng);
-    EXPECT_TRUE(has(what_of([&] { seq.backward(g); }), "backward needs a training forward"));
+    EXPECT_TRUE(has(error_of([&] { seq.backward(g); }), "backward needs a training forward"));
     EXPECT_EQ(be->to_host(seq.params().grads_tensor()), std::vector<float>(seq.params().size(), 0.0f));
 }
 
@@ -152,27 +145,27 @@ TEST(ApiMisuse, TensorsOnAnotherDeviceAreNamed) {
     const Tensor<float> on_gpu(std::make_shared<Storage>(host.data(), host.numel() * sizeof(float),
                                                          Device{DeviceType::CUDA, 0}, nullptr),
                                host.shape());
-    EXPECT_TRUE(has(what_of([&] { m.forward(on_gpu, false); }), "the recurrent input x is on cuda:0, but the model is on cpu"));
+    EXPECT_TRUE(has(error_of([&] { m.forward(on_gpu, false); }), "the recurrent input x is on cuda:0, but the model is on cpu"));
     m.forward(host, true);
     const Tensor<float> g = random_tensor(*be, {2, 2}, rng);
     const Tensor<float> g_gpu(std::make_shared<Storage>(g.data(), g.numel() * sizeof(float),
                                                         Device{DeviceType::CUDA, 1}, nullptr),
                               g.shape());
-    EXPECT_TRUE(has(what_of([&] { m.backward(g_gpu); }), "the output gradient is on cuda:1, but the model is on cpu"));
+    EXPECT_TRUE(has(error_of([&] { m.backward(g_gpu); }), "the output gradient is on cuda:1, but the model is on cpu"));
 }
 
 TEST(ApiMisuse, ViewsThatWouldWrapAroundAreRefused) {
     auto be = make_backend("cpu");
     const Tensor<float> t = be->zeros({4});
     long T = 0;  // the classic: T - 1 on an empty time axis, as size_t
-    EXPECT_TRUE(has(what_of([&] { (void)t.view(size_t(T - 1), {1}); }), "is outside tensor [4]"));
-    EXPECT_TRUE(has(what_of([&] { (void)t.view(5, {0}); }), "is outside tensor [4]"));
+    EXPECT_TRUE(has(error_of([&] { (void)t.view(size_t(T - 1), {1}); }), "is outside tensor [4]"));
+    EXPECT_TRUE(has(error_of([&] { (void)t.view(5, {0}); }), "is outside tensor [4]"));
     EXPECT_NO_THROW((void)t.view(4, {0}));
-    EXPECT_TRUE(has(what_of([&] { Tensor<float>(t.storage(), {1}, std::numeric_limits<size_t>::max()); }),
+    EXPECT_TRUE(has(error_of([&] { Tensor<float>(t.storage(), {1}, std::numeric_limits<size_t>::max()); }),
                     "exceeds its storage"));
-    EXPECT_TRUE(has(what_of([&] { (void)t.dim(1); }), "dimension 1 of a tensor of shape [4], which has 1"));
+    EXPECT_TRUE(has(error_of([&] { (void)t.dim(1); }), "dimension 1 of a tensor of shape [4], which has 1"));
     const Forecaster m(be, {CellType::Lstm, 3, 4, 1, false}, 2, 1);
-    EXPECT_TRUE(has(what_of([&] { const_cast<Forecaster&>(m).forward(Tensor<float>(), false); }),
+    EXPECT_TRUE(has(error_of([&] { const_cast<Forecaster&>(m).forward(Tensor<float>(), false); }),
                     "the input must be [T, N, C], got []"));
 }
 
@@ -183,12 +176,12 @@ TEST(ApiMisuse, CheckpointsThatCouldNotBeLoadedBackAreNotWritten) {
     std::vector<float> values = m.params().values_to_host();
     values[m.params().layout().at("rnn.weight_hh_l0").offset + 5] = std::nanf("");
     m.params().values_from_host(values);
-    EXPECT_TRUE(has(what_of([&] { save_checkpoint(dir + "/nan.safetensors", m, {}); }),
+    EXPECT_TRUE(has(error_of([&] { save_checkpoint(dir + "/nan.safetensors", m, {}); }),
                     "nan.safetensors: not saved: parameter 'rnn.weight_hh_l0' holds NaN or Inf"));
     EXPECT_FALSE(std::filesystem::exists(dir + "/nan.safetensors"));
     Forecaster ok(be, {CellType::Lstm, 3, 4, 1, false}, 2, 1);
     const nlohmann::json extra = {{"station", std::string("K\xff")}};
-    EXPECT_TRUE(has(what_of([&] { save_checkpoint(dir + "/x.safetensors", ok, extra); }),
+    EXPECT_TRUE(has(error_of([&] { save_checkpoint(dir + "/x.safetensors", ok, extra); }),
                     "x.safetensors: the extra metadata given to save_checkpoint cannot be written as JSON"));
     EXPECT_FALSE(std::filesystem::exists(dir + "/x.safetensors"));
 }
@@ -200,20 +193,20 @@ TEST(ApiMisuse, ModelConfigsWithSizesNoIntHoldsAreRefused) {
                                          nlohmann::json("8")}) {
         nlohmann::json c = m.config();
         c["spec"]["hidden_size"] = hidden;
-        const std::string msg = what_of([&] { (void)Forecaster::from_config(be, c); });
+        const std::string msg = error_of([&] { (void)Forecaster::from_config(be, c); });
         EXPECT_TRUE(has(msg, "'hidden_size' in the model config is " + hidden.dump() + ", not a whole number")) << msg;
     }
     nlohmann::json c = m.config();
     c["outputs"] = 2.5;
-    EXPECT_TRUE(has(what_of([&] { (void)Forecaster::from_config(be, c); }), "'outputs' in the model config is 2.5"));
-    EXPECT_TRUE(has(what_of([] { RnnSpec{CellType::Lstm, 3, 1500000000, 1, true}.validate(); }),
+    EXPECT_TRUE(has(error_of([&] { (void)Forecaster::from_config(be, c); }), "'outputs' in the model config is 2.5"));
+    EXPECT_TRUE(has(error_of([] { RnnSpec{CellType::Lstm, 3, 1500000000, 1, true}.validate(); }),
                     "hidden_size must be in [1, 16777216], got 1500000000"));
 }
 
 TEST(ApiMisuse, DenseOpsCheckTheirSizes) {
     auto be = make_backend("cpu");
     const Tensor<float> w = be->zeros({4}), dw = be->zeros({4});
-    EXPECT_TRUE(has(what_of([&] { be->linear_backward(-3, 2, 2, nullptr, w.data(), nullptr, nullptr, dw.data(), nullptr); }),
+    EXPECT_TRUE(has(error_of([&] { be->linear_backward(-3, 2, 2, nullptr, w.data(), nullptr, nullptr, dw.data(), nullptr); }),
                     "linear_backward: bad sizes M=-3 in=2 out=2"));
 }
 

@@ -17,10 +17,7 @@
 namespace fusedrnn {
 namespace {
 
-std::string what_of(const std::function<void()>& f) {
-    try { f(); } catch (const Error& e) { return e.what(); }
-    return "(no error)";
-}
+using testing::error_of;
 
 LanguageModel random_model(text::TokenizerKind kind, const std::string& corpus, const LmSettings& s, uint64_t seed) {
     text::TokenizerOptions to;
@@ -82,13 +79,13 @@ TEST(LmCheckpoint, WrongKindsOfCheckpointAreNamed) {
     auto be = make_backend("cpu");
     Forecaster f(be, {CellType::Lstm, 5, 8, 1, false}, 4, 1);
     save_checkpoint(dir + "/forecaster.safetensors", f, {});
-    std::string msg = what_of([&] { load_language_model(dir + "/forecaster.safetensors", be); });
+    std::string msg = error_of([&] { load_language_model(dir + "/forecaster.safetensors", be); });
     EXPECT_NE(msg.find("forecaster.safetensors is a forecaster checkpoint, not a language model"), std::string::npos)
         << msg;
 
     SequenceModel plain(be, {CellType::Lstm, 4, 8, 1, false}, 10, 10, 1);
     save_checkpoint(dir + "/plain.safetensors", plain, {{"note", 1}});
-    msg = what_of([&] { load_language_model(dir + "/plain.safetensors", be); });
+    msg = error_of([&] { load_language_model(dir + "/plain.safetensors", be); });
     EXPECT_NE(msg.find("without a tokenizer"), std::string::npos) << msg;
 
     // Tokenizer and model that disagree on the vocabulary size.
@@ -98,10 +95,10 @@ TEST(LmCheckpoint, WrongKindsOfCheckpointAreNamed) {
     extra["tokenizer"] = nlohmann::json::parse(lm.tokenizer.to_json());
     extra["lm"] = s.to_json();
     save_checkpoint(dir + "/mismatch.safetensors", plain, extra);
-    msg = what_of([&] { load_language_model(dir + "/mismatch.safetensors", be); });
+    msg = error_of([&] { load_language_model(dir + "/mismatch.safetensors", be); });
     EXPECT_NE(msg.find("its tokenizer has 6 tokens"), std::string::npos) << msg;
 
-    msg = what_of([&] { load_language_model(dir + "/missing.safetensors", be); });
+    msg = error_of([&] { load_language_model(dir + "/missing.safetensors", be); });
     EXPECT_NE(msg.find("missing.safetensors"), std::string::npos) << msg;
 }
 
@@ -120,7 +117,7 @@ TEST(LmCheckpoint, EditedMetadataIsRefusedNamingTheFile) {
         f.metadata[key] = j.dump();
         const std::string path = dir + "/edited.safetensors";
         write_safetensors(path, f);
-        return what_of([&] { load_language_model(path, make_backend("cpu")); });
+        return error_of([&] { load_language_model(path, make_backend("cpu")); });
     };
     const std::string file = dir + "/edited.safetensors: ";
     std::string m = edited("fusedrnn.model", [](nlohmann::json& c) { c["spec"]["num_layers"] = 100000; });

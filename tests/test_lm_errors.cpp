@@ -15,14 +15,11 @@
 namespace fusedrnn {
 namespace {
 
-std::string what_of(const std::function<void()>& f) {
-    try { f(); } catch (const Error& e) { return e.what(); }
-    return "(no error)";
-}
+using testing::error_of;
 
 #define EXPECT_MESSAGE(stmt, fragment)                                                  \
     do {                                                                                \
-        const std::string m_ = what_of([&] { stmt; });                                  \
+        const std::string m_ = error_of([&] { stmt; });                                  \
         EXPECT_NE(m_.find(fragment), std::string::npos) << "message: " << m_;           \
     } while (0)
 

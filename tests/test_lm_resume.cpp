@@ -19,6 +19,8 @@
 namespace fusedrnn {
 namespace {
 
+using testing::error_of;
+
 const char* kText =
     "long ago , the mice had a general council to consider what measures they could take to outwit their "
     "common enemy , the cat . some said this , and some said that ; but at last a young mouse got up and "
@@ -166,15 +168,6 @@ TEST_P(LmResume, OtherSettingsAreRefused) {
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("damaged or incomplete"), std::string::npos) << e.what();
     }
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "(no error)";
 }
 
 // A resume must not end claiming a best.safetensors that was deleted or replaced since the run wrote it.

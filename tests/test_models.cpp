@@ -19,6 +19,7 @@
 namespace fusedrnn {
 namespace {
 
+using testing::error_of;
 using testing::rel_error;
 
 Tensor<float> random_tensor(Backend<float>& be, const Shape& shape, std::mt19937_64& rng) {
@@ -29,11 +30,6 @@ Tensor<float> random_tensor(Backend<float>& be, const Shape& shape, std::mt19937
 Tensor<float> time_slice(const Tensor<float>& x, long t0, long k) {
     const long N = x.dim(1), F = x.dim(2);
     return x.view(size_t(t0 * N * F), {k, N, F});
-}
-
-std::string what_of(const std::function<void()>& f) {
-    try { f(); } catch (const Error& e) { return e.what(); }
-    return "(no error)";
 }
 
 TEST(Tbptt, ChunkedForwardCarriesStateExactly) {
@@ -209,13 +205,13 @@ TEST(Checkpoint, OptimizerStateResumesOnlyWithTheSameSettings) {
     EXPECT_EQ(same->steps(), 1);
     oc.weight_decay = 0.05f;
     auto other_decay = make_optimizer(a.params(), oc);
-    EXPECT_NE(what_of([&] { load_optimizer(c, *other_decay); })
+    EXPECT_NE(error_of([&] { load_optimizer(c, *other_decay); })
                   .find("trained with --weight-decay 0.01, this run has 0.05: resume with the same optimizer flags"),
               std::string::npos);
     oc.name = "adam";
     oc.weight_decay = 0.01f;
     auto other_kind = make_optimizer(a.params(), oc);
-    EXPECT_NE(what_of([&] { load_optimizer(c, *other_kind); }).find("optimizer 'adamw', not 'adam'"),
+    EXPECT_NE(error_of([&] { load_optimizer(c, *other_kind); }).find("optimizer 'adamw', not 'adam'"),
               std::string::npos);
 }
 
@@ -226,11 +222,11 @@ TEST(Checkpoint, MismatchedOrCorruptedFilesGiveClearErrors) {
     save_checkpoint(dir + "/a.safetensors", a, {});
     // A model with another hidden size or layer count: the error names the setting and both values.
     Forecaster b(be, {CellType::Lstm, 5, 9, 1, false}, 4, 1);
-    const std::string msg = what_of([&] { load_parameters(read_checkpoint(dir + "/a.safetensors"), b); });
+    const std::string msg = error_of([&] { load_parameters(read_checkpoint(dir + "/a.safetensors"), b); });
     EXPECT_NE(msg.find("a.safetensors: the checkpoint holds another model than this one (spec.hidden_size: 8 saved, "
                        "9 now)"), std::string::npos) << msg;
     Forecaster c(be, {CellType::Lstm, 5, 8, 2, false}, 4, 1);
-    EXPECT_NE(what_of([&] { load_parameters(read_checkpoint(dir + "/a.safetensors"), c); })
+    EXPECT_NE(error_of([&] { load_parameters(read_checkpoint(dir + "/a.safetensors"), c); })
                   .find("spec.num_layers: 1 saved, 2 now"),
               std::string::npos);
     // Truncated file.
@@ -239,45 +235,45 @@ TEST(Checkpoint, MismatchedOrCorruptedFilesGiveClearErrors) {
         std::string bytes((std::istreambuf_iterator<char>(in)), {});
         std::ofstream(dir + "/t.safetensors", std::ios::binary) << bytes.substr(0, bytes.size() - 10);
     }
-    EXPECT_NE(what_of([&] { read_checkpoint(dir + "/t.safetensors"); }).find("t.safetensors"), std::string::npos);
+    EXPECT_NE(error_of([&] { read_checkpoint(dir + "/t.safetensors"); }).find("t.safetensors"), std::string::npos);
     // Wrong kind.
     SequenceModel lm(be, {CellType::Lstm, 4, 8, 1, false}, 10, 10, 1);
     save_checkpoint(dir + "/lm.safetensors", lm, {});
-    EXPECT_NE(what_of([&] { Forecaster::from_config(be, read_checkpoint(dir + "/lm.safetensors").config); })
+    EXPECT_NE(error_of([&] { Forecaster::from_config(be, read_checkpoint(dir + "/lm.safetensors").config); })
                   .find("not a forecaster"),
               std::string::npos);
 }
 
 TEST(ApiErrors, NameWhatWasWrong) {
     auto be = make_backend("cpu");
-    EXPECT_NE(what_of([] { parse_cell("lstmm"); }).find("unknown cell 'lstmm'"), std::string::npos);
-    EXPECT_NE(what_of([] { make_backend("tpu"); }).find("unknown backend 'tpu'"), std::string::npos);
-    EXPECT_NE(what_of([] { make_backend("cuda"); }).find("not available"), std::string::npos);
+    EXPECT_NE(error_of([] { parse_cell("lstmm"); }).find("unknown cell 'lstmm'"), std::string::npos);
+    EXPECT_NE(error_of([] { make_backend("tpu"); }).find("unknown backend 'tpu'"), std::string::npos);
+    EXPECT_NE(error_of([] { make_backend("cuda"); }).find("not available"), std::string::npos);
     Forecaster m(be, {CellType::Lstm, 5, 8, 1, false}, 4, 1);
     std::mt19937_64 rng(1);
     auto wrong = random_tensor(*be, {6, 2, 4}, rng);
-    EXPECT_NE(what_of([&] { m.forward(wrong, false); }).find("4 features per step, but the model expects 5"),
+    EXPECT_NE(error_of([&] { m.forward(wrong, false); }).find("4 features per step, but the model expects 5"),
               std::string::npos);
     auto flat = random_tensor(*be, {6, 5}, rng);
-    EXPECT_NE(what_of([&] { m.forward(flat, false); }).find("[T, N, C]"), std::string::npos);
+    EXPECT_NE(error_of([&] { m.forward(flat, false); }).find("[T, N, C]"), std::string::npos);
     SequenceModel s(be, {CellType::Gru, 5, 8, 1, false}, 0, 2, 1);
     SequenceModel::State st;
     st.h = random_tensor(*be, {2, 2, 8}, rng);
     auto x = random_tensor(*be, {3, 2, 5}, rng);
-    EXPECT_NE(what_of([&] { s.forward(x, st, false); }).find("h0"), std::string::npos);
-    EXPECT_NE(what_of([] { RnnSpec{CellType::Lstm, 0, 8, 1, false}.validate(); }).find("input_size"), std::string::npos);
+    EXPECT_NE(error_of([&] { s.forward(x, st, false); }).find("h0"), std::string::npos);
+    EXPECT_NE(error_of([] { RnnSpec{CellType::Lstm, 0, 8, 1, false}.validate(); }).find("input_size"), std::string::npos);
 }
 
 // A size nothing could hold is named as such, not wrapped into a small number and allocated; sizes beyond RnnSpec's
 // bounds are refused by name; the deepest stack allowed names every entry (looked up by name through an index).
 TEST(ApiErrors, ParameterLayoutsBeyondMemoryAndDeepStacks) {
-    EXPECT_NE(what_of([] { shape_numel({long(1) << 40, long(1) << 40}); }).find("more elements than any memory holds"),
+    EXPECT_NE(error_of([] { shape_numel({long(1) << 40, long(1) << 40}); }).find("more elements than any memory holds"),
               std::string::npos);
     // Sizes whose products would wrap an int (2·H for a bidirectional stack) are refused by name before any is made.
-    EXPECT_NE(what_of([] { rnn_param_layout({CellType::Lstm, 5, 2147483647, 1, true}); })
+    EXPECT_NE(error_of([] { rnn_param_layout({CellType::Lstm, 5, 2147483647, 1, true}); })
                   .find("hidden_size must be in [1, 16777216], got 2147483647"),
               std::string::npos);
-    EXPECT_NE(what_of([] { rnn_param_layout({CellType::Gru, 4, 4, kMaxRnnLayers + 1, false}); })
+    EXPECT_NE(error_of([] { rnn_param_layout({CellType::Gru, 4, 4, kMaxRnnLayers + 1, false}); })
                   .find("num_layers must be in [1, 1024], got 1025"),
               std::string::npos);
     const ParamLayout deep = rnn_param_layout({CellType::Gru, 4, 4, kMaxRnnLayers, false});

@@ -77,6 +77,15 @@ std::string read_file_bytes(const std::string& path) {
     return ss.str();
 }
 
+std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "(no error)";
+}
+
 data::WindowedDataset station_windows(int stations, int input_len, int horizon, int64_t stride, uint64_t seed) {
     data::SyntheticConfig sc;
     sc.stations = stations;

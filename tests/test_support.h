@@ -102,6 +102,8 @@ std::vector<std::string> gpu_backend_names();
 std::string temp_dir();
 // The whole file as bytes ("" when it cannot be read; tests compare or parse it next).
 std::string read_file_bytes(const std::string& path);
+// The message of the fusedrnn::Error that f throws, or "(no error)"; any other exception propagates and fails the test.
+std::string error_of(const std::function<void()>& f);
 
 // For resume tests, a trainer's stop_requested: false for the first n-1 polls, then true (a Ctrl-C) — or,
 // with `crash`, a std::runtime_error (a kill, which saves nothing). n < 0: never stops.
