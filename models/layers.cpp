@@ -9,6 +9,17 @@ void ensure_shape(Backend<float>& backend, Tensor<float>& t, const Shape& shape)
     if (t.empty() || t.shape() != shape) t = backend.empty(shape);
 }
 
+namespace {
+
+// A tensor given to a layer must live where its backend computes (a GPU kernel would take a host pointer for a
+// device one). One with no memory at all (a default Tensor, "none") is the shape checks' business.
+template <class T>
+void on_backend_device(const Tensor<T>& t, const Backend<float>& backend, const char* what) {
+    if (t.storage()) check_device(t.device(), backend.device(), what);
+}
+
+}  // namespace
+
 // ---- RecurrentStack --------------------------------------------------------------------------------
 
 RecurrentStack::RecurrentStack(const RnnSpec& spec, size_t offset) : spec_(spec), offset_(offset) { spec_.validate(); }
@@ -34,9 +45,9 @@ RecurrentStack::Output RecurrentStack::run(ParamStore& params, const Tensor<floa
                                            Tensor<float>* cn) {
     Backend<float>& be = params.backend();
     FR_CHECK(x.rank() == 3, "recurrent input must be [T, N, C], got {}", shape_str(x.shape()));
-    check_device(x.device(), be.device(), "the recurrent input x");
-    if (!h0.empty()) check_device(h0.device(), be.device(), "the initial hidden state h0");
-    if (!c0.empty()) check_device(c0.device(), be.device(), "the initial cell state c0");
+    on_backend_device(x, be, "the recurrent input x");
+    on_backend_device(h0, be, "the initial hidden state h0");
+    on_backend_device(c0, be, "the initial cell state c0");
     FR_CHECK(x.dim(2) == spec_.input_size, "recurrent input has {} features per step, but the model expects {} ({})",
              x.dim(2), spec_.input_size, spec_.describe());
     const int T = int(x.dim(0)), N = int(x.dim(1));
@@ -261,7 +272,7 @@ float Linear::init_bound() const { return 1.0f / std::sqrt(float(in_)); }
 
 Tensor<float> Linear::forward(ParamStore& params, const Tensor<float>& x) {
     FR_CHECK(x.rank() == 2 && x.dim(1) == in_, "Linear: expected input [M, {}], got {}", in_, shape_str(x.shape()));
-    check_device(x.device(), params.backend().device(), "Linear's input");
+    on_backend_device(x, params.backend(), "Linear's input");
     const int M = int(x.dim(0));
     ensure_shape(params.backend(), y_, {M, out_});
     params.backend().linear_forward(M, in_, out_, x.data(), params.values() + w_, params.values() + b_, y_.data());
@@ -272,7 +283,7 @@ Tensor<float> Linear::forward(ParamStore& params, const Tensor<float>& x) {
 Tensor<float> Linear::backward(ParamStore& params, const Tensor<float>& dy, bool need_dx) {
     FR_CHECK(!x_.empty(), "Linear::backward called before forward");
     check_shape(dy.shape(), y_.shape(), "Linear output gradient");
-    check_device(dy.device(), params.backend().device(), "the output gradient");
+    on_backend_device(dy, params.backend(), "the output gradient");
     const int M = int(dy.dim(0));
     if (need_dx) ensure_shape(params.backend(), dx_, {M, in_});
     params.backend().linear_backward(M, in_, out_, x_.data(), params.values() + w_, dy.data(),
@@ -288,7 +299,7 @@ Embedding::Embedding(int vocab, int dim, size_t offset) : vocab_(vocab), dim_(di
 
 Tensor<float> Embedding::forward(ParamStore& params, const Tensor<int32_t>& ids) {
     const int n = int(ids.numel());
-    check_device(ids.device(), params.backend().device(), "the token ids");
+    on_backend_device(ids, params.backend(), "the token ids");
     ensure_shape(params.backend(), out_, {n, dim_});
     params.backend().embedding_forward(n, vocab_, dim_, ids.data(), params.values() + offset_, out_.data());
     ids_ = ids;
@@ -297,7 +308,7 @@ Tensor<float> Embedding::forward(ParamStore& params, const Tensor<int32_t>& ids)
 
 void Embedding::backward(ParamStore& params, const Tensor<float>& dout) {
     check_shape(dout.shape(), out_.shape(), "Embedding output gradient");
-    check_device(dout.device(), params.backend().device(), "the embedding's output gradient");
+    on_backend_device(dout, params.backend(), "the embedding's output gradient");
     params.backend().embedding_backward(int(ids_.numel()), vocab_, dim_, ids_.data(), dout.data(),
                                         params.grads() + offset_);
 }

@@ -38,7 +38,8 @@ void Optimizer::step(ParamStore& params) {
 }
 
 void Optimizer::set_lr(float lr) {
-    check_lr(lr);
+    // A schedule may reach 0 (a cosine's last step, as torch's CosineAnnealingLR with eta_min 0); never below.
+    FR_CHECK(std::isfinite(lr) && lr >= 0, "optimizer: set_lr needs a finite learning rate >= 0, got {}", lr);
     config_.lr = lr;
 }
 

@@ -31,7 +31,7 @@ public:
     bool made_for(const ParamStore& params) const;
     long steps() const { return steps_; }
     float lr() const { return config_.lr; }
-    void set_lr(float lr);  // finite and > 0, else an Error
+    void set_lr(float lr);  // finite and >= 0 (a schedule may end at 0), else an Error
     const OptimizerConfig& config() const { return config_; }
 
     // State for checkpoints: named host copies of the state buffers plus the step counter (>= 0). Every buffer must

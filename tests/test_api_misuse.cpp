@@ -58,9 +58,11 @@ TEST(ApiMisuse, OptimizerSettersCheckAsTheConstructorDoes) {
     auto be = make_backend("cpu");
     Forecaster m(be, {CellType::Gru, 3, 4, 1, false}, 2, 1);
     auto opt = make_optimizer(m.params(), {});
-    for (float lr : {-1.0f, 0.0f, std::nanf(""), INFINITY})
-        EXPECT_TRUE(has(error_of([&] { opt->set_lr(lr); }), "learning rate")) << lr;
+    for (float lr : {-1.0f, std::nanf(""), INFINITY})
+        EXPECT_TRUE(has(error_of([&] { opt->set_lr(lr); }), "set_lr needs a finite learning rate >= 0")) << lr;
     EXPECT_FLOAT_EQ(opt->lr(), 1e-3f);
+    opt->set_lr(0.0f);  // where a cosine schedule ends
+    EXPECT_EQ(opt->lr(), 0.0f);
     std::map<std::string, std::vector<float>> state = opt->state_to_host();
     EXPECT_TRUE(has(error_of([&] { opt->state_from_host(state, -5); }), "step count must be >= 0, got -5"));
     state["exp_avg_sqq"] = state["exp_avg"];

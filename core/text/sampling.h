@@ -7,10 +7,10 @@
 // top-p:       nucleus sampling (Holtzman et al. 2019): only the smallest set of most likely tokens whose
 //              probability reaches p keeps it (a token is kept when the tokens above it hold less than p).
 // They combine in the order of Hugging Face's generate(): softmax at the temperature over the top-k, then the
-// nucleus of that distribution, renormalized. The most likely token is always kept. Determinism: the same seed, options and logits give the same tokens on every
-// platform — the uniform draw is made from std::mt19937_64's raw output (whose sequence the C++
-// standard fixes), not from std::uniform_real_distribution or std::discrete_distribution, whose
-// algorithms differ between standard libraries.
+// nucleus of that distribution, renormalized. The most likely token is always kept.
+// Determinism: the same seed, options and logits give the same tokens on every platform — the uniform draw is
+// made from std::mt19937_64's raw output (whose sequence the C++ standard fixes), not from
+// std::uniform_real_distribution or std::discrete_distribution, whose algorithms differ between standard libraries.
 #pragma once
 
 #include <cstddef>
