@@ -25,11 +25,11 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/backend.h"
-#include "core/param_layout.h"
-#include "core/rnn_spec.h"
-#include "kernels/cpu/gemm_avx512.h"
-#include "kernels/cpu/simd.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/param_layout.h"
+#include "fusedrnn/core/rnn_spec.h"
+#include "fusedrnn/kernels/cpu/gemm_avx512.h"
+#include "fusedrnn/kernels/cpu/simd.h"
 
 namespace {
 

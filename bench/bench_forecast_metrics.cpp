@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "models/forecast_metrics.h"
+#include "fusedrnn/models/forecast_metrics.h"
 
 namespace {
 

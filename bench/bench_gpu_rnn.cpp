@@ -34,8 +34,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/backend.h"
-#include "core/param_layout.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/param_layout.h"
 
 namespace {
 

@@ -17,10 +17,10 @@
 #include <string>
 #include <vector>
 
-#include "core/download_slots.h"
-#include "core/dropout_args.h"
-#include "core/rnn_spec.h"
-#include "core/tensor.h"
+#include "fusedrnn/core/download_slots.h"
+#include "fusedrnn/core/dropout_args.h"
+#include "fusedrnn/core/rnn_spec.h"
+#include "fusedrnn/core/tensor.h"
 
 namespace fusedrnn {
 

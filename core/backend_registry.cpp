@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "core/backend.h"
-#include "core/error.h"
-#include "core/gradient_sum.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/gradient_sum.h"
 
 namespace fusedrnn {
 

@@ -1,6 +1,6 @@
-#include "core/download_slots.h"
+#include "fusedrnn/core/download_slots.h"
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
 

@@ -1,8 +1,8 @@
-#include "core/dropout_args.h"
+#include "fusedrnn/core/dropout_args.h"
 
 #include <cmath>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
 

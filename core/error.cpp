@@ -1,4 +1,4 @@
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 #include <cmath>
 #include <cstring>

@@ -1,6 +1,6 @@
-#include "core/gradient_sum.h"
+#include "fusedrnn/core/gradient_sum.h"
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
 namespace {

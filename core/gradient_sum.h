@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "core/backend.h"
-#include "core/process_group.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/process_group.h"
 
 namespace fusedrnn {
 

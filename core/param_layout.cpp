@@ -1,8 +1,8 @@
-#include "core/param_layout.h"
+#include "fusedrnn/core/param_layout.h"
 
 #include <limits>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/rnn_spec.h"
+#include "fusedrnn/core/rnn_spec.h"
 
 namespace fusedrnn {
 

@@ -1,4 +1,4 @@
-#include "core/process_group.h"
+#include "fusedrnn/core/process_group.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
 namespace {

@@ -1,6 +1,6 @@
-#include "core/rnn_spec.h"
+#include "fusedrnn/core/rnn_spec.h"
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
 

@@ -1,4 +1,4 @@
-#include "core/safetensors.h"
+#include "fusedrnn/core/safetensors.h"
 
 #include <algorithm>
 #include <atomic>
@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 // The file format is little-endian and tensors are stored as raw host bytes.
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors I/O assumes a little-endian host");

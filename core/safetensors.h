@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "core/param_layout.h"
+#include "fusedrnn/core/param_layout.h"
 
 namespace fusedrnn {
 

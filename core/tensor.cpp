@@ -1,4 +1,4 @@
-#include "core/tensor.h"
+#include "fusedrnn/core/tensor.h"
 
 #include <cstdlib>
 #include <new>

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/param_layout.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/param_layout.h"
 
 namespace fusedrnn {
 

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "core/backend.h"
-#include "core/gradient_sum.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/gradient_sum.h"
 
 namespace fusedrnn::gpu {
 

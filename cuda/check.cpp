@@ -1,5 +1,5 @@
 // Formatting of CUDA / cuBLAS / cuDNN failures (see cuda/check.h).
-#include "cuda/check.h"
+#include "fusedrnn/cuda/check.h"
 
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::gpu {
 

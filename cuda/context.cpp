@@ -1,4 +1,4 @@
-#include "cuda/context.h"
+#include "fusedrnn/cuda/context.h"
 
 #include <chrono>
 #include <climits>
@@ -7,9 +7,9 @@
 #include <string>
 #include <thread>
 
-#include "core/error.h"
-#include "cuda/check.h"
-#include "kernels/cuda/dense_kernels.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/cuda/check.h"
+#include "fusedrnn/kernels/cuda/dense_kernels.h"
 
 namespace fusedrnn::gpu {
 

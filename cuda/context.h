@@ -9,8 +9,8 @@
 #include <cstddef>
 #include <functional>
 
-#include "core/download_slots.h"
-#include "cuda/device_memory.h"
+#include "fusedrnn/core/download_slots.h"
+#include "fusedrnn/cuda/device_memory.h"
 
 namespace fusedrnn::gpu {
 

@@ -31,12 +31,12 @@
 #include <tuple>
 #include <vector>
 
-#include "core/error.h"
-#include "core/param_layout.h"
-#include "cuda/backends.h"
-#include "cuda/check.h"
-#include "cuda/gpu_backend.h"
-#include "kernels/cuda/dense_kernels.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/param_layout.h"
+#include "fusedrnn/cuda/backends.h"
+#include "fusedrnn/cuda/check.h"
+#include "fusedrnn/cuda/gpu_backend.h"
+#include "fusedrnn/kernels/cuda/dense_kernels.h"
 
 namespace fusedrnn::gpu {
 namespace {

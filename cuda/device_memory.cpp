@@ -1,11 +1,11 @@
 // Device allocation with a readable out-of-memory error.
-#include "cuda/device_memory.h"
+#include "fusedrnn/cuda/device_memory.h"
 
 #include <string>
 
 #include <cuda_runtime_api.h>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::gpu {
 namespace {

@@ -28,14 +28,14 @@
 #include <memory>
 #include <string>
 
-#include "core/error.h"
-#include "core/param_layout.h"
-#include "cuda/backends.h"
-#include "cuda/check.h"
-#include "cuda/gpu_backend.h"
-#include "kernels/cell_math.h"
-#include "kernels/cuda/rnn_kernels.h"
-#include "kernels/cuda/rnn_recurrence.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/param_layout.h"
+#include "fusedrnn/cuda/backends.h"
+#include "fusedrnn/cuda/check.h"
+#include "fusedrnn/cuda/gpu_backend.h"
+#include "fusedrnn/kernels/cell_math.h"
+#include "fusedrnn/kernels/cuda/rnn_kernels.h"
+#include "fusedrnn/kernels/cuda/rnn_recurrence.h"
 
 namespace fusedrnn::gpu {
 namespace {

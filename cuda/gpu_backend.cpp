@@ -1,15 +1,15 @@
 // Memory, copies and dense ops shared by the `cuda` and `cudnn` backends.
-#include "cuda/gpu_backend.h"
+#include "fusedrnn/cuda/gpu_backend.h"
 
 #include <cmath>
 #include <cstring>
 #include <utility>
 #include <vector>
 
-#include "core/error.h"
-#include "cuda/check.h"
-#include "kernels/adam_scalars.h"
-#include "kernels/cuda/dense_kernels.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/cuda/check.h"
+#include "fusedrnn/kernels/adam_scalars.h"
+#include "fusedrnn/kernels/cuda/dense_kernels.h"
 
 namespace fusedrnn::gpu {
 namespace {

@@ -21,8 +21,8 @@
 #include <memory>
 #include <vector>
 
-#include "core/backend.h"
-#include "cuda/context.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/cuda/context.h"
 
 namespace fusedrnn::gpu {
 

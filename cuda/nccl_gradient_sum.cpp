@@ -24,12 +24,12 @@
 
 #include <fmt/format.h>
 
-#include "core/error.h"
-#include "core/gradient_sum.h"
-#include "core/process_group.h"
-#include "cuda/check.h"
-#include "cuda/context.h"
-#include "cuda/gpu_backend.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/gradient_sum.h"
+#include "fusedrnn/core/process_group.h"
+#include "fusedrnn/cuda/check.h"
+#include "fusedrnn/cuda/context.h"
+#include "fusedrnn/cuda/gpu_backend.h"
 
 #define FR_NCCL_CHECK(call)                                                                                      \
     do {                                                                                                         \

@@ -1,9 +1,9 @@
 // Registers the GPU backends with core's registry (called once, from core/backend_registry.cpp).
 #include <cuda_runtime_api.h>
 
-#include "core/backend.h"
-#include "core/gradient_sum.h"
-#include "cuda/backends.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/gradient_sum.h"
+#include "fusedrnn/cuda/backends.h"
 
 namespace fusedrnn {
 

@@ -14,9 +14,9 @@
 #include <string>
 #include <vector>
 
-#include "models/checkpoint.h"
-#include "models/model.h"
-#include "models/optimizer.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/model.h"
+#include "fusedrnn/models/optimizer.h"
 
 using namespace fusedrnn;
 

@@ -15,7 +15,7 @@
 
 #include <cmath>
 
-#include "core/rnn_spec.h"
+#include "fusedrnn/core/rnn_spec.h"
 
 #if defined(__CUDACC__)
 #define FR_HD __host__ __device__ __forceinline__

@@ -11,8 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/dropout_args.h"
-#include "kernels/cell_math.h"  // FR_HD
+#include "fusedrnn/core/dropout_args.h"
+#include "fusedrnn/kernels/cell_math.h"  // FR_HD
 
 namespace fusedrnn::dropout {
 

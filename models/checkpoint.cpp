@@ -1,4 +1,4 @@
-#include "models/checkpoint.h"
+#include "fusedrnn/models/checkpoint.h"
 
 #include <algorithm>
 #include <cmath>

@@ -14,9 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/safetensors.h"
-#include "models/model.h"
-#include "models/optimizer.h"
+#include "fusedrnn/core/safetensors.h"
+#include "fusedrnn/models/model.h"
+#include "fusedrnn/models/optimizer.h"
 
 namespace fusedrnn {
 

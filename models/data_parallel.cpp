@@ -1,4 +1,4 @@
-#include "models/data_parallel.h"
+#include "fusedrnn/models/data_parallel.h"
 
 #include <condition_variable>
 #include <cstdint>
@@ -6,7 +6,7 @@
 #include <mutex>
 #include <thread>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
 

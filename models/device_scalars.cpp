@@ -1,6 +1,6 @@
-#include "models/device_scalars.h"
+#include "fusedrnn/models/device_scalars.h"
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
 

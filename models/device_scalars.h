@@ -6,7 +6,7 @@
 #include <memory>
 #include <vector>
 
-#include "core/backend.h"
+#include "fusedrnn/core/backend.h"
 
 namespace fusedrnn {
 

@@ -1,8 +1,8 @@
-#include "models/dropout.h"
+#include "fusedrnn/models/dropout.h"
 
 #include <cmath>
 
-#include "models/layers.h"
+#include "fusedrnn/models/layers.h"
 
 namespace fusedrnn {
 

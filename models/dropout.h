@@ -10,7 +10,7 @@
 
 #include <cstdint>
 
-#include "core/backend.h"
+#include "fusedrnn/core/backend.h"
 
 namespace fusedrnn {
 

@@ -1,10 +1,10 @@
-#include "models/forecast_dataset.h"
+#include "fusedrnn/models/forecast_dataset.h"
 
 #include <algorithm>
 #include <utility>
 
-#include "core/error.h"
-#include "models/layers.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/models/layers.h"
 
 namespace fusedrnn {
 

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "core/backend.h"
-#include "core/data/dataset.h"
-#include "core/data/extremes.h"
-#include "core/data/windows.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/core/data/extremes.h"
+#include "fusedrnn/core/data/windows.h"
 
 namespace fusedrnn {
 

@@ -1,9 +1,9 @@
-#include "models/forecast_evaluation.h"
+#include "fusedrnn/models/forecast_evaluation.h"
 
 #include <algorithm>
 #include <array>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
 

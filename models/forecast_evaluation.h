@@ -14,11 +14,11 @@
 #include <optional>
 #include <vector>
 
-#include "core/backend.h"
-#include "core/data/windows.h"
-#include "models/forecast_dataset.h"
-#include "models/forecast_metrics.h"
-#include "models/model.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/data/windows.h"
+#include "fusedrnn/models/forecast_dataset.h"
+#include "fusedrnn/models/forecast_metrics.h"
+#include "fusedrnn/models/model.h"
 
 namespace fusedrnn {
 

@@ -1,4 +1,4 @@
-#include "models/forecast_metrics.h"
+#include "fusedrnn/models/forecast_metrics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
 

@@ -1,4 +1,4 @@
-#include "models/forecast_trainer.h"
+#include "fusedrnn/models/forecast_trainer.h"
 
 #include <algorithm>
 #include <chrono>
@@ -11,10 +11,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "core/data/rng.h"
-#include "core/data/sampler.h"
-#include "models/checkpoint.h"
-#include "models/optimizer.h"
+#include "fusedrnn/core/data/rng.h"
+#include "fusedrnn/core/data/sampler.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/optimizer.h"
 
 namespace fusedrnn {
 

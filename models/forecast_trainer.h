@@ -17,16 +17,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/data/windows.h"
-#include "core/gradient_sum.h"
-#include "core/process_group.h"
-#include "models/forecast_dataset.h"
-#include "models/forecast_evaluation.h"
-#include "models/forecast_metrics.h"
-#include "models/model.h"
-#include "models/data_parallel.h"
-#include "models/device_scalars.h"
-#include "models/optimizer.h"
+#include "fusedrnn/core/data/windows.h"
+#include "fusedrnn/core/gradient_sum.h"
+#include "fusedrnn/core/process_group.h"
+#include "fusedrnn/models/forecast_dataset.h"
+#include "fusedrnn/models/forecast_evaluation.h"
+#include "fusedrnn/models/forecast_metrics.h"
+#include "fusedrnn/models/model.h"
+#include "fusedrnn/models/data_parallel.h"
+#include "fusedrnn/models/device_scalars.h"
+#include "fusedrnn/models/optimizer.h"
 
 namespace fusedrnn {
 

@@ -1,9 +1,9 @@
-#include "models/language_model.h"
+#include "fusedrnn/models/language_model.h"
 
 #include <string>
 #include <utility>
 
-#include "models/checkpoint.h"
+#include "fusedrnn/models/checkpoint.h"
 
 namespace fusedrnn {
 

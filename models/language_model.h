@@ -22,8 +22,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/text/tokenizer.h"
-#include "models/model.h"
+#include "fusedrnn/core/text/tokenizer.h"
+#include "fusedrnn/models/model.h"
 
 namespace fusedrnn {
 

@@ -1,4 +1,4 @@
-#include "models/layers.h"
+#include "fusedrnn/models/layers.h"
 
 #include <cmath>
 #include <vector>

@@ -1,13 +1,13 @@
-#include "models/lm_corpus.h"
+#include "fusedrnn/models/lm_corpus.h"
 
 #include <algorithm>
 #include <cstddef>
 #include <string_view>
 #include <unordered_set>
 
-#include "core/error.h"
-#include "core/text/text_file.h"
-#include "core/text/windows.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/text/text_file.h"
+#include "fusedrnn/core/text/windows.h"
 
 namespace fusedrnn {
 

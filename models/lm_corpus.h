@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/text/tokenizer.h"
+#include "fusedrnn/core/text/tokenizer.h"
 
 namespace fusedrnn {
 

@@ -1,10 +1,10 @@
-#include "models/lm_eval.h"
+#include "fusedrnn/models/lm_eval.h"
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
 
-#include "core/text/streams.h"
+#include "fusedrnn/core/text/streams.h"
 
 namespace fusedrnn {
 

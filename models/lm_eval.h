@@ -13,11 +13,11 @@
 #include <functional>
 #include <vector>
 
-#include "core/text/streams.h"
-#include "core/text/windows.h"
-#include "models/language_model.h"
-#include "models/optimizer.h"
-#include "models/tbptt.h"
+#include "fusedrnn/core/text/streams.h"
+#include "fusedrnn/core/text/windows.h"
+#include "fusedrnn/models/language_model.h"
+#include "fusedrnn/models/optimizer.h"
+#include "fusedrnn/models/tbptt.h"
 
 namespace fusedrnn {
 

@@ -1,12 +1,12 @@
-#include "models/lm_generate.h"
+#include "fusedrnn/models/lm_generate.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <memory>
 
-#include "core/text/utf8.h"
-#include "core/text/word_split.h"
+#include "fusedrnn/core/text/utf8.h"
+#include "fusedrnn/core/text/word_split.h"
 
 namespace fusedrnn {
 

@@ -17,8 +17,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/text/sampling.h"
-#include "models/language_model.h"
+#include "fusedrnn/core/text/sampling.h"
+#include "fusedrnn/models/language_model.h"
 
 namespace fusedrnn {
 

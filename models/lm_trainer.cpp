@@ -1,4 +1,4 @@
-#include "models/lm_trainer.h"
+#include "fusedrnn/models/lm_trainer.h"
 
 #include <algorithm>
 #include <chrono>
@@ -8,7 +8,7 @@
 #include <memory>
 #include <random>
 
-#include "models/checkpoint.h"
+#include "fusedrnn/models/checkpoint.h"
 
 namespace fusedrnn {
 

@@ -25,9 +25,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/text/streams.h"
-#include "core/text/windows.h"
-#include "models/lm_eval.h"
+#include "fusedrnn/core/text/streams.h"
+#include "fusedrnn/core/text/windows.h"
+#include "fusedrnn/models/lm_eval.h"
 
 namespace fusedrnn {
 

@@ -1,4 +1,4 @@
-#include "models/model.h"
+#include "fusedrnn/models/model.h"
 
 #include <algorithm>
 #include <limits>

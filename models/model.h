@@ -17,10 +17,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/dropout.h"
-#include "models/layers.h"
-#include "models/parameters.h"
-#include "models/seq2seq_decoder.h"
+#include "fusedrnn/models/dropout.h"
+#include "fusedrnn/models/layers.h"
+#include "fusedrnn/models/parameters.h"
+#include "fusedrnn/models/seq2seq_decoder.h"
 
 namespace fusedrnn {
 

@@ -1,4 +1,4 @@
-#include "models/optimizer.h"
+#include "fusedrnn/models/optimizer.h"
 
 #include <algorithm>
 #include <cmath>

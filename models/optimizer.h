@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "models/parameters.h"
+#include "fusedrnn/models/parameters.h"
 
 namespace fusedrnn {
 

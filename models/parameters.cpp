@@ -1,4 +1,4 @@
-#include "models/parameters.h"
+#include "fusedrnn/models/parameters.h"
 
 #include <random>
 

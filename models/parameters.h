@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "core/backend.h"
-#include "core/param_layout.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/param_layout.h"
 
 namespace fusedrnn {
 

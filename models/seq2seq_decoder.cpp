@@ -1,4 +1,4 @@
-#include "models/seq2seq_decoder.h"
+#include "fusedrnn/models/seq2seq_decoder.h"
 
 #include <utility>
 

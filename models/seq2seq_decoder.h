@@ -21,10 +21,10 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/backend.h"
-#include "models/dropout.h"
-#include "models/layers.h"
-#include "models/parameters.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/models/dropout.h"
+#include "fusedrnn/models/layers.h"
+#include "fusedrnn/models/parameters.h"
 
 namespace fusedrnn {
 

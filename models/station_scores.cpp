@@ -1,9 +1,9 @@
-#include "models/station_scores.h"
+#include "fusedrnn/models/station_scores.h"
 
 #include <cmath>
 #include <limits>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
 

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "core/data/station_series.h"
-#include "models/forecast_evaluation.h"
+#include "fusedrnn/core/data/station_series.h"
+#include "fusedrnn/models/forecast_evaluation.h"
 
 namespace fusedrnn {
 

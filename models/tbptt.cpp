@@ -1,4 +1,4 @@
-#include "models/tbptt.h"
+#include "fusedrnn/models/tbptt.h"
 
 #include <cmath>
 #include <vector>

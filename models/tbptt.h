@@ -4,9 +4,9 @@
 // chunk's backward starts from a detached initial state. One optimizer step per chunk.
 #pragma once
 
-#include "models/device_scalars.h"
-#include "models/model.h"
-#include "models/optimizer.h"
+#include "fusedrnn/models/device_scalars.h"
+#include "fusedrnn/models/model.h"
+#include "fusedrnn/models/optimizer.h"
 
 namespace fusedrnn {
 

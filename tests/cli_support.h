@@ -18,7 +18,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/test_support.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn::testing {
 

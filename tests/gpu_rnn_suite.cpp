@@ -17,13 +17,13 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "core/backend.h"
-#include "core/error.h"
-#include "core/param_layout.h"
-#include "models/layers.h"
-#include "tests/gpu_suites.h"
-#include "tests/gpu_test_buffers.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/param_layout.h"
+#include "fusedrnn/models/layers.h"
+#include "fusedrnn/tests/gpu_suites.h"
+#include "fusedrnn/tests/gpu_test_buffers.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/backend.h"
+#include "fusedrnn/core/backend.h"
 
 namespace fusedrnn {
 

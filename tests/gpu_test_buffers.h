@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "core/backend.h"
+#include "fusedrnn/core/backend.h"
 
 namespace fusedrnn::gpu_test {
 

@@ -32,9 +32,21 @@ if(cuda_headers)
   message(FATAL_ERROR "CUDA headers were installed: ${cuda_headers}")
 endif()
 
+# A user's project has headers of its own, some with our file names (core/tensor.h, models/model.h). A decoy of every
+# installed header, each an #error, sits on the example's include path ahead of the package (-I before the imported
+# target's -isystem): fusedrnn's headers must reach each other through their fusedrnn/ prefix, never by a bare name.
+set(decoys ${WORK_DIR}/decoys)
+file(GLOB_RECURSE installed_headers RELATIVE ${prefix}/include/fusedrnn ${prefix}/include/fusedrnn/*.h)
+foreach(h ${installed_headers})
+  file(WRITE ${decoys}/${h} "#error \"a user's own ${h} was included instead of fusedrnn/${h}\"\n")
+endforeach()
+list(LENGTH installed_headers n_decoys)
+message(STATUS "decoys of the ${n_decoys} installed headers in ${decoys}")
+
 step("configure the example against the package"
      ${CMAKE_COMMAND} -S ${SOURCE_DIR}/examples -B ${WORK_DIR}/build -G ${GENERATOR}
-     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=${BUILD_TYPE} -DCMAKE_CXX_COMPILER=${CXX_COMPILER})
+     -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_BUILD_TYPE=${BUILD_TYPE} -DCMAKE_CXX_COMPILER=${CXX_COMPILER}
+     "-DCMAKE_CXX_FLAGS=-I${decoys}")
 step("build the example" ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 step("run the example" ${WORK_DIR}/build/forecast_api ${WORK_DIR}/model.safetensors)
 message(STATUS "${step_output}")

@@ -1,4 +1,4 @@
-#include "tests/reader_contract.h"
+#include "fusedrnn/tests/reader_contract.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,11 +9,11 @@
 
 #include <fmt/format.h>
 
-#include "core/data/csv_presets.h"
-#include "core/data/csv_reader.h"
-#include "core/data/isd_lite.h"
-#include "core/data/station_folder.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/csv_presets.h"
+#include "fusedrnn/core/data/csv_reader.h"
+#include "fusedrnn/core/data/isd_lite.h"
+#include "fusedrnn/core/data/station_folder.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::testing {
 

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "core/data/read_report.h"
-#include "core/data/station_series.h"
+#include "fusedrnn/core/data/read_report.h"
+#include "fusedrnn/core/data/station_series.h"
 
 namespace fusedrnn::testing {
 

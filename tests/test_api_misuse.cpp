@@ -14,12 +14,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/backend.h"
-#include "core/tensor.h"
-#include "models/checkpoint.h"
-#include "models/model.h"
-#include "models/optimizer.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/tensor.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/model.h"
+#include "fusedrnn/models/optimizer.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

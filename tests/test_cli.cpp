@@ -28,11 +28,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/backend.h"
-#include "core/data/time.h"
-#include "core/safetensors.h"
-#include "tests/cli_support.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/safetensors.h"
+#include "fusedrnn/tests/cli_support.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

@@ -16,8 +16,8 @@
 
 #include <fmt/format.h>
 
-#include "tests/cli_support.h"
-#include "tests/test_support.h"
+#include "fusedrnn/tests/cli_support.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "core/backend.h"
-#include "kernels/cpu/simd.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/kernels/cpu/simd.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

@@ -7,9 +7,9 @@
 
 #include <gtest/gtest.h>
 
-#include "core/data/extremes.h"
-#include "core/data/splits.h"
-#include "core/data/synthetic.h"
+#include "fusedrnn/core/data/extremes.h"
+#include "fusedrnn/core/data/splits.h"
+#include "fusedrnn/core/data/synthetic.h"
 
 namespace fusedrnn::data {
 namespace {

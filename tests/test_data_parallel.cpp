@@ -19,13 +19,13 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "core/data/dataset.h"
-#include "core/gradient_sum.h"
-#include "core/process_group.h"
-#include "models/data_parallel.h"
-#include "models/forecast_trainer.h"
-#include "tests/test_support.h"
-#include "tests/thread_process_group.h"
+#include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/core/gradient_sum.h"
+#include "fusedrnn/core/process_group.h"
+#include "fusedrnn/models/data_parallel.h"
+#include "fusedrnn/models/forecast_trainer.h"
+#include "fusedrnn/tests/test_support.h"
+#include "fusedrnn/tests/thread_process_group.h"
 
 namespace fusedrnn {
 namespace {

@@ -11,16 +11,16 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "core/data/csv_presets.h"
-#include "core/data/dataset.h"
-#include "core/data/isd_lite.h"
-#include "core/data/line_reader.h"
-#include "core/data/station_folder.h"
-#include "core/data/time.h"
-#include "core/data/valid_ranges.h"
-#include "core/error.h"
-#include "tests/cli_support.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/data/csv_presets.h"
+#include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/core/data/isd_lite.h"
+#include "fusedrnn/core/data/line_reader.h"
+#include "fusedrnn/core/data/station_folder.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/data/valid_ranges.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/tests/cli_support.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace ft = fusedrnn::testing;
 using namespace fusedrnn::data;

@@ -12,15 +12,15 @@
 
 #include <zlib.h>
 
-#include "core/data/csv_presets.h"
-#include "core/data/csv_reader.h"
-#include "core/data/isd_lite.h"
-#include "core/data/line_reader.h"
-#include "core/data/station_folder.h"
-#include "core/data/text.h"
-#include "core/data/time.h"
-#include "core/error.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/data/csv_presets.h"
+#include "fusedrnn/core/data/csv_reader.h"
+#include "fusedrnn/core/data/isd_lite.h"
+#include "fusedrnn/core/data/line_reader.h"
+#include "fusedrnn/core/data/station_folder.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/tests/test_support.h"
 
 using fusedrnn::Error;
 namespace ft = fusedrnn::testing;

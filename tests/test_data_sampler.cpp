@@ -9,10 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "core/data/gather.h"
-#include "core/data/sampler.h"
-#include "core/error.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/data/gather.h"
+#include "fusedrnn/core/data/sampler.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/tests/test_support.h"
 
 using fusedrnn::Error;
 using namespace fusedrnn::data;

@@ -10,10 +10,10 @@
 
 #include <omp.h>
 
-#include "core/data/synthetic.h"
-#include "core/data/time.h"
-#include "core/error.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/data/synthetic.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/tests/test_support.h"
 
 using namespace fusedrnn::data;
 namespace ft = fusedrnn::testing;

@@ -7,11 +7,11 @@
 #include <random>
 #include <vector>
 
-#include "core/data/dataset.h"
-#include "core/data/synthetic.h"
-#include "core/data/window_starts.h"
-#include "core/error.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/core/data/synthetic.h"
+#include "fusedrnn/core/data/window_starts.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn::data {
 namespace {

@@ -15,14 +15,14 @@
 #include <string>
 #include <vector>
 
-#include "core/data/dataset.h"
-#include "core/data/gather.h"
-#include "core/data/sampler.h"
-#include "core/data/station_folder.h"
-#include "core/data/synthetic.h"
-#include "core/data/time.h"
-#include "core/error.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/core/data/gather.h"
+#include "fusedrnn/core/data/sampler.h"
+#include "fusedrnn/core/data/station_folder.h"
+#include "fusedrnn/core/data/synthetic.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/tests/test_support.h"
 
 using fusedrnn::Error;
 using namespace fusedrnn::data;

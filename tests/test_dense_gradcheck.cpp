@@ -6,8 +6,8 @@
 #include <memory>
 #include <vector>
 
-#include "core/backend.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

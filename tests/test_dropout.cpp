@@ -13,12 +13,12 @@
 
 #include <gtest/gtest.h>
 
-#include "core/backend.h"
-#include "core/param_layout.h"
-#include "models/checkpoint.h"
-#include "models/layers.h"
-#include "models/model.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/param_layout.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/layers.h"
+#include "fusedrnn/models/model.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

@@ -11,7 +11,7 @@
 #include <omp.h>
 #include <random>
 
-#include "models/forecast_metrics.h"
+#include "fusedrnn/models/forecast_metrics.h"
 
 namespace fusedrnn {
 namespace {

@@ -18,12 +18,12 @@
 
 #include <fmt/format.h>
 
-#include "core/data/dataset.h"
-#include "core/data/sampler.h"
-#include "models/checkpoint.h"
-#include "models/forecast_trainer.h"
-#include "models/station_scores.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/core/data/sampler.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/forecast_trainer.h"
+#include "fusedrnn/models/station_scores.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

@@ -6,12 +6,12 @@
 #include <string>
 #include <vector>
 
-#include "core/backend.h"
-#include "core/data/dataset.h"
-#include "core/data/gather.h"
-#include "core/data/sampler.h"
-#include "core/data/synthetic.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/core/data/gather.h"
+#include "fusedrnn/core/data/sampler.h"
+#include "fusedrnn/core/data/synthetic.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

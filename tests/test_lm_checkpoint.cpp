@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
-#include "core/text/sampling.h"
-#include "core/safetensors.h"
-#include "models/checkpoint.h"
-#include "models/lm_generate.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/text/sampling.h"
+#include "fusedrnn/core/safetensors.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/lm_generate.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

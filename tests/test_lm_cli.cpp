@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "models/checkpoint.h"
-#include "models/lm_trainer.h"
-#include "tests/cli_support.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/lm_trainer.h"
+#include "fusedrnn/tests/cli_support.h"
 
 namespace fusedrnn {
 namespace {

@@ -6,11 +6,11 @@
 #include <string>
 #include <vector>
 
-#include "core/text/sampling.h"
-#include "models/lm_corpus.h"
-#include "models/lm_generate.h"
-#include "models/lm_trainer.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/text/sampling.h"
+#include "fusedrnn/models/lm_corpus.h"
+#include "fusedrnn/models/lm_generate.h"
+#include "fusedrnn/models/lm_trainer.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "core/param_layout.h"
-#include "models/checkpoint.h"
-#include "models/model.h"
-#include "models/optimizer.h"
-#include "models/tbptt.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/param_layout.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/model.h"
+#include "fusedrnn/models/optimizer.h"
+#include "fusedrnn/models/tbptt.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "core/backend.h"
-#include "models/optimizer.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/models/optimizer.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "core/backend.h"
-#include "core/param_layout.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/param_layout.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

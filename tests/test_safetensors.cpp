@@ -1,6 +1,6 @@
 // safetensors checkpoints: round trips, byte-exact format, every corruption the reader must reject,
 // and the atomic-write guarantees.
-#include "core/safetensors.h"
+#include "fusedrnn/core/safetensors.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fs = std::filesystem;
 using namespace fusedrnn;

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "core/safetensors.h"
-#include "models/checkpoint.h"
-#include "models/model.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/safetensors.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/model.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

@@ -1,4 +1,4 @@
-#include "tests/test_support.h"
+#include "fusedrnn/tests/test_support.h"
 
 #include <cerrno>
 #include <cstdlib>
@@ -7,8 +7,8 @@
 #include <sstream>
 #include <system_error>
 
-#include "core/backend.h"
-#include "core/data/synthetic.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/data/synthetic.h"
 
 namespace fusedrnn::testing {
 

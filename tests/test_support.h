@@ -18,8 +18,8 @@
 
 #include <gtest/gtest.h>
 
-#include "core/data/dataset.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::testing {
 

@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/text/streams.h"
-#include "core/text/text_file.h"
-#include "core/text/tokenizer.h"
-#include "core/text/windows.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/text/streams.h"
+#include "fusedrnn/core/text/text_file.h"
+#include "fusedrnn/core/text/tokenizer.h"
+#include "fusedrnn/core/text/windows.h"
+#include "fusedrnn/tests/test_support.h"
 
 using namespace fusedrnn;
 using namespace fusedrnn::text;

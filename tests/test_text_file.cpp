@@ -2,9 +2,9 @@
 #include <fstream>
 #include <string>
 
-#include "core/error.h"
-#include "core/text/text_file.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/text/text_file.h"
+#include "fusedrnn/tests/test_support.h"
 
 using namespace fusedrnn;
 using namespace fusedrnn::text;

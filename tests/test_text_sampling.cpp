@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/text/sampling.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/text/sampling.h"
+#include "fusedrnn/tests/test_support.h"
 
 using namespace fusedrnn;
 using namespace fusedrnn::text;

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "core/text/text_file.h"
-#include "core/text/tokenizer.h"
-#include "core/text/utf8.h"
-#include "core/text/word_split.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/text/text_file.h"
+#include "fusedrnn/core/text/tokenizer.h"
+#include "fusedrnn/core/text/utf8.h"
+#include "fusedrnn/core/text/word_split.h"
+#include "fusedrnn/tests/test_support.h"
 
 using namespace fusedrnn;
 using namespace fusedrnn::text;

@@ -4,10 +4,10 @@
 #include <sstream>
 #include <string>
 
-#include "core/error.h"
-#include "core/text/unicode_case.h"
-#include "core/text/utf8.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/text/unicode_case.h"
+#include "fusedrnn/core/text/utf8.h"
+#include "fusedrnn/tests/test_support.h"
 
 using namespace fusedrnn;
 using namespace fusedrnn::text;

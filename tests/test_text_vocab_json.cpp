@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/text/tokenizer.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/text/tokenizer.h"
+#include "fusedrnn/tests/test_support.h"
 
 using namespace fusedrnn;
 using namespace fusedrnn::text;

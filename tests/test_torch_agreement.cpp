@@ -14,10 +14,10 @@
 #include <type_traits>
 #include <vector>
 
-#include "core/backend.h"
-#include "core/param_layout.h"
-#include "core/safetensors.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/param_layout.h"
+#include "fusedrnn/core/safetensors.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

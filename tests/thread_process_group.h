@@ -16,8 +16,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/error.h"
-#include "core/process_group.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/process_group.h"
 
 namespace fusedrnn::testing {
 

@@ -1,4 +1,4 @@
-#include "tools/atomic_write.h"
+#include "fusedrnn/tools/atomic_write.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -15,7 +15,7 @@
 #include <filesystem>
 #include <system_error>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::tools {
 namespace {

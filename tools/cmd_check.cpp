@@ -12,9 +12,9 @@
 
 #include <fmt/format.h>
 
-#include "core/backend.h"
-#include "tools/cli_checks.h"
-#include "tools/commands.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/tools/cli_checks.h"
+#include "fusedrnn/tools/commands.h"
 
 namespace fusedrnn::tools {
 namespace {

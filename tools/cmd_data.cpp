@@ -11,17 +11,17 @@
 
 #include <fmt/format.h>
 
-#include "core/data/synthetic.h"
-#include "core/data/text.h"
-#include "core/data/time.h"
-#include "core/error.h"
-#include "models/checkpoint.h"
-#include "tools/cli_checks.h"
-#include "tools/commands.h"
-#include "tools/output_paths.h"
-#include "tools/progress.h"
-#include "tools/station_csv.h"
-#include "tools/station_data.h"
+#include "fusedrnn/core/data/synthetic.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/tools/cli_checks.h"
+#include "fusedrnn/tools/commands.h"
+#include "fusedrnn/tools/output_paths.h"
+#include "fusedrnn/tools/progress.h"
+#include "fusedrnn/tools/station_csv.h"
+#include "fusedrnn/tools/station_data.h"
 
 namespace fusedrnn::tools {
 

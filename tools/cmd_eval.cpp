@@ -9,16 +9,16 @@
 
 #include <fmt/format.h>
 
-#include "models/forecast_trainer.h"
-#include "tools/cli_checks.h"
-#include "tools/commands.h"
-#include "tools/forecast_checkpoint.h"
-#include "tools/forecast_csv.h"
-#include "tools/forecast_plot.h"
-#include "tools/forecast_report.h"
-#include "tools/output_paths.h"
-#include "tools/progress.h"
-#include "tools/station_report.h"
+#include "fusedrnn/models/forecast_trainer.h"
+#include "fusedrnn/tools/cli_checks.h"
+#include "fusedrnn/tools/commands.h"
+#include "fusedrnn/tools/forecast_checkpoint.h"
+#include "fusedrnn/tools/forecast_csv.h"
+#include "fusedrnn/tools/forecast_plot.h"
+#include "fusedrnn/tools/forecast_report.h"
+#include "fusedrnn/tools/output_paths.h"
+#include "fusedrnn/tools/progress.h"
+#include "fusedrnn/tools/station_report.h"
 
 namespace fusedrnn::tools {
 

@@ -6,12 +6,12 @@
 
 #include <fmt/format.h>
 
-#include "core/backend.h"
-#include "core/error.h"
-#include "core/gradient_sum.h"
-#include "core/process_group.h"
-#include "tools/commands.h"
-#include "tools/mpi_world.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/gradient_sum.h"
+#include "fusedrnn/core/process_group.h"
+#include "fusedrnn/tools/commands.h"
+#include "fusedrnn/tools/mpi_world.h"
 
 namespace fusedrnn::tools {
 

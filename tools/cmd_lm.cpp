@@ -1,8 +1,8 @@
 // fusedrnn CLI: language models — `lm-train`, `generate`, `perplexity`. The work is done in models/
 // (language_model.h, lm_trainer.h, lm_generate.h); these files only parse flags and print.
 // Usage and recorded runs: docs/language_models.md.
-#include "tools/commands.h"
-#include "tools/lm_commands.h"
+#include "fusedrnn/tools/commands.h"
+#include "fusedrnn/tools/lm_commands.h"
 
 namespace fusedrnn::tools {
 

@@ -11,14 +11,14 @@
 
 #include <fmt/format.h>
 
-#include "core/data/splits.h"
-#include "core/data/text.h"
-#include "core/data/time.h"
-#include "tools/commands.h"
-#include "tools/forecast_csv.h"
-#include "tools/forecast_checkpoint.h"
-#include "tools/output_paths.h"
-#include "tools/progress.h"
+#include "fusedrnn/core/data/splits.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/tools/commands.h"
+#include "fusedrnn/tools/forecast_csv.h"
+#include "fusedrnn/tools/forecast_checkpoint.h"
+#include "fusedrnn/tools/output_paths.h"
+#include "fusedrnn/tools/progress.h"
 
 namespace fusedrnn::tools {
 namespace {

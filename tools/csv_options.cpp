@@ -1,4 +1,4 @@
-#include "tools/csv_options.h"
+#include "fusedrnn/tools/csv_options.h"
 
 #include <algorithm>
 #include <iterator>
@@ -6,8 +6,8 @@
 #include <map>
 #include <stdexcept>
 
-#include "core/error.h"
-#include "tools/cli_checks.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/tools/cli_checks.h"
 
 namespace fusedrnn::tools {
 

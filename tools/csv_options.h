@@ -9,7 +9,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/data/csv_reader.h"
+#include "fusedrnn/core/data/csv_reader.h"
 
 namespace fusedrnn::tools {
 

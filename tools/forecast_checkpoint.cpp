@@ -1,4 +1,4 @@
-#include "tools/forecast_checkpoint.h"
+#include "fusedrnn/tools/forecast_checkpoint.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "tools/progress.h"
+#include "fusedrnn/tools/progress.h"
 
 namespace fusedrnn::tools {
 

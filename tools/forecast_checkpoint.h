@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
-#include "core/data/dataset.h"
-#include "models/checkpoint.h"
-#include "models/model.h"
-#include "tools/station_data.h"
+#include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/model.h"
+#include "fusedrnn/tools/station_data.h"
 
 namespace fusedrnn::tools {
 

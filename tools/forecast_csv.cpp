@@ -1,10 +1,10 @@
-#include "tools/forecast_csv.h"
+#include "fusedrnn/tools/forecast_csv.h"
 
 #include <fmt/format.h>
 
-#include "core/data/text.h"
-#include "core/data/time.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::tools {
 

@@ -10,11 +10,11 @@
 #include <string>
 #include <vector>
 
-#include "core/data/dataset.h"
-#include "core/data/norm_stats.h"
-#include "core/data/windows.h"
-#include "models/forecast_evaluation.h"
-#include "tools/atomic_write.h"
+#include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/core/data/norm_stats.h"
+#include "fusedrnn/core/data/windows.h"
+#include "fusedrnn/models/forecast_evaluation.h"
+#include "fusedrnn/tools/atomic_write.h"
 
 namespace fusedrnn::tools {
 

@@ -1,13 +1,13 @@
-#include "tools/forecast_plot.h"
+#include "fusedrnn/tools/forecast_plot.h"
 
 #include <algorithm>
 #include <map>
 
 #include <fmt/format.h>
 
-#include "core/data/time.h"
-#include "models/forecast_evaluation.h"
-#include "tools/svg_plot.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/models/forecast_evaluation.h"
+#include "fusedrnn/tools/svg_plot.h"
 
 namespace fusedrnn::tools {
 

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "core/backend.h"
-#include "core/data/dataset.h"
-#include "models/forecast_dataset.h"
-#include "models/model.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/models/forecast_dataset.h"
+#include "fusedrnn/models/model.h"
 
 namespace fusedrnn::tools {
 

@@ -1,4 +1,4 @@
-#include "tools/forecast_report.h"
+#include "fusedrnn/tools/forecast_report.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,9 +9,9 @@
 
 #include <fmt/format.h>
 
-#include "core/error.h"
-#include "tools/atomic_write.h"
-#include "tools/progress.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/tools/atomic_write.h"
+#include "fusedrnn/tools/progress.h"
 
 namespace fusedrnn::tools {
 

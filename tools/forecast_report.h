@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/data/windows.h"
-#include "models/forecast_metrics.h"
-#include "models/forecast_trainer.h"
+#include "fusedrnn/core/data/windows.h"
+#include "fusedrnn/models/forecast_metrics.h"
+#include "fusedrnn/models/forecast_trainer.h"
 
 namespace fusedrnn::tools {
 

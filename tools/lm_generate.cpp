@@ -17,15 +17,15 @@
 
 #include <fmt/format.h>
 
-#include "core/backend.h"
-#include "core/text/sampling.h"
-#include "core/text/utf8.h"
-#include "core/text/word_split.h"
-#include "models/lm_corpus.h"
-#include "models/lm_eval.h"
-#include "models/lm_generate.h"
-#include "tools/cli_checks.h"
-#include "tools/lm_commands.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/text/sampling.h"
+#include "fusedrnn/core/text/utf8.h"
+#include "fusedrnn/core/text/word_split.h"
+#include "fusedrnn/models/lm_corpus.h"
+#include "fusedrnn/models/lm_eval.h"
+#include "fusedrnn/models/lm_generate.h"
+#include "fusedrnn/tools/cli_checks.h"
+#include "fusedrnn/tools/lm_commands.h"
 
 namespace fusedrnn::tools {
 namespace {

@@ -20,19 +20,19 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "core/backend.h"
-#include "core/data/text.h"
-#include "core/text/sampling.h"
-#include "models/lm_corpus.h"
-#include "models/lm_generate.h"
-#include "models/checkpoint.h"
-#include "models/lm_trainer.h"
-#include "tools/atomic_write.h"
-#include "tools/cli_checks.h"
-#include "tools/interrupt.h"
-#include "tools/lm_commands.h"
-#include "tools/run_folder.h"
-#include "tools/svg_plot.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/text/sampling.h"
+#include "fusedrnn/models/lm_corpus.h"
+#include "fusedrnn/models/lm_generate.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/lm_trainer.h"
+#include "fusedrnn/tools/atomic_write.h"
+#include "fusedrnn/tools/cli_checks.h"
+#include "fusedrnn/tools/interrupt.h"
+#include "fusedrnn/tools/lm_commands.h"
+#include "fusedrnn/tools/run_folder.h"
+#include "fusedrnn/tools/svg_plot.h"
 
 namespace fusedrnn::tools {
 namespace {

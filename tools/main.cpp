@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "core/error.h"
-#include "tools/commands.h"
-#include "tools/mpi_world.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/tools/commands.h"
+#include "fusedrnn/tools/mpi_world.h"
 
 namespace {
 

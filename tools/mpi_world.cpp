@@ -1,4 +1,4 @@
-#include "tools/mpi_world.h"
+#include "fusedrnn/tools/mpi_world.h"
 
 #include <chrono>
 #include <climits>
@@ -6,7 +6,7 @@
 #include <string>
 #include <thread>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 #ifdef FUSEDRNN_WITH_MPI
 #include <mpi.h>

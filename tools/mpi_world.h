@@ -6,7 +6,7 @@
 
 #include <memory>
 
-#include "core/process_group.h"
+#include "fusedrnn/core/process_group.h"
 
 namespace fusedrnn::tools {
 

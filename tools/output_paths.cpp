@@ -1,4 +1,4 @@
-#include "tools/output_paths.h"
+#include "fusedrnn/tools/output_paths.h"
 
 #include <unistd.h>
 
@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::tools {
 

@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "tools/station_data.h"
+#include "fusedrnn/tools/station_data.h"
 
 namespace fusedrnn::tools {
 

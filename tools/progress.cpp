@@ -1,4 +1,4 @@
-#include "tools/progress.h"
+#include "fusedrnn/tools/progress.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,4 @@
-#include "tools/run_folder.h"
+#include "fusedrnn/tools/run_folder.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -12,10 +12,10 @@
 #include <optional>
 #include <vector>
 
-#include "core/error.h"
-#include "models/checkpoint.h"
-#include "tools/output_paths.h"
-#include "tools/progress.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/tools/output_paths.h"
+#include "fusedrnn/tools/progress.h"
 
 namespace fusedrnn::tools {
 

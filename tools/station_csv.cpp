@@ -1,12 +1,12 @@
-#include "tools/station_csv.h"
+#include "fusedrnn/tools/station_csv.h"
 
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "core/data/text.h"
-#include "core/data/time.h"
-#include "tools/atomic_write.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/tools/atomic_write.h"
 
 namespace fusedrnn::tools {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/data/station_series.h"
+#include "fusedrnn/core/data/station_series.h"
 
 namespace fusedrnn::tools {
 

@@ -1,4 +1,4 @@
-#include "tools/station_data.h"
+#include "fusedrnn/tools/station_data.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -10,12 +10,12 @@
 
 #include <fmt/format.h>
 
-#include "core/data/station_folder.h"
-#include "core/data/text.h"
-#include "core/error.h"
-#include "core/data/synthetic.h"
-#include "tools/cli_checks.h"
-#include "tools/progress.h"
+#include "fusedrnn/core/data/station_folder.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/data/synthetic.h"
+#include "fusedrnn/tools/cli_checks.h"
+#include "fusedrnn/tools/progress.h"
 
 namespace fusedrnn::tools {
 

@@ -7,13 +7,13 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "core/backend.h"
-#include "core/data/dataset.h"
-#include "core/data/read_report.h"
-#include "core/data/station_series.h"
-#include "core/data/valid_ranges.h"
-#include "models/forecast_trainer.h"
-#include "tools/csv_options.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/core/data/read_report.h"
+#include "fusedrnn/core/data/station_series.h"
+#include "fusedrnn/core/data/valid_ranges.h"
+#include "fusedrnn/models/forecast_trainer.h"
+#include "fusedrnn/tools/csv_options.h"
 
 namespace fusedrnn::tools {
 

@@ -1,4 +1,4 @@
-#include "tools/station_report.h"
+#include "fusedrnn/tools/station_report.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "core/data/text.h"
-#include "tools/atomic_write.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/tools/atomic_write.h"
 
 namespace fusedrnn::tools {
 

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "models/station_scores.h"
+#include "fusedrnn/models/station_scores.h"
 
 namespace fusedrnn::tools {
 

@@ -1,4 +1,4 @@
-#include "tools/svg_plot.h"
+#include "fusedrnn/tools/svg_plot.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,8 +8,8 @@
 
 #include <fmt/format.h>
 
-#include "core/error.h"
-#include "tools/atomic_write.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/tools/atomic_write.h"
 
 namespace fusedrnn::tools {
 namespace {

@@ -1,10 +1,10 @@
-#include "core/data/csv_presets.h"
+#include "fusedrnn/core/data/csv_presets.h"
 
 #include <algorithm>
 
-#include "core/data/text.h"
-#include "core/data/time.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/data/csv_reader.h"
+#include "fusedrnn/core/data/csv_reader.h"
 
 namespace fusedrnn::data {
 

@@ -1,4 +1,4 @@
-#include "core/data/csv_reader.h"
+#include "fusedrnn/core/data/csv_reader.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,11 +8,11 @@
 
 #include <fmt/format.h>
 
-#include "core/data/grid_builder.h"
-#include "core/data/line_reader.h"
-#include "core/data/text.h"
-#include "core/data/time.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/grid_builder.h"
+#include "fusedrnn/core/data/line_reader.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "core/data/read_report.h"
-#include "core/data/station_series.h"
-#include "core/data/valid_ranges.h"
+#include "fusedrnn/core/data/read_report.h"
+#include "fusedrnn/core/data/station_series.h"
+#include "fusedrnn/core/data/valid_ranges.h"
 
 namespace fusedrnn::data {
 

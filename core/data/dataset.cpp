@@ -1,4 +1,4 @@
-#include "core/data/dataset.h"
+#include "fusedrnn/core/data/dataset.h"
 
 #include <algorithm>
 #include <exception>
@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "core/data/text.h"
-#include "core/data/time.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

@@ -17,10 +17,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/data/norm_stats.h"
-#include "core/data/splits.h"
-#include "core/data/station_series.h"
-#include "core/data/windows.h"
+#include "fusedrnn/core/data/norm_stats.h"
+#include "fusedrnn/core/data/splits.h"
+#include "fusedrnn/core/data/station_series.h"
+#include "fusedrnn/core/data/windows.h"
 
 namespace fusedrnn::data {
 

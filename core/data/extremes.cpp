@@ -1,10 +1,10 @@
-#include "core/data/extremes.h"
+#include "fusedrnn/core/data/extremes.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/data/splits.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/splits.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/data/dataset.h"
+#include "fusedrnn/core/data/dataset.h"
 
 namespace fusedrnn::data {
 

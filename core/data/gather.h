@@ -7,8 +7,8 @@
 
 #include <cstdint>
 
-#include "core/data/windows.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/windows.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

@@ -1,4 +1,4 @@
-#include "core/data/grid_builder.h"
+#include "fusedrnn/core/data/grid_builder.h"
 
 #include <algorithm>
 #include <memory>
@@ -6,8 +6,8 @@
 
 #include <fmt/format.h>
 
-#include "core/data/time.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

@@ -1,4 +1,4 @@
-#include "core/data/isd_lite.h"
+#include "fusedrnn/core/data/isd_lite.h"
 
 #include <cmath>
 #include <filesystem>
@@ -7,11 +7,11 @@
 
 #include <fmt/format.h>
 
-#include "core/data/grid_builder.h"
-#include "core/data/line_reader.h"
-#include "core/data/text.h"
-#include "core/data/time.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/grid_builder.h"
+#include "fusedrnn/core/data/line_reader.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

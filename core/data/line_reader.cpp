@@ -1,11 +1,11 @@
-#include "core/data/line_reader.h"
+#include "fusedrnn/core/data/line_reader.h"
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 #ifdef FUSEDRNN_WITH_ZLIB
 #include <zlib.h>

@@ -1,4 +1,4 @@
-#include "core/data/norm_stats.h"
+#include "fusedrnn/core/data/norm_stats.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,8 +7,8 @@
 
 #include <fmt/format.h>
 
-#include "core/data/text.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

@@ -11,8 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/data/splits.h"
-#include "core/data/station_series.h"
+#include "fusedrnn/core/data/splits.h"
+#include "fusedrnn/core/data/station_series.h"
 
 namespace fusedrnn::data {
 

@@ -1,10 +1,10 @@
-#include "core/data/read_report.h"
+#include "fusedrnn/core/data/read_report.h"
 
 #include <algorithm>
 
 #include <fmt/format.h>
 
-#include "core/data/text.h"
+#include "fusedrnn/core/data/text.h"
 
 namespace fusedrnn::data {
 

@@ -1,9 +1,9 @@
-#include "core/data/sampler.h"
+#include "fusedrnn/core/data/sampler.h"
 
 #include <algorithm>
 
-#include "core/data/rng.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/rng.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/data/window_starts.h"
+#include "fusedrnn/core/data/window_starts.h"
 
 namespace fusedrnn::data {
 

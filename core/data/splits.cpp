@@ -1,4 +1,4 @@
-#include "core/data/splits.h"
+#include "fusedrnn/core/data/splits.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,9 +9,9 @@
 
 #include <fmt/format.h>
 
-#include "core/data/text.h"
-#include "core/data/time.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

@@ -1,4 +1,4 @@
-#include "core/data/station_folder.h"
+#include "fusedrnn/core/data/station_folder.h"
 
 #include <algorithm>
 #include <exception>
@@ -9,10 +9,10 @@
 
 #include <fmt/format.h>
 
-#include "core/data/csv_presets.h"
-#include "core/data/isd_lite.h"
-#include "core/data/text.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/csv_presets.h"
+#include "fusedrnn/core/data/isd_lite.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

@@ -1,9 +1,9 @@
-#include "core/data/station_series.h"
+#include "fusedrnn/core/data/station_series.h"
 
 #include <algorithm>
 
-#include "core/data/text.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

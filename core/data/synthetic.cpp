@@ -1,4 +1,4 @@
-#include "core/data/synthetic.h"
+#include "fusedrnn/core/data/synthetic.h"
 
 #include <algorithm>
 #include <cmath>
@@ -7,9 +7,9 @@
 
 #include <fmt/format.h>
 
-#include "core/data/rng.h"
-#include "core/data/time.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/rng.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

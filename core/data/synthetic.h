@@ -14,7 +14,7 @@
 #include <cstdint>
 #include <functional>
 
-#include "core/data/station_series.h"
+#include "fusedrnn/core/data/station_series.h"
 
 namespace fusedrnn::data {
 

@@ -1,4 +1,4 @@
-#include "core/data/text.h"
+#include "fusedrnn/core/data/text.h"
 
 #include <cctype>
 #include <charconv>

@@ -1,9 +1,9 @@
-#include "core/data/time.h"
+#include "fusedrnn/core/data/time.h"
 
 #include <fmt/format.h>
 
-#include "core/data/text.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

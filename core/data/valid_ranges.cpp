@@ -1,12 +1,12 @@
-#include "core/data/valid_ranges.h"
+#include "fusedrnn/core/data/valid_ranges.h"
 
 #include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
 
-#include "core/data/station_series.h"
-#include "core/data/text.h"
+#include "fusedrnn/core/data/station_series.h"
+#include "fusedrnn/core/data/text.h"
 
 namespace fusedrnn::data {
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "core/data/read_report.h"
+#include "fusedrnn/core/data/read_report.h"
 
 namespace fusedrnn::data {
 

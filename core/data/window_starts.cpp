@@ -1,9 +1,9 @@
-#include "core/data/window_starts.h"
+#include "fusedrnn/core/data/window_starts.h"
 
 #include <algorithm>
 #include <memory>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

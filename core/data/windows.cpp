@@ -1,4 +1,4 @@
-#include "core/data/windows.h"
+#include "fusedrnn/core/data/windows.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,9 +6,9 @@
 
 #include <fmt/format.h>
 
-#include "core/data/station_series.h"
-#include "core/data/time.h"
-#include "core/error.h"
+#include "fusedrnn/core/data/station_series.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 

@@ -15,8 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/data/splits.h"
-#include "core/data/window_starts.h"
+#include "fusedrnn/core/data/splits.h"
+#include "fusedrnn/core/data/window_starts.h"
 
 namespace fusedrnn::data {
 

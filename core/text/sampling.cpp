@@ -1,10 +1,10 @@
-#include "core/text/sampling.h"
+#include "fusedrnn/core/text/sampling.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::text {
 

@@ -1,9 +1,9 @@
-#include "core/text/streams.h"
+#include "fusedrnn/core/text/streams.h"
 
 #include <algorithm>
 #include <cstring>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::text {
 

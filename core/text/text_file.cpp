@@ -1,4 +1,4 @@
-#include "core/text/text_file.h"
+#include "fusedrnn/core/text/text_file.h"
 
 #include <cerrno>
 #include <cstring>
@@ -8,9 +8,9 @@
 #include <system_error>
 #include <vector>
 
-#include "core/error.h"
-#include "core/text/utf8.h"
-#include "core/text/word_split.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/text/utf8.h"
+#include "fusedrnn/core/text/word_split.h"
 
 namespace fusedrnn::text {
 

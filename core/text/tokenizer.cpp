@@ -1,11 +1,11 @@
-#include "core/text/tokenizer.h"
+#include "fusedrnn/core/text/tokenizer.h"
 
 #include <unordered_set>
 
-#include "core/error.h"
-#include "core/text/unicode_case.h"
-#include "core/text/utf8.h"
-#include "core/text/word_split.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/text/unicode_case.h"
+#include "fusedrnn/core/text/utf8.h"
+#include "fusedrnn/core/text/word_split.h"
 
 namespace fusedrnn::text {
 

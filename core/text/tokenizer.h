@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/text/vocabulary.h"
-#include "core/text/word_split.h"
+#include "fusedrnn/core/text/vocabulary.h"
+#include "fusedrnn/core/text/word_split.h"
 
 namespace fusedrnn::text {
 

@@ -13,8 +13,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.h"
-#include "core/text/tokenizer.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/text/tokenizer.h"
 
 namespace fusedrnn::text {
 

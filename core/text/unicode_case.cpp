@@ -1,6 +1,6 @@
-#include "core/text/unicode_case.h"
+#include "fusedrnn/core/text/unicode_case.h"
 
-#include "core/text/utf8.h"
+#include "fusedrnn/core/text/utf8.h"
 
 namespace fusedrnn::text {
 

@@ -1,10 +1,10 @@
-#include "core/text/utf8.h"
+#include "fusedrnn/core/text/utf8.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::text {
 

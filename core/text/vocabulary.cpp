@@ -1,10 +1,10 @@
-#include "core/text/vocabulary.h"
+#include "fusedrnn/core/text/vocabulary.h"
 
 #include <algorithm>
 #include <limits>
 #include <memory>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::text {
 

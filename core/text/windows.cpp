@@ -1,9 +1,9 @@
-#include "core/text/windows.h"
+#include "fusedrnn/core/text/windows.h"
 
 #include <algorithm>
 #include <cmath>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::text {
 

@@ -1,6 +1,6 @@
-#include "core/text/word_split.h"
+#include "fusedrnn/core/text/word_split.h"
 
-#include "core/text/utf8.h"
+#include "fusedrnn/core/text/utf8.h"
 
 namespace fusedrnn::text {
 

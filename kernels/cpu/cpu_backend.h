@@ -5,7 +5,7 @@
 #include <array>
 #include <vector>
 
-#include "core/backend.h"
+#include "fusedrnn/core/backend.h"
 
 namespace fusedrnn::cpu {
 

@@ -6,11 +6,11 @@
 #include <string>
 #include <type_traits>
 
-#include "kernels/adam_scalars.h"
-#include "kernels/cpu/blas.h"
-#include "kernels/cpu/cpu_backend.h"
-#include "kernels/cpu/simd.h"
-#include "kernels/dropout_mask.h"
+#include "fusedrnn/kernels/adam_scalars.h"
+#include "fusedrnn/kernels/cpu/blas.h"
+#include "fusedrnn/kernels/cpu/cpu_backend.h"
+#include "fusedrnn/kernels/cpu/simd.h"
+#include "fusedrnn/kernels/dropout_mask.h"
 
 namespace fusedrnn {
 

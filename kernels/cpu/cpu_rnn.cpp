@@ -23,12 +23,12 @@
 #include <type_traits>
 #include <vector>
 
-#include "kernels/cell_math.h"
-#include "kernels/cpu/blas.h"
-#include "kernels/cpu/cpu_backend.h"
-#include "kernels/cpu/gemm_avx512.h"
-#include "kernels/cpu/rnn_pointwise.h"
-#include "kernels/cpu/simd.h"
+#include "fusedrnn/kernels/cell_math.h"
+#include "fusedrnn/kernels/cpu/blas.h"
+#include "fusedrnn/kernels/cpu/cpu_backend.h"
+#include "fusedrnn/kernels/cpu/gemm_avx512.h"
+#include "fusedrnn/kernels/cpu/rnn_pointwise.h"
+#include "fusedrnn/kernels/cpu/simd.h"
 
 namespace fusedrnn::cpu {
 namespace {

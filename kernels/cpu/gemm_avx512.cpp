@@ -4,7 +4,7 @@
 // else packed k-major into a small buffer), then every 32-column panel of B is streamed past them (from
 // L2) by a kMR×32 micro-kernel that keeps its 2·kMR accumulators in zmm registers. Partial panels use masked loads/stores, partial row
 // tiles a smaller instantiation of the micro-kernel.
-#include "kernels/cpu/gemm_avx512.h"
+#include "fusedrnn/kernels/cpu/gemm_avx512.h"
 
 #include <algorithm>
 #include <cstring>

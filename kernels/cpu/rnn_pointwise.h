@@ -14,8 +14,8 @@
 #include <algorithm>
 #include <type_traits>
 
-#include "kernels/cell_math.h"
-#include "kernels/cpu/simd.h"
+#include "fusedrnn/kernels/cell_math.h"
+#include "fusedrnn/kernels/cpu/simd.h"
 
 namespace fusedrnn::cpu {
 

@@ -1,10 +1,10 @@
 // Run-time choice of the instruction set for the CPU backend's float pointwise kernels.
-#include "kernels/cpu/simd.h"
+#include "fusedrnn/kernels/cpu/simd.h"
 
 #include <cstdlib>
 #include <cstring>
 
-#include "core/error.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::cpu::simd {
 

@@ -10,8 +10,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "kernels/cell_math.h"  // FR_HD
-#include "kernels/dropout_mask.h"
+#include "fusedrnn/kernels/cell_math.h"  // FR_HD
+#include "fusedrnn/kernels/dropout_mask.h"
 
 namespace fusedrnn::gpu::element {
 

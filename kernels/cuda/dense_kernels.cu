@@ -2,14 +2,14 @@
 // reductions are deterministic two-pass trees (per-block partials, then one block), accumulated in
 // double, so the same input gives bit-identical results on every run. The one exception is the embedding
 // backward: repeated ids add into the same row with atomicAdd, in an order that varies between runs.
-#include "kernels/cuda/dense_kernels.h"
+#include "fusedrnn/kernels/cuda/dense_kernels.h"
 
 #include <algorithm>
 #include <climits>
 #include <string>
 
-#include "cuda/check.h"
-#include "kernels/cuda/dense_elements.cuh"
+#include "fusedrnn/cuda/check.h"
+#include "fusedrnn/kernels/cuda/dense_elements.cuh"
 
 namespace fusedrnn::gpu {
 namespace {

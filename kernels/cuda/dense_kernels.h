@@ -9,7 +9,7 @@
 
 #include <cuda_runtime_api.h>
 
-#include "core/dropout_args.h"
+#include "fusedrnn/core/dropout_args.h"
 
 namespace fusedrnn::gpu {
 

@@ -1,12 +1,12 @@
 // Fused pointwise kernels of the recurrent step (see rnn_kernels.h): one thread per (n, j), the body
 // in rnn_step.cuh (which calls kernels/cell_math.h). Every launch is checked.
-#include "kernels/cuda/rnn_kernels.h"
+#include "fusedrnn/kernels/cuda/rnn_kernels.h"
 
 #include <limits>
 
-#include "cuda/check.h"
-#include "kernels/cell_math.h"
-#include "kernels/cuda/rnn_step.cuh"
+#include "fusedrnn/cuda/check.h"
+#include "fusedrnn/kernels/cell_math.h"
+#include "fusedrnn/kernels/cuda/rnn_step.cuh"
 
 namespace fusedrnn::gpu {
 namespace {

@@ -11,7 +11,7 @@
 
 #include <cuda_runtime_api.h>
 
-#include "core/rnn_spec.h"
+#include "fusedrnn/core/rnn_spec.h"
 
 namespace fusedrnn::gpu {
 

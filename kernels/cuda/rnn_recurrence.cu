@@ -1,10 +1,10 @@
 // The persistent recurrence kernels (rnn_recurrence.h): one launch per layer-direction and pass, a block per R
 // batch rows, the block bodies in rnn_recurrence.cuh. Every launch is checked.
-#include "kernels/cuda/rnn_recurrence.h"
+#include "fusedrnn/kernels/cuda/rnn_recurrence.h"
 
-#include "cuda/check.h"
-#include "kernels/cell_math.h"
-#include "kernels/cuda/rnn_recurrence.cuh"
+#include "fusedrnn/cuda/check.h"
+#include "fusedrnn/kernels/cell_math.h"
+#include "fusedrnn/kernels/cuda/rnn_recurrence.cuh"
 
 namespace fusedrnn::gpu {
 namespace {

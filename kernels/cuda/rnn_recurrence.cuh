@@ -13,9 +13,9 @@
 #include <cstddef>
 #include <type_traits>
 
-#include "cuda/check.h"
-#include "kernels/cuda/rnn_recurrence.h"
-#include "kernels/cuda/rnn_step.cuh"
+#include "fusedrnn/cuda/check.h"
+#include "fusedrnn/kernels/cuda/rnn_recurrence.h"
+#include "fusedrnn/kernels/cuda/rnn_step.cuh"
 
 namespace fusedrnn::gpu::recurrence {
 

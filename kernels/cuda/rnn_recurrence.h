@@ -20,9 +20,9 @@
 
 #include <cstddef>
 
-#include "core/rnn_spec.h"
-#include "kernels/cell_math.h"
-#include "kernels/cuda/rnn_kernels.h"
+#include "fusedrnn/core/rnn_spec.h"
+#include "fusedrnn/kernels/cell_math.h"
+#include "fusedrnn/kernels/cuda/rnn_kernels.h"
 
 namespace fusedrnn::gpu {
 

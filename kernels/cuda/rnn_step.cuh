@@ -8,8 +8,8 @@
 
 #include <cstddef>
 
-#include "kernels/cell_math.h"
-#include "kernels/cuda/rnn_kernels.h"
+#include "fusedrnn/kernels/cell_math.h"
+#include "fusedrnn/kernels/cuda/rnn_kernels.h"
 
 namespace fusedrnn::gpu::step {
 

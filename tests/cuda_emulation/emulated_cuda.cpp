@@ -29,16 +29,16 @@
 
 #include <fmt/format.h>
 
-#include "core/backend.h"
-#include "core/error.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/error.h"
 #include "cublas_v2.h"
-#include "cuda/check.h"
-#include "kernels/cuda/dense_elements.cuh"
-#include "kernels/cuda/dense_kernels.h"
-#include "kernels/cuda/rnn_kernels.h"
-#include "kernels/cuda/rnn_recurrence.cuh"
-#include "kernels/cuda/rnn_step.cuh"
-#include "tests/cuda_emulation/emulation.h"
+#include "fusedrnn/cuda/check.h"
+#include "fusedrnn/kernels/cuda/dense_elements.cuh"
+#include "fusedrnn/kernels/cuda/dense_kernels.h"
+#include "fusedrnn/kernels/cuda/rnn_kernels.h"
+#include "fusedrnn/kernels/cuda/rnn_recurrence.cuh"
+#include "fusedrnn/kernels/cuda/rnn_step.cuh"
+#include "fusedrnn/tests/cuda_emulation/emulation.h"
 
 // ---- runtime ------------------------------------------------------------------------------------------
 // One in-order queue stands for the device (the module uses one stream per backend, and the tests one backend

@@ -21,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-#include "tests/cuda_emulation/emulation.h"
+#include "fusedrnn/tests/cuda_emulation/emulation.h"
 
 struct ncclComm {
     struct Clique* clique = nullptr;

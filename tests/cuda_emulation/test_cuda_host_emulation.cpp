@@ -30,19 +30,19 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include "core/backend.h"
-#include "core/data/dataset.h"
-#include "core/gradient_sum.h"
-#include "core/param_layout.h"
-#include "core/process_group.h"
-#include "cuda/backends.h"
-#include "kernels/cuda/rnn_recurrence.h"
-#include "models/device_scalars.h"
-#include "models/forecast_trainer.h"
-#include "models/lm_trainer.h"
-#include "tests/cuda_emulation/emulation.h"
-#include "tests/gpu_suites.h"
-#include "tests/test_support.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/core/gradient_sum.h"
+#include "fusedrnn/core/param_layout.h"
+#include "fusedrnn/core/process_group.h"
+#include "fusedrnn/cuda/backends.h"
+#include "fusedrnn/kernels/cuda/rnn_recurrence.h"
+#include "fusedrnn/models/device_scalars.h"
+#include "fusedrnn/models/forecast_trainer.h"
+#include "fusedrnn/models/lm_trainer.h"
+#include "fusedrnn/tests/cuda_emulation/emulation.h"
+#include "fusedrnn/tests/gpu_suites.h"
+#include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
 namespace {

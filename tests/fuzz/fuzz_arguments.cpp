@@ -16,11 +16,11 @@
 #include <string_view>
 #include <typeinfo>
 
-#include "core/data/splits.h"
-#include "core/data/time.h"
-#include "core/data/valid_ranges.h"
-#include "core/error.h"
-#include "tests/reader_contract.h"
+#include "fusedrnn/core/data/splits.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/data/valid_ranges.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/tests/reader_contract.h"
 
 using namespace fusedrnn;
 using namespace fusedrnn::data;

@@ -21,11 +21,11 @@
 
 #include <unistd.h>
 
-#include "core/backend.h"
-#include "core/error.h"
-#include "models/checkpoint.h"
-#include "models/language_model.h"
-#include "tools/forecast_checkpoint.h"
+#include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/language_model.h"
+#include "fusedrnn/tools/forecast_checkpoint.h"
 
 namespace fs = std::filesystem;
 using namespace fusedrnn;

@@ -13,7 +13,7 @@
 #include <omp.h>
 #include <unistd.h>
 
-#include "tests/reader_contract.h"
+#include "fusedrnn/tests/reader_contract.h"
 
 namespace ft = fusedrnn::testing;
 namespace fs = std::filesystem;

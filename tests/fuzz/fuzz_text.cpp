@@ -16,9 +16,9 @@
 #include <typeinfo>
 #include <vector>
 
-#include "core/error.h"
-#include "core/text/tokenizer.h"
-#include "tests/reader_contract.h"
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/text/tokenizer.h"
+#include "fusedrnn/tests/reader_contract.h"
 
 using namespace fusedrnn;
 using namespace fusedrnn::text;
