@@ -4,7 +4,7 @@
 # GoogleTest 1.12, Google Benchmark 1.7, zlib 1.2.13, Open MPI 4.1 (multi-process training: mpirun),
 # CMake ≥ 3.24 (bookworm: 3.25), Ninja.
 set -euo pipefail
-packages=(cmake ninja-build g++ libcli11-dev nlohmann-json3-dev libfmt-dev libopenblas-dev
+packages=(cmake ninja-build g++ pkgconf libcli11-dev nlohmann-json3-dev libfmt-dev libopenblas-dev
           libgtest-dev libbenchmark-dev zlib1g-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do

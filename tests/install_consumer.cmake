@@ -50,3 +50,23 @@ step("configure the example against the package"
 step("build the example" ${CMAKE_COMMAND} --build ${WORK_DIR}/build)
 step("run the example" ${WORK_DIR}/build/forecast_api ${WORK_DIR}/model.safetensors)
 message(STATUS "${step_output}")
+
+# Without CMake: the same example compiled and linked with nothing but the flags of the installed fusedrnn.pc, the
+# decoys again ahead of the package. pkg-config comes with scripts/deps.sh (pkgconf).
+find_program(PKG_CONFIG pkg-config)
+if(NOT PKG_CONFIG)
+  message(FATAL_ERROR "pkg-config not found (apt-get install pkgconf; scripts/deps.sh does)")
+endif()
+file(GLOB_RECURSE pc_files ${prefix}/*/fusedrnn.pc)
+if(NOT pc_files)
+  message(FATAL_ERROR "the install has no pkgconfig/fusedrnn.pc")
+endif()
+get_filename_component(pc_dir "${pc_files}" DIRECTORY)
+set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
+step("pkg-config --cflags --libs fusedrnn" ${PKG_CONFIG} --cflags --libs fusedrnn)
+separate_arguments(pc_flags UNIX_COMMAND "${step_output}")
+step("compile and link the example with those flags"
+     ${CXX_COMPILER} -std=c++17 -O1 -I${decoys} ${SOURCE_DIR}/examples/forecast_api.cpp ${pc_flags}
+     -o ${WORK_DIR}/forecast_api_pkgconfig)
+step("run that example" ${WORK_DIR}/forecast_api_pkgconfig ${WORK_DIR}/model_pkgconfig.safetensors)
+message(STATUS "${step_output}")
