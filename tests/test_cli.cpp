@@ -43,6 +43,18 @@ using testing::run_cli;
 using testing::run_then_signal;
 using testing::tiny_train;
 
+// `--version` and `info` print the project's version, the one CMake's project() sets and the installed package and
+// pkg-config file carry: no second copy in the code to fall behind.
+TEST(Cli, VersionIsTheProjects) {
+    const std::string expected = std::string("fusedrnn ") + FUSEDRNN_PROJECT_VERSION + "\n";
+    const CliResult version = run_cli({"--version"});
+    EXPECT_EQ(version.status, 0) << version.output;
+    EXPECT_EQ(version.output, expected);
+    const CliResult info = run_cli({"info"});
+    EXPECT_EQ(info.status, 0) << info.output;
+    EXPECT_EQ(info.output.rfind(expected, 0), 0u) << info.output;
+}
+
 TEST(Cli, TrainEvalPredictResume) {
     const std::string out = testing::temp_dir() + "/run";
     const CliResult t = run_cli(tiny_train(out, 2));

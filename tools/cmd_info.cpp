@@ -18,7 +18,7 @@ namespace fusedrnn::tools {
 void register_info(CLI::App& app) {
     auto* cmd = app.add_subcommand("info", "Show the backends usable on this machine");
     cmd->callback([] {
-        fmt::print("fusedrnn 0.1.0\n");
+        fmt::print("fusedrnn {}\n", FUSEDRNN_VERSION);
         fmt::print("backends: {}\n", fmt::join(available_backends(), ", "));
         fmt::print("gpu: {}\n", gpu_available() ? fmt::format("{} present", gpu_count())
                                                   : std::string("none (cuda/cudnn backends unavailable)"));

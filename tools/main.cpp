@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
     ::signal(SIGXFSZ, SIG_IGN);
     CLI::App app{"fusedrnn — fused RNN/LSTM/GRU engine: station forecasting and language models"};
     app.require_subcommand(1);
-    app.set_version_flag("--version", "fusedrnn 0.1.0");
+    app.set_version_flag("--version", std::string("fusedrnn ") + FUSEDRNN_VERSION);
     fusedrnn::tools::register_info(app);
     fusedrnn::tools::register_check(app);
     fusedrnn::tools::register_train(app);
