@@ -276,10 +276,14 @@ deps_stage() {
 
 # CMake finds the packages under the prefix before the system's; the loader finds their libraries (the
 # build-tree RUNPATH covers direct links, not libopenblas's own libgfortran).
+# A compiler run outside CMake (CTest's docs.CppSnippetsCompile) finds their headers through CPATH. The install
+# test's pkg-config half is left out here, saying why: unpacked packages leave no pkg-config database (CI runs it).
 use_deps() {
   local lib=$DEPS_PREFIX/usr/lib/x86_64-linux-gnu
   export CMAKE_PREFIX_PATH="$DEPS_PREFIX/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
   export LD_LIBRARY_PATH="$lib:$lib/openblas-pthread${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export CPATH="$DEPS_PREFIX/usr/include${CPATH:+:$CPATH}"
+  export FUSEDRNN_SKIP_PKG_CONFIG_CHECK="build dependencies unpacked from .debs under $DEPS_PREFIX, not installed"
 }
 
 # The system's cuDNN (header + libcudnn.so) if there is one, else the copy PyTorch's pip packages bring
