@@ -7,8 +7,9 @@ unit of its own, the rest into a function body. Names a block uses without decla
 come from an HTML comment on the line just before the block, invisible in the rendered page:
     <!-- snippet-prelude: std::vector<float> host_x, host_y; -->
 Each unit is compiled with -fsyntax-only and the project's warnings (unused variables aside: a doc's last line often
-makes a value it does not use), as errors with --werror (the build's FUSEDRNN_WERROR). Fails naming the file and line of every block that does not compile, and when the
-files hold no block at all (a test that checked nothing would pass)."""
+makes a value it does not use), as errors with --werror (the build's FUSEDRNN_WERROR). Fails naming the file and line
+of every block that does not compile, and when the files hold no block at all (a test that checked nothing would
+pass)."""
 
 import argparse
 import os
