@@ -272,6 +272,7 @@ bool gpu_available();
 // are.
 std::string gpu_backends_missing_reason();
 int gpu_count();  // CUDA devices this process sees (0 without CUDA support or a GPU)
+bool built_with_cuda();  // whether this build has the cuda and cudnn backends (used where a GPU is present)
 
 using BackendFactory = std::shared_ptr<Backend<float>> (*)(int device);
 // Called by the CUDA module at start-up (see cuda/register.cpp).

@@ -109,6 +109,14 @@ bool nccl_available() {
 
 bool gpu_available() { return registry().gpu_count > 0; }
 
+bool built_with_cuda() {
+#ifdef FUSEDRNN_WITH_CUDA
+    return true;
+#else
+    return false;
+#endif
+}
+
 std::string gpu_backends_missing_reason() {
     Registry& r = registry();
     std::lock_guard<std::mutex> lock(r.mutex);

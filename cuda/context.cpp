@@ -43,14 +43,6 @@ int checked_int(long v, const char* what) {
 
 }  // namespace
 
-bool tf32_from_env() {
-    const char* v = std::getenv("FUSEDRNN_TF32");
-    if (v == nullptr || std::string(v).empty() || std::string(v) == "0") return false;
-    FR_CHECK(std::string(v) == "1", "FUSEDRNN_TF32='{}': expected 1 (TF32 tensor cores for the matrix products) or 0 "
-             "(plain fp32, the default)", v);
-    return true;
-}
-
 GpuContext::GpuContext(int device, bool allow_tf32) : device_(device), allow_tf32_(allow_tf32) {
     DeviceGuard g(device_);
     Pending p;

@@ -27,11 +27,6 @@ private:
     int device_ = -1;
 };
 
-// FUSEDRNN_TF32 = 1 lets cuBLAS's GEMMs (and cuDNN's RNN) use TF32 tensor cores on GPUs that have them: faster
-// products with 10-bit mantissas, so results within DESIGN.md's TF32 tolerance rather than fp32's. Unset or 0: plain
-// fp32 (the default, and what the benchmarks compare). Any other value is an error naming the variable.
-bool tf32_from_env();
-
 class GpuContext {
 public:
     // Creates a non-blocking stream and a cuBLAS handle on `device`; cuBLAS math mode is plain fp32

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "fusedrnn/core/error.h"
+#include "fusedrnn/core/gpu_settings.h"
 #include "fusedrnn/core/param_layout.h"
 #include "fusedrnn/cuda/backends.h"
 #include "fusedrnn/cuda/check.h"
@@ -54,24 +55,15 @@ cudnnRNNMode_t cudnn_mode(CellType cell) {
             cell_name(cell));
 }
 
-cudnnRNNAlgo_t algo_from_env() {
-    const char* env = std::getenv("FUSEDRNN_CUDNN_ALGO");
-    const std::string v = env ? env : "standard";
-    if (v == "standard" || v.empty()) return CUDNN_RNN_ALGO_STANDARD;
-    if (v == "persist_static") return CUDNN_RNN_ALGO_PERSIST_STATIC;
-    if (v == "persist_static_small_h") return CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H;
-    if (v == "persist_dynamic") return CUDNN_RNN_ALGO_PERSIST_DYNAMIC;
-    FR_FAIL("FUSEDRNN_CUDNN_ALGO='{}': expected standard, persist_static, persist_static_small_h or persist_dynamic",
-            v);
-}
-
-std::string algo_name(cudnnRNNAlgo_t algo) {
+// The algorithm FUSEDRNN_CUDNN_ALGO names (core/gpu_settings.h), as cuDNN's enum.
+cudnnRNNAlgo_t to_cudnn(CudnnRnnAlgo algo) {
     switch (algo) {
-        case CUDNN_RNN_ALGO_PERSIST_STATIC: return "persist_static";
-        case CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H: return "persist_static_small_h";
-        case CUDNN_RNN_ALGO_PERSIST_DYNAMIC: return "persist_dynamic";
-        default: return "standard";
+        case CudnnRnnAlgo::PersistStatic: return CUDNN_RNN_ALGO_PERSIST_STATIC;
+        case CudnnRnnAlgo::PersistStaticSmallH: return CUDNN_RNN_ALGO_PERSIST_STATIC_SMALL_H;
+        case CudnnRnnAlgo::PersistDynamic: return CUDNN_RNN_ALGO_PERSIST_DYNAMIC;
+        case CudnnRnnAlgo::Standard: break;
     }
+    return CUDNN_RNN_ALGO_STANDARD;
 }
 
 // cuDNN 9 numbers its versions major·10000 + minor·100 + patch.
@@ -140,7 +132,7 @@ using PlanKey = std::tuple<int, int, int, int, bool, int, int>;  // cell, C, H, 
 
 class CudnnBackend final : public GpuBackend {
 public:
-    explicit CudnnBackend(int device) : GpuBackend(device), algo_(algo_from_env()) {
+    explicit CudnnBackend(int device) : GpuBackend(device), algo_name_(cudnn_algo_from_env()), algo_(to_cudnn(algo_name_)) {
         check_library_matches_header();
         auto g = ctx_.guard();
         FR_CUDNN_CHECK(cudnnCreate(&handle_));
@@ -163,7 +155,7 @@ public:
     // Which cuDNN ran is part of every figure measured against it (train's header, metrics.json, the benchmarks).
     std::string details() const override {
         return fmt::format("cuDNN {} (built against {}), algo {}{}", version_str(cudnnGetVersion()),
-                           version_str(CUDNN_VERSION), algo_name(algo_), ctx_.allow_tf32() ? ", tf32" : "");
+                           version_str(CUDNN_VERSION), cudnn_algo_name(algo_name_), ctx_.allow_tf32() ? ", tf32" : "");
     }
 
     size_t rnn_reserve_size(const RnnSpec& spec, int T, int N) override {
@@ -187,6 +179,7 @@ private:
     // without bound. The least recently used plan goes, once the new one is built and the stream has drained.
     static constexpr size_t kMaxPlans = 16;
     cudnnHandle_t handle_ = nullptr;
+    CudnnRnnAlgo algo_name_;  // before algo_, which is made from it
     cudnnRNNAlgo_t algo_;
     std::map<PlanKey, std::unique_ptr<Plan>> plans_;
     uint64_t uses_ = 0;

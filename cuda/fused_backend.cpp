@@ -1,5 +1,5 @@
 // The `cuda` backend: the recurrent stack on fused kernels. Two strategies for the recurrence (chosen per backend:
-// RecurrenceStrategy below): v1 "alternating", described here, and "persistent", where the per-step loops below
+// RecurrenceStrategy, core/gpu_settings.h): v1 "alternating", described here, and "persistent", where the per-step loops below
 // are replaced by one kernel per layer-direction and pass (kernels/cuda/rnn_recurrence.h); everything else —
 // the input projection, the weight gradients, the reserve layout — is shared.
 //
@@ -24,11 +24,11 @@
 // then the outputs of layers 0..L-2, [T, N, D·H] each (the next layer's input and these layers' h
 // sequences). The top layer's h sequence is y itself, which backward receives as an argument.
 #include <algorithm>
-#include <cstdlib>
 #include <memory>
 #include <string>
 
 #include "fusedrnn/core/error.h"
+#include "fusedrnn/core/gpu_settings.h"
 #include "fusedrnn/core/param_layout.h"
 #include "fusedrnn/cuda/backends.h"
 #include "fusedrnn/cuda/check.h"
@@ -78,36 +78,13 @@ void check_common(const RnnSpec& spec, int T, int N) {
              N, spec.hidden_size);
 }
 
-// How the recurrence runs (kernels/cuda/rnn_recurrence.h), from FUSEDRNN_CUDA_RECURRENCE: "alternating" (the
-// default: per step an SGEMM and a pointwise kernel), "persistent" (one kernel for all T steps, rows per block
-// chosen for the GPU) or "persistent:R" (R rows per block: 1, 2, 4, 8 or 16). The reset-before GRU, and hidden
-// sizes whose rows do not fit a block's shared memory, always run alternating.
-struct RecurrenceStrategy {
-    bool persistent = false;
-    int rows = 0;  // 0: chosen per shape
-};
-
-RecurrenceStrategy parse_recurrence_strategy(const std::string& requested) {
-    const char* env = std::getenv("FUSEDRNN_CUDA_RECURRENCE");
-    const bool from_env = requested.empty() && env != nullptr;
-    const std::string v = requested.empty() ? (env ? env : "") : requested;
-    if (v.empty() || v == "alternating") return {};
-    if (v == "persistent") return {true, 0};
-    for (int R : {1, 2, 4, 8, 16})
-        if (v == "persistent:" + std::to_string(R)) return {true, R};
-    FR_FAIL("{}{}: expected alternating, persistent, or persistent:R with R = 1, 2, 4, 8 or 16 rows per block",
-            from_env ? "FUSEDRNN_CUDA_RECURRENCE=" : "cuda backend recurrence ", v);
-}
-
 class FusedBackend final : public GpuBackend {
 public:
     FusedBackend(int device, const std::string& recurrence)
         : GpuBackend(device), strategy_(parse_recurrence_strategy(recurrence)) {}
     std::string name() const override { return "cuda"; }
     std::string details() const override {
-        std::string d = !strategy_.persistent ? "recurrence alternating"
-                        : strategy_.rows > 0  ? "recurrence persistent:" + std::to_string(strategy_.rows)
-                                              : "recurrence persistent";
+        const std::string d = "recurrence " + strategy_.str();
         return ctx_.allow_tf32() ? d + ", tf32" : d;
     }
 

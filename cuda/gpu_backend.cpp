@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fusedrnn/core/error.h"
+#include "fusedrnn/core/gpu_settings.h"
 #include "fusedrnn/cuda/check.h"
 #include "fusedrnn/kernels/adam_scalars.h"
 #include "fusedrnn/kernels/cuda/dense_kernels.h"

@@ -8,12 +8,33 @@
 
 #include "fusedrnn/core/backend.h"
 #include "fusedrnn/core/error.h"
+#include "fusedrnn/core/gpu_settings.h"
 #include "fusedrnn/core/gradient_sum.h"
 #include "fusedrnn/core/process_group.h"
 #include "fusedrnn/tools/commands.h"
 #include "fusedrnn/tools/mpi_world.h"
 
 namespace fusedrnn::tools {
+
+namespace {
+
+// What each GPU setting resolves to, or what is wrong with it, one entry per variable.
+std::vector<std::string> gpu_settings_lines() {
+    std::vector<std::string> out;
+    auto say = [&out](const char* variable, const auto& resolve) {
+        try {
+            out.push_back(fmt::format("{} ({})", resolve(), variable));
+        } catch (const Error& e) {
+            out.push_back(e.what());
+        }
+    };
+    say("FUSEDRNN_CUDA_RECURRENCE", [] { return "recurrence " + parse_recurrence_strategy().str(); });
+    say("FUSEDRNN_TF32", [] { return std::string(tf32_from_env() ? "tf32 on" : "tf32 off"); });
+    say("FUSEDRNN_CUDNN_ALGO", [] { return std::string("cudnn algo ") + cudnn_algo_name(cudnn_algo_from_env()); });
+    return out;
+}
+
+}  // namespace
 
 void register_info(CLI::App& app) {
     auto* cmd = app.add_subcommand("info", "Show the backends usable on this machine");
@@ -30,6 +51,9 @@ void register_info(CLI::App& app) {
         } catch (const Error& e) {
             timeout = fmt::format(" ({})", e.what());
         }
+        // The GPU backends' settings, checked on any machine (one preparing a GPU job has often no GPU itself).
+        fmt::print("gpu settings: {}{}\n", fmt::join(gpu_settings_lines(), "; "),
+                   built_with_cuda() ? "" : " (not used: this build has no CUDA backends)");
         if (gpu_available()) {
             fmt::print("data parallelism (--data-parallel): gradients summed {}\n",
                        nccl_available() ? "by NCCL" + timeout : "through host memory (this build has no NCCL)");
