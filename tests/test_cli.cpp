@@ -927,6 +927,23 @@ TEST(Cli, ErrorsNameTheCulprit) {
     const CliResult info = run_cli({"info"}, "", "FUSEDRNN_CPU_ISA=avx3 ");
     EXPECT_EQ(info.status, 0) << info.output;
     EXPECT_NE(info.output.find("cpu backend: FUSEDRNN_CPU_ISA='avx3'"), std::string::npos) << info.output;
+    // The GPU settings too, GPU or not: what they resolve to, or what is wrong, each naming its variable.
+    const CliResult gpu_defaults = run_cli({"info"}, "", "env -u FUSEDRNN_CUDA_RECURRENCE -u FUSEDRNN_TF32 "
+                                                         "-u FUSEDRNN_CUDNN_ALGO ");
+    EXPECT_NE(gpu_defaults.output.find("gpu settings: recurrence alternating (FUSEDRNN_CUDA_RECURRENCE); tf32 off "
+                                       "(FUSEDRNN_TF32); cudnn algo standard (FUSEDRNN_CUDNN_ALGO)"),
+              std::string::npos) << gpu_defaults.output;
+    const CliResult gpu_set = run_cli({"info"}, "", "FUSEDRNN_CUDA_RECURRENCE=persistent:8 FUSEDRNN_TF32=1 "
+                                                    "FUSEDRNN_CUDNN_ALGO=persist_static ");
+    EXPECT_NE(gpu_set.output.find("gpu settings: recurrence persistent:8 (FUSEDRNN_CUDA_RECURRENCE); tf32 on "
+                                  "(FUSEDRNN_TF32); cudnn algo persist_static (FUSEDRNN_CUDNN_ALGO)"),
+              std::string::npos) << gpu_set.output;
+    const CliResult gpu_bad = run_cli({"info"}, "", "FUSEDRNN_CUDA_RECURRENCE=persistent:3 FUSEDRNN_TF32=2 "
+                                                    "FUSEDRNN_CUDNN_ALGO=fast ");
+    EXPECT_EQ(gpu_bad.status, 0) << gpu_bad.output;
+    for (const char* said : {"FUSEDRNN_CUDA_RECURRENCE=persistent:3: expected alternating, persistent, or persistent:R",
+                             "FUSEDRNN_TF32='2': expected 1", "FUSEDRNN_CUDNN_ALGO='fast': expected standard"})
+        EXPECT_NE(gpu_bad.output.find(said), std::string::npos) << said << "\n" << gpu_bad.output;
     const CliResult capped = run_cli({"info"}, "", "FUSEDRNN_CPU_ISA=generic ");
     EXPECT_NE(capped.output.find("cpu backend: float kernels generic (FUSEDRNN_CPU_ISA"), std::string::npos)
         << capped.output;
@@ -1109,6 +1126,26 @@ TEST(Cli, SecondRunIntoABusyFolderIsRefused) {
     EXPECT_EQ(again.status, 0) << again.output;
 }
 
+// A run that fails before it writes anything (here: --data names nothing) takes away the folders it made for --out,
+// so a typo leaves no empty runs/forecast/ behind; a folder that was there before stays, with what it holds.
+TEST(Cli, AFailedRunLeavesNoOutputFolderItMade) {
+    const std::string dir = testing::temp_dir(), missing = dir + "/no_such_data";
+    const CliResult r = run_cli({"train", "--data", missing, "--out", dir + "/made/by/run/", "--epochs", "1"});
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("does not exist"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(dir + "/made")) << r.output;
+    const std::string mine = dir + "/mine";
+    fs::create_directories(mine);
+    std::ofstream(mine + "/notes.txt") << "kept\n";
+    const CliResult again = run_cli({"train", "--data", missing, "--out", mine + "/run", "--epochs", "1"});
+    EXPECT_EQ(again.status, 2) << again.output;
+    EXPECT_FALSE(fs::exists(mine + "/run"));
+    EXPECT_TRUE(fs::exists(mine + "/notes.txt"));
+    const CliResult existing = run_cli({"train", "--data", missing, "--out", mine, "--epochs", "1"});
+    EXPECT_EQ(existing.status, 2) << existing.output;
+    EXPECT_TRUE(fs::exists(mine + "/notes.txt"));
+}
+
 // A new run over a finished one clears the old files first (an early stop must not leave the old best model and
 // report beside the new checkpoint); --resume says what it keeps from the run and what changes.
 TEST(Cli, NewRunReplacesTheOldAndResumeSaysWhatItKeeps) {
@@ -1258,6 +1295,9 @@ TEST(Cli, CheckSaysWhichBackendsItCompared) {
     const CliResult r = run_cli({"check", "--cells", "gru,rnn_tanh", "--hidden", "3", "--layers", "1", "--steps", "3",
                                  "--batch", "2"});
     ASSERT_EQ(r.status, 0) << r.output;
+    // The shape checked is said too: bidirectional unless --unidirectional.
+    EXPECT_NE(r.output.find("stacks of 1 bidirectional layer(s), input 5, hidden 3; 3 steps, batch 2;"),
+              std::string::npos) << r.output;
     EXPECT_NE(r.output.find("gru                cpu "), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("rnn_tanh           cpu "), std::string::npos) << r.output;
     if (fusedrnn::gpu_available()) {
@@ -1266,6 +1306,10 @@ TEST(Cli, CheckSaysWhichBackendsItCompared) {
     } else {
         EXPECT_NE(r.output.find("cuda, cudnn: not checked: "), std::string::npos) << r.output;
     }
+    const CliResult one = run_cli({"check", "--cells", "lstm", "--hidden", "3", "--layers", "2", "--steps", "2",
+                                   "--batch", "2", "--unidirectional"});
+    ASSERT_EQ(one.status, 0) << one.output;
+    EXPECT_NE(one.output.find("stacks of 2 unidirectional layer(s)"), std::string::npos) << one.output;
 }
 
 // Mistyped commands and numbers: messages that say what is wanted.

@@ -110,6 +110,15 @@ TEST(LmCli, OneRunAtATimeInAFolder) {
     EXPECT_FALSE(std::filesystem::exists(out + "/last.safetensors"));
 }
 
+// A run refused on its input leaves no output folder of its own making.
+TEST(LmCli, AFailedRunLeavesNoOutputFolderItMade) {
+    const std::string dir = testing::temp_dir(), out = dir + "/made/run";
+    const CliResult r = run_cli(lm_train(dir + "/no_such_text.txt", out));
+    EXPECT_NE(r.status, 0) << r.output;
+    EXPECT_TRUE(has(r, "does not exist")) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/made")) << r.output;
+}
+
 // A new run into a finished run's folder removes that run's files before it trains: stopped in its first epoch it
 // leaves its own last.safetensors, not the old run's best.safetensors beside it.
 TEST(LmCli, ANewRunStoppedEarlyLeavesNoOldBestCheckpoint) {

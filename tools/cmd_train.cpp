@@ -161,7 +161,6 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     bool replaces_other_kind = false;  // --overwrite over a language-model run: its files go too
     if (main_process) {
         check_output_folder("--out", c.train.out_dir, c.data);
-        create_output_folder(c.train.out_dir);
         out_lock.emplace(c.train.out_dir, "--out");
         // An unfinished run, or another kind of run, refuses now, not after minutes of loading (the trainer checks
         // unfinished runs again).

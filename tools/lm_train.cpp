@@ -195,7 +195,6 @@ void run(TrainFlags f) {
         f.batch = defaults.batch;
     }
     // One run at a time in --out, and never into another kind of run's folder: checked before the text is read.
-    create_output_folder(f.out);
     FolderLock out_lock(f.out, "--out");
     const bool replaces_forecaster = check_previous_run(f.out, RunKind::LanguageModel, f.resume, f.overwrite);
     check_input_outside_run_files("--text", f.text, f.out);

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <algorithm>
+#include <exception>
 #include <filesystem>
 #include <optional>
 #include <vector>
@@ -47,8 +48,18 @@ void remove_abandoned_checkpoint_temps(const std::string& folder) {
 
 }  // namespace
 
-FolderLock::FolderLock(const std::string& folder, const std::string& flag) {
-    const std::string path = (std::filesystem::path(folder) / ".fusedrnn.lock").string();
+FolderLock::FolderLock(const std::string& folder, const std::string& flag)
+    : lock_path_((std::filesystem::path(folder) / ".fusedrnn.lock").string()),
+      exceptions_at_start_(std::uncaught_exceptions()) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    for (fs::path p = fs::path(folder).lexically_normal(); !p.empty() && !fs::exists(p, ec); p = p.parent_path()) {
+        if (p.filename().empty()) continue;  // "runs/forecast/": its trailing separator, not a folder
+        created_.push_back(p.string());
+        if (p == p.parent_path()) break;
+    }
+    create_output_folder(folder);
+    const std::string& path = lock_path_;
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     FR_CHECK(fd_ >= 0, "cannot create {}: {}", path, std::strerror(errno));
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
@@ -74,6 +85,20 @@ FolderLock::FolderLock(const std::string& folder, const std::string& flag) {
 }
 
 FolderLock::~FolderLock() {
+    if (fd_ >= 0 && !created_.empty() && std::uncaught_exceptions() > exceptions_at_start_) {
+        // Removed while the flock is still held, so a second run that opened the lock file meanwhile was turned
+        // away (LOCK_NB); one starting after this finds no folder and makes its own. remove() takes a folder only
+        // when it is empty: anything the run or anyone else wrote keeps it, and its parents.
+        namespace fs = std::filesystem;
+        std::error_code ec;
+        const fs::path first = created_.front();
+        bool only_the_lock = true;
+        for (const auto& entry : fs::directory_iterator(first, ec))
+            only_the_lock = only_the_lock && entry.path().filename() == ".fusedrnn.lock";
+        if (!ec && only_the_lock && fs::remove(lock_path_, ec))
+            for (const std::string& dir : created_)
+                if (!fs::remove(dir, ec)) break;
+    }
     if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace fusedrnn::tools {
 
@@ -11,14 +12,21 @@ namespace fusedrnn::tools {
 // run never leaves a stale lock.
 class FolderLock {
 public:
-    // Throws fusedrnn::Error naming the folder (and the holder's process id) when another process holds it; where the
-    // filesystem cannot lock, warns and goes on unguarded.
+    // Creates the folder (and its missing parents) and locks it. Throws fusedrnn::Error naming the folder (and the
+    // holder's process id) when another process holds it; where the filesystem cannot lock, warns and goes on
+    // unguarded.
     FolderLock(const std::string& folder, const std::string& flag);
+    // Left by an exception (bad input, Ctrl-C while the data loads) with nothing written but the lock file, the
+    // folders this lock created go again: a mistyped --data leaves no empty runs/forecast/ behind. A folder that
+    // existed before, or holds anything else, stays as it is.
     ~FolderLock();
     FolderLock(const FolderLock&) = delete;
     FolderLock& operator=(const FolderLock&) = delete;
 
 private:
+    std::string lock_path_;
+    std::vector<std::string> created_;  // the folders this lock made, deepest first
+    int exceptions_at_start_ = 0;       // std::uncaught_exceptions() when it was made
     int fd_ = -1;
 };
 
