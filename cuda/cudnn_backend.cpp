@@ -132,7 +132,8 @@ using PlanKey = std::tuple<int, int, int, int, bool, int, int>;  // cell, C, H, 
 
 class CudnnBackend final : public GpuBackend {
 public:
-    explicit CudnnBackend(int device) : GpuBackend(device), algo_name_(cudnn_algo_from_env()), algo_(to_cudnn(algo_name_)) {
+    explicit CudnnBackend(int device)
+        : GpuBackend(device), algo_setting_(cudnn_algo_from_env()), algo_(to_cudnn(algo_setting_)) {
         check_library_matches_header();
         auto g = ctx_.guard();
         FR_CUDNN_CHECK(cudnnCreate(&handle_));
@@ -155,7 +156,7 @@ public:
     // Which cuDNN ran is part of every figure measured against it (train's header, metrics.json, the benchmarks).
     std::string details() const override {
         return fmt::format("cuDNN {} (built against {}), algo {}{}", version_str(cudnnGetVersion()),
-                           version_str(CUDNN_VERSION), cudnn_algo_name(algo_name_), ctx_.allow_tf32() ? ", tf32" : "");
+                           version_str(CUDNN_VERSION), cudnn_algo_name(algo_setting_), ctx_.allow_tf32() ? ", tf32" : "");
     }
 
     size_t rnn_reserve_size(const RnnSpec& spec, int T, int N) override {
@@ -179,7 +180,7 @@ private:
     // without bound. The least recently used plan goes, once the new one is built and the stream has drained.
     static constexpr size_t kMaxPlans = 16;
     cudnnHandle_t handle_ = nullptr;
-    CudnnRnnAlgo algo_name_;  // before algo_, which is made from it
+    CudnnRnnAlgo algo_setting_;  // FUSEDRNN_CUDNN_ALGO's, declared before algo_, which is made from it
     cudnnRNNAlgo_t algo_;
     std::map<PlanKey, std::unique_ptr<Plan>> plans_;
     uint64_t uses_ = 0;

@@ -1,7 +1,7 @@
 // The `cuda` backend: the recurrent stack on fused kernels. Two strategies for the recurrence (chosen per backend:
-// RecurrenceStrategy, core/gpu_settings.h): v1 "alternating", described here, and "persistent", where the per-step loops below
-// are replaced by one kernel per layer-direction and pass (kernels/cuda/rnn_recurrence.h); everything else —
-// the input projection, the weight gradients, the reserve layout — is shared.
+// RecurrenceStrategy, core/gpu_settings.h): v1 "alternating", described here, and "persistent", where the per-step
+// loops below are replaced by one kernel per layer-direction and pass (kernels/cuda/rnn_recurrence.h); everything
+// else — the input projection, the weight gradients, the reserve layout — is shared.
 //
 // Per layer l and direction d (directions run one after the other on the backend's stream):
 //   forward   Gx = X_l·W_ihᵀ for all T·N rows (one SGEMM; biases are added inside the fused kernel)
