@@ -9,6 +9,8 @@
 #include <system_error>
 #include <vector>
 
+#include <omp.h>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -302,6 +304,23 @@ std::string json_differences(const nlohmann::json& saved, const nlohmann::json& 
     std::string s = fmt::format("{}", fmt::join(items.begin(), items.begin() + long(shown), "; "));
     if (items.size() > shown) s += fmt::format("; and {} more", items.size() - shown);
     return s;
+}
+
+std::string run_arithmetic(const Backend<float>& backend) {
+    std::string details = backend.details();
+    if (backend.device().is_cpu()) {
+        const int threads = omp_get_max_threads();
+        details += fmt::format("{}{} thread{}", details.empty() ? "" : ", ", threads, threads == 1 ? "" : "s");
+    }
+    return details.empty() ? backend.name() : fmt::format("{} ({})", backend.name(), details);
+}
+
+std::string resumed_arithmetic_note(const nlohmann::json& state, const std::string& now, const std::string& last_path) {
+    if (!state.is_object() || !state.contains("arithmetic") || !state.at("arithmetic").is_string()) return {};
+    const std::string then = state.at("arithmetic").get<std::string>();
+    if (then == now) return {};
+    return fmt::format("--resume: {} was trained on {}, this run computes on {}: it goes on, but equals an "
+                       "uninterrupted run only up to rounding, not bit for bit", last_path, then, now);
 }
 
 void create_output_folder(const std::string& dir) {

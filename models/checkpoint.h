@@ -74,6 +74,15 @@ void refuse_to_overwrite_unfinished_run(const std::string& last_path, const std:
 // best (the final report evaluates it as such).
 Checkpoint read_best_checkpoint_for_resume(const std::string& best_path, int best_epoch, const std::string& last_path);
 
+// What decides a run's float arithmetic beyond its flags and data: the backend with its details (the CPU kernels'
+// instruction set; the cuda backend's recurrence and TF32) and, on the CPU, the threads a batch is split over (the
+// gradient sums follow that split), e.g. "cpu (float kernels avx512, 2 threads)". The trainers record it in
+// last.safetensors: resumed under another one a run goes on, but equals an uninterrupted run only up to rounding.
+std::string run_arithmetic(const Backend<float>& backend);
+// What to say when resuming `last_path`, whose trainer block `state` recorded its arithmetic, under `now`: empty when
+// they are the same (or the checkpoint is older than the record).
+std::string resumed_arithmetic_note(const nlohmann::json& state, const std::string& now, const std::string& last_path);
+
 // The Error for a best.safetensors that reads, but is not the run's best model (`what` says which: "epoch 3").
 [[noreturn]] void fail_not_the_runs_best(const std::string& best_path, const std::string& what,
                                          const std::string& last_path);

@@ -523,6 +523,7 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"patience", o_.patience},
                         {"steps_per_epoch", o_.steps_per_epoch},
                         {"ranks", ranks()},
+                        {"arithmetic", run_arithmetic(model_.backend())},
                         {"finished", finished},  // false: --resume has more to do
                         {"history", hist}};
     if (in_progress) extra["trainer"]["epoch_in_progress"] = *in_progress;
@@ -639,6 +640,9 @@ void ForecastTrainer::resume_from_last() {
         on_message(fmt::format("--resume: --patience changes from {} to {} (the run has gone {} epoch{} without "
                                "improving on its best validation loss)", t.at("patience").get<int>(), o_.patience,
                                t.at("bad_epochs").get<int>(), t.at("bad_epochs").get<int>() == 1 ? "" : "s"));
+    if (const std::string note = resumed_arithmetic_note(t, run_arithmetic(model_.backend()), last_path_);
+        on_message && !note.empty())
+        on_message(note);
     // null: no epoch validated yet (interrupted in the first); JSON has no infinity.
     best_val_ = t.at("best_val").is_null() ? std::numeric_limits<double>::infinity() : t.at("best_val").get<double>();
     FR_CHECK(!std::isnan(best_val_), "--resume: {} is damaged: its best validation loss is NaN", last_path_);

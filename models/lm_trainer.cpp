@@ -181,6 +181,7 @@ void LmTrainer::save(const std::string& name, const EpochState* in_progress) {
                                {"best", std::isfinite(best_) ? nlohmann::json(best_) : nlohmann::json()},
                                {"lr", opt_.lr()},
                                {"cursor", cursor_},
+                               {"arithmetic", run_arithmetic(lm_.model->backend())},
                                {"finished", !in_progress && !history_.empty() && history_.back().epoch >= o_.epochs}};
     const bool last = name == "last.safetensors";
     if (last && lm_.settings.mode == LmMode::Stream) {
@@ -296,6 +297,9 @@ void LmTrainer::resume_from_last() {
                  "give --epochs {} or more", o_.epochs, history_.back().epoch, history_.back().epoch == 1 ? "" : "s",
                  path, history_.back().epoch);
     check_best_checkpoint(path);
+    if (const std::string note = resumed_arithmetic_note(t, run_arithmetic(lm_.model->backend()), path);
+        on_message && !note.empty())
+        on_message(note);
     if (on_message)
         on_message(resumed_.epoch > 0
                        ? fmt::format("resumed from {} in epoch {} at step {}/{}", path, resumed_.epoch,

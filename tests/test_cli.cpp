@@ -162,6 +162,27 @@ TEST(Cli, CtrlCSavesACheckpointAndResumeContinuesTheEpoch) {
               std::stoi(m[1].str()));
 }
 
+// The CPU backend's gradient sums follow the threads a batch is split over: a run resumed on another thread count
+// goes on, and says that it is no longer bit for bit the uninterrupted run; on the same one it says nothing of it.
+TEST(Cli, ResumeUnderOtherArithmeticSaysSo) {
+    const std::string out = testing::temp_dir() + "/arith";
+    const CliResult first = run_cli(tiny_train(out, 1), "", "OMP_NUM_THREADS=1 ");
+    ASSERT_EQ(first.status, 0) << first.output;
+    auto more = tiny_train(out, 2);
+    more.push_back("--resume");
+    const CliResult other = run_cli(more, "", "OMP_NUM_THREADS=2 ");
+    ASSERT_EQ(other.status, 0) << other.output;
+    EXPECT_NE(other.output.find("was trained on cpu ("), std::string::npos) << other.output;
+    EXPECT_NE(other.output.find(", 1 thread), this run computes on cpu ("), std::string::npos) << other.output;
+    EXPECT_NE(other.output.find(", 2 threads): it goes on, but equals an uninterrupted run only up to rounding"),
+              std::string::npos) << other.output;
+    auto same = tiny_train(out, 3);
+    same.push_back("--resume");
+    const CliResult unchanged = run_cli(same, "", "OMP_NUM_THREADS=2 ");
+    ASSERT_EQ(unchanged.status, 0) << unchanged.output;
+    EXPECT_EQ(unchanged.output.find("only up to rounding"), std::string::npos) << unchanged.output;
+}
+
 // SIGTERM (a scheduler's time limit) stops lm-train the same way, and --resume finishes the run.
 TEST(Cli, SigtermStopsLanguageModelTrainingResumably) {
     const std::string dir = testing::temp_dir();

@@ -110,6 +110,17 @@ TEST(LmCli, OneRunAtATimeInAFolder) {
     EXPECT_FALSE(std::filesystem::exists(out + "/last.safetensors"));
 }
 
+// lm-train's resume says so too when the thread count (and so the CPU backend's sums) changed.
+TEST(LmCli, ResumeUnderOtherArithmeticSaysSo) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    const CliResult first = run_cli(lm_train(tiny_text(dir), out, {}, 1), "", "OMP_NUM_THREADS=1 ");
+    ASSERT_EQ(first.status, 0) << first.output;
+    const CliResult other = run_cli(lm_train(tiny_text(dir), out, {"--resume"}, 2), "", "OMP_NUM_THREADS=2 ");
+    ASSERT_EQ(other.status, 0) << other.output;
+    EXPECT_TRUE(has(other, ", 1 thread), this run computes on cpu (")) << other.output;
+    EXPECT_TRUE(has(other, "equals an uninterrupted run only up to rounding")) << other.output;
+}
+
 // A run refused on its input leaves no output folder of its own making.
 TEST(LmCli, AFailedRunLeavesNoOutputFolderItMade) {
     const std::string dir = testing::temp_dir(), out = dir + "/made/run";
