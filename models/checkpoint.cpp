@@ -319,8 +319,8 @@ std::string resumed_arithmetic_note(const nlohmann::json& state, const std::stri
     if (!state.is_object() || !state.contains("arithmetic") || !state.at("arithmetic").is_string()) return {};
     const std::string then = state.at("arithmetic").get<std::string>();
     if (then == now) return {};
-    return fmt::format("--resume: {} was trained on {}, this run computes on {}: it goes on, but equals an "
-                       "uninterrupted run only up to rounding, not bit for bit", last_path, then, now);
+    return fmt::format("--resume: {} was trained on {}, this run computes on {}: it goes on, but may differ from an "
+                       "uninterrupted run by rounding (bit for bit only on the same)", last_path, then, now);
 }
 
 void create_output_folder(const std::string& dir) {

@@ -77,7 +77,7 @@ Checkpoint read_best_checkpoint_for_resume(const std::string& best_path, int bes
 // What decides a run's float arithmetic beyond its flags and data: the backend with its details (the CPU kernels'
 // instruction set; the cuda backend's recurrence and TF32) and, on the CPU, the threads a batch is split over (the
 // gradient sums follow that split), e.g. "cpu (float kernels avx512, 2 threads)". The trainers record it in
-// last.safetensors: resumed under another one a run goes on, but equals an uninterrupted run only up to rounding.
+// last.safetensors: resumed under another one a run goes on, but may differ from an uninterrupted run by rounding.
 std::string run_arithmetic(const Backend<float>& backend);
 // What to say when resuming `last_path`, whose trainer block `state` recorded its arithmetic, under `now`: empty when
 // they are the same (or the checkpoint is older than the record).
