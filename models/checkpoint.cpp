@@ -9,7 +9,6 @@
 #include <system_error>
 #include <vector>
 
-#include <omp.h>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -307,11 +306,7 @@ std::string json_differences(const nlohmann::json& saved, const nlohmann::json& 
 }
 
 std::string run_arithmetic(const Backend<float>& backend) {
-    std::string details = backend.details();
-    if (backend.device().is_cpu()) {
-        const int threads = omp_get_max_threads();
-        details += fmt::format("{}{} thread{}", details.empty() ? "" : ", ", threads, threads == 1 ? "" : "s");
-    }
+    const std::string details = backend.details();
     return details.empty() ? backend.name() : fmt::format("{} ({})", backend.name(), details);
 }
 

@@ -48,30 +48,35 @@ private:
     [[maybe_unused]] int prev_ = 1;
 };
 
-// gemm() with the rows of C split across the OpenMP team and OpenBLAS single-threaded inside, for the
-// dense layers. Called between recurrent passes, a multi-threaded pthreads OpenBLAS would wake its own
-// threads, which then spin in sched_yield for a while and steal the cores from the next pass's OpenMP
-// team: measured on 2 cores, a forecaster training step (LSTM 128, batch 1024) went from ~100 to ~72 ms
-// once every BLAS call ran this way. Small products (under ~2^18 multiply-adds per thread) stay on one
-// thread. Row r of op(A) starts at A + r·lda, or A + r when op(A) is Aᵀ.
+// gemm() for the dense layers, with the rows of C cut into parts and the parts spread over the OpenMP team,
+// OpenBLAS single-threaded inside. Called between recurrent passes, a multi-threaded pthreads OpenBLAS would
+// wake its own threads, which then spin in sched_yield for a while and steal the cores from the next pass's
+// OpenMP team: measured on 2 cores, a forecaster training step (LSTM 128, batch 1024) went from ~100 to
+// ~72 ms once every BLAS call ran this way. The parts follow from the shape alone, never from the thread
+// count: OpenBLAS can give a row other last bits in a product with another number of rows (or on its own
+// threads), and so each part is the same product on any number of threads and the results do not depend
+// on it. One part per ~2^18 multiply-adds, at least kMinRows rows each (each part packs B again), at most
+// kMaxParts. Row r of op(A) starts at A + r·lda, or A + r when op(A) is Aᵀ.
 template <class T>
 void gemm_rows_parallel(bool trans_a, bool trans_b, int M, int N, int K, T alpha, const T* A, int lda, const T* B,
                         int ldb, T beta, T* C, int ldc) {
     if (M == 0 || N == 0) return;
+    constexpr int kMinRows = 32, kMaxParts = 16;
     const double work = double(M) * N * K;
-    const int P = std::max(1, std::min({omp_get_max_threads(), M, int(std::min(work / double(1 << 18), 1e6))}));
-    BlasSingleThread guard(omp_get_max_threads() > 1);
-    if (P == 1) {
-        gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
-    }
-#pragma omp parallel num_threads(P)
-    {
-        const int p = omp_get_thread_num(), n = omp_get_num_threads();
-        const int r0 = int(long(M) * p / n), r1 = int(long(M) * (p + 1) / n);
+    const int parts = std::max(1, std::min({M / kMinRows, int(std::min(work / double(1 << 18), 1e6)), kMaxParts}));
+    const int team = std::max(1, std::min(parts, omp_get_max_threads()));
+    BlasSingleThread guard(true);
+    auto part = [&](int p) {
+        const int r0 = int(long(M) * p / parts), r1 = int(long(M) * (p + 1) / parts);
         const T* a = trans_a ? A + r0 : A + size_t(r0) * lda;
         gemm(trans_a, trans_b, r1 - r0, N, K, alpha, a, lda, B, ldb, beta, C + size_t(r0) * ldc, ldc);
+    };
+    if (team == 1) {
+        for (int p = 0; p < parts; ++p) part(p);
+        return;
     }
+#pragma omp parallel num_threads(team)
+    for (int p = omp_get_thread_num(); p < parts; p += omp_get_num_threads()) part(p);
 }
 
 }  // namespace fusedrnn::cpu

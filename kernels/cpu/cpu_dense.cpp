@@ -1,10 +1,12 @@
 // CPU backend: memory, elementwise ops, dense layers, losses, optimizers, window gathering.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "fusedrnn/kernels/adam_scalars.h"
 #include "fusedrnn/kernels/cpu/blas.h"
@@ -25,6 +27,27 @@ std::shared_ptr<Backend<double>> make_cpu_backend_f64() {
 }
 
 namespace cpu {
+
+namespace {
+// Σ term(i) over i in [0, n), in double and in the same order on any number of threads: blocks of `block`
+// terms summed on the OpenMP team, then the blocks' sums in block order (an OpenMP reduction would add the
+// threads' shares, whose bounds follow the thread count).
+template <class Term>
+double ordered_sum(long n, long block, Term&& term) {
+    const long blocks = (n + block - 1) / block;
+    std::vector<double> sums(size_t(std::max(blocks, 1L)), 0.0);
+#pragma omp parallel for schedule(static) if (blocks > 1)
+    for (long b = 0; b < blocks; ++b) {
+        double s = 0;
+        for (long i = b * block, end = std::min(n, (b + 1) * block); i < end; ++i) s += term(i);
+        sums[size_t(b)] = s;
+    }
+    double total = 0;
+    for (const double s : sums) total += s;
+    return total;
+}
+constexpr long kSumBlock = 32768;  // elements per block: one block below the elementwise ops' threshold
+}  // namespace
 
 template <class T>
 std::string CpuBackend<T>::details() const {
@@ -80,10 +103,7 @@ void CpuBackend<T>::axpy(size_t n, T alpha, const T* x, T* y) {
 
 template <class T>
 double CpuBackend<T>::sum_squares(size_t n, const T* x) {
-    double acc = 0;
-#pragma omp parallel for schedule(static) reduction(+ : acc) if (n > 65536)
-    for (long i = 0; i < long(n); ++i) acc += double(x[i]) * double(x[i]);
-    return acc;
+    return ordered_sum(long(n), kSumBlock, [x](long i) { return double(x[i]) * double(x[i]); });
 }
 
 template <class T>
@@ -136,14 +156,12 @@ void CpuBackend<T>::embedding_backward(int n, int V, int dim, const int32_t* ids
 template <class T>
 LossResult CpuBackend<T>::mse(size_t n, const T* pred, const T* target, T* grad, T grad_scale) {
     FR_CHECK(n > 0, "mse: empty input");
-    double acc = 0;
     const T g = grad_scale * T(2) / T(n);
-#pragma omp parallel for schedule(static) reduction(+ : acc) if (n > 65536)
-    for (long i = 0; i < long(n); ++i) {
+    const double acc = ordered_sum(long(n), kSumBlock, [&](long i) {
         const T d = pred[i] - target[i];
-        acc += double(d) * double(d);
         if (grad) grad[i] = g * d;
-    }
+        return double(d) * double(d);
+    });
     return LossResult{acc / double(n), 0};
 }
 
@@ -154,11 +172,10 @@ LossResult CpuBackend<T>::softmax_cross_entropy(int M, int V, const T* logits, c
     for (int r = 0; r < M; ++r)
         FR_CHECK(targets[r] >= 0 && targets[r] < V, "softmax_cross_entropy: target {} at row {} outside [0, {})",
                  targets[r], r, V);
-    double loss = 0;
-    long correct = 0;
     const T g = grad_scale / T(M);
-#pragma omp parallel for schedule(static) reduction(+ : loss, correct)
-    for (int r = 0; r < M; ++r) {
+    std::vector<unsigned char> hit(static_cast<size_t>(M));  // per row: the arg max is the target
+    constexpr long kRowsPerBlock = 64;
+    const double loss = ordered_sum(M, kRowsPerBlock, [&](long r) {
         const T* row = logits + size_t(r) * V;
         int arg = 0;
         T mx = row[0];
@@ -167,14 +184,15 @@ LossResult CpuBackend<T>::softmax_cross_entropy(int M, int V, const T* logits, c
         double sum = 0;
         for (int k = 0; k < V; ++k) sum += std::exp(double(row[k] - mx));
         const double lse = double(mx) + std::log(sum);
-        loss += lse - double(row[targets[r]]);
-        correct += arg == targets[r];
+        hit[size_t(r)] = arg == targets[r];
         if (dlogits) {
             T* d = dlogits + size_t(r) * V;
             for (int k = 0; k < V; ++k) d[k] = g * T(std::exp(double(row[k]) - lse));
             d[targets[r]] -= g;
         }
-    }
+        return lse - double(row[targets[r]]);
+    });
+    const long correct = std::count(hit.begin(), hit.end(), 1);
     return LossResult{loss / M, correct};
 }
 

@@ -76,22 +76,46 @@ size_t reserve_elems(const Dims& d) {
     return size_t(d.L) * d.D * d.per_dir() + size_t(d.L - 1) * d.T * d.N * d.D * d.H;
 }
 
-// ---- threads and blocks --------------------------------------------------------------------------
-// The batch rows are independent through the whole recurrence, so each OpenMP thread takes one
-// contiguous slice of rows and runs every time step on it with no synchronisation; OpenBLAS runs
-// single-threaded inside (BlasSingleThread). Within a slice, each step goes through blocks of rows sized
+// ---- chunks, threads and blocks -----------------------------------------------------------------
+// The batch rows are independent through the whole recurrence, so the batch is cut into contiguous
+// chunks, and each chunk runs every time step on one OpenMP thread with no synchronisation; OpenBLAS runs
+// single-threaded inside (BlasSingleThread). Within a chunk, each step goes through blocks of rows sized
 // so a block's gate pre-activations stay in the L2 cache between the GEMM that makes them and the
 // pointwise kernel that reads them.
+//
+// The chunks follow from the shape alone, never from the thread count; a thread with several takes them
+// one after another. So every product has the same shape and every sum the same order on any number of
+// threads, and the results are the same bit for bit (a run resumed on another core count goes on
+// exactly): the backward sums each chunk's weight gradients apart and adds the chunks up in order, and
+// the products' row counts do not move either (OpenBLAS can give a row other last bits in a product with
+// another number of rows).
 
-// Threads for a batch of N rows: one per ~2^18 multiply-adds of a step's products (a thread's share of a
-// step should far outweigh waking it), at most one per row, at most OpenMP's limit.
-int team_size(int N, int GH, int in_size, int H) {
+// Chunks of a batch of N rows: one per ~2^18 multiply-adds of a step's products (a chunk's share of a
+// step should far outweigh waking a thread for it), at least kMinChunkRows rows each (fewer make the
+// weight-gradient products too thin), at most kMaxChunks (the cores a batch is spread over) and at most
+// what keeps the backward's per-chunk weight-gradient sums (acc_elems each) within kMaxChunkSums elements.
+constexpr int kMinChunkRows = 16, kMaxChunks = 16;
+constexpr double kMaxChunkSums = double(1 << 24);
+int chunk_count(int N, int GH, int in_size, int H) {
     const double work = double(N) * GH * (in_size + H);
+    const double acc_elems = double(GH) * (in_size + H + 2);
     const int by_work = int(std::min(work / double(1 << 18), 1e6));
-    return std::max(1, std::min({omp_get_max_threads(), N, by_work}));
+    const int by_memory = int(std::min(kMaxChunkSums / acc_elems, 1e6));
+    return std::max(1, std::min({N / kMinChunkRows, by_work, by_memory, kMaxChunks}));
 }
-inline int slice_begin(int N, int P, int p) { return int(long(N) * p / P); }
-inline int max_slice(int N, int P) { return (N + P - 1) / P; }
+// Chunks of `rows` rows (the last one what is left): a multiple of the AVX-512 kernels' 12-row register tile,
+// so that few rows go through its slower partial tiles.
+struct Chunks {
+    int count, rows;
+};
+Chunks make_chunks(int N, int GH, int in_size, int H) {
+    const int count = chunk_count(N, GH, in_size, H), even = (N + count - 1) / count;
+    const int rows = std::min(N, (even + 11) / 12 * 12);
+    return Chunks{(N + rows - 1) / rows, rows};
+}
+inline int chunk_begin(int N, const Chunks& ch, int c) { return std::min(N, c * ch.rows); }
+// Threads for C chunks: one per chunk, at most OpenMP's limit.
+inline int team_for(int C) { return std::max(1, std::min(C, omp_get_max_threads())); }
 
 int block_rows(int GH) {
     constexpr int kBlockElems = 64 * 1024;  // 256 KiB of float per [rows, G·H] buffer (measured: 16K-1M within 10%)
@@ -166,25 +190,26 @@ void forward_direction(const Dims& d, int layer, int dir, const T* in, int in_si
     const T* b_hh = w + o.b_hh;
     const size_t step = size_t(N) * H;
     const simd::Isa isa = simd::cpu_isa();
-    const int P = team_size(N, GH, in_size, H), R = block_rows(GH), slice = max_slice(N, P);
+    const Chunks ch = make_chunks(N, GH, in_size, H);
+    const int C = ch.count, team = team_for(C), R = block_rows(GH);
     const bool rb = Cell::kResetBefore;
 
-    // Per slice: gx, gh blocks; the reset-before's saved r, z, rh when not training; the running c when
-    // not training (updated in place). One zero row stands for absent initial states.
-    const size_t per_slice = 2 * size_t(R) * GH + (rb && !training ? size_t(R) * SH : 0) +
-                              (Cell::kCellState && !training ? size_t(slice) * H : 0);
-    std::vector<T> scratch(per_slice * P);
+    // Per thread: gx, gh blocks; the reset-before's saved r, z, rh when not training; the running c of
+    // its chunk when not training (updated in place). One zero row stands for absent initial states.
+    const size_t per_thread = 2 * size_t(R) * GH + (rb && !training ? size_t(R) * SH : 0) +
+                              (Cell::kCellState && !training ? size_t(ch.rows) * H : 0);
+    std::vector<T> scratch(per_thread * team);
     const std::vector<T> zeros(std::max(GH, H), T(0));
-    BlasSingleThread blas_guard(P > 1);  // one slice: leave OpenBLAS its own threads
+    BlasSingleThread blas_guard(true);  // also with one thread: OpenBLAS's own threads change the last bits
     // Right operands of the step products: W_ihᵀ; W_hhᵀ (reset-before: its r, z rows, and W_hnᵀ apart).
     const WeightOperand<T> w_ih(isa, W_ih, in_size, in_size, GH, true);
     const WeightOperand<T> w_hh(isa, W_hh, H, H, rb ? 2 * H : GH, true);
     const WeightOperand<T> w_hn(isa, W_hh + (rb ? size_t(2) * H * H : 0), H, H, rb ? H : 0, true);
 
-    // Slice p of P; a team smaller than asked for (nested or dynamic OpenMP) takes several slices each.
-    auto run_slice = [&](int p) {
-        const int n0 = slice_begin(N, P, p), n1 = slice_begin(N, P, p + 1);
-        T* gxb = scratch.data() + per_slice * p;
+    // Chunk c on thread `thread`.
+    auto run_chunk = [&](int c, int thread) {
+        const int n0 = chunk_begin(N, ch, c), n1 = chunk_begin(N, ch, c + 1);
+        T* gxb = scratch.data() + per_thread * thread;
         T* ghb = gxb + size_t(R) * GH;
         T* save_tmp = ghb + size_t(R) * GH;
         T* c_state = save_tmp + (rb && !training ? size_t(R) * SH : 0);
@@ -248,7 +273,7 @@ void forward_direction(const Dims& d, int layer, int dir, const T* in, int in_si
                 }
             }
         }
-        // Final states of this slice.
+        // Final states of this chunk.
         int ld = 0;
         const T* h_last = h_at(T_ - 1, n0, ld);
         if (hn)
@@ -259,8 +284,9 @@ void forward_direction(const Dims& d, int layer, int dir, const T* in, int in_si
             std::memcpy(cn + size_t(n0) * H, c_last, sizeof(T) * H * (n1 - n0));
         }
     };
-#pragma omp parallel num_threads(P)
-    for (int p = omp_get_thread_num(); p < P; p += omp_get_num_threads()) run_slice(p);
+    // A team smaller than asked for (nested or dynamic OpenMP) leaves its threads more chunks each.
+#pragma omp parallel num_threads(team)
+    for (int c = omp_get_thread_num(); c < C; c += omp_get_num_threads()) run_chunk(c, omp_get_thread_num());
 }
 
 template <class Cell, class T>
@@ -274,45 +300,48 @@ void backward_direction(const Dims& d, int layer, int dir, const T* in, int in_s
     const T* W_hh = w + o.w_hh;
     const size_t step = size_t(N) * H;
     const simd::Isa isa = simd::cpu_isa();
-    const int P = team_size(N, GH, in_size, H), R = block_rows(GH), slice = max_slice(N, P);
+    const Chunks ch = make_chunks(N, GH, in_size, H);
+    const int C = ch.count, team = team_for(C), R = block_rows(GH), chunk = ch.rows;
     constexpr bool shared = kGateGradsShared<Cell>;
     const bool rb = Cell::kResetBefore;
 
-    // Per slice: weight-gradient accumulators dW_ihᵀ [C, G·H] (transposed: its product then has G·H
-    // columns, which suits the GEMM kernels when C is small), dW_hh, db_ih, db_hh, reduced after the loop
-    // in slice order so results do not depend on timing; the slice's gate gradients of one step (dgh, and
-    // dgx where it differs); the carried dh and dc; the reset-before's d_rh block.
+    // Per chunk: weight-gradient sums dW_ihᵀ [in, G·H] (transposed: its product then has G·H columns,
+    // which suits the GEMM kernels when the input is narrow), dW_hh, db_ih, db_hh, added up after the loop
+    // in chunk order. Per thread: its chunk's gate gradients of one step (dgh, and dgx where it differs);
+    // the carried dh and dc; the reset-before's d_rh block.
     const size_t acc_size = size_t(GH) * (in_size + H + 2);
-    const size_t per_slice = acc_size + size_t(slice) * GH * (shared ? 1 : 2) + size_t(slice) * H * 2 +
-                              (rb ? size_t(R) * H : 0);
-    std::vector<T> scratch(per_slice * P, T(0));
+    std::vector<T> sums(acc_size * C, T(0));
+    const size_t per_thread = size_t(chunk) * GH * (shared ? 1 : 2) + size_t(chunk) * H * 2 + (rb ? size_t(R) * H : 0);
+    std::vector<T> scratch(per_thread * team);
     const std::vector<T> zeros(H, T(0));
-    BlasSingleThread blas_guard(P > 1);  // one slice: leave OpenBLAS its own threads
+    BlasSingleThread blas_guard(true);  // also with one thread: OpenBLAS's own threads change the last bits
     // Right operands: W_hh [G·H, H] for dh_prev = dGh·W_hh (the reset-before uses row ranges of it: r, z
-    // rows for dh_prev, n rows for d_rh) and W_ih [G·H, C] for dx = dGx·W_ih.
+    // rows for dh_prev, n rows for d_rh) and W_ih [G·H, in] for dx = dGx·W_ih.
     const WeightOperand<T> w_hh(isa, W_hh, H, GH, H, false);
     const WeightOperand<T> w_ih(isa, W_ih, in_size, GH, in_size, false);
 
-    auto run_slice = [&](int p) {
-        const int n0 = slice_begin(N, P, p), n1 = slice_begin(N, P, p + 1), m = n1 - n0;
-        T* acc = scratch.data() + per_slice * p;
-        T* dWihT = acc;
+    // Chunk c on thread `thread`.
+    auto run_chunk = [&](int c, int thread) {
+        const int n0 = chunk_begin(N, ch, c), n1 = chunk_begin(N, ch, c + 1), m = n1 - n0;
+        T* dWihT = sums.data() + acc_size * c;
         T* dWhh = dWihT + size_t(GH) * in_size;
         T* dbih = dWhh + size_t(GH) * H;
         T* dbhh = dbih + GH;
-        T* dgh = acc + acc_size;
-        T* dgx = shared ? dgh : dgh + size_t(slice) * GH;
-        T* dh = dgh + size_t(slice) * GH * (shared ? 1 : 2);
-        T* dc = dh + size_t(slice) * H;
-        T* d_rh = dc + size_t(slice) * H;
+        T* dgh = scratch.data() + per_thread * thread;
+        T* dgx = shared ? dgh : dgh + size_t(chunk) * GH;
+        T* dh = dgh + size_t(chunk) * GH * (shared ? 1 : 2);
+        T* dc = dh + size_t(chunk) * H;
+        T* d_rh = dc + size_t(chunk) * H;
         if (dhn) std::memcpy(dh, dhn + size_t(n0) * H, sizeof(T) * H * m);
+        else std::fill(dh, dh + size_t(H) * m, T(0));
         if (Cell::kCellState && dcn) std::memcpy(dc, dcn + size_t(n0) * H, sizeof(T) * H * m);
+        else std::fill(dc, dc + size_t(H) * m, T(0));
 
         for (int s = T_ - 1; s >= 0; --s) {
             const int t = time_at(s, T_, dir);
             const int tp = s > 0 ? time_at(s - 1, T_, dir) : -1;
             const bool has_prev = s > 0 || h0;
-            // This slice's h_prev and c_prev (stride 0: the zero row).
+            // This chunk's h_prev and c_prev (stride 0: the zero row).
             const T* hp = tp >= 0 ? res.hseq + size_t(tp) * step + size_t(n0) * H
                           : h0    ? h0 + size_t(n0) * H
                                   : zeros.data();
@@ -350,7 +379,7 @@ void backward_direction(const Dims& d, int layer, int dir, const T* in, int in_s
                     w_hh.mul(rows, GH, 0, a.dgh, GH, a.dh, H, true);
                 }
             }
-            // Weight gradients of this step over the slice: dW_hh += dGhᵀ·h_prev, dW_ih += dGxᵀ·x_t.
+            // Weight gradients of this step over the chunk: dW_hh += dGhᵀ·h_prev, dW_ih += dGxᵀ·x_t.
             if (has_prev) {
                 if constexpr (Cell::kResetBefore) {
                     add_at_b(isa, 2 * H, H, m, dgh, GH, hp, H, dWhh, H);
@@ -369,17 +398,17 @@ void backward_direction(const Dims& d, int layer, int dir, const T* in, int in_s
         if (dh0) std::memcpy(dh0 + size_t(n0) * H, dh, sizeof(T) * H * m);
         if (dc0 && Cell::kCellState) std::memcpy(dc0 + size_t(n0) * H, dc, sizeof(T) * H * m);
     };
-#pragma omp parallel num_threads(P)
-    for (int p = omp_get_thread_num(); p < P; p += omp_get_num_threads()) run_slice(p);
-    // Reduce the accumulators in slice order.
-    for (int p = 0; p < P; ++p) {
-        const T* acc = scratch.data() + per_slice * p;
+#pragma omp parallel num_threads(team)
+    for (int c = omp_get_thread_num(); c < C; c += omp_get_num_threads()) run_chunk(c, omp_get_thread_num());
+    // The chunks' sums, added up in chunk order.
+    for (int c = 0; c < C; ++c) {
+        const T* acc = sums.data() + acc_size * c;
         const T* dWihT = acc;
         const T* dWhh = dWihT + size_t(GH) * in_size;
         const T* dbih = shared ? dWhh + size_t(GH) * H + GH : dWhh + size_t(GH) * H;
         const T* dbhh = dWhh + size_t(GH) * H + GH;
         for (int g = 0; g < GH; ++g)
-            for (int c = 0; c < in_size; ++c) dw[o.w_ih + size_t(g) * in_size + c] += dWihT[size_t(c) * GH + g];
+            for (int i = 0; i < in_size; ++i) dw[o.w_ih + size_t(g) * in_size + i] += dWihT[size_t(i) * GH + g];
         for (size_t i = 0; i < size_t(GH) * H; ++i) dw[o.w_hh + i] += dWhh[i];
         for (int i = 0; i < GH; ++i) dw[o.b_ih + i] += dbih[i];
         for (int i = 0; i < GH; ++i) dw[o.b_hh + i] += dbhh[i];
