@@ -68,7 +68,8 @@ void register_info(CLI::App& app) {
         fmt::print("multi-process training (mpirun -np P fusedrnn train): {}\n",
                    built_with_mpi() ? "yes (MPI)" + timeout
                                     : "no (this build has no MPI: install libopenmpi-dev, build again)");
-        fmt::print("cpu threads: {}\n", omp_get_max_threads());
+        fmt::print("cpu threads: {} (OMP_NUM_THREADS; speed only: the results are the same on any number)\n",
+                   omp_get_max_threads());
         // The CPU kernels' instruction set as FUSEDRNN_CPU_ISA caps it (an invalid value says so).
         try {
             fmt::print("cpu backend: {} (FUSEDRNN_CPU_ISA: generic, avx2, avx512)\n", make_backend("cpu")->details());

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <mutex>
 
 namespace fusedrnn::cpu {
 
@@ -22,21 +23,31 @@ inline void gemm(bool trans_a, bool trans_b, int M, int N, int K, double alpha, 
                 alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-// OpenBLAS single-threaded for the lifetime of the guard (when `active`). The recurrent kernels run their
-// own OpenMP team over batch slices and call BLAS from every member; a pthreads OpenBLAS would otherwise
-// start its own threads on top of ours (oversubscription on a machine with few cores). OpenMP builds of
-// OpenBLAS already run single-threaded inside a parallel region, and setting their thread count would
-// change OpenMP's, so the guard only acts on the pthreads build. The count is process-wide: restored when
-// the guard ends.
+// OpenBLAS single-threaded for the lifetime of the guard (when `active`). The CPU kernels run their own
+// OpenMP team over batch chunks and call BLAS from every member; a pthreads OpenBLAS would otherwise start
+// its own threads on top of ours (oversubscription on a machine with few cores), and its threads also change
+// the last bits of a product (results must not depend on the thread count). OpenMP builds of OpenBLAS
+// already run single-threaded inside a parallel region, and setting their thread count would change
+// OpenMP's, so the guard only acts on the pthreads build (the one tested here; Debian's default). The count
+// is process-wide, and guards may overlap (data-parallel ranks on threads): the first to start sets it to 1,
+// the last to end restores it.
 class BlasSingleThread {
 public:
 #if defined(OPENBLAS_VERSION)
-    explicit BlasSingleThread(bool active)
-        : prev_(active && openblas_get_parallel() == 1 ? openblas_get_num_threads() : 1) {
-        if (prev_ != 1) openblas_set_num_threads(1);
+    explicit BlasSingleThread(bool active) : active_(active && openblas_get_parallel() == 1) {
+        if (!active_) return;
+        State& s = state();
+        const std::lock_guard<std::mutex> lock(s.mutex);
+        if (s.holders++ == 0) {
+            s.saved = openblas_get_num_threads();
+            if (s.saved != 1) openblas_set_num_threads(1);
+        }
     }
     ~BlasSingleThread() {
-        if (prev_ != 1) openblas_set_num_threads(prev_);
+        if (!active_) return;
+        State& s = state();
+        const std::lock_guard<std::mutex> lock(s.mutex);
+        if (--s.holders == 0 && s.saved != 1) openblas_set_num_threads(s.saved);
     }
 #else
     explicit BlasSingleThread(bool) {}
@@ -45,7 +56,16 @@ public:
     BlasSingleThread& operator=(const BlasSingleThread&) = delete;
 
 private:
-    [[maybe_unused]] int prev_ = 1;
+    struct State {
+        std::mutex mutex;
+        int holders = 0;  // guards alive
+        int saved = 1;    // OpenBLAS's thread count before the first of them
+    };
+    static State& state() {
+        static State s;
+        return s;
+    }
+    [[maybe_unused]] bool active_ = false;
 };
 
 // gemm() for the dense layers, with the rows of C cut into parts and the parts spread over the OpenMP team,
