@@ -95,14 +95,9 @@ void expect_stack_invariant(Backend<S>& be, const char* precision) {
         }
 }
 
-TEST(CpuThreadInvariance, RecurrentStackFloat) {
-    auto be = make_backend("cpu");
-    expect_stack_invariant(*be, "float");
-}
-
-TEST(CpuThreadInvariance, RecurrentStackDouble) {
-    auto be = make_backend_f64("cpu");
-    expect_stack_invariant(*be, "double");
+TEST(CpuThreadInvariance, RecurrentStack) {
+    expect_stack_invariant(*make_backend("cpu"), "float");
+    expect_stack_invariant(*make_backend_f64("cpu"), "double");
 }
 
 // The dense layer, MSE, softmax cross-entropy and the squared norm at sizes past their parallel thresholds.
@@ -145,14 +140,9 @@ void expect_dense_invariant(Backend<S>& be, const char* precision) {
     }
 }
 
-TEST(CpuThreadInvariance, DenseLossesAndNormFloat) {
-    auto be = make_backend("cpu");
-    expect_dense_invariant(*be, "float");
-}
-
-TEST(CpuThreadInvariance, DenseLossesAndNormDouble) {
-    auto be = make_backend_f64("cpu");
-    expect_dense_invariant(*be, "double");
+TEST(CpuThreadInvariance, DenseLossesAndNorm) {
+    expect_dense_invariant(*make_backend("cpu"), "float");
+    expect_dense_invariant(*make_backend_f64("cpu"), "double");
 }
 
 }  // namespace
