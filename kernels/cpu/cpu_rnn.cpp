@@ -1,14 +1,15 @@
 // CPU recurrent stack: forward and backward through time for every cell, stacked and bidirectional.
 //
-// Per layer-direction, one OpenMP team splits the batch into contiguous slices, one per thread; batch
-// rows never interact, so each thread runs the whole time loop on its slice without synchronisation,
-// calling OpenBLAS single-threaded. Per step and block of rows (sized to stay in L2):
+// Per layer-direction, the batch is cut into contiguous chunks that follow from the shape alone (see
+// "chunks, threads and blocks" below: the results do not depend on the thread count); batch rows never
+// interact, so one OpenMP thread runs the whole time loop of a chunk without synchronisation, calling
+// OpenBLAS single-threaded. Per step and block of rows (sized to stay in L2):
 //   forward : Gx = X_t·W_ihᵀ and Gh = h_prev·W_hhᵀ (GEMMs, no bias), then the cell's pointwise forward
 //             (cell_math.h on SIMD packs, rnn_pointwise.h), which adds b_ih and b_hh on load and writes
 //             h to the reserve and the layer output (inference: only to the output, read back as h_prev).
 //   backward: the pointwise backward (dGh, and dGx where it differs), dh_prev = direct + dGh·W_hh (GEMM);
-//             per step over the whole slice, dW_hh += dGhᵀ·h_prev and dW_ihᵀ += X_tᵀ·dGx into per-slice
-//             accumulators (hot in cache; no [T, N, G·H] buffers), summed in slice order at the end.
+//             per step over the whole chunk, dW_hh += dGhᵀ·h_prev and dW_ihᵀ += X_tᵀ·dGx into the
+//             chunk's own sums (hot in cache; no [T, N, G·H] buffers), added up in chunk order at the end.
 // Products: the AVX-512 kernels of gemm_avx512.h with the weights packed once per sequence (float on
 // CPUs that have AVX-512), else OpenBLAS.
 // The reset-before GRU splits each step around a second product (W_hn on r·h), forward and backward.
