@@ -46,7 +46,7 @@ double ordered_sum(long n, long block, Term&& term) {
     for (const double s : sums) total += s;
     return total;
 }
-constexpr long kSumBlock = 32768;  // elements per block: one block below the elementwise ops' threshold
+constexpr long kSumBlock = 32768;  // elements per block: up to this many are summed on one thread
 }  // namespace
 
 template <class T>
