@@ -436,10 +436,11 @@ SafetensorsFile read_safetensors(const std::string& path) {
     };
     uint64_t header_bytes = 0;
     read_or_fail(&header_bytes, 8, 0, "the header length");
-    FR_CHECK(header_bytes <= kMaxHeaderBytes, "safetensors file '{}': header length {} exceeds the 100 MB limit",
-             path, header_bytes);
+    // A text file or another format read as a header length gives an absurd number: say what the file is not.
+    FR_CHECK(header_bytes <= kMaxHeaderBytes, "safetensors file '{}': header length {} exceeds the 100 MB limit (it is "
+             "not a safetensors file, or its start is damaged)", path, header_bytes);
     FR_CHECK(header_bytes <= file_bytes - 8, "safetensors file '{}': header length {} is larger than the {} bytes "
-             "that follow it", path, header_bytes, file_bytes - 8);
+             "that follow it (it is not a safetensors file, or it is cut short)", path, header_bytes, file_bytes - 8);
     std::string text(header_bytes, '\0');
     read_or_fail(text.data(), text.size(), 8, "the header");
 

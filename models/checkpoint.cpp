@@ -13,6 +13,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "fusedrnn/core/data/text.h"
+
 namespace fusedrnn {
 
 namespace {
@@ -274,6 +276,7 @@ void collect_differences(const nlohmann::json& a, const nlohmann::json& b, const
     if (a == b) return;
     auto shown = [](const nlohmann::json& j) {
         if (j.is_null()) return std::string("absent");
+        if (j.is_number_float()) return data::shortest_text(j.get<double>());
         std::string s = j.dump();
         return s.size() > 48 ? s.substr(0, 45) + "..." : s;
     };
@@ -339,6 +342,24 @@ Checkpoint read_best_checkpoint_for_resume(const std::string& best_path, int bes
         FR_FAIL("--resume: {} (the best model, epoch {}) cannot be read ({}): {}", best_path, best_epoch, e.what(),
                 resume_way_on(last_path));
     }
+}
+
+bool best_checkpoint_is_behind(const std::string& best_path, const nlohmann::json& config, const char* block,
+                               const nlohmann::json& last_history) {
+    if (!std::filesystem::exists(best_path)) return true;
+    Checkpoint b;
+    try {
+        b = read_checkpoint(best_path);
+    } catch (const Error&) {
+        return false;  // unreadable: not what a stop between two atomic writes leaves
+    }
+    if (b.config != config || !b.extra.is_object() || !b.extra.contains(block) || !b.extra.at(block).is_object())
+        return false;
+    const nlohmann::json& h = b.extra.at(block).value("history", nlohmann::json());
+    if (!h.is_array() || !last_history.is_array() || h.size() >= last_history.size()) return false;
+    for (size_t i = 0; i < h.size(); ++i)
+        if (h[i] != last_history[i]) return false;
+    return true;
 }
 
 void fail_not_the_runs_best(const std::string& best_path, const std::string& what, const std::string& last_path) {

@@ -85,6 +85,15 @@ std::string run_arithmetic(const Backend<float>& backend);
 // they are the same (or the checkpoint is older than the record).
 std::string resumed_arithmetic_note(const nlohmann::json& state, const std::string& now, const std::string& last_path);
 
+// The trainers write last.safetensors before best.safetensors at the end of an epoch: a run stopped between the two (a
+// full disk, a kill) leaves its newest best epoch in last.safetensors alone, with best.safetensors missing or one of
+// the same run's earlier bests. On --resume from a last.safetensors that ends an epoch, the best one, this says whether
+// `best_path` is in that state: missing, or a checkpoint of the same model (`config`) whose history (`block`'s
+// "history") is a strict prefix of `last_history`, the history last.safetensors holds. The trainer then writes
+// best.safetensors again from the resumed state, as the run would have; anything else is left to the usual checks.
+bool best_checkpoint_is_behind(const std::string& best_path, const nlohmann::json& config, const char* block,
+                               const nlohmann::json& last_history);
+
 // The Error for a best.safetensors that reads, but is not the run's best model (`what` says which: "epoch 3").
 [[noreturn]] void fail_not_the_runs_best(const std::string& best_path, const std::string& what,
                                          const std::string& last_path);

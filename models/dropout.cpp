@@ -2,13 +2,14 @@
 
 #include <cmath>
 
+#include "fusedrnn/core/data/text.h"
 #include "fusedrnn/models/layers.h"
 
 namespace fusedrnn {
 
 void check_dropout_rate(double p, const char* what) {
     FR_CHECK(std::isfinite(p) && p >= 0.0 && p < 1.0,
-             "{} must lie in [0, 1) (the probability of dropping a unit), got {}", what, p);
+             "{} must lie in [0, 1) (the probability of dropping a unit), got {}", what, data::shortest_text(p));
 }
 
 Tensor<float> Dropout::forward(Backend<float>& be, float p, const DropoutDraw& draw, const Tensor<float>& x) {

@@ -49,29 +49,33 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 // ---- trainer ---------------------------------------------------------------------------------------------
 
+void TrainOptions::validate() const {
+    FR_CHECK(epochs > 0, "--epochs must be positive, got {}", epochs);
+    FR_CHECK(batch > 0, "--batch must be positive, got {}", batch);
+    FR_CHECK(patience >= 0, "--patience must be >= 0, got {}", patience);
+    FR_CHECK(std::isfinite(clip) && clip >= 0, "--clip must be >= 0 (0 = off), got {}", clip);
+    FR_CHECK(max_batches >= 0, "--max-batches must be >= 0 (0 = all), got {}", max_batches);
+    FR_CHECK(!(resume && overwrite), "--resume continues the run in {}, --overwrite starts it over: give one of "
+             "them", out_dir);
+    FR_CHECK(std::isfinite(lr_decay) && lr_decay > 0 && lr_decay <= 1,
+             "--lr-decay must be in (0, 1] (1 = constant learning rate), got {}", lr_decay);
+    FR_CHECK(lr_plateau >= 0, "--lr-plateau must be >= 0 (0 = off), got {}", lr_plateau);
+    FR_CHECK(std::isfinite(lr_plateau_factor) && lr_plateau_factor > 0 && lr_plateau_factor < 1,
+             "--lr-plateau-factor must be in (0, 1), got {}", lr_plateau_factor);
+    FR_CHECK(steps_per_epoch >= 0, "--steps-per-epoch must be >= 0 (0 = one pass over the data), got {}",
+             steps_per_epoch);
+    FR_CHECK(steps_per_epoch == 0 || max_batches == 0,
+             "--steps-per-epoch and --max-batches both set the length of an epoch: give one of them");
+    FR_CHECK(!lr_cosine || (lr_decay == 1 && lr_plateau == 0),
+             "--lr-cosine sets the learning rate at every step: it cannot be combined with --lr-decay or --lr-plateau");
+    FR_CHECK(std::isfinite(teacher_forcing) && teacher_forcing >= 0 && teacher_forcing <= 1,
+             "--teacher-forcing must be a probability in [0, 1], got {}", teacher_forcing);
+}
+
 ForecastTrainer::ForecastTrainer(Forecaster& model, Optimizer& optimizer, const ForecastDataset& data,
                                  TrainOptions options)
     : model_(model), opt_(optimizer), data_(data), o_(std::move(options)) {
-    FR_CHECK(o_.epochs > 0, "--epochs must be positive, got {}", o_.epochs);
-    FR_CHECK(o_.batch > 0, "--batch must be positive, got {}", o_.batch);
-    FR_CHECK(o_.patience >= 0, "--patience must be >= 0, got {}", o_.patience);
-    FR_CHECK(std::isfinite(o_.clip) && o_.clip >= 0, "--clip must be >= 0 (0 = off), got {}", o_.clip);
-    FR_CHECK(o_.max_batches >= 0, "--max-batches must be >= 0 (0 = all), got {}", o_.max_batches);
-    FR_CHECK(!(o_.resume && o_.overwrite), "--resume continues the run in {}, --overwrite starts it over: give one of "
-             "them", o_.out_dir);
-    FR_CHECK(std::isfinite(o_.lr_decay) && o_.lr_decay > 0 && o_.lr_decay <= 1,
-             "--lr-decay must be in (0, 1] (1 = constant learning rate), got {}", o_.lr_decay);
-    FR_CHECK(o_.lr_plateau >= 0, "--lr-plateau must be >= 0 (0 = off), got {}", o_.lr_plateau);
-    FR_CHECK(std::isfinite(o_.lr_plateau_factor) && o_.lr_plateau_factor > 0 && o_.lr_plateau_factor < 1,
-             "--lr-plateau-factor must be in (0, 1), got {}", o_.lr_plateau_factor);
-    FR_CHECK(o_.steps_per_epoch >= 0, "--steps-per-epoch must be >= 0 (0 = one pass over the data), got {}",
-             o_.steps_per_epoch);
-    FR_CHECK(o_.steps_per_epoch == 0 || o_.max_batches == 0,
-             "--steps-per-epoch and --max-batches both set the length of an epoch: give one of them");
-    FR_CHECK(!o_.lr_cosine || (o_.lr_decay == 1 && o_.lr_plateau == 0),
-             "--lr-cosine sets the learning rate at every step: it cannot be combined with --lr-decay or --lr-plateau");
-    FR_CHECK(std::isfinite(o_.teacher_forcing) && o_.teacher_forcing >= 0 && o_.teacher_forcing <= 1,
-             "--teacher-forcing must be a probability in [0, 1], got {}", o_.teacher_forcing);
+    o_.validate();
     FR_CHECK(o_.teacher_forcing == 0 || model_.seq2seq(),
              "--teacher-forcing feeds a seq2seq decoder: it needs --decoder seq2seq (this model is {})",
              model_.decoder_name());
@@ -523,6 +527,7 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"patience", o_.patience},
                         {"steps_per_epoch", o_.steps_per_epoch},
                         {"ranks", ranks()},
+                        {"validation_windows", data_.starts[1].size()},
                         {"arithmetic", run_arithmetic(model_.backend())},
                         {"finished", finished},  // false: --resume has more to do
                         {"history", hist}};
@@ -575,11 +580,22 @@ void ForecastTrainer::check_resumed_schedule(const nlohmann::json& t) {
              "resume with the same flag", last_path_, tf, o_.teacher_forcing);
 }
 
-void ForecastTrainer::check_best_checkpoint() const {
+void ForecastTrainer::check_best_checkpoint(const nlohmann::json& last_state) {
     const EpochRecord* best = nullptr;
     for (const auto& r : history_)
         if (r.best) best = &r;
     if (!best) return;  // checked on every process (each read last.safetensors): none goes on alone
+    // Stopped between writing last.safetensors and best.safetensors after the epoch that was its best: this state is
+    // that epoch's end, so best.safetensors is written now as the run would have written it then.
+    if (best == &history_.back() && !last_state.contains("epoch_in_progress") &&
+        best_checkpoint_is_behind(best_path_, model_.config(), "trainer", last_state.at("history"))) {
+        save(best_path_, false);
+        if (on_message)
+            on_message(fmt::format("--resume: {} did not hold epoch {}, the best so far (the run stopped between "
+                                   "saving {} and it): written now from {}", best_path_, best->epoch, last_path_,
+                                   last_path_));
+        return;
+    }
     const Checkpoint b = read_best_checkpoint_for_resume(best_path_, best->epoch, last_path_);
     // Its epoch and validation loss (exact: JSON keeps doubles) must be the history's, on the same data and model.
     const nlohmann::json t = b.extra.is_object() && b.extra.contains("trainer") ? b.extra.at("trainer")
@@ -616,6 +632,13 @@ void ForecastTrainer::resume_from_last() {
     for (size_t i = 0; i < history_.size(); ++i)
         FR_CHECK(history_[i].epoch == int(i) + 1, "--resume: {} is damaged: its history lists epoch {} in place {}",
                  last_path_, history_[i].epoch, i + 1);
+    // The best epoch and early stopping compare validation losses: all of a run's must be taken on the same windows
+    // (absent in checkpoints from before it was recorded: nothing to compare).
+    if (!history_.empty() && t.contains("validation_windows"))
+        FR_CHECK(t.at("validation_windows").get<size_t>() == data_.starts[1].size(), "--resume: {} measured its "
+                 "validation loss on {} windows, this run would on {}: the best epoch and early stopping compare those "
+                 "losses; resume with the same --eval-windows", last_path_, t.at("validation_windows").get<size_t>(),
+                 data_.starts[1].size());
     const int epochs_done = t.at("epochs_done").get<int>();
     FR_CHECK(epochs_done == int(history_.size()), "--resume: {} is damaged: it says {} epochs done, its history "
              "holds {}", last_path_, epochs_done, history_.size());
@@ -650,7 +673,7 @@ void ForecastTrainer::resume_from_last() {
     FR_CHECK(bad_epochs_ >= 0 && bad_epochs_ <= epochs_done, "--resume: {} is damaged: {} epochs without improvement "
              "out of {} done", last_path_, bad_epochs_, epochs_done);
     // Before any training: a best model missing or replaced would only show in the final report.
-    check_best_checkpoint();
+    check_best_checkpoint(t);
     if (t.contains("epoch_in_progress")) {
         resumed_ = t.at("epoch_in_progress").get<EpochState>();
         FR_CHECK(resumed_.epoch == epochs_done + 1 && resumed_.steps_done >= 0 &&
@@ -765,8 +788,10 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
         // Before saving: last.safetensors resumes with the next epoch's rate (also when --epochs is raised).
         const std::string lr_note = schedule_learning_rate();
         const bool early_stop = o_.patience > 0 && bad_epochs_ >= o_.patience;
+        // last first: a run stopped between the two writes resumes, and writes best.safetensors again then
+        // (check_best_checkpoint); the other order would leave best.safetensors ahead of the run's history.
+        save(last_path_, true, nullptr, early_stop || epoch == o_.epochs);
         if (rec.best) save(best_path_, false);
-        save(last_path_, true, nullptr, early_stop || epoch == o_.epochs);  // after best: a crash between loses nothing
         if (on_epoch) on_epoch(rec);
         if (!lr_note.empty() && !early_stop && epoch < o_.epochs && on_message) on_message(lr_note);
         if (early_stop) {

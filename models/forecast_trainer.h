@@ -61,6 +61,10 @@ struct TrainOptions {
     std::function<bool()> stop_requested;  // polled after every step and validation batch: true → save
                                            // last.safetensors and throw Interrupted
     nlohmann::json extra;      // stored in every checkpoint (normalization, data description, …)
+
+    // Throws naming the flag of a value out of range or a combination that cannot be (the trainer's constructor
+    // calls it; `fusedrnn train` too, before it spends minutes loading data).
+    void validate() const;
 };
 
 struct Progress {
@@ -162,7 +166,7 @@ private:
     void check_resumed_schedule(const nlohmann::json& trainer_block);
     void resume_from_last();
     // best.safetensors must be this run's best model: the final evaluation reports it as such.
-    void check_best_checkpoint() const;
+    void check_best_checkpoint(const nlohmann::json& last_state);  // last.safetensors' trainer block
     void train_epoch(EpochState& st, EpochRecord& rec);
     double mean_loss(const data::WindowStarts& starts, const EpochState* stop_state);
     void save(const std::string& path, bool with_optimizer, const EpochState* in_progress = nullptr,

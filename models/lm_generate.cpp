@@ -77,12 +77,21 @@ std::vector<int32_t> LmGenerator::encode_prompt(std::string_view prompt) const {
             capped ? fmt::format(" (its vocabulary was capped at {} with <unk> by --max-vocab)", tok.options().max_size)
             : min_count > 1 ? fmt::format(" that occur at least {} times there (--min-count {})", min_count, min_count)
                             : std::string();
-        FR_FAIL("unknown {} in the prompt: {} — the model knows only the {} {}{} of its training text{}{}",
-                lm_.unit_name(unknown.size() != 1), list, tok.size() - 1, capped ? "most frequent " : "",
-                lm_.unit_name(tok.size() - 1 != 1), cut,
-                combining ? "; a combining mark (U+0300...) means decomposed text: normalize the prompt to NFC "
-                            "(precomposed characters), as most text is"
-                          : "");
+        // The tokens the vocabulary left out were <unk> in training: the model has learned what follows them.
+        if (!cut.empty() && !combining) {
+            if (on_warning)
+                on_warning(fmt::format("{} in the prompt read as <unk>, as in training: {} — the model knows only the "
+                                       "{} {}{} of its training text{}", lm_.unit_name(unknown.size() != 1), list,
+                                       tok.size() - 1, capped ? "most frequent " : "",
+                                       lm_.unit_name(tok.size() - 1 != 1), cut));
+        } else {
+            FR_FAIL("unknown {} in the prompt: {} — the model knows only the {} {}{} of its training text{}{}",
+                    lm_.unit_name(unknown.size() != 1), list, tok.size() - 1, capped ? "most frequent " : "",
+                    lm_.unit_name(tok.size() - 1 != 1), cut,
+                    combining ? "; a combining mark (U+0300...) means decomposed text: normalize the prompt to NFC "
+                                "(precomposed characters), as most text is"
+                              : "");
+        }
     }
     const std::vector<std::string> pieces = tok.split(prompt, "the prompt");
     FR_CHECK(!pieces.empty(), "the prompt is empty: give at least one {}", lm_.unit_name(false));

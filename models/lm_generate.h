@@ -27,8 +27,12 @@ public:
     explicit LmGenerator(LanguageModel& lm) : lm_(lm) {}
 
     // The prompt's token ids. Throws Error for unknown tokens ("unknown words in the prompt: 'x', 'y'
-    // ..."), an empty prompt, or (window mode) a prompt longer or shorter than the context.
+    // ..."), an empty prompt, or (window mode) a prompt longer or shorter than the context. Where the vocabulary was
+    // cut (--max-vocab, --min-count), the model learned <unk> for the words left out: unknown tokens are read as
+    // <unk> then, as the training text read them, and on_warning names them.
     std::vector<int32_t> encode_prompt(std::string_view prompt) const;
+
+    std::function<void(const std::string&)> on_warning;  // unknown tokens read as <unk>
 
     // `count` new token ids following the prompt (count >= 0).
     std::vector<int32_t> generate(std::string_view prompt, int count, text::Sampler& sampler);

@@ -8,6 +8,7 @@
 #include <memory>
 #include <random>
 
+#include "fusedrnn/core/data/text.h"
 #include "fusedrnn/models/checkpoint.h"
 
 namespace fusedrnn {
@@ -217,23 +218,58 @@ void LmTrainer::resume_from_last() {
     const std::string path = (fs::path(o_.out_dir) / "last.safetensors").string();
     FR_CHECK(fs::exists(path), "--resume: {} does not exist (nothing to resume)", path);
     const Checkpoint c = read_checkpoint(path);
-    // A changed text is named as such before it shows as another vocabulary or model size.
-    if (c.extra.is_object() && c.extra.contains("training") && c.extra.at("training").is_object() &&
-        c.extra.at("training").contains("info"))
-        check_same_info(c.extra.at("training").at("info"), path);
-    FR_CHECK(c.config == lm_.model->config(), "--resume: {} holds a different model than requested ({}); use the "
-             "same model flags, or a new --out", path, json_differences(c.config, lm_.model->config()));
-    FR_CHECK(c.extra.contains("tokenizer") && c.extra.at("tokenizer") == nlohmann::json::parse(lm_.tokenizer.to_json()),
-             "--resume: {} was trained with another vocabulary (other text or tokenizer flags)", path);
+    const bool has_info = c.extra.is_object() && c.extra.contains("training") && c.extra.at("training").is_object() &&
+                          c.extra.at("training").contains("info");
+    // Every flag that differs, named at once (a changed text is named as such first: setting_differences throws).
+    std::vector<std::string> differ;
+    if (has_info) differ = setting_differences(c.extra.at("training").at("info"), path);
+    const nlohmann::json saved_tok = c.extra.value("tokenizer", nlohmann::json());
+    const nlohmann::json now_tok = nlohmann::json::parse(lm_.tokenizer.to_json());
+    const bool same_tokenizer = saved_tok == now_tok;
+    if (!same_tokenizer) {
+        const size_t before = differ.size();
+        for (const auto& [key, flag] : {std::pair{"kind", "--tokenizer"}, {"lowercase", "--lowercase"},
+                                        {"min_count", "--min-count"}, {"max_size", "--max-vocab"}})
+            if (saved_tok.value(key, nlohmann::json()) != now_tok.value(key, nlohmann::json()))
+                differ.push_back(fmt::format("{}: {} saved, {} now", flag, saved_tok.value(key, nlohmann::json()).dump(),
+                                             now_tok.value(key, nlohmann::json()).dump()));
+        if (differ.size() == before) differ.push_back("the vocabulary");  // the same flags: another text's words
+    }
+    // The model's flags by name; its vocabulary and outputs follow from the tokenizer's, named above.
+    const nlohmann::json now_config = lm_.model->config();
+    for (const auto& [pointer, flag] : {std::pair{"/spec/cell", "--cell"}, {"/spec/input_size", "--embedding"},
+                                        {"/spec/hidden_size", "--hidden"}, {"/spec/num_layers", "--layers"},
+                                        {"/spec/bidirectional", "--bidirectional"}, {"/dropout", "--dropout"},
+                                        {"/dropout_locked", "--dropout-locked"}}) {
+        const nlohmann::json::json_pointer at(pointer);
+        const auto shown = [&](const nlohmann::json& j) {
+            if (!j.contains(at)) return std::string("none");
+            const nlohmann::json& v = j.at(at);
+            return v.is_number_float() ? data::shortest_text(v.get<double>()) : v.dump();
+        };
+        if (shown(c.config) != shown(now_config))
+            differ.push_back(fmt::format("{}: {} saved, {} now", flag, shown(c.config), shown(now_config)));
+    }
+    if (same_tokenizer && differ.empty() && c.config != now_config)  // a field this list does not know
+        differ.push_back("model: " + json_differences(c.config, now_config));
     // Compared on what the mode uses: the other mode's flags do nothing (lm-train says so), so they may differ.
     const nlohmann::json saved_lm = used_settings(c.extra.contains("lm") ? c.extra.at("lm") : nlohmann::json());
     const nlohmann::json now_lm = used_settings(lm_.settings.to_json());
-    FR_CHECK(saved_lm == now_lm, "--resume: {} was trained in another mode than requested ({})", path,
-             json_differences(saved_lm, now_lm));
+    if (saved_lm != now_lm) {
+        std::vector<std::string> items;
+        for (const auto& [key, flag] : {std::pair{"mode", "--mode"}, {"context", "--context"}, {"bptt", "--bptt"},
+                                        {"streams", "--streams"}})
+            if (saved_lm.value(key, nlohmann::json()) != now_lm.value(key, nlohmann::json()))
+                items.push_back(fmt::format("{}: {} saved, {} now", flag, saved_lm.value(key, nlohmann::json()).dump(),
+                                            now_lm.value(key, nlohmann::json()).dump()));
+        if (items.empty()) items.push_back("mode: " + json_differences(saved_lm, now_lm));
+        differ.insert(differ.end(), items.begin(), items.end());
+    }
+    FR_CHECK(differ.empty(), "--resume: {} was trained with other settings ({}): resume with the same flags", path,
+             fmt::join(differ, ", "));
     const auto& t = c.extra.at("training");
-    FR_CHECK(t.contains("lr") && t.contains("cursor"), "--resume: {} was written by a version that could not "
-             "resume; start a new run", path);
-    check_same_info(t.at("info"), path);
+    FR_CHECK(t.contains("lr") && t.contains("cursor") && has_info, "--resume: {} was written by a version that could "
+             "not resume; start a new run", path);
     load_parameters(c, *lm_.model);
     load_optimizer(c, opt_);
     const double lr = t.at("lr").get<double>();
@@ -296,7 +332,7 @@ void LmTrainer::resume_from_last() {
         FR_CHECK(o_.epochs >= history_.back().epoch, "--resume: --epochs {} is below the {} epoch{} {} already holds: "
                  "give --epochs {} or more", o_.epochs, history_.back().epoch, history_.back().epoch == 1 ? "" : "s",
                  path, history_.back().epoch);
-    check_best_checkpoint(path);
+    check_best_checkpoint(path, t.at("history"));
     if (const std::string note = resumed_arithmetic_note(t, run_arithmetic(lm_.model->backend()), path);
         on_message && !note.empty())
         on_message(note);
@@ -316,7 +352,7 @@ void LmTrainer::resume_from_last() {
 // The settings recorded in last.safetensors against this run's. The training text is compared by its size and
 // content hash when the checkpoint has them (any path to the same text is accepted; a changed file under the
 // same name is not); a checkpoint from before they were recorded compares the path, as it did then.
-void LmTrainer::check_same_info(const nlohmann::json& saved, const std::string& path) const {
+std::vector<std::string> LmTrainer::setting_differences(const nlohmann::json& saved, const std::string& path) const {
     FR_CHECK(saved.is_object(), "--resume: {} is damaged: its training settings are not a JSON object", path);
     const bool fingerprinted = saved.contains(kTextHashKey) && o_.info.contains(kTextHashKey);
     if (fingerprinted && (saved.at(kTextHashKey) != o_.info.at(kTextHashKey) ||
@@ -331,7 +367,7 @@ void LmTrainer::check_same_info(const nlohmann::json& saved, const std::string& 
         return k == "batch" && lm_.settings.mode == LmMode::Stream;
     };
     const auto value = [](const nlohmann::json& v) {  // a float as given on the command line, not as stored
-        return v.is_number_float() ? fmt::format("{:g}", v.get<double>()) : v.dump();
+        return v.is_number_float() ? data::shortest_text(v.get<double>()) : v.dump();
     };
     const auto shown = [&](const nlohmann::json& j, const std::string& k) {
         return j.contains(k) ? value(j.at(k)) : std::string("none");
@@ -345,18 +381,27 @@ void LmTrainer::check_same_info(const nlohmann::json& saved, const std::string& 
     for (const auto& [k, v] : saved.items())
         if (!o_.info.contains(k) && k != kTextHashKey && k != kTextBytesKey && !unused(k))
             differ.push_back(fmt::format("{}: {} saved, none now", k, value(v)));
-    FR_CHECK(differ.empty(), "--resume: {} was trained with other settings ({}): resume with the same flags", path,
-             fmt::join(differ, ", "));
+    return differ;
 }
 
 // A run whose history has a best epoch wrote best.safetensors then: resuming must not later report a file that was
 // deleted or replaced since.
-void LmTrainer::check_best_checkpoint(const std::string& last_path) const {
+void LmTrainer::check_best_checkpoint(const std::string& last_path, const nlohmann::json& last_history) {
     int best_epoch = 0;
     for (const auto& r : history_)
         if (r.best) best_epoch = r.epoch;
     if (best_epoch == 0) return;
     const std::string path = (std::filesystem::path(o_.out_dir) / "best.safetensors").string();
+    // Stopped between writing last.safetensors and best.safetensors after the epoch that was its best: this state is
+    // that epoch's end, so best.safetensors is written now as the run would have written it then.
+    if (best_epoch == history_.back().epoch && resumed_.epoch == 0 &&
+        best_checkpoint_is_behind(path, lm_.model->config(), "training", last_history)) {
+        save("best.safetensors");
+        if (on_message)
+            on_message(fmt::format("--resume: {} did not hold epoch {}, the best so far (the run stopped between "
+                                   "saving {} and it): written now from {}", path, best_epoch, last_path, last_path));
+        return;
+    }
     const Checkpoint b = read_best_checkpoint_for_resume(path, best_epoch, last_path);
     const nlohmann::json& t = b.extra.is_object() && b.extra.contains("training") ? b.extra.at("training")
                                                                                   : nlohmann::json();
@@ -494,8 +539,10 @@ std::vector<LmEpochRecord> LmTrainer::fit() {
         rec.seconds = st.seconds + seconds_since(eval_start);
         history_.push_back(rec);
         opt_.set_lr(float(opt_.lr() * o_.lr_decay));  // before saving: last.safetensors resumes with it
-        if (rec.best) save("best.safetensors");
+        // last first: a run stopped between the two writes resumes, and writes best.safetensors again then
+        // (check_best_checkpoint); the other order would leave best.safetensors ahead of the run's history.
         save("last.safetensors");
+        if (rec.best) save("best.safetensors");
         if (on_epoch) on_epoch(rec);
     }
     return history_;

@@ -131,8 +131,9 @@ private:
     void train_epoch(EpochState& st, bool resumed);
     void save(const std::string& name, const EpochState* in_progress = nullptr);
     void resume_from_last();
-    void check_same_info(const nlohmann::json& saved, const std::string& path) const;
-    void check_best_checkpoint(const std::string& last_path) const;
+    // The recorded settings that differ from this run's ("lr: 0.01 saved, 0.5 now"); throws for another text.
+    std::vector<std::string> setting_differences(const nlohmann::json& saved, const std::string& path) const;
+    void check_best_checkpoint(const std::string& last_path, const nlohmann::json& last_history);
     [[noreturn]] void save_and_stop(const EpochState& st);
 
     LanguageModel& lm_;

@@ -5,6 +5,7 @@
 // one CSV column, and outputs go through links and into pipes without replacing them.
 #include <sys/stat.h>
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -123,6 +124,59 @@ TEST(CliDataFlags, ASplitWithoutTestWindowsIsRefusedBeforeTraining) {
     EXPECT_FALSE(fs::exists(run + "/best.safetensors"));
 }
 
+// Flags are checked before the data loads (minutes at WEATHER-5K scale), not after it, with the run's summary.
+TEST(CliDataFlags, BadTrainingFlagsAreRefusedBeforeTheDataIsRead) {
+    const std::string run = testing::temp_dir() + "/run";
+    const std::vector<std::array<const char*, 3>> cases = {
+        {"--clip", "-1", "--clip must be >= 0 (0 = off), got -1"},
+        {"--lr-decay", "0", "--lr-decay must be in (0, 1]"},
+        {"--lr-plateau-factor", "2", "--lr-plateau-factor must be in (0, 1), got 2"},
+        {"--teacher-forcing", "0.5", "--teacher-forcing feeds a seq2seq decoder: it needs --decoder seq2seq"}};
+    for (const auto& [flag, value, expect] : cases) {
+        const CliResult r = run_cli(with(tiny_train(run, 1), {flag, value}));
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_TRUE(has(r, expect)) << r.output;
+        EXPECT_FALSE(has(r, "data: ")) << flag << ": the data was read first\n" << r.output;
+    }
+}
+
+// Text the checkpoints and reports (JSON, UTF-8 only) would hold is refused before anything is read or trained: a
+// Latin-1 column name given to --csv-columns, a station file's Latin-1 header.
+TEST(CliDataFlags, TextThatIsNotUtf8IsRefusedBeforeTraining) {
+    const std::string dir = testing::temp_dir(), data = dir + "/latin1", run = dir + "/run";
+    fs::create_directories(data);
+    std::ofstream(data + "/S0.csv", std::ios::binary) << "DATE,T\xb0" "C,RH\n2021-03-01 00:00:00,1,2\n"
+                                                         "2021-03-01 01:00:00,1,2\n";
+    const CliResult r = run_cli({"train", "--data", data, "--format", "csv", "--out", run, "--backend", "cpu"});
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_TRUE(has(r, "S0.csv: the variable name \"T\\xb0C\" (a header column) is not valid UTF-8 text"))
+        << r.output;
+    const CliResult f = run_cli({"train", "--data", data, "--format", "csv", "--csv-columns", "T\xb0" "C=TMP",
+                                 "--out", run, "--backend", "cpu"});
+    EXPECT_EQ(f.status, 2) << f.output;
+    EXPECT_TRUE(has(f, "--csv-columns \"T\\xb0C=TMP\": not valid UTF-8 text")) << f.output;
+    EXPECT_FALSE(fs::exists(run + "/last.safetensors"));
+}
+
+// A station `predict` cannot forecast is named with the reason a user can act on: a variable it never reports is the
+// whole answer, not the latest of its missing values.
+TEST(CliDataFlags, PredictNamesAVariableAStationNeverReports) {
+    const std::string dir = testing::temp_dir(), data = dir + "/two", run = dir + "/run";
+    fs::create_directories(data);
+    for (const char* id : {"A", "B"}) {
+        std::ofstream f(data + "/" + id + ".csv");
+        f << "DATE,TMP,RH\n";
+        for (int h = 0; h < 24 * 30; ++h)
+            f << fmt::format("2021-03-{:02d} {:02d}:00:00,{:.2f},{}\n", 1 + h / 24, h % 24, 10 + 5 * std::sin(h / 3.8),
+                             id[0] == 'A' ? fmt::format("{:.1f}", 60 + 10 * std::cos(h / 3.8)) : std::string());
+    }
+    ASSERT_EQ(run_cli(with(tiny_train(run, 1, data), {"--format", "csv"})).status, 0);
+    const CliResult p = run_cli({"predict", "--checkpoint", run + "/best.safetensors", "--backend", "cpu", "--out",
+                                 dir + "/forecast.csv"});
+    EXPECT_EQ(p.status, 0) << p.output;
+    EXPECT_TRUE(has(p, "not forecast): B (no RH at all)")) << p.output;
+}
+
 // A header name holding the delimiter ("temp, C") is quoted wherever it is written, so every CSV keeps one column
 // per variable and reads back.
 TEST(CliDataFlags, NamesHoldingTheDelimiterStayOneColumn) {
@@ -183,7 +237,7 @@ TEST(CliDataFlags, OutputsGoThroughLinksAndIntoPipes) {
     if (fs::exists("/dev/full")) {
         const CliResult full = run_cli(with(predict, {"/dev/full"}));
         EXPECT_EQ(full.status, 2) << full.output;
-        EXPECT_TRUE(has(full, "failed writing /dev/full")) << full.output;
+        EXPECT_TRUE(has(full, "failed writing /dev/full (No space left on device)")) << full.output;
         EXPECT_TRUE(fs::is_character_file("/dev/full"));
     }
 

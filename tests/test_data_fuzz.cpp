@@ -731,6 +731,15 @@ TEST(DataFuzzFound, MessagesArePrintable) {
     EXPECT_EQ(printable(std::string("a\0b\xff\xc3\xa9\r", 7)), "a\\x00b\\xff\xc3\xa9\\x0d");
     EXPECT_EQ(printable("\xed\xa0\x80"), "\\xed\\xa0\\x80");  // a UTF-16 surrogate is not UTF-8
     EXPECT_EQ(printable(std::string(100, 'x'), 10), "xxxxxxxxxx... (100 bytes)");
+    EXPECT_TRUE(is_utf8("T\xc2\xb0" "C \xe2\x82\xac \xf0\x9f\x8c\xa7 \x01"));
+    for (const char* bad : {"T\xb0" "C", "\xed\xa0\x80", "\xc0\xaf", "\xe2\x82", "\xf4\x90\x80\x80"})
+        EXPECT_FALSE(is_utf8(bad)) << printable(bad);
+    // Numbers in messages: a float flag stored as a double shows as typed; two doubles never show alike.
+    EXPECT_EQ(shortest_text(double(0.1f)), "0.1");
+    EXPECT_EQ(shortest_text(double(0.010000001f)), "0.010000001");
+    EXPECT_EQ(shortest_text(0.1), "0.1");
+    EXPECT_EQ(shortest_text(0.30000000000000004), "0.30000000000000004");
+    EXPECT_EQ(shortest_text(2), "2");
     const std::string dir = ft::temp_dir();
     const std::string p =
         write_in(dir, "nul.csv", std::string(kW5kHeader) + "2014-01-01 01:00:00,1" + std::string(1, '\0') +

@@ -564,6 +564,30 @@ TEST(DataCsv, UnknownColumnListsAvailable) {
     EXPECT_NE(msg.find("available columns: DATE, TMP, DEW"), std::string::npos) << msg;
 }
 
+// Station ids and variable names go into checkpoints and reports, which are JSON and hold only UTF-8: a Latin-1 header
+// ("T\xb0C", as Excel writes it) or file name is refused as it is read, naming the file, not after an epoch of training.
+TEST(DataCsv, NamesThatAreNotUtf8AreRefusedAsTheyAreRead) {
+    StationReadOptions ro;
+    ro.format = "csv";
+    const std::string rows = "2014-01-01 00:00:00,1,2\n2014-01-01 01:00:00,1,2\n";
+    const std::string dir = ft::temp_dir();
+    write_file(dir, "s.csv", "DATE,T\xb0" "C,RH\n" + rows);
+    const std::string msg = error_of([&] { read_station_set(dir, ro); });
+    EXPECT_NE(msg.find("s.csv: the variable name \"T\\xb0C\" (a header column) is not valid UTF-8 text"),
+              std::string::npos) << msg;
+    const std::string dir2 = ft::temp_dir();
+    write_file(dir2, "S\xe9.csv", "DATE,TMP,RH\n" + rows);
+    const std::string msg2 = error_of([&] { read_station_set(dir2, ro); });
+    EXPECT_NE(msg2.find("S\\xe9.csv: the station id \"S\\xe9\" (the file's name) is not valid UTF-8 text"),
+              std::string::npos) << msg2;
+    // UTF-8 names are read as they are.
+    const std::string dir3 = ft::temp_dir();
+    write_file(dir3, "Z\xc3\xbcrich.csv", "DATE,T\xc2\xb0" "C,RH\n" + rows);
+    const StationData d = read_station_set(dir3, ro);
+    EXPECT_EQ(d.set.stations.at(0).id, "Z\xc3\xbcrich");
+    EXPECT_EQ(d.set.vars.at(0), "T\xc2\xb0" "C");
+}
+
 // A column the reader uses must be named once in the header; columns it does not use may repeat.
 TEST(DataCsv, DuplicateColumnNamesThatAreUsedAreErrors) {
     const std::string dir = ft::temp_dir();

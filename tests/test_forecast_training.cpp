@@ -321,6 +321,62 @@ TEST_F(MidEpochResume, ResumeNeedsTheRunsOwnBestModel) {
     EXPECT_EQ(resume_error(dir), "");
 }
 
+// last.safetensors is written before best.safetensors at the end of an epoch: a run stopped between the two (a full
+// disk, a kill) resumes, writing the best model it had not written yet. A best model of another run is still refused.
+TEST_F(MidEpochResume, AStopBetweenSavingLastAndBestIsMendedOnResume) {
+    namespace fs = std::filesystem;
+    const std::string dir = testing::temp_dir(), best = dir + "/best.safetensors";
+    const auto params_of = [&](const std::string& path) {
+        Forecaster model(be, spec, 6 * ds.num_targets(), 5);
+        load_parameters(read_checkpoint(path), model);
+        return model.params().values_to_host();
+    };
+    tweak_ = [](TrainOptions& o) { o.epochs = 1; };
+    run(dir, false);
+    fs::copy_file(best, dir + "/best.epoch1");
+    tweak_ = [](TrainOptions& o) { o.epochs = 2; };
+    const Result two = run(dir, true);
+    ASSERT_TRUE(two.history.at(1).best) << "the test needs epoch 2 to improve on epoch 1";
+    const std::vector<float> best2 = params_of(best);
+    EXPECT_EQ(best2, two.params);
+    // As if the run had stopped after saving last.safetensors at the end of epoch 2, before best.safetensors.
+    fs::remove(best);
+    fs::copy_file(dir + "/best.epoch1", best);
+    EXPECT_EQ(resume_error(dir), "");
+    EXPECT_EQ(params_of(best), best2);
+    EXPECT_EQ(read_checkpoint(best).extra.at("trainer").at("epochs_done").get<int>(), 2);
+    // The same at epoch 1 of a run, where there was no best.safetensors before.
+    fs::remove(best);
+    EXPECT_EQ(resume_error(dir), "");
+    EXPECT_EQ(params_of(best), best2);
+    // Another run's best model (the same model, another seed) is no earlier state of this one.
+    const std::string other = testing::temp_dir();
+    tweak_ = [](TrainOptions& o) {
+        o.epochs = 1;
+        o.seed = 10;
+    };
+    run(other, false);
+    tweak_ = [](TrainOptions& o) { o.epochs = 2; };
+    fs::remove(best);
+    fs::copy_file(other + "/best.safetensors", best);
+    EXPECT_NE(resume_error(dir).find("best.safetensors is not the best model of this run (epoch 2"), std::string::npos);
+}
+
+// The best epoch and early stopping compare validation losses: a resume that would measure them on other windows
+// (another --eval-windows) is refused.
+TEST_F(MidEpochResume, ResumeNeedsTheSameValidationWindows) {
+    const std::string dir = testing::temp_dir();
+    tweak_ = [](TrainOptions& o) { o.epochs = 1; };
+    run(dir, false);
+    const size_t all = dev.starts[1].size();
+    dev.limit_evaluation(all / 2);
+    tweak_ = [](TrainOptions& o) { o.epochs = 2; };
+    const std::string m = resume_error(dir);
+    EXPECT_NE(m.find(fmt::format("measured its validation loss on {} windows, this run would on {}", all, all / 2)),
+              std::string::npos) << m;
+    EXPECT_NE(m.find("resume with the same --eval-windows"), std::string::npos) << m;
+}
+
 TEST_F(MidEpochResume, StepsPerEpochWithCosineResumesExactly) {
     tweak_ = [](TrainOptions& o) {
         o.max_batches = 0;

@@ -519,18 +519,77 @@ TEST(LmCli, AnUnwritableStdoutFailsTheCommand) {
                             " > /dev/full 2> " + testing::quoted(dir + "/err.txt");
     const int st = std::system(cmd.c_str());
     EXPECT_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 2);
-    EXPECT_TRUE(contains(testing::read_file_bytes(dir + "/err.txt"), "writing to standard output failed"));
+    const std::string err = testing::read_file_bytes(dir + "/err.txt");
+    EXPECT_TRUE(contains(err, "writing to standard output failed: No space left on device")) << err;
+    // --interactive stops at the first answer it cannot write, rather than answering every line into the void (a
+    // prompt's own error lets it go on; this does not).
+    std::ofstream(dir + "/prompts.txt") << "the cat sat\nthe dog lay\n";
+    const std::string interactive = testing::quoted(FUSEDRNN_CLI_PATH) + " generate --checkpoint " +
+                                    testing::quoted(out + "/last.safetensors") + " --interactive --backend cpu < " +
+                                    testing::quoted(dir + "/prompts.txt") + " > /dev/full 2> " +
+                                    testing::quoted(dir + "/err2.txt");
+    const int st2 = std::system(interactive.c_str());
+    EXPECT_EQ(WIFEXITED(st2) ? WEXITSTATUS(st2) : -1, 2);
+    const std::string err2 = testing::read_file_bytes(dir + "/err2.txt");
+    EXPECT_TRUE(contains(err2, "writing to standard output failed: No space left on device")) << err2;
+    EXPECT_FALSE(contains(err2, "stdin line")) << err2;
 }
 
-// A prompt word the vocabulary left out is named with the reason (--min-count), not as absent from the text.
-TEST(LmCli, APromptWordCutByMinCountIsNamedWithTheFlag) {
+// A resume with other flags names every one that differs at once, by its flag (not by the vocabulary size or the
+// model's field names that follow from them).
+TEST(LmCli, AResumeWithOtherFlagsNamesThemAllByTheirFlags) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out)).status, 0);
+    const CliResult r = run_cli(lm_train(tiny_text(dir), out,
+                                         {"--resume", "--tokenizer", "char", "--layers", "2", "--cell", "gru",
+                                          "--lr", "0.02", "--dropout", "0.1"},
+                                         3));
+    EXPECT_EQ(r.status, 2) << r.output;
+    for (const char* item : {"lr: 0.01 saved, 0.02 now", "--tokenizer: \"word\" saved, \"char\" now",
+                             "--cell: \"lstm\" saved, \"gru\" now", "--layers: 1 saved, 2 now",
+                             "--dropout: none saved, 0.1 now"})
+        EXPECT_TRUE(contains(r.output, item)) << item << "\n" << r.output;
+    EXPECT_FALSE(contains(r.output, "outputs: ")) << r.output;  // the vocabulary size, which follows from --tokenizer
+}
+
+// A prompt pasted from a Windows file ends its lines with CRLF: read as LF, as lm-train reads the training text.
+TEST(LmCli, APromptsWindowsLineEndsAreReadAsTheTextsWere) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    const CliResult t = run_cli(lm_train(tiny_text(dir), out, {"--tokenizer", "char", "--mode", "stream"}));
+    ASSERT_EQ(t.status, 0) << t.output;
+    // 71 characters in 32 streams: a stream holds 2, so a chunk is 1 step, and the header says so.
+    EXPECT_TRUE(contains(t.output, "stream: 32 streams × chunks of 1 step;")) << t.output;
+    EXPECT_TRUE(contains(t.output, "warning: each of the 32 streams holds 2 tokens of the training text, so a chunk is "
+                                   "1 step, not --bptt 64")) << t.output;
+    const CliResult r = run_cli({"generate", "--checkpoint", out + "/last.safetensors", "--prompt", "the cat.\r\n",
+                                 "--count", "3", "--backend", "cpu"});
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(contains(r.output, "the cat.\n")) << r.output;
+}
+
+// A prompt word the vocabulary left out (--min-count) was <unk> in training: the model has learned what follows <unk>,
+// so the word is read as <unk>, with a warning naming it and the reason. A word of no training text is still refused.
+TEST(LmCli, APromptWordCutByMinCountIsReadAsUnkWithAWarning) {
     const std::string dir = testing::temp_dir(), out = dir + "/run";
     ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out, {"--min-count", "2"})).status, 0);
     const CliResult r = run_cli({"generate", "--checkpoint", out + "/last.safetensors", "--prompt", "the dog sat",
-                                 "--backend", "cpu"});
-    EXPECT_EQ(r.status, 2) << r.output;
-    EXPECT_TRUE(has(r, "unknown word in the prompt: 'dog'")) << r.output;
+                                 "--count", "2", "--backend", "cpu"});
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(has(r, "warning: word in the prompt read as <unk>, as in training: 'dog'")) << r.output;
     EXPECT_TRUE(has(r, "of its training text that occur at least 2 times there (--min-count 2)")) << r.output;
+    EXPECT_TRUE(has(r, "the <unk> sat")) << r.output;
+    const CliResult in = run_cli({"generate", "--checkpoint", out + "/last.safetensors", "--interactive", "--count",
+                                  "2", "--backend", "cpu"},
+                                 "the cat sat\nthe dog sat\n");
+    EXPECT_EQ(in.status, 0) << in.output;
+    EXPECT_TRUE(has(in, "warning: stdin line 2: word in the prompt read as <unk>, as in training: 'dog'")) << in.output;
+    // Without a cut vocabulary, <unk> was never seen in training: an unknown word is an error.
+    const std::string full = dir + "/full";
+    ASSERT_EQ(run_cli(lm_train(tiny_text(dir), full)).status, 0);
+    const CliResult u = run_cli({"generate", "--checkpoint", full + "/last.safetensors", "--prompt", "the zebra sat",
+                                 "--backend", "cpu"});
+    EXPECT_EQ(u.status, 2) << u.output;
+    EXPECT_TRUE(has(u, "unknown word in the prompt: 'zebra'")) << u.output;
 }
 
 }  // namespace

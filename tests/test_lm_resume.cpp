@@ -52,7 +52,7 @@ protected:
         LmTrainOptions o;
         o.epochs = epochs_;
         o.batch = batch;
-        o.heldout = 0.2;
+        o.heldout = heldout_;
         o.lr_decay = 0.7;
         o.seed = 4;
         o.max_chunks = s.mode == LmMode::Stream ? 4 : 0;  // short epochs: the stream continues across them
@@ -75,6 +75,7 @@ protected:
     }
     long steps_ = 0;
     int epochs_ = 3;
+    double heldout_ = 0.2;  // 0: the best epoch is the one with the lowest training loss
     nlohmann::json info_;  // null: {"batch": batch}
     bool overwrite_ = false;
     int layers_ = 1;
@@ -193,6 +194,32 @@ TEST_P(LmResume, AMissingOrDamagedBestCheckpointIsRefused) {
     EXPECT_NE(m.find(best + " is not the best model of this run (epoch 1)"), std::string::npos) << m;
     std::filesystem::rename(kept, best);
     EXPECT_EQ(run(dir, true).history.size(), 3u);  // put back: the run resumes
+}
+
+// last.safetensors is written before best.safetensors at the end of an epoch: a run stopped between the two (a full
+// disk, a kill) resumes, writing the best model it had not written yet, as the run would have.
+TEST_P(LmResume, AStopBetweenSavingLastAndBestIsMendedOnResume) {
+    namespace fs = std::filesystem;
+    const std::string dir = testing::temp_dir(), best = dir + "/best.safetensors", before = dir + "/best.before";
+    heldout_ = 0;  // judged on the training loss, which falls: a later epoch is soon the best
+    // Epoch by epoch, up to the first after epoch 1 that improves on the best (best.before: the best until then).
+    epochs_ = 1;
+    run(dir, false);
+    for (bool improved = false; !improved;) {
+        fs::copy_file(best, before, fs::copy_options::overwrite_existing);
+        ++epochs_;
+        ASSERT_LE(epochs_, 8) << "no epoch improved on the first";
+        improved = run(dir, true).history.back().best;
+    }
+    const std::string best_now = testing::read_file_bytes(best);
+    // As if the run had stopped after saving last.safetensors at the end of that epoch, before best.safetensors.
+    fs::copy_file(before, best, fs::copy_options::overwrite_existing);
+    EXPECT_NO_THROW(run(dir, true));
+    EXPECT_EQ(testing::read_file_bytes(best), best_now);  // what the uninterrupted run wrote
+    // The same where there was no best.safetensors before (a stop after epoch 1's last.safetensors).
+    fs::remove(best);
+    EXPECT_NO_THROW(run(dir, true));
+    EXPECT_EQ(testing::read_file_bytes(best), best_now);
 }
 
 // The text is recognised by its content: another path to the same text resumes, a changed text is refused.

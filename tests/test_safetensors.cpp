@@ -250,6 +250,11 @@ TEST(SafetensorsCorrupt, HeaderLengthLargerThanFileOrLimit) {
     write_bytes(path, bytes);
     expect_read_error(path, "100 MB");
 
+    // A text file given as a checkpoint: its first 8 bytes make an absurd length, and the message says what it is not.
+    const std::string text = temp_dir() + "/notes.safetensors";
+    write_bytes(text, "these are my notes, not a checkpoint\n");
+    expect_read_error(text, "(it is not a safetensors file, or its start is damaged)");
+
     // A shorter length cuts the JSON in the middle.
     bytes = original;
     bytes.replace(0, 8, u64_le(16));

@@ -163,14 +163,26 @@ AtomicFile::~AtomicFile() {
     unregister_temp_file(slot_);
 }
 
+namespace {
+
+// The cause of a failed stream write, where errno holds one a write gives (iostreams keep none themselves: an errno
+// from some earlier, unrelated call must not be named instead).
+std::string write_failure_cause(int err) {
+    if (err == ENOSPC || err == EFBIG || err == EDQUOT || err == EIO) return std::strerror(err);
+    return "disk full?";
+}
+
+}  // namespace
+
 void AtomicFile::commit() {
     out_.flush();
     // A failed flush on close (a full disk) counts as a failed write.
     const bool closed = dup_ ? dup_->pubsync() == 0 : file_.close() != nullptr;
     const bool failed = out_.fail() || !closed;
+    const int err = errno;
     if (direct_) {
         committed_ = true;
-        FR_CHECK(!failed, "failed writing {}", path_);
+        FR_CHECK(!failed, "failed writing {} ({})", path_, write_failure_cause(err));
         return;
     }
     std::error_code ec;
@@ -178,7 +190,7 @@ void AtomicFile::commit() {
         std::filesystem::remove(tmp_, ec);
         unregister_temp_file(slot_);
         committed_ = true;  // nothing left for the destructor
-        FR_FAIL("failed writing {} (disk full?)", tmp_);
+        FR_FAIL("failed writing {} ({})", tmp_, write_failure_cause(err));
     }
     std::filesystem::rename(tmp_, path_, ec);
     if (ec) {

@@ -60,7 +60,8 @@ void export_stations(const DataOptions& data, const std::string& out, const Stat
     std::vector<std::string> columns{"DATE"};
     columns.insert(columns.end(), set.vars.begin(), set.vars.end());
     if (csv.time_columns) columns.insert(columns.end(), time_column_names().begin(), time_column_names().end());
-    log_line(fmt::format("wrote {} station files to {}/: {}", set.num_stations(), out, fmt::join(columns, ",")));
+    log_line(fmt::format("wrote {} to {}/: {}", data::counted(size_t(set.num_stations()), "station file", "station files"),
+                         out, fmt::join(columns, ",")));
     if (csv.time_columns && without_longitude > 0)
         log_line(fmt::format("  {} of {} stations have no known longitude: their HOUR columns follow the series' clock "
                              "(UTC; local standard time for noaa-lcd files), not local solar time",
@@ -87,8 +88,8 @@ std::string present_share(int64_t present, int64_t rows) {
 
 void print_out_of_range(const data::ReadReport& report) {
     if (report.out_of_range.empty()) return;  // no range applies to these variables (or synthetic stations)
-    fmt::print("\nvalid ranges (values outside are masked as missing): {} values outside\n",
-               report.out_of_range_values());
+    fmt::print("\nvalid ranges (values outside are masked as missing): {} outside\n",
+               data::counted(size_t(report.out_of_range_values()), "value", "values"));
     for (const auto& r : report.out_of_range)
         fmt::print("  {:<10} {:<14} {:>9} outside{}\n", r.var, r.range, r.count,
                    r.first.empty() ? "" : fmt::format("  first {}", r.first));
@@ -160,8 +161,8 @@ void register_data(CLI::App& app) {
         csv.one_decimal = true;
         for (int s = 0; s < set.num_stations(); ++s)
             write_station_csv(set, s, (std::filesystem::path(so->out) / station_csv_name(set, s)).string(), csv);
-        fmt::print("wrote {} station files to {}/ (read them with --data {} --format weather5k)\n",
-                   set.num_stations(), so->out, so->out);
+        fmt::print("wrote {} to {}/ (read them with --data {} --format weather5k)\n",
+                   data::counted(size_t(set.num_stations()), "station file", "station files"), so->out, so->out);
     });
 
     struct Export {

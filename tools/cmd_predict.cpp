@@ -50,6 +50,14 @@ std::string why_no_window(const data::StationSet& set, int s, const data::Window
     if (end + 1 < span) return fmt::format("{} up to then, fewer than the {} a window spans",
                                            data::counted(size_t(end + 1), "row", "rows"), span);
     const int F = set.num_vars();
+    // A variable the station never reports (ISD stations without SLP) is the whole answer.
+    std::vector<std::string> never;
+    for (int f = 0; f < F; ++f) {
+        bool any = false;
+        for (int64_t r = 0; r <= end && !any; ++r) any = !data::is_missing(set.values[size_t(st.row_begin + r) * F + f]);
+        if (!any) never.push_back(set.vars[size_t(f)]);
+    }
+    if (!never.empty()) return fmt::format("no {} at all{}", fmt::join(never, ", "), last < st.rows - 1 ? " up to then" : "");
     for (int64_t r = end; r >= 0; --r) {
         const float* row = set.values.data() + size_t(st.row_begin + r) * F;
         for (int f = 0; f < F; ++f)

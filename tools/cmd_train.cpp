@@ -18,6 +18,7 @@
 #include <fmt/format.h>
 
 #include "fusedrnn/core/data/dataset.h"
+#include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
 #include "fusedrnn/core/gradient_sum.h"
 #include "fusedrnn/core/process_group.h"
@@ -110,6 +111,10 @@ void write_log_csv(const std::string& path, const std::vector<EpochRecord>& h) {
 // report, the others stay quiet and end after training.
 void train(TrainCmd& c, ProcessGroup* processes) {
     c.opt.weight_decay = c.weight_decay.value_or(default_weight_decay(c.opt.name));
+    // Flags are checked before the data loads: at WEATHER-5K scale that takes minutes.
+    c.train.validate();
+    FR_CHECK(c.train.teacher_forcing == 0 || c.decoder == "seq2seq", "--teacher-forcing feeds a seq2seq decoder: it "
+             "needs --decoder seq2seq");
     FR_CHECK(c.opt.momentum == 0 || c.opt.name == "sgd", "--momentum is SGD's; --optimizer {} does not use it (its "
              "own averaging is built in): leave it out, or use --optimizer sgd", c.opt.name);
     namespace fs = std::filesystem;
@@ -229,8 +234,8 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     // A resumed run goes on with its own learning rate schedule (the trainer says which), not this --lr.
     const std::string lr = c.train.resume ? std::string("lr as the resumed run scheduled it")
                                           : fmt::format("lr {:g}{}", c.opt.lr, schedule);
-    log_line(fmt::format("training: {}{} {}, batch {}, up to {} epochs{}, patience {}, clip {}", c.opt.name, decay, lr,
-                         c.train.batch, c.train.epochs, epoch_len, c.train.patience,
+    log_line(fmt::format("training: {}{} {}, batch {}, up to {}{}, patience {}, clip {}", c.opt.name, decay, lr,
+                         c.train.batch, data::counted(size_t(c.train.epochs), "epoch", "epochs"), epoch_len, c.train.patience,
                          c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off"));
 
     // What the checkpoints and metrics.json say about the data, taken before the series and window lists move

@@ -3,9 +3,11 @@
 // answers each on stdout; a bad prompt (unknown words, wrong length) is reported on stderr with its line
 // number and the session goes on. Piped input learns of failures by the exit status (run_interactive).
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -19,6 +21,7 @@
 
 #include "fusedrnn/core/backend.h"
 #include "fusedrnn/core/text/sampling.h"
+#include "fusedrnn/core/text/text_file.h"
 #include "fusedrnn/core/text/utf8.h"
 #include "fusedrnn/core/text/word_split.h"
 #include "fusedrnn/models/lm_corpus.h"
@@ -55,6 +58,13 @@ std::string one_line(const std::string& text) {
     return out;
 }
 
+// Standard output failed (a full disk, a closed pipe's EIO): the end of the command, even in --interactive, which
+// goes on after a prompt's own error. Generating on would only compute text nobody receives.
+class OutputFailed : public Error {
+public:
+    using Error::Error;
+};
+
 // Prints the prompt and its continuation as the tokens are drawn (flushed a few times a second and at the end), so
 // a pipe or a terminal sees the text grow and Ctrl-C keeps what was printed; memory stays flat for any --count.
 // `escaped`: on one line (one_line).
@@ -68,8 +78,10 @@ void print_continuation(LanguageModel& lm, LmGenerator& gen, const std::string& 
     using Clock = std::chrono::steady_clock;
     auto last_flush = Clock::now();
     const auto flush = [&] {
-        std::fwrite(pending.data(), 1, pending.size(), stdout);
-        std::fflush(stdout);
+        errno = 0;
+        if (std::fwrite(pending.data(), 1, pending.size(), stdout) != pending.size() || std::fflush(stdout) != 0)
+            throw OutputFailed(fmt::format("writing to standard output failed: {}",
+                                           std::strerror(errno != 0 ? errno : EIO)));
         pending.clear();
         last_flush = Clock::now();
     };
@@ -80,6 +92,8 @@ void print_continuation(LanguageModel& lm, LmGenerator& gen, const std::string& 
             if (pending.size() >= 1 << 16 || Clock::now() - last_flush >= std::chrono::milliseconds(100)) flush();
             return true;
         });
+    } catch (const OutputFailed&) {
+        throw;
     } catch (const Error&) {
         pending += "\n";  // end the half-written line, so the error and the next answer start on their own
         flush();
@@ -123,6 +137,10 @@ void run_interactive(LanguageModel& lm, LmGenerator& gen, const GenerateFlags& f
     std::string line;
     size_t line_no = 0, prompts = 0;
     std::vector<size_t> failed;
+    gen.on_warning = [&line_no](const std::string& m) {
+        std::fflush(stdout);  // the answers before it come first where both streams go to one place
+        fmt::print(stderr, "warning: stdin line {}: {}\n", line_no, m);
+    };
     for (;;) {
         if (tty) { std::fputs("> ", stderr); std::fflush(stderr); }
         if (!std::getline(std::cin, line)) break;
@@ -132,6 +150,8 @@ void run_interactive(LanguageModel& lm, LmGenerator& gen, const GenerateFlags& f
         ++prompts;
         try {
             print_continuation(lm, gen, line, f.count, sampler, /*escaped=*/true);
+        } catch (const OutputFailed&) {
+            throw;
         } catch (const Error& e) {
             std::fflush(stdout);  // the answers before it come first where both streams go to one place
             fmt::print(stderr, "error: stdin line {}: {}\n", line_no, e.what());
@@ -162,7 +182,9 @@ void run_generate(const GenerateFlags& f) {
     text::Sampler sampler(so, f.seed);  // validates the options before the checkpoint is read
     LanguageModel lm = load_language_model(f.checkpoint, make_backend(f.backend));
     LmGenerator gen(lm);
-    if (f.has_prompt) print_continuation(lm, gen, f.prompt, f.count, sampler, /*escaped=*/false);
+    gen.on_warning = [](const std::string& m) { fmt::print(stderr, "warning: {}\n", m); };
+    // Line ends as the training text had them (lm-train reads CRLF as LF; --interactive drops a line's CR).
+    if (f.has_prompt) print_continuation(lm, gen, text::crlf_to_lf(f.prompt), f.count, sampler, /*escaped=*/false);
     if (!f.interactive) return;
 
     run_interactive(lm, gen, f, sampler);

@@ -281,11 +281,23 @@ void run(TrainFlags f) {
         fmt::print("mode      window: {} → next; {} training / {} held-out tokens; {} of {} per epoch\n",
                    data::counted(size_t(settings.context), "token", "tokens"), trainer.train_tokens(),
                    trainer.heldout_tokens(), data::counted(size_t(trainer.steps_per_epoch()), "step", "steps"), f.batch);
-    else
+    // Each stream is 1/N of the text (core/text/streams.h): on a short text a stream may hold fewer steps than --bptt,
+    // and a chunk is then that long.
+    const size_t per_stream = trainer.train_tokens() / size_t(settings.streams);
+    const size_t chunk = per_stream >= 2 ? std::min(size_t(settings.bptt), per_stream - 1) : size_t(settings.bptt);
+    if (!window) {
         fmt::print("mode      stream: {} × chunks of {}; {} training / {} held-out tokens; {} per epoch\n",
                    data::counted(size_t(settings.streams), "stream", "streams"),
-                   data::counted(size_t(settings.bptt), "step", "steps"), trainer.train_tokens(),
-                   trainer.heldout_tokens(), data::counted(size_t(trainer.steps_per_epoch()), "chunk", "chunks"));
+                   data::counted(chunk, "step", "steps"), trainer.train_tokens(), trainer.heldout_tokens(),
+                   data::counted(size_t(trainer.steps_per_epoch()), "chunk", "chunks"));
+        if (chunk < size_t(settings.bptt)) {
+            std::fflush(stdout);  // after the header line, where both streams go to one place
+            fmt::print(stderr, "warning: each of the {} streams holds {} of the training text, so a chunk is {}, not "
+                       "--bptt {}: use fewer --streams for longer chunks\n", settings.streams,
+                       data::counted(per_stream, "token", "tokens"), data::counted(chunk, "step", "steps"),
+                       settings.bptt);
+        }
+    }
     const bool oov = show_oov(topt, trainer.heldout_unknown());
     if (trainer.heldout_tokens() > 0 && oov) {
         const size_t unknown = trainer.heldout_unknown(), unseen = std::min(corpus.heldout_unseen, unknown);

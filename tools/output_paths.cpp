@@ -42,7 +42,8 @@ void check_output_file(const std::string& flag, const std::string& path, const D
     if (fs::exists(status) && !fs::is_regular_file(status)) {  // a FIFO or a device (/dev/stdout): written in place
         FR_CHECK(::access(target.c_str(), W_OK) == 0, "{} {} is not writable ({})", flag, path, std::strerror(errno));
     } else {
-        FR_CHECK(fs::is_directory(folder, ec), "{} {}: the folder {} does not exist", flag, path, folder.string());
+        FR_CHECK(fs::is_directory(folder, ec), "{} {}: {} {}", flag, path, folder.string(),
+                 fs::exists(folder, ec) ? "is a file, not a folder" : "does not exist: create the folder first");
         FR_CHECK(::access(folder.c_str(), W_OK) == 0, "{} {}: the folder {} is not writable ({})", flag, path,
                  folder.string(), std::strerror(errno));
     }

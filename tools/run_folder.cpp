@@ -59,6 +59,16 @@ FolderLock::FolderLock(const std::string& folder, const std::string& flag)
         if (p == p.parent_path()) break;
     }
     create_output_folder(folder);
+    // A folder the run cannot write to (read-only, another user's) would fail only at the first checkpoint, after an
+    // epoch of training; the lock file may already be there from an earlier run, so opening it proves nothing.
+    const std::string probe = (fs::path(folder) / (".fusedrnn.probe." + std::to_string(::getpid()))).string();
+    const int probe_fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    FR_CHECK(probe_fd >= 0 || errno == EEXIST, "{} {}: cannot create files in it ({}): make it writable, or choose "
+             "another {}", flag, folder, std::strerror(errno), flag);
+    if (probe_fd >= 0) {
+        ::close(probe_fd);
+        ::unlink(probe.c_str());
+    }
     const std::string& path = lock_path_;
     fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     FR_CHECK(fd_ >= 0, "cannot create {}: {}", path, std::strerror(errno));

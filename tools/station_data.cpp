@@ -69,6 +69,33 @@ const CLI::Validator kValidRange(
     },
     "NAME=LO:HI");
 
+// The flag that sets `key` of DataOptions::to_json() ("csv.time_format" -> --csv-time-format).
+std::string flag_of(const std::string& key) {
+    if (key == "path") return "--data";
+    if (key == "valid_ranges") return "--valid-range";
+    std::string flag = "--" + key;
+    std::replace(flag.begin(), flag.end(), '.', '-');
+    std::replace(flag.begin(), flag.end(), '_', '-');
+    return flag;
+}
+
+// The data flags go into checkpoints and reports, which are JSON and hold only UTF-8: a Latin-1 path or column name
+// is refused before any data is read, not when the first checkpoint is written after an epoch of training.
+void check_flags_are_utf8(const nlohmann::json& j, const std::string& key) {
+    if (j.is_string()) {
+        const auto& text = j.get_ref<const std::string&>();
+        const std::string flag = flag_of(key);
+        FR_CHECK(data::is_utf8(text), "{} \"{}\": not valid UTF-8 text, which the checkpoints and reports (JSON) "
+                 "hold: {}", flag, data::printable(text, 400),
+                 flag == "--data" ? "rename the file or folder"
+                                  : "convert the station files to UTF-8 (iconv -f latin1 -t utf-8) and give their names "
+                                    "as they read then");
+    } else if (j.is_structured()) {
+        for (const auto& [k, v] : j.items()) check_flags_are_utf8(v, j.is_object() ? (key.empty() ? k : key + "." + k)
+                                                                                   : key);
+    }
+}
+
 }  // namespace
 
 data::ValidRanges parse_valid_ranges(const std::vector<std::string>& specs) {
@@ -225,7 +252,13 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
                 detected = "?";
             }
         }
-        if (detected.empty() || detected == d.effective_format()) throw;
+        // Unrecognised is no hint where nothing could be recognised: a custom layout (--format csv) is never
+        // detected, and an empty folder holds no files to look at.
+        const bool nothing_to_detect =
+            detected == "?" && (d.effective_format() == "csv" ||
+                                (std::filesystem::is_directory(d.path, ec) &&
+                                 std::filesystem::directory_iterator(d.path, ec) == std::filesystem::directory_iterator()));
+        if (detected.empty() || detected == d.effective_format() || nothing_to_detect) throw;
         throw Error(fmt::format("{}\n  (read as {}, the format the checkpoint was trained on; {})", e.what(),
                                 d.effective_format(),
                                 detected == "?" ? std::string("their format is not recognised either: give --format "
@@ -272,6 +305,7 @@ data::StationSet load_stations(const DataOptions& o, std::string* format_read, d
     }
     FR_CHECK(!o.csv_given || o.format == "auto" || o.format == "csv",
              "the --csv-* flags describe a custom layout (--format csv), but --format is '{}'", o.format);
+    check_flags_are_utf8(o.to_json(), "");
     data::StationReadOptions ro;
     ro.format = o.effective_format();
     if (ro.format == "csv") ro.csv = o.csv.format();

@@ -106,11 +106,15 @@ WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
     for (const auto& st : set.stations)
         if (st.rows > longest) { longest = st.rows; longest_id = st.id; }
     FR_CHECK(span <= longest,
-             "window ({}) needs {} consecutive rows ({} h at a {} s step) but the longest station ({}) has {} rows: "
+             "window ({}) needs {} consecutive rows ({} h at a {} s step) but the longest station ({}) has {}: "
              "shorten the input or the horizon", cfg.window.str(), span, span * set.step / 3600.0, set.step,
-             longest_id, longest);
+             longest_id, counted(size_t(longest), "row", "rows"));
 
     ds.ranges = cfg.split.resolve(set.begin_time(), set.end_time(), set.step);
+    // Statistics from a training split outside the data would fail naming a variable, not the split.
+    const TimeRange data_span{set.begin_time(), set.end_time()};
+    FR_CHECK(cfg.stats || ds.ranges[0].overlaps(data_span), "no training windows: the training split is {}, the data "
+             "covers {}: change --split", ds.ranges[0].str(), data_span.str());
     ds.stats = cfg.stats ? cfg.stats->select(set.vars) : NormStats::compute(set, ds.ranges[0]);
     ds.stats.validate();
 

@@ -56,7 +56,8 @@ std::string ReadReport::summary() const {
             each += fmt::format("{}{} {} outside {}, first {}", each.empty() ? "" : "; ", r.var, r.count, r.range,
                                 r.first);
         }
-        s += fmt::format("; {} values outside their valid range masked as missing ({})", n, each);
+        s += fmt::format("; {} outside their valid range masked as missing ({})", counted(size_t(n), "value", "values"),
+                         each);
     }
     if (!station_list.empty()) s += fmt::format("; station list: {}", station_list);
     return s;

@@ -183,6 +183,8 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
             if (files.size() == 1 || is_csv_name(f.filename().string())) {
                 // "S1.csv" and "S1.csv.gz" would both be station S1: two stations under one name.
                 const std::string id = csv_station_id(f);
+                FR_CHECK(is_utf8(id), "{}: the station id \"{}\" (the file's name) is not valid UTF-8 text, which the "
+                         "checkpoints and reports (JSON) hold: rename the file", printable(f.string(), 400), printable(id));
                 const auto [it, fresh] = by_id.emplace(id, f.string());
                 FR_CHECK(fresh, "station data: two files for station \"{}\": {} and {} (keep one, or rename one)",
                          printable(id), it->second, f.string());
@@ -263,6 +265,11 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
                      "{}: variables [{}] differ from those of the stations before it [{}] (first: {})",
                      join_names(files.stations[i], 4), join_names(s.vars), join_names(data.set.vars),
                      files.stations[0].front());
+            for (const auto& v : s.vars)
+                FR_CHECK(is_utf8(v), "{}: the variable name \"{}\" (a header column) is not valid UTF-8 text, which "
+                         "the checkpoints and reports (JSON) hold: convert the file to UTF-8 (iconv -f latin1 -t "
+                         "utf-8)", join_names(files.stations[i], 4), printable(v));
+            if (!is_utf8(s.name)) s.name = printable(s.name, s.name.size());  // shown only: no need to refuse it
             data.report.merge(reports[k]);
             data.set.append(std::move(s));
         }

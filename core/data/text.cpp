@@ -130,6 +130,24 @@ size_t utf8_sequence(std::string_view s, size_t i) {
 
 }  // namespace
 
+std::string shortest_text(double v) {
+    const float f = static_cast<float>(v);
+    return double(f) == v ? fmt::format("{}", f) : fmt::format("{}", v);
+}
+
+bool is_utf8(std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+        if (static_cast<unsigned char>(s[i]) < 0x80) {
+            ++i;
+        } else if (const size_t n = utf8_sequence(s, i)) {
+            i += n;
+        } else {
+            return false;
+        }
+    }
+    return true;
+}
+
 std::string printable(std::string_view s, size_t max_bytes) {
     std::string out;
     size_t i = 0;

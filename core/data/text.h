@@ -37,9 +37,19 @@ bool parse_compass(std::string_view s, double& degrees);
 // bury the message.
 std::string printable(std::string_view s, size_t max_bytes = 80);
 
+// Whether `s` is well-formed UTF-8 (RFC 3629). Names a reader takes from files (station ids from file names, variables
+// from headers) go into checkpoints and reports, which are JSON and hold only UTF-8: a Latin-1 "T\xb0C" is refused as
+// it is read, not when the first checkpoint is written.
+bool is_utf8(std::string_view s);
+
 // "a, b, c" (for messages listing available names), each name through printable(); at most
 // `max_names` names and about 1,500 bytes, then "... (N in all)".
 std::string join_names(const std::vector<std::string>& names, size_t max_names = 64);
+
+// A number for a message, as a person would type it: the fewest digits that read back to it, as a float when it is
+// one (a float flag stored as a double, 0.1f, shows as 0.1, not 0.10000000149011612), else as a double (so that two
+// different values never print alike).
+std::string shortest_text(double v);
 
 // "1 file", "3 files": a count with its noun in the number it takes.
 std::string counted(size_t n, std::string_view one, std::string_view many);

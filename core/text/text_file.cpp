@@ -43,6 +43,8 @@ std::string read_all(const std::string& path) {
     return out;
 }
 
+}  // namespace
+
 std::string crlf_to_lf(const std::string& s) {
     std::string out;
     out.reserve(s.size());
@@ -50,8 +52,6 @@ std::string crlf_to_lf(const std::string& s) {
         if (!(s[i] == '\r' && i + 1 < s.size() && s[i + 1] == '\n')) out.push_back(s[i]);
     return out;
 }
-
-}  // namespace
 
 std::string load_text_file(const std::string& path, const TextFileOptions& options) {
     std::string bytes = read_all(path);

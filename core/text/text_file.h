@@ -16,6 +16,10 @@ struct TextFileOptions {
     bool normalize_newlines = true;
 };
 
+// CRLF → LF, a lone CR kept: what load_text_file does to a text (normalize_newlines), for text that comes another way
+// (generate's --prompt, pasted from a Windows file).
+std::string crlf_to_lf(const std::string& s);
+
 // The file's text, validated as UTF-8. Throws fusedrnn::Error naming `path` on any problem above.
 std::string load_text_file(const std::string& path, const TextFileOptions& options = {});
 
