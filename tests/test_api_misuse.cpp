@@ -32,6 +32,30 @@ Tensor<float> random_tensor(Backend<float>& be, const Shape& shape, std::mt19937
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// A message that wraps another's (its what() at the end) keeps the location where the problem was found, not a
+// second one after it: "... (models/language_model.cpp:20) (models/language_model.cpp:47)" read as noise.
+TEST(ApiMisuse, AWrappedErrorNamesOneLocation) {
+    std::string m;
+    try {
+        try {
+            FR_FAIL("inner {}", 1);
+        } catch (const Error& e) {
+            FR_FAIL("outer: {}", e.what());
+        }
+    } catch (const Error& e) {
+        m = e.what();
+    }
+    EXPECT_EQ(m.rfind("outer: inner 1 (", 0), 0u) << m;
+    EXPECT_EQ(m.find(".cpp:"), m.rfind(".cpp:")) << m;
+    // A message of its own that happens to end in parentheses still gets its location.
+    try {
+        FR_FAIL("a value (3 of 4)");
+    } catch (const Error& e) {
+        m = e.what();
+    }
+    EXPECT_NE(m.find("a value (3 of 4) ("), std::string::npos) << m;
+}
+
 TEST(ApiMisuse, AnOptimizerStepsOnlyTheParametersItWasMadeFor) {
     auto be = make_backend("cpu");
     Forecaster small(be, {CellType::Lstm, 3, 8, 1, false}, 2, 1), big(be, {CellType::Lstm, 3, 64, 1, false}, 2, 1),

@@ -513,7 +513,7 @@ TEST(Cli, DataExportWritesWhatItReads) {
     const std::string plain = testing::temp_dir() + "/plain", timed = testing::temp_dir() + "/timed";
     const CliResult e = run_cli({"data", "export", "--data", dir, "--out", plain});
     ASSERT_EQ(e.status, 0) << e.output;
-    EXPECT_NE(e.output.find("wrote 1 station files"), std::string::npos) << e.output;
+    EXPECT_NE(e.output.find("wrote 1 station file to"), std::string::npos) << e.output;
     const std::string csv = testing::read_file_bytes(plain + "/071690-99999.csv");
     EXPECT_EQ(csv, "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n"
                    "2017-01-01 00:00:00,-3.2,-3.7,0,0,1028\n"
@@ -1382,7 +1382,12 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
         << sub.output;
     const CliResult zero = run_cli({"train", "--hidden", "0"});
     EXPECT_NE(zero.status, 0);
-    EXPECT_NE(zero.output.find("--hidden: must be positive, got 0"), std::string::npos) << zero.output;
+    EXPECT_NE(zero.output.find("fusedrnn: error: --hidden: must be positive, got 0"), std::string::npos) << zero.output;
+    // Words the command does not take, in the order they were typed (a prompt without --prompt).
+    const CliResult extra = run_cli({"generate", "--checkpoint", "c.safetensors", "had", "a", "general"});
+    EXPECT_EQ(extra.status, 2) << extra.output;
+    EXPECT_NE(extra.output.find("fusedrnn: error: arguments were not expected: had a general"), std::string::npos)
+        << extra.output;
     const CliResult huge = run_cli({"train", "--lr", "1e39"});  // a float would hold inf
     EXPECT_NE(huge.status, 0);
     EXPECT_NE(huge.output.find("--lr: '1e39' is beyond a float's range"), std::string::npos) << huge.output;

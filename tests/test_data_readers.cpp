@@ -781,11 +781,31 @@ TEST(DataCsv, LcdRoundingAndUnits) {
     const StationSeries s = read_csv_station(p, noaa_lcd_format(), rep);
     EXPECT_EQ(format_time(s.start), "2012-01-01 01:00:00");
     ASSERT_EQ(s.rows(), 2);
-    EXPECT_NEAR(s.at(0, 0), 10.0, 1e-5);  // 50 °F
-    EXPECT_NEAR(s.at(0, 1), 0.0, 1e-5);   // 32 °F
-    EXPECT_NEAR(s.at(1, 0), 30.0, 1e-4);  // 86 °F
+    // 00:53 and 01:05 both round to 01:00: the report 5 minutes from it is kept, not the first one (7 minutes).
+    EXPECT_NEAR(s.at(0, 0), 5.0 / 9.0 * (49 - 32), 1e-5);  // 49 °F
+    EXPECT_NEAR(s.at(0, 1), 5.0 / 9.0 * (30 - 32), 1e-5);  // 30 °F
+    EXPECT_NEAR(s.at(1, 0), 30.0, 1e-4);                   // 86 °F
     EXPECT_EQ(rep.rounded_times, 3);
-    EXPECT_EQ(rep.duplicate_times, 1);  // 01:05 also rounds to 01:00
+    EXPECT_EQ(rep.duplicate_times, 1);
+    EXPECT_EQ(rep.records, 2);
+    EXPECT_EQ(rep.gap_rows, 0);
+    // Smyrna's pattern: specials at 00:44 and 01:08 around the routine 00:56 report, all filed under 01:00; a tie
+    // keeps the first.
+    const std::string q = write_file(dir, "smyrna.csv",
+                                     "DATE,HourlyDewPointTemperature,HourlyDryBulbTemperature,HourlyRelativeHumidity\n"
+                                     "2013-01-01 00:44:00,39.0,41,93.0\n"
+                                     "2013-01-01 00:56:00,40.0,41,96.0\n"
+                                     "2013-01-01 01:08:00,39.0,39,100.0\n"
+                                     "2013-01-01 01:50:00,39.0,39,98.0\n"
+                                     "2013-01-01 02:10:00,39.0,39,97.0\n");
+    ReadReport rq;
+    const StationSeries t = read_csv_station(q, noaa_lcd_format(), rq);
+    ASSERT_EQ(t.rows(), 2);
+    EXPECT_FLOAT_EQ(t.at(0, 2), 96.0f);
+    EXPECT_FLOAT_EQ(t.at(1, 2), 98.0f);
+    EXPECT_EQ(rq.duplicate_times, 3);
+    EXPECT_EQ(rq.records, 2);
+    EXPECT_NE(rq.summary().find("3 duplicate"), std::string::npos) << rq.summary();
 }
 
 TEST(DataCsv, PresetNamesAndDetection) {

@@ -66,6 +66,19 @@ int main(int argc, char** argv) {
     CLI::App app{"fusedrnn — fused RNN/LSTM/GRU engine: station forecasting and language models"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("fusedrnn ") + FUSEDRNN_VERSION);
+    // A command line that does not parse reads like every other error ("fusedrnn: error: ..."), and words it did not
+    // expect are listed in the order they were typed (CLI11 lists them backwards).
+    app.failure_message([](const CLI::App* a, const CLI::Error& e) {
+        std::string what = e.what();
+        if (dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+            std::vector<std::string> extras = a->remaining(true);
+            if (!extras.empty()) {
+                what = extras.size() == 1 ? "an argument was not expected:" : "arguments were not expected:";
+                for (const auto& x : extras) what += " " + x;
+            }
+        }
+        return "fusedrnn: error: " + what + "\nRun with --help for more information.\n";
+    });
     fusedrnn::tools::register_info(app);
     fusedrnn::tools::register_check(app);
     fusedrnn::tools::register_train(app);

@@ -40,12 +40,16 @@ void GridBuilder::mask_out_of_range(float* values, int64_t line) {
 
 void GridBuilder::add(int64_t time, const float* values, int64_t line, ReadReport& report, FilledValues filled) {
     FR_CHECK(!files_.empty(), "GridBuilder::add before begin_file");
+    int64_t moved = 0;  // seconds between the observation's time and the grid time it is filed under
     if (floor_mod(time, step_) != 0) {
         FR_CHECK(rounding_ == TimeRounding::Nearest, "{}:{}: time {} is not on the {}-second grid of this format",
                  files_.back(), line, format_time(time), step_);
-        time = floor_div(time + step_ / 2, step_) * step_;
+        const int64_t rounded = floor_div(time + step_ / 2, step_) * step_;
+        moved = rounded > time ? rounded - time : time - rounded;
+        time = rounded;
         ++report.rounded_times;
     }
+    if (rounding_ == TimeRounding::Nearest) moved_.push_back(moved);
     times_.push_back(time);
     values_.insert(values_.end(), values, values + vars_.size());
     file_of_.push_back(int32_t(files_.size() - 1));
@@ -80,24 +84,35 @@ StationSeries GridBuilder::build(const std::string& id, const std::string& name,
     s.step = step_;
     const size_t F = vars_.size();
     s.values.assign(size_t(rows) * F, kMissing);
-    // Observations arrive in file order; the first one for a time wins. A taken-flag per row keeps
-    // this O(observations) without sorting.
+    // Observations arrive in file order; the first one for a time wins, unless times are rounded: then the one
+    // nearest the grid time does (NOAA LCD files several reports an hour; 00:44 and 00:56 both round to 01:00, and
+    // the 00:56 one is the hour's). A taken-flag per row keeps this O(observations) without sorting.
     std::vector<int64_t> taken(size_t(rows), -1);
     int64_t filled = 0;
+    const auto count_filled = [&](size_t i, int sign) {
+        if (i >= filled_.size()) return;
+        report.filled_kept += sign * filled_[i].kept;
+        report.filled_dropped += sign * filled_[i].dropped;
+    };
     for (size_t i = 0; i < times_.size(); ++i) {
         const int64_t r = (times_[i] - first) / step_;
         if (taken[size_t(r)] >= 0) {
             ++report.duplicate_times;
             const size_t j = size_t(taken[size_t(r)]);
-            report.note(fmt::format("{}:{}: duplicate time {} (first at {}:{}); kept the first", files_[file_of_[i]],
-                                    line_of_[i], format_time(times_[i]), files_[file_of_[j]], line_of_[j]));
-            continue;
+            if (moved_.empty() || moved_[i] >= moved_[j]) {
+                report.note(fmt::format("{}:{}: duplicate time {} (first at {}:{}); kept the {}", files_[file_of_[i]],
+                                        line_of_[i], format_time(times_[i]), files_[file_of_[j]], line_of_[j],
+                                        moved_.empty() || moved_[i] == moved_[j] ? "first" : "one nearer to it"));
+                continue;
+            }
+            report.note(fmt::format("{}:{}: duplicate time {} (also at {}:{}); kept this one, nearer to it",
+                                    files_[file_of_[i]], line_of_[i], format_time(times_[i]), files_[file_of_[j]],
+                                    line_of_[j]));
+            count_filled(j, -1);
+            --filled;
         }
         taken[size_t(r)] = int64_t(i);
-        if (i < filled_.size()) {
-            report.filled_kept += filled_[i].kept;
-            report.filled_dropped += filled_[i].dropped;
-        }
+        count_filled(i, +1);
         std::copy(values_.begin() + int64_t(i * F), values_.begin() + int64_t((i + 1) * F),
                   s.values.begin() + r * int64_t(F));
         ++filled;
@@ -106,6 +121,7 @@ StationSeries GridBuilder::build(const std::string& id, const std::string& name,
     ranges_.flush(report);
     report.gap_rows += rows - filled;
     times_.clear();
+    moved_.clear();
     values_.clear();
     file_of_.clear();
     line_of_.clear();

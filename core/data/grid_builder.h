@@ -40,7 +40,8 @@ public:
     size_t size() const { return times_.size(); }
 
     // Builds the series (id, name, vars, start, step, values). Duplicate times keep the first
-    // observation added and are counted in the report; rows with no observation count as gap_rows.
+    // observation added (under TimeRounding::Nearest: the one whose own time is nearest the grid time, the first
+    // of equals) and are counted in the report; rows with no observation count as gap_rows.
     // Throws when there is no observation at all, or when the span is implausibly long (over 200
     // years: a bad date such as year 1016 for 2016), naming the first and last observation's file:line.
     // The out-of-range counts go into the report too.
@@ -52,6 +53,7 @@ private:
     TimeRounding rounding_;
     RangeCheck ranges_;
     std::vector<int64_t> times_;
+    std::vector<int64_t> moved_;    // per observation, under TimeRounding::Nearest: seconds moved to the grid
     std::vector<float> values_;
     std::vector<std::string> files_;
     std::vector<int32_t> file_of_;  // per observation: index into files_
