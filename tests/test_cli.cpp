@@ -105,6 +105,21 @@ TEST(Cli, TrainEvalPredictResume) {
     const std::string then = testing::read_file_bytes(csv);
     EXPECT_NE(then.find(",2022-03-01 06:00:00,1,2022-03-01 07:00:00,"), std::string::npos) << then.substr(0, 300);
     EXPECT_EQ(then.find(",2023-"), std::string::npos) << then.substr(0, 300);  // nothing from later data
+    // ISO 8601's 'T', a date alone (midnight), and a time between rows (said, issued from the row before it).
+    for (const auto& [when, issued] : {std::pair<std::string, std::string>{"2022-03-01T06:00", "2022-03-01 06:00:00"},
+                                       {"2022-03-01", "2022-03-01 00:00:00"},
+                                       {"2022-03-01 06:30", "2022-03-01 06:00:00"}}) {
+        const CliResult at = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu",
+                                      "--issued-at", when, "--out", csv});
+        ASSERT_EQ(at.status, 0) << at.output;
+        EXPECT_NE(testing::read_file_bytes(csv).find("," + issued + ",1,"), std::string::npos) << when;
+        EXPECT_EQ(at.output.find("falls between the rows") != std::string::npos, when == "2022-03-01 06:30")
+            << at.output;
+    }
+    const CliResult empty_time = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu",
+                                          "--issued-at", "", "--out", csv});
+    EXPECT_EQ(empty_time.status, 2) << empty_time.output;
+    EXPECT_NE(empty_time.output.find("--issued-at is empty"), std::string::npos) << empty_time.output;
     const CliResult unknown = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--station", "SYN99",
                                        "--out", csv});
     EXPECT_EQ(unknown.status, 2) << unknown.output;
@@ -1365,6 +1380,12 @@ TEST(Cli, CheckSaysWhichBackendsItCompared) {
     } else {
         EXPECT_NE(r.output.find("cuda, cudnn: not checked: "), std::string::npos) << r.output;
     }
+    // A mistyped cell stops the command before any cell is checked.
+    const CliResult typo = run_cli({"check", "--cells", "gru,foo", "--hidden", "3", "--layers", "1", "--steps", "2",
+                                    "--batch", "2"});
+    EXPECT_EQ(typo.status, 2) << typo.output;
+    EXPECT_NE(typo.output.find("unknown cell 'foo'"), std::string::npos) << typo.output;
+    EXPECT_EQ(typo.output.find("gru                cpu "), std::string::npos) << typo.output;
     const CliResult one = run_cli({"check", "--cells", "lstm", "--hidden", "3", "--layers", "2", "--steps", "2",
                                    "--batch", "2", "--unidirectional"});
     ASSERT_EQ(one.status, 0) << one.output;

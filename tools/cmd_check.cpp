@@ -90,6 +90,7 @@ void register_check(CLI::App& app) {
         ->capture_default_str()
         ->check(kPositive);
     cmd->callback([o] {
+        for (const auto& cname : o->cells) (void)parse_cell(cname);  // a typo fails before any check runs
         auto ref = make_backend_f64("cpu");
         // Said first, so that a run showing only cpu lines is not read as having checked the GPU backends.
         if (const std::string why = gpu_backends_missing_reason(); !why.empty())

@@ -82,20 +82,26 @@ void register_predict(CLI::App& app) {
     add_data_options(cmd, o->data);
     // Repeated, not comma-separated: a station id is a file name, which may hold a comma.
     cmd->add_option("--station", o->stations, "Only this station id (repeat the flag for more)");
-    cmd->add_option("--issued-at", o->issued_at,
-                    "Forecast as of this time (\"YYYY-MM-DD HH:MM[:SS]\", on the data's clock: UTC, except local "
-                    "standard time for noaa-lcd files): from each station's latest complete input window ending at "
-                    "or before it (default: the latest in the data)");
+    CLI::Option* issued_flag = cmd->add_option(
+        "--issued-at", o->issued_at,
+        "Forecast as of this time (\"YYYY-MM-DD[ HH:MM[:SS]]\", a 'T' between date and time also read, on the data's "
+        "clock: UTC, except local standard time for noaa-lcd files): from each station's latest complete input "
+        "window ending at or before it (default: the latest in the data)");
     cmd->add_option("--out", o->out, "Forecast CSV to write")->capture_default_str();
     cmd->add_option("--backend", o->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
-    cmd->callback([o, cmd] {
+    cmd->callback([o, cmd, issued_flag] {
         // Checked before any data is read.
         int64_t as_of = data::kTimeMax;
+        FR_CHECK(issued_flag->count() == 0 || !o->issued_at.empty(), "--issued-at is empty: give a time (YYYY-MM-DD "
+                 "HH:MM), or leave the flag out to forecast from the latest data");
         if (!o->issued_at.empty()) {
-            std::string why;
-            FR_CHECK(data::parse_time(o->issued_at, "%Y-%m-%d %H:%M:%S", as_of, why) ||
-                         data::parse_time(o->issued_at, "%Y-%m-%d %H:%M", as_of, why),
-                     "--issued-at \"{}\": {} (expected YYYY-MM-DD HH:MM[:SS], on the data's clock)", o->issued_at, why);
+            std::string text = o->issued_at, why;
+            if (text.size() > 10 && text[10] == 'T') text[10] = ' ';  // ISO 8601's separator
+            bool parsed = false;
+            for (const char* format : {"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"})
+                if (!parsed) parsed = data::parse_time(text, format, as_of, why);
+            FR_CHECK(parsed, "--issued-at \"{}\": {} (expected YYYY-MM-DD[ HH:MM[:SS]], on the data's clock)",
+                     o->issued_at, why);
         }
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
@@ -152,6 +158,10 @@ void register_predict(CLI::App& app) {
             newest = std::max(newest, st.start + (st.rows - 1) * set.step);
         }
         const int64_t wanted = data::floor_div(o->issued_at.empty() ? newest : as_of, set.step) * set.step;
+        if (!o->issued_at.empty() && wanted != as_of)
+            log_line(fmt::format("--issued-at {} falls between the rows of the data's {:g}-minute grid: forecasts as of "
+                                 "{}, the row before it", data::format_time(as_of), set.step / 60.0,
+                                 data::format_time(wanted)));
         size_t stale = 0;
         std::vector<std::string> listed;  // the first few
         for (size_t b = 0; b < chosen.size(); ++b) {

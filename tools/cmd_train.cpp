@@ -285,6 +285,10 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     // With --steps-per-epoch an epoch is not a pass over the data: show how many passes have been made.
     const bool show_passes = c.train.steps_per_epoch > 0;
     if (show_passes) log_line(fmt::format("one pass over the training windows is {} steps", trainer.steps_per_pass()));
+    if (c.train.max_batches > trainer.steps_per_pass())
+        log_line(fmt::format("--max-batches {} is more than the {} of a pass over the training windows: an epoch is "
+                             "the whole pass", c.train.max_batches,
+                             data::counted(size_t(trainer.steps_per_pass()), "batch", "batches")));
     if (main_process) trainer.on_progress = [show_passes](const Progress& p) {
         live_line(fmt::format("epoch {}/{} | step {}/{}{} | loss {:.4f} | grad-norm {:.2f} | {} windows/s | ETA {}",
                               p.epoch, p.epochs, p.step, p.steps,

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/tools/atomic_write.h"
 #include "fusedrnn/tools/progress.h"
@@ -20,8 +21,9 @@ void print_forecast_report(const std::string& split, const ForecastEvaluation& e
     const ForecastMetrics& m = *e.model;
     const ForecastMetrics& p = e.persistence;
     const ForecastMetrics* d = e.same_time_of_day ? &*e.same_time_of_day : nullptr;
-    fmt::print("\n{} set: {} windows, horizon {} steps, {} target variables\n", split, m.windows(),
-               m.mse_by_lead().size(), m.targets().size());
+    fmt::print("\n{} set: {}, horizon {}, {}\n", split, data::counted(size_t(m.windows()), "window", "windows"),
+               data::counted(m.mse_by_lead().size(), "step", "steps"),
+               data::counted(m.targets().size(), "target variable", "target variables"));
     auto header = [&](const char* first) {
         fmt::print("{:<14}{:>12}{:>12}{:>16}{:>16}{}\n", first, "MSE", "MAE", "persistence MSE", "persistence MAE",
                    d ? fmt::format("{:>14}", "same-time MSE") : "");
