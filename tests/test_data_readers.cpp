@@ -588,6 +588,32 @@ TEST(DataCsv, NamesThatAreNotUtf8AreRefusedAsTheyAreRead) {
     EXPECT_EQ(d.set.vars.at(0), "T\xc2\xb0" "C");
 }
 
+// -9999 read as a temperature wrecks the normalization without a word: numbers that look like missing-value codes
+// and that no sentinel or valid range masked are counted, and the report says so with the first and the flags.
+TEST(DataCsv, NumbersThatLookLikeMissingCodesAreSaid) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(dir, "s.csv", "DATE,TMP,RH\n2014-01-01 00:00:00,1,50\n2014-01-01 01:00:00,-9999,50\n"
+                                                   "2014-01-01 02:00:00,2,99999\n2014-01-01 03:00:00,-9999,51\n");
+    CsvFormat f;
+    ReadReport rep;
+    read_csv_station(p, f, rep);
+    EXPECT_EQ(rep.code_like_values, 3);
+    EXPECT_NE(rep.summary().find("warning: 3 values read as data look like missing-value codes (first " + p +
+                                 ":3: column 2 (\"TMP\"): -9999): if they mean missing, name them with --csv-sentinel"),
+              std::string::npos) << rep.summary();
+    f.sentinels = {-9999, 99999};
+    ReadReport named;
+    read_csv_station(p, f, named);
+    EXPECT_EQ(named.code_like_values, 0);
+    EXPECT_EQ(named.missing_values, 3);
+    EXPECT_EQ(named.summary().find("look like missing-value codes"), std::string::npos) << named.summary();
+    f.sentinels.clear();
+    f.valid_ranges = {ValidRange{"TMP", -60, 60}};  // masks the TMP ones (counted there); RH's stays
+    ReadReport ranged;
+    read_csv_station(p, f, ranged);
+    EXPECT_EQ(ranged.code_like_values, 1);
+}
+
 // A column the reader uses must be named once in the header; columns it does not use may repeat.
 TEST(DataCsv, DuplicateColumnNamesThatAreUsedAreErrors) {
     const std::string dir = ft::temp_dir();

@@ -285,7 +285,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     // With --steps-per-epoch an epoch is not a pass over the data: show how many passes have been made.
     const bool show_passes = c.train.steps_per_epoch > 0;
     if (show_passes) log_line(fmt::format("one pass over the training windows is {} steps", trainer.steps_per_pass()));
-    if (c.train.max_batches > trainer.steps_per_pass())
+    if (c.train.max_batches > 0 && c.train.max_batches > trainer.steps_per_pass())
         log_line(fmt::format("--max-batches {} is more than the {} of a pass over the training windows: an epoch is "
                              "the whole pass", c.train.max_batches,
                              data::counted(size_t(trainer.steps_per_pass()), "batch", "batches")));

@@ -114,10 +114,20 @@ bool line_time(const std::vector<std::string>& fields, const std::vector<std::st
     return true;
 }
 
+// Numbers that files write for "missing" (-9999, 99999, ...): read as data when no --csv-sentinel names them, they
+// wreck the normalization statistics without a word. Counted, so that the report can say so.
+bool looks_like_missing_code(double v) {
+    for (const double code : {-999.0, -999.9, -9999.0, -9999.9, -99999.0, 9999.0, 9999.9, 99999.0})
+        if (v == code) return true;
+    return false;
+}
+
 // One selected cell: a missing token or sentinel (NaN, counted in `missing`), else a finite number
-// (or compass point) that stays finite after scaling to a float.
+// (or compass point) that stays finite after scaling to a float; `code_like` says whether that number looks like a
+// missing-value code.
 bool cell_value(const std::string& cell, const Selected& s, const std::vector<std::string>& header,
-                const CsvFormat& format, float& out, int64_t& missing, std::string& why) {
+                const CsvFormat& format, float& out, int64_t& missing, bool& code_like, std::string& why) {
+    code_like = false;
     const std::string_view t = trim(cell);
     auto is_missing_token = [&] {
         return std::find(format.missing_tokens.begin(), format.missing_tokens.end(), t) != format.missing_tokens.end();
@@ -151,6 +161,7 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
         ++missing;
         return true;
     }
+    code_like = looks_like_missing_code(v);
     // A finite double can still overflow a float (1e300, or 3.5e38 once scaled): an Inf in the data.
     out = float(v * s.col.scale + s.col.offset);
     if (std::isfinite(out)) return true;
@@ -161,9 +172,13 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
 
 bool line_values(const std::vector<std::string>& fields, const std::vector<std::string>& header,
                  const std::vector<Selected>& sel, const CsvFormat& format, float* values, int64_t& missing,
-                 std::string& why) {
-    for (size_t k = 0; k < sel.size(); ++k)
-        if (!cell_value(fields[sel[k].index], sel[k], header, format, values[k], missing, why)) return false;
+                 std::vector<char>& code_like, std::string& why) {
+    code_like.assign(sel.size(), 0);
+    for (size_t k = 0; k < sel.size(); ++k) {
+        bool c = false;
+        if (!cell_value(fields[sel[k].index], sel[k], header, format, values[k], missing, c, why)) return false;
+        code_like[k] = c;
+    }
     return true;
 }
 
@@ -298,6 +313,7 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
     grid.begin_file(path);
     ++report.files;
     std::vector<float> values(vars.size());
+    std::vector<char> code_like;  // per selected cell of the line: a number that looks like a missing-value code
     std::vector<bool> observed;
     const bool masked = mask_idx < header.size();
     std::string station_name;
@@ -329,7 +345,7 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         int64_t missing = 0;
         const bool ok = split_csv(line, format.delimiter, fields, why) && field_count_ok(fields, header, why) &&
                         line_time(fields, header, time_idx, format, time, why) && on_grid(time) &&
-                        line_values(fields, header, sel, format, values.data(), missing, why) &&
+                        line_values(fields, header, sel, format, values.data(), missing, code_like, why) &&
                         (!masked || mask_flags(fields[mask_idx], mask_idx, header, feature_vars, observed, why));
         if (!ok) {
             FR_CHECK(format.on_bad_line == BadLines::Skip, "{}: {}", reader.where(), why);
@@ -343,6 +359,12 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         take_coordinate(fields, lon_idx, 360, meta.longitude);
         report.missing_values += missing;
         grid.mask_out_of_range(values.data(), reader.line_number());
+        for (size_t k = 0; k < sel.size(); ++k)  // those a valid range masked are counted there
+            if (code_like[k] && !std::isnan(values[k])) {
+                if (report.code_like_values++ == 0)
+                    report.code_like_first = fmt::format("{}: {}: {}", reader.where(), column_label(header, sel[k].index),
+                                                         printable(trim(fields[sel[k].index])));
+            }
         const FilledValues filled = masked ? apply_mask(observed, format.drop_filled, values.data())
                                                   : FilledValues{};
         grid.add(time, values.data(), reader.line_number(), report, filled);

@@ -20,6 +20,8 @@ void ReadReport::merge(const ReadReport& o) {
     gap_rows += o.gap_rows;
     filled_kept += o.filled_kept;
     filled_dropped += o.filled_dropped;
+    code_like_values += o.code_like_values;
+    if (code_like_first.empty()) code_like_first = o.code_like_first;
     for (const auto& e : o.examples) note(e);
     for (const auto& r : o.out_of_range) {
         auto it = std::find_if(out_of_range.begin(), out_of_range.end(),
@@ -59,6 +61,10 @@ std::string ReadReport::summary() const {
         s += fmt::format("; {} outside their valid range masked as missing ({})", counted(size_t(n), "value", "values"),
                          each);
     }
+    if (code_like_values > 0)
+        s += fmt::format("; warning: {} read as data look like missing-value codes (first {}): if they mean missing, "
+                         "name them with --csv-sentinel (a custom layout) or mask them with --valid-range",
+                         counted(size_t(code_like_values), "value", "values"), code_like_first);
     if (!station_list.empty()) s += fmt::format("; station list: {}", station_list);
     return s;
 }

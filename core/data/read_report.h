@@ -40,6 +40,10 @@ struct ReadReport {
     int64_t gap_rows = 0;         // grid rows with no line at all (hours with no report)
     int64_t filled_kept = 0;      // values the file's mask marks as filled in, read as data
     int64_t filled_dropped = 0;   // such values masked as missing (CsvFormat::drop_filled)
+    // Values read as data that look like missing-value codes (-9999, 99999, ...: no sentinel or valid range masked
+    // them), and the first: "data/S1.csv:3: column 2 (\"TMP\"): -9999".
+    int64_t code_like_values = 0;
+    std::string code_like_first;
     std::vector<std::string> examples;  // the first few skip/duplicate messages, "file:line: why"
     std::string station_list;     // a list read for station names/coordinates: "isd-history.csv (29,000 stations)"
     // One entry per variable that had a valid range, in the variables' order (count 0 when none was out of it).
