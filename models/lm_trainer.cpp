@@ -4,9 +4,13 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <random>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/models/checkpoint.h"
@@ -210,6 +214,24 @@ nlohmann::json used_settings(nlohmann::json lm) {
     return lm;
 }
 
+// "flag: X saved, Y now" for each (JSON pointer, flag) whose value differs between `saved` and `now`: "none" where
+// absent, a float as typed (data::shortest_text). Returns how many it added.
+size_t add_flag_differences(const nlohmann::json& saved, const nlohmann::json& now,
+                            std::initializer_list<std::pair<const char*, const char*>> fields,
+                            std::vector<std::string>& out) {
+    const size_t before = out.size();
+    for (const auto& [pointer, flag] : fields) {
+        const nlohmann::json::json_pointer at(pointer);
+        const auto shown = [&](const nlohmann::json& j) {
+            if (!j.is_object() || !j.contains(at)) return std::string("none");
+            const nlohmann::json& v = j.at(at);
+            return v.is_number_float() ? data::shortest_text(v.get<double>()) : v.dump();
+        };
+        if (shown(saved) != shown(now)) out.push_back(fmt::format("{}: {} saved, {} now", flag, shown(saved), shown(now)));
+    }
+    return out.size() - before;
+}
+
 }  // namespace
 
 void LmTrainer::resume_from_last() {
@@ -226,45 +248,31 @@ void LmTrainer::resume_from_last() {
     const nlohmann::json saved_tok = c.extra.value("tokenizer", nlohmann::json());
     const nlohmann::json now_tok = nlohmann::json::parse(lm_.tokenizer.to_json());
     const bool same_tokenizer = saved_tok == now_tok;
-    if (!same_tokenizer) {
-        const size_t before = differ.size();
-        for (const auto& [key, flag] : {std::pair{"kind", "--tokenizer"}, {"lowercase", "--lowercase"},
-                                        {"min_count", "--min-count"}, {"max_size", "--max-vocab"}})
-            if (saved_tok.value(key, nlohmann::json()) != now_tok.value(key, nlohmann::json()))
-                differ.push_back(fmt::format("{}: {} saved, {} now", flag, saved_tok.value(key, nlohmann::json()).dump(),
-                                             now_tok.value(key, nlohmann::json()).dump()));
-        if (differ.size() == before) differ.push_back("the vocabulary");  // the same flags: another text's words
-    }
+    // By flag; "the vocabulary" where the flags are the same (another text's words).
+    if (!same_tokenizer && add_flag_differences(saved_tok, now_tok,
+                                                {{"/kind", "--tokenizer"}, {"/lowercase", "--lowercase"},
+                                                 {"/min_count", "--min-count"}, {"/max_size", "--max-vocab"}},
+                                                differ) == 0)
+        differ.push_back("the vocabulary");
     // The model's flags by name; its vocabulary and outputs follow from the tokenizer's, named above.
     const nlohmann::json now_config = lm_.model->config();
-    for (const auto& [pointer, flag] : {std::pair{"/spec/cell", "--cell"}, {"/spec/input_size", "--embedding"},
-                                        {"/spec/hidden_size", "--hidden"}, {"/spec/num_layers", "--layers"},
-                                        {"/spec/bidirectional", "--bidirectional"}, {"/dropout", "--dropout"},
-                                        {"/dropout_locked", "--dropout-locked"}}) {
-        const nlohmann::json::json_pointer at(pointer);
-        const auto shown = [&](const nlohmann::json& j) {
-            if (!j.contains(at)) return std::string("none");
-            const nlohmann::json& v = j.at(at);
-            return v.is_number_float() ? data::shortest_text(v.get<double>()) : v.dump();
-        };
-        if (shown(c.config) != shown(now_config))
-            differ.push_back(fmt::format("{}: {} saved, {} now", flag, shown(c.config), shown(now_config)));
-    }
+    add_flag_differences(c.config, now_config,
+                         {{"/spec/cell", "--cell"}, {"/spec/input_size", "--embedding"},
+                          {"/spec/hidden_size", "--hidden"}, {"/spec/num_layers", "--layers"},
+                          {"/spec/bidirectional", "--bidirectional"}, {"/dropout", "--dropout"},
+                          {"/dropout_locked", "--dropout-locked"}},
+                         differ);
     if (same_tokenizer && differ.empty() && c.config != now_config)  // a field this list does not know
         differ.push_back("model: " + json_differences(c.config, now_config));
     // Compared on what the mode uses: the other mode's flags do nothing (lm-train says so), so they may differ.
     const nlohmann::json saved_lm = used_settings(c.extra.contains("lm") ? c.extra.at("lm") : nlohmann::json());
     const nlohmann::json now_lm = used_settings(lm_.settings.to_json());
-    if (saved_lm != now_lm) {
-        std::vector<std::string> items;
-        for (const auto& [key, flag] : {std::pair{"mode", "--mode"}, {"context", "--context"}, {"bptt", "--bptt"},
-                                        {"streams", "--streams"}})
-            if (saved_lm.value(key, nlohmann::json()) != now_lm.value(key, nlohmann::json()))
-                items.push_back(fmt::format("{}: {} saved, {} now", flag, saved_lm.value(key, nlohmann::json()).dump(),
-                                            now_lm.value(key, nlohmann::json()).dump()));
-        if (items.empty()) items.push_back("mode: " + json_differences(saved_lm, now_lm));
-        differ.insert(differ.end(), items.begin(), items.end());
-    }
+    if (saved_lm != now_lm &&
+        add_flag_differences(saved_lm, now_lm,
+                             {{"/mode", "--mode"}, {"/context", "--context"}, {"/bptt", "--bptt"},
+                              {"/streams", "--streams"}},
+                             differ) == 0)
+        differ.push_back("mode: " + json_differences(saved_lm, now_lm));
     FR_CHECK(differ.empty(), "--resume: {} was trained with other settings ({}): resume with the same flags", path,
              fmt::join(differ, ", "));
     const auto& t = c.extra.at("training");
