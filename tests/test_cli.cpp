@@ -1275,12 +1275,25 @@ TEST(Cli, NewRunReplacesTheOldAndResumeSaysWhatItKeeps) {
     EXPECT_EQ(b.status, 2) << b.output;
     EXPECT_NE(b.output.find("--overwrite starts it over: give one of them"), std::string::npos) << b.output;
 
-    // A new run (no --resume) over the finished one: the old files go before training starts.
+    // A new run (no --resume) over the finished one: the old files move to previous/ before training starts, and
+    // the next new run replaces what previous/ held.
+    const std::string finished_best = testing::read_file_bytes(out + "/best.safetensors");
     const CliResult fresh = run_cli(tiny_train(out, 1));
     ASSERT_EQ(fresh.status, 0) << fresh.output;
-    EXPECT_NE(fresh.output.find("replacing the previous run in " + out + "/: removed best.safetensors, "
+    EXPECT_NE(fresh.output.find("keeping the previous run in " + out + "/previous/ (best.safetensors, "
                                 "last.safetensors, metrics.json, log.csv, loss.svg, forecast.svg"), std::string::npos)
         << fresh.output;
+    EXPECT_EQ(fresh.output.find("the run kept there before is gone"), std::string::npos) << fresh.output;
+    EXPECT_EQ(testing::read_file_bytes(out + "/previous/best.safetensors"), finished_best);
+    const std::string second_best = testing::read_file_bytes(out + "/best.safetensors");
+    const CliResult again = run_cli(tiny_train(out, 1));
+    ASSERT_EQ(again.status, 0) << again.output;
+    EXPECT_NE(again.output.find("; the run kept there before is gone"), std::string::npos) << again.output;
+    EXPECT_EQ(testing::read_file_bytes(out + "/previous/best.safetensors"), second_best);
+    // The kept run is a checkpoint like any other: eval reads it.
+    const CliResult kept = run_cli({"eval", "--checkpoint", out + "/previous/best.safetensors", "--synthetic-stations",
+                                    "3", "--synthetic-years", "3", "--max-windows", "200"});
+    EXPECT_EQ(kept.status, 0) << kept.output;
 }
 
 // predict and eval read files whose columns hold the checkpoint's variables in another order by name, and predict

@@ -260,6 +260,15 @@ TEST(CliDataFlags, TheFolderOfOneStationFileTakesNoRunFolder) {
     EXPECT_TRUE(has(r, "--out " + syn + " is the station data folder (it holds " + syn + "/SYN00000.csv)"))
         << r.output;
     EXPECT_FALSE(fs::exists(syn + "/log.csv"));
+    // Nor may the data be the run folder's previous/, where a new run moves the run it replaces.
+    const std::string parent = dir + "/previous";
+    fs::rename(syn, parent);
+    const CliResult q = run_cli({"train", "--data", parent, "--hidden", "8", "--epochs", "1", "--max-batches", "2",
+                                 "--backend", "cpu", "--out", dir});
+    EXPECT_EQ(q.status, 2) << q.output;
+    EXPECT_TRUE(has(q, "--out " + dir + ": the station data folder " + parent + " is where a new run keeps the run "
+                       "it replaces")) << q.output;
+    EXPECT_FALSE(fs::exists(dir + "/log.csv"));
 }
 
 // data export: files of another grid than hourly come with the flag that reads them back, and a negative zero is

@@ -137,20 +137,22 @@ TEST(LmCli, AFailedRunLeavesNoOutputFolderItMade) {
     EXPECT_FALSE(std::filesystem::exists(dir + "/made")) << r.output;
 }
 
-// A new run into a finished run's folder removes that run's files before it trains: stopped in its first epoch it
-// leaves its own last.safetensors, not the old run's best.safetensors beside it.
+// A new run into a finished run's folder moves that run's files to previous/ before it trains: stopped in its first
+// epoch it leaves its own last.safetensors, not the old run's best.safetensors beside it, and the old run is kept.
 TEST(LmCli, ANewRunStoppedEarlyLeavesNoOldBestCheckpoint) {
     const std::string dir = testing::temp_dir(), out = dir + "/run";
     const std::string text = long_text(dir);
     const CliResult first = run_cli(lm_train(text, out, {"--max-chunks", "2"}));
     ASSERT_EQ(first.status, 0) << first.output;
-    ASSERT_TRUE(std::filesystem::exists(out + "/best.safetensors"));
+    const std::string old_best = testing::read_file_bytes(out + "/best.safetensors");
     const CliResult r = testing::run_then_signal(lm_train(text, out, {"--batch", "1"}, 1),
                                                  dir + "/log.txt", "optimizer ", SIGTERM);
     EXPECT_EQ(r.status, 130) << r.output;
-    EXPECT_TRUE(has(r, "removed best.safetensors, last.safetensors, log.csv, loss.svg")) << r.output;
+    EXPECT_TRUE(has(r, "keeping the previous run in " + out + "/previous/ (best.safetensors, last.safetensors, "
+                       "log.csv, loss.svg)")) << r.output;
     EXPECT_TRUE(std::filesystem::exists(out + "/last.safetensors")) << r.output;
     EXPECT_FALSE(std::filesystem::exists(out + "/best.safetensors")) << r.output;
+    EXPECT_EQ(testing::read_file_bytes(out + "/previous/best.safetensors"), old_best);
 }
 
 // One Ctrl-C / SIGTERM during the sample after the last epoch ends the sample and the run: exit 130, the files saved.
@@ -455,8 +457,18 @@ TEST(LmCli, ALanguageModelRunFolderIsNotTakenByAForecaster) {
     replace.push_back("--overwrite");
     const CliResult o = run_cli(replace);
     ASSERT_EQ(o.status, 0) << o.output;
-    EXPECT_TRUE(has(o, "removed best.safetensors, last.safetensors, log.csv, loss.svg")) << o.output;
+    EXPECT_TRUE(has(o, "keeping the previous run in " + out + "/previous/ (best.safetensors, last.safetensors, "
+                       "log.csv, loss.svg)")) << o.output;
     EXPECT_TRUE(std::filesystem::exists(out + "/metrics.json"));
+    EXPECT_EQ(testing::read_file_bytes(out + "/previous/last.safetensors"), before);
+    // And back: lm-train with --overwrite over the forecaster moves its report too, the language model kept before
+    // going; previous/ never holds two runs' files.
+    const CliResult back = run_cli(lm_train(tiny_text(dir), out, {"--overwrite"}));
+    ASSERT_EQ(back.status, 0) << back.output;
+    EXPECT_TRUE(has(back, "metrics.json")) << back.output;
+    EXPECT_TRUE(has(back, "; the run kept there before is gone")) << back.output;
+    EXPECT_TRUE(std::filesystem::exists(out + "/previous/metrics.json"));
+    EXPECT_FALSE(std::filesystem::exists(out + "/metrics.json"));
 }
 
 // --resume with --overwrite is a contradiction; a text that is one of the files the run writes would be overwritten.
@@ -471,6 +483,13 @@ TEST(LmCli, ResumeWithOverwriteAndATextAmongTheRunsFilesAreRefused) {
     EXPECT_EQ(inside.status, 2) << inside.output;
     EXPECT_TRUE(has(inside, "--text " + out + "/log.csv is the log.csv a run writes in --out")) << inside.output;
     EXPECT_EQ(testing::read_file_bytes(out + "/log.csv"), testing::read_file_bytes(text));
+    // The same for the run kept in previous/, which a new run replaces.
+    std::filesystem::create_directories(out + "/previous");
+    std::filesystem::copy_file(text, out + "/previous/loss.svg", std::filesystem::copy_options::overwrite_existing);
+    const CliResult kept = run_cli(lm_train(out + "/previous/loss.svg", out, {"--overwrite"}));
+    EXPECT_EQ(kept.status, 2) << kept.output;
+    EXPECT_TRUE(has(kept, "is the loss.svg of the run kept in " + out + "/previous/")) << kept.output;
+    EXPECT_EQ(testing::read_file_bytes(out + "/previous/loss.svg"), testing::read_file_bytes(text));
 }
 
 // What lm-train accepts its checkpoint must load: a --bptt above the loader's bound is refused up front.

@@ -305,9 +305,9 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     };
     trainer.on_message = [](const std::string& m) { log_line(m); };
     if (main_process) trainer.on_eval_progress = CountProgress("validating");
-    // A new run replaces a finished one in --out (tools/run_folder.h).
+    // A new run replaces the one in --out, which moves to --out/previous/ (tools/run_folder.h).
     if (main_process && !c.train.resume)
-        remove_previous_run(c.train.out_dir, RunKind::Forecaster, replaces_other_kind);
+        keep_previous_run(c.train.out_dir, RunKind::Forecaster, replaces_other_kind);
     const fs::path out(c.train.out_dir);
     const auto write_curves = [&](const std::vector<EpochRecord>& epochs) {  // log.csv and loss.svg
         write_log_csv((out / "log.csv").string(), epochs);

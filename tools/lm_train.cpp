@@ -348,10 +348,10 @@ void run(TrainFlags f) {
     // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130; after training (its last sample, the final
     // evaluation) it stops that work and exits 130 too, with the files training saved.
     const StopOnSignal stop_on_ctrl_c;
-    // A new run replaces a finished one (tools/run_folder.h): its files go now, so a run stopped early never leaves
-    // the old best.safetensors beside its own last.safetensors. With --overwrite over a forecaster run, that run's
-    // report goes too.
-    if (!f.resume) remove_previous_run(f.out, RunKind::LanguageModel, replaces_forecaster);
+    // A new run replaces the one in --out (tools/run_folder.h): its files move to --out/previous/ now, so a run
+    // stopped early never leaves the old best.safetensors beside its own last.safetensors. With --overwrite over a
+    // forecaster run, that run's report moves too.
+    if (!f.resume) keep_previous_run(f.out, RunKind::LanguageModel, replaces_forecaster);
     const std::string curve_title = fmt::format("{} H={} {}", f.cell, f.hidden, f.tokenizer);
     const auto history = [&] {
         try {

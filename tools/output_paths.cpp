@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "fusedrnn/core/error.h"
+#include "fusedrnn/tools/run_folder.h"
 
 namespace fusedrnn::tools {
 
@@ -77,10 +78,15 @@ void check_output_folder(const std::string& flag, const std::string& dir, const 
     if (data.synthetic()) return;
     // One station file named: its folder is where more would be looked for when the folder is read.
     const bool one_file = !fs::is_directory(data.path, ec);
-    FR_CHECK(!same_path(dir, one_file ? folder_of(data.path) : fs::path(data.path)),
+    const fs::path data_folder = one_file ? folder_of(data.path) : fs::path(data.path);
+    const std::string holds = one_file ? fmt::format(" (it holds {})", data.path) : std::string();
+    FR_CHECK(!same_path(dir, data_folder),
              "{} {} is the station data folder{}: the files written there (log.csv, metrics.json, ...) would be read "
-             "as stations next time; choose another folder", flag, dir,
-             one_file ? fmt::format(" (it holds {})", data.path) : std::string());
+             "as stations next time; choose another folder", flag, dir, holds);
+    // A new run moves the run it replaces into <dir>/previous/.
+    FR_CHECK(!same_path(previous_run_folder(dir), data_folder),
+             "{} {}: the station data folder {}{} is where a new run keeps the run it replaces (its log.csv, "
+             "metrics.json, ...): choose another folder", flag, dir, data_folder.string(), holds);
 }
 
 void check_station_files_folder(const std::string& flag, const std::string& dir, const std::set<std::string>& names) {

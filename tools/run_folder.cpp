@@ -137,6 +137,13 @@ std::optional<RunKind> kind_of_checkpoint(const Checkpoint& c) {
     return std::nullopt;
 }
 
+RunKind other_kind_of(RunKind k) { return k == RunKind::Forecaster ? RunKind::LanguageModel : RunKind::Forecaster; }
+
+bool contains(const std::vector<const char*>& names, const char* name) {
+    return std::find_if(names.begin(), names.end(), [name](const char* n) { return std::strcmp(n, name) == 0; }) !=
+           names.end();
+}
+
 // The trainers' state block in last.safetensors (models/forecast_trainer.cpp, models/lm_trainer.cpp).
 const char* state_block(RunKind k) { return k == RunKind::Forecaster ? "trainer" : "training"; }
 
@@ -145,7 +152,7 @@ const char* state_block(RunKind k) { return k == RunKind::Forecaster ? "trainer"
 bool check_previous_run(const std::string& folder, RunKind mine, bool resume, bool overwrite) {
     FR_CHECK(!(resume && overwrite), "--resume continues the run in {}, --overwrite starts it over: give one of them",
              folder);
-    const RunKind theirs = mine == RunKind::Forecaster ? RunKind::LanguageModel : RunKind::Forecaster;
+    const RunKind theirs = other_kind_of(mine);
     const std::string last = (fs::path(folder) / "last.safetensors").string();
     std::error_code ec;
     std::string other;  // what the folder holds when it is not a run of this kind
@@ -177,28 +184,48 @@ bool check_previous_run(const std::string& folder, RunKind mine, bool resume, bo
     return false;
 }
 
+std::string previous_run_folder(const std::string& folder) { return (fs::path(folder) / "previous").string(); }
+
 void check_input_outside_run_files(const std::string& flag, const std::string& input, const std::string& folder) {
     for (RunKind kind : {RunKind::Forecaster, RunKind::LanguageModel})
-        for (const char* name : run_files(kind))
+        for (const char* name : run_files(kind)) {
             FR_CHECK(!same_path(input, fs::path(folder) / name), "{} {} is the {} a run writes in --out {}: it would "
                      "be overwritten; move it, or choose another --out", flag, input, name, folder);
+            FR_CHECK(!same_path(input, fs::path(previous_run_folder(folder)) / name), "{} {} is the {} of the run "
+                     "kept in {}/: a new run in --out {} replaces it; move it, or choose another --out", flag, input,
+                     name, previous_run_folder(folder), folder);
+        }
 }
 
-void remove_previous_run(const std::string& folder, RunKind mine, bool other_kind) {
+void keep_previous_run(const std::string& folder, RunKind mine, bool other_kind) {
     std::vector<const char*> files = run_files(mine);
     if (other_kind)
-        for (const char* name : run_files(mine == RunKind::Forecaster ? RunKind::LanguageModel : RunKind::Forecaster))
-            if (std::find_if(files.begin(), files.end(), [name](const char* f) { return std::strcmp(f, name) == 0; }) ==
-                files.end())
-                files.push_back(name);
-    std::vector<std::string> removed;
-    for (const char* name : files) {
-        std::error_code ec;
-        if (fs::remove(fs::path(folder) / name, ec)) removed.push_back(name);
-        FR_CHECK(!ec, "cannot remove the previous run's {}/{}: {}", folder, name, ec.message());
+        for (const char* name : run_files(other_kind_of(mine)))
+            if (!contains(files, name)) files.push_back(name);
+    const fs::path dir(folder), kept = previous_run_folder(folder);
+    std::error_code ec;
+    std::vector<const char*> present;
+    for (const char* name : files)
+        if (fs::exists(dir / name, ec)) present.push_back(name);
+    if (present.empty()) return;
+    FR_CHECK(!fs::exists(kept, ec) || fs::is_directory(kept, ec), "cannot keep the previous run in {}: it is a file, "
+             "not a folder; move it away, or choose another --out", kept.string());
+    fs::create_directories(kept, ec);
+    FR_CHECK(!ec, "cannot create {} to keep the previous run in: {}", kept.string(), ec.message());
+    // The run kept there before goes whole, both kinds' files, so two runs' files never mix in previous/.
+    bool replaced = false;
+    for (RunKind kind : {RunKind::Forecaster, RunKind::LanguageModel})
+        for (const char* name : run_files(kind)) {
+            replaced = fs::remove(kept / name, ec) || replaced;
+            FR_CHECK(!ec, "cannot remove {}: {}", (kept / name).string(), ec.message());
+        }
+    for (const char* name : present) {
+        fs::rename(dir / name, kept / name, ec);  // same filesystem: a rename, nothing copied
+        FR_CHECK(!ec, "cannot move the previous run's {} to {}: {}", (dir / name).string(), kept.string(),
+                 ec.message());
     }
-    if (!removed.empty())
-        log_line(fmt::format("replacing the previous run in {}/: removed {}", folder, fmt::join(removed, ", ")));
+    log_line(fmt::format("keeping the previous run in {}/ ({}){}", kept.string(), fmt::join(present, ", "),
+                         replaced ? "; the run kept there before is gone" : ""));
 }
 
 }  // namespace fusedrnn::tools

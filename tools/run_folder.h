@@ -1,5 +1,5 @@
-// The output folder of a training run (train, lm-train): one run at a time in it, and a new run starts by clearing
-// the files of the one it replaces.
+// The output folder of a training run (train, lm-train): one run at a time in it, and a new run starts by moving
+// the files of the one it replaces to <folder>/previous/.
 #pragma once
 
 #include <string>
@@ -41,12 +41,19 @@ enum class RunKind { Forecaster, LanguageModel };
 // Returns whether it holds a run of the other kind (which --overwrite replaces, its own files included).
 bool check_previous_run(const std::string& folder, RunKind mine, bool resume, bool overwrite);
 
-// An input file (`flag` names it) that is one of the files a run writes in `folder` would be overwritten: refused.
+// Where a new run keeps the run it replaces: <folder>/previous.
+std::string previous_run_folder(const std::string& folder);
+
+// An input file (`flag` names it) that is one of the files a run writes in `folder`, or in its previous/, would be
+// overwritten: refused.
 void check_input_outside_run_files(const std::string& flag, const std::string& input, const std::string& folder);
 
-// A new run (not --resume) into a folder that holds a finished one: the old run's files (a run of kind `mine`'s, and
-// with `other_kind` those of the other kind's run it replaces) go before training starts, so a new run stopped early
-// never leaves the old best.safetensors or report beside its own last.safetensors. Says what it removed.
-void remove_previous_run(const std::string& folder, RunKind mine, bool other_kind);
+// A new run (not --resume) into a folder that holds a run (finished, or replaced with --overwrite): the old run's
+// files (a run of kind `mine`'s, and with `other_kind` those of the other kind's run it replaces) move to
+// <folder>/previous/ before training starts. Re-running a command (the README's main job, a script) thus never loses
+// the only copy of a finished model, and a new run stopped early never leaves the old best.safetensors or report
+// beside its own last.safetensors. The run kept in previous/ before goes: one run is kept, not a growing history.
+// Says what it moved.
+void keep_previous_run(const std::string& folder, RunKind mine, bool other_kind);
 
 }  // namespace fusedrnn::tools
