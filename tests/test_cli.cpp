@@ -1220,8 +1220,27 @@ TEST(Cli, AFailedRunLeavesNoOutputFolderItMade) {
     EXPECT_TRUE(fs::exists(mine + "/notes.txt"));
 }
 
-// A new run over a finished one clears the old files first (an early stop must not leave the old best model and
-// report beside the new checkpoint); --resume says what it keeps from the run and what changes.
+// A training whose validation loss stays finite but far above predicting the mean (about 1) is said to have
+// diverged at its first such epoch, with the learning rate to lower; a sane rate says nothing.
+TEST(Cli, AFiniteButDivergedTrainingIsSaid) {
+    const std::string dir = testing::temp_dir();
+    auto diverging = testing::tiny_train(dir + "/hot", 2);
+    diverging.insert(diverging.end(), {"--optimizer", "rmsprop", "--lr", "100"});
+    const CliResult hot = run_cli(diverging);
+    ASSERT_EQ(hot.status, 0) << hot.output;
+    EXPECT_NE(hot.output.find("warning: the training diverged: the validation loss is "), std::string::npos)
+        << hot.output;
+    EXPECT_NE(hot.output.find("after epoch 1, while predicting each variable's training mean scores about 1 "
+                              "(normalized data); lower --lr (rmsprop at 100 now) or set --clip"), std::string::npos)
+        << hot.output;
+    EXPECT_EQ(hot.output.find("after epoch 2, while"), std::string::npos) << hot.output;  // said once
+    const CliResult sane = run_cli(testing::tiny_train(dir + "/sane", 2));
+    ASSERT_EQ(sane.status, 0) << sane.output;
+    EXPECT_EQ(sane.output.find("diverged"), std::string::npos) << sane.output;
+}
+
+// A new run over a finished one moves the old files to previous/ first (an early stop must not leave the old best
+// model and report beside the new checkpoint, and the old run is kept); --resume says what it keeps from the run and what changes.
 TEST(Cli, NewRunReplacesTheOldAndResumeSaysWhatItKeeps) {
     const std::string out = testing::temp_dir() + "/replace";
     ASSERT_EQ(run_cli(tiny_train(out, 1)).status, 0);

@@ -296,12 +296,24 @@ void train(TrainCmd& c, ProcessGroup* processes) {
                               format_rate(p.windows_per_s), format_duration(p.eta_s)));
     };
     const bool scheduled = c.train.lr_decay != 1 || c.train.lr_plateau > 0 || c.train.lr_cosine;
+    bool said_diverged = false;
     trainer.on_epoch = [&](const EpochRecord& r) {
         log_line(fmt::format("epoch {}/{} | train {:.4f} | val {:.4f} | grad-norm {:.2f} | {} windows/s | {}{}{}{}",
                              r.epoch, c.train.epochs, r.train_loss, r.val_loss, r.grad_norm,
                              format_rate(r.windows_per_s), format_duration(r.seconds),
                              show_passes ? fmt::format(" | step {}", r.step) : "",
                              scheduled ? fmt::format(" | lr {:g}", r.lr) : "", r.best ? " | best" : ""));
+        // Finite but huge losses are divergence too (rmsprop at --lr 100 ends near 1000). Predicting each variable's
+        // training mean, zero in normalized units, scores about 1; ten times that after a whole epoch is no
+        // model. Said at the first such epoch, so a long run can be stopped now rather than read at the end.
+        constexpr double kDivergedValidationLoss = 10;
+        if (!said_diverged && r.val_loss > kDivergedValidationLoss) {
+            said_diverged = true;
+            log_line(fmt::format("warning: the training diverged: the validation loss is {:.4g} after epoch {}, while "
+                                 "predicting each variable's training mean scores about 1 (normalized data); lower "
+                                 "--lr ({} at {:g} now){}", r.val_loss, r.epoch, c.opt.name, r.lr,
+                                 c.train.clip > 0 ? "" : " or set --clip (1 is a common choice)"));
+        }
     };
     trainer.on_message = [](const std::string& m) { log_line(m); };
     if (main_process) trainer.on_eval_progress = CountProgress("validating");
