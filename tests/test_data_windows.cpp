@@ -208,6 +208,47 @@ TEST(DataNorm, NoTrainingValueIsAnErrorAndConstantsWarn) {
     EXPECT_NE(msg.find("v0"), std::string::npos) << msg;
 }
 
+// Fixed statistics for the variables they cover, the training split's for the others (--stats weather5k on data
+// with more columns, such as exported time features); none covered at all is an error, not a silent fallback.
+TEST(DataNorm, FixedStatsCompletedByTheTrainingSplit) {
+    SyntheticConfig cfg;
+    cfg.stations = 2;
+    cfg.years = 3;
+    cfg.seed = 5;
+    StationSet set = generate_synthetic(cfg);
+    ASSERT_EQ(set.vars[1], "DEW");
+    set.vars[1] = "EXTRA";
+    const TimeRange train{set.begin_time(), set.begin_time() + 365 * 86400LL};
+    const NormStats w = NormStats::weather5k(), computed = NormStats::compute(set, train);
+    const NormStats mixed = NormStats::compute(set, train, &w);
+    EXPECT_EQ(mixed.vars, set.vars);
+    for (size_t v : {0u, 2u, 3u, 4u}) {
+        EXPECT_EQ(mixed.mean[v], w.mean[v]) << v;
+        EXPECT_EQ(mixed.std[v], w.std[v]) << v;
+    }
+    EXPECT_EQ(mixed.mean[1], computed.mean[1]);
+    EXPECT_EQ(mixed.std[1], computed.std[1]);
+    EXPECT_NE(mixed.mean[1], w.mean[1]);
+    EXPECT_TRUE(mixed.counts.empty());
+    EXPECT_EQ(mixed.source, "weather5k (fixed global statistics) for TMP, WND_ANGLE, WND_RATE, SLP; train " +
+                                train.str() + " for EXTRA");
+    EXPECT_EQ(NormStats::compute(set, train, &w).source, mixed.source);  // deterministic
+
+    DatasetConfig dc;
+    dc.window = WindowSpec{48, 1, 24, 1, 1};
+    dc.split = SplitSpec::years(2014, 2014, 2015, 2015, 2016, 2016);
+    dc.stats = w;
+    EXPECT_NE(error_of([&] { build_dataset(StationSet(set), dc); }).find("have no variable \"EXTRA\""), std::string::npos);
+    dc.compute_uncovered_stats = true;
+    const WindowedDataset ds = build_dataset(StationSet(set), dc);
+    EXPECT_EQ(ds.stats.mean[0], w.mean[0]);
+    EXPECT_EQ(ds.stats.mean[1], NormStats::compute(set, ds.ranges[0]).mean[1]);
+    for (auto& v : set.vars) v = "X" + v;
+    const std::string none = error_of([&] { build_dataset(StationSet(set), dc); });
+    EXPECT_NE(none.find("cover none of this data's variables (XTMP, XEXTRA, XWND_ANGLE, XWND_RATE, XSLP); they "
+                        "cover: TMP, DEW, WND_ANGLE, WND_RATE, SLP"), std::string::npos) << none;
+}
+
 // ---- windows --------------------------------------------------------------------------------------------
 
 TEST(DataWindows, ValidityMatchesBruteForceOnRandomMasks) {

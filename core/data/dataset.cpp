@@ -113,9 +113,20 @@ WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
     ds.ranges = cfg.split.resolve(set.begin_time(), set.end_time(), set.step);
     // Statistics from a training split outside the data would fail naming a variable, not the split.
     const TimeRange data_span{set.begin_time(), set.end_time()};
-    FR_CHECK(cfg.stats || ds.ranges[0].overlaps(data_span), "no training windows: the training split is {}, the data "
-             "covers {}: change --split", ds.ranges[0].str(), data_span.str());
-    ds.stats = cfg.stats ? cfg.stats->select(set.vars) : NormStats::compute(set, ds.ranges[0]);
+    // Variables the given statistics cover (all, without statistics given: none).
+    size_t covered = 0;
+    if (cfg.stats)
+        for (const std::string& v : set.vars)
+            covered += std::find(cfg.stats->vars.begin(), cfg.stats->vars.end(), v) != cfg.stats->vars.end();
+    FR_CHECK(!cfg.stats || !cfg.compute_uncovered_stats || covered > 0,
+             "normalization statistics ({}) cover none of this data's variables ({}); they cover: {}", cfg.stats->source,
+             fmt::format("{}", fmt::join(set.vars, ", ")), fmt::format("{}", fmt::join(cfg.stats->vars, ", ")));
+    const bool computes_stats = !cfg.stats || (cfg.compute_uncovered_stats && covered < set.vars.size());
+    FR_CHECK(!computes_stats || ds.ranges[0].overlaps(data_span), "no training windows: the training split is {}, the "
+             "data covers {}: change --split", ds.ranges[0].str(), data_span.str());
+    ds.stats = !cfg.stats                    ? NormStats::compute(set, ds.ranges[0])
+               : cfg.compute_uncovered_stats ? NormStats::compute(set, ds.ranges[0], &*cfg.stats)
+                                             : cfg.stats->select(set.vars);
     ds.stats.validate();
 
     DatasetReport& rep = ds.report;

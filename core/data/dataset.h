@@ -31,6 +31,9 @@ struct DatasetConfig {
     SplitSpec split = SplitSpec::weather5k();
     // Fixed statistics (NormStats::weather5k(), or a checkpoint's); empty = computed on the train split.
     std::optional<NormStats> stats;
+    // With `stats`: variables it does not cover get statistics computed on the training split, rather than an
+    // error (a new model under WEATHER-5K's fixed statistics; a checkpoint's statistics must cover its data).
+    bool compute_uncovered_stats = false;
     int64_t stride = 1;  // rows between window starts (aligned to absolute time)
 };
 

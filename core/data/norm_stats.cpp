@@ -40,10 +40,21 @@ struct Moments {
 };
 }  // namespace
 
-NormStats NormStats::compute(const StationSet& set, const TimeRange& train) {
+NormStats NormStats::compute(const StationSet& set, const TimeRange& train, const NormStats* fixed) {
     const int F = set.num_vars();
     const int S = set.num_stations();
     FR_CHECK(F > 0 && S > 0, "normalization statistics: no station data");
+    // Per variable: its index in `fixed`, or -1 when it is computed here.
+    std::vector<int> fixed_index(size_t(F), -1);
+    std::vector<std::string> fixed_names, computed_names;
+    for (int v = 0; v < F; ++v) {
+        const std::string& name = set.vars[size_t(v)];
+        if (fixed) {
+            const auto it = std::find(fixed->vars.begin(), fixed->vars.end(), name);
+            if (it != fixed->vars.end()) fixed_index[size_t(v)] = int(it - fixed->vars.begin());
+        }
+        (fixed_index[size_t(v)] >= 0 ? fixed_names : computed_names).push_back(name);
+    }
     // Per station: two passes (mean, then squared deviations) over its training rows.
     std::vector<Moments> partial(size_t(S) * size_t(F));
 #pragma omp parallel for schedule(dynamic, 1)
@@ -54,6 +65,7 @@ NormStats NormStats::compute(const StationSet& set, const TimeRange& train) {
         if (r1 <= r0) continue;
         const float* base = set.values.data() + st.row_begin * F;
         for (int v = 0; v < F; ++v) {
+            if (fixed_index[size_t(v)] >= 0) continue;
             int64_t n = 0;
             double sum = 0;
             for (int64_t r = r0; r < r1; ++r) {
@@ -72,8 +84,17 @@ NormStats NormStats::compute(const StationSet& set, const TimeRange& train) {
     }
     NormStats out;
     out.vars = set.vars;
-    out.source = "train " + train.str();
+    const std::string computed_source = "train " + train.str();
+    out.source = fixed_names.empty()     ? computed_source
+                 : computed_names.empty() ? fixed->source
+                                          : fmt::format("{} for {}; {} for {}", fixed->source, join_names(fixed_names),
+                                                        computed_source, join_names(computed_names));
     for (int v = 0; v < F; ++v) {
+        if (const int f = fixed_index[size_t(v)]; f >= 0) {
+            out.mean.push_back(fixed->mean[size_t(f)]);
+            out.std.push_back(fixed->std[size_t(f)]);
+            continue;
+        }
         Moments m;
         for (int s = 0; s < S; ++s) m.merge(partial[size_t(s) * size_t(F) + size_t(v)]);  // fixed order
         FR_CHECK(m.n > 0, "normalization statistics: variable {} has no value in the training split {}",
@@ -88,6 +109,7 @@ NormStats NormStats::compute(const StationSet& set, const TimeRange& train) {
         out.std.push_back(sd);
         out.counts.push_back(m.n);
     }
+    if (!fixed_names.empty()) out.counts.clear();  // counts are of computed statistics, all or none
     return out;
 }
 

@@ -31,7 +31,9 @@ struct NormStats {
     // values of `set` whose time lies in `train`, ignoring missing ones; accumulated in double.
     // Throws naming a variable with no training value at all. A variable with zero spread gets
     // std = 1 (and a warning) so it standardizes to 0 instead of dividing by zero.
-    static NormStats compute(const StationSet& set, const TimeRange& train);
+    // With `fixed`: the variables it covers take its statistics, the others are computed as above (WEATHER-5K's
+    // fixed statistics on data with more columns, e.g. exported time features); `source` names which is which.
+    static NormStats compute(const StationSet& set, const TimeRange& train, const NormStats* fixed = nullptr);
 
     // The same statistics in the order of `names` (matched by name); throws listing what is missing.
     NormStats select(const std::vector<std::string>& names) const;
