@@ -440,7 +440,16 @@ TEST(DataWindows, ClearErrors) {
     dc.window = WindowSpec{48, 1, 24 * 400, 1, 1};
     std::string msg = error_of([&] { build_dataset(generate_synthetic(cfg), dc); });
     EXPECT_NE(msg.find("longest station"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("horizon"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("shorten the input or the horizon"), std::string::npos) << msg;
+    // A checkpoint's window (eval) is not the user's to shorten: the advice is about the data.
+    dc.window_from_model = true;
+    msg = error_of([&] { build_dataset(generate_synthetic(cfg), dc); });
+    EXPECT_NE(msg.find("the model's window (input 48"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("give stations with longer series"), std::string::npos) << msg;
+    EXPECT_EQ(msg.find("shorten"), std::string::npos) << msg;
+    EXPECT_TRUE(dataset_config_from_meta(build_dataset(generate_synthetic(cfg), DatasetConfig{}).meta_json())
+                    .window_from_model);
+    dc.window_from_model = false;
     dc.window = WindowSpec{48, 1, 24, 1, 1};
     dc.targets = {"TMP", "RAIN"};
     msg = error_of([&] { build_dataset(generate_synthetic(cfg), dc); });

@@ -63,6 +63,7 @@ DatasetConfig dataset_config_from_meta(const nlohmann::json& meta) {
         cfg.targets = meta.at("targets").get<std::vector<std::string>>();
         cfg.split = SplitSpec::from_json(meta.at("split"));
         cfg.stats = NormStats::from_json(meta.at("stats"));
+        cfg.window_from_model = true;
     } catch (const nlohmann::json::exception& e) {
         FR_FAIL("dataset metadata JSON: {}", e.what());
     }
@@ -106,9 +107,12 @@ WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
     for (const auto& st : set.stations)
         if (st.rows > longest) { longest = st.rows; longest_id = st.id; }
     FR_CHECK(span <= longest,
-             "window ({}) needs {} consecutive rows ({} h at a {} s step) but the longest station ({}) has {}: "
-             "shorten the input or the horizon", cfg.window.str(), span, span * set.step / 3600.0, set.step,
-             longest_id, counted(size_t(longest), "row", "rows"));
+             "{}window ({}) needs {} consecutive rows ({} h at a {} s step) but the longest station ({}) has {}: {}",
+             cfg.window_from_model ? "the model's " : "", cfg.window.str(), span, span * set.step / 3600.0, set.step,
+             longest_id, counted(size_t(longest), "row", "rows"),
+             cfg.window_from_model ? "give stations with longer series (a model's input and horizon are fixed when "
+                                     "it is trained)"
+                                   : "shorten the input or the horizon");
 
     ds.ranges = cfg.split.resolve(set.begin_time(), set.end_time(), set.step);
     // Statistics from a training split outside the data would fail naming a variable, not the split.

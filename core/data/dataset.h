@@ -35,6 +35,9 @@ struct DatasetConfig {
     // error (a new model under WEATHER-5K's fixed statistics; a checkpoint's statistics must cover its data).
     bool compute_uncovered_stats = false;
     int64_t stride = 1;  // rows between window starts (aligned to absolute time)
+    // The window is a trained model's (dataset_config_from_meta), not the user's to shorten: errors about data too
+    // short for it say so instead of advising shorter windows.
+    bool window_from_model = false;
 };
 
 struct DatasetReport {
