@@ -490,6 +490,24 @@ TEST(Cli, Seq2SeqDecoderTrainsEvaluatesAndPredicts) {
     EXPECT_NE(u.output.find("--decoder"), std::string::npos) << u.output;
 }
 
+// data inspect shows station names whole (NOAA LCD's run to 80 characters; they were cut at 28).
+TEST(Cli, InspectShowsWholeStationNames) {
+    const std::string dir = testing::temp_dir() + "/named";
+    fs::create_directories(dir);
+    const std::string name = "A Station Whose Name Runs Well Past Twenty-Eight Characters";
+    {
+        std::ofstream f(dir + "/PRSA_Data_Long_20130301-20170228.csv");
+        f << "\"No\",\"year\",\"month\",\"day\",\"hour\",\"PM2.5\",\"PM10\",\"SO2\",\"NO2\",\"CO\",\"O3\",\"TEMP\","
+             "\"PRES\",\"DEWP\",\"RAIN\",\"wd\",\"WSPM\",\"station\"\n";
+        for (int h = 0; h < 48; ++h)
+            f << fmt::format("{},2013,3,{},{},4,4,4,7,300,77,{:.1f},1023,-18.8,0,\"NNW\",4.4,\"{}\"\n", h + 1,
+                             1 + h / 24, h % 24, -0.7 + 0.1 * h, name);
+    }
+    const CliResult i = run_cli({"data", "inspect", "--data", dir});
+    ASSERT_EQ(i.status, 0) << i.output;
+    EXPECT_NE(i.output.find("PRSA_Data_Long_20130301-20170228 " + name + "       48  2013-02-28"), std::string::npos) << i.output;
+}
+
 TEST(Cli, SyntheticStationFilesReadBack) {
     const std::string dir = testing::temp_dir() + "/stations";
     const CliResult s = run_cli({"data", "synth", "--stations", "2", "--years", "3", "--out", dir});
@@ -503,6 +521,8 @@ TEST(Cli, SyntheticStationFilesReadBack) {
     const std::string line = i.output.substr(row + 1, i.output.find('\n', row + 1) - row - 1);
     EXPECT_TRUE(std::regex_search(line, std::regex(R"( 9\d\.\d% )"))) << line;
     EXPECT_EQ(line.find("100%"), std::string::npos) << line;
+    // Synthetic stations have no name of their own (it would repeat the id): no name column.
+    EXPECT_NE(i.output.find("\nid                   rows  first"), std::string::npos) << i.output;
     const std::string out = testing::temp_dir() + "/run";
     const CliResult t = run_cli({"train", "--data", dir, "--hidden", "8", "--input-len", "12", "--horizon", "4",
                                  "--batch", "64", "--max-batches", "2", "--epochs", "1", "--eval-windows", "200",

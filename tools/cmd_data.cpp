@@ -113,13 +113,22 @@ void register_data(CLI::App& app) {
                    fmt::join(set.vars, ","), set.step, data::format_time(set.begin_time()),
                    data::format_time(set.end_time() - set.step));
         // Ids are as long as they come (a file name for some formats); percentages sit under their variable.
-        size_t id_width = 16;
-        for (const auto& st : set.stations) id_width = std::max(id_width, st.id.size());
+        // Names too, whole (NOAA LCD's run to 80 characters); a name that only repeats the id (formats whose files
+        // hold none: the file name is both) is left blank, and the column goes when no station has one of its own.
+        size_t id_width = 16, name_width = 0;
+        const auto own_name = [](const data::StationInfo& st) { return st.name == st.id ? std::string() : st.name; };
+        for (const auto& st : set.stations) {
+            id_width = std::max(id_width, st.id.size());
+            name_width = std::max(name_width, own_name(st).size());
+        }
+        const auto name_cell = [&](const std::string& name) {
+            return name_width == 0 ? std::string() : fmt::format(" {:<{}}", name, std::max<size_t>(name_width, 4));
+        };
         const int F = set.num_vars();
         std::string vars_header;
         for (const auto& v : set.vars) vars_header += fmt::format(" {:>9}", v);
-        fmt::print("{:<{}} {:<28} {:>8}  {:<19} {}   (share of rows present)\n", "id", id_width, "name", "rows", "first",
-                   vars_header);
+        fmt::print("{:<{}}{} {:>8}  {:<19} {}   (share of rows present)\n", "id", id_width, name_cell("name"), "rows",
+                   "first", vars_header);
         for (int s = 0; s < set.num_stations(); ++s) {
             const auto& st = set.stations[size_t(s)];
             std::string pct;
@@ -128,7 +137,7 @@ void register_data(CLI::App& app) {
                 for (int64_t r = st.row_begin; r < st.row_end(); ++r) n += !data::is_missing(set.values[size_t(r) * F + v]);
                 pct += fmt::format(" {:>9}", present_share(n, st.rows));
             }
-            fmt::print("{:<{}} {:<28} {:>8}  {:<19} {}\n", st.id, id_width, st.name.substr(0, 28), st.rows,
+            fmt::print("{:<{}}{} {:>8}  {:<19} {}\n", st.id, id_width, name_cell(own_name(st)), st.rows,
                        data::format_time(st.start), pct);
         }
         print_out_of_range(report);
