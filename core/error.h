@@ -38,9 +38,16 @@ public:
 // A value for a message about NaN/Inf: "NaN" for any NaN (fmt writes "-nan" for some), else the number ("inf").
 std::string finite_or_name(double v);
 
+// An error message as the command line shows it: without the source locations FR_CHECK added ("(core/x.cpp:12)",
+// which a user would take for a place in their input), unless FUSEDRNN_SOURCE_LOCATIONS is set (not "0") for a bug
+// report. Internal errors (bugs) are shown with them always.
+std::string message_for_user(const std::string& msg);
+
 namespace detail {
 // "msg (models/model.cpp:12)": the message with where it was raised, the path below the project root.
 std::string located(const char* file, int line, const std::string& msg);
+// `msg` with every location located() added taken out, wherever a wrapping message left it.
+std::string without_locations(const std::string& msg);
 [[noreturn]] void throw_error(const char* file, int line, const std::string& msg);
 }  // namespace detail
 

@@ -1,6 +1,8 @@
 // The C++ API used wrongly: each misuse is a fusedrnn::Error that names what was wrong, thrown before anything
 // changes (gradients, files, optimizer state) — never a crash, a memory error, another exception type, or a model
 // that silently computes something else. The cases come from a QA pass over the installed package.
+#include <stdlib.h>
+
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -15,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/error.h"
 #include "fusedrnn/core/tensor.h"
 #include "fusedrnn/models/checkpoint.h"
 #include "fusedrnn/models/model.h"
@@ -54,6 +57,26 @@ TEST(ApiMisuse, AWrappedErrorNamesOneLocation) {
         m = e.what();
     }
     EXPECT_NE(m.find("a value (3 of 4) ("), std::string::npos) << m;
+}
+
+// The command line shows errors without the source locations (a user reads "(core/data/dataset.cpp:109)" as a
+// place in their input), wherever a wrapping message left them; FUSEDRNN_SOURCE_LOCATIONS=1 keeps them.
+TEST(ApiMisuse, UsersReadErrorsWithoutSourceLocations) {
+    const std::string wrapped = "--resume: a.safetensors cannot be read (truncated (core/safetensors.cpp:55)): put it "
+                                "back (models/checkpoint.cpp:340)";
+    EXPECT_EQ(detail::without_locations(wrapped), "--resume: a.safetensors cannot be read (truncated): put it back");
+    // Brackets that are not locations stay: numbers, times, file names, a colon with text after it.
+    const std::string plain = "window (input 48 (step 1)) at (12:00) of (st.csv) (x.cpp:line) (a b.cpp:3)";
+    EXPECT_EQ(detail::without_locations(plain), plain);
+    EXPECT_EQ(detail::without_locations(""), "");
+    EXPECT_EQ(detail::without_locations("bad (cuda/kernels.cu:7)"), "bad");
+    ::unsetenv("FUSEDRNN_SOURCE_LOCATIONS");
+    EXPECT_EQ(message_for_user(wrapped), detail::without_locations(wrapped));
+    ::setenv("FUSEDRNN_SOURCE_LOCATIONS", "0", 1);
+    EXPECT_EQ(message_for_user(wrapped), detail::without_locations(wrapped));
+    ::setenv("FUSEDRNN_SOURCE_LOCATIONS", "1", 1);
+    EXPECT_EQ(message_for_user(wrapped), wrapped);
+    ::unsetenv("FUSEDRNN_SOURCE_LOCATIONS");
 }
 
 TEST(ApiMisuse, AnOptimizerStepsOnlyTheParametersItWasMadeFor) {

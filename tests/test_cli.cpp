@@ -1227,6 +1227,10 @@ TEST(Cli, AFailedRunLeavesNoOutputFolderItMade) {
     const CliResult r = run_cli({"train", "--data", missing, "--out", dir + "/made/by/run/", "--epochs", "1"});
     EXPECT_EQ(r.status, 2) << r.output;
     EXPECT_NE(r.output.find("does not exist"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find(".cpp:"), std::string::npos) << r.output;  // no source location for users
+    const CliResult located = run_cli({"train", "--data", missing, "--epochs", "1"}, "",
+                                      "FUSEDRNN_SOURCE_LOCATIONS=1 ");
+    EXPECT_NE(located.output.find(".cpp:"), std::string::npos) << located.output;
     EXPECT_FALSE(fs::exists(dir + "/made")) << r.output;
     const std::string mine = dir + "/mine";
     fs::create_directories(mine);

@@ -119,14 +119,14 @@ void register_check(CLI::App& app) {
                 try {
                     be = make_backend(bname);
                 } catch (const Error& e) {
-                    fmt::print("{:<18} {:<6} unavailable: {}\n", cname, bname, e.what());
+                    fmt::print("{:<18} {:<6} unavailable: {}\n", cname, bname, message_for_user(e.what()));
                     continue;
                 }
                 Result got;
                 try {
                     got = run_backend(*be, spec, o->T, o->N, w, x, h0, c0, dy, dhn);
                 } catch (const Error& e) {
-                    fmt::print("{:<18} {:<6} not supported: {}\n", cname, bname, e.what());
+                    fmt::print("{:<18} {:<6} not supported: {}\n", cname, bname, message_for_user(e.what()));
                     continue;
                 }
                 const double errs[] = {rel(got.y, want.y), rel(got.hn, want.hn), rel(got.dx, want.dx),

@@ -25,7 +25,7 @@ std::vector<std::string> gpu_settings_lines() {
         try {
             out.push_back(fmt::format("{} ({})", resolve(), variable));
         } catch (const Error& e) {
-            out.push_back(e.what());
+            out.push_back(message_for_user(e.what()));
         }
     };
     say("FUSEDRNN_CUDA_RECURRENCE", [] { return "recurrence " + parse_recurrence_strategy().str(); });
@@ -49,7 +49,7 @@ void register_info(CLI::App& app) {
             timeout = fmt::format("; a rank or process keeping a step waiting {:g} s stops the run "
                                   "(FUSEDRNN_PEER_TIMEOUT_S)", peer_timeout_seconds());
         } catch (const Error& e) {
-            timeout = fmt::format(" ({})", e.what());
+            timeout = fmt::format(" ({})", message_for_user(e.what()));
         }
         // The GPU backends' settings, checked on any machine (one preparing a GPU job has often no GPU itself).
         fmt::print("gpu settings: {}{}\n", fmt::join(gpu_settings_lines(), "; "),
@@ -62,7 +62,7 @@ void register_info(CLI::App& app) {
                 fmt::print("cuda backend: {} (FUSEDRNN_CUDA_RECURRENCE: alternating, persistent, persistent:R)\n",
                            make_backend("cuda")->details());
             } catch (const Error& e) {
-                fmt::print("cuda backend: {}\n", e.what());
+                fmt::print("cuda backend: {}\n", message_for_user(e.what()));
             }
         }
         fmt::print("multi-process training (mpirun -np P fusedrnn train): {}\n",
@@ -74,7 +74,7 @@ void register_info(CLI::App& app) {
         try {
             fmt::print("cpu backend: {} (FUSEDRNN_CPU_ISA: generic, avx2, avx512)\n", make_backend("cpu")->details());
         } catch (const Error& e) {
-            fmt::print("cpu backend: {}\n", e.what());
+            fmt::print("cpu backend: {}\n", message_for_user(e.what()));
         }
     });
 }

@@ -426,8 +426,9 @@ void run(TrainCmd& c) {
     } catch (const std::exception& e) {
         // An error on one process would leave the others waiting in a collective: end them all, with this message.
         const int code = dynamic_cast<const NumericError*>(&e) ? 3 : dynamic_cast<const Error*>(&e) ? 2 : 4;
-        std::fprintf(stderr, "fusedrnn: %s (process %d of %d): %s\n", code == 3 ? "stopped" : "error",
-                     processes->rank(), processes->size(), e.what());
+        std::fprintf(stderr, "fusedrnn: %s (process %d of %d): %s\n",
+                     code == 3 ? "stopped" : code == 2 ? "error" : "internal error", processes->rank(),
+                     processes->size(), code == 4 ? e.what() : message_for_user(e.what()).c_str());
         std::fflush(stderr);
         processes->abort(code);
     }

@@ -154,7 +154,7 @@ void run_interactive(LanguageModel& lm, LmGenerator& gen, const GenerateFlags& f
             throw;
         } catch (const Error& e) {
             std::fflush(stdout);  // the answers before it come first where both streams go to one place
-            fmt::print(stderr, "error: stdin line {}: {}\n", line_no, e.what());
+            fmt::print(stderr, "error: stdin line {}: {}\n", line_no, message_for_user(e.what()));
             std::fflush(stderr);
             failed.push_back(line_no);
         }

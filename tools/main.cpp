@@ -104,13 +104,13 @@ int main(int argc, char** argv) {
         // (CLI11's own codes, 100 and up, would tell a script nothing more).
         return app.exit(e) == 0 ? 0 : 2;
     } catch (const fusedrnn::Interrupted& e) {
-        std::fprintf(stderr, "fusedrnn: interrupted: %s\n", e.what());
+        std::fprintf(stderr, "fusedrnn: interrupted: %s\n", fusedrnn::message_for_user(e.what()).c_str());
         return 130;  // the shell's code for a command ended by Ctrl-C
     } catch (const fusedrnn::NumericError& e) {
-        std::fprintf(stderr, "fusedrnn: stopped: %s\n", e.what());
+        std::fprintf(stderr, "fusedrnn: stopped: %s\n", fusedrnn::message_for_user(e.what()).c_str());
         return 3;
     } catch (const fusedrnn::Error& e) {
-        std::fprintf(stderr, "fusedrnn: error: %s\n", e.what());
+        std::fprintf(stderr, "fusedrnn: error: %s\n", fusedrnn::message_for_user(e.what()).c_str());
         return 2;
     } catch (const std::bad_alloc&) {
         // Host memory (GPU memory has its own message, naming the allocation and the device's free memory).
