@@ -1339,6 +1339,40 @@ TEST(Cli, NewRunReplacesTheOldAndResumeSaysWhatItKeeps) {
     EXPECT_EQ(kept.status, 0) << kept.output;
 }
 
+// A variable in small units (precipitation in metres: values near 0.0006) keeps its digits in the forecast CSVs
+// and the report, where three fixed decimals wrote 0.001 and 0.000; predict and eval name the clock of the times.
+TEST(Cli, SmallUnitsKeepTheirDigitsAndTheClockIsNamed) {
+    const std::string dir = testing::temp_dir(), csv = dir + "/s.csv", run = dir + "/run";
+    {
+        std::ofstream f(csv);
+        f << "DATE,P\n";
+        const int64_t t0 = 1388534400;  // 2014-01-01 00:00:00 UTC
+        for (int h = 0; h < 24 * 60; ++h)
+            f << fmt::format("{},{:.7f}\n", data::format_time(t0 + int64_t(h) * 3600),
+                             0.0006 + 0.0002 * std::sin(h * 2 * M_PI / 24));
+    }
+    const CliResult t = run_cli({"train", "--data", csv, "--format", "csv", "--csv-time", "DATE", "--hidden", "8",
+                                 "--epochs", "1", "--max-batches", "3", "--input-len", "24", "--horizon", "6", "--batch",
+                                 "32", "--split", "fraction:0.6,0.2", "--backend", "cpu", "--out", run});
+    ASSERT_EQ(t.status, 0) << t.output;
+    // Original-units MSE near 1e-8 and MAE near 1e-4: significant digits, not 0.000.
+    EXPECT_TRUE(std::regex_search(t.output, std::regex(R"(\nP +\d\.\d\de-0\d +0\.000\d+ )"))) << t.output;
+    const CliResult p = run_cli({"predict", "--checkpoint", run + "/best.safetensors", "--out", dir + "/fc.csv"});
+    ASSERT_EQ(p.status, 0) << p.output;
+    EXPECT_NE(p.output.find("6 lead times; times: the files' own clock, taken as UTC (--csv-utc-offset converts "
+                            "another))"), std::string::npos) << p.output;
+    const std::string fc = testing::read_file_bytes(dir + "/fc.csv");
+    EXPECT_TRUE(std::regex_search(fc, std::regex(R"(,1,2014-03-02 00:00:00,0\.000\d{4}\n)"))) << fc;
+    const CliResult e = run_cli({"eval", "--checkpoint", run + "/best.safetensors", "--forecasts", dir + "/ev.csv",
+                                 "--max-windows", "5"});
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_NE(e.output.find("original units; times: the files' own clock"), std::string::npos) << e.output;
+    EXPECT_TRUE(std::regex_search(testing::read_file_bytes(dir + "/ev.csv"), std::regex(R"(,0\.000\d{4},0\.000\d{4}\n)")));
+    const CliResult syn = run_cli({"predict", "--checkpoint", run + "/best.safetensors", "--out", dir + "/fc2.csv",
+                                   "--data", csv, "--format", "csv", "--csv-time", "DATE", "--csv-utc-offset", "2"});
+    EXPECT_NE(syn.output.find("times: UTC (the files' times less --csv-utc-offset)"), std::string::npos) << syn.output;
+}
+
 // predict and eval read files whose columns hold the checkpoint's variables in another order by name, and predict
 // names the stations whose forecast starts before their data ends (a gap in the last input window).
 TEST(Cli, PredictReadsColumnsByNameAndNamesStaleForecasts) {

@@ -70,7 +70,8 @@ void register_eval(CLI::App& app) {
         else if (!o->time_split.empty()) config.split = data::SplitSpec::parse(o->time_split);
         const std::string on = o->split == "all" ? "test" : o->split;
         // Without --data (and without synthetic flags), evaluate on the data the model was trained on.
-        data::StationSet stations = load_stations_for_checkpoint(cmd, o->data, f.data);
+        std::string clock;
+        data::StationSet stations = load_stations_for_checkpoint(cmd, o->data, f.data, &clock);
         conform_to_checkpoint(stations, f);
         data::WindowedDataset ds = data::build_dataset(std::move(stations), config);
         fmt::print(stderr, "{}\n", ds.report.summary(o->split == "all"));
@@ -120,7 +121,8 @@ void register_eval(CLI::App& app) {
         if (csv) {
             csv->commit();
             log_line(fmt::format("wrote {} ({} rows: {} windows x {} lead times, forecast and observed in original "
-                                 "units)", o->forecasts, csv->rows(), e.model->windows(), ds.window.horizon));
+                                 "units; times: {})", o->forecasts, csv->rows(), e.model->windows(),
+                                 ds.window.horizon, clock));
         }
         // Last: a plot that cannot be written loses nothing that was written before it.
         if (!o->plot.empty()) {

@@ -106,7 +106,8 @@ void register_predict(CLI::App& app) {
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
         check_output_file("--out", o->out, data_for_checkpoint(cmd, o->data, f.data), {o->checkpoint});
-        data::StationSet set = load_stations_for_checkpoint(cmd, o->data, f.data);
+        std::string clock;
+        data::StationSet set = load_stations_for_checkpoint(cmd, o->data, f.data, &clock);
         conform_to_checkpoint(set, f);
         const data::WindowSpec& w = f.dataset.window;
         std::vector<int32_t> target_cols;
@@ -204,8 +205,8 @@ void register_predict(CLI::App& app) {
             csv.add(st.id, st.start + ends[size_t(b)] * set.step, pred.data() + size_t(b) * w.horizon * K);
         }
         csv.commit();
-        fmt::print("wrote {} ({} x {} lead times)\n", o->out, data::counted(size_t(B), "station", "stations"),
-                   w.horizon);
+        fmt::print("wrote {} ({} x {} lead times; times: {})\n", o->out,
+                   data::counted(size_t(B), "station", "stations"), w.horizon, clock);
     });
 }
 

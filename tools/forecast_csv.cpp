@@ -1,5 +1,8 @@
 #include "fusedrnn/tools/forecast_csv.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "fusedrnn/core/data/text.h"
@@ -14,6 +17,13 @@ ForecastCsv::ForecastCsv(const std::string& path, std::vector<std::string> targe
       observed_(with_observed) {
     FR_CHECK(targets.size() == cols_.size(), "forecast CSV: {} target names for {} columns", targets.size(),
              cols_.size());
+    // Three decimals suit degrees and hectopascals; a variable whose training spread is small (precipitation in
+    // metres, humidity in kg/kg: std 0.0006) gets as many more as its spread is below 1, so its values keep three
+    // significant digits instead of rounding to 0.001.
+    for (int32_t c : cols_) {
+        const double spread = stats_.std[size_t(c)];
+        decimals_.push_back(3 + std::clamp(int(-std::floor(std::log10(spread))), 0, 9));
+    }
     std::string header = "station,issued_at,lead,time";
     for (const auto& t : targets) header += "," + data::csv_field(t);
     if (observed_)
@@ -29,10 +39,11 @@ void ForecastCsv::add(const std::string& station, int64_t issued_at, const float
         line_ = fmt::format("{},{},{},{}", data::csv_field(station), data::format_time(issued_at), lead,
                             data::format_time(issued_at + lead * step_));
         for (size_t k = 0; k < K; ++k)
-            line_ += fmt::format(",{:.3f}", stats_.denormalize(cols_[k], forecast[size_t(h) * K + k]));
+            line_ += fmt::format(",{:.{}f}", stats_.denormalize(cols_[k], forecast[size_t(h) * K + k]), decimals_[k]);
         if (observed_)
             for (size_t k = 0; k < K; ++k)
-                line_ += fmt::format(",{:.3f}", stats_.denormalize(cols_[k], observed[size_t(h) * K + k]));
+                line_ += fmt::format(",{:.{}f}", stats_.denormalize(cols_[k], observed[size_t(h) * K + k]),
+                                     decimals_[k]);
         line_ += '\n';
         file_.stream() << line_;
         ++rows_;

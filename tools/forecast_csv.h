@@ -37,6 +37,7 @@ private:
     data::WindowSpec window_;
     int64_t step_;
     bool observed_;
+    std::vector<int> decimals_;  // per target: 3, more for a variable of small spread (see the constructor)
     size_t rows_ = 0;
     std::string line_;
 };

@@ -16,6 +16,15 @@
 
 namespace fusedrnn::tools {
 
+namespace {
+// A value in original units for a table column of `width`: three decimals, or three significant digits where
+// those would show 0.000 (a variable in small units: an MSE of 6.9e-08 kg²/kg²).
+std::string original_units_cell(double v, int width) {
+    const bool tiny = v != 0 && std::isfinite(v) && std::fabs(v) < 0.0005;
+    return tiny ? fmt::format("{:>{}.3g}", v, width) : fmt::format("{:>{}.3f}", v, width);
+}
+}  // namespace
+
 void print_forecast_report(const std::string& split, const ForecastEvaluation& e, const data::WindowSpec& window) {
     FR_CHECK(e.model, "print_forecast_report: no model metrics");
     const ForecastMetrics& m = *e.model;
@@ -35,14 +44,21 @@ void print_forecast_report(const std::string& split, const ForecastEvaluation& e
         fmt::print("{:<14}{:>12.4f}{:>12.4f}{:>16.4f}{:>16.4f}{}\n", m.targets()[k], m.mse(int(k)), m.mae(int(k)),
                    p.mse(int(k)), p.mae(int(k)), d ? fmt::format("{:>14.4f}", d->mse(int(k))) : "");
     header("original units");
-    for (size_t k = 0; k < m.targets().size(); ++k)
-        fmt::print("{:<14}{:>12.3f}{:>12.3f}{:>16.3f}{:>16.3f}{}\n", m.targets()[k], m.mse_original(int(k)),
-                   m.mae_original(int(k)), p.mse_original(int(k)), p.mae_original(int(k)),
-                   d ? fmt::format("{:>14.3f}", d->mse_original(int(k))) : "");
-    if (m.targets().size() > 1)  // WEATHER-5K's "Overall": the plain mean over the variables, mixed units
-        fmt::print("{:<14}{:>12.3f}{:>12.3f}{:>16.3f}{:>16.3f}{}\n", "mean of vars", m.mse_original_mean(),
-                   m.mae_original_mean(), p.mse_original_mean(), p.mae_original_mean(),
-                   d ? fmt::format("{:>14.3f}", d->mse_original_mean()) : "");
+    const auto row = [&](const std::string& name, double mse, double mae, double pmse, double pmae, const double* dmse) {
+        fmt::print("{:<14}{}{}{}{}{}\n", name, original_units_cell(mse, 12), original_units_cell(mae, 12),
+                   original_units_cell(pmse, 16), original_units_cell(pmae, 16),
+                   dmse ? original_units_cell(*dmse, 14) : "");
+    };
+    for (size_t k = 0; k < m.targets().size(); ++k) {
+        const double dm = d ? d->mse_original(int(k)) : 0;
+        row(m.targets()[k], m.mse_original(int(k)), m.mae_original(int(k)), p.mse_original(int(k)),
+            p.mae_original(int(k)), d ? &dm : nullptr);
+    }
+    if (m.targets().size() > 1) {  // WEATHER-5K's "Overall": the plain mean over the variables, mixed units
+        const double dm = d ? d->mse_original_mean() : 0;
+        row("mean of vars", m.mse_original_mean(), m.mae_original_mean(), p.mse_original_mean(), p.mae_original_mean(),
+            d ? &dm : nullptr);
+    }
     if (m.has_extremes()) {
         // WEATHER-5K's extreme-event score; "-" where undefined (no event, or every one caught or missed).
         const auto& pct = m.extreme_percentiles();

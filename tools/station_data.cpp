@@ -216,8 +216,19 @@ DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, c
     return d;
 }
 
+std::string clock_of_times(const DataOptions& o, const std::string& format_read) {
+    if (o.synthetic()) return "UTC";
+    if (format_read == "noaa-lcd") return "local standard time, as noaa-lcd files give it";
+    if (format_read == "jena") return "the file's own clock, as jena files give it";
+    if (format_read == "csv")
+        return o.csv.utc_offset_hours != 0
+                   ? "UTC (the files' times less --csv-utc-offset)"
+                   : "the files' own clock, taken as UTC (--csv-utc-offset converts another)";
+    return "UTC";  // isd-lite, weather5k; beijing-multisite and pm25-five-cities converted from Beijing time
+}
+
 data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOptions& given,
-                                              const DataOptions& from_checkpoint) {
+                                              const DataOptions& from_checkpoint, std::string* clock) {
     const DataOptions d = data_for_checkpoint(cmd, given, from_checkpoint);
     if (!d.synthetic() && d.effective_format() == "csv" && from_checkpoint.effective_format() == "csv" &&
         given.csv_given) {
@@ -234,7 +245,10 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
     const bool format_taken_over = !d.synthetic() && !given.synthetic() && !cmd->count("--format") && !given.csv_given &&
                                    d.effective_format() != "auto";
     try {
-        return load_stations(d);
+        std::string format_read;
+        data::StationSet set = load_stations(d, &format_read);
+        if (clock) *clock = clock_of_times(d, format_read);
+        return set;
     } catch (const Interrupted&) {
         throw;
     } catch (const Error& e) {

@@ -53,7 +53,11 @@ DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, c
 // load_stations(data_for_checkpoint(...)), and when files named by --data fail to read in the format taken over
 // from the checkpoint, the error says so and how to read them otherwise.
 data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOptions& given,
-                                              const DataOptions& from_checkpoint);
+                                              const DataOptions& from_checkpoint, std::string* clock = nullptr);
+
+// The clock of the times read with `o` in `format_read` (the format the files were read in), for the outputs that
+// write times: "UTC", "local standard time (...)", or "the files' own clock (...)" where fusedrnn cannot know it.
+std::string clock_of_times(const DataOptions& o, const std::string& format_read);
 
 // Reads (or generates) the stations, printing what was read and what was skipped to stderr.
 // `format_read` (if given) receives the format the files were read in ("auto" resolved), so a checkpoint
