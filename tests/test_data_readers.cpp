@@ -614,6 +614,39 @@ TEST(DataCsv, NumbersThatLookLikeMissingCodesAreSaid) {
     EXPECT_EQ(ranged.code_like_values, 1);
 }
 
+// A last data line without a line end (a logger's file still being written, or one cut off: "1014.4" cut to "10")
+// is read as it stands, but said: counted per file, the first named by file and line. A file that merely ends in
+// a blank line without one, or with its line end, says nothing.
+TEST(DataCsv, ALastLineWithoutALineEndIsSaid) {
+    const std::string dir = ft::temp_dir();
+    const std::string whole = "DATE,TMP,SLP\n2014-01-01 00:00:00,1,1014.4\n2014-01-01 01:00:00,2,1014.4\n";
+    const std::string cut = write_file(dir, "cut.csv", whole.substr(0, whole.size() - 5));
+    CsvFormat f;
+    ReadReport rep;
+    const StationSeries s = read_csv_station(cut, f, rep);
+    EXPECT_EQ(s.at(1, 1), 10.f);  // read as it stands
+    EXPECT_EQ(rep.unterminated_files, 1);
+    EXPECT_NE(rep.summary().find("warning: 1 file ends without a line end after its last line (first " + cut +
+                                 ":3): a file cut off, or still being written, may end in half a value there"),
+              std::string::npos) << rep.summary();
+    ReadReport both = rep;
+    both.merge(rep);
+    EXPECT_NE(both.summary().find("2 files end without a line end after their last line (first " + cut + ":3)"),
+              std::string::npos) << both.summary();
+    for (const std::string& fine : {whole, whole + "\n  "}) {
+        ReadReport ok;
+        read_csv_station(write_file(dir, "ok.csv", fine), f, ok);
+        EXPECT_EQ(ok.unterminated_files, 0);
+        EXPECT_EQ(ok.summary().find("line end"), std::string::npos) << ok.summary();
+    }
+    // ISD-lite's fixed-width lines too.
+    std::string isd = kIsd;
+    while (!isd.empty() && isd.back() == '\n') isd.pop_back();
+    ReadReport isd_rep;
+    read_isd_lite(write_file(dir, "071690-99999-2017", isd), isd_rep);
+    EXPECT_EQ(isd_rep.unterminated_files, 1);
+}
+
 // A column the reader uses must be named once in the header; columns it does not use may repeat.
 TEST(DataCsv, DuplicateColumnNamesThatAreUsedAreErrors) {
     const std::string dir = ft::temp_dir();

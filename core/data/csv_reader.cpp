@@ -334,8 +334,10 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         return false;
     };
 
+    bool last_was_data = false;
     while (reader.next(line)) {
-        if (trim(line).empty()) {  // harmless, but counted
+        last_was_data = !trim(line).empty();
+        if (!last_was_data) {  // harmless, but counted
             ++report.blank_lines;
             continue;
         }
@@ -369,6 +371,7 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
                                                   : FilledValues{};
         grid.add(time, values.data(), reader.line_number(), report, filled);
     }
+    report.note_end_of_file(reader, last_was_data);
     FR_CHECK(grid.size() > 0, "{}: no data lines{}", path,
              report.skipped_lines > 0 ? " (all were skipped as malformed)" : "");
     const std::string id = file_stem(path);

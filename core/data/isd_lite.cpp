@@ -106,8 +106,10 @@ void read_into(const std::string& path, GridBuilder& grid, ReadReport& report, c
     std::string_view line;
     std::string why;
     float values[5];
+    bool last_was_data = false;
     while (reader.next(line)) {
-        if (trim(line).empty()) {  // harmless, but counted
+        last_was_data = !trim(line).empty();
+        if (!last_was_data) {  // harmless, but counted
             ++report.blank_lines;
             continue;
         }
@@ -123,6 +125,7 @@ void read_into(const std::string& path, GridBuilder& grid, ReadReport& report, c
         grid.mask_out_of_range(values, reader.line_number());
         grid.add(time, values, reader.line_number(), report);
     }
+    report.note_end_of_file(reader, last_was_data);
 }
 
 std::string stem_id(const std::string& path) {

@@ -131,6 +131,7 @@ bool LineReader::next(std::string_view& line) {
             if (line_number_ == 0 && piece.size() >= 3 && std::memcmp(piece.data(), "\xEF\xBB\xBF", 3) == 0)
                 piece.remove_prefix(3);
             ++line_number_;
+            unterminated_ = nl == nullptr;
             line = piece;
             return true;
         }

@@ -28,6 +28,9 @@ public:
     // errors (a truncated .gz file ends with an error, never with silently missing lines).
     bool next(std::string_view& line);
     int64_t line_number() const { return line_number_; }
+    // Whether the line last returned ended the file without a line end: a file still being written (a logger's, the
+    // usual input of `predict`), or one cut off, may end in half a number there.
+    bool last_line_unterminated() const { return unterminated_; }
     const std::string& path() const { return path_; }
     // "path:line" of the line last returned, for messages.
     std::string where() const;
@@ -48,6 +51,7 @@ private:
     size_t begin_ = 0, end_ = 0;  // unread bytes are buf_[begin_, end_)
     bool eof_ = false;
     int64_t line_number_ = 0;
+    bool unterminated_ = false;
 };
 
 }  // namespace fusedrnn::data

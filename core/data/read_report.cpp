@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/data/line_reader.h"
 #include "fusedrnn/core/data/text.h"
 
 namespace fusedrnn::data {
@@ -22,6 +23,8 @@ void ReadReport::merge(const ReadReport& o) {
     filled_dropped += o.filled_dropped;
     code_like_values += o.code_like_values;
     if (code_like_first.empty()) code_like_first = o.code_like_first;
+    unterminated_files += o.unterminated_files;
+    if (unterminated_first.empty()) unterminated_first = o.unterminated_first;
     for (const auto& e : o.examples) note(e);
     for (const auto& r : o.out_of_range) {
         auto it = std::find_if(out_of_range.begin(), out_of_range.end(),
@@ -40,6 +43,11 @@ int64_t ReadReport::out_of_range_values() const {
     int64_t n = 0;
     for (const auto& r : out_of_range) n += r.count;
     return n;
+}
+
+void ReadReport::note_end_of_file(const LineReader& reader, bool last_line_was_data) {
+    if (!last_line_was_data || !reader.last_line_unterminated()) return;
+    if (unterminated_files++ == 0) unterminated_first = reader.where();
 }
 
 std::string ReadReport::summary() const {
@@ -65,6 +73,12 @@ std::string ReadReport::summary() const {
         s += fmt::format("; warning: {} read as data look like missing-value codes (first {}): if they mean missing, "
                          "name them with --csv-sentinel (a custom layout) or mask them with --valid-range",
                          counted(size_t(code_like_values), "value", "values"), code_like_first);
+    if (unterminated_files > 0)
+        s += fmt::format("; warning: {} {} without a line end after {} last line (first {}): a file cut off, or still "
+                         "being written, may end in half a value there, read as it stands; check {}",
+                         counted(size_t(unterminated_files), "file", "files"), unterminated_files == 1 ? "ends" : "end",
+                         unterminated_files == 1 ? "its" : "their", unterminated_first,
+                         unterminated_files == 1 ? "that line" : "those lines");
     if (!station_list.empty()) s += fmt::format("; station list: {}", station_list);
     return s;
 }

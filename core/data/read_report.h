@@ -8,6 +8,8 @@
 
 namespace fusedrnn::data {
 
+class LineReader;
+
 // What to do with a malformed line (wrong field count, non-numeric field, bad date, truncated line).
 enum class BadLines {
     Error,  // throw fusedrnn::Error naming file:line (default: bad input is a bug to fix, not noise)
@@ -44,6 +46,10 @@ struct ReadReport {
     // them), and the first: "data/S1.csv:3: column 2 (\"TMP\"): -9999".
     int64_t code_like_values = 0;
     std::string code_like_first;
+    // Files whose last data line has no line end (cut off, or still being written: its values were read as they
+    // stand), and the first, "data/S1.csv:721".
+    int64_t unterminated_files = 0;
+    std::string unterminated_first;
     std::vector<std::string> examples;  // the first few skip/duplicate messages, "file:line: why"
     std::string station_list;     // a list read for station names/coordinates: "isd-history.csv (29,000 stations)"
     // One entry per variable that had a valid range, in the variables' order (count 0 when none was out of it).
@@ -54,6 +60,8 @@ struct ReadReport {
         if (examples.size() < kMaxExamples) examples.push_back(message);
     }
     int64_t out_of_range_values() const;
+    // Counts the file `reader` has just finished when its last line, a data line, had no line end.
+    void note_end_of_file(const LineReader& reader, bool last_line_was_data);
     void merge(const ReadReport& other);
     // One line: "29 files, 163,708 lines -> 163,700 rows; 8 skipped; 0 duplicate times; ...".
     std::string summary() const;
