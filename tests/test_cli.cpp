@@ -1373,6 +1373,37 @@ TEST(Cli, SmallUnitsKeepTheirDigitsAndTheClockIsNamed) {
     EXPECT_NE(syn.output.find("times: UTC (the files' times less --csv-utc-offset)"), std::string::npos) << syn.output;
 }
 
+// predict says when an input lies far outside the training data (a pressure of 10 hPa from a line cut off
+// mid-number), naming station, variable, value and time; ordinary inputs say nothing.
+TEST(Cli, PredictSaysWhenInputsAreFarOutsideTheTrainingData) {
+    const std::string dir = testing::temp_dir(), syn = dir + "/syn", run = dir + "/run";
+    ASSERT_EQ(run_cli({"data", "synth", "--stations", "1", "--years", "3", "--gaps", "0", "--out", syn}).status, 0);
+    auto train = tiny_train(run, 1, syn);
+    train.insert(train.end(), {"--format", "csv", "--csv-time", "DATE"});
+    ASSERT_EQ(run_cli(train).status, 0);
+    std::istringstream in(testing::read_file_bytes(syn + "/SYN00000.csv"));
+    std::string line, head;
+    for (int i = 0; i < 100 && std::getline(in, line); ++i) head += line + "\n";
+    const std::string last = line.substr(0, line.rfind(',') + 1) + "10";  // SLP 10 in the newest row
+    const std::string time = line.substr(0, line.find(','));
+    std::ofstream(dir + "/far.csv") << head.substr(0, head.size() - line.size() - 1) << last << "\n";
+    std::ofstream(dir + "/near.csv") << head;
+    const std::vector<std::string> predict = {"predict", "--checkpoint", run + "/best.safetensors", "--format", "csv",
+                                              "--csv-time", "DATE", "--out", dir + "/fc.csv", "--data"};
+    auto far = predict;
+    far.push_back(dir + "/far.csv");
+    const CliResult f = run_cli(far);
+    ASSERT_EQ(f.status, 0) << f.output;
+    EXPECT_NE(f.output.find("warning: 1 station has input values far outside the training data (far: SLP 10 at " +
+                            time + " ("), std::string::npos) << f.output;
+    EXPECT_NE(f.output.find("standard deviations below the training mean"), std::string::npos) << f.output;
+    auto near = predict;
+    near.push_back(dir + "/near.csv");
+    const CliResult n = run_cli(near);
+    ASSERT_EQ(n.status, 0) << n.output;
+    EXPECT_EQ(n.output.find("far outside"), std::string::npos) << n.output;
+}
+
 // predict and eval read files whose columns hold the checkpoint's variables in another order by name, and predict
 // names the stations whose forecast starts before their data ends (a gap in the last input window).
 TEST(Cli, PredictReadsColumnsByNameAndNamesStaleForecasts) {

@@ -23,6 +23,41 @@
 namespace fusedrnn::tools {
 namespace {
 
+// Inputs many standard deviations from the training data (a pressure of 10 hPa from a line cut off mid-number, a
+// temperature in °F where the model learnt °C) make a forecast of no worth that looks like any other: said, the
+// first few by station, variable, value and time. `z` is the standardized input [input_len, B, F].
+void warn_inputs_far_from_training(const std::vector<float>& z, const data::StationSet& set,
+                                   const std::vector<int>& chosen, const std::vector<int64_t>& ends,
+                                   const data::WindowSpec& w, const data::NormStats& stats) {
+    constexpr double kFar = 10;  // standard deviations; a tenth of a percent of normal data lies beyond 3.3
+    const int B = int(chosen.size()), F = set.num_vars();
+    std::vector<std::string> said;
+    int far_stations = 0;
+    for (int b = 0; b < B; ++b) {
+        const auto& st = set.stations[size_t(chosen[size_t(b)])];
+        for (int t = w.input_len - 1, found = 0; t >= 0 && !found; --t)  // the newest first
+            for (int v = 0; v < F && !found; ++v) {
+                const float zv = z[(size_t(t) * B + b) * F + v];
+                if (!(std::fabs(zv) > kFar)) continue;
+                found = 1;
+                ++far_stations;
+                if (said.size() >= 5) break;
+                const int64_t row = ends[size_t(b)] - int64_t(w.input_len - 1 - t) * w.in_step;
+                const float value = set.values[size_t(st.row_begin + row) * size_t(F) + size_t(v)];
+                said.push_back(fmt::format("{}: {} {} at {} ({:.0f} standard deviations {} the training mean {:.6g})",
+                                           st.id, set.vars[size_t(v)], data::shortest_text(value),
+                                           data::format_time(st.start + row * set.step), std::fabs(zv),
+                                           zv > 0 ? "above" : "below", stats.mean[size_t(v)]));
+            }
+    }
+    if (far_stations == 0) return;
+    log_line(fmt::format("warning: {} input values far outside the training data ({}{}): a unit mix-up, or a line "
+                         "cut off mid-number? The {} made from them as they are",
+                         data::counted(size_t(far_stations), "station has", "stations have"), fmt::join(said, "; "),
+                         far_stations > int(said.size()) ? "; ..." : "",
+                         far_stations == 1 ? "forecast is" : "forecasts are"));
+}
+
 // Latest local row e <= last such that rows e - t·in_step (t < Tin) are present in every variable; -1 if none.
 int64_t latest_window_end(const data::StationSet& set, int s, const data::WindowSpec& w, int64_t last) {
     const auto& st = set.stations[size_t(s)];
@@ -197,6 +232,7 @@ void register_predict(CLI::App& app) {
         // Standardized as training and eval standardize their series (in float, by the same function), so that a
         // forecast here is bit for bit eval's for the same window.
         f.stats.normalize(x);
+        warn_inputs_far_from_training(x, set, chosen, ends, w, f.stats);
         const auto pred = backend->to_host(f.model->forward(backend->from_host(x, {w.input_len, B, F}), false));
 
         ForecastCsv csv(o->out, f.dataset.targets, target_cols, f.stats, w, set.step, /*with_observed*/ false);
