@@ -19,8 +19,8 @@ std::shared_ptr<Backend<double>> make_cpu_backend_f64();
 
 #ifdef FUSEDRNN_WITH_CUDA
 // Defined in cuda/register.cpp: registers "cuda" and "cudnn" when a device is present; returns the
-// number of CUDA devices (0 when the driver finds none).
-int register_cuda_backends();
+// number of CUDA devices (0 when the driver finds none, and then `why_none` says what the driver said).
+int register_cuda_backends(std::string* why_none);
 #endif
 
 namespace {
@@ -44,8 +44,10 @@ Registry& registry() {
     std::call_once(once, [] {
 #ifdef FUSEDRNN_WITH_CUDA
         Registry& r = raw_registry();
-        r.gpu_count = register_cuda_backends();
-        if (r.gpu_count == 0) r.gpu_note = "CUDA support is built in, but no GPU is present";
+        std::string why_none;
+        r.gpu_count = register_cuda_backends(&why_none);
+        if (r.gpu_count == 0)
+            r.gpu_note = "CUDA support is built in, but no GPU is present" + (why_none.empty() ? "" : " (" + why_none + ")");
 #endif
     });
     return raw_registry();

@@ -34,10 +34,21 @@ void throw_cuda_error(int status, const char* call, const char* file, int line) 
                                            : ""));
 }
 
+// A library call that failed may have left a CUDA error pending (a kernel launch it made that did not start: too
+// many resources, a grid too large). Taken here, and named, so the next unrelated check does not report it as its
+// own failure (the benchmark tries cuDNN algorithms that are expected to fail, then goes on).
+static std::string pending_cuda_error() {
+    const cudaError_t err = cudaGetLastError();
+    return err == cudaSuccess ? std::string()
+                              : fmt::format("; CUDA error left pending: {} ({})", cudaGetErrorName(err),
+                                            cudaGetErrorString(err));
+}
+
 void throw_cublas_error(int status, const char* call, const char* file, int line) {
     const auto st = static_cast<cublasStatus_t>(status);
     throw_failure(st == CUBLAS_STATUS_ALLOC_FAILED, file, line,
-                  fmt::format("cuBLAS call {} failed: {} ({})", call, cublasGetStatusName(st), cublasGetStatusString(st)));
+                  fmt::format("cuBLAS call {} failed: {} ({}){}", call, cublasGetStatusName(st),
+                              cublasGetStatusString(st), pending_cuda_error()));
 }
 
 void throw_cudnn_error(int status, const char* call, const char* file, int line) {
@@ -46,7 +57,8 @@ void throw_cudnn_error(int status, const char* call, const char* file, int line)
     cudnnGetLastErrorString(detail_msg, sizeof(detail_msg));
     std::string extra = detail_msg[0] ? fmt::format("; cuDNN says: {}", detail_msg) : std::string();
     throw_failure(st == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED, file, line,
-                  fmt::format("cuDNN call {} failed: {}{}", call, cudnnGetErrorString(st), extra));
+                  fmt::format("cuDNN call {} failed: {}{}{}", call, cudnnGetErrorString(st), extra,
+                              pending_cuda_error()));
 }
 
 void throw_gpu_logic_error(const char* what, const char* file, int line) {

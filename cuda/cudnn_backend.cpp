@@ -191,6 +191,10 @@ Plan& CudnnBackend::plan(const RnnSpec& spec, int T, int N) {
     const cudnnRNNMode_t mode = cudnn_mode(spec.cell);
     FR_CHECK(T > 0, "rnn: sequence length T must be positive, got {}", T);
     FR_CHECK(N > 0, "rnn: batch size N must be positive, got {}", N);
+    // The state descriptor's strides are ints (cudnnSetTensorNdDescriptor), and so are the packed data's extents.
+    FR_CHECK(size_t(N) * spec.hidden_size * spec.directions() < size_t(1) << 31,
+             "rnn: batch {} x hidden {} x directions is too large for cuDNN's 32-bit tensor strides (must stay below "
+             "2^31): use a smaller batch", N, spec.hidden_size);
     const PlanKey key{int(spec.cell), spec.input_size, spec.hidden_size, spec.num_layers, spec.bidirectional, T, N};
     auto it = plans_.find(key);
     if (it != plans_.end()) {
