@@ -588,6 +588,36 @@ TEST(DataCsv, NamesThatAreNotUtf8AreRefusedAsTheyAreRead) {
     EXPECT_EQ(d.set.vars.at(0), "T\xc2\xb0" "C");
 }
 
+// Files with the same columns in another order are one data set: matched by name, in the first file's order (they
+// were refused, and `predict` then advised another format). Other columns stay an error, with the flag that helps.
+TEST(DataCsv, FilesWithTheSameColumnsInAnotherOrderAreOneDataSet) {
+    StationReadOptions ro;
+    ro.format = "csv";
+    const std::string dir = ft::temp_dir();
+    write_file(dir, "a.csv", "DATE,TMP,RH,SLP\n2014-01-01 00:00:00,1,50,1000\n2014-01-01 01:00:00,2,51,1001\n");
+    write_file(dir, "b.csv", "SLP,DATE,RH,TMP\n1010,2014-01-01 00:00:00,60,-1\n1011,2014-01-01 01:00:00,61,-2\n");
+    const StationData d = read_station_set(dir, ro);
+    ASSERT_EQ(d.set.vars, (std::vector<std::string>{"TMP", "RH", "SLP"}));
+    ASSERT_EQ(d.set.stations.size(), 2u);
+    const int64_t b = d.set.stations[1].row_begin;
+    EXPECT_EQ(d.set.values[size_t(b) * 3 + 0], -1.f);
+    EXPECT_EQ(d.set.values[size_t(b) * 3 + 1], 60.f);
+    EXPECT_EQ(d.set.values[size_t(b) * 3 + 2], 1010.f);
+    EXPECT_EQ(d.set.values[size_t(b + 1) * 3 + 2], 1011.f);
+    write_file(dir, "c.csv", "DATE,TMP,DEW,SLP\n2014-01-01 00:00:00,1,0,1000\n");
+    const std::string msg = error_of([&] { read_station_set(dir, ro); });
+    EXPECT_NE(msg.find("c.csv: variables [TMP, DEW, SLP] differ from those of the stations before it [TMP, RH, SLP]"),
+              std::string::npos) << msg;
+    EXPECT_NE(msg.find("name the columns to read from every file with --csv-columns"), std::string::npos) << msg;
+    StationSeries s;
+    s.vars = {"A", "B"};
+    s.values = {1, 2, 3, 4};
+    EXPECT_FALSE(s.reorder_vars({"A", "A"}));
+    EXPECT_FALSE(s.reorder_vars({"A"}));
+    EXPECT_TRUE(s.reorder_vars({"B", "A"}));
+    EXPECT_EQ(s.values, (std::vector<float>{2, 1, 4, 3}));
+}
+
 // -9999 read as a temperature wrecks the normalization without a word: numbers that look like missing-value codes
 // and that no sentinel or valid range masked are counted, and the report says so with the first and the flags.
 TEST(DataCsv, NumbersThatLookLikeMissingCodesAreSaid) {

@@ -261,10 +261,13 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
             // With a format that reads every column (Jena), a file whose header differs gives its station
             // other variables; append() would name only the station id, so name the files here.
             const size_t i = size_t(begin) + k;
-            FR_CHECK(data.set.stations.empty() || s.vars == data.set.vars,
-                     "{}: variables [{}] differ from those of the stations before it [{}] (first: {})",
+            // Files with the same columns in another order: matched by name, put in the first file's order.
+            const bool same_vars = data.set.stations.empty() || s.vars == data.set.vars || s.reorder_vars(data.set.vars);
+            FR_CHECK(same_vars, "{}: variables [{}] differ from those of the stations before it [{}] (first: {}){}",
                      join_names(files.stations[i], 4), join_names(s.vars), join_names(data.set.vars),
-                     files.stations[0].front());
+                     files.stations[0].front(),
+                     isd ? "" : ": name the columns to read from every file with --csv-columns (a custom layout), or "
+                                "read the files apart");
             for (const auto& v : s.vars)
                 FR_CHECK(is_utf8(v), "{}: the variable name \"{}\" (a header column) is not valid UTF-8 text, which "
                          "the checkpoints and reports (JSON) hold: convert the file to UTF-8 (iconv -f latin1 -t "

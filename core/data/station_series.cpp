@@ -103,4 +103,23 @@ StationSeries StationSet::station(int s) const {
     return out;
 }
 
+bool StationSeries::reorder_vars(const std::vector<std::string>& order) {
+    if (order.size() != vars.size()) return false;
+    std::vector<size_t> from(order.size());  // from[k]: this series' column of order[k]
+    std::vector<bool> used(vars.size(), false);
+    for (size_t k = 0; k < order.size(); ++k) {
+        const auto it = std::find(vars.begin(), vars.end(), order[k]);
+        if (it == vars.end() || used[size_t(it - vars.begin())]) return false;
+        from[k] = size_t(it - vars.begin());
+        used[from[k]] = true;
+    }
+    const size_t F = vars.size();
+    std::vector<float> moved(values.size());
+    for (size_t r = 0; r < values.size() / F; ++r)
+        for (size_t k = 0; k < F; ++k) moved[r * F + k] = values[r * F + from[k]];
+    values = std::move(moved);
+    vars = order;
+    return true;
+}
+
 }  // namespace fusedrnn::data

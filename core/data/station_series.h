@@ -49,6 +49,10 @@ struct StationSeries {
     int var_index(const std::string& var) const;
     // Number of present (non-missing) values per variable.
     std::vector<int64_t> present_counts() const;
+    // Puts the variables in `order` (their values' columns with them) when `order` holds the same names, each once;
+    // returns false, changing nothing, when it does not. Files with the same columns in another order are one data
+    // set: variables are matched by name.
+    bool reorder_vars(const std::vector<std::string>& order);
 };
 
 struct StationInfo {
