@@ -101,6 +101,12 @@ void gather_batch(Backend<float>& be, const ForecastDataset& d, const int64_t* s
                   Tensor<int64_t>& starts_dev, Tensor<float>& x, Tensor<float>& y) {
     const data::WindowSpec& g = d.window;
     const int K = int(d.target_cols.size());
+    // The gather kernel reads rows start .. start + span - 1 unchecked: a start outside the series reads past it.
+    FR_CHECK(B > 0 && starts != nullptr, "gather_batch: {} window starts{}", B, starts ? "" : " (null)");
+    const int64_t rows = int64_t(d.series.numel() / size_t(d.F)), last_start = rows - g.span();
+    for (int b = 0; b < B; ++b)
+        FR_CHECK(starts[b] >= 0 && starts[b] <= last_start, "gather_batch: window start {} (batch position {}) is "
+                 "outside the series: a window of {} rows starts at 0 .. {}", starts[b], b, g.span(), last_start);
     if (starts_dev.empty() || starts_dev.numel() < size_t(B)) starts_dev = be.empty_i64({B});
     be.copy_from_host_async(starts_dev.data(), starts, size_t(B) * sizeof(int64_t));  // the only per-step upload
     ensure_shape(be, x, {g.input_len, B, d.F});

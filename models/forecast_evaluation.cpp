@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <array>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
@@ -71,6 +74,7 @@ struct Folds {
 ForecastEvaluation evaluate_pass(Backend<float>& be, const ForecastDataset& data, const data::WindowStarts& starts,
                                  int batch, const EvalProgress& progress, const Folds& folds) {
     FR_CHECK(batch > 0, "evaluation batch must be positive, got {}", batch);
+    if (folds.model) check_forecaster_fits(*folds.model, data);
     FR_CHECK(!folds.model || &folds.model->backend() == &be,
              "evaluation: the model runs on a {} backend that is not the one the dataset was uploaded to ({})",
              folds.model->backend().name(), be.name());
@@ -146,6 +150,21 @@ ForecastEvaluation evaluate_pass(Backend<float>& be, const ForecastDataset& data
 }
 
 }  // namespace
+
+void check_forecaster_fits(const Forecaster& model, const ForecastDataset& data) {
+    const int K = int(data.target_cols.size());
+    FR_CHECK(model.spec().input_size == data.F, "model takes {} input variables, data has {}",
+             model.spec().input_size, data.F);
+    FR_CHECK(model.outputs() == data.window.horizon * K, "model predicts {} values, data has horizon {} x {} targets",
+             model.outputs(), data.window.horizon, K);
+    if (!model.seq2seq()) return;
+    const Seq2SeqShape s = model.seq2seq_shape();
+    FR_CHECK(s.horizon == data.window.horizon, "the seq2seq model's decoder runs {} lead times, data has horizon {}",
+             s.horizon, data.window.horizon);
+    FR_CHECK(s.target_inputs == data.target_cols, "the seq2seq model's decoder feeds back input columns [{}], but the "
+             "data's targets are columns [{}]: a decoder must be fed the variables it predicts",
+             fmt::join(s.target_inputs, ", "), fmt::join(data.target_cols, ", "));
+}
 
 ForecastEvaluation evaluate_with_baselines(Forecaster* model, Backend<float>& be, const ForecastDataset& data,
                                            const data::WindowStarts& starts, int batch, const EvalProgress& progress,

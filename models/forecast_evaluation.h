@@ -61,6 +61,12 @@ ForecastEvaluation evaluate_with_baselines(Forecaster* model, Backend<float>& ba
                                            const data::WindowStarts& starts, int batch,
                                            const EvalProgress& progress = {}, const ForecastSink& sink = {});
 
+// Throws naming the difference when `model` cannot forecast `data`'s windows: its inputs are not the data's
+// variables, its outputs not horizon × targets, or (an encoder-decoder) its horizon or the input columns it feeds
+// back are not the window's horizon and the targets' columns. Outputs of the wrong size would be read past their
+// end; a decoder fed another column than the one it predicts trains and scores without a word.
+void check_forecaster_fits(const Forecaster& model, const ForecastDataset& data);
+
 // The model's metrics alone, and one baseline's alone (the same pass, folding less).
 ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const data::WindowStarts& starts,
                                     int batch, const EvalProgress& progress = {});

@@ -85,11 +85,7 @@ ForecastTrainer::ForecastTrainer(Forecaster& model, Optimizer& optimizer, const 
              data_.window.span(), data_.window.input_len, data_.window.horizon);
     FR_CHECK(!data_.starts[1].empty(), "no validation windows: the validation split has no stretch of {} consecutive "
              "present rows", data_.window.span());
-    const int K = int(data_.target_cols.size());
-    FR_CHECK(model_.outputs() == data_.window.horizon * K, "model predicts {} values, data has horizon {} x {} targets",
-             model_.outputs(), data_.window.horizon, K);
-    FR_CHECK(model_.spec().input_size == data_.F, "model takes {} input variables, data has {}",
-             model_.spec().input_size, data_.F);
+    check_forecaster_fits(model_, data_);
     ranks_.resize(1);
     ranks_[0].model = &model_;
     ranks_[0].opt = &opt_;

@@ -18,15 +18,17 @@ nlohmann::json spec_to_json(const RnnSpec& spec) {
 namespace {
 
 // obj[key] as an int, or an Error: nlohmann's get<int>() would truncate 8.7 to 8 and turn 1e12 into anything.
-int config_int(const nlohmann::json& obj, const char* key) {
-    const nlohmann::json& v = obj.at(key);
+// `v` as an int, named `what` in the error when it is not a whole number in int range (1.7, 1e12, "3").
+int json_int(const nlohmann::json& v, const std::string& what) {
     const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(std::numeric_limits<int>::max())
                                              : v.is_number_integer() &&
                                                    v.get<int64_t>() >= std::numeric_limits<int>::min() &&
                                                    v.get<int64_t>() <= std::numeric_limits<int>::max();
-    FR_CHECK(fits, "'{}' in the model config is {}, not a whole number of int range", key, v.dump());
+    FR_CHECK(fits, "{} in the model config is {}, not a whole number of int range", what, v.dump());
     return int(v.get<int64_t>());
 }
+
+int config_int(const nlohmann::json& obj, const char* key) { return json_int(obj.at(key), fmt::format("'{}'", key)); }
 
 }  // namespace
 
@@ -195,7 +197,10 @@ std::unique_ptr<Forecaster> Forecaster::from_config(std::shared_ptr<Backend<floa
                  decoder);
         Seq2SeqShape shape;
         shape.horizon = config_int(c, "horizon");
-        shape.target_inputs = c.at("target_inputs").get<std::vector<int32_t>>();
+        const nlohmann::json& inputs = c.at("target_inputs");
+        FR_CHECK(inputs.is_array(), "'target_inputs' in the model config is {}, not a list", inputs.dump());
+        for (size_t k = 0; k < inputs.size(); ++k)
+            shape.target_inputs.push_back(json_int(inputs[k], fmt::format("'target_inputs'[{}]", k)));
         auto f = std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")), shape, 0);
         FR_CHECK(f->outputs() == config_int(c, "outputs"),
                  "invalid seq2seq forecaster in checkpoint metadata: {} outputs, but horizon {} x {} variables",
@@ -205,6 +210,11 @@ std::unique_ptr<Forecaster> Forecaster::from_config(std::shared_ptr<Backend<floa
     } catch (const nlohmann::json::exception& e) {
         FR_FAIL("invalid forecaster in checkpoint metadata: {}", e.what());
     }
+}
+
+Seq2SeqShape Forecaster::seq2seq_shape() const {
+    if (!seq2seq_) return {};
+    return {decoder_.horizon(), decoder_.target_inputs()};
 }
 
 nlohmann::json Forecaster::config() const {

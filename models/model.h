@@ -91,6 +91,8 @@ public:
     const RnnSpec& spec() const { return rnn_.spec(); }
     int outputs() const { return outputs_; }
     bool seq2seq() const { return seq2seq_; }
+    // An encoder-decoder's horizon and the input columns it feeds back (horizon 0, no columns, for a direct model).
+    Seq2SeqShape seq2seq_shape() const;
     std::string decoder_name() const { return seq2seq_ ? "seq2seq" : "direct"; }
     std::string kind() const override { return "forecaster"; }
     nlohmann::json config() const override;

@@ -20,6 +20,7 @@
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/core/tensor.h"
 #include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/forecast_evaluation.h"
 #include "fusedrnn/models/model.h"
 #include "fusedrnn/models/optimizer.h"
 #include "fusedrnn/tests/test_support.h"
@@ -183,6 +184,47 @@ TEST(ApiMisuse, ABackwardThatFailsLeavesTheGradientsAsTheyWere) {
     const Tensor<float> g = random_tensor(*be, {10, 2}, rng);
     EXPECT_TRUE(has(error_of([&] { seq.backward(g); }), "backward needs a training forward"));
     EXPECT_EQ(be->to_host(seq.params().grads_tensor()), std::vector<float>(seq.params().size(), 0.0f));
+}
+
+// A model that does not fit the dataset is refused by evaluation as by training (its outputs were read past their
+// end, or scored as a mix of lead times); an encoder-decoder fed another column than the one it predicts too; window
+// starts outside the series are refused before the gather kernel reads past it.
+TEST(ApiMisuse, AModelThatDoesNotFitTheDataIsRefusedBeforeItIsRead) {
+    auto be = make_backend("cpu");
+    const int F = 5, rows = 60;
+    std::vector<float> series(size_t(rows) * F);
+    for (size_t i = 0; i < series.size(); ++i) series[i] = float(i % 17) * 0.1f;
+    const data::WindowSpec window{12, 1, 6, 1, 1};
+    data::WindowStarts starts;
+    for (int64_t s = 0; s + window.span() <= rows; s += 5) starts.push_back(s);
+    const ForecastDataset d = ForecastDataset::upload(*be, series, F, window, {0}, {starts, starts, starts}, {"TMP"},
+                                                      {1.0});
+    Forecaster fewer(be, {CellType::Lstm, F, 4, 1, false}, 3, 1), more(be, {CellType::Lstm, F, 4, 1, false}, 12, 1);
+    EXPECT_TRUE(has(error_of([&] { evaluate_forecaster(fewer, d, starts, 4); }),
+                    "model predicts 3 values, data has horizon 6 x 1 targets"));
+    EXPECT_TRUE(has(error_of([&] { evaluate_forecaster(more, d, starts, 4); }),
+                    "model predicts 12 values, data has horizon 6 x 1 targets"));
+    Forecaster short_decoder(be, {CellType::Gru, F, 4, 1, false}, Seq2SeqShape{3, {0, 1}}, 1);
+    EXPECT_TRUE(has(error_of([&] { evaluate_forecaster(short_decoder, d, starts, 4); }),
+                    "the seq2seq model's decoder runs 3 lead times, data has horizon 6"));
+    Forecaster other_column(be, {CellType::Gru, F, 4, 1, false}, Seq2SeqShape{6, {4}}, 1);
+    EXPECT_TRUE(has(error_of([&] { evaluate_forecaster(other_column, d, starts, 4); }),
+                    "feeds back input columns [4], but the data's targets are columns [0]"));
+    Forecaster fits(be, {CellType::Gru, F, 4, 1, false}, Seq2SeqShape{6, {0}}, 1);
+    EXPECT_GT(evaluate_forecaster(fits, d, starts, 4).windows(), 0);
+    Tensor<int64_t> starts_dev;
+    Tensor<float> x, y;
+    for (const int64_t bad : {int64_t(rows - 3), int64_t(-1), int64_t(1) << 40}) {
+        const int64_t batch[2] = {0, bad};
+        EXPECT_TRUE(has(error_of([&] { gather_batch(*be, d, batch, 2, starts_dev, x, y); }),
+                        fmt::format("window start {} (batch position 1) is outside the series", bad)));
+    }
+    // A model config's decoder columns are whole numbers in int range, as every other field.
+    nlohmann::json c = fits.config();
+    c["target_inputs"] = {1.7};
+    EXPECT_TRUE(has(error_of([&] { Forecaster::from_config(be, c); }), "'target_inputs'[0] in the model config is 1.7"));
+    c["target_inputs"] = {1e12};
+    EXPECT_TRUE(has(error_of([&] { Forecaster::from_config(be, c); }), "not a whole number of int range"));
 }
 
 TEST(ApiMisuse, TensorsOnAnotherDeviceAreNamed) {
