@@ -1,6 +1,7 @@
 #include "fusedrnn/models/layers.h"
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 namespace fusedrnn {
@@ -12,10 +13,13 @@ void ensure_shape(Backend<float>& backend, Tensor<float>& t, const Shape& shape)
 namespace {
 
 // A tensor given to a layer must live where its backend computes (a GPU kernel would take a host pointer for a
-// device one). One with no memory at all (a default Tensor, "none") is the shape checks' business.
+// device one). One with no memory at all (a default Tensor, "none") is the shape checks' business; one with a shape
+// but no memory would be read through a null pointer.
 template <class T>
 void on_backend_device(const Tensor<T>& t, const Backend<float>& backend, const char* what) {
     if (t.storage()) check_device(t.device(), backend.device(), what);
+    else FR_CHECK(t.shape().empty() || t.numel() == 0,
+                  "{} has the shape {} but no memory (a Tensor made without storage)", what, shape_str(t.shape()));
 }
 
 }  // namespace
@@ -44,6 +48,8 @@ RecurrentStack::Output RecurrentStack::run(ParamStore& params, const Tensor<floa
                                            const Tensor<float>& c0, bool training, Tensor<float>* hn,
                                            Tensor<float>* cn) {
     Backend<float>& be = params.backend();
+    // Whatever the last forward kept is gone now: a forward that fails leaves nothing for a backward to use.
+    has_reserve_ = false;
     FR_CHECK(x.rank() == 3, "recurrent input must be [T, N, C], got {}", shape_str(x.shape()));
     on_backend_device(x, be, "the recurrent input x");
     on_backend_device(h0, be, "the initial hidden state h0");
@@ -75,10 +81,10 @@ RecurrentStack::Output RecurrentStack::run(ParamStore& params, const Tensor<floa
     x_ = x;
     h0_ = h0;
     c0_ = c0;
-    has_reserve_ = training;
     layered_ = training && dropout_ > 0 && spec_.num_layers > 1;
     if (layered_) {
         run_layers(params, x, h0, c0, out, hn != nullptr);
+        has_reserve_ = training;
         return out;
     }
 
@@ -99,6 +105,7 @@ RecurrentStack::Output RecurrentStack::run(ParamStore& params, const Tensor<floa
         a.reserve = reserve_.data();
     }
     be.rnn_forward(spec_, a);
+    has_reserve_ = training;
     return out;
 }
 
@@ -215,6 +222,8 @@ Tensor<float> RecurrentStack::backward_layers(ParamStore& params, const Tensor<f
     return Tensor<float>();
 }
 
+void RecurrentStack::discard_forward() { has_reserve_ = false; }
+
 void RecurrentStack::check_ready_for_backward() const {
     // One backward per training forward: cuDNN uses the reserve as scratch in its backward.
     FR_CHECK(has_reserve_, "backward needs a training forward before it (one backward per forward; a forward with "
@@ -225,13 +234,16 @@ Tensor<float> RecurrentStack::backward(ParamStore& params, const Tensor<float>& 
                                        const Tensor<float>& dcn, bool need_dx, Tensor<float>* dh0,
                                        Tensor<float>* dc0) {
     check_ready_for_backward();
-    has_reserve_ = false;
     Backend<float>& be = params.backend();
     const int T = int(x_.dim(0)), N = int(x_.dim(1));
     if (!dy.empty()) check_shape(dy.shape(), {T, N, spec_.output_size()}, "gradient of the recurrent output dy");
     const Shape state{long(spec_.num_layers) * spec_.directions(), N, spec_.hidden_size};
     if (!dhn.empty()) check_shape(dhn.shape(), state, "gradient of the final hidden state");
     if (!dcn.empty()) check_shape(dcn.shape(), state, "gradient of the final cell state");
+    for (const auto& [t, what] : {std::pair<const Tensor<float>*, const char*>{&dy, "the output gradient dy"},
+                                  {&dhn, "the final hidden state's gradient"}, {&dcn, "the final cell state's gradient"}})
+        on_backend_device(*t, be, what);
+    has_reserve_ = false;  // checked: one backward per forward (cuDNN uses the reserve as scratch)
     if (need_dx) ensure_shape(be, dx_, x_.shape());
     if (dh0) ensure_shape(be, *dh0, state);
     const bool lstm = has_cell_state(spec_.cell);

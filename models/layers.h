@@ -46,6 +46,9 @@ public:
     // Throws unless a training forward came since the last backward: models call it before adding any gradient, so
     // a backward that fails leaves the gradients as they were.
     void check_ready_for_backward() const;
+    // Forgets the last forward, so that a backward is refused until the next training forward (a model whose
+    // forward failed after this stack's succeeded).
+    void discard_forward();
     // dy [T, N, D·H] (may be empty = zeros), dhn/dcn may be empty. Accumulates weight gradients into
     // params.grads(). Returns dx [T, N, C] when need_dx; writes dh0/dc0 when given non-empty tensors.
     Tensor<float> backward(ParamStore& params, const Tensor<float>& dy, const Tensor<float>& dhn,

@@ -28,6 +28,18 @@ int json_int(const nlohmann::json& v, const std::string& what) {
     return int(v.get<int64_t>());
 }
 
+// Runs a model's forward; when it fails part-way the layers hold parts of two passes, so no backward may follow it
+// (one would add some gradients, then fail, leaving them half-changed): the stack forgets its forward.
+template <class F>
+auto forgetting_a_failed_forward(RecurrentStack& rnn, F&& forward) {
+    try {
+        return forward();
+    } catch (...) {
+        rnn.discard_forward();
+        throw;
+    }
+}
+
 int config_int(const nlohmann::json& obj, const char* key) { return json_int(obj.at(key), fmt::format("'{}'", key)); }
 
 }  // namespace
@@ -235,24 +247,26 @@ void Forecaster::set_dropout(float p) {
 }
 
 Tensor<float> Forecaster::forward(const Tensor<float>& x, bool training, const TeacherForcing* teacher) {
-    FR_CHECK(x.rank() == 3, "Forecaster::forward: the input must be [T, N, C], got {}", shape_str(x.shape()));
-    T_ = int(x.dim(0));
-    if (training) {
-        const DropoutDraw draw = next_dropout_draw();
-        rnn_.set_dropout_draw(draw);
-        if (seq2seq_) decoder_.set_dropout_draw(draw);
-    }
-    const long N = x.dim(1), F = spec().output_size();
-    if (seq2seq_) {
-        // The final state is written into hn_/cn_, reused from step to step (nothing allocated per step).
-        rnn_.forward_into(*params_, x, Tensor<float>(), Tensor<float>(), training, hn_, cn_);
-        const Tensor<float> x_last = x.view(size_t(T_ - 1) * N * x.dim(2), {N, x.dim(2)});
-        return decoder_.forward(*params_, x_last, hn_, cn_, training, teacher);
-    }
-    // Only y is read: no final state, so a training step allocates (and frees) no device memory.
-    auto out = rnn_.forward(*params_, x, Tensor<float>(), Tensor<float>(), training, false);
-    last_ = out.y.view(size_t(T_ - 1) * N * F, {N, F});  // the last step's output, [N, D·H]
-    return head_.forward(*params_, last_);
+    return forgetting_a_failed_forward(rnn_, [&] {
+        FR_CHECK(x.rank() == 3, "Forecaster::forward: the input must be [T, N, C], got {}", shape_str(x.shape()));
+        T_ = int(x.dim(0));
+        if (training) {
+            const DropoutDraw draw = next_dropout_draw();
+            rnn_.set_dropout_draw(draw);
+            if (seq2seq_) decoder_.set_dropout_draw(draw);
+        }
+        const long N = x.dim(1), F = spec().output_size();
+        if (seq2seq_) {
+            // The final state is written into hn_/cn_, reused from step to step (nothing allocated per step).
+            rnn_.forward_into(*params_, x, Tensor<float>(), Tensor<float>(), training, hn_, cn_);
+            const Tensor<float> x_last = x.view(size_t(T_ - 1) * N * x.dim(2), {N, x.dim(2)});
+            return decoder_.forward(*params_, x_last, hn_, cn_, training, teacher);
+        }
+        // Only y is read: no final state, so a training step allocates (and frees) no device memory.
+        auto out = rnn_.forward(*params_, x, Tensor<float>(), Tensor<float>(), training, false);
+        last_ = out.y.view(size_t(T_ - 1) * N * F, {N, F});  // the last step's output, [N, D·H]
+        return head_.forward(*params_, last_);
+    });
 }
 
 void Forecaster::backward(const Tensor<float>& dpred) {
@@ -330,13 +344,15 @@ Tensor<float> SequenceModel::forward(const Tensor<float>& x, const State& initia
 
 Tensor<float> SequenceModel::forward_features(const Tensor<float>& x, const State& initial, State& final,
                                               bool training, const DropoutDraw& draw) {
-    dropped_ = training && dropout_ > 0;
-    rnn_.set_dropout_draw(draw);
-    auto out = rnn_.forward_into(*params_, x, initial.h, initial.c, training, final.h, final.c);
-    T_ = int(x.dim(0));
-    N_ = int(x.dim(1));
-    const Tensor<float> y = dropped_ ? output_drop_.forward(backend(), dropout_, draw, out.y) : out.y;
-    return head_.forward(*params_, y.reshape({long(T_) * N_, spec().output_size()}));
+    return forgetting_a_failed_forward(rnn_, [&] {
+        dropped_ = training && dropout_ > 0;
+        rnn_.set_dropout_draw(draw);
+        auto out = rnn_.forward_into(*params_, x, initial.h, initial.c, training, final.h, final.c);
+        T_ = int(x.dim(0));
+        N_ = int(x.dim(1));
+        const Tensor<float> y = dropped_ ? output_drop_.forward(backend(), dropout_, draw, out.y) : out.y;
+        return head_.forward(*params_, y.reshape({long(T_) * N_, spec().output_size()}));
+    });
 }
 
 Tensor<float> SequenceModel::forward_tokens(const Tensor<int32_t>& ids, State& state, bool training) {
@@ -348,12 +364,14 @@ Tensor<float> SequenceModel::forward_tokens(const Tensor<int32_t>& ids, State& s
 
 Tensor<float> SequenceModel::forward_tokens(const Tensor<int32_t>& ids, const State& initial, State& final,
                                             bool training) {
-    FR_CHECK(vocab_ > 0, "forward_tokens: this model takes features, not token ids");
-    FR_CHECK(ids.rank() == 2, "token ids must be [T, N], got {}", shape_str(ids.shape()));
-    const DropoutDraw draw = training ? next_dropout_draw() : draw_;
-    Tensor<float> x = embedding_.forward(*params_, ids).reshape({ids.dim(0), ids.dim(1), spec().input_size});
-    if (training && dropout_ > 0) x = embedding_drop_.forward(backend(), dropout_, draw, x);
-    return forward_features(x, initial, final, training, draw);
+    return forgetting_a_failed_forward(rnn_, [&] {
+        FR_CHECK(vocab_ > 0, "forward_tokens: this model takes features, not token ids");
+        FR_CHECK(ids.rank() == 2, "token ids must be [T, N], got {}", shape_str(ids.shape()));
+        const DropoutDraw draw = training ? next_dropout_draw() : draw_;
+        Tensor<float> x = embedding_.forward(*params_, ids).reshape({ids.dim(0), ids.dim(1), spec().input_size});
+        if (training && dropout_ > 0) x = embedding_drop_.forward(backend(), dropout_, draw, x);
+        return forward_features(x, initial, final, training, draw);
+    });
 }
 
 void SequenceModel::backward(const Tensor<float>& doutputs) {

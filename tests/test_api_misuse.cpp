@@ -184,6 +184,34 @@ TEST(ApiMisuse, ABackwardThatFailsLeavesTheGradientsAsTheyWere) {
     const Tensor<float> g = random_tensor(*be, {10, 2}, rng);
     EXPECT_TRUE(has(error_of([&] { seq.backward(g); }), "backward needs a training forward"));
     EXPECT_EQ(be->to_host(seq.params().grads_tensor()), std::vector<float>(seq.params().size(), 0.0f));
+    // A forward that fails (another sequence length's input with the wrong width) after a training forward: the
+    // backward that follows is refused before it adds anything (it added the head's gradients, then failed).
+    const Tensor<float> wrong = random_tensor(*be, {7, 2, 4}, rng);
+    for (Forecaster* m : {&direct, &seq2seq}) {
+        m->params().zero_grad();
+        m->forward(x, true);
+        EXPECT_TRUE(has(error_of([&] { m->forward(wrong, true); }), "features per step"));
+        EXPECT_TRUE(has(error_of([&] { m->backward(random_tensor(*be, {2, 2}, rng)); }), "backward needs a training "
+                        "forward"));
+        EXPECT_EQ(be->to_host(m->params().grads_tensor()), std::vector<float>(m->params().size(), 0.0f));
+    }
+    SequenceModel lm(be, {CellType::Lstm, 3, 4, 1, false}, 10, 10, 1);
+    std::vector<int32_t> ids_host(10, 1);
+    const Tensor<int32_t> ids = be->empty_i32({5, 2});
+    be->copy_from_host(ids.data(), ids_host.data(), ids_host.size() * sizeof(int32_t));
+    SequenceModel::State s2;
+    lm.params().zero_grad();
+    lm.forward_tokens(ids, s2, true);
+    SequenceModel::State bad_state;
+    bad_state.h = random_tensor(*be, {3, 2, 4}, rng);  // [L·D = 1, N, H] expected
+    SequenceModel::State out;
+    EXPECT_TRUE(has(error_of([&] { lm.forward_tokens(ids, bad_state, out, true); }), "initial hidden state h0"));
+    EXPECT_TRUE(has(error_of([&] { lm.backward(random_tensor(*be, {10, 10}, rng)); }), "backward needs a training"));
+    EXPECT_EQ(be->to_host(lm.params().grads_tensor()), std::vector<float>(lm.params().size(), 0.0f));
+    // A gradient with a shape but no memory is an error, not a read through a null pointer.
+    direct.forward(x, true);
+    const Tensor<float> no_memory(nullptr, {2, 2});
+    EXPECT_TRUE(has(error_of([&] { direct.backward(no_memory); }), "has the shape [2, 2] but no memory"));
 }
 
 // A model that does not fit the dataset is refused by evaluation as by training (its outputs were read past their
