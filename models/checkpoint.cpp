@@ -24,37 +24,65 @@ constexpr const char* kOptimizerKey = "fusedrnn.optimizer";
 constexpr const char* kOptimizerPrefix = "optimizer.";
 constexpr const char* kChecksumKey = "fusedrnn.tensors_checksum";
 
-// A checksum of the tensors — names, dtypes, shapes and bytes, in name order — written with every checkpoint: the
-// header is JSON and checked field by field when loaded, but a flipped bit in the weights or the optimizer state would
-// otherwise load silently (and a resumed run would go on from it). Eight bytes per step through a multiply by an odd
-// constant: each step is a bijection of the state, so any one changed word always changes the result. Not
-// cryptographic, and not over the metadata, which may be edited by hand and is checked as it is read.
-std::string tensors_checksum(const SafetensorsFile& file) {
-    std::vector<const SafetensorsTensor*> order;
-    for (const auto& t : file.tensors()) order.push_back(&t);
-    std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
-    uint64_t h = 0xcbf29ce484222325ull;
-    auto add = [&h](const void* data, size_t n) {
+constexpr const char* kMetadataChecksumKey = "fusedrnn.metadata_checksum";
+
+// Eight bytes per step through a multiply by an odd constant: each step is a bijection of the state, so any one
+// changed word always changes the result. Not cryptographic: it finds damage, not forgery.
+class Checksum {
+public:
+    void add(const void* data, size_t n) {
         const auto* p = static_cast<const unsigned char*>(data);
         size_t i = 0;
         for (; i + 8 <= n; i += 8) {
             uint64_t w;
             std::memcpy(&w, p + i, 8);
-            h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+            h_ = (h_ ^ w) * 0x9e3779b97f4a7c15ull;
         }
-        for (; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
-        h = (h ^ uint64_t(n)) * 0x9e3779b97f4a7c15ull;  // lengths: "ab"+"c" is not "a"+"bc"
-    };
-    for (const SafetensorsTensor* t : order) {
-        add(t->name.data(), t->name.size());
-        add(t->dtype.data(), t->dtype.size());
-        for (long d : t->shape) add(&d, sizeof d);
-        add(t->bytes.data(), t->bytes.size());
+        for (; i < n; ++i) h_ = (h_ ^ p[i]) * 0x100000001b3ull;
+        h_ = (h_ ^ uint64_t(n)) * 0x9e3779b97f4a7c15ull;  // lengths: "ab"+"c" is not "a"+"bc"
     }
-    h ^= h >> 33;  // spread the last word's bits over the whole value
-    h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
-    return fmt::format("{:016x}", h);
+    void add(const std::string& s) { add(s.data(), s.size()); }
+    std::string hex() const {
+        uint64_t h = h_;
+        h ^= h >> 33;  // spread the last word's bits over the whole value
+        h *= 0xff51afd7ed558ccdull;
+        h ^= h >> 33;
+        return fmt::format("{:016x}", h);
+    }
+
+private:
+    uint64_t h_ = 0xcbf29ce484222325ull;
+};
+
+// A checksum of the tensors — names, dtypes, shapes and bytes, in name order — written with every checkpoint: a
+// flipped bit in the weights or the optimizer state would otherwise load silently (and a resumed run would go on
+// from it).
+std::string tensors_checksum(const SafetensorsFile& file) {
+    std::vector<const SafetensorsTensor*> order;
+    for (const auto& t : file.tensors()) order.push_back(&t);
+    std::sort(order.begin(), order.end(), [](const auto* a, const auto* b) { return a->name < b->name; });
+    Checksum sum;
+    for (const SafetensorsTensor* t : order) {
+        sum.add(t->name);
+        sum.add(t->dtype);
+        for (long d : t->shape) sum.add(&d, sizeof d);
+        sum.add(t->bytes.data(), t->bytes.size());
+    }
+    return sum.hex();
+}
+
+// The same over the metadata, every entry but the checksums, keys and values in key order. Its JSON is checked
+// field by field as it is read, but a flipped bit in a number (a normalization mean, the resume state's step) or in
+// a key (fusedrnn.extra read as absent) reads as valid. An edit by hand reads as damage too: whoever edits on
+// purpose deletes this entry (the error says so).
+std::string metadata_checksum(const SafetensorsFile& file) {
+    Checksum sum;
+    for (const auto& [key, value] : file.metadata) {  // a std::map: in key order
+        if (key == kChecksumKey || key == kMetadataChecksumKey) continue;
+        sum.add(key);
+        sum.add(value);
+    }
+    return sum.hex();
 }
 
 // Sizes in the metadata must be backed by the file's tensors before a model is built from them: a corrupted
@@ -142,6 +170,7 @@ void save_checkpoint(const std::string& path, const Model& model, const nlohmann
             file.add_f32(kOptimizerPrefix + kv.first, {long(kv.second.size())}, kv.second.data());
     }
     file.metadata[kChecksumKey] = tensors_checksum(file);
+    file.metadata[kMetadataChecksumKey] = metadata_checksum(file);
     write_safetensors(path, file);
 }
 
@@ -149,6 +178,13 @@ Checkpoint read_checkpoint(const std::string& path) {
     Checkpoint c;
     c.path = path;
     c.file = read_safetensors(path);
+    // Checkpoints from before the metadata checksum was written (or edited by hand, with it deleted) have none.
+    const auto meta_sum = c.file.metadata.find(kMetadataChecksumKey);
+    FR_CHECK(meta_sum == c.file.metadata.end() || meta_sum->second == metadata_checksum(c.file),
+             "{}: the file is damaged: its metadata (model description, normalization, training state) does not match "
+             "the checksum written with it (a flipped bit on disk, or in a copy); use another copy of it, or an "
+             "earlier checkpoint. If you edited the metadata on purpose, delete its '{}' entry", path,
+             kMetadataChecksumKey);
     auto it = c.file.metadata.find(kModelKey);
     FR_CHECK(it != c.file.metadata.end(),
              "{}: not a fusedrnn checkpoint (no '{}' in its metadata; a plain safetensors file?)", path, kModelKey);

@@ -1056,14 +1056,37 @@ TEST(Cli, EditedForecasterCheckpointIsRefusedNamingTheFile) {
     const std::string dir = testing::temp_dir() + "/edited";
     ASSERT_EQ(run_cli(tiny_train(dir + "/run", 1)).status, 0);
     const std::string good = dir + "/run/best.safetensors", path = dir + "/edited.safetensors";
+    // Edited by hand, as the checksum error says to: with the metadata checksum deleted.
     const auto eval_edited = [&](const std::string& key, const std::function<void(nlohmann::json&)>& edit) {
         fusedrnn::SafetensorsFile f = fusedrnn::read_safetensors(good);
         nlohmann::json j = nlohmann::json::parse(f.metadata.at(key));
         edit(j);
         f.metadata[key] = j.dump();
+        EXPECT_EQ(f.metadata.erase("fusedrnn.metadata_checksum"), 1u);
         fusedrnn::write_safetensors(path, f);
         return run_cli({"eval", "--checkpoint", path, "--max-windows", "16"});
     };
+    // With it kept, any change to the metadata is damage: a normalization mean one bit off, a key one bit off.
+    for (const auto& damage : std::vector<std::function<void(fusedrnn::SafetensorsFile&)>>{
+             [](fusedrnn::SafetensorsFile& f) {
+                 nlohmann::json x = nlohmann::json::parse(f.metadata.at("fusedrnn.extra"));
+                 x["dataset"]["stats"]["mean"][0] = x["dataset"]["stats"]["mean"][0].get<double>() + 1;
+                 f.metadata["fusedrnn.extra"] = x.dump();
+             },
+             [](fusedrnn::SafetensorsFile& f) {
+                 f.metadata["fusedrnn.extrb"] = f.metadata.at("fusedrnn.extra");
+                 f.metadata.erase("fusedrnn.extra");
+             }}) {
+        fusedrnn::SafetensorsFile f = fusedrnn::read_safetensors(good);
+        damage(f);
+        fusedrnn::write_safetensors(path, f);
+        const CliResult r = run_cli({"eval", "--checkpoint", path, "--max-windows", "16"});
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_NE(r.output.find(path + ": the file is damaged: its metadata (model description, normalization, "
+                                "training state) does not match the checksum"), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find("If you edited the metadata on purpose, delete its 'fusedrnn.metadata_checksum' "
+                                "entry"), std::string::npos) << r.output;
+    }
     struct Case {
         std::string key;
         std::function<void(nlohmann::json&)> edit;
