@@ -677,6 +677,36 @@ TEST(DataCsv, ALastLineWithoutALineEndIsSaid) {
     EXPECT_EQ(isd_rep.unterminated_files, 1);
 }
 
+// The first errors a user with their own CSV meets name the way out: a word meaning "missing", a decimal comma, a
+// text column, a NaN, rows of a finer step than the grid (the step that fits is named).
+TEST(DataCsv, CommonFirstErrorsNameTheWayOut) {
+    const auto has = [](const std::string& text, const std::string& part) {
+        const bool found = text.find(part) != std::string::npos;
+        if (!found) ADD_FAILURE() << text;
+        return found;
+    };
+    const std::string dir = ft::temp_dir();
+    CsvFormat f;
+    ReadReport rep;
+    const auto message = [&](const std::string& name, const std::string& text, char delimiter = ',') {
+        f.delimiter = delimiter;
+        return error_of([&] { read_csv_station(write_file(dir, name, text), f, rep); });
+    };
+    EXPECT_TRUE(has(message("a.csv", "DATE,TMP\n2014-01-01 00:00:00,N/A\n"),
+                    "\"N/A\" is not a number (if it marks a missing value, name it with --csv-missing \"N/A\""));
+    EXPECT_TRUE(has(message("b.csv", "DATE;TMP\n2014-01-01 00:00:00;12,5\n", ';'),
+                    "\"12,5\" is not a number (a decimal comma?"));
+    EXPECT_TRUE(has(message("c.csv", "DATE,ID\n2014-01-01 00:00:00,KSEA\n"),
+                    "\"KSEA\" is not a number (a column that is not a measurement?"));
+    EXPECT_TRUE(has(message("d.csv", "DATE,TMP\n2014-01-01 00:00:00,NaN\n"),
+                    "or name this one with --csv-missing \"NaN\""));
+    EXPECT_TRUE(has(message("e.csv", "DATE,TMP\n2014-01-01 00:00:00,1\n2014-01-01 00:10:00,2\n"),
+                    "(rows every 10 minutes? give --csv-step-minutes 10 with --format csv; times a little off the "
+                    "grid are rounded to it with --csv-round-times)"));
+    EXPECT_TRUE(has(message("f.csv", "DATE,TMP\n2014-01-01 00:00:00,1\n2014-01-01 00:00:30,2\n"),
+                    "(rows every 30 seconds? give --csv-step-minutes 0.5"));
+}
+
 // A column the reader uses must be named once in the header; columns it does not use may repeat.
 TEST(DataCsv, DuplicateColumnNamesThatAreUsedAreErrors) {
     const std::string dir = ft::temp_dir();

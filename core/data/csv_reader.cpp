@@ -1,9 +1,11 @@
 #include "fusedrnn/core/data/csv_reader.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <numeric>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -125,6 +127,34 @@ bool looks_like_missing_code(double v) {
 // One selected cell: a missing token or sentinel (NaN, counted in `missing`), else a finite number
 // (or compass point) that stays finite after scaling to a float; `code_like` says whether that number looks like a
 // missing-value code.
+// What to do about a time off the format's grid: data of a finer step (10-minute rows on an hourly grid: the step
+// that fits this time is named), or times a little off it (reports at :51, rounded to the hour).
+std::string off_grid_hint(int64_t time, int64_t step) {
+    const int64_t fits = std::gcd(floor_mod(time, step), step);  // the longest step this time and the grid share
+    const std::string finer = fits % 60 == 0 ? fmt::format("{} minutes", fits / 60) : fmt::format("{} seconds", fits);
+    return fmt::format(" (rows every {}? give --csv-step-minutes {:g} with --format csv; times a little off the grid "
+                       "are rounded to it with --csv-round-times)", finer, double(fits) / 60);
+}
+
+// Words files write for "no value": refused as numbers, with the flag that reads them as missing.
+bool looks_like_missing_word(std::string_view t) {
+    std::string lower(t);
+    for (char& c : lower) c = char(std::tolower(static_cast<unsigned char>(c)));
+    for (const char* w : {"n/a", "na", "nan", "null", "none", "-", "--", "?", "missing", "m", "#n/a", "nil", "x"})
+        if (lower == w) return true;
+    return false;
+}
+
+// "12,5": a decimal comma (the file's delimiter is then not a comma, or the cell is quoted).
+bool looks_like_decimal_comma(std::string_view t) {
+    const size_t comma = t.find(',');
+    if (comma == std::string_view::npos || t.find(',', comma + 1) != std::string_view::npos) return false;
+    std::string dotted(t);
+    dotted[comma] = '.';
+    double v = 0;
+    return parse_number(dotted, v);
+}
+
 bool cell_value(const std::string& cell, const Selected& s, const std::vector<std::string>& header,
                 const CsvFormat& format, float& out, int64_t& missing, bool& code_like, std::string& why) {
     code_like = false;
@@ -148,12 +178,20 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
         return false;
     }
     if (!parse_number(t, v)) {
-        why = fmt::format("{}: \"{}\" is not a number", column_label(header, s.index), printable(cell));
+        const std::string hint =
+            looks_like_missing_word(t)
+                ? fmt::format(" (if it marks a missing value, name it with --csv-missing \"{}\" in a custom layout, --format csv)", printable(cell))
+            : looks_like_decimal_comma(t)
+                ? std::string(" (a decimal comma? numbers are read with a decimal point: convert the file, e.g. with "
+                              "LibreOffice or `tr , .` on a semicolon-separated file)")
+                : std::string(" (a column that is not a measurement? a custom layout, --format csv, reads only the --csv-columns named)");
+        why = fmt::format("{}: \"{}\" is not a number{}", column_label(header, s.index), printable(cell), hint);
         return false;
     }
     if (!std::isfinite(v)) {
         why = fmt::format("{}: non-finite value \"{}\" is not accepted as data (write missing values as an empty "
-                          "cell or NA)", column_label(header, s.index), printable(cell));
+                          "cell or NA, or name this one with --csv-missing \"{}\")", column_label(header, s.index),
+                          printable(cell), printable(cell));
         return false;
     }
     if (std::find(format.sentinels.begin(), format.sentinels.end(), v) != format.sentinels.end()) {
@@ -330,7 +368,7 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
                           double(format.utc_offset) / 3600, format.step);
     auto on_grid = [&](int64_t t) {
         if (grid.accepts(t, why)) return true;
-        why = time_label + ": " + why + offset_hint;
+        why = time_label + ": " + why + (offset_hint.empty() ? off_grid_hint(t, format.step) : offset_hint);
         return false;
     };
 
