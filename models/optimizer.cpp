@@ -23,7 +23,9 @@ Optimizer::Optimizer(const ParamStore& params, OptimizerConfig config, std::vect
     : config_(std::move(config)), backend_(params.backend_ptr()), values_(params.values()), size_(params.size()),
       state_names_(std::move(state_names)) {
     check_lr(config_.lr);
-    FR_CHECK(config_.weight_decay >= 0, "optimizer: weight decay must be >= 0, got {}", config_.weight_decay);
+    // Infinite settings pass the sign checks and turn every parameter into NaN at the first step.
+    FR_CHECK(std::isfinite(config_.weight_decay) && config_.weight_decay >= 0,
+             "optimizer: weight decay must be a finite number >= 0, got {}", config_.weight_decay);
     for (size_t i = 0; i < state_names_.size(); ++i) state_.push_back(backend_->zeros({long(params.size())}));
 }
 
@@ -86,7 +88,7 @@ public:
         : Optimizer(p, c, {"exp_avg", "exp_avg_sq"}), decoupled_(decoupled) {
         FR_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1,
                  "adam: betas must be in [0, 1), got {} and {}", c.beta1, c.beta2);
-        FR_CHECK(c.eps > 0, "adam: eps must be positive, got {}", c.eps);
+        FR_CHECK(std::isfinite(c.eps) && c.eps > 0, "adam: eps must be a finite positive number, got {}", c.eps);
     }
     void apply(ParamStore& p) override {
         ++steps_;
@@ -102,7 +104,7 @@ class RmsProp final : public Optimizer {
 public:
     RmsProp(const ParamStore& p, const OptimizerConfig& c) : Optimizer(p, c, {"square_avg"}) {
         FR_CHECK(c.alpha >= 0 && c.alpha < 1, "rmsprop: alpha must be in [0, 1), got {}", c.alpha);
-        FR_CHECK(c.eps > 0, "rmsprop: eps must be positive, got {}", c.eps);
+        FR_CHECK(std::isfinite(c.eps) && c.eps > 0, "rmsprop: eps must be a finite positive number, got {}", c.eps);
     }
     void apply(ParamStore& p) override {
         ++steps_;

@@ -1,5 +1,6 @@
 // Optimizers against hand-computed steps, and global-norm clipping.
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <random>
 #include <string>
@@ -140,6 +141,22 @@ TEST(Optimizers, RejectBadSettings) {
     EXPECT_THROW(make_optimizer(f.params, c), Error);
     c.name = "sgd"; c.lr = 0.1f; c.momentum = 1.5f;
     EXPECT_THROW(make_optimizer(f.params, c), Error);
+    // Infinite settings pass a sign check but make every parameter NaN at the first step: refused by name.
+    const float inf = std::numeric_limits<float>::infinity();
+    for (const char* name : {"sgd", "adam", "adamw", "rmsprop"}) {
+        OptimizerConfig d;
+        d.name = name;
+        d.weight_decay = inf;
+        EXPECT_NE(testing::error_of([&] { make_optimizer(f.params, d); }).find("weight decay must be a finite number"),
+                  std::string::npos) << name;
+    }
+    for (const char* name : {"adam", "rmsprop"}) {
+        OptimizerConfig d;
+        d.name = name;
+        d.eps = inf;
+        EXPECT_NE(testing::error_of([&] { make_optimizer(f.params, d); }).find("eps must be a finite positive number"),
+                  std::string::npos) << name;
+    }
 }
 
 TEST(Optimizers, StateRoundTripsThroughHost) {
