@@ -56,7 +56,17 @@ LmSettings LmSettings::from_json(const nlohmann::json& j, std::string_view sourc
 }
 
 LanguageModel::LanguageModel(std::unique_ptr<SequenceModel> m, text::Tokenizer tok, LmSettings s)
-    : model(std::move(m)), tokenizer(std::move(tok)), settings(s) {}
+    : model(std::move(m)), tokenizer(std::move(tok)), settings(s) {
+    // What load_language_model requires of a file, required of the model: one that passed here saves a file that
+    // loads, and generates without meeting a token id its embedding lacks.
+    FR_CHECK(model != nullptr, "LanguageModel: no model");
+    FR_CHECK(model->vocab() > 0, "LanguageModel: the model takes features, not token ids (a SequenceModel with vocab "
+             "0); a language model embeds its tokenizer's vocabulary");
+    FR_CHECK(model->vocab() == tokenizer.size() && model->outputs() == tokenizer.size(),
+             "LanguageModel: the model has {} embedding rows and {} outputs but its tokenizer has {} tokens",
+             model->vocab(), model->outputs(), tokenizer.size());
+    settings.validate();
+}
 
 std::string LanguageModel::unit_name(bool plural) const {
     const char* unit = tokenizer.kind() == text::TokenizerKind::Word ? "word" : "character";

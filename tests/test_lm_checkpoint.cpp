@@ -74,6 +74,29 @@ TEST(LmCheckpoint, ReloadedModelGeneratesIdenticalText) {
     }
 }
 
+// A LanguageModel put together by hand is checked as a loaded one is: no model, a features model, or a vocabulary
+// other than the tokenizer's is refused when it is made, not when its saved file fails to load (or when generation
+// meets a token id its embedding lacks).
+TEST(LmCheckpoint, ALanguageModelMadeByHandIsCheckedAsALoadedOne) {
+    text::TokenizerOptions to;
+    to.kind = text::TokenizerKind::Word;
+    const text::Tokenizer tok = text::Tokenizer::build("a b c d e f g", to);  // 8 tokens with <unk>
+    auto be = make_backend("cpu");
+    const RnnSpec spec{CellType::Gru, 4, 6, 1, false};
+    EXPECT_NE(error_of([&] { LanguageModel(nullptr, tok, LmSettings{}); }).find("LanguageModel: no model"),
+              std::string::npos);
+    EXPECT_NE(error_of([&] { LanguageModel(std::make_unique<SequenceModel>(be, spec, 0, 8, 1), tok, LmSettings{}); })
+                  .find("the model takes features, not token ids"),
+              std::string::npos);
+    EXPECT_NE(error_of([&] { LanguageModel(std::make_unique<SequenceModel>(be, spec, 3, 3, 1), tok, LmSettings{}); })
+                  .find("the model has 3 embedding rows and 3 outputs but its tokenizer has 8 tokens"),
+              std::string::npos);
+    const LanguageModel fine(std::make_unique<SequenceModel>(be, spec, 8, 8, 1), tok, LmSettings{});
+    const std::string path = testing::temp_dir() + "/hand.safetensors";
+    save_language_model(path, fine, nlohmann::json::object());
+    EXPECT_EQ(load_language_model(path, be).tokenizer.size(), 8);
+}
+
 TEST(LmCheckpoint, WrongKindsOfCheckpointAreNamed) {
     const std::string dir = testing::temp_dir();
     auto be = make_backend("cpu");
