@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/loss.h"
 #include "fusedrnn/models/model.h"
 #include "fusedrnn/models/optimizer.h"
 
@@ -64,8 +65,8 @@ int main(int argc, char** argv) try {
         Tensor<float> y = backend->from_host(host_y, {kBatch, kHorizon * kC});  // [N, horizon·variables]
         model.zero_grad();
         Tensor<float> pred = model.forward(x, /*training*/ true);
-        Tensor<float> grad = backend->empty(pred.shape());
-        const double loss = backend->mse(pred.numel(), pred.data(), y.data(), grad.data(), 1.0f).loss;
+        Tensor<float> grad;
+        const double loss = mse_loss(*backend, pred, y, grad);  // checks y against pred's shape
         model.backward(grad);
         clip_grad_norm(model.params(), 1.0);
         opt->step(model.params());

@@ -21,6 +21,7 @@
 #include "fusedrnn/core/tensor.h"
 #include "fusedrnn/models/checkpoint.h"
 #include "fusedrnn/models/forecast_evaluation.h"
+#include "fusedrnn/models/loss.h"
 #include "fusedrnn/models/model.h"
 #include "fusedrnn/models/optimizer.h"
 #include "fusedrnn/tests/test_support.h"
@@ -253,6 +254,24 @@ TEST(ApiMisuse, AModelThatDoesNotFitTheDataIsRefusedBeforeItIsRead) {
     EXPECT_TRUE(has(error_of([&] { Forecaster::from_config(be, c); }), "'target_inputs'[0] in the model config is 1.7"));
     c["target_inputs"] = {1e12};
     EXPECT_TRUE(has(error_of([&] { Forecaster::from_config(be, c); }), "not a whole number of int range"));
+}
+
+// The README's training loop computes its loss with mse_loss, which checks the target against the prediction
+// (Backend::mse, with raw pointers and pred's count, read a smaller target past its end).
+TEST(ApiMisuse, AnMseTargetOfAnotherShapeIsNamed) {
+    auto be = make_backend("cpu");
+    std::mt19937_64 rng(testing::test_seed());
+    const Tensor<float> pred = random_tensor(*be, {4, 6}, rng), target = random_tensor(*be, {4, 6}, rng);
+    Tensor<float> grad;
+    const double loss = mse_loss(*be, pred, target, grad);
+    EXPECT_EQ(grad.shape(), pred.shape());
+    Tensor<float> raw = be->empty({4, 6});
+    EXPECT_EQ(loss, be->mse(24, pred.data(), target.data(), raw.data(), 1.0f).loss);
+    EXPECT_EQ(be->to_host(grad), be->to_host(raw));
+    const Tensor<float> small = random_tensor(*be, {4, 3}, rng);
+    EXPECT_TRUE(has(error_of([&] { mse_loss(*be, pred, small, grad); }),
+                    "mse_loss: the prediction is [4, 6] but the target is [4, 3]"));
+    EXPECT_TRUE(has(error_of([&] { mse_loss(*be, pred, Tensor<float>(), grad); }), "must both hold values"));
 }
 
 TEST(ApiMisuse, TensorsOnAnotherDeviceAreNamed) {
