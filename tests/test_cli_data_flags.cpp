@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/data/time.h"
 #include "fusedrnn/tests/cli_support.h"
 #include "fusedrnn/tests/test_support.h"
 
@@ -57,6 +58,34 @@ void write_logger_station(const std::string& path, bool hourly) {
 std::string missing_values(const std::string& output) {
     std::smatch m;
     return std::regex_search(output, m, std::regex(R"((\d+) missing values)")) ? m[1].str() : "none";
+}
+
+// A column whose name holds a comma ("DEW, C", as spreadsheets write units) can be named in every list flag, in
+// double quotes; CLI11's comma splitting cut it in two before. An open quote is an error naming the flag.
+TEST(CliDataFlags, ANameHoldingACommaCanBeNamedInQuotes) {
+    const std::string dir = testing::temp_dir(), csv = dir + "/s.csv";
+    {
+        std::ofstream f(csv);
+        f << "DATE,TMP,\"DEW, C\",SLP\n";
+        for (int h = 0; h < 24 * 40; ++h)
+            f << fmt::format("{},{},{},{}\n", fusedrnn::data::format_time(1388534400 + int64_t(h) * 3600), 5 + h % 7,
+                             1 + h % 5, 1000 + h % 3);
+    }
+    const CliResult i = run_cli({"data", "inspect", "--data", csv, "--format", "csv", "--csv-columns",
+                                 "\"DEW, C\",TMP", "--valid-range", "\"DEW, C\"=-50:3", "--valid-range",
+                                 "TMP=-60:60"});
+    ASSERT_EQ(i.status, 0) << i.output;
+    EXPECT_TRUE(has(i, "variables DEW, C,TMP")) << i.output;
+    EXPECT_TRUE(has(i, "DEW, C     -50..3")) << i.output;
+    const CliResult t = run_cli({"train", "--data", csv, "--format", "csv", "--targets", "\"DEW, C\"", "TMP",
+                                 "--hidden", "4", "--epochs", "1", "--max-batches", "2", "--input-len", "12",
+                                 "--horizon", "3", "--batch", "16", "--split", "fraction:0.6,0.2", "--backend", "cpu",
+                                 "--out", dir + "/run"});
+    ASSERT_EQ(t.status, 0) << t.output;
+    EXPECT_TRUE(has(t, "-> 6 outputs (3 x DEW, C,TMP)")) << t.output;
+    const CliResult open = run_cli({"data", "inspect", "--data", csv, "--format", "csv", "--csv-columns", "\"DEW"});
+    EXPECT_EQ(open.status, 2) << open.output;
+    EXPECT_TRUE(has(open, "--csv-columns: a double quote is not closed in '\"DEW'")) << open.output;
 }
 
 TEST(CliDataFlags, OneCsvFlagChangesOnlyItselfAndAnotherGridIsRefused) {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -90,5 +91,58 @@ inline const CLI::Validator kTrimmed(
         return std::string();
     },
     "");
+
+// Splits a list flag's word at commas outside double quotes, dropping the quotes ("" inside them is one quote):
+// '"temp, C",RH' and '"temp, C"=-60:60' name a column holding a comma. Each item is trimmed at its ends. Returns
+// false, with `why`, for a quote left open.
+inline bool split_list_word(const std::string& word, std::vector<std::string>& items, std::string& why) {
+    std::string item;
+    bool quoted = false;
+    for (size_t i = 0; i < word.size(); ++i) {
+        const char c = word[i];
+        if (c == '"') {
+            if (quoted && i + 1 < word.size() && word[i + 1] == '"') {
+                item += '"';
+                ++i;
+            } else {
+                quoted = !quoted;
+            }
+        } else if (c == ',' && !quoted) {
+            kTrimmed(item);
+            items.push_back(item);
+            item.clear();
+        } else {
+            item += c;
+        }
+    }
+    if (quoted) {
+        why = "a double quote is not closed in '" + word + "'";
+        return false;
+    }
+    kTrimmed(item);
+    items.push_back(item);
+    return true;
+}
+
+// A list flag of names (--targets, --csv-columns, --csv-time, --valid-range), comma-separated or as separate words,
+// split by split_list_word (CLI11's delimiter(',') splits inside quotes too, so a column named "temp, C" could not
+// be named at all). `check`, when given, validates each item.
+inline CLI::Option* add_list_option(CLI::App* cmd, const std::string& name, std::vector<std::string>& target,
+                                    const std::string& help, const CLI::Validator* check = nullptr) {
+    return cmd->add_option_function<std::vector<std::string>>(
+        name,
+        [name, &target, check](const std::vector<std::string>& words) {
+            std::vector<std::string> items;
+            std::string why;
+            for (const std::string& word : words)
+                if (!split_list_word(word, items, why)) throw CLI::ValidationError(name, why);
+            if (check)
+                for (std::string& item : items)
+                    if (const std::string error = (*check)(item); !error.empty())
+                        throw CLI::ValidationError(name, error);
+            target = items;
+        },
+        help);
+}
 
 }  // namespace fusedrnn::tools

@@ -467,9 +467,9 @@ void register_train(CLI::App& app) {
         ->capture_default_str()->check(kPositive);
     cmd->add_option("--out-step", c->window.out_step, "Rows between predicted steps")->capture_default_str()->check(kPositive);
     cmd->add_option("--stride", c->stride, "Rows between window starts")->capture_default_str()->check(kPositive);
-    cmd->add_option("--targets", c->targets, "Target variables, comma-separated or as separate words (default: all, or the format's target)")
-        ->delimiter(',')
-        ->transform(kTrimmed);
+    add_list_option(cmd, "--targets", c->targets,
+                    "Target variables, comma-separated or as separate words (default: all, or the format's target; a "
+                    "name holding a comma in double quotes: '\"temp, C\",RH')");
     cmd->add_option("--split", c->split,
                     "auto | weather5k | years:2014-2021,2022,2023 | dates:,2022-01-01,2023-01-01 | fraction:0.7,0.15")
         ->capture_default_str();

@@ -111,12 +111,14 @@ CsvOptions csv_with_flags_given(const CLI::App* cmd, CsvOptions base, const CsvO
 void add_csv_options(CLI::App* cmd, CsvOptions& o, bool& given) {
     const std::string g = "CSV layout (--format csv)";
     auto mark = [&given](const std::string&) { given = true; };
-    cmd->add_option("--csv-time", o.time, "Time column, or year,month,day,hour[,minute[,second]] columns")
-        ->delimiter(',')->transform(kTrimmed)->capture_default_str()->group(g)->each(mark);
+    add_list_option(cmd, "--csv-time", o.time, "Time column, or year,month,day,hour[,minute[,second]] columns")
+        ->default_str("DATE")->group(g)->each(mark);
     cmd->add_option("--csv-time-format", o.time_format, "Format of a single time column (%Y %m %d %H %M %S)")
         ->capture_default_str()->group(g)->each(mark);
-    cmd->add_option("--csv-columns", o.columns, "Feature columns, NAME or NAME=VARIABLE, comma-separated (default: all)")
-        ->delimiter(',')->transform(kTrimmed)->group(g)->each(mark);
+    add_list_option(cmd, "--csv-columns", o.columns,
+                    "Feature columns, NAME or NAME=VARIABLE, comma-separated (default: all; a name holding a comma in "
+                    "double quotes: '\"temp, C\",RH')")
+        ->group(g)->each(mark);
     cmd->add_option("--csv-step-minutes", o.step_minutes, "Grid step of the series in minutes")
         ->capture_default_str()->group(g)->each(mark);
     cmd->add_flag("--csv-round-times", o.round_times, "Snap times to the nearest grid step (default: off-grid rows are bad lines)")

@@ -124,14 +124,12 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
     cmd->add_flag("--drop-filled", o.drop_filled,
                   "Treat values the files' observation mask marks as filled in (WEATHER-5K's MASK column, "
                   "--csv-mask-column) as missing: windows touching them are not used");
-    cmd->add_option("--valid-range", o.valid_ranges,
+    add_list_option(cmd, "--valid-range", o.valid_ranges,
                     "Valid range of a variable, NAME=LO:HI (inclusive; LO or HI may be empty), comma-separated or "
                     "repeated: values outside are masked as missing and counted. Replaces the format's own range "
                     "(isd-lite, weather5k, noaa-lcd, beijing-multisite and pm25-five-cities check TMP, DEW, WND_*, "
-                    "SLP against NOAA's limits) or adds one (e.g. RH=0:100)")
-        ->delimiter(',')
-        ->transform(kTrimmed)
-        ->check(kValidRange);
+                    "SLP against NOAA's limits) or adds one (e.g. RH=0:100; a name holding a comma in double quotes: "
+                    "'\"temp, C\"=-60:60')", &kValidRange);
     cmd->add_option("--max-stations", o.max_stations, "Read only the first N stations (0 = all)")
         ->capture_default_str()
         ->check(kNonNegative);
