@@ -86,6 +86,17 @@ TEST(CliDataFlags, ANameHoldingACommaCanBeNamedInQuotes) {
     const CliResult open = run_cli({"data", "inspect", "--data", csv, "--format", "csv", "--csv-columns", "\"DEW"});
     EXPECT_EQ(open.status, 2) << open.output;
     EXPECT_TRUE(has(open, "--csv-columns: a double quote is not closed in '\"DEW'")) << open.output;
+    // A time format is checked as a format before any line is read: an unsupported conversion is named as such
+    // (not "expected digits" at some character), a repeated one is refused (the second %Y silently won).
+    for (const auto& [format, expected] : std::vector<std::pair<std::string, std::string>>{
+             {"%Y-%m-%dT%H:%M:%S%z", "unsupported conversion %z in time format"},
+             {"%Y-%Y-%d %H:%M:%S", "has %Y twice"},
+             {"%H:%M", "has no %Y"}}) {
+        const CliResult r = run_cli({"data", "inspect", "--data", csv, "--format", "csv", "--csv-time-format", format});
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_TRUE(has(r, "--csv-time-format: ")) << r.output;
+        EXPECT_TRUE(has(r, expected)) << r.output;
+    }
 }
 
 TEST(CliDataFlags, OneCsvFlagChangesOnlyItselfAndAnotherGridIsRefused) {

@@ -6,6 +6,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "fusedrnn/core/data/time.h"
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/tools/cli_checks.h"
 
@@ -18,6 +19,10 @@ data::CsvFormat CsvOptions::format() const {
              "--csv-time: give one column (parsed with --csv-time-format) or year,month,day,hour[,minute[,second]] "
              "columns; got {} names", time.size());
     f.time_columns = time;
+    if (time.size() == 1) {
+        std::string why;
+        FR_CHECK(data::check_time_format(time_format, why), "--csv-time-format: {}", why);
+    }
     f.time_format = time_format;
     const double step_s = step_minutes * 60;
     FR_CHECK(std::isfinite(step_s) && step_s >= 1 && std::fabs(step_s - std::round(step_s)) < 1e-9,

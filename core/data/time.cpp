@@ -144,6 +144,37 @@ bool parse_time(std::string_view text, std::string_view format, int64_t& seconds
     return true;
 }
 
+bool check_time_format(std::string_view format, std::string& why) {
+    std::string seen;
+    for (size_t i = 0; i < format.size(); ++i) {
+        if (format[i] != '%') continue;
+        if (i + 1 == format.size()) {
+            why = fmt::format("time format \"{}\" ends with a lone %", format);
+            return false;
+        }
+        const char spec = format[++i];
+        if (spec == '%') continue;
+        if (std::string_view("YmdHMS").find(spec) == std::string_view::npos) {
+            why = fmt::format("unsupported conversion %{} in time format \"{}\" (use %Y %m %d %H %M %S; per-row UTC "
+                              "offsets such as %z are not read: convert the times to one offset, given with "
+                              "--csv-utc-offset)", spec, format);
+            return false;
+        }
+        if (seen.find(spec) != std::string::npos) {
+            why = fmt::format("time format \"{}\" has %{} twice", format, spec);
+            return false;
+        }
+        seen += spec;
+    }
+    for (const char needed : {'Y', 'm', 'd'})
+        if (seen.find(needed) == std::string::npos) {
+            why = fmt::format("time format \"{}\" has no %{} (a time needs year, month and day: %Y %m %d)", format,
+                              needed);
+            return false;
+        }
+    return true;
+}
+
 int64_t parse_date_arg(std::string_view text, const char* what) {
     text = trim(text);
     static const char* kFormats[] = {"%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M",

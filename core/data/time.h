@@ -38,6 +38,10 @@ std::string format_time(int64_t seconds);
 // (1-2 digits), %% and literal characters (which must match exactly). The whole text must be
 // consumed (surrounding spaces are ignored). On failure returns false and puts the reason in `why`.
 bool parse_time(std::string_view text, std::string_view format, int64_t& seconds, std::string& why);
+// Whether `format` is one parse_time can read times with: only %Y %m %d %H %M %S (and %%), each at most once, with
+// year, month and day among them. Checked before any file is read, so a bad format is named as the format, not as
+// a mismatch of the first line (or, with a repeated %Y, as a silent wrong year).
+bool check_time_format(std::string_view format, std::string& why);
 
 // Parses a date or date-time for configuration strings: "2022", "2022-07", "2022-07-15",
 // "2022-07-15 06:00", "2022-07-15 06:00:00" (also with 'T'). Throws fusedrnn::Error naming `what`.
