@@ -705,6 +705,15 @@ TEST(DataCsv, CommonFirstErrorsNameTheWayOut) {
                     "grid are rounded to it with --csv-round-times)"));
     EXPECT_TRUE(has(message("f.csv", "DATE,TMP\n2014-01-01 00:00:00,1\n2014-01-01 00:00:30,2\n"),
                     "(rows every 30 seconds? give --csv-step-minutes 0.5"));
+    // Files that are not UTF-8 CSV lines at all, said as that (not as odd column names).
+    EXPECT_TRUE(has(message("g.csv", "DATE,TMP\r2014-01-01 00:00:00,1\r"), "the lines end in a carriage return alone"));
+    EXPECT_TRUE(has(message("h.csv", std::string("\xFF\xFE" "D\0A\0T\0E\0\n\0", 12)), "the file is UTF-16 text"));
+    EXPECT_TRUE(has(message("i.csv", "\xEF\xBB\xBF"), "the first line is empty (expected a header line)"));
+    EXPECT_TRUE(has(message("j.csv", "DATE,TMP\n2014-01-01 00:00:00,1,\n"),
+                    "3 fields, the header has 2: the line ends in 1 empty field (a delimiter at the end of each data "
+                    "line?"));
+    EXPECT_TRUE(has(message("k.csv", "DATE,TMP\n2014-01-01 00:00:00,1,5\n"),
+                    "3 fields, the header has 2 (truncated or malformed line?)"));
 }
 
 // A column the reader uses must be named once in the header; columns it does not use may repeat.

@@ -67,8 +67,34 @@ std::string file_stem(const std::string& path) {
 bool field_count_ok(const std::vector<std::string>& fields, const std::vector<std::string>& header,
                     std::string& why) {
     if (fields.size() == header.size()) return true;
-    why = fmt::format("{} fields, the header has {} (truncated or malformed line?)", fields.size(), header.size());
+    const bool extra_empty =
+        fields.size() > header.size() &&
+        std::all_of(fields.begin() + long(header.size()), fields.end(), [](const std::string& f) { return trim(f).empty(); });
+    why = extra_empty ? fmt::format("{} fields, the header has {}: the line ends in {} (a delimiter at the end of "
+                                    "each data line? remove it, or name that column in the header)",
+                                    fields.size(), header.size(),
+                                    counted(fields.size() - header.size(), "empty field", "empty fields"))
+                      : fmt::format("{} fields, the header has {} (truncated or malformed line?)", fields.size(),
+                                    header.size());
     return false;
+}
+
+// The header line, read: what keeps a file from being a UTF-8 CSV at all is said as that, not as the odd column
+// names it would give (UTF-16's NUL bytes, one line of CR-separated rows, a file that is only a byte-order mark).
+std::vector<std::string> header_fields(LineReader& reader, const std::string& path, char delimiter) {
+    std::string_view line;
+    FR_CHECK(reader.next(line), "{}: empty file (expected a header line)", path);
+    FR_CHECK(line.find('\0') == std::string_view::npos && !(line.size() >= 2 && line[0] == '\xFF' && line[1] == '\xFE'),
+             "{}: the file is UTF-16 text (Excel's \"Unicode Text\"), not UTF-8: save it as CSV UTF-8, or convert "
+             "it (iconv -f utf-16 -t utf-8)", path);
+    FR_CHECK(line.find('\r') == std::string_view::npos, "{}: the lines end in a carriage return alone (classic Mac "
+             "line ends), so the whole file reads as one line: convert them (tr '\\r' '\\n')", path);
+    FR_CHECK(!trim(line).empty(), "{}: the first line is empty (expected a header line)", path);
+    std::vector<std::string> fields;
+    std::string why;
+    FR_CHECK(split_csv(line, delimiter, fields, why), "{}: header: {}", reader.where(), why);
+    for (auto& f : fields) f = std::string(trim(f));
+    return fields;
 }
 
 // "column 3 ("TEMP")" for messages; the name comes from the file, so it is made printable.
@@ -275,13 +301,7 @@ void take_coordinate(const std::vector<std::string>& fields, size_t idx, double 
 
 std::vector<std::string> read_csv_header(const std::string& path, char delimiter) {
     LineReader reader(path);
-    std::string_view line;
-    FR_CHECK(reader.next(line), "{}: empty file (expected a header line)", path);
-    std::vector<std::string> fields;
-    std::string why;
-    FR_CHECK(split_csv(line, delimiter, fields, why), "{}: header: {}", reader.where(), why);
-    for (auto& f : fields) f = std::string(trim(f));
-    return fields;
+    return header_fields(reader, path, delimiter);
 }
 
 StationSeries read_csv_station(const std::string& path, const CsvFormat& format, ReadReport& report) {
@@ -292,12 +312,9 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
              "{} format: with several time columns give at least year, month, day", format.name);
     LineReader reader(path);
     std::string_view line;
-    FR_CHECK(reader.next(line), "{}: empty file (expected a header line)", path);
     std::vector<std::string> fields;
     std::string why;
-    FR_CHECK(split_csv(line, format.delimiter, fields, why), "{}: header: {}", reader.where(), why);
-    std::vector<std::string> header;
-    for (const auto& f : fields) header.emplace_back(trim(f));
+    const std::vector<std::string> header = header_fields(reader, path, format.delimiter);
 
     // Resolve columns by name: time, name, features (all but time/name when none given), targets.
     std::vector<size_t> time_idx;
