@@ -120,6 +120,12 @@ TEST(Cli, TrainEvalPredictResume) {
                                           "--issued-at", "", "--out", csv});
     EXPECT_EQ(empty_time.status, 2) << empty_time.output;
     EXPECT_NE(empty_time.output.find("--issued-at is empty"), std::string::npos) << empty_time.output;
+    // A time that does not exist is said as that, in the form it was given (not "extra characters after %Y-%m-%d").
+    const CliResult hour25 = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu",
+                                      "--issued-at", "2022-03-01 25:00", "--out", csv});
+    EXPECT_EQ(hour25.status, 2) << hour25.output;
+    EXPECT_NE(hour25.output.find("\"2022-03-01 25:00\" is not a valid date and time"), std::string::npos)
+        << hour25.output;
     const CliResult unknown = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--station", "SYN99",
                                        "--out", csv});
     EXPECT_EQ(unknown.status, 2) << unknown.output;

@@ -132,11 +132,13 @@ void register_predict(CLI::App& app) {
         if (!o->issued_at.empty()) {
             std::string text = o->issued_at, why;
             if (text.size() > 10 && text[10] == 'T') text[10] = ' ';  // ISO 8601's separator
-            bool parsed = false;
-            for (const char* format : {"%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"})
-                if (!parsed) parsed = data::parse_time(text, format, as_of, why);
-            FR_CHECK(parsed, "--issued-at \"{}\": {} (expected YYYY-MM-DD[ HH:MM[:SS]], on the data's clock)",
-                     o->issued_at, why);
+            // The form the text has (by its colons) is the one to read it with, so that the error is about it:
+            // "25:00" is not a valid time, rather than "extra characters after %Y-%m-%d".
+            const auto colons = std::count(text.begin(), text.end(), ':');
+            const char* format = colons >= 2 ? "%Y-%m-%d %H:%M:%S" : colons == 1 ? "%Y-%m-%d %H:%M" : "%Y-%m-%d";
+            FR_CHECK(data::parse_time(text, format, as_of, why),
+                     "--issued-at \"{}\": {} (expected YYYY-MM-DD[ HH:MM[:SS]], on the data's clock)", o->issued_at,
+                     why);
         }
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
