@@ -38,8 +38,10 @@ std::string header_hint(const std::vector<std::string>& header) {
     if (header.size() == 1) {
         for (const char d : {',', ';', '\t'}) {
             if (header[0].find(d) != std::string::npos)
-                return fmt::format(" (the header has one column: is the delimiter right? it contains {})",
-                                   d == '\t' ? std::string("tabs") : fmt::format("'{}'", d));
+                return fmt::format(" (the header has one column: is the delimiter right? it contains {}: give "
+                                   "--csv-delimiter {} with --format csv)",
+                                   d == '\t' ? std::string("tabs") : fmt::format("'{}'", d),
+                                   d == '\t' ? std::string("tab") : fmt::format("'{}'", d));
         }
     }
     if (!header.empty() && !header[0].empty() && header[0][0] >= '0' && header[0][0] <= '9')
