@@ -60,6 +60,44 @@ std::string missing_values(const std::string& output) {
     return std::regex_search(output, m, std::regex(R"((\d+) missing values)")) ? m[1].str() : "none";
 }
 
+// data export from files of a custom layout (';', renamed columns) also names the exported layout in full: a
+// checkpoint trained on the source files would read the exported ones with its own layout and fail (eval and
+// predict take it over); with the flags named, predict reads them.
+TEST(CliDataFlags, ExportNamesItsLayoutInFullForACheckpointOfTheSourceLayout) {
+    const std::string dir = testing::temp_dir(), csv = dir + "/st1.csv";
+    {
+        std::ofstream f(csv);
+        f << "DATE;TMP;DEW;SLP\n";
+        for (int h = 0; h < 24 * 40; ++h)
+            f << fmt::format("{};{};{};{}\n", fusedrnn::data::format_time(1388534400 + int64_t(h) * 3600), 5 + h % 7,
+                             1 + h % 5, 1000 + h % 3);
+    }
+    const std::vector<std::string> layout = {"--csv-delimiter", ";", "--csv-columns", "TMP=temp,DEW=dew,SLP"};
+    std::vector<std::string> train = {"train", "--data", csv, "--format", "csv", "--hidden", "4", "--epochs", "1",
+                                      "--max-batches", "2", "--input-len", "12", "--horizon", "3", "--batch", "16",
+                                      "--split", "fraction:0.6,0.2", "--backend", "cpu", "--out", dir + "/run"};
+    train.insert(train.end(), layout.begin(), layout.end());
+    ASSERT_EQ(run_cli(train).status, 0);
+    std::vector<std::string> exp = {"data", "export", "--data", csv, "--out", dir + "/exp"};
+    exp.insert(exp.end(), layout.begin(), layout.end());
+    const CliResult e = run_cli(exp);
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_TRUE(has(e, "give this one in full: --format csv --csv-delimiter , --csv-time DATE --csv-time-format "
+                       "'%Y-%m-%d %H:%M:%S' --csv-utc-offset 0 --csv-columns 'temp,dew,SLP'")) << e.output;
+    const std::vector<std::string> predict = {"predict", "--checkpoint", dir + "/run/best.safetensors", "--data",
+                                              dir + "/exp/st1.csv", "--out", dir + "/fc.csv", "--format", "csv"};
+    EXPECT_EQ(run_cli(predict).status, 2);  // the checkpoint's ';' layout
+    std::vector<std::string> full = predict;
+    full.insert(full.end(), {"--csv-delimiter", ",", "--csv-time", "DATE", "--csv-time-format", "%Y-%m-%d %H:%M:%S",
+                             "--csv-utc-offset", "0", "--csv-columns", "temp,dew,SLP"});
+    const CliResult p = run_cli(full);
+    EXPECT_EQ(p.status, 0) << p.output;
+    // A source of the default layout says nothing more.
+    const CliResult plain = run_cli({"data", "export", "--data", dir + "/exp", "--format", "csv", "--out", dir + "/exp2"});
+    ASSERT_EQ(plain.status, 0) << plain.output;
+    EXPECT_FALSE(has(plain, "give this one in full")) << plain.output;
+}
+
 // A column whose name holds a comma ("DEW, C", as spreadsheets write units) can be named in every list flag, in
 // double quotes; CLI11's comma splitting cut it in two before. An open quote is an error naming the flag.
 TEST(CliDataFlags, ANameHoldingACommaCanBeNamedInQuotes) {

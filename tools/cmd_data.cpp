@@ -37,7 +37,8 @@ void export_stations(const DataOptions& data, const std::string& out, const Stat
                  "data export: --out {} is where the data is read from ({}); write the CSV files to another folder",
                  out, data.path);
     }
-    const data::StationSet set = load_stations(data);
+    std::string format_read;
+    const data::StationSet set = load_stations(data, &format_read);
     std::set<std::string> names;
     for (int s = 0; s < set.num_stations(); ++s)
         FR_CHECK(names.insert(station_csv_name(set, s)).second,
@@ -72,6 +73,22 @@ void export_stations(const DataOptions& data, const std::string& out, const Stat
     if (csv.time_columns)
         read_back += fmt::format(" --targets {} (the time columns as inputs only)", fmt::join(set.vars, ","));
     log_line(read_back);
+    // eval and predict take a checkpoint's CSV layout over for files read with --format csv: one trained on these
+    // files' source (a ';' file, renamed columns, a UTC offset) would read the exported ones with that layout, and
+    // fail. The exported layout in full, every flag that may differ from such a checkpoint's, overrides it.
+    const CsvOptions defaults;
+    const CsvOptions& source = data.csv;
+    if (format_read == "csv" && (source.delimiter != defaults.delimiter || source.time != defaults.time ||
+                                 source.time_format != defaults.time_format ||
+                                 source.utc_offset_hours != defaults.utc_offset_hours || !source.columns.empty() ||
+                                 !source.mask_column.empty())) {
+        std::vector<std::string> quoted;
+        for (const std::string& v : set.vars) quoted.push_back(data::csv_field(v));
+        log_line(fmt::format("  with eval or predict and a checkpoint trained on the source files' layout, give this "
+                             "one in full: --format csv --csv-delimiter , --csv-time DATE --csv-time-format "
+                             "'%Y-%m-%d %H:%M:%S' --csv-utc-offset 0 --csv-columns '{}'{}",
+                             fmt::join(quoted, ","), source.mask_column.empty() ? "" : " --csv-mask-column ''"));
+    }
 }
 
 // The ranges the values were checked against and how many fell outside (masked), with the first of each: an
