@@ -47,7 +47,8 @@ Registry& registry() {
         std::string why_none;
         r.gpu_count = register_cuda_backends(&why_none);
         if (r.gpu_count == 0)
-            r.gpu_note = "CUDA support is built in, but no GPU is present" + (why_none.empty() ? "" : " (" + why_none + ")");
+            r.gpu_note = "CUDA support is built in, but no GPU is present" +
+                         (why_none.empty() ? std::string() : " (" + why_none + ")");
 #endif
     });
     return raw_registry();

@@ -35,7 +35,8 @@ int register_cuda_backends(std::string* why_none) {
                 *why_none = "the NVIDIA driver supports CUDA " + version(driver) + ", this build needs " +
                             version(runtime) + ": update the driver";
             else if (err != cudaErrorNoDevice)
-                *why_none = std::string("cudaGetDeviceCount: ") + cudaGetErrorName(err) + ": " + cudaGetErrorString(err);
+                *why_none =
+                    std::string("cudaGetDeviceCount: ") + cudaGetErrorName(err) + ": " + cudaGetErrorString(err);
         }
         return 0;
     }

@@ -1,7 +1,6 @@
 #include "fusedrnn/models/layers.h"
 
 #include <cmath>
-#include <utility>
 #include <vector>
 
 namespace fusedrnn {
@@ -240,9 +239,9 @@ Tensor<float> RecurrentStack::backward(ParamStore& params, const Tensor<float>& 
     const Shape state{long(spec_.num_layers) * spec_.directions(), N, spec_.hidden_size};
     if (!dhn.empty()) check_shape(dhn.shape(), state, "gradient of the final hidden state");
     if (!dcn.empty()) check_shape(dcn.shape(), state, "gradient of the final cell state");
-    for (const auto& [t, what] : {std::pair<const Tensor<float>*, const char*>{&dy, "the output gradient dy"},
-                                  {&dhn, "the final hidden state's gradient"}, {&dcn, "the final cell state's gradient"}})
-        on_backend_device(*t, be, what);
+    on_backend_device(dy, be, "the output gradient dy");
+    on_backend_device(dhn, be, "the final hidden state's gradient");
+    on_backend_device(dcn, be, "the final cell state's gradient");
     has_reserve_ = false;  // checked: one backward per forward (cuDNN uses the reserve as scratch)
     if (need_dx) ensure_shape(be, dx_, x_.shape());
     if (dh0) ensure_shape(be, *dh0, state);

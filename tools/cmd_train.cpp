@@ -473,8 +473,9 @@ void register_train(CLI::App& app) {
     cmd->add_option("--split", c->split,
                     "auto | weather5k | years:2014-2021,2022,2023 | dates:,2022-01-01,2023-01-01 | fraction:0.7,0.15")
         ->capture_default_str();
-    cmd->add_option("--stats", c->stats, "Normalization: train (computed on the training split) or weather5k (WEATHER-5K's fixed "
-                    "statistics for TMP, DEW, WND_ANGLE, WND_RATE, SLP; other columns computed on the training split)")
+    cmd->add_option("--stats", c->stats,
+                    "Normalization: train (computed on the training split) or weather5k (WEATHER-5K's fixed statistics "
+                    "for TMP, DEW, WND_ANGLE, WND_RATE, SLP; other columns computed on the training split)")
         ->capture_default_str();
     cmd->add_option("--batch", c->train.batch, "Windows per batch")->capture_default_str()->check(kPositive);
     cmd->add_option("--lr", c->opt.lr, "Learning rate")->capture_default_str()->check(kPositiveFloat);

@@ -71,7 +71,8 @@ bool field_count_ok(const std::vector<std::string>& fields, const std::vector<st
     if (fields.size() == header.size()) return true;
     const bool extra_empty =
         fields.size() > header.size() &&
-        std::all_of(fields.begin() + long(header.size()), fields.end(), [](const std::string& f) { return trim(f).empty(); });
+        std::all_of(fields.begin() + long(header.size()), fields.end(),
+                    [](const std::string& f) { return trim(f).empty(); });
     why = extra_empty ? fmt::format("{} fields, the header has {}: the line ends in {} (a delimiter at the end of "
                                     "each data line? remove it, or name that column in the header)",
                                     fields.size(), header.size(),
@@ -208,11 +209,13 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
     if (!parse_number(t, v)) {
         const std::string hint =
             looks_like_missing_word(t)
-                ? fmt::format(" (if it marks a missing value, name it with --csv-missing \"{}\" in a custom layout, --format csv)", printable(cell))
+                ? fmt::format(" (if it marks a missing value, name it with --csv-missing \"{}\" in a custom "
+                              "layout, --format csv)", printable(cell))
             : looks_like_decimal_comma(t)
                 ? std::string(" (a decimal comma? numbers are read with a decimal point: convert the file, e.g. with "
                               "LibreOffice or `tr , .` on a semicolon-separated file)")
-                : std::string(" (a column that is not a measurement? a custom layout, --format csv, reads only the --csv-columns named)");
+                : std::string(" (a column that is not a measurement? a custom layout, --format csv, reads only the "
+                              "--csv-columns named)");
         why = fmt::format("{}: \"{}\" is not a number{}", column_label(header, s.index), printable(cell), hint);
         return false;
     }
