@@ -60,18 +60,21 @@ std::string missing_values(const std::string& output) {
     return std::regex_search(output, m, std::regex(R"((\d+) missing values)")) ? m[1].str() : "none";
 }
 
+// An hourly station file of 40 days: a header and three values per row, separated by `delimiter`.
+void write_three_value_station(const std::string& path, const std::string& header, char delimiter) {
+    std::ofstream f(path);
+    f << header << "\n";
+    for (int h = 0; h < 24 * 40; ++h)
+        f << fmt::format("{}{}{}{}{}{}{}\n", fusedrnn::data::format_time(1388534400 + int64_t(h) * 3600), delimiter,
+                         5 + h % 7, delimiter, 1 + h % 5, delimiter, 1000 + h % 3);
+}
+
 // data export from files of a custom layout (';', renamed columns) also names the exported layout in full: a
 // checkpoint trained on the source files would read the exported ones with its own layout and fail (eval and
 // predict take it over); with the flags named, predict reads them.
 TEST(CliDataFlags, ExportNamesItsLayoutInFullForACheckpointOfTheSourceLayout) {
     const std::string dir = testing::temp_dir(), csv = dir + "/st1.csv";
-    {
-        std::ofstream f(csv);
-        f << "DATE;TMP;DEW;SLP\n";
-        for (int h = 0; h < 24 * 40; ++h)
-            f << fmt::format("{};{};{};{}\n", fusedrnn::data::format_time(1388534400 + int64_t(h) * 3600), 5 + h % 7,
-                             1 + h % 5, 1000 + h % 3);
-    }
+    write_three_value_station(csv, "DATE;TMP;DEW;SLP", ';');
     const std::vector<std::string> layout = {"--csv-delimiter", ";", "--csv-columns", "TMP=temp,DEW=dew,SLP"};
     std::vector<std::string> train = {"train", "--data", csv, "--format", "csv", "--hidden", "4", "--epochs", "1",
                                       "--max-batches", "2", "--input-len", "12", "--horizon", "3", "--batch", "16",
@@ -102,13 +105,7 @@ TEST(CliDataFlags, ExportNamesItsLayoutInFullForACheckpointOfTheSourceLayout) {
 // double quotes; CLI11's comma splitting cut it in two before. An open quote is an error naming the flag.
 TEST(CliDataFlags, ANameHoldingACommaCanBeNamedInQuotes) {
     const std::string dir = testing::temp_dir(), csv = dir + "/s.csv";
-    {
-        std::ofstream f(csv);
-        f << "DATE,TMP,\"DEW, C\",SLP\n";
-        for (int h = 0; h < 24 * 40; ++h)
-            f << fmt::format("{},{},{},{}\n", fusedrnn::data::format_time(1388534400 + int64_t(h) * 3600), 5 + h % 7,
-                             1 + h % 5, 1000 + h % 3);
-    }
+    write_three_value_station(csv, "DATE,TMP,\"DEW, C\",SLP", ',');
     const CliResult i = run_cli({"data", "inspect", "--data", csv, "--format", "csv", "--csv-columns",
                                  "\"DEW, C\",TMP", "--valid-range", "\"DEW, C\"=-50:3", "--valid-range",
                                  "TMP=-60:60"});
