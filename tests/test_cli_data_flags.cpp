@@ -110,14 +110,16 @@ TEST(CliDataFlags, ANameHoldingACommaCanBeNamedInQuotes) {
                                  "\"DEW, C\",TMP", "--valid-range", "\"DEW, C\"=-50:3", "--valid-range",
                                  "TMP=-60:60"});
     ASSERT_EQ(i.status, 0) << i.output;
-    EXPECT_TRUE(has(i, "variables DEW, C,TMP")) << i.output;
+    EXPECT_TRUE(has(i, "variables \"DEW, C\",TMP")) << i.output;  // quoted, so the list reads one way
     EXPECT_TRUE(has(i, "DEW, C     -50..3")) << i.output;
     const CliResult t = run_cli({"train", "--data", csv, "--format", "csv", "--targets", "\"DEW, C\"", "TMP",
                                  "--hidden", "4", "--epochs", "1", "--max-batches", "2", "--input-len", "12",
                                  "--horizon", "3", "--batch", "16", "--split", "fraction:0.6,0.2", "--backend", "cpu",
                                  "--out", dir + "/run"});
     ASSERT_EQ(t.status, 0) << t.output;
-    EXPECT_TRUE(has(t, "-> 6 outputs (3 x DEW, C,TMP)")) << t.output;
+    EXPECT_TRUE(has(t, "-> 6 outputs (3 x \"DEW, C\",TMP)")) << t.output;
+    const CliResult unknown = run_cli({"data", "inspect", "--data", csv, "--format", "csv", "--csv-columns", "NOPE"});
+    EXPECT_TRUE(has(unknown, "available columns: DATE, TMP, \"DEW, C\", SLP")) << unknown.output;
     const CliResult open = run_cli({"data", "inspect", "--data", csv, "--format", "csv", "--csv-columns", "\"DEW"});
     EXPECT_EQ(open.status, 2) << open.output;
     EXPECT_TRUE(has(open, "--csv-columns: a double quote is not closed in '\"DEW'")) << open.output;

@@ -70,8 +70,11 @@ void export_stations(const DataOptions& data, const std::string& out, const Stat
     std::string read_back = fmt::format("  read them with --data {} --format csv", out);
     // The CSV layout's defaults are hourly: another grid is named, or the files would not read back.
     if (set.step != 3600) read_back += fmt::format(" --csv-step-minutes {:g}", double(set.step) / 60.0);
-    if (csv.time_columns)
-        read_back += fmt::format(" --targets {} (the time columns as inputs only)", fmt::join(set.vars, ","));
+    if (csv.time_columns) {
+        const std::string targets = data::csv_list(set.vars);  // a name holding a comma quoted, for the shell too
+        read_back += fmt::format(" --targets {} (the time columns as inputs only)",
+                                 targets.find('"') == std::string::npos ? targets : "'" + targets + "'");
+    }
     log_line(read_back);
     // eval and predict take a checkpoint's CSV layout over for files read with --format csv: one trained on these
     // files' source (a ';' file, renamed columns, a UTC offset) would read the exported ones with that layout, and
@@ -127,7 +130,7 @@ void register_data(CLI::App& app) {
         // The last row's time, not the exclusive end one step later ("a .. b" reads as inclusive).
         fmt::print("{}, variables {}, step {} s, rows from {} to {}\n",
                    data::counted(size_t(set.num_stations()), "station", "stations"),
-                   fmt::join(set.vars, ","), set.step, data::format_time(set.begin_time()),
+                   data::csv_list(set.vars), set.step, data::format_time(set.begin_time()),
                    data::format_time(set.end_time() - set.step));
         // Ids are as long as they come (a file name for some formats); percentages sit under their variable.
         // Names too, whole (NOAA LCD's run to 80 characters); a name that only repeats the id (formats whose files

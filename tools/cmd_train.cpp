@@ -219,7 +219,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
             : std::string();
     const std::string details = backend->details().empty() ? "" : " (" + backend->details() + ")";
     log_line(fmt::format("model: {} -> {} outputs ({} x {}){}{}, {} parameters, backend {}{}", spec.describe(),
-                         model.outputs(), ds.window.horizon, fmt::join(ds.target_names, ","), decoding, dropout,
+                         model.outputs(), ds.window.horizon, data::csv_list(ds.target_names), decoding, dropout,
                          model.params().size(), backend->name(), details));
     std::string schedule;
     if (c.train.lr_decay != 1) schedule += fmt::format(" x {:g} per epoch", c.train.lr_decay);

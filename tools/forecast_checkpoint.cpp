@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/data/text.h"
 #include "fusedrnn/tools/progress.h"
 
 namespace fusedrnn::tools {
@@ -85,9 +86,9 @@ void conform_to_checkpoint(data::StationSet& set, const LoadedForecaster& f) {
     for (const auto& v : set.vars)
         if (std::find(f.vars.begin(), f.vars.end(), v) == f.vars.end()) extra.push_back(v);
     FR_CHECK(missing.empty() && extra.empty(),
-             "the data's variables ({}) are not the checkpoint's ({}){}{}", fmt::join(set.vars, ","),
-             fmt::join(f.vars, ","), missing.empty() ? "" : fmt::format("; missing: {}", fmt::join(missing, ",")),
-             extra.empty() ? "" : fmt::format("; not in the model: {}", fmt::join(extra, ",")));
+             "the data's variables ({}) are not the checkpoint's ({}){}{}", data::csv_list(set.vars),
+             data::csv_list(f.vars), missing.empty() ? "" : fmt::format("; missing: {}", data::csv_list(missing)),
+             extra.empty() ? "" : fmt::format("; not in the model: {}", data::csv_list(extra)));
     // The same variables in another column order: move every row's values into the checkpoint's order.
     const size_t F = f.vars.size();
     std::vector<size_t> from(F);

@@ -175,9 +175,17 @@ std::string join_names(const std::vector<std::string>& names, size_t max_names) 
     size_t i = 0;
     for (; i < names.size() && i < max_names && out.size() < kMaxBytes; ++i) {
         if (i) out += ", ";
-        out += printable(names[i], 256);
+        // A name holding a comma ("DEW, C") in quotes, or the list would read as two names there.
+        const bool comma = names[i].find(',') != std::string::npos;
+        out += comma ? "\"" + printable(names[i], 256) + "\"" : printable(names[i], 256);
     }
     if (i < names.size()) out += ", ... (" + std::to_string(names.size()) + " in all)";
+    return out;
+}
+
+std::string csv_list(const std::vector<std::string>& names) {
+    std::string out;
+    for (size_t i = 0; i < names.size(); ++i) out += (i ? "," : "") + csv_field(names[i]);
     return out;
 }
 

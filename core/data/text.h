@@ -45,6 +45,9 @@ bool is_utf8(std::string_view s);
 // "a, b, c" (for messages listing available names), each name through printable(); at most
 // `max_names` names and about 1,500 bytes, then "... (N in all)".
 std::string join_names(const std::vector<std::string>& names, size_t max_names = 64);
+// Names as a list flag takes them back (tools/cli_checks.h): comma-separated, a name holding a comma or a quote in
+// double quotes ("TMP,\"DEW, C\",SLP"), so the list reads one way.
+std::string csv_list(const std::vector<std::string>& names);
 
 // A number for a message, as a person would type it: the fewest digits that read back to it, as a float when it is
 // one (a float flag stored as a double, 0.1f, shows as 0.1, not 0.10000000149011612), else as a double (so that two
