@@ -200,7 +200,8 @@ public:
 
 template <class S>
 Tensor<S> Backend<S>::from_host(const std::vector<S>& v, const Shape& shape) {
-    FR_CHECK(v.size() == shape_numel(shape), "from_host: {} values for shape {}", v.size(), shape_str(shape));
+    FUSEDRNN_CHECK(v.size() == shape_numel(shape), "from_host: {} values for shape {}", v.size(),
+                   shape_str(shape));
     auto t = empty(shape);
     copy_from_host(t.data(), v.data(), v.size() * sizeof(S));
     return t;
@@ -208,7 +209,8 @@ Tensor<S> Backend<S>::from_host(const std::vector<S>& v, const Shape& shape) {
 
 template <class S>
 Tensor<S> Backend<S>::from_host(std::vector<S>&& v, const Shape& shape) {
-    FR_CHECK(v.size() == shape_numel(shape), "from_host: {} values for shape {}", v.size(), shape_str(shape));
+    FUSEDRNN_CHECK(v.size() == shape_numel(shape), "from_host: {} values for shape {}", v.size(),
+                   shape_str(shape));
     if (!device().is_cpu() || v.empty()) {
         auto t = from_host(static_cast<const std::vector<S>&>(v), shape);
         std::vector<S>().swap(v);

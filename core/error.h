@@ -68,10 +68,19 @@ decltype(auto) naming_source(const std::string& source, F&& f) {
 
 }  // namespace fusedrnn
 
-// FR_CHECK(cond, "fmt {}", args...) — throw fusedrnn::Error naming the source location when cond fails.
-#define FR_CHECK(cond, ...)                                                              \
-    do {                                                                                 \
-        if (!(cond)) ::fusedrnn::detail::throw_error(__FILE__, __LINE__, fmt::format(__VA_ARGS__)); \
+// FUSEDRNN_CHECK(cond, "fmt {}", args...) — throw fusedrnn::Error naming the source location when cond fails.
+// Prefixed with the project's name because this header is installed: a program including it may have its own
+// CHECK-style macros, and a short name like FR_CHECK could clash with them.
+#define FUSEDRNN_CHECK(cond, ...)                                                                      \
+    do {                                                                                               \
+        if (!(cond)) ::fusedrnn::detail::throw_error(__FILE__, __LINE__, fmt::format(__VA_ARGS__));   \
     } while (0)
 
-#define FR_FAIL(...) ::fusedrnn::detail::throw_error(__FILE__, __LINE__, fmt::format(__VA_ARGS__))
+#define FUSEDRNN_FAIL(...) ::fusedrnn::detail::throw_error(__FILE__, __LINE__, fmt::format(__VA_ARGS__))
+
+// The project's own sources (library, tools, tests, benchmarks: CMake defines FUSEDRNN_SHORT_MACROS for them, never
+// for a program built against the installed package) use the short names.
+#ifdef FUSEDRNN_SHORT_MACROS
+#define FR_CHECK FUSEDRNN_CHECK
+#define FR_FAIL FUSEDRNN_FAIL
+#endif

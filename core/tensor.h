@@ -58,16 +58,17 @@ public:
     Tensor(std::shared_ptr<Storage> storage, Shape shape, size_t offset = 0)
         : storage_(std::move(storage)), shape_(std::move(shape)), offset_(offset) {
         // Written so that no sum can wrap: a huge offset must fail here, not point before the storage.
-        FR_CHECK(storage_ == nullptr ||
-                     (offset_ <= storage_->bytes() / sizeof(T) && numel() <= storage_->bytes() / sizeof(T) - offset_),
-                 "tensor view {} at offset {} exceeds its storage", shape_str(shape_), offset_);
+        FUSEDRNN_CHECK(
+            storage_ == nullptr ||
+                (offset_ <= storage_->bytes() / sizeof(T) && numel() <= storage_->bytes() / sizeof(T) - offset_),
+            "tensor view {} at offset {} exceeds its storage", shape_str(shape_), offset_);
     }
 
     T* data() const { return storage_ ? static_cast<T*>(storage_->data()) + offset_ : nullptr; }
     const Shape& shape() const { return shape_; }
     long dim(size_t i) const {
-        FR_CHECK(i < shape_.size(), "dimension {} of a tensor of shape {}, which has {}", i, shape_str(shape_),
-                 shape_.size());
+        FUSEDRNN_CHECK(i < shape_.size(), "dimension {} of a tensor of shape {}, which has {}", i,
+                       shape_str(shape_), shape_.size());
         return shape_[i];
     }
     size_t rank() const { return shape_.size(); }
@@ -78,13 +79,14 @@ public:
 
     // A view of `shape` starting `offset` elements into this tensor (shares storage).
     Tensor view(size_t offset, Shape shape) const {
-        FR_CHECK(offset <= numel() && shape_numel(shape) <= numel() - offset, "view {} at {} is outside tensor {}",
-                 shape_str(shape), offset, shape_str(shape_));
+        FUSEDRNN_CHECK(offset <= numel() && shape_numel(shape) <= numel() - offset,
+                       "view {} at {} is outside tensor {}", shape_str(shape), offset, shape_str(shape_));
         return Tensor(storage_, std::move(shape), offset_ + offset);
     }
     // Same elements, another shape with the same element count.
     Tensor reshape(Shape shape) const {
-        FR_CHECK(shape_numel(shape) == numel(), "cannot reshape {} to {}", shape_str(shape_), shape_str(shape));
+        FUSEDRNN_CHECK(shape_numel(shape) == numel(), "cannot reshape {} to {}", shape_str(shape_),
+                       shape_str(shape));
         return Tensor(storage_, std::move(shape), offset_);
     }
 

@@ -75,3 +75,15 @@ step("compile and link the example with those flags"
      -o ${WORK_DIR}/forecast_api_pkgconfig)
 step("run that example" ${WORK_DIR}/forecast_api_pkgconfig ${WORK_DIR}/model_pkgconfig.safetensors)
 message(STATUS "${step_output}")
+
+# Every installed header, each on its own and all together, in a file whose author has macros of their own named
+# like the project's internal short ones (FR_CHECK, FR_FAIL): the installed headers must neither use nor define them.
+set(all_headers_tu ${WORK_DIR}/all_headers.cpp)
+file(WRITE ${all_headers_tu} "#define FR_CHECK(...) a_user_macro_the_headers_must_not_use\n")
+file(APPEND ${all_headers_tu} "#define FR_FAIL(...) a_user_macro_the_headers_must_not_use\n")
+foreach(h ${installed_headers})
+  file(APPEND ${all_headers_tu} "#include <fusedrnn/${h}>\n")
+endforeach()
+file(APPEND ${all_headers_tu} "#undef FR_CHECK\n#undef FR_FAIL\nint main() {}\n")
+step("compile all ${n_decoys} installed headers beside a user's FR_CHECK"
+     ${CXX_COMPILER} -std=c++17 -Wall -Werror -fsyntax-only -I${decoys} ${all_headers_tu} ${pc_flags})

@@ -19,8 +19,8 @@ void gather_windows_reference(const T* series, int64_t rows, int F, const int64_
     for (int b = 0; b < B; ++b) {
         const int64_t s = starts[b];
         const int64_t last = s + int64_t(Tin - 1) * in_step + out_offset + int64_t(horizon - 1) * out_step;
-        FR_CHECK(s >= 0 && last < rows, "gather: window at row {} reads up to row {}, outside [0, {})", s, last,
-                 rows);
+        FUSEDRNN_CHECK(s >= 0 && last < rows, "gather: window at row {} reads up to row {}, outside [0, {})", s,
+                       last, rows);
         for (int t = 0; t < Tin; ++t) {
             const T* src = series + (s + int64_t(t) * in_step) * F;
             T* dst = x + (int64_t(t) * B + b) * F;
