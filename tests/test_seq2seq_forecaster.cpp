@@ -144,6 +144,23 @@ TEST(Seq2SeqForecaster, CheckpointRoundTripGivesIdenticalPredictions) {
     EXPECT_EQ(b->params().value("head.weight").shape(), (Shape{2, 12}));
 }
 
+// A seq2seq head is applied once per lead time: a tiny model with a long horizon predicts more values (72 x 5) than
+// it has parameters (QA: such a run trained, then could not read its own best.safetensors).
+TEST(Seq2SeqForecaster, ATinyModelWithALongHorizonReadsBackItsCheckpoint) {
+    auto be = make_backend("cpu");
+    Forecaster a(be, {CellType::RnnTanh, 5, 8, 1, false}, Seq2SeqShape{72, {0, 1, 2, 3, 4}}, 3);
+    ASSERT_GT(a.outputs(), long(a.params().size()));
+    const std::string path = testing::temp_dir() + "/seq2seq_long_horizon.safetensors";
+    save_checkpoint(path, a, {});
+    Checkpoint c = read_checkpoint(path);
+    auto b = Forecaster::from_config(be, c.config);
+    load_parameters(c, *b);
+    EXPECT_EQ(b->outputs(), 360);
+    std::mt19937_64 rng(testing::test_seed());
+    const auto x = be->from_host(testing::random_vector<float>(4 * 2 * 5, rng), {4, 2, 5});
+    EXPECT_EQ(be->to_host(a.forward(x, false)), be->to_host(b->forward(x, false)));
+}
+
 TEST(Seq2SeqForecaster, BadShapesAreClearErrors) {
     auto be = make_backend("cpu");
     EXPECT_NE(what_of([&] { Forecaster(be, {CellType::Gru, 5, 8, 1, true}, Seq2SeqShape{4, {0}}, 1); })
