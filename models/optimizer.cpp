@@ -17,6 +17,15 @@ void check_lr(float lr) {
     FR_CHECK(lr > 0, "optimizer: learning rate must be positive, got {}", lr);
 }
 
+// AdamW multiplies every weight by 1 - lr*wd each step: at lr*wd >= 1 that factor is zero or negative, so the
+// weights are wiped or flip sign every step (torch accepts it; nothing useful comes of it).
+void check_decoupled_decay(const OptimizerConfig& c, float lr) {
+    if (c.name != "adamw") return;
+    FR_CHECK(double(lr) * double(c.weight_decay) < 1.0, "optimizer 'adamw': learning rate {:g} x weight decay {:g} = "
+             "{:g}, but the decoupled decay scales the weights by 1 - lr x decay each step, which must stay above 0: "
+             "lower the weight decay", lr, c.weight_decay, double(lr) * double(c.weight_decay));
+}
+
 }  // namespace
 
 Optimizer::Optimizer(const ParamStore& params, OptimizerConfig config, std::vector<std::string> state_names)
@@ -26,6 +35,7 @@ Optimizer::Optimizer(const ParamStore& params, OptimizerConfig config, std::vect
     // Infinite settings pass the sign checks and turn every parameter into NaN at the first step.
     FR_CHECK(std::isfinite(config_.weight_decay) && config_.weight_decay >= 0,
              "optimizer: weight decay must be a finite number >= 0, got {}", config_.weight_decay);
+    check_decoupled_decay(config_, config_.lr);
     for (size_t i = 0; i < state_names_.size(); ++i) state_.push_back(backend_->zeros({long(params.size())}));
 }
 
@@ -42,6 +52,7 @@ void Optimizer::step(ParamStore& params) {
 void Optimizer::set_lr(float lr) {
     // A schedule may reach 0 (a cosine's last step, as torch's CosineAnnealingLR with eta_min 0); never below.
     FR_CHECK(std::isfinite(lr) && lr >= 0, "optimizer: set_lr needs a finite learning rate >= 0, got {}", lr);
+    check_decoupled_decay(config_, lr);
     config_.lr = lr;
 }
 
@@ -125,7 +136,16 @@ std::unique_ptr<Optimizer> make_optimizer(const ParamStore& params, const Optimi
     FR_FAIL("unknown optimizer '{}': expected sgd, adam, adamw or rmsprop", config.name);
 }
 
+namespace {
+// A NaN or negative max_norm would pass `max_norm > 0` as "off" and leave the gradients unclipped without a word.
+void check_max_norm(double max_norm, const char* who) {
+    FR_CHECK(std::isfinite(max_norm) && max_norm >= 0, "{}: max_norm must be a finite number >= 0 (0 = no clipping), "
+             "got {}", who, finite_or_name(max_norm));
+}
+}  // namespace
+
 double clip_grad_norm(ParamStore& params, double max_norm) {
+    check_max_norm(max_norm, "clip_grad_norm");
     const double norm = std::sqrt(params.backend().sum_squares(params.size(), params.grads()));
     if (max_norm > 0 && norm > max_norm)
         params.backend().scale(params.size(), params.grads(), float(max_norm / (norm + 1e-6)));
@@ -134,6 +154,7 @@ double clip_grad_norm(ParamStore& params, double max_norm) {
 
 void queue_update(ParamStore& params, Optimizer* optimizer, double max_norm, double* grad_norm2,
                   double* param_norm2) {
+    check_max_norm(max_norm, "gradient clipping");
     Backend<float>& be = params.backend();
     be.sum_squares_into(params.size(), params.grads(), grad_norm2);
     be.clip_by_norm(params.size(), params.grads(), grad_norm2, max_norm);  // nothing at max_norm 0

@@ -18,7 +18,8 @@ struct OptimizerConfig {
     float beta1 = 0.9f, beta2 = 0.999f;  // adam
     float alpha = 0.99f;        // rmsprop smoothing
     float eps = 1e-8f;          // adam, rmsprop
-    float weight_decay = 0.0f;  // sgd, adam, rmsprop: L2 (added to the gradient); adamw: decoupled (p *= 1 − lr·wd)
+    float weight_decay = 0.0f;  // sgd, adam, rmsprop: L2 (added to the gradient); adamw: decoupled (p *= 1 − lr·wd,
+                                // so lr·wd < 1)
 };
 
 class Optimizer {
@@ -31,7 +32,7 @@ public:
     bool made_for(const ParamStore& params) const;
     long steps() const { return steps_; }
     float lr() const { return config_.lr; }
-    void set_lr(float lr);  // finite and >= 0 (a schedule may end at 0), else an Error
+    void set_lr(float lr);  // finite and >= 0 (a schedule may end at 0; adamw: lr x weight decay < 1), else an Error
     const OptimizerConfig& config() const { return config_; }
 
     // State for checkpoints: named host copies of the state buffers plus the step counter (>= 0). Every buffer must
@@ -64,7 +65,9 @@ float default_weight_decay(const std::string& optimizer);
 std::unique_ptr<Optimizer> make_optimizer(const ParamStore& params, const OptimizerConfig& config);
 
 // Global L2 norm of all gradients; when max_norm > 0 and the norm exceeds it, scales the gradients
-// to norm max_norm (torch.nn.utils.clip_grad_norm_). Returns the norm before clipping.
+// to norm max_norm (torch.nn.utils.clip_grad_norm_). Returns the norm before clipping. max_norm must be finite and
+// >= 0 (0 = no clipping), else an Error. A NaN or Inf gradient makes the returned norm NaN or Inf: check it before
+// step(), which, like torch's optimizers, applies whatever gradients it is given (the trainers stop on it).
 double clip_grad_norm(ParamStore& params, double max_norm);
 
 // The same and the optimizer step (if any), queued without waiting for the device: grad_norm2[0] = Σ g²

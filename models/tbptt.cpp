@@ -5,6 +5,17 @@
 
 namespace fusedrnn {
 
+namespace {
+// Truncated BPTT carries each chunk's final state into the next chunk's start. A reverse direction's final state is
+// at the chunk's first step, so carried it would start the next chunk's end; and trained on what comes next, a
+// reverse direction reads its own targets.
+void check_carryable(const SequenceModel& model) {
+    FR_CHECK(!model.spec().bidirectional, "truncated BPTT carries the state forward from chunk to chunk; the model's "
+             "stack is bidirectional ({}), whose reverse direction has no state to carry. Use a unidirectional stack",
+             model.spec().describe());
+}
+}  // namespace
+
 ChunkResult chunk_result(const double* results) {
     ChunkResult r;
     r.loss = results[kLossSlot];
@@ -15,6 +26,7 @@ ChunkResult chunk_result(const double* results) {
 
 ChunkResult tbptt_chunk_mse(SequenceModel& model, Optimizer* optimizer, const Tensor<float>& x,
                             const Tensor<float>& target, SequenceModel::State& state, double clip_norm) {
+    check_carryable(model);
     Backend<float>& be = model.backend();
     model.zero_grad();
     Tensor<float> out = model.forward(x, state, true);
@@ -31,6 +43,7 @@ ChunkResult tbptt_chunk_mse(SequenceModel& model, Optimizer* optimizer, const Te
 void queue_chunk_tokens(SequenceModel& model, Optimizer* optimizer, const Tensor<int32_t>& ids,
                         const Tensor<int32_t>& targets, const SequenceModel::State& initial,
                         SequenceModel::State& final, Tensor<float>& dlogits, double clip_norm, double* results) {
+    check_carryable(model);
     Backend<float>& be = model.backend();
     model.zero_grad();
     Tensor<float> logits = model.forward_tokens(ids, initial, final, true);

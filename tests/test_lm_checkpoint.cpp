@@ -91,6 +91,12 @@ TEST(LmCheckpoint, ALanguageModelMadeByHandIsCheckedAsALoadedOne) {
     EXPECT_NE(error_of([&] { LanguageModel(std::make_unique<SequenceModel>(be, spec, 3, 3, 1), tok, LmSettings{}); })
                   .find("the model has 3 embedding rows and 3 outputs but its tokenizer has 8 tokens"),
               std::string::npos);
+    // A reverse direction would read the token it is to predict.
+    EXPECT_NE(error_of([&] {
+                  LanguageModel(std::make_unique<SequenceModel>(be, RnnSpec{CellType::Gru, 4, 6, 1, true}, 8, 8, 1),
+                                tok, LmSettings{});
+              }).find("a bidirectional stack would read the token it predicts"),
+              std::string::npos);
     const LanguageModel fine(std::make_unique<SequenceModel>(be, spec, 8, 8, 1), tok, LmSettings{});
     const std::string path = testing::temp_dir() + "/hand.safetensors";
     save_language_model(path, fine, nlohmann::json::object());
