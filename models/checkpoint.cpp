@@ -104,7 +104,8 @@ void check_sizes_backed_by_tensors(const Checkpoint& c) {
     // A direct head holds a row per output. A seq2seq head holds a row per predicted variable and is applied once per
     // lead time, so its outputs (horizon x variables) may well outnumber a small model's values: a tiny model with a
     // long horizon is a real checkpoint. Its horizon is bounded by checkpoint_integer's limit instead.
-    if (c.config.value("decoder", "direct") == "seq2seq") {
+    const auto decoder = c.config.find("decoder");  // its type is checked where the model is built from it
+    if (decoder != c.config.end() && decoder->is_string() && *decoder == "seq2seq") {
         const nlohmann::json& targets = c.config.value("target_inputs", nlohmann::json::array());
         FR_CHECK(targets.is_array() && double(targets.size()) <= held, "{}: its metadata declares {} predicted "
                  "variables, more than the file's {} stored values: the metadata was edited or the file is damaged",

@@ -42,6 +42,27 @@ auto forgetting_a_failed_forward(RecurrentStack& rnn, F&& forward) {
 
 int config_int(const nlohmann::json& obj, const char* key) { return json_int(obj.at(key), fmt::format("'{}'", key)); }
 
+// A bidirectional direct forecaster's "bidirectional_head" in its config: what its head reads.
+constexpr const char* kBidirectionalHead = "final_states";    // each direction's final state
+constexpr const char* kLegacyBidirectionalHead = "last_step";  // the last step's output (before 0.3)
+
+// Between a bidirectional stack's outputs [T, N, 2H] and its head's input [N, 2H]: the forward direction's columns
+// [0, H) at step `forward_step` and the reverse direction's [H, 2H) at `reverse_step`. Gathered into `head` for the
+// forward pass; scattered from it into the steps (the rest left as they are) for the backward.
+enum class ColumnsTo { Head, Steps };
+void move_direction_columns(Backend<float>& be, ColumnsTo to, float* head, float* steps, long N, long H,
+                            int forward_step, int reverse_step) {
+    const size_t pitch = size_t(2 * H) * sizeof(float), width = size_t(H) * sizeof(float);
+    const struct { float* at_step; float* in_head; } parts[] = {
+        {steps + size_t(forward_step) * N * 2 * H, head},
+        {steps + size_t(reverse_step) * N * 2 * H + H, head + H},
+    };
+    for (const auto& p : parts) {
+        if (to == ColumnsTo::Head) be.copy_device_2d(p.in_head, pitch, p.at_step, pitch, width, size_t(N));
+        else be.copy_device_2d(p.at_step, pitch, p.in_head, pitch, width, size_t(N));
+    }
+}
+
 }  // namespace
 
 RnnSpec spec_from_json(const nlohmann::json& j) {
@@ -202,6 +223,12 @@ std::unique_ptr<Forecaster> Forecaster::from_config(std::shared_ptr<Backend<floa
         if (decoder == "direct") {
             auto f = std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")),
                                                   config_int(c, "outputs"), 0);
+            if (f->spec().bidirectional) {
+                const std::string head = c.value("bidirectional_head", kLegacyBidirectionalHead);
+                FR_CHECK(head == kBidirectionalHead || head == kLegacyBidirectionalHead, "checkpoint names an unknown "
+                         "bidirectional_head '{}' (known: {}, {})", head, kBidirectionalHead, kLegacyBidirectionalHead);
+                f->reverse_head_reads_last_step_ = head == kLegacyBidirectionalHead;
+            }
             set_dropout_from_config(*f, c);
             return f;
         }
@@ -231,6 +258,8 @@ Seq2SeqShape Forecaster::seq2seq_shape() const {
 
 nlohmann::json Forecaster::config() const {
     nlohmann::json c{{"kind", kind()}, {"spec", spec_to_json(spec())}, {"outputs", outputs()}};
+    if (!seq2seq_ && spec().bidirectional)
+        c["bidirectional_head"] = reverse_head_reads_last_step_ ? kLegacyBidirectionalHead : kBidirectionalHead;
     if (seq2seq_) {
         c["decoder"] = "seq2seq";
         c["horizon"] = decoder_.horizon();
@@ -265,7 +294,11 @@ Tensor<float> Forecaster::forward(const Tensor<float>& x, bool training, const T
         // Only y is read: no final state, so a training step allocates (and frees) no device memory.
         auto out = rnn_.forward(*params_, x, Tensor<float>(), Tensor<float>(), training, false);
         last_ = out.y.view(size_t(T_ - 1) * N * F, {N, F});  // the last step's output, [N, D·H]
-        return head_.forward(*params_, last_);
+        if (!spec().bidirectional) return head_.forward(*params_, last_);
+        ensure_shape(backend(), head_input_, {N, F});
+        move_direction_columns(backend(), ColumnsTo::Head, head_input_.data(), out.y.data(), N, spec().hidden_size,
+                               T_ - 1, reverse_head_step());
+        return head_.forward(*params_, head_input_);
     });
 }
 
@@ -280,10 +313,14 @@ void Forecaster::backward(const Tensor<float>& dpred) {
     }
     Tensor<float> dlast = head_.backward(*params_, dpred, true);
     const long N = dlast.dim(0), F = dlast.dim(1);
-    // Only the last step receives a gradient from the head; earlier steps get zeros.
+    // Only the steps the head read receive a gradient from it; the others get zeros.
     ensure_shape(backend(), dy_, {T_, N, F});
     backend().fill(dy_.numel(), dy_.data(), 0.0f);
-    backend().copy_device(dy_.data() + size_t(T_ - 1) * N * F, dlast.data(), size_t(N * F) * sizeof(float));
+    if (spec().bidirectional)
+        move_direction_columns(backend(), ColumnsTo::Steps, dlast.data(), dy_.data(), N, spec().hidden_size, T_ - 1,
+                               reverse_head_step());
+    else
+        backend().copy_device(dy_.data() + size_t(T_ - 1) * N * F, dlast.data(), size_t(N * F) * sizeof(float));
     rnn_.backward(*params_, dy_, Tensor<float>(), Tensor<float>(), false);
 }
 

@@ -79,8 +79,10 @@ struct Seq2SeqShape {
 
 class Forecaster : public Model {
 public:
-    // Direct: outputs O = horizon × target variables from the last step's output. Parameters drawn from `seed`
-    // (PyTorch's default init).
+    // Direct: outputs O = horizon × target variables from the encoder's summary of the window: the last step's
+    // output, which for a bidirectional stack is each direction's final state (the forward direction's output at the
+    // last step beside the reverse direction's at the first, as torch's h_n[-2:], not output[-1], whose reverse half
+    // has seen one step). Parameters drawn from `seed` (PyTorch's default init).
     Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec, int outputs, uint64_t seed);
     // Encoder-decoder: the encoder `spec` (unidirectional) and a decoder of the same cell, hidden size and layers
     // over the K predicted variables; O = horizon × K.
@@ -107,12 +109,16 @@ public:
     void backward(const Tensor<float>& dpred);
 
 private:
+    // The step whose reverse-direction output a bidirectional direct head reads: 0, its final state. Checkpoints
+    // from before 0.3 have no "bidirectional_head" and were trained on the last step's (T - 1); they keep it.
+    bool reverse_head_reads_last_step_ = false;
+    int reverse_head_step() const { return reverse_head_reads_last_step_ ? T_ - 1 : 0; }
     bool seq2seq_ = false;
     int outputs_ = 0;
     RecurrentStack rnn_;
     Linear head_;            // direct
     Seq2SeqDecoder decoder_; // seq2seq
-    Tensor<float> last_, dy_;
+    Tensor<float> last_, head_input_, dy_;  // head_input_: a bidirectional stack's two final states side by side
     Tensor<float> hn_, cn_, dhn_, dcn_;  // seq2seq: the encoder's final state and its gradient
     int T_ = 0;
 };
