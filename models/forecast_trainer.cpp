@@ -518,6 +518,9 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"lr", opt_.lr()},
                         {"base_lr", base_lr_},
                         {"lr_cosine", o_.lr_cosine},
+                        {"lr_decay", o_.lr_decay},
+                        {"lr_plateau", o_.lr_plateau},
+                        {"lr_plateau_factor", o_.lr_plateau_factor},
                         {"teacher_forcing", o_.teacher_forcing},
                         {"clip", o_.clip},
                         {"patience", o_.patience},
@@ -571,6 +574,21 @@ void ForecastTrainer::check_resumed_schedule(const nlohmann::json& t) {
     const bool cosine = t.value("lr_cosine", false);
     FR_CHECK(cosine == o_.lr_cosine, "--resume: {} was trained {} --lr-cosine; resume with the same schedule",
              last_path_, cosine ? "with" : "without");
+    // Checkpoints before 0.3 did not record the per-epoch schedule: their resume takes this run's flags, as it did.
+    if (t.contains("lr_decay")) {
+        const auto flags = [](double decay, long plateau, double factor) {
+            std::string f = fmt::format("--lr-decay {:g}", decay);
+            if (plateau > 0) f += fmt::format(" --lr-plateau {} --lr-plateau-factor {:g}", plateau, factor);
+            else f += " and no --lr-plateau";
+            return f;
+        };
+        const double decay = t.value("lr_decay", 1.0), factor = t.value("lr_plateau_factor", 0.5);
+        const long plateau = t.value("lr_plateau", 0L);
+        FR_CHECK(decay == o_.lr_decay && plateau == o_.lr_plateau && (plateau == 0 || factor == o_.lr_plateau_factor),
+                 "--resume: {} was trained with {}, this run asks for {}: the learning rate of every later epoch "
+                 "depends on them; resume with the same flags", last_path_, flags(decay, plateau, factor),
+                 flags(o_.lr_decay, o_.lr_plateau, o_.lr_plateau_factor));
+    }
     const double tf = t.value("teacher_forcing", 0.0);
     FR_CHECK(tf == o_.teacher_forcing, "--resume: {} was trained with --teacher-forcing {:g}, this run asks for {:g}; "
              "resume with the same flag", last_path_, tf, o_.teacher_forcing);

@@ -377,6 +377,36 @@ TEST_F(MidEpochResume, ResumeNeedsTheSameValidationWindows) {
     EXPECT_NE(m.find("resume with the same --eval-windows"), std::string::npos) << m;
 }
 
+// The per-epoch schedule decides every later epoch's rate: a resume that forgot --lr-decay (or added --lr-plateau)
+// would go on at another rate, silently (QA: the lr column went 0.003, 0.0015, 0.00075, 0.00075, 0.00075). Checkpoints
+// from before it was recorded resume with this run's flags, as they did.
+TEST_F(MidEpochResume, ResumeNeedsTheSamePerEpochSchedule) {
+    const std::string dir = testing::temp_dir();
+    tweak_ = [](TrainOptions& o) { o.epochs = 1; };
+    run(dir, false);
+    tweak_ = [](TrainOptions& o) {
+        o.epochs = 2;
+        o.lr_decay = 1;
+    };
+    std::string m = resume_error(dir);
+    EXPECT_NE(m.find("was trained with --lr-decay 0.8 and no --lr-plateau, this run asks for --lr-decay 1 and no "
+                     "--lr-plateau"),
+              std::string::npos) << m;
+    tweak_ = [](TrainOptions& o) {
+        o.epochs = 2;
+        o.lr_plateau = 2;
+    };
+    m = resume_error(dir);
+    EXPECT_NE(m.find("this run asks for --lr-decay 0.8 --lr-plateau 2 --lr-plateau-factor 0.5"), std::string::npos)
+        << m;
+    edit_training_state(dir, [](nlohmann::json& t) {
+        t.erase("lr_decay");
+        t.erase("lr_plateau");
+        t.erase("lr_plateau_factor");
+    });
+    EXPECT_EQ(resume_error(dir), "");
+}
+
 TEST_F(MidEpochResume, StepsPerEpochWithCosineResumesExactly) {
     tweak_ = [](TrainOptions& o) {
         o.max_batches = 0;
