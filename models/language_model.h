@@ -52,7 +52,16 @@ struct LanguageModel {
     LanguageModel(std::unique_ptr<SequenceModel> m, text::Tokenizer tok, LmSettings s);
     // "word" / "character" (for messages: "needs 3 words", "unknown characters").
     std::string unit_name(bool plural) const;
+    // What scoring a text's unknown tokens as <unk> does to its loss and accuracy, for a message after "N tokens not
+    // in the vocabulary, scored as <unk>: ". It depends on the training (unk_in_training).
+    std::string unk_scoring_effect() const;
 };
+
+// Whether <unk> stood for tokens of the training text, so that a model learned to predict it: the vocabulary was cut
+// by --max-vocab (it is full) or --min-count. Otherwise <unk> never occurred in training.
+bool unk_in_training(const text::TokenizerOptions& options, int vocabulary_size);
+// unk_scoring_effect's text for a model so trained, whose tokens are `unit` ("word").
+std::string unk_scoring_effect(bool unk_in_training, const std::string& unit);
 
 class Optimizer;
 

@@ -336,8 +336,8 @@ TEST(LmCli, TheVocabularyComesFromTheTrainingPartOnly) {
     EXPECT_TRUE(has(r, " 20 word tokens, vocabulary 5 (with <unk>) from the training part\n")) << r.output;
     EXPECT_TRUE(has(r, "16 training / 4 held-out tokens")) << r.output;
     EXPECT_TRUE(has(r, "held-out  1 of the 4 held-out tokens (25.0%) is <unk>, outside the training part's vocabulary "
-                       "(1 never occurs in the training part): the held-out perplexity counts predicting <unk> for "
-                       "them as a hit\n")) << r.output;
+                       "(1 never occurs in the training part): the model never met <unk> in training (its "
+                       "vocabulary is every word of its training text), so each costs a large loss")) << r.output;
     EXPECT_TRUE(has(r, " oov 25.0% | grad-norm")) << r.output;
     EXPECT_TRUE(has(r, ", 25.0% of the held-out tokens <unk>")) << r.output;
     EXPECT_TRUE(contains(testing::read_file_bytes(dir + "/run/log.csv"), ",0.250000,"));
@@ -351,7 +351,8 @@ TEST(LmCli, TheVocabularyComesFromTheTrainingPartOnly) {
     ASSERT_EQ(m.status, 0) << m.output;
     EXPECT_TRUE(has(m, "vocabulary 3 (with <unk>) from the training part\n")) << m.output;
     EXPECT_TRUE(has(m, "held-out  3 of the 4 held-out tokens (75.0%) are <unk>, outside the training part's vocabulary "
-                       "(1 never occurs in the training part, 2 cut by --min-count 2)")) << m.output;
+                       "(1 never occurs in the training part, 2 cut by --min-count 2): the model learned <unk> in "
+                       "training and predicting it counts as a hit, so the loss and accuracy look better")) << m.output;
     EXPECT_EQ(vocabulary_of(dir + "/min2/last.safetensors"), (std::vector<std::string>{"<unk>", "a", "b"}));
     const CliResult none = run_cli(lm_train(text, dir + "/none", {"--min-count", "1000"}));
     EXPECT_EQ(none.status, 2) << none.output;
@@ -423,6 +424,16 @@ TEST(LmCli, PerplexityPrintsTheUnknownShareBesideThePerplexity) {
                                  dir + "/other.txt", "--backend", "cpu"});
     ASSERT_EQ(p.status, 0) << p.output;
     EXPECT_TRUE(has(p, "%, oov 20.00%\n")) << p.output;
+    // What <unk> does to the figures depends on whether the model met it in training (QA: the message said it
+    // flatters them for a model that gives <unk> almost no probability, where one unknown word cost 23 nats).
+    EXPECT_TRUE(has(p, "1 = 20.0% not in the model's vocabulary, scored as <unk>: the model never met <unk> in "
+                       "training")) << p.output;
+    ASSERT_EQ(run_cli(lm_train(tiny_text(dir), dir + "/cut", {"--max-vocab", "4"})).status, 0);
+    const CliResult c = run_cli({"perplexity", "--checkpoint", dir + "/cut/last.safetensors", "--text",
+                                 dir + "/other.txt", "--backend", "cpu"});
+    ASSERT_EQ(c.status, 0) << c.output;
+    EXPECT_TRUE(has(c, "scored as <unk>: the model learned <unk> in training and predicting it counts as a hit"))
+        << c.output;
 }
 
 // Odd inputs are named by the flag or file a user gave, not by an internal field or "the text".

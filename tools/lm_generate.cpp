@@ -220,16 +220,14 @@ void run_perplexity(const PerplexityFlags& f) {
     fmt::print("{}: {} {} ({} = {:.1f}% not in the model's vocabulary, scored as <unk>{})\n", f.text,
                enc.tokens.size(), lm.unit_name(enc.tokens.size() != 1), enc.unknown,
                enc.tokens.empty() ? 0.0 : 100.0 * double(enc.unknown) / double(enc.tokens.size()),
-               enc.unknown > 0 ? fmt::format(": predicting <unk> for one counts as a hit, so the loss and accuracy look "
-                                             "better than on a text the model knows every {} of", lm.unit_name(false))
-                               : std::string());
+               enc.unknown > 0 ? ": " + lm.unk_scoring_effect() : std::string());
     fmt::print("mode {}: {} prediction{}, {}\n", to_string(lm.settings.mode), e.predictions,
                e.predictions == 1 ? "" : "s",
                window ? fmt::format("each from the {} tokens before it", lm.settings.context)
                       : fmt::format("{} read in chunks of {} with the state carried",
                                     f.streams == 1 ? std::string("1 stream") : fmt::format("{} streams", f.streams),
                                     lm.settings.bptt));
-    // The <unk> share again beside the perplexity it flatters, so a script reading this one line has both.
+    // The <unk> share again beside the perplexity it moves, so a script reading this one line has both.
     fmt::print("loss {:.4f} nats/token ({:.4f} bits), perplexity {:.3f}, accuracy {:.2f}%, oov {:.2f}%\n", e.loss,
                e.loss / std::log(2.0), e.perplexity(), 100 * e.accuracy,
                enc.tokens.empty() ? 0.0 : 100.0 * double(enc.unknown) / double(enc.tokens.size()));

@@ -308,7 +308,7 @@ void run(TrainFlags f) {
                    trainer.heldout_tokens(), percent(trainer.heldout_oov()), unknown == 1 ? "is" : "are",
                    from_training_part ? "training part's " : "",
                    why.empty() ? std::string() : fmt::format(" ({})", fmt::join(why, ", ")),
-                   unknown > 0 ? ": the held-out perplexity counts predicting <unk> for them as a hit" : "");
+                   unknown > 0 ? ": " + lm.unk_scoring_effect() : std::string());
     }
     fmt::print("optimizer {}{} lr {:g}{}, clip {}; checkpoints in {}\n", f.optimizer,
                oc.weight_decay > 0 ? fmt::format(" ({} weight decay {:g})", f.optimizer == "adamw" ? "decoupled" : "L2",
