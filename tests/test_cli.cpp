@@ -489,11 +489,33 @@ TEST(Cli, Seq2SeqDecoderTrainsEvaluatesAndPredicts) {
     const CliResult b = run_cli(bidir);
     EXPECT_NE(b.status, 0);
     EXPECT_NE(b.output.find("needs a unidirectional encoder"), std::string::npos) << b.output;
+    EXPECT_EQ(b.output.find("data: "), std::string::npos) << "refused before the data loads\n" << b.output;
     auto unknown = tiny_train(out + "4", 1);
     for (const char* a : {"--decoder", "attention"}) unknown.push_back(a);
     const CliResult u = run_cli(unknown);
     EXPECT_NE(u.status, 0);
     EXPECT_NE(u.output.find("--decoder"), std::string::npos) << u.output;
+}
+
+// --resume with nothing to resume is refused before the data loads (at WEATHER-5K scale, minutes), for both
+// trainers, and leaves no folder behind.
+TEST(Cli, ResumingNothingIsRefusedBeforeTheDataLoads) {
+    const std::string out = testing::temp_dir() + "/never/ran";
+    auto args = tiny_train(out, 1);
+    args.push_back("--resume");
+    const CliResult r = run_cli(args);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("--resume: " + out + "/last.safetensors does not exist (nothing to resume)"),
+              std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("data: "), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(testing::temp_dir() + "/never"));
+    const std::string text = testing::temp_dir() + "/t.txt";
+    std::ofstream(text) << "a b c a b c a b c\n";
+    const CliResult l = run_cli({"lm-train", "--text", text, "--out", out, "--resume", "--backend", "cpu"});
+    EXPECT_EQ(l.status, 2) << l.output;
+    EXPECT_NE(l.output.find("does not exist (nothing to resume)"), std::string::npos) << l.output;
+    EXPECT_EQ(l.output.find("t.txt: "), std::string::npos) << l.output;
+    EXPECT_FALSE(std::filesystem::exists(testing::temp_dir() + "/never"));
 }
 
 // data inspect shows station names whole (NOAA LCD's run to 80 characters; they were cut at 28).

@@ -115,6 +115,8 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     c.train.validate();
     FR_CHECK(c.train.teacher_forcing == 0 || c.decoder == "seq2seq", "--teacher-forcing feeds a seq2seq decoder: it "
              "needs --decoder seq2seq");
+    FR_CHECK(!c.bidirectional || c.decoder != "seq2seq", "an encoder-decoder forecaster needs a unidirectional "
+             "encoder (its final state starts the decoder): drop --bidirectional, or use --decoder direct");
     FR_CHECK(c.opt.momentum == 0 || c.opt.name == "sgd", "--momentum is SGD's; --optimizer {} does not use it (its "
              "own averaging is built in): leave it out, or use --optimizer sgd", c.opt.name);
     namespace fs = std::filesystem;

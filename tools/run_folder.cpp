@@ -180,6 +180,8 @@ bool check_previous_run(const std::string& folder, RunKind mine, bool resume, bo
                  "or add --overwrite to replace that run", folder, other, evidence, command_of(mine));
         return true;
     }
+    // Before any data is read: the trainers would say the same only after loading it.
+    FR_CHECK(!resume || fs::exists(last, ec), "--resume: {} does not exist (nothing to resume)", last);
     if (!resume && !overwrite) refuse_to_overwrite_unfinished_run(last, state_block(mine));
     return false;
 }
