@@ -508,6 +508,7 @@ double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochS
 void ForecastTrainer::save(const std::string& path, bool with_optimizer, const EpochState* in_progress,
                            bool finished) {
     if (!writes_files()) return;  // process 0's: every process holds the same state
+    if (o_.before_save) o_.before_save();
     nlohmann::json extra = o_.extra;
     nlohmann::json hist = nlohmann::json::array();
     for (const auto& r : history_) hist.push_back(r.to_json());

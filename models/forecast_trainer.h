@@ -60,6 +60,8 @@ struct TrainOptions {
                                       // after each epoch (saving never changes the result)
     std::function<bool()> stop_requested;  // polled after every step and validation batch: true → save
                                            // last.safetensors and throw Interrupted
+    std::function<void()> before_save;     // called before every checkpoint save (the CLI checks that it still
+                                           // holds the run folder's lock; an Error from it stops the run)
     nlohmann::json extra;      // stored in every checkpoint (normalization, data description, …)
 
     // Throws naming the flag of a value out of range or a combination that cannot be (the trainer's constructor

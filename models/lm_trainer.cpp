@@ -177,6 +177,7 @@ Tensor<float> state_tensor_from_json(Backend<float>& be, const nlohmann::json& j
 
 void LmTrainer::save(const std::string& name, const EpochState* in_progress) {
     if (o_.out_dir.empty()) return;
+    if (o_.before_save) o_.before_save();
     nlohmann::json hist = nlohmann::json::array();
     for (const auto& r : history_) hist.push_back(r.to_json());
     nlohmann::json training = {{"epoch", history_.empty() ? 0 : history_.back().epoch},

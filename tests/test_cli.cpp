@@ -1271,6 +1271,47 @@ TEST(Cli, SecondRunIntoABusyFolderIsRefused) {
     EXPECT_EQ(again.status, 0) << again.output;
 }
 
+// A lock file deleted while its run trains (a cleanup script) no longer keeps a second run out: the run locks the
+// folder again before its next save, or stops without saving when a second run has locked it since (QA: two runs
+// overwrote each other's last.safetensors).
+TEST(Cli, ARunWhoseLockFileWasRemovedLocksAgainOrStops) {
+    const std::string dir = testing::temp_dir();
+    for (const bool taken : {false, true}) {
+        SCOPED_TRACE(taken ? "a second run took the folder" : "nobody took the folder");
+        const std::string out = dir + (taken ? "/taken" : "/free"), lock = out + "/.fusedrnn.lock";
+        auto args = tiny_train(out, 1000);
+        args[std::find(args.begin(), args.end(), "--max-batches") - args.begin() + 1] = "40";
+        int second = -1;
+        std::string saved_before;  // last.safetensors of epoch 1, saved before the lock file went
+        // Once the first epoch is under way: the lock file goes, and maybe a second run locks a new one; then Ctrl-C
+        // makes the run save.
+        const CliResult r = run_then_signal(args, out + ".log", "epoch 1/1000", SIGINT, {}, [&](pid_t pid) {
+            saved_before = testing::read_file_bytes(out + "/last.safetensors");
+            fs::remove(lock);
+            if (taken) {
+                second = ::open(lock.c_str(), O_RDWR | O_CREAT, 0644);
+                EXPECT_EQ(::flock(second, LOCK_EX | LOCK_NB), 0);
+                EXPECT_EQ(::write(second, "4242", 4), 4);
+            }
+            return pid;
+        });
+        if (taken) {
+            EXPECT_EQ(r.status, 2) << r.output;
+            EXPECT_NE(r.output.find(lock + " was removed while this run held it, and another fusedrnn run (process "
+                                    "4242) has locked the folder since: this run stops without saving"),
+                      std::string::npos) << r.output;
+            EXPECT_EQ(testing::read_file_bytes(out + "/last.safetensors"), saved_before) << "not written again";
+            ::close(second);
+        } else {
+            EXPECT_EQ(r.status, 130) << r.output;
+            EXPECT_NE(r.output.find("warning: " + lock + " had been removed while this run held it (by a cleanup?): "
+                                    "locked again"), std::string::npos) << r.output;
+            EXPECT_NE(testing::read_file_bytes(out + "/last.safetensors"), saved_before) << "saved where it stopped";
+            EXPECT_TRUE(fs::exists(lock));
+        }
+    }
+}
+
 // A run that fails before it writes anything (here: --data names nothing) takes away the folders it made for --out,
 // so a typo leaves no empty runs/forecast/ behind; a folder that was there before stays, with what it holds.
 TEST(Cli, AFailedRunLeavesNoOutputFolderItMade) {

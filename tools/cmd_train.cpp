@@ -260,6 +260,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     c.train.extra = {{"data", c.data.to_json()}, {"dataset", dataset_meta}};
     c.train.checkpoint_seconds = c.checkpoint_minutes * 60;
     c.train.stop_requested = &StopOnSignal::requested;
+    if (out_lock) c.train.before_save = [&out_lock] { out_lock->keep_held(); };
     ForecastTrainer trainer(model, *optimizer, dev, c.train);
     std::vector<std::unique_ptr<Forecaster>> replica_models;
     std::vector<std::unique_ptr<Optimizer>> replica_optimizers;

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -69,29 +70,66 @@ FolderLock::FolderLock(const std::string& folder, const std::string& flag)
         ::close(probe_fd);
         ::unlink(probe.c_str());
     }
-    const std::string& path = lock_path_;
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    FR_CHECK(fd_ >= 0, "cannot create {}: {}", path, std::strerror(errno));
-    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    bool opened = false;
+    std::string holder;
+    fd_ = open_locked(&opened, &holder);
+    if (fd_ < 0) {
         const int err = errno;
-        char holder[32] = {};
-        const ssize_t n = ::pread(fd_, holder, sizeof holder - 1, 0);
-        ::close(fd_);
-        fd_ = -1;
+        FR_CHECK(opened, "cannot create {}: {}", lock_path_, std::strerror(err));
         FR_CHECK(err != EWOULDBLOCK, "{} {} is in use by another fusedrnn run{}: wait for it to end, or choose another "
-                 "{}", flag, folder, n > 0 ? fmt::format(" (process {})", std::string(holder, size_t(n))) : "", flag);
+                 "{}", flag, folder, holder, flag);
         // A filesystem without locks (some network mounts: ENOLCK, EOPNOTSUPP) must not stop the run: it only loses
         // the guard against a second run, and says so.
         log_line(fmt::format("warning: cannot lock {} ({}): nothing stops a second run from writing to {} meanwhile",
-                             path, std::strerror(err), folder));
+                             lock_path_, std::strerror(err), folder));
         return;
     }
+    remove_abandoned_checkpoint_temps(folder);
+}
+
+int FolderLock::open_locked(bool* opened, std::string* holder) const {
+    const int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    *opened = fd >= 0;
+    if (fd < 0) return -1;
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int err = errno;
+        char pid[32] = {};
+        const ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+        if (n > 0) *holder = fmt::format(" (process {})", std::string(pid, size_t(n)));
+        ::close(fd);
+        errno = err;
+        return -1;
+    }
     // Who holds it, for the message above (informational: the flock is the lock).
-    const std::string pid = std::to_string(::getpid());
-    if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
+    const std::string me = std::to_string(::getpid());
+    if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, me.data(), me.size(), 0) < 0) {
         // Not fatal: the flock holds; only a second run's message loses the process id.
     }
-    remove_abandoned_checkpoint_temps(folder);
+    return fd;
+}
+
+void FolderLock::keep_held() {
+    if (fd_ < 0) return;  // unguarded: the filesystem cannot lock (said when the run started)
+    struct stat locked, there;
+    if (::fstat(fd_, &locked) == 0 && ::stat(lock_path_.c_str(), &there) == 0 && locked.st_dev == there.st_dev &&
+        locked.st_ino == there.st_ino)
+        return;
+    // This run's flock now guards a file no other run opens (QA: a second run started after a cleanup deleted the
+    // lock file, and the two overwrote each other's last.safetensors).
+    bool opened = false;
+    std::string holder;
+    const int fd = open_locked(&opened, &holder);
+    if (fd < 0) {
+        const int err = errno;
+        FR_CHECK(opened, "{} was removed while this run held it, and cannot be made again ({}): stopping rather than "
+                 "write where a second run could be writing too", lock_path_, std::strerror(err));
+        FR_FAIL("{} was removed while this run held it, and another fusedrnn run{} has locked the folder since: this "
+                "run stops without saving rather than overwrite that run's files", lock_path_, holder);
+    }
+    ::close(fd_);
+    fd_ = fd;
+    log_line(fmt::format("warning: {} had been removed while this run held it (by a cleanup?): locked again; no other "
+                         "run had taken the folder", lock_path_));
 }
 
 FolderLock::~FolderLock() {

@@ -20,10 +20,20 @@ public:
     // folders this lock created go again: a mistyped --data leaves no empty runs/forecast/ behind. A folder that
     // existed before, or holds anything else, stays as it is.
     ~FolderLock();
+    // Before each checkpoint save: the lock file must still be the one this run locked. Deleted or replaced while the
+    // run held it (a cleanup script), it no longer keeps a second run out: it is made and locked again, with a
+    // warning, or, when another run has locked it since, an Error (this run stops rather than overwrite that run's
+    // files).
+    void keep_held();
     FolderLock(const FolderLock&) = delete;
     FolderLock& operator=(const FolderLock&) = delete;
 
 private:
+    // Opens lock_path_ and takes its flock without waiting, then writes this process's id in it (for the message of a
+    // run turned away). Returns the descriptor; -1 with errno set when it cannot be opened (*opened false) or locked
+    // (*opened true, and *holder " (process N)" when the file names its holder).
+    int open_locked(bool* opened, std::string* holder) const;
+
     std::string lock_path_;
     std::vector<std::string> created_;  // the folders this lock made, deepest first
     int exceptions_at_start_ = 0;       // std::uncaught_exceptions() when it was made
