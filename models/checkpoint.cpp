@@ -9,10 +9,10 @@
 #include <system_error>
 #include <vector>
 
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "fusedrnn/core/checksum.h"
 #include "fusedrnn/core/data/text.h"
 
 namespace fusedrnn {
@@ -25,34 +25,6 @@ constexpr const char* kOptimizerPrefix = "optimizer.";
 constexpr const char* kChecksumKey = "fusedrnn.tensors_checksum";
 
 constexpr const char* kMetadataChecksumKey = "fusedrnn.metadata_checksum";
-
-// Eight bytes per step through a multiply by an odd constant: each step is a bijection of the state, so any one
-// changed word always changes the result. Not cryptographic: it finds damage, not forgery.
-class Checksum {
-public:
-    void add(const void* data, size_t n) {
-        const auto* p = static_cast<const unsigned char*>(data);
-        size_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-            uint64_t w;
-            std::memcpy(&w, p + i, 8);
-            h_ = (h_ ^ w) * 0x9e3779b97f4a7c15ull;
-        }
-        for (; i < n; ++i) h_ = (h_ ^ p[i]) * 0x100000001b3ull;
-        h_ = (h_ ^ uint64_t(n)) * 0x9e3779b97f4a7c15ull;  // lengths: "ab"+"c" is not "a"+"bc"
-    }
-    void add(const std::string& s) { add(s.data(), s.size()); }
-    std::string hex() const {
-        uint64_t h = h_;
-        h ^= h >> 33;  // spread the last word's bits over the whole value
-        h *= 0xff51afd7ed558ccdull;
-        h ^= h >> 33;
-        return fmt::format("{:016x}", h);
-    }
-
-private:
-    uint64_t h_ = 0xcbf29ce484222325ull;
-};
 
 // A checksum of the tensors — names, dtypes, shapes and bytes, in name order — written with every checkpoint: a
 // flipped bit in the weights or the optimizer state would otherwise load silently (and a resumed run would go on

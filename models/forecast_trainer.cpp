@@ -99,11 +99,31 @@ namespace {
 // Why a resumed run's data is not the checkpoint's, in the terms of its flags: the data description (--data,
 // --synthetic-*) and the window, targets and split first, the normalization statistics (which follow from them)
 // only when nothing else differs.
+// The dataset description `now` as a checkpoint written before 0.3 would hold it: without the values' checksum when
+// `saved` has none (such a run resumes as before, on whatever values the files hold now).
+nlohmann::json dataset_as_saved(const nlohmann::json& saved, nlohmann::json now) {
+    if (saved.is_object() && !saved.contains("values_checksum") && now.is_object()) now.erase("values_checksum");
+    return now;
+}
+
+bool same_dataset(const nlohmann::json& saved, const nlohmann::json& now) {
+    return saved == dataset_as_saved(saved, now);
+}
+
 std::string dataset_differences(const nlohmann::json& saved, const nlohmann::json& now) {
     std::vector<std::string> parts;
     if (saved.contains("data") && now.contains("data") && saved.at("data") != now.at("data"))
         parts.push_back("data: " + json_differences(saved.at("data"), now.at("data")));
-    nlohmann::json s = saved.at("dataset"), n = now.at("dataset");
+    nlohmann::json s = saved.at("dataset"), n = dataset_as_saved(saved.at("dataset"), now.at("dataset"));
+    const nlohmann::json s_sum = s.value("values_checksum", nlohmann::json()),
+                         n_sum = n.value("values_checksum", nlohmann::json());
+    s.erase("values_checksum");
+    n.erase("values_checksum");
+    // The same stations, variables and split with other values: the files were changed (e.g. corrected) since.
+    if (s == n && s_sum != n_sum)
+        return fmt::format("the data's values differ from those it trained on (checksum {} then, {} now): its files "
+                           "were changed since", s_sum.is_string() ? s_sum.get<std::string>() : s_sum.dump(),
+                           n_sum.is_string() ? n_sum.get<std::string>() : n_sum.dump());
     const nlohmann::json s_stats = s.value("stats", nlohmann::json()), n_stats = n.value("stats", nlohmann::json());
     s.erase("stats");
     n.erase("stats");
@@ -616,7 +636,7 @@ void ForecastTrainer::check_best_checkpoint(const nlohmann::json& last_state) {
     const nlohmann::json t = b.extra.is_object() && b.extra.contains("trainer") ? b.extra.at("trainer")
                                                                                : nlohmann::json();
     const bool same_data = !o_.extra.contains("dataset") ||
-                           (b.extra.contains("dataset") && b.extra.at("dataset") == o_.extra.at("dataset"));
+                           (b.extra.contains("dataset") && same_dataset(b.extra.at("dataset"), o_.extra.at("dataset")));
     if (!(b.config == model_.config() && same_data && t.is_object() && t.value("epochs_done", -1) == best->epoch &&
           t.contains("best_val") && t.at("best_val").is_number() && t.at("best_val").get<double>() == best->val_loss))
         fail_not_the_runs_best(best_path_, fmt::format("epoch {}, validation loss {:.6g}", best->epoch, best->val_loss),
@@ -630,7 +650,7 @@ void ForecastTrainer::resume_from_last() {
     // The same windows and normalization, or the continued run would silently train on other data. Checked before
     // the model, whose output size follows from the window (a new --horizon is named as such, not as "outputs").
     if (o_.extra.contains("dataset") && c.extra.contains("dataset"))
-        FR_CHECK(c.extra.at("dataset") == o_.extra.at("dataset"),
+        FR_CHECK(same_dataset(c.extra.at("dataset"), o_.extra.at("dataset")),
                  "--resume: {} was trained on other data, windows, targets, split or normalization than this run's "
                  "({}); use the same data flags, or a new --out", last_path_, dataset_differences(c.extra, o_.extra));
     FR_CHECK(c.config == model_.config(), "--resume: {} holds a different model than requested ({}); use the same "

@@ -518,6 +518,35 @@ TEST(Cli, ResumingNothingIsRefusedBeforeTheDataLoads) {
     EXPECT_FALSE(std::filesystem::exists(testing::temp_dir() + "/never"));
 }
 
+// A resume compares the data's values, not only the training split's statistics: a value changed in the validation
+// years (QA: a corrected file) would have had later epochs validated on other data than the earlier ones.
+TEST(Cli, ResumeOnChangedValuesIsRefused) {
+    const std::string dir = testing::temp_dir(), data = dir + "/stations", out = dir + "/run";
+    ASSERT_EQ(run_cli({"data", "synth", "--stations", "2", "--years", "3", "--start-year", "2021", "--out", data})
+                  .status, 0);
+    auto args = tiny_train(out, 1, data);
+    for (const char* a : {"--split", "years:2021,2022,2023"}) args.push_back(a);
+    ASSERT_EQ(run_cli(args).status, 0);
+    args[std::find(args.begin(), args.end(), "--epochs") - args.begin() + 1] = "2";
+    args.push_back("--resume");
+    const std::string file = data + "/SYN00001.csv", original = testing::read_file_bytes(file);
+    const size_t at = original.find("\n2022-06-01 00:00:00,");
+    ASSERT_NE(at, std::string::npos);
+    std::string edited = original;
+    const size_t value = at + std::string("\n2022-06-01 00:00:00,").size();
+    edited.replace(value, edited.find(',', value) - value, "39.9");  // TMP of a validation hour
+    { std::ofstream(file, std::ios::binary) << edited; }
+    const std::string before = testing::read_file_bytes(out + "/last.safetensors");
+    const CliResult r = run_cli(args);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("the data's values differ from those it trained on (checksum "), std::string::npos)
+        << r.output;
+    EXPECT_EQ(testing::read_file_bytes(out + "/last.safetensors"), before);
+    { std::ofstream(file, std::ios::binary) << original; }  // as it was: the run goes on
+    const CliResult again = run_cli(args);
+    EXPECT_EQ(again.status, 0) << again.output;
+}
+
 // data inspect shows station names whole (NOAA LCD's run to 80 characters; they were cut at 28).
 TEST(Cli, InspectShowsWholeStationNames) {
     const std::string dir = testing::temp_dir() + "/named";

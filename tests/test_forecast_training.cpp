@@ -154,14 +154,15 @@ protected:
         testing::expect_same_history(a.history, b.history);
     }
     // Rewrites <dir>/last.safetensors with its training block edited (a damaged or hand-edited checkpoint).
-    void edit_training_state(const std::string& dir, const std::function<void(nlohmann::json&)>& edit) {
+    void edit_training_state(const std::string& dir, const std::function<void(nlohmann::json&)>& edit,
+                             const char* block = "trainer") {
         Checkpoint c = read_checkpoint(dir + "/last.safetensors");
         Forecaster model(be, spec, 6 * ds.num_targets(), 5);
         load_parameters(c, model);
         auto opt = make_optimizer(model.params(), OptimizerConfig{});
         load_optimizer(c, *opt);
         nlohmann::json extra = c.extra;
-        edit(extra["trainer"]);
+        edit(extra[block]);
         save_checkpoint(dir + "/last.safetensors", model, extra, opt.get());
     }
     // The message of the error that resuming from <dir> gives ("" when it gives none).
@@ -405,6 +406,23 @@ TEST_F(MidEpochResume, ResumeNeedsTheSamePerEpochSchedule) {
         t.erase("lr_plateau_factor");
     });
     EXPECT_EQ(resume_error(dir), "");
+}
+
+// A checkpoint from before the dataset description held the values' checksum resumes as it did: on whatever values
+// the data holds now (CLI: Cli.ResumeOnChangedValuesIsRefused for one that holds it).
+TEST_F(MidEpochResume, ACheckpointWithoutTheValuesChecksumResumes) {
+    ASSERT_TRUE(ds.meta_json().at("values_checksum").is_string());
+    const std::string dir = testing::temp_dir();
+    tweak_ = [](TrainOptions& o) { o.epochs = 1; };
+    run(dir, false);
+    edit_training_state(dir, [](nlohmann::json& d) { d.erase("values_checksum"); }, "dataset");
+    tweak_ = [](TrainOptions& o) { o.epochs = 2; };
+    EXPECT_EQ(resume_error(dir), "");
+    edit_training_state(dir, [](nlohmann::json& d) { d["values_checksum"] = "0000000000000000"; }, "dataset");
+    tweak_ = [](TrainOptions& o) { o.epochs = 3; };
+    EXPECT_NE(resume_error(dir).find("the data's values differ from those it trained on (checksum 0000000000000000 "
+                                     "then, "),
+              std::string::npos);
 }
 
 TEST_F(MidEpochResume, StepsPerEpochWithCosineResumesExactly) {

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/checksum.h"
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
 #include "fusedrnn/core/error.h"
@@ -52,7 +53,7 @@ int64_t WindowedDataset::time_of_row(int64_t row) const {
 nlohmann::json WindowedDataset::meta_json() const {
     return {{"vars", data.vars},     {"targets", target_names}, {"step_seconds", data.step},
             {"window", window.to_json()}, {"stride", stride},   {"split", split.to_json()},
-            {"stats", stats.to_json()}};
+            {"stats", stats.to_json()}, {"values_checksum", values_checksum}};
 }
 
 DatasetConfig dataset_config_from_meta(const nlohmann::json& meta) {
@@ -85,6 +86,17 @@ std::vector<int32_t> resolve_targets(const StationSet& set, const std::vector<st
         cols.push_back(c);
     }
     return cols;
+}
+
+std::string values_checksum(const StationSet& set) {
+    Checksum sum;
+    for (const StationInfo& st : set.stations) {
+        sum.add(st.id);
+        const int64_t layout[] = {st.start, st.rows, st.row_begin};
+        sum.add(layout, sizeof layout);
+    }
+    sum.add(set.values.data(), set.values.size() * sizeof(float));
+    return sum.hex();
 }
 
 }  // namespace
@@ -218,6 +230,7 @@ WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
             rep.warnings.push_back(fmt::format("split {} {} has no valid window", split_name(Split(k)),
                                                ds.ranges[size_t(k)].str()));
     }
+    ds.values_checksum = values_checksum(set);
     ds.data = std::move(set);
     return ds;
 }

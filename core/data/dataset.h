@@ -68,6 +68,9 @@ struct WindowedDataset {
     SplitRanges ranges{};                 // the split's resolved time ranges
     std::array<WindowStarts, kNumSplits> starts;  // valid window starts (global rows) per split
     DatasetReport report;
+    // A checksum of the stations (ids, rows, times) and their standardized values, all splits: a resumed run compares
+    // it, so data whose values were changed since (a corrected file) is not taken for the data the run trained on.
+    std::string values_checksum;
 
     int num_vars() const { return data.num_vars(); }
     int num_targets() const { return int(target_cols.size()); }
@@ -78,7 +81,7 @@ struct WindowedDataset {
     int64_t time_of_row(int64_t row) const;
 
     // What a checkpoint needs to rebuild the same standardization and windows: variables, targets,
-    // window, stride, split, statistics, step.
+    // window, stride, split, statistics, step; and the values' checksum (which evaluation does not need).
     nlohmann::json meta_json() const;
 };
 
