@@ -366,8 +366,8 @@ std::vector<std::string> LmTrainer::setting_differences(const nlohmann::json& sa
     const bool fingerprinted = saved.contains(kTextHashKey) && o_.info.contains(kTextHashKey);
     if (fingerprinted && (saved.at(kTextHashKey) != o_.info.at(kTextHashKey) ||
                           saved.value(kTextBytesKey, nlohmann::json()) != o_.info.value(kTextBytesKey, nlohmann::json())))
-        FR_FAIL("--resume: the training text {} is not the text {} was trained on ({} bytes then, {} now; content "
-                "hash {} then, {} now): resume with the same text, or start a new run",
+        FR_FAIL("--resume: the training text {} is not the text {} was trained on ({} bytes of text then, {} now; "
+                "content hash {} then, {} now): resume with the same text, or start a new run",
                 o_.info.value("text", nlohmann::json("?")).dump(), path,
                 saved.value(kTextBytesKey, nlohmann::json("?")).dump(), o_.info.value(kTextBytesKey, nlohmann::json("?")).dump(),
                 saved.at(kTextHashKey).dump(), o_.info.at(kTextHashKey).dump());

@@ -73,6 +73,20 @@ SplitResult run_split(const std::vector<std::string>& args, const std::string& s
     return r;
 }
 
+// The header gives the file's own size (what ls -l shows), and the text's beside it where reading changed it (QA: a
+// CRLF file of 20757 bytes was said to have 20001).
+TEST(LmCli, TheHeaderGivesTheFilesSizeAndTheTexts) {
+    const std::string dir = testing::temp_dir(), crlf = dir + "/crlf.txt";
+    std::ofstream(crlf, std::ios::binary) << "\xEF\xBB\xBFthe cat sat on a mat .\r\nthe dog lay on the log .\r\n";
+    const CliResult r = run_cli(lm_train(crlf, dir + "/run"));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("crlf.txt: 53 bytes (48 as text, without its byte-order mark or the CR of CRLF), 14 word "
+                            "tokens"),
+              std::string::npos) << r.output;
+    const CliResult plain = run_cli(lm_train(tiny_text(dir), dir + "/plain"));
+    EXPECT_NE(plain.output.find("tiny.txt: 71 bytes, 21 word tokens"), std::string::npos) << plain.output;
+}
+
 TEST(LmCli, EmptyOutIsRefused) {
     const std::string dir = testing::temp_dir();
     const CliResult r = run_cli(lm_train(tiny_text(dir), ""));

@@ -273,8 +273,16 @@ void run(TrainFlags f) {
                           "vocabulary came from the training part only; a new run takes it from there)", f.out)
         : from_training_part ? std::string(" from the training part")
                              : std::string();
-    fmt::print("text      {}: {} bytes, {} {} tokens, vocabulary {} (with <unk>){}\n", f.text, corpus.bytes,
-               corpus.tokens.size(), f.tokenizer, corpus.tokenizer.size(), vocab_source);
+    // The file's own size (what `ls -l` shows), and the text's where reading changed it (a byte-order mark dropped,
+    // CRLF read as LF): the checkpoint records the text's.
+    std::error_code size_error;
+    const auto file_bytes = std::filesystem::file_size(f.text, size_error);
+    const std::string size = size_error || file_bytes == corpus.bytes
+                                 ? fmt::format("{} bytes", corpus.bytes)
+                                 : fmt::format("{} bytes ({} as text, without its byte-order mark or the CR of CRLF)",
+                                               file_bytes, corpus.bytes);
+    fmt::print("text      {}: {}, {} {} tokens, vocabulary {} (with <unk>){}\n", f.text, size, corpus.tokens.size(),
+               f.tokenizer, corpus.tokenizer.size(), vocab_source);
     fmt::print("model     {} embedding {}{}, {} parameters, backend {}{}\n", spec.describe(), f.embedding,
                f.dropout > 0 ? fmt::format(", {}dropout {:g}", f.dropout_locked ? "locked " : "", f.dropout) : std::string(), lm.model->params().size(),
                backend->name(), backend->details().empty() ? "" : " (" + backend->details() + ")");
