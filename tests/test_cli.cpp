@@ -1651,6 +1651,11 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
     EXPECT_EQ(extra.status, 2) << extra.output;
     EXPECT_NE(extra.output.find("fusedrnn: error: arguments were not expected: had a general"), std::string::npos)
         << extra.output;
+    // A flag given twice, in words a user reads (CLI11: "--epochs: At Most 1 required but received 2").
+    const CliResult twice = run_cli({"train", "--epochs", "1", "--epochs", "2"});
+    EXPECT_EQ(twice.status, 2) << twice.output;
+    EXPECT_NE(twice.output.find("fusedrnn: error: --epochs takes one value, but was given 2 (is it on the command "
+                                "line twice?)"), std::string::npos) << twice.output;
     const CliResult huge = run_cli({"train", "--lr", "1e39"});  // a float would hold inf
     EXPECT_NE(huge.status, 0);
     EXPECT_NE(huge.output.find("--lr: '1e39' is beyond a float's range"), std::string::npos) << huge.output;

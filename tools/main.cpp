@@ -8,6 +8,7 @@
 #include <cstring>
 #include <exception>
 #include <new>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,11 @@ int main(int argc, char** argv) {
                 for (const auto& x : extras) what += " " + x;
             }
         }
+        // CLI11 says "--epochs: At Most 1 required but received 2" for a flag given twice.
+        static const std::regex repeated(R"(^(\S+): At Most 1 required but received (\d+)$)");
+        std::smatch m;
+        if (std::regex_match(what, m, repeated))
+            what = m[1].str() + " takes one value, but was given " + m[2].str() + " (is it on the command line twice?)";
         return "fusedrnn: error: " + what + "\nRun with --help for more information.\n";
     });
     fusedrnn::tools::register_info(app);
