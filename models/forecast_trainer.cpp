@@ -624,11 +624,9 @@ void ForecastTrainer::check_best_checkpoint(const nlohmann::json& last_state) {
     // that epoch's end, so best.safetensors is written now as the run would have written it then.
     if (best == &history_.back() && !last_state.contains("epoch_in_progress") &&
         best_checkpoint_is_behind(best_path_, model_.config(), "trainer", last_state.at("history"))) {
+        const bool was_missing = !std::filesystem::exists(best_path_);
         save(best_path_, false);
-        if (on_message)
-            on_message(fmt::format("--resume: {} did not hold epoch {}, the best so far (the run stopped between "
-                                   "saving {} and it): written now from {}", best_path_, best->epoch, last_path_,
-                                   last_path_));
+        if (on_message) on_message(best_checkpoint_rewritten_note(best_path_, best->epoch, last_path_, was_missing));
         return;
     }
     const Checkpoint b = read_best_checkpoint_for_resume(best_path_, best->epoch, last_path_);

@@ -405,10 +405,9 @@ void LmTrainer::check_best_checkpoint(const std::string& last_path, const nlohma
     // that epoch's end, so best.safetensors is written now as the run would have written it then.
     if (best_epoch == history_.back().epoch && resumed_.epoch == 0 &&
         best_checkpoint_is_behind(path, lm_.model->config(), "training", last_history)) {
+        const bool was_missing = !std::filesystem::exists(path);
         save("best.safetensors");
-        if (on_message)
-            on_message(fmt::format("--resume: {} did not hold epoch {}, the best so far (the run stopped between "
-                                   "saving {} and it): written now from {}", path, best_epoch, last_path, last_path));
+        if (on_message) on_message(best_checkpoint_rewritten_note(path, best_epoch, last_path, was_missing));
         return;
     }
     const Checkpoint b = read_best_checkpoint_for_resume(path, best_epoch, last_path);
