@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <memory>
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "fusedrnn/core/text/unicode_case.h"
 #include "fusedrnn/core/text/utf8.h"
 #include "fusedrnn/core/text/word_split.h"
 
@@ -61,6 +65,24 @@ std::string join(const std::vector<std::string>& tokens, size_t begin, size_t en
     return s;
 }
 
+// For a case-sensitive vocabulary: the unknown words that are known in lower case ("Had" where "had" is), as
+// "; the model tells case apart: 'had' (not 'Had') is in its vocabulary", or "" (QA: "Had A General" said only that
+// three words were unknown).
+std::string case_hint(const text::Tokenizer& tok, const std::vector<std::string>& unknown) {
+    if (tok.options().lowercase || tok.kind() != text::TokenizerKind::Word) return {};
+    std::vector<std::string> known, typed;
+    for (const std::string& w : unknown) {
+        const std::string lower = text::to_lower_utf8(w);
+        if (lower != w && tok.vocab().contains(lower)) {
+            known.push_back("'" + lower + "'");
+            typed.push_back("'" + w + "'");
+        }
+    }
+    if (known.empty()) return {};
+    return fmt::format("; the model tells case apart: {} (not {}) {} in its vocabulary", fmt::join(known, ", "),
+                       fmt::join(typed, ", "), known.size() == 1 ? "is" : "are");
+}
+
 }  // namespace
 
 std::vector<int32_t> LmGenerator::encode_prompt(std::string_view prompt) const {
@@ -85,16 +107,21 @@ std::vector<int32_t> LmGenerator::encode_prompt(std::string_view prompt) const {
                                        tok.size() - 1, capped ? "most frequent " : "",
                                        lm_.unit_name(tok.size() - 1 != 1), cut));
         } else {
-            FR_FAIL("unknown {} in the prompt: {} — the model knows only the {} {}{} of its training text{}{}",
+            FR_FAIL("unknown {} in the prompt: {} — the model knows only the {} {}{} of its training text{}{}{}",
                     lm_.unit_name(unknown.size() != 1), list, tok.size() - 1, capped ? "most frequent " : "",
                     lm_.unit_name(tok.size() - 1 != 1), cut,
                     combining ? "; a combining mark (U+0300...) means decomposed text: normalize the prompt to NFC "
                                 "(precomposed characters), as most text is"
-                              : "");
+                              : "",
+                    case_hint(tok, unknown));
         }
     }
     const std::vector<std::string> pieces = tok.split(prompt, "the prompt");
-    FR_CHECK(!pieces.empty(), "the prompt is empty: give at least one {}", lm_.unit_name(false));
+    FR_CHECK(!pieces.empty(), "the prompt is empty: give {}",
+             lm_.settings.mode == LmMode::Window
+                 ? fmt::format("{} {} (this model predicts from exactly that many)", lm_.settings.context,
+                               lm_.unit_name(lm_.settings.context != 1))
+                 : "at least one " + lm_.unit_name(false));
     if (lm_.settings.mode == LmMode::Window) {
         const size_t K = size_t(lm_.settings.context);
         const std::string need = fmt::format("{} {}", K, lm_.unit_name(K != 1));

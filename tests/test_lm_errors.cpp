@@ -41,7 +41,8 @@ TEST(LmPromptErrors, WindowModeNeedsExactlyTheContext) {
     EXPECT_MESSAGE(gen.generate("the mice had a general", 5, sampler), "has 5 words");
     EXPECT_MESSAGE(gen.generate("the mice had a general", 5, sampler), "give only 3 words, e.g. the last ones, "
                                                                         "'had a general'");
-    EXPECT_MESSAGE(gen.generate("   ", 5, sampler), "the prompt is empty");
+    EXPECT_MESSAGE(gen.generate("   ", 5, sampler), "the prompt is empty: give 3 words (this model predicts from "
+                                                    "exactly that many)");
     EXPECT_EQ(gen.generate("had a general", 5, sampler).size(), 5u);
     EXPECT_EQ(gen.generate("had a general", 0, sampler).size(), 0u);
     EXPECT_MESSAGE(gen.generate("had a general", -1, sampler), "--count");
@@ -60,6 +61,11 @@ TEST(LmPromptErrors, UnknownTokensAreListedByName) {
     EXPECT_MESSAGE(gen.generate("Zebra a quagga", 5, sampler), "unknown words in the prompt: 'Zebra', 'quagga'");
     // Unknown words are reported before a wrong length: the user fixes the words first.
     EXPECT_MESSAGE(gen.generate("dog", 5, sampler), "'dog'");
+    // A case-sensitive model: the words known in lower case are named.
+    EXPECT_MESSAGE(gen.generate("Had A General", 5, sampler), "unknown words in the prompt: 'Had', 'A', 'General' — "
+                   "the model knows only the 7 words of its training text; the model tells case apart: 'had', 'a', "
+                   "'general' (not 'Had', 'A', 'General') are in its vocabulary");
+    EXPECT_MESSAGE(gen.generate("had a General", 5, sampler), "'general' (not 'General') is in its vocabulary");
 
     LanguageModel chars = model(text::TokenizerKind::Char, LmMode::Stream, "hello world");
     LmGenerator cgen(chars);

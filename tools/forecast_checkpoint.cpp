@@ -42,8 +42,10 @@ LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backen
     LoadedForecaster f;
     f.checkpoint = read_checkpoint(path);
     const std::string kind = f.checkpoint.config.value("kind", "");
-    FR_CHECK(kind == "forecaster", "{} is a {} checkpoint, not a forecaster", path,
-             kind == "sequence" ? "language-model" : kind);
+    FR_CHECK(kind == "forecaster", "{} is a {} checkpoint, not a forecaster{}", path,
+             kind == "sequence" ? "language-model" : kind,
+             kind == "sequence" ? " (of `fusedrnn lm-train`): use it with `fusedrnn generate` or `fusedrnn perplexity`"
+                                : "");
     check_declared_parameters(f.checkpoint, "forecaster");
     // Every message below names the file, also those of the parsers deep down.
     naming_source(path, [&] {

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/text/sampling.h"
 #include "fusedrnn/core/text/text_file.h"
 #include "fusedrnn/core/text/utf8.h"
@@ -223,7 +224,8 @@ void run_perplexity(const PerplexityFlags& f) {
                enc.unknown > 0 ? ": " + lm.unk_scoring_effect() : std::string());
     fmt::print("mode {}: {} prediction{}, {}\n", to_string(lm.settings.mode), e.predictions,
                e.predictions == 1 ? "" : "s",
-               window ? fmt::format("each from the {} tokens before it", lm.settings.context)
+               window ? fmt::format("each from the {} before it",
+                                    data::counted(size_t(lm.settings.context), "token", "tokens"))
                       : fmt::format("{} read in chunks of {} with the state carried",
                                     f.streams == 1 ? std::string("1 stream") : fmt::format("{} streams", f.streams),
                                     lm.settings.bptt));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn::text {
@@ -24,8 +25,8 @@ HeldoutSplit split_heldout(const std::vector<int32_t>& tokens, double heldout_fr
 Windows make_windows(const std::vector<int32_t>& tokens, int context, const char* what) {
     FR_CHECK(context >= 1, "context length must be >= 1, got {}", context);
     const size_t k = size_t(context);
-    FR_CHECK(tokens.size() > k, "{} has {} tokens: too few for one window of {} context tokens + 1 target",
-             what, tokens.size(), context);
+    FR_CHECK(tokens.size() > k, "{} has {}: too few for one window of {} + 1 target", what,
+             data::counted(tokens.size(), "token", "tokens"), data::counted(k, "context token", "context tokens"));
     Windows w;
     w.context = context;
     w.count = tokens.size() - k;
@@ -46,9 +47,10 @@ Windows make_windows(const std::vector<int32_t>& tokens, int context, const char
 WindowDataset make_window_dataset(const std::vector<int32_t>& tokens, int context, double heldout_fraction) {
     HeldoutSplit s = split_heldout(tokens, heldout_fraction);
     FR_CHECK(heldout_fraction == 0.0 || s.heldout.size() > size_t(std::max(context, 0)),
-             "the held-out {:g}% of the text is {} tokens, too few for one window of {} context tokens + 1 "
-             "target; raise the held-out fraction, lower the context, or hold out nothing",
-             heldout_fraction * 100.0, s.heldout.size(), context);
+             "the held-out {:g}% of the text is {}, too few for one window of {} + 1 target; raise the held-out "
+             "fraction, lower the context, or hold out nothing", heldout_fraction * 100.0,
+             data::counted(s.heldout.size(), "token", "tokens"),
+             data::counted(size_t(std::max(context, 0)), "context token", "context tokens"));
     WindowDataset d;
     d.train = make_windows(s.train, context, "the training part of the text");
     if (heldout_fraction > 0.0)
