@@ -807,6 +807,39 @@ TEST(DataCsv, MalformedLinesNameFileLineAndColumn) {
     }
 }
 
+// A quoted field may hold line breaks (a notes column saved by a spreadsheet): the record goes on on the next lines.
+// A quote left open is an error naming the lines it took, and stops after 100 of them rather than swallow the file.
+TEST(DataCsv, QuotedFieldsMaySpanLines) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(dir, "notes.csv",
+                                     "time,temp,note\n"
+                                     "2020-01-01 00:00:00,1.5,\"fine\"\n"
+                                     "2020-01-01 01:00:00,2.5,\"sensor swapped,\nsee \"\"log\"\"\n\"\n"
+                                     "2020-01-01 02:00:00,3.5,\"\"\n");
+    CsvFormat f;
+    f.time_columns = {"time"};
+    f.features = {CsvColumn("temp")};
+    ReadReport rep;
+    const StationSeries s = read_csv_station(p, f, rep);
+    ASSERT_EQ(s.rows(), 3);
+    EXPECT_FLOAT_EQ(s.at(1, 0), 2.5f);
+    EXPECT_FLOAT_EQ(s.at(2, 0), 3.5f);
+    // The line numbers of later records stay the file's.
+    const std::string bad = write_file(dir, "bad.csv",
+                                       "time,temp,note\n"
+                                       "2020-01-01 00:00:00,1.5,\"two\nlines\"\n"
+                                       "2020-01-01 01:00:00,x,\"\"\n");
+    std::string msg = error_of([&] { read_csv_station(bad, f, rep); });
+    EXPECT_NE(msg.find("bad.csv:4: column 2 (\"temp\"): \"x\" is not a number"), std::string::npos) << msg;
+    std::string stray = "time,temp,note\n2020-01-01 00:00:00,1.5,\"oops\n";
+    for (int h = 1; h < 300; ++h) stray += fmt::format("2020-01-{:02d} {:02d}:00:00,1.5,x\n", 1 + h / 24, h % 24);
+    const std::string stray_file = write_file(dir, "stray.csv", stray);
+    msg = error_of([&] { read_csv_station(stray_file, f, rep); });
+    EXPECT_NE(msg.find("stray.csv:2-101: unterminated quoted field (a quoted field may hold line breaks, but this one "
+                       "is still open after 100 lines: a stray quote?)"),
+              std::string::npos) << msg;
+}
+
 TEST(DataCsv, SkipPolicyAndEmptyFile) {
     const std::string dir = ft::temp_dir();
     const std::string p = write_file(dir, "s.csv",

@@ -302,6 +302,34 @@ void take_coordinate(const std::vector<std::string>& fields, size_t idx, double 
     if (parse_number(fields[idx], v) && std::isfinite(v) && std::fabs(v) <= limit) coordinate = v;
 }
 
+// A quoted field may hold line breaks (a notes column saved by a spreadsheet): a record whose quote is still open at
+// the end of its line goes on on the next ones. `line` (a view into the reader's buffer) is split into `fields`; when
+// a quote is left open, it and the lines after it, joined with "\n" in `joined`, are split again, up to
+// kMaxRecordLines lines: a stray quote must not swallow the rest of a big file. `where` names the record's lines
+// ("file:7-9"). Returns split_csv's result for the whole record.
+constexpr int kMaxRecordLines = 100;
+
+bool split_record(LineReader& reader, std::string_view line, char delimiter, std::vector<std::string>& fields,
+                  std::string& why, std::string& joined, std::string& where) {
+    where = reader.where();
+    if (split_csv(line, delimiter, fields, why)) return true;
+    if (why != kUnterminatedQuote) return false;
+    const int64_t first = reader.line_number();
+    joined.assign(line);
+    std::string_view next;
+    for (int lines = 1; lines < kMaxRecordLines && reader.next(next); ++lines) {
+        joined += '\n';
+        joined.append(next);
+        where = fmt::format("{}:{}-{}", reader.path(), first, reader.line_number());
+        if (split_csv(joined, delimiter, fields, why)) return true;
+        if (why != kUnterminatedQuote) return false;
+    }
+    why = fmt::format("{} (a quoted field may hold line breaks, but this one is still open after {} line{}: a stray "
+                      "quote?)", kUnterminatedQuote, reader.line_number() - first + 1,
+                      reader.line_number() == first ? "" : "s");
+    return false;
+}
+
 }  // namespace
 
 std::vector<std::string> read_csv_header(const std::string& path, char delimiter) {
@@ -395,6 +423,7 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
     };
 
     bool last_was_data = false;
+    std::string joined, where;  // a record over several lines (a quoted line break), and its lines for messages
     while (reader.next(line)) {
         last_was_data = !trim(line).empty();
         if (!last_was_data) {  // harmless, but counted
@@ -405,14 +434,15 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         // Parse the whole line first; a failure either throws or skips the line (counted).
         int64_t time = 0;
         int64_t missing = 0;
-        const bool ok = split_csv(line, format.delimiter, fields, why) && field_count_ok(fields, header, why) &&
+        const bool ok = split_record(reader, line, format.delimiter, fields, why, joined, where) &&
+                        field_count_ok(fields, header, why) &&
                         line_time(fields, header, time_idx, format, time, why) && on_grid(time) &&
                         line_values(fields, header, sel, format, values.data(), missing, code_like, why) &&
                         (!masked || mask_flags(fields[mask_idx], mask_idx, header, feature_vars, observed, why));
         if (!ok) {
-            FR_CHECK(format.on_bad_line == BadLines::Skip, "{}: {}", reader.where(), why);
+            FR_CHECK(format.on_bad_line == BadLines::Skip, "{}: {}", where, why);
             ++report.skipped_lines;
-            report.note(reader.where() + ": " + why);
+            report.note(where + ": " + why);
             continue;
         }
         // The name goes into messages and reports: made printable like any text from a file.
@@ -424,7 +454,7 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         for (size_t k = 0; k < sel.size(); ++k)  // those a valid range masked are counted there
             if (code_like[k] && !std::isnan(values[k])) {
                 if (report.code_like_values++ == 0)
-                    report.code_like_first = fmt::format("{}: {}: {}", reader.where(), column_label(header, sel[k].index),
+                    report.code_like_first = fmt::format("{}: {}: {}", where, column_label(header, sel[k].index),
                                                          printable(trim(fields[sel[k].index])));
             }
         const FilledValues filled = masked ? apply_mask(observed, format.drop_filled, values.data())

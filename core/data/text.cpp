@@ -50,7 +50,7 @@ bool split_csv(std::string_view line, char delimiter, std::vector<std::string>& 
             pos = p + 1;
             for (;;) {
                 if (pos >= line.size()) {
-                    why = "unterminated quoted field";
+                    why = kUnterminatedQuote;
                     fields.resize(n);
                     return false;
                 }

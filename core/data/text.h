@@ -17,10 +17,11 @@ bool parse_number(std::string_view s, double& out);
 bool parse_int(std::string_view s, long long& out);
 
 // Splits one CSV record into fields, RFC 4180 style: fields may be quoted with '"', a quote inside a
-// quoted field is doubled (""). Quotes are removed. Records never span lines here (station files do
-// not need it). Returns false, with the reason in `why`, for an unterminated quote or text after a
-// closing quote.
+// quoted field is doubled (""). Quotes are removed. Returns false, with the reason in `why`, for an
+// unterminated quote (kUnterminatedQuote: the record may go on on the next line, which a reader joins with
+// "\n" and splits again) or text after a closing quote.
 bool split_csv(std::string_view line, char delimiter, std::vector<std::string>& fields, std::string& why);
+inline constexpr const char* kUnterminatedQuote = "unterminated quoted field";
 
 // One field written so that split_csv reads it back as `s`: quoted (with quotes doubled) when it holds the
 // delimiter or a quote, as it is otherwise. Names taken from a file's header ("temp, C") stay one column.
