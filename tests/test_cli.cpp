@@ -1305,9 +1305,12 @@ TEST(Cli, SecondRunIntoABusyFolderIsRefused) {
 // overwrote each other's last.safetensors).
 TEST(Cli, ARunWhoseLockFileWasRemovedLocksAgainOrStops) {
     const std::string dir = testing::temp_dir();
-    for (const bool taken : {false, true}) {
-        SCOPED_TRACE(taken ? "a second run took the folder" : "nobody took the folder");
-        const std::string out = dir + (taken ? "/taken" : "/free"), lock = out + "/.fusedrnn.lock";
+    enum Meanwhile { kNobody, kRunning, kEnded };
+    for (const Meanwhile other : {kNobody, kRunning, kEnded}) {
+        const bool taken = other != kNobody;
+        SCOPED_TRACE(other == kNobody ? "nobody took the folder" : other == kRunning ? "a second run holds the folder"
+                                                                                      : "a second run used it and ended");
+        const std::string out = dir + "/run" + std::to_string(int(other)), lock = out + "/.fusedrnn.lock";
         auto args = tiny_train(out, 1000);
         args[std::find(args.begin(), args.end(), "--max-batches") - args.begin() + 1] = "40";
         int second = -1;
@@ -1321,16 +1324,20 @@ TEST(Cli, ARunWhoseLockFileWasRemovedLocksAgainOrStops) {
                 second = ::open(lock.c_str(), O_RDWR | O_CREAT, 0644);
                 EXPECT_EQ(::flock(second, LOCK_EX | LOCK_NB), 0);
                 EXPECT_EQ(::write(second, "4242", 4), 4);
+                if (other == kEnded) {  // its lock released, its file left: its files must not be overwritten
+                    ::close(second);
+                    second = -1;
+                }
             }
             return pid;
         });
         if (taken) {
             EXPECT_EQ(r.status, 2) << r.output;
             EXPECT_NE(r.output.find(lock + " was removed while this run held it, and another fusedrnn run (process "
-                                    "4242) has locked the folder since: this run stops without saving"),
+                                    "4242) has used the folder since: this run stops without saving"),
                       std::string::npos) << r.output;
             EXPECT_EQ(testing::read_file_bytes(out + "/last.safetensors"), saved_before) << "not written again";
-            ::close(second);
+            if (second >= 0) ::close(second);
         } else {
             EXPECT_EQ(r.status, 130) << r.output;
             EXPECT_NE(r.output.find("warning: " + lock + " had been removed while this run held it (by a cleanup?): "

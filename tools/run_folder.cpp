@@ -87,15 +87,22 @@ FolderLock::FolderLock(const std::string& folder, const std::string& flag)
     remove_abandoned_checkpoint_temps(folder);
 }
 
-int FolderLock::open_locked(bool* opened, std::string* holder) const {
-    const int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+std::string FolderLock::holder_named_in(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return {};
+    char pid[32] = {};
+    const ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+    ::close(fd);
+    return n > 0 ? fmt::format(" (process {})", std::string(pid, size_t(n))) : std::string();
+}
+
+int FolderLock::open_locked(bool* opened, std::string* holder, int create_flags) const {
+    const int fd = ::open(lock_path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | create_flags, 0644);
     *opened = fd >= 0;
     if (fd < 0) return -1;
     if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
         const int err = errno;
-        char pid[32] = {};
-        const ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
-        if (n > 0) *holder = fmt::format(" (process {})", std::string(pid, size_t(n)));
+        *holder = holder_named_in(lock_path_);
         ::close(fd);
         errno = err;
         return -1;
@@ -115,16 +122,20 @@ void FolderLock::keep_held() {
         locked.st_ino == there.st_ino)
         return;
     // This run's flock now guards a file no other run opens (QA: a second run started after a cleanup deleted the
-    // lock file, and the two overwrote each other's last.safetensors).
+    // lock file, and the two overwrote each other's last.safetensors). Only a lock file made anew here, where none
+    // is, is taken back: one that is there again was made by another run, which may have written its files and
+    // ended since (its lock free again), and this run would overwrite them.
     bool opened = false;
     std::string holder;
-    const int fd = open_locked(&opened, &holder);
+    const int fd = open_locked(&opened, &holder, O_EXCL);
     if (fd < 0) {
         const int err = errno;
-        FR_CHECK(opened, "{} was removed while this run held it, and cannot be made again ({}): stopping rather than "
-                 "write where a second run could be writing too", lock_path_, std::strerror(err));
-        FR_FAIL("{} was removed while this run held it, and another fusedrnn run{} has locked the folder since: this "
-                "run stops without saving rather than overwrite that run's files", lock_path_, holder);
+        if (opened || err == EEXIST)
+            FR_FAIL("{} was removed while this run held it, and another fusedrnn run{} has used the folder since: this "
+                    "run stops without saving rather than overwrite that run's files", lock_path_,
+                    opened ? holder : holder_named_in(lock_path_));
+        FR_FAIL("{} was removed while this run held it, and cannot be made again ({}): stopping rather than write "
+                "where a second run could be writing too", lock_path_, std::strerror(err));
     }
     ::close(fd_);
     fd_ = fd;

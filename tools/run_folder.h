@@ -20,19 +20,21 @@ public:
     // folders this lock created go again: a mistyped --data leaves no empty runs/forecast/ behind. A folder that
     // existed before, or holds anything else, stays as it is.
     ~FolderLock();
-    // Before each checkpoint save: the lock file must still be the one this run locked. Deleted or replaced while the
-    // run held it (a cleanup script), it no longer keeps a second run out: it is made and locked again, with a
-    // warning, or, when another run has locked it since, an Error (this run stops rather than overwrite that run's
-    // files).
+    // Before each checkpoint save: the lock file must still be the one this run locked. Deleted while the run held
+    // it (a cleanup script), it no longer keeps a second run out: it is made and locked again, with a warning; when
+    // another lock file is there instead (another run has used the folder since, running or ended), an Error: this
+    // run stops rather than overwrite that run's files.
     void keep_held();
     FolderLock(const FolderLock&) = delete;
     FolderLock& operator=(const FolderLock&) = delete;
 
 private:
-    // Opens lock_path_ and takes its flock without waiting, then writes this process's id in it (for the message of a
-    // run turned away). Returns the descriptor; -1 with errno set when it cannot be opened (*opened false) or locked
-    // (*opened true, and *holder " (process N)" when the file names its holder).
-    int open_locked(bool* opened, std::string* holder) const;
+    // Opens lock_path_ (creating it, with `create_flags` such as O_EXCL) and takes its flock without waiting, then
+    // writes this process's id in it (for the message of a run turned away). Returns the descriptor; -1 with errno
+    // set when it cannot be opened (*opened false) or locked (*opened true, and *holder as holder_named_in gives it).
+    int open_locked(bool* opened, std::string* holder, int create_flags = 0) const;
+    // " (process N)" for the process id a lock file at `path` names, or "".
+    static std::string holder_named_in(const std::string& path);
 
     std::string lock_path_;
     std::vector<std::string> created_;  // the folders this lock made, deepest first
