@@ -1,7 +1,6 @@
 #include "fusedrnn/core/safetensors.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fusedrnn/core/detail/temp_file.h"
 #include "fusedrnn/core/error.h"
 
 // The file format is little-endian and tensors are stored as raw host bytes.
@@ -345,23 +345,6 @@ std::string make_header(const SafetensorsFile& file, const std::vector<const Saf
     return text;
 }
 
-// A name beside the target that no other writer (thread or process) uses at the same time.
-Fd create_temp_beside(const std::filesystem::path& target, std::string& tmp_path) {
-    static std::atomic<unsigned> counter{0};
-    const auto dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-    for (int attempt = 0;; ++attempt) {
-        tmp_path = (dir / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
-                           std::to_string(counter++))).string();
-        Fd f;
-        // 0666 and the umask, like any other file the user creates (mkstemp would force 0600).
-        f.fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (f.fd >= 0) return f;
-        if (errno != EEXIST || attempt > 100)
-            FR_FAIL("cannot write safetensors file '{}': cannot create temporary file '{}': {}", target.string(),
-                    tmp_path, errno_text(errno));
-    }
-}
-
 }  // namespace
 
 void write_safetensors(const std::string& path, const SafetensorsFile& file) {
@@ -374,7 +357,8 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
     const std::string header = make_header(file, order, path);
 
     std::string tmp;
-    Fd f = create_temp_beside(path, tmp);
+    Fd f;
+    f.fd = detail::create_temp_beside(path, tmp, "safetensors file");
     auto fail = [&](const char* what, int err) {
         ::close(f.fd);
         f.fd = -1;
@@ -405,13 +389,8 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
         ::unlink(tmp.c_str());
         FR_FAIL("cannot write safetensors file '{}': rename from '{}' failed: {}", path, tmp, errno_text(err));
     }
-    // Make the rename itself durable. Best effort: some filesystems cannot fsync a directory, and the
-    // file is complete and in place either way.
-    const auto target = std::filesystem::path(path);
-    const auto dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
-    Fd d;
-    d.fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (d.fd >= 0) (void)::fsync(d.fd);
+    // Make the rename itself durable (best effort: the file is complete and in place either way).
+    detail::sync_parent_folder(path);
 }
 
 // ---- reading -----------------------------------------------------------------------------------

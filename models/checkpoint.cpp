@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "fusedrnn/core/checksum.h"
+#include "fusedrnn/core/detail/checksum.h"
 #include "fusedrnn/core/data/text.h"
 
 namespace fusedrnn {

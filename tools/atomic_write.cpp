@@ -15,13 +15,14 @@
 #include <filesystem>
 #include <system_error>
 
+#include "fusedrnn/core/detail/temp_file.h"
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn::tools {
 namespace {
 
 // The temp files being written, for the signal handler below: Ctrl-C during a long write (eval --forecasts writes
-// hundreds of MB) must not leave "<path>.tmp" behind. Fixed slots, so the handler touches no allocator.
+// hundreds of MB) must not leave its temp file behind. Fixed slots, so the handler touches no allocator.
 struct TempSlot {
     std::atomic<bool> claimed{false};  // taken by an AtomicFile
     std::atomic<bool> ready{false};    // path written: the handler may use it
@@ -122,7 +123,7 @@ AtomicFile::AtomicFile(std::string path)
     : descriptor_(own_descriptor(path)),
       path_(descriptor_ >= 0 ? path : resolved(path)),
       direct_(descriptor_ >= 0 || is_stream(path_)),
-      tmp_(direct_ ? path_ : path_ + ".tmp") {
+      tmp_(direct_ ? path_ : std::string()) {
     if (descriptor_ >= 0) {
         const int mode = ::fcntl(descriptor_, F_GETFL);
         FR_CHECK(mode != -1 && (mode & O_ACCMODE) != O_RDONLY, "cannot write {}: descriptor {} is not open for "
@@ -143,21 +144,17 @@ AtomicFile::AtomicFile(std::string path)
         out_.rdbuf(&file_);
         return;
     }
+    temp_fd_ = detail::create_temp_beside(path_, tmp_, "file");
     slot_ = register_temp_file(tmp_);
-    errno = 0;
-    const bool opened = file_.open(tmp_, std::ios::out | std::ios::trunc | std::ios::binary) != nullptr;
-    out_.rdbuf(&file_);
-    if (!opened) {
-        const int err = errno;
-        unregister_temp_file(slot_);
-        FR_FAIL("cannot write {}: {}", tmp_, err ? std::strerror(err) : "cannot open the file");
-    }
+    temp_ = std::make_unique<__gnu_cxx::stdio_filebuf<char>>(temp_fd_, std::ios::out | std::ios::binary);
+    out_.rdbuf(temp_.get());
 }
 
 AtomicFile::~AtomicFile() {
     if (committed_) return;
     file_.close();
     if (direct_) return;
+    temp_.reset();  // closes the temp file
     std::error_code ignore;
     std::filesystem::remove(tmp_, ignore);
     unregister_temp_file(slot_);
@@ -176,10 +173,15 @@ std::string write_failure_cause(int err) {
 
 void AtomicFile::commit() {
     out_.flush();
-    // A failed flush on close (a full disk) counts as a failed write.
-    const bool closed = dup_ ? dup_->pubsync() == 0 : file_.close() != nullptr;
+    // A failed flush on close (a full disk) counts as a failed write. The temp file is on disk (fsync) before it is
+    // renamed: otherwise a crash could leave the new name pointing at blocks never written.
+    bool closed = false;
+    if (dup_) closed = dup_->pubsync() == 0;
+    else if (temp_) closed = temp_->pubsync() == 0 && ::fsync(temp_fd_) == 0;
+    else closed = file_.close() != nullptr;
     const bool failed = out_.fail() || !closed;
     const int err = errno;
+    temp_.reset();
     if (direct_) {
         committed_ = true;
         FR_CHECK(!failed, "failed writing {} ({})", path_, write_failure_cause(err));
@@ -202,6 +204,7 @@ void AtomicFile::commit() {
     }
     unregister_temp_file(slot_);
     committed_ = true;
+    detail::sync_parent_folder(path_);  // the rename itself durable (best effort)
 }
 
 void write_file_atomically(const std::string& path, const std::string& contents) {

@@ -1,6 +1,7 @@
-// Every file the CLI writes (reports, logs, plots, forecasts, station CSVs) goes through here: written
-// to "<path>.tmp" and renamed over `path`, so an interrupted run never leaves a half-written file (and Ctrl-C or
-// SIGTERM while one is being written removes the temp file before the process ends). A symbolic link is followed
+// Every file the CLI writes (reports, logs, plots, forecasts, station CSVs) goes through here: written to a temp
+// file beside it (".<name>.tmp.<pid>.<n>", core/detail/temp_file.h: no other writer uses the name), fsync'ed and
+// renamed over `path`, so an interrupted run or a crash never leaves a half-written file (and Ctrl-C or SIGTERM
+// while one is being written removes the temp file before the process ends). A symbolic link is followed
 // (the file it names is replaced, the link stays); a FIFO or a device is written in place; a path naming one of this
 // process's own descriptors (/dev/stdout, /dev/fd/N, /proc/self/fd/N) is written through that descriptor, so output
 // redirected to a file (`>> log`) lands after what is there instead of replacing it.
@@ -18,7 +19,7 @@ namespace fusedrnn::tools {
 void write_file_atomically(const std::string& path, const std::string& contents);
 
 // The same for a file written a piece at a time (too big to build in memory first): stream() writes to
-// "<path>.tmp", commit() renames it over `path`. Destroyed without commit() (an error on the way), it removes the
+// the temp file, commit() renames it over `path`. Destroyed without commit() (an error on the way), it removes the
 // temp file and leaves `path` as it was.
 class AtomicFile {
 public:
@@ -35,8 +36,10 @@ private:
     std::string path_;
     bool direct_;     // a FIFO, a device or a descriptor: written in place, no temp file
     std::string tmp_;
-    std::filebuf file_;                      // the temp file, or the FIFO/device
+    std::filebuf file_;                      // the FIFO/device
     std::unique_ptr<std::streambuf> dup_;    // the duplicated descriptor
+    std::unique_ptr<std::streambuf> temp_;   // over temp_fd_, the temp file (closes it when reset)
+    int temp_fd_ = -1;
     std::ostream out_{nullptr};
     bool committed_ = false;
     int slot_ = -1;  // in the list of temp files a Ctrl-C removes (atomic_write.cpp)

@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "fusedrnn/core/detail/temp_file.h"
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/models/checkpoint.h"
 #include "fusedrnn/tools/output_paths.h"
@@ -23,27 +24,22 @@ namespace fusedrnn::tools {
 
 namespace {
 
-// A checkpoint save killed hard (SIGKILL, a power cut) leaves its temp file, ".last.safetensors.tmp.<pid>.<n>"
-// (core/safetensors.cpp), as large as the model and its optimizer state. The holder of the folder's lock is the only
-// run saving there, so such a file of a process that no longer exists is garbage: removed, and said.
-void remove_abandoned_checkpoint_temps(const std::string& folder) {
+// A save killed hard (SIGKILL, a power cut) leaves its temp file, ".last.safetensors.tmp.<pid>.<n>"
+// (core/detail/temp_file.h; a checkpoint's is as large as the model and its optimizer state, a report's as
+// metrics.json). The holder of the folder's lock is the only run saving there, so such a file of a process that no
+// longer exists is garbage: removed, and said.
+void remove_abandoned_temps(const std::string& folder) {
     namespace fs = std::filesystem;
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(folder, ec)) {
         const std::string name = entry.path().filename().string();
-        const size_t tmp = name.find(".safetensors.tmp.");
-        if (name.empty() || name[0] != '.' || tmp == std::string::npos) continue;
-        const std::string rest = name.substr(tmp + 17);  // "<pid>.<n>"
-        const size_t dot = rest.find('.');
-        const std::string pid_text = rest.substr(0, dot);
-        if (pid_text.empty() || pid_text.size() > 9 || pid_text.find_first_not_of("0123456789") != std::string::npos)
-            continue;
-        const pid_t pid = pid_t(std::stol(pid_text));
-        if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive, or cannot tell
+        const std::optional<pid_t> owner = detail::temp_file_owner(name);
+        if (!owner || *owner == ::getpid() || ::kill(*owner, 0) == 0 || errno != ESRCH) continue;  // alive, or unknown
+        const bool checkpoint = name.find(".safetensors.tmp.") != std::string::npos;
         std::error_code rm;
         if (fs::remove(entry.path(), rm))
-            log_line(fmt::format("removed {}, left by a checkpoint save that was killed (process {})",
-                                 entry.path().string(), pid));
+            log_line(fmt::format("removed {}, left by a {} save that was killed (process {})", entry.path().string(),
+                                 checkpoint ? "checkpoint" : "file", *owner));
     }
 }
 
@@ -84,7 +80,7 @@ FolderLock::FolderLock(const std::string& folder, const std::string& flag)
                              lock_path_, std::strerror(err), folder));
         return;
     }
-    remove_abandoned_checkpoint_temps(folder);
+    remove_abandoned_temps(folder);
 }
 
 std::string FolderLock::holder_named_in(const std::string& path) {

@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "fusedrnn/core/checksum.h"
+#include "fusedrnn/core/detail/checksum.h"
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
 #include "fusedrnn/core/error.h"

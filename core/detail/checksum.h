@@ -1,5 +1,6 @@
-// fusedrnn — a fast 64-bit checksum for finding damaged or changed data (checkpoint tensors and metadata, a data
-// set's values). Not cryptographic: it finds damage and edits, not forgery.
+// fusedrnn (internal, not installed) — a fast 64-bit checksum for finding damaged or changed data (checkpoint
+// tensors and metadata, a data set's values). Not cryptographic: it finds damage and edits, not forgery. Its values
+// are stored in checkpoints: changing the function makes every stored one read as damaged.
 #pragma once
 
 #include <cstddef>
