@@ -651,6 +651,14 @@ void ForecastTrainer::resume_from_last() {
         FR_CHECK(same_dataset(c.extra.at("dataset"), o_.extra.at("dataset")),
                  "--resume: {} was trained on other data, windows, targets, split or normalization than this run's "
                  "({}); use the same data flags, or a new --out", last_path_, dataset_differences(c.extra, o_.extra));
+    // A 0.2 bidirectional direct forecaster's head read the last step's output; this version's reads the final states
+    // (models/model.h). Its checkpoints still evaluate and predict as trained, but a run cannot go on with one head
+    // after the other.
+    const bool legacy_head = model_.config().contains("bidirectional_head") && c.config.is_object() &&
+                             !c.config.contains("bidirectional_head") && !c.config.contains("decoder");
+    FR_CHECK(!legacy_head, "--resume: {} was trained by fusedrnn 0.2, whose bidirectional forecaster's head read the "
+             "last step's output; this version's reads each direction's final state, so it cannot continue that run. "
+             "Its checkpoints still work with eval and predict; train anew for a model of this version", last_path_);
     FR_CHECK(c.config == model_.config(), "--resume: {} holds a different model than requested ({}); use the same "
              "model flags, or a new --out", last_path_, json_differences(c.config, model_.config()));
     load_parameters(c, model_);

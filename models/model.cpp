@@ -43,8 +43,9 @@ auto forgetting_a_failed_forward(RecurrentStack& rnn, F&& forward) {
 int config_int(const nlohmann::json& obj, const char* key) { return json_int(obj.at(key), fmt::format("'{}'", key)); }
 
 // A bidirectional direct forecaster's "bidirectional_head" in its config: what its head reads.
-constexpr const char* kBidirectionalHead = "final_states";    // each direction's final state
-constexpr const char* kLegacyBidirectionalHead = "last_step";  // the last step's output (before 0.3)
+// Absent (as 0.2 wrote it): the last step's output. A legacy model's config leaves it out again, so that its
+// checkpoints load back into it (their configs are compared).
+constexpr const char* kBidirectionalHead = "final_states";  // each direction's final state
 
 // Between a bidirectional stack's outputs [T, N, 2H] and its head's input [N, 2H]: the forward direction's columns
 // [0, H) at step `forward_step` and the reverse direction's [H, 2H) at `reverse_step`. Gathered into `head` for the
@@ -224,10 +225,11 @@ std::unique_ptr<Forecaster> Forecaster::from_config(std::shared_ptr<Backend<floa
             auto f = std::make_unique<Forecaster>(std::move(backend), spec_from_json(c.at("spec")),
                                                   config_int(c, "outputs"), 0);
             if (f->spec().bidirectional) {
-                const std::string head = c.value("bidirectional_head", kLegacyBidirectionalHead);
-                FR_CHECK(head == kBidirectionalHead || head == kLegacyBidirectionalHead, "checkpoint names an unknown "
-                         "bidirectional_head '{}' (known: {}, {})", head, kBidirectionalHead, kLegacyBidirectionalHead);
-                f->reverse_head_reads_last_step_ = head == kLegacyBidirectionalHead;
+                const bool legacy = !c.contains("bidirectional_head");
+                const std::string head = legacy ? std::string() : c.at("bidirectional_head").get<std::string>();
+                FR_CHECK(legacy || head == kBidirectionalHead, "checkpoint names an unknown bidirectional_head '{}' "
+                         "(known: {}, or none for the last step's output of 0.2)", head, kBidirectionalHead);
+                f->reverse_head_reads_last_step_ = legacy;
             }
             set_dropout_from_config(*f, c);
             return f;
@@ -258,8 +260,7 @@ Seq2SeqShape Forecaster::seq2seq_shape() const {
 
 nlohmann::json Forecaster::config() const {
     nlohmann::json c{{"kind", kind()}, {"spec", spec_to_json(spec())}, {"outputs", outputs()}};
-    if (!seq2seq_ && spec().bidirectional)
-        c["bidirectional_head"] = reverse_head_reads_last_step_ ? kLegacyBidirectionalHead : kBidirectionalHead;
+    if (!seq2seq_ && spec().bidirectional && !reverse_head_reads_last_step_) c["bidirectional_head"] = kBidirectionalHead;
     if (seq2seq_) {
         c["decoder"] = "seq2seq";
         c["horizon"] = decoder_.horizon();

@@ -110,7 +110,8 @@ public:
 
 private:
     // The step whose reverse-direction output a bidirectional direct head reads: 0, its final state. Checkpoints
-    // from before 0.3 have no "bidirectional_head" and were trained on the last step's (T - 1); they keep it.
+    // from before 0.3 have no "bidirectional_head" and were trained on the last step's (T - 1); they keep it, and
+    // their config leaves the key out as theirs did.
     bool reverse_head_reads_last_step_ = false;
     int reverse_head_step() const { return reverse_head_reads_last_step_ ? T_ - 1 : 0; }
     bool seq2seq_ = false;

@@ -547,6 +547,32 @@ TEST(Cli, ResumeOnChangedValuesIsRefused) {
     EXPECT_EQ(again.status, 0) << again.output;
 }
 
+// A 0.2 bidirectional forecaster (no "bidirectional_head": its head read the last step's output) still evaluates as
+// trained, and a resume of its run is refused by name rather than as "a different model" no flag could match.
+TEST(Cli, ABidirectionalRunOf02EvaluatesButDoesNotResume) {
+    const std::string dir = testing::temp_dir() + "/old", out = dir + "/run";
+    auto args = tiny_train(out, 1);
+    args.push_back("--bidirectional");
+    ASSERT_EQ(run_cli(args).status, 0);
+    for (const char* name : {"/last.safetensors", "/best.safetensors"}) {  // as 0.2 wrote them
+        fusedrnn::SafetensorsFile f = fusedrnn::read_safetensors(out + name);
+        nlohmann::json model = nlohmann::json::parse(f.metadata.at("fusedrnn.model"));
+        ASSERT_EQ(model.at("bidirectional_head"), "final_states");
+        model.erase("bidirectional_head");
+        f.metadata["fusedrnn.model"] = model.dump();
+        f.metadata.erase("fusedrnn.metadata_checksum");
+        fusedrnn::write_safetensors(out + name, f);
+    }
+    const CliResult e = run_cli({"eval", "--checkpoint", out + "/best.safetensors", "--max-windows", "16"});
+    EXPECT_EQ(e.status, 0) << e.output;
+    args[std::find(args.begin(), args.end(), "--epochs") - args.begin() + 1] = "2";
+    args.push_back("--resume");
+    const CliResult r = run_cli(args);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("was trained by fusedrnn 0.2, whose bidirectional forecaster's head read the last step's "
+                            "output"), std::string::npos) << r.output;
+}
+
 // data inspect shows station names whole (NOAA LCD's run to 80 characters; they were cut at 28).
 TEST(Cli, InspectShowsWholeStationNames) {
     const std::string dir = testing::temp_dir() + "/named";
