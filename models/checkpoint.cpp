@@ -363,13 +363,6 @@ Checkpoint read_best_checkpoint_for_resume(const std::string& best_path, int bes
     }
 }
 
-std::string best_checkpoint_rewritten_note(const std::string& best_path, long epoch, const std::string& last_path,
-                                           bool was_missing) {
-    return fmt::format("--resume: {} {} epoch {}, the best so far (the run stopped between saving {} and it): written "
-                       "now from {}", best_path, was_missing ? "was missing: it is to hold" : "did not hold", epoch,
-                       last_path, last_path);
-}
-
 bool best_checkpoint_is_behind(const std::string& best_path, const nlohmann::json& config, const char* block,
                                const nlohmann::json& last_history) {
     if (!std::filesystem::exists(best_path)) return true;

@@ -93,9 +93,6 @@ std::string resumed_arithmetic_note(const nlohmann::json& state, const std::stri
 // best.safetensors again from the resumed state, as the run would have; anything else is left to the usual checks.
 bool best_checkpoint_is_behind(const std::string& best_path, const nlohmann::json& config, const char* block,
                                const nlohmann::json& last_history);
-// What the trainer says after writing best.safetensors again in that state: `was_missing`, or held an earlier epoch.
-std::string best_checkpoint_rewritten_note(const std::string& best_path, long epoch, const std::string& last_path,
-                                           bool was_missing);
 
 // The Error for a best.safetensors that reads, but is not the run's best model (`what` says which: "epoch 3").
 [[noreturn]] void fail_not_the_runs_best(const std::string& best_path, const std::string& what,

@@ -14,6 +14,7 @@
 #include "fusedrnn/core/data/rng.h"
 #include "fusedrnn/core/data/sampler.h"
 #include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/detail/resume_checks.h"
 #include "fusedrnn/models/optimizer.h"
 
 namespace fusedrnn {
@@ -626,7 +627,7 @@ void ForecastTrainer::check_best_checkpoint(const nlohmann::json& last_state) {
         best_checkpoint_is_behind(best_path_, model_.config(), "trainer", last_state.at("history"))) {
         const bool was_missing = !std::filesystem::exists(best_path_);
         save(best_path_, false);
-        if (on_message) on_message(best_checkpoint_rewritten_note(best_path_, best->epoch, last_path_, was_missing));
+        if (on_message) on_message(detail::best_checkpoint_rewritten_note(best_path_, best->epoch, last_path_, was_missing));
         return;
     }
     const Checkpoint b = read_best_checkpoint_for_resume(best_path_, best->epoch, last_path_);
@@ -670,9 +671,9 @@ void ForecastTrainer::resume_from_last() {
     for (const auto& r : t.at("history")) history_.push_back(EpochRecord::from_json(r));
     // A hand-edited or damaged state is refused here, not trained on: the history, the counters and the epoch in
     // progress must follow one another (as the language-model trainer checks its own).
-    for (size_t i = 0; i < history_.size(); ++i)
-        FR_CHECK(history_[i].epoch == int(i) + 1, "--resume: {} is damaged: its history lists epoch {} in place {}",
-                 last_path_, history_[i].epoch, i + 1);
+    std::vector<int> epochs;
+    for (const auto& r : history_) epochs.push_back(r.epoch);
+    detail::check_history_order(epochs, last_path_);
     // The best epoch and early stopping compare validation losses: all of a run's must be taken on the same windows
     // (absent in checkpoints from before it was recorded: nothing to compare).
     if (!history_.empty() && t.contains("validation_windows"))
@@ -728,10 +729,8 @@ void ForecastTrainer::resume_from_last() {
         FR_CHECK(resumed_.steps == steps_per_epoch(), "--resume: epoch {} was interrupted in a {}-step epoch, this run "
                  "has {} steps per epoch: use the same --max-batches", resumed_.epoch, resumed_.steps,
                  steps_per_epoch());
-        // A lower --epochs would drop the epoch in progress without training a step of it.
-        FR_CHECK(o_.epochs >= resumed_.epoch, "--resume: --epochs {} is below the epoch in progress ({}) in {}: give "
-                 "--epochs {} or more to finish it", o_.epochs, resumed_.epoch, last_path_, resumed_.epoch);
     }
+    detail::check_epochs_reach(o_.epochs, resumed_.epoch, epochs_done, last_path_);
     // Another number of data-parallel ranks sees the same batches: the same run up to the order of float sums.
     const int saved_ranks = t.value("ranks", 1);
     if (saved_ranks != ranks() && on_message)

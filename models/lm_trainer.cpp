@@ -14,6 +14,7 @@
 
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/detail/resume_checks.h"
 
 namespace fusedrnn {
 
@@ -289,9 +290,9 @@ void LmTrainer::resume_from_last() {
         // A checkpoint from before the share was recorded: the same text and vocabulary (checked above) give it.
         if (history_.back().has_heldout && !r.contains("heldout_oov")) history_.back().heldout_oov = heldout_oov();
     }
-    for (size_t i = 0; i < history_.size(); ++i)
-        FR_CHECK(history_[i].epoch == int(i) + 1, "--resume: {} is damaged: its history lists epoch {} in place {}",
-                 path, history_[i].epoch, i + 1);
+    std::vector<int> epochs;
+    for (const auto& r : history_) epochs.push_back(r.epoch);
+    detail::check_history_order(epochs, path);
     best_ = t.at("best").is_null() ? INFINITY : t.at("best").get<double>();
     FR_CHECK(!std::isnan(best_), "--resume: {} is damaged: its best loss is NaN", path);
     const long cursor = t.at("cursor").get<long>();
@@ -333,14 +334,7 @@ void LmTrainer::resume_from_last() {
                  "({} epoch(s)) or is out of range", path, resumed_.epoch, resumed_.steps_done, resumed_.steps,
                  history_.size());
     }
-    // The run may go on only up to --epochs: a lower --epochs would train nothing and rewrite the log short.
-    if (resumed_.epoch > 0)
-        FR_CHECK(o_.epochs >= resumed_.epoch, "--resume: --epochs {} is below the epoch in progress ({}) in {}: give "
-                 "--epochs {} or more to finish it", o_.epochs, resumed_.epoch, path, resumed_.epoch);
-    else if (!history_.empty())
-        FR_CHECK(o_.epochs >= history_.back().epoch, "--resume: --epochs {} is below the {} epoch{} {} already holds: "
-                 "give --epochs {} or more", o_.epochs, history_.back().epoch, history_.back().epoch == 1 ? "" : "s",
-                 path, history_.back().epoch);
+    detail::check_epochs_reach(o_.epochs, resumed_.epoch, history_.empty() ? 0 : history_.back().epoch, path);
     check_best_checkpoint(path, t.at("history"));
     if (const std::string note = resumed_arithmetic_note(t, run_arithmetic(lm_.model->backend()), path);
         on_message && !note.empty())
@@ -407,7 +401,7 @@ void LmTrainer::check_best_checkpoint(const std::string& last_path, const nlohma
         best_checkpoint_is_behind(path, lm_.model->config(), "training", last_history)) {
         const bool was_missing = !std::filesystem::exists(path);
         save("best.safetensors");
-        if (on_message) on_message(best_checkpoint_rewritten_note(path, best_epoch, last_path, was_missing));
+        if (on_message) on_message(detail::best_checkpoint_rewritten_note(path, best_epoch, last_path, was_missing));
         return;
     }
     const Checkpoint b = read_best_checkpoint_for_resume(path, best_epoch, last_path);

@@ -425,6 +425,20 @@ TEST_F(MidEpochResume, ACheckpointWithoutTheValuesChecksumResumes) {
               std::string::npos);
 }
 
+// A lower --epochs than the run already holds would train nothing and leave it unfinished: refused, as lm-train does.
+TEST_F(MidEpochResume, EpochsBelowThoseDoneAreRefused) {
+    const std::string dir = testing::temp_dir();
+    tweak_ = [](TrainOptions& o) { o.epochs = 2; };
+    run(dir, false);
+    tweak_ = [](TrainOptions& o) { o.epochs = 1; };
+    const std::string m = resume_error(dir);
+    EXPECT_NE(m.find("--resume: --epochs 1 is below the 2 epochs " + dir + "/last.safetensors already holds: give "
+                     "--epochs 2 or more"),
+              std::string::npos) << m;
+    tweak_ = [](TrainOptions& o) { o.epochs = 2; };  // the same: the run is complete, the report is written again
+    EXPECT_EQ(resume_error(dir), "");
+}
+
 TEST_F(MidEpochResume, StepsPerEpochWithCosineResumesExactly) {
     tweak_ = [](TrainOptions& o) {
         o.max_batches = 0;
