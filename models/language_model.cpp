@@ -29,8 +29,10 @@ void LmSettings::validate() const {
 }
 
 nlohmann::json LmSettings::to_json() const {
-    return {{"format", kLmFormat}, {"version", kLmVersion}, {"mode", to_string(mode)},
-            {"context", context},  {"bptt", bptt},          {"streams", streams}};
+    nlohmann::json j{{"format", kLmFormat}, {"version", kLmVersion}, {"mode", to_string(mode)},
+                     {"context", context},  {"bptt", bptt},          {"streams", streams}};
+    if (unk_in_training) j["unk_in_training"] = *unk_in_training;
+    return j;
 }
 
 LmSettings LmSettings::from_json(const nlohmann::json& j, std::string_view source) {
@@ -49,6 +51,11 @@ LmSettings LmSettings::from_json(const nlohmann::json& j, std::string_view sourc
         s.context = int(checkpoint_integer(j, "context", "lm.context", 1, kMaxCheckpointSetting, source));
         s.bptt = int(checkpoint_integer(j, "bptt", "lm.bptt", 1, kMaxCheckpointSetting, source));
         s.streams = int(checkpoint_integer(j, "streams", "lm.streams", 1, kMaxCheckpointSetting, source));
+        if (j.contains("unk_in_training")) {
+            FR_CHECK(j.at("unk_in_training").is_boolean(), "{}: lm.unk_in_training in the checkpoint metadata is {}, "
+                     "not true or false", source, j.at("unk_in_training").dump());
+            s.unk_in_training = j.at("unk_in_training").get<bool>();
+        }
         return s;
     } catch (const nlohmann::json::exception& e) {
         FR_FAIL("{}: malformed language-model block in the checkpoint metadata: {}", source, e.what());
@@ -77,24 +84,22 @@ std::string LanguageModel::unit_name(bool plural) const {
     return plural ? std::string(unit) + "s" : std::string(unit);
 }
 
-bool unk_in_training(const text::TokenizerOptions& options, int vocabulary_size) {
-    return (options.max_size > 0 && vocabulary_size >= options.max_size) || options.min_count > 1;
-}
-
-std::string unk_scoring_effect(bool unk_in_training, const std::string& unit) {
-    // Predicting <unk> where a <unk> is counts as a hit. A model that met <unk> in training predicts it readily, so
-    // its figures improve; one that never met it gives it almost no probability, so each costs a large loss (QA: one
-    // unknown word of 204 took an Aesop model's loss from 0.019 to 0.133 nats).
-    if (unk_in_training)
-        return fmt::format("the model learned <unk> in training and predicting it counts as a hit, so the loss and "
-                           "accuracy look better than on a text the model knows every {} of", unit);
-    return fmt::format("the model never met <unk> in training (its vocabulary is every {} of its training text), so "
-                       "each costs a large loss: the loss and perplexity look worse than the model is on text it knows",
-                       unit);
+bool LanguageModel::unk_in_training() const {
+    if (settings.unk_in_training) return *settings.unk_in_training;
+    const text::TokenizerOptions& o = tokenizer.options();
+    return (o.max_size > 0 && tokenizer.size() >= o.max_size) || o.min_count > 1;
 }
 
 std::string LanguageModel::unk_scoring_effect() const {
-    return fusedrnn::unk_scoring_effect(unk_in_training(tokenizer.options(), tokenizer.size()), unit_name(false));
+    // Predicting <unk> where a <unk> is counts as a hit. A model that met <unk> in training predicts it readily, so
+    // its figures improve; one that never met it gives it almost no probability, so each costs a large loss (QA: one
+    // unknown word of 204 took an Aesop model's loss from 0.019 to 0.133 nats).
+    if (unk_in_training())
+        return fmt::format("the model learned <unk> in training and predicting it counts as a hit, so the loss and "
+                           "accuracy look better than on a text the model knows every {} of", unit_name(false));
+    return fmt::format("the model never met <unk> in training (its vocabulary is every {} of its training text), so "
+                       "each costs a large loss: the loss and perplexity look worse than the model is on text it knows",
+                       unit_name(false));
 }
 
 LanguageModel make_language_model(std::shared_ptr<Backend<float>> backend, const RnnSpec& spec,

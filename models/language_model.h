@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,9 @@ struct LmSettings {
     int context = 3;   // K, window mode: tokens in, one token out
     int bptt = 64;     // T, stream mode: steps per truncated-BPTT chunk
     int streams = 32;  // N, stream mode: parallel streams (the batch)
+    // Whether <unk> occurred in the training text (the vocabulary cut some of its tokens), so that the model learned
+    // to predict it; what lm-train saw. Unset in checkpoints from before 0.3: LanguageModel::unk_in_training guesses.
+    std::optional<bool> unk_in_training;
 
     void validate() const;  // throws Error naming the bad field
     nlohmann::json to_json() const;
@@ -52,16 +56,14 @@ struct LanguageModel {
     LanguageModel(std::unique_ptr<SequenceModel> m, text::Tokenizer tok, LmSettings s);
     // "word" / "character" (for messages: "needs 3 words", "unknown characters").
     std::string unit_name(bool plural) const;
+    // Whether <unk> stood for tokens of the training text, so that the model learned to predict it (then a prompt's
+    // unknown words are read as <unk>; else they are an error). As recorded (settings.unk_in_training), or, for a
+    // checkpoint from before 0.3, guessed from the tokenizer: its vocabulary full (--max-vocab) or --min-count > 1.
+    bool unk_in_training() const;
     // What scoring a text's unknown tokens as <unk> does to its loss and accuracy, for a message after "N tokens not
     // in the vocabulary, scored as <unk>: ". It depends on the training (unk_in_training).
     std::string unk_scoring_effect() const;
 };
-
-// Whether <unk> stood for tokens of the training text, so that a model learned to predict it: the vocabulary was cut
-// by --max-vocab (it is full) or --min-count. Otherwise <unk> never occurred in training.
-bool unk_in_training(const text::TokenizerOptions& options, int vocabulary_size);
-// unk_scoring_effect's text for a model so trained, whose tokens are `unit` ("word").
-std::string unk_scoring_effect(bool unk_in_training, const std::string& unit);
 
 class Optimizer;
 

@@ -100,7 +100,7 @@ std::vector<int32_t> LmGenerator::encode_prompt(std::string_view prompt) const {
             : min_count > 1 ? fmt::format(" that occur at least {} times there (--min-count {})", min_count, min_count)
                             : std::string();
         // The tokens the vocabulary left out were <unk> in training: the model has learned what follows them.
-        if (unk_in_training(tok.options(), tok.size()) && !combining) {
+        if (lm_.unk_in_training() && !combining) {
             if (on_warning)
                 on_warning(fmt::format("{} in the prompt read as <unk>, as in training: {} — the model knows only the "
                                        "{} {}{} of its training text{}", lm_.unit_name(unknown.size() != 1), list,

@@ -210,6 +210,7 @@ namespace {
 // A language-model settings block without the entries its mode does not use (window: bptt, streams; stream: context).
 nlohmann::json used_settings(nlohmann::json lm) {
     if (!lm.is_object()) return lm;
+    lm.erase("unk_in_training");  // follows from the text and the vocabulary, which are compared on their own
     const bool window = lm.value("mode", "") == "window";
     for (const char* unused : window ? std::vector<const char*>{"bptt", "streams"} : std::vector<const char*>{"context"})
         lm.erase(unused);
@@ -409,7 +410,8 @@ void LmTrainer::check_best_checkpoint(const std::string& last_path, const nlohma
                                                                                   : nlohmann::json();
     // Its epoch and its loss (exact: JSON keeps doubles) must be the run's: another run's best of the same epoch is not.
     if (!(b.config == lm_.model->config() && b.extra.is_object() && b.extra.contains("lm") &&
-          b.extra.at("lm") == lm_.settings.to_json() && t.is_object() && t.value("epoch", -1) == best_epoch &&
+          used_settings(b.extra.at("lm")) == used_settings(lm_.settings.to_json()) && t.is_object() &&
+          t.value("epoch", -1) == best_epoch &&
           t.contains("best") && t.at("best").is_number() && t.at("best").get<double>() == best_))
         fail_not_the_runs_best(path, fmt::format("epoch {}", best_epoch), last_path);
 }

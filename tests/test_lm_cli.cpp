@@ -442,6 +442,17 @@ TEST(LmCli, PerplexityPrintsTheUnknownShareBesideThePerplexity) {
     // flatters them for a model that gives <unk> almost no probability, where one unknown word cost 23 nats).
     EXPECT_TRUE(has(p, "1 = 20.0% not in the model's vocabulary, scored as <unk>: the model never met <unk> in "
                        "training")) << p.output;
+    // --min-count 2 on a text whose every word occurs twice cuts nothing: the model never met <unk> (recorded by
+    // lm-train, not guessed from the flags), so a prompt's unknown word is an error, not read as <unk>.
+    std::ofstream(dir + "/twice.txt") << "the cat sat . the cat sat .\n";
+    ASSERT_EQ(run_cli(lm_train(dir + "/twice.txt", dir + "/nocut", {"--min-count", "2", "--context", "2"})).status, 0);
+    const CliResult n = run_cli({"perplexity", "--checkpoint", dir + "/nocut/last.safetensors", "--text",
+                                 dir + "/other.txt", "--backend", "cpu"});
+    EXPECT_TRUE(has(n, "the model never met <unk> in training")) << n.output;
+    const CliResult g = run_cli({"generate", "--checkpoint", dir + "/nocut/last.safetensors", "--prompt", "the dog",
+                                 "--backend", "cpu"});
+    EXPECT_EQ(g.status, 2) << g.output;
+    EXPECT_TRUE(has(g, "unknown word in the prompt: 'dog'")) << g.output;
     ASSERT_EQ(run_cli(lm_train(tiny_text(dir), dir + "/cut", {"--max-vocab", "4"})).status, 0);
     const CliResult c = run_cli({"perplexity", "--checkpoint", dir + "/cut/last.safetensors", "--text",
                                  dir + "/other.txt", "--backend", "cpu"});

@@ -231,6 +231,10 @@ void run(TrainFlags f) {
     settings.context = f.context;
     settings.bptt = f.bptt;
     settings.streams = f.streams;
+    // Whether the vocabulary left out some of the training part's tokens: then <unk> is a token the model learns.
+    const auto training_part_end = corpus.tokens.begin() + std::ptrdiff_t(corpus.vocab_tokens);
+    settings.unk_in_training =
+        std::find(corpus.tokens.begin(), training_part_end, text::Tokenizer::unk_id()) != training_part_end;
     const RnnSpec spec{parse_cell(f.cell), f.embedding, f.hidden, f.layers, false};
     auto backend = make_backend(f.backend);
     LanguageModel lm = make_language_model(backend, spec, corpus.tokenizer, settings, f.seed);
