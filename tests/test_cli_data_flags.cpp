@@ -180,6 +180,47 @@ TEST(CliDataFlags, OneCsvFlagChangesOnlyItselfAndAnotherGridIsRefused) {
     EXPECT_TRUE(has(nan, "--csv-sentinel nan: a sentinel is a number")) << nan.output;
 }
 
+// Numbers written with a decimal comma (a European spreadsheet's "12,5", fields split by ';') are read with
+// --csv-decimal-comma, which the checkpoint keeps for eval; a comma delimiter with it is refused, and a point in such
+// a number (a thousands separator) is no number.
+TEST(CliDataFlags, DecimalCommasAreReadWithTheirFlag) {
+    const std::string dir = testing::temp_dir(), data = dir + "/comma", dotted = dir + "/dotted";
+    fs::create_directories(data);
+    fs::create_directories(dotted);
+    write_logger_station(dotted + "/north.csv", true);
+    std::string text = testing::read_file_bytes(dotted + "/north.csv");
+    std::replace(text.begin(), text.end(), '.', ',');
+    { std::ofstream(data + "/north.csv") << text; }
+    const std::vector<std::string> layout{"--csv-time", "when", "--csv-time-format", "%d/%m/%Y %H:%M",
+                                          "--csv-delimiter", ";", "--csv-sentinel", "-999"};
+    const CliResult plain = run_cli(with({"data", "inspect", "--data", data}, layout));
+    EXPECT_EQ(plain.status, 2) << plain.output;
+    EXPECT_TRUE(has(plain, "(a decimal comma? read such a file with --format csv --csv-decimal-comma")) << plain.output;
+    const CliResult comma = run_cli(with({"data", "inspect", "--data", data, "--csv-decimal-comma"}, layout));
+    ASSERT_EQ(comma.status, 0) << comma.output;
+    const CliResult point = run_cli(with({"data", "inspect", "--data", dotted}, layout));
+    ASSERT_EQ(point.status, 0) << point.output;
+    // The same values as the file written with points (the inspect table, whatever the folder).
+    EXPECT_EQ(comma.output.substr(comma.output.find("\nid ")), point.output.substr(point.output.find("\nid ")));
+    // Trained on the comma file, the checkpoint's layout reads it again in eval.
+    const std::string run = dir + "/run";
+    const CliResult t = run_cli(with({"train", "--data", data, "--csv-decimal-comma", "--targets", "temp_c", "--hidden",
+                                      "8", "--input-len", "12", "--horizon", "3", "--batch", "32", "--max-batches",
+                                      "2", "--epochs", "1", "--split", "fraction:0.6,0.2", "--backend", "cpu", "--out",
+                                      run}, layout));
+    ASSERT_EQ(t.status, 0) << t.output;
+    const CliResult e = run_cli({"eval", "--checkpoint", run + "/best.safetensors", "--data", data, "--backend", "cpu"});
+    EXPECT_EQ(e.status, 0) << e.output;
+    const CliResult both = run_cli({"data", "inspect", "--data", data, "--csv-decimal-comma"});
+    EXPECT_EQ(both.status, 2) << both.output;
+    EXPECT_TRUE(has(both, "--csv-decimal-comma: a comma cannot both mark decimals and separate fields")) << both.output;
+    { std::ofstream(data + "/north.csv", std::ios::app) << "01/04/2021 00:00;1.234,5;50\n"; }
+    const CliResult thousands = run_cli(with({"data", "inspect", "--data", data, "--csv-decimal-comma"}, layout));
+    EXPECT_EQ(thousands.status, 2) << thousands.output;
+    EXPECT_TRUE(has(thousands, "\"1.234,5\" is not a number (with --csv-decimal-comma, numbers are written like "
+                               "1234,5")) << thousands.output;
+}
+
 TEST(CliDataFlags, OneSyntheticFlagChangesOnlyItselfAndFilesExcludeThem) {
     const std::string dir = testing::temp_dir(), run = dir + "/run";
     ASSERT_EQ(run_cli(tiny_train(run, 1)).status, 0);

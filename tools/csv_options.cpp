@@ -47,6 +47,9 @@ data::CsvFormat CsvOptions::format() const {
     FR_CHECK(delimiter.size() == 1 || delimiter == "\\t" || delimiter == "tab",
              "--csv-delimiter must be one character (or 'tab'), got '{}'", delimiter);
     f.delimiter = delimiter.size() == 1 ? delimiter[0] : '\t';
+    FR_CHECK(!decimal_comma || f.delimiter != ',', "--csv-decimal-comma: a comma cannot both mark decimals and "
+             "separate fields; give the file's delimiter too (usually --csv-delimiter ';')");
+    f.decimal_mark = decimal_comma ? ',' : '.';
     FR_CHECK(std::isfinite(utc_offset_hours) && std::fabs(utc_offset_hours) <= 14,
              "--csv-utc-offset must be within ±14 hours, got {}", utc_offset_hours);
     f.utc_offset = int64_t(std::llround(utc_offset_hours * 3600));
@@ -59,7 +62,7 @@ nlohmann::json CsvOptions::to_json() const {
     return {{"time", time},           {"time_format", time_format}, {"columns", columns},
             {"step_minutes", step_minutes}, {"round_times", round_times}, {"missing", missing},
             {"sentinels", sentinels}, {"delimiter", delimiter},     {"utc_offset_hours", utc_offset_hours},
-            {"mask_column", mask_column}};
+            {"mask_column", mask_column}, {"decimal_comma", decimal_comma}};
 }
 
 CsvOptions CsvOptions::from_json(const nlohmann::json& j) {
@@ -75,6 +78,7 @@ CsvOptions CsvOptions::from_json(const nlohmann::json& j) {
         o.delimiter = j.at("delimiter").get<std::string>();
         o.utc_offset_hours = j.at("utc_offset_hours").get<double>();
         o.mask_column = j.value("mask_column", "");  // absent in checkpoints from before it existed
+        o.decimal_comma = j.value("decimal_comma", false);  // the same (before 0.3)
     } catch (const nlohmann::json::exception& e) {
         FR_FAIL("CSV layout in the checkpoint: {}", e.what());
     }
@@ -97,6 +101,7 @@ const CsvFlag kCsvFlags[] = {
     {"--csv-missing", [](CsvOptions& t, const CsvOptions& f) { t.missing = f.missing; }},
     {"--csv-sentinel", [](CsvOptions& t, const CsvOptions& f) { t.sentinels = f.sentinels; }},
     {"--csv-delimiter", [](CsvOptions& t, const CsvOptions& f) { t.delimiter = f.delimiter; }},
+    {"--csv-decimal-comma", [](CsvOptions& t, const CsvOptions& f) { t.decimal_comma = f.decimal_comma; }},
     {"--csv-utc-offset", [](CsvOptions& t, const CsvOptions& f) { t.utc_offset_hours = f.utc_offset_hours; }},
     {"--csv-mask-column", [](CsvOptions& t, const CsvOptions& f) { t.mask_column = f.mask_column; }},
 };
@@ -134,6 +139,10 @@ void add_csv_options(CLI::App* cmd, CsvOptions& o, bool& given) {
         ->delimiter(',')->transform(kTrimmed)->group(g)->each(mark);
     cmd->add_option("--csv-delimiter", o.delimiter, "Field delimiter: one character, or 'tab'")
         ->capture_default_str()->group(g)->each(mark);
+    cmd->add_flag("--csv-decimal-comma", o.decimal_comma,
+                  "Numbers are written with a decimal comma (12,5), as in much of Europe; needs --csv-delimiter, "
+                  "usually ';'")
+        ->group(g)->each(mark);
     cmd->add_option("--csv-utc-offset", o.utc_offset_hours, "Hours the file's clock is ahead of UTC (Beijing: 8)")
         ->capture_default_str()->group(g)->each(mark);
     cmd->add_option("--csv-mask-column", o.mask_column,

@@ -22,6 +22,7 @@ struct CsvOptions {
     std::vector<std::string> missing;                // besides empty cells and NA, which always mean missing
     std::vector<double> sentinels;
     std::string delimiter = ",";
+    bool decimal_comma = false;                      // numbers written "12,5" (with a delimiter other than ',')
     double utc_offset_hours = 0;
     std::string mask_column;                         // per-line 0/1 observation flags, one per feature (optional)
 

@@ -206,14 +206,26 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
                           column_label(header, s.index), printable(cell));
         return false;
     }
-    if (!parse_number(t, v)) {
+    // A decimal comma is read as the point it stands for; a point in such a cell ("1.234,5": a thousands separator)
+    // is then no number.
+    std::string pointed;
+    std::string_view number = t;
+    if (format.decimal_mark != '.') {
+        pointed.assign(t);
+        if (pointed.find('.') != std::string::npos) pointed.clear();  // refused below, as written
+        else std::replace(pointed.begin(), pointed.end(), format.decimal_mark, '.');
+        number = pointed;
+    }
+    if (!parse_number(number, v)) {
         const std::string hint =
             looks_like_missing_word(t)
                 ? fmt::format(" (if it marks a missing value, name it with --csv-missing \"{}\" in a custom "
                               "layout, --format csv)", printable(cell))
+            : format.decimal_mark != '.'
+                ? std::string(" (with --csv-decimal-comma, numbers are written like 1234,5: no thousands separator)")
             : looks_like_decimal_comma(t)
-                ? std::string(" (a decimal comma? numbers are read with a decimal point: convert the file, e.g. with "
-                              "LibreOffice or `tr , .` on a semicolon-separated file)")
+                ? std::string(" (a decimal comma? read such a file with --format csv --csv-decimal-comma and its "
+                              "delimiter, e.g. --csv-delimiter ';')")
                 : std::string(" (a column that is not a measurement? a custom layout, --format csv, reads only the "
                               "--csv-columns named)");
         why = fmt::format("{}: \"{}\" is not a number{}", column_label(header, s.index), printable(cell), hint);

@@ -60,6 +60,7 @@ struct CsvFormat {
     std::vector<std::string> missing_tokens = {"", "NA"};
     std::vector<double> sentinels;  // raw numbers meaning "missing" (e.g. -9999)
     char delimiter = ',';
+    char decimal_mark = '.';        // ',' for numbers written "12,5" (the delimiter is then not ',')
     std::string name_column;        // optional: the station's name is this column's first value
     // Optional station coordinates (degrees north / east): the first value of these columns that is a number in range
     // (StationSeries::meta), when the header has them — WEATHER-5K's LATITUDE and LONGITUDE. Not variables.
