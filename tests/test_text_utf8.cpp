@@ -115,7 +115,17 @@ TEST(TextUtf8, DetectsBinaryData) {
     pr = find_utf8_problem(utf16);
     ASSERT_TRUE(pr.has_value());
     EXPECT_TRUE(pr->binary);
+    EXPECT_TRUE(pr->utf16);
     EXPECT_NE(pr->what.find("UTF-16"), std::string::npos);
+    // Said as text in another encoding, not as a binary file (QA: a prompt starting with a UTF-16 BOM "looked like a
+    // binary file").
+    try {
+        check_utf8_text(utf16, "the prompt");
+        ADD_FAILURE() << "expected an error";
+    } catch (const fusedrnn::Error& e) {
+        EXPECT_NE(std::string(e.what()).find("the prompt is UTF-16 text (it starts with a byte-order mark), not UTF-8"),
+                  std::string::npos) << e.what();
+    }
 
     // Random high bytes without NUL (e.g. compressed data): mostly invalid sequences.
     std::mt19937_64 rng(fusedrnn::testing::test_seed());

@@ -80,6 +80,7 @@ std::optional<Utf8Problem> find_utf8_problem(std::string_view bytes) {
     Utf8Problem pr;
     if (n >= 2 && ((p[0] == 0xFF && p[1] == 0xFE) || (p[0] == 0xFE && p[1] == 0xFF))) {
         pr.binary = true;
+        pr.utf16 = true;
         pr.what = "it starts with a UTF-16 byte-order mark (convert it to UTF-8)";
         return pr;
     }
@@ -103,6 +104,9 @@ std::optional<Utf8Problem> find_utf8_problem(std::string_view bytes) {
 void check_utf8_text(std::string_view bytes, std::string_view source) {
     const auto pr = find_utf8_problem(bytes);
     if (!pr) return;
+    if (pr->utf16)  // text after all: a prompt or a file saved by Windows Notepad, say, as "Unicode"
+        FR_FAIL("{} is UTF-16 text (it starts with a byte-order mark), not UTF-8: convert it to UTF-8 (e.g. `iconv -f "
+                "UTF-16 -t UTF-8`)", source);
     if (pr->binary)
         FR_FAIL("{} looks like a binary file, not UTF-8 text ({} at byte offset {})", source, pr->what, pr->offset);
     FR_FAIL("{} is not valid UTF-8: {} at byte offset {} (line {}, column {})", source, pr->what, pr->offset,

@@ -21,6 +21,7 @@ struct Utf8Problem {
     size_t line = 1;     // 1-based line of that byte
     size_t column = 1;   // 1-based column, counted in code points
     bool binary = false; // true: the data looks binary (NUL byte, UTF-16, many invalid bytes)
+    bool utf16 = false;  // true: it starts with a UTF-16 byte-order mark (text, in another encoding)
     std::string what;    // e.g. "unexpected continuation byte 0x80"
 };
 
