@@ -1386,6 +1386,10 @@ TEST(Cli, AFailedRunLeavesNoOutputFolderItMade) {
     const CliResult located = run_cli({"train", "--data", missing, "--epochs", "1"}, "",
                                       "FUSEDRNN_SOURCE_LOCATIONS=1 ");
     EXPECT_NE(located.output.find(".cpp:"), std::string::npos) << located.output;
+    const CliResult unclear = run_cli({"train", "--data", missing, "--epochs", "1"}, "", "FUSEDRNN_SOURCE_LOCATIONS=yes ");
+    EXPECT_EQ(unclear.status, 2) << unclear.output;
+    EXPECT_NE(unclear.output.find("FUSEDRNN_SOURCE_LOCATIONS must be 0 or 1 (or unset), got 'yes'"), std::string::npos)
+        << unclear.output;
     EXPECT_FALSE(fs::exists(dir + "/made")) << r.output;
     const std::string mine = dir + "/mine";
     fs::create_directories(mine);

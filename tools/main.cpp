@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <new>
@@ -103,6 +104,12 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (!known_command_words(app, std::vector<std::string>(argv + 1, argv + argc), "")) return 2;
+    // As for the other variables a value outside those listed is an error: "yes" or "2" must not be guessed at.
+    if (const char* v = std::getenv("FUSEDRNN_SOURCE_LOCATIONS");
+        v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0) {
+        std::fprintf(stderr, "fusedrnn: error: FUSEDRNN_SOURCE_LOCATIONS must be 0 or 1 (or unset), got '%s'\n", v);
+        return 2;
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
