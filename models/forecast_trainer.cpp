@@ -621,25 +621,27 @@ void ForecastTrainer::check_best_checkpoint(const nlohmann::json& last_state) {
     for (const auto& r : history_)
         if (r.best) best = &r;
     if (!best) return;  // checked on every process (each read last.safetensors): none goes on alone
-    // Stopped between writing last.safetensors and best.safetensors after the epoch that was its best: this state is
-    // that epoch's end, so best.safetensors is written now as the run would have written it then.
-    if (best == &history_.back() && !last_state.contains("epoch_in_progress") &&
-        best_checkpoint_is_behind(best_path_, model_.config(), "trainer", last_state.at("history"))) {
-        const bool was_missing = !std::filesystem::exists(best_path_);
-        save(best_path_, false);
-        if (on_message) on_message(detail::best_checkpoint_rewritten_note(best_path_, best->epoch, last_path_, was_missing));
-        return;
-    }
-    const Checkpoint b = read_best_checkpoint_for_resume(best_path_, best->epoch, last_path_);
-    // Its epoch and validation loss (exact: JSON keeps doubles) must be the history's, on the same data and model.
-    const nlohmann::json t = b.extra.is_object() && b.extra.contains("trainer") ? b.extra.at("trainer")
-                                                                               : nlohmann::json();
-    const bool same_data = !o_.extra.contains("dataset") ||
-                           (b.extra.contains("dataset") && same_dataset(b.extra.at("dataset"), o_.extra.at("dataset")));
-    if (!(b.config == model_.config() && same_data && t.is_object() && t.value("epochs_done", -1) == best->epoch &&
-          t.contains("best_val") && t.at("best_val").is_number() && t.at("best_val").get<double>() == best->val_loss))
-        fail_not_the_runs_best(best_path_, fmt::format("epoch {}, validation loss {:.6g}", best->epoch, best->val_loss),
-                               last_path_);
+    const nlohmann::json config = model_.config();
+    detail::ResumedBest r;
+    r.best_path = best_path_;
+    r.last_path = last_path_;
+    r.epoch = best->epoch;
+    r.last_ends_it = best == &history_.back() && !last_state.contains("epoch_in_progress");
+    r.config = &config;
+    r.block = "trainer";
+    r.last_history = &last_state.at("history");
+    r.save_best = [this] { save(best_path_, false); };
+    r.is_the_runs_best = [&](const Checkpoint& b) {  // its epoch and validation loss, on the same data
+        const nlohmann::json t = b.extra.contains("trainer") ? b.extra.at("trainer") : nlohmann::json();
+        const bool same_data =
+            !o_.extra.contains("dataset") ||
+            (b.extra.contains("dataset") && same_dataset(b.extra.at("dataset"), o_.extra.at("dataset")));
+        return same_data && t.is_object() && t.value("epochs_done", -1) == best->epoch && t.contains("best_val") &&
+               t.at("best_val").is_number() && t.at("best_val").get<double>() == best->val_loss;
+    };
+    r.what = fmt::format("epoch {}, validation loss {:.6g}", best->epoch, best->val_loss);
+    const std::string note = detail::check_resumed_best(r);
+    if (!note.empty() && on_message) on_message(note);
 }
 
 void ForecastTrainer::resume_from_last() {

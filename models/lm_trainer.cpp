@@ -394,26 +394,25 @@ void LmTrainer::check_best_checkpoint(const std::string& last_path, const nlohma
     int best_epoch = 0;
     for (const auto& r : history_)
         if (r.best) best_epoch = r.epoch;
-    if (best_epoch == 0) return;
-    const std::string path = (std::filesystem::path(o_.out_dir) / "best.safetensors").string();
-    // Stopped between writing last.safetensors and best.safetensors after the epoch that was its best: this state is
-    // that epoch's end, so best.safetensors is written now as the run would have written it then.
-    if (best_epoch == history_.back().epoch && resumed_.epoch == 0 &&
-        best_checkpoint_is_behind(path, lm_.model->config(), "training", last_history)) {
-        const bool was_missing = !std::filesystem::exists(path);
-        save("best.safetensors");
-        if (on_message) on_message(detail::best_checkpoint_rewritten_note(path, best_epoch, last_path, was_missing));
-        return;
-    }
-    const Checkpoint b = read_best_checkpoint_for_resume(path, best_epoch, last_path);
-    const nlohmann::json& t = b.extra.is_object() && b.extra.contains("training") ? b.extra.at("training")
-                                                                                  : nlohmann::json();
-    // Its epoch and its loss (exact: JSON keeps doubles) must be the run's: another run's best of the same epoch is not.
-    if (!(b.config == lm_.model->config() && b.extra.is_object() && b.extra.contains("lm") &&
-          used_settings(b.extra.at("lm")) == used_settings(lm_.settings.to_json()) && t.is_object() &&
-          t.value("epoch", -1) == best_epoch &&
-          t.contains("best") && t.at("best").is_number() && t.at("best").get<double>() == best_))
-        fail_not_the_runs_best(path, fmt::format("epoch {}", best_epoch), last_path);
+    const nlohmann::json config = lm_.model->config();
+    detail::ResumedBest r;
+    r.best_path = (std::filesystem::path(o_.out_dir) / "best.safetensors").string();
+    r.last_path = last_path;
+    r.epoch = best_epoch;
+    r.last_ends_it = !history_.empty() && best_epoch == history_.back().epoch && resumed_.epoch == 0;
+    r.config = &config;
+    r.block = "training";
+    r.last_history = &last_history;
+    r.save_best = [this] { save("best.safetensors"); };
+    r.is_the_runs_best = [&](const Checkpoint& b) {  // its epoch and loss, with the same settings
+        const nlohmann::json t = b.extra.contains("training") ? b.extra.at("training") : nlohmann::json();
+        return b.extra.contains("lm") && used_settings(b.extra.at("lm")) == used_settings(lm_.settings.to_json()) &&
+               t.is_object() && t.value("epoch", -1) == best_epoch && t.contains("best") && t.at("best").is_number() &&
+               t.at("best").get<double>() == best_;
+    };
+    r.what = fmt::format("epoch {}", best_epoch);
+    const std::string note = detail::check_resumed_best(r);
+    if (!note.empty() && on_message) on_message(note);
 }
 
 // Steps are queued with their results left in backend memory and read back every kReadBackSteps steps or

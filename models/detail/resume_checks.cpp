@@ -1,5 +1,7 @@
 #include "fusedrnn/models/detail/resume_checks.h"
 
+#include <filesystem>
+
 #include <fmt/format.h>
 
 #include "fusedrnn/core/error.h"
@@ -21,11 +23,20 @@ void check_epochs_reach(long epochs, long in_progress, long done, const std::str
                  "more", epochs, done, done == 1 ? "" : "s", path, done);
 }
 
-std::string best_checkpoint_rewritten_note(const std::string& best_path, long epoch, const std::string& last_path,
-                                           bool was_missing) {
-    return fmt::format("--resume: {} {} epoch {}, the best so far (the run stopped between saving {} and it): written "
-                       "now from {}", best_path, was_missing ? "was missing: it is to hold" : "did not hold", epoch,
-                       last_path, last_path);
+std::string check_resumed_best(const ResumedBest& r) {
+    if (r.epoch == 0) return {};
+    if (r.last_ends_it && best_checkpoint_is_behind(r.best_path, *r.config, r.block, *r.last_history)) {
+        const bool was_missing = !std::filesystem::exists(r.best_path);
+        r.save_best();
+        return fmt::format("--resume: {} {} epoch {}, the best so far (the run stopped between saving {} and it): "
+                           "written now from {}", r.best_path,
+                           was_missing ? "was missing: it is to hold" : "did not hold", r.epoch, r.last_path,
+                           r.last_path);
+    }
+    const Checkpoint b = read_best_checkpoint_for_resume(r.best_path, r.epoch, r.last_path);
+    if (!(b.config == *r.config && b.extra.is_object() && r.is_the_runs_best(b)))
+        fail_not_the_runs_best(r.best_path, r.what, r.last_path);
+    return {};
 }
 
 }  // namespace fusedrnn::detail

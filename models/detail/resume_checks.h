@@ -1,8 +1,13 @@
 // fusedrnn (internal, not installed) — checks both trainers (forecaster, language model) make of the run they resume.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fusedrnn/models/checkpoint.h"
 
 namespace fusedrnn::detail {
 
@@ -13,9 +18,24 @@ void check_history_order(const std::vector<int>& epochs, const std::string& path
 // for none), or, after `done` whole epochs, nothing at all while the log was rewritten short. Throws naming `path`.
 void check_epochs_reach(long epochs, long in_progress, long done, const std::string& path);
 
-// What a trainer says after writing best.safetensors again from a resumed last.safetensors that ends the best epoch
-// (best_checkpoint_is_behind, models/checkpoint.h): it `was_missing`, or held an earlier epoch.
-std::string best_checkpoint_rewritten_note(const std::string& best_path, long epoch, const std::string& last_path,
-                                           bool was_missing);
+// The best.safetensors of a resumed run, as both trainers check it before training on.
+struct ResumedBest {
+    std::string best_path, last_path;
+    int epoch = 0;                     // the history's best epoch; 0: none yet (nothing to check)
+    bool last_ends_it = false;         // last.safetensors is the end of that epoch (the history's last, none after)
+    const nlohmann::json* config;      // the model's config
+    const char* block;                 // the trainer's block in the checkpoints' extra ("trainer", "training")
+    const nlohmann::json* last_history;  // that block's "history" in last.safetensors
+    std::function<void()> save_best;   // writes best.safetensors from the resumed state
+    // Whether a best.safetensors that reads is this run's best model: its epoch, loss (exact: JSON keeps doubles),
+    // data and settings; `what` names the best for the refusal ("epoch 3, validation loss 0.5").
+    std::function<bool(const Checkpoint&)> is_the_runs_best;
+    std::string what;
+};
+
+// A run stopped between writing last.safetensors and best.safetensors after its best epoch (best_checkpoint_is_behind,
+// models/checkpoint.h) has best.safetensors written again now, as it would have been then: returns the note saying so.
+// Otherwise best.safetensors must be the run's best model (else an Error saying what to do): returns "".
+std::string check_resumed_best(const ResumedBest& r);
 
 }  // namespace fusedrnn::detail
