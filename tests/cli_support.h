@@ -2,7 +2,9 @@
 // under a launcher (mpirun), optionally stopped by a signal once its log shows a given line.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +93,19 @@ inline pid_t child_named(pid_t parent, const std::string& name) {
         if (ppid == parent && line.substr(open + 1, close - open - 1) == name && pid > found) found = pid;
     }
     return found;
+}
+
+// Puts a lock file of another run (flock held, `holder` written in it as a process id) where a run's lock file
+// `lock` is, in one rename: the run never finds the path empty, so it cannot lock a file of its own there first
+// (its epochs may take a millisecond). Returns the descriptor that holds the flock.
+inline int lock_file_replaced(const std::string& lock, const std::string& holder) {
+    const std::string other = lock + ".other";
+    const int fd = ::open(other.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0644);
+    EXPECT_GE(fd, 0) << other;
+    EXPECT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+    EXPECT_EQ(::write(fd, holder.data(), holder.size()), ssize_t(holder.size()));
+    EXPECT_EQ(std::rename(other.c_str(), lock.c_str()), 0) << lock;
+    return fd;
 }
 
 // Runs the CLI in a child process (output to `log`; `launcher`, when given, is the program and flags to run it

@@ -1346,15 +1346,14 @@ TEST(Cli, ARunWhoseLockFileWasRemovedLocksAgainOrStops) {
         // makes the run save.
         const CliResult r = run_then_signal(args, out + ".log", "epoch 1/1000", SIGINT, {}, [&](pid_t pid) {
             saved_before = testing::read_file_bytes(out + "/last.safetensors");
-            fs::remove(lock);
             if (taken) {
-                second = ::open(lock.c_str(), O_RDWR | O_CREAT, 0644);
-                EXPECT_EQ(::flock(second, LOCK_EX | LOCK_NB), 0);
-                EXPECT_EQ(::write(second, "4242", 4), 4);
+                second = testing::lock_file_replaced(lock, "4242");
                 if (other == kEnded) {  // its lock released, its file left: its files must not be overwritten
                     ::close(second);
                     second = -1;
                 }
+            } else {
+                fs::remove(lock);
             }
             return pid;
         });

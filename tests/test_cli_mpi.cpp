@@ -218,6 +218,37 @@ TEST_F(CliMpi, AKilledProcessEndsTheJobAndTheRunResumes) {
         << r.output;
 }
 
+// Process 0 failing as it saves (here: the folder's lock file was replaced by another run's, so it stops rather
+// than overwrite that run's files) while process 1 has gone on to the next step: the error ends the whole job at
+// once (MPI_Abort), naming the cause, rather than leaving process 1 waiting FUSEDRNN_PEER_TIMEOUT_S (600 s by
+// default) for a peer that will never come; the checkpoint saved before the lock went is left as it was.
+TEST_F(CliMpi, AnErrorAsProcessZeroSavesEndsTheJobAtOnce) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run", lock = out + "/.fusedrnn.lock";
+    ::unsetenv("FUSEDRNN_PEER_TIMEOUT_S");
+    std::string saved_before;
+    int other = -1;
+    const auto start = std::chrono::steady_clock::now();
+    // Signal 0 sends nothing: the run goes on to its end-of-epoch save, which finds the other run's lock.
+    const CliResult r = testing::run_then_signal(
+        set(tiny_train(out, 1000), "--max-batches", "40"), dir + "/train.log", "epoch 1/1000", 0,
+        {kMpiexec, "-n", "2"}, [&](pid_t launcher) {
+            saved_before = testing::read_file_bytes(out + "/last.safetensors");
+            other = testing::lock_file_replaced(lock, "4242");
+            return launcher;
+        });
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (other >= 0) ::close(other);
+    EXPECT_NE(r.status, 0) << r.output;
+    EXPECT_LT(seconds, 60.0) << r.output;
+    EXPECT_NE(r.output.find(lock + " was removed while this run held it, and another fusedrnn run (process 4242) has "
+                            "used the folder since: this run stops without saving"),
+              std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("FUSEDRNN_PEER_TIMEOUT_S"), std::string::npos) << "ended by the error, not a timeout\n"
+                                                                          << r.output;
+    EXPECT_FALSE(saved_before.empty());
+    EXPECT_EQ(testing::read_file_bytes(out + "/last.safetensors"), saved_before) << "not written again";
+}
+
 // A process that stays alive but stops answering (here SIGSTOP; in life a hung filesystem, host thread or GPU) would
 // leave the other waiting in the step's collective forever, and mpirun with it. Once training has started the
 // collectives time out after FUSEDRNN_PEER_TIMEOUT_S: the waiting process stops with an error naming the variable and
