@@ -969,6 +969,55 @@ TEST(DataCsv, LcdRoundingAndUnits) {
     EXPECT_NE(rq.summary().find("3 duplicate"), std::string::npos) << rq.summary();
 }
 
+// Greenville's pattern (QA): a report at 11:30 is halfway between 11:00 and 12:00. Rounded up, it lost 12:00 to the
+// 11:53 report and 11:00 stayed a gap; it is filed under 11:00 now. Where 11:00 has a report of its own, or 12:00
+// none nearer, it stays where half-up rounding puts it.
+TEST(DataCsv, AHalfwayReportTakesTheFreeHourBelowWhenTheOneAboveHasANearerReport) {
+    const std::string dir = ft::temp_dir();
+    const std::string header =
+        "DATE,HourlyDewPointTemperature,HourlyDryBulbTemperature,HourlyRelativeHumidity\n";
+    const std::string p = write_file(dir, "greenville.csv", header +
+                                                                "2021-09-16 09:53:00,60,70,71\n"
+                                                                "2021-09-16 11:30:00,61,71,72\n"
+                                                                "2021-09-16 11:53:00,62,72,73\n");
+    ReadReport rep;
+    const StationSeries s = read_csv_station(p, noaa_lcd_format(), rep);
+    EXPECT_EQ(format_time(s.start), "2021-09-16 10:00:00");
+    ASSERT_EQ(s.rows(), 3);
+    EXPECT_FLOAT_EQ(s.at(0, 2), 71.0f);
+    EXPECT_FLOAT_EQ(s.at(1, 2), 72.0f);  // the 11:30 report, under 11:00
+    EXPECT_FLOAT_EQ(s.at(2, 2), 73.0f);  // 11:53 under 12:00
+    EXPECT_EQ(rep.duplicate_times, 0);
+    EXPECT_EQ(rep.gap_rows, 0);
+    EXPECT_EQ(rep.records, 3);
+    ASSERT_EQ(rep.examples.size(), 1u);
+    EXPECT_NE(rep.examples[0].find("greenville.csv:3: time 2021-09-16 11:30:00 is halfway between two grid times and "
+                                   "the later one has a nearer observation: filed under 2021-09-16 11:00:00"),
+              std::string::npos) << rep.examples[0];
+    // 11:00 has its own report (10:58): the halfway one is a duplicate at 12:00, as before.
+    const std::string q = write_file(dir, "taken.csv", header +
+                                                           "2021-09-16 10:58:00,60,70,71\n"
+                                                           "2021-09-16 11:30:00,61,71,72\n"
+                                                           "2021-09-16 11:53:00,62,72,73\n");
+    ReadReport rq;
+    const StationSeries t = read_csv_station(q, noaa_lcd_format(), rq);
+    ASSERT_EQ(t.rows(), 2);
+    EXPECT_FLOAT_EQ(t.at(0, 2), 71.0f);
+    EXPECT_FLOAT_EQ(t.at(1, 2), 73.0f);
+    EXPECT_EQ(rq.duplicate_times, 1);
+    // Alone in its hour, a halfway report is rounded up; a repeated line of it is a duplicate, not a fill-in below.
+    const std::string u = write_file(dir, "alone.csv", header +
+                                                           "2021-09-16 10:53:00,60,70,71\n"
+                                                           "2021-09-16 11:30:00,61,71,72\n"
+                                                           "2021-09-16 11:30:00,61,71,72\n");
+    ReadReport ru;
+    const StationSeries v = read_csv_station(u, noaa_lcd_format(), ru);
+    ASSERT_EQ(v.rows(), 2);
+    EXPECT_FLOAT_EQ(v.at(0, 2), 71.0f);
+    EXPECT_FLOAT_EQ(v.at(1, 2), 72.0f);
+    EXPECT_EQ(ru.duplicate_times, 1);
+}
+
 TEST(DataCsv, PresetNamesAndDetection) {
     EXPECT_EQ(detect_csv_preset({"DATE", "TMP", "DEW", "WND_ANGLE", "WND_RATE", "SLP"}), "weather5k");
     EXPECT_EQ(detect_csv_preset({"Date Time", "p (mbar)", "T (degC)"}), "jena");

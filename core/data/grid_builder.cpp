@@ -60,6 +60,28 @@ void GridBuilder::add(int64_t time, const float* values, int64_t line, ReadRepor
     }
 }
 
+void GridBuilder::file_ties_below(int64_t first, int64_t rows, ReadReport& report) {
+    // A report exactly half a step between two grid times was rounded up. Where the time above has a nearer report
+    // and the one below has none at all, it is filed below instead (QA: an 11:30 report lost 12:00 to 11:53 while
+    // 11:00 stayed a gap). One with a report below as near or nearer stays a duplicate above.
+    const int64_t half = step_ / 2;
+    if (step_ % 2 != 0) return;  // no time lies exactly halfway
+    std::vector<int64_t> nearest(size_t(rows), -1);  // per row: the least `moved` of its observations, -1 if none
+    for (size_t i = 0; i < times_.size(); ++i) {
+        int64_t& n = nearest[size_t((times_[i] - first) / step_)];
+        if (n < 0 || moved_[i] < n) n = moved_[i];
+    }
+    for (size_t i = 0; i < times_.size(); ++i) {
+        const int64_t r = (times_[i] - first) / step_;
+        if (moved_[i] != half || r == 0 || nearest[size_t(r)] >= half || nearest[size_t(r - 1)] >= 0) continue;
+        times_[i] -= step_;
+        nearest[size_t(r - 1)] = half;  // a second such report (a repeated line) is a duplicate there
+        report.note(fmt::format("{}:{}: time {} is halfway between two grid times and the later one has a nearer "
+                                "observation: filed under {}", files_[file_of_[i]], line_of_[i],
+                                format_time(times_[i] + half), format_time(times_[i])));
+    }
+}
+
 StationSeries GridBuilder::build(const std::string& id, const std::string& name, ReadReport& report) {
     FR_CHECK(!times_.empty(), "station {}: no observations in {}", id,
              files_.empty() ? std::string("(no file)") : files_.front());
@@ -84,6 +106,7 @@ StationSeries GridBuilder::build(const std::string& id, const std::string& name,
     s.step = step_;
     const size_t F = vars_.size();
     s.values.assign(size_t(rows) * F, kMissing);
+    if (!moved_.empty()) file_ties_below(first, rows, report);
     // Observations arrive in file order; the first one for a time wins, unless times are rounded: then the one
     // nearest the grid time does (NOAA LCD files several reports an hour; 00:44 and 00:56 both round to 01:00, and
     // the 00:56 one is the hour's). A taken-flag per row keeps this O(observations) without sorting.

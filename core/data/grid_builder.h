@@ -41,13 +41,18 @@ public:
 
     // Builds the series (id, name, vars, start, step, values). Duplicate times keep the first
     // observation added (under TimeRounding::Nearest: the one whose own time is nearest the grid time, the first
-    // of equals) and are counted in the report; rows with no observation count as gap_rows.
+    // of equals; one exactly halfway goes to the earlier grid time when that has none and the later a nearer
+    // one) and are counted in the report; rows with no observation count as gap_rows.
     // Throws when there is no observation at all, or when the span is implausibly long (over 200
     // years: a bad date such as year 1016 for 2016), naming the first and last observation's file:line.
     // The out-of-range counts go into the report too.
     StationSeries build(const std::string& id, const std::string& name, ReadReport& report);
 
 private:
+    // Under TimeRounding::Nearest: moves an observation exactly halfway between grid times, rounded up, to the
+    // grid time below when the one above has a nearer observation and the one below has none.
+    void file_ties_below(int64_t first, int64_t rows, ReadReport& report);
+
     std::vector<std::string> vars_;
     int64_t step_;
     TimeRounding rounding_;
