@@ -10,17 +10,28 @@
 
 namespace fusedrnn {
 
-std::vector<int> same_time_of_day_sources(const data::WindowSpec& g, int64_t rows_per_day) {
-    if (rows_per_day <= 0) return {};
+std::vector<int> same_time_of_day_sources(const data::WindowSpec& g, int64_t rows_per_day, std::string* why) {
+    const auto none = [&](std::string reason) {
+        if (why) *why = std::move(reason);
+        return std::vector<int>();
+    };
+    if (rows_per_day <= 0) return none("the series' step does not divide a day");
     const int64_t last_input = int64_t(g.input_len - 1) * g.in_step;
     std::vector<int> t_of_lead;
     for (int h = 0; h < g.horizon; ++h) {
         const int64_t target = g.first_target() + int64_t(h) * g.out_step;  // rows from the window start
         const int64_t days_back = (target - last_input + rows_per_day - 1) / rows_per_day;  // >= 1
         const int64_t source = target - days_back * rows_per_day;
-        if (source < 0 || source % g.in_step != 0) return {};
+        if (source < 0)
+            return none(fmt::format("the input spans {} rows, less than the {} of a day", last_input + 1,
+                                    rows_per_day));
+        if (source % g.in_step != 0)
+            return none(fmt::format("the input, every {} rows, has no row at the time of day of the lead time {} "
+                                    "{} ahead (the window's row {}, a day before it)", g.in_step,
+                                    target - last_input, target - last_input == 1 ? "step" : "steps", source));
         t_of_lead.push_back(int(source / g.in_step));
     }
+    if (why) why->clear();
     return t_of_lead;
 }
 
@@ -90,7 +101,7 @@ ForecastEvaluation evaluate_pass(Backend<float>& be, const ForecastDataset& data
     for (int t : daily_source) first_step = std::min(first_step, t);
     const bool baselines = first_step < g.input_len;
 
-    ForecastEvaluation e{std::nullopt, metrics_for(data), std::nullopt};
+    ForecastEvaluation e{std::nullopt, metrics_for(data), std::nullopt, {}};
     if (folds.model) e.model = metrics_for(data);
     if (folds.same_time_of_day) e.same_time_of_day = metrics_for(data);
 
@@ -169,8 +180,11 @@ void check_forecaster_fits(const Forecaster& model, const ForecastDataset& data)
 ForecastEvaluation evaluate_with_baselines(Forecaster* model, Backend<float>& be, const ForecastDataset& data,
                                            const data::WindowStarts& starts, int batch, const EvalProgress& progress,
                                            const ForecastSink& sink) {
-    const bool daily = !same_time_of_day_sources(data.window, data.rows_per_day).empty();
-    return evaluate_pass(be, data, starts, batch, progress, Folds{model, true, daily, sink});
+    std::string why_not_daily;
+    const bool daily = !same_time_of_day_sources(data.window, data.rows_per_day, &why_not_daily).empty();
+    ForecastEvaluation e = evaluate_pass(be, data, starts, batch, progress, Folds{model, true, daily, sink});
+    e.same_time_of_day_absent = why_not_daily;
+    return e;
 }
 
 ForecastMetrics evaluate_forecaster(Forecaster& model, const ForecastDataset& data, const data::WindowStarts& starts,

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "fusedrnn/core/backend.h"
@@ -33,8 +34,9 @@ enum class Persistence { Last, SameTimeOfDay };
 
 // For SameTimeOfDay: per lead time h, the input step t whose row is the target's time of day k whole days
 // earlier (the smallest k that lands in the input). Empty when rows_per_day is 0 or some lead time has no
-// such input step (input shorter than a day, or a step that skips that row).
-std::vector<int> same_time_of_day_sources(const data::WindowSpec& window, int64_t rows_per_day);
+// such input step (input shorter than a day, or a step that skips that row); then `why`, when given, says which.
+std::vector<int> same_time_of_day_sources(const data::WindowSpec& window, int64_t rows_per_day,
+                                          std::string* why = nullptr);
 
 // One evaluated batch, as a sink sees it: the windows' start rows, and [B, horizon·K] normalized, lead-major per
 // window: the model's forecasts (null when no model was evaluated), the targets, and the last-value persistence
@@ -53,6 +55,7 @@ struct ForecastEvaluation {
     std::optional<ForecastMetrics> model;             // when a model was evaluated
     ForecastMetrics persistence;                      // Persistence::Last
     std::optional<ForecastMetrics> same_time_of_day;  // when the window has same_time_of_day_sources
+    std::string same_time_of_day_absent;              // why it has none (evaluate_with_baselines; empty otherwise)
 };
 
 // One pass over the windows at `starts`, `batch` at a time: the model's forecasts (none when model is null) and

@@ -379,6 +379,10 @@ TEST(Cli, TrainingFlagsReachTheRun) {
     EXPECT_NE(t.output.find("clip 0.5"), std::string::npos) << t.output;
     const auto m = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
     EXPECT_FALSE(m.at("test").contains("persistence_same_time_of_day"));  // 10 inputs 2 h apart: < a day
+    EXPECT_EQ(m.at("test").at("persistence_same_time_of_day_absent"), "the input spans 19 rows, less than the 24 of "
+                                                                        "a day");
+    EXPECT_NE(t.output.find("no same-time-of-day persistence: the input spans 19 rows"), std::string::npos)
+        << t.output;
     const auto& spec = m.at("model").at("spec");
     EXPECT_EQ(spec.at("cell"), "rnn_relu");
     EXPECT_EQ(spec.at("num_layers"), 2);

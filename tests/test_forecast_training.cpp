@@ -666,11 +666,23 @@ TEST(ForecastTraining, SameTimeOfDayPersistence) {
     EXPECT_EQ(src[71], 47);
     const data::WindowSpec jena{120, 6, 1, 72, 1};  // 10-minute rows: 144 per day
     EXPECT_EQ(same_time_of_day_sources(jena, 144), std::vector<int>{107});  // row 642 = 786 - 144
+    // Where there is none, `why` says which rule failed (the report prints it: QA found the baseline left out at
+    // --step 2 with no word of why).
+    std::string why = "stale";
+    EXPECT_EQ(same_time_of_day_sources(jena, 144, &why).size(), 1u);
+    EXPECT_EQ(why, "");
     data::WindowSpec short_input{12, 1, 6, 1, 1};
-    EXPECT_TRUE(same_time_of_day_sources(short_input, 24).empty());  // input shorter than a day
+    EXPECT_TRUE(same_time_of_day_sources(short_input, 24, &why).empty());
+    EXPECT_EQ(why, "the input spans 12 rows, less than the 24 of a day");
     data::WindowSpec skipping{10, 5, 1, 1, 1};
-    EXPECT_TRUE(same_time_of_day_sources(skipping, 24).empty());  // row 22 is not an input row
-    EXPECT_TRUE(same_time_of_day_sources(data::WindowSpec{}, 0).empty());
+    EXPECT_TRUE(same_time_of_day_sources(skipping, 24, &why).empty());  // row 22 is not an input row
+    EXPECT_EQ(why, "the input, every 5 rows, has no row at the time of day of the lead time 1 step ahead (the "
+                   "window's row 22, a day before it)");
+    data::WindowSpec step2{48, 2, 24, 1, 1};  // QA: 95 h of input, 2 h apart
+    EXPECT_TRUE(same_time_of_day_sources(step2, 24, &why).empty());
+    EXPECT_NE(why.find("every 2 rows"), std::string::npos) << why;
+    EXPECT_TRUE(same_time_of_day_sources(data::WindowSpec{}, 0, &why).empty());
+    EXPECT_EQ(why, "the series' step does not divide a day");
 
     // On an exactly daily series it is perfect; plain persistence is not.
     auto be = make_backend("cpu");

@@ -93,6 +93,8 @@ void print_forecast_report(const std::string& split, const ForecastEvaluation& e
     fmt::print("skill vs persistence (1 - MSE/MSE_persistence): {}", skill(p.mse()));
     if (d) fmt::print("; vs same-time-of-day persistence: {}", skill(d->mse()));
     fmt::print("\n");
+    if (!e.same_time_of_day_absent.empty())
+        fmt::print("no same-time-of-day persistence: {}\n", e.same_time_of_day_absent);
 }
 
 nlohmann::json forecast_report_json(const ForecastEvaluation& e) {
@@ -103,6 +105,8 @@ nlohmann::json forecast_report_json(const ForecastEvaluation& e) {
     if (e.same_time_of_day) {
         j["persistence_same_time_of_day"] = e.same_time_of_day->to_json();
         j["skill_mse_same_time_of_day"] = 1.0 - m.mse() / e.same_time_of_day->mse();
+    } else if (!e.same_time_of_day_absent.empty()) {
+        j["persistence_same_time_of_day_absent"] = e.same_time_of_day_absent;
     }
     return j;
 }

@@ -18,7 +18,8 @@ namespace fusedrnn::tools {
 // after the last input row, from `window` (out_offset, out_step), as the forecast CSVs label them.
 void print_forecast_report(const std::string& split, const ForecastEvaluation& e, const data::WindowSpec& window);
 // {"model": ..., "persistence": ..., "skill_mse": 1 - mse/mse_persistence,
-//  "persistence_same_time_of_day": ..., "skill_mse_same_time_of_day": ...} (the last two when available)
+//  "persistence_same_time_of_day": ..., "skill_mse_same_time_of_day": ...} (the last two when available; else
+//  "persistence_same_time_of_day_absent": why, when known)
 nlohmann::json forecast_report_json(const ForecastEvaluation& e);
 // Writes JSON atomically (temp + rename).
 void write_json_file(const std::string& path, const nlohmann::json& j);
