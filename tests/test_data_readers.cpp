@@ -177,6 +177,30 @@ TEST(DataIsdLite, HandMadeGapsAndSentinels) {
     EXPECT_EQ(rep.gap_rows, 2);
 }
 
+// One year's file of a station empty (a failed download) while another is not: the station is read from the others,
+// and the report warns, naming the file (QA: it was read as if the year did not exist). Alone, it is an error.
+TEST(DataIsdLite, AnEmptyYearFileIsCountedAndNamed) {
+    const std::string dir = ft::temp_dir();
+    const std::string full = write_file(dir, "071690-99999-2017", kIsd);
+    const std::string empty = write_file(dir, "071690-99999-2016", "");
+    const std::string blank = write_file(dir, "071690-99999-2015", "\n\n");
+    ReadReport rep;
+    const StationSeries s = read_isd_lite_files({blank, empty, full}, "071690-99999", rep);
+    EXPECT_EQ(s.rows(), 5);
+    EXPECT_EQ(rep.files, 3);
+    EXPECT_EQ(rep.empty_files, 2);
+    EXPECT_EQ(rep.empty_first, blank);
+    EXPECT_NE(rep.summary().find("warning: 2 files with no data lines (first " + blank + "): their station read "
+                                 "without them (a failed download?)"), std::string::npos) << rep.summary();
+    ReadReport ok;
+    read_isd_lite_files({full}, "071690-99999", ok);
+    EXPECT_EQ(ok.empty_files, 0);
+    EXPECT_EQ(ok.summary().find("no data line"), std::string::npos) << ok.summary();
+    ReadReport alone;
+    EXPECT_NE(error_of([&] { read_isd_lite_files({empty}, "071690-99999", alone); })
+                  .find("station 071690-99999: no valid lines in " + empty), std::string::npos);
+}
+
 TEST(DataIsdLite, TruncatedLineNamesFileAndLine) {
     const std::string dir = ft::temp_dir();
     std::string text = kIsd;

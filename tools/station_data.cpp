@@ -293,6 +293,7 @@ nlohmann::json read_report_json(const data::ReadReport& r) {
             {"rounded_times", r.rounded_times},
             {"code_like_values", r.code_like_values},
             {"unterminated_files", r.unterminated_files},
+            {"empty_files", r.empty_files},
             {"missing_values", r.missing_values},
             {"gap_rows", r.gap_rows},
             {"filled_kept", r.filled_kept},

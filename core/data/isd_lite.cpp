@@ -107,6 +107,7 @@ void read_into(const std::string& path, GridBuilder& grid, ReadReport& report, c
     std::string why;
     float values[5];
     bool last_was_data = false;
+    int64_t data_lines = 0;
     while (reader.next(line)) {
         last_was_data = !trim(line).empty();
         if (!last_was_data) {  // harmless, but counted
@@ -114,6 +115,7 @@ void read_into(const std::string& path, GridBuilder& grid, ReadReport& report, c
             continue;
         }
         ++report.lines;
+        ++data_lines;
         int64_t time = 0, missing = 0;
         if (!parse_line(line, file_year, time, values, missing, why)) {
             FR_CHECK(opts.on_bad_line == BadLines::Skip, "{}: {}", reader.where(), why);
@@ -126,6 +128,7 @@ void read_into(const std::string& path, GridBuilder& grid, ReadReport& report, c
         grid.add(time, values, reader.line_number(), report);
     }
     report.note_end_of_file(reader, last_was_data);
+    if (data_lines == 0) report.note_empty_file(path);
 }
 
 std::string stem_id(const std::string& path) {

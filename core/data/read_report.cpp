@@ -25,6 +25,8 @@ void ReadReport::merge(const ReadReport& o) {
     if (code_like_first.empty()) code_like_first = o.code_like_first;
     unterminated_files += o.unterminated_files;
     if (unterminated_first.empty()) unterminated_first = o.unterminated_first;
+    empty_files += o.empty_files;
+    if (empty_first.empty()) empty_first = o.empty_first;
     for (const auto& e : o.examples) note(e);
     for (const auto& r : o.out_of_range) {
         auto it = std::find_if(out_of_range.begin(), out_of_range.end(),
@@ -48,6 +50,10 @@ int64_t ReadReport::out_of_range_values() const {
 void ReadReport::note_end_of_file(const LineReader& reader, bool last_line_was_data) {
     if (!last_line_was_data || !reader.last_line_unterminated()) return;
     if (unterminated_files++ == 0) unterminated_first = reader.where();
+}
+
+void ReadReport::note_empty_file(const std::string& path) {
+    if (empty_files++ == 0) empty_first = path;
 }
 
 std::string ReadReport::summary() const {
@@ -79,6 +85,10 @@ std::string ReadReport::summary() const {
                          counted(size_t(unterminated_files), "file", "files"), unterminated_files == 1 ? "ends" : "end",
                          unterminated_files == 1 ? "its" : "their", unterminated_first,
                          unterminated_files == 1 ? "that line" : "those lines");
+    if (empty_files > 0)
+        s += fmt::format("; warning: {} with no data line{} (first {}): {} station read without {} (a failed "
+                         "download?)", counted(size_t(empty_files), "file", "files"), empty_files == 1 ? "" : "s",
+                         empty_first, empty_files == 1 ? "its" : "their", empty_files == 1 ? "it" : "them");
     if (!station_list.empty()) s += fmt::format("; station list: {}", station_list);
     return s;
 }

@@ -50,6 +50,10 @@ struct ReadReport {
     // stand), and the first, "data/S1.csv:721".
     int64_t unterminated_files = 0;
     std::string unterminated_first;
+    // Files of a station with other files (ISD-Lite's one per year) that hold no data line: a failed download loses
+    // that year silently otherwise. A station's only file with no data is an error instead.
+    int64_t empty_files = 0;
+    std::string empty_first;
     std::vector<std::string> examples;  // the first few skip/duplicate messages, "file:line: why"
     std::string station_list;     // a list read for station names/coordinates: "isd-history.csv (29,000 stations)"
     // One entry per variable that had a valid range, in the variables' order (count 0 when none was out of it).
@@ -62,6 +66,8 @@ struct ReadReport {
     int64_t out_of_range_values() const;
     // Counts the file `reader` has just finished when its last line, a data line, had no line end.
     void note_end_of_file(const LineReader& reader, bool last_line_was_data);
+    // Counts `path` as a file with no data line.
+    void note_empty_file(const std::string& path);
     void merge(const ReadReport& other);
     // One line: "29 files, 163,708 lines -> 163,700 rows; 8 skipped; 0 duplicate times; ...".
     std::string summary() const;
