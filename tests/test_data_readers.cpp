@@ -722,6 +722,22 @@ TEST(DataCsv, CommonFirstErrorsNameTheWayOut) {
                     "\"12,5\" is not a number (a decimal comma?"));
     EXPECT_TRUE(has(message("c.csv", "DATE,ID\n2014-01-01 00:00:00,KSEA\n"),
                     "\"KSEA\" is not a number (a column that is not a measurement?"));
+    // A preset's columns are measurements: a flagged number (NOAA's own LCD export, QA) or other text there is a file
+    // in another layout, not a column to leave out.
+    const std::string lcd_header =
+        "DATE,HourlyDewPointTemperature,HourlyDryBulbTemperature,HourlyRelativeHumidity\n";
+    const std::string flagged = error_of([&] {
+        read_csv_station(write_file(dir, "lcd.csv", lcd_header + "2014-01-01 00:53:00,23s,30,80\n"), noaa_lcd_format(),
+                         rep);
+    });
+    EXPECT_TRUE(has(flagged, "\"23s\" is not a number (a number with a quality flag after it, as NOAA's own LCD "
+                             "export writes suspect values? fusedrnn reads plain numbers"));
+    const std::string other = error_of([&] {
+        read_csv_station(write_file(dir, "lcd2.csv", lcd_header + "2014-01-01 00:53:00,KSEA,30,80\n"),
+                         noaa_lcd_format(), rep);
+    });
+    EXPECT_TRUE(has(other, "\"KSEA\" is not a number (the noaa-lcd format reads this column as a measurement: is "
+                           "the file in the layout docs/data.md gives for it?)"));
     EXPECT_TRUE(has(message("d.csv", "DATE,TMP\n2014-01-01 00:00:00,NaN\n"),
                     "or name this one with --csv-missing \"NaN\""));
     EXPECT_TRUE(has(message("e.csv", "DATE,TMP\n2014-01-01 00:00:00,1\n2014-01-01 00:10:00,2\n"),

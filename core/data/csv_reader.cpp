@@ -174,6 +174,14 @@ bool looks_like_missing_word(std::string_view t) {
     return false;
 }
 
+// "23s", "35V", "12*": a number with a quality flag after it (NOAA's LCD export marks suspect values so).
+bool looks_like_flagged_number(std::string_view t) {
+    size_t end = t.size();
+    while (end > 0 && (std::isalpha(static_cast<unsigned char>(t[end - 1])) || t[end - 1] == '*')) --end;
+    double v = 0;
+    return end > 0 && t.size() - end <= 2 && parse_number(t.substr(0, end), v);
+}
+
 // "12,5": a decimal comma (the file's delimiter is then not a comma, or the cell is quoted).
 bool looks_like_decimal_comma(std::string_view t) {
     const size_t comma = t.find(',');
@@ -226,6 +234,13 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
             : looks_like_decimal_comma(t)
                 ? std::string(" (a decimal comma? read such a file with --format csv --csv-decimal-comma and its "
                               "delimiter, e.g. --csv-delimiter ';')")
+            : looks_like_flagged_number(t)
+                ? std::string(" (a number with a quality flag after it, as NOAA's own LCD export writes suspect "
+                              "values? fusedrnn reads plain numbers: remove the flags, or write flagged values as "
+                              "missing, first)")
+            : format.name != "csv"
+                ? fmt::format(" (the {} format reads this column as a measurement: is the file in the layout "
+                              "docs/data.md gives for it?)", format.name)
                 : std::string(" (a column that is not a measurement? a custom layout, --format csv, reads only the "
                               "--csv-columns named)");
         why = fmt::format("{}: \"{}\" is not a number{}", column_label(header, s.index), printable(cell), hint);
