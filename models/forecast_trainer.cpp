@@ -547,6 +547,9 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"clip", o_.clip},
                         {"patience", o_.patience},
                         {"steps_per_epoch", o_.steps_per_epoch},
+                        {"batch", o_.batch},
+                        {"max_batches", o_.max_batches},
+                        {"epochs", o_.epochs},
                         {"ranks", ranks()},
                         {"validation_windows", data_.starts[1].size()},
                         {"arithmetic", run_arithmetic(model_.backend())},
@@ -593,6 +596,17 @@ void ForecastTrainer::check_resumed_schedule(const nlohmann::json& t) {
                                                                                                    "over the data"); };
     FR_CHECK(spe == o_.steps_per_epoch, "--resume: {} was trained with {}, this run asks for {}: the batch order "
              "depends on it; resume with the same flag", last_path_, describe(spe), describe(o_.steps_per_epoch));
+    // So do the batch size and the epoch's length (recorded since 0.3.1; before, only an interrupted epoch's were).
+    if (t.contains("batch"))
+        FR_CHECK(t.at("batch").get<int>() == o_.batch, "--resume: {} was trained with --batch {}, this run asks for "
+                 "{}: every later epoch's batches depend on it; resume with the same flag", last_path_,
+                 t.at("batch").get<int>(), o_.batch);
+    if (t.contains("max_batches")) {
+        const long mb = t.at("max_batches").get<long>();
+        auto shown = [](long n) { return n > 0 ? fmt::format("--max-batches {}", n) : std::string("no --max-batches"); };
+        FR_CHECK(mb == o_.max_batches, "--resume: {} was trained with {}, this run asks for {}: the length of every "
+                 "later epoch depends on it; resume with the same flag", last_path_, shown(mb), shown(o_.max_batches));
+    }
     const bool cosine = t.value("lr_cosine", false);
     FR_CHECK(cosine == o_.lr_cosine, "--resume: {} was trained {} --lr-cosine; resume with the same schedule",
              last_path_, cosine ? "with" : "without");
@@ -733,6 +747,15 @@ void ForecastTrainer::resume_from_last() {
                  steps_per_epoch());
     }
     detail::check_epochs_reach(o_.epochs, resumed_.epoch, epochs_done, last_path_);
+    // The cosine runs over --epochs: more (or fewer) epochs stretch the rest of the curve, which lifts (or drops) the
+    // rate at once (docs/forecasting.md). Said here, as the --lr note above (recorded since 0.3.1).
+    if (on_message && o_.lr_cosine && t.contains("epochs") && t.at("epochs").get<int>() != o_.epochs) {
+        const long next = resumed_.epoch > 0 ? global_step(resumed_.epoch, resumed_.steps_done)
+                                             : global_step(epochs_done + 1, 0);
+        on_message(fmt::format("--resume: --lr-cosine now runs to the end of epoch {} (the run's curve ended at "
+                               "epoch {}): the rate goes on from {:g} at the next step (it was {:g})", o_.epochs,
+                               t.at("epochs").get<int>(), cosine_lr(next), opt_.lr()));
+    }
     // Another number of data-parallel ranks sees the same batches: the same run up to the order of float sums.
     const int saved_ranks = t.value("ranks", 1);
     if (saved_ranks != ranks() && on_message)

@@ -26,16 +26,38 @@ void check_decoupled_decay(const OptimizerConfig& c, float lr) {
              "lower the weight decay", lr, c.weight_decay, double(lr) * double(c.weight_decay));
 }
 
+// What every optimizer needs of its settings. Infinite settings pass the sign checks and turn every parameter into
+// NaN at the first step.
+void check_common(const OptimizerConfig& c) {
+    check_lr(c.lr);
+    FR_CHECK(std::isfinite(c.weight_decay) && c.weight_decay >= 0,
+             "optimizer: weight decay must be a finite number >= 0, got {}", c.weight_decay);
+    check_decoupled_decay(c, c.lr);
+}
+
 }  // namespace
+
+void check_optimizer_config(const OptimizerConfig& c) {
+    FR_CHECK(c.name == "sgd" || c.name == "adam" || c.name == "adamw" || c.name == "rmsprop",
+             "unknown optimizer '{}': expected sgd, adam, adamw or rmsprop", c.name);
+    check_common(c);
+    if (c.name == "sgd")
+        FR_CHECK(c.momentum >= 0 && c.momentum < 1, "sgd: momentum must be in [0, 1), got {}", c.momentum);
+    if (c.name == "adam" || c.name == "adamw") {
+        FR_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1,
+                 "{}: betas must be in [0, 1), got {} and {}", c.name, c.beta1, c.beta2);
+        FR_CHECK(std::isfinite(c.eps) && c.eps > 0, "{}: eps must be a finite positive number, got {}", c.name, c.eps);
+    }
+    if (c.name == "rmsprop") {
+        FR_CHECK(c.alpha >= 0 && c.alpha < 1, "rmsprop: alpha must be in [0, 1), got {}", c.alpha);
+        FR_CHECK(std::isfinite(c.eps) && c.eps > 0, "rmsprop: eps must be a finite positive number, got {}", c.eps);
+    }
+}
 
 Optimizer::Optimizer(const ParamStore& params, OptimizerConfig config, std::vector<std::string> state_names)
     : config_(std::move(config)), backend_(params.backend_ptr()), values_(params.values()), size_(params.size()),
       state_names_(std::move(state_names)) {
-    check_lr(config_.lr);
-    // Infinite settings pass the sign checks and turn every parameter into NaN at the first step.
-    FR_CHECK(std::isfinite(config_.weight_decay) && config_.weight_decay >= 0,
-             "optimizer: weight decay must be a finite number >= 0, got {}", config_.weight_decay);
-    check_decoupled_decay(config_, config_.lr);
+    check_common(config_);
     for (size_t i = 0; i < state_names_.size(); ++i) state_.push_back(backend_->zeros({long(params.size())}));
 }
 
@@ -82,9 +104,7 @@ namespace {
 
 class Sgd final : public Optimizer {
 public:
-    Sgd(const ParamStore& p, const OptimizerConfig& c) : Optimizer(p, c, {"momentum_buffer"}) {
-        FR_CHECK(c.momentum >= 0 && c.momentum < 1, "sgd: momentum must be in [0, 1), got {}", c.momentum);
-    }
+    Sgd(const ParamStore& p, const OptimizerConfig& c) : Optimizer(p, c, {"momentum_buffer"}) {}
     void apply(ParamStore& p) override {
         ++steps_;
         p.backend().sgd_step(p.size(), p.values(), p.grads(), state(0).data(), config_.lr, config_.momentum,
@@ -96,11 +116,7 @@ public:
 class Adam final : public Optimizer {
 public:
     Adam(const ParamStore& p, const OptimizerConfig& c, bool decoupled)
-        : Optimizer(p, c, {"exp_avg", "exp_avg_sq"}), decoupled_(decoupled) {
-        FR_CHECK(c.beta1 >= 0 && c.beta1 < 1 && c.beta2 >= 0 && c.beta2 < 1,
-                 "adam: betas must be in [0, 1), got {} and {}", c.beta1, c.beta2);
-        FR_CHECK(std::isfinite(c.eps) && c.eps > 0, "adam: eps must be a finite positive number, got {}", c.eps);
-    }
+        : Optimizer(p, c, {"exp_avg", "exp_avg_sq"}), decoupled_(decoupled) {}
     void apply(ParamStore& p) override {
         ++steps_;
         p.backend().adam_step(p.size(), p.values(), p.grads(), state(0).data(), state(1).data(), config_.lr,
@@ -113,10 +129,7 @@ private:
 
 class RmsProp final : public Optimizer {
 public:
-    RmsProp(const ParamStore& p, const OptimizerConfig& c) : Optimizer(p, c, {"square_avg"}) {
-        FR_CHECK(c.alpha >= 0 && c.alpha < 1, "rmsprop: alpha must be in [0, 1), got {}", c.alpha);
-        FR_CHECK(std::isfinite(c.eps) && c.eps > 0, "rmsprop: eps must be a finite positive number, got {}", c.eps);
-    }
+    RmsProp(const ParamStore& p, const OptimizerConfig& c) : Optimizer(p, c, {"square_avg"}) {}
     void apply(ParamStore& p) override {
         ++steps_;
         p.backend().rmsprop_step(p.size(), p.values(), p.grads(), state(0).data(), config_.lr, config_.alpha,
@@ -129,11 +142,11 @@ public:
 float default_weight_decay(const std::string& optimizer) { return optimizer == "adamw" ? 0.01f : 0.0f; }
 
 std::unique_ptr<Optimizer> make_optimizer(const ParamStore& params, const OptimizerConfig& config) {
+    check_optimizer_config(config);
     if (config.name == "sgd") return std::make_unique<Sgd>(params, config);
     if (config.name == "adam") return std::make_unique<Adam>(params, config, false);
     if (config.name == "adamw") return std::make_unique<Adam>(params, config, true);
-    if (config.name == "rmsprop") return std::make_unique<RmsProp>(params, config);
-    FR_FAIL("unknown optimizer '{}': expected sgd, adam, adamw or rmsprop", config.name);
+    return std::make_unique<RmsProp>(params, config);
 }
 
 namespace {

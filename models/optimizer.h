@@ -60,8 +60,13 @@ private:
 // decay is the point of choosing it), 0 for the others.
 float default_weight_decay(const std::string& optimizer);
 
+// Throws Error when `config` is no optimizer's: an unknown name (naming the accepted ones), or a setting out of its
+// range for that optimizer (learning rate, weight decay, momentum, betas, alpha, eps). What make_optimizer checks,
+// for a caller that wants to fail before it has a model.
+void check_optimizer_config(const OptimizerConfig& config);
+
 // Creates "sgd", "adam", "adamw" (Adam with decoupled weight decay, torch.optim.AdamW) or "rmsprop"; throws Error
-// naming the accepted ones.
+// (check_optimizer_config) for a config that is no optimizer's.
 std::unique_ptr<Optimizer> make_optimizer(const ParamStore& params, const OptimizerConfig& config);
 
 // Global L2 norm of all gradients; when max_norm > 0 and the norm exceeds it, scales the gradients

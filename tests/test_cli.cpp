@@ -551,6 +551,88 @@ TEST(Cli, ResumeOnChangedValuesIsRefused) {
     EXPECT_EQ(again.status, 0) << again.output;
 }
 
+// What every later epoch's batches depend on, the batch size and --max-batches, cannot change on resume at an epoch's
+// end either (QA: accepted without a word; an interrupted epoch's were checked); a longer --lr-cosine run says how
+// it moves the rate.
+TEST(Cli, ResumeKeepsTheBatchesAndSaysHowTheCosineStretches) {
+    const std::string out = testing::temp_dir() + "/run";
+    auto args = tiny_train(out, 2);
+    args.push_back("--lr-cosine");
+    ASSERT_EQ(run_cli(args).status, 0);
+    const auto value_of = [](std::vector<std::string> a, const std::string& flag, const std::string& v) {
+        a[size_t(std::find(a.begin(), a.end(), flag) - a.begin() + 1)] = v;
+        a.push_back("--resume");
+        return a;
+    };
+    const std::string before = testing::read_file_bytes(out + "/last.safetensors");
+    const CliResult batch = run_cli(value_of(value_of(args, "--epochs", "3"), "--batch", "32"));
+    EXPECT_EQ(batch.status, 2) << batch.output;
+    EXPECT_NE(batch.output.find("was trained with --batch 64, this run asks for 32: every later epoch's batches "
+                                "depend on it"), std::string::npos) << batch.output;
+    const CliResult length = run_cli(value_of(value_of(args, "--epochs", "3"), "--max-batches", "6"));
+    EXPECT_EQ(length.status, 2) << length.output;
+    EXPECT_NE(length.output.find("was trained with --max-batches 3, this run asks for --max-batches 6"),
+              std::string::npos) << length.output;
+    EXPECT_EQ(testing::read_file_bytes(out + "/last.safetensors"), before);
+    const CliResult longer = run_cli(value_of(args, "--epochs", "4"));
+    ASSERT_EQ(longer.status, 0) << longer.output;
+    EXPECT_NE(longer.output.find("--resume: --lr-cosine now runs to the end of epoch 4 (the run's curve ended at "
+                                 "epoch 2): the rate goes on from 0.0005 at the next step"), std::string::npos)
+        << longer.output;
+}
+
+// Flags that cannot act as given say so: a plateau factor without a plateau, a plateau early stopping always comes
+// before, dropout on one layer (recorded as 0, so a resume without the flag is the same run); eval refuses an empty
+// output name rather than write nothing.
+TEST(Cli, FlagsThatCannotActSaySo) {
+    const std::string dir = testing::temp_dir();
+    auto train_with = [&](const std::string& out, std::vector<std::string> flags) {
+        auto a = tiny_train(out, 1);
+        for (size_t i = 0; i < flags.size(); i += 2) {  // flag-value pairs; tiny_train's own flags take the value
+            const auto it = std::find(a.begin(), a.end(), flags[i]);
+            if (it != a.end()) *(it + 1) = flags[i + 1];
+            else a.insert(a.end(), {flags[i], flags[i + 1]});
+        }
+        return run_cli(a);
+    };
+    const CliResult factor = train_with(dir + "/a", {"--lr-plateau-factor", "0.2"});
+    ASSERT_EQ(factor.status, 0) << factor.output;
+    EXPECT_NE(factor.output.find("warning: --lr-plateau-factor 0.2 does nothing without --lr-plateau"),
+              std::string::npos) << factor.output;
+    const CliResult plateau = train_with(dir + "/b", {"--lr-plateau", "3", "--patience", "3"});
+    ASSERT_EQ(plateau.status, 0) << plateau.output;
+    EXPECT_NE(plateau.output.find("warning: --lr-plateau 3 never acts: early stopping ends the run after --patience 3 "
+                                  "epochs without improvement"), std::string::npos) << plateau.output;
+    const CliResult fine = train_with(dir + "/c", {"--lr-plateau", "2", "--patience", "3"});
+    ASSERT_EQ(fine.status, 0) << fine.output;
+    EXPECT_EQ(fine.output.find("never acts"), std::string::npos) << fine.output;
+    const CliResult one = train_with(dir + "/d", {"--dropout", "0.3"});
+    ASSERT_EQ(one.status, 0) << one.output;
+    const auto m = nlohmann::json::parse(testing::read_file_bytes(dir + "/d/metrics.json"));
+    EXPECT_EQ(m.at("model").value("dropout", 0.0), 0.0);  // as a model without dropout: no key
+    auto resumed = tiny_train(dir + "/d", 2);
+    resumed.push_back("--resume");
+    const CliResult without = run_cli(resumed);
+    EXPECT_EQ(without.status, 0) << without.output;
+    auto hidden = tiny_train(dir + "/e", 1);
+    hidden[size_t(std::find(hidden.begin(), hidden.end(), "--hidden") - hidden.begin() + 1)] = "2000000000";
+    const CliResult huge = run_cli(hidden);
+    EXPECT_EQ(huge.status, 2) << huge.output;
+    EXPECT_NE(huge.output.find("--hidden 2000000000 is beyond this engine's limit of 16777216 units"),
+              std::string::npos) << huge.output;
+    EXPECT_EQ(huge.output.find("data: "), std::string::npos) << huge.output;
+    const CliResult adamw = train_with(dir + "/f", {"--optimizer", "adamw", "--weight-decay", "2000"});
+    EXPECT_EQ(adamw.status, 2) << adamw.output;
+    EXPECT_NE(adamw.output.find("--lr 0.001 x --weight-decay 2000 = 2: adamw scales the weights"), std::string::npos)
+        << adamw.output;
+    for (const char* flag : {"--json", "--forecasts", "--per-station", "--plot"}) {
+        const CliResult e = run_cli({"eval", "--checkpoint", dir + "/a/best.safetensors", flag, ""});
+        EXPECT_EQ(e.status, 2) << e.output;
+        EXPECT_NE(e.output.find(std::string(flag) + " needs a file name, got an empty one"), std::string::npos)
+            << e.output;
+    }
+}
+
 // A 0.2 bidirectional forecaster (no "bidirectional_head": its head read the last step's output) still evaluates as
 // trained, and a resume of its run is refused by name rather than as "a different model" no flag could match.
 TEST(Cli, ABidirectionalRunOf02EvaluatesButDoesNotResume) {
@@ -712,6 +794,21 @@ TEST(Cli, Weather5kFilledValuesReportedOrDropped) {
     const CliResult synthetic = run_cli({"train", "--drop-filled", "--out", out + "2"});
     EXPECT_EQ(synthetic.status, 2) << synthetic.output;
     EXPECT_NE(synthetic.output.find("--drop-filled applies to station files"), std::string::npos) << synthetic.output;
+    // The other station-file flags too (QA: --max-stations 1 trained on every synthetic station without a word).
+    const std::vector<std::pair<std::vector<std::string>, std::string>> file_flags = {
+        {{"--max-stations", "1"}, "--max-stations picks among station files: give it with --data"},
+        {{"--skip-bad-lines"}, "--skip-bad-lines applies to station files: give it with --data"},
+        {{"--format", "jena"}, "--format jena names the layout of station files: give it with --data"}};
+    for (const auto& [flags, expect] : file_flags) {
+        auto args = tiny_train(out + "3", 1);
+        args.insert(args.end(), flags.begin(), flags.end());
+        const CliResult r = run_cli(args);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_NE(r.output.find(expect), std::string::npos) << r.output;
+    }
+    const CliResult inspect = run_cli({"data", "inspect", "--synthetic-stations", "2", "--max-stations", "1"});
+    EXPECT_EQ(inspect.status, 2) << inspect.output;
+    EXPECT_NE(inspect.output.find("--max-stations picks among station files"), std::string::npos) << inspect.output;
 }
 
 // eval on files other than the training data: times outside the checkpoint's test years are named with a way out

@@ -235,11 +235,18 @@ TEST(CliDataFlags, OneSyntheticFlagChangesOnlyItselfAndFilesExcludeThem) {
 
 TEST(CliDataFlags, ASplitWithoutTestWindowsIsRefusedBeforeTraining) {
     const std::string run = testing::temp_dir() + "/run";
-    const CliResult r = run_cli(with(tiny_train(run, 1), {"--split", "fraction:0.7,0.3"}));
+    // A test year the data does not hold (the synthetic stations cover 2021-2023): found once the data is read.
+    const CliResult r = run_cli(with(tiny_train(run, 1), {"--split", "years:2021,2022,2024"}));
     EXPECT_EQ(r.status, 2) << r.output;
     EXPECT_TRUE(has(r, "no test windows: the test split is")) << r.output;
     EXPECT_FALSE(has(r, "epoch 1/1")) << r.output;
     EXPECT_FALSE(fs::exists(run + "/best.safetensors"));
+    // Fractions that leave nothing to test on: said before the data is read (QA: found only after loading).
+    const CliResult f = run_cli(with(tiny_train(run, 1), {"--split", "fraction:0.7,0.3"}));
+    EXPECT_EQ(f.status, 2) << f.output;
+    EXPECT_TRUE(has(f, "--split fraction:0.7,0.3: the training and validation fractions add up to 1, which leaves "
+                       "nothing to test on")) << f.output;
+    EXPECT_FALSE(has(f, "data: ")) << f.output;
 }
 
 // Flags are checked before the data loads (minutes at WEATHER-5K scale), not after it, with the run's summary.
@@ -249,7 +256,15 @@ TEST(CliDataFlags, BadTrainingFlagsAreRefusedBeforeTheDataIsRead) {
         {"--clip", "-1", "--clip must be >= 0 (0 = off), got -1"},
         {"--lr-decay", "0", "--lr-decay must be in (0, 1]"},
         {"--lr-plateau-factor", "2", "--lr-plateau-factor must be in (0, 1), got 2"},
-        {"--teacher-forcing", "0.5", "--teacher-forcing feeds a seq2seq decoder: it needs --decoder seq2seq"}};
+        {"--teacher-forcing", "0.5", "--teacher-forcing feeds a seq2seq decoder: it needs --decoder seq2seq"},
+        // QA: these came after the data, in the library's words.
+        {"--cell", "foo", "--cell: unknown cell 'foo': expected one of rnn_tanh (rnn)"},
+        {"--optimizer", "foo", "--optimizer: unknown optimizer 'foo'"},
+        {"--momentum", "1", "--momentum: must be in [0, 1), got 1"},
+        {"--weight-decay", "1e39", "--weight-decay: '1e39' is beyond a float's range"},
+        {"--teacher-forcing", "-0.1", "--teacher-forcing: must be in [0, 1], got -0.1"},
+        {"--synthetic-gaps", "nan", "--synthetic-gaps: 'nan' is out of range"},
+        {"--split", "fraction:0.9,0.2", "--split: split fractions: need train > 0, val >= 0, train + val <= 1"}};
     for (const auto& [flag, value, expect] : cases) {
         const CliResult r = run_cli(with(tiny_train(run, 1), {flag, value}));
         EXPECT_EQ(r.status, 2) << r.output;

@@ -11,6 +11,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "fusedrnn/core/error.h"
+#include "fusedrnn/core/rnn_spec.h"
+#include "fusedrnn/models/optimizer.h"
+
 namespace fusedrnn::tools {
 
 namespace detail {
@@ -36,6 +40,46 @@ inline const CLI::Validator kPositive(
         return why;
     },
     "> 0");
+
+// A number in [lo, hi] (or [lo, hi) with `hi_open`), said in those words (CLI11's Range prints "0.000000 to
+// 1.000000" and lets NaN through).
+inline CLI::Validator in_range(double lo, double hi, bool hi_open = false) {
+    return CLI::Validator(
+        [lo, hi, hi_open](std::string& text) {
+            double v = 0;
+            std::string why = detail::read_number(text, v);
+            if (why.empty() && !(v >= lo && (hi_open ? v < hi : v <= hi)))
+                why = fmt::format("must be in [{:g}, {:g}{}, got {}", lo, hi, hi_open ? ")" : "]", text);
+            return why;
+        },
+        fmt::format("[{:g}, {:g}{}", lo, hi, hi_open ? ")" : "]"));
+}
+
+// A recurrent cell's name (core/rnn_spec.h: parse_cell, with its aliases), checked as the flags are read.
+inline const CLI::Validator kCellName(
+    [](std::string& text) {
+        try {
+            (void)parse_cell(text);
+            return std::string();
+        } catch (const Error& e) {
+            return message_for_user(e.what());
+        }
+    },
+    "");
+
+// An optimizer's name (models/optimizer.h), checked as the flags are read.
+inline const CLI::Validator kOptimizerName(
+    [](std::string& text) {
+        OptimizerConfig c;
+        c.name = text;
+        try {
+            check_optimizer_config(c);
+            return std::string();
+        } catch (const Error& e) {
+            return message_for_user(e.what());
+        }
+    },
+    "");
 
 inline const CLI::Validator kNonNegative(
     [](std::string& text) {
@@ -67,6 +111,18 @@ inline const CLI::Validator kPositiveFloat(
         return why;
     },
     "> 0");
+
+// A value >= 0 a float holds (a weight decay): 1e39 would become inf on the way in.
+inline const CLI::Validator kNonNegativeFloat(
+    [](std::string& text) {
+        double v = 0;
+        std::string why = detail::read_number(text, v);
+        if (why.empty() && !(v >= 0)) why = "must be 0 or more, got " + text;
+        if (why.empty() && v > double(std::numeric_limits<float>::max()))
+            why = "'" + text + "' is beyond a float's range";
+        return why;
+    },
+    ">= 0");
 
 // A seed: a whole number that fits 64 bits (CLI11 would clamp 99999999999999999999 to 2^64 - 1 without a word).
 inline const CLI::Validator kSeed(

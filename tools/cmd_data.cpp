@@ -171,14 +171,14 @@ void register_data(CLI::App& app) {
     so->config.stations = 4;
     auto* synth = cmd->add_subcommand("synth", "Write synthetic stations as WEATHER-5K-style CSV files");
     synth->add_option("--stations", so->config.stations, "Stations")->capture_default_str()->check(kPositive);
-    synth->add_option("--years", so->config.years, "Years per station")->capture_default_str()->check(CLI::Range(1, 200));
+    synth->add_option("--years", so->config.years, "Years per station")->capture_default_str()->check(in_range(1, 200));
     synth->add_option("--start-year", so->config.start_year, "First year")
         ->capture_default_str()
-        ->check(CLI::Range(data::kMinSyntheticYear, data::kMaxSyntheticYear));
+        ->check(in_range(data::kMinSyntheticYear, data::kMaxSyntheticYear));
     synth->add_option("--seed", so->config.seed, "Generator seed")->capture_default_str()->check(kSeed);
     synth->add_option("--gaps", so->config.gap_fraction, "Fraction of missing values")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, data::kMaxSyntheticGaps));
+        ->check(in_range(0, data::kMaxSyntheticGaps));
     synth->add_option("--out", so->out, "Output folder")->capture_default_str();
     synth->callback([so] {
         const data::StationSet set = data::generate_synthetic(so->config);

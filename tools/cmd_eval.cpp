@@ -62,8 +62,11 @@ void register_eval(CLI::App& app) {
         const DataOptions read = data_for_checkpoint(cmd, o->data, f.data);
         const std::vector<std::pair<std::string, std::string>> outputs = {
             {"--json", o->json}, {"--forecasts", o->forecasts}, {"--plot", o->plot}, {"--per-station", o->per_station}};
-        for (const auto& [flag, path] : outputs)
+        for (const auto& [flag, path] : outputs) {
+            // An empty value (an unset shell variable) would write nothing without a word.
+            FR_CHECK(!cmd->count(flag) || !path.empty(), "{} needs a file name, got an empty one", flag);
             if (!path.empty()) check_output_file(flag, path, read, {o->checkpoint});
+        }
         check_distinct_outputs(outputs);
         data::DatasetConfig config = f.dataset;
         if (o->split == "all") config.split = data::SplitSpec::dates(data::kTimeMin, data::kTimeMin, data::kTimeMin);  // all in test

@@ -67,7 +67,14 @@ struct TrainCmd {
 // "auto": synthetic data → the last two years are validation and test (WEATHER-5K style, by year);
 // real files → the first 70% of the time span trains, the next 15% validates, the rest tests.
 data::SplitSpec resolve_split(const TrainCmd& c) {
-    if (c.split != "auto") return data::SplitSpec::parse(c.split);
+    if (c.split != "auto") {
+        const data::SplitSpec s = naming_source("--split", [&] { return data::SplitSpec::parse(c.split); });
+        // The library allows train + validation = 1 (no test); a training run reports on the test split.
+        FR_CHECK(s.kind != data::SplitSpec::Kind::Fractions || s.train_fraction + s.val_fraction < 1 - 1e-9,
+                 "--split {}: the training and validation fractions add up to {:g}, which leaves nothing to test on; "
+                 "make their sum less than 1", c.split, s.train_fraction + s.val_fraction);
+        return s;
+    }
     if (c.data.synthetic()) {
         const int first = c.data.syn_start_year, last = first + c.data.syn_years - 1;
         FR_CHECK(c.data.syn_years >= 3, "--synthetic-years must be >= 3 for the automatic split by year "
@@ -111,8 +118,23 @@ void write_log_csv(const std::string& path, const std::vector<EpochRecord>& h) {
 // report, the others stay quiet and end after training.
 void train(TrainCmd& c, ProcessGroup* processes) {
     c.opt.weight_decay = c.weight_decay.value_or(default_weight_decay(c.opt.name));
-    // Flags are checked before the data loads: at WEATHER-5K scale that takes minutes.
+    // Flags are checked before the data loads: at WEATHER-5K scale that takes minutes. (The cell's and the
+    // optimizer's names and ranges are checked as the flags are read.)
     c.train.validate();
+    FR_CHECK(c.hidden <= kMaxRnnSize, "--hidden {} is beyond this engine's limit of {} units", c.hidden, kMaxRnnSize);
+    FR_CHECK(c.layers <= kMaxRnnLayers, "--layers {} is beyond this engine's limit of {}", c.layers, kMaxRnnLayers);
+    FR_CHECK(c.opt.name != "adamw" || double(c.opt.lr) * double(c.opt.weight_decay) < 1,
+             "--lr {:g} x --weight-decay {:g} = {:g}: adamw scales the weights by 1 - lr x decay each step, which must "
+             "stay above 0; lower --weight-decay", c.opt.lr, c.opt.weight_decay,
+             double(c.opt.lr) * double(c.opt.weight_decay));
+    check_optimizer_config(c.opt);  // anything else, in the optimizer's words
+    if (c.train.lr_plateau == 0 && c.train.lr_plateau_factor != TrainOptions().lr_plateau_factor)
+        log_line(fmt::format("warning: --lr-plateau-factor {:g} does nothing without --lr-plateau (the epochs without "
+                             "improvement after which it applies)", c.train.lr_plateau_factor));
+    if (c.train.lr_plateau > 0 && c.train.patience > 0 && c.train.lr_plateau >= c.train.patience)
+        log_line(fmt::format("warning: --lr-plateau {} never acts: early stopping ends the run after --patience {} "
+                             "epochs without improvement, before the rate is lowered; make --lr-plateau smaller than "
+                             "--patience (or --patience 0)", c.train.lr_plateau, c.train.patience));
     FR_CHECK(c.train.teacher_forcing == 0 || c.decoder == "seq2seq", "--teacher-forcing feeds a seq2seq decoder: it "
              "needs --decoder seq2seq");
     FR_CHECK(!c.bidirectional || c.decoder != "seq2seq", "an encoder-decoder forecaster needs a unidirectional "
@@ -134,9 +156,12 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     check_dropout_rate(c.dropout, "--dropout");
     if (c.dropout_locked && c.dropout == 0)
         log_line("warning: --dropout-locked does nothing without --dropout: it says how the masks are drawn");
-    if (c.dropout > 0 && c.layers == 1)
+    if (c.dropout > 0 && c.layers == 1) {
         log_line(fmt::format("warning: --dropout {:g} does nothing with --layers 1: it applies between stacked layers "
-                             "(as torch.nn.LSTM's dropout)", c.dropout));
+                             "(as torch.nn.LSTM's dropout); the model is recorded without it", c.dropout));
+        c.dropout = 0;  // the model as it trains: a resume with or without the flag is the same run
+        c.dropout_locked = false;
+    }
 
     // The backends first: an unavailable GPU should fail in a second, not after minutes of data loading.
     // --data-parallel N: N ranks in this process, rank r on cuda:(first + r) (or N CPU replicas); rank 0 is
@@ -447,7 +472,8 @@ void register_train(CLI::App& app) {
     c->opt.lr = 1e-3f;
     auto* cmd = app.add_subcommand("train", "Train a station forecaster, then report test metrics");
     add_data_options(cmd, c->data);
-    cmd->add_option("--cell", c->cell, "rnn_tanh, rnn_relu, lstm, gru, gru_reset_before")->capture_default_str();
+    cmd->add_option("--cell", c->cell, "rnn_tanh (or rnn), rnn_relu, lstm, gru (or gru_reset_after), gru_reset_before")
+        ->capture_default_str()->check(kCellName);
     cmd->add_option("--hidden", c->hidden, "Hidden units")->capture_default_str()->check(kPositive);
     cmd->add_option("--layers", c->layers, "Stacked layers")->capture_default_str()->check(kPositive);
     cmd->add_flag("--bidirectional", c->bidirectional, "Bidirectional encoder (direct decoder only)");
@@ -463,7 +489,7 @@ void register_train(CLI::App& app) {
     cmd->add_option("--teacher-forcing", c->train.teacher_forcing,
                     "seq2seq: probability that a training lead time is fed the observed previous value instead of "
                     "the prediction (0 = free running)")
-        ->capture_default_str()->check(CLI::Range(0.0, 1.0));
+        ->capture_default_str()->check(in_range(0, 1));
     cmd->add_option("--input-len", c->window.input_len, "Input steps per window")->capture_default_str()->check(kPositive);
     cmd->add_option("--horizon", c->window.horizon, "Predicted steps")->capture_default_str()->check(kPositive);
     cmd->add_option("--step", c->window.in_step, "Rows between input steps (Jena: 6)")->capture_default_str()->check(kPositive);
@@ -494,11 +520,12 @@ void register_train(CLI::App& app) {
                   "Cosine decay of the learning rate at every step, from --lr to 0 at the end of the last epoch");
     cmd->add_option("--optimizer", c->opt.name,
                     "adam, adamw (Adam with decoupled weight decay, as torch.optim.AdamW), sgd or rmsprop")
-        ->capture_default_str();
-    cmd->add_option("--momentum", c->opt.momentum, "SGD momentum (sgd only)")->capture_default_str();
+        ->capture_default_str()->check(kOptimizerName);
+    cmd->add_option("--momentum", c->opt.momentum, "SGD momentum (sgd only)")->capture_default_str()
+        ->check(in_range(0, 1, true));
     cmd->add_option("--weight-decay", c->weight_decay,
                     "Weight decay: L2 (added to the gradient) for adam, sgd and rmsprop; decoupled for adamw "
-                    "(default 0, adamw 0.01)")->check(kNonNegative);
+                    "(default 0, adamw 0.01)")->check(kNonNegativeFloat);
     cmd->add_option("--clip", c->train.clip, "Clip the global gradient norm (0 = off)")->capture_default_str();
     cmd->add_option("--patience", c->train.patience, "Early stopping: epochs without validation improvement (0 = off)")
         ->capture_default_str();

@@ -433,7 +433,8 @@ void register_lm_train(CLI::App& app) {
     cmd->add_option("--context", f->context, "window mode: tokens in per prediction")->capture_default_str();
     cmd->add_option("--bptt", f->bptt, "stream mode: steps per truncated-BPTT chunk")->capture_default_str();
     cmd->add_option("--streams", f->streams, "stream mode: parallel streams (the batch)")->capture_default_str();
-    cmd->add_option("--cell", f->cell, "lstm, gru, gru_reset_before, rnn_tanh, rnn_relu")->capture_default_str();
+    cmd->add_option("--cell", f->cell, "lstm, gru (or gru_reset_after), gru_reset_before, rnn_tanh (or rnn), rnn_relu")
+        ->capture_default_str()->check(kCellName);
     cmd->add_option("--embedding", f->embedding, "Embedding size")->capture_default_str()->check(kPositive);
     cmd->add_option("--hidden", f->hidden, "Hidden size")->capture_default_str()->check(kPositive);
     cmd->add_option("--layers", f->layers, "Stacked recurrent layers")->capture_default_str()->check(kPositive);
@@ -451,13 +452,14 @@ void register_lm_train(CLI::App& app) {
         ->capture_default_str();
     cmd->add_option("--optimizer", f->optimizer,
                     "adam, adamw (Adam with decoupled weight decay, as torch.optim.AdamW), rmsprop or sgd")
-        ->capture_default_str();
+        ->capture_default_str()->check(kOptimizerName);
     cmd->add_option("--weight-decay", f->weight_decay,
                     "Weight decay: L2 (added to the gradient) for adam, sgd and rmsprop; decoupled for adamw "
-                    "(default 0, adamw 0.01)")->check(kNonNegative);
+                    "(default 0, adamw 0.01)")->check(kNonNegativeFloat);
     cmd->add_option("--clip", f->clip, "Gradient-norm clip (0 = off)")->capture_default_str();
     cmd->add_option("--heldout", f->heldout, "Fraction of the text (its end) held out for evaluation; the vocabulary "
-                    "comes from the rest, so held-out tokens unseen there are <unk>")->capture_default_str();
+                    "comes from the rest, so held-out tokens unseen there are <unk>")->capture_default_str()
+        ->check(in_range(0, 1, true));
     cmd->add_option("--seed", f->seed, "Seed for initial weights, window order and samples")
         ->capture_default_str()
         ->check(kSeed);

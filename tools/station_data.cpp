@@ -139,12 +139,12 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
         ->excludes(files);
     cmd->add_option("--synthetic-years", o.syn_years, "Synthetic data: whole years per station")
         ->capture_default_str()
-        ->check(CLI::Range(1, 200))
+        ->check(in_range(1, 200))
         ->excludes(files);
     // The span must stay within 1..9999 too (four-digit years in station files): generate_synthetic checks it.
     cmd->add_option("--synthetic-start-year", o.syn_start_year, "Synthetic data: first year")
         ->capture_default_str()
-        ->check(CLI::Range(data::kMinSyntheticYear, data::kMaxSyntheticYear))
+        ->check(in_range(data::kMinSyntheticYear, data::kMaxSyntheticYear))
         ->excludes(files);
     cmd->add_option("--synthetic-seed", o.syn_seed, "Synthetic data: generator seed")
         ->capture_default_str()
@@ -153,7 +153,7 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
     cmd->add_option("--synthetic-gaps", o.syn_gaps,
                     "Synthetic data: fraction of missing values (outages overlap: at 0.5 about a third are missing)")
         ->capture_default_str()
-        ->check(CLI::Range(0.0, data::kMaxSyntheticGaps))
+        ->check(in_range(0, data::kMaxSyntheticGaps))
         ->excludes(files);
 }
 
@@ -308,6 +308,12 @@ data::StationSet load_stations(const DataOptions& o, std::string* format_read, d
         FR_CHECK(!o.drop_filled, "--drop-filled applies to station files with an observation mask: give them with --data");
         FR_CHECK(o.valid_ranges.empty(), "--valid-range applies to station files: give them with --data (the synthetic "
                  "stations are plausible by construction)");
+        // Taken for nothing otherwise (QA: --max-stations 1 trained on every synthetic station without a word).
+        FR_CHECK(o.max_stations == 0, "--max-stations picks among station files: give it with --data "
+                 "(--synthetic-stations sets how many synthetic stations there are)");
+        FR_CHECK(!o.skip_bad_lines, "--skip-bad-lines applies to station files: give it with --data (the synthetic "
+                 "stations have no lines to skip)");
+        FR_CHECK(o.format == "auto", "--format {} names the layout of station files: give it with --data", o.format);
         data::SyntheticConfig c;
         c.stations = o.syn_stations;
         c.years = o.syn_years;
