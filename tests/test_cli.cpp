@@ -811,6 +811,32 @@ TEST(Cli, Weather5kFilledValuesReportedOrDropped) {
     EXPECT_NE(inspect.output.find("--max-stations picks among station files"), std::string::npos) << inspect.output;
 }
 
+// predict --station reads that station's file only (QA: one station's forecast read every file of a large folder):
+// another file being unreadable does not matter, and an id no file has is refused before anything is read.
+TEST(Cli, PredictForOneStationReadsOnlyItsFile) {
+    const std::string dir = testing::temp_dir(), data = dir + "/stations", out = dir + "/run";
+    ASSERT_EQ(run_cli({"data", "synth", "--stations", "3", "--years", "3", "--out", data}).status, 0);
+    ASSERT_EQ(run_cli(tiny_train(out, 1, data)).status, 0);
+    { std::ofstream(data + "/SYN00002.csv", std::ios::app) << "not,a,valid,line\n"; }
+    const std::string csv = dir + "/f.csv";
+    const CliResult all = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--out", csv});
+    EXPECT_EQ(all.status, 2) << all.output;
+    EXPECT_NE(all.output.find("SYN00002.csv"), std::string::npos) << all.output;
+    const CliResult one = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--station", "SYN00001",
+                                   "--out", csv});
+    ASSERT_EQ(one.status, 0) << one.output;
+    EXPECT_NE(one.output.find("1 station"), std::string::npos) << one.output;
+    const std::string forecast = testing::read_file_bytes(csv);
+    EXPECT_NE(forecast.find("\nSYN00001,"), std::string::npos) << forecast;
+    EXPECT_EQ(forecast.find("SYN00000"), std::string::npos) << forecast;
+    const CliResult unknown = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--station", "SYN9",
+                                       "--out", csv});
+    EXPECT_EQ(unknown.status, 2) << unknown.output;
+    EXPECT_NE(unknown.output.find("no station \"SYN9\" in \"" + data + "\" (3 stations, e.g. SYN00000)"),
+              std::string::npos) << unknown.output;
+    EXPECT_EQ(unknown.output.find(" format): "), std::string::npos) << "refused before reading\n" << unknown.output;
+}
+
 // eval on files other than the training data: times outside the checkpoint's test years are named with a way out
 // (--split, --on all), and files that do not read in the checkpoint's format say which format was tried.
 TEST(Cli, EvalOnOtherTimesAndOtherFiles) {

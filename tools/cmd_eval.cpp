@@ -2,6 +2,7 @@
 // evaluation (model and persistence; normalized and in original units), standardized with the
 // checkpoint's statistics.
 #include <array>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
@@ -76,11 +77,13 @@ void register_eval(CLI::App& app) {
         std::string clock;
         data::StationSet stations = load_stations_for_checkpoint(cmd, o->data, f.data, &clock);
         conform_to_checkpoint(stations, f);
+        live_line(fmt::format("listing the valid windows of {} stations ...", stations.num_stations()));
         data::WindowedDataset ds = data::build_dataset(std::move(stations), config);
-        fmt::print(stderr, "{}\n", ds.report.summary(o->split == "all"));
+        log_line(ds.report.summary(o->split == "all"));
         const size_t which = on == "train" ? 0 : on == "val" ? 1 : 2;
         const data::TimeRange range = ds.ranges[which];
         const std::string split_text = ds.split.str();
+        live_line("each station's extreme-event thresholds (training percentiles), and the data to the backend ...");
         ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));  // ds keeps its metadata
         // The plot's windows: consecutive ones of the whole split, not of --max-windows' evenly spaced sample.
         const PlotWindows plot_windows = o->plot.empty() ? PlotWindows() : choose_plot_windows(dev.starts[which], ds);
@@ -94,9 +97,22 @@ void register_eval(CLI::App& app) {
         const std::string label = o->split == "all" ? "all" : on;
         // ds lent its series and window lists to dev; its stations, statistics and window stay.
         std::unique_ptr<ForecastCsv> csv;
-        if (!o->forecasts.empty())
+        if (!o->forecasts.empty()) {
+            // A row per window and lead time: a WEATHER-5K test year is ~100 GB of it. Said before it is written,
+            // with the room there is (QA: nothing warned of 1.2 GB for 400k windows).
+            const double per_row = 60.0 + 2 * 9.0 * double(ds.target_cols.size());
+            const double bytes = double(starts.size()) * double(ds.window.horizon) * per_row;
+            if (bytes > 1e9) {
+                std::error_code ec;
+                const auto room = std::filesystem::space(std::filesystem::absolute(o->forecasts, ec).parent_path(), ec);
+                log_line(fmt::format("warning: --forecasts writes a row per window and lead time: about {:.1f} GB for "
+                                     "{} windows{}; --max-windows N writes fewer", bytes / 1e9, starts.size(),
+                                     ec ? std::string() : fmt::format(" ({:.1f} GB free there)",
+                                                                      double(room.available) / 1e9)));
+            }
             csv = std::make_unique<ForecastCsv>(o->forecasts, ds.target_names, ds.target_cols, ds.stats, ds.window,
                                                 ds.data.step, /*with_observed*/ true);
+        }
         const ForecastSink csv_sink = csv ? forecast_csv_sink(*csv, ds) : ForecastSink();
         StationScores by_station(ds.data, ds.target_names, dev.target_stds, dev.window.horizon);
         const ForecastSink sink = [&](const EvaluatedBatch& batch) {

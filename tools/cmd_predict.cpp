@@ -116,7 +116,8 @@ void register_predict(CLI::App& app) {
     cmd->add_option("--checkpoint", o->checkpoint, "Forecaster checkpoint")->required()->check(CLI::ExistingFile);
     add_data_options(cmd, o->data);
     // Repeated, not comma-separated: a station id is a file name, which may hold a comma.
-    cmd->add_option("--station", o->stations, "Only this station id (repeat the flag for more)");
+    cmd->add_option("--station", o->stations, "Only this station id (repeat the flag for more); station files of others "
+                    "are not read");
     CLI::Option* issued_flag = cmd->add_option(
         "--issued-at", o->issued_at,
         "Forecast as of this time (\"YYYY-MM-DD[ HH:MM[:SS]]\", a 'T' between date and time also read, on the data's "
@@ -144,6 +145,8 @@ void register_predict(CLI::App& app) {
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
         check_output_file("--out", o->out, data_for_checkpoint(cmd, o->data, f.data), {o->checkpoint});
         std::string clock;
+        // With --station, station files other than those are not read (QA: one station's forecast read them all).
+        o->data.only_stations = o->stations;
         data::StationSet set = load_stations_for_checkpoint(cmd, o->data, f.data, &clock);
         conform_to_checkpoint(set, f);
         const data::WindowSpec& w = f.dataset.window;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 #include <fmt/format.h>
 
@@ -34,20 +35,24 @@ ForecastCsv::ForecastCsv(const std::string& path, std::vector<std::string> targe
 void ForecastCsv::add(const std::string& station, int64_t issued_at, const float* forecast, const float* observed) {
     FR_CHECK(!observed_ || observed, "forecast CSV: the observed values are missing");
     const size_t K = cols_.size();
+    // The station and issue time are the same on every row of the window: formatted once.
+    const std::string row_start = data::csv_field(station) + "," + data::format_time(issued_at) + ",";
+    lines_.clear();
+    auto out = std::back_inserter(lines_);
     for (int h = 0; h < window_.horizon; ++h) {
         const int64_t lead = int64_t(window_.out_offset) + int64_t(h) * window_.out_step;
-        line_ = fmt::format("{},{},{},{}", data::csv_field(station), data::format_time(issued_at), lead,
-                            data::format_time(issued_at + lead * step_));
+        lines_ += row_start;
+        fmt::format_to(out, "{},{}", lead, data::format_time(issued_at + lead * step_));
         for (size_t k = 0; k < K; ++k)
-            line_ += fmt::format(",{:.{}f}", stats_.denormalize(cols_[k], forecast[size_t(h) * K + k]), decimals_[k]);
+            fmt::format_to(out, ",{:.{}f}", stats_.denormalize(cols_[k], forecast[size_t(h) * K + k]), decimals_[k]);
         if (observed_)
             for (size_t k = 0; k < K; ++k)
-                line_ += fmt::format(",{:.{}f}", stats_.denormalize(cols_[k], observed[size_t(h) * K + k]),
-                                     decimals_[k]);
-        line_ += '\n';
-        file_.stream() << line_;
+                fmt::format_to(out, ",{:.{}f}", stats_.denormalize(cols_[k], observed[size_t(h) * K + k]),
+                               decimals_[k]);
+        lines_ += '\n';
         ++rows_;
     }
+    file_.stream() << lines_;
 }
 
 ForecastSink forecast_csv_sink(ForecastCsv& csv, const data::WindowedDataset& ds) {

@@ -16,6 +16,7 @@
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/tools/commands.h"
 #include "fusedrnn/tools/mpi_world.h"
+#include "fusedrnn/tools/progress.h"
 
 namespace {
 
@@ -117,15 +118,19 @@ int main(int argc, char** argv) {
         // (CLI11's own codes, 100 and up, would tell a script nothing more).
         return app.exit(e) == 0 ? 0 : 2;
     } catch (const fusedrnn::Interrupted& e) {
+        fusedrnn::tools::end_live_line();
         std::fprintf(stderr, "fusedrnn: interrupted: %s\n", fusedrnn::message_for_user(e.what()).c_str());
         return 130;  // the shell's code for a command ended by Ctrl-C
     } catch (const fusedrnn::NumericError& e) {
+        fusedrnn::tools::end_live_line();
         std::fprintf(stderr, "fusedrnn: stopped: %s\n", fusedrnn::message_for_user(e.what()).c_str());
         return 3;
     } catch (const fusedrnn::Error& e) {
+        fusedrnn::tools::end_live_line();
         std::fprintf(stderr, "fusedrnn: error: %s\n", fusedrnn::message_for_user(e.what()).c_str());
         return 2;
     } catch (const std::bad_alloc&) {
+        fusedrnn::tools::end_live_line();
         // Host memory (GPU memory has its own message, naming the allocation and the device's free memory).
         const bool text = command == "lm-train" || command == "generate" || command == "perplexity";
         std::fprintf(stderr, "fusedrnn: error: out of host memory. %s, or a machine with more memory\n",
@@ -135,6 +140,7 @@ int main(int argc, char** argv) {
                             "fewer stations or years");
         return 2;
     } catch (const std::exception& e) {
+        fusedrnn::tools::end_live_line();
         std::fprintf(stderr, "fusedrnn: internal error: %s\n", e.what());
         return 4;
     }

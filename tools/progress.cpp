@@ -42,12 +42,15 @@ void live_line(const std::string& text) {
     g_live_open = true;
 }
 
+void end_live_line() {
+    if (!g_live_open) return;
+    std::fprintf(stderr, "\r\033[K");
+    g_live_open = false;
+}
+
 void log_line(const std::string& text) {
     if (g_quiet) return;
-    if (g_live_open) {
-        std::fprintf(stderr, "\r\033[K");
-        g_live_open = false;
-    }
+    end_live_line();
     std::fprintf(stderr, "%s\n", text.c_str());
     std::fflush(stderr);
 }

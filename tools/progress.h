@@ -19,6 +19,8 @@ void live_line(const std::string& text);
 void set_quiet(bool quiet);
 // Ends a live line (if any) and prints `text` on its own line to stderr.
 void log_line(const std::string& text);
+// Erases a live line left open (main() before it prints an error, which would otherwise run on after the ETA).
+void end_live_line();
 
 // A live line for a long pass over a known number of items, e.g. "validating | 1.2M/49.3M windows |
 // 812k windows/s | ETA 58s", redrawn at most twice a second. Usable as an EvalProgress callback (and for

@@ -227,7 +227,8 @@ std::string clock_of_times(const DataOptions& o, const std::string& format_read)
 
 data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOptions& given,
                                               const DataOptions& from_checkpoint, std::string* clock) {
-    const DataOptions d = data_for_checkpoint(cmd, given, from_checkpoint);
+    DataOptions d = data_for_checkpoint(cmd, given, from_checkpoint);
+    d.only_stations = given.only_stations;
     if (!d.synthetic() && d.effective_format() == "csv" && from_checkpoint.effective_format() == "csv" &&
         given.csv_given) {
         std::vector<std::string> flags;
@@ -334,6 +335,7 @@ data::StationSet load_stations(const DataOptions& o, std::string* format_read, d
     ro.drop_filled = o.drop_filled;
     ro.valid_ranges = parse_valid_ranges(o.valid_ranges);
     ro.max_stations = o.max_stations;
+    ro.only_stations = o.only_stations;
     ro.on_progress = CountProgress("reading " + o.path, "stations");
     data::StationData d = data::read_station_set(o.path, ro);
     if (format_read) *format_read = d.format;

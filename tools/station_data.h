@@ -26,6 +26,7 @@ struct DataOptions {
     bool drop_filled = false;       // values the files' mask column marks as filled in are read as missing
     std::vector<std::string> valid_ranges;  // --valid-range NAME=LO:HI as given (stored so in checkpoints)
     int max_stations = 0;
+    std::vector<std::string> only_stations;  // read only these station files (predict --station); not stored
     int syn_stations = 16;
     int syn_years = 3;
     int syn_start_year = 2021;

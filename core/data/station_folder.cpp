@@ -197,6 +197,21 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
     }
     FR_CHECK(!out.stations.empty(), "station data: no {} station files in \"{}\" (found {}){}", format, path,
              names_of(files), in_subfolders);
+    if (!opts.only_stations.empty()) {
+        StationFiles kept = out;
+        kept.stations.clear();
+        kept.station_ids.clear();
+        for (const auto& id : opts.only_stations) {
+            const auto it = std::find(out.station_ids.begin(), out.station_ids.end(), id);
+            FR_CHECK(it != out.station_ids.end(), "station data: no station \"{}\" in \"{}\" ({} station{}, e.g. {})",
+                     printable(id), path, out.station_ids.size(), out.station_ids.size() == 1 ? "" : "s",
+                     out.station_ids.front());
+            if (std::find(kept.station_ids.begin(), kept.station_ids.end(), id) != kept.station_ids.end()) continue;
+            kept.station_ids.push_back(id);
+            kept.stations.push_back(out.stations[size_t(it - out.station_ids.begin())]);
+        }
+        out = std::move(kept);
+    }
     if (opts.max_stations > 0 && out.stations.size() > size_t(opts.max_stations)) {
         out.stations.resize(size_t(opts.max_stations));
         out.station_ids.resize(size_t(opts.max_stations));
@@ -279,6 +294,13 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
         // A range for a variable the data lacks would check nothing: a typo (TPM for TMP) must not pass silently.
         // All stations have the same variables, so the first chunk tells, before the rest is read.
         if (begin == 0) check_range_names(opts.valid_ranges, data.set.vars);
+        // The set's buffer would double as it grows, copying itself each time: at 4,097 of WEATHER-5K's 5,672
+        // stations that is ~14 GB at once for ~10 GB of data (QA). Reserved from the mean station so far, with room
+        // to spare: only what is filled is touched (resident), the rest is address space.
+        if (end < n && data.set.values.capacity() < data.set.values.size() * size_t(n) / size_t(end)) {
+            const double per_station = double(data.set.values.size()) / double(end);
+            data.set.values.reserve(data.set.values.size() + size_t(1.25 * per_station * double(n - end)));
+        }
         if (opts.on_progress) opts.on_progress(size_t(end), size_t(n));
     }
     return data;

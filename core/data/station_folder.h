@@ -28,6 +28,9 @@ struct StationReadOptions {
     // Values outside are masked as missing and counted. A range for a variable the data does not have is an error.
     ValidRanges valid_ranges;
     int max_stations = 0;         // read only the first N stations (file-name order); 0 = all
+    // Read only these station ids (empty = all): known from the file names, so the other files are not read at all
+    // (predict --station). An id no file has is an error, before anything is read.
+    std::vector<std::string> only_stations;
     // Called on the calling thread after each chunk of stations is read (stations done, total): thousands
     // of files take minutes.
     std::function<void(size_t, size_t)> on_progress;
