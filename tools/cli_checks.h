@@ -55,31 +55,30 @@ inline CLI::Validator in_range(double lo, double hi, bool hi_open = false) {
         fmt::format("[{:g}, {:g}{}", lo, hi, hi_open ? ")" : "]"));
 }
 
+// A validator from a library check that throws Error for a bad value: its message, as the command line shows them.
+template <class Check>
+CLI::Validator library_check(Check check) {
+    return CLI::Validator(
+        [check](std::string& text) {
+            try {
+                check(text);
+                return std::string();
+            } catch (const Error& e) {
+                return message_for_user(e.what());
+            }
+        },
+        "");
+}
+
 // A recurrent cell's name (core/rnn_spec.h: parse_cell, with its aliases), checked as the flags are read.
-inline const CLI::Validator kCellName(
-    [](std::string& text) {
-        try {
-            (void)parse_cell(text);
-            return std::string();
-        } catch (const Error& e) {
-            return message_for_user(e.what());
-        }
-    },
-    "");
+inline const CLI::Validator kCellName = library_check([](const std::string& name) { (void)parse_cell(name); });
 
 // An optimizer's name (models/optimizer.h), checked as the flags are read.
-inline const CLI::Validator kOptimizerName(
-    [](std::string& text) {
-        OptimizerConfig c;
-        c.name = text;
-        try {
-            check_optimizer_config(c);
-            return std::string();
-        } catch (const Error& e) {
-            return message_for_user(e.what());
-        }
-    },
-    "");
+inline const CLI::Validator kOptimizerName = library_check([](const std::string& name) {
+    OptimizerConfig c;
+    c.name = name;
+    check_optimizer_config(c);
+});
 
 inline const CLI::Validator kNonNegative(
     [](std::string& text) {

@@ -171,9 +171,10 @@ const Limits& noaa_limits() {
     static const Limits kLimits = [] {
         Limits l;
         const auto& vars = weather5k_vars();
+        const auto& ranges = noaa_isd_ranges();
         for (size_t k = 0; k < 5; ++k) {
-            const auto& ranges = noaa_isd_ranges();
-            const auto it = std::find_if(ranges.begin(), ranges.end(), [&](const ValidRange& r) { return r.var == vars[k]; });
+            const auto it =
+                std::find_if(ranges.begin(), ranges.end(), [&](const ValidRange& r) { return r.var == vars[k]; });
             FR_CHECK(it != ranges.end(), "no NOAA range for {}", vars[k]);
             l.lo[k] = float(it->lo);
             l.hi[k] = float(it->hi);
