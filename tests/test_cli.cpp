@@ -581,6 +581,32 @@ TEST(Cli, ResumeKeepsTheBatchesAndSaysHowTheCosineStretches) {
         << longer.output;
 }
 
+// Early stopping: with a rate too small to move a weight (1e-30) the validation loss never improves after epoch 1,
+// so --patience 2 stops after epoch 3, also when the run was stopped after epoch 2 and resumed (the epochs without
+// improvement are carried over). Mutation testing: `>` for `>=`, or the count reset on resume, passed every test.
+TEST(Cli, EarlyStoppingStopsAfterPatienceEpochsAlsoAcrossAResume) {
+    const std::string dir = testing::temp_dir();
+    const auto run = [&](const std::string& out, int epochs, bool resume) {
+        auto a = tiny_train(out, epochs);
+        a[size_t(std::find(a.begin(), a.end(), "--patience") - a.begin() + 1)] = "2";
+        a.insert(a.end(), {"--lr", "1e-30"});
+        if (resume) a.push_back("--resume");
+        return run_cli(a);
+    };
+    const auto epochs_in = [](const std::string& out) {
+        return nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json")).at("epochs").get<size_t>();
+    };
+    const CliResult whole = run(dir + "/whole", 10, false);
+    ASSERT_EQ(whole.status, 0) << whole.output;
+    EXPECT_NE(whole.output.find("early stop: validation loss has not improved for 2 epochs"), std::string::npos)
+        << whole.output;
+    EXPECT_EQ(epochs_in(dir + "/whole"), 3u);
+    ASSERT_EQ(run(dir + "/split", 2, false).status, 0);
+    const CliResult resumed = run(dir + "/split", 10, true);
+    ASSERT_EQ(resumed.status, 0) << resumed.output;
+    EXPECT_EQ(epochs_in(dir + "/split"), 3u) << resumed.output;
+}
+
 // Flags that cannot act as given say so: a plateau factor without a plateau, a plateau early stopping always comes
 // before, dropout on one layer (recorded as 0, so a resume without the flag is the same run); eval refuses an empty
 // output name rather than write nothing.

@@ -103,6 +103,29 @@ TEST(ForecastTraining, ResumeEqualsUninterruptedRun) {
     EXPECT_EQ(params_again, params_full);
 }
 
+// An epoch's validation loss is the MSE over every validation window, each weighing the same: the batch size, and a
+// last batch shorter than the others, change nothing (mutation testing: weighting the short last batch as a full
+// one passed every test).
+TEST(ForecastTraining, ValidationLossIsTheMeanOverEveryWindow) {
+    auto be = make_backend("cpu");
+    const auto ds = small_dataset(3, 6, 7);
+    const auto dev = ForecastDataset::from_windowed(*be, ds);
+    ASSERT_NE(dev.starts[1].size() % 32, 0u) << "the test wants a short last batch";
+    Forecaster model(be, {CellType::Gru, ds.num_vars(), 8, 1, false}, 6 * ds.num_targets(), 5);
+    auto opt = make_optimizer(model.params(), OptimizerConfig());
+    TrainOptions o;
+    o.epochs = 1;
+    o.batch = 32;
+    o.max_batches = 2;
+    o.patience = 0;
+    o.out_dir = testing::temp_dir();
+    ForecastTrainer t(model, *opt, dev, o);
+    const auto history = t.fit();
+    ASSERT_EQ(history.size(), 1u);
+    const double all_at_once = evaluate_forecaster(model, dev, dev.starts[1], 1 << 20).mse();
+    EXPECT_NEAR(history[0].val_loss, all_at_once, 1e-5 * all_at_once);
+}
+
 // Interrupting within an epoch: the trainer polls stop_requested after every training step and every
 // validation batch. A small GRU run (4 steps per epoch, batch 32) whose n-th poll asks to stop (a graceful
 // Ctrl-C) or throws without saving (a crash, survived only by the periodic checkpoint).
@@ -702,7 +725,21 @@ TEST(ForecastTraining, SameTimeOfDayPersistence) {
     const auto daily = evaluate_persistence(*be, d, starts, 100, {}, Persistence::SameTimeOfDay);
     EXPECT_EQ(daily.windows(), long(starts.size()));
     EXPECT_EQ(daily.mse(), 0.0);
-    EXPECT_GT(evaluate_persistence(*be, d, starts, 100).mse(), 0.5);
+    // Plain persistence, exactly: every lead time repeats the last input row (mutation testing: the second-to-last
+    // passed `> 0.5`).
+    double squares = 0;
+    for (const int64_t s0 : starts.to_vector()) {
+        const int64_t last = s0 + g.input_len - 1;
+        for (int h = 0; h < g.horizon; ++h)
+            for (int k = 0; k < F; ++k) {
+                const double e = double(series[size_t(last * F + k)]) -
+                                 double(series[size_t((last + g.out_offset + h) * F + k)]);
+                squares += e * e;
+            }
+    }
+    const double expected = squares / double(starts.size() * size_t(g.horizon) * F);
+    EXPECT_GT(expected, 0.5);
+    EXPECT_NEAR(evaluate_persistence(*be, d, starts, 100).mse(), expected, 1e-6 * expected);
     d.rows_per_day = 0;
     EXPECT_THROW(evaluate_persistence(*be, d, starts, 100, {}, Persistence::SameTimeOfDay), Error);
 }

@@ -113,6 +113,16 @@ TEST(Optimizers, RmspropMatchesHandComputedStep) {
     // s = 0.01 g²; p -= lr g / sqrt(s) = lr·sign(g)/0.1
     EXPECT_NEAR(v[0], 1.0f - 0.1f, 1e-5);
     EXPECT_NEAR(v[1], -2.0f + 0.1f, 1e-5);
+    // eps is added to sqrt(s), as torch.optim.RMSprop, not under the root: with a large eps the two differ by 2x
+    // (mutation testing: eps moved inside the sqrt passed every test above).
+    Fixture e;
+    c.eps = 0.1f;
+    auto big_eps = make_optimizer(e.params, c);
+    e.set_grad({0.5f, -2.0f});
+    big_eps->step(e.params);
+    v = e.values();
+    EXPECT_NEAR(v[0], 1.0 - 0.01 * 0.5 / (0.05 + 0.1), 1e-6);
+    EXPECT_NEAR(v[1], -2.0 + 0.01 * 2.0 / (0.2 + 0.1), 1e-6);
 }
 
 TEST(Optimizers, WeightDecayIsAddedToTheGradient) {
@@ -188,6 +198,26 @@ TEST(Clipping, ScalesToTheGlobalNormOnlyWhenAbove) {
     EXPECT_NEAR(g[0], 0.6f, 1e-5);
     EXPECT_NEAR(g[1], 0.8f, 1e-5);
     EXPECT_NEAR(clip_grad_norm(f.params, 0.0), 1.0, 1e-5);  // 0 = measure only
+}
+
+// The norm is the global one, over every tensor of the store (torch.nn.utils.clip_grad_norm_), not each tensor's:
+// a small tensor beside a large one is scaled down with it (mutation testing: per-tensor clipping in the training
+// loop's queue_update passed every test).
+TEST(Clipping, TheTrainingLoopClipsByTheGlobalNormOfAllTensors) {
+    auto be = make_backend("cpu");
+    ParamLayout layout;
+    layout.add("big", {2});
+    layout.add("small", {2});
+    ParamStore p(be, layout);
+    const std::vector<float> g = {3.0f, 4.0f, 0.0f, 0.1f};
+    be->copy_from_host(p.grads(), g.data(), g.size() * sizeof(float));
+    auto slots = be->allocate(2 * sizeof(double));
+    double* out = static_cast<double*>(slots->data());
+    queue_update(p, nullptr, 1.0, out, out + 1);
+    const double norm = std::sqrt(25.0 + 0.01);
+    EXPECT_NEAR(std::sqrt(out[0]), norm, 1e-6);
+    const std::vector<float> clipped = be->to_host(p.grads_tensor());
+    for (size_t i = 0; i < g.size(); ++i) EXPECT_NEAR(clipped[i], g[i] / norm, 1e-6) << i;
 }
 
 // The training loop's form (the norm² left in backend memory, the clip reading it there) gives the same bits

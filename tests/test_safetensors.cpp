@@ -411,6 +411,24 @@ TEST(SafetensorsWrite, NonexistentFolderThrowsNamingThePath) {
     }
 }
 
+// A new file replaces the old one by a rename, never by writing into it: a hard link to the old file (a backup made
+// with `cp -l`, or a reader holding it open) still holds the old bytes, whole (mutation testing: writing in place with
+// O_TRUNC passed every test but for a message's wording).
+TEST(SafetensorsWrite, ReplacesTheFileRatherThanWritingIntoIt) {
+    const std::string dir = temp_dir();
+    const std::string path = dir + "/model.safetensors", link = dir + "/backup.safetensors";
+    write_safetensors(path, sample_file());
+    const std::string before = read_bytes(path);
+    fs::create_hard_link(path, link);
+    SafetensorsFile other;
+    const float x[3] = {7, 8, 9};
+    other.add_f32("w", {3}, x);
+    write_safetensors(path, other);
+    EXPECT_EQ(read_bytes(link), before);
+    EXPECT_NE(read_bytes(path), before);
+    EXPECT_EQ(fs::hard_link_count(path), 1u);
+}
+
 TEST(SafetensorsWrite, FailureKeepsTheOldFileAndCleansUp) {
     const std::string dir = temp_dir();
     const std::string path = dir + "/model.safetensors";
