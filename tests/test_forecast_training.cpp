@@ -126,6 +126,43 @@ TEST(ForecastTraining, ValidationLossIsTheMeanOverEveryWindow) {
     EXPECT_NEAR(history[0].val_loss, all_at_once, 1e-5 * all_at_once);
 }
 
+// Each epoch trains on its own shuffle of the windows: with a rate too small to move a weight (1e-30), an epoch's
+// training loss is the mean loss of exactly the batches the sampler draws for that pass, and the two epochs' differ
+// (mutation testing: the same shuffle every epoch passed every test).
+TEST(ForecastTraining, EveryEpochTrainsOnItsOwnShuffle) {
+    auto be = make_backend("cpu");
+    const auto ds = small_dataset(3, 6, 7);
+    const auto dev = ForecastDataset::from_windowed(*be, ds);
+    Forecaster model(be, {CellType::Gru, ds.num_vars(), 8, 1, false}, 6 * ds.num_targets(), 5);
+    OptimizerConfig oc;
+    oc.lr = 1e-30f;
+    auto opt = make_optimizer(model.params(), oc);
+    TrainOptions o;
+    o.epochs = 2;
+    o.batch = 32;
+    o.max_batches = 2;
+    o.seed = 9;
+    o.patience = 0;
+    o.out_dir = testing::temp_dir();
+    ForecastTrainer t(model, *opt, dev, o);
+    const auto history = t.fit();
+    ASSERT_EQ(history.size(), 2u);
+    const data::BatchSampler sampler(dev.starts[0], 32, data::BatchSampler::Order::Shuffled, 9);
+    for (int epoch = 1; epoch <= 2; ++epoch) {
+        double sum = 0;
+        for (int b = 0; b < 2; ++b) {
+            std::vector<int64_t> rows;
+            sampler.batch(epoch, b, rows);
+            std::sort(rows.begin(), rows.end());  // a WindowStarts increases; the batch's mean does not care
+            data::WindowStarts batch;
+            for (int64_t r : rows) batch.push_back(r);
+            sum += evaluate_forecaster(model, dev, batch, 32).mse();
+        }
+        EXPECT_NEAR(history[size_t(epoch - 1)].train_loss, sum / 2, 1e-5 * sum) << "epoch " << epoch;
+    }
+    EXPECT_NE(history[0].train_loss, history[1].train_loss);
+}
+
 // Interrupting within an epoch: the trainer polls stop_requested after every training step and every
 // validation batch. A small GRU run (4 steps per epoch, batch 32) whose n-th poll asks to stop (a graceful
 // Ctrl-C) or throws without saving (a crash, survived only by the periodic checkpoint).
@@ -529,7 +566,12 @@ TEST_F(MidEpochResume, Seq2SeqWithTeacherForcingResumesExactly) {
     tweak_ = [](TrainOptions& o) { o.teacher_forcing = 0.5; };
     expect_same_run(run(dir, true), full);
     tweak_ = nullptr;
-    EXPECT_NE(run(testing::temp_dir(), false).params, full.params);
+    const auto free_running = run(testing::temp_dir(), false);
+    EXPECT_NE(free_running.params, full.params);
+    // At probability 1 every lead time is fed the truth: not the free-running run (mutation testing: the draw
+    // inverted, which made probability 1 free running, passed every test).
+    tweak_ = [](TrainOptions& o) { o.teacher_forcing = 1; };
+    EXPECT_NE(run(testing::temp_dir(), false).params, free_running.params);
 }
 
 TEST(ForecastTraining, TeacherForcingNeedsASeq2SeqDecoderAndAProbability) {

@@ -248,6 +248,23 @@ TEST(LmTrainer, TokenIdsOutsideTheVocabularyAreRefusedBeforeTraining) {
     EXPECT_NE(eval.find("evaluation text: token id -1 at position 7"), std::string::npos) << eval;
 }
 
+// The stream evaluation carries each stream's state from chunk to chunk: read in chunks of 4 steps it scores the
+// text as one chunk of every step does (mutation testing: chunks each starting from a zero state passed every test).
+TEST(LmTrainer, StreamEvaluationCarriesTheStateAcrossChunks) {
+    LmSettings s;
+    s.mode = LmMode::Stream;
+    s.streams = 2;
+    s.bptt = 4;
+    LanguageModel lm = tiny_model(kFable, text::TokenizerKind::Char, s, 8, 1);
+    const std::vector<int32_t> tokens = lm.tokenizer.encode(kFable);
+    const int per_stream = int(tokens.size() / 2) - 1;
+    const LmEval chunked = evaluate_stream(*lm.model, tokens, 2, 4);
+    const LmEval whole = evaluate_stream(*lm.model, tokens, 2, per_stream);
+    EXPECT_NEAR(chunked.loss, whole.loss, 1e-5 * whole.loss);
+    EXPECT_EQ(chunked.accuracy, whole.accuracy);
+    EXPECT_EQ(chunked.predictions, whole.predictions);
+}
+
 // The share of held-out tokens that are <unk> (id 0): counted on the held-out tail only, in both modes, recorded in
 // every epoch's record and its JSON; a record saved before the share existed reads back as 0.
 TEST(LmTrainer, CountsTheUnknownTokensOfTheHeldOutPart) {
