@@ -103,26 +103,39 @@ TEST(ForecastTraining, ResumeEqualsUninterruptedRun) {
     EXPECT_EQ(params_again, params_full);
 }
 
+// A small GRU run on small_dataset(3, 6, 7) with batch 32 and two batches per epoch, for the tests of one trainer
+// property each.
+struct SmallGruRun {
+    std::shared_ptr<Backend<float>> be = make_backend("cpu");
+    data::WindowedDataset ds = small_dataset(3, 6, 7);
+    ForecastDataset dev = ForecastDataset::from_windowed(*be, ds);
+    Forecaster model{be, {CellType::Gru, ds.num_vars(), 8, 1, false}, 6 * ds.num_targets(), 5};
+
+    std::vector<EpochRecord> fit(int epochs, float lr) {
+        OptimizerConfig oc;
+        oc.lr = lr;
+        auto opt = make_optimizer(model.params(), oc);
+        TrainOptions o;
+        o.epochs = epochs;
+        o.batch = 32;
+        o.max_batches = 2;
+        o.seed = 9;
+        o.patience = 0;
+        o.out_dir = testing::temp_dir();
+        ForecastTrainer t(model, *opt, dev, o);
+        return t.fit();
+    }
+};
+
 // An epoch's validation loss is the MSE over every validation window, each weighing the same: the batch size, and a
 // last batch shorter than the others, change nothing (mutation testing: weighting the short last batch as a full
 // one passed every test).
 TEST(ForecastTraining, ValidationLossIsTheMeanOverEveryWindow) {
-    auto be = make_backend("cpu");
-    const auto ds = small_dataset(3, 6, 7);
-    const auto dev = ForecastDataset::from_windowed(*be, ds);
-    ASSERT_NE(dev.starts[1].size() % 32, 0u) << "the test wants a short last batch";
-    Forecaster model(be, {CellType::Gru, ds.num_vars(), 8, 1, false}, 6 * ds.num_targets(), 5);
-    auto opt = make_optimizer(model.params(), OptimizerConfig());
-    TrainOptions o;
-    o.epochs = 1;
-    o.batch = 32;
-    o.max_batches = 2;
-    o.patience = 0;
-    o.out_dir = testing::temp_dir();
-    ForecastTrainer t(model, *opt, dev, o);
-    const auto history = t.fit();
+    SmallGruRun run;
+    ASSERT_NE(run.dev.starts[1].size() % 32, 0u) << "the test wants a short last batch";
+    const auto history = run.fit(1, 1e-3f);
     ASSERT_EQ(history.size(), 1u);
-    const double all_at_once = evaluate_forecaster(model, dev, dev.starts[1], 1 << 20).mse();
+    const double all_at_once = evaluate_forecaster(run.model, run.dev, run.dev.starts[1], 1 << 20).mse();
     EXPECT_NEAR(history[0].val_loss, all_at_once, 1e-5 * all_at_once);
 }
 
@@ -130,24 +143,10 @@ TEST(ForecastTraining, ValidationLossIsTheMeanOverEveryWindow) {
 // training loss is the mean loss of exactly the batches the sampler draws for that pass, and the two epochs' differ
 // (mutation testing: the same shuffle every epoch passed every test).
 TEST(ForecastTraining, EveryEpochTrainsOnItsOwnShuffle) {
-    auto be = make_backend("cpu");
-    const auto ds = small_dataset(3, 6, 7);
-    const auto dev = ForecastDataset::from_windowed(*be, ds);
-    Forecaster model(be, {CellType::Gru, ds.num_vars(), 8, 1, false}, 6 * ds.num_targets(), 5);
-    OptimizerConfig oc;
-    oc.lr = 1e-30f;
-    auto opt = make_optimizer(model.params(), oc);
-    TrainOptions o;
-    o.epochs = 2;
-    o.batch = 32;
-    o.max_batches = 2;
-    o.seed = 9;
-    o.patience = 0;
-    o.out_dir = testing::temp_dir();
-    ForecastTrainer t(model, *opt, dev, o);
-    const auto history = t.fit();
+    SmallGruRun run;
+    const auto history = run.fit(2, 1e-30f);
     ASSERT_EQ(history.size(), 2u);
-    const data::BatchSampler sampler(dev.starts[0], 32, data::BatchSampler::Order::Shuffled, 9);
+    const data::BatchSampler sampler(run.dev.starts[0], 32, data::BatchSampler::Order::Shuffled, 9);
     for (int epoch = 1; epoch <= 2; ++epoch) {
         double sum = 0;
         for (int b = 0; b < 2; ++b) {
@@ -156,7 +155,7 @@ TEST(ForecastTraining, EveryEpochTrainsOnItsOwnShuffle) {
             std::sort(rows.begin(), rows.end());  // a WindowStarts increases; the batch's mean does not care
             data::WindowStarts batch;
             for (int64_t r : rows) batch.push_back(r);
-            sum += evaluate_forecaster(model, dev, batch, 32).mse();
+            sum += evaluate_forecaster(run.model, run.dev, batch, 32).mse();
         }
         EXPECT_NEAR(history[size_t(epoch - 1)].train_loss, sum / 2, 1e-5 * sum) << "epoch " << epoch;
     }
