@@ -99,29 +99,27 @@ inline const CLI::Validator kShareAboveZero(
     },
     "(0, 1]");
 
-// A positive value a float holds (a learning rate): 1e39 would become inf on the way in.
-inline const CLI::Validator kPositiveFloat(
-    [](std::string& text) {
-        double v = 0;
-        std::string why = detail::read_number(text, v);
-        if (why.empty() && !(v > 0)) why = "must be positive, got " + text;
-        if (why.empty() && v > double(std::numeric_limits<float>::max()))
-            why = "'" + text + "' is beyond a float's range";
-        return why;
-    },
-    "> 0");
+namespace detail {
+// A number a float holds (1e39 would become inf on the way in), positive or, with `zero_too`, 0 or more.
+inline CLI::Validator float_value(bool zero_too) {
+    return CLI::Validator(
+        [zero_too](std::string& text) {
+            double v = 0;
+            std::string why = read_number(text, v);
+            if (why.empty() && !(zero_too ? v >= 0 : v > 0))
+                why = (zero_too ? "must be 0 or more, got " : "must be positive, got ") + text;
+            if (why.empty() && v > double(std::numeric_limits<float>::max()))
+                why = "'" + text + "' is beyond a float's range";
+            return why;
+        },
+        zero_too ? ">= 0" : "> 0");
+}
+}  // namespace detail
 
-// A value >= 0 a float holds (a weight decay): 1e39 would become inf on the way in.
-inline const CLI::Validator kNonNegativeFloat(
-    [](std::string& text) {
-        double v = 0;
-        std::string why = detail::read_number(text, v);
-        if (why.empty() && !(v >= 0)) why = "must be 0 or more, got " + text;
-        if (why.empty() && v > double(std::numeric_limits<float>::max()))
-            why = "'" + text + "' is beyond a float's range";
-        return why;
-    },
-    ">= 0");
+// A positive value a float holds (a learning rate).
+inline const CLI::Validator kPositiveFloat = detail::float_value(false);
+// A value >= 0 a float holds (a weight decay).
+inline const CLI::Validator kNonNegativeFloat = detail::float_value(true);
 
 // A seed: a whole number that fits 64 bits (CLI11 would clamp 99999999999999999999 to 2^64 - 1 without a word).
 inline const CLI::Validator kSeed(
