@@ -347,7 +347,8 @@ std::string make_header(const SafetensorsFile& file, const std::vector<const Saf
 
 }  // namespace
 
-void write_safetensors(const std::string& path, const SafetensorsFile& file) {
+void write_safetensors(const std::string& path, const SafetensorsFile& file,
+                       const std::function<void()>& before_rename) {
     FR_CHECK(!path.empty(), "write_safetensors: empty path");
     std::vector<const SafetensorsTensor*> order;
     for (const auto& t : file.tensors()) order.push_back(&t);
@@ -383,6 +384,14 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file) {
         ::unlink(tmp.c_str());
         FR_FAIL("cannot write safetensors file '{}': close of temporary file '{}' failed: {}", path, tmp,
                 errno_text(err));
+    }
+    if (before_rename) {
+        try {
+            before_rename();
+        } catch (...) {
+            ::unlink(tmp.c_str());
+            throw;
+        }
     }
     if (::rename(tmp.c_str(), path.c_str()) != 0) {
         const int err = errno;

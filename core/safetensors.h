@@ -13,6 +13,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -75,7 +76,11 @@ private:
 // throw Error naming the path and the system's reason. Tensors are laid out with larger element sizes
 // first (stable), as the reference implementation does, so every tensor is aligned to its element
 // size in the file (PyTorch's zero-copy loader needs that); same-size tensors keep insertion order.
-void write_safetensors(const std::string& path, const SafetensorsFile& file);
+// `before_rename`, when given, runs once the temporary file is complete, just before it replaces `path`: an Error
+// from it removes the temporary file and leaves `path` as it was (the CLI checks there that it still holds its
+// output folder's lock, so the check and the file's arrival are not a whole write apart).
+void write_safetensors(const std::string& path, const SafetensorsFile& file,
+                       const std::function<void()>& before_rename = nullptr);
 
 // Reads and validates a whole file. Throws Error naming the file and the problem for: a missing or
 // unreadable file, a file shorter than 8 bytes, a header longer than the file or than 100 MB, invalid

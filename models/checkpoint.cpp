@@ -123,7 +123,7 @@ RnnSpec declared_spec(const nlohmann::json& c, std::string_view source) {
 }
 
 void save_checkpoint(const std::string& path, const Model& model, const nlohmann::json& extra,
-                     const Optimizer* optimizer) {
+                     const Optimizer* optimizer, const std::function<void()>& before_rename) {
     FR_CHECK(optimizer == nullptr || optimizer->made_for(model.params()), "{}: the optimizer given to save_checkpoint "
              "was made for another model's parameters: its state would not match these", path);
     SafetensorsFile file;
@@ -154,7 +154,7 @@ void save_checkpoint(const std::string& path, const Model& model, const nlohmann
     }
     file.metadata[kChecksumKey] = tensors_checksum(file);
     file.metadata[kMetadataChecksumKey] = metadata_checksum(file);
-    write_safetensors(path, file);
+    write_safetensors(path, file, before_rename);
 }
 
 Checkpoint read_checkpoint(const std::string& path) {

@@ -8,6 +8,7 @@
 // for an equivalent module whose submodules are named embedding / rnn / head.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -21,8 +22,9 @@
 namespace fusedrnn {
 
 // extra: any JSON the application wants back (stored under metadata key "fusedrnn.extra").
+// before_rename: see write_safetensors (run once the file is written, just before it replaces `path`).
 void save_checkpoint(const std::string& path, const Model& model, const nlohmann::json& extra,
-                     const Optimizer* optimizer = nullptr);
+                     const Optimizer* optimizer = nullptr, const std::function<void()>& before_rename = nullptr);
 
 struct Checkpoint {
     std::string path;

@@ -529,7 +529,6 @@ double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochS
 void ForecastTrainer::save(const std::string& path, bool with_optimizer, const EpochState* in_progress,
                            bool finished) {
     if (!writes_files()) return;  // process 0's: every process holds the same state
-    if (o_.before_save) o_.before_save();
     nlohmann::json extra = o_.extra;
     nlohmann::json hist = nlohmann::json::array();
     for (const auto& r : history_) hist.push_back(r.to_json());
@@ -556,7 +555,7 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"finished", finished},  // false: --resume has more to do
                         {"history", hist}};
     if (in_progress) extra["trainer"]["epoch_in_progress"] = *in_progress;
-    save_checkpoint(path, model_, extra, with_optimizer ? &opt_ : nullptr);
+    save_checkpoint(path, model_, extra, with_optimizer ? &opt_ : nullptr, o_.before_commit);
 }
 
 std::string ForecastTrainer::schedule_learning_rate() {

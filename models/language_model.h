@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,9 +74,9 @@ LanguageModel make_language_model(std::shared_ptr<Backend<float>> backend, const
                                   text::Tokenizer tokenizer, const LmSettings& settings, uint64_t seed);
 
 // Writes the model, tokenizer, settings and `training` atomically (see models/checkpoint.h), and the
-// optimizer's state when given (for resuming).
+// optimizer's state when given (for resuming). before_rename: see write_safetensors.
 void save_language_model(const std::string& path, const LanguageModel& lm, const nlohmann::json& training,
-                         const Optimizer* optimizer = nullptr);
+                         const Optimizer* optimizer = nullptr, const std::function<void()>& before_rename = nullptr);
 
 // Reads a checkpoint written by save_language_model. Throws Error naming `path` when it is a
 // forecaster checkpoint ("... is a forecaster checkpoint, not a language model"), a sequence model

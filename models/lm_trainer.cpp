@@ -178,7 +178,6 @@ Tensor<float> state_tensor_from_json(Backend<float>& be, const nlohmann::json& j
 
 void LmTrainer::save(const std::string& name, const EpochState* in_progress) {
     if (o_.out_dir.empty()) return;
-    if (o_.before_save) o_.before_save();
     nlohmann::json hist = nlohmann::json::array();
     for (const auto& r : history_) hist.push_back(r.to_json());
     nlohmann::json training = {{"epoch", history_.empty() ? 0 : history_.back().epoch},
@@ -196,7 +195,8 @@ void LmTrainer::save(const std::string& name, const EpochState* in_progress) {
         training["state"] = {{"h", state_tensor_json(be, state_.h)}, {"c", state_tensor_json(be, state_.c)}};
     }
     if (in_progress) training["epoch_in_progress"] = *in_progress;
-    save_language_model((std::filesystem::path(o_.out_dir) / name).string(), lm_, training, last ? &opt_ : nullptr);
+    save_language_model((std::filesystem::path(o_.out_dir) / name).string(), lm_, training, last ? &opt_ : nullptr,
+                        o_.before_commit);
 }
 
 void LmTrainer::save_and_stop(const EpochState& st) {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -72,27 +73,74 @@ inline std::vector<std::string> tiny_train(const std::string& out, int epochs, c
     return a;
 }
 
-// The newest child of `parent` whose command name is `name` (from /proc), or `parent` when it has none: under a
-// launcher, one of the processes it started.
-inline pid_t child_named(pid_t parent, const std::string& name) {
-    pid_t found = parent;
+// A process's state letter from /proc ('T' stopped, 'R' running, ...) and its parent; false when it is gone.
+inline bool process_state(pid_t pid, char* state, long* ppid = nullptr, std::string* name = nullptr) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return false;
+    // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
+    const size_t open = line.find('('), close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || close < open) return false;
+    std::istringstream rest(line.substr(close + 1));
+    std::string letter;
+    long parent = 0;
+    rest >> letter >> parent;
+    if (letter.empty()) return false;
+    *state = letter[0];
+    if (ppid) *ppid = parent;
+    if (name) *name = line.substr(open + 1, close - open - 1);
+    return true;
+}
+
+// The children of `parent` whose command name is `name` (from /proc), oldest first.
+inline std::vector<pid_t> children_named(pid_t parent, const std::string& name) {
+    std::vector<pid_t> found;
     for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
         const std::string pid_text = entry.path().filename().string();
         if (pid_text.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream stat(entry.path() / "stat");
-        std::string line;
-        if (!std::getline(stat, line)) continue;  // gone meanwhile
-        // "pid (comm) state ppid ...": comm may hold spaces, so split after its closing parenthesis.
-        const size_t open = line.find('('), close = line.rfind(')');
-        if (open == std::string::npos || close == std::string::npos || close < open) continue;
-        std::istringstream rest(line.substr(close + 1));
-        std::string state;
-        long ppid = 0;
-        rest >> state >> ppid;
         const pid_t pid = pid_t(std::stol(pid_text));
-        if (ppid == parent && line.substr(open + 1, close - open - 1) == name && pid > found) found = pid;
+        char state = 0;
+        long ppid = 0;
+        std::string comm;
+        if (process_state(pid, &state, &ppid, &comm) && ppid == parent && comm == name) found.push_back(pid);
     }
+    std::sort(found.begin(), found.end());
     return found;
+}
+
+// Stops `processes` (SIGSTOP) at a moment when no file is being written into `folder` (none of the temp files an
+// atomic write makes is there). A checkpoint save checks the run's lock and replaces its file only while its temp
+// file exists, so whatever the caller does to the folder before continue_processes() comes between two saves, not
+// between a save's check and its file (QA: a test that replaced the lock file failed on CI when an epoch's save,
+// past its check, landed just after). Epochs here take milliseconds: a save is caught at most a few times.
+inline void stop_between_saves(const std::vector<pid_t>& processes, const std::string& folder) {
+    for (int attempt = 0; attempt < 2000; ++attempt) {
+        for (pid_t p : processes) ::kill(p, SIGSTOP);
+        for (pid_t p : processes) {
+            char state = 0;
+            while (process_state(p, &state) && state != 'T' && state != 't' && state != 'Z')
+                std::this_thread::sleep_for(std::chrono::microseconds(200));
+        }
+        bool writing = false;
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(folder, ec))
+            writing = writing || entry.path().filename().string().find(".tmp.") != std::string::npos;
+        if (!writing) return;
+        for (pid_t p : processes) ::kill(p, SIGCONT);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    ADD_FAILURE() << "every stop of the run found a file being written into " << folder;
+}
+
+inline void continue_processes(const std::vector<pid_t>& processes) {
+    for (pid_t p : processes) ::kill(p, SIGCONT);
+}
+
+// The newest child of `parent` whose command name is `name` (from /proc), or `parent` when it has none: under a
+// launcher, one of the processes it started.
+inline pid_t child_named(pid_t parent, const std::string& name) {
+    const std::vector<pid_t> all = children_named(parent, name);
+    return all.empty() ? parent : all.back();
 }
 
 // Puts a lock file of another run (flock held, `holder` written in it as a process id) where a run's lock file

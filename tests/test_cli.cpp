@@ -1494,10 +1494,11 @@ TEST(Cli, ARunWhoseLockFileWasRemovedLocksAgainOrStops) {
         auto args = tiny_train(out, 1000);
         args[std::find(args.begin(), args.end(), "--max-batches") - args.begin() + 1] = "40";
         int second = -1;
-        std::string saved_before;  // last.safetensors of epoch 1, saved before the lock file went
-        // Once the first epoch is under way: the lock file goes, and maybe a second run locks a new one; then Ctrl-C
-        // makes the run save.
+        std::string saved_before;  // last.safetensors as it was when the lock file went
+        // Once the first epoch is saved, with the run stopped between two saves: the lock file goes, and maybe a
+        // second run locks a new one; then Ctrl-C makes the run save.
         const CliResult r = run_then_signal(args, out + ".log", "epoch 1/1000", SIGINT, {}, [&](pid_t pid) {
+            testing::stop_between_saves({pid}, out);
             saved_before = testing::read_file_bytes(out + "/last.safetensors");
             if (taken) {
                 second = testing::lock_file_replaced(lock, "4242");
@@ -1508,6 +1509,7 @@ TEST(Cli, ARunWhoseLockFileWasRemovedLocksAgainOrStops) {
             } else {
                 fs::remove(lock);
             }
+            testing::continue_processes({pid});
             return pid;
         });
         if (taken) {

@@ -232,8 +232,12 @@ TEST_F(CliMpi, AnErrorAsProcessZeroSavesEndsTheJobAtOnce) {
     const CliResult r = testing::run_then_signal(
         set(tiny_train(out, 1000), "--max-batches", "40"), dir + "/train.log", "epoch 1/1000", 0,
         {kMpiexec, "-n", "2"}, [&](pid_t launcher) {
+            const std::vector<pid_t> processes = testing::children_named(launcher, "fusedrnn");
+            EXPECT_EQ(processes.size(), 2u) << "the two fusedrnn processes under the launcher";
+            testing::stop_between_saves(processes, out);
             saved_before = testing::read_file_bytes(out + "/last.safetensors");
             other = testing::lock_file_replaced(lock, "4242");
+            testing::continue_processes(processes);
             return launcher;
         });
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

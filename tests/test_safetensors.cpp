@@ -462,3 +462,31 @@ TEST(SafetensorsWrite, FailureKeepsTheOldFileAndCleansUp) {
     EXPECT_EQ(dir_entries(dir), (std::vector<std::string>{"model.safetensors", "taken"}));
     EXPECT_EQ(read_bytes(path), before);
 }
+
+// The hook a caller checks its right to write in (the CLI: its output folder's lock) runs once the new file is whole
+// beside the old one and before it replaces it; an Error from it leaves the old file and no temporary one.
+TEST(SafetensorsWrite, BeforeRenameRunsOnTheWrittenFileAndItsErrorKeepsTheOldOne) {
+    const std::string dir = temp_dir();
+    const std::string path = dir + "/model.safetensors";
+    write_safetensors(path, sample_file());
+    const std::string before = read_bytes(path);
+    SafetensorsFile other;
+    const float x[3] = {7, 8, 9};
+    other.add_f32("w", {3}, x);
+    std::vector<std::string> seen;
+    write_safetensors(path, other, [&] {
+        seen = dir_entries(dir);
+        EXPECT_EQ(read_bytes(path), before) << "not replaced yet";
+        for (const auto& name : seen) {
+            if (name == "model.safetensors") continue;
+            EXPECT_EQ(read_safetensors(dir + "/" + name).names(), other.names());
+        }
+    });
+    ASSERT_EQ(seen.size(), 2u) << "the old file and the whole new one beside it";
+    EXPECT_EQ(read_safetensors(path).names(), other.names());
+
+    const std::string now = read_bytes(path);
+    EXPECT_THROW(write_safetensors(path, sample_file(), [] { FR_FAIL("the folder is another run's now"); }), Error);
+    EXPECT_EQ(read_bytes(path), now);
+    EXPECT_EQ(dir_entries(dir), std::vector<std::string>{"model.safetensors"});
+}

@@ -260,7 +260,7 @@ void run(TrainFlags f) {
     o.overwrite = f.overwrite;
     o.checkpoint_seconds = f.checkpoint_minutes * 60;
     o.stop_requested = &StopOnSignal::requested;
-    o.before_save = [&out_lock] { out_lock.keep_held(); };
+    o.before_commit = [&out_lock] { out_lock.keep_held(); };
     o.info = {{"text", f.text}, {kTextBytesKey, corpus.bytes}, {kTextHashKey, fmt::format("{:016x}", corpus.hash)},
               {"optimizer", f.optimizer}, {"lr", f.lr}, {"seed", f.seed}, {"batch", f.batch},
               {"clip", f.clip}, {"heldout", f.heldout}, {"lr_decay", f.lr_decay}, {"max_chunks", f.max_chunks}};

@@ -20,10 +20,11 @@ public:
     // folders this lock created go again: a mistyped --data leaves no empty runs/forecast/ behind. A folder that
     // existed before, or holds anything else, stays as it is.
     ~FolderLock();
-    // Before each checkpoint save: the lock file must still be the one this run locked. Deleted while the run held
-    // it (a cleanup script), it no longer keeps a second run out: it is made and locked again, with a warning; when
-    // another lock file is there instead (another run has used the folder since, running or ended), an Error: this
-    // run stops rather than overwrite that run's files.
+    // As each checkpoint save ends (its file written, just before it replaces the old one, so that no long write
+    // lies between the check and the file's arrival): the lock file must still be the one this run locked. Deleted
+    // while the run held it (a cleanup script), it no longer keeps a second run out: it is made and locked again,
+    // with a warning; when another lock file is there instead (another run has used the folder since, running or
+    // ended), an Error: this run stops rather than overwrite that run's files.
     void keep_held();
     FolderLock(const FolderLock&) = delete;
     FolderLock& operator=(const FolderLock&) = delete;
