@@ -1848,6 +1848,16 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
     EXPECT_EQ(twice.status, 2) << twice.output;
     EXPECT_NE(twice.output.find("fusedrnn: error: --epochs takes one value, but was given 2 (is it on the command "
                                 "line twice?)"), std::string::npos) << twice.output;
+    // A whole-number flag given a number that is not one, or too large (CLI11: "Could not convert: --epochs = 1e3").
+    for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"train", "--epochs", "1e3"}, "--epochs: '1e3' is not a whole number"},
+             {{"train", "--hidden", "2.5"}, "--hidden: '2.5' is not a whole number"},
+             {{"train", "--epochs", "99999999999"}, "--epochs: '99999999999' is too large"},
+             {{"data", "synth", "--stations", "1e2"}, "--stations: '1e2' is not a whole number"}}) {
+        const CliResult r = run_cli(args);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_NE(r.output.find("fusedrnn: error: " + expected + "\n"), std::string::npos) << r.output;
+    }
     const CliResult huge = run_cli({"train", "--lr", "1e39"});  // a float would hold inf
     EXPECT_NE(huge.status, 0);
     EXPECT_NE(huge.output.find("--lr: '1e39' is beyond a float's range"), std::string::npos) << huge.output;

@@ -60,6 +60,24 @@ bool known_command_words(const CLI::App& app, const std::vector<std::string>& ar
     return false;
 }
 
+// Why a flag's value could not be read as its type, for CLI11's "Could not convert" (the option is looked up in
+// the parsed (sub)commands for its type: a whole-number flag says so, or that the number is too large for it).
+std::string unconverted_value_reason(const CLI::App* app, const std::string& flag, const std::string& value) {
+    std::string type;
+    std::vector<const CLI::App*> todo{app};
+    while (!todo.empty() && type.empty()) {
+        const CLI::App* a = todo.back();
+        todo.pop_back();
+        if (const CLI::Option* o = a->get_option_no_throw(flag))  // "INT:> 0": the type, then its checks
+            type = o->get_type_name().substr(0, o->get_type_name().find(':'));
+        for (const CLI::App* sub : a->get_subcommands()) todo.push_back(sub);
+    }
+    const std::string quoted = "'" + value + "'";
+    if (type != "INT" && type != "UINT") return quoted + " is not a value it takes" + (type.empty() ? "" : " (" + type + ")");
+    static const std::regex digits(R"(^[+-]?[0-9]+$)");
+    return quoted + (std::regex_match(value, digits) ? " is too large" : " is not a whole number");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,9 +100,14 @@ int main(int argc, char** argv) {
         }
         // CLI11 says "--epochs: At Most 1 required but received 2" for a flag given twice.
         static const std::regex repeated(R"(^(\S+): At Most 1 required but received (\d+)$)");
+        // And "Could not convert: --epochs = 1e3" for a whole-number flag given 1e3, 2.5 or 99999999999 (a value the
+        // flag's own check, which reads any number, let through).
+        static const std::regex unconverted(R"(^Could not convert: (\S+) = (.*)$)");
         std::smatch m;
         if (std::regex_match(what, m, repeated))
             what = m[1].str() + " takes one value, but was given " + m[2].str() + " (is it on the command line twice?)";
+        else if (std::regex_match(what, m, unconverted))
+            what = m[1].str() + ": " + unconverted_value_reason(a, m[1].str(), m[2].str());
         return "fusedrnn: error: " + what + "\nRun with --help for more information.\n";
     });
     fusedrnn::tools::register_info(app);
