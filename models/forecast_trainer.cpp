@@ -555,7 +555,7 @@ void ForecastTrainer::save(const std::string& path, bool with_optimizer, const E
                         {"finished", finished},  // false: --resume has more to do
                         {"history", hist}};
     if (in_progress) extra["trainer"]["epoch_in_progress"] = *in_progress;
-    save_checkpoint(path, model_, extra, with_optimizer ? &opt_ : nullptr, o_.before_commit);
+    save_checkpoint(path, model_, extra, with_optimizer ? &opt_ : nullptr, o_.before_save);
 }
 
 std::string ForecastTrainer::schedule_learning_rate() {

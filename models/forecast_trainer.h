@@ -60,9 +60,10 @@ struct TrainOptions {
                                       // after each epoch (saving never changes the result)
     std::function<bool()> stop_requested;  // polled after every step and validation batch: true → save
                                            // last.safetensors and throw Interrupted
-    std::function<void()> before_commit;   // called in every checkpoint save once its file is written, just
-                                           // before it replaces the old one; an Error from it stops the run
-                                           // unsaved (the CLI checks there that it still holds --out's lock)
+    std::function<void()> before_save;     // called in every checkpoint save once its file is written, just
+                                           // before it replaces the old one (since 0.3.2; before, as the save
+                                           // began); an Error from it stops the run unsaved, the old file kept
+                                           // (the CLI checks there that it still holds --out's lock)
     nlohmann::json extra;      // stored in every checkpoint (normalization, data description, …)
 
     // Throws naming the flag of a value out of range or a combination that cannot be (the trainer's constructor

@@ -196,7 +196,7 @@ void LmTrainer::save(const std::string& name, const EpochState* in_progress) {
     }
     if (in_progress) training["epoch_in_progress"] = *in_progress;
     save_language_model((std::filesystem::path(o_.out_dir) / name).string(), lm_, training, last ? &opt_ : nullptr,
-                        o_.before_commit);
+                        o_.before_save);
 }
 
 void LmTrainer::save_and_stop(const EpochState& st) {

@@ -56,9 +56,10 @@ struct LmTrainOptions {
     double checkpoint_seconds = 600;       // save last.safetensors within an epoch at most this often (0 = no)
     std::function<bool()> stop_requested;  // polled after every step: true → save last.safetensors and
                                            // throw Interrupted
-    std::function<void()> before_commit;   // called in every checkpoint save once its file is written, just
-                                           // before it replaces the old one; an Error from it stops the run
-                                           // unsaved (the CLI checks there that it still holds --out's lock)
+    std::function<void()> before_save;     // called in every checkpoint save once its file is written, just
+                                           // before it replaces the old one (since 0.3.2; before, as the save
+                                           // began); an Error from it stops the run unsaved, the old file kept
+                                           // (the CLI checks there that it still holds --out's lock)
 };
 
 struct LmProgress {

@@ -185,14 +185,15 @@ inline CliResult run_then_signal(const std::vector<std::string>& args, const std
         ::_exit(98);
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-    while ((!fs::exists(log) || read_file_bytes(log).find(wait_for) == std::string::npos) &&
-           std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    ::kill(target ? target(pid) : pid, sig);
     int status = 0;
-    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     pid_t done = 0;
-    while ((done = ::waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+    // A child that ends before it shows `wait_for` (an error) is not waited for 120 s, nor is its reaped id signalled.
+    while ((!fs::exists(log) || read_file_bytes(log).find(wait_for) == std::string::npos) &&
+           (done = ::waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (done == 0) ::kill(target ? target(pid) : pid, sig);
+    deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (done == 0 && (done = ::waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     if (done == 0) {
         ADD_FAILURE() << "still running 120 s after signal " << sig << ": killed";

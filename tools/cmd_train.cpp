@@ -291,7 +291,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     c.train.checkpoint_seconds = c.checkpoint_minutes * 60;
     c.train.stop_requested = &StopOnSignal::requested;
     TrainOptions options = c.train;  // with a hook on this function's lock: not left in `c`, which outlives it
-    if (out_lock) options.before_commit = [&out_lock] { out_lock->keep_held(); };
+    if (out_lock) options.before_save = [&out_lock] { out_lock->keep_held(); };
     ForecastTrainer trainer(model, *optimizer, dev, options);
     std::vector<std::unique_ptr<Forecaster>> replica_models;
     std::vector<std::unique_ptr<Optimizer>> replica_optimizers;

@@ -260,7 +260,7 @@ void run(TrainFlags f) {
     o.overwrite = f.overwrite;
     o.checkpoint_seconds = f.checkpoint_minutes * 60;
     o.stop_requested = &StopOnSignal::requested;
-    o.before_commit = [&out_lock] { out_lock.keep_held(); };
+    o.before_save = [&out_lock] { out_lock.keep_held(); };
     o.info = {{"text", f.text}, {kTextBytesKey, corpus.bytes}, {kTextHashKey, fmt::format("{:016x}", corpus.hash)},
               {"optimizer", f.optimizer}, {"lr", f.lr}, {"seed", f.seed}, {"batch", f.batch},
               {"clip", f.clip}, {"heldout", f.heldout}, {"lr_decay", f.lr_decay}, {"max_chunks", f.max_chunks}};
@@ -323,6 +323,10 @@ void run(TrainFlags f) {
                    why.empty() ? std::string() : fmt::format(" ({})", fmt::join(why, ", ")),
                    unknown > 0 ? ": " + lm.unk_scoring_effect() : std::string());
     }
+    // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130; after training (its last sample, the final
+    // evaluation) it stops that work and exits 130 too, with the files training saved. Caught from before the line
+    // above training's first, so a signal sent on seeing it is never the default (the process ended unsaved).
+    const StopOnSignal stop_on_ctrl_c;
     fmt::print("optimizer {}{} lr {:g}{}, clip {}; checkpoints in {}\n", f.optimizer,
                oc.weight_decay > 0 ? fmt::format(" ({} weight decay {:g})", f.optimizer == "adamw" ? "decoupled" : "L2",
                                                  oc.weight_decay)
@@ -344,7 +348,7 @@ void run(TrainFlags f) {
                                         corpus.tokens.begin() + (window ? settings.context : 1));
     trainer.on_epoch = [&](const LmEpochRecord& r) {
         epoch_line(r, f.epochs, tty, oov);
-        if (f.sample > 0 && !StopOnSignal::requested()) {
+        if (f.sample > 0) {  // a stop already requested cuts it at once: "sample: <seed> [stopped]"
             text::SamplingOptions so;
             so.temperature = 0.8;
             text::Sampler sampler(so, f.seed + uint64_t(r.epoch));
@@ -358,9 +362,6 @@ void run(TrainFlags f) {
             std::fflush(stdout);
         }
     };
-    // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130; after training (its last sample, the final
-    // evaluation) it stops that work and exits 130 too, with the files training saved.
-    const StopOnSignal stop_on_ctrl_c;
     // A new run replaces the one in --out (tools/run_folder.h): its files move to --out/previous/ now, so a run
     // stopped early never leaves the old best.safetensors beside its own last.safetensors. With --overwrite over a
     // forecaster run, that run's report moves too.
