@@ -359,7 +359,13 @@ void write_safetensors(const std::string& path, const SafetensorsFile& file,
 
     std::string tmp;
     Fd f;
-    f.fd = detail::create_temp_beside(path, tmp, "safetensors file");
+    // Removed by the CLI's signal handler should the process be ended mid-write (a second Ctrl-C), and unregistered
+    // however this function ends (the name is gone by then: renamed, or unlinked below).
+    struct Registered {
+        int slot = -1;
+        ~Registered() { detail::unregister_temp_file(slot); }
+    } registered;
+    f.fd = detail::create_temp_beside(path, tmp, "safetensors file", &registered.slot);
     auto fail = [&](const char* what, int err) {
         ::close(f.fd);
         f.fd = -1;

@@ -1,6 +1,7 @@
 // safetensors checkpoints: round trips, byte-exact format, every corruption the reader must reject,
 // and the atomic-write guarantees.
 #include "fusedrnn/core/safetensors.h"
+#include "fusedrnn/core/detail/temp_file.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -488,5 +489,23 @@ TEST(SafetensorsWrite, BeforeRenameRunsOnTheWrittenFileAndItsErrorKeepsTheOldOne
     const std::string now = read_bytes(path);
     EXPECT_THROW(write_safetensors(path, sample_file(), [] { FR_FAIL("the folder is another run's now"); }), Error);
     EXPECT_EQ(read_bytes(path), now);
+    EXPECT_EQ(dir_entries(dir), std::vector<std::string>{"model.safetensors"});
+}
+
+// The temporary file is registered for removal on a signal while it is being written (the CLI's handler, on a second
+// Ctrl-C during a checkpoint save, removes it rather than leave a file as large as the model): removing the registered
+// files just before the rename leaves the old file and no temporary one, and the write fails naming the rename.
+TEST(SafetensorsWrite, ItsTemporaryFileIsRegisteredForRemovalOnASignal) {
+    const std::string dir = temp_dir();
+    const std::string path = dir + "/model.safetensors";
+    write_safetensors(path, sample_file());
+    const std::string before = read_bytes(path);
+    try {
+        write_safetensors(path, sample_file(), [] { detail::remove_registered_temp_files(); });
+        ADD_FAILURE() << "the temporary file was not registered: it survived and was renamed";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("rename"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(read_bytes(path), before);
     EXPECT_EQ(dir_entries(dir), std::vector<std::string>{"model.safetensors"});
 }

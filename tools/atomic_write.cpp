@@ -1,13 +1,10 @@
 #include "fusedrnn/tools/atomic_write.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <ext/stdio_filebuf.h>  // libstdc++: a streambuf over a file descriptor
 
-#include <array>
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -19,59 +16,6 @@
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn::tools {
-namespace {
-
-// The temp files being written, for the signal handler below: Ctrl-C during a long write (eval --forecasts writes
-// hundreds of MB) must not leave its temp file behind. Fixed slots, so the handler touches no allocator.
-struct TempSlot {
-    std::atomic<bool> claimed{false};  // taken by an AtomicFile
-    std::atomic<bool> ready{false};    // path written: the handler may use it
-    char path[4096] = {};
-};
-std::array<TempSlot, 16> g_temp_files;
-
-extern "C" void remove_temp_files_then_stop(int sig) {
-    for (auto& slot : g_temp_files)
-        if (slot.ready.load()) ::unlink(slot.path);  // async-signal-safe
-    ::signal(sig, SIG_DFL);                          // then end as the signal would have ended the process
-    ::raise(sig);
-}
-
-// Installed for SIGINT and SIGTERM where they still have their default action (not while training's StopOnSignal,
-// which saves a checkpoint instead, or where the shell set them to be ignored).
-void handle_stop_signals() {
-    for (int sig : {SIGINT, SIGTERM}) {
-        struct sigaction current;
-        if (::sigaction(sig, nullptr, &current) != 0 || current.sa_handler != SIG_DFL) continue;
-        struct sigaction sa;
-        std::memset(&sa, 0, sizeof sa);
-        sa.sa_handler = remove_temp_files_then_stop;
-        sigemptyset(&sa.sa_mask);
-        ::sigaction(sig, &sa, nullptr);
-    }
-}
-
-int register_temp_file(const std::string& path) {
-    if (path.size() >= sizeof(TempSlot::path)) return -1;  // not removed on a signal; nothing else changes
-    for (size_t i = 0; i < g_temp_files.size(); ++i) {
-        bool expected = false;
-        if (!g_temp_files[i].claimed.compare_exchange_strong(expected, true)) continue;
-        std::memcpy(g_temp_files[i].path, path.c_str(), path.size() + 1);
-        g_temp_files[i].ready.store(true);
-        handle_stop_signals();
-        return int(i);
-    }
-    return -1;
-}
-
-void unregister_temp_file(int slot) {
-    if (slot < 0) return;
-    g_temp_files[size_t(slot)].ready.store(false);
-    g_temp_files[size_t(slot)].claimed.store(false);
-}
-
-}  // namespace
-
 namespace {
 
 // Where `path` leads: a link is followed (renaming over the link would replace the link, not the file it names).
@@ -144,8 +88,7 @@ AtomicFile::AtomicFile(std::string path)
         out_.rdbuf(&file_);
         return;
     }
-    temp_fd_ = detail::create_temp_beside(path_, tmp_, "file");
-    slot_ = register_temp_file(tmp_);
+    temp_fd_ = detail::create_temp_beside(path_, tmp_, "file", &slot_);
     temp_ = std::make_unique<__gnu_cxx::stdio_filebuf<char>>(temp_fd_, std::ios::out | std::ios::binary);
     out_.rdbuf(temp_.get());
 }
@@ -157,7 +100,7 @@ AtomicFile::~AtomicFile() {
     temp_.reset();  // closes the temp file
     std::error_code ignore;
     std::filesystem::remove(tmp_, ignore);
-    unregister_temp_file(slot_);
+    detail::unregister_temp_file(slot_);
 }
 
 namespace {
@@ -165,7 +108,8 @@ namespace {
 // The cause of a failed stream write, where errno holds one a write gives (iostreams keep none themselves: an errno
 // from some earlier, unrelated call must not be named instead).
 std::string write_failure_cause(int err) {
-    if (err == ENOSPC || err == EFBIG || err == EDQUOT || err == EIO) return std::strerror(err);
+    // EPIPE: /dev/stdout into a pipe whose reader has gone (`| head`), with SIGPIPE ignored.
+    if (err == ENOSPC || err == EFBIG || err == EDQUOT || err == EIO || err == EPIPE) return std::strerror(err);
     return "disk full?";
 }
 
@@ -190,7 +134,7 @@ void AtomicFile::commit() {
     std::error_code ec;
     if (failed) {
         std::filesystem::remove(tmp_, ec);
-        unregister_temp_file(slot_);
+        detail::unregister_temp_file(slot_);
         committed_ = true;  // nothing left for the destructor
         FR_FAIL("failed writing {} ({})", tmp_, write_failure_cause(err));
     }
@@ -198,11 +142,11 @@ void AtomicFile::commit() {
     if (ec) {
         std::error_code ignore;
         std::filesystem::remove(tmp_, ignore);
-        unregister_temp_file(slot_);
+        detail::unregister_temp_file(slot_);
         committed_ = true;
         FR_FAIL("cannot rename {} to {}: {}", tmp_, path_, ec.message());
     }
-    unregister_temp_file(slot_);
+    detail::unregister_temp_file(slot_);
     committed_ = true;
     detail::sync_parent_folder(path_);  // the rename itself durable (best effort)
 }

@@ -42,7 +42,7 @@ private:
     int temp_fd_ = -1;
     std::ostream out_{nullptr};
     bool committed_ = false;
-    int slot_ = -1;  // in the list of temp files a Ctrl-C removes (atomic_write.cpp)
+    int slot_ = -1;  // in the list of temp files a Ctrl-C removes (core/detail/temp_file.h)
 };
 
 }  // namespace fusedrnn::tools

@@ -3,39 +3,87 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
+#include <cerrno>
 #include <cstring>
+
+#include "fusedrnn/core/detail/temp_file.h"
 
 namespace fusedrnn::tools {
 namespace {
 
-std::atomic<bool> g_requested{false};
-static_assert(std::atomic<bool>::is_always_lock_free, "the signal handler needs a lock-free flag");
-struct sigaction g_old_int, g_old_term;
+constexpr std::array<int, 4> kSignals = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 
-extern "C" void on_stop_signal(int) {
-    g_requested.store(true);
-    // Only async-signal-safe calls here: write(2), not stdio.
-    const char msg[] = "\nfusedrnn: stopping after this step to save a checkpoint (again to quit at once)\n";
-    [[maybe_unused]] const ssize_t n = ::write(2, msg, sizeof msg - 1);
+std::atomic<bool> g_requested{false};     // the trainer's flag
+std::atomic<int> g_stop_signals{0};       // Ctrl-C, SIGTERM, SIGHUP seen while training
+std::atomic<bool> g_said_pipe{false};     // the closed-pipe message written (once: stderr may be that pipe)
+static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free,
+              "the signal handlers need lock-free atomics");
+
+// Only async-signal-safe calls in the handlers: atomics, write(2), unlink(2), signal, raise.
+void say(const char* msg, size_t n) {
+    [[maybe_unused]] const ssize_t written = ::write(2, msg, n);
 }
+
+extern "C" void remove_temp_files_then_end(int sig) {
+    detail::remove_registered_temp_files();
+    ::signal(sig, SIG_DFL);  // then end as the signal would have ended the process
+    ::raise(sig);
+}
+
+extern "C" void on_stop_signal(int sig) {
+    const int saved_errno = errno;  // the interrupted code may be about to read it
+    g_requested.store(true);
+    if (sig == SIGPIPE) {
+        if (!g_said_pipe.exchange(true)) {
+            const char msg[] = "\nfusedrnn: an output pipe was closed: stopping after this step to save a checkpoint\n";
+            say(msg, sizeof msg - 1);  // fails quietly when stderr is that pipe (SIGPIPE again: handled here)
+        }
+    } else if (g_stop_signals.fetch_add(1) > 0) {
+        remove_temp_files_then_end(sig);  // the second: at once, unsaved
+    } else {
+        const char msg[] = "\nfusedrnn: stopping after this step to save a checkpoint (again to quit at once, unsaved)\n";
+        say(msg, sizeof msg - 1);
+    }
+    errno = saved_errno;
+}
+
+// Installs `handler` for the signals that are not ignored; the earlier actions into `old` (when given).
+void install(void (*handler)(int), bool only_over_default, std::array<struct sigaction, 4>* old) {
+    for (size_t i = 0; i < kSignals.size(); ++i) {
+        struct sigaction current;
+        if (::sigaction(kSignals[i], nullptr, &current) != 0) continue;
+        if (old) (*old)[i] = current;
+        if (current.sa_handler == SIG_IGN || (only_over_default && current.sa_handler != SIG_DFL)) continue;
+        struct sigaction sa;
+        std::memset(&sa, 0, sizeof sa);
+        sa.sa_handler = handler;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = SA_RESTART;
+        ::sigaction(kSignals[i], &sa, nullptr);
+    }
+}
+
+std::array<struct sigaction, 4> g_before_training;
 
 }  // namespace
 
+void remove_temp_files_on_signals() { install(remove_temp_files_then_end, true, nullptr); }
+
 StopOnSignal::StopOnSignal() {
     g_requested.store(false);
-    struct sigaction sa;
-    std::memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESETHAND | SA_RESTART;  // the handler runs once; a second signal gets the default
-    ::sigaction(SIGINT, &sa, &g_old_int);
-    ::sigaction(SIGTERM, &sa, &g_old_term);
+    g_stop_signals.store(0);
+    g_said_pipe.store(false);
+    install(on_stop_signal, false, &g_before_training);
 }
 
 StopOnSignal::~StopOnSignal() {
-    ::sigaction(SIGINT, &g_old_int, nullptr);
-    ::sigaction(SIGTERM, &g_old_term, nullptr);
+    for (size_t i = 0; i < kSignals.size(); ++i) {
+        // After a closed pipe, the lines still to come (where the run stopped, exit 130) must not end it by SIGPIPE.
+        if (kSignals[i] == SIGPIPE && g_said_pipe.load()) ::signal(SIGPIPE, SIG_IGN);
+        else ::sigaction(kSignals[i], &g_before_training[i], nullptr);
+    }
 }
 
 bool StopOnSignal::requested() { return g_requested.load(); }

@@ -1,11 +1,23 @@
-// Ctrl-C and SIGTERM (a cluster's time limit, `kill`) during training: the first one asks the trainer to
-// save a checkpoint at its next step and stop; a second one ends the process at once, as usual.
+// Signals, for every command of the CLI:
+// - Ctrl-C, SIGTERM (a cluster's time limit, `kill`), SIGHUP (the terminal or ssh session gone) and SIGPIPE (the
+//   reader of its output gone: `| head`) end a command as usual, but first remove the temp files it was writing
+//   (core/detail/temp_file.h), so none is left beside its target.
+// - During training they ask the trainer to save a checkpoint at its next step and stop (exit 130); a second Ctrl-C,
+//   SIGTERM or SIGHUP ends the process at once, unsaved.
+// A signal the process was started with set to be ignored (`nohup` for SIGHUP, `trap '' INT`, a background job of a
+// non-interactive shell) stays ignored.
 #pragma once
 
 namespace fusedrnn::tools {
 
-// While one exists, SIGINT and SIGTERM set a flag instead of ending the process (data loading before
-// and evaluation after training keep the default behaviour: nothing there needs saving).
+// For main(), before any work: installs the temp-file cleanup for those four signals where they have their default
+// action.
+void remove_temp_files_on_signals();
+
+// While one exists (training), the signals above set a flag instead of ending the process: data loading before and
+// evaluation after training keep the cleanup-then-end behaviour. SIGPIPE (a `| tee` the same Ctrl-C ended, a
+// `| head` that has read enough) asks for the stop too, and never ends the process: its writes then fail quietly, and
+// the run saves and stops as for Ctrl-C instead of dying unsaved at its next line of output.
 class StopOnSignal {
 public:
     StopOnSignal();

@@ -15,6 +15,7 @@
 
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/tools/commands.h"
+#include "fusedrnn/tools/interrupt.h"
 #include "fusedrnn/tools/mpi_world.h"
 #include "fusedrnn/tools/progress.h"
 
@@ -84,6 +85,8 @@ int main(int argc, char** argv) {
     // Over a file-size limit (ulimit -f) a write fails with EFBIG, which the writers report naming the file (and
     // clean up after); SIGXFSZ's default action would end the process without a word, leaving a temp file behind.
     ::signal(SIGXFSZ, SIG_IGN);
+    // Ctrl-C, SIGTERM, SIGHUP and SIGPIPE remove the temp files being written before they end the process.
+    fusedrnn::tools::remove_temp_files_on_signals();
     CLI::App app{"fusedrnn — fused RNN/LSTM/GRU engine: station forecasting and language models"};
     app.require_subcommand(1);
     app.set_version_flag("--version", std::string("fusedrnn ") + FUSEDRNN_VERSION);

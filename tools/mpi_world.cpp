@@ -54,7 +54,10 @@ public:
         int provided = 0;
         FR_MPI_CHECK(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided));
         FR_MPI_CHECK(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
-        FR_CHECK(provided >= MPI_THREAD_FUNNELED, "this MPI does not support threads (MPI_THREAD_FUNNELED)");
+        if (provided < MPI_THREAD_FUNNELED) {
+            MPI_Finalize();  // the destructor will not run for an object never made
+            FR_FAIL("this MPI does not support threads (MPI_THREAD_FUNNELED)");
+        }
         FR_MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &size_));
         FR_MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank_));
         MPI_Comm node;

@@ -16,8 +16,9 @@ public:
     // holder's process id) when another process holds it; where the filesystem cannot lock, warns and goes on
     // unguarded.
     FolderLock(const std::string& folder, const std::string& flag);
-    // Left by an exception (bad input, Ctrl-C while the data loads) with nothing written but the lock file, the
-    // folders this lock created go again: a mistyped --data leaves no empty runs/forecast/ behind. A folder that
+    // Left by an exception (bad input) with nothing written but the lock file, the folders this lock created go
+    // again (a signal while the data loads ends the process without unwinding: its folder and lock file stay, and
+    // the next run takes the lock over): a mistyped --data leaves no empty runs/forecast/ behind. A folder that
     // existed before, or holds anything else, stays as it is.
     ~FolderLock();
     // As each checkpoint save ends (its file written, just before it replaces the old one, so that no long write

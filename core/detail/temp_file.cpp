@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -10,18 +11,60 @@
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn::detail {
+namespace {
 
-int create_temp_beside(const std::filesystem::path& target, std::string& tmp_path, std::string_view what) {
+struct TempSlot {
+    std::atomic<bool> claimed{false};  // taken by a writer
+    std::atomic<bool> ready{false};    // path written: a signal handler may use it
+    char path[4096] = {};
+};
+static_assert(std::atomic<bool>::is_always_lock_free, "a signal handler reads the slots");
+// 256: `data synth` and `data export` write one file per OpenMP thread at once (QA: with 32 threads, 16 slots left
+// 16 temp files behind on Ctrl-C).
+std::array<TempSlot, 256> g_temp_files;
+
+}  // namespace
+
+int register_temp_file(const std::string& path) {
+    if (path.size() >= sizeof(TempSlot::path)) return -1;
+    for (size_t i = 0; i < g_temp_files.size(); ++i) {
+        bool expected = false;
+        if (!g_temp_files[i].claimed.compare_exchange_strong(expected, true)) continue;
+        std::memcpy(g_temp_files[i].path, path.c_str(), path.size() + 1);
+        g_temp_files[i].ready.store(true);
+        return int(i);
+    }
+    return -1;
+}
+
+void unregister_temp_file(int slot) {
+    if (slot < 0) return;
+    g_temp_files[size_t(slot)].ready.store(false);
+    g_temp_files[size_t(slot)].claimed.store(false);
+}
+
+void remove_registered_temp_files() noexcept {
+    for (auto& slot : g_temp_files)
+        if (slot.ready.load()) ::unlink(slot.path);
+}
+
+int create_temp_beside(const std::filesystem::path& target, std::string& tmp_path, std::string_view what, int* slot) {
     static std::atomic<unsigned> counter{0};
     const auto dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
     for (int attempt = 0;; ++attempt) {
         tmp_path = (dir / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
                            std::to_string(counter++))).string();
+        // Registered first: a signal between the two removes at most a name not made yet, or (EEXIST) a file left by
+        // a killed earlier process that had this one's id, garbage either way.
+        *slot = register_temp_file(tmp_path);
         const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd >= 0) return fd;
-        if (errno != EEXIST || attempt > 100)
+        const int err = errno;
+        unregister_temp_file(*slot);
+        *slot = -1;
+        if (err != EEXIST || attempt > 100)
             FR_FAIL("cannot write {} '{}': cannot create temporary file '{}': {}", what, target.string(), tmp_path,
-                    std::strerror(errno));
+                    std::strerror(err));
     }
 }
 

@@ -13,12 +13,22 @@ namespace fusedrnn::detail {
 
 // Creates ".<target name>.tmp.<pid>.<n>" beside `target` (O_EXCL, mode 0666 less the umask, like any file the user
 // makes) and returns its open descriptor (write only), its name in `tmp_path`. Throws Error naming `what` ("safetensors
-// file") and the target when it cannot.
-int create_temp_beside(const std::filesystem::path& target, std::string& tmp_path, std::string_view what);
+// file") and the target when it cannot. The name is registered for removal on a signal (register_temp_file below)
+// before the file is made, so there is no moment a signal could leave it: its slot goes to `*slot`, for the caller to
+// unregister once the file is renamed or removed.
+int create_temp_beside(const std::filesystem::path& target, std::string& tmp_path, std::string_view what, int* slot);
 
 // The process id in a file name create_temp_beside makes, or none for any other name: a temporary file whose
 // process is gone was left by a write that was killed, and may be removed.
 std::optional<pid_t> temp_file_owner(const std::string& file_name);
+
+// The temporary files this process is writing, for a signal handler to remove before the process ends (the CLI's:
+// tools/interrupt.h), so that Ctrl-C during a long write leaves none behind. register_temp_file returns a slot for
+// unregister_temp_file, or -1 when the path is too long or every slot is taken (that file is then simply not removed
+// on a signal). remove_registered_temp_files is async-signal-safe: fixed slots, atomics and unlink(2) only.
+int register_temp_file(const std::string& path);
+void unregister_temp_file(int slot);
+void remove_registered_temp_files() noexcept;
 
 // fsync of the folder holding `path`, so that a rename into it is durable. Best effort: some filesystems cannot.
 void sync_parent_folder(const std::filesystem::path& path);
