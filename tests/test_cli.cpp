@@ -1848,11 +1848,11 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
     EXPECT_EQ(twice.status, 2) << twice.output;
     EXPECT_NE(twice.output.find("fusedrnn: error: --epochs takes one value, but was given 2 (is it on the command "
                                 "line twice?)"), std::string::npos) << twice.output;
-    // A whole-number flag given a number that is not one, or too large (CLI11: "Could not convert: --epochs = 1e3").
+    // A whole-number flag given a number that is not one, or out of range (CLI11: "Could not convert: --epochs = 1e3").
     for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
              {{"train", "--epochs", "1e3"}, "--epochs: '1e3' is not a whole number"},
              {{"train", "--hidden", "2.5"}, "--hidden: '2.5' is not a whole number"},
-             {{"train", "--epochs", "99999999999"}, "--epochs: '99999999999' is too large"},
+             {{"train", "--epochs", "99999999999"}, "--epochs: '99999999999' is out of range"},
              {{"data", "synth", "--stations", "1e2"}, "--stations: '1e2' is not a whole number"}}) {
         const CliResult r = run_cli(args);
         EXPECT_EQ(r.status, 2) << r.output;

@@ -324,8 +324,8 @@ void run(TrainFlags f) {
                    unknown > 0 ? ": " + lm.unk_scoring_effect() : std::string());
     }
     // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130; after training (its last sample, the final
-    // evaluation) it stops that work and exits 130 too, with the files training saved. Caught from before the line
-    // above training's first, so a signal sent on seeing it is never the default (the process ended unsaved).
+    // evaluation) it stops that work and exits 130 too, with the files training saved. Installed before the last
+    // header line is printed, so a signal sent on seeing that line never meets the default action (ended unsaved).
     const StopOnSignal stop_on_ctrl_c;
     fmt::print("optimizer {}{} lr {:g}{}, clip {}; checkpoints in {}\n", f.optimizer,
                oc.weight_decay > 0 ? fmt::format(" ({} weight decay {:g})", f.optimizer == "adamw" ? "decoupled" : "L2",

@@ -62,7 +62,7 @@ bool known_command_words(const CLI::App& app, const std::vector<std::string>& ar
 }
 
 // Why a flag's value could not be read as its type, for CLI11's "Could not convert" (the option is looked up in
-// the parsed (sub)commands for its type: a whole-number flag says so, or that the number is too large for it).
+// the parsed (sub)commands for its type: a whole-number flag says so, or that the number is out of its range).
 std::string unconverted_value_reason(const CLI::App* app, const std::string& flag, const std::string& value) {
     std::string type;
     std::vector<const CLI::App*> todo{app};
@@ -74,9 +74,10 @@ std::string unconverted_value_reason(const CLI::App* app, const std::string& fla
         for (const CLI::App* sub : a->get_subcommands()) todo.push_back(sub);
     }
     const std::string quoted = "'" + value + "'";
-    if (type != "INT" && type != "UINT") return quoted + " is not a value it takes" + (type.empty() ? "" : " (" + type + ")");
+    if (type != "INT" && type != "UINT")
+        return quoted + " is not a value it takes" + (type.empty() ? "" : " (" + type + ")");
     static const std::regex digits(R"(^[+-]?[0-9]+$)");
-    return quoted + (std::regex_match(value, digits) ? " is too large" : " is not a whole number");
+    return quoted + (std::regex_match(value, digits) ? " is out of range" : " is not a whole number");
 }
 
 }  // namespace
