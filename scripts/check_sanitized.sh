@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 BUILD_DIR=${BUILD_DIR:-build-asan-ci}
-TARGETS=(test_cuda_host_emulation test_data_fuzz test_data_readers test_data_extremes test_safetensors
-         test_lm_checkpoint test_lm_errors test_text_utf8 test_text_file test_text_tokenizer test_text_vocab_json
+TARGETS=(test_cuda_host_emulation test_data_fuzz test_data_readers test_data_ncei_lcd test_data_extremes
+         test_safetensors test_lm_checkpoint test_lm_errors test_text_utf8 test_text_file test_text_tokenizer test_text_vocab_json
          test_cli test_cli_mpi test_cli_signals test_seq2seq_forecaster test_data_parallel test_dropout test_forecast_metrics
          test_api_misuse test_cpu_thread_invariance forecast_api)
 cmake -S . -B "$BUILD_DIR" -G Ninja -DFUSEDRNN_SANITIZE=ON -DFUSEDRNN_CUDA=OFF -DFUSEDRNN_WERROR=ON \

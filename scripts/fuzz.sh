@@ -56,6 +56,7 @@ make_station_seeds() {
   mkdir -p "$d"
   # The family selector is the first byte, in fuzz_station_reader.cpp's order.
   seed "$d/jena_fixture" 002 <tests/fixtures/stations/jena_sample.csv
+  seed "$d/ncei_lcd_fixture" 006 <tests/fixtures/stations/ncei_lcd_sample.csv
   if [ -d "$data" ]; then
     for f in "$data/isd-lite/010014-99999-2016" "$data/isd-lite/317540-99999-2016.gz"; do
       if [ -f "$f" ]; then first_lines 60 "$f" | seed "$d/isd_lite_$(basename "$f")" 000; fi

@@ -440,5 +440,23 @@ TEST(CliDataFlags, IsdLiteLinesAreCheckedWhole) {
     }
 }
 
+// NCEI's own LCD export, as downloaded: found without --format (and read the same with --format ncei-lcd), its
+// summary lines and suspect values counted in the data line, its station named from its NAME column.
+TEST(CliDataFlags, NceiLcdExportsAreFoundAndTheirCountsShown) {
+    const std::string fixture = testing::source_dir() + "/tests/fixtures/stations/ncei_lcd_sample.csv";
+    for (const bool named : {false, true}) {
+        std::vector<std::string> args = {"data", "inspect", "--data", fixture};
+        if (named) args = with(args, {"--format", "ncei-lcd"});
+        const CliResult r = run_cli(args);
+        ASSERT_EQ(r.status, 0) << r.output;
+        EXPECT_TRUE(has(r, "(ncei-lcd format)")) << r.output;
+        EXPECT_TRUE(has(r, "31 lines -> 30 rows")) << r.output;
+        EXPECT_TRUE(has(r, "1 value the files flag suspect masked as missing")) << r.output;
+        EXPECT_TRUE(has(r, "1 line passed over (daily and monthly summaries, REPORT_TYPE SOD and SOM)")) << r.output;
+        EXPECT_TRUE(has(r, "TMP,DEW,WND_ANGLE,WND_RATE,SLP")) << r.output;
+        EXPECT_TRUE(has(r, "NY CITY CENTRAL PARK, NY US")) << r.output;
+    }
+}
+
 }  // namespace
 }  // namespace fusedrnn

@@ -605,6 +605,13 @@ TEST(DataFuzz, Weather5kHandMade) {
          f, dir);
 }
 
+TEST(DataFuzz, NceiLcdFixture) {
+    const std::string dir = ft::temp_dir();
+    std::vector<Fuzzer> f = {csv_reader("ncei-lcd"), folder_reader()};
+    const std::string text = ft::read_file_bytes(ft::source_dir() + "/tests/fixtures/stations/ncei_lcd_sample.csv");
+    fuzz({{"fixtures/ncei_lcd_sample.csv", text, "72505394728.csv"}}, f, dir);
+}
+
 TEST(DataFuzz, JenaFixture) {
     const std::string dir = ft::temp_dir();
     std::vector<Fuzzer> f = {csv_reader("jena"), folder_reader()};

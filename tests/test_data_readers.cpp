@@ -730,8 +730,8 @@ TEST(DataCsv, CommonFirstErrorsNameTheWayOut) {
         read_csv_station(write_file(dir, "lcd.csv", lcd_header + "2014-01-01 00:53:00,23s,30,80\n"), noaa_lcd_format(),
                          rep);
     });
-    EXPECT_TRUE(has(flagged, "\"23s\" is not a number (a number with a quality flag after it, as NOAA's own LCD "
-                             "export writes suspect values? fusedrnn reads plain numbers"));
+    EXPECT_TRUE(has(flagged, "\"23s\" is not a number (a number with a quality flag after it, as NCEI's own LCD "
+                             "export writes suspect values? read that export with --format ncei-lcd"));
     const std::string other = error_of([&] {
         read_csv_station(write_file(dir, "lcd2.csv", lcd_header + "2014-01-01 00:53:00,KSEA,30,80\n"),
                          noaa_lcd_format(), rep);

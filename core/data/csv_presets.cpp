@@ -76,8 +76,44 @@ CsvFormat noaa_lcd_format() {
     return f;
 }
 
+CsvFormat ncei_lcd_format() {
+    CsvFormat f;
+    f.name = "ncei-lcd";
+    f.time_columns = {"DATE"};
+    f.time_format = "%Y-%m-%dT%H:%M:%S";
+    f.rounding = TimeRounding::Nearest;
+    const double k = 5.0 / 9.0;             // °F -> °C
+    const double mph = 0.44704;             // mph -> m/s (exact)
+    const double inhg = 3386.389 / 100.0;   // inHg -> hPa (at 0 °C, as NOAA converts)
+    f.features = {CsvColumn("HourlyDryBulbTemperature", "TMP", k, -32.0 * k),
+                  CsvColumn("HourlyDewPointTemperature", "DEW", k, -32.0 * k),
+                  CsvColumn("HourlyWindDirection", "WND_ANGLE"),   // degrees from north, calm "000" (as ISD's 0)
+                  CsvColumn("HourlyWindSpeed", "WND_RATE", mph),
+                  CsvColumn("HourlySeaLevelPressure", "SLP", inhg)};
+    f.missing_tokens = {"", "M", "VRB"};    // M: missing; VRB: a variable wind direction, no single value
+    f.suspect_suffix = "s";
+    f.skip_column = "REPORT_TYPE";
+    f.skip_values = {"SOD", "SOM"};
+    f.skip_what = "daily and monthly summaries, REPORT_TYPE SOD and SOM";
+    f.name_column = "NAME";                 // in the exports made with station details; older ones lack it
+    f.name_required = false;
+    f.latitude_column = "LATITUDE";
+    f.longitude_column = "LONGITUDE";
+    // The metric export (units=metric) has the same columns in °C, m/s and hPa: its pressures give it away. Inches of
+    // mercury stay under 32 at sea level and near 20 at the highest US stations; hPa are over 500.
+    const std::string metric =
+        "is not a pressure in inches of mercury: the file looks like NCEI's metric LCD export (units=metric), and the "
+        "ncei-lcd format reads the standard one (degrees F, mph, inHg), NCEI's default: download the data again with "
+        "units=standard";
+    f.unit_checks = {{"HourlySeaLevelPressure", 40, metric},
+                     {"HourlyStationPressure", 40, metric},
+                     {"HourlyAltimeterSetting", 40, metric}};
+    f.valid_ranges = noaa_isd_ranges();     // compared after the conversion
+    return f;
+}
+
 std::vector<std::string> csv_preset_names() {
-    return {"weather5k", "jena", "beijing-multisite", "pm25-five-cities", "noaa-lcd"};
+    return {"weather5k", "jena", "beijing-multisite", "pm25-five-cities", "noaa-lcd", "ncei-lcd"};
 }
 
 CsvFormat csv_preset(const std::string& name) {
@@ -86,6 +122,7 @@ CsvFormat csv_preset(const std::string& name) {
     if (name == "beijing-multisite" || name == "beijing") return beijing_multisite_format();
     if (name == "pm25-five-cities" || name == "pm25") return pm25_five_cities_format();
     if (name == "noaa-lcd" || name == "lcd") return noaa_lcd_format();
+    if (name == "ncei-lcd") return ncei_lcd_format();
     FR_FAIL("unknown data format \"{}\"; known: auto, isd-lite, csv, {}", name, join_names(csv_preset_names()));
 }
 
@@ -96,6 +133,8 @@ std::string detect_csv_preset(const std::vector<std::string>& header) {
     if (has("Date Time") && has("T (degC)")) return "jena";
     if (has("year") && has("hour") && has("wd") && has("WSPM") && has("PRES")) return "beijing-multisite";
     if (has("year") && has("hour") && has("cbwd") && has("HUMI") && has("PRES")) return "pm25-five-cities";
+    // NCEI's own export has REPORT_TYPE (and a hundred more columns); the reduced layout has only the data columns.
+    if (has("DATE") && has("REPORT_TYPE") && has("HourlyDryBulbTemperature")) return "ncei-lcd";
     if (has("DATE") && has("HourlyDryBulbTemperature") && has("HourlyDewPointTemperature")) return "noaa-lcd";
     return "";
 }

@@ -28,8 +28,15 @@ CsvFormat pm25_five_cities_format();
 // hh:56, rounded to the nearest hour; HourlyDryBulbTemperature and HourlyDewPointTemperature (°F,
 // converted to °C) as TMP and DEW, HourlyRelativeHumidity as RH. Duplicate hours keep the first report.
 CsvFormat noaa_lcd_format();
+// NCEI's own LCD export (Climate Data Online, standard units), every column as NCEI writes it: DATE as
+// "2014-01-01T00:53:00" in local standard time, rounded to the nearest hour as noaa-lcd's; the WEATHER-5K variables
+// from HourlyDryBulbTemperature, HourlyDewPointTemperature (°F -> °C), HourlyWindDirection (degrees), HourlyWindSpeed
+// (mph -> m/s) and HourlySeaLevelPressure (inHg -> hPa). Daily and monthly summary lines (REPORT_TYPE SOD, SOM) are
+// passed over and counted; "M" and a variable wind direction ("VRB") are missing; a value flagged suspect ("23s") is
+// masked and counted. A metric export (pressures in hPa) is refused, naming the line.
+CsvFormat ncei_lcd_format();
 
-// Preset by name: "weather5k", "jena", "beijing-multisite", "pm25-five-cities", "noaa-lcd". Throws
+// Preset by name: "weather5k", "jena", "beijing-multisite", "pm25-five-cities", "noaa-lcd", "ncei-lcd". Throws
 // fusedrnn::Error listing the names.
 CsvFormat csv_preset(const std::string& name);
 std::vector<std::string> csv_preset_names();

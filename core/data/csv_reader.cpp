@@ -49,15 +49,16 @@ std::string header_hint(const std::vector<std::string>& header) {
     return "";
 }
 
+// The first column of that name, which must be there; `unique`: no other column may have that name (with two,
+// which one is read would be a guess).
 size_t find_column(const std::vector<std::string>& header, const std::string& name, const std::string& path,
-                   const char* role) {
-    for (size_t i = 0; i < header.size(); ++i) {
-        if (header[i] != name) continue;
-        check_unique(header, i, path);
-        return i;
-    }
-    FR_FAIL("{}: {} column \"{}\" not found; available columns: {}{}", path, role, printable(name),
-            join_names(header), header_hint(header));
+                   const char* role, bool unique = true) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    FR_CHECK(it != header.end(), "{}: {} column \"{}\" not found; available columns: {}{}", path, role, printable(name),
+             join_names(header), header_hint(header));
+    const size_t i = size_t(it - header.begin());
+    if (unique) check_unique(header, i, path);
+    return i;
 }
 
 std::string file_stem(const std::string& path) {
@@ -105,6 +106,23 @@ std::string column_label(const std::vector<std::string>& header, size_t c) {
     return fmt::format("column {} (\"{}\")", c + 1, printable(header[c], 40));
 }
 
+// A time written with a 'T' between date and time (ISO 8601, as NCEI's LCD export writes it) where the format has a
+// space: the format that reads it.
+std::string iso_time_hint(const std::string& cell, const CsvFormat& format) {
+    std::string with_t = format.time_format;
+    const size_t space = with_t.find(' ');
+    if (space == std::string::npos) return "";
+    with_t[space] = 'T';
+    int64_t t = 0;
+    std::string ignored;
+    if (!parse_time(cell, with_t, t, ignored)) return "";
+    if (format.name == "noaa-lcd")
+        return " (NCEI's own LCD export writes its times so: read it with --format ncei-lcd)";
+    return fmt::format(" (a 'T' between date and time: {})",
+                       format.name == "csv" ? fmt::format("give --csv-time-format \"{}\"", with_t)
+                                            : fmt::format("not the {} layout's time format", format.name));
+}
+
 // The line's time in UTC seconds, from one date-time column or from year, month, day, hour[, minute[,
 // second]] integer columns.
 bool line_time(const std::vector<std::string>& fields, const std::vector<std::string>& header,
@@ -115,7 +133,7 @@ bool line_time(const std::vector<std::string>& fields, const std::vector<std::st
             time -= format.utc_offset;
             return true;
         }
-        why = column_label(header, c) + ": " + why;
+        why = column_label(header, c) + ": " + why + iso_time_hint(fields[c], format);
         return false;
     }
     long long parts[6] = {1970, 1, 1, 0, 0, 0};
@@ -192,19 +210,32 @@ bool looks_like_decimal_comma(std::string_view t) {
     return parse_number(dotted, v);
 }
 
+// A number with the format's suspect flag after it ("23s"), in `v`.
+bool suspect_number(std::string_view t, const CsvFormat& format, double& v) {
+    const std::string& flag = format.suspect_suffix;
+    return !flag.empty() && t.size() > flag.size() && t.substr(t.size() - flag.size()) == flag &&
+           parse_number(t.substr(0, t.size() - flag.size()), v) && std::isfinite(v);
+}
+
+// Cells of a line masked as missing: written as missing, or flagged suspect by the file.
+struct MaskedCells {
+    int64_t missing = 0;
+    int64_t suspect = 0;
+};
+
 bool cell_value(const std::string& cell, const Selected& s, const std::vector<std::string>& header,
-                const CsvFormat& format, float& out, int64_t& missing, bool& code_like, std::string& why) {
+                const CsvFormat& format, float& out, MaskedCells& masked, bool& code_like, std::string& why) {
     code_like = false;
     const std::string_view t = trim(cell);
     auto is_missing_token = [&] {
         return std::find(format.missing_tokens.begin(), format.missing_tokens.end(), t) != format.missing_tokens.end();
     };
-    if (is_missing_token()) {
+    double v = 0;
+    if (is_missing_token() || suspect_number(t, format, v)) {
         out = kMissing;
-        ++missing;
+        ++(is_missing_token() ? masked.missing : masked.suspect);
         return true;
     }
-    double v = 0;
     if (s.col.kind == ValueKind::Compass) {
         if (parse_compass(t, v)) {
             out = float(v * s.col.scale + s.col.offset);
@@ -234,10 +265,14 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
             : looks_like_decimal_comma(t)
                 ? std::string(" (a decimal comma? read such a file with --format csv --csv-decimal-comma and its "
                               "delimiter, e.g. --csv-delimiter ';')")
+            : looks_like_flagged_number(t) && !format.suspect_suffix.empty()
+                ? fmt::format(" (a number with a quality flag after it: the {} format reads \"{}\" after a number as "
+                              "suspect and masks it; this flag it does not know: write such values as missing, or "
+                              "pass over their lines with --skip-bad-lines)", format.name, format.suspect_suffix)
             : looks_like_flagged_number(t)
-                ? std::string(" (a number with a quality flag after it, as NOAA's own LCD export writes suspect "
-                              "values? fusedrnn reads plain numbers: remove the flags, or write flagged values as "
-                              "missing, first)")
+                ? std::string(" (a number with a quality flag after it, as NCEI's own LCD export writes suspect "
+                              "values? read that export with --format ncei-lcd; other files: remove the flags, or "
+                              "write flagged values as missing, first)")
             : format.name != "csv"
                 ? fmt::format(" (the {} format reads this column as a measurement: is the file in the layout "
                               "docs/data.md gives for it?)", format.name)
@@ -254,7 +289,7 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
     }
     if (std::find(format.sentinels.begin(), format.sentinels.end(), v) != format.sentinels.end()) {
         out = kMissing;
-        ++missing;
+        ++masked.missing;
         return true;
     }
     code_like = looks_like_missing_code(v);
@@ -267,15 +302,36 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
 }
 
 bool line_values(const std::vector<std::string>& fields, const std::vector<std::string>& header,
-                 const std::vector<Selected>& sel, const CsvFormat& format, float* values, int64_t& missing,
+                 const std::vector<Selected>& sel, const CsvFormat& format, float* values, MaskedCells& masked,
                  std::vector<char>& code_like, std::string& why) {
     code_like.assign(sel.size(), 0);
     for (size_t k = 0; k < sel.size(); ++k) {
         bool c = false;
-        if (!cell_value(fields[sel[k].index], sel[k], header, format, values[k], missing, c, why)) return false;
+        if (!cell_value(fields[sel[k].index], sel[k], header, format, values[k], masked, c, why)) return false;
         code_like[k] = c;
     }
     return true;
+}
+
+// The format's unit checks on a line (CsvFormat::unit_checks; `check_idx` holds each one's column, header.size()
+// where the header lacks it). A file in other units is wrong throughout, so this throws even under BadLines::Skip:
+// passing over its lines would read the others in the wrong units.
+void check_units(const std::vector<std::string>& fields, const std::vector<std::string>& header,
+                 const std::vector<size_t>& check_idx, const CsvFormat& format, const std::string& where) {
+    for (size_t k = 0; k < check_idx.size(); ++k) {
+        if (check_idx[k] >= header.size()) continue;
+        const std::string_view t = trim(fields[check_idx[k]]);
+        double v = 0;
+        if ((parse_number(t, v) || suspect_number(t, format, v)) && v > format.unit_checks[k].max)
+            FR_FAIL("{}: {}: {} {}", where, column_label(header, check_idx[k]), printable(t), format.unit_checks[k].why);
+    }
+}
+
+// Whether a line is one the format passes over (CsvFormat::skip_column, skip_values).
+bool passed_over(const std::vector<std::string>& fields, size_t skip_idx, const CsvFormat& format) {
+    if (skip_idx >= fields.size()) return false;
+    const std::string_view t = trim(fields[skip_idx]);
+    return std::find(format.skip_values.begin(), format.skip_values.end(), t) != format.skip_values.end();
 }
 
 // An observation mask cell: "[1 1 0 1 1]", "1,1,0,1,1", "11011" -> one flag per feature (true = observed).
@@ -379,8 +435,15 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
     // Resolve columns by name: time, name, features (all but time/name when none given), targets.
     std::vector<size_t> time_idx;
     for (const auto& t : format.time_columns) time_idx.push_back(find_column(header, t, path, "time"));
-    const size_t name_idx =
-        format.name_column.empty() ? header.size() : find_column(header, format.name_column, path, "name");
+    const size_t name_idx = format.name_column.empty() || !format.name_required
+                                ? optional_column(header, format.name_column, path)
+                                : find_column(header, format.name_column, path, "name");
+    // The first column of that name (NCEI's LCD export repeats REPORT_TYPE for its remarks, with the same value).
+    const size_t skip_idx = format.skip_column.empty()
+                                ? header.size()
+                                : find_column(header, format.skip_column, path, "report type", /*unique*/ false);
+    std::vector<size_t> unit_check_idx;
+    for (const auto& c : format.unit_checks) unit_check_idx.push_back(optional_column(header, c.column, path));
     const size_t lat_idx = optional_column(header, format.latitude_column, path);
     const size_t lon_idx = optional_column(header, format.longitude_column, path);
     std::vector<CsvColumn> feature_cols = format.features;
@@ -460,11 +523,17 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         ++report.lines;
         // Parse the whole line first; a failure either throws or skips the line (counted).
         int64_t time = 0;
-        int64_t missing = 0;
-        const bool ok = split_record(reader, line, format.delimiter, fields, why, joined, where) &&
-                        field_count_ok(fields, header, why) &&
-                        line_time(fields, header, time_idx, format, time, why) && on_grid(time) &&
-                        line_values(fields, header, sel, format, values.data(), missing, code_like, why) &&
+        MaskedCells masked_cells;
+        const bool split = split_record(reader, line, format.delimiter, fields, why, joined, where) &&
+                           field_count_ok(fields, header, why);
+        if (split && passed_over(fields, skip_idx, format)) {
+            ++report.passed_over_lines;
+            if (report.passed_over_what.empty()) report.passed_over_what = format.skip_what;
+            continue;
+        }
+        if (split) check_units(fields, header, unit_check_idx, format, where);
+        const bool ok = split && line_time(fields, header, time_idx, format, time, why) && on_grid(time) &&
+                        line_values(fields, header, sel, format, values.data(), masked_cells, code_like, why) &&
                         (!masked || mask_flags(fields[mask_idx], mask_idx, header, feature_vars, observed, why));
         if (!ok) {
             FR_CHECK(format.on_bad_line == BadLines::Skip, "{}: {}", where, why);
@@ -476,7 +545,8 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
         if (station_name.empty() && name_idx < header.size()) station_name = printable(trim(fields[name_idx]));
         take_coordinate(fields, lat_idx, 90, meta.latitude);
         take_coordinate(fields, lon_idx, 360, meta.longitude);
-        report.missing_values += missing;
+        report.missing_values += masked_cells.missing;
+        report.suspect_values += masked_cells.suspect;
         grid.mask_out_of_range(values.data(), reader.line_number());
         for (size_t k = 0; k < sel.size(); ++k)  // those a valid range masked are counted there
             if (code_like[k] && !std::isnan(values[k])) {

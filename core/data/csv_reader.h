@@ -62,6 +62,7 @@ struct CsvFormat {
     char delimiter = ',';
     char decimal_mark = '.';        // ',' for numbers written "12,5" (the delimiter is then not ',')
     std::string name_column;        // optional: the station's name is this column's first value
+    bool name_required = true;      // false: the name column is read when the header has it (NCEI's newer exports)
     // Optional station coordinates (degrees north / east): the first value of these columns that is a number in range
     // (StationSeries::meta), when the header has them — WEATHER-5K's LATITUDE and LONGITUDE. Not variables.
     std::string latitude_column, longitude_column;
@@ -74,6 +75,25 @@ struct CsvFormat {
     // as missing and counted; ranges for variables the file does not have are not used. The presets carrying
     // TMP, DEW, WND_* or SLP have NOAA's limits (noaa_isd_ranges()); a custom layout has none unless given.
     ValidRanges valid_ranges;
+    // Optional: lines that are not observations, told by a column's value — NOAA LCD's daily and monthly summaries
+    // (REPORT_TYPE "SOD", "SOM"): passed over and counted (ReadReport::passed_over_lines), `skip_what` naming them.
+    // The column must be in the header; its first occurrence is read (NCEI's export names REPORT_TYPE twice, the
+    // second time for its remarks section, with the same value).
+    std::string skip_column;
+    std::vector<std::string> skip_values;  // compared with the cell trimmed
+    std::string skip_what;                 // "daily and monthly summaries (REPORT_TYPE SOD, SOM)"
+    // Optional: a quality flag written after a number ("23s": NOAA LCD's suspect value). Such a value is masked as
+    // missing and counted (ReadReport::suspect_values); any other text after a number stays an error.
+    std::string suspect_suffix;
+    // Checks that a file is in the units the format converts from: a number above `max` in `column` (when the header
+    // has it; a suspect flag after it is allowed) is an error naming the file, line and column, then saying `why`.
+    // NCEI's metric LCD export writes pressures in hPa where its standard one has inches of mercury.
+    struct UnitCheck {
+        std::string column;
+        double max = 0;
+        std::string why;
+    };
+    std::vector<UnitCheck> unit_checks;
     BadLines on_bad_line = BadLines::Error;
 };
 

@@ -21,6 +21,9 @@ void ReadReport::merge(const ReadReport& o) {
     gap_rows += o.gap_rows;
     filled_kept += o.filled_kept;
     filled_dropped += o.filled_dropped;
+    suspect_values += o.suspect_values;
+    passed_over_lines += o.passed_over_lines;
+    if (passed_over_what.empty()) passed_over_what = o.passed_over_what;
     code_like_values += o.code_like_values;
     if (code_like_first.empty()) code_like_first = o.code_like_first;
     unterminated_files += o.unterminated_files;
@@ -65,6 +68,12 @@ std::string ReadReport::summary() const {
     // Only files with a mask column have these; most formats never do.
     if (filled_kept > 0) s += fmt::format("; {} filled-in values (the file's mask) read as data", filled_kept);
     if (filled_dropped > 0) s += fmt::format("; {} filled-in values (the file's mask) masked as missing", filled_dropped);
+    if (suspect_values > 0)
+        s += fmt::format("; {} the files flag suspect masked as missing",
+                         counted(size_t(suspect_values), "value", "values"));
+    if (passed_over_lines > 0)
+        s += fmt::format("; {} passed over ({})", counted(size_t(passed_over_lines), "line", "lines"),
+                         passed_over_what.empty() ? "not observations" : passed_over_what);
     if (const int64_t n = out_of_range_values(); n > 0) {
         std::string each;
         for (const auto& r : out_of_range) {

@@ -42,6 +42,10 @@ struct ReadReport {
     int64_t gap_rows = 0;         // grid rows with no line at all (hours with no report)
     int64_t filled_kept = 0;      // values the file's mask marks as filled in, read as data
     int64_t filled_dropped = 0;   // such values masked as missing (CsvFormat::drop_filled)
+    int64_t suspect_values = 0;   // values the file flags suspect (NOAA LCD's "23s"), masked as missing
+    // Lines that are not observations (NOAA LCD's daily and monthly summaries), passed over, and what they were.
+    int64_t passed_over_lines = 0;
+    std::string passed_over_what;
     // Values read as data that look like missing-value codes (-9999, 99999, ...: no sentinel or valid range masked
     // them), and the first: "data/S1.csv:3: column 2 (\"TMP\"): -9999".
     int64_t code_like_values = 0;

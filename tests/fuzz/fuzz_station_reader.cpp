@@ -34,6 +34,7 @@ std::vector<Family>& families() {
         {"beijing-multisite", "PRSA_Data_Aotizhongxin.csv", {ft::csv_reader("beijing-multisite"), ft::folder_reader()}},
         {"pm25-five-cities", "ChengduPM.csv", {ft::csv_reader("pm25-five-cities"), ft::folder_reader()}},
         {"noaa-lcd", "723273 - SMYRNA, Tennessee.csv", {ft::csv_reader("noaa-lcd"), ft::folder_reader()}},
+        {"ncei-lcd", "72505394728.csv", {ft::csv_reader("ncei-lcd"), ft::folder_reader()}},
     };
     return f;
 }

@@ -1,0 +1,195 @@
+// NCEI's own LCD export (--format ncei-lcd): hand-made files in the layout NCEI writes (every field quoted,
+// REPORT_TYPE and SOURCE named twice, remarks with commas and line breaks, daily summary lines, flags), read into
+// the WEATHER-5K variables in WEATHER-5K's units; a metric export and unknown flags refused by name.
+#include <cmath>
+#include <fstream>
+#include <string>
+
+#include "fusedrnn/core/data/csv_presets.h"
+#include "fusedrnn/core/data/csv_reader.h"
+#include "fusedrnn/core/data/station_folder.h"
+#include "fusedrnn/core/data/time.h"
+#include "fusedrnn/tests/test_support.h"
+
+namespace ft = fusedrnn::testing;
+using namespace fusedrnn::data;
+
+namespace {
+
+std::string write_file(const std::string& dir, const std::string& name, const std::string& text) {
+    const std::string path = dir + "/" + name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+// The export's columns, a few of its ~120 kept, in its order (the remarks section at the end repeats REPORT_TYPE
+// and SOURCE).
+const std::string kHeader =
+    R"("STATION","DATE","LATITUDE","LONGITUDE","ELEVATION","NAME","REPORT_TYPE","SOURCE",)"
+    R"("DailyMaximumDryBulbTemperature","HourlyAltimeterSetting","HourlyDewPointTemperature",)"
+    R"("HourlyDryBulbTemperature","HourlyRelativeHumidity","HourlySeaLevelPressure","HourlyStationPressure",)"
+    R"("HourlyWindDirection","HourlyWindSpeed","REM","REPORT_TYPE","SOURCE")"
+    "\n";
+
+// One line of that layout: the hourly values (altimeter, dew point, dry bulb, RH, sea level, station pressure,
+// wind direction, speed) as written, empty ones unquoted as NCEI leaves them.
+std::string line(const std::string& date, const std::string& type, const std::string& daily_max,
+                 const std::string& hourly, const std::string& remark = "MET METAR KNYC") {
+    const std::string pad = type.size() < 5 ? std::string(5 - type.size(), ' ') : "";
+    return R"("72505394728",")" + date + R"(","40.77898","-73.96925","42.7","NY CITY CENTRAL PARK, NY US",")" +
+           type + pad + R"(","7",)" + daily_max + "," + hourly + R"(,")" + remark + R"(",")" + type + pad +
+           R"(","7")" + "\n";
+}
+
+}  // namespace
+
+TEST(DataNceiLcd, ReadsTheWeather5kVariablesInTheirUnits) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(
+        dir, "72505394728.csv",
+        kHeader +
+            line("2018-01-01T00:51:00", "FM-15", "", R"("30.10","32","50","48","30.07","29.93","010","6")") +
+            line("2018-01-01T01:51:00", "FM-15", "", R"("30.08","30","48","50","30.05","29.91","020","5")") +
+            // A special report nearer 02:00 than the routine one: it is kept for that hour. "47s": suspect.
+            line("2018-01-01T01:58:00", "FM-16", "", R"("30.08","30","47s","50","M","29.91","VRB","4")") +
+            // Calm; remarks holding a comma and a line break, as the METAR text does.
+            line("2018-01-01T02:51:00", "FM-15", "", R"("30.02","29","46","50","30.02","29.88","000","0")",
+                 "MET12403/01/20\n00:51:02 METAR KNYC 010551Z 00000KT, RMK AO2") +
+            line("2018-01-01T23:59:00", "SOD", R"("50")", ",,,,,,,"));
+    ReadReport rep;
+    const StationSeries s = read_csv_station(p, ncei_lcd_format(), rep);
+    ASSERT_EQ(s.vars, (std::vector<std::string>{"TMP", "DEW", "WND_ANGLE", "WND_RATE", "SLP"}));
+    EXPECT_EQ(s.name, "NY CITY CENTRAL PARK, NY US");
+    EXPECT_NEAR(s.meta.latitude, 40.77898, 1e-9);
+    EXPECT_NEAR(s.meta.longitude, -73.96925, 1e-9);
+    // Reports at hh:51 and hh:58 filed under the next hour, local standard time as written.
+    EXPECT_EQ(format_time(s.start), "2018-01-01 01:00:00");
+    ASSERT_EQ(s.rows(), 3);
+    EXPECT_NEAR(s.at(0, 0), 10.0, 1e-5);                  // 50 °F
+    EXPECT_NEAR(s.at(0, 1), 0.0, 1e-5);                   // 32 °F
+    EXPECT_FLOAT_EQ(s.at(0, 2), 10.0f);                   // degrees
+    EXPECT_NEAR(s.at(0, 3), 6 * 0.44704, 1e-5);           // mph -> m/s
+    EXPECT_NEAR(s.at(0, 4), 30.07 * 33.86389, 1e-3);      // inHg -> hPa: 1018.3
+    // 02:00 is the special report's: the suspect temperature, the variable direction and "M" are missing.
+    EXPECT_TRUE(is_missing(s.at(1, 0)));
+    EXPECT_NEAR(s.at(1, 1), (30 - 32) * 5.0 / 9.0, 1e-5);
+    EXPECT_TRUE(is_missing(s.at(1, 2)));
+    EXPECT_NEAR(s.at(1, 3), 4 * 0.44704, 1e-5);
+    EXPECT_TRUE(is_missing(s.at(1, 4)));
+    EXPECT_FLOAT_EQ(s.at(2, 2), 0.0f);                    // calm, as ISD-Lite writes it
+    EXPECT_FLOAT_EQ(s.at(2, 3), 0.0f);
+    EXPECT_EQ(rep.lines, 5);
+    EXPECT_EQ(rep.passed_over_lines, 1);
+    EXPECT_EQ(rep.suspect_values, 1);
+    EXPECT_EQ(rep.missing_values, 2);
+    EXPECT_EQ(rep.duplicate_times, 1);
+    EXPECT_EQ(rep.records, 3);
+    EXPECT_EQ(rep.skipped_lines, 0);
+    const std::string summary = rep.summary();
+    EXPECT_TRUE(has(summary, "1 value the files flag suspect masked as missing")) << summary;
+    EXPECT_TRUE(has(summary, "1 line passed over (daily and monthly summaries, REPORT_TYPE SOD and SOM)")) << summary;
+}
+
+TEST(DataNceiLcd, IsRecognisedInAFolderAndOlderExportsWithoutNamesRead) {
+    EXPECT_EQ(detect_csv_preset({"STATION", "DATE", "REPORT_TYPE", "SOURCE", "HourlyDryBulbTemperature", "REM",
+                                 "REPORT_TYPE", "SOURCE"}),
+              "ncei-lcd");
+    // The reduced layout of the shared noaa-lcd-10yr files stays noaa-lcd.
+    EXPECT_EQ(detect_csv_preset({"DATE", "HourlyDewPointTemperature", "HourlyDryBulbTemperature",
+                                 "HourlyRelativeHumidity"}),
+              "noaa-lcd");
+    const std::string dir = ft::temp_dir();
+    // An export of 2018 (no NAME, LATITUDE or LONGITUDE columns): the station is named by its file.
+    write_file(dir, "1647211.csv",
+               R"("STATION","DATE","REPORT_TYPE","SOURCE","HourlyDewPointTemperature","HourlyDryBulbTemperature",)"
+               R"("HourlySeaLevelPressure","HourlyWindDirection","HourlyWindSpeed","REM","REPORT_TYPE","SOURCE")"
+               "\n"
+               R"("08449013025","2018-01-01T01:00:00","FM-15","4","48","52",,"010","6","MET051METAR LERT","FM-15","4")"
+               "\n"
+               R"("08449013025","2018-01-01T02:00:00","FM-15","4","48","50",,"050","3","MET057METAR LERT","FM-15","4")"
+               "\n");
+    const StationData d = read_station_set(dir);
+    EXPECT_EQ(d.format, "ncei-lcd");
+    ASSERT_EQ(d.set.stations.size(), 1u);
+    EXPECT_EQ(d.set.stations[0].name, "1647211");
+    EXPECT_EQ(d.set.stations[0].rows, 2);
+    EXPECT_TRUE(is_missing(d.set.values[4]));  // no sea-level pressure at that station (row 0, SLP)
+    EXPECT_EQ(d.report.missing_values, 2);
+}
+
+TEST(DataNceiLcd, AMetricExportIsRefusedEvenWhenSkippingBadLines) {
+    const std::string dir = ft::temp_dir();
+    // units=metric: °C and hPa under the same names. The temperatures alone cannot tell; the pressures can.
+    const std::string p = write_file(
+        dir, "metric.csv",
+        kHeader + line("2024-01-01T00:51:00", "FM-15", "", R"("1019.0","2.0","5.0","72",,,"270","3.1")") +
+            line("2024-01-01T01:51:00", "FM-15", "", R"("1019.3","2.5","5.5","72","1017.7s","1016.2","260","2.6")"));
+    for (const BadLines mode : {BadLines::Error, BadLines::Skip}) {
+        CsvFormat f = ncei_lcd_format();
+        f.on_bad_line = mode;
+        ReadReport rep;
+        const std::string msg = ft::error_of([&] { read_csv_station(p, f, rep); });
+        EXPECT_TRUE(has(msg, "metric.csv:2: column 10 (\"HourlyAltimeterSetting\"): 1019.0 is not a pressure in "
+                             "inches of mercury: the file looks like NCEI's metric LCD export (units=metric)"))
+            << msg;
+        EXPECT_TRUE(has(msg, "download the data again with units=standard")) << msg;
+    }
+}
+
+TEST(DataNceiLcd, UnknownFlagsAndAMissingReportTypeAreNamed) {
+    const std::string dir = ft::temp_dir();
+    const std::string flagged = ft::error_of([&] {
+        ReadReport rep;
+        read_csv_station(write_file(dir, "v.csv",
+                                    kHeader + line("2018-01-01T00:51:00", "FM-15", "",
+                                                   R"("30.10","32","50V","48","30.07","29.93","010","6")")),
+                         ncei_lcd_format(), rep);
+    });
+    EXPECT_TRUE(has(flagged, "v.csv:2: column 12 (\"HourlyDryBulbTemperature\"): \"50V\" is not a number (a number "
+                             "with a quality flag after it: the ncei-lcd format reads \"s\" after a number as "
+                             "suspect and masks it; this flag it does not know"))
+        << flagged;
+    // Under --skip-bad-lines that line is passed over and counted, the others read.
+    CsvFormat skip = ncei_lcd_format();
+    skip.on_bad_line = BadLines::Skip;
+    ReadReport rep;
+    const StationSeries s = read_csv_station(
+        write_file(dir, "v2.csv",
+                   kHeader +
+                       line("2018-01-01T00:51:00", "FM-15", "", R"("30.10","32","50V","48","30.07","29.93","010","6")") +
+                       line("2018-01-01T01:51:00", "FM-15", "", R"("30.10","32","50","48","30.07","29.93","010","6")")),
+        skip, rep);
+    EXPECT_EQ(s.rows(), 1);
+    EXPECT_EQ(rep.skipped_lines, 1);
+    // Without REPORT_TYPE, daily summaries could not be told from observations.
+    const std::string no_type = ft::error_of([&] {
+        ReadReport r;
+        read_csv_station(write_file(dir, "t.csv",
+                                    "DATE,HourlyDryBulbTemperature,HourlyDewPointTemperature\n"
+                                    "2018-01-01T00:51:00,50,32\n"),
+                         ncei_lcd_format(), r);
+    });
+    EXPECT_TRUE(has(no_type, "t.csv: report type column \"REPORT_TYPE\" not found")) << no_type;
+}
+
+// Read as another layout, the export's times say which format reads them; so do ISO 8601 times in a custom CSV.
+TEST(DataNceiLcd, ItsTimesReadAsAnotherLayoutNameTheFormat) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(
+        dir, "export.csv",
+        kHeader + line("2018-01-01T00:51:00", "FM-15", "", R"("30.10","32","50","48","30.07","29.93","010","6")"));
+    ReadReport rep;
+    const std::string as_reduced = ft::error_of([&] { read_csv_station(p, noaa_lcd_format(), rep); });
+    EXPECT_TRUE(has(as_reduced, "export.csv:2: column 2 (\"DATE\"): \"2018-01-01T00:51:00\" does not match the time "
+                                "format \"%Y-%m-%d %H:%M:%S\" at character 11 (NCEI's own LCD export writes its times "
+                                "so: read it with --format ncei-lcd)"))
+        << as_reduced;
+    CsvFormat custom;
+    custom.features = {CsvColumn("TMP")};
+    const std::string iso = ft::error_of([&] {
+        read_csv_station(write_file(dir, "iso.csv", "DATE,TMP\n2020-01-01T00:00:00,1\n"), custom, rep);
+    });
+    EXPECT_TRUE(has(iso, "(a 'T' between date and time: give --csv-time-format \"%Y-%m-%dT%H:%M:%S\")")) << iso;
+}
