@@ -3,6 +3,7 @@
 // the WEATHER-5K variables in WEATHER-5K's units; a metric export and unknown flags refused by name.
 #include <cmath>
 #include <fstream>
+#include <filesystem>
 #include <string>
 
 #include "fusedrnn/core/data/csv_presets.h"
@@ -12,6 +13,7 @@
 #include "fusedrnn/tests/test_support.h"
 
 namespace ft = fusedrnn::testing;
+namespace fs = std::filesystem;
 using namespace fusedrnn::data;
 
 namespace {
@@ -93,11 +95,15 @@ TEST(DataNceiLcd, ReadsTheWeather5kVariablesInTheirUnits) {
 }
 
 TEST(DataNceiLcd, IsRecognisedInAFolderAndOlderExportsWithoutNamesRead) {
-    EXPECT_EQ(detect_csv_preset({"STATION", "DATE", "REPORT_TYPE", "SOURCE", "HourlyDryBulbTemperature", "REM",
-                                 "REPORT_TYPE", "SOURCE"}),
+    EXPECT_EQ(detect_csv_preset({"STATION", "DATE", "REPORT_TYPE", "SOURCE", "HourlyDewPointTemperature",
+                                 "HourlyDryBulbTemperature", "HourlySeaLevelPressure", "HourlyWindDirection",
+                                 "HourlyWindSpeed", "REM", "REPORT_TYPE", "SOURCE"}),
               "ncei-lcd");
-    // The reduced layout of the shared noaa-lcd-10yr files stays noaa-lcd.
+    // The reduced layout of the shared noaa-lcd-10yr files stays noaa-lcd, with a REPORT_TYPE column kept too (QA).
     EXPECT_EQ(detect_csv_preset({"DATE", "HourlyDewPointTemperature", "HourlyDryBulbTemperature",
+                                 "HourlyRelativeHumidity"}),
+              "noaa-lcd");
+    EXPECT_EQ(detect_csv_preset({"DATE", "REPORT_TYPE", "HourlyDewPointTemperature", "HourlyDryBulbTemperature",
                                  "HourlyRelativeHumidity"}),
               "noaa-lcd");
     const std::string dir = ft::temp_dir();
@@ -119,22 +125,80 @@ TEST(DataNceiLcd, IsRecognisedInAFolderAndOlderExportsWithoutNamesRead) {
     EXPECT_EQ(d.report.missing_values, 2);
 }
 
-TEST(DataNceiLcd, AMetricExportIsRefusedEvenWhenSkippingBadLines) {
-    const std::string dir = ft::temp_dir();
-    // units=metric: °C and hPa under the same names. The temperatures alone cannot tell; the pressures can.
+// LCD v2 (NCEI's product since 2024) and legacy exports downloaded with units=metric: the same columns in °C, m/s and
+// hPa. The pressures tell the two unit systems apart: each format refuses the other's files, naming the one that reads
+// them, even under --skip-bad-lines; a folder's format is found from them.
+TEST(DataNceiLcd, MetricFilesAreReadAsTheyAreAndEachUnitSystemRefusesTheOther) {
+    const std::string dir = ft::temp_dir() + "/v2";
+    fs::create_directories(dir);
+    // v2's layout: REPORT_TYPE once, fields unquoted but a name holding a comma, summaries at midnight.
     const std::string p = write_file(
-        dir, "metric.csv",
-        kHeader + line("2024-01-01T00:51:00", "FM-15", "", R"("1019.0","2.0","5.0","72",,,"270","3.1")") +
-            line("2024-01-01T01:51:00", "FM-15", "", R"("1019.3","2.5","5.5","72","1017.7s","1016.2","260","2.6")"));
+        dir, "LCD_USW00014939_2023.csv",
+        "STATION,DATE,LATITUDE,LONGITUDE,NAME,REPORT_TYPE,SOURCE,HourlyAltimeterSetting,HourlyDewPointTemperature,"
+        "HourlyDryBulbTemperature,HourlySeaLevelPressure,HourlyStationPressure,HourlyWindDirection,HourlyWindSpeed\n"
+        "USW00014939,2023-01-01T00:00:00,40.8308,-96.7647,\"LINCOLN AIRPORT, NE US\",SOD,6,,,,,,,\n"
+        "USW00014939,2023-01-01T00:54:00,40.8308,-96.7647,\"LINCOLN AIRPORT, NE US\",FM-15,7,1019.0,-6.1,-2.8,1019.2,"
+        "966.1,270,2.6\n"
+        "USW00014939,2023-01-01T01:54:00,40.8308,-96.7647,\"LINCOLN AIRPORT, NE US\",FM-15,7,1019.3,-6.7,-3.3,1017.7s,"
+        "966.4,VRB,1.5\n");
     for (const BadLines mode : {BadLines::Error, BadLines::Skip}) {
         CsvFormat f = ncei_lcd_format();
         f.on_bad_line = mode;
         ReadReport rep;
         const std::string msg = ft::error_of([&] { read_csv_station(p, f, rep); });
-        EXPECT_TRUE(has(msg, "metric.csv:2: column 10 (\"HourlyAltimeterSetting\"): 1019.0 is not a pressure in "
-                             "inches of mercury: the file looks like NCEI's metric LCD export (units=metric)"))
+        EXPECT_TRUE(has(msg, "LCD_USW00014939_2023.csv:3: column 11 (\"HourlySeaLevelPressure\"): 1019.2 is not a "
+                             "pressure in inches of mercury: the file is in metric units (NCEI's LCD v2 files, or a "
+                             "legacy export downloaded with units=metric): read it with --format ncei-lcd-metric"))
             << msg;
-        EXPECT_TRUE(has(msg, "download the data again with units=standard")) << msg;
+    }
+    ReadReport rep;
+    const StationSeries s = read_csv_station(p, ncei_lcd_metric_format(), rep);
+    EXPECT_EQ(s.name, "LINCOLN AIRPORT, NE US");
+    ASSERT_EQ(s.rows(), 2);
+    EXPECT_FLOAT_EQ(s.at(0, 0), -2.8f);
+    EXPECT_FLOAT_EQ(s.at(0, 1), -6.1f);
+    EXPECT_FLOAT_EQ(s.at(0, 2), 270.0f);
+    EXPECT_FLOAT_EQ(s.at(0, 3), 2.6f);
+    EXPECT_FLOAT_EQ(s.at(0, 4), 1019.2f);
+    EXPECT_TRUE(is_missing(s.at(1, 2)));  // VRB
+    EXPECT_TRUE(is_missing(s.at(1, 4)));  // 1017.7s
+    EXPECT_EQ(rep.passed_over_lines, 1);
+    EXPECT_EQ(rep.suspect_values, 1);
+    const StationData d = read_station_set(dir);
+    EXPECT_EQ(d.format, "ncei-lcd-metric");
+    // A standard-units file read as metric.
+    const std::string standard = ft::error_of([&] {
+        ReadReport r;
+        read_csv_station(write_file(dir, "std.csv",
+                                    kHeader + line("2018-01-01T00:51:00", "FM-15", "",
+                                                   R"("30.10","32","50","48","30.07","29.93","010","6")")),
+                         ncei_lcd_metric_format(), r);
+    });
+    EXPECT_TRUE(has(standard, "std.csv:2: column 14 (\"HourlySeaLevelPressure\"): 30.07 is a pressure in inches of "
+                              "mercury, not hPa: the file is in the standard units of NCEI's legacy LCD export "
+                              "(degrees F, mph, inHg): read it with --format ncei-lcd"))
+        << standard;
+}
+
+// An order of several stations may come as one file: read as one series, the second station's hours would be
+// dropped as duplicate times. It is refused, naming the line, even under --skip-bad-lines.
+TEST(DataNceiLcd, AFileOfSeveralStationsIsRefused) {
+    const std::string dir = ft::temp_dir();
+    std::string other = line("2018-01-01T00:51:00", "FM-15", "", R"("30.10","32","50","48","30.07","29.93","010","6")");
+    other.replace(1, 11, "72503014732");
+    const std::string p = write_file(
+        dir, "order.csv",
+        kHeader + line("2018-01-01T00:51:00", "FM-15", "", R"("30.10","32","50","48","30.07","29.93","010","6")") +
+            line("2018-01-01T23:59:00", "SOD", R"("50")", ",,,,,,,") + other);
+    for (const BadLines mode : {BadLines::Error, BadLines::Skip}) {
+        CsvFormat f = ncei_lcd_format();
+        f.on_bad_line = mode;
+        ReadReport rep;
+        const std::string msg = ft::error_of([&] { read_csv_station(p, f, rep); });
+        EXPECT_TRUE(has(msg, "order.csv:4: column 1 (\"STATION\"): \"72503014732\" is another station than "
+                             "\"72505394728\" (from " + p + ":2): the file holds several stations; give each station a "
+                             "file of its own"))
+            << msg;
     }
 }
 
@@ -186,6 +250,16 @@ TEST(DataNceiLcd, ItsTimesReadAsAnotherLayoutNameTheFormat) {
                                 "format \"%Y-%m-%d %H:%M:%S\" at character 11 (NCEI's own LCD export writes its times "
                                 "so: read it with --format ncei-lcd)"))
         << as_reduced;
+    // The other way round: an export saved again by a spreadsheet, with a space for the 'T'.
+    const std::string resaved = ft::error_of([&] {
+        read_csv_station(write_file(dir, "resaved.csv",
+                                    kHeader + line("2018-01-01 00:51:00", "FM-15", "",
+                                                   R"("30.10","32","50","48","30.07","29.93","010","6")")),
+                         ncei_lcd_format(), rep);
+    });
+    EXPECT_TRUE(has(resaved, "(a space between date and time, where the ncei-lcd layout has a 'T': a file saved again "
+                             "by a spreadsheet?"))
+        << resaved;
     CsvFormat custom;
     custom.features = {CsvColumn("TMP")};
     const std::string iso = ft::error_of([&] {

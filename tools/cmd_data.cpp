@@ -86,7 +86,7 @@ void export_stations(const DataOptions& data, const std::string& out, const Stat
                          out, fmt::join(columns, ",")));
     if (csv.time_columns && without_longitude > 0)
         log_line(fmt::format("  {} of {} stations have no known longitude: their HOUR columns follow the series' clock "
-                             "(UTC; local standard time for noaa-lcd and ncei-lcd files), not local solar time",
+                             "(UTC; local standard time for noaa-lcd and NCEI LCD files), not local solar time",
                              without_longitude, set.num_stations()));
     std::string read_back = fmt::format("  read them with --data {} --format csv", out);
     // The CSV layout's defaults are hourly: another grid is named, or the files would not read back.

@@ -121,7 +121,7 @@ void register_predict(CLI::App& app) {
     CLI::Option* issued_flag = cmd->add_option(
         "--issued-at", o->issued_at,
         "Forecast as of this time (\"YYYY-MM-DD[ HH:MM[:SS]]\", a 'T' between date and time also read, on the data's "
-        "clock: UTC, except local standard time for noaa-lcd and ncei-lcd files): from each station's latest complete input "
+        "clock: UTC, except local standard time for noaa-lcd and NCEI LCD files): from each station's latest complete input "
         "window ending at or before it (default: the latest in the data)");
     cmd->add_option("--out", o->out, "Forecast CSV to write")->capture_default_str();
     cmd->add_option("--backend", o->backend, "auto, cpu, cuda or cudnn")->capture_default_str();

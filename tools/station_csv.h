@@ -19,7 +19,7 @@ struct StationCsvOptions {
     bool one_decimal = false;
     // Four more columns, the time of each row on two circles, as inputs a model may use (not as targets):
     // HOUR_SIN, HOUR_COS (local solar time: UTC + longitude/15 h where the station's longitude is known, else the
-    // series' own clock: UTC, or local standard time for the noaa-lcd and ncei-lcd formats)
+    // series' own clock: UTC, or local standard time for the noaa-lcd and ncei-lcd(-metric) formats)
     // and DOY_SIN, DOY_COS (day of the year, UTC).
     bool time_columns = false;
 };

@@ -116,8 +116,8 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
                                          "Station files: a folder or one file (default: built-in synthetic stations)");
     cmd->add_option("--format", o.format,
                     "Station file format: auto, isd-lite, weather5k, jena, beijing-multisite, pm25-five-cities, "
-                    "noaa-lcd, ncei-lcd (NCEI's own LCD export), or csv (any layout, described by the --csv-* "
-                    "flags)")
+                    "noaa-lcd, ncei-lcd (NCEI's own LCD export, standard units), ncei-lcd-metric (LCD v2 and metric "
+                    "exports), or csv (any layout, described by the --csv-* flags)")
         ->capture_default_str();
     add_csv_options(cmd, o.csv, o.csv_given);
     cmd->add_flag("--skip-bad-lines", o.skip_bad_lines,
@@ -128,7 +128,7 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
     add_list_option(cmd, "--valid-range", o.valid_ranges,
                     "Valid range of a variable, NAME=LO:HI (inclusive; LO or HI may be empty), comma-separated or "
                     "repeated: values outside are masked as missing and counted. Replaces the format's own range "
-                    "(isd-lite, weather5k, noaa-lcd, ncei-lcd, beijing-multisite and pm25-five-cities check TMP, DEW, WND_*, "
+                    "(isd-lite, weather5k, noaa-lcd, ncei-lcd(-metric), beijing-multisite and pm25-five-cities check TMP, DEW, WND_*, "
                     "SLP against NOAA's limits) or adds one (e.g. RH=0:100; a name holding a comma in double quotes: "
                     "'\"temp, C\"=-60:60')", &kValidRange);
     cmd->add_option("--max-stations", o.max_stations, "Read only the first N stations (0 = all)")
@@ -217,7 +217,7 @@ DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, c
 
 std::string clock_of_times(const DataOptions& o, const std::string& format_read) {
     if (o.synthetic()) return "UTC";
-    if (format_read == "noaa-lcd" || format_read == "ncei-lcd")
+    if (format_read == "noaa-lcd" || format_read.rfind("ncei-lcd", 0) == 0)
         return fmt::format("local standard time, as {} files give it", format_read);
     if (format_read == "jena") return "the file's own clock, as jena files give it";
     if (format_read == "csv")

@@ -1,6 +1,7 @@
 #include "fusedrnn/core/data/csv_presets.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
@@ -76,18 +77,25 @@ CsvFormat noaa_lcd_format() {
     return f;
 }
 
-CsvFormat ncei_lcd_format() {
+namespace {
+
+// NCEI's LCD export in either unit system: the same columns, in °F, mph and inHg (the legacy export's standard units)
+// or in °C, m/s and hPa (LCD v2, which NCEI serves since 2024, and the legacy export downloaded with units=metric).
+// The pressures tell them apart: inches of mercury stay under 32 at sea level and near 20 at the highest US stations,
+// hPa are over 500; each format refuses the other's at its first pressure, saying which format reads it.
+CsvFormat ncei_lcd(bool metric) {
+    constexpr double kNoBound = std::numeric_limits<double>::infinity();
     CsvFormat f;
-    f.name = "ncei-lcd";
+    f.name = metric ? "ncei-lcd-metric" : "ncei-lcd";
     f.time_columns = {"DATE"};
     f.time_format = "%Y-%m-%dT%H:%M:%S";
     f.rounding = TimeRounding::Nearest;
-    const double k = 5.0 / 9.0;             // °F -> °C
-    const double mph = 0.44704;             // mph -> m/s (exact)
-    const double inhg = 3386.389 / 100.0;   // inHg -> hPa (at 0 °C, as NOAA converts)
-    f.features = {CsvColumn("HourlyDryBulbTemperature", "TMP", k, -32.0 * k),
-                  CsvColumn("HourlyDewPointTemperature", "DEW", k, -32.0 * k),
-                  CsvColumn("HourlyWindDirection", "WND_ANGLE"),   // degrees from north, calm "000" (as ISD's 0)
+    const double k = metric ? 1.0 : 5.0 / 9.0;              // °F -> °C
+    const double mph = metric ? 1.0 : 0.44704;              // mph -> m/s (exact)
+    const double inhg = metric ? 1.0 : 3386.389 / 100.0;    // inHg -> hPa (at 0 °C, as NOAA converts)
+    f.features = {CsvColumn("HourlyDryBulbTemperature", "TMP", k, metric ? 0.0 : -32.0 * k),
+                  CsvColumn("HourlyDewPointTemperature", "DEW", k, metric ? 0.0 : -32.0 * k),
+                  CsvColumn("HourlyWindDirection", "WND_ANGLE"),   // degrees from north, calm 0 (as ISD's)
                   CsvColumn("HourlyWindSpeed", "WND_RATE", mph),
                   CsvColumn("HourlySeaLevelPressure", "SLP", inhg)};
     f.missing_tokens = {"", "M", "VRB"};    // M: missing; VRB: a variable wind direction, no single value
@@ -95,25 +103,29 @@ CsvFormat ncei_lcd_format() {
     f.skip_column = "REPORT_TYPE";
     f.skip_values = {"SOD", "SOM"};
     f.skip_what = "daily and monthly summaries, REPORT_TYPE SOD and SOM";
+    f.station_column = "STATION";           // an order of several stations may come as one file
     f.name_column = "NAME";                 // in the exports made with station details; older ones lack it
     f.name_required = false;
     f.latitude_column = "LATITUDE";
     f.longitude_column = "LONGITUDE";
-    // The metric export (units=metric) has the same columns in °C, m/s and hPa: its pressures give it away. Inches of
-    // mercury stay under 32 at sea level and near 20 at the highest US stations; hPa are over 500.
-    const std::string metric =
-        "is not a pressure in inches of mercury: the file looks like NCEI's metric LCD export (units=metric), and the "
-        "ncei-lcd format reads the standard one (degrees F, mph, inHg), NCEI's default: download the data again with "
-        "units=standard";
-    f.unit_checks = {{"HourlySeaLevelPressure", 40, metric},
-                     {"HourlyStationPressure", 40, metric},
-                     {"HourlyAltimeterSetting", 40, metric}};
+    const std::string why =
+        metric ? "is a pressure in inches of mercury, not hPa: the file is in the standard units of NCEI's legacy "
+                 "LCD export (degrees F, mph, inHg): read it with --format ncei-lcd"
+               : "is not a pressure in inches of mercury: the file is in metric units (NCEI's LCD v2 files, or a "
+                 "legacy export downloaded with units=metric): read it with --format ncei-lcd-metric";
+    for (const char* column : {"HourlySeaLevelPressure", "HourlyStationPressure", "HourlyAltimeterSetting"})
+        f.unit_checks.push_back({column, metric ? 100.0 : -kNoBound, metric ? kNoBound : 40.0, why});
     f.valid_ranges = noaa_isd_ranges();     // compared after the conversion
     return f;
 }
 
+}  // namespace
+
+CsvFormat ncei_lcd_format() { return ncei_lcd(false); }
+CsvFormat ncei_lcd_metric_format() { return ncei_lcd(true); }
+
 std::vector<std::string> csv_preset_names() {
-    return {"weather5k", "jena", "beijing-multisite", "pm25-five-cities", "noaa-lcd", "ncei-lcd"};
+    return {"weather5k", "jena", "beijing-multisite", "pm25-five-cities", "noaa-lcd", "ncei-lcd", "ncei-lcd-metric"};
 }
 
 CsvFormat csv_preset(const std::string& name) {
@@ -123,6 +135,7 @@ CsvFormat csv_preset(const std::string& name) {
     if (name == "pm25-five-cities" || name == "pm25") return pm25_five_cities_format();
     if (name == "noaa-lcd" || name == "lcd") return noaa_lcd_format();
     if (name == "ncei-lcd") return ncei_lcd_format();
+    if (name == "ncei-lcd-metric") return ncei_lcd_metric_format();
     FR_FAIL("unknown data format \"{}\"; known: auto, isd-lite, csv, {}", name, join_names(csv_preset_names()));
 }
 
@@ -133,8 +146,11 @@ std::string detect_csv_preset(const std::vector<std::string>& header) {
     if (has("Date Time") && has("T (degC)")) return "jena";
     if (has("year") && has("hour") && has("wd") && has("WSPM") && has("PRES")) return "beijing-multisite";
     if (has("year") && has("hour") && has("cbwd") && has("HUMI") && has("PRES")) return "pm25-five-cities";
-    // NCEI's own export has REPORT_TYPE (and a hundred more columns); the reduced layout has only the data columns.
-    if (has("DATE") && has("REPORT_TYPE") && has("HourlyDryBulbTemperature")) return "ncei-lcd";
+    // NCEI's own export has REPORT_TYPE and the five variables' columns (and a hundred more); the reduced layout has
+    // only temperatures and humidity. Which unit system it is in, the data tells (station_folder.cpp).
+    if (has("DATE") && has("REPORT_TYPE") && has("HourlyDryBulbTemperature") && has("HourlyDewPointTemperature") &&
+        has("HourlyWindDirection") && has("HourlyWindSpeed") && has("HourlySeaLevelPressure"))
+        return "ncei-lcd";
     if (has("DATE") && has("HourlyDryBulbTemperature") && has("HourlyDewPointTemperature")) return "noaa-lcd";
     return "";
 }

@@ -33,11 +33,15 @@ CsvFormat noaa_lcd_format();
 // from HourlyDryBulbTemperature, HourlyDewPointTemperature (°F -> °C), HourlyWindDirection (degrees), HourlyWindSpeed
 // (mph -> m/s) and HourlySeaLevelPressure (inHg -> hPa). Daily and monthly summary lines (REPORT_TYPE SOD, SOM) are
 // passed over and counted; "M" and a variable wind direction ("VRB") are missing; a value flagged suspect ("23s") is
-// masked and counted. A metric export (pressures in hPa) is refused, naming the line.
+// masked and counted. Several stations in one file are an error naming the line. A metric file (pressures in hPa) is
+// refused, naming the line and ncei-lcd-metric.
 CsvFormat ncei_lcd_format();
+// The same in metric units: LCD v2 files (NCEI's product since 2024) and legacy exports downloaded with units=metric;
+// °C, m/s and hPa read as they are. A file in inches of mercury is refused, naming ncei-lcd.
+CsvFormat ncei_lcd_metric_format();
 
-// Preset by name: "weather5k", "jena", "beijing-multisite", "pm25-five-cities", "noaa-lcd", "ncei-lcd". Throws
-// fusedrnn::Error listing the names.
+// Preset by name: "weather5k", "jena", "beijing-multisite", "pm25-five-cities", "noaa-lcd", "ncei-lcd",
+// "ncei-lcd-metric". Throws fusedrnn::Error listing the names.
 CsvFormat csv_preset(const std::string& name);
 std::vector<std::string> csv_preset_names();
 

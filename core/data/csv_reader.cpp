@@ -110,11 +110,20 @@ std::string column_label(const std::vector<std::string>& header, size_t c) {
 // space: the format that reads it.
 std::string iso_time_hint(const std::string& cell, const CsvFormat& format) {
     std::string with_t = format.time_format;
+    int64_t t = 0;
+    std::string ignored;
+    const size_t t_at = with_t.find("%dT");
+    if (t_at != std::string::npos) {  // the other way round: a space where the format has the 'T'
+        with_t[t_at + 2] = ' ';
+        return parse_time(cell, with_t, t, ignored)
+                   ? fmt::format(" (a space between date and time, where the {} layout has a 'T': a file saved again "
+                                 "by a spreadsheet? read it with --format csv --csv-time-format \"{}\" and its "
+                                 "columns)", format.name, with_t)
+                   : "";
+    }
     const size_t space = with_t.find(' ');
     if (space == std::string::npos) return "";
     with_t[space] = 'T';
-    int64_t t = 0;
-    std::string ignored;
     if (!parse_time(cell, with_t, t, ignored)) return "";
     if (format.name == "noaa-lcd")
         return " (NCEI's own LCD export writes its times so: read it with --format ncei-lcd)";
@@ -313,18 +322,36 @@ bool line_values(const std::vector<std::string>& fields, const std::vector<std::
     return true;
 }
 
+// An optional column's index, or header.size() when it is not named or not in the header.
+size_t optional_column(const std::vector<std::string>& header, const std::string& name, const std::string& path) {
+    if (name.empty()) return header.size();
+    const size_t i = size_t(std::find(header.begin(), header.end(), name) - header.begin());
+    if (i < header.size()) check_unique(header, i, path);
+    return i;
+}
+
 // The format's unit checks on a line (CsvFormat::unit_checks; `check_idx` holds each one's column, header.size()
 // where the header lacks it). A file in other units is wrong throughout, so this throws even under BadLines::Skip:
 // passing over its lines would read the others in the wrong units.
-void check_units(const std::vector<std::string>& fields, const std::vector<std::string>& header,
-                 const std::vector<size_t>& check_idx, const CsvFormat& format, const std::string& where) {
+// Returns the message of the first check that fails, "" when none does.
+std::string unit_problem(const std::vector<std::string>& fields, const std::vector<std::string>& header,
+                         const std::vector<size_t>& check_idx, const CsvFormat& format) {
     for (size_t k = 0; k < check_idx.size(); ++k) {
         if (check_idx[k] >= header.size()) continue;
         const std::string_view t = trim(fields[check_idx[k]]);
         double v = 0;
-        if ((parse_number(t, v) || suspect_number(t, format, v)) && v > format.unit_checks[k].max)
-            FR_FAIL("{}: {}: {} {}", where, column_label(header, check_idx[k]), printable(t), format.unit_checks[k].why);
+        if ((parse_number(t, v) || suspect_number(t, format, v)) &&
+            (v < format.unit_checks[k].min || v > format.unit_checks[k].max))
+            return fmt::format("{}: {} {}", column_label(header, check_idx[k]), printable(t), format.unit_checks[k].why);
     }
+    return "";
+}
+
+std::vector<size_t> unit_check_columns(const std::vector<std::string>& header, const CsvFormat& format,
+                                       const std::string& path) {
+    std::vector<size_t> idx;
+    for (const auto& c : format.unit_checks) idx.push_back(optional_column(header, c.column, path));
+    return idx;
 }
 
 // Whether a line is one the format passes over (CsvFormat::skip_column, skip_values).
@@ -370,14 +397,6 @@ FilledValues apply_mask(const std::vector<bool>& observed, bool drop, float* val
     return filled;
 }
 
-// An optional column's index, or header.size() when it is not named or not in the header.
-size_t optional_column(const std::vector<std::string>& header, const std::string& name, const std::string& path) {
-    if (name.empty()) return header.size();
-    const size_t i = size_t(std::find(header.begin(), header.end(), name) - header.begin());
-    if (i < header.size()) check_unique(header, i, path);
-    return i;
-}
-
 // A coordinate from a cell: set once, from the first cell that is a finite number within [-limit, limit].
 void take_coordinate(const std::vector<std::string>& fields, size_t idx, double limit, double& coordinate) {
     if (idx >= fields.size() || !std::isnan(coordinate)) return;
@@ -415,6 +434,21 @@ bool split_record(LineReader& reader, std::string_view line, char delimiter, std
 
 }  // namespace
 
+bool csv_units_match(const std::string& path, const CsvFormat& format, int max_records) {
+    LineReader reader(path);
+    const std::vector<std::string> header = header_fields(reader, path, format.delimiter);
+    const std::vector<size_t> idx = unit_check_columns(header, format, path);
+    std::string_view line;
+    std::vector<std::string> fields;
+    std::string why, joined, where;
+    for (int n = 0; n < max_records && reader.next(line); ++n) {
+        if (!split_record(reader, line, format.delimiter, fields, why, joined, where) || fields.size() != header.size())
+            continue;  // the read proper names it
+        if (!unit_problem(fields, header, idx, format).empty()) return false;
+    }
+    return true;
+}
+
 std::vector<std::string> read_csv_header(const std::string& path, char delimiter) {
     LineReader reader(path);
     return header_fields(reader, path, delimiter);
@@ -442,8 +476,9 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
     const size_t skip_idx = format.skip_column.empty()
                                 ? header.size()
                                 : find_column(header, format.skip_column, path, "report type", /*unique*/ false);
-    std::vector<size_t> unit_check_idx;
-    for (const auto& c : format.unit_checks) unit_check_idx.push_back(optional_column(header, c.column, path));
+    const size_t station_idx = optional_column(header, format.station_column, path);
+    std::string station_value, station_first;  // the station the file's first line names, and that line
+    const std::vector<size_t> unit_check_idx = unit_check_columns(header, format, path);
     const size_t lat_idx = optional_column(header, format.latitude_column, path);
     const size_t lon_idx = optional_column(header, format.longitude_column, path);
     std::vector<CsvColumn> feature_cols = format.features;
@@ -531,7 +566,21 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
             if (report.passed_over_what.empty()) report.passed_over_what = format.skip_what;
             continue;
         }
-        if (split) check_units(fields, header, unit_check_idx, format, where);
+        if (split) {
+            const std::string units = unit_problem(fields, header, unit_check_idx, format);
+            FR_CHECK(units.empty(), "{}: {}", where, units);
+        }
+        if (split && station_idx < header.size()) {
+            // Thrown even under BadLines::Skip: every line of the other stations would be a bad line.
+            const std::string_view st = trim(fields[station_idx]);
+            if (station_first.empty()) {
+                station_value.assign(st);
+                station_first = where;
+            }
+            FR_CHECK(st == station_value, "{}: {}: \"{}\" is another station than \"{}\" (from {}): the file holds "
+                     "several stations; give each station a file of its own", where,
+                     column_label(header, station_idx), printable(st), printable(station_value), station_first);
+        }
         const bool ok = split && line_time(fields, header, time_idx, format, time, why) && on_grid(time) &&
                         line_values(fields, header, sel, format, values.data(), masked_cells, code_like, why) &&
                         (!masked || mask_flags(fields[mask_idx], mask_idx, header, feature_vars, observed, why));

@@ -85,14 +85,18 @@ struct CsvFormat {
     // Optional: a quality flag written after a number ("23s": NOAA LCD's suspect value). Such a value is masked as
     // missing and counted (ReadReport::suspect_values); any other text after a number stays an error.
     std::string suspect_suffix;
-    // Checks that a file is in the units the format converts from: a number above `max` in `column` (when the header
-    // has it; a suspect flag after it is allowed) is an error naming the file, line and column, then saying `why`.
-    // NCEI's metric LCD export writes pressures in hPa where its standard one has inches of mercury.
+    // Checks that a file is in the units the format converts from: a number outside [min, max] in `column` (when the
+    // header has it; a suspect flag after it is allowed) is an error naming the file, line and column, then saying
+    // `why`, even under BadLines::Skip. NCEI's metric LCD files write pressures in hPa where its standard ones have
+    // inches of mercury.
     struct UnitCheck {
         std::string column;
-        double max = 0;
+        double min = 0, max = 0;
         std::string why;
     };
+    // Optional: a column naming the station on every line (NCEI's STATION). It must not change within a file: an
+    // order of several stations in one file would otherwise be read as one station's series.
+    std::string station_column;
     std::vector<UnitCheck> unit_checks;
     BadLines on_bad_line = BadLines::Error;
 };
@@ -102,6 +106,10 @@ struct CsvFormat {
 // available ones), and — naming file:line:column — wrong field counts, non-numeric or non-finite
 // values, unparsable times, off-grid times under TimeRounding::Exact.
 StationSeries read_csv_station(const std::string& path, const CsvFormat& format, ReadReport& report);
+
+// Whether the first `max_records` records of a CSV file pass the format's unit checks (CsvFormat::unit_checks): which
+// unit system a file is in, for format detection (NCEI's LCD files, standard or metric).
+bool csv_units_match(const std::string& path, const CsvFormat& format, int max_records);
 
 // The header (column names) of a CSV file, for format detection and messages.
 std::vector<std::string> read_csv_header(const std::string& path, char delimiter = ',');

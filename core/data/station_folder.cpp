@@ -132,6 +132,9 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
                      "found {}){}", path, names_of(files), in_subfolders);
             const std::vector<std::string> header = read_csv_header(first_csv->string());
             format = detect_csv_preset(header);
+            // NCEI's LCD files come in two unit systems under the same column names; the pressures tell which.
+            if (format == "ncei-lcd" && !csv_units_match(first_csv->string(), ncei_lcd_format(), 5000))
+                format = "ncei-lcd-metric";
             // One "column" holding ';' or tabs: the file is not comma-separated.
             const bool other_delimiter =
                 header.size() == 1 && header[0].find_first_of(";\t") != std::string::npos;

@@ -24,7 +24,7 @@ using ValidRanges = std::vector<ValidRange>;
 // Documentation for ISD, mandatory data section: MIN/MAX of TMP, DEW, SLP and WND), in the units the readers
 // produce: TMP -93.2..61.8 °C, DEW -98.2..36.8 °C, SLP 860..1090 hPa, WND_ANGLE 0..360 degrees (1..360, plus 0,
 // which ISD-Lite writes for calm), WND_RATE 0..90 m/s. The known formats carrying these variables (isd-lite,
-// weather5k, noaa-lcd, ncei-lcd, beijing-multisite, pm25-five-cities) apply them to the variables they have.
+// weather5k, noaa-lcd, ncei-lcd(-metric), beijing-multisite, pm25-five-cities) apply them to the variables they have.
 const ValidRanges& noaa_isd_ranges();
 
 // `base` with each range of `overrides` replacing the one for the same variable, or appended.
