@@ -215,6 +215,15 @@ TEST(DataNceiLcd, UnknownFlagsAndAMissingReportTypeAreNamed) {
                              "with a quality flag after it: the ncei-lcd format reads \"s\" after a number as "
                              "suspect and masks it; this flag it does not know"))
         << flagged;
+    // The flag is written against the number: "47 s" is not a suspect 47.
+    const std::string spaced = ft::error_of([&] {
+        ReadReport r;
+        read_csv_station(write_file(dir, "sp.csv",
+                                    kHeader + line("2018-01-01T00:51:00", "FM-15", "",
+                                                   R"("30.10","32","47 s","48","30.07","29.93","010","6")")),
+                         ncei_lcd_format(), r);
+    });
+    EXPECT_TRUE(has(spaced, "sp.csv:2: column 12 (\"HourlyDryBulbTemperature\"): \"47 s\" is not a number")) << spaced;
     // Under --skip-bad-lines that line is passed over and counted, the others read.
     CsvFormat skip = ncei_lcd_format();
     skip.on_bad_line = BadLines::Skip;
@@ -266,4 +275,56 @@ TEST(DataNceiLcd, ItsTimesReadAsAnotherLayoutNameTheFormat) {
         read_csv_station(write_file(dir, "iso.csv", "DATE,TMP\n2020-01-01T00:00:00,1\n"), custom, rep);
     });
     EXPECT_TRUE(has(iso, "(a 'T' between date and time: give --csv-time-format \"%Y-%m-%dT%H:%M:%S\")")) << iso;
+}
+
+// LCD v2 comes as one file per station and year (LCD_<station>_<year>.csv): a station's years merge into one series,
+// a report rounded into the next year's first hour meeting that file's own as a duplicate time; an empty year is
+// counted; a year whose STATION is another station is refused.
+TEST(DataNceiLcd, TheYearlyFilesOfAStationMerge) {
+    const std::string dir = ft::temp_dir() + "/v2years";
+    fs::create_directories(dir);
+    const std::string header =
+        "STATION,DATE,NAME,REPORT_TYPE,SOURCE,HourlyDewPointTemperature,HourlyDryBulbTemperature,"
+        "HourlySeaLevelPressure,HourlyWindDirection,HourlyWindSpeed\n";
+    const auto obs = [](const std::string& station, const std::string& date, const std::string& type,
+                        const std::string& tmp) {
+        return station + "," + date + ",\"LINCOLN AIRPORT, NE US\"," + type + ",7,-6.1," + tmp + ",1019.2,270,2.6\n";
+    };
+    write_file(dir, "LCD_USW00014939_2022.csv",
+               header + obs("USW00014939", "2022-12-31T22:54:00", "FM-15", "-1.0") +
+                   obs("USW00014939", "2022-12-31T23:54:00", "FM-15", "-2.0"));
+    write_file(dir, "LCD_USW00014939_2023.csv",
+               header + "USW00014939,2023-01-01T00:00:00,\"LINCOLN AIRPORT, NE US\",SOD,6,,,,,\n" +
+                   obs("USW00014939", "2023-01-01T00:00:00", "FM-12", "-3.0") +
+                   obs("USW00014939", "2023-01-01T00:54:00", "FM-15", "-4.0"));
+    write_file(dir, "LCD_USW00014939_2024.csv", header);  // a failed download
+    write_file(dir, "LCD_USW00094728_2023.csv", header + obs("USW00094728", "2023-01-01T00:51:00", "FM-15", "1.0"));
+    const StationData d = read_station_set(dir);
+    EXPECT_EQ(d.format, "ncei-lcd-metric");
+    ASSERT_EQ(d.set.stations.size(), 2u);
+    const StationInfo& lincoln = d.set.stations[0];
+    EXPECT_EQ(lincoln.id, "USW00014939");
+    EXPECT_EQ(lincoln.name, "LINCOLN AIRPORT, NE US");
+    EXPECT_EQ(format_time(lincoln.start), "2022-12-31 23:00:00");
+    ASSERT_EQ(lincoln.rows, 3);  // 23:00, 00:00 (the synoptic report on the hour, nearer than 23:54's), 01:00
+    const auto tmp = [&](int64_t row) { return d.set.values[size_t(lincoln.row_begin + row) * d.set.vars.size()]; };
+    EXPECT_FLOAT_EQ(tmp(0), -1.0f);
+    EXPECT_FLOAT_EQ(tmp(1), -3.0f);
+    EXPECT_FLOAT_EQ(tmp(2), -4.0f);
+    EXPECT_EQ(d.set.stations[1].id, "USW00094728");
+    EXPECT_EQ(d.report.duplicate_times, 1);
+    EXPECT_EQ(d.report.passed_over_lines, 1);
+    EXPECT_EQ(d.report.empty_files, 1);
+    EXPECT_TRUE(has(d.report.empty_first, "LCD_USW00014939_2024.csv")) << d.report.empty_first;
+    // A year file naming another station.
+    write_file(dir, "LCD_USW00014939_2024.csv", header + obs("USW00094728", "2024-01-01T00:54:00", "FM-15", "0.0"));
+    const std::string msg = ft::error_of([&] { read_station_set(dir); });
+    EXPECT_TRUE(has(msg, "LCD_USW00014939_2024.csv:2: column 1 (\"STATION\"): \"USW00094728\" is another station "
+                         "than \"USW00014939\"")) << msg;
+    EXPECT_TRUE(has(msg, "the files of one station name another station")) << msg;
+    // The station's id beside a plain file of that name.
+    fs::remove(dir + "/LCD_USW00014939_2024.csv");
+    write_file(dir, "USW00014939.csv", header + obs("USW00014939", "2023-02-01T00:54:00", "FM-15", "0.0"));
+    const std::string twice = ft::error_of([&] { read_station_set(dir); });
+    EXPECT_TRUE(has(twice, "two sets of files for station \"USW00014939\"")) << twice;
 }

@@ -222,8 +222,10 @@ bool looks_like_decimal_comma(std::string_view t) {
 // A number with the format's suspect flag after it ("23s"), in `v`.
 bool suspect_number(std::string_view t, const CsvFormat& format, double& v) {
     const std::string& flag = format.suspect_suffix;
-    return !flag.empty() && t.size() > flag.size() && t.substr(t.size() - flag.size()) == flag &&
-           parse_number(t.substr(0, t.size() - flag.size()), v) && std::isfinite(v);
+    if (flag.empty() || t.size() <= flag.size() || t.substr(t.size() - flag.size()) != flag) return false;
+    const std::string_view number = t.substr(0, t.size() - flag.size());
+    const char last = number.back();  // the flag is written against the number: "47 s" is no flagged value
+    return ((last >= '0' && last <= '9') || last == '.') && parse_number(number, v) && std::isfinite(v);
 }
 
 // Cells of a line masked as missing: written as missing, or flagged suspect by the file.
@@ -342,7 +344,8 @@ std::string unit_problem(const std::vector<std::string>& fields, const std::vect
         double v = 0;
         if ((parse_number(t, v) || suspect_number(t, format, v)) &&
             (v < format.unit_checks[k].min || v > format.unit_checks[k].max))
-            return fmt::format("{}: {} {}", column_label(header, check_idx[k]), printable(t), format.unit_checks[k].why);
+            return fmt::format("{}: {} {}", column_label(header, check_idx[k]), printable(t),
+                               format.unit_checks[k].why);
     }
     return "";
 }
@@ -455,163 +458,180 @@ std::vector<std::string> read_csv_header(const std::string& path, char delimiter
 }
 
 StationSeries read_csv_station(const std::string& path, const CsvFormat& format, ReadReport& report) {
+    return read_csv_station_files({path}, file_stem(path), format, report);
+}
+
+StationSeries read_csv_station_files(const std::vector<std::string>& paths, const std::string& id,
+                                     const CsvFormat& format, ReadReport& report) {
+    FR_CHECK(!paths.empty(), "read_csv_station_files: no files for station \"{}\"", printable(id));
     FR_CHECK(!format.time_columns.empty() && format.time_columns.size() <= 6,
              "{} format: time_columns must name 1 to 6 columns (a date-time, or year, month, day, hour[, minute[, "
              "second]])", format.name);
     FR_CHECK(format.time_columns.size() == 1 || format.time_columns.size() >= 3,
              "{} format: with several time columns give at least year, month, day", format.name);
-    LineReader reader(path);
-    std::string_view line;
-    std::vector<std::string> fields;
-    std::string why;
-    const std::vector<std::string> header = header_fields(reader, path, format.delimiter);
-
-    // Resolve columns by name: time, name, features (all but time/name when none given), targets.
-    std::vector<size_t> time_idx;
-    for (const auto& t : format.time_columns) time_idx.push_back(find_column(header, t, path, "time"));
-    const size_t name_idx = format.name_column.empty() || !format.name_required
-                                ? optional_column(header, format.name_column, path)
-                                : find_column(header, format.name_column, path, "name");
-    // The first column of that name (NCEI's LCD export repeats REPORT_TYPE for its remarks, with the same value).
-    const size_t skip_idx = format.skip_column.empty()
-                                ? header.size()
-                                : find_column(header, format.skip_column, path, "report type", /*unique*/ false);
-    const size_t station_idx = optional_column(header, format.station_column, path);
-    std::string station_value, station_first;  // the station the file's first line names, and that line
-    const std::vector<size_t> unit_check_idx = unit_check_columns(header, format, path);
-    const size_t lat_idx = optional_column(header, format.latitude_column, path);
-    const size_t lon_idx = optional_column(header, format.longitude_column, path);
-    std::vector<CsvColumn> feature_cols = format.features;
-    if (feature_cols.empty()) {
-        for (size_t i = 0; i < header.size(); ++i) {
-            if (i == name_idx || i == lat_idx || i == lon_idx ||
-                std::find(time_idx.begin(), time_idx.end(), i) != time_idx.end())
-                continue;
-            if (!format.mask_column.empty() && header[i] == format.mask_column) continue;  // flags, not a variable
-            // A variable with no name could be neither told apart nor named in any message.
-            FR_CHECK(!trim(header[i]).empty(), "{}: column {} of the header has no name{}; name it, or pick the "
-                     "columns (--csv-columns)", path, i + 1,
-                     i + 1 == header.size() ? " (a comma at the end of the header line?)" : "");
-            feature_cols.emplace_back(header[i]);
-        }
-        FR_CHECK(!feature_cols.empty(), "{}: no feature columns besides the time; columns: {}", path,
-                 join_names(header));
-    }
-    std::vector<Selected> sel;
-    std::vector<std::string> vars;
-    auto add_var = [&](const CsvColumn& c, const char* role) {
-        const std::string& v = c.var_name();
-        if (std::find(vars.begin(), vars.end(), v) != vars.end()) return false;
-        sel.push_back({find_column(header, c.name, path, role), c});
-        vars.push_back(v);
-        return true;
-    };
-    for (const auto& c : feature_cols)
-        // With every column a feature (Jena), a header naming a column twice lands here: name the file.
-        FR_CHECK(add_var(c, "feature"), "{}: {} format: variable \"{}\" is selected twice", path, format.name,
-                 printable(c.var_name()));
-    std::vector<std::string> feature_vars = vars;  // the mask's flags are for these, in this order
-    size_t mask_idx = header.size();
-    if (!format.mask_column.empty()) {
-        const bool present = std::find(header.begin(), header.end(), format.mask_column) != header.end();
-        if (present || format.mask_required) mask_idx = find_column(header, format.mask_column, path, "mask");
-    }
-    std::vector<std::string> targets;
-    for (const auto& c : format.targets) {
-        add_var(c, "target");  // a target that is also a feature is read once
-        targets.push_back(c.var_name());
-    }
-
-    GridBuilder grid(vars, format.step, format.rounding, format.valid_ranges);
-    grid.begin_file(path);
-    ++report.files;
-    std::vector<float> values(vars.size());
-    std::vector<char> code_like;  // per selected cell of the line: a number that looks like a missing-value code
-    std::vector<bool> observed;
-    const bool masked = mask_idx < header.size();
+    // What the station's files share: one grid (its variables set by the first file), the station its lines name,
+    // its name and coordinates.
+    std::unique_ptr<GridBuilder> grid;
+    std::vector<std::string> station_vars, targets;
+    std::string station_value, station_first;  // the station the first line names, and that line
     std::string station_name;
     StationMeta meta;
-    const std::string time_label = time_idx.size() == 1 ? column_label(header, time_idx[0])
-                                                        : "columns " + join_names(format.time_columns);
-    // A UTC offset that is not a whole number of steps (India's +5:30 on an hourly file) moves on-the-hour local
-    // times off the UTC grid: say so, with the flag that snaps them.
-    const std::string offset_hint =
-        floor_mod(format.utc_offset, format.step) == 0
-            ? std::string()
-            : fmt::format(" (the UTC offset of {:g} h is not a whole number of {}-second steps, so the file's times "
-                          "fall between grid rows: snap them with --csv-round-times)",
-                          double(format.utc_offset) / 3600, format.step);
-    auto on_grid = [&](int64_t t) {
-        if (grid.accepts(t, why)) return true;
-        why = time_label + ": " + why + (offset_hint.empty() ? off_grid_hint(t, format.step) : offset_hint);
-        return false;
-    };
+    for (const std::string& path : paths) {
+        LineReader reader(path);
+        std::string_view line;
+        std::vector<std::string> fields;
+        std::string why;
+        const std::vector<std::string> header = header_fields(reader, path, format.delimiter);
 
-    bool last_was_data = false;
-    std::string joined, where;  // a record over several lines (a quoted line break), and its lines for messages
-    while (reader.next(line)) {
-        last_was_data = !trim(line).empty();
-        if (!last_was_data) {  // harmless, but counted
-            ++report.blank_lines;
-            continue;
-        }
-        ++report.lines;
-        // Parse the whole line first; a failure either throws or skips the line (counted).
-        int64_t time = 0;
-        MaskedCells masked_cells;
-        const bool split = split_record(reader, line, format.delimiter, fields, why, joined, where) &&
-                           field_count_ok(fields, header, why);
-        if (split && passed_over(fields, skip_idx, format)) {
-            ++report.passed_over_lines;
-            if (report.passed_over_what.empty()) report.passed_over_what = format.skip_what;
-            continue;
-        }
-        if (split) {
-            const std::string units = unit_problem(fields, header, unit_check_idx, format);
-            FR_CHECK(units.empty(), "{}: {}", where, units);
-        }
-        if (split && station_idx < header.size()) {
-            // Thrown even under BadLines::Skip: every line of the other stations would be a bad line.
-            const std::string_view st = trim(fields[station_idx]);
-            if (station_first.empty()) {
-                station_value.assign(st);
-                station_first = where;
+        // Resolve columns by name: time, name, features (all but time/name when none given), targets.
+        std::vector<size_t> time_idx;
+        for (const auto& t : format.time_columns) time_idx.push_back(find_column(header, t, path, "time"));
+        const size_t name_idx = format.name_column.empty() || !format.name_required
+                                    ? optional_column(header, format.name_column, path)
+                                    : find_column(header, format.name_column, path, "name");
+        // The first column of that name (NCEI's LCD export repeats REPORT_TYPE for its remarks, with the same value).
+        const size_t skip_idx = format.skip_column.empty()
+                                    ? header.size()
+                                    : find_column(header, format.skip_column, path, "report type", /*unique*/ false);
+        const size_t station_idx = optional_column(header, format.station_column, path);
+        const std::vector<size_t> unit_check_idx = unit_check_columns(header, format, path);
+        const size_t lat_idx = optional_column(header, format.latitude_column, path);
+        const size_t lon_idx = optional_column(header, format.longitude_column, path);
+        std::vector<CsvColumn> feature_cols = format.features;
+        if (feature_cols.empty()) {
+            for (size_t i = 0; i < header.size(); ++i) {
+                if (i == name_idx || i == lat_idx || i == lon_idx ||
+                    std::find(time_idx.begin(), time_idx.end(), i) != time_idx.end())
+                    continue;
+                if (!format.mask_column.empty() && header[i] == format.mask_column) continue;  // flags, not a variable
+                // A variable with no name could be neither told apart nor named in any message.
+                FR_CHECK(!trim(header[i]).empty(), "{}: column {} of the header has no name{}; name it, or pick the "
+                         "columns (--csv-columns)", path, i + 1,
+                         i + 1 == header.size() ? " (a comma at the end of the header line?)" : "");
+                feature_cols.emplace_back(header[i]);
             }
-            FR_CHECK(st == station_value, "{}: {}: \"{}\" is another station than \"{}\" (from {}): the file holds "
-                     "several stations; give each station a file of its own", where,
-                     column_label(header, station_idx), printable(st), printable(station_value), station_first);
+            FR_CHECK(!feature_cols.empty(), "{}: no feature columns besides the time; columns: {}", path,
+                     join_names(header));
         }
-        const bool ok = split && line_time(fields, header, time_idx, format, time, why) && on_grid(time) &&
-                        line_values(fields, header, sel, format, values.data(), masked_cells, code_like, why) &&
-                        (!masked || mask_flags(fields[mask_idx], mask_idx, header, feature_vars, observed, why));
-        if (!ok) {
-            FR_CHECK(format.on_bad_line == BadLines::Skip, "{}: {}", where, why);
-            ++report.skipped_lines;
-            report.note(where + ": " + why);
-            continue;
+        std::vector<Selected> sel;
+        std::vector<std::string> vars;
+        auto add_var = [&](const CsvColumn& c, const char* role) {
+            const std::string& v = c.var_name();
+            if (std::find(vars.begin(), vars.end(), v) != vars.end()) return false;
+            sel.push_back({find_column(header, c.name, path, role), c});
+            vars.push_back(v);
+            return true;
+        };
+        for (const auto& c : feature_cols)
+            // With every column a feature (Jena), a header naming a column twice lands here: name the file.
+            FR_CHECK(add_var(c, "feature"), "{}: {} format: variable \"{}\" is selected twice", path, format.name,
+                     printable(c.var_name()));
+        std::vector<std::string> feature_vars = vars;  // the mask's flags are for these, in this order
+        size_t mask_idx = header.size();
+        if (!format.mask_column.empty()) {
+            const bool present = std::find(header.begin(), header.end(), format.mask_column) != header.end();
+            if (present || format.mask_required) mask_idx = find_column(header, format.mask_column, path, "mask");
         }
-        // The name goes into messages and reports: made printable like any text from a file.
-        if (station_name.empty() && name_idx < header.size()) station_name = printable(trim(fields[name_idx]));
-        take_coordinate(fields, lat_idx, 90, meta.latitude);
-        take_coordinate(fields, lon_idx, 360, meta.longitude);
-        report.missing_values += masked_cells.missing;
-        report.suspect_values += masked_cells.suspect;
-        grid.mask_out_of_range(values.data(), reader.line_number());
-        for (size_t k = 0; k < sel.size(); ++k)  // those a valid range masked are counted there
-            if (code_like[k] && !std::isnan(values[k])) {
-                if (report.code_like_values++ == 0)
-                    report.code_like_first = fmt::format("{}: {}: {}", where, column_label(header, sel[k].index),
-                                                         printable(trim(fields[sel[k].index])));
+        for (const auto& c : format.targets) add_var(c, "target");  // a target that is also a feature is read once
+        if (!grid) {
+            grid = std::make_unique<GridBuilder>(vars, format.step, format.rounding, format.valid_ranges);
+            station_vars = vars;
+            for (const auto& c : format.targets) targets.push_back(c.var_name());
+        }
+        FR_CHECK(vars == station_vars, "{}: its variables ({}) are not those of {} ({}), another file of station "
+                 "\"{}\": the files of one station must have the same columns", path, join_names(vars), paths.front(),
+                 join_names(station_vars), printable(id));
+        grid->begin_file(path);
+        ++report.files;
+        const size_t rows_before = grid->size();
+        std::vector<float> values(vars.size());
+        std::vector<char> code_like;  // per selected cell of the line: a number that looks like a missing-value code
+        std::vector<bool> observed;
+        const bool masked = mask_idx < header.size();
+        const std::string time_label = time_idx.size() == 1 ? column_label(header, time_idx[0])
+                                                            : "columns " + join_names(format.time_columns);
+        // A UTC offset that is not a whole number of steps (India's +5:30 on an hourly file) moves on-the-hour local
+        // times off the UTC grid: say so, with the flag that snaps them.
+        const std::string offset_hint =
+            floor_mod(format.utc_offset, format.step) == 0
+                ? std::string()
+                : fmt::format(" (the UTC offset of {:g} h is not a whole number of {}-second steps, so the file's "
+                              "times fall between grid rows: snap them with --csv-round-times)",
+                              double(format.utc_offset) / 3600, format.step);
+        auto on_grid = [&](int64_t t) {
+            if (grid->accepts(t, why)) return true;
+            why = time_label + ": " + why + (offset_hint.empty() ? off_grid_hint(t, format.step) : offset_hint);
+            return false;
+        };
+
+        bool last_was_data = false;
+        std::string joined, where;  // a record over several lines (a quoted line break), and its lines for messages
+        while (reader.next(line)) {
+            last_was_data = !trim(line).empty();
+            if (!last_was_data) {  // harmless, but counted
+                ++report.blank_lines;
+                continue;
             }
-        const FilledValues filled = masked ? apply_mask(observed, format.drop_filled, values.data())
-                                                  : FilledValues{};
-        grid.add(time, values.data(), reader.line_number(), report, filled);
+            ++report.lines;
+            // Parse the whole line first; a failure either throws or skips the line (counted).
+            int64_t time = 0;
+            MaskedCells masked_cells;
+            const bool split = split_record(reader, line, format.delimiter, fields, why, joined, where) &&
+                               field_count_ok(fields, header, why);
+            if (split && passed_over(fields, skip_idx, format)) {
+                ++report.passed_over_lines;
+                if (report.passed_over_what.empty()) report.passed_over_what = format.skip_what;
+                continue;
+            }
+            if (split) {
+                const std::string units = unit_problem(fields, header, unit_check_idx, format);
+                FR_CHECK(units.empty(), "{}: {}", where, units);
+            }
+            if (split && station_idx < header.size()) {
+                // Thrown even under BadLines::Skip: every line of the other stations would be a bad line.
+                const std::string_view st = trim(fields[station_idx]);
+                if (station_first.empty()) {
+                    station_value.assign(st);
+                    station_first = where;
+                }
+                FR_CHECK(st == station_value, "{}: {}: \"{}\" is another station than \"{}\" (from {}): {}", where,
+                         column_label(header, station_idx), printable(st), printable(station_value), station_first,
+                         paths.size() == 1 ? "the file holds several stations; give each station a file of its own"
+                                           : "the files of one station name another station");
+            }
+            const bool ok = split && line_time(fields, header, time_idx, format, time, why) && on_grid(time) &&
+                            line_values(fields, header, sel, format, values.data(), masked_cells, code_like, why) &&
+                            (!masked || mask_flags(fields[mask_idx], mask_idx, header, feature_vars, observed, why));
+            if (!ok) {
+                FR_CHECK(format.on_bad_line == BadLines::Skip, "{}: {}", where, why);
+                ++report.skipped_lines;
+                report.note(where + ": " + why);
+                continue;
+            }
+            // The name goes into messages and reports: made printable like any text from a file.
+            if (station_name.empty() && name_idx < header.size()) station_name = printable(trim(fields[name_idx]));
+            take_coordinate(fields, lat_idx, 90, meta.latitude);
+            take_coordinate(fields, lon_idx, 360, meta.longitude);
+            report.missing_values += masked_cells.missing;
+            report.suspect_values += masked_cells.suspect;
+            grid->mask_out_of_range(values.data(), reader.line_number());
+            for (size_t k = 0; k < sel.size(); ++k)  // those a valid range masked are counted there
+                if (code_like[k] && !std::isnan(values[k])) {
+                    if (report.code_like_values++ == 0)
+                        report.code_like_first = fmt::format("{}: {}: {}", where, column_label(header, sel[k].index),
+                                                             printable(trim(fields[sel[k].index])));
+                }
+            const FilledValues filled = masked ? apply_mask(observed, format.drop_filled, values.data())
+                                                      : FilledValues{};
+            grid->add(time, values.data(), reader.line_number(), report, filled);
+        }
+        report.note_end_of_file(reader, last_was_data);
+        // One year's file of a station with several that holds nothing (a failed download) is counted, as ISD-Lite's.
+        if (paths.size() > 1 && grid->size() == rows_before) report.note_empty_file(path);
     }
-    report.note_end_of_file(reader, last_was_data);
-    FR_CHECK(grid.size() > 0, "{}: no data lines{}", path,
+    FR_CHECK(grid->size() > 0, "{}: no data lines{}", paths.size() == 1 ? paths.front() : join_names(paths, 4),
              report.skipped_lines > 0 ? " (all were skipped as malformed)" : "");
-    const std::string id = file_stem(path);
-    StationSeries s = grid.build(id, station_name.empty() ? id : station_name, report);
+    StationSeries s = grid->build(id, station_name.empty() ? id : station_name, report);
     s.targets = targets;
     s.meta = meta;
     return s;

@@ -111,6 +111,13 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
 // unit system a file is in, for format detection (NCEI's LCD files, standard or metric).
 bool csv_units_match(const std::string& path, const CsvFormat& format, int max_records);
 
+// Reads the files of one station (LCD v2's one per year, in time order) into one series with the id given: one grid,
+// so a report rounded into the next file's first hour is a duplicate time like any other. Every file must give the
+// same variables; one with no data line among several is counted (ReadReport::empty_files); a station column
+// (CsvFormat::station_column) must name the same station throughout.
+StationSeries read_csv_station_files(const std::vector<std::string>& paths, const std::string& id,
+                                     const CsvFormat& format, ReadReport& report);
+
 // The header (column names) of a CSV file, for format detection and messages.
 std::vector<std::string> read_csv_header(const std::string& path, char delimiter = ',');
 

@@ -67,6 +67,18 @@ std::string csv_station_id(const fs::path& p) {
     return name.stem().string();
 }
 
+// NCEI's LCD v2 files, one per station and year: "LCD_USW00014939_2023.csv" gives the station "USW00014939" and the
+// year "2023".
+bool lcd_v2_filename(const std::string& station_id, std::string& station, std::string& year) {
+    const size_t sep = station_id.rfind('_');
+    if (station_id.rfind("LCD_", 0) != 0 || sep == std::string::npos || sep <= 4 || station_id.size() - sep != 5)
+        return false;
+    year = station_id.substr(sep + 1);
+    if (!std::all_of(year.begin(), year.end(), [](char c) { return c >= '0' && c <= '9'; })) return false;
+    station = station_id.substr(4, sep - 4);
+    return true;
+}
+
 // "S3.csv -> gone.csv" for messages about a symbolic link.
 std::string link_label(const fs::path& p) {
     std::error_code ec;
@@ -180,7 +192,9 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
         }
     } else {
         if (format != "csv") (void)csv_preset(format);  // unknown names fail here, listing the known ones
-        std::map<std::string, std::string> by_id;  // station id -> its file
+        std::map<std::string, std::string> by_id;  // station id (LCD v2: and year) -> its file
+        std::map<std::string, size_t> lcd_station;  // LCD v2 station -> its index in out.stations
+        const bool lcd = format.rfind("ncei-lcd", 0) == 0;
         for (const auto& f : files) {
             // A single file given explicitly is read whatever its extension.
             if (files.size() == 1 || is_csv_name(f.filename().string())) {
@@ -191,11 +205,31 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
                 const auto [it, fresh] = by_id.emplace(id, f.string());
                 FR_CHECK(fresh, "station data: two files for station \"{}\": {} and {} (keep one, or rename one)",
                          printable(id), it->second, f.string());
+                // The yearly files of an LCD v2 station merge into one series, in year (name) order.
+                std::string station, year;
+                if (lcd && lcd_v2_filename(id, station, year)) {
+                    const auto [at, first] = lcd_station.emplace(station, out.stations.size());
+                    if (!first) {
+                        out.stations[at->second].push_back(f.string());
+                        continue;
+                    }
+                    out.station_ids.push_back(station);
+                    out.stations.push_back({f.string()});
+                    continue;
+                }
                 out.station_ids.push_back(id);
                 out.stations.push_back({f.string()});
             } else {
                 out.ignored.push_back(f.string());
             }
+        }
+        // An LCD v2 station beside a file named like it ("USW00014939.csv" and "LCD_USW00014939_2023.csv").
+        std::map<std::string, size_t> first_of;
+        for (size_t j = 0; j < out.station_ids.size(); ++j) {
+            const auto [at, fresh] = first_of.emplace(out.station_ids[j], j);
+            FR_CHECK(fresh, "station data: two sets of files for station \"{}\": {} and {} (keep one, or rename one)",
+                     printable(out.station_ids[j]), join_names(out.stations[at->second], 4),
+                     join_names(out.stations[j], 4));
         }
     }
     FR_CHECK(!out.stations.empty(), "station data: no {} station files in \"{}\" (found {}){}", format, path,
@@ -260,7 +294,8 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
                     series[k] = read_isd_lite_files(files.stations[size_t(i)], files.station_ids[size_t(i)],
                                                     reports[k], isd_opts);
                 } else {
-                    series[k] = read_csv_station(files.stations[size_t(i)].front(), csv, reports[k]);
+                    series[k] = read_csv_station_files(files.stations[size_t(i)], files.station_ids[size_t(i)], csv,
+                                                       reports[k]);
                 }
             } catch (...) {
                 errors[k] = std::current_exception();
