@@ -231,7 +231,8 @@ TEST(DataNceiLcd, UnknownFlagsAndAMissingReportTypeAreNamed) {
     const StationSeries s = read_csv_station(
         write_file(dir, "v2.csv",
                    kHeader +
-                       line("2018-01-01T00:51:00", "FM-15", "", R"("30.10","32","50V","48","30.07","29.93","010","6")") +
+                       line("2018-01-01T00:51:00", "FM-15", "",
+                            R"("30.10","32","50V","48","30.07","29.93","010","6")") +
                        line("2018-01-01T01:51:00", "FM-15", "", R"("30.10","32","50","48","30.07","29.93","010","6")")),
         skip, rep);
     EXPECT_EQ(s.rows(), 1);

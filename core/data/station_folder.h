@@ -2,8 +2,8 @@
 // Formats: "isd-lite" (files USAF-WBAN-YEAR[.gz]; the yearly files of one station are merged, and
 // names/locations come from an isd-history.csv[.txt] in the same folder when present), the CSV
 // presets of csv_presets.h ("weather5k", "jena", "beijing-multisite", "pm25-five-cities",
-// "noaa-lcd", "ncei-lcd", "ncei-lcd-metric"), "csv" (a custom CsvFormat), or "auto": ISD-Lite when such file names are present,
-// else the CSV preset recognised from the first CSV file's header (for NCEI's LCD files, with the unit system
+// "noaa-lcd", "ncei-lcd", "ncei-lcd-metric"), "csv" (a custom CsvFormat), or "auto": ISD-Lite when such
+// file names are present, else the CSV preset recognised from the first CSV file's header (for NCEI's LCD files, with the unit system
 // their pressures show). LCD v2's yearly files, LCD_<station>_<year>.csv, merge into one series per station.
 // Files are read in parallel (OpenMP) but results, reports and errors are in file-name order, so a
 // run is reproducible whatever the thread count.
