@@ -1,7 +1,7 @@
 // The CLI and signals beyond Ctrl-C (tools/interrupt.h): a hang-up saves training as SIGTERM does, unless the run was
 // started to ignore it (nohup); a closed output pipe (`| head`, or a `| tee` that the same Ctrl-C ended) stops
 // training with a save instead of killing it unsaved; and outside training every such signal removes the temp files
-// being written before it ends the process.
+// being written before it ends the process; past the final report's last stop, a signal lets its files finish.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -45,6 +45,71 @@ std::vector<std::string> temp_files_in(const std::string& folder) {
     for (const auto& entry : fs::directory_iterator(folder))
         if (entry.path().filename().string().find(".tmp.") != std::string::npos) found.push_back(entry.path());
     return found;
+}
+
+// Runs the CLI with its output to a pipe read here, and sends `sig` the moment a line holding `wait_for` is read (the
+// CLI is then rarely more than a few writes further). Returns the exit status (-1 if ended by a signal) and the output.
+CliResult signal_at_line(const std::vector<std::string>& args, const std::string& wait_for, int sig) {
+    CliResult r;
+    int fds[2];
+    if (::pipe(fds) != 0) {
+        ADD_FAILURE() << "pipe failed";
+        return r;
+    }
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(fds[1], 1);
+        ::dup2(fds[1], 2);
+        ::close(fds[0]);
+        ::close(fds[1]);
+        std::vector<std::string> copy = {FUSEDRNN_CLI_PATH};
+        copy.insert(copy.end(), args.begin(), args.end());
+        std::vector<char*> argv;
+        for (auto& a : copy) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        ::execv(argv[0], argv.data());
+        ::_exit(98);
+    }
+    ::close(fds[1]);
+    bool sent = false;
+    char c = 0;
+    std::string line;
+    while (::read(fds[0], &c, 1) == 1) {
+        r.output += c;
+        if (c != '\n') {
+            line += c;
+            continue;
+        }
+        if (!sent && line.find(wait_for) != std::string::npos) {
+            ::kill(pid, sig);
+            sent = true;
+        }
+        line.clear();
+    }
+    ::close(fds[0]);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+// A signal once the final report is computed (past its last point of stopping): the run is complete, its files are
+// finished and it ends as a run does (exit 0), saying so, not "stopping after this step to save a checkpoint". The
+// signal lands before the end in nearly every try (a few writes are left): tried until it does, up to 5 times.
+TEST(CliSignals, ASignalWhileTheReportsFilesAreWrittenLetsThemFinish) {
+    bool landed = false;
+    for (int attempt = 0; attempt < 5 && !landed; ++attempt) {
+        const std::string out = testing::temp_dir() + "/run";
+        const CliResult r = signal_at_line(testing::tiny_train(out, 1), "evaluated the best checkpoint", SIGTERM);
+        ASSERT_EQ(r.status, 0) << r.output;
+        EXPECT_EQ(r.output.find("stopping after this step"), std::string::npos) << r.output;
+        for (const char* file : {"best.safetensors", "last.safetensors", "metrics.json", "log.csv", "loss.svg",
+                                 "stations.csv", "forecast.svg"})
+            EXPECT_TRUE(fs::exists(out + "/" + file)) << file;
+        landed = r.output.find("fusedrnn: the run is complete; finishing its report's files first") !=
+                 std::string::npos;
+    }
+    EXPECT_TRUE(landed) << "in 5 tries the signal never landed before the run's end";
 }
 
 // SIGHUP (the ssh session or terminal gone) during training: saved at the next step, exit 130, like SIGTERM.

@@ -410,6 +410,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     const ForecastEvaluation val = evaluate_with_baselines(&model, *backend, dev, dev.starts[1], c.eval_batch,
                                                           stoppable(CountProgress("validation, model and baselines")));
     stop_point();
+    StopOnSignal::finishing();  // the report is computed: a signal from here waits for its files
     const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
     const long eval_windows = test.model->windows() + val.model->windows();
     const EpochRecord* best = nullptr;

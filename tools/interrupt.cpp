@@ -18,6 +18,7 @@ constexpr std::array<int, 4> kSignals = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 std::atomic<bool> g_requested{false};     // the trainer's flag
 std::atomic<int> g_stop_signals{0};       // Ctrl-C, SIGTERM, SIGHUP seen while training
 std::atomic<bool> g_said_pipe{false};     // the closed-pipe message written (once: stderr may be that pipe)
+std::atomic<bool> g_finishing{false};     // past the last point where a stop is taken: only files left to write
 static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free,
               "the signal handlers need lock-free atomics");
 
@@ -42,6 +43,10 @@ extern "C" void on_stop_signal(int sig) {
         }
     } else if (g_stop_signals.fetch_add(1) > 0) {
         remove_temp_files_then_end(sig);  // the second: at once, unsaved
+    } else if (g_finishing.load()) {
+        const char msg[] = "\nfusedrnn: the run is complete; finishing its report's files first (again to quit at "
+                           "once, with some of them unwritten)\n";
+        say(msg, sizeof msg - 1);
     } else {
         const char msg[] = "\nfusedrnn: stopping after this step to save a checkpoint (again to quit at once, unsaved)\n";
         say(msg, sizeof msg - 1);
@@ -75,6 +80,7 @@ StopOnSignal::StopOnSignal() {
     g_requested.store(false);
     g_stop_signals.store(0);
     g_said_pipe.store(false);
+    g_finishing.store(false);
     install(on_stop_signal, false, &g_before_training);
 }
 
@@ -87,5 +93,7 @@ StopOnSignal::~StopOnSignal() {
 }
 
 bool StopOnSignal::requested() { return g_requested.load(); }
+
+void StopOnSignal::finishing() { g_finishing.store(true); }
 
 }  // namespace fusedrnn::tools

@@ -26,6 +26,10 @@ public:
     StopOnSignal& operator=(const StopOnSignal&) = delete;
 
     static bool requested();
+    // From here on the work only finishes what it writes (the final report's files): a signal says that it is
+    // finished first, instead of "stopping after this step"; the process still ends as it would have (exit 0), and a
+    // second signal still ends it at once.
+    static void finishing();
 };
 
 }  // namespace fusedrnn::tools
