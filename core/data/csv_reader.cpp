@@ -279,7 +279,7 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
             : looks_like_flagged_number(t) && !format.suspect_suffix.empty()
                 ? fmt::format(" (a number with a quality flag after it: the {} format reads \"{}\" after a number as "
                               "suspect and masks it; this flag it does not know: write such values as missing, or "
-                              "pass over their lines with --skip-bad-lines)", format.name, format.suspect_suffix)
+                              "skip their lines, every value on them, with --skip-bad-lines)", format.name, format.suspect_suffix)
             : looks_like_flagged_number(t)
                 ? std::string(" (a number with a quality flag after it, as NCEI's own LCD export writes suspect "
                               "values? read that export with --format ncei-lcd; other files: remove the flags, or "
