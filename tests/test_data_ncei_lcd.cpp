@@ -329,3 +329,40 @@ TEST(DataNceiLcd, TheYearlyFilesOfAStationMerge) {
     const std::string twice = ft::error_of([&] { read_station_set(dir); });
     EXPECT_TRUE(has(twice, "two sets of files for station \"USW00014939\"")) << twice;
 }
+
+// LCD v2 writes a calm as an empty HourlyWindDirection with speed 0 (the legacy export writes 0): read as the calm
+// direction 0, as ISD-Lite's, and counted; an empty direction with wind stays missing. A v2 station without any
+// pressure cannot show its units: its LCD v2 file name says metric (v2 is metric throughout), another name standard.
+TEST(DataNceiLcd, V2CalmsAndStationsWithoutPressure) {
+    const std::string header =
+        "STATION,DATE,NAME,REPORT_TYPE,SOURCE,HourlyDewPointTemperature,HourlyDryBulbTemperature,"
+        "HourlySeaLevelPressure,HourlyWindDirection,HourlyWindSpeed\n";
+    const std::string text = header +
+                             "USW00014939,2023-02-25T01:54:00,\"LINCOLN AIRPORT, NE US\",FM-15,7,-15.6,0.0,,,0\n"
+                             "USW00014939,2023-02-25T02:54:00,\"LINCOLN AIRPORT, NE US\",FM-15,7,-15.6,-0.6,,,3.1\n";
+    const std::string v2 = ft::temp_dir() + "/v2";
+    fs::create_directories(v2);
+    write_file(v2, "LCD_USW00014939_2023.csv", text);
+    const StationData d = read_station_set(v2);
+    EXPECT_EQ(d.format, "ncei-lcd-metric");
+    ASSERT_EQ(d.set.stations.size(), 1u);
+    ASSERT_EQ(d.set.stations[0].rows, 2);
+    const size_t nv = d.set.vars.size();
+    EXPECT_FLOAT_EQ(d.set.values[0], 0.0f);            // TMP 0.0 °C, not 0 °F
+    EXPECT_FLOAT_EQ(d.set.values[2], 0.0f);            // calm: direction 0
+    EXPECT_FLOAT_EQ(d.set.values[3], 0.0f);
+    EXPECT_TRUE(is_missing(d.set.values[nv + 2]));     // no direction at 3.1 m/s: missing
+    EXPECT_EQ(d.report.calm_directions, 1);
+    EXPECT_EQ(d.report.missing_values, 3);             // the two SLPs and the direction with wind
+    EXPECT_TRUE(has(d.report.summary(), "1 hour without a wind direction and with speed 0 read as calm (direction 0)"))
+        << d.report.summary();
+    // The same lines under another name: taken as the legacy export's standard units, as docs/data.md says.
+    const std::string other = ft::temp_dir() + "/other";
+    fs::create_directories(other);
+    write_file(other, "export.csv", text);
+    EXPECT_EQ(read_station_set(other).format, "ncei-lcd");
+    // One station-year twice (plain and compressed): named as the station and the year.
+    write_file(v2, "LCD_USW00014939_2023.csv.gz", "");
+    const std::string twice = ft::error_of([&] { read_station_set(v2); });
+    EXPECT_TRUE(has(twice, "two files for station \"USW00014939\" year 2023:")) << twice;
+}

@@ -302,6 +302,7 @@ nlohmann::json read_report_json(const data::ReadReport& r) {
             {"filled_kept", r.filled_kept},
             {"filled_dropped", r.filled_dropped},
             {"suspect_values", r.suspect_values},
+            {"calm_directions", r.calm_directions},
             {"passed_over_lines", r.passed_over_lines},
             {"out_of_range", ranges},
             {"examples", r.examples}};

@@ -103,6 +103,8 @@ CsvFormat ncei_lcd(bool metric) {
     f.skip_column = "REPORT_TYPE";
     f.skip_values = {"SOD", "SOM"};
     f.skip_what = "daily and monthly summaries, REPORT_TYPE SOD and SOM";
+    f.calm_direction = "WND_ANGLE";          // LCD v2 writes calm as an empty direction with speed 0
+    f.calm_speed = "WND_RATE";
     f.station_column = "STATION";           // an order of several stations may come as one file
     f.name_column = "NAME";                 // in the exports made with station details; older ones lack it
     f.name_required = false;

@@ -219,6 +219,12 @@ bool looks_like_decimal_comma(std::string_view t) {
     return parse_number(dotted, v);
 }
 
+// A cell written as missing (one of the format's missing tokens).
+bool is_missing_cell(const std::string& cell, const CsvFormat& format) {
+    const std::string_view t = trim(cell);
+    return std::find(format.missing_tokens.begin(), format.missing_tokens.end(), t) != format.missing_tokens.end();
+}
+
 // A number with the format's suspect flag after it ("23s"), in `v`.
 bool suspect_number(std::string_view t, const CsvFormat& format, double& v) {
     const std::string& flag = format.suspect_suffix;
@@ -238,13 +244,10 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
                 const CsvFormat& format, float& out, MaskedCells& masked, bool& code_like, std::string& why) {
     code_like = false;
     const std::string_view t = trim(cell);
-    auto is_missing_token = [&] {
-        return std::find(format.missing_tokens.begin(), format.missing_tokens.end(), t) != format.missing_tokens.end();
-    };
     double v = 0;
-    if (is_missing_token() || suspect_number(t, format, v)) {
+    if (is_missing_cell(cell, format) || suspect_number(t, format, v)) {
         out = kMissing;
-        ++(is_missing_token() ? masked.missing : masked.suspect);
+        ++(is_missing_cell(cell, format) ? masked.missing : masked.suspect);
         return true;
     }
     if (s.col.kind == ValueKind::Compass) {
@@ -437,7 +440,7 @@ bool split_record(LineReader& reader, std::string_view line, char delimiter, std
 
 }  // namespace
 
-bool csv_units_match(const std::string& path, const CsvFormat& format, int max_records) {
+std::optional<bool> csv_units_match(const std::string& path, const CsvFormat& format, int max_records) {
     LineReader reader(path);
     const std::vector<std::string> header = header_fields(reader, path, format.delimiter);
     const std::vector<size_t> idx = unit_check_columns(header, format, path);
@@ -448,8 +451,14 @@ bool csv_units_match(const std::string& path, const CsvFormat& format, int max_r
         if (!split_record(reader, line, format.delimiter, fields, why, joined, where) || fields.size() != header.size())
             continue;  // the read proper names it
         if (!unit_problem(fields, header, idx, format).empty()) return false;
+        for (size_t k = 0; k < idx.size(); ++k) {
+            double v = 0;
+            if (idx[k] < header.size() && (parse_number(trim(fields[idx[k]]), v) ||
+                                           suspect_number(trim(fields[idx[k]]), format, v)))
+                return true;  // a number within the checks: the units match
+        }
     }
-    return true;
+    return std::nullopt;
 }
 
 std::vector<std::string> read_csv_header(const std::string& path, char delimiter) {
@@ -548,6 +557,12 @@ StationSeries read_csv_station_files(const std::vector<std::string>& paths, cons
         std::vector<char> code_like;  // per selected cell of the line: a number that looks like a missing-value code
         std::vector<bool> observed;
         const bool masked = mask_idx < header.size();
+        const auto var_index = [&](const std::string& v) {
+            return size_t(std::find(vars.begin(), vars.end(), v) - vars.begin());  // vars.size() when absent
+        };
+        const size_t calm_dir = format.calm_direction.empty() ? vars.size() : var_index(format.calm_direction);
+        const size_t calm_speed = format.calm_speed.empty() ? vars.size() : var_index(format.calm_speed);
+        const bool calm_rule = calm_dir < vars.size() && calm_speed < vars.size();
         const std::string time_label = time_idx.size() == 1 ? column_label(header, time_idx[0])
                                                             : "columns " + join_names(format.time_columns);
         // A UTC offset that is not a whole number of steps (India's +5:30 on an hourly file) moves on-the-hour local
@@ -612,6 +627,13 @@ StationSeries read_csv_station_files(const std::vector<std::string>& paths, cons
             if (station_name.empty() && name_idx < header.size()) station_name = printable(trim(fields[name_idx]));
             take_coordinate(fields, lat_idx, 90, meta.latitude);
             take_coordinate(fields, lon_idx, 360, meta.longitude);
+            // A calm written as no direction with speed 0 (LCD v2): the direction ISD-Lite gives a calm.
+            if (calm_rule && std::isnan(values[calm_dir]) && values[calm_speed] == 0.0f &&
+                is_missing_cell(fields[sel[calm_dir].index], format)) {
+                values[calm_dir] = 0.0f;
+                --masked_cells.missing;
+                ++report.calm_directions;
+            }
             report.missing_values += masked_cells.missing;
             report.suspect_values += masked_cells.suspect;
             grid->mask_out_of_range(values.data(), reader.line_number());

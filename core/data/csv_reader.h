@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -94,6 +95,11 @@ struct CsvFormat {
         double min = 0, max = 0;
         std::string why;
     };
+    // Optional: a calm written as no wind direction with speed 0 (NCEI's LCD v2: an empty HourlyWindDirection where
+    // the legacy export has 0). A missing direction (a missing token) with a speed of exactly 0 is read as 0, the
+    // calm of ISD-Lite and the legacy export, and counted (ReadReport::calm_directions); with another speed it stays
+    // missing. The two name variables as the series has them ("WND_ANGLE", "WND_RATE").
+    std::string calm_direction, calm_speed;
     // Optional: a column naming the station on every line (NCEI's STATION). It must not change within a file: an
     // order of several stations in one file would otherwise be read as one station's series.
     std::string station_column;
@@ -107,9 +113,10 @@ struct CsvFormat {
 // values, unparsable times, off-grid times under TimeRounding::Exact.
 StationSeries read_csv_station(const std::string& path, const CsvFormat& format, ReadReport& report);
 
-// Whether the first `max_records` records of a CSV file pass the format's unit checks (CsvFormat::unit_checks): which
-// unit system a file is in, for format detection (NCEI's LCD files, standard or metric).
-bool csv_units_match(const std::string& path, const CsvFormat& format, int max_records);
+// Whether the first `max_records` records of a CSV file pass the format's unit checks (CsvFormat::unit_checks), or
+// nothing when none of them holds a number in a checked column: which unit system a file is in, for format detection
+// (NCEI's LCD files, standard or metric).
+std::optional<bool> csv_units_match(const std::string& path, const CsvFormat& format, int max_records);
 
 // Reads the files of one station (LCD v2's one per year, in time order) into one series with the id given: one grid,
 // so a report rounded into the next file's first hour is a duplicate time like any other. Every file must give the

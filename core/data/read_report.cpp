@@ -22,6 +22,7 @@ void ReadReport::merge(const ReadReport& o) {
     filled_kept += o.filled_kept;
     filled_dropped += o.filled_dropped;
     suspect_values += o.suspect_values;
+    calm_directions += o.calm_directions;
     passed_over_lines += o.passed_over_lines;
     if (passed_over_what.empty()) passed_over_what = o.passed_over_what;
     code_like_values += o.code_like_values;
@@ -71,6 +72,9 @@ std::string ReadReport::summary() const {
     if (suspect_values > 0)
         s += fmt::format("; {} the files flag suspect masked as missing",
                          counted(size_t(suspect_values), "value", "values"));
+    if (calm_directions > 0)
+        s += fmt::format("; {} without a wind direction and with speed 0 read as calm (direction 0)",
+                         counted(size_t(calm_directions), "hour", "hours"));
     if (passed_over_lines > 0)
         s += fmt::format("; {} passed over ({})", counted(size_t(passed_over_lines), "line", "lines"),
                          passed_over_what.empty() ? "not observations" : passed_over_what);

@@ -42,7 +42,8 @@ struct ReadReport {
     int64_t gap_rows = 0;         // grid rows with no line at all (hours with no report)
     int64_t filled_kept = 0;      // values the file's mask marks as filled in, read as data
     int64_t filled_dropped = 0;   // such values masked as missing (CsvFormat::drop_filled)
-    int64_t suspect_values = 0;   // values the file flags suspect (NOAA LCD's "23s"), masked as missing
+    int64_t suspect_values = 0;
+    int64_t calm_directions = 0;  // no wind direction with speed 0, read as the calm direction 0 (NCEI's LCD v2)   // values the file flags suspect (NOAA LCD's "23s"), masked as missing
     // Lines that are not observations (NOAA LCD's daily and monthly summaries), passed over, and what they were.
     int64_t passed_over_lines = 0;
     std::string passed_over_what;

@@ -79,6 +79,27 @@ bool lcd_v2_filename(const std::string& station_id, std::string& station, std::s
     return true;
 }
 
+// NCEI's LCD files come in two unit systems under the same column names: the pressures of the first files that have
+// any tell which ("ncei-lcd" or "ncei-lcd-metric"). Where none has a pressure, an LCD v2 name says metric (v2 is
+// metric throughout); anything else is taken as the legacy export's standard units.
+std::string ncei_lcd_units(const std::vector<fs::path>& files) {
+    int probed = 0;
+    for (const auto& f : files) {
+        if (!is_csv_name(f.filename().string())) continue;
+        if (probed++ == 20) break;
+        std::optional<bool> standard;
+        try {
+            standard = csv_units_match(f.string(), ncei_lcd_format(), 5000);
+        } catch (const Error&) {
+            continue;  // a file that cannot be read is named by the read proper
+        }
+        if (standard) return *standard ? "ncei-lcd" : "ncei-lcd-metric";
+    }
+    std::string station, year;
+    const bool v2 = !files.empty() && lcd_v2_filename(csv_station_id(files.front()), station, year);
+    return v2 ? "ncei-lcd-metric" : "ncei-lcd";
+}
+
 // "S3.csv -> gone.csv" for messages about a symbolic link.
 std::string link_label(const fs::path& p) {
     std::error_code ec;
@@ -144,9 +165,7 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
                      "found {}){}", path, names_of(files), in_subfolders);
             const std::vector<std::string> header = read_csv_header(first_csv->string());
             format = detect_csv_preset(header);
-            // NCEI's LCD files come in two unit systems under the same column names; the pressures tell which.
-            if (format == "ncei-lcd" && !csv_units_match(first_csv->string(), ncei_lcd_format(), 5000))
-                format = "ncei-lcd-metric";
+            if (format == "ncei-lcd") format = ncei_lcd_units(files);
             // One "column" holding ';' or tabs: the file is not comma-separated.
             const bool other_delimiter =
                 header.size() == 1 && header[0].find_first_of(";\t") != std::string::npos;
@@ -202,12 +221,14 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
                 const std::string id = csv_station_id(f);
                 FR_CHECK(is_utf8(id), "{}: the station id \"{}\" (the file's name) is not valid UTF-8 text, which the "
                          "checkpoints and reports (JSON) hold: rename the file", printable(f.string(), 400), printable(id));
-                const auto [it, fresh] = by_id.emplace(id, f.string());
-                FR_CHECK(fresh, "station data: two files for station \"{}\": {} and {} (keep one, or rename one)",
-                         printable(id), it->second, f.string());
-                // The yearly files of an LCD v2 station merge into one series, in year (name) order.
                 std::string station, year;
-                if (lcd && lcd_v2_filename(id, station, year)) {
+                const bool yearly = lcd && lcd_v2_filename(id, station, year);
+                const auto [it, fresh] = by_id.emplace(id, f.string());
+                FR_CHECK(fresh, "station data: two files for station \"{}\"{}: {} and {} (keep one, or rename one)",
+                         printable(yearly ? station : id), yearly ? " year " + year : std::string(), it->second,
+                         f.string());
+                // The yearly files of an LCD v2 station merge into one series, in year (name) order.
+                if (yearly) {
                     const auto [at, first] = lcd_station.emplace(station, out.stations.size());
                     if (!first) {
                         out.stations[at->second].push_back(f.string());
