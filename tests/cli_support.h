@@ -156,6 +156,18 @@ inline int lock_file_replaced(const std::string& lock, const std::string& holder
     return fd;
 }
 
+// In a child process: becomes the CLI (under `launcher`, when given) with `args`; exit 98 if it cannot.
+[[noreturn]] inline void exec_cli(const std::vector<std::string>& launcher, const std::vector<std::string>& args) {
+    std::vector<std::string> copy = launcher;
+    copy.push_back(FUSEDRNN_CLI_PATH);
+    copy.insert(copy.end(), args.begin(), args.end());
+    std::vector<char*> argv;
+    for (auto& a : copy) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(98);
+}
+
 // Runs the CLI in a child process (output to `log`; `launcher`, when given, is the program and flags to run it
 // under, e.g. {"/usr/bin/mpiexec", "-n", "2"}), waits until the log shows `wait_for`, sends `sig` to the child (or,
 // with `target`, to the process target(child) picks), and returns its exit status (-1 if ended by a signal) and the
@@ -175,14 +187,7 @@ inline CliResult run_then_signal(const std::vector<std::string>& args, const std
         ::setpgid(0, 0);
         std::FILE* f = std::freopen(log.c_str(), "w", stdout);
         if (!f || ::dup2(::fileno(stdout), 2) < 0) ::_exit(99);
-        std::vector<std::string> copy = launcher;
-        copy.push_back(FUSEDRNN_CLI_PATH);
-        copy.insert(copy.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (auto& a : copy) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        ::_exit(98);
+        exec_cli(launcher, args);
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     int status = 0;

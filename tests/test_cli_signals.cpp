@@ -62,13 +62,7 @@ CliResult signal_at_line(const std::vector<std::string>& args, const std::string
         ::dup2(fds[1], 2);
         ::close(fds[0]);
         ::close(fds[1]);
-        std::vector<std::string> copy = {FUSEDRNN_CLI_PATH};
-        copy.insert(copy.end(), args.begin(), args.end());
-        std::vector<char*> argv;
-        for (auto& a : copy) argv.push_back(a.data());
-        argv.push_back(nullptr);
-        ::execv(argv[0], argv.data());
-        ::_exit(98);
+        testing::exec_cli({}, args);
     }
     ::close(fds[1]);
     bool sent = false;

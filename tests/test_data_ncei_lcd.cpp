@@ -26,6 +26,19 @@ std::string write_file(const std::string& dir, const std::string& name, const st
 
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
+// The error a read of `path` gives, the same with and without --skip-bad-lines (a problem of the whole file).
+std::string refused_in_both_modes(const std::string& path, const CsvFormat& format) {
+    std::string messages[2];
+    for (const BadLines mode : {BadLines::Error, BadLines::Skip}) {
+        CsvFormat f = format;
+        f.on_bad_line = mode;
+        ReadReport rep;
+        messages[mode == BadLines::Skip] = ft::error_of([&] { read_csv_station(path, f, rep); });
+    }
+    EXPECT_EQ(messages[0], messages[1]);
+    return messages[0];
+}
+
 // The export's columns, a few of its ~120 kept, in its order (the remarks section at the end repeats REPORT_TYPE
 // and SOURCE).
 const std::string kHeader =
@@ -141,16 +154,11 @@ TEST(DataNceiLcd, MetricFilesAreReadAsTheyAreAndEachUnitSystemRefusesTheOther) {
         "966.1,270,2.6\n"
         "USW00014939,2023-01-01T01:54:00,40.8308,-96.7647,\"LINCOLN AIRPORT, NE US\",FM-15,7,1019.3,-6.7,-3.3,1017.7s,"
         "966.4,VRB,1.5\n");
-    for (const BadLines mode : {BadLines::Error, BadLines::Skip}) {
-        CsvFormat f = ncei_lcd_format();
-        f.on_bad_line = mode;
-        ReadReport rep;
-        const std::string msg = ft::error_of([&] { read_csv_station(p, f, rep); });
-        EXPECT_TRUE(has(msg, "LCD_USW00014939_2023.csv:3: column 11 (\"HourlySeaLevelPressure\"): 1019.2 is not a "
-                             "pressure in inches of mercury: the file is in metric units (NCEI's LCD v2 files, or a "
-                             "legacy export downloaded with units=metric): read it with --format ncei-lcd-metric"))
-            << msg;
-    }
+    const std::string msg = refused_in_both_modes(p, ncei_lcd_format());
+    EXPECT_TRUE(has(msg, "LCD_USW00014939_2023.csv:3: column 11 (\"HourlySeaLevelPressure\"): 1019.2 is not a "
+                         "pressure in inches of mercury: the file is in metric units (NCEI's LCD v2 files, or a "
+                         "legacy export downloaded with units=metric): read it with --format ncei-lcd-metric"))
+        << msg;
     ReadReport rep;
     const StationSeries s = read_csv_station(p, ncei_lcd_metric_format(), rep);
     EXPECT_EQ(s.name, "LINCOLN AIRPORT, NE US");
@@ -190,16 +198,11 @@ TEST(DataNceiLcd, AFileOfSeveralStationsIsRefused) {
         dir, "order.csv",
         kHeader + line("2018-01-01T00:51:00", "FM-15", "", R"("30.10","32","50","48","30.07","29.93","010","6")") +
             line("2018-01-01T23:59:00", "SOD", R"("50")", ",,,,,,,") + other);
-    for (const BadLines mode : {BadLines::Error, BadLines::Skip}) {
-        CsvFormat f = ncei_lcd_format();
-        f.on_bad_line = mode;
-        ReadReport rep;
-        const std::string msg = ft::error_of([&] { read_csv_station(p, f, rep); });
-        EXPECT_TRUE(has(msg, "order.csv:4: column 1 (\"STATION\"): \"72503014732\" is another station than "
-                             "\"72505394728\" (from " + p + ":2): the file holds several stations; give each station a "
-                             "file of its own"))
-            << msg;
-    }
+    const std::string msg = refused_in_both_modes(p, ncei_lcd_format());
+    EXPECT_TRUE(has(msg, "order.csv:4: column 1 (\"STATION\"): \"72503014732\" is another station than "
+                         "\"72505394728\" (from " + p + ":2): the file holds several stations; give each station a "
+                         "file of its own"))
+        << msg;
 }
 
 TEST(DataNceiLcd, UnknownFlagsAndAMissingReportTypeAreNamed) {
