@@ -83,9 +83,11 @@ bool lcd_v2_filename(const std::string& station_id, std::string& station, std::s
 // any tell which ("ncei-lcd" or "ncei-lcd-metric"). Where none has a pressure, an LCD v2 name says metric (v2 is
 // metric throughout); anything else is taken as the legacy export's standard units.
 std::string ncei_lcd_units(const std::vector<fs::path>& files) {
+    // As the reading: a single file given is read whatever its extension.
+    const auto station_file = [&](const fs::path& p) { return files.size() == 1 || is_csv_name(p.filename().string()); };
     int probed = 0;
     for (const auto& f : files) {
-        if (!is_csv_name(f.filename().string())) continue;
+        if (!station_file(f)) continue;
         if (probed++ == 20) break;
         std::optional<bool> standard;
         try {
@@ -95,8 +97,9 @@ std::string ncei_lcd_units(const std::vector<fs::path>& files) {
         }
         if (standard) return *standard ? "ncei-lcd" : "ncei-lcd-metric";
     }
+    const auto first_csv = std::find_if(files.begin(), files.end(), station_file);
     std::string station, year;
-    const bool v2 = !files.empty() && lcd_v2_filename(csv_station_id(files.front()), station, year);
+    const bool v2 = first_csv != files.end() && lcd_v2_filename(csv_station_id(*first_csv), station, year);
     return v2 ? "ncei-lcd-metric" : "ncei-lcd";
 }
 
