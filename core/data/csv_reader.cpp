@@ -245,9 +245,10 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
     code_like = false;
     const std::string_view t = trim(cell);
     double v = 0;
-    if (is_missing_cell(cell, format) || suspect_number(t, format, v)) {
+    const bool missing = is_missing_cell(cell, format);  // once: this runs for every cell read
+    if (missing || suspect_number(t, format, v)) {
         out = kMissing;
-        ++(is_missing_cell(cell, format) ? masked.missing : masked.suspect);
+        ++(missing ? masked.missing : masked.suspect);
         return true;
     }
     if (s.col.kind == ValueKind::Compass) {
