@@ -1,20 +1,19 @@
+// ForecastTrainer's training loop: epochs of batches, the validation pass, the learning-rate schedule and early
+// stopping. Data parallelism is in forecast_trainer_ranks.cpp, checkpoints and --resume in
+// forecast_trainer_resume.cpp.
 #include "fusedrnn/models/forecast_trainer.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <filesystem>
 #include <limits>
-#include <memory>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "fusedrnn/core/data/rng.h"
 #include "fusedrnn/core/data/sampler.h"
 #include "fusedrnn/models/checkpoint.h"
-#include "fusedrnn/models/detail/resume_checks.h"
 #include "fusedrnn/models/optimizer.h"
 
 namespace fusedrnn {
@@ -95,189 +94,6 @@ ForecastTrainer::ForecastTrainer(Forecaster& model, Optimizer& optimizer, const 
 
 ForecastTrainer::~ForecastTrainer() = default;
 
-namespace {
-
-// Why a resumed run's data is not the checkpoint's, in the terms of its flags: the data description (--data,
-// --synthetic-*) and the window, targets and split first, the normalization statistics (which follow from them)
-// only when nothing else differs.
-// The dataset description `now` as a checkpoint written before 0.3 would hold it: without the values' checksum when
-// `saved` has none (such a run resumes as before, on whatever values the files hold now).
-nlohmann::json dataset_as_saved(const nlohmann::json& saved, nlohmann::json now) {
-    if (saved.is_object() && !saved.contains("values_checksum") && now.is_object()) now.erase("values_checksum");
-    return now;
-}
-
-bool same_dataset(const nlohmann::json& saved, const nlohmann::json& now) {
-    return saved == dataset_as_saved(saved, now);
-}
-
-std::string dataset_differences(const nlohmann::json& saved, const nlohmann::json& now) {
-    std::vector<std::string> parts;
-    if (saved.contains("data") && now.contains("data") && saved.at("data") != now.at("data"))
-        parts.push_back("data: " + json_differences(saved.at("data"), now.at("data")));
-    nlohmann::json s = saved.at("dataset"), n = dataset_as_saved(saved.at("dataset"), now.at("dataset"));
-    const nlohmann::json s_sum = s.value("values_checksum", nlohmann::json()),
-                         n_sum = n.value("values_checksum", nlohmann::json());
-    s.erase("values_checksum");
-    n.erase("values_checksum");
-    // The same stations, variables and split with other values: the files were changed (e.g. corrected) since.
-    if (s == n && s_sum != n_sum)
-        return fmt::format("the data's values differ from those it trained on (checksum {} then, {} now): its files "
-                           "were changed since", s_sum.is_string() ? s_sum.get<std::string>() : s_sum.dump(),
-                           n_sum.is_string() ? n_sum.get<std::string>() : n_sum.dump());
-    const nlohmann::json s_stats = s.value("stats", nlohmann::json()), n_stats = n.value("stats", nlohmann::json());
-    s.erase("stats");
-    n.erase("stats");
-    if (s != n) parts.push_back(json_differences(s, n));
-    if (parts.empty()) parts.push_back("normalization: " + json_differences(s_stats, n_stats));
-    return fmt::format("{}", fmt::join(parts, "; "));
-}
-
-// FNV-1a over the window lists: processes that built other windows (other files, flags or a damaged copy) would
-// train on other batches.
-uint64_t fingerprint(const data::WindowStarts& starts, uint64_t h = 1469598103934665603ull) {
-    for (int64_t v : starts) {
-        for (int byte = 0; byte < 8; ++byte) {
-            h ^= uint64_t(v >> (8 * byte)) & 0xffu;
-            h *= 1099511628211ull;
-        }
-    }
-    return h;
-}
-
-}  // namespace
-
-void ForecastTrainer::set_up_data_parallel(const std::vector<Replica>& replicas, ProcessGroup* processes,
-                                           RankRunner::Threads threads) {
-    FR_CHECK(ranks_.size() == 1 && !processes_, "the data-parallel set-up of this trainer is done already ({} ranks)",
-             ranks());
-    if (processes && processes->size() > 1) processes_ = processes;
-    const int L = int(replicas.size()) + 1, R = L * this->processes();
-    if (R == 1) return;
-    FR_CHECK(o_.batch % R == 0, "--batch {} does not split evenly over {} data-parallel ranks: use a multiple of {}",
-             o_.batch, R, R);
-    std::vector<Backend<float>*> backends{&model_.backend()};
-    for (size_t i = 0; i < replicas.size(); ++i) {
-        const Replica& r = replicas[i];
-        const size_t rank = i + 1;
-        FR_CHECK(r.model && r.optimizer && r.data, "data-parallel rank {}: a model, an optimizer and a dataset are "
-                 "needed", rank);
-        FR_CHECK(r.model->config() == model_.config(), "data-parallel rank {} holds a different model ({}) than rank "
-                 "0 ({})", rank, r.model->config().dump(), model_.config().dump());
-        FR_CHECK(r.optimizer->config().name == opt_.config().name, "data-parallel rank {} uses optimizer {}, rank 0 {}",
-                 rank, r.optimizer->config().name, opt_.config().name);
-        // The series and the training windows must match: rank 0's window lists index every rank's series.
-        const ForecastDataset& d = *r.data;
-        const bool same_windows = d.F == data_.F && d.target_cols == data_.target_cols &&
-                                  d.window.span() == data_.window.span() && d.series.numel() == data_.series.numel() &&
-                                  d.starts[0].size() == data_.starts[0].size();
-        FR_CHECK(same_windows, "data-parallel rank {} was given other data than rank 0 (variables, targets, window, "
-                 "rows or training windows differ)", rank);
-        backends.push_back(&r.model->backend());
-        Rank k;
-        k.model = r.model;
-        k.opt = r.optimizer;
-        k.data = r.data;
-        ranks_.push_back(std::move(k));
-    }
-    if (processes_) {
-        first_rank_ = processes_->rank() * L;
-        // Everything that decides the batches, the model and the updates must be the same in every process.
-        const OptimizerConfig& oc = opt_.config();
-        check_same_on_every_process(
-            *processes_, "ranks, model, optimizer, schedule and data",
-            fmt::format("ranks per process {}; model {}; optimizer {}; lr {}; momentum {}; weight decay {}; epochs {}; "
-                        "batch {}; clip {}; patience {}; seed {}; lr-decay {}; lr-plateau {}; lr-plateau-factor {}; "
-                        "lr-cosine {}; teacher forcing {}; max-batches {}; steps-per-epoch {}; resume {}; dataset {}; "
-                        "variables {}; rows {}; windows {}/{}/{}; window fingerprint {:x}",
-                        L, model_.config().dump(), oc.name, oc.lr, oc.momentum, oc.weight_decay, o_.epochs, o_.batch,
-                        o_.clip, o_.patience, o_.seed, o_.lr_decay, o_.lr_plateau, o_.lr_plateau_factor, o_.lr_cosine,
-                        o_.teacher_forcing, o_.max_batches, o_.steps_per_epoch, o_.resume,
-                        o_.extra.contains("dataset") ? o_.extra.at("dataset").dump() : std::string("-"), data_.F,
-                        data_.series.numel(), data_.starts[0].size(), data_.starts[1].size(), data_.starts[2].size(),
-                        fingerprint(data_.starts[2], fingerprint(data_.starts[1], fingerprint(data_.starts[0])))));
-    }
-    if (L > 1) runner_ = std::make_unique<RankRunner>(backends, threads);
-    gradient_sum_ = make_gradient_sum(backends, &why_not_nccl_, processes_);
-}
-
-void ForecastTrainer::agree_on_step(bool& stop, bool& save_due, bool& report_due) {
-    if (!processes_) return;
-    const uint8_t mine = uint8_t((stop ? 1 : 0) | (save_due ? 2 : 0) | (report_due ? 4 : 0));
-    std::vector<uint8_t> all(size_t(processes_->size()), 0);
-    processes_->all_gather(&mine, 1, all.data());
-    stop = false;
-    for (uint8_t f : all) stop = stop || (f & 1);
-    save_due = all[0] & 2;
-    report_due = all[0] & 4;
-}
-
-std::vector<std::vector<double>> ForecastTrainer::gather_ranks(const std::vector<std::vector<double>>& local,
-                                                               size_t per_rank, const char* what) {
-    std::vector<double> mine;
-    mine.reserve(local.size() * per_rank);
-    for (const auto& v : local) {
-        FR_CHECK(v.size() <= per_rank, "{}: a rank has {} values for {} slots", what, v.size(), per_rank);
-        mine.insert(mine.end(), v.begin(), v.end());
-        mine.resize(mine.size() + per_rank - v.size(), 0.0);  // a rank that had no batch in the last round
-    }
-    std::vector<std::vector<double>> per_process{mine};
-    if (processes_) per_process = all_gather(*processes_, mine, what);
-    std::vector<std::vector<double>> out;
-    for (const auto& p : per_process)
-        for (size_t k = 0; k < local.size(); ++k)
-            out.emplace_back(p.begin() + std::ptrdiff_t(k * per_rank), p.begin() + std::ptrdiff_t((k + 1) * per_rank));
-    return out;
-}
-
-void ForecastTrainer::run_ranks(const std::function<void(int)>& fn) {
-    if (runner_) runner_->run(fn);
-    else fn(0);
-}
-
-void ForecastTrainer::sync_replicas() {
-    if (ranks() == 1) return;
-    std::vector<float> values = model_.params().values_to_host();
-    auto state = opt_.state_to_host();
-    long steps = opt_.steps();
-    float lr = opt_.lr();
-    if (processes_) {  // process 0's rank 0 is every rank's source
-        broadcast(*processes_, values, 0);
-        for (auto& kv : state) broadcast(*processes_, kv.second, 0);  // the same names everywhere (same optimizer)
-        processes_->broadcast(&steps, sizeof steps, 0);
-        processes_->broadcast(&lr, sizeof lr, 0);
-        if (processes_->rank() > 0) {
-            model_.params().values_from_host(values);
-            opt_.state_from_host(state, steps);
-            opt_.set_lr(lr);
-        }
-    }
-    for (size_t r = 1; r < ranks_.size(); ++r) {
-        ranks_[r].model->params().values_from_host(values);
-        ranks_[r].opt->state_from_host(state, steps);
-        ranks_[r].opt->set_lr(lr);
-    }
-}
-
-void ForecastTrainer::check_replicas_agree(int epoch) {
-    if (ranks() == 1) return;
-    std::vector<float> ref = model_.params().values_to_host();
-    if (processes_) broadcast(*processes_, ref, 0);
-    std::vector<int64_t> differ(ranks_.size(), 0);  // per local rank
-    for (size_t r = 0; r < ranks_.size(); ++r) {
-        if (r == 0 && (!processes_ || processes_->rank() == 0)) continue;
-        const std::vector<float> v = ranks_[r].model->params().values_to_host();
-        for (size_t i = 0; i < v.size(); ++i) differ[r] += std::memcmp(&v[i], &ref[i], sizeof(float)) != 0;
-    }
-    std::vector<std::vector<int64_t>> all{differ};
-    if (processes_) all = all_gather(*processes_, differ, "the ranks' parameter check");
-    for (size_t p = 0; p < all.size(); ++p)
-        for (size_t r = 0; r < all[p].size(); ++r)
-            FR_CHECK(all[p][r] == 0, "data parallelism: after epoch {} the parameters of rank {}{} differ from rank 0's "
-                     "in {} of {} values; the gradient sum ({}) or an update is not the same on every rank", epoch,
-                     p * ranks_.size() + r, processes_ ? fmt::format(" (process {})", p) : std::string(), all[p][r],
-                     ref.size(), gradient_sum_name());
-}
 
 double ForecastTrainer::loss_on(const data::WindowStarts& starts) {
     sync_replicas();  // the ranks share the batches: before fit() they may hold other parameters
@@ -526,38 +342,6 @@ double ForecastTrainer::mean_loss(const data::WindowStarts& starts, const EpochS
     return starts.empty() ? std::nan("") : sum / double(starts.size());
 }
 
-void ForecastTrainer::save(const std::string& path, bool with_optimizer, const EpochState* in_progress,
-                           bool finished) {
-    if (!writes_files()) return;  // process 0's: every process holds the same state
-    nlohmann::json extra = o_.extra;
-    nlohmann::json hist = nlohmann::json::array();
-    for (const auto& r : history_) hist.push_back(r.to_json());
-    extra["trainer"] = {{"epochs_done", history_.empty() ? 0 : history_.back().epoch},
-                        {"best_val", std::isfinite(best_val_) ? nlohmann::json(best_val_) : nlohmann::json()},
-                        {"bad_epochs", bad_epochs_},
-                        {"seed", o_.seed},
-                        {"lr", opt_.lr()},
-                        {"base_lr", base_lr_},
-                        {"lr_cosine", o_.lr_cosine},
-                        {"lr_decay", o_.lr_decay},
-                        {"lr_plateau", o_.lr_plateau},
-                        {"lr_plateau_factor", o_.lr_plateau_factor},
-                        {"teacher_forcing", o_.teacher_forcing},
-                        {"clip", o_.clip},
-                        {"patience", o_.patience},
-                        {"steps_per_epoch", o_.steps_per_epoch},
-                        {"batch", o_.batch},
-                        {"max_batches", o_.max_batches},
-                        {"epochs", o_.epochs},
-                        {"ranks", ranks()},
-                        {"validation_windows", data_.starts[1].size()},
-                        {"arithmetic", run_arithmetic(model_.backend())},
-                        {"finished", finished},  // false: --resume has more to do
-                        {"history", hist}};
-    if (in_progress) extra["trainer"]["epoch_in_progress"] = *in_progress;
-    save_checkpoint(path, model_, extra, with_optimizer ? &opt_ : nullptr, o_.before_save);
-}
-
 std::string ForecastTrainer::schedule_learning_rate() {
     const float before = opt_.lr();
     float lr = float(before * o_.lr_decay);
@@ -569,13 +353,6 @@ std::string ForecastTrainer::schedule_learning_rate() {
                        bad_epochs_ == 1 ? "" : "s", before, lr);
 }
 
-void ForecastTrainer::save_and_stop(const EpochState& st, const char* where) {
-    save(last_path_, true, &st);
-    throw Interrupted(fmt::format("stopped at epoch {}, step {}/{}{}; {} {} (continue with --resume)", st.epoch,
-                                  st.steps_done, st.steps, where, writes_files() ? "saved" : "process 0 saved",
-                                  last_path_));
-}
-
 bool ForecastTrainer::draw_teacher_forcing(long g) {
     if (o_.teacher_forcing <= 0) return false;
     const int horizon = data_.window.horizon;
@@ -585,190 +362,6 @@ bool ForecastTrainer::draw_teacher_forcing(long g) {
     for (int t = 1; t < horizon; ++t) use_truth[size_t(t)] = rng.uniform() < o_.teacher_forcing;
     for (Rank& k : ranks_) k.teacher.use_truth = use_truth;  // the same lead times on every rank
     return true;
-}
-
-// What decides the batches and the rate of every later step must not change on resume (fields absent
-// in checkpoints from before they existed mean the defaults).
-void ForecastTrainer::check_resumed_schedule(const nlohmann::json& t) {
-    const long spe = t.value("steps_per_epoch", 0L);
-    auto describe = [](long n) { return n > 0 ? fmt::format("--steps-per-epoch {}", n) : std::string("epochs of one pass "
-                                                                                                   "over the data"); };
-    FR_CHECK(spe == o_.steps_per_epoch, "--resume: {} was trained with {}, this run asks for {}: the batch order "
-             "depends on it; resume with the same flag", last_path_, describe(spe), describe(o_.steps_per_epoch));
-    // So do the batch size and the epoch's length (recorded since 0.3.1; before, only an interrupted epoch's were).
-    if (t.contains("batch"))
-        FR_CHECK(t.at("batch").get<int>() == o_.batch, "--resume: {} was trained with --batch {}, this run asks for "
-                 "{}: every later epoch's batches depend on it; resume with the same flag", last_path_,
-                 t.at("batch").get<int>(), o_.batch);
-    if (t.contains("max_batches")) {
-        const long mb = t.at("max_batches").get<long>();
-        auto shown = [](long n) { return n > 0 ? fmt::format("--max-batches {}", n) : std::string("no --max-batches"); };
-        FR_CHECK(mb == o_.max_batches, "--resume: {} was trained with {}, this run asks for {}: the length of every "
-                 "later epoch depends on it; resume with the same flag", last_path_, shown(mb), shown(o_.max_batches));
-    }
-    const bool cosine = t.value("lr_cosine", false);
-    FR_CHECK(cosine == o_.lr_cosine, "--resume: {} was trained {} --lr-cosine; resume with the same schedule",
-             last_path_, cosine ? "with" : "without");
-    // Checkpoints before 0.3 did not record the per-epoch schedule: their resume takes this run's flags, as it did.
-    if (t.contains("lr_decay")) {
-        const auto flags = [](double decay, long plateau, double factor) {
-            std::string f = fmt::format("--lr-decay {:g}", decay);
-            if (plateau > 0) f += fmt::format(" --lr-plateau {} --lr-plateau-factor {:g}", plateau, factor);
-            else f += " and no --lr-plateau";
-            return f;
-        };
-        const double decay = t.value("lr_decay", 1.0), factor = t.value("lr_plateau_factor", 0.5);
-        const long plateau = t.value("lr_plateau", 0L);
-        FR_CHECK(decay == o_.lr_decay && plateau == o_.lr_plateau && (plateau == 0 || factor == o_.lr_plateau_factor),
-                 "--resume: {} was trained with {}, this run asks for {}: the learning rate of every later epoch "
-                 "depends on them; resume with the same flags", last_path_, flags(decay, plateau, factor),
-                 flags(o_.lr_decay, o_.lr_plateau, o_.lr_plateau_factor));
-    }
-    const double tf = t.value("teacher_forcing", 0.0);
-    FR_CHECK(tf == o_.teacher_forcing, "--resume: {} was trained with --teacher-forcing {:g}, this run asks for {:g}; "
-             "resume with the same flag", last_path_, tf, o_.teacher_forcing);
-}
-
-void ForecastTrainer::check_best_checkpoint(const nlohmann::json& last_state) {
-    const EpochRecord* best = nullptr;
-    for (const auto& r : history_)
-        if (r.best) best = &r;
-    if (!best) return;  // checked on every process (each read last.safetensors): none goes on alone
-    const nlohmann::json config = model_.config();
-    detail::ResumedBest r;
-    r.best_path = best_path_;
-    r.last_path = last_path_;
-    r.epoch = best->epoch;
-    r.last_ends_it = best == &history_.back() && !last_state.contains("epoch_in_progress");
-    r.config = &config;
-    r.block = "trainer";
-    r.last_history = &last_state.at("history");
-    r.save_best = [this] { save(best_path_, false); };
-    r.is_the_runs_best = [&](const Checkpoint& b) {  // its epoch and validation loss, on the same data
-        const nlohmann::json t = b.extra.contains("trainer") ? b.extra.at("trainer") : nlohmann::json();
-        const bool same_data =
-            !o_.extra.contains("dataset") ||
-            (b.extra.contains("dataset") && same_dataset(b.extra.at("dataset"), o_.extra.at("dataset")));
-        return same_data && t.is_object() && t.value("epochs_done", -1) == best->epoch && t.contains("best_val") &&
-               t.at("best_val").is_number() && t.at("best_val").get<double>() == best->val_loss;
-    };
-    r.what = fmt::format("epoch {}, validation loss {:.6g}", best->epoch, best->val_loss);
-    const std::string note = detail::check_resumed_best(r);
-    if (!note.empty() && on_message) on_message(note);
-}
-
-void ForecastTrainer::resume_from_last() {
-    namespace fs = std::filesystem;
-    FR_CHECK(fs::exists(last_path_), "--resume: {} does not exist (nothing to resume)", last_path_);
-    Checkpoint c = read_checkpoint(last_path_);
-    // The same windows and normalization, or the continued run would silently train on other data. Checked before
-    // the model, whose output size follows from the window (a new --horizon is named as such, not as "outputs").
-    if (o_.extra.contains("dataset") && c.extra.contains("dataset"))
-        FR_CHECK(same_dataset(c.extra.at("dataset"), o_.extra.at("dataset")),
-                 "--resume: {} was trained on other data, windows, targets, split or normalization than this run's "
-                 "({}); use the same data flags, or a new --out", last_path_, dataset_differences(c.extra, o_.extra));
-    // A 0.2 bidirectional direct forecaster's head read the last step's output; this version's reads the final states
-    // (models/model.h). Its checkpoints still evaluate and predict as trained, but a run cannot go on with one head
-    // after the other.
-    const bool legacy_head = model_.config().contains("bidirectional_head") && c.config.is_object() &&
-                             !c.config.contains("bidirectional_head") && !c.config.contains("decoder");
-    FR_CHECK(!legacy_head, "--resume: {} was trained by fusedrnn 0.2, whose bidirectional forecaster's head read the "
-             "last step's output; this version's reads each direction's final state, so it cannot continue that run. "
-             "Its checkpoints still work with eval and predict; train anew for a model of this version", last_path_);
-    FR_CHECK(c.config == model_.config(), "--resume: {} holds a different model than requested ({}); use the same "
-             "model flags, or a new --out", last_path_, json_differences(c.config, model_.config()));
-    load_parameters(c, model_);
-    load_optimizer(c, opt_);
-    const auto& t = c.extra.at("trainer");
-    FR_CHECK(t.value("seed", uint64_t(0)) == o_.seed, "--resume: the run used --seed {}, not {}",
-             t.value("seed", uint64_t(0)), o_.seed);
-    check_resumed_schedule(t);
-    for (const auto& r : t.at("history")) history_.push_back(EpochRecord::from_json(r));
-    // A hand-edited or damaged state is refused here, not trained on: the history, the counters and the epoch in
-    // progress must follow one another (as the language-model trainer checks its own).
-    std::vector<int> epochs;
-    for (const auto& r : history_) epochs.push_back(r.epoch);
-    detail::check_history_order(epochs, last_path_);
-    // The best epoch and early stopping compare validation losses: all of a run's must be taken on the same windows
-    // (absent in checkpoints from before it was recorded: nothing to compare).
-    if (!history_.empty() && t.contains("validation_windows"))
-        FR_CHECK(t.at("validation_windows").get<size_t>() == data_.starts[1].size(), "--resume: {} measured its "
-                 "validation loss on {} windows, this run would on {}: the best epoch and early stopping compare those "
-                 "losses; resume with the same --eval-windows", last_path_, t.at("validation_windows").get<size_t>(),
-                 data_.starts[1].size());
-    const int epochs_done = t.at("epochs_done").get<int>();
-    FR_CHECK(epochs_done == int(history_.size()), "--resume: {} is damaged: it says {} epochs done, its history "
-             "holds {}", last_path_, epochs_done, history_.size());
-    const float requested_lr = base_lr_;
-    if (t.contains("lr")) opt_.set_lr(t.at("lr").get<float>());  // as scheduled so far
-    if (t.contains("base_lr")) base_lr_ = t.at("base_lr").get<float>();
-    // The schedule goes on from where it was: a different --lr on the command line is not used, and says so.
-    if (on_message && base_lr_ != requested_lr)
-        on_message(fmt::format("--resume: the learning rate goes on with {}'s schedule (its --lr {:g}, now {:g}); "
-                               "this command line's --lr {:g} is not used", last_path_, base_lr_, opt_.lr(),
-                               requested_lr));
-    // Clipping is not part of the schedule: a new --clip applies from here on (the run is then not the one it
-    // would have been uninterrupted), and says so.
-    if (on_message && t.contains("clip") && t.at("clip").get<double>() != o_.clip) {
-        auto shown = [](double v) { return v > 0 ? fmt::format("{:g}", v) : std::string("off"); };
-        on_message(fmt::format("--resume: gradient clipping changes from {} to {} for the rest of the run",
-                               shown(t.at("clip").get<double>()), shown(o_.clip)));
-    }
-    // Early stopping is not part of the schedule either: a new --patience judges the epochs already without
-    // improvement too (absent in checkpoints from before it was recorded: nothing to compare).
-    if (on_message && t.contains("patience") && t.at("patience").get<int>() != o_.patience)
-        on_message(fmt::format("--resume: --patience changes from {} to {} (the run has gone {} epoch{} without "
-                               "improving on its best validation loss)", t.at("patience").get<int>(), o_.patience,
-                               t.at("bad_epochs").get<int>(), t.at("bad_epochs").get<int>() == 1 ? "" : "s"));
-    if (const std::string note = resumed_arithmetic_note(t, run_arithmetic(model_.backend()), last_path_);
-        on_message && !note.empty())
-        on_message(note);
-    // null: no epoch validated yet (interrupted in the first); JSON has no infinity.
-    best_val_ = t.at("best_val").is_null() ? std::numeric_limits<double>::infinity() : t.at("best_val").get<double>();
-    FR_CHECK(!std::isnan(best_val_), "--resume: {} is damaged: its best validation loss is NaN", last_path_);
-    bad_epochs_ = t.at("bad_epochs").get<int>();
-    FR_CHECK(bad_epochs_ >= 0 && bad_epochs_ <= epochs_done, "--resume: {} is damaged: {} epochs without improvement "
-             "out of {} done", last_path_, bad_epochs_, epochs_done);
-    // Before any training: a best model missing or replaced would only show in the final report.
-    check_best_checkpoint(t);
-    if (t.contains("epoch_in_progress")) {
-        resumed_ = t.at("epoch_in_progress").get<EpochState>();
-        FR_CHECK(resumed_.epoch == epochs_done + 1 && resumed_.steps_done >= 0 &&
-                     resumed_.steps_done <= resumed_.steps && resumed_.windows >= 0 &&
-                     std::isfinite(resumed_.loss_sum) && std::isfinite(resumed_.norm_sum),
-                 "--resume: {} is damaged: its epoch in progress (epoch {}, step {}/{}) does not follow its history "
-                 "({} epoch(s)) or is out of range", last_path_, resumed_.epoch, resumed_.steps_done, resumed_.steps,
-                 epochs_done);
-        FR_CHECK(resumed_.batch == o_.batch, "--resume: epoch {} was interrupted with --batch {}; resume it with the "
-                 "same batch size (not {})", resumed_.epoch, resumed_.batch, o_.batch);
-        FR_CHECK(resumed_.steps == steps_per_epoch(), "--resume: epoch {} was interrupted in a {}-step epoch, this run "
-                 "has {} steps per epoch: use the same --max-batches", resumed_.epoch, resumed_.steps,
-                 steps_per_epoch());
-    }
-    detail::check_epochs_reach(o_.epochs, resumed_.epoch, epochs_done, last_path_);
-    // The cosine runs over --epochs: more (or fewer) epochs stretch the rest of the curve, which lifts (or drops) the
-    // rate at once (docs/forecasting.md). Said here, as the --lr note above (recorded since 0.3.1).
-    if (on_message && o_.lr_cosine && t.contains("epochs") && t.at("epochs").get<int>() != o_.epochs) {
-        const long next = resumed_.epoch > 0 ? global_step(resumed_.epoch, resumed_.steps_done)
-                                             : global_step(epochs_done + 1, 0);
-        on_message(fmt::format("--resume: --lr-cosine now runs to the end of epoch {} (the run's curve ended at "
-                               "epoch {}): the rate goes on from {:g} at the next step (it was {:g})", o_.epochs,
-                               t.at("epochs").get<int>(), cosine_lr(next), opt_.lr()));
-    }
-    // Another number of data-parallel ranks sees the same batches: the same run up to the order of float sums.
-    const int saved_ranks = t.value("ranks", 1);
-    if (saved_ranks != ranks() && on_message)
-        on_message(fmt::format("{} was trained on {} data-parallel rank{}, this run has {}: the same batches and "
-                               "schedule, equal up to the order of the float sums", last_path_, saved_ranks,
-                               saved_ranks == 1 ? "" : "s", ranks()));
-    if (on_message) {
-        const std::string best = std::isfinite(best_val_) ? fmt::format("best validation loss {:.4f}", best_val_)
-                                                           : std::string("no validation yet");
-        on_message(resumed_.epoch > 0
-                       ? fmt::format("resumed from {} in epoch {} at step {}/{} ({})", last_path_, resumed_.epoch,
-                                     resumed_.steps_done, resumed_.steps, best)
-                       : fmt::format("resumed from {} after epoch {} ({})", last_path_, epochs_done, best));
-    }
 }
 
 std::vector<EpochRecord> ForecastTrainer::fit() {

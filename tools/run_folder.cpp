@@ -189,7 +189,7 @@ bool contains(const std::vector<const char*>& names, const char* name) {
            names.end();
 }
 
-// The trainers' state block in last.safetensors (models/forecast_trainer.cpp, models/lm_trainer.cpp).
+// The trainers' state block in last.safetensors (models/forecast_trainer_resume.cpp, models/lm_trainer.cpp).
 const char* state_block(RunKind k) { return k == RunKind::Forecaster ? "trainer" : "training"; }
 
 }  // namespace
