@@ -1,0 +1,116 @@
+#include "fusedrnn/core/data/detail/csv_records.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/error.h"
+
+namespace fusedrnn::data::csv_detail {
+
+namespace {
+
+// A column the reader uses must be named once: with two, which one is read would be a guess.
+void check_unique(const std::vector<std::string>& header, size_t i, const std::string& path) {
+    for (size_t j = i + 1; j < header.size(); ++j)
+        FR_CHECK(header[j] != header[i], "{}: column \"{}\" appears twice in the header (columns {} and {})", path,
+                 printable(header[i]), i + 1, j + 1);
+}
+
+// Why `header` may not be what the format expects, for a "not found" message: one column holding a delimiter
+// (the file is split by another one), or a first line that looks like data.
+std::string header_hint(const std::vector<std::string>& header) {
+    if (header.size() == 1) {
+        for (const char d : {',', ';', '\t'}) {
+            if (header[0].find(d) != std::string::npos)
+                return fmt::format(" (the header has one column: is the delimiter right? it contains {}: give "
+                                   "--csv-delimiter {} with --format csv)",
+                                   d == '\t' ? std::string("tabs") : fmt::format("'{}'", d),
+                                   d == '\t' ? std::string("tab") : fmt::format("'{}'", d));
+        }
+    }
+    if (!header.empty() && !header[0].empty() && header[0][0] >= '0' && header[0][0] <= '9')
+        return " (the first line starts with digits: it does not look like a header; is the format right?)";
+    return "";
+}
+
+constexpr int kMaxRecordLines = 100;
+
+}  // namespace
+
+size_t find_column(const std::vector<std::string>& header, const std::string& name, const std::string& path,
+                   const char* role, bool unique) {
+    const auto it = std::find(header.begin(), header.end(), name);
+    FR_CHECK(it != header.end(), "{}: {} column \"{}\" not found; available columns: {}{}", path, role, printable(name),
+             join_names(header), header_hint(header));
+    const size_t i = size_t(it - header.begin());
+    if (unique) check_unique(header, i, path);
+    return i;
+}
+
+size_t optional_column(const std::vector<std::string>& header, const std::string& name, const std::string& path) {
+    if (name.empty()) return header.size();
+    const size_t i = size_t(std::find(header.begin(), header.end(), name) - header.begin());
+    if (i < header.size()) check_unique(header, i, path);
+    return i;
+}
+
+bool field_count_ok(const std::vector<std::string>& fields, const std::vector<std::string>& header,
+                    std::string& why) {
+    if (fields.size() == header.size()) return true;
+    const bool extra_empty =
+        fields.size() > header.size() &&
+        std::all_of(fields.begin() + long(header.size()), fields.end(),
+                    [](const std::string& f) { return trim(f).empty(); });
+    why = extra_empty ? fmt::format("{} fields, the header has {}: the line ends in {} (a delimiter at the end of "
+                                    "each data line? remove it, or name that column in the header)",
+                                    fields.size(), header.size(),
+                                    counted(fields.size() - header.size(), "empty field", "empty fields"))
+                      : fmt::format("{} fields, the header has {} (truncated or malformed line?)", fields.size(),
+                                    header.size());
+    return false;
+}
+
+std::vector<std::string> header_fields(LineReader& reader, const std::string& path, char delimiter) {
+    std::string_view line;
+    FR_CHECK(reader.next(line), "{}: empty file (expected a header line)", path);
+    FR_CHECK(line.find('\0') == std::string_view::npos && !(line.size() >= 2 && line[0] == '\xFF' && line[1] == '\xFE'),
+             "{}: the file is UTF-16 text (Excel's \"Unicode Text\"), not UTF-8: save it as CSV UTF-8, or convert "
+             "it (iconv -f utf-16 -t utf-8)", path);
+    FR_CHECK(line.find('\r') == std::string_view::npos, "{}: the lines end in a carriage return alone (classic Mac "
+             "line ends), so the whole file reads as one line: convert them (tr '\\r' '\\n')", path);
+    FR_CHECK(!trim(line).empty(), "{}: the first line is empty (expected a header line)", path);
+    std::vector<std::string> fields;
+    std::string why;
+    FR_CHECK(split_csv(line, delimiter, fields, why), "{}: header: {}", reader.where(), why);
+    for (auto& f : fields) f = std::string(trim(f));
+    return fields;
+}
+
+std::string column_label(const std::vector<std::string>& header, size_t c) {
+    return fmt::format("column {} (\"{}\")", c + 1, printable(header[c], 40));
+}
+
+bool split_record(LineReader& reader, std::string_view line, char delimiter, std::vector<std::string>& fields,
+                  std::string& why, std::string& joined, std::string& where) {
+    where = reader.where();
+    if (split_csv(line, delimiter, fields, why)) return true;
+    if (why != kUnterminatedQuote) return false;
+    const int64_t first = reader.line_number();
+    joined.assign(line);
+    std::string_view next;
+    for (int lines = 1; lines < kMaxRecordLines && reader.next(next); ++lines) {
+        joined += '\n';
+        joined.append(next);
+        where = fmt::format("{}:{}-{}", reader.path(), first, reader.line_number());
+        if (split_csv(joined, delimiter, fields, why)) return true;
+        if (why != kUnterminatedQuote) return false;
+    }
+    why = fmt::format("{} (a quoted field may hold line breaks, but this one is still open after {} line{}: a stray "
+                      "quote?)", kUnterminatedQuote, reader.line_number() - first + 1,
+                      reader.line_number() == first ? "" : "s");
+    return false;
+}
+
+}  // namespace fusedrnn::data::csv_detail
