@@ -106,6 +106,18 @@ TEST(CliSignals, ASignalWhileTheReportsFilesAreWrittenLetsThemFinish) {
     EXPECT_TRUE(landed) << "in 5 tries the signal never landed before the run's end";
 }
 
+// A signal after the last line, while the process ends: the run is complete, and it ends so (exit 0), not by the
+// signal. The signal lands after the training's signal handling would have ended (its files written) or after the
+// exit; before the handling was held to the process's end, the first killed the process in most tries.
+TEST(CliSignals, ASignalAfterTheLastLineLeavesTheExitStatusZero) {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+        const std::string out = testing::temp_dir() + "/run";
+        const CliResult r = signal_at_line(testing::tiny_train(out, 1), "wrote " + out, SIGTERM);
+        ASSERT_EQ(r.status, 0) << "try " << attempt + 1 << " (-1: ended by the signal)\n" << r.output;
+        EXPECT_EQ(r.output.find("stopping after this step"), std::string::npos) << r.output;
+    }
+}
+
 // SIGHUP (the ssh session or terminal gone) during training: saved at the next step, exit 130, like SIGTERM.
 TEST(CliSignals, AHangUpDuringTrainingSavesLikeSigterm) {
     const std::string dir = testing::temp_dir(), out = dir + "/run";

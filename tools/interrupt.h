@@ -28,7 +28,7 @@ public:
     static bool requested();
     // From here on the work only finishes what it writes (the final report's files): a signal says that it is
     // finished first, instead of "stopping after this step"; the process still ends as it would have (exit 0), and a
-    // second signal still ends it at once.
+    // second signal still ends it at once. This holds to the process's end, past this object's life.
     static void finishing();
 };
 
