@@ -112,14 +112,11 @@ void write_log_csv(const std::string& path, const std::vector<EpochRecord>& h) {
     write_file_atomically(path, csv);
 }
 
-// Under an MPI launcher (`mpirun -np P fusedrnn train ...`) this runs in each of the P processes: each reads the
-// data, builds its --data-parallel ranks (on this machine's GPUs: cuda:(node_rank·N) .. +N-1) and trains with the
-// others (models/forecast_trainer.h, set_up_data_parallel); process 0 prints, writes every file and runs the test
-// report, the others stay quiet and end after training.
-void train(TrainCmd& c, ProcessGroup* processes) {
+// Flags are checked before the data loads: at WEATHER-5K scale that takes minutes. (The cell's and the optimizer's
+// names and ranges are checked as the flags are read.) Settles what the flags leave open: the weight decay's default,
+// and no dropout with one layer.
+void check_training_flags(TrainCmd& c) {
     c.opt.weight_decay = c.weight_decay.value_or(default_weight_decay(c.opt.name));
-    // Flags are checked before the data loads: at WEATHER-5K scale that takes minutes. (The cell's and the
-    // optimizer's names and ranges are checked as the flags are read.)
     c.train.validate();
     FR_CHECK(c.hidden <= kMaxRnnSize, "--hidden {} is beyond this engine's limit of {} units", c.hidden, kMaxRnnSize);
     FR_CHECK(c.layers <= kMaxRnnLayers, "--layers {} is beyond this engine's limit of {}", c.layers, kMaxRnnLayers);
@@ -141,8 +138,10 @@ void train(TrainCmd& c, ProcessGroup* processes) {
              "encoder (its final state starts the decoder): drop --bidirectional, or use --decoder direct");
     FR_CHECK(c.opt.momentum == 0 || c.opt.name == "sgd", "--momentum is SGD's; --optimizer {} does not use it (its "
              "own averaging is built in): leave it out, or use --optimizer sgd", c.opt.name);
-    namespace fs = std::filesystem;
-    const bool main_process = !processes || processes->rank() == 0;
+}
+
+// The windows, split and normalization the flags ask for; after check_training_flags.
+data::DatasetConfig dataset_config(TrainCmd& c) {
     data::DatasetConfig dc;
     dc.window = c.window;
     dc.targets = c.targets;
@@ -162,15 +161,27 @@ void train(TrainCmd& c, ProcessGroup* processes) {
         c.dropout = 0;  // the model as it trains: a resume with or without the flag is the same run
         c.dropout_locked = false;
     }
+    return dc;
+}
 
-    // The backends first: an unavailable GPU should fail in a second, not after minutes of data loading.
-    // --data-parallel N: N ranks in this process, rank r on cuda:(first + r) (or N CPU replicas); rank 0 is
-    // `backend`. One process: first = 0. Several processes on one machine take consecutive blocks of its GPUs.
+// This process's backends: rank 0's (`main`) and its --data-parallel replicas'.
+struct TrainingBackends {
+    std::shared_ptr<Backend<float>> main;
+    std::vector<std::shared_ptr<Backend<float>>> replicas;
+    bool gpu = false;
+    int world_ranks = 1;  // over every process
+};
+
+// The backends first: an unavailable GPU should fail in a second, not after minutes of data loading.
+// --data-parallel N: N ranks in this process, rank r on cuda:(first + r) (or N CPU replicas); rank 0 is
+// `main`. One process: first = 0. Several processes on one machine take consecutive blocks of its GPUs.
+TrainingBackends make_training_backends(const TrainCmd& c, ProcessGroup* processes) {
+    TrainingBackends b;
     const int node_rank = processes ? processes->node_rank() : 0;
-    auto backend = make_backend(c.backend);
-    const bool gpu = !backend->device().is_cpu();
-    const int first_device = gpu ? node_rank * c.data_parallel : 0;
-    if (gpu) {
+    b.main = make_backend(c.backend);
+    b.gpu = !b.main->device().is_cpu();
+    const int first_device = b.gpu ? node_rank * c.data_parallel : 0;
+    if (b.gpu) {
         FR_CHECK(first_device + c.data_parallel <= gpu_count(),
                  "{} needs {} GPU{} (one per rank{}); this machine has {}",
                  processes ? fmt::format("process {} ({} on its machine) with --data-parallel {}", processes->rank(),
@@ -178,19 +189,256 @@ void train(TrainCmd& c, ProcessGroup* processes) {
                            : fmt::format("--data-parallel {}", c.data_parallel),
                  first_device + c.data_parallel, first_device + c.data_parallel == 1 ? "" : "s",
                  processes ? ", and consecutive GPUs for the processes on one machine" : "", gpu_count());
-        if (first_device > 0) backend = make_backend(backend->name(), first_device);
+        if (first_device > 0) b.main = make_backend(b.main->name(), first_device);
     }
-    const int world_ranks = c.data_parallel * (processes ? processes->size() : 1);
-    FR_CHECK(c.train.batch % world_ranks == 0, "--batch {} does not split evenly over {}: use a multiple of {}",
+    b.world_ranks = c.data_parallel * (processes ? processes->size() : 1);
+    FR_CHECK(c.train.batch % b.world_ranks == 0, "--batch {} does not split evenly over {}: use a multiple of {}",
              c.train.batch,
-             processes ? fmt::format("{} data-parallel ranks ({} processes x --data-parallel {})", world_ranks,
+             processes ? fmt::format("{} data-parallel ranks ({} processes x --data-parallel {})", b.world_ranks,
                                      processes->size(), c.data_parallel)
                        : fmt::format("--data-parallel {}", c.data_parallel),
-             world_ranks);
-    if (world_ranks > 1) (void)peer_timeout_seconds();  // a bad value fails now, not after the data loads
-    std::vector<std::shared_ptr<Backend<float>>> replica_backends;
+             b.world_ranks);
+    if (b.world_ranks > 1) (void)peer_timeout_seconds();  // a bad value fails now, not after the data loads
     for (int r = 1; r < c.data_parallel; ++r)
-        replica_backends.push_back(make_backend(backend->name(), gpu ? first_device + r : r));
+        b.replicas.push_back(make_backend(b.main->name(), b.gpu ? first_device + r : r));
+    return b;
+}
+
+// All three splits before training: a run whose test split is empty would fail only after its last epoch. A split
+// outside the data's time span (a year it does not hold, an empty date range) is the likelier cause of an empty split
+// than gaps (which the trainer reports): say which times each covers.
+void check_every_split_has_windows(const data::WindowedDataset& ds) {
+    const data::TimeRange data_span{ds.data.begin_time(), ds.data.end_time()};
+    const char* split_names[] = {"training", "validation", "test"};
+    for (size_t k = 0; k < 3; ++k) {
+        FR_CHECK(ds.ranges[k].overlaps(data_span), "no {} windows: the {} split is {}, the data covers {}: change "
+                 "--split", split_names[k], split_names[k], ds.ranges[k].str(), data_span.str());
+        // With a stride, windows start only every stride rows: one longer than the split may leave it none.
+        const std::string on_grid =
+            ds.stride > 1 ? fmt::format(" that starts on the --stride {} grid", ds.stride) : std::string();
+        FR_CHECK(!ds.starts[k].empty(), "no {} windows: the {} split ({}) has no stretch of {} consecutive present rows "
+                 "(input {} + horizon {}){}; change --split, use a shorter window{}, or more data", split_names[k],
+                 split_names[k], ds.ranges[k].str(), ds.window.span(), ds.window.input_len, ds.window.horizon, on_grid,
+                 ds.stride > 1 ? ", a smaller --stride" : "");
+    }
+}
+
+// The "model:" and "training:" lines of the run's summary.
+void log_model_and_training(const TrainCmd& c, const RnnSpec& spec, Forecaster& model, Backend<float>& backend,
+                            const data::WindowedDataset& ds) {
+    const std::string decoding =
+        model.seq2seq() ? fmt::format(", seq2seq decoder: one lead time per step, {}",
+                                      c.train.teacher_forcing > 0
+                                          ? fmt::format("teacher forcing {:g}", c.train.teacher_forcing)
+                                          : std::string("free running"))
+                        : std::string();
+    const std::string dropout =
+        c.dropout > 0 && c.layers > 1
+            ? fmt::format(", {}dropout {:g} between layers{}", c.dropout_locked ? "locked " : "", c.dropout,
+                          model.seq2seq() ? " (the encoder's, and the decoder's at every lead time)" : "")
+            : std::string();
+    const std::string details = backend.details().empty() ? "" : " (" + backend.details() + ")";
+    log_line(fmt::format("model: {} -> {} outputs ({} x {}){}{}, {} parameters, backend {}{}", spec.describe(),
+                         model.outputs(), ds.window.horizon, data::csv_list(ds.target_names), decoding, dropout,
+                         model.params().size(), backend.name(), details));
+    std::string schedule;
+    if (c.train.lr_decay != 1) schedule += fmt::format(" x {:g} per epoch", c.train.lr_decay);
+    if (c.train.lr_plateau > 0)
+        schedule += fmt::format(" x {:g} after {} epochs without improvement", c.train.lr_plateau_factor,
+                                c.train.lr_plateau);
+    if (c.train.lr_cosine) schedule += " cosine to 0";
+    const std::string epoch_len = c.train.steps_per_epoch > 0
+                                      ? fmt::format(" of {} steps", c.train.steps_per_epoch)
+                                      : "";
+    const std::string decay = c.opt.weight_decay > 0
+                                  ? fmt::format(" ({} weight decay {:g})", c.opt.name == "adamw" ? "decoupled" : "L2",
+                                                c.opt.weight_decay)
+                                  : std::string();
+    // A resumed run goes on with its own learning rate schedule (the trainer says which), not this --lr.
+    const std::string lr = c.train.resume ? std::string("lr as the resumed run scheduled it")
+                                          : fmt::format("lr {:g}{}", c.opt.lr, schedule);
+    log_line(fmt::format("training: {}{} {}, batch {}, up to {}{}, patience {}, clip {}", c.opt.name, decay, lr,
+                         c.train.batch, data::counted(size_t(c.train.epochs), "epoch", "epochs"), epoch_len, c.train.patience,
+                         c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off"));
+}
+
+// The replicas' models and optimizers: they must outlive the trainer that steps them.
+struct ReplicaModels {
+    std::vector<std::unique_ptr<Forecaster>> models;
+    std::vector<std::unique_ptr<Optimizer>> optimizers;
+};
+
+// Data parallelism over the replicas of this process and the other processes, and its line in the summary.
+ReplicaModels set_up_ranks(ForecastTrainer& trainer, const TrainCmd& c, const TrainingBackends& backends,
+                           std::vector<ForecastDataset>& replica_data, const RnnSpec& spec,
+                           const ForecasterShape& shape, ProcessGroup* processes) {
+    ReplicaModels owned;
+    std::vector<Replica> replicas;
+    std::vector<std::string> devices{backends.main->device().str()};
+    for (size_t r = 0; r < backends.replicas.size(); ++r) {
+        owned.models.push_back(make_forecaster(backends.replicas[r], spec, shape, c.train.seed));
+        owned.optimizers.push_back(make_optimizer(owned.models.back()->params(), c.opt));
+        replicas.push_back({owned.models.back().get(), owned.optimizers.back().get(), &replica_data[r]});
+        devices.push_back(backends.replicas[r]->device().str());
+    }
+    trainer.set_up_data_parallel(replicas, processes);
+    const std::string where =
+        processes ? fmt::format("{} processes x {} ({} in process 0)", processes->size(), c.data_parallel,
+                                fmt::join(devices, ", "))
+                  : fmt::format("{}", fmt::join(devices, ", "));
+    const std::string cpu_note = processes ? " (CPU processes: one per machine or per socket, each with its cores)"
+                                           : " (CPU replicas take turns: no faster than one, a check of the path)";
+    log_line(fmt::format("data parallel: {} ranks ({}), {} windows each per step, gradients summed by {}{}",
+                         trainer.ranks(), where, c.train.batch / trainer.ranks(),
+                         trainer.gradient_sum_name() + (processes ? " across processes over MPI" : ""),
+                         !trainer.why_not_nccl().empty()
+                             ? fmt::format(" ({}: every step waits for every GPU)", trainer.why_not_nccl())
+                         : backends.gpu ? ""
+                                        : cpu_note));
+    return owned;
+}
+
+// The live progress line, the per-epoch lines and the divergence warning.
+void show_training_progress(ForecastTrainer& trainer, const TrainCmd& c, bool main_process, bool show_passes) {
+    if (main_process) trainer.on_progress = [show_passes](const Progress& p) {
+        live_line(fmt::format("epoch {}/{} | step {}/{}{} | loss {:.4f} | grad-norm {:.2f} | {} windows/s | ETA {}",
+                              p.epoch, p.epochs, p.step, p.steps,
+                              show_passes ? fmt::format(" | pass {:.2f}", p.passes) : "", p.loss, p.grad_norm,
+                              format_rate(p.windows_per_s), format_duration(p.eta_s)));
+    };
+    const bool scheduled = c.train.lr_decay != 1 || c.train.lr_plateau > 0 || c.train.lr_cosine;
+    trainer.on_epoch = [&c, show_passes, scheduled, said_diverged = false](const EpochRecord& r) mutable {
+        log_line(fmt::format("epoch {}/{} | train {:.4f} | val {:.4f} | grad-norm {:.2f} | {} windows/s | {}{}{}{}",
+                             r.epoch, c.train.epochs, r.train_loss, r.val_loss, r.grad_norm,
+                             format_rate(r.windows_per_s), format_duration(r.seconds),
+                             show_passes ? fmt::format(" | step {}", r.step) : "",
+                             scheduled ? fmt::format(" | lr {:g}", r.lr) : "", r.best ? " | best" : ""));
+        // Finite but huge losses are divergence too (rmsprop at --lr 100 ends near 1000). Predicting each variable's
+        // training mean, zero in normalized units, scores about 1; ten times that after a whole epoch is no
+        // model. Said at the first such epoch, so a long run can be stopped now rather than read at the end.
+        constexpr double kDivergedValidationLoss = 10;
+        if (!said_diverged && r.val_loss > kDivergedValidationLoss) {
+            said_diverged = true;
+            log_line(fmt::format("warning: the training diverged: the validation loss is {:.4g} after epoch {}, while "
+                                 "predicting each variable's training mean scores about 1 (normalized data); lower "
+                                 "--lr ({} at {:g} now){}", r.val_loss, r.epoch, c.opt.name, r.lr,
+                                 c.train.clip > 0 ? "" : " or set --clip (1 is a common choice)"));
+        }
+    };
+    trainer.on_message = [](const std::string& m) { log_line(m); };
+    if (main_process) trainer.on_eval_progress = CountProgress("validating");
+}
+
+// log.csv and loss.svg: the epochs' losses, training against validation.
+void write_curves(const TrainCmd& c, bool seq2seq, const std::vector<EpochRecord>& epochs) {
+    const std::filesystem::path out(c.train.out_dir);
+    write_log_csv((out / "log.csv").string(), epochs);
+    Series tr{"training", {}, {}, "#1f77b4"}, va{"validation", {}, {}, "#d62728"};
+    for (const auto& r : epochs) {
+        tr.x.push_back(r.epoch); tr.y.push_back(r.train_loss);
+        va.x.push_back(r.epoch); va.y.push_back(r.val_loss);
+    }
+    write_line_chart((out / "loss.svg").string(),
+                     fmt::format("{} H={}{} - MSE (normalized)", c.cell, c.hidden, seq2seq ? " seq2seq" : ""),
+                     c.train.steps_per_epoch > 0 ? fmt::format("epoch ({} steps)", c.train.steps_per_epoch) : "epoch",
+                     "MSE", {tr, va});
+}
+
+// What the final report needs of the trained run.
+struct TrainedRun {
+    const TrainCmd& c;
+    Forecaster& model;
+    Backend<float>& backend;
+    const ForecastDataset& dev;
+    const data::WindowedDataset& ds;  // metadata only: its series and window lists are on the device (dev)
+    const ForecastTrainer& trainer;
+    const std::vector<EpochRecord>& history;
+    const PlotWindows& plot_windows;
+    const nlohmann::json& dataset_meta;
+    const nlohmann::json& data_report;
+    const data::ReadReport& read_report;
+};
+
+// The test report of the best checkpoint next to the baselines: printed, then metrics.json, stations.csv and
+// forecast.svg. A stop request (Ctrl-C) is taken between evaluated batches: training is complete and saved then.
+void report_on_test(const TrainedRun& t) {
+    const TrainCmd& c = t.c;
+    const std::filesystem::path out(c.train.out_dir);
+    const auto stop_point = [&] {
+        if (StopOnSignal::requested())
+            throw Interrupted(fmt::format("stopped before the final report; training is complete and saved in {}: "
+                                          "`--resume` with the same flags (or `fusedrnn eval --checkpoint "
+                                          "{}/best.safetensors`) gives the report", c.train.out_dir, c.train.out_dir));
+    };
+    const auto stoppable = [&](EvalProgress inner) {
+        return EvalProgress([inner, &stop_point](size_t done, size_t total) {
+            stop_point();
+            if (inner) inner(done, total);
+        });
+    };
+    stop_point();
+
+    // Test with the best checkpoint (lowest validation loss).
+    load_parameters(read_checkpoint((out / "best.safetensors").string()), t.model);
+    const auto eval_start = std::chrono::steady_clock::now();
+    StationScores test_by_station(t.ds.data, t.ds.target_names, t.dev.target_stds, t.dev.window.horizon);
+    const ForecastEvaluation test =
+        evaluate_with_baselines(&t.model, t.backend, t.dev, t.dev.starts[2], c.eval_batch,
+                                stoppable(CountProgress("test, model and baselines")),
+                                [&](const EvaluatedBatch& batch) { test_by_station.add(batch); });
+    const ForecastEvaluation val = evaluate_with_baselines(&t.model, t.backend, t.dev, t.dev.starts[1], c.eval_batch,
+                                                          stoppable(CountProgress("validation, model and baselines")));
+    stop_point();
+    StopOnSignal::finishing();  // the report is computed: a signal from here waits for its files
+    const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
+    const long eval_windows = test.model->windows() + val.model->windows();
+    const EpochRecord* best = nullptr;
+    for (const auto& r : t.history)
+        if (r.best) best = &r;
+    log_line(fmt::format("evaluated the best checkpoint (epoch {}, validation loss {:.4f}) and both baselines on {} "
+                         "test and {} validation windows in {} ({} windows/s)",
+                         best ? best->epoch : 0, best ? best->val_loss : std::nan(""), test.model->windows(),
+                         val.model->windows(), format_duration(eval_seconds),
+                         format_rate(double(eval_windows) / std::max(eval_seconds, 1e-9))));
+    FR_CHECK(test.model->windows() > 0, "no test windows: the test split has no stretch of {} present rows",
+             t.dev.window.span());
+    print_forecast_report("validation", val, t.ds.window);
+    print_forecast_report("test", test, t.ds.window);
+    if (t.ds.data.num_stations() > 1) print_station_summary(test_by_station);
+    nlohmann::json test_report = forecast_report_json(test);
+    test_report["stations"] = station_summary_json(test_by_station);
+    nlohmann::json metrics = {{"test", test_report},
+                              {"validation", forecast_report_json(val)},
+                              {"model", t.model.config()},
+                              {"dataset", t.dataset_meta},
+                              {"data_report", t.data_report},
+                              {"read_report", c.data.synthetic() ? nlohmann::json() : read_report_json(t.read_report)},
+                              {"data", c.data.to_json()},
+                              {"epochs", t.history.size()},
+                              {"best_epoch", best ? best->epoch : 0},
+                              {"eval_windows_limit", c.eval_windows},
+                              {"report_evaluation", {{"windows", eval_windows}, {"seconds", eval_seconds}}},
+                              {"backend", t.backend.name()},
+                              {"backend_details", t.backend.details()},
+                              {"data_parallel", {{"ranks", t.trainer.ranks()},
+                                                 {"processes", t.trainer.processes()},
+                                                 {"gradient_sum", t.trainer.gradient_sum_name()}}}};
+    write_json_file((out / "metrics.json").string(), metrics);
+    write_station_scores((out / "stations.csv").string(), test_by_station);
+    write_forecast_plot((out / "forecast.svg").string(), t.plot_windows, t.model, t.dev, t.ds, "test");
+    fmt::print("\nwrote {}/{{best,last}}.safetensors, metrics.json, log.csv, loss.svg, stations.csv{}\n",
+               c.train.out_dir, t.plot_windows.starts.empty() ? "" : ", forecast.svg");
+}
+
+// Under an MPI launcher (`mpirun -np P fusedrnn train ...`) this runs in each of the P processes: each reads the
+// data, builds its --data-parallel ranks (on this machine's GPUs: cuda:(node_rank·N) .. +N-1) and trains with the
+// others (models/forecast_trainer.h, set_up_data_parallel); process 0 prints, writes every file and runs the test
+// report, the others stay quiet and end after training.
+void train(TrainCmd& c, ProcessGroup* processes) {
+    check_training_flags(c);
+    const data::DatasetConfig dc = dataset_config(c);
+    const bool main_process = !processes || processes->rank() == 0;
+    const TrainingBackends backends = make_training_backends(c, processes);
     // Process 0 writes every file: one run at a time in its folder, never in the data folder.
     std::optional<FolderLock> out_lock;
     bool replaces_other_kind = false;  // --overwrite over a language-model run: its files go too
@@ -214,72 +462,24 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     log_line(fmt::format("split: {}", ds.split.str()));
     log_line(ds.report.summary());
     log_line(fmt::format("normalization: {}", ds.stats.source));
-    // A split outside the data's time span (a year it does not hold, an empty date range) is the likelier cause of an
-    // empty split than gaps (which the trainer reports): say which times each covers.
-    const data::TimeRange data_span{ds.data.begin_time(), ds.data.end_time()};
-    // All three before training: a run whose test split is empty would fail only after its last epoch.
-    const char* split_names[] = {"training", "validation", "test"};
-    for (size_t k = 0; k < 3; ++k) {
-        FR_CHECK(ds.ranges[k].overlaps(data_span), "no {} windows: the {} split is {}, the data covers {}: change "
-                 "--split", split_names[k], split_names[k], ds.ranges[k].str(), data_span.str());
-        // With a stride, windows start only every stride rows: one longer than the split may leave it none.
-        const std::string on_grid =
-            ds.stride > 1 ? fmt::format(" that starts on the --stride {} grid", ds.stride) : std::string();
-        FR_CHECK(!ds.starts[k].empty(), "no {} windows: the {} split ({}) has no stretch of {} consecutive present rows "
-                 "(input {} + horizon {}){}; change --split, use a shorter window{}, or more data", split_names[k],
-                 split_names[k], ds.ranges[k].str(), ds.window.span(), ds.window.input_len, ds.window.horizon, on_grid,
-                 ds.stride > 1 ? ", a smaller --stride" : "");
-    }
+    check_every_split_has_windows(ds);
 
     const RnnSpec spec{parse_cell(c.cell), ds.num_vars(), c.hidden, c.layers, c.bidirectional};
     const ForecasterShape ds_shape{c.decoder == "seq2seq", ds.window.horizon, ds.target_cols, ds.num_targets(),
                                    c.dropout, c.dropout_locked};
-    const std::unique_ptr<Forecaster> model_owner = make_forecaster(backend, spec, ds_shape, c.train.seed);
+    const std::unique_ptr<Forecaster> model_owner = make_forecaster(backends.main, spec, ds_shape, c.train.seed);
     Forecaster& model = *model_owner;
     auto optimizer = make_optimizer(model.params(), c.opt);
-    const std::string decoding =
-        model.seq2seq() ? fmt::format(", seq2seq decoder: one lead time per step, {}",
-                                      c.train.teacher_forcing > 0
-                                          ? fmt::format("teacher forcing {:g}", c.train.teacher_forcing)
-                                          : std::string("free running"))
-                        : std::string();
-    const std::string dropout =
-        c.dropout > 0 && c.layers > 1
-            ? fmt::format(", {}dropout {:g} between layers{}", c.dropout_locked ? "locked " : "", c.dropout,
-                          model.seq2seq() ? " (the encoder's, and the decoder's at every lead time)" : "")
-            : std::string();
-    const std::string details = backend->details().empty() ? "" : " (" + backend->details() + ")";
-    log_line(fmt::format("model: {} -> {} outputs ({} x {}){}{}, {} parameters, backend {}{}", spec.describe(),
-                         model.outputs(), ds.window.horizon, data::csv_list(ds.target_names), decoding, dropout,
-                         model.params().size(), backend->name(), details));
-    std::string schedule;
-    if (c.train.lr_decay != 1) schedule += fmt::format(" x {:g} per epoch", c.train.lr_decay);
-    if (c.train.lr_plateau > 0)
-        schedule += fmt::format(" x {:g} after {} epochs without improvement", c.train.lr_plateau_factor,
-                                c.train.lr_plateau);
-    if (c.train.lr_cosine) schedule += " cosine to 0";
-    const std::string epoch_len = c.train.steps_per_epoch > 0
-                                      ? fmt::format(" of {} steps", c.train.steps_per_epoch)
-                                      : "";
-    const std::string decay = c.opt.weight_decay > 0
-                                  ? fmt::format(" ({} weight decay {:g})", c.opt.name == "adamw" ? "decoupled" : "L2",
-                                                c.opt.weight_decay)
-                                  : std::string();
-    // A resumed run goes on with its own learning rate schedule (the trainer says which), not this --lr.
-    const std::string lr = c.train.resume ? std::string("lr as the resumed run scheduled it")
-                                          : fmt::format("lr {:g}{}", c.opt.lr, schedule);
-    log_line(fmt::format("training: {}{} {}, batch {}, up to {}{}, patience {}, clip {}", c.opt.name, decay, lr,
-                         c.train.batch, data::counted(size_t(c.train.epochs), "epoch", "epochs"), epoch_len, c.train.patience,
-                         c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off"));
+    log_model_and_training(c, spec, model, *backends.main, ds);
 
     // What the checkpoints and metrics.json say about the data, taken before the series and window lists move
     // to the device (after the move ds keeps only its metadata: stations, statistics, window).
     const nlohmann::json dataset_meta = ds.meta_json(), data_report = ds.report.to_json();
     // Every rank holds the whole dataset on its own device (its slice of each batch is gathered there).
     std::vector<ForecastDataset> replica_data;
-    for (const auto& b : replica_backends) replica_data.push_back(ForecastDataset::training_replica(*b, ds));
+    for (const auto& b : backends.replicas) replica_data.push_back(ForecastDataset::training_replica(*b, ds));
     live_line("each station's extreme-event thresholds (training percentiles), and the data to the backend ...");
-    ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));
+    ForecastDataset dev = ForecastDataset::from_windowed(*backends.main, std::move(ds));
     const PlotWindows plot_windows = main_process ? choose_plot_windows(dev.starts[2], ds) : PlotWindows();  // before thinning
     if (c.eval_windows > 0) {
         const size_t val = dev.starts[1].size(), test = dev.starts[2].size();
@@ -293,32 +493,9 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     TrainOptions options = c.train;  // with a hook on this function's lock: not left in `c`, which outlives it
     if (out_lock) options.before_save = [&out_lock] { out_lock->keep_held(); };
     ForecastTrainer trainer(model, *optimizer, dev, options);
-    std::vector<std::unique_ptr<Forecaster>> replica_models;
-    std::vector<std::unique_ptr<Optimizer>> replica_optimizers;
-    if (world_ranks > 1) {
-        std::vector<Replica> replicas;
-        std::vector<std::string> devices{backend->device().str()};
-        for (size_t r = 0; r < replica_backends.size(); ++r) {
-            replica_models.push_back(make_forecaster(replica_backends[r], spec, ds_shape, c.train.seed));
-            replica_optimizers.push_back(make_optimizer(replica_models.back()->params(), c.opt));
-            replicas.push_back({replica_models.back().get(), replica_optimizers.back().get(), &replica_data[r]});
-            devices.push_back(replica_backends[r]->device().str());
-        }
-        trainer.set_up_data_parallel(replicas, processes);
-        const std::string where =
-            processes ? fmt::format("{} processes x {} ({} in process 0)", processes->size(), c.data_parallel,
-                                    fmt::join(devices, ", "))
-                      : fmt::format("{}", fmt::join(devices, ", "));
-        const std::string cpu_note = processes ? " (CPU processes: one per machine or per socket, each with its cores)"
-                                               : " (CPU replicas take turns: no faster than one, a check of the path)";
-        log_line(fmt::format("data parallel: {} ranks ({}), {} windows each per step, gradients summed by {}{}",
-                             trainer.ranks(), where, c.train.batch / trainer.ranks(),
-                             trainer.gradient_sum_name() + (processes ? " across processes over MPI" : ""),
-                             !trainer.why_not_nccl().empty()
-                                 ? fmt::format(" ({}: every step waits for every GPU)", trainer.why_not_nccl())
-                             : gpu ? ""
-                                   : cpu_note));
-    }
+    const ReplicaModels replicas = backends.world_ranks > 1
+                                       ? set_up_ranks(trainer, c, backends, replica_data, spec, ds_shape, processes)
+                                       : ReplicaModels();
     // With --steps-per-epoch an epoch is not a pass over the data: show how many passes have been made.
     const bool show_passes = c.train.steps_per_epoch > 0;
     if (show_passes) log_line(fmt::format("one pass over the training windows is {} steps", trainer.steps_per_pass()));
@@ -326,50 +503,10 @@ void train(TrainCmd& c, ProcessGroup* processes) {
         log_line(fmt::format("--max-batches {} is more than the {} of a pass over the training windows: an epoch is "
                              "the whole pass", c.train.max_batches,
                              data::counted(size_t(trainer.steps_per_pass()), "batch", "batches")));
-    if (main_process) trainer.on_progress = [show_passes](const Progress& p) {
-        live_line(fmt::format("epoch {}/{} | step {}/{}{} | loss {:.4f} | grad-norm {:.2f} | {} windows/s | ETA {}",
-                              p.epoch, p.epochs, p.step, p.steps,
-                              show_passes ? fmt::format(" | pass {:.2f}", p.passes) : "", p.loss, p.grad_norm,
-                              format_rate(p.windows_per_s), format_duration(p.eta_s)));
-    };
-    const bool scheduled = c.train.lr_decay != 1 || c.train.lr_plateau > 0 || c.train.lr_cosine;
-    bool said_diverged = false;
-    trainer.on_epoch = [&](const EpochRecord& r) {
-        log_line(fmt::format("epoch {}/{} | train {:.4f} | val {:.4f} | grad-norm {:.2f} | {} windows/s | {}{}{}{}",
-                             r.epoch, c.train.epochs, r.train_loss, r.val_loss, r.grad_norm,
-                             format_rate(r.windows_per_s), format_duration(r.seconds),
-                             show_passes ? fmt::format(" | step {}", r.step) : "",
-                             scheduled ? fmt::format(" | lr {:g}", r.lr) : "", r.best ? " | best" : ""));
-        // Finite but huge losses are divergence too (rmsprop at --lr 100 ends near 1000). Predicting each variable's
-        // training mean, zero in normalized units, scores about 1; ten times that after a whole epoch is no
-        // model. Said at the first such epoch, so a long run can be stopped now rather than read at the end.
-        constexpr double kDivergedValidationLoss = 10;
-        if (!said_diverged && r.val_loss > kDivergedValidationLoss) {
-            said_diverged = true;
-            log_line(fmt::format("warning: the training diverged: the validation loss is {:.4g} after epoch {}, while "
-                                 "predicting each variable's training mean scores about 1 (normalized data); lower "
-                                 "--lr ({} at {:g} now){}", r.val_loss, r.epoch, c.opt.name, r.lr,
-                                 c.train.clip > 0 ? "" : " or set --clip (1 is a common choice)"));
-        }
-    };
-    trainer.on_message = [](const std::string& m) { log_line(m); };
-    if (main_process) trainer.on_eval_progress = CountProgress("validating");
+    show_training_progress(trainer, c, main_process, show_passes);
     // A new run replaces the one in --out, which moves to --out/previous/ (tools/run_folder.h).
     if (main_process && !c.train.resume)
         keep_previous_run(c.train.out_dir, RunKind::Forecaster, replaces_other_kind);
-    const fs::path out(c.train.out_dir);
-    const auto write_curves = [&](const std::vector<EpochRecord>& epochs) {  // log.csv and loss.svg
-        write_log_csv((out / "log.csv").string(), epochs);
-        Series tr{"training", {}, {}, "#1f77b4"}, va{"validation", {}, {}, "#d62728"};
-        for (const auto& r : epochs) {
-            tr.x.push_back(r.epoch); tr.y.push_back(r.train_loss);
-            va.x.push_back(r.epoch); va.y.push_back(r.val_loss);
-        }
-        write_line_chart((out / "loss.svg").string(),
-                         fmt::format("{} H={}{} - MSE (normalized)", c.cell, c.hidden, model.seq2seq() ? " seq2seq" : ""),
-                         show_passes ? fmt::format("epoch ({} steps)", c.train.steps_per_epoch) : "epoch", "MSE",
-                         {tr, va});
-    };
     // Ctrl-C / SIGTERM: in training, save last.safetensors at the next step and exit 130; after it (the final report),
     // stop at the next evaluated batch, the run being complete. Held to the end, so that a signal arriving after
     // training's last poll is not swallowed.
@@ -379,75 +516,14 @@ void train(TrainCmd& c, ProcessGroup* processes) {
             return trainer.fit();
         } catch (const NumericError&) {
             // The epochs before the numbers went bad are worth their curve: it shows how the run diverged.
-            if (main_process && !trainer.history().empty()) write_curves(trainer.history());
+            if (main_process && !trainer.history().empty()) write_curves(c, model.seq2seq(), trainer.history());
             throw;
         }
     }();
     if (!main_process) return;  // process 0 holds the same model: it writes the files and runs the report
-    write_curves(history);
-    const auto stop_point = [&] {
-        if (StopOnSignal::requested())
-            throw Interrupted(fmt::format("stopped before the final report; training is complete and saved in {}: "
-                                          "`--resume` with the same flags (or `fusedrnn eval --checkpoint "
-                                          "{}/best.safetensors`) gives the report", c.train.out_dir, c.train.out_dir));
-    };
-    const auto stoppable = [&](EvalProgress inner) {
-        return EvalProgress([inner, &stop_point](size_t done, size_t total) {
-            stop_point();
-            if (inner) inner(done, total);
-        });
-    };
-    stop_point();
-
-    // Test with the best checkpoint (lowest validation loss).
-    load_parameters(read_checkpoint((out / "best.safetensors").string()), model);
-    const auto eval_start = std::chrono::steady_clock::now();
-    StationScores test_by_station(ds.data, ds.target_names, dev.target_stds, dev.window.horizon);
-    const ForecastEvaluation test =
-        evaluate_with_baselines(&model, *backend, dev, dev.starts[2], c.eval_batch,
-                                stoppable(CountProgress("test, model and baselines")),
-                                [&](const EvaluatedBatch& batch) { test_by_station.add(batch); });
-    const ForecastEvaluation val = evaluate_with_baselines(&model, *backend, dev, dev.starts[1], c.eval_batch,
-                                                          stoppable(CountProgress("validation, model and baselines")));
-    stop_point();
-    StopOnSignal::finishing();  // the report is computed: a signal from here waits for its files
-    const double eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
-    const long eval_windows = test.model->windows() + val.model->windows();
-    const EpochRecord* best = nullptr;
-    for (const auto& r : history)
-        if (r.best) best = &r;
-    log_line(fmt::format("evaluated the best checkpoint (epoch {}, validation loss {:.4f}) and both baselines on {} "
-                         "test and {} validation windows in {} ({} windows/s)",
-                         best ? best->epoch : 0, best ? best->val_loss : std::nan(""), test.model->windows(),
-                         val.model->windows(), format_duration(eval_seconds),
-                         format_rate(double(eval_windows) / std::max(eval_seconds, 1e-9))));
-    FR_CHECK(test.model->windows() > 0, "no test windows: the test split has no stretch of {} present rows", dev.window.span());
-    print_forecast_report("validation", val, ds.window);
-    print_forecast_report("test", test, ds.window);
-    if (ds.data.num_stations() > 1) print_station_summary(test_by_station);
-    nlohmann::json test_report = forecast_report_json(test);
-    test_report["stations"] = station_summary_json(test_by_station);
-    nlohmann::json metrics = {{"test", test_report},
-                              {"validation", forecast_report_json(val)},
-                              {"model", model.config()},
-                              {"dataset", dataset_meta},
-                              {"data_report", data_report},
-                              {"read_report", c.data.synthetic() ? nlohmann::json() : read_report_json(read_report)},
-                              {"data", c.data.to_json()},
-                              {"epochs", history.size()},
-                              {"best_epoch", best ? best->epoch : 0},
-                              {"eval_windows_limit", c.eval_windows},
-                              {"report_evaluation", {{"windows", eval_windows}, {"seconds", eval_seconds}}},
-                              {"backend", backend->name()},
-                              {"backend_details", backend->details()},
-                              {"data_parallel", {{"ranks", trainer.ranks()},
-                                                 {"processes", trainer.processes()},
-                                                 {"gradient_sum", trainer.gradient_sum_name()}}}};
-    write_json_file((out / "metrics.json").string(), metrics);
-    write_station_scores((out / "stations.csv").string(), test_by_station);
-    write_forecast_plot((out / "forecast.svg").string(), plot_windows, model, dev, ds, "test");
-    fmt::print("\nwrote {}/{{best,last}}.safetensors, metrics.json, log.csv, loss.svg, stations.csv{}\n",
-               c.train.out_dir, plot_windows.starts.empty() ? "" : ", forecast.svg");
+    write_curves(c, model.seq2seq(), history);
+    report_on_test({c, model, *backends.main, dev, ds, trainer, history, plot_windows, dataset_meta, data_report,
+                    read_report});
 }
 
 void run(TrainCmd& c) {
