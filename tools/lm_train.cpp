@@ -175,17 +175,14 @@ void warn_if_diverged(const LmEpochRecord& r, int vocab) {
                : "training", loss, uniform, vocab);
 }
 
-void run(TrainFlags f) {
-    FR_CHECK(f.out.find_first_not_of(" \t") != std::string::npos, "--out is empty: give the folder for the "
-             "checkpoints, log.csv and loss.svg (default runs/lm)");
-    check_dropout_rate(f.dropout, "--dropout");  // before the text is read
-    const bool window_mode = parse_lm_mode(f.mode) == LmMode::Window;
+// The other mode's flags: warned about when given, then set to their defaults, so that they are neither checked nor
+// compared with a resumed run's.
+void settle_mode_flags(TrainFlags& f, bool window_mode) {
     for (const char* flag : window_mode ? std::vector<const char*>{"--bptt", "--streams"}
                                         : std::vector<const char*>{"--context", "--batch"})
         if (f.was_given(flag))
             fmt::print("warning: {} does nothing in {} mode (it is for --mode {})\n", flag, f.mode,
                        window_mode ? "stream" : "window");
-    // ... so it is neither checked nor compared with a resumed run's: the defaults stand in for the other mode's flags.
     const TrainFlags defaults;
     if (window_mode) {
         f.bptt = defaults.bptt;
@@ -194,13 +191,11 @@ void run(TrainFlags f) {
         f.context = defaults.context;
         f.batch = defaults.batch;
     }
-    // One run at a time in --out, and never into another kind of run's folder: checked before the text is read.
-    FolderLock out_lock(f.out, "--out");
-    const bool replaces_forecaster = check_previous_run(f.out, RunKind::LanguageModel, f.resume, f.overwrite);
-    check_input_outside_run_files("--text", f.text, f.out);
-    if (f.dropout_locked && f.dropout == 0)
-        fmt::print("warning: --dropout-locked does nothing without --dropout: it says how the masks are drawn\n");
-    // Checked here to name the flags (the tokenizer's own checks name its fields: min_count, max_size).
+}
+
+// The tokenizer the flags ask for. Its limits are checked here to name the flags (the tokenizer's own checks name
+// its fields: min_count, max_size).
+text::TokenizerOptions tokenizer_options(const TrainFlags& f) {
     FR_CHECK(f.min_count >= 1, "--min-count must be at least 1, got {}", f.min_count);
     FR_CHECK(f.max_vocab == 0 || f.max_vocab >= 2, "--max-vocab must be 0 (no cap) or at least 2 (<unk> and one "
              "token), got {}", f.max_vocab);
@@ -209,44 +204,32 @@ void run(TrainFlags f) {
     topt.lowercase = f.lowercase;
     topt.min_count = f.min_count;
     topt.max_size = f.max_vocab;
+    return topt;
+}
+
+// The text's tokens and vocabulary: the training part's, or the whole text's where the run resumed was trained so
+// (`earlier`, set here: the text is read first, so that its errors come first).
+LmCorpus load_corpus(const TrainFlags& f, const text::TokenizerOptions& topt, EarlierVocabulary& earlier) {
     LmCorpus corpus = load_lm_corpus(f.text, topt, f.heldout);
-    const EarlierVocabulary earlier = earlier_vocabulary(f, topt);
+    earlier = earlier_vocabulary(f, topt);
     if (earlier.tokenizer) {  // its tokens: the whole text's, held-out part included
         corpus.tokens = encode_text_file(f.text, *earlier.tokenizer).tokens;
         corpus.tokenizer = *earlier.tokenizer;
         corpus.vocab_tokens = corpus.tokens.size();
         corpus.heldout_unseen = 0;
     }
-    // With nothing held out (or a held-out part that rounds to no token) the training part is the whole text.
-    const bool from_training_part = corpus.vocab_tokens < corpus.tokens.size();
     const char* unit = f.tokenizer == "char" ? "character" : "word";
     FR_CHECK(corpus.tokenizer.size() >= 2, "--min-count {}: no {} of {} occurs that often, so the vocabulary would be "
              "<unk> alone; lower --min-count", f.min_count, unit,
-             from_training_part ? fmt::format("the training part of {} (its first {} {}s)", f.text,
-                                              corpus.vocab_tokens, unit)
-                                : f.text);
+             corpus.vocab_tokens < corpus.tokens.size()
+                 ? fmt::format("the training part of {} (its first {} {}s)", f.text, corpus.vocab_tokens, unit)
+                 : f.text);
+    return corpus;
+}
 
-    LmSettings settings;
-    settings.mode = parse_lm_mode(f.mode);
-    settings.context = f.context;
-    settings.bptt = f.bptt;
-    settings.streams = f.streams;
-    // Whether the vocabulary left out some of the training part's tokens: then <unk> is a token the model learns.
-    const auto training_part_end = corpus.tokens.begin() + std::ptrdiff_t(corpus.vocab_tokens);
-    settings.unk_in_training =
-        std::find(corpus.tokens.begin(), training_part_end, text::Tokenizer::unk_id()) != training_part_end;
-    const RnnSpec spec{parse_cell(f.cell), f.embedding, f.hidden, f.layers, false};
-    auto backend = make_backend(f.backend);
-    LanguageModel lm = make_language_model(backend, spec, corpus.tokenizer, settings, f.seed);
-    lm.model->set_dropout(f.dropout);
-    lm.model->set_dropout_locked(f.dropout_locked);
-
-    OptimizerConfig oc;
-    oc.name = f.optimizer;
-    oc.lr = f.lr;
-    oc.weight_decay = f.weight_decay.value_or(default_weight_decay(f.optimizer));
-    auto opt = make_optimizer(lm.model->params(), oc);
-
+// The trainer's options from the flags; `info` is what the checkpoint records of the run (a resume must match it).
+LmTrainOptions train_options(const TrainFlags& f, const OptimizerConfig& oc, const LmCorpus& corpus,
+                             const EarlierVocabulary& earlier, FolderLock& out_lock) {
     LmTrainOptions o;
     o.epochs = f.epochs;
     o.batch = f.batch;
@@ -268,9 +251,15 @@ void run(TrainFlags f) {
     if (oc.weight_decay > 0) o.info["weight_decay"] = oc.weight_decay;
     // A run resumed from before the vocabulary came from the training part goes on as it was recorded.
     if (!earlier.whole_text) o.info[kVocabularyKey] = "training part";
-    LmTrainer trainer(lm, *opt, corpus.tokens, o);
+    return o;
+}
 
-    const bool window = settings.mode == LmMode::Window;
+// The "text", "model", "mode" and "held-out" lines of the run's header (the "optimizer" line follows once the
+// signals are handled).
+void print_header(const TrainFlags& f, const text::TokenizerOptions& topt, const LmCorpus& corpus,
+                  const EarlierVocabulary& earlier, const LanguageModel& lm, const RnnSpec& spec,
+                  const Backend<float>& backend, const LmTrainer& trainer, bool oov) {
+    const bool from_training_part = corpus.vocab_tokens < corpus.tokens.size();
     const std::string vocab_source =
         earlier.tokenizer && f.heldout > 0
             ? fmt::format(" from the whole text, held-out part included, as {}/last.safetensors was trained (before the "
@@ -289,8 +278,9 @@ void run(TrainFlags f) {
                f.tokenizer, corpus.tokenizer.size(), vocab_source);
     fmt::print("model     {} embedding {}{}, {} parameters, backend {}{}\n", spec.describe(), f.embedding,
                f.dropout > 0 ? fmt::format(", {}dropout {:g}", f.dropout_locked ? "locked " : "", f.dropout) : std::string(), lm.model->params().size(),
-               backend->name(), backend->details().empty() ? "" : " (" + backend->details() + ")");
-    if (window)
+               backend.name(), backend.details().empty() ? "" : " (" + backend.details() + ")");
+    const LmSettings& settings = lm.settings;
+    if (settings.mode == LmMode::Window)
         fmt::print("mode      window: {} → next; {} training / {} held-out tokens; {} of {} per epoch\n",
                    data::counted(size_t(settings.context), "token", "tokens"), trainer.train_tokens(),
                    trainer.heldout_tokens(), data::counted(size_t(trainer.steps_per_epoch()), "step", "steps"), f.batch);
@@ -298,7 +288,7 @@ void run(TrainFlags f) {
     // and a chunk is then that long.
     const size_t per_stream = trainer.train_tokens() / size_t(settings.streams);
     const size_t chunk = per_stream >= 2 ? std::min(size_t(settings.bptt), per_stream - 1) : size_t(settings.bptt);
-    if (!window) {
+    if (settings.mode != LmMode::Window) {
         fmt::print("mode      stream: {} × chunks of {}; {} training / {} held-out tokens; {} per epoch\n",
                    data::counted(size_t(settings.streams), "stream", "streams"),
                    data::counted(chunk, "step", "steps"), trainer.train_tokens(), trainer.heldout_tokens(),
@@ -311,7 +301,6 @@ void run(TrainFlags f) {
                        settings.bptt);
         }
     }
-    const bool oov = show_oov(topt, trainer.heldout_unknown());
     if (trainer.heldout_tokens() > 0 && oov) {
         const size_t unknown = trainer.heldout_unknown(), unseen = std::min(corpus.heldout_unseen, unknown);
         std::vector<std::string> why;
@@ -323,6 +312,89 @@ void run(TrainFlags f) {
                    why.empty() ? std::string() : fmt::format(" ({})", fmt::join(why, ", ")),
                    unknown > 0 ? ": " + lm.unk_scoring_effect() : std::string());
     }
+}
+
+// After training: the final evaluation (window mode), the best held-out figures, where the files are, and what the
+// losses say. A stop request here ends the run as complete (exit 130, the files training saved).
+void print_final_report(const TrainFlags& f, LmTrainer& trainer, const std::vector<LmEpochRecord>& history,
+                        int vocab, bool window, bool oov) {
+    int best = 0;
+    for (const auto& r : history)
+        if (r.best) best = r.epoch;
+    const LmEpochRecord& best_record = history[size_t(best > 0 ? best - 1 : history.size() - 1)];
+    const std::string saved = fmt::format("{0}/last.safetensors (epoch {1}), {0}/best.safetensors (epoch {2}, lowest "
+                                          "{3} loss), log.csv, loss.svg", f.out, history.back().epoch, best,
+                                          history.back().has_heldout ? "held-out" : "training");
+    if (StopOnSignal::requested())
+        throw Interrupted(fmt::format("stopped after the last epoch; the run is complete: saved {}", saved));
+    if (window) {
+        const LmEval t = [&] {
+            try {
+                return trainer.evaluate_train();
+            } catch (const Interrupted&) {
+                throw Interrupted(fmt::format("stopped during the final evaluation; the run is complete: saved {}",
+                                              saved));
+            }
+        }();
+        fmt::print("final     training windows (inference): loss {:.4f}, accuracy {:.1f}% ({})\n", t.loss,
+                   100 * t.accuracy, data::counted(size_t(t.predictions), "window", "windows"));
+    }
+    if (best_record.has_heldout)
+        fmt::print("final     held-out (best.safetensors, epoch {}): loss {:.4f}, accuracy {:.1f}%, perplexity {:.2f}{}\n",
+                   best_record.epoch, best_record.heldout_loss, 100 * best_record.heldout_accuracy,
+                   std::exp(best_record.heldout_loss),
+                   oov ? fmt::format(", {} of the held-out tokens <unk>", percent(best_record.heldout_oov))
+                       : std::string());
+    fmt::print("saved     {}\n", saved);
+    warn_if_diverged(history.back(), vocab);
+    // A tiny text such as a fable is memorised: the held-out loss rises from the first epochs on, so
+    // best.safetensors is an early, barely trained model. Say so rather than let it surprise.
+    if (window && history.back().has_heldout && best < history.back().epoch)
+        fmt::print("note      the held-out loss was lowest at epoch {}; later epochs fitted the training text more "
+                   "closely.\n          To continue the training text use last.safetensors; for the model that "
+                   "generalises best, best.safetensors.\n", best);
+}
+
+void run(TrainFlags f) {
+    FR_CHECK(f.out.find_first_not_of(" \t") != std::string::npos, "--out is empty: give the folder for the "
+             "checkpoints, log.csv and loss.svg (default runs/lm)");
+    check_dropout_rate(f.dropout, "--dropout");  // before the text is read
+    const bool window = parse_lm_mode(f.mode) == LmMode::Window;
+    settle_mode_flags(f, window);
+    // One run at a time in --out, and never into another kind of run's folder: checked before the text is read.
+    FolderLock out_lock(f.out, "--out");
+    const bool replaces_forecaster = check_previous_run(f.out, RunKind::LanguageModel, f.resume, f.overwrite);
+    check_input_outside_run_files("--text", f.text, f.out);
+    if (f.dropout_locked && f.dropout == 0)
+        fmt::print("warning: --dropout-locked does nothing without --dropout: it says how the masks are drawn\n");
+    const text::TokenizerOptions topt = tokenizer_options(f);
+    EarlierVocabulary earlier;
+    const LmCorpus corpus = load_corpus(f, topt, earlier);
+
+    LmSettings settings;
+    settings.mode = parse_lm_mode(f.mode);
+    settings.context = f.context;
+    settings.bptt = f.bptt;
+    settings.streams = f.streams;
+    // Whether the vocabulary left out some of the training part's tokens: then <unk> is a token the model learns.
+    const auto training_part_end = corpus.tokens.begin() + std::ptrdiff_t(corpus.vocab_tokens);
+    settings.unk_in_training =
+        std::find(corpus.tokens.begin(), training_part_end, text::Tokenizer::unk_id()) != training_part_end;
+    const RnnSpec spec{parse_cell(f.cell), f.embedding, f.hidden, f.layers, false};
+    auto backend = make_backend(f.backend);
+    LanguageModel lm = make_language_model(backend, spec, corpus.tokenizer, settings, f.seed);
+    lm.model->set_dropout(f.dropout);
+    lm.model->set_dropout_locked(f.dropout_locked);
+
+    OptimizerConfig oc;
+    oc.name = f.optimizer;
+    oc.lr = f.lr;
+    oc.weight_decay = f.weight_decay.value_or(default_weight_decay(f.optimizer));
+    auto opt = make_optimizer(lm.model->params(), oc);
+    LmTrainer trainer(lm, *opt, corpus.tokens, train_options(f, oc, corpus, earlier, out_lock));
+
+    const bool oov = show_oov(topt, trainer.heldout_unknown());
+    print_header(f, topt, corpus, earlier, lm, spec, *backend, trainer, oov);
     // Ctrl-C / SIGTERM: save last.safetensors at the next step, exit 130; after training (its last sample, the final
     // evaluation) it stops that work and exits 130 too, with the files training saved. Installed before the last
     // header line is printed, so a signal sent on seeing that line never meets the default action (ended unsaved).
@@ -377,43 +449,8 @@ void run(TrainFlags f) {
         }
     }();
     FR_CHECK(!history.empty(), "no epoch trained");
-
-    int best = 0;
-    for (const auto& r : history)
-        if (r.best) best = r.epoch;
-    const LmEpochRecord& best_record = history[size_t(best > 0 ? best - 1 : history.size() - 1)];
     write_history(f.out, history, curve_title);
-    const std::string saved = fmt::format("{0}/last.safetensors (epoch {1}), {0}/best.safetensors (epoch {2}, lowest "
-                                          "{3} loss), log.csv, loss.svg", f.out, history.back().epoch, best,
-                                          history.back().has_heldout ? "held-out" : "training");
-    if (StopOnSignal::requested())
-        throw Interrupted(fmt::format("stopped after the last epoch; the run is complete: saved {}", saved));
-    if (window) {
-        const LmEval t = [&] {
-            try {
-                return trainer.evaluate_train();
-            } catch (const Interrupted&) {
-                throw Interrupted(fmt::format("stopped during the final evaluation; the run is complete: saved {}",
-                                              saved));
-            }
-        }();
-        fmt::print("final     training windows (inference): loss {:.4f}, accuracy {:.1f}% ({})\n", t.loss,
-                   100 * t.accuracy, data::counted(size_t(t.predictions), "window", "windows"));
-    }
-    if (best_record.has_heldout)
-        fmt::print("final     held-out (best.safetensors, epoch {}): loss {:.4f}, accuracy {:.1f}%, perplexity {:.2f}{}\n",
-                   best_record.epoch, best_record.heldout_loss, 100 * best_record.heldout_accuracy,
-                   std::exp(best_record.heldout_loss),
-                   oov ? fmt::format(", {} of the held-out tokens <unk>", percent(best_record.heldout_oov))
-                       : std::string());
-    fmt::print("saved     {}\n", saved);
-    warn_if_diverged(history.back(), corpus.tokenizer.size());
-    // A tiny text such as a fable is memorised: the held-out loss rises from the first epochs on, so
-    // best.safetensors is an early, barely trained model. Say so rather than let it surprise.
-    if (window && history.back().has_heldout && best < history.back().epoch)
-        fmt::print("note      the held-out loss was lowest at epoch {}; later epochs fitted the training text more "
-                   "closely.\n          To continue the training text use last.safetensors; for the model that "
-                   "generalises best, best.safetensors.\n", best);
+    print_final_report(f, trainer, history, int(corpus.tokenizer.size()), window, oov);
 }
 
 }  // namespace
