@@ -85,56 +85,9 @@ StationSeries read_csv_station_files(const std::vector<std::string>& paths, cons
         std::string why;
         const std::vector<std::string> header = header_fields(reader, path, format.delimiter);
 
-        // Resolve columns by name: time, name, features (all but time/name when none given), targets.
-        std::vector<size_t> time_idx;
-        for (const auto& t : format.time_columns) time_idx.push_back(find_column(header, t, path, "time"));
-        const size_t name_idx = format.name_column.empty() || !format.name_required
-                                    ? optional_column(header, format.name_column, path)
-                                    : find_column(header, format.name_column, path, "name");
-        // The first column of that name (NCEI's LCD export repeats REPORT_TYPE for its remarks, with the same value).
-        const size_t skip_idx = format.skip_column.empty()
-                                    ? header.size()
-                                    : find_column(header, format.skip_column, path, "report type", /*unique*/ false);
-        const size_t station_idx = optional_column(header, format.station_column, path);
-        const std::vector<size_t> unit_check_idx = unit_check_columns(header, format, path);
-        const size_t lat_idx = optional_column(header, format.latitude_column, path);
-        const size_t lon_idx = optional_column(header, format.longitude_column, path);
-        std::vector<CsvColumn> feature_cols = format.features;
-        if (feature_cols.empty()) {
-            for (size_t i = 0; i < header.size(); ++i) {
-                if (i == name_idx || i == lat_idx || i == lon_idx ||
-                    std::find(time_idx.begin(), time_idx.end(), i) != time_idx.end())
-                    continue;
-                if (!format.mask_column.empty() && header[i] == format.mask_column) continue;  // flags, not a variable
-                // A variable with no name could be neither told apart nor named in any message.
-                FR_CHECK(!trim(header[i]).empty(), "{}: column {} of the header has no name{}; name it, or pick the "
-                         "columns (--csv-columns)", path, i + 1,
-                         i + 1 == header.size() ? " (a comma at the end of the header line?)" : "");
-                feature_cols.emplace_back(header[i]);
-            }
-            FR_CHECK(!feature_cols.empty(), "{}: no feature columns besides the time; columns: {}", path,
-                     join_names(header));
-        }
-        std::vector<Selected> sel;
-        std::vector<std::string> vars;
-        auto add_var = [&](const CsvColumn& c, const char* role) {
-            const std::string& v = c.var_name();
-            if (std::find(vars.begin(), vars.end(), v) != vars.end()) return false;
-            sel.push_back({find_column(header, c.name, path, role), c});
-            vars.push_back(v);
-            return true;
-        };
-        for (const auto& c : feature_cols)
-            // With every column a feature (Jena), a header naming a column twice lands here: name the file.
-            FR_CHECK(add_var(c, "feature"), "{}: {} format: variable \"{}\" is selected twice", path, format.name,
-                     printable(c.var_name()));
-        std::vector<std::string> feature_vars = vars;  // the mask's flags are for these, in this order
-        size_t mask_idx = header.size();
-        if (!format.mask_column.empty()) {
-            const bool present = std::find(header.begin(), header.end(), format.mask_column) != header.end();
-            if (present || format.mask_required) mask_idx = find_column(header, format.mask_column, path, "mask");
-        }
-        for (const auto& c : format.targets) add_var(c, "target");  // a target that is also a feature is read once
+        const FileColumns cols = resolve_columns(header, format, path);
+        const std::vector<std::string>& vars = cols.vars;
+        const std::vector<Selected>& sel = cols.selected;
         if (!grid) {
             grid = std::make_unique<GridBuilder>(vars, format.step, format.rounding, format.valid_ranges);
             station_vars = vars;
@@ -149,14 +102,14 @@ StationSeries read_csv_station_files(const std::vector<std::string>& paths, cons
         std::vector<float> values(vars.size());
         std::vector<char> code_like;  // per selected cell of the line: a number that looks like a missing-value code
         std::vector<bool> observed;
-        const bool masked = mask_idx < header.size();
+        const bool masked = cols.mask < header.size();
         const auto var_index = [&](const std::string& v) {
             return size_t(std::find(vars.begin(), vars.end(), v) - vars.begin());  // vars.size() when absent
         };
         const size_t calm_dir = format.calm_direction.empty() ? vars.size() : var_index(format.calm_direction);
         const size_t calm_speed = format.calm_speed.empty() ? vars.size() : var_index(format.calm_speed);
         const bool calm_rule = calm_dir < vars.size() && calm_speed < vars.size();
-        const std::string time_label = time_idx.size() == 1 ? column_label(header, time_idx[0])
+        const std::string time_label = cols.time.size() == 1 ? column_label(header, cols.time[0])
                                                             : "columns " + join_names(format.time_columns);
         // A UTC offset that is not a whole number of steps (India's +5:30 on an hourly file) moves on-the-hour local
         // times off the UTC grid: say so, with the flag that snaps them.
@@ -186,30 +139,30 @@ StationSeries read_csv_station_files(const std::vector<std::string>& paths, cons
             MaskedCells masked_cells;
             const bool split = split_record(reader, line, format.delimiter, fields, why, joined, where) &&
                                field_count_ok(fields, header, why);
-            if (split && passed_over(fields, skip_idx, format)) {
+            if (split && passed_over(fields, cols.skip, format)) {
                 ++report.passed_over_lines;
                 if (report.passed_over_what.empty()) report.passed_over_what = format.skip_what;
                 continue;
             }
             if (split) {
-                const std::string units = unit_problem(fields, header, unit_check_idx, format);
+                const std::string units = unit_problem(fields, header, cols.unit_checks, format);
                 FR_CHECK(units.empty(), "{}: {}", where, units);
             }
-            if (split && station_idx < header.size()) {
+            if (split && cols.station < header.size()) {
                 // Thrown even under BadLines::Skip: every line of the other stations would be a bad line.
-                const std::string_view st = trim(fields[station_idx]);
+                const std::string_view st = trim(fields[cols.station]);
                 if (station_first.empty()) {
                     station_value.assign(st);
                     station_first = where;
                 }
                 FR_CHECK(st == station_value, "{}: {}: \"{}\" is another station than \"{}\" (from {}): {}", where,
-                         column_label(header, station_idx), printable(st), printable(station_value), station_first,
+                         column_label(header, cols.station), printable(st), printable(station_value), station_first,
                          paths.size() == 1 ? "the file holds several stations; give each station a file of its own"
                                            : "the files of one station name another station");
             }
-            const bool ok = split && line_time(fields, header, time_idx, format, time, why) && on_grid(time) &&
+            const bool ok = split && line_time(fields, header, cols.time, format, time, why) && on_grid(time) &&
                             line_values(fields, header, sel, format, values.data(), masked_cells, code_like, why) &&
-                            (!masked || mask_flags(fields[mask_idx], mask_idx, header, feature_vars, observed, why));
+                            (!masked || mask_flags(fields[cols.mask], cols.mask, header, cols.feature_vars, observed, why));
             if (!ok) {
                 FR_CHECK(format.on_bad_line == BadLines::Skip, "{}: {}", where, why);
                 ++report.skipped_lines;
@@ -217,9 +170,9 @@ StationSeries read_csv_station_files(const std::vector<std::string>& paths, cons
                 continue;
             }
             // The name goes into messages and reports: made printable like any text from a file.
-            if (station_name.empty() && name_idx < header.size()) station_name = printable(trim(fields[name_idx]));
-            take_coordinate(fields, lat_idx, 90, meta.latitude);
-            take_coordinate(fields, lon_idx, 360, meta.longitude);
+            if (station_name.empty() && cols.name < header.size()) station_name = printable(trim(fields[cols.name]));
+            take_coordinate(fields, cols.latitude, 90, meta.latitude);
+            take_coordinate(fields, cols.longitude, 360, meta.longitude);
             // A calm written as no direction with speed 0 (LCD v2): the direction ISD-Lite gives a calm.
             if (calm_rule && std::isnan(values[calm_dir]) && values[calm_speed] == 0.0f &&
                 is_missing_cell(fields[sel[calm_dir].index], format)) {

@@ -245,13 +245,6 @@ std::string unit_problem(const std::vector<std::string>& fields, const std::vect
     return "";
 }
 
-std::vector<size_t> unit_check_columns(const std::vector<std::string>& header, const CsvFormat& format,
-                                       const std::string& path) {
-    std::vector<size_t> idx;
-    for (const auto& c : format.unit_checks) idx.push_back(optional_column(header, c.column, path));
-    return idx;
-}
-
 bool passed_over(const std::vector<std::string>& fields, size_t skip_idx, const CsvFormat& format) {
     if (skip_idx >= fields.size()) return false;
     const std::string_view t = trim(fields[skip_idx]);

@@ -10,15 +10,10 @@
 #include <vector>
 
 #include "fusedrnn/core/data/csv_reader.h"
+#include "fusedrnn/core/data/detail/csv_records.h"
 #include "fusedrnn/core/data/grid_builder.h"
 
 namespace fusedrnn::data::csv_detail {
-
-// A column the reader reads, and how.
-struct Selected {
-    size_t index;   // column index in the file
-    CsvColumn col;  // how to read it
-};
 
 // Cells of a line masked as missing: written as missing, or flagged suspect by the file.
 struct MaskedCells {
@@ -55,10 +50,6 @@ bool line_values(const std::vector<std::string>& fields, const std::vector<std::
 // Returns the message of the first check that fails, "" when none does.
 std::string unit_problem(const std::vector<std::string>& fields, const std::vector<std::string>& header,
                          const std::vector<size_t>& check_idx, const CsvFormat& format);
-
-// The column of each of the format's unit checks, header.size() where the header lacks it.
-std::vector<size_t> unit_check_columns(const std::vector<std::string>& header, const CsvFormat& format,
-                                       const std::string& path);
 
 // Whether a line is one the format passes over (CsvFormat::skip_column, skip_values).
 bool passed_over(const std::vector<std::string>& fields, size_t skip_idx, const CsvFormat& format);

@@ -113,4 +113,63 @@ bool split_record(LineReader& reader, std::string_view line, char delimiter, std
     return false;
 }
 
+std::vector<size_t> unit_check_columns(const std::vector<std::string>& header, const CsvFormat& format,
+                                       const std::string& path) {
+    std::vector<size_t> idx;
+    for (const auto& c : format.unit_checks) idx.push_back(optional_column(header, c.column, path));
+    return idx;
+}
+
+FileColumns resolve_columns(const std::vector<std::string>& header, const CsvFormat& format, const std::string& path) {
+    FileColumns c;
+    for (const auto& t : format.time_columns) c.time.push_back(find_column(header, t, path, "time"));
+    c.name = format.name_column.empty() || !format.name_required
+                 ? optional_column(header, format.name_column, path)
+                 : find_column(header, format.name_column, path, "name");
+    // The first column of that name (NCEI's LCD export repeats REPORT_TYPE for its remarks, with the same value).
+    c.skip = format.skip_column.empty()
+                 ? header.size()
+                 : find_column(header, format.skip_column, path, "report type", /*unique*/ false);
+    c.station = optional_column(header, format.station_column, path);
+    c.unit_checks = unit_check_columns(header, format, path);
+    c.latitude = optional_column(header, format.latitude_column, path);
+    c.longitude = optional_column(header, format.longitude_column, path);
+    // The features: those the format names, or every column but the time, name, coordinates and mask.
+    std::vector<CsvColumn> feature_cols = format.features;
+    if (feature_cols.empty()) {
+        for (size_t i = 0; i < header.size(); ++i) {
+            if (i == c.name || i == c.latitude || i == c.longitude ||
+                std::find(c.time.begin(), c.time.end(), i) != c.time.end())
+                continue;
+            if (!format.mask_column.empty() && header[i] == format.mask_column) continue;  // flags, not a variable
+            // A variable with no name could be neither told apart nor named in any message.
+            FR_CHECK(!trim(header[i]).empty(), "{}: column {} of the header has no name{}; name it, or pick the "
+                     "columns (--csv-columns)", path, i + 1,
+                     i + 1 == header.size() ? " (a comma at the end of the header line?)" : "");
+            feature_cols.emplace_back(header[i]);
+        }
+        FR_CHECK(!feature_cols.empty(), "{}: no feature columns besides the time; columns: {}", path,
+                 join_names(header));
+    }
+    auto add_var = [&](const CsvColumn& col, const char* role) {
+        const std::string& v = col.var_name();
+        if (std::find(c.vars.begin(), c.vars.end(), v) != c.vars.end()) return false;
+        c.selected.push_back({find_column(header, col.name, path, role), col});
+        c.vars.push_back(v);
+        return true;
+    };
+    for (const auto& col : feature_cols)
+        // With every column a feature (Jena), a header naming a column twice lands here: name the file.
+        FR_CHECK(add_var(col, "feature"), "{}: {} format: variable \"{}\" is selected twice", path, format.name,
+                 printable(col.var_name()));
+    c.feature_vars = c.vars;
+    c.mask = header.size();
+    if (!format.mask_column.empty()) {
+        const bool present = std::find(header.begin(), header.end(), format.mask_column) != header.end();
+        if (present || format.mask_required) c.mask = find_column(header, format.mask_column, path, "mask");
+    }
+    for (const auto& col : format.targets) add_var(col, "target");  // a target that is also a feature is read once
+    return c;
+}
+
 }  // namespace fusedrnn::data::csv_detail

@@ -6,9 +6,39 @@
 #include <string_view>
 #include <vector>
 
+#include "fusedrnn/core/data/csv_reader.h"
 #include "fusedrnn/core/data/line_reader.h"
 
 namespace fusedrnn::data::csv_detail {
+
+// A column the reader reads, and how.
+struct Selected {
+    size_t index;   // column index in the file
+    CsvColumn col;  // how to read it
+};
+
+// The column of each of the format's unit checks, header.size() where the header lacks it.
+std::vector<size_t> unit_check_columns(const std::vector<std::string>& header, const CsvFormat& format,
+                                       const std::string& path);
+
+// The columns of one file that a format reads, found by name in its header. An optional column the header lacks
+// (or the format does not name) is header.size().
+struct FileColumns {
+    std::vector<size_t> time;        // one date-time column, or year, month, day, hour[, minute[, second]]
+    size_t name = 0;                 // the station's name
+    size_t skip = 0;                 // the report type that tells lines to pass over (CsvFormat::skip_column)
+    size_t station = 0;              // the station each line names (CsvFormat::station_column)
+    std::vector<size_t> unit_checks; // one per CsvFormat::unit_checks
+    size_t latitude = 0, longitude = 0;
+    size_t mask = 0;                 // the observation mask
+    std::vector<Selected> selected;  // the variables' columns: the features', then the targets' that are not features
+    std::vector<std::string> vars;   // their variables' names, in that order
+    std::vector<std::string> feature_vars;  // the features' alone: the mask's flags are for these, in this order
+};
+
+// The columns of `header` that `format` reads; an error names the file and the column that is missing, unnamed or
+// named twice.
+FileColumns resolve_columns(const std::vector<std::string>& header, const CsvFormat& format, const std::string& path);
 
 // The first column of that name, which must be there; `unique`: no other column may have that name (with two,
 // which one is read would be a guess).
