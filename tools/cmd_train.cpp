@@ -113,8 +113,7 @@ void write_log_csv(const std::string& path, const std::vector<EpochRecord>& h) {
 }
 
 // Flags are checked before the data loads: at WEATHER-5K scale that takes minutes. (The cell's and the optimizer's
-// names and ranges are checked as the flags are read.) Settles what the flags leave open: the weight decay's default,
-// and no dropout with one layer.
+// names and ranges are checked as the flags are read.) Settles the weight decay's default, which the flags leave open.
 void check_training_flags(TrainCmd& c) {
     c.opt.weight_decay = c.weight_decay.value_or(default_weight_decay(c.opt.name));
     c.train.validate();
@@ -140,7 +139,7 @@ void check_training_flags(TrainCmd& c) {
              "own averaging is built in): leave it out, or use --optimizer sgd", c.opt.name);
 }
 
-// The windows, split and normalization the flags ask for; after check_training_flags.
+// The windows, split and normalization the flags ask for, after check_training_flags; no dropout with one layer.
 data::DatasetConfig dataset_config(TrainCmd& c) {
     data::DatasetConfig dc;
     dc.window = c.window;

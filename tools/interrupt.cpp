@@ -19,6 +19,7 @@ std::atomic<bool> g_requested{false};     // the trainer's flag
 std::atomic<int> g_stop_signals{0};       // Ctrl-C, SIGTERM, SIGHUP seen while training
 std::atomic<bool> g_said_pipe{false};     // the closed-pipe message written (once: stderr may be that pipe)
 std::atomic<bool> g_finishing{false};     // past the last point where a stop is taken: only files left to write
+std::atomic<bool> g_ended{false};         // a complete run's StopOnSignal gone: its files written, the process ending
 static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free,
               "the signal handlers need lock-free atomics");
 
@@ -43,6 +44,10 @@ extern "C" void on_stop_signal(int sig) {
         }
     } else if (g_stop_signals.fetch_add(1) > 0) {
         remove_temp_files_then_end(sig);  // the second: at once, unsaved
+    } else if (g_ended.load()) {
+        const char msg[] = "\nfusedrnn: the run is complete and its files are written; ending (again to quit at "
+                           "once)\n";
+        say(msg, sizeof msg - 1);
     } else if (g_finishing.load()) {
         const char msg[] = "\nfusedrnn: the run is complete; finishing its report's files first (again to quit at "
                            "once, with some of them unwritten)\n";
@@ -81,18 +86,22 @@ StopOnSignal::StopOnSignal() {
     g_stop_signals.store(0);
     g_said_pipe.store(false);
     g_finishing.store(false);
+    g_ended.store(false);
     install(on_stop_signal, false, &g_before_training);
 }
 
 StopOnSignal::~StopOnSignal() {
-    // A complete run keeps this handler to the process's end: a signal in the moments between here and the exit finds
-    // the run complete (exit 0), as one a moment earlier does, instead of ending the process by the signal after every
-    // file is written (a test's SIGTERM, sent late on a loaded machine, landed here).
-    if (g_finishing.load()) return;
+    // A complete run keeps the handler for Ctrl-C, SIGTERM and SIGHUP to the process's end: a signal in the moments
+    // between here and the exit (the report still in stdout's buffer, the backends' teardown) finds the run complete,
+    // exit 0 with its output flushed, as one a moment earlier does, instead of ending the process by the signal (a
+    // test's SIGTERM, sent late on a loaded machine, landed here). A second one still ends it at once. SIGPIPE goes
+    // back to what it was: a report whose reader is gone ends the process as such a write does.
+    const bool complete = g_finishing.load();
+    if (complete) g_ended.store(true);
     for (size_t i = 0; i < kSignals.size(); ++i) {
         // After a closed pipe, the lines still to come (where the run stopped, exit 130) must not end it by SIGPIPE.
         if (kSignals[i] == SIGPIPE && g_said_pipe.load()) ::signal(SIGPIPE, SIG_IGN);
-        else ::sigaction(kSignals[i], &g_before_training[i], nullptr);
+        else if (kSignals[i] == SIGPIPE || !complete) ::sigaction(kSignals[i], &g_before_training[i], nullptr);
     }
 }
 

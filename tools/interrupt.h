@@ -14,8 +14,9 @@ namespace fusedrnn::tools {
 // action.
 void remove_temp_files_on_signals();
 
-// While one exists (training), the signals above set a flag instead of ending the process: data loading before and
-// evaluation after training keep the cleanup-then-end behaviour. SIGPIPE (a `| tee` the same Ctrl-C ended, a
+// While one exists (training, and the final report of `train`), the signals above set a flag instead of ending the
+// process: data loading before training keeps the cleanup-then-end behaviour, and so does what follows once the
+// object is gone, unless the run was complete (finishing()). SIGPIPE (a `| tee` the same Ctrl-C ended, a
 // `| head` that has read enough) asks for the stop too, and never ends the process: its writes then fail quietly, and
 // the run saves and stops as for Ctrl-C instead of dying unsaved at its next line of output.
 class StopOnSignal {
@@ -28,7 +29,8 @@ public:
     static bool requested();
     // From here on the work only finishes what it writes (the final report's files): a signal says that it is
     // finished first, instead of "stopping after this step"; the process still ends as it would have (exit 0), and a
-    // second signal still ends it at once. This holds to the process's end, past this object's life.
+    // second signal still ends it at once. For Ctrl-C, SIGTERM and SIGHUP this holds to the process's end, past this
+    // object's life (said then as "its files are written; ending").
     static void finishing();
 };
 
