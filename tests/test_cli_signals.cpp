@@ -100,7 +100,7 @@ TEST(CliSignals, ASignalWhileTheReportsFilesAreWrittenLetsThemFinish) {
         for (const char* file : {"best.safetensors", "last.safetensors", "metrics.json", "log.csv", "loss.svg",
                                  "stations.csv", "forecast.svg"})
             EXPECT_TRUE(fs::exists(out + "/" + file)) << file;
-        landed = r.output.find("fusedrnn: the run is complete; finishing its report's files first") !=
+        landed = r.output.find("fusedrnn: the run is complete; finishing its report first") !=
                  std::string::npos;
     }
     EXPECT_TRUE(landed) << "in 5 tries the signal never landed before the run's end";
@@ -115,6 +115,22 @@ TEST(CliSignals, ASignalAfterTheLastLineLeavesTheExitStatusZero) {
         const CliResult r = signal_at_line(testing::tiny_train(out, 1), "wrote " + out, SIGTERM);
         ASSERT_EQ(r.status, 0) << "try " << attempt + 1 << " (-1: ended by the signal)\n" << r.output;
         EXPECT_EQ(r.output.find("stopping after this step"), std::string::npos) << r.output;
+    }
+}
+
+// lm-train too: a signal after its last point of stopping (the final evaluation) lets its last lines finish, exit 0,
+// not "stopping after this step" (there is none) nor an end by the signal.
+TEST(CliSignals, LmTrainEndsAsCompleteOnASignalAfterItsFinalEvaluation) {
+    const std::string dir = testing::temp_dir(), text = dir + "/tiny.txt";
+    std::ofstream(text) << "the cat sat on a mat . the dog lay on the log . the cat sat on a mat .\n";
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        const std::string out = dir + "/run" + std::to_string(attempt);
+        const CliResult r = signal_at_line({"lm-train", "--text", text, "--heldout", "0", "--epochs", "2", "--hidden",
+                                            "8", "--embedding", "4", "--backend", "cpu", "--out", out},
+                                           "final     training windows", SIGTERM);
+        ASSERT_EQ(r.status, 0) << "try " << attempt + 1 << " (-1: ended by the signal)\n" << r.output;
+        EXPECT_EQ(r.output.find("stopping after this step"), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find("saved     " + out), std::string::npos) << r.output;
     }
 }
 

@@ -49,8 +49,8 @@ extern "C" void on_stop_signal(int sig) {
                            "once)\n";
         say(msg, sizeof msg - 1);
     } else if (g_finishing.load()) {
-        const char msg[] = "\nfusedrnn: the run is complete; finishing its report's files first (again to quit at "
-                           "once, with some of them unwritten)\n";
+        const char msg[] = "\nfusedrnn: the run is complete; finishing its report first (again to quit at once, "
+                           "with part of it unwritten)\n";
         say(msg, sizeof msg - 1);
     } else {
         const char msg[] = "\nfusedrnn: stopping after this step to save a checkpoint (again to quit at once, unsaved)\n";

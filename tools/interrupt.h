@@ -27,7 +27,7 @@ public:
     StopOnSignal& operator=(const StopOnSignal&) = delete;
 
     static bool requested();
-    // From here on the work only finishes what it writes (the final report's files): a signal says that it is
+    // From here on the work only finishes what it writes (the final report and its files): a signal says that it is
     // finished first, instead of "stopping after this step"; the process still ends as it would have (exit 0), and a
     // second signal still ends it at once. For Ctrl-C, SIGTERM and SIGHUP this holds to the process's end, past this
     // object's life (said then as "its files are written; ending").

@@ -339,6 +339,7 @@ void print_final_report(const TrainFlags& f, LmTrainer& trainer, const std::vect
         fmt::print("final     training windows (inference): loss {:.4f}, accuracy {:.1f}% ({})\n", t.loss,
                    100 * t.accuracy, data::counted(size_t(t.predictions), "window", "windows"));
     }
+    StopOnSignal::finishing();  // only lines left to print: a signal from here lets them finish (exit 0)
     if (best_record.has_heldout)
         fmt::print("final     held-out (best.safetensors, epoch {}): loss {:.4f}, accuracy {:.1f}%, perplexity {:.2f}{}\n",
                    best_record.epoch, best_record.heldout_loss, 100 * best_record.heldout_accuracy,
