@@ -131,6 +131,131 @@ void check_range_names(const ValidRanges& ranges, const std::vector<std::string>
                  join_names(vars));
 }
 
+// The format of a folder's files under --format auto: ISD-Lite where any file is named like one, else the layout the
+// first CSV file's header names (with the unit system of NCEI's LCD files, from their pressures).
+std::string detect_format(const std::vector<fs::path>& files, const std::string& path,
+                          const std::string& in_subfolders) {
+    if (std::any_of(files.begin(), files.end(),
+                    [](const fs::path& p) { return isd_lite_filename(p.filename().string()); }))
+        return "isd-lite";
+    const auto first_csv = std::find_if(files.begin(), files.end(),
+                                        [](const fs::path& p) { return is_csv_name(p.filename().string()); });
+    FR_CHECK(first_csv != files.end(),
+             "station data: no station files in \"{}\" (looked for ISD-Lite USAF-WBAN-YEAR[.gz] and *.csv; "
+             "found {}){}", path, names_of(files), in_subfolders);
+    const std::vector<std::string> header = read_csv_header(first_csv->string());
+    std::string format = detect_csv_preset(header);
+    if (format == "ncei-lcd") format = ncei_lcd_units(files);
+    // One "column" holding ';' or tabs: the file is not comma-separated.
+    const bool other_delimiter = header.size() == 1 && header[0].find_first_of(";\t") != std::string::npos;
+    // A first line of digits is data: a file without a header, or of another format (ISD-Lite renamed).
+    const bool data_line = !other_delimiter && !header.empty() && !header[0].empty() &&
+                           header[0][0] >= '0' && header[0][0] <= '9';
+    FR_CHECK(!format.empty(),
+             "station data: {}: header not recognised as any known layout ({}); columns: {}.{} Pass the "
+             "format explicitly (on the command line: --format, or --csv-time, --csv-columns, ... for a "
+             "layout of your own)",
+             first_csv->string(), join_names(csv_preset_names()), join_names(header),
+             other_delimiter ? " The header has no commas: a different delimiter (--csv-delimiter)?"
+             : data_line     ? " The first line starts with digits: it does not look like a header."
+                             : "");
+    return format;
+}
+
+// ISD-Lite: a station's yearly files (USAF-WBAN-YEAR[.gz]) merge into one series; isd-history.csv is the station
+// list; anything else is ignored.
+void group_isd_lite_files(const std::vector<fs::path>& files, StationFiles& out) {
+    std::map<std::string, std::vector<std::string>> by_station;
+    std::map<std::string, std::string> by_station_year;  // "USAF-WBAN-YEAR" -> the file giving it
+    for (const auto& f : files) {
+        const std::string name = f.filename().string();
+        std::string id;
+        if (isd_lite_filename(name, &id)) {
+            // The yearly files of a station merge into one series; two files of the same year (plain and .gz)
+            // would merge two versions of that year line by line.
+            const std::string year_key = name.substr(0, 17);
+            const auto [it, fresh] = by_station_year.emplace(year_key, f.string());
+            FR_CHECK(fresh, "station data: two files for station {} year {}: {} and {} (keep one)", id,
+                     name.substr(13, 4), it->second, f.string());
+            by_station[id].push_back(f.string());
+        } else if (is_isd_history(name)) {
+            // The last one (in name order) is used; an earlier one is not.
+            if (!out.station_list.empty()) out.ignored.push_back(out.station_list);
+            out.station_list = f.string();
+        } else {
+            out.ignored.push_back(f.string());
+        }
+    }
+    for (auto& [id, paths] : by_station) {
+        out.station_ids.push_back(id);
+        out.stations.push_back(std::move(paths));
+    }
+}
+
+// CSV layouts: one file per station, named by it, except NCEI's LCD v2 yearly files (LCD_<station>_<year>.csv), which
+// merge into one series per station.
+void group_csv_files(const std::vector<fs::path>& files, const std::string& format, StationFiles& out) {
+    if (format != "csv") (void)csv_preset(format);  // unknown names fail here, listing the known ones
+    std::map<std::string, std::string> by_id;  // station id (LCD v2: and year) -> its file
+    std::map<std::string, size_t> lcd_station;  // LCD v2 station -> its index in out.stations
+    const bool lcd = format.rfind("ncei-lcd", 0) == 0;
+    for (const auto& f : files) {
+        // A single file given explicitly is read whatever its extension.
+        if (files.size() == 1 || is_csv_name(f.filename().string())) {
+            // "S1.csv" and "S1.csv.gz" would both be station S1: two stations under one name.
+            const std::string id = csv_station_id(f);
+            FR_CHECK(is_utf8(id), "{}: the station id \"{}\" (the file's name) is not valid UTF-8 text, which the "
+                     "checkpoints and reports (JSON) hold: rename the file", printable(f.string(), 400), printable(id));
+            std::string station, year;
+            const bool yearly = lcd && lcd_v2_filename(id, station, year);
+            const auto [it, fresh] = by_id.emplace(id, f.string());
+            FR_CHECK(fresh, "station data: two files for station \"{}\"{}: {} and {} (keep one, or rename one)",
+                     printable(yearly ? station : id), yearly ? " year " + year : std::string(), it->second,
+                     f.string());
+            // The yearly files of an LCD v2 station merge into one series, in year (name) order.
+            if (yearly) {
+                const auto [at, first] = lcd_station.emplace(station, out.stations.size());
+                if (!first) {
+                    out.stations[at->second].push_back(f.string());
+                    continue;
+                }
+                out.station_ids.push_back(station);
+                out.stations.push_back({f.string()});
+                continue;
+            }
+            out.station_ids.push_back(id);
+            out.stations.push_back({f.string()});
+        } else {
+            out.ignored.push_back(f.string());
+        }
+    }
+    // An LCD v2 station beside a file named like it ("USW00014939.csv" and "LCD_USW00014939_2023.csv").
+    std::map<std::string, size_t> first_of;
+    for (size_t j = 0; j < out.station_ids.size(); ++j) {
+        const auto [at, fresh] = first_of.emplace(out.station_ids[j], j);
+        FR_CHECK(fresh, "station data: two sets of files for station \"{}\": {} and {} (keep one, or rename one)",
+                 printable(out.station_ids[j]), join_names(out.stations[at->second], 4),
+                 join_names(out.stations[j], 4));
+    }
+}
+
+// --station: the stations named, in that order, each once.
+void keep_only_stations(StationFiles& out, const std::vector<std::string>& only, const std::string& path) {
+    StationFiles kept = out;
+    kept.stations.clear();
+    kept.station_ids.clear();
+    for (const auto& id : only) {
+        const auto it = std::find(out.station_ids.begin(), out.station_ids.end(), id);
+        FR_CHECK(it != out.station_ids.end(), "station data: no station \"{}\" in \"{}\" ({} station{}, e.g. {})",
+                 printable(id), path, out.station_ids.size(), out.station_ids.size() == 1 ? "" : "s",
+                 out.station_ids.front());
+        if (std::find(kept.station_ids.begin(), kept.station_ids.end(), id) != kept.station_ids.end()) continue;
+        kept.station_ids.push_back(id);
+        kept.stations.push_back(out.stations[size_t(it - out.station_ids.begin())]);
+    }
+    out = std::move(kept);
+}
+
 }  // namespace
 
 StationFiles list_station_files(const std::string& path, const StationReadOptions& opts) {
@@ -155,124 +280,13 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
                  "restore its target or remove the link", link_label(b));
         out.ignored.push_back(b.string() + " (symbolic link to nothing)");
     }
-    if (format == "auto") {
-        const bool any_isd = std::any_of(files.begin(), files.end(),
-                                         [](const fs::path& p) { return isd_lite_filename(p.filename().string()); });
-        if (any_isd) {
-            format = "isd-lite";
-        } else {
-            auto first_csv = std::find_if(files.begin(), files.end(),
-                                          [](const fs::path& p) { return is_csv_name(p.filename().string()); });
-            FR_CHECK(first_csv != files.end(),
-                     "station data: no station files in \"{}\" (looked for ISD-Lite USAF-WBAN-YEAR[.gz] and *.csv; "
-                     "found {}){}", path, names_of(files), in_subfolders);
-            const std::vector<std::string> header = read_csv_header(first_csv->string());
-            format = detect_csv_preset(header);
-            if (format == "ncei-lcd") format = ncei_lcd_units(files);
-            // One "column" holding ';' or tabs: the file is not comma-separated.
-            const bool other_delimiter =
-                header.size() == 1 && header[0].find_first_of(";\t") != std::string::npos;
-            // A first line of digits is data: a file without a header, or of another format (ISD-Lite renamed).
-            const bool data_line = !other_delimiter && !header.empty() && !header[0].empty() &&
-                                   header[0][0] >= '0' && header[0][0] <= '9';
-            FR_CHECK(!format.empty(),
-                     "station data: {}: header not recognised as any known layout ({}); columns: {}.{} Pass the "
-                     "format explicitly (on the command line: --format, or --csv-time, --csv-columns, ... for a "
-                     "layout of your own)",
-                     first_csv->string(), join_names(csv_preset_names()), join_names(header),
-                     other_delimiter ? " The header has no commas: a different delimiter (--csv-delimiter)?"
-                     : data_line     ? " The first line starts with digits: it does not look like a header."
-                                     : "");
-        }
-    }
+    if (format == "auto") format = detect_format(files, path, in_subfolders);
     out.format = format;
-    if (format == "isd-lite") {
-        std::map<std::string, std::vector<std::string>> by_station;
-        std::map<std::string, std::string> by_station_year;  // "USAF-WBAN-YEAR" -> the file giving it
-        for (const auto& f : files) {
-            const std::string name = f.filename().string();
-            std::string id;
-            if (isd_lite_filename(name, &id)) {
-                // The yearly files of a station merge into one series; two files of the same year (plain and .gz)
-                // would merge two versions of that year line by line.
-                const std::string year_key = name.substr(0, 17);
-                const auto [it, fresh] = by_station_year.emplace(year_key, f.string());
-                FR_CHECK(fresh, "station data: two files for station {} year {}: {} and {} (keep one)", id,
-                         name.substr(13, 4), it->second, f.string());
-                by_station[id].push_back(f.string());
-            } else if (is_isd_history(name)) {
-                // The last one (in name order) is used; an earlier one is not.
-                if (!out.station_list.empty()) out.ignored.push_back(out.station_list);
-                out.station_list = f.string();
-            } else {
-                out.ignored.push_back(f.string());
-            }
-        }
-        for (auto& [id, paths] : by_station) {
-            out.station_ids.push_back(id);
-            out.stations.push_back(std::move(paths));
-        }
-    } else {
-        if (format != "csv") (void)csv_preset(format);  // unknown names fail here, listing the known ones
-        std::map<std::string, std::string> by_id;  // station id (LCD v2: and year) -> its file
-        std::map<std::string, size_t> lcd_station;  // LCD v2 station -> its index in out.stations
-        const bool lcd = format.rfind("ncei-lcd", 0) == 0;
-        for (const auto& f : files) {
-            // A single file given explicitly is read whatever its extension.
-            if (files.size() == 1 || is_csv_name(f.filename().string())) {
-                // "S1.csv" and "S1.csv.gz" would both be station S1: two stations under one name.
-                const std::string id = csv_station_id(f);
-                FR_CHECK(is_utf8(id), "{}: the station id \"{}\" (the file's name) is not valid UTF-8 text, which the "
-                         "checkpoints and reports (JSON) hold: rename the file", printable(f.string(), 400), printable(id));
-                std::string station, year;
-                const bool yearly = lcd && lcd_v2_filename(id, station, year);
-                const auto [it, fresh] = by_id.emplace(id, f.string());
-                FR_CHECK(fresh, "station data: two files for station \"{}\"{}: {} and {} (keep one, or rename one)",
-                         printable(yearly ? station : id), yearly ? " year " + year : std::string(), it->second,
-                         f.string());
-                // The yearly files of an LCD v2 station merge into one series, in year (name) order.
-                if (yearly) {
-                    const auto [at, first] = lcd_station.emplace(station, out.stations.size());
-                    if (!first) {
-                        out.stations[at->second].push_back(f.string());
-                        continue;
-                    }
-                    out.station_ids.push_back(station);
-                    out.stations.push_back({f.string()});
-                    continue;
-                }
-                out.station_ids.push_back(id);
-                out.stations.push_back({f.string()});
-            } else {
-                out.ignored.push_back(f.string());
-            }
-        }
-        // An LCD v2 station beside a file named like it ("USW00014939.csv" and "LCD_USW00014939_2023.csv").
-        std::map<std::string, size_t> first_of;
-        for (size_t j = 0; j < out.station_ids.size(); ++j) {
-            const auto [at, fresh] = first_of.emplace(out.station_ids[j], j);
-            FR_CHECK(fresh, "station data: two sets of files for station \"{}\": {} and {} (keep one, or rename one)",
-                     printable(out.station_ids[j]), join_names(out.stations[at->second], 4),
-                     join_names(out.stations[j], 4));
-        }
-    }
+    if (format == "isd-lite") group_isd_lite_files(files, out);
+    else group_csv_files(files, format, out);
     FR_CHECK(!out.stations.empty(), "station data: no {} station files in \"{}\" (found {}){}", format, path,
              names_of(files), in_subfolders);
-    if (!opts.only_stations.empty()) {
-        StationFiles kept = out;
-        kept.stations.clear();
-        kept.station_ids.clear();
-        for (const auto& id : opts.only_stations) {
-            const auto it = std::find(out.station_ids.begin(), out.station_ids.end(), id);
-            FR_CHECK(it != out.station_ids.end(), "station data: no station \"{}\" in \"{}\" ({} station{}, e.g. {})",
-                     printable(id), path, out.station_ids.size(), out.station_ids.size() == 1 ? "" : "s",
-                     out.station_ids.front());
-            if (std::find(kept.station_ids.begin(), kept.station_ids.end(), id) != kept.station_ids.end()) continue;
-            kept.station_ids.push_back(id);
-            kept.stations.push_back(out.stations[size_t(it - out.station_ids.begin())]);
-        }
-        out = std::move(kept);
-    }
+    if (!opts.only_stations.empty()) keep_only_stations(out, opts.only_stations, path);
     if (opts.max_stations > 0 && out.stations.size() > size_t(opts.max_stations)) {
         out.stations.resize(size_t(opts.max_stations));
         out.station_ids.resize(size_t(opts.max_stations));
