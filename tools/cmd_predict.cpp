@@ -103,6 +103,113 @@ std::string why_no_window(const data::StationSet& set, int s, const data::Window
     return "missing values in every window";  // not reached: a window would have been found
 }
 
+// --issued-at as a time on the data's clock (kTimeMax when not given): checked before any data is read.
+int64_t parse_issued_at(const std::string& issued_at, bool given) {
+    FR_CHECK(!given || !issued_at.empty(), "--issued-at is empty: give a time (YYYY-MM-DD HH:MM), or leave the flag "
+             "out to forecast from the latest data");
+    if (issued_at.empty()) return data::kTimeMax;
+    std::string text = issued_at, why;
+    if (text.size() > 10 && text[10] == 'T') text[10] = ' ';  // ISO 8601's separator
+    // The form the text has (by its colons) is the one to read it with, so that the error is about it: "25:00" is
+    // not a valid time, rather than "extra characters after %Y-%m-%d".
+    const auto colons = std::count(text.begin(), text.end(), ':');
+    const char* format = colons >= 2 ? "%Y-%m-%d %H:%M:%S" : colons == 1 ? "%Y-%m-%d %H:%M" : "%Y-%m-%d";
+    int64_t as_of = 0;
+    FR_CHECK(data::parse_time(text, format, as_of, why),
+             "--issued-at \"{}\": {} (expected YYYY-MM-DD[ HH:MM[:SS]], on the data's clock)", issued_at, why);
+    return as_of;
+}
+
+// The stations forecast and the local row each one's input window ends at.
+struct ChosenWindows {
+    std::vector<int> stations;
+    std::vector<int64_t> ends;
+};
+
+// Of the stations asked for (all when `only` is empty), those with a complete input window ending at or before
+// `as_of`, each at its latest; the others are listed with the reason, and none at all is an error.
+ChosenWindows choose_windows(const data::StationSet& set, const data::WindowSpec& w,
+                             const std::vector<std::string>& only, int64_t as_of, const std::string& before) {
+    ChosenWindows c;
+    std::vector<std::string> skipped;  // the first few, with the reason
+    size_t skipped_count = 0;
+    for (int s = 0; s < set.num_stations(); ++s) {
+        const auto& st = set.stations[size_t(s)];
+        if (!only.empty() && std::find(only.begin(), only.end(), st.id) == only.end()) continue;
+        // The last row at or before --issued-at (floor division: the clock may sit between rows).
+        const int64_t last = as_of == data::kTimeMax ? st.rows - 1
+                             : as_of < st.start      ? -1
+                                                     : (as_of - st.start) / set.step;
+        const int64_t e = latest_window_end(set, s, w, last);
+        if (e < 0) {
+            if (skipped.size() < 8) skipped.push_back(st.id + " (" + why_no_window(set, s, w, last) + ")");
+            ++skipped_count;
+            continue;
+        }
+        c.stations.push_back(s);
+        c.ends.push_back(e);
+    }
+    if (skipped_count > 0)
+        log_line(fmt::format("no complete {}-step input window{} at {} (not forecast): {}{}", w.input_len, before,
+                             data::counted(skipped_count, "station", "stations"), fmt::join(skipped, "; "),
+                             skipped_count > skipped.size() ? "; ..." : ""));
+    FR_CHECK(!c.stations.empty(), "no station has a complete input window of {} steps{} to forecast from",
+             w.input_len, before);
+    return c;
+}
+
+// A forecast issued before the time asked for — or, without --issued-at, before the newest data of any station — is
+// stale: say which, and why (the station's data ends earlier, or a gap in the window ending then), so that it is
+// never taken for a fresh one.
+void warn_stale_forecasts(const data::StationSet& set, const ChosenWindows& c, int64_t as_of, bool issued_given) {
+    int64_t newest = data::kTimeMin;
+    for (int s : c.stations) {
+        const auto& st = set.stations[size_t(s)];
+        newest = std::max(newest, st.start + (st.rows - 1) * set.step);
+    }
+    const int64_t wanted = data::floor_div(issued_given ? as_of : newest, set.step) * set.step;
+    if (issued_given && wanted != as_of)
+        log_line(fmt::format("--issued-at {} falls between the rows of the data's {:g}-minute grid: forecasts as of "
+                             "{}, the row before it", data::format_time(as_of), set.step / 60.0,
+                             data::format_time(wanted)));
+    size_t stale = 0;
+    std::vector<std::string> listed;  // the first few
+    for (size_t b = 0; b < c.stations.size(); ++b) {
+        const auto& st = set.stations[size_t(c.stations[b])];
+        const int64_t issued = st.start + c.ends[b] * set.step, data_end = st.start + (st.rows - 1) * set.step;
+        if (issued == wanted) continue;
+        ++stale;
+        if (listed.size() < 8)
+            listed.push_back(fmt::format("{} at {} ({})", st.id, data::format_time(issued),
+                                         data_end < wanted && issued == data_end
+                                             ? std::string("its data ends then")
+                                             : fmt::format("the input window ending at {} is incomplete",
+                                                           data::format_time(std::min(wanted, data_end)))));
+    }
+    if (stale > 0)
+        log_line(fmt::format("{} issued before {}{}: {}{}; issued_at in the CSV says when",
+                             c.stations.size() == 1 ? std::string("the forecast is")
+                                                    : fmt::format("{} of {} stations' forecasts are", stale,
+                                                                  c.stations.size()),
+                             data::format_time(wanted),
+                             issued_given ? "" : " (the newest data of the stations read)",
+                             fmt::join(listed, ", "), stale > listed.size() ? ", ..." : ""));
+}
+
+// The chosen windows' inputs as the model takes them: [input_len, B, F], time-major, not yet standardized.
+std::vector<float> gather_inputs(const data::StationSet& set, const ChosenWindows& c, const data::WindowSpec& w) {
+    const int B = int(c.stations.size()), F = set.num_vars();
+    std::vector<float> x(size_t(w.input_len) * B * F);
+    for (int b = 0; b < B; ++b) {
+        const auto& st = set.stations[size_t(c.stations[size_t(b)])];
+        for (int t = 0; t < w.input_len; ++t) {
+            const int64_t r = st.row_begin + c.ends[size_t(b)] - int64_t(w.input_len - 1 - t) * w.in_step;
+            for (int v = 0; v < F; ++v) x[(size_t(t) * B + b) * F + v] = set.values[size_t(r) * F + v];
+        }
+    }
+    return x;
+}
+
 }  // namespace
 
 void register_predict(CLI::App& app) {
@@ -126,21 +233,8 @@ void register_predict(CLI::App& app) {
     cmd->add_option("--out", o->out, "Forecast CSV to write")->capture_default_str();
     cmd->add_option("--backend", o->backend, "auto, cpu, cuda or cudnn")->capture_default_str();
     cmd->callback([o, cmd, issued_flag] {
-        // Checked before any data is read.
-        int64_t as_of = data::kTimeMax;
-        FR_CHECK(issued_flag->count() == 0 || !o->issued_at.empty(), "--issued-at is empty: give a time (YYYY-MM-DD "
-                 "HH:MM), or leave the flag out to forecast from the latest data");
-        if (!o->issued_at.empty()) {
-            std::string text = o->issued_at, why;
-            if (text.size() > 10 && text[10] == 'T') text[10] = ' ';  // ISO 8601's separator
-            // The form the text has (by its colons) is the one to read it with, so that the error is about it:
-            // "25:00" is not a valid time, rather than "extra characters after %Y-%m-%d".
-            const auto colons = std::count(text.begin(), text.end(), ':');
-            const char* format = colons >= 2 ? "%Y-%m-%d %H:%M:%S" : colons == 1 ? "%Y-%m-%d %H:%M" : "%Y-%m-%d";
-            FR_CHECK(data::parse_time(text, format, as_of, why),
-                     "--issued-at \"{}\": {} (expected YYYY-MM-DD[ HH:MM[:SS]], on the data's clock)", o->issued_at,
-                     why);
-        }
+        const bool issued_given = !o->issued_at.empty();
+        const int64_t as_of = parse_issued_at(o->issued_at, issued_flag->count() > 0);  // before any data is read
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
         check_output_file("--out", o->out, data_for_checkpoint(cmd, o->data, f.data), {o->checkpoint});
@@ -161,89 +255,21 @@ void register_predict(CLI::App& app) {
         }
 
         // Inputs of every station with a complete window, standardized with the checkpoint's statistics.
-        std::vector<int> chosen;
-        std::vector<int64_t> ends;
-        std::vector<std::string> skipped;  // the first few, with the reason
-        size_t skipped_count = 0;
-        for (int s = 0; s < set.num_stations(); ++s) {
-            const auto& st = set.stations[size_t(s)];
-            if (!o->stations.empty() &&
-                std::find(o->stations.begin(), o->stations.end(), st.id) == o->stations.end())
-                continue;
-            // The last row at or before --issued-at (floor division: the clock may sit between rows).
-            const int64_t last = as_of == data::kTimeMax ? st.rows - 1
-                                 : as_of < st.start      ? -1
-                                                         : (as_of - st.start) / set.step;
-            const int64_t e = latest_window_end(set, s, w, last);
-            if (e < 0) {
-                if (skipped.size() < 8) skipped.push_back(st.id + " (" + why_no_window(set, s, w, last) + ")");
-                ++skipped_count;
-                continue;
-            }
-            chosen.push_back(s);
-            ends.push_back(e);
-        }
-        const std::string before = o->issued_at.empty() ? "" : " ending at or before " + data::format_time(as_of);
-        if (skipped_count > 0)
-            log_line(fmt::format("no complete {}-step input window{} at {} (not forecast): {}{}", w.input_len, before,
-                                 data::counted(skipped_count, "station", "stations"), fmt::join(skipped, "; "),
-                                 skipped_count > skipped.size() ? "; ..." : ""));
-        FR_CHECK(!chosen.empty(), "no station has a complete input window of {} steps{} to forecast from", w.input_len,
-                 before);
-        // A forecast issued before the time asked for — or, without --issued-at, before the newest data of any
-        // station — is stale: say which, and why (the station's data ends earlier, or a gap in the window ending
-        // then), so that it is never taken for a fresh one.
-        int64_t newest = data::kTimeMin;
-        for (int s : chosen) {
-            const auto& st = set.stations[size_t(s)];
-            newest = std::max(newest, st.start + (st.rows - 1) * set.step);
-        }
-        const int64_t wanted = data::floor_div(o->issued_at.empty() ? newest : as_of, set.step) * set.step;
-        if (!o->issued_at.empty() && wanted != as_of)
-            log_line(fmt::format("--issued-at {} falls between the rows of the data's {:g}-minute grid: forecasts as of "
-                                 "{}, the row before it", data::format_time(as_of), set.step / 60.0,
-                                 data::format_time(wanted)));
-        size_t stale = 0;
-        std::vector<std::string> listed;  // the first few
-        for (size_t b = 0; b < chosen.size(); ++b) {
-            const auto& st = set.stations[size_t(chosen[b])];
-            const int64_t issued = st.start + ends[b] * set.step, data_end = st.start + (st.rows - 1) * set.step;
-            if (issued == wanted) continue;
-            ++stale;
-            if (listed.size() < 8)
-                listed.push_back(fmt::format("{} at {} ({})", st.id, data::format_time(issued),
-                                             data_end < wanted && issued == data_end
-                                                 ? std::string("its data ends then")
-                                                 : fmt::format("the input window ending at {} is incomplete",
-                                                               data::format_time(std::min(wanted, data_end)))));
-        }
-        if (stale > 0)
-            log_line(fmt::format("{} issued before {}{}: {}{}; issued_at in the CSV says when",
-                                 chosen.size() == 1 ? std::string("the forecast is")
-                                                    : fmt::format("{} of {} stations' forecasts are", stale,
-                                                                  chosen.size()),
-                                 data::format_time(wanted),
-                                 o->issued_at.empty() ? " (the newest data of the stations read)" : "",
-                                 fmt::join(listed, ", "), stale > listed.size() ? ", ..." : ""));
-        const int B = int(chosen.size());
-        std::vector<float> x(size_t(w.input_len) * B * F);
-        for (int b = 0; b < B; ++b) {
-            const auto& st = set.stations[size_t(chosen[size_t(b)])];
-            for (int t = 0; t < w.input_len; ++t) {
-                const int64_t r = st.row_begin + ends[size_t(b)] - int64_t(w.input_len - 1 - t) * w.in_step;
-                for (int v = 0; v < F; ++v) x[(size_t(t) * B + b) * F + v] = set.values[size_t(r) * F + v];
-            }
-        }
+        const std::string before = issued_given ? " ending at or before " + data::format_time(as_of) : "";
+        const ChosenWindows chosen = choose_windows(set, w, o->stations, as_of, before);
+        warn_stale_forecasts(set, chosen, as_of, issued_given);
+        const int B = int(chosen.stations.size());
+        std::vector<float> x = gather_inputs(set, chosen, w);
         // Standardized as training and eval standardize their series (in float, by the same function), so that a
         // forecast here is bit for bit eval's for the same window.
         f.stats.normalize(x);
-        warn_inputs_far_from_training(x, set, chosen, ends, w, f.stats);
+        warn_inputs_far_from_training(x, set, chosen.stations, chosen.ends, w, f.stats);
         const auto pred = backend->to_host(f.model->forward(backend->from_host(x, {w.input_len, B, F}), false));
 
         ForecastCsv csv(o->out, f.dataset.targets, target_cols, f.stats, w, set.step, /*with_observed*/ false);
         for (int b = 0; b < B; ++b) {
-            const auto& st = set.stations[size_t(chosen[size_t(b)])];
-            csv.add(st.id, st.start + ends[size_t(b)] * set.step, pred.data() + size_t(b) * w.horizon * K);
+            const auto& st = set.stations[size_t(chosen.stations[size_t(b)])];
+            csv.add(st.id, st.start + chosen.ends[size_t(b)] * set.step, pred.data() + size_t(b) * w.horizon * K);
         }
         csv.commit();
         fmt::print("wrote {} ({} x {} lead times; times: {})\n", o->out,
