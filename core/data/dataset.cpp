@@ -99,20 +99,8 @@ std::string values_checksum(const StationSet& set) {
     return sum.hex();
 }
 
-}  // namespace
-
-WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
-    FR_CHECK(set.num_stations() > 0 && set.num_vars() > 0, "dataset: no station data");
-    FR_CHECK(cfg.stride >= 1, "dataset: stride must be >= 1, got {}", cfg.stride);
-    cfg.window.validate();
-
-    WindowedDataset ds;
-    ds.window = cfg.window;
-    ds.stride = cfg.stride;
-    ds.split = cfg.split;
-    ds.target_cols = resolve_targets(set, cfg.targets, ds.target_names);
-
-    // "Horizon longer than the data": no station can hold a single window.
+// "Horizon longer than the data": no station can hold a single window.
+void check_a_window_fits(const StationSet& set, const DatasetConfig& cfg) {
     const int64_t span = cfg.window.span();
     int64_t longest = 0;
     std::string longest_id;
@@ -125,8 +113,11 @@ WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
              cfg.window_from_model ? "give stations with longer series (a model's input and horizon are fixed when "
                                      "it is trained)"
                                    : "shorten the input or the horizon");
+}
 
-    ds.ranges = cfg.split.resolve(set.begin_time(), set.end_time(), set.step);
+// The normalization statistics: those given, the training split's, or the given ones with the training split's for
+// the variables they do not cover.
+NormStats normalization_stats(const StationSet& set, const DatasetConfig& cfg, const TimeRange& training) {
     // Statistics from a training split outside the data would fail naming a variable, not the split.
     const TimeRange data_span{set.begin_time(), set.end_time()};
     // Variables the given statistics cover (all, without statistics given: none).
@@ -138,47 +129,48 @@ WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
              "normalization statistics ({}) cover none of this data's variables ({}); they cover: {}", cfg.stats->source,
              fmt::format("{}", fmt::join(set.vars, ", ")), fmt::format("{}", fmt::join(cfg.stats->vars, ", ")));
     const bool computes_stats = !cfg.stats || (cfg.compute_uncovered_stats && covered < set.vars.size());
-    FR_CHECK(!computes_stats || ds.ranges[0].overlaps(data_span), "no training windows: the training split is {}, the "
-             "data covers {}: change --split", ds.ranges[0].str(), data_span.str());
-    ds.stats = !cfg.stats                    ? NormStats::compute(set, ds.ranges[0])
-               : cfg.compute_uncovered_stats ? NormStats::compute(set, ds.ranges[0], &*cfg.stats)
-                                             : cfg.stats->select(set.vars);
-    ds.stats.validate();
+    FR_CHECK(!computes_stats || training.overlaps(data_span), "no training windows: the training split is {}, the "
+             "data covers {}: change --split", training.str(), data_span.str());
+    NormStats stats = !cfg.stats                    ? NormStats::compute(set, training)
+                      : cfg.compute_uncovered_stats ? NormStats::compute(set, training, &*cfg.stats)
+                                                    : cfg.stats->select(set.vars);
+    stats.validate();
+    return stats;
+}
 
-    DatasetReport& rep = ds.report;
-    rep.stations = set.num_stations();
-    rep.rows = set.rows();
-    rep.warnings = ds.stats.warnings;
-    std::vector<std::vector<std::string>> never_present;
-    {
-        const int nv = set.num_vars();
-        const int ns = set.num_stations();
-        std::vector<int64_t> per_station(size_t(ns) * size_t(nv), 0);
+// Missing values per variable into the report; returns, per station, the variables it never reports (e.g. ISD
+// stations without sea-level pressure), which the report names since they rule out every window of the station.
+std::vector<std::vector<std::string>> count_missing(const StationSet& set, DatasetReport& rep) {
+    const int nv = set.num_vars();
+    const int ns = set.num_stations();
+    std::vector<int64_t> per_station(size_t(ns) * size_t(nv), 0);
 #pragma omp parallel for schedule(dynamic, 1)
-        for (int s = 0; s < ns; ++s) {
-            const StationInfo& st = set.stations[size_t(s)];
-            const float* p = set.values.data() + st.row_begin * nv;
-            int64_t* c = per_station.data() + size_t(s) * size_t(nv);
-            for (int64_t i = 0; i < st.rows * nv; ++i)
-                if (is_missing(p[i])) ++c[i % nv];
-        }
-        rep.missing_per_var.assign(size_t(nv), 0);
-        for (size_t i = 0; i < per_station.size(); ++i) rep.missing_per_var[i % size_t(nv)] += per_station[i];
-        // Variables a station never reports (e.g. ISD stations without sea-level pressure): named in
-        // the report, since they rule out every window of the station.
-        never_present.resize(size_t(ns));
-        for (int s = 0; s < ns; ++s)
-            for (int v = 0; v < nv; ++v)
-                if (set.stations[size_t(s)].rows > 0 && per_station[size_t(s) * size_t(nv) + size_t(v)] ==
-                                                            set.stations[size_t(s)].rows)
-                    never_present[size_t(s)].push_back(set.vars[size_t(v)]);
+    for (int s = 0; s < ns; ++s) {
+        const StationInfo& st = set.stations[size_t(s)];
+        const float* p = set.values.data() + st.row_begin * nv;
+        int64_t* c = per_station.data() + size_t(s) * size_t(nv);
+        for (int64_t i = 0; i < st.rows * nv; ++i)
+            if (is_missing(p[i])) ++c[i % nv];
     }
-    ds.stats.normalize(set.values);
+    rep.missing_per_var.assign(size_t(nv), 0);
+    for (size_t i = 0; i < per_station.size(); ++i) rep.missing_per_var[i % size_t(nv)] += per_station[i];
+    std::vector<std::vector<std::string>> never_present(static_cast<size_t>(ns));
+    for (int s = 0; s < ns; ++s)
+        for (int v = 0; v < nv; ++v)
+            if (set.stations[size_t(s)].rows > 0 && per_station[size_t(s) * size_t(nv) + size_t(v)] ==
+                                                        set.stations[size_t(s)].rows)
+                never_present[size_t(s)].push_back(set.vars[size_t(v)]);
+    return never_present;
+}
 
-    // Stations in parallel, each into its own run lists, then joined in station order: the result does
-    // not depend on the thread count, and the lists stay small (runs, not one entry per window).
+// The valid window starts of every split into ds.starts; returns each station's count per split. Stations in
+// parallel, each into its own run lists, then joined in station order: the result does not depend on the thread
+// count, and the lists stay small (runs, not one entry per window).
+std::vector<std::array<int64_t, kNumSplits>> collect_windows(const StationSet& set, const DatasetConfig& cfg,
+                                                             WindowedDataset& ds) {
     const int S = set.num_stations();
     const int F = set.num_vars();
+    const int64_t span = cfg.window.span();
     std::vector<std::array<WindowStarts, kNumSplits>> local(static_cast<size_t>(S));
     std::vector<std::exception_ptr> errors(static_cast<size_t>(S));
 #pragma omp parallel for schedule(dynamic, 1)
@@ -206,8 +198,14 @@ WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
             ds.starts[size_t(k)].append(local[size_t(s)][size_t(k)]);
             local[size_t(s)][size_t(k)] = WindowStarts();
         }
+    return counts;
+}
 
-    for (int s = 0; s < S; ++s) {
+// The stations too short for a window, or without one (and why), the stations with windows and the windows per split.
+void report_windows(const StationSet& set, const WindowedDataset& ds, int64_t span,
+                    const std::vector<std::array<int64_t, kNumSplits>>& counts,
+                    const std::vector<std::vector<std::string>>& never_present, DatasetReport& rep) {
+    for (int s = 0; s < set.num_stations(); ++s) {
         const StationInfo& st = set.stations[size_t(s)];
         const std::string label = st.name == st.id ? st.id : st.id + " (" + st.name + ")";
         if (st.rows < span) {
@@ -230,6 +228,32 @@ WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
             rep.warnings.push_back(fmt::format("split {} {} has no valid window", split_name(Split(k)),
                                                ds.ranges[size_t(k)].str()));
     }
+}
+
+}  // namespace
+
+WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
+    FR_CHECK(set.num_stations() > 0 && set.num_vars() > 0, "dataset: no station data");
+    FR_CHECK(cfg.stride >= 1, "dataset: stride must be >= 1, got {}", cfg.stride);
+    cfg.window.validate();
+
+    WindowedDataset ds;
+    ds.window = cfg.window;
+    ds.stride = cfg.stride;
+    ds.split = cfg.split;
+    ds.target_cols = resolve_targets(set, cfg.targets, ds.target_names);
+    check_a_window_fits(set, cfg);
+    ds.ranges = cfg.split.resolve(set.begin_time(), set.end_time(), set.step);
+    ds.stats = normalization_stats(set, cfg, ds.ranges[0]);
+
+    DatasetReport& rep = ds.report;
+    rep.stations = set.num_stations();
+    rep.rows = set.rows();
+    rep.warnings = ds.stats.warnings;
+    const std::vector<std::vector<std::string>> never_present = count_missing(set, rep);
+    ds.stats.normalize(set.values);
+    const auto counts = collect_windows(set, cfg, ds);
+    report_windows(set, ds, cfg.window.span(), counts, never_present, rep);
     ds.values_checksum = values_checksum(set);
     ds.data = std::move(set);
     return ds;
