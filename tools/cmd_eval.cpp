@@ -23,14 +23,68 @@
 
 namespace fusedrnn::tools {
 
+namespace {
+
+struct EvalOpts {
+    std::string checkpoint, split = "test", backend = "auto", json, time_split, forecasts, plot, per_station;
+    DataOptions data;
+    int batch = 4096;
+    long max_windows = 0;
+};
+
+// --forecasts: a row per window and lead time, in original units, next to the observed values. A WEATHER-5K test
+// year is ~100 GB of it: said before it is written, with the room there is (QA: nothing warned of 1.2 GB for 400k
+// windows).
+std::unique_ptr<ForecastCsv> open_forecasts_csv(const std::string& path, const data::WindowedDataset& ds,
+                                                size_t windows) {
+    const double per_row = 60.0 + 2 * 9.0 * double(ds.target_cols.size());
+    const double bytes = double(windows) * double(ds.window.horizon) * per_row;
+    if (bytes > 1e9) {
+        std::error_code ec;
+        const auto room = std::filesystem::space(std::filesystem::absolute(path, ec).parent_path(), ec);
+        log_line(fmt::format("warning: --forecasts writes a row per window and lead time: about {:.1f} GB for "
+                             "{} windows{}; --max-windows N writes fewer", bytes / 1e9, windows,
+                             ec ? std::string() : fmt::format(" ({:.1f} GB free there)",
+                                                              double(room.available) / 1e9)));
+    }
+    return std::make_unique<ForecastCsv>(path, ds.target_names, ds.target_cols, ds.stats, ds.window, ds.data.step,
+                                         /*with_observed*/ true);
+}
+
+// The report's files beside the printed report: --json, --per-station, --forecasts, and last --plot, so that a plot
+// that cannot be written loses nothing written before it.
+void write_eval_files(const EvalOpts& o, const ForecastEvaluation& e, const StationScores& by_station,
+                      ForecastCsv* csv, const std::string& clock, const PlotWindows& plot_windows,
+                      LoadedForecaster& f, const ForecastDataset& dev, const data::WindowedDataset& ds,
+                      const std::string& label) {
+    if (!o.json.empty()) {
+        nlohmann::json report = forecast_report_json(e);
+        report["stations"] = station_summary_json(by_station);
+        write_json_file(o.json, report);
+    }
+    if (!o.per_station.empty()) {
+        write_station_scores(o.per_station, by_station);
+        const size_t n = by_station.rows().size();
+        log_line(fmt::format("wrote {} ({} station{})", o.per_station, n, n == 1 ? "" : "s"));
+    }
+    if (csv) {
+        csv->commit();
+        log_line(fmt::format("wrote {} ({} rows: {} windows x {} lead times, forecast and observed in original "
+                             "units; times: {})", o.forecasts, csv->rows(), e.model->windows(), ds.window.horizon,
+                             clock));
+    }
+    if (!o.plot.empty()) {
+        write_forecast_plot(o.plot, plot_windows, *f.model, dev, ds, label);
+        log_line(plot_windows.starts.empty() ? std::string("no window to plot")
+                                             : fmt::format("wrote {} ({}, {} windows)", o.plot, plot_windows.station,
+                                                           plot_windows.starts.size()));
+    }
+}
+
+}  // namespace
+
 void register_eval(CLI::App& app) {
-    struct Opts {
-        std::string checkpoint, split = "test", backend = "auto", json, time_split, forecasts, plot, per_station;
-        DataOptions data;
-        int batch = 4096;
-        long max_windows = 0;
-    };
-    auto o = std::make_shared<Opts>();
+    auto o = std::make_shared<EvalOpts>();
     auto* cmd = app.add_subcommand("eval", "Evaluate a forecaster checkpoint on station data");
     cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint (best.safetensors)")->required()->check(CLI::ExistingFile);
     add_data_options(cmd, o->data);
@@ -96,23 +150,8 @@ void register_eval(CLI::App& app) {
                      : "");
         const std::string label = o->split == "all" ? "all" : on;
         // ds lent its series and window lists to dev; its stations, statistics and window stay.
-        std::unique_ptr<ForecastCsv> csv;
-        if (!o->forecasts.empty()) {
-            // A row per window and lead time: a WEATHER-5K test year is ~100 GB of it. Said before it is written,
-            // with the room there is (QA: nothing warned of 1.2 GB for 400k windows).
-            const double per_row = 60.0 + 2 * 9.0 * double(ds.target_cols.size());
-            const double bytes = double(starts.size()) * double(ds.window.horizon) * per_row;
-            if (bytes > 1e9) {
-                std::error_code ec;
-                const auto room = std::filesystem::space(std::filesystem::absolute(o->forecasts, ec).parent_path(), ec);
-                log_line(fmt::format("warning: --forecasts writes a row per window and lead time: about {:.1f} GB for "
-                                     "{} windows{}; --max-windows N writes fewer", bytes / 1e9, starts.size(),
-                                     ec ? std::string() : fmt::format(" ({:.1f} GB free there)",
-                                                                      double(room.available) / 1e9)));
-            }
-            csv = std::make_unique<ForecastCsv>(o->forecasts, ds.target_names, ds.target_cols, ds.stats, ds.window,
-                                                ds.data.step, /*with_observed*/ true);
-        }
+        const std::unique_ptr<ForecastCsv> csv =
+            o->forecasts.empty() ? nullptr : open_forecasts_csv(o->forecasts, ds, starts.size());
         const ForecastSink csv_sink = csv ? forecast_csv_sink(*csv, ds) : ForecastSink();
         StationScores by_station(ds.data, ds.target_names, dev.target_stds, dev.window.horizon);
         const ForecastSink sink = [&](const EvaluatedBatch& batch) {
@@ -127,29 +166,7 @@ void register_eval(CLI::App& app) {
                                                  dev.starts[which].size(), label));
         print_forecast_report(label, e, ds.window);
         if (ds.data.num_stations() > 1) print_station_summary(by_station);
-        if (!o->json.empty()) {
-            nlohmann::json report = forecast_report_json(e);
-            report["stations"] = station_summary_json(by_station);
-            write_json_file(o->json, report);
-        }
-        if (!o->per_station.empty()) {
-            write_station_scores(o->per_station, by_station);
-            const size_t n = by_station.rows().size();
-            log_line(fmt::format("wrote {} ({} station{})", o->per_station, n, n == 1 ? "" : "s"));
-        }
-        if (csv) {
-            csv->commit();
-            log_line(fmt::format("wrote {} ({} rows: {} windows x {} lead times, forecast and observed in original "
-                                 "units; times: {})", o->forecasts, csv->rows(), e.model->windows(),
-                                 ds.window.horizon, clock));
-        }
-        // Last: a plot that cannot be written loses nothing that was written before it.
-        if (!o->plot.empty()) {
-            write_forecast_plot(o->plot, plot_windows, *f.model, dev, ds, label);
-            log_line(plot_windows.starts.empty() ? std::string("no window to plot")
-                                                 : fmt::format("wrote {} ({}, {} windows)", o->plot,
-                                                               plot_windows.station, plot_windows.starts.size()));
-        }
+        write_eval_files(*o, e, by_station, csv.get(), clock, plot_windows, f, dev, ds, label);
     });
 }
 
