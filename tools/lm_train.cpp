@@ -259,6 +259,7 @@ LmTrainOptions train_options(const TrainFlags& f, const OptimizerConfig& oc, con
 void print_header(const TrainFlags& f, const text::TokenizerOptions& topt, const LmCorpus& corpus,
                   const EarlierVocabulary& earlier, const LanguageModel& lm, const RnnSpec& spec,
                   const Backend<float>& backend, const LmTrainer& trainer, bool oov) {
+    // With nothing held out (or a held-out part that rounds to no token) the training part is the whole text.
     const bool from_training_part = corpus.vocab_tokens < corpus.tokens.size();
     const std::string vocab_source =
         earlier.tokenizer && f.heldout > 0
