@@ -139,76 +139,23 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     // Shuffled full batches; the order depends only on (seed, pass), so a resumed epoch picks up at
     // step st.steps_done with exactly the batches it would have seen.
     const data::BatchSampler sampler(data_.starts[0], o_.batch, data::BatchSampler::Order::Shuffled, o_.seed);
-    const long steps = st.steps, pass_steps = steps_per_pass();
+    const long steps = st.steps;
     for (Rank& k : ranks_) k.results.reset(k.model->backend(), kStepSlots, kReadBackSteps);
-    const int R = ranks();
     std::vector<float*> grads;  // every rank's gradient buffer, for the sum
     for (Rank& k : ranks_) grads.push_back(k.model->params().grads());
     std::vector<int64_t> order;
-    std::vector<int> queued_batch;  // batch sizes of the steps queued since the last read-back
-    const auto t0 = Clock::now();
-    const double seconds_before = st.seconds;
-    const long windows_before = st.windows, first_step = st.steps_done;
+    const EpochStart start{Clock::now(), st.seconds, st.windows, st.steps_done};
+    QueuedSteps queued;
     // Whether the parameters the epoch starts from are finite (for the cause of a NaN loss; after that, an
     // update that makes them non-finite stops the run at once).
-    const bool params_finite = be.all_finite(params.size(), params.values());
-    double last_norm = 0;
-
-    // Folds the queued steps' results into st, in step order; stops at the first non-finite one. With several
-    // ranks a step's loss is the mean of theirs (equal slices); the norms are the same on every rank.
+    queued.params_finite = be.all_finite(params.size(), params.values());
     auto read_back = [&]() {
-        if (queued_batch.empty()) return;
-        std::vector<double> r = ranks_[0].results.take(be);
-        if (R > 1) {
-            // Every global rank's records (across processes: gathered), the losses added in global rank order.
-            std::vector<std::vector<double>> local{r};
-            for (size_t k = 1; k < ranks_.size(); ++k)
-                local.push_back(ranks_[k].results.take(ranks_[k].model->backend()));
-            const std::vector<std::vector<double>> all =
-                gather_ranks(local, queued_batch.size() * kStepSlots, "the training steps' losses");
-            r = all[0];  // global rank 0's norms (the same bits on every rank)
-            for (size_t k = 1; k < all.size(); ++k)
-                for (size_t i = 0; i < queued_batch.size(); ++i)
-                    r[i * kStepSlots + kLossSlot] += all[k][i * kStepSlots + kLossSlot];
-            for (size_t i = 0; i < queued_batch.size(); ++i) r[i * kStepSlots + kLossSlot] /= R;
-        }
-        for (size_t i = 0; i < queued_batch.size(); ++i) {
-            const double* step = r.data() + i * kStepSlots;
-            const long s = st.steps_done;  // the step these results are from
-            const double loss = step[kLossSlot];
-            const double norm = std::sqrt(step[kGradNorm2Slot]);
-            if (!std::isfinite(loss)) throw_nonfinite("loss", loss, st.epoch, s, steps, params_finite);
-            if (!std::isfinite(norm)) throw_nonfinite("gradient norm", norm, st.epoch, s, steps, params_finite);
-            // Parameters the update made non-finite stop the run here, before anything could save them.
-            if (!std::isfinite(step[kParamNorm2Slot]))
-                throw NumericError(fmt::format("the parameters became NaN/Inf in the update of epoch {} step {}/{} "
-                                               "(gradient norm {:.4g}): training diverged (lower --lr or set --clip)",
-                                               st.epoch, s + 1, steps, norm));
-            st.loss_sum += loss * queued_batch[i];
-            st.norm_sum += norm;
-            st.windows += queued_batch[i];
-            st.steps_done = s + 1;
-            last_norm = norm;
-        }
-        queued_batch.clear();
-        st.seconds = seconds_before + seconds_since(t0);
+        if (fold_queued_steps(st, queued)) st.seconds = start.seconds + seconds_since(start.time);
     };
 
-    auto last_report = t0, last_save = t0;
+    auto last_report = start.time, last_save = start.time;
     for (long s = st.steps_done; s < steps; ++s) {
-        const auto [pass, batch] = pass_and_batch(st.epoch, s);
-        const int B = sampler.batch(pass, batch, order);
-        if (o_.lr_cosine) opt_.set_lr(cosine_lr(global_step(st.epoch, s)));
-        const bool teacher = draw_teacher_forcing(global_step(st.epoch, s));
-        // Global rank g trains on windows [g·B/R, (g+1)·B/R) of the batch (full batches: B is --batch, a multiple of
-        // R); this process's ranks are g = first_rank_ + k.
-        run_ranks([&](int k) {
-            forward_backward(k, order.data() + size_t(global_rank(k)) * size_t(B / R), B / R, teacher,
-                             global_step(st.epoch, s));
-        });
-        if (gradient_sum_) gradient_sum_->sum(grads, params.size());
-        run_ranks([&](int k) { update(k); });
-        queued_batch.push_back(B);
+        queued.batch.push_back(queue_step(sampler, st.epoch, s, order, grads));
 
         const bool last = s + 1 == steps;
         bool stop = o_.stop_requested && o_.stop_requested();
@@ -223,18 +170,7 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
         }
         if (report_due && on_progress) {
             last_report = Clock::now();
-            Progress p;
-            p.epoch = st.epoch;
-            p.epochs = o_.epochs;
-            p.step = s + 1;
-            p.steps = steps;
-            p.passes = double(global_step(st.epoch, s + 1)) / double(pass_steps);
-            p.loss = st.loss_sum / double(st.windows);
-            p.grad_norm = last_norm;
-            const double el = seconds_since(t0);
-            p.windows_per_s = double(st.windows - windows_before) / std::max(el, 1e-9);
-            p.eta_s = el / double(s + 1 - first_step) * double(steps - s - 1);
-            on_progress(p);
+            on_progress(progress_at(st, start, queued.last_norm));
         }
     }
     read_back();
@@ -243,6 +179,86 @@ void ForecastTrainer::train_epoch(EpochState& st, EpochRecord& rec) {
     rec.train_loss = st.loss_sum / double(std::max(st.windows, 1L));
     rec.grad_norm = st.norm_sum / double(std::max(steps, 1L));
     rec.windows_per_s = double(st.windows) / std::max(st.seconds, 1e-9);
+}
+
+// Step s of the epoch, queued on every rank: its batch drawn, the learning rate and teacher forcing of the step set,
+// forward and backward, the gradient sum, the update. Returns the batch's size.
+int ForecastTrainer::queue_step(const data::BatchSampler& sampler, int epoch, long s, std::vector<int64_t>& order,
+                                const std::vector<float*>& grads) {
+    const auto [pass, batch] = pass_and_batch(epoch, s);
+    const int B = sampler.batch(pass, batch, order);
+    const long g = global_step(epoch, s);
+    if (o_.lr_cosine) opt_.set_lr(cosine_lr(g));
+    const bool teacher = draw_teacher_forcing(g);
+    // Global rank r trains on windows [r·B/R, (r+1)·B/R) of the batch (full batches: B is --batch, a multiple of
+    // R); this process's ranks are r = first_rank_ + k.
+    const int R = ranks();
+    run_ranks([&](int k) {
+        forward_backward(k, order.data() + size_t(global_rank(k)) * size_t(B / R), B / R, teacher, g);
+    });
+    if (gradient_sum_) gradient_sum_->sum(grads, model_.params().size());
+    run_ranks([&](int k) { update(k); });
+    return B;
+}
+
+// Folds the queued steps' results into st, in step order; stops at the first non-finite one.
+bool ForecastTrainer::fold_queued_steps(EpochState& st, QueuedSteps& queued) {
+    if (queued.batch.empty()) return false;
+    const std::vector<double> r = take_step_results(queued.batch.size());
+    for (size_t i = 0; i < queued.batch.size(); ++i) {
+        const double* step = r.data() + i * kStepSlots;
+        const long s = st.steps_done;  // the step these results are from
+        const double loss = step[kLossSlot];
+        const double norm = std::sqrt(step[kGradNorm2Slot]);
+        if (!std::isfinite(loss)) throw_nonfinite("loss", loss, st.epoch, s, st.steps, queued.params_finite);
+        if (!std::isfinite(norm))
+            throw_nonfinite("gradient norm", norm, st.epoch, s, st.steps, queued.params_finite);
+        // Parameters the update made non-finite stop the run here, before anything could save them.
+        if (!std::isfinite(step[kParamNorm2Slot]))
+            throw NumericError(fmt::format("the parameters became NaN/Inf in the update of epoch {} step {}/{} "
+                                           "(gradient norm {:.4g}): training diverged (lower --lr or set --clip)",
+                                           st.epoch, s + 1, st.steps, norm));
+        st.loss_sum += loss * queued.batch[i];
+        st.norm_sum += norm;
+        st.windows += queued.batch[i];
+        st.steps_done = s + 1;
+        queued.last_norm = norm;
+    }
+    queued.batch.clear();
+    return true;
+}
+
+// The last `steps` steps' slots, read back from rank 0. With several ranks a step's loss is the mean of theirs (equal
+// slices); the norms are the same on every rank.
+std::vector<double> ForecastTrainer::take_step_results(size_t steps) {
+    std::vector<double> r = ranks_[0].results.take(model_.backend());
+    const int R = ranks();
+    if (R == 1) return r;
+    // Every global rank's records (across processes: gathered), the losses added in global rank order.
+    std::vector<std::vector<double>> local{r};
+    for (size_t k = 1; k < ranks_.size(); ++k) local.push_back(ranks_[k].results.take(ranks_[k].model->backend()));
+    const std::vector<std::vector<double>> all = gather_ranks(local, steps * kStepSlots, "the training steps' losses");
+    r = all[0];  // global rank 0's norms (the same bits on every rank)
+    for (size_t k = 1; k < all.size(); ++k)
+        for (size_t i = 0; i < steps; ++i) r[i * kStepSlots + kLossSlot] += all[k][i * kStepSlots + kLossSlot];
+    for (size_t i = 0; i < steps; ++i) r[i * kStepSlots + kLossSlot] /= R;
+    return r;
+}
+
+// The progress line's numbers once st.steps_done steps of the epoch are folded in.
+Progress ForecastTrainer::progress_at(const EpochState& st, const EpochStart& start, double grad_norm) const {
+    Progress p;
+    p.epoch = st.epoch;
+    p.epochs = o_.epochs;
+    p.step = st.steps_done;
+    p.steps = st.steps;
+    p.passes = double(global_step(st.epoch, st.steps_done)) / double(steps_per_pass());
+    p.loss = st.loss_sum / double(st.windows);
+    p.grad_norm = grad_norm;
+    const double el = seconds_since(start.time);
+    p.windows_per_s = double(st.windows - start.windows) / std::max(el, 1e-9);
+    p.eta_s = el / double(st.steps_done - start.step) * double(st.steps - st.steps_done);
+    return p;
 }
 
 // Local rank k's share of a training step: its B windows of the batch forward and backward, the loss into its step
@@ -365,6 +381,28 @@ bool ForecastTrainer::draw_teacher_forcing(long g) {
 }
 
 std::vector<EpochRecord> ForecastTrainer::fit() {
+    if (!start_or_resume()) return history_;
+    // From here the processes move in step: one that stops answering for FUSEDRNN_PEER_TIMEOUT_S is stuck or gone.
+    // (Not before, when one may still be reading its data; nor after, when process 0 alone runs the test report.)
+    struct StepTimeout {
+        ProcessGroup* processes;
+        ~StepTimeout() {
+            if (processes) processes->set_timeout(0);
+        }
+    } step_timeout{processes_};
+    if (processes_) processes_->set_timeout(peer_timeout_seconds());
+    sync_replicas();  // every rank starts from rank 0's state (fresh, or as resumed)
+    const int first_epoch = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;
+    for (int epoch = first_epoch; epoch <= o_.epochs; ++epoch) {
+        EpochRecord rec = train_and_validate(epoch);
+        if (close_epoch(rec)) break;
+    }
+    return history_;
+}
+
+// The output folder made (or a run there that must not be replaced refused), then a fresh start or, with --resume,
+// the state of last.safetensors. False when the resumed run had already stopped early: nothing more to train.
+bool ForecastTrainer::start_or_resume() {
     namespace fs = std::filesystem;
     FR_CHECK(!o_.out_dir.empty(), "an output folder is required");
     FR_CHECK(o_.checkpoint_seconds >= 0, "the checkpoint interval must be >= 0, got {}", o_.checkpoint_seconds);
@@ -378,87 +416,81 @@ std::vector<EpochRecord> ForecastTrainer::fit() {
     best_val_ = std::numeric_limits<double>::infinity();
     bad_epochs_ = 0;
     resumed_ = EpochState{};
-    if (o_.resume) {
-        try {
-            resume_from_last();
-        } catch (const nlohmann::json::exception& e) {  // a field missing or of the wrong type
-            FR_FAIL("--resume: the training state in {} is damaged or incomplete ({}); start a new run or use another "
-                    "--out", last_path_, e.what());
-        }
-        // Every process read <out>/last.safetensors itself: it must have been the same file.
-        if (processes_)
-            check_same_on_every_process(*processes_, "resumed state of " + last_path_ +
-                                                         " (--resume needs --out on a filesystem every process sees)",
-                                        fmt::format("epochs done {}; epoch in progress {}; at step {}; best {}; bad "
-                                                    "epochs {}", history_.size(), resumed_.epoch, resumed_.steps_done,
-                                                    best_val_, bad_epochs_));
-        if (resumed_.epoch == 0 && o_.patience > 0 && bad_epochs_ >= o_.patience) {
-            if (on_message)
-                on_message(fmt::format("the run had stopped early ({} epochs without improvement, --patience {}): "
-                                       "nothing more to train (a larger --patience goes on)", bad_epochs_,
-                                       o_.patience));
-            return history_;
-        }
+    if (!o_.resume) return true;
+    try {
+        resume_from_last();
+    } catch (const nlohmann::json::exception& e) {  // a field missing or of the wrong type
+        FR_FAIL("--resume: the training state in {} is damaged or incomplete ({}); start a new run or use another "
+                "--out", last_path_, e.what());
     }
-    // From here the processes move in step: one that stops answering for FUSEDRNN_PEER_TIMEOUT_S is stuck or gone.
-    // (Not before, when one may still be reading its data; nor after, when process 0 alone runs the test report.)
-    struct StepTimeout {
-        ProcessGroup* processes;
-        ~StepTimeout() {
-            if (processes) processes->set_timeout(0);
-        }
-    } step_timeout{processes_};
-    if (processes_) processes_->set_timeout(peer_timeout_seconds());
-    sync_replicas();  // every rank starts from rank 0's state (fresh, or as resumed)
-    const int first_epoch = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;
-    for (int epoch = first_epoch; epoch <= o_.epochs; ++epoch) {
-        EpochState st;
-        if (epoch == resumed_.epoch) {
-            st = resumed_;
-        } else {
-            st.epoch = epoch;
-            st.batch = o_.batch;
-            st.steps = steps_per_epoch();
-        }
-        EpochRecord rec;
-        rec.epoch = epoch;
-        if (o_.lr_cosine) opt_.set_lr(cosine_lr(global_step(epoch, 0)));
-        rec.lr = opt_.lr();
-        try {
-            train_epoch(st, rec);
-            check_replicas_agree(epoch);
-            rec.val_loss = mean_loss(data_.starts[1], &st);
-        } catch (const OutOfDeviceMemory& e) {  // the activations and gradients of one batch did not fit
-            throw OutOfDeviceMemory(fmt::format("training {} at batch {}: {}. Use a smaller --batch or model, or "
-                                                "--backend cpu",
-                                                model_.spec().describe(), o_.batch, e.what()));
-        }
-        FR_CHECK(std::isfinite(rec.val_loss), "validation loss is {} after epoch {}", rec.val_loss, epoch);
-        rec.best = rec.val_loss < best_val_;
-        if (rec.best) {
-            best_val_ = rec.val_loss;
-            bad_epochs_ = 0;
-        } else {
-            ++bad_epochs_;
-        }
-        history_.push_back(rec);
-        // Before saving: last.safetensors resumes with the next epoch's rate (also when --epochs is raised).
-        const std::string lr_note = schedule_learning_rate();
-        const bool early_stop = o_.patience > 0 && bad_epochs_ >= o_.patience;
-        // last first: a run stopped between the two writes resumes, and writes best.safetensors again then
-        // (check_best_checkpoint); the other order would leave best.safetensors ahead of the run's history.
-        save(last_path_, true, nullptr, early_stop || epoch == o_.epochs);
-        if (rec.best) save(best_path_, false);
-        if (on_epoch) on_epoch(rec);
-        if (!lr_note.empty() && !early_stop && epoch < o_.epochs && on_message) on_message(lr_note);
-        if (early_stop) {
-            if (on_message)
-                on_message(fmt::format("early stop: validation loss has not improved for {} epochs (best {:.4f})",
-                                       bad_epochs_, best_val_));
-            break;
-        }
+    // Every process read <out>/last.safetensors itself: it must have been the same file.
+    if (processes_)
+        check_same_on_every_process(*processes_, "resumed state of " + last_path_ +
+                                                     " (--resume needs --out on a filesystem every process sees)",
+                                    fmt::format("epochs done {}; epoch in progress {}; at step {}; best {}; bad "
+                                                "epochs {}", history_.size(), resumed_.epoch, resumed_.steps_done,
+                                                best_val_, bad_epochs_));
+    if (resumed_.epoch == 0 && o_.patience > 0 && bad_epochs_ >= o_.patience) {
+        if (on_message)
+            on_message(fmt::format("the run had stopped early ({} epochs without improvement, --patience {}): "
+                                   "nothing more to train (a larger --patience goes on)", bad_epochs_, o_.patience));
+        return false;
     }
-    return history_;
+    return true;
+}
+
+// One epoch's training (from where a resumed one stopped) and its validation loss.
+EpochRecord ForecastTrainer::train_and_validate(int epoch) {
+    EpochState st;
+    if (epoch == resumed_.epoch) {
+        st = resumed_;
+    } else {
+        st.epoch = epoch;
+        st.batch = o_.batch;
+        st.steps = steps_per_epoch();
+    }
+    EpochRecord rec;
+    rec.epoch = epoch;
+    if (o_.lr_cosine) opt_.set_lr(cosine_lr(global_step(epoch, 0)));
+    rec.lr = opt_.lr();
+    try {
+        train_epoch(st, rec);
+        check_replicas_agree(epoch);
+        rec.val_loss = mean_loss(data_.starts[1], &st);
+    } catch (const OutOfDeviceMemory& e) {  // the activations and gradients of one batch did not fit
+        throw OutOfDeviceMemory(fmt::format("training {} at batch {}: {}. Use a smaller --batch or model, or "
+                                            "--backend cpu",
+                                            model_.spec().describe(), o_.batch, e.what()));
+    }
+    FR_CHECK(std::isfinite(rec.val_loss), "validation loss is {} after epoch {}", rec.val_loss, epoch);
+    return rec;
+}
+
+// After an epoch: the best loss and the patience count, the history, the learning-rate schedule, the checkpoints
+// and the callbacks. True when the run stops early.
+bool ForecastTrainer::close_epoch(EpochRecord& rec) {
+    rec.best = rec.val_loss < best_val_;
+    if (rec.best) {
+        best_val_ = rec.val_loss;
+        bad_epochs_ = 0;
+    } else {
+        ++bad_epochs_;
+    }
+    history_.push_back(rec);
+    // Before saving: last.safetensors resumes with the next epoch's rate (also when --epochs is raised).
+    const std::string lr_note = schedule_learning_rate();
+    const bool early_stop = o_.patience > 0 && bad_epochs_ >= o_.patience;
+    const bool last_epoch = rec.epoch == o_.epochs;
+    // last first: a run stopped between the two writes resumes, and writes best.safetensors again then
+    // (check_best_checkpoint); the other order would leave best.safetensors ahead of the run's history.
+    save(last_path_, true, nullptr, early_stop || last_epoch);
+    if (rec.best) save(best_path_, false);
+    if (on_epoch) on_epoch(rec);
+    if (!lr_note.empty() && !early_stop && !last_epoch && on_message) on_message(lr_note);
+    if (early_stop && on_message)
+        on_message(fmt::format("early stop: validation loss has not improved for {} epochs (best {:.4f})", bad_epochs_,
+                               best_val_));
+    return early_stop;
 }
 
 }  // namespace fusedrnn

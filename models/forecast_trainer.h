@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -29,6 +30,11 @@
 #include "fusedrnn/models/optimizer.h"
 
 namespace fusedrnn {
+
+namespace data {
+class BatchSampler;
+}
+struct Checkpoint;
 
 struct TrainOptions {
     int epochs = 50;
@@ -168,10 +174,35 @@ private:
     long global_step(int epoch, long s) const { return long(epoch - 1) * steps_per_epoch() + s; }
     float cosine_lr(long global_step) const;
     void check_resumed_schedule(const nlohmann::json& trainer_block);
-    void resume_from_last();
+    void resume_from_last();  // and its parts, in the order it runs them:
+    void check_resumed_run(const Checkpoint& c);
+    int read_resumed_history(const nlohmann::json& trainer_block);
+    void continue_resumed_schedule(const nlohmann::json& trainer_block);
+    void read_resumed_progress(const nlohmann::json& trainer_block, int epochs_done);
+    void say_how_resumed(const nlohmann::json& trainer_block, int epochs_done);
     // best.safetensors must be this run's best model: the final evaluation reports it as such.
     void check_best_checkpoint(const nlohmann::json& last_state);  // last.safetensors' trainer block
+    bool start_or_resume();  // false: the resumed run had stopped early
+    EpochRecord train_and_validate(int epoch);
+    bool close_epoch(EpochRecord& rec);  // true: stop early
     void train_epoch(EpochState& st, EpochRecord& rec);
+    // Where a call of train_epoch began (a resumed epoch begins part-way through), for its rates and ETA.
+    struct EpochStart {
+        std::chrono::steady_clock::time_point time;
+        double seconds = 0;
+        long windows = 0, step = 0;
+    };
+    // The steps queued since the last read-back of their results (see train_epoch).
+    struct QueuedSteps {
+        std::vector<int> batch;     // each step's batch size, in step order
+        bool params_finite = true;  // whether the epoch began from finite parameters (the cause of a NaN loss)
+        double last_norm = 0;       // the gradient norm of the last step folded in
+    };
+    int queue_step(const data::BatchSampler& sampler, int epoch, long s, std::vector<int64_t>& order,
+                   const std::vector<float*>& grads);
+    bool fold_queued_steps(EpochState& st, QueuedSteps& queued);  // false when none was queued
+    std::vector<double> take_step_results(size_t steps);
+    Progress progress_at(const EpochState& st, const EpochStart& start, double grad_norm) const;
     double mean_loss(const data::WindowStarts& starts, const EpochState* stop_state);
     void save(const std::string& path, bool with_optimizer, const EpochState* in_progress = nullptr,
               bool finished = false);

@@ -168,6 +168,21 @@ void ForecastTrainer::resume_from_last() {
     namespace fs = std::filesystem;
     FR_CHECK(fs::exists(last_path_), "--resume: {} does not exist (nothing to resume)", last_path_);
     Checkpoint c = read_checkpoint(last_path_);
+    check_resumed_run(c);
+    load_parameters(c, model_);
+    load_optimizer(c, opt_);
+    const auto& t = c.extra.at("trainer");
+    FR_CHECK(t.value("seed", uint64_t(0)) == o_.seed, "--resume: the run used --seed {}, not {}",
+             t.value("seed", uint64_t(0)), o_.seed);
+    check_resumed_schedule(t);
+    const int epochs_done = read_resumed_history(t);
+    continue_resumed_schedule(t);
+    read_resumed_progress(t, epochs_done);
+    say_how_resumed(t, epochs_done);
+}
+
+// The checkpoint must be of this run: the same data, windows and normalization, and the same model.
+void ForecastTrainer::check_resumed_run(const Checkpoint& c) {
     // The same windows and normalization, or the continued run would silently train on other data. Checked before
     // the model, whose output size follows from the window (a new --horizon is named as such, not as "outputs").
     if (o_.extra.contains("dataset") && c.extra.contains("dataset"))
@@ -184,12 +199,10 @@ void ForecastTrainer::resume_from_last() {
              "Its checkpoints still work with eval and predict; train anew for a model of this version", last_path_);
     FR_CHECK(c.config == model_.config(), "--resume: {} holds a different model than requested ({}); use the same "
              "model flags, or a new --out", last_path_, json_differences(c.config, model_.config()));
-    load_parameters(c, model_);
-    load_optimizer(c, opt_);
-    const auto& t = c.extra.at("trainer");
-    FR_CHECK(t.value("seed", uint64_t(0)) == o_.seed, "--resume: the run used --seed {}, not {}",
-             t.value("seed", uint64_t(0)), o_.seed);
-    check_resumed_schedule(t);
+}
+
+// The epochs done, from the trainer block's history; returns their number.
+int ForecastTrainer::read_resumed_history(const nlohmann::json& t) {
     for (const auto& r : t.at("history")) history_.push_back(EpochRecord::from_json(r));
     // A hand-edited or damaged state is refused here, not trained on: the history, the counters and the epoch in
     // progress must follow one another (as the language-model trainer checks its own).
@@ -206,6 +219,12 @@ void ForecastTrainer::resume_from_last() {
     const int epochs_done = t.at("epochs_done").get<int>();
     FR_CHECK(epochs_done == int(history_.size()), "--resume: {} is damaged: it says {} epochs done, its history "
              "holds {}", last_path_, epochs_done, history_.size());
+    return epochs_done;
+}
+
+// The learning rate goes on as scheduled; what this command line changes (--lr, --clip, --patience, the arithmetic)
+// is said.
+void ForecastTrainer::continue_resumed_schedule(const nlohmann::json& t) {
     const float requested_lr = base_lr_;
     if (t.contains("lr")) opt_.set_lr(t.at("lr").get<float>());  // as scheduled so far
     if (t.contains("base_lr")) base_lr_ = t.at("base_lr").get<float>();
@@ -230,6 +249,11 @@ void ForecastTrainer::resume_from_last() {
     if (const std::string note = resumed_arithmetic_note(t, run_arithmetic(model_.backend()), last_path_);
         on_message && !note.empty())
         on_message(note);
+}
+
+// The best validation loss, the epochs without improvement and the epoch in progress, each checked against the
+// history.
+void ForecastTrainer::read_resumed_progress(const nlohmann::json& t, int epochs_done) {
     // null: no epoch validated yet (interrupted in the first); JSON has no infinity.
     best_val_ = t.at("best_val").is_null() ? std::numeric_limits<double>::infinity() : t.at("best_val").get<double>();
     FR_CHECK(!std::isnan(best_val_), "--resume: {} is damaged: its best validation loss is NaN", last_path_);
@@ -253,6 +277,10 @@ void ForecastTrainer::resume_from_last() {
                  steps_per_epoch());
     }
     detail::check_epochs_reach(o_.epochs, resumed_.epoch, epochs_done, last_path_);
+}
+
+// The notes on a changed --epochs (under --lr-cosine) and rank count, then where the run goes on from.
+void ForecastTrainer::say_how_resumed(const nlohmann::json& t, int epochs_done) {
     // The cosine runs over --epochs: more (or fewer) epochs stretch the rest of the curve, which lifts (or drops) the
     // rate at once (docs/forecasting.md). Said here, as the --lr note above (recorded since 0.3.1).
     if (on_message && o_.lr_cosine && t.contains("epochs") && t.at("epochs").get<int>() != o_.epochs) {

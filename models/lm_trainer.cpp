@@ -245,6 +245,37 @@ void LmTrainer::resume_from_last() {
     const Checkpoint c = read_checkpoint(path);
     const bool has_info = c.extra.is_object() && c.extra.contains("training") && c.extra.at("training").is_object() &&
                           c.extra.at("training").contains("info");
+    check_resumed_settings(c, has_info, path);
+    const auto& t = c.extra.at("training");
+    FR_CHECK(t.contains("lr") && t.contains("cursor") && has_info, "--resume: {} was written by a version that could "
+             "not resume; start a new run", path);
+    load_parameters(c, *lm_.model);
+    load_optimizer(c, opt_);
+    const double lr = t.at("lr").get<double>();
+    FR_CHECK(std::isfinite(lr) && lr >= 0, "--resume: {} is damaged: its learning rate is {}", path, lr);
+    opt_.set_lr(float(lr));
+    read_resumed_history(t, path);
+    read_stream_position(t, path);
+    read_epoch_in_progress(t, path);
+    if (const std::string note = resumed_arithmetic_note(t, run_arithmetic(lm_.model->backend()), path);
+        on_message && !note.empty())
+        on_message(note);
+    if (on_message)
+        on_message(resumed_.epoch > 0
+                       ? fmt::format("resumed from {} in epoch {} at step {}/{}", path, resumed_.epoch,
+                                     resumed_.steps_done, resumed_.steps)
+                       : fmt::format("resumed from {} after epoch {}", path,
+                                     history_.empty() ? 0 : history_.back().epoch));
+    // Each epoch shuffles the previous epoch's window order: replay the shuffles of the epochs done.
+    if (lm_.settings.mode == LmMode::Window) {
+        const int next = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;
+        for (int e = 1; e < next; ++e) shuffle_indices(order_, o_.seed, e);
+    }
+}
+
+// Every setting of this run that differs from the checkpoint's, named at once by its flag: a run goes on only with
+// the text, tokenizer, model and mode it started with.
+void LmTrainer::check_resumed_settings(const Checkpoint& c, bool has_info, const std::string& path) const {
     // Every flag that differs, named at once (a changed text is named as such first: setting_differences throws).
     std::vector<std::string> differ;
     if (has_info) differ = setting_differences(c.extra.at("training").at("info"), path);
@@ -278,14 +309,10 @@ void LmTrainer::resume_from_last() {
         differ.push_back("mode: " + json_differences(saved_lm, now_lm));
     FR_CHECK(differ.empty(), "--resume: {} was trained with other settings ({}): resume with the same flags", path,
              fmt::join(differ, ", "));
-    const auto& t = c.extra.at("training");
-    FR_CHECK(t.contains("lr") && t.contains("cursor") && has_info, "--resume: {} was written by a version that could "
-             "not resume; start a new run", path);
-    load_parameters(c, *lm_.model);
-    load_optimizer(c, opt_);
-    const double lr = t.at("lr").get<double>();
-    FR_CHECK(std::isfinite(lr) && lr >= 0, "--resume: {} is damaged: its learning rate is {}", path, lr);
-    opt_.set_lr(float(lr));
+}
+
+// The epochs done and the best loss so far.
+void LmTrainer::read_resumed_history(const nlohmann::json& t, const std::string& path) {
     for (const auto& r : t.at("history")) {
         history_.push_back(LmEpochRecord::from_json(r));
         // A checkpoint from before the share was recorded: the same text and vocabulary (checked above) give it.
@@ -296,6 +323,10 @@ void LmTrainer::resume_from_last() {
     detail::check_history_order(epochs, path);
     best_ = t.at("best").is_null() ? INFINITY : t.at("best").get<double>();
     FR_CHECK(!std::isnan(best_), "--resume: {} is damaged: its best loss is NaN", path);
+}
+
+// Stream mode: the next chunk of the text and the state carried into it (window mode: no position, cursor 0).
+void LmTrainer::read_stream_position(const nlohmann::json& t, const std::string& path) {
     const long cursor = t.at("cursor").get<long>();
     const long chunks = lm_.settings.mode == LmMode::Stream ? long(train_stream_.front().num_chunks()) : 0;
     FR_CHECK(cursor >= 0 && cursor <= chunks, "--resume: {} is damaged: its stream position (chunk {}) is outside "
@@ -323,6 +354,10 @@ void LmTrainer::resume_from_last() {
         state_.h = state_tensor_from_json(be, t.at("state").at("h"));
         state_.c = state_tensor_from_json(be, t.at("state").at("c"));
     }
+}
+
+// The epoch in progress, checked against the history, then the epochs asked for and best.safetensors.
+void LmTrainer::read_epoch_in_progress(const nlohmann::json& t, const std::string& path) {
     if (t.contains("epoch_in_progress")) {
         resumed_ = t.at("epoch_in_progress").get<EpochState>();
         FR_CHECK(resumed_.steps == steps_per_epoch(), "--resume: epoch {} was interrupted in a {}-step epoch, this run "
@@ -337,20 +372,6 @@ void LmTrainer::resume_from_last() {
     }
     detail::check_epochs_reach(o_.epochs, resumed_.epoch, history_.empty() ? 0 : history_.back().epoch, path);
     check_best_checkpoint(path, t.at("history"));
-    if (const std::string note = resumed_arithmetic_note(t, run_arithmetic(lm_.model->backend()), path);
-        on_message && !note.empty())
-        on_message(note);
-    if (on_message)
-        on_message(resumed_.epoch > 0
-                       ? fmt::format("resumed from {} in epoch {} at step {}/{}", path, resumed_.epoch,
-                                     resumed_.steps_done, resumed_.steps)
-                       : fmt::format("resumed from {} after epoch {}", path,
-                                     history_.empty() ? 0 : history_.back().epoch));
-    // Each epoch shuffles the previous epoch's window order: replay the shuffles of the epochs done.
-    if (lm_.settings.mode == LmMode::Window) {
-        const int next = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;
-        for (int e = 1; e < next; ++e) shuffle_indices(order_, o_.seed, e);
-    }
 }
 
 // The settings recorded in last.safetensors against this run's. The training text is compared by its size and

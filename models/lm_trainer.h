@@ -31,6 +31,8 @@
 
 namespace fusedrnn {
 
+struct Checkpoint;
+
 // Keys of LmTrainOptions::info that identify the training text by content (lm_text_fingerprint): a resumed run
 // compares these rather than the path it was given (info["text"]), when the checkpoint has them.
 inline constexpr const char* kTextBytesKey = "text_bytes";
@@ -134,7 +136,11 @@ private:
     long train_step(int epoch, long step, double* results);
     void train_epoch(EpochState& st, bool resumed);
     void save(const std::string& name, const EpochState* in_progress = nullptr);
-    void resume_from_last();
+    void resume_from_last();  // and its parts, in the order it runs them:
+    void check_resumed_settings(const Checkpoint& c, bool has_info, const std::string& path) const;
+    void read_resumed_history(const nlohmann::json& training_block, const std::string& path);
+    void read_stream_position(const nlohmann::json& training_block, const std::string& path);
+    void read_epoch_in_progress(const nlohmann::json& training_block, const std::string& path);
     // The recorded settings that differ from this run's ("lr: 0.01 saved, 0.5 now"); throws for another text.
     std::vector<std::string> setting_differences(const nlohmann::json& saved, const std::string& path) const;
     void check_best_checkpoint(const std::string& last_path, const nlohmann::json& last_history);
