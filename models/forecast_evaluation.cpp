@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "fusedrnn/core/data/station_series.h"
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
@@ -40,6 +41,9 @@ namespace {
 ForecastMetrics metrics_for(const ForecastDataset& data) {
     ForecastMetrics m(data.target_names, data.target_stds, data.window.horizon);
     if (!data.extremes.empty()) m.enable_extremes(data.extremes.percentiles);
+    // Wind direction, in degrees under this name from every station reader, is also scored round the compass.
+    const auto wind = std::find(data.target_names.begin(), data.target_names.end(), data::kWindDirection);
+    if (wind != data.target_names.end()) m.enable_circular(int(wind - data.target_names.begin()), 360);
     return m;
 }
 

@@ -22,6 +22,18 @@ ForecastMetrics::ForecastMetrics(std::vector<std::string> targets, std::vector<d
     ae_.assign(hk, 0.0);
     open_se_.assign(hk, 0.0);
     open_ae_.assign(hk, 0.0);
+    arc_.assign(2 * size_t(horizon_), 0.0);
+    open_arc_.assign(2 * size_t(horizon_), 0.0);
+}
+
+void ForecastMetrics::enable_circular(int k, double period) {
+    FR_CHECK(windows_ == 0, "ForecastMetrics: enable a circular variable before adding windows");
+    FR_CHECK(k >= 0 && size_t(k) < targets_.size(), "ForecastMetrics: no target variable {} (of {})", k,
+             targets_.size());
+    FR_CHECK(std::isfinite(period) && period > 0, "ForecastMetrics: the period of a direction must be positive, got {}",
+             period);
+    circular_ = k;
+    period_ = period;
 }
 
 void ForecastMetrics::enable_extremes(std::vector<double> percentiles) {
@@ -46,6 +58,27 @@ void accumulate_errors(const float* pred, const float* truth, long n, size_t hk,
     }
 }
 
+// Adds the circular variable's arcs of n windows into arc (squared at [h], absolute at [H + h]): the error in the
+// variable's unit (normalized difference × std; the mean cancels), taken round the circle the shorter way.
+struct Arcs {
+    int k = -1;  // the circular variable, -1: none
+    size_t K = 0, H = 0;
+    double scale = 0, period = 0;
+};
+void accumulate_arcs(const float* pred, const float* truth, long n, const Arcs& c, double* arc) {
+    if (c.k < 0) return;
+    const size_t hk = c.H * c.K;
+    for (long b = 0; b < n; ++b)
+        for (size_t h = 0; h < c.H; ++h) {
+            const size_t i = size_t(b) * hk + h * c.K + size_t(c.k);
+            double d = std::fabs(double(pred[i]) - double(truth[i])) * c.scale;
+            if (d >= c.period) d = std::fmod(d, c.period);
+            d = std::min(d, c.period - d);
+            arc[h] += d * d;
+            arc[c.H + h] += d;
+        }
+}
+
 // Below this many windows a parallel region costs more than it saves.
 constexpr long kParallelWindows = 256;
 }  // namespace
@@ -55,40 +88,50 @@ void ForecastMetrics::add(const float* pred, const float* truth, long B, const f
     FR_CHECK(percentiles_.empty() || thresholds, "ForecastMetrics: extreme-event thresholds are missing");
     if (B == 0) return;
     if (!percentiles_.empty()) count_extremes(pred, truth, B, thresholds);
-    const size_t hk = se_.size();
-    auto close_block = [&](const double* s, const double* a) {
+    const size_t hk = se_.size(), na = arc_.size();
+    const Arcs arcs{circular_, targets_.size(), size_t(horizon_), circular_ >= 0 ? stds_[size_t(circular_)] : 0.0,
+                    period_};
+    auto close_block = [&](const double* s, const double* a, const double* c) {
         for (size_t i = 0; i < hk; ++i) {
             se_[i] += s[i];
             ae_[i] += a[i];
         }
+        for (size_t i = 0; i < na; ++i) arc_[i] += c[i];
+    };
+    auto accumulate = [&](long first, long n, double* s, double* a, double* c) {
+        accumulate_errors(pred + size_t(first) * hk, truth + size_t(first) * hk, n, hk, s, a);
+        accumulate_arcs(pred + size_t(first) * hk, truth + size_t(first) * hk, n, arcs, c);
     };
     long done = 0;
     if (open_windows_ > 0) {  // first finish the block the last call left open
         done = std::min(B, kBlockWindows - open_windows_);
-        accumulate_errors(pred, truth, done, hk, open_se_.data(), open_ae_.data());
+        accumulate(0, done, open_se_.data(), open_ae_.data(), open_arc_.data());
         open_windows_ += done;
         if (open_windows_ == kBlockWindows) {
-            close_block(open_se_.data(), open_ae_.data());
+            close_block(open_se_.data(), open_ae_.data(), open_arc_.data());
             std::fill(open_se_.begin(), open_se_.end(), 0.0);
             std::fill(open_ae_.begin(), open_ae_.end(), 0.0);
+            std::fill(open_arc_.begin(), open_arc_.end(), 0.0);
             open_windows_ = 0;
         }
     }
     const long blocks = (B - done) / kBlockWindows;
     if (blocks > 0) {
-        std::vector<double> sums(size_t(blocks) * 2 * hk, 0.0);  // per block: se [hk], then ae [hk]
+        const size_t stride = 2 * hk + na;  // per block: se [hk], ae [hk], arcs [na]
+        std::vector<double> sums(size_t(blocks) * stride, 0.0);
 #pragma omp parallel for schedule(static) if (blocks * kBlockWindows >= kParallelWindows)
         for (long j = 0; j < blocks; ++j) {
-            const size_t first = size_t(done + j * kBlockWindows) * hk;
-            double* s = sums.data() + size_t(j) * 2 * hk;
-            accumulate_errors(pred + first, truth + first, kBlockWindows, hk, s, s + hk);
+            double* s = sums.data() + size_t(j) * stride;
+            accumulate(done + j * kBlockWindows, kBlockWindows, s, s + hk, s + 2 * hk);
         }
-        for (long j = 0; j < blocks; ++j) close_block(&sums[size_t(j) * 2 * hk], &sums[size_t(j) * 2 * hk + hk]);
+        for (long j = 0; j < blocks; ++j) {
+            const double* s = sums.data() + size_t(j) * stride;
+            close_block(s, s + hk, s + 2 * hk);
+        }
         done += blocks * kBlockWindows;
     }
     if (done < B) {  // the rest opens a block
-        accumulate_errors(pred + size_t(done) * hk, truth + size_t(done) * hk, B - done, hk, open_se_.data(),
-                          open_ae_.data());
+        accumulate(done, B - done, open_se_.data(), open_ae_.data(), open_arc_.data());
         open_windows_ = B - done;
     }
     windows_ += B;
@@ -194,6 +237,19 @@ double ForecastMetrics::mae(int k) const { return safe_div(ae_of_variable(size_t
 double ForecastMetrics::mse_original(int k) const { return mse(k) * stds_[size_t(k)] * stds_[size_t(k)]; }
 double ForecastMetrics::mae_original(int k) const { return mae(k) * stds_[size_t(k)]; }
 
+double ForecastMetrics::mse_circular() const {
+    if (circular_ < 0) return std::nan("");
+    double s = 0;
+    for (size_t h = 0; h < size_t(horizon_); ++h) s += arc_[h] + open_arc_[h];
+    return safe_div(s, double(windows_) * horizon_);
+}
+double ForecastMetrics::mae_circular() const {
+    if (circular_ < 0) return std::nan("");
+    double s = 0;
+    for (size_t h = 0; h < size_t(horizon_); ++h) s += arc_[size_t(horizon_) + h] + open_arc_[size_t(horizon_) + h];
+    return safe_div(s, double(windows_) * horizon_);
+}
+
 double ForecastMetrics::mse_original_mean() const {
     double s = 0;
     for (size_t k = 0; k < targets_.size(); ++k) s += mse_original(int(k));
@@ -227,6 +283,10 @@ nlohmann::json ForecastMetrics::to_json() const {
                             {"mae", mae(int(k))},
                             {"mse_original", mse_original(int(k))},
                             {"mae_original", mae_original(int(k))}};
+    if (circular_ >= 0) {
+        per[targets_[size_t(circular_)]]["mse_circular"] = mse_circular();
+        per[targets_[size_t(circular_)]]["mae_circular"] = mae_circular();
+    }
     j["per_variable"] = per;
     j["mse_original_mean"] = mse_original_mean();
     j["mae_original_mean"] = mae_original_mean();

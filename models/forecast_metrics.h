@@ -20,6 +20,14 @@ public:
     bool has_extremes() const { return !percentiles_.empty(); }
     const std::vector<double>& extreme_percentiles() const { return percentiles_; }
 
+    // Also score variable k as a direction, `period` units to a turn (degrees: 360): the error is the shorter arc
+    // between forecast and observation, so a forecast of 350° for 10° misses by 20°, where mse_original and
+    // mae_original (WEATHER-5K's way: the direction regressed as a number) count 340°. Call before the first add().
+    void enable_circular(int k, double period = 360);
+    int circular_variable() const { return circular_; }  // -1: none
+    double mse_circular() const;                          // in the variable's unit²; NaN when none
+    double mae_circular() const;                          // in the variable's unit
+
     // pred, truth: [B, horizon·K] normalized, row-major (h-major within a row, as gather_windows writes).
     // thresholds: with extremes enabled, [B, K, P] — each window's station thresholds (NaN: none).
     // The windows are folded in blocks of kBlockWindows counted from the first window ever added, the blocks in
@@ -58,6 +66,10 @@ private:
     // Error sums per (lead h, variable k), index h·K + k: the closed blocks' (summed in block order) and the open
     // block's, which the next add() continues. Per variable and per lead time sums are taken from these.
     std::vector<double> se_, ae_, open_se_, open_ae_;
+    // The same for the circular variable's arcs, per lead time h, in its unit: squared [h], then absolute [horizon + h].
+    std::vector<double> arc_, open_arc_;
+    int circular_ = -1;
+    double period_ = 0;
     long open_windows_ = 0;
     double sum_se(size_t i) const { return se_[i] + open_se_[i]; }
     double sum_ae(size_t i) const { return ae_[i] + open_ae_[i]; }

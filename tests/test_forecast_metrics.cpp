@@ -1,7 +1,8 @@
 // ForecastMetrics on hand-computed cases: normalized MSE/MAE overall, per variable and per lead time, the
 // original-unit figures (scaled by each variable's standard deviation) and their mean over the variables
 // (WEATHER-5K's "Overall"), across several add() calls; and on random data, the parallel blocked fold against a
-// naive one, with the same bits whatever the thread count and however the windows are split into add() calls.
+// naive one, with the same bits whatever the thread count and however the windows are split into add() calls; a
+// direction's error the shorter way round the circle.
 #include <cmath>
 #include <map>
 #include <string>
@@ -47,6 +48,33 @@ TEST(ForecastMetrics, HandComputedErrors) {
     EXPECT_DOUBLE_EQ(j.at("per_variable").at("B").at("mse_original").get<double>(), 5.0 / 6 * 100);
     EXPECT_DOUBLE_EQ(j.at("mse_original_mean").get<double>(), m.mse_original_mean());
     EXPECT_DOUBLE_EQ(j.at("mae_original_mean").get<double>(), m.mae_original_mean());
+}
+
+// A direction scored round the circle: one variable in degrees (std 100), horizon 1, normalized errors +3.4
+// (340°), -0.5 (50°), +7.3 (730° = 2 turns + 10°) and 1.8 (180°, either way round).
+TEST(ForecastMetrics, ADirectionIsScoredByTheShorterArc) {
+    ForecastMetrics m({"TMP", "WND_ANGLE"}, {1.0, 100.0}, 1);
+    EXPECT_EQ(m.circular_variable(), -1);
+    EXPECT_TRUE(std::isnan(m.mae_circular()));
+    m.enable_circular(1, 360);
+    EXPECT_EQ(m.circular_variable(), 1);
+    const float pred[] = {0, 3.4f, 0, 0, 0, 8.0f, 0, 2.0f};
+    const float truth[] = {0, 0, 0, 0.5f, 0, 0.7f, 0, 0.2f};
+    m.add(pred, truth, 4);
+    // Arcs 20°, 50°, 10°, 180° (float inputs: up to ~1e-4 degree off).
+    EXPECT_NEAR(m.mae_circular(), (20.0 + 50 + 10 + 180) / 4, 1e-3);
+    EXPECT_NEAR(m.mse_circular(), (400.0 + 2500 + 100 + 32400) / 4, 0.1);
+    // The plain figures still count the numbers' difference (WEATHER-5K's way): 340, 50, 730, 180.
+    EXPECT_NEAR(m.mae_original(1), (340.0 + 50 + 730 + 180) / 4, 1e-3);
+    const auto j = m.to_json().at("per_variable");
+    EXPECT_DOUBLE_EQ(j.at("WND_ANGLE").at("mae_circular").get<double>(), m.mae_circular());
+    EXPECT_DOUBLE_EQ(j.at("WND_ANGLE").at("mse_circular").get<double>(), m.mse_circular());
+    EXPECT_FALSE(j.at("TMP").contains("mae_circular"));
+    EXPECT_THROW(m.enable_circular(0), std::exception);  // after add()
+    ForecastMetrics fresh({"A"}, {1.0}, 1);
+    EXPECT_THROW(fresh.enable_circular(1), std::exception);
+    EXPECT_THROW(fresh.enable_circular(0, 0), std::exception);
+    EXPECT_FALSE(fresh.to_json().at("per_variable").at("A").contains("mae_circular"));
 }
 
 TEST(ForecastMetrics, NoWindowsIsNotANumberAndBadShapesAreErrors) {
@@ -101,6 +129,9 @@ TEST(ForecastMetrics, SediFromAHandMadeContingencyTable) {
 // one station), folded naively in double, window by window, as the definition reads.
 struct RandomWindows {
     static constexpr int K = 3, H = 7;
+    // Variable B (std 2) is a direction with a short period, so that many errors go more than half way round.
+    static constexpr int kCircular = 1;
+    static constexpr double kPeriod = 3.0;
     long B;
     std::vector<double> percentiles{90, 99};
     std::vector<float> pred, truth, thresholds;
@@ -123,6 +154,7 @@ struct RandomWindows {
     ForecastMetrics empty() const {
         ForecastMetrics m({"A", "B", "C"}, {1.0, 2.0, 3.0}, H);
         m.enable_extremes(percentiles);
+        m.enable_circular(kCircular, kPeriod);
         return m;
     }
     // Adds the windows in calls of the given sizes, repeated until all are in.
@@ -142,6 +174,8 @@ TEST(ForecastMetrics, ParallelBlockedFoldMatchesTheNaiveSumsAndCounts) {
     const ForecastMetrics m = w.fold({1000});
     const size_t P = w.percentiles.size();
     std::vector<double> se(RandomWindows::K), ae(RandomWindows::K), se_lead(RandomWindows::H);
+    double arc_se = 0, arc_ae = 0;  // the direction's, in its unit
+    long wrapped = 0;               // errors more than half way round
     std::vector<long> events(RandomWindows::K * P), hits(RandomWindows::K * P), alarms(RandomWindows::K * P),
         negatives(RandomWindows::K * P);
     for (long b = 0; b < w.B; ++b)
@@ -152,6 +186,13 @@ TEST(ForecastMetrics, ParallelBlockedFoldMatchesTheNaiveSumsAndCounts) {
                 se[size_t(k)] += d * d;
                 ae[size_t(k)] += std::abs(d);
                 se_lead[size_t(h)] += d * d;
+                if (k == RandomWindows::kCircular) {
+                    const double turns = std::abs(d) * 2.0 / RandomWindows::kPeriod;  // 2.0: B's std
+                    const double arc = std::abs(turns - std::round(turns)) * RandomWindows::kPeriod;
+                    arc_se += arc * arc;
+                    arc_ae += arc;
+                    wrapped += turns - std::floor(turns) > 0.5;
+                }
                 for (size_t p = 0; p < P; ++p) {
                     const float thr = w.thresholds[(size_t(b) * RandomWindows::K + size_t(k)) * P + p];
                     if (std::isnan(thr)) continue;
@@ -179,6 +220,10 @@ TEST(ForecastMetrics, ParallelBlockedFoldMatchesTheNaiveSumsAndCounts) {
     }
     for (int h = 0; h < RandomWindows::H; ++h)
         EXPECT_NEAR(m.mse_by_lead()[size_t(h)], se_lead[size_t(h)] / (double(w.B) * RandomWindows::K), 1e-12);
+    EXPECT_GT(wrapped, 100);  // the shorter way round is often the other one
+    EXPECT_NEAR(m.mse_circular(), arc_se / per_variable, 1e-12);
+    EXPECT_NEAR(m.mae_circular(), arc_ae / per_variable, 1e-12);
+    EXPECT_LT(m.mae_circular(), m.mae_original(RandomWindows::kCircular));
 }
 
 TEST(ForecastMetrics, SameBitsWhateverTheThreadsAndTheBatchSizes) {

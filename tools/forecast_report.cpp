@@ -59,6 +59,13 @@ void print_forecast_report(const std::string& split, const ForecastEvaluation& e
         row("mean of vars", m.mse_original_mean(), m.mae_original_mean(), p.mse_original_mean(), p.mae_original_mean(),
             d ? &dm : nullptr);
     }
+    if (const int k = m.circular_variable(); k >= 0) {
+        const double dm = d ? d->mse_circular() : 0;
+        const std::string& name = m.targets()[size_t(k)];
+        row(name + " arc", m.mse_circular(), m.mae_circular(), p.mse_circular(), p.mae_circular(), d ? &dm : nullptr);
+        fmt::print("({} arc: the error the shorter way round the compass, 350° for 10° a 20° miss; the {} row counts "
+                   "340°, as WEATHER-5K does)\n", name, name);
+    }
     if (m.has_extremes()) {
         // WEATHER-5K's extreme-event score; "-" where undefined (no event, or every one caught or missed).
         const auto& pct = m.extreme_percentiles();

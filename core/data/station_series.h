@@ -20,6 +20,8 @@ namespace fusedrnn::data {
 // WEATHER-5K's five variables, in its column order: TMP (°C), DEW (°C), WND_ANGLE (degrees from
 // north), WND_RATE (m/s), SLP (hPa).
 const std::vector<std::string>& weather5k_vars();
+// The name every station reader gives wind direction (degrees from north): reports also score it round the compass.
+inline constexpr const char* kWindDirection = "WND_ANGLE";
 
 inline constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
 inline bool is_missing(float v) { return std::isnan(v); }
