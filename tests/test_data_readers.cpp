@@ -75,6 +75,21 @@ TEST(DataText, ParseTimeFormats) {
     EXPECT_THROW(parse_date_arg("July 2022", "x"), Error);
 }
 
+// Leap years by the Gregorian rule: century years only when divisible by 400 (mutation testing: every fourth year
+// a leap year survived, no test reading 29 February of a century year).
+TEST(DataText, LeapYearsFollowTheCenturyRule) {
+    int64_t t = 0;
+    std::string why;
+    for (const char* no : {"2100-02-29 00:00:00", "1900-02-29 00:00:00", "2023-02-29 00:00:00"}) {
+        EXPECT_FALSE(parse_time(no, "%Y-%m-%d %H:%M:%S", t, why)) << no;
+        EXPECT_NE(why.find("is not a valid date and time"), std::string::npos) << why;
+    }
+    for (const char* yes : {"2000-02-29 00:00:00", "2024-02-29 00:00:00", "2100-02-28 23:00:00"}) {
+        EXPECT_TRUE(parse_time(yes, "%Y-%m-%d %H:%M:%S", t, why)) << yes << ": " << why;
+        EXPECT_EQ(format_time(t), yes);
+    }
+}
+
 TEST(DataText, CalendarRoundTrip) {
     for (int64_t d = -800000; d <= 800000; d += 997) {
         int64_t y;
@@ -232,6 +247,55 @@ TEST(DataIsdLite, BadDateIsAnError) {
     const std::string msg = error_of([&] { read_isd_lite(p, rep); });
     EXPECT_NE(msg.find(":1"), std::string::npos) << msg;
     EXPECT_NE(msg.find("not a valid date"), std::string::npos) << msg;
+}
+
+// Hour 24 is not an hour (it would be read as 00 h of the next day): ISD-Lite and CSV year/month/day/hour columns
+// refuse it like any impossible date (mutation testing: accepting hour 24 survived).
+TEST(DataIsdLite, HourTwentyFourIsNotAValidHour) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(dir, "071690-99999-2017",
+                                     "2017 01 01 23   -32   -37 10280     0     0     9     0 -9999\n"
+                                     "2017 01 01 24   -30   -37 10280     0     0     9     0 -9999\n");
+    ReadReport rep;
+    const std::string msg = error_of([&] { read_isd_lite(p, rep); });
+    EXPECT_NE(msg.find("071690-99999-2017:2: columns 1-13: 2017-01-01 hour 24 is not a valid date and hour"),
+              std::string::npos) << msg;
+
+    const std::string csv = write_file(dir, "site.csv",
+                                       "year,month,day,hour,TEMP\n"
+                                       "2013,3,1,23,-0.5\n"
+                                       "2013,3,1,24,-0.7\n");
+    CsvFormat f;
+    f.time_columns = {"year", "month", "day", "hour"};
+    f.targets = {CsvColumn("TEMP", "TMP")};
+    ReadReport csv_rep;
+    const std::string csv_msg = error_of([&] { read_csv_station(csv, f, csv_rep); });
+    EXPECT_NE(csv_msg.find("site.csv:3"), std::string::npos) << csv_msg;
+    EXPECT_NE(csv_msg.find("2013-3-1 24:0:0 is not a valid date and time"), std::string::npos) << csv_msg;
+    int64_t t = 0;
+    std::string why;
+    EXPECT_FALSE(parse_time("2014-01-01 24:00:00", "%Y-%m-%d %H:%M:%S", t, why));
+    EXPECT_NE(why.find("is not a valid date and time"), std::string::npos) << why;
+}
+
+// -9999 in the wind direction field is NOAA's missing value like in any other field: masked and counted as missing,
+// not read as a direction of -9999 degrees that the valid range then masks as out of range (mutation testing: it
+// survived every hand-made file, none having a missing direction).
+TEST(DataIsdLite, MissingWindDirectionIsMissingNotOutOfRange) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(dir, "071690-99999-2017",
+                                     "2017 01 01 00   -32   -37 10280 -9999    31     9     0 -9999\n"
+                                     "2017 01 01 01   -30   -37 10280   250    31     9     0 -9999\n");
+    ReadReport rep;
+    const StationSeries s = read_isd_lite(p, rep);
+    ASSERT_EQ(s.rows(), 2);
+    ASSERT_EQ(s.vars[2], "WND_ANGLE");
+    EXPECT_TRUE(is_missing(s.at(0, 2)));
+    EXPECT_EQ(s.at(0, 3), 3.1f);  // the line's other values are kept
+    EXPECT_EQ(s.at(0, 4), 1028.0f);
+    EXPECT_FLOAT_EQ(s.at(1, 2), 250.0f);
+    EXPECT_EQ(rep.missing_values, 1);
+    EXPECT_EQ(rep.out_of_range_values(), 0);
 }
 
 TEST(DataIsdLite, SkipPolicyCountsAndReports) {

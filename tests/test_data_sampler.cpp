@@ -87,6 +87,27 @@ TEST(DataSampler, ShuffledBatchesAreDeterministicAndCoverEachEpoch) {
     EXPECT_NE(x, y);
 }
 
+// index(epoch, i) is the position in `starts` of the window that batch() puts at place i of the epoch: batch b's
+// j-th start is starts[index(epoch, b·B + j)] (mutation testing: index() keyed by another epoch than batch() passed,
+// since no test compared the two).
+TEST(DataSampler, IndexNamesTheWindowThatBatchGives) {
+    WindowStarts starts;  // increasing, not the positions themselves: a start mistaken for a position shows
+    for (int64_t i = 0; i < 1000; ++i) starts.push_back(100 + 3 * i + i % 2);
+    std::vector<int64_t> out;
+    for (const auto order : {BatchSampler::Order::Shuffled, BatchSampler::Order::Sequential}) {
+        const BatchSampler s(starts, 32, order, 7, /*drop_last=*/false);
+        for (int64_t epoch : {0, 1, 2, 9}) {
+            for (int64_t b : {int64_t(0), int64_t(1), int64_t(17), s.batches_per_epoch() - 1}) {
+                const int n = s.batch(epoch, b, out);
+                ASSERT_EQ(n, b + 1 < s.batches_per_epoch() ? 32 : 1000 % 32);
+                for (int j = 0; j < n; ++j)
+                    ASSERT_EQ(out[size_t(j)], starts[size_t(s.index(epoch, b * 32 + j))])
+                        << "epoch " << epoch << " batch " << b << " place " << j;
+            }
+        }
+    }
+}
+
 TEST(DataSampler, DropLastAndSequential) {
     std::vector<int64_t> rows(103);
     std::iota(rows.begin(), rows.end(), 1000);

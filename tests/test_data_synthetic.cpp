@@ -234,6 +234,31 @@ TEST(DataSynthetic, GapFractionIsRespected) {
     EXPECT_GT(rows_all_missing, 0);  // outages, not only isolated values
 }
 
+// Besides outages (every variable of a row), the generator drops isolated values: per variable v a renewal process
+// of rate p_v/(1 + p_v) a row, p_v = 0.02·fraction·w_v/5.3·5 with weights w summing to 5.3, so about
+// 0.1·fraction rows in each that outages (~0.98·fraction of the rows) leave. Rows with some but not all values
+// missing come only from these: at least half the expected number must be there, at most twice (seeds spread
+// it by ~6% at this size), whatever the seed (mutation testing: no isolated values at all survived).
+TEST(DataSynthetic, IsolatedGapsMissSomeVariablesOfARow) {
+    SyntheticConfig cfg;
+    cfg.stations = 8;
+    cfg.years = 1;
+    cfg.gap_fraction = 0.05;
+    cfg.seed = ft::test_seed();
+    const StationSet set = generate_synthetic(cfg);
+    int64_t partial = 0;
+    for (int64_t r = 0; r < set.rows(); ++r) {
+        int m = 0;
+        for (int k = 0; k < 5; ++k) m += std::isnan(set.values[size_t(r * 5 + k)]) ? 1 : 0;
+        partial += m > 0 && m < 5;
+    }
+    const double expected = 0.1 * cfg.gap_fraction * (1 - 0.98 * cfg.gap_fraction) * double(set.rows());
+    std::cout << "[ info     ] rows with isolated gaps " << partial << ", expected ~" << expected << "\n";
+    EXPECT_GT(expected, 300);  // 8 stations x 8760 h: enough for the bounds to be far from the spread
+    EXPECT_GT(double(partial), 0.5 * expected) << partial << " rows with isolated gaps";
+    EXPECT_LT(double(partial), 2.0 * expected) << partial << " rows with isolated gaps";
+}
+
 TEST(DataSynthetic, BadConfigIsAnError) {
     SyntheticConfig cfg;
     cfg.stations = 0;

@@ -249,6 +249,32 @@ TEST(DataNorm, FixedStatsCompletedByTheTrainingSplit) {
                         "cover: TMP, DEW, WND_ANGLE, WND_RATE, SLP"), std::string::npos) << none;
 }
 
+// Fixed statistics are matched to the data's variables by name, not by position: a data set whose variables come
+// in another order than WEATHER-5K's gets each variable's own figures (mutation testing: taking the fixed mean by
+// the data's column survived while the variables stood in WEATHER-5K's order).
+TEST(DataNorm, FixedStatsFollowVariableNamesInAnyOrder) {
+    SyntheticConfig cfg;
+    cfg.stations = 1;
+    cfg.years = 1;
+    cfg.seed = 5;
+    StationSet set = generate_synthetic(cfg);
+    set.vars = {"SLP", "EXTRA", "WND_ANGLE", "WND_RATE", "TMP"};
+    const TimeRange train{set.begin_time(), set.begin_time() + 365 * 86400LL};
+    const NormStats w = NormStats::weather5k();
+    ASSERT_EQ(w.vars, (std::vector<std::string>{"TMP", "DEW", "WND_ANGLE", "WND_RATE", "SLP"}));
+    const NormStats mixed = NormStats::compute(set, train, &w);
+    ASSERT_EQ(mixed.vars, set.vars);
+    EXPECT_EQ(mixed.mean[0], 1014.85317029);  // SLP's, from column 4 of the fixed statistics
+    EXPECT_EQ(mixed.std[0], 9.17480999);
+    EXPECT_EQ(mixed.mean[4], 12.70852261);  // TMP's, from column 0
+    EXPECT_EQ(mixed.std[4], 13.08167293);
+    for (size_t v : {2u, 3u}) {
+        EXPECT_EQ(mixed.mean[v], w.mean[v]) << v;
+        EXPECT_EQ(mixed.std[v], w.std[v]) << v;
+    }
+    EXPECT_EQ(mixed.mean[1], NormStats::compute(set, train).mean[1]);  // EXTRA: computed
+}
+
 // ---- windows --------------------------------------------------------------------------------------------
 
 TEST(DataWindows, ValidityMatchesBruteForceOnRandomMasks) {

@@ -20,6 +20,7 @@
 
 #include "fusedrnn/core/data/dataset.h"
 #include "fusedrnn/core/data/sampler.h"
+#include "fusedrnn/core/data/synthetic.h"
 #include "fusedrnn/models/checkpoint.h"
 #include "fusedrnn/models/forecast_trainer.h"
 #include "fusedrnn/models/station_scores.h"
@@ -783,6 +784,73 @@ TEST(ForecastTraining, SameTimeOfDayPersistence) {
     EXPECT_NEAR(evaluate_persistence(*be, d, starts, 100).mse(), expected, 1e-6 * expected);
     d.rows_per_day = 0;
     EXPECT_THROW(evaluate_persistence(*be, d, starts, 100, {}, Persistence::SameTimeOfDay), Error);
+}
+
+// Both persistence baselines repeat the target's own column, not the input column of the target's place among the
+// targets: with column 1 the only target, column 0 (another variable) must not be read (mutation testing: reading
+// input column k survived, every persistence test having its targets in columns 0 .. K-1).
+TEST(ForecastTraining, PersistenceRepeatsTheTargetsOwnColumn) {
+    auto be = make_backend("cpu");
+    const int F = 2;
+    const int64_t rows = 24 * 20;
+    std::vector<float> series(size_t(rows * F));
+    for (int64_t r = 0; r < rows; ++r) {
+        series[size_t(r * F)] = float(3 + std::sin(2 * M_PI * double(r % 24) / 24));  // not the target
+        series[size_t(r * F + 1)] = float(r % 24 < 12 ? 1 : -1);                       // the target: daily
+    }
+    data::WindowSpec g;
+    data::WindowStarts starts;
+    for (int64_t s0 = 0; s0 + g.span() <= rows; s0 += 5) starts.push_back(s0);
+    ForecastDataset d = ForecastDataset::upload(*be, series, F, g, {1}, {starts, starts, starts}, {"b"}, {1.0});
+    d.rows_per_day = 24;
+    const auto daily = evaluate_persistence(*be, d, starts, 64, {}, Persistence::SameTimeOfDay);
+    EXPECT_EQ(daily.windows(), long(starts.size()));
+    EXPECT_EQ(daily.mse(0), 0.0);  // the target repeats every day
+    double squares = 0;
+    for (const int64_t s0 : starts.to_vector()) {
+        const int64_t last = s0 + g.input_len - 1;
+        for (int h = 0; h < g.horizon; ++h) {
+            const double e =
+                double(series[size_t(last * F + 1)]) - double(series[size_t((last + g.out_offset + h) * F + 1)]);
+            squares += e * e;
+        }
+    }
+    const double expected = squares / double(starts.size() * size_t(g.horizon));
+    EXPECT_GT(expected, 0.5);
+    EXPECT_NEAR(evaluate_persistence(*be, d, starts, 64).mse(0), expected, 1e-6 * expected);
+}
+
+// A dataset's target standard deviations are its targets' own, by column: SLP alone as the target gets SLP's std,
+// not the first variable's, and the metrics' original units follow it (mutation testing: stds taken by the
+// target's position survived, every dataset of the tests having its targets first).
+TEST(ForecastTraining, TargetStdsAreTheTargetColumnsOwn) {
+    auto be = make_backend("cpu");
+    data::SyntheticConfig sc;
+    sc.stations = 1;
+    sc.years = 3;
+    sc.start_year = 2021;
+    sc.seed = 3;
+    data::DatasetConfig dc;
+    dc.window.input_len = 24;
+    dc.window.horizon = 6;
+    dc.targets = {"SLP"};
+    dc.split = data::SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
+    dc.stride = 97;
+    const data::WindowedDataset ds = data::build_dataset(data::generate_synthetic(sc), dc);
+    const auto slp = std::find(ds.data.vars.begin(), ds.data.vars.end(), "SLP");
+    ASSERT_NE(slp, ds.data.vars.begin());  // not column 0, where position and column agree
+    ASSERT_NE(slp, ds.data.vars.end());
+    const size_t col = size_t(slp - ds.data.vars.begin());
+    ASSERT_EQ(ds.target_cols, std::vector<int32_t>{int32_t(col)});
+    const double sd = ds.stats.std[col];
+    ASSERT_NE(sd, ds.stats.std[0]);
+    const auto dev = ForecastDataset::from_windowed(*be, ds);
+    EXPECT_EQ(dev.target_stds, std::vector<double>{sd});
+    EXPECT_EQ(ForecastDataset::training_replica(*be, ds).target_stds, std::vector<double>{sd});
+    ASSERT_GT(dev.starts[1].size(), 0u);
+    const auto m = evaluate_persistence(*be, dev, dev.starts[1], 64);
+    EXPECT_GT(m.mse(0), 0.0);
+    EXPECT_DOUBLE_EQ(m.mse_original(0), m.mse(0) * sd * sd);
 }
 
 // The report's one pass (the model and both baselines, batch i+1 queued before batch i is folded) gives the
