@@ -54,6 +54,12 @@ std::vector<double> target_stds_of(const data::WindowedDataset& ds) {
     return stds;
 }
 
+std::vector<double> target_means_of(const data::WindowedDataset& ds) {
+    std::vector<double> means;
+    for (int32_t c : ds.target_cols) means.push_back(ds.stats.mean[size_t(c)]);
+    return means;
+}
+
 int64_t rows_per_day_of(const data::WindowedDataset& ds) {
     return ds.data.step > 0 && 86400 % ds.data.step == 0 ? 86400 / ds.data.step : 0;
 }
@@ -61,11 +67,13 @@ int64_t rows_per_day_of(const data::WindowedDataset& ds) {
 
 ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, data::WindowedDataset&& ds) {
     auto stds = target_stds_of(ds);
+    auto means = target_means_of(ds);
     const int64_t per_day = rows_per_day_of(ds);
     data::ExtremeThresholds extremes = data::compute_extreme_thresholds(ds);  // before the series moves out
     ForecastDataset d = upload(be, std::move(ds.data.values), ds.num_vars(), ds.window, ds.target_cols,
                                {std::move(ds.starts[0]), std::move(ds.starts[1]), std::move(ds.starts[2])},
                                ds.target_names, std::move(stds));
+    d.target_means = std::move(means);
     d.rows_per_day = per_day;
     d.extremes = std::move(extremes);
     return d;
@@ -74,6 +82,7 @@ ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, data::Windowe
 ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, const data::WindowedDataset& ds) {
     ForecastDataset d = upload(be, ds.data.values, ds.num_vars(), ds.window, ds.target_cols,
                                {ds.starts[0], ds.starts[1], ds.starts[2]}, ds.target_names, target_stds_of(ds));
+    d.target_means = target_means_of(ds);
     d.rows_per_day = rows_per_day_of(ds);
     d.extremes = data::compute_extreme_thresholds(ds);
     return d;

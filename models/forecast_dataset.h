@@ -26,6 +26,7 @@ struct ForecastDataset {
     std::array<data::WindowStarts, 3> starts;        // train, val, test
     std::vector<std::string> target_names;           // K names
     std::vector<double> target_stds;                 // K standard deviations (original units)
+    std::vector<double> target_means;                // K means (original units; from_windowed sets them)
     int64_t rows_per_day = 0;                        // rows in 24 h (0: the step does not divide a day)
     data::ExtremeThresholds extremes;                // per-station thresholds for SEDI (host; empty: none)
 

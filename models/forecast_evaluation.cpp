@@ -6,7 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "fusedrnn/core/data/station_series.h"
+#include "fusedrnn/core/data/wind_components.h"
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
@@ -41,9 +41,16 @@ namespace {
 ForecastMetrics metrics_for(const ForecastDataset& data) {
     ForecastMetrics m(data.target_names, data.target_stds, data.window.horizon);
     if (!data.extremes.empty()) m.enable_extremes(data.extremes.percentiles);
-    // Wind direction, in degrees under this name from every station reader, is also scored round the compass.
-    const auto wind = std::find(data.target_names.begin(), data.target_names.end(), data::kWindDirection);
-    if (wind != data.target_names.end()) m.enable_circular(int(wind - data.target_names.begin()), 360);
+    // Wind direction is also scored round the compass: as every station reader names it (degrees), or from the wind's
+    // components (`train --wind uv` or `uv+speed`).
+    auto column = [&](const char* name) {
+        const auto it = std::find(data.target_names.begin(), data.target_names.end(), name);
+        return it == data.target_names.end() ? -1 : int(it - data.target_names.begin());
+    };
+    const int direction = column(data::kWindDirection), u = column(data::kWindU), v = column(data::kWindV);
+    if (direction >= 0) m.score_direction(direction);
+    else if (u >= 0 && v >= 0 && !data.target_means.empty())
+        m.score_direction_from_components(u, v, data.target_means[size_t(u)], data.target_means[size_t(v)]);
     return m;
 }
 

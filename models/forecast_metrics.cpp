@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/data/wind_components.h"
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn {
@@ -22,24 +23,35 @@ ForecastMetrics::ForecastMetrics(std::vector<std::string> targets, std::vector<d
     ae_.assign(hk, 0.0);
     open_se_.assign(hk, 0.0);
     open_ae_.assign(hk, 0.0);
-    arc_.assign(2 * size_t(horizon_), 0.0);
-    open_arc_.assign(2 * size_t(horizon_), 0.0);
-}
-
-void ForecastMetrics::enable_circular(int k, double period) {
-    FR_CHECK(windows_ == 0, "ForecastMetrics: enable a circular variable before adding windows");
-    FR_CHECK(k >= 0 && size_t(k) < targets_.size(), "ForecastMetrics: no target variable {} (of {})", k,
-             targets_.size());
-    FR_CHECK(std::isfinite(period) && period > 0, "ForecastMetrics: the period of a direction must be positive, got {}",
-             period);
-    circular_ = k;
-    period_ = period;
+    wind_.assign(4 * size_t(horizon_), 0.0);
+    open_wind_.assign(4 * size_t(horizon_), 0.0);
 }
 
 void ForecastMetrics::enable_extremes(std::vector<double> percentiles) {
     FR_CHECK(windows_ == 0, "ForecastMetrics: enable extremes before adding windows");
     percentiles_ = std::move(percentiles);
     table_.assign(targets_.size() * percentiles_.size(), Contingency{});
+}
+
+void ForecastMetrics::score_direction(int k) {
+    FR_CHECK(windows_ == 0 && direction_ < 0 && wind_u_ < 0,
+             "ForecastMetrics: score the wind direction once, before adding windows");
+    FR_CHECK(k >= 0 && size_t(k) < targets_.size(), "ForecastMetrics: no target variable {} (of {})", k,
+             targets_.size());
+    direction_ = k;
+}
+
+void ForecastMetrics::score_direction_from_components(int ku, int kv, double mean_u, double mean_v) {
+    FR_CHECK(windows_ == 0 && direction_ < 0 && wind_u_ < 0,
+             "ForecastMetrics: score the wind direction once, before adding windows");
+    const int K = int(targets_.size());
+    FR_CHECK(ku >= 0 && ku < K && kv >= 0 && kv < K && ku != kv,
+             "ForecastMetrics: wind components {} and {} are not two of the {} target variables", ku, kv, K);
+    FR_CHECK(std::isfinite(mean_u) && std::isfinite(mean_v), "ForecastMetrics: the components' means must be finite");
+    wind_u_ = ku;
+    wind_v_ = kv;
+    mean_u_ = mean_u;
+    mean_v_ = mean_v;
 }
 
 namespace {
@@ -58,24 +70,45 @@ void accumulate_errors(const float* pred, const float* truth, long n, size_t hk,
     }
 }
 
-// Adds the circular variable's arcs of n windows into arc (squared at [h], absolute at [H + h]): the error in the
-// variable's unit (normalized difference × std; the mean cancels), taken round the circle the shorter way.
-struct Arcs {
-    int k = -1;  // the circular variable, -1: none
+// The smaller of the two arcs between two directions a and b (degrees), whatever turns lie between them.
+double arc_between(double a, double b) {
+    double d = std::fabs(a - b);
+    if (d >= 360) d = std::fmod(d, 360.0);
+    return std::min(d, 360 - d);
+}
+
+// How the wind is scored: from a direction column, or from the two components (un-normalized: the direction and
+// speed depend on the values, not only their differences).
+struct WindScoring {
+    int direction = -1, u = -1, v = -1;  // columns; -1: none
     size_t K = 0, H = 0;
-    double scale = 0, period = 0;
+    double std_direction = 0, mean_u = 0, std_u = 0, mean_v = 0, std_v = 0;
 };
-void accumulate_arcs(const float* pred, const float* truth, long n, const Arcs& c, double* arc) {
-    if (c.k < 0) return;
-    const size_t hk = c.H * c.K;
+
+// Adds n windows' wind errors into wind (squared arcs [h], absolute arcs [H + h]; from components also the speed's
+// squared [2H + h] and absolute [3H + h] errors).
+void accumulate_wind(const float* pred, const float* truth, long n, const WindScoring& w, double* wind) {
+    if (w.direction < 0 && w.u < 0) return;
+    const size_t hk = w.H * w.K;
     for (long b = 0; b < n; ++b)
-        for (size_t h = 0; h < c.H; ++h) {
-            const size_t i = size_t(b) * hk + h * c.K + size_t(c.k);
-            double d = std::fabs(double(pred[i]) - double(truth[i])) * c.scale;
-            if (d >= c.period) d = std::fmod(d, c.period);
-            d = std::min(d, c.period - d);
-            arc[h] += d * d;
-            arc[c.H + h] += d;
+        for (size_t h = 0; h < w.H; ++h) {
+            const size_t i = size_t(b) * hk + h * w.K;
+            double arc = 0;
+            if (w.direction >= 0) {  // the mean cancels in a difference of directions
+                const size_t j = i + size_t(w.direction);
+                arc = arc_between(double(pred[j]) * w.std_direction, double(truth[j]) * w.std_direction);
+            } else {
+                const double pu = double(pred[i + size_t(w.u)]) * w.std_u + w.mean_u;
+                const double pv = double(pred[i + size_t(w.v)]) * w.std_v + w.mean_v;
+                const double tu = double(truth[i + size_t(w.u)]) * w.std_u + w.mean_u;
+                const double tv = double(truth[i + size_t(w.v)]) * w.std_v + w.mean_v;
+                arc = arc_between(data::wind_direction(pu, pv), data::wind_direction(tu, tv));
+                const double speed = std::hypot(pu, pv) - std::hypot(tu, tv);
+                wind[2 * w.H + h] += speed * speed;
+                wind[3 * w.H + h] += std::fabs(speed);
+            }
+            wind[h] += arc * arc;
+            wind[w.H + h] += arc;
         }
 }
 
@@ -88,36 +121,37 @@ void ForecastMetrics::add(const float* pred, const float* truth, long B, const f
     FR_CHECK(percentiles_.empty() || thresholds, "ForecastMetrics: extreme-event thresholds are missing");
     if (B == 0) return;
     if (!percentiles_.empty()) count_extremes(pred, truth, B, thresholds);
-    const size_t hk = se_.size(), na = arc_.size();
-    const Arcs arcs{circular_, targets_.size(), size_t(horizon_), circular_ >= 0 ? stds_[size_t(circular_)] : 0.0,
-                    period_};
+    const size_t hk = se_.size(), na = wind_.size();
+    auto std_of = [&](int k) { return k >= 0 ? stds_[size_t(k)] : 0.0; };
+    const WindScoring wind{direction_, wind_u_, wind_v_, targets_.size(), size_t(horizon_), std_of(direction_),
+                           mean_u_, std_of(wind_u_), mean_v_, std_of(wind_v_)};
     auto close_block = [&](const double* s, const double* a, const double* c) {
         for (size_t i = 0; i < hk; ++i) {
             se_[i] += s[i];
             ae_[i] += a[i];
         }
-        for (size_t i = 0; i < na; ++i) arc_[i] += c[i];
+        for (size_t i = 0; i < na; ++i) wind_[i] += c[i];
     };
     auto accumulate = [&](long first, long n, double* s, double* a, double* c) {
         accumulate_errors(pred + size_t(first) * hk, truth + size_t(first) * hk, n, hk, s, a);
-        accumulate_arcs(pred + size_t(first) * hk, truth + size_t(first) * hk, n, arcs, c);
+        accumulate_wind(pred + size_t(first) * hk, truth + size_t(first) * hk, n, wind, c);
     };
     long done = 0;
     if (open_windows_ > 0) {  // first finish the block the last call left open
         done = std::min(B, kBlockWindows - open_windows_);
-        accumulate(0, done, open_se_.data(), open_ae_.data(), open_arc_.data());
+        accumulate(0, done, open_se_.data(), open_ae_.data(), open_wind_.data());
         open_windows_ += done;
         if (open_windows_ == kBlockWindows) {
-            close_block(open_se_.data(), open_ae_.data(), open_arc_.data());
+            close_block(open_se_.data(), open_ae_.data(), open_wind_.data());
             std::fill(open_se_.begin(), open_se_.end(), 0.0);
             std::fill(open_ae_.begin(), open_ae_.end(), 0.0);
-            std::fill(open_arc_.begin(), open_arc_.end(), 0.0);
+            std::fill(open_wind_.begin(), open_wind_.end(), 0.0);
             open_windows_ = 0;
         }
     }
     const long blocks = (B - done) / kBlockWindows;
     if (blocks > 0) {
-        const size_t stride = 2 * hk + na;  // per block: se [hk], ae [hk], arcs [na]
+        const size_t stride = 2 * hk + na;  // per block: se [hk], ae [hk], wind [na]
         std::vector<double> sums(size_t(blocks) * stride, 0.0);
 #pragma omp parallel for schedule(static) if (blocks * kBlockWindows >= kParallelWindows)
         for (long j = 0; j < blocks; ++j) {
@@ -131,7 +165,7 @@ void ForecastMetrics::add(const float* pred, const float* truth, long B, const f
         done += blocks * kBlockWindows;
     }
     if (done < B) {  // the rest opens a block
-        accumulate(done, B - done, open_se_.data(), open_ae_.data(), open_arc_.data());
+        accumulate(done, B - done, open_se_.data(), open_ae_.data(), open_wind_.data());
         open_windows_ = B - done;
     }
     windows_ += B;
@@ -237,17 +271,32 @@ double ForecastMetrics::mae(int k) const { return safe_div(ae_of_variable(size_t
 double ForecastMetrics::mse_original(int k) const { return mse(k) * stds_[size_t(k)] * stds_[size_t(k)]; }
 double ForecastMetrics::mae_original(int k) const { return mae(k) * stds_[size_t(k)]; }
 
-double ForecastMetrics::mse_circular() const {
-    if (circular_ < 0) return std::nan("");
-    double s = 0;
-    for (size_t h = 0; h < size_t(horizon_); ++h) s += arc_[h] + open_arc_[h];
-    return safe_div(s, double(windows_) * horizon_);
+std::vector<std::string> ForecastMetrics::direction_from() const {
+    if (direction_ >= 0) return {targets_[size_t(direction_)]};
+    if (wind_u_ >= 0) return {targets_[size_t(wind_u_)], targets_[size_t(wind_v_)]};
+    return {};
 }
-double ForecastMetrics::mae_circular() const {
-    if (circular_ < 0) return std::nan("");
+
+double ForecastMetrics::wind_sum(int part) const {
     double s = 0;
-    for (size_t h = 0; h < size_t(horizon_); ++h) s += arc_[size_t(horizon_) + h] + open_arc_[size_t(horizon_) + h];
-    return safe_div(s, double(windows_) * horizon_);
+    for (size_t h = 0; h < size_t(horizon_); ++h) {
+        const size_t i = size_t(part) * size_t(horizon_) + h;
+        s += wind_[i] + open_wind_[i];
+    }
+    return s;
+}
+
+double ForecastMetrics::mse_direction() const {
+    return direction_from().empty() ? std::nan("") : safe_div(wind_sum(0), double(windows_) * horizon_);
+}
+double ForecastMetrics::mae_direction() const {
+    return direction_from().empty() ? std::nan("") : safe_div(wind_sum(1), double(windows_) * horizon_);
+}
+double ForecastMetrics::mse_speed() const {
+    return wind_u_ < 0 ? std::nan("") : safe_div(wind_sum(2), double(windows_) * horizon_);
+}
+double ForecastMetrics::mae_speed() const {
+    return wind_u_ < 0 ? std::nan("") : safe_div(wind_sum(3), double(windows_) * horizon_);
 }
 
 double ForecastMetrics::mse_original_mean() const {
@@ -283,11 +332,15 @@ nlohmann::json ForecastMetrics::to_json() const {
                             {"mae", mae(int(k))},
                             {"mse_original", mse_original(int(k))},
                             {"mae_original", mae_original(int(k))}};
-    if (circular_ >= 0) {
-        per[targets_[size_t(circular_)]]["mse_circular"] = mse_circular();
-        per[targets_[size_t(circular_)]]["mae_circular"] = mae_circular();
-    }
     j["per_variable"] = per;
+    if (!direction_from().empty()) {
+        nlohmann::json w = {{"from", direction_from()}, {"mse_arc", mse_direction()}, {"mae_arc", mae_direction()}};
+        if (wind_u_ >= 0) {
+            w["speed_mse"] = mse_speed();
+            w["speed_mae"] = mae_speed();
+        }
+        j["wind_direction"] = w;
+    }
     j["mse_original_mean"] = mse_original_mean();
     j["mae_original_mean"] = mae_original_mean();
     if (has_extremes()) {

@@ -20,13 +20,19 @@ public:
     bool has_extremes() const { return !percentiles_.empty(); }
     const std::vector<double>& extreme_percentiles() const { return percentiles_; }
 
-    // Also score variable k as a direction, `period` units to a turn (degrees: 360): the error is the shorter arc
-    // between forecast and observation, so a forecast of 350° for 10° misses by 20°, where mse_original and
-    // mae_original (WEATHER-5K's way: the direction regressed as a number) count 340°. Call before the first add().
-    void enable_circular(int k, double period = 360);
-    int circular_variable() const { return circular_; }  // -1: none
-    double mse_circular() const;                          // in the variable's unit²; NaN when none
-    double mae_circular() const;                          // in the variable's unit
+    // Also score wind direction the shorter way round the compass: a forecast of 350° for 10° misses by 20°, where
+    // mse_original and mae_original of a direction regressed as a number (WEATHER-5K's way) count 340°. Either
+    // from variable k, the direction in degrees, or from the wind's components ku (eastward) and kv (northward;
+    // core/data/wind_components.h), whose means un-normalize them — then the speed is scored too. Call one of
+    // them before the first add().
+    void score_direction(int k);
+    void score_direction_from_components(int ku, int kv, double mean_u, double mean_v);
+    // The target names the direction is scored from (empty: not scored).
+    std::vector<std::string> direction_from() const;
+    double mse_direction() const;  // degrees²; NaN when not scored
+    double mae_direction() const;  // degrees
+    double mse_speed() const;      // from the components, in their unit²; NaN otherwise
+    double mae_speed() const;
 
     // pred, truth: [B, horizon·K] normalized, row-major (h-major within a row, as gather_windows writes).
     // thresholds: with extremes enabled, [B, K, P] — each window's station thresholds (NaN: none).
@@ -66,10 +72,12 @@ private:
     // Error sums per (lead h, variable k), index h·K + k: the closed blocks' (summed in block order) and the open
     // block's, which the next add() continues. Per variable and per lead time sums are taken from these.
     std::vector<double> se_, ae_, open_se_, open_ae_;
-    // The same for the circular variable's arcs, per lead time h, in its unit: squared [h], then absolute [horizon + h].
-    std::vector<double> arc_, open_arc_;
-    int circular_ = -1;
-    double period_ = 0;
+    // The same for the wind direction's arcs and (from components) the speed's errors, per lead time h: squared arcs
+    // [h], absolute arcs [H + h], squared speed errors [2H + h], absolute [3H + h].
+    std::vector<double> wind_, open_wind_;
+    int direction_ = -1, wind_u_ = -1, wind_v_ = -1;  // the scored columns (-1: none)
+    double mean_u_ = 0, mean_v_ = 0;
+    double wind_sum(int part) const;  // part 0..3 of wind_ over every lead time
     long open_windows_ = 0;
     double sum_se(size_t i) const { return se_[i] + open_se_[i]; }
     double sum_ae(size_t i) const { return ae_[i] + open_ae_[i]; }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The sanitized check CI runs after the test suite (.ci/run): the suites of the code that takes untrusted input —
 # station readers and their fuzzers, safetensors and checkpoints (corrupted ones included), text and vocabularies,
-# the CLI's error paths — and of the code that does its own pointer arithmetic or threading: the CUDA module's host
+# the CLI's error paths, the wind's conversion to components (it re-lays the columns out) — and of the code that does its own pointer arithmetic or threading: the CUDA module's host
 # code on its emulation, the seq2seq decoder's per-step buffer slices, the recurrent stack's per-layer slices
 # (dropout) and the CPU backend's batch chunks on 1-4 threads, the data-parallel rank threads, the multi-process training under mpirun and the metrics' blocked
 # parallel fold. Built with AddressSanitizer and
@@ -15,7 +15,7 @@ BUILD_DIR=${BUILD_DIR:-build-asan-ci}
 TARGETS=(test_cuda_host_emulation test_data_fuzz test_data_readers test_data_ncei_lcd test_data_extremes
          test_safetensors test_lm_checkpoint test_lm_errors test_text_utf8 test_text_file test_text_tokenizer test_text_vocab_json
          test_cli test_cli_mpi test_cli_signals test_seq2seq_forecaster test_data_parallel test_dropout test_forecast_metrics
-         test_api_misuse test_cpu_thread_invariance forecast_api)
+         test_api_misuse test_cpu_thread_invariance test_data_wind test_cli_wind forecast_api)
 cmake -S . -B "$BUILD_DIR" -G Ninja -DFUSEDRNN_SANITIZE=ON -DFUSEDRNN_CUDA=OFF -DFUSEDRNN_WERROR=ON \
     -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" >/dev/null
 cmake --build "$BUILD_DIR" -j "${JOBS:-$(nproc)}" --target "${TARGETS[@]}"

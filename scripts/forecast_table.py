@@ -34,9 +34,8 @@ def same_time(run, test):
 def wind_arc(run, test):
     """Wind direction's mean error the shorter way round the compass, model (persistence), in degrees."""
     for t in reports(run, test):
-        model, base = (t[w]["per_variable"].get("WND_ANGLE", {}) for w in ("model", "persistence"))
-        if "mae_circular" in model:
-            return f"{model['mae_circular']:.1f}° ({base['mae_circular']:.1f}°)"
+        if "wind_direction" in t["model"]:
+            return f"{t['model']['wind_direction']['mae_arc']:.1f}° ({t['persistence']['wind_direction']['mae_arc']:.1f}°)"
     return "n/a"
 
 

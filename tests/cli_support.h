@@ -61,6 +61,12 @@ inline CliResult run_cli(const std::vector<std::string>& args, const std::string
     return r;
 }
 
+// A command line with more arguments after it (a base command and the flags a case adds).
+inline std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+}
+
 // A few stations, short windows, a handful of batches: a real run of every stage in well under a second. On three
 // synthetic stations, or on the station files `data` names (--data excludes the synthetic-data flags).
 inline std::vector<std::string> tiny_train(const std::string& out, int epochs, const std::string& data = "") {

@@ -29,12 +29,9 @@ using testing::CliResult;
 using testing::run_cli;
 using testing::tiny_train;
 
-bool has(const CliResult& r, const std::string& s) { return r.output.find(s) != std::string::npos; }
+using testing::with;
 
-std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-    args.insert(args.end(), more.begin(), more.end());
-    return args;
-}
+bool has(const CliResult& r, const std::string& s) { return r.output.find(s) != std::string::npos; }
 
 // Two stations every 30 minutes for March 2021 in a layout of their own (';', a day-first time column), with
 // -999 as the missing-value sentinel. `hourly`: only the rows on the hour (the same series on a 60-minute grid).

@@ -28,6 +28,7 @@ using testing::CliResult;
 using testing::quoted;
 using testing::run_cli;
 using testing::tiny_train;
+using testing::with;
 
 #ifdef FUSEDRNN_MPIEXEC
 constexpr const char* kMpiexec = FUSEDRNN_MPIEXEC;
@@ -56,11 +57,6 @@ protected:
 
     static std::string launch(int processes) {
         return quoted(kMpiexec) + " -n " + std::to_string(processes) + " ";
-    }
-
-    static std::vector<std::string> with(std::vector<std::string> args, const std::vector<std::string>& more) {
-        args.insert(args.end(), more.begin(), more.end());
-        return args;
     }
 
     // `args` with the value after `flag` replaced.

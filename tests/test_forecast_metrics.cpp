@@ -12,6 +12,7 @@
 #include <omp.h>
 #include <random>
 
+#include "fusedrnn/core/data/wind_components.h"
 #include "fusedrnn/models/forecast_metrics.h"
 
 namespace fusedrnn {
@@ -50,31 +51,57 @@ TEST(ForecastMetrics, HandComputedErrors) {
     EXPECT_DOUBLE_EQ(j.at("mae_original_mean").get<double>(), m.mae_original_mean());
 }
 
-// A direction scored round the circle: one variable in degrees (std 100), horizon 1, normalized errors +3.4
+// Wind direction scored round the compass: one variable in degrees (std 100), horizon 1, normalized errors +3.4
 // (340°), -0.5 (50°), +7.3 (730° = 2 turns + 10°) and 1.8 (180°, either way round).
 TEST(ForecastMetrics, ADirectionIsScoredByTheShorterArc) {
     ForecastMetrics m({"TMP", "WND_ANGLE"}, {1.0, 100.0}, 1);
-    EXPECT_EQ(m.circular_variable(), -1);
-    EXPECT_TRUE(std::isnan(m.mae_circular()));
-    m.enable_circular(1, 360);
-    EXPECT_EQ(m.circular_variable(), 1);
+    EXPECT_TRUE(m.direction_from().empty());
+    EXPECT_TRUE(std::isnan(m.mae_direction()));
+    m.score_direction(1);
+    EXPECT_EQ(m.direction_from(), std::vector<std::string>{"WND_ANGLE"});
     const float pred[] = {0, 3.4f, 0, 0, 0, 8.0f, 0, 2.0f};
     const float truth[] = {0, 0, 0, 0.5f, 0, 0.7f, 0, 0.2f};
     m.add(pred, truth, 4);
     // Arcs 20°, 50°, 10°, 180° (float inputs: up to ~1e-4 degree off).
-    EXPECT_NEAR(m.mae_circular(), (20.0 + 50 + 10 + 180) / 4, 1e-3);
-    EXPECT_NEAR(m.mse_circular(), (400.0 + 2500 + 100 + 32400) / 4, 0.1);
+    EXPECT_NEAR(m.mae_direction(), (20.0 + 50 + 10 + 180) / 4, 1e-3);
+    EXPECT_NEAR(m.mse_direction(), (400.0 + 2500 + 100 + 32400) / 4, 0.1);
+    EXPECT_TRUE(std::isnan(m.mae_speed()));  // only from components
     // The plain figures still count the numbers' difference (WEATHER-5K's way): 340, 50, 730, 180.
     EXPECT_NEAR(m.mae_original(1), (340.0 + 50 + 730 + 180) / 4, 1e-3);
-    const auto j = m.to_json().at("per_variable");
-    EXPECT_DOUBLE_EQ(j.at("WND_ANGLE").at("mae_circular").get<double>(), m.mae_circular());
-    EXPECT_DOUBLE_EQ(j.at("WND_ANGLE").at("mse_circular").get<double>(), m.mse_circular());
-    EXPECT_FALSE(j.at("TMP").contains("mae_circular"));
-    EXPECT_THROW(m.enable_circular(0), std::exception);  // after add()
+    const auto j = m.to_json().at("wind_direction");
+    EXPECT_EQ(j.at("from"), nlohmann::json({"WND_ANGLE"}));
+    EXPECT_DOUBLE_EQ(j.at("mae_arc").get<double>(), m.mae_direction());
+    EXPECT_DOUBLE_EQ(j.at("mse_arc").get<double>(), m.mse_direction());
+    EXPECT_FALSE(j.contains("speed_mae"));
+    EXPECT_THROW(m.score_direction(1), std::exception);  // after add(), and twice
     ForecastMetrics fresh({"A"}, {1.0}, 1);
-    EXPECT_THROW(fresh.enable_circular(1), std::exception);
-    EXPECT_THROW(fresh.enable_circular(0, 0), std::exception);
-    EXPECT_FALSE(fresh.to_json().at("per_variable").at("A").contains("mae_circular"));
+    EXPECT_THROW(fresh.score_direction(1), std::exception);
+    EXPECT_THROW(fresh.score_direction_from_components(0, 0, 0, 0), std::exception);
+    EXPECT_FALSE(fresh.to_json().contains("wind_direction"));
+}
+
+// From the wind's components (means 1 and 2, stds 2 and 4: the direction needs the values, not only differences):
+// observed 10 m/s from the north (u 0, v -10) forecast as 5 m/s from the east (u -5, v 0): 90° and -5 m/s off;
+// observed from 350° forecast from 10°, both 10 m/s: 20° and 0 off.
+TEST(ForecastMetrics, WindComponentsAreScoredAsDirectionAndSpeed) {
+    ForecastMetrics m({"WND_U", "WND_V"}, {2.0, 4.0}, 1);
+    m.score_direction_from_components(0, 1, 1.0, 2.0);
+    EXPECT_EQ(m.direction_from(), (std::vector<std::string>{"WND_U", "WND_V"}));
+    const double s = 10 * std::sin(10 * 3.14159265358979323846 / 180), c = 10 * std::cos(10 * 3.14159265358979323846 / 180);
+    auto norm = [](double u, double v) { return std::vector<float>{float((u - 1) / 2), float((v - 2) / 4)}; };
+    std::vector<float> pred, truth;
+    for (const auto& [p, t] : {std::pair{norm(-5, 0), norm(0, -10)}, std::pair{norm(-s, -c), norm(s, -c)}}) {
+        pred.insert(pred.end(), p.begin(), p.end());
+        truth.insert(truth.end(), t.begin(), t.end());
+    }
+    m.add(pred.data(), truth.data(), 2);
+    EXPECT_NEAR(m.mae_direction(), (90.0 + 20) / 2, 1e-4);
+    EXPECT_NEAR(m.mse_direction(), (8100.0 + 400) / 2, 1e-2);
+    EXPECT_NEAR(m.mae_speed(), 5.0 / 2, 1e-5);
+    EXPECT_NEAR(m.mse_speed(), 25.0 / 2, 1e-4);
+    const auto j = m.to_json().at("wind_direction");
+    EXPECT_EQ(j.at("from"), nlohmann::json({"WND_U", "WND_V"}));
+    EXPECT_DOUBLE_EQ(j.at("speed_mae").get<double>(), m.mae_speed());
 }
 
 TEST(ForecastMetrics, NoWindowsIsNotANumberAndBadShapesAreErrors) {
@@ -129,13 +156,14 @@ TEST(ForecastMetrics, SediFromAHandMadeContingencyTable) {
 // one station), folded naively in double, window by window, as the definition reads.
 struct RandomWindows {
     static constexpr int K = 3, H = 7;
-    // Variable B (std 2) is a direction with a short period, so that many errors go more than half way round.
-    static constexpr int kCircular = 1;
-    static constexpr double kPeriod = 3.0;
+    // Variable B is a direction in degrees with std 300, so that many errors go more than half way round.
+    static constexpr int kDirection = 1;
+    static constexpr double kDirectionStd = 300;
     long B;
     std::vector<double> percentiles{90, 99};
     std::vector<float> pred, truth, thresholds;
-    explicit RandomWindows(long windows) : B(windows) {
+    bool components = false;  // score the wind from A and C as its components, not from B as a direction
+    explicit RandomWindows(long windows, bool as_components = false) : B(windows), components(as_components) {
         std::mt19937 rng(7);
         std::normal_distribution<float> normal;
         const size_t P = percentiles.size();
@@ -152,9 +180,10 @@ struct RandomWindows {
         }
     }
     ForecastMetrics empty() const {
-        ForecastMetrics m({"A", "B", "C"}, {1.0, 2.0, 3.0}, H);
+        ForecastMetrics m({"A", "B", "C"}, {1.0, kDirectionStd, 3.0}, H);
         m.enable_extremes(percentiles);
-        m.enable_circular(kCircular, kPeriod);
+        if (components) m.score_direction_from_components(0, 2, 0.5, -1.0);  // A and C, un-normalized by these
+        else m.score_direction(kDirection);
         return m;
     }
     // Adds the windows in calls of the given sizes, repeated until all are in.
@@ -186,9 +215,9 @@ TEST(ForecastMetrics, ParallelBlockedFoldMatchesTheNaiveSumsAndCounts) {
                 se[size_t(k)] += d * d;
                 ae[size_t(k)] += std::abs(d);
                 se_lead[size_t(h)] += d * d;
-                if (k == RandomWindows::kCircular) {
-                    const double turns = std::abs(d) * 2.0 / RandomWindows::kPeriod;  // 2.0: B's std
-                    const double arc = std::abs(turns - std::round(turns)) * RandomWindows::kPeriod;
+                if (k == RandomWindows::kDirection) {
+                    const double turns = std::abs(d) * RandomWindows::kDirectionStd / 360;
+                    const double arc = std::abs(turns - std::round(turns)) * 360;
                     arc_se += arc * arc;
                     arc_ae += arc;
                     wrapped += turns - std::floor(turns) > 0.5;
@@ -221,23 +250,46 @@ TEST(ForecastMetrics, ParallelBlockedFoldMatchesTheNaiveSumsAndCounts) {
     for (int h = 0; h < RandomWindows::H; ++h)
         EXPECT_NEAR(m.mse_by_lead()[size_t(h)], se_lead[size_t(h)] / (double(w.B) * RandomWindows::K), 1e-12);
     EXPECT_GT(wrapped, 100);  // the shorter way round is often the other one
-    EXPECT_NEAR(m.mse_circular(), arc_se / per_variable, 1e-12);
-    EXPECT_NEAR(m.mae_circular(), arc_ae / per_variable, 1e-12);
-    EXPECT_LT(m.mae_circular(), m.mae_original(RandomWindows::kCircular));
+    EXPECT_NEAR(m.mse_direction(), arc_se / per_variable, 1e-9);
+    EXPECT_NEAR(m.mae_direction(), arc_ae / per_variable, 1e-10);
+    EXPECT_LT(m.mae_direction(), m.mae_original(RandomWindows::kDirection));
+}
+
+// The wind from components A (mean 0.5) and C (mean -1), stds 1 and 3, against the definition window by window.
+TEST(ForecastMetrics, WindFromComponentsMatchesTheNaiveSums) {
+    const RandomWindows w(1000, /*components*/ true);
+    const ForecastMetrics m = w.fold({1000});
+    double arc_ae = 0, speed_ae = 0;
+    for (long b = 0; b < w.B; ++b)
+        for (int h = 0; h < RandomWindows::H; ++h) {
+            const size_t i = (size_t(b) * RandomWindows::H + size_t(h)) * RandomWindows::K;
+            const double pu = w.pred[i] * 1.0 + 0.5, pv = w.pred[i + 2] * 3.0 - 1.0;
+            const double tu = w.truth[i] * 1.0 + 0.5, tv = w.truth[i + 2] * 3.0 - 1.0;
+            const double d = std::abs(data::wind_direction(pu, pv) - data::wind_direction(tu, tv));
+            arc_ae += std::min(d, 360 - d);
+            speed_ae += std::abs(std::hypot(pu, pv) - std::hypot(tu, tv));
+        }
+    const double values = double(w.B) * RandomWindows::H;
+    EXPECT_NEAR(m.mae_direction(), arc_ae / values, 1e-9);
+    EXPECT_NEAR(m.mae_speed(), speed_ae / values, 1e-12);
 }
 
 TEST(ForecastMetrics, SameBitsWhateverTheThreadsAndTheBatchSizes) {
-    const RandomWindows w(1500);
-    const int threads = omp_get_max_threads();
-    omp_set_num_threads(1);
-    const std::string one = w.fold({1500}).to_json().dump();
-    omp_set_num_threads(3);
-    const std::string three = w.fold({1500}).to_json().dump();
-    omp_set_num_threads(threads);
-    EXPECT_EQ(one, three);
-    EXPECT_EQ(one, w.fold({1024}).to_json().dump());
-    EXPECT_EQ(one, w.fold({1, 63, 64, 65, 300, 7}).to_json().dump());  // blocks left open and closed across calls
-    EXPECT_EQ(one, w.fold({1}).to_json().dump());
+    for (const bool components : {false, true}) {
+        SCOPED_TRACE(components ? "wind from components" : "wind direction");
+        const RandomWindows w(1500, components);
+        const int threads = omp_get_max_threads();
+        omp_set_num_threads(1);
+        const std::string one = w.fold({1500}).to_json().dump();
+        omp_set_num_threads(3);
+        const std::string three = w.fold({1500}).to_json().dump();
+        omp_set_num_threads(threads);
+        EXPECT_EQ(one, three);
+        EXPECT_EQ(one, w.fold({1024}).to_json().dump());
+        EXPECT_EQ(one, w.fold({1, 63, 64, 65, 300, 7}).to_json().dump());  // blocks left open and closed across calls
+        EXPECT_EQ(one, w.fold({1}).to_json().dump());
+        EXPECT_NE(one.find("\"wind_direction\""), std::string::npos);
+    }
 }
 
 }  // namespace

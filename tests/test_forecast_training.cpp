@@ -846,6 +846,7 @@ TEST(ForecastTraining, TargetStdsAreTheTargetColumnsOwn) {
     ASSERT_NE(sd, ds.stats.std[0]);
     const auto dev = ForecastDataset::from_windowed(*be, ds);
     EXPECT_EQ(dev.target_stds, std::vector<double>{sd});
+    EXPECT_EQ(dev.target_means, std::vector<double>{ds.stats.mean[col]});  // the wind's components un-normalize by them
     EXPECT_EQ(ForecastDataset::training_replica(*be, ds).target_stds, std::vector<double>{sd});
     ASSERT_GT(dev.starts[1].size(), 0u);
     const auto m = evaluate_persistence(*be, dev, dev.starts[1], 64);

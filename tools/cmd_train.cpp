@@ -54,6 +54,7 @@ struct TrainCmd {
     std::vector<std::string> targets;
     std::string split = "auto";
     std::string stats = "train";
+    std::string wind = "angle";
     OptimizerConfig opt;
     std::optional<float> weight_decay;  // --weight-decay; default_weight_decay(opt.name) when not given
     TrainOptions train;
@@ -151,6 +152,7 @@ data::DatasetConfig dataset_config(TrainCmd& c) {
         dc.compute_uncovered_stats = true;  // other columns (time features) get the training split's
     }
     else FR_CHECK(c.stats == "train", "--stats must be 'train' or 'weather5k', got '{}'", c.stats);
+    dc.wind = data::parse_wind_form(c.wind);
     check_dropout_rate(c.dropout, "--dropout");
     if (c.dropout_locked && c.dropout == 0)
         log_line("warning: --dropout-locked does nothing without --dropout: it says how the masks are drawn");
@@ -588,6 +590,12 @@ void register_train(CLI::App& app) {
                     "Normalization: train (computed on the training split) or weather5k (WEATHER-5K's fixed statistics "
                     "for TMP, DEW, WND_ANGLE, WND_RATE, SLP; other columns computed on the training split)")
         ->capture_default_str();
+    cmd->add_option("--wind", c->wind,
+                    "angle (WND_ANGLE and WND_RATE as read: WEATHER-5K's), uv (WND_U and WND_V, the wind's eastward "
+                    "and northward velocity, in their place: no seam at north) or uv+speed (WND_U, WND_V and "
+                    "WND_RATE); docs/forecasting.md")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"angle", "uv", "uv+speed"}));
     cmd->add_option("--batch", c->train.batch, "Windows per batch")->capture_default_str()->check(kPositive);
     cmd->add_option("--lr", c->opt.lr, "Learning rate")->capture_default_str()->check(kPositiveFloat);
     cmd->add_option("--epochs", c->train.epochs, "Maximum epochs")->capture_default_str()->check(kPositive);

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/data/wind_components.h"
 #include "fusedrnn/tools/progress.h"
 
 namespace fusedrnn::tools {
@@ -81,6 +82,8 @@ void conform_to_checkpoint(data::StationSet& set, const LoadedForecaster& f) {
              step_text(set.step), step_text(f.step_seconds), f.dataset.window.input_len, f.dataset.window.horizon,
              f.data.effective_format() == "csv" ? fmt::format(" (--csv-step-minutes {:g})", f.step_seconds / 60.0)
                                                 : std::string());
+    // A model trained on the wind's components takes them (core/data/wind_components.h).
+    data::convert_wind(set, f.dataset.wind);
     if (set.vars == f.vars) return;
     std::vector<std::string> missing, extra;
     for (const auto& v : f.vars)

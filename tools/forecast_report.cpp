@@ -59,12 +59,19 @@ void print_forecast_report(const std::string& split, const ForecastEvaluation& e
         row("mean of vars", m.mse_original_mean(), m.mae_original_mean(), p.mse_original_mean(), p.mae_original_mean(),
             d ? &dm : nullptr);
     }
-    if (const int k = m.circular_variable(); k >= 0) {
-        const double dm = d ? d->mse_circular() : 0;
-        const std::string& name = m.targets()[size_t(k)];
-        row(name + " arc", m.mse_circular(), m.mae_circular(), p.mse_circular(), p.mae_circular(), d ? &dm : nullptr);
-        fmt::print("({} arc: the error the shorter way round the compass, 350° for 10° a 20° miss; the {} row counts "
-                   "340°, as WEATHER-5K does)\n", name, name);
+    if (const auto from = m.direction_from(); !from.empty()) {
+        const double dm = d ? d->mse_direction() : 0;
+        row("direction arc", m.mse_direction(), m.mae_direction(), p.mse_direction(), p.mae_direction(),
+            d ? &dm : nullptr);
+        if (from.size() == 2) {
+            const double ds = d ? d->mse_speed() : 0;
+            row("speed", m.mse_speed(), m.mae_speed(), p.mse_speed(), p.mae_speed(), d ? &ds : nullptr);
+            fmt::print("(direction and speed of the wind from {} and {}; the direction's error taken the shorter way "
+                       "round the compass, 350° for 10° a 20° miss)\n", from[0], from[1]);
+        } else {
+            fmt::print("(direction arc: {}'s error the shorter way round the compass, 350° for 10° a 20° miss; its "
+                       "row above counts 340°, as WEATHER-5K does)\n", from[0]);
+        }
     }
     if (m.has_extremes()) {
         // WEATHER-5K's extreme-event score; "-" where undefined (no event, or every one caught or missed).

@@ -51,9 +51,11 @@ int64_t WindowedDataset::time_of_row(int64_t row) const {
 }
 
 nlohmann::json WindowedDataset::meta_json() const {
-    return {{"vars", data.vars},     {"targets", target_names}, {"step_seconds", data.step},
-            {"window", window.to_json()}, {"stride", stride},   {"split", split.to_json()},
-            {"stats", stats.to_json()}, {"values_checksum", values_checksum}};
+    nlohmann::json j = {{"vars", data.vars},     {"targets", target_names}, {"step_seconds", data.step},
+                        {"window", window.to_json()}, {"stride", stride},   {"split", split.to_json()},
+                        {"stats", stats.to_json()}, {"values_checksum", values_checksum}};
+    if (wind != WindForm::Angle) j["wind"] = wind_form_name(wind);  // absent: as read (and before the option)
+    return j;
 }
 
 DatasetConfig dataset_config_from_meta(const nlohmann::json& meta) {
@@ -65,6 +67,7 @@ DatasetConfig dataset_config_from_meta(const nlohmann::json& meta) {
         cfg.split = SplitSpec::from_json(meta.at("split"));
         cfg.stats = NormStats::from_json(meta.at("stats"));
         cfg.window_from_model = true;
+        cfg.wind = parse_wind_form(meta.value("wind", std::string("angle")));
     } catch (const nlohmann::json::exception& e) {
         FR_FAIL("dataset metadata JSON: {}", e.what());
     }
@@ -237,7 +240,10 @@ WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
     FR_CHECK(cfg.stride >= 1, "dataset: stride must be >= 1, got {}", cfg.stride);
     cfg.window.validate();
 
+    convert_wind(set, cfg.wind);
+
     WindowedDataset ds;
+    ds.wind = cfg.wind;
     ds.window = cfg.window;
     ds.stride = cfg.stride;
     ds.split = cfg.split;

@@ -20,6 +20,7 @@
 #include "fusedrnn/core/data/norm_stats.h"
 #include "fusedrnn/core/data/splits.h"
 #include "fusedrnn/core/data/station_series.h"
+#include "fusedrnn/core/data/wind_components.h"
 #include "fusedrnn/core/data/windows.h"
 
 namespace fusedrnn::data {
@@ -38,6 +39,9 @@ struct DatasetConfig {
     // The window is a trained model's (dataset_config_from_meta), not the user's to shorten: errors about data too
     // short for it say so instead of advising shorter windows.
     bool window_from_model = false;
+    // How the wind is held (core/data/wind_components.h: as read, or as its components WND_U, WND_V); the set is
+    // converted as the dataset is built.
+    WindForm wind = WindForm::Angle;
 };
 
 struct DatasetReport {
@@ -71,6 +75,7 @@ struct WindowedDataset {
     // A checksum of the stations (ids, rows, times) and their standardized values, all splits: a resumed run compares
     // it, so data whose values were changed since (a corrected file) is not taken for the data the run trained on.
     std::string values_checksum;
+    WindForm wind = WindForm::Angle;  // as the data's wind was converted (DatasetConfig)
 
     int num_vars() const { return data.num_vars(); }
     int num_targets() const { return int(target_cols.size()); }
