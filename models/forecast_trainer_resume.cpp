@@ -183,6 +183,13 @@ void ForecastTrainer::resume_from_last() {
 
 // The checkpoint must be of this run: the same data, windows and normalization, and the same model.
 void ForecastTrainer::check_resumed_run(const Checkpoint& c) {
+    // The wind's form first: it changes the variables, which the comparison below would name one by one.
+    if (o_.extra.contains("dataset") && c.extra.contains("dataset")) {
+        const auto form = [](const nlohmann::json& d) { return d.value("wind", std::string("angle")); };
+        FR_CHECK(form(c.extra.at("dataset")) == form(o_.extra.at("dataset")), "--resume: {} was trained with --wind "
+                 "{}, this run has --wind {}: resume with the same --wind, or use a new --out", last_path_,
+                 form(c.extra.at("dataset")), form(o_.extra.at("dataset")));
+    }
     // The same windows and normalization, or the continued run would silently train on other data. Checked before
     // the model, whose output size follows from the window (a new --horizon is named as such, not as "outputs").
     if (o_.extra.contains("dataset") && c.extra.contains("dataset"))

@@ -56,7 +56,8 @@ TEST(CliWind, ComponentsTrainEvaluatePredictAndResumeAlike) {
     // A resume must keep the form: without the flag the run's data would be another.
     const CliResult r = run_cli(with(testing::tiny_train(out, 2), {"--resume"}));
     EXPECT_EQ(r.status, 2) << r.output;
-    EXPECT_TRUE(has(r, "--resume: " + out + "/last.safetensors was trained on other data")) << r.output;
+    EXPECT_TRUE(has(r, "--resume: " + out + "/last.safetensors was trained with --wind uv, this run has --wind angle: "
+                       "resume with the same --wind, or use a new --out")) << r.output;
     const CliResult same = run_cli(with(testing::tiny_train(out, 2), {"--resume", "--wind", "uv"}));
     EXPECT_EQ(same.status, 0) << same.output;
 }
@@ -86,8 +87,8 @@ TEST(CliWind, WrongUsesAreNamed) {
     const CliResult target =
         run_cli(with(testing::tiny_train(out, 1), {"--wind", "uv", "--targets", "WND_ANGLE"}));
     EXPECT_EQ(target.status, 2) << target.output;
-    EXPECT_TRUE(has(target, "target \"WND_ANGLE\" is not a variable of the data; variables: TMP, DEW, WND_U, WND_V, "
-                            "SLP")) << target.output;
+    EXPECT_TRUE(has(target, "--targets WND_ANGLE: --wind uv replaces it by WND_U and WND_V (name those)"))
+        << target.output;
 }
 
 }  // namespace

@@ -88,6 +88,8 @@ TEST(WindComponents, DirectionBackFromTheComponents) {
     wind_components(360, 5, u, v);  // north as ISD writes it: 0 or a hair below 360
     const double north = wind_direction(u, v);
     EXPECT_LT(std::min(north, 360 - north), 1e-9) << north;
+    EXPECT_LT(north, 360.0);  // in [0, 360)
+    EXPECT_EQ(wind_direction(1e-300, -1), 0.0);  // a hair west of north would round to 360 itself
     EXPECT_EQ(wind_direction(0, 0), 0);  // a calm: the readers' direction for one
 }
 
@@ -105,6 +107,25 @@ TEST(WindComponents, DataWithoutWindIsAnErrorNamingItsVariables) {
     e = testing::error_of([&] { convert_wind(set, WindForm::UvSpeed); });
     EXPECT_NE(e.find("--wind uv+speed replaces WND_ANGLE (keeping WND_RATE) by WND_U and WND_V"), std::string::npos)
         << e;
+    // Data with the components beside the direction (or in another form than asked): said, not mixed up.
+    StationSeries both;
+    both.id = "B";
+    both.vars = {"WND_ANGLE", "WND_RATE", "WND_U", "WND_V"};
+    both.values = {90, 1, -1, 0};
+    StationSet mixed;
+    mixed.append(std::move(both));
+    e = testing::error_of([&] { convert_wind(mixed, WindForm::Uv); });
+    EXPECT_NE(e.find("--wind uv writes WND_U and WND_V, but the data already has WND_U: rename that column, or leave "
+                     "--wind at angle"), std::string::npos) << e;
+    StationSeries uv_speed;
+    uv_speed.id = "C";
+    uv_speed.vars = {"WND_U", "WND_V", "WND_RATE"};
+    uv_speed.values = {-1, 0, 1};
+    StationSet other_form;
+    other_form.append(std::move(uv_speed));
+    EXPECT_NE(testing::error_of([&] { convert_wind(other_form, WindForm::Uv); }).find("already has WND_U"),
+              std::string::npos);
+    EXPECT_NO_THROW(convert_wind(other_form, WindForm::UvSpeed));  // that one's own form: nothing to do
     EXPECT_NE(testing::error_of([&] { parse_wind_form("components"); }).find("unknown wind form \"components\" "
                                                                             "(angle, uv or uv+speed)"),
               std::string::npos);

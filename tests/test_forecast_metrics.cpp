@@ -104,6 +104,23 @@ TEST(ForecastMetrics, WindComponentsAreScoredAsDirectionAndSpeed) {
     EXPECT_DOUBLE_EQ(j.at("speed_mae").get<double>(), m.mae_speed());
 }
 
+// An observed calm comes back from normalization as a float leftover, not (0, 0); it counts as north, as the readers
+// write a calm's direction: a forecast of 3 m/s from 10° misses it by 10°, a forecast of calm (persistence of a calm)
+// by nothing.
+TEST(ForecastMetrics, ACalmFromComponentsIsNorth) {
+    ForecastMetrics m({"WND_U", "WND_V"}, {2.0, 4.0}, 1);
+    m.score_direction_from_components(0, 1, 1.3, 2.7);
+    auto norm = [](double u, double v) { return std::vector<float>{float((u - 1.3) / 2), float((v - 2.7) / 4)}; };
+    const double r = 10 * 3.14159265358979323846 / 180;
+    const std::vector<float> calm = norm(0, 0), from_10 = norm(-3 * std::sin(r), -3 * std::cos(r));
+    std::vector<float> pred = from_10, truth = calm;
+    pred.insert(pred.end(), calm.begin(), calm.end());
+    truth.insert(truth.end(), calm.begin(), calm.end());
+    m.add(pred.data(), truth.data(), 2);
+    EXPECT_NEAR(m.mae_direction(), (10.0 + 0) / 2, 1e-4);
+    EXPECT_NEAR(m.mae_speed(), (3.0 + 0) / 2, 1e-5);
+}
+
 TEST(ForecastMetrics, NoWindowsIsNotANumberAndBadShapesAreErrors) {
     ForecastMetrics m({"A"}, {1.0}, 3);
     EXPECT_TRUE(std::isnan(m.mse()));
@@ -265,7 +282,9 @@ TEST(ForecastMetrics, WindFromComponentsMatchesTheNaiveSums) {
             const size_t i = (size_t(b) * RandomWindows::H + size_t(h)) * RandomWindows::K;
             const double pu = w.pred[i] * 1.0 + 0.5, pv = w.pred[i + 2] * 3.0 - 1.0;
             const double tu = w.truth[i] * 1.0 + 0.5, tv = w.truth[i + 2] * 3.0 - 1.0;
-            const double d = std::abs(data::wind_direction(pu, pv) - data::wind_direction(tu, tv));
+            // A speed under 0.05 is a calm, whose direction is north.
+            auto direction = [](double u, double v) { return std::hypot(u, v) < 0.05 ? 0.0 : data::wind_direction(u, v); };
+            const double d = std::abs(direction(pu, pv) - direction(tu, tv));
             arc_ae += std::min(d, 360 - d);
             speed_ae += std::abs(std::hypot(pu, pv) - std::hypot(tu, tv));
         }

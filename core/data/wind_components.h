@@ -28,9 +28,9 @@ const char* wind_form_name(WindForm form);            // "angle", "uv", "uv+spee
 WindForm parse_wind_form(const std::string& name);    // throws naming the forms
 
 // Converts the set's wind to `form`, in place: WND_ANGLE's column becomes WND_U and WND_V follows it; WND_RATE's
-// column goes (uv) or stays (uv+speed). Suggested targets are renamed alike. A set already holding WND_U and WND_V
-// (and no WND_ANGLE) is left as it is, as is any set for WindForm::Angle. Throws naming the set's variables when
-// it lacks WND_ANGLE or WND_RATE.
+// column goes (uv) or stays (uv+speed). Suggested targets are renamed alike. A set already in that form (WND_U and
+// WND_V, no WND_ANGLE, WND_RATE exactly when uv+speed) is left as it is, as is any set for WindForm::Angle. Throws
+// naming the set's variables when it lacks WND_ANGLE or WND_RATE, or already has WND_U or WND_V beside them.
 void convert_wind(StationSet& set, WindForm form);
 
 // The components of wind `speed` from `direction_degrees`, and back (the direction in [0, 360), 0 for a calm: the
