@@ -77,14 +77,6 @@ double arc_between(double a, double b) {
     return std::min(d, 360 - d);
 }
 
-// A calm's components come back from normalization as a leftover of float rounding (~1e-7), which points anywhere:
-// below half the 0.1 m/s stations report in, the wind is a calm, and a calm's direction is 0 (north), as the
-// readers give it when the direction is read as a number.
-constexpr double kCalmSpeed = 0.05;
-double calm_or_direction(double u, double v, double speed) {
-    return speed < kCalmSpeed ? 0.0 : data::wind_direction(u, v);
-}
-
 // How the wind is scored: from a direction column, or from the two components (un-normalized: the direction and
 // speed depend on the values, not only their differences).
 struct WindScoring {
@@ -111,7 +103,8 @@ void accumulate_wind(const float* pred, const float* truth, long n, const WindSc
                 const double tu = double(truth[i + size_t(w.u)]) * w.std_u + w.mean_u;
                 const double tv = double(truth[i + size_t(w.v)]) * w.std_v + w.mean_v;
                 const double ps = std::hypot(pu, pv), ts = std::hypot(tu, tv);
-                arc = arc_between(calm_or_direction(pu, pv, ps), calm_or_direction(tu, tv, ts));
+                // A calm's direction is north (data::wind_direction_or_calm), as the readers write it as a number.
+                arc = arc_between(data::wind_direction_or_calm(pu, pv), data::wind_direction_or_calm(tu, tv));
                 const double speed = ps - ts;
                 wind[2 * w.H + h] += speed * speed;
                 wind[3 * w.H + h] += std::fabs(speed);

@@ -1,12 +1,16 @@
 // `fusedrnn train --wind uv` end to end: the model learns WND_U and WND_V in place of WND_ANGLE and WND_RATE,
 // the report scores the direction and speed they make, and the checkpoint's eval, predict and --resume convert their
 // data the same way (or refuse a run that would not).
+#include <algorithm>
+#include <cmath>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "fusedrnn/core/data/wind_components.h"
 #include "fusedrnn/tests/cli_support.h"
 #include "fusedrnn/tests/test_support.h"
 
@@ -45,13 +49,39 @@ TEST(CliWind, ComponentsTrainEvaluatePredictAndResumeAlike) {
     EXPECT_DOUBLE_EQ(ej.at("model").at("wind_direction").at("mae_arc").get<double>(),
                      wind.at("mae_arc").get<double>());
 
-    // predict too: the forecast is of the components, in m/s.
+    // predict too: the components, and the direction and speed they make (the columns a model of the direction has).
     const CliResult p = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu", "--out",
                                  out + "/f.csv"});
     ASSERT_EQ(p.status, 0) << p.output;
     const std::string csv = testing::read_file_bytes(out + "/f.csv");
-    EXPECT_NE(csv.find("WND_U"), std::string::npos) << csv.substr(0, 200);
-    EXPECT_EQ(csv.find("WND_ANGLE"), std::string::npos) << csv.substr(0, 200);
+    ASSERT_EQ(csv.rfind("station,issued_at,lead,time,TMP,DEW,WND_U,WND_V,SLP,WND_ANGLE,WND_RATE\n", 0), 0u)
+        << csv.substr(0, 200);
+    std::istringstream rows(csv);
+    std::string line;
+    std::getline(rows, line);  // the header
+    int checked = 0;
+    while (std::getline(rows, line)) {
+        std::vector<std::string> f;
+        std::istringstream cells(line);
+        for (std::string cell; std::getline(cells, cell, ',');) f.push_back(cell);
+        ASSERT_EQ(f.size(), 11u) << line;
+        const double u = std::stod(f[6]), v = std::stod(f[7]), direction = std::stod(f[9]), speed = std::stod(f[10]);
+        EXPECT_NEAR(speed, std::hypot(u, v), 2e-3) << line;  // from the rounded components
+        if (speed > 0.1) {
+            const double d = std::fabs(direction - data::wind_direction(u, v));
+            EXPECT_LT(std::min(d, 360 - d), 0.5) << line;
+        }
+        EXPECT_TRUE(direction >= 0 && direction < 360) << line;
+        ++checked;
+    }
+    EXPECT_GT(checked, 0);
+    // eval --forecasts: the observed direction and speed beside them.
+    const CliResult ef = run_cli({"eval", "--checkpoint", out + "/best.safetensors", "--max-windows", "20", "--backend",
+                                  "cpu", "--forecasts", out + "/ef.csv"});
+    ASSERT_EQ(ef.status, 0) << ef.output;
+    EXPECT_NE(testing::read_file_bytes(out + "/ef.csv").find(",WND_ANGLE,WND_RATE,TMP_observed,"), std::string::npos);
+    EXPECT_NE(testing::read_file_bytes(out + "/ef.csv").find(",SLP_observed,WND_ANGLE_observed,WND_RATE_observed\n"),
+              std::string::npos);
 
     // A resume must keep the form: without the flag the run's data would be another.
     const CliResult r = run_cli(with(testing::tiny_train(out, 2), {"--resume"}));
@@ -76,6 +106,10 @@ TEST(CliWind, UvPlusSpeedKeepsTheSpeed) {
     const CliResult p = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu", "--out",
                                  out + "/f.csv"});
     ASSERT_EQ(p.status, 0) << p.output;
+    // The direction the components make; the speed is the model's own, not written twice.
+    EXPECT_EQ(testing::read_file_bytes(out + "/f.csv").rfind(
+                  "station,issued_at,lead,time,TMP,DEW,WND_U,WND_V,WND_RATE,SLP,WND_ANGLE\n", 0),
+              0u);
 }
 
 TEST(CliWind, WrongUsesAreNamed) {

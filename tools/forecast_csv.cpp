@@ -8,6 +8,7 @@
 
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/data/wind_components.h"
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn::tools {
@@ -25,10 +26,27 @@ ForecastCsv::ForecastCsv(const std::string& path, std::vector<std::string> targe
         const double spread = stats_.std[size_t(c)];
         decimals_.push_back(3 + std::clamp(int(-std::floor(std::log10(spread))), 0, 9));
     }
+    auto target = [&](const char* name) {
+        const auto it = std::find(targets.begin(), targets.end(), name);
+        return it == targets.end() ? -1 : int(it - targets.begin());
+    };
+    if (target(data::kWindU) >= 0 && target(data::kWindV) >= 0) {
+        wind_u_ = target(data::kWindU);
+        wind_v_ = target(data::kWindV);
+        wind_speed_ = target(data::kWindSpeed) < 0;
+    }
+    auto derived = [&](const std::string& suffix) {
+        if (wind_u_ < 0) return std::string();
+        return fmt::format(",{}{}{}", data::kWindDirection, suffix,
+                           wind_speed_ ? fmt::format(",{}{}", data::kWindSpeed, suffix) : std::string());
+    };
     std::string header = "station,issued_at,lead,time";
     for (const auto& t : targets) header += "," + data::csv_field(t);
-    if (observed_)
+    header += derived("");
+    if (observed_) {
         for (const auto& t : targets) header += "," + data::csv_field(t + "_observed");
+        header += derived("_observed");
+    }
     file_.stream() << header << '\n';
 }
 
@@ -45,14 +63,25 @@ void ForecastCsv::add(const std::string& station, int64_t issued_at, const float
         fmt::format_to(out, "{},{}", lead, data::format_time(issued_at + lead * step_));
         for (size_t k = 0; k < K; ++k)
             fmt::format_to(out, ",{:.{}f}", stats_.denormalize(cols_[k], forecast[size_t(h) * K + k]), decimals_[k]);
-        if (observed_)
+        add_wind(out, forecast + size_t(h) * K);
+        if (observed_) {
             for (size_t k = 0; k < K; ++k)
                 fmt::format_to(out, ",{:.{}f}", stats_.denormalize(cols_[k], observed[size_t(h) * K + k]),
                                decimals_[k]);
+            add_wind(out, observed + size_t(h) * K);
+        }
         lines_ += '\n';
         ++rows_;
     }
     file_.stream() << lines_;
+}
+
+void ForecastCsv::add_wind(std::back_insert_iterator<std::string> out, const float* values) const {
+    if (wind_u_ < 0) return;
+    const size_t ku = size_t(wind_u_), kv = size_t(wind_v_);
+    const double u = stats_.denormalize(cols_[ku], values[ku]), v = stats_.denormalize(cols_[kv], values[kv]);
+    fmt::format_to(out, ",{:.1f}", data::wind_direction_or_calm(u, v));
+    if (wind_speed_) fmt::format_to(out, ",{:.{}f}", std::hypot(u, v), decimals_[ku]);
 }
 
 ForecastSink forecast_csv_sink(ForecastCsv& csv, const data::WindowedDataset& ds) {

@@ -1,12 +1,15 @@
 // The forecast CSV of `predict` and `eval --forecasts`: one row per issued forecast and lead time, in original
 // units,
-//   station,issued_at,lead,time,<target>...[,<target>_observed...]
+//   station,issued_at,lead,time,<target>...[,WND_ANGLE[,WND_RATE]][,<target>_observed...[,WND_ANGLE_observed...]]
 // issued_at is the time of the window's last input row, lead the rows ahead of it, time = issued_at + lead rows.
+// A model of the wind's components (`train --wind uv|uv+speed`) also gets the direction they make (degrees, 0 for a
+// calm) and, unless the speed is a target of its own, their speed: the columns a model of the direction has.
 // Written through a temp file and renamed at the end (tools/atomic_write.h), row by row, so eval can write
 // millions of rows without holding them.
 #pragma once
 
 #include <cstdint>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -38,6 +41,10 @@ private:
     int64_t step_;
     bool observed_;
     std::vector<int> decimals_;  // per target: 3, more for a variable of small spread (see the constructor)
+    int wind_u_ = -1, wind_v_ = -1;  // the targets WND_U and WND_V, when both are (-1: none)
+    bool wind_speed_ = false;        // write the speed the components make (WND_RATE is not a target)
+    // The derived wind columns of one lead time: direction and (wind_speed_) speed from the values [K] normalized.
+    void add_wind(std::back_insert_iterator<std::string> out, const float* values) const;
     size_t rows_ = 0;
     std::string lines_;  // one window's rows, reused (formatting, not writing, is the cost: QA measured 15k windows/s)
 };

@@ -64,6 +64,10 @@ double wind_direction(double u, double v) {
     return turned < 360 ? turned : 0;  // a hair below 0 rounds to 360 when turned
 }
 
+double wind_direction_or_calm(double u, double v) {
+    return std::hypot(u, v) < kCalmSpeed ? 0.0 : wind_direction(u, v);
+}
+
 void convert_wind(StationSet& set, WindForm form) {
     if (form == WindForm::Angle) return;
     const bool keep_speed = form == WindForm::UvSpeed;

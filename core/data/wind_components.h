@@ -38,4 +38,9 @@ void convert_wind(StationSet& set, WindForm form);
 void wind_components(double direction_degrees, double speed, double& u, double& v);
 double wind_direction(double u, double v);
 
+// Components that come back from normalization hold a float leftover (~1e-7) where they were (0, 0), which points
+// anywhere: below half the 0.1 m/s stations report in, a wind is a calm, and its direction 0 (north).
+inline constexpr double kCalmSpeed = 0.05;
+double wind_direction_or_calm(double u, double v);
+
 }  // namespace fusedrnn::data
