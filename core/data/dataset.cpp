@@ -241,10 +241,11 @@ WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
     cfg.window.validate();
 
     convert_wind(set, cfg.wind);
-    for (const auto& t : cfg.targets)  // named as read, but the conversion replaced it
-        FR_CHECK(cfg.wind == WindForm::Angle || (t != kWindDirection && (t != kWindSpeed || cfg.wind == WindForm::UvSpeed)),
-                 "--targets {}: --wind {} replaces it by {} and {} (name those)", t, wind_form_name(cfg.wind), kWindU,
-                 kWindV);
+    for (const auto& t : cfg.targets) {  // named as read, but the conversion replaced it
+        const bool replaced = t == kWindDirection || (t == kWindSpeed && cfg.wind == WindForm::Uv);
+        FR_CHECK(cfg.wind == WindForm::Angle || !replaced, "--targets {}: --wind {} replaces it by {} and {} (name "
+                 "those)", t, wind_form_name(cfg.wind), kWindU, kWindV);
+    }
 
     WindowedDataset ds;
     ds.wind = cfg.wind;

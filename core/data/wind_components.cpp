@@ -75,13 +75,14 @@ void convert_wind(StationSet& set, WindForm form) {
                has_angle = has(set.vars, kWindDirection), has_speed = has(set.vars, kWindSpeed);
     // Already in this form (eval and predict convert before the dataset is built, which converts again).
     if (has_u && has_v && !has_angle && has_speed == keep_speed) return;
-    const std::string replaced = keep_speed ? fmt::format("{} (keeping {})", kWindDirection, kWindSpeed)
-                                            : fmt::format("{} and {}", kWindDirection, kWindSpeed);
     FR_CHECK(!has_u && !has_v, "--wind {} writes {} and {}, but the data already has {}: rename that column, or leave "
              "--wind at angle (the data's variables: {})", wind_form_name(form), kWindU, kWindV,
              has_u ? kWindU : kWindV, join_names(set.vars));
-    FR_CHECK(has_angle && has_speed, "--wind {} replaces {} by {} and {}, but the data's variables are {}", wind_form_name(form),
-             replaced, kWindU, kWindV, join_names(set.vars));
+    FR_CHECK(has_angle && has_speed, "--wind {} replaces {} by {} and {}, but the data's variables are {}",
+             wind_form_name(form),
+             keep_speed ? fmt::format("{} (keeping {})", kWindDirection, kWindSpeed)
+                        : fmt::format("{} and {}", kWindDirection, kWindSpeed),
+             kWindU, kWindV, join_names(set.vars));
     const size_t F = set.vars.size(), a = size_t(set.var_index(kWindDirection)), s = size_t(set.var_index(kWindSpeed));
     const std::vector<std::string> vars = converted_names(set.vars, keep_speed);
     const size_t G = vars.size();
