@@ -48,7 +48,11 @@ ForecastMetrics metrics_for(const ForecastDataset& data) {
         return it == data.target_names.end() ? -1 : int(it - data.target_names.begin());
     };
     const int direction = column(data::kWindDirection), u = column(data::kWindU), v = column(data::kWindV);
-    if (direction >= 0) m.score_direction(direction);
+    const int speed = column(data::kWindSpeed);
+    // The speed tells an observed calm, which has no direction to score; its mean un-normalizes it.
+    if (direction >= 0 && speed >= 0 && !data.target_means.empty())
+        m.score_direction(direction, speed, data.target_means[size_t(speed)]);
+    else if (direction >= 0) m.score_direction(direction);
     else if (u >= 0 && v >= 0 && !data.target_means.empty())
         m.score_direction_from_components(u, v, data.target_means[size_t(u)], data.target_means[size_t(v)]);
     return m;

@@ -23,8 +23,8 @@ ForecastMetrics::ForecastMetrics(std::vector<std::string> targets, std::vector<d
     ae_.assign(hk, 0.0);
     open_se_.assign(hk, 0.0);
     open_ae_.assign(hk, 0.0);
-    wind_.assign(4 * size_t(horizon_), 0.0);
-    open_wind_.assign(4 * size_t(horizon_), 0.0);
+    wind_.assign(kWindParts * size_t(horizon_), 0.0);
+    open_wind_.assign(kWindParts * size_t(horizon_), 0.0);
 }
 
 void ForecastMetrics::enable_extremes(std::vector<double> percentiles) {
@@ -33,12 +33,17 @@ void ForecastMetrics::enable_extremes(std::vector<double> percentiles) {
     table_.assign(targets_.size() * percentiles_.size(), Contingency{});
 }
 
-void ForecastMetrics::score_direction(int k) {
+void ForecastMetrics::score_direction(int k, int speed_k, double mean_speed) {
     FR_CHECK(windows_ == 0 && direction_ < 0 && wind_u_ < 0,
              "ForecastMetrics: score the wind direction once, before adding windows");
-    FR_CHECK(k >= 0 && size_t(k) < targets_.size(), "ForecastMetrics: no target variable {} (of {})", k,
-             targets_.size());
+    const int K = int(targets_.size());
+    FR_CHECK(k >= 0 && k < K, "ForecastMetrics: no target variable {} (of {})", k, K);
+    FR_CHECK(speed_k == -1 || (speed_k >= 0 && speed_k < K && speed_k != k),
+             "ForecastMetrics: wind speed {} is not another of the {} target variables", speed_k, K);
+    FR_CHECK(std::isfinite(mean_speed), "ForecastMetrics: the speed's mean must be finite");
     direction_ = k;
+    wind_speed_ = speed_k;
+    mean_speed_ = mean_speed;
 }
 
 void ForecastMetrics::score_direction_from_components(int ku, int kv, double mean_u, double mean_v) {
@@ -80,13 +85,13 @@ double arc_between(double a, double b) {
 // How the wind is scored: from a direction column, or from the two components (un-normalized: the direction and
 // speed depend on the values, not only their differences).
 struct WindScoring {
-    int direction = -1, u = -1, v = -1;  // columns; -1: none
+    int direction = -1, u = -1, v = -1, speed = -1;  // columns; -1: none
     size_t K = 0, H = 0;
-    double std_direction = 0, mean_u = 0, std_u = 0, mean_v = 0, std_v = 0;
+    double std_direction = 0, mean_u = 0, std_u = 0, mean_v = 0, std_v = 0, mean_speed = 0, std_speed = 0;
 };
 
 // Adds n windows' wind errors into wind (squared arcs [h], absolute arcs [H + h]; from components also the speed's
-// squared [2H + h] and absolute [3H + h] errors).
+// squared [2H + h] and absolute [3H + h] errors; the arcs scored [4H + h]). An observed calm's arc is left out.
 void accumulate_wind(const float* pred, const float* truth, long n, const WindScoring& w, double* wind) {
     if (w.direction < 0 && w.u < 0) return;
     const size_t hk = w.H * w.K;
@@ -95,6 +100,8 @@ void accumulate_wind(const float* pred, const float* truth, long n, const WindSc
             const size_t i = size_t(b) * hk + h * w.K;
             double arc = 0;
             if (w.direction >= 0) {  // the mean cancels in a difference of directions
+                if (w.speed >= 0 && double(truth[i + size_t(w.speed)]) * w.std_speed + w.mean_speed < data::kCalmSpeed)
+                    continue;
                 const size_t j = i + size_t(w.direction);
                 arc = arc_between(double(pred[j]) * w.std_direction, double(truth[j]) * w.std_direction);
             } else {
@@ -103,14 +110,16 @@ void accumulate_wind(const float* pred, const float* truth, long n, const WindSc
                 const double tu = double(truth[i + size_t(w.u)]) * w.std_u + w.mean_u;
                 const double tv = double(truth[i + size_t(w.v)]) * w.std_v + w.mean_v;
                 const double ps = std::hypot(pu, pv), ts = std::hypot(tu, tv);
-                // A calm's direction is north (data::wind_direction_or_calm), as the readers write it as a number.
-                arc = arc_between(data::wind_direction_or_calm(pu, pv), data::wind_direction_or_calm(tu, tv));
                 const double speed = ps - ts;
                 wind[2 * w.H + h] += speed * speed;
                 wind[3 * w.H + h] += std::fabs(speed);
+                if (ts < data::kCalmSpeed) continue;
+                // A forecast calm's direction is north (data::wind_direction_or_calm), as the readers write it.
+                arc = arc_between(data::wind_direction_or_calm(pu, pv), data::wind_direction(tu, tv));
             }
             wind[h] += arc * arc;
             wind[w.H + h] += arc;
+            wind[4 * w.H + h] += 1;
         }
 }
 
@@ -125,8 +134,20 @@ void ForecastMetrics::add(const float* pred, const float* truth, long B, const f
     if (!percentiles_.empty()) count_extremes(pred, truth, B, thresholds);
     const size_t hk = se_.size(), na = wind_.size();
     auto std_of = [&](int k) { return k >= 0 ? stds_[size_t(k)] : 0.0; };
-    const WindScoring wind{direction_, wind_u_, wind_v_, targets_.size(), size_t(horizon_), std_of(direction_),
-                           mean_u_, std_of(wind_u_), mean_v_, std_of(wind_v_)};
+    WindScoring wind;
+    wind.direction = direction_;
+    wind.u = wind_u_;
+    wind.v = wind_v_;
+    wind.speed = wind_speed_;
+    wind.K = targets_.size();
+    wind.H = size_t(horizon_);
+    wind.std_direction = std_of(direction_);
+    wind.mean_u = mean_u_;
+    wind.std_u = std_of(wind_u_);
+    wind.mean_v = mean_v_;
+    wind.std_v = std_of(wind_v_);
+    wind.mean_speed = mean_speed_;
+    wind.std_speed = std_of(wind_speed_);
     auto close_block = [&](const double* s, const double* a, const double* c) {
         for (size_t i = 0; i < hk; ++i) {
             se_[i] += s[i];
@@ -288,11 +309,15 @@ double ForecastMetrics::wind_sum(int part) const {
     return s;
 }
 
+long ForecastMetrics::direction_scored() const { return long(wind_sum(4)); }  // counts: exact in a double
+long ForecastMetrics::calms_left_out() const {
+    return direction_from().empty() ? 0 : windows_ * horizon_ - direction_scored();
+}
 double ForecastMetrics::mse_direction() const {
-    return direction_from().empty() ? std::nan("") : safe_div(wind_sum(0), double(windows_) * horizon_);
+    return direction_from().empty() ? std::nan("") : safe_div(wind_sum(0), double(direction_scored()));
 }
 double ForecastMetrics::mae_direction() const {
-    return direction_from().empty() ? std::nan("") : safe_div(wind_sum(1), double(windows_) * horizon_);
+    return direction_from().empty() ? std::nan("") : safe_div(wind_sum(1), double(direction_scored()));
 }
 double ForecastMetrics::mse_speed() const {
     return wind_u_ < 0 ? std::nan("") : safe_div(wind_sum(2), double(windows_) * horizon_);
@@ -336,7 +361,9 @@ nlohmann::json ForecastMetrics::to_json() const {
                             {"mae_original", mae_original(int(k))}};
     j["per_variable"] = per;
     if (!direction_from().empty()) {
-        nlohmann::json w = {{"from", direction_from()}, {"mse_arc", mse_direction()}, {"mae_arc", mae_direction()}};
+        nlohmann::json w = {{"from", direction_from()}, {"mse_arc", mse_direction()}, {"mae_arc", mae_direction()},
+                            {"scored", direction_scored()}};
+        if (tells_calms()) w["calms_left_out"] = calms_left_out();
         if (wind_u_ >= 0) {
             w["speed_mse"] = mse_speed();
             w["speed_mae"] = mae_speed();

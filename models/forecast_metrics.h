@@ -25,13 +25,20 @@ public:
     // from variable k, the direction in degrees, or from the wind's components ku (eastward) and kv (northward;
     // core/data/wind_components.h), whose means un-normalize them — then the speed is scored too. Call one of
     // them before the first add().
-    void score_direction(int k);
+    // An observed calm has no direction, so its hours are left out of the direction's scores (as wind-direction
+    // verification does; the speed is still scored there): a speed under data::kCalmSpeed, from the components, or
+    // with a direction from the speed variable `speed_k` (its mean un-normalizes it). Without speed_k (-1) a calm
+    // cannot be told from a wind from the north, and every hour is scored.
+    void score_direction(int k, int speed_k = -1, double mean_speed = 0);
     void score_direction_from_components(int ku, int kv, double mean_u, double mean_v);
     // The target names the direction is scored from (empty: not scored).
     std::vector<std::string> direction_from() const;
-    double mse_direction() const;  // degrees²; NaN when not scored
+    double mse_direction() const;  // degrees²; NaN when not scored (or every observed hour was calm)
     double mae_direction() const;  // degrees
-    double mse_speed() const;      // from the components, in their unit²; NaN otherwise
+    bool tells_calms() const { return wind_u_ >= 0 || wind_speed_ >= 0; }
+    long direction_scored() const;  // the values (window × lead time) the direction's scores are over
+    long calms_left_out() const;    // the observed calms left out of them (0 unless tells_calms())
+    double mse_speed() const;       // from the components, in their unit²; NaN otherwise
     double mae_speed() const;
 
     // pred, truth: [B, horizon·K] normalized, row-major (h-major within a row, as gather_windows writes).
@@ -73,11 +80,13 @@ private:
     // block's, which the next add() continues. Per variable and per lead time sums are taken from these.
     std::vector<double> se_, ae_, open_se_, open_ae_;
     // The same for the wind direction's arcs and (from components) the speed's errors, per lead time h: squared arcs
-    // [h], absolute arcs [H + h], squared speed errors [2H + h], absolute [3H + h].
+    // [h], absolute arcs [H + h], squared speed errors [2H + h], absolute [3H + h], and the arcs scored (the values
+    // not observed calm) [4H + h].
     std::vector<double> wind_, open_wind_;
-    int direction_ = -1, wind_u_ = -1, wind_v_ = -1;  // the scored columns (-1: none)
-    double mean_u_ = 0, mean_v_ = 0;
-    double wind_sum(int part) const;  // part 0..3 of wind_ over every lead time
+    static constexpr size_t kWindParts = 5;
+    int direction_ = -1, wind_u_ = -1, wind_v_ = -1, wind_speed_ = -1;  // the scored columns (-1: none)
+    double mean_u_ = 0, mean_v_ = 0, mean_speed_ = 0;
+    double wind_sum(int part) const;  // part 0..4 of wind_ over every lead time
     long open_windows_ = 0;
     double sum_se(size_t i) const { return se_[i] + open_se_[i]; }
     double sum_ae(size_t i) const { return ae_[i] + open_ae_[i]; }

@@ -38,6 +38,9 @@ TEST(CliWind, ComponentsTrainEvaluatePredictAndResumeAlike) {
     EXPECT_GT(wind.at("mae_arc").get<double>(), 0);
     EXPECT_LE(wind.at("mae_arc").get<double>(), 180);
     EXPECT_GT(wind.at("speed_mae").get<double>(), 0);
+    // The components tell an observed calm, whose hours the direction's scores leave out.
+    EXPECT_EQ(wind.at("scored").get<long>() + wind.at("calms_left_out").get<long>(),
+              m.at("test").at("model").at("windows").get<long>() * 4);  // horizon 4
     EXPECT_TRUE(m.at("test").at("persistence").contains("wind_direction"));
 
     // eval converts the data as the run did: the same test windows give the same figures.

@@ -104,21 +104,45 @@ TEST(ForecastMetrics, WindComponentsAreScoredAsDirectionAndSpeed) {
     EXPECT_DOUBLE_EQ(j.at("speed_mae").get<double>(), m.mae_speed());
 }
 
-// An observed calm comes back from normalization as a float leftover, not (0, 0); it counts as north, as the readers
-// write a calm's direction: a forecast of 3 m/s from 10° misses it by 10°, a forecast of calm (persistence of a calm)
-// by nothing.
-TEST(ForecastMetrics, ACalmFromComponentsIsNorth) {
+// A calm comes back from normalization as a float leftover, not (0, 0), which points anywhere. An observed calm has
+// no direction and is left out of the direction's scores (not the speed's); a forecast calm counts as north, as the
+// readers write a calm's direction. Rows: observed calm, forecast 3 m/s from 10°; observed 3 m/s from 10°, forecast
+// calm (10° off); both calm.
+TEST(ForecastMetrics, ACalmFromComponentsIsLeftOutWhereObservedAndNorthWhereForecast) {
     ForecastMetrics m({"WND_U", "WND_V"}, {2.0, 4.0}, 1);
     m.score_direction_from_components(0, 1, 1.3, 2.7);
     auto norm = [](double u, double v) { return std::vector<float>{float((u - 1.3) / 2), float((v - 2.7) / 4)}; };
     const double r = 10 * 3.14159265358979323846 / 180;
     const std::vector<float> calm = norm(0, 0), from_10 = norm(-3 * std::sin(r), -3 * std::cos(r));
-    std::vector<float> pred = from_10, truth = calm;
-    pred.insert(pred.end(), calm.begin(), calm.end());
-    truth.insert(truth.end(), calm.begin(), calm.end());
-    m.add(pred.data(), truth.data(), 2);
-    EXPECT_NEAR(m.mae_direction(), (10.0 + 0) / 2, 1e-4);
-    EXPECT_NEAR(m.mae_speed(), (3.0 + 0) / 2, 1e-5);
+    std::vector<float> pred, truth;
+    for (const auto& [p, t] : {std::pair{from_10, calm}, std::pair{calm, from_10}, std::pair{calm, calm}}) {
+        pred.insert(pred.end(), p.begin(), p.end());
+        truth.insert(truth.end(), t.begin(), t.end());
+    }
+    m.add(pred.data(), truth.data(), 3);
+    EXPECT_TRUE(m.tells_calms());
+    EXPECT_EQ(m.direction_scored(), 1);
+    EXPECT_EQ(m.calms_left_out(), 2);
+    EXPECT_NEAR(m.mae_direction(), 10.0, 1e-4);
+    EXPECT_NEAR(m.mae_speed(), (3.0 + 3.0 + 0) / 3, 1e-5);
+}
+
+// With its speed among the targets, a direction's observed calms (speed 0, direction 0 as ISD-Lite writes them) are
+// left out: observed calm forecast 180°; observed 350° at 5 m/s forecast 10° (20° off).
+TEST(ForecastMetrics, ADirectionsObservedCalmIsLeftOutWhenTheSpeedIsATarget) {
+    ForecastMetrics m({"WND_ANGLE", "WND_RATE"}, {100.0, 2.0}, 1);
+    m.score_direction(0, 1, 3.0);
+    const float pred[] = {1.8f, 0.0f, 0.1f, 1.0f};
+    const float truth[] = {0.0f, float((0 - 3.0) / 2), 3.5f, 1.0f};
+    m.add(pred, truth, 2);
+    EXPECT_EQ(m.direction_scored(), 1);
+    EXPECT_EQ(m.calms_left_out(), 1);
+    EXPECT_NEAR(m.mae_direction(), 20.0, 1e-3);
+    ForecastMetrics blind({"WND_ANGLE", "WND_RATE"}, {100.0, 2.0}, 1);
+    blind.score_direction(0);  // without the speed the calm counts as wind from the north: 180° off
+    blind.add(pred, truth, 2);
+    EXPECT_EQ(blind.direction_scored(), 2);
+    EXPECT_NEAR(blind.mae_direction(), (180.0 + 20) / 2, 1e-3);
 }
 
 TEST(ForecastMetrics, NoWindowsIsNotANumberAndBadShapesAreErrors) {
@@ -176,11 +200,16 @@ struct RandomWindows {
     // Variable B is a direction in degrees with std 300, so that many errors go more than half way round.
     static constexpr int kDirection = 1;
     static constexpr double kDirectionStd = 300;
+    // How the wind is scored: from B as a direction (with A as its speed, which tells calms, or without), or from A
+    // and C as its components. A (mean 0.5) and C (mean -1) are un-normalized by these.
+    enum class Wind { Direction, DirectionAndSpeed, Components };
+    static constexpr double kMeanA = 0.5, kMeanC = -1.0, kStdA = 1.0, kStdC = 3.0;
+    static constexpr int kCalmEvery = 17;  // an observed calm at every 17th (window, lead time), where speed tells
     long B;
     std::vector<double> percentiles{90, 99};
     std::vector<float> pred, truth, thresholds;
-    bool components = false;  // score the wind from A and C as its components, not from B as a direction
-    explicit RandomWindows(long windows, bool as_components = false) : B(windows), components(as_components) {
+    Wind wind = Wind::Direction;
+    explicit RandomWindows(long windows, Wind scored = Wind::Direction) : B(windows), wind(scored) {
         std::mt19937 rng(7);
         std::normal_distribution<float> normal;
         const size_t P = percentiles.size();
@@ -188,6 +217,11 @@ struct RandomWindows {
             truth.push_back(normal(rng));
             pred.push_back(0.7f * truth.back() + 0.5f * normal(rng));
         }
+        if (wind != Wind::Direction)
+            for (long i = 0; i < B * H; i += kCalmEvery) {  // speed 0: A (and C) at the normalized 0
+                truth[size_t(i) * K] = float((0 - kMeanA) / kStdA);
+                if (wind == Wind::Components) truth[size_t(i) * K + 2] = float((0 - kMeanC) / kStdC);
+            }
         std::vector<float> station(K * P);
         for (long b = 0; b < B; ++b) {
             if (b % 50 == 0)  // a new station every 50 windows
@@ -197,9 +231,10 @@ struct RandomWindows {
         }
     }
     ForecastMetrics empty() const {
-        ForecastMetrics m({"A", "B", "C"}, {1.0, kDirectionStd, 3.0}, H);
+        ForecastMetrics m({"A", "B", "C"}, {kStdA, kDirectionStd, kStdC}, H);
         m.enable_extremes(percentiles);
-        if (components) m.score_direction_from_components(0, 2, 0.5, -1.0);  // A and C, un-normalized by these
+        if (wind == Wind::Components) m.score_direction_from_components(0, 2, kMeanA, kMeanC);
+        else if (wind == Wind::DirectionAndSpeed) m.score_direction(kDirection, 0, kMeanA);
         else m.score_direction(kDirection);
         return m;
     }
@@ -272,31 +307,81 @@ TEST(ForecastMetrics, ParallelBlockedFoldMatchesTheNaiveSumsAndCounts) {
     EXPECT_LT(m.mae_direction(), m.mae_original(RandomWindows::kDirection));
 }
 
-// The wind from components A (mean 0.5) and C (mean -1), stds 1 and 3, against the definition window by window.
+// The direction B with its speed A (mean 0.5): values whose observed speed is under 0.05 are calms, left out of the
+// direction's scores, against the definition window by window.
+TEST(ForecastMetrics, ObservedCalmsAreLeftOutOfTheDirection) {
+    using W = RandomWindows;
+    const W w(1000, W::Wind::DirectionAndSpeed);
+    const ForecastMetrics m = w.fold({1000});
+    double arc_se = 0, arc_ae = 0;
+    long scored = 0, planted = 0;
+    for (long b = 0; b < w.B; ++b)
+        for (int h = 0; h < W::H; ++h) {
+            const size_t i = (size_t(b) * W::H + size_t(h)) * W::K;
+            const double speed = w.truth[i] * W::kStdA + W::kMeanA;
+            planted += std::abs(speed) < 1e-6;
+            if (speed < 0.05) continue;
+            const double turns = std::abs(double(w.pred[i + 1]) - double(w.truth[i + 1])) * W::kDirectionStd / 360;
+            const double arc = std::abs(turns - std::round(turns)) * 360;
+            arc_se += arc * arc;
+            arc_ae += arc;
+            ++scored;
+        }
+    EXPECT_GE(planted, w.B * W::H / W::kCalmEvery);
+    EXPECT_TRUE(m.tells_calms());
+    EXPECT_EQ(m.direction_scored(), scored);
+    EXPECT_EQ(m.calms_left_out(), w.B * W::H - scored);
+    EXPECT_NEAR(m.mse_direction(), arc_se / double(scored), 1e-9);
+    EXPECT_NEAR(m.mae_direction(), arc_ae / double(scored), 1e-10);
+    const auto j = m.to_json().at("wind_direction");
+    EXPECT_EQ(j.at("scored").get<long>(), scored);
+    EXPECT_EQ(j.at("calms_left_out").get<long>(), w.B * W::H - scored);
+    // Without the speed a calm cannot be told: every value is scored, and the JSON does not claim calms were counted.
+    const ForecastMetrics all = W(1000, W::Wind::Direction).fold({1000});
+    EXPECT_FALSE(all.tells_calms());
+    EXPECT_EQ(all.direction_scored(), w.B * W::H);
+    EXPECT_EQ(all.calms_left_out(), 0);
+    EXPECT_FALSE(all.to_json().at("wind_direction").contains("calms_left_out"));
+    ForecastMetrics bad({"WND_ANGLE", "WND_RATE"}, {100.0, 2.0}, 1);
+    EXPECT_THROW(bad.score_direction(0, 0, 1.0), std::exception);  // the speed is another variable
+    EXPECT_THROW(bad.score_direction(0, 2, 1.0), std::exception);
+    EXPECT_THROW(bad.score_direction(0, 1, NAN), std::exception);
+}
+
+// The wind from components A (mean 0.5) and C (mean -1), stds 1 and 3, against the definition window by window:
+// the observed calms (speed under 0.05) are left out of the direction's scores, not the speed's.
 TEST(ForecastMetrics, WindFromComponentsMatchesTheNaiveSums) {
-    const RandomWindows w(1000, /*components*/ true);
+    using W = RandomWindows;
+    const W w(1000, W::Wind::Components);
     const ForecastMetrics m = w.fold({1000});
     double arc_ae = 0, speed_ae = 0;
+    long scored = 0;
     for (long b = 0; b < w.B; ++b)
-        for (int h = 0; h < RandomWindows::H; ++h) {
-            const size_t i = (size_t(b) * RandomWindows::H + size_t(h)) * RandomWindows::K;
-            const double pu = w.pred[i] * 1.0 + 0.5, pv = w.pred[i + 2] * 3.0 - 1.0;
-            const double tu = w.truth[i] * 1.0 + 0.5, tv = w.truth[i + 2] * 3.0 - 1.0;
-            // A speed under 0.05 is a calm, whose direction is north.
-            auto direction = [](double u, double v) { return std::hypot(u, v) < 0.05 ? 0.0 : data::wind_direction(u, v); };
-            const double d = std::abs(direction(pu, pv) - direction(tu, tv));
-            arc_ae += std::min(d, 360 - d);
+        for (int h = 0; h < W::H; ++h) {
+            const size_t i = (size_t(b) * W::H + size_t(h)) * W::K;
+            const double pu = w.pred[i] * W::kStdA + W::kMeanA, pv = w.pred[i + 2] * W::kStdC + W::kMeanC;
+            const double tu = w.truth[i] * W::kStdA + W::kMeanA, tv = w.truth[i + 2] * W::kStdC + W::kMeanC;
             speed_ae += std::abs(std::hypot(pu, pv) - std::hypot(tu, tv));
+            if (std::hypot(tu, tv) < 0.05) continue;
+            // A forecast speed under 0.05 is a calm, whose direction is north.
+            const double forecast = std::hypot(pu, pv) < 0.05 ? 0.0 : data::wind_direction(pu, pv);
+            const double d = std::abs(forecast - data::wind_direction(tu, tv));
+            arc_ae += std::min(d, 360 - d);
+            ++scored;
         }
-    const double values = double(w.B) * RandomWindows::H;
-    EXPECT_NEAR(m.mae_direction(), arc_ae / values, 1e-9);
-    EXPECT_NEAR(m.mae_speed(), speed_ae / values, 1e-12);
+    const long values = w.B * W::H;
+    EXPECT_GE(m.calms_left_out(), values / W::kCalmEvery);
+    EXPECT_EQ(m.direction_scored(), scored);
+    EXPECT_EQ(m.calms_left_out(), values - scored);
+    EXPECT_NEAR(m.mae_direction(), arc_ae / double(scored), 1e-9);
+    EXPECT_NEAR(m.mae_speed(), speed_ae / double(values), 1e-12);
 }
 
 TEST(ForecastMetrics, SameBitsWhateverTheThreadsAndTheBatchSizes) {
-    for (const bool components : {false, true}) {
-        SCOPED_TRACE(components ? "wind from components" : "wind direction");
-        const RandomWindows w(1500, components);
+    for (const auto wind : {RandomWindows::Wind::Direction, RandomWindows::Wind::DirectionAndSpeed,
+                            RandomWindows::Wind::Components}) {
+        SCOPED_TRACE(int(wind));
+        const RandomWindows w(1500, wind);
         const int threads = omp_get_max_threads();
         omp_set_num_threads(1);
         const std::string one = w.fold({1500}).to_json().dump();

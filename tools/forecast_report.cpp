@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/data/wind_components.h"
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/tools/atomic_write.h"
 #include "fusedrnn/tools/progress.h"
@@ -67,11 +68,18 @@ void print_forecast_report(const std::string& split, const ForecastEvaluation& e
             const double ds = d ? d->mse_speed() : 0;
             row("speed", m.mse_speed(), m.mae_speed(), p.mse_speed(), p.mae_speed(), d ? &ds : nullptr);
             fmt::print("(direction and speed of the wind from {} and {}; the direction's error taken the shorter way "
-                       "round the compass, 350° for 10° a 20° miss)\n", from[0], from[1]);
+                       "round the compass, 350° for 10° a 20° miss", from[0], from[1]);
         } else {
             fmt::print("(direction arc: {}'s error the shorter way round the compass, 350° for 10° a 20° miss; its "
-                       "row above counts 340°, as WEATHER-5K does)\n", from[0]);
+                       "row above counts 340°, as WEATHER-5K does", from[0]);
         }
+        // An observed calm has no direction: its hours are left out, as wind-direction verification does.
+        if (m.tells_calms())
+            fmt::print("; {} observed calm {} left out, {} scored)\n", m.calms_left_out(),
+                       m.calms_left_out() == 1 ? "value" : "values", m.direction_scored());
+        else
+            fmt::print("; without {} among the targets a calm, written as 0°, counts as wind from the north)\n",
+                       data::kWindSpeed);
     }
     if (m.has_extremes()) {
         // WEATHER-5K's extreme-event score; "-" where undefined (no event, or every one caught or missed).
