@@ -336,6 +336,10 @@ std::string resumed_arithmetic_note(const nlohmann::json& state, const std::stri
     if (!state.is_object() || !state.contains("arithmetic") || !state.at("arithmetic").is_string()) return {};
     const std::string then = state.at("arithmetic").get<std::string>();
     if (then == now) return {};
+    // Checkpoints before 0.3.5 did not record the CPU backend's OpenBLAS kernels: compare what they did record.
+    const size_t blas = now.find(", OpenBLAS ");
+    if (blas != std::string::npos && then.find(", OpenBLAS ") == std::string::npos && then == now.substr(0, blas) + ")")
+        return {};
     return fmt::format("--resume: {} was trained on {}, this run computes on {}: it goes on, but may differ from an "
                        "uninterrupted run by rounding (bit for bit only on the same)", last_path, then, now);
 }

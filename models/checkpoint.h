@@ -77,8 +77,9 @@ void refuse_to_overwrite_unfinished_run(const std::string& last_path, const std:
 Checkpoint read_best_checkpoint_for_resume(const std::string& best_path, int best_epoch, const std::string& last_path);
 
 // What decides a run's float arithmetic beyond its flags and data: the backend with its details (the CPU kernels'
-// instruction set; the cuda backend's recurrence and TF32), e.g. "cpu (float kernels avx512)". Not the CPU's thread
-// count: the CPU backend computes the same on any (kernels/cpu/cpu_rnn.cpp). The trainers record it in
+// instruction set and OpenBLAS's; the cuda backend's recurrence and TF32), e.g. "cpu (float kernels avx512, OpenBLAS
+// Haswell)" (before 0.3.5 without the OpenBLAS part, which a resume of such a checkpoint leaves out). Not the CPU's
+// thread count: the CPU backend computes the same on any (kernels/cpu/cpu_rnn.cpp). The trainers record it in
 // last.safetensors: resumed under another one a run goes on, but may differ from an uninterrupted run by rounding.
 // (Checkpoints of versions whose CPU sums followed the threads recorded them: "cpu (float kernels avx512, 2 threads)",
 // which differs from what any run records now, and rightly so.)

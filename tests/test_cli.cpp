@@ -242,14 +242,36 @@ TEST(Cli, ResumeUnderOtherArithmeticSaysSo) {
     more.push_back("--resume");
     const CliResult other = run_cli(more);
     ASSERT_EQ(other.status, 0) << other.output;
-    EXPECT_NE(other.output.find("was trained on cpu (float kernels generic), this run computes on cpu (float kernels " +
-                                best + "): it goes on, but may differ from an uninterrupted run by rounding"),
+    EXPECT_NE(other.output.find("was trained on cpu (float kernels generic, OpenBLAS "), std::string::npos)
+        << other.output;
+    EXPECT_NE(other.output.find("this run computes on cpu (float kernels " + best + ", OpenBLAS "), std::string::npos)
+        << other.output;
+    EXPECT_NE(other.output.find("): it goes on, but may differ from an uninterrupted run by rounding"),
               std::string::npos) << other.output;
     auto same = tiny_train(out, 3);
     same.push_back("--resume");
     const CliResult unchanged = run_cli(same, "", "OMP_NUM_THREADS=1 ");
     ASSERT_EQ(unchanged.status, 0) << unchanged.output;
     EXPECT_EQ(unchanged.output.find("differ from an uninterrupted run"), std::string::npos) << unchanged.output;
+}
+
+// OpenBLAS's GEMM kernels round too (a dynamic-arch build picks them by CPU model, or OPENBLAS_CORETYPE; SkylakeX's
+// and Haswell's ended a README run an epoch apart), so the record names them and a resume under others says so.
+TEST(Cli, ResumeUnderOtherBlasKernelsSaysSo) {
+    const std::string out = testing::temp_dir() + "/blas";
+    const CliResult first = run_cli(tiny_train(out, 1), "", "OPENBLAS_CORETYPE=Nehalem ");
+    ASSERT_EQ(first.status, 0) << first.output;
+    if (first.output.find(", OpenBLAS Nehalem)") == std::string::npos)
+        GTEST_SKIP() << "this OpenBLAS does not take OPENBLAS_CORETYPE (not a dynamic-arch build): " << first.output;
+    auto more = tiny_train(out, 2);
+    more.push_back("--resume");
+    const CliResult other = run_cli(more);
+    ASSERT_EQ(other.status, 0) << other.output;
+    if (other.output.find(", OpenBLAS Nehalem)\n") != std::string::npos)
+        GTEST_SKIP() << "OpenBLAS picks Nehalem's kernels on this CPU anyway";
+    EXPECT_NE(other.output.find(", OpenBLAS Nehalem), this run computes on cpu (float kernels "), std::string::npos)
+        << other.output;
+    EXPECT_NE(other.output.find("may differ from an uninterrupted run by rounding"), std::string::npos) << other.output;
 }
 
 // SIGTERM (a scheduler's time limit) stops lm-train the same way, and --resume finishes the run.
@@ -1293,7 +1315,7 @@ TEST(Cli, ErrorsNameTheCulprit) {
                              "FUSEDRNN_TF32='2': expected 1", "FUSEDRNN_CUDNN_ALGO='fast': expected standard"})
         EXPECT_NE(gpu_bad.output.find(said), std::string::npos) << said << "\n" << gpu_bad.output;
     const CliResult capped = run_cli({"info"}, "", "FUSEDRNN_CPU_ISA=generic ");
-    EXPECT_NE(capped.output.find("cpu backend: float kernels generic (FUSEDRNN_CPU_ISA"), std::string::npos)
+    EXPECT_NE(capped.output.find("cpu backend: float kernels generic, OpenBLAS "), std::string::npos)
         << capped.output;
     // A checkpoint file that is not one (truncated, or another format) names the file.
     std::ofstream(tmp + "/junk.safetensors") << "not a checkpoint";

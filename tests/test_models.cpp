@@ -284,3 +284,27 @@ TEST(ApiErrors, ParameterLayoutsBeyondMemoryAndDeepStacks) {
 
 }  // namespace
 }  // namespace fusedrnn
+
+namespace fusedrnn {
+namespace {
+
+// A resume compares what a run computed on with what it computes on now. Checkpoints before 0.3.5 recorded no
+// OpenBLAS kernels: their record is compared without that part, so resuming one on the same CPU says nothing.
+TEST(Checkpoint, ResumedArithmeticNoteComparesWhatTheCheckpointRecorded) {
+    const std::string here = "cpu (float kernels avx512, OpenBLAS Haswell)";
+    const auto note = [&](const std::string& then) {
+        return resumed_arithmetic_note(nlohmann::json{{"arithmetic", then}}, here, "run/last.safetensors");
+    };
+    EXPECT_EQ(note(here), "");
+    EXPECT_EQ(note("cpu (float kernels avx512)"), "");  // 0.3.4 and before
+    EXPECT_NE(note("cpu (float kernels avx2)").find("was trained on cpu (float kernels avx2), this run computes on " +
+                                                    here + ": it goes on, but may differ"),
+              std::string::npos);
+    EXPECT_NE(note("cpu (float kernels avx512, OpenBLAS SkylakeX)").find("OpenBLAS SkylakeX), this run"),
+              std::string::npos);
+    EXPECT_NE(note("cpu (float kernels avx512, 2 threads)"), "");  // sums that followed the threads
+    EXPECT_EQ(resumed_arithmetic_note(nlohmann::json::object(), here, "x"), "");  // older than the record
+}
+
+}  // namespace
+}  // namespace fusedrnn

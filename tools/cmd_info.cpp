@@ -70,9 +70,12 @@ void register_info(CLI::App& app) {
                                     : "no (this build has no MPI: install libopenmpi-dev, build again)");
         fmt::print("cpu threads: {} (OMP_NUM_THREADS; speed only: the results are the same on any number)\n",
                    omp_get_max_threads());
-        // The CPU kernels' instruction set as FUSEDRNN_CPU_ISA caps it (an invalid value says so).
+        // The CPU kernels' instruction set as FUSEDRNN_CPU_ISA caps it (an invalid value says so), and OpenBLAS's
+        // kernels: both decide the rounding, so a figure repeats bit for bit where both are the same.
         try {
-            fmt::print("cpu backend: {} (FUSEDRNN_CPU_ISA: generic, avx2, avx512)\n", make_backend("cpu")->details());
+            fmt::print("cpu backend: {} (FUSEDRNN_CPU_ISA caps the kernels: generic, avx2, avx512; OPENBLAS_CORETYPE "
+                       "picks OpenBLAS's)\n",
+                       make_backend("cpu")->details());
         } catch (const Error& e) {
             fmt::print("cpu backend: {}\n", message_for_user(e.what()));
         }

@@ -49,10 +49,14 @@ double ordered_sum(long n, long block, Term&& term) {
 constexpr long kSumBlock = 32768;  // elements per block: up to this many are summed on one thread
 }  // namespace
 
+// The kernels' instruction set and OpenBLAS's: both round the products (a dynamic-arch OpenBLAS picks its GEMM
+// kernels by CPU model, or OPENBLAS_CORETYPE, and SkylakeX's and Haswell's differ in the last bits, enough to end a
+// Beijing run of the README an epoch apart).
 template <class T>
 std::string CpuBackend<T>::details() const {
     return std::string(std::is_same_v<T, float> ? "float" : "double") + " kernels " +
-           (std::is_same_v<T, float> ? simd::isa_name(simd::cpu_isa()) : "generic");
+           (std::is_same_v<T, float> ? simd::isa_name(simd::cpu_isa()) : "generic") + ", OpenBLAS " +
+           openblas_get_corename();
 }
 
 template <class T>
