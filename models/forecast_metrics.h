@@ -25,10 +25,10 @@ public:
     // from variable k, the direction in degrees, or from the wind's components ku (eastward) and kv (northward;
     // core/data/wind_components.h), whose means un-normalize them — then the speed is scored too. Call one of
     // them before the first add().
-    // An observed calm has no direction, so its hours are left out of the direction's scores (as wind-direction
-    // verification does; the speed is still scored there): a speed under data::kCalmSpeed, from the components, or
-    // with a direction from the speed variable `speed_k` (its mean un-normalizes it). Without speed_k (-1) a calm
-    // cannot be told from a wind from the north, and every hour is scored.
+    // An observed calm has no direction, so its values (window × lead time) are left out of the direction's scores
+    // (as wind-direction verification does; the speed is still scored there): a speed under data::kCalmSpeed, from
+    // the components, or with a direction from the speed variable `speed_k` (its mean un-normalizes it). Without
+    // speed_k (-1) a calm cannot be told (ISD-Lite writes its direction as 0°, north), and every value is scored.
     void score_direction(int k, int speed_k = -1, double mean_speed = 0);
     void score_direction_from_components(int ku, int kv, double mean_u, double mean_v);
     // The target names the direction is scored from (empty: not scored).

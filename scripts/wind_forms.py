@@ -38,6 +38,11 @@ def spread(values, digits):
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
+def pct(x):
+    """A signed change to 0.1, without a negative zero (-0.01 prints +0.0)."""
+    return f"{round(x, 1) + 0.0:+.1f}"
+
+
 def speed_mae(report):
     """The speed's MAE: WND_RATE's where it is a target, else the one the components make."""
     if "WND_RATE" in report["per_variable"]:
@@ -88,7 +93,7 @@ for s, h in cases:
                              runs[(s, h, "angle", seed)]["model"]["per_variable"][v]["mse_original"] - 1)
                       for seed in paired
                       if v in runs[(s, h, form, seed)]["model"]["per_variable"]]
-            row.append(f"{statistics.mean(change):+.1f}% [{min(change):+.1f}, {max(change):+.1f}]" if change else "n/a")
+            row.append(f"{pct(statistics.mean(change))}% [{pct(min(change))}, {pct(max(change))}]" if change else "n/a")
         row.append(str(len(paired)))
         rows.append(row)
 if rows:

@@ -3,7 +3,7 @@
 # the README tables' flags, on the real station sets of the shared data folder (FUSEDRNN_DATA, default
 # ../shared/data). Each run goes to runs/wind/<set>/<form>-T<h>-s<seed>/; the script ends by printing
 # scripts/wind_forms.py's tables (docs/forecasting.md, "Wind as components").
-# Usage: [SETS="isd-lite beijing-multisite"] [HORIZONS="24 72"] [FORMS="angle uv uv+speed"] [SEEDS="1 2 3"]
+# Usage: [SETS="isd-lite beijing-multisite"] [HORIZONS="24 72"] [FORMS="angle uv uv+speed"] [SEEDS="1 2 3 4 5"]
 #   bash scripts/wind_forms.sh [extra fusedrnn train flags, e.g. --backend cuda]
 # A run whose metrics.json exists is kept, so an interrupted sweep continues where it stopped (delete runs/wind/
 # to start again).
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 SETS=${SETS:-isd-lite beijing-multisite}
 HORIZONS=${HORIZONS:-24 72}
 FORMS=${FORMS:-angle uv uv+speed}
-SEEDS=${SEEDS:-1 2 3}
+SEEDS=${SEEDS:-1 2 3 4 5}
 bash scripts/build.sh >/dev/null
 for set in $SETS; do
   case "$set" in

@@ -77,8 +77,9 @@ void print_forecast_report(const std::string& split, const ForecastEvaluation& e
         if (m.tells_calms())
             fmt::print("; {} observed calm {} left out, {} scored)\n", m.calms_left_out(),
                        m.calms_left_out() == 1 ? "value" : "values", m.direction_scored());
-        else
-            fmt::print("; without {} among the targets a calm, written as 0°, counts as wind from the north)\n",
+        else  // no speed among the targets (or none to un-normalize it with): a calm scores as its file writes it
+            fmt::print("; calms cannot be told without {} among the targets: every value scored, a calm at the "
+                       "direction its file gives it, 0° in ISD-Lite's)\n",
                        data::kWindSpeed);
     }
     if (m.has_extremes()) {
