@@ -77,10 +77,14 @@ void print_forecast_report(const std::string& split, const ForecastEvaluation& e
         if (m.tells_calms())
             fmt::print("; {} observed calm {} left out, {} scored)\n", m.calms_left_out(),
                        m.calms_left_out() == 1 ? "value" : "values", m.direction_scored());
-        else  // no speed among the targets (or none to un-normalize it with): a calm scores as its file writes it
-            fmt::print("; calms cannot be told without {} among the targets: every value scored, a calm at the "
-                       "direction its file gives it, 0° in ISD-Lite's)\n",
-                       data::kWindSpeed);
+        else {  // no speed among the targets, or none to un-normalize it with: a calm scores as its file writes it
+            const auto& t = m.targets();
+            const bool has_speed = std::find(t.begin(), t.end(), data::kWindSpeed) != t.end();
+            const std::string why = has_speed ? fmt::format("without {}'s mean (this dataset gives none)", data::kWindSpeed)
+                                              : fmt::format("without {} among the targets", data::kWindSpeed);
+            fmt::print("; calms cannot be told {}: every value scored, a calm at the direction its file gives it, 0° "
+                       "in ISD-Lite's)\n", why);
+        }
     }
     if (m.has_extremes()) {
         // WEATHER-5K's extreme-event score; "-" where undefined (no event, or every one caught or missed).
