@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -63,6 +64,176 @@ StationSeries read_csv_station(const std::string& path, const CsvFormat& format,
     return read_csv_station_files({path}, file_stem(path), format, report);
 }
 
+namespace {
+
+// What a station's files share: one grid (its variables set by the first file), the station its lines name, its
+// name and coordinates.
+struct StationState {
+    const std::vector<std::string>& paths;
+    const std::string& id;
+    const CsvFormat& format;
+    ReadReport& report;
+    std::unique_ptr<GridBuilder> grid;
+    std::vector<std::string> vars, targets;
+    std::string station_value, station_first;  // the station the first line names, and that line
+    std::string station_name;
+    StationMeta meta;
+};
+
+// One of the station's files, read line by line into the shared grid. A line is parsed whole first; a failure
+// either throws or skips the line (counted in the report).
+class CsvFileReading {
+public:
+    CsvFileReading(const std::string& path, StationState& st)
+        : path_(path), st_(st), f_(st.format), reader_(path),
+          header_(header_fields(reader_, path, f_.delimiter)), cols_(resolve_columns(header_, f_, path)) {
+        if (!st_.grid) {
+            st_.grid = std::make_unique<GridBuilder>(cols_.vars, f_.step, f_.rounding, f_.valid_ranges);
+            st_.vars = cols_.vars;
+            for (const auto& c : f_.targets) st_.targets.push_back(c.var_name());
+        }
+        FR_CHECK(cols_.vars == st_.vars, "{}: its variables ({}) are not those of {} ({}), another file of station "
+                 "\"{}\": the files of one station must have the same columns", path, join_names(cols_.vars),
+                 st_.paths.front(), join_names(st_.vars), printable(st_.id));
+        values_.resize(cols_.vars.size());
+        masked_ = cols_.mask < header_.size();
+        const size_t calm_dir = var_index(f_.calm_direction), calm_speed = var_index(f_.calm_speed);
+        if (calm_dir < cols_.vars.size() && calm_speed < cols_.vars.size()) calm_ = {calm_dir, calm_speed};
+        time_label_ = cols_.time.size() == 1 ? column_label(header_, cols_.time[0])
+                                             : "columns " + join_names(f_.time_columns);
+        // A UTC offset that is not a whole number of steps (India's +5:30 on an hourly file) moves on-the-hour local
+        // times off the UTC grid: say so, with the flag that snaps them.
+        if (floor_mod(f_.utc_offset, f_.step) != 0)
+            offset_hint_ = fmt::format(" (the UTC offset of {:g} h is not a whole number of {}-second steps, so the "
+                                       "file's times fall between grid rows: snap them with --csv-round-times)",
+                                       double(f_.utc_offset) / 3600, f_.step);
+    }
+
+    void read() {
+        ReadReport& report = st_.report;
+        st_.grid->begin_file(path_);
+        ++report.files;
+        const size_t rows_before = st_.grid->size();
+        bool last_was_data = false;
+        std::string_view line;
+        while (reader_.next(line)) {
+            last_was_data = !trim(line).empty();
+            if (!last_was_data) {  // harmless, but counted
+                ++report.blank_lines;
+                continue;
+            }
+            ++report.lines;
+            read_line(line);
+        }
+        report.note_end_of_file(reader_, last_was_data);
+        // One year's file of a station with several that holds nothing (a failed download) is counted, as ISD-Lite's.
+        if (st_.paths.size() > 1 && st_.grid->size() == rows_before) report.note_empty_file(path_);
+    }
+
+private:
+    size_t var_index(const std::string& v) const {  // vars.size() when absent or empty
+        return v.empty() ? cols_.vars.size()
+                         : size_t(std::find(cols_.vars.begin(), cols_.vars.end(), v) - cols_.vars.begin());
+    }
+
+    bool on_grid(int64_t t) {
+        if (st_.grid->accepts(t, why_)) return true;
+        why_ = time_label_ + ": " + why_ + (offset_hint_.empty() ? off_grid_hint(t, f_.step) : offset_hint_);
+        return false;
+    }
+
+    // Thrown even under BadLines::Skip: every line of the other stations would be a bad line.
+    void check_station() {
+        const std::string_view st = trim(fields_[cols_.station]);
+        if (st_.station_first.empty()) {
+            st_.station_value.assign(st);
+            st_.station_first = where_;
+        }
+        FR_CHECK(st == st_.station_value, "{}: {}: \"{}\" is another station than \"{}\" (from {}): {}", where_,
+                 column_label(header_, cols_.station), printable(st), printable(st_.station_value), st_.station_first,
+                 st_.paths.size() == 1 ? "the file holds several stations; give each station a file of its own"
+                                       : "the files of one station name another station");
+    }
+
+    void read_line(std::string_view line) {
+        ReadReport& report = st_.report;
+        int64_t time = 0;
+        MaskedCells masked_cells;
+        const bool split = split_record(reader_, line, f_.delimiter, fields_, why_, joined_, where_) &&
+                           field_count_ok(fields_, header_, why_);
+        if (split && passed_over(fields_, cols_.skip, f_)) {
+            ++report.passed_over_lines;
+            if (report.passed_over_what.empty()) report.passed_over_what = f_.skip_what;
+            return;
+        }
+        if (split) {
+            const std::string units = unit_problem(fields_, header_, cols_.unit_checks, f_);
+            FR_CHECK(units.empty(), "{}: {}", where_, units);
+            if (cols_.station < header_.size()) check_station();
+        }
+        const bool ok = split && line_time(fields_, header_, cols_.time, f_, time, why_) && on_grid(time) &&
+                        line_values(fields_, header_, cols_.selected, f_, values_.data(), masked_cells, code_like_,
+                                    why_) &&
+                        (!masked_ || mask_flags(fields_[cols_.mask], cols_.mask, header_, cols_.feature_vars,
+                                                observed_, why_));
+        if (!ok) {
+            FR_CHECK(f_.on_bad_line == BadLines::Skip, "{}: {}", where_, why_);
+            ++report.skipped_lines;
+            report.note(where_ + ": " + why_);
+            return;
+        }
+        take_values(time, masked_cells);
+    }
+
+    void take_values(int64_t time, MaskedCells masked_cells) {
+        ReadReport& report = st_.report;
+        // The name goes into messages and reports: made printable like any text from a file.
+        if (st_.station_name.empty() && cols_.name < header_.size())
+            st_.station_name = printable(trim(fields_[cols_.name]));
+        take_coordinate(fields_, cols_.latitude, 90, st_.meta.latitude);
+        take_coordinate(fields_, cols_.longitude, 360, st_.meta.longitude);
+        // A calm written as no direction with speed 0 (LCD v2): the direction ISD-Lite gives a calm.
+        if (calm_ && std::isnan(values_[calm_->direction]) && values_[calm_->speed] == 0.0f &&
+            is_missing_cell(fields_[cols_.selected[calm_->direction].index], f_)) {
+            values_[calm_->direction] = 0.0f;
+            --masked_cells.missing;
+            ++report.calm_directions;
+        }
+        report.missing_values += masked_cells.missing;
+        report.suspect_values += masked_cells.suspect;
+        st_.grid->mask_out_of_range(values_.data(), reader_.line_number());
+        for (size_t k = 0; k < cols_.selected.size(); ++k)  // those a valid range masked are counted there
+            if (code_like_[k] && !std::isnan(values_[k]) && report.code_like_values++ == 0)
+                report.code_like_first = fmt::format("{}: {}: {}", where_, column_label(header_, cols_.selected[k].index),
+                                                     printable(trim(fields_[cols_.selected[k].index])));
+        const FilledValues filled = masked_ ? apply_mask(observed_, f_.drop_filled, values_.data()) : FilledValues{};
+        st_.grid->add(time, values_.data(), reader_.line_number(), report, filled);
+    }
+
+    struct CalmColumns {
+        size_t direction, speed;
+    };
+
+    const std::string& path_;
+    StationState& st_;
+    const CsvFormat& f_;
+    LineReader reader_;
+    const std::vector<std::string> header_;
+    const FileColumns cols_;
+    bool masked_ = false;               // a column of observed flags masks the features (cols_.mask)
+    std::optional<CalmColumns> calm_;   // where a calm is written as no direction with speed 0
+    std::string time_label_, offset_hint_;
+    // The line in hand: its fields, a record over several lines (a quoted line break) and its lines for messages,
+    // why it fails; its values, which of its selected cells look like missing-value codes, its observed flags.
+    std::vector<std::string> fields_;
+    std::string joined_, where_, why_;
+    std::vector<float> values_;
+    std::vector<char> code_like_;
+    std::vector<bool> observed_;
+};
+
+}  // namespace
+
 StationSeries read_csv_station_files(const std::vector<std::string>& paths, const std::string& id,
                                      const CsvFormat& format, ReadReport& report) {
     FR_CHECK(!paths.empty(), "read_csv_station_files: no files for station \"{}\"", printable(id));
@@ -71,137 +242,13 @@ StationSeries read_csv_station_files(const std::vector<std::string>& paths, cons
              "second]])", format.name);
     FR_CHECK(format.time_columns.size() == 1 || format.time_columns.size() >= 3,
              "{} format: with several time columns give at least year, month, day", format.name);
-    // What the station's files share: one grid (its variables set by the first file), the station its lines name,
-    // its name and coordinates.
-    std::unique_ptr<GridBuilder> grid;
-    std::vector<std::string> station_vars, targets;
-    std::string station_value, station_first;  // the station the first line names, and that line
-    std::string station_name;
-    StationMeta meta;
-    for (const std::string& path : paths) {
-        LineReader reader(path);
-        std::string_view line;
-        std::vector<std::string> fields;
-        std::string why;
-        const std::vector<std::string> header = header_fields(reader, path, format.delimiter);
-
-        const FileColumns cols = resolve_columns(header, format, path);
-        const std::vector<std::string>& vars = cols.vars;
-        const std::vector<Selected>& sel = cols.selected;
-        if (!grid) {
-            grid = std::make_unique<GridBuilder>(vars, format.step, format.rounding, format.valid_ranges);
-            station_vars = vars;
-            for (const auto& c : format.targets) targets.push_back(c.var_name());
-        }
-        FR_CHECK(vars == station_vars, "{}: its variables ({}) are not those of {} ({}), another file of station "
-                 "\"{}\": the files of one station must have the same columns", path, join_names(vars), paths.front(),
-                 join_names(station_vars), printable(id));
-        grid->begin_file(path);
-        ++report.files;
-        const size_t rows_before = grid->size();
-        std::vector<float> values(vars.size());
-        std::vector<char> code_like;  // per selected cell of the line: a number that looks like a missing-value code
-        std::vector<bool> observed;
-        const bool masked = cols.mask < header.size();
-        const auto var_index = [&](const std::string& v) {
-            return size_t(std::find(vars.begin(), vars.end(), v) - vars.begin());  // vars.size() when absent
-        };
-        const size_t calm_dir = format.calm_direction.empty() ? vars.size() : var_index(format.calm_direction);
-        const size_t calm_speed = format.calm_speed.empty() ? vars.size() : var_index(format.calm_speed);
-        const bool calm_rule = calm_dir < vars.size() && calm_speed < vars.size();
-        const std::string time_label = cols.time.size() == 1 ? column_label(header, cols.time[0])
-                                                            : "columns " + join_names(format.time_columns);
-        // A UTC offset that is not a whole number of steps (India's +5:30 on an hourly file) moves on-the-hour local
-        // times off the UTC grid: say so, with the flag that snaps them.
-        const std::string offset_hint =
-            floor_mod(format.utc_offset, format.step) == 0
-                ? std::string()
-                : fmt::format(" (the UTC offset of {:g} h is not a whole number of {}-second steps, so the file's "
-                              "times fall between grid rows: snap them with --csv-round-times)",
-                              double(format.utc_offset) / 3600, format.step);
-        auto on_grid = [&](int64_t t) {
-            if (grid->accepts(t, why)) return true;
-            why = time_label + ": " + why + (offset_hint.empty() ? off_grid_hint(t, format.step) : offset_hint);
-            return false;
-        };
-
-        bool last_was_data = false;
-        std::string joined, where;  // a record over several lines (a quoted line break), and its lines for messages
-        while (reader.next(line)) {
-            last_was_data = !trim(line).empty();
-            if (!last_was_data) {  // harmless, but counted
-                ++report.blank_lines;
-                continue;
-            }
-            ++report.lines;
-            // Parse the whole line first; a failure either throws or skips the line (counted).
-            int64_t time = 0;
-            MaskedCells masked_cells;
-            const bool split = split_record(reader, line, format.delimiter, fields, why, joined, where) &&
-                               field_count_ok(fields, header, why);
-            if (split && passed_over(fields, cols.skip, format)) {
-                ++report.passed_over_lines;
-                if (report.passed_over_what.empty()) report.passed_over_what = format.skip_what;
-                continue;
-            }
-            if (split) {
-                const std::string units = unit_problem(fields, header, cols.unit_checks, format);
-                FR_CHECK(units.empty(), "{}: {}", where, units);
-            }
-            if (split && cols.station < header.size()) {
-                // Thrown even under BadLines::Skip: every line of the other stations would be a bad line.
-                const std::string_view st = trim(fields[cols.station]);
-                if (station_first.empty()) {
-                    station_value.assign(st);
-                    station_first = where;
-                }
-                FR_CHECK(st == station_value, "{}: {}: \"{}\" is another station than \"{}\" (from {}): {}", where,
-                         column_label(header, cols.station), printable(st), printable(station_value), station_first,
-                         paths.size() == 1 ? "the file holds several stations; give each station a file of its own"
-                                           : "the files of one station name another station");
-            }
-            const bool ok = split && line_time(fields, header, cols.time, format, time, why) && on_grid(time) &&
-                            line_values(fields, header, sel, format, values.data(), masked_cells, code_like, why) &&
-                            (!masked || mask_flags(fields[cols.mask], cols.mask, header, cols.feature_vars, observed, why));
-            if (!ok) {
-                FR_CHECK(format.on_bad_line == BadLines::Skip, "{}: {}", where, why);
-                ++report.skipped_lines;
-                report.note(where + ": " + why);
-                continue;
-            }
-            // The name goes into messages and reports: made printable like any text from a file.
-            if (station_name.empty() && cols.name < header.size()) station_name = printable(trim(fields[cols.name]));
-            take_coordinate(fields, cols.latitude, 90, meta.latitude);
-            take_coordinate(fields, cols.longitude, 360, meta.longitude);
-            // A calm written as no direction with speed 0 (LCD v2): the direction ISD-Lite gives a calm.
-            if (calm_rule && std::isnan(values[calm_dir]) && values[calm_speed] == 0.0f &&
-                is_missing_cell(fields[sel[calm_dir].index], format)) {
-                values[calm_dir] = 0.0f;
-                --masked_cells.missing;
-                ++report.calm_directions;
-            }
-            report.missing_values += masked_cells.missing;
-            report.suspect_values += masked_cells.suspect;
-            grid->mask_out_of_range(values.data(), reader.line_number());
-            for (size_t k = 0; k < sel.size(); ++k)  // those a valid range masked are counted there
-                if (code_like[k] && !std::isnan(values[k])) {
-                    if (report.code_like_values++ == 0)
-                        report.code_like_first = fmt::format("{}: {}: {}", where, column_label(header, sel[k].index),
-                                                             printable(trim(fields[sel[k].index])));
-                }
-            const FilledValues filled = masked ? apply_mask(observed, format.drop_filled, values.data())
-                                                      : FilledValues{};
-            grid->add(time, values.data(), reader.line_number(), report, filled);
-        }
-        report.note_end_of_file(reader, last_was_data);
-        // One year's file of a station with several that holds nothing (a failed download) is counted, as ISD-Lite's.
-        if (paths.size() > 1 && grid->size() == rows_before) report.note_empty_file(path);
-    }
-    FR_CHECK(grid->size() > 0, "{}: no data lines{}", paths.size() == 1 ? paths.front() : join_names(paths, 4),
+    StationState st{paths, id, format, report, {}, {}, {}, {}, {}, {}, {}};
+    for (const std::string& path : paths) CsvFileReading(path, st).read();
+    FR_CHECK(st.grid->size() > 0, "{}: no data lines{}", paths.size() == 1 ? paths.front() : join_names(paths, 4),
              report.skipped_lines > 0 ? " (all were skipped as malformed)" : "");
-    StationSeries s = grid->build(id, station_name.empty() ? id : station_name, report);
-    s.targets = targets;
-    s.meta = meta;
+    StationSeries s = st.grid->build(id, st.station_name.empty() ? id : st.station_name, report);
+    s.targets = std::move(st.targets);
+    s.meta = st.meta;
     return s;
 }
 
