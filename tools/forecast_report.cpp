@@ -18,75 +18,45 @@
 namespace fusedrnn::tools {
 
 namespace {
+
 // A value in original units for a table column of `width`: three decimals, or three significant digits where
 // those would show 0.000 (a variable in small units: an MSE of 6.9e-08 kg²/kg²).
 std::string original_units_cell(double v, int width) {
     const bool tiny = v != 0 && std::isfinite(v) && std::fabs(v) < 0.0005;
     return tiny ? fmt::format("{:>{}.3g}", v, width) : fmt::format("{:>{}.3f}", v, width);
 }
-}  // namespace
 
-void print_forecast_report(const std::string& split, const ForecastEvaluation& e, const data::WindowSpec& window) {
-    FR_CHECK(e.model, "print_forecast_report: no model metrics");
-    const ForecastMetrics& m = *e.model;
-    const ForecastMetrics& p = e.persistence;
-    const ForecastMetrics* d = e.same_time_of_day ? &*e.same_time_of_day : nullptr;
-    fmt::print("\n{} set: {}, horizon {}, {}\n", split, data::counted(size_t(m.windows()), "window", "windows"),
-               data::counted(m.mse_by_lead().size(), "step", "steps"),
-               data::counted(m.targets().size(), "target variable", "target variables"));
-    auto header = [&](const char* first) {
-        fmt::print("{:<14}{:>12}{:>12}{:>16}{:>16}{}\n", first, "MSE", "MAE", "persistence MSE", "persistence MAE",
-                   d ? fmt::format("{:>14}", "same-time MSE") : "");
-    };
-    header("normalized");
-    fmt::print("{:<14}{:>12.4f}{:>12.4f}{:>16.4f}{:>16.4f}{}\n", "overall", m.mse(), m.mae(), p.mse(), p.mae(),
-               d ? fmt::format("{:>14.4f}", d->mse()) : "");
-    for (size_t k = 0; k < m.targets().size(); ++k)
-        fmt::print("{:<14}{:>12.4f}{:>12.4f}{:>16.4f}{:>16.4f}{}\n", m.targets()[k], m.mse(int(k)), m.mae(int(k)),
-                   p.mse(int(k)), p.mae(int(k)), d ? fmt::format("{:>14.4f}", d->mse(int(k))) : "");
-    header("original units");
-    const auto row = [&](const std::string& name, double mse, double mae, double pmse, double pmae, const double* dmse) {
-        fmt::print("{:<14}{}{}{}{}{}\n", name, original_units_cell(mse, 12), original_units_cell(mae, 12),
-                   original_units_cell(pmse, 16), original_units_cell(pmae, 16),
-                   dmse ? original_units_cell(*dmse, 14) : "");
-    };
-    for (size_t k = 0; k < m.targets().size(); ++k) {
-        const double dm = d ? d->mse_original(int(k)) : 0;
-        row(m.targets()[k], m.mse_original(int(k)), m.mae_original(int(k)), p.mse_original(int(k)),
-            p.mae_original(int(k)), d ? &dm : nullptr);
+// The report's sections, each over the model (m), persistence (p) and, where the window allows it, same-time-of-day
+// persistence (d, null otherwise).
+class ReportPrinter {
+public:
+    explicit ReportPrinter(const ForecastEvaluation& e)
+        : m(*e.model), p(e.persistence), d(e.same_time_of_day ? &*e.same_time_of_day : nullptr) {}
+
+    void normalized() const {
+        header("normalized");
+        fmt::print("{:<14}{:>12.4f}{:>12.4f}{:>16.4f}{:>16.4f}{}\n", "overall", m.mse(), m.mae(), p.mse(), p.mae(),
+                   d ? fmt::format("{:>14.4f}", d->mse()) : "");
+        for (size_t k = 0; k < m.targets().size(); ++k)
+            fmt::print("{:<14}{:>12.4f}{:>12.4f}{:>16.4f}{:>16.4f}{}\n", m.targets()[k], m.mse(int(k)), m.mae(int(k)),
+                       p.mse(int(k)), p.mae(int(k)), d ? fmt::format("{:>14.4f}", d->mse(int(k))) : "");
     }
-    if (m.targets().size() > 1) {  // WEATHER-5K's "Overall": the plain mean over the variables, mixed units
-        const double dm = d ? d->mse_original_mean() : 0;
-        row("mean of vars", m.mse_original_mean(), m.mae_original_mean(), p.mse_original_mean(), p.mae_original_mean(),
-            d ? &dm : nullptr);
-    }
-    if (const auto from = m.direction_from(); !from.empty()) {
-        const double dm = d ? d->mse_direction() : 0;
-        row("direction arc", m.mse_direction(), m.mae_direction(), p.mse_direction(), p.mae_direction(),
-            d ? &dm : nullptr);
-        if (from.size() == 2) {
-            const double ds = d ? d->mse_speed() : 0;
-            row("speed", m.mse_speed(), m.mae_speed(), p.mse_speed(), p.mae_speed(), d ? &ds : nullptr);
-            fmt::print("(direction and speed of the wind from {} and {}; the direction's error taken the shorter way "
-                       "round the compass, 350° for 10° a 20° miss", from[0], from[1]);
-        } else {
-            fmt::print("(direction arc: {}'s error the shorter way round the compass, 350° for 10° a 20° miss; its "
-                       "row above counts 340°, as WEATHER-5K does", from[0]);
+
+    void original_units() const {
+        header("original units");
+        for (size_t k = 0; k < m.targets().size(); ++k) {
+            const int ki = int(k);
+            row(m.targets()[k], m.mse_original(ki), m.mae_original(ki), p.mse_original(ki), p.mae_original(ki),
+                [ki](const ForecastMetrics& x) { return x.mse_original(ki); });
         }
-        // An observed calm has no direction: its hours are left out, as wind-direction verification does.
-        if (m.tells_calms())
-            fmt::print("; {} observed calm {} left out, {} scored)\n", m.calms_left_out(),
-                       m.calms_left_out() == 1 ? "value" : "values", m.direction_scored());
-        else {  // no speed among the targets, or none to un-normalize it with: a calm scores as its file writes it
-            const auto& t = m.targets();
-            const bool has_speed = std::find(t.begin(), t.end(), data::kWindSpeed) != t.end();
-            const std::string why = has_speed ? fmt::format("without {}'s mean (this dataset gives none)", data::kWindSpeed)
-                                              : fmt::format("without {} among the targets", data::kWindSpeed);
-            fmt::print("; calms cannot be told {}: every value scored, a calm at the direction its file gives it, 0° "
-                       "in ISD-Lite's)\n", why);
-        }
+        if (m.targets().size() > 1)  // WEATHER-5K's "Overall": the plain mean over the variables, mixed units
+            row("mean of vars", m.mse_original_mean(), m.mae_original_mean(), p.mse_original_mean(),
+                p.mae_original_mean(), [](const ForecastMetrics& x) { return x.mse_original_mean(); });
+        if (!m.direction_from().empty()) wind();
     }
-    if (m.has_extremes()) {
+
+    void extremes() const {
+        if (!m.has_extremes()) return;
         // WEATHER-5K's extreme-event score; "-" where undefined (no event, or every one caught or missed).
         const auto& pct = m.extreme_percentiles();
         fmt::print("SEDI, events above the station's training percentile: model (persistence)\n{:<14}", "");
@@ -100,26 +70,95 @@ void print_forecast_report(const std::string& split, const ForecastEvaluation& e
             fmt::print("\n");
         }
     }
+
     // How the error grows with lead time: five lead times spread over the horizon (all of them when fewer).
-    const auto lm = m.mse_by_lead(), lp = p.mse_by_lead();
-    std::vector<size_t> leads;
-    for (int q = 0; q <= 4; ++q) {
-        const size_t h = (lm.size() - 1) * size_t(q) / 4;
-        if (leads.empty() || leads.back() != h) leads.push_back(h);
+    void by_lead(const data::WindowSpec& window) const {
+        const auto lm = m.mse_by_lead(), lp = p.mse_by_lead();
+        std::vector<size_t> leads;
+        for (int q = 0; q <= 4; ++q) {
+            const size_t h = (lm.size() - 1) * size_t(q) / 4;
+            if (leads.empty() || leads.back() != h) leads.push_back(h);
+        }
+        std::string text;
+        for (size_t h : leads)
+            text += fmt::format(" | +{} {:.4f} ({:.4f})", int64_t(window.out_offset) + int64_t(h) * window.out_step,
+                                lm[h], lp[h]);
+        fmt::print("normalized MSE by lead time, steps ahead (persistence){}\n", text);
     }
-    std::string by_lead;
-    for (size_t h : leads)
-        by_lead += fmt::format(" | +{} {:.4f} ({:.4f})", int64_t(window.out_offset) + int64_t(h) * window.out_step,
-                               lm[h], lp[h]);
-    fmt::print("normalized MSE by lead time, steps ahead (persistence){}\n", by_lead);
-    // A baseline with no error (a constant series) leaves the skill undefined: say so, not "-inf" or "nan".
-    auto skill = [&](double baseline) {
-        return baseline > 0 ? fmt::format("{:.3f}", 1.0 - m.mse() / baseline)
-                            : std::string("undefined (the baseline's MSE is 0)");
-    };
-    fmt::print("skill vs persistence (1 - MSE/MSE_persistence): {}", skill(p.mse()));
-    if (d) fmt::print("; vs same-time-of-day persistence: {}", skill(d->mse()));
-    fmt::print("\n");
+
+    void skill() const {
+        // A baseline with no error (a constant series) leaves the skill undefined: say so, not "-inf" or "nan".
+        auto against = [&](double baseline) {
+            return baseline > 0 ? fmt::format("{:.3f}", 1.0 - m.mse() / baseline)
+                                : std::string("undefined (the baseline's MSE is 0)");
+        };
+        fmt::print("skill vs persistence (1 - MSE/MSE_persistence): {}", against(p.mse()));
+        if (d) fmt::print("; vs same-time-of-day persistence: {}", against(d->mse()));
+        fmt::print("\n");
+    }
+
+private:
+    void header(const char* first) const {
+        fmt::print("{:<14}{:>12}{:>12}{:>16}{:>16}{}\n", first, "MSE", "MAE", "persistence MSE", "persistence MAE",
+                   d ? fmt::format("{:>14}", "same-time MSE") : "");
+    }
+
+    // A row in original units; same_time picks the same-time-of-day baseline's MSE, when there is one.
+    template <class SameTime>
+    void row(const std::string& name, double mse, double mae, double pmse, double pmae, SameTime same_time) const {
+        fmt::print("{:<14}{}{}{}{}{}\n", name, original_units_cell(mse, 12), original_units_cell(mae, 12),
+                   original_units_cell(pmse, 16), original_units_cell(pmae, 16),
+                   d ? original_units_cell(same_time(*d), 14) : "");
+    }
+
+    // The wind's direction round the compass (and its speed, from the components), with a note on how it is scored.
+    void wind() const {
+        const auto from = m.direction_from();
+        row("direction arc", m.mse_direction(), m.mae_direction(), p.mse_direction(), p.mae_direction(),
+            [](const ForecastMetrics& x) { return x.mse_direction(); });
+        if (from.size() == 2) {
+            row("speed", m.mse_speed(), m.mae_speed(), p.mse_speed(), p.mae_speed(),
+                [](const ForecastMetrics& x) { return x.mse_speed(); });
+            fmt::print("(direction and speed of the wind from {} and {}; the direction's error taken the shorter way "
+                       "round the compass, 350° for 10° a 20° miss", from[0], from[1]);
+        } else {
+            fmt::print("(direction arc: {}'s error the shorter way round the compass, 350° for 10° a 20° miss; its "
+                       "row above counts 340°, as WEATHER-5K does", from[0]);
+        }
+        // An observed calm has no direction: its hours are left out, as wind-direction verification does.
+        if (m.tells_calms()) {
+            fmt::print("; {} observed calm {} left out, {} scored)\n", m.calms_left_out(),
+                       m.calms_left_out() == 1 ? "value" : "values", m.direction_scored());
+            return;
+        }
+        // No speed among the targets, or none to un-normalize it with: a calm scores as its file writes it.
+        const auto& t = m.targets();
+        const bool has_speed = std::find(t.begin(), t.end(), data::kWindSpeed) != t.end();
+        const std::string why = has_speed ? fmt::format("without {}'s mean (this dataset gives none)", data::kWindSpeed)
+                                          : fmt::format("without {} among the targets", data::kWindSpeed);
+        fmt::print("; calms cannot be told {}: every value scored, a calm at the direction its file gives it, 0° in "
+                   "ISD-Lite's)\n", why);
+    }
+
+    const ForecastMetrics& m;
+    const ForecastMetrics& p;
+    const ForecastMetrics* d;
+};
+
+}  // namespace
+
+void print_forecast_report(const std::string& split, const ForecastEvaluation& e, const data::WindowSpec& window) {
+    FR_CHECK(e.model, "print_forecast_report: no model metrics");
+    const ForecastMetrics& m = *e.model;
+    fmt::print("\n{} set: {}, horizon {}, {}\n", split, data::counted(size_t(m.windows()), "window", "windows"),
+               data::counted(m.mse_by_lead().size(), "step", "steps"),
+               data::counted(m.targets().size(), "target variable", "target variables"));
+    const ReportPrinter report(e);
+    report.normalized();
+    report.original_units();
+    report.extremes();
+    report.by_lead(window);
+    report.skill();
     if (!e.same_time_of_day_absent.empty())
         fmt::print("no same-time-of-day persistence: {}\n", e.same_time_of_day_absent);
 }
