@@ -24,6 +24,10 @@
 
 namespace fusedrnn {
 
+namespace data {
+struct WindowSpec;  // core/data/windows.h: a forecasting window's input rows, horizon and steps
+}
+
 template <class S>
 struct RnnForwardArgs {
     int T = 0, N = 0;             // steps, batch (both > 0)
@@ -188,14 +192,14 @@ public:
     virtual void rmsprop_step(size_t n, S* p, const S* g, S* s, S lr, S alpha, S eps, S weight_decay) = 0;
 
     // ---- data pipeline ------------------------------------------------------------------------------
-    // Gathers forecasting windows from a device-resident series [rows, F] (all stations concatenated):
+    // Gathers forecasting windows from a device-resident series [rows, F] (all stations concatenated), with
+    // Tin = w.input_len and the window's steps and offset:
     //   x[t, b, f]        = series[(starts[b] + t·in_step)·F + f]                      t < Tin
     //   y[b, h·K + k]     = series[(starts[b] + (Tin-1)·in_step + out_offset + h·out_step)·F + target_cols[k]]
     // x: [Tin, B, F] time-major; y: [B, horizon·K]. The caller guarantees that every row exists: this raw-pointer call
     // cannot check it (ForecastDataset checks each start when it builds and uploads its window lists).
-    virtual void gather_windows(const S* series, int F, const int64_t* starts, int B, int Tin, int in_step,
-                                int horizon, int out_offset, int out_step, const int32_t* target_cols, int K,
-                                S* x, S* y) = 0;
+    virtual void gather_windows(const S* series, int F, const int64_t* starts, int B, const data::WindowSpec& w,
+                                const int32_t* target_cols, int K, S* x, S* y) = 0;
 };
 
 template <class S>

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fusedrnn/core/error.h"
+#include "fusedrnn/core/data/windows.h"
 #include "fusedrnn/core/gpu_settings.h"
 #include "fusedrnn/cuda/check.h"
 #include "fusedrnn/kernels/adam_scalars.h"
@@ -302,14 +303,13 @@ void GpuBackend::rmsprop_step(size_t n, float* p, const float* g_, float* s, flo
     gpu::rmsprop_step(n, p, g_, s, lr, alpha, eps, weight_decay, ctx_.stream());
 }
 
-void GpuBackend::gather_windows(const float* series, int F, const int64_t* starts, int B, int Tin, int in_step,
-                                int horizon, int out_offset, int out_step, const int32_t* target_cols, int K,
-                                float* x, float* y) {
-    FR_CHECK(F > 0 && B >= 0 && Tin > 0 && horizon >= 0 && K >= 0,
-             "gather_windows: bad sizes F={} B={} Tin={} horizon={} K={}", F, B, Tin, horizon, K);
+void GpuBackend::gather_windows(const float* series, int F, const int64_t* starts, int B, const data::WindowSpec& w,
+                                const int32_t* target_cols, int K, float* x, float* y) {
+    FR_CHECK(F > 0 && B >= 0 && w.input_len > 0 && w.horizon >= 0 && K >= 0,
+             "gather_windows: bad sizes F={} B={} Tin={} horizon={} K={}", F, B, w.input_len, w.horizon, K);
     auto g = ctx_.guard();
-    gpu::gather_windows(series, F, starts, B, Tin, in_step, horizon, out_offset, out_step, target_cols, K, x, y,
-                        ctx_.stream());
+    gpu::gather_windows(series, F, starts, B, w.input_len, w.in_step, w.horizon, w.out_offset, w.out_step, target_cols,
+                        K, x, y, ctx_.stream());
 }
 
 void GpuBackend::dropout(const DropoutArgs& a, const float* x, float* y) {

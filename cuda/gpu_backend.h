@@ -82,9 +82,8 @@ public:
     void rmsprop_step(size_t n, float* p, const float* g, float* s, float lr, float alpha, float eps,
                       float weight_decay) override;
 
-    void gather_windows(const float* series, int F, const int64_t* starts, int B, int Tin, int in_step, int horizon,
-                        int out_offset, int out_step, const int32_t* target_cols, int K, float* x,
-                        float* y) override;
+    void gather_windows(const float* series, int F, const int64_t* starts, int B, const data::WindowSpec& w,
+                        const int32_t* target_cols, int K, float* x, float* y) override;
 
 protected:
     // Reads `count` values of type T from device memory into the host (synchronises the stream).

@@ -120,8 +120,7 @@ void gather_batch(Backend<float>& be, const ForecastDataset& d, const int64_t* s
     be.copy_from_host_async(starts_dev.data(), starts, size_t(B) * sizeof(int64_t));  // the only per-step upload
     ensure_shape(be, x, {g.input_len, B, d.F});
     ensure_shape(be, y, {B, long(g.horizon) * K});
-    be.gather_windows(d.series.data(), d.F, starts_dev.data(), B, g.input_len, g.in_step, g.horizon, g.out_offset,
-                      g.out_step, d.target_cols_dev.data(), K, x.data(), y.data());
+    be.gather_windows(d.series.data(), d.F, starts_dev.data(), B, g, d.target_cols_dev.data(), K, x.data(), y.data());
 }
 
 void gather_batch_range(Backend<float>& be, const ForecastDataset& d, const data::WindowStarts& starts, size_t first,

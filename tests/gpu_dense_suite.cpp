@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/data/windows.h"
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/tests/gpu_suites.h"
 #include "fusedrnn/tests/gpu_test_buffers.h"
@@ -425,14 +426,14 @@ TEST(GpuDense, GatherWindows) {
     std::uniform_int_distribution<int64_t> pick(0, max_start);
     for (auto& s : starts) s = pick(rng);
     std::vector<float> x_ref(size_t(Tin) * B * F), y_ref(size_t(B) * horizon * K);
-    be.cpu->gather_windows(series.data(), F, starts.data(), B, Tin, in_step, horizon, out_offset, out_step, cols.data(),
-                           K, x_ref.data(), y_ref.data());
+    const data::WindowSpec window{Tin, in_step, horizon, out_offset, out_step};
+    be.cpu->gather_windows(series.data(), F, starts.data(), B, window, cols.data(), K, x_ref.data(), y_ref.data());
     DevArray gs = upload(*be.gpu, series);
     auto gst = upload_raw(*be.gpu, starts);
     auto gc = upload_raw(*be.gpu, cols);
     Guarded gx = make_guarded(*be.gpu, x_ref.size()), gy = make_guarded(*be.gpu, y_ref.size());
-    be.gpu->gather_windows(gs.data(), F, static_cast<const int64_t*>(gst->data()), B, Tin, in_step, horizon, out_offset,
-                           out_step, static_cast<const int32_t*>(gc->data()), K, gx.data(), gy.data());
+    be.gpu->gather_windows(gs.data(), F, static_cast<const int64_t*>(gst->data()), B, window,
+                           static_cast<const int32_t*>(gc->data()), K, gx.data(), gy.data());
     EXPECT_EQ(read_guarded(*be.gpu, gx, "windows x"), x_ref);
     EXPECT_EQ(read_guarded(*be.gpu, gy, "windows y"), y_ref);
 }

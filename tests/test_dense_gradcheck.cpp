@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/data/windows.h"
 #include "fusedrnn/tests/test_support.h"
 
 namespace fusedrnn {
@@ -119,8 +120,8 @@ TEST(GatherWindows, ReadsTheDocumentedRows) {
     std::vector<int32_t> cols{2, 0};
     const int Tin = 3, in_step = 2, horizon = 2, out_offset = 1, out_step = 3, K = 2, B = 2;
     std::vector<float> x(Tin * B * F), y(B * horizon * K);
-    be->gather_windows(series.data(), F, starts.data(), B, Tin, in_step, horizon, out_offset, out_step, cols.data(), K,
-                       x.data(), y.data());
+    be->gather_windows(series.data(), F, starts.data(), B, data::WindowSpec{Tin, in_step, horizon, out_offset, out_step},
+                       cols.data(), K, x.data(), y.data());
     for (int b = 0; b < B; ++b) {
         for (int t = 0; t < Tin; ++t)
             for (int f = 0; f < F; ++f) EXPECT_EQ(x[(t * B + b) * F + f], float(100 * (starts[b] + t * in_step) + f));

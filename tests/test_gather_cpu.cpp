@@ -37,8 +37,7 @@ TEST(GatherCpu, MatchesTheReferenceOnSampledBatches) {
         sampler.batch(2, b, starts);
         const auto& w = ds.window;
         std::vector<float> x(size_t(w.input_len) * B * F), y(size_t(B) * w.horizon * K), xr(x.size()), yr(y.size());
-        be->gather_windows(ds.series(), F, starts.data(), B, w.input_len, w.in_step, w.horizon, w.out_offset,
-                           w.out_step, ds.target_cols.data(), K, x.data(), y.data());
+        be->gather_windows(ds.series(), F, starts.data(), B, w, ds.target_cols.data(), K, x.data(), y.data());
         data::gather_windows_reference(ds.series(), ds.rows(), F, starts.data(), B, w, ds.target_cols.data(), K,
                                        xr.data(), yr.data());
         EXPECT_EQ(x, xr);

@@ -53,8 +53,8 @@ public:
                    T weight_decay, bool decoupled_weight_decay) override;
     void rmsprop_step(size_t n, T* p, const T* g, T* s, T lr, T alpha, T eps, T weight_decay) override;
 
-    void gather_windows(const T* series, int F, const int64_t* starts, int B, int Tin, int in_step, int horizon,
-                        int out_offset, int out_step, const int32_t* target_cols, int K, T* x, T* y) override;
+    void gather_windows(const T* series, int F, const int64_t* starts, int B, const data::WindowSpec& w,
+                        const int32_t* target_cols, int K, T* x, T* y) override;
 
 private:
     // Where queued downloads land: the copy is done when queue_download returns (host memory both sides).

@@ -8,6 +8,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "fusedrnn/core/data/windows.h"
 #include "fusedrnn/kernels/adam_scalars.h"
 #include "fusedrnn/kernels/cpu/blas.h"
 #include "fusedrnn/kernels/cpu/cpu_backend.h"
@@ -236,9 +237,10 @@ void CpuBackend<T>::rmsprop_step(size_t n, T* p, const T* g, T* s, T lr, T alpha
 }
 
 template <class T>
-void CpuBackend<T>::gather_windows(const T* series, int F, const int64_t* starts, int B, int Tin, int in_step,
-                                   int horizon, int out_offset, int out_step, const int32_t* target_cols, int K, T* x,
-                                   T* y) {
+void CpuBackend<T>::gather_windows(const T* series, int F, const int64_t* starts, int B, const data::WindowSpec& w,
+                                   const int32_t* target_cols, int K, T* x, T* y) {
+    const int Tin = w.input_len, in_step = w.in_step, horizon = w.horizon, out_offset = w.out_offset,
+              out_step = w.out_step;
 #pragma omp parallel for schedule(static)
     for (int b = 0; b < B; ++b) {
         const int64_t s = starts[b];
