@@ -14,6 +14,7 @@
 #include "fusedrnn/core/data/rng.h"
 #include "fusedrnn/core/data/sampler.h"
 #include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/detail/divergence_advice.h"
 #include "fusedrnn/models/optimizer.h"
 
 namespace fusedrnn {
@@ -216,8 +217,8 @@ bool ForecastTrainer::fold_queued_steps(EpochState& st, QueuedSteps& queued) {
         // Parameters the update made non-finite stop the run here, before anything could save them.
         if (!std::isfinite(step[kParamNorm2Slot]))
             throw NumericError(fmt::format("the parameters became NaN/Inf in the update of epoch {} step {}/{} "
-                                           "(gradient norm {:.4g}): training diverged (lower --lr or set --clip)",
-                                           st.epoch, s + 1, st.steps, norm));
+                                           "(gradient norm {:.4g}): training diverged ({})",
+                                           st.epoch, s + 1, st.steps, norm, detail::divergence_advice(o_.clip)));
         st.loss_sum += loss * queued.batch[i];
         st.norm_sum += norm;
         st.windows += queued.batch[i];
@@ -300,12 +301,13 @@ void ForecastTrainer::throw_nonfinite(const char* quantity, double value, int ep
     gather_batch(be, data_, order.data(), B, k.starts_dev, k.x, k.y);
     const bool bad_input = !be.all_finite(k.x.numel(), k.x.data()) || !be.all_finite(k.y.numel(), k.y.data());
     const bool is_loss = std::string(quantity) == "loss";
+    const std::string advice = detail::divergence_advice(o_.clip);
     throw NumericError(fmt::format(
         "{} is {} at epoch {} step {}/{}: {}", quantity, finite_or_name(value), epoch, s + 1, steps,
-        bad_input        ? "the batch contains NaN/Inf values (a window touched missing data)"
-        : !params_finite ? "the parameters became NaN/Inf (diverged: lower --lr or set --clip)"
-        : is_loss        ? "the model output overflowed (lower --lr or set --clip)"
-                         : "training diverged (lower --lr or set --clip)"));
+        bad_input        ? std::string("the batch contains NaN/Inf values (a window touched missing data)")
+        : !params_finite ? fmt::format("the parameters became NaN/Inf (diverged: {})", advice)
+        : is_loss        ? fmt::format("the model output overflowed ({})", advice)
+                         : fmt::format("training diverged ({})", advice)));
 }
 
 // With `st`, polls for a stop between rounds of batches: the epoch's training is done and saved with it, and a

@@ -14,6 +14,7 @@
 
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/detail/divergence_advice.h"
 #include "fusedrnn/models/detail/resume_checks.h"
 
 namespace fusedrnn {
@@ -459,13 +460,13 @@ void LmTrainer::train_epoch(EpochState& st, bool resumed) {
             const ChunkResult c = chunk_result(step);
             const long s = st.steps_done;  // the step these results are from
             if (!std::isfinite(c.loss) || !std::isfinite(c.grad_norm))
-                throw NumericError(fmt::format("epoch {} step {}: the training loss is {} (gradient norm {}); "
-                                               "lower --lr or set --clip", st.epoch, s + 1, finite_or_name(c.loss),
-                                               finite_or_name(c.grad_norm)));
+                throw NumericError(fmt::format("epoch {} step {}: the training loss is {} (gradient norm {}); {}",
+                                               st.epoch, s + 1, finite_or_name(c.loss), finite_or_name(c.grad_norm),
+                                               detail::divergence_advice(o_.clip)));
             if (!std::isfinite(step[kParamNorm2Slot]))
                 throw NumericError(fmt::format("the parameters became NaN/Inf in the update of epoch {} step {} "
-                                               "(gradient norm {:.4g}): training diverged (lower --lr or set --clip)",
-                                               st.epoch, s + 1, c.grad_norm));
+                                               "(gradient norm {:.4g}): training diverged ({})",
+                                               st.epoch, s + 1, c.grad_norm, detail::divergence_advice(o_.clip)));
             st.loss_sum += c.loss * double(queued_predictions[i]);
             st.norm_sum += c.grad_norm;
             st.correct += c.correct;

@@ -104,6 +104,7 @@ TEST(Cli, TrainEvalPredictResume) {
                                  "300", "--backend", "cpu", "--json", report});
     ASSERT_EQ(e.status, 0) << e.output;
     EXPECT_NE(e.output.find("val set: 300 windows"), std::string::npos) << e.output;
+    EXPECT_NE(e.output.find("wrote " + report), std::string::npos) << e.output;  // as its other files say
     EXPECT_TRUE(nlohmann::json::parse(testing::read_file_bytes(report)).is_object());
 
     // predict: one forecast per station and lead time, in original units.
@@ -324,6 +325,20 @@ TEST(Cli, OutOfHostMemoryIsAClearError) {
     EXPECT_EQ(r.status, 2) << r.output;
     EXPECT_NE(r.output.find("out of host memory"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+    // A model too large for the machine: its weights' size as a person reads it, and the flags that set it.
+    const CliResult model = run_cli({"train", "--synthetic-stations", "1", "--hidden", "60000", "--backend", "cpu",
+                                     "--out", testing::temp_dir() + "/big"},
+                                    "", "ulimit -v 6000000; ");
+    EXPECT_EQ(model.status, 2) << model.output;
+    EXPECT_NE(model.output.find("out of host memory allocating 53.6"), std::string::npos) << model.output;  // GiB
+    EXPECT_NE(model.output.find(" GiB ("), std::string::npos) << model.output;
+    EXPECT_NE(model.output.find("a smaller --hidden, --layers or --batch"), std::string::npos) << model.output;
+    // The check command holds no station data: the advice is its own flags'.
+    const CliResult check = run_cli({"check", "--batch", "100000000", "--hidden", "1000", "--steps", "1000"}, "",
+                                    "ulimit -v 6000000; ");
+    EXPECT_EQ(check.status, 2) << check.output;
+    EXPECT_NE(check.output.find("out of host memory"), std::string::npos) << check.output;
+    EXPECT_EQ(check.output.find("Station data"), std::string::npos) << check.output;
 }
 
 // The second example as the README runs it: one target of a Jena-climate-layout CSV (10-minute

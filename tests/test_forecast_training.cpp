@@ -972,7 +972,7 @@ TEST(ForecastTraining, ShortRunBeatsPersistenceOnValidation) {
 // Trains one epoch of a small `cell` forecaster (horizon 4) on `ds` and expects a NumericError whose message
 // names `step` ("epoch 1 step N/") and holds `cause`.
 void expect_numeric_stop(const data::WindowedDataset& ds, CellType cell, const OptimizerConfig& oc, int batch,
-                         uint64_t seed, int step, const std::string& cause) {
+                         uint64_t seed, int step, const std::string& cause, double clip = 0) {
     auto be = make_backend("cpu");
     const auto dev = ForecastDataset::from_windowed(*be, ds);
     Forecaster model(be, {cell, ds.num_vars(), 4, 1, false}, 4 * ds.num_targets(), 1);
@@ -981,6 +981,7 @@ void expect_numeric_stop(const data::WindowedDataset& ds, CellType cell, const O
     o.epochs = 1;
     o.batch = batch;
     o.seed = seed;
+    o.clip = clip;
     o.out_dir = testing::temp_dir();
     ForecastTrainer t(model, *opt, dev, o);
     try {
@@ -1051,14 +1052,19 @@ TEST(ForecastTraining, EpochsBeforeANumericStopStayInTheHistory) {
 }
 
 // A learning rate that sends the parameters to infinity in one step: the run stops naming that step's update
-// (known from the per-step parameter norm read back with the loss), before the next step or any checkpoint.
+// (known from the per-step parameter norm read back with the loss), before the next step or any checkpoint. The
+// advice names --clip as a way out only where the run did not clip already.
 TEST(ForecastTraining, DivergedParametersAreNamedAsTheCause) {
     OptimizerConfig oc;
     oc.name = "sgd";
     oc.lr = std::numeric_limits<float>::max();
     oc.weight_decay = 10;  // lr·(g + 10·p) overflows float for every weight with |p| > 0.1
     expect_numeric_stop(small_dataset(2, 4, 11), CellType::Lstm, oc, 16, TrainOptions{}.seed, 1,
-                        "the parameters became NaN/Inf in the update of");
+                        "the parameters became NaN/Inf in the update of epoch 1 step 1/");
+    expect_numeric_stop(small_dataset(2, 4, 11), CellType::Lstm, oc, 16, TrainOptions{}.seed, 1,
+                        "training diverged (lower --lr or set --clip)");
+    expect_numeric_stop(small_dataset(2, 4, 11), CellType::Lstm, oc, 16, TrainOptions{}.seed, 1,
+                        "training diverged (lower --lr, or --clip (now 1))", 1.0);
 }
 
 TEST(ForecastTraining, CheckpointKeepsWhatEvaluationNeeds) {

@@ -61,6 +61,7 @@ void write_eval_files(const EvalOpts& o, const ForecastEvaluation& e, const Stat
         nlohmann::json report = forecast_report_json(e);
         report["stations"] = station_summary_json(by_station);
         write_json_file(o.json, report);
+        log_line(fmt::format("wrote {}", o.json));
     }
     if (!o.per_station.empty()) {
         write_station_scores(o.per_station, by_station);

@@ -161,10 +161,12 @@ int main(int argc, char** argv) {
         // Host memory (GPU memory has its own message, naming the allocation and the device's free memory).
         const bool text = command == "lm-train" || command == "generate" || command == "perplexity";
         std::fprintf(stderr, "fusedrnn: error: out of host memory. %s, or a machine with more memory\n",
-                     text ? "The text is held whole, with 4 bytes per token: use a shorter text (or a smaller "
-                            "--streams, --batch or model)"
-                          : "Station data takes 4 bytes per value (rows x variables; WEATHER-5K is ~10 GB): use "
-                            "fewer stations or years");
+                     text                 ? "The text is held whole, with 4 bytes per token: use a shorter text (or a "
+                                            "smaller --streams, --batch or model)"
+                     : command == "check" ? "The check's model and batch are held whole: use a smaller --batch, "
+                                            "--hidden or --steps"
+                                          : "Station data takes 4 bytes per value (rows x variables; WEATHER-5K is "
+                                            "~10 GB): use fewer stations or years");
         return 2;
     } catch (const std::exception& e) {
         fusedrnn::tools::end_live_line();
