@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -206,6 +207,42 @@ TEST(DataNorm, NoTrainingValueIsAnErrorAndConstantsWarn) {
     ASSERT_EQ(st.warnings.size(), 1u);
     const std::string msg = error_of([&] { NormStats::compute(set, {year_start(2020), year_start(2021)}); });
     EXPECT_NE(msg.find("v0"), std::string::npos) << msg;
+}
+
+// A wild but finite value (3e38 typed into a CSV whose TMP has no valid range) set TMP's mean to 3.6e35 and its std
+// to 1e37 without a word (QA): the statistics warn, naming the variable, the value, its station and time.
+TEST(DataNorm, AValueFarFromTheBulkWarnsNamingItsStationAndTime) {
+    std::vector<float> a(2000), b(2000);
+    for (size_t i = 0; i < a.size(); ++i) {
+        a[i] = 10.f + float(i % 24) * 0.5f;
+        b[i] = -5.f + float(i % 17);
+    }
+    const int64_t t0 = year_start(2014);
+    a[101] = 3e38f;
+    const TimeRange train{t0, year_start(2015)};
+    StationSet set = StationSet::from_series({make_station("s1", t0, a), make_station("s2", t0, b)});
+    const NormStats st = NormStats::compute(set, train);
+    ASSERT_EQ(st.warnings.size(), 1u);
+    const std::string& w = st.warnings[0];
+    for (const std::string& part : std::vector<std::string>{"v0: 1 value lies absurdly far from the bulk of its training values", "3e+38",
+                                   "at station s1 at " + format_time(t0 + 101 * 3600), "with it, v0's mean is",
+                                   "--valid-range v0=LO:HI"})
+        EXPECT_NE(w.find(part), std::string::npos) << part << "\n" << w;
+    // Outside the training split it moves no statistic: not said.
+    EXPECT_TRUE(NormStats::compute(set, {t0, t0 + 100 * 3600}).warnings.empty());
+}
+
+// Real extremes are far inside the yardstick: a heavy tail (a storm's wind, 30 interquartile ranges out) and a
+// variable that is mostly one value (rain: 0 but for a few hours) are not called absurd.
+TEST(DataNorm, RealExtremesAreNotFar) {
+    std::vector<float> wind(5000), rain(5000, 0.f);
+    for (size_t i = 0; i < wind.size(); ++i) wind[i] = 2.f + float(i % 5);  // quartiles 3 and 5
+    wind[77] = 65.f;
+    for (size_t i = 0; i < rain.size(); i += 97) rain[i] = 0.2f + float(i % 7);
+    rain[500] = 120.f;
+    const int64_t t0 = year_start(2014);
+    StationSet set = StationSet::from_series({make_station("w", t0, wind), make_station("r", t0, rain)});
+    EXPECT_TRUE(NormStats::compute(set, {t0, year_start(2016)}).warnings.empty());
 }
 
 // Fixed statistics for the variables they cover, the training split's for the others (--stats weather5k on data
@@ -529,6 +566,21 @@ TEST(DataReal, IsdLiteDataset) {
     }
     // Standardized training values have mean ~0 and std ~1 per variable.
     for (int v = 0; v < F; ++v) EXPECT_GT(ds.stats.counts[size_t(v)], 10000);
+}
+
+// The yardstick for far values is generous enough that no real data set has one: their training statistics (the
+// whole span, as --split fraction:1,0 would take it) carry no warning.
+TEST(DataReal, NoRealSetHasFarValues) {
+    int read = 0;
+    for (const char* name : {"isd-lite", "beijing-multisite", "noaa-lcd-10yr", "pm25-five-cities"}) {
+        const std::string dir = ft::data_dir() + "/" + name;
+        if (ft::data_dir().empty() || !std::filesystem::exists(dir)) continue;
+        const StationData d = read_station_set(dir);
+        const NormStats st = NormStats::compute(d.set, {d.set.begin_time(), d.set.end_time()});
+        for (const auto& w : st.warnings) EXPECT_EQ(w.find("absurdly far"), std::string::npos) << name << ": " << w;
+        ++read;
+    }
+    if (read == 0) GTEST_SKIP() << "no real data set under " << ft::data_dir();
 }
 
 // WEATHER-5K scale (5,672 stations x 10 years): opt-in, it needs ~20 GB of memory.

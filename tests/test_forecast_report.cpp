@@ -1,5 +1,6 @@
 // The printed forecast report's wind-direction note, on metrics made by hand: the command-line suites reach only the
 // datasets the readers build, which always carry the targets' means.
+#include <regex>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -42,6 +43,17 @@ TEST(ForecastReport, TheDirectionNoteSaysWhyCalmsCannotBeTold) {
     const std::string without_speed = report_of(ForecastEvaluation{m, m, std::nullopt, ""});
     EXPECT_NE(without_speed.find("calms cannot be told without WND_RATE among the targets"), std::string::npos)
         << without_speed;
+}
+
+// A variable whose std a wild value made 1e37 (a 3e38 in a custom CSV) has an MSE of 1e74 in its units: written
+// with three decimals that was a 78-character number that pushed the table apart.
+TEST(ForecastReport, HugeValuesInOriginalUnitsAreWrittenInScientificNotation) {
+    ForecastMetrics m({"TMP"}, {1e37}, 1);
+    const float pred[] = {1.0f}, truth[] = {0.0f};
+    m.add(pred, truth, 1);
+    const std::string out = report_of(ForecastEvaluation{m, m, std::nullopt, ""});
+    EXPECT_FALSE(std::regex_search(out, std::regex("[0-9]{12}"))) << out;
+    EXPECT_NE(out.find("1e+74"), std::string::npos) << out;
 }
 
 }  // namespace

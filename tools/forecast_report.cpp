@@ -20,10 +20,12 @@ namespace fusedrnn::tools {
 namespace {
 
 // A value in original units for a table column of `width`: three decimals, or three significant digits where
-// those would show 0.000 (a variable in small units: an MSE of 6.9e-08 kg²/kg²).
+// those would show 0.000 (a variable in small units: an MSE of 6.9e-08 kg²/kg²) or would not fit the column (the
+// MSE of a variable whose statistics a wild value wrecked, 1e74: 75 digits that push the table apart).
 std::string original_units_cell(double v, int width) {
     const bool tiny = v != 0 && std::isfinite(v) && std::fabs(v) < 0.0005;
-    return tiny ? fmt::format("{:>{}.3g}", v, width) : fmt::format("{:>{}.3f}", v, width);
+    const bool huge = std::isfinite(v) && std::fabs(v) >= 1e6;  // 1e6 with three decimals: 11 characters
+    return tiny || huge ? fmt::format("{:>{}.3g}", v, width) : fmt::format("{:>{}.3f}", v, width);
 }
 
 // The report's sections, each over the model (m), persistence (p) and, where the window allows it, same-time-of-day

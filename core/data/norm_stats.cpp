@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/data/far_values.h"
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/error.h"
 
@@ -38,6 +39,19 @@ struct Moments {
         n = total;
     }
 };
+
+// The warning for a variable's far values, with the statistics they went into (a 3e38 makes a std of 1e37, under
+// which every other value standardizes to about 0).
+std::string far_values_warning(const FarValues& fv, const std::string& var, double mean, double sd) {
+    const bool one = fv.count == 1;
+    return fmt::format("{}: {} absurdly far from the bulk of its training values ({:g}..{:g}; {:g} times that "
+                       "width beyond it is {:g}..{:g}){}: {:g} at station {}; with {}, {}'s mean is {:g} and its std "
+                       "{:g}. If {} no {}, mask {} with --valid-range {}=LO:HI (or correct the file)",
+                       var, counted(size_t(fv.count), "value lies", "values lie"), fv.bulk_low, fv.bulk_high,
+                       kFarValuesReach, fv.low, fv.high, one ? "" : ", the farthest", double(fv.farthest), fv.where,
+                       one ? "it" : "them", var, mean, sd, one ? "it is" : "they are",
+                       one ? "measurement" : "measurements", one ? "it" : "them", var);
+}
 }  // namespace
 
 NormStats NormStats::compute(const StationSet& set, const TimeRange& train, const NormStats* fixed) {
@@ -110,6 +124,11 @@ NormStats NormStats::compute(const StationSet& set, const TimeRange& train, cons
         out.counts.push_back(m.n);
     }
     if (!fixed_names.empty()) out.counts.clear();  // counts are of computed statistics, all or none
+    std::vector<bool> computed(static_cast<size_t>(F));
+    for (int v = 0; v < F; ++v) computed[size_t(v)] = fixed_index[size_t(v)] < 0;
+    for (const FarValues& fv : find_far_values(set, train, computed))
+        out.warnings.push_back(far_values_warning(fv, set.vars[size_t(fv.var)], out.mean[size_t(fv.var)],
+                                                  out.std[size_t(fv.var)]));
     return out;
 }
 
