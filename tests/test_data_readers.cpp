@@ -803,7 +803,8 @@ TEST(DataCsv, CommonFirstErrorsNameTheWayOut) {
     EXPECT_TRUE(has(other, "\"KSEA\" is not a number (the noaa-lcd format reads this column as a measurement: is "
                            "the file in the layout docs/data.md gives for it?)"));
     EXPECT_TRUE(has(message("d.csv", "DATE,TMP\n2014-01-01 00:00:00,NaN\n"),
-                    "or name this one with --csv-missing \"NaN\""));
+                    "(if it marks a missing value, name it with --csv-missing \"NaN\", or write missing values as an "
+                    "empty cell or \"NA\")"));
     EXPECT_TRUE(has(message("e.csv", "DATE,TMP\n2014-01-01 00:00:00,1\n2014-01-01 00:10:00,2\n"),
                     "(rows every 10 minutes? give --csv-step-minutes 10 with --format csv; times a little off the "
                     "grid are rounded to it with --csv-round-times)"));
@@ -818,6 +819,31 @@ TEST(DataCsv, CommonFirstErrorsNameTheWayOut) {
                     "line?"));
     EXPECT_TRUE(has(message("k.csv", "DATE,TMP\n2014-01-01 00:00:00,1,5\n"),
                     "3 fields, the header has 2 (truncated or malformed line?)"));
+}
+
+// A preset's missing tokens are fixed: --csv-missing would turn it into a custom layout (QA: following that hint for a
+// Jena file's NaN or an LCD file's M failed, or read other columns). The hint names the tokens the preset reads.
+TEST(DataCsv, MissingValueHintsOfPresetsCanBeFollowed) {
+    const std::string dir = ft::temp_dir();
+    ReadReport rep;
+    const std::string nan_cell = error_of([&] {
+        read_csv_station(write_file(dir, "jena.csv", "Date Time,p (mbar),T (degC)\n01.01.2009 00:10:00,996.5,NaN\n"),
+                         jena_format(), rep);
+    });
+    EXPECT_EQ(nan_cell.find("--csv-missing"), std::string::npos) << nan_cell;
+    EXPECT_NE(nan_cell.find("non-finite value \"NaN\" is not accepted as data (if it marks a missing value, the jena "
+                            "format reads an empty cell or \"NA\" as missing: write missing values so, or skip their "
+                            "lines, every value on them, with --skip-bad-lines)"),
+              std::string::npos) << nan_cell;
+    const std::string m_cell = error_of([&] {
+        read_csv_station(write_file(dir, "lcd.csv",
+                                    "DATE,HourlyDewPointTemperature,HourlyDryBulbTemperature,HourlyRelativeHumidity\n"
+                                    "2014-01-01 00:53:00,M,30,80\n"),
+                         noaa_lcd_format(), rep);
+    });
+    EXPECT_EQ(m_cell.find("--csv-missing"), std::string::npos) << m_cell;
+    EXPECT_NE(m_cell.find("\"M\" is not a number (if it marks a missing value, the noaa-lcd format reads"),
+              std::string::npos) << m_cell;
 }
 
 // A column the reader uses must be named once in the header; columns it does not use may repeat.

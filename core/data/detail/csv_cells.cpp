@@ -58,6 +58,20 @@ bool looks_like_missing_word(std::string_view t) {
     return false;
 }
 
+// How a cell that marks a missing value can be read so. A custom layout names its own tokens (--csv-missing); a
+// preset's are fixed, and a --csv-* flag would turn it into a custom layout (reading other columns, or none), so its
+// files must write missing values its way, or lose those lines.
+std::string missing_value_hint(const CsvFormat& format, const std::string& cell) {
+    std::vector<std::string> tokens;
+    for (const auto& t : format.missing_tokens) tokens.push_back(t.empty() ? "an empty cell" : "\"" + printable(t) + "\"");
+    const std::string as_missing = fmt::format("{}", fmt::join(tokens, " or "));
+    if (format.name == "csv")
+        return fmt::format("name it with --csv-missing \"{}\", or write missing values as {}", printable(cell),
+                           as_missing);
+    return fmt::format("the {} format reads {} as missing: write missing values so, or skip their lines, every "
+                       "value on them, with --skip-bad-lines", format.name, as_missing);
+}
+
 // "23s", "35V", "12*": a number with a quality flag after it (NOAA's LCD export marks suspect values so).
 bool looks_like_flagged_number(std::string_view t) {
     size_t end = t.size();
@@ -174,8 +188,7 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
     if (!parse_number(number, v)) {
         const std::string hint =
             looks_like_missing_word(t)
-                ? fmt::format(" (if it marks a missing value, name it with --csv-missing \"{}\" in a custom "
-                              "layout, --format csv)", printable(cell))
+                ? fmt::format(" (if it marks a missing value, {})", missing_value_hint(format, cell))
             : format.decimal_mark != '.'
                 ? std::string(" (with --csv-decimal-comma, numbers are written like 1234,5: no thousands separator)")
             : looks_like_decimal_comma(t)
@@ -198,9 +211,8 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
         return false;
     }
     if (!std::isfinite(v)) {
-        why = fmt::format("{}: non-finite value \"{}\" is not accepted as data (write missing values as an empty "
-                          "cell or NA, or name this one with --csv-missing \"{}\")", column_label(header, s.index),
-                          printable(cell), printable(cell));
+        why = fmt::format("{}: non-finite value \"{}\" is not accepted as data (if it marks a missing value, {})",
+                          column_label(header, s.index), printable(cell), missing_value_hint(format, cell));
         return false;
     }
     if (std::find(format.sentinels.begin(), format.sentinels.end(), v) != format.sentinels.end()) {
