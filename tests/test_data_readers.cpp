@@ -846,6 +846,27 @@ TEST(DataCsv, MissingValueHintsOfPresetsCanBeFollowed) {
               std::string::npos) << m_cell;
 }
 
+// Binary files are said as that, not as UTF-16 text (QA: an .xlsx renamed to .csv, an ELF program); UTF-16 without
+// a byte-order mark still is UTF-16.
+TEST(DataCsv, BinaryFilesAreNotCalledUtf16) {
+    const std::string dir = ft::temp_dir();
+    ReadReport rep;
+    const auto message = [&](const std::string& name, const std::string& bytes) {
+        return error_of([&] { read_csv_station(write_file(dir, name, bytes), CsvFormat(), rep); });
+    };
+    const std::string zip = message("zip.csv", std::string("PK\x03\x04\x14\0\0\0\x08\0abc\n", 15));
+    EXPECT_NE(zip.find("zip.csv: the file is not a text file (it starts with a ZIP signature: an Excel .xlsx "
+                       "workbook? save it as CSV)"), std::string::npos) << zip;
+    const std::string elf = message("elf.csv", std::string("\x7F" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\n", 21));
+    EXPECT_NE(elf.find("elf.csv: the file is not a text file (its first line holds NUL bytes"), std::string::npos)
+        << elf;
+    EXPECT_EQ(elf.find("UTF-16"), std::string::npos) << elf;
+    const std::string xls = message("xls.csv", std::string("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\n", 9));
+    EXPECT_NE(xls.find("an Excel .xls workbook?"), std::string::npos) << xls;
+    const std::string utf16 = message("u16.csv", std::string("D\0A\0T\0E\0,\0T\0\r\0\n\0", 18));
+    EXPECT_NE(utf16.find("the file is UTF-16 text"), std::string::npos) << utf16;
+}
+
 // A column the reader uses must be named once in the header; columns it does not use may repeat.
 TEST(DataCsv, DuplicateColumnNamesThatAreUsedAreErrors) {
     const std::string dir = ft::temp_dir();

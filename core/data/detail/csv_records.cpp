@@ -37,6 +37,34 @@ std::string header_hint(const std::vector<std::string>& header) {
 
 constexpr int kMaxRecordLines = 100;
 
+// Whether the NUL bytes of `line` are those of UTF-16 text: every other byte (the high byte of each ASCII
+// character), at one parity only.
+bool utf16_pattern(std::string_view line) {
+    size_t nul[2] = {0, 0}, all[2] = {0, 0};
+    for (size_t i = 0; i < line.size(); ++i) {
+        ++all[i % 2];
+        nul[i % 2] += line[i] == '\0';
+    }
+    return (nul[0] == 0) != (nul[1] == 0) && 2 * std::max(nul[0], nul[1]) >= all[nul[0] == 0 ? 1 : 0];
+}
+
+// What keeps a file whose first line is `line` from being UTF-8 text, as a message's end; empty when nothing does.
+// Office files first: a workbook renamed (or saved by mistake) to .csv is the binary file users meet most.
+std::string not_text_why(std::string_view line) {
+    const auto starts = [&](std::string_view magic) { return line.substr(0, magic.size()) == magic; };
+    if (starts("PK\x03\x04") || starts("PK\x05\x06"))
+        return "is not a text file (it starts with a ZIP signature: an Excel .xlsx workbook? save it as CSV)";
+    if (starts("\xD0\xCF\x11\xE0"))
+        return "is not a text file (it starts with an OLE2 signature: an Excel .xls workbook? save it as CSV)";
+    if (starts("\xFF\xFE") || starts("\xFE\xFF") ||
+        (line.find('\0') != std::string_view::npos && utf16_pattern(line)))
+        return "is UTF-16 text (Excel's \"Unicode Text\"), not UTF-8: save it as CSV UTF-8, or convert it (iconv -f "
+               "utf-16 -t utf-8)";
+    if (line.find('\0') != std::string_view::npos)
+        return "is not a text file (its first line holds NUL bytes: a program, an image or an archive?)";
+    return "";
+}
+
 }  // namespace
 
 size_t find_column(const std::vector<std::string>& header, const std::string& name, const std::string& path,
@@ -75,9 +103,8 @@ bool field_count_ok(const std::vector<std::string>& fields, const std::vector<st
 std::vector<std::string> header_fields(LineReader& reader, const std::string& path, char delimiter) {
     std::string_view line;
     FR_CHECK(reader.next(line), "{}: empty file (expected a header line)", path);
-    FR_CHECK(line.find('\0') == std::string_view::npos && !(line.size() >= 2 && line[0] == '\xFF' && line[1] == '\xFE'),
-             "{}: the file is UTF-16 text (Excel's \"Unicode Text\"), not UTF-8: save it as CSV UTF-8, or convert "
-             "it (iconv -f utf-16 -t utf-8)", path);
+    const std::string not_text = not_text_why(line);
+    FR_CHECK(not_text.empty(), "{}: the file {}", path, not_text);
     FR_CHECK(line.find('\r') == std::string_view::npos, "{}: the lines end in a carriage return alone (classic Mac "
              "line ends), so the whole file reads as one line: convert them (tr '\\r' '\\n')", path);
     FR_CHECK(!trim(line).empty(), "{}: the first line is empty (expected a header line)", path);
