@@ -867,6 +867,26 @@ TEST(DataCsv, BinaryFilesAreNotCalledUtf16) {
     EXPECT_NE(utf16.find("the file is UTF-16 text"), std::string::npos) << utf16;
 }
 
+// A stray quote under --skip-bad-lines swallows up to 100 lines into one bad record: each is counted (QA: "1 lines
+// skipped" for 100 lines lost, and a line total 99 short of the file's).
+TEST(DataCsv, AStrayQuoteCountsEveryLineItSwallows) {
+    const std::string dir = ft::temp_dir();
+    std::string text = "DATE,SLP\n";
+    for (int i = 0; i < 600; ++i)
+        text += format_time(hour_of(2014, 1, 1, 0) + int64_t(i) * 3600) + (i == 59 ? ",\"1013.5\n" : ",1013.5\n");
+    CsvFormat f;
+    f.on_bad_line = BadLines::Skip;
+    ReadReport rep;
+    const StationSeries s = read_csv_station(write_file(dir, "a.csv", text), f, rep);
+    EXPECT_EQ(rep.lines, 600);
+    EXPECT_EQ(rep.skipped_lines, 100);
+    EXPECT_EQ(rep.records, 500);
+    EXPECT_NE(rep.summary().find("600 lines -> 500 rows; 100 lines skipped"), std::string::npos) << rep.summary();
+    ASSERT_FALSE(rep.examples.empty());
+    EXPECT_NE(rep.examples[0].find("a.csv:61-160"), std::string::npos) << rep.examples[0];
+    EXPECT_EQ(s.rows(), 600);
+}
+
 // A column the reader uses must be named once in the header; columns it does not use may repeat.
 TEST(DataCsv, DuplicateColumnNamesThatAreUsedAreErrors) {
     const std::string dir = ft::temp_dir();

@@ -159,6 +159,7 @@ private:
         ReadReport& report = st_.report;
         int64_t time = 0;
         MaskedCells masked_cells;
+        const int64_t first_line = reader_.line_number();
         const bool split = split_record(reader_, line, f_.delimiter, fields_, why_, joined_, where_) &&
                            field_count_ok(fields_, header_, why_);
         if (split && passed_over(fields_, cols_.skip, f_)) {
@@ -178,7 +179,11 @@ private:
                                                 observed_, why_));
         if (!ok) {
             FR_CHECK(f_.on_bad_line == BadLines::Skip, "{}: {}", where_, why_);
-            ++report.skipped_lines;
+            // A bad record over several lines (a stray quote swallows up to 100) loses each of them: counted as the
+            // file's lines, which a user checks against `wc -l`, not as one. Its first was counted as read.
+            const int64_t record_lines = reader_.line_number() - first_line + 1;
+            report.lines += record_lines - 1;
+            report.skipped_lines += record_lines;
             report.note(where_ + ": " + why_);
             return;
         }

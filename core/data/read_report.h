@@ -32,7 +32,9 @@ struct OutOfRange {
 
 struct ReadReport {
     int64_t files = 0;
-    int64_t lines = 0;            // data lines seen (header and blank lines excluded)
+    // Data lines seen (header and blank lines excluded). A record whose quoted field holds line breaks counts once; a
+    // malformed one over several lines (a stray quote) counts each, in skipped_lines too.
+    int64_t lines = 0;
     int64_t blank_lines = 0;      // lines of only spaces/tabs, passed over (said, in case they mark a damaged file)
     int64_t records = 0;          // lines that became a row of a series
     int64_t skipped_lines = 0;    // malformed lines skipped under BadLines::Skip
