@@ -887,6 +887,42 @@ TEST(DataCsv, AStrayQuoteCountsEveryLineItSwallows) {
     EXPECT_EQ(s.rows(), 600);
 }
 
+// One station whose file holds no data line (a failed download: header only, or empty) among several: an error that
+// says how to read the others; under --skip-bad-lines passed over, counted and named (as ISD-Lite counts a
+// station-year's empty file). A lone such station stays an error.
+TEST(DataFolder, AStationWithoutDataLinesIsPassedOverWhenSkipping) {
+    const std::string dir = ft::temp_dir();
+    write_file(dir, "a.csv", "DATE,TMP\n2014-01-01 00:00:00,1\n2014-01-01 01:00:00,2\n");
+    const std::string b = write_file(dir, "b.csv", "DATE,TMP\n");
+    const std::string c = write_file(dir, "c.csv", "");
+    StationReadOptions ro;
+    ro.format = "csv";
+    const std::string msg = error_of([&] { read_station_set(dir, ro); });
+    EXPECT_NE(msg.find(b + ": no data lines"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("remove the file, or pass over such stations with --skip-bad-lines"), std::string::npos) << msg;
+    ro.on_bad_line = BadLines::Skip;
+    const StationData d = read_station_set(dir, ro);
+    EXPECT_EQ(d.set.num_stations(), 1);
+    EXPECT_EQ(d.report.empty_stations, 2);
+    EXPECT_EQ(d.report.empty_files, 0);
+    EXPECT_NE(d.report.summary().find("warning: 2 stations passed over: their files hold no data line (first " + b +
+                                      ")"), std::string::npos) << d.report.summary();
+    // ISD-Lite alike: a station whose only year is empty.
+    const std::string isd = ft::temp_dir();
+    write_file(isd, "071690-99999-2017", kIsd);
+    const std::string empty_year = write_file(isd, "071691-99999-2017", "");
+    StationReadOptions io;
+    io.on_bad_line = BadLines::Skip;
+    const StationData di = read_station_set(isd, io);
+    EXPECT_EQ(di.set.num_stations(), 1);
+    EXPECT_EQ(di.report.empty_stations, 1);
+    EXPECT_EQ(di.report.empty_station_first, empty_year);
+    // Nothing but such stations: the error, even when skipping.
+    const std::string only = ft::temp_dir();
+    write_file(only, "b.csv", "DATE,TMP\n");
+    EXPECT_NE(error_of([&] { read_station_set(only, ro); }).find("no data lines"), std::string::npos);
+}
+
 // A column the reader uses must be named once in the header; columns it does not use may repeat.
 TEST(DataCsv, DuplicateColumnNamesThatAreUsedAreErrors) {
     const std::string dir = ft::temp_dir();

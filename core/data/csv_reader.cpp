@@ -249,8 +249,10 @@ StationSeries read_csv_station_files(const std::vector<std::string>& paths, cons
              "{} format: with several time columns give at least year, month, day", format.name);
     StationState st{paths, id, format, report, {}, {}, {}, {}, {}, {}, {}};
     for (const std::string& path : paths) CsvFileReading(path, st).read();
-    FR_CHECK(st.grid->size() > 0, "{}: no data lines{}", paths.size() == 1 ? paths.front() : join_names(paths, 4),
-             report.skipped_lines > 0 ? " (all were skipped as malformed)" : "");
+    if (st.grid->size() == 0)
+        throw NoDataLines(detail::located(__FILE__, __LINE__, fmt::format(
+            "{}: no data lines{}", paths.size() == 1 ? paths.front() : join_names(paths, 4),
+            report.skipped_lines > 0 ? " (all were skipped as malformed)" : "")));
     StationSeries s = st.grid->build(id, st.station_name.empty() ? id : st.station_name, report);
     s.targets = std::move(st.targets);
     s.meta = st.meta;

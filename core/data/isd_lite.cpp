@@ -165,7 +165,9 @@ StationSeries read_isd_lite_files(const std::vector<std::string>& paths, const s
     FR_CHECK(!paths.empty(), "station {}: no ISD-Lite files given", station_id);
     GridBuilder grid(weather5k_vars(), kSecondsPerHour, TimeRounding::Exact, opts.valid_ranges);
     for (const auto& p : paths) read_into(p, grid, report, opts);
-    FR_CHECK(grid.size() > 0, "station {}: no valid lines in {}", station_id, join_names(paths, 4));
+    if (grid.size() == 0)
+        throw NoDataLines(detail::located(__FILE__, __LINE__, fmt::format(
+            "station {}: no valid lines in {}", station_id, join_names(paths, 4))));
     return grid.build(station_id, station_id, report);
 }
 

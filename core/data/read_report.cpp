@@ -31,6 +31,8 @@ void ReadReport::merge(const ReadReport& o) {
     if (unterminated_first.empty()) unterminated_first = o.unterminated_first;
     empty_files += o.empty_files;
     if (empty_first.empty()) empty_first = o.empty_first;
+    empty_stations += o.empty_stations;
+    if (empty_station_first.empty()) empty_station_first = o.empty_station_first;
     for (const auto& e : o.examples) note(e);
     for (const auto& r : o.out_of_range) {
         auto it = std::find_if(out_of_range.begin(), out_of_range.end(),
@@ -58,6 +60,13 @@ void ReadReport::note_end_of_file(const LineReader& reader, bool last_line_was_d
 
 void ReadReport::note_empty_file(const std::string& path) {
     if (empty_files++ == 0) empty_first = path;
+}
+
+void ReadReport::note_empty_station(const std::string& station_files, ReadReport report) {
+    report.empty_files = 0;
+    report.empty_first.clear();
+    merge(report);
+    if (empty_stations++ == 0) empty_station_first = station_files;
 }
 
 std::string ReadReport::summary() const {
@@ -102,6 +111,10 @@ std::string ReadReport::summary() const {
         s += fmt::format("; warning: {} with no data line{} (first {}): {} station read without {} (a failed "
                          "download?)", counted(size_t(empty_files), "file", "files"), empty_files == 1 ? "" : "s",
                          empty_first, empty_files == 1 ? "its" : "their", empty_files == 1 ? "it" : "them");
+    if (empty_stations > 0)
+        s += fmt::format("; warning: {} passed over: {} files hold no data line (first {})",
+                         counted(size_t(empty_stations), "station", "stations"), empty_stations == 1 ? "its" : "their",
+                         empty_station_first);
     if (!station_list.empty()) s += fmt::format("; station list: {}", station_list);
     return s;
 }

@@ -6,7 +6,17 @@
 #include <string>
 #include <vector>
 
+#include "fusedrnn/core/error.h"
+
 namespace fusedrnn::data {
+
+// Thrown by a station reader when the station's files hold no data line (only a header, or nothing; or every line
+// skipped as malformed). Among several stations, read_station_set passes over such a station under BadLines::Skip,
+// counted (ReadReport::empty_stations), as a failed download of one station should not stop the others.
+class NoDataLines : public Error {
+public:
+    using Error::Error;
+};
 
 class LineReader;
 
@@ -58,9 +68,13 @@ struct ReadReport {
     int64_t unterminated_files = 0;
     std::string unterminated_first;
     // Files of a station with other files (ISD-Lite's one per year) that hold no data line: a failed download loses
-    // that year silently otherwise. A station's only file with no data is an error instead.
+    // that year silently otherwise. A station whose files all hold none is a NoDataLines error instead.
     int64_t empty_files = 0;
     std::string empty_first;
+    // Stations passed over under BadLines::Skip because their files hold no data line (NoDataLines), and the first
+    // one's files.
+    int64_t empty_stations = 0;
+    std::string empty_station_first;
     std::vector<std::string> examples;  // the first few skip/duplicate messages, "file:line: why"
     std::string station_list;     // a list read for station names/coordinates: "isd-history.csv (29,000 stations)"
     // One entry per variable that had a valid range, in the variables' order (count 0 when none was out of it).
@@ -75,6 +89,9 @@ struct ReadReport {
     void note_end_of_file(const LineReader& reader, bool last_line_was_data);
     // Counts `path` as a file with no data line.
     void note_empty_file(const std::string& path);
+    // Counts a station passed over for having no data line; `report` is what reading its files counted, merged, but
+    // its files count as the station's (empty_stations), not as files a station was read without (empty_files).
+    void note_empty_station(const std::string& station_files, ReadReport report);
     void merge(const ReadReport& other);
     // One line: "29 files, 163,708 lines -> 163,700 rows; 8 skipped; 0 duplicate times; ...".
     std::string summary() const;

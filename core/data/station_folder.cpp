@@ -256,6 +256,16 @@ void keep_only_stations(StationFiles& out, const std::vector<std::string>& only,
     out = std::move(kept);
 }
 
+// A station with no data line among several: the error says how to read the others.
+[[noreturn]] void rethrow_with_way_out(const std::exception_ptr& no_data) {
+    try {
+        std::rethrow_exception(no_data);
+    } catch (const NoDataLines& e) {
+        throw NoDataLines(std::string(e.what()) + ": remove the file, or pass over such stations with --skip-bad-lines "
+                          "(counted, and named in the read summary)");
+    }
+}
+
 }  // namespace
 
 StationFiles list_station_files(const std::string& path, const StationReadOptions& opts) {
@@ -319,11 +329,14 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
     // final set's size even for thousands of stations.
     const int n = int(files.stations.size());
     const int chunk = 64;
+    std::exception_ptr first_no_data;  // a station passed over for having no data line
+    bool ranges_checked = false;
     for (int begin = 0; begin < n; begin += chunk) {
         const int end = std::min(n, begin + chunk);
         std::vector<StationSeries> series(size_t(end - begin));
         std::vector<ReadReport> reports(size_t(end - begin));
         std::vector<std::exception_ptr> errors(size_t(end - begin));
+        std::vector<char> no_data(size_t(end - begin), 0);  // the station's files hold no data line (NoDataLines)
 #pragma omp parallel for schedule(dynamic, 1)
         for (int i = begin; i < end; ++i) {
             const size_t k = size_t(i - begin);
@@ -335,11 +348,22 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
                     series[k] = read_csv_station_files(files.stations[size_t(i)], files.station_ids[size_t(i)], csv,
                                                        reports[k]);
                 }
+            } catch (const NoDataLines&) {
+                no_data[k] = 1;
+                errors[k] = std::current_exception();
             } catch (...) {
                 errors[k] = std::current_exception();
             }
         }
         for (size_t k = 0; k < series.size(); ++k) {
+            // One station's failed download must not stop the others when bad lines are skipped; the error stays for
+            // when no station has data.
+            if (no_data[k] && opts.on_bad_line == BadLines::Skip) {
+                data.report.note_empty_station(join_names(files.stations[size_t(begin) + k], 4), reports[k]);
+                if (!first_no_data) first_no_data = errors[k];
+                continue;
+            }
+            if (no_data[k] && n > 1) rethrow_with_way_out(errors[k]);
             if (errors[k]) std::rethrow_exception(errors[k]);
             StationSeries& s = series[k];
             if (isd) {
@@ -368,8 +392,11 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
             data.set.append(std::move(s));
         }
         // A range for a variable the data lacks would check nothing: a typo (TPM for TMP) must not pass silently.
-        // All stations have the same variables, so the first chunk tells, before the rest is read.
-        if (begin == 0) check_range_names(opts.valid_ranges, data.set.vars);
+        // All stations have the same variables, so the first chunk with a station tells, before the rest is read.
+        if (!ranges_checked && !data.set.stations.empty()) {
+            check_range_names(opts.valid_ranges, data.set.vars);
+            ranges_checked = true;
+        }
         // The set's buffer would double as it grows, copying itself each time: at 4,097 of WEATHER-5K's 5,672
         // stations that is ~14 GB at once for ~10 GB of data (QA). Reserved from the mean station so far, with room
         // to spare: only what is filled is touched (resident), the rest is address space.
@@ -379,6 +406,7 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
         }
         if (opts.on_progress) opts.on_progress(size_t(end), size_t(n));
     }
+    if (data.set.stations.empty() && first_no_data) std::rethrow_exception(first_no_data);
     return data;
 }
 

@@ -102,7 +102,9 @@ bool field_count_ok(const std::vector<std::string>& fields, const std::vector<st
 
 std::vector<std::string> header_fields(LineReader& reader, const std::string& path, char delimiter) {
     std::string_view line;
-    FR_CHECK(reader.next(line), "{}: empty file (expected a header line)", path);
+    // Of one station among several (a failed download), the reader may pass over it: NoDataLines.
+    if (!reader.next(line))
+        throw NoDataLines(detail::located(__FILE__, __LINE__, fmt::format("{}: empty file (expected a header line)", path)));
     const std::string not_text = not_text_why(line);
     FR_CHECK(not_text.empty(), "{}: the file {}", path, not_text);
     FR_CHECK(line.find('\r') == std::string_view::npos, "{}: the lines end in a carriage return alone (classic Mac "
