@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "fusedrnn/core/detail/json_error.h"
 #include "fusedrnn/core/detail/temp_file.h"
 #include "fusedrnn/core/error.h"
 
@@ -27,6 +28,8 @@ namespace {
 
 // The reference implementation's limit: a larger header is treated as hostile rather than allocated.
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;
+// The header follows its 8-byte length: byte offsets in messages count from the start of the file, as a hex dump does.
+constexpr uint64_t kHeaderStart = 8;
 
 template <class T> constexpr const char* dtype_of();
 template <> constexpr const char* dtype_of<float>() { return "F32"; }
@@ -128,11 +131,17 @@ nlohmann::json parse_header(const std::string& text, const std::string& path) {
             duplicate = parsed.get<std::string>();
         return true;
     };
+    // nlohmann takes a NUL byte for the end of its input and ignores what follows: a header whose padding (or more)
+    // was damaged into NULs would read as valid.
+    if (const size_t nul = text.find('\0'); nul != std::string::npos)
+        FR_FAIL("safetensors file '{}': the file is damaged: its header holds a NUL byte at byte {} (near '{}')", path,
+                kHeaderStart + nul, detail::excerpt_around(text, nul));
     nlohmann::json header;
     try {
         header = nlohmann::json::parse(text, cb);
     } catch (const nlohmann::json::exception& e) {
-        FR_FAIL("safetensors file '{}': invalid JSON header: {}", path, e.what());
+        FR_FAIL("safetensors file '{}': the file is damaged: its header is not valid JSON {}", path,
+                detail::json_parse_problem(e, text, kHeaderStart));
     }
     FR_CHECK(duplicate.empty(), "safetensors file '{}': duplicate key '{}' in the header", path, duplicate);
     FR_CHECK(header.is_object(), "safetensors file '{}': the header is a JSON {}, not an object", path,
@@ -436,7 +445,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
     FR_CHECK(header_bytes <= file_bytes - 8, "safetensors file '{}': header length {} is larger than the {} bytes "
              "that follow it (it is not a safetensors file, or it is cut short)", path, header_bytes, file_bytes - 8);
     std::string text(header_bytes, '\0');
-    read_or_fail(text.data(), text.size(), 8, "the header");
+    read_or_fail(text.data(), text.size(), kHeaderStart, "the header");
 
     const nlohmann::json header = parse_header(text, path);
     SafetensorsFile out;
@@ -446,7 +455,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
         if (key == "__metadata__") out.metadata = parse_metadata(value, path);
         else entries.push_back(parse_entry(key, value, path));
     }
-    const uint64_t data_start = 8 + header_bytes;
+    const uint64_t data_start = kHeaderStart + header_bytes;
     check_tiling(entries, file_bytes - data_start, path);
 
     for (const auto& e : entries) {

@@ -13,6 +13,7 @@
 #include <fmt/ranges.h>
 
 #include "fusedrnn/core/detail/checksum.h"
+#include "fusedrnn/core/detail/json_error.h"
 #include "fusedrnn/core/data/text.h"
 
 namespace fusedrnn {
@@ -86,6 +87,18 @@ void check_sizes_backed_by_tensors(const Checkpoint& c) {
     }
     FR_CHECK(double(outputs) <= held, "{}: its metadata declares {} outputs, more than the file's {} stored values: the "
              "metadata was edited or the file is damaged", c.path, outputs, held);
+}
+
+// The JSON document stored as metadata entry `key` (which must exist). A metadata checksum written with the file has
+// matched by now, so a document that does not parse was edited by hand, or damaged in a file without that checksum.
+nlohmann::json metadata_json(const SafetensorsFile& file, const char* key, const std::string& path) {
+    const std::string& text = file.metadata.at(key);
+    try {
+        return nlohmann::json::parse(text);
+    } catch (const nlohmann::json::exception& e) {
+        FR_FAIL("{}: the file is damaged or was edited: its metadata entry '{}' is not valid JSON {} (counting from the "
+                "start of the entry's text)", path, key, detail::json_parse_problem(e, text));
+    }
 }
 
 }  // namespace
@@ -171,13 +184,8 @@ Checkpoint read_checkpoint(const std::string& path) {
     auto it = c.file.metadata.find(kModelKey);
     FR_CHECK(it != c.file.metadata.end(),
              "{}: not a fusedrnn checkpoint (no '{}' in its metadata; a plain safetensors file?)", path, kModelKey);
-    try {
-        c.config = nlohmann::json::parse(it->second);
-        auto ex = c.file.metadata.find(kExtraKey);
-        c.extra = ex == c.file.metadata.end() ? nlohmann::json::object() : nlohmann::json::parse(ex->second);
-    } catch (const nlohmann::json::exception& e) {
-        FR_FAIL("{}: corrupted checkpoint metadata: {}", path, e.what());
-    }
+    c.config = metadata_json(c.file, kModelKey, path);
+    c.extra = c.file.metadata.count(kExtraKey) ? metadata_json(c.file, kExtraKey, path) : nlohmann::json::object();
     FR_CHECK(c.config.is_object() && c.config.contains("kind") && c.config["kind"].is_string(),
              "{}: checkpoint metadata has no model kind", path);
     // Checkpoints from before the checksum was written have none: nothing to compare.
@@ -249,12 +257,7 @@ void load_parameters(const Checkpoint& ckpt, Model& model) {
 void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
     auto it = ckpt.file.metadata.find(kOptimizerKey);
     FR_CHECK(it != ckpt.file.metadata.end(), "{}: checkpoint has no optimizer state to resume from", ckpt.path);
-    nlohmann::json meta;
-    try {
-        meta = nlohmann::json::parse(it->second);
-    } catch (const nlohmann::json::exception& e) {
-        FR_FAIL("{}: corrupted optimizer metadata: {}", ckpt.path, e.what());
-    }
+    const nlohmann::json meta = metadata_json(ckpt.file, kOptimizerKey, ckpt.path);
     const std::string name = meta.value("name", "");
     FR_CHECK(name == optimizer.config().name, "{}: checkpoint was trained with optimizer '{}', not '{}'", ckpt.path,
              name, optimizer.config().name);

@@ -260,7 +260,7 @@ TEST(SafetensorsCorrupt, HeaderLengthLargerThanFileOrLimit) {
     bytes = original;
     bytes.replace(0, 8, u64_le(16));
     write_bytes(path, bytes);
-    expect_read_error(path, "invalid JSON");
+    expect_read_error(path, "the file is damaged: its header is not valid JSON at byte");
 }
 
 TEST(SafetensorsCorrupt, InvalidJson) {
@@ -269,12 +269,45 @@ TEST(SafetensorsCorrupt, InvalidJson) {
     std::string bytes = read_bytes(path);
     bytes[8] = '[';  // the opening brace of the header
     write_bytes(path, bytes);
-    expect_read_error(path, "invalid JSON");
+    expect_read_error(path, "the file is damaged: its header is not valid JSON at byte");
 
-    expect_raw_rejected(R"({"a": )", 0, "invalid JSON");
-    expect_raw_rejected("{\"a\xff\": 1}", 0, "invalid JSON");  // not UTF-8
+    expect_raw_rejected(R"({"a": )", 0, "not valid JSON at byte 16 (");  // the end of the padded header
+    expect_raw_rejected("{\"a\xff\": 1}", 0, "not valid JSON at byte 11 (");  // not UTF-8
     expect_raw_rejected(R"([1, 2])", 0, "not an object");
     expect_raw_rejected(R"("text")", 0, "not an object");
+}
+
+// A flipped bit in a metadata string makes the header invalid UTF-8: the message says where, with a short printable
+// excerpt, not the kilobyte of metadata the JSON parser read since the string began (with the invalid byte in it).
+TEST(SafetensorsCorrupt, InvalidJsonIsShownAsAPlaceAndAShortPrintableExcerpt) {
+    const std::string path = temp_dir() + "/flipped.safetensors";
+    SafetensorsFile f = sample_file();
+    f.metadata["spec"] = std::string(2000, 'x');
+    write_safetensors(path, f);
+    std::string bytes = read_bytes(path);
+    const size_t at = bytes.find(std::string(2000, 'x')) + 1500;
+    bytes[at] = static_cast<char>(bytes[at] ^ 0x80);
+    write_bytes(path, bytes);
+    try {
+        (void)read_safetensors(path);
+        ADD_FAILURE() << "a header with an invalid UTF-8 byte was read";
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        EXPECT_NE(msg.find(path + "': the file is damaged: its header is not valid JSON at byte " +
+                           std::to_string(at) + " ("), std::string::npos) << msg;
+        EXPECT_NE(msg.find("ill-formed UTF-8 byte"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("xxxx\\xf8xxxx"), std::string::npos) << msg;  // the byte itself, as \xNN
+        EXPECT_LT(msg.size(), 400u) << msg;
+        for (unsigned char c : msg) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << "raw byte " << int(c) << " in: " << msg;
+    }
+}
+
+// nlohmann stops at a NUL byte as at the end of its input: a header damaged into NULs after a complete JSON object
+// (its padding, or more) must not read as valid.
+TEST(SafetensorsCorrupt, NulByteInTheHeader) {
+    const std::string path = temp_dir() + "/nul.safetensors";
+    write_bytes(path, raw_file(std::string("{}") + '\0' + "garbage", 0));
+    expect_read_error(path, "the file is damaged: its header holds a NUL byte at byte 10 (near '{}\\x00garbage");
 }
 
 TEST(SafetensorsCorrupt, EntriesThatAreNotObjectsOrLackFields) {

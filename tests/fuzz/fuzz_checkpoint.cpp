@@ -1,7 +1,7 @@
 // Coverage-guided fuzz of the checkpoint loaders: the input is a whole file, loaded as a forecaster (as `eval` and
 // `predict` do), as a language model (as `generate` does), and checked for an unfinished run (as `train` does
 // before it would overwrite one). The contract (docs/forecasting.md, "eval and predict"): each loads, or throws fusedrnn::Error naming
-// the file; nothing else (another exception, a crash, a read out of bounds, an allocation the file's few bytes
+// the file (its message printable: valid UTF-8, no control bytes, bounded); nothing else (another exception, a crash, a read out of bounds, an allocation the file's few bytes
 // cannot justify: scripts/fuzz.sh runs with -malloc_limit_mb). A model that loads must also run: one forward pass
 // on a tiny batch, so a checkpoint whose settings disagree with its tensors cannot get past the loader.
 // scripts/fuzz.sh seeds it with real checkpoints written by `fusedrnn train` and `fusedrnn lm-train`. Its mutator
@@ -25,6 +25,7 @@
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/models/checkpoint.h"
 #include "fusedrnn/models/language_model.h"
+#include "fusedrnn/tests/reader_contract.h"
 #include "fusedrnn/tools/forecast_checkpoint.h"
 
 namespace fs = std::filesystem;
@@ -47,7 +48,17 @@ std::shared_ptr<Backend<float>>& backend() {
     std::abort();
 }
 
-// Runs `f`; a fusedrnn::Error must name the file, and nothing else may escape.
+// What is wrong with an error message a person would be shown, or "": bytes quoted from the file must be made
+// printable and cut short (a damaged header once put a kilobyte of raw JSON, invalid UTF-8 included, in one).
+std::string unfit_message(const std::string& msg) {
+    if (msg.size() > 4096) return "it is " + std::to_string(msg.size()) + " bytes long";
+    if (!testing::valid_utf8(msg)) return "it is not valid UTF-8";
+    for (unsigned char c : msg)
+        if (c < 0x20 || c == 0x7f) return "it holds control byte " + std::to_string(int(c));
+    return "";
+}
+
+// Runs `f`; a fusedrnn::Error must name the file and be fit to show, and nothing else may escape.
 template <class F>
 void expect_clean(const char* what, F&& f) {
     try {
@@ -55,6 +66,8 @@ void expect_clean(const char* what, F&& f) {
     } catch (const Error& e) {
         if (std::string(e.what()).find(fs::path(file_path()).filename().string()) == std::string::npos)
             broken(what, std::string("error does not name the file: ") + e.what());
+        if (const std::string why = unfit_message(e.what()); !why.empty())
+            broken(what, "error message unfit to show: " + why + ": " + testing::show(e.what(), 300));
     } catch (const std::exception& e) {
         broken(what, std::string("non-fusedrnn exception ") + typeid(e).name() + ": " + e.what());
     } catch (...) {
