@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <set>
 #include <system_error>
 #include <vector>
@@ -26,6 +27,36 @@ constexpr const char* kOptimizerPrefix = "optimizer.";
 constexpr const char* kChecksumKey = "fusedrnn.tensors_checksum";
 
 constexpr const char* kMetadataChecksumKey = "fusedrnn.metadata_checksum";
+constexpr const char* kOwnPrefix = "fusedrnn.";
+
+// Every metadata key fusedrnn writes, and has written in any version it still loads ("format" is safetensors.torch's
+// "pt"; the checksums came later, and older files lack them). Anything else under "fusedrnn." is refused: the
+// checksums are found by name, so a flipped bit in a key's name ("fusedrnn.metadata_chebksum") would otherwise turn
+// the check off and the file would load as an older one without it.
+constexpr const char* kKnownKeys[] = {"format", kModelKey, kExtraKey, kOptimizerKey, kChecksumKey, kMetadataChecksumKey};
+
+// Whether `a` and `b` are the same length and differ in one byte: what a flipped bit leaves of a key.
+bool one_byte_apart(const std::string& a, const std::string& b) {
+    if (a.size() != b.size()) return false;
+    size_t differ = 0;
+    for (size_t i = 0; i < a.size() && differ < 2; ++i) differ += a[i] != b[i];
+    return differ == 1;
+}
+
+// Keys other tools add (safetensors' own tools, a user's script) are theirs and are let be, unless they are one byte
+// away from one of ours: a bit flipped in "fusedrnn." itself ("fwsedrnn.metadata_checksum") must not hide a key.
+void check_metadata_keys(const SafetensorsFile& file, const std::string& path) {
+    for (const auto& entry : file.metadata) {
+        const std::string& key = entry.first;
+        if (std::find(std::begin(kKnownKeys), std::end(kKnownKeys), key) != std::end(kKnownKeys)) continue;
+        for (const char* known : kKnownKeys)
+            FR_CHECK(!one_byte_apart(key, known), "{}: the file is damaged: its metadata key '{}' is one byte off '{}' "
+                     "(a flipped bit on disk, or in a copy); use another copy of it, or an earlier checkpoint", path,
+                     data::printable(key), known);
+        FR_CHECK(key.rfind(kOwnPrefix, 0) != 0, "{}: unknown metadata key '{}': the file is damaged, or was written by "
+                 "a newer fusedrnn than this one", path, data::printable(key));
+    }
+}
 
 // A checksum of the tensors — names, dtypes, shapes and bytes, in name order — written with every checkpoint: a
 // flipped bit in the weights or the optimizer state would otherwise load silently (and a resumed run would go on
@@ -181,6 +212,7 @@ Checkpoint read_checkpoint(const std::string& path) {
              "the checksum written with it (a flipped bit on disk, or in a copy); use another copy of it, or an "
              "earlier checkpoint. If you edited the metadata on purpose, delete its '{}' entry", path,
              kMetadataChecksumKey);
+    check_metadata_keys(c.file, path);
     auto it = c.file.metadata.find(kModelKey);
     FR_CHECK(it != c.file.metadata.end(),
              "{}: not a fusedrnn checkpoint (no '{}' in its metadata; a plain safetensors file?)", path, kModelKey);

@@ -1,6 +1,7 @@
 // Language-model checkpoints: a saved and reloaded model generates exactly the same text for the same
 // seed (both modes, sampled, not greedy), keeps its tokenizer and mode, and the wrong kind of
 // checkpoint gets a clear error.
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -170,6 +171,24 @@ TEST(LmCheckpoint, EditedMetadataIsRefusedNamingTheFile) {
     m = edited("fusedrnn.extra", [](nlohmann::json& x) { x["lm"]["mode"] = "sideways"; });
     EXPECT_NE(m.find(file + "lm.mode"), std::string::npos) << m;
     EXPECT_NO_THROW(load_language_model(good, make_backend("cpu")));
+}
+
+// A language model's checkpoint keeps its checksums under the same keys as a forecaster's: a flipped bit in the
+// metadata checksum's name is damage, not a checkpoint from before that checksum.
+TEST(LmCheckpoint, AFlippedBitInAMetadataKeyIsRefused) {
+    const std::string dir = testing::temp_dir();
+    LmSettings s;
+    LanguageModel lm = random_model(text::TokenizerKind::Char, "abcab", s, 2);
+    const std::string path = dir + "/lm_key.safetensors";
+    save_language_model(path, lm, {{"epoch", 1}});
+    std::string bytes = testing::read_file_bytes(path);
+    const size_t at = bytes.find("fusedrnn.metadata_checksum");
+    ASSERT_NE(at, std::string::npos);
+    bytes[at + 21] = static_cast<char>(bytes[at + 21] ^ 0x01);  // "checksum" -> "chebksum"
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    const std::string m = error_of([&] { load_language_model(path, make_backend("cpu")); });
+    EXPECT_NE(m.find(path + ": the file is damaged: its metadata key 'fusedrnn.metadata_chebksum' is one byte off"),
+              std::string::npos) << m;
 }
 
 }  // namespace

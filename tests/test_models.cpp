@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fusedrnn/core/param_layout.h"
+#include "fusedrnn/core/safetensors.h"
 #include "fusedrnn/models/checkpoint.h"
 #include "fusedrnn/models/model.h"
 #include "fusedrnn/models/optimizer.h"
@@ -242,6 +243,46 @@ TEST(Checkpoint, MismatchedOrCorruptedFilesGiveClearErrors) {
     EXPECT_NE(error_of([&] { Forecaster::from_config(be, read_checkpoint(dir + "/lm.safetensors").config); })
                   .find("not a forecaster"),
               std::string::npos);
+}
+
+// The checksums are found by their keys' names: a flipped bit in a name must not turn a check off (the file would
+// load as one from before the checksum). Keys of fusedrnn's own that it does not know (a newer version's) are refused
+// too; keys other tools add are let be, unless they are one byte off one of fusedrnn's.
+TEST(Checkpoint, DamagedOrUnknownMetadataKeysAreRefused) {
+    auto be = make_backend("cpu");
+    const std::string dir = testing::temp_dir();
+    Forecaster a(be, {CellType::Gru, 5, 8, 1, false}, 4, 1);
+    auto opt = make_optimizer(a.params(), OptimizerConfig{});
+    const std::string good = dir + "/keys.safetensors", path = dir + "/bad_keys.safetensors";
+    save_checkpoint(good, a, {{"dataset", "d"}}, opt.get());  // every key fusedrnn writes
+    const std::string bytes = testing::read_file_bytes(good);
+    const auto renamed = [&](const std::string& from, const std::string& to) {
+        std::string b = bytes;
+        const size_t at = b.find("\"" + from + "\"");
+        EXPECT_NE(at, std::string::npos) << from;
+        b.replace(at + 1, from.size(), to);
+        std::ofstream(path, std::ios::binary) << b;
+        return error_of([&] { read_checkpoint(path); });
+    };
+    // A flip in any other key's name fails the metadata checksum; one in the checksum's own name hid it.
+    for (const std::string flipped : {"fusedrnn.metadata_chebksum", "fwsedrnn.metadata_checksum"}) {
+        const std::string msg = renamed("fusedrnn.metadata_checksum", flipped);
+        EXPECT_NE(msg.find(path + ": the file is damaged: its metadata key '" + flipped + "' is one byte off "
+                           "'fusedrnn.metadata_checksum'"), std::string::npos) << msg;
+    }
+    // Not a bit flip (another length): a key of a newer fusedrnn.
+    SafetensorsFile f = read_safetensors(good);
+    f.metadata.erase("fusedrnn.metadata_checksum");
+    f.metadata["fusedrnn.future_setting"] = "1";
+    write_safetensors(path, f);
+    std::string msg = error_of([&] { read_checkpoint(path); });
+    EXPECT_NE(msg.find(path + ": unknown metadata key 'fusedrnn.future_setting': the file is damaged, or was written "
+                       "by a newer fusedrnn than this one"), std::string::npos) << msg;
+    // Another tool's key loads.
+    f.metadata.erase("fusedrnn.future_setting");
+    f.metadata["note"] = "from a script";
+    write_safetensors(path, f);
+    EXPECT_NO_THROW(read_checkpoint(path));
 }
 
 TEST(ApiErrors, NameWhatWasWrong) {
