@@ -15,6 +15,7 @@
 
 #include "fusedrnn/core/detail/checksum.h"
 #include "fusedrnn/core/detail/json_error.h"
+#include "fusedrnn/core/detail/json_fields.h"
 #include "fusedrnn/core/data/text.h"
 
 namespace fusedrnn {
@@ -138,10 +139,7 @@ long checkpoint_integer(const nlohmann::json& obj, const char* key, const std::s
                         std::string_view source) {
     FR_CHECK(obj.is_object() && obj.contains(key), "{}: the checkpoint metadata has no {}", source, field);
     const nlohmann::json& v = obj.at(key);
-    const bool in_range = (v.is_number_unsigned() && v.get<uint64_t>() <= uint64_t(hi) && long(v.get<uint64_t>()) >= lo) ||
-                          (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() >= lo &&
-                           v.get<int64_t>() <= hi);
-    FR_CHECK(in_range, "{}: {} in the checkpoint metadata is {}, not a whole number in [{}, {}] (the file was edited or "
+    FR_CHECK(detail::whole_in_range(v, lo, hi), "{}: {} in the checkpoint metadata is {}, not a whole number in [{}, {}] (the file was edited or "
              "is damaged)", source, field, v.dump(), lo, hi);
     return long(v.get<int64_t>());
 }

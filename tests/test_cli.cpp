@@ -1402,7 +1402,19 @@ TEST(Cli, EditedForecasterCheckpointIsRefusedNamingTheFile) {
         {"fusedrnn.model", [](nlohmann::json& c) { c["spec"]["bidirectional"] = true; },
          "tensor 'head.weight' has shape"},
         {"fusedrnn.extra", [](nlohmann::json& x) { x["dataset"]["window"].erase("out_offset"); },
-         "key 'out_offset' not found"},
+         "dataset.window.out_offset is missing"},
+        // Numbers as written, not truncated or wrapped into others (QA: 2^32 + 12 and 12.7 loaded as 12).
+        {"fusedrnn.extra", [](nlohmann::json& x) { x["dataset"]["window"]["input_len"] = 4294967308ULL; },
+         "dataset.window.input_len is 4294967308, not a whole number in [1, 2147483647]"},
+        {"fusedrnn.extra", [](nlohmann::json& x) { x["dataset"]["window"]["input_len"] = 12.7; },
+         "dataset.window.input_len is 12.7, not a whole number in [1, 2147483647]"},
+        {"fusedrnn.extra", [](nlohmann::json& x) { x["data"]["stations"] = 2.5; },
+         "data.stations is 2.5, not a whole number in [1, 2147483647]"},
+        {"fusedrnn.extra",
+         [](nlohmann::json& x) {
+             x["data"] = {{"source", "files"}, {"path", "isd"}, {"format", "isd-lite"}, {"valid_ranges", {5}}};
+         },
+         "data.valid_ranges[0] is 5, not a string"},
         {"fusedrnn.extra", [](nlohmann::json& x) { x["dataset"]["vars"].erase(4); },
          "the model reads 5 inputs, but the checkpoint's data has 4 variables"},
         {"fusedrnn.extra", [](nlohmann::json& x) { x["dataset"]["targets"] = {"NOPE"}; },

@@ -8,12 +8,14 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <random>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "fusedrnn/core/data/dataset.h"
@@ -477,6 +479,36 @@ TEST(DataWindows, NormalizedSeriesAndReport) {
     nlohmann::json broken = meta;
     broken.erase("window");
     EXPECT_NE(error_of([&] { dataset_config_from_meta(broken); }).find("window"), std::string::npos);
+}
+
+// A checkpoint's numbers are read as written or refused naming the field: nlohmann's get<int>() would read 2^32 + 12
+// and 12.7 as 12, and 2^40 as 0.
+TEST(DataWindows, DatasetMetadataNumbersMustBeWholeAndInRange) {
+    SyntheticConfig cfg;
+    cfg.stations = 2;
+    cfg.years = 1;
+    const nlohmann::json meta = build_dataset(generate_synthetic(cfg), DatasetConfig{}).meta_json();
+    const auto error_with = [&](const std::function<void(nlohmann::json&)>& edit) {
+        nlohmann::json m = meta;
+        edit(m);
+        return error_of([&] { dataset_config_from_meta(m); });
+    };
+    const std::pair<nlohmann::json, std::string> input_lens[] = {
+        {4294967308ULL, "4294967308"}, {12.7, "12.7"}, {1ULL << 40, "1099511627776"}, {0, "0"}, {-3, "-3"},
+        {"12", "\"12\""}};
+    for (const auto& [value, written] : input_lens) {
+        const std::string msg = error_with([&](nlohmann::json& m) { m["window"]["input_len"] = value; });
+        EXPECT_NE(msg.find("dataset.window.input_len is " + written + ", not a whole number in [1, 2147483647]"),
+                  std::string::npos) << msg;
+    }
+    std::string msg = error_with([](nlohmann::json& m) { m["stride"] = 1.5; });
+    EXPECT_NE(msg.find("dataset.stride is 1.5, not a whole number"), std::string::npos) << msg;
+    msg = error_with([](nlohmann::json& m) { m["targets"][1] = 7; });
+    EXPECT_NE(msg.find("dataset.targets[1] is 7, not a string"), std::string::npos) << msg;
+    msg = error_with([](nlohmann::json& m) { m["stats"]["counts"][2] = 3.5; });
+    EXPECT_NE(msg.find("dataset.stats.counts[2] is 3.5, not a whole number"), std::string::npos) << msg;
+    msg = error_with([](nlohmann::json& m) { m["window"].erase("out_step"); });
+    EXPECT_NE(msg.find("dataset.window.out_step is missing"), std::string::npos) << msg;
 }
 
 TEST(DataWindows, FixedWeather5kStats) {

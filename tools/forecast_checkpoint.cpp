@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/wind_components.h"
+#include "fusedrnn/core/detail/json_fields.h"
 #include "fusedrnn/tools/progress.h"
 
 namespace fusedrnn::tools {
@@ -54,13 +56,17 @@ LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backen
         load_parameters(f.checkpoint, *f.model);
         try {
             const auto& meta = f.checkpoint.extra.at("dataset");
-            f.vars = meta.at("vars").get<std::vector<std::string>>();
-            f.step_seconds = meta.value("step_seconds", int64_t(0));
+            f.vars = fusedrnn::detail::json_strings(meta, "vars", "dataset.vars");
+            if (meta.contains("step_seconds"))  // not recorded by the earliest versions
+                f.step_seconds = fusedrnn::detail::json_whole(meta, "step_seconds", "dataset.step_seconds", 0,
+                                                    std::numeric_limits<int64_t>::max());
             f.dataset = data::dataset_config_from_meta(meta);
             f.stats = *f.dataset.stats;
             f.data = DataOptions::from_json(f.checkpoint.extra.at("data"));
-        } catch (const nlohmann::json::exception& e) {
+        } catch (const nlohmann::json::out_of_range& e) {
             FR_FAIL("forecaster checkpoint lacks its dataset description: {}", e.what());
+        } catch (const nlohmann::json::exception& e) {  // present, but not of the type fusedrnn writes
+            FR_FAIL("forecaster checkpoint: a value in its dataset description is of the wrong type: {}", e.what());
         }
         check_consistent(f);
     });

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iterator>
+#include <limits>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -12,6 +13,7 @@
 
 #include "fusedrnn/core/data/station_folder.h"
 #include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/detail/json_fields.h"
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/core/data/synthetic.h"
 #include "fusedrnn/tools/cli_checks.h"
@@ -30,21 +32,40 @@ nlohmann::json DataOptions::to_json() const {
     return j;
 }
 
+namespace {
+
+// j[key], a whole number in [lo, hi], named "data.<key>" in messages; `absent` where the key is not there.
+int whole_or(const nlohmann::json& j, const char* key, int lo, int hi, int absent) {
+    return j.contains(key) ? int(fusedrnn::detail::json_whole(j, key, fmt::format("data.{}", key), lo, hi)) : absent;
+}
+
+// The seed takes all of uint64 (--seed), which json_whole's int64 does not.
+uint64_t seed_or(const nlohmann::json& j, uint64_t absent) {
+    if (!j.contains("seed")) return absent;
+    const nlohmann::json& v = j.at("seed");
+    FR_CHECK(v.is_number_unsigned(), "data.seed is {}, not a whole number in [0, 2^64)", data::printable(v.dump()));
+    return v.get<uint64_t>();
+}
+
+}  // namespace
+
 DataOptions DataOptions::from_json(const nlohmann::json& j) {
     DataOptions o;
+    constexpr int kMaxInt = std::numeric_limits<int>::max();
     if (j.value("source", "") == "synthetic") {
-        o.syn_stations = j.value("stations", o.syn_stations);
-        o.syn_years = j.value("years", o.syn_years);
-        o.syn_start_year = j.value("start_year", o.syn_start_year);
-        o.syn_seed = j.value("seed", o.syn_seed);
+        o.syn_stations = whole_or(j, "stations", 1, kMaxInt, o.syn_stations);
+        o.syn_years = whole_or(j, "years", 1, kMaxInt, o.syn_years);
+        o.syn_start_year = whole_or(j, "start_year", std::numeric_limits<int>::min(), kMaxInt, o.syn_start_year);
+        o.syn_seed = seed_or(j, o.syn_seed);
         o.syn_gaps = j.value("gaps", o.syn_gaps);
     } else {
         o.path = j.value("path", "");
         o.format = j.value("format", "auto");
         o.skip_bad_lines = j.value("skip_bad_lines", false);
-        o.max_stations = j.value("max_stations", 0);
+        o.max_stations = whole_or(j, "max_stations", 0, kMaxInt, 0);
         o.drop_filled = j.value("drop_filled", false);
-        o.valid_ranges = j.value("valid_ranges", std::vector<std::string>{});  // absent before --valid-range existed
+        if (j.contains("valid_ranges"))  // absent before --valid-range existed
+            o.valid_ranges = fusedrnn::detail::json_strings(j, "valid_ranges", "data.valid_ranges");
         if (o.format == "csv") o.csv = CsvOptions::from_json(j.at("csv"));
     }
     return o;

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <exception>
+#include <limits>
 #include <map>
 #include <memory>
 
 #include <fmt/format.h>
 
 #include "fusedrnn/core/detail/checksum.h"
+#include "fusedrnn/core/detail/json_fields.h"
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
 #include "fusedrnn/core/error.h"
@@ -58,14 +60,15 @@ nlohmann::json WindowedDataset::meta_json() const {
     return j;
 }
 
-DatasetConfig dataset_config_from_meta(const nlohmann::json& meta) {
+DatasetConfig dataset_config_from_meta(const nlohmann::json& meta, std::string_view where) {
     DatasetConfig cfg;
+    const auto path = [&](const char* key) { return fmt::format("{}.{}", where, key); };
     try {
-        cfg.window = WindowSpec::from_json(meta.at("window"));
-        cfg.stride = meta.at("stride").get<int64_t>();
-        cfg.targets = meta.at("targets").get<std::vector<std::string>>();
-        cfg.split = SplitSpec::from_json(meta.at("split"));
-        cfg.stats = NormStats::from_json(meta.at("stats"));
+        cfg.window = WindowSpec::from_json(meta.at("window"), path("window"));
+        cfg.stride = detail::json_whole(meta, "stride", path("stride"), 1, std::numeric_limits<int64_t>::max());
+        cfg.targets = detail::json_strings(meta, "targets", path("targets"));
+        cfg.split = SplitSpec::from_json(meta.at("split"), path("split"));
+        cfg.stats = NormStats::from_json(meta.at("stats"), path("stats"));
         cfg.window_from_model = true;
         cfg.wind = parse_wind_form(meta.value("wind", std::string("angle")));
     } catch (const nlohmann::json::exception& e) {

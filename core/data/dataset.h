@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -92,8 +93,9 @@ struct WindowedDataset {
 
 // The configuration that rebuilds a dataset the way meta_json() describes it (same window, stride,
 // targets, split and — fixed now — statistics): for evaluation and prediction from a checkpoint.
-// Throws fusedrnn::Error naming a missing or malformed field.
-DatasetConfig dataset_config_from_meta(const nlohmann::json& meta);
+// Throws fusedrnn::Error naming a missing or malformed field by its path from `where` (the block's key in a checkpoint's
+// metadata: "dataset.window.input_len is 12.7, not a whole number in [1, 2147483647]").
+DatasetConfig dataset_config_from_meta(const nlohmann::json& meta, std::string_view where = "dataset");
 
 // Builds the dataset, consuming `set`. Throws fusedrnn::Error when: a target name is unknown
 // (listing the variables), the window is invalid, the window span is longer than every station

@@ -9,6 +9,7 @@
 
 #include "fusedrnn/core/data/far_values.h"
 #include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/detail/json_fields.h"
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
@@ -191,14 +192,15 @@ nlohmann::json NormStats::to_json() const {
     return j;
 }
 
-NormStats NormStats::from_json(const nlohmann::json& j) {
+NormStats NormStats::from_json(const nlohmann::json& j, std::string_view where) {
     NormStats s;
     try {
-        s.vars = j.at("vars").get<std::vector<std::string>>();
+        s.vars = detail::json_strings(j, "vars", fmt::format("{}.vars", where));
         s.mean = j.at("mean").get<std::vector<double>>();
         s.std = j.at("std").get<std::vector<double>>();
         s.source = j.value("source", std::string("json"));
-        if (j.contains("counts")) s.counts = j.at("counts").get<std::vector<int64_t>>();
+        if (j.contains("counts"))
+            s.counts = detail::json_wholes(j, "counts", fmt::format("{}.counts", where), 0, std::numeric_limits<int64_t>::max());
         if (j.contains("warnings")) s.warnings = j.at("warnings").get<std::vector<std::string>>();
     } catch (const nlohmann::json::exception& e) {
         FR_FAIL("normalization statistics JSON: {}", e.what());

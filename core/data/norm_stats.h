@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -45,7 +46,8 @@ struct NormStats {
 
     nlohmann::json to_json() const;
     // Throws fusedrnn::Error on missing fields, size mismatches, or non-finite / non-positive std.
-    static NormStats from_json(const nlohmann::json& j);
+    // `where` names the object in messages ("dataset.stats.counts[2] is 1.5, not a whole number in [...]").
+    static NormStats from_json(const nlohmann::json& j, std::string_view where = "stats");
     void validate() const;
 };
 

@@ -11,6 +11,7 @@
 
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/detail/json_fields.h"
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
@@ -233,7 +234,7 @@ nlohmann::json SplitSpec::to_json() const {
     return j;
 }
 
-SplitSpec SplitSpec::from_json(const nlohmann::json& j) {
+SplitSpec SplitSpec::from_json(const nlohmann::json& j, std::string_view where) {
     try {
         const std::string kind = j.at("kind").get<std::string>();
         if (kind == "fractions") return fractions(j.at("train").get<double>(), j.at("val").get<double>());
@@ -242,8 +243,13 @@ SplitSpec SplitSpec::from_json(const nlohmann::json& j) {
         s.kind = Kind::Ranges;
         for (int i = 0; i < kNumSplits; ++i) {
             const nlohmann::json& e = j.at(split_name(Split(i)));
-            s.ranges[size_t(i)].begin = e.at("begin").is_null() ? kTimeMin : e.at("begin").get<int64_t>();
-            s.ranges[size_t(i)].end = e.at("end").is_null() ? kTimeMax : e.at("end").get<int64_t>();
+            // null: open-ended; else seconds since the epoch.
+            const auto time = [&](const char* key, int64_t open) {
+                return e.at(key).is_null() ? open : detail::json_whole(e, key, fmt::format("{}.{}.{}", where,
+                                                      split_name(Split(i)), key), kTimeMin, kTimeMax);
+            };
+            s.ranges[size_t(i)].begin = time("begin", kTimeMin);
+            s.ranges[size_t(i)].end = time("end", kTimeMax);
         }
         check_ranges(s.ranges);
         return s;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -70,7 +71,8 @@ struct SplitSpec {
     SplitRanges resolve(int64_t data_begin, int64_t data_end, int64_t step) const;
 
     nlohmann::json to_json() const;
-    static SplitSpec from_json(const nlohmann::json& j);
+    // `where` names the object in messages ("dataset.split.train.begin is 1.5, not a whole number in [...]").
+    static SplitSpec from_json(const nlohmann::json& j, std::string_view where = "split");
 };
 
 }  // namespace fusedrnn::data

@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "fusedrnn/core/data/station_series.h"
 #include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/detail/json_fields.h"
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
@@ -32,17 +34,17 @@ nlohmann::json WindowSpec::to_json() const {
             {"out_offset", out_offset}, {"out_step", out_step}};
 }
 
-WindowSpec WindowSpec::from_json(const nlohmann::json& j) {
+WindowSpec WindowSpec::from_json(const nlohmann::json& j, std::string_view where) {
+    // Every field counts rows and is at least 1 (validate() then checks the span they make).
+    const auto field = [&](const char* key) {
+        return int(detail::json_whole(j, key, fmt::format("{}.{}", where, key), 1, std::numeric_limits<int>::max()));
+    };
     WindowSpec w;
-    try {
-        w.input_len = j.at("input_len").get<int>();
-        w.in_step = j.at("in_step").get<int>();
-        w.horizon = j.at("horizon").get<int>();
-        w.out_offset = j.at("out_offset").get<int>();
-        w.out_step = j.at("out_step").get<int>();
-    } catch (const nlohmann::json::exception& e) {
-        FR_FAIL("window JSON: {}", e.what());
-    }
+    w.input_len = field("input_len");
+    w.in_step = field("in_step");
+    w.horizon = field("horizon");
+    w.out_offset = field("out_offset");
+    w.out_step = field("out_step");
     w.validate();
     return w;
 }

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -35,7 +36,8 @@ struct WindowSpec {
     std::string str() const;   // "input 48 (step 1), horizon 24 (offset 1, step 1), span 72 rows"
 
     nlohmann::json to_json() const;
-    static WindowSpec from_json(const nlohmann::json& j);
+    // `where` names the object in messages ("dataset.window.input_len is 12.7, not a whole number in [1, ...]").
+    static WindowSpec from_json(const nlohmann::json& j, std::string_view where = "window");
 };
 
 // Validity of windows for one station: O(rows) to build, O(1) per query. Uses per-residue prefix
