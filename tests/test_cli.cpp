@@ -576,6 +576,25 @@ TEST(Cli, ResumingNothingIsRefusedBeforeTheDataLoads) {
     EXPECT_FALSE(std::filesystem::exists(testing::temp_dir() + "/never"));
 }
 
+// A truncated last.safetensors is refused on --resume before the data loads (QA: after loading it all and printing the
+// model and plan), with the way on the non-resume path gives for a damaged run folder: --overwrite.
+TEST(Cli, ResumingADamagedCheckpointIsRefusedBeforeTheDataLoads) {
+    const std::string out = testing::temp_dir() + "/cut";
+    ASSERT_EQ(run_cli(tiny_train(out, 1)).status, 0);
+    const std::string last = out + "/last.safetensors";
+    const std::string bytes = testing::read_file_bytes(last);
+    std::ofstream(last, std::ios::binary | std::ios::trunc) << bytes.substr(0, bytes.size() / 2);
+    auto args = tiny_train(out, 2);
+    args.push_back("--resume");
+    const CliResult r = run_cli(args);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("--resume: " + last + " cannot be read ("), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("give --overwrite instead of --resume to replace it, or choose another --out"),
+              std::string::npos) << r.output;
+    // The data's summary ("windows: ...") is not printed: the data was never read.
+    EXPECT_EQ(r.output.find("windows: "), std::string::npos) << "refused before the data loads\n" << r.output;
+}
+
 // A resume compares the data's values, not only the training split's statistics: a value changed in the validation
 // years (QA: a corrected file) would have had later epochs validated on other data than the earlier ones.
 TEST(Cli, ResumeOnChangedValuesIsRefused) {

@@ -202,13 +202,15 @@ bool check_previous_run(const std::string& folder, RunKind mine, bool resume, bo
     std::error_code ec;
     std::string other;  // what the folder holds when it is not a run of this kind
     std::string evidence = last;
+    std::string unreadable;  // why last.safetensors cannot be read, when it cannot
     if (fs::exists(last, ec)) {
         try {
             const auto kind = kind_of_checkpoint(read_checkpoint(last));
             if (kind == theirs) other = fmt::format("{} of `{}`", run_name(theirs), command_of(theirs));
             else if (!kind) other = "a checkpoint of neither `fusedrnn train` nor `fusedrnn lm-train`";
-        } catch (const Error&) {
-            // Unreadable: refuse_to_overwrite_unfinished_run below says so (unless --overwrite).
+        } catch (const Error& e) {
+            // Refused below: on --resume here, else by refuse_to_overwrite_unfinished_run (unless --overwrite).
+            unreadable = e.what();
         }
     }
     if (other.empty() && mine == RunKind::LanguageModel) {
@@ -227,6 +229,9 @@ bool check_previous_run(const std::string& folder, RunKind mine, bool resume, bo
     }
     // Before any data is read: the trainers would say the same only after loading it.
     FR_CHECK(!resume || fs::exists(last, ec), "--resume: {} does not exist (nothing to resume)", last);
+    // A truncated or damaged checkpoint cannot be resumed: said now, not after the data is read and the model planned.
+    FR_CHECK(!resume || unreadable.empty(), "--resume: {} cannot be read ({}): there is no run to resume; give "
+             "--overwrite instead of --resume to replace it, or choose another --out", last, unreadable);
     if (!resume && !overwrite) refuse_to_overwrite_unfinished_run(last, state_block(mine));
     return false;
 }
