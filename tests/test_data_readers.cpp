@@ -854,7 +854,8 @@ TEST(DataCsv, BinaryFilesAreNotCalledUtf16) {
     const auto message = [&](const std::string& name, const std::string& bytes) {
         return error_of([&] { read_csv_station(write_file(dir, name, bytes), CsvFormat(), rep); });
     };
-    const std::string zip = message("zip.csv", std::string("PK\x03\x04\x14\0\0\0\x08\0abc\n", 15));
+    // The byte strings hold NULs, so each gives its length: the literal's bytes without its terminating NUL.
+    const std::string zip = message("zip.csv", std::string("PK\x03\x04\x14\0\0\0\x08\0abc\n", 14));
     EXPECT_NE(zip.find("zip.csv: the file is not a text file (it starts with a ZIP signature: an Excel .xlsx "
                        "workbook? save it as CSV)"), std::string::npos) << zip;
     const std::string elf = message("elf.csv", std::string("\x7F" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\n", 21));
@@ -863,7 +864,7 @@ TEST(DataCsv, BinaryFilesAreNotCalledUtf16) {
     EXPECT_EQ(elf.find("UTF-16"), std::string::npos) << elf;
     const std::string xls = message("xls.csv", std::string("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\n", 9));
     EXPECT_NE(xls.find("an Excel .xls workbook?"), std::string::npos) << xls;
-    const std::string utf16 = message("u16.csv", std::string("D\0A\0T\0E\0,\0T\0\r\0\n\0", 18));
+    const std::string utf16 = message("u16.csv", std::string("D\0A\0T\0E\0,\0T\0\r\0\n\0", 16));
     EXPECT_NE(utf16.find("the file is UTF-16 text"), std::string::npos) << utf16;
 }
 
