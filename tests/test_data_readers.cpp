@@ -924,6 +924,32 @@ TEST(DataFolder, AStationWithoutDataLinesIsPassedOverWhenSkipping) {
     EXPECT_NE(error_of([&] { read_station_set(only, ro); }).find("no data lines"), std::string::npos);
 }
 
+// Under --format auto the layout comes from the first CSV file with a line: a 0-byte one first in name order (a failed
+// download) is looked past, then passed over as a station without data lines when skipping. All of them empty: an
+// error naming the folder.
+TEST(DataFolder, FormatDetectionLooksPastEmptyFiles) {
+    const std::string dir = ft::temp_dir();
+    const std::string empty = write_file(dir, "A000.csv", "");
+    write_file(dir, "B001.csv", "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n2014-01-01 00:00:00,1,2,3,4,1000\n"
+                                "2014-01-01 01:00:00,2,2,3,4,1000\n");
+    StationReadOptions ro;
+    ro.on_bad_line = BadLines::Skip;
+    const StationData d = read_station_set(dir, ro);
+    EXPECT_EQ(d.format, "weather5k");
+    EXPECT_EQ(d.set.num_stations(), 1);
+    EXPECT_EQ(d.report.empty_stations, 1);
+    EXPECT_EQ(d.report.empty_station_first, empty);
+    // Without skipping, the empty station is named with the way out.
+    const std::string msg = error_of([&] { read_station_set(dir); });
+    EXPECT_NE(msg.find(empty + ": empty file"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--skip-bad-lines"), std::string::npos) << msg;
+    const std::string none = ft::temp_dir();
+    write_file(none, "A000.csv", "");
+    write_file(none, "B001.csv", "");
+    const std::string all = error_of([&] { read_station_set(none, ro); });
+    EXPECT_NE(all.find("every CSV file in \"" + none + "\" is empty (0 bytes)"), std::string::npos) << all;
+}
+
 // A column the reader uses must be named once in the header; columns it does not use may repeat.
 TEST(DataCsv, DuplicateColumnNamesThatAreUsedAreErrors) {
     const std::string dir = ft::temp_dir();

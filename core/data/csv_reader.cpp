@@ -248,8 +248,21 @@ StationSeries read_csv_station_files(const std::vector<std::string>& paths, cons
     FR_CHECK(format.time_columns.size() == 1 || format.time_columns.size() >= 3,
              "{} format: with several time columns give at least year, month, day", format.name);
     StationState st{paths, id, format, report, {}, {}, {}, {}, {}, {}, {}};
-    for (const std::string& path : paths) CsvFileReading(path, st).read();
-    if (st.grid->size() == 0)
+    for (const std::string& path : paths) {
+        std::optional<CsvFileReading> file;
+        try {
+            file.emplace(path, st);
+        } catch (const NoDataLines&) {
+            // A 0-byte year among a station's several (a failed download) is counted like a header-only one; the
+            // station's other years are still read.
+            if (paths.size() == 1) throw;
+            ++report.files;
+            report.note_empty_file(path);
+            continue;
+        }
+        file->read();
+    }
+    if (!st.grid || st.grid->size() == 0)
         throw NoDataLines(detail::located(__FILE__, __LINE__, fmt::format(
             "{}: no data lines{}", paths.size() == 1 ? paths.front() : join_names(paths, 4),
             report.skipped_lines > 0 ? " (all were skipped as malformed)" : "")));

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <exception>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <system_error>
@@ -138,12 +139,25 @@ std::string detect_format(const std::vector<fs::path>& files, const std::string&
     if (std::any_of(files.begin(), files.end(),
                     [](const fs::path& p) { return isd_lite_filename(p.filename().string()); }))
         return "isd-lite";
-    const auto first_csv = std::find_if(files.begin(), files.end(),
-                                        [](const fs::path& p) { return is_csv_name(p.filename().string()); });
+    auto is_csv = [](const fs::path& p) { return is_csv_name(p.filename().string()); };
+    auto first_csv = std::find_if(files.begin(), files.end(), is_csv);
     FR_CHECK(first_csv != files.end(),
              "station data: no station files in \"{}\" (looked for ISD-Lite USAF-WBAN-YEAR[.gz] and *.csv; "
              "found {}){}", path, names_of(files), in_subfolders);
-    const std::vector<std::string> header = read_csv_header(first_csv->string());
+    // The first file with a line names the layout: a 0-byte one (a failed download) says nothing, and the read
+    // proper counts or refuses it.
+    std::vector<std::string> header;
+    for (auto it = first_csv; it != files.end(); it = std::find_if(std::next(it), files.end(), is_csv)) {
+        try {
+            header = read_csv_header(it->string());
+        } catch (const NoDataLines&) {
+            continue;
+        }
+        first_csv = it;
+        break;
+    }
+    FR_CHECK(!header.empty(), "station data: every CSV file in \"{}\" is empty (0 bytes), starting with {}", path,
+             first_csv->string());
     std::string format = detect_csv_preset(header);
     if (format == "ncei-lcd") format = ncei_lcd_units(files);
     // One "column" holding ';' or tabs: the file is not comma-separated.
