@@ -172,6 +172,13 @@ void ForecastTrainer::resume_from_last() {
     load_parameters(c, model_);
     load_optimizer(c, opt_);
     const auto& t = c.extra.at("trainer");
+    detail::check_resume_wholes(t, "trainer",
+                                {{{"epochs_done"}, {"bad_epochs"}, {"patience"}, {"steps_per_epoch", true},
+                                  {"batch"}, {"max_batches", true}, {"epochs"}, {"ranks"},
+                                  {"validation_windows", true}},
+                                 {{"epoch"}, {"step", true}},
+                                 {{"epoch"}, {"batch"}, {"steps_done", true}, {"steps", true}, {"windows", true}}},
+                                last_path_);
     FR_CHECK(t.value("seed", uint64_t(0)) == o_.seed, "--resume: the run used --seed {}, not {}",
              t.value("seed", uint64_t(0)), o_.seed);
     check_resumed_schedule(t);

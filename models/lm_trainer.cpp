@@ -250,6 +250,12 @@ void LmTrainer::resume_from_last() {
     const auto& t = c.extra.at("training");
     FR_CHECK(t.contains("lr") && t.contains("cursor") && has_info, "--resume: {} was written by a version that could "
              "not resume; start a new run", path);
+    detail::check_resume_wholes(t, "training",
+                                {{{"epoch"}, {"epochs"}, {"cursor", true}},
+                                 {{"epoch"}},
+                                 {{"epoch"}, {"steps_done", true}, {"steps", true}, {"correct", true},
+                                  {"predictions", true}}},
+                                path);
     load_parameters(c, *lm_.model);
     load_optimizer(c, opt_);
     const double lr = t.at("lr").get<double>();

@@ -339,7 +339,16 @@ TEST_F(MidEpochResume, InconsistentTrainingStateIsRefused) {
         std::string expect;
     };
     const std::vector<Case> cases = {
-        {[](nlohmann::json& t) { t["epochs_done"] = -5; }, "is damaged: it says -5 epochs done, its history holds 1"},
+        {[](nlohmann::json& t) { t["epochs_done"] = 5; }, "is damaged: it says 5 epochs done, its history holds 1"},
+        // Whole numbers as written: get<int>() would read 1.7 as 1 and 2^32 + 1 as 1, and train on.
+        {[](nlohmann::json& t) { t["epochs_done"] = -5; },
+         "is damaged: its trainer.epochs_done is -5, not a whole number in [0, 2147483647]"},
+        {[](nlohmann::json& t) { t["epochs_done"] = 1.7; },
+         "is damaged: its trainer.epochs_done is 1.7, not a whole number in [0, 2147483647]"},
+        {[](nlohmann::json& t) { t["history"][0]["epoch"] = 4294967297u; },
+         "is damaged: its trainer.history[0].epoch is 4294967297, not a whole number in [0, 2147483647]"},
+        {[](nlohmann::json& t) { t["epoch_in_progress"]["batch"] = "16"; },
+         "is damaged: its trainer.epoch_in_progress.batch is \"16\", not a whole number"},
         {[](nlohmann::json& t) { t["history"][0]["epoch"] = 3; }, "is damaged: its history lists epoch 3 in place 1"},
         {[](nlohmann::json& t) { t["bad_epochs"] = 7; }, "is damaged: 7 epochs without improvement out of 1 done"},
         {[](nlohmann::json& t) { t["epoch_in_progress"]["epoch"] = 5; },

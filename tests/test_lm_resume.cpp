@@ -278,7 +278,15 @@ TEST_P(LmResume, DamagedResumeStateIsRefusedNamingTheFile) {
     m = edited([](nlohmann::json& t) { t["epoch_in_progress"]["steps_done"] = 1000000; });
     EXPECT_NE(m.find("last.safetensors is damaged: its epoch in progress"), std::string::npos) << m;
     m = edited([](nlohmann::json& t) { t["epoch_in_progress"]["steps_done"] = -3; });
-    EXPECT_NE(m.find("is damaged: its epoch in progress"), std::string::npos) << m;
+    EXPECT_NE(m.find("is damaged: its training.epoch_in_progress.steps_done is -3, not a whole number in [0, "),
+              std::string::npos) << m;
+    // get<int>() would read 1.5 as 1 and 2^32 + 1 as 1, and train on.
+    m = edited([](nlohmann::json& t) { t["epoch_in_progress"]["epoch"] = 1.5; });
+    EXPECT_NE(m.find("is damaged: its training.epoch_in_progress.epoch is 1.5, not a whole number in [0, 2147483647]"),
+              std::string::npos) << m;
+    m = edited([](nlohmann::json& t) { t["history"][0]["epoch"] = 4294967297u; });
+    EXPECT_NE(m.find("is damaged: its training.history[0].epoch is 4294967297, not a whole number"), std::string::npos)
+        << m;
     m = edited([](nlohmann::json& t) { t["cursor"] = 1000000; });
     if (GetParam() == LmMode::Stream) {
         EXPECT_NE(m.find("is damaged: its stream position (chunk 1000000)"), std::string::npos) << m;

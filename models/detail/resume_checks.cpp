@@ -1,12 +1,35 @@
 #include "fusedrnn/models/detail/resume_checks.h"
 
+#include <cstdint>
 #include <filesystem>
+#include <limits>
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/detail/json_fields.h"
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn::detail {
+
+void check_resume_wholes(const nlohmann::json& block, const char* block_name, const ResumeWholes& keys,
+                         const std::string& path) {
+    const auto check = [&](const nlohmann::json& obj, const std::vector<WholeKey>& wanted, const std::string& where) {
+        if (!obj.is_object()) return;  // the reading names a block of the wrong type
+        for (const WholeKey& k : wanted) {
+            if (!obj.contains(k.key)) continue;
+            const int64_t hi = k.is_long ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int>::max();
+            (void)json_whole(obj, k.key, fmt::format("--resume: {} is damaged: its {}.{}", path, where, k.key), 0, hi);
+        }
+    };
+    check(block, keys.block, block_name);
+    if (block.is_object() && block.contains("history") && block.at("history").is_array()) {
+        const nlohmann::json& history = block.at("history");
+        for (size_t i = 0; i < history.size(); ++i)
+            check(history[i], keys.record, fmt::format("{}.history[{}]", block_name, i));
+    }
+    if (block.is_object() && block.contains("epoch_in_progress"))
+        check(block.at("epoch_in_progress"), keys.in_progress, fmt::format("{}.epoch_in_progress", block_name));
+}
 
 void check_history_order(const std::vector<int>& epochs, const std::string& path) {
     for (size_t i = 0; i < epochs.size(); ++i)

@@ -11,6 +11,21 @@
 
 namespace fusedrnn::detail {
 
+// The whole numbers of a trainer's resume state, as written: each key of `block` (the checkpoint's extra[block_name]),
+// of every record in its "history" and of its "epoch_in_progress" that is present must be a whole number in [0, the
+// largest int, or long where `is_long`]. Read unchecked, nlohmann's get<int>() takes 2.7 as 2 and 2^32 + 2 as 2, and a
+// hand-edited or damaged state would be trained on. Throws "--resume: <path> is damaged: its trainer.epochs_done is
+// 2.7, not a whole number in [0, 2147483647]". Absent keys are left to the reading (some are optional).
+struct WholeKey {
+    const char* key;
+    bool is_long = false;
+};
+struct ResumeWholes {
+    std::vector<WholeKey> block, record, in_progress;
+};
+void check_resume_wholes(const nlohmann::json& block, const char* block_name, const ResumeWholes& keys,
+                         const std::string& path);
+
 // The epochs of a resumed history, in order: epochs[i] must be i + 1. Throws naming `path` as damaged otherwise.
 void check_history_order(const std::vector<int>& epochs, const std::string& path);
 
