@@ -419,6 +419,46 @@ TEST(CliDataFlags, ExportsReadBackOnTheirGrid) {
     EXPECT_EQ(testing::read_file_bytes(again + "/s.csv"), csv);
 }
 
+// eval and predict reading files in another format than the model's training data (a custom layout: --format csv,
+// which has no valid ranges of its own) keep the training format's ranges and say so: a 95 °C temperature the
+// training read masked is masked again, not fed to the model. A --valid-range given replaces one.
+TEST(CliDataFlags, AnotherFormatKeepsTheTrainingFormatsValidRanges) {
+    const std::string dir = testing::temp_dir(), data = dir + "/w5k", other = dir + "/other";
+    fs::create_directories(data);
+    fs::create_directories(other);
+    std::ofstream train_file(data + "/s.csv"), other_file(other + "/s.csv");
+    for (std::ofstream* f : {&train_file, &other_file}) *f << "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n";
+    for (int h = 0; h < 24 * 40; ++h) {
+        const std::string row = fmt::format("{},{},{},{},{},", data::format_time(1388534400 + int64_t(h) * 3600),
+                                            5 + h % 7, 1 + h % 5, 10 * (h % 36), 1 + h % 4);
+        train_file << row << 1000 + h % 3 << "\n";
+        other_file << (h == 500 ? fmt::format("{},95,1,10,2,", data::format_time(1388534400 + int64_t(h) * 3600))
+                                : row)
+                   << 1000 + h % 3 << "\n";
+    }
+    train_file.close();
+    other_file.close();
+    std::vector<std::string> train = tiny_train(dir + "/run", 1, data);
+    train.insert(train.end(), {"--split", "fraction:0.6,0.2"});
+    const CliResult t = run_cli(train);
+    ASSERT_EQ(t.status, 0) << t.output;
+    ASSERT_TRUE(has(t, "(weather5k format)")) << t.output;
+    const std::vector<std::string> eval = {"eval", "--checkpoint", dir + "/run/best.safetensors", "--data", other,
+                                           "--format", "csv", "--on", "all", "--backend", "cpu"};
+    const CliResult e = run_cli(eval);
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_TRUE(has(e, "valid ranges of the model's training data (weather5k format), which the csv format lacks: "
+                       "TMP -93.2..61.8, DEW -98.2..36.8, WND_ANGLE 0..360, WND_RATE 0..90, SLP 860..1090"))
+        << e.output;
+    EXPECT_TRUE(has(e, "1 value outside their valid range masked as missing (TMP 1 outside -93.2..61.8, first " +
+                           other + "/s.csv:502: 95)")) << e.output;
+    // A range given replaces the training format's for its variable.
+    const CliResult g = run_cli(with(eval, {"--valid-range", "TMP=-50:100"}));
+    ASSERT_EQ(g.status, 0) << g.output;
+    EXPECT_FALSE(has(g, "masked as missing")) << g.output;
+    EXPECT_TRUE(has(g, "which the csv format lacks: DEW -98.2..36.8, WND_ANGLE")) << g.output;
+}
+
 // An ISD-Lite line is 61 characters of integer fields, the unused ones too: text past them, or a field that is not
 // an integer, is a bad line (named), not silently read.
 TEST(CliDataFlags, IsdLiteLinesAreCheckedWhole) {

@@ -198,6 +198,24 @@ void take_synthetic_flags(const CLI::App* cmd, DataOptions& base, const DataOpti
     if (cmd->count("--synthetic-gaps")) base.syn_gaps = from.syn_gaps;
 }
 
+// Says which of the training format's ranges filled in for the format read now (StationReadOptions::trained_ranges):
+// a range the user did not give must not mask values unannounced.
+void log_trained_ranges(const DataOptions& o, const data::StationReadOptions& ro, const data::StationData& d) {
+    const data::ValidRanges own = data::format_valid_ranges(d.format);
+    const auto names = [](const data::ValidRanges& rs, const std::string& var) {
+        return std::any_of(rs.begin(), rs.end(), [&](const data::ValidRange& r) { return r.var == var; });
+    };
+    std::vector<std::string> filled;
+    for (const data::ValidRange& r : ro.trained_ranges)
+        if (std::find(d.set.vars.begin(), d.set.vars.end(), r.var) != d.set.vars.end() && !names(own, r.var) &&
+            !names(ro.valid_ranges, r.var))
+            filled.push_back(fmt::format("{} {}", r.var, data::range_text(r)));
+    if (filled.empty()) return;
+    log_line(fmt::format("  valid ranges of the model's training data ({} format), which the {} format lacks: {} "
+                         "(values outside are read as missing; --valid-range NAME=LO:HI replaces one)",
+                         o.trained_format, d.format, fmt::join(filled, ", ")));
+}
+
 }  // namespace
 
 DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, const DataOptions& from_checkpoint) {
@@ -228,6 +246,10 @@ DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, c
         if (cmd->count("--format")) d.format = given.format;
         if (given.csv_given) d.csv_given = true;  // refused by reading unless the data is files in a CSV layout
     }
+    // Files read in another format than the model's training data (--format, --csv-*) keep that format's valid
+    // ranges where the new one has none: a custom layout has none of its own, and would take a 95 °C temperature the
+    // training read masked.
+    if (!d.synthetic() && !from_checkpoint.synthetic()) d.trained_format = from_checkpoint.effective_format();
     // A CSV layout: the checkpoint's, with only the --csv-* flags given now changed (a flag given alone must not
     // drop the rest of the layout: a sentinel read as a number, say).
     if (!d.synthetic() && d.effective_format() == "csv")
@@ -361,6 +383,7 @@ data::StationSet load_stations(const DataOptions& o, std::string* format_read, d
     ro.on_bad_line = o.skip_bad_lines ? data::BadLines::Skip : data::BadLines::Error;
     ro.drop_filled = o.drop_filled;
     ro.valid_ranges = parse_valid_ranges(o.valid_ranges);
+    ro.trained_ranges = data::format_valid_ranges(o.trained_format);
     ro.max_stations = o.max_stations;
     ro.only_stations = o.only_stations;
     ro.on_progress = CountProgress("reading " + o.path, "stations");
@@ -370,6 +393,7 @@ data::StationSet load_stations(const DataOptions& o, std::string* format_read, d
     log_line(fmt::format("data: {} ({} format): {}; {}", o.path, d.format,
                          data::counted(size_t(d.set.num_stations()), "station", "stations"), d.report.summary()));
     for (const auto& e : d.report.examples) log_line("  " + e);
+    log_trained_ranges(o, ro, d);
     if (!d.ignored.empty())
         log_line(fmt::format("  ignored {} that {} not {} station files (e.g. {})",
                              data::counted(d.ignored.size(), "file", "files"), d.ignored.size() == 1 ? "is" : "are",

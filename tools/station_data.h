@@ -27,6 +27,9 @@ struct DataOptions {
     std::vector<std::string> valid_ranges;  // --valid-range NAME=LO:HI as given (stored so in checkpoints)
     int max_stations = 0;
     std::vector<std::string> only_stations;  // read only these station files (predict --station); not stored
+    // eval, predict: the format the checkpoint's model was trained on, whose own valid ranges fill in where the
+    // format read now has none (data_for_checkpoint sets it); not stored
+    std::string trained_format;
     int syn_stations = 16;
     int syn_years = 3;
     int syn_start_year = 2021;

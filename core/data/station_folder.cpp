@@ -121,7 +121,7 @@ CsvFormat csv_format_for(const std::string& format, const StationReadOptions& op
     CsvFormat f = format == "csv" ? opts.csv : csv_preset(format);
     f.on_bad_line = opts.on_bad_line;
     f.drop_filled = opts.drop_filled;
-    f.valid_ranges = with_overrides(std::move(f.valid_ranges), opts.valid_ranges);
+    f.valid_ranges = with_overrides(with_overrides(opts.trained_ranges, f.valid_ranges), opts.valid_ranges);
     return f;
 }
 
@@ -282,6 +282,12 @@ void keep_only_stations(StationFiles& out, const std::vector<std::string>& only,
 
 }  // namespace
 
+ValidRanges format_valid_ranges(const std::string& format) {
+    if (format.empty() || format == "auto" || format == "csv") return {};
+    if (format == "isd-lite") return noaa_isd_ranges();
+    return csv_preset(format).valid_ranges;
+}
+
 StationFiles list_station_files(const std::string& path, const StationReadOptions& opts) {
     std::vector<fs::path> broken, subfolders;
     const std::vector<fs::path> files = files_of(path, broken, subfolders);
@@ -337,7 +343,7 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
     if (!isd) csv = csv_format_for(files.format, opts);
     IsdLiteOptions isd_opts;
     isd_opts.on_bad_line = opts.on_bad_line;
-    isd_opts.valid_ranges = with_overrides(noaa_isd_ranges(), opts.valid_ranges);
+    isd_opts.valid_ranges = with_overrides(with_overrides(opts.trained_ranges, noaa_isd_ranges()), opts.valid_ranges);
 
     // Read in chunks: parallel within a chunk, appended in order, so peak memory stays near the
     // final set's size even for thousands of stations.

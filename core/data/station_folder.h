@@ -28,6 +28,11 @@ struct StationReadOptions {
     // each replaces the format's own range for its variable (NOAA's limits for the known formats) or adds one.
     // Values outside are masked as missing and counted. A range for a variable the data does not have is an error.
     ValidRanges valid_ranges;
+    // The ranges of the format a model was trained with (format_valid_ranges), for eval and predict reading files in
+    // another format: each applies to its variable where neither this format nor valid_ranges gives one, so values
+    // the training read masked as implausible are masked again. Unlike valid_ranges, a variable the data lacks is
+    // passed over.
+    ValidRanges trained_ranges;
     int max_stations = 0;         // read only the first N stations (file-name order); 0 = all
     // Read only these station ids (empty = all): known from the file names, so the other files are not read at all
     // (predict --station). An id no file has is an error, before anything is read.
@@ -61,6 +66,10 @@ struct StationData {
     std::vector<std::string> subfolders;  // folders in the folder: not searched
     std::string station_list;          // ISD-Lite: the station list read for names and coordinates ("" = none)
 };
+
+// The valid ranges a known format applies by itself: NOAA's limits (noaa_isd_ranges) for isd-lite and the presets
+// that carry those variables, none for "csv" (a custom layout), "auto" or "". Throws for an unknown name.
+ValidRanges format_valid_ranges(const std::string& format);
 
 // Reads every station under `path` into one StationSet (file-name order).
 StationData read_station_set(const std::string& path, const StationReadOptions& opts = {});
