@@ -853,6 +853,16 @@ TEST(Cli, DataExportWritesWhatItReads) {
     EXPECT_NE(over.status, 0);
     EXPECT_NE(over.output.find("is where the data is read from"), std::string::npos) << over.output;
     EXPECT_EQ(testing::read_file_bytes(plain + "/071690-99999.csv"), csv);
+    // An --out that cannot be a folder is refused before the data is read (which may take minutes).
+    const std::string a_file = timed + "/071690-99999.csv";
+    for (const std::string& bad : {a_file, a_file + "/sub"}) {
+        const CliResult f = run_cli({"data", "export", "--data", plain, "--format", "csv", "--out", bad});
+        EXPECT_NE(f.status, 0);
+        const std::string said = bad == a_file ? "--out " + bad + " is a file, not a folder"
+                                               : "--out " + bad + ": " + a_file + " is a file, not a folder";
+        EXPECT_NE(f.output.find(said), std::string::npos) << f.output;
+        EXPECT_EQ(f.output.find("data: "), std::string::npos) << f.output;  // nothing read
+    }
 
     // Without --data, the synthetic stations, whose longitudes are known: every HOUR column in local solar time.
     const std::string synthetic = testing::temp_dir() + "/synthetic";

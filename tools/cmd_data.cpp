@@ -53,6 +53,7 @@ void write_station_files(const data::StationSet& set, const std::string& out, co
 }
 
 void export_stations(const DataOptions& data, const std::string& out, const StationCsvOptions& csv) {
+    check_folder_writable("--out", out);  // before the read, which may take minutes
     // Never over the files being read: --out must not be the data folder, or the folder of the data file. (Without
     // --data, the synthetic stations: as `data synth`, with exact values and optionally the time columns.)
     if (!data.synthetic()) {

@@ -71,10 +71,22 @@ void check_distinct_outputs(const std::vector<std::pair<std::string, std::string
                      outputs[i].second, outputs[j].first);
 }
 
-void check_output_folder(const std::string& flag, const std::string& dir, const DataOptions& data) {
+void check_folder_writable(const std::string& flag, const std::string& dir) {
     FR_CHECK(!dir.empty(), "{}: an empty folder name", flag);
     std::error_code ec;
     FR_CHECK(!fs::exists(dir, ec) || fs::is_directory(dir, ec), "{} {} is a file, not a folder", flag, dir);
+    fs::path existing = fs::absolute(dir, ec);
+    while (!fs::exists(existing, ec) && existing.has_parent_path() && existing != existing.parent_path())
+        existing = existing.parent_path();
+    FR_CHECK(fs::is_directory(existing, ec), "{} {}: {} is a file, not a folder", flag, dir, existing.string());
+    FR_CHECK(::access(existing.c_str(), W_OK | X_OK) == 0, "{} {}: {}{} is not writable ({}): make it writable, or "
+             "choose another folder", flag, dir, existing == fs::absolute(dir, ec) ? "" : "the folder above it, ",
+             existing.string(), std::strerror(errno));
+}
+
+void check_output_folder(const std::string& flag, const std::string& dir, const DataOptions& data) {
+    check_folder_writable(flag, dir);
+    std::error_code ec;
     if (data.synthetic()) return;
     // One station file named: its folder is where more would be looked for when the folder is read.
     const bool one_file = !fs::is_directory(data.path, ec);
