@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/data/far_values.h"
 #include "fusedrnn/core/data/synthetic.h"
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
@@ -137,6 +138,23 @@ void print_out_of_range(const data::ReadReport& report) {
                    r.first.empty() ? "" : fmt::format("  first {}", r.first));
 }
 
+// Values absurdly far from the rest of their variable (data/far_values.h), over the whole span read: train warns about
+// them in its training split, after the statistics took them in; here they show before any run.
+void print_far_values(const data::StationSet& set) {
+    const std::vector<data::FarValues> far =
+        data::find_far_values(set, {set.begin_time(), set.end_time()}, std::vector<bool>(size_t(set.num_vars()), true));
+    if (far.empty()) return;
+    int64_t total = 0;
+    for (const auto& fv : far) total += fv.count;
+    fmt::print("\nvalues absurdly far from the rest (more than {:g} interquartile widths beyond the quartiles): {}; a "
+               "unit mix-up or a typo? mask them with --valid-range NAME=LO:HI, or correct the file\n",
+               data::kFarValuesReach, data::counted(size_t(total), "value", "values"));
+    for (const auto& fv : far)
+        fmt::print("  {:<10} {:>9} outside {:g}..{:g} (quartiles {:g}..{:g})  {} {:g} at station {}\n",
+                   set.vars[size_t(fv.var)], fv.count, fv.low, fv.high, fv.bulk_low, fv.bulk_high,
+                   fv.count == 1 ? "it:" : "farthest", double(fv.farthest), fv.where);
+}
+
 }  // namespace
 
 void register_data(CLI::App& app) {
@@ -183,6 +201,7 @@ void register_data(CLI::App& app) {
                        data::format_time(st.start), pct);
         }
         print_out_of_range(report);
+        print_far_values(set);
     });
 
     struct Synth {
