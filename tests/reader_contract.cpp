@@ -162,8 +162,9 @@ void ReaderUnderTest::check_outcome(const std::string& tag, const std::string& n
         fail(tag, fmt::format("rows {} != records {} + gap rows {}", out.rows, r.records, r.gap_rows));
     if (mode == BadLines::Error && r.skipped_lines != 0)
         fail(tag, fmt::format("strict read skipped {} lines", r.skipped_lines));
-    // One example per skip or duplicate, the first ten; a skipped record over several lines (a stray quote) is one,
-    // naming its lines ("a.csv:60-159: ..."), each of them a skipped line.
+    // One example per skip or duplicate, the first ten; a skipped record over several lines is one, naming its lines
+    // ("a.csv:60-159: ..."), each of them a skipped line, unless a stray quote made it (then it names its first line
+    // alone, the one skipped, and the lines after it are read again on their own).
     if (r.examples.size() < ReadReport::kMaxExamples &&
         lines_in_examples(r.examples) != r.skipped_lines + r.duplicate_times)
         fail(tag, fmt::format("{} examples naming {} lines for {} skipped lines and duplicates", r.examples.size(),

@@ -868,24 +868,54 @@ TEST(DataCsv, BinaryFilesAreNotCalledUtf16) {
     EXPECT_NE(utf16.find("the file is UTF-16 text"), std::string::npos) << utf16;
 }
 
-// A stray quote under --skip-bad-lines swallows up to 100 lines into one bad record: each is counted (QA: "1 lines
-// skipped" for 100 lines lost, and a line total 99 short of the file's).
-TEST(DataCsv, AStrayQuoteCountsEveryLineItSwallows) {
+// A stray quote under --skip-bad-lines opens a field that swallows up to 100 lines into one bad record: only its
+// first line is bad, and the lines it swallowed are read again on their own, with their own line numbers (QA: one
+// quote lost 100 lines). So are those of a record a second stray quote closed into a value holding line breaks. A
+// record whose line breaks sit in a column it does not read (notes) but whose values fail loses all its lines.
+TEST(DataCsv, AStrayQuoteLosesOnlyItsOwnLine) {
     const std::string dir = ft::temp_dir();
     std::string text = "DATE,SLP\n";
-    for (int i = 0; i < 600; ++i)
-        text += format_time(hour_of(2014, 1, 1, 0) + int64_t(i) * 3600) + (i == 59 ? ",\"1013.5\n" : ",1013.5\n");
+    for (int i = 0; i < 600; ++i) {
+        const std::string date = i == 100 ? "2014-13-45 00:00:00" : format_time(hour_of(2014, 1, 1, 0) + int64_t(i) * 3600);
+        text += date + (i == 59 || i == 299 ? ",\"1013.5\n" : i == 301 ? ",1013.5\"\n" : ",1013.5\n");
+    }
     CsvFormat f;
     f.on_bad_line = BadLines::Skip;
     ReadReport rep;
     const StationSeries s = read_csv_station(write_file(dir, "a.csv", text), f, rep);
     EXPECT_EQ(rep.lines, 600);
-    EXPECT_EQ(rep.skipped_lines, 100);
-    EXPECT_EQ(rep.records, 500);
-    EXPECT_NE(rep.summary().find("600 lines -> 500 rows; 100 lines skipped"), std::string::npos) << rep.summary();
-    ASSERT_FALSE(rep.examples.empty());
-    EXPECT_NE(rep.examples[0].find("a.csv:61-160"), std::string::npos) << rep.examples[0];
+    // Line 61 (the quote never closes), line 102 (a bad date among the lines it swallowed), line 301 (closed by line
+    // 303's quote into a value over three lines) and line 303 (a quote in an unquoted field, read on its own).
+    EXPECT_EQ(rep.skipped_lines, 4);
+    EXPECT_EQ(rep.records, 596);
+    EXPECT_NE(rep.summary().find("600 lines -> 596 rows; 4 lines skipped"), std::string::npos) << rep.summary();
+    ASSERT_EQ(rep.examples.size(), 4u);
+    EXPECT_NE(rep.examples[0].find("a.csv:61: unterminated quote"), std::string::npos) << rep.examples[0];
+    EXPECT_NE(rep.examples[0].find("still open after 100 lines: a stray quote?); the 99 lines after it are read on "
+                                   "their own"), std::string::npos) << rep.examples[0];
+    EXPECT_NE(rep.examples[1].find("a.csv:102:"), std::string::npos) << rep.examples[1];
+    EXPECT_NE(rep.examples[2].find("a.csv:301: "), std::string::npos) << rep.examples[2];
+    EXPECT_NE(rep.examples[2].find("the 2 lines after it are read on their own"), std::string::npos) << rep.examples[2];
+    EXPECT_NE(rep.examples[3].find("a.csv:303:"), std::string::npos) << rep.examples[3];
     EXPECT_EQ(s.rows(), 600);
+    EXPECT_EQ(s.values.size(), 600u);
+    EXPECT_FLOAT_EQ(s.values[61], 1013.5f);  // a swallowed line, read on its own
+
+    // A notes column the format does not read may hold line breaks: a record with one whose value is bad loses its
+    // lines (they are the record's, not lines of their own).
+    std::string noted = "DATE,SLP,NOTE\n";
+    for (int i = 0; i < 30; ++i)
+        noted += format_time(hour_of(2014, 1, 1, 0) + int64_t(i) * 3600) +
+                 (i == 9 ? ",x,\"two\nlines\"\n" : ",1013.5,\"\"\n");
+    CsvFormat g = f;
+    g.features = {CsvColumn("SLP")};
+    ReadReport nrep;
+    read_csv_station(write_file(dir, "n.csv", noted), g, nrep);
+    EXPECT_EQ(nrep.lines, 31);
+    EXPECT_EQ(nrep.skipped_lines, 2);
+    EXPECT_EQ(nrep.records, 29);
+    ASSERT_FALSE(nrep.examples.empty());
+    EXPECT_NE(nrep.examples[0].find("n.csv:11-12"), std::string::npos) << nrep.examples[0];
 }
 
 // One station whose file holds no data line (a failed download: header only, or empty) among several: an error that

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -179,15 +180,43 @@ private:
                                                 observed_, why_));
         if (!ok) {
             FR_CHECK(f_.on_bad_line == BadLines::Skip, "{}: {}", where_, why_);
-            // A bad record over several lines (a stray quote swallows up to 100) loses each of them: counted as the
-            // file's lines, which a user checks against `wc -l`, not as one. Its first was counted as read.
             const int64_t record_lines = reader_.line_number() - first_line + 1;
+            if (record_lines > 1 && (!split || used_field_spans_lines())) {
+                // A quote that opened a field running on over the next lines, and no record came of it (still open
+                // after 100 lines, or closed by another stray quote into a wrong number of fields or into a time or
+                // value holding line breaks): only its first line is bad, and the lines it swallowed are read again
+                // on their own (QA: one stray quote lost 100 lines). A record whose line breaks sit in a column that
+                // may hold them (a notes column) but whose values fail loses its lines, counted below.
+                std::vector<std::string> swallowed;
+                for (size_t at = joined_.find('\n'); at != std::string::npos;) {
+                    const size_t end = joined_.find('\n', at + 1);
+                    swallowed.emplace_back(joined_, at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
+                    at = end;
+                }
+                reader_.unread(std::move(swallowed), first_line + 1);
+                ++report.skipped_lines;
+                report.note(fmt::format("{}:{}: {}; the {} line{} after it {} read on their own", reader_.path(),
+                                        first_line, why_, record_lines - 1, record_lines == 2 ? "" : "s",
+                                        record_lines == 2 ? "is" : "are"));
+                return;
+            }
+            // A bad record over several lines loses each of them: counted as the file's lines, which a user checks
+            // against `wc -l`, not as one. Its first was counted as read.
             report.lines += record_lines - 1;
             report.skipped_lines += record_lines;
             report.note(where_ + ": " + why_);
             return;
         }
         take_values(time, masked_cells);
+    }
+
+    // Whether a column the record is read from (its time, a variable, the mask) holds a line break: no time or value
+    // does, so a quote opened it by mistake.
+    bool used_field_spans_lines() const {
+        const auto spans = [&](size_t c) { return c < fields_.size() && fields_[c].find('\n') != std::string::npos; };
+        if (std::any_of(cols_.time.begin(), cols_.time.end(), spans) || (masked_ && spans(cols_.mask))) return true;
+        return std::any_of(cols_.selected.begin(), cols_.selected.end(),
+                           [&](const Selected& c) { return spans(c.index); });
     }
 
     void take_values(int64_t time, MaskedCells masked_cells) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 #include <memory>
 
 #include "fusedrnn/core/error.h"
@@ -118,7 +119,26 @@ size_t LineReader::fill() {
     return got;
 }
 
+void LineReader::unread(std::vector<std::string> lines, int64_t first_line) {
+    if (lines.empty()) return;
+    FR_CHECK(first_line >= 1 && first_line + int64_t(lines.size()) - 1 == line_number_,
+             "LineReader::unread: lines {}..{} of {} are not the lines up to the one last read ({})", first_line,
+             first_line + int64_t(lines.size()) - 1, path_, line_number_);
+    // Lines still waiting from an earlier unread() follow these; the last of them is the file's last line read.
+    if (replay_.empty()) replay_unterminated_ = unterminated_;
+    replay_.insert(replay_.begin(), std::make_move_iterator(lines.begin()), std::make_move_iterator(lines.end()));
+    line_number_ = first_line - 1;
+}
+
 bool LineReader::next(std::string_view& line) {
+    if (!replay_.empty()) {
+        replayed_ = std::move(replay_.front());
+        replay_.pop_front();
+        ++line_number_;
+        unterminated_ = replay_.empty() && replay_unterminated_;
+        line = replayed_;
+        return true;
+    }
     for (;;) {
         const char* start = buf_.get() + begin_;
         const size_t avail = end_ - begin_;

@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <deque>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fusedrnn::data {
 
@@ -27,6 +29,11 @@ public:
     // is valid until the next call. Returns false at end of file; throws on read or decompression
     // errors (a truncated .gz file ends with an error, never with silently missing lines).
     bool next(std::string_view& line);
+    // Hands back `lines` (read already, the first of them line `first_line`) to be returned again by next(), in order
+    // and with their line numbers, before the file's next line: a record that swallowed them (a stray quote opens a
+    // field that runs on over the following lines) turned out bad, and they are read again on their own. They must
+    // be the lines up to the one last returned.
+    void unread(std::vector<std::string> lines, int64_t first_line);
     int64_t line_number() const { return line_number_; }
     // Whether the line last returned ended the file without a line end: a file still being written (a logger's, the
     // usual input of `predict`), or one cut off, may end in half a number there.
@@ -52,6 +59,9 @@ private:
     bool eof_ = false;
     int64_t line_number_ = 0;
     bool unterminated_ = false;
+    std::deque<std::string> replay_;   // lines handed back by unread(), returned first
+    std::string replayed_;             // the replayed line last returned (the view points into it)
+    bool replay_unterminated_ = false;  // unterminated_ of the last line handed back, for when it is returned again
 };
 
 }  // namespace fusedrnn::data
