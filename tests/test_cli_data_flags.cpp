@@ -244,6 +244,28 @@ TEST(CliDataFlags, ASplitWithoutTestWindowsIsRefusedBeforeTraining) {
     EXPECT_TRUE(has(f, "--split fraction:0.7,0.3: the training and validation fractions add up to 1, which leaves "
                        "nothing to test on")) << f.output;
     EXPECT_FALSE(has(f, "data: ")) << f.output;
+    // A station whose one line lies years after the others' data stretches the span the fractions cut: named, with
+    // the way out (QA: the error said only that the validation split had no windows).
+    const std::string dir = testing::temp_dir() + "/stretched";
+    fs::create_directories(dir);
+    {
+        std::ofstream a(dir + "/A.csv");
+        a << "DATE,TMP\n";
+        for (int h = 0; h < 24 * 60; ++h)
+            a << data::format_time(1388534400 + int64_t(h) * 3600) << "," << h % 7 << "\n";
+        std::ofstream(dir + "/B.csv") << "DATE,TMP\n2016-01-01 00:00:00,3\n";
+    }
+    const CliResult s = run_cli(with(tiny_train(run, 1, dir), {"--format", "csv", "--split", "fraction:0.7,0.15"}));
+    EXPECT_EQ(s.status, 2) << s.output;
+    EXPECT_TRUE(has(s, "no validation windows")) << s.output;
+    EXPECT_TRUE(has(s, "The fractions cut the span of all stations together, [2014-01-01 00:00:00, 2016-01-01 "
+                       "01:00:00); station B (1 row, from 2016-01-01 00:00:00) lies after every other station's data, "
+                       "which end at 2014-03-01 23:00:00: remove its file, or give the split as dates")) << s.output;
+    EXPECT_TRUE(has(s, "1 station too short for one window: B")) << s.output;
+    // Without it, the same fractions train.
+    fs::remove(dir + "/B.csv");
+    const CliResult t = run_cli(with(tiny_train(run, 1, dir), {"--format", "csv", "--split", "fraction:0.7,0.15"}));
+    EXPECT_EQ(t.status, 0) << t.output;
 }
 
 // Flags are checked before the data loads (minutes at WEATHER-5K scale), not after it, with the run's summary.

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -208,8 +209,40 @@ TrainingBackends make_training_backends(const TrainCmd& c, ProcessGroup* process
 // All three splits before training: a run whose test split is empty would fail only after its last epoch. A split
 // outside the data's time span (a year it does not hold, an empty date range) is the likelier cause of an empty split
 // than gaps (which the trainer reports): say which times each covers.
+// Fractions cut the time span of all stations together: a station whose data lie beyond every other's (one stray
+// line years later, a file of another decade) stretches it, and the splits at that end hold little but the gap. Names
+// such a station at either end of the span, or "".
+std::string span_stretcher(const data::WindowedDataset& ds) {
+    const data::StationSet& set = ds.data;
+    if (ds.split.kind != data::SplitSpec::Kind::Fractions || set.num_stations() < 2) return {};
+    const auto end_of = [&](const data::StationInfo& st) { return st.end_time(set.step); };
+    const auto latest = std::max_element(set.stations.begin(), set.stations.end(),
+                                         [&](const auto& a, const auto& b) { return end_of(a) < end_of(b); });
+    const auto earliest = std::min_element(set.stations.begin(), set.stations.end(),
+                                           [](const auto& a, const auto& b) { return a.start < b.start; });
+    int64_t others_end = std::numeric_limits<int64_t>::min(), others_start = std::numeric_limits<int64_t>::max();
+    for (auto it = set.stations.begin(); it != set.stations.end(); ++it) {
+        if (it != latest) others_end = std::max(others_end, end_of(*it));
+        if (it != earliest) others_start = std::min(others_start, it->start);
+    }
+    // `relation`: "after every other station's data, which end at", or "before ..., which start at".
+    const auto named = [&](const data::StationInfo& st, const char* relation, int64_t others) {
+        return fmt::format(" The fractions cut the span of all stations together, {}; station {} ({}, from {}) lies "
+                           "{} {}: remove its file, or give the split as dates (--split dates:...)",
+                           data::TimeRange{set.begin_time(), set.end_time()}.str(), st.id,
+                           data::counted(size_t(st.rows), "row", "rows"), data::format_time(st.start), relation,
+                           data::format_time(others));
+    };
+    if (latest->start >= others_end)
+        return named(*latest, "after every other station's data, which end at", others_end - set.step);
+    if (end_of(*earliest) <= others_start)
+        return named(*earliest, "before every other station's data, which start at", others_start);
+    return {};
+}
+
 void check_every_split_has_windows(const data::WindowedDataset& ds) {
     const data::TimeRange data_span{ds.data.begin_time(), ds.data.end_time()};
+    const std::string stretched = span_stretcher(ds);
     const char* split_names[] = {"training", "validation", "test"};
     for (size_t k = 0; k < 3; ++k) {
         FR_CHECK(ds.ranges[k].overlaps(data_span), "no {} windows: the {} split is {}, the data covers {}: change "
@@ -218,9 +251,9 @@ void check_every_split_has_windows(const data::WindowedDataset& ds) {
         const std::string on_grid =
             ds.stride > 1 ? fmt::format(" that starts on the --stride {} grid", ds.stride) : std::string();
         FR_CHECK(!ds.starts[k].empty(), "no {} windows: the {} split ({}) has no stretch of {} consecutive present rows "
-                 "(input {} + horizon {}){}; change --split, use a shorter window{}, or more data", split_names[k],
+                 "(input {} + horizon {}){}; change --split, use a shorter window{}, or more data{}", split_names[k],
                  split_names[k], ds.ranges[k].str(), ds.window.span(), ds.window.input_len, ds.window.horizon, on_grid,
-                 ds.stride > 1 ? ", a smaller --stride" : "");
+                 ds.stride > 1 ? ", a smaller --stride" : "", stretched.empty() ? "" : "." + stretched);
     }
 }
 

@@ -26,10 +26,11 @@ std::string DatasetReport::summary(bool all_in_test) const {
                                               stations_with_windows[0], stations_with_windows[1],
                                               stations_with_windows[2]);
     if (!too_short.empty())
-        s += fmt::format("\n{} stations too short for one window: {}", too_short.size(), join_names(too_short, 20));
+        s += fmt::format("\n{} too short for one window: {}", counted(too_short.size(), "station", "stations"),
+                         join_names(too_short, 20));
     if (!without_windows.empty())
-        s += fmt::format("\n{} stations with no valid window (gaps, or a variable never reported): {}",
-                         without_windows.size(),
+        s += fmt::format("\n{} with no valid window (gaps, or a variable never reported): {}",
+                         counted(without_windows.size(), "station", "stations"),
                          join_names(without_windows, 20));
     for (const auto& w : warnings) s += "\nwarning: " + w;
     return s;
