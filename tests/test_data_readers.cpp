@@ -876,7 +876,8 @@ TEST(DataCsv, AStrayQuoteLosesOnlyItsOwnLine) {
     const std::string dir = ft::temp_dir();
     std::string text = "DATE,SLP\n";
     for (int i = 0; i < 600; ++i) {
-        const std::string date = i == 100 ? "2014-13-45 00:00:00" : format_time(hour_of(2014, 1, 1, 0) + int64_t(i) * 3600);
+        const std::string date =
+            i == 100 ? "2014-13-45 00:00:00" : format_time(hour_of(2014, 1, 1, 0) + int64_t(i) * 3600);
         text += date + (i == 59 || i == 299 ? ",\"1013.5\n" : i == 301 ? ",1013.5\"\n" : ",1013.5\n");
     }
     CsvFormat f;

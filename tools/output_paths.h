@@ -30,7 +30,8 @@ void check_distinct_outputs(const std::vector<std::pair<std::string, std::string
 // the nearest folder above it that does is writable. Checked before the work, which would fail only at the end.
 void check_folder_writable(const std::string& flag, const std::string& dir);
 
-// An output folder (train's --out): check_folder_writable, and not the station data folder, which its log.csv and metrics.json would join.
+// An output folder (train's --out): check_folder_writable, and not the station data folder, which its log.csv and
+// metrics.json would join.
 void check_output_folder(const std::string& flag, const std::string& dir, const DataOptions& data);
 
 // A folder that station files `names` are being written to (data synth, data export): other files already there

@@ -190,7 +190,7 @@ private:
                 std::vector<std::string> swallowed;
                 for (size_t at = joined_.find('\n'); at != std::string::npos;) {
                     const size_t end = joined_.find('\n', at + 1);
-                    swallowed.emplace_back(joined_, at + 1, end == std::string::npos ? std::string::npos : end - at - 1);
+                    swallowed.push_back(joined_.substr(at + 1, end - at - 1));  // npos - at - 1: to the end
                     at = end;
                 }
                 reader_.unread(std::move(swallowed), first_line + 1);
