@@ -964,6 +964,16 @@ TEST(Cli, PredictForOneStationReadsOnlyItsFile) {
     const std::string forecast = testing::read_file_bytes(csv);
     EXPECT_NE(forecast.find("\nSYN00001,"), std::string::npos) << forecast;
     EXPECT_EQ(forecast.find("SYN00000"), std::string::npos) << forecast;
+    // Several, comma-separated or repeated.
+    for (const auto& flags : {std::vector<std::string>{"--station", "SYN00000,SYN00001"},
+                              std::vector<std::string>{"--station", "SYN00000", "--station", "SYN00001"}}) {
+        const CliResult two = run_cli(testing::with({"predict", "--checkpoint", out + "/best.safetensors", "--out", csv},
+                                                    flags));
+        ASSERT_EQ(two.status, 0) << two.output;
+        const std::string both = testing::read_file_bytes(csv);
+        EXPECT_NE(both.find("\nSYN00000,"), std::string::npos) << both;
+        EXPECT_NE(both.find("\nSYN00001,"), std::string::npos) << both;
+    }
     const CliResult unknown = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--station", "SYN9",
                                        "--out", csv});
     EXPECT_EQ(unknown.status, 2) << unknown.output;

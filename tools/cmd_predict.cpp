@@ -14,6 +14,7 @@
 #include "fusedrnn/core/data/splits.h"
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
+#include "fusedrnn/tools/cli_checks.h"
 #include "fusedrnn/tools/commands.h"
 #include "fusedrnn/tools/forecast_csv.h"
 #include "fusedrnn/tools/forecast_checkpoint.h"
@@ -223,8 +224,8 @@ void register_predict(CLI::App& app) {
     cmd->add_option("--checkpoint", o->checkpoint, "Forecaster checkpoint")->required()->check(CLI::ExistingFile);
     add_data_options(cmd, o->data);
     // Repeated, not comma-separated: a station id is a file name, which may hold a comma.
-    cmd->add_option("--station", o->stations, "Only this station id (repeat the flag for more); station files of others "
-                    "are not read");
+    add_list_option(cmd, "--station", o->stations, "Only these station ids, comma-separated or repeated (an id "
+                    "holding a comma in double quotes); station files of others are not read");
     CLI::Option* issued_flag = cmd->add_option(
         "--issued-at", o->issued_at,
         "Forecast as of this time (\"YYYY-MM-DD[ HH:MM[:SS]]\", a 'T' between date and time also read, on the data's "
