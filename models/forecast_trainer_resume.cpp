@@ -169,8 +169,6 @@ void ForecastTrainer::resume_from_last() {
     FR_CHECK(fs::exists(last_path_), "--resume: {} does not exist (nothing to resume)", last_path_);
     Checkpoint c = read_checkpoint(last_path_);
     check_resumed_run(c);
-    load_parameters(c, model_);
-    load_optimizer(c, opt_);
     const auto& t = c.extra.at("trainer");
     detail::check_resume_wholes(t, "trainer",
                                 {{{"epochs_done"}, {"bad_epochs"}, {"patience"}, {"steps_per_epoch", true},
@@ -179,6 +177,8 @@ void ForecastTrainer::resume_from_last() {
                                  {{"epoch"}, {"step", true}},
                                  {{"epoch"}, {"batch"}, {"steps_done", true}, {"steps", true}, {"windows", true}}},
                                 last_path_);
+    load_parameters(c, model_);
+    load_optimizer(c, opt_);
     FR_CHECK(t.value("seed", uint64_t(0)) == o_.seed, "--resume: the run used --seed {}, not {}",
              t.value("seed", uint64_t(0)), o_.seed);
     check_resumed_schedule(t);

@@ -79,9 +79,10 @@ void check_folder_writable(const std::string& flag, const std::string& dir) {
     while (!fs::exists(existing, ec) && existing.has_parent_path() && existing != existing.parent_path())
         existing = existing.parent_path();
     FR_CHECK(fs::is_directory(existing, ec), "{} {}: {} is a file, not a folder", flag, dir, existing.string());
-    FR_CHECK(::access(existing.c_str(), W_OK | X_OK) == 0, "{} {}: {}{} is not writable ({}): make it writable, or "
-             "choose another folder", flag, dir, existing == fs::absolute(dir, ec) ? "" : "the folder above it, ",
-             existing.string(), std::strerror(errno));
+    const bool itself = existing == fs::absolute(dir, ec);
+    FR_CHECK(::access(existing.c_str(), W_OK | X_OK) == 0, "{} {}: {}{}{} is not writable ({}): make it writable, or "
+             "choose another folder", flag, dir, itself ? "" : "the folder above it, ", existing.string(),
+             itself ? "" : ",", std::strerror(errno));
 }
 
 void check_output_folder(const std::string& flag, const std::string& dir, const DataOptions& data) {
