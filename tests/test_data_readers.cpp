@@ -157,6 +157,36 @@ TEST(DataText, LineReaderLongLines) {
     EXPECT_FALSE(r.next(line));
 }
 
+// Lines handed back come again in order with their own numbers, before the file's next; handed back again while
+// replaying (a stray quote among them), the rest still follows; the file's last line keeps its missing line end.
+TEST(DataText, LineReaderUnreadReplaysLinesWithTheirNumbers) {
+    const std::string dir = ft::temp_dir();
+    const std::string p = write_file(dir, "x.txt", "l1\nl2\nl3\nl4\nl5\nl6");
+    LineReader r(p);
+    std::string_view line;
+    std::vector<std::string> got;
+    const auto take = [&] {
+        EXPECT_TRUE(r.next(line));
+        got.push_back(std::string(line) + "@" + std::to_string(r.line_number()) +
+                      (r.last_line_unterminated() ? "!" : ""));
+    };
+    for (int i = 0; i < 4; ++i) take();                // l1..l4
+    r.unread({"l2", "l3", "l4"}, 2);                 // l1's record swallowed them
+    take();                                            // l2 again
+    r.unread({"l2"}, 2);                               // and once more, with l3 and l4 still waiting
+    for (int i = 0; i < 5; ++i) take();                // l2 l3 l4, then the file: l5 l6
+    EXPECT_FALSE(r.next(line));
+    r.unread({"l5", "l6"}, 5);                         // the unterminated last line, handed back
+    take();
+    take();
+    EXPECT_FALSE(r.next(line));
+    EXPECT_EQ(got, (std::vector<std::string>{"l1@1", "l2@2", "l3@3", "l4@4", "l2@2", "l2@2", "l3@3", "l4@4", "l5@5",
+                                             "l6@6!", "l5@5", "l6@6!"}));
+    // Only the lines up to the one last read can be handed back.
+    EXPECT_NE(error_of([&] { r.unread({"l4"}, 4); }).find("are not the lines up to the one last read (6)"),
+              std::string::npos);
+}
+
 // ---- ISD-Lite -------------------------------------------------------------------------------------
 
 TEST(DataIsdLite, HandMadeGapsAndSentinels) {
