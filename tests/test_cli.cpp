@@ -794,7 +794,9 @@ TEST(Cli, InspectNamesValuesFarFromTheRest) {
     EXPECT_NE(i.output.find("values absurdly far from the rest (more than 100 interquartile widths beyond the "
                             "quartiles): 1 value"), std::string::npos) << i.output;
     EXPECT_NE(i.output.find("  TMP                1 outside"), std::string::npos) << i.output;
-    EXPECT_NE(i.output.find("it: 3e+38 at station S1 at 2014-01-05 04:00:00"), std::string::npos) << i.output;
+    // With the file and line to correct (line 102: the header, then hours 0..100).
+    EXPECT_NE(i.output.find("it: 3e+38 at station S1 at 2014-01-05 04:00:00 (" + dir + "/S1.csv:102)"),
+              std::string::npos) << i.output;
     EXPECT_EQ(i.output.find("\n  RH "), std::string::npos) << i.output;  // no far row of its own
     // Masked by a range, it is no longer there to find.
     const CliResult masked = run_cli(testing::with(inspect, {"--valid-range", "TMP=-50:60"}));

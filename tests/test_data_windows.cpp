@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "fusedrnn/core/data/csv_reader.h"
 #include "fusedrnn/core/data/dataset.h"
 #include "fusedrnn/core/data/gather.h"
 #include "fusedrnn/core/data/sampler.h"
@@ -230,8 +232,22 @@ TEST(DataNorm, AValueFarFromTheBulkWarnsNamingItsStationAndTime) {
                                    "at station s1 at " + format_time(t0 + 101 * 3600), "with it, v0's mean is",
                                    "--valid-range v0=LO:HI"})
         EXPECT_NE(w.find(part), std::string::npos) << part << "\n" << w;
+    EXPECT_EQ(w.find("at station s1 at " + format_time(t0 + 101 * 3600) + " ("), std::string::npos)
+        << "generated stations have no file:line\n" << w;
     // Outside the training split it moves no statistic: not said.
     EXPECT_TRUE(NormStats::compute(set, {t0, t0 + 100 * 3600}).warnings.empty());
+    // Read from a file, the warning names the file and line too (the station's lowest or highest value, as read).
+    std::string text = "DATE,v0\n";
+    for (size_t i = 0; i < 400; ++i)
+        text += format_time(t0 + int64_t(i) * 3600) + (i == 101 ? ",3e38\n" : "," + std::to_string(a[i]) + "\n");
+    const std::string dir = ft::temp_dir();
+    std::ofstream(dir + "/s1.csv") << text;
+    ReadReport rep;
+    StationSet read = StationSet::from_series({read_csv_station(dir + "/s1.csv", CsvFormat(), rep)});
+    const NormStats rs = NormStats::compute(read, train);
+    ASSERT_EQ(rs.warnings.size(), 1u);
+    EXPECT_NE(rs.warnings[0].find("3e+38 at station s1 at " + format_time(t0 + 101 * 3600) + " (" + dir +
+                                  "/s1.csv:103)"), std::string::npos) << rs.warnings[0];
 }
 
 // Real extremes are far inside the yardstick: a heavy tail (a storm's wind, 30 interquartile ranges out) and a

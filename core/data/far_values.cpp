@@ -103,6 +103,13 @@ void count_far(const StationSet& set, const TimeRange& train, FarValues& fv) {
         farthest = l.distance;
         fv.farthest = set.values[size_t((st.row_begin + l.row) * F + fv.var)];
         fv.where = fmt::format("{} at {}", st.id, format_time(st.start + l.row * set.step));
+        // Read from a file, the farthest value is the station's lowest or highest, whose file:line the reader kept
+        // (of several rows with that value, the earliest).
+        for (const ValueOrigin& o : st.extremes)
+            if (o.var == set.vars[size_t(fv.var)] && o.value == fv.farthest) {
+                fv.where += fmt::format(" ({})", o.where);
+                break;
+            }
     }
 }
 

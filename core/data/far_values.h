@@ -28,7 +28,8 @@ struct FarValues {
     double low = 0, high = 0;    // values outside [low, high] are far
     int64_t count = 0;           // training values outside them
     float farthest = 0;          // the one farthest outside
-    std::string where;           // its station and time: "010010-99999 at 2017-01-05 04:00:00"
+    // Its station and time, and where it was read when read from a file: "S1 at 2017-01-05 04:00:00 (data/S1.csv:102)"
+    std::string where;
 };
 
 // The far values among the training values (rows whose time lies in `train`) of the variables with check[v]; one

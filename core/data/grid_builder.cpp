@@ -82,6 +82,25 @@ void GridBuilder::file_ties_below(int64_t first, int64_t rows, ReadReport& repor
     }
 }
 
+void GridBuilder::note_extremes(StationSeries& s, const std::vector<int64_t>& taken) const {
+    const size_t F = vars_.size();
+    for (size_t v = 0; v < F; ++v) {
+        int64_t lo = -1, hi = -1;  // rows
+        for (size_t r = 0; r < taken.size(); ++r) {
+            const float x = s.values[r * F + v];
+            if (taken[r] < 0 || is_missing(x)) continue;
+            if (lo < 0 || x < s.values[size_t(lo) * F + v]) lo = int64_t(r);
+            if (hi < 0 || x > s.values[size_t(hi) * F + v]) hi = int64_t(r);
+        }
+        if (lo < 0) continue;
+        for (const int64_t r : {lo, hi}) {
+            const size_t i = size_t(taken[size_t(r)]);
+            s.extremes.push_back({vars_[v], s.values[size_t(r) * F + v],
+                                  fmt::format("{}:{}", files_[file_of_[i]], line_of_[i])});
+        }
+    }
+}
+
 StationSeries GridBuilder::build(const std::string& id, const std::string& name, ReadReport& report) {
     FR_CHECK(!times_.empty(), "station {}: no observations in {}", id,
              files_.empty() ? std::string("(no file)") : files_.front());
@@ -141,6 +160,7 @@ StationSeries GridBuilder::build(const std::string& id, const std::string& name,
         ++filled;
     }
     report.records += filled;
+    note_extremes(s, taken);
     ranges_.flush(report);
     report.gap_rows += rows - filled;
     times_.clear();

@@ -52,6 +52,8 @@ private:
     // Under TimeRounding::Nearest: moves an observation exactly halfway between grid times, rounded up, to the
     // grid time below when the one above has a nearer observation and the one below has none.
     void file_ties_below(int64_t first, int64_t rows, ReadReport& report);
+    // Fills s.extremes from the rows built, `taken` naming each row's observation (-1: none).
+    void note_extremes(StationSeries& s, const std::vector<int64_t>& taken) const;
 
     std::vector<std::string> vars_;
     int64_t step_;

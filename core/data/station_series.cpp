@@ -70,6 +70,7 @@ void StationSet::append(StationSeries&& s) {
     info.rows = s.rows();
     info.start = s.start;
     info.meta = s.meta;
+    info.extremes = std::move(s.extremes);
     if (values.empty() && values.capacity() < s.values.size()) values = std::move(s.values);
     else values.insert(values.end(), s.values.begin(), s.values.end());
     s.values.clear();
@@ -98,6 +99,7 @@ StationSeries StationSet::station(int s) const {
     out.start = info.start;
     out.step = step;
     out.meta = info.meta;
+    out.extremes = info.extremes;
     const size_t F = vars.size();
     out.values.assign(values.begin() + info.row_begin * int64_t(F), values.begin() + info.row_end() * int64_t(F));
     return out;

@@ -33,6 +33,14 @@ struct StationMeta {
     double elevation = std::nan("");  // metres
 };
 
+// Where one of a station's values was read: for its variables' lowest and highest values, so that a message about
+// an absurd one (data/far_values.h) can name the file and line to correct, which the grid of values no longer knows.
+struct ValueOrigin {
+    std::string var;
+    float value = 0;
+    std::string where;  // "data/S1.csv:102"
+};
+
 struct StationSeries {
     std::string id;                  // e.g. "010010-99999" or the file's stem
     std::string name;                // human-readable; equals id when unknown
@@ -42,6 +50,9 @@ struct StationSeries {
     int64_t step = 3600;             // seconds between rows
     std::vector<float> values;       // [rows, vars], NaN = missing
     StationMeta meta;
+    // Per variable read from files (GridBuilder::build), its lowest and highest value with their file:line; empty
+    // for generated stations. Keyed by name: variables made later (wind components) have none.
+    std::vector<ValueOrigin> extremes;
 
     int num_vars() const { return int(vars.size()); }
     int64_t rows() const { return vars.empty() ? 0 : int64_t(values.size() / vars.size()); }
@@ -63,6 +74,7 @@ struct StationInfo {
     int64_t rows = 0;
     int64_t start = 0;      // UTC seconds of its first row
     StationMeta meta;
+    std::vector<ValueOrigin> extremes;  // StationSeries::extremes
 
     int64_t row_end() const { return row_begin + rows; }
     int64_t end_time(int64_t step) const { return start + rows * step; }  // one step past the last row
