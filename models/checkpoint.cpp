@@ -30,6 +30,11 @@ constexpr const char* kChecksumKey = "fusedrnn.tensors_checksum";
 constexpr const char* kMetadataChecksumKey = "fusedrnn.metadata_checksum";
 constexpr const char* kOwnPrefix = "fusedrnn.";
 
+// Optimizer state and a trainer's carried state sit beside the parameters in the file.
+bool not_a_parameter(const std::string& name) {
+    return name.rfind(kOptimizerPrefix, 0) == 0 || name.rfind(kTrainerStatePrefix, 0) == 0;
+}
+
 // Every metadata key fusedrnn writes, and has written in any version it still loads ("format" is safetensors.torch's
 // "pt"; the checksums came later, and older files lack them). Anything else under "fusedrnn." is refused: the
 // checksums are found by name, so a flipped bit in a key's name ("fusedrnn.metadata_chebksum") would otherwise turn
@@ -99,7 +104,7 @@ void check_sizes_backed_by_tensors(const Checkpoint& c) {
     if (!c.config.contains("spec")) return;
     double held = 0;  // the model's values in the file (optimizer state aside)
     for (const SafetensorsTensor& t : c.file.tensors())
-        if (t.name.rfind(kOptimizerPrefix, 0) != 0) held += double(shape_numel(t.shape));
+        if (!not_a_parameter(t.name)) held += double(shape_numel(t.shape));
     const RnnSpec spec = declared_spec(c.config, c.path);
     const double G = spec.gates(), C = spec.input_size, H = spec.hidden_size, L = spec.num_layers;
     FR_CHECK(G * H * C <= held && L * G * H * H <= held,
@@ -164,8 +169,17 @@ RnnSpec declared_spec(const nlohmann::json& c, std::string_view source) {
     return spec;
 }
 
+std::vector<StateTensor> state_tensors_of(const Checkpoint& c) {
+    std::vector<StateTensor> out;
+    const std::string prefix = kTrainerStatePrefix;
+    for (const SafetensorsTensor& t : c.file.tensors())
+        if (t.name.rfind(prefix, 0) == 0) out.push_back({t.name.substr(prefix.size()), t.shape, c.file.get_f32(t.name)});
+    return out;
+}
+
 void save_checkpoint(const std::string& path, const Model& model, const nlohmann::json& extra,
-                     const Optimizer* optimizer, const std::function<void()>& before_rename) {
+                     const Optimizer* optimizer, const std::function<void()>& before_rename,
+                     const std::vector<StateTensor>& state) {
     FR_CHECK(optimizer == nullptr || optimizer->made_for(model.params()), "{}: the optimizer given to save_checkpoint "
              "was made for another model's parameters: its state would not match these", path);
     SafetensorsFile file;
@@ -193,6 +207,11 @@ void save_checkpoint(const std::string& path, const Model& model, const nlohmann
                 .dump();
         for (const auto& kv : optimizer->state_to_host())
             file.add_f32(kOptimizerPrefix + kv.first, {long(kv.second.size())}, kv.second.data());
+    }
+    for (const StateTensor& t : state) {
+        FR_CHECK(t.values.size() == size_t(shape_numel(t.shape)), "{}: trainer state '{}' holds {} values for shape {}",
+                 path, t.name, t.values.size(), shape_str(t.shape));
+        file.add_f32(kTrainerStatePrefix + t.name, t.shape, t.values.data());
     }
     file.metadata[kChecksumKey] = tensors_checksum(file);
     file.metadata[kMetadataChecksumKey] = metadata_checksum(file);
@@ -232,7 +251,7 @@ void check_declared_parameters(const Checkpoint& ckpt, std::string_view what) {
     const ParamLayout layout = naming_source(ckpt.path, [&] { return declared_layout(ckpt.config); });
     size_t held = 0;
     for (const SafetensorsTensor& t : ckpt.file.tensors()) {
-        if (t.name.rfind(kOptimizerPrefix, 0) == 0) continue;
+        if (not_a_parameter(t.name)) continue;
         ++held;
         const ParamEntry* e = layout.find(t.name);
         FR_CHECK(e != nullptr, "{}: tensor '{}' is not a parameter of the {} its metadata declares: the metadata was "
@@ -275,7 +294,7 @@ void load_parameters(const Checkpoint& ckpt, Model& model) {
         ckpt.file.copy_f32(e.name, e.shape, host.data() + e.offset);
     }
     for (const std::string& name : ckpt.file.names()) {
-        if (name.rfind(kOptimizerPrefix, 0) == 0) continue;
+        if (not_a_parameter(name)) continue;
         FR_CHECK(layout.find(name) != nullptr, "{}: checkpoint holds parameter '{}' that this model does not have",
                  ckpt.path, name);
     }

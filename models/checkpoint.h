@@ -21,10 +21,26 @@
 
 namespace fusedrnn {
 
+// A trainer's carried state (the language model's stream state: h and c of every stream), stored as a tensor named
+// kTrainerStatePrefix + name: neither a parameter nor optimizer state. Millions of values do not belong in the JSON
+// metadata, whose size the reader bounds (read_safetensors: 100 MB).
+inline constexpr const char* kTrainerStatePrefix = "trainer_state.";
+struct StateTensor {
+    std::string name;
+    Shape shape;
+    std::vector<float> values;
+};
+
+// The trainer-state tensors a checkpoint holds, to save them again with it (a tool rewriting its metadata).
+struct Checkpoint;
+std::vector<StateTensor> state_tensors_of(const Checkpoint& c);
+
 // extra: any JSON the application wants back (stored under metadata key "fusedrnn.extra").
 // before_rename: see write_safetensors (run once the file is written, just before it replaces `path`).
+// state: tensors of a trainer's carried state (StateTensor), read back with Checkpoint::file.
 void save_checkpoint(const std::string& path, const Model& model, const nlohmann::json& extra,
-                     const Optimizer* optimizer = nullptr, const std::function<void()>& before_rename = nullptr);
+                     const Optimizer* optimizer = nullptr, const std::function<void()>& before_rename = nullptr,
+                     const std::vector<StateTensor>& state = {});
 
 struct Checkpoint {
     std::string path;

@@ -114,12 +114,13 @@ LanguageModel make_language_model(std::shared_ptr<Backend<float>> backend, const
 }
 
 void save_language_model(const std::string& path, const LanguageModel& lm, const nlohmann::json& training,
-                         const Optimizer* optimizer, const std::function<void()>& before_rename) {
+                         const Optimizer* optimizer, const std::function<void()>& before_rename,
+                         const std::vector<StateTensor>& state) {
     nlohmann::json extra;
     extra["tokenizer"] = nlohmann::json::parse(lm.tokenizer.to_json());
     extra["lm"] = lm.settings.to_json();
     extra["training"] = training;
-    save_checkpoint(path, *lm.model, extra, optimizer, before_rename);
+    save_checkpoint(path, *lm.model, extra, optimizer, before_rename, state);
 }
 
 LanguageModel load_language_model(const std::string& path, std::shared_ptr<Backend<float>> backend) {

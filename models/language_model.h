@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fusedrnn/core/text/tokenizer.h"
+#include "fusedrnn/models/checkpoint.h"
 #include "fusedrnn/models/model.h"
 
 namespace fusedrnn {
@@ -76,7 +77,8 @@ LanguageModel make_language_model(std::shared_ptr<Backend<float>> backend, const
 // Writes the model, tokenizer, settings and `training` atomically (see models/checkpoint.h), and the
 // optimizer's state when given (for resuming). before_rename: see write_safetensors.
 void save_language_model(const std::string& path, const LanguageModel& lm, const nlohmann::json& training,
-                         const Optimizer* optimizer = nullptr, const std::function<void()>& before_rename = nullptr);
+                         const Optimizer* optimizer = nullptr, const std::function<void()>& before_rename = nullptr,
+                         const std::vector<StateTensor>& state = {});
 
 // Reads a checkpoint written by save_language_model. Throws Error naming `path` when it is a
 // forecaster checkpoint ("... is a forecaster checkpoint, not a language model"), a sequence model

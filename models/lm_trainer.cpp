@@ -163,16 +163,25 @@ long LmTrainer::train_step(int epoch, long step, double* results) {
 namespace {
 
 // The carried stream state as JSON (exact: a float widened to double prints and parses back unchanged).
-nlohmann::json state_tensor_json(Backend<float>& be, const Tensor<float>& t) {
+// The carried state `name` ("h" or "c") as saved: its shape in the training block (null: zeros, the start of the
+// text), its values as the tensor trainer_state.<name> beside the parameters (StateTensor: a big run's state, millions
+// of values, would not fit in the JSON metadata).
+nlohmann::json save_state_tensor(Backend<float>& be, const Tensor<float>& t, const char* name,
+                                 std::vector<StateTensor>& tensors) {
     if (t.empty()) return nullptr;
-    return {{"shape", t.shape()}, {"values", be.to_host(t)}};
+    tensors.push_back({name, t.shape(), be.to_host(t)});
+    return {{"shape", t.shape()}};
 }
 
-Tensor<float> state_tensor_from_json(Backend<float>& be, const nlohmann::json& j) {
+// Read back; a checkpoint of 0.3.6 or before holds the values in the JSON ("values").
+Tensor<float> read_state_tensor(Backend<float>& be, const Checkpoint& c, const nlohmann::json& j, const char* name) {
     if (j.is_null()) return {};
     const auto shape = j.at("shape").get<std::vector<long>>();
-    const auto values = j.at("values").get<std::vector<float>>();
-    return be.from_host(values, Shape(shape.begin(), shape.end()));
+    const Shape s(shape.begin(), shape.end());
+    if (j.contains("values")) return be.from_host(j.at("values").get<std::vector<float>>(), s);
+    std::vector<float> values(size_t(shape_numel(s)));
+    c.file.copy_f32(std::string(kTrainerStatePrefix) + name, s, values.data());
+    return be.from_host(values, s);
 }
 
 }  // namespace
@@ -191,13 +200,15 @@ void LmTrainer::save(const std::string& name, const EpochState* in_progress) {
                                {"arithmetic", run_arithmetic(lm_.model->backend())},
                                {"finished", !in_progress && !history_.empty() && history_.back().epoch >= o_.epochs}};
     const bool last = name == "last.safetensors";
+    std::vector<StateTensor> state;
     if (last && lm_.settings.mode == LmMode::Stream) {
         Backend<float>& be = lm_.model->backend();
-        training["state"] = {{"h", state_tensor_json(be, state_.h)}, {"c", state_tensor_json(be, state_.c)}};
+        training["state"] = {{"h", save_state_tensor(be, state_.h, "h", state)},
+                             {"c", save_state_tensor(be, state_.c, "c", state)}};
     }
     if (in_progress) training["epoch_in_progress"] = *in_progress;
     save_language_model((std::filesystem::path(o_.out_dir) / name).string(), lm_, training, last ? &opt_ : nullptr,
-                        o_.before_save);
+                        o_.before_save, state);
 }
 
 void LmTrainer::save_and_stop(const EpochState& st) {
@@ -262,7 +273,7 @@ void LmTrainer::resume_from_last() {
     FR_CHECK(std::isfinite(lr) && lr >= 0, "--resume: {} is damaged: its learning rate is {}", path, lr);
     opt_.set_lr(float(lr));
     read_resumed_history(t, path);
-    read_stream_position(t, path);
+    read_stream_position(c, t, path);
     read_epoch_in_progress(t, path);
     if (const std::string note = resumed_arithmetic_note(t, run_arithmetic(lm_.model->backend()), path);
         on_message && !note.empty())
@@ -333,7 +344,7 @@ void LmTrainer::read_resumed_history(const nlohmann::json& t, const std::string&
 }
 
 // Stream mode: the next chunk of the text and the state carried into it (window mode: no position, cursor 0).
-void LmTrainer::read_stream_position(const nlohmann::json& t, const std::string& path) {
+void LmTrainer::read_stream_position(const Checkpoint& c, const nlohmann::json& t, const std::string& path) {
     const long cursor = t.at("cursor").get<long>();
     const long chunks = lm_.settings.mode == LmMode::Stream ? long(train_stream_.front().num_chunks()) : 0;
     FR_CHECK(cursor >= 0 && cursor <= chunks, "--resume: {} is damaged: its stream position (chunk {}) is outside "
@@ -353,13 +364,16 @@ void LmTrainer::read_stream_position(const nlohmann::json& t, const std::string&
             FR_CHECK(std::string(k) == "h" || lstm, "--resume: {} is damaged: a {} cell has no c state", path,
                      cell_name(sp.cell));
             const auto shape = j.at("shape").get<std::vector<long>>();
-            const size_t values = j.at("values").size();
+            const std::string tensor = std::string(kTrainerStatePrefix) + k;
+            const size_t values = j.contains("values")   ? j.at("values").size()
+                                  : c.file.has(tensor) ? size_t(shape_numel(c.file.at(tensor).shape))
+                                                       : 0;
             FR_CHECK(shape == want && values == size_t(want[0] * want[1] * want[2]), "--resume: {} is damaged: the "
                      "carried stream state {} has shape [{}] and {} values, expected [{}]", path, k,
                      fmt::join(shape, ", "), values, fmt::join(want, ", "));
         }
-        state_.h = state_tensor_from_json(be, t.at("state").at("h"));
-        state_.c = state_tensor_from_json(be, t.at("state").at("c"));
+        state_.h = read_state_tensor(be, c, t.at("state").at("h"), "h");
+        state_.c = read_state_tensor(be, c, t.at("state").at("c"), "c");
     }
 }
 

@@ -139,7 +139,7 @@ private:
     void resume_from_last();  // and its parts, in the order it runs them:
     void check_resumed_settings(const Checkpoint& c, bool has_info, const std::string& path) const;
     void read_resumed_history(const nlohmann::json& training_block, const std::string& path);
-    void read_stream_position(const nlohmann::json& training_block, const std::string& path);
+    void read_stream_position(const Checkpoint& c, const nlohmann::json& training_block, const std::string& path);
     void read_epoch_in_progress(const nlohmann::json& training_block, const std::string& path);
     // The recorded settings that differ from this run's ("lr: 0.01 saved, 0.5 now"); throws for another text.
     std::vector<std::string> setting_differences(const nlohmann::json& saved, const std::string& path) const;

@@ -170,6 +170,23 @@ TEST(LmCli, ANewRunStoppedEarlyLeavesNoOldBestCheckpoint) {
     EXPECT_EQ(testing::read_file_bytes(out + "/previous/best.safetensors"), old_best);
 }
 
+// Files named as a run's but beside no checkpoint (a log.csv of the user's own) are no run to keep in previous/: moved
+// there, the next run would delete them (QA). Refused, naming them, unless --overwrite.
+TEST(LmCli, LooseFilesNamedAsARunsAreNotTakenForOne) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    std::filesystem::create_directories(out);
+    std::ofstream(out + "/log.csv") << "my own log\n";
+    const CliResult r = run_cli(lm_train(tiny_text(dir), out));
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_TRUE(has(r, "--out " + out + " holds log.csv but no checkpoint (best.safetensors, last.safetensors): not a "
+                       "run of fusedrnn's to keep in previous/")) << r.output;
+    EXPECT_EQ(testing::read_file_bytes(out + "/log.csv"), "my own log\n");
+    EXPECT_FALSE(std::filesystem::exists(out + "/previous"));
+    const CliResult o = run_cli(lm_train(tiny_text(dir), out, {"--overwrite"}));
+    ASSERT_EQ(o.status, 0) << o.output;
+    EXPECT_EQ(testing::read_file_bytes(out + "/previous/log.csv"), "my own log\n");
+}
+
 // One Ctrl-C / SIGTERM during the sample after the last epoch ends the sample and the run: exit 130, the files saved.
 TEST(LmCli, StopDuringTheSampleExits130) {
     const std::string dir = testing::temp_dir(), out = dir + "/run";

@@ -116,6 +116,35 @@ TEST_P(LmResume, StopMidEpochThenResumeEqualsUninterruptedRun) {
     expect_same(run(dir, true), full);
 }
 
+// The carried stream state is stored as tensors beside the parameters (trainer_state.h), not as JSON numbers: a big
+// run's (512 streams x 2048 units x 3 layers) would pass the 100 MB the reader allows a header (QA: a last.safetensors
+// its own resume could not read). A checkpoint of 0.3.6, with the values in the JSON, still resumes to the same run.
+TEST_P(LmResume, TheStreamStateIsStoredAsTensorsAndTheOldJsonFormReads) {
+    const RunResult full = run(testing::temp_dir(), false);
+    const std::string dir = testing::temp_dir();
+    EXPECT_THROW(run(dir, false, int(steps_ + 2)), Interrupted);
+    const Checkpoint c = read_checkpoint(dir + "/last.safetensors");
+    if (GetParam() == LmMode::Window) {  // carries no state
+        EXPECT_FALSE(c.extra.at("training").contains("state"));
+        EXPECT_TRUE(state_tensors_of(c).empty());
+        return;
+    }
+    const nlohmann::json& h = c.extra.at("training").at("state").at("h");
+    EXPECT_FALSE(h.contains("values")) << h.dump().substr(0, 200);
+    ASSERT_TRUE(c.file.has("trainer_state.h"));
+    EXPECT_EQ(c.file.at("trainer_state.h").shape, (Shape{1, 3, 12}));
+    EXPECT_FALSE(c.file.has("trainer_state.c"));  // a GRU has no cell state
+    // Rewritten as 0.3.6 wrote it: the values in the training block, no state tensor.
+    nlohmann::json training = c.extra.at("training");
+    training["state"]["h"]["values"] = c.file.get_f32("trainer_state.h");
+    LanguageModel lm = load_language_model(dir + "/last.safetensors", make_backend("cpu"));
+    auto opt = make_optimizer(lm.model->params(), OptimizerConfig{});
+    load_optimizer(c, *opt);
+    save_language_model(dir + "/last.safetensors", lm, training, opt.get());
+    ASSERT_FALSE(read_checkpoint(dir + "/last.safetensors").file.has("trainer_state.h"));
+    expect_same(run(dir, true), full);
+}
+
 // The masks are drawn by the step over the whole run, not from a generator's state: the resumed steps draw the
 // uninterrupted run's masks. (Dropout 0.3 does change the run: its parameters differ from the run without.)
 TEST_P(LmResume, WithDropoutResumeEqualsUninterruptedRun) {
@@ -162,7 +191,7 @@ TEST_P(LmResume, OtherSettingsAreRefused) {
     training["epoch_in_progress"].erase("loss_sum");
     auto opt = make_optimizer(lm.model->params(), OptimizerConfig{});
     load_optimizer(c, *opt);
-    save_language_model(dir + "/last.safetensors", lm, training, opt.get());
+    save_language_model(dir + "/last.safetensors", lm, training, opt.get(), nullptr, state_tensors_of(c));
     try {
         run(dir, true);
         FAIL() << "expected an error";
@@ -270,7 +299,7 @@ TEST_P(LmResume, DamagedResumeStateIsRefusedNamingTheFile) {
         edit(training);
         auto opt = make_optimizer(lm.model->params(), OptimizerConfig{});
         load_optimizer(c, *opt);
-        save_language_model(d + "/last.safetensors", lm, training, opt.get());
+        save_language_model(d + "/last.safetensors", lm, training, opt.get(), nullptr, state_tensors_of(c));
         return error_of([&] { run(d, true); });
     };
     std::string m = edited([](nlohmann::json& t) { t["lr"] = -0.5; });

@@ -227,11 +227,26 @@ bool check_previous_run(const std::string& folder, RunKind mine, bool resume, bo
                  "or add --overwrite to replace that run", folder, other, evidence, command_of(mine));
         return true;
     }
+    // Files named as a run's but beside no checkpoint are no run's (a log.csv of the user's own): kept in previous/,
+    // they would go with the next run's; written over, they would be lost. Refused unless --overwrite says so.
+    if (!resume && !overwrite && !fs::exists(last, ec) && !fs::exists(fs::path(folder) / "best.safetensors", ec)) {
+        std::vector<std::string> loose;
+        for (RunKind kind : {RunKind::Forecaster, RunKind::LanguageModel})
+            for (const char* name : run_files(kind))
+                if (fs::exists(fs::path(folder) / name, ec) &&
+                    std::find(loose.begin(), loose.end(), name) == loose.end())
+                    loose.push_back(name);
+        FR_CHECK(loose.empty(), "--out {} holds {} but no checkpoint (best.safetensors, last.safetensors): not a run "
+                 "of fusedrnn's to keep in previous/, and the run would write over {}. Move {}, choose another --out, "
+                 "or add --overwrite to replace {}", folder, fmt::join(loose, ", "), loose.size() == 1 ? "it" : "them",
+                 loose.size() == 1 ? "it" : "them", loose.size() == 1 ? "it" : "them");
+    }
     // Before any data is read: the trainers would say the same only after loading it.
     FR_CHECK(!resume || fs::exists(last, ec), "--resume: {} does not exist (nothing to resume)", last);
     // A truncated or damaged checkpoint cannot be resumed: said now, not after the data is read and the model planned.
-    FR_CHECK(!resume || unreadable.empty(), "--resume: {} cannot be read ({}): there is no run to resume; give "
-             "--overwrite instead of --resume to replace it, or choose another --out", last, unreadable);
+    FR_CHECK(!resume || unreadable.empty(), "--resume: {} cannot be read ({}), so the run cannot go on from it. Keep "
+             "it for a look (best.safetensors beside it may still serve eval and predict); --overwrite instead of "
+             "--resume starts the run over, keeping the old files in {}/", last, unreadable, previous_run_folder(folder));
     if (!resume && !overwrite) refuse_to_overwrite_unfinished_run(last, state_block(mine));
     return false;
 }
