@@ -325,14 +325,23 @@ void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
     for (const Setting& s : settings) {
         if (!meta.contains(s.key)) continue;
         const float saved = meta.at(s.key).get<float>();
-        FR_CHECK(saved == s.now, "{}: checkpoint was trained with {} {:g}, this run has {:g}: resume with the same "
-                 "optimizer flags", ckpt.path, s.shown, saved, s.now);
+        // A setting with a flag: use the same flag. One without (Adam's betas, ...) is fixed by this version, so
+        // a file that differs was edited or written by another one.
+        FR_CHECK(saved == s.now, "{}: checkpoint was trained with {} {:g}, this run has {:g}: {}", ckpt.path, s.shown,
+                 saved, s.now, s.shown[0] == '-' ? "resume with the same optimizer flags"
+                                                 : "no flag sets it, so the file was edited or written by another "
+                                                   "version of fusedrnn; resume from an unedited checkpoint");
     }
     std::map<std::string, std::vector<float>> state;
     for (const std::string& n : ckpt.file.names())
         if (n.rfind(kOptimizerPrefix, 0) == 0) state[n.substr(std::string(kOptimizerPrefix).size())] = ckpt.file.get_f32(n);
+    // A whole number as written: get<long>() would take 3.9 as 3 and 1e30 as anything.
+    const long steps = meta.contains("steps") ? long(detail::json_whole(meta, "steps", fmt::format("{}: the optimizer's "
+                                                    "step count (fusedrnn.optimizer.steps)", ckpt.path), 0,
+                                                    std::numeric_limits<long>::max()))
+                                              : 0;
     try {
-        optimizer.state_from_host(state, meta.value("steps", 0L));
+        optimizer.state_from_host(state, steps);
     } catch (const Error& e) {
         FR_FAIL("{}: {}", ckpt.path, e.what());
     } catch (const nlohmann::json::exception& e) {

@@ -479,6 +479,25 @@ TEST(CliDataFlags, AnotherFormatKeepsTheTrainingFormatsValidRanges) {
     ASSERT_EQ(g.status, 0) << g.output;
     EXPECT_FALSE(has(g, "masked as missing")) << g.output;
     EXPECT_TRUE(has(g, "which the csv format lacks: DEW -98.2..36.8, WND_ANGLE")) << g.output;
+    // A range given now replaces the stored one of its variable only: a model trained with TMP=-60:45 keeps it
+    // when DEW's is given (QA: the stored TMP range was dropped, and a 50 °C went to the model).
+    std::vector<std::string> ranged = tiny_train(dir + "/ranged", 1, data);
+    ranged.insert(ranged.end(), {"--split", "fraction:0.6,0.2", "--valid-range", "TMP=-60:45"});
+    ASSERT_EQ(run_cli(ranged).status, 0);
+    std::vector<std::string> eval_ranged = eval;
+    eval_ranged[2] = dir + "/ranged/best.safetensors";
+    const CliResult r = run_cli(with(eval_ranged, {"--valid-range", "DEW=-50:40"}));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(has(r, "(TMP 1 outside -60..45, first")) << r.output;
+    // A model of the synthetic stations (WEATHER-5K-shaped) keeps WEATHER-5K's ranges on files read as a custom CSV.
+    ASSERT_EQ(run_cli(tiny_train(dir + "/synthetic", 1)).status, 0);
+    std::vector<std::string> eval_synthetic = eval;
+    eval_synthetic[2] = dir + "/synthetic/best.safetensors";
+    const CliResult s = run_cli(eval_synthetic);
+    ASSERT_EQ(s.status, 0) << s.output;
+    EXPECT_TRUE(has(s, "valid ranges of the model's training data (weather5k format), which the csv format lacks: "
+                       "TMP -93.2..61.8")) << s.output;
+    EXPECT_TRUE(has(s, "(TMP 1 outside -93.2..61.8, first")) << s.output;
 }
 
 // An ISD-Lite line is 61 characters of integer fields, the unused ones too: text past them, or a field that is not

@@ -214,6 +214,24 @@ TEST(Checkpoint, OptimizerStateResumesOnlyWithTheSameSettings) {
     auto other_kind = make_optimizer(a.params(), oc);
     EXPECT_NE(error_of([&] { load_optimizer(c, *other_kind); }).find("optimizer 'adamw', not 'adam'"),
               std::string::npos);
+    // Edited optimizer metadata (with the checksum gone): a setting no flag sets is not blamed on the flags, and the
+    // step count must be a whole number (get<long>() took 3.9 as 3 and 1e30 as anything).
+    oc.name = "adamw";
+    auto again = make_optimizer(a.params(), oc);
+    const auto edited = [&](const char* key, const nlohmann::json& value) {
+        Checkpoint e = c;
+        nlohmann::json meta = nlohmann::json::parse(e.file.metadata.at("fusedrnn.optimizer"));
+        meta[key] = value;
+        e.file.metadata["fusedrnn.optimizer"] = meta.dump();
+        return error_of([&] { load_optimizer(e, *again); });
+    };
+    EXPECT_NE(edited("beta1", 0.5).find("trained with beta1 0.5, this run has 0.9: no flag sets it, so the file was "
+                                        "edited or written by another version of fusedrnn"), std::string::npos);
+    for (const nlohmann::json& steps : {nlohmann::json(3.9), nlohmann::json(1e30), nlohmann::json(-2)}) {
+        const std::string m = edited("steps", steps);
+        EXPECT_NE(m.find(path + ": the optimizer's step count (fusedrnn.optimizer.steps) is " + steps.dump() +
+                         ", not a whole number in [0, "), std::string::npos) << m;
+    }
 }
 
 TEST(Checkpoint, MismatchedOrCorruptedFilesGiveClearErrors) {

@@ -198,6 +198,21 @@ void take_synthetic_flags(const CLI::App* cmd, DataOptions& base, const DataOpti
     if (cmd->count("--synthetic-gaps")) base.syn_gaps = from.syn_gaps;
 }
 
+// The --valid-range specs `stored` (a checkpoint's) with each of `given` replacing the one for its variable, or added.
+std::vector<std::string> merged_ranges(const std::vector<std::string>& stored, const std::vector<std::string>& given) {
+    const data::ValidRanges now = parse_valid_ranges(given);
+    std::vector<std::string> out;
+    for (const std::string& spec : stored) {
+        data::ValidRange r;
+        std::string why;
+        const bool replaced = data::parse_valid_range(spec, r, why) &&
+                              std::any_of(now.begin(), now.end(), [&](const data::ValidRange& g) { return g.var == r.var; });
+        if (!replaced) out.push_back(spec);
+    }
+    out.insert(out.end(), given.begin(), given.end());
+    return out;
+}
+
 // Says which of the training format's ranges filled in for the format read now (StationReadOptions::trained_ranges):
 // a range the user did not give must not mask values unannounced.
 void log_trained_ranges(const DataOptions& o, const data::StationReadOptions& ro, const data::StationData& d) {
@@ -219,8 +234,9 @@ void log_trained_ranges(const DataOptions& o, const data::StationReadOptions& ro
 }  // namespace
 
 DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, const DataOptions& from_checkpoint) {
-    // Ranges given now apply to whatever data is read; else the checkpoint's, which its model was trained with.
-    const bool ranges_given = cmd->count("--valid-range") > 0;
+    // The checkpoint's ranges, which its model was trained with, each replaced by a range given now for its variable
+    // (QA: one given for DEW dropped a stored TMP range, and a 50 °C went to the model).
+    const std::vector<std::string> ranges = merged_ranges(from_checkpoint.valid_ranges, given.valid_ranges);
     DataOptions d;
     if (cmd->count("--data")) {  // other files
         d = given;
@@ -228,7 +244,7 @@ DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, c
             // Read as the checkpoint's files were unless the command line says otherwise.
             if (!cmd->count("--format") && !given.csv_given) d.format = from_checkpoint.format;
             if (!cmd->count("--drop-filled")) d.drop_filled = from_checkpoint.drop_filled;
-            if (!ranges_given) d.valid_ranges = from_checkpoint.valid_ranges;
+            d.valid_ranges = ranges;
         }
     } else if (any_synthetic_flag(cmd)) {  // other synthetic stations: each flag changes only itself
         d = from_checkpoint.synthetic() ? from_checkpoint : DataOptions();
@@ -239,7 +255,7 @@ DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, c
         d.valid_ranges = given.valid_ranges;
     } else {  // the checkpoint's own data, read with the reading flags given now
         d = from_checkpoint;
-        if (ranges_given) d.valid_ranges = given.valid_ranges;
+        d.valid_ranges = ranges;
         if (cmd->count("--drop-filled")) d.drop_filled = given.drop_filled;
         if (cmd->count("--skip-bad-lines")) d.skip_bad_lines = given.skip_bad_lines;
         if (cmd->count("--max-stations")) d.max_stations = given.max_stations;
@@ -249,7 +265,9 @@ DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, c
     // Files read in another format than the model's training data (--format, --csv-*) keep that format's valid
     // ranges where the new one has none: a custom layout has none of its own, and would take a 95 °C temperature the
     // training read masked.
-    if (!d.synthetic() && !from_checkpoint.synthetic()) d.trained_format = from_checkpoint.effective_format();
+    // Synthetic stations are WEATHER-5K-shaped (data synth writes them in its layout): its ranges.
+    if (!d.synthetic())
+        d.trained_format = from_checkpoint.synthetic() ? "weather5k" : from_checkpoint.effective_format();
     // A CSV layout: the checkpoint's, with only the --csv-* flags given now changed (a flag given alone must not
     // drop the rest of the layout: a sentinel read as a number, say).
     if (!d.synthetic() && d.effective_format() == "csv")
