@@ -305,6 +305,7 @@ TEST(DataNceiLcd, TheYearlyFilesOfAStationMerge) {
     // Another, of 0 bytes, and first in name order: format detection looks past it, and the station's other years
     // are read.
     write_file(dir, "LCD_USW00014939_2021.csv", "");
+    write_file(dir, "LCD_USW00014939_2020.csv", "\xEF\xBB\xBF\r\n\n");  // a BOM and line breaks alone: as empty
     write_file(dir, "LCD_USW00094728_2023.csv", header + obs("USW00094728", "2023-01-01T00:51:00", "FM-15", "1.0"));
     const StationData d = read_station_set(dir);
     EXPECT_EQ(d.format, "ncei-lcd-metric");
@@ -321,9 +322,10 @@ TEST(DataNceiLcd, TheYearlyFilesOfAStationMerge) {
     EXPECT_EQ(d.set.stations[1].id, "USW00094728");
     EXPECT_EQ(d.report.duplicate_times, 1);
     EXPECT_EQ(d.report.passed_over_lines, 1);
-    EXPECT_EQ(d.report.empty_files, 2);
-    EXPECT_TRUE(has(d.report.empty_first, "LCD_USW00014939_2021.csv")) << d.report.empty_first;
+    EXPECT_EQ(d.report.empty_files, 3);
+    EXPECT_TRUE(has(d.report.empty_first, "LCD_USW00014939_2020.csv")) << d.report.empty_first;
     EXPECT_EQ(d.report.empty_stations, 0);
+    fs::remove(dir + "/LCD_USW00014939_2020.csv");
     fs::remove(dir + "/LCD_USW00014939_2021.csv");
     // A year file naming another station.
     write_file(dir, "LCD_USW00014939_2024.csv", header + obs("USW00094728", "2024-01-01T00:54:00", "FM-15", "0.0"));

@@ -843,7 +843,8 @@ TEST(DataCsv, CommonFirstErrorsNameTheWayOut) {
     // Files that are not UTF-8 CSV lines at all, said as that (not as odd column names).
     EXPECT_TRUE(has(message("g.csv", "DATE,TMP\r2014-01-01 00:00:00,1\r"), "the lines end in a carriage return alone"));
     EXPECT_TRUE(has(message("h.csv", std::string("\xFF\xFE" "D\0A\0T\0E\0\n\0", 12)), "the file is UTF-16 text"));
-    EXPECT_TRUE(has(message("i.csv", "\xEF\xBB\xBF"), "the first line is empty (expected a header line)"));
+    EXPECT_TRUE(has(message("i.csv", "\xEF\xBB\xBF"), "i.csv: only blank lines (expected a header line)"));
+    EXPECT_TRUE(has(message("i2.csv", "\n\nDATE,TMP\n"), "i2.csv: the first line is empty (expected a header line)"));
     EXPECT_TRUE(has(message("j.csv", "DATE,TMP\n2014-01-01 00:00:00,1,\n"),
                     "3 fields, the header has 2: the line ends in 1 empty field (a delimiter at the end of each data "
                     "line?"));
@@ -1008,7 +1009,8 @@ TEST(DataFolder, FormatDetectionLooksPastEmptyFiles) {
     write_file(none, "A000.csv", "");
     write_file(none, "B001.csv", "");
     const std::string all = error_of([&] { read_station_set(none, ro); });
-    EXPECT_NE(all.find("every CSV file in \"" + none + "\" is empty (0 bytes)"), std::string::npos) << all;
+    EXPECT_NE(all.find("every CSV file in \"" + none + "\" is empty (0 bytes or only blank lines)"), std::string::npos)
+        << all;
 }
 
 // A column the reader uses must be named once in the header; columns it does not use may repeat.

@@ -195,9 +195,10 @@ private:
                 }
                 reader_.unread(std::move(swallowed), first_line + 1);
                 ++report.skipped_lines;
-                report.note(fmt::format("{}:{}: {}; the {} line{} after it {} read on their own", reader_.path(),
-                                        first_line, why_, record_lines - 1, record_lines == 2 ? "" : "s",
-                                        record_lines == 2 ? "is" : "are"));
+                report.note(fmt::format("{}:{}: {}; {} read on {} own", reader_.path(), first_line, why_,
+                                        record_lines == 2 ? std::string("the line after it is")
+                                                          : fmt::format("the {} lines after it are", record_lines - 1),
+                                        record_lines == 2 ? "its" : "their"));
                 return;
             }
             // A bad record over several lines loses each of them: counted as the file's lines, which a user checks

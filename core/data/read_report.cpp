@@ -70,10 +70,12 @@ void ReadReport::note_empty_station(const std::string& station_files, ReadReport
 }
 
 std::string ReadReport::summary() const {
-    std::string s = fmt::format("{}, {} lines -> {} rows; {} lines skipped; {} duplicate times dropped; "
-                                "{} times rounded to the grid; {} missing values; {} gap rows",
-                                counted(size_t(files), "file", "files"), lines, records, skipped_lines, duplicate_times, rounded_times,
-                                missing_values, gap_rows);
+    const auto c = [](int64_t k, const char* one, const char* many) { return counted(size_t(k), one, many); };
+    std::string s = fmt::format("{}, {} -> {}; {} skipped; {} dropped; {} rounded to the grid; {}; {}",
+                                c(files, "file", "files"), c(lines, "line", "lines"), c(records, "row", "rows"),
+                                c(skipped_lines, "line", "lines"), c(duplicate_times, "duplicate time", "duplicate times"),
+                                c(rounded_times, "time", "times"), c(missing_values, "missing value", "missing values"),
+                                c(gap_rows, "gap row", "gap rows"));
     if (blank_lines > 0) s += fmt::format("; {} passed over", counted(size_t(blank_lines), "blank line", "blank lines"));
     // Only files with a mask column have these; most formats never do.
     if (filled_kept > 0) s += fmt::format("; {} filled-in values (the file's mask) read as data", filled_kept);

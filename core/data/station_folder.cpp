@@ -156,7 +156,8 @@ std::string detect_format(const std::vector<fs::path>& files, const std::string&
         first_csv = it;
         break;
     }
-    FR_CHECK(!header.empty(), "station data: every CSV file in \"{}\" is empty (0 bytes), starting with {}", path,
+    FR_CHECK(!header.empty(), "station data: every CSV file in \"{}\" is empty (0 bytes or only blank lines), starting "
+             "with {}", path,
              first_csv->string());
     std::string format = detect_csv_preset(header);
     if (format == "ncei-lcd") format = ncei_lcd_units(files);

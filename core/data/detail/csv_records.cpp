@@ -109,7 +109,17 @@ std::vector<std::string> header_fields(LineReader& reader, const std::string& pa
     FR_CHECK(not_text.empty(), "{}: the file {}", path, not_text);
     FR_CHECK(line.find('\r') == std::string_view::npos, "{}: the lines end in a carriage return alone (classic Mac "
              "line ends), so the whole file reads as one line: convert them (tr '\\r' '\\n')", path);
-    FR_CHECK(!trim(line).empty(), "{}: the first line is empty (expected a header line)", path);
+    if (trim(line).empty()) {
+        // Nothing but line breaks (a failed download, a BOM alone) holds no data, like a 0-byte file: the readers may
+        // pass it over. A header below blank lines is an error.
+        std::string_view rest;
+        bool only_blank = true;
+        while (only_blank && reader.next(rest)) only_blank = trim(rest).empty();
+        if (only_blank)
+            throw NoDataLines(detail::located(__FILE__, __LINE__, fmt::format("{}: only blank lines (expected a header "
+                                                                              "line)", path)));
+        FR_FAIL("{}: the first line is empty (expected a header line)", path);
+    }
     std::vector<std::string> fields;
     std::string why;
     FR_CHECK(split_csv(line, delimiter, fields, why), "{}: header: {}", reader.where(), why);
@@ -129,16 +139,24 @@ bool split_record(LineReader& reader, std::string_view line, char delimiter, std
     const int64_t first = reader.line_number();
     joined.assign(line);
     std::string_view next;
-    for (int lines = 1; lines < kMaxRecordLines && reader.next(next); ++lines) {
+    bool at_end = false;
+    for (int lines = 1; lines < kMaxRecordLines; ++lines) {
+        if (!reader.next(next)) {
+            at_end = true;
+            break;
+        }
         joined += '\n';
         joined.append(next);
         where = fmt::format("{}:{}-{}", reader.path(), first, reader.line_number());
         if (split_csv(joined, delimiter, fields, why)) return true;
         if (why != kUnterminatedQuote) return false;
     }
-    why = fmt::format("{} (a quoted field may hold line breaks, but this one is still open after {} line{}: a stray "
-                      "quote?)", kUnterminatedQuote, reader.line_number() - first + 1,
-                      reader.line_number() == first ? "" : "s");
+    const int64_t spanned = reader.line_number() - first + 1;
+    why = at_end ? fmt::format("{} (a quoted field may hold line breaks, but this one is still open at the end of the "
+                               "file, {} on: a stray quote?)", kUnterminatedQuote,
+                               counted(size_t(spanned), "line", "lines"))
+                 : fmt::format("{} (a quoted field may hold line breaks, but this one is still open after {}: a "
+                               "stray quote?)", kUnterminatedQuote, counted(size_t(spanned), "line", "lines"));
     return false;
 }
 
