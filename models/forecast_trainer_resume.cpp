@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "fusedrnn/core/data/text.h"
 #include "fusedrnn/models/checkpoint.h"
 #include "fusedrnn/models/detail/resume_checks.h"
 
@@ -240,8 +241,16 @@ int ForecastTrainer::read_resumed_history(const nlohmann::json& t) {
 // is said.
 void ForecastTrainer::continue_resumed_schedule(const nlohmann::json& t) {
     const float requested_lr = base_lr_;
-    if (t.contains("lr")) opt_.set_lr(t.at("lr").get<float>());  // as scheduled so far
-    if (t.contains("base_lr")) base_lr_ = t.at("base_lr").get<float>();
+    // A rate or clip as written: a damaged or hand-edited one is named, not passed on to the optimizer's own check.
+    const auto rate = [&](const char* key) {
+        const nlohmann::json& v = t.at(key);
+        FR_CHECK(v.is_number() && std::isfinite(v.get<double>()) && v.get<double>() >= 0, "--resume: {} is damaged: "
+                 "its trainer.{} is {}, not a finite number >= 0", last_path_, key, data::printable(v.dump(), 80));
+        return v.get<double>();
+    };
+    if (t.contains("lr")) opt_.set_lr(float(rate("lr")));  // as scheduled so far
+    if (t.contains("base_lr")) base_lr_ = float(rate("base_lr"));
+    if (t.contains("clip")) (void)rate("clip");
     // The schedule goes on from where it was: a different --lr on the command line is not used, and says so.
     if (on_message && base_lr_ != requested_lr)
         on_message(fmt::format("--resume: the learning rate goes on with {}'s schedule (its --lr {:g}, now {:g}); "
@@ -280,7 +289,8 @@ void ForecastTrainer::read_resumed_progress(const nlohmann::json& t, int epochs_
         resumed_ = t.at("epoch_in_progress").get<EpochState>();
         FR_CHECK(resumed_.epoch == epochs_done + 1 && resumed_.steps_done >= 0 &&
                      resumed_.steps_done <= resumed_.steps && resumed_.windows >= 0 &&
-                     std::isfinite(resumed_.loss_sum) && std::isfinite(resumed_.norm_sum),
+                     std::isfinite(resumed_.loss_sum) && resumed_.loss_sum >= 0 && std::isfinite(resumed_.norm_sum) &&
+                     resumed_.norm_sum >= 0 && std::isfinite(resumed_.seconds) && resumed_.seconds >= 0,
                  "--resume: {} is damaged: its epoch in progress (epoch {}, step {}/{}) does not follow its history "
                  "({} epoch(s)) or is out of range", last_path_, resumed_.epoch, resumed_.steps_done, resumed_.steps,
                  epochs_done);

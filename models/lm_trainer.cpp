@@ -386,7 +386,8 @@ void LmTrainer::read_epoch_in_progress(const nlohmann::json& t, const std::strin
         FR_CHECK(resumed_.epoch == int(history_.size()) + 1 && resumed_.steps_done >= 0 &&
                      resumed_.steps_done <= resumed_.steps && resumed_.predictions >= 0 && resumed_.correct >= 0 &&
                      resumed_.correct <= resumed_.predictions && std::isfinite(resumed_.loss_sum) &&
-                     std::isfinite(resumed_.norm_sum),
+                     resumed_.loss_sum >= 0 && std::isfinite(resumed_.norm_sum) && resumed_.norm_sum >= 0 &&
+                     std::isfinite(resumed_.seconds) && resumed_.seconds >= 0,
                  "--resume: {} is damaged: its epoch in progress (epoch {}, step {}/{}) does not follow its history "
                  "({} epoch(s)) or is out of range", path, resumed_.epoch, resumed_.steps_done, resumed_.steps,
                  history_.size());

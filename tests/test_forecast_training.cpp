@@ -349,6 +349,14 @@ TEST_F(MidEpochResume, InconsistentTrainingStateIsRefused) {
          "is damaged: its trainer.history[0].epoch is 4294967297, not a whole number in [0, 2147483647]"},
         {[](nlohmann::json& t) { t["epoch_in_progress"]["batch"] = "16"; },
          "is damaged: its trainer.epoch_in_progress.batch is \"16\", not a whole number"},
+        // Rates and sums as written (QA: -0.5 reached the optimizer's own check, unnamed; a negative time printed an
+        // absurd rate).
+        {[](nlohmann::json& t) { t["lr"] = -0.5; }, "is damaged: its trainer.lr is -0.5, not a finite number >= 0"},
+        {[](nlohmann::json& t) { t["base_lr"] = "abc"; },
+         "is damaged: its trainer.base_lr is \"abc\", not a finite number >= 0"},
+        {[](nlohmann::json& t) { t["clip"] = -1; }, "is damaged: its trainer.clip is -1, not a finite number >= 0"},
+        {[](nlohmann::json& t) { t["epoch_in_progress"]["seconds"] = -100; }, "is damaged: its epoch in progress"},
+        {[](nlohmann::json& t) { t["epoch_in_progress"]["loss_sum"] = -1e300; }, "is damaged: its epoch in progress"},
         {[](nlohmann::json& t) { t["history"][0]["epoch"] = 3; }, "is damaged: its history lists epoch 3 in place 1"},
         {[](nlohmann::json& t) { t["bad_epochs"] = 7; }, "is damaged: 7 epochs without improvement out of 1 done"},
         {[](nlohmann::json& t) { t["epoch_in_progress"]["epoch"] = 5; },
