@@ -975,6 +975,22 @@ TEST(Cli, PredictForOneStationReadsOnlyItsFile) {
         EXPECT_NE(both.find("\nSYN00000,"), std::string::npos) << both;
         EXPECT_NE(both.find("\nSYN00001,"), std::string::npos) << both;
     }
+    // An empty id, or --max-stations beside --station (it would cut a station named), is refused naming the flags.
+    const std::string ckpt = out + "/best.safetensors";
+    const CliResult empty = run_cli({"predict", "--checkpoint", ckpt, "--station", "SYN00000,,SYN00001", "--out", csv});
+    EXPECT_NE(empty.output.find("--station: an empty station id (two commas in a row"), std::string::npos)
+        << empty.output;
+    const CliResult cut = run_cli({"predict", "--checkpoint", ckpt, "--station", "SYN00001", "--max-stations", "1",
+                                   "--out", csv});
+    EXPECT_NE(cut.output.find("--station and --max-stations both pick the stations to forecast"), std::string::npos)
+        << cut.output;
+    // An id holding a comma, typed unquoted, is named with the way to quote it.
+    fs::copy_file(data + "/SYN00001.csv", data + "/SYN00001, north.csv");
+    const CliResult comma = run_cli({"predict", "--checkpoint", ckpt, "--station", "SYN00001, north", "--out", csv});
+    EXPECT_NE(comma.output.find("there is \"SYN00001, north\": a comma separates ids, so name one holding a comma in "
+                                "double quotes (--station '\"SYN00001, north\"')"), std::string::npos)
+        << comma.output;
+    fs::remove(data + "/SYN00001, north.csv");
     const CliResult unknown = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--station", "SYN9",
                                        "--out", csv});
     EXPECT_EQ(unknown.status, 2) << unknown.output;

@@ -236,6 +236,12 @@ void register_predict(CLI::App& app) {
     cmd->callback([o, cmd, issued_flag] {
         const bool issued_given = !o->issued_at.empty();
         const int64_t as_of = parse_issued_at(o->issued_at, issued_flag->count() > 0);  // before any data is read
+        // Both pick stations; together, --max-stations would cut a station --station names (QA: then said to be
+        // "no such station in the data").
+        FR_CHECK(o->stations.empty() || cmd->count("--max-stations") == 0, "--station and --max-stations both pick "
+                 "the stations to forecast: give one of them");
+        for (const std::string& id : o->stations)
+            FR_CHECK(!id.empty(), "--station: an empty station id (two commas in a row, or one at the end?)");
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
         check_output_file("--out", o->out, data_for_checkpoint(cmd, o->data, f.data), {o->checkpoint});

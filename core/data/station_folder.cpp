@@ -261,9 +261,23 @@ void keep_only_stations(StationFiles& out, const std::vector<std::string>& only,
     kept.station_ids.clear();
     for (const auto& id : only) {
         const auto it = std::find(out.station_ids.begin(), out.station_ids.end(), id);
-        FR_CHECK(it != out.station_ids.end(), "station data: no station \"{}\" in \"{}\" ({} station{}, e.g. {})",
+        // An id holding a comma, typed unquoted, arrives cut into pieces: say how to name it.
+        const auto cut = std::find_if(out.station_ids.begin(), out.station_ids.end(), [&](const std::string& s) {
+            if (s.find(',') == std::string::npos) return false;
+            for (size_t a = 0; a <= s.size();) {
+                const size_t b = std::min(s.find(',', a), s.size());
+                if (trim(std::string_view(s).substr(a, b - a)) == id) return true;
+                a = b + 1;
+            }
+            return false;
+        });
+        FR_CHECK(it != out.station_ids.end(), "station data: no station \"{}\" in \"{}\" ({} station{}, e.g. {}){}",
                  printable(id), path, out.station_ids.size(), out.station_ids.size() == 1 ? "" : "s",
-                 out.station_ids.front());
+                 out.station_ids.front(),
+                 cut == out.station_ids.end()
+                     ? std::string()
+                     : fmt::format("; there is \"{}\": a comma separates ids, so name one holding a comma in double "
+                                   "quotes (--station '\"{}\"')", printable(*cut), printable(*cut)));
         if (std::find(kept.station_ids.begin(), kept.station_ids.end(), id) != kept.station_ids.end()) continue;
         kept.station_ids.push_back(id);
         kept.stations.push_back(out.stations[size_t(it - out.station_ids.begin())]);
