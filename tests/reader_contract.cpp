@@ -155,9 +155,10 @@ void ReaderUnderTest::check_outcome(const std::string& tag, const std::string& n
     }
     // Every data line is a row, a duplicate, a counted skip or passed over (not an observation: LCD summaries);
     // every grid row is a record or a gap.
-    if (r.lines != r.records + r.skipped_lines + r.duplicate_times + r.passed_over_lines)
-        fail(tag, fmt::format("lines {} != records {} + skipped {} + duplicates {} + passed over {}", r.lines,
-                              r.records, r.skipped_lines, r.duplicate_times, r.passed_over_lines));
+    if (r.lines != r.records + r.skipped_lines + r.duplicate_times + r.passed_over_lines + r.joined_lines)
+        fail(tag, fmt::format("lines {} != records {} + skipped {} + duplicates {} + passed over {} + joined {}",
+                              r.lines, r.records, r.skipped_lines, r.duplicate_times, r.passed_over_lines,
+                              r.joined_lines));
     if (out.rows != r.records + r.gap_rows)
         fail(tag, fmt::format("rows {} != records {} + gap rows {}", out.rows, r.records, r.gap_rows));
     if (mode == BadLines::Error && r.skipped_lines != 0)

@@ -528,7 +528,7 @@ TEST(CliDataFlags, NceiLcdExportsAreFoundAndTheirCountsShown) {
         const CliResult r = run_cli(args);
         ASSERT_EQ(r.status, 0) << r.output;
         EXPECT_TRUE(has(r, "(ncei-lcd format)")) << r.output;
-        EXPECT_TRUE(has(r, "31 lines -> 30 rows")) << r.output;
+        EXPECT_TRUE(has(r, "32 lines -> 30 rows")) << r.output;
         EXPECT_TRUE(has(r, "1 value the files flag suspect masked as missing")) << r.output;
         EXPECT_TRUE(has(r, "1 line passed over (daily and monthly summaries, REPORT_TYPE SOD and SOM)")) << r.output;
         EXPECT_TRUE(has(r, "TMP,DEW,WND_ANGLE,WND_RATE,SLP")) << r.output;

@@ -95,7 +95,9 @@ TEST(DataNceiLcd, ReadsTheWeather5kVariablesInTheirUnits) {
     EXPECT_TRUE(is_missing(s.at(1, 4)));
     EXPECT_FLOAT_EQ(s.at(2, 2), 0.0f);                    // calm, as ISD-Lite writes it
     EXPECT_FLOAT_EQ(s.at(2, 3), 0.0f);
-    EXPECT_EQ(rep.lines, 5);
+    EXPECT_EQ(rep.lines, 6);  // the file's lines: a remark over two lines counts both
+    EXPECT_EQ(rep.joined_lines, 1);
+    EXPECT_EQ(rep.multiline_records, 1);
     EXPECT_EQ(rep.passed_over_lines, 1);
     EXPECT_EQ(rep.suspect_values, 1);
     EXPECT_EQ(rep.missing_values, 2);

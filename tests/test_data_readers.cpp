@@ -938,14 +938,23 @@ TEST(DataCsv, AStrayQuoteLosesOnlyItsOwnLine) {
     std::string noted = "DATE,SLP,NOTE\n";
     for (int i = 0; i < 30; ++i)
         noted += format_time(hour_of(2014, 1, 1, 0) + int64_t(i) * 3600) +
-                 (i == 9 ? ",x,\"two\nlines\"\n" : ",1013.5,\"\"\n");
+                 (i == 9    ? ",x,\"two\nlines\"\n"
+                  : i == 20 ? ",1013.5,\"three\nwhole\nlines\"\n"
+                            : ",1013.5,\"\"\n");
     CsvFormat g = f;
     g.features = {CsvColumn("SLP")};
     ReadReport nrep;
     read_csv_station(write_file(dir, "n.csv", noted), g, nrep);
-    EXPECT_EQ(nrep.lines, 31);
+    // The file's lines, each counted: a good record over three lines is one row and two joined lines, and the
+    // summary names it (QA: two stray quotes in a notes column took the data lines between them without a word).
+    EXPECT_EQ(nrep.lines, 33);
     EXPECT_EQ(nrep.skipped_lines, 2);
     EXPECT_EQ(nrep.records, 29);
+    EXPECT_EQ(nrep.joined_lines, 2);
+    EXPECT_EQ(nrep.multiline_records, 1);
+    EXPECT_NE(nrep.summary().find("1 record over several lines (a quoted field holding line breaks, 2 lines joined; "
+                                  "first " + dir + "/n.csv:23-25: if not a notes column, look for stray quotes there)"),
+              std::string::npos) << nrep.summary();
     ASSERT_FALSE(nrep.examples.empty());
     EXPECT_NE(nrep.examples[0].find("n.csv:11-12"), std::string::npos) << nrep.examples[0];
 }

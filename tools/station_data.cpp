@@ -366,6 +366,8 @@ nlohmann::json read_report_json(const data::ReadReport& r) {
             {"suspect_values", r.suspect_values},
             {"calm_directions", r.calm_directions},
             {"passed_over_lines", r.passed_over_lines},
+            {"multiline_records", r.multiline_records},
+            {"joined_lines", r.joined_lines},
             {"out_of_range", ranges},
             {"examples", r.examples}};
 }

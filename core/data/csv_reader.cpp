@@ -164,6 +164,7 @@ private:
         const bool split = split_record(reader_, line, f_.delimiter, fields_, why_, joined_, where_) &&
                            field_count_ok(fields_, header_, why_);
         if (split && passed_over(fields_, cols_.skip, f_)) {
+            note_joined(first_line);
             ++report.passed_over_lines;
             if (report.passed_over_what.empty()) report.passed_over_what = f_.skip_what;
             return;
@@ -208,7 +209,19 @@ private:
             report.note(where_ + ": " + why_);
             return;
         }
+        note_joined(first_line);
         take_values(time, masked_cells);
+    }
+
+    // A record read from lines first_line.. the reader's: the lines beyond its first are counted as the file's, and
+    // the record among those over several lines.
+    void note_joined(int64_t first_line) {
+        const int64_t extra = reader_.line_number() - first_line;
+        if (extra <= 0) return;
+        ReadReport& report = st_.report;
+        report.lines += extra;
+        report.joined_lines += extra;
+        if (report.multiline_records++ == 0) report.multiline_first = where_;
     }
 
     // Whether a column the record is read from (its time, a variable, the mask) holds a line break: no time or value

@@ -24,6 +24,9 @@ void ReadReport::merge(const ReadReport& o) {
     suspect_values += o.suspect_values;
     calm_directions += o.calm_directions;
     passed_over_lines += o.passed_over_lines;
+    joined_lines += o.joined_lines;
+    multiline_records += o.multiline_records;
+    if (multiline_first.empty()) multiline_first = o.multiline_first;
     if (passed_over_what.empty()) passed_over_what = o.passed_over_what;
     code_like_values += o.code_like_values;
     if (code_like_first.empty()) code_like_first = o.code_like_first;
@@ -86,6 +89,11 @@ std::string ReadReport::summary() const {
     if (calm_directions > 0)
         s += fmt::format("; {} without a wind direction and with speed 0 read as calm (direction 0)",
                          counted(size_t(calm_directions), "hour", "hours"));
+    if (multiline_records > 0)
+        s += fmt::format("; {} over several lines (a quoted field holding line breaks, {} joined; first {}: if not a "
+                         "notes column, look for stray quotes there)",
+                         counted(size_t(multiline_records), "record", "records"),
+                         counted(size_t(joined_lines), "line", "lines"), multiline_first);
     if (passed_over_lines > 0)
         s += fmt::format("; {} passed over ({})", counted(size_t(passed_over_lines), "line", "lines"),
                          passed_over_what.empty() ? "not observations" : passed_over_what);

@@ -58,6 +58,13 @@ struct ReadReport {
     int64_t calm_directions = 0;  // no wind direction with speed 0, read as the calm direction 0 (NCEI's LCD v2)   // values the file flags suspect (NOAA LCD's "23s"), masked as missing
     // Lines that are not observations (NOAA LCD's daily and monthly summaries), passed over, and what they were.
     int64_t passed_over_lines = 0;
+    // Records over several lines (a quoted field holding line breaks, as a notes column saved by a spreadsheet): the
+    // lines they took beyond their first, so that `lines` stays the file's count (lines = records + skipped +
+    // duplicates + passed over + joined_lines), and the first such record ("data/S1.csv:297-300"). Said in the summary:
+    // two stray quotes in a notes column read as one such field take the data lines between them.
+    int64_t joined_lines = 0;
+    int64_t multiline_records = 0;
+    std::string multiline_first;
     std::string passed_over_what;
     // Values read as data that look like missing-value codes (-9999, 99999, ...: no sentinel or valid range masked
     // them), and the first: "data/S1.csv:3: column 2 (\"TMP\"): -9999".
