@@ -856,6 +856,16 @@ TEST(Cli, DataExportWritesWhatItReads) {
     const CliResult a = run_cli({"data", "export", "--data", plain, "--format", "csv", "--out", again});
     ASSERT_EQ(a.status, 0) << a.output;
     EXPECT_EQ(testing::read_file_bytes(again + "/071690-99999.csv"), csv);
+    // Over an earlier export (perhaps edited since, QA: a column added by hand was lost): only with --overwrite.
+    std::ofstream(again + "/071690-99999.csv", std::ios::app) << "edited\n";
+    const CliResult over_export = run_cli({"data", "export", "--data", plain, "--format", "csv", "--out", again});
+    EXPECT_EQ(over_export.status, 2) << over_export.output;
+    EXPECT_NE(over_export.output.find("--out " + again + " already holds 1 of the station files this writes (e.g. "
+                                      "071690-99999.csv): add --overwrite to replace them"), std::string::npos)
+        << over_export.output;
+    EXPECT_EQ(testing::read_file_bytes(again + "/071690-99999.csv"), csv + "edited\n");
+    ASSERT_EQ(run_cli({"data", "export", "--data", plain, "--format", "csv", "--out", again, "--overwrite"}).status, 0);
+    EXPECT_EQ(testing::read_file_bytes(again + "/071690-99999.csv"), csv);
 
     const CliResult t = run_cli({"data", "export", "--data", dir, "--out", timed, "--time-columns"});
     ASSERT_EQ(t.status, 0) << t.output;
@@ -1606,8 +1616,12 @@ TEST(Cli, OutputsNeverOverwriteInputs) {
     EXPECT_EQ(testing::read_file_bytes(station), station_bytes);
     EXPECT_FALSE(fs::exists(syn + "/log.csv"));
     EXPECT_FALSE(fs::exists(run + "/SYN00000.csv"));
-    // The same synth again into its own folder replaces its files (same names): allowed.
-    EXPECT_EQ(run_cli({"data", "synth", "--stations", "3", "--years", "3", "--out", syn}).status, 0);
+    // The same synth again into its own folder replaces its files (same names) with --overwrite, and only so.
+    const CliResult again = run_cli({"data", "synth", "--stations", "3", "--years", "3", "--out", syn});
+    EXPECT_EQ(again.status, 2) << again.output;
+    EXPECT_NE(again.output.find("already holds 3 of the station files this writes (e.g. SYN00000.csv): add "
+                                "--overwrite"), std::string::npos) << again.output;
+    EXPECT_EQ(run_cli({"data", "synth", "--stations", "3", "--years", "3", "--out", syn, "--overwrite"}).status, 0);
 }
 
 // One run per output folder: a second run into a folder whose lock is held is refused, naming the holder.

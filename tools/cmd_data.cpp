@@ -53,7 +53,7 @@ void write_station_files(const data::StationSet& set, const std::string& out, co
     }
 }
 
-void export_stations(const DataOptions& data, const std::string& out, const StationCsvOptions& csv) {
+void export_stations(const DataOptions& data, const std::string& out, const StationCsvOptions& csv, bool overwrite) {
     check_folder_writable("--out", out);  // before the read, which may take minutes
     // Never over the files being read: --out must not be the data folder, or the folder of the data file. (Without
     // --data, the synthetic stations: as `data synth`, with exact values and optionally the time columns.)
@@ -76,7 +76,7 @@ void export_stations(const DataOptions& data, const std::string& out, const Stat
             FR_CHECK(std::find(set.vars.begin(), set.vars.end(), name) == set.vars.end(),
                      "data export: the data already has a {} column (exported with --time-columns before?); export "
                      "it without --time-columns", name);
-    check_station_files_folder("--out", out, names);
+    check_station_files_folder("--out", out, names, overwrite);
     create_output_folder(out);
     write_station_files(set, out, csv, "exporting");
     int without_longitude = 0;
@@ -207,6 +207,7 @@ void register_data(CLI::App& app) {
     struct Synth {
         data::SyntheticConfig config;
         std::string out = "synthetic-stations";
+        bool overwrite = false;
     };
     auto so = std::make_shared<Synth>();
     so->config.stations = 4;
@@ -221,12 +222,13 @@ void register_data(CLI::App& app) {
         ->capture_default_str()
         ->check(in_range(0, data::kMaxSyntheticGaps));
     synth->add_option("--out", so->out, "Output folder")->capture_default_str();
+    synth->add_flag("--overwrite", so->overwrite, "Replace station files of the same names already in --out");
     synth->callback([so] {
         const data::StationSet set =
             data::generate_synthetic(so->config, CountProgress("generating synthetic stations", "stations"));
         std::set<std::string> names;
         for (int s = 0; s < set.num_stations(); ++s) names.insert(station_csv_name(set, s));
-        check_station_files_folder("--out", so->out, names);
+        check_station_files_folder("--out", so->out, names, so->overwrite);
         create_output_folder(so->out);
         StationCsvOptions csv;
         csv.one_decimal = true;
@@ -240,6 +242,7 @@ void register_data(CLI::App& app) {
         DataOptions data;
         std::string out;
         StationCsvOptions csv;
+        bool overwrite = false;
     };
     auto eo = std::make_shared<Export>();
     auto* exp = cmd->add_subcommand("export", "Write station data as plain CSV files, one per station (DATE, variables)");
@@ -247,7 +250,8 @@ void register_data(CLI::App& app) {
     exp->add_option("--out", eo->out, "Output folder")->required();
     exp->add_flag("--time-columns", eo->csv.time_columns,
                   "Add HOUR_SIN, HOUR_COS (local solar time where the longitude is known) and DOY_SIN, DOY_COS columns");
-    exp->callback([eo] { export_stations(eo->data, eo->out, eo->csv); });
+    exp->add_flag("--overwrite", eo->overwrite, "Replace station files of the same names already in --out");
+    exp->callback([eo] { export_stations(eo->data, eo->out, eo->csv, eo->overwrite); });
 }
 
 }  // namespace fusedrnn::tools

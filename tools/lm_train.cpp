@@ -296,10 +296,14 @@ void print_header(const TrainFlags& f, const text::TokenizerOptions& topt, const
                    data::counted(size_t(trainer.steps_per_epoch()), "chunk", "chunks"));
         if (chunk < size_t(settings.bptt)) {
             std::fflush(stdout);  // after the header line, where both streams go to one place
-            fmt::print(stderr, "warning: each of the {} streams holds {} of the training text, so a chunk is {}, not "
-                       "--bptt {}: use fewer --streams for longer chunks\n", settings.streams,
+            // With one stream the text itself is too short: fewer streams cannot help.
+            fmt::print(stderr, "warning: {} {} of the training text, so a chunk is {}, not --bptt {}: {}\n",
+                       settings.streams == 1 ? std::string("the one stream holds")
+                                             : fmt::format("each of the {} streams holds", settings.streams),
                        data::counted(per_stream, "token", "tokens"), data::counted(chunk, "step", "steps"),
-                       settings.bptt);
+                       settings.bptt,
+                       settings.streams == 1 ? "a smaller --bptt says so, or give a longer text"
+                                             : "use fewer --streams for longer chunks");
         }
     }
     if (trainer.heldout_tokens() > 0 && oov) {
@@ -361,6 +365,10 @@ void run(TrainFlags f) {
     FR_CHECK(f.out.find_first_not_of(" \t") != std::string::npos, "--out is empty: give the folder for the "
              "checkpoints, log.csv and loss.svg (default runs/lm)");
     check_dropout_rate(f.dropout, "--dropout");  // before the text is read
+    // Named by their flags, as train names them (QA: "RnnSpec: input_size must be in [1, 16777216]").
+    FR_CHECK(f.embedding <= kMaxRnnSize, "--embedding {} is beyond this engine's limit of {}", f.embedding, kMaxRnnSize);
+    FR_CHECK(f.hidden <= kMaxRnnSize, "--hidden {} is beyond this engine's limit of {} units", f.hidden, kMaxRnnSize);
+    FR_CHECK(f.layers <= kMaxRnnLayers, "--layers {} is beyond this engine's limit of {}", f.layers, kMaxRnnLayers);
     const bool window = parse_lm_mode(f.mode) == LmMode::Window;
     settle_mode_flags(f, window);
     // One run at a time in --out, and never into another kind of run's folder: checked before the text is read.

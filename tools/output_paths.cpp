@@ -102,16 +102,22 @@ void check_output_folder(const std::string& flag, const std::string& dir, const 
              "metrics.json, ...): choose another folder", flag, dir, data_folder.string(), holds);
 }
 
-void check_station_files_folder(const std::string& flag, const std::string& dir, const std::set<std::string>& names) {
+void check_station_files_folder(const std::string& flag, const std::string& dir, const std::set<std::string>& names,
+                                bool overwrite) {
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) return;
-    std::vector<std::string> others;
+    std::vector<std::string> others, same;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
         const std::string name = entry.path().filename().string();
-        if (name.empty() || name[0] == '.' || names.count(name)) continue;
-        others.push_back(name);
+        std::error_code kind;
+        if (name.empty() || name[0] == '.' || fs::is_directory(entry.path(), kind)) continue;
+        (names.count(name) ? same : others).push_back(name);
     }
     FR_CHECK(!ec, "{} {}: cannot list the folder: {}", flag, dir, ec.message());
+    std::sort(same.begin(), same.end());
+    FR_CHECK(same.empty() || overwrite, "{} {} already holds {} of the station files this writes (e.g. {}): add "
+             "--overwrite to replace them (an edit made to them since is lost), or choose another folder", flag, dir,
+             same.size(), same.front());
     if (others.empty()) return;
     std::sort(others.begin(), others.end());
     FR_FAIL("{} {} already holds {} other file{} (e.g. {}): read as one folder, they would mix with the stations "

@@ -35,8 +35,10 @@ void check_folder_writable(const std::string& flag, const std::string& dir);
 void check_output_folder(const std::string& flag, const std::string& dir, const DataOptions& data);
 
 // A folder that station files `names` are being written to (data synth, data export): other files already there
-// would be read together with them as one data set next time, so they are refused (files of the same names are
-// replaced).
-void check_station_files_folder(const std::string& flag, const std::string& dir, const std::set<std::string>& names);
+// would be read together with them as one data set next time, so they are refused; files of the same names (an
+// earlier export, perhaps edited by hand since) are replaced only with `overwrite` (--overwrite). Subfolders are not
+// read, and not counted.
+void check_station_files_folder(const std::string& flag, const std::string& dir, const std::set<std::string>& names,
+                                bool overwrite);
 
 }  // namespace fusedrnn::tools
