@@ -262,8 +262,21 @@ TEST(CliDataFlags, ASplitWithoutTestWindowsIsRefusedBeforeTraining) {
                        "01:00:00); station B (1 row, from 2016-01-01 00:00:00) lies after every other station's data, "
                        "which end at 2014-03-01 23:00:00: remove its file, or give the split as dates")) << s.output;
     EXPECT_TRUE(has(s, "1 station too short for one window: B")) << s.output;
-    // Without it, the same fractions train.
+    // The same line inside A's own file (a typo'd year): the stretch it makes is named too, with station and time.
     fs::remove(dir + "/B.csv");
+    {
+        const std::string a = testing::read_file_bytes(dir + "/A.csv");
+        std::ofstream(dir + "/A.csv") << a << "2016-01-01 00:00:00,3\n";
+    }
+    const CliResult in = run_cli(with(tiny_train(run, 1, dir), {"--format", "csv", "--split", "fraction:0.7,0.15"}));
+    EXPECT_EQ(in.status, 2) << in.output;
+    EXPECT_TRUE(has(in, "its last 1 present row (of 1441; the last station A at 2016-01-01 00:00:00) lie 670 days "
+                        "after the rest of the data, which ends on 2014-03-01: remove those lines")) << in.output;
+    {
+        const std::string a = testing::read_file_bytes(dir + "/A.csv");
+        std::ofstream(dir + "/A.csv") << a.substr(0, a.size() - std::string("2016-01-01 00:00:00,3\n").size());
+    }
+    // Without it, the same fractions train.
     const CliResult t = run_cli(with(tiny_train(run, 1, dir), {"--format", "csv", "--split", "fraction:0.7,0.15"}));
     EXPECT_EQ(t.status, 0) << t.output;
 }

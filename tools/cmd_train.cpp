@@ -209,12 +209,68 @@ TrainingBackends make_training_backends(const TrainCmd& c, ProcessGroup* process
 // All three splits before training: a run whose test split is empty would fail only after its last epoch. A split
 // outside the data's time span (a year it does not hold, an empty date range) is the likelier cause of an empty split
 // than gaps (which the trainer reports): say which times each covers.
+// Within a station too (one line of a typo'd year, a yearly file of another decade), a few present rows far from all
+// the others stretch the span: found on a grid of days, a stretch at either end of the span holding under 1% of the
+// present rows with a gap of over a quarter of the span after (before) it. Names it, or "".
+std::string stray_rows_at_an_end(const data::StationSet& set) {
+    const int64_t begin = set.begin_time(), day = 86400;
+    const int64_t days = (set.end_time() - begin + day - 1) / day;
+    if (days < 8) return {};
+    const int F = set.num_vars();
+    std::vector<int64_t> present(size_t(days), 0);
+    int64_t total = 0;
+    for (const data::StationInfo& st : set.stations)
+        for (int64_t r = 0; r < st.rows; ++r) {
+            const float* v = set.values.data() + (st.row_begin + r) * F;
+            if (std::all_of(v, v + F, [](float x) { return data::is_missing(x); })) continue;
+            ++present[size_t((st.start + r * set.step - begin) / day)];
+            ++total;
+        }
+    if (total == 0) return {};
+    // The first (last) stretch of days with data, then the gap to the next day with data.
+    const auto look = [&](bool from_start) -> std::string {
+        int64_t i = 0, rows = 0;
+        const auto at = [&](int64_t k) { return present[size_t(from_start ? k : days - 1 - k)]; };
+        while (i < days && at(i) == 0) ++i;
+        while (i < days && at(i) > 0) rows += at(i++);
+        int64_t gap = 0;
+        while (i + gap < days && at(i + gap) == 0) ++gap;
+        if (i + gap >= days || gap * 4 < days || rows * 100 >= total) return {};
+        const int64_t rest_day = from_start ? i + gap : days - 1 - (i + gap);
+        // The station and time of the outermost present row, to find the line by.
+        std::string where;
+        int64_t outer = from_start ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
+        for (const data::StationInfo& st : set.stations)
+            for (int64_t k = 0; k < st.rows; ++k) {
+                const int64_t r = from_start ? k : st.rows - 1 - k;
+                const float* v = set.values.data() + (st.row_begin + r) * F;
+                if (std::all_of(v, v + F, [](float x) { return data::is_missing(x); })) continue;
+                const int64_t t = st.start + r * set.step;
+                if (from_start ? t < outer : t > outer) {
+                    outer = t;
+                    where = fmt::format("station {} at {}", st.id, data::format_time(t));
+                }
+                break;
+            }
+        return fmt::format(" The fractions cut the span of all stations together, {}; its {} {} (of {}; the {} "
+                           "{}) lie {} days {} the rest of the data, which {} {}: remove those lines, or give the "
+                           "split as dates (--split dates:...)",
+                           data::TimeRange{set.begin_time(), set.end_time()}.str(), from_start ? "first" : "last",
+                           data::counted(size_t(rows), "present row", "present rows"), total,
+                           from_start ? "first" : "last", where, gap, from_start ? "before" : "after",
+                           from_start ? "starts on" : "ends on", data::format_time(begin + rest_day * day).substr(0, 10));
+    };
+    const std::string early = look(true);
+    return early.empty() ? look(false) : early;
+}
+
 // Fractions cut the time span of all stations together: a station whose data lie beyond every other's (one stray
 // line years later, a file of another decade) stretches it, and the splits at that end hold little but the gap. Names
 // such a station at either end of the span, or "".
 std::string span_stretcher(const data::WindowedDataset& ds) {
     const data::StationSet& set = ds.data;
-    if (ds.split.kind != data::SplitSpec::Kind::Fractions || set.num_stations() < 2) return {};
+    if (ds.split.kind != data::SplitSpec::Kind::Fractions) return {};
+    if (set.num_stations() < 2) return stray_rows_at_an_end(set);
     const auto end_of = [&](const data::StationInfo& st) { return st.end_time(set.step); };
     const auto latest = std::max_element(set.stations.begin(), set.stations.end(),
                                          [&](const auto& a, const auto& b) { return end_of(a) < end_of(b); });
@@ -237,7 +293,7 @@ std::string span_stretcher(const data::WindowedDataset& ds) {
         return named(*latest, "after every other station's data, which end at", others_end - set.step);
     if (end_of(*earliest) <= others_start)
         return named(*earliest, "before every other station's data, which start at", others_start);
-    return {};
+    return stray_rows_at_an_end(set);
 }
 
 void check_every_split_has_windows(const data::WindowedDataset& ds) {
