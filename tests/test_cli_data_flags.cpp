@@ -270,8 +270,8 @@ TEST(CliDataFlags, ASplitWithoutTestWindowsIsRefusedBeforeTraining) {
     }
     const CliResult in = run_cli(with(tiny_train(run, 1, dir), {"--format", "csv", "--split", "fraction:0.7,0.15"}));
     EXPECT_EQ(in.status, 2) << in.output;
-    EXPECT_TRUE(has(in, "its last 1 present row (of 1441; the last station A at 2016-01-01 00:00:00) lie 670 days "
-                        "after the rest of the data, which ends on 2014-03-01: remove those lines")) << in.output;
+    EXPECT_TRUE(has(in, "its last present row (of 1441: station A, 2016-01-01 00:00:00) lies 670 days after the rest "
+                        "of the data, which ends on 2014-03-01: remove those lines")) << in.output;
     {
         const std::string a = testing::read_file_bytes(dir + "/A.csv");
         std::ofstream(dir + "/A.csv") << a.substr(0, a.size() - std::string("2016-01-01 00:00:00,3\n").size());

@@ -248,17 +248,19 @@ std::string stray_rows_at_an_end(const data::StationSet& set) {
                 const int64_t t = st.start + r * set.step;
                 if (from_start ? t < outer : t > outer) {
                     outer = t;
-                    where = fmt::format("station {} at {}", st.id, data::format_time(t));
+                    where = fmt::format("station {}, {}", st.id, data::format_time(t));
                 }
                 break;
             }
-        return fmt::format(" The fractions cut the span of all stations together, {}; its {} {} (of {}; the {} "
-                           "{}) lie {} days {} the rest of the data, which {} {}: remove those lines, or give the "
-                           "split as dates (--split dates:...)",
-                           data::TimeRange{set.begin_time(), set.end_time()}.str(), from_start ? "first" : "last",
-                           data::counted(size_t(rows), "present row", "present rows"), total,
-                           from_start ? "first" : "last", where, gap, from_start ? "before" : "after",
-                           from_start ? "starts on" : "ends on", data::format_time(begin + rest_day * day).substr(0, 10));
+        const std::string which = from_start ? "first" : "last";
+        const std::string these =
+            rows == 1 ? fmt::format("{} present row (of {}: {}) lies", which, total, where)
+                      : fmt::format("{} {} present rows (of {}; the {}: {}) lie", which, rows, total, which, where);
+        return fmt::format(" The fractions cut the span of all stations together, {}; its {} {} days {} the rest of "
+                           "the data, which {} {}: remove those lines, or give the split as dates (--split dates:...)",
+                           data::TimeRange{set.begin_time(), set.end_time()}.str(), these, gap,
+                           from_start ? "before" : "after", from_start ? "starts on" : "ends on",
+                           data::format_time(begin + rest_day * day).substr(0, 10));
     };
     const std::string early = look(true);
     return early.empty() ? look(false) : early;
