@@ -219,12 +219,18 @@ std::string stray_rows_at_an_end(const data::StationSet& set) {
     const int F = set.num_vars();
     std::vector<int64_t> present(size_t(days), 0);
     int64_t total = 0;
+    // The outermost present rows' times and stations, to find their lines by.
+    int64_t first = std::numeric_limits<int64_t>::max(), last = std::numeric_limits<int64_t>::min();
+    const data::StationInfo *first_at = nullptr, *last_at = nullptr;
     for (const data::StationInfo& st : set.stations)
         for (int64_t r = 0; r < st.rows; ++r) {
             const float* v = set.values.data() + (st.row_begin + r) * F;
             if (std::all_of(v, v + F, [](float x) { return data::is_missing(x); })) continue;
-            ++present[size_t((st.start + r * set.step - begin) / day)];
+            const int64_t t = st.start + r * set.step;
+            ++present[size_t((t - begin) / day)];
             ++total;
+            if (t < first) first = t, first_at = &st;
+            if (t > last) last = t, last_at = &st;
         }
     if (total == 0) return {};
     // The first (last) stretch of days with data, then the gap to the next day with data.
@@ -237,21 +243,8 @@ std::string stray_rows_at_an_end(const data::StationSet& set) {
         while (i + gap < days && at(i + gap) == 0) ++gap;
         if (i + gap >= days || gap * 4 < days || rows * 100 >= total) return {};
         const int64_t rest_day = from_start ? i + gap : days - 1 - (i + gap);
-        // The station and time of the outermost present row, to find the line by.
-        std::string where;
-        int64_t outer = from_start ? std::numeric_limits<int64_t>::max() : std::numeric_limits<int64_t>::min();
-        for (const data::StationInfo& st : set.stations)
-            for (int64_t k = 0; k < st.rows; ++k) {
-                const int64_t r = from_start ? k : st.rows - 1 - k;
-                const float* v = set.values.data() + (st.row_begin + r) * F;
-                if (std::all_of(v, v + F, [](float x) { return data::is_missing(x); })) continue;
-                const int64_t t = st.start + r * set.step;
-                if (from_start ? t < outer : t > outer) {
-                    outer = t;
-                    where = fmt::format("station {}, {}", st.id, data::format_time(t));
-                }
-                break;
-            }
+        const std::string where = from_start ? fmt::format("station {}, {}", first_at->id, data::format_time(first))
+                                             : fmt::format("station {}, {}", last_at->id, data::format_time(last));
         const std::string which = from_start ? "first" : "last";
         const std::string these =
             rows == 1 ? fmt::format("{} present row (of {}: {}) lies", which, total, where)
