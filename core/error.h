@@ -35,6 +35,14 @@ public:
     using Error::Error;
 };
 
+// Raised when a host tensor cannot be allocated; the message names the size. The command's flags that size it
+// differ (--batch for windows, --streams and --bptt for a language model's streams): a caller that knows them adds
+// them, and the command line names the command's own where none did.
+class OutOfHostMemory : public Error {
+public:
+    using Error::Error;
+};
+
 // A value for a message about NaN/Inf: "NaN" for any NaN (fmt writes "-nan" for some), else the number ("inf").
 std::string finite_or_name(double v);
 

@@ -14,10 +14,9 @@ std::shared_ptr<Storage> allocate_host(size_t bytes) {
     constexpr size_t kAlign = 64;
     const size_t rounded = ((bytes + kAlign - 1) / kAlign) * kAlign;
     void* p = rounded ? std::aligned_alloc(kAlign, rounded) : nullptr;
-    // Most tensors are a model's weights or a batch's activations and gradients: name the size a person reads.
-    FR_CHECK(rounded == 0 || p != nullptr, "out of host memory allocating {} ({} bytes) for a tensor: a model or "
-             "batch this large needs a machine with more memory (or a smaller --hidden, --layers or --batch)",
-             detail::human_bytes(bytes), bytes);
+    if (rounded != 0 && p == nullptr)
+        throw OutOfHostMemory(fmt::format("out of host memory allocating {} ({} bytes) for a tensor",
+                                          detail::human_bytes(bytes), bytes));
     return std::make_shared<Storage>(p, bytes, Device{DeviceType::CPU, 0}, [](void* q) { std::free(q); });
 }
 

@@ -462,6 +462,17 @@ void LmTrainer::check_best_checkpoint(const std::string& last_path, const nlohma
 // when the host needs them (progress, a checkpoint, a stop, the end of the epoch), folded in step order: the
 // same sums as reading each step at once. The state saved with a checkpoint is the one after the last step
 // read back (a save always reads back first).
+std::string LmTrainer::memory_context() const {
+    return fmt::format("training {} with a vocabulary of {} on {}", lm_.model->spec().describe(), lm_.model->vocab(),
+                       lm_.settings.mode == LmMode::Window
+                           ? fmt::format("batch {} of {}-token windows", o_.batch, lm_.settings.context)
+                           : fmt::format("{} streams x {}-step chunks", lm_.settings.streams, lm_.settings.bptt));
+}
+
+const char* LmTrainer::sizing_flags() const {
+    return lm_.settings.mode == LmMode::Window ? "--batch or --context" : "--streams or --bptt";
+}
+
 void LmTrainer::train_epoch(EpochState& st, bool resumed) {
     Backend<float>& be = lm_.model->backend();
     const bool window = lm_.settings.mode == LmMode::Window;
@@ -557,14 +568,11 @@ std::vector<LmEpochRecord> LmTrainer::fit() {
         try {
             train_epoch(st, resumed);
         } catch (const OutOfDeviceMemory& e) {  // one batch's activations, logits and gradients did not fit
-            const bool window = lm_.settings.mode == LmMode::Window;
-            throw OutOfDeviceMemory(fmt::format(
-                "training {} with a vocabulary of {} on {}: {}. Use a smaller {}, a smaller model or vocabulary, or "
-                "--backend cpu",
-                lm_.model->spec().describe(), lm_.model->vocab(),
-                window ? fmt::format("batch {} of {}-token windows", o_.batch, lm_.settings.context)
-                       : fmt::format("{} streams x {}-step chunks", lm_.settings.streams, lm_.settings.bptt),
-                e.what(), window ? "--batch or --context" : "--streams or --bptt"));
+            throw OutOfDeviceMemory(fmt::format("{}: {}. Use a smaller {}, a smaller model or vocabulary, or --backend "
+                                                "cpu", memory_context(), e.what(), sizing_flags()));
+        } catch (const OutOfHostMemory& e) {  // the same on the host: the mode's own flags (not --batch in stream mode)
+            throw Error(fmt::format("{}: {}. Use a smaller {}, a smaller model or vocabulary, or a machine with more "
+                                    "memory", memory_context(), e.what(), sizing_flags()));
         }
         LmEpochRecord rec;
         rec.epoch = epoch;

@@ -145,6 +145,10 @@ private:
     std::vector<std::string> setting_differences(const nlohmann::json& saved, const std::string& path) const;
     void check_best_checkpoint(const std::string& last_path, const nlohmann::json& last_history);
     [[noreturn]] void save_and_stop(const EpochState& st);
+    // For a message about memory running out: what one step holds ("training LSTM ... on 64 streams x 35-step
+    // chunks"), and the flags of this mode that size it.
+    std::string memory_context() const;
+    const char* sizing_flags() const;
 
     LanguageModel& lm_;
     Optimizer& opt_;

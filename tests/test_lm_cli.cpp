@@ -480,6 +480,26 @@ TEST(LmCli, PerplexityPrintsTheUnknownShareBesideThePerplexity) {
 }
 
 // Odd inputs are named by the flag or file a user gave, not by an internal field or "the text".
+#ifndef FR_TEST_UNDER_ASAN
+#define FR_TEST_UNDER_ASAN 0
+#endif
+
+// Host memory running out in stream mode names that mode's sizes (--streams, --bptt), not the window's --batch.
+TEST(LmCli, OutOfHostMemoryInStreamModeNamesItsFlags) {
+#if FR_TEST_UNDER_ASAN
+    GTEST_SKIP() << "AddressSanitizer build: its shadow memory needs terabytes of address space, so the CLI "
+                    "cannot start under this test's `ulimit -v` (checked in every normal build)";
+#endif
+    const std::string dir = testing::temp_dir();
+    auto args = lm_train(long_text(dir), dir + "/run", {"--mode", "stream", "--streams", "20000", "--bptt", "4"}, 1);
+    *(std::find(args.begin(), args.end(), std::string("--hidden")) + 1) = "4000";
+    const CliResult r = run_cli(args, "", "ulimit -v 6000000; ");
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_TRUE(has(r, "out of host memory allocating")) << r.output;
+    EXPECT_TRUE(has(r, "--streams or --bptt")) << r.output;
+    EXPECT_FALSE(has(r, "internal error")) << r.output;
+}
+
 TEST(LmCli, TooShortTextsAndAnEmptyVocabularyNameTheFileAndFlag) {
     const std::string dir = testing::temp_dir(), out = dir + "/run";
     ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out)).status, 0);

@@ -80,6 +80,25 @@ std::string unconverted_value_reason(const CLI::App* app, const std::string& fla
     return quoted + (std::regex_match(value, digits) ? " is out of range" : " is not a whole number");
 }
 
+// What a command's flags can do when host memory runs out: `tensor` when a tensor could not be allocated (a model's
+// weights, a batch's activations), else a std::bad_alloc anywhere (most often the data, which is read whole).
+std::string host_memory_advice(const std::string& command, bool tensor) {
+    const bool text = command == "lm-train" || command == "generate" || command == "perplexity";
+    if (command == "check")
+        return "the check's model and batch are held whole: use a smaller --batch, --hidden or --steps, or a machine "
+               "with more memory";
+    if (text && tensor)
+        return "a model or batch this large needs a machine with more memory, or a smaller --embedding, --hidden or "
+               "--layers (or --batch or --context in window mode, --streams or --bptt in stream mode)";
+    if (text)
+        return "the text is held whole, with 4 bytes per token: use a shorter text, or a machine with more memory";
+    if (tensor)
+        return "a model or batch this large needs a machine with more memory (or a smaller --hidden, --layers or "
+               "--batch)";
+    return "station data takes 4 bytes per value (rows x variables; WEATHER-5K is ~10 GB): use fewer stations or "
+           "years, or a machine with more memory";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -152,6 +171,11 @@ int main(int argc, char** argv) {
         fusedrnn::tools::end_live_line();
         std::fprintf(stderr, "fusedrnn: stopped: %s\n", fusedrnn::message_for_user(e.what()).c_str());
         return 3;
+    } catch (const fusedrnn::OutOfHostMemory& e) {  // no caller named its flags (one that did threw an Error)
+        fusedrnn::tools::end_live_line();
+        std::fprintf(stderr, "fusedrnn: error: %s: %s\n", fusedrnn::message_for_user(e.what()).c_str(),
+                     host_memory_advice(command, true).c_str());
+        return 2;
     } catch (const fusedrnn::Error& e) {
         fusedrnn::tools::end_live_line();
         std::fprintf(stderr, "fusedrnn: error: %s\n", fusedrnn::message_for_user(e.what()).c_str());
@@ -159,14 +183,7 @@ int main(int argc, char** argv) {
     } catch (const std::bad_alloc&) {
         fusedrnn::tools::end_live_line();
         // Host memory (GPU memory has its own message, naming the allocation and the device's free memory).
-        const bool text = command == "lm-train" || command == "generate" || command == "perplexity";
-        std::fprintf(stderr, "fusedrnn: error: out of host memory. %s, or a machine with more memory\n",
-                     text                 ? "The text is held whole, with 4 bytes per token: use a shorter text (or a "
-                                            "smaller --streams, --batch or model)"
-                     : command == "check" ? "The check's model and batch are held whole: use a smaller --batch, "
-                                            "--hidden or --steps"
-                                          : "Station data takes 4 bytes per value (rows x variables; WEATHER-5K is "
-                                            "~10 GB): use fewer stations or years");
+        std::fprintf(stderr, "fusedrnn: error: out of host memory: %s\n", host_memory_advice(command, false).c_str());
         return 2;
     } catch (const std::exception& e) {
         fusedrnn::tools::end_live_line();
