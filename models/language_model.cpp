@@ -123,23 +123,31 @@ void save_language_model(const std::string& path, const LanguageModel& lm, const
     save_checkpoint(path, *lm.model, extra, optimizer, before_rename, state);
 }
 
+text::Tokenizer stored_tokenizer(const nlohmann::json& extra, const std::string& path) {
+    FR_CHECK(extra.is_object() && extra.contains("tokenizer"), "{} is a sequence-model checkpoint without a "
+             "tokenizer, not a language model written by `fusedrnn lm-train`", path);
+    try {
+        return text::Tokenizer::from_json(extra.at("tokenizer").dump());
+    } catch (const Error& e) {
+        FR_FAIL("{} is damaged: the tokenizer stored in it is invalid: {}", path, e.what());
+    }
+}
+
+LmSettings stored_settings(const nlohmann::json& extra, const std::string& path) {
+    // A tokenizer without the block beside it: a file cut or edited, not another kind of model.
+    FR_CHECK(extra.is_object() && extra.contains("lm"), "{} is damaged: it stores a tokenizer but not the language "
+             "model's settings (its \"lm\" block: mode, context, bptt, streams)", path);
+    return LmSettings::from_json(extra.at("lm"), path);
+}
+
 LanguageModel load_language_model(const std::string& path, std::shared_ptr<Backend<float>> backend) {
     Checkpoint ckpt = read_checkpoint(path);
     const std::string kind = ckpt.config.value("kind", "unknown");
     FR_CHECK(kind != "forecaster", "{} is a forecaster checkpoint, not a language model (use `fusedrnn predict` "
              "or `fusedrnn eval` with it)", path);
     FR_CHECK(kind == "sequence", "{} holds a '{}' model, not a language model", path, kind);
-    FR_CHECK(ckpt.extra.is_object() && ckpt.extra.contains("tokenizer") && ckpt.extra.contains("lm"),
-             "{} is a sequence-model checkpoint without a tokenizer, not a language model written by "
-             "`fusedrnn lm-train`", path);
-    auto tok = [&] {
-        try {
-            return text::Tokenizer::from_json(ckpt.extra["tokenizer"].dump());
-        } catch (const Error& e) {
-            FR_FAIL("{}: the tokenizer stored in the checkpoint is invalid: {}", path, e.what());
-        }
-    }();
-    const LmSettings settings = LmSettings::from_json(ckpt.extra["lm"], path);
+    auto tok = stored_tokenizer(ckpt.extra, path);
+    const LmSettings settings = stored_settings(ckpt.extra, path);
     // Bounded before they size anything (a hand-edited 1e12 must not wrap to a small int).
     checkpoint_integer(ckpt.config, "vocab", "vocab", 2, kMaxCheckpointSetting, path);
     checkpoint_integer(ckpt.config, "outputs", "outputs", 2, kMaxCheckpointSetting, path);

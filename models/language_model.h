@@ -85,4 +85,9 @@ void save_language_model(const std::string& path, const LanguageModel& lm, const
 // without a tokenizer, or when the tokenizer's vocabulary does not match the model's embedding.
 LanguageModel load_language_model(const std::string& path, std::shared_ptr<Backend<float>> backend);
 
+// The tokenizer and the settings a language model's checkpoint stores (`extra` as read from `path`); throws Error
+// naming `path` and the block that is missing or invalid.
+text::Tokenizer stored_tokenizer(const nlohmann::json& extra, const std::string& path);
+LmSettings stored_settings(const nlohmann::json& extra, const std::string& path);
+
 }  // namespace fusedrnn

@@ -294,6 +294,11 @@ void LmTrainer::resume_from_last() {
 // Every setting of this run that differs from the checkpoint's, named at once by its flag: a run goes on only with
 // the text, tokenizer, model and mode it started with.
 void LmTrainer::check_resumed_settings(const Checkpoint& c, bool has_info, const std::string& path) const {
+    // A damaged block is named as such, not as flags that differ from it.
+    naming_source("--resume", [&] {
+        stored_tokenizer(c.extra, path);
+        stored_settings(c.extra, path);
+    });
     // Every flag that differs, named at once (a changed text is named as such first: setting_differences throws).
     std::vector<std::string> differ;
     if (has_info) differ = setting_differences(c.extra.at("training").at("info"), path);
@@ -419,15 +424,21 @@ std::vector<std::string> LmTrainer::setting_differences(const nlohmann::json& sa
     const auto shown = [&](const nlohmann::json& j, const std::string& k) {
         return j.contains(k) ? value(j.at(k)) : std::string("none");
     };
+    // By the flag that sets it ("lr_decay" is --lr-decay), as the model's and tokenizer's settings are named.
+    const auto named = [](std::string k) {
+        if (k == kVocabularyKey) return std::string("the vocabulary's source");
+        std::replace(k.begin(), k.end(), '_', '-');
+        return "--" + k;
+    };
     for (const auto& [k, v] : o_.info.items()) {
         if (k == kTextHashKey || k == kTextBytesKey || unused(k)) continue;  // the text: compared above
         if (k == "text" && fingerprinted) continue;                          // the same content under another path
         if (!saved.contains(k) || saved.at(k) != v)
-            differ.push_back(fmt::format("{}: {} saved, {} now", k, shown(saved, k), value(v)));
+            differ.push_back(fmt::format("{}: {} saved, {} now", named(k), shown(saved, k), value(v)));
     }
     for (const auto& [k, v] : saved.items())
         if (!o_.info.contains(k) && k != kTextHashKey && k != kTextBytesKey && !unused(k))
-            differ.push_back(fmt::format("{}: {} saved, none now", k, value(v)));
+            differ.push_back(fmt::format("{}: {} saved, none now", named(k), value(v)));
     return differ;
 }
 

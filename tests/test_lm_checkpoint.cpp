@@ -170,6 +170,13 @@ TEST(LmCheckpoint, EditedMetadataIsRefusedNamingTheFile) {
     EXPECT_EQ(m.find("--context"), std::string::npos) << m;
     m = edited("fusedrnn.extra", [](nlohmann::json& x) { x["lm"]["mode"] = "sideways"; });
     EXPECT_NE(m.find(file + "lm.mode"), std::string::npos) << m;
+    // A damaged tokenizer, and a tokenizer without the settings beside it: damage, not "without a tokenizer".
+    m = edited("fusedrnn.extra", [](nlohmann::json& x) { x["tokenizer"]["tokens"][2] = x["tokenizer"]["tokens"][1]; });
+    EXPECT_NE(m.find("edited.safetensors is damaged: the tokenizer stored in it is invalid: "), std::string::npos) << m;
+    EXPECT_NE(m.find("duplicate token"), std::string::npos) << m;
+    m = edited("fusedrnn.extra", [](nlohmann::json& x) { x.erase("lm"); });
+    EXPECT_NE(m.find("edited.safetensors is damaged: it stores a tokenizer but not the language model's settings"),
+              std::string::npos) << m;
     EXPECT_NO_THROW(load_language_model(good, make_backend("cpu")));
 }
 

@@ -635,14 +635,32 @@ TEST(LmCli, AResumeWithOtherFlagsNamesThemAllByTheirFlags) {
     ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out)).status, 0);
     const CliResult r = run_cli(lm_train(tiny_text(dir), out,
                                          {"--resume", "--tokenizer", "char", "--layers", "2", "--cell", "gru",
-                                          "--lr", "0.02", "--dropout", "0.1"},
+                                          "--lr", "0.02", "--dropout", "0.1", "--lr-decay", "0.5", "--max-chunks",
+                                          "3"},
                                          3));
     EXPECT_EQ(r.status, 2) << r.output;
-    for (const char* item : {"lr: 0.01 saved, 0.02 now", "--tokenizer: \"word\" saved, \"char\" now",
+    for (const char* item : {"--lr: 0.01 saved, 0.02 now", "--lr-decay: 1 saved, 0.5 now", "--max-chunks: 0 saved, 3 now", "--tokenizer: \"word\" saved, \"char\" now",
                              "--cell: \"lstm\" saved, \"gru\" now", "--layers: 1 saved, 2 now",
                              "--dropout: none saved, 0.1 now"})
         EXPECT_TRUE(contains(r.output, item)) << item << "\n" << r.output;
     EXPECT_FALSE(contains(r.output, "outputs: ")) << r.output;  // the vocabulary size, which follows from --tokenizer
+}
+
+// A damaged tokenizer in the checkpoint a run resumes from is named as damage, not as flags that differ from it.
+TEST(LmCli, ResumeFromADamagedTokenizerSaysSo) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out)).status, 0);
+    SafetensorsFile f = read_safetensors(out + "/last.safetensors");
+    nlohmann::json extra = nlohmann::json::parse(f.metadata.at("fusedrnn.extra"));
+    extra["tokenizer"]["kind"] = "bogus";
+    f.metadata["fusedrnn.extra"] = extra.dump();
+    f.metadata.erase("fusedrnn.metadata_checksum");
+    write_safetensors(out + "/last.safetensors", f);
+    const CliResult r = run_cli(lm_train(tiny_text(dir), out, {"--resume"}, 3));
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_TRUE(has(r, "--resume: " + out + "/last.safetensors is damaged: the tokenizer stored in it is invalid: "
+                       "unknown tokenizer kind \"bogus\"")) << r.output;
+    EXPECT_FALSE(has(r, "other settings")) << r.output;
 }
 
 // A prompt pasted from a Windows file ends its lines with CRLF: read as LF, as lm-train reads the training text.

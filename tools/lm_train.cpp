@@ -496,7 +496,7 @@ void register_lm_train(CLI::App& app) {
                     "where the last epoch stopped)")->capture_default_str();
     cmd->add_option("--batch", f->batch, "window mode: windows per step")->capture_default_str();
     cmd->add_option("--lr", f->lr, "Learning rate")->capture_default_str()->check(kPositiveFloat);
-    cmd->add_option("--lr-decay", f->lr_decay, "Learning-rate factor applied after each epoch (1 = constant)")
+    cmd->add_option("--lr-decay", f->lr_decay, "Learning-rate factor applied after each epoch, in (0, 1] (1 = constant)")
         ->capture_default_str();
     cmd->add_option("--optimizer", f->optimizer,
                     "adam, adamw (Adam with decoupled weight decay, as torch.optim.AdamW), rmsprop or sgd")
