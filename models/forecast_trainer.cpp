@@ -13,6 +13,7 @@
 
 #include "fusedrnn/core/data/rng.h"
 #include "fusedrnn/core/data/sampler.h"
+#include "fusedrnn/core/detail/json_error.h"
 #include "fusedrnn/models/checkpoint.h"
 #include "fusedrnn/models/detail/divergence_advice.h"
 #include "fusedrnn/models/optimizer.h"
@@ -423,7 +424,7 @@ bool ForecastTrainer::start_or_resume() {
         resume_from_last();
     } catch (const nlohmann::json::exception& e) {  // a field missing or of the wrong type
         FR_FAIL("--resume: the training state in {} is damaged or incomplete ({}); start a new run or use another "
-                "--out", last_path_, e.what());
+                "--out", last_path_, detail::json_access_problem(e));
     }
     // Every process read <out>/last.safetensors itself: it must have been the same file.
     if (processes_)

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/detail/json_error.h"
 #include "fusedrnn/models/checkpoint.h"
 #include "fusedrnn/models/detail/divergence_advice.h"
 #include "fusedrnn/models/detail/resume_checks.h"
@@ -563,7 +564,7 @@ std::vector<LmEpochRecord> LmTrainer::fit() {
             resume_from_last();
         } catch (const nlohmann::json::exception& e) {  // a field missing or of the wrong type
             FR_FAIL("--resume: the training state in {}/last.safetensors is damaged or incomplete ({}); start a new "
-                    "run or use another --out", o_.out_dir, e.what());
+                    "run or use another --out", o_.out_dir, detail::json_access_problem(e));
         }
     }
     const int first_epoch = resumed_.epoch > 0 ? resumed_.epoch : history_.empty() ? 1 : history_.back().epoch + 1;

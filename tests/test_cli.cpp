@@ -1302,12 +1302,12 @@ TEST(Cli, LanguageModelTrainsAndGenerates) {
     const CliResult bad = run_cli({"lm-train", "--text", dir + "/tiny.txt", "--heldout", "0", "--epochs", "33",
                                    "--lr", "0.5", "--backend", "cpu", "--out", dir + "/lm", "--resume"});
     EXPECT_EQ(bad.status, 2) << bad.output;
-    EXPECT_NE(bad.output.find("other settings (lr: 0.01 saved, 0.5 now)"), std::string::npos) << bad.output;
+    EXPECT_NE(bad.output.find("other settings (--lr: 0.01 saved, 0.5 now)"), std::string::npos) << bad.output;
     // A value that differs in the last digits shows with all of them (as typed), not alike.
     const CliResult close = run_cli({"lm-train", "--text", dir + "/tiny.txt", "--heldout", "0", "--epochs", "33",
                                      "--lr", "0.010000001", "--backend", "cpu", "--out", dir + "/lm", "--resume"});
     EXPECT_EQ(close.status, 2) << close.output;
-    EXPECT_NE(close.output.find("other settings (lr: 0.01 saved, 0.010000001 now)"), std::string::npos) << close.output;
+    EXPECT_NE(close.output.find("other settings (--lr: 0.01 saved, 0.010000001 now)"), std::string::npos) << close.output;
 }
 
 // --dropout: between layers for a forecaster (said when it does nothing), on the embedding, between layers and before

@@ -316,6 +316,8 @@ TEST_F(MidEpochResume, ResumingAnInterruptedEpochNeedsTheSameBatchesAndData) {
     edit_training_state(dir, [](nlohmann::json& t) { t.erase("history"); });
     const std::string damaged = resume_error(dir);
     EXPECT_NE(damaged.find("damaged or incomplete"), std::string::npos) << damaged;
+    EXPECT_NE(damaged.find("(its field 'history' is missing)"), std::string::npos) << damaged;
+    EXPECT_EQ(damaged.find("json.exception"), std::string::npos) << damaged;
     ds = small_dataset(3, 6, 29);  // other window stride: other training windows
     try {
         run(dir, true);

@@ -179,7 +179,7 @@ TEST_P(LmResume, OtherSettingsAreRefused) {
             run(dir, true, -1, false, 0, /*batch*/ 5);
             FAIL() << "expected an error";
         } catch (const Error& e) {
-            EXPECT_NE(std::string(e.what()).find("other settings (batch: 8 saved, 5 now)"), std::string::npos)
+            EXPECT_NE(std::string(e.what()).find("other settings (--batch: 8 saved, 5 now)"), std::string::npos)
                 << e.what();
         }
     }
@@ -197,6 +197,7 @@ TEST_P(LmResume, OtherSettingsAreRefused) {
         FAIL() << "expected an error";
     } catch (const Error& e) {
         EXPECT_NE(std::string(e.what()).find("damaged or incomplete"), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("(its field 'loss_sum' is missing)"), std::string::npos) << e.what();
     }
 }
 

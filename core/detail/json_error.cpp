@@ -1,6 +1,7 @@
 #include "fusedrnn/core/detail/json_error.h"
 
 #include <algorithm>
+#include <regex>
 
 #include <fmt/format.h>
 
@@ -32,6 +33,22 @@ std::string json_parse_problem(const nlohmann::json::exception& e, std::string_v
     // nlohmann counts from 1, and puts an error at the end of the input one past its last byte.
     const size_t at = std::min(parse->byte == 0 ? size_t(0) : size_t(parse->byte - 1), text.size());
     return fmt::format("at byte {} ({}; near '{}')", first_byte + at, parse_reason(e.what()), excerpt_around(text, at));
+}
+
+std::string json_access_problem(const nlohmann::json::exception& e) {
+    static const std::regex prefix(R"(^\[json\.exception\.[a-z_]+\.\d+\] )");
+    static const std::regex missing(R"(^key '(.*)' not found$)");
+    static const std::regex type(R"(^type must be (\w+), but is (\w+)$)");
+    const std::string reason = std::regex_replace(std::string(e.what()), prefix, "", std::regex_constants::format_first_only);
+    std::smatch m;
+    if (std::regex_match(reason, m, missing)) return fmt::format("its field '{}' is missing", data::printable(m[1].str(), 80));
+    if (std::regex_match(reason, m, type)) {
+        const auto kind = [](const std::string& t) {  // nlohmann's type names: null, object, array, string, ...
+            return t == "null" ? t : (t == "array" || t == "object" ? "an " : "a ") + t;
+        };
+        return fmt::format("a value is {} where {} belongs", kind(m[2].str()), kind(m[1].str()));
+    }
+    return data::printable(reason, 200);
 }
 
 std::string excerpt_around(std::string_view text, size_t at) {

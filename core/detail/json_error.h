@@ -17,6 +17,11 @@ namespace fusedrnn::detail {
 // An exception other than a parse error is described by its message alone, made printable and bounded.
 std::string json_parse_problem(const nlohmann::json::exception& e, std::string_view text, uint64_t first_byte = 0);
 
+// What a failed read of a parsed document (json.at("x"), get<double>()) says, in words: "its field 'train_loss' is
+// missing", "a value is a string where a number belongs"; another message without nlohmann's "[json.exception...]"
+// prefix. The library names no path to the field (that needs JSON_DIAGNOSTICS): the caller says which block it read.
+std::string json_access_problem(const nlohmann::json::exception& e);
+
 // The bytes of `text` shown around byte `at` (a few dozen up to it, a few past it), through data::printable().
 std::string excerpt_around(std::string_view text, size_t at);
 
