@@ -85,22 +85,30 @@ LmTrainer::LmTrainer(LanguageModel& lm, Optimizer& optimizer, const std::vector<
     const LmSettings& s = lm_.settings;
     s.validate();
     check_token_ids(tokens, lm_.model->vocab(), "the training text");
-    if (s.mode == LmMode::Window) {
-        windows_ = text::make_window_dataset(tokens, s.context, o_.heldout);
-        train_tokens_ = windows_.train.count + size_t(s.context);
-        heldout_tokens_ = windows_.heldout.count ? windows_.heldout.count + size_t(s.context) : 0;
-        order_.resize(windows_.train.count);
-        for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
-    } else {
-        text::HeldoutSplit split = text::split_heldout(tokens, o_.heldout);
-        FR_CHECK(o_.heldout == 0 || split.heldout.size() >= 2,
-                 "the held-out {:g}% of the text is {} token(s), too few for one prediction; raise --heldout or "
-                 "hold out nothing (--heldout 0)", 100 * o_.heldout, split.heldout.size());
-        train_tokens_ = split.train.size();
-        heldout_tokens_ = split.heldout.size();
-        train_stream_.emplace_back(split.train, s.streams, s.bptt);
-        heldout_stream_ = std::move(split.heldout);
-    }
+    // A text too short for the mode is named by its file where the caller gave one (lm-train does).
+    const std::string text_name = o_.info.is_object() ? o_.info.value("text", std::string()) : std::string();
+    const auto split_text = [&] {
+        if (s.mode == LmMode::Window) {
+            windows_ = text::make_window_dataset(tokens, s.context, o_.heldout);
+            train_tokens_ = windows_.train.count + size_t(s.context);
+            heldout_tokens_ = windows_.heldout.count ? windows_.heldout.count + size_t(s.context) : 0;
+            order_.resize(windows_.train.count);
+            for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
+        } else {
+            text::HeldoutSplit split = text::split_heldout(tokens, o_.heldout);
+            FR_CHECK(o_.heldout == 0 || split.heldout.size() >= 2,
+                     "the held-out {:g}% of the text is {}, too few for one prediction; raise --heldout or hold out "
+                     "nothing (--heldout 0)", 100 * o_.heldout, data::counted(split.heldout.size(), "token", "tokens"));
+            train_tokens_ = split.train.size();
+            heldout_tokens_ = split.heldout.size();
+            train_stream_.emplace_back(split.train, s.streams, s.bptt);
+            heldout_stream_ = std::move(split.heldout);
+        }
+    };
+    if (text_name.empty())
+        split_text();
+    else
+        naming_source(text_name, split_text);
     // Both modes hold out the last heldout_tokens_ tokens (text::split_heldout).
     heldout_unknown_ =
         size_t(std::count(tokens.end() - long(heldout_tokens_), tokens.end(), text::Tokenizer::unk_id()));

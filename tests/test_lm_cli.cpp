@@ -297,6 +297,10 @@ TEST(LmCli, InteractiveReportsBadPromptsOnStderrByLineAndFailsTheExitStatus) {
     EXPECT_TRUE(contains(r.err, "error: stdin line 6: the prompt 'the dog' has 2 words")) << r.err;
     EXPECT_TRUE(contains(r.err, "2 of 4 prompts failed (stdin lines 5, 6;")) << r.err;
     EXPECT_FALSE(contains(r.err, "the prompt is empty")) << r.err;  // the blank lines were no prompts
+    // A line that is not UTF-8: its column, beside the stdin line (the prompt's own "line 1" would be a second one).
+    const SplitResult bad = run_split(args, "the cat sat\nthe \xc3\x28 sat\n");
+    EXPECT_TRUE(contains(bad.err, "error: stdin line 2: the prompt is not valid UTF-8: ")) << bad.err;
+    EXPECT_TRUE(contains(bad.err, "at byte offset 4 (column 5)")) << bad.err;
     // Every prompt answered (blank lines between them): status 0, nothing on stderr.
     const SplitResult ok = run_split(args, "\nthe cat sat\n\n\nthe dog lay\n\n");
     EXPECT_EQ(ok.status, 0) << ok.err;
@@ -515,6 +519,14 @@ TEST(LmCli, TooShortTextsAndAnEmptyVocabularyNameTheFileAndFlag) {
     const CliResult v = run_cli(lm_train(tiny_text(dir), dir + "/v", {"--max-vocab", "1"}));
     EXPECT_EQ(v.status, 2) << v.output;
     EXPECT_TRUE(has(v, "--max-vocab must be 0 (no cap) or at least 2")) << v.output;
+    // A text of one character, in either mode: the message names the file.
+    std::ofstream(dir + "/one.txt") << "a";
+    for (const char* mode : {"window", "stream"}) {
+        const CliResult one = run_cli(lm_train(dir + "/one.txt", dir + "/one", {"--tokenizer", "char", "--mode", mode}));
+        EXPECT_EQ(one.status, 2) << one.output;
+        EXPECT_TRUE(has(one, "error: " + dir + "/one.txt: ")) << mode << one.output;
+        EXPECT_TRUE(has(one, "1 token ") || has(one, "1 token:")) << mode << one.output;
+    }
 }
 
 // `fusedrnn train` into a language-model run's folder is refused as lm-train into a forecaster's is (before, it

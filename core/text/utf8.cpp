@@ -109,8 +109,10 @@ void check_utf8_text(std::string_view bytes, std::string_view source) {
                 "UTF-16 -t UTF-8`)", source);
     if (pr->binary)
         FR_FAIL("{} looks like a binary file, not UTF-8 text ({} at byte offset {})", source, pr->what, pr->offset);
-    FR_FAIL("{} is not valid UTF-8: {} at byte offset {} (line {}, column {})", source, pr->what, pr->offset,
-            pr->line, pr->column);
+    // Text of one line (a prompt; the interactive session names its stdin line itself): the column alone.
+    const bool one_line = bytes.find('\n') == std::string_view::npos;
+    FR_FAIL("{} is not valid UTF-8: {} at byte offset {} ({}column {})", source, pr->what, pr->offset,
+            one_line ? std::string() : fmt::format("line {}, ", pr->line), pr->column);
 }
 
 std::u32string decode_utf8(std::string_view bytes, std::string_view source) {
