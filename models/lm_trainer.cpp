@@ -618,6 +618,11 @@ std::vector<LmEpochRecord> LmTrainer::fit() {
         save("last.safetensors");
         if (rec.best) save("best.safetensors");
         if (on_epoch) on_epoch(rec);
+        // A stop asked for during the epoch's report or sample (lm-train's --sample): its end is saved above, so the
+        // run stops here rather than train a step of the next epoch first.
+        if (epoch < o_.epochs && o_.stop_requested && o_.stop_requested())
+            throw Interrupted(fmt::format("stopped after epoch {}; saved {}/last.safetensors (continue with "
+                                          "--resume)", epoch, o_.out_dir));
     }
     return history_;
 }

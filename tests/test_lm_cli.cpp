@@ -195,6 +195,16 @@ TEST(LmCli, StopDuringTheSampleExits130) {
     EXPECT_EQ(r.status, 130) << r.output.substr(0, 2000);
     EXPECT_TRUE(has(r, "[stopped]")) << r.output.substr(0, 2000);
     EXPECT_TRUE(std::filesystem::exists(out + "/log.csv"));
+    // With an epoch still to come the run stops after the sample, before training a step of it: last.safetensors
+    // holds the first epoch's end, with no epoch in progress.
+    const std::string out2 = dir + "/run2";
+    const CliResult two = testing::run_then_signal(lm_train(tiny_text(dir), out2, {"--sample", "3000000"}, 2),
+                                                   dir + "/log2.txt", "epoch 1/2", SIGTERM);
+    EXPECT_EQ(two.status, 130) << two.output.substr(0, 2000);
+    EXPECT_TRUE(has(two, "stopped after epoch 1; saved " + out2 + "/last.safetensors")) << two.output.substr(0, 2000);
+    const nlohmann::json training = read_checkpoint(out2 + "/last.safetensors").extra.at("training");
+    EXPECT_EQ(training.at("history").size(), 1u);
+    EXPECT_FALSE(training.contains("epoch_in_progress")) << training.dump();
 }
 
 // generate prints the text as it is drawn: a long --count shows its first words at once.
