@@ -26,6 +26,7 @@
 #include "fusedrnn/models/lm_corpus.h"
 #include "fusedrnn/models/lm_generate.h"
 #include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/detail/divergence_advice.h"
 #include "fusedrnn/models/lm_trainer.h"
 #include "fusedrnn/tools/atomic_write.h"
 #include "fusedrnn/tools/cli_checks.h"
@@ -164,15 +165,18 @@ void write_history(const std::string& out, const std::vector<LmEpochRecord>& his
     write_line_chart(out + "/loss.svg", model + " - cross-entropy (nats per token)", "epoch", "loss", lines);
 }
 
-// A run whose losses ended far above a uniform guess (log V) diverged even if they stayed finite: say so.
-void warn_if_diverged(const LmEpochRecord& r, int vocab) {
-    const double uniform = std::log(double(vocab));
+// An epoch whose losses are far above a uniform guess (log V) diverged even if they stayed finite.
+bool diverged(const LmEpochRecord& r, int vocab) {
     const double loss = r.has_heldout ? std::max(r.train_loss, r.heldout_loss) : r.train_loss;
-    if (std::isfinite(std::exp(loss)) && loss <= 4 * uniform + 10) return;
-    fmt::print("warning   the training diverged: the {} loss ended at {:.4g} nats per token, while a model that "
-               "guesses every token equally likely scores {:.2f} (log of the vocabulary {}); the checkpoints are of "
-               "little use. Lower --lr or set --clip\n", r.has_heldout && r.heldout_loss > r.train_loss ? "held-out"
-               : "training", loss, uniform, vocab);
+    return !std::isfinite(std::exp(loss)) || loss > 4 * std::log(double(vocab)) + 10;
+}
+
+// "the held-out loss of epoch 3 is 5.9e+28 nats per token, while a model that guesses ... scores 2.40 (...)".
+std::string divergence_figures(const LmEpochRecord& r, int vocab) {
+    const bool heldout = r.has_heldout && r.heldout_loss > r.train_loss;
+    return fmt::format("the {} loss of epoch {} is {:.4g} nats per token, while a model that guesses every token "
+                       "equally likely scores {:.2f} (log of the vocabulary {})", heldout ? "held-out" : "training",
+                       r.epoch, heldout ? r.heldout_loss : r.train_loss, std::log(double(vocab)), vocab);
 }
 
 // The other mode's flags: warned about when given, then set to their defaults, so that they are neither checked nor
@@ -352,7 +356,18 @@ void print_final_report(const TrainFlags& f, LmTrainer& trainer, const std::vect
                    oov ? fmt::format(", {} of the held-out tokens <unk>", percent(best_record.heldout_oov))
                        : std::string());
     fmt::print("saved     {}\n", saved);
-    warn_if_diverged(history.back(), vocab);
+    // A diverged run is no success: with no usable checkpoint it ends as a NaN loss does (exit 3), else it says
+    // which one is of use. Neither is a memorised text (the note below).
+    if (diverged(best_record, vocab))
+        throw NumericError(fmt::format("the training diverged: {}, and no epoch did better, so the checkpoints are "
+                                       "of little use; {}", divergence_figures(best_record, vocab),
+                                       fusedrnn::detail::divergence_advice(f.clip)));
+    if (diverged(history.back(), vocab)) {
+        fmt::print("warning   the training diverged after epoch {}: {}; best.safetensors (epoch {}) is from before, "
+                   "last.safetensors is of little use: {}\n", best_record.epoch,
+                   divergence_figures(history.back(), vocab), best_record.epoch, fusedrnn::detail::divergence_advice(f.clip));
+        return;
+    }
     // A tiny text such as a fable is memorised: the held-out loss rises from the first epochs on, so
     // best.safetensors is an early, barely trained model. Say so rather than let it surprise.
     if (window && history.back().has_heldout && best < history.back().epoch)
