@@ -7,6 +7,7 @@
 
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/core/text/text_file.h"
+#include "fusedrnn/core/text/utf8.h"
 #include "fusedrnn/core/text/windows.h"
 
 namespace fusedrnn {
@@ -42,9 +43,14 @@ LmCorpus load_lm_corpus(const std::string& path, const text::TokenizerOptions& o
 EncodedText encode_text_file(const std::string& path, const text::Tokenizer& tokenizer) {
     const std::string text = text::load_text_file(path);
     EncodedText e;
-    e.tokens = tokenizer.encode(text, path);
+    const std::vector<std::string> split = tokenizer.split(text, path);
+    e.tokens = tokenizer.encode_tokens(split);
     // <unk> is id 0 and no real token maps to it, so counting zeros counts the unknown tokens.
-    e.unknown = size_t(std::count(e.tokens.begin(), e.tokens.end(), text::Tokenizer::unk_id()));
+    for (size_t i = 0; i < split.size(); ++i)
+        if (e.tokens[i] == text::Tokenizer::unk_id()) {
+            ++e.unknown;
+            e.unknown_decomposed += text::has_combining_mark(split[i]) ? 1 : 0;
+        }
     return e;
 }
 

@@ -39,6 +39,7 @@ LmCorpus load_lm_corpus(const std::string& path, const text::TokenizerOptions& o
 struct EncodedText {
     std::vector<int32_t> tokens;
     size_t unknown = 0;  // tokens outside the tokenizer's vocabulary (encoded as <unk>)
+    size_t unknown_decomposed = 0;  // of those, the ones holding a combining mark (decomposed text: NFD)
 };
 // Loads `path` and encodes it with an existing tokenizer (e.g. a checkpoint's).
 EncodedText encode_text_file(const std::string& path, const text::Tokenizer& tokenizer);

@@ -26,14 +26,9 @@ std::string shorten(const std::string& s, size_t max = 60) {
 
 // A token as the user can read it in a message: characters that do not show (controls, combining marks,
 // spaces other than ' ') as U+XXXX, alone or after the token.
-bool is_combining(char32_t c) {
-    return (c >= 0x0300 && c <= 0x036F) || (c >= 0x1AB0 && c <= 0x1AFF) || (c >= 0x1DC0 && c <= 0x1DFF) ||
-           (c >= 0x20D0 && c <= 0x20FF) || (c >= 0xFE20 && c <= 0xFE2F);
-}
-
 bool invisible(char32_t c) {
-    return c < 0x20 || (c >= 0x7F && c < 0xA0) || is_combining(c) || c == 0xA0 || (c >= 0x2000 && c <= 0x200F) ||
-           (c >= 0x2028 && c <= 0x202F) || c == 0xFEFF || text::is_space(c);
+    return c < 0x20 || (c >= 0x7F && c < 0xA0) || text::is_combining_mark(c) || c == 0xA0 ||
+           (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) || c == 0xFEFF || text::is_space(c);
 }
 
 std::string shown(const std::string& token, bool* combining) {
@@ -41,7 +36,7 @@ std::string shown(const std::string& token, bool* combining) {
     bool any_invisible = false;
     for (char32_t c : cps) {
         any_invisible = any_invisible || invisible(c);
-        if (is_combining(c)) *combining = true;
+        if (text::is_combining_mark(c)) *combining = true;
     }
     if (!any_invisible) return "'" + shorten(token, 40) + "'";
     std::string codes;

@@ -490,7 +490,14 @@ TEST(LmCli, PerplexityPrintsTheUnknownShareBesideThePerplexity) {
                                  dir + "/other.txt", "--backend", "cpu"});
     ASSERT_EQ(c.status, 0) << c.output;
     EXPECT_TRUE(has(c, "scored as <unk>: the model learned <unk> in training and predicting it counts as a hit"))
-        << c.output;
+        << c.output;    EXPECT_FALSE(has(p, "combining mark")) << p.output;
+    // A word spelt with a combining mark (decomposed text) is unknown though it looks known: said, as generate does.
+    std::ofstream(dir + "/nfd.txt") << "the cat sat on a ma\xcc\x81t\n";  // "mát" as 'a' + U+0301
+    const CliResult d = run_cli({"perplexity", "--checkpoint", out + "/last.safetensors", "--text", dir + "/nfd.txt",
+                                 "--backend", "cpu"});
+    ASSERT_EQ(d.status, 0) << d.output;
+    EXPECT_TRUE(has(d, "warning: 1 of the 1 word not in the vocabulary holds a combining mark (U+0300...): the text is "
+                       "decomposed (NFD)")) << d.output;
 }
 
 // Odd inputs are named by the flag or file a user gave, not by an internal field or "the text".

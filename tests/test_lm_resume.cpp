@@ -64,6 +64,7 @@ protected:
         o.stop_requested = testing::stop_at_poll(polls_before_stop, crash);
         LmTrainer t(lm, *opt, lm.tokenizer.encode(kText), o);
         steps_ = t.steps_per_epoch();
+        polls_ = steps_ + 1;
         RunResult r;
         r.history = t.fit();
         r.params = lm.model->params().values_to_host();
@@ -74,6 +75,7 @@ protected:
         testing::expect_same_history(a.history, b.history);
     }
     long steps_ = 0;
+    long polls_ = 0;  // stop polls in a whole epoch: one after each step, one after the epoch's report
     int epochs_ = 3;
     double heldout_ = 0.2;  // 0: the best epoch is the one with the lowest training loss
     nlohmann::json info_;  // null: {"batch": batch}
@@ -103,7 +105,7 @@ TEST_P(LmResume, StopMidEpochThenResumeEqualsUninterruptedRun) {
     ASSERT_GE(steps_, 3);
     const std::string dir = testing::temp_dir();
     try {
-        run(dir, false, int(steps_ + 2));  // epoch 2, step 2
+        run(dir, false, int(polls_ + 2));  // epoch 2, step 2
         FAIL() << "expected Interrupted";
     } catch (const Interrupted& e) {
         EXPECT_NE(std::string(e.what()).find("epoch 2, step 2/"), std::string::npos) << e.what();
@@ -122,7 +124,7 @@ TEST_P(LmResume, StopMidEpochThenResumeEqualsUninterruptedRun) {
 TEST_P(LmResume, TheStreamStateIsStoredAsTensorsAndTheOldJsonFormReads) {
     const RunResult full = run(testing::temp_dir(), false);
     const std::string dir = testing::temp_dir();
-    EXPECT_THROW(run(dir, false, int(steps_ + 2)), Interrupted);
+    EXPECT_THROW(run(dir, false, int(polls_ + 2)), Interrupted);
     const Checkpoint c = read_checkpoint(dir + "/last.safetensors");
     if (GetParam() == LmMode::Window) {  // carries no state
         EXPECT_FALSE(c.extra.at("training").contains("state"));
@@ -154,7 +156,7 @@ TEST_P(LmResume, WithDropoutResumeEqualsUninterruptedRun) {
     const RunResult full = run(testing::temp_dir(), false);
     EXPECT_NE(full.params, plain.params);
     const std::string dir = testing::temp_dir();
-    EXPECT_THROW(run(dir, false, int(steps_ + 2)), Interrupted);  // epoch 2, step 2
+    EXPECT_THROW(run(dir, false, int(polls_ + 2)), Interrupted);  // epoch 2, step 2
     expect_same(run(dir, true), full);
 }
 
@@ -162,7 +164,7 @@ TEST_P(LmResume, PeriodicCheckpointSurvivesACrash) {
     const RunResult full = run(testing::temp_dir(), false);
     const std::string dir = testing::temp_dir();
     // Saves after every step; the crash at epoch 3's 2nd poll leaves the save after its 1st step.
-    EXPECT_THROW(run(dir, false, int(2 * steps_ + 2), /*crash*/ true, 1e-9), std::runtime_error);
+    EXPECT_THROW(run(dir, false, int(2 * polls_ + 2), /*crash*/ true, 1e-9), std::runtime_error);
     EXPECT_EQ(read_checkpoint(dir + "/last.safetensors").extra.at("training").at("epoch_in_progress").at("steps_done")
                   .get<long>(), 1);
     expect_same(run(dir, true), full);
@@ -206,7 +208,7 @@ TEST_P(LmResume, AMissingOrDamagedBestCheckpointIsRefused) {
     const std::string dir = testing::temp_dir();
     RunResult dummy = run(testing::temp_dir(), false);
     (void)dummy;
-    EXPECT_THROW(run(dir, false, int(steps_ + 2)), Interrupted);  // epoch 2: epoch 1 wrote best.safetensors
+    EXPECT_THROW(run(dir, false, int(polls_ + 2)), Interrupted);  // epoch 2: epoch 1 wrote best.safetensors
     const std::string best = dir + "/best.safetensors", kept = dir + "/kept.safetensors";
     std::filesystem::rename(best, kept);
     std::string m = error_of([&] { run(dir, true); });
@@ -276,7 +278,7 @@ TEST_P(LmResume, EpochsBelowTheEpochInProgressAreRefused) {
     const std::string dir = testing::temp_dir();
     RunResult dummy = run(testing::temp_dir(), false);
     (void)dummy;
-    EXPECT_THROW(run(dir, false, int(steps_ + 2)), Interrupted);  // epoch 2, step 2
+    EXPECT_THROW(run(dir, false, int(polls_ + 2)), Interrupted);  // epoch 2, step 2
     epochs_ = 1;
     const std::string m = error_of([&] { run(dir, true); });
     EXPECT_NE(m.find("--epochs 1 is below the epoch in progress (2)"), std::string::npos) << m;

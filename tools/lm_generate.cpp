@@ -222,6 +222,13 @@ void run_perplexity(const PerplexityFlags& f) {
                enc.tokens.size(), lm.unit_name(enc.tokens.size() != 1), enc.unknown,
                enc.tokens.empty() ? 0.0 : 100.0 * double(enc.unknown) / double(enc.tokens.size()),
                enc.unknown > 0 ? ": " + lm.unk_scoring_effect() : std::string());
+    // As generate says of a prompt: words with a combining mark are decomposed text, unknown to a vocabulary read
+    // from precomposed text, though they look the same.
+    if (enc.unknown_decomposed > 0)
+        fmt::print(stderr, "warning: {} of the {} {} not in the vocabulary {} a combining mark (U+0300...): the text "
+                   "is decomposed (NFD); normalize it to NFC (precomposed characters), as most text is\n",
+                   enc.unknown_decomposed, enc.unknown, lm.unit_name(enc.unknown != 1),
+                   enc.unknown_decomposed == 1 ? "holds" : "hold");
     fmt::print("mode {}: {} prediction{}, {}\n", to_string(lm.settings.mode), e.predictions,
                e.predictions == 1 ? "" : "s",
                window ? fmt::format("each from the {} before it",

@@ -171,4 +171,18 @@ size_t utf8_length(std::string_view valid_utf8) {
     return n;
 }
 
+bool is_combining_mark(char32_t c) {
+    return (c >= 0x0300 && c <= 0x036F) || (c >= 0x1AB0 && c <= 0x1AFF) || (c >= 0x1DC0 && c <= 0x1DFF) ||
+           (c >= 0x20D0 && c <= 0x20FF) || (c >= 0xFE20 && c <= 0xFE2F);
+}
+
+bool has_combining_mark(std::string_view valid_utf8) {
+    // Every block above is encoded with a lead byte of 0xCC-0xCD (U+0300-036F), 0xE1 or 0xE2 (U+1AB0-20FF), or
+    // 0xEF (U+FE20-FE2F): text without those bytes (most ASCII and Latin-1 text) needs no decoding.
+    if (valid_utf8.find_first_of("\xCC\xCD\xE1\xE2\xEF") == std::string_view::npos) return false;
+    for (char32_t c : decode_utf8(valid_utf8))
+        if (is_combining_mark(c)) return true;
+    return false;
+}
+
 }  // namespace fusedrnn::text

@@ -43,6 +43,12 @@ void append_utf8(std::string& out, char32_t cp);
 std::string encode_utf8(char32_t cp);
 std::string encode_utf8(std::u32string_view cps);
 
+// A combining mark (the diacritic blocks U+0300-036F, 1AB0-1AFF, 1DC0-1DFF, 20D0-20FF, FE20-FE2F): in a word, the
+// sign of decomposed (NFD) text, which a vocabulary read from precomposed (NFC) text does not hold.
+bool is_combining_mark(char32_t cp);
+// Whether valid UTF-8 holds one.
+bool has_combining_mark(std::string_view valid_utf8);
+
 // Number of code points in valid UTF-8 (counts lead bytes; does not validate).
 size_t utf8_length(std::string_view valid_utf8);
 
