@@ -303,6 +303,11 @@ void load_parameters(const Checkpoint& ckpt, Model& model) {
     model.params().values_from_host(host);
 }
 
+bool optimizer_steps_recorded(const Checkpoint& ckpt) {
+    const auto it = ckpt.file.metadata.find(kOptimizerKey);
+    return it != ckpt.file.metadata.end() && metadata_json(ckpt.file, kOptimizerKey, ckpt.path).contains("steps");
+}
+
 void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
     auto it = ckpt.file.metadata.find(kOptimizerKey);
     FR_CHECK(it != ckpt.file.metadata.end(), "{}: checkpoint has no optimizer state to resume from", ckpt.path);

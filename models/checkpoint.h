@@ -75,6 +75,8 @@ std::string json_differences(const nlohmann::json& saved, const nlohmann::json& 
 
 // Restores optimizer state; the optimizer must be of the kind that was saved.
 void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer);
+// Whether the checkpoint records the optimizer's step count (all since 0.1; load_optimizer takes 0 where absent).
+bool optimizer_steps_recorded(const Checkpoint& ckpt);
 
 // Creates the folder checkpoints and logs go to (and its parents); Error naming it when that fails.
 // Trainers call it before their first epoch; tools call it before loading data, so a bad --out fails

@@ -186,6 +186,17 @@ void ForecastTrainer::resume_from_last() {
     const int epochs_done = read_resumed_history(t);
     continue_resumed_schedule(t);
     read_resumed_progress(t, epochs_done);
+    // Each record holds the steps done by its epoch's end (0 in checkpoints from before it was recorded).
+    const long history_steps = history_.empty() ? 0 : history_.back().step;
+    if (history_.empty() || history_steps > 0)
+        detail::check_optimizer_steps(optimizer_steps_recorded(c), opt_.steps(), history_steps + resumed_.steps_done,
+                                      fmt::format("{}{}", history_.empty() ? std::string("no epoch finished")
+                                                  : fmt::format("{} step{} by the end of epoch {}", history_steps,
+                                                                history_steps == 1 ? "" : "s", history_.size()),
+                                                  resumed_.epoch > 0 ? fmt::format(", and {} in epoch {}",
+                                                                                   resumed_.steps_done, resumed_.epoch)
+                                                                     : std::string()),
+                                      last_path_);
     say_how_resumed(t, epochs_done);
 }
 
@@ -251,6 +262,12 @@ void ForecastTrainer::continue_resumed_schedule(const nlohmann::json& t) {
     if (t.contains("lr")) opt_.set_lr(float(rate("lr")));  // as scheduled so far
     if (t.contains("base_lr")) base_lr_ = float(rate("base_lr"));
     if (t.contains("clip")) (void)rate("clip");
+    // Without a schedule the rate never changes: another than the run's first was edited into the file.
+    const bool constant = !o_.lr_cosine && o_.lr_decay == 1 && o_.lr_plateau == 0;
+    FR_CHECK(!constant || !t.contains("lr") || !t.contains("base_lr") || opt_.lr() == base_lr_, "--resume: {} is "
+             "damaged: its learning rate is {:g}, but the run has no schedule (--lr-cosine, --lr-decay, --lr-plateau) "
+             "and started at {:g}; start a new run or resume from an unedited checkpoint", last_path_, opt_.lr(),
+             base_lr_);
     // The schedule goes on from where it was: a different --lr on the command line is not used, and says so.
     if (on_message && base_lr_ != requested_lr)
         on_message(fmt::format("--resume: the learning rate goes on with {}'s schedule (its --lr {:g}, now {:g}); "

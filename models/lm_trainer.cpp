@@ -284,6 +284,18 @@ void LmTrainer::resume_from_last() {
     read_resumed_history(t, path);
     read_stream_position(c, t, path);
     read_epoch_in_progress(t, path);
+    // Every epoch takes the same steps (--max-chunks is part of the run's settings, checked above).
+    const long whole = long(history_.size()) * steps_per_epoch();
+    const long partial = resumed_.epoch > 0 ? resumed_.steps_done : 0;
+    detail::check_optimizer_steps(optimizer_steps_recorded(c), opt_.steps(), whole + partial,
+                                  fmt::format("{}{}", history_.empty() ? std::string("no epoch finished")
+                                              : fmt::format("{} epoch{} of {} step{}", history_.size(),
+                                                            history_.size() == 1 ? "" : "s", steps_per_epoch(),
+                                                            steps_per_epoch() == 1 ? "" : "s"),
+                                              resumed_.epoch > 0 ? fmt::format(", and {} in epoch {}", partial,
+                                                                               resumed_.epoch)
+                                                                 : std::string()),
+                                  path);
     if (const std::string note = resumed_arithmetic_note(t, run_arithmetic(lm_.model->backend()), path);
         on_message && !note.empty())
         on_message(note);
@@ -514,11 +526,11 @@ void LmTrainer::train_epoch(EpochState& st, bool resumed) {
             if (!std::isfinite(c.loss) || !std::isfinite(c.grad_norm))
                 throw NumericError(fmt::format("epoch {} step {}: the training loss is {} (gradient norm {}); {}",
                                                st.epoch, s + 1, finite_or_name(c.loss), finite_or_name(c.grad_norm),
-                                               detail::divergence_advice(o_.clip)));
+                                               detail::divergence_advice(o_.clip, o_.resume)));
             if (!std::isfinite(step[kParamNorm2Slot]))
                 throw NumericError(fmt::format("the parameters became NaN/Inf in the update of epoch {} step {} "
-                                               "(gradient norm {:.4g}): training diverged ({})",
-                                               st.epoch, s + 1, c.grad_norm, detail::divergence_advice(o_.clip)));
+                                               "(gradient norm {:.4g}): training diverged ({})", st.epoch,
+                                               s + 1, c.grad_norm, detail::divergence_advice(o_.clip, o_.resume)));
             st.loss_sum += c.loss * double(queued_predictions[i]);
             st.norm_sum += c.grad_norm;
             st.correct += c.correct;

@@ -1733,6 +1733,14 @@ TEST(Cli, AFiniteButDivergedTrainingIsSaid) {
                               "(normalized data); lower --lr (rmsprop at 100 now) or set --clip"), std::string::npos)
         << hot.output;
     EXPECT_EQ(hot.output.find("after epoch 2, while"), std::string::npos) << hot.output;  // said once
+    // Resumed, the run keeps its rate: the advice is for a new run.
+    auto resumed = testing::tiny_train(dir + "/hot", 3);
+    resumed.insert(resumed.end(), {"--optimizer", "rmsprop", "--lr", "100", "--resume"});
+    const CliResult again = run_cli(resumed);
+    ASSERT_EQ(again.status, 0) << again.output;
+    EXPECT_NE(again.output.find("after epoch 3, while"), std::string::npos) << again.output;
+    EXPECT_NE(again.output.find("in a new run (--resume keeps the learning rate of the run it continues)"),
+              std::string::npos) << again.output;
     const CliResult sane = run_cli(testing::tiny_train(dir + "/sane", 2));
     ASSERT_EQ(sane.status, 0) << sane.output;
     EXPECT_EQ(sane.output.find("diverged"), std::string::npos) << sane.output;

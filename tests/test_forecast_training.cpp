@@ -303,6 +303,17 @@ TEST_F(MidEpochResume, PeriodicCheckpointSurvivesACrash) {
     expect_same_run(run(dir2, true), full);
 }
 
+// Without a schedule the rate stays the run's first: another one in the file was edited in, and is refused rather
+// than used without a word.
+TEST_F(MidEpochResume, AnEditedRateWithoutAScheduleIsRefused) {
+    tweak_ = [](TrainOptions& o) { o.lr_decay = 1; };
+    const std::string dir = testing::temp_dir();
+    EXPECT_THROW(run(dir, false, 2), Interrupted);
+    edit_training_state(dir, [](nlohmann::json& t) { t["lr"] = 0.5; });
+    const std::string m = resume_error(dir);
+    EXPECT_NE(m.find("is damaged: its learning rate is 0.5, but the run has no schedule"), std::string::npos) << m;
+}
+
 TEST_F(MidEpochResume, ResumingAnInterruptedEpochNeedsTheSameBatchesAndData) {
     const std::string dir = testing::temp_dir();
     EXPECT_THROW(run(dir, false, 2), Interrupted);  // in epoch 1: no validation loss yet (best is +inf)
@@ -318,6 +329,20 @@ TEST_F(MidEpochResume, ResumingAnInterruptedEpochNeedsTheSameBatchesAndData) {
     EXPECT_NE(damaged.find("damaged or incomplete"), std::string::npos) << damaged;
     EXPECT_NE(damaged.find("(its field 'history' is missing)"), std::string::npos) << damaged;
     EXPECT_EQ(damaged.find("json.exception"), std::string::npos) << damaged;
+    // The optimizer's step count goes with the history (a count edited, or state from another file).
+    edit_training_state(dir, [](nlohmann::json& t) { t["history"] = nlohmann::json::array(); });  // as it was
+    {
+        const std::string d = testing::temp_dir();
+        SafetensorsFile f = read_safetensors(dir + "/last.safetensors");
+        nlohmann::json optimizer = nlohmann::json::parse(f.metadata.at("fusedrnn.optimizer"));
+        optimizer["steps"] = optimizer.at("steps").get<long>() + 1;
+        f.metadata["fusedrnn.optimizer"] = optimizer.dump();
+        f.metadata.erase("fusedrnn.metadata_checksum");
+        write_safetensors(d + "/last.safetensors", f);
+        const std::string m = resume_error(d);
+        EXPECT_NE(m.find("is damaged: its optimizer has taken 3 steps, but its training state accounts for 2 (no epoch "
+                         "finished, and 2 in epoch 1)"), std::string::npos) << m;
+    }
     ds = small_dataset(3, 6, 29);  // other window stride: other training windows
     try {
         run(dir, true);

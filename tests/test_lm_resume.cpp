@@ -327,6 +327,19 @@ TEST_P(LmResume, DamagedResumeStateIsRefusedNamingTheFile) {
         m = edited([](nlohmann::json& t) { t["state"]["h"] = {{"shape", {1, 1, 2}}, {"values", {0.5, 0.5}}}; });
         EXPECT_NE(m.find("is damaged: the carried stream state h has shape [1, 1, 2]"), std::string::npos) << m;
     }
+    // The optimizer's step count goes with the history and the epoch in progress (epoch 1, its 2nd step saved).
+    const std::string d = testing::temp_dir();
+    SafetensorsFile f = read_safetensors(last);
+    nlohmann::json optimizer = nlohmann::json::parse(f.metadata.at("fusedrnn.optimizer"));
+    ASSERT_EQ(optimizer.at("steps").get<long>(), 2);
+    optimizer["steps"] = 7;
+    f.metadata["fusedrnn.optimizer"] = optimizer.dump();
+    f.metadata.erase("fusedrnn.metadata_checksum");
+    write_safetensors(d + "/last.safetensors", f);
+    m = error_of([&] { run(d, true); });
+    EXPECT_NE(m.find("is damaged: its optimizer has taken 7 steps, but its training state accounts for 2 (no epoch "
+                     "finished, and 2 in epoch 1)"),
+              std::string::npos) << m;
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, LmResume, ::testing::Values(LmMode::Window, LmMode::Stream),

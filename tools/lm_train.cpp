@@ -361,11 +361,12 @@ void print_final_report(const TrainFlags& f, LmTrainer& trainer, const std::vect
     if (diverged(best_record, vocab))
         throw NumericError(fmt::format("the training diverged: {}, and no epoch did better, so the checkpoints are "
                                        "of little use; {}", divergence_figures(best_record, vocab),
-                                       fusedrnn::detail::divergence_advice(f.clip)));
+                                       fusedrnn::detail::divergence_advice(f.clip, f.resume)));
     if (diverged(history.back(), vocab)) {
         fmt::print("warning   the training diverged after epoch {}: {}; best.safetensors (epoch {}) is from before, "
                    "last.safetensors is of little use: {}\n", best_record.epoch,
-                   divergence_figures(history.back(), vocab), best_record.epoch, fusedrnn::detail::divergence_advice(f.clip));
+                   divergence_figures(history.back(), vocab), best_record.epoch,
+                   fusedrnn::detail::divergence_advice(f.clip, f.resume));
         return;
     }
     // A tiny text such as a fable is memorised: the held-out loss rises from the first epochs on, so

@@ -9,8 +9,12 @@ namespace fusedrnn::detail {
 
 // "lower --lr or set --clip", or, with clipping already on, the clip to lower beside the rate (a run diverging with
 // --clip 1 was told to "set --clip").
-inline std::string divergence_advice(double clip) {
-    return clip > 0 ? fmt::format("lower --lr, or --clip (now {:g})", clip) : std::string("lower --lr or set --clip");
+// A resumed run keeps the learning rate of the run it continues (the forecaster's schedule goes on; the language
+// model's refuses another --lr), so the advice is for a new run.
+inline std::string divergence_advice(double clip, bool resumed = false) {
+    const std::string advice =
+        clip > 0 ? fmt::format("lower --lr, or --clip (now {:g})", clip) : std::string("lower --lr or set --clip");
+    return resumed ? advice + " in a new run (--resume keeps the learning rate of the run it continues)" : advice;
 }
 
 }  // namespace fusedrnn::detail

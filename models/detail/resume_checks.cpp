@@ -37,6 +37,13 @@ void check_history_order(const std::vector<int>& epochs, const std::string& path
                  epochs[i], i + 1);
 }
 
+void check_optimizer_steps(bool recorded, long steps, long expected, const std::string& accounted,
+                           const std::string& path) {
+    FR_CHECK(!recorded || steps == expected, "--resume: {} is damaged: its optimizer has taken {} step{}, but its "
+             "training state accounts for {} ({}); start a new run or resume from an unedited checkpoint", path, steps,
+             steps == 1 ? "" : "s", expected, accounted);
+}
+
 void check_epochs_reach(long epochs, long in_progress, long done, const std::string& path) {
     if (in_progress > 0)
         FR_CHECK(epochs >= in_progress, "--resume: --epochs {} is below the epoch in progress ({}) in {}: give "

@@ -29,6 +29,13 @@ void check_resume_wholes(const nlohmann::json& block, const char* block_name, co
 // The epochs of a resumed history, in order: epochs[i] must be i + 1. Throws naming `path` as damaged otherwise.
 void check_history_order(const std::vector<int>& epochs, const std::string& path);
 
+// The optimizer's step count (fusedrnn.optimizer.steps, `steps`) must be the training steps the trainer's state
+// accounts for (`expected`: its history's, and the epoch in progress'; `accounted` says how, for the message). Adam's
+// bias correction and the step count go together: a count edited, or parameters and state taken from two files, are
+// refused as damage rather than trained on. Checkpoints that record no count are let through (`recorded` false).
+void check_optimizer_steps(bool recorded, long steps, long expected, const std::string& accounted,
+                           const std::string& path);
+
 // The run may go on only up to --epochs: a lower one would train nothing of the epoch in progress (`in_progress`, 0
 // for none), or, after `done` whole epochs, nothing at all while the log was rewritten short. Throws naming `path`.
 void check_epochs_reach(long epochs, long in_progress, long done, const std::string& path);
