@@ -997,10 +997,19 @@ TEST(Cli, PredictForOneStationReadsOnlyItsFile) {
     // An id holding a comma, typed unquoted, is named with the way to quote it.
     fs::copy_file(data + "/SYN00001.csv", data + "/SYN00001, north.csv");
     const CliResult comma = run_cli({"predict", "--checkpoint", ckpt, "--station", "SYN00001, north", "--out", csv});
-    EXPECT_NE(comma.output.find("there is \"SYN00001, north\": a comma separates ids, so name one holding a comma in "
-                                "double quotes (--station '\"SYN00001, north\"')"), std::string::npos)
+    EXPECT_NE(comma.output.find("there is \"SYN00001, north\": a comma separates ids, so name it in double quotes "
+                                "(--station '\"SYN00001, north\"')"), std::string::npos)
         << comma.output;
     fs::remove(data + "/SYN00001, north.csv");
+    // An id with a space at its ends: typed plainly it is trimmed (and said so); in double quotes it is picked.
+    fs::rename(data + "/SYN00001.csv", data + "/ SYN00001 .csv");
+    const CliResult plain = run_cli({"predict", "--checkpoint", ckpt, "--station", " SYN00001 ", "--out", csv});
+    EXPECT_NE(plain.output.find("there is \" SYN00001 \": an id's spaces at its ends are trimmed unless quoted, so name "
+                                "it in double quotes (--station '\" SYN00001 \"')"), std::string::npos) << plain.output;
+    const CliResult quoted = run_cli({"predict", "--checkpoint", ckpt, "--station", "\" SYN00001 \"", "--out", csv});
+    ASSERT_EQ(quoted.status, 0) << quoted.output;
+    EXPECT_NE(testing::read_file_bytes(csv).find("\n SYN00001 ,"), std::string::npos) << testing::read_file_bytes(csv);
+    fs::rename(data + "/ SYN00001 .csv", data + "/SYN00001.csv");
     const CliResult unknown = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--station", "SYN9",
                                        "--out", csv});
     EXPECT_EQ(unknown.status, 2) << unknown.output;

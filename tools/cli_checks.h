@@ -146,34 +146,43 @@ inline const CLI::Validator kTrimmed(
     "");
 
 // Splits a list flag's word at commas outside double quotes, dropping the quotes ("" inside them is one quote):
-// '"temp, C",RH' and '"temp, C"=-60:60' name a column holding a comma. Each item is trimmed at its ends. Returns
-// false, with `why`, for a quote left open.
+// '"temp, C",RH' and '"temp, C"=-60:60' name a column holding a comma. Each item is trimmed at its ends, but what
+// stands inside quotes is kept as written: '" A "' is a station id with a space at each end. Returns false, with
+// `why`, for a quote left open.
 inline bool split_list_word(const std::string& word, std::vector<std::string>& items, std::string& why) {
     std::string item;
+    std::vector<bool> kept;  // per character of `item`: from inside quotes (not trimmed)
+    const auto finish = [&] {
+        size_t first = 0, last = item.size();
+        while (first < last && !kept[first] && (item[first] == ' ' || item[first] == '\t')) ++first;
+        while (last > first && !kept[last - 1] && (item[last - 1] == ' ' || item[last - 1] == '\t')) --last;
+        items.push_back(item.substr(first, last - first));
+        item.clear();
+        kept.clear();
+    };
     bool quoted = false;
     for (size_t i = 0; i < word.size(); ++i) {
         const char c = word[i];
         if (c == '"') {
             if (quoted && i + 1 < word.size() && word[i + 1] == '"') {
                 item += '"';
+                kept.push_back(true);
                 ++i;
             } else {
                 quoted = !quoted;
             }
         } else if (c == ',' && !quoted) {
-            kTrimmed(item);
-            items.push_back(item);
-            item.clear();
+            finish();
         } else {
             item += c;
+            kept.push_back(quoted);
         }
     }
     if (quoted) {
         why = "a double quote is not closed in '" + word + "'";
         return false;
     }
-    kTrimmed(item);
-    items.push_back(item);
+    finish();
     return true;
 }
 

@@ -261,8 +261,10 @@ void keep_only_stations(StationFiles& out, const std::vector<std::string>& only,
     kept.station_ids.clear();
     for (const auto& id : only) {
         const auto it = std::find(out.station_ids.begin(), out.station_ids.end(), id);
-        // An id holding a comma, typed unquoted, arrives cut into pieces: say how to name it.
+        // An id holding a comma, typed unquoted, arrives cut into pieces, and one with spaces at its ends arrives
+        // trimmed (the list flags' rules): say how to name it.
         const auto cut = std::find_if(out.station_ids.begin(), out.station_ids.end(), [&](const std::string& s) {
+            if (s != id && trim(s) == id) return true;
             if (s.find(',') == std::string::npos) return false;
             for (size_t a = 0; a <= s.size();) {
                 const size_t b = std::min(s.find(',', a), s.size());
@@ -271,13 +273,15 @@ void keep_only_stations(StationFiles& out, const std::vector<std::string>& only,
             }
             return false;
         });
+        const std::string way =
+            cut == out.station_ids.end() ? std::string()
+            : fmt::format("; there is \"{0}\": {1}, so name it in double quotes (--station '\"{0}\"')",
+                          printable(*cut), cut->find(',') != std::string::npos
+                                               ? "a comma separates ids"
+                                               : "an id's spaces at its ends are trimmed unless quoted");
         FR_CHECK(it != out.station_ids.end(), "station data: no station \"{}\" in \"{}\" ({} station{}, e.g. {}){}",
                  printable(id), path, out.station_ids.size(), out.station_ids.size() == 1 ? "" : "s",
-                 out.station_ids.front(),
-                 cut == out.station_ids.end()
-                     ? std::string()
-                     : fmt::format("; there is \"{}\": a comma separates ids, so name one holding a comma in double "
-                                   "quotes (--station '\"{}\"')", printable(*cut), printable(*cut)));
+                 out.station_ids.front(), way);
         if (std::find(kept.station_ids.begin(), kept.station_ids.end(), id) != kept.station_ids.end()) continue;
         kept.station_ids.push_back(id);
         kept.stations.push_back(out.stations[size_t(it - out.station_ids.begin())]);
