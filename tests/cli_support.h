@@ -176,12 +176,13 @@ inline int lock_file_replaced(const std::string& lock, const std::string& holder
 
 // Runs the CLI in a child process (output to `log`; `launcher`, when given, is the program and flags to run it
 // under, e.g. {"/usr/bin/mpiexec", "-n", "2"}), waits until the log shows `wait_for`, sends `sig` to the child (or,
-// with `target`, to the process target(child) picks), and returns its exit status (-1 if ended by a signal) and the
-// log. A child still running 120 s after the signal is a failure, and is killed with everything it started.
+// with `target`, to the process target(child) picks; `times` over 1: that often at once, as `timeout` does), and
+// returns its exit status (-1 if ended by a signal) and the log. A child still running 120 s after the signal is a
+// failure, and is killed with everything it started.
 inline CliResult run_then_signal(const std::vector<std::string>& args, const std::string& log,
                                  const std::string& wait_for, int sig,
                                  const std::vector<std::string>& launcher = {},
-                                 const std::function<pid_t(pid_t)>& target = nullptr) {
+                                 const std::function<pid_t(pid_t)>& target = nullptr, int times = 1) {
     namespace fs = std::filesystem;
     CliResult r;
     const pid_t pid = ::fork();
@@ -202,7 +203,8 @@ inline CliResult run_then_signal(const std::vector<std::string>& args, const std
     while ((!fs::exists(log) || read_file_bytes(log).find(wait_for) == std::string::npos) &&
            (done = ::waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    if (done == 0) ::kill(target ? target(pid) : pid, sig);
+    if (done == 0)
+        for (int i = 0; i < times; ++i) ::kill(target ? target(pid) : pid, sig);  // `times` back to back, as timeout
     deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     while (done == 0 && (done = ::waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -143,6 +143,16 @@ TEST(CliSignals, AHangUpDuringTrainingSavesLikeSigterm) {
     EXPECT_GE(steps_done_in_progress(out), 0) << r.output;
 }
 
+// `timeout -s TERM` signals its child, then its process group, the child again: one request, sent twice by the same
+// process at once, saves and stops as one does (it ended the run unsaved, as a second Ctrl-C does).
+TEST(CliSignals, TheSameSignalTwiceFromOneSenderIsOneRequest) {
+    const std::string dir = testing::temp_dir(), out = dir + "/run";
+    const CliResult r = run_then_signal(long_training(out), dir + "/train.log", "epoch 1/1000", SIGTERM, {}, nullptr, 2);
+    EXPECT_EQ(r.status, 130) << "-1: ended by the signal, unsaved\n" << r.output;
+    EXPECT_NE(r.output.find("interrupted: stopped at epoch "), std::string::npos) << r.output;
+    EXPECT_GE(steps_done_in_progress(out), 0) << r.output;
+}
+
 // Under nohup SIGHUP stays ignored: the run trains on (a later Ctrl-C still saves and stops it).
 TEST(CliSignals, AHangUpIgnoredAtStartStaysIgnored) {
     const std::string dir = testing::temp_dir(), out = dir + "/run";
