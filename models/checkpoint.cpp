@@ -225,7 +225,7 @@ Checkpoint read_checkpoint(const std::string& path) {
     // Checkpoints from before the metadata checksum was written (or edited by hand, with it deleted) have none.
     const auto meta_sum = c.file.metadata.find(kMetadataChecksumKey);
     FR_CHECK(meta_sum == c.file.metadata.end() || meta_sum->second == metadata_checksum(c.file),
-             "{}: the file is damaged: its metadata (model description, normalization, training state) does not match "
+             "{}: the file is damaged: its metadata (model description, settings, training state) does not match "
              "the checksum written with it (a flipped bit on disk, or in a copy); use another copy of it, or an "
              "earlier checkpoint. If you edited the metadata on purpose, delete its '{}' entry", path,
              kMetadataChecksumKey);

@@ -1474,7 +1474,7 @@ TEST(Cli, EditedForecasterCheckpointIsRefusedNamingTheFile) {
         fusedrnn::write_safetensors(path, f);
         const CliResult r = run_cli({"eval", "--checkpoint", path, "--max-windows", "16"});
         EXPECT_EQ(r.status, 2) << r.output;
-        EXPECT_NE(r.output.find(path + ": the file is damaged: its metadata (model description, normalization, "
+        EXPECT_NE(r.output.find(path + ": the file is damaged: its metadata (model description, settings, "
                                 "training state) does not match the checksum"), std::string::npos) << r.output;
         EXPECT_NE(r.output.find("If you edited the metadata on purpose, delete its 'fusedrnn.metadata_checksum' "
                                 "entry"), std::string::npos) << r.output;

@@ -711,6 +711,11 @@ TEST(LmCli, ResumeFromADamagedTokenizerSaysSo) {
     EXPECT_TRUE(has(r, "--resume: " + out + "/last.safetensors is damaged: the tokenizer stored in it is invalid: "
                        "unknown tokenizer kind \"bogus\"")) << r.output;
     EXPECT_FALSE(has(r, "other settings")) << r.output;
+    // A file that cannot be read at all: the commands that may still use best.safetensors are the language model's.
+    std::filesystem::resize_file(out + "/last.safetensors", 100);
+    const CliResult cut = run_cli(lm_train(tiny_text(dir), out, {"--resume"}, 3));
+    EXPECT_EQ(cut.status, 2) << cut.output;
+    EXPECT_TRUE(has(cut, "best.safetensors beside it may still serve generate and perplexity")) << cut.output;
 }
 
 // A prompt pasted from a Windows file ends its lines with CRLF: read as LF, as lm-train reads the training text.

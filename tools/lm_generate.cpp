@@ -217,7 +217,15 @@ void run_perplexity(const PerplexityFlags& f) {
                     : fmt::format("read as {} stream{} of at least 2 {}: give at least {}{}", f.streams,
                                   f.streams == 1 ? "" : "s", lm.unit_name(true), need,
                                   f.streams > 1 ? ", or fewer --streams" : ""));
-    const LmEval e = evaluate_language_model(lm, enc.tokens, f.batch, f.streams);
+    const LmEval e = [&] {
+        try {
+            return evaluate_language_model(lm, enc.tokens, f.batch, f.streams);
+        } catch (const OutOfHostMemory& ex) {  // the batch of windows, or of streams, the flags set
+            FR_FAIL("scoring {} with {}: {}. Use a smaller {}, or a machine with more memory", f.text,
+                    window ? fmt::format("batches of {} windows", f.batch) : fmt::format("{} streams", f.streams),
+                    ex.what(), window ? "--batch" : "--streams");
+        }
+    }();
     fmt::print("{}: {} {} ({} = {:.1f}% not in the model's vocabulary, scored as <unk>{})\n", f.text,
                enc.tokens.size(), lm.unit_name(enc.tokens.size() != 1), enc.unknown,
                enc.tokens.empty() ? 0.0 : 100.0 * double(enc.unknown) / double(enc.tokens.size()),

@@ -87,11 +87,17 @@ std::string host_memory_advice(const std::string& command, bool tensor) {
     if (command == "check")
         return "the check's model and batch are held whole: use a smaller --batch, --hidden or --steps, or a machine "
                "with more memory";
-    if (text && tensor)
-        return "a model or batch this large needs a machine with more memory, or a smaller --embedding, --hidden or "
-               "--layers (or --batch or --context in window mode, --streams or --bptt in stream mode)";
+    // A training step or a scoring batch that does not fit is named by the trainer or perplexity with their mode's
+    // flags; what reaches here is the model's weights.
+    if (command == "lm-train" && tensor)
+        return "a model this large needs a machine with more memory, or a smaller --embedding, --hidden or --layers";
+    if (text && tensor) return "the model is held whole: this one needs a machine with more memory";
+    if (command == "lm-train")
+        return "the text (4 bytes per token) and the model are held whole: use a shorter text or a smaller model "
+               "(--embedding, --hidden, --layers), or a machine with more memory";
     if (text)
-        return "the text is held whole, with 4 bytes per token: use a shorter text, or a machine with more memory";
+        return "the text (4 bytes per token) and the model are held whole: use a shorter text, or a machine with more "
+               "memory";
     if (tensor)
         return "a model or batch this large needs a machine with more memory (or a smaller --hidden, --layers or "
                "--batch)";

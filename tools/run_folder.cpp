@@ -245,8 +245,10 @@ bool check_previous_run(const std::string& folder, RunKind mine, bool resume, bo
     FR_CHECK(!resume || fs::exists(last, ec), "--resume: {} does not exist (nothing to resume)", last);
     // A truncated or damaged checkpoint cannot be resumed: said now, not after the data is read and the model planned.
     FR_CHECK(!resume || unreadable.empty(), "--resume: {} cannot be read ({}), so the run cannot go on from it. Keep "
-             "it for a look (best.safetensors beside it may still serve eval and predict); --overwrite instead of "
-             "--resume starts the run over, keeping the old files in {}/", last, unreadable, previous_run_folder(folder));
+             "it for a look (best.safetensors beside it may still serve {}); --overwrite instead of --resume starts "
+             "the run over, keeping the old files in {}/", last, unreadable,
+             mine == RunKind::LanguageModel ? "generate and perplexity" : "eval and predict",
+             previous_run_folder(folder));
     if (!resume && !overwrite) refuse_to_overwrite_unfinished_run(last, state_block(mine));
     return false;
 }
