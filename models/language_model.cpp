@@ -137,25 +137,37 @@ LmSettings stored_settings(const nlohmann::json& extra, const std::string& path)
     // A tokenizer without the block beside it: a file cut or edited, not another kind of model.
     FR_CHECK(extra.is_object() && extra.contains("lm"), "{} is damaged: it stores a tokenizer but not the language "
              "model's settings (its \"lm\" block: mode, context, bptt, streams)", path);
-    return LmSettings::from_json(extra.at("lm"), path);
+    try {
+        return LmSettings::from_json(extra.at("lm"), path);
+    } catch (const Error& e) {  // "<path>: lm.mode in the checkpoint metadata: ..." is damage, and says so
+        const std::string what = e.what();
+        const std::string own = path + ": ";
+        FR_FAIL("{} is damaged: {}", path, what.rfind(own, 0) == 0 ? what.substr(own.size()) : what);
+    }
 }
 
-LanguageModel load_language_model(const std::string& path, std::shared_ptr<Backend<float>> backend) {
-    Checkpoint ckpt = read_checkpoint(path);
+void check_stored_language_model(const Checkpoint& ckpt) {
+    const std::string& path = ckpt.path;
     const std::string kind = ckpt.config.value("kind", "unknown");
     FR_CHECK(kind != "forecaster", "{} is a forecaster checkpoint, not a language model (use `fusedrnn predict` "
              "or `fusedrnn eval` with it)", path);
     FR_CHECK(kind == "sequence", "{} holds a '{}' model, not a language model", path, kind);
+    const text::Tokenizer tok = stored_tokenizer(ckpt.extra, path);
+    (void)stored_settings(ckpt.extra, path);
+    // Bounded before they size anything (a hand-edited 1e12 must not wrap to a small int).
+    const long vocab = checkpoint_integer(ckpt.config, "vocab", "vocab", 2, kMaxCheckpointSetting, path);
+    const long outputs = checkpoint_integer(ckpt.config, "outputs", "outputs", 2, kMaxCheckpointSetting, path);
+    FR_CHECK(vocab == long(tok.size()) && outputs == long(tok.size()), "{} is damaged: the model has {} "
+             "embedding rows and {} outputs but its tokenizer has {} tokens", path, vocab, outputs, tok.size());
+}
+
+LanguageModel load_language_model(const std::string& path, std::shared_ptr<Backend<float>> backend) {
+    Checkpoint ckpt = read_checkpoint(path);
+    check_stored_language_model(ckpt);
     auto tok = stored_tokenizer(ckpt.extra, path);
     const LmSettings settings = stored_settings(ckpt.extra, path);
-    // Bounded before they size anything (a hand-edited 1e12 must not wrap to a small int).
-    checkpoint_integer(ckpt.config, "vocab", "vocab", 2, kMaxCheckpointSetting, path);
-    checkpoint_integer(ckpt.config, "outputs", "outputs", 2, kMaxCheckpointSetting, path);
     check_declared_parameters(ckpt, "language model");
     auto model = naming_source(path, [&] { return SequenceModel::from_config(std::move(backend), ckpt.config); });
-    FR_CHECK(model->vocab() == tok.size() && model->outputs() == tok.size(),
-             "{}: the model has {} embedding rows and {} outputs but its tokenizer has {} tokens", path,
-             model->vocab(), model->outputs(), tok.size());
     load_parameters(ckpt, *model);
     LanguageModel lm(std::move(model), std::move(tok), settings);
     if (ckpt.extra.contains("training")) lm.training = ckpt.extra["training"];

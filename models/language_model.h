@@ -89,5 +89,9 @@ LanguageModel load_language_model(const std::string& path, std::shared_ptr<Backe
 // naming `path` and the block that is missing or invalid.
 text::Tokenizer stored_tokenizer(const nlohmann::json& extra, const std::string& path);
 LmSettings stored_settings(const nlohmann::json& extra, const std::string& path);
+// All of a language model's checkpoint that load_language_model checks before it builds the model: its kind, the
+// tokenizer and settings above, and the vocabulary and outputs its model description declares against the
+// tokenizer's size. Throws Error naming ckpt.path.
+void check_stored_language_model(const Checkpoint& ckpt);
 
 }  // namespace fusedrnn

@@ -267,9 +267,15 @@ void LmTrainer::resume_from_last() {
     const bool has_info = c.extra.is_object() && c.extra.contains("training") && c.extra.at("training").is_object() &&
                           c.extra.at("training").contains("info");
     check_resumed_settings(c, has_info, path);
+    FR_CHECK(c.extra.contains("training") && c.extra.at("training").is_object(), "--resume: {} is damaged: it holds "
+             "no training state (its \"training\" block is {})", path,
+             c.extra.contains("training") ? data::printable(c.extra.at("training").dump(), 60) : "missing");
     const auto& t = c.extra.at("training");
-    FR_CHECK(t.contains("lr") && t.contains("cursor") && has_info, "--resume: {} was written by a version that could "
-             "not resume; start a new run", path);
+    std::vector<std::string> missing;
+    for (const char* k : {"lr", "cursor", "info"})
+        if (!t.contains(k)) missing.push_back(k);
+    FR_CHECK(missing.empty(), "--resume: {} was written by a version that could not resume, or is damaged (its training "
+             "state has no {}); start a new run", path, fmt::join(missing, ", "));
     detail::check_resume_wholes(t, "training",
                                 {{{"epoch"}, {"epochs"}, {"cursor", true}},
                                  {{"epoch"}},
@@ -316,10 +322,7 @@ void LmTrainer::resume_from_last() {
 // the text, tokenizer, model and mode it started with.
 void LmTrainer::check_resumed_settings(const Checkpoint& c, bool has_info, const std::string& path) const {
     // A damaged block is named as such, not as flags that differ from it.
-    naming_source("--resume", [&] {
-        stored_tokenizer(c.extra, path);
-        stored_settings(c.extra, path);
-    });
+    naming_source("--resume", [&] { check_stored_language_model(c); });
     // Every flag that differs, named at once (a changed text is named as such first: setting_differences throws).
     std::vector<std::string> differ;
     if (has_info) differ = setting_differences(c.extra.at("training").at("info"), path);
@@ -330,8 +333,16 @@ void LmTrainer::check_resumed_settings(const Checkpoint& c, bool has_info, const
     if (!same_tokenizer && add_flag_differences(saved_tok, now_tok,
                                                 {{"/kind", "--tokenizer"}, {"/lowercase", "--lowercase"},
                                                  {"/min_count", "--min-count"}, {"/max_size", "--max-vocab"}},
-                                                differ) == 0)
+                                                differ) == 0) {
+        // The same text (its content hash matched) and the same tokenizer flags give the same vocabulary: another
+        // one was edited in. Without the hash (a checkpoint from before it) the text under the path may have changed.
+        const bool hashed = has_info && c.extra.at("training").at("info").is_object() &&
+                            c.extra.at("training").at("info").contains(kTextHashKey);
+        FR_CHECK(!(hashed && differ.empty()), "--resume: {} is "
+                 "damaged: its vocabulary is not the one this text and these flags give (the file was edited, or "
+                 "written by a version that splits text otherwise); start a new run", path);
         differ.push_back("the vocabulary");
+    }
     // The model's flags by name; its vocabulary and outputs follow from the tokenizer's, named above.
     const nlohmann::json now_config = lm_.model->config();
     add_flag_differences(c.config, now_config,
@@ -365,6 +376,10 @@ void LmTrainer::read_resumed_history(const nlohmann::json& t, const std::string&
     std::vector<int> epochs;
     for (const auto& r : history_) epochs.push_back(r.epoch);
     detail::check_history_order(epochs, path);
+    // The epoch it records is its history's last (0 for none): another was edited in, or the history cut.
+    const long recorded = t.at("epoch").get<long>(), last = history_.empty() ? 0 : history_.back().epoch;
+    FR_CHECK(recorded == last, "--resume: {} is damaged: it records epoch {} as done, but its history {}", path,
+             recorded, last == 0 ? std::string("is empty") : fmt::format("ends at epoch {}", last));
     best_ = t.at("best").is_null() ? INFINITY : t.at("best").get<double>();
     FR_CHECK(!std::isnan(best_), "--resume: {} is damaged: its best loss is NaN", path);
 }
@@ -373,8 +388,11 @@ void LmTrainer::read_resumed_history(const nlohmann::json& t, const std::string&
 void LmTrainer::read_stream_position(const Checkpoint& c, const nlohmann::json& t, const std::string& path) {
     const long cursor = t.at("cursor").get<long>();
     const long chunks = lm_.settings.mode == LmMode::Stream ? long(train_stream_.front().num_chunks()) : 0;
+    if (lm_.settings.mode != LmMode::Stream)
+        FR_CHECK(cursor == 0, "--resume: {} is damaged: it records a stream position (chunk {}), but a window-mode run "
+                 "has none (0)", path, cursor);
     FR_CHECK(cursor >= 0 && cursor <= chunks, "--resume: {} is damaged: its stream position (chunk {}) is outside "
-             "the {} chunk(s) of this text", path, cursor, chunks);
+             "the {} of this text", path, cursor, data::counted(size_t(chunks), "chunk", "chunks"));
     cursor_ = size_t(cursor);
     if (lm_.settings.mode == LmMode::Stream) {
         FR_CHECK(t.contains("state") && t.at("state").is_object(), "--resume: {} is damaged: the carried stream state "
@@ -451,6 +469,11 @@ std::vector<std::string> LmTrainer::setting_differences(const nlohmann::json& sa
         std::replace(k.begin(), k.end(), '_', '-');
         return "--" + k;
     };
+    // A value of another kind than this run's (a string for a number) was edited in: damage, not a flag to change.
+    const auto kind = [](const nlohmann::json& j) { return j.is_number() ? std::string("number") : j.type_name(); };
+    for (const auto& [k, v] : o_.info.items())
+        FR_CHECK(!saved.contains(k) || kind(saved.at(k)) == kind(v), "--resume: {} is damaged: its training.info.{} is "
+                 "{}, not a {}", path, k, data::printable(saved.at(k).dump(), 80), kind(v));
     for (const auto& [k, v] : o_.info.items()) {
         if (k == kTextHashKey || k == kTextBytesKey || unused(k)) continue;  // the text: compared above
         if (k == "text" && fingerprinted) continue;                          // the same content under another path

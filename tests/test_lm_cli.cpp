@@ -711,6 +711,31 @@ TEST(LmCli, ResumeFromADamagedTokenizerSaysSo) {
     EXPECT_TRUE(has(r, "--resume: " + out + "/last.safetensors is damaged: the tokenizer stored in it is invalid: "
                        "unknown tokenizer kind \"bogus\"")) << r.output;
     EXPECT_FALSE(has(r, "other settings")) << r.output;
+    // A vocabulary that the same text and flags do not give (two tokens swapped), and a model description whose
+    // vocabulary is of the wrong kind: damage too.
+    const auto damaged = [&](const std::function<void(SafetensorsFile&)>& edit) {
+        ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out, {"--overwrite"})).status, 0);
+        SafetensorsFile g = read_safetensors(out + "/last.safetensors");
+        edit(g);
+        g.metadata.erase("fusedrnn.metadata_checksum");
+        write_safetensors(out + "/last.safetensors", g);
+    };
+    damaged([](SafetensorsFile& g) {
+        nlohmann::json x = nlohmann::json::parse(g.metadata.at("fusedrnn.extra"));
+        std::swap(x["tokenizer"]["tokens"][1], x["tokenizer"]["tokens"][2]);
+        g.metadata["fusedrnn.extra"] = x.dump();
+    });
+    const CliResult swapped = run_cli(lm_train(tiny_text(dir), out, {"--resume"}, 3));
+    EXPECT_TRUE(has(swapped, "is damaged: its vocabulary is not the one this text and these flags give")) << swapped.output;
+    damaged([](SafetensorsFile& g) {
+        nlohmann::json m = nlohmann::json::parse(g.metadata.at("fusedrnn.model"));
+        m["vocab"] = std::to_string(m.at("vocab").get<int>());
+        g.metadata["fusedrnn.model"] = m.dump();
+    });
+    const CliResult typed = run_cli(lm_train(tiny_text(dir), out, {"--resume"}, 3));
+    EXPECT_EQ(typed.status, 2) << typed.output;
+    EXPECT_FALSE(has(typed, "other settings")) << typed.output;
+    EXPECT_TRUE(has(typed, "vocab")) << typed.output;
     // A file that cannot be read at all: the commands that may still use best.safetensors are the language model's.
     std::filesystem::resize_file(out + "/last.safetensors", 100);
     const CliResult cut = run_cli(lm_train(tiny_text(dir), out, {"--resume"}, 3));

@@ -319,7 +319,22 @@ TEST_P(LmResume, DamagedResumeStateIsRefusedNamingTheFile) {
     m = edited([](nlohmann::json& t) { t["history"][0]["epoch"] = 4294967297u; });
     EXPECT_NE(m.find("is damaged: its training.history[0].epoch is 4294967297, not a whole number"), std::string::npos)
         << m;
+    // The epoch it records goes with its history (epoch 1 is in progress: none done).
+    m = edited([](nlohmann::json& t) { t["epoch"] = 2; });
+    EXPECT_NE(m.find("is damaged: it records epoch 2 as done, but its history is empty"), std::string::npos) << m;
+    m = edited([](nlohmann::json& t) { t["history"] = "x"; });
+    EXPECT_NE(m.find("damaged or incomplete (a value is a string where a block of fields belongs)"), std::string::npos)
+        << m;
+    m = edited([](nlohmann::json& t) { t["info"]["batch"] = "x"; });
+    EXPECT_NE(m.find("is damaged: its training.info.batch is \"x\", not a number"), std::string::npos) << m;
+    m = edited([](nlohmann::json& t) { t.erase("cursor"); });
+    EXPECT_NE(m.find("was written by a version that could not resume, or is damaged (its training state has no "
+                     "cursor)"), std::string::npos) << m;
     m = edited([](nlohmann::json& t) { t["cursor"] = 1000000; });
+    if (GetParam() == LmMode::Window) {
+        EXPECT_NE(m.find("it records a stream position (chunk 1000000), but a window-mode run has none"),
+                  std::string::npos) << m;
+    }
     if (GetParam() == LmMode::Stream) {
         EXPECT_NE(m.find("is damaged: its stream position (chunk 1000000)"), std::string::npos) << m;
         m = edited([](nlohmann::json& t) { t.erase("state"); });

@@ -39,15 +39,17 @@ std::string json_access_problem(const nlohmann::json::exception& e) {
     static const std::regex prefix(R"(^\[json\.exception\.[a-z_]+\.\d+\] )");
     static const std::regex missing(R"(^key '(.*)' not found$)");
     static const std::regex type(R"(^type must be (\w+), but is (\w+)$)");
+    static const std::regex use(R"(^cannot use [^ ]+ with (\w+)$)");  // at(), operator[] on a string or null
     const std::string reason = std::regex_replace(std::string(e.what()), prefix, "", std::regex_constants::format_first_only);
     std::smatch m;
     if (std::regex_match(reason, m, missing)) return fmt::format("its field '{}' is missing", data::printable(m[1].str(), 80));
-    if (std::regex_match(reason, m, type)) {
-        const auto kind = [](const std::string& t) {  // nlohmann's type names: null, object, array, string, ...
-            return t == "null" ? t : (t == "array" || t == "object" ? "an " : "a ") + t;
-        };
+    const auto kind = [](const std::string& t) {  // nlohmann's type names: null, object, array, string, ...
+        return t == "null" ? t : (t == "array" || t == "object" ? "an " : "a ") + t;
+    };
+    if (std::regex_match(reason, m, type))
         return fmt::format("a value is {} where {} belongs", kind(m[2].str()), kind(m[1].str()));
-    }
+    if (std::regex_match(reason, m, use))
+        return fmt::format("a value is {} where a block of fields belongs", kind(m[1].str()));
     return data::printable(reason, 200);
 }
 
