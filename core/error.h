@@ -21,6 +21,13 @@ public:
     using Error::Error;
 };
 
+// Raised when a run that trained to its end diverged (its losses far above a uniform guess, though finite) and left
+// no checkpoint of use: a failure with NumericError's exit status, but not a stop ("fusedrnn: error:").
+class TrainingDiverged : public NumericError {
+public:
+    using NumericError::NumericError;
+};
+
 // Raised when training stopped because it was asked to (Ctrl-C, SIGTERM) after saving a checkpoint to
 // resume from; the message says where it stopped and what was saved.
 class Interrupted : public Error {

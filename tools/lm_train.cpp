@@ -129,14 +129,14 @@ std::string percent(double share) { return fmt::format("{:.1f}%", 100 * share); 
 
 void epoch_line(const LmEpochRecord& r, int epochs, bool tty, bool oov) {
     if (tty) std::fprintf(stderr, "\r\033[K");
-    std::string line = fmt::format("epoch {}/{} | loss {:.4f} acc {:.1f}%", r.epoch, epochs, r.train_loss,
+    std::string line = fmt::format("epoch {}/{} | loss {} acc {:.1f}%", r.epoch, epochs, data::figure(r.train_loss, 4),
                                    100 * r.train_accuracy);
     if (r.has_heldout)
-        line += fmt::format(" | held-out loss {:.4f} acc {:.1f}% ppl {:.2f}{}", r.heldout_loss,
-                            100 * r.heldout_accuracy, std::exp(r.heldout_loss),
+        line += fmt::format(" | held-out loss {} acc {:.1f}% ppl {}{}", data::figure(r.heldout_loss, 4),
+                            100 * r.heldout_accuracy, data::figure(std::exp(r.heldout_loss), 2),
                             oov ? " oov " + percent(r.heldout_oov) : std::string());
-    line += fmt::format(" | grad-norm {:.2f} | {} tok/s | {:.2f}s{}", r.grad_norm, si(r.tokens_per_s), r.seconds,
-                        r.best ? " | best" : "");
+    line += fmt::format(" | grad-norm {} | {} tok/s | {:.2f}s{}", data::figure(r.grad_norm, 2), si(r.tokens_per_s),
+                        r.seconds, r.best ? " | best" : "");
     fmt::print("{}\n", line);
     std::fflush(stdout);
 }
@@ -165,18 +165,18 @@ void write_history(const std::string& out, const std::vector<LmEpochRecord>& his
     write_line_chart(out + "/loss.svg", model + " - cross-entropy (nats per token)", "epoch", "loss", lines);
 }
 
-// An epoch whose losses are far above a uniform guess (log V) diverged even if they stayed finite.
+// An epoch whose training loss ended above a uniform guess (log V) by more than a nat per token: the optimization
+// failed (a diverged rate), even where the numbers stayed finite. Judged on the training loss alone: a held-out loss
+// can be high for other reasons (held-out words the vocabulary lacks, scored as <unk>; a memorised text).
 bool diverged(const LmEpochRecord& r, int vocab) {
-    const double loss = r.has_heldout ? std::max(r.train_loss, r.heldout_loss) : r.train_loss;
-    return !std::isfinite(std::exp(loss)) || loss > 4 * std::log(double(vocab)) + 10;
+    return !std::isfinite(std::exp(r.train_loss)) || r.train_loss > std::log(double(vocab)) + 1;
 }
 
-// "the held-out loss of epoch 3 is 5.9e+28 nats per token, while a model that guesses ... scores 2.40 (...)".
+// "the training loss of epoch 3 is 5.925e+28 nats per token, above the 2.40 of a uniform guess over the vocabulary
+// of 11"
 std::string divergence_figures(const LmEpochRecord& r, int vocab) {
-    const bool heldout = r.has_heldout && r.heldout_loss > r.train_loss;
-    return fmt::format("the {} loss of epoch {} is {:.4g} nats per token, while a model that guesses every token "
-                       "equally likely scores {:.2f} (log of the vocabulary {})", heldout ? "held-out" : "training",
-                       r.epoch, heldout ? r.heldout_loss : r.train_loss, std::log(double(vocab)), vocab);
+    return fmt::format("the training loss of epoch {} is {} nats per token, above the {:.2f} of a uniform guess over "
+                       "the vocabulary of {}", r.epoch, data::figure(r.train_loss, 4), std::log(double(vocab)), vocab);
 }
 
 // The other mode's flags: warned about when given, then set to their defaults, so that they are neither checked nor
@@ -345,28 +345,32 @@ void print_final_report(const TrainFlags& f, LmTrainer& trainer, const std::vect
                                               saved));
             }
         }();
-        fmt::print("final     training windows (inference): loss {:.4f}, accuracy {:.1f}% ({})\n", t.loss,
+        fmt::print("final     training windows (inference): loss {}, accuracy {:.1f}% ({})\n", data::figure(t.loss, 4),
                    100 * t.accuracy, data::counted(size_t(t.predictions), "window", "windows"));
     }
     StopOnSignal::finishing();  // only lines left to print: a signal from here lets them finish (exit 0)
     if (best_record.has_heldout)
-        fmt::print("final     held-out (best.safetensors, epoch {}): loss {:.4f}, accuracy {:.1f}%, perplexity {:.2f}{}\n",
-                   best_record.epoch, best_record.heldout_loss, 100 * best_record.heldout_accuracy,
-                   std::exp(best_record.heldout_loss),
+        fmt::print("final     held-out (best.safetensors, epoch {}): loss {}, accuracy {:.1f}%, perplexity {}{}\n",
+                   best_record.epoch, data::figure(best_record.heldout_loss, 4), 100 * best_record.heldout_accuracy,
+                   data::figure(std::exp(best_record.heldout_loss), 2),
                    oov ? fmt::format(", {} of the held-out tokens <unk>", percent(best_record.heldout_oov))
                        : std::string());
     fmt::print("saved     {}\n", saved);
-    // A diverged run is no success: with no usable checkpoint it ends as a NaN loss does (exit 3), else it says
-    // which one is of use. Neither is a memorised text (the note below).
-    if (diverged(best_record, vocab))
-        throw NumericError(fmt::format("the training diverged: {}, and no epoch did better, so the checkpoints are "
-                                       "of little use; {}", divergence_figures(best_record, vocab),
-                                       fusedrnn::detail::divergence_advice(f.clip, f.resume)));
+    // A diverged run is no success: with neither checkpoint of use it fails (exit 3, as a NaN loss does), else it
+    // says which one is. Neither is a memorised text (the note below).
+    const std::string advice = fusedrnn::detail::divergence_advice(f.clip, f.resume);
+    if (diverged(history.back(), vocab) && diverged(best_record, vocab))
+        throw TrainingDiverged(fmt::format("the training diverged: {}{}; the checkpoints were written but are of little "
+                                           "use: {}", divergence_figures(history.back(), vocab),
+                                           best_record.epoch == history.back().epoch
+                                               ? std::string()
+                                               : ", and best.safetensors' (epoch " + std::to_string(best_record.epoch) +
+                                                     ") is " + data::figure(best_record.train_loss, 4),
+                                           advice));
     if (diverged(history.back(), vocab)) {
-        fmt::print("warning   the training diverged after epoch {}: {}; best.safetensors (epoch {}) is from before, "
-                   "last.safetensors is of little use: {}\n", best_record.epoch,
-                   divergence_figures(history.back(), vocab), best_record.epoch,
-                   fusedrnn::detail::divergence_advice(f.clip, f.resume));
+        fmt::print("warning   the training diverged: {}; last.safetensors is of little use, best.safetensors (epoch {}, "
+                   "training loss {}) is from before: {}\n", divergence_figures(history.back(), vocab),
+                   best_record.epoch, data::figure(best_record.train_loss, 4), advice);
         return;
     }
     // A tiny text such as a fable is memorised: the held-out loss rises from the first epochs on, so

@@ -173,6 +173,10 @@ int main(int argc, char** argv) {
         fusedrnn::tools::end_live_line();
         std::fprintf(stderr, "fusedrnn: interrupted: %s\n", fusedrnn::message_for_user(e.what()).c_str());
         return 130;  // the shell's code for a command ended by Ctrl-C
+    } catch (const fusedrnn::TrainingDiverged& e) {
+        fusedrnn::tools::end_live_line();
+        std::fprintf(stderr, "fusedrnn: error: %s\n", fusedrnn::message_for_user(e.what()).c_str());
+        return 3;
     } catch (const fusedrnn::NumericError& e) {
         fusedrnn::tools::end_live_line();
         std::fprintf(stderr, "fusedrnn: stopped: %s\n", fusedrnn::message_for_user(e.what()).c_str());

@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cmath>
 #include <memory>
 #include <system_error>
 
@@ -133,6 +134,11 @@ size_t utf8_sequence(std::string_view s, size_t i) {
 std::string shortest_text(double v) {
     const float f = static_cast<float>(v);
     return double(f) == v ? fmt::format("{}", f) : fmt::format("{}", v);
+}
+
+std::string figure(double v, int decimals) {
+    if (std::isfinite(v) && std::fabs(v) >= 1e6) return fmt::format("{:.4g}", v);
+    return fmt::format("{:.{}f}", v, decimals);
 }
 
 bool is_utf8(std::string_view s) {

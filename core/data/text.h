@@ -55,6 +55,10 @@ std::string csv_list(const std::vector<std::string>& names);
 // different values never print alike).
 std::string shortest_text(double v);
 
+// A figure for a report with `decimals` places ("2.4114"), or, from a million up (a diverged loss, its perplexity),
+// in four significant digits with an exponent ("5.925e+28") rather than thirty digits of a fixed-point number.
+std::string figure(double v, int decimals);
+
 // "1 file", "3 files": a count with its noun in the number it takes.
 std::string counted(size_t n, std::string_view one, std::string_view many);
 
