@@ -50,6 +50,8 @@ EncodedText encode_text_file(const std::string& path, const text::Tokenizer& tok
         if (e.tokens[i] == text::Tokenizer::unk_id()) {
             ++e.unknown;
             e.unknown_decomposed += text::has_combining_mark(split[i]) ? 1 : 0;
+            const bool non_ascii = std::any_of(split[i].begin(), split[i].end(), [](char c) { return (c & 0x80) != 0; });
+            e.unknown_non_ascii += non_ascii ? 1 : 0;
         }
     return e;
 }

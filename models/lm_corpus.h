@@ -40,6 +40,7 @@ struct EncodedText {
     std::vector<int32_t> tokens;
     size_t unknown = 0;  // tokens outside the tokenizer's vocabulary (encoded as <unk>)
     size_t unknown_decomposed = 0;  // of those, the ones holding a combining mark (decomposed text: NFD)
+    size_t unknown_non_ascii = 0;   // of those, the ones holding any character beyond ASCII
 };
 // Loads `path` and encodes it with an existing tokenizer (e.g. a checkpoint's).
 EncodedText encode_text_file(const std::string& path, const text::Tokenizer& tokenizer);

@@ -240,14 +240,21 @@ nlohmann::json used_settings(nlohmann::json lm) {
 
 // "flag: X saved, Y now" for each (JSON pointer, flag) whose value differs between `saved` and `now`: "none" where
 // absent, a float as typed (data::shortest_text). Returns how many it added.
+// A setting recorded only when it is not its default (so that checkpoints from before it existed still resume) is
+// shown as its default where absent: "--dropout: 0 saved, 0.1 now", not "none saved".
+struct FlagField {
+    const char* pointer;
+    const char* flag;
+    const char* absent = "none";
+};
+
 size_t add_flag_differences(const nlohmann::json& saved, const nlohmann::json& now,
-                            std::initializer_list<std::pair<const char*, const char*>> fields,
-                            std::vector<std::string>& out) {
+                            std::initializer_list<FlagField> fields, std::vector<std::string>& out) {
     const size_t before = out.size();
-    for (const auto& [pointer, flag] : fields) {
+    for (const auto& [pointer, flag, absent] : fields) {
         const nlohmann::json::json_pointer at(pointer);
-        const auto shown = [&](const nlohmann::json& j) {
-            if (!j.is_object() || !j.contains(at)) return std::string("none");
+        const auto shown = [&, absent = absent](const nlohmann::json& j) {
+            if (!j.is_object() || !j.contains(at)) return std::string(absent);
             const nlohmann::json& v = j.at(at);
             return v.is_number_float() ? data::shortest_text(v.get<double>()) : v.dump();
         };
@@ -348,8 +355,8 @@ void LmTrainer::check_resumed_settings(const Checkpoint& c, bool has_info, const
     add_flag_differences(c.config, now_config,
                          {{"/spec/cell", "--cell"}, {"/spec/input_size", "--embedding"},
                           {"/spec/hidden_size", "--hidden"}, {"/spec/num_layers", "--layers"},
-                          {"/spec/bidirectional", "--bidirectional"}, {"/dropout", "--dropout"},
-                          {"/dropout_locked", "--dropout-locked"}},
+                          {"/spec/bidirectional", "--bidirectional"}, {"/dropout", "--dropout", "0"},
+                          {"/dropout_locked", "--dropout-locked", "false"}},
                          differ);
     if (same_tokenizer && differ.empty() && c.config != now_config)  // a field this list does not know
         differ.push_back("model: " + json_differences(c.config, now_config));
@@ -461,7 +468,8 @@ std::vector<std::string> LmTrainer::setting_differences(const nlohmann::json& sa
         return v.is_number_float() ? data::shortest_text(v.get<double>()) : v.dump();
     };
     const auto shown = [&](const nlohmann::json& j, const std::string& k) {
-        return j.contains(k) ? value(j.at(k)) : std::string("none");
+        if (j.contains(k)) return value(j.at(k));
+        return k == "weight_decay" ? std::string("0") : std::string("none");  // recorded only when not 0
     };
     // By the flag that sets it ("lr_decay" is --lr-decay), as the model's and tokenizer's settings are named.
     const auto named = [](std::string k) {
@@ -482,7 +490,7 @@ std::vector<std::string> LmTrainer::setting_differences(const nlohmann::json& sa
     }
     for (const auto& [k, v] : saved.items())
         if (!o_.info.contains(k) && k != kTextHashKey && k != kTextBytesKey && !unused(k))
-            differ.push_back(fmt::format("{}: {} saved, none now", named(k), value(v)));
+            differ.push_back(fmt::format("{}: {} saved, {} now", named(k), value(v), shown(o_.info, k)));
     return differ;
 }
 

@@ -308,6 +308,15 @@ TEST(LmCli, InteractiveReportsBadPromptsOnStderrByLineAndFailsTheExitStatus) {
     EXPECT_TRUE(contains(r.err, "2 of 4 prompts failed (stdin lines 5, 6;")) << r.err;
     EXPECT_FALSE(contains(r.err, "the prompt is empty")) << r.err;  // the blank lines were no prompts
     // A line that is not UTF-8: its column, beside the stdin line (the prompt's own "line 1" would be a second one).
+    // A byte-order mark before the first line (a file saved by Notepad) is dropped, as lm-train drops the text's.
+    const SplitResult bom = run_split(args, "\xEF\xBB\xBFthe cat sat\n");
+    EXPECT_EQ(bom.status, 0) << bom.err;
+    // Every prompt failed: no "the other 0 were answered".
+    const SplitResult none_ok = run_split(args, "zebra zebra zebra\n");
+    EXPECT_TRUE(contains(none_ok.err, "1 of 1 prompt failed (stdin line 1; the errors are above)\n")) << none_ok.err;
+    // UTF-16 without a byte-order mark: named as such, not as a binary file.
+    const SplitResult wide = run_split(args, std::string("t\0h\0e\0 \0c\0a\0t\0 \0s\0a\0t\0\n", 23));
+    EXPECT_TRUE(contains(wide.err, "looks like UTF-16 text without a byte-order mark")) << wide.err;
     const SplitResult bad = run_split(args, "the cat sat\nthe \xc3\x28 sat\n");
     EXPECT_TRUE(contains(bad.err, "error: stdin line 2: the prompt is not valid UTF-8: ")) << bad.err;
     EXPECT_TRUE(contains(bad.err, "at byte offset 4 (column 5)")) << bad.err;
@@ -670,9 +679,14 @@ TEST(LmCli, AResumeWithOtherFlagsNamesThemAllByTheirFlags) {
     EXPECT_EQ(r.status, 2) << r.output;
     for (const char* item : {"--lr: 0.01 saved, 0.02 now", "--lr-decay: 1 saved, 0.5 now", "--max-chunks: 0 saved, 3 now", "--tokenizer: \"word\" saved, \"char\" now",
                              "--cell: \"lstm\" saved, \"gru\" now", "--layers: 1 saved, 2 now",
-                             "--dropout: none saved, 0.1 now"})
+                             "--dropout: 0 saved, 0.1 now"})
         EXPECT_TRUE(contains(r.output, item)) << item << "\n" << r.output;
     EXPECT_FALSE(contains(r.output, "outputs: ")) << r.output;  // the vocabulary size, which follows from --tokenizer
+    // A setting recorded only when not its default shows the default, not "none", where it is absent.
+    ASSERT_EQ(run_cli(lm_train(tiny_text(dir), dir + "/w", {"--optimizer", "adamw"})).status, 0);
+    const CliResult w = run_cli(lm_train(tiny_text(dir), dir + "/w", {"--optimizer", "adamw", "--weight-decay", "0",
+                                                                      "--resume"}, 3));
+    EXPECT_TRUE(contains(w.output, "--weight-decay: 0.01 saved, 0 now")) << w.output;
 }
 
 // A run whose training loss grew huge but finite: with an earlier epoch still sound it says best.safetensors is of

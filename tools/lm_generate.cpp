@@ -147,6 +147,8 @@ void run_interactive(LanguageModel& lm, LmGenerator& gen, const GenerateFlags& f
         if (!std::getline(std::cin, line)) break;
         ++line_no;
         if (!line.empty() && line.back() == '\r') line.pop_back();  // prompts piped from Windows files
+        // A byte-order mark opens a file saved by Notepad: dropped, as lm-train drops the training text's.
+        if (line_no == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
         if (blank_line(line)) continue;
         ++prompts;
         try {
@@ -164,9 +166,11 @@ void run_interactive(LanguageModel& lm, LmGenerator& gen, const GenerateFlags& f
     FR_CHECK(!std::cin.bad() && !std::ferror(stdin), "--interactive: reading the prompts from stdin failed after line {}",
              line_no);
     if (!tty && !failed.empty())
-        FR_FAIL("--interactive: {} of {} prompt{} failed (stdin line{} {}; the errors are above); the other {} {} "
-                "answered", failed.size(), prompts, prompts == 1 ? "" : "s", failed.size() == 1 ? "" : "s",
-                line_list(failed), prompts - failed.size(), prompts - failed.size() == 1 ? "was" : "were");
+        FR_FAIL("--interactive: {} of {} prompt{} failed (stdin line{} {}; the errors are above){}",
+                failed.size(), prompts, prompts == 1 ? "" : "s", failed.size() == 1 ? "" : "s", line_list(failed),
+                prompts == failed.size() ? std::string()
+                : fmt::format("; the other {} {} answered", prompts - failed.size(),
+                              prompts - failed.size() == 1 ? "was" : "were"));
 }
 
 void run_generate(const GenerateFlags& f) {
@@ -185,7 +189,12 @@ void run_generate(const GenerateFlags& f) {
     LmGenerator gen(lm);
     gen.on_warning = [](const std::string& m) { fmt::print(stderr, "warning: {}\n", m); };
     // Line ends as the training text had them (lm-train reads CRLF as LF; --interactive drops a line's CR).
-    if (f.has_prompt) print_continuation(lm, gen, text::crlf_to_lf(f.prompt), f.count, sampler, /*escaped=*/false);
+    // A byte-order mark in front (a prompt pasted from a file saved by Notepad) is dropped, as lm-train drops the text's.
+    if (f.has_prompt) {
+        const std::string prompt = text::crlf_to_lf(f.prompt);
+        print_continuation(lm, gen, prompt.compare(0, 3, "\xEF\xBB\xBF") == 0 ? prompt.substr(3) : prompt, f.count,
+                           sampler, /*escaped=*/false);
+    }
     if (!f.interactive) return;
 
     run_interactive(lm, gen, f, sampler);
@@ -232,6 +241,16 @@ void run_perplexity(const PerplexityFlags& f) {
                enc.unknown > 0 ? ": " + lm.unk_scoring_effect() : std::string());
     // As generate says of a prompt: words with a combining mark are decomposed text, unknown to a vocabulary read
     // from precomposed text, though they look the same.
+    // And the other way round: a model trained on decomposed text does not know the precomposed spelling.
+    const auto& vocab = lm.tokenizer.vocab().tokens();
+    const bool decomposed_vocab = enc.unknown_non_ascii > enc.unknown_decomposed &&
+                                  std::any_of(vocab.begin(), vocab.end(), [](const std::string& t) {
+                                      return text::has_combining_mark(t);
+                                  });
+    if (decomposed_vocab)
+        fmt::print(stderr, "warning: the model's vocabulary holds decomposed words (NFD: with combining marks, "
+                   "U+0300...): where this text spells them precomposed (NFC) they are unknown to it, though they "
+                   "look the same; normalize the text to NFD, as its training text was\n");
     if (enc.unknown_decomposed > 0)
         fmt::print(stderr, "warning: {} of the {} {} not in the vocabulary {} a combining mark (U+0300...): the text "
                    "is decomposed (NFD); normalize it to NFC (precomposed characters), as most text is\n",

@@ -101,12 +101,35 @@ std::optional<Utf8Problem> find_utf8_problem(std::string_view bytes) {
     return std::nullopt;
 }
 
+namespace {
+
+// "LE" or "BE" when `bytes` look like UTF-16 text without a byte-order mark (ASCII-range text: every other byte NUL,
+// the bytes between not), else nullptr.
+const char* utf16_without_bom(std::string_view bytes) {
+    const size_t n = std::min<size_t>(bytes.size(), 4096) & ~size_t(1);
+    if (n < 4) return nullptr;
+    size_t zero_even = 0, zero_odd = 0;
+    for (size_t i = 0; i < n; i += 2) {
+        zero_even += bytes[i] == '\0' ? 1 : 0;
+        zero_odd += bytes[i + 1] == '\0' ? 1 : 0;
+    }
+    const size_t pairs = n / 2;
+    if (zero_odd * 10 >= pairs * 9 && zero_even * 10 <= pairs) return "LE";
+    if (zero_even * 10 >= pairs * 9 && zero_odd * 10 <= pairs) return "BE";
+    return nullptr;
+}
+
+}  // namespace
+
 void check_utf8_text(std::string_view bytes, std::string_view source) {
     const auto pr = find_utf8_problem(bytes);
     if (!pr) return;
     if (pr->utf16)  // text after all: a prompt or a file saved by Windows Notepad, say, as "Unicode"
         FR_FAIL("{} is UTF-16 text (it starts with a byte-order mark), not UTF-8: convert it to UTF-8 (e.g. `iconv -f "
                 "UTF-16 -t UTF-8`)", source);
+    if (const char* order = pr->binary ? utf16_without_bom(bytes) : nullptr)
+        FR_FAIL("{} looks like UTF-16 text without a byte-order mark (every other byte is NUL), not UTF-8: convert it "
+                "to UTF-8 (e.g. `iconv -f UTF-16{} -t UTF-8`)", source, order);
     if (pr->binary)
         FR_FAIL("{} looks like a binary file, not UTF-8 text ({} at byte offset {})", source, pr->what, pr->offset);
     // Text of one line (a prompt; the interactive session names its stdin line itself): the column alone.
