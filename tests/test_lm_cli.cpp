@@ -233,6 +233,11 @@ TEST(LmCli, FlagsThatDoNothingAreReportedOrRefused) {
     ASSERT_EQ(p.status, 0) << p.output;
     EXPECT_TRUE(has(p, "warning: --streams does nothing with a window-mode model")) << p.output;
     EXPECT_TRUE(has(p, "(0 = 0.0% not in the model's vocabulary")) << p.output;
+    // A mode or tokenizer this engine does not know is named by its flag, as --cell is.
+    const CliResult mode = run_cli(lm_train(tiny_text(dir), dir + "/m", {"--mode", "Window"}));
+    EXPECT_TRUE(has(mode, "error: --mode: unknown language-model mode 'Window'")) << mode.output;
+    const CliResult tok = run_cli(lm_train(tiny_text(dir), dir + "/t", {"--tokenizer", "Word"}));
+    EXPECT_TRUE(has(tok, "error: --tokenizer: unknown tokenizer kind \"Word\"")) << tok.output;
 }
 
 // Sampling flags are checked as they are read, naming the flag; temperature 0 points at --greedy (what it would mean).

@@ -489,15 +489,18 @@ void register_lm_train(CLI::App& app) {
     auto* cmd = app.add_subcommand("lm-train", "Train a word- or character-level language model on a text file");
     auto f = std::make_shared<TrainFlags>();
     cmd->add_option("--text", f->text, "UTF-8 text file to learn")->required();
+    // Checked as the flags are read, so that the error names the flag (as --cell's does).
     cmd->add_option("--tokenizer", f->tokenizer, "word (words and punctuation) or char (Unicode code points)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(library_check([](const std::string& name) { (void)text::parse_tokenizer_kind(name); }));
     cmd->add_flag("--lowercase", f->lowercase, "Lower-case the text before building the vocabulary");
     cmd->add_option("--min-count", f->min_count, "Tokens seen fewer times in the training part become <unk>")
         ->capture_default_str();
     cmd->add_option("--max-vocab", f->max_vocab, "Largest vocabulary incl. <unk> (0 = no cap): the training part's "
                     "most frequent tokens")->capture_default_str();
     cmd->add_option("--mode", f->mode, "window (context tokens → next) or stream (truncated BPTT)")
-        ->capture_default_str();
+        ->capture_default_str()
+        ->check(library_check([](const std::string& name) { (void)parse_lm_mode(name); }));
     cmd->add_option("--context", f->context, "window mode: tokens in per prediction")->capture_default_str();
     cmd->add_option("--bptt", f->bptt, "stream mode: steps per truncated-BPTT chunk")->capture_default_str();
     cmd->add_option("--streams", f->streams, "stream mode: parallel streams (the batch)")->capture_default_str();
