@@ -803,6 +803,25 @@ TEST(Cli, InspectNamesValuesFarFromTheRest) {
     EXPECT_EQ(masked.output.find("absurdly far"), std::string::npos) << masked.output;
 }
 
+// data inspect's shares stand under their variable's name however long it is (QA: past 9 characters they slid left).
+TEST(Cli, InspectAlignsSharesUnderLongVariableNames) {
+    const std::string dir = testing::temp_dir();
+    {
+        std::ofstream f(dir + "/S1.csv");
+        f << "DATE,temperature_celsius_2m,RH\n";
+        for (int h = 0; h < 48; ++h) f << fmt::format("2014-01-{:02d} {:02d}:00:00,{},{}\n", 1 + h / 24, h % 24, h, 50);
+    }
+    const CliResult i = run_cli({"data", "inspect", "--data", dir, "--format", "csv"});
+    ASSERT_EQ(i.status, 0) << i.output;
+    const size_t header = i.output.find("\nid ");
+    ASSERT_NE(header, std::string::npos) << i.output;
+    const size_t row = i.output.find("\nS1 ", header);
+    ASSERT_NE(row, std::string::npos) << i.output;
+    const size_t name_end = i.output.find("temperature_celsius_2m", header) + 22 - header;
+    const size_t share_end = i.output.find("100%", row) + 4 - row;
+    EXPECT_EQ(name_end, share_end) << i.output;
+}
+
 TEST(Cli, SyntheticStationFilesReadBack) {
     const std::string dir = testing::temp_dir() + "/stations";
     const CliResult s = run_cli({"data", "synth", "--stations", "2", "--years", "3", "--out", dir});

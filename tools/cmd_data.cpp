@@ -17,6 +17,7 @@
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
 #include "fusedrnn/core/error.h"
+#include "fusedrnn/core/text/utf8.h"
 #include "fusedrnn/models/checkpoint.h"
 #include "fusedrnn/tools/cli_checks.h"
 #include "fusedrnn/tools/commands.h"
@@ -185,8 +186,13 @@ void register_data(CLI::App& app) {
             return name_width == 0 ? std::string() : fmt::format(" {:<{}}", name, std::max<size_t>(name_width, 4));
         };
         const int F = set.num_vars();
+        // Each variable's column as wide as its name (at least a percentage's 9), so the shares stay under it.
+        std::vector<size_t> widths;
         std::string vars_header;
-        for (const auto& v : set.vars) vars_header += fmt::format(" {:>9}", v);
+        for (const auto& v : set.vars) {
+            widths.push_back(std::max<size_t>(9, text::utf8_length(v)));  // fmt pads UTF-8 by characters too
+            vars_header += fmt::format(" {:>{}}", v, widths.back());
+        }
         fmt::print("{:<{}}{} {:>8}  {:<19} {}   (share of rows present)\n", "id", id_width, name_cell("name"), "rows",
                    "first", vars_header);
         for (int s = 0; s < set.num_stations(); ++s) {
@@ -195,7 +201,7 @@ void register_data(CLI::App& app) {
             for (int v = 0; v < F; ++v) {
                 int64_t n = 0;
                 for (int64_t r = st.row_begin; r < st.row_end(); ++r) n += !data::is_missing(set.values[size_t(r) * F + v]);
-                pct += fmt::format(" {:>9}", present_share(n, st.rows));
+                pct += fmt::format(" {:>{}}", present_share(n, st.rows), widths[size_t(v)]);
             }
             fmt::print("{:<{}}{} {:>8}  {:<19} {}\n", st.id, id_width, name_cell(own_name(st)), st.rows,
                        data::format_time(st.start), pct);
