@@ -262,6 +262,14 @@ TEST(CliDataFlags, ASplitWithoutTestWindowsIsRefusedBeforeTraining) {
                        "01:00:00); station B (1 row, from 2016-01-01 00:00:00) lies after every other station's data, "
                        "which end at 2014-03-01 23:00:00: remove its file, or give the split as dates")) << s.output;
     EXPECT_TRUE(has(s, "1 station too short for one window: B")) << s.output;
+    // A stray station at each end: both named.
+    std::ofstream(dir + "/Z.csv") << "DATE,TMP\n2012-01-01 00:00:00,3\n";
+    const CliResult both = run_cli(with(tiny_train(run, 1, dir), {"--format", "csv", "--split", "fraction:0.7,0.15"}));
+    EXPECT_EQ(both.status, 2) << both.output;
+    EXPECT_TRUE(has(both, "station Z (1 row, from 2012-01-01 00:00:00) lies before every other station's data, which "
+                          "start at 2014-01-01 00:00:00; station B (1 row, from 2016-01-01 00:00:00) lies after every "
+                          "other station's data, which end at 2014-03-01 23:00:00: remove their files")) << both.output;
+    fs::remove(dir + "/Z.csv");
     // The same line inside A's own file (a typo'd year): the stretch it makes is named too, with station and time.
     fs::remove(dir + "/B.csv");
     {

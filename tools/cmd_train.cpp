@@ -278,17 +278,19 @@ std::string span_stretcher(const data::WindowedDataset& ds) {
     }
     // `relation`: "after every other station's data, which end at", or "before ..., which start at".
     const auto named = [&](const data::StationInfo& st, const char* relation, int64_t others) {
-        return fmt::format(" The fractions cut the span of all stations together, {}; station {} ({}, from {}) lies "
-                           "{} {}: remove its file, or give the split as dates (--split dates:...)",
-                           data::TimeRange{set.begin_time(), set.end_time()}.str(), st.id,
-                           data::counted(size_t(st.rows), "row", "rows"), data::format_time(st.start), relation,
-                           data::format_time(others));
+        return fmt::format("station {} ({}, from {}) lies {} {}", st.id, data::counted(size_t(st.rows), "row", "rows"),
+                           data::format_time(st.start), relation, data::format_time(others));
     };
+    // A stray station at each end is named, both (of two apart, either is; the later one is named).
+    std::vector<std::string> strays;
+    if (end_of(*earliest) <= others_start && set.num_stations() > 2)
+        strays.push_back(named(*earliest, "before every other station's data, which start at", others_start));
     if (latest->start >= others_end)
-        return named(*latest, "after every other station's data, which end at", others_end - set.step);
-    if (end_of(*earliest) <= others_start)
-        return named(*earliest, "before every other station's data, which start at", others_start);
-    return stray_rows_at_an_end(set);
+        strays.push_back(named(*latest, "after every other station's data, which end at", others_end - set.step));
+    if (strays.empty()) return stray_rows_at_an_end(set);
+    return fmt::format(" The fractions cut the span of all stations together, {}; {}: remove {}, or give the split "
+                       "as dates (--split dates:...)", data::TimeRange{set.begin_time(), set.end_time()}.str(),
+                       fmt::join(strays, "; "), strays.size() == 1 ? "its file" : "their files");
 }
 
 void check_every_split_has_windows(const data::WindowedDataset& ds) {

@@ -73,8 +73,9 @@ DataOptions DataOptions::from_json(const nlohmann::json& j) {
 
 std::string DataOptions::describe() const {
     if (synthetic())
-        return fmt::format("synthetic: {} stations x {} years from {} (seed {}, gaps {:.0f}%)", syn_stations, syn_years,
-                           syn_start_year, syn_seed, 100 * syn_gaps);
+        return fmt::format("synthetic: {} x {} from {} (seed {}, gaps {:.0f}%)",
+                           data::counted(size_t(syn_stations), "station", "stations"),
+                           data::counted(size_t(syn_years), "year", "years"), syn_start_year, syn_seed, 100 * syn_gaps);
     return fmt::format("{} (format {}{}{})", path, effective_format(), drop_filled ? ", filled-in values dropped" : "",
                        valid_ranges.empty() ? "" : fmt::format(", valid ranges {}", fmt::join(valid_ranges, ",")));
 }
