@@ -19,6 +19,7 @@
 #include "fusedrnn/tools/forecast_report.h"
 #include "fusedrnn/tools/output_paths.h"
 #include "fusedrnn/tools/progress.h"
+#include "fusedrnn/tools/split_span.h"
 #include "fusedrnn/tools/station_report.h"
 
 namespace fusedrnn::tools {
@@ -135,6 +136,7 @@ void register_eval(CLI::App& app) {
         live_line(fmt::format("listing the valid windows of {} stations ...", stations.num_stations()));
         data::WindowedDataset ds = data::build_dataset(std::move(stations), config);
         log_line(ds.report.summary(o->split == "all"));
+        const std::string stretched = span_stretcher(ds);  // before ds lends its series to the backend
         const size_t which = on == "train" ? 0 : on == "val" ? 1 : 2;
         const data::TimeRange range = ds.ranges[which];
         const std::string split_text = ds.split.str();
@@ -145,10 +147,11 @@ void register_eval(CLI::App& app) {
         const auto starts = evenly_spaced_subset(dev.starts[which], size_t(o->max_windows));
         FR_CHECK(o->split != "all" || !starts.empty(),
                  "no window of {} rows with every variable present anywhere in this data", dev.window.span());
-        FR_CHECK(!starts.empty(), "no {} windows in this data: {} is {} (split {}){}", on, on, range.str(), split_text,
+        FR_CHECK(!starts.empty(), "no {} windows in this data: {} is {} (split {}){}{}", on, on, range.str(), split_text,
                  o->time_split.empty()
                      ? "; that is the checkpoint's split: give --split to evaluate other times, or --on all"
-                     : "");
+                     : "",
+                 stretched.empty() ? "" : "." + stretched);
         const std::string label = o->split == "all" ? "all" : on;
         // ds lent its series and window lists to dev; its stations, statistics and window stay.
         const std::unique_ptr<ForecastCsv> csv =
