@@ -89,6 +89,12 @@ LmTrainer::LmTrainer(LanguageModel& lm, Optimizer& optimizer, const std::vector<
     const std::string text_name = o_.info.is_object() ? o_.info.value("text", std::string()) : std::string();
     const auto split_text = [&] {
         if (s.mode == LmMode::Window) {
+            // As make_window_dataset checks it, with this command's flags to change.
+            const size_t heldout = text::heldout_size(tokens.size(), o_.heldout);
+            FR_CHECK(o_.heldout == 0 || heldout > size_t(s.context), "the held-out {:g}% of the text is {}, too few for "
+                     "one window of {} + 1 target; raise --heldout, lower --context, or hold out nothing (--heldout 0)",
+                     100 * o_.heldout, data::counted(heldout, "token", "tokens"),
+                     data::counted(size_t(s.context), "context token", "context tokens"));
             windows_ = text::make_window_dataset(tokens, s.context, o_.heldout);
             train_tokens_ = windows_.train.count + size_t(s.context);
             heldout_tokens_ = windows_.heldout.count ? windows_.heldout.count + size_t(s.context) : 0;
