@@ -297,6 +297,17 @@ void ForecastTrainer::read_resumed_progress(const nlohmann::json& t, int epochs_
     // null: no epoch validated yet (interrupted in the first); JSON has no infinity.
     best_val_ = t.at("best_val").is_null() ? std::numeric_limits<double>::infinity() : t.at("best_val").get<double>();
     FR_CHECK(!std::isnan(best_val_), "--resume: {} is damaged: its best validation loss is NaN", last_path_);
+    // The best loss is its history's lowest, and each epoch marked best improved on those before it: an edited loss
+    // would pick another model as the best (JSON keeps doubles exactly, so equality is the test).
+    double lowest = std::numeric_limits<double>::infinity();
+    for (const EpochRecord& r : history_) {
+        FR_CHECK(r.best == (r.val_loss < lowest), "--resume: {} is damaged: its history {} epoch {} (validation loss "
+                 "{}) as the best so far, but the lowest before it was {}", last_path_, r.best ? "marks" : "does not mark",
+                 r.epoch, r.val_loss, lowest);
+        lowest = std::min(lowest, r.val_loss);
+    }
+    FR_CHECK(best_val_ == lowest, "--resume: {} is damaged: its best validation loss is {}, but its history's lowest "
+             "is {}", last_path_, best_val_, lowest);
     bad_epochs_ = t.at("bad_epochs").get<int>();
     FR_CHECK(bad_epochs_ >= 0 && bad_epochs_ <= epochs_done, "--resume: {} is damaged: {} epochs without improvement "
              "out of {} done", last_path_, bad_epochs_, epochs_done);
@@ -311,6 +322,13 @@ void ForecastTrainer::read_resumed_progress(const nlohmann::json& t, int epochs_
                  "--resume: {} is damaged: its epoch in progress (epoch {}, step {}/{}) does not follow its history "
                  "({} epoch(s)) or is out of range", last_path_, resumed_.epoch, resumed_.steps_done, resumed_.steps,
                  epochs_done);
+        // The run's batch (checked against --batch above) and the epoch's must agree; and every step is a full batch.
+        FR_CHECK(!t.contains("batch") || resumed_.batch == t.at("batch").get<int>(), "--resume: {} is damaged: its "
+                 "epoch in progress says --batch {}, the run --batch {}", last_path_, resumed_.batch,
+                 t.at("batch").get<int>());
+        FR_CHECK(resumed_.windows == resumed_.steps_done * long(resumed_.batch), "--resume: {} is damaged: its epoch "
+                 "in progress counts {} windows in {} steps of {}", last_path_, resumed_.windows, resumed_.steps_done,
+                 resumed_.batch);
         FR_CHECK(resumed_.batch == o_.batch, "--resume: epoch {} was interrupted with --batch {}; resume it with the "
                  "same batch size (not {})", resumed_.epoch, resumed_.batch, o_.batch);
         FR_CHECK(resumed_.steps == steps_per_epoch(), "--resume: epoch {} was interrupted in a {}-step epoch, this run "

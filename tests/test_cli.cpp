@@ -1758,7 +1758,7 @@ TEST(Cli, AFiniteButDivergedTrainingIsSaid) {
     EXPECT_NE(hot.output.find("warning: the training diverged: the validation loss is "), std::string::npos)
         << hot.output;
     EXPECT_NE(hot.output.find("after epoch 1, while predicting each variable's training mean scores about 1 "
-                              "(normalized data); lower --lr (rmsprop at 100 now) or set --clip"), std::string::npos)
+                              "(normalized data); lower --lr (rmsprop at 100 in that epoch) or set --clip"), std::string::npos)
         << hot.output;
     EXPECT_EQ(hot.output.find("after epoch 2, while"), std::string::npos) << hot.output;  // said once
     // Resumed, the run keeps its rate: the advice is for a new run.

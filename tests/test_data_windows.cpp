@@ -234,6 +234,12 @@ TEST(DataNorm, AValueFarFromTheBulkWarnsNamingItsStationAndTime) {
         EXPECT_NE(w.find(part), std::string::npos) << part << "\n" << w;
     EXPECT_EQ(w.find("at station s1 at " + format_time(t0 + 101 * 3600) + " ("), std::string::npos)
         << "generated stations have no file:line\n" << w;
+    // A name holding a comma or a space is given as typed in a shell (QA: `--valid-range temp, C=LO:HI` failed).
+    set.vars = {"temp, C"};
+    const NormStats named = NormStats::compute(set, train);
+    ASSERT_EQ(named.warnings.size(), 1u);
+    EXPECT_NE(named.warnings[0].find("--valid-range '\"temp, C\"=LO:HI'"), std::string::npos) << named.warnings[0];
+    set.vars = {"v0"};
     // Outside the training split it moves no statistic: not said.
     EXPECT_TRUE(NormStats::compute(set, {t0, t0 + 100 * 3600}).warnings.empty());
     // Read from a file, the warning names the file and line too (the station's lowest or highest value, as read).

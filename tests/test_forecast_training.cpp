@@ -309,9 +309,23 @@ TEST_F(MidEpochResume, AnEditedRateWithoutAScheduleIsRefused) {
     tweak_ = [](TrainOptions& o) { o.lr_decay = 1; };
     const std::string dir = testing::temp_dir();
     EXPECT_THROW(run(dir, false, 2), Interrupted);
-    edit_training_state(dir, [](nlohmann::json& t) { t["lr"] = 0.5; });
-    const std::string m = resume_error(dir);
+    namespace fs = std::filesystem;
+    fs::copy_file(dir + "/last.safetensors", dir + "/kept.safetensors");
+    const auto edited = [&](const std::function<void(nlohmann::json&)>& edit) {
+        fs::copy_file(dir + "/kept.safetensors", dir + "/last.safetensors", fs::copy_options::overwrite_existing);
+        edit_training_state(dir, edit);
+        return resume_error(dir);
+    };
+    std::string m = edited([](nlohmann::json& t) { t["lr"] = 0.5; });
     EXPECT_NE(m.find("is damaged: its learning rate is 0.5, but the run has no schedule"), std::string::npos) << m;
+    // The best loss goes with the history (none yet), and the epoch in progress with the run's batch.
+    m = edited([](nlohmann::json& t) { t["best_val"] = 0.1; });
+    EXPECT_NE(m.find("is damaged: its best validation loss is 0.1, but its history's lowest is inf"), std::string::npos)
+        << m;
+    m = edited([](nlohmann::json& t) { t["epoch_in_progress"]["batch"] = 64; });
+    EXPECT_NE(m.find("is damaged: its epoch in progress says --batch 64, the run --batch 32"), std::string::npos) << m;
+    m = edited([](nlohmann::json& t) { t["epoch_in_progress"]["windows"] = 5; });
+    EXPECT_NE(m.find("is damaged: its epoch in progress counts 5 windows in 2 steps of 32"), std::string::npos) << m;
 }
 
 TEST_F(MidEpochResume, ResumingAnInterruptedEpochNeedsTheSameBatchesAndData) {

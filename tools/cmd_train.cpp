@@ -325,7 +325,7 @@ void show_training_progress(ForecastTrainer& trainer, const TrainCmd& c, bool ma
             said_diverged = true;
             log_line(fmt::format("warning: the training diverged: the validation loss is {:.4g} after epoch {}, while "
                                  "predicting each variable's training mean scores about 1 (normalized data); lower "
-                                 "--lr ({} at {:g} now){}{}", r.val_loss, r.epoch, c.opt.name, r.lr,
+                                 "--lr ({} at {:g} in that epoch){}{}", r.val_loss, r.epoch, c.opt.name, r.lr,
                                  c.train.clip > 0 ? "" : " or set --clip (1 is a common choice)",
                                  c.train.resume ? " in a new run (--resume keeps the learning rate of the run it "
                                                   "continues)" : ""));

@@ -11,6 +11,7 @@
 
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/wind_components.h"
+#include "fusedrnn/core/detail/json_error.h"
 #include "fusedrnn/core/detail/json_fields.h"
 #include "fusedrnn/tools/progress.h"
 
@@ -66,7 +67,8 @@ LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backen
         } catch (const nlohmann::json::out_of_range& e) {
             FR_FAIL("forecaster checkpoint lacks its dataset description: {}", e.what());
         } catch (const nlohmann::json::exception& e) {  // present, but not of the type fusedrnn writes
-            FR_FAIL("forecaster checkpoint: a value in its dataset description is of the wrong type: {}", e.what());
+            FR_FAIL("forecaster checkpoint: a value in its dataset description is of the wrong type: {}",
+                    fusedrnn::detail::json_access_problem(e));
         }
         check_consistent(f);
     });

@@ -101,8 +101,14 @@ std::string host_memory_advice(const std::string& command, bool tensor) {
     if (tensor)
         return "a model or batch this large needs a machine with more memory (or a smaller --hidden, --layers or "
                "--batch)";
-    return "station data takes 4 bytes per value (rows x variables; WEATHER-5K is ~10 GB): use fewer stations or "
-           "years, or a machine with more memory";
+    // Most often the station data, read whole; in train also the model and its optimizer state (plain vectors).
+    if (command == "data")
+        return "station data takes 4 bytes per value (rows x variables; WEATHER-5K is ~10 GB): use fewer stations or "
+               "years (--max-stations; data synth's --stations, --years; --synthetic-stations, --synthetic-years), or "
+               "a machine with more memory";
+    return "station data (4 bytes per value, rows x variables; WEATHER-5K is ~10 GB) and the model are held whole: use "
+           "fewer stations or years (--max-stations, --synthetic-stations, --synthetic-years), a smaller model "
+           "(--hidden, --layers, --batch), or a machine with more memory";
 }
 
 }  // namespace

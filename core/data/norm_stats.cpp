@@ -1,7 +1,9 @@
 #include "fusedrnn/core/data/norm_stats.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <map>
 
@@ -9,6 +11,7 @@
 
 #include "fusedrnn/core/data/far_values.h"
 #include "fusedrnn/core/data/text.h"
+#include "fusedrnn/core/detail/json_error.h"
 #include "fusedrnn/core/detail/json_fields.h"
 #include "fusedrnn/core/error.h"
 
@@ -43,15 +46,28 @@ struct Moments {
 
 // The warning for a variable's far values, with the statistics they went into (a 3e38 makes a std of 1e37, under
 // which every other value standardizes to about 0).
+// The --valid-range argument for `var` as typed in a shell: a name holding a comma or quote in double quotes (the list
+// flags' rule), and in single quotes when it holds anything a shell would split or read ("T (degC)").
+std::string valid_range_argument(const std::string& var) {
+    const std::string arg = csv_field(var) + "=LO:HI";
+    const bool plain = std::all_of(arg.begin(), arg.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("_.:=-+/", c) != nullptr;
+    });
+    if (plain) return arg;
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
+
 std::string far_values_warning(const FarValues& fv, const std::string& var, double mean, double sd) {
     const bool one = fv.count == 1;
     return fmt::format("{}: {} absurdly far from the bulk of its training values ({:g}..{:g}; {:g} times that "
                        "width beyond it is {:g}..{:g}){}: {:g} at station {}; with {}, {}'s mean is {:g} and its std "
-                       "{:g}. If {} no {}, mask {} with --valid-range {}=LO:HI (or correct the file)",
+                       "{:g}. If {} no {}, mask {} with --valid-range {} (or correct the file)",
                        var, counted(size_t(fv.count), "value lies", "values lie"), fv.bulk_low, fv.bulk_high,
                        kFarValuesReach, fv.low, fv.high, one ? "" : ", the farthest", double(fv.farthest), fv.where,
                        one ? "it" : "them", var, mean, sd, one ? "it is" : "they are",
-                       one ? "measurement" : "measurements", one ? "it" : "them", var);
+                       one ? "measurement" : "measurements", one ? "it" : "them", valid_range_argument(var));
 }
 }  // namespace
 
@@ -203,7 +219,7 @@ NormStats NormStats::from_json(const nlohmann::json& j, std::string_view where) 
             s.counts = detail::json_wholes(j, "counts", fmt::format("{}.counts", where), 0, std::numeric_limits<int64_t>::max());
         if (j.contains("warnings")) s.warnings = j.at("warnings").get<std::vector<std::string>>();
     } catch (const nlohmann::json::exception& e) {
-        FR_FAIL("normalization statistics JSON: {}", e.what());
+        FR_FAIL("normalization statistics JSON: {}", detail::json_access_problem(e));
     }
     s.validate();
     return s;

@@ -11,6 +11,7 @@
 
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/detail/json_error.h"
 #include "fusedrnn/core/detail/json_fields.h"
 #include "fusedrnn/core/error.h"
 
@@ -254,7 +255,7 @@ SplitSpec SplitSpec::from_json(const nlohmann::json& j, std::string_view where) 
         check_ranges(s.ranges);
         return s;
     } catch (const nlohmann::json::exception& e) {
-        FR_FAIL("split JSON: {}", e.what());
+        FR_FAIL("split JSON: {}", detail::json_access_problem(e));
     }
 }
 
