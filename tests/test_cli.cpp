@@ -826,6 +826,11 @@ TEST(Cli, SyntheticStationFilesReadBack) {
     const std::string dir = testing::temp_dir() + "/stations";
     const CliResult s = run_cli({"data", "synth", "--stations", "2", "--years", "3", "--out", dir});
     ASSERT_EQ(s.status, 0) << s.output;
+    // An --out that cannot be one is refused before anything is generated, as data export refuses it.
+    const CliResult file = run_cli({"data", "synth", "--stations", "2", "--years", "3", "--out", dir + "/SYN00000.csv"});
+    EXPECT_NE(file.output.find("--out " + dir + "/SYN00000.csv is a file, not a folder"), std::string::npos)
+        << file.output;
+    EXPECT_EQ(file.output.find("generating"), std::string::npos) << file.output;
     const CliResult i = run_cli({"data", "inspect", "--data", dir});
     ASSERT_EQ(i.status, 0) << i.output;
     EXPECT_NE(i.output.find("2 stations"), std::string::npos) << i.output;

@@ -230,6 +230,7 @@ void register_data(CLI::App& app) {
     synth->add_option("--out", so->out, "Output folder")->capture_default_str();
     synth->add_flag("--overwrite", so->overwrite, "Replace station files of the same names already in --out");
     synth->callback([so] {
+        check_folder_writable("--out", so->out);  // before generating, which may take minutes and gigabytes
         const data::StationSet set =
             data::generate_synthetic(so->config, CountProgress("generating synthetic stations", "stations"));
         std::set<std::string> names;
