@@ -146,30 +146,29 @@ LmSettings stored_settings(const nlohmann::json& extra, const std::string& path)
     }
 }
 
-void check_stored_language_model(const Checkpoint& ckpt) {
+StoredLanguageModel check_stored_language_model(const Checkpoint& ckpt) {
     const std::string& path = ckpt.path;
     const std::string kind = ckpt.config.value("kind", "unknown");
     FR_CHECK(kind != "forecaster", "{} is a forecaster checkpoint, not a language model (use `fusedrnn predict` "
              "or `fusedrnn eval` with it)", path);
     FR_CHECK(kind == "sequence", "{} holds a '{}' model, not a language model", path, kind);
-    const text::Tokenizer tok = stored_tokenizer(ckpt.extra, path);
-    (void)stored_settings(ckpt.extra, path);
+    text::Tokenizer tok = stored_tokenizer(ckpt.extra, path);
+    const LmSettings settings = stored_settings(ckpt.extra, path);
     // Bounded before they size anything (a hand-edited 1e12 must not wrap to a small int).
     const long vocab = checkpoint_integer(ckpt.config, "vocab", "vocab", 2, kMaxCheckpointSetting, path);
     const long outputs = checkpoint_integer(ckpt.config, "outputs", "outputs", 2, kMaxCheckpointSetting, path);
     FR_CHECK(vocab == long(tok.size()) && outputs == long(tok.size()), "{} is damaged: the model has {} "
              "embedding rows and {} outputs but its tokenizer has {} tokens", path, vocab, outputs, tok.size());
+    return {std::move(tok), settings};
 }
 
 LanguageModel load_language_model(const std::string& path, std::shared_ptr<Backend<float>> backend) {
     Checkpoint ckpt = read_checkpoint(path);
-    check_stored_language_model(ckpt);
-    auto tok = stored_tokenizer(ckpt.extra, path);
-    const LmSettings settings = stored_settings(ckpt.extra, path);
+    StoredLanguageModel stored = check_stored_language_model(ckpt);
     check_declared_parameters(ckpt, "language model");
     auto model = naming_source(path, [&] { return SequenceModel::from_config(std::move(backend), ckpt.config); });
     load_parameters(ckpt, *model);
-    LanguageModel lm(std::move(model), std::move(tok), settings);
+    LanguageModel lm(std::move(model), std::move(stored.tokenizer), stored.settings);
     if (ckpt.extra.contains("training")) lm.training = ckpt.extra["training"];
     return lm;
 }

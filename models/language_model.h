@@ -91,7 +91,11 @@ text::Tokenizer stored_tokenizer(const nlohmann::json& extra, const std::string&
 LmSettings stored_settings(const nlohmann::json& extra, const std::string& path);
 // All of a language model's checkpoint that load_language_model checks before it builds the model: its kind, the
 // tokenizer and settings above, and the vocabulary and outputs its model description declares against the
-// tokenizer's size. Throws Error naming ckpt.path.
-void check_stored_language_model(const Checkpoint& ckpt);
+// tokenizer's size. Returns the tokenizer and settings it read; throws Error naming ckpt.path.
+struct StoredLanguageModel {
+    text::Tokenizer tokenizer;
+    LmSettings settings;
+};
+StoredLanguageModel check_stored_language_model(const Checkpoint& ckpt);
 
 }  // namespace fusedrnn

@@ -335,7 +335,7 @@ void LmTrainer::resume_from_last() {
 // the text, tokenizer, model and mode it started with.
 void LmTrainer::check_resumed_settings(const Checkpoint& c, bool has_info, const std::string& path) const {
     // A damaged block is named as such, not as flags that differ from it.
-    naming_source("--resume", [&] { check_stored_language_model(c); });
+    naming_source("--resume", [&] { (void)check_stored_language_model(c); });
     // Every flag that differs, named at once (a changed text is named as such first: setting_differences throws).
     std::vector<std::string> differ;
     if (has_info) differ = setting_differences(c.extra.at("training").at("info"), path);
