@@ -50,6 +50,14 @@ public:
     using Error::Error;
 };
 
+// Raised when an address-space limit (ulimit -v) leaves no room for a library's own work buffers (OpenBLAS's): the
+// message is whole. The process must then end without the libraries' exit handlers: OpenBLAS's waits for its worker
+// thread, which retries the same mapping for ever.
+class AddressSpaceTooSmall : public Error {
+public:
+    using Error::Error;
+};
+
 // A value for a message about NaN/Inf: "NaN" for any NaN (fmt writes "-nan" for some), else the number ("inf").
 std::string finite_or_name(double v);
 

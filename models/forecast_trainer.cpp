@@ -203,6 +203,10 @@ int ForecastTrainer::queue_step(const data::BatchSampler& sampler, int epoch, lo
     return B;
 }
 
+std::string ForecastTrainer::divergence_advice() const {
+    return detail::divergence_advice(o_.clip, o_.resume, !history_.empty());
+}
+
 // Folds the queued steps' results into st, in step order; stops at the first non-finite one.
 bool ForecastTrainer::fold_queued_steps(EpochState& st, QueuedSteps& queued) {
     if (queued.batch.empty()) return false;
@@ -219,7 +223,7 @@ bool ForecastTrainer::fold_queued_steps(EpochState& st, QueuedSteps& queued) {
         if (!std::isfinite(step[kParamNorm2Slot]))
             throw NumericError(fmt::format("the parameters became NaN/Inf in the update of epoch {} step {}/{} "
                                            "(gradient norm {:.4g}): training diverged ({})", st.epoch, s + 1,
-                                           st.steps, norm, detail::divergence_advice(o_.clip, o_.resume)));
+                                           st.steps, norm, divergence_advice()));
         st.loss_sum += loss * queued.batch[i];
         st.norm_sum += norm;
         st.windows += queued.batch[i];
@@ -302,7 +306,7 @@ void ForecastTrainer::throw_nonfinite(const char* quantity, double value, int ep
     gather_batch(be, data_, order.data(), B, k.starts_dev, k.x, k.y);
     const bool bad_input = !be.all_finite(k.x.numel(), k.x.data()) || !be.all_finite(k.y.numel(), k.y.data());
     const bool is_loss = std::string(quantity) == "loss";
-    const std::string advice = detail::divergence_advice(o_.clip, o_.resume);
+    const std::string advice = divergence_advice();
     throw NumericError(fmt::format(
         "{} is {} at epoch {} step {}/{}: {}", quantity, finite_or_name(value), epoch, s + 1, steps,
         bad_input        ? std::string("the batch contains NaN/Inf values (a window touched missing data)")

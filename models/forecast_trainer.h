@@ -157,6 +157,9 @@ public:
     long steps_per_epoch() const;
 
 private:
+    // What to change when the numbers go bad: for a new run, with --overwrite once an unfinished last.safetensors
+    // of this run is in --out (models/detail/divergence_advice.h).
+    std::string divergence_advice() const;
     // How far the epoch in progress has got: saved mid-epoch so a resumed run continues at the next step
     // with the same running sums (hence the same epoch record).
     struct EpochState {

@@ -120,6 +120,10 @@ LmTrainer::LmTrainer(LanguageModel& lm, Optimizer& optimizer, const std::vector<
         size_t(std::count(tokens.end() - long(heldout_tokens_), tokens.end(), text::Tokenizer::unk_id()));
 }
 
+std::string LmTrainer::divergence_advice() const {
+    return detail::divergence_advice(o_.clip, o_.resume, !history_.empty());
+}
+
 long LmTrainer::steps_per_epoch() const {
     const long all = lm_.settings.mode == LmMode::Window
                          ? long((windows_.train.count + size_t(o_.batch) - 1) / size_t(o_.batch))
@@ -563,11 +567,11 @@ void LmTrainer::train_epoch(EpochState& st, bool resumed) {
             if (!std::isfinite(c.loss) || !std::isfinite(c.grad_norm))
                 throw NumericError(fmt::format("epoch {} step {}: the training loss is {} (gradient norm {}); {}",
                                                st.epoch, s + 1, finite_or_name(c.loss), finite_or_name(c.grad_norm),
-                                               detail::divergence_advice(o_.clip, o_.resume)));
+                                               divergence_advice()));
             if (!std::isfinite(step[kParamNorm2Slot]))
                 throw NumericError(fmt::format("the parameters became NaN/Inf in the update of epoch {} step {} "
                                                "(gradient norm {:.4g}): training diverged ({})", st.epoch,
-                                               s + 1, c.grad_norm, detail::divergence_advice(o_.clip, o_.resume)));
+                                               s + 1, c.grad_norm, divergence_advice()));
             st.loss_sum += c.loss * double(queued_predictions[i]);
             st.norm_sum += c.grad_norm;
             st.correct += c.correct;

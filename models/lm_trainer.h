@@ -122,6 +122,9 @@ public:
     LmEval evaluate_heldout();  // predictions == 0 when nothing is held out
 
 private:
+    // What to change when the numbers go bad: for a new run, with --overwrite once an unfinished last.safetensors
+    // of this run is in --out (models/detail/divergence_advice.h).
+    std::string divergence_advice() const;
     // The epoch in progress, saved mid-epoch so a resumed run continues with the same running sums.
     struct EpochState {
         int epoch = 0;

@@ -341,6 +341,34 @@ TEST(Cli, OutOfHostMemoryIsAClearError) {
     EXPECT_EQ(check.output.find("Station data"), std::string::npos) << check.output;
 }
 
+// Under an address-space limit, OpenBLAS retried its work buffer's mmap for ever at the first product (QA: `ulimit -v
+// 1200000; fusedrnn train` hung without a word). Limits from below the binary's start-up mapping up to room for
+// everything, 128 MiB apart: each run ends, with a result or a clear out-of-memory error, and one of them falls where
+// the buffers no longer fit once the program has started (the CPU backend's check names OpenBLAS and the limit).
+TEST(Cli, AnAddressSpaceLimitIsAnErrorNotAHang) {
+#if FR_TEST_UNDER_ASAN
+    GTEST_SKIP() << "AddressSanitizer build: its shadow memory needs terabytes of address space (checked in every "
+                    "normal build)";
+#endif
+    const std::string dir = testing::temp_dir();
+    bool buffers_named = false;
+    for (long mib = 64; mib <= 2112; mib += 128) {
+        const CliResult r = run_cli(testing::tiny_train(dir + "/run" + std::to_string(mib), 1), "", fmt::format("ulimit -v {}; OMP_NUM_THREADS=2 timeout -s KILL 120 ", mib << 10));
+        const bool started = r.output.find("error while loading shared libraries") == std::string::npos &&
+                             r.output.find("timeout: ") == std::string::npos;
+        if (!started) continue;  // below what the dynamic loader or `timeout` need
+        EXPECT_NE(r.status, 137) << mib << " MiB: killed after 120 s\n" << r.output;
+        EXPECT_TRUE(r.status == 0 || (r.status == 2 && r.output.find("out of host memory") != std::string::npos))
+            << mib << " MiB: status " << r.status << "\n" << r.output;
+        if (r.output.find("OpenBLAS maps about 130 MiB of work buffer for each of 2 threads") != std::string::npos) {
+            buffers_named = true;
+            EXPECT_NE(r.output.find(fmt::format("the address-space limit (ulimit -v {} KiB", mib << 10)),
+                      std::string::npos) << r.output;
+        }
+    }
+    EXPECT_TRUE(buffers_named) << "no limit fell between the start-up mapping and the OpenBLAS buffers";
+}
+
 // The second example as the README runs it: one target of a Jena-climate-layout CSV (10-minute
 // rows, 14 variables) from the past 720 rows sampled every 6th, 72 rows (12 h) ahead; then a forecast.
 TEST(Cli, JenaExampleFromTheReadme) {

@@ -310,7 +310,7 @@ TEST(CliDataFlags, BadTrainingFlagsAreRefusedBeforeTheDataIsRead) {
         {"--weight-decay", "1e39", "--weight-decay: '1e39' is beyond a float's range"},
         {"--teacher-forcing", "-0.1", "--teacher-forcing: must be in [0, 1], got -0.1"},
         {"--synthetic-gaps", "nan", "--synthetic-gaps: 'nan' is out of range"},
-        {"--split", "fraction:0.9,0.2", "--split: split fractions: need train > 0, val >= 0, train + val <= 1"}};
+        {"--split", "fraction:0.9,0.2", "--split: split fractions: need train > 0, val >= 0 and train + val at most 1 (the test split is the rest); got 0.9 and 0.2 (sum 1.1)"}};
     for (const auto& [flag, value, expect] : cases) {
         const CliResult r = run_cli(with(tiny_train(run, 1), {flag, value}));
         EXPECT_EQ(r.status, 2) << r.output;

@@ -22,6 +22,7 @@
 #include "fusedrnn/core/data/sampler.h"
 #include "fusedrnn/core/data/synthetic.h"
 #include "fusedrnn/models/checkpoint.h"
+#include "fusedrnn/models/detail/divergence_advice.h"
 #include "fusedrnn/models/forecast_trainer.h"
 #include "fusedrnn/models/station_scores.h"
 #include "fusedrnn/tests/test_support.h"
@@ -1123,6 +1124,18 @@ TEST(ForecastTraining, DivergedParametersAreNamedAsTheCause) {
                         "training diverged (lower --lr or set --clip)");
     expect_numeric_stop(small_dataset(2, 4, 11), CellType::Lstm, oc, 16, TrainOptions{}.seed, 1,
                         "training diverged (lower --lr, or --clip (now 1))", 1.0);
+}
+
+// Once an unfinished last.safetensors of the run is in --out, a new run there needs --overwrite, and --resume would
+// meet the same divergence at the same rate: the advice says so (it said only "lower --lr", and the refusal that
+// followed said "add --resume").
+TEST(ForecastTraining, DivergenceAdviceStartsOverWhenAnUnfinishedRunIsSaved) {
+    EXPECT_EQ(detail::divergence_advice(0), "lower --lr or set --clip");
+    EXPECT_EQ(detail::divergence_advice(0, false, true),
+              "lower --lr or set --clip and start over with --overwrite (--resume would go on at this learning rate)");
+    EXPECT_EQ(detail::divergence_advice(2, true, true),
+              "lower --lr, or --clip (now 2) in a new run (--resume keeps the learning rate of the run it continues), "
+              "started with --overwrite");
 }
 
 TEST(ForecastTraining, CheckpointKeepsWhatEvaluationNeeds) {

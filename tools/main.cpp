@@ -187,6 +187,11 @@ int main(int argc, char** argv) {
         fusedrnn::tools::end_live_line();
         std::fprintf(stderr, "fusedrnn: stopped: %s\n", fusedrnn::message_for_user(e.what()).c_str());
         return 3;
+    } catch (const fusedrnn::AddressSpaceTooSmall& e) {
+        fusedrnn::tools::end_live_line();
+        std::fprintf(stderr, "fusedrnn: error: %s\n", fusedrnn::message_for_user(e.what()).c_str());
+        std::fflush(nullptr);
+        std::_Exit(2);  // not exit(): OpenBLAS's exit handler would join its worker, still retrying its buffer
     } catch (const fusedrnn::OutOfHostMemory& e) {  // no caller named its flags (one that did threw an Error)
         fusedrnn::tools::end_live_line();
         std::fprintf(stderr, "fusedrnn: error: %s: %s\n", fusedrnn::message_for_user(e.what()).c_str(),

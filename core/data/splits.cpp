@@ -120,7 +120,8 @@ SplitSpec SplitSpec::dates(int64_t train_begin, int64_t val_begin, int64_t test_
 
 SplitSpec SplitSpec::fractions(double train, double val) {
     FR_CHECK(train > 0 && val >= 0 && train + val <= 1.0 + 1e-12,
-             "split fractions: need train > 0, val >= 0, train + val <= 1; got {} and {}", train, val);
+             "split fractions: need train > 0, val >= 0 and train + val at most 1 (the test split is the rest); got "
+             "{} and {} (sum {})", train, val, train + val);
     SplitSpec s;
     s.kind = Kind::Fractions;
     s.train_fraction = train;

@@ -11,19 +11,23 @@
 #include "fusedrnn/core/data/windows.h"
 #include "fusedrnn/kernels/adam_scalars.h"
 #include "fusedrnn/kernels/cpu/blas.h"
+#include "fusedrnn/kernels/cpu/blas_reserve.h"
 #include "fusedrnn/kernels/cpu/cpu_backend.h"
 #include "fusedrnn/kernels/cpu/simd.h"
 #include "fusedrnn/kernels/dropout_mask.h"
 
 namespace fusedrnn {
 
-// cpu_isa() first: a bad FUSEDRNN_CPU_ISA fails where the backend is made, not at the first recurrent step.
+// cpu_isa() first: a bad FUSEDRNN_CPU_ISA fails where the backend is made, not at the first recurrent step. So do
+// OpenBLAS's buffers under a `ulimit -v` (cpu/blas_reserve.h), mapped before the data.
 std::shared_ptr<Backend<float>> make_cpu_backend_f32() {
     (void)cpu::simd::cpu_isa();
+    cpu::reserve_blas_work_buffers();
     return std::make_shared<cpu::CpuBackend<float>>();
 }
 std::shared_ptr<Backend<double>> make_cpu_backend_f64() {
     (void)cpu::simd::cpu_isa();
+    cpu::reserve_blas_work_buffers();
     return std::make_shared<cpu::CpuBackend<double>>();
 }
 
