@@ -341,6 +341,23 @@ TEST(Cli, OutOfHostMemoryIsAClearError) {
     EXPECT_EQ(check.output.find("Station data"), std::string::npos) << check.output;
 }
 
+// eval and predict read the checkpoint's data unless told otherwise: their help says so, with no built-in default of
+// train's shown (QA: both said "default: built-in synthetic stations" and 16 of them).
+TEST(Cli, EvalAndPredictHelpSayTheyReadTheCheckpointsData) {
+    for (const char* command : {"eval", "predict"}) {
+        const CliResult r = run_cli({command, "--help"});
+        ASSERT_EQ(r.status, 0) << r.output;
+        EXPECT_NE(r.output.find("default: the data the checkpoint was trained on"), std::string::npos) << r.output;
+        EXPECT_NE(r.output.find("(default: that of the checkpoint's synthetic stations)"), std::string::npos)
+            << r.output;
+        EXPECT_EQ(r.output.find("built-in synthetic"), std::string::npos) << r.output;
+        EXPECT_EQ(r.output.find("INT:> 0=16"), std::string::npos) << r.output;
+    }
+    const CliResult train = run_cli({"train", "--help"});
+    EXPECT_NE(train.output.find("(default: built-in synthetic stations)"), std::string::npos) << train.output;
+    EXPECT_NE(train.output.find("--synthetic-stations INT:> 0=16"), std::string::npos) << train.output;
+}
+
 // Under an address-space limit, OpenBLAS retried its work buffer's mmap for ever at the first product (QA: `ulimit -v
 // 1200000; fusedrnn train` hung without a word). Limits from below the binary's start-up mapping up to room for
 // everything, 128 MiB apart: each run ends, with a result or a clear out-of-memory error, and one of them falls where
@@ -2055,6 +2072,10 @@ TEST(Cli, CheckSaysWhichBackendsItCompared) {
                                    "--batch", "2", "--unidirectional"});
     ASSERT_EQ(one.status, 0) << one.output;
     EXPECT_NE(one.output.find("stacks of 2 unidirectional layer(s)"), std::string::npos) << one.output;
+    // The cell state's errors where there is one, a dash where there is none (a zero read as checked).
+    EXPECT_TRUE(std::regex_search(one.output, std::regex(R"(lstm +cpu .* c_n \d\.\de-\d\d  dc0 \d\.\de-\d\d  ok)")))
+        << one.output;
+    EXPECT_NE(r.output.find("c_n -        dc0 -        ok"), std::string::npos) << r.output;
 }
 
 // Mistyped commands and numbers: messages that say what is wanted.

@@ -89,7 +89,7 @@ void register_eval(CLI::App& app) {
     auto o = std::make_shared<EvalOpts>();
     auto* cmd = app.add_subcommand("eval", "Evaluate a forecaster checkpoint on station data");
     cmd->add_option("--checkpoint", o->checkpoint, "Checkpoint (best.safetensors)")->required()->check(CLI::ExistingFile);
-    add_data_options(cmd, o->data);
+    add_data_options(cmd, o->data, DataDefaults::Checkpoint);
     cmd->add_option("--on", o->split,
                     "Split to evaluate: train, val, test, or all (every window of the data, whatever its time)")
         ->capture_default_str()

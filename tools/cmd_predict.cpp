@@ -222,7 +222,7 @@ void register_predict(CLI::App& app) {
     auto o = std::make_shared<Opts>();
     auto* cmd = app.add_subcommand("predict", "Forecast from the most recent history of each station");
     cmd->add_option("--checkpoint", o->checkpoint, "Forecaster checkpoint")->required()->check(CLI::ExistingFile);
-    add_data_options(cmd, o->data);
+    add_data_options(cmd, o->data, DataDefaults::Checkpoint);
     // Repeated, not comma-separated: a station id is a file name, which may hold a comma.
     add_list_option(cmd, "--station", o->stations, "Only these station ids, comma-separated or repeated (an id "
                     "holding a comma in double quotes); station files of others are not read");

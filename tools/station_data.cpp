@@ -133,14 +133,25 @@ data::ValidRanges parse_valid_ranges(const std::vector<std::string>& specs) {
     return out;
 }
 
-void add_data_options(CLI::App* cmd, DataOptions& o) {
-    CLI::Option* files = cmd->add_option("--data", o.path,
-                                         "Station files: a folder or one file (default: built-in synthetic stations)");
-    cmd->add_option("--format", o.format,
-                    "Station file format: auto, isd-lite, weather5k, jena, beijing-multisite, pm25-five-cities, "
-                    "noaa-lcd, ncei-lcd (NCEI's own LCD export, standard units), ncei-lcd-metric (LCD v2 and metric "
-                    "exports), or csv (any layout, described by the --csv-* flags)")
-        ->capture_default_str();
+void add_data_options(CLI::App* cmd, DataOptions& o, DataDefaults defaults) {
+    const bool checkpoint = defaults == DataDefaults::Checkpoint;
+    // QA: eval's and predict's help said "default: built-in synthetic stations, 16 of them", while they read the
+    // checkpoint's data, and one --synthetic-* flag changes only that property of its synthetic stations.
+    const auto shown = [checkpoint](CLI::Option* option) { return checkpoint ? option : option->capture_default_str(); };
+    const std::string synthetic = checkpoint ? " (default: that of the checkpoint's synthetic stations)" : "";
+    CLI::Option* files = cmd->add_option(
+        "--data", o.path,
+        checkpoint ? "Station files: a folder or one file (default: the data the checkpoint was trained on, its files "
+                     "or its synthetic stations, of which a --synthetic-* flag changes only its own property)"
+                   : "Station files: a folder or one file (default: built-in synthetic stations)");
+    shown(cmd->add_option("--format", o.format,
+                          std::string("Station file format: auto, isd-lite, weather5k, jena, beijing-multisite, "
+                                      "pm25-five-cities, noaa-lcd, ncei-lcd (NCEI's own LCD export, standard units), "
+                                      "ncei-lcd-metric (LCD v2 and metric exports), or csv (any layout, described by "
+                                      "the --csv-* flags)") +
+                              (checkpoint ? " (default for --data files: the checkpoint's format and CSV layout "
+                                            "when it was trained on files, else auto)"
+                                          : "")));
     add_csv_options(cmd, o.csv, o.csv_given);
     cmd->add_flag("--skip-bad-lines", o.skip_bad_lines,
                   "Skip (and count) malformed lines instead of stopping at the first one");
@@ -153,29 +164,27 @@ void add_data_options(CLI::App* cmd, DataOptions& o) {
                     "(isd-lite, weather5k, noaa-lcd, ncei-lcd(-metric), beijing-multisite and pm25-five-cities check TMP, DEW, WND_*, "
                     "SLP against NOAA's limits) or adds one (e.g. RH=0:100; a name holding a comma in double quotes: "
                     "'\"temp, C\"=-60:60')", &kValidRange);
-    cmd->add_option("--max-stations", o.max_stations, "Read only the first N stations (0 = all)")
-        ->capture_default_str()
+    shown(cmd->add_option("--max-stations", o.max_stations,
+                          checkpoint ? "Read only the first N stations (0 = all; default: the checkpoint's N for its "
+                                       "own data, all of --data's)"
+                                     : "Read only the first N stations (0 = all)"))
         ->check(kNonNegative);
-    cmd->add_option("--synthetic-stations", o.syn_stations, "Synthetic data: number of stations")
-        ->capture_default_str()
+    shown(cmd->add_option("--synthetic-stations", o.syn_stations, "Synthetic data: number of stations" + synthetic))
         ->check(kPositive)
         ->excludes(files);
-    cmd->add_option("--synthetic-years", o.syn_years, "Synthetic data: whole years per station")
-        ->capture_default_str()
+    shown(cmd->add_option("--synthetic-years", o.syn_years, "Synthetic data: whole years per station" + synthetic))
         ->check(in_range(1, 200))
         ->excludes(files);
     // The span must stay within 1..9999 too (four-digit years in station files): generate_synthetic checks it.
-    cmd->add_option("--synthetic-start-year", o.syn_start_year, "Synthetic data: first year")
-        ->capture_default_str()
+    shown(cmd->add_option("--synthetic-start-year", o.syn_start_year, "Synthetic data: first year" + synthetic))
         ->check(in_range(data::kMinSyntheticYear, data::kMaxSyntheticYear))
         ->excludes(files);
-    cmd->add_option("--synthetic-seed", o.syn_seed, "Synthetic data: generator seed")
-        ->capture_default_str()
+    shown(cmd->add_option("--synthetic-seed", o.syn_seed, "Synthetic data: generator seed" + synthetic))
         ->check(kSeed)
         ->excludes(files);
-    cmd->add_option("--synthetic-gaps", o.syn_gaps,
-                    "Synthetic data: fraction of missing values (outages overlap: at 0.5 about a third are missing)")
-        ->capture_default_str()
+    shown(cmd->add_option("--synthetic-gaps", o.syn_gaps,
+                          "Synthetic data: fraction of missing values (outages overlap: at 0.5 about a third are "
+                          "missing)" + synthetic))
         ->check(in_range(0, data::kMaxSyntheticGaps))
         ->excludes(files);
 }

@@ -44,7 +44,11 @@ struct DataOptions {
     std::string describe() const;
 };
 
-void add_data_options(CLI::App* cmd, DataOptions& o);
+// The data flags. `defaults`: what the command reads without them: the built-in synthetic stations (train, data), or
+// the data the checkpoint records (eval, predict; data_for_checkpoint), which the help then says, with no defaults
+// of its own shown.
+enum class DataDefaults { BuiltIn, Checkpoint };
+void add_data_options(CLI::App* cmd, DataOptions& o, DataDefaults defaults = DataDefaults::BuiltIn);
 
 // The --valid-range values as ranges; throws Error naming the flag for a malformed one or a variable given twice.
 data::ValidRanges parse_valid_ranges(const std::vector<std::string>& specs);
