@@ -21,6 +21,12 @@
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/kernels/cpu/blas.h"
 
+// OpenBLAS's buffer pool (exported by libopenblas, not in its headers): a buffer taken and given back stays mapped
+// in the pool, shared by every thread that calls OpenBLAS. Weak: another BLAS has none, and the warm-up alone is
+// used.
+extern "C" void* blas_memory_alloc(int procpos) __attribute__((weak));
+extern "C" void blas_memory_free(void* buffer) __attribute__((weak));
+
 namespace fusedrnn::cpu {
 namespace {
 
@@ -60,9 +66,18 @@ std::string too_small(const struct rlimit& limit, int threads) {
                                                       : std::string());
 }
 
-// Every thread of the team at once (the barrier), each with a product large enough to pack through a buffer: a
-// buffer is returned to OpenBLAS's pool after the call and kept mapped, so the team's later calls find theirs.
+// A buffer per thread of the team, all held at once so that each is a new one, then given back to the pool; then
+// a small product on every thread of the team, which starts its threads (their stacks and malloc arenas mapped now
+// too). Measured here: after this, products of any size on the team (and OpenBLAS's own threads, which hold a buffer
+// each from their start) map no more; a warm-up of products alone mapped fewer buffers than threads on a machine
+// with fewer cores than threads, and the first larger product of training then needed another (QA: a run hung in
+// training at limits that passed the check).
 void map_buffers(int threads) {
+    if (blas_memory_alloc != nullptr && blas_memory_free != nullptr) {
+        std::vector<void*> held;
+        for (int t = 0; t < threads; ++t) held.push_back(blas_memory_alloc(0));
+        for (void* buffer : held) blas_memory_free(buffer);
+    }
     const BlasSingleThread single(true);
     constexpr int n = 256;
 #pragma omp parallel num_threads(threads)
