@@ -1,6 +1,12 @@
 // The CPU backend's fast float path (batch split across threads, SIMD pointwise kernels, packed GEMM)
 // against its double path at awkward, medium shapes: odd hidden sizes leave partial SIMD packs and a
 // batch of 600 is split across threads. Outputs, states and all gradients, ‖a−b‖/‖b‖ < 1e-5.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -138,4 +144,55 @@ TEST(CpuPaths, LinearSplitAcrossThreadsMatchesReference) {
 }
 
 }  // namespace
+
+#if defined(__SANITIZE_ADDRESS__)
+#define FR_CPU_PATHS_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define FR_CPU_PATHS_ASAN 1
+#endif
+#endif
+
+// The process's mapped address space (/proc/self/statm's first field, in pages).
+size_t mapped_bytes() {
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+    if (f) {
+        if (std::fscanf(f, "%lu", &pages) != 1) pages = 0;
+        std::fclose(f);
+    }
+    return size_t(pages) * size_t(::sysconf(_SC_PAGESIZE));
+}
+
+// In a child process (the death test's): a CPU backend made under an address-space limit, the limit then lowered to
+// what is mapped plus 64 MiB (no room for another 128 MiB OpenBLAS buffer), and products split across the team,
+// large enough for its threads to overlap. Exit 0 if they end; a product that needed a new buffer would retry its
+// mmap for ever (OpenBLAS), and the alarm ends the child instead.
+[[noreturn]] void products_under_a_tight_limit() {
+    ::alarm(60);
+    struct rlimit limit;
+    if (::getrlimit(RLIMIT_AS, &limit) != 0) std::_Exit(3);
+    const struct rlimit wide = {mapped_bytes() + (size_t(8) << 30), limit.rlim_max};
+    if (::setrlimit(RLIMIT_AS, &wide) != 0) std::_Exit(3);
+    auto be = make_backend("cpu");
+    const int M = 2048, in = 1024, out = 1024;
+    const std::vector<float> x(size_t(M) * in, 0.5f), W(size_t(out) * in, 0.01f), b(size_t(out), 0.0f);
+    std::vector<float> y(size_t(M) * out);
+    const struct rlimit tight = {mapped_bytes() + (size_t(64) << 20), limit.rlim_max};
+    if (::setrlimit(RLIMIT_AS, &tight) != 0) std::_Exit(3);
+    for (int i = 0; i < 20; ++i) be->linear_forward(M, in, out, x.data(), W.data(), b.data(), y.data());
+    std::_Exit(std::abs(y[0] - 0.5f * 0.01f * float(in)) < 1e-3f ? 0 : 5);
+}
+
+// Under a `ulimit -v`, OpenBLAS retries a failed work-buffer mmap for ever. The CPU backend maps a buffer per thread of
+// the team when it is made under a limit (kernels/cpu/blas_reserve.h), so that later products need none: a warm-up of
+// products alone mapped fewer on a machine with fewer cores than threads, and a training run hung (QA).
+TEST(CpuPaths, UnderAnAddressSpaceLimitProductsMapNoNewBuffers) {
+#ifdef FR_CPU_PATHS_ASAN
+    GTEST_SKIP() << "AddressSanitizer build: its shadow memory needs terabytes of address space";
+#endif
+    GTEST_FLAG_SET(death_test_style, "threadsafe");  // a fresh process: no OpenMP team of this one's forked
+    EXPECT_EXIT(products_under_a_tight_limit(), ::testing::ExitedWithCode(0), "");
+}
+
 }  // namespace fusedrnn

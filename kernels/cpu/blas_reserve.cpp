@@ -66,13 +66,23 @@ std::string too_small(const struct rlimit& limit, int threads) {
                                                       : std::string());
 }
 
-// A buffer per thread of the team, all held at once so that each is a new one, then given back to the pool; then
-// a small product on every thread of the team, which starts its threads (their stacks and malloc arenas mapped now
-// too). Measured here: after this, products of any size on the team (and OpenBLAS's own threads, which hold a buffer
-// each from their start) map no more; a warm-up of products alone mapped fewer buffers than threads on a machine
-// with fewer cores than threads, and the first larger product of training then needed another (QA: a run hung in
-// training at limits that passed the check).
+// A buffer per thread of the team, all held at once so that each is a new one, then given back to the pool; then a
+// small product on every thread of the team, which starts them (their stacks and malloc arenas mapped now too).
+// Measured here: after this, products of any size on the team map no more; a warm-up of products alone mapped fewer
+// buffers than threads on a machine with fewer cores than threads, and the first larger product of training then
+// needed another (QA: a run hung in training at limits that passed the check).
 void map_buffers(int threads) {
+#if defined(OPENBLAS_VERSION)
+    // OpenBLAS's own threads (it starts threads - 1 when loaded) each take a buffer of the pool when they first run:
+    // one that started late took a buffer mapped below for the team, whose next product then needed another (a test's
+    // process making its backend at once, on a loaded machine). A product split across them has them all running.
+    if (openblas_get_num_threads() > 1) {
+        constexpr int m = 512;
+        const std::vector<float> a(size_t(m) * m, 1.0f);
+        std::vector<float> c(size_t(m) * m);
+        gemm(false, false, m, m, m, 1.0f, a.data(), m, a.data(), m, 0.0f, c.data(), m);
+    }
+#endif
     if (blas_memory_alloc != nullptr && blas_memory_free != nullptr) {
         std::vector<void*> held;
         for (int t = 0; t < threads; ++t) held.push_back(blas_memory_alloc(0));
@@ -89,9 +99,10 @@ void map_buffers(int threads) {
     }
 }
 
-void reserve_once() {
+// False without a limit (nothing done); true once the buffers are mapped.
+bool reserve_under_limit() {
     struct rlimit limit;
-    if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return;
+    if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return false;
     const int threads = omp_get_max_threads();
     const size_t need = size_t(threads) * (kBufferBytes + kThreadBytes);
     // An inaccessible, unbacked mapping counts against RLIMIT_AS as the buffers will, and costs nothing.
@@ -124,14 +135,18 @@ void reserve_once() {
     }
     cv.notify_one();
     if (watchdog.joinable()) watchdog.join();
+    return true;
 }
 
 }  // namespace
 
 void reserve_blas_work_buffers() {
-    // A throw leaves the flag unset: the next backend made checks again (the limit may have been raised by then).
-    static std::once_flag once;
-    std::call_once(once, reserve_once);
+    // Once per process where a limit was met; until then at every backend made (a limit may be set later, as a test
+    // does), and after a refusal too (the limit may have been raised by then).
+    static std::mutex mutex;
+    static bool reserved = false;
+    const std::lock_guard<std::mutex> lock(mutex);
+    if (!reserved) reserved = reserve_under_limit();
 }
 
 }  // namespace fusedrnn::cpu
