@@ -1,6 +1,7 @@
 // fusedrnn — command-line entry point. Library code throws fusedrnn::Error; this is the one place that
 // turns an exception into a message and an exit code.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -111,9 +112,13 @@ std::string host_memory_advice(const std::string& command, bool tensor) {
            "(--hidden, --layers, --batch), or a machine with more memory";
 }
 
-}  // namespace
+// Whether an address-space limit (ulimit -v) is set.
+bool address_space_limited() {
+    struct rlimit limit;
+    return ::getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
+}
 
-int main(int argc, char** argv) {
+int run_command(int argc, char** argv) {
     // Over a file-size limit (ulimit -f) a write fails with EFBIG, which the writers report naming the file (and
     // clean up after); SIGXFSZ's default action would end the process without a word, leaving a temp file behind.
     ::signal(SIGXFSZ, SIG_IGN);
@@ -220,4 +225,19 @@ int main(int argc, char** argv) {
         return 2;
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const int code = run_command(argc, argv);
+    // Under an address-space limit, OpenBLAS's own thread may be retrying its work buffer's mmap for ever (it takes one
+    // when it starts, as the library loads, whatever the command), and OpenBLAS's exit handler waits for it (QA: `data
+    // synth` under `ulimit -v 1000000` wrote its files, then hung): the command is done, its output flushed, so the
+    // process ends without the libraries' exit handlers. Not under an MPI launcher, whose finalization runs then.
+    if (address_space_limited() && fusedrnn::tools::launched_processes() <= 1) {
+        std::fflush(nullptr);
+        std::_Exit(code);
+    }
+    return code;
 }
