@@ -325,6 +325,15 @@ TEST(Cli, OutOfHostMemoryIsAClearError) {
     EXPECT_EQ(r.status, 2) << r.output;
     EXPECT_NE(r.output.find("out of host memory"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("internal error"), std::string::npos) << r.output;
+    // Under a limit, what the libraries had mapped before the command began is said: it counts too.
+    EXPECT_NE(r.output.find("(the address-space limit, ulimit -v, counts every mapping: "), std::string::npos)
+        << r.output;
+    // Each command is told its own flags only (QA: data synth was told --max-stations).
+    const CliResult synth = run_cli({"data", "synth", "--stations", "5672", "--years", "10", "--out",
+                                     testing::temp_dir() + "/synth"}, "", "ulimit -v 6000000; ");
+    EXPECT_EQ(synth.status, 2) << synth.output;
+    EXPECT_NE(synth.output.find("use fewer --stations or --years"), std::string::npos) << synth.output;
+    EXPECT_EQ(synth.output.find("--max-stations"), std::string::npos) << synth.output;
     // A model too large for the machine: its weights' size as a person reads it, and the flags that set it.
     const CliResult model = run_cli({"train", "--synthetic-stations", "1", "--hidden", "60000", "--backend", "cpu",
                                      "--out", testing::temp_dir() + "/big"},

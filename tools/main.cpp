@@ -2,6 +2,7 @@
 // turns an exception into a message and an exit code.
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -13,6 +14,8 @@
 #include <regex>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/tools/commands.h"
@@ -81,35 +84,69 @@ std::string unconverted_value_reason(const CLI::App* app, const std::string& fla
     return quoted + (std::regex_match(value, digits) ? " is out of range" : " is not a whole number");
 }
 
+// Under an address-space limit, what was mapped before the command began (the libraries: about 1 GiB with the CUDA
+// ones), which the limit counts too; 0 without a limit.
+size_t g_mapped_at_start = 0;
+
+// The process's mapped address space (the first field of /proc/self/statm, in pages); 0 when unknown.
+size_t mapped_bytes() {
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    if (!f) return 0;
+    unsigned long pages = 0;
+    if (std::fscanf(f, "%lu", &pages) != 1) pages = 0;
+    std::fclose(f);
+    return size_t(pages) * size_t(::sysconf(_SC_PAGESIZE));
+}
+
 // What a command's flags can do when host memory runs out: `tensor` when a tensor could not be allocated (a model's
-// weights, a batch's activations), else a std::bad_alloc anywhere (most often the data, which is read whole).
-std::string host_memory_advice(const std::string& command, bool tensor) {
+// weights, a batch's activations), else a std::bad_alloc anywhere (the data, read whole; a checkpoint's copy of the
+// weights and optimizer state while it is written; a language model's windows). Only the command's own flags (QA:
+// eval was told --hidden, data synth --max-stations). `sub`: the data command's subcommand.
+std::string host_memory_advice(const std::string& command, const std::string& sub, bool tensor) {
     const bool text = command == "lm-train" || command == "generate" || command == "perplexity";
+    std::string advice;
     if (command == "check")
-        return "the check's model and batch are held whole: use a smaller --batch, --hidden or --steps, or a machine "
-               "with more memory";
+        advice = "the check's model and batch are held whole: use a smaller --batch, --hidden or --steps";
     // A training step or a scoring batch that does not fit is named by the trainer or perplexity with their mode's
     // flags; what reaches here is the model's weights.
-    if (command == "lm-train" && tensor)
-        return "a model this large needs a machine with more memory, or a smaller --embedding, --hidden or --layers";
-    if (text && tensor) return "the model is held whole: this one needs a machine with more memory";
-    if (command == "lm-train")
-        return "the text (4 bytes per token) and the model are held whole: use a shorter text or a smaller model "
-               "(--embedding, --hidden, --layers), or a machine with more memory";
-    if (text)
-        return "the text (4 bytes per token) and the model are held whole: use a shorter text, or a machine with more "
-               "memory";
-    if (tensor)
-        return "a model or batch this large needs a machine with more memory (or a smaller --hidden, --layers or "
-               "--batch)";
-    // Most often the station data, read whole; in train also the model and its optimizer state (plain vectors).
-    if (command == "data")
-        return "station data takes 4 bytes per value (rows x variables; WEATHER-5K is ~10 GB): use fewer stations or "
-               "years (--max-stations; data synth's --stations, --years; --synthetic-stations, --synthetic-years), or "
-               "a machine with more memory";
-    return "station data (4 bytes per value, rows x variables; WEATHER-5K is ~10 GB) and the model are held whole: use "
-           "fewer stations or years (--max-stations, --synthetic-stations, --synthetic-years), a smaller model "
-           "(--hidden, --layers, --batch), or a machine with more memory";
+    else if (command == "lm-train" && tensor)
+        advice = "a model this large needs a smaller --embedding, --hidden or --layers";
+    else if (text && tensor)
+        advice = "the model is held whole";
+    else if (command == "lm-train")
+        advice = "the text's tokens, in window mode every window of --context tokens (built before training), the "
+                 "model and its checkpoints are held whole: use a shorter text, a smaller --context in window mode, or "
+                 "a smaller model (--embedding, --hidden, --layers)";
+    else if (text)
+        advice = "the text's tokens and the model are held whole: use a shorter text";
+    else if (command == "train" && tensor)
+        advice = "a model or batch this large needs a smaller --hidden, --layers or --batch";
+    else if (command == "eval" && tensor)
+        advice = "a batch this large needs a smaller --batch";
+    else if (tensor)
+        advice = "the model is held whole";
+    else if (command == "data" && sub == "synth")
+        advice = "the generated stations are held whole (4 bytes per value, rows x variables): use fewer --stations or "
+                 "--years";
+    else if (command == "data")
+        advice = "station data is read whole (4 bytes per value, rows x variables; WEATHER-5K is ~10 GB): use fewer "
+                 "stations (--max-stations)";
+    else if (command == "train")
+        advice = "station data (4 bytes per value, rows x variables; WEATHER-5K is ~10 GB), the model and its "
+                 "checkpoints (weights and optimizer state, copied as they are written) are held whole: use fewer "
+                 "stations or years (--max-stations, --synthetic-stations, --synthetic-years) or a smaller model "
+                 "(--hidden, --layers)";
+    else
+        advice = std::string("station data is read whole (4 bytes per value, rows x variables; WEATHER-5K is ~10 GB): "
+                             "use fewer stations or years (--max-stations") +
+                 (command == "predict" ? ", --station" : "") + "; --synthetic-stations, --synthetic-years)";
+    advice += ", or a machine with more memory";
+    // QA: a 12 MB folder under `ulimit -v 1075200` was "station data ... use fewer stations": the libraries had taken
+    // the room before any data.
+    if (g_mapped_at_start > 0)
+        advice += fmt::format(" (the address-space limit, ulimit -v, counts every mapping: {:.2f} GiB were mapped "
+                              "before the command began, by its libraries)", double(g_mapped_at_start) / (1 << 30));
+    return advice;
 }
 
 // Whether an address-space limit (ulimit -v) is set.
@@ -161,6 +198,7 @@ int run_command(int argc, char** argv) {
     // its output files (`info` only prints: each process may say what its machine has).
     const int launched = fusedrnn::tools::launched_processes();
     const std::string command = argc > 1 ? argv[1] : "";
+    const std::string sub = argc > 2 ? argv[2] : "";
     if (launched > 1 && command != "train" && command != "info") {
         std::fprintf(stderr, "fusedrnn: error: this is one of %d processes started by an MPI launcher, but only "
                      "`fusedrnn train` runs over several processes: run `fusedrnn %s` once, without mpirun\n",
@@ -200,7 +238,7 @@ int run_command(int argc, char** argv) {
     } catch (const fusedrnn::OutOfHostMemory& e) {  // no caller named its flags (one that did threw an Error)
         fusedrnn::tools::end_live_line();
         std::fprintf(stderr, "fusedrnn: error: %s: %s\n", fusedrnn::message_for_user(e.what()).c_str(),
-                     host_memory_advice(command, true).c_str());
+                     host_memory_advice(command, sub, true).c_str());
         return 2;
     } catch (const fusedrnn::Error& e) {
         fusedrnn::tools::end_live_line();
@@ -209,7 +247,7 @@ int run_command(int argc, char** argv) {
     } catch (const std::bad_alloc&) {
         fusedrnn::tools::end_live_line();
         // Host memory (GPU memory has its own message, naming the allocation and the device's free memory).
-        std::fprintf(stderr, "fusedrnn: error: out of host memory: %s\n", host_memory_advice(command, false).c_str());
+        std::fprintf(stderr, "fusedrnn: error: out of host memory: %s\n", host_memory_advice(command, sub, false).c_str());
         return 2;
     } catch (const std::exception& e) {
         fusedrnn::tools::end_live_line();
@@ -230,6 +268,7 @@ int run_command(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (address_space_limited()) g_mapped_at_start = mapped_bytes();
     const int code = run_command(argc, argv);
     // Under an address-space limit, OpenBLAS's own thread may be retrying its work buffer's mmap for ever (it takes one
     // when it starts, as the library loads, whatever the command), and OpenBLAS's exit handler waits for it (QA: `data
