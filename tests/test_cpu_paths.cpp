@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "fusedrnn/core/backend.h"
+#include "fusedrnn/core/detail/address_space.h"
 #include "fusedrnn/kernels/cpu/simd.h"
 #include "fusedrnn/tests/test_support.h"
 
@@ -153,17 +154,6 @@ TEST(CpuPaths, LinearSplitAcrossThreadsMatchesReference) {
 #endif
 #endif
 
-// The process's mapped address space (/proc/self/statm's first field, in pages).
-size_t mapped_bytes() {
-    std::FILE* f = std::fopen("/proc/self/statm", "r");
-    unsigned long pages = 0;
-    if (f) {
-        if (std::fscanf(f, "%lu", &pages) != 1) pages = 0;
-        std::fclose(f);
-    }
-    return size_t(pages) * size_t(::sysconf(_SC_PAGESIZE));
-}
-
 // In a child process (the death test's): a CPU backend made under an address-space limit, the limit then lowered to
 // what is mapped plus 64 MiB (no room for another 128 MiB OpenBLAS buffer), and products split across the team,
 // large enough for its threads to overlap. Exit 0 if they end; a product that needed a new buffer would retry its
@@ -172,13 +162,13 @@ size_t mapped_bytes() {
     ::alarm(60);
     struct rlimit limit;
     if (::getrlimit(RLIMIT_AS, &limit) != 0) std::_Exit(3);
-    const struct rlimit wide = {mapped_bytes() + (size_t(8) << 30), limit.rlim_max};
+    const struct rlimit wide = {detail::mapped_address_space() + (size_t(8) << 30), limit.rlim_max};
     if (::setrlimit(RLIMIT_AS, &wide) != 0) std::_Exit(3);
     auto be = make_backend("cpu");
     const int M = 2048, in = 1024, out = 1024;
     const std::vector<float> x(size_t(M) * in, 0.5f), W(size_t(out) * in, 0.01f), b(size_t(out), 0.0f);
     std::vector<float> y(size_t(M) * out);
-    const struct rlimit tight = {mapped_bytes() + (size_t(64) << 20), limit.rlim_max};
+    const struct rlimit tight = {detail::mapped_address_space() + (size_t(64) << 20), limit.rlim_max};
     if (::setrlimit(RLIMIT_AS, &tight) != 0) std::_Exit(3);
     for (int i = 0; i < 20; ++i) be->linear_forward(M, in, out, x.data(), W.data(), b.data(), y.data());
     std::_Exit(std::abs(y[0] - 0.5f * 0.01f * float(in)) < 1e-3f ? 0 : 5);

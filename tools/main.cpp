@@ -1,8 +1,6 @@
 // fusedrnn — command-line entry point. Library code throws fusedrnn::Error; this is the one place that
 // turns an exception into a message and an exit code.
 #include <signal.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/detail/address_space.h"
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/tools/commands.h"
 #include "fusedrnn/tools/interrupt.h"
@@ -88,16 +87,6 @@ std::string unconverted_value_reason(const CLI::App* app, const std::string& fla
 // ones), which the limit counts too; 0 without a limit.
 size_t g_mapped_at_start = 0;
 
-// The process's mapped address space (the first field of /proc/self/statm, in pages); 0 when unknown.
-size_t mapped_bytes() {
-    std::FILE* f = std::fopen("/proc/self/statm", "r");
-    if (!f) return 0;
-    unsigned long pages = 0;
-    if (std::fscanf(f, "%lu", &pages) != 1) pages = 0;
-    std::fclose(f);
-    return size_t(pages) * size_t(::sysconf(_SC_PAGESIZE));
-}
-
 // What a command's flags can do when host memory runs out: `tensor` when a tensor could not be allocated (a model's
 // weights, a batch's activations), else a std::bad_alloc anywhere (the data, read whole; a checkpoint's copy of the
 // weights and optimizer state while it is written; a language model's windows). Only the command's own flags (QA:
@@ -147,12 +136,6 @@ std::string host_memory_advice(const std::string& command, const std::string& su
         advice += fmt::format(" (the address-space limit, ulimit -v, counts every mapping: {:.2f} GiB were mapped "
                               "before the command began, by its libraries)", double(g_mapped_at_start) / (1 << 30));
     return advice;
-}
-
-// Whether an address-space limit (ulimit -v) is set.
-bool address_space_limited() {
-    struct rlimit limit;
-    return ::getrlimit(RLIMIT_AS, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY;
 }
 
 int run_command(int argc, char** argv) {
@@ -247,7 +230,8 @@ int run_command(int argc, char** argv) {
     } catch (const std::bad_alloc&) {
         fusedrnn::tools::end_live_line();
         // Host memory (GPU memory has its own message, naming the allocation and the device's free memory).
-        std::fprintf(stderr, "fusedrnn: error: out of host memory: %s\n", host_memory_advice(command, sub, false).c_str());
+        std::fprintf(stderr, "fusedrnn: error: out of host memory: %s\n",
+                     host_memory_advice(command, sub, false).c_str());
         return 2;
     } catch (const std::exception& e) {
         fusedrnn::tools::end_live_line();
@@ -268,13 +252,13 @@ int run_command(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (address_space_limited()) g_mapped_at_start = mapped_bytes();
+    if (fusedrnn::detail::address_space_limit() > 0) g_mapped_at_start = fusedrnn::detail::mapped_address_space();
     const int code = run_command(argc, argv);
     // Under an address-space limit, OpenBLAS's own thread may be retrying its work buffer's mmap for ever (it takes one
     // when it starts, as the library loads, whatever the command), and OpenBLAS's exit handler waits for it (QA: `data
     // synth` under `ulimit -v 1000000` wrote its files, then hung): the command is done, its output flushed, so the
     // process ends without the libraries' exit handlers. Not under an MPI launcher, whose finalization runs then.
-    if (address_space_limited() && fusedrnn::tools::launched_processes() <= 1) {
+    if (fusedrnn::detail::address_space_limit() > 0 && fusedrnn::tools::launched_processes() <= 1) {
         std::fflush(nullptr);
         std::_Exit(code);
     }

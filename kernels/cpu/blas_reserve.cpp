@@ -1,8 +1,6 @@
 #include "fusedrnn/kernels/cpu/blas_reserve.h"
 
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <condition_variable>
@@ -18,6 +16,7 @@
 #include <fmt/format.h>
 #include <omp.h>
 
+#include "fusedrnn/core/detail/address_space.h"
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/kernels/cpu/blas.h"
 
@@ -41,20 +40,10 @@ constexpr size_t kThreadBytes = size_t(72) << 20;
 // milliseconds.
 constexpr auto kWarmUpLimit = std::chrono::seconds(20);
 
-// The process's mapped address space now (the first field of /proc/self/statm, in pages); 0 when unknown.
-size_t mapped_bytes() {
-    std::FILE* f = std::fopen("/proc/self/statm", "r");
-    if (!f) return 0;
-    unsigned long pages = 0;
-    const bool read = std::fscanf(f, "%lu", &pages) == 1;
-    std::fclose(f);
-    return read ? size_t(pages) * size_t(::sysconf(_SC_PAGESIZE)) : 0;
-}
-
 double gib(size_t bytes) { return double(bytes) / double(size_t(1) << 30); }
 
-std::string too_small(const struct rlimit& limit, int threads) {
-    const size_t used = mapped_bytes(), cap = size_t(limit.rlim_cur);
+std::string too_small(size_t cap, int threads) {
+    const size_t used = detail::mapped_address_space();
     const size_t room = used && used < cap ? cap - used : 0;
     const size_t fit = room / (kBufferBytes + kThreadBytes);  // threads whose buffers would fit
     return fmt::format("out of host memory: the address-space limit (ulimit -v {} KiB, {:.2f} GiB{}) leaves too little "
@@ -101,8 +90,8 @@ void map_buffers(int threads) {
 
 // False without a limit (nothing done); true once the buffers are mapped.
 bool reserve_under_limit() {
-    struct rlimit limit;
-    if (::getrlimit(RLIMIT_AS, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return false;
+    const size_t limit = detail::address_space_limit();
+    if (limit == 0) return false;
     const int threads = omp_get_max_threads();
     const size_t need = size_t(threads) * (kBufferBytes + kThreadBytes);
     // An inaccessible, unbacked mapping counts against RLIMIT_AS as the buffers will, and costs nothing.
