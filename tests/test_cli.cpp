@@ -1686,6 +1686,27 @@ TEST(Cli, TempFilesOfAKilledSaveAreRemovedByTheNextRun) {
     EXPECT_NE(r.output.find("removed " + stale + ", left by a checkpoint save that was killed (process " +
                             std::to_string(gone) + ")"), std::string::npos) << r.output;
     EXPECT_TRUE(fs::exists(live));
+
+    // Likewise the station files of a `data synth` or `data export` killed hard (QA: --overwrite left them for ever):
+    // the next write into the folder removes them, whatever the command.
+    const std::string syn = testing::temp_dir() + "/killed-synth";
+    ASSERT_EQ(run_cli({"data", "synth", "--stations", "2", "--years", "3", "--out", syn}).status, 0);
+    const std::string stale_csv = syn + "/.SYN00001.csv.tmp." + std::to_string(gone) + ".1";
+    const std::string live_csv = syn + "/.SYN00001.csv.tmp." + std::to_string(::getpid()) + ".1";
+    for (const char* command : {"synth", "export"}) {
+        std::ofstream(stale_csv) << "DATE,TMP\n2021-01-01 00:00:00,";
+        std::ofstream(live_csv) << "being written";
+        const std::vector<std::string> args =
+            command == std::string("synth")
+                ? std::vector<std::string>{"data", "synth", "--stations", "2", "--years", "3", "--out", syn, "--overwrite"}
+                : std::vector<std::string>{"data", "export", "--synthetic-stations", "2", "--out", syn, "--overwrite"};
+        const CliResult w = run_cli(args);
+        ASSERT_EQ(w.status, 0) << command << "\n" << w.output;
+        EXPECT_FALSE(fs::exists(stale_csv)) << command;
+        EXPECT_NE(w.output.find("removed " + stale_csv + ", left by a write that was killed (process " +
+                                std::to_string(gone) + ")"), std::string::npos) << command << "\n" << w.output;
+        EXPECT_TRUE(fs::exists(live_csv)) << command;
+    }
 }
 
 TEST(Cli, OutputsNeverOverwriteInputs) {

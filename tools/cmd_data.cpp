@@ -16,6 +16,7 @@
 #include "fusedrnn/core/data/synthetic.h"
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/detail/temp_file.h"
 #include "fusedrnn/core/error.h"
 #include "fusedrnn/core/text/utf8.h"
 #include "fusedrnn/models/checkpoint.h"
@@ -34,6 +35,10 @@ namespace {
 // ~0.9M rows/s on one thread), with a live count: WEATHER-5K's 5,672 stations are ~22 GB (QA: minutes of silence).
 void write_station_files(const data::StationSet& set, const std::string& out, const StationCsvOptions& csv,
                          const std::string& what) {
+    // An earlier export or synth killed hard left its temp files here; they are not station files, so the folder
+    // check let them be, but nothing else would ever remove them.
+    for (const fusedrnn::detail::AbandonedTempFile& f : fusedrnn::detail::remove_abandoned_temp_files(out))
+        log_line(fmt::format("removed {}, left by a write that was killed (process {})", f.path, f.owner));
     CountProgress progress(what, "stations");
     const int n = set.num_stations();
     constexpr int kChunk = 64;

@@ -29,18 +29,9 @@ namespace {
 // metrics.json). The holder of the folder's lock is the only run saving there, so such a file of a process that no
 // longer exists is garbage: removed, and said.
 void remove_abandoned_temps(const std::string& folder) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(folder, ec)) {
-        const std::string name = entry.path().filename().string();
-        const std::optional<pid_t> owner = detail::temp_file_owner(name);
-        if (!owner || *owner == ::getpid() || ::kill(*owner, 0) == 0 || errno != ESRCH) continue;  // alive, or unknown
-        const bool checkpoint = name.find(".safetensors.tmp.") != std::string::npos;
-        std::error_code rm;
-        if (fs::remove(entry.path(), rm))
-            log_line(fmt::format("removed {}, left by a {} save that was killed (process {})", entry.path().string(),
-                                 checkpoint ? "checkpoint" : "file", *owner));
-    }
+    for (const detail::AbandonedTempFile& f : detail::remove_abandoned_temp_files(folder))
+        log_line(fmt::format("removed {}, left by a {} save that was killed (process {})", f.path,
+                             f.path.find(".safetensors.tmp.") != std::string::npos ? "checkpoint" : "file", f.owner));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "fusedrnn/core/detail/temp_file.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <array>
@@ -80,6 +81,20 @@ std::optional<pid_t> temp_file_owner(const std::string& file_name) {
     };
     if (!digits(pid) || !digits(n)) return std::nullopt;
     return pid_t(std::stol(pid));
+}
+
+std::vector<AbandonedTempFile> remove_abandoned_temp_files(const std::string& folder) {
+    namespace fs = std::filesystem;
+    std::vector<AbandonedTempFile> removed;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+        const std::optional<pid_t> owner = temp_file_owner(entry.path().filename().string());
+        if (!owner || *owner == ::getpid() || ::kill(*owner, 0) == 0 || errno != ESRCH) continue;  // alive, or unknown
+        std::error_code kind, rm;
+        if (fs::is_regular_file(entry.symlink_status(kind)) && fs::remove(entry.path(), rm))
+            removed.push_back({entry.path().string(), *owner});
+    }
+    return removed;
 }
 
 void sync_parent_folder(const std::filesystem::path& path) {

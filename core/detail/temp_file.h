@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <sys/types.h>
 
@@ -21,6 +22,18 @@ int create_temp_beside(const std::filesystem::path& target, std::string& tmp_pat
 // The process id in a file name create_temp_beside makes, or none for any other name: a temporary file whose
 // process is gone was left by a write that was killed, and may be removed.
 std::optional<pid_t> temp_file_owner(const std::string& file_name);
+
+// A temporary file removed by remove_abandoned_temp_files, and the process that had made it.
+struct AbandonedTempFile {
+    std::string path;
+    pid_t owner;
+};
+
+// Removes the temporary files in `folder` (not its subfolders) whose process no longer exists: a write killed hard
+// (SIGKILL, a power cut) leaves its ".<name>.tmp.<pid>.<n>", which nothing else would ever remove. A file of a live
+// process, or of one whose state cannot be known (another user's), is let be. Returns what was removed, for the
+// caller to say.
+std::vector<AbandonedTempFile> remove_abandoned_temp_files(const std::string& folder);
 
 // The temporary files this process is writing, for a signal handler to remove before the process ends (the CLI's:
 // tools/interrupt.h), so that Ctrl-C during a long write leaves none behind. register_temp_file returns a slot for
