@@ -303,16 +303,24 @@ void load_parameters(const Checkpoint& ckpt, Model& model) {
     model.params().values_from_host(host);
 }
 
-bool optimizer_steps_recorded(const Checkpoint& ckpt) {
-    const auto it = ckpt.file.metadata.find(kOptimizerKey);
-    return it != ckpt.file.metadata.end() && metadata_json(ckpt.file, kOptimizerKey, ckpt.path).contains("steps");
-}
-
 void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
     auto it = ckpt.file.metadata.find(kOptimizerKey);
     FR_CHECK(it != ckpt.file.metadata.end(), "{}: checkpoint has no optimizer state to resume from", ckpt.path);
     const nlohmann::json meta = metadata_json(ckpt.file, kOptimizerKey, ckpt.path);
-    const std::string name = meta.value("name", "");
+    // Every version of fusedrnn has written these three: one missing, or of another type, is an edit or damage (the
+    // step count decides Adam's bias correction, so a missing one must not pass for zero).
+    FR_CHECK(meta.is_object(), "{}: the file is damaged: its optimizer metadata ({}) is not a JSON object; resume from "
+             "an unedited checkpoint", ckpt.path, kOptimizerKey);
+    for (const char* key : {"name", "steps", "lr"})
+        FR_CHECK(meta.contains(key), "{}: the file is damaged: its optimizer metadata has no {}.{}, which every "
+                 "version of fusedrnn writes; resume from an unedited checkpoint", ckpt.path, kOptimizerKey, key);
+    FR_CHECK(meta.at("name").is_string(), "{}: the file is damaged: its optimizer name ({}.name) is {}, not a name; "
+             "resume from an unedited checkpoint", ckpt.path, kOptimizerKey, meta.at("name").dump());
+    const nlohmann::json& lr = meta.at("lr");
+    FR_CHECK(lr.is_number() && std::isfinite(lr.get<double>()) && lr.get<double>() >= 0, "{}: the file is damaged: "
+             "its learning rate ({}.lr) is {}, not a number >= 0; resume from an unedited checkpoint", ckpt.path,
+             kOptimizerKey, lr.dump());
+    const std::string name = meta.at("name").get<std::string>();
     FR_CHECK(name == optimizer.config().name, "{}: checkpoint was trained with optimizer '{}', not '{}'", ckpt.path,
              name, optimizer.config().name);
     // The settings that shape every later update must be the ones the state was built with (a resumed run equals an
@@ -329,6 +337,8 @@ void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
                                 {"alpha", "alpha", c.alpha},             {"eps", "eps", c.eps}};
     for (const Setting& s : settings) {
         if (!meta.contains(s.key)) continue;
+        FR_CHECK(meta.at(s.key).is_number(), "{}: the file is damaged: its optimizer's {} ({}.{}) is {}, not a number; "
+                 "resume from an unedited checkpoint", ckpt.path, s.key, kOptimizerKey, s.key, meta.at(s.key).dump());
         const float saved = meta.at(s.key).get<float>();
         // A setting with a flag: use the same flag. One without (Adam's betas, ...) is fixed by this version, so
         // a file that differs was edited or written by another one.
@@ -341,10 +351,9 @@ void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
     for (const std::string& n : ckpt.file.names())
         if (n.rfind(kOptimizerPrefix, 0) == 0) state[n.substr(std::string(kOptimizerPrefix).size())] = ckpt.file.get_f32(n);
     // A whole number as written: get<long>() would take 3.9 as 3 and 1e30 as anything.
-    const long steps = meta.contains("steps") ? long(detail::json_whole(meta, "steps", fmt::format("{}: the optimizer's "
-                                                    "step count (fusedrnn.optimizer.steps)", ckpt.path), 0,
-                                                    std::numeric_limits<long>::max()))
-                                              : 0;
+    const long steps = long(detail::json_whole(meta, "steps", fmt::format("{}: the optimizer's step count "
+                                               "(fusedrnn.optimizer.steps)", ckpt.path), 0,
+                                               std::numeric_limits<long>::max()));
     try {
         optimizer.state_from_host(state, steps);
     } catch (const Error& e) {

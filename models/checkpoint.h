@@ -73,10 +73,9 @@ void load_parameters(const Checkpoint& ckpt, Model& model);
 // (the differing leaves by path, at most `max_items`, long values shortened), instead of both documents whole.
 std::string json_differences(const nlohmann::json& saved, const nlohmann::json& now, size_t max_items = 4);
 
-// Restores optimizer state; the optimizer must be of the kind that was saved.
+// Restores optimizer state and step count; the optimizer must be of the kind, and have the settings, that were saved.
+// Metadata without its name, step count or learning rate (every version writes them) is an Error saying so.
 void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer);
-// Whether the checkpoint records the optimizer's step count (all since 0.1; load_optimizer takes 0 where absent).
-bool optimizer_steps_recorded(const Checkpoint& ckpt);
 
 // Creates the folder checkpoints and logs go to (and its parents); Error naming it when that fails.
 // Trainers call it before their first epoch; tools call it before loading data, so a bad --out fails

@@ -189,7 +189,7 @@ void ForecastTrainer::resume_from_last() {
     // Each record holds the steps done by its epoch's end (0 in checkpoints from before it was recorded).
     const long history_steps = history_.empty() ? 0 : history_.back().step;
     if (history_.empty() || history_steps > 0)
-        detail::check_optimizer_steps(optimizer_steps_recorded(c), opt_.steps(), history_steps + resumed_.steps_done,
+        detail::check_optimizer_steps(opt_.steps(), history_steps + resumed_.steps_done,
                                       fmt::format("{}{}", history_.empty() ? std::string("no epoch finished")
                                                   : fmt::format("{} step{} by the end of epoch {}", history_steps,
                                                                 history_steps == 1 ? "" : "s", history_.size()),

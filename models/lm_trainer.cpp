@@ -310,7 +310,7 @@ void LmTrainer::resume_from_last() {
     // Every epoch takes the same steps (--max-chunks is part of the run's settings, checked above).
     const long whole = long(history_.size()) * steps_per_epoch();
     const long partial = resumed_.epoch > 0 ? resumed_.steps_done : 0;
-    detail::check_optimizer_steps(optimizer_steps_recorded(c), opt_.steps(), whole + partial,
+    detail::check_optimizer_steps(opt_.steps(), whole + partial,
                                   fmt::format("{}{}", history_.empty() ? std::string("no epoch finished")
                                               : fmt::format("{} epoch{} of {} step{}", history_.size(),
                                                             history_.size() == 1 ? "" : "s", steps_per_epoch(),

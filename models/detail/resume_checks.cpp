@@ -37,9 +37,8 @@ void check_history_order(const std::vector<int>& epochs, const std::string& path
                  epochs[i], i + 1);
 }
 
-void check_optimizer_steps(bool recorded, long steps, long expected, const std::string& accounted,
-                           const std::string& path) {
-    FR_CHECK(!recorded || steps == expected, "--resume: {} is damaged: its optimizer has taken {} step{}, but its "
+void check_optimizer_steps(long steps, long expected, const std::string& accounted, const std::string& path) {
+    FR_CHECK(steps == expected, "--resume: {} is damaged: its optimizer has taken {} step{}, but its "
              "training state accounts for {} ({}); start a new run or resume from an unedited checkpoint", path, steps,
              steps == 1 ? "" : "s", expected, accounted);
 }

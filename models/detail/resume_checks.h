@@ -32,8 +32,8 @@ void check_history_order(const std::vector<int>& epochs, const std::string& path
 // The optimizer's step count (fusedrnn.optimizer.steps, `steps`) must be the training steps the trainer's state
 // accounts for (`expected`: its history's, and the epoch in progress'; `accounted` says how, for the message). Adam's
 // bias correction and the step count go together: a count edited, or parameters and state taken from two files, are
-// refused as damage rather than trained on. Checkpoints that record no count are let through (`recorded` false).
-void check_optimizer_steps(bool recorded, long steps, long expected, const std::string& accounted,
+// refused as damage rather than trained on (load_optimizer refuses a checkpoint without a count).
+void check_optimizer_steps(long steps, long expected, const std::string& accounted,
                            const std::string& path);
 
 // The run may go on only up to --epochs: a lower one would train nothing of the epoch in progress (`in_progress`, 0
