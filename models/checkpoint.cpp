@@ -431,11 +431,14 @@ std::string resume_way_on(const std::string& last_path) {
 }
 }  // namespace
 
-Checkpoint read_best_checkpoint_for_resume(const std::string& best_path, int best_epoch, const std::string& last_path) {
+Checkpoint read_best_checkpoint_for_resume(const std::string& best_path, int best_epoch, const std::string& last_path,
+                                           const std::function<void(const Checkpoint&)>& check) {
     FR_CHECK(std::filesystem::exists(best_path), "--resume: {} (the best model, epoch {}) is missing: {}", best_path,
              best_epoch, resume_way_on(last_path));
     try {
-        return read_checkpoint(best_path);
+        Checkpoint c = read_checkpoint(best_path);
+        if (check) check(c);
+        return c;
     } catch (const Error& e) {
         FR_FAIL("--resume: {} (the best model, epoch {}) cannot be read ({}): {}", best_path, best_epoch, e.what(),
                 resume_way_on(last_path));

@@ -89,9 +89,11 @@ void create_output_folder(const std::string& dir);
 void refuse_to_overwrite_unfinished_run(const std::string& last_path, const std::string& block);
 
 // On --resume, the run's best.safetensors (`best_path`, of epoch `best_epoch` per the history in `last_path`): read,
-// or an Error saying that it is missing or unreadable and the way on. The caller then checks that it is this run's
-// best (the final report evaluates it as such).
-Checkpoint read_best_checkpoint_for_resume(const std::string& best_path, int best_epoch, const std::string& last_path);
+// or an Error saying that it is missing or unreadable and the way on. `check`, when given, is what a file of its kind
+// must pass to be read at all (a language model's stored tokenizer and settings): its Error is unreadable too. The
+// caller then checks that it is this run's best (the final report evaluates it as such).
+Checkpoint read_best_checkpoint_for_resume(const std::string& best_path, int best_epoch, const std::string& last_path,
+                                           const std::function<void(const Checkpoint&)>& check = {});
 
 // What decides a run's float arithmetic beyond its flags and data: the backend with its details (the CPU kernels'
 // instruction set and OpenBLAS's; the cuda backend's recurrence and TF32), e.g. "cpu (float kernels avx512, OpenBLAS

@@ -526,6 +526,9 @@ void LmTrainer::check_best_checkpoint(const std::string& last_path, const nlohma
                t.is_object() && t.value("epoch", -1) == best_epoch && t.contains("best") && t.at("best").is_number() &&
                t.at("best").get<double>() == best_;
     };
+    // A best.safetensors without its tokenizer or settings was cut or edited (QA: its "lm" block deleted was "not the
+    // best model of this run"): damaged, as generate and perplexity call it.
+    r.check_readable = [](const Checkpoint& b) { (void)check_stored_language_model(b); };
     r.what = fmt::format("epoch {}", best_epoch);
     const std::string note = detail::check_resumed_best(r);
     if (!note.empty() && on_message) on_message(note);

@@ -224,6 +224,16 @@ TEST_P(LmResume, AMissingOrDamagedBestCheckpointIsRefused) {
     save_language_model(best, load_language_model(kept, make_backend("cpu")), {{"epoch", 1}, {"best", 123.0}});
     m = error_of([&] { run(dir, true); });
     EXPECT_NE(m.find(best + " is not the best model of this run (epoch 1)"), std::string::npos) << m;
+    // The best model itself with its settings block cut out (checksum gone too): damaged, not another run's (QA).
+    SafetensorsFile cut = read_safetensors(kept);
+    nlohmann::json extra = nlohmann::json::parse(cut.metadata.at("fusedrnn.extra"));
+    extra.erase("lm");
+    cut.metadata["fusedrnn.extra"] = extra.dump();
+    cut.metadata.erase("fusedrnn.metadata_checksum");
+    write_safetensors(best, cut);
+    m = error_of([&] { run(dir, true); });
+    EXPECT_NE(m.find(best + " (the best model, epoch 1) cannot be read (" + best + " is damaged: it stores a tokenizer "
+                     "but not the language model's settings"), std::string::npos) << m;
     std::filesystem::rename(kept, best);
     EXPECT_EQ(run(dir, true).history.size(), 3u);  // put back: the run resumes
 }

@@ -62,7 +62,7 @@ std::string check_resumed_best(const ResumedBest& r) {
                            was_missing ? "was missing: it is to hold" : "did not hold", r.epoch, r.last_path,
                            r.last_path);
     }
-    const Checkpoint b = read_best_checkpoint_for_resume(r.best_path, r.epoch, r.last_path);
+    const Checkpoint b = read_best_checkpoint_for_resume(r.best_path, r.epoch, r.last_path, r.check_readable);
     if (!(b.config == *r.config && b.extra.is_object() && r.is_the_runs_best(b)))
         fail_not_the_runs_best(r.best_path, r.what, r.last_path);
     return {};

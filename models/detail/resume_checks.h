@@ -52,6 +52,9 @@ struct ResumedBest {
     // Whether a best.safetensors that reads is this run's best model: its epoch, loss (exact: JSON keeps doubles),
     // data and settings; `what` names the best for the refusal ("epoch 3, validation loss 0.5").
     std::function<bool(const Checkpoint&)> is_the_runs_best;
+    // Optional: what a checkpoint of the trainer's kind must pass to be read at all (read_best_checkpoint_for_resume);
+    // a best.safetensors failing it is damaged, not another run's.
+    std::function<void(const Checkpoint&)> check_readable;
     std::string what;
 };
 
