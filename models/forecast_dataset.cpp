@@ -65,11 +65,13 @@ int64_t rows_per_day_of(const data::WindowedDataset& ds) {
 }
 }  // namespace
 
-ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, data::WindowedDataset&& ds) {
+ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, data::WindowedDataset&& ds,
+                                               const std::optional<data::TimeRange>& thresholds_from) {
     auto stds = target_stds_of(ds);
     auto means = target_means_of(ds);
     const int64_t per_day = rows_per_day_of(ds);
-    data::ExtremeThresholds extremes = data::compute_extreme_thresholds(ds);  // before the series moves out
+    // Before the series moves out.
+    data::ExtremeThresholds extremes = data::compute_extreme_thresholds(ds, thresholds_from.value_or(ds.ranges[0]));
     ForecastDataset d = upload(be, std::move(ds.data.values), ds.num_vars(), ds.window, ds.target_cols,
                                {std::move(ds.starts[0]), std::move(ds.starts[1]), std::move(ds.starts[2])},
                                ds.target_names, std::move(stds));
@@ -84,7 +86,7 @@ ForecastDataset ForecastDataset::from_windowed(Backend<float>& be, const data::W
                                {ds.starts[0], ds.starts[1], ds.starts[2]}, ds.target_names, target_stds_of(ds));
     d.target_means = target_means_of(ds);
     d.rows_per_day = rows_per_day_of(ds);
-    d.extremes = data::compute_extreme_thresholds(ds);
+    d.extremes = data::compute_extreme_thresholds(ds, ds.ranges[0]);
     return d;
 }
 

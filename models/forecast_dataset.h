@@ -4,6 +4,7 @@
 #pragma once
 
 #include <array>
+#include <optional>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -38,10 +39,12 @@ struct ForecastDataset {
                                   std::array<data::WindowStarts, 3> starts,
                                   std::vector<std::string> target_names, std::vector<double> target_stds);
 
-    // From a windowed dataset, with the extreme-event thresholds of its stations. The rvalue form takes its
-    // series and window lists (at WEATHER-5K scale ~10 GB that would otherwise be held twice); its metadata and
-    // report stay usable.
-    static ForecastDataset from_windowed(Backend<float>& backend, data::WindowedDataset&& ds);
+    // From a windowed dataset, with the extreme-event thresholds of its stations: percentiles of their values in
+    // `thresholds_from` where given (eval --on all puts every window in the test split, but the thresholds stay the
+    // model's training period's), else in the dataset's training split. The rvalue form takes its series and window
+    // lists (at WEATHER-5K scale ~10 GB that would otherwise be held twice); its metadata and report stay usable.
+    static ForecastDataset from_windowed(Backend<float>& backend, data::WindowedDataset&& ds,
+                                         const std::optional<data::TimeRange>& thresholds_from = std::nullopt);
     static ForecastDataset from_windowed(Backend<float>& backend, const data::WindowedDataset& ds);
     // What a data-parallel rank other than 0 needs on its backend: the series and the training windows (rank 0
     // alone validates and tests, so no other split and no extreme-event thresholds).

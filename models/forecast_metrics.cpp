@@ -264,6 +264,11 @@ long ForecastMetrics::extreme_events(int k, int p) const {
     return c.hits + c.misses;
 }
 
+long ForecastMetrics::extreme_values_scored(int k, int p) const {
+    const Contingency& c = table_[size_t(k) * percentiles_.size() + size_t(p)];
+    return c.hits + c.misses + c.false_alarms + c.correct_negatives;
+}
+
 namespace {
 double safe_div(double a, double b) { return b > 0 ? a / b : std::nan(""); }
 }  // namespace

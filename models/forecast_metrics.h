@@ -67,6 +67,9 @@ public:
     // false-alarm rate F; 1 is perfect, 0 no skill. NaN when undefined (H or F is 0 or 1, e.g. no events).
     double sedi(int k, int p) const;
     long extreme_events(int k, int p) const;  // observed events
+    // Values of variable k compared with a threshold at percentile index p: 0 where no evaluated window's station has
+    // a training-split value of k to take the percentile of (then no event can be counted).
+    long extreme_values_scored(int k, int p) const;
 
     nlohmann::json to_json() const;
     const std::vector<std::string>& targets() const { return targets_; }

@@ -1144,6 +1144,19 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
     EXPECT_EQ(all.output.find("has no valid window"), std::string::npos) << all.output;  // no train/val asked for
     EXPECT_EQ(all.output.find("windows: train 0, val 0, test"), std::string::npos) << all.output;  // one count
     EXPECT_GT(nlohmann::json::parse(testing::read_file_bytes(dir + "/all.json")).at("model").at("mse").get<double>(), 0);
+    // Those stations have no value in the checkpoint's training years (2021): no thresholds, and the report says so
+    // rather than show an unexplained "-" for every score.
+    EXPECT_NE(all.output.find("no threshold, so no events: none of the evaluated windows' stations has values in the "
+                              "training split"), std::string::npos) << all.output;
+    // On the training data, --on all (every window in the test split) still takes the thresholds from the
+    // checkpoint's training years (QA: it took them from its own, empty, training split, so it counted no event).
+    const CliResult own = run_cli({"eval", "--checkpoint", ckpt, "--on", "all", "--max-windows", "2000", "--backend",
+                                   "cpu", "--json", dir + "/own.json"});
+    ASSERT_EQ(own.status, 0) << own.output;
+    EXPECT_EQ(own.output.find("no threshold"), std::string::npos) << own.output;
+    const nlohmann::json events =
+        nlohmann::json::parse(testing::read_file_bytes(dir + "/own.json")).at("model").at("extreme_events");
+    EXPECT_GT(events.at("TMP").at("90").get<long>(), 0) << events.dump();
 
     const CliResult split = run_cli({"eval", "--checkpoint", ckpt, "--data", later, "--split", "dates:,2030-07-01,2031-01-01",
                                      "--max-windows", "200", "--backend", "cpu"});

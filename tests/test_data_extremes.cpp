@@ -37,7 +37,7 @@ TEST(DataExtremes, ThresholdsComeFromEachStationsTrainingValues) {
     DatasetConfig dc;
     dc.split = SplitSpec::years(2021, 2021, 2022, 2022, 2023, 2023);
     WindowedDataset ds = build_dataset(generate_synthetic(sc), dc);
-    const ExtremeThresholds t = compute_extreme_thresholds(ds);
+    const ExtremeThresholds t = compute_extreme_thresholds(ds, ds.ranges[0]);
     ASSERT_EQ(t.percentiles, (std::vector<double>{99.5, 98, 95, 90}));
     ASSERT_EQ(t.values.size(), size_t(3 * ds.num_targets() * 4));
     const size_t F = size_t(ds.num_vars());
@@ -68,7 +68,7 @@ TEST(DataExtremes, ThresholdsComeFromEachStationsTrainingValues) {
     const RowRange test = rows_in_range(st0.start, st0.rows, ds.data.step, ds.ranges[2]);
     ASSERT_GT(test.size(), 0);
     for (int64_t r = test.first; r < test.last; ++r) ds.data.values[size_t(st0.row_begin + r) * F] = 1e6f;
-    EXPECT_EQ(compute_extreme_thresholds(ds).values, t.values);
+    EXPECT_EQ(compute_extreme_thresholds(ds, ds.ranges[0]).values, t.values);
 }
 
 }  // namespace

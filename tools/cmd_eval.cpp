@@ -4,6 +4,7 @@
 #include <array>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -140,8 +141,16 @@ void register_eval(CLI::App& app) {
         const size_t which = on == "train" ? 0 : on == "val" ? 1 : 2;
         const data::TimeRange range = ds.ranges[which];
         const std::string split_text = ds.split.str();
+        // --on all puts every window in the test split, which leaves the training split empty: the thresholds are
+        // still the percentiles of the checkpoint's training period (QA: none at all, so no extreme event and no
+        // SEDI for the model or the baselines).
+        const std::optional<data::TimeRange> thresholds_from =
+            o->split == "all" ? std::optional<data::TimeRange>(
+                                    f.dataset.split.resolve(ds.data.begin_time(), ds.data.end_time(), ds.data.step)[0])
+                              : std::nullopt;
         live_line("each station's extreme-event thresholds (training percentiles), and the data to the backend ...");
-        ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds));  // ds keeps its metadata
+        // ds keeps its metadata.
+        ForecastDataset dev = ForecastDataset::from_windowed(*backend, std::move(ds), thresholds_from);
         // The plot's windows: consecutive ones of the whole split, not of --max-windows' evenly spaced sample.
         const PlotWindows plot_windows = o->plot.empty() ? PlotWindows() : choose_plot_windows(dev.starts[which], ds);
         const auto starts = evenly_spaced_subset(dev.starts[which], size_t(o->max_windows));

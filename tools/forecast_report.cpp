@@ -71,6 +71,16 @@ public:
                 fmt::print("{:>18}", fmt::format("{} ({})", cell(m.sedi(int(k), int(q))), cell(p.sedi(int(k), int(q)))));
             fmt::print("\n");
         }
+        // A "-" for want of thresholds is not a "-" for want of events (QA: a station with no training-split values
+        // showed "-" throughout, unexplained).
+        std::vector<std::string> unscored;
+        for (size_t k = 0; k < m.targets().size(); ++k)
+            if (m.extreme_values_scored(int(k), 0) == 0) unscored.push_back(m.targets()[k]);
+        const bool all = unscored.size() == m.targets().size();
+        if (!unscored.empty())
+            fmt::print("  {}no threshold, so no events: none of the evaluated windows' stations has {} in the training "
+                       "split to take percentiles of\n", all ? "" : fmt::format("{}: ", fmt::join(unscored, ", ")),
+                       all ? "values" : unscored.size() == 1 ? "a value of it" : "values of them");
     }
 
     // How the error grows with lead time: five lead times spread over the horizon (all of them when fewer).

@@ -30,7 +30,8 @@ double percentile_in_place(std::vector<float>& v, double p) {
     return low + (pos - double(lo)) * (high - low);
 }
 
-ExtremeThresholds compute_extreme_thresholds(const WindowedDataset& ds, std::vector<double> percentiles) {
+ExtremeThresholds compute_extreme_thresholds(const WindowedDataset& ds, const TimeRange& training,
+                                             std::vector<double> percentiles) {
     for (double p : percentiles) FR_CHECK(p > 0 && p < 100, "extreme-event percentile {} is not in (0, 100)", p);
     ExtremeThresholds t;
     t.percentiles = std::move(percentiles);
@@ -42,7 +43,7 @@ ExtremeThresholds compute_extreme_thresholds(const WindowedDataset& ds, std::vec
 #pragma omp parallel for schedule(dynamic)
     for (long s = 0; s < long(S); ++s) {
         const StationInfo& st = set.stations[size_t(s)];
-        const RowRange train = rows_in_range(st.start, st.rows, set.step, ds.ranges[0]);
+        const RowRange train = rows_in_range(st.start, st.rows, set.step, training);
         std::vector<float> present;
         for (size_t k = 0; k < K; ++k) {
             present.clear();

@@ -23,9 +23,9 @@ struct ExtremeThresholds {
     const float* for_row(int64_t row) const;
 };
 
-// Linear interpolation between closest ranks (numpy.percentile's default) over each station's present
-// training-split values of each target. Stations run in parallel.
-ExtremeThresholds compute_extreme_thresholds(const WindowedDataset& ds,
+// Linear interpolation between closest ranks (numpy.percentile's default) over each station's present values of
+// each target in `training` (the training split's range, ds.ranges[0], as a rule). Stations run in parallel.
+ExtremeThresholds compute_extreme_thresholds(const WindowedDataset& ds, const TimeRange& training,
                                              std::vector<double> percentiles = {99.5, 98, 95, 90});
 
 // The percentile p of v (reordered in place; NaN when v is empty).
