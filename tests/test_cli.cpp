@@ -1670,12 +1670,30 @@ TEST(Cli, StdoutAsTheOutputAppendsToARedirectedLog) {
     std::ofstream(log) << "previous run\n";
     const std::string cmd = "{ echo before; " + testing::quoted(FUSEDRNN_CLI_PATH) + " predict --checkpoint " +
                             testing::quoted(dir + "/run/best.safetensors") + " --backend cpu --out /dev/stdout; " +
-                            "echo after; } >> " + testing::quoted(log) + " 2>/dev/null";
+                            "echo after; } >> " + testing::quoted(log) + " 2>" + testing::quoted(dir + "/err.log");
     ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
     const std::string text = testing::read_file_bytes(log);
     EXPECT_EQ(text.rfind("previous run\nbefore\nstation,issued_at,lead,time,", 0), 0u) << text;
-    EXPECT_NE(text.find("\nwrote /dev/stdout ("), std::string::npos) << text;
+    // Standard output holds the forecast alone; what the command says goes to standard error (QA: the CSV ended with
+    // the "wrote" line).
+    EXPECT_EQ(text.find("wrote"), std::string::npos) << text;
+    EXPECT_NE(testing::read_file_bytes(dir + "/err.log").find("wrote /dev/stdout ("), std::string::npos);
     EXPECT_EQ(text.substr(text.size() - 6), "after\n") << text;
+    const std::string before_last = text.substr(0, text.size() - 6);
+    EXPECT_EQ(std::count(before_last.begin(), before_last.end(), '\n') - 2,  // previous run, before
+              std::count(before_last.begin(), before_last.end(), ',') / 8) << text;  // CSV rows only (9 columns)
+
+    // eval's report likewise, with its forecasts on standard output: a CSV a reader can take as it comes, and a
+    // reader that stops early (`| head -1`) sees the header (no report line is written after it closes).
+    const std::string eval = testing::quoted(FUSEDRNN_CLI_PATH) + " eval --checkpoint " +
+                             testing::quoted(dir + "/run/best.safetensors") + " --backend cpu --max-windows 2 " +
+                             "--forecasts /dev/stdout 2>/dev/null";
+    const std::string out = dir + "/forecasts.csv";
+    ASSERT_EQ(std::system((eval + " > " + testing::quoted(out)).c_str()), 0) << eval;
+    const std::string csv = testing::read_file_bytes(out);
+    EXPECT_EQ(csv.rfind("station,", 0), 0u) << csv;
+    EXPECT_EQ(csv.find("MSE"), std::string::npos) << csv;
+    EXPECT_EQ(csv.find("evaluated on"), std::string::npos) << csv;
 }
 
 // A checkpoint save killed hard leaves its temp file (as large as the model and optimizer state); the next run into

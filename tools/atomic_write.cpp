@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 #include "fusedrnn/core/detail/temp_file.h"
 #include "fusedrnn/core/error.h"
@@ -61,10 +62,71 @@ bool is_stream(const std::string& path) {
            !std::filesystem::is_directory(st);
 }
 
+// Writes to a descriptor (standard output, a pipe) through a buffer of 1 MiB. libstdc++'s filebuf hands any piece of
+// 1 KiB or more straight to writev, so a forecast went out a station at a time and a reader that closed after the
+// first line (`| head -1`) ended the process by SIGPIPE at the second: now what fits the buffer goes in one write at
+// commit, whole into a pipe with room for it.
+class DescriptorBuffer : public std::streambuf {
+public:
+    explicit DescriptorBuffer(int fd) : fd_(fd), buffer_(size_t(1) << 20) { reset(); }
+    ~DescriptorBuffer() override {
+        (void)write_out();
+        ::close(fd_);
+    }
+
+protected:
+    int_type overflow(int_type c) override {
+        if (write_out() != 0) return traits_type::eof();
+        if (!traits_type::eq_int_type(c, traits_type::eof())) {
+            *pptr() = traits_type::to_char_type(c);
+            pbump(1);
+        }
+        return traits_type::not_eof(c);
+    }
+    int sync() override { return write_out(); }
+
+private:
+    void reset() { setp(buffer_.data(), buffer_.data() + buffer_.size()); }
+    int write_out() {
+        for (const char* p = pbase(); p < pptr();) {
+            const ssize_t n = ::write(fd_, p, size_t(pptr() - p));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) return -1;  // errno says why, for commit()
+            p += n;
+        }
+        reset();
+        return 0;
+    }
+    int fd_;
+    std::vector<char> buffer_;
+};
+
+// Where the data for standard output goes once keep_stdout_for_data set it aside (-1: descriptor 1 itself).
+int g_data_stdout = -1;
+
+// own_descriptor, with standard output taken to where keep_stdout_for_data set it aside.
+int data_descriptor(const std::string& path) {
+    const int fd = own_descriptor(path);
+    return fd == 1 && g_data_stdout >= 0 ? g_data_stdout : fd;
+}
+
 }  // namespace
 
+void keep_stdout_for_data(const std::vector<std::string>& paths) {
+    if (g_data_stdout >= 0) return;
+    for (const std::string& path : paths) {
+        if (path.empty() || own_descriptor(path) != 1) continue;
+        std::fflush(stdout);
+        const int kept = ::fcntl(1, F_DUPFD_CLOEXEC, 3);
+        FR_CHECK(kept >= 0, "cannot write {}: {}", path, std::strerror(errno));
+        FR_CHECK(::dup2(2, 1) == 1, "cannot write {}: {}", path, std::strerror(errno));
+        g_data_stdout = kept;
+        return;
+    }
+}
+
 AtomicFile::AtomicFile(std::string path)
-    : descriptor_(own_descriptor(path)),
+    : descriptor_(data_descriptor(path)),
       path_(descriptor_ >= 0 ? path : resolved(path)),
       direct_(descriptor_ >= 0 || is_stream(path_)),
       tmp_(direct_ ? path_ : std::string()) {
@@ -77,7 +139,7 @@ AtomicFile::AtomicFile(std::string path)
         std::fflush(stderr);
         const int fd = ::dup(descriptor_);
         FR_CHECK(fd >= 0, "cannot write {}: {}", path_, std::strerror(errno));
-        dup_ = std::make_unique<__gnu_cxx::stdio_filebuf<char>>(fd, std::ios::out | std::ios::binary);
+        dup_ = std::make_unique<DescriptorBuffer>(fd);
         out_.rdbuf(dup_.get());
         return;
     }

@@ -12,8 +12,15 @@
 #include <ostream>
 #include <streambuf>
 #include <string>
+#include <vector>
 
 namespace fusedrnn::tools {
+
+// When one of `paths` (a command's output files) is this process's standard output (/dev/stdout, /dev/fd/1, a link to
+// one), standard output is kept for that data alone: its descriptor is set aside for AtomicFile, and descriptor 1
+// becomes a copy of standard error, so the command's messages and report go there (QA: `predict --out /dev/stdout`
+// ended its CSV with the "wrote ..." line, and `| head -1` then ended it by SIGPIPE). Call before anything is printed.
+void keep_stdout_for_data(const std::vector<std::string>& paths);
 
 // Throws fusedrnn::Error naming the path when writing or renaming fails (the temp file is removed).
 void write_file_atomically(const std::string& path, const std::string& contents);

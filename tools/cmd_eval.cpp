@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "fusedrnn/models/forecast_trainer.h"
+#include "fusedrnn/tools/atomic_write.h"
 #include "fusedrnn/tools/cli_checks.h"
 #include "fusedrnn/tools/commands.h"
 #include "fusedrnn/tools/forecast_checkpoint.h"
@@ -115,6 +116,7 @@ void register_eval(CLI::App& app) {
     cmd->callback([o, cmd] {
         FR_CHECK(o->split != "all" || o->time_split.empty(),
                  "--on all evaluates every window whatever its time: it takes no --split");
+        keep_stdout_for_data({o->json, o->forecasts, o->plot, o->per_station});
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
         const DataOptions read = data_for_checkpoint(cmd, o->data, f.data);

@@ -14,6 +14,7 @@
 #include "fusedrnn/core/data/splits.h"
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
+#include "fusedrnn/tools/atomic_write.h"
 #include "fusedrnn/tools/cli_checks.h"
 #include "fusedrnn/tools/commands.h"
 #include "fusedrnn/tools/forecast_csv.h"
@@ -242,6 +243,7 @@ void register_predict(CLI::App& app) {
                  "the stations to forecast: give one of them");
         for (const std::string& id : o->stations)
             FR_CHECK(!id.empty(), "--station: an empty station id (two commas in a row, or one at the end?)");
+        keep_stdout_for_data({o->out});
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
         check_output_file("--out", o->out, data_for_checkpoint(cmd, o->data, f.data), {o->checkpoint});
