@@ -1,11 +1,15 @@
 // The printed forecast report's wind-direction note, on metrics made by hand: the command-line suites reach only the
-// datasets the readers build, which always carry the targets' means.
+// datasets the readers build, which always carry the targets' means. And the forecast CSV's values, written by hand.
 #include <regex>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "fusedrnn/tools/forecast_csv.h"
 #include "fusedrnn/tools/forecast_report.h"
+#include "test_support.h"
 
 namespace fusedrnn {
 namespace {
@@ -23,9 +27,9 @@ ForecastEvaluation direction_and_speed(bool speed_known) {
 }
 
 std::string report_of(const ForecastEvaluation& e) {
-    testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStdout();
     tools::print_forecast_report("test", e, data::WindowSpec{4, 1, 1, 1, 1});
-    return testing::internal::GetCapturedStdout();
+    return ::testing::internal::GetCapturedStdout();
 }
 
 TEST(ForecastReport, TheDirectionNoteCountsTheCalmsLeftOut) {
@@ -54,6 +58,41 @@ TEST(ForecastReport, HugeValuesInOriginalUnitsAreWrittenInScientificNotation) {
     const std::string out = report_of(ForecastEvaluation{m, m, std::nullopt, ""});
     EXPECT_FALSE(std::regex_search(out, std::regex("[0-9]{12}"))) << out;
     EXPECT_NE(out.find("1e+74"), std::string::npos) << out;
+}
+
+// A forecast direction is written as the direction it is, in [0, 360) (QA: a model regressing the number wrote
+// -58.715 and 400.623); the observed value stays as read, and other variables are not touched.
+TEST(ForecastCsv, ForecastDirectionsAreWrittenOnTheCompass) {
+    const std::string path = testing::temp_dir() + "/forecasts.csv";
+    data::NormStats stats;
+    stats.vars = {"TMP", "WND_ANGLE"};
+    stats.mean = {0.0, 180.0};
+    stats.std = {10.0, 100.0};
+    data::WindowSpec window;
+    window.input_len = 2;
+    window.horizon = 3;
+    {
+        tools::ForecastCsv csv(path, {"TMP", "WND_ANGLE"}, {0, 1}, stats, window, 3600, true);
+        // Lead-major [horizon, K], normalized: -58.7, 400.6 and 359.99996 degrees; TMP -40, 0, 40.
+        const float forecast[] = {-4.0f, -2.387f, 0.0f, 2.206f, 4.0f, 1.7999996f};
+        const float observed[] = {-4.0f, 1.8f, 0.0f, -1.8f, 4.0f, 0.0f};  // 360, 0, 180
+        csv.add("S1", 0, forecast, observed);
+        csv.commit();
+    }
+    std::istringstream lines(testing::read_file_bytes(path));
+    std::string header, row;
+    std::getline(lines, header);
+    EXPECT_EQ(header, "station,issued_at,lead,time,TMP,WND_ANGLE,TMP_observed,WND_ANGLE_observed");
+    std::vector<std::string> rows;
+    while (std::getline(lines, row)) {  // the values, past station, issued_at, lead and time
+        size_t at = 0;
+        for (int comma = 0; comma < 4; ++comma) at = row.find(',', at) + 1;
+        rows.push_back(row.substr(at));
+    }
+    ASSERT_EQ(rows.size(), 3u);
+    EXPECT_EQ(rows[0], "-40.000,301.300,-40.000,360.000");
+    EXPECT_EQ(rows[1], "0.000,40.600,0.000,0.000");
+    EXPECT_EQ(rows[2], "40.000,0.000,40.000,180.000");
 }
 
 }  // namespace

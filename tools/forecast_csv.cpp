@@ -12,6 +12,17 @@
 #include "fusedrnn/core/error.h"
 
 namespace fusedrnn::tools {
+namespace {
+
+// `degrees` as the same direction in [0, 360), also once shown with `decimals` (359.9999 would print as 360.000).
+double compass_degrees(double degrees, int decimals) {
+    if (!std::isfinite(degrees)) return degrees;
+    double d = std::fmod(degrees, 360.0);
+    if (d < 0) d += 360.0;
+    return d >= 360.0 - 0.5 * std::pow(10.0, -decimals) ? 0.0 : d;
+}
+
+}  // namespace
 
 ForecastCsv::ForecastCsv(const std::string& path, std::vector<std::string> targets, std::vector<int32_t> target_cols,
                          const data::NormStats& stats, const data::WindowSpec& window, int64_t step, bool with_observed)
@@ -30,6 +41,7 @@ ForecastCsv::ForecastCsv(const std::string& path, std::vector<std::string> targe
         const auto it = std::find(targets.begin(), targets.end(), name);
         return it == targets.end() ? -1 : int(it - targets.begin());
     };
+    direction_ = target(data::kWindDirection);
     if (target(data::kWindU) >= 0 && target(data::kWindV) >= 0) {
         wind_u_ = target(data::kWindU);
         wind_v_ = target(data::kWindV);
@@ -61,8 +73,11 @@ void ForecastCsv::add(const std::string& station, int64_t issued_at, const float
         const int64_t lead = int64_t(window_.out_offset) + int64_t(h) * window_.out_step;
         lines_ += row_start;
         fmt::format_to(out, "{},{}", lead, data::format_time(issued_at + lead * step_));
-        for (size_t k = 0; k < K; ++k)
-            fmt::format_to(out, ",{:.{}f}", stats_.denormalize(cols_[k], forecast[size_t(h) * K + k]), decimals_[k]);
+        for (size_t k = 0; k < K; ++k) {
+            const double value = stats_.denormalize(cols_[k], forecast[size_t(h) * K + k]);
+            fmt::format_to(out, ",{:.{}f}", int(k) == direction_ ? compass_degrees(value, decimals_[k]) : value,
+                           decimals_[k]);
+        }
         add_wind(out, forecast + size_t(h) * K);
         if (observed_) {
             for (size_t k = 0; k < K; ++k)
