@@ -402,6 +402,21 @@ TEST(CliDataFlags, OutputsGoThroughLinksAndIntoPipes) {
     ASSERT_EQ(l.status, 0) << l.output;
     EXPECT_TRUE(fs::is_symlink(dir + "/link.csv"));
     EXPECT_EQ(testing::read_file_bytes(dir + "/target.csv").rfind("station,issued_at", 0), 0u);
+    // A link to a file not there yet makes that file, and stays; one into a folder that does not exist is refused
+    // before any work (QA: both were replaced by a file of their own), as is a loop of links.
+    fs::create_symlink("new.csv", dir + "/ahead.csv");
+    ASSERT_EQ(run_cli(with(predict, {dir + "/ahead.csv"})).status, 0);
+    EXPECT_TRUE(fs::is_symlink(dir + "/ahead.csv"));
+    EXPECT_EQ(testing::read_file_bytes(dir + "/new.csv").rfind("station,issued_at", 0), 0u);
+    fs::create_symlink(dir + "/no-such-folder/x.csv", dir + "/dangling.csv");
+    const CliResult dangling = run_cli(with(predict, {dir + "/dangling.csv"}));
+    EXPECT_EQ(dangling.status, 2) << dangling.output;
+    EXPECT_TRUE(has(dangling, "--out " + dir + "/dangling.csv: " + dir + "/no-such-folder does not exist"))
+        << dangling.output;
+    EXPECT_TRUE(fs::is_symlink(dir + "/dangling.csv"));
+    fs::create_symlink("loop2.csv", dir + "/loop1.csv");
+    fs::create_symlink("loop1.csv", dir + "/loop2.csv");
+    EXPECT_TRUE(has(run_cli(with(predict, {dir + "/loop1.csv"})), "it is a loop of symbolic links"));
 
     const std::string fifo = dir + "/pipe";
     ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);

@@ -19,14 +19,6 @@
 namespace fusedrnn::tools {
 namespace {
 
-// Where `path` leads: a link is followed (renaming over the link would replace the link, not the file it names).
-std::string resolved(const std::string& path) {
-    std::error_code ec;
-    if (!std::filesystem::is_symlink(path, ec)) return path;
-    const auto target = std::filesystem::weakly_canonical(path, ec);
-    return ec ? path : target.string();
-}
-
 // The descriptor of this process that `path` names — /dev/stdout, /dev/stderr, /dev/fd/N, /proc/self/fd/N,
 // /proc/<pid>/fd/N, or a link leading to one — else -1. Opened by name, such a path is a new open of the file behind
 // the descriptor: a regular file would be truncated (or renamed over), losing what a `>> log` redirect had appended.
@@ -112,6 +104,19 @@ int data_descriptor(const std::string& path) {
 
 }  // namespace
 
+std::string link_target(const std::string& path) {
+    namespace fs = std::filesystem;
+    fs::path p(path);
+    for (int hop = 0; hop < 40; ++hop) {  // the kernel's own limit (ELOOP)
+        std::error_code ec;
+        if (!fs::is_symlink(p, ec)) return p.string();
+        const fs::path target = fs::read_symlink(p, ec);
+        if (ec) return p.string();
+        p = (target.is_absolute() ? target : p.parent_path() / target).lexically_normal();
+    }
+    FR_FAIL("cannot write {}: it is a loop of symbolic links", path);
+}
+
 void keep_stdout_for_data(const std::vector<std::string>& paths) {
     if (g_data_stdout >= 0) return;
     for (const std::string& path : paths) {
@@ -127,7 +132,7 @@ void keep_stdout_for_data(const std::vector<std::string>& paths) {
 
 AtomicFile::AtomicFile(std::string path)
     : descriptor_(data_descriptor(path)),
-      path_(descriptor_ >= 0 ? path : resolved(path)),
+      path_(descriptor_ >= 0 ? path : link_target(path)),
       direct_(descriptor_ >= 0 || is_stream(path_)),
       tmp_(direct_ ? path_ : std::string()) {
     if (descriptor_ >= 0) {
@@ -198,7 +203,7 @@ void AtomicFile::commit() {
         std::filesystem::remove(tmp_, ec);
         detail::unregister_temp_file(slot_);
         committed_ = true;  // nothing left for the destructor
-        FR_FAIL("failed writing {} ({})", tmp_, write_failure_cause(err));
+        FR_FAIL("failed writing {} ({})", path_, write_failure_cause(err));  // the user's name, not the temp file's
     }
     std::filesystem::rename(tmp_, path_, ec);
     if (ec) {

@@ -22,6 +22,11 @@ namespace fusedrnn::tools {
 // ended its CSV with the "wrote ..." line, and `| head -1` then ended it by SIGPIPE). Call before anything is printed.
 void keep_stdout_for_data(const std::vector<std::string>& paths);
 
+// Where a write to `path` lands: a symbolic link followed, link by link, to the path it names, which need not exist
+// yet (a dangling link names the file it would create; QA: such a link was replaced by a file). Not a link: `path`.
+// Throws naming `path` for a loop of links.
+std::string link_target(const std::string& path);
+
 // Throws fusedrnn::Error naming the path when writing or renaming fails (the temp file is removed).
 void write_file_atomically(const std::string& path, const std::string& contents);
 

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "fusedrnn/core/error.h"
+#include "fusedrnn/tools/atomic_write.h"
 #include "fusedrnn/tools/run_folder.h"
 
 namespace fusedrnn::tools {
@@ -37,7 +38,7 @@ void check_output_file(const std::string& flag, const std::string& path, const D
     std::error_code ec;
     FR_CHECK(!fs::is_directory(out, ec), "{} {} is a folder: give a file name", flag, path);
     // A link is written through (atomic_write.h): the folder that matters is its target's.
-    const fs::path target = fs::is_symlink(out, ec) ? fs::weakly_canonical(out, ec) : out;
+    const fs::path target = link_target(path);
     const fs::path folder = folder_of(target);
     const auto status = fs::status(target, ec);
     if (fs::exists(status) && !fs::is_regular_file(status)) {  // a FIFO or a device (/dev/stdout): written in place
