@@ -2045,6 +2045,54 @@ TEST(Cli, PredictSaysWhenInputsAreFarOutsideTheTrainingData) {
     const CliResult n = run_cli(near);
     ASSERT_EQ(n.status, 0) << n.output;
     EXPECT_EQ(n.output.find("far outside"), std::string::npos) << n.output;
+
+}
+
+// A value that would standardize beyond float's range (3e38 where the training spread is 0.0005) is an error in
+// predict and eval alike, naming the file and line and how to mask it (QA: eval said "row 249 variable 1 is
+// infinite", predict forecast from it); a huge far value is counted in scientific notation, not in 38 digits.
+TEST(Cli, ValuesBeyondFloatOnceStandardizedAreAnErrorNamingTheLine) {
+    const std::string dir = testing::temp_dir(), run = dir + "/run";
+    const auto station = [&](const std::string& name, int rows, const std::string& last_c) {
+        std::ofstream f(dir + "/" + name + ".csv");
+        f << "DATE,TMP,C\n";
+        for (int r = 0; r < rows; ++r)
+            f << fmt::format("2018-01-{:02d} {:02d}:00:00,{},{}\n", 1 + r / 24, r % 24, 10 + (r * 7) % 5,
+                             r + 1 == rows && !last_c.empty() ? last_c : r % 2 ? "0.001" : "0");
+    };
+    fs::create_directories(dir + "/train");
+    station("train/S", 24 * 30, "");
+    ASSERT_EQ(run_cli({"train", "--data", dir + "/train", "--format", "csv", "--targets", "TMP", "--hidden", "4",
+                       "--input-len", "12", "--horizon", "3", "--batch", "32", "--max-batches", "2", "--epochs", "1",
+                       "--split", "fraction:0.7,0.15", "--backend", "cpu", "--out", run}).status, 0);
+    station("huge", 48, "3e38");
+    const std::string said = "station huge: C 3e+38 at 2018-01-02 23:00:00 (" + dir + "/huge.csv:49) is ";
+    const std::string how = "standard deviations from the training mean 0.0005 (std 0.0005): beyond what a float "
+                            "holds once standardized";
+    const std::vector<std::string> predict = {"predict", "--checkpoint", run + "/best.safetensors", "--backend", "cpu",
+                                              "--out", dir + "/fc.csv", "--data"};
+    auto p = predict;
+    p.push_back(dir + "/huge.csv");
+    const CliResult hp = run_cli(p);
+    EXPECT_EQ(hp.status, 2) << hp.output;
+    EXPECT_NE(hp.output.find(said), std::string::npos) << hp.output;
+    EXPECT_NE(hp.output.find(how), std::string::npos) << hp.output;
+    EXPECT_NE(hp.output.find("mask such values as missing with --valid-range C=LO:HI"), std::string::npos) << hp.output;
+    const CliResult he = run_cli({"eval", "--checkpoint", run + "/best.safetensors", "--backend", "cpu", "--data",
+                                  dir + "/huge.csv", "--on", "all"});
+    EXPECT_EQ(he.status, 2) << he.output;
+    EXPECT_NE(he.output.find(said), std::string::npos) << he.output;
+    EXPECT_EQ(he.output.find("is infinite"), std::string::npos) << he.output;
+    p.insert(p.end(), {"--valid-range", "C=-1:1"});
+    const CliResult masked = run_cli(p);  // masked as the error says: forecast from an earlier window
+    EXPECT_EQ(masked.status, 0) << masked.output;
+    station("big", 48, "1e30");
+    auto b = predict;
+    b.push_back(dir + "/big.csv");
+    const CliResult bp = run_cli(b);
+    ASSERT_EQ(bp.status, 0) << bp.output;
+    EXPECT_NE(bp.output.find("(2e+33 standard deviations above the training mean 0.0005)"), std::string::npos)
+        << bp.output;
 }
 
 // predict and eval read files whose columns hold the checkpoint's variables in another order by name, and predict

@@ -514,7 +514,7 @@ TEST(CliDataFlags, AnotherFormatKeepsTheTrainingFormatsValidRanges) {
     EXPECT_TRUE(has(e, "valid ranges of the model's training data (weather5k format), which the csv format lacks: "
                        "TMP -93.2..61.8, DEW -98.2..36.8, WND_ANGLE 0..360, WND_RATE 0..90, SLP 860..1090"))
         << e.output;
-    EXPECT_TRUE(has(e, "1 value outside their valid range masked as missing (TMP 1 outside -93.2..61.8, first " +
+    EXPECT_TRUE(has(e, "1 value outside their valid range masked as missing (TMP: 1 outside -93.2..61.8, first " +
                            other + "/s.csv:502: 95)")) << e.output;
     // A range given replaces the training format's for its variable.
     const CliResult g = run_cli(with(eval, {"--valid-range", "TMP=-50:100"}));
@@ -530,7 +530,7 @@ TEST(CliDataFlags, AnotherFormatKeepsTheTrainingFormatsValidRanges) {
     eval_ranged[2] = dir + "/ranged/best.safetensors";
     const CliResult r = run_cli(with(eval_ranged, {"--valid-range", "DEW=-50:40"}));
     ASSERT_EQ(r.status, 0) << r.output;
-    EXPECT_TRUE(has(r, "(TMP 1 outside -60..45, first")) << r.output;
+    EXPECT_TRUE(has(r, "(TMP: 1 outside -60..45, first")) << r.output;
     // A model of the synthetic stations (WEATHER-5K-shaped) keeps WEATHER-5K's ranges on files read as a custom CSV.
     ASSERT_EQ(run_cli(tiny_train(dir + "/synthetic", 1)).status, 0);
     std::vector<std::string> eval_synthetic = eval;
@@ -539,7 +539,7 @@ TEST(CliDataFlags, AnotherFormatKeepsTheTrainingFormatsValidRanges) {
     ASSERT_EQ(s.status, 0) << s.output;
     EXPECT_TRUE(has(s, "valid ranges of the model's training data (weather5k format), which the csv format lacks: "
                        "TMP -93.2..61.8")) << s.output;
-    EXPECT_TRUE(has(s, "(TMP 1 outside -93.2..61.8, first")) << s.output;
+    EXPECT_TRUE(has(s, "(TMP: 1 outside -93.2..61.8, first")) << s.output;
 }
 
 // An ISD-Lite line is 61 characters of integer fields, the unused ones too: text past them, or a field that is not

@@ -100,8 +100,8 @@ TEST(DataRanges, IsdLiteOutOfRangeIsMaskedAndCounted) {
     EXPECT_EQ(entry(rep, "WND_ANGLE")->first, p + ":2: 400");
     EXPECT_EQ(entry(rep, "WND_RATE")->first, p + ":2: -0.5");
     const std::string sum = rep.summary();
-    EXPECT_NE(sum.find("5 values outside their valid range masked as missing (TMP 2 outside -93.2..61.8, first " + p +
-                       ":2: 95; WND_ANGLE 1 outside 0..360"),
+    EXPECT_NE(sum.find("5 values outside their valid range masked as missing (TMP: 2 outside -93.2..61.8, first " + p +
+                       ":2: 95; WND_ANGLE: 1 outside 0..360"),
               std::string::npos) << sum;
     EXPECT_EQ(sum.find("DEW 0"), std::string::npos) << sum;  // variables with none are not listed
 }
@@ -338,7 +338,7 @@ TEST(DataRangesCli, InspectShowsOutOfRangeCounts) {
               std::string::npos) << r.output;
     EXPECT_NE(r.output.find(fmt::format("  {:<10} {:<14} {:>9} outside\n", "DEW", "-98.2..36.8", 0)), std::string::npos)
         << r.output;
-    EXPECT_NE(r.output.find("4 values outside their valid range masked as missing (TMP 1 outside"), std::string::npos)
+    EXPECT_NE(r.output.find("4 values outside their valid range masked as missing (TMP: 1 outside"), std::string::npos)
         << r.output;  // the read summary (stderr) says it too
 }
 
@@ -404,7 +404,7 @@ TEST(DataRangesCli, RangesTravelWithTheCheckpoint) {
                                          "--input-len", "12", "--horizon", "3", "--batch", "16", "--max-batches", "2",
                                          "--epochs", "1", "--backend", "cpu", "--out", run});
     ASSERT_EQ(t.status, 0) << t.output;
-    EXPECT_NE(t.output.find("10 values outside their valid range masked as missing (TMP 10 outside -40..50"),
+    EXPECT_NE(t.output.find("10 values outside their valid range masked as missing (TMP: 10 outside -40..50"),
               std::string::npos) << t.output;
     // metrics.json keeps the readers' counts beside the dataset's.
     const auto read = nlohmann::json::parse(ft::read_file_bytes(run + "/metrics.json")).at("read_report");
@@ -417,7 +417,7 @@ TEST(DataRangesCli, RangesTravelWithTheCheckpoint) {
     const ft::CliResult e = ft::run_cli({"eval", "--checkpoint", run + "/best.safetensors", "--data", dir,
                                          "--backend", "cpu"});
     ASSERT_EQ(e.status, 0) << e.output;
-    EXPECT_NE(e.output.find("TMP 10 outside -40..50"), std::string::npos) << e.output;
+    EXPECT_NE(e.output.find("TMP: 10 outside -40..50"), std::string::npos) << e.output;
     // ... and a range given to eval replaces them.
     const ft::CliResult wider = ft::run_cli({"eval", "--checkpoint", run + "/best.safetensors", "--backend", "cpu",
                                              "--valid-range", "TMP=-40:"});

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/data/far_values.h"
 #include "fusedrnn/core/data/splits.h"
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
@@ -46,9 +47,12 @@ void warn_inputs_far_from_training(const std::vector<float>& z, const data::Stat
                 if (said.size() >= 5) break;
                 const int64_t row = ends[size_t(b)] - int64_t(w.input_len - 1 - t) * w.in_step;
                 const float value = set.values[size_t(st.row_begin + row) * size_t(F) + size_t(v)];
-                said.push_back(fmt::format("{}: {} {} at {} ({:.0f} standard deviations {} the training mean {:.6g})",
+                // A huge count as 5.7e+37, not as 38 digits (QA).
+                const double far = std::fabs(zv);
+                said.push_back(fmt::format("{}: {} {} at {} ({} standard deviations {} the training mean {:.6g})",
                                            st.id, set.vars[size_t(v)], data::shortest_text(value),
-                                           data::format_time(st.start + row * set.step), std::fabs(zv),
+                                           data::format_time(st.start + row * set.step),
+                                           far < 1e6 ? fmt::format("{:.0f}", far) : fmt::format("{:.2g}", far),
                                            zv > 0 ? "above" : "below", stats.mean[size_t(v)]));
             }
     }
@@ -263,7 +267,9 @@ void register_predict(CLI::App& app) {
                      set.num_stations(), set.stations.front().id);
         }
 
-        // Inputs of every station with a complete window, standardized with the checkpoint's statistics.
+        // Inputs of every station with a complete window, standardized with the checkpoint's statistics: every value
+        // must standardize to a float, as eval requires of the same files.
+        data::check_values_standardize(set, f.stats);
         const std::string before = issued_given ? " ending at or before " + data::format_time(as_of) : "";
         const ChosenWindows chosen = choose_windows(set, w, o->stations, as_of, before);
         warn_stale_forecasts(set, chosen, as_of, issued_given);

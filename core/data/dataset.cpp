@@ -10,6 +10,7 @@
 
 #include "fusedrnn/core/detail/checksum.h"
 #include "fusedrnn/core/detail/json_fields.h"
+#include "fusedrnn/core/data/far_values.h"
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
 #include "fusedrnn/core/error.h"
@@ -266,6 +267,7 @@ WindowedDataset build_dataset(StationSet&& set, const DatasetConfig& cfg) {
     rep.rows = set.rows();
     rep.warnings = ds.stats.warnings;
     const std::vector<std::vector<std::string>> never_present = count_missing(set, rep);
+    check_values_standardize(set, ds.stats);
     ds.stats.normalize(set.values);
     const auto counts = collect_windows(set, cfg, ds);
     report_windows(set, ds, cfg.window.span(), counts, never_present, rep);

@@ -5,11 +5,21 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/data/text.h"
 #include "fusedrnn/core/data/time.h"
+#include "fusedrnn/core/error.h"
 
 namespace fusedrnn::data {
 
 namespace {
+
+// Where one value of a station was read, when its reader kept it: the station's lowest and highest values'.
+std::string origin_of(const StationInfo& st, const std::string& var, float value) {
+    for (const ValueOrigin& o : st.extremes)
+        if (o.var == var && o.value == value) return o.where;
+    return {};
+}
+
 
 // Rows between sampled training rows: one, or a stride coprime with the day's 24 hours and 144 ten-minute rows, so
 // that the sample does not fall on one hour of the day (and miss the diurnal cycle's spread).
@@ -105,15 +115,51 @@ void count_far(const StationSet& set, const TimeRange& train, FarValues& fv) {
         fv.where = fmt::format("{} at {}", st.id, format_time(st.start + l.row * set.step));
         // Read from a file, the farthest value is the station's lowest or highest, whose file:line the reader kept
         // (of several rows with that value, the earliest).
-        for (const ValueOrigin& o : st.extremes)
-            if (o.var == set.vars[size_t(fv.var)] && o.value == fv.farthest) {
-                fv.where += fmt::format(" ({})", o.where);
-                break;
-            }
+        const std::string origin = origin_of(st, set.vars[size_t(fv.var)], fv.farthest);
+        if (!origin.empty()) fv.where += fmt::format(" ({})", origin);
     }
 }
 
 }  // namespace
+
+void check_values_standardize(const StationSet& set, const NormStats& stats) {
+    stats.validate();
+    const size_t F = size_t(set.num_vars());
+    FR_CHECK(stats.vars.size() == F, "standardizing: {} statistics for {} variables", stats.vars.size(), F);
+    std::vector<float> mean(F), inv(F);
+    for (size_t v = 0; v < F; ++v) {
+        mean[v] = float(stats.mean[v]);
+        inv[v] = float(1.0 / stats.std[v]);
+    }
+    const int64_t S = set.num_stations();
+    std::vector<int64_t> first(size_t(S), -1);  // per station, its first such value's index in set.values
+#pragma omp parallel for schedule(dynamic)
+    for (int64_t s = 0; s < S; ++s) {
+        const StationInfo& st = set.stations[size_t(s)];
+        const float* p = set.values.data() + size_t(st.row_begin) * F;
+        const size_t n = size_t(st.rows) * F;
+        for (size_t i = 0; i < n; ++i)
+            if (std::isinf((p[i] - mean[i % F]) * inv[i % F]) && std::isfinite(p[i])) {
+                first[size_t(s)] = st.row_begin * int64_t(F) + int64_t(i);
+                break;
+            }
+    }
+    for (int64_t s = 0; s < S; ++s) {
+        if (first[size_t(s)] < 0) continue;
+        const StationInfo& st = set.stations[size_t(s)];
+        const size_t i = size_t(first[size_t(s)]), v = i % F;
+        const int64_t row = int64_t(i / F) - st.row_begin;
+        const float value = set.values[i];
+        const std::string where = origin_of(st, set.vars[v], value);
+        FR_FAIL("station {}: {} {} at {}{} is {:.2g} standard deviations from the training mean {:.6g} (std {:.6g}): "
+                "beyond what a float holds once standardized, so no model can take it. A unit mix-up, or a damaged "
+                "line? Correct it, or mask such values as missing with --valid-range {}=LO:HI",
+                st.id, set.vars[v], shortest_text(value), format_time(st.start + row * set.step),
+                where.empty() ? std::string() : " (" + where + ")",
+                std::fabs((double(value) - stats.mean[v]) / stats.std[v]), stats.mean[v], stats.std[v],
+                csv_field(set.vars[v]));
+    }
+}
 
 std::vector<FarValues> find_far_values(const StationSet& set, const TimeRange& train, const std::vector<bool>& check) {
     std::vector<FarValues> out;

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "fusedrnn/core/data/norm_stats.h"
 #include "fusedrnn/core/data/splits.h"
 #include "fusedrnn/core/data/station_series.h"
 
@@ -36,5 +37,11 @@ struct FarValues {
 // entry per variable that has any. A variable whose quartiles are equal (mostly one value, as rain is mostly 0) is
 // measured from that value to the quartiles of its other values instead; one with a single value is not checked.
 std::vector<FarValues> find_far_values(const StationSet& set, const TimeRange& train, const std::vector<bool>& check);
+
+// Throws naming the station, variable, value, time and (read from a file) file:line of the first value that `stats`
+// would standardize beyond float's range (NormStats::normalize computes in float): a 3e38 where the training spread
+// is 0.0005 would reach the model as an infinity (QA: eval stopped at "row 249 variable 1 is infinite", predict
+// forecast from it). The statistics come from a checkpoint or from training data that did not hold that value.
+void check_values_standardize(const StationSet& set, const NormStats& stats);
 
 }  // namespace fusedrnn::data

@@ -101,7 +101,7 @@ std::string ReadReport::summary() const {
         std::string each;
         for (const auto& r : out_of_range) {
             if (r.count == 0) continue;
-            each += fmt::format("{}{} {} outside {}, first {}", each.empty() ? "" : "; ", r.var, r.count, r.range,
+            each += fmt::format("{}{}: {} outside {}, first {}", each.empty() ? "" : "; ", r.var, r.count, r.range,
                                 r.first);
         }
         s += fmt::format("; {} outside their valid range masked as missing ({})", counted(size_t(n), "value", "values"),
