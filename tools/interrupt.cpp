@@ -22,6 +22,8 @@ std::atomic<int> g_stop_signals{0};       // Ctrl-C, SIGTERM, SIGHUP seen while 
 std::atomic<bool> g_said_pipe{false};     // the closed-pipe message written (once: stderr may be that pipe)
 std::atomic<bool> g_finishing{false};     // past the last point where a stop is taken: only files left to write
 std::atomic<bool> g_ended{false};         // a complete run's StopOnSignal gone: its files written, the process ending
+std::atomic<bool> g_saved{false};         // a stopped run's StopOnSignal gone: its checkpoint saved (or the save
+                                          // failed and said so), the process ending
 // The first stop signal's number, sender (0: the kernel, as for Ctrl-C at a terminal) and time, to know the same
 // request sent twice: `timeout -s TERM` signals its child, then its own process group, the child again.
 std::atomic<int> g_first_signal{0}, g_first_sender{0};
@@ -75,6 +77,9 @@ extern "C" void on_stop_signal(int sig, siginfo_t* info, void*) {
             const char msg[] = "\nfusedrnn: the run is complete and its files are written; ending (again to quit at "
                                "once)\n";
             say(msg, sizeof msg - 1);
+        } else if (g_saved.load()) {
+            const char msg[] = "\nfusedrnn: the run has stopped; ending (again to quit at once)\n";
+            say(msg, sizeof msg - 1);
         } else if (g_finishing.load()) {
             const char msg[] = "\nfusedrnn: the run is complete; finishing its report first (again to quit at once, "
                                "with part of it unwritten)\n";
@@ -123,6 +128,7 @@ StopOnSignal::StopOnSignal() {
     g_said_pipe.store(false);
     g_finishing.store(false);
     g_ended.store(false);
+    g_saved.store(false);
     g_first_signal.store(0);
     g_first_sender.store(0);
     g_first_ns.store(0);
@@ -135,12 +141,18 @@ StopOnSignal::~StopOnSignal() {
     // exit 0 with its output flushed, as one a moment earlier does, instead of ending the process by the signal (a
     // test's SIGTERM, sent late on a loaded machine, landed here). A second one still ends it at once. SIGPIPE goes
     // back to what it was: a report whose reader is gone ends the process as such a write does.
-    const bool complete = g_finishing.load();
+    // A run stopped by a signal keeps it too, for the same moments: the repeat of that request (`timeout` signals
+    // twice; QA: a second SIGTERM from the same sender 50 ms later, after the save, ended the process by the signal,
+    // exit 143 instead of 130, now and then before the "saved" line) is still the same request, and a second one
+    // still ends it at once.
+    const bool complete = g_finishing.load(), stopped = g_requested.load() && !complete;
     if (complete) g_ended.store(true);
+    if (stopped) g_saved.store(true);
+    const bool keep = complete || stopped;
     for (size_t i = 0; i < kSignals.size(); ++i) {
         // After a closed pipe, the lines still to come (where the run stopped, exit 130) must not end it by SIGPIPE.
         if (kSignals[i] == SIGPIPE && g_said_pipe.load()) ::signal(SIGPIPE, SIG_IGN);
-        else if (kSignals[i] == SIGPIPE || !complete) ::sigaction(kSignals[i], &g_before_training[i], nullptr);
+        else if (kSignals[i] == SIGPIPE || !keep) ::sigaction(kSignals[i], &g_before_training[i], nullptr);
     }
 }
 
