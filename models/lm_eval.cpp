@@ -118,19 +118,20 @@ private:
 }  // namespace
 
 LmEval evaluate_windows(SequenceModel& model, const text::Windows& windows, int batch,
-                        const std::function<bool()>& stop) {
+                        const std::function<bool()>& stop, size_t limit) {
     FR_CHECK(batch >= 1, "evaluation batch must be at least 1, got {}", batch);
     check_token_ids(windows.inputs, model.vocab(), "evaluation windows");
     check_token_ids(windows.targets, model.vocab(), "evaluation targets");
     Backend<float>& be = model.backend();
     WindowBuffers buf;
-    std::vector<size_t> idx(windows.count);
-    for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+    const size_t n = limit > 0 ? std::min(limit, windows.count) : windows.count;
+    std::vector<size_t> idx(n);
+    for (size_t i = 0; i < n; ++i) idx[i] = size_t(double(i) * double(windows.count) / double(n));
     EvalSums sums(be);
     const SequenceModel::State zero;
-    for (size_t start = 0; start < windows.count; start += size_t(batch)) {
+    for (size_t start = 0; start < n; start += size_t(batch)) {
         if (stop && stop()) throw Interrupted("stopped during the evaluation");
-        const size_t B = std::min(size_t(batch), windows.count - start);
+        const size_t B = std::min(size_t(batch), n - start);
         buf.load(be, windows, idx.data() + start, B);
         Tensor<float> logits = model.forward_tokens(buf.ids, zero, buf.unused_final, false);
         be.softmax_cross_entropy_into(int(B), int(logits.dim(1)), last_step_rows(logits, windows.context, long(B)).data(),

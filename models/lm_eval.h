@@ -66,8 +66,9 @@ void queue_window_step(SequenceModel& model, Optimizer* optimizer, WindowBuffers
 
 // Mean loss and accuracy over every window (batches of `batch`, inference mode). `stop` (optional) is polled
 // before each batch: true → throws Interrupted.
+// With `limit` > 0, at most that many windows, evenly spaced over them all.
 LmEval evaluate_windows(SequenceModel& model, const text::Windows& windows, int batch,
-                        const std::function<bool()>& stop = {});
+                        const std::function<bool()>& stop = {}, size_t limit = 0);
 
 // Mean loss and accuracy over the text cut into `streams` streams, read in chunks of `bptt` steps with
 // the state carried across chunks (inference mode). Every stream starts from a zero state, so fewer

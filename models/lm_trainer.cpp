@@ -142,9 +142,12 @@ LmEval LmTrainer::evaluate_heldout() {
                            lm_.settings.bptt);
 }
 
+size_t LmTrainer::train_windows() const { return windows_.train.count; }
+
 LmEval LmTrainer::evaluate_train() {
     if (lm_.settings.mode == LmMode::Window)
-        return evaluate_windows(*lm_.model, windows_.train, o_.batch, o_.stop_requested);
+        return evaluate_windows(*lm_.model, windows_.train, o_.batch, o_.stop_requested,
+                                o_.max_chunks > 0 ? size_t(o_.max_chunks) * size_t(o_.batch) : 0);
     // The stream layout keeps every training token ([L, N] time-major), so rebuild the stream from it.
     const text::StreamBatches& b = train_stream_.front();
     const size_t L = b.stream_length(), N = size_t(b.streams());

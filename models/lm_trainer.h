@@ -117,8 +117,11 @@ public:
     }
     long steps_per_epoch() const;
     size_t next_chunk() const { return cursor_; }  // stream mode: the chunk the next step trains on
-    // Inference-mode loss/accuracy on the training part (all windows; or the whole stream).
+    // Inference-mode loss/accuracy on the training part: all windows, or with --max-chunks M as many as M steps
+    // train on (M x batch, evenly spaced: a short run is not followed by a pass over a whole book); or the whole
+    // stream.
     LmEval evaluate_train();
+    size_t train_windows() const;  // window mode: all of them
     LmEval evaluate_heldout();  // predictions == 0 when nothing is held out
 
 private:

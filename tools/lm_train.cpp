@@ -345,8 +345,12 @@ void print_final_report(const TrainFlags& f, LmTrainer& trainer, const std::vect
                                               saved));
             }
         }();
+        const size_t all = trainer.train_windows();
         fmt::print("final     training windows (inference): loss {}, accuracy {:.1f}% ({})\n", data::figure(t.loss, 4),
-                   100 * t.accuracy, data::counted(size_t(t.predictions), "window", "windows"));
+                   100 * t.accuracy,
+                   t.predictions < all ? fmt::format("{} of {} windows, evenly spaced: as many as --max-chunks {} "
+                                                     "trains on", t.predictions, all, f.max_chunks)
+                                       : data::counted(size_t(t.predictions), "window", "windows"));
     }
     StopOnSignal::finishing();  // only lines left to print: a signal from here lets them finish (exit 0)
     if (best_record.has_heldout)
