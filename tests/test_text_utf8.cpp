@@ -115,7 +115,7 @@ TEST(TextUtf8, DetectsBinaryData) {
     pr = find_utf8_problem(utf16);
     ASSERT_TRUE(pr.has_value());
     EXPECT_TRUE(pr->binary);
-    EXPECT_TRUE(pr->utf16);
+    EXPECT_EQ(pr->encoding, "UTF-16");
     EXPECT_NE(pr->what.find("UTF-16"), std::string::npos);
     // Said as text in another encoding, not as a binary file (QA: a prompt starting with a UTF-16 BOM "looked like a
     // binary file").
@@ -126,6 +126,26 @@ TEST(TextUtf8, DetectsBinaryData) {
         EXPECT_NE(std::string(e.what()).find("the prompt is UTF-16 text (it starts with a byte-order mark), not UTF-8"),
                   std::string::npos) << e.what();
     }
+
+    // UTF-32, whose little-endian mark begins with UTF-16's (QA: called UTF-16, and iconv -f UTF-16 made it worse),
+    // with a mark or without one.
+    const auto error_for = [&](const std::string& bytes) { return error_of([&] { check_utf8_text(bytes, "f.txt"); }); };
+    EXPECT_NE(error_for(std::string("\xFF\xFE\0\0h\0\0\0i\0\0\0", 12))
+                  .find("f.txt is UTF-32 text (it starts with a byte-order mark), not UTF-8: convert it to UTF-8 (e.g. "
+                        "`iconv -f UTF-32 -t UTF-8`)"), std::string::npos);
+    EXPECT_NE(error_for(std::string("\0\0\xFE\xFF\0\0\0h\0\0\0i", 12)).find("f.txt is UTF-32 text"), std::string::npos);
+    std::string le, be;
+    for (char c : std::string("the cat sat on the mat\n")) {
+        le += std::string(1, c) + std::string(3, '\0');
+        be += std::string(3, '\0') + std::string(1, c);
+    }
+    EXPECT_NE(error_for(le).find("f.txt looks like UTF-32LE text without a byte-order mark (three of every four bytes "
+                                 "are NUL), not UTF-8: convert it to UTF-8 (e.g. `iconv -f UTF-32LE -t UTF-8`)"),
+              std::string::npos) << error_for(le);
+    EXPECT_NE(error_for(be).find("`iconv -f UTF-32BE -t UTF-8`"), std::string::npos) << error_for(be);
+    std::string utf16le;
+    for (char c : std::string("the cat sat on the mat\n")) utf16le += std::string(1, c) + std::string(1, '\0');
+    EXPECT_NE(error_for(utf16le).find("looks like UTF-16 text without a byte-order mark"), std::string::npos);
 
     // Random high bytes without NUL (e.g. compressed data): mostly invalid sequences.
     std::mt19937_64 rng(fusedrnn::testing::test_seed());

@@ -78,10 +78,14 @@ std::optional<Utf8Problem> find_utf8_problem(std::string_view bytes) {
     const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
     const size_t n = bytes.size();
     Utf8Problem pr;
-    if (n >= 2 && ((p[0] == 0xFF && p[1] == 0xFE) || (p[0] == 0xFE && p[1] == 0xFF))) {
+    // UTF-32's marks first: little-endian's begins with UTF-16LE's (FF FE), then two NUL bytes (QA: a UTF-32 file was
+    // called UTF-16, and converted as such it was called UTF-16 again).
+    const bool utf32 = n >= 4 && ((p[0] == 0xFF && p[1] == 0xFE && p[2] == 0 && p[3] == 0) ||
+                                  (p[0] == 0 && p[1] == 0 && p[2] == 0xFE && p[3] == 0xFF));
+    if (utf32 || (n >= 2 && ((p[0] == 0xFF && p[1] == 0xFE) || (p[0] == 0xFE && p[1] == 0xFF)))) {
         pr.binary = true;
-        pr.utf16 = true;
-        pr.what = "it starts with a UTF-16 byte-order mark (convert it to UTF-8)";
+        pr.encoding = utf32 ? "UTF-32" : "UTF-16";
+        pr.what = fmt::format("it starts with a {} byte-order mark (convert it to UTF-8)", pr.encoding);
         return pr;
     }
     if (const void* nul = std::memchr(p, 0, n)) {
@@ -105,6 +109,21 @@ namespace {
 
 // "LE" or "BE" when `bytes` look like UTF-16 text without a byte-order mark (ASCII-range text: every other byte NUL,
 // the bytes between not), else nullptr.
+// "UTF-32LE" or "UTF-32BE" when `bytes` look like UTF-32 text without a byte-order mark (ASCII-range text: three NUL
+// bytes of every four, the fourth not), else nullptr.
+const char* utf32_without_bom(std::string_view bytes) {
+    const size_t n = std::min<size_t>(bytes.size(), 4096) & ~size_t(3);
+    if (n < 8) return nullptr;
+    size_t zero[4] = {0, 0, 0, 0};
+    for (size_t i = 0; i < n; ++i) zero[i % 4] += bytes[i] == '\0' ? 1 : 0;
+    const size_t quads = n / 4;
+    const auto mostly = [&](size_t z) { return z * 10 >= quads * 9; };
+    const auto rarely = [&](size_t z) { return z * 10 <= quads; };
+    if (rarely(zero[0]) && mostly(zero[1]) && mostly(zero[2]) && mostly(zero[3])) return "UTF-32LE";
+    if (mostly(zero[0]) && mostly(zero[1]) && mostly(zero[2]) && rarely(zero[3])) return "UTF-32BE";
+    return nullptr;
+}
+
 const char* utf16_without_bom(std::string_view bytes) {
     const size_t n = std::min<size_t>(bytes.size(), 4096) & ~size_t(1);
     if (n < 4) return nullptr;
@@ -124,9 +143,12 @@ const char* utf16_without_bom(std::string_view bytes) {
 void check_utf8_text(std::string_view bytes, std::string_view source) {
     const auto pr = find_utf8_problem(bytes);
     if (!pr) return;
-    if (pr->utf16)  // text after all: a prompt or a file saved by Windows Notepad, say, as "Unicode"
-        FR_FAIL("{} is UTF-16 text (it starts with a byte-order mark), not UTF-8: convert it to UTF-8 (e.g. `iconv -f "
-                "UTF-16 -t UTF-8`)", source);
+    if (!pr->encoding.empty())  // text after all: a prompt or a file saved by Windows Notepad, say, as "Unicode"
+        FR_FAIL("{} is {} text (it starts with a byte-order mark), not UTF-8: convert it to UTF-8 (e.g. `iconv -f "
+                "{} -t UTF-8`)", source, pr->encoding, pr->encoding);
+    if (const char* encoding = pr->binary ? utf32_without_bom(bytes) : nullptr)
+        FR_FAIL("{} looks like {} text without a byte-order mark (three of every four bytes are NUL), not UTF-8: "
+                "convert it to UTF-8 (e.g. `iconv -f {} -t UTF-8`)", source, encoding, encoding);
     if (const char* order = pr->binary ? utf16_without_bom(bytes) : nullptr)
         FR_FAIL("{} looks like UTF-16 text without a byte-order mark (every other byte is NUL), not UTF-8: convert it "
                 "to UTF-8 (e.g. `iconv -f UTF-16{} -t UTF-8`)", source, order);

@@ -20,8 +20,9 @@ struct Utf8Problem {
     size_t offset = 0;   // byte offset of the start of the bad sequence (or of the NUL byte)
     size_t line = 1;     // 1-based line of that byte
     size_t column = 1;   // 1-based column, counted in code points
-    bool binary = false; // true: the data looks binary (NUL byte, UTF-16, many invalid bytes)
-    bool utf16 = false;  // true: it starts with a UTF-16 byte-order mark (text, in another encoding)
+    bool binary = false; // true: the data looks binary (NUL byte, UTF-16 or -32, many invalid bytes)
+    // "UTF-16" or "UTF-32" where it starts with that encoding's byte-order mark (text, in another encoding), else "".
+    std::string encoding;
     std::string what;    // e.g. "unexpected continuation byte 0x80"
 };
 
