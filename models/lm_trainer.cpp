@@ -88,13 +88,24 @@ LmTrainer::LmTrainer(LanguageModel& lm, Optimizer& optimizer, const std::vector<
     // A text too short for the mode is named by its file where the caller gave one (lm-train does).
     const std::string text_name = o_.info.is_object() ? o_.info.value("text", std::string()) : std::string();
     const auto split_text = [&] {
-        if (s.mode == LmMode::Window) {
+        // A text too short for even one prediction first, whatever is held out (QA: a 1-token text was told to raise
+        // --heldout, then to hold out less, then that it was too short).
+        const bool window = s.mode == LmMode::Window;
+        const size_t least = window ? size_t(s.context) + 1 : 2;
+        FR_CHECK(tokens.size() >= least, "the text has {}: too few for {}; give a longer text{}",
+                 data::counted(tokens.size(), "token", "tokens"),
+                 window ? fmt::format("one window of {} + 1 target",
+                                      data::counted(size_t(s.context), "context token", "context tokens"))
+                        : std::string("one prediction (a token and the one after it)"),
+                 window && s.context > 1 ? ", or lower --context" : "");
+        if (window) {
             // As make_window_dataset checks it, with this command's flags to change.
             const size_t heldout = text::heldout_size(tokens.size(), o_.heldout);
             FR_CHECK(o_.heldout == 0 || heldout > size_t(s.context), "the held-out {:g}% of the text is {}, too few for "
-                     "one window of {} + 1 target; raise --heldout, lower --context, or hold out nothing (--heldout 0)",
+                     "one window of {} + 1 target; raise --heldout, {}or hold out nothing (--heldout 0)",
                      100 * o_.heldout, data::counted(heldout, "token", "tokens"),
-                     data::counted(size_t(s.context), "context token", "context tokens"));
+                     data::counted(size_t(s.context), "context token", "context tokens"),
+                     s.context > 1 ? "lower --context, " : "");
             windows_ = text::make_window_dataset(tokens, s.context, o_.heldout);
             train_tokens_ = windows_.train.count + size_t(s.context);
             heldout_tokens_ = windows_.heldout.count ? windows_.heldout.count + size_t(s.context) : 0;

@@ -103,10 +103,19 @@ TEST(LmCorpusErrors, TextsTooShortForTheModeSayWhy) {
     EXPECT_MESSAGE(LmTrainer(lm, *opt, lm.tokenizer.encode("a b c d"), o), "too few for one window");
     o.heldout = 0;
     EXPECT_MESSAGE(LmTrainer(lm, *opt, lm.tokenizer.encode("a b c"), o), "too few for one window");
+    // Too short whatever is held out: said first, and not as a matter of --heldout (QA: three errors in turn).
+    o.heldout = 0.1;
+    EXPECT_MESSAGE(LmTrainer(lm, *opt, lm.tokenizer.encode("a b"), o),
+                   "the text has 2 tokens: too few for one window of 3 context tokens + 1 target; give a longer text, "
+                   "or lower --context");
+    o.heldout = 0;
 
     LanguageModel st = model(text::TokenizerKind::Char, LmMode::Stream, "abcdefgh");
     auto opt2 = make_optimizer(st.model->params(), OptimizerConfig{});
     EXPECT_MESSAGE(LmTrainer(st, *opt2, st.tokenizer.encode("abcdefgh"), o), "32 streams");  // default streams
+    EXPECT_MESSAGE(LmTrainer(st, *opt2, st.tokenizer.encode("a"), o),
+                   "the text has 1 token: too few for one prediction (a token and the one after it); give a longer "
+                   "text");
     EXPECT_MESSAGE(parse_lm_mode("windows"), "unknown language-model mode 'windows'");
 }
 
