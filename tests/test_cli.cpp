@@ -1117,6 +1117,33 @@ TEST(Cli, PredictForOneStationReadsOnlyItsFile) {
     EXPECT_EQ(unknown.output.find(" format): "), std::string::npos) << "refused before reading\n" << unknown.output;
 }
 
+// Files that do not read in the checkpoint's format get the format they look like only where it reads them: ISD-Lite
+// files under a WEATHER-5K model do; a bad time in files of the model's own csv layout, which look like WEATHER-5K's
+// too, is no matter of format (QA: "give --format weather5k", which failed the same way).
+TEST(Cli, AnotherFormatIsSuggestedOnlyWhereItReadsTheFiles) {
+    const std::string dir = testing::temp_dir(), syn = dir + "/syn", isd = dir + "/isd";
+    ASSERT_EQ(run_cli({"data", "synth", "--stations", "2", "--years", "3", "--out", syn}).status, 0);
+    const std::string w5k = dir + "/w5k", csv = dir + "/csv";
+    ASSERT_EQ(run_cli(tiny_train(w5k, 1, syn)).status, 0);
+    auto as_csv = tiny_train(csv, 1, syn);
+    as_csv.insert(as_csv.end(), {"--format", "csv"});
+    ASSERT_EQ(run_cli(as_csv).status, 0);
+    fs::create_directories(isd);
+    std::ofstream(isd + "/071690-99999-2017") << "2017 01 01 00   -32   -37 10280     0     0     9     0 -9999\n";
+    const CliResult other = run_cli({"eval", "--checkpoint", w5k + "/best.safetensors", "--data", isd});
+    EXPECT_EQ(other.status, 2) << other.output;
+    EXPECT_NE(other.output.find("(read as weather5k, the format the checkpoint was trained on; they look like "
+                                "isd-lite: give --format isd-lite to read them so)"), std::string::npos)
+        << other.output;
+    std::string text = testing::read_file_bytes(syn + "/SYN00000.csv");
+    text[text.find('\n') + 11] = 'T';  // 2021-01-01T00:00:00 on the first data line
+    std::ofstream(dir + "/iso.csv") << text;
+    const CliResult same = run_cli({"eval", "--checkpoint", csv + "/best.safetensors", "--data", dir + "/iso.csv"});
+    EXPECT_EQ(same.status, 2) << same.output;
+    EXPECT_NE(same.output.find("does not match the time format"), std::string::npos) << same.output;
+    EXPECT_EQ(same.output.find("they look like"), std::string::npos) << same.output;
+}
+
 // eval on files other than the training data: times outside the checkpoint's test years are named with a way out
 // (--split, --on all), and files that do not read in the checkpoint's format say which format was tried.
 TEST(Cli, EvalOnOtherTimesAndOtherFiles) {

@@ -1,6 +1,7 @@
 #include "fusedrnn/tools/station_data.h"
 
 #include <algorithm>
+#include <exception>
 #include <filesystem>
 #include <iterator>
 #include <limits>
@@ -298,6 +299,24 @@ std::string clock_of_times(const DataOptions& o, const std::string& format_read)
     return "UTC";  // isd-lite, weather5k; beijing-multisite and pm25-five-cities converted from Beijing time
 }
 
+namespace {
+
+// How the station files of `o` are read (station data options: load_stations; no progress).
+data::StationReadOptions station_read_options(const DataOptions& o) {
+    data::StationReadOptions ro;
+    ro.format = o.effective_format();
+    if (ro.format == "csv") ro.csv = o.csv.format();
+    ro.on_bad_line = o.skip_bad_lines ? data::BadLines::Skip : data::BadLines::Error;
+    ro.drop_filled = o.drop_filled;
+    ro.valid_ranges = parse_valid_ranges(o.valid_ranges);
+    ro.trained_ranges = data::format_valid_ranges(o.trained_format);
+    ro.max_stations = o.max_stations;
+    ro.only_stations = o.only_stations;
+    return ro;
+}
+
+}  // namespace
+
 data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOptions& given,
                                               const DataOptions& from_checkpoint, std::string* clock) {
     DataOptions d = data_for_checkpoint(cmd, given, from_checkpoint);
@@ -345,6 +364,23 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
                                 (std::filesystem::is_directory(d.path, ec) &&
                                  std::filesystem::directory_iterator(d.path, ec) == std::filesystem::directory_iterator()));
         if (detected.empty() || detected == d.effective_format() || nothing_to_detect) throw;
+        // A format is suggested only where it reads the files (QA: files in the checkpoint's own csv layout with a
+        // bad time were told "they look like weather5k", which fails the same way): on this error path only.
+        if (detected != "?") {
+            const std::exception_ptr original = std::current_exception();
+            DataOptions other = d;
+            other.format = detected;
+            other.csv_given = false;
+            bool reads = true;
+            try {
+                (void)data::read_station_set(other.path, station_read_options(other));
+            } catch (const Interrupted&) {
+                throw;
+            } catch (const Error&) {
+                reads = false;
+            }
+            if (!reads) std::rethrow_exception(original);
+        }
         throw Error(fmt::format("{}\n  (read as {}, the format the checkpoint was trained on; {})", e.what(),
                                 d.effective_format(),
                                 detected == "?" ? std::string("their format is not recognised either: give --format "
@@ -382,6 +418,7 @@ nlohmann::json read_report_json(const data::ReadReport& r) {
             {"examples", r.examples}};
 }
 
+
 data::StationSet load_stations(const DataOptions& o, std::string* format_read, data::ReadReport* report) {
     if (o.synthetic()) {
         FR_CHECK(!o.csv_given, "the --csv-* flags describe station files: give them with --data");
@@ -407,15 +444,7 @@ data::StationSet load_stations(const DataOptions& o, std::string* format_read, d
     FR_CHECK(!o.csv_given || o.format == "auto" || o.format == "csv",
              "the --csv-* flags describe a custom layout (--format csv), but --format is '{}'", o.format);
     check_flags_are_utf8(o.to_json(), "");
-    data::StationReadOptions ro;
-    ro.format = o.effective_format();
-    if (ro.format == "csv") ro.csv = o.csv.format();
-    ro.on_bad_line = o.skip_bad_lines ? data::BadLines::Skip : data::BadLines::Error;
-    ro.drop_filled = o.drop_filled;
-    ro.valid_ranges = parse_valid_ranges(o.valid_ranges);
-    ro.trained_ranges = data::format_valid_ranges(o.trained_format);
-    ro.max_stations = o.max_stations;
-    ro.only_stations = o.only_stations;
+    data::StationReadOptions ro = station_read_options(o);
     ro.on_progress = CountProgress("reading " + o.path, "stations");
     data::StationData d = data::read_station_set(o.path, ro);
     if (format_read) *format_read = d.format;
