@@ -1190,6 +1190,12 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
     ASSERT_EQ(split.status, 0) << split.output;
     EXPECT_NE(split.output.find("test set: 200 windows"), std::string::npos) << split.output;
 
+    // train's "auto" too (QA: refused, though --help says eval takes train's --split): 70/15/15 of these files' span.
+    const CliResult automatic = run_cli({"eval", "--checkpoint", ckpt, "--data", later, "--split", "auto",
+                                         "--max-windows", "100", "--backend", "cpu"});
+    ASSERT_EQ(automatic.status, 0) << automatic.output;
+    EXPECT_NE(automatic.output.find("test set: 100 windows"), std::string::npos) << automatic.output;
+
     const CliResult both = run_cli({"eval", "--checkpoint", ckpt, "--on", "all", "--split", "weather5k"});
     EXPECT_EQ(both.status, 2) << both.output;
     EXPECT_NE(both.output.find("it takes no --split"), std::string::npos) << both.output;

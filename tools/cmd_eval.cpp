@@ -130,7 +130,7 @@ void register_eval(CLI::App& app) {
         check_distinct_outputs(outputs);
         data::DatasetConfig config = f.dataset;
         if (o->split == "all") config.split = data::SplitSpec::dates(data::kTimeMin, data::kTimeMin, data::kTimeMin);  // all in test
-        else if (!o->time_split.empty()) config.split = data::SplitSpec::parse(o->time_split);
+        else if (!o->time_split.empty()) config.split = split_from_flag(o->time_split, read);
         const std::string on = o->split == "all" ? "test" : o->split;
         // Without --data (and without synthetic flags), evaluate on the data the model was trained on.
         std::string clock;

@@ -67,24 +67,14 @@ struct TrainCmd {
     double checkpoint_minutes = 10;
 };
 
-// "auto": synthetic data → the last two years are validation and test (WEATHER-5K style, by year);
-// real files → the first 70% of the time span trains, the next 15% validates, the rest tests.
+// --split (split_from_flag); the library allows train + validation = 1 (no test), but a training run reports on
+// the test split.
 data::SplitSpec resolve_split(const TrainCmd& c) {
-    if (c.split != "auto") {
-        const data::SplitSpec s = naming_source("--split", [&] { return data::SplitSpec::parse(c.split); });
-        // The library allows train + validation = 1 (no test); a training run reports on the test split.
-        FR_CHECK(s.kind != data::SplitSpec::Kind::Fractions || s.train_fraction + s.val_fraction < 1 - 1e-9,
-                 "--split {}: the training and validation fractions add up to {:g}, which leaves nothing to test on; "
-                 "make their sum less than 1", c.split, s.train_fraction + s.val_fraction);
-        return s;
-    }
-    if (c.data.synthetic()) {
-        const int first = c.data.syn_start_year, last = first + c.data.syn_years - 1;
-        FR_CHECK(c.data.syn_years >= 3, "--synthetic-years must be >= 3 for the automatic split by year "
-                 "(train, validation, test); or give --split");
-        return data::SplitSpec::years(first, last - 2, last - 1, last - 1, last, last);
-    }
-    return data::SplitSpec::fractions(0.7, 0.15);
+    const data::SplitSpec s = split_from_flag(c.split, c.data);
+    FR_CHECK(s.kind != data::SplitSpec::Kind::Fractions || s.train_fraction + s.val_fraction < 1 - 1e-9,
+             "--split {}: the training and validation fractions add up to {:g}, which leaves nothing to test on; "
+             "make their sum less than 1", c.split, s.train_fraction + s.val_fraction);
+    return s;
 }
 
 // The model the flags ask for (the same for every data-parallel rank).

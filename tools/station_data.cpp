@@ -419,6 +419,17 @@ nlohmann::json read_report_json(const data::ReadReport& r) {
 }
 
 
+data::SplitSpec split_from_flag(const std::string& split, const DataOptions& data) {
+    if (split != "auto") return naming_source("--split", [&] { return data::SplitSpec::parse(split); });
+    if (data.synthetic()) {
+        const int first = data.syn_start_year, last = first + data.syn_years - 1;
+        FR_CHECK(data.syn_years >= 3, "--synthetic-years must be >= 3 for the automatic split by year "
+                 "(train, validation, test); or give --split");
+        return data::SplitSpec::years(first, last - 2, last - 1, last - 1, last, last);
+    }
+    return data::SplitSpec::fractions(0.7, 0.15);
+}
+
 data::StationSet load_stations(const DataOptions& o, std::string* format_read, data::ReadReport* report) {
     if (o.synthetic()) {
         FR_CHECK(!o.csv_given, "the --csv-* flags describe station files: give them with --data");

@@ -67,6 +67,11 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
 // write times: "UTC", "local standard time (...)", or "the files' own clock (...)" where fusedrnn cannot know it.
 std::string clock_of_times(const DataOptions& o, const std::string& format_read);
 
+// --split as train and eval take it: "auto" (synthetic data: the last two years validate and test, by year; station
+// files: the first 70% of the time span trains, the next 15% validates, the rest tests), or SplitSpec::parse's forms
+// (an error naming --split).
+data::SplitSpec split_from_flag(const std::string& split, const DataOptions& data);
+
 // Reads (or generates) the stations, printing what was read and what was skipped to stderr.
 // `format_read` (if given) receives the format the files were read in ("auto" resolved), so a checkpoint
 // can record it; `report` (if given) what the readers counted (empty for synthetic stations).
