@@ -1170,7 +1170,13 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
     EXPECT_NE(all.output.find("evaluated on 300 of all "), std::string::npos) << all.output;
     EXPECT_EQ(all.output.find("has no valid window"), std::string::npos) << all.output;  // no train/val asked for
     EXPECT_EQ(all.output.find("windows: train 0, val 0, test"), std::string::npos) << all.output;  // one count
-    EXPECT_GT(nlohmann::json::parse(testing::read_file_bytes(dir + "/all.json")).at("model").at("mse").get<double>(), 0);
+    const nlohmann::json all_json = nlohmann::json::parse(testing::read_file_bytes(dir + "/all.json"));
+    EXPECT_GT(all_json.at("model").at("mse").get<double>(), 0);
+    // The file says what it scored: checkpoint, windows of which split, and data.
+    EXPECT_EQ(all_json.at("evaluated").at("checkpoint"), ckpt);
+    EXPECT_EQ(all_json.at("evaluated").at("on"), "all");
+    EXPECT_EQ(all_json.at("evaluated").at("windows"), 300);
+    EXPECT_EQ(all_json.at("evaluated").at("data").at("path"), later) << all_json.at("evaluated").dump();
     // Those stations have no value in the checkpoint's training years (2021): no thresholds, and the report says so
     // rather than show an unexplained "-" for every score.
     EXPECT_NE(all.output.find("no threshold, so no events: none of the evaluated windows' stations has values in the "

@@ -56,13 +56,20 @@ std::unique_ptr<ForecastCsv> open_forecasts_csv(const std::string& path, const d
 
 // The report's files beside the printed report: --json, --per-station, --forecasts, and last --plot, so that a plot
 // that cannot be written loses nothing written before it.
-void write_eval_files(const EvalOpts& o, const ForecastEvaluation& e, const StationScores& by_station,
-                      ForecastCsv* csv, const std::string& clock, const PlotWindows& plot_windows,
-                      LoadedForecaster& f, const ForecastDataset& dev, const data::WindowedDataset& ds,
-                      const std::string& label) {
+void write_eval_files(const EvalOpts& o, const DataOptions& read, const ForecastEvaluation& e,
+                      const StationScores& by_station, ForecastCsv* csv, const std::string& clock,
+                      const PlotWindows& plot_windows, LoadedForecaster& f, const ForecastDataset& dev,
+                      const data::WindowedDataset& ds, const std::string& label, size_t split_windows) {
     if (!o.json.empty()) {
         nlohmann::json report = forecast_report_json(e);
         report["stations"] = station_summary_json(by_station);
+        // What was evaluated, so the file stands on its own (QA: it said neither checkpoint, data nor split).
+        report["evaluated"] = {{"checkpoint", o.checkpoint},
+                               {"on", label},
+                               {"split", ds.split.str()},
+                               {"windows", e.model->windows()},
+                               {"windows_in_split", split_windows},
+                               {"data", read.to_json()}};
         write_json_file(o.json, report);
         log_line(fmt::format("wrote {}", o.json));
     }
@@ -181,7 +188,8 @@ void register_eval(CLI::App& app) {
                                                  dev.starts[which].size(), label));
         print_forecast_report(label, e, ds.window);
         if (ds.data.num_stations() > 1) print_station_summary(by_station);
-        write_eval_files(*o, e, by_station, csv.get(), clock, plot_windows, f, dev, ds, label);
+        write_eval_files(*o, read, e, by_station, csv.get(), clock, plot_windows, f, dev, ds, label,
+                         dev.starts[which].size());
     });
 }
 
