@@ -1202,6 +1202,12 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
     ASSERT_EQ(automatic.status, 0) << automatic.output;
     EXPECT_NE(automatic.output.find("test set: 100 windows"), std::string::npos) << automatic.output;
 
+    // Only the split scored is counted in the warnings (QA: --on train warned that another split had no window).
+    const CliResult train_only = run_cli({"eval", "--checkpoint", ckpt, "--on", "train", "--split",
+                                          "years:2021,2022,2024", "--max-windows", "50", "--backend", "cpu"});
+    ASSERT_EQ(train_only.status, 0) << train_only.output;
+    EXPECT_EQ(train_only.output.find("has no valid window"), std::string::npos) << train_only.output;
+
     const CliResult both = run_cli({"eval", "--checkpoint", ckpt, "--on", "all", "--split", "weather5k"});
     EXPECT_EQ(both.status, 2) << both.output;
     EXPECT_NE(both.output.find("it takes no --split"), std::string::npos) << both.output;

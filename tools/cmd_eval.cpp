@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/data/text.h"
 #include "fusedrnn/models/forecast_trainer.h"
 #include "fusedrnn/tools/atomic_write.h"
 #include "fusedrnn/tools/cli_checks.h"
@@ -80,9 +81,10 @@ void write_eval_files(const EvalOpts& o, const DataOptions& read, const Forecast
     }
     if (csv) {
         csv->commit();
-        log_line(fmt::format("wrote {} ({} rows: {} windows x {} lead times, forecast and observed in original "
-                             "units; times: {})", o.forecasts, csv->rows(), e.model->windows(), ds.window.horizon,
-                             clock));
+        log_line(fmt::format("wrote {} ({}: {} x {}, forecast and observed in original units; times: {})",
+                             o.forecasts, data::counted(csv->rows(), "row", "rows"),
+                             data::counted(size_t(e.model->windows()), "window", "windows"),
+                             data::counted(size_t(ds.window.horizon), "lead time", "lead times"), clock));
     }
     if (!o.plot.empty()) {
         write_forecast_plot(o.plot, plot_windows, *f.model, dev, ds, label);
@@ -145,7 +147,8 @@ void register_eval(CLI::App& app) {
         conform_to_checkpoint(stations, f);
         live_line(fmt::format("listing the valid windows of {} stations ...", stations.num_stations()));
         data::WindowedDataset ds = data::build_dataset(std::move(stations), config);
-        log_line(ds.report.summary(o->split == "all"));
+        // Only the split scored matters here (QA: --on train warned that val had no window).
+        log_line(ds.report.summary(o->split == "all", on == "train" ? 0 : on == "val" ? 1 : 2));
         const std::string stretched = span_stretcher(ds);  // before ds lends its series to the backend
         const size_t which = on == "train" ? 0 : on == "val" ? 1 : 2;
         const data::TimeRange range = ds.ranges[which];

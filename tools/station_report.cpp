@@ -78,14 +78,15 @@ void print_station_summary(const StationScores& scores) {
         fmt::print("\nper station: no station with a defined skill (persistence exact everywhere)\n");
         return;
     }
-    fmt::print("\nper station ({} stations): skill vs persistence median {:.3f}, quartiles {:.3f} .. {:.3f}; worse "
+    fmt::print("\nper station ({}): skill vs persistence median {:.3f}, quartiles {:.3f} .. {:.3f}; worse "
                "than persistence at {} station{}\n",
-               s.stations, s.q(0.5), s.q(0.25), s.q(0.75), s.worse, s.worse == 1 ? "" : "s");
+               data::counted(size_t(s.stations), "station", "stations"), s.q(0.5), s.q(0.25), s.q(0.75), s.worse,
+               s.worse == 1 ? "" : "s");
     if (s.skills.size() < 2) return;
     std::string worst;
     for (size_t i = 0; i < s.lowest.size(); ++i)
-        worst += fmt::format("{}{} {:.3f} (MSE {:.4f}, {} windows)", i ? ", " : "", s.lowest[i].station,
-                             s.lowest[i].skill, s.lowest[i].mse, s.lowest[i].windows);
+        worst += fmt::format("{}{} {:.3f} (MSE {:.4f}, {})", i ? ", " : "", s.lowest[i].station, s.lowest[i].skill,
+                             s.lowest[i].mse, data::counted(size_t(s.lowest[i].windows), "window", "windows"));
     fmt::print("lowest skill: {}\n", worst);
 }
 

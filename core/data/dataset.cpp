@@ -17,7 +17,7 @@
 
 namespace fusedrnn::data {
 
-std::string DatasetReport::summary(bool all_in_test) const {
+std::string DatasetReport::summary(bool all_in_test, int scored) const {
     const std::string of = counted(size_t(stations), "station", "stations");
     std::string s = all_in_test ? fmt::format("{}, {} rows; windows: {} (stations with windows: {})", of, rows,
                                               windows[2], stations_with_windows[2])
@@ -34,6 +34,8 @@ std::string DatasetReport::summary(bool all_in_test) const {
                          counted(without_windows.size(), "station", "stations"),
                          join_names(without_windows, 20));
     for (const auto& w : warnings) s += "\nwarning: " + w;
+    for (int k = 0; k < kNumSplits; ++k)
+        if (!empty[size_t(k)].empty() && (scored < 0 || scored == k)) s += "\nwarning: " + empty[size_t(k)];
     return s;
 }
 
@@ -46,7 +48,12 @@ nlohmann::json DatasetReport::to_json() const {
              {{"train", stations_with_windows[0]}, {"val", stations_with_windows[1]}, {"test", stations_with_windows[2]}}},
             {"too_short", too_short},
             {"without_windows", without_windows},
-            {"warnings", warnings}};
+            {"warnings", [&] {
+                 std::vector<std::string> all = warnings;
+                 for (const auto& e : empty)
+                     if (!e.empty()) all.push_back(e);
+                 return all;
+             }()}};
 }
 
 int64_t WindowedDataset::time_of_row(int64_t row) const {
@@ -233,8 +240,8 @@ void report_windows(const StationSet& set, const WindowedDataset& ds, int64_t sp
     for (int k = 0; k < kNumSplits; ++k) {
         rep.windows[size_t(k)] = int64_t(ds.starts[size_t(k)].size());
         if (rep.windows[size_t(k)] == 0 && !ds.ranges[size_t(k)].empty())  // an empty range was asked for
-            rep.warnings.push_back(fmt::format("split {} {} has no valid window", split_name(Split(k)),
-                                               ds.ranges[size_t(k)].str()));
+            rep.empty[size_t(k)] = fmt::format("split {} {} has no valid window", split_name(Split(k)),
+                                               ds.ranges[size_t(k)].str());
     }
 }
 

@@ -54,11 +54,12 @@ struct DatasetReport {
     std::vector<std::string> too_short;         // "id (name): 1 rows < window span 72": no window can fit
     std::vector<std::string> without_windows;   // long enough, but gaps/splits leave no valid window
                                                 // ("id (name): no SLP at all" when a variable is never present)
-    std::vector<std::string> warnings;          // empty splits, constant variables, ...
+    std::vector<std::string> warnings;          // constant variables, far values, ...
+    std::array<std::string, kNumSplits> empty;  // "split val [...) has no valid window", per split ("": it has one)
 
     // A few lines for the log. all_in_test: the split put every window in test (eval --on all), so the counts
-    // are given as one.
-    std::string summary(bool all_in_test = false) const;
+    // are given as one. scored (0..2): only that split is used (eval --on), so another's lack of windows goes unsaid.
+    std::string summary(bool all_in_test = false, int scored = -1) const;
     nlohmann::json to_json() const;
 };
 

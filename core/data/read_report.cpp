@@ -108,9 +108,10 @@ std::string ReadReport::summary() const {
                          each);
     }
     if (code_like_values > 0)
-        s += fmt::format("; warning: {} read as data look like missing-value codes (first {}): if they mean missing, "
+        s += fmt::format("; warning: {} read as data {} like missing-value codes (first {}): if they mean missing, "
                          "name them with --csv-sentinel (a custom layout) or mask them with --valid-range",
-                         counted(size_t(code_like_values), "value", "values"), code_like_first);
+                         counted(size_t(code_like_values), "value", "values"), code_like_values == 1 ? "looks" : "look",
+                         code_like_first);
     if (unterminated_files > 0)
         s += fmt::format("; warning: {} {} without a line end after {} last line (first {}): a file cut off, or still "
                          "being written, may end in half a value there, read as it stands; check {}",
