@@ -372,7 +372,7 @@ void LmTrainer::check_resumed_settings(const Checkpoint& c, bool has_info, const
         FR_CHECK(!(hashed && differ.empty()), "--resume: {} is "
                  "damaged: its vocabulary is not the one this text and these flags give (the file was edited, or "
                  "written by a version that splits text otherwise); start a new run", path);
-        differ.push_back("the vocabulary");
+        differ.push_back("the vocabulary the text gives (another text, or another --heldout, gives another)");
     }
     // The model's flags by name; its vocabulary and outputs follow from the tokenizer's, named above.
     const nlohmann::json now_config = lm_.model->config();

@@ -235,10 +235,12 @@ void run_perplexity(const PerplexityFlags& f) {
                     ex.what(), window ? "--batch" : "--streams");
         }
     }();
-    fmt::print("{}: {} {} ({} = {:.1f}% not in the model's vocabulary, scored as <unk>{})\n", f.text,
-               enc.tokens.size(), lm.unit_name(enc.tokens.size() != 1), enc.unknown,
-               enc.tokens.empty() ? 0.0 : 100.0 * double(enc.unknown) / double(enc.tokens.size()),
-               enc.unknown > 0 ? ": " + lm.unk_scoring_effect() : std::string());
+    // "all in the model's vocabulary", not "(0 = 0.0% not in ...)" (QA).
+    fmt::print("{}: {} {} ({})\n", f.text, enc.tokens.size(), lm.unit_name(enc.tokens.size() != 1),
+               enc.unknown == 0
+                   ? std::string("all in the model's vocabulary")
+                   : fmt::format("{} = {:.1f}% not in the model's vocabulary, scored as <unk>: {}", enc.unknown,
+                                 100.0 * double(enc.unknown) / double(enc.tokens.size()), lm.unk_scoring_effect()));
     // As generate says of a prompt: words with a combining mark are decomposed text, unknown to a vocabulary read
     // from precomposed text, though they look the same.
     // And the other way round: a model trained on decomposed text does not know the precomposed spelling.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
@@ -37,6 +38,13 @@
 
 namespace fusedrnn::tools {
 namespace {
+
+// Whether the file at `path` starts with UTF-8's byte-order mark.
+bool has_utf8_bom(const std::string& path) {
+    char head[3] = {};
+    std::ifstream in(path, std::ios::binary);
+    return in.read(head, 3) && std::string(head, 3) == "\xEF\xBB\xBF";
+}
 
 struct TrainFlags {
     std::string text, tokenizer = "word", mode = "window", cell = "lstm", optimizer = "adam", backend = "auto";
@@ -275,10 +283,19 @@ void print_header(const TrainFlags& f, const text::TokenizerOptions& topt, const
     // CRLF read as LF): the checkpoint records the text's.
     std::error_code size_error;
     const auto file_bytes = std::filesystem::file_size(f.text, size_error);
-    const std::string size = size_error || file_bytes == corpus.bytes
+    // Which of the two changes it says by the bytes: a mark is 3, each CR one (QA: a CRLF file without a mark was
+    // said to be read "without its byte-order mark").
+    const auto size_note = [&] {
+        const bool bom = has_utf8_bom(f.text);
+        const size_t dropped = size_t(file_bytes - corpus.bytes);
+        if (bom && dropped == 3) return std::string("without its byte-order mark");
+        if (!bom) return fmt::format("without the CR of {} CRLF line end{}", dropped, dropped == 1 ? "" : "s");
+        return fmt::format("without its byte-order mark and the CR of {} CRLF line end{}", dropped - 3,
+                           dropped - 3 == 1 ? "" : "s");
+    };
+    const std::string size = size_error || file_bytes <= corpus.bytes
                                  ? fmt::format("{} bytes", corpus.bytes)
-                                 : fmt::format("{} bytes ({} as text, without its byte-order mark or the CR of CRLF)",
-                                               file_bytes, corpus.bytes);
+                                 : fmt::format("{} bytes ({} as text, {})", file_bytes, corpus.bytes, size_note());
     fmt::print("text      {}: {}, {} {} tokens, vocabulary {} (with <unk>){}\n", f.text, size, corpus.tokens.size(),
                f.tokenizer, corpus.tokenizer.size(), vocab_source);
     fmt::print("model     {} embedding {}{}, {} parameters, backend {}{}\n", spec.describe(), f.embedding,
@@ -286,9 +303,14 @@ void print_header(const TrainFlags& f, const text::TokenizerOptions& topt, const
                backend.name(), backend.details().empty() ? "" : " (" + backend.details() + ")");
     const LmSettings& settings = lm.settings;
     if (settings.mode == LmMode::Window)
-        fmt::print("mode      window: {} → next; {} training / {} held-out tokens; {} of {} per epoch\n",
+        fmt::print("mode      window: {} → next; {} training / {} held-out tokens; {} per epoch\n",
                    data::counted(size_t(settings.context), "token", "tokens"), trainer.train_tokens(),
-                   trainer.heldout_tokens(), data::counted(size_t(trainer.steps_per_epoch()), "step", "steps"), f.batch);
+                   trainer.heldout_tokens(),
+                   // A text of fewer windows than a batch has one smaller batch (QA: "1 step of 32" for 1 window).
+                   trainer.train_windows() < size_t(f.batch)
+                       ? fmt::format("1 step of all {}", data::counted(trainer.train_windows(), "window", "windows"))
+                       : fmt::format("{} of {}", data::counted(size_t(trainer.steps_per_epoch()), "step", "steps"),
+                                     f.batch));
     // Each stream is 1/N of the text (core/text/streams.h): on a short text a stream may hold fewer steps than --bptt,
     // and a chunk is then that long.
     const size_t per_stream = trainer.train_tokens() / size_t(settings.streams);

@@ -20,6 +20,8 @@ std::string read_all(const std::string& path) {
     namespace fs = std::filesystem;
     std::error_code ec;
     const fs::file_status st = fs::status(path, ec);
+    // A loop of links, a folder that cannot be searched: the system's reason, not "does not exist" (QA).
+    FR_CHECK(!ec || ec == std::errc::no_such_file_or_directory, "cannot read text file '{}': {}", path, ec.message());
     FR_CHECK(!ec && fs::exists(st), "text file '{}' does not exist", path);
     FR_CHECK(!fs::is_directory(st), "text file '{}' is a directory, not a file", path);
     std::ifstream in(path, std::ios::binary);
@@ -66,7 +68,8 @@ std::string load_text_file(const std::string& path, const TextFileOptions& optio
     if (!any_text && first != std::string::npos)
         for (char32_t c : decode_utf8(bytes, path))
             if (!is_space(c)) { any_text = true; break; }
-    FR_CHECK(any_text, "text file '{}' has no text (only white space)", path);
+    FR_CHECK(any_text, "text file '{}' has no text ({})", path,
+             first == std::string::npos && bytes.empty() ? "only a byte-order mark" : "only white space");
     return bytes;
 }
 
