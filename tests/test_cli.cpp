@@ -1739,6 +1739,13 @@ TEST(Cli, StdoutAsTheOutputAppendsToARedirectedLog) {
     EXPECT_EQ(csv.rfind("station,", 0), 0u) << csv;
     EXPECT_EQ(csv.find("MSE"), std::string::npos) << csv;
     EXPECT_EQ(csv.find("evaluated on"), std::string::npos) << csv;
+
+    // "-" names standard output too (QA: it wrote a file named "-").
+    const std::string dash = "cd " + testing::quoted(dir) + " && " + testing::quoted(FUSEDRNN_CLI_PATH) +
+                             " predict --checkpoint run/best.safetensors --backend cpu --out - 2>/dev/null > dash.csv";
+    ASSERT_EQ(std::system(dash.c_str()), 0) << dash;
+    EXPECT_EQ(testing::read_file_bytes(dir + "/dash.csv").rfind("station,issued_at,lead,time,", 0), 0u);
+    EXPECT_FALSE(fs::exists(dir + "/-"));
 }
 
 // A checkpoint save killed hard leaves its temp file (as large as the model and optimizer state); the next run into

@@ -3,8 +3,8 @@
 // renamed over `path`, so an interrupted run or a crash never leaves a half-written file (and Ctrl-C or SIGTERM
 // while one is being written removes the temp file before the process ends). A symbolic link is followed
 // (the file it names is replaced, the link stays); a FIFO or a device is written in place; a path naming one of this
-// process's own descriptors (/dev/stdout, /dev/fd/N, /proc/self/fd/N) is written through that descriptor, so output
-// redirected to a file (`>> log`) lands after what is there instead of replacing it.
+// process's own descriptors (/dev/stdout, /dev/fd/N, /proc/self/fd/N, and "-" for standard output) is written through
+// that descriptor, so output redirected to a file (`>> log`) lands after what is there instead of replacing it.
 #pragma once
 
 #include <fstream>

@@ -34,6 +34,7 @@ fs::path folder_of(const fs::path& file) { return file.parent_path().empty() ? f
 void check_output_file(const std::string& flag, const std::string& path, const DataOptions& data,
                        const std::vector<std::string>& read_files) {
     FR_CHECK(!path.empty(), "{}: an empty file name", flag);
+    if (path == "-") return;  // standard output (tools/atomic_write.h)
     const fs::path out(path);
     std::error_code ec;
     FR_CHECK(!fs::is_directory(out, ec), "{} {} is a folder: give a file name", flag, path);
