@@ -97,7 +97,7 @@ LmTrainer::LmTrainer(LanguageModel& lm, Optimizer& optimizer, const std::vector<
                  window ? fmt::format("one window of {} + 1 target",
                                       data::counted(size_t(s.context), "context token", "context tokens"))
                         : std::string("one prediction (a token and the one after it)"),
-                 window && s.context > 1 ? ", or lower --context" : "");
+                 window && s.context > 1 && tokens.size() >= 2 ? ", or lower --context" : "");
         if (window) {
             // As make_window_dataset checks it, with this command's flags to change.
             const size_t heldout = text::heldout_size(tokens.size(), o_.heldout);

@@ -1175,6 +1175,7 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
     // The file says what it scored: checkpoint, windows of which split, and data.
     EXPECT_EQ(all_json.at("evaluated").at("checkpoint"), ckpt);
     EXPECT_EQ(all_json.at("evaluated").at("on"), "all");
+    EXPECT_EQ(all_json.at("evaluated").at("split"), "years:2021,2022,2023");  // the checkpoint's (QA: "dates:,,,")
     EXPECT_EQ(all_json.at("evaluated").at("windows"), 300);
     EXPECT_EQ(all_json.at("evaluated").at("data").at("path"), later) << all_json.at("evaluated").dump();
     // Those stations have no value in the checkpoint's training years (2021): no thresholds, and the report says so

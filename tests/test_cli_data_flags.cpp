@@ -441,6 +441,17 @@ TEST(CliDataFlags, OutputsGoThroughLinksAndIntoPipes) {
     EXPECT_EQ(same.status, 2) << same.output;
     EXPECT_TRUE(has(same, "--forecasts " + dir + "/report.json is the file --json writes too")) << same.output;
     EXPECT_EQ(testing::read_file_bytes(dir + "/report.json"), "{}\n");
+    // The same file by other names (QA: both written, the first lost): a link to a file not there yet, and "-"
+    // beside /dev/stdout.
+    fs::create_symlink("later.csv", dir + "/later-link");
+    const CliResult linked = run_cli({"eval", "--checkpoint", ckpt, "--backend", "cpu", "--json", dir + "/later-link",
+                                      "--forecasts", dir + "/later.csv"});
+    EXPECT_EQ(linked.status, 2) << linked.output;
+    EXPECT_TRUE(has(linked, "is the file --json writes too")) << linked.output;
+    const CliResult both = run_cli({"eval", "--checkpoint", ckpt, "--backend", "cpu", "--json", "-", "--forecasts",
+                                    "/dev/stdout"});
+    EXPECT_EQ(both.status, 2) << both.output;
+    EXPECT_TRUE(has(both, "--forecasts /dev/stdout is the file --json writes too")) << both.output;
 }
 
 // One station file named by --data: its folder is the data folder (where more stations would be looked for), so a

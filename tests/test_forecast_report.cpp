@@ -58,6 +58,13 @@ TEST(ForecastReport, HugeValuesInOriginalUnitsAreWrittenInScientificNotation) {
     const std::string out = report_of(ForecastEvaluation{m, m, std::nullopt, ""});
     EXPECT_FALSE(std::regex_search(out, std::regex("[0-9]{12}"))) << out;
     EXPECT_NE(out.find("1e+74"), std::string::npos) << out;
+    // Likewise a normalized score, where a wild input standardized to 1e17 (QA: a 70-digit MSE), by lead time too.
+    ForecastMetrics n({"TMP"}, {1.0}, 1);
+    const float wild[] = {1e17f};
+    n.add(wild, truth, 1);
+    const std::string normalized = report_of(ForecastEvaluation{n, n, std::nullopt, ""});
+    EXPECT_FALSE(std::regex_search(normalized, std::regex("[0-9]{12}"))) << normalized;
+    EXPECT_NE(normalized.find("1e+34"), std::string::npos) << normalized;
 }
 
 // A forecast direction is written as the direction it is, in [0, 360) (QA: a model regressing the number wrote

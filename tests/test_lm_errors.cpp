@@ -108,6 +108,11 @@ TEST(LmCorpusErrors, TextsTooShortForTheModeSayWhy) {
     EXPECT_MESSAGE(LmTrainer(lm, *opt, lm.tokenizer.encode("a b"), o),
                    "the text has 2 tokens: too few for one window of 3 context tokens + 1 target; give a longer text, "
                    "or lower --context");
+    // One token is too few at any context: no --context to lower (QA).
+    const std::string one = error_of([&] { LmTrainer(lm, *opt, lm.tokenizer.encode("a"), o); });
+    EXPECT_NE(one.find("the text has 1 token: too few for one window of 3 context tokens + 1 target; give a longer "
+                       "text"), std::string::npos) << one;
+    EXPECT_EQ(one.find("--context"), std::string::npos) << one;
     o.heldout = 0;
 
     LanguageModel st = model(text::TokenizerKind::Char, LmMode::Stream, "abcdefgh");

@@ -139,9 +139,23 @@ TEST(TextUtf8, DetectsBinaryData) {
         le += std::string(1, c) + std::string(3, '\0');
         be += std::string(3, '\0') + std::string(1, c);
     }
-    EXPECT_NE(error_for(le).find("f.txt looks like UTF-32LE text without a byte-order mark (three of every four bytes "
-                                 "are NUL), not UTF-8: convert it to UTF-8 (e.g. `iconv -f UTF-32LE -t UTF-8`)"),
+    EXPECT_NE(error_for(le).find("f.txt looks like UTF-32LE text without a byte-order mark (NUL bytes in a pattern of "
+                                 "four), not UTF-8: convert it to UTF-8 (e.g. `iconv -f UTF-32LE -t UTF-8`)"),
               std::string::npos) << error_for(le);
+    // Not mostly Latin (QA: Vietnamese was "binary"): "Trăm năm trong cõi người ta" and its letters U+1Exx.
+    std::u32string viet = U"Tr\u0103m n\u0103m trong c\u00f5i ng\u01b0\u1eddi ta, ch\u1eef t\u00e0i ch\u1eef m\u1ec7nh\n";
+    std::string viet32, viet16;
+    for (int rep = 0; rep < 4; ++rep)
+        for (char32_t c : viet) {
+            for (int b = 0; b < 4; ++b) viet32 += char((c >> (8 * b)) & 0xFF);
+            for (int b = 0; b < 2; ++b) viet16 += char((c >> (8 * b)) & 0xFF);
+        }
+    EXPECT_NE(error_for(viet32).find("looks like UTF-32LE text"), std::string::npos) << error_for(viet32);
+    EXPECT_NE(error_for(viet16).find("looks like UTF-16 text"), std::string::npos) << error_for(viet16);
+    // A byte-order mark and nothing else is no text (QA: told to convert it, which gave an empty file).
+    EXPECT_NE(error_for(std::string("\xFF\xFE\0\0", 4)).find("f.txt has no text (only a UTF-32 byte-order mark)"),
+              std::string::npos);
+    EXPECT_NE(error_for("\xFE\xFF").find("f.txt has no text (only a UTF-16 byte-order mark)"), std::string::npos);
     EXPECT_NE(error_for(be).find("`iconv -f UTF-32BE -t UTF-8`"), std::string::npos) << error_for(be);
     std::string utf16le;
     for (char c : std::string("the cat sat on the mat\n")) utf16le += std::string(1, c) + std::string(1, '\0');

@@ -105,6 +105,8 @@ int data_descriptor(const std::string& path) {
 
 }  // namespace
 
+bool names_standard_output(const std::string& path) { return own_descriptor(path) == 1; }
+
 std::string link_target(const std::string& path) {
     namespace fs = std::filesystem;
     fs::path p(path);

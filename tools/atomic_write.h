@@ -22,6 +22,9 @@ namespace fusedrnn::tools {
 // ended its CSV with the "wrote ..." line, and `| head -1` then ended it by SIGPIPE). Call before anything is printed.
 void keep_stdout_for_data(const std::vector<std::string>& paths);
 
+// Whether `path` names this process's standard output ("-", /dev/stdout, /dev/fd/1, a link to one).
+bool names_standard_output(const std::string& path);
+
 // Where a write to `path` lands: a symbolic link followed, link by link, to the path it names, which need not exist
 // yet (a dangling link names the file it would create; QA: such a link was replaced by a file). Not a link: `path`.
 // Throws naming `path` for a loop of links.

@@ -67,7 +67,9 @@ void write_eval_files(const EvalOpts& o, const DataOptions& read, const Forecast
         // What was evaluated, so the file stands on its own (QA: it said neither checkpoint, data nor split).
         report["evaluated"] = {{"checkpoint", o.checkpoint},
                                {"on", label},
-                               {"split", ds.split.str()},
+                               // --on all: the checkpoint's, whose training period set the extreme-event
+                               // thresholds (the dataset's own split put everything in test).
+                               {"split", label == "all" ? f.dataset.split.str() : ds.split.str()},
                                {"windows", e.model->windows()},
                                {"windows_in_split", split_windows},
                                {"data", read.to_json()}};

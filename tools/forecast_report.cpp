@@ -28,6 +28,13 @@ std::string original_units_cell(double v, int width) {
     return tiny || huge ? fmt::format("{:>{}.3g}", v, width) : fmt::format("{:>{}.3f}", v, width);
 }
 
+// A normalized score for a column of `width`: four decimals, or four significant digits once it would not fit (a
+// value standardized to 1e34 by a wild input gave a 70-digit MSE that pushed the table apart, QA).
+std::string normalized_cell(double v, int width) {
+    return std::isfinite(v) && std::fabs(v) >= 1e6 ? fmt::format("{:>{}.4g}", v, width)
+                                                   : fmt::format("{:>{}.4f}", v, width);
+}
+
 // The report's sections, each over the model (m), persistence (p) and, where the window allows it, same-time-of-day
 // persistence (d, null otherwise).
 class ReportPrinter {
@@ -37,11 +44,18 @@ public:
 
     void normalized() const {
         header("normalized");
-        fmt::print("{:<14}{:>12.4f}{:>12.4f}{:>16.4f}{:>16.4f}{}\n", "overall", m.mse(), m.mae(), p.mse(), p.mae(),
-                   d ? fmt::format("{:>14.4f}", d->mse()) : "");
-        for (size_t k = 0; k < m.targets().size(); ++k)
-            fmt::print("{:<14}{:>12.4f}{:>12.4f}{:>16.4f}{:>16.4f}{}\n", m.targets()[k], m.mse(int(k)), m.mae(int(k)),
-                       p.mse(int(k)), p.mae(int(k)), d ? fmt::format("{:>14.4f}", d->mse(int(k))) : "");
+        const auto line = [&](const std::string& name, const auto& score_mse, const auto& score_mae) {
+            fmt::print("{:<14}{}{}{}{}{}\n", name, normalized_cell(score_mse(m), 12), normalized_cell(score_mae(m), 12),
+                       normalized_cell(score_mse(p), 16), normalized_cell(score_mae(p), 16),
+                       d ? normalized_cell(score_mse(*d), 14) : "");
+        };
+        line("overall", [](const ForecastMetrics& x) { return x.mse(); },
+             [](const ForecastMetrics& x) { return x.mae(); });
+        for (size_t k = 0; k < m.targets().size(); ++k) {
+            const int ki = int(k);
+            line(m.targets()[k], [ki](const ForecastMetrics& x) { return x.mse(ki); },
+                 [ki](const ForecastMetrics& x) { return x.mae(ki); });
+        }
     }
 
     void original_units() const {
@@ -93,8 +107,8 @@ public:
         }
         std::string text;
         for (size_t h : leads)
-            text += fmt::format(" | +{} {:.4f} ({:.4f})", int64_t(window.out_offset) + int64_t(h) * window.out_step,
-                                lm[h], lp[h]);
+            text += fmt::format(" | +{} {} ({})", int64_t(window.out_offset) + int64_t(h) * window.out_step,
+                                normalized_cell(lm[h], 0), normalized_cell(lp[h], 0));
         fmt::print("normalized MSE by lead time, steps ahead (persistence){}\n", text);
     }
 

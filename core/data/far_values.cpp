@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -122,6 +123,17 @@ void count_far(const StationSet& set, const TimeRange& train, FarValues& fv) {
 
 }  // namespace
 
+std::string valid_range_argument(const std::string& var) {
+    const std::string arg = csv_field(var) + "=LO:HI";
+    const bool plain = std::all_of(arg.begin(), arg.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("_.:=-+/", c) != nullptr;
+    });
+    if (plain) return arg;
+    std::string quoted = "'";
+    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return quoted + "'";
+}
+
 void check_values_standardize(const StationSet& set, const NormStats& stats) {
     stats.validate();
     const size_t F = size_t(set.num_vars());
@@ -153,11 +165,11 @@ void check_values_standardize(const StationSet& set, const NormStats& stats) {
         const std::string where = origin_of(st, set.vars[v], value);
         FR_FAIL("station {}: {} {} at {}{} is {:.2g} standard deviations from the training mean {:.6g} (std {:.6g}): "
                 "beyond what a float holds once standardized, so no model can take it. A unit mix-up, or a damaged "
-                "line? Correct it, or mask such values as missing with --valid-range {}=LO:HI",
+                "line? Correct it, or mask such values as missing with --valid-range {}",
                 st.id, set.vars[v], shortest_text(value), format_time(st.start + row * set.step),
                 where.empty() ? std::string() : " (" + where + ")",
                 std::fabs((double(value) - stats.mean[v]) / stats.std[v]), stats.mean[v], stats.std[v],
-                csv_field(set.vars[v]));
+                valid_range_argument(set.vars[v]));
     }
 }
 

@@ -38,6 +38,11 @@ struct FarValues {
 // measured from that value to the quartiles of its other values instead; one with a single value is not checked.
 std::vector<FarValues> find_far_values(const StationSet& set, const TimeRange& train, const std::vector<bool>& check);
 
+// The --valid-range argument that masks values of `var`, as typed in a shell ("TMP=LO:HI"): a name holding a comma or
+// quote in double quotes (the list flags' rule), and in single quotes when it holds anything a shell would split or
+// read ('"temp, C"=LO:HI', 'T (degC)=LO:HI').
+std::string valid_range_argument(const std::string& var);
+
 // Throws naming the station, variable, value, time and (read from a file) file:line of the first value that `stats`
 // would standardize beyond float's range (NormStats::normalize computes in float): a 3e38 where the training spread
 // is 0.0005 would reach the model as an infinity (QA: eval stopped at "row 249 variable 1 is infinite", predict

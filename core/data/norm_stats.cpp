@@ -44,21 +44,9 @@ struct Moments {
     }
 };
 
+
 // The warning for a variable's far values, with the statistics they went into (a 3e38 makes a std of 1e37, under
 // which every other value standardizes to about 0).
-// The --valid-range argument for `var` as typed in a shell: a name holding a comma or quote in double quotes (the list
-// flags' rule), and in single quotes when it holds anything a shell would split or read ("T (degC)").
-std::string valid_range_argument(const std::string& var) {
-    const std::string arg = csv_field(var) + "=LO:HI";
-    const bool plain = std::all_of(arg.begin(), arg.end(), [](char c) {
-        return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("_.:=-+/", c) != nullptr;
-    });
-    if (plain) return arg;
-    std::string quoted = "'";
-    for (char c : arg) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return quoted + "'";
-}
-
 std::string far_values_warning(const FarValues& fv, const std::string& var, double mean, double sd) {
     const bool one = fv.count == 1;
     return fmt::format("{}: {} absurdly far from the bulk of its training values ({:g}..{:g}; {:g} times that "

@@ -107,10 +107,8 @@ std::optional<Utf8Problem> find_utf8_problem(std::string_view bytes) {
 
 namespace {
 
-// "LE" or "BE" when `bytes` look like UTF-16 text without a byte-order mark (ASCII-range text: every other byte NUL,
-// the bytes between not), else nullptr.
-// "UTF-32LE" or "UTF-32BE" when `bytes` look like UTF-32 text without a byte-order mark (ASCII-range text: three NUL
-// bytes of every four, the fourth not), else nullptr.
+// "UTF-32LE" or "UTF-32BE" when `bytes` look like UTF-32 text without a byte-order mark (the high bytes of every four
+// NUL, the lowest not), else nullptr.
 const char* utf32_without_bom(std::string_view bytes) {
     const size_t n = std::min<size_t>(bytes.size(), 4096) & ~size_t(3);
     if (n < 8) return nullptr;
@@ -119,11 +117,15 @@ const char* utf32_without_bom(std::string_view bytes) {
     const size_t quads = n / 4;
     const auto mostly = [&](size_t z) { return z * 10 >= quads * 9; };
     const auto rarely = [&](size_t z) { return z * 10 <= quads; };
-    if (rarely(zero[0]) && mostly(zero[1]) && mostly(zero[2]) && mostly(zero[3])) return "UTF-32LE";
-    if (mostly(zero[0]) && mostly(zero[1]) && mostly(zero[2]) && rarely(zero[3])) return "UTF-32BE";
+    // Bytes 2 and 3 of a little-endian code point are 0 below U+10000 (byte 1 too for Latin text only: QA's
+    // Vietnamese was "binary"); byte 0 is 0 only for NUL itself.
+    if (rarely(zero[0]) && mostly(zero[2]) && mostly(zero[3])) return "UTF-32LE";
+    if (mostly(zero[0]) && mostly(zero[1]) && rarely(zero[3])) return "UTF-32BE";
     return nullptr;
 }
 
+// "LE" or "BE" when `bytes` look like UTF-16 text without a byte-order mark (NUL bytes at every other place, at the
+// other places almost never), else nullptr.
 const char* utf16_without_bom(std::string_view bytes) {
     const size_t n = std::min<size_t>(bytes.size(), 4096) & ~size_t(1);
     if (n < 4) return nullptr;
@@ -132,9 +134,11 @@ const char* utf16_without_bom(std::string_view bytes) {
         zero_even += bytes[i] == '\0' ? 1 : 0;
         zero_odd += bytes[i + 1] == '\0' ? 1 : 0;
     }
+    // Text that is not mostly Latin has fewer NUL high bytes (Vietnamese: its letters U+1Exx): a quarter of the
+    // pairs is enough where the other half of the bytes is almost never NUL, as in no binary format.
     const size_t pairs = n / 2;
-    if (zero_odd * 10 >= pairs * 9 && zero_even * 10 <= pairs) return "LE";
-    if (zero_even * 10 >= pairs * 9 && zero_odd * 10 <= pairs) return "BE";
+    if (zero_odd * 4 >= pairs && zero_even * 50 <= zero_odd) return "LE";
+    if (zero_even * 4 >= pairs && zero_odd * 50 <= zero_even) return "BE";
     return nullptr;
 }
 
@@ -143,14 +147,17 @@ const char* utf16_without_bom(std::string_view bytes) {
 void check_utf8_text(std::string_view bytes, std::string_view source) {
     const auto pr = find_utf8_problem(bytes);
     if (!pr) return;
+    const size_t mark = pr->encoding == "UTF-32" ? 4 : 2;
+    FR_CHECK(pr->encoding.empty() || bytes.size() > mark, "{} has no text (only a {} byte-order mark)", source,
+             pr->encoding);
     if (!pr->encoding.empty())  // text after all: a prompt or a file saved by Windows Notepad, say, as "Unicode"
         FR_FAIL("{} is {} text (it starts with a byte-order mark), not UTF-8: convert it to UTF-8 (e.g. `iconv -f "
                 "{} -t UTF-8`)", source, pr->encoding, pr->encoding);
     if (const char* encoding = pr->binary ? utf32_without_bom(bytes) : nullptr)
-        FR_FAIL("{} looks like {} text without a byte-order mark (three of every four bytes are NUL), not UTF-8: "
+        FR_FAIL("{} looks like {} text without a byte-order mark (NUL bytes in a pattern of four), not UTF-8: "
                 "convert it to UTF-8 (e.g. `iconv -f {} -t UTF-8`)", source, encoding, encoding);
     if (const char* order = pr->binary ? utf16_without_bom(bytes) : nullptr)
-        FR_FAIL("{} looks like UTF-16 text without a byte-order mark (every other byte is NUL), not UTF-8: convert it "
+        FR_FAIL("{} looks like UTF-16 text without a byte-order mark (NUL bytes at every other place), not UTF-8: convert it "
                 "to UTF-8 (e.g. `iconv -f UTF-16{} -t UTF-8`)", source, order);
     if (pr->binary)
         FR_FAIL("{} looks like a binary file, not UTF-8 text ({} at byte offset {})", source, pr->what, pr->offset);
