@@ -21,7 +21,6 @@ std::string origin_of(const StationInfo& st, const std::string& var, float value
     return {};
 }
 
-
 // Rows between sampled training rows: one, or a stride coprime with the day's 24 hours and 144 ten-minute rows, so
 // that the sample does not fall on one hour of the day (and miss the diurnal cycle's spread).
 int64_t sample_stride(int64_t rows) {
@@ -148,13 +147,14 @@ void check_values_standardize(const StationSet& set, const NormStats& stats) {
 #pragma omp parallel for schedule(dynamic)
     for (int64_t s = 0; s < S; ++s) {
         const StationInfo& st = set.stations[size_t(s)];
-        const float* p = set.values.data() + size_t(st.row_begin) * F;
-        const size_t n = size_t(st.rows) * F;
-        for (size_t i = 0; i < n; ++i)
-            if (std::isinf((p[i] - mean[i % F]) * inv[i % F]) && std::isfinite(p[i])) {
-                first[size_t(s)] = st.row_begin * int64_t(F) + int64_t(i);
-                break;
-            }
+        // Row by row, as normalize computes (no division per value: a pass over WEATHER-5K's 2.5G values).
+        const float* row = set.values.data() + size_t(st.row_begin) * F;
+        for (int64_t r = 0; r < st.rows && first[size_t(s)] < 0; ++r, row += F)
+            for (size_t v = 0; v < F; ++v)
+                if (std::isinf((row[v] - mean[v]) * inv[v]) && std::isfinite(row[v])) {
+                    first[size_t(s)] = (st.row_begin + r) * int64_t(F) + int64_t(v);
+                    break;
+                }
     }
     for (int64_t s = 0; s < S; ++s) {
         if (first[size_t(s)] < 0) continue;
