@@ -246,8 +246,8 @@ TEST(Checkpoint, OptimizerStateResumesOnlyWithTheSameSettings) {
                                     key + ", which every version of fusedrnn writes"), std::string::npos) << key;
     EXPECT_NE(edited("lr", "fast").find(path + ": the file is damaged: its learning rate (fusedrnn.optimizer.lr) is "
                                         "\"fast\", not a number >= 0"), std::string::npos);
-    EXPECT_NE(edited("beta2", "x").find(path + ": the file is damaged: its optimizer's beta2 (fusedrnn.optimizer.beta2) "
-                                        "is \"x\", not a number"), std::string::npos);
+    EXPECT_NE(edited("beta2", "x").find(path + ": the file is damaged: its optimizer's beta2 "
+                                        "(fusedrnn.optimizer.beta2) is \"x\", not a number"), std::string::npos);
     EXPECT_NE(edited("name", 3).find("its optimizer name (fusedrnn.optimizer.name) is 3, not a name"),
               std::string::npos);
 }

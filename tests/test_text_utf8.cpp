@@ -143,7 +143,8 @@ TEST(TextUtf8, DetectsBinaryData) {
                                  "four), not UTF-8: convert it to UTF-8 (e.g. `iconv -f UTF-32LE -t UTF-8`)"),
               std::string::npos) << error_for(le);
     // Not mostly Latin (QA: Vietnamese was "binary"): "Trăm năm trong cõi người ta" and its letters U+1Exx.
-    std::u32string viet = U"Tr\u0103m n\u0103m trong c\u00f5i ng\u01b0\u1eddi ta, ch\u1eef t\u00e0i ch\u1eef m\u1ec7nh\n";
+    const std::u32string viet =
+        U"Tr\u0103m n\u0103m trong c\u00f5i ng\u01b0\u1eddi ta, ch\u1eef t\u00e0i ch\u1eef m\u1ec7nh\n";
     std::string viet32, viet16;
     for (int rep = 0; rep < 4; ++rep)
         for (char32_t c : viet) {

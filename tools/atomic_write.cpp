@@ -107,6 +107,8 @@ int data_descriptor(const std::string& path) {
 
 bool names_standard_output(const std::string& path) { return own_descriptor(path) == 1; }
 
+std::string shown_output_name(const std::string& path) { return path == "-" ? "standard output" : path; }
+
 std::string link_target(const std::string& path) {
     namespace fs = std::filesystem;
     fs::path p(path);
@@ -135,7 +137,7 @@ void keep_stdout_for_data(const std::vector<std::string>& paths) {
 
 AtomicFile::AtomicFile(std::string path)
     : descriptor_(data_descriptor(path)),
-      path_(descriptor_ >= 0 ? path : link_target(path)),
+      path_(descriptor_ >= 0 ? shown_output_name(path) : link_target(path)),
       direct_(descriptor_ >= 0 || is_stream(path_)),
       tmp_(direct_ ? path_ : std::string()) {
     if (descriptor_ >= 0) {

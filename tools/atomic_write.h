@@ -24,6 +24,8 @@ void keep_stdout_for_data(const std::vector<std::string>& paths);
 
 // Whether `path` names this process's standard output ("-", /dev/stdout, /dev/fd/1, a link to one).
 bool names_standard_output(const std::string& path);
+// `path` as messages name it: "standard output" for "-", else as given.
+std::string shown_output_name(const std::string& path);
 
 // Where a write to `path` lands: a symbolic link followed, link by link, to the path it names, which need not exist
 // yet (a dangling link names the file it would create; QA: such a link was replaced by a file). Not a link: `path`.

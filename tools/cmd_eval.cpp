@@ -74,25 +74,25 @@ void write_eval_files(const EvalOpts& o, const DataOptions& read, const Forecast
                                {"windows_in_split", split_windows},
                                {"data", read.to_json()}};
         write_json_file(o.json, report);
-        log_line(fmt::format("wrote {}", o.json));
+        log_line(fmt::format("wrote {}", shown_output_name(o.json)));
     }
     if (!o.per_station.empty()) {
         write_station_scores(o.per_station, by_station);
         const size_t n = by_station.rows().size();
-        log_line(fmt::format("wrote {} ({} station{})", o.per_station, n, n == 1 ? "" : "s"));
+        log_line(fmt::format("wrote {} ({} station{})", shown_output_name(o.per_station), n, n == 1 ? "" : "s"));
     }
     if (csv) {
         csv->commit();
         log_line(fmt::format("wrote {} ({}: {} x {}, forecast and observed in original units; times: {})",
-                             o.forecasts, data::counted(csv->rows(), "row", "rows"),
+                             shown_output_name(o.forecasts), data::counted(csv->rows(), "row", "rows"),
                              data::counted(size_t(e.model->windows()), "window", "windows"),
                              data::counted(size_t(ds.window.horizon), "lead time", "lead times"), clock));
     }
     if (!o.plot.empty()) {
         write_forecast_plot(o.plot, plot_windows, *f.model, dev, ds, label);
         log_line(plot_windows.starts.empty() ? std::string("no window to plot")
-                                             : fmt::format("wrote {} ({}, {} windows)", o.plot, plot_windows.station,
-                                                           plot_windows.starts.size()));
+                                             : fmt::format("wrote {} ({}, {} windows)", shown_output_name(o.plot),
+                                                           plot_windows.station, plot_windows.starts.size()));
     }
 }
 

@@ -287,7 +287,7 @@ void register_predict(CLI::App& app) {
             csv.add(st.id, st.start + chosen.ends[size_t(b)] * set.step, pred.data() + size_t(b) * w.horizon * K);
         }
         csv.commit();
-        fmt::print("wrote {} ({} x {} lead times; times: {})\n", o->out,
+        fmt::print("wrote {} ({} x {} lead times; times: {})\n", shown_output_name(o->out),
                    data::counted(size_t(B), "station", "stations"), w.horizon, clock);
     });
 }

@@ -17,9 +17,9 @@ void remove_temp_files_on_signals();
 // While one exists (training, and the final report of `train`), the signals above set a flag instead of ending the
 // process: data loading before training keeps the cleanup-then-end behaviour, and so does what follows once the
 // object is gone, unless the run was complete (finishing()) or stopped by one of them: then the process is ending, and
-// a repeat of the same request (one sender, within a second) is still taken as one. SIGPIPE (a `| tee` the same Ctrl-C ended, a
-// `| head` that has read enough) asks for the stop too, and never ends the process: its writes then fail quietly, and
-// the run saves and stops as for Ctrl-C instead of dying unsaved at its next line of output.
+// a repeat of the same request (one sender, within a second) is still taken as one. SIGPIPE (a `| tee` the same
+// Ctrl-C ended, a `| head` that has read enough) asks for the stop too, and never ends the process: its writes then
+// fail quietly, and the run saves and stops as for Ctrl-C instead of dying unsaved at its next line of output.
 class StopOnSignal {
 public:
     StopOnSignal();

@@ -30,7 +30,8 @@ std::string DatasetReport::summary(bool all_in_test, int scored) const {
         s += fmt::format("\n{} too short for one window: {}", counted(too_short.size(), "station", "stations"),
                          join_names(too_short, 20));
     if (!without_windows.empty())
-        s += fmt::format("\n{} with no valid window (gaps, or a variable never reported): {}",
+        s += fmt::format("\n{} with no valid window (gaps, a variable never reported, or times outside the "
+                         "splits): {}",
                          counted(without_windows.size(), "station", "stations"),
                          join_names(without_windows, 20));
     for (const auto& w : warnings) s += "\nwarning: " + w;
@@ -234,7 +235,16 @@ void report_windows(const StationSet& set, const WindowedDataset& ds, int64_t sp
         }
         if (any == 0) {
             const auto& absent = never_present[size_t(s)];
-            rep.without_windows.push_back(absent.empty() ? label : label + ": no " + join_names(absent) + " at all");
+            // Its rows may lie outside every split's time range (QA: eval --on train of later years blamed gaps).
+            bool a_split_holds_a_window = false;
+            for (int k = 0; k < kNumSplits; ++k) {
+                const RowRange in = rows_in_range(st.start, st.rows, set.step, ds.ranges[size_t(k)]);
+                a_split_holds_a_window |= in.last - in.first >= span;
+            }
+            rep.without_windows.push_back(!absent.empty() ? label + ": no " + join_names(absent) + " at all"
+                                          : a_split_holds_a_window ? label
+                                                                   : label + ": no split's time range holds a window "
+                                                                             "of its rows");
         }
     }
     for (int k = 0; k < kNumSplits; ++k) {

@@ -157,8 +157,8 @@ void check_utf8_text(std::string_view bytes, std::string_view source) {
         FR_FAIL("{} looks like {} text without a byte-order mark (NUL bytes in a pattern of four), not UTF-8: "
                 "convert it to UTF-8 (e.g. `iconv -f {} -t UTF-8`)", source, encoding, encoding);
     if (const char* order = pr->binary ? utf16_without_bom(bytes) : nullptr)
-        FR_FAIL("{} looks like UTF-16 text without a byte-order mark (NUL bytes at every other place), not UTF-8: convert it "
-                "to UTF-8 (e.g. `iconv -f UTF-16{} -t UTF-8`)", source, order);
+        FR_FAIL("{} looks like UTF-16 text without a byte-order mark (NUL bytes at every other place), not UTF-8: "
+                "convert it to UTF-8 (e.g. `iconv -f UTF-16{} -t UTF-8`)", source, order);
     if (pr->binary)
         FR_FAIL("{} looks like a binary file, not UTF-8 text ({} at byte offset {})", source, pr->what, pr->offset);
     // Text of one line (a prompt; the interactive session names its stdin line itself): the column alone.
