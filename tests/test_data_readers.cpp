@@ -840,6 +840,12 @@ TEST(DataCsv, CommonFirstErrorsNameTheWayOut) {
                     "grid are rounded to it with --csv-round-times)"));
     EXPECT_TRUE(has(message("f.csv", "DATE,TMP\n2014-01-01 00:00:00,1\n2014-01-01 00:00:30,2\n"),
                     "(rows every 30 seconds? give --csv-step-minutes 0.5"));
+    // A file whose first time is off the grid is most likely a whole series offset from it (LCD's hourly reports at
+    // :53): rounding comes first, and the finer step that fits (1 minute) second.
+    EXPECT_TRUE(has(message("f2.csv", "DATE,TMP\n2014-01-01 00:53:00,1\n2014-01-01 01:53:00,2\n"),
+                    "(the file's first time is 53 minutes past the grid, as hourly reports at :53? give "
+                    "--csv-round-times to file each row under the nearest grid time; or rows every 1 minute? give "
+                    "--csv-step-minutes 1 with --format csv)"));
     // Files that are not UTF-8 CSV lines at all, said as that (not as odd column names).
     EXPECT_TRUE(has(message("g.csv", "DATE,TMP\r2014-01-01 00:00:00,1\r"), "the lines end in a carriage return alone"));
     EXPECT_TRUE(has(message("h.csv", std::string("\xFF\xFE" "D\0A\0T\0E\0\n\0", 12)), "the file is UTF-16 text"));

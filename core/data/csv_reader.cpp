@@ -139,7 +139,8 @@ private:
 
     bool on_grid(int64_t t) {
         if (st_.grid->accepts(t, why_)) return true;
-        why_ = time_label_ + ": " + why_ + (offset_hint_.empty() ? off_grid_hint(t, f_.step) : offset_hint_);
+        const bool first_row = !st_.grid->file_has_rows();
+        why_ = time_label_ + ": " + why_ + (offset_hint_.empty() ? off_grid_hint(t, f_.step, first_row) : offset_hint_);
         return false;
     }
 

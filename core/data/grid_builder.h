@@ -38,6 +38,9 @@ public:
     // (NaN = missing) in physical units. Throws under TimeRounding::Exact when `time` is off the grid.
     void add(int64_t time, const float* values, int64_t line, ReadReport& report, FilledValues filled = FilledValues());
     size_t size() const { return times_.size(); }
+    // Whether the current file has added an observation yet (a file whose first time is off the grid is most
+    // likely a whole series offset from it, not one of a finer step).
+    bool file_has_rows() const { return !file_of_.empty() && size_t(file_of_.back()) + 1 == files_.size(); }
 
     // Builds the series (id, name, vars, start, step, values). Duplicate times keep the first
     // observation added (under TimeRounding::Nearest: the one whose own time is nearest the grid time, the first

@@ -130,11 +130,25 @@ bool line_time(const std::vector<std::string>& fields, const std::vector<std::st
     return true;
 }
 
-std::string off_grid_hint(int64_t time, int64_t step) {
-    const int64_t fits = std::gcd(floor_mod(time, step), step);  // the longest step this time and the grid share
-    const std::string finer = fits % 60 == 0 ? fmt::format("{} minutes", fits / 60) : fmt::format("{} seconds", fits);
-    return fmt::format(" (rows every {}? give --csv-step-minutes {:g} with --format csv; times a little off the grid "
-                       "are rounded to it with --csv-round-times)", finer, double(fits) / 60);
+namespace {
+std::string seconds_in_words(int64_t s) {
+    if (s % 60 != 0) return fmt::format("{} second{}", s, s == 1 ? "" : "s");
+    return fmt::format("{} minute{}", s / 60, s == 60 ? "" : "s");
+}
+}  // namespace
+
+std::string off_grid_hint(int64_t time, int64_t step, bool first_row) {
+    const int64_t off = floor_mod(time, step);
+    const int64_t fits = std::gcd(off, step);  // the longest step this time and the grid share
+    const std::string finer = fmt::format("rows every {}? give --csv-step-minutes {:g} with --format csv",
+                                          seconds_in_words(fits), double(fits) / 60);
+    if (!first_row)
+        return fmt::format(" ({}; times a little off the grid are rounded to it with --csv-round-times)", finer);
+    const std::string example = step == 3600 && off % 60 == 0 ? fmt::format(", as hourly reports at :{:02}", off / 60)
+                                                              : std::string();
+    return fmt::format(" (the file's first time is {} past the grid{}? give --csv-round-times to file each row under "
+                       "the nearest grid time; or {})",
+                       seconds_in_words(off), example, finer);
 }
 
 bool is_missing_cell(const std::string& cell, const CsvFormat& format) {

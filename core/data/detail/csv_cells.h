@@ -27,8 +27,10 @@ bool line_time(const std::vector<std::string>& fields, const std::vector<std::st
                const std::vector<size_t>& time_idx, const CsvFormat& format, int64_t& time, std::string& why);
 
 // What to do about a time off the format's grid: data of a finer step (10-minute rows on an hourly grid: the step
-// that fits this time is named), or times a little off it (reports at :51, rounded to the hour).
-std::string off_grid_hint(int64_t time, int64_t step);
+// that fits this time is named), or times a little off it (reports at :51, rounded to the hour). `first_row`: no
+// row of the file came before, so the whole series is likely offset (LCD's hourly reports at :53), and rounding is
+// offered first: the finer step that fits such a time is seldom the data's (1 minute for :53).
+std::string off_grid_hint(int64_t time, int64_t step, bool first_row);
 
 // A cell written as missing (one of the format's missing tokens).
 bool is_missing_cell(const std::string& cell, const CsvFormat& format);
