@@ -2283,6 +2283,21 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
     EXPECT_EQ(extra.status, 2) << extra.output;
     EXPECT_NE(extra.output.find("fusedrnn: error: arguments were not expected: had a general"), std::string::npos)
         << extra.output;
+    // A mistyped flag is named with the flag it is nearest, and the names PyTorch scripts use lead to ours; a word
+    // near no flag gets no guess. A mistyped required flag is first said missing: the word is named there too.
+    for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"train", "--epoch", "3"}, "--epoch 3 (--epoch: did you mean --epochs?)"},
+             {{"data", "inspect", "--csv-colums=X"}, "--csv-colums=X (--csv-colums: did you mean --csv-columns?)"},
+             {{"train", "--batch_size", "8", "--learning-rate", "1"},
+              "--batch_size 8 --learning-rate 1 (--batch_size: did you mean --batch?) (--learning-rate: did you mean "
+              "--lr?)"},
+             {{"eval", "--checkpont", "x"},
+              "--checkpoint is required (--checkpont was not expected: did you mean --checkpoint?)"},
+             {{"train", "--foo"}, "an argument was not expected: --foo\n"}}) {
+        const CliResult r = run_cli(args);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;
+    }
     // A flag given twice, in words a user reads (CLI11: "--epochs: At Most 1 required but received 2").
     const CliResult twice = run_cli({"train", "--epochs", "1", "--epochs", "2"});
     EXPECT_EQ(twice.status, 2) << twice.output;

@@ -64,6 +64,51 @@ bool known_command_words(const CLI::App& app, const std::vector<std::string>& ar
     return false;
 }
 
+// The flag of the command being run nearest a mistyped one ("--epoch" -> "--epochs"), or "" when none is a near
+// miss: within 2 edits, or 3 for a flag of over 12 letters, underscores read as hyphens. The names PyTorch scripts and
+// the course use for the same settings ("--batch_size", "--learning-rate") lead to ours. `app` is the top level; its
+// commands on the command line are walked.
+std::string nearest_flag(const CLI::App* app, const std::string& typed) {
+    std::string word = typed.substr(0, typed.find('='));  // "--epoch=3"
+    std::replace(word.begin(), word.end(), '_', '-');
+    static const std::vector<std::pair<std::string, std::string>> kOtherNames = {
+        {"--batch-size", "--batch"},     {"--learning-rate", "--lr"},   {"--hidden-size", "--hidden"},
+        {"--hidden-dim", "--hidden"},    {"--num-layers", "--layers"},  {"--seq-len", "--input-len"},
+        {"--input-length", "--input-len"}, {"--lookback", "--input-len"}, {"--pred-len", "--horizon"},
+        {"--output-len", "--horizon"},   {"--num-epochs", "--epochs"},  {"--max-epochs", "--epochs"},
+        {"--device", "--backend"},       {"--model", "--cell"},         {"--output-dir", "--out"},
+        {"--checkpoint-dir", "--out"},   {"--early-stopping", "--patience"}, {"--grad-clip", "--clip"},
+        {"--clip-grad-norm", "--clip"},  {"--optim", "--optimizer"}};
+    std::vector<std::string> names;
+    std::vector<const CLI::App*> todo{app};
+    while (!todo.empty()) {
+        const CLI::App* a = todo.back();
+        todo.pop_back();
+        for (const CLI::Option* o : a->get_options()) {
+            for (const auto& l : o->get_lnames()) names.push_back("--" + l);
+            for (const auto& n : o->get_snames()) names.push_back("-" + n);
+        }
+        for (const CLI::App* sub : a->get_subcommands()) todo.push_back(sub);  // those on the command line
+    }
+    for (const auto& [other, ours] : kOtherNames)
+        if (word == other && std::find(names.begin(), names.end(), ours) != names.end()) return ours;
+    std::string nearest;
+    size_t best = word.size() > 12 ? 4 : 3;
+    for (const auto& n : names)
+        if (const size_t d = edit_distance(word, n); d < best) best = d, nearest = n;
+    return nearest == typed ? std::string() : nearest;
+}
+
+// " (--epoch: did you mean --epochs?)" for each word of `words` that is a mistyped flag; `said` follows the word.
+std::string near_misses(const CLI::App* app, const std::vector<std::string>& words, const std::string& said) {
+    std::string out;
+    for (const auto& x : words)
+        if (x.size() > 1 && x[0] == '-')
+            if (const std::string near = nearest_flag(app, x); !near.empty())
+                out += " (" + x.substr(0, x.find('=')) + said + ": did you mean " + near + "?)";
+    return out;
+}
+
 // Why a flag's value could not be read as its type, for CLI11's "Could not convert" (the option is looked up in
 // the parsed (sub)commands for its type: a whole-number flag says so, or that the number is out of its range).
 std::string unconverted_value_reason(const CLI::App* app, const std::string& flag, const std::string& value) {
@@ -156,7 +201,11 @@ int run_command(int argc, char** argv) {
             if (!extras.empty()) {
                 what = extras.size() == 1 ? "an argument was not expected:" : "arguments were not expected:";
                 for (const auto& x : extras) what += " " + x;
+                what += near_misses(a, extras, "");
             }
+        } else if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+            // A required flag mistyped ("--checkpont") is first said missing: name the word as well.
+            what += near_misses(a, a->remaining(true), " was not expected");
         }
         // CLI11 says "--epochs: At Most 1 required but received 2" for a flag given twice.
         static const std::regex repeated(R"(^(\S+): At Most 1 required but received (\d+)$)");
