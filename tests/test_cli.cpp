@@ -2075,8 +2075,9 @@ TEST(Cli, SmallUnitsKeepTheirDigitsAndTheClockIsNamed) {
 }
 
 // predict says when an input lies far outside the training data (a pressure of 10 hPa from a line cut off
-// mid-number), naming station, variable, value and time; ordinary inputs say nothing.
-TEST(Cli, PredictSaysWhenInputsAreFarOutsideTheTrainingData) {
+// mid-number), naming station, variable, value and time, and eval when a value lies absurdly far from the rest;
+// ordinary inputs say nothing.
+TEST(Cli, PredictAndEvalSayWhenInputsAreFarOutsideTheTrainingData) {
     const std::string dir = testing::temp_dir(), syn = dir + "/syn", run = dir + "/run";
     ASSERT_EQ(run_cli({"data", "synth", "--stations", "1", "--years", "3", "--gaps", "0", "--out", syn}).status, 0);
     auto train = tiny_train(run, 1, syn);
@@ -2103,7 +2104,30 @@ TEST(Cli, PredictSaysWhenInputsAreFarOutsideTheTrainingData) {
     const CliResult n = run_cli(near);
     ASSERT_EQ(n.status, 0) << n.output;
     EXPECT_EQ(n.output.find("far outside"), std::string::npos) << n.output;
-
+    // eval scores such values as they are: one absurdly far from the rest of the evaluated span (a 1e34 that still
+    // standardizes within float's range) is said, with where it was read and how far from the training mean.
+    std::string huge = head;
+    const size_t row = huge.find('\n', huge.size() / 2) + 1, end = huge.find('\n', row);
+    huge.replace(huge.rfind(',', end) + 1, end - huge.rfind(',', end) - 1, "1e34");
+    std::ofstream(dir + "/huge.csv") << huge;
+    const std::vector<std::string> eval = {"eval", "--checkpoint", run + "/best.safetensors", "--format", "csv",
+                                           "--csv-time", "DATE", "--on", "all", "--backend", "cpu", "--data"};
+    auto evaluated = eval;
+    evaluated.push_back(dir + "/huge.csv");
+    const CliResult e = run_cli(evaluated);
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_TRUE(std::regex_search(e.output, std::regex(R"(warning: SLP: 1 value lies absurdly far from the bulk of the )"
+                                                       R"(evaluated values \(.*\): 1e\+34 at station huge at .* \()" +
+                                                       dir + R"(/huge.csv:\d+\), 1.\de\+3\d standard deviations from )"
+                                                             R"(the training mean)")))
+        << e.output;
+    EXPECT_NE(e.output.find("the scores take it in as it is. If it is no measurement, mask it with --valid-range "
+                            "SLP=LO:HI"), std::string::npos) << e.output;
+    auto plain = eval;
+    plain.push_back(dir + "/near.csv");
+    const CliResult p = run_cli(plain);
+    ASSERT_EQ(p.status, 0) << p.output;
+    EXPECT_EQ(p.output.find("absurdly far"), std::string::npos) << p.output;
 }
 
 // A value that would standardize beyond float's range (3e38 where the training spread is 0.0005) is an error in

@@ -1,7 +1,9 @@
 // `fusedrnn eval`: a forecaster checkpoint + station data → the same report as training's test
 // evaluation (model and persistence; normalized and in original units), standardized with the
 // checkpoint's statistics.
+#include <algorithm>
 #include <array>
+#include <cmath>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -11,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/data/far_values.h"
 #include "fusedrnn/core/data/text.h"
 #include "fusedrnn/models/forecast_trainer.h"
 #include "fusedrnn/tools/atomic_write.h"
@@ -53,6 +56,33 @@ std::unique_ptr<ForecastCsv> open_forecasts_csv(const std::string& path, const d
     }
     return std::make_unique<ForecastCsv>(path, ds.target_names, ds.target_cols, ds.stats, ds.window, ds.data.step,
                                          /*with_observed*/ true);
+}
+
+// Values absurdly far from the rest of the evaluated span (data/far_values.h: a 1e34 typed into a file, a pressure
+// without its decimal point): train warns of them in its training split and predict of inputs far from the training
+// data, and eval scores them as they are, so that one value can set a variable's MSE. Said per variable, with the
+// farthest one, where it was read and how far it lies from the model's training mean.
+void warn_far_values(const data::StationSet& set, const data::TimeRange& span, const data::NormStats& stats) {
+    for (const data::FarValues& fv :
+         data::find_far_values(set, span, std::vector<bool>(size_t(set.num_vars()), true))) {
+        const std::string& var = set.vars[size_t(fv.var)];
+        const auto it = std::find(stats.vars.begin(), stats.vars.end(), var);  // none for a wind form converted
+        const size_t k = size_t(it - stats.vars.begin());
+        const double sds = it == stats.vars.end() ? 0 : std::fabs((fv.farthest - stats.mean[k]) / stats.std[k]);
+        const bool one = fv.count == 1;
+        log_line(fmt::format(
+            "warning: {}: {} absurdly far from the bulk of the evaluated values ({:g}..{:g}; {:g} times that width "
+            "beyond it is {:g}..{:g}){}: {:g} at station {}{}; the scores take {} in as {}. If {} no {}, mask {} with "
+            "--valid-range {} (or correct the file)",
+            var, data::counted(size_t(fv.count), "value lies", "values lie"), fv.bulk_low, fv.bulk_high,
+            data::kFarValuesReach, fv.low, fv.high, one ? "" : ", the farthest", double(fv.farthest), fv.where,
+            it == stats.vars.end() ? std::string()
+                                   : fmt::format(", {} standard deviations from the training mean {:.6g}",
+                                                 sds < 1e6 ? fmt::format("{:.0f}", sds) : fmt::format("{:.2g}", sds),
+                                                 stats.mean[k]),
+            one ? "it" : "them", one ? "it is" : "they are", one ? "it is" : "they are",
+            one ? "measurement" : "measurements", one ? "it" : "them", data::valid_range_argument(var)));
+    }
 }
 
 // The report's files beside the printed report: --json, --per-station, --forecasts, and last --plot, so that a plot
@@ -143,16 +173,22 @@ void register_eval(CLI::App& app) {
         if (o->split == "all") config.split = data::SplitSpec::dates(data::kTimeMin, data::kTimeMin, data::kTimeMin);  // all in test
         else if (!o->time_split.empty()) config.split = split_from_flag(o->time_split, read);
         const std::string on = o->split == "all" ? "test" : o->split;
+        const size_t which = on == "train" ? 0 : on == "val" ? 1 : 2;
         // Without --data (and without synthetic flags), evaluate on the data the model was trained on.
         std::string clock;
         data::StationSet stations = load_stations_for_checkpoint(cmd, o->data, f.data, &clock);
         conform_to_checkpoint(stations, f);
+        live_line("looking for values absurdly far from the rest ...");
+        warn_far_values(stations,
+                        o->split == "all" ? data::TimeRange{stations.begin_time(), stations.end_time()}
+                                          : config.split.resolve(stations.begin_time(), stations.end_time(),
+                                                                 stations.step)[which],
+                        f.stats);
         live_line(fmt::format("listing the valid windows of {} stations ...", stations.num_stations()));
         data::WindowedDataset ds = data::build_dataset(std::move(stations), config);
         // Only the split scored matters here (QA: --on train warned that val had no window).
-        log_line(ds.report.summary(o->split == "all", on == "train" ? 0 : on == "val" ? 1 : 2));
+        log_line(ds.report.summary(o->split == "all", int(which)));
         const std::string stretched = span_stretcher(ds);  // before ds lends its series to the backend
-        const size_t which = on == "train" ? 0 : on == "val" ? 1 : 2;
         const data::TimeRange range = ds.ranges[which];
         const std::string split_text = ds.split.str();
         // --on all puts every window in the test split, which leaves the training split empty: the thresholds are
