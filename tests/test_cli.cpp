@@ -1118,7 +1118,7 @@ TEST(Cli, PredictForOneStationReadsOnlyItsFile) {
 }
 
 // Files that do not read in the checkpoint's format get the format they look like only where it reads them: ISD-Lite
-// files under a WEATHER-5K model do; a bad time in files of the model's own csv layout, which look like WEATHER-5K's
+// files under a WEATHER-5K model do (under a model of other variables, with why that format does not do); a bad time in files of the model's own csv layout, which look like WEATHER-5K's
 // too, is no matter of format (QA: "give --format weather5k", which failed the same way).
 TEST(Cli, AnotherFormatIsSuggestedOnlyWhereItReadsTheFiles) {
     const std::string dir = testing::temp_dir(), syn = dir + "/syn", isd = dir + "/isd";
@@ -1135,6 +1135,17 @@ TEST(Cli, AnotherFormatIsSuggestedOnlyWhereItReadsTheFiles) {
     EXPECT_NE(other.output.find("(read as weather5k, the format the checkpoint was trained on; they look like "
                                 "isd-lite: give --format isd-lite to read them so)"), std::string::npos)
         << other.output;
+    // Under a model of other variables (a csv layout of three columns) the format is named with why it does not do.
+    const std::string three = dir + "/three";
+    auto as_three = tiny_train(three, 1, syn);
+    as_three.insert(as_three.end(), {"--format", "csv", "--csv-columns", "TMP,DEW,SLP"});
+    ASSERT_EQ(run_cli(as_three).status, 0);
+    const CliResult misfit = run_cli({"eval", "--checkpoint", three + "/best.safetensors", "--data", isd});
+    EXPECT_EQ(misfit.status, 2) << misfit.output;
+    EXPECT_NE(misfit.output.find("(read as csv, the format the checkpoint was trained on; they look like isd-lite, "
+                                 "but read so, the data's variables (TMP,DEW,WND_ANGLE,WND_RATE,SLP) are not the "
+                                 "checkpoint's (TMP,DEW,SLP); not in the model: WND_ANGLE,WND_RATE)"), std::string::npos)
+        << misfit.output;
     std::string text = testing::read_file_bytes(syn + "/SYN00000.csv");
     text[text.find('\n') + 11] = 'T';  // 2021-01-01T00:00:00 on the first data line
     std::ofstream(dir + "/iso.csv") << text;

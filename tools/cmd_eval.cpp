@@ -176,7 +176,8 @@ void register_eval(CLI::App& app) {
         const size_t which = on == "train" ? 0 : on == "val" ? 1 : 2;
         // Without --data (and without synthetic flags), evaluate on the data the model was trained on.
         std::string clock;
-        data::StationSet stations = load_stations_for_checkpoint(cmd, o->data, f.data, &clock);
+        data::StationSet stations = load_stations_for_checkpoint(
+            cmd, o->data, f.data, &clock, [&f](data::StationSet& s) { conform_to_checkpoint(s, f, false); });
         conform_to_checkpoint(stations, f);
         live_line("looking for values absurdly far from the rest ...");
         warn_far_values(stations,

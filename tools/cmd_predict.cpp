@@ -254,7 +254,8 @@ void register_predict(CLI::App& app) {
         std::string clock;
         // With --station, station files other than those are not read (QA: one station's forecast read them all).
         o->data.only_stations = o->stations;
-        data::StationSet set = load_stations_for_checkpoint(cmd, o->data, f.data, &clock);
+        data::StationSet set = load_stations_for_checkpoint(
+            cmd, o->data, f.data, &clock, [&f](data::StationSet& s) { conform_to_checkpoint(s, f, false); });
         conform_to_checkpoint(set, f);
         const data::WindowSpec& w = f.dataset.window;
         std::vector<int32_t> target_cols;

@@ -83,7 +83,7 @@ std::string step_text(int64_t seconds) {
 
 }  // namespace
 
-void conform_to_checkpoint(data::StationSet& set, const LoadedForecaster& f) {
+void conform_to_checkpoint(data::StationSet& set, const LoadedForecaster& f, bool say_reordered) {
     FR_CHECK(f.step_seconds <= 0 || set.step == f.step_seconds,
              "the data's time step is {}, but the checkpoint's model was trained on a {} step: its {} input steps and "
              "{} lead times would mean other times; read data on the checkpoint's grid{}",
@@ -113,8 +113,9 @@ void conform_to_checkpoint(data::StationSet& set, const LoadedForecaster& f) {
         std::copy(row.begin(), row.end(), values);
     }
     set.vars = f.vars;
-    log_line(fmt::format("the data's columns are in another order than the checkpoint's: read as {}",
-                         fmt::join(f.vars, ",")));
+    if (say_reordered)
+        log_line(fmt::format("the data's columns are in another order than the checkpoint's: read as {}",
+                             fmt::join(f.vars, ",")));
 }
 
 }  // namespace fusedrnn::tools

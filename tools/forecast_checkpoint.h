@@ -30,7 +30,7 @@ LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backen
 // Station data for a checkpoint's model: the same time step (the window and the lead times count steps), and the
 // same variables in the checkpoint's order. Files whose columns hold the same variables in another order are
 // reordered (the model and the normalization statistics go by position); a missing or extra variable, or another
-// step, is an error naming it.
-void conform_to_checkpoint(data::StationSet& set, const LoadedForecaster& f);
+// step, is an error naming it. `say_reordered`: log a line when the columns were reordered.
+void conform_to_checkpoint(data::StationSet& set, const LoadedForecaster& f, bool say_reordered = true);
 
 }  // namespace fusedrnn::tools

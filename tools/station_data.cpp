@@ -318,7 +318,8 @@ data::StationReadOptions station_read_options(const DataOptions& o) {
 }  // namespace
 
 data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOptions& given,
-                                              const DataOptions& from_checkpoint, std::string* clock) {
+                                              const DataOptions& from_checkpoint, std::string* clock,
+                                              const std::function<void(data::StationSet&)>& fits_model) {
     DataOptions d = data_for_checkpoint(cmd, given, from_checkpoint);
     d.only_stations = given.only_stations;
     if (!d.synthetic() && d.effective_format() == "csv" && from_checkpoint.effective_format() == "csv" &&
@@ -365,28 +366,36 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
                                  std::filesystem::directory_iterator(d.path, ec) == std::filesystem::directory_iterator()));
         if (detected.empty() || detected == d.effective_format() || nothing_to_detect) throw;
         // A format is suggested only where it reads the files (QA: files in the checkpoint's own csv layout with a
-        // bad time were told "they look like weather5k", which fails the same way): on this error path only.
+        // bad time were told "they look like weather5k", which fails the same way): on this error path only. Where
+        // they read into what the model does not take (QA: ISD-Lite files under a model of a custom csv were told
+        // "give --format isd-lite", whose variables then were not the model's), that is said instead.
+        std::string misfit;
         if (detected != "?") {
             const std::exception_ptr original = std::current_exception();
             DataOptions other = d;
             other.format = detected;
             other.csv_given = false;
-            bool reads = true;
+            data::StationData read_so;
             try {
-                (void)data::read_station_set(other.path, station_read_options(other));
+                read_so = data::read_station_set(other.path, station_read_options(other));
             } catch (const Interrupted&) {
                 throw;
             } catch (const Error&) {
-                reads = false;
+                std::rethrow_exception(original);
             }
-            if (!reads) std::rethrow_exception(original);
+            try {
+                if (fits_model) fits_model(read_so.set);
+            } catch (const Error& unfit) {
+                misfit = message_for_user(unfit.what());
+            }
         }
         throw Error(fmt::format("{}\n  (read as {}, the format the checkpoint was trained on; {})", e.what(),
                                 d.effective_format(),
                                 detected == "?" ? std::string("their format is not recognised either: give --format "
                                                               "auto, or these files' format, to read them otherwise")
-                                                : fmt::format("they look like {}: give --format {} to read them so",
-                                                              detected, detected)));
+                                : misfit.empty() ? fmt::format("they look like {}: give --format {} to read them so",
+                                                               detected, detected)
+                                                 : fmt::format("they look like {}, but read so, {}", detected, misfit)));
     }
 }
 

@@ -2,6 +2,7 @@
 // generator, and the translation of a windowed dataset to the device.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -59,9 +60,11 @@ data::ValidRanges parse_valid_ranges(const std::vector<std::string>& specs);
 DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, const DataOptions& from_checkpoint);
 
 // load_stations(data_for_checkpoint(...)), and when files named by --data fail to read in the format taken over
-// from the checkpoint, the error says so and how to read them otherwise.
+// from the checkpoint, the error says so and how to read them otherwise: the format they look like, where it reads
+// them and `fits_model` (which throws when a set does not fit the checkpoint's model) takes what it reads.
 data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOptions& given,
-                                              const DataOptions& from_checkpoint, std::string* clock = nullptr);
+                                              const DataOptions& from_checkpoint, std::string* clock = nullptr,
+                                              const std::function<void(data::StationSet&)>& fits_model = {});
 
 // The clock of the times read with `o` in `format_read` (the format the files were read in), for the outputs that
 // write times: "UTC", "local standard time (...)", or "the files' own clock (...)" where fusedrnn cannot know it.
