@@ -49,6 +49,7 @@ public:
     void add(const float* pred, const float* truth, long B, const float* thresholds = nullptr);
     static constexpr long kBlockWindows = 64;
     long windows() const { return windows_; }
+    int horizon() const { return horizon_; }
 
     double mse() const;  // normalized, over all variables and horizons
     double mae() const;

@@ -1205,6 +1205,20 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
     const nlohmann::json events =
         nlohmann::json::parse(testing::read_file_bytes(dir + "/own.json")).at("model").at("extreme_events");
     EXPECT_GT(events.at("TMP").at("90").get<long>(), 0) << events.dump();
+    // A station of later years beside the trained ones: its values count in no event, and that is said (QA: only
+    // the case of no threshold at all was).
+    const std::string mixed = dir + "/mixed";
+    fs::create_directories(mixed);
+    fs::copy_file(trained + "/SYN00000.csv", mixed + "/SYN00000.csv");
+    fs::copy_file(later + "/SYN00000.csv", mixed + "/LATE.csv");
+    const CliResult part = run_cli({"eval", "--checkpoint", ckpt, "--data", mixed, "--on", "all", "--max-windows",
+                                    "2000", "--backend", "cpu"});
+    ASSERT_EQ(part.status, 0) << part.output;
+    EXPECT_TRUE(std::regex_search(part.output, std::regex(R"(values with no threshold, counted in no event \(their )"
+                                                          R"(stations have none of the variable in the training )"
+                                                          R"(split\): \d+ of the 6000 values of each variable)")))
+        << part.output;
+    EXPECT_EQ(own.output.find("counted in no event"), std::string::npos) << own.output;
 
     const CliResult split = run_cli({"eval", "--checkpoint", ckpt, "--data", later, "--split", "dates:,2030-07-01,2031-01-01",
                                      "--max-windows", "200", "--backend", "cpu"});

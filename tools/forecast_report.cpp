@@ -87,14 +87,30 @@ public:
         }
         // A "-" for want of thresholds is not a "-" for want of events (QA: a station with no training-split values
         // showed "-" throughout, unexplained).
-        std::vector<std::string> unscored;
-        for (size_t k = 0; k < m.targets().size(); ++k)
-            if (m.extreme_values_scored(int(k), 0) == 0) unscored.push_back(m.targets()[k]);
+        // Nor, where only some stations have training values (eval --on all over stations of later years too), may
+        // their windows' values count in no event unsaid.
+        std::vector<std::string> unscored, partly;
+        std::vector<long> partly_counts;
+        const long values = m.windows() * long(m.horizon());
+        for (size_t k = 0; k < m.targets().size(); ++k) {
+            const long scored = m.extreme_values_scored(int(k), 0);
+            if (scored == 0) unscored.push_back(m.targets()[k]);
+            else if (scored < values) {
+                partly.push_back(fmt::format("{} {} of {}", m.targets()[k], values - scored, values));
+                partly_counts.push_back(values - scored);
+            }
+        }
+        if (partly.size() == m.targets().size() && partly.size() > 1 &&
+            std::equal(partly_counts.begin() + 1, partly_counts.end(), partly_counts.begin()))
+            partly = {fmt::format("{} of the {} values of each variable", partly_counts[0], values)};
         const bool all = unscored.size() == m.targets().size();
         if (!unscored.empty())
             fmt::print("  {}no threshold, so no events: none of the evaluated windows' stations has {} in the training "
                        "split to take percentiles of\n", all ? "" : fmt::format("{}: ", fmt::join(unscored, ", ")),
                        all ? "values" : unscored.size() == 1 ? "a value of it" : "values of them");
+        if (!partly.empty())
+            fmt::print("  values with no threshold, counted in no event (their stations have none of the variable in "
+                       "the training split): {}\n", fmt::join(partly, ", "));
     }
 
     // How the error grows with lead time: five lead times spread over the horizon (all of them when fewer).
