@@ -849,6 +849,13 @@ TEST(DataCsv, CommonFirstErrorsNameTheWayOut) {
     // Files that are not UTF-8 CSV lines at all, said as that (not as odd column names).
     EXPECT_TRUE(has(message("g.csv", "DATE,TMP\r2014-01-01 00:00:00,1\r"), "the lines end in a carriage return alone"));
     EXPECT_TRUE(has(message("h.csv", std::string("\xFF\xFE" "D\0A\0T\0E\0\n\0", 12)), "the file is UTF-16 text"));
+    // UTF-32, with its mark (whose little-endian form begins with UTF-16's) or without, is named as that.
+    EXPECT_TRUE(has(message("h2.csv", std::string("\xFF\xFE\0\0" "D\0\0\0A\0\0\0\n\0\0\0", 16)),
+                    "the file is UTF-32 text, not UTF-8: convert it (iconv -f utf-32 -t utf-8)"));
+    EXPECT_TRUE(has(message("h3.csv", std::string("D\0\0\0A\0\0\0T\0\0\0\n\0\0\0", 16)),
+                    "(iconv -f utf-32le -t utf-8)"));
+    EXPECT_TRUE(has(message("h4.csv", std::string("\0\0\0D\0\0\0A\0\0\0T\0\0\0\n", 16)),
+                    "(iconv -f utf-32be -t utf-8)"));
     EXPECT_TRUE(has(message("i.csv", "\xEF\xBB\xBF"), "i.csv: only blank lines (expected a header line)"));
     EXPECT_TRUE(has(message("i2.csv", "\n\nDATE,TMP\n"), "i2.csv: the first line is empty (expected a header line)"));
     EXPECT_TRUE(has(message("j.csv", "DATE,TMP\n2014-01-01 00:00:00,1,\n"),
