@@ -1,6 +1,8 @@
 // fusedrnn — errors.
 // Every failure in the library is thrown as fusedrnn::Error with a message that names what was wrong
-// (argument, file, line, shape). Tools catch at main(); the library never calls exit().
+// (argument, file, line, shape). Tools catch at main(); the library never calls exit(), save one case: the CPU
+// backend under an address-space limit ends the process (std::_Exit, status 2, with the message) when OpenBLAS's
+// warm-up is stuck retrying a mapping, with nothing to unwind to (kernels/cpu/blas_reserve.cpp).
 #pragma once
 
 #include <stdexcept>

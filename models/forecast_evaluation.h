@@ -5,7 +5,8 @@
 // batch's forecast, its targets and the input steps the baselines repeat come back through queued downloads
 // (Backend::queue_download; pinned memory on a GPU), so the host waits for batch i's copies only, never for the
 // whole device, and the device is not idle while the host folds. The metrics sum in window order (as
-// ForecastMetrics promises), so the figures have the same bits whatever the batch size.
+// ForecastMetrics promises), so the baselines' figures have the same bits whatever the batch size; the model's
+// differ only as its forward pass rounds by batch shape (a GEMM of another size sums in another order).
 #pragma once
 
 #include <cstddef>

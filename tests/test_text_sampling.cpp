@@ -59,6 +59,10 @@ TEST(TextSampling, ValidatesArguments) {
     EXPECT_THROW(s.next(std::vector<float>{}), Error);
     EXPECT_THROW(s.next(std::vector<float>{0.f, std::nanf("")}), Error);
     EXPECT_THROW(s.next(std::vector<float>{0.f, INFINITY}), Error);
+    // Every token ruled out (-inf) leaves nothing to draw, greedy or not (QA: id 0 came back).
+    const std::vector<float> none = {-INFINITY, -INFINITY};
+    EXPECT_THROW(s.next(none), Error);
+    EXPECT_THROW(argmax(none.data(), none.size()), Error);
 }
 
 TEST(TextSampling, GreedyIsArgmaxWithLowestIdOnTies) {

@@ -22,9 +22,13 @@ namespace {
 
 void check_logits(const float* logits, size_t vocab) {
     FR_CHECK(vocab > 0, "sampling: empty logits (vocabulary size 0)");
-    for (size_t i = 0; i < vocab; ++i)
+    bool any = false;  // -inf forbids a token; every one forbidden leaves no distribution to draw from (QA: id 0)
+    for (size_t i = 0; i < vocab; ++i) {
         FR_CHECK(!std::isnan(logits[i]) && logits[i] != INFINITY,
                  "sampling: logit {} is {} (the model produced non-finite values)", i, logits[i]);
+        any = any || logits[i] != -INFINITY;
+    }
+    FR_CHECK(any, "sampling: all {} logits are -inf: every token is ruled out, so there is none to choose", vocab);
 }
 
 // Ids that may be drawn, ascending: all, or the k largest logits (ties → lower ids).

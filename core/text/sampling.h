@@ -31,7 +31,7 @@ struct SamplingOptions {
 // Throws fusedrnn::Error naming the bad option (temperature <= 0 or not finite, top_k < 1, top_p outside (0, 1]).
 void validate(const SamplingOptions& options);
 
-// Index of the largest logit (ties → lowest index). Throws for V == 0 or a NaN logit.
+// Index of the largest logit (ties → lowest index). Throws for V == 0, a NaN or +inf logit, or every logit -inf.
 int32_t argmax(const float* logits, size_t vocab);
 
 // The distribution sample() draws from, as probabilities summing to 1 (greedy: one-hot). For tests
@@ -41,7 +41,8 @@ std::vector<double> sampling_distribution(const float* logits, size_t vocab, con
 class Sampler {
 public:
     Sampler(const SamplingOptions& options, uint64_t seed);  // validates options
-    // Next token id for logits [V]. Throws for V == 0 or NaN / +inf logits.
+    // Next token id for logits [V]. Throws for V == 0, NaN / +inf logits, or every logit -inf (a -inf rules a
+    // token out).
     int32_t next(const float* logits, size_t vocab);
     int32_t next(const std::vector<float>& logits) { return next(logits.data(), logits.size()); }
     const SamplingOptions& options() const { return options_; }
