@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
 #include <zlib.h>
 
 #include "fusedrnn/core/data/csv_presets.h"
@@ -70,6 +71,17 @@ TEST(DataText, ParseTimeFormats) {
     EXPECT_FALSE(parse_time("2014-01-01", "%Y-%m-%d %H:%M:%S", t, why));
     EXPECT_FALSE(parse_time("2014-01-01 00:00:00x", "%Y-%m-%d %H:%M:%S", t, why));
     EXPECT_TRUE(parse_time("2016-02-29 23:59:59", "%Y-%m-%d %H:%M:%S", t, why));
+    // %Y is four digits (QA: "14-01-01" was the year 14); two-digit years read with %y, POSIX's pivot at 69.
+    EXPECT_FALSE(parse_time("14-01-01 00:00:00", "%Y-%m-%d %H:%M:%S", t, why));
+    EXPECT_NE(why.find("%Y is a four-digit year, got \"14\" at character 1 (a two-digit year? read it with %y"),
+              std::string::npos) << why;
+    ASSERT_TRUE(parse_time("14-01-01 00:00:00", "%y-%m-%d %H:%M:%S", t, why)) << why;
+    EXPECT_EQ(format_time(t), "2014-01-01 00:00:00");
+    ASSERT_TRUE(parse_time("31.12.69", "%d.%m.%y", t, why)) << why;
+    EXPECT_EQ(format_time(t), "1969-12-31 00:00:00");
+    EXPECT_TRUE(check_time_format("%d.%m.%y", why)) << why;
+    EXPECT_FALSE(check_time_format("%Y %y-%m-%d", why));
+    EXPECT_NE(why.find("has both %Y and %y"), std::string::npos) << why;
     EXPECT_EQ(parse_date_arg("2022", "x"), year_start(2022));
     EXPECT_EQ(parse_date_arg("2022-07-15 06:00", "x"), hour_of(2022, 7, 15, 6));
     EXPECT_THROW(parse_date_arg("July 2022", "x"), Error);
@@ -385,6 +397,49 @@ TEST(DataIsdLite, GzipRoundTripAndTruncatedGzip) {
     ReadReport rep2;
     const std::string msg = error_of([&] { read_isd_lite(p, rep2); });
     EXPECT_NE(msg.find("071690-99999-2017.gz"), std::string::npos) << msg;
+}
+
+// What follows a gzip member: another member is read on (`cat a.gz b.gz`), zero padding is passed over, and anything
+// else is an error saying where (QA: plain lines a logger appended to a .gz file were dropped without a word, as
+// zlib's gzread takes them for the end).
+TEST(DataIsdLite, GzipMembersPaddingAndAppendedText) {
+    if (!gzip_supported()) GTEST_SKIP() << "this build has no zlib";
+    const std::string dir = ft::temp_dir();
+    const auto gzip = [](const std::string& text) {
+        z_stream z{};
+        EXPECT_EQ(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+        std::vector<unsigned char> out(deflateBound(&z, uLong(text.size())) + 64);
+        z.next_in = reinterpret_cast<unsigned char*>(const_cast<char*>(text.data()));
+        z.avail_in = unsigned(text.size());
+        z.next_out = out.data();
+        z.avail_out = unsigned(out.size());
+        EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
+        std::string bytes(reinterpret_cast<char*>(out.data()), z.total_out);
+        deflateEnd(&z);
+        return bytes;
+    };
+    const auto lines_of = [](const std::string& p) {
+        LineReader r(p);
+        std::string_view line;
+        while (r.next(line)) {
+        }
+        return r.line_number();
+    };
+    const std::string first = "a\nb\n", second = "c\nd\ne\n";
+    EXPECT_EQ(lines_of(write_file(dir, "two.gz", gzip(first) + gzip(second))), 5);
+    EXPECT_EQ(lines_of(write_file(dir, "padded.gz", gzip(first) + std::string(700, '\0'))), 2);
+    const std::string one = gzip(first);
+    const std::string msg = error_of([&] { lines_of(write_file(dir, "appended.gz", one + second)); });
+    EXPECT_NE(msg.find(fmt::format("appended.gz: its gzip data ends at byte {}, and the 6 bytes after it are not gzip "
+                                   "(lines appended to a compressed file?): they would go unread", one.size())),
+              std::string::npos) << msg;
+    EXPECT_NE(msg.find(fmt::format("(tail -c +{})", one.size() + 1)), std::string::npos) << msg;
+    // A second member cut short is a truncated stream, as a first one is.
+    const std::string cut = gzip(second);
+    const std::string short_msg =
+        error_of([&] { lines_of(write_file(dir, "cut.gz", one + cut.substr(0, cut.size() - 5))); });
+    EXPECT_NE(short_msg.find("cut.gz: gzip error after line "), std::string::npos) << short_msg;
+    EXPECT_NE(short_msg.find("unexpected end of file"), std::string::npos) << short_msg;
 }
 
 // Damage far into a .gz file: the message counts the lines decompressed intact (it said "after line 0" when the
@@ -1209,6 +1264,13 @@ TEST(DataCsv, GenericTimeColumnsOffsetsCompassAndTargets) {
     const std::string msg = error_of([&] { read_csv_station(bad, f, rep); });
     EXPECT_NE(msg.find("bad.csv:2"), std::string::npos) << msg;
     EXPECT_NE(msg.find("compass"), std::string::npos) << msg;
+    // A year column of two digits is no year of the data (QA: 13 made a station of the year 13).
+    const std::string short_year = write_file(dir, "short.csv",
+                                              "No,year,month,day,hour,TEMP,wd,station\n"
+                                              "1,13,3,1,0,-0.5,\"NNW\",\"Dongsi\"\n");
+    const std::string year_msg = error_of([&] { read_csv_station(short_year, f, rep); });
+    EXPECT_NE(year_msg.find("short.csv:2: column 2 (\"year\"): 13 is not a full year (a two-digit year? the column "
+                            "must hold all four digits)"), std::string::npos) << year_msg;
 }
 
 // Blank lines are passed over but counted (a report that hid them could hide a damaged file). An offset of a

@@ -8,9 +8,7 @@
 
 #include "fusedrnn/core/error.h"
 
-#ifdef FUSEDRNN_WITH_ZLIB
-#include <zlib.h>
-#endif
+#include "fusedrnn/core/data/detail/gzip_stream.h"
 
 namespace fusedrnn::data {
 
@@ -24,11 +22,10 @@ bool gzip_supported() {
 
 namespace {
 constexpr size_t kChunk = size_t(1) << 20;
-// Decompressed bytes asked of zlib per call, and zlib's own buffer (it decompresses up to twice that at a time). On
-// a corrupt stream gzread fails and the bytes of that call are lost, so these bound how far before the damage the
-// lines read intact end (a failed 1 MiB read said "after line 0" for damage 15,000 lines in).
-constexpr unsigned kGzipPiece = 64u << 10;
-constexpr unsigned kGzipBuffer = kGzipPiece / 2;
+// Decompressed bytes asked of zlib per call. On a corrupt stream the bytes of the failing call are lost, so this
+// bounds how far before the damage the lines read intact end (a failed 1 MiB read said "after line 0" for damage
+// 15,000 lines in).
+constexpr size_t kGzipPiece = size_t(64) << 10;
 }
 
 LineReader::LineReader(std::string path) : path_(std::move(path)) {
@@ -37,30 +34,27 @@ LineReader::LineReader(std::string path) : path_(std::move(path)) {
     unsigned char magic[2] = {0, 0};
     const size_t got = std::fread(magic, 1, 2, file_);
     const bool gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
-    if (!gzip) {
-        std::rewind(file_);
-        resize_buffer(kChunk);
-        return;
+    std::rewind(file_);
+    resize_buffer(kChunk);
+    if (!gzip) return;
+#ifdef FUSEDRNN_WITH_ZLIB
+    try {
+        gz_ = std::make_unique<detail::GzipStream>(file_);
+    } catch (...) {  // no destructor runs for a constructor that throws
+        std::fclose(file_);
+        throw;
     }
+#else
     std::fclose(file_);
     file_ = nullptr;
-#ifdef FUSEDRNN_WITH_ZLIB
-    gzFile gz = gzopen(path_.c_str(), "rb");
-    FR_CHECK(gz != nullptr, "{}: cannot open gzip file: {}", path_, std::strerror(errno));
-    gzbuffer(gz, kGzipBuffer);
-    gz_ = gz;
-    resize_buffer(kChunk);
-#else
     FR_FAIL("{}: gzip-compressed, but this build of fusedrnn has no zlib (build with FUSEDRNN_WITH_ZLIB, "
             "or decompress it with gunzip)", path_);
 #endif
 }
 
 LineReader::~LineReader() {
+    gz_.reset();  // before the file it reads
     if (file_) std::fclose(file_);
-#ifdef FUSEDRNN_WITH_ZLIB
-    if (gz_) gzclose(static_cast<gzFile>(gz_));
-#endif
 }
 
 void LineReader::resize_buffer(size_t bytes) {
@@ -86,34 +80,30 @@ size_t LineReader::fill() {
     }
     const size_t room = buf_size_ - end_;
     size_t got = 0;
-    if (file_) {
+    if (gz_) {
+#ifdef FUSEDRNN_WITH_ZLIB
+        using Failure = detail::GzipStream::Failure;
+        Failure failure = Failure::None;
+        std::string what;
+        try {
+            got = gz_->read(buf_.get() + end_, std::min(room, kGzipPiece), failure, what);
+        } catch (const Error& e) {  // a read error of the file beneath
+            FR_FAIL("{}: {} after line {}", path_, message_for_user(e.what()), lines_intact());
+        }
+        // The trailer's checks fail only once the whole stream is decompressed: the damage may be anywhere, so no
+        // line is named (and the last piece decompressed is dropped, so no count of lines would be exact).
+        if (failure == Failure::CheckFailed)
+            FR_FAIL("{}: gzip error at the end of the file: {} (zlib: {}): the decompressed data is corrupt "
+                    "somewhere in the file; recompress it from a good copy", path_,
+                    what == "incorrect data check" ? "CRC mismatch" : "length mismatch", what);
+        if (failure == Failure::TrailingData) FR_FAIL("{}: {}", path_, what);
+        // Lines read intact: those handed out and the complete ones waiting in the buffer.
+        if (failure == Failure::Damaged) FR_FAIL("{}: gzip error after line {}: {}", path_, lines_intact(), what);
+#endif
+    } else if (file_) {
         got = std::fread(buf_.get() + end_, 1, room, file_);
         FR_CHECK(!std::ferror(file_), "{}: read error after line {}: {}", path_, lines_intact(), std::strerror(errno));
     }
-#ifdef FUSEDRNN_WITH_ZLIB
-    else if (gz_) {
-        const unsigned want = unsigned(std::min<size_t>(room, kGzipPiece));
-        const int n = gzread(static_cast<gzFile>(gz_), buf_.get() + end_, want);
-        int code = Z_OK;
-        const char* msg = n < 0 ? gzerror(static_cast<gzFile>(gz_), &code) : nullptr;
-        // gzread returns 0 both at a clean end and at a truncated stream; gzerror tells them apart.
-        if (n == 0) msg = gzerror(static_cast<gzFile>(gz_), &code);
-        if (n < 0 || (code != Z_OK && code != Z_STREAM_END)) {
-            // Lines read intact: those handed out and the complete ones waiting in the buffer. zlib's message starts
-            // with the path.
-            std::string what = msg ? msg : "unknown";
-            if (what.rfind(path_ + ": ", 0) == 0) what.erase(0, path_.size() + 2);
-            // The trailer's checks fail only once the whole stream is decompressed: the damage may be anywhere, so
-            // no line is named (and zlib drops the last piece it decompressed, so no count of lines would be exact).
-            if (what == "incorrect data check" || what == "incorrect length check")
-                FR_FAIL("{}: gzip error at the end of the file: {} (zlib: {}): the decompressed data is corrupt "
-                        "somewhere in the file; recompress it from a good copy", path_,
-                        what == "incorrect data check" ? "CRC mismatch" : "length mismatch", what);
-            FR_FAIL("{}: gzip error after line {}: {}", path_, lines_intact(), what);
-        }
-        got = size_t(n);
-    }
-#endif
     if (got == 0) eof_ = true;
     end_ += got;
     return got;

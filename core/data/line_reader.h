@@ -11,6 +11,10 @@
 #include <string_view>
 #include <vector>
 
+namespace fusedrnn::detail {
+class GzipStream;
+}
+
 namespace fusedrnn::data {
 
 // Whether this build can read gzip files (compiled with zlib: FUSEDRNN_WITH_ZLIB).
@@ -49,7 +53,7 @@ private:
 
     std::string path_;
     std::FILE* file_ = nullptr;
-    void* gz_ = nullptr;  // gzFile when compressed
+    std::unique_ptr<detail::GzipStream> gz_;  // when compressed: decompresses file_
     void resize_buffer(size_t bytes);  // keeps buf_[0, end_)
     // Uninitialised (std::vector would zero its megabyte for every file, however small: a folder of thousands of
     // short station files paid for that, and so did the fuzzer, at a file per input).

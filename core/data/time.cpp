@@ -114,21 +114,31 @@ bool parse_time(std::string_view text, std::string_view format, int64_t& seconds
         bool negative = false;
         if (spec == 'Y' && pos < text.size() && text[pos] == '-') { negative = true; ++pos; }
         const int max_digits = spec == 'Y' ? 4 : 2;
+        const size_t digits_at = pos;
         if (!read_digits(text, pos, max_digits, v)) {
             why = fmt::format("\"{}\" does not match the time format \"{}\": expected digits for %{} at character {}",
                               printable(text), format, spec, pos + 1);
             return false;
         }
+        // %Y is all four digits, as in Python's strptime: "14-01-01" read as the year 14 made a station of year 0014,
+        // and beside others of 2014 one 2,000 years away (QA).
+        if (spec == 'Y' && pos - digits_at < 4) {
+            why = fmt::format("\"{}\" does not match the time format \"{}\": %Y is a four-digit year, got \"{}\" at "
+                              "character {} (a two-digit year? read it with %y in --csv-time-format, as 1969-2068)",
+                              printable(text), format, text.substr(digits_at, pos - digits_at), digits_at + 1);
+            return false;
+        }
         switch (spec) {
             case 'Y': c.year = negative ? -v : v; break;
+            case 'y': c.year = v < 69 ? 2000 + v : 1900 + v; break;  // POSIX's pivot
             case 'm': c.month = int(v); break;
             case 'd': c.day = int(v); break;
             case 'H': c.hour = int(v); break;
             case 'M': c.minute = int(v); break;
             case 'S': c.second = int(v); break;
             default:
-                why = fmt::format("unsupported conversion %{} in time format \"{}\" (use %Y %m %d %H %M %S)", spec,
-                                  format);
+                why = fmt::format("unsupported conversion %{} in time format \"{}\" (use %Y %y %m %d %H %M %S)",
+                                  spec, format);
                 return false;
         }
     }
@@ -154,8 +164,8 @@ bool check_time_format(std::string_view format, std::string& why) {
         }
         const char spec = format[++i];
         if (spec == '%') continue;
-        if (std::string_view("YmdHMS").find(spec) == std::string_view::npos) {
-            why = fmt::format("unsupported conversion %{} in time format \"{}\" (use %Y %m %d %H %M %S; per-row UTC "
+        if (std::string_view("YymdHMS").find(spec) == std::string_view::npos) {
+            why = fmt::format("unsupported conversion %{} in time format \"{}\" (use %Y %y %m %d %H %M %S; per-row UTC "
                               "offsets such as %z are not read: convert the times to one offset, given with "
                               "--csv-utc-offset)", spec, format);
             return false;
@@ -164,10 +174,14 @@ bool check_time_format(std::string_view format, std::string& why) {
             why = fmt::format("time format \"{}\" has %{} twice", format, spec);
             return false;
         }
+        if ((spec == 'Y' || spec == 'y') && seen.find(spec == 'Y' ? 'y' : 'Y') != std::string::npos) {
+            why = fmt::format("time format \"{}\" has both %Y and %y: give the year once", format);
+            return false;
+        }
         seen += spec;
     }
     for (const char needed : {'Y', 'm', 'd'})
-        if (seen.find(needed) == std::string::npos) {
+        if (seen.find(needed) == std::string::npos && (needed != 'Y' || seen.find('y') == std::string::npos)) {
             why = fmt::format("time format \"{}\" has no %{} (a time needs year, month and day: %Y %m %d)", format,
                               needed);
             return false;

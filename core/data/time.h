@@ -34,12 +34,13 @@ int64_t year_start(int64_t year);           // seconds at <year>-01-01 00:00:00
 // "2014-01-01 00:00:00" (UTC), for messages and logs.
 std::string format_time(int64_t seconds);
 
-// Parses `text` against a strftime-like `format`: %Y (1-4 digits, optional leading '-'), %m %d %H %M %S
+// Parses `text` against a strftime-like `format`: %Y (4 digits, optional leading '-'), %y (2 digits: 69-99 are
+// 1969-1999, 00-68 2000-2068), %m %d %H %M %S
 // (1-2 digits), %% and literal characters (which must match exactly). The whole text must be
 // consumed (surrounding spaces are ignored). On failure returns false and puts the reason in `why`.
 bool parse_time(std::string_view text, std::string_view format, int64_t& seconds, std::string& why);
-// Whether `format` is one parse_time can read times with: only %Y %m %d %H %M %S (and %%), each at most once, with
-// year, month and day among them. Checked before any file is read, so a bad format is named as the format, not as
+// Whether `format` is one parse_time can read times with: only %Y or %y, %m %d %H %M %S (and %%), each at most
+// once, with year, month and day among them. Checked before any file is read, so a bad format is named as the format, not as
 // a mismatch of the first line (or, with a repeated %Y, as a silent wrong year).
 bool check_time_format(std::string_view format, std::string& why);
 
