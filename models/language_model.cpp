@@ -23,8 +23,10 @@ LmMode parse_lm_mode(std::string_view name) {
 
 void LmSettings::validate() const {
     // The upper bound is the one a checkpoint is read back with: nothing trained here may be unloadable.
-    for (const auto& [flag, value] : {std::pair{"--context", context}, std::pair{"--bptt", bptt}, std::pair{"--streams", streams}})
-        FR_CHECK(value >= 1 && value <= kMaxCheckpointSetting, "{} must be in [1, {}], got {}", flag,
+    // Named for the API and the command line alike (QA: a program setting LmSettings::bptt was told of "--bptt").
+    for (const auto& [name, value] :
+         {std::pair{"context", context}, std::pair{"bptt", bptt}, std::pair{"streams", streams}})
+        FR_CHECK(value >= 1 && value <= kMaxCheckpointSetting, "{} (--{}) must be in [1, {}], got {}", name, name,
                  kMaxCheckpointSetting, value);
 }
 

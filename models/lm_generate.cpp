@@ -151,7 +151,7 @@ std::vector<int32_t> LmGenerator::generate(std::string_view prompt, int count, t
 
 std::vector<int32_t> LmGenerator::generate_ids(std::vector<int32_t> ids, int count, text::Sampler& sampler,
                                                const std::function<bool(int32_t)>& on_token) {
-    FR_CHECK(count >= 0, "--count must be >= 0, got {}", count);
+    FR_CHECK(count >= 0, "the count of tokens to generate (--count) must be >= 0, got {}", count);
     const size_t K = size_t(lm_.settings.context);
     const bool window = lm_.settings.mode == LmMode::Window;
     FR_CHECK(ids.size() >= (window ? K : 1), "generation needs at least {} prompt token(s), got {}", window ? K : 1,

@@ -638,7 +638,7 @@ TEST(LmCli, SettingsACheckpointCouldNotHoldAreRefused) {
     const std::string dir = testing::temp_dir();
     const CliResult r = run_cli(lm_train(tiny_text(dir), dir + "/run", {"--mode", "stream", "--bptt", "16777217"}));
     EXPECT_EQ(r.status, 2) << r.output;
-    EXPECT_TRUE(has(r, "--bptt must be in [1, 16777216], got 16777217")) << r.output;
+    EXPECT_TRUE(has(r, "bptt (--bptt) must be in [1, 16777216], got 16777217")) << r.output;
 }
 
 // The other mode's flags do nothing (lm-train warns), so they are neither checked nor compared on --resume.
