@@ -871,6 +871,21 @@ TEST(DataCsv, CommonFirstErrorsNameTheWayOut) {
                     "\"12,5\" is not a number (a decimal comma?"));
     EXPECT_TRUE(has(message("c.csv", "DATE,ID\n2014-01-01 00:00:00,KSEA\n"),
                     "\"KSEA\" is not a number (a column that is not a measurement?"));
+    // Fuzz QA: a number beyond a double's range, a carriage return in a cell and a byte-order mark inside the file
+    // are named as what they are; a decimal comma's hint is for a point in the cell only.
+    EXPECT_TRUE(has(message("c2.csv", "DATE,TMP\n2014-01-01 00:00:00,1e999\n"),
+                    "column 2 (\"TMP\"): \"1e999\" is a number beyond the range of a double (a damaged value?"));
+    EXPECT_TRUE(has(message("c3.csv", "DATE,TMP\n2014-01-01 00:00:00,1\r5\n"),
+                    "\"1\\x0d5\" is not a number (it holds a carriage return: lines ending CR CR LF, or a stray one?"));
+    EXPECT_TRUE(has(message("c4.csv", "DATE,TMP\n\xEF\xBB\xBF" "2014-01-01 00:00:00,1\n"),
+                    "\"\\uFEFF2014-01-01 00:00:00\" does not match the time format"));
+    f.decimal_mark = ',';
+    const std::string letters = message("c5.csv", "DATE;TMP\n2014-01-01 00:00:00;12abc\n", ';');
+    const std::string point = message("c6.csv", "DATE;TMP\n2014-01-01 00:00:00;1.234,5\n", ';');
+    f.decimal_mark = '.';
+    EXPECT_TRUE(has(letters, "\"12abc\" is not a number"));
+    EXPECT_EQ(letters.find("thousands separator"), std::string::npos) << letters;
+    EXPECT_TRUE(has(point, "numbers are written like 1234,5: no thousands separator"));
     // A preset's columns are measurements: a flagged number (NOAA's own LCD export, QA) or other text there is a file
     // in another layout, not a column to leave out.
     const std::string lcd_header =
@@ -903,6 +918,10 @@ TEST(DataCsv, CommonFirstErrorsNameTheWayOut) {
                     "--csv-step-minutes 1 with --format csv)"));
     // Files that are not UTF-8 CSV lines at all, said as that (not as odd column names).
     EXPECT_TRUE(has(message("g.csv", "DATE,TMP\r2014-01-01 00:00:00,1\r"), "the lines end in a carriage return alone"));
+    EXPECT_TRUE(has(message("g2.csv", "DATE,TMP\r\r\n2014-01-01 00:00:00,1\r\r\n"),
+                    "g2.csv: the lines end in more than one carriage return (CR CR LF"));
+    EXPECT_TRUE(has(message("g3.csv", "DATE,T\rMP\n2014-01-01 00:00:00,1\n"),
+                    "g3.csv:1: the header holds a carriage return inside it, before \"MP\": remove it"));
     EXPECT_TRUE(has(message("h.csv", std::string("\xFF\xFE" "D\0A\0T\0E\0\n\0", 12)), "the file is UTF-16 text"));
     // UTF-32, with its mark (whose little-endian form begins with UTF-16's) or without, is named as that.
     EXPECT_TRUE(has(message("h2.csv", std::string("\xFF\xFE\0\0" "D\0\0\0A\0\0\0\n\0\0\0", 16)),

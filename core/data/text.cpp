@@ -154,6 +154,25 @@ bool is_utf8(std::string_view s) {
     return true;
 }
 
+namespace {
+// The code point of the valid UTF-8 sequence of n bytes at s[i].
+uint32_t code_point(std::string_view s, size_t i, size_t n) {
+    const auto b = [&](size_t k) { return uint32_t(static_cast<unsigned char>(s[i + k])); };
+    if (n == 2) return (b(0) & 0x1F) << 6 | (b(1) & 0x3F);
+    if (n == 3) return (b(0) & 0x0F) << 12 | (b(1) & 0x3F) << 6 | (b(2) & 0x3F);
+    return (b(0) & 0x07) << 18 | (b(1) & 0x3F) << 12 | (b(2) & 0x3F) << 6 | (b(3) & 0x3F);
+}
+
+// Characters that print as nothing or as a plain space, which a message must show (QA: a byte-order mark in the
+// middle of a file gave `"2014-03-04 11:00:00" does not match ... at character 1`, and a header of "DATE" with one
+// before it, 'column "DATE" not found; available columns: DATE, ...'): C1 controls, no-break spaces, zero-width and
+// direction marks, line and paragraph separators, word joiners and the byte-order mark.
+bool invisible(uint32_t cp) {
+    return (cp >= 0x80 && cp <= 0xA0) || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) ||
+           (cp >= 0x2060 && cp <= 0x2064) || cp == 0xFEFF;
+}
+}  // namespace
+
 std::string printable(std::string_view s, size_t max_bytes) {
     std::string out;
     size_t i = 0;
@@ -163,7 +182,10 @@ std::string printable(std::string_view s, size_t max_bytes) {
             out += char(c);
             ++i;
         } else if (const size_t n = c >= 0x80 ? utf8_sequence(s, i) : 0) {
-            out.append(s.data() + i, n);
+            if (const uint32_t cp = code_point(s, i, n); invisible(cp))
+                out += fmt::format("\\u{:04X}", cp);
+            else
+                out.append(s.data() + i, n);
             i += n;
         } else {
             out += fmt::format("\\x{:02x}", c);

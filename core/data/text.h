@@ -31,11 +31,11 @@ std::string csv_field(std::string_view s, char delimiter = ',');
 // (NNE = 22.5, ..., NNW = 337.5, N = 360 as ISD writes north, its 0 being calm). Returns false for anything else.
 bool parse_compass(std::string_view s, double& degrees);
 
-// Text taken from a file, made fit for an error message: control bytes (NUL, CR, ESC, ...) and bytes
-// that are not valid UTF-8 are written as \xNN, and text longer than `max_bytes` is cut with its
-// length noted. Messages go to terminals, logs and JSON, and a reader's input may be any bytes —
-// a NUL would silently end what(), an invalid byte would break a JSON writer, a 2 MB "field" would
-// bury the message.
+// Text taken from a file, made fit for an error message: control bytes (NUL, CR, ESC, ...) and bytes that are not
+// valid UTF-8 are written as \xNN, characters that show as nothing or as a plain space (a byte-order mark, a no-break
+// or zero-width space, a direction mark, C1 controls) as \uXXXX, and text longer than `max_bytes` is cut with its
+// length noted. Messages go to terminals, logs and JSON, and a reader's input may be any bytes — a NUL would silently
+// end what(), an invalid byte would break a JSON writer, a 2 MB "field" would bury the message.
 std::string printable(std::string_view s, size_t max_bytes = 80);
 
 // Whether `s` is well-formed UTF-8 (RFC 3629). Names a reader takes from files (station ids from file names, variables

@@ -1,6 +1,7 @@
 #include "fusedrnn/core/data/detail/csv_cells.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cmath>
 #include <numeric>
@@ -206,10 +207,21 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
         number = pointed;
     }
     if (!parse_number(number, v)) {
+        // A number too large or too small for a double reads as no number at all (QA: "1e999" was told of layouts).
+        std::string_view digits = trim(number);
+        if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+        double ignored = 0;
+        if (std::from_chars(digits.data(), digits.data() + digits.size(), ignored).ec == std::errc::result_out_of_range) {
+            why = fmt::format("{}: \"{}\" is a number beyond the range of a double (a damaged value? correct it, or "
+                              "write it as missing)", column_label(header, s.index), printable(cell));
+            return false;
+        }
         const std::string hint =
-            looks_like_missing_word(t)
+            t.find('\r') != std::string_view::npos
+                ? std::string(" (it holds a carriage return: lines ending CR CR LF, or a stray one? remove it)")
+            : looks_like_missing_word(t)
                 ? fmt::format(" (if it marks a missing value, {})", missing_value_hint(format, cell))
-            : format.decimal_mark != '.'
+            : format.decimal_mark != '.' && t.find('.') != std::string_view::npos
                 ? std::string(" (with --csv-decimal-comma, numbers are written like 1234,5: no thousands separator)")
             : looks_like_decimal_comma(t)
                 ? std::string(" (a decimal comma? read such a file with --format csv --csv-decimal-comma and its "

@@ -126,8 +126,18 @@ std::vector<std::string> header_fields(LineReader& reader, const std::string& pa
         throw NoDataLines(detail::located(__FILE__, __LINE__, fmt::format("{}: empty file (expected a header line)", path)));
     const std::string not_text = not_text_why(line);
     FR_CHECK(not_text.empty(), "{}: the file {}", path, not_text);
-    FR_CHECK(line.find('\r') == std::string_view::npos, "{}: the lines end in a carriage return alone (classic Mac "
-             "line ends), so the whole file reads as one line: convert them (tr '\\r' '\\n')", path);
+    // A carriage return left in the header (LineReader takes one off a line's end) is told apart by where it stands
+    // (QA: CR CR LF line ends and a stray CR were all "classic Mac line ends", whose advice would break the file).
+    if (const size_t cr = line.find('\r'); cr != std::string_view::npos) {
+        FR_CHECK(line.find_first_not_of('\r', cr) != std::string_view::npos,
+                 "{}: the lines end in more than one carriage return (CR CR LF: line ends converted to Windows' twice?), "
+                 "which would stay in each line's last field: convert them (sed 's/\\r*$//')", path);
+        FR_CHECK(!reader.last_line_unterminated() && std::count(line.begin(), line.end(), '\r') < 2,
+                 "{}: the lines end in a carriage return alone (classic Mac line ends), so the whole file reads as one "
+                 "line: convert them (tr '\\r' '\\n')", path);
+        FR_FAIL("{}: the header holds a carriage return inside it, before \"{}\": remove it", reader.where(),
+                printable(line.substr(cr + 1), 40));
+    }
     if (trim(line).empty()) {
         // Nothing but line breaks (a failed download, a BOM alone) holds no data, like a 0-byte file: the readers may
         // pass it over. A header below blank lines is an error.
