@@ -211,7 +211,8 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
         std::string_view digits = trim(number);
         if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
         double ignored = 0;
-        if (std::from_chars(digits.data(), digits.data() + digits.size(), ignored).ec == std::errc::result_out_of_range) {
+        const auto read = std::from_chars(digits.data(), digits.data() + digits.size(), ignored);
+        if (read.ec == std::errc::result_out_of_range) {
             why = fmt::format("{}: \"{}\" is a number beyond the range of a double (a damaged value? correct it, or "
                               "write it as missing)", column_label(header, s.index), printable(cell));
             return false;

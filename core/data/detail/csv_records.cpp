@@ -130,8 +130,8 @@ std::vector<std::string> header_fields(LineReader& reader, const std::string& pa
     // (QA: CR CR LF line ends and a stray CR were all "classic Mac line ends", whose advice would break the file).
     if (const size_t cr = line.find('\r'); cr != std::string_view::npos) {
         FR_CHECK(line.find_first_not_of('\r', cr) != std::string_view::npos,
-                 "{}: the lines end in more than one carriage return (CR CR LF: line ends converted to Windows' twice?), "
-                 "which would stay in each line's last field: convert them (sed 's/\\r*$//')", path);
+                 "{}: the lines end in more than one carriage return (CR CR LF: line ends converted to Windows' "
+                 "twice?), which would stay in each line's last field: convert them (sed 's/\\r*$//')", path);
         FR_CHECK(!reader.last_line_unterminated() && std::count(line.begin(), line.end(), '\r') < 2,
                  "{}: the lines end in a carriage return alone (classic Mac line ends), so the whole file reads as one "
                  "line: convert them (tr '\\r' '\\n')", path);
