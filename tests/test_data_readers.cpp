@@ -1292,6 +1292,26 @@ TEST(DataCsv, GenericTimeColumnsOffsetsCompassAndTargets) {
                             "must hold all four digits)"), std::string::npos) << year_msg;
 }
 
+// A line dated decades away from the rest of its station (1900 for 2014, or 2099 with no value) stretches the grid
+// over a century of gap rows: the report warns, naming the lines on each side (fuzz QA: said nothing). Rows a few
+// months apart are no such thing.
+TEST(DataCsv, RowsYearsApartFromTheirStationAreWarnedOf) {
+    const std::string dir = ft::temp_dir();
+    std::string rows;
+    for (int h = 0; h < 48; ++h) rows += fmt::format("2014-01-{:02} {:02}:00:00,{}\n", 1 + h / 24, h % 24, h);
+    CsvFormat f;
+    ReadReport stray;
+    (void)read_csv_station(write_file(dir, "s.csv", "DATE,TMP\n" + rows + "1900-03-04 11:00:00,1\n"), f, stray);
+    EXPECT_EQ(stray.stray_stations, 1);
+    EXPECT_NE(stray.summary().find("warning: 1 station with rows years apart from the rest of its own (first station "
+                                   "s: 114 years without rows between 1900-03-04 11:00:00 (" + dir + "/s.csv:50) and "
+                                   "2014-01-01 00:00:00 (" + dir + "/s.csv:2), 1 row on the earlier side)"),
+              std::string::npos) << stray.summary();
+    ReadReport months;
+    (void)read_csv_station(write_file(dir, "m.csv", "DATE,TMP\n" + rows + "2014-06-01 00:00:00,1\n"), f, months);
+    EXPECT_EQ(months.stray_stations, 0) << months.summary();
+}
+
 // Blank lines are passed over but counted (a report that hid them could hide a damaged file). An offset of a
 // fraction of the step moves on-the-hour local times between UTC grid rows: the error says so and names the flag.
 TEST(DataCsv, BlankLinesCountedAndFractionalOffsetsExplained) {

@@ -414,6 +414,7 @@ nlohmann::json read_report_json(const data::ReadReport& r) {
             {"unterminated_files", r.unterminated_files},
             {"empty_files", r.empty_files},
             {"empty_stations", r.empty_stations},
+            {"stray_stations", r.stray_stations},
             {"missing_values", r.missing_values},
             {"gap_rows", r.gap_rows},
             {"filled_kept", r.filled_kept},

@@ -101,6 +101,39 @@ void GridBuilder::note_extremes(StationSeries& s, const std::vector<int64_t>& ta
     }
 }
 
+void GridBuilder::note_stray_rows(const std::string& id, const std::vector<int64_t>& taken, int64_t filled,
+                                  ReadReport& report) const {
+    // The longest run of rows without an observation, and the observations on each side of it.
+    int64_t best = 0, best_end = -1, run = 0, seen = 0, best_before = 0;
+    for (size_t r = 0; r < taken.size(); ++r) {
+        if (taken[r] < 0) {
+            ++run;
+            continue;
+        }
+        if (run > best) best = run, best_end = int64_t(r), best_before = seen;
+        run = 0;
+        ++seen;
+    }
+    if (best_end < 0) return;
+    // A year at least, with one side a handful of rows (a stray line), or twenty years whatever the sides.
+    const int64_t gap_seconds = (best + 1) * step_;
+    const int64_t fewer = std::min(best_before, filled - best_before);
+    const bool stray = gap_seconds >= 366 * kSecondsPerDay && fewer <= std::max<int64_t>(24, filled / 100);
+    if (!stray && gap_seconds < 20 * 366 * kSecondsPerDay) return;
+    const size_t after = size_t(taken[size_t(best_end)]);
+    const size_t prior = size_t(taken[size_t(best_end - best - 1)]);  // the observations on each side of the gap
+    const double years = double(gap_seconds) / (365.25 * kSecondsPerDay);
+    ++report.stray_stations;
+    if (report.stray_first.empty())
+        report.stray_first = fmt::format("station {}: {} without rows between {} ({}:{}) and {} ({}:{}), {} row{} on "
+                                         "the {} side", id, years < 1.5 ? std::string("a year")
+                                                                         : fmt::format("{:.0f} years", years),
+                                         format_time(times_[prior]),
+                                         files_[file_of_[prior]], line_of_[prior], format_time(times_[after]),
+                                         files_[file_of_[after]], line_of_[after], fewer, fewer == 1 ? "" : "s",
+                                         fewer == best_before ? "earlier" : "later");
+}
+
 StationSeries GridBuilder::build(const std::string& id, const std::string& name, ReadReport& report) {
     FR_CHECK(!times_.empty(), "station {}: no observations in {}", id,
              files_.empty() ? std::string("(no file)") : files_.front());
@@ -160,6 +193,7 @@ StationSeries GridBuilder::build(const std::string& id, const std::string& name,
         ++filled;
     }
     report.records += filled;
+    note_stray_rows(id, taken, filled, report);
     note_extremes(s, taken);
     ranges_.flush(report);
     report.gap_rows += rows - filled;

@@ -35,6 +35,8 @@ void ReadReport::merge(const ReadReport& o) {
     empty_files += o.empty_files;
     if (empty_first.empty()) empty_first = o.empty_first;
     empty_stations += o.empty_stations;
+    stray_stations += o.stray_stations;
+    if (stray_first.empty()) stray_first = o.stray_first;
     if (empty_station_first.empty()) empty_station_first = o.empty_station_first;
     for (const auto& e : o.examples) note(e);
     for (const auto& r : o.out_of_range) {
@@ -126,6 +128,11 @@ std::string ReadReport::summary() const {
         s += fmt::format("; warning: {} passed over: {} files hold no data line (first {})",
                          counted(size_t(empty_stations), "station", "stations"), empty_stations == 1 ? "its" : "their",
                          empty_station_first);
+    if (stray_stations > 0)
+        s += fmt::format("; warning: {} with rows years apart from the rest of {} own (first {}): a bad date? the "
+                         "grid spans the gap as missing rows",
+                         counted(size_t(stray_stations), "station", "stations"), stray_stations == 1 ? "its" : "their",
+                         stray_first);
     if (!station_list.empty()) s += fmt::format("; station list: {}", station_list);
     return s;
 }

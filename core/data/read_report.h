@@ -82,6 +82,10 @@ struct ReadReport {
     // one's files.
     int64_t empty_stations = 0;
     std::string empty_station_first;
+    // Stations whose rows lie years apart from a few of their own (a stray line dated 1900, or 2099 with no value,
+    // stretches the grid over a century of gap rows): counted, with the first one's gap and the line across it.
+    int64_t stray_stations = 0;
+    std::string stray_first;
     std::vector<std::string> examples;  // the first few skip/duplicate messages, "file:line: why"
     std::string station_list;     // a list read for station names/coordinates: "isd-history.csv (29,000 stations)"
     // One entry per variable that had a valid range, in the variables' order (count 0 when none was out of it).
