@@ -980,6 +980,14 @@ TEST(DataCsv, BinaryFilesAreNotCalledUtf16) {
     EXPECT_NE(elf.find("elf.csv: the file is not a text file (its first line holds NUL bytes"), std::string::npos)
         << elf;
     EXPECT_EQ(elf.find("UTF-16"), std::string::npos) << elf;
+    // Archives of other kinds than gzip (which is read) are named, in CSV and ISD-Lite files alike (fuzz QA: a bzip2'd
+    // ISD-Lite file was "text after column 61").
+    const std::string bz2 = std::string("BZh91AY&SY\x8e\x01\x02\n", 14);
+    EXPECT_NE(message("bz.csv", bz2).find("bz.csv: the file is not a text file (it starts with the signature of a "
+                                          "bzip2, xz, zstd or 7z archive: decompress it"), std::string::npos);
+    const std::string isd = error_of([&] { read_isd_lite(write_file(dir, "071690-99999-2016", bz2), rep); });
+    EXPECT_NE(isd.find("071690-99999-2016: the file is not a text file (it starts with the signature of a bzip2"),
+              std::string::npos) << isd;
     const std::string xls = message("xls.csv", std::string("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\n", 9));
     EXPECT_NE(xls.find("an Excel .xls workbook?"), std::string::npos) << xls;
     const std::string utf16 = message("u16.csv", std::string("D\0A\0T\0E\0,\0T\0\r\0\n\0", 16));

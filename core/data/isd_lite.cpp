@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "fusedrnn/core/data/detail/not_text.h"
 #include "fusedrnn/core/data/grid_builder.h"
 #include "fusedrnn/core/data/line_reader.h"
 #include "fusedrnn/core/data/text.h"
@@ -116,6 +117,11 @@ void read_into(const std::string& path, GridBuilder& grid, ReadReport& report, c
         }
         ++report.lines;
         ++data_lines;
+        // A file that is no text (an archive, a binary file) is that, not a line of bad columns, even under
+        // --skip-bad-lines (fuzz QA: a bzip2'd file was "text after column 61").
+        if (reader.line_number() == 1)
+            if (const std::string not_text = csv_detail::not_text_why(line); !not_text.empty())
+                FR_FAIL("{}: the file {}", path, not_text);
         int64_t time = 0, missing = 0;
         if (!parse_line(line, file_year, time, values, missing, why)) {
             FR_CHECK(opts.on_bad_line == BadLines::Skip, "{}: {}", reader.where(), why);

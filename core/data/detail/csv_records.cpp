@@ -1,5 +1,7 @@
 #include "fusedrnn/core/data/detail/csv_records.h"
 
+#include "fusedrnn/core/data/detail/not_text.h"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -36,53 +38,6 @@ std::string header_hint(const std::vector<std::string>& header) {
 }
 
 constexpr int kMaxRecordLines = 100;
-
-// Whether the NUL bytes of `line` are those of UTF-16 text: every other byte (the high byte of each ASCII
-// character), at one parity only.
-bool utf16_pattern(std::string_view line) {
-    size_t nul[2] = {0, 0}, all[2] = {0, 0};
-    for (size_t i = 0; i < line.size(); ++i) {
-        ++all[i % 2];
-        nul[i % 2] += line[i] == '\0';
-    }
-    return (nul[0] == 0) != (nul[1] == 0) && 2 * std::max(nul[0], nul[1]) >= all[nul[0] == 0 ? 1 : 0];
-}
-
-// "utf-32le" or "utf-32be" when `line` reads like UTF-32 text without a byte-order mark (four bytes a character: one
-// of the four places never NUL, the other three almost always, below U+0100 as Latin letters and digits are), else
-// nullptr.
-const char* utf32_pattern(std::string_view line) {
-    size_t nul[4] = {0, 0, 0, 0};
-    for (size_t i = 0; i < line.size(); ++i) nul[i % 4] += line[i] == '\0';
-    const size_t chars = line.size() / 4;
-    if (chars < 2) return nullptr;
-    const auto mostly = [&](size_t z) { return z * 10 >= chars * 9; };
-    if (nul[0] == 0 && mostly(nul[1]) && mostly(nul[2]) && mostly(nul[3])) return "utf-32le";
-    if (nul[3] == 0 && mostly(nul[0]) && mostly(nul[1]) && mostly(nul[2])) return "utf-32be";
-    return nullptr;
-}
-
-// What keeps a file whose first line is `line` from being UTF-8 text, as a message's end; empty when nothing does.
-// Office files first: a workbook renamed (or saved by mistake) to .csv is the binary file users meet most.
-std::string not_text_why(std::string_view line) {
-    const auto starts = [&](std::string_view magic) { return line.substr(0, magic.size()) == magic; };
-    if (starts("PK\x03\x04") || starts("PK\x05\x06"))
-        return "is not a text file (it starts with a ZIP signature: an Excel .xlsx workbook? save it as CSV)";
-    if (starts("\xD0\xCF\x11\xE0"))
-        return "is not a text file (it starts with an OLE2 signature: an Excel .xls workbook? save it as CSV)";
-    // UTF-32's marks before UTF-16's: the little-endian one begins with UTF-16LE's (FF FE).
-    if (starts(std::string_view("\xFF\xFE\0\0", 4)) || starts(std::string_view("\0\0\xFE\xFF", 4)))
-        return "is UTF-32 text, not UTF-8: convert it (iconv -f utf-32 -t utf-8)";
-    if (const char* order = utf32_pattern(line))
-        return fmt::format("is UTF-32 text, not UTF-8: convert it (iconv -f {} -t utf-8)", order);
-    if (starts("\xFF\xFE") || starts("\xFE\xFF") ||
-        (line.find('\0') != std::string_view::npos && utf16_pattern(line)))
-        return "is UTF-16 text (Excel's \"Unicode Text\"), not UTF-8: save it as CSV UTF-8, or convert it (iconv -f "
-               "utf-16 -t utf-8)";
-    if (line.find('\0') != std::string_view::npos)
-        return "is not a text file (its first line holds NUL bytes: a program, an image or an archive?)";
-    return "";
-}
 
 }  // namespace
 
