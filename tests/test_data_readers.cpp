@@ -1511,7 +1511,11 @@ TEST(DataFolder, IsdYearsMergeAndHistoryNames) {
     write_file(dir, "010010-99999-2017", kIsd);
     write_file(dir, "isd-history.csv",
                "\"USAF\",\"WBAN\",\"STATION NAME\",\"CTRY\",\"STATE\",\"ICAO\",\"LAT\",\"LON\",\"ELEV(M)\",\"BEGIN\",\"END\"\n"
-               "\"071690\",\"99999\",\"ROBINSON\",\"FR\",\"\",\"\",\"+48.767\",\"+002.200\",\"+0178.0\",\"1973\",\"2017\"\n");
+               "\"071690\",\"99999\",\"ROBINSON\",\"FR\",\"\",\"\",\"+48.767\",\"+002.200\",\"+0178.0\",\"1973\",\"2017\"\n"
+               // Listed twice: the first row is taken. A location that is no number is unknown (fuzz QA: it stopped
+               // the read, though the station is not in the data).
+               "\"071690\",\"99999\",\"OTHER\",\"FR\",\"\",\"\",\"+1.0\",\"+1.0\",\"+1.0\",\"1973\",\"2017\"\n"
+               "\"999999\",\"99999\",\"ELSEWHERE\",\"FR\",\"\",\"\",\"12,5\",\"x\",\"+1.0\",\"1973\",\"2017\"\n");
     write_file(dir, "README.md", "notes\n");
     StationReadOptions with_progress;
     size_t progress_done = 0, progress_total = 0;
@@ -1532,7 +1536,7 @@ TEST(DataFolder, IsdYearsMergeAndHistoryNames) {
     ASSERT_EQ(d.ignored.size(), 1u);
     EXPECT_EQ(fs::path(d.ignored[0]).filename(), "README.md");
     EXPECT_EQ(fs::path(d.station_list).filename(), "isd-history.csv");
-    EXPECT_NE(d.report.summary().find("station list: isd-history.csv (1 stations)"), std::string::npos)
+    EXPECT_NE(d.report.summary().find("station list: isd-history.csv (2 stations)"), std::string::npos)
         << d.report.summary();
     StationReadOptions opts;
     opts.max_stations = 1;

@@ -37,7 +37,8 @@ StationSeries read_isd_lite_files(const std::vector<std::string>& paths, const s
 // 5 digits, 4 digits); if so, sets `station_id` to "USAF-WBAN".
 bool isd_lite_filename(const std::string& filename, std::string* station_id = nullptr);
 
-// NOAA's station history (isd-history.csv): "USAF-WBAN" -> name (with country) and location.
+// NOAA's station history (isd-history.csv): "USAF-WBAN" -> name (with country) and location. A location field that
+// is empty, no number or out of range is unknown (NaN); a station listed twice takes its first row.
 struct IsdStation {
     std::string name;
     StationMeta meta;

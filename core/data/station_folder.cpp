@@ -355,8 +355,8 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
     std::map<std::string, IsdStation> history;
     if (isd && !files.station_list.empty()) {
         history = read_isd_history(files.station_list);
-        data.report.station_list = fmt::format("{} ({} stations)", fs::path(files.station_list).filename().string(),
-                                               history.size());
+        data.report.station_list = fmt::format("{} ({})", fs::path(files.station_list).filename().string(),
+                                               counted(history.size(), "station", "stations"));
     }
     CsvFormat csv;
     if (!isd) csv = csv_format_for(files.format, opts);
