@@ -1,6 +1,8 @@
 // Station readers: ISD-Lite (plain and gzip), the generic CSV reader and its presets, the folder
 // reader; hand-made files with gaps, sentinels, malformed and truncated lines, and the real files of
 // the shared data folder (skipped when absent).
+#include <sys/stat.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -1595,6 +1597,18 @@ TEST(DataFolder, DanglingSymlinksAreReported) {
     fs::create_symlink(isd + "/gone", isd + "/071690-99999-2018.gz");
     const std::string msg2 = error_of([&] { read_station_set(isd); });
     EXPECT_NE(msg2.find("071690-99999-2018.gz"), std::string::npos) << msg2;
+    // A FIFO or a link to a device: listed among the ignored files, or, named like a station file, an error (fuzz QA:
+    // passed over without a word).
+    const std::string special = ft::temp_dir();
+    write_file(special, "S1.csv", w5k);
+    fs::create_symlink("/dev/null", special + "/notes.md");
+    const StationData s = read_station_set(special);
+    ASSERT_EQ(s.ignored.size(), 1u);
+    EXPECT_NE(s.ignored[0].find("notes.md (not a regular file)"), std::string::npos) << s.ignored[0];
+    ASSERT_EQ(::mkfifo((special + "/S2.csv").c_str(), 0600), 0);
+    const std::string fifo = error_of([&] { read_station_set(special); });
+    EXPECT_NE(fifo.find(special + "/S2.csv is named like a station file but is no regular file (a FIFO"),
+              std::string::npos) << fifo;
 }
 
 // isd-history coordinates out of range are unknown, as WEATHER-5K's LATITUDE/LONGITUDE: a longitude of 500 would

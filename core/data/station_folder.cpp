@@ -30,8 +30,9 @@ bool is_csv_name(const std::string& name) { return ends_with(name, ".csv") || en
 bool is_isd_history(const std::string& name) { return name.rfind("isd-history", 0) == 0; }
 
 // Regular files of a folder (or the one file), sorted by name; `broken` gets the folder's symbolic links whose
-// target does not exist or cannot be reached, so that they are reported rather than passed over in silence.
-std::vector<fs::path> files_of(const std::string& path, std::vector<fs::path>& broken,
+// target does not exist or cannot be reached, and `special` its entries that are neither files nor folders (a FIFO, a
+// device, a socket, or a link to one), so that they are reported rather than passed over in silence.
+std::vector<fs::path> files_of(const std::string& path, std::vector<fs::path>& broken, std::vector<fs::path>& special,
                                std::vector<fs::path>& subfolders) {
     std::error_code ec;
     const fs::file_status st = fs::status(path, ec);
@@ -52,10 +53,12 @@ std::vector<fs::path> files_of(const std::string& path, std::vector<fs::path>& b
         } else {
             std::error_code ec3, ec4;
             if (it->is_symlink(ec3) && !fs::exists(it->path(), ec4)) broken.push_back(it->path());
+            else special.push_back(it->path());
         }
     }
     std::sort(out.begin(), out.end());
     std::sort(broken.begin(), broken.end());
+    std::sort(special.begin(), special.end());
     std::sort(subfolders.begin(), subfolders.end());
     return out;
 }
@@ -308,8 +311,8 @@ ValidRanges format_valid_ranges(const std::string& format) {
 }
 
 StationFiles list_station_files(const std::string& path, const StationReadOptions& opts) {
-    std::vector<fs::path> broken, subfolders;
-    const std::vector<fs::path> files = files_of(path, broken, subfolders);
+    std::vector<fs::path> broken, special, subfolders;
+    const std::vector<fs::path> files = files_of(path, broken, special, subfolders);
     StationFiles out;
     for (const auto& d : subfolders) out.subfolders.push_back(d.string());
     // Said in the errors below: the stations may be one level down.
@@ -318,16 +321,25 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
                            : fmt::format("; subfolders are not searched (it has {}: {})", subfolders.size(),
                                          names_of(subfolders));
     std::string format = opts.format;
-    // A symbolic link named like a station file whose target is gone: that station would be missing without a word.
+    // A symbolic link named like a station file whose target is gone, or a FIFO or device so named (fuzz QA: passed
+    // over): that station would be missing without a word.
+    const auto station_like = [&](const fs::path& p) {
+        const std::string name = p.filename().string();
+        return format == "isd-lite" ? isd_lite_filename(name)
+               : format == "auto"   ? isd_lite_filename(name) || is_csv_name(name)
+                                    : is_csv_name(name);
+    };
     for (const auto& b : broken) {
-        const std::string name = b.filename().string();
-        const bool station_like = format == "isd-lite" ? isd_lite_filename(name)
-                                  : format == "auto"   ? isd_lite_filename(name) || is_csv_name(name)
-                                                       : is_csv_name(name);
-        FR_CHECK(!station_like,
+        FR_CHECK(!station_like(b),
                  "station data: {} is a symbolic link to a file that does not exist (or cannot be reached); "
                  "restore its target or remove the link", link_label(b));
         out.ignored.push_back(b.string() + " (symbolic link to nothing)");
+    }
+    for (const auto& s : special) {
+        FR_CHECK(!station_like(s),
+                 "station data: {} is named like a station file but is no regular file (a FIFO, a device or a socket, "
+                 "or a link to one); move it away, or put the station's data in a file", s.string());
+        out.ignored.push_back(s.string() + " (not a regular file)");
     }
     if (format == "auto") format = detect_format(files, path, in_subfolders);
     out.format = format;
