@@ -317,6 +317,12 @@ TEST(CliDataFlags, BadTrainingFlagsAreRefusedBeforeTheDataIsRead) {
         EXPECT_TRUE(has(r, expect)) << r.output;
         EXPECT_FALSE(has(r, "data: ")) << flag << ": the data was read first\n" << r.output;
     }
+    // A grid step beyond a year is a typo (fuzz QA: 1e12 minutes was taken).
+    const std::string csv = testing::temp_dir() + "/s.csv";
+    std::ofstream(csv) << "DATE,TMP\n2014-01-01 00:00:00,1\n";
+    const CliResult step = run_cli({"train", "--data", csv, "--csv-step-minutes", "1e12", "--out", run});
+    EXPECT_EQ(step.status, 2) << step.output;
+    EXPECT_TRUE(has(step, "--csv-step-minutes must be at most 527040 (366 days), got 1e+12")) << step.output;
 }
 
 // Text the checkpoints and reports (JSON, UTF-8 only) would hold is refused before anything is read or trained: a

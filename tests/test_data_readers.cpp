@@ -1602,9 +1602,13 @@ TEST(DataFolder, DanglingSymlinksAreReported) {
     const std::string special = ft::temp_dir();
     write_file(special, "S1.csv", w5k);
     fs::create_symlink("/dev/null", special + "/notes.md");
+    // macOS's AppleDouble file of S1.csv is no station (fuzz QA: it stopped the run).
+    write_file(special, "._S1.csv", std::string("\0\5\26\7\0\2\0\0Mac OS X", 16));
     const StationData s = read_station_set(special);
-    ASSERT_EQ(s.ignored.size(), 1u);
+    EXPECT_EQ(s.set.num_stations(), 1);
+    ASSERT_EQ(s.ignored.size(), 2u);
     EXPECT_NE(s.ignored[0].find("notes.md (not a regular file)"), std::string::npos) << s.ignored[0];
+    EXPECT_EQ(fs::path(s.ignored[1]).filename(), "._S1.csv");
     ASSERT_EQ(::mkfifo((special + "/S2.csv").c_str(), 0600), 0);
     const std::string fifo = error_of([&] { read_station_set(special); });
     EXPECT_NE(fifo.find(special + "/S2.csv is named like a station file but is no regular file (a FIFO"),

@@ -475,9 +475,9 @@ data::StationSet load_stations(const DataOptions& o, std::string* format_read, d
     for (const auto& e : d.report.examples) log_line("  " + e);
     log_trained_ranges(o, ro, d);
     if (!d.ignored.empty())
-        log_line(fmt::format("  ignored {} that {} not {} station files (e.g. {})",
+        log_line(fmt::format("  ignored {} that {} no {} station file{} (e.g. {})",
                              data::counted(d.ignored.size(), "file", "files"), d.ignored.size() == 1 ? "is" : "are",
-                             d.format, d.ignored.front()));
+                             d.format, d.ignored.size() == 1 ? "" : "s", d.ignored.front()));
     if (!d.subfolders.empty())
         log_line(fmt::format("  not searched: {} (e.g. {}); station files are read from the folder given only",
                              data::counted(d.subfolders.size(), "subfolder", "subfolders"), d.subfolders.front()));

@@ -26,7 +26,11 @@ bool ends_with(const std::string& s, const char* suffix) {
     return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
 }
 
-bool is_csv_name(const std::string& name) { return ends_with(name, ".csv") || ends_with(name, ".csv.gz"); }
+// macOS's AppleDouble files ("._S1.csv", the metadata of S1.csv left on a drive it wrote, or in an archive made
+// there) are no station files (fuzz QA: one stopped the run as a station that did not read).
+bool is_csv_name(const std::string& name) {
+    return (ends_with(name, ".csv") || ends_with(name, ".csv.gz")) && name.rfind("._", 0) != 0;
+}
 bool is_isd_history(const std::string& name) { return name.rfind("isd-history", 0) == 0; }
 
 // Regular files of a folder (or the one file), sorted by name; `broken` gets the folder's symbolic links whose
