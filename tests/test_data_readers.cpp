@@ -1545,6 +1545,20 @@ TEST(DataFolder, IsdYearsMergeAndHistoryNames) {
     EXPECT_EQ(read_station_set(dir, opts).set.num_stations(), 1);
 }
 
+// A folder of two formats is read in the one detected from its first file: the other file's error says so, with the
+// format its own header looks like (fuzz QA: only "feature column TMP not found").
+TEST(DataFolder, AFileOfAnotherFormatThanTheDetectedOneSaysSo) {
+    const std::string dir = ft::temp_dir();
+    write_file(dir, "A.csv", "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n2014-01-01 00:00:00,1,2,3,4,5\n");
+    write_file(dir, "B.csv", "DATE,HourlyDewPointTemperature,HourlyDryBulbTemperature,HourlyRelativeHumidity\n"
+                             "2014-01-01 00:53:00,30,53,41.0\n");
+    const std::string msg = error_of([&] { read_station_set(dir); });
+    EXPECT_NE(msg.find("B.csv: feature column \"TMP\" not found"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("(the folder's format, weather5k, was detected from " + dir + "/A.csv; this file's header looks "
+                       "like noaa-lcd: a folder is read in one format, so read the files of each format apart)"),
+              std::string::npos) << msg;
+}
+
 // Two files giving one station id: an error naming the id and both files, whatever the format.
 TEST(DataFolder, TwoFilesForOneStationAreAnError) {
     const std::string dir = ft::temp_dir();

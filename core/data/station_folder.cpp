@@ -142,7 +142,7 @@ void check_range_names(const ValidRanges& ranges, const std::vector<std::string>
 // The format of a folder's files under --format auto: ISD-Lite where any file is named like one, else the layout the
 // first CSV file's header names (with the unit system of NCEI's LCD files, from their pressures).
 std::string detect_format(const std::vector<fs::path>& files, const std::string& path,
-                          const std::string& in_subfolders) {
+                          const std::string& in_subfolders, std::string& detected_from) {
     if (std::any_of(files.begin(), files.end(),
                     [](const fs::path& p) { return isd_lite_filename(p.filename().string()); }))
         return "isd-lite";
@@ -168,6 +168,7 @@ std::string detect_format(const std::vector<fs::path>& files, const std::string&
              first_csv->string());
     std::string format = detect_csv_preset(header);
     if (format == "ncei-lcd") format = ncei_lcd_units(files);
+    detected_from = first_csv->string();
     // One "column" holding ';' or tabs: the file is not comma-separated.
     const bool other_delimiter = header.size() == 1 && header[0].find_first_of(";\t") != std::string::npos;
     // A first line of digits is data: a file without a header, or of another format (ISD-Lite renamed).
@@ -297,6 +298,30 @@ void keep_only_stations(StationFiles& out, const std::vector<std::string>& only,
 }
 
 // A station with no data line among several: the error says how to read the others.
+// A station file that does not read in the format detected from another file of the folder: said, with the format
+// its own header looks like (fuzz QA: a folder of a weather5k and a noaa-lcd file said "feature column TMP not found"
+// of the second, not that the format came from the first).
+[[noreturn]] void rethrow_with_file_format(const std::exception_ptr& error, const StationFiles& files,
+                                           const std::string& file) {
+    if (files.detected_from.empty() || file == files.detected_from) std::rethrow_exception(error);
+    std::string own;
+    try {
+        own = detect_csv_preset(read_csv_header(file));
+        if (own == "ncei-lcd") own = "ncei-lcd or ncei-lcd-metric";
+    } catch (const Error&) {
+        std::rethrow_exception(error);  // its header does not read: the error says what is wrong with it
+    }
+    if (own == files.format) std::rethrow_exception(error);
+    try {
+        std::rethrow_exception(error);
+    } catch (const Error& e) {
+        throw Error(fmt::format("{}\n  (the folder's format, {}, was detected from {}; this file's header {}: a folder "
+                                "is read in one format, so read the files of each format apart)",
+                                e.what(), files.format, files.detected_from,
+                                own.empty() ? std::string("is of no known layout") : "looks like " + own));
+    }
+}
+
 [[noreturn]] void rethrow_with_way_out(const std::exception_ptr& no_data) {
     try {
         std::rethrow_exception(no_data);
@@ -345,7 +370,7 @@ StationFiles list_station_files(const std::string& path, const StationReadOption
                  "or a link to one); move it away, or put the station's data in a file", s.string());
         out.ignored.push_back(s.string() + " (not a regular file)");
     }
-    if (format == "auto") format = detect_format(files, path, in_subfolders);
+    if (format == "auto") format = detect_format(files, path, in_subfolders, out.detected_from);
     out.format = format;
     if (format == "isd-lite") group_isd_lite_files(files, out);
     else group_csv_files(files, format, out);
@@ -419,7 +444,7 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
                 continue;
             }
             if (no_data[k] && n > 1) rethrow_with_way_out(errors[k]);
-            if (errors[k]) std::rethrow_exception(errors[k]);
+            if (errors[k]) rethrow_with_file_format(errors[k], files, files.stations[size_t(begin) + k].front());
             StationSeries& s = series[k];
             if (isd) {
                 auto it = history.find(s.id);

@@ -49,6 +49,7 @@ struct StationFiles {
     std::vector<std::string> ignored;        // files in the folder that are not station files (or not used)
     std::vector<std::string> subfolders;     // folders in the folder: not searched
     std::string station_list;                // ISD-Lite: the isd-history.csv[.txt] used for names and coordinates
+    std::string detected_from;               // the CSV file the format was detected from ("" when given)
 };
 
 // Lists the station files under `path` (a folder, or a single file) for `opts.format`. Throws
