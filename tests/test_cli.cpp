@@ -2342,7 +2342,15 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
               "--lr?)"},
              {{"eval", "--checkpont", "x"},
               "--checkpoint is required (--checkpont was not expected: did you mean --checkpoint?)"},
-             {{"train", "--foo"}, "an argument was not expected: --foo\n"}}) {
+             {{"train", "--foo"}, "an argument was not expected: --foo\n"},
+             // QA's recheck: either case; the equally near both named; never -h for a one-letter word, nor a guess
+             // for a number that is a value ("-5").
+             {{"train", "--EPOCHS", "3"}, "(--EPOCHS: did you mean --epochs?)"},
+             {{"train", "--sted", "1"}, "(--sted: did you mean --step or --seed?)"},
+             {{"train", "-o", "3"}, "arguments were not expected: -o 3\n"},
+             {{"train", "--epochs", "3", "-5"}, "an argument was not expected: -5\n"},
+             {{"train", "--output", "x"}, "(--output: did you mean --out?)"},
+             {{"eval", "--ckpt", "x"}, "(--ckpt was not expected: did you mean --checkpoint?)"}}) {
         const CliResult r = run_cli(args);
         EXPECT_EQ(r.status, 2) << r.output;
         EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -64,48 +65,66 @@ bool known_command_words(const CLI::App& app, const std::vector<std::string>& ar
     return false;
 }
 
-// The flag of the command being run nearest a mistyped one ("--epoch" -> "--epochs"), or "" when none is a near
-// miss: within 2 edits, or 3 for a flag of over 12 letters, underscores read as hyphens. The names PyTorch scripts and
-// the course use for the same settings ("--batch_size", "--learning-rate") lead to ours. `app` is the top level; its
-// commands on the command line are walked.
+// The flags of the command being run nearest a mistyped one ("--epoch" -> "--epochs"; "--top-P" -> "--top-p or
+// --top-k"... the equally near, in the order listed), or "" when none is a near miss: within 2 edits, or 3 for a flag
+// of over 12 letters, letters of either case and underscores read as hyphens. The names PyTorch scripts and the course
+// use for the same settings ("--batch_size", "--learning-rate") lead to ours. --help and -h are never offered (every
+// one-letter word is one edit from -h). `app` is the top level; its commands on the command line are walked.
 std::string nearest_flag(const CLI::App* app, const std::string& typed) {
     std::string word = typed.substr(0, typed.find('='));  // "--epoch=3"
     std::replace(word.begin(), word.end(), '_', '-');
+    std::transform(word.begin(), word.end(), word.begin(), [](unsigned char c) { return char(std::tolower(c)); });
     static const std::vector<std::pair<std::string, std::string>> kOtherNames = {
-        {"--batch-size", "--batch"},     {"--learning-rate", "--lr"},   {"--hidden-size", "--hidden"},
-        {"--hidden-dim", "--hidden"},    {"--num-layers", "--layers"},  {"--seq-len", "--input-len"},
-        {"--input-length", "--input-len"}, {"--lookback", "--input-len"}, {"--pred-len", "--horizon"},
-        {"--output-len", "--horizon"},   {"--num-epochs", "--epochs"},  {"--max-epochs", "--epochs"},
-        {"--device", "--backend"},       {"--model", "--cell"},         {"--output-dir", "--out"},
-        {"--checkpoint-dir", "--out"},   {"--early-stopping", "--patience"}, {"--grad-clip", "--clip"},
-        {"--clip-grad-norm", "--clip"},  {"--optim", "--optimizer"}};
+        {"--batch-size", "--batch"},       {"--learning-rate", "--lr"},       {"--hidden-size", "--hidden"},
+        {"--hidden-dim", "--hidden"},      {"--num-layers", "--layers"},      {"--seq-len", "--input-len"},
+        {"--input-length", "--input-len"}, {"--lookback", "--input-len"},     {"--pred-len", "--horizon"},
+        {"--output-len", "--horizon"},     {"--num-epochs", "--epochs"},      {"--max-epochs", "--epochs"},
+        {"--device", "--backend"},         {"--model", "--cell"},             {"--model", "--checkpoint"},
+        {"--ckpt", "--checkpoint"},        {"--checkpoint-path", "--checkpoint"}, {"--output", "--out"},
+        {"--output-dir", "--out"},         {"--outdir", "--out"},             {"--out-dir", "--out"},
+        {"--save-dir", "--out"},           {"--checkpoint-dir", "--out"},     {"--early-stopping", "--patience"},
+        {"--grad-clip", "--clip"},         {"--clip-grad-norm", "--clip"},    {"--optim", "--optimizer"},
+        {"--steps", "--steps-per-epoch"},  {"--csv-valid-range", "--valid-range"}};
     std::vector<std::string> names;
     std::vector<const CLI::App*> todo{app};
     while (!todo.empty()) {
         const CLI::App* a = todo.back();
         todo.pop_back();
         for (const CLI::Option* o : a->get_options()) {
-            for (const auto& l : o->get_lnames()) names.push_back("--" + l);
-            for (const auto& n : o->get_snames()) names.push_back("-" + n);
+            for (const auto& l : o->get_lnames())
+                if (l != "help") names.push_back("--" + l);
+            for (const auto& n : o->get_snames())
+                if (n != "h") names.push_back("-" + n);
         }
         for (const CLI::App* sub : a->get_subcommands()) todo.push_back(sub);  // those on the command line
     }
     for (const auto& [other, ours] : kOtherNames)
         if (word == other && std::find(names.begin(), names.end(), ours) != names.end()) return ours;
-    std::string nearest;
-    size_t best = word.size() > 12 ? 4 : 3;
-    for (const auto& n : names)
-        if (const size_t d = edit_distance(word, n); d < best) best = d, nearest = n;
-    return nearest == typed ? std::string() : nearest;
+    std::vector<std::string> nearest;
+    // Under this many edits; "-o" is near every short flag.
+    const size_t limit = word.size() > 12 ? 4 : std::min<size_t>(3, word.size() - 1);
+    size_t best = limit;
+    for (const auto& n : names) {
+        const size_t d = edit_distance(word, n);
+        if (d >= limit || n == typed) continue;
+        if (d < best) best = d, nearest.clear();
+        if (d == best && std::find(nearest.begin(), nearest.end(), n) == nearest.end()) nearest.push_back(n);
+    }
+    std::string out;
+    for (size_t i = 0; i < nearest.size(); ++i)
+        out += (i == 0 ? "" : i + 1 == nearest.size() ? " or " : ", ") + nearest[i];
+    return out;
 }
 
-// " (--epoch: did you mean --epochs?)" for each word of `words` that is a mistyped flag; `said` follows the word.
+// " (--epoch: did you mean --epochs?)" for each word of `words` that is a mistyped flag; `said` follows the word. A
+// word that reads as a number ("-5", a value of the flag before it) is none.
 std::string near_misses(const CLI::App* app, const std::vector<std::string>& words, const std::string& said) {
     std::string out;
-    for (const auto& x : words)
-        if (x.size() > 1 && x[0] == '-')
-            if (const std::string near = nearest_flag(app, x); !near.empty())
-                out += " (" + x.substr(0, x.find('=')) + said + ": did you mean " + near + "?)";
+    for (const auto& x : words) {
+        if (x.size() < 2 || x[0] != '-' || std::isdigit(static_cast<unsigned char>(x[1])) || x[1] == '.') continue;
+        if (const std::string near = nearest_flag(app, x); !near.empty())
+            out += " (" + x.substr(0, x.find('=')) + said + ": did you mean " + near + "?)";
+    }
     return out;
 }
 
