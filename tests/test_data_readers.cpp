@@ -436,6 +436,10 @@ TEST(DataIsdLite, GzipMembersPaddingAndAppendedText) {
                                    "(lines appended to a compressed file?): they would go unread", one.size())),
               std::string::npos) << msg;
     EXPECT_NE(msg.find(fmt::format("(tail -c +{})", one.size() + 1)), std::string::npos) << msg;
+    // Padding, then text: the text is what `tail` is to take (QA's recheck: it took the padding too).
+    const std::string padded =
+        error_of([&] { lines_of(write_file(dir, "padtext.gz", one + std::string(100, '\0') + second)); });
+    EXPECT_NE(padded.find(fmt::format("(tail -c +{})", one.size() + 101)), std::string::npos) << padded;
     // A second member cut short is a truncated stream, as a first one is.
     const std::string cut = gzip(second);
     const std::string short_msg =
@@ -876,7 +880,9 @@ TEST(DataCsv, CommonFirstErrorsNameTheWayOut) {
     // Fuzz QA: a number beyond a double's range, a carriage return in a cell and a byte-order mark inside the file
     // are named as what they are; a decimal comma's hint is for a point in the cell only.
     EXPECT_TRUE(has(message("c2.csv", "DATE,TMP\n2014-01-01 00:00:00,1e999\n"),
-                    "column 2 (\"TMP\"): \"1e999\" is a number beyond the range of a double (a damaged value?"));
+                    "column 2 (\"TMP\"): \"1e999\" is a number too large for a double (a damaged value?"));
+    EXPECT_TRUE(has(message("c2b.csv", "DATE,TMP\n2014-01-01 00:00:00,1e-400\n"),
+                    "\"1e-400\" is a number too close to zero for a double"));
     EXPECT_TRUE(has(message("c3.csv", "DATE,TMP\n2014-01-01 00:00:00,1\r5\n"),
                     "\"1\\x0d5\" is not a number (it holds a carriage return: lines ending CR CR LF, or a stray one?"));
     EXPECT_TRUE(has(message("c4.csv", "DATE,TMP\n\xEF\xBB\xBF" "2014-01-01 00:00:00,1\n"),
@@ -976,8 +982,11 @@ TEST(DataCsv, BinaryFilesAreNotCalledUtf16) {
     };
     // The byte strings hold NULs, so each gives its length: the literal's bytes without its terminating NUL.
     const std::string zip = message("zip.csv", std::string("PK\x03\x04\x14\0\0\0\x08\0abc\n", 14));
-    EXPECT_NE(zip.find("zip.csv: the file is not a text file (it starts with a ZIP signature: an Excel .xlsx "
-                       "workbook? save it as CSV)"), std::string::npos) << zip;
+    EXPECT_NE(zip.find("zip.csv: the file is not a text file (it starts with a ZIP signature: a .zip archive, or an "
+                       "Excel .xlsx workbook? unzip it, or save the workbook as CSV)"), std::string::npos) << zip;
+    // UTF-16 without a mark: the byte order is named, as iconv's "utf-16" takes it for little-endian (QA's recheck).
+    const std::string be = message("be.csv", std::string("\0D\0A\0T\0E\0,\0T\0\n", 14));
+    EXPECT_NE(be.find("(iconv -f utf-16be -t utf-8)"), std::string::npos) << be;
     const std::string elf = message("elf.csv", std::string("\x7F" "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\n", 21));
     EXPECT_NE(elf.find("elf.csv: the file is not a text file (its first line holds NUL bytes"), std::string::npos)
         << elf;

@@ -28,7 +28,7 @@ data::CsvFormat CsvOptions::format() const {
     FR_CHECK(std::isfinite(step_s) && step_s >= 1 && std::fabs(step_s - std::round(step_s)) < 1e-9,
              "--csv-step-minutes must be a positive whole number of seconds, got {}", step_minutes);
     // A station series has a row a year at the least; 1e12 minutes (fuzz QA: taken) is a typo.
-    FR_CHECK(step_minutes <= 366 * 24 * 60, "--csv-step-minutes must be at most 527040 (366 days), got {:g}",
+    FR_CHECK(step_minutes <= 366 * 24 * 60, "--csv-step-minutes must be at most 527040 (366 days), got {}",
              step_minutes);
     f.step = int64_t(std::llround(step_s));
     f.rounding = round_times ? data::TimeRounding::Nearest : data::TimeRounding::Exact;

@@ -165,11 +165,13 @@ uint32_t code_point(std::string_view s, size_t i, size_t n) {
 
 // Characters that print as nothing or as a plain space, which a message must show (QA: a byte-order mark in the
 // middle of a file gave `"2014-03-04 11:00:00" does not match ... at character 1`, and a header of "DATE" with one
-// before it, 'column "DATE" not found; available columns: DATE, ...'): C1 controls, no-break spaces, zero-width and
-// direction marks, line and paragraph separators, word joiners and the byte-order mark.
+// before it, 'column "DATE" not found; available columns: DATE, ...'): C1 controls, the soft hyphen, the spaces of
+// other widths (en, figure, thin, ideographic, no-break), zero-width and direction marks, line and paragraph
+// separators, word joiners, variation selectors and the byte-order mark.
 bool invisible(uint32_t cp) {
-    return (cp >= 0x80 && cp <= 0xA0) || (cp >= 0x200B && cp <= 0x200F) || (cp >= 0x2028 && cp <= 0x202F) ||
-           (cp >= 0x2060 && cp <= 0x2064) || cp == 0xFEFF;
+    return (cp >= 0x80 && cp <= 0xA0) || cp == 0xAD || cp == 0x180E || (cp >= 0x2000 && cp <= 0x200F) ||
+           (cp >= 0x2028 && cp <= 0x202F) || (cp >= 0x205F && cp <= 0x2064) || cp == 0x3000 ||
+           (cp >= 0xFE00 && cp <= 0xFE0F) || cp == 0xFEFF;
 }
 }  // namespace
 

@@ -124,8 +124,10 @@ bool parse_time(std::string_view text, std::string_view format, int64_t& seconds
         // and beside others of 2014 one 2,000 years away (QA).
         if (spec == 'Y' && pos - digits_at < 4) {
             why = fmt::format("\"{}\" does not match the time format \"{}\": %Y is a four-digit year, got \"{}\" at "
-                              "character {} (a two-digit year? read it with %y in --csv-time-format, as 1969-2068)",
-                              printable(text), format, text.substr(digits_at, pos - digits_at), digits_at + 1);
+                              "character {}{}", printable(text), format, text.substr(digits_at, pos - digits_at),
+                              digits_at + 1,
+                              pos - digits_at == 2 ? " (a two-digit year? read it with %y in --csv-time-format, as "
+                                                     "1969-2068)" : "");
             return false;
         }
         switch (spec) {

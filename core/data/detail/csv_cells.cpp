@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
 
 #include <fmt/format.h>
@@ -213,8 +214,11 @@ bool cell_value(const std::string& cell, const Selected& s, const std::vector<st
         double ignored = 0;
         const auto read = std::from_chars(digits.data(), digits.data() + digits.size(), ignored);
         if (read.ec == std::errc::result_out_of_range) {
-            why = fmt::format("{}: \"{}\" is a number beyond the range of a double (a damaged value? correct it, or "
-                              "write it as missing)", column_label(header, s.index), printable(cell));
+            // strtod tells an overflow (HUGE_VAL) from an underflow (0 or a subnormal).
+            const bool tiny = std::fabs(std::strtod(std::string(digits).c_str(), nullptr)) < 1;
+            why = fmt::format("{}: \"{}\" is a number {} for a double (a damaged value? correct it, or write it as "
+                              "missing)", column_label(header, s.index), printable(cell),
+                              tiny ? "too close to zero" : "too large");
             return false;
         }
         const std::string hint =

@@ -45,12 +45,15 @@ struct GzipStream::State {
     // Where the last member ended, in bytes from the start of the file.
     int64_t offset() const { return read_total - int64_t(z.avail_in); }
 
-    // Whether every byte from the current one to the file's end is zero (padding some tools write).
+    // Whether every byte from the current one to the file's end is zero (padding some tools write); if not, the input
+    // is left at the first byte that is not.
     bool rest_is_zero() {
         for (;;) {
             const unsigned char* p = z.next_in;
-            if (std::any_of(p, p + z.avail_in, [](unsigned char c) { return c != 0; })) return false;
-            z.avail_in = 0;
+            const unsigned char* nonzero = std::find_if(p, p + z.avail_in, [](unsigned char c) { return c != 0; });
+            z.avail_in -= unsigned(nonzero - p);
+            z.next_in = const_cast<unsigned char*>(nonzero);
+            if (z.avail_in > 0) return false;
             if (!refill()) return true;
         }
     }
@@ -93,11 +96,12 @@ size_t GzipStream::read(char* out, size_t room, Failure& failure, std::string& w
             }
             struct stat st{};
             const int64_t size = ::fstat(fileno(s.file), &st) == 0 ? int64_t(st.st_size) : -1;
+            const int64_t rest = s.offset();  // the first byte after the gzip data that is not zero padding
             failure = Failure::TrailingData;
             what = fmt::format("its gzip data ends at byte {}, and the {} after it are not gzip (lines appended to a "
                                "compressed file?): they would go unread. Make it one file of one kind: the gzip part "
                                "decompressed (zcat) followed by the rest (tail -c +{})",
-                               end, size > end ? fmt::format("{} bytes", size - end) : std::string("bytes"), end + 1);
+                               end, size > end ? fmt::format("{} bytes", size - end) : std::string("bytes"), rest + 1);
             return 0;
         }
         if (z.avail_in == 0 && !s.refill()) {

@@ -46,7 +46,8 @@ std::string not_text_why(std::string_view line) {
         return "is not a text file (it starts with the signature of a bzip2, xz, zstd or 7z archive: decompress it; "
                "gzip files are read as they are)";
     if (starts("PK\x03\x04") || starts("PK\x05\x06"))
-        return "is not a text file (it starts with a ZIP signature: an Excel .xlsx workbook? save it as CSV)";
+        return "is not a text file (it starts with a ZIP signature: a .zip archive, or an Excel .xlsx workbook? unzip "
+               "it, or save the workbook as CSV)";
     if (starts("\xD0\xCF\x11\xE0"))
         return "is not a text file (it starts with an OLE2 signature: an Excel .xls workbook? save it as CSV)";
     // UTF-32's marks before UTF-16's: the little-endian one begins with UTF-16LE's (FF FE).
@@ -54,10 +55,14 @@ std::string not_text_why(std::string_view line) {
         return "is UTF-32 text, not UTF-8: convert it (iconv -f utf-32 -t utf-8)";
     if (const char* order = utf32_pattern(line))
         return fmt::format("is UTF-32 text, not UTF-8: convert it (iconv -f {} -t utf-8)", order);
-    if (starts("\xFF\xFE") || starts("\xFE\xFF") ||
-        (line.find('\0') != std::string_view::npos && utf16_pattern(line)))
-        return "is UTF-16 text (Excel's \"Unicode Text\"), not UTF-8: save it as CSV UTF-8, or convert it (iconv -f "
-               "utf-16 -t utf-8)";
+    // Without a mark, iconv's "utf-16" takes the bytes as little-endian (glibc): the order is named (QA's recheck).
+    const char* utf16 = starts("\xFF\xFE") || starts("\xFE\xFF") ? "utf-16"
+                        : line.find('\0') != std::string_view::npos && utf16_pattern(line)
+                            ? (line[0] == '\0' ? "utf-16be" : "utf-16le")
+                            : nullptr;
+    if (utf16)
+        return fmt::format("is UTF-16 text (Excel's \"Unicode Text\"), not UTF-8: save it as CSV UTF-8, or convert it "
+                           "(iconv -f {} -t utf-8)", utf16);
     if (line.find('\0') != std::string_view::npos)
         return "is not a text file (its first line holds NUL bytes: a program, an image or an archive?)";
     return "";
