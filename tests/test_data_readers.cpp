@@ -89,6 +89,16 @@ TEST(DataText, ParseTimeFormats) {
     EXPECT_THROW(parse_date_arg("July 2022", "x"), Error);
 }
 
+// Text from files in messages: characters that show as nothing or as a plain space are written as \uXXXX (QA: a
+// header's "TMP" ending in a no-break space was named as "TMP " beside "TMP"); other text stays as it is.
+TEST(DataText, InvisibleCharactersAreShown) {
+    EXPECT_EQ(printable("\xEF\xBB\xBF" "DATE"), "\\uFEFFDATE");
+    EXPECT_EQ(printable("a\xC2\xA0" "b\xC2\xAD" "c\xE2\x80\x8B" "d\xE3\x80\x80"), "a\\u00A0b\\u00ADc\\u200Bd\\u3000");
+    const std::string kept = "Tr\xC6\xB0\xE1\xBB\x9D" "ng \xC2\xB0" "C";  // Vietnamese, a degree sign
+    EXPECT_EQ(printable(kept), kept);
+    EXPECT_EQ(shown_csv_list({"TMP\xC2\xA0", "DEW"}), "TMP\\u00A0,DEW");
+}
+
 // Leap years by the Gregorian rule: century years only when divisible by 400 (mutation testing: every fourth year
 // a leap year survived, no test reading 29 February of a century year).
 TEST(DataText, LeapYearsFollowTheCenturyRule) {

@@ -176,7 +176,7 @@ void register_data(CLI::App& app) {
         // The last row's time, not the exclusive end one step later ("a .. b" reads as inclusive).
         fmt::print("{}, variables {}, step {} s, rows from {} to {}\n",
                    data::counted(size_t(set.num_stations()), "station", "stations"),
-                   data::csv_list(set.vars), set.step, data::format_time(set.begin_time()),
+                   data::shown_csv_list(set.vars), set.step, data::format_time(set.begin_time()),
                    data::format_time(set.end_time() - set.step));
         // Ids are as long as they come (a file name for some formats); percentages sit under their variable.
         // Names too, whole (NOAA LCD's run to 80 characters); a name that only repeats the id (formats whose files

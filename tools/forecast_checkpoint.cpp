@@ -99,9 +99,10 @@ void conform_to_checkpoint(data::StationSet& set, const LoadedForecaster& f, boo
     for (const auto& v : set.vars)
         if (std::find(f.vars.begin(), f.vars.end(), v) == f.vars.end()) extra.push_back(v);
     FR_CHECK(missing.empty() && extra.empty(),
-             "the data's variables ({}) are not the checkpoint's ({}){}{}", data::csv_list(set.vars),
-             data::csv_list(f.vars), missing.empty() ? "" : fmt::format("; missing: {}", data::csv_list(missing)),
-             extra.empty() ? "" : fmt::format("; not in the model: {}", data::csv_list(extra)));
+             "the data's variables ({}) are not the checkpoint's ({}){}{}", data::shown_csv_list(set.vars),
+             data::shown_csv_list(f.vars),
+             missing.empty() ? "" : fmt::format("; missing: {}", data::shown_csv_list(missing)),
+             extra.empty() ? "" : fmt::format("; not in the model: {}", data::shown_csv_list(extra)));
     // The same variables in another column order: move every row's values into the checkpoint's order.
     const size_t F = f.vars.size();
     std::vector<size_t> from(F);

@@ -219,6 +219,13 @@ std::string csv_list(const std::vector<std::string>& names) {
     return out;
 }
 
+std::string shown_csv_list(const std::vector<std::string>& names) {
+    std::vector<std::string> shown;
+    shown.reserve(names.size());
+    for (const auto& n : names) shown.push_back(printable(n, 256));
+    return csv_list(shown);
+}
+
 std::string counted(size_t n, std::string_view one, std::string_view many) {
     return fmt::format("{} {}", n, n == 1 ? one : many);
 }

@@ -49,6 +49,8 @@ std::string join_names(const std::vector<std::string>& names, size_t max_names =
 // Names as a list flag takes them back (tools/cli_checks.h): comma-separated, a name holding a comma or a quote in
 // double quotes ("TMP,\"DEW, C\",SLP"), so the list reads one way.
 std::string csv_list(const std::vector<std::string>& names);
+// csv_list of the names through printable(), for messages: a no-break space ending a header's "TMP" shows (QA).
+std::string shown_csv_list(const std::vector<std::string>& names);
 
 // A number for a message, as a person would type it: the fewest digits that read back to it, as a float when it is
 // one (a float flag stored as a double, 0.1f, shows as 0.1, not 0.10000000149011612), else as a double (so that two
