@@ -1009,6 +1009,14 @@ TEST(DataCsv, BinaryFilesAreNotCalledUtf16) {
     const std::string isd = error_of([&] { read_isd_lite(write_file(dir, "071690-99999-2016", bz2), rep); });
     EXPECT_NE(isd.find("071690-99999-2016: the file is not a text file (it starts with the signature of a bzip2"),
               std::string::npos) << isd;
+    // ISD-Lite lines ending in CR alone, or CR CR LF, are named as such, as in a CSV file.
+    const std::string line = "2016 01 01 00   -32   -37 10280     0     0     9     0 -9999";
+    const std::string mac =
+        error_of([&] { read_isd_lite(write_file(dir, "071690-99999-2016", line + "\r" + line + "\r"), rep); });
+    EXPECT_NE(mac.find("the lines end in a carriage return alone (classic Mac line ends)"), std::string::npos) << mac;
+    const std::string crcrlf =
+        error_of([&] { read_isd_lite(write_file(dir, "071690-99999-2016", line + "\r\r\n" + line + "\r\r\n"), rep); });
+    EXPECT_NE(crcrlf.find("the lines end in more than one carriage return (CR CR LF"), std::string::npos) << crcrlf;
     const std::string xls = message("xls.csv", std::string("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1\n", 9));
     EXPECT_NE(xls.find("an Excel .xls workbook?"), std::string::npos) << xls;
     const std::string utf16 = message("u16.csv", std::string("D\0A\0T\0E\0,\0T\0\r\0\n\0", 16));

@@ -119,9 +119,13 @@ void read_into(const std::string& path, GridBuilder& grid, ReadReport& report, c
         ++data_lines;
         // A file that is no text (an archive, a binary file) is that, not a line of bad columns, even under
         // --skip-bad-lines (fuzz QA: a bzip2'd file was "text after column 61").
-        if (reader.line_number() == 1)
+        if (reader.line_number() == 1) {
             if (const std::string not_text = csv_detail::not_text_why(line); !not_text.empty())
                 FR_FAIL("{}: the file {}", path, not_text);
+            // And line ends the lines cannot be read by (QA's recheck: "text after column 61 ("\x0d")").
+            if (const std::string ends = csv_detail::line_end_why(line, reader.last_line_unterminated()); !ends.empty())
+                FR_FAIL("{}: {}", path, ends);
+        }
         int64_t time = 0, missing = 0;
         if (!parse_line(line, file_year, time, values, missing, why)) {
             FR_CHECK(opts.on_bad_line == BadLines::Skip, "{}: {}", reader.where(), why);

@@ -84,12 +84,8 @@ std::vector<std::string> header_fields(LineReader& reader, const std::string& pa
     // A carriage return left in the header (LineReader takes one off a line's end) is told apart by where it stands
     // (QA: CR CR LF line ends and a stray CR were all "classic Mac line ends", whose advice would break the file).
     if (const size_t cr = line.find('\r'); cr != std::string_view::npos) {
-        FR_CHECK(line.find_first_not_of('\r', cr) != std::string_view::npos,
-                 "{}: the lines end in more than one carriage return (CR CR LF: line ends converted to Windows' "
-                 "twice?), which would stay in each line's last field: convert them (sed 's/\\r*$//')", path);
-        FR_CHECK(!reader.last_line_unterminated() && std::count(line.begin(), line.end(), '\r') < 2,
-                 "{}: the lines end in a carriage return alone (classic Mac line ends), so the whole file reads as one "
-                 "line: convert them (tr '\\r' '\\n')", path);
+        const std::string line_ends = line_end_why(line, reader.last_line_unterminated());
+        FR_CHECK(line_ends.empty(), "{}: {}", path, line_ends);
         FR_FAIL("{}: the header holds a carriage return inside it, before \"{}\": remove it", reader.where(),
                 printable(line.substr(cr + 1), 40));
     }

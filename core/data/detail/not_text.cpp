@@ -68,4 +68,16 @@ std::string not_text_why(std::string_view line) {
     return "";
 }
 
+std::string line_end_why(std::string_view line, bool unterminated) {
+    const size_t cr = line.find('\r');
+    if (cr == std::string_view::npos) return "";
+    if (line.find_first_not_of('\r', cr) == std::string_view::npos)
+        return "the lines end in more than one carriage return (CR CR LF: line ends converted to Windows' twice?), "
+               "which would stay in each line's last field: convert them (sed 's/\\r*$//')";
+    if (unterminated || std::count(line.begin(), line.end(), '\r') >= 2)
+        return "the lines end in a carriage return alone (classic Mac line ends), so the whole file reads as one "
+               "line: convert them (tr '\\r' '\\n')";
+    return "";
+}
+
 }  // namespace fusedrnn::data::csv_detail
