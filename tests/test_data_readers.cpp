@@ -1544,7 +1544,9 @@ TEST(DataFolder, IsdYearsMergeAndHistoryNames) {
                // Listed twice: the first row is taken. A location that is no number is unknown (fuzz QA: it stopped
                // the read, though the station is not in the data).
                "\"071690\",\"99999\",\"OTHER\",\"FR\",\"\",\"\",\"+1.0\",\"+1.0\",\"+1.0\",\"1973\",\"2017\"\n"
-               "\"999999\",\"99999\",\"ELSEWHERE\",\"FR\",\"\",\"\",\"12,5\",\"x\",\"+1.0\",\"1973\",\"2017\"\n");
+               "\"999999\",\"99999\",\"ELSEWHERE\",\"FR\",\"\",\"\",\"12,5\",\"x\",\"+1.0\",\"1973\",\"2017\"\n"
+               // A row cut short is passed over and counted (QA's recheck: it stopped the read).
+               "\"007011\",\"99999\",\"CWOS 07011\",\"\",\"\"\n");
     write_file(dir, "README.md", "notes\n");
     StationReadOptions with_progress;
     size_t progress_done = 0, progress_total = 0;
@@ -1565,7 +1567,8 @@ TEST(DataFolder, IsdYearsMergeAndHistoryNames) {
     ASSERT_EQ(d.ignored.size(), 1u);
     EXPECT_EQ(fs::path(d.ignored[0]).filename(), "README.md");
     EXPECT_EQ(fs::path(d.station_list).filename(), "isd-history.csv");
-    EXPECT_NE(d.report.summary().find("station list: isd-history.csv (2 stations)"), std::string::npos)
+    EXPECT_NE(d.report.summary().find("station list: isd-history.csv (2 stations; 1 row not read, first " + dir +
+                                      "/isd-history.csv:5: 5 fields, the header has 11)"), std::string::npos)
         << d.report.summary();
     StationReadOptions opts;
     opts.max_stations = 1;

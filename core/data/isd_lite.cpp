@@ -181,7 +181,7 @@ StationSeries read_isd_lite_files(const std::vector<std::string>& paths, const s
     return grid.build(station_id, station_id, report);
 }
 
-std::map<std::string, IsdStation> read_isd_history(const std::string& path) {
+std::map<std::string, IsdStation> read_isd_history(const std::string& path, IsdHistoryUnread* unread) {
     LineReader reader(path);
     std::string_view line;
     std::vector<std::string> fields;
@@ -204,9 +204,17 @@ std::map<std::string, IsdStation> read_isd_history(const std::string& path) {
     std::map<std::string, IsdStation> out;
     while (reader.next(line)) {
         if (trim(line).empty()) continue;
-        FR_CHECK(split_csv(line, ',', fields, why), "{}: {}", reader.where(), why);
-        FR_CHECK(fields.size() == header.size(), "{}: {} fields, the header has {}", reader.where(), fields.size(),
-                 header.size());
+        // A row that does not split into the header's fields names no station surely: passed over, counted (QA's
+        // recheck: one such row of a station not in the data stopped the read).
+        why.clear();
+        if (!split_csv(line, ',', fields, why) || fields.size() != header.size()) {
+            if (unread && unread->rows++ == 0)
+                unread->first = fmt::format("{}: {}", reader.where(),
+                                            why.empty() ? fmt::format("{} fields, the header has {}", fields.size(),
+                                                                      header.size())
+                                                        : why);
+            continue;
+        }
         IsdStation st;
         st.name = printable(fields[c_name]);  // it ends up in messages and reports
         if (!fields[c_ctry].empty()) st.name += " (" + printable(fields[c_ctry]) + ")";

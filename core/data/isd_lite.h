@@ -38,11 +38,16 @@ StationSeries read_isd_lite_files(const std::vector<std::string>& paths, const s
 bool isd_lite_filename(const std::string& filename, std::string* station_id = nullptr);
 
 // NOAA's station history (isd-history.csv): "USAF-WBAN" -> name (with country) and location. A location field that
-// is empty, no number or out of range is unknown (NaN); a station listed twice takes its first row.
+// is empty, no number or out of range is unknown (NaN); a station listed twice takes its first row; a row that does
+// not split into the header's fields is passed over, counted in `unread` with the first one's line (when given).
 struct IsdStation {
     std::string name;
     StationMeta meta;
 };
-std::map<std::string, IsdStation> read_isd_history(const std::string& path);
+struct IsdHistoryUnread {
+    int64_t rows = 0;
+    std::string first;  // "path:line: why"
+};
+std::map<std::string, IsdStation> read_isd_history(const std::string& path, IsdHistoryUnread* unread = nullptr);
 
 }  // namespace fusedrnn::data

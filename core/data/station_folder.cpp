@@ -395,9 +395,14 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
     const bool isd = files.format == "isd-lite";
     std::map<std::string, IsdStation> history;
     if (isd && !files.station_list.empty()) {
-        history = read_isd_history(files.station_list);
-        data.report.station_list = fmt::format("{} ({})", fs::path(files.station_list).filename().string(),
-                                               counted(history.size(), "station", "stations"));
+        IsdHistoryUnread unread;
+        history = read_isd_history(files.station_list, &unread);
+        data.report.station_list = fmt::format("{} ({}{})", fs::path(files.station_list).filename().string(),
+                                               counted(history.size(), "station", "stations"),
+                                               unread.rows == 0 ? std::string()
+                                                                : fmt::format("; {} not read, first {}",
+                                                                              counted(size_t(unread.rows), "row", "rows"),
+                                                                              unread.first));
     }
     CsvFormat csv;
     if (!isd) csv = csv_format_for(files.format, opts);
