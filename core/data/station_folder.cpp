@@ -397,12 +397,12 @@ StationData read_station_set(const std::string& path, const StationReadOptions& 
     if (isd && !files.station_list.empty()) {
         IsdHistoryUnread unread;
         history = read_isd_history(files.station_list, &unread);
+        const std::string unread_rows =
+            unread.rows == 0 ? std::string()
+                             : fmt::format("; {} not read, first {}", counted(size_t(unread.rows), "row", "rows"),
+                                           unread.first);
         data.report.station_list = fmt::format("{} ({}{})", fs::path(files.station_list).filename().string(),
-                                               counted(history.size(), "station", "stations"),
-                                               unread.rows == 0 ? std::string()
-                                                                : fmt::format("; {} not read, first {}",
-                                                                              counted(size_t(unread.rows), "row", "rows"),
-                                                                              unread.first));
+                                               counted(history.size(), "station", "stations"), unread_rows);
     }
     CsvFormat csv;
     if (!isd) csv = csv_format_for(files.format, opts);
