@@ -1589,6 +1589,16 @@ TEST(DataFolder, AFileOfAnotherFormatThanTheDetectedOneSaysSo) {
               std::string::npos) << msg;
 }
 
+// A second byte-order mark (the reader takes one off) is named, not taken for an unknown layout (QA's recheck).
+TEST(DataFolder, ASecondByteOrderMarkIsNamed) {
+    const std::string dir = ft::temp_dir();
+    write_file(dir, "S1.csv",
+               "\xEF\xBB\xBF\xEF\xBB\xBF" "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n2014-01-01 00:00:00,1,2,3,4,5\n");
+    const std::string msg = error_of([&] { read_station_set(dir); });
+    EXPECT_NE(msg.find("S1.csv: the first column's name, \\uFEFFDATE, begins with a second byte-order mark"),
+              std::string::npos) << msg;
+}
+
 // Two files giving one station id: an error naming the id and both files, whatever the format.
 TEST(DataFolder, TwoFilesForOneStationAreAnError) {
     const std::string dir = ft::temp_dir();

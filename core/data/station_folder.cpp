@@ -174,6 +174,11 @@ std::string detect_format(const std::vector<fs::path>& files, const std::string&
     // A first line of digits is data: a file without a header, or of another format (ISD-Lite renamed).
     const bool data_line = !other_delimiter && !header.empty() && !header[0].empty() &&
                            header[0][0] >= '0' && header[0][0] <= '9';
+    // The reader takes one byte-order mark off; a second one hides the first column's name (QA's recheck: told to
+    // pass the format).
+    FR_CHECK(!format.empty() || header.empty() || header[0].rfind("\xEF\xBB\xBF", 0) != 0,
+             "station data: {}: the first column's name, {}, begins with a second byte-order mark (\\uFEFF): remove "
+             "it (e.g. sed -i '1s/^\\xEF\\xBB\\xBF//' FILE)", first_csv->string(), printable(header[0]));
     FR_CHECK(!format.empty(),
              "station data: {}: header not recognised as any known layout ({}); columns: {}.{} Pass the "
              "format explicitly (on the command line: --format, or --csv-time, --csv-columns, ... for a "
