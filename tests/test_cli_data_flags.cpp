@@ -322,7 +322,7 @@ TEST(CliDataFlags, BadTrainingFlagsAreRefusedBeforeTheDataIsRead) {
     std::ofstream(csv) << "DATE,TMP\n2014-01-01 00:00:00,1\n";
     const CliResult step = run_cli({"train", "--data", csv, "--csv-step-minutes", "1e12", "--out", run});
     EXPECT_EQ(step.status, 2) << step.output;
-    EXPECT_TRUE(has(step, "--csv-step-minutes must be at most 527040 (366 days), got 1e+12")) << step.output;
+    EXPECT_TRUE(has(step, "--csv-step-minutes must be at most 527040 (366 days), got 1000000000000")) << step.output;
 }
 
 // Text the checkpoints and reports (JSON, UTF-8 only) would hold is refused before anything is read or trained: a
