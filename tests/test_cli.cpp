@@ -2360,6 +2360,22 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
     EXPECT_EQ(twice.status, 2) << twice.output;
     EXPECT_NE(twice.output.find("fusedrnn: error: --epochs takes one value, but was given 2 (is it on the command "
                                 "line twice?)"), std::string::npos) << twice.output;
+    // A flag whose value was left out: CLI11 gave it the next word, a flag, and said only "3 was not expected" (QA);
+    // last on the line, "--data: 1 required TEXT missing". A value that is a flag's name may be given with "=".
+    for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"train", "--data", "--epochs", "3"},
+              "--data was given no value: the word after it, --epochs, is a flag (--data VALUE --epochs ...; for the "
+              "value \"--epochs\" itself: --data=--epochs)"},
+             {{"data", "inspect", "--data", "--format=csv"}, "--data was given no value: the word after it, --format,"},
+             {{"generate", "--checkpoint", "--help"}, "--checkpoint was given no value: the word after it, --help,"},
+             {{"train", "--epochs", "3", "--data"}, "--data was given no value (it takes one: TEXT)"}}) {
+        const CliResult r = run_cli(args);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_NE(r.output.find("fusedrnn: error: " + expected), std::string::npos) << r.output;
+    }
+    const CliResult as_value = run_cli({"train", "--data=--epochs"});
+    EXPECT_EQ(as_value.status, 2) << as_value.output;
+    EXPECT_NE(as_value.output.find("\"--epochs\" does not exist"), std::string::npos) << as_value.output;
     // A whole-number flag given a number that is not one, or out of range (CLI11: "Could not convert: --epochs = 1e3").
     for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
              {{"train", "--epochs", "1e3"}, "--epochs: '1e3' is not a whole number"},
@@ -2373,6 +2389,16 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
     const CliResult huge = run_cli({"train", "--lr", "1e39"});  // a float would hold inf
     EXPECT_NE(huge.status, 0);
     EXPECT_NE(huge.output.find("--lr: '1e39' is beyond a float's range"), std::string::npos) << huge.output;
+    // And one too small for a float would train with 0; too small for a double, strtod takes it for 0 (QA).
+    for (const auto& [args, expected] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"train", "--lr", "1e-50"}, "--lr: '1e-50' is too close to zero for a float"},
+             {{"train", "--synthetic-gaps", "1e-400"}, "--synthetic-gaps: '1e-400' is too close to zero for a double"},
+             {{"generate", "--checkpoint", "x", "--temperature", "1e-999"},
+              "--temperature: '1e-999' is too close to zero for a double"}}) {
+        const CliResult r = run_cli(args);
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_NE(r.output.find("fusedrnn: error: " + expected), std::string::npos) << r.output;
+    }
     // An unsigned seed would wrap -1 to 2^64 - 1, and CLI11 clamps what does not fit 64 bits: both refused.
     for (const std::vector<std::string>& command : {std::vector<std::string>{"train"},
                                                     {"lm-train", "--text", "t.txt"}})

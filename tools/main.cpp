@@ -18,134 +18,13 @@
 
 #include "fusedrnn/core/detail/address_space.h"
 #include "fusedrnn/core/error.h"
+#include "fusedrnn/tools/command_line_words.h"
 #include "fusedrnn/tools/commands.h"
 #include "fusedrnn/tools/interrupt.h"
 #include "fusedrnn/tools/mpi_world.h"
 #include "fusedrnn/tools/progress.h"
 
 namespace {
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-        size_t diagonal = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-            const size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
-// CLI11 answers an unknown command word ("fusedrnn trian") with "A subcommand is required": name the word, the
-// nearest command and the list instead. `args` are the words after the program (and after the parent command).
-bool known_command_words(const CLI::App& app, const std::vector<std::string>& args, const std::string& parent) {
-    if (args.empty() || args[0].empty() || args[0][0] == '-') return true;
-    std::vector<std::string> names;
-    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
-        if (sub->get_name() == args[0])
-            return known_command_words(*sub, std::vector<std::string>(args.begin() + 1, args.end()),
-                                       parent + " " + args[0]);
-        names.push_back(sub->get_name());
-    }
-    if (names.empty()) return true;  // a command without subcommands: its words are its own to judge
-    std::string nearest;
-    size_t best = 3;  // suggest only a near miss
-    for (const auto& n : names)
-        if (const size_t d = edit_distance(args[0], n); d < best) best = d, nearest = n;
-    std::string list;
-    for (const auto& n : names) list += (list.empty() ? "" : ", ") + n;
-    std::fprintf(stderr, "fusedrnn: error: unknown command '%s%s'%s; the commands are: %s (%s --help)\n",
-                 (parent.empty() ? "" : parent.substr(1) + " ").c_str(), args[0].c_str(),
-                 nearest.empty() ? "" : (" (did you mean '" + nearest + "'?)").c_str(), list.c_str(),
-                 ("fusedrnn" + parent).c_str());
-    return false;
-}
-
-// The flags of the command being run nearest a mistyped one ("--epoch" -> "--epochs"; "--top-P" -> "--top-p or
-// --top-k"... the equally near, in the order listed), or "" when none is a near miss: within 2 edits, or 3 for a flag
-// of over 12 letters, letters of either case and underscores read as hyphens. The names PyTorch scripts and the course
-// use for the same settings ("--batch_size", "--learning-rate") lead to ours. --help and -h are never offered (every
-// one-letter word is one edit from -h). `app` is the top level; its commands on the command line are walked.
-std::string nearest_flag(const CLI::App* app, const std::string& typed) {
-    std::string word = typed.substr(0, typed.find('='));  // "--epoch=3"
-    std::replace(word.begin(), word.end(), '_', '-');
-    std::transform(word.begin(), word.end(), word.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-    static const std::vector<std::pair<std::string, std::string>> kOtherNames = {
-        {"--batch-size", "--batch"},       {"--learning-rate", "--lr"},       {"--hidden-size", "--hidden"},
-        {"--hidden-dim", "--hidden"},      {"--num-layers", "--layers"},      {"--seq-len", "--input-len"},
-        {"--input-length", "--input-len"}, {"--lookback", "--input-len"},     {"--pred-len", "--horizon"},
-        {"--output-len", "--horizon"},     {"--num-epochs", "--epochs"},      {"--max-epochs", "--epochs"},
-        {"--device", "--backend"},         {"--model", "--cell"},             {"--model", "--checkpoint"},
-        {"--ckpt", "--checkpoint"},        {"--checkpoint-path", "--checkpoint"}, {"--output", "--out"},
-        {"--output-dir", "--out"},         {"--outdir", "--out"},             {"--out-dir", "--out"},
-        {"--save-dir", "--out"},           {"--checkpoint-dir", "--out"},     {"--early-stopping", "--patience"},
-        {"--grad-clip", "--clip"},         {"--clip-grad-norm", "--clip"},    {"--optim", "--optimizer"},
-        {"--steps", "--steps-per-epoch"},  {"--csv-valid-range", "--valid-range"}};
-    std::vector<std::string> names;
-    std::vector<const CLI::App*> todo{app};
-    while (!todo.empty()) {
-        const CLI::App* a = todo.back();
-        todo.pop_back();
-        for (const CLI::Option* o : a->get_options()) {
-            for (const auto& l : o->get_lnames())
-                if (l != "help") names.push_back("--" + l);
-            for (const auto& n : o->get_snames())
-                if (n != "h") names.push_back("-" + n);
-        }
-        for (const CLI::App* sub : a->get_subcommands()) todo.push_back(sub);  // those on the command line
-    }
-    for (const auto& [other, ours] : kOtherNames)
-        if (word == other && std::find(names.begin(), names.end(), ours) != names.end()) return ours;
-    std::vector<std::string> nearest;
-    // Under this many edits; "-o" is near every short flag.
-    const size_t limit = word.size() > 12 ? 4 : std::min<size_t>(3, word.size() - 1);
-    size_t best = limit;
-    for (const auto& n : names) {
-        const size_t d = edit_distance(word, n);
-        if (d >= limit || n == typed) continue;
-        if (d < best) best = d, nearest.clear();
-        if (d == best && std::find(nearest.begin(), nearest.end(), n) == nearest.end()) nearest.push_back(n);
-    }
-    std::string out;
-    for (size_t i = 0; i < nearest.size(); ++i)
-        out += (i == 0 ? "" : i + 1 == nearest.size() ? " or " : ", ") + nearest[i];
-    return out;
-}
-
-// " (--epoch: did you mean --epochs?)" for each word of `words` that is a mistyped flag; `said` follows the word. A
-// word that reads as a number ("-5", a value of the flag before it) is none.
-std::string near_misses(const CLI::App* app, const std::vector<std::string>& words, const std::string& said) {
-    std::string out;
-    for (const auto& x : words) {
-        if (x.size() < 2 || x[0] != '-' || std::isdigit(static_cast<unsigned char>(x[1])) || x[1] == '.') continue;
-        if (const std::string near = nearest_flag(app, x); !near.empty())
-            out += " (" + x.substr(0, x.find('=')) + said + ": did you mean " + near + "?)";
-    }
-    return out;
-}
-
-// Why a flag's value could not be read as its type, for CLI11's "Could not convert" (the option is looked up in
-// the parsed (sub)commands for its type: a whole-number flag says so, or that the number is out of its range).
-std::string unconverted_value_reason(const CLI::App* app, const std::string& flag, const std::string& value) {
-    std::string type;
-    std::vector<const CLI::App*> todo{app};
-    while (!todo.empty() && type.empty()) {
-        const CLI::App* a = todo.back();
-        todo.pop_back();
-        if (const CLI::Option* o = a->get_option_no_throw(flag))  // "INT:> 0": the type, then its checks
-            type = o->get_type_name().substr(0, o->get_type_name().find(':'));
-        for (const CLI::App* sub : a->get_subcommands()) todo.push_back(sub);
-    }
-    const std::string quoted = "'" + value + "'";
-    if (type != "INT" && type != "UINT")
-        return quoted + " is not a value it takes" + (type.empty() ? "" : " (" + type + ")");
-    static const std::regex digits(R"(^[+-]?[0-9]+$)");
-    return quoted + (std::regex_match(value, digits) ? " is out of range" : " is not a whole number");
-}
 
 // Under an address-space limit, what was mapped before the command began (the libraries: about 1 GiB with the CUDA
 // ones), which the limit counts too; 0 without a limit.
@@ -220,22 +99,26 @@ int run_command(int argc, char** argv) {
             if (!extras.empty()) {
                 what = extras.size() == 1 ? "an argument was not expected:" : "arguments were not expected:";
                 for (const auto& x : extras) what += " " + x;
-                what += near_misses(a, extras, "");
+                what += fusedrnn::tools::near_misses(a, extras, "");
             }
         } else if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
             // A required flag mistyped ("--checkpont") is first said missing: name the word as well.
-            what += near_misses(a, a->remaining(true), " was not expected");
+            what += fusedrnn::tools::near_misses(a, a->remaining(true), " was not expected");
         }
         // CLI11 says "--epochs: At Most 1 required but received 2" for a flag given twice.
         static const std::regex repeated(R"(^(\S+): At Most 1 required but received (\d+)$)");
         // And "Could not convert: --epochs = 1e3" for a whole-number flag given 1e3, 2.5 or 99999999999 (a value the
         // flag's own check, which reads any number, let through).
         static const std::regex unconverted(R"(^Could not convert: (\S+) = (.*)$)");
+        // And "--data: 1 required TEXT missing" for a flag last on the line without its value.
+        static const std::regex missing(R"(^(\S+): 1 required (\S+) missing$)");
         std::smatch m;
-        if (std::regex_match(what, m, repeated))
+        if (std::regex_match(what, m, missing))
+            what = m[1].str() + " was given no value (it takes one: " + m[2].str() + ")";
+        else if (std::regex_match(what, m, repeated))
             what = m[1].str() + " takes one value, but was given " + m[2].str() + " (is it on the command line twice?)";
         else if (std::regex_match(what, m, unconverted))
-            what = m[1].str() + ": " + unconverted_value_reason(a, m[1].str(), m[2].str());
+            what = m[1].str() + ": " + fusedrnn::tools::unconverted_value_reason(a, m[1].str(), m[2].str());
         return "fusedrnn: error: " + what + "\nRun with --help for more information.\n";
     });
     fusedrnn::tools::register_info(app);
@@ -256,7 +139,12 @@ int run_command(int argc, char** argv) {
                      launched, argc > 1 ? argv[1] : "");
         return 2;
     }
-    if (!known_command_words(app, std::vector<std::string>(argv + 1, argv + argc), "")) return 2;
+    const std::vector<std::string> words(argv + 1, argv + argc);
+    if (!fusedrnn::tools::known_command_words(app, words, "")) return 2;
+    if (const std::string why = fusedrnn::tools::flag_taken_as_value(app, words); !why.empty()) {
+        std::fprintf(stderr, "fusedrnn: error: %s\nRun with --help for more information.\n", why.c_str());
+        return 2;
+    }
     // As for the other variables a value outside those listed is an error: "yes" or "2" must not be guessed at.
     if (const char* v = std::getenv("FUSEDRNN_SOURCE_LOCATIONS");
         v != nullptr && *v != '\0' && std::strcmp(v, "0") != 0 && std::strcmp(v, "1") != 0) {
