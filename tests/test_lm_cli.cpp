@@ -312,6 +312,13 @@ TEST(LmCli, TopPOneIsPlainSamplingAndATinyTopPIsGreedy) {
         sampled_differently += with({"--seed", seed}) != greedy_text;
     }
     EXPECT_GT(sampled_differently, 0);
+    // A temperature below the smallest normal double (QA: 1e-308 was "out of range") is greedy as well.
+    std::vector<std::string> cold = base;
+    cold.back() = "1e-308";
+    cold.insert(cold.end(), {"--seed", "4"});
+    const CliResult c = run_cli(cold);
+    EXPECT_EQ(c.status, 0) << c.output;
+    EXPECT_EQ(c.output, greedy_text);
 }
 
 // --interactive from a pipe: answers on stdout, each bad prompt on stderr naming its input line, the session goes on

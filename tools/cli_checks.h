@@ -26,7 +26,11 @@ inline std::string read_number(const std::string& text, double& value) {
     errno = 0;
     value = std::strtod(begin, &end);
     if (text.empty() || end == begin || *end != '\0') return "'" + text + "' is not a number";
-    if (errno == ERANGE || !std::isfinite(value)) return "'" + text + "' is out of range";
+    // strtod says ERANGE for a number below 2.2e-308 too, which it holds (subnormal, QA: --temperature 1e-308) or
+    // takes for 0: only the latter is refused, as what was typed is not 0.
+    if (errno == ERANGE && value == 0) return "'" + text + "' is too close to zero for a double";
+    if ((errno == ERANGE && std::fabs(value) == HUGE_VAL) || !std::isfinite(value))
+        return "'" + text + "' is out of range";
     return {};
 }
 
@@ -110,6 +114,8 @@ inline CLI::Validator float_value(bool zero_too) {
                 why = (zero_too ? "must be 0 or more, got " : "must be positive, got ") + text;
             if (why.empty() && v > double(std::numeric_limits<float>::max()))
                 why = "'" + text + "' is beyond a float's range";
+            if (why.empty() && v > 0 && float(v) == 0.0f)  // --lr 1e-50 would train with 0
+                why = "'" + text + "' is too close to zero for a float";
             return why;
         },
         zero_too ? ">= 0" : "> 0");
