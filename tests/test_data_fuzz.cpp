@@ -790,4 +790,10 @@ TEST(DataFuzzFound, CenturiesOfGapsAreAnError) {
     const std::string q = write_in(dir, "010010-99999-2016", text);
     const std::string msg2 = ft::error_of([&] { ReadReport r; read_isd_lite(q, r); });
     EXPECT_NE(msg2.find("010010-99999-2016:2: columns 1-4 (year): 1016, but the file name"), std::string::npos) << msg2;
+    // A year before any weather record, on every line, is a year written short: no span check would catch it.
+    const std::string r =
+        write_in(dir, "short-year.isd", "0016 01 01 00    27    13  9972   190    20     5 -9999     0\n");
+    const std::string msg3 = ft::error_of([&] { ReadReport rep; read_isd_lite(r, rep); });
+    EXPECT_NE(msg3.find("short-year.isd:1: columns 1-4 (year): 0016 is before any weather record (a two-digit year?"),
+              std::string::npos) << msg3;
 }

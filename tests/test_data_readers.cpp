@@ -77,6 +77,17 @@ TEST(DataText, ParseTimeFormats) {
     EXPECT_FALSE(parse_time("14-01-01 00:00:00", "%Y-%m-%d %H:%M:%S", t, why));
     EXPECT_NE(why.find("%Y is a four-digit year, got \"14\" at character 1 (a two-digit year? read it with %y"),
               std::string::npos) << why;
+    // Four digits of a year before any weather record are a year written short (QA: "0014" was the year 14).
+    for (const auto& [text, expected] : std::vector<std::pair<std::string, std::string>>{
+             {"0014-01-01 00:00:00", "the year 0014 is before any weather record (a two-digit year? %Y must read"},
+             {"0114-01-01 00:00:00", "the year 0114 is before any weather record (years since 1900, as C's tm_year, "
+                                     "for 2014? %Y"},
+             {"0999-01-01 00:00:00", "(a year cut short?"},
+             {"-2014-01-01 00:00:00", "the year -2014 is before any weather record (a sign before the year?"}}) {
+        EXPECT_FALSE(parse_time(text, "%Y-%m-%d %H:%M:%S", t, why)) << text;
+        EXPECT_NE(why.find(expected), std::string::npos) << why;
+    }
+    EXPECT_TRUE(parse_time("1000-01-01 00:00:00", "%Y-%m-%d %H:%M:%S", t, why)) << why;
     ASSERT_TRUE(parse_time("14-01-01 00:00:00", "%y-%m-%d %H:%M:%S", t, why)) << why;
     EXPECT_EQ(format_time(t), "2014-01-01 00:00:00");
     ASSERT_TRUE(parse_time("31.12.69", "%d.%m.%y", t, why)) << why;
@@ -1327,6 +1338,13 @@ TEST(DataCsv, GenericTimeColumnsOffsetsCompassAndTargets) {
     const std::string year_msg = error_of([&] { read_csv_station(short_year, f, rep); });
     EXPECT_NE(year_msg.find("short.csv:2: column 2 (\"year\"): 13 is not a full year (a two-digit year? the column "
                             "must hold all four digits)"), std::string::npos) << year_msg;
+    // Nor one of years since 1900 (QA: 113 was the year 113).
+    const std::string tm_year = write_file(dir, "tm_year.csv",
+                                           "No,year,month,day,hour,TEMP,wd,station\n"
+                                           "1,113,3,1,0,-0.5,\"NNW\",\"Dongsi\"\n");
+    const std::string tm_msg = error_of([&] { read_csv_station(tm_year, f, rep); });
+    EXPECT_NE(tm_msg.find("tm_year.csv:2: column 2 (\"year\"): 113 is not a full year (years since 1900, as C's "
+                          "tm_year, for 2013? the column must hold"), std::string::npos) << tm_msg;
 }
 
 // A line dated decades away from the rest of its station (1900 for 2014, or 2099 with no value) stretches the grid

@@ -292,14 +292,15 @@ TEST(DataSynthetic, GapFractionRangeIsZeroToHalfInclusive) {
 }
 
 // Station files hold four-digit years: a start year or span reaching year 10000 (or below year 1) would write
-// dates that read back wrong or not at all ("10000-01-01", "-005-01-01").
+// dates that read back wrong or not at all ("10000-01-01", "-005-01-01"), and one before 1000 dates the readers
+// take for a year written short.
 TEST(DataSynthetic, YearsOutsideWhatStationFilesHoldAreAnError) {
     SyntheticConfig cfg;
     cfg.stations = 1;
     cfg.years = 2;
     cfg.start_year = 9999;
     std::string msg = ft::error_of([&] { generate_synthetic(cfg); });
-    EXPECT_NE(msg.find("start year 9999 with 2 years is outside the years 1..9999"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("start year 9999 with 2 years is outside the years 1000..9999"), std::string::npos) << msg;
     EXPECT_NE(msg.find("the last year would be 10000"), std::string::npos) << msg;
     EXPECT_THROW(generate_synthetic_station(cfg, 0), fusedrnn::Error);
     cfg.start_year = -5;
@@ -315,9 +316,11 @@ TEST(DataSynthetic, YearsOutsideWhatStationFilesHoldAreAnError) {
     StationSet set = generate_synthetic(cfg);
     EXPECT_EQ(format_time(set.begin_time()).substr(0, 10), "9999-01-01");
     EXPECT_EQ(format_time(set.end_time() - set.step).substr(0, 10), "9999-12-31");
-    cfg.start_year = 1;
+    cfg.start_year = 1000;
     set = generate_synthetic(cfg);
-    EXPECT_EQ(format_time(set.begin_time()).substr(0, 10), "0001-01-01");
+    EXPECT_EQ(format_time(set.begin_time()).substr(0, 10), "1000-01-01");
+    cfg.start_year = 999;
+    EXPECT_THROW(generate_synthetic(cfg), fusedrnn::Error);
 }
 
 TEST(DataSynthetic, ScalesLinearly) {

@@ -176,7 +176,7 @@ void add_data_options(CLI::App* cmd, DataOptions& o, DataDefaults defaults) {
     shown(cmd->add_option("--synthetic-years", o.syn_years, "Synthetic data: whole years per station" + synthetic))
         ->check(in_range(1, 200))
         ->excludes(files);
-    // The span must stay within 1..9999 too (four-digit years in station files): generate_synthetic checks it.
+    // The span must stay within 1000..9999 too (four-digit years in station files): generate_synthetic checks it.
     shown(cmd->add_option("--synthetic-start-year", o.syn_start_year, "Synthetic data: first year" + synthetic))
         ->check(in_range(data::kMinSyntheticYear, data::kMaxSyntheticYear))
         ->excludes(files);

@@ -59,6 +59,11 @@ bool parse_line(std::string_view line, long long file_year, int64_t& time, float
     long long y, mo, d, h, unused;
     if (!field(kYear, y) || !field(kMonth, mo) || !field(kDay, d) || !field(kHour, h)) return false;
     if (!field(kSky, unused) || !field(kPrecip1, unused) || !field(kPrecip6, unused)) return false;
+    if (y < kEarliestYear) {  // a file not named USAF-WBAN-YEAR has no year to hold its lines to
+        why = fmt::format("columns 1-4 (year): {:04d} is before any weather record ({} ISD-Lite years have four "
+                          "digits)", y, short_year_guess(y));
+        return false;
+    }
     CivilTime c;
     c.year = y;
     c.month = int(mo);

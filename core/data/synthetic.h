@@ -15,18 +15,19 @@
 #include <functional>
 
 #include "fusedrnn/core/data/station_series.h"
+#include "fusedrnn/core/data/time.h"
 
 namespace fusedrnn::data {
 
-// The years synthetic stations may span: four-digit years, as station files write and read them.
-inline constexpr int kMinSyntheticYear = 1, kMaxSyntheticYear = 9999;
+// The years synthetic stations may span: four-digit years from kEarliestYear (time.h), as station files read them.
+inline constexpr int kMinSyntheticYear = int(kEarliestYear), kMaxSyntheticYear = 9999;
 // The largest gap_fraction accepted.
 inline constexpr double kMaxSyntheticGaps = 0.5;
 
 struct SyntheticConfig {
     int stations = 32;
     int years = 10;           // whole calendar years
-    int start_year = 2014;    // 2014..2023 matches WEATHER-5K's default split; all years within 1..9999
+    int start_year = 2014;    // 2014..2023 matches WEATHER-5K's default split; all years within 1000..9999
     uint64_t seed = 0;
     double gap_fraction = 0.01;  // expected fraction of missing values (0 = complete series)
 

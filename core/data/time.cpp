@@ -86,6 +86,13 @@ bool read_digits(std::string_view text, size_t& pos, int max_digits, int64_t& va
 
 }  // namespace
 
+std::string short_year_guess(int64_t year) {
+    if (year >= kEarliestYear) return {};
+    if (year >= 0 && year < 100) return "a two-digit year?";
+    if (year >= 100 && year < 200) return fmt::format("years since 1900, as C's tm_year, for {}?", 1900 + year);
+    return year < 0 ? "a sign before the year?" : "a year cut short?";
+}
+
 bool parse_time(std::string_view text, std::string_view format, int64_t& seconds, std::string& why) {
     text = trim(text);
     CivilTime c;
@@ -130,8 +137,14 @@ bool parse_time(std::string_view text, std::string_view format, int64_t& seconds
                                                      "1969-2068)" : "");
             return false;
         }
+        if (spec == 'Y' && (negative || v < kEarliestYear)) {
+            why = fmt::format("\"{}\": the year {} is before any weather record ({} %Y must read the full year)",
+                              printable(text), text.substr(digits_at - negative, pos - digits_at + negative),
+                              short_year_guess(negative ? -v : v));
+            return false;
+        }
         switch (spec) {
-            case 'Y': c.year = negative ? -v : v; break;
+            case 'Y': c.year = v; break;
             case 'y': c.year = v < 69 ? 2000 + v : 1900 + v; break;  // POSIX's pivot
             case 'm': c.month = int(v); break;
             case 'd': c.day = int(v); break;

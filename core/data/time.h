@@ -34,7 +34,14 @@ int64_t year_start(int64_t year);           // seconds at <year>-01-01 00:00:00
 // "2014-01-01 00:00:00" (UTC), for messages and logs.
 std::string format_time(int64_t seconds);
 
-// Parses `text` against a strftime-like `format`: %Y (4 digits, optional leading '-'), %y (2 digits: 69-99 are
+// The earliest year a station file may hold. Instrument records begin in the 17th century, so an earlier year is a
+// date written short (QA: "0014" or 14 for 2014, 114 for years since 1900), which would put its station centuries
+// away from the others, not an observation.
+constexpr int64_t kEarliestYear = 1000;
+// Under kEarliestYear, a guess at how the year was written ("a two-digit year?"), for the error; else "".
+std::string short_year_guess(int64_t year);
+
+// Parses `text` against a strftime-like `format`: %Y (4 digits, optional leading '-'; from kEarliestYear on), %y (2 digits: 69-99 are
 // 1969-1999, 00-68 2000-2068), %m %d %H %M %S
 // (1-2 digits), %% and literal characters (which must match exactly). The whole text must be
 // consumed (surrounding spaces are ignored). On failure returns false and puts the reason in `why`.

@@ -116,10 +116,11 @@ bool line_time(const std::vector<std::string>& fields, const std::vector<std::st
             return false;
         }
     }
-    // A year column of two digits (13 for 2013) would put the station 2,000 years before the others (QA).
-    if (parts[0] >= 0 && parts[0] < 100) {
-        why = fmt::format("{}: {} is not a full year (a two-digit year? the column must hold all four digits)",
-                          column_label(header, time_idx[0]), parts[0]);
+    // A year column of two digits (13 for 2013) would put the station 2,000 years before the others, one of years
+    // since 1900 (113) 1,900 years (QA).
+    if (parts[0] < kEarliestYear) {
+        why = fmt::format("{}: {} is not a full year ({} the column must hold all four digits)",
+                          column_label(header, time_idx[0]), parts[0], short_year_guess(parts[0]));
         return false;
     }
     CivilTime ct;
