@@ -940,11 +940,34 @@ TEST(DataCsv, CommonFirstErrorsNameTheWayOut) {
     EXPECT_TRUE(has(message("f.csv", "DATE,TMP\n2014-01-01 00:00:00,1\n2014-01-01 00:00:30,2\n"),
                     "(rows every 30 seconds? give --csv-step-minutes 0.5"));
     // A file whose first time is off the grid is most likely a whole series offset from it (LCD's hourly reports at
-    // :53): rounding comes first, and the finer step that fits (1 minute) second.
+    // :53): rounding comes first, and the finer step that fits second, only when a grid step holds a few of it (a
+    // 1-minute grid for reports at :53 would be 59 gap rows in 60). So for a row a grid step or more after the one
+    // before (QA: 00:00, then 01:53 was offered the 1-minute step first).
     EXPECT_TRUE(has(message("f2.csv", "DATE,TMP\n2014-01-01 00:53:00,1\n2014-01-01 01:53:00,2\n"),
                     "(the file's first time is 53 minutes past the grid, as hourly reports at :53? give "
-                    "--csv-round-times to file each row under the nearest grid time; or rows every 1 minute? give "
-                    "--csv-step-minutes 1 with --format csv)"));
+                    "--csv-round-times to file each row under the nearest grid time)"));
+    EXPECT_TRUE(has(message("f3.csv", "DATE,TMP\n2014-01-01 00:30:00,1\n"),
+                    "(the file's first time is 30 minutes past the grid, as hourly reports at :30? give "
+                    "--csv-round-times to file each row under the nearest grid time; or rows every 30 minutes? give "
+                    "--csv-step-minutes 30 with --format csv)"));
+    EXPECT_TRUE(has(message("f4.csv", "DATE,TMP\n2014-01-01 00:00:00,1\n2014-01-01 01:53:00,2\n"),
+                    "f4.csv:3: column 1 (\"DATE\"): time 2014-01-01 01:53:00 is not on the 3600-second grid of this "
+                    "format (times a little off the grid are rounded to it with --csv-round-times)"));
+    // Every line skipped (here off the grid) under BadLines::Skip: the first one's reason is given (QA: only "all
+    // were skipped").
+    CsvFormat skipping = f;
+    skipping.on_bad_line = BadLines::Skip;
+    ReadReport skipped;
+    EXPECT_TRUE(has(error_of([&] {
+                        read_csv_station(write_file(dir, "f6.csv", "DATE,TMP\n2014-01-01 00:53:00,1\n"
+                                                                   "2014-01-01 01:53:00,2\n"),
+                                         skipping, skipped);
+                    }),
+                    "f6.csv: no data lines (all 2 were skipped as malformed; the first: " + dir +
+                        "/f6.csv:2: column 1 (\"DATE\"): time 2014-01-01 00:53:00 is not on the 3600-second grid"));
+    EXPECT_TRUE(has(message("f5.csv", "DATE,TMP\n2014-01-01 00:00:00,1\n2014-01-01 01:20:00,2\n"),
+                    "(times a little off the grid are rounded to it with --csv-round-times; or rows every 20 minutes? "
+                    "give --csv-step-minutes 20 with --format csv)"));
     // Files that are not UTF-8 CSV lines at all, said as that (not as odd column names).
     EXPECT_TRUE(has(message("g.csv", "DATE,TMP\r2014-01-01 00:00:00,1\r"), "the lines end in a carriage return alone"));
     EXPECT_TRUE(has(message("g2.csv", "DATE,TMP\r\r\n2014-01-01 00:00:00,1\r\r\n"),

@@ -139,8 +139,9 @@ private:
 
     bool on_grid(int64_t t) {
         if (st_.grid->accepts(t, why_)) return true;
-        const bool first_row = !st_.grid->file_has_rows();
-        why_ = time_label_ + ": " + why_ + (offset_hint_.empty() ? off_grid_hint(t, f_.step, first_row) : offset_hint_);
+        const std::optional<int64_t> previous =
+            st_.grid->file_has_rows() ? std::optional<int64_t>(st_.grid->last_time()) : std::nullopt;
+        why_ = time_label_ + ": " + why_ + (offset_hint_.empty() ? off_grid_hint(t, f_.step, previous) : offset_hint_);
         return false;
     }
 
@@ -292,6 +293,8 @@ StationSeries read_csv_station_files(const std::vector<std::string>& paths, cons
     FR_CHECK(format.time_columns.size() == 1 || format.time_columns.size() >= 3,
              "{} format: with several time columns give at least year, month, day", format.name);
     StationState st{paths, id, format, report, {}, {}, {}, {}, {}, {}, {}};
+    const int64_t skipped_before = report.skipped_lines;
+    const size_t examples_before = report.examples.size();
     for (const std::string& path : paths) {
         std::optional<CsvFileReading> file;
         try {
@@ -306,10 +309,18 @@ StationSeries read_csv_station_files(const std::vector<std::string>& paths, cons
         }
         file->read();
     }
-    if (!st.grid || st.grid->size() == 0)
+    if (!st.grid || st.grid->size() == 0) {
+        // Say why the lines were skipped, as the first one was (QA: every line off the grid said only "all were
+        // skipped"); the skips under this station are the report's examples from examples_before on.
+        std::string skipped;
+        if (report.skipped_lines > skipped_before)
+            skipped = report.examples.size() > examples_before
+                          ? fmt::format(" (all {} were skipped as malformed; the first: {})",
+                                        report.skipped_lines - skipped_before, report.examples[examples_before])
+                          : " (all were skipped as malformed)";
         throw NoDataLines(detail::located(__FILE__, __LINE__, fmt::format(
-            "{}: no data lines{}", paths.size() == 1 ? paths.front() : join_names(paths, 4),
-            report.skipped_lines > 0 ? " (all were skipped as malformed)" : "")));
+            "{}: no data lines{}", paths.size() == 1 ? paths.front() : join_names(paths, 4), skipped)));
+    }
     StationSeries s = st.grid->build(id, st.station_name.empty() ? id : st.station_name, report);
     s.targets = std::move(st.targets);
     s.meta = st.meta;

@@ -41,6 +41,8 @@ public:
     // Whether the current file has added an observation yet (a file whose first time is off the grid is most
     // likely a whole series offset from it, not one of a finer step).
     bool file_has_rows() const { return !file_of_.empty() && size_t(file_of_.back()) + 1 == files_.size(); }
+    // The time of the last observation added (size() > 0).
+    int64_t last_time() const { return times_.back(); }
 
     // Builds the series (id, name, vars, start, step, values). Duplicate times keep the first
     // observation added (under TimeRounding::Nearest: the one whose own time is nearest the grid time, the first

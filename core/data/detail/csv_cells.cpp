@@ -146,18 +146,20 @@ std::string seconds_in_words(int64_t s) {
 }
 }  // namespace
 
-std::string off_grid_hint(int64_t time, int64_t step, bool first_row) {
+std::string off_grid_hint(int64_t time, int64_t step, std::optional<int64_t> previous) {
     const int64_t off = floor_mod(time, step);
     const int64_t fits = std::gcd(off, step);  // the longest step this time and the grid share
+    const bool finer_data = previous && std::llabs(time - *previous) < step;
     // Only a step the flag can be given exactly: whole minutes, or a minute's whole part (QA's recheck: 3200 s was
-    // "--csv-step-minutes 6.66667", which the flag refuses).
-    const bool typable = fits % 60 == 0 || 60 % fits == 0;
+    // "--csv-step-minutes 6.66667", which the flag refuses); for a series offset from the grid, one of a few rows a
+    // grid step.
+    const bool typable = (fits % 60 == 0 || 60 % fits == 0) && (finer_data || step / fits <= 12);
     const std::string finer = typable ? fmt::format("rows every {}? give --csv-step-minutes {:g} with --format csv",
                                                     seconds_in_words(fits), double(fits) / 60)
                                       : std::string();
-    if (!typable && !first_row) return " (times a little off the grid are rounded to it with --csv-round-times)";
-    if (!first_row)
-        return fmt::format(" ({}; times a little off the grid are rounded to it with --csv-round-times)", finer);
+    const std::string rounding = "times a little off the grid are rounded to it with --csv-round-times";
+    if (finer_data) return fmt::format(" ({}{}{})", finer, typable ? "; " : "", rounding);
+    if (previous) return fmt::format(" ({}{}{})", rounding, typable ? "; or " : "", finer);
     const std::string example = step == 3600 && off % 60 == 0 ? fmt::format(", as hourly reports at :{:02}", off / 60)
                                                               : std::string();
     return fmt::format(" (the file's first time is {} past the grid{}? give --csv-round-times to file each row under "

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,10 +28,12 @@ bool line_time(const std::vector<std::string>& fields, const std::vector<std::st
                const std::vector<size_t>& time_idx, const CsvFormat& format, int64_t& time, std::string& why);
 
 // What to do about a time off the format's grid: data of a finer step (10-minute rows on an hourly grid: the step
-// that fits this time is named), or times a little off it (reports at :51, rounded to the hour). `first_row`: no
-// row of the file came before, so the whole series is likely offset (LCD's hourly reports at :53), and rounding is
-// offered first: the finer step that fits such a time is seldom the data's (1 minute for :53).
-std::string off_grid_hint(int64_t time, int64_t step, bool first_row);
+// that fits this time is named), or times a little off it (reports at :51, rounded to the hour). `previous`: the
+// time of the file's row before, none for its first row. A first row off the grid, or one a grid step or more after
+// the row before (QA: 00:00, then 01:53), is most likely of a series offset from the grid (LCD's hourly reports at
+// :53), and rounding is offered first, the finer step that fits only when it is at most 12 rows a grid step (1
+// minute for :53 is seldom the data's); one closer to the row before than a step is of finer data.
+std::string off_grid_hint(int64_t time, int64_t step, std::optional<int64_t> previous);
 
 // A cell written as missing (one of the format's missing tokens).
 bool is_missing_cell(const std::string& cell, const CsvFormat& format);
