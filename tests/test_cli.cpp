@@ -2350,7 +2350,10 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
              {{"train", "-o", "3"}, "arguments were not expected: -o 3\n"},
              {{"train", "--epochs", "3", "-5"}, "an argument was not expected: -5\n"},
              {{"train", "--output", "x"}, "(--output: did you mean --out?)"},
-             {{"eval", "--ckpt", "x"}, "(--ckpt was not expected: did you mean --checkpoint?)"}}) {
+             {{"eval", "--ckpt", "x"}, "(--ckpt was not expected: did you mean --checkpoint?)"},
+             // Near no flag, but one with more after it: that flag.
+             {{"data", "inspect", "--csv-time-column", "DATE"}, "(--csv-time-column: did you mean --csv-time?)"},
+             {{"train", "--data-dir", "x"}, "(--data-dir: did you mean --data?)"}}) {
         const CliResult r = run_cli(args);
         EXPECT_EQ(r.status, 2) << r.output;
         EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;

@@ -136,6 +136,16 @@ std::string nearest_flag(const CLI::App* app, const std::string& typed) {
         if (d < best) best = d, nearest.clear();
         if (d == best && std::find(nearest.begin(), nearest.end(), n) == nearest.end()) nearest.push_back(n);
     }
+    // None near: a flag the word begins with, up to a hyphen, the longest ("--csv-time-column" -> "--csv-time",
+    // "--data-dir" -> "--data"; QA: no guess for the first).
+    if (nearest.empty()) {
+        std::string longest;
+        for (const auto& n : names)
+            if (n.size() > 2 && n.size() > longest.size() && word.size() > n.size() && word.rfind(n, 0) == 0 &&
+                word[n.size()] == '-')
+                longest = n;
+        if (!longest.empty()) nearest.push_back(longest);
+    }
     std::string out;
     for (size_t i = 0; i < nearest.size(); ++i)
         out += (i == 0 ? "" : i + 1 == nearest.size() ? " or " : ", ") + nearest[i];
