@@ -1385,6 +1385,14 @@ TEST(DataCsv, RowsYearsApartFromTheirStationAreWarnedOf) {
                                    "s: 114 years without rows between 1900-03-04 11:00:00 (" + dir + "/s.csv:50) and "
                                    "2014-01-01 00:00:00 (" + dir + "/s.csv:2), 1 row on the earlier side)"),
               std::string::npos) << stray.summary();
+    // A stray line at each end: both gaps are told of (QA: only the longer one was named).
+    ReadReport both;
+    (void)read_csv_station(write_file(dir, "b.csv", "DATE,TMP\n1990-01-01 00:00:00,1\n" + rows +
+                                                        "2099-01-01 00:00:00,1\n"), f, both);
+    EXPECT_EQ(both.stray_stations, 1);
+    EXPECT_NE(both.summary().find("(first station b: 24 years without rows between 1990-01-01 00:00:00 (" + dir +
+                                  "/b.csv:2) and 2014-01-01 00:00:00 (" + dir + "/b.csv:3), 1 row on the earlier "
+                                  "side (and 1 more such gap))"), std::string::npos) << both.summary();
     ReadReport months;
     (void)read_csv_station(write_file(dir, "m.csv", "DATE,TMP\n" + rows + "2014-06-01 00:00:00,1\n"), f, months);
     EXPECT_EQ(months.stray_stations, 0) << months.summary();

@@ -103,35 +103,39 @@ void GridBuilder::note_extremes(StationSeries& s, const std::vector<int64_t>& ta
 
 void GridBuilder::note_stray_rows(const std::string& id, const std::vector<int64_t>& taken, int64_t filled,
                                   ReadReport& report) const {
-    // The longest run of rows without an observation, and the observations on each side of it.
-    int64_t best = 0, best_end = -1, run = 0, seen = 0, best_before = 0;
+    // Each run of rows without an observation that is a year at least with one side a handful of rows (a stray line),
+    // or twenty years whatever the sides. The first is named, the others counted (QA: a station with a line of 1900
+    // and one of 2099 named only the longer gap).
+    const int64_t few = std::max<int64_t>(24, filled / 100);
+    int64_t run = 0, seen = 0, strays = 0;
+    std::string first;
     for (size_t r = 0; r < taken.size(); ++r) {
         if (taken[r] < 0) {
             ++run;
             continue;
         }
-        if (run > best) best = run, best_end = int64_t(r), best_before = seen;
+        const int64_t gap_seconds = (run + 1) * step_;
+        const int64_t fewer = std::min(seen, filled - seen);  // observations on the gap's sparser side
+        if (run > 0 && ((gap_seconds >= 366 * kSecondsPerDay && fewer <= few) ||
+                        gap_seconds >= 20 * 366 * kSecondsPerDay) && ++strays == 1) {
+            const size_t after = size_t(taken[r]);
+            const size_t prior = size_t(taken[r - size_t(run) - 1]);  // the observations on each side of the gap
+            const double years = double(gap_seconds) / (365.25 * kSecondsPerDay);
+            first = fmt::format("station {}: {} without rows between {} ({}:{}) and {} ({}:{}), {} row{} on the {} "
+                                "side", id, years < 1.5 ? std::string("a year") : fmt::format("{:.0f} years", years),
+                                format_time(times_[prior]), files_[file_of_[prior]], line_of_[prior],
+                                format_time(times_[after]), files_[file_of_[after]], line_of_[after], fewer,
+                                fewer == 1 ? "" : "s", fewer == seen ? "earlier" : "later");
+        }
         run = 0;
         ++seen;
     }
-    if (best_end < 0) return;
-    // A year at least, with one side a handful of rows (a stray line), or twenty years whatever the sides.
-    const int64_t gap_seconds = (best + 1) * step_;
-    const int64_t fewer = std::min(best_before, filled - best_before);
-    const bool stray = gap_seconds >= 366 * kSecondsPerDay && fewer <= std::max<int64_t>(24, filled / 100);
-    if (!stray && gap_seconds < 20 * 366 * kSecondsPerDay) return;
-    const size_t after = size_t(taken[size_t(best_end)]);
-    const size_t prior = size_t(taken[size_t(best_end - best - 1)]);  // the observations on each side of the gap
-    const double years = double(gap_seconds) / (365.25 * kSecondsPerDay);
+    if (strays == 0) return;
     ++report.stray_stations;
     if (report.stray_first.empty())
-        report.stray_first = fmt::format("station {}: {} without rows between {} ({}:{}) and {} ({}:{}), {} row{} on "
-                                         "the {} side", id, years < 1.5 ? std::string("a year")
-                                                                         : fmt::format("{:.0f} years", years),
-                                         format_time(times_[prior]),
-                                         files_[file_of_[prior]], line_of_[prior], format_time(times_[after]),
-                                         files_[file_of_[after]], line_of_[after], fewer, fewer == 1 ? "" : "s",
-                                         fewer == best_before ? "earlier" : "later");
+        report.stray_first = first + (strays > 1 ? fmt::format(" (and {} more such gap{})", strays - 1,
+                                                               strays == 2 ? "" : "s")
+                                                 : std::string());
 }
 
 StationSeries GridBuilder::build(const std::string& id, const std::string& name, ReadReport& report) {

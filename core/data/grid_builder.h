@@ -57,8 +57,8 @@ private:
     // Under TimeRounding::Nearest: moves an observation exactly halfway between grid times, rounded up, to the
     // grid time below when the one above has a nearer observation and the one below has none.
     void file_ties_below(int64_t first, int64_t rows, ReadReport& report);
-    // Counts in `report` a station whose longest stretch without rows (`taken`: each row's observation, -1 none; `filled`
-    // rows have one) is years long and has few rows on one side, or is decades long.
+    // Counts in `report` a station with a stretch without rows (`taken`: each row's observation, -1 none; `filled`
+    // rows have one) years long with few rows on one side, or decades long; the first named, any others counted.
     void note_stray_rows(const std::string& id, const std::vector<int64_t>& taken, int64_t filled,
                          ReadReport& report) const;
     // Fills s.extremes from the rows built, `taken` naming each row's observation (-1: none).
