@@ -1135,6 +1135,7 @@ TEST(DataFolder, AStationWithoutDataLinesIsPassedOverWhenSkipping) {
     EXPECT_EQ(d.set.num_stations(), 1);
     EXPECT_EQ(d.report.empty_stations, 2);
     EXPECT_EQ(d.report.empty_files, 0);
+    EXPECT_EQ(d.report.files, 3);  // the 0-byte file too (QA: it was not counted, the header-only one was)
     EXPECT_NE(d.report.summary().find("warning: 2 stations passed over: their files hold no data line (first " + b +
                                       ")"), std::string::npos) << d.report.summary();
     // ISD-Lite alike: a station whose only year is empty.

@@ -301,9 +301,10 @@ StationSeries read_csv_station_files(const std::vector<std::string>& paths, cons
             file.emplace(path, st);
         } catch (const NoDataLines&) {
             // A 0-byte year among a station's several (a failed download) is counted like a header-only one; the
-            // station's other years are still read.
-            if (paths.size() == 1) throw;
+            // station's other years are still read. A 0-byte station is a file read too (QA: a header-only one was
+            // counted in the summary's "N files" when passed over, a 0-byte one not).
             ++report.files;
+            if (paths.size() == 1) throw;
             report.note_empty_file(path);
             continue;
         }
