@@ -1192,6 +1192,10 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
     EXPECT_EQ(all_json.at("evaluated").at("split"), "years:2021,2022,2023");  // the checkpoint's (QA: "dates:,,,")
     EXPECT_EQ(all_json.at("evaluated").at("windows"), 300);
     EXPECT_EQ(all_json.at("evaluated").at("data").at("path"), later) << all_json.at("evaluated").dump();
+    // The architecture, as metrics.json's top-level "model" (eval's "model" is the scores).
+    const nlohmann::json trained_metrics = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
+    EXPECT_EQ(all_json.at("evaluated").at("architecture"), trained_metrics.at("model"));
+    EXPECT_TRUE(all_json.at("model").contains("mse")) << all_json.at("model").dump();
     // Those stations have no value in the checkpoint's training years (2021): no thresholds, and the report says so
     // rather than show an unexplained "-" for every score.
     EXPECT_NE(all.output.find("no threshold, so no events: none of the evaluated windows' stations has values in the "

@@ -102,7 +102,10 @@ void write_eval_files(const EvalOpts& o, const DataOptions& read, const Forecast
                                {"split", label == "all" ? f.dataset.split.str() : ds.split.str()},
                                {"windows", e.model->windows()},
                                {"windows_in_split", split_windows},
-                               {"data", read.to_json()}};
+                               {"data", read.to_json()},
+                               // The top-level "model" is the model's scores, as in metrics.json's "test" block;
+                               // metrics.json's own top-level "model" is the architecture, given here (QA).
+                               {"architecture", f.model->config()}};
         write_json_file(o.json, report);
         log_line(fmt::format("wrote {}", shown_output_name(o.json)));
     }
