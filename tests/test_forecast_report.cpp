@@ -102,5 +102,27 @@ TEST(ForecastCsv, ForecastDirectionsAreWrittenOnTheCompass) {
     EXPECT_EQ(rows[2], "40.000,0.000,40.000,180.000");
 }
 
+// A forecast speed below zero is written as 0 (QA: -0.4 m/s), one above as it is; the observed value stays as read.
+TEST(ForecastCsv, ForecastSpeedsBelowZeroAreWrittenAsCalm) {
+    const std::string path = testing::temp_dir() + "/speeds.csv";
+    data::NormStats stats;
+    stats.vars = {"WND_RATE"};
+    stats.mean = {3.0};
+    stats.std = {2.0};
+    data::WindowSpec window;
+    window.input_len = 2;
+    window.horizon = 2;
+    {
+        tools::ForecastCsv csv(path, {"WND_RATE"}, {0}, stats, window, 3600, true);
+        const float forecast[] = {-1.7f, 0.5f};  // -0.4 and 4 m/s
+        const float observed[] = {-1.5f, 0.5f};  // 0 and 4
+        csv.add("S1", 0, forecast, observed);
+        csv.commit();
+    }
+    const std::string text = testing::read_file_bytes(path);
+    EXPECT_NE(text.find(",1,1970-01-01 01:00:00,0.000,0.000\n"), std::string::npos) << text;
+    EXPECT_NE(text.find(",2,1970-01-01 02:00:00,4.000,4.000\n"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace fusedrnn

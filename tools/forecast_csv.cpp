@@ -42,6 +42,7 @@ ForecastCsv::ForecastCsv(const std::string& path, std::vector<std::string> targe
         return it == targets.end() ? -1 : int(it - targets.begin());
     };
     direction_ = target(data::kWindDirection);
+    speed_ = target(data::kWindSpeed);
     if (target(data::kWindU) >= 0 && target(data::kWindV) >= 0) {
         wind_u_ = target(data::kWindU);
         wind_v_ = target(data::kWindV);
@@ -75,7 +76,11 @@ void ForecastCsv::add(const std::string& station, int64_t issued_at, const float
         fmt::format_to(out, "{},{}", lead, data::format_time(issued_at + lead * step_));
         for (size_t k = 0; k < K; ++k) {
             const double value = stats_.denormalize(cols_[k], forecast[size_t(h) * K + k]);
-            fmt::format_to(out, ",{:.{}f}", int(k) == direction_ ? compass_degrees(value, decimals_[k]) : value,
+            // A regressed speed dips below zero at times (QA: -0.4 m/s): written as the calm it stands for.
+            fmt::format_to(out, ",{:.{}f}",
+                           int(k) == direction_ ? compass_degrees(value, decimals_[k])
+                           : int(k) == speed_   ? std::max(value, 0.0)
+                                                : value,
                            decimals_[k]);
         }
         add_wind(out, forecast + size_t(h) * K);

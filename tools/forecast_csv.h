@@ -5,7 +5,8 @@
 // A model of the wind's components (`train --wind uv|uv+speed`) also gets the direction they make (degrees, 0 for a
 // calm) and, unless the speed is a target of its own, their speed: the columns a model of the direction has. A
 // forecast WND_ANGLE is written as the direction it is, in [0, 360) (a model regressing the number gives -58.7 or
-// 400.6 at times: 301.3 and 40.6); observed values stay as read (360 for a north wind in some files).
+// 400.6 at times: 301.3 and 40.6), and a forecast WND_RATE below zero as 0, a speed having no sign; observed values
+// stay as read (360 for a north wind in some files). The report scores the numbers as the model gave them.
 // Written through a temp file and renamed at the end (tools/atomic_write.h), row by row, so eval can write
 // millions of rows without holding them.
 #pragma once
@@ -44,6 +45,7 @@ private:
     bool observed_;
     std::vector<int> decimals_;  // per target: 3, more for a variable of small spread (see the constructor)
     int direction_ = -1;             // the target WND_ANGLE (-1: none)
+    int speed_ = -1;                 // the target WND_RATE (-1: none)
     int wind_u_ = -1, wind_v_ = -1;  // the targets WND_U and WND_V, when both are (-1: none)
     bool wind_speed_ = false;        // write the speed the components make (WND_RATE is not a target)
     // The derived wind columns of one lead time: direction and (wind_speed_) speed from the values [K] normalized.
