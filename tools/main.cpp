@@ -2,8 +2,6 @@
 // turns an exception into a message and an exit code.
 #include <signal.h>
 
-#include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
