@@ -18,13 +18,12 @@ namespace fusedrnn {
 
 namespace {
 
-// Why a resumed run's data is not the checkpoint's, in the terms of its flags: the data description (--data,
-// --synthetic-*) and the window, targets and split first, the normalization statistics (which follow from them)
-// only when nothing else differs.
-// The dataset description `now` as a checkpoint written before 0.3 would hold it: without the values' checksum when
-// `saved` has none (such a run resumes as before, on whatever values the files hold now).
+// The dataset description `now` as an older checkpoint would hold it: without the values' checksum when `saved` has
+// none (before 0.3: such a run resumes as before, on whatever values the files hold now), and without the station
+// count (before 0.3.12; the checksum covers the stations).
 nlohmann::json dataset_as_saved(const nlohmann::json& saved, nlohmann::json now) {
-    if (saved.is_object() && !saved.contains("values_checksum") && now.is_object()) now.erase("values_checksum");
+    for (const char* key : {"values_checksum", "stations"})
+        if (saved.is_object() && !saved.contains(key) && now.is_object()) now.erase(key);
     return now;
 }
 
@@ -32,10 +31,14 @@ bool same_dataset(const nlohmann::json& saved, const nlohmann::json& now) {
     return saved == dataset_as_saved(saved, now);
 }
 
+// Why a resumed run's data is not the checkpoint's: what differs in the data read (stations, variables, window,
+// targets, split), else its values, else the normalization statistics (which follow from them); then, as context,
+// the data flags that differ (QA: a renamed folder with a station more was refused naming only the path, which alone
+// refuses no resume).
 std::string dataset_differences(const nlohmann::json& saved, const nlohmann::json& now) {
-    std::vector<std::string> parts;
+    std::string flags;
     if (saved.contains("data") && now.contains("data") && saved.at("data") != now.at("data"))
-        parts.push_back("data: " + json_differences(saved.at("data"), now.at("data")));
+        flags = "; data flags: " + json_differences(saved.at("data"), now.at("data"));
     nlohmann::json s = saved.at("dataset"), n = dataset_as_saved(saved.at("dataset"), now.at("dataset"));
     const nlohmann::json s_sum = s.value("values_checksum", nlohmann::json()),
                          n_sum = n.value("values_checksum", nlohmann::json());
@@ -44,14 +47,12 @@ std::string dataset_differences(const nlohmann::json& saved, const nlohmann::jso
     // The same stations, variables and split with other values: the files were changed (e.g. corrected) since.
     if (s == n && s_sum != n_sum)
         return fmt::format("the data's values differ from those it trained on (checksum {} then, {} now): its files "
-                           "were changed since", s_sum.is_string() ? s_sum.get<std::string>() : s_sum.dump(),
-                           n_sum.is_string() ? n_sum.get<std::string>() : n_sum.dump());
+                           "were changed since{}", s_sum.is_string() ? s_sum.get<std::string>() : s_sum.dump(),
+                           n_sum.is_string() ? n_sum.get<std::string>() : n_sum.dump(), flags);
     const nlohmann::json s_stats = s.value("stats", nlohmann::json()), n_stats = n.value("stats", nlohmann::json());
     s.erase("stats");
     n.erase("stats");
-    if (s != n) parts.push_back(json_differences(s, n));
-    if (parts.empty()) parts.push_back("normalization: " + json_differences(s_stats, n_stats));
-    return fmt::format("{}", fmt::join(parts, "; "));
+    return (s != n ? json_differences(s, n) : "normalization: " + json_differences(s_stats, n_stats)) + flags;
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -651,6 +652,22 @@ TEST(Cli, ResumingNothingIsRefusedBeforeTheDataLoads) {
     EXPECT_FALSE(std::filesystem::exists(testing::temp_dir() + "/never"));
 }
 
+// A folder in the place of a file the run writes is refused on --resume before the training, which would fail at that
+// file's write only at its end (QA: a folder named metrics.json).
+TEST(Cli, ResumingIntoAFolderNamedAsARunFileIsRefusedFirst) {
+    const std::string out = testing::temp_dir() + "/blocked";
+    ASSERT_EQ(run_cli(tiny_train(out, 1)).status, 0);
+    std::filesystem::remove(out + "/metrics.json");
+    std::filesystem::create_directory(out + "/metrics.json");
+    auto args = tiny_train(out, 2);
+    args.push_back("--resume");
+    const CliResult r = run_cli(args);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("--resume: " + out + "/metrics.json is a folder, where the run writes its metrics.json: "
+                            "move it away first"), std::string::npos) << r.output;
+    EXPECT_EQ(r.output.find("epoch 2/"), std::string::npos) << "refused before training\n" << r.output;
+}
+
 // A truncated last.safetensors is refused on --resume before the data loads (QA: after loading it all and printing the
 // model and plan), with the way on the non-resume path gives for a damaged run folder: --overwrite.
 TEST(Cli, ResumingADamagedCheckpointIsRefusedBeforeTheDataLoads) {
@@ -698,6 +715,25 @@ TEST(Cli, ResumeOnChangedValuesIsRefused) {
     EXPECT_EQ(again.status, 0) << again.output;
 }
 
+// A station more is named as such when a resume is refused, ahead of the data flags that differ (QA: a renamed folder
+// with a station more named only the path, which alone refuses no resume; in the same folder, the statistics' counts).
+TEST(Cli, ResumeOnAnotherStationSetNamesTheStations) {
+    const std::string dir = testing::temp_dir(), data = dir + "/stations", moved = dir + "/moved", out = dir + "/run";
+    ASSERT_EQ(run_cli({"data", "synth", "--stations", "2", "--years", "3", "--start-year", "2021", "--out", data})
+                  .status, 0);
+    auto args = tiny_train(out, 1, data);
+    for (const char* a : {"--split", "years:2021,2022,2023"}) args.push_back(a);
+    ASSERT_EQ(run_cli(args).status, 0);
+    std::filesystem::rename(data, moved);
+    std::filesystem::copy_file(moved + "/SYN00000.csv", moved + "/SYN00009.csv");
+    auto resumed = tiny_train(out, 2, moved);
+    for (const char* a : {"--split", "years:2021,2022,2023", "--resume"}) resumed.push_back(a);
+    const CliResult r = run_cli(resumed);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("(stations: 2 saved, 3 now; data flags: path: \"" + data + "\" saved, \"" + moved +
+                            "\" now)"), std::string::npos) << r.output;
+}
+
 // What every later epoch's batches depend on, the batch size and --max-batches, cannot change on resume at an epoch's
 // end either (QA: accepted without a word; an interrupted epoch's were checked); a longer --lr-cosine run says how
 // it moves the rate.
@@ -733,9 +769,9 @@ TEST(Cli, ResumeKeepsTheBatchesAndSaysHowTheCosineStretches) {
 // improvement are carried over). Mutation testing: `>` for `>=`, or the count reset on resume, passed every test.
 TEST(Cli, EarlyStoppingStopsAfterPatienceEpochsAlsoAcrossAResume) {
     const std::string dir = testing::temp_dir();
-    const auto run = [&](const std::string& out, int epochs, bool resume) {
+    const auto run = [&](const std::string& out, int epochs, bool resume, const char* patience = "2") {
         auto a = tiny_train(out, epochs);
-        a[size_t(std::find(a.begin(), a.end(), "--patience") - a.begin() + 1)] = "2";
+        a[size_t(std::find(a.begin(), a.end(), "--patience") - a.begin() + 1)] = patience;
         a.insert(a.end(), {"--lr", "1e-30"});
         if (resume) a.push_back("--resume");
         return run_cli(a);
@@ -752,6 +788,15 @@ TEST(Cli, EarlyStoppingStopsAfterPatienceEpochsAlsoAcrossAResume) {
     const CliResult resumed = run(dir + "/split", 10, true);
     ASSERT_EQ(resumed.status, 0) << resumed.output;
     EXPECT_EQ(epochs_in(dir + "/split"), 3u) << resumed.output;
+    // One epoch is said as one (QA: "1 epochs"), stopping and on a resume of the stopped run.
+    const CliResult one = run(dir + "/one", 10, false, "1");
+    ASSERT_EQ(one.status, 0) << one.output;
+    EXPECT_NE(one.output.find("early stop: validation loss has not improved for 1 epoch (best"), std::string::npos)
+        << one.output;
+    const CliResult again = run(dir + "/one", 10, true, "1");
+    ASSERT_EQ(again.status, 0) << again.output;
+    EXPECT_NE(again.output.find("the run had stopped early (1 epoch without improvement, --patience 1)"),
+              std::string::npos) << again.output;
 }
 
 // Flags that cannot act as given say so: a plateau factor without a plateau, a plateau early stopping always comes
@@ -2030,7 +2075,9 @@ TEST(Cli, NewRunReplacesTheOldAndResumeSaysWhatItKeeps) {
     // Resumed with other data or another window: the refusal names the flag's own field, not the normalization
     // statistics or the model's output size that follow from it.
     for (const auto& [flag, value, expected] :
-         {std::tuple<const char*, const char*, const char*>{"--synthetic-stations", "4", "data: stations: 3 saved, 4 now"},
+         {std::tuple<const char*, const char*, const char*>{"--synthetic-stations", "4",
+                                                             "(stations: 3 saved, 4 now; data flags: stations: 3 saved, "
+                                                             "4 now)"},
           {"--horizon", "6", "window.horizon: 4 saved, 6 now"}}) {
         auto other = tiny_train(out, 3);
         for (size_t i = 0; i + 1 < other.size(); ++i)
@@ -2067,6 +2114,55 @@ TEST(Cli, NewRunReplacesTheOldAndResumeSaysWhatItKeeps) {
     const CliResult kept = run_cli({"eval", "--checkpoint", out + "/previous/best.safetensors", "--synthetic-stations",
                                     "3", "--synthetic-years", "3", "--max-windows", "200"});
     EXPECT_EQ(kept.status, 0) << kept.output;
+}
+
+// A finished run writes its report files before it prints the report: a standard output on a full disk is an error
+// (status 2, QA: an internal error, with no metrics.json), a reader gone early ends it by SIGPIPE as other tools, and
+// either way every file is there.
+TEST(Cli, AFailingStandardOutputLosesNoneOfTheRunsFiles) {
+    if (!std::filesystem::exists("/dev/full")) GTEST_SKIP() << "this system has no /dev/full";
+    const std::string dir = testing::temp_dir();
+    const auto command = [&](const std::string& out) {
+        std::string cmd = testing::quoted(FUSEDRNN_CLI_PATH);
+        for (const auto& a : tiny_train(out, 1)) cmd += " " + testing::quoted(a);
+        return cmd;
+    };
+    const int full = std::system((command(dir + "/full") + " > /dev/full 2> " + testing::quoted(dir + "/err.txt"))
+                                     .c_str());
+    EXPECT_EQ(WIFEXITED(full) ? WEXITSTATUS(full) : -1, 2);
+    const std::string err = testing::read_file_bytes(dir + "/err.txt");
+    EXPECT_NE(err.find("fusedrnn: error: writing to standard output failed: No space left on device"),
+              std::string::npos) << err;
+    // A reader that takes one line and goes: the status is the pipeline's first command's (bash's PIPESTATUS).
+    const std::string piped = "bash -c " + testing::quoted(command(dir + "/piped") + " 2>/dev/null | head -1 "
+                                                           ">/dev/null; exit ${PIPESTATUS[0]}");
+    const int pipe_status = std::system(piped.c_str());
+    EXPECT_TRUE(WIFEXITED(pipe_status) && (WEXITSTATUS(pipe_status) == 141 || WEXITSTATUS(pipe_status) == 0))
+        << pipe_status;
+    for (const char* run : {"/full", "/piped"})
+        for (const char* file : {"metrics.json", "stations.csv", "forecast.svg", "best.safetensors", "log.csv"})
+            EXPECT_TRUE(std::filesystem::exists(dir + run + "/" + file)) << run << "/" << file;
+}
+
+// A run file that cannot be moved to previous/ leaves the run whole in its folder: the files moved before it go back
+// (QA: an immutable log.csv left the checkpoints in previous/ and the rest beside, which then read as no run).
+TEST(Cli, AFailedMoveToPreviousPutsTheMovedFilesBack) {
+    const std::string out = testing::temp_dir() + "/stuck", log = out + "/log.csv";
+    ASSERT_EQ(run_cli(tiny_train(out, 1)).status, 0);
+    if (std::system(("chattr +i '" + log + "' 2>/dev/null").c_str()) != 0)
+        GTEST_SKIP() << "chattr +i is not available here (needs root and a filesystem with the immutable attribute)";
+    struct Unfreeze {
+        std::string path;
+        ~Unfreeze() { (void)std::system(("chattr -i '" + path + "'").c_str()); }
+    } unfreeze{log};
+    const std::string best = testing::read_file_bytes(out + "/best.safetensors");
+    const CliResult r = run_cli(tiny_train(out, 1));
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("cannot move the previous run's " + log + " to " + out + "/previous: Operation not "
+                            "permitted; the files moved before it were put back"), std::string::npos) << r.output;
+    EXPECT_EQ(testing::read_file_bytes(out + "/best.safetensors"), best);
+    EXPECT_TRUE(std::filesystem::exists(out + "/last.safetensors"));
+    EXPECT_FALSE(std::filesystem::exists(out + "/previous/best.safetensors"));
 }
 
 // A variable in small units (precipitation in metres: values near 0.0006) keeps its digits in the forecast CSVs

@@ -65,7 +65,8 @@ int64_t WindowedDataset::time_of_row(int64_t row) const {
 nlohmann::json WindowedDataset::meta_json() const {
     nlohmann::json j = {{"vars", data.vars},     {"targets", target_names}, {"step_seconds", data.step},
                         {"window", window.to_json()}, {"stride", stride},   {"split", split.to_json()},
-                        {"stats", stats.to_json()}, {"values_checksum", values_checksum}};
+                        {"stats", stats.to_json()}, {"values_checksum", values_checksum},
+                        {"stations", data.num_stations()}};
     if (wind != WindForm::Angle) j["wind"] = wind_form_name(wind);  // absent: as read (and before the option)
     return j;
 }
