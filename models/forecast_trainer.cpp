@@ -55,7 +55,8 @@ void TrainOptions::validate() const {
     FR_CHECK(epochs > 0, "--epochs must be positive, got {}", epochs);
     FR_CHECK(batch > 0, "--batch must be positive, got {}", batch);
     FR_CHECK(patience >= 0, "--patience must be >= 0, got {}", patience);
-    FR_CHECK(std::isfinite(clip) && clip >= 0, "--clip must be >= 0 (0 = off), got {}", clip);
+    FR_CHECK(std::isfinite(clip), "--clip must be a finite number (0 = off), got {}", clip);  // QA: 1e400, inf
+    FR_CHECK(clip >= 0, "--clip must be >= 0 (0 = off), got {}", clip);
     FR_CHECK(max_batches >= 0, "--max-batches must be >= 0 (0 = all), got {}", max_batches);
     FR_CHECK(!(resume && overwrite), "--resume continues the run in {}, --overwrite starts it over: give one of "
              "them", out_dir);
@@ -439,8 +440,9 @@ bool ForecastTrainer::start_or_resume() {
                                                 best_val_, bad_epochs_));
     if (resumed_.epoch == 0 && o_.patience > 0 && bad_epochs_ >= o_.patience) {
         if (on_message)
-            on_message(fmt::format("the run had stopped early ({} epochs without improvement, --patience {}): "
-                                   "nothing more to train (a larger --patience goes on)", bad_epochs_, o_.patience));
+            on_message(fmt::format("the run had stopped early ({} epoch{} without improvement, --patience {}): "
+                                   "nothing more to train (a larger --patience goes on)", bad_epochs_,
+                                   bad_epochs_ == 1 ? "" : "s", o_.patience));
         return false;
     }
     return true;
@@ -495,8 +497,8 @@ bool ForecastTrainer::close_epoch(EpochRecord& rec) {
     if (on_epoch) on_epoch(rec);
     if (!lr_note.empty() && !early_stop && !last_epoch && on_message) on_message(lr_note);
     if (early_stop && on_message)
-        on_message(fmt::format("early stop: validation loss has not improved for {} epochs (best {:.4f})", bad_epochs_,
-                               best_val_));
+        on_message(fmt::format("early stop: validation loss has not improved for {} epoch{} (best {:.4f})", bad_epochs_,
+                               bad_epochs_ == 1 ? "" : "s", best_val_));
     return early_stop;
 }
 

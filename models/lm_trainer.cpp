@@ -79,7 +79,8 @@ LmTrainer::LmTrainer(LanguageModel& lm, Optimizer& optimizer, const std::vector<
     FR_CHECK(o_.epochs >= 1, "--epochs must be at least 1, got {}", o_.epochs);
     FR_CHECK(o_.batch >= 1, "--batch must be at least 1, got {}", o_.batch);
     FR_CHECK(o_.max_chunks >= 0, "--max-chunks must be >= 0, got {}", o_.max_chunks);
-    FR_CHECK(std::isfinite(o_.clip) && o_.clip >= 0, "--clip must be >= 0 (0 = off), got {}", o_.clip);
+    FR_CHECK(std::isfinite(o_.clip), "--clip must be a finite number (0 = off), got {}", o_.clip);  // QA: 1e400
+    FR_CHECK(o_.clip >= 0, "--clip must be >= 0 (0 = off), got {}", o_.clip);
     FR_CHECK(std::isfinite(o_.lr_decay) && o_.lr_decay > 0 && o_.lr_decay <= 1,
              "--lr-decay must be in (0, 1] (1 = constant learning rate), got {}", o_.lr_decay);
     const LmSettings& s = lm_.settings;

@@ -300,6 +300,7 @@ TEST(CliDataFlags, BadTrainingFlagsAreRefusedBeforeTheDataIsRead) {
     const std::string run = testing::temp_dir() + "/run";
     const std::vector<std::array<const char*, 3>> cases = {
         {"--clip", "-1", "--clip must be >= 0 (0 = off), got -1"},
+        {"--clip", "1e400", "--clip must be a finite number (0 = off), got inf"},
         {"--lr-decay", "0", "--lr-decay must be in (0, 1]"},
         {"--lr-plateau-factor", "2", "--lr-plateau-factor must be in (0, 1), got 2"},
         {"--teacher-forcing", "0.5", "--teacher-forcing feeds a seq2seq decoder: it needs --decoder seq2seq"},
