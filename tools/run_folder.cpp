@@ -234,6 +234,11 @@ bool check_previous_run(const std::string& folder, RunKind mine, bool resume, bo
     }
     // Before any data is read: the trainers would say the same only after loading it.
     FR_CHECK(!resume || fs::exists(last, ec), "--resume: {} does not exist (nothing to resume)", last);
+    // A folder where the run writes a file would fail that write only at the end, after the training (QA: a folder
+    // named metrics.json). A new run moves such a folder to previous/ with the rest.
+    for (const char* name : run_files(mine))
+        FR_CHECK(!resume || !fs::is_directory(fs::path(folder) / name, ec), "--resume: {} is a folder, where the run "
+                 "writes its {}: move it away first", (fs::path(folder) / name).string(), name);
     // A truncated or damaged checkpoint cannot be resumed: said now, not after the data is read and the model planned.
     FR_CHECK(!resume || unreadable.empty(), "--resume: {} cannot be read ({}), so the run cannot go on from it. Keep "
              "it for a look (best.safetensors beside it may still serve {}); --overwrite instead of --resume starts "
@@ -279,10 +284,22 @@ void keep_previous_run(const std::string& folder, RunKind mine, bool other_kind)
             replaced = fs::remove(kept / name, ec) || replaced;
             FR_CHECK(!ec, "cannot remove {}: {}", (kept / name).string(), ec.message());
         }
-    for (const char* name : present) {
-        fs::rename(dir / name, kept / name, ec);  // same filesystem: a rename, nothing copied
-        FR_CHECK(!ec, "cannot move the previous run's {} to {}: {}", (dir / name).string(), kept.string(),
-                 ec.message());
+    for (size_t i = 0; i < present.size(); ++i) {
+        fs::rename(dir / present[i], kept / present[i], ec);  // same filesystem: a rename, nothing copied
+        if (!ec) continue;
+        // The files moved before this one go back, so that the run stays whole in its folder (QA: an immutable
+        // log.csv left the checkpoints in previous/ and the rest in the folder, which then read as no run).
+        std::vector<std::string> stuck;
+        for (size_t j = 0; j < i; ++j) {
+            std::error_code back;
+            fs::rename(kept / present[j], dir / present[j], back);
+            if (back) stuck.push_back((kept / present[j]).string());
+        }
+        FR_FAIL("cannot move the previous run's {} to {}: {}; {}{}", (dir / present[i]).string(), kept.string(),
+                ec.message(), i == 0 ? std::string("nothing was moved")
+                              : stuck.empty() ? std::string("the files moved before it were put back")
+                                              : fmt::format("{} could not be put back", fmt::join(stuck, ", ")),
+                replaced ? " (the run kept there before is gone)" : "");
     }
     log_line(fmt::format("keeping the previous run in {}/ ({}){}", kept.string(), fmt::join(present, ", "),
                          replaced ? "; the run kept there before is gone" : ""));
