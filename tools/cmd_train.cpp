@@ -398,9 +398,6 @@ void report_on_test(const TrainedRun& t) {
                          format_rate(double(eval_windows) / std::max(eval_seconds, 1e-9))));
     FR_CHECK(test.model->windows() > 0, "no test windows: the test split has no stretch of {} present rows",
              t.dev.window.span());
-    print_forecast_report("validation", val, t.ds.window);
-    print_forecast_report("test", test, t.ds.window);
-    if (t.ds.data.num_stations() > 1) print_station_summary(test_by_station);
     nlohmann::json test_report = forecast_report_json(test);
     test_report["stations"] = station_summary_json(test_by_station);
     nlohmann::json metrics = {{"test", test_report},
@@ -422,6 +419,12 @@ void report_on_test(const TrainedRun& t) {
     write_json_file((out / "metrics.json").string(), metrics);
     write_station_scores((out / "stations.csv").string(), test_by_station);
     write_forecast_plot((out / "forecast.svg").string(), t.plot_windows, t.model, t.dev, t.ds, "test");
+    // Printed once its files are written: a standard output that fails (a full disk, a pipe whose reader has gone)
+    // then loses nothing of the run (QA: `train ... | head -2` ends by SIGPIPE in the report, which came before
+    // metrics.json; `>/dev/full` stopped it there).
+    print_forecast_report("validation", val, t.ds.window);
+    print_forecast_report("test", test, t.ds.window);
+    if (t.ds.data.num_stations() > 1) print_station_summary(test_by_station);
     fmt::print("\nwrote {}/{{best,last}}.safetensors, metrics.json, log.csv, loss.svg, stations.csv{}\n",
                c.train.out_dir, t.plot_windows.starts.empty() ? "" : ", forecast.svg");
 }

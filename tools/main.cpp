@@ -10,6 +10,8 @@
 #include <new>
 #include <regex>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <vector>
 
 #include <fmt/format.h>
@@ -187,6 +189,17 @@ int run_command(int argc, char** argv) {
         std::fprintf(stderr, "fusedrnn: error: out of host memory: %s\n",
                      host_memory_advice(command, sub, false).c_str());
         return 2;
+    } catch (const std::system_error& e) {
+        fusedrnn::tools::end_live_line();
+        // fmt's print to standard output that failed (a full disk; a closed pipe with SIGPIPE ignored) is output that
+        // could not be written, as the flush below says it (QA: `train ... >/dev/full` was an internal error).
+        if (std::string_view(e.what()).rfind("cannot write to file", 0) == 0) {
+            std::fprintf(stderr, "fusedrnn: error: writing to standard output failed: %s\n",
+                         e.code().message().c_str());
+            return 2;
+        }
+        std::fprintf(stderr, "fusedrnn: internal error: %s\n", e.what());
+        return 4;
     } catch (const std::exception& e) {
         fusedrnn::tools::end_live_line();
         std::fprintf(stderr, "fusedrnn: internal error: %s\n", e.what());
