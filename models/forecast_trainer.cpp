@@ -494,6 +494,7 @@ bool ForecastTrainer::close_epoch(EpochRecord& rec) {
     // (check_best_checkpoint); the other order would leave best.safetensors ahead of the run's history.
     save(last_path_, true, nullptr, early_stop || last_epoch);
     if (rec.best) save(best_path_, false);
+    if ((early_stop || last_epoch) && on_trained) on_trained();
     if (on_epoch) on_epoch(rec);
     if (!lr_note.empty() && !early_stop && !last_epoch && on_message) on_message(lr_note);
     if (early_stop && on_message)

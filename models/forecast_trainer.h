@@ -140,6 +140,9 @@ public:
 
     std::function<void(const Progress&)> on_progress;      // called every few steps
     std::function<void(const EpochRecord&)> on_epoch;      // called after each epoch
+    // Called once the last epoch's checkpoints are saved (its last or an early stop), before its on_epoch: training
+    // is complete from here (a caller's signal handling says so).
+    std::function<void()> on_trained;
     std::function<void(const std::string&)> on_message;    // resume / early-stop notes
     EvalProgress on_eval_progress;                         // during each validation pass
 

@@ -116,6 +116,29 @@ TEST(CliSignals, ASignalWhileTheReportsFilesAreWrittenLetsThemFinish) {
     EXPECT_TRUE(landed) << "in 5 tries the signal never landed before the run's end";
 }
 
+// A signal during the final evaluation (training complete and saved) says that it stops the evaluation, not
+// "stopping after this step to save a checkpoint" (QA), and ends with 130, naming how to get the report. The signal
+// is sent at the last epoch's line (its checkpoints are saved before it is printed): tried until it lands during the
+// evaluation (all windows of the splits, a tenth of a second), up to 5 times.
+TEST(CliSignals, ASignalDuringTheFinalEvaluationSaysItStopsThat) {
+    bool landed = false;
+    for (int attempt = 0; attempt < 5 && !landed; ++attempt) {
+        const std::string out = testing::temp_dir() + "/run";
+        auto args = testing::tiny_train(out, 1);
+        *(std::find(args.begin(), args.end(), "--eval-windows") + 1) = "1000000";
+        const CliResult r = signal_at_line(args, "epoch 1/1 ", SIGTERM);
+        EXPECT_EQ(r.output.find("stopping after this step"), std::string::npos) << r.output;
+        landed = r.output.find("fusedrnn: training is complete and saved; stopping the final evaluation") !=
+                 std::string::npos;
+        if (landed) {
+            EXPECT_EQ(r.status, 130) << r.output;
+            EXPECT_NE(r.output.find("stopped before the final report; training is complete and saved in " + out),
+                      std::string::npos) << r.output;
+        }
+    }
+    EXPECT_TRUE(landed) << "in 5 tries the signal never landed during the final evaluation";
+}
+
 // A signal after the last line, while the process ends: the run is complete, and it ends so (exit 0), not by the
 // signal. The signal lands after the training's signal handling would have ended (its files written) or after the
 // exit; before the handling was held to the process's end, the first killed the process in most tries.

@@ -510,6 +510,9 @@ void train(TrainCmd& c, ProcessGroup* processes) {
     // stop at the next evaluated batch, the run being complete. Held to the end, so that a signal arriving after
     // training's last poll is not swallowed.
     const StopOnSignal stop_on_ctrl_c;
+    // Training is complete and saved once the last epoch's checkpoints are: a signal from then stops the final
+    // report's evaluation, and says so (QA: "stopping after this step to save a checkpoint").
+    trainer.on_trained = [] { StopOnSignal::evaluating(); };
     const auto history = [&] {
         try {
             return trainer.fit();
@@ -520,6 +523,7 @@ void train(TrainCmd& c, ProcessGroup* processes) {
         }
     }();
     if (!main_process) return;  // process 0 holds the same model: it writes the files and runs the report
+    StopOnSignal::evaluating();  // (also when training had nothing left to do: a resumed finished run)
     write_curves(c, model.seq2seq(), history);
     report_on_test({c, model, *backends.main, dev, ds, trainer, history, plot_windows, dataset_meta, data_report,
                     read_report});

@@ -20,6 +20,7 @@ constexpr std::array<int, 4> kSignals = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
 std::atomic<bool> g_requested{false};     // the trainer's flag
 std::atomic<int> g_stop_signals{0};       // Ctrl-C, SIGTERM, SIGHUP seen while training
 std::atomic<bool> g_said_pipe{false};     // the closed-pipe message written (once: stderr may be that pipe)
+std::atomic<bool> g_evaluating{false};    // training complete and saved: the final evaluation runs
 std::atomic<bool> g_finishing{false};     // past the last point where a stop is taken: only files left to write
 std::atomic<bool> g_ended{false};         // a complete run's StopOnSignal gone: its files written, the process ending
 std::atomic<bool> g_saved{false};         // a stopped run's StopOnSignal gone: its checkpoint saved (or the save
@@ -80,6 +81,10 @@ extern "C" void on_stop_signal(int sig, siginfo_t* info, void*) {
         } else if (g_saved.load()) {
             const char msg[] = "\nfusedrnn: the run has stopped; ending (again to quit at once)\n";
             say(msg, sizeof msg - 1);
+        } else if (g_evaluating.load() && !g_finishing.load()) {
+            const char msg[] = "\nfusedrnn: training is complete and saved; stopping the final evaluation (again to "
+                               "quit at once)\n";
+            say(msg, sizeof msg - 1);
         } else if (g_finishing.load()) {
             const char msg[] = "\nfusedrnn: the run is complete; finishing its report first (again to quit at once, "
                                "with part of it unwritten)\n";
@@ -127,6 +132,7 @@ StopOnSignal::StopOnSignal() {
     g_stop_signals.store(0);
     g_said_pipe.store(false);
     g_finishing.store(false);
+    g_evaluating.store(false);
     g_ended.store(false);
     g_saved.store(false);
     g_first_signal.store(0);
@@ -159,5 +165,7 @@ StopOnSignal::~StopOnSignal() {
 bool StopOnSignal::requested() { return g_requested.load(); }
 
 void StopOnSignal::finishing() { g_finishing.store(true); }
+
+void StopOnSignal::evaluating() { g_evaluating.store(true); }
 
 }  // namespace fusedrnn::tools

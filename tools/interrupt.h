@@ -33,6 +33,9 @@ public:
     // second signal still ends it at once. For Ctrl-C, SIGTERM and SIGHUP this holds to the process's end, past this
     // object's life (said then as "its files are written; ending").
     static void finishing();
+    // From here on training is complete and saved, and only the final evaluation runs: a signal says it stops that,
+    // instead of "stopping after this step to save a checkpoint" (QA), and stops it as before (exit 130).
+    static void evaluating();
 };
 
 }  // namespace fusedrnn::tools

@@ -356,6 +356,7 @@ void print_final_report(const TrainFlags& f, LmTrainer& trainer, const std::vect
     const std::string saved = fmt::format("{0}/last.safetensors (epoch {1}), {0}/best.safetensors (epoch {2}, lowest "
                                           "{3} loss), log.csv, loss.svg", f.out, history.back().epoch, best,
                                           history.back().has_heldout ? "held-out" : "training");
+    StopOnSignal::evaluating();
     if (StopOnSignal::requested())
         throw Interrupted(fmt::format("stopped after the last epoch; the run is complete: saved {}", saved));
     if (window) {
