@@ -442,6 +442,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
     // A text file or another format read as a header length gives an absurd number: say what the file is not.
     FR_CHECK(header_bytes <= kMaxHeaderBytes, "safetensors file '{}': header length {} exceeds the 100 MB limit (it is "
              "not a safetensors file, or its start is damaged)", path, header_bytes);
+    // A file of zeros (a disk that lost its blocks, a preallocated file never written) reads as length 0 (QA: it
+    // was "header is not valid JSON at byte 8").
+    FR_CHECK(header_bytes > 0, "safetensors file '{}': header length 0 (its first bytes are zeros: the file is "
+             "damaged or was never written)", path);
     FR_CHECK(header_bytes <= file_bytes - 8, "safetensors file '{}': header length {} is larger than the {} bytes "
              "that follow it (it is not a safetensors file, or it is cut short)", path, header_bytes, file_bytes - 8);
     std::string text(header_bytes, '\0');

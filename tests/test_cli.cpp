@@ -650,6 +650,17 @@ TEST(Cli, ResumingNothingIsRefusedBeforeTheDataLoads) {
     EXPECT_NE(l.output.find("does not exist (nothing to resume)"), std::string::npos) << l.output;
     EXPECT_EQ(l.output.find("t.txt: "), std::string::npos) << l.output;
     EXPECT_FALSE(std::filesystem::exists(testing::temp_dir() + "/never"));
+    // A best.safetensors without its last.safetensors: the way on is named (QA).
+    const std::string kept = testing::temp_dir() + "/kept";
+    ASSERT_EQ(run_cli(tiny_train(kept, 1)).status, 0);
+    std::filesystem::remove(kept + "/last.safetensors");
+    auto resume = tiny_train(kept, 2);
+    resume.push_back("--resume");
+    const CliResult b = run_cli(resume);
+    EXPECT_EQ(b.status, 2) << b.output;
+    EXPECT_NE(b.output.find("(nothing to resume); " + kept + "/best.safetensors beside it holds weights without the "
+                            "training state a run goes on from: --overwrite instead of --resume starts a new run, "
+                            "keeping it in " + kept + "/previous/"), std::string::npos) << b.output;
 }
 
 // A folder in the place of a file the run writes is refused on --resume before the training, which would fail at that
@@ -2009,6 +2020,7 @@ TEST(Cli, AFailedRunLeavesNoOutputFolderItMade) {
     const CliResult existing = run_cli({"train", "--data", missing, "--out", mine, "--epochs", "1"});
     EXPECT_EQ(existing.status, 2) << existing.output;
     EXPECT_TRUE(fs::exists(mine + "/notes.txt"));
+    EXPECT_FALSE(fs::exists(mine + "/.fusedrnn.lock")) << "no more than it held (QA)";
 }
 
 // A training whose validation loss stays finite but far above predicting the mean (about 1) is said to have
@@ -2142,6 +2154,14 @@ TEST(Cli, AFailingStandardOutputLosesNoneOfTheRunsFiles) {
     for (const char* run : {"/full", "/piped"})
         for (const char* file : {"metrics.json", "stations.csv", "forecast.svg", "best.safetensors", "log.csv"})
             EXPECT_TRUE(std::filesystem::exists(dir + run + "/" + file)) << run << "/" << file;
+}
+
+// The closing line names the folder as given, with one separator (QA: --out / gave "wrote //{best,last}...").
+TEST(Cli, TheClosingLineNamesTheFolderWithOneSeparator) {
+    const std::string out = testing::temp_dir() + "/slash/";
+    const CliResult r = run_cli(tiny_train(out, 1));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("\nwrote " + out + "{best,last}.safetensors, metrics.json"), std::string::npos) << r.output;
 }
 
 // A run file that cannot be moved to previous/ leaves the run whole in its folder: the files moved before it go back

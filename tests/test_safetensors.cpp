@@ -233,6 +233,13 @@ TEST(SafetensorsCorrupt, ShorterThanEightBytes) {
     expect_read_error(path, "shorter than");
 }
 
+// A file of zeros (QA: an all-zero last.safetensors was "header is not valid JSON at byte 8").
+TEST(SafetensorsCorrupt, AllZeroFileIsNamedAsSuch) {
+    const std::string path = temp_dir() + "/zeros.safetensors";
+    write_bytes(path, std::string(4096, '\0'));
+    expect_read_error(path, "header length 0 (its first bytes are zeros: the file is damaged or was never written)");
+}
+
 TEST(SafetensorsCorrupt, HeaderLengthLargerThanFileOrLimit) {
     const std::string path = temp_dir() + "/len.safetensors";
     write_safetensors(path, sample_file());

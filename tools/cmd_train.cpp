@@ -425,8 +425,10 @@ void report_on_test(const TrainedRun& t) {
     print_forecast_report("validation", val, t.ds.window);
     print_forecast_report("test", test, t.ds.window);
     if (t.ds.data.num_stations() > 1) print_station_summary(test_by_station);
-    fmt::print("\nwrote {}/{{best,last}}.safetensors, metrics.json, log.csv, loss.svg, stations.csv{}\n",
-               c.train.out_dir, t.plot_windows.starts.empty() ? "" : ", forecast.svg");
+    // "runs/x/" and "/" name the folder with its separator already (QA: "wrote //{best,last}...").
+    const std::string folder = c.train.out_dir.back() == '/' ? c.train.out_dir : c.train.out_dir + "/";
+    fmt::print("\nwrote {}{{best,last}}.safetensors, metrics.json, log.csv, loss.svg, stations.csv{}\n", folder,
+               t.plot_windows.starts.empty() ? "" : ", forecast.svg");
 }
 
 // Under an MPI launcher (`mpirun -np P fusedrnn train ...`) this runs in each of the P processes: each reads the

@@ -47,6 +47,7 @@ FolderLock::FolderLock(const std::string& folder, const std::string& flag)
         if (p == p.parent_path()) break;
     }
     create_output_folder(folder);
+    lock_was_there_ = fs::exists(lock_path_, ec);
     // A folder the run cannot write to (read-only, another user's) would fail only at the first checkpoint, after an
     // epoch of training; the lock file may already be there from an earlier run, so opening it proves nothing.
     const std::string probe = (fs::path(folder) / (".fusedrnn.probe." + std::to_string(::getpid()))).string();
@@ -144,6 +145,11 @@ FolderLock::~FolderLock() {
         if (!ec && only_the_lock && fs::remove(lock_path_, ec))
             for (const std::string& dir : created_)
                 if (!fs::remove(dir, ec)) break;
+    } else if (fd_ >= 0 && !lock_was_there_ && std::uncaught_exceptions() > exceptions_at_start_) {
+        // A folder that was there before keeps what it held, and no more (QA: a refused --resume left the lock file
+        // in an empty folder): the lock file this run made goes, while the flock still turns a second run away.
+        std::error_code ec;
+        std::filesystem::remove(lock_path_, ec);
     }
     if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
 }
@@ -233,7 +239,13 @@ bool check_previous_run(const std::string& folder, RunKind mine, bool resume, bo
                  loose.size() == 1 ? "it" : "them", loose.size() == 1 ? "it" : "them");
     }
     // Before any data is read: the trainers would say the same only after loading it.
-    FR_CHECK(!resume || fs::exists(last, ec), "--resume: {} does not exist (nothing to resume)", last);
+    // A best.safetensors alone (QA: last.safetensors deleted) holds no training state to go on from.
+    const std::string best = (fs::path(folder) / "best.safetensors").string();
+    FR_CHECK(!resume || fs::exists(last, ec), "--resume: {} does not exist (nothing to resume){}", last,
+             fs::exists(best, ec) ? fmt::format("; {} beside it holds weights without the training state a run goes "
+                                                "on from: --overwrite instead of --resume starts a new run, keeping it "
+                                                "in {}/", best, previous_run_folder(folder))
+                                  : std::string());
     // A folder where the run writes a file would fail that write only at the end, after the training (QA: a folder
     // named metrics.json). A new run moves such a folder to previous/ with the rest.
     for (const char* name : run_files(mine))

@@ -19,7 +19,7 @@ public:
     // Left by an exception (bad input) with nothing written but the lock file, the folders this lock created go
     // again (a signal while the data loads ends the process without unwinding: its folder and lock file stay, and
     // the next run takes the lock over): a mistyped --data leaves no empty runs/forecast/ behind. A folder that
-    // existed before, or holds anything else, stays as it is.
+    // existed before, or holds anything else, stays as it is, less the lock file when this lock made it.
     ~FolderLock();
     // As each checkpoint save ends (its file written, just before it replaces the old one, so that no long write
     // lies between the check and the file's arrival): the lock file must still be the one this run locked. Deleted
@@ -41,6 +41,7 @@ private:
     std::string lock_path_;
     std::vector<std::string> created_;  // the folders this lock made, deepest first
     int exceptions_at_start_ = 0;       // std::uncaught_exceptions() when it was made
+    bool lock_was_there_ = false;       // the lock file was there before this lock (an earlier run's)
     int fd_ = -1;
 };
 
