@@ -839,6 +839,14 @@ TEST(Cli, FlagsThatCannotActSaySo) {
     const CliResult fine = train_with(dir + "/c", {"--lr-plateau", "2", "--patience", "3"});
     ASSERT_EQ(fine.status, 0) << fine.output;
     EXPECT_EQ(fine.output.find("never acts"), std::string::npos) << fine.output;
+    auto one_step = tiny_train(dir + "/e", 1);
+    one_step.erase(std::find(one_step.begin(), one_step.end(), "--max-batches"),
+                   std::find(one_step.begin(), one_step.end(), "--max-batches") + 2);
+    one_step.insert(one_step.end(), {"--lr-plateau", "1", "--steps-per-epoch", "1"});
+    const CliResult single = run_cli(one_step);
+    ASSERT_EQ(single.status, 0) << single.output;
+    EXPECT_NE(single.output.find(" after 1 epoch without improvement, "), std::string::npos) << single.output;
+    EXPECT_NE(single.output.find(" of 1 step,"), std::string::npos) << single.output;  // QA: "1 epochs", "1 steps"
     const CliResult one = train_with(dir + "/d", {"--dropout", "0.3"});
     ASSERT_EQ(one.status, 0) << one.output;
     const auto m = nlohmann::json::parse(testing::read_file_bytes(dir + "/d/metrics.json"));
@@ -2166,6 +2174,16 @@ TEST(Cli, TheClosingLineNamesTheFolderWithOneSeparator) {
     const CliResult r = run_cli(tiny_train(out, 1));
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("\nwrote " + out + "{best,last}.safetensors, metrics.json"), std::string::npos) << r.output;
+    // Every folder flag of an output folder: data synth, data export (lm-train's is tested with its messages).
+    const std::string base = testing::temp_dir(), synth = base + "/synth/";
+    const CliResult s = run_cli({"data", "synth", "--stations", "1", "--years", "1", "--out", synth});
+    ASSERT_EQ(s.status, 0) << s.output;
+    EXPECT_NE(s.output.find("wrote 1 station file to " + synth + " (read them with --data " +
+                            synth.substr(0, synth.size() - 1) + " "), std::string::npos) << s.output;
+    const std::string exported = base + "/exported//";
+    const CliResult e = run_cli({"data", "export", "--data", synth, "--out", exported});
+    ASSERT_EQ(e.status, 0) << e.output;
+    EXPECT_NE(e.output.find("to " + base + "/exported/: "), std::string::npos) << e.output;
 }
 
 // A run file that cannot be moved to previous/ leaves the run whole in its folder: the files moved before it go back
@@ -2495,7 +2513,9 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
               "value \"--epochs\" itself: --data=--epochs)"},
              {{"data", "inspect", "--data", "--format=csv"}, "--data was given no value: the word after it, --format,"},
              {{"generate", "--checkpoint", "--help"}, "--checkpoint was given no value: the word after it, --help,"},
-             {{"train", "--epochs", "3", "--data"}, "--data was given no value (it takes one: TEXT)"}}) {
+             {{"train", "--epochs", "3", "--data"}, "--data was given no value (it takes one: TEXT)"},
+             {{"train", "--epochs"}, "--epochs was given no value (it takes one: INT)"},
+             {{"train", "--synthetic-gaps"}, "--synthetic-gaps was given no value (it takes one: FLOAT)"}}) {
         const CliResult r = run_cli(args);
         EXPECT_EQ(r.status, 2) << r.output;
         EXPECT_NE(r.output.find("fusedrnn: error: " + expected), std::string::npos) << r.output;

@@ -122,6 +122,15 @@ inline CLI::Validator float_value(bool zero_too) {
 }
 }  // namespace detail
 
+// An output folder's name as the messages join it to file names: without the separators at its end ("runs/x/" is
+// "runs/x"; QA: "wrote 1 station file to sy1//", "saved lmx//last.safetensors"). The root stays "/".
+inline const CLI::Validator kFolderName(
+    [](std::string& text) {
+        while (text.size() > 1 && text.back() == '/') text.pop_back();
+        return std::string();
+    },
+    "");
+
 // A positive value a float holds (a learning rate).
 inline const CLI::Validator kPositiveFloat = detail::float_value(false);
 // A value >= 0 a float holds (a weight decay).

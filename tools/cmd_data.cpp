@@ -232,7 +232,7 @@ void register_data(CLI::App& app) {
     synth->add_option("--gaps", so->config.gap_fraction, "Fraction of missing values")
         ->capture_default_str()
         ->check(in_range(0, data::kMaxSyntheticGaps));
-    synth->add_option("--out", so->out, "Output folder")->capture_default_str();
+    synth->add_option("--out", so->out, "Output folder")->capture_default_str()->transform(kFolderName);
     synth->add_flag("--overwrite", so->overwrite, "Replace station files of the same names already in --out");
     synth->callback([so] {
         check_folder_writable("--out", so->out);  // before generating, which may take minutes and gigabytes
@@ -259,7 +259,7 @@ void register_data(CLI::App& app) {
     auto eo = std::make_shared<Export>();
     auto* exp = cmd->add_subcommand("export", "Write station data as plain CSV files, one per station (DATE, variables)");
     add_data_options(exp, eo->data);
-    exp->add_option("--out", eo->out, "Output folder")->required();
+    exp->add_option("--out", eo->out, "Output folder")->required()->transform(kFolderName);
     exp->add_flag("--time-columns", eo->csv.time_columns,
                   "Add HOUR_SIN, HOUR_COS (local solar time where the longitude is known) and DOY_SIN, DOY_COS columns");
     exp->add_flag("--overwrite", eo->overwrite, "Replace station files of the same names already in --out");

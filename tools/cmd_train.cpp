@@ -238,11 +238,12 @@ void log_model_and_training(const TrainCmd& c, const RnnSpec& spec, Forecaster& 
     std::string schedule;
     if (c.train.lr_decay != 1) schedule += fmt::format(" x {:g} per epoch", c.train.lr_decay);
     if (c.train.lr_plateau > 0)
-        schedule += fmt::format(" x {:g} after {} epochs without improvement", c.train.lr_plateau_factor,
-                                c.train.lr_plateau);
+        schedule += fmt::format(" x {:g} after {} without improvement", c.train.lr_plateau_factor,
+                                data::counted(size_t(c.train.lr_plateau), "epoch", "epochs"));
     if (c.train.lr_cosine) schedule += " cosine to 0";
     const std::string epoch_len = c.train.steps_per_epoch > 0
-                                      ? fmt::format(" of {} steps", c.train.steps_per_epoch)
+                                      ? fmt::format(" of {}", data::counted(size_t(c.train.steps_per_epoch), "step",
+                                                                            "steps"))
                                       : "";
     const std::string decay = c.opt.weight_decay > 0
                                   ? fmt::format(" ({} weight decay {:g})", c.opt.name == "adamw" ? "decoupled" : "L2",
@@ -641,7 +642,7 @@ void register_train(CLI::App& app) {
     cmd->add_option("--seed", c->train.seed, "Seed for initialization and batch order")
         ->capture_default_str()
         ->check(kSeed);  // CLI11 would wrap -1 to 2^64 - 1
-    cmd->add_option("--out", c->train.out_dir, "Output folder")->capture_default_str();
+    cmd->add_option("--out", c->train.out_dir, "Output folder")->capture_default_str()->transform(kFolderName);
     cmd->add_flag("--resume", c->train.resume, "Continue from <out>/last.safetensors (also mid-epoch, after Ctrl-C)");
     cmd->add_flag("--overwrite", c->train.overwrite, "Start over even if --out holds an unfinished run");
     cmd->add_option("--checkpoint-minutes", c->checkpoint_minutes,

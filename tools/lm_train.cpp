@@ -564,7 +564,9 @@ void register_lm_train(CLI::App& app) {
     cmd->add_option("--sample", f->sample, "Tokens to sample after each epoch (0 = none)")->capture_default_str()
         ->check(kNonNegative);
     cmd->add_option("--backend", f->backend, "auto, cpu, cuda, cudnn")->capture_default_str();
-    cmd->add_option("--out", f->out, "Folder for best.safetensors and last.safetensors")->capture_default_str();
+    cmd->add_option("--out", f->out, "Folder for best.safetensors and last.safetensors")
+        ->capture_default_str()
+        ->transform(kFolderName);
     cmd->add_flag("--resume", f->resume, "Continue from <out>/last.safetensors with the same flags (also mid-epoch, "
                   "after Ctrl-C)");
     cmd->add_flag("--overwrite", f->overwrite, "Start over even if --out holds an unfinished run");

@@ -111,7 +111,8 @@ int run_command(int argc, char** argv) {
         // flag's own check, which reads any number, let through).
         static const std::regex unconverted(R"(^Could not convert: (\S+) = (.*)$)");
         // And "--data: 1 required TEXT missing" for a flag last on the line without its value.
-        static const std::regex missing(R"(^(\S+): 1 required (\S+) missing$)");
+        // The type may carry its check after a colon ("INT:> 0", "FLOAT:[0, 0.5]"; QA's recheck): the type is named.
+        static const std::regex missing(R"(^(\S+): 1 required ([^: ]+)(:.*)? missing$)");
         std::smatch m;
         if (std::regex_match(what, m, missing))
             what = m[1].str() + " was given no value (it takes one: " + m[2].str() + ")";
