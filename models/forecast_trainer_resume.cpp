@@ -42,17 +42,21 @@ std::string dataset_differences(const nlohmann::json& saved, const nlohmann::jso
     nlohmann::json s = saved.at("dataset"), n = dataset_as_saved(saved.at("dataset"), now.at("dataset"));
     const nlohmann::json s_sum = s.value("values_checksum", nlohmann::json()),
                          n_sum = n.value("values_checksum", nlohmann::json());
-    s.erase("values_checksum");
-    n.erase("values_checksum");
-    // The same stations, variables and split with other values: the files were changed (e.g. corrected) since.
-    if (s == n && s_sum != n_sum)
-        return fmt::format("the data's values differ from those it trained on (checksum {} then, {} now): its files "
-                           "were changed since{}", s_sum.is_string() ? s_sum.get<std::string>() : s_sum.dump(),
-                           n_sum.is_string() ? n_sum.get<std::string>() : n_sum.dump(), flags);
     const nlohmann::json s_stats = s.value("stats", nlohmann::json()), n_stats = n.value("stats", nlohmann::json());
-    s.erase("stats");
-    n.erase("stats");
-    return (s != n ? json_differences(s, n) : "normalization: " + json_differences(s_stats, n_stats)) + flags;
+    for (const char* key : {"values_checksum", "stats"}) {
+        s.erase(key);
+        n.erase(key);
+    }
+    if (s != n) return json_differences(s, n) + flags;
+    // The same count of stations, variables and split with other values or station ids: the files were changed
+    // (e.g. corrected) or renamed since. Said before the statistics, which then differ as well, perhaps only in the
+    // last digit for the same values in another order (QA's recheck).
+    if (s_sum != n_sum)
+        return fmt::format("the data's values or station ids differ from those it trained on (checksum {} then, {} "
+                           "now): its files were changed or renamed since{}",
+                           s_sum.is_string() ? s_sum.get<std::string>() : s_sum.dump(),
+                           n_sum.is_string() ? n_sum.get<std::string>() : n_sum.dump(), flags);
+    return "normalization: " + json_differences(s_stats, n_stats) + flags;
 }
 
 }  // namespace

@@ -722,8 +722,8 @@ TEST(Cli, ResumeOnChangedValuesIsRefused) {
     const std::string before = testing::read_file_bytes(out + "/last.safetensors");
     const CliResult r = run_cli(args);
     EXPECT_EQ(r.status, 2) << r.output;
-    EXPECT_NE(r.output.find("the data's values differ from those it trained on (checksum "), std::string::npos)
-        << r.output;
+    EXPECT_NE(r.output.find("the data's values or station ids differ from those it trained on (checksum "),
+              std::string::npos) << r.output;
     EXPECT_EQ(testing::read_file_bytes(out + "/last.safetensors"), before);
     { std::ofstream(file, std::ios::binary) << original; }  // as it was: the run goes on
     const CliResult again = run_cli(args);
@@ -747,6 +747,14 @@ TEST(Cli, ResumeOnAnotherStationSetNamesTheStations) {
     EXPECT_EQ(r.status, 2) << r.output;
     EXPECT_NE(r.output.find("(stations: 2 saved, 3 now; data flags: path: \"" + data + "\" saved, \"" + moved +
                             "\" now)"), std::string::npos) << r.output;
+    // As many stations, one of them renamed: the checksum, not the statistics' last digits (QA's recheck).
+    std::filesystem::remove(moved + "/SYN00009.csv");
+    std::filesystem::rename(moved + "/SYN00001.csv", moved + "/AAA.csv");
+    const CliResult renamed = run_cli(resumed);
+    EXPECT_EQ(renamed.status, 2) << renamed.output;
+    EXPECT_NE(renamed.output.find("(the data's values or station ids differ from those it trained on (checksum "),
+              std::string::npos) << renamed.output;
+    EXPECT_EQ(renamed.output.find("(normalization: "), std::string::npos) << renamed.output;
 }
 
 // What every later epoch's batches depend on, the batch size and --max-batches, cannot change on resume at an epoch's

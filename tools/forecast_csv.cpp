@@ -14,6 +14,12 @@
 namespace fusedrnn::tools {
 namespace {
 
+// `value` as it is written with `decimals`, without the sign of a value that rounds to zero (QA's recheck: an
+// observed calm, 0 standardized and back, was written "-0.000").
+double unsigned_zero(double value, int decimals) {
+    return std::fabs(value) < 0.5 * std::pow(10.0, -decimals) ? 0.0 : value;
+}
+
 // `degrees` as the same direction in [0, 360), also once shown with `decimals` (359.9999 would print as 360.000).
 double compass_degrees(double degrees, int decimals) {
     if (!std::isfinite(degrees)) return degrees;
@@ -79,14 +85,15 @@ void ForecastCsv::add(const std::string& station, int64_t issued_at, const float
             // A regressed speed dips below zero at times (QA: -0.4 m/s): written as the calm it stands for.
             fmt::format_to(out, ",{:.{}f}",
                            int(k) == direction_ ? compass_degrees(value, decimals_[k])
-                           : int(k) == speed_   ? std::max(value, 0.0)
-                                                : value,
+                           : int(k) == speed_   ? unsigned_zero(std::max(value, 0.0), decimals_[k])
+                                                : unsigned_zero(value, decimals_[k]),
                            decimals_[k]);
         }
         add_wind(out, forecast + size_t(h) * K);
         if (observed_) {
             for (size_t k = 0; k < K; ++k)
-                fmt::format_to(out, ",{:.{}f}", stats_.denormalize(cols_[k], observed[size_t(h) * K + k]),
+                fmt::format_to(out, ",{:.{}f}",
+                               unsigned_zero(stats_.denormalize(cols_[k], observed[size_t(h) * K + k]), decimals_[k]),
                                decimals_[k]);
             add_wind(out, observed + size_t(h) * K);
         }
