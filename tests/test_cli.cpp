@@ -2503,7 +2503,11 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
              {{"eval", "--ckpt", "x"}, "(--ckpt was not expected: did you mean --checkpoint?)"},
              // Near no flag, but one with more after it: that flag.
              {{"data", "inspect", "--csv-time-column", "DATE"}, "(--csv-time-column: did you mean --csv-time?)"},
-             {{"train", "--data-dir", "x"}, "(--data-dir: did you mean --data?)"}}) {
+             {{"train", "--data-dir", "x"}, "(--data-dir: did you mean --data?)"},
+             // One whose end is the word: that flag, before a near one (QA's recheck: --step, --out-offset).
+             {{"train", "--step-minutes", "10"}, "(--step-minutes: did you mean --csv-step-minutes?)"},
+             {{"train", "--utc-offset", "8"}, "(--utc-offset: did you mean --csv-utc-offset?)"},
+             {{"train", "--out-len", "3"}, "(--out-len: did you mean --horizon?)"}}) {
         const CliResult r = run_cli(args);
         EXPECT_EQ(r.status, 2) << r.output;
         EXPECT_NE(r.output.find(expected), std::string::npos) << r.output;

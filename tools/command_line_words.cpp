@@ -110,7 +110,8 @@ std::string nearest_flag(const CLI::App* app, const std::string& typed) {
         {"--output-dir", "--out"},         {"--outdir", "--out"},             {"--out-dir", "--out"},
         {"--save-dir", "--out"},           {"--checkpoint-dir", "--out"},     {"--early-stopping", "--patience"},
         {"--grad-clip", "--clip"},         {"--clip-grad-norm", "--clip"},    {"--optim", "--optimizer"},
-        {"--steps", "--steps-per-epoch"},  {"--csv-valid-range", "--valid-range"}};
+        {"--steps", "--steps-per-epoch"},  {"--csv-valid-range", "--valid-range"}, {"--out-len", "--horizon"},
+        {"--hidden-layers", "--layers"},   {"--data-format", "--format"},    {"--data-split", "--split"}};
     std::vector<std::string> names;
     std::vector<const CLI::App*> todo{app};
     while (!todo.empty()) {
@@ -126,6 +127,17 @@ std::string nearest_flag(const CLI::App* app, const std::string& typed) {
     }
     for (const auto& [other, ours] : kOtherNames)
         if (word == other && std::find(names.begin(), names.end(), ours) != names.end()) return ours;
+    // A flag that ends with the word, a word of two parts or more, after a hyphen: the word without its prefix
+    // ("--step-minutes" and "--utc-offset" are --csv-step-minutes and --csv-utc-offset; QA's recheck: they were --step
+    // and --out-offset). A word of one part ("--epoch") is left to the nearness below (not --steps-per-epoch).
+    if (word.size() > 4 && word.find('-', 2) != std::string::npos) {
+        std::vector<std::string> ending;
+        for (const auto& n : names)
+            if (n.size() > word.size() && n.compare(n.size() - word.size() + 2, word.size() - 2, word, 2) == 0 &&
+                n[n.size() - word.size() + 1] == '-' && std::find(ending.begin(), ending.end(), n) == ending.end())
+                ending.push_back(n);
+        if (ending.size() == 1) return ending.front();
+    }
     std::vector<std::string> nearest;
     // Under this many edits; "-o" is near every short flag.
     const size_t limit = word.size() > 12 ? 4 : std::min<size_t>(3, word.size() - 1);
