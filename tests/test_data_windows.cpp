@@ -96,14 +96,22 @@ TEST(DataSplits, ParseAndResolve) {
     EXPECT_NE(error_of([] { SplitSpec::parse("years:2014-2022,2022,2023"); }).find("overlap"), std::string::npos);
     EXPECT_NE(error_of([] { SplitSpec::parse("bogus"); }).find("weather5k"), std::string::npos);
     EXPECT_THROW(SplitSpec::parse("fraction:0.9,0.2"), Error);
-    // Out of time order (found by tests/fuzz/fuzz_arguments: "023" tested on year 23, after the whole data was read).
+    // A year written short (found by tests/fuzz/fuzz_arguments: "023" tested on year 23, after the whole data was
+    // read; then out of time order, now a year before any weather record).
     EXPECT_NE(error_of([] { SplitSpec::parse("years:2014-2021,2022,023"); })
-                  .find("split test [0023-01-01 00:00:00, 0024-01-01 00:00:00) comes before train"),
+                  .find("split \"years:2014-2021,2022,023\": 23 is not a full year (a two-digit year? write the year in "
+                        "full, as 2014)"),
               std::string::npos);
     EXPECT_NE(error_of([] { SplitSpec::parse("years:2016-2023,2014,2015"); }).find("comes before train"),
               std::string::npos);
-    EXPECT_NE(error_of([] { SplitSpec::parse("years:0,2022,2023"); }).find("\"0\" is not a year (1-9999)"),
+    EXPECT_NE(error_of([] { SplitSpec::parse("years:0,2022,2023"); }).find("0 is not a full year"),
               std::string::npos);
+    EXPECT_NE(error_of([] { SplitSpec::parse("years:2014-99999,2022,2023"); })
+                  .find("\"2014-99999\" is not a year (1000-9999) or a year range first-last"), std::string::npos);
+    // A date of the right form with a short year says so (QA's recheck: "is not a date; use YYYY-MM-DD").
+    EXPECT_NE(error_of([] { SplitSpec::parse("dates:,0014-01-01,2023-01-01"); })
+                  .find("split val begin: \"0014-01-01\": the year 0014 is before any weather record (a two-digit "
+                        "year? the year must be written in full)"), std::string::npos);
     // str() gives back what parse() read, gaps between whole years included (it printed such a split as cut
     // points, i.e. with train running into the gap).
     for (const char* text : {"years:2014-2021,2022,2023", "years:2014-2019,2021,2023-2024", "dates:,2022-01-01 06:00:00,2023-01-01 00:00:00,",

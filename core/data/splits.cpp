@@ -147,8 +147,12 @@ SplitSpec SplitSpec::parse(const std::string& text) {
             const bool ok = dash == std::string::npos
                                 ? parse_int(p, a) && (b = a, true)
                                 : parse_int(p.substr(0, dash), a) && parse_int(p.substr(dash + 1), b);
-            FR_CHECK(ok && a <= b && a >= 1 && b <= 9999,
-                     "split \"{}\": \"{}\" is not a year (1-9999) or a year range first-last", text, p);
+            // A year before any weather record is one written short (QA's recheck: years:14,15,16 split at 0014).
+            FR_CHECK(!ok || a >= kEarliestYear, "split \"{}\": {} is not a full year ({} write the year in full, as "
+                     "2014)", text, a, short_year_guess(a));
+            FR_CHECK(ok && a <= b && b <= 9999,
+                     "split \"{}\": \"{}\" is not a year ({}-9999) or a year range first-last", text, p,
+                     kEarliestYear);
             first[i] = int(a);
             last[i] = int(b);
         }

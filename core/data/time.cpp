@@ -138,7 +138,7 @@ bool parse_time(std::string_view text, std::string_view format, int64_t& seconds
             return false;
         }
         if (spec == 'Y' && (negative || v < kEarliestYear)) {
-            why = fmt::format("\"{}\": the year {} is before any weather record ({} %Y must read the full year)",
+            why = fmt::format("\"{}\": the year {} is before any weather record ({} the year must be written in full)",
                               printable(text), text.substr(digits_at - negative, pos - digits_at + negative),
                               short_year_guess(negative ? -v : v));
             return false;
@@ -213,6 +213,9 @@ int64_t parse_date_arg(std::string_view text, const char* what) {
     for (const char* f : kFormats) {
         int64_t t = 0;
         if (parse_time(text, f, t, why)) return t;
+        // A date of the right form with a year written short is said as that (QA's recheck: "0014-01-01" was "not a
+        // date; use YYYY-MM-DD ...").
+        FR_CHECK(why.find("before any weather record") == std::string::npos, "{}: {}", what, why);
     }
     FR_FAIL("{}: \"{}\" is not a date; use YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD HH:MM[:SS]", what, text);
 }
