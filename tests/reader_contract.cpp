@@ -129,7 +129,8 @@ bool ReaderUnderTest::run(const std::string& tag, const std::string& path, BadLi
         // Header and gzip-stream errors are about the file, whatever the line they are found at; so is a file whose
         // every line was skipped, which quotes the first one's reason.
         const bool file_level = msg.find("header") != std::string::npos || msg.find("gzip") != std::string::npos ||
-                                msg.find(": no data lines (all ") != std::string::npos;
+                                msg.find(": no data lines (all ") != std::string::npos ||
+                                msg.find(": no valid lines in ") != std::string::npos;
         if (mode == BadLines::Skip && skip_skips_lines && is_line_reason(msg, file_text_) && !file_level)
             fail(tag, how + " threw for a line instead of skipping it: " + show(msg, 300));
         return false;

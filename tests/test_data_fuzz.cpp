@@ -796,4 +796,10 @@ TEST(DataFuzzFound, CenturiesOfGapsAreAnError) {
     const std::string msg3 = ft::error_of([&] { ReadReport rep; read_isd_lite(r, rep); });
     EXPECT_NE(msg3.find("short-year.isd:1: columns 1-4 (year): 0016 is before any weather record (a two-digit year?"),
               std::string::npos) << msg3;
+    // Skipped, the station has no line left: the first one's reason is given (QA's recheck: "no valid lines" alone).
+    IsdLiteOptions skip;
+    skip.on_bad_line = BadLines::Skip;
+    const std::string msg4 = ft::error_of([&] { ReadReport rep; read_isd_lite(r, rep, skip); });
+    EXPECT_NE(msg4.find("no valid lines in " + r + " (all 1 were skipped as malformed; the first: " + r +
+                        ":1: columns 1-4 (year): 0016"), std::string::npos) << msg4;
 }

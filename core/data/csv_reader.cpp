@@ -310,18 +310,10 @@ StationSeries read_csv_station_files(const std::vector<std::string>& paths, cons
         }
         file->read();
     }
-    if (!st.grid || st.grid->size() == 0) {
-        // Say why the lines were skipped, as the first one was (QA: every line off the grid said only "all were
-        // skipped"); the skips under this station are the report's examples from examples_before on.
-        std::string skipped;
-        if (report.skipped_lines > skipped_before)
-            skipped = report.examples.size() > examples_before
-                          ? fmt::format(" (all {} were skipped as malformed; the first: {})",
-                                        report.skipped_lines - skipped_before, report.examples[examples_before])
-                          : " (all were skipped as malformed)";
+    if (!st.grid || st.grid->size() == 0)
         throw NoDataLines(detail::located(__FILE__, __LINE__, fmt::format(
-            "{}: no data lines{}", paths.size() == 1 ? paths.front() : join_names(paths, 4), skipped)));
-    }
+            "{}: no data lines{}", paths.size() == 1 ? paths.front() : join_names(paths, 4),
+            report.all_skipped_note(skipped_before, examples_before))));
     StationSeries s = st.grid->build(id, st.station_name.empty() ? id : st.station_name, report);
     s.targets = std::move(st.targets);
     s.meta = st.meta;

@@ -179,10 +179,13 @@ StationSeries read_isd_lite_files(const std::vector<std::string>& paths, const s
                                   ReadReport& report, const IsdLiteOptions& opts) {
     FR_CHECK(!paths.empty(), "station {}: no ISD-Lite files given", station_id);
     GridBuilder grid(weather5k_vars(), kSecondsPerHour, TimeRounding::Exact, opts.valid_ranges);
+    const int64_t skipped_before = report.skipped_lines;
+    const size_t examples_before = report.examples.size();
     for (const auto& p : paths) read_into(p, grid, report, opts);
     if (grid.size() == 0)
         throw NoDataLines(detail::located(__FILE__, __LINE__, fmt::format(
-            "station {}: no valid lines in {}", station_id, join_names(paths, 4))));
+            "station {}: no valid lines in {}{}", station_id, join_names(paths, 4),
+            report.all_skipped_note(skipped_before, examples_before))));
     return grid.build(station_id, station_id, report);
 }
 

@@ -74,6 +74,14 @@ void ReadReport::note_empty_station(const std::string& station_files, ReadReport
     if (empty_stations++ == 0) empty_station_first = station_files;
 }
 
+std::string ReadReport::all_skipped_note(int64_t skipped_before, size_t examples_before) const {
+    if (skipped_lines <= skipped_before) return {};
+    // Why the lines were skipped, as the first one was (QA: every line off the grid said only "all were skipped").
+    if (examples.size() <= examples_before) return " (all were skipped as malformed)";
+    return fmt::format(" (all {} were skipped as malformed; the first: {})", skipped_lines - skipped_before,
+                       examples[examples_before]);
+}
+
 std::string ReadReport::summary() const {
     const auto c = [](int64_t k, const char* one, const char* many) { return counted(size_t(k), one, many); };
     std::string s = fmt::format("{}, {} -> {}; {} skipped; {} dropped; {} rounded to the grid; {}; {}",

@@ -104,6 +104,9 @@ struct ReadReport {
     // its files count as the station's (empty_stations), not as files a station was read without (empty_files).
     void note_empty_station(const std::string& station_files, ReadReport report);
     void merge(const ReadReport& other);
+    // For a station none of whose lines became a row: " (all N were skipped as malformed; the first: file:line: why)"
+    // for the lines skipped since the counts were `skipped_before` and `examples_before`, "" when none was.
+    std::string all_skipped_note(int64_t skipped_before, size_t examples_before) const;
     // One line: "29 files, 163,708 lines -> 163,700 rows; 8 skipped; 0 duplicate times; ...".
     std::string summary() const;
 };
