@@ -2553,7 +2553,10 @@ TEST(Cli, MistypedCommandsAndNumbersAreNamed) {
              {{"train", "--lr", "1e-50"}, "--lr: '1e-50' is too close to zero for a float"},
              {{"train", "--synthetic-gaps", "1e-400"}, "--synthetic-gaps: '1e-400' is too close to zero for a double"},
              {{"generate", "--checkpoint", "x", "--temperature", "1e-999"},
-              "--temperature: '1e-999' is too close to zero for a double"}}) {
+              "--temperature: '1e-999' is too close to zero for a double"},
+             // Flags without a range check of their own too (QA's recheck: --clip 1e-400 trained unclipped).
+             {{"train", "--clip", "1e-400"}, "--clip: '1e-400' is too close to zero for a double"},
+             {{"train", "--lr-decay=1e-400"}, "--lr-decay: '1e-400' is too close to zero for a double"}}) {
         const CliResult r = run_cli(args);
         EXPECT_EQ(r.status, 2) << r.output;
         EXPECT_NE(r.output.find("fusedrnn: error: " + expected), std::string::npos) << r.output;

@@ -25,8 +25,9 @@ std::string near_misses(const CLI::App* app, const std::vector<std::string>& wor
 std::string unconverted_value_reason(const CLI::App* app, const std::string& flag, const std::string& value);
 
 // The error for a flag that takes a value followed by another flag of its command ("--data --epochs 3": CLI11 gives
-// the flag the next word whatever it is, so --data would be "--epochs" and "3" "not expected"), or "" when there is
-// none. `args` are the words after the program, before parsing.
-std::string flag_taken_as_value(const CLI::App& app, const std::vector<std::string>& args);
+// the flag the next word whatever it is, so --data would be "--epochs" and "3" "not expected"), or for a value that
+// is a number too close to zero for a double ("--clip 1e-400", read as 0), or "" when there is none. `args` are the
+// words after the program, before parsing.
+std::string misread_flag_value(const CLI::App& app, const std::vector<std::string>& args);
 
 }  // namespace fusedrnn::tools

@@ -142,7 +142,7 @@ int run_command(int argc, char** argv) {
     }
     const std::vector<std::string> words(argv + 1, argv + argc);
     if (!fusedrnn::tools::known_command_words(app, words, "")) return 2;
-    if (const std::string why = fusedrnn::tools::flag_taken_as_value(app, words); !why.empty()) {
+    if (const std::string why = fusedrnn::tools::misread_flag_value(app, words); !why.empty()) {
         std::fprintf(stderr, "fusedrnn: error: %s\nRun with --help for more information.\n", why.c_str());
         return 2;
     }
