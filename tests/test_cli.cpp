@@ -2107,9 +2107,8 @@ TEST(Cli, NewRunReplacesTheOldAndResumeSaysWhatItKeeps) {
     // Resumed with other data or another window: the refusal names the flag's own field, not the normalization
     // statistics or the model's output size that follow from it.
     for (const auto& [flag, value, expected] :
-         {std::tuple<const char*, const char*, const char*>{"--synthetic-stations", "4",
-                                                             "(stations: 3 saved, 4 now; data flags: stations: 3 saved, "
-                                                             "4 now)"},
+         {std::tuple<const char*, const char*, const char*>{
+              "--synthetic-stations", "4", "(stations: 3 saved, 4 now; data flags: stations: 3 saved, 4 now)"},
           {"--horizon", "6", "window.horizon: 4 saved, 6 now"}}) {
         auto other = tiny_train(out, 3);
         for (size_t i = 0; i + 1 < other.size(); ++i)

@@ -99,8 +99,8 @@ TEST(DataSplits, ParseAndResolve) {
     // A year written short (found by tests/fuzz/fuzz_arguments: "023" tested on year 23, after the whole data was
     // read; then out of time order, now a year before any weather record).
     EXPECT_NE(error_of([] { SplitSpec::parse("years:2014-2021,2022,023"); })
-                  .find("split \"years:2014-2021,2022,023\": 23 is not a full year (a two-digit year? write the year in "
-                        "full, as 2014)"),
+                  .find("split \"years:2014-2021,2022,023\": 23 is not a full year (a two-digit year? write the "
+                        "year in full, as 2014)"),
               std::string::npos);
     EXPECT_NE(error_of([] { SplitSpec::parse("years:2016-2023,2014,2015"); }).find("comes before train"),
               std::string::npos);

@@ -539,8 +539,8 @@ TEST_F(MidEpochResume, ACheckpointWithoutTheValuesChecksumResumes) {
     EXPECT_EQ(resume_error(dir), "");
     edit_training_state(dir, [](nlohmann::json& d) { d["values_checksum"] = "0000000000000000"; }, "dataset");
     tweak_ = [](TrainOptions& o) { o.epochs = 3; };
-    EXPECT_NE(resume_error(dir).find("the data's values or station ids differ from those it trained on (checksum 0000000000000000 "
-                                     "then, "),
+    EXPECT_NE(resume_error(dir).find("the data's values or station ids differ from those it trained on (checksum "
+                                     "0000000000000000 then, "),
               std::string::npos);
 }
 

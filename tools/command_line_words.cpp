@@ -50,7 +50,8 @@ std::string misread_flag_value(const CLI::App& app, const std::vector<std::strin
         if (word.empty() || word[0] != '-') {
             // A command word, while the words so far were commands; any other word is a value.
             if (i + 1 == chain.size()) {
-                const auto subs = chain.back()->get_subcommands([&](const CLI::App* s) { return s->get_name() == word; });
+                const auto subs =
+                    chain.back()->get_subcommands([&](const CLI::App* s) { return s->get_name() == word; });
                 if (!subs.empty()) chain.push_back(subs.front());
             }
             continue;
@@ -59,7 +60,8 @@ std::string misread_flag_value(const CLI::App& app, const std::vector<std::strin
         if (takes == nullptr || takes->get_items_expected_min() < 1) continue;
         const size_t eq = word.find('=');
         if (eq == std::string::npos && i + 1 == args.size()) continue;
-        const std::string name = word.substr(0, eq), value = eq == std::string::npos ? args[i + 1] : word.substr(eq + 1);
+        const std::string name = word.substr(0, eq);
+        const std::string value = eq == std::string::npos ? args[i + 1] : word.substr(eq + 1);
         // A number that a double cannot hold apart from 0 ("1e-400"): strtod, and so CLI11, reads it as 0, and a flag
         // without a range check took it so (QA's recheck: --clip 1e-400 trained with clipping off).
         errno = 0;

@@ -41,10 +41,10 @@ constexpr int64_t kEarliestYear = 1000;
 // Under kEarliestYear, a guess at how the year was written ("a two-digit year?"), for the error; else "".
 std::string short_year_guess(int64_t year);
 
-// Parses `text` against a strftime-like `format`: %Y (4 digits, optional leading '-'; from kEarliestYear on), %y (2 digits: 69-99 are
-// 1969-1999, 00-68 2000-2068), %m %d %H %M %S
-// (1-2 digits), %% and literal characters (which must match exactly). The whole text must be
-// consumed (surrounding spaces are ignored). On failure returns false and puts the reason in `why`.
+// Parses `text` against a strftime-like `format`: %Y (4 digits, optional leading '-'; from kEarliestYear on), %y
+// (2 digits: 69-99 are 1969-1999, 00-68 2000-2068), %m %d %H %M %S (1-2 digits), %% and literal characters (which
+// must match exactly). The whole text must be consumed (surrounding spaces are ignored). On failure returns false and
+// puts the reason in `why`.
 bool parse_time(std::string_view text, std::string_view format, int64_t& seconds, std::string& why);
 // Whether `format` is one parse_time can read times with: only %Y or %y, %m %d %H %M %S (and %%), each at most
 // once, with year, month and day among them. Checked before any file is read, so a bad format is named as the format, not as
