@@ -45,6 +45,13 @@ using testing::run_cli;
 using testing::run_then_signal;
 using testing::tiny_train;
 
+// tiny_train's run in `out`, resumed up to `epochs`.
+std::vector<std::string> tiny_resume(const std::string& out, int epochs) {
+    auto args = tiny_train(out, epochs);
+    args.push_back("--resume");
+    return args;
+}
+
 // `--version` and `info` print the project's version, the one CMake's project() sets and the installed package and
 // pkg-config file carry: no second copy in the code to fall behind.
 TEST(Cli, VersionIsTheProjects) {
@@ -658,9 +665,7 @@ TEST(Cli, ResumingNothingIsRefusedBeforeTheDataLoads) {
     const std::string kept = testing::temp_dir() + "/kept";
     ASSERT_EQ(run_cli(tiny_train(kept, 1)).status, 0);
     std::filesystem::remove(kept + "/last.safetensors");
-    auto resume = tiny_train(kept, 2);
-    resume.push_back("--resume");
-    const CliResult b = run_cli(resume);
+    const CliResult b = run_cli(tiny_resume(kept, 2));
     EXPECT_EQ(b.status, 2) << b.output;
     EXPECT_NE(b.output.find("(nothing to resume); " + kept + "/best.safetensors beside it holds weights without the "
                             "training state a run goes on from: --overwrite instead of --resume starts a new run, "
@@ -674,9 +679,7 @@ TEST(Cli, ResumingIntoAFolderNamedAsARunFileIsRefusedFirst) {
     ASSERT_EQ(run_cli(tiny_train(out, 1)).status, 0);
     std::filesystem::remove(out + "/metrics.json");
     std::filesystem::create_directory(out + "/metrics.json");
-    auto args = tiny_train(out, 2);
-    args.push_back("--resume");
-    const CliResult r = run_cli(args);
+    const CliResult r = run_cli(tiny_resume(out, 2));
     EXPECT_EQ(r.status, 2) << r.output;
     EXPECT_NE(r.output.find("--resume: " + out + "/metrics.json is a folder, where the run writes its metrics.json: "
                             "move it away first"), std::string::npos) << r.output;
