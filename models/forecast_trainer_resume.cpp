@@ -185,8 +185,10 @@ void ForecastTrainer::resume_from_last() {
                                 last_path_);
     load_parameters(c, model_);
     load_optimizer(c, opt_);
-    FR_CHECK(t.value("seed", uint64_t(0)) == o_.seed, "--resume: the run used --seed {}, not {}",
-             t.value("seed", uint64_t(0)), o_.seed);
+    // Worded as the other refusals, naming the file (QA).
+    FR_CHECK(t.value("seed", uint64_t(0)) == o_.seed, "--resume: {} was trained with --seed {}, this run asks for {}: "
+             "the batch order depends on it; resume with the same flag", last_path_, t.value("seed", uint64_t(0)),
+             o_.seed);
     check_resumed_schedule(t);
     const int epochs_done = read_resumed_history(t);
     continue_resumed_schedule(t);

@@ -672,6 +672,22 @@ TEST(Cli, ResumingNothingIsRefusedBeforeTheDataLoads) {
                             "keeping it in " + kept + "/previous/"), std::string::npos) << b.output;
 }
 
+// A resume with another --seed is refused naming the file, as the other refusals are; the training line says
+// "patience off" for 0, as "clip off" (QA).
+TEST(Cli, ResumeWithAnotherSeedIsRefusedNamingTheFile) {
+    const std::string out = testing::temp_dir() + "/seeded";
+    const CliResult first = run_cli(tiny_train(out, 1));
+    ASSERT_EQ(first.status, 0) << first.output;
+    EXPECT_NE(first.output.find(", patience off, clip off"), std::string::npos) << first.output;
+    auto other = tiny_resume(out, 2);
+    *(std::find(other.begin(), other.end(), "--seed") + 1) = "7";
+    const CliResult r = run_cli(other);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_NE(r.output.find("--resume: " + out + "/last.safetensors was trained with --seed 1, this run asks for 7: "
+                            "the batch order depends on it; resume with the same flag"), std::string::npos)
+        << r.output;
+}
+
 // A folder in the place of a file the run writes is refused on --resume before the training, which would fail at that
 // file's write only at its end (QA: a folder named metrics.json).
 TEST(Cli, ResumingIntoAFolderNamedAsARunFileIsRefusedFirst) {

@@ -252,8 +252,10 @@ void log_model_and_training(const TrainCmd& c, const RnnSpec& spec, Forecaster& 
     // A resumed run goes on with its own learning rate schedule (the trainer says which), not this --lr.
     const std::string lr = c.train.resume ? std::string("lr as the resumed run scheduled it")
                                           : fmt::format("lr {:g}{}", c.opt.lr, schedule);
+    // 0 turns early stopping off, as it turns clipping off: said so (QA: "patience 0" beside "clip off").
     log_line(fmt::format("training: {}{} {}, batch {}, up to {}{}, patience {}, clip {}", c.opt.name, decay, lr,
-                         c.train.batch, data::counted(size_t(c.train.epochs), "epoch", "epochs"), epoch_len, c.train.patience,
+                         c.train.batch, data::counted(size_t(c.train.epochs), "epoch", "epochs"), epoch_len,
+                         c.train.patience > 0 ? std::to_string(c.train.patience) : "off",
                          c.train.clip > 0 ? fmt::format("{:g}", c.train.clip) : "off"));
 }
 
