@@ -303,6 +303,16 @@ void load_parameters(const Checkpoint& ckpt, Model& model) {
     model.params().values_from_host(host);
 }
 
+void load_optimizer_to_resume(const Checkpoint& ckpt, Optimizer& optimizer) {
+    try {
+        load_optimizer(ckpt, optimizer);
+    } catch (const OutOfDeviceMemory&) {
+        throw;
+    } catch (const Error& e) {
+        FR_FAIL("--resume: {}", e.what());
+    }
+}
+
 void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
     auto it = ckpt.file.metadata.find(kOptimizerKey);
     FR_CHECK(it != ckpt.file.metadata.end(), "{}: checkpoint has no optimizer state to resume from", ckpt.path);
@@ -321,8 +331,9 @@ void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
              "its learning rate ({}.lr) is {}, not a number >= 0; resume from an unedited checkpoint", ckpt.path,
              kOptimizerKey, lr.dump());
     const std::string name = meta.at("name").get<std::string>();
-    FR_CHECK(name == optimizer.config().name, "{}: checkpoint was trained with optimizer '{}', not '{}'", ckpt.path,
-             name, optimizer.config().name);
+    // Worded as the settings below (QA: "with optimizer 'adam', not 'sgd'" named no flag).
+    FR_CHECK(name == optimizer.config().name, "{}: checkpoint was trained with --optimizer {}, this run has {}: resume "
+             "with the same optimizer flags", ckpt.path, name, optimizer.config().name);
     // The settings that shape every later update must be the ones the state was built with (a resumed run equals an
     // uninterrupted one only then). The learning rate is the trainer's: its schedule restores it. Checkpoints
     // written before these were recorded have none of them.

@@ -76,6 +76,9 @@ std::string json_differences(const nlohmann::json& saved, const nlohmann::json& 
 // Restores optimizer state and step count; the optimizer must be of the kind, and have the settings, that were saved.
 // Metadata without its name, step count or learning rate (every version writes them) is an Error saying so.
 void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer);
+// load_optimizer for a trainer's --resume: its refusals begin "--resume: ", as the trainer's own (a device out of
+// memory passes unchanged).
+void load_optimizer_to_resume(const Checkpoint& ckpt, Optimizer& optimizer);
 
 // Creates the folder checkpoints and logs go to (and its parents); Error naming it when that fails.
 // Trainers call it before their first epoch; tools call it before loading data, so a bad --out fails

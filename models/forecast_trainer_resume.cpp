@@ -31,14 +31,9 @@ bool same_dataset(const nlohmann::json& saved, const nlohmann::json& now) {
     return saved == dataset_as_saved(saved, now);
 }
 
-// Why a resumed run's data is not the checkpoint's: what differs in the data read (stations, variables, window,
-// targets, split), else its values, else the normalization statistics (which follow from them); then, as context,
-// the data flags that differ (QA: a renamed folder with a station more was refused naming only the path, which alone
-// refuses no resume).
-std::string dataset_differences(const nlohmann::json& saved, const nlohmann::json& now) {
-    std::string flags;
-    if (saved.contains("data") && now.contains("data") && saved.at("data") != now.at("data"))
-        flags = "; data flags: " + json_differences(saved.at("data"), now.at("data"));
+// What differs in the data read (stations, variables, window, targets, split), else its values, else the
+// normalization statistics (which follow from them).
+std::string read_data_differences(const nlohmann::json& saved, const nlohmann::json& now) {
     nlohmann::json s = saved.at("dataset"), n = dataset_as_saved(saved.at("dataset"), now.at("dataset"));
     const nlohmann::json s_sum = s.value("values_checksum", nlohmann::json()),
                          n_sum = n.value("values_checksum", nlohmann::json());
@@ -47,16 +42,27 @@ std::string dataset_differences(const nlohmann::json& saved, const nlohmann::jso
         s.erase(key);
         n.erase(key);
     }
-    if (s != n) return json_differences(s, n) + flags;
+    if (s != n) return json_differences(s, n);
     // The same count of stations, variables and split with other values or station ids: the files were changed
     // (e.g. corrected) or renamed since. Said before the statistics, which then differ as well, perhaps only in the
     // last digit for the same values in another order (QA's recheck).
     if (s_sum != n_sum)
         return fmt::format("the data's values or station ids differ from those it trained on (checksum {} then, {} "
-                           "now): its files were changed or renamed since{}",
+                           "now): its files were changed or renamed since",
                            s_sum.is_string() ? s_sum.get<std::string>() : s_sum.dump(),
-                           n_sum.is_string() ? n_sum.get<std::string>() : n_sum.dump(), flags);
-    return "normalization: " + json_differences(s_stats, n_stats) + flags;
+                           n_sum.is_string() ? n_sum.get<std::string>() : n_sum.dump());
+    return "normalization: " + json_differences(s_stats, n_stats);
+}
+
+// Why a resumed run's data is not the checkpoint's: what differs in the data read, then, as context, the data flags
+// that differ (QA: a renamed folder with a station more was refused naming only the path, which alone refuses no
+// resume). Flags that only say again what the data did (--synthetic-stations 5: "stations: 16 saved, 5 now" in
+// both) are left out (QA).
+std::string dataset_differences(const nlohmann::json& saved, const nlohmann::json& now) {
+    const std::string said = read_data_differences(saved, now);
+    if (!saved.contains("data") || !now.contains("data") || saved.at("data") == now.at("data")) return said;
+    const std::string flags = json_differences(saved.at("data"), now.at("data"));
+    return said.find(flags) == std::string::npos ? said + "; data flags: " + flags : said;
 }
 
 }  // namespace
@@ -184,7 +190,7 @@ void ForecastTrainer::resume_from_last() {
                                  {{"epoch"}, {"batch"}, {"steps_done", true}, {"steps", true}, {"windows", true}}},
                                 last_path_);
     load_parameters(c, model_);
-    load_optimizer(c, opt_);
+    load_optimizer_to_resume(c, opt_);
     // Worded as the other refusals, naming the file (QA).
     FR_CHECK(t.value("seed", uint64_t(0)) == o_.seed, "--resume: {} was trained with --seed {}, this run asks for {}: "
              "the batch order depends on it; resume with the same flag", last_path_, t.value("seed", uint64_t(0)),

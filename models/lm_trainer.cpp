@@ -315,7 +315,7 @@ void LmTrainer::resume_from_last() {
                                   {"predictions", true}}},
                                 path);
     load_parameters(c, *lm_.model);
-    load_optimizer(c, opt_);
+    load_optimizer_to_resume(c, opt_);
     const double lr = t.at("lr").get<double>();
     FR_CHECK(std::isfinite(lr) && lr >= 0, "--resume: {} is damaged: its learning rate is {}", path, lr);
     opt_.set_lr(float(lr));

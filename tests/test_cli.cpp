@@ -148,8 +148,8 @@ TEST(Cli, TrainEvalPredictResume) {
     const CliResult hour25 = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu",
                                       "--issued-at", "2022-03-01 25:00", "--out", csv});
     EXPECT_EQ(hour25.status, 2) << hour25.output;
-    EXPECT_NE(hour25.output.find("\"2022-03-01 25:00\" is not a valid date and time"), std::string::npos)
-        << hour25.output;
+    EXPECT_NE(hour25.output.find("--issued-at: \"2022-03-01 25:00\" is not a valid date and time"), std::string::npos)
+        << hour25.output;  // the value quoted once
     const CliResult unknown = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--station", "SYN99",
                                        "--out", csv});
     EXPECT_EQ(unknown.status, 2) << unknown.output;
@@ -700,6 +700,39 @@ TEST(Cli, ResumingIntoAFolderNamedAsARunFileIsRefusedFirst) {
     EXPECT_NE(r.output.find("--resume: " + out + "/metrics.json is a folder, where the run writes its metrics.json: "
                             "move it away first"), std::string::npos) << r.output;
     EXPECT_EQ(r.output.find("epoch 2/"), std::string::npos) << "refused before training\n" << r.output;
+}
+
+// A symbolic link that leads nowhere is said as that: as --out (QA: "cannot create the output folder: File exists")
+// and as last.safetensors on --resume (QA: "does not exist"), before the data loads. The optimizer's refusal on
+// --resume is worded as the trainer's others (QA: "with optimizer 'adam', not 'sgd'").
+TEST(Cli, LinksThatLeadNowhereAndAnotherOptimizerAreSaidAsThat) {
+    const std::string dir = testing::temp_dir();
+    fs::create_symlink(dir + "/gone", dir + "/dangling");
+    const CliResult dangling = run_cli(tiny_train(dir + "/dangling", 1));
+    EXPECT_EQ(dangling.status, 2) << dangling.output;
+    EXPECT_NE(dangling.output.find("--out " + dir + "/dangling is a symbolic link to " + dir + "/gone, which does not "
+                                   "exist: point it at a folder, or remove the link"), std::string::npos)
+        << dangling.output;
+
+    const std::string out = dir + "/run";
+    ASSERT_EQ(run_cli(tiny_train(out, 1)).status, 0);
+    const std::string last = out + "/last.safetensors";
+    fs::rename(last, out + "/kept.safetensors");
+    fs::create_symlink("last.safetensors", last);  // itself
+    const CliResult loop = run_cli(tiny_resume(out, 2));
+    EXPECT_EQ(loop.status, 2) << loop.output;
+    EXPECT_NE(loop.output.find("--resume: " + last + " is a symbolic link to last.safetensors, one of a loop of links "
+                               "that leads nowhere"), std::string::npos) << loop.output;
+    EXPECT_EQ(loop.output.find("windows: "), std::string::npos) << "refused before the data loads\n" << loop.output;
+
+    fs::remove(last);
+    fs::rename(out + "/kept.safetensors", last);
+    auto sgd = tiny_resume(out, 2);
+    sgd.insert(sgd.end(), {"--optimizer", "sgd"});
+    const CliResult other = run_cli(sgd);
+    EXPECT_EQ(other.status, 2) << other.output;
+    EXPECT_NE(other.output.find("--resume: " + last + ": checkpoint was trained with --optimizer adam, this run has "
+                                "sgd: resume with the same optimizer flags"), std::string::npos) << other.output;
 }
 
 // A truncated last.safetensors is refused on --resume before the data loads (QA: after loading it all and printing the
@@ -2124,10 +2157,10 @@ TEST(Cli, NewRunReplacesTheOldAndResumeSaysWhatItKeeps) {
     EXPECT_EQ(r.output.find("adam lr 0.05"), std::string::npos) << "the header shows a rate not used\n" << r.output;
 
     // Resumed with other data or another window: the refusal names the flag's own field, not the normalization
-    // statistics or the model's output size that follow from it.
+    // statistics or the model's output size that follow from it, and once (QA: "data flags: stations: ..." again).
     for (const auto& [flag, value, expected] :
          {std::tuple<const char*, const char*, const char*>{
-              "--synthetic-stations", "4", "(stations: 3 saved, 4 now; data flags: stations: 3 saved, 4 now)"},
+              "--synthetic-stations", "4", "(stations: 3 saved, 4 now); use the same"},
           {"--horizon", "6", "window.horizon: 4 saved, 6 now"}}) {
         auto other = tiny_train(out, 3);
         for (size_t i = 0; i + 1 < other.size(); ++i)

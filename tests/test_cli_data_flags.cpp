@@ -301,6 +301,7 @@ TEST(CliDataFlags, BadTrainingFlagsAreRefusedBeforeTheDataIsRead) {
     const std::vector<std::array<const char*, 3>> cases = {
         {"--clip", "-1", "--clip must be >= 0 (0 = off), got -1"},
         {"--clip", "1e400", "--clip must be a finite number (0 = off), got inf"},
+        {"--patience", "-1", "--patience: must be 0 or more, got -1"},  // worded as the other whole-number flags
         {"--lr-decay", "0", "--lr-decay must be in (0, 1]"},
         {"--lr-plateau-factor", "2", "--lr-plateau-factor must be in (0, 1), got 2"},
         {"--teacher-forcing", "0.5", "--teacher-forcing feeds a seq2seq decoder: it needs --decoder seq2seq"},

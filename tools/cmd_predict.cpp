@@ -121,8 +121,10 @@ int64_t parse_issued_at(const std::string& issued_at, bool given) {
     const auto colons = std::count(text.begin(), text.end(), ':');
     const char* format = colons >= 2 ? "%Y-%m-%d %H:%M:%S" : colons == 1 ? "%Y-%m-%d %H:%M" : "%Y-%m-%d";
     int64_t as_of = 0;
-    FR_CHECK(data::parse_time(text, format, as_of, why),
-             "--issued-at \"{}\": {} (expected YYYY-MM-DD[ HH:MM[:SS]], on the data's clock)", issued_at, why);
+    // The reason quotes the text it read: the flag's value once (QA: "--issued-at \"x\": \"x\" is not ..."), unless
+    // that text is not the one given (ISO's T made a space).
+    FR_CHECK(data::parse_time(text, format, as_of, why), "--issued-at{}: {} (expected YYYY-MM-DD[ HH:MM[:SS]], on the "
+             "data's clock)", text == issued_at ? std::string() : fmt::format(" \"{}\"", issued_at), why);
     return as_of;
 }
 

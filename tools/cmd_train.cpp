@@ -624,7 +624,7 @@ void register_train(CLI::App& app) {
                     "(default 0, adamw 0.01)")->check(kNonNegativeFloat);
     cmd->add_option("--clip", c->train.clip, "Clip the global gradient norm (0 = off)")->capture_default_str();
     cmd->add_option("--patience", c->train.patience, "Early stopping: epochs without validation improvement (0 = off)")
-        ->capture_default_str();
+        ->capture_default_str()->check(kNonNegative);
     cmd->add_option("--max-batches", c->train.max_batches, "Batches per epoch (0 = all)")->capture_default_str();
     cmd->add_option("--steps-per-epoch", c->train.steps_per_epoch,
                     "Validate, checkpoint and count patience every N steps, the batches running on through the "

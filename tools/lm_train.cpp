@@ -543,7 +543,7 @@ void register_lm_train(CLI::App& app) {
                   "locked dropout) instead of a fresh one per step");
     cmd->add_option("--epochs", f->epochs, "Epochs")->capture_default_str();
     cmd->add_option("--max-chunks", f->max_chunks, "Steps per epoch (0 = the whole text; stream mode continues "
-                    "where the last epoch stopped)")->capture_default_str();
+                    "where the last epoch stopped)")->capture_default_str()->check(kNonNegative);
     cmd->add_option("--batch", f->batch, "window mode: windows per step")->capture_default_str();
     cmd->add_option("--lr", f->lr, "Learning rate")->capture_default_str()->check(kPositiveFloat);
     cmd->add_option("--lr-decay", f->lr_decay, "Learning-rate factor applied after each epoch, in (0, 1] (1 = constant)")

@@ -1,5 +1,6 @@
 #include "fusedrnn/tools/output_paths.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -80,8 +81,23 @@ void check_distinct_outputs(const std::vector<std::pair<std::string, std::string
                      outputs[i].second, outputs[j].first);
 }
 
+std::string link_to_nothing(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::is_symlink(path, ec)) return {};
+    struct stat target_stat;
+    if (::stat(path.c_str(), &target_stat) == 0) return {};
+    const int why = errno;
+    const std::string target = fs::read_symlink(path, ec).string();
+    if (why == ELOOP) return fmt::format("a symbolic link to {}, one of a loop of links that leads nowhere", target);
+    return fmt::format("a symbolic link to {}, which {}", target,
+                       why == ENOENT || why == ENOTDIR ? std::string("does not exist") :
+                                                          fmt::format("cannot be reached ({})", std::strerror(why)));
+}
+
 void check_folder_writable(const std::string& flag, const std::string& dir) {
     FR_CHECK(!dir.empty(), "{}: an empty folder name", flag);
+    const std::string nowhere = link_to_nothing(dir);
+    FR_CHECK(nowhere.empty(), "{} {} is {}: point it at a folder, or remove the link", flag, dir, nowhere);
     std::error_code ec;
     FR_CHECK(!fs::exists(dir, ec) || fs::is_directory(dir, ec), "{} {} is a file, not a folder", flag, dir);
     fs::path existing = fs::absolute(dir, ec);

@@ -26,6 +26,11 @@ void check_output_file(const std::string& flag, const std::string& path, const D
 // second writer would replace the first's file, or both lose theirs).
 void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs);
 
+// Where `path` is a symbolic link that leads to nothing (its target missing, or a loop of links), what it is, for a
+// message: "a symbolic link to /x, which does not exist"; else "". (QA: such a --out said "File exists" and such a
+// last.safetensors "does not exist".)
+std::string link_to_nothing(const std::filesystem::path& path);
+
 // An output folder that can be made and written: not a file, and the folder itself or, where it does not exist yet,
 // the nearest folder above it that does is writable. Checked before the work, which would fail only at the end.
 void check_folder_writable(const std::string& flag, const std::string& dir);

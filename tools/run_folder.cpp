@@ -241,6 +241,9 @@ bool check_previous_run(const std::string& folder, RunKind mine, bool resume, bo
     // Before any data is read: the trainers would say the same only after loading it.
     // A best.safetensors alone (QA: last.safetensors deleted) holds no training state to go on from.
     const std::string best = (fs::path(folder) / "best.safetensors").string();
+    const std::string nowhere = resume ? link_to_nothing(last) : std::string();
+    FR_CHECK(nowhere.empty(), "--resume: {} is {}: point it at the run's checkpoint, or put the checkpoint in its "
+             "place", last, nowhere);
     FR_CHECK(!resume || fs::exists(last, ec), "--resume: {} does not exist (nothing to resume){}", last,
              fs::exists(best, ec) ? fmt::format("; {} beside it holds weights without the training state a run goes "
                                                 "on from: --overwrite instead of --resume starts a new run, keeping it "
