@@ -212,8 +212,8 @@ TEST(Checkpoint, OptimizerStateResumesOnlyWithTheSameSettings) {
     oc.name = "adam";
     oc.weight_decay = 0.01f;
     auto other_kind = make_optimizer(a.params(), oc);
-    EXPECT_NE(error_of([&] { load_optimizer(c, *other_kind); }).find("trained with --optimizer adamw, this run has adam: resume with "
-                                                                  "the same optimizer flags"),
+    EXPECT_NE(error_of([&] { load_optimizer(c, *other_kind); })
+                  .find("trained with --optimizer adamw, this run has adam: resume with the same optimizer flags"),
               std::string::npos);
     // Edited optimizer metadata (with the checksum gone): a setting no flag sets is not blamed on the flags, and the
     // step count must be a whole number (get<long>() took 3.9 as 3 and 1e30 as anything).
