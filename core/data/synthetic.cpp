@@ -162,6 +162,16 @@ void add_gaps(double fraction, Rng& rng, int64_t rows, float* out) {
     }
 }
 
+// A temperature within the range measured on Earth (56.7 to -89.2 °C): the hottest stations' summer afternoons and the
+// coldest ones' winter nights, summed from their cycles and noise, went past it (a test's fresh seed met 61.7 °C).
+// Bent smoothly beyond the knees, so that the series keeps its shape there: unchanged between -60 and 48 °C.
+double plausible_temperature(double t) {
+    constexpr double kHotKnee = 48, kColdKnee = -60, kRoom = 8;  // at most 56, at least -68
+    if (t > kHotKnee) return kHotKnee + kRoom * std::tanh((t - kHotKnee) / kRoom);
+    if (t < kColdKnee) return kColdKnee - kRoom * std::tanh((kColdKnee - t) / kRoom);
+    return t;
+}
+
 // NOAA's limits (valid_ranges.h) for the five variables in weather5k_vars() order.
 struct Limits {
     float lo[5], hi[5];
@@ -226,7 +236,8 @@ void fill_station(const SyntheticConfig& cfg, int index, int64_t start, int64_t 
             e[i] = nm.phi[i] * e[i] + nm.innov[i] * s;
         }
 
-        const double tmp = c.t_mean + c.a_season * season + day_amp * diurnal[h] + fronts.t[size_t(r)] + e[0];
+        const double tmp =
+            plausible_temperature(c.t_mean + c.a_season * season + day_amp * diurnal[h] + fronts.t[size_t(r)] + e[0]);
         const double depr = std::max(0.0, c.depression * (1.0 + 0.15 * season) + 0.5 * day_amp * (diurnal[h] + 1) + e[1]);
         const double slp = c.p_mean - c.p_season * season + c.tide * tide[h] + fronts.p[size_t(r)] + e[2];
         const double u = c.u0 + fronts.u[size_t(r)] + e[3];
