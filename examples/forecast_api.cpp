@@ -9,11 +9,13 @@
 //   forecast_api [checkpoint path]   (default: forecast_api.safetensors in the current folder)
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "fusedrnn/core/error.h"
 #include "fusedrnn/models/checkpoint.h"
 #include "fusedrnn/models/loss.h"
 #include "fusedrnn/models/model.h"
@@ -92,7 +94,14 @@ int main(int argc, char** argv) try {
         return 1;
     }
     return same ? 0 : 1;
+} catch (const fusedrnn::AddressSpaceTooSmall& e) {
+    // Under a `ulimit -v` too small for OpenBLAS's buffers, returning from main would hang in OpenBLAS's exit handler
+    // (README, "The C++ API"): end here (QA: this example hung).
+    std::fprintf(stderr, "forecast_api: %s\n", fusedrnn::message_for_user(e.what()).c_str());
+    std::fflush(stderr);
+    std::_Exit(2);
 } catch (const std::exception& e) {
-    std::fprintf(stderr, "forecast_api: %s\n", e.what());
+    // message_for_user: without the library's source locations, which a user would take for places in their input.
+    std::fprintf(stderr, "forecast_api: %s\n", fusedrnn::message_for_user(e.what()).c_str());
     return 1;
 }

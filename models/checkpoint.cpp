@@ -313,7 +313,7 @@ void load_optimizer_to_resume(const Checkpoint& ckpt, Optimizer& optimizer) {
     }
 }
 
-void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
+nlohmann::json check_optimizer_settings(const Checkpoint& ckpt, const OptimizerConfig& c) {
     auto it = ckpt.file.metadata.find(kOptimizerKey);
     FR_CHECK(it != ckpt.file.metadata.end(), "{}: checkpoint has no optimizer state to resume from", ckpt.path);
     const nlohmann::json meta = metadata_json(ckpt.file, kOptimizerKey, ckpt.path);
@@ -332,12 +332,11 @@ void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
              kOptimizerKey, lr.dump());
     const std::string name = meta.at("name").get<std::string>();
     // Worded as the settings below (QA: "with optimizer 'adam', not 'sgd'" named no flag).
-    FR_CHECK(name == optimizer.config().name, "{}: checkpoint was trained with --optimizer {}, this run has {}: resume "
-             "with the same optimizer flags", ckpt.path, name, optimizer.config().name);
+    FR_CHECK(name == c.name, "{}: checkpoint was trained with --optimizer {}, this run has {}: resume with the same "
+             "optimizer flags", ckpt.path, name, c.name);
     // The settings that shape every later update must be the ones the state was built with (a resumed run equals an
     // uninterrupted one only then). The learning rate is the trainer's: its schedule restores it. Checkpoints
     // written before these were recorded have none of them.
-    const OptimizerConfig& c = optimizer.config();
     struct Setting {
         const char* key;
         const char* shown;  // the command-line flag where there is one
@@ -351,13 +350,21 @@ void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
         FR_CHECK(meta.at(s.key).is_number(), "{}: the file is damaged: its optimizer's {} ({}.{}) is {}, not a number; "
                  "resume from an unedited checkpoint", ckpt.path, s.key, kOptimizerKey, s.key, meta.at(s.key).dump());
         const float saved = meta.at(s.key).get<float>();
-        // A setting with a flag: use the same flag. One without (Adam's betas, ...) is fixed by this version, so
-        // a file that differs was edited or written by another one.
+        // A setting with a flag: use the same flag. One without (Adam's betas, ...) is fixed on the command line, so
+        // there a file that differs was edited or written by another version; a program sets it in OptimizerConfig
+        // (QA: an API program's other eps was blamed on the file).
         FR_CHECK(saved == s.now, "{}: checkpoint was trained with {} {:g}, this run has {:g}: {}", ckpt.path, s.shown,
                  saved, s.now, s.shown[0] == '-' ? "resume with the same optimizer flags"
-                                                 : "no flag sets it, so the file was edited or written by another "
-                                                   "version of fusedrnn; resume from an unedited checkpoint");
+                                                 : "no command-line flag sets it, so the file was edited or written by "
+                                                   "another version of fusedrnn, or a program's OptimizerConfig "
+                                                   "differs from the one it was saved with; resume with the saved "
+                                                   "settings");
     }
+    return meta;
+}
+
+void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer) {
+    const nlohmann::json meta = check_optimizer_settings(ckpt, optimizer.config());
     std::map<std::string, std::vector<float>> state;
     for (const std::string& n : ckpt.file.names())
         if (n.rfind(kOptimizerPrefix, 0) == 0) state[n.substr(std::string(kOptimizerPrefix).size())] = ckpt.file.get_f32(n);

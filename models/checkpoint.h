@@ -73,9 +73,14 @@ void load_parameters(const Checkpoint& ckpt, Model& model);
 // (the differing leaves by path, at most `max_items`, long values shortened), instead of both documents whole.
 std::string json_differences(const nlohmann::json& saved, const nlohmann::json& now, size_t max_items = 4);
 
-// Restores optimizer state and step count; the optimizer must be of the kind, and have the settings, that were saved.
-// Metadata without its name, step count or learning rate (every version writes them) is an Error saying so.
+// Restores optimizer state and step count; the optimizer must be of the kind, and have the settings, that were saved
+// (the flags' names in the message: --weight-decay is OptimizerConfig::weight_decay). The learning rate is neither
+// compared nor restored: the caller sets it (the trainers restore their schedule's). Metadata without its name,
+// step count or learning rate (every version writes them) is an Error saying so.
 void load_optimizer(const Checkpoint& ckpt, Optimizer& optimizer);
+// What load_optimizer checks before it restores anything: the checkpoint's optimizer is of `config`'s kind, with its
+// settings, and its metadata is whole. Returns that metadata.
+nlohmann::json check_optimizer_settings(const Checkpoint& ckpt, const OptimizerConfig& config);
 // load_optimizer for a trainer's --resume: its refusals begin "--resume: ", as the trainer's own (a device out of
 // memory passes unchanged).
 void load_optimizer_to_resume(const Checkpoint& ckpt, Optimizer& optimizer);

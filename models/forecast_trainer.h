@@ -146,6 +146,14 @@ public:
     std::function<void(const std::string&)> on_message;    // resume / early-stop notes
     EvalProgress on_eval_progress;                         // during each validation pass
 
+    // The flags a --resume must repeat that `last` (the run's last.safetensors) records apart from its data and model:
+    // the seed, batch and epoch length, the learning-rate schedule, teacher forcing and the optimizer with its
+    // settings; an Error beginning "--resume: " names the first that differs. fit() checks them again with the rest;
+    // a caller checks them first to refuse at once, not after reading the data. A damaged state passes here: fit()
+    // says what is wrong with it.
+    static void check_resume_flags(const Checkpoint& last, const TrainOptions& options,
+                                   const OptimizerConfig& optimizer);
+
     // Trains until `epochs` or early stopping. Returns the whole history (including resumed epochs).
     // Throws NumericError naming the epoch, step and cause when the loss or gradients turn NaN/Inf.
     std::vector<EpochRecord> fit();
@@ -179,7 +187,6 @@ private:
     std::pair<long, long> pass_and_batch(int epoch, long s) const;
     long global_step(int epoch, long s) const { return long(epoch - 1) * steps_per_epoch() + s; }
     float cosine_lr(long global_step) const;
-    void check_resumed_schedule(const nlohmann::json& trainer_block);
     void resume_from_last();  // and its parts, in the order it runs them:
     void check_resumed_run(const Checkpoint& c);
     int read_resumed_history(const nlohmann::json& trainer_block);

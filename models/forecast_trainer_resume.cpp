@@ -65,6 +65,55 @@ std::string dataset_differences(const nlohmann::json& saved, const nlohmann::jso
     return said.find(flags) == std::string::npos ? said + "; data flags: " + flags : said;
 }
 
+// What decides the batches and the rate of every later step must not change on resume (fields absent
+// in checkpoints from before they existed mean the defaults).
+void check_resumed_schedule(const nlohmann::json& t, const TrainOptions& o, const std::string& last_path) {
+    const long spe = t.value("steps_per_epoch", 0L);
+    auto describe = [](long n) { return n > 0 ? fmt::format("--steps-per-epoch {}", n) : std::string("epochs of one pass "
+                                                                                                   "over the data"); };
+    FR_CHECK(spe == o.steps_per_epoch, "--resume: {} was trained with {}, this run asks for {}: the batch order "
+             "depends on it; resume with the same flag", last_path, describe(spe), describe(o.steps_per_epoch));
+    // So do the batch size and the epoch's length (recorded since 0.3.1; before, only an interrupted epoch's were).
+    if (t.contains("batch"))
+        FR_CHECK(t.at("batch").get<int>() == o.batch, "--resume: {} was trained with --batch {}, this run asks for "
+                 "{}: every later epoch's batches depend on it; resume with the same flag", last_path,
+                 t.at("batch").get<int>(), o.batch);
+    if (t.contains("max_batches")) {
+        const long mb = t.at("max_batches").get<long>();
+        auto shown = [](long n) { return n > 0 ? fmt::format("--max-batches {}", n) : std::string("no --max-batches"); };
+        FR_CHECK(mb == o.max_batches, "--resume: {} was trained with {}, this run asks for {}: the length of every "
+                 "later epoch depends on it; resume with the same flag", last_path, shown(mb), shown(o.max_batches));
+    }
+    const bool cosine = t.value("lr_cosine", false);
+    FR_CHECK(cosine == o.lr_cosine, "--resume: {} was trained {} --lr-cosine; resume with the same schedule",
+             last_path, cosine ? "with" : "without");
+    // Checkpoints before 0.3 did not record the per-epoch schedule: their resume takes this run's flags, as it did.
+    if (t.contains("lr_decay")) {
+        const auto flags = [](double decay, long plateau, double factor) {
+            std::string f = fmt::format("--lr-decay {:g}", decay);
+            if (plateau > 0) f += fmt::format(" --lr-plateau {} --lr-plateau-factor {:g}", plateau, factor);
+            else f += " and no --lr-plateau";
+            return f;
+        };
+        const double decay = t.value("lr_decay", 1.0), factor = t.value("lr_plateau_factor", 0.5);
+        const long plateau = t.value("lr_plateau", 0L);
+        FR_CHECK(decay == o.lr_decay && plateau == o.lr_plateau && (plateau == 0 || factor == o.lr_plateau_factor),
+                 "--resume: {} was trained with {}, this run asks for {}: the learning rate of every later epoch "
+                 "depends on them; resume with the same flags", last_path, flags(decay, plateau, factor),
+                 flags(o.lr_decay, o.lr_plateau, o.lr_plateau_factor));
+    }
+    const double tf = t.value("teacher_forcing", 0.0);
+    FR_CHECK(tf == o.teacher_forcing, "--resume: {} was trained with --teacher-forcing {:g}, this run asks for {:g}; "
+             "resume with the same flag", last_path, tf, o.teacher_forcing);
+}
+
+// The seed decides the batch order. Worded as the other refusals, naming the file (QA).
+void check_resumed_seed(const nlohmann::json& t, const TrainOptions& o, const std::string& last_path) {
+    FR_CHECK(t.value("seed", uint64_t(0)) == o.seed, "--resume: {} was trained with --seed {}, this run asks for {}: "
+             "the batch order depends on it; resume with the same flag", last_path, t.value("seed", uint64_t(0)),
+             o.seed);
+}
+
 }  // namespace
 
 void ForecastTrainer::save(const std::string& path, bool with_optimizer, const EpochState* in_progress,
@@ -106,46 +155,20 @@ void ForecastTrainer::save_and_stop(const EpochState& st, const char* where) {
                                   last_path_));
 }
 
-// What decides the batches and the rate of every later step must not change on resume (fields absent
-// in checkpoints from before they existed mean the defaults).
-void ForecastTrainer::check_resumed_schedule(const nlohmann::json& t) {
-    const long spe = t.value("steps_per_epoch", 0L);
-    auto describe = [](long n) { return n > 0 ? fmt::format("--steps-per-epoch {}", n) : std::string("epochs of one pass "
-                                                                                                   "over the data"); };
-    FR_CHECK(spe == o_.steps_per_epoch, "--resume: {} was trained with {}, this run asks for {}: the batch order "
-             "depends on it; resume with the same flag", last_path_, describe(spe), describe(o_.steps_per_epoch));
-    // So do the batch size and the epoch's length (recorded since 0.3.1; before, only an interrupted epoch's were).
-    if (t.contains("batch"))
-        FR_CHECK(t.at("batch").get<int>() == o_.batch, "--resume: {} was trained with --batch {}, this run asks for "
-                 "{}: every later epoch's batches depend on it; resume with the same flag", last_path_,
-                 t.at("batch").get<int>(), o_.batch);
-    if (t.contains("max_batches")) {
-        const long mb = t.at("max_batches").get<long>();
-        auto shown = [](long n) { return n > 0 ? fmt::format("--max-batches {}", n) : std::string("no --max-batches"); };
-        FR_CHECK(mb == o_.max_batches, "--resume: {} was trained with {}, this run asks for {}: the length of every "
-                 "later epoch depends on it; resume with the same flag", last_path_, shown(mb), shown(o_.max_batches));
+void ForecastTrainer::check_resume_flags(const Checkpoint& last, const TrainOptions& options,
+                                         const OptimizerConfig& optimizer) {
+    try {
+        const nlohmann::json& t = last.extra.at("trainer");
+        check_resumed_seed(t, options, last.path);
+        check_resumed_schedule(t, options, last.path);
+    } catch (const nlohmann::json::exception&) {
+        return;  // a damaged state: fit() says how
     }
-    const bool cosine = t.value("lr_cosine", false);
-    FR_CHECK(cosine == o_.lr_cosine, "--resume: {} was trained {} --lr-cosine; resume with the same schedule",
-             last_path_, cosine ? "with" : "without");
-    // Checkpoints before 0.3 did not record the per-epoch schedule: their resume takes this run's flags, as it did.
-    if (t.contains("lr_decay")) {
-        const auto flags = [](double decay, long plateau, double factor) {
-            std::string f = fmt::format("--lr-decay {:g}", decay);
-            if (plateau > 0) f += fmt::format(" --lr-plateau {} --lr-plateau-factor {:g}", plateau, factor);
-            else f += " and no --lr-plateau";
-            return f;
-        };
-        const double decay = t.value("lr_decay", 1.0), factor = t.value("lr_plateau_factor", 0.5);
-        const long plateau = t.value("lr_plateau", 0L);
-        FR_CHECK(decay == o_.lr_decay && plateau == o_.lr_plateau && (plateau == 0 || factor == o_.lr_plateau_factor),
-                 "--resume: {} was trained with {}, this run asks for {}: the learning rate of every later epoch "
-                 "depends on them; resume with the same flags", last_path_, flags(decay, plateau, factor),
-                 flags(o_.lr_decay, o_.lr_plateau, o_.lr_plateau_factor));
+    try {
+        check_optimizer_settings(last, optimizer);
+    } catch (const Error& e) {
+        FR_FAIL("--resume: {}", e.what());
     }
-    const double tf = t.value("teacher_forcing", 0.0);
-    FR_CHECK(tf == o_.teacher_forcing, "--resume: {} was trained with --teacher-forcing {:g}, this run asks for {:g}; "
-             "resume with the same flag", last_path_, tf, o_.teacher_forcing);
 }
 
 void ForecastTrainer::check_best_checkpoint(const nlohmann::json& last_state) {
@@ -191,11 +214,8 @@ void ForecastTrainer::resume_from_last() {
                                 last_path_);
     load_parameters(c, model_);
     load_optimizer_to_resume(c, opt_);
-    // Worded as the other refusals, naming the file (QA).
-    FR_CHECK(t.value("seed", uint64_t(0)) == o_.seed, "--resume: {} was trained with --seed {}, this run asks for {}: "
-             "the batch order depends on it; resume with the same flag", last_path_, t.value("seed", uint64_t(0)),
-             o_.seed);
-    check_resumed_schedule(t);
+    check_resumed_seed(t, o_, last_path_);
+    check_resumed_schedule(t, o_, last_path_);
     const int epochs_done = read_resumed_history(t);
     continue_resumed_schedule(t);
     read_resumed_progress(t, epochs_done);

@@ -5,6 +5,8 @@
 #include <map>
 #include <vector>
 
+#include "fusedrnn/core/detail/json_error.h"
+
 namespace fusedrnn {
 
 nlohmann::json spec_to_json(const RnnSpec& spec) {
@@ -249,7 +251,10 @@ std::unique_ptr<Forecaster> Forecaster::from_config(std::shared_ptr<Backend<floa
         set_dropout_from_config(*f, c);
         return f;
     } catch (const nlohmann::json::exception& e) {
-        FR_FAIL("invalid forecaster in checkpoint metadata: {}", e.what());
+        // In words (QA: nlohmann's "[json.exception.out_of_range.403] key 'outputs' not found"): the config is a
+        // checkpoint's metadata, or a program's own.
+        FR_FAIL("invalid forecaster in checkpoint metadata (or in the config given to Forecaster::from_config): {}",
+                detail::json_access_problem(e));
     }
 }
 

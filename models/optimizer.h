@@ -19,12 +19,15 @@ struct OptimizerConfig {
     float alpha = 0.99f;        // rmsprop smoothing
     float eps = 1e-8f;          // adam, rmsprop
     float weight_decay = 0.0f;  // sgd, adam, rmsprop: L2 (added to the gradient); adamw: decoupled (p *= 1 − lr·wd,
-                                // so lr·wd < 1)
+                                // so lr·wd < 1). 0 for adamw too unless set: default_weight_decay("adamw") is 0.01
 };
 
 class Optimizer {
 public:
     virtual ~Optimizer() = default;
+    // Held by pointer (make_optimizer): assigning one kind's state to another (`*adam = *sgd`) sliced it (QA).
+    Optimizer(const Optimizer&) = delete;
+    Optimizer& operator=(const Optimizer&) = delete;
     // One update of `params`, which must be the store the optimizer was made for (its state is per value of that
     // store: another model's would be read past its end, or updated with the wrong moments): else an Error.
     void step(ParamStore& params);
@@ -56,8 +59,9 @@ private:
     std::vector<Tensor<float>> state_;
 };
 
-// The weight decay an optimizer gets when none is asked for: 0.01 for adamw (torch.optim.AdamW's default: decoupled
-// decay is the point of choosing it), 0 for the others.
+// The weight decay the command line gives an optimizer when --weight-decay is not given: 0.01 for adamw
+// (torch.optim.AdamW's default: decoupled decay is the point of choosing it), 0 for the others. OptimizerConfig's
+// own is 0 whatever the name (QA: a program's adamw trained as Adam): a program sets weight_decay to this itself.
 float default_weight_decay(const std::string& optimizer);
 
 // Throws Error when `config` is no optimizer's: an unknown name (naming the accepted ones), or a setting out of its

@@ -16,6 +16,12 @@ namespace fusedrnn {
 class ParamStore {
 public:
     ParamStore(std::shared_ptr<Backend<float>> backend, ParamLayout layout);
+    // A copy would share the buffers (tensors are views of shared storage), not copy the weights: `auto best =
+    // model.params()` would follow training (QA). values_to_host() is the snapshot; moving is fine.
+    ParamStore(const ParamStore&) = delete;
+    ParamStore& operator=(const ParamStore&) = delete;
+    ParamStore(ParamStore&&) = default;
+    ParamStore& operator=(ParamStore&&) = default;
 
     Backend<float>& backend() const { return *backend_; }
     const std::shared_ptr<Backend<float>>& backend_ptr() const { return backend_; }

@@ -12,6 +12,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -103,6 +104,13 @@ TEST(ApiMisuse, AnOptimizerStepsOnlyTheParametersItWasMadeFor) {
     EXPECT_TRUE(has(error_of([&] { save_checkpoint(path, twin, {}, opt.get()); }), "made for another model's"));
     EXPECT_FALSE(std::filesystem::exists(path));
 }
+
+// What a copy would share or slice cannot be copied (QA: `auto best = model.params()` followed training; `*adam =
+// *sgd` compiled and crashed at the next step). Compile-time checks: this suite does not build otherwise.
+static_assert(!std::is_copy_constructible_v<ParamStore> && !std::is_copy_assignable_v<ParamStore>);
+static_assert(std::is_move_constructible_v<ParamStore>);
+static_assert(!std::is_copy_constructible_v<Optimizer> && !std::is_copy_assignable_v<Optimizer>);
+static_assert(!std::is_copy_constructible_v<Forecaster> && !std::is_copy_assignable_v<Forecaster>);
 
 TEST(ApiMisuse, OptimizerSettersCheckAsTheConstructorDoes) {
     auto be = make_backend("cpu");

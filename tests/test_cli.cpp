@@ -672,8 +672,8 @@ TEST(Cli, ResumingNothingIsRefusedBeforeTheDataLoads) {
                             "keeping it in " + kept + "/previous/"), std::string::npos) << b.output;
 }
 
-// A resume with another --seed is refused naming the file, as the other refusals are; the training line says
-// "patience off" for 0, as "clip off" (QA).
+// A resume with another --seed is refused naming the file, as the other refusals are, before the data is read; the
+// training line says "patience off" for 0, as "clip off" (QA).
 TEST(Cli, ResumeWithAnotherSeedIsRefusedNamingTheFile) {
     const std::string out = testing::temp_dir() + "/seeded";
     const CliResult first = run_cli(tiny_train(out, 1));
@@ -686,6 +686,8 @@ TEST(Cli, ResumeWithAnotherSeedIsRefusedNamingTheFile) {
     EXPECT_NE(r.output.find("--resume: " + out + "/last.safetensors was trained with --seed 1, this run asks for 7: "
                             "the batch order depends on it; resume with the same flag"), std::string::npos)
         << r.output;
+    // Before the data is read (QA: after the data, the model and the training line).
+    EXPECT_EQ(r.output.find("windows: "), std::string::npos) << "refused before the data loads\n" << r.output;
 }
 
 // A folder in the place of a file the run writes is refused on --resume before the training, which would fail at that
@@ -733,6 +735,7 @@ TEST(Cli, LinksThatLeadNowhereAndAnotherOptimizerAreSaidAsThat) {
     EXPECT_EQ(other.status, 2) << other.output;
     EXPECT_NE(other.output.find("--resume: " + last + ": checkpoint was trained with --optimizer adam, this run has "
                                 "sgd: resume with the same optimizer flags"), std::string::npos) << other.output;
+    EXPECT_EQ(other.output.find("windows: "), std::string::npos) << "refused before the data loads\n" << other.output;
 }
 
 // A truncated last.safetensors is refused on --resume before the data loads (QA: after loading it all and printing the

@@ -453,6 +453,12 @@ void train(TrainCmd& c, ProcessGroup* processes) {
         // unfinished runs again).
         replaces_other_kind =
             check_previous_run(c.train.out_dir, RunKind::Forecaster, c.train.resume, c.train.overwrite);
+        // So does a resume with another seed, schedule or optimizer (QA: after the data, the model and the training
+        // line; minutes at WEATHER-5K scale). The data and the model are compared once read and built.
+        if (c.train.resume)
+            ForecastTrainer::check_resume_flags(
+                read_checkpoint((std::filesystem::path(c.train.out_dir) / "last.safetensors").string()), c.train,
+                c.opt);
     }
     std::string format_read;
     data::ReadReport read_report;
