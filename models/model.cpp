@@ -201,10 +201,16 @@ Forecaster::Forecaster(std::shared_ptr<Backend<float>> backend, const RnnSpec& s
              "drop --bidirectional, or use --decoder direct");
     FR_CHECK(shape.horizon > 0 && K > 0, "Forecaster: a seq2seq decoder needs a horizon and predicted variables, got "
              "horizon {} and {} variables", shape.horizon, K);
-    for (int32_t col : shape.target_inputs)
+    for (size_t k = 0; k < shape.target_inputs.size(); ++k) {
+        const int32_t col = shape.target_inputs[k];
         FR_CHECK(col >= 0 && col < spec.input_size,
                  "Forecaster: a predicted variable is input column {}, but the encoder has {} inputs", col,
                  spec.input_size);
+        // As the command line refuses a target listed twice (QA: the API built one, each lead predicting it twice).
+        for (size_t j = 0; j < k; ++j)
+            FR_CHECK(shape.target_inputs[j] != col, "Forecaster: input column {} is predicted twice (target_inputs "
+                     "{} and {}): list each predicted variable once", col, j, k);
+    }
     FR_CHECK(int64_t(shape.horizon) * K <= std::numeric_limits<int>::max(),
              "Forecaster: horizon {} x {} variables is too many outputs", shape.horizon, K);
     outputs_ = shape.horizon * K;

@@ -295,6 +295,9 @@ TEST(ApiMisuse, AModelThatDoesNotFitTheDataIsRefusedBeforeItIsRead) {
     EXPECT_TRUE(has(error_of([&] { evaluate_forecaster(other_column, d, starts, 4); }),
                     "feeds back input columns [4], but the data's targets are columns [0]"));
     Forecaster fits(be, {CellType::Gru, F, 4, 1, false}, Seq2SeqShape{6, {0}}, 1);
+    // A variable predicted twice is refused as the command line's --targets refuses it (QA: the API built it).
+    EXPECT_TRUE(has(error_of([&] { Forecaster(be, {CellType::Gru, F, 4, 1, false}, Seq2SeqShape{6, {1, 1}}, 1); }),
+                    "input column 1 is predicted twice (target_inputs 0 and 1)"));
     EXPECT_GT(evaluate_forecaster(fits, d, starts, 4).windows(), 0);
     Tensor<int64_t> starts_dev;
     Tensor<float> x, y;
