@@ -1,6 +1,7 @@
 #include "fusedrnn/models/layers.h"
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 namespace fusedrnn {
@@ -55,6 +56,12 @@ RecurrentStack::Output RecurrentStack::run(ParamStore& params, const Tensor<floa
     on_backend_device(c0, be, "the initial cell state c0");
     FR_CHECK(x.dim(2) == spec_.input_size, "recurrent input has {} features per step, but the model expects {} ({})",
              x.dim(2), spec_.input_size, spec_.describe());
+    // The backends count steps and rows in int (cuDNN does): beyond that, refused before any is cut (QA: a batch of
+    // 2^32 + 2 ran as 2).
+    for (int k : {0, 1})
+        FR_CHECK(x.dim(k) <= std::numeric_limits<int>::max(), "recurrent input {}: {} {} is more than the {} a "
+                 "forward takes; split it", shape_str(x.shape()), k == 0 ? "sequence length" : "batch", x.dim(k),
+                 std::numeric_limits<int>::max());
     const int T = int(x.dim(0)), N = int(x.dim(1));
     FR_CHECK(T > 0 && N > 0, "recurrent input {} has an empty dimension", shape_str(x.shape()));
     const Shape state{long(spec_.num_layers) * spec_.directions(), N, spec_.hidden_size};

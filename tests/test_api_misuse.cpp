@@ -159,6 +159,20 @@ TEST(ApiMisuse, ClippingAndDecoupledDecayRefuseSettingsThatWouldMisbehave) {
 
 // A reverse direction reads what comes next: truncated BPTT has no reverse state to carry, and trained on next
 // tokens it reads the token it predicts (QA: a bidirectional LM reached loss 0.16 on random tokens of entropy 2.30).
+// A batch beyond int is refused before anything runs (QA: 2^32 + 2 rows ran as 2, then failed in a view). The tensor
+// claims rows it does not have: the check must come before any is read.
+TEST(ApiMisuse, ABatchBeyondIntIsRefusedBeforeItRuns) {
+    auto be = make_backend("cpu");
+    Forecaster m(be, RnnSpec{CellType::Lstm, 5, 8, 1, false}, 6, 1);
+    static float buf[64] = {};
+    for (const long n : {(1L << 32) + 2, (1L << 31) + 5}) {
+        const Tensor<float> x(std::make_shared<Storage>(buf, size_t(n) * 5 * sizeof(float), Device{}, nullptr),
+                              Shape{1, n, 5});
+        EXPECT_TRUE(has(error_of([&] { m.forward(x, false); }),
+                        fmt::format("batch {} is more than the 2147483647 a forward takes; split it", n)));
+    }
+}
+
 TEST(ApiMisuse, TruncatedBpttRefusesABidirectionalStack) {
     auto be = make_backend("cpu");
     std::mt19937_64 rng(testing::test_seed());
