@@ -19,10 +19,11 @@ namespace fusedrnn {
 namespace {
 
 // The dataset description `now` as an older checkpoint would hold it: without the values' checksum when `saved` has
-// none (before 0.3: such a run resumes as before, on whatever values the files hold now), and without the station
-// count (before 0.3.12; the checksum covers the stations).
+// none (before 0.3: such a run resumes as before, on whatever values the files hold now), without the station
+// count (before 0.3.12; the checksum covers the stations), and without a fraction split's times (before 0.3.13; they
+// follow from the split and the data).
 nlohmann::json dataset_as_saved(const nlohmann::json& saved, nlohmann::json now) {
-    for (const char* key : {"values_checksum", "stations"})
+    for (const char* key : {"values_checksum", "stations", "split_resolved"})
         if (saved.is_object() && !saved.contains(key) && now.is_object()) now.erase(key);
     return now;
 }

@@ -704,6 +704,32 @@ TEST(Cli, ResumingIntoAFolderNamedAsARunFileIsRefusedFirst) {
     EXPECT_EQ(r.output.find("epoch 2/"), std::string::npos) << "refused before training\n" << r.output;
 }
 
+// A fraction split is kept as the times it came to: eval on other data scores the checkpoint's test times, not the
+// last fractions of the new data's span (QA: eval on one station-year scored part of the training period as "test").
+TEST(Cli, EvalOnOtherDataKeepsTheFractionSplitsTimes) {
+    const std::string out = testing::temp_dir() + "/fractions";
+    auto train = tiny_train(out, 1);
+    train.insert(train.end(), {"--split", "fraction:0.6,0.2"});
+    const CliResult t = run_cli(train);
+    ASSERT_EQ(t.status, 0) << t.output;
+    // Three synthetic years trained on; two of them now: the test times (the last fifth of three years) lie beyond.
+    const CliResult shorter = run_cli({"eval", "--checkpoint", out + "/best.safetensors", "--synthetic-stations", "3",
+                                       "--synthetic-years", "2", "--backend", "cpu"});
+    EXPECT_EQ(shorter.status, 2) << shorter.output;
+    EXPECT_NE(shorter.output.find("no test windows in this data: test is [2023-05-27 00:00:00, end) (split "
+                                  "dates:,2022-10-20 00:00:00,2023-05-27 00:00:00,)"), std::string::npos)
+        << shorter.output;
+    // On the data it trained on, the windows of each split as training listed them.
+    const CliResult same = run_cli({"eval", "--checkpoint", out + "/best.safetensors", "--backend", "cpu"});
+    EXPECT_EQ(same.status, 0) << same.output;
+    const auto split_windows = [](const std::string& text) {
+        const size_t at = text.find("windows: train ");
+        return at == std::string::npos ? std::string() : text.substr(at, text.find(" (", at) - at);
+    };
+    EXPECT_FALSE(split_windows(t.output).empty()) << t.output;
+    EXPECT_EQ(split_windows(same.output), split_windows(t.output)) << same.output;
+}
+
 // A symbolic link that leads nowhere is said as that: as --out (QA: "cannot create the output folder: File exists")
 // and as last.safetensors on --resume (QA: "does not exist"), before the data loads. The optimizer's refusal on
 // --resume is worded as the trainer's others (QA: "with optimizer 'adam', not 'sgd'").

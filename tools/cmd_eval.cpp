@@ -175,6 +175,14 @@ void register_eval(CLI::App& app) {
         data::DatasetConfig config = f.dataset;
         if (o->split == "all") config.split = data::SplitSpec::dates(data::kTimeMin, data::kTimeMin, data::kTimeMin);  // all in test
         else if (!o->time_split.empty()) config.split = split_from_flag(o->time_split, read);
+        // Checkpoints from 0.3.13 hold a fraction split as the times it came to (data::WindowedDataset::meta_json);
+        // an older one's fractions are taken of this data's span, the trained-on times only on the same files.
+        if (o->split != "all" && o->time_split.empty() && config.split.kind == data::SplitSpec::Kind::Fractions)
+            log_line(fmt::format("warning: {} holds its split as fractions of the data's span ({}; written before "
+                                 "0.3.13): they are taken of this data's span, which puts other times in {} unless "
+                                 "the data is the files it trained on, unchanged; --split dates:... scores fixed times "
+                                 "(its normalization: {})", o->checkpoint, config.split.str(), o->split,
+                                 f.stats.source));
         const std::string on = o->split == "all" ? "test" : o->split;
         const size_t which = on == "train" ? 0 : on == "val" ? 1 : 2;
         // Without --data (and without synthetic flags), evaluate on the data the model was trained on.

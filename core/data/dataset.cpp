@@ -68,6 +68,11 @@ nlohmann::json WindowedDataset::meta_json() const {
                         {"stats", stats.to_json()}, {"values_checksum", values_checksum},
                         {"stations", data.num_stations()}};
     if (wind != WindForm::Angle) j["wind"] = wind_form_name(wind);  // absent: as read (and before the option)
+    // Fractions of this data's span, as the times they came to: evaluation on other files (or on these grown) scores
+    // the times the model was tested on, not fractions of the new span (QA: eval on one station-year put part of the
+    // checkpoint's training period in "test"). The outer ends open: data before or after is train or test.
+    if (split.kind == SplitSpec::Kind::Fractions)
+        j["split_resolved"] = SplitSpec::dates(kTimeMin, ranges[1].begin, ranges[2].begin).to_json();
     return j;
 }
 
@@ -78,7 +83,9 @@ DatasetConfig dataset_config_from_meta(const nlohmann::json& meta, std::string_v
         cfg.window = WindowSpec::from_json(meta.at("window"), path("window"));
         cfg.stride = detail::json_whole(meta, "stride", path("stride"), 1, std::numeric_limits<int64_t>::max());
         cfg.targets = detail::json_strings(meta, "targets", path("targets"));
-        cfg.split = SplitSpec::from_json(meta.at("split"), path("split"));
+        cfg.split = meta.contains("split_resolved")
+                        ? SplitSpec::from_json(meta.at("split_resolved"), path("split_resolved"))
+                        : SplitSpec::from_json(meta.at("split"), path("split"));
         cfg.stats = NormStats::from_json(meta.at("stats"), path("stats"));
         cfg.window_from_model = true;
         cfg.wind = parse_wind_form(meta.value("wind", std::string("angle")));
