@@ -730,6 +730,31 @@ TEST(Cli, EvalOnOtherDataKeepsTheFractionSplitsTimes) {
     EXPECT_EQ(split_windows(same.output), split_windows(t.output)) << same.output;
 }
 
+// eval on the data a checkpoint names says when that is no longer the data it trained on (QA: a folder changed since,
+// or a relative path run from another folder, was scored as its test set without a word).
+TEST(Cli, EvalSaysWhenTheCheckpointsDataChanged) {
+    const std::string dir = testing::temp_dir();
+    ASSERT_EQ(run_cli({"data", "synth", "--stations", "2", "--years", "3", "--start-year", "2021", "--out",
+                       dir + "/data"}).status, 0);
+    const CliResult t = run_cli(tiny_train(dir + "/run", 1, dir + "/data"));
+    ASSERT_EQ(t.status, 0) << t.output;
+    const std::vector<std::string> eval = {"eval", "--checkpoint", dir + "/run/best.safetensors", "--backend", "cpu"};
+    const CliResult same = run_cli(eval);
+    EXPECT_EQ(same.status, 0) << same.output;
+    EXPECT_EQ(same.output.find("warning: this is not the data"), std::string::npos) << same.output;
+    // One value of one file corrected since.
+    std::string first;
+    for (const auto& e : fs::directory_iterator(dir + "/data")) first = std::max(first, e.path().string());
+    std::string text = testing::read_file_bytes(first);
+    const size_t row = text.find('\n', text.find('\n') + 1) + 1, field = text.find(',', row) + 1;
+    text.replace(field, text.find(',', field) - field, "12.3");
+    std::ofstream(first, std::ios::binary | std::ios::trunc) << text;
+    const CliResult changed = run_cli(eval);
+    EXPECT_EQ(changed.status, 0) << changed.output;
+    EXPECT_NE(changed.output.find("warning: this is not the data " + dir + "/run/best.safetensors trained on (values "
+                                  "checksum "), std::string::npos) << changed.output;
+}
+
 // A symbolic link that leads nowhere is said as that: as --out (QA: "cannot create the output folder: File exists")
 // and as last.safetensors on --resume (QA: "does not exist"), before the data loads. The optimizer's refusal on
 // --resume is worded as the trainer's others (QA: "with optimizer 'adam', not 'sgd'").

@@ -198,6 +198,14 @@ void register_eval(CLI::App& app) {
                         f.stats);
         live_line(fmt::format("listing the valid windows of {} stations ...", stations.num_stations()));
         data::WindowedDataset ds = data::build_dataset(std::move(stations), config);
+        // The data the model trained on, as the checkpoint names it, must still be that data (QA: a relative path
+        // run from another folder, or a folder that grew, was scored as the checkpoint's test set without a word).
+        if (read.to_json() == f.data.to_json() && !f.values_checksum.empty() &&
+            ds.values_checksum != f.values_checksum)
+            log_line(fmt::format("warning: this is not the data {} trained on (values checksum {} then, {} now): its "
+                                 "files changed or grew since, or{} the path leads elsewhere from this folder; give "
+                                 "--data for the files meant", o->checkpoint, f.values_checksum, ds.values_checksum,
+                                 std::filesystem::path(read.path).is_relative() ? ", relative," : ""));
         // Only the split scored matters here (QA: --on train warned that val had no window).
         log_line(ds.report.summary(o->split == "all", int(which)));
         const std::string stretched = span_stretcher(ds);  // before ds lends its series to the backend

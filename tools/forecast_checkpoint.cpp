@@ -62,6 +62,8 @@ LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backen
                 f.step_seconds = fusedrnn::detail::json_whole(meta, "step_seconds", "dataset.step_seconds", 0,
                                                     std::numeric_limits<int64_t>::max());
             f.dataset = data::dataset_config_from_meta(meta);
+            if (meta.contains("values_checksum") && meta.at("values_checksum").is_string())
+                f.values_checksum = meta.at("values_checksum").get<std::string>();
             f.stats = *f.dataset.stats;
             f.data = DataOptions::from_json(f.checkpoint.extra.at("data"));
         } catch (const nlohmann::json::out_of_range& e) {

@@ -22,6 +22,7 @@ struct LoadedForecaster {
     std::vector<std::string> vars;
     DataOptions data;             // where the training data came from
     int64_t step_seconds = 0;     // the training data's time step (0: not recorded)
+    std::string values_checksum;  // of the training data's stations and values, all splits ("": not recorded)
 };
 
 // Throws Error naming the file when it is not a forecaster checkpoint (e.g. a language model).
