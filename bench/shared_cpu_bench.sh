@@ -40,7 +40,11 @@ for policy in default passive; do
         ) &
         pids+=($!)
       done
-      for pid in "${pids[@]}"; do wait "$pid"; done
+      for p in $(seq 1 "$procs"); do
+        wait "${pids[$((p - 1))]}" ||
+          { echo "a training failed: see $OUT_DIR/${policy}_${procs}_${r}_${p}.log" >&2; tail -n 3 \
+              "$OUT_DIR/${policy}_${procs}_${r}_${p}.log" >&2; exit 1; }
+      done
       sum=0
       for p in $(seq 1 "$procs"); do
         rate=$(rate_of "$OUT_DIR/run_${p}/log.csv") ||

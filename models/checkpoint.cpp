@@ -356,9 +356,9 @@ nlohmann::json check_optimizer_settings(const Checkpoint& ckpt, const OptimizerC
         FR_CHECK(saved == s.now, "{}: checkpoint was trained with {} {:g}, this run has {:g}: {}", ckpt.path, s.shown,
                  saved, s.now, s.shown[0] == '-' ? "resume with the same optimizer flags"
                                                  : "no command-line flag sets it, so the file was edited or written by "
-                                                   "another version of fusedrnn, or a program's OptimizerConfig "
-                                                   "differs from the one it was saved with; resume with the saved "
-                                                   "settings");
+                                                   "another version of fusedrnn (or a program's OptimizerConfig "
+                                                   "differs from the one it was saved with); resume from an unedited "
+                                                   "checkpoint");
     }
     return meta;
 }

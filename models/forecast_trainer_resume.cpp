@@ -47,11 +47,16 @@ std::string read_data_differences(const nlohmann::json& saved, const nlohmann::j
     // The same count of stations, variables and split with other values or station ids: the files were changed
     // (e.g. corrected) or renamed since. Said before the statistics, which then differ as well, perhaps only in the
     // last digit for the same values in another order (QA's recheck).
+    // Synthetic stations have no files: another seed or gap share made them (QA's recheck).
+    const bool synthetic = now.contains("data") && now.at("data").is_object() &&
+                           now.at("data").value("source", std::string()) == "synthetic";
     if (s_sum != n_sum)
         return fmt::format("the data's values or station ids differ from those it trained on (checksum {} then, {} "
-                           "now): its files were changed or renamed since",
+                           "now): {}",
                            s_sum.is_string() ? s_sum.get<std::string>() : s_sum.dump(),
-                           n_sum.is_string() ? n_sum.get<std::string>() : n_sum.dump());
+                           n_sum.is_string() ? n_sum.get<std::string>() : n_sum.dump(),
+                           synthetic ? "the synthetic stations were generated otherwise"
+                                     : "its files were changed or renamed since");
     return "normalization: " + json_differences(s_stats, n_stats);
 }
 
@@ -61,9 +66,22 @@ std::string read_data_differences(const nlohmann::json& saved, const nlohmann::j
 // both) are left out (QA).
 std::string dataset_differences(const nlohmann::json& saved, const nlohmann::json& now) {
     const std::string said = read_data_differences(saved, now);
-    if (!saved.contains("data") || !now.contains("data") || saved.at("data") == now.at("data")) return said;
-    const std::string flags = json_differences(saved.at("data"), now.at("data"));
-    return said.find(flags) == std::string::npos ? said + "; data flags: " + flags : said;
+    if (!saved.contains("data") || !now.contains("data") || !saved.at("data").is_object() ||
+        !now.at("data").is_object())
+        return said;
+    // Flag by flag, those whose difference is not said already (QA's recheck: with --synthetic-seed changed too, the
+    // stations were said again).
+    const nlohmann::json& s = saved.at("data");
+    const nlohmann::json& n = now.at("data");
+    nlohmann::json s_left = nlohmann::json::object(), n_left = nlohmann::json::object();
+    for (const auto* side : {&s, &n})
+        for (const auto& [key, value] : side->items()) {
+            const nlohmann::json a = s.value(key, nlohmann::json()), b = n.value(key, nlohmann::json());
+            if (a == b || said.find(json_differences({{key, a}}, {{key, b}})) != std::string::npos) continue;
+            if (s.contains(key)) s_left[key] = a;
+            if (n.contains(key)) n_left[key] = b;
+        }
+    return s_left == n_left ? said : said + "; data flags: " + json_differences(s_left, n_left);
 }
 
 // What decides the batches and the rate of every later step must not change on resume (fields absent
@@ -86,8 +104,9 @@ void check_resumed_schedule(const nlohmann::json& t, const TrainOptions& o, cons
                  "later epoch depends on it; resume with the same flag", last_path, shown(mb), shown(o.max_batches));
     }
     const bool cosine = t.value("lr_cosine", false);
-    FR_CHECK(cosine == o.lr_cosine, "--resume: {} was trained {} --lr-cosine; resume with the same schedule",
-             last_path, cosine ? "with" : "without");
+    FR_CHECK(cosine == o.lr_cosine, "--resume: {} was trained {} --lr-cosine, this run asks {} it: the learning rate "
+             "of every later step depends on it; resume with the same flag", last_path, cosine ? "with" : "without",
+             o.lr_cosine ? "with" : "without");
     // Checkpoints before 0.3 did not record the per-epoch schedule: their resume takes this run's flags, as it did.
     if (t.contains("lr_decay")) {
         const auto flags = [](double decay, long plateau, double factor) {
@@ -104,8 +123,21 @@ void check_resumed_schedule(const nlohmann::json& t, const TrainOptions& o, cons
                  flags(o.lr_decay, o.lr_plateau, o.lr_plateau_factor));
     }
     const double tf = t.value("teacher_forcing", 0.0);
-    FR_CHECK(tf == o.teacher_forcing, "--resume: {} was trained with --teacher-forcing {:g}, this run asks for {:g}; "
-             "resume with the same flag", last_path, tf, o.teacher_forcing);
+    FR_CHECK(tf == o.teacher_forcing, "--resume: {} was trained with --teacher-forcing {:g}, this run asks for {:g}: "
+             "the decoder's inputs in every later step depend on it; resume with the same flag", last_path, tf,
+             o.teacher_forcing);
+}
+
+// The trainer block's counts are whole numbers in range (an edited or damaged file is refused as such, not compared
+// with the flags: QA's recheck, "trained with --batch -2147483648").
+void check_trainer_wholes(const nlohmann::json& t, const std::string& last_path) {
+    detail::check_resume_wholes(t, "trainer",
+                                {{{"epochs_done"}, {"bad_epochs"}, {"patience"}, {"steps_per_epoch", true},
+                                  {"batch"}, {"max_batches", true}, {"epochs"}, {"ranks"},
+                                  {"validation_windows", true}},
+                                 {{"epoch"}, {"step", true}},
+                                 {{"epoch"}, {"batch"}, {"steps_done", true}, {"steps", true}, {"windows", true}}},
+                                last_path);
 }
 
 // The seed decides the batch order. Worded as the other refusals, naming the file (QA).
@@ -160,6 +192,7 @@ void ForecastTrainer::check_resume_flags(const Checkpoint& last, const TrainOpti
                                          const OptimizerConfig& optimizer) {
     try {
         const nlohmann::json& t = last.extra.at("trainer");
+        check_trainer_wholes(t, last.path);
         check_resumed_seed(t, options, last.path);
         check_resumed_schedule(t, options, last.path);
     } catch (const nlohmann::json::exception&) {
@@ -206,13 +239,7 @@ void ForecastTrainer::resume_from_last() {
     Checkpoint c = read_checkpoint(last_path_);
     check_resumed_run(c);
     const auto& t = c.extra.at("trainer");
-    detail::check_resume_wholes(t, "trainer",
-                                {{{"epochs_done"}, {"bad_epochs"}, {"patience"}, {"steps_per_epoch", true},
-                                  {"batch"}, {"max_batches", true}, {"epochs"}, {"ranks"},
-                                  {"validation_windows", true}},
-                                 {{"epoch"}, {"step", true}},
-                                 {{"epoch"}, {"batch"}, {"steps_done", true}, {"steps", true}, {"windows", true}}},
-                                last_path_);
+    check_trainer_wholes(t, last_path_);
     load_parameters(c, model_);
     load_optimizer_to_resume(c, opt_);
     check_resumed_seed(t, o_, last_path_);

@@ -79,7 +79,7 @@ RnnSpec spec_from_json(const nlohmann::json& j) {
         s.validate();
         return s;
     } catch (const nlohmann::json::exception& e) {
-        FR_FAIL("invalid model spec in checkpoint metadata: {}", e.what());
+        FR_FAIL("invalid model spec in checkpoint metadata: {}", detail::json_access_problem(e));  // in words (QA)
     }
 }
 

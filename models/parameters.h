@@ -17,11 +17,11 @@ class ParamStore {
 public:
     ParamStore(std::shared_ptr<Backend<float>> backend, ParamLayout layout);
     // A copy would share the buffers (tensors are views of shared storage), not copy the weights: `auto best =
-    // model.params()` would follow training (QA). values_to_host() is the snapshot; moving is fine.
+    // model.params()` would follow training (QA). A move out of a model's store would leave the model without its
+    // weights (QA's recheck: a crash at its next forward). values_to_host() is the snapshot; models hold their store
+    // by pointer.
     ParamStore(const ParamStore&) = delete;
     ParamStore& operator=(const ParamStore&) = delete;
-    ParamStore(ParamStore&&) = default;
-    ParamStore& operator=(ParamStore&&) = default;
 
     Backend<float>& backend() const { return *backend_; }
     const std::shared_ptr<Backend<float>>& backend_ptr() const { return backend_; }

@@ -108,7 +108,7 @@ TEST(ApiMisuse, AnOptimizerStepsOnlyTheParametersItWasMadeFor) {
 // What a copy would share or slice cannot be copied (QA: `auto best = model.params()` followed training; `*adam =
 // *sgd` compiled and crashed at the next step). Compile-time checks: this suite does not build otherwise.
 static_assert(!std::is_copy_constructible_v<ParamStore> && !std::is_copy_assignable_v<ParamStore>);
-static_assert(std::is_move_constructible_v<ParamStore>);
+static_assert(!std::is_move_constructible_v<ParamStore> && !std::is_move_assignable_v<ParamStore>);
 static_assert(!std::is_copy_constructible_v<Optimizer> && !std::is_copy_assignable_v<Optimizer>);
 static_assert(!std::is_copy_constructible_v<Forecaster> && !std::is_copy_assignable_v<Forecaster>);
 

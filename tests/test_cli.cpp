@@ -766,6 +766,16 @@ TEST(Cli, LinksThatLeadNowhereAndAnotherOptimizerAreSaidAsThat) {
     EXPECT_NE(dangling.output.find("--out " + dir + "/dangling is a symbolic link to " + dir + "/gone, which does not "
                                    "exist: point it at a folder, or remove the link"), std::string::npos)
         << dangling.output;
+    // A folder on the way (QA's recheck), and lm-train's --out.
+    const CliResult below = run_cli(tiny_train(dir + "/dangling/run", 1));
+    EXPECT_EQ(below.status, 2) << below.output;
+    EXPECT_NE(below.output.find("--out " + dir + "/dangling/run: " + dir + "/dangling is a symbolic link to " + dir +
+                                "/gone, which does not exist"), std::string::npos) << below.output;
+    std::ofstream(dir + "/text.txt") << "a small text to learn\n";
+    const CliResult lm = run_cli({"lm-train", "--text", dir + "/text.txt", "--out", dir + "/dangling"});
+    EXPECT_EQ(lm.status, 2) << lm.output;
+    EXPECT_NE(lm.output.find("--out " + dir + "/dangling is a symbolic link to " + dir + "/gone"), std::string::npos)
+        << lm.output;
 
     const std::string out = dir + "/run";
     ASSERT_EQ(run_cli(tiny_train(out, 1)).status, 0);
@@ -787,6 +797,45 @@ TEST(Cli, LinksThatLeadNowhereAndAnotherOptimizerAreSaidAsThat) {
     EXPECT_NE(other.output.find("--resume: " + last + ": checkpoint was trained with --optimizer adam, this run has "
                                 "sgd: resume with the same optimizer flags"), std::string::npos) << other.output;
     EXPECT_EQ(other.output.find("windows: "), std::string::npos) << "refused before the data loads\n" << other.output;
+}
+
+// The early resume check (seed, schedule, optimizer: before the data loads) refuses a hand-edited count as damage, not
+// as a flag that differs (QA's recheck: "trained with --batch -2147483648"); a flag that differs beside a data flag
+// that only says the stations again is said once, and synthetic data "generated otherwise", not "files changed".
+TEST(Cli, EarlyResumeChecksTellDamageFromAnotherFlag) {
+    const std::string dir = testing::temp_dir();
+    const std::string out = dir + "/run";
+    ASSERT_EQ(run_cli(tiny_train(out, 1)).status, 0);
+    const std::string last = out + "/last.safetensors";
+    const std::string kept = testing::read_file_bytes(last);
+    fusedrnn::SafetensorsFile f = fusedrnn::read_safetensors(last);
+    nlohmann::json extra = nlohmann::json::parse(f.metadata.at("fusedrnn.extra"));
+    extra["trainer"]["batch"] = 1e30;
+    f.metadata["fusedrnn.extra"] = extra.dump();
+    f.metadata.erase("fusedrnn.metadata_checksum");  // an edit on purpose: judged by the checks
+    fusedrnn::write_safetensors(last, f);
+    const CliResult damaged = run_cli(tiny_resume(out, 2));
+    EXPECT_EQ(damaged.status, 2) << damaged.output;
+    EXPECT_NE(damaged.output.find("--resume: " + last + " is damaged: its trainer.batch"), std::string::npos)
+        << damaged.output;
+    EXPECT_EQ(damaged.output.find("was trained with --batch"), std::string::npos) << damaged.output;
+    EXPECT_EQ(damaged.output.find("windows: "), std::string::npos) << "refused before the data loads\n"
+                                                                  << damaged.output;
+
+    std::ofstream(last, std::ios::binary | std::ios::trunc) << kept;
+    auto other = tiny_resume(out, 2);
+    *(std::find(other.begin(), other.end(), "--synthetic-stations") + 1) = "4";
+    other.insert(other.end(), {"--synthetic-seed", "2"});
+    const CliResult both = run_cli(other);
+    EXPECT_EQ(both.status, 2) << both.output;
+    EXPECT_NE(both.output.find("(stations: 3 saved, 4 now; data flags: seed: 0 saved, 2 now)"), std::string::npos)
+        << both.output;
+    other = tiny_resume(out, 2);
+    other.insert(other.end(), {"--synthetic-seed", "2"});
+    const CliResult seed = run_cli(other);
+    EXPECT_EQ(seed.status, 2) << seed.output;
+    EXPECT_NE(seed.output.find("now): the synthetic stations were generated otherwise; data flags: seed: 0 saved, 2 "
+                               "now)"), std::string::npos) << seed.output;
 }
 
 // A truncated last.safetensors is refused on --resume before the data loads (QA: after loading it all and printing the

@@ -227,7 +227,7 @@ TEST(Checkpoint, OptimizerStateResumesOnlyWithTheSameSettings) {
         return error_of([&] { load_optimizer(e, *again); });
     };
     EXPECT_NE(edited("beta1", 0.5).find("trained with beta1 0.5, this run has 0.9: no command-line flag sets it, so "
-                                        "the file was edited or written by another version of fusedrnn, or a "
+                                        "the file was edited or written by another version of fusedrnn (or a "
                                         "program's OptimizerConfig differs"), std::string::npos);
     for (const nlohmann::json& steps : {nlohmann::json(3.9), nlohmann::json(1e30), nlohmann::json(-2)}) {
         const std::string m = edited("steps", steps);

@@ -33,6 +33,7 @@
 #include "fusedrnn/tools/cli_checks.h"
 #include "fusedrnn/tools/interrupt.h"
 #include "fusedrnn/tools/lm_commands.h"
+#include "fusedrnn/tools/output_paths.h"
 #include "fusedrnn/tools/run_folder.h"
 #include "fusedrnn/tools/svg_plot.h"
 
@@ -419,6 +420,7 @@ void run(TrainFlags f) {
     const bool window = parse_lm_mode(f.mode) == LmMode::Window;
     settle_mode_flags(f, window);
     // One run at a time in --out, and never into another kind of run's folder: checked before the text is read.
+    check_folder_writable("--out", f.out);  // as train's (QA's recheck: a link to nothing said "File exists")
     FolderLock out_lock(f.out, "--out");
     const bool replaces_forecaster = check_previous_run(f.out, RunKind::LanguageModel, f.resume, f.overwrite);
     check_input_outside_run_files("--text", f.text, f.out);

@@ -98,6 +98,14 @@ void check_folder_writable(const std::string& flag, const std::string& dir) {
     FR_CHECK(!dir.empty(), "{}: an empty folder name", flag);
     const std::string nowhere = link_to_nothing(dir);
     FR_CHECK(nowhere.empty(), "{} {} is {}: point it at a folder, or remove the link", flag, dir, nowhere);
+    // So is a folder on the way to it (QA's recheck: --out gone/run said "File exists").
+    fs::path on_the_way;
+    for (const fs::path& part : fs::path(dir).parent_path()) {
+        on_the_way /= part;
+        const std::string why = link_to_nothing(on_the_way);
+        FR_CHECK(why.empty(), "{} {}: {} is {}: point it at a folder, or remove the link", flag, dir,
+                 on_the_way.string(), why);
+    }
     std::error_code ec;
     FR_CHECK(!fs::exists(dir, ec) || fs::is_directory(dir, ec), "{} {} is a file, not a folder", flag, dir);
     fs::path existing = fs::absolute(dir, ec);
