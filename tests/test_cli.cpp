@@ -2078,6 +2078,10 @@ TEST(Cli, OutputsNeverOverwriteInputs) {
         {{"eval", "--checkpoint", ckpt, "--json", tmp + "/no-such-folder/r.json"}, "does not exist"},
         {{"eval", "--checkpoint", ckpt, "--plot", tmp}, "is a folder"},
         {{"eval", "--checkpoint", ckpt, "--per-station", station}, "is inside the station data folder"},
+        // The run's own report beside the checkpoint (QA: eval --forecasts run/metrics.json wrote CSV over it).
+        {{"eval", "--checkpoint", ckpt, "--forecasts", run + "/metrics.json"},
+         "--forecasts " + run + "/metrics.json is the metrics.json of the run " + ckpt + " belongs to"},
+        {{"predict", "--checkpoint", ckpt, "--out", run + "/log.csv"}, "is the log.csv of the run"},
         {tiny_train(syn, 1, syn),
          "--out " + syn + " is the station data folder"},
         // data synth into a folder holding other files would mix two data sets in one folder.

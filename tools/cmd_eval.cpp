@@ -25,6 +25,7 @@
 #include "fusedrnn/tools/forecast_report.h"
 #include "fusedrnn/tools/output_paths.h"
 #include "fusedrnn/tools/progress.h"
+#include "fusedrnn/tools/run_folder.h"
 #include "fusedrnn/tools/split_span.h"
 #include "fusedrnn/tools/station_report.h"
 
@@ -170,6 +171,7 @@ void register_eval(CLI::App& app) {
             // An empty value (an unset shell variable) would write nothing without a word.
             FR_CHECK(!cmd->count(flag) || !path.empty(), "{} needs a file name, got an empty one", flag);
             if (!path.empty()) check_output_file(flag, path, read, {o->checkpoint});
+            check_output_outside_run(flag, path, o->checkpoint);
         }
         check_distinct_outputs(outputs);
         data::DatasetConfig config = f.dataset;

@@ -22,6 +22,7 @@
 #include "fusedrnn/tools/forecast_checkpoint.h"
 #include "fusedrnn/tools/output_paths.h"
 #include "fusedrnn/tools/progress.h"
+#include "fusedrnn/tools/run_folder.h"
 
 namespace fusedrnn::tools {
 namespace {
@@ -253,6 +254,7 @@ void register_predict(CLI::App& app) {
         auto backend = make_backend(o->backend);
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
         check_output_file("--out", o->out, data_for_checkpoint(cmd, o->data, f.data), {o->checkpoint});
+        check_output_outside_run("--out", o->out, o->checkpoint);
         std::string clock;
         // With --station, station files other than those are not read (QA: one station's forecast read them all).
         o->data.only_stations = o->stations;

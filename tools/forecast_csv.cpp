@@ -107,7 +107,9 @@ void ForecastCsv::add_wind(std::back_insert_iterator<std::string> out, const flo
     if (wind_u_ < 0) return;
     const size_t ku = size_t(wind_u_), kv = size_t(wind_v_);
     const double u = stats_.denormalize(cols_[ku], values[ku]), v = stats_.denormalize(cols_[kv], values[kv]);
-    fmt::format_to(out, ",{:.1f}", data::wind_direction_or_calm(u, v));
+    // In [0, 360) as shown, as the direction column of an angle model (QA: 359.97 was written "360.0", and north
+    // both ways in one file).
+    fmt::format_to(out, ",{:.1f}", compass_degrees(data::wind_direction_or_calm(u, v), 1));
     if (wind_speed_) fmt::format_to(out, ",{:.{}f}", std::hypot(u, v), decimals_[ku]);
 }
 

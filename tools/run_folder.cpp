@@ -277,6 +277,16 @@ void check_input_outside_run_files(const std::string& flag, const std::string& i
         }
 }
 
+void check_output_outside_run(const std::string& flag, const std::string& output, const std::string& checkpoint) {
+    if (output.empty() || output == "-") return;
+    const fs::path parent = fs::path(checkpoint).parent_path();
+    const fs::path folder = parent.empty() ? fs::path(".") : parent;
+    for (RunKind kind : {RunKind::Forecaster, RunKind::LanguageModel})
+        for (const char* name : run_files(kind))
+            FR_CHECK(!same_path(output, folder / name), "{} {} is the {} of the run {} belongs to: it would be "
+                     "replaced; write to another file", flag, output, name, checkpoint);
+}
+
 void keep_previous_run(const std::string& folder, RunKind mine, bool other_kind) {
     std::vector<const char*> files = run_files(mine);
     if (other_kind)

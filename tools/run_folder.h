@@ -63,6 +63,10 @@ std::string previous_run_folder(const std::string& folder);
 // overwritten: refused.
 void check_input_outside_run_files(const std::string& flag, const std::string& input, const std::string& folder);
 
+// An output file (`flag` names it) of eval or predict that is one of the run files beside `checkpoint` (its
+// metrics.json, log.csv, ...) would replace that run's own: refused (QA: eval --forecasts run/metrics.json).
+void check_output_outside_run(const std::string& flag, const std::string& output, const std::string& checkpoint);
+
 // A new run (not --resume) into a folder that holds a run (finished, or replaced with --overwrite): the old run's
 // files (a run of kind `mine`'s, and with `other_kind` those of the other kind's run it replaces) move to
 // <folder>/previous/ before training starts. Re-running a command (the README's main job, a script) thus never loses
