@@ -1174,6 +1174,18 @@ TEST(Cli, DataExportWritesWhatItReads) {
     const CliResult e = run_cli({"data", "export", "--data", dir, "--out", plain});
     ASSERT_EQ(e.status, 0) << e.output;
     EXPECT_NE(e.output.find("wrote 1 station file to"), std::string::npos) << e.output;
+    EXPECT_EQ(e.output.find("their times are"), std::string::npos) << "UTC, as csv reads them\n" << e.output;
+    // LCD files keep local standard time, which csv would take for UTC: said (QA: eval and predict said UTC).
+    const std::string lcd = testing::temp_dir() + "/lcd";
+    fs::create_directories(lcd);
+    std::ofstream(lcd + "/722590.csv") << "DATE,HourlyDewPointTemperature,HourlyDryBulbTemperature,"
+                                          "HourlyRelativeHumidity\n2012-01-01 00:53:00,30,53,41.0\n"
+                                          "2012-01-01 01:53:00,32,50,50.0\n";
+    const CliResult l = run_cli({"data", "export", "--data", lcd, "--out", testing::temp_dir() + "/lcd_csv"});
+    ASSERT_EQ(l.status, 0) << l.output;
+    EXPECT_NE(l.output.find("their times are local standard time, as noaa-lcd files give it (no UTC offset stated): "
+                            "read back with --format csv they are taken as UTC unless --csv-utc-offset H"),
+              std::string::npos) << l.output;
     const std::string csv = testing::read_file_bytes(plain + "/071690-99999.csv");
     EXPECT_EQ(csv, "DATE,TMP,DEW,WND_ANGLE,WND_RATE,SLP\n"
                    "2017-01-01 00:00:00,-3.2,-3.7,0,0,1028\n"

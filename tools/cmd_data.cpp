@@ -105,6 +105,13 @@ void export_stations(const DataOptions& data, const std::string& out, const Stat
                                  targets.find('"') == std::string::npos ? targets : "'" + targets + "'");
     }
     log_line(read_back);
+    // The files keep the data's clock; read back as csv they would be taken for UTC (QA: LCD stations of four time
+    // zones, labelled UTC by eval and predict).
+    const std::string clock = clock_of_times(data, format_read);
+    if (clock.rfind("local standard time", 0) == 0)
+        log_line(fmt::format("  their times are {} (no UTC offset stated): read back with --format csv they are taken "
+                             "as UTC unless --csv-utc-offset H says the offset, one for all the files read (so read "
+                             "each time zone's stations apart)", clock));
     // eval and predict take a checkpoint's CSV layout over for files read with --format csv: one trained on these
     // files' source (a ';' file, renamed columns, a UTC offset) would read the exported ones with that layout, and
     // fail. The exported layout in full, every flag that may differ from such a checkpoint's, overrides it.
