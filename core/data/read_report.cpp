@@ -124,7 +124,8 @@ std::string ReadReport::summary() const {
                          code_like_first);
     if (unterminated_files > 0)
         s += fmt::format("; warning: {} {} without a line end after {} last line (first {}): a file cut off, or still "
-                         "being written, may end in half a value there, read as it stands; check {}",
+                         "being written, may end in half a value there: read as it stands where it parses (skipped, "
+                         "as said, where not); check {}",
                          counted(size_t(unterminated_files), "file", "files"), unterminated_files == 1 ? "ends" : "end",
                          unterminated_files == 1 ? "its" : "their", unterminated_first,
                          unterminated_files == 1 ? "that line" : "those lines");
