@@ -144,6 +144,14 @@ TEST(Cli, TrainEvalPredictResume) {
                                           "--issued-at", "", "--out", csv});
     EXPECT_EQ(empty_time.status, 2) << empty_time.output;
     EXPECT_NE(empty_time.output.find("--issued-at is empty"), std::string::npos) << empty_time.output;
+    // Spaces alone are empty too; an ISO T with no time after it is no time (QA's recheck: midnight without a word).
+    for (const auto& [value, expect] : {std::pair<std::string, std::string>{" ", "--issued-at is empty"},
+                                        {"2022-03-01T", "--issued-at \"2022-03-01T\": no time after the T"}}) {
+        const CliResult r = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu",
+                                     "--issued-at", value, "--out", csv});
+        EXPECT_EQ(r.status, 2) << r.output;
+        EXPECT_NE(r.output.find(expect), std::string::npos) << r.output;
+    }
     // A time that does not exist is said as that, in the form it was given (not "extra characters after %Y-%m-%d").
     const CliResult hour25 = run_cli({"predict", "--checkpoint", out + "/best.safetensors", "--backend", "cpu",
                                       "--issued-at", "2022-03-01 25:00", "--out", csv});
@@ -753,6 +761,34 @@ TEST(Cli, EvalSaysWhenTheCheckpointsDataChanged) {
     EXPECT_EQ(changed.status, 0) << changed.output;
     EXPECT_NE(changed.output.find("warning: this is not the data " + dir + "/run/best.safetensors trained on (values "
                                   "checksum "), std::string::npos) << changed.output;
+}
+
+// LCD values are converted to °C from the files' °F: "original units" says so where predict and eval write them
+// (QA: the forecast files of an LCD model said only "original units").
+TEST(Cli, LcdOutputsSayTheConvertedUnits) {
+    const std::string dir = testing::temp_dir();
+    fs::create_directories(dir + "/lcd");
+    {
+        std::ofstream f(dir + "/lcd/722590.csv");
+        f << "DATE,HourlyDewPointTemperature,HourlyDryBulbTemperature,HourlyRelativeHumidity\n";
+        for (int h = 0; h < 1500; ++h)
+            f << fusedrnn::data::format_time(fusedrnn::data::days_from_civil(2012, 1, 1) * 86400 + h * 3600 + 53 * 60)
+              << "," << 40 + h % 5 << "," << 50 + (h * 7) % 13 << "," << 60 + h % 3 << ".0\n";
+    }
+    auto train = tiny_train(dir + "/run", 1, dir + "/lcd");
+    train.insert(train.end(), {"--split", "fraction:0.7,0.15"});
+    const CliResult t = run_cli(train);
+    ASSERT_EQ(t.status, 0) << t.output;
+    const CliResult p = run_cli({"predict", "--checkpoint", dir + "/run/best.safetensors", "--backend", "cpu", "--out",
+                                 dir + "/p.csv"});
+    EXPECT_EQ(p.status, 0) << p.output;
+    EXPECT_NE(p.output.find("x 4 lead times; TMP and DEW in °C, converted from the files' °F; times: local standard "
+                            "time"), std::string::npos) << p.output;
+    const CliResult e = run_cli({"eval", "--checkpoint", dir + "/run/best.safetensors", "--backend", "cpu",
+                                 "--max-windows", "8", "--forecasts", dir + "/e.csv"});
+    EXPECT_EQ(e.status, 0) << e.output;
+    EXPECT_NE(e.output.find("forecast and observed in original units (TMP and DEW in °C, converted from the files' "
+                            "°F)"), std::string::npos) << e.output;
 }
 
 // A symbolic link that leads nowhere is said as that: as --out (QA: "cannot create the output folder: File exists")

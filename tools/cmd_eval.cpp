@@ -117,10 +117,12 @@ void write_eval_files(const EvalOpts& o, const DataOptions& read, const Forecast
     }
     if (csv) {
         csv->commit();
-        log_line(fmt::format("wrote {} ({}: {} x {}, forecast and observed in original units; times: {})",
+        const std::string units = converted_units(f.data.effective_format());
+        log_line(fmt::format("wrote {} ({}: {} x {}, forecast and observed in original units{}; times: {})",
                              shown_output_name(o.forecasts), data::counted(csv->rows(), "row", "rows"),
                              data::counted(size_t(e.model->windows()), "window", "windows"),
-                             data::counted(size_t(ds.window.horizon), "lead time", "lead times"), clock));
+                             data::counted(size_t(ds.window.horizon), "lead time", "lead times"),
+                             units.empty() ? std::string() : " (" + units + ")", clock));
     }
     if (!o.plot.empty()) {
         write_forecast_plot(o.plot, plot_windows, *f.model, dev, ds, label);

@@ -111,12 +111,17 @@ std::string why_no_window(const data::StationSet& set, int s, const data::Window
 }
 
 // --issued-at as a time on the data's clock (kTimeMax when not given): checked before any data is read.
-int64_t parse_issued_at(const std::string& issued_at, bool given) {
+int64_t parse_issued_at(const std::string& given_text, bool given) {
+    // Spaces at the ends are a quoting slip (QA's recheck: " " was "\"\" does not match", not empty).
+    const std::string issued_at(data::trim(given_text));
     FR_CHECK(!given || !issued_at.empty(), "--issued-at is empty: give a time (YYYY-MM-DD HH:MM), or leave the flag "
              "out to forecast from the latest data");
     if (issued_at.empty()) return data::kTimeMax;
     std::string text = issued_at, why;
-    if (text.size() > 10 && text[10] == 'T') text[10] = ' ';  // ISO 8601's separator
+    // ISO 8601's separator, with a time after it (QA's recheck: "2022-01-01T" passed for midnight).
+    FR_CHECK(!(text.size() == 11 && text[10] == 'T'), "--issued-at \"{}\": no time after the T (give YYYY-MM-DDTHH:MM, "
+             "or the date alone for midnight)", issued_at);
+    if (text.size() > 10 && text[10] == 'T') text[10] = ' ';
     // The form the text has (by its colons) is the one to read it with, so that the error is about it: "25:00" is
     // not a valid time, rather than "extra characters after %Y-%m-%d".
     const auto colons = std::count(text.begin(), text.end(), ':');
@@ -292,8 +297,10 @@ void register_predict(CLI::App& app) {
             csv.add(st.id, st.start + chosen.ends[size_t(b)] * set.step, pred.data() + size_t(b) * w.horizon * K);
         }
         csv.commit();
-        fmt::print("wrote {} ({} x {} lead times; times: {})\n", shown_output_name(o->out),
-                   data::counted(size_t(B), "station", "stations"), w.horizon, clock);
+        const std::string units = converted_units(f.data.effective_format());
+        fmt::print("wrote {} ({} x {} lead times{}; times: {})\n", shown_output_name(o->out),
+                   data::counted(size_t(B), "station", "stations"), w.horizon,
+                   units.empty() ? std::string() : "; " + units, clock);
     });
 }
 

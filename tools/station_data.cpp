@@ -299,6 +299,12 @@ std::string clock_of_times(const DataOptions& o, const std::string& format_read)
     return "UTC";  // isd-lite, weather5k; beijing-multisite and pm25-five-cities converted from Beijing time
 }
 
+std::string converted_units(const std::string& format) {
+    if (format == "noaa-lcd") return "TMP and DEW in °C, converted from the files' °F";
+    if (format == "ncei-lcd") return "°C, m/s and hPa, converted from the files' °F, mph and inHg";
+    return "";
+}
+
 namespace {
 
 // How the station files of `o` are read (station data options: load_stations; no progress).

@@ -70,6 +70,10 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
 // write times: "UTC", "local standard time (...)", or "the files' own clock (...)" where fusedrnn cannot know it.
 std::string clock_of_times(const DataOptions& o, const std::string& format_read);
 
+// The units values read in `format` stand in where the reader converted them (NOAA LCD's °F to °C, ...), for the
+// outputs that say "original units" (QA: LCD forecasts in °C said only that); "" where values are as in the files.
+std::string converted_units(const std::string& format);
+
 // --split as train and eval take it: "auto" (synthetic data: the last two years validate and test, by year; station
 // files: the first 70% of the time span trains, the next 15% validates, the rest tests), or SplitSpec::parse's forms
 // (an error naming --split).
