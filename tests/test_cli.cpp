@@ -725,7 +725,7 @@ TEST(Cli, EvalOnOtherDataKeepsTheFractionSplitsTimes) {
                                        "--synthetic-years", "2", "--backend", "cpu"});
     EXPECT_EQ(shorter.status, 2) << shorter.output;
     EXPECT_NE(shorter.output.find("no test windows in this data: test is [2023-05-27 00:00:00, end) (split "
-                                  "dates:,2022-10-20 00:00:00,2023-05-27 00:00:00,)"), std::string::npos)
+                                  "dates:,2022-10-20 00:00:00,2023-05-27 00:00:00)"), std::string::npos)
         << shorter.output;
     // On the data it trained on, the windows of each split as training listed them.
     const CliResult same = run_cli({"eval", "--checkpoint", out + "/best.safetensors", "--backend", "cpu"});

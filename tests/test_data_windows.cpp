@@ -125,6 +125,8 @@ TEST(DataSplits, ParseAndResolve) {
         }
     }
     EXPECT_EQ(SplitSpec::parse("years:2014-2019,2021,2023-2024").str(), "years:2014-2019,2021,2023-2024");
+    EXPECT_EQ(SplitSpec::parse("dates:,2022-01-01,2023-01-01,").str(),
+              "dates:,2022-01-01 00:00:00,2023-01-01 00:00:00");  // an open end left out
     EXPECT_EQ(SplitSpec::parse("dates:2014-01-01,2022-01-01,2023-01-01,2024-01-01").str(), "years:2014-2021,2022,2023");
     for (const SplitSpec& s : {w, d, f}) {
         const SplitSpec back = SplitSpec::from_json(s.to_json());

@@ -195,9 +195,10 @@ std::string SplitSpec::str() const {
         if (t == kTimeMin || t == kTimeMax) return std::string();
         return format_time(t);
     };
+    // An open test end is left out, as one writes it (QA: "dates:,A,B," read oddly).
     if (ranges[0].end == ranges[1].begin && ranges[1].end == ranges[2].begin)
-        return fmt::format("dates:{},{},{},{}", d(ranges[0].begin), d(ranges[1].begin), d(ranges[2].begin),
-                           d(ranges[2].end));
+        return fmt::format("dates:{},{},{}{}", d(ranges[0].begin), d(ranges[1].begin), d(ranges[2].begin),
+                           ranges[2].end == kTimeMax ? std::string() : "," + d(ranges[2].end));
     // Anything else (written through the API or a checkpoint): the ranges themselves.
     return fmt::format("train {}, val {}, test {}", ranges[0].str(), ranges[1].str(), ranges[2].str());
 }
