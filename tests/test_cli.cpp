@@ -761,6 +761,12 @@ TEST(Cli, EvalSaysWhenTheCheckpointsDataChanged) {
     EXPECT_EQ(changed.status, 0) << changed.output;
     EXPECT_NE(changed.output.find("warning: this is not the data " + dir + "/run/best.safetensors trained on (values "
                                   "checksum "), std::string::npos) << changed.output;
+    // --skip-bad-lines does not turn it off (QA's recheck).
+    auto skipping = eval;
+    skipping.push_back("--skip-bad-lines");
+    const CliResult skipped = run_cli(skipping);
+    EXPECT_EQ(skipped.status, 0) << skipped.output;
+    EXPECT_NE(skipped.output.find("warning: this is not the data"), std::string::npos) << skipped.output;
 }
 
 // LCD values are converted to °C from the files' °F: "original units" says so where predict and eval write them
@@ -782,13 +788,19 @@ TEST(Cli, LcdOutputsSayTheConvertedUnits) {
     const CliResult p = run_cli({"predict", "--checkpoint", dir + "/run/best.safetensors", "--backend", "cpu", "--out",
                                  dir + "/p.csv"});
     EXPECT_EQ(p.status, 0) << p.output;
-    EXPECT_NE(p.output.find("x 4 lead times; TMP and DEW in °C, converted from the files' °F; times: local standard "
-                            "time"), std::string::npos) << p.output;
+    EXPECT_NE(p.output.find("x 4 lead times; values in the files' units but TMP and DEW in °C (converted from °F); "
+                            "times: local standard time"), std::string::npos) << p.output;
     const CliResult e = run_cli({"eval", "--checkpoint", dir + "/run/best.safetensors", "--backend", "cpu",
                                  "--max-windows", "8", "--forecasts", dir + "/e.csv"});
     EXPECT_EQ(e.status, 0) << e.output;
-    EXPECT_NE(e.output.find("forecast and observed in original units (TMP and DEW in °C, converted from the files' "
-                            "°F)"), std::string::npos) << e.output;
+    EXPECT_NE(e.output.find("forecast and observed in the files' units but TMP and DEW in °C (converted from °F); "
+                            "times: local standard time"), std::string::npos) << e.output;
+    // Labelled by the files read, not the checkpoint's format (QA's recheck): the same stations exported are °C.
+    ASSERT_EQ(run_cli({"data", "export", "--data", dir + "/lcd", "--out", dir + "/csv"}).status, 0);
+    const CliResult c = run_cli({"predict", "--checkpoint", dir + "/run/best.safetensors", "--backend", "cpu",
+                                 "--data", dir + "/csv", "--format", "csv", "--out", dir + "/c.csv"});
+    EXPECT_EQ(c.status, 0) << c.output;
+    EXPECT_EQ(c.output.find("converted from"), std::string::npos) << c.output;
 }
 
 // A symbolic link that leads nowhere is said as that: as --out (QA: "cannot create the output folder: File exists")
@@ -2118,7 +2130,7 @@ TEST(Cli, OutputsNeverOverwriteInputs) {
         std::vector<std::string> args;
         std::string expect;
     };
-    const std::vector<Case> cases = {
+    std::vector<Case> cases = {
         {{"predict", "--checkpoint", ckpt, "--out", ckpt}, "--out " + ckpt + " is the file this command reads"},
         {{"predict", "--checkpoint", ckpt, "--out", station}, "is inside the station data folder"},
         {{"eval", "--checkpoint", ckpt, "--forecasts", syn + "/f.csv"}, "--forecasts " + syn + "/f.csv is inside"},
@@ -2135,6 +2147,19 @@ TEST(Cli, OutputsNeverOverwriteInputs) {
         // data synth into a folder holding other files would mix two data sets in one folder.
         {{"data", "synth", "--stations", "2", "--years", "1", "--seed", "7", "--out", run}, "other files"},
     };
+    // Through a link to the checkpoint, and the run kept in previous/ (QA's recheck: both wrote over the run's files).
+    fs::create_symlink(ckpt, tmp + "/model.safetensors");
+    fs::create_directories(run + "/previous");
+    std::ofstream(run + "/previous/metrics.json") << "{}";
+    for (const auto& [args, expect] :
+         std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"eval", "--checkpoint", tmp + "/model.safetensors", "--json", run + "/metrics.json"},
+              "is the metrics.json of the run"},
+             {{"predict", "--checkpoint", tmp + "/model.safetensors", "--out", run + "/stations.csv"},
+              "is the stations.csv of the run"},
+             {{"eval", "--checkpoint", ckpt, "--json", run + "/previous/metrics.json"},
+              "is the metrics.json of the run " + ckpt + " belongs to (the run kept in previous/)"}})
+        cases.push_back({args, expect});
     for (const auto& c : cases) {
         const CliResult r = run_cli(c.args);
         std::string cmd;
@@ -2144,6 +2169,12 @@ TEST(Cli, OutputsNeverOverwriteInputs) {
     }
     EXPECT_EQ(testing::read_file_bytes(ckpt), ckpt_bytes);
     EXPECT_EQ(testing::read_file_bytes(station), station_bytes);
+    // A model copied into a folder of one's own is no run: a metrics.json there is anyone's to write.
+    fs::create_directories(tmp + "/models");
+    fs::copy_file(ckpt, tmp + "/models/mine.safetensors");
+    const CliResult own = run_cli({"eval", "--checkpoint", tmp + "/models/mine.safetensors", "--backend", "cpu",
+                                   "--max-windows", "4", "--json", tmp + "/models/metrics.json"});
+    EXPECT_EQ(own.status, 0) << own.output;
     EXPECT_FALSE(fs::exists(syn + "/log.csv"));
     EXPECT_FALSE(fs::exists(run + "/SYN00000.csv"));
     // The same synth again into its own folder replaces its files (same names) with --overwrite, and only so.

@@ -86,10 +86,19 @@ void warn_far_values(const data::StationSet& set, const data::TimeRange& span, c
     }
 }
 
+// The split scored, as times: fractions given with --split are those of this data's span, so the times they came to
+// are what repeats the evaluation (QA's recheck: the JSON said "fraction:0.5,0.25").
+std::string scored_split(const data::WindowedDataset& ds) {
+    if (ds.split.kind != data::SplitSpec::Kind::Fractions) return ds.split.str();
+    return fmt::format("{} ({} of this data)",
+                       data::SplitSpec::dates(data::kTimeMin, ds.ranges[1].begin, ds.ranges[2].begin).str(),
+                       ds.split.str());
+}
+
 // The report's files beside the printed report: --json, --per-station, --forecasts, and last --plot, so that a plot
 // that cannot be written loses nothing written before it.
 void write_eval_files(const EvalOpts& o, const DataOptions& read, const ForecastEvaluation& e,
-                      const StationScores& by_station, ForecastCsv* csv, const std::string& clock,
+                      const StationScores& by_station, ForecastCsv* csv, const ReadLabels& labels,
                       const PlotWindows& plot_windows, LoadedForecaster& f, const ForecastDataset& dev,
                       const data::WindowedDataset& ds, const std::string& label, size_t split_windows) {
     if (!o.json.empty()) {
@@ -100,7 +109,7 @@ void write_eval_files(const EvalOpts& o, const DataOptions& read, const Forecast
                                {"on", label},
                                // --on all: the checkpoint's, whose training period set the extreme-event
                                // thresholds (the dataset's own split put everything in test).
-                               {"split", label == "all" ? f.dataset.split.str() : ds.split.str()},
+                               {"split", label == "all" ? f.dataset.split.str() : scored_split(ds)},
                                {"windows", e.model->windows()},
                                {"windows_in_split", split_windows},
                                {"data", read.to_json()},
@@ -117,12 +126,11 @@ void write_eval_files(const EvalOpts& o, const DataOptions& read, const Forecast
     }
     if (csv) {
         csv->commit();
-        const std::string units = converted_units(f.data.effective_format());
-        log_line(fmt::format("wrote {} ({}: {} x {}, forecast and observed in original units{}; times: {})",
+        log_line(fmt::format("wrote {} ({}: {} x {}, forecast and observed in {}; times: {})",
                              shown_output_name(o.forecasts), data::counted(csv->rows(), "row", "rows"),
                              data::counted(size_t(e.model->windows()), "window", "windows"),
                              data::counted(size_t(ds.window.horizon), "lead time", "lead times"),
-                             units.empty() ? std::string() : " (" + units + ")", clock));
+                             labels.units.empty() ? std::string("original units") : labels.units, labels.clock));
     }
     if (!o.plot.empty()) {
         write_forecast_plot(o.plot, plot_windows, *f.model, dev, ds, label);
@@ -190,9 +198,9 @@ void register_eval(CLI::App& app) {
         const std::string on = o->split == "all" ? "test" : o->split;
         const size_t which = on == "train" ? 0 : on == "val" ? 1 : 2;
         // Without --data (and without synthetic flags), evaluate on the data the model was trained on.
-        std::string clock;
+        ReadLabels labels;
         data::StationSet stations = load_stations_for_checkpoint(
-            cmd, o->data, f.data, &clock, [&f](data::StationSet& s) { conform_to_checkpoint(s, f, false); });
+            cmd, o->data, f.data, &labels, [&f](data::StationSet& s) { conform_to_checkpoint(s, f, false); });
         conform_to_checkpoint(stations, f);
         live_line("looking for values absurdly far from the rest ...");
         warn_far_values(stations,
@@ -204,12 +212,19 @@ void register_eval(CLI::App& app) {
         data::WindowedDataset ds = data::build_dataset(std::move(stations), config);
         // The data the model trained on, as the checkpoint names it, must still be that data (QA: a relative path
         // run from another folder, or a folder that grew, was scored as the checkpoint's test set without a word).
-        if (read.to_json() == f.data.to_json() && !f.values_checksum.empty() &&
+        // --skip-bad-lines changes nothing in files that read without it, as the trained-on ones did or training
+        // skipped them too (QA's recheck: the flag turned the warning off).
+        const auto reading = [](nlohmann::json j) {
+            j.erase("skip_bad_lines");
+            return j;
+        };
+        if (reading(read.to_json()) == reading(f.data.to_json()) && !f.values_checksum.empty() &&
             ds.values_checksum != f.values_checksum)
             log_line(fmt::format("warning: this is not the data {} trained on (values checksum {} then, {} now): its "
-                                 "files changed or grew since, or{} the path leads elsewhere from this folder; give "
-                                 "--data for the files meant", o->checkpoint, f.values_checksum, ds.values_checksum,
-                                 std::filesystem::path(read.path).is_relative() ? ", relative," : ""));
+                                 "files changed or grew since{}; give --data for the files meant", o->checkpoint,
+                                 f.values_checksum, ds.values_checksum,
+                                 std::filesystem::path(read.path).is_relative()
+                                     ? ", or the path, relative, leads elsewhere from this folder" : ""));
         // Only the split scored matters here (QA: --on train warned that val had no window).
         log_line(ds.report.summary(o->split == "all", int(which)));
         const std::string stretched = span_stretcher(ds);  // before ds lends its series to the backend
@@ -253,7 +268,7 @@ void register_eval(CLI::App& app) {
                                                  dev.starts[which].size(), label));
         print_forecast_report(label, e, ds.window);
         if (ds.data.num_stations() > 1) print_station_summary(by_station);
-        write_eval_files(*o, read, e, by_station, csv.get(), clock, plot_windows, f, dev, ds, label,
+        write_eval_files(*o, read, e, by_station, csv.get(), labels, plot_windows, f, dev, ds, label,
                          dev.starts[which].size());
     });
 }

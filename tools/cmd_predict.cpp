@@ -260,11 +260,11 @@ void register_predict(CLI::App& app) {
         LoadedForecaster f = load_forecaster(o->checkpoint, backend);
         check_output_file("--out", o->out, data_for_checkpoint(cmd, o->data, f.data), {o->checkpoint});
         check_output_outside_run("--out", o->out, o->checkpoint);
-        std::string clock;
+        ReadLabels labels;
         // With --station, station files other than those are not read (QA: one station's forecast read them all).
         o->data.only_stations = o->stations;
         data::StationSet set = load_stations_for_checkpoint(
-            cmd, o->data, f.data, &clock, [&f](data::StationSet& s) { conform_to_checkpoint(s, f, false); });
+            cmd, o->data, f.data, &labels, [&f](data::StationSet& s) { conform_to_checkpoint(s, f, false); });
         conform_to_checkpoint(set, f);
         const data::WindowSpec& w = f.dataset.window;
         std::vector<int32_t> target_cols;
@@ -297,10 +297,9 @@ void register_predict(CLI::App& app) {
             csv.add(st.id, st.start + chosen.ends[size_t(b)] * set.step, pred.data() + size_t(b) * w.horizon * K);
         }
         csv.commit();
-        const std::string units = converted_units(f.data.effective_format());
         fmt::print("wrote {} ({} x {} lead times{}; times: {})\n", shown_output_name(o->out),
                    data::counted(size_t(B), "station", "stations"), w.horizon,
-                   units.empty() ? std::string() : "; " + units, clock);
+                   labels.units.empty() ? std::string() : "; values in " + labels.units, labels.clock);
     });
 }
 

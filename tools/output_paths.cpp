@@ -22,7 +22,9 @@ namespace fs = std::filesystem;
 
 bool same_path(const fs::path& a, const fs::path& b) {
     std::error_code ea, eb;
-    const auto ca = fs::weakly_canonical(a, ea), cb = fs::weakly_canonical(b, eb);
+    // Absolute first: weakly_canonical leaves a relative path of nothing that exists relative ("x.csv", while
+    // "./x.csv" comes back absolute; QA's recheck: a bare name slipped past a check that ./name met).
+    const auto ca = fs::weakly_canonical(fs::absolute(a, ea), ea), cb = fs::weakly_canonical(fs::absolute(b, eb), eb);
     return !ea && !eb && ca == cb;
 }
 

@@ -279,12 +279,23 @@ void check_input_outside_run_files(const std::string& flag, const std::string& i
 
 void check_output_outside_run(const std::string& flag, const std::string& output, const std::string& checkpoint) {
     if (output.empty() || output == "-") return;
-    const fs::path parent = fs::path(checkpoint).parent_path();
-    const fs::path folder = parent.empty() ? fs::path(".") : parent;
+    // The run is where the checkpoint's file is, through a link to it (QA's recheck: model.safetensors -> run/...).
+    std::error_code ec;
+    const fs::path ckpt = fs::weakly_canonical(fs::absolute(checkpoint, ec), ec);
+    const fs::path folder = ckpt.parent_path();
+    // A run's folder: its checkpoint is the run's best or last, or a run file lies beside it (a model copied into a
+    // folder of one's own is no run: its metrics.json is anyone's to write).
+    const std::string name = ckpt.filename().string();
+    bool run = name == "best.safetensors" || name == "last.safetensors";
     for (RunKind kind : {RunKind::Forecaster, RunKind::LanguageModel})
-        for (const char* name : run_files(kind))
-            FR_CHECK(!same_path(output, folder / name), "{} {} is the {} of the run {} belongs to: it would be "
-                     "replaced; write to another file", flag, output, name, checkpoint);
+        for (const char* file : run_files(kind)) run = run || fs::exists(folder / file, ec);
+    if (!run) return;
+    for (const fs::path& dir : {folder, fs::path(previous_run_folder(folder.string()))})
+        for (RunKind kind : {RunKind::Forecaster, RunKind::LanguageModel})
+            for (const char* file : run_files(kind))
+                FR_CHECK(!same_path(output, dir / file), "{} {} is the {} of the run {} belongs to{}: it would be "
+                         "replaced; write to another file", flag, output, file, checkpoint,
+                         dir == folder ? std::string() : " (the run kept in previous/)");
 }
 
 void keep_previous_run(const std::string& folder, RunKind mine, bool other_kind) {

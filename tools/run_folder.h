@@ -64,7 +64,9 @@ std::string previous_run_folder(const std::string& folder);
 void check_input_outside_run_files(const std::string& flag, const std::string& input, const std::string& folder);
 
 // An output file (`flag` names it) of eval or predict that is one of the run files beside `checkpoint` (its
-// metrics.json, log.csv, ...) would replace that run's own: refused (QA: eval --forecasts run/metrics.json).
+// metrics.json, log.csv, ..., or those of the run kept in previous/) would replace that run's own: refused (QA: eval
+// --forecasts run/metrics.json). The run is the one the checkpoint's file (through links) belongs to, where it is a
+// run's best or last checkpoint or has run files beside it.
 void check_output_outside_run(const std::string& flag, const std::string& output, const std::string& checkpoint);
 
 // A new run (not --resume) into a folder that holds a run (finished, or replaced with --overwrite): the old run's

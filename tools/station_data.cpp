@@ -300,8 +300,8 @@ std::string clock_of_times(const DataOptions& o, const std::string& format_read)
 }
 
 std::string converted_units(const std::string& format) {
-    if (format == "noaa-lcd") return "TMP and DEW in °C, converted from the files' °F";
-    if (format == "ncei-lcd") return "°C, m/s and hPa, converted from the files' °F, mph and inHg";
+    if (format == "noaa-lcd") return "the files' units but TMP and DEW in °C (converted from °F)";
+    if (format == "ncei-lcd") return "°C, m/s and hPa (converted from the files' °F, mph and inHg)";
     return "";
 }
 
@@ -324,7 +324,7 @@ data::StationReadOptions station_read_options(const DataOptions& o) {
 }  // namespace
 
 data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOptions& given,
-                                              const DataOptions& from_checkpoint, std::string* clock,
+                                              const DataOptions& from_checkpoint, ReadLabels* labels,
                                               const std::function<void(data::StationSet&)>& fits_model) {
     DataOptions d = data_for_checkpoint(cmd, given, from_checkpoint);
     d.only_stations = given.only_stations;
@@ -345,7 +345,7 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
     try {
         std::string format_read;
         data::StationSet set = load_stations(d, &format_read);
-        if (clock) *clock = clock_of_times(d, format_read);
+        if (labels) *labels = {clock_of_times(d, format_read), converted_units(format_read)};
         return set;
     } catch (const Interrupted&) {
         throw;

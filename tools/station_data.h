@@ -59,11 +59,18 @@ data::ValidRanges parse_valid_ranges(const std::vector<std::string>& specs);
 // format and CSV layout (when it was trained on files).
 DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, const DataOptions& from_checkpoint);
 
+// What the outputs that write the values and times read say of them: the clock (clock_of_times) and the units where
+// the reader converted them (converted_units), both of the format the files were read in.
+struct ReadLabels {
+    std::string clock;
+    std::string units;
+};
+
 // load_stations(data_for_checkpoint(...)), and when files named by --data fail to read in the format taken over
 // from the checkpoint, the error says so and how to read them otherwise: the format they look like, where it reads
 // them and `fits_model` (which throws when a set does not fit the checkpoint's model) takes what it reads.
 data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOptions& given,
-                                              const DataOptions& from_checkpoint, std::string* clock = nullptr,
+                                              const DataOptions& from_checkpoint, ReadLabels* labels = nullptr,
                                               const std::function<void(data::StationSet&)>& fits_model = {});
 
 // The clock of the times read with `o` in `format_read` (the format the files were read in), for the outputs that
@@ -71,7 +78,8 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
 std::string clock_of_times(const DataOptions& o, const std::string& format_read);
 
 // The units values read in `format` stand in where the reader converted them (NOAA LCD's °F to °C, ...), for the
-// outputs that say "original units" (QA: LCD forecasts in °C said only that); "" where values are as in the files.
+// outputs that would say "original units" (QA: LCD forecasts in °C said only that); "" where values are as in the
+// files.
 std::string converted_units(const std::string& format);
 
 // --split as train and eval take it: "auto" (synthetic data: the last two years validate and test, by year; station
