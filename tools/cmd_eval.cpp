@@ -90,9 +90,7 @@ void warn_far_values(const data::StationSet& set, const data::TimeRange& span, c
 // are what repeats the evaluation (QA's recheck: the JSON said "fraction:0.5,0.25").
 std::string scored_split(const data::WindowedDataset& ds) {
     if (ds.split.kind != data::SplitSpec::Kind::Fractions) return ds.split.str();
-    return fmt::format("{} ({} of this data)",
-                       data::SplitSpec::dates(data::kTimeMin, ds.ranges[1].begin, ds.ranges[2].begin).str(),
-                       ds.split.str());
+    return fmt::format("{} ({} of this data)", ds.split_as_times().str(), ds.split.str());
 }
 
 // The report's files beside the printed report: --json, --per-station, --forecasts, and last --plot, so that a plot

@@ -72,7 +72,7 @@ nlohmann::json WindowedDataset::meta_json() const {
     // the times the model was tested on, not fractions of the new span (QA: eval on one station-year put part of the
     // checkpoint's training period in "test"). The outer ends open: data before or after is train or test.
     if (split.kind == SplitSpec::Kind::Fractions)
-        j["split_resolved"] = SplitSpec::dates(kTimeMin, ranges[1].begin, ranges[2].begin).to_json();
+        j["split_resolved"] = split_as_times().to_json();
     return j;
 }
 

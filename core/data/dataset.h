@@ -72,6 +72,9 @@ struct WindowedDataset {
     NormStats stats;                      // in data.vars order
     SplitSpec split;
     SplitRanges ranges{};                 // the split's resolved time ranges
+    // The split as the times it came to on this data (cut points; the outer ends open): for fractions, what another
+    // data set must be split by to score the same times.
+    SplitSpec split_as_times() const { return SplitSpec::dates(kTimeMin, ranges[1].begin, ranges[2].begin); }
     std::array<WindowStarts, kNumSplits> starts;  // valid window starts (global rows) per split
     DatasetReport report;
     // A checksum of the stations (ids, rows, times) and their standardized values, all splits: a resumed run compares
