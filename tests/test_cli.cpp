@@ -785,22 +785,31 @@ TEST(Cli, LcdOutputsSayTheConvertedUnits) {
     train.insert(train.end(), {"--split", "fraction:0.7,0.15"});
     const CliResult t = run_cli(train);
     ASSERT_EQ(t.status, 0) << t.output;
+    // The report's table in original units, metrics.json and the forecast plot's axis say it too.
+    EXPECT_NE(t.output.find("original units here: the files' units but TMP and DEW in °C (converted from °F)\n"),
+              std::string::npos) << t.output;
+    EXPECT_NE(testing::read_file_bytes(dir + "/run/metrics.json").find("\"original_units\": \"the files' units but TMP and DEW"),
+              std::string::npos);
+    EXPECT_NE(testing::read_file_bytes(dir + "/run/forecast.svg").find(" (°C, converted from °F)"), std::string::npos);
     const CliResult p = run_cli({"predict", "--checkpoint", dir + "/run/best.safetensors", "--backend", "cpu", "--out",
                                  dir + "/p.csv"});
     EXPECT_EQ(p.status, 0) << p.output;
     EXPECT_NE(p.output.find("x 4 lead times; values in the files' units but TMP and DEW in °C (converted from °F); "
                             "times: local standard time"), std::string::npos) << p.output;
     const CliResult e = run_cli({"eval", "--checkpoint", dir + "/run/best.safetensors", "--backend", "cpu",
-                                 "--max-windows", "8", "--forecasts", dir + "/e.csv"});
+                                 "--max-windows", "8", "--forecasts", dir + "/e.csv", "--plot", dir + "/e.svg"});
     EXPECT_EQ(e.status, 0) << e.output;
     EXPECT_NE(e.output.find("forecast and observed in the files' units but TMP and DEW in °C (converted from °F); "
                             "times: local standard time"), std::string::npos) << e.output;
+    EXPECT_NE(e.output.find("original units here: the files' units but TMP and DEW in °C"), std::string::npos);
+    EXPECT_NE(testing::read_file_bytes(dir + "/e.svg").find(" (°C, converted from °F)"), std::string::npos);
     // Labelled by the files read, not the checkpoint's format (QA's recheck): the same stations exported are °C.
     ASSERT_EQ(run_cli({"data", "export", "--data", dir + "/lcd", "--out", dir + "/csv"}).status, 0);
     const CliResult c = run_cli({"predict", "--checkpoint", dir + "/run/best.safetensors", "--backend", "cpu",
                                  "--data", dir + "/csv", "--format", "csv", "--out", dir + "/c.csv"});
     EXPECT_EQ(c.status, 0) << c.output;
     EXPECT_EQ(c.output.find("converted from"), std::string::npos) << c.output;
+    EXPECT_EQ(c.output.find("original units here"), std::string::npos) << c.output;
 }
 
 // A symbolic link that leads nowhere is said as that: as --out (QA: "cannot create the output folder: File exists")

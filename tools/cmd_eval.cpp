@@ -102,6 +102,7 @@ void write_eval_files(const EvalOpts& o, const DataOptions& read, const Forecast
     if (!o.json.empty()) {
         nlohmann::json report = forecast_report_json(e);
         report["stations"] = station_summary_json(by_station);
+        if (!labels.units.empty()) report["original_units"] = labels.units;  // as metrics.json says it
         // What was evaluated, so the file stands on its own (QA: it said neither checkpoint, data nor split).
         report["evaluated"] = {{"checkpoint", o.checkpoint},
                                {"on", label},
@@ -131,7 +132,8 @@ void write_eval_files(const EvalOpts& o, const DataOptions& read, const Forecast
                              labels.units.empty() ? std::string("original units") : labels.units, labels.clock));
     }
     if (!o.plot.empty()) {
-        write_forecast_plot(o.plot, plot_windows, *f.model, dev, ds, label);
+        write_forecast_plot(o.plot, plot_windows, *f.model, dev, ds, label,
+                            converted_unit(labels.format, ds.target_names.at(0)));
         log_line(plot_windows.starts.empty() ? std::string("no window to plot")
                                              : fmt::format("wrote {} ({}, {} windows)", shown_output_name(o.plot),
                                                            plot_windows.station, plot_windows.starts.size()));
@@ -264,7 +266,7 @@ void register_eval(CLI::App& app) {
                                                  dev.starts[which].size())
                                    : fmt::format("evaluated on {} of the {} {} windows", e.model->windows(),
                                                  dev.starts[which].size(), label));
-        print_forecast_report(label, e, ds.window);
+        print_forecast_report(label, e, ds.window, labels.units);
         if (ds.data.num_stations() > 1) print_station_summary(by_station);
         write_eval_files(*o, read, e, by_station, csv.get(), labels, plot_windows, f, dev, ds, label,
                          dev.starts[which].size());

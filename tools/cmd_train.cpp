@@ -419,14 +419,17 @@ void report_on_test(const TrainedRun& t) {
                               {"data_parallel", {{"ranks", t.trainer.ranks()},
                                                  {"processes", t.trainer.processes()},
                                                  {"gradient_sum", t.trainer.gradient_sum_name()}}}};
-    write_json_file((out / "metrics.json").string(), metrics);
     write_station_scores((out / "stations.csv").string(), test_by_station);
-    write_forecast_plot((out / "forecast.svg").string(), t.plot_windows, t.model, t.dev, t.ds, "test");
+    const std::string units = c.data.synthetic() ? std::string() : converted_units(c.data.format);
+    if (!units.empty()) metrics["original_units"] = units;
+    write_json_file((out / "metrics.json").string(), metrics);
+    write_forecast_plot((out / "forecast.svg").string(), t.plot_windows, t.model, t.dev, t.ds, "test",
+                        c.data.synthetic() ? std::string() : converted_unit(c.data.format, t.ds.target_names.at(0)));
     // Printed once its files are written: a standard output that fails (a full disk, a pipe whose reader has gone)
     // then loses nothing of the run (QA: `train ... | head -2` ends by SIGPIPE in the report, which came before
     // metrics.json; `>/dev/full` stopped it there).
-    print_forecast_report("validation", val, t.ds.window);
-    print_forecast_report("test", test, t.ds.window);
+    print_forecast_report("validation", val, t.ds.window, units);
+    print_forecast_report("test", test, t.ds.window, units);
     if (t.ds.data.num_stations() > 1) print_station_summary(test_by_station);
     // "runs/x/" and "/" name the folder with its separator already (QA: "wrote //{best,last}...").
     const std::string folder = c.train.out_dir.back() == '/' ? c.train.out_dir : c.train.out_dir + "/";

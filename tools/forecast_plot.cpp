@@ -39,7 +39,8 @@ PlotWindows choose_plot_windows(const data::WindowStarts& test, const data::Wind
 }
 
 void write_forecast_plot(const std::string& path, const PlotWindows& windows, Forecaster& model,
-                         const ForecastDataset& data, const data::WindowedDataset& ds, const std::string& split) {
+                         const ForecastDataset& data, const data::WindowedDataset& ds, const std::string& split,
+                         const std::string& unit) {
     if (windows.starts.empty()) return;
     const data::WindowSpec& g = ds.window;
     const size_t K = ds.target_cols.size(), H = size_t(g.horizon);
@@ -79,7 +80,7 @@ void write_forecast_plot(const std::string& path, const PlotWindows& windows, Fo
     if (lead_last != lead_first) lines.push_back(series(last, lead_label(lead_last), "#ff7f0e"));
     write_line_chart(path, fmt::format("{} at {}: observed and forecast", ds.target_names[0], windows.station),
                      fmt::format("days since {} ({} windows)", data::format_time(t0), split),
-                     ds.target_names[0] + " (original units)", lines);
+                     fmt::format("{} ({})", ds.target_names[0], unit.empty() ? "original units" : unit), lines);
 }
 
 }  // namespace fusedrnn::tools

@@ -27,8 +27,10 @@ struct PlotWindows {
 PlotWindows choose_plot_windows(const data::WindowStarts& windows, const data::WindowedDataset& ds, int days = 14);
 
 // Forecasts those windows with `model` (on the dataset's backend) and writes the chart to `path`; `split` names
-// where the windows are from in the axis label ("test").
+// where the windows are from in the axis label ("test"); `unit`, the first target's unit where the reader converted
+// it (converted_unit: "°C, converted from °F"), labels the value axis, else "original units".
 void write_forecast_plot(const std::string& path, const PlotWindows& windows, Forecaster& model,
-                         const ForecastDataset& data, const data::WindowedDataset& ds, const std::string& split);
+                         const ForecastDataset& data, const data::WindowedDataset& ds, const std::string& split,
+                         const std::string& unit = "");
 
 }  // namespace fusedrnn::tools

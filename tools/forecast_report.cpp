@@ -189,7 +189,8 @@ private:
 
 }  // namespace
 
-void print_forecast_report(const std::string& split, const ForecastEvaluation& e, const data::WindowSpec& window) {
+void print_forecast_report(const std::string& split, const ForecastEvaluation& e, const data::WindowSpec& window,
+                           const std::string& units) {
     FR_CHECK(e.model, "print_forecast_report: no model metrics");
     const ForecastMetrics& m = *e.model;
     fmt::print("\n{} set: {}, horizon {}, {}\n", split, data::counted(size_t(m.windows()), "window", "windows"),
@@ -197,6 +198,8 @@ void print_forecast_report(const std::string& split, const ForecastEvaluation& e
                data::counted(m.targets().size(), "target variable", "target variables"));
     const ReportPrinter report(e);
     report.normalized();
+    // Said where the files' own units differ (QA: LCD's TMP in °C was headed "original units" only, as if °F).
+    if (!units.empty()) fmt::print("original units here: {}\n", units);
     report.original_units();
     report.extremes();
     report.by_lead(window);

@@ -305,6 +305,14 @@ std::string converted_units(const std::string& format) {
     return "";
 }
 
+std::string converted_unit(const std::string& format, const std::string& variable) {
+    const bool noaa = format == "noaa-lcd", ncei = format == "ncei-lcd";
+    if ((noaa || ncei) && (variable == "TMP" || variable == "DEW")) return "°C, converted from °F";
+    if (ncei && variable == "WND_RATE") return "m/s, converted from mph";
+    if (ncei && variable == "SLP") return "hPa, converted from inHg";
+    return "";
+}
+
 namespace {
 
 // How the station files of `o` are read (station data options: load_stations; no progress).
@@ -345,7 +353,7 @@ data::StationSet load_stations_for_checkpoint(const CLI::App* cmd, const DataOpt
     try {
         std::string format_read;
         data::StationSet set = load_stations(d, &format_read);
-        if (labels) *labels = {clock_of_times(d, format_read), converted_units(format_read)};
+        if (labels) *labels = {clock_of_times(d, format_read), converted_units(format_read), format_read};
         return set;
     } catch (const Interrupted&) {
         throw;

@@ -64,6 +64,7 @@ DataOptions data_for_checkpoint(const CLI::App* cmd, const DataOptions& given, c
 struct ReadLabels {
     std::string clock;
     std::string units;
+    std::string format;  // the format read ("auto" resolved), for converted_unit
 };
 
 // load_stations(data_for_checkpoint(...)), and when files named by --data fail to read in the format taken over
@@ -81,6 +82,9 @@ std::string clock_of_times(const DataOptions& o, const std::string& format_read)
 // outputs that would say "original units" (QA: LCD forecasts in °C said only that); "" where values are as in the
 // files.
 std::string converted_units(const std::string& format);
+// The unit one variable read in `format` stands in where the reader converted it ("°C, converted from °F" for an LCD
+// file's TMP), for a plot's axis; "" where it is as in the files.
+std::string converted_unit(const std::string& format, const std::string& variable);
 
 // --split as train and eval take it: "auto" (synthetic data: the last two years validate and test, by year; station
 // files: the first 70% of the time span trains, the next 15% validates, the rest tests), or SplitSpec::parse's forms
