@@ -767,6 +767,16 @@ TEST(Cli, EvalSaysWhenTheCheckpointsDataChanged) {
     const CliResult skipped = run_cli(skipping);
     EXPECT_EQ(skipped.status, 0) << skipped.output;
     EXPECT_NE(skipped.output.find("warning: this is not the data"), std::string::npos) << skipped.output;
+    // Nor does a --max-stations above the stations there are (note40); one that cuts them reads other data.
+    auto capped = eval;
+    capped.insert(capped.end(), {"--max-stations", "5"});
+    const CliResult above = run_cli(capped);
+    EXPECT_EQ(above.status, 0) << above.output;
+    EXPECT_NE(above.output.find("warning: this is not the data"), std::string::npos) << above.output;
+    capped.back() = "1";
+    const CliResult cut = run_cli(capped);
+    EXPECT_EQ(cut.status, 0) << cut.output;
+    EXPECT_EQ(cut.output.find("warning: this is not the data"), std::string::npos) << cut.output;
 }
 
 // LCD values are converted to °C from the files' °F: "original units" says so where predict and eval write them

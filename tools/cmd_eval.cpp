@@ -202,6 +202,7 @@ void register_eval(CLI::App& app) {
         data::StationSet stations = load_stations_for_checkpoint(
             cmd, o->data, f.data, &labels, [&f](data::StationSet& s) { conform_to_checkpoint(s, f, false); });
         conform_to_checkpoint(stations, f);
+        const size_t stations_read = stations.num_stations();
         live_line("looking for values absurdly far from the rest ...");
         warn_far_values(stations,
                         o->split == "all" ? data::TimeRange{stations.begin_time(), stations.end_time()}
@@ -213,9 +214,13 @@ void register_eval(CLI::App& app) {
         // The data the model trained on, as the checkpoint names it, must still be that data (QA: a relative path
         // run from another folder, or a folder that grew, was scored as the checkpoint's test set without a word).
         // --skip-bad-lines changes nothing in files that read without it, as the trained-on ones did or training
-        // skipped them too (QA's recheck: the flag turned the warning off).
-        const auto reading = [](nlohmann::json j) {
+        // skipped them too (QA's recheck: the flag turned the warning off). Nor does a --max-stations that stopped
+        // neither reading: fewer stations now than either cap means both read every file, if the folder is as it was.
+        const auto cap_idle = [&](int cap) { return cap <= 0 || stations_read < size_t(cap); };
+        const bool caps_idle = cap_idle(read.max_stations) && cap_idle(f.data.max_stations);
+        const auto reading = [caps_idle](nlohmann::json j) {
             j.erase("skip_bad_lines");
+            if (caps_idle) j.erase("max_stations");
             return j;
         };
         if (reading(read.to_json()) == reading(f.data.to_json()) && !f.values_checksum.empty() &&
