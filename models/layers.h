@@ -18,7 +18,20 @@ namespace fusedrnn {
 // Reuses `t` when it already has `shape`, else allocates it.
 void ensure_shape(Backend<float>& backend, Tensor<float>& t, const Shape& shape);
 
-class RecurrentStack {
+// A layer's kept activations are tensors that share their memory when copied, and the layer reuses them in place: a
+// copy would read and overwrite the original's (a backward of one after a forward of the other). Layers move, never
+// copy (note40: RecurrentStack was copyable where ParamStore and Forecaster are not).
+class MoveOnlyLayer {
+protected:
+    MoveOnlyLayer() = default;
+    ~MoveOnlyLayer() = default;
+    MoveOnlyLayer(const MoveOnlyLayer&) = delete;
+    MoveOnlyLayer& operator=(const MoveOnlyLayer&) = delete;
+    MoveOnlyLayer(MoveOnlyLayer&&) = default;
+    MoveOnlyLayer& operator=(MoveOnlyLayer&&) = default;
+};
+
+class RecurrentStack : MoveOnlyLayer {
 public:
     RecurrentStack() = default;
     RecurrentStack(const RnnSpec& spec, size_t offset);
@@ -95,7 +108,7 @@ private:
     } stages_;
 };
 
-class Linear {
+class Linear : MoveOnlyLayer {
 public:
     Linear() = default;
     Linear(int in, int out, size_t weight_offset, size_t bias_offset);
@@ -114,7 +127,7 @@ private:
     Tensor<float> x_, y_, dx_;
 };
 
-class Embedding {
+class Embedding : MoveOnlyLayer {
 public:
     Embedding() = default;
     Embedding(int vocab, int dim, size_t offset);

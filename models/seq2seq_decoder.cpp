@@ -25,7 +25,8 @@ Seq2SeqDecoder::Seq2SeqDecoder(const RnnSpec& spec, int horizon, std::vector<int
     FR_CHECK(!target_inputs_.empty() && spec_.input_size == int(target_inputs_.size()),
              "seq2seq decoder: its input size {} must equal the number of predicted variables {}", spec_.input_size,
              target_inputs_.size());
-    steps_.assign(size_t(horizon_), RecurrentStack(spec_, rnn_offset));
+    steps_.reserve(size_t(horizon_));
+    for (int t = 0; t < horizon_; ++t) steps_.emplace_back(spec_, rnn_offset);  // each keeps its own step's activations
     tops_.resize(size_t(horizon_));
 }
 

@@ -111,6 +111,10 @@ static_assert(!std::is_copy_constructible_v<ParamStore> && !std::is_copy_assigna
 static_assert(!std::is_move_constructible_v<ParamStore> && !std::is_move_assignable_v<ParamStore>);
 static_assert(!std::is_copy_constructible_v<Optimizer> && !std::is_copy_assignable_v<Optimizer>);
 static_assert(!std::is_copy_constructible_v<Forecaster> && !std::is_copy_assignable_v<Forecaster>);
+// A layer's copy would share the activations the original reuses in place (note40); moving stays possible.
+static_assert(!std::is_copy_constructible_v<RecurrentStack> && !std::is_copy_assignable_v<RecurrentStack>);
+static_assert(!std::is_copy_constructible_v<Linear> && !std::is_copy_constructible_v<Embedding>);
+static_assert(std::is_nothrow_move_constructible_v<RecurrentStack> && std::is_move_assignable_v<Linear>);
 
 TEST(ApiMisuse, OptimizerSettersCheckAsTheConstructorDoes) {
     auto be = make_backend("cpu");
