@@ -507,6 +507,45 @@ TEST(LmCli, ARunWhoseVocabularyCameFromTheWholeTextResumesWithIt) {
     EXPECT_EQ(vocabulary_of(dir + "/old/last.safetensors").size(), 5u);
 }
 
+// A word run from before 0.3.14 split by rules 1 ("5€" one word; word_split.h): --resume goes on splitting so, and
+// generate and perplexity read its text as it learned it.
+TEST(LmCli, AWordRunOfTheFirstSplittingRulesResumesWithThem) {
+    const std::string dir = testing::temp_dir(), text = dir + "/costs.txt";
+    std::ofstream(text) << "it costs 5€ . the cat sat on a mat . it costs 5€ , or x≤y .\n";
+    ASSERT_EQ(run_cli(lm_train(text, dir + "/new", {}, 1)).status, 0);
+    const nlohmann::json info = read_checkpoint(dir + "/new/last.safetensors").extra.at("training").at("info");
+    text::TokenizerOptions rules_1;
+    rules_1.word_rules = 1;
+    const std::string words = testing::read_file_bytes(text);
+    LanguageModel lm = make_language_model(make_backend("cpu"), {CellType::Lstm, 4, 8, 1, false},
+                                           text::Tokenizer::build(words, rules_1), LmSettings{}, 0);
+    OptimizerConfig oc;
+    oc.lr = 0.01f;
+    auto opt = make_optimizer(lm.model->params(), oc);
+    LmTrainOptions o;
+    o.epochs = 1;
+    o.heldout = 0;
+    o.out_dir = dir + "/old";
+    o.info = info;
+    LmTrainer(lm, *opt, lm.tokenizer.encode(words), o).fit();
+    const auto old_words = vocabulary_of(dir + "/old/last.safetensors");
+    ASSERT_NE(std::find(old_words.begin(), old_words.end(), "5€"), old_words.end());
+
+    const CliResult r = run_cli(lm_train(text, dir + "/old", {"--resume"}, 2));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(has(r, "epoch 2/2")) << r.output;
+    EXPECT_EQ(vocabulary_of(dir + "/old/last.safetensors"), old_words);
+    const CliResult p = run_cli({"perplexity", "--checkpoint", dir + "/old/best.safetensors", "--text", text,
+                                 "--backend", "cpu"});
+    EXPECT_EQ(p.status, 0) << p.output;
+    // "5€" and "x≤y" words it knows: 18 words, not rules 2's 24 with "5" and "x" unknown.
+    EXPECT_TRUE(has(p, "costs.txt: 18 words (all in the model's vocabulary)")) << p.output;
+    // A new run splits by rules 2: "5" "€".
+    const auto new_words = vocabulary_of(dir + "/new/last.safetensors");
+    EXPECT_NE(std::find(new_words.begin(), new_words.end(), "€"), new_words.end());
+    EXPECT_EQ(std::find(new_words.begin(), new_words.end(), "5€"), new_words.end());
+}
+
 TEST(LmCli, PerplexityPrintsTheUnknownShareBesideThePerplexity) {
     const std::string dir = testing::temp_dir(), out = dir + "/run";
     ASSERT_EQ(run_cli(lm_train(tiny_text(dir), out)).status, 0);

@@ -151,6 +151,18 @@ TEST(TextWordSplit, MarksInsideWordsStay) {
     EXPECT_EQ(split_words("Mr. Smith"), (Strings{"Mr", ".", "Smith"}));
 }
 
+// Rules 2: currency signs, arrows, mathematical operators and ™ ℃ № are marks of their own, as $ and × were (QA:
+// "5€" and "3€" were two words); rules 1, the vocabularies written before, kept them inside words.
+TEST(TextWordSplit, CurrencyAndMathSignsAreMarks) {
+    EXPECT_EQ(split_words("5€ or €5, 7₫ x≤y a→b e™ 20℃ №3"),
+              (Strings{"5", "€", "or", "€", "5", ",", "7", "₫", "x", "≤", "y", "a", "→", "b", "e", "™", "20", "℃",
+                       "№", "3"}));
+    EXPECT_EQ(split_words("5€ or €5, 7₫ x≤y a→b", "text", 1), (Strings{"5€", "or", "€5", ",", "7₫", "x≤y", "a→b"}));
+    // Letters of the letterlike block and emoji stay word characters.
+    EXPECT_EQ(split_words("ℓ 😀x"), (Strings{"ℓ", "😀x"}));
+    EXPECT_EQ(join_words(split_words("costs €2 or ₫500")), "costs €2 or ₫500");
+}
+
 TEST(TextWordSplit, NonLatinAndDecomposedWords) {
     EXPECT_EQ(split_words("Trăm năm, trong cõi người ta."),
               (Strings{"Trăm", "năm", ",", "trong", "cõi", "người", "ta", "."}));
@@ -167,9 +179,9 @@ TEST(TextWordSplit, JoinAttachesPunctuation) {
     EXPECT_EQ(join_words({"end", "-", "-", "start"}), "end--start");
     EXPECT_EQ(join_words({"“", "Quoted", ",", "”", "she", "said", "…"}), "“Quoted,” she said…");
     EXPECT_EQ(join_words({"¿", "Qué", "?"}), "¿Qué?");
-    // Prefix signs stay on what follows them ("3.50" is one token; "€2" one word, € not being punctuation).
+    // Prefix signs stay on what follows them ("3.50" is one token).
     EXPECT_EQ(split_words("costs $3.50, or #2"), (Strings{"costs", "$", "3.50", ",", "or", "#", "2"}));
-    EXPECT_EQ(join_words({"£", "5", "or", "¥", "7"}), "£5 or ¥7");
+    EXPECT_EQ(join_words({"£", "5", "or", "¥", "7", "or", "₹", "9"}), "£5 or ¥7 or ₹9");
     EXPECT_EQ(join_words(split_words("costs $3.50, or €2 (#1)")), "costs $3.50, or €2 (#1)");
     EXPECT_EQ(join_words({",", "x"}), ", x");
     EXPECT_EQ(join_words({}), "");

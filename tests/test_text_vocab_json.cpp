@@ -63,10 +63,27 @@ TEST(TextVocabJson, RoundTripsWordAndCharTokenizers) {
     }
 }
 
+// A word vocabulary written before 0.3.14 (version 1) splits by rules 1 still: "5€" one word, as it learned it.
+TEST(TextVocabJson, VersionOneWordVocabularySplitsByItsOwnRules) {
+    TokenizerOptions o;
+    o.word_rules = 1;
+    const Tokenizer old = Tokenizer::build("it costs 5€ or x≤y", o);
+    const json j = json::parse(old.to_json());
+    EXPECT_EQ(j.at("version"), 1);
+    EXPECT_FALSE(j.contains("word_rules"));
+    const Tokenizer back = Tokenizer::from_json(old.to_json());
+    EXPECT_EQ(back.options().word_rules, 1);
+    EXPECT_EQ(back.split("5€ x≤y"), (std::vector<std::string>{"5€", "x≤y"}));
+    EXPECT_TRUE(back.unknown_tokens("it costs 5€").empty());
+    EXPECT_EQ(Tokenizer::build("5€", {}).split("5€ x≤y"),
+              (std::vector<std::string>{"5", "€", "x", "≤", "y"}));
+}
+
 TEST(TextVocabJson, HasTheDocumentedFields) {
     const json j = json::parse(word_tokenizer().to_json());
     EXPECT_EQ(j.at("format"), "fusedrnn.tokenizer");
-    EXPECT_EQ(j.at("version"), 1);
+    EXPECT_EQ(j.at("version"), 2);  // a word vocabulary splitting by rules 2
+    EXPECT_EQ(j.at("word_rules"), 2);
     EXPECT_EQ(j.at("kind"), "word");
     EXPECT_EQ(j.at("lowercase"), true);
     EXPECT_EQ(j.at("min_count"), 1);
@@ -75,6 +92,8 @@ TEST(TextVocabJson, HasTheDocumentedFields) {
     EXPECT_EQ(j.at("tokens").at(0), "<unk>");
     // Multi-byte tokens are stored as UTF-8 text and come back intact.
     const json c = json::parse(char_tokenizer().to_json());
+    EXPECT_EQ(c.at("version"), 1);  // characters: as every build wrote them
+    EXPECT_FALSE(c.contains("word_rules"));
     bool has_emoji = false;
     for (const auto& tok : c.at("tokens")) has_emoji |= tok == "😀";
     EXPECT_TRUE(has_emoji);
@@ -82,7 +101,8 @@ TEST(TextVocabJson, HasTheDocumentedFields) {
 
 TEST(TextVocabJson, MissingOrMistypedFieldsAreNamed) {
     const Tokenizer t = word_tokenizer();
-    for (const char* name : {"format", "version", "kind", "lowercase", "min_count", "max_size", "unk", "tokens"}) {
+    for (const char* name :
+         {"format", "version", "kind", "lowercase", "min_count", "max_size", "unk", "tokens", "word_rules"}) {
         const std::string msg = error_of([&] { Tokenizer::from_json(edited(t, [&](json& j) { j.erase(name); })); });
         EXPECT_NE(msg.find(std::string("missing field \"") + name + "\""), std::string::npos) << msg;
     }
@@ -108,7 +128,9 @@ TEST(TextVocabJson, RejectsBadValues) {
         {"{\"format\": ", "does not parse"},
         {"[1, 2]", "expected an object"},
         {edited(w, [](json& j) { j["format"] = "other.vocab"; }), "format is \"other.vocab\""},
-        {edited(w, [](json& j) { j["version"] = 2; }), "version 2 is not supported"},
+        {edited(w, [](json& j) { j["version"] = 3; }), "version 3 is not supported (this build reads 1 to 2)"},
+        {edited(w, [](json& j) { j["word_rules"] = 1; }), "word_rules 1 with kind \"word\""},
+        {edited(c, [](json& j) { j["version"] = 2; j["word_rules"] = 2; }), "word_rules 2 with kind \"char\""},
         {edited(w, [](json& j) { j["kind"] = "bpe"; }), "unknown tokenizer kind \"bpe\""},
         {edited(w, [](json& j) { j["unk"] = "[UNK]"; }), "unk is \"[UNK]\""},
         {edited(w, [](json& j) { j["min_count"] = 0; }), "min_count must be >= 1"},
@@ -120,7 +142,8 @@ TEST(TextVocabJson, RejectsBadValues) {
         {edited(w, [](json& j) { j["tokens"][2] = "two words"; }), "contains white space"},
         {edited(c, [](json& j) { j["tokens"][2] = "ab"; }), "is not a single character"},
         // A char vocabulary passed off as a word one is fine structurally; the reverse is not.
-        {edited(w, [](json& j) { j["kind"] = "char"; }), "is not a single character"},
+        {edited(w, [](json& j) { j["kind"] = "char"; j["version"] = 1; j.erase("word_rules"); }),
+         "is not a single character"},
     };
     for (const Case& k : cases) {
         const std::string msg = error_of([&] { Tokenizer::from_json(k.json); });

@@ -126,7 +126,7 @@ EarlierVocabulary earlier_vocabulary(const TrainFlags& f, const text::TokenizerO
         text::Tokenizer tok = text::Tokenizer::from_json(x.at("tokenizer").dump());
         const text::TokenizerOptions& o = tok.options();
         if (o.kind == topt.kind && o.lowercase == topt.lowercase && o.min_count == topt.min_count &&
-            o.max_size == topt.max_size)
+            o.max_size == topt.max_size && o.word_rules == topt.word_rules)
             r.tokenizer = std::move(tok);
     } catch (const Error&) {  // missing or unreadable: the trainer's --resume checks say so
     } catch (const nlohmann::json::exception&) {
@@ -206,6 +206,19 @@ void settle_mode_flags(TrainFlags& f, bool window_mode) {
     }
 }
 
+// The word-splitting rules of the run in `out` (its last.safetensors' vocabulary), or the latest where it has none
+// to read (the trainer's --resume checks say why).
+int word_rules_of_run(const std::string& out) {
+    try {
+        const Checkpoint c = read_checkpoint((std::filesystem::path(out) / "last.safetensors").string());
+        if (c.extra.is_object() && c.extra.contains("tokenizer"))
+            return text::Tokenizer::from_json(c.extra.at("tokenizer").dump()).options().word_rules;
+    } catch (const Error&) {
+    } catch (const nlohmann::json::exception&) {
+    }
+    return text::kWordSplitRules;
+}
+
 // The tokenizer the flags ask for. Its limits are checked here to name the flags (the tokenizer's own checks name
 // its fields: min_count, max_size).
 text::TokenizerOptions tokenizer_options(const TrainFlags& f) {
@@ -217,6 +230,8 @@ text::TokenizerOptions tokenizer_options(const TrainFlags& f) {
     topt.lowercase = f.lowercase;
     topt.min_count = f.min_count;
     topt.max_size = f.max_vocab;
+    // A resumed run splits words as its vocabulary was made: one from before 0.3.14 by rules 1 (word_split.h).
+    if (f.resume && topt.kind == text::TokenizerKind::Word) topt.word_rules = word_rules_of_run(f.out);
     return topt;
 }
 

@@ -37,6 +37,8 @@ Tokenizer::Tokenizer(const TokenizerOptions& options, Vocabulary vocab)
     : options_(options), vocab_(std::move(vocab)) {
     FR_CHECK(options_.min_count >= 1, "tokenizer: min_count must be >= 1, got {}", options_.min_count);
     FR_CHECK(options_.max_size >= 0, "tokenizer: max_size must be >= 0, got {}", options_.max_size);
+    FR_CHECK(options_.word_rules == 1 || options_.word_rules == 2, "tokenizer: word_rules must be 1 or 2, got {}",
+             options_.word_rules);
     // A vocabulary that could never be produced by this kind would silently mis-tokenise.
     for (int32_t id = 1; id < vocab_.size(); ++id) {
         const std::string& tok = vocab_.token(id);
@@ -52,7 +54,7 @@ Tokenizer::Tokenizer(const TokenizerOptions& options, Vocabulary vocab)
 }
 
 std::vector<std::string> Tokenizer::surface_tokens(std::string_view text, std::string_view source) const {
-    if (options_.kind == TokenizerKind::Word) return split_words(text, source);
+    if (options_.kind == TokenizerKind::Word) return split_words(text, source, options_.word_rules);
     std::vector<std::string> out;
     const std::u32string cps = decode_utf8(text, source);
     out.reserve(cps.size());

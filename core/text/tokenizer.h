@@ -30,6 +30,7 @@ struct TokenizerOptions {
     bool lowercase = false;  // lower-case before counting and before lookup
     int64_t min_count = 1;   // tokens seen fewer times in the corpus become <unk>
     int64_t max_size = 0;    // cap on the vocabulary size including <unk>; 0 = none
+    int word_rules = kWordSplitRules;  // word: split_words' rules (1 for vocabularies written before 0.3.14)
 };
 
 class Tokenizer {

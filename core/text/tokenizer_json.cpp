@@ -3,6 +3,9 @@
 //   {"format": "fusedrnn.tokenizer", "version": 1, "kind": "word" | "char",
 //    "lowercase": bool, "min_count": int, "max_size": int, "unk": "<unk>",
 //    "tokens": ["<unk>", ...]}            // tokens in id order
+// Version 2 (a word tokenizer splitting by rules 2, core/text/word_split.h) adds "word_rules": 2. Version 1 is
+// still written where it says all (characters, rules 1), so builds that read only it keep reading those; a version
+// 2 vocabulary is refused by them rather than split by rules it was not made with.
 // Every field is required and type-checked on load: a checkpoint whose vocabulary is silently
 // misread would generate garbage with no error, which is worse than refusing to load it.
 #include <algorithm>
@@ -21,7 +24,7 @@ namespace fusedrnn::text {
 namespace {
 
 constexpr const char* kFormat = "fusedrnn.tokenizer";
-constexpr int kVersion = 1;
+constexpr int kLatestVersion = 2;
 
 const nlohmann::json& field(const nlohmann::json& j, const char* name, nlohmann::json::value_t type,
                             const char* type_name) {
@@ -39,7 +42,9 @@ const nlohmann::json& field(const nlohmann::json& j, const char* name, nlohmann:
 std::string Tokenizer::to_json() const {
     nlohmann::json j;
     j["format"] = kFormat;
-    j["version"] = kVersion;
+    const bool rules_2 = options_.kind == TokenizerKind::Word && options_.word_rules == 2;
+    j["version"] = rules_2 ? 2 : 1;
+    if (rules_2) j["word_rules"] = 2;
     j["kind"] = to_string(options_.kind);
     j["lowercase"] = options_.lowercase;
     j["min_count"] = options_.min_count;
@@ -61,14 +66,22 @@ Tokenizer Tokenizer::from_json(std::string_view json) {
     const auto& format = field(j, "format", V::string, "a string").get_ref<const std::string&>();
     FR_CHECK(format == kFormat, "tokenizer JSON: format is \"{}\", expected \"{}\"", format, kFormat);
     const int64_t version = field(j, "version", V::number_integer, "an integer").get<int64_t>();
-    FR_CHECK(version == kVersion, "tokenizer JSON: version {} is not supported (this build reads {})",
-             version, kVersion);
+    FR_CHECK(version >= 1 && version <= kLatestVersion,
+             "tokenizer JSON: version {} is not supported (this build reads 1 to {})", version, kLatestVersion);
 
     TokenizerOptions opt;
     opt.kind = parse_tokenizer_kind(field(j, "kind", V::string, "a string").get_ref<const std::string&>());
     opt.lowercase = field(j, "lowercase", V::boolean, "true or false").get<bool>();
     opt.min_count = field(j, "min_count", V::number_integer, "an integer").get<int64_t>();
     opt.max_size = field(j, "max_size", V::number_integer, "an integer").get<int64_t>();
+    opt.word_rules = 1;
+    if (version >= 2) {
+        const int64_t rules = field(j, "word_rules", V::number_integer, "an integer").get<int64_t>();
+        FR_CHECK(rules == 2 && opt.kind == TokenizerKind::Word,
+                 "tokenizer JSON: word_rules {} with kind \"{}\" (version 2 has word_rules 2, for words)", rules,
+                 to_string(opt.kind));
+        opt.word_rules = 2;
+    }
     const auto& unk = field(j, "unk", V::string, "a string").get_ref<const std::string&>();
     FR_CHECK(unk == Vocabulary::kUnk, "tokenizer JSON: unk is \"{}\", expected \"{}\"", unk, Vocabulary::kUnk);
 
