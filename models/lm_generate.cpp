@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <memory>
 
 #include <fmt/format.h>
@@ -24,8 +25,8 @@ std::string shorten(const std::string& s, size_t max = 60) {
     return s.substr(0, cut) + "…";
 }
 
-// A token as the user can read it in a message: characters that do not show (controls, combining marks,
-// spaces other than ' ') as U+XXXX, alone or after the token.
+// A token as the user can read it in a message, quoted: characters that do not show (controls, combining marks,
+// spaces other than ' ') as \uXXXX in place (QA: a decomposed 'Trăm' read "T r a U+0306 m", unquoted).
 bool invisible(char32_t c) {
     return c < 0x20 || (c >= 0x7F && c < 0xA0) || text::is_combining_mark(c) || c == 0xA0 ||
            (c >= 0x2000 && c <= 0x200F) || (c >= 0x2028 && c <= 0x202F) || c == 0xFEFF || text::is_space(c);
@@ -41,9 +42,8 @@ std::string shown(const std::string& token, bool* combining) {
     if (!any_invisible) return "'" + shorten(token, 40) + "'";
     std::string codes;
     for (char32_t c : cps)
-        codes += invisible(c) ? fmt::format("{}U+{:04X}", codes.empty() ? "" : " ", uint32_t(c))
-                              : (codes.empty() ? "" : " ") + text::encode_utf8(c);
-    return codes;
+        codes += invisible(c) ? fmt::format(c > 0xFFFF ? "\\U{:08X}" : "\\u{:04X}", uint32_t(c)) : text::encode_utf8(c);
+    return "'" + shorten(codes, 80) + "'";
 }
 
 std::string quoted_list(const std::vector<std::string>& items, bool* combining) {
@@ -60,16 +60,22 @@ std::string join(const std::vector<std::string>& tokens, size_t begin, size_t en
     return s;
 }
 
-// For a case-sensitive vocabulary: the unknown words that are known in lower case ("Had" where "had" is), as
-// "; the model tells case apart: 'had' (not 'Had') is in its vocabulary", or "" (QA: "Had A General" said only that
-// three words were unknown).
+// For a case-sensitive vocabulary: the unknown words that are known in another case ("Had" where "had" is, "dog"
+// where "Dog" is), as "; the model tells case apart: 'had' (not 'Had') is in its vocabulary", or "" (QA: "Had A
+// General" said only that three words were unknown; the hint went one way only, lower case).
 std::string case_hint(const text::Tokenizer& tok, const std::vector<std::string>& unknown) {
     if (tok.options().lowercase || tok.kind() != text::TokenizerKind::Word) return {};
+    std::map<std::string, std::string> wanted;  // lower-cased unknown word -> the vocabulary's form (first: most frequent)
+    for (const std::string& w : unknown) wanted.emplace(text::to_lower_utf8(w), std::string());
+    for (int32_t id = 1; id < tok.size(); ++id) {
+        const auto it = wanted.find(text::to_lower_utf8(tok.vocab().token(id)));
+        if (it != wanted.end() && it->second.empty()) it->second = tok.vocab().token(id);
+    }
     std::vector<std::string> known, typed;
     for (const std::string& w : unknown) {
-        const std::string lower = text::to_lower_utf8(w);
-        if (lower != w && tok.vocab().contains(lower)) {
-            known.push_back("'" + lower + "'");
+        const std::string& form = wanted.at(text::to_lower_utf8(w));
+        if (!form.empty()) {
+            known.push_back("'" + form + "'");
             typed.push_back("'" + w + "'");
         }
     }

@@ -66,6 +66,14 @@ TEST(LmPromptErrors, UnknownTokensAreListedByName) {
                    "the model knows only the 7 words of its training text; the model tells case apart: 'had', 'a', "
                    "'general' (not 'Had', 'A', 'General') are in its vocabulary");
     EXPECT_MESSAGE(gen.generate("had a General", 5, sampler), "'general' (not 'General') is in its vocabulary");
+    // ... and those known in capitals (QA: the hint went one way only).
+    LanguageModel cased = model(text::TokenizerKind::Word, LmMode::Window, "Mr Dog met the CAT .");
+    LmGenerator cgen_words(cased);
+    EXPECT_MESSAGE(cgen_words.generate("mr dog cat", 5, sampler), "the model tells case apart: 'Mr', 'Dog', 'CAT' (not "
+                   "'mr', 'dog', 'cat') are in its vocabulary");
+    // A decomposed word is quoted, its combining mark shown in place (QA: "T r a U+0306 m").
+    EXPECT_MESSAGE(gen.generate("Tra\xcc\x86m na\xcc\x86m a", 5, sampler),
+                   "unknown words in the prompt: 'Tra\\u0306m', 'na\\u0306m' — ");
 
     LanguageModel chars = model(text::TokenizerKind::Char, LmMode::Stream, "hello world");
     LmGenerator cgen(chars);
