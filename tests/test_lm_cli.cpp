@@ -252,6 +252,11 @@ TEST(LmCli, FlagsThatDoNothingAreReportedOrRefused) {
     ASSERT_EQ(w.status, 0) << w.output;
     EXPECT_TRUE(has(w, "warning: --bptt does nothing in window mode")) << w.output;
     EXPECT_TRUE(has(w, "warning: --streams does nothing in window mode")) << w.output;
+    EXPECT_FALSE(has(w, "--max-chunks")) << w.output;
+    const CliResult chunks = run_cli(lm_train(tiny_text(dir), dir + "/c", {"--max-chunks", "100", "--batch", "4"}));
+    ASSERT_EQ(chunks.status, 0) << chunks.output;
+    EXPECT_TRUE(has(chunks, "warning: --max-chunks 100 does nothing: an epoch over the whole training text is only 5 "
+                            "steps\n")) << chunks.output;
     const CliResult p = run_cli({"perplexity", "--checkpoint", dir + "/b/last.safetensors", "--text",
                                  tiny_text(dir), "--streams", "4", "--backend", "cpu"});
     ASSERT_EQ(p.status, 0) << p.output;

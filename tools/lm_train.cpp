@@ -466,6 +466,10 @@ void run(TrainFlags f) {
     oc.weight_decay = f.weight_decay.value_or(default_weight_decay(f.optimizer));
     auto opt = make_optimizer(lm.model->params(), oc);
     LmTrainer trainer(lm, *opt, corpus.tokens, train_options(f, oc, corpus, earlier, out_lock));
+    // A cap above the whole text caps nothing (QA: --max-chunks 100 on a text of 6 chunks trained 6 without a word).
+    if (f.max_chunks > trainer.steps_per_epoch())
+        fmt::print("warning: --max-chunks {} does nothing: an epoch over the whole training text is only {}\n",
+                   f.max_chunks, data::counted(size_t(trainer.steps_per_epoch()), "step", "steps"));
 
     const bool oov = show_oov(topt, trainer.heldout_unknown());
     print_header(f, topt, corpus, earlier, lm, spec, *backend, trainer, oov);
