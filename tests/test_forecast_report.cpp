@@ -1,4 +1,4 @@
-// The printed forecast report's wind-direction note, on metrics made by hand: the command-line suites reach only the
+// The loss chart's scale, and the printed forecast report's wind-direction note, on metrics made by hand: the command-line suites reach only the
 // datasets the readers build, which always carry the targets' means. And the forecast CSV's values, written by hand.
 #include <regex>
 #include <sstream>
@@ -9,6 +9,7 @@
 
 #include "fusedrnn/tools/forecast_csv.h"
 #include "fusedrnn/tools/forecast_report.h"
+#include "fusedrnn/tools/svg_plot.h"
 #include "test_support.h"
 
 namespace fusedrnn {
@@ -123,6 +124,32 @@ TEST(ForecastCsv, ForecastSpeedsBelowZeroAreWrittenAsCalm) {
     const std::string text = testing::read_file_bytes(path);
     EXPECT_NE(text.find(",1,1970-01-01 01:00:00,0.000,0.000\n"), std::string::npos) << text;
     EXPECT_NE(text.find(",2,1970-01-01 02:00:00,4.000,4.000\n"), std::string::npos) << text;
+}
+
+// A loss curve with one diverged epoch goes on a log scale (QA: 6.8e16 at epoch 4 flattened every other point to a
+// line at zero); curves within two decades, and any with a value at or below zero, stay linear.
+TEST(LineChart, LossesSpanningDecadesArePlottedOnALogScale) {
+    const std::string dir = testing::temp_dir();
+    const auto chart = [&](std::vector<double> y) {
+        std::vector<double> x;
+        for (size_t i = 0; i < y.size(); ++i) x.push_back(double(i + 1));
+        tools::write_line_chart(dir + "/c.svg", "t", "epoch", "loss", {{"training", x, y, "#000"}},
+                                tools::YScale::LogWhenWide);
+        return testing::read_file_bytes(dir + "/c.svg");
+    };
+    const std::string wide = chart({4.1, 2.0, 1.5, 6.756e16, 1.2});
+    EXPECT_NE(wide.find(">loss (log scale)<"), std::string::npos);
+    EXPECT_NE(wide.find(">1e+10<"), std::string::npos) << wide;  // ticks at whole decades
+    // The points are spread: epochs 1 and 3 (4.1 and 1.5) lie apart, not on one line at the bottom.
+    const std::regex circle("<circle cx=\"[0-9.]+\" cy=\"([0-9.]+)\"");
+    std::vector<double> cy;
+    for (std::sregex_iterator it(wide.begin(), wide.end(), circle), end; it != end; ++it) cy.push_back(std::stod((*it)[1]));
+    ASSERT_EQ(cy.size(), 5u);
+    EXPECT_GT(cy[2] - cy[0], 5.0);
+    for (const std::vector<double>& y : {std::vector<double>{4.1, 2.0, 1.5}, std::vector<double>{10.0, 0.0, 1e6}}) {
+        const std::string narrow = chart(y);
+        EXPECT_EQ(narrow.find("log scale"), std::string::npos) << narrow;
+    }
 }
 
 }  // namespace

@@ -340,7 +340,7 @@ void write_curves(const TrainCmd& c, bool seq2seq, const std::vector<EpochRecord
     write_line_chart((out / "loss.svg").string(),
                      fmt::format("{} H={}{} - MSE (normalized)", c.cell, c.hidden, seq2seq ? " seq2seq" : ""),
                      c.train.steps_per_epoch > 0 ? fmt::format("epoch ({} steps)", c.train.steps_per_epoch) : "epoch",
-                     "MSE", {tr, va});
+                     "MSE", {tr, va}, YScale::LogWhenWide);
 }
 
 // What the final report needs of the trained run.

@@ -171,7 +171,8 @@ void write_history(const std::string& out, const std::vector<LmEpochRecord>& his
     write_file_atomically(out + "/log.csv", csv);
     std::vector<Series> lines{train};
     if (!heldout.x.empty()) lines.push_back(heldout);
-    write_line_chart(out + "/loss.svg", model + " - cross-entropy (nats per token)", "epoch", "loss", lines);
+    write_line_chart(out + "/loss.svg", model + " - cross-entropy (nats per token)", "epoch", "loss", lines,
+                     YScale::LogWhenWide);
 }
 
 // An epoch whose training loss ended above a uniform guess (log V) by more than a nat per token: the optimization

@@ -37,14 +37,21 @@ std::string escape(const std::string& s) {
 }  // namespace
 
 void write_line_chart(const std::string& path, const std::string& title, const std::string& x_label,
-                      const std::string& y_label, const std::vector<Series>& series) {
+                      const std::string& y_label, const std::vector<Series>& series, YScale scale) {
     const double W = 720, H = 440, L = 70, R = 20, T = 40, B = 55;
+    double lo = INFINITY, hi = -INFINITY;
+    for (const auto& s : series)
+        for (double y : s.y)
+            if (std::isfinite(y)) lo = std::min(lo, y), hi = std::max(hi, y);
+    const bool log_y = scale == YScale::LogWhenWide && lo > 0 && hi >= 100 * lo;
+    // The value as plotted: its decimal logarithm on a log scale (ticks and ranges are of that).
+    const auto ty = [log_y](double y) { return log_y ? std::log10(y) : y; };
     double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
     for (const auto& s : series)
         for (size_t i = 0; i < s.x.size(); ++i) {
             if (!std::isfinite(s.y[i])) continue;
             x0 = std::min(x0, s.x[i]); x1 = std::max(x1, s.x[i]);
-            y0 = std::min(y0, s.y[i]); y1 = std::max(y1, s.y[i]);
+            y0 = std::min(y0, ty(s.y[i])); y1 = std::max(y1, ty(s.y[i]));
         }
     if (!std::isfinite(x0)) { x0 = 0; x1 = 1; y0 = 0; y1 = 1; }
     if (x1 <= x0) x1 = x0 + 1;
@@ -59,14 +66,15 @@ void write_line_chart(const std::string& path, const std::string& title, const s
         "font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         "<text x=\"{}\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">{}</text>\n",
         W, H, W / 2, escape(title));
-    const double ys = tick_step(y1 - y0, 6);
+    // On a log scale the ticks are whole decades (1, 10, 100, or every second one ...).
+    const double ys = log_y ? std::max(1.0, std::round(tick_step(y1 - y0, 6))) : tick_step(y1 - y0, 6);
     // Ticks at whole multiples of the step, counted with an integer: nothing accumulates along the axis, and the
     // count is small (the ranges are finite and at least a few steps wide, see above).
     for (long long k = std::llround(std::ceil(y0 / ys)); double(k) * ys <= y1; ++k) {
         const double v = double(k) * ys;
         svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>"
                            "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:.4g}</text>\n",
-                           L, W - R, py(v), py(v), L - 6, py(v) + 4, v);
+                           L, W - R, py(v), py(v), L - 6, py(v) + 4, log_y ? std::pow(10.0, v) : v);
     }
     const double xs = std::max(1.0, tick_step(x1 - x0, 8));
     for (long long k = std::llround(std::ceil(x0 / xs)); double(k) * xs <= x1; ++k) {
@@ -80,18 +88,18 @@ void write_line_chart(const std::string& path, const std::string& title, const s
     svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", (L + W - R) / 2, H - 14,
                        escape(x_label));
     svg += fmt::format("<text transform=\"translate(18,{}) rotate(-90)\" text-anchor=\"middle\">{}</text>\n",
-                       (T + H - B) / 2, escape(y_label));
+                       (T + H - B) / 2, escape(log_y ? y_label + " (log scale)" : y_label));
     for (size_t k = 0; k < series.size(); ++k) {
         const auto& s = series[k];
         std::string pts;
         for (size_t i = 0; i < s.x.size(); ++i)
-            if (std::isfinite(s.y[i])) pts += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(s.y[i]));
+            if (std::isfinite(s.y[i])) pts += fmt::format("{:.1f},{:.1f} ", px(s.x[i]), py(ty(s.y[i])));
         svg += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" points=\"{}\"/>\n", s.color,
                            s.markers ? 2 : 1.5, pts);
         for (size_t i = 0; i < s.x.size() && s.markers; ++i)
             if (std::isfinite(s.y[i]))
                 svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.5\" fill=\"{}\"/>", px(s.x[i]),
-                                   py(s.y[i]), s.color);
+                                   py(ty(s.y[i])), s.color);
         svg += "\n";
     }
     // The legend last, on a white box, so no line runs through it.
