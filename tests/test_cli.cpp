@@ -1519,6 +1519,16 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
     const nlohmann::json events =
         nlohmann::json::parse(testing::read_file_bytes(dir + "/own.json")).at("model").at("extreme_events");
     EXPECT_GT(events.at("TMP").at("90").get<long>(), 0) << events.dump();
+    // So does --split, whose training range is not the model's (QA: the thresholds were the new range's percentiles):
+    // the same test year scored under another training range counts the same events.
+    const auto test_events = [&](std::vector<std::string> more) {
+        std::vector<std::string> args{"eval", "--checkpoint", ckpt, "--backend", "cpu", "--json", dir + "/t.json"};
+        args.insert(args.end(), more.begin(), more.end());
+        const CliResult r = run_cli(args);
+        EXPECT_EQ(r.status, 0) << r.output;
+        return nlohmann::json::parse(testing::read_file_bytes(dir + "/t.json")).at("model").at("extreme_events");
+    };
+    EXPECT_EQ(test_events({"--split", "dates:2022-01-01,2022-07-01,2023-01-01"}), test_events({}));
     // A station of later years beside the trained ones: its values count in no event, and that is said (QA: only
     // the case of no threshold at all was).
     const std::string mixed = dir + "/mixed";

@@ -107,7 +107,8 @@ void write_eval_files(const EvalOpts& o, const DataOptions& read, const Forecast
         report["evaluated"] = {{"checkpoint", o.checkpoint},
                                {"on", label},
                                // --on all: the checkpoint's, whose training period set the extreme-event
-                               // thresholds (the dataset's own split put everything in test).
+                               // thresholds (the dataset's own split put everything in test); under --split the
+                               // split scored, the thresholds still the checkpoint's (thresholds_from).
                                {"split", label == "all" ? f.dataset.split.str() : scored_split(ds)},
                                {"windows", e.model->windows()},
                                {"windows_in_split", split_windows},
@@ -237,9 +238,10 @@ void register_eval(CLI::App& app) {
         const std::string split_text = ds.split.str();
         // --on all puts every window in the test split, which leaves the training split empty: the thresholds are
         // still the percentiles of the checkpoint's training period (QA: none at all, so no extreme event and no
-        // SEDI for the model or the baselines).
+        // SEDI for the model or the baselines). So under --split, whose training range is not the model's (QA: the
+        // percentiles of the year after training, or of later unseen years under --split dates:,2025-01-01,...).
         const std::optional<data::TimeRange> thresholds_from =
-            o->split == "all" ? std::optional<data::TimeRange>(
+            o->split == "all" || !o->time_split.empty() ? std::optional<data::TimeRange>(
                                     f.dataset.split.resolve(ds.data.begin_time(), ds.data.end_time(), ds.data.step)[0])
                               : std::nullopt;
         live_line("each station's extreme-event thresholds (training percentiles), and the data to the backend ...");
