@@ -104,9 +104,9 @@ std::vector<int32_t> LmGenerator::encode_prompt(std::string_view prompt) const {
         if (lm_.unk_in_training() && !combining) {
             if (on_warning)
                 on_warning(fmt::format("{} in the prompt read as <unk>, as in training: {} — the model knows only the "
-                                       "{} {}{} of its training text{}", lm_.unit_name(unknown.size() != 1), list,
+                                       "{} {}{} of its training text{}{}", lm_.unit_name(unknown.size() != 1), list,
                                        tok.size() - 1, capped ? "most frequent " : "",
-                                       lm_.unit_name(tok.size() - 1 != 1), cut));
+                                       lm_.unit_name(tok.size() - 1 != 1), cut, case_hint(tok, unknown)));
         } else {
             FR_FAIL("unknown {} in the prompt: {} — the model knows only the {} {}{} of its training text{}{}{}",
                     lm_.unit_name(unknown.size() != 1), list, tok.size() - 1, capped ? "most frequent " : "",

@@ -773,6 +773,10 @@ TEST(Cli, EvalSaysWhenTheCheckpointsDataChanged) {
     const CliResult above = run_cli(capped);
     EXPECT_EQ(above.status, 0) << above.output;
     EXPECT_NE(above.output.find("warning: this is not the data"), std::string::npos) << above.output;
+    capped.back() = "2";  // all of them: as many as training read (QA's recheck)
+    const CliResult all = run_cli(capped);
+    EXPECT_EQ(all.status, 0) << all.output;
+    EXPECT_NE(all.output.find("warning: this is not the data"), std::string::npos) << all.output;
     capped.back() = "1";
     const CliResult cut = run_cli(capped);
     EXPECT_EQ(cut.status, 0) << cut.output;
@@ -796,9 +800,9 @@ TEST(Cli, LcdOutputsSayTheConvertedUnits) {
     const CliResult t = run_cli(train);
     ASSERT_EQ(t.status, 0) << t.output;
     // The report's table in original units, metrics.json and the forecast plot's axis say it too.
-    EXPECT_NE(t.output.find("original units here: the files' units but TMP and DEW in °C (converted from °F)\n"),
+    EXPECT_NE(t.output.find("original units here: TMP and DEW in °C, converted from °F; the others as in the files\n"),
               std::string::npos) << t.output;
-    EXPECT_NE(testing::read_file_bytes(dir + "/run/metrics.json").find("\"original_units\": \"the files' units but TMP and DEW"),
+    EXPECT_NE(testing::read_file_bytes(dir + "/run/metrics.json").find("\"original_units\": \"TMP and DEW in °C, conv"),
               std::string::npos);
     EXPECT_NE(testing::read_file_bytes(dir + "/run/forecast.svg").find(" (°C, converted from °F)"), std::string::npos);
     const CliResult p = run_cli({"predict", "--checkpoint", dir + "/run/best.safetensors", "--backend", "cpu", "--out",
@@ -811,7 +815,7 @@ TEST(Cli, LcdOutputsSayTheConvertedUnits) {
     EXPECT_EQ(e.status, 0) << e.output;
     EXPECT_NE(e.output.find("forecast and observed in the files' units but TMP and DEW in °C (converted from °F); "
                             "times: local standard time"), std::string::npos) << e.output;
-    EXPECT_NE(e.output.find("original units here: the files' units but TMP and DEW in °C"), std::string::npos);
+    EXPECT_NE(e.output.find("original units here: TMP and DEW in °C"), std::string::npos);
     EXPECT_NE(testing::read_file_bytes(dir + "/e.svg").find(" (°C, converted from °F)"), std::string::npos);
     // Labelled by the files read, not the checkpoint's format (QA's recheck): the same stations exported are °C.
     ASSERT_EQ(run_cli({"data", "export", "--data", dir + "/lcd", "--out", dir + "/csv"}).status, 0);
@@ -820,6 +824,13 @@ TEST(Cli, LcdOutputsSayTheConvertedUnits) {
     EXPECT_EQ(c.status, 0) << c.output;
     EXPECT_EQ(c.output.find("converted from"), std::string::npos) << c.output;
     EXPECT_EQ(c.output.find("original units here"), std::string::npos) << c.output;
+    // Said of the variables the report scores: RH alone is as in the files (QA's recheck: told of TMP and DEW).
+    auto rh = tiny_train(dir + "/rh", 1, dir + "/lcd");
+    rh.insert(rh.end(), {"--split", "fraction:0.7,0.15", "--targets", "RH"});
+    const CliResult r = run_cli(rh);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.output.find("original units here"), std::string::npos) << r.output;
+    EXPECT_EQ(testing::read_file_bytes(dir + "/rh/metrics.json").find("original_units"), std::string::npos);
 }
 
 // A symbolic link that leads nowhere is said as that: as --out (QA: "cannot create the output folder: File exists")
@@ -1509,7 +1520,7 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
     // Those stations have no value in the checkpoint's training years (2021): no thresholds, and the report says so
     // rather than show an unexplained "-" for every score.
     EXPECT_NE(all.output.find("no threshold, so no events: none of the evaluated windows' stations has values in the "
-                              "training split"), std::string::npos) << all.output;
+                              "model's training period"), std::string::npos) << all.output;
     // On the training data, --on all (every window in the test split) still takes the thresholds from the
     // checkpoint's training years (QA: it took them from its own, empty, training split, so it counted no event).
     const CliResult own = run_cli({"eval", "--checkpoint", ckpt, "--on", "all", "--max-windows", "2000", "--backend",
@@ -1539,8 +1550,8 @@ TEST(Cli, EvalOnOtherTimesAndOtherFiles) {
                                     "2000", "--backend", "cpu"});
     ASSERT_EQ(part.status, 0) << part.output;
     EXPECT_TRUE(std::regex_search(part.output, std::regex(R"(values with no threshold, counted in no event \(their )"
-                                                          R"(stations have none of the variable in the training )"
-                                                          R"(split\): \d+ of the 6000 values of each variable)")))
+                                                          R"(stations have none of the variable in the model's )"
+                                                          R"(training period\): \d+ of the 6000 values of each variable)")))
         << part.output;
     EXPECT_EQ(own.output.find("counted in no event"), std::string::npos) << own.output;
 

@@ -139,7 +139,8 @@ TEST(LineChart, LossesSpanningDecadesArePlottedOnALogScale) {
     };
     const std::string wide = chart({4.1, 2.0, 1.5, 6.756e16, 1.2});
     EXPECT_NE(wide.find(">loss (log scale)<"), std::string::npos);
-    EXPECT_NE(wide.find(">1e+10<"), std::string::npos) << wide;  // ticks at whole decades
+    EXPECT_NE(wide.find(">1e10<"), std::string::npos) << wide;  // ticks at whole decades, as powers of ten
+    EXPECT_NE(wide.find(">1e0<"), std::string::npos) << wide;
     // The points are spread: epochs 1 and 3 (4.1 and 1.5) lie apart, not on one line at the bottom.
     const std::regex circle("<circle cx=\"[0-9.]+\" cy=\"([0-9.]+)\"");
     std::vector<double> cy;

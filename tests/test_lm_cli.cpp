@@ -873,6 +873,12 @@ TEST(LmCli, APromptWordCutByMinCountIsReadAsUnkWithAWarning) {
     EXPECT_TRUE(has(r, "warning: word in the prompt read as <unk>, as in training: 'dog'")) << r.output;
     EXPECT_TRUE(has(r, "of its training text that occur at least 2 times there (--min-count 2)")) << r.output;
     EXPECT_TRUE(has(r, "the <unk> sat")) << r.output;
+    // A word known in another case is said so here too (QA's recheck: only the error gave the hint).
+    const CliResult cased = run_cli({"generate", "--checkpoint", out + "/last.safetensors", "--prompt", "The cat sat",
+                                     "--count", "2", "--backend", "cpu"});
+    EXPECT_EQ(cased.status, 0) << cased.output;
+    EXPECT_TRUE(has(cased, "(--min-count 2); the model tells case apart: 'the' (not 'The') is in its vocabulary"))
+        << cased.output;
     const CliResult in = run_cli({"generate", "--checkpoint", out + "/last.safetensors", "--interactive", "--count",
                                   "2", "--backend", "cpu"},
                                  "the cat sat\nthe dog sat\n");

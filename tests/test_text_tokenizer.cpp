@@ -161,6 +161,8 @@ TEST(TextWordSplit, CurrencyAndMathSignsAreMarks) {
     // Letters of the letterlike block and emoji stay word characters.
     EXPECT_EQ(split_words("ℓ 😀x"), (Strings{"ℓ", "😀x"}));
     EXPECT_EQ(join_words(split_words("costs €2 or ₫500")), "costs €2 or ₫500");
+    EXPECT_EQ(join_words(split_words("rose to 5€ and then 7 € today, 50₹ or ₹50")),
+              "rose to 5€ and then 7€ today, 50₹ or ₹50");
 }
 
 TEST(TextWordSplit, NonLatinAndDecomposedWords) {

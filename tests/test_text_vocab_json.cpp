@@ -130,6 +130,7 @@ TEST(TextVocabJson, RejectsBadValues) {
         {edited(w, [](json& j) { j["format"] = "other.vocab"; }), "format is \"other.vocab\""},
         {edited(w, [](json& j) { j["version"] = 3; }), "version 3 is not supported (this build reads 1 to 2)"},
         {edited(w, [](json& j) { j["word_rules"] = 1; }), "word_rules 1 with kind \"word\""},
+        {edited(w, [](json& j) { j["version"] = 1; }), "version 1 has no word_rules"},
         {edited(c, [](json& j) { j["version"] = 2; j["word_rules"] = 2; }), "word_rules 2 with kind \"char\""},
         {edited(w, [](json& j) { j["kind"] = "bpe"; }), "unknown tokenizer kind \"bpe\""},
         {edited(w, [](json& j) { j["unk"] = "[UNK]"; }), "unk is \"[UNK]\""},

@@ -102,7 +102,8 @@ void write_eval_files(const EvalOpts& o, const DataOptions& read, const Forecast
     if (!o.json.empty()) {
         nlohmann::json report = forecast_report_json(e);
         report["stations"] = station_summary_json(by_station);
-        if (!labels.units.empty()) report["original_units"] = labels.units;  // as metrics.json says it
+        const std::string units = converted_units_of(labels.format, ds.target_names);
+        if (!units.empty()) report["original_units"] = units;  // as metrics.json says it
         // What was evaluated, so the file stands on its own (QA: it said neither checkpoint, data nor split).
         report["evaluated"] = {{"checkpoint", o.checkpoint},
                                {"on", label},
@@ -216,9 +217,12 @@ void register_eval(CLI::App& app) {
         // run from another folder, or a folder that grew, was scored as the checkpoint's test set without a word).
         // --skip-bad-lines changes nothing in files that read without it, as the trained-on ones did or training
         // skipped them too (QA's recheck: the flag turned the warning off). Nor does a --max-stations that stopped
-        // neither reading: fewer stations now than either cap means both read every file, if the folder is as it was.
+        // neither reading (fewer stations now than either cap: both read every file, if the folder is as it was), or
+        // one that read as many stations as training did: the first N files by name either way (QA's recheck: a cap
+        // equal to the station count turned the warning off).
         const auto cap_idle = [&](int cap) { return cap <= 0 || stations_read < size_t(cap); };
-        const bool caps_idle = cap_idle(read.max_stations) && cap_idle(f.data.max_stations);
+        const bool caps_idle = (cap_idle(read.max_stations) && cap_idle(f.data.max_stations)) ||
+                               (f.stations > 0 && stations_read == size_t(f.stations));
         const auto reading = [caps_idle](nlohmann::json j) {
             j.erase("skip_bad_lines");
             if (caps_idle) j.erase("max_stations");
@@ -273,7 +277,7 @@ void register_eval(CLI::App& app) {
                                                  dev.starts[which].size())
                                    : fmt::format("evaluated on {} of the {} {} windows", e.model->windows(),
                                                  dev.starts[which].size(), label));
-        print_forecast_report(label, e, ds.window, labels.units);
+        print_forecast_report(label, e, ds.window, converted_units_of(labels.format, ds.target_names));
         if (ds.data.num_stations() > 1) print_station_summary(by_station);
         write_eval_files(*o, read, e, by_station, csv.get(), labels, plot_windows, f, dev, ds, label,
                          dev.starts[which].size());

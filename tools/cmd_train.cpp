@@ -420,7 +420,7 @@ void report_on_test(const TrainedRun& t) {
                                                  {"processes", t.trainer.processes()},
                                                  {"gradient_sum", t.trainer.gradient_sum_name()}}}};
     write_station_scores((out / "stations.csv").string(), test_by_station);
-    const std::string units = c.data.synthetic() ? std::string() : converted_units(c.data.format);
+    const std::string units = c.data.synthetic() ? std::string() : converted_units_of(c.data.format, t.ds.target_names);
     if (!units.empty()) metrics["original_units"] = units;
     write_json_file((out / "metrics.json").string(), metrics);
     write_forecast_plot((out / "forecast.svg").string(), t.plot_windows, t.model, t.dev, t.ds, "test",

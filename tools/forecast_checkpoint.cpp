@@ -64,6 +64,9 @@ LoadedForecaster load_forecaster(const std::string& path, std::shared_ptr<Backen
             f.dataset = data::dataset_config_from_meta(meta);
             if (meta.contains("values_checksum") && meta.at("values_checksum").is_string())
                 f.values_checksum = meta.at("values_checksum").get<std::string>();
+            if (meta.contains("stations"))
+                f.stations = fusedrnn::detail::json_whole(meta, "stations", "dataset.stations", 0,
+                                                          std::numeric_limits<int64_t>::max());
             f.stats = *f.dataset.stats;
             f.data = DataOptions::from_json(f.checkpoint.extra.at("data"));
         } catch (const nlohmann::json::out_of_range& e) {

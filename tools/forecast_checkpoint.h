@@ -23,6 +23,7 @@ struct LoadedForecaster {
     DataOptions data;             // where the training data came from
     int64_t step_seconds = 0;     // the training data's time step (0: not recorded)
     std::string values_checksum;  // of the training data's stations and values, all splits ("": not recorded)
+    int64_t stations = 0;         // how many stations training read (0: not recorded)
 };
 
 // Throws Error naming the file when it is not a forecaster checkpoint (e.g. a language model).

@@ -105,12 +105,14 @@ public:
             partly = {fmt::format("{} of the {} values of each variable", partly_counts[0], values)};
         const bool all = unscored.size() == m.targets().size();
         if (!unscored.empty())
-            fmt::print("  {}no threshold, so no events: none of the evaluated windows' stations has {} in the training "
-                       "split to take percentiles of\n", all ? "" : fmt::format("{}: ", fmt::join(unscored, ", ")),
+            // The model's training period: eval takes the checkpoint's, whatever --split or --on (QA's recheck: "the
+            // training split" read as the --split just given, which had values).
+            fmt::print("  {}no threshold, so no events: none of the evaluated windows' stations has {} in the model's "
+                       "training period to take percentiles of\n", all ? "" : fmt::format("{}: ", fmt::join(unscored, ", ")),
                        all ? "values" : unscored.size() == 1 ? "a value of it" : "values of them");
         if (!partly.empty())
             fmt::print("  values with no threshold, counted in no event (their stations have none of the variable in "
-                       "the training split): {}\n", fmt::join(partly, ", "));
+                       "the model's training period): {}\n", fmt::join(partly, ", "));
     }
 
     // How the error grows with lead time: five lead times spread over the horizon (all of them when fewer).

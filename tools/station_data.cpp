@@ -8,9 +8,11 @@
 #include <functional>
 #include <map>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "fusedrnn/core/data/station_folder.h"
 #include "fusedrnn/core/data/text.h"
@@ -308,9 +310,32 @@ std::string converted_units(const std::string& format) {
 std::string converted_unit(const std::string& format, const std::string& variable) {
     const bool noaa = format == "noaa-lcd", ncei = format == "ncei-lcd";
     if ((noaa || ncei) && (variable == "TMP" || variable == "DEW")) return "°C, converted from °F";
-    if (ncei && variable == "WND_RATE") return "m/s, converted from mph";
+    // --wind uv's components come from the converted speed (QA's recheck: WND_U was "original units").
+    if (ncei && (variable == "WND_RATE" || variable == "WND_U" || variable == "WND_V")) return "m/s, converted from mph";
     if (ncei && variable == "SLP") return "hPa, converted from inHg";
     return "";
+}
+
+std::string converted_units_of(const std::string& format, const std::vector<std::string>& targets) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> groups;  // unit -> its targets, in target order
+    bool others = false;
+    for (const std::string& t : targets) {
+        const std::string unit = converted_unit(format, t);
+        if (unit.empty()) {
+            others = true;
+            continue;
+        }
+        auto it = std::find_if(groups.begin(), groups.end(), [&](const auto& g) { return g.first == unit; });
+        if (it == groups.end()) groups.push_back({unit, {t}});
+        else it->second.push_back(t);
+    }
+    std::vector<std::string> parts;
+    for (const auto& [unit, vars] : groups)
+        parts.push_back(fmt::format("{} in {}", vars.size() == 1 ? vars[0]
+                                    : fmt::format("{} and {}", fmt::join(vars.begin(), vars.end() - 1, ", "),
+                                                  vars.back()), unit));
+    if (!parts.empty() && others) parts.push_back("the others as in the files");
+    return fmt::format("{}", fmt::join(parts, "; "));
 }
 
 namespace {

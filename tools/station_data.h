@@ -85,6 +85,9 @@ std::string converted_units(const std::string& format);
 // The unit one variable read in `format` stands in where the reader converted it ("°C, converted from °F" for an LCD
 // file's TMP), for a plot's axis; "" where it is as in the files.
 std::string converted_unit(const std::string& format, const std::string& variable);
+// What converted_unit says of the `targets` a report scores, grouped: "TMP and DEW in °C, converted from °F; the others
+// as in the files"; "" where none was converted (QA's recheck: an RH-only report was told of TMP and DEW).
+std::string converted_units_of(const std::string& format, const std::vector<std::string>& targets);
 
 // --split as train and eval take it: "auto" (synthetic data: the last two years validate and test, by year; station
 // files: the first 70% of the time span trains, the next 15% validates, the rest tests), or SplitSpec::parse's forms

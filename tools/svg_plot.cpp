@@ -66,15 +66,21 @@ void write_line_chart(const std::string& path, const std::string& title, const s
         "font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
         "<text x=\"{}\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">{}</text>\n",
         W, H, W / 2, escape(title));
-    // On a log scale the ticks are whole decades (1, 10, 100, or every second one ...).
+    // On a log scale the ticks are whole decades (1, 10, 100, or every second one ...), written alike: all plainly
+    // while they lie within [0.001, 10000], else all as powers of ten (QA's recheck: "100 | 1000 | 1e+04").
     const double ys = log_y ? std::max(1.0, std::round(tick_step(y1 - y0, 6))) : tick_step(y1 - y0, 6);
+    const bool powers = log_y && (y0 < -3.0 || y1 > 4.0);
+    const auto tick_label = [&](double v) {
+        if (!log_y) return fmt::format("{:.4g}", v);
+        return powers ? fmt::format("1e{}", std::llround(v)) : fmt::format("{:g}", std::pow(10.0, v));
+    };
     // Ticks at whole multiples of the step, counted with an integer: nothing accumulates along the axis, and the
     // count is small (the ranges are finite and at least a few steps wide, see above).
     for (long long k = std::llround(std::ceil(y0 / ys)); double(k) * ys <= y1; ++k) {
         const double v = double(k) * ys;
         svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>"
-                           "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{:.4g}</text>\n",
-                           L, W - R, py(v), py(v), L - 6, py(v) + 4, log_y ? std::pow(10.0, v) : v);
+                           "<text x=\"{}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n",
+                           L, W - R, py(v), py(v), L - 6, py(v) + 4, tick_label(v));
     }
     const double xs = std::max(1.0, tick_step(x1 - x0, 8));
     for (long long k = std::llround(std::ceil(x0 / xs)); double(k) * xs <= x1; ++k) {

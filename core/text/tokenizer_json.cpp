@@ -75,6 +75,8 @@ Tokenizer Tokenizer::from_json(std::string_view json) {
     opt.min_count = field(j, "min_count", V::number_integer, "an integer").get<int64_t>();
     opt.max_size = field(j, "max_size", V::number_integer, "an integer").get<int64_t>();
     opt.word_rules = 1;
+    FR_CHECK(version >= 2 || !j.contains("word_rules"),
+             "tokenizer JSON: version 1 has no word_rules (rules 1); a vocabulary of word_rules 2 is version 2");
     if (version >= 2) {
         const int64_t rules = field(j, "word_rules", V::number_integer, "an integer").get<int64_t>();
         FR_CHECK(rules == 2 && opt.kind == TokenizerKind::Word,

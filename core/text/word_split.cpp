@@ -30,7 +30,8 @@ bool is_punctuation(char32_t c, int rules) {
     // Rules 2: symbols that stand between words and numbers rather than inside them (QA: "5€" and "3€" were two
     // words, "x≤y" one, while "$5" split).
     if (c >= 0x20A0 && c <= 0x20CF) return true;  // currency signs: € ₫ ₹ ₩ ₺ ...
-    if (c == 0x2103 || c == 0x2109 || c == 0x2116 || c == 0x2120 || c == 0x2122) return true;  // ℃ ℉ № ℠ ™
+    if (c == 0x2103 || c == 0x2109 || c == 0x2116 || c == 0x2117 || c == 0x2120 || c == 0x2122)
+        return true;  // ℃ ℉ № ℗ ℠ ™
     if (c >= 0x2190 && c <= 0x22FF) return true;  // arrows, mathematical operators
     if ((c >= 0x27C0 && c <= 0x27FF) || (c >= 0x2900 && c <= 0x2AFF)) return true;  // more of both
     return false;
@@ -83,7 +84,7 @@ std::vector<std::string> split_words(std::string_view text, std::string_view sou
 
 namespace {
 
-enum class Attach { None, Left, Right, Both, Quote };
+enum class Attach { None, Left, Right, Both, Quote, Currency };
 
 Attach attachment(const std::string& tok) {
     const std::u32string cps = decode_utf8(tok);
@@ -102,8 +103,8 @@ Attach attachment(const std::string& tok) {
             return Attach::Both;
         case '"': case '\'':
             return Attach::Quote;
-        default:  // the currency block (€ ₫ ₹ ...) as $
-            return cps[0] >= 0x20A0 && cps[0] <= 0x20CF ? Attach::Right : Attach::None;
+        default:  // the currency block (€ ₫ ₹ ...): after a number or before one (WordJoiner::append)
+            return cps[0] >= 0x20A0 && cps[0] <= 0x20CF ? Attach::Currency : Attach::None;
     }
 }
 
@@ -117,6 +118,9 @@ std::string WordJoiner::append(const std::string& tok) {
         a = open ? Attach::Left : Attach::Right;
         open = !open;
     }
+    // "5€" and "€5" are both written: a sign after a number stays on it (QA's recheck: "5 €and then").
+    if (a == Attach::Currency) a = after_number_ ? Attach::Left : Attach::Right;
+    after_number_ = !tok.empty() && tok.back() >= '0' && tok.back() <= '9';
     if (!glue_next_ && a != Attach::Left && a != Attach::Both) out.push_back(' ');
     out += tok;
     glue_next_ = (a == Attach::Right || a == Attach::Both);

@@ -6,7 +6,7 @@
 //   Punctuation = ASCII punctuation and symbols, Latin-1 punctuation (¡ « » ¿ · ...), General
 //   Punctuation (dashes, curly quotes, …), CJK and full-width punctuation; and, in rules 2 (the
 //   default since 0.3.14), the currency signs (€ ₫ ₹ ...), arrows, mathematical operators (≤ ∑ ...)
-//   and ™ ℠ № ℃ ℉, so "5€" is "5" "€" as "$5" is "$" "5". Rules 1 kept those inside words ("5€",
+//   and ™ ℠ ℗ № ℃ ℉, so "5€" is "5" "€" as "$5" is "$" "5". Rules 1 kept those inside words ("5€",
 //   "x≤y"): word vocabularies record their rules, so models trained before split as they learned.
 // - Except inside a word, where a mark joins two word characters: an apostrophe (' or ’) or a
 //   hyphen between letters ("don't", "mouse's", "well-known"), and '.' or ',' between digits
@@ -15,8 +15,8 @@
 //
 // Joining (decode) is for people reading generated text, not an exact inverse (splitting drops
 // white space): tokens are separated by one space, except that closing marks (. , ; : ! ? ) ] } …
-// ” » %) attach to the token before, opening marks (( [ { “ ‘ « ¿ ¡) and prefix signs ($ # £ ¥ and the
-// currency block, € ₫ ₹ ...) to
+// ” » %) attach to the token before, opening marks (( [ { “ ‘ « ¿ ¡) and prefix signs ($ # £ ¥, and the
+// currency block's € ₫ ₹ ... except after a number: "5€", "€5") to
 // the token after, dashes and slashes to both, and straight quotes (" and a lone ') alternate between
 // opening and closing. Abbreviations come back spaced ("e. g."): telling them from a sentence's end
 // would need the tokens after, which text printed as it is generated does not have.
@@ -51,6 +51,7 @@ public:
 private:
     bool glue_next_ = true;                 // no space before the first token
     bool quote_open_[2] = {false, false};   // '"' and '\'' each alternate open/close
+    bool after_number_ = false;             // the last token ended in a digit (a currency sign after it joins it)
 };
 
 }  // namespace fusedrnn::text
