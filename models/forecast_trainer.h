@@ -90,6 +90,7 @@ struct Progress {
 struct EpochRecord {
     int epoch = 0;
     double train_loss = 0, val_loss = 0, grad_norm = 0, seconds = 0, windows_per_s = 0;
+    double val_seconds = 0;  // the validation pass after the epoch (seconds: the training alone; 0 in older records)
     double lr = 0;  // learning rate at the start of this epoch
     long step = 0;  // training steps done by the end of this epoch, counting all epochs
     bool best = false;

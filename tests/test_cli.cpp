@@ -2292,6 +2292,28 @@ TEST(Cli, ARunWhoseLockFileWasRemovedLocksAgainOrStops) {
     }
 }
 
+// Written to a log (stderr no terminal), a run still shows its progress now and then: training steps, validation
+// passes (QA: nothing for a whole epoch); FUSEDRNN_PROGRESS_SECONDS sets how often, 0 never, and a bad value is named.
+TEST(Cli, ProgressLinesReachALogFile) {
+    const std::string dir = testing::temp_dir();
+    const auto args = tiny_train(dir + "/run", 2);
+    const CliResult often = run_cli(args, "", "FUSEDRNN_PROGRESS_SECONDS=0.000001 ");
+    ASSERT_EQ(often.status, 0) << often.output;
+    EXPECT_TRUE(std::regex_search(often.output, std::regex(R"(\nepoch 1/2 \| step \d+/\d+ \| loss )"))) << often.output;
+    EXPECT_TRUE(std::regex_search(often.output, std::regex(R"(\nvalidating \| [0-9.k]+/[0-9.k]+ windows)")))
+        << often.output;
+    EXPECT_EQ(often.output.find('\r'), std::string::npos);  // plain lines, no terminal codes
+    EXPECT_EQ(often.output.find("\033["), std::string::npos);
+    const CliResult never = run_cli(tiny_train(dir + "/quiet", 2), "", "FUSEDRNN_PROGRESS_SECONDS=0 ");
+    ASSERT_EQ(never.status, 0) << never.output;
+    EXPECT_EQ(never.output.find("| step "), std::string::npos) << never.output;
+    EXPECT_NE(never.output.find(" validating"), std::string::npos) << never.output;  // the epoch line's time
+    const CliResult bad = run_cli({"info"}, "", "FUSEDRNN_PROGRESS_SECONDS=-1 ");
+    EXPECT_EQ(bad.status, 2) << bad.output;
+    EXPECT_NE(bad.output.find("FUSEDRNN_PROGRESS_SECONDS='-1': expected a number of seconds >= 0"), std::string::npos)
+        << bad.output;
+}
+
 // A run that fails before it writes anything (here: --data names nothing) takes away the folders it made for --out,
 // so a typo leaves no empty runs/forecast/ behind; a folder that was there before stays, with what it holds.
 TEST(Cli, AFailedRunLeavesNoOutputFolderItMade) {
@@ -2367,13 +2389,13 @@ TEST(Cli, NewRunReplacesTheOldAndResumeSaysWhatItKeeps) {
     std::ifstream log(out + "/log.csv");
     std::string line;
     std::getline(log, line);
-    ASSERT_EQ(line, "epoch,step,train_loss,val_loss,grad_norm,seconds,windows_per_s,lr,best");
+    ASSERT_EQ(line, "epoch,step,train_loss,val_loss,grad_norm,seconds,windows_per_s,lr,best,val_seconds");
     int epochs = 0;
     while (std::getline(log, line)) {
         std::vector<std::string> f;
         std::stringstream ss(line);
         for (std::string c; std::getline(ss, c, ',');) f.push_back(c);
-        ASSERT_EQ(f.size(), 9u) << line;
+        ASSERT_EQ(f.size(), 10u) << line;
         EXPECT_EQ(f[7], "0.001") << line;
         ++epochs;
     }

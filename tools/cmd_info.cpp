@@ -13,6 +13,7 @@
 #include "fusedrnn/core/process_group.h"
 #include "fusedrnn/tools/commands.h"
 #include "fusedrnn/tools/mpi_world.h"
+#include "fusedrnn/tools/progress.h"
 
 namespace fusedrnn::tools {
 
@@ -70,6 +71,8 @@ void register_info(CLI::App& app) {
                                     : "no (this build has no MPI: install libopenmpi-dev, build again)");
         fmt::print("cpu threads: {} (OMP_NUM_THREADS; speed only: the results are the same on any number)\n",
                    omp_get_max_threads());
+        fmt::print("progress when stderr is no terminal: a line every {:g} s (FUSEDRNN_PROGRESS_SECONDS; 0: none)\n",
+                   progress_interval_seconds());
         // The CPU kernels' instruction set as FUSEDRNN_CPU_ISA caps it (an invalid value says so), and OpenBLAS's
         // kernels: both decide the rounding, so a figure repeats bit for bit where both are the same.
         try {

@@ -34,6 +34,7 @@
 #include "fusedrnn/tools/interrupt.h"
 #include "fusedrnn/tools/lm_commands.h"
 #include "fusedrnn/tools/output_paths.h"
+#include "fusedrnn/tools/progress.h"
 #include "fusedrnn/tools/run_folder.h"
 #include "fusedrnn/tools/svg_plot.h"
 
@@ -79,11 +80,11 @@ std::string si(double v) {
     return fmt::format("{:.0f}", v);
 }
 
-// The live line (stderr, terminals only): rewritten in place, erased before each epoch line.
-void live_line(const LmProgress& p) {
-    std::fprintf(stderr, "\r\033[K  epoch %d/%d | step %ld/%ld | loss %.4f | acc %.1f%% | %s tok/s | ETA %.0fs",
-                 p.epoch, p.epochs, p.step, p.steps, p.loss, 100 * p.accuracy, si(p.tokens_per_s).c_str(), p.eta_s);
-    std::fflush(stderr);
+// The progress line (stderr): on a terminal rewritten in place, erased before each epoch line; elsewhere a plain line
+// now and then (progress_line).
+void show_progress(const LmProgress& p) {
+    progress_line(fmt::format("  epoch {}/{} | step {}/{} | loss {:.4f} | acc {:.1f}% | {} tok/s | ETA {:.0f}s", p.epoch,
+                              p.epochs, p.step, p.steps, p.loss, 100 * p.accuracy, si(p.tokens_per_s), p.eta_s));
 }
 
 // Whether the held-out <unk> share is printed: always for words (words unseen in the training part, and any
@@ -488,7 +489,7 @@ void run(TrainFlags f) {
     std::fflush(stdout);
 
     const bool tty = ::isatty(fileno(stderr)) != 0;
-    if (tty) trainer.on_progress = live_line;
+    trainer.on_progress = show_progress;
     trainer.on_message = [](const std::string& m) {
         fmt::print("{}\n", m);
         std::fflush(stdout);

@@ -153,6 +153,12 @@ int run_command(int argc, char** argv) {
         return 2;
     }
     try {
+        (void)fusedrnn::tools::progress_interval_seconds();  // read by long work: a bad value fails now
+    } catch (const fusedrnn::Error& e) {
+        std::fprintf(stderr, "fusedrnn: error: %s\n", fusedrnn::message_for_user(e.what()).c_str());
+        return 2;
+    }
+    try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         // --help and --version exit 0; a command line that does not parse exits 2, as every other error

@@ -1,5 +1,6 @@
-// Human-readable training output: a live progress line when stderr is a terminal, one line per epoch
-// otherwise (logs stay readable), e.g.
+// Human-readable training output: a live progress line when stderr is a terminal; otherwise (a log file, a pipe)
+// the same line as a plain one every minute or so (progress_line) beside one line per epoch, so logs stay readable
+// and a long epoch still shows it moves, e.g.
 //   epoch 3/50 | step 1200/3900 | loss 0.3412 | grad-norm 0.82 | 812k windows/s | ETA 4m10s
 #pragma once
 
@@ -14,6 +15,13 @@ bool stderr_is_terminal();
 
 // Prints a line that replaces itself on a terminal (\r); nothing when not a terminal.
 void live_line(const std::string& text);
+// The progress of long work: live_line on a terminal; elsewhere a plain line at most every
+// progress_interval_seconds(), the first that long after the first call (QA: a job logging to a file wrote nothing
+// for a whole epoch of half an hour).
+void progress_line(const std::string& text);
+// FUSEDRNN_PROGRESS_SECONDS: seconds between plain progress lines (default 60; 0: none). Throws Error naming the
+// variable for a value that is not a number >= 0.
+double progress_interval_seconds();
 // Silences live_line and log_line in this process (the processes of a multi-process run other than 0: their
 // progress is process 0's). Errors are printed by main(), never silenced.
 void set_quiet(bool quiet);
@@ -22,10 +30,10 @@ void log_line(const std::string& text);
 // Erases a live line left open (main() before it prints an error, which would otherwise run on after the ETA).
 void end_live_line();
 
-// A live line for a long pass over a known number of items, e.g. "validating | 1.2M/49.3M windows |
+// A progress_line for a long pass over a known number of items, e.g. "validating | 1.2M/49.3M windows |
 // 812k windows/s | ETA 58s", redrawn at most twice a second. Usable as an EvalProgress callback (and for
-// station files read or generated); a call with fewer items done than the last one starts a new pass
-// (rate and ETA restart), so one object serves every validation pass.
+// station files read or generated); a call with no more items done than the last one starts a new pass, whose rate
+// and ETA count from that call (a caller says 0 as it starts), so one object serves every validation pass.
 class CountProgress {
 public:
     explicit CountProgress(std::string what, std::string unit = "windows");
@@ -34,7 +42,8 @@ public:
 private:
     std::string what_, unit_;
     double start_ = 0, last_ = -1;
-    size_t prev_done_ = 0;
+    size_t prev_done_ = 0, start_done_ = 0;
+    bool started_ = false;
 };
 
 }  // namespace fusedrnn::tools

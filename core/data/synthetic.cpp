@@ -283,7 +283,7 @@ StationInfo info_for(const SyntheticConfig& cfg, int index) {
     Rng rng(mix64(cfg.seed, uint64_t(index)));
     const Climate c = draw_climate(rng);  // the same first draws as fill_station
     StationInfo info;
-    info.id = fmt::format("SYN{:05d}", index);
+    info.id = synthetic_station_id(index);
     info.name = fmt::format("synthetic {} (lat {:.1f}, lon {:.1f}, {:.0f} m)", index, c.lat, c.lon, c.elev_km * 1000);
     info.start = year_start(cfg.start_year);
     info.rows = cfg.rows_per_station();
@@ -294,6 +294,8 @@ StationInfo info_for(const SyntheticConfig& cfg, int index) {
 }
 
 }  // namespace
+
+std::string synthetic_station_id(int index) { return fmt::format("SYN{:05d}", index); }
 
 int64_t SyntheticConfig::rows_per_station() const {
     return (year_start(start_year + years) - year_start(start_year)) / kSecondsPerHour;

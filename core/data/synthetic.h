@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <string>
 
 #include "fusedrnn/core/data/station_series.h"
 #include "fusedrnn/core/data/time.h"
@@ -40,5 +41,7 @@ StationSet generate_synthetic(const SyntheticConfig& config,
                               const std::function<void(size_t, size_t)>& progress = {});
 // One station, identical to station `index` of generate_synthetic(config).
 StationSeries generate_synthetic_station(const SyntheticConfig& config, int index);
+// Station `index`'s id: "SYN00000", ...
+std::string synthetic_station_id(int index);
 
 }  // namespace fusedrnn::data
