@@ -1159,6 +1159,20 @@ TEST(Cli, InspectShowsWholeStationNames) {
     EXPECT_NE(i.output.find("PRSA_Data_Long_20130301-20170228 " + name + "       48  2013-02-28"), std::string::npos) << i.output;
 }
 
+// Under a table of ten stations or more, the shares summed up: each variable's median station and lowest, and whose
+// (QA: 1,000 stations, 1,000 lines and no overview); a short table is its own.
+TEST(Cli, InspectSumsUpTheSharesOfManyStations) {
+    const CliResult many = run_cli({"data", "inspect", "--synthetic-stations", "12", "--synthetic-years", "1"});
+    ASSERT_EQ(many.status, 0) << many.output;
+    EXPECT_TRUE(std::regex_search(many.output, std::regex(R"(\nmedian of 12 stations +( +\d+\.\d%){5}\n)")))
+        << many.output;
+    EXPECT_TRUE(std::regex_search(many.output, std::regex(R"(\nlowest +( +\d+\.\d%){5}   \(SYN000\d\d(, SYN000\d\d)*\)\n)")))
+        << many.output;
+    const CliResult few = run_cli({"data", "inspect", "--synthetic-stations", "3", "--synthetic-years", "1"});
+    ASSERT_EQ(few.status, 0) << few.output;
+    EXPECT_EQ(few.output.find("median of"), std::string::npos) << few.output;
+}
+
 // data inspect names values absurdly far from the rest of their variable (a 3e38 typed into a file), which no reader
 // check catches where the variable has no valid range, before a run trains on statistics they set.
 TEST(Cli, InspectNamesValuesFarFromTheRest) {

@@ -162,6 +162,36 @@ std::string present_share(int64_t present, int64_t rows) {
                                              99.9));
 }
 
+// A station's count of rows present for one variable.
+struct PresentCount {
+    int64_t present = 0, rows = 0;
+    int station = 0;
+    double share() const { return rows > 0 ? double(present) / double(rows) : 0; }
+};
+
+// Under a table of many stations, the shares in a few lines (QA: 1,000 stations gave 1,000 lines and no overview):
+// per variable the median station's, the lowest and whose it is. `lead`: the width of the columns before the shares.
+void print_present_summary(const data::StationSet& set, std::vector<std::vector<PresentCount>> present,
+                           const std::vector<size_t>& widths, size_t lead) {
+    constexpr int kFewStations = 10;  // a table that short is its own overview
+    if (set.num_stations() < kFewStations) return;
+    std::string median, lowest;
+    std::vector<std::string> whose;
+    for (size_t v = 0; v < present.size(); ++v) {
+        auto& c = present[v];
+        std::stable_sort(c.begin(), c.end(), [](const PresentCount& a, const PresentCount& b) {
+            return a.share() < b.share();
+        });
+        const PresentCount& mid = c[c.size() / 2];
+        median += fmt::format(" {:>{}}", present_share(mid.present, mid.rows), widths[v]);
+        lowest += fmt::format(" {:>{}}", present_share(c.front().present, c.front().rows), widths[v]);
+        const std::string& id = set.stations[size_t(c.front().station)].id;
+        if (std::find(whose.begin(), whose.end(), id) == whose.end()) whose.push_back(id);
+    }
+    fmt::print("{:<{}}{}\n{:<{}}{}   ({})\n", fmt::format("median of {} stations", set.num_stations()), lead, median,
+               "lowest", lead, lowest, fmt::format("{}", fmt::join(whose, ", ")));
+}
+
 void print_out_of_range(const data::ReadReport& report) {
     if (report.out_of_range.empty()) return;  // no range applies to these variables (or synthetic stations)
     fmt::print("\nvalid ranges (values outside are masked as missing): {} outside\n",
@@ -227,6 +257,7 @@ void register_data(CLI::App& app) {
         }
         fmt::print("{:<{}}{} {:>8}  {:<19} {}   (share of rows present)\n", "id", id_width, name_cell("name"), "rows",
                    "first", vars_header);
+        std::vector<std::vector<PresentCount>> present{size_t(F)};  // per variable, per station
         for (int s = 0; s < set.num_stations(); ++s) {
             const auto& st = set.stations[size_t(s)];
             std::string pct;
@@ -234,10 +265,12 @@ void register_data(CLI::App& app) {
                 int64_t n = 0;
                 for (int64_t r = st.row_begin; r < st.row_end(); ++r) n += !data::is_missing(set.values[size_t(r) * F + v]);
                 pct += fmt::format(" {:>{}}", present_share(n, st.rows), widths[size_t(v)]);
+                present[size_t(v)].push_back({n, st.rows, s});
             }
             fmt::print("{:<{}}{} {:>8}  {:<19} {}\n", st.id, id_width, name_cell(own_name(st)), st.rows,
                        data::format_time(st.start), pct);
         }
+        print_present_summary(set, present, widths, id_width + name_cell("").size() + 31);
         print_out_of_range(report);
         print_far_values(set);
     });
