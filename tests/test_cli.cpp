@@ -348,12 +348,15 @@ TEST(Cli, OutOfHostMemoryIsAClearError) {
     // Under a limit, what the libraries had mapped before the command began is said: it counts too.
     EXPECT_NE(r.output.find("(the address-space limit, ulimit -v, counts every mapping: "), std::string::npos)
         << r.output;
-    // Each command is told its own flags only (QA: data synth was told --max-stations).
-    const CliResult synth = run_cli({"data", "synth", "--stations", "5672", "--years", "10", "--out",
-                                     testing::temp_dir() + "/synth"}, "", "ulimit -v 6000000; ");
-    EXPECT_EQ(synth.status, 2) << synth.output;
-    EXPECT_NE(synth.output.find("use fewer --stations or --years"), std::string::npos) << synth.output;
-    EXPECT_EQ(synth.output.find("--max-stations"), std::string::npos) << synth.output;
+    // Each command is told its own flags only (QA: data synth was told --max-stations). (data synth itself holds a
+    // few stations at a time, so it writes WEATHER-5K's 22 GB under this limit: data export of the same set reads it
+    // whole.)
+    const CliResult exported = run_cli({"data", "export", "--synthetic-stations", "5672", "--synthetic-years", "10",
+                                        "--out", testing::temp_dir() + "/export"}, "", "ulimit -v 6000000; ");
+    EXPECT_EQ(exported.status, 2) << exported.output;
+    EXPECT_NE(exported.output.find("use fewer stations or years (--max-stations; --synthetic-stations, "
+                                   "--synthetic-years)"), std::string::npos) << exported.output;
+    EXPECT_EQ(exported.output.find("--hidden"), std::string::npos) << exported.output;
     // A model too large for the machine: its weights' size as a person reads it, and the flags that set it.
     const CliResult model = run_cli({"train", "--synthetic-stations", "1", "--hidden", "60000", "--backend", "cpu",
                                      "--out", testing::temp_dir() + "/big"},
@@ -1166,8 +1169,8 @@ TEST(Cli, InspectSumsUpTheSharesOfManyStations) {
     ASSERT_EQ(many.status, 0) << many.output;
     EXPECT_TRUE(std::regex_search(many.output, std::regex(R"(\nmedian of 12 stations +( +\d+\.\d%){5}\n)")))
         << many.output;
-    EXPECT_TRUE(std::regex_search(many.output, std::regex(R"(\nlowest +( +\d+\.\d%){5}   \(SYN000\d\d(, SYN000\d\d)*\)\n)")))
-        << many.output;
+    EXPECT_TRUE(std::regex_search(many.output, std::regex(R"(\nlowest +( +\d+\.\d%){5}   \(SYN000\d\d\)\n)")))
+        << many.output;  // one station lowest in every variable here
     const CliResult few = run_cli({"data", "inspect", "--synthetic-stations", "3", "--synthetic-years", "1"});
     ASSERT_EQ(few.status, 0) << few.output;
     EXPECT_EQ(few.output.find("median of"), std::string::npos) << few.output;

@@ -2,6 +2,7 @@
 // CSV files (one per station) to see and reuse the format, or export any station data fusedrnn reads as such CSV
 // files (tools/station_csv.h).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <exception>
 #include <filesystem>
@@ -36,35 +37,38 @@ namespace {
 // Where stations [begin, end) of those written are: a set, and the index of station `begin` in it.
 using StationChunk = std::function<std::pair<const data::StationSet*, int>(int begin, int end)>;
 
-// Runs `body(i)` for i in [begin, end) on OpenMP's threads; the first exception in index order is rethrown after.
+// Runs `body(i)` for i in [begin, end) on OpenMP's threads; once one throws, those not begun are skipped, and the
+// first exception in index order is rethrown after.
 void parallel_over(int begin, int end, const std::function<void(int)>& body) {
     std::vector<std::exception_ptr> errors(size_t(end - begin));
+    std::atomic<bool> failed{false};
 #pragma omp parallel for schedule(dynamic, 1)
     for (int i = begin; i < end; ++i) {
+        if (failed.load()) continue;
         try {
             body(i);
         } catch (...) {
             errors[size_t(i - begin)] = std::current_exception();
+            failed = true;
         }
     }
     for (const auto& e : errors)
         if (e) std::rethrow_exception(e);
 }
 
-// Writes `n` stations, taken a chunk at a time from `chunk`, to out/<station_csv_name>, several at a time (formatting
-// the numbers is the cost: ~0.9M rows/s on one thread), with a progress count: WEATHER-5K's 5,672 stations are
-// ~22 GB (QA: minutes of silence).
-void write_station_files(int n, const StationChunk& chunk, const std::string& out, const StationCsvOptions& csv,
-                         const std::string& what) {
+// Writes `n` stations, taken `per_chunk` at a time from `chunk`, to out/<station_csv_name>, several at a time
+// (formatting the numbers is the cost: ~0.9M rows/s on one thread), with a progress count: WEATHER-5K's 5,672
+// stations are ~22 GB (QA: minutes of silence).
+void write_station_files(int n, int per_chunk, const StationChunk& chunk, const std::string& out,
+                         const StationCsvOptions& csv, const std::string& what) {
     // An earlier export or synth killed hard left its temp files here; they are not station files, so the folder
     // check let them be, but nothing else would ever remove them.
     for (const fusedrnn::detail::AbandonedTempFile& f : fusedrnn::detail::remove_abandoned_temp_files(out))
         log_line(fmt::format("removed {}, left by a write that was killed (process {})", f.path, f.owner));
     CountProgress progress(what, "stations");
     progress(0, size_t(n));
-    constexpr int kChunk = 64;
-    for (int begin = 0; begin < n; begin += kChunk) {
-        const int end = std::min(n, begin + kChunk);
+    for (int begin = 0; begin < n; begin += per_chunk) {
+        const int end = std::min(n, begin + per_chunk);
         const auto [set, first] = chunk(begin, end);
         parallel_over(first, first + end - begin, [&, set = set](int s) {
             write_station_csv(*set, s, (std::filesystem::path(out) / station_csv_name(*set, s)).string(), csv);
@@ -75,8 +79,8 @@ void write_station_files(int n, const StationChunk& chunk, const std::string& ou
 
 void write_station_files(const data::StationSet& set, const std::string& out, const StationCsvOptions& csv,
                          const std::string& what) {
-    write_station_files(set.num_stations(), [&set](int begin, int) { return std::make_pair(&set, begin); }, out, csv,
-                        what);
+    write_station_files(set.num_stations(), 64, [&set](int begin, int) { return std::make_pair(&set, begin); }, out,
+                        csv, what);
 }
 
 void export_stations(const DataOptions& data, const std::string& out, const StationCsvOptions& csv, bool overwrite) {
@@ -170,26 +174,44 @@ struct PresentCount {
 };
 
 // Under a table of many stations, the shares in a few lines (QA: 1,000 stations gave 1,000 lines and no overview):
-// per variable the median station's, the lowest and whose it is. `lead`: the width of the columns before the shares.
+// per variable the median station's, the lowest and whose it is, with how many more share it ("(TMP, DEW: A and 2
+// more; SLP: B)", or "(A)" when one station is lowest in every variable; nothing where all are complete).
+// `lead`: the width of the columns before the shares.
 void print_present_summary(const data::StationSet& set, std::vector<std::vector<PresentCount>> present,
                            const std::vector<size_t>& widths, size_t lead) {
     constexpr int kFewStations = 10;  // a table that short is its own overview
     if (set.num_stations() < kFewStations) return;
     std::string median, lowest;
-    std::vector<std::string> whose;
+    std::vector<std::pair<std::string, std::vector<std::string>>> whose;  // who is lowest -> in which variables
     for (size_t v = 0; v < present.size(); ++v) {
         auto& c = present[v];
         std::stable_sort(c.begin(), c.end(), [](const PresentCount& a, const PresentCount& b) {
             return a.share() < b.share();
         });
         const PresentCount& mid = c[c.size() / 2];
+        const PresentCount& low = c.front();
         median += fmt::format(" {:>{}}", present_share(mid.present, mid.rows), widths[v]);
-        lowest += fmt::format(" {:>{}}", present_share(c.front().present, c.front().rows), widths[v]);
-        const std::string& id = set.stations[size_t(c.front().station)].id;
-        if (std::find(whose.begin(), whose.end(), id) == whose.end()) whose.push_back(id);
+        lowest += fmt::format(" {:>{}}", present_share(low.present, low.rows), widths[v]);
+        if (low.present == low.rows) continue;  // every station complete in it
+        const size_t ties = size_t(std::count_if(c.begin(), c.end(), [&](const PresentCount& x) {
+            return x.present * low.rows == low.present * x.rows;
+        }));
+        const std::string who = set.stations[size_t(low.station)].id +
+                                (ties > 1 ? fmt::format(" and {} more", ties - 1) : std::string());
+        auto it = std::find_if(whose.begin(), whose.end(), [&](const auto& w) { return w.first == who; });
+        if (it == whose.end()) whose.push_back({who, {set.vars[v]}});
+        else it->second.push_back(set.vars[v]);
     }
-    fmt::print("{:<{}}{}\n{:<{}}{}   ({})\n", fmt::format("median of {} stations", set.num_stations()), lead, median,
-               "lowest", lead, lowest, fmt::format("{}", fmt::join(whose, ", ")));
+    std::string names;
+    if (whose.size() == 1 && whose[0].second.size() == present.size()) {
+        names = "   (" + whose[0].first + ")";
+    } else if (!whose.empty()) {
+        std::vector<std::string> parts;
+        for (const auto& [who, vars] : whose) parts.push_back(fmt::format("{}: {}", fmt::join(vars, ", "), who));
+        names = fmt::format("   ({})", fmt::join(parts, "; "));
+    }
+    fmt::print("{:<{}}{}\n{:<{}}{}{}\n", fmt::format("median of {} stations", set.num_stations()), lead, median,
+               "lowest", lead, lowest, names);
 }
 
 void print_out_of_range(const data::ReadReport& report) {
@@ -305,8 +327,11 @@ void register_data(CLI::App& app) {
         csv.one_decimal = true;
         // Generated a chunk at a time as it is written, never the whole set at once (QA: 0.5 MB per station and 3
         // years held until the end, ~10 GB at WEATHER-5K scale); each station is the same as in the whole set.
+        // At most 64 stations, and about 256 MiB of values, at a time (a station of centuries is most of that).
+        const double station_bytes = double(so->config.rows_per_station()) * double(data::weather5k_vars().size()) * 4;
+        const int per_chunk = int(std::clamp(std::floor(256.0 * 1024 * 1024 / station_bytes), 1.0, 64.0));
         data::StationSet chunk;
-        write_station_files(n, [&](int begin, int end) {
+        write_station_files(n, per_chunk, [&](int begin, int end) {
             std::vector<data::StationSeries> series(size_t(end - begin));
             parallel_over(begin, end, [&](int s) { series[size_t(s - begin)] = data::generate_synthetic_station(so->config, s); });
             chunk = data::StationSet::from_series(std::move(series));

@@ -71,8 +71,9 @@ void register_info(CLI::App& app) {
                                     : "no (this build has no MPI: install libopenmpi-dev, build again)");
         fmt::print("cpu threads: {} (OMP_NUM_THREADS; speed only: the results are the same on any number)\n",
                    omp_get_max_threads());
-        fmt::print("progress when stderr is no terminal: a line every {:g} s (FUSEDRNN_PROGRESS_SECONDS; 0: none)\n",
-                   progress_interval_seconds());
+        const double every = progress_interval_seconds();
+        fmt::print("progress when stderr is no terminal: {} (FUSEDRNN_PROGRESS_SECONDS; 0: none)\n",
+                   every > 0 ? fmt::format("a line every {:g} s", every) : std::string("none"));
         // The CPU kernels' instruction set as FUSEDRNN_CPU_ISA caps it (an invalid value says so), and OpenBLAS's
         // kernels: both decide the rounding, so a figure repeats bit for bit where both are the same.
         try {

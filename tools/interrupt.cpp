@@ -46,7 +46,7 @@ void say(const char* msg, size_t n) {
 }
 
 extern "C" void remove_temp_files_then_end(int sig) {
-    detail::remove_registered_temp_files();
+    detail::remove_temp_files_for_exit();
     ::signal(sig, SIG_DFL);  // then end as the signal would have ended the process
     ::raise(sig);
 }

@@ -57,12 +57,12 @@ std::string host_memory_advice(const std::string& command, const std::string& su
         advice = "a batch this large needs a smaller --batch";
     else if (tensor)
         advice = "the model is held whole";
-    else if (command == "data" && sub == "synth")
-        advice = "the generated stations are held whole (4 bytes per value, rows x variables): use fewer --stations or "
+    else if (command == "data" && sub == "synth")  // a few stations at a time, each as the files will hold it
+        advice = "data synth holds up to 64 stations (about 256 MiB of values) at a time as it writes them: use fewer "
                  "--years";
     else if (command == "data")
         advice = "station data is read whole (4 bytes per value, rows x variables; WEATHER-5K is ~10 GB): use fewer "
-                 "stations (--max-stations)";
+                 "stations or years (--max-stations; --synthetic-stations, --synthetic-years)";
     else if (command == "train")
         advice = "station data (4 bytes per value, rows x variables; WEATHER-5K is ~10 GB), the model and its "
                  "checkpoints (weights and optimizer state, copied as they are written) are held whole: use fewer "

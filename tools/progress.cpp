@@ -60,7 +60,7 @@ double progress_interval_seconds() {
         FR_CHECK(end != v && *end == '\0' && std::isfinite(s) && s >= 0,
                  "FUSEDRNN_PROGRESS_SECONDS='{}': expected a number of seconds >= 0 between progress lines when "
                  "stderr is no terminal (0: none; default {:g})", v, kDefault);
-        return s;
+        return s == 0 ? 0.0 : s;  // -0 too
     }();
     return interval;
 }

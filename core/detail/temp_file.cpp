@@ -4,9 +4,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <time.h>
+
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "fusedrnn/core/error.h"
@@ -23,6 +26,18 @@ static_assert(std::atomic<bool>::is_always_lock_free, "a signal handler reads th
 // 256: `data synth` and `data export` write one file per OpenMP thread at once (QA: with 32 threads, 16 slots left
 // 16 temp files behind on Ctrl-C).
 std::array<TempSlot, 256> g_temp_files;
+// Threads between registering a temp file and having it made (create_temp_beside), and whether the process is
+// ending on a signal (remove_temp_files_for_exit): together they close the window in which a thread could make a
+// file just after the handler removed the registered ones.
+std::atomic<int> g_creating{0};
+std::atomic<bool> g_ending{false};
+static_assert(std::atomic<int>::is_always_lock_free, "a signal handler reads g_creating");
+
+int64_t monotonic_ns() {  // clock_gettime is async-signal-safe
+    timespec t{};
+    ::clock_gettime(CLOCK_MONOTONIC, &t);
+    return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec;
+}
 
 }  // namespace
 
@@ -49,6 +64,16 @@ void remove_registered_temp_files() noexcept {
         if (slot.ready.load()) ::unlink(slot.path);
 }
 
+void remove_temp_files_for_exit() noexcept {
+    g_ending.store(true);
+    // A thread creating one now finishes (and its file is then registered); the handler may run on that very
+    // thread, which cannot finish: hence the bound.
+    const int64_t deadline = monotonic_ns() + 200'000'000;
+    while (g_creating.load() > 0 && monotonic_ns() < deadline) {
+    }
+    remove_registered_temp_files();
+}
+
 int create_temp_beside(const std::filesystem::path& target, std::string& tmp_path, std::string_view what, int* slot) {
     static std::atomic<unsigned> counter{0};
     const auto dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
@@ -56,11 +81,18 @@ int create_temp_beside(const std::filesystem::path& target, std::string& tmp_pat
         tmp_path = (dir / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()) + "." +
                            std::to_string(counter++))).string();
         // Registered first: a signal between the two removes at most a name not made yet, or (EEXIST) a file left by
-        // a killed earlier process that had this one's id, garbage either way.
+        // a killed earlier process that had this one's id, garbage either way. Counted as being created meanwhile,
+        // and not begun at all once the process is ending on a signal (remove_temp_files_for_exit).
+        g_creating.fetch_add(1);
+        if (g_ending.load()) {
+            g_creating.fetch_sub(1);
+            for (;;) ::pause();  // the handler ends the process
+        }
         *slot = register_temp_file(tmp_path);
         const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (fd >= 0) return fd;
         const int err = errno;
+        g_creating.fetch_sub(1);
+        if (fd >= 0) return fd;
         unregister_temp_file(*slot);
         *slot = -1;
         if (err != EEXIST || attempt > 100)
