@@ -1251,6 +1251,18 @@ TEST(Cli, SyntheticStationFilesReadBack) {
     EXPECT_NE(t.output.find("weather5k"), std::string::npos) << t.output;  // detected as WEATHER-5K CSV
     const auto m = nlohmann::json::parse(testing::read_file_bytes(out + "/metrics.json"));
     EXPECT_EQ(m.at("data").at("format"), "weather5k");  // recorded as read, not as "auto"
+    // A file that cannot be written (a folder in its place) fails the command, saying how much of the set the folder
+    // holds now, and leaves no temp file.
+    const std::string part = testing::temp_dir() + "/part";
+    fs::create_directories(part + "/SYN00003.csv");
+    const CliResult bad = run_cli({"data", "synth", "--stations", "5", "--years", "1", "--out", part, "--overwrite"});
+    EXPECT_EQ(bad.status, 2) << bad.output;
+    // (3 or 4: a station not begun when one fails is not written)
+    EXPECT_NE(bad.output.find("SYN00003.csv: Is a directory ("), std::string::npos) << bad.output;
+    EXPECT_TRUE(std::regex_search(bad.output, std::regex("\\([34] of the 5 station files were written to .* before "
+                                                         "it: the folder holds part of the set\\)"))) << bad.output;
+    for (const auto& e : fs::directory_iterator(part))
+        EXPECT_EQ(e.path().filename().string().find(".tmp."), std::string::npos) << e.path();
 }
 
 // `data export`: station files of another format become plain CSV files that read back as the same series (gaps as

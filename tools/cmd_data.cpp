@@ -10,6 +10,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <typeinfo>
 #include <utility>
 #include <vector>
 
@@ -67,12 +68,22 @@ void write_station_files(int n, int per_chunk, const StationChunk& chunk, const 
         log_line(fmt::format("removed {}, left by a write that was killed (process {})", f.path, f.owner));
     CountProgress progress(what, "stations");
     progress(0, size_t(n));
+    std::atomic<int> written{0};
     for (int begin = 0; begin < n; begin += per_chunk) {
         const int end = std::min(n, begin + per_chunk);
         const auto [set, first] = chunk(begin, end);
-        parallel_over(first, first + end - begin, [&, set = set](int s) {
-            write_station_csv(*set, s, (std::filesystem::path(out) / station_csv_name(*set, s)).string(), csv);
-        });
+        try {
+            parallel_over(first, first + end - begin, [&, set = set](int s) {
+                write_station_csv(*set, s, (std::filesystem::path(out) / station_csv_name(*set, s)).string(), csv);
+                ++written;
+            });
+        } catch (const Error& e) {
+            // What the folder now holds, which reads as a smaller set of stations (QA: a full disk left 5 of 10
+            // files and said only which one failed).
+            if (typeid(e) != typeid(Error)) throw;
+            throw Error(fmt::format("{} ({} of the {} station files were written to {} before it: the folder holds "
+                                    "part of the set)", e.what(), written.load(), n, out));
+        }
         progress(size_t(end), size_t(n));
     }
 }
