@@ -464,6 +464,24 @@ TEST(LmCli, TheVocabularyComesFromTheTrainingPartOnly) {
               (std::vector<std::string>{"<unk>", "a", "b", "c", "d", "zebra"}));
 }
 
+// One epoch of a run as an earlier version wrote it, into `out`: the model, settings and optimizer lm-train uses with
+// lm_train()'s flags, over the vocabulary `tokenizer` builds from the whole text, its settings recorded as `info`.
+void train_earlier_run(const std::string& text, const text::TokenizerOptions& tokenizer, double heldout,
+                       const nlohmann::json& info, const std::string& out) {
+    const std::string words = testing::read_file_bytes(text);
+    LanguageModel lm = make_language_model(make_backend("cpu"), {CellType::Lstm, 4, 8, 1, false},
+                                           text::Tokenizer::build(words, tokenizer), LmSettings{}, 0);
+    OptimizerConfig oc;
+    oc.lr = 0.01f;
+    auto opt = make_optimizer(lm.model->params(), oc);
+    LmTrainOptions o;
+    o.epochs = 1;
+    o.heldout = heldout;
+    o.out_dir = out;
+    o.info = info;
+    LmTrainer(lm, *opt, lm.tokenizer.encode(words), o).fit();
+}
+
 // A run written before the vocabulary came from the training part (its vocabulary from the whole text, held-out
 // words included, and no "vocabulary" entry in its settings) resumes with its own vocabulary and says where that
 // came from; a new run into its folder takes the vocabulary from the training part.
@@ -474,18 +492,7 @@ TEST(LmCli, ARunWhoseVocabularyCameFromTheWholeTextResumesWithIt) {
     nlohmann::json info = read_checkpoint(dir + "/new/last.safetensors").extra.at("training").at("info");
     ASSERT_EQ(info.value("vocabulary", ""), "training part") << info.dump();
     info.erase("vocabulary");
-    const std::string words = testing::read_file_bytes(text);
-    LanguageModel lm = make_language_model(make_backend("cpu"), {CellType::Lstm, 4, 8, 1, false},
-                                           text::Tokenizer::build(words, text::TokenizerOptions{}), LmSettings{}, 0);
-    OptimizerConfig oc;
-    oc.lr = 0.01f;
-    auto opt = make_optimizer(lm.model->params(), oc);
-    LmTrainOptions o;
-    o.epochs = 1;
-    o.heldout = 0.2;
-    o.out_dir = dir + "/old";
-    o.info = info;
-    LmTrainer(lm, *opt, lm.tokenizer.encode(words), o).fit();
+    train_earlier_run(text, text::TokenizerOptions{}, 0.2, info, dir + "/old");
     const std::vector<std::string> whole{"<unk>", "a", "b", "c", "d", "zebra"};
     ASSERT_EQ(vocabulary_of(dir + "/old/last.safetensors"), whole);
 
@@ -521,18 +528,7 @@ TEST(LmCli, AWordRunOfTheFirstSplittingRulesResumesWithThem) {
     const nlohmann::json info = read_checkpoint(dir + "/new/last.safetensors").extra.at("training").at("info");
     text::TokenizerOptions rules_1;
     rules_1.word_rules = 1;
-    const std::string words = testing::read_file_bytes(text);
-    LanguageModel lm = make_language_model(make_backend("cpu"), {CellType::Lstm, 4, 8, 1, false},
-                                           text::Tokenizer::build(words, rules_1), LmSettings{}, 0);
-    OptimizerConfig oc;
-    oc.lr = 0.01f;
-    auto opt = make_optimizer(lm.model->params(), oc);
-    LmTrainOptions o;
-    o.epochs = 1;
-    o.heldout = 0;
-    o.out_dir = dir + "/old";
-    o.info = info;
-    LmTrainer(lm, *opt, lm.tokenizer.encode(words), o).fit();
+    train_earlier_run(text, rules_1, 0, info, dir + "/old");
     const auto old_words = vocabulary_of(dir + "/old/last.safetensors");
     ASSERT_NE(std::find(old_words.begin(), old_words.end(), "5€"), old_words.end());
 
