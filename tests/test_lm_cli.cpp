@@ -519,6 +519,27 @@ TEST(LmCli, ARunWhoseVocabularyCameFromTheWholeTextResumesWithIt) {
     EXPECT_EQ(vocabulary_of(dir + "/old/last.safetensors").size(), 5u);
 }
 
+// The same for characters (the review: a char vocabulary read back compared unequal to the flags' in splitting rules,
+// which characters do not have, so the resume rebuilt it from the training part).
+TEST(LmCli, ACharacterRunWhoseVocabularyCameFromTheWholeTextResumesWithIt) {
+    const std::string dir = testing::temp_dir(), text = split_text(dir);
+    const std::vector<std::string> chars{"--tokenizer", "char"};
+    ASSERT_EQ(run_cli(with_heldout(lm_train(text, dir + "/new", chars, 1), "0.2")).status, 0);
+    nlohmann::json info = read_checkpoint(dir + "/new/last.safetensors").extra.at("training").at("info");
+    info.erase("vocabulary");
+    text::TokenizerOptions by_char;
+    by_char.kind = text::TokenizerKind::Char;
+    train_earlier_run(text, by_char, 0.2, info, dir + "/old");
+    const auto whole = vocabulary_of(dir + "/old/last.safetensors");
+    ASSERT_NE(std::find(whole.begin(), whole.end(), "z"), whole.end());  // only in the held-out part
+    auto resume = with_heldout(lm_train(text, dir + "/old", chars, 2), "0.2");
+    resume.push_back("--resume");
+    const CliResult r = run_cli(resume);
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_TRUE(has(r, "from the whole text, held-out part included")) << r.output;
+    EXPECT_EQ(vocabulary_of(dir + "/old/last.safetensors"), whole);
+}
+
 // A word run from before 0.3.14 split by rules 1 ("5€" one word; word_split.h): --resume goes on splitting so, and
 // generate and perplexity read its text as it learned it.
 TEST(LmCli, AWordRunOfTheFirstSplittingRulesResumesWithThem) {

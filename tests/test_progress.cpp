@@ -38,7 +38,7 @@ TEST(Progress, EachPassCountsItsRateFromItsOwnStart) {
     ASSERT_EQ(setenv("FUSEDRNN_PROGRESS_SECONDS", "1e-9", 1), 0);  // every line, stderr being no terminal here
     ::testing::internal::CaptureStderr();
     tools::CountProgress p("validating");  // redrawn at most twice a second, or at the end of a pass
-    std::this_thread::sleep_for(1500ms);  // the epoch's training, before the pass (QA: it counted as the first batch's)
+    std::this_thread::sleep_for(3s);  // the epoch's training, before the pass (QA: it counted as the first batch's)
     p(0, 1000);
     std::this_thread::sleep_for(600ms);
     p(500, 1000);
@@ -51,11 +51,11 @@ TEST(Progress, EachPassCountsItsRateFromItsOwnStart) {
     const std::string text = ::testing::internal::GetCapturedStderr();
     const std::vector<double> r = rates(text);
     ASSERT_EQ(r.size(), 4u) << text;  // the very first call prints nothing: a plain line comes after the interval
-    EXPECT_GT(r[0], 500) << text;     // 500 in ~0.6 s (830/s), not in the 2.1 s since the object was made (240/s)
+    EXPECT_GT(r[0], 300) << text;     // 500 in ~0.6 s (830/s), not in the 3.6 s since the object was made (140/s)
     EXPECT_LT(r[0], 1e5) << text;
-    EXPECT_GT(r[1], 500) << text;     // 1000 in ~0.7 s
+    EXPECT_GT(r[1], 300) << text;     // 1000 in ~0.7 s
     EXPECT_EQ(r[2], -1) << text;
-    EXPECT_GT(r[3], 500) << text;     // 500 in ~0.6 s
+    EXPECT_GT(r[3], 300) << text;     // 500 in ~0.6 s
     EXPECT_LT(r[3], 1e5) << text;
 }
 

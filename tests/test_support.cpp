@@ -12,6 +12,13 @@
 
 namespace fusedrnn::testing {
 
+namespace {
+// The command-line suites check what the CLI prints, stderr merged in: no plain progress line there however long a
+// loaded machine takes (FUSEDRNN_PROGRESS_SECONDS, default 60 s). A test that wants them sets the variable on its
+// command line; a value the environment gives is kept.
+[[maybe_unused]] const bool g_no_progress_lines = ::setenv("FUSEDRNN_PROGRESS_SECONDS", "0", 0) == 0;
+}  // namespace
+
 uint64_t test_seed() {
     if (const char* s = std::getenv("FUSEDRNN_TEST_SEED")) {
         // Strictly: a typo must not rerun a failure on seed 0 and report it gone.

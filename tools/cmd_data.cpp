@@ -290,7 +290,7 @@ void register_data(CLI::App& app) {
         }
         fmt::print("{:<{}}{} {:>8}  {:<19} {}   (share of rows present)\n", "id", id_width, name_cell("name"), "rows",
                    "first", vars_header);
-        std::vector<std::vector<PresentCount>> present{size_t(F)};  // per variable, per station
+        std::vector<std::vector<PresentCount>> present(static_cast<size_t>(F));  // per variable, per station
         for (int s = 0; s < set.num_stations(); ++s) {
             const auto& st = set.stations[size_t(s)];
             std::string pct;
@@ -329,6 +329,7 @@ void register_data(CLI::App& app) {
     synth->add_flag("--overwrite", so->overwrite, "Replace station files of the same names already in --out");
     synth->callback([so] {
         check_folder_writable("--out", so->out);  // before generating, which may take minutes and gigabytes
+        data::check_synthetic_config(so->config);  // before any folder is made (the review: --start-year 9999 made one)
         const int n = so->config.stations;
         std::set<std::string> names;
         for (int s = 0; s < n; ++s) names.insert(data::synthetic_station_id(s) + ".csv");
@@ -338,11 +339,13 @@ void register_data(CLI::App& app) {
         csv.one_decimal = true;
         // Generated a chunk at a time as it is written, never the whole set at once (QA: 0.5 MB per station and 3
         // years held until the end, ~10 GB at WEATHER-5K scale); each station is the same as in the whole set.
-        // At most 64 stations, and about 256 MiB of values, at a time (a station of centuries is most of that).
+        // At most 64 stations, and about 128 MiB of values, at a time (a station of centuries is most of that): held
+        // twice while the chunk's set is made of its stations, so about 256 MiB at the most.
         const double station_bytes = double(so->config.rows_per_station()) * double(data::weather5k_vars().size()) * 4;
-        const int per_chunk = int(std::clamp(std::floor(256.0 * 1024 * 1024 / station_bytes), 1.0, 64.0));
+        const int per_chunk = int(std::clamp(std::floor(128.0 * 1024 * 1024 / station_bytes), 1.0, 64.0));
         data::StationSet chunk;
         write_station_files(n, per_chunk, [&](int begin, int end) {
+            chunk = data::StationSet();  // the last chunk's, written: not held beside the next (the review)
             std::vector<data::StationSeries> series(size_t(end - begin));
             parallel_over(begin, end, [&](int s) { series[size_t(s - begin)] = data::generate_synthetic_station(so->config, s); });
             chunk = data::StationSet::from_series(std::move(series));

@@ -127,7 +127,7 @@ EarlierVocabulary earlier_vocabulary(const TrainFlags& f, const text::TokenizerO
         text::Tokenizer tok = text::Tokenizer::from_json(x.at("tokenizer").dump());
         const text::TokenizerOptions& o = tok.options();
         if (o.kind == topt.kind && o.lowercase == topt.lowercase && o.min_count == topt.min_count &&
-            o.max_size == topt.max_size && o.word_rules == topt.word_rules)
+            o.max_size == topt.max_size && (o.kind != text::TokenizerKind::Word || o.word_rules == topt.word_rules))
             r.tokenizer = std::move(tok);
     } catch (const Error&) {  // missing or unreadable: the trainer's --resume checks say so
     } catch (const nlohmann::json::exception&) {

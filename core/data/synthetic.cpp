@@ -297,6 +297,8 @@ StationInfo info_for(const SyntheticConfig& cfg, int index) {
 
 std::string synthetic_station_id(int index) { return fmt::format("SYN{:05d}", index); }
 
+void check_synthetic_config(const SyntheticConfig& config) { check_config(config); }
+
 int64_t SyntheticConfig::rows_per_station() const {
     return (year_start(start_year + years) - year_start(start_year)) / kSecondsPerHour;
 }

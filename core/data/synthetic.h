@@ -43,5 +43,7 @@ StationSet generate_synthetic(const SyntheticConfig& config,
 StationSeries generate_synthetic_station(const SyntheticConfig& config, int index);
 // Station `index`'s id: "SYN00000", ...
 std::string synthetic_station_id(int index);
+// Throws Error naming what is out of range in `config` (what generate_synthetic checks first).
+void check_synthetic_config(const SyntheticConfig& config);
 
 }  // namespace fusedrnn::data

@@ -31,6 +31,9 @@ std::array<TempSlot, 256> g_temp_files;
 // file just after the handler removed the registered ones.
 std::atomic<int> g_creating{0};
 std::atomic<bool> g_ending{false};
+// This thread is among g_creating: a handler running on it does not wait for itself (its file is either not made
+// and never will be, or made and registered).
+thread_local volatile sig_atomic_t t_creating = 0;
 static_assert(std::atomic<int>::is_always_lock_free, "a signal handler reads g_creating");
 
 int64_t monotonic_ns() {  // clock_gettime is async-signal-safe
@@ -66,10 +69,11 @@ void remove_registered_temp_files() noexcept {
 
 void remove_temp_files_for_exit() noexcept {
     g_ending.store(true);
-    // A thread creating one now finishes (and its file is then registered); the handler may run on that very
-    // thread, which cannot finish: hence the bound.
-    const int64_t deadline = monotonic_ns() + 200'000'000;
-    while (g_creating.load() > 0 && monotonic_ns() < deadline) {
+    // A thread creating one now finishes (and its file is then registered); the handler does not wait for its own
+    // thread. The bound is for a thread that is not scheduled at all for long (a loaded machine: 2 s, not 0.2).
+    const int self = t_creating ? 1 : 0;
+    const int64_t deadline = monotonic_ns() + 2'000'000'000;
+    while (g_creating.load() > self && monotonic_ns() < deadline) {
     }
     remove_registered_temp_files();
 }
@@ -83,14 +87,19 @@ int create_temp_beside(const std::filesystem::path& target, std::string& tmp_pat
         // Registered first: a signal between the two removes at most a name not made yet, or (EEXIST) a file left by
         // a killed earlier process that had this one's id, garbage either way. Counted as being created meanwhile,
         // and not begun at all once the process is ending on a signal (remove_temp_files_for_exit).
+        // Counted before marked (and unmarked before uncounted): a handler between the two waits out its bound rather
+        // than leave another thread's file.
         g_creating.fetch_add(1);
+        t_creating = 1;
         if (g_ending.load()) {
+            t_creating = 0;
             g_creating.fetch_sub(1);
-            for (;;) ::pause();  // the handler ends the process
+            for (;;) ::pause();  // the handler ends the process (it does, right after: signal(SIG_DFL), raise)
         }
         *slot = register_temp_file(tmp_path);
         const int fd = ::open(tmp_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         const int err = errno;
+        t_creating = 0;
         g_creating.fetch_sub(1);
         if (fd >= 0) return fd;
         unregister_temp_file(*slot);

@@ -43,7 +43,7 @@ int register_temp_file(const std::string& path);
 void unregister_temp_file(int slot);
 void remove_registered_temp_files() noexcept;
 // The same for a handler that ends the process: from its call no thread creates another temporary file (one that
-// tries waits for the end), and one a thread is creating as it is called is waited for (up to 0.2 s), then removed
+// tries waits for the end), and one another thread is creating as it is called is waited for (up to 2 s), then removed
 // (QA: with several threads writing, 1 SIGTERM in 15-40 left an empty temp file made just after the removal).
 // Async-signal-safe too; the process must end after it (create_temp_beside blocks from then on).
 void remove_temp_files_for_exit() noexcept;

@@ -39,6 +39,9 @@ Tokenizer::Tokenizer(const TokenizerOptions& options, Vocabulary vocab)
     FR_CHECK(options_.max_size >= 0, "tokenizer: max_size must be >= 0, got {}", options_.max_size);
     FR_CHECK(options_.word_rules == 1 || options_.word_rules == 2, "tokenizer: word_rules must be 1 or 2, got {}",
              options_.word_rules);
+    // Characters split no words: one value for them, so options compare equal whatever set it (the review: a char
+    // vocabulary read back with rules 1 no longer matched the flags' 2, and a resume rebuilt it).
+    if (options_.kind == TokenizerKind::Char) options_.word_rules = kWordSplitRules;
     // A vocabulary that could never be produced by this kind would silently mis-tokenise.
     for (int32_t id = 1; id < vocab_.size(); ++id) {
         const std::string& tok = vocab_.token(id);
