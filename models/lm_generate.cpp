@@ -65,7 +65,8 @@ std::string join(const std::vector<std::string>& tokens, size_t begin, size_t en
 // General" said only that three words were unknown; the hint went one way only, lower case).
 std::string case_hint(const text::Tokenizer& tok, const std::vector<std::string>& unknown) {
     if (tok.options().lowercase || tok.kind() != text::TokenizerKind::Word) return {};
-    std::map<std::string, std::string> wanted;  // lower-cased unknown word -> the vocabulary's form (first: most frequent)
+    // Lower-cased unknown word -> the vocabulary's form (the first found: the most frequent).
+    std::map<std::string, std::string> wanted;
     for (const std::string& w : unknown) wanted.emplace(text::to_lower_utf8(w), std::string());
     for (int32_t id = 1; id < tok.size(); ++id) {
         const auto it = wanted.find(text::to_lower_utf8(tok.vocab().token(id)));

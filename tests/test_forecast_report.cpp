@@ -1,5 +1,6 @@
-// The loss chart's scale, and the printed forecast report's wind-direction note, on metrics made by hand: the command-line suites reach only the
-// datasets the readers build, which always carry the targets' means. And the forecast CSV's values, written by hand.
+// The loss chart's scale; the printed forecast report's wind-direction note, on metrics made by hand: the
+// command-line suites reach only the datasets the readers build, which always carry the targets' means. And the
+// forecast CSV's values, written by hand.
 #include <regex>
 #include <sstream>
 #include <string>

@@ -347,7 +347,9 @@ void register_data(CLI::App& app) {
         write_station_files(n, per_chunk, [&](int begin, int end) {
             chunk = data::StationSet();  // the last chunk's, written: not held beside the next (the review)
             std::vector<data::StationSeries> series(size_t(end - begin));
-            parallel_over(begin, end, [&](int s) { series[size_t(s - begin)] = data::generate_synthetic_station(so->config, s); });
+            parallel_over(begin, end, [&](int s) {
+                series[size_t(s - begin)] = data::generate_synthetic_station(so->config, s);
+            });
             chunk = data::StationSet::from_series(std::move(series));
             return std::make_pair(static_cast<const data::StationSet*>(&chunk), 0);
         }, so->out, csv, "generating and writing");

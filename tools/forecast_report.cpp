@@ -108,7 +108,8 @@ public:
             // The model's training period: eval takes the checkpoint's, whatever --split or --on (QA's recheck: "the
             // training split" read as the --split just given, which had values).
             fmt::print("  {}no threshold, so no events: none of the evaluated windows' stations has {} in the model's "
-                       "training period to take percentiles of\n", all ? "" : fmt::format("{}: ", fmt::join(unscored, ", ")),
+                       "training period to take percentiles of\n",
+                       all ? "" : fmt::format("{}: ", fmt::join(unscored, ", ")),
                        all ? "values" : unscored.size() == 1 ? "a value of it" : "values of them");
         if (!partly.empty())
             fmt::print("  values with no threshold, counted in no event (their stations have none of the variable in "

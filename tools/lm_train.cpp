@@ -83,8 +83,9 @@ std::string si(double v) {
 // The progress line (stderr): on a terminal rewritten in place, erased before each epoch line; elsewhere a plain line
 // now and then (progress_line).
 void show_progress(const LmProgress& p) {
-    progress_line(fmt::format("  epoch {}/{} | step {}/{} | loss {:.4f} | acc {:.1f}% | {} tok/s | ETA {:.0f}s", p.epoch,
-                              p.epochs, p.step, p.steps, p.loss, 100 * p.accuracy, si(p.tokens_per_s), p.eta_s));
+    progress_line(fmt::format("  epoch {}/{} | step {}/{} | loss {:.4f} | acc {:.1f}% | {} tok/s | ETA {:.0f}s",
+                              p.epoch, p.epochs, p.step, p.steps, p.loss, 100 * p.accuracy, si(p.tokens_per_s),
+                              p.eta_s));
 }
 
 // Whether the held-out <unk> share is printed: always for words (words unseen in the training part, and any

@@ -98,8 +98,8 @@ void CountProgress::operator()(size_t done, size_t total) {
     prev_done_ = done;
     if (t - last_ < 0.5 && done < total) return;
     last_ = t;
-    const std::string counts = fmt::format("{} | {}/{} {}", what_, format_rate(double(done)), format_rate(double(total)),
-                                           unit_);
+    const std::string counts =
+        fmt::format("{} | {}/{} {}", what_, format_rate(double(done)), format_rate(double(total)), unit_);
     // A rate needs items done since the pass started (the first call of a pass has none).
     if (done == start_done_ || t <= start_) return progress_line(counts);
     const double rate = double(done - start_done_) / (t - start_);

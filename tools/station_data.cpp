@@ -311,7 +311,8 @@ std::string converted_unit(const std::string& format, const std::string& variabl
     const bool noaa = format == "noaa-lcd", ncei = format == "ncei-lcd";
     if ((noaa || ncei) && (variable == "TMP" || variable == "DEW")) return "°C, converted from °F";
     // --wind uv's components come from the converted speed (QA's recheck: WND_U was "original units").
-    if (ncei && (variable == "WND_RATE" || variable == "WND_U" || variable == "WND_V")) return "m/s, converted from mph";
+    if (ncei && (variable == "WND_RATE" || variable == "WND_U" || variable == "WND_V"))
+        return "m/s, converted from mph";
     if (ncei && variable == "SLP") return "hPa, converted from inHg";
     return "";
 }
